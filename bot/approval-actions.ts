@@ -1,0 +1,225 @@
+import type { TurnContext } from 'botbuilder';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ApprovalVerb, renderApprovalCard } from '../cards/approval-card';
+import { transition } from '../services/approvals/request-lifecycle';
+import type { Directory } from '../services/graph/directory';
+import { GraphCallError } from '../services/graph/graph-errors';
+import type { ApprovalStep, PimApprovals } from '../services/graph/pim-approvals';
+import type { ApprovalRequestRow, Store } from '../services/store/store';
+import { cardDataOf, parseDisplay, viewFor } from './approval-view';
+import type { InvokeBody, SsoResult } from './approver-token';
+import type { CardDelivery } from './card-delivery';
+import { errInfo } from './card-delivery';
+
+export interface ApprovalActionDeps {
+  store: Store;
+  directory: Directory;
+  delivery: CardDelivery;
+  /** The approver's SSO token, or the invoke response that asks them to sign in. */
+  ssoToken(ctx: TurnContext): Promise<SsoResult>;
+  /** PIM approval calls made as the approver whose SSO token is given. */
+  pimAs(ssoToken: string): PimApprovals;
+  minJustification: number;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** Card action data: ids and a version only. Everything else is reloaded from our store and PIM. */
+const actionData = z
+  .object({
+    requestId: z.string().uuid('requestId must be the request id the card was rendered with'),
+    version: z.coerce.number().int().nonnegative().optional(),
+    decisionJustification: z.string().max(2000, 'the justification is limited to 2000 characters').optional(),
+  })
+  .passthrough();
+
+const invokeValue = z.object({
+  action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: actionData }),
+});
+
+const CARD = 'application/vnd.microsoft.card.adaptive';
+
+function error(statusCode: 400 | 500, message: string): InvokeBody {
+  return { statusCode, type: 'application/vnd.microsoft.error', value: { code: String(statusCode), message } };
+}
+
+export class ApprovalActions {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ApprovalActionDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async handle(ctx: TurnContext): Promise<InvokeBody> {
+    const parsed = invokeValue.safeParse(ctx.activity.value);
+    if (!parsed.success) {
+      return error(400, `This card action is not one the bot understands (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}).`);
+    }
+    const { verb, data } = parsed.data.action;
+    const actorId = ctx.activity.from?.aadObjectId?.toLowerCase();
+    const log = this.deps.log.child({ requestId: data.requestId, approverId: actorId, verb });
+    const row = await this.deps.store.getRequest(data.requestId);
+    if (!row) return error(400, 'This request is not known to the bot. It may have been created before the bot was installed.');
+
+    switch (verb) {
+      case ApprovalVerb.Refresh:
+        return this.cardFor(row, actorId);
+      case ApprovalVerb.Approve:
+      case ApprovalVerb.Deny:
+        return this.decide(ctx, row, actorId, verb === ApprovalVerb.Approve ? 'Approve' : 'Deny', data.decisionJustification ?? '', log);
+      default:
+        return error(400, `Unknown action '${verb.slice(0, 64)}'.`);
+    }
+  }
+
+  private cardFor(row: ApprovalRequestRow, actorId: string | undefined, message?: string): InvokeBody {
+    const view = viewFor(row, actorId, parseDisplay(row).approverIds);
+    return { statusCode: 200, type: CARD, value: renderApprovalCard(cardDataOf(row, this.now(), message), view) };
+  }
+
+  private async decide(ctx: TurnContext, row: ApprovalRequestRow, actorId: string | undefined, reviewResult: 'Approve' | 'Deny', rawJustification: string, log: Logger): Promise<InvokeBody> {
+    if (!actorId) return error(400, 'Teams did not say who you are (no Entra object id on the action); the bot cannot check that you are an approver.');
+    if (row.status !== 'pending') return this.cardFor(row, actorId, this.alreadyMessage(row));
+    if (actorId === row.principal_id) {
+      log.warn('self-approval refused');
+      return this.cardFor(row, actorId, 'You cannot approve or deny your own request. Another approver must decide.');
+    }
+
+    let approverIds: string[];
+    try {
+      approverIds = (await this.deps.directory.approvalPolicy(row.role_definition_id)).approverIds;
+    } catch (err) {
+      log.warn({ err: errInfo(err) }, 'approver list unavailable');
+      return this.cardFor(row, actorId, 'The bot could not read the approver list from PIM just now, so nothing was recorded. Try again in a minute.');
+    }
+    if (!approverIds.includes(actorId)) {
+      log.warn('non-approver refused');
+      return { statusCode: 200, type: CARD, value: renderApprovalCard(cardDataOf(row, this.now(), `Only approvers of ${parseDisplay(row).roleDisplayName} in PIM can decide on this request.`), 'observer') };
+    }
+
+    const justification = rawJustification.trim();
+    if (justification.length < this.deps.minJustification) {
+      return this.cardFor(row, actorId, `Add a justification of at least ${this.deps.minJustification} characters: it is recorded in PIM with your decision.`);
+    }
+
+    const sso = await this.deps.ssoToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+
+    // The claim: one compare-and-swap from pending to recording. A double-click or a second approver
+    // loses it here, so PIM receives at most one PATCH from this bot for this request.
+    const claim = transition('pending', { type: 'claim' });
+    if (!claim.ok) throw new Error('unreachable: pending can always be claimed');
+    const claimed = await this.deps.store.updateRequestIfVersion(row.id, row.version, { status: claim.next, claimed_by: actorId, claimed_at: this.now().toISOString() });
+    if (!claimed) {
+      const current = (await this.deps.store.getRequest(row.id))!;
+      return this.cardFor(current, actorId, this.alreadyMessage(current));
+    }
+
+    const pim = this.deps.pimAs(sso.token);
+    const pimId = claimed.pim_request_id;
+    let step: ApprovalStep | undefined;
+    try {
+      const steps = await pim.steps(pimId);
+      const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
+      if (decided) return this.decidedElsewhere(claimed, decided, actorId, log);
+      step = steps.find((s) => s.assignedToMe && s.status === 'InProgress');
+      if (!step) {
+        const released = await this.release(claimed);
+        return this.cardFor(released, actorId, 'PIM does not list you as an approver of this request, so nothing was recorded.');
+      }
+      await pim.review(pimId, step.id, reviewResult, justification);
+    } catch (err) {
+      return this.onPimError(err, claimed, actorId, pim, log);
+    }
+
+    const decider = await this.deps.directory.user(actorId).catch(() => null);
+    const result = reviewResult === 'Approve' ? 'approved' : 'denied';
+    // Recorded in PIM: write our state before anything else can fail, so no retry repeats the PATCH.
+    const final = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, {
+      status: result,
+      decided_by_id: actorId,
+      decided_by_upn: decider?.userPrincipalName ?? null,
+      decided_by_name: decider?.displayName ?? ctx.activity.from.name ?? actorId,
+      decided_at: this.now().toISOString(),
+      decision_justification: justification,
+      claimed_by: null,
+      claimed_at: null,
+    });
+    const after = final ?? (await this.deps.store.getRequest(claimed.id))!;
+    log.info({ pimRequestId: pimId, result }, 'decision recorded in PIM');
+    this.fanOut(after.id);
+    return this.cardFor(after, actorId);
+  }
+
+  private async onPimError(err: unknown, claimed: ApprovalRequestRow, actorId: string, pim: PimApprovals, log: Logger): Promise<InvokeBody> {
+    const e = err instanceof GraphCallError ? err : null;
+    log.warn({ err: errInfo(err) }, 'PIM refused or failed the decision');
+    if (e?.status === 409) {
+      const steps = await pim.steps(claimed.pim_request_id).catch(() => [] as ApprovalStep[]);
+      const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
+      if (decided) return this.decidedElsewhere(claimed, decided, actorId, log);
+      const released = await this.release(claimed);
+      return this.cardFor(released, actorId, 'PIM says this request was already decided or closed.');
+    }
+    if (e?.status === 404) {
+      const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: 'cancelled', claimed_by: null, claimed_at: null });
+      this.fanOut(claimed.id);
+      return this.cardFor(closed ?? claimed, actorId, 'PIM no longer has this request: it was cancelled or has expired. Nothing was recorded.');
+    }
+    const released = await this.release(claimed);
+    if (e?.status === 403) return this.cardFor(released, actorId, `PIM refused your decision: ${e.message.replace(/^[^:]*: /, '')} Nothing was recorded.`);
+    if (e?.status === 400) return this.cardFor(released, actorId, `PIM rejected the decision: ${e.message.replace(/^[^:]*: /, '')}`);
+    const rid = e?.requestId ? ` (Graph request id ${e.requestId})` : '';
+    return this.cardFor(released, actorId, `PIM did not answer${rid}, so your decision may not be recorded. Try again; if it was recorded, the card will say so.`);
+  }
+
+  private async decidedElsewhere(claimed: ApprovalRequestRow, step: ApprovalStep, actorId: string, log: Logger): Promise<InvokeBody> {
+    const result = step.reviewResult === 'Approve' ? 'approved' : 'denied';
+    const byId = step.reviewedBy?.id?.toLowerCase() ?? null;
+    const by = byId ? await this.deps.directory.user(byId).catch(() => null) : null;
+    const updated = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, {
+      status: result,
+      decided_by_id: byId,
+      decided_by_upn: by?.userPrincipalName ?? step.reviewedBy?.userPrincipalName ?? null,
+      decided_by_name: by?.displayName ?? step.reviewedBy?.displayName ?? byId,
+      decided_at: step.reviewedDateTime ?? this.now().toISOString(),
+      decision_justification: step.justification ?? '',
+      claimed_by: null,
+      claimed_at: null,
+    });
+    const after = updated ?? (await this.deps.store.getRequest(claimed.id))!;
+    log.info({ pimRequestId: claimed.pim_request_id, result, decidedBy: byId }, 'request was already decided in PIM');
+    this.fanOut(after.id);
+    return this.cardFor(after, actorId, byId === actorId ? undefined : `${after.decided_by_name ?? 'Another approver'} already ${result === 'approved' ? 'approved' : 'denied'} this request in PIM.`);
+  }
+
+  private async release(claimed: ApprovalRequestRow): Promise<ApprovalRequestRow> {
+    const next = transition('recording', { type: 'release' });
+    const released = next.ok ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null }) : undefined;
+    return released ?? (await this.deps.store.getRequest(claimed.id))!;
+  }
+
+  private alreadyMessage(row: ApprovalRequestRow): string {
+    switch (row.status) {
+      case 'recording':
+        return 'Another decision on this request is being recorded in PIM right now.';
+      case 'approved':
+      case 'denied':
+        return `${row.decided_by_name ?? 'An approver'} already ${row.status} this request.`;
+      case 'expired':
+        return 'This request expired: PIM drops requests nobody decides within 24 hours.';
+      case 'cancelled':
+        return 'This request was cancelled.';
+      default:
+        return 'This request changed; here is its current state.';
+    }
+  }
+
+  private fanOut(requestId: string): void {
+    this.deps.delivery.kick(async () => {
+      await this.deps.delivery.refreshCopies(requestId);
+      await this.deps.delivery.notifyRequester(requestId);
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import type { ApprovalCardData, ApprovalView } from '../cards/approval-card';
+import { isFinal, RequestStatus } from '../services/approvals/request-lifecycle';
+import type { ApprovalRequestRow } from '../services/store/store';
+
+/** Requester and role details fetched from Graph once, kept with the request for every render. */
+export interface RequestDisplay {
+  requester: { displayName: string; userPrincipalName: string; jobTitle: string | null; department: string | null };
+  roleDisplayName: string;
+  /** Approvers as PIM listed them when the card was posted; decisions re-check with Graph. */
+  approverIds: string[];
+}
+
+export function parseDisplay(row: ApprovalRequestRow): RequestDisplay {
+  if (row.display) return JSON.parse(row.display) as RequestDisplay;
+  return {
+    requester: { displayName: row.principal_id, userPrincipalName: row.principal_id, jobTitle: null, department: null },
+    roleDisplayName: row.role_definition_id,
+    approverIds: [],
+  };
+}
+
+export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string | null): ApprovalCardData {
+  const display = parseDisplay(row);
+  const status = row.status as RequestStatus;
+  return {
+    requestId: row.id,
+    version: row.version,
+    requester: display.requester,
+    role: { displayName: display.roleDisplayName, scope: scopeText(row), kind: row.kind as ApprovalCardData['role']['kind'] },
+    durationText: durationText(row.duration_minutes),
+    windowText: windowText(row.start_at, row.duration_minutes, row.created_at),
+    justification: row.justification,
+    ticket: row.ticket_number ? { system: row.ticket_system ?? '', number: row.ticket_number } : null,
+    riskFlags: JSON.parse(row.risk_flags) as string[],
+    decisionReasons: JSON.parse(row.reasons) as string[],
+    expiresText: expiresText(row.expires_at, now, status),
+    status,
+    decision:
+      row.decided_by_id && row.decided_at
+        ? {
+            byDisplayName: row.decided_by_name ?? row.decided_by_upn ?? row.decided_by_id,
+            byUserPrincipalName: row.decided_by_upn ?? '',
+            atText: utcText(new Date(row.decided_at)),
+            justification: row.decision_justification ?? '',
+          }
+        : null,
+    message: message ?? null,
+  };
+}
+
+/** Which view a person gets: only approvers (not the requester) see buttons, and only while pending. */
+export function viewFor(row: ApprovalRequestRow, actorId: string | undefined, approverIds: string[]): ApprovalView {
+  if (isFinal(row.status as RequestStatus)) return 'final';
+  const actor = actorId?.toLowerCase();
+  if (actor && actor === row.principal_id) return 'requester';
+  if (actor && approverIds.includes(actor) && row.status === 'pending') return 'approver';
+  return 'observer';
+}
+
+function scopeText(row: ApprovalRequestRow): string {
+  if (row.kind === 'entraRole') return row.scope === '/' ? 'Directory' : row.scope;
+  if (row.kind === 'group') return `Group ${row.scope}`;
+  return row.scope;
+}
+
+export function durationText(minutes: number | null): string {
+  if (!minutes) return 'Policy default';
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return [h ? `${h} hour${h === 1 ? '' : 's'}` : '', m ? `${m} min` : ''].filter(Boolean).join(' ');
+}
+
+function windowText(startAt: string | null, minutes: number | null, createdAt: string): string {
+  const start = new Date(startAt ?? createdAt);
+  if (!minutes) return `From ${utcText(start)}`;
+  const end = new Date(start.getTime() + minutes * 60_000);
+  return `${utcText(start)} – ${utcText(end)}`;
+}
+
+function expiresText(expiresAt: string, now: Date, status: RequestStatus): string {
+  const expires = new Date(expiresAt);
+  if (isFinal(status)) return `PIM window closed (it would have expired ${utcText(expires)})`;
+  const left = expires.getTime() - now.getTime();
+  if (left <= 0) return `Expired ${utcText(expires)}`;
+  const h = Math.floor(left / 3_600_000);
+  const m = Math.floor((left % 3_600_000) / 60_000);
+  return `${h} h ${m} min left (PIM drops it ${utcText(expires)})`;
+}
+
+export function utcText(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -1,0 +1,89 @@
+import { OnBehalfOfCredential } from '@azure/identity';
+import { CloudAdapter, TurnContext } from 'botbuilder';
+import { MicrosoftAppCredentials, UserTokenClient } from 'botframework-connector';
+import { UserTokenClientImpl } from 'botframework-connector/lib/auth/userTokenClientImpl';
+
+/**
+ * Obtains the approver's delegated identity: the Teams SSO token (from the Bot Framework token
+ * service, or exchanged from the token Teams put on the invoke), then on-behalf-of for Graph.
+ * PIM refuses approvals made by an app identity, so this is the only way to record a decision.
+ */
+export type SsoResult =
+  | { kind: 'token'; token: string }
+  | { kind: 'signInRequired'; response: InvokeBody }
+  | { kind: 'exchangeFailed'; response: InvokeBody };
+
+export interface InvokeBody {
+  statusCode: number;
+  type: string;
+  value: unknown;
+}
+
+export interface SsoOptions {
+  connectionName: string;
+  /**
+   * Demo only: the playground sends no Bot Framework token, so the turn's claims carry no app id and
+   * the adapter's token client cannot sign the sign-in state. The demo builds the same client with
+   * the bot's app id and no credentials; every call below is unchanged.
+   */
+  unauthenticatedClient?: { appId: string; oauthUrl: string };
+}
+
+export async function approverSsoToken(ctx: TurnContext, options: SsoOptions): Promise<SsoResult> {
+  const client = options.unauthenticatedClient
+    ? new UserTokenClientImpl(options.unauthenticatedClient.appId, MicrosoftAppCredentials.Empty, options.unauthenticatedClient.oauthUrl)
+    : ctx.turnState.get<UserTokenClient>((ctx.adapter as CloudAdapter).UserTokenClientKey);
+  if (!client) throw new Error('No user token client on this turn: the adapter must be a CloudAdapter');
+  const userId = ctx.activity.from.id;
+  const channelId = ctx.activity.channelId;
+  const value = (ctx.activity.value ?? {}) as { authentication?: { token?: string }; state?: string };
+
+  // Teams retries the action with an SSO token after our 401 loginRequest: exchange it.
+  if (value.authentication?.token) {
+    try {
+      const exchanged = await client.exchangeToken(userId, options.connectionName, channelId, { token: value.authentication.token });
+      if (exchanged?.token) return { kind: 'token', token: exchanged.token };
+    } catch {
+      // fall through to 412: Teams then shows the sign-in card (consent needed, or a bad token)
+    }
+    return {
+      kind: 'exchangeFailed',
+      response: { statusCode: 412, type: 'application/vnd.microsoft.error.preconditionFailed', value: { code: '412', message: 'The sign-in token could not be exchanged; sign in to continue.' } },
+    };
+  }
+
+  const existing = await client.getUserToken(userId, options.connectionName, channelId, value.state ?? '').catch(() => undefined);
+  if (existing?.token) return { kind: 'token', token: existing.token };
+
+  const resource = await client.getSignInResource(options.connectionName, ctx.activity, '');
+  return {
+    kind: 'signInRequired',
+    response: {
+      statusCode: 401,
+      type: 'application/vnd.microsoft.activity.loginRequest',
+      value: {
+        text: 'Sign in so your decision is recorded in PIM as you',
+        connectionName: options.connectionName,
+        tokenExchangeResource: resource.tokenExchangeResource,
+        buttons: [{ type: 'signin', title: 'Sign in', value: resource.signInLink }],
+      },
+    },
+  };
+}
+
+export interface OboOptions {
+  tenantId: string;
+  clientId: string;
+  clientSecret?: string;
+  certificatePath?: string;
+  authorityHost: string;
+  /** Instance discovery only knows Microsoft's clouds; off for any other authority. */
+  disableInstanceDiscovery: boolean;
+}
+
+export function onBehalfOf(userAssertionToken: string, o: OboOptions): OnBehalfOfCredential {
+  const common = { tenantId: o.tenantId, clientId: o.clientId, userAssertionToken, authorityHost: o.authorityHost, disableInstanceDiscovery: o.disableInstanceDiscovery };
+  return o.certificatePath
+    ? new OnBehalfOfCredential({ ...common, certificatePath: o.certificatePath })
+    : new OnBehalfOfCredential({ ...common, clientSecret: o.clientSecret! });
+}

@@ -1,0 +1,124 @@
+import type { Logger } from 'pino';
+import { renderApprovalCard } from '../cards/approval-card';
+import type { ChannelTarget } from '../services/config/config';
+import type { Directory } from '../services/graph/directory';
+import type { ApprovalRequestRow, Store } from '../services/store/store';
+import { cardDataOf, parseDisplay, RequestDisplay, utcText } from './approval-view';
+import type { ChatNotifier } from './chat-notifier';
+
+/**
+ * Posts approval cards and keeps every posted copy in step with the request. Durable by
+ * construction: what is owed is read from the database (requests without cards, copies rendered
+ * at an older version), so a sweep after a crash or a Teams outage finishes the work.
+ */
+export class CardDelivery {
+  private inFlight = new Set<Promise<unknown>>();
+  private sweeping: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly directory: Directory,
+    private readonly notifier: ChatNotifier,
+    private readonly channels: Record<string, ChannelTarget>,
+    private readonly log: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Starts work without making the caller wait (PIM's call, an invoke); errors are logged, a sweep retries. */
+  kick(work: () => Promise<unknown>): void {
+    const p = work()
+      .catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'card delivery failed; the next sweep retries'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Waits for started work; used at shutdown and by tests. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0 || this.sweeping) await Promise.allSettled([...this.inFlight, this.sweeping]);
+  }
+
+  async sweep(): Promise<void> {
+    if (this.sweeping) return this.sweeping;
+    this.sweeping = (async () => {
+      try {
+        for (const row of await this.store.requestsWithoutCards()) await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
+        for (const row of await this.store.requestsWithStaleCards()) await this.refreshCopies(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'updating cards failed'));
+      } finally {
+        this.sweeping = null;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  targetsFor(row: ApprovalRequestRow): ChannelTarget[] {
+    const key = row.kind === 'group' ? `group:${row.scope}` : row.role_definition_id.toLowerCase();
+    return [this.channels[key] ?? this.channels.default!];
+  }
+
+  async postCards(requestId: string): Promise<void> {
+    let row = await this.store.getRequest(requestId);
+    if (!row || row.cards_posted_at) return;
+    const display = await this.fetchDisplay(row);
+    await this.store.setDisplay(row.id, JSON.stringify(display));
+    row = (await this.store.getRequest(requestId))!;
+    const posted = new Set((await this.store.cardPosts(row.id)).map((p) => p.conversation_id));
+    for (const target of this.targetsFor(row)) {
+      if (posted.has(target.conversationId)) continue;
+      // The channel copy is the approver view; Teams' refresh gives requester and observers their own view.
+      const card = renderApprovalCard(cardDataOf(row, this.now()), row.status === 'pending' ? 'approver' : 'final');
+      const activityId = await this.notifier.postCard(target, card);
+      await this.store.addCardPost({ request_id: row.id, conversation_id: target.conversationId, service_url: target.serviceUrl, activity_id: activityId, posted_at: this.now().toISOString(), rendered_version: row.version });
+      this.log.info({ requestId: row.id, pimRequestId: row.pim_request_id, conversationId: target.conversationId }, 'approval card posted');
+    }
+    await this.store.markCardsPosted(row.id, JSON.stringify(display));
+  }
+
+  /** Rewrites every posted copy with the current state (final copies lose their buttons). */
+  async refreshCopies(requestId: string): Promise<void> {
+    const row = await this.store.getRequest(requestId);
+    if (!row) return;
+    for (const post of await this.store.cardPosts(row.id)) {
+      if (post.rendered_version >= row.version) continue;
+      const view = row.status === 'pending' ? 'approver' : row.status === 'recording' ? 'observer' : 'final';
+      const card = renderApprovalCard(cardDataOf(row, this.now()), view);
+      await this.notifier.updateCard({ conversationId: post.conversation_id, serviceUrl: post.service_url }, post.activity_id, card);
+      await this.store.markCardRendered(post.id, row.version);
+    }
+  }
+
+  /** Tells the requester the outcome in their personal chat, if the bot has one with them. */
+  async notifyRequester(requestId: string): Promise<boolean> {
+    const row = await this.store.getRequest(requestId);
+    if (!row || !row.decided_by_id) return false;
+    const reference = await this.store.conversationRef(row.principal_id);
+    if (!reference) return false;
+    const display = parseDisplay(row);
+    const verb = row.status === 'approved' ? 'approved' : 'denied';
+    const next = row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
+    await this.notifier.sendText(
+      reference as object,
+      `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}`,
+    );
+    return true;
+  }
+
+  private async fetchDisplay(row: ApprovalRequestRow): Promise<RequestDisplay> {
+    const fallback = parseDisplay(row);
+    const [user, roleName, policy] = await Promise.allSettled([
+      this.directory.user(row.principal_id),
+      row.kind === 'entraRole' ? this.directory.roleDisplayName(row.role_definition_id) : Promise.resolve(row.role_definition_id),
+      row.kind === 'entraRole' ? this.directory.approvalPolicy(row.role_definition_id) : Promise.resolve({ approverIds: [] as string[] }),
+    ]);
+    for (const r of [user, roleName, policy]) if (r.status === 'rejected') this.log.warn({ err: errInfo(r.reason), requestId: row.id }, 'card context incomplete');
+    return {
+      requester: user.status === 'fulfilled' ? user.value : fallback.requester,
+      roleDisplayName: roleName.status === 'fulfilled' ? roleName.value : fallback.roleDisplayName,
+      approverIds: policy.status === 'fulfilled' ? policy.value.approverIds : [],
+    };
+  }
+}
+
+export function errInfo(err: unknown): { message: string; status?: number; code?: string } {
+  const e = err as { message?: string; status?: number; statusCode?: number; code?: string };
+  return { message: e?.message ?? String(err), status: e?.status ?? e?.statusCode, code: typeof e?.code === 'string' ? e.code : undefined };
+}

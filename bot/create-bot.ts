@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { X509Certificate, createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { ClientCertificateCredential, ClientSecretCredential, TokenCredential } from '@azure/identity';
+import { TeamsAdapter } from '@microsoft/teams-ai';
+import { CertificateServiceClientCredentialsFactory } from 'botframework-connector';
+import pino, { Logger } from 'pino';
+import restify from 'restify';
+import type { AppConfig } from '../services/config/config';
+import { createPimTokenValidator } from '../services/auth/pim-caller-token';
+import { GraphDirectory } from '../services/graph/directory';
+import { createGraphClient } from '../services/graph/graph-client';
+import { GraphPimApprovals } from '../services/graph/pim-approvals';
+import { Store } from '../services/store/store';
+import { ApprovalActions } from './approval-actions';
+import { approverSsoToken, onBehalfOf } from './approver-token';
+import { CardDelivery } from './card-delivery';
+import { TeamsChatNotifier } from './chat-notifier';
+import { handleEvaluate } from './pim-evaluate';
+import { createTeamsApp } from './teams-app';
+
+/** How often owed card posts and updates are retried (after Teams or Graph failures, or a restart). */
+const SWEEP_INTERVAL_MS = 15_000;
+const MESSAGES_MAX_BODY_BYTES = 256 * 1024;
+
+export interface RunningBot {
+  url: string;
+  store: Store;
+  delivery: CardDelivery;
+  close(): Promise<void>;
+}
+
+const MICROSOFT_AUTHORITIES = ['https://login.microsoftonline.com', 'https://login.microsoftonline.us', 'https://login.partner.microsoftonline.cn'];
+
+/** The composition root: every dependency is built here from the config, nowhere else. */
+export async function startBot(config: AppConfig, opts: { logger?: Logger; now?: () => Date; sweepIntervalMs?: number } = {}): Promise<RunningBot> {
+  const log = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret'] });
+  const store = await Store.open(config.databaseUrl);
+  const disableInstanceDiscovery = !MICROSOFT_AUTHORITIES.includes(config.authorityHost);
+  const identityOptions = { authorityHost: config.authorityHost, disableInstanceDiscovery };
+
+  const appCredential: TokenCredential = config.bot.certificatePath
+    ? new ClientCertificateCredential(config.tenantId, config.bot.appId, { certificatePath: config.bot.certificatePath }, identityOptions)
+    : new ClientSecretCredential(config.tenantId, config.bot.appId, config.bot.appSecret!, identityOptions);
+  const directory = new GraphDirectory(createGraphClient(config.graphBaseUrl, appCredential));
+
+  const adapter = new TeamsAdapter(
+    {
+      ...(config.bot.authenticateChannel
+        ? { MicrosoftAppId: config.bot.appId, MicrosoftAppPassword: config.bot.appSecret ?? '', MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: config.tenantId }
+        : // Demo only (loopback, enforced by the config): no app id means Bot Framework auth is off.
+          { MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: 'MultiTenant' }),
+      ...(config.bot.oauthUrl ? { OAuthUrl: config.bot.oauthUrl } : {}),
+    },
+    config.bot.authenticateChannel && config.bot.certificatePath ? certificateFactory(config) : undefined,
+  );
+  adapter.onTurnError = async (ctx, err) => {
+    log.error({ err: { message: err.message }, activityType: ctx.activity.type }, 'turn failed');
+  };
+
+  // In demo the playground sends no Bot Framework token, so the bot has no app id to send with.
+  const connectorAppId = config.bot.authenticateChannel ? config.bot.appId : '';
+  const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId);
+  const delivery = new CardDelivery(store, directory, notifier, config.approverChannels, log, opts.now);
+  const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
+  const actions = new ApprovalActions({
+    store,
+    directory,
+    delivery,
+    ssoToken: (ctx) =>
+      approverSsoToken(ctx, {
+        connectionName: config.bot.oauthConnectionName,
+        unauthenticatedClient: config.bot.authenticateChannel ? undefined : { appId: config.bot.appId, oauthUrl: config.bot.oauthUrl ?? 'https://api.botframework.com' },
+      }),
+    pimAs: (sso) => new GraphPimApprovals(createGraphClient(config.graphBaseUrl, onBehalfOf(sso, oboOptions))),
+    minJustification: config.minApproverJustification,
+    log,
+    now: opts.now,
+  });
+  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, log });
+  const validateToken = createPimTokenValidator({
+    issuer: config.pimEndpoint.issuer,
+    jwksUri: config.pimEndpoint.jwksUri,
+    audience: config.pimEndpoint.appIdUri,
+    allowedCallerAppIds: config.pimEndpoint.allowedCallerAppIds,
+  });
+
+  const server = restify.createServer({ name: 'pim-approvals-bot', handleUncaughtExceptions: false });
+  server.get('/healthz', async (_req, res) => {
+    res.send(200, { status: 'ok' });
+  });
+  // The playground probes the endpoint with HEAD before it starts talking to the bot.
+  server.head('/api/messages', async (_req, res) => {
+    res.send(200);
+  });
+  server.post('/api/pim/evaluate', async (req, res) => {
+    const result = await handleEvaluate(req, {
+      store,
+      delivery,
+      validateToken,
+      context: { rules: config.rules, businessHoursUtc: config.businessHoursUtc },
+      budgetMs: config.pimEndpoint.budgetMs,
+      log,
+      now: opts.now,
+    });
+    res.header('Cache-Control', 'no-store');
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.header(k, v);
+    res.send(result.status, result.body);
+  });
+  server.post('/api/messages', restify.plugins.bodyParser({ maxBodySize: MESSAGES_MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }), async (req, res) => {
+    await adapter.process(req, res, async (ctx) => {
+      await app.run(ctx);
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${address.port}`;
+  log.info({ url, mode: config.mode }, 'bot listening');
+
+  const sweepTimer = setInterval(() => void delivery.sweep().catch(() => undefined), opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
+  void delivery.sweep().catch(() => undefined);
+
+  return {
+    url,
+    store,
+    delivery,
+    async close() {
+      clearInterval(sweepTimer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await delivery.drain();
+      await store.close();
+    },
+  };
+}
+
+function certificateFactory(config: AppConfig): CertificateServiceClientCredentialsFactory {
+  const pem = readFileSync(config.bot.certificatePath!, 'utf8');
+  const cert = new X509Certificate(pem);
+  const thumbprint = createHash('sha1').update(cert.raw).digest('hex').toUpperCase();
+  return new CertificateServiceClientCredentialsFactory(config.bot.appId, thumbprint, pem, config.tenantId);
+}

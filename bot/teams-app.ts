@@ -1,0 +1,57 @@
+import { ActivityTypes, TurnContext } from 'botbuilder';
+import { Application, TeamsAdapter, TurnState } from '@microsoft/teams-ai';
+import type { Logger } from 'pino';
+import type { Store } from '../services/store/store';
+import type { ApprovalActions } from './approval-actions';
+
+/**
+ * The Teams surface: teams-ai routes. Card actions are an invoke route (answered first; Teams waits
+ * only a few seconds). Installs and messages record the conversation reference so the bot can tell
+ * requesters what happened.
+ */
+export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; store: Store; actions: ApprovalActions; log: Logger }): Application<TurnState> {
+  const { adapter, botAppId, store, actions, log } = opts;
+  const app = new Application<TurnState>({ adapter, botAppId, removeRecipientMention: true, startTypingTimer: false, longRunningMessages: false });
+
+  app.addRoute(
+    async (ctx) => ctx.activity.type === ActivityTypes.Invoke && ctx.activity.name === 'adaptiveCard/action',
+    async (ctx) => {
+      let body;
+      try {
+        body = await actions.handle(ctx);
+      } catch (err) {
+        log.error({ err: { message: (err as Error).message } }, 'card action failed');
+        body = { statusCode: 500, type: 'application/vnd.microsoft.error', value: { code: '500', message: 'The bot hit an error; nothing was recorded. Try again.' } };
+      }
+      await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body } });
+    },
+    true,
+  );
+
+  app.conversationUpdate('membersAdded', async (ctx) => {
+    await rememberUser(ctx, store);
+  });
+
+  app.activity(ActivityTypes.InstallationUpdate, async (ctx) => {
+    await rememberUser(ctx, store);
+  });
+
+  app.activity(ActivityTypes.Message, async (ctx) => {
+    await rememberUser(ctx, store);
+    if (ctx.activity.conversation?.conversationType === 'personal' || !ctx.activity.conversation?.isGroup) {
+      await ctx.sendActivity(
+        'I bring PIM approval requests to your approver channel and record decisions in PIM as you. ' +
+          "I'll tell you here when a request of yours is approved or denied. Requesting elevation by chat is coming next.",
+      );
+    }
+  });
+
+  return app;
+}
+
+async function rememberUser(ctx: TurnContext, store: Store): Promise<void> {
+  const aad = ctx.activity.from?.aadObjectId;
+  if (!aad || ctx.activity.conversation?.isGroup) return;
+  const reference = TurnContext.getConversationReference(ctx.activity);
+  await store.saveConversationRef(aad.toLowerCase(), reference);
+}

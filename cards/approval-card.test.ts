@@ -1,0 +1,376 @@
+import {
+  ApprovalVerb,
+  DECISION_JUSTIFICATION_INPUT_ID,
+  renderApprovalCard,
+  type AdaptiveCardJson,
+  type ApprovalCardData,
+  type ApprovalStatus,
+  type ApprovalView,
+} from './approval-card';
+import { TEAMS_CARD_MAX_BYTES, validateAdaptiveCard } from './validate-card';
+
+const VIEWS: ApprovalView[] = ['approver', 'requester', 'observer', 'final'];
+const STATUSES: ApprovalStatus[] = ['pending', 'recording', 'approved', 'denied', 'expired', 'cancelled'];
+const FINAL: ApprovalStatus[] = ['approved', 'denied', 'expired', 'cancelled'];
+
+const HOSTILE = 'see ${requester.userPrincipalName} [click](https://evil.example) <at>Megan</at> **bold** ${1+1}';
+
+function request(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {
+  return {
+    requestId: 'req-7f3a',
+    version: 4,
+    requester: {
+      displayName: 'Adele Vance',
+      userPrincipalName: 'adelev@contoso.com',
+      jobTitle: 'Security engineer',
+      department: 'Security Operations',
+    },
+    role: { displayName: 'Security Operator', scope: 'Directory', kind: 'entraRole' },
+    durationText: '4 hours',
+    windowText: 'Mon 2 Mar 08:00 – 12:00 UTC',
+    justification: 'Investigating incident INC0012345: suspicious sign-ins on finance mailboxes.',
+    ticket: { system: 'ServiceNow', number: 'INC0012345' },
+    riskFlags: ['Off-hours request'],
+    decisionReasons: ['Ticket INC0012345 is open and assigned to the requester', 'Requester is on call'],
+    expiresText: '23 h 41 min left (expires 3 Mar 08:00 UTC)',
+    status: 'pending',
+    decision: null,
+    message: null,
+    ...overrides,
+  };
+}
+
+function decided(status: ApprovalStatus): Partial<ApprovalCardData> {
+  return FINAL.includes(status) && (status === 'approved' || status === 'denied')
+    ? {
+        status,
+        decision: {
+          byDisplayName: 'Megan Bowen',
+          byUserPrincipalName: 'meganb@contoso.com',
+          atText: 'Mon 2 Mar 07:58 UTC',
+          justification: 'Matches the open incident; on-call rota confirms.',
+        },
+      }
+    : { status };
+}
+
+/** Every object in the card with its JSON path, depth first. */
+function nodes(value: unknown, path = '$'): Array<{ path: string; node: Record<string, unknown> }> {
+  if (Array.isArray(value)) return value.flatMap((child, i) => nodes(child, `${path}[${i}]`));
+  if (typeof value !== 'object' || value === null) return [];
+  const node = value as Record<string, unknown>;
+  return [
+    { path, node },
+    ...Object.entries(node).flatMap(([key, child]) => nodes(child, `${path}.${key}`)),
+  ];
+}
+
+const ofType = (card: unknown, type: string) => nodes(card).filter(({ node }) => node.type === type);
+const inputs = (card: unknown) => nodes(card).filter(({ node }) => String(node.type).startsWith('Input.'));
+const textRuns = (card: unknown) => ofType(card, 'TextRun').map(({ node }) => String(node.text));
+const textBlocks = (card: unknown) => ofType(card, 'TextBlock').map(({ node }) => String(node.text));
+const allText = (card: unknown) => [...textRuns(card), ...textBlocks(card)].join('\n');
+
+describe('approval card', () => {
+  describe.each(VIEWS)('%s view', (view) => {
+    test.each(STATUSES)('renders a valid card for a %s request', (status) => {
+      const card = renderApprovalCard(request(decided(status)), view);
+      expect(validateAdaptiveCard(card)).toEqual([]);
+      expect(card.type).toBe('AdaptiveCard');
+      expect(card.version).toBe('1.5');
+      // An undefined template field would leave the binding expression visible to the user.
+      expect(JSON.stringify(card)).not.toContain('${');
+    });
+  });
+
+  describe('approver on a pending request', () => {
+    const card = renderApprovalCard(request(), 'approver');
+
+    test('gets exactly Approve and Deny, carrying only the request id and version', () => {
+      const executes = ofType(card, 'Action.Execute').filter(({ path }) => !path.startsWith('$.refresh'));
+      expect(executes.map(({ node }) => [node.title, node.verb, node.style, node.associatedInputs])).toEqual([
+        ['Approve', ApprovalVerb.Approve, 'positive', 'auto'],
+        ['Deny', ApprovalVerb.Deny, 'destructive', 'auto'],
+      ]);
+      for (const { node } of executes) expect(node.data).toStrictEqual({ requestId: 'req-7f3a', version: 4 });
+    });
+
+    test('buttons fall back to Action.Submit with the same ids and the verb for older clients', () => {
+      const executes = ofType(card, 'Action.Execute').filter(({ path }) => !path.startsWith('$.refresh'));
+      for (const { node } of executes) {
+        expect(node.fallback).toMatchObject({ type: 'Action.Submit', associatedInputs: 'auto' });
+        expect((node.fallback as Record<string, unknown>).data).toStrictEqual({
+          requestId: 'req-7f3a',
+          version: 4,
+          verb: node.verb,
+        });
+      }
+    });
+
+    test('the buttons sit in an ActionSet, not in the card-level actions', () => {
+      expect(card.actions).toBeUndefined();
+      const sets = ofType(card, 'ActionSet');
+      expect(sets).toHaveLength(1);
+      expect((sets[0].node.actions as unknown[]).length).toBe(2);
+    });
+
+    test('must give a justification of at least 10 characters', () => {
+      const [input] = inputs(card);
+      expect(inputs(card)).toHaveLength(1);
+      expect(input.node).toMatchObject({
+        type: 'Input.Text',
+        id: DECISION_JUSTIFICATION_INPUT_ID,
+        isMultiline: true,
+        isRequired: true,
+        maxLength: 500,
+        placeholder: 'Why do you approve or deny? (at least 10 characters)',
+      });
+      expect(typeof input.node.label).toBe('string');
+      expect(typeof input.node.errorMessage).toBe('string');
+      const regex = new RegExp(String(input.node.regex));
+      expect(regex.test('too short')).toBe(false);
+      expect(regex.test('long enough\nover lines')).toBe(true);
+    });
+  });
+
+  describe.each(STATUSES)('refresh on a %s request', (status) => {
+    test.each(VIEWS)('for the %s view', (view) => {
+      const card = renderApprovalCard(request(decided(status)), view);
+      if (FINAL.includes(status)) {
+        expect(card).not.toHaveProperty('refresh');
+      } else {
+        expect(card.refresh).toStrictEqual({
+          action: { type: 'Action.Execute', verb: ApprovalVerb.Refresh, data: { requestId: 'req-7f3a', version: 4 } },
+        });
+      }
+    });
+  });
+
+  describe('nobody but an approver on a pending request gets inputs or buttons', () => {
+    const cases: Array<[ApprovalView, ApprovalStatus]> = [];
+    for (const view of VIEWS)
+      for (const status of STATUSES) if (!(view === 'approver' && status === 'pending')) cases.push([view, status]);
+
+    test.each(cases)('%s view, %s request', (view, status) => {
+      const card = renderApprovalCard(request(decided(status)), view);
+      expect(inputs(card)).toEqual([]);
+      expect(ofType(card, 'ActionSet')).toEqual([]);
+      expect(ofType(card, 'Action.Submit')).toEqual([]);
+      expect(ofType(card, 'Action.Execute').map(({ path }) => path)).toEqual(
+        FINAL.includes(status) ? [] : ['$.refresh.action'],
+      );
+    });
+  });
+
+  describe('what each viewer reads', () => {
+    test('the requester waits for an approver', () => {
+      expect(textRuns(renderApprovalCard(request(), 'requester'))).toContain('Waiting for an approver');
+    });
+
+    test('an observer sees the message meant for them', () => {
+      const card = renderApprovalCard(request({ message: 'Only approvers of this role can decide.' }), 'observer');
+      expect(textRuns(card)).toContain('Only approvers of this role can decide.');
+    });
+
+    test('while recording, the approver is told the decision is being written to PIM', () => {
+      const card = renderApprovalCard(request({ status: 'recording' }), 'approver');
+      expect(textRuns(card)).toContain('Recording your decision in PIM…');
+    });
+
+    test('an approved card says who approved, when, and why', () => {
+      const card = renderApprovalCard(request(decided('approved')), 'final');
+      const runs = textRuns(card);
+      expect(runs).toContain('Approved by Megan Bowen (meganb@contoso.com) at Mon 2 Mar 07:58 UTC');
+      expect(runs).toContain('Matches the open incident; on-call rota confirms.');
+      expect(textBlocks(card)).toContain('Approved');
+      expect(allText(card)).not.toContain('Time left');
+    });
+
+    test('a closed request renders as final even when a live view is asked for', () => {
+      const card = renderApprovalCard(request(decided('denied')), 'approver');
+      expect(textRuns(card)).toContain('Denied by Megan Bowen (meganb@contoso.com) at Mon 2 Mar 07:58 UTC');
+      expect(inputs(card)).toEqual([]);
+    });
+
+    test('the header shows role, kind and status; facts show scope, duration, window, ticket and time left', () => {
+      const card = renderApprovalCard(request({ role: { displayName: 'SecOps', scope: 'Finance', kind: 'group' } }), 'observer');
+      const text = allText(card);
+      for (const expected of [
+        'SecOps',
+        'PIM for Groups activation request',
+        'Pending approval',
+        'Finance',
+        '4 hours',
+        'Mon 2 Mar 08:00 – 12:00 UTC',
+        'ServiceNow INC0012345',
+        '23 h 41 min left (expires 3 Mar 08:00 UTC)',
+        'Adele Vance',
+        'adelev@contoso.com',
+        'Security engineer · Security Operations',
+        '• Off-hours request',
+        '• Requester is on call',
+      ]) {
+        expect(text).toContain(expected);
+      }
+      const flag = ofType(card, 'TextRun').find(({ node }) => node.text === '• Off-hours request');
+      expect(flag?.node.color).toBe('attention');
+    });
+
+    test('sections without content are left out', () => {
+      const card = renderApprovalCard(
+        request({ riskFlags: [], decisionReasons: [], ticket: null, requester: { displayName: 'A', userPrincipalName: 'a@b' } }),
+        'observer',
+      );
+      expect(validateAdaptiveCard(card)).toEqual([]);
+      const text = allText(card);
+      expect(text).not.toContain('Risk flags');
+      expect(text).not.toContain('Decision service');
+      expect(text).not.toContain('Ticket');
+      expect(text).not.toContain(' · ');
+    });
+  });
+
+  describe('user text is shown literally and never as markdown', () => {
+    const hostile = request({
+      justification: HOSTILE,
+      ticket: { system: '[Jira](https://evil.example)', number: '**INC1** <at>x</at>' },
+      requester: { displayName: HOSTILE, userPrincipalName: 'adelev@contoso.com', jobTitle: HOSTILE, department: null },
+      message: HOSTILE,
+      riskFlags: [HOSTILE],
+      decisionReasons: [HOSTILE],
+      role: { displayName: HOSTILE, scope: HOSTILE, kind: 'azureResource' },
+    });
+
+    test.each(VIEWS)('in the %s view of a pending request', (view) => {
+      const card = renderApprovalCard(hostile, view);
+      expect(validateAdaptiveCard(card)).toEqual([]);
+      expect(textRuns(card)).toContain(HOSTILE);
+      expect(textRuns(card)).toContain('• ' + HOSTILE);
+      expect(textRuns(card)).toContain('[Jira](https://evil.example) **INC1** <at>x</at>');
+      expect(textBlocks(card).filter((text) => text.includes('evil.example') || text.includes('**'))).toEqual([]);
+      // Nothing but TextRun.text may carry it: not facts, not fallbackText, not action data.
+      const carriers = nodes(card)
+        .flatMap(({ path, node }) =>
+          Object.entries(node)
+            .filter(([, v]) => typeof v === 'string' && v.includes('evil.example'))
+            .map(([key]) => [String(node.type), key, path]),
+        )
+        .filter(([type, key]) => !(type === 'TextRun' && key === 'text'));
+      expect(carriers).toEqual([]);
+    });
+
+    test("in the approver's justification on a final card", () => {
+      const card = renderApprovalCard(
+        request({
+          status: 'denied',
+          decision: { byDisplayName: HOSTILE, byUserPrincipalName: 'meganb@contoso.com', atText: 'now', justification: HOSTILE },
+        }),
+        'final',
+      );
+      expect(validateAdaptiveCard(card)).toEqual([]);
+      expect(textRuns(card)).toContain(HOSTILE);
+      expect(textRuns(card)).toContain(`Denied by ${HOSTILE} (meganb@contoso.com) at now`);
+      expect(textBlocks(card).join('\n')).not.toContain('evil.example');
+    });
+  });
+
+  describe('size', () => {
+    const long = (seed: string) => seed.repeat(Math.ceil(500 / seed.length)).slice(0, 500);
+    const huge = request({
+      justification: long('"quoted" \\ text 🙂 '),
+      ticket: { system: long('S'), number: long('N') },
+      requester: {
+        displayName: long('Name '),
+        userPrincipalName: long('u') + '@contoso.com',
+        jobTitle: long('Title '),
+        department: long('Dept '),
+      },
+      role: { displayName: long('Role '), scope: long('Scope '), kind: 'azureResource' },
+      riskFlags: Array.from({ length: 30 }, (_, i) => `${i} ${long('flag ')}`),
+      decisionReasons: Array.from({ length: 30 }, (_, i) => `${i} ${long('reason ')}`),
+      message: long('msg '),
+      durationText: long('d'),
+      windowText: long('w'),
+      expiresText: long('e'),
+    });
+
+    test.each(VIEWS)('the %s view stays well under the Teams limit with 500-character inputs', (view) => {
+      const card = renderApprovalCard(huge, view);
+      const bytes = Buffer.byteLength(JSON.stringify(card), 'utf8');
+      expect(bytes).toBeLessThan(TEAMS_CARD_MAX_BYTES / 2);
+      expect(validateAdaptiveCard(card)).toEqual([]);
+    });
+
+    test('long lists are cut with a count of what was left out', () => {
+      const runs = textRuns(renderApprovalCard(huge, 'approver'));
+      expect(runs).toContain('• … and 23 more');
+      expect(runs.filter((run) => run.startsWith('• ') && run.includes('flag')).length).toBe(7);
+    });
+
+    test('long text is cut with an ellipsis and never splits an emoji', () => {
+      const card = renderApprovalCard(request({ justification: '🙂'.repeat(700) }), 'observer');
+      const run = textRuns(card).find((text) => text.startsWith('🙂'));
+      expect(run).toBeDefined();
+      expect(run!.endsWith('🙂…')).toBe(true);
+      expect(Array.from(run!).length).toBeLessThanOrEqual(600);
+      expect(run).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    });
+  });
+});
+
+describe('validateAdaptiveCard', () => {
+  const valid = (): AdaptiveCardJson => renderApprovalCard(request(), 'approver');
+  const executeAt = (card: AdaptiveCardJson) =>
+    ofType(card, 'Action.Execute').find(({ path }) => !path.startsWith('$.refresh'))!.node;
+
+  test('accepts the rendered card', () => {
+    expect(validateAdaptiveCard(valid())).toEqual([]);
+  });
+
+  test('reports an Action.Execute whose verb is not a string', () => {
+    const card = valid();
+    executeAt(card).verb = 42;
+    expect(validateAdaptiveCard(card)).toEqual([expect.stringMatching(/verb must be string/)]);
+  });
+
+  test('reports an unknown element type from both the schema and the parser', () => {
+    const card = valid();
+    card.body.push({ type: 'Marquee', text: 'x' });
+    const problems = validateAdaptiveCard(card);
+    expect(problems).toContainEqual(expect.stringMatching(/unknown type "Marquee"/));
+    expect(problems).toContainEqual(expect.stringMatching(/UnknownElementType/));
+  });
+
+  test('reports a bad colour and an unknown property', () => {
+    const card = valid();
+    card.body.push({ type: 'TextBlock', text: 'x', color: 'purple', colour: 'good' });
+    const problems = validateAdaptiveCard(card);
+    expect(problems).toContainEqual(expect.stringMatching(/must NOT have additional properties \(colour\)/));
+    expect(problems).toContainEqual(expect.stringMatching(/Invalid value "purple" for property "color"/));
+  });
+
+  test('reports duplicate input ids', () => {
+    const card = valid();
+    card.body.push({ type: 'Input.Text', id: DECISION_JUSTIFICATION_INPUT_ID });
+    expect(validateAdaptiveCard(card)).toContainEqual(expect.stringMatching(/DuplicateId/));
+  });
+
+  test('reports an element in the wrong place', () => {
+    const card = valid();
+    card.body.push({ type: 'Action.Submit', title: 'Sneaky' });
+    expect(validateAdaptiveCard(card)).toContainEqual(expect.stringMatching(/"Action.Submit" is not allowed here/));
+  });
+
+  test('reports a card too big for Teams', () => {
+    const card = valid();
+    card.body.push({ type: 'TextBlock', text: 'x'.repeat(TEAMS_CARD_MAX_BYTES) });
+    expect(validateAdaptiveCard(card)).toEqual([expect.stringMatching(/^size: /)]);
+  });
+
+  test('reports something that is not a card at all', () => {
+    expect(validateAdaptiveCard(null).length).toBeGreaterThan(0);
+    expect(validateAdaptiveCard({ type: 'AdaptiveCard', version: '1.5', refresh: null, body: [] })).toEqual([
+      'schema: /refresh must be object',
+    ]);
+  });
+});

@@ -1,0 +1,290 @@
+import { Template } from 'adaptivecards-templating';
+import approvalTemplate from './approval-request.json';
+
+export type ApprovalView = 'approver' | 'requester' | 'observer' | 'final';
+export type ApprovalStatus = 'pending' | 'recording' | 'approved' | 'denied' | 'expired' | 'cancelled';
+export type RoleKind = 'entraRole' | 'group' | 'azureResource';
+
+export interface ApprovalCardData {
+  /** Our internal id for the PIM request; goes into action data. */
+  requestId: string;
+  /** State version for compare-and-swap; goes into action data. */
+  version: number;
+  requester: { displayName: string; userPrincipalName: string; jobTitle?: string | null; department?: string | null };
+  role: { displayName: string; scope: string; kind: RoleKind };
+  durationText: string;
+  windowText: string;
+  /** User text: rendered as plain text only. */
+  justification: string;
+  /** User text too. */
+  ticket?: { system: string; number: string } | null;
+  riskFlags: string[];
+  decisionReasons: string[];
+  expiresText: string;
+  status: ApprovalStatus;
+  decision?: { byDisplayName: string; byUserPrincipalName: string; atText: string; justification: string } | null;
+  /** A line for this viewer, e.g. 'Only approvers of this role can decide.' */
+  message?: string | null;
+}
+
+export const ApprovalVerb = { Approve: 'pim.approve', Deny: 'pim.deny', Refresh: 'pim.refresh' } as const;
+export type ApprovalVerbName = (typeof ApprovalVerb)[keyof typeof ApprovalVerb];
+
+/** Id of the approver's justification input; Teams sends it in `action.data` next to requestId and version. */
+export const DECISION_JUSTIFICATION_INPUT_ID = 'decisionJustification';
+
+/** Everything the card's actions send besides inputs: ids and a version, never state the server would trust. */
+export interface ApprovalActionData {
+  requestId: string;
+  version: number;
+}
+
+export interface ExecuteActionJson {
+  type: 'Action.Execute';
+  verb: string;
+  data: ApprovalActionData;
+  [key: string]: unknown;
+}
+
+export interface AdaptiveCardJson {
+  type: 'AdaptiveCard';
+  version: string;
+  body: unknown[];
+  refresh?: { action: ExecuteActionJson; userIds?: string[] };
+  [key: string]: unknown;
+}
+
+/**
+ * Caps on user and directory text. PIM itself caps justifications at 500 characters; the caps keep the
+ * worst-case card far below Teams' 28 KB message limit whatever upstream systems send.
+ */
+const MAX = {
+  name: 120,
+  upn: 120,
+  detail: 120,
+  role: 200,
+  ticketSystem: 40,
+  ticketNumber: 64,
+  serverLine: 160,
+  justification: 600,
+  listItem: 300,
+  listItems: 8,
+  message: 300,
+} as const;
+
+type Colour = 'default' | 'accent' | 'good' | 'warning' | 'attention';
+type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
+
+interface StatusLook {
+  text: string;
+  colour: Colour;
+  style: ContainerStyle;
+}
+
+function statusLook(status: ApprovalStatus): StatusLook {
+  switch (status) {
+    case 'pending':
+      return { text: 'Pending approval', colour: 'warning', style: 'default' };
+    case 'recording':
+      return { text: 'Recording…', colour: 'accent', style: 'default' };
+    case 'approved':
+      return { text: 'Approved', colour: 'good', style: 'good' };
+    case 'denied':
+      return { text: 'Denied', colour: 'attention', style: 'attention' };
+    case 'expired':
+      return { text: 'Expired', colour: 'warning', style: 'warning' };
+    case 'cancelled':
+      return { text: 'Cancelled', colour: 'default', style: 'emphasis' };
+    default:
+      return assertNever(status);
+  }
+}
+
+function kindText(kind: RoleKind): string {
+  switch (kind) {
+    case 'entraRole':
+      return 'Entra role activation request';
+    case 'group':
+      return 'PIM for Groups activation request';
+    case 'azureResource':
+      return 'Azure resource role activation request';
+    default:
+      return assertNever(kind);
+  }
+}
+
+function isFinalStatus(status: ApprovalStatus): boolean {
+  return status === 'approved' || status === 'denied' || status === 'expired' || status === 'cancelled';
+}
+
+/** C0 controls (except tab and newline) and DEL carry no meaning on a card and only bloat the JSON. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/** Cuts by code point, so a surrogate pair is never split, and marks the cut with an ellipsis. */
+function clip(text: string | null | undefined, max: number): string {
+  const clean = (text ?? '').replace(CONTROL_CHARS, '').trim();
+  const points = Array.from(clean);
+  return points.length <= max ? clean : `${points.slice(0, max - 1).join('').trimEnd()}…`;
+}
+
+function clipList(items: readonly string[]): string[] {
+  const kept = items
+    .map((item) => clip(item, MAX.listItem))
+    .filter((item) => item.length > 0);
+  if (kept.length <= MAX.listItems) return kept;
+  return [...kept.slice(0, MAX.listItems - 1), `… and ${kept.length - (MAX.listItems - 1)} more`];
+}
+
+interface Fact {
+  title: string;
+  value: string;
+}
+
+/**
+ * The template's whole data context. Every field the template names is always present: adaptivecards-templating
+ * leaves `${field}` in the output when a field is undefined, which would show the template to the user.
+ */
+interface ApprovalViewModel {
+  requestId: string;
+  version: number;
+  verbs: { approve: string; deny: string; refresh: string };
+  inputId: string;
+  hasRefresh: boolean;
+  roleName: string;
+  kindText: string;
+  statusText: string;
+  statusColor: Colour;
+  statusStyle: ContainerStyle;
+  hasStateLine: boolean;
+  stateLine: string;
+  stateColor: Colour;
+  hasDecisionJustification: boolean;
+  decisionJustification: string;
+  hasMessage: boolean;
+  message: string;
+  requesterName: string;
+  requesterUpn: string;
+  hasRequesterDetail: boolean;
+  requesterDetail: string;
+  facts: Fact[];
+  hasRiskFlags: boolean;
+  riskFlags: string[];
+  hasReasons: boolean;
+  reasons: string[];
+  justification: string;
+  showDecisionForm: boolean;
+}
+
+function stateLine(data: ApprovalCardData, view: ApprovalView): { text: string; colour: Colour } {
+  const decidedBy = (verb: string): string => {
+    if (!data.decision) return `${verb} in PIM.`;
+    const name = clip(data.decision.byDisplayName, MAX.name);
+    const upn = clip(data.decision.byUserPrincipalName, MAX.upn);
+    return `${verb} by ${name} (${upn}) at ${clip(data.decision.atText, MAX.serverLine)}`;
+  };
+  switch (data.status) {
+    case 'pending':
+      return view === 'approver'
+        ? { text: 'Approve or deny below. PIM records your decision under your name.', colour: 'default' }
+        : { text: 'Waiting for an approver', colour: 'warning' };
+    case 'recording':
+      return {
+        text: view === 'approver' ? 'Recording your decision in PIM…' : 'Recording a decision in PIM…',
+        colour: 'accent',
+      };
+    case 'approved':
+      return { text: decidedBy('Approved'), colour: 'good' };
+    case 'denied':
+      return { text: decidedBy('Denied'), colour: 'attention' };
+    case 'expired':
+      return { text: 'Expired: nobody decided before PIM dropped the request.', colour: 'warning' };
+    case 'cancelled':
+      return { text: 'This request was cancelled.', colour: 'default' };
+    default:
+      return assertNever(data.status);
+  }
+}
+
+function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewModel {
+  const final = isFinalStatus(data.status);
+  const look = statusLook(data.status);
+  const state = stateLine(data, view);
+  const detail = [data.requester.jobTitle, data.requester.department]
+    .map((part) => clip(part, MAX.detail))
+    .filter((part) => part.length > 0)
+    .join(' · ');
+  const facts: Fact[] = [
+    { title: 'Role', value: clip(data.role.displayName, MAX.role) },
+    { title: 'Scope', value: clip(data.role.scope, MAX.role) },
+    { title: 'Duration', value: clip(data.durationText, MAX.serverLine) },
+    { title: 'Window', value: clip(data.windowText, MAX.serverLine) },
+  ];
+  if (data.ticket) {
+    const ticket = `${clip(data.ticket.system, MAX.ticketSystem)} ${clip(data.ticket.number, MAX.ticketNumber)}`.trim();
+    if (ticket) facts.push({ title: 'Ticket', value: ticket });
+  }
+  // A countdown on a closed request would be noise: PIM no longer drops it.
+  if (!final) facts.push({ title: 'Time left', value: clip(data.expiresText, MAX.serverLine) });
+
+  const decisionJustification = final && data.decision ? clip(data.decision.justification, MAX.justification) : '';
+  const message = clip(data.message, MAX.message);
+  const riskFlags = clipList(data.riskFlags);
+  const reasons = clipList(data.decisionReasons);
+  return {
+    requestId: data.requestId,
+    version: data.version,
+    verbs: { approve: ApprovalVerb.Approve, deny: ApprovalVerb.Deny, refresh: ApprovalVerb.Refresh },
+    inputId: DECISION_JUSTIFICATION_INPUT_ID,
+    // Closed requests never change again, so their cards must not ask Teams to refresh.
+    hasRefresh: !final,
+    roleName: clip(data.role.displayName, MAX.role),
+    kindText: kindText(data.role.kind),
+    statusText: look.text,
+    statusColor: look.colour,
+    statusStyle: look.style,
+    hasStateLine: state.text.length > 0,
+    stateLine: state.text,
+    stateColor: state.colour,
+    hasDecisionJustification: decisionJustification.length > 0,
+    decisionJustification,
+    hasMessage: message.length > 0,
+    message,
+    requesterName: clip(data.requester.displayName, MAX.name),
+    requesterUpn: clip(data.requester.userPrincipalName, MAX.upn),
+    hasRequesterDetail: detail.length > 0,
+    requesterDetail: detail,
+    facts,
+    hasRiskFlags: riskFlags.length > 0,
+    riskFlags,
+    hasReasons: reasons.length > 0,
+    reasons,
+    justification: clip(data.justification, MAX.justification) || '(none given)',
+    // Buttons only for an approver on a request that is still open; the 'final' view never gets them.
+    showDecisionForm: view === 'approver' && data.status === 'pending',
+  };
+}
+
+/**
+ * Renders the approval card for one viewer.
+ *
+ * Status wins over view: a closed request renders as the final card whatever view is asked for, so no
+ * copy of a closed card keeps live buttons. While the request is open every view carries
+ * `refresh` (verb pim.refresh) so Teams asks the bot for a user-specific view. `userIds` is omitted on
+ * purpose: Teams auto-refreshes for every member of chats and channels with at most 60 members, and a
+ * list would be capped at 60 users anyway; larger channels get the manual "Refresh card" option.
+ *
+ * User text (justifications, ticket, requester and role names, reasons, message) only ever lands in
+ * TextRun.text, which renderers do not treat as markdown. adaptivecards-templating does not re-evaluate
+ * `${...}` found inside data values, so such text is shown literally (tested).
+ */
+export function renderApprovalCard(data: ApprovalCardData, view: ApprovalView): AdaptiveCardJson {
+  const card = new Template(approvalTemplate).expand({ $root: toViewModel(data, view) }) as AdaptiveCardJson;
+  // A false `$when` on an object-valued property leaves `refresh: null`, which the schema rejects.
+  if (card.refresh == null) delete card.refresh;
+  return card;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled value: ${String(value)}`);
+}

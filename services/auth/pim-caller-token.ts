@@ -1,0 +1,79 @@
+import { createRemoteJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
+
+/**
+ * Validates the Entra bearer token PIM sends to the custom extension endpoint: signature through
+ * the tenant's JWKS, issuer, audience (our Application ID URI), expiry, and the calling app
+ * (`azp` in v2 tokens, `appid` in v1) against an allow-list.
+ */
+export interface PimTokenValidatorOptions {
+  issuer: string;
+  jwksUri: string;
+  audience: string;
+  allowedCallerAppIds: string[];
+  /** Tolerated clock skew between Entra and us. */
+  clockToleranceSeconds?: number;
+}
+
+export type TokenCheck = 'missing' | 'malformed' | 'signature' | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'caller' | 'keys_unavailable';
+
+export class PimTokenError extends Error {
+  constructor(readonly check: TokenCheck, message: string) {
+    super(message);
+    this.name = 'PimTokenError';
+  }
+}
+
+export interface PimCaller {
+  appId: string;
+  tenantId: string | undefined;
+  claims: JWTPayload;
+}
+
+export function createPimTokenValidator(options: PimTokenValidatorOptions): (authorization: string | undefined) => Promise<PimCaller> {
+  // jose caches the key set and refetches on an unknown kid (Entra rotates keys), at most every 30 s.
+  const jwks = createRemoteJWKSet(new URL(options.jwksUri), { timeoutDuration: 3000, cooldownDuration: 30_000 });
+  const allowed = new Set(options.allowedCallerAppIds.map((a) => a.toLowerCase()));
+
+  return async (authorization) => {
+    const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization ?? '');
+    if (!authorization) throw new PimTokenError('missing', 'No Authorization header: PIM sends "Authorization: Bearer <Entra token>".');
+    if (!match) throw new PimTokenError('malformed', 'The Authorization header must be "Bearer <token>".');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, jwks, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ['RS256'],
+        clockTolerance: options.clockToleranceSeconds ?? 120,
+        requiredClaims: ['exp', 'iat'],
+      }));
+    } catch (err) {
+      throw toTokenError(err, options);
+    }
+    const appId = String(payload.azp ?? payload.appid ?? '').toLowerCase();
+    if (!appId || !allowed.has(appId)) {
+      throw new PimTokenError('caller', `The calling app${appId ? ` ${appId}` : ''} is not allowed to call this endpoint; add it to PIM_ALLOWED_CALLER_APP_IDS if it is PIM.`);
+    }
+    return { appId, tenantId: typeof payload.tid === 'string' ? payload.tid : undefined, claims: payload };
+  };
+}
+
+function toTokenError(err: unknown, options: PimTokenValidatorOptions): PimTokenError {
+  if (err instanceof errors.JWTExpired) return new PimTokenError('expired', 'The token has expired.');
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'iss') return new PimTokenError('issuer', `The token's issuer is not ${options.issuer}.`);
+    if (err.claim === 'aud') return new PimTokenError('audience', `The token's audience is not ${options.audience}; set the extension's resourceId to this Application ID URI.`);
+    if (err.claim === 'nbf') return new PimTokenError('not_yet_valid', 'The token is not valid yet.');
+    return new PimTokenError('malformed', `The token's ${err.claim} claim is invalid.`);
+  }
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /fetch|network|ECONN/i.test(err.message)) {
+    return new PimTokenError('keys_unavailable', 'The signing keys could not be fetched from Entra; try again.');
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) {
+    return new PimTokenError('signature', 'The token signature does not verify against the tenant signing keys.');
+  }
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSEAlgNotAllowed) {
+    return new PimTokenError('malformed', 'The token is not a valid RS256 JWT.');
+  }
+  return new PimTokenError('keys_unavailable', 'The token could not be verified (signing keys unavailable); try again.');
+}

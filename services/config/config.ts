@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { DEFAULT_ROLE_RULES } from '../decision/role-rules';
+
+/**
+ * The one configuration schema. Read once at start (`loadConfig(process.env)`); nothing else reads
+ * process.env. Each key: the environment variable, what it holds, its default.
+ */
+
+const MICROSOFT_AUTHORITY_HOSTS = [
+  'https://login.microsoftonline.com',
+  'https://login.microsoftonline.us',
+  'https://login.partner.microsoftonline.cn',
+];
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+const guid = (what: string) => z.string({ required_error: `${what} is required` }).regex(GUID, `must be a GUID (${what})`);
+const csv = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const channelTarget = z.object({
+  conversationId: z.string().min(1, 'conversationId is the Teams channel id, e.g. 19:abc@thread.tacv2'),
+  serviceUrl: z.string().url('serviceUrl is the Bot Connector URL of the tenant, e.g. https://smba.trafficmanager.net/emea/'),
+});
+export type ChannelTarget = z.infer<typeof channelTarget>;
+
+const roleRules = z
+  .object({
+    justification: z.enum(['deny', 'flag']).optional(),
+    requireTicket: z.boolean().optional(),
+    autoApprove: z.enum(['never', 'whenChecksPass']).optional(),
+    mode: z.enum(['enforce', 'audit']).optional(),
+  })
+  .strict();
+
+const json = <T extends z.ZodTypeAny>(schema: T, example: string) =>
+  z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be JSON, for example ${example}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const envSchema = z.object({
+  APP_MODE: z.enum(['production', 'demo']).default('production'),
+  NODE_ENV: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: port(3978),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  TENANT_ID: guid('TENANT_ID, the Entra tenant id'),
+  ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com'),
+  GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com'),
+  BOT_APP_ID: guid('BOT_APP_ID, the bot app registration client id'),
+  BOT_APP_SECRET: z.string().min(1).optional(),
+  BOT_CERTIFICATE_PATH: z.string().min(1).optional(),
+  BOT_OAUTH_CONNECTION_NAME: z.string().min(1).default('pim-sso'),
+  BOT_OAUTH_URL: z.string().url().optional(),
+  PIM_ENDPOINT_APP_ID_URI: z
+    .string({ required_error: 'PIM_ENDPOINT_APP_ID_URI is required' })
+    .regex(/^api:\/\/[^/]+\/[0-9a-fA-F-]{36}$/, "must be the decision endpoint's Application ID URI, api://<endpoint host>/<client id>"),
+  PIM_ALLOWED_CALLER_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs)')).min(1, 'must list at least one caller app id (PIM)')),
+  APPROVER_CHANNELS: json(
+    z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
+    '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
+  ),
+  ROLE_RULES: json(z.record(roleRules), '{"default":{"justification":"flag"},"<role id>":{"requireTicket":true}}').default('{}'),
+  HUMAN_ONLY_ROLE_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be role definition ids (GUIDs)'))),
+  DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000),
+  BUSINESS_HOURS_UTC: z
+    .string()
+    .regex(/^\d{1,2}-\d{1,2}$/, 'must be START-END hours in UTC, e.g. 7-19')
+    .default('7-19'),
+  DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional(),
+  MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10),
+});
+
+export interface AppConfig {
+  mode: 'production' | 'demo';
+  logLevel: string;
+  host: string;
+  port: number;
+  tenantId: string;
+  authorityHost: string;
+  graphBaseUrl: string;
+  bot: {
+    appId: string;
+    appSecret?: string;
+    certificatePath?: string;
+    oauthConnectionName: string;
+    oauthUrl?: string;
+    /** False only in demo: the playground sends no Bot Framework token. */
+    authenticateChannel: boolean;
+  };
+  pimEndpoint: { appIdUri: string; allowedCallerAppIds: string[]; issuer: string; jwksUri: string; budgetMs: number };
+  approverChannels: Record<string, ChannelTarget>;
+  rules: { roles: Record<string, Partial<typeof DEFAULT_ROLE_RULES>>; humanOnlyRoleIds: string[] };
+  businessHoursUtc: { start: number; end: number };
+  databaseUrl: string;
+  minApproverJustification: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError listing every variable that is missing or wrong. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const demo = e.APP_MODE === 'demo';
+
+  if (!e.BOT_APP_SECRET && !e.BOT_CERTIFICATE_PATH) {
+    problems.push('BOT_APP_SECRET or BOT_CERTIFICATE_PATH: one is required, the bot app registration credential');
+  }
+  if (demo) {
+    // Demo mode turns off Bot Framework authentication (the playground sends none). It is only
+    // allowed on a loopback address, and never when the process says it is production.
+    if (e.NODE_ENV === 'production') problems.push('APP_MODE: demo cannot run with NODE_ENV=production');
+    if (!LOOPBACK_HOSTS.has(e.HOST)) problems.push(`HOST: demo mode listens on loopback only (127.0.0.1), not ${e.HOST}`);
+  } else {
+    if (!MICROSOFT_AUTHORITY_HOSTS.includes(e.ENTRA_AUTHORITY_HOST.replace(/\/$/, ''))) {
+      problems.push(`ENTRA_AUTHORITY_HOST: production accepts only Microsoft Entra authorities (${MICROSOFT_AUTHORITY_HOSTS.join(', ')})`);
+    }
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production, sqlite:<path> or postgres://user@host/db');
+    if (e.BOT_APP_SECRET?.startsWith('sim-only-')) problems.push('BOT_APP_SECRET: this is the simulator secret; use the real app registration secret');
+  }
+  const [start, end] = e.BUSINESS_HOURS_UTC.split('-').map(Number) as [number, number];
+  if (!(start >= 0 && end <= 24 && start < end)) problems.push('BUSINESS_HOURS_UTC: START must be before END, both 0-24');
+  if (problems.length) throw new ConfigError(problems);
+
+  const authorityHost = e.ENTRA_AUTHORITY_HOST.replace(/\/$/, '');
+  return {
+    mode: e.APP_MODE,
+    logLevel: e.LOG_LEVEL,
+    host: e.HOST,
+    port: e.PORT,
+    tenantId: e.TENANT_ID.toLowerCase(),
+    authorityHost,
+    graphBaseUrl: e.GRAPH_BASE_URL.replace(/\/$/, ''),
+    bot: {
+      appId: e.BOT_APP_ID.toLowerCase(),
+      appSecret: e.BOT_APP_SECRET,
+      certificatePath: e.BOT_CERTIFICATE_PATH,
+      oauthConnectionName: e.BOT_OAUTH_CONNECTION_NAME,
+      oauthUrl: e.BOT_OAUTH_URL,
+      authenticateChannel: !demo,
+    },
+    pimEndpoint: {
+      appIdUri: e.PIM_ENDPOINT_APP_ID_URI,
+      allowedCallerAppIds: e.PIM_ALLOWED_CALLER_APP_IDS.map((x) => x.toLowerCase()),
+      issuer: `${authorityHost}/${e.TENANT_ID.toLowerCase()}/v2.0`,
+      jwksUri: `${authorityHost}/${e.TENANT_ID.toLowerCase()}/discovery/v2.0/keys`,
+      budgetMs: e.DECISION_BUDGET_MS,
+    },
+    approverChannels: e.APPROVER_CHANNELS,
+    rules: { roles: lowerKeys(e.ROLE_RULES), humanOnlyRoleIds: e.HUMAN_ONLY_ROLE_IDS },
+    businessHoursUtc: { start, end },
+    databaseUrl: e.DATABASE_URL ?? 'sqlite:.local/demo.sqlite',
+    minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
+  };
+}
+
+function lowerKeys<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
+}

@@ -1,0 +1,82 @@
+import { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/** Migrations in code (no file-system lookups), applied in name order by kysely's Migrator. */
+const migrations: Record<string, Migration> = {
+  '2026-11-22-001-initial': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('evaluations')
+        .addColumn('evaluation_id', 'text', (c) => c.primaryKey())
+        .addColumn('request_key', 'text', (c) => c.notNull().unique())
+        .addColumn('pim_request_id', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('role_definition_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('would_be', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('reasons', 'text', (c) => c.notNull())
+        .addColumn('checks', 'text', (c) => c.notNull())
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('approval_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('pim_request_id', 'text', (c) => c.notNull().unique())
+        .addColumn('evaluation_id', 'text', (c) => c.notNull().references('evaluations.evaluation_id'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('role_definition_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('justification', 'text', (c) => c.notNull())
+        .addColumn('ticket_system', 'text')
+        .addColumn('ticket_number', 'text')
+        .addColumn('duration', 'text')
+        .addColumn('duration_minutes', 'integer')
+        .addColumn('start_at', 'text')
+        .addColumn('risk_flags', 'text', (c) => c.notNull())
+        .addColumn('reasons', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_at', 'text')
+        .addColumn('decided_by_id', 'text')
+        .addColumn('decided_by_upn', 'text')
+        .addColumn('decided_by_name', 'text')
+        .addColumn('decided_at', 'text')
+        .addColumn('decision_justification', 'text')
+        .addColumn('display', 'text')
+        .addColumn('cards_posted_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('approval_requests_status').on('approval_requests').column('status').execute();
+      await db.schema
+        .createTable('card_posts')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('request_id', 'text', (c) => c.notNull().references('approval_requests.id'))
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('service_url', 'text', (c) => c.notNull())
+        .addColumn('activity_id', 'text', (c) => c.notNull())
+        .addColumn('posted_at', 'text', (c) => c.notNull())
+        .addColumn('rendered_version', 'integer', (c) => c.notNull())
+        .addUniqueConstraint('card_posts_request_conversation', ['request_id', 'conversation_id'])
+        .execute();
+      await db.schema
+        .createTable('conversation_refs')
+        .addColumn('aad_object_id', 'text', (c) => c.primaryKey())
+        .addColumn('reference', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Insertable, Kysely, Migrator, Selectable, SqliteDialect, Updateable } from 'kysely';
+import { migrationProvider } from './migrations';
+import { ApprovalRequestTable, CardPostTable, Database, EvaluationTable } from './schema';
+
+export type EvaluationRow = Selectable<EvaluationTable>;
+export type ApprovalRequestRow = Selectable<ApprovalRequestTable>;
+export type CardPostRow = Selectable<CardPostTable>;
+
+/** Persistence for evaluations, approval requests and posted card copies. */
+export class Store {
+  private constructor(readonly db: Kysely<Database>) {}
+
+  static async open(databaseUrl: string): Promise<Store> {
+    if (!databaseUrl.startsWith('sqlite:')) {
+      throw new Error(`DATABASE_URL ${databaseUrl.split(':')[0]}: only sqlite:<path> is supported in this version; PostgreSQL comes with the scale-out work`);
+    }
+    const path = databaseUrl.slice('sqlite:'.length) || ':memory:';
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const sqlite = new SqliteDatabase(path);
+    // WAL lets readers proceed while a writer commits; busy_timeout makes concurrent writers wait
+    // instead of failing with SQLITE_BUSY.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new Error(`Database migration ${failed} failed: ${(error as Error).message}`);
+    }
+    return new Store(db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async findEvaluation(requestKey: string): Promise<EvaluationRow | undefined> {
+    return this.db.selectFrom('evaluations').selectAll().where('request_key', '=', requestKey).executeTakeFirst();
+  }
+
+  /**
+   * Records an evaluation, unless one exists for the same request key (a PIM retry racing the first
+   * call): then the stored one wins and is returned, so both answers carry the same evaluationId.
+   */
+  async insertEvaluation(row: Insertable<EvaluationTable>, approval?: Insertable<ApprovalRequestTable>): Promise<{ row: EvaluationRow; created: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('evaluations')
+        .values(row)
+        .onConflict((oc) => oc.column('request_key').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!inserted) {
+        const existing = await trx.selectFrom('evaluations').selectAll().where('request_key', '=', row.request_key).executeTakeFirstOrThrow();
+        return { row: existing, created: false };
+      }
+      if (approval) await trx.insertInto('approval_requests').values(approval).onConflict((oc) => oc.column('pim_request_id').doNothing()).execute();
+      return { row: inserted, created: true };
+    });
+  }
+
+  async getRequest(id: string): Promise<ApprovalRequestRow | undefined> {
+    return this.db.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async getRequestByPimId(pimRequestId: string): Promise<ApprovalRequestRow | undefined> {
+    return this.db.selectFrom('approval_requests').selectAll().where('pim_request_id', '=', pimRequestId).executeTakeFirst();
+  }
+
+  /**
+   * Compare-and-swap: applies `patch` only if the row still has `expectedVersion`, bumping the
+   * version. Returns the new row, or undefined when someone else changed it first.
+   */
+  async updateRequestIfVersion(id: string, expectedVersion: number, patch: Updateable<ApprovalRequestTable>): Promise<ApprovalRequestRow | undefined> {
+    return this.db
+      .updateTable('approval_requests')
+      .set({ ...patch, version: expectedVersion + 1, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .where('version', '=', expectedVersion)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async requestsWithoutCards(limit = 20): Promise<ApprovalRequestRow[]> {
+    return this.db.selectFrom('approval_requests').selectAll().where('cards_posted_at', 'is', null).orderBy('created_at').limit(limit).execute();
+  }
+
+  /** Requests with a posted copy rendered at an older version than the request's. */
+  async requestsWithStaleCards(limit = 50): Promise<ApprovalRequestRow[]> {
+    return this.db
+      .selectFrom('approval_requests')
+      .selectAll('approval_requests')
+      .where(({ exists, selectFrom }) =>
+        exists(selectFrom('card_posts').select('card_posts.id').whereRef('card_posts.request_id', '=', 'approval_requests.id').whereRef('card_posts.rendered_version', '<', 'approval_requests.version')),
+      )
+      .limit(limit)
+      .execute();
+  }
+
+  async markCardsPosted(id: string, display: string): Promise<void> {
+    await this.db.updateTable('approval_requests').set({ cards_posted_at: new Date().toISOString(), display }).where('id', '=', id).execute();
+  }
+
+  async setDisplay(id: string, display: string): Promise<void> {
+    await this.db.updateTable('approval_requests').set({ display }).where('id', '=', id).execute();
+  }
+
+  async cardPosts(requestId: string): Promise<CardPostRow[]> {
+    return this.db.selectFrom('card_posts').selectAll().where('request_id', '=', requestId).orderBy('id').execute();
+  }
+
+  async addCardPost(post: Insertable<CardPostTable>): Promise<void> {
+    await this.db
+      .insertInto('card_posts')
+      .values(post)
+      .onConflict((oc) => oc.columns(['request_id', 'conversation_id']).doNothing())
+      .execute();
+  }
+
+  async markCardRendered(postId: number, version: number): Promise<void> {
+    await this.db.updateTable('card_posts').set({ rendered_version: version }).where('id', '=', postId).where('rendered_version', '<', version).execute();
+  }
+
+  async saveConversationRef(aadObjectId: string, reference: unknown): Promise<void> {
+    const now = new Date().toISOString();
+    await this.db
+      .insertInto('conversation_refs')
+      .values({ aad_object_id: aadObjectId, reference: JSON.stringify(reference), updated_at: now })
+      .onConflict((oc) => oc.column('aad_object_id').doUpdateSet({ reference: JSON.stringify(reference), updated_at: now }))
+      .execute();
+  }
+
+  async conversationRef(aadObjectId: string): Promise<unknown | undefined> {
+    const row = await this.db.selectFrom('conversation_refs').select('reference').where('aad_object_id', '=', aadObjectId).executeTakeFirst();
+    return row ? (JSON.parse(row.reference) as unknown) : undefined;
+  }
+
+  async countEvaluations(): Promise<number> {
+    const r = await this.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}

@@ -1,0 +1,169 @@
+import type { SimContext, CustomExtensionConfig } from './context';
+import type { Faults, FaultSpec } from './faults';
+import { json, jsonBody, type SimRequest, type SimResponse } from './http';
+import type { PimEngine } from './pim-engine';
+import type { Router } from './router';
+import type { PimRequest } from './state';
+import { issueUserAssertion } from './user-tokens';
+
+const ctlError = (status: number, code: string, message: string): SimResponse => json(status, { error: { code, message } });
+
+/** The control API shows Graph's `Provisioned` as `Granted`: what a person watching the demo expects. */
+function controlStatus(r: PimRequest): string {
+  return r.status === 'Provisioned' ? 'Granted' : r.status;
+}
+
+function controlView(r: PimRequest): Record<string, unknown> {
+  return {
+    id: r.id,
+    status: controlStatus(r),
+    principalId: r.principalId,
+    roleDefinitionId: r.roleDefinitionId,
+    justification: r.justification,
+    ticketInfo: r.ticketInfo,
+    scheduleInfo: r.scheduleInfo,
+    createdDateTime: r.createdDateTime,
+    completedDateTime: r.completedDateTime,
+    approval: r.approval
+      ? {
+          id: r.approval.id,
+          steps: r.approval.steps.map((s) => ({
+            id: s.id,
+            status: s.status,
+            reviewResult: s.reviewResult,
+            reviewedBy: s.reviewedBy ? { id: s.reviewedBy.id, userPrincipalName: s.reviewedBy.userPrincipalName } : null,
+            justification: s.justification,
+            reviewedDateTime: s.reviewedDateTime,
+            approverIds: s.approverIds,
+          })),
+        }
+      : null,
+    evaluation: r.evaluation ?? null,
+    failureReason: r.failureReason ?? null,
+  };
+}
+
+export interface ControlDeps {
+  faults: Faults;
+  setCustomExtension(cfg: CustomExtensionConfig | undefined): void;
+}
+
+export function registerControl(router: Router, ctx: SimContext, pim: PimEngine, deps: ControlDeps): void {
+  const body = (req: SimRequest) => jsonBody<Record<string, unknown>>(req) ?? {};
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+
+  router.add('POST', '/_sim/requests', async (req) => {
+    const b = body(req);
+    const user = ctx.state.user(str(b.principal));
+    if (!user) return ctlError(400, 'InvalidPrincipal', `principal: no user with UPN or id '${String(b.principal)}'.`);
+    const role = ctx.state.role(str(b.role));
+    if (!role) return ctlError(400, 'InvalidRole', `role: no role named or with template id '${String(b.role)}'.`);
+    const minutes = b.durationMinutes === undefined ? 60 : Number(b.durationMinutes);
+    if (!Number.isInteger(minutes) || minutes <= 0) return ctlError(400, 'InvalidDuration', 'durationMinutes: must be a positive whole number.');
+    const duration = minutes % 60 === 0 ? `PT${minutes / 60}H` : `PT${minutes}M`;
+    // A portal activation: the portal already challenged MFA.
+    const result = await pim.activate({
+      principalId: user.id,
+      roleDefinitionId: role.id,
+      justification: str(b.justification) ?? null,
+      duration,
+      ticketNumber: str(b.ticketNumber) ?? null,
+      ticketSystem: str(b.ticketSystem) ?? (str(b.ticketNumber) ? 'ServiceNow' : null),
+    }, { mfaSatisfied: true });
+    if (!result.ok) return ctlError(400, result.code, result.message);
+    return json(201, { id: result.request.id, status: controlStatus(result.request) });
+  });
+
+  router.add('GET', '/_sim/requests', () => json(200, { value: pim.all().map(controlView) }));
+  router.add('GET', '/_sim/requests/:id', (_req, p) => {
+    const r = pim.get(p.id);
+    return r ? json(200, controlView(r)) : ctlError(404, 'NotFound', `No request '${p.id}'.`);
+  });
+
+  router.add('POST', '/_sim/decide', (req) => {
+    const b = body(req);
+    const approver = ctx.state.user(str(b.approver));
+    if (!approver) return ctlError(400, 'InvalidApprover', `approver: no user with UPN or id '${String(b.approver)}'.`);
+    if (!str(b.requestId)) return ctlError(400, 'InvalidRequestId', 'requestId: required.');
+    const result = pim.decide(str(b.requestId)!, approver.id, b.reviewResult, b.justification);
+    if (!result.ok) return ctlError(result.status, result.code, result.message);
+    return json(200, controlView(result.request));
+  });
+
+  router.add('GET', '/_sim/directory', () => json(200, {
+    tenantId: ctx.tenantId,
+    users: ctx.state.seed.users.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, teamsUserId: u.teamsUserId })),
+    roles: ctx.state.seed.roles.map((r) => ({ id: r.id, displayName: r.displayName, approvers: ctx.state.approverIds(r), eligible: r.eligible })),
+  }));
+
+  router.add('POST', '/_sim/faults', (req) => {
+    const b = body(req) as Partial<FaultSpec>;
+    if (typeof b.pathPattern !== 'string' || !b.pathPattern) return ctlError(400, 'InvalidPathPattern', 'pathPattern: required (a regular expression).');
+    try {
+      new RegExp(b.pathPattern);
+    } catch {
+      return ctlError(400, 'InvalidPathPattern', 'pathPattern: not a valid regular expression.');
+    }
+    if (b.status !== undefined && (!Number.isInteger(b.status) || b.status < 400 || b.status > 599)) {
+      return ctlError(400, 'InvalidStatus', 'status: must be an HTTP error status (400-599).');
+    }
+    if (b.status === undefined && b.latencyMs === undefined) return ctlError(400, 'InvalidFault', 'a fault needs status or latencyMs.');
+    const f = deps.faults.add({
+      method: b.method, pathPattern: b.pathPattern, latencyMs: b.latencyMs, status: b.status,
+      retryAfterSeconds: b.retryAfterSeconds ?? (b.status === 429 ? 1 : undefined), times: b.times,
+    });
+    return json(201, { id: f.id });
+  });
+  router.add('GET', '/_sim/faults', () => json(200, { value: deps.faults.describe() }));
+  router.add('DELETE', '/_sim/faults', () => {
+    deps.faults.clear();
+    return { status: 204 };
+  });
+
+  router.add('GET', '/_sim/calls', () => json(200, { value: ctx.state.calls }));
+  router.add('DELETE', '/_sim/calls', () => {
+    ctx.state.calls.length = 0;
+    return { status: 204 };
+  });
+
+  router.add('POST', '/_sim/clock', (req) => {
+    const minutes = Number(body(req).advanceMinutes);
+    if (!Number.isFinite(minutes) || minutes < 0) return ctlError(400, 'InvalidAdvance', 'advanceMinutes: must be a non-negative number.');
+    ctx.state.advanceClock(minutes * 60_000);
+    return json(200, { now: ctx.state.now().toISOString() });
+  });
+  router.add('GET', '/_sim/clock', () => json(200, { now: ctx.state.now().toISOString() }));
+
+  const setSignIn = (value: boolean) => (req: SimRequest) => {
+    const b = body(req);
+    const user = ctx.state.user(str(b.user)) ?? ctx.state.userByChannelId(str(b.user));
+    if (!user) return ctlError(400, 'InvalidUser', `user: no user '${String(b.user)}'.`);
+    ctx.state.signedIn.set(user.id, value);
+    return json(200, { user: user.id, signedIn: value });
+  };
+  router.add('POST', '/_sim/signin', setSignIn(true));
+  router.add('POST', '/_sim/signout', setSignIn(false));
+
+  router.add('POST', '/_sim/tokens/user', async (req) => {
+    const user = ctx.state.user(str(body(req).user));
+    if (!user) return ctlError(400, 'InvalidUser', `user: no user '${String(body(req).user)}'.`);
+    return json(200, { token: await issueUserAssertion(ctx, user) });
+  });
+
+  router.add('PUT', '/_sim/custom-extension', (req) => {
+    const b = body(req);
+    if (!str(b.targetUrl) || !str(b.resourceId)) return ctlError(400, 'InvalidExtension', 'targetUrl and resourceId are required.');
+    deps.setCustomExtension(b as unknown as CustomExtensionConfig);
+    return json(200, b);
+  });
+  router.add('DELETE', '/_sim/custom-extension', () => {
+    deps.setCustomExtension(undefined);
+    return { status: 204 };
+  });
+
+  router.add('GET', '/_sim/signin-page', () => ({
+    status: 200,
+    headers: { 'Content-Type': 'text/html; charset=utf-8' },
+    body: '<!doctype html><title>Simulated sign-in</title><p>Sign-in is simulated: use POST /_sim/signin {user}.</p>',
+  }));
+}

@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import type { SimContext } from './context';
+import { json, type SimRequest, type SimResponse } from './http';
+import type { Router } from './router';
+import type { SeedRole, SeedUser } from './seed';
+import { applySelect, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter } from './graph-common';
+
+export function graphUser(u: SeedUser): Record<string, unknown> {
+  return {
+    id: u.id,
+    displayName: u.displayName,
+    userPrincipalName: u.userPrincipalName,
+    givenName: u.givenName,
+    surname: u.surname,
+    jobTitle: u.jobTitle,
+    department: u.department,
+    mail: u.userPrincipalName,
+    accountEnabled: u.accountEnabled,
+  };
+}
+
+export function graphRoleDefinition(r: SeedRole): Record<string, unknown> {
+  return {
+    id: r.id,
+    displayName: r.displayName,
+    description: r.description,
+    templateId: r.templateId,
+    isBuiltIn: true,
+    isEnabled: true,
+    resourceScopes: ['/'],
+    version: '1',
+    rolePermissions: [],
+  };
+}
+
+/** A stable GUID-shaped id derived from a string, so policy ids stay the same across restarts. */
+export function stableGuid(input: string): string {
+  const h = createHash('sha1').update(input).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const endUserTarget = {
+  caller: 'EndUser',
+  operations: ['All'],
+  level: 'Assignment',
+  inheritableSettings: [],
+  enforcedSettings: [],
+};
+
+export function policyRules(ctx: SimContext, r: SeedRole): Record<string, unknown>[] {
+  const approvers = r.policy.primaryApprovers.map((a) => {
+    if (a.kind === 'singleUser') {
+      return { '@odata.type': '#microsoft.graph.singleUser', isBackup: false, userId: a.userId, description: ctx.state.user(a.userId)?.displayName ?? null };
+    }
+    return { '@odata.type': '#microsoft.graph.groupMembers', isBackup: false, groupId: a.groupId, description: ctx.state.group(a.groupId)?.displayName ?? null };
+  });
+  return [
+    {
+      '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyExpirationRule',
+      id: 'Expiration_EndUser_Assignment',
+      isExpirationRequired: true,
+      maximumDuration: r.policy.maximumDuration,
+      target: { ...endUserTarget },
+    },
+    {
+      '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyEnablementRule',
+      id: 'Enablement_EndUser_Assignment',
+      enabledRules: [...r.policy.enabledRules],
+      target: { ...endUserTarget },
+    },
+    {
+      '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyApprovalRule',
+      id: 'Approval_EndUser_Assignment',
+      target: { ...endUserTarget },
+      setting: {
+        '@odata.type': '#microsoft.graph.approvalSettings',
+        isApprovalRequired: r.policy.isApprovalRequired,
+        isApprovalRequiredForExtension: false,
+        isRequestorJustificationRequired: true,
+        approvalMode: 'SingleStage',
+        approvalStages: [{
+          approvalStageTimeOutInDays: 1,
+          isApproverJustificationRequired: r.policy.isApproverJustificationRequired,
+          escalationTimeInMinutes: 0,
+          isEscalationEnabled: false,
+          primaryApprovers: approvers,
+          escalationApprovers: [],
+        }],
+      },
+    },
+    {
+      '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule',
+      id: 'AuthenticationContext_EndUser_Assignment',
+      isEnabled: false,
+      claimValue: null,
+      target: { ...endUserTarget },
+    },
+  ];
+}
+
+export function registerGraphDirectory(router: Router, ctx: SimContext): void {
+  const V = ['v1.0', 'beta'];
+  const on = (method: string, path: string, h: (req: SimRequest, p: Record<string, string>) => Promise<SimResponse> | SimResponse) => {
+    for (const v of V) {
+      router.add(method, `/${v}${path}`, async (req, p) => {
+        const caller = await graphCaller(ctx, req);
+        if (isResponse(caller)) return caller;
+        return h(req, p);
+      });
+    }
+  };
+
+  const badFilter = (req: SimRequest) => graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
+
+  on('GET', '/users', (req) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const items = ctx.state.seed.users.map(graphUser).filter((u) => matchesFilter(u, clauses));
+    return page(req, items, 'users');
+  });
+
+  on('GET', '/users/:id', (req, p) => {
+    const u = ctx.state.user(p.id);
+    if (!u) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    return json(200, { '@odata.context': contextUrl(req, 'users/$entity'), ...applySelect(graphUser(u), req.query.get('$select')) });
+  });
+
+  on('GET', '/groups/:id', (req, p) => {
+    const g = ctx.state.group(p.id);
+    if (!g) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    return json(200, { '@odata.context': contextUrl(req, 'groups/$entity'), ...applySelect({ id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false }, req.query.get('$select')) });
+  });
+
+  const members = (transitive: boolean) => (req: SimRequest, p: Record<string, string>): SimResponse => {
+    const g = ctx.state.group(p.id);
+    if (!g) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    const ids = transitive ? ctx.state.groupUserIds(g.id) : g.members.filter((m) => ctx.state.user(m));
+    const items = ids.map((id) => ({ '@odata.type': '#microsoft.graph.user', ...graphUser(ctx.state.user(id)!) }));
+    return page(req, items, 'users');
+  };
+  on('GET', '/groups/:id/members', members(false));
+  on('GET', '/groups/:id/members/microsoft.graph.user', members(false));
+  on('GET', '/groups/:id/transitiveMembers', members(true));
+  on('GET', '/groups/:id/transitiveMembers/microsoft.graph.user', members(true));
+
+  on('GET', '/roleManagement/directory/roleDefinitions', (req) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const items = ctx.state.seed.roles.map(graphRoleDefinition).filter((r) => matchesFilter(r, clauses));
+    return page(req, items, 'roleManagement/directory/roleDefinitions');
+  });
+
+  on('GET', '/roleManagement/directory/roleDefinitions/:id', (req, p) => {
+    const r = ctx.state.role(p.id);
+    if (!r || r.displayName.toLowerCase() === p.id.toLowerCase()) {
+      return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    }
+    return json(200, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleDefinitions/$entity'), ...applySelect(graphRoleDefinition(r), req.query.get('$select')) });
+  });
+
+  const policyAssignment = (req: SimRequest, r: SeedRole): Record<string, unknown> => {
+    const policyId = `DirectoryRole_${ctx.tenantId}_${stableGuid(`policy:${r.id}`)}`;
+    const out: Record<string, unknown> = { id: `${policyId}_${r.id}`, policyId, scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id };
+    const expand = req.query.get('$expand') ?? '';
+    if (/\bpolicy\b/i.test(expand)) {
+      const policy: Record<string, unknown> = {
+        id: policyId,
+        displayName: 'DirectoryRole',
+        description: 'DirectoryRole',
+        isOrganizationDefault: false,
+        scopeId: '/',
+        scopeType: 'DirectoryRole',
+        lastModifiedDateTime: null,
+        lastModifiedBy: null,
+      };
+      if (/\brules\b/i.test(expand)) policy.rules = policyRules(ctx, r);
+      out.policy = policy;
+    }
+    return out;
+  };
+
+  on('GET', '/policies/roleManagementPolicyAssignments', (req) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const fields = new Set(clauses.map((c) => c.field.toLowerCase()));
+    // Graph refuses this list without a scope filter.
+    if (!fields.has('scopeid') || !fields.has('scopetype')) {
+      return graphError(req, 400, 'BadRequest', "The filter must include scopeId and scopeType, for example scopeId eq '/' and scopeType eq 'DirectoryRole'.");
+    }
+    const items = ctx.state.seed.roles
+      .map((r) => ({ r, base: { scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id } }))
+      .filter(({ base }) => matchesFilter(base, clauses))
+      .map(({ r }) => policyAssignment(req, r));
+    return page(req, items, 'policies/roleManagementPolicyAssignments(policy(rules()))');
+  });
+
+  on('GET', '/policies/roleManagementPolicyAssignments/:id', (req, p) => {
+    const r = ctx.state.seed.roles.find((x) => p.id.toLowerCase().endsWith(`_${x.id.toLowerCase()}`));
+    if (!r) return graphError(req, 404, 'NotFound', `The policy assignment '${p.id}' was not found.`);
+    return json(200, { '@odata.context': contextUrl(req, 'policies/roleManagementPolicyAssignments/$entity'), ...policyAssignment(req, r) });
+  });
+}

@@ -1,0 +1,250 @@
+import type { SimContext } from './context';
+import { json, jsonBody, type SimRequest, type SimResponse } from './http';
+import type { Router } from './router';
+import type { PimEngine } from './pim-engine';
+import type { ApprovalStep, AssignmentInstance, PimRequest } from './state';
+import { applySelect, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
+import { graphRoleDefinition, graphUser } from './graph-directory';
+
+const RD = '/roleManagement/directory';
+
+export function graphRequest(ctx: SimContext, r: PimRequest, expand?: string | null): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: r.id,
+    status: r.status,
+    createdDateTime: r.createdDateTime,
+    completedDateTime: r.completedDateTime,
+    approvalId: r.approvalId,
+    customData: null,
+    action: r.action,
+    principalId: r.principalId,
+    roleDefinitionId: r.roleDefinitionId,
+    directoryScopeId: r.directoryScopeId,
+    appScopeId: null,
+    isValidationOnly: false,
+    targetScheduleId: r.targetScheduleId,
+    justification: r.justification,
+    createdBy: { application: null, device: null, user: { displayName: null, id: r.principalId } },
+    scheduleInfo: r.scheduleInfo,
+    ticketInfo: r.ticketInfo,
+  };
+  if (expand && /\bprincipal\b/i.test(expand)) {
+    const u = ctx.state.user(r.principalId);
+    out.principal = u ? { '@odata.type': '#microsoft.graph.user', ...graphUser(u) } : null;
+  }
+  if (expand && /\broleDefinition\b/i.test(expand)) {
+    const role = ctx.state.role(r.roleDefinitionId);
+    out.roleDefinition = role ? graphRoleDefinition(role) : null;
+  }
+  return out;
+}
+
+function graphStep(s: ApprovalStep, callerId: string | undefined, requesterId: string): Record<string, unknown> {
+  return {
+    id: s.id,
+    displayName: s.displayName,
+    reviewedDateTime: s.reviewedDateTime,
+    reviewResult: s.reviewResult,
+    status: s.status,
+    assignedToMe: !!callerId && callerId !== requesterId && s.approverIds.includes(callerId),
+    justification: s.justification,
+    reviewedBy: s.reviewedBy,
+  };
+}
+
+function graphInstance(ctx: SimContext, i: AssignmentInstance, expand: string | null): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: i.id,
+    principalId: i.principalId,
+    roleDefinitionId: i.roleDefinitionId,
+    directoryScopeId: i.directoryScopeId,
+    appScopeId: null,
+    startDateTime: i.startDateTime,
+    endDateTime: i.endDateTime,
+    assignmentType: 'Activated',
+    memberType: 'Direct',
+    roleAssignmentOriginId: i.id,
+    roleAssignmentScheduleId: i.requestId,
+  };
+  if (expand && /\broleDefinition\b/i.test(expand)) {
+    const role = ctx.state.role(i.roleDefinitionId);
+    out.roleDefinition = role ? graphRoleDefinition(role) : null;
+  }
+  return out;
+}
+
+export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine): void {
+  type H = (req: SimRequest, p: Record<string, string>, caller: GraphCaller) => Promise<SimResponse> | SimResponse;
+  const on = (method: string, path: string, h: H, versions = ['v1.0', 'beta']) => {
+    for (const v of versions) {
+      router.add(method, `/${v}${path}`, async (req, p) => {
+        const caller = await graphCaller(ctx, req);
+        if (isResponse(caller)) return caller;
+        return h(req, p, caller);
+      });
+    }
+  };
+  const badFilter = (req: SimRequest) => graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
+  const delegatedOnly = (req: SimRequest, what: string) =>
+    graphError(req, 403, 'Forbidden', `${what} is not supported with application permissions; call it with a delegated (user) token.`);
+
+  // --- roleAssignmentScheduleRequests -------------------------------------------------------------
+  on('POST', `${RD}/roleAssignmentScheduleRequests`, async (req, _p, caller) => {
+    const body = jsonBody<Record<string, any>>(req);
+    if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (body.action !== 'selfActivate') {
+      return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfActivate' only, not '${String(body.action)}'.`);
+    }
+    if (caller.kind !== 'user') return delegatedOnly(req, 'selfActivate');
+    if (!caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory')) {
+      return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
+    }
+    if (typeof body.principalId !== 'string' || body.principalId.toLowerCase() !== caller.oid.toLowerCase()) {
+      return graphError(req, 400, 'BadRequest', 'For selfActivate the principalId must be the signed-in user.');
+    }
+    if (typeof body.roleDefinitionId !== 'string') return graphError(req, 400, 'BadRequest', 'roleDefinitionId is required.');
+    if ((body.directoryScopeId ?? '/') !== '/') return graphError(req, 400, 'BadRequest', "The simulator supports directoryScopeId '/' only.");
+    const duration = body.scheduleInfo?.expiration?.duration;
+    const expType = String(body.scheduleInfo?.expiration?.type ?? '').toLowerCase();
+    if (expType !== 'afterduration' || typeof duration !== 'string') {
+      return graphError(req, 400, 'BadRequest', "scheduleInfo.expiration must be {type: 'afterDuration', duration: 'PT…'}.");
+    }
+    const result = await pim.activate({
+      principalId: body.principalId,
+      roleDefinitionId: body.roleDefinitionId,
+      justification: body.justification,
+      duration,
+      ticketNumber: body.ticketInfo?.ticketNumber,
+      ticketSystem: body.ticketInfo?.ticketSystem,
+      startDateTime: body.scheduleInfo?.startDateTime,
+    }, { mfaSatisfied: caller.amr.includes('mfa') });
+    if (!result.ok) return graphError(req, result.status, result.code, result.message);
+    return json(201, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentScheduleRequests/$entity'), ...graphRequest(ctx, result.request) });
+  });
+
+  on('GET', `${RD}/roleAssignmentScheduleRequests`, (req) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const items = pim.all().map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    return page(req, items, 'roleManagement/directory/roleAssignmentScheduleRequests');
+  });
+
+  on('GET', `${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on=':on')`, (req, p, caller) => {
+    if (caller.kind !== 'user') return delegatedOnly(req, 'filterByCurrentUser');
+    if (p.on !== 'approver' && p.on !== 'principal') {
+      return graphError(req, 400, 'BadRequest', `The value '${p.on}' of parameter 'on' is not supported; use 'principal' or 'approver'.`);
+    }
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const mine = pim.all().filter((r) => p.on === 'principal'
+      ? r.principalId === caller.oid
+      : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)));
+    const items = mine.map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    return page(req, items, 'Collection(unifiedRoleAssignmentScheduleRequest)');
+  });
+
+  on('GET', `${RD}/roleAssignmentScheduleRequests/:id`, (req, p) => {
+    const r = pim.get(p.id);
+    if (!r) return graphError(req, 404, 'NotFound', `The request '${p.id}' was not found.`);
+    return json(200, {
+      '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentScheduleRequests/$entity'),
+      ...applySelect(graphRequest(ctx, r, req.query.get('$expand')), req.query.get('$select')),
+    });
+  });
+
+  // --- active assignments and eligibility --------------------------------------------------------
+  const instances = (req: SimRequest, onlyPrincipal?: string) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const now = ctx.state.now().getTime();
+    const items = ctx.state.instances
+      .filter((i) => Date.parse(i.endDateTime) > now && (!onlyPrincipal || i.principalId === onlyPrincipal))
+      .map((i) => graphInstance(ctx, i, req.query.get('$expand')))
+      .filter((i) => matchesFilter(i, clauses));
+    return page(req, items, 'roleManagement/directory/roleAssignmentScheduleInstances');
+  };
+  on('GET', `${RD}/roleAssignmentScheduleInstances`, (req) => instances(req));
+  on('GET', `${RD}/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
+    caller.kind === 'user' ? instances(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+
+  const eligibility = (req: SimRequest, onlyPrincipal?: string) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const items: Record<string, unknown>[] = [];
+    for (const role of ctx.state.seed.roles) {
+      for (const uid of role.eligible) {
+        if (onlyPrincipal && uid !== onlyPrincipal) continue;
+        const item: Record<string, unknown> = {
+          id: `${role.id}_${uid}`,
+          principalId: uid,
+          roleDefinitionId: role.id,
+          directoryScopeId: '/',
+          appScopeId: null,
+          startDateTime: '2025-01-01T00:00:00Z',
+          endDateTime: null,
+          memberType: 'Direct',
+          roleEligibilityScheduleId: `${role.id}_${uid}`,
+        };
+        if (/\broleDefinition\b/i.test(req.query.get('$expand') ?? '')) item.roleDefinition = graphRoleDefinition(role);
+        if (matchesFilter(item, clauses)) items.push(item);
+      }
+    }
+    return page(req, items, 'roleManagement/directory/roleEligibilityScheduleInstances');
+  };
+  on('GET', `${RD}/roleEligibilityScheduleInstances`, (req) => eligibility(req));
+  on('GET', `${RD}/roleEligibilitySchedules`, (req) => eligibility(req));
+  on('GET', `${RD}/roleEligibilityScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
+    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+  on('GET', `${RD}/roleEligibilitySchedules/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
+    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+
+  // --- approvals (beta only, delegated only: PIM refuses service principals) ----------------------
+  const approval = (req: SimRequest, id: string, caller: GraphCaller): { request: PimRequest } | SimResponse => {
+    if (caller.kind !== 'user') return delegatedOnly(req, 'roleAssignmentApprovals');
+    const r = pim.get(id);
+    if (!r || !r.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
+    return { request: r };
+  };
+  const beta = ['beta'];
+  on('GET', `${RD}/roleAssignmentApprovals/:id`, (req, p, caller) => {
+    const found = approval(req, p.id, caller);
+    if (!('request' in found)) return found;
+    const r = found.request;
+    return json(200, {
+      '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentApprovals/$entity'),
+      id: r.approval!.id,
+      steps: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+    });
+  }, beta);
+  on('GET', `${RD}/roleAssignmentApprovals/:id/steps`, (req, p, caller) => {
+    const found = approval(req, p.id, caller);
+    if (!('request' in found)) return found;
+    const r = found.request;
+    return json(200, {
+      '@odata.context': contextUrl(req, `roleManagement/directory/roleAssignmentApprovals('${r.id}')/steps`),
+      value: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+    });
+  }, beta);
+  on('GET', `${RD}/roleAssignmentApprovals/:id/steps/:stepId`, (req, p, caller) => {
+    const found = approval(req, p.id, caller);
+    if (!('request' in found)) return found;
+    const r = found.request;
+    const s = r.approval!.steps.find((x) => x.id.toLowerCase() === p.stepId.toLowerCase());
+    if (!s) return graphError(req, 404, 'NotFound', `The approval step '${p.stepId}' was not found.`);
+    return json(200, {
+      '@odata.context': contextUrl(req, `roleManagement/directory/roleAssignmentApprovals('${r.id}')/steps/$entity`),
+      ...graphStep(s, caller.oid, r.principalId),
+    });
+  }, beta);
+  on('PATCH', `${RD}/roleAssignmentApprovals/:id/steps/:stepId`, (req, p, caller) => {
+    if (caller.kind !== 'user') return graphError(req, 403, 'Forbidden', 'Service principals are not allowed to approve requests.');
+    if (!caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory')) {
+      return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
+    }
+    const body = jsonBody<Record<string, unknown>>(req);
+    if (!body) return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    const result = pim.decide(p.id, caller.oid, body.reviewResult, body.justification, p.stepId);
+    if (!result.ok) return graphError(req, result.status, result.code, result.message);
+    return { status: 204 };
+  }, beta);
+}

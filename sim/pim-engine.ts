@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import type { SimContext } from './context';
+import { callCustomExtension } from './custom-extension';
+import type { ApprovalStep, PimRequest, ReviewResult } from './state';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface ActivationInput {
+  principalId: string;
+  roleDefinitionId: string;
+  justification?: string | null;
+  /** ISO 8601 duration. */
+  duration: string;
+  ticketNumber?: string | null;
+  ticketSystem?: string | null;
+  startDateTime?: string | null;
+}
+
+export type ActivationResult =
+  | { ok: true; request: PimRequest }
+  | { ok: false; status: number; code: string; message: string };
+
+export type DecisionResult = { ok: true; request: PimRequest } | { ok: false; status: number; code: string; message: string };
+
+export function parseIsoDuration(d: string): number | undefined {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/i.exec(d);
+  if (!m || d.toUpperCase() === 'P' || d.toUpperCase().endsWith('T')) return undefined;
+  const [, days, h, min, s] = m;
+  return ((Number(days ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
+}
+
+const policyError = (rules: string[]): ActivationResult => ({
+  ok: false,
+  status: 400,
+  code: 'RoleAssignmentRequestPolicyValidationFailed',
+  message: `The following policy rules failed: [${rules.map((r) => JSON.stringify(r)).join(',')}]`,
+});
+
+/** PIM's own behaviour: policy checks, the pre-approval callout, approvals and the 24-hour expiry. */
+export class PimEngine {
+  constructor(private readonly ctx: SimContext) {}
+
+  private get state() {
+    return this.ctx.state;
+  }
+
+  /**
+   * Validates and files a self-activation, calls the custom extension if configured and applies the
+   * verdict. `mfaSatisfied: false` fails roles whose enablement rules demand MFA (portal requests skip it).
+   */
+  async activate(input: ActivationInput, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
+    const role = this.state.role(input.roleDefinitionId);
+    const user = this.state.user(input.principalId);
+    if (!role || role.displayName.toLowerCase() === input.roleDefinitionId.toLowerCase()) {
+      return { ok: false, status: 400, code: 'RoleNotFound', message: `The role definition '${input.roleDefinitionId}' does not exist.` };
+    }
+    if (!user) return { ok: false, status: 400, code: 'PrincipalNotFound', message: `The principal '${input.principalId}' does not exist.` };
+    if (!role.eligible.includes(user.id)) return policyError(['EligibilityRule']);
+
+    const now = this.state.now();
+    if (this.activeInstance(user.id, role.id, now)) {
+      return { ok: false, status: 400, code: 'RoleAssignmentExists', message: 'The Role assignment already exists.' };
+    }
+    for (const r of this.state.requests.values()) {
+      this.refresh(r);
+      if (r.principalId === user.id && r.roleDefinitionId === role.id && (r.status === 'PendingApproval' || r.status === 'PendingEvaluation')) {
+        return { ok: false, status: 400, code: 'PendingRoleAssignmentRequest', message: 'There is already an existing pending Role assignment request.' };
+      }
+    }
+
+    const failed: string[] = [];
+    const durationMs = parseIsoDuration(input.duration);
+    const maxMs = parseIsoDuration(role.policy.maximumDuration) ?? Infinity;
+    if (durationMs === undefined || durationMs <= 0 || durationMs > maxMs) failed.push('ExpirationRule');
+    const rules = role.policy.enabledRules;
+    if (rules.includes('MultiFactorAuthentication') && !opts.mfaSatisfied) failed.push('MfaRule');
+    if (rules.includes('Justification') && !input.justification?.trim()) failed.push('JustificationRule');
+    if (rules.includes('Ticketing') && !input.ticketNumber?.trim()) failed.push('TicketingRule');
+    if (failed.length) return policyError(failed);
+
+    const id = randomUUID();
+    const request: PimRequest = {
+      id,
+      status: 'PendingEvaluation',
+      action: 'selfActivate',
+      principalId: user.id,
+      roleDefinitionId: role.id,
+      directoryScopeId: '/',
+      justification: input.justification ?? null,
+      scheduleInfo: {
+        startDateTime: input.startDateTime ?? now.toISOString(),
+        expiration: { type: 'afterDuration', duration: input.duration },
+      },
+      ticketInfo: { ticketNumber: input.ticketNumber ?? null, ticketSystem: input.ticketSystem ?? null },
+      createdDateTime: now.toISOString(),
+      completedDateTime: null,
+      approvalId: null,
+      targetScheduleId: id,
+    };
+    this.state.requests.set(id, request);
+    const log = this.ctx.logger.child({ pimRequestId: id, principalId: user.id, roleDefinitionId: role.id });
+
+    const ext = this.ctx.customExtension();
+    if (ext) {
+      // The extension sees the status the request would take without it; PIM does not document the value.
+      const result = await callCustomExtension(this.ctx, ext, request, role.policy.isApprovalRequired ? 'PendingApproval' : 'Provisioned');
+      if (!result.ok) {
+        // Fail closed: an unreachable or confused extension must never turn into access.
+        request.status = 'Failed';
+        request.failureReason = result.reason;
+        request.completedDateTime = this.state.now().toISOString();
+        log.warn({ reason: result.reason }, 'activation failed: custom extension');
+        return { ok: true, request };
+      }
+      request.evaluation = result.evaluation;
+      switch (result.evaluation.evaluationOutcome) {
+        case 'Denied':
+          request.status = 'Denied';
+          request.completedDateTime = this.state.now().toISOString();
+          return { ok: true, request };
+        case 'AutoApproved':
+          this.provision(request);
+          return { ok: true, request };
+        case 'Approved':
+          break;
+      }
+    }
+    if (role.policy.isApprovalRequired) this.openApproval(request);
+    else this.provision(request);
+    log.info({ status: request.status }, 'activation filed');
+    return { ok: true, request };
+  }
+
+  private openApproval(request: PimRequest): void {
+    const role = this.state.role(request.roleDefinitionId)!;
+    const step: ApprovalStep = {
+      id: randomUUID(),
+      displayName: null,
+      status: 'InProgress',
+      reviewResult: 'NotReviewed',
+      reviewedDateTime: null,
+      justification: null,
+      reviewedBy: null,
+      approverIds: this.state.approverIds(role),
+      isApproverJustificationRequired: role.policy.isApproverJustificationRequired,
+    };
+    request.status = 'PendingApproval';
+    // Graph's examples show approvalId equal to the request id.
+    request.approvalId = request.id;
+    request.approval = { id: request.id, steps: [step] };
+  }
+
+  private provision(request: PimRequest): void {
+    const now = this.state.now();
+    const requested = Date.parse(request.scheduleInfo.startDateTime);
+    const start = new Date(Math.max(now.getTime(), Number.isNaN(requested) ? 0 : requested));
+    const end = new Date(start.getTime() + (parseIsoDuration(request.scheduleInfo.expiration.duration) ?? 0));
+    request.status = 'Provisioned';
+    request.completedDateTime = now.toISOString();
+    this.state.instances.push({
+      id: randomUUID(),
+      principalId: request.principalId,
+      roleDefinitionId: request.roleDefinitionId,
+      directoryScopeId: '/',
+      startDateTime: start.toISOString(),
+      endDateTime: end.toISOString(),
+      requestId: request.id,
+    });
+  }
+
+  activeInstance(principalId: string, roleId: string, now: Date) {
+    return this.state.instances.find((i) => i.principalId === principalId && i.roleDefinitionId === roleId && Date.parse(i.endDateTime) > now.getTime());
+  }
+
+  /** Applies PIM's 24-hour limit lazily, whenever a request is read or decided. */
+  refresh(request: PimRequest): PimRequest {
+    if (request.status !== 'PendingApproval') return request;
+    const created = Date.parse(request.createdDateTime);
+    if (this.state.now().getTime() - created < DAY_MS) return request;
+    request.status = 'TimedOut';
+    request.completedDateTime = new Date(created + DAY_MS).toISOString();
+    for (const s of request.approval?.steps ?? []) if (s.status !== 'Completed') s.status = 'Completed';
+    this.ctx.logger.info({ pimRequestId: request.id }, 'PIM activation request expired');
+    return request;
+  }
+
+  get(id: string): PimRequest | undefined {
+    const r = this.state.requests.get(id.toLowerCase()) ?? [...this.state.requests.values()].find((x) => x.id.toLowerCase() === id.toLowerCase());
+    return r ? this.refresh(r) : undefined;
+  }
+
+  all(): PimRequest[] {
+    return [...this.state.requests.values()].map((r) => this.refresh(r));
+  }
+
+  /**
+   * An approver's decision, with PIM's rules in PIM's order: who may decide (403), then the body (400),
+   * then whether the step is still open (409: first decision wins; an expired step is closed too).
+   */
+  decide(requestId: string, approverId: string, reviewResult: unknown, justification: unknown, stepId?: string): DecisionResult {
+    const request = this.get(requestId);
+    if (!request || !request.approval) {
+      return { ok: false, status: 404, code: 'NotFound', message: `The approval '${requestId}' was not found.` };
+    }
+    const step = stepId ? request.approval.steps.find((s) => s.id.toLowerCase() === stepId.toLowerCase()) : request.approval.steps[0];
+    if (!step) return { ok: false, status: 404, code: 'NotFound', message: `The approval step '${stepId}' was not found.` };
+    const approver = this.state.user(approverId);
+    if (!approver) return { ok: false, status: 403, code: 'Forbidden', message: 'The caller is not a user of this tenant.' };
+    if (approver.id === request.principalId) {
+      return { ok: false, status: 403, code: 'Forbidden', message: 'Approvers cannot approve their own requests.' };
+    }
+    if (!step.approverIds.includes(approver.id)) {
+      return { ok: false, status: 403, code: 'Forbidden', message: 'The caller is not an approver of this request.' };
+    }
+    if (reviewResult !== 'Approve' && reviewResult !== 'Deny') {
+      return { ok: false, status: 400, code: 'BadRequest', message: `reviewResult must be 'Approve' or 'Deny', not '${String(reviewResult)}'.` };
+    }
+    const just = typeof justification === 'string' ? justification.trim() : '';
+    if (step.isApproverJustificationRequired && !just) {
+      return { ok: false, status: 400, code: 'BadRequest', message: 'A justification is required to review this request.' };
+    }
+    if (step.status === 'Completed') {
+      const why = request.status === 'TimedOut'
+        ? 'The request expired: PIM closes approvals after 24 hours.'
+        : `The request was already reviewed (${step.reviewResult}) by ${step.reviewedBy?.displayName ?? 'another approver'}.`;
+      return { ok: false, status: 409, code: 'Conflict', message: why };
+    }
+    const now = this.state.now().toISOString();
+    step.status = 'Completed';
+    step.reviewResult = reviewResult as ReviewResult;
+    step.reviewedDateTime = now;
+    step.justification = just || null;
+    step.reviewedBy = { id: approver.id, displayName: approver.displayName, userPrincipalName: approver.userPrincipalName };
+    if (reviewResult === 'Approve') this.provision(request);
+    else {
+      request.status = 'Denied';
+      request.completedDateTime = now;
+    }
+    this.ctx.logger.info({ pimRequestId: request.id, approverId: approver.id, reviewResult }, 'approval decided');
+    return { ok: true, request };
+  }
+}

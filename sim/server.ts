@@ -1,0 +1,238 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import pino, { type Logger } from 'pino';
+import { ensurePki } from './pki';
+import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, seedTenant, type SeedTenant } from './seed';
+import { SimState } from './state';
+import { TokenAuthority, type Claims } from './tokens';
+import { Router } from './router';
+import { json, readBody, send, toSimRequest, type SimRequest, type SimResponse } from './http';
+import { GRAPH_RESOURCE, type CustomExtensionConfig, type SimApp, type SimContext } from './context';
+import { registerEntra, entraError } from './entra';
+import { registerTokenService } from './token-service';
+import { registerGraphDirectory, stableGuid } from './graph-directory';
+import { registerGraphPim } from './graph-pim';
+import { graphError } from './graph-common';
+import { PimEngine } from './pim-engine';
+import { Faults, faultResponse } from './faults';
+import { registerControl } from './control';
+import { issueUserAssertion, type UserAssertionOptions } from './user-tokens';
+
+export interface SimulatorOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Where the CA and TLS leaf live (created on first use). */
+  pkiDir: string;
+  seed?: SeedTenant;
+  customExtension?: CustomExtensionConfig;
+  /** The playground has no SSO, so by default every seeded user counts as signed in to the token service. */
+  usersSignedInByDefault?: boolean;
+  logger?: Logger;
+  /** Used when no logger is given; silent by default so tests stay quiet. */
+  logLevel?: pino.LevelWithSilent;
+  /** PIM business time (expiry, timestamps). Tokens use the wall clock. */
+  clock?: () => Date;
+  /** PIM's caller app id as signed into the extension token's `azp`/`appid`. */
+  pimCallerAppId?: string;
+}
+
+export interface SimHandle {
+  url: string;
+  tenantId: string;
+  issuer: string;
+  /** Pass as `authorityHost` to @azure/identity (with `disableInstanceDiscovery: true`). */
+  authorityHost: string;
+  close(): Promise<void>;
+  issueUserAssertion(user: string, opts?: UserAssertionOptions): Promise<string>;
+  issueToken(claims: Claims, opts?: { expiresInSeconds?: number; signWith?: 'sim' | 'foreign' }): Promise<string>;
+  setCustomExtension(cfg: CustomExtensionConfig | undefined): void;
+  readonly state: SimState;
+  readonly pim: PimEngine;
+  readonly faults: Faults;
+  readonly logger: Logger;
+}
+
+/** Application permissions of the bot's registration, as an admin would have consented them. */
+const BOT_GRAPH_APP_ROLES = [
+  'User.Read.All',
+  'GroupMember.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleManagementPolicy.Read.Directory',
+  'RoleAssignmentSchedule.Read.Directory',
+  'RoleEligibilitySchedule.Read.Directory',
+];
+const BOT_GRAPH_DELEGATED = [
+  'RoleAssignmentSchedule.ReadWrite.Directory',
+  'RoleManagement.Read.Directory',
+  'RoleEligibilitySchedule.Read.Directory',
+  'RoleManagementPolicy.Read.Directory',
+  'User.Read',
+];
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle> {
+  const seed = opts.seed ?? seedTenant;
+  const logger = opts.logger ?? pino({ name: 'sim', level: opts.logLevel ?? 'silent' });
+  const pki = ensurePki(opts.pkiDir);
+  const tokens = await TokenAuthority.create();
+  const state = new SimState(seed, opts.clock ?? (() => new Date()), opts.usersSignedInByDefault ?? true);
+  const closing = new AbortController();
+  const faults = new Faults();
+  let extension = opts.customExtension;
+  let port = 0;
+  const host = opts.host ?? '127.0.0.1';
+
+  const botApp: SimApp = {
+    clientId: DEMO_BOT_APP.clientId,
+    clientSecret: DEMO_BOT_APP.clientSecret,
+    displayName: DEMO_BOT_APP.displayName,
+    servicePrincipalId: stableGuid(`sp:${DEMO_BOT_APP.clientId}`),
+    appRoles: { [GRAPH_RESOURCE]: BOT_GRAPH_APP_ROLES },
+    delegatedScopes: { [GRAPH_RESOURCE]: BOT_GRAPH_DELEGATED },
+  };
+  const url = () => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuerOf = (base: string) => `${base}/${seed.tenantId}/v2.0`;
+  const ctx: SimContext = {
+    state,
+    tokens,
+    logger,
+    tenantId: seed.tenantId,
+    botApp,
+    apps: [botApp],
+    url,
+    issuer: () => issuerOf(url()),
+    acceptedIssuers: (origin) => {
+      const set = new Set([issuerOf(url()), issuerOf(`https://127.0.0.1:${port}`), issuerOf(`https://localhost:${port}`)]);
+      if (origin) set.add(issuerOf(origin));
+      return [...set];
+    },
+    customExtension: () => extension,
+    pimCallerAppId: opts.pimCallerAppId ?? DEMO_PIM_CALLER_APP_ID,
+    closing: closing.signal,
+  };
+  const pim = new PimEngine(ctx);
+  const router = new Router();
+  const setCustomExtension = (cfg: CustomExtensionConfig | undefined) => {
+    extension = cfg;
+  };
+  registerControl(router, ctx, pim, { faults, setCustomExtension });
+  registerEntra(router, ctx);
+  registerTokenService(router, ctx);
+  registerGraphPim(router, ctx, pim);
+  registerGraphDirectory(router, ctx);
+
+  const isGraph = (p: string) => /^\/(v1\.0|beta)(\/|$)/i.test(p);
+
+  async function handle(req: SimRequest, remote: string | undefined): Promise<SimResponse> {
+    const control = req.path.startsWith('/_sim/');
+    if (control && !LOOPBACK.has(remote ?? '')) return json(403, { error: { code: 'Forbidden', message: 'The control API answers loopback callers only.' } });
+    if (!control) {
+      const fault = faults.take(req);
+      if (fault) {
+        if (fault.latencyMs) await sleep(fault.latencyMs, closing.signal);
+        if (fault.status) return faultResponse(req, fault.status, fault.retryAfterSeconds);
+      }
+    }
+    const m = router.match(req);
+    if (m === undefined || m === 'method') {
+      if (isGraph(req.path)) {
+        const seg = req.path.split('/').filter(Boolean).slice(1).find(Boolean) ?? '';
+        return m === 'method'
+          ? graphError(req, 405, 'Request_BadRequest', `The HTTP method '${req.method}' is not allowed for this resource.`)
+          : graphError(req, 400, 'BadRequest', `Resource not found for the segment '${seg}'.`);
+      }
+      if (/\/oauth2\//.test(req.path)) return entraError(404, 'invalid_request', 90000, `Unknown endpoint ${req.path}.`, req);
+      return json(m === 'method' ? 405 : 404, { error: { code: 'NotFound', message: `No simulator route for ${req.method} ${req.path}.` } });
+    }
+    return m.handler(req, m.params);
+  }
+
+  const server = https.createServer({ key: pki.keyPem, cert: pki.certPem }, (raw: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      let req: SimRequest | undefined;
+      let out: SimResponse;
+      try {
+        req = toSimRequest(raw, await readBody(raw));
+        out = await handle(req, raw.socket.remoteAddress);
+      } catch (err) {
+        logger.error({ err, path: raw.url }, 'simulator route failed');
+        out = req && isGraph(req.path)
+          ? graphError(req, 500, 'InternalServerError', 'The simulator failed to handle the request.')
+          : json(500, { error: { code: 'InternalServerError', message: 'The simulator failed to handle the request.' } });
+      }
+      if (res.destroyed || closing.signal.aborted) return;
+      const headers: Record<string, string> = { ...(out.headers ?? {}) };
+      if (req) {
+        headers['request-id'] = req.requestId;
+        headers['client-request-id'] = req.clientRequestId;
+        if (!req.path.startsWith('/_sim/')) {
+          state.calls.push({
+            time: new Date().toISOString(),
+            method: req.method,
+            path: req.path,
+            query: req.query.toString(),
+            status: out.status,
+            oid: req.caller?.oid,
+            appid: req.caller?.appid,
+          });
+        }
+        logger.debug({ method: req.method, path: req.path, status: out.status, requestId: req.requestId }, 'sim call');
+      }
+      try {
+        send(res, { ...out, headers });
+      } catch (err) {
+        logger.error({ err, path: raw.url }, 'simulator could not write the response');
+        res.destroy();
+      }
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  logger.info({ url: url(), tenantId: seed.tenantId }, 'tenant simulator listening');
+
+  return {
+    url: url(),
+    tenantId: seed.tenantId,
+    issuer: ctx.issuer(),
+    authorityHost: url(),
+    state,
+    pim,
+    faults,
+    logger,
+    async close() {
+      closing.abort();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async issueUserAssertion(user, o) {
+      const u = state.user(user) ?? state.userByChannelId(user);
+      if (!u) throw new Error(`issueUserAssertion: no seeded user '${user}'`);
+      return issueUserAssertion(ctx, u, o);
+    },
+    issueToken: (claims, o) => tokens.sign({ iss: ctx.issuer(), tid: seed.tenantId, ver: '2.0', ...claims }, o),
+    setCustomExtension,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}

@@ -1,0 +1,176 @@
+import pino from 'pino';
+import { seedTenant, USER, ROLE } from '../../sim/seed';
+import { cardAction, Harness, simJson, startHarness } from '../support/harness';
+
+const user = (id: string) => {
+  const u = seedTenant.users.find((x) => x.id === id)!;
+  return { teamsUserId: u.teamsUserId, id: u.id, displayName: u.displayName };
+};
+const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
+
+function textOf(card: any): string {
+  return JSON.stringify(card);
+}
+
+describe('approving and denying from the card', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function pendingRequest(principal = USER.isaiah, role = 'User Administrator') {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, role, justification: GOOD, durationMinutes: 120, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe('PendingApproval');
+    await h.bot.delivery.drain();
+    const row = await h.bot.store.getRequestByPimId(created.body.id);
+    expect(row).toBeDefined();
+    return { pimId: created.body.id as string, row: row! };
+  }
+
+  it('posts one card to the approver channel with the request context', async () => {
+    const { row } = await pendingRequest();
+    expect(h.connector.posts).toHaveLength(1);
+    const card = h.connector.posts[0]!.activity.attachments[0].content;
+    expect(textOf(card)).toContain('Isaiah Langer');
+    expect(textOf(card)).toContain('isaiahl@contoso.example');
+    expect(textOf(card)).toContain('Cloud Engineer');
+    expect(textOf(card)).toContain('User Administrator');
+    expect(textOf(card)).toContain(GOOD);
+    const executes = JSON.stringify(card).match(/"type":"Action\.Execute","title":"[^"]+","verb":"pim\.(approve|deny)"/g) ?? [];
+    expect(card.body.length).toBeGreaterThan(0);
+    expect(JSON.stringify(card)).toContain('"verb":"pim.approve"');
+    expect(JSON.stringify(card)).toContain('"verb":"pim.deny"');
+    void executes;
+    expect(row.status).toBe('pending');
+  });
+
+  it('records an approval in PIM as the approver and updates every copy', async () => {
+    const { pimId, row } = await pendingRequest();
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(res.httpStatus).toBe(200);
+    expect(res.body.statusCode).toBe(200);
+    expect(res.body.type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(textOf(res.body.value)).toContain('Adele Vance');
+    expect(textOf(res.body.value)).not.toContain('pim.approve');
+
+    const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
+    expect(sim.body.status).toBe('Granted');
+    expect(sim.body.approval.steps[0]).toMatchObject({ reviewResult: 'Approve', justification: 'Verified with the CFO by phone', reviewedBy: { id: USER.adele } });
+
+    await h.bot.delivery.drain();
+    expect(h.connector.updates).toHaveLength(1);
+    expect(h.connector.updates[0]!.activityId).toBe(h.connector.posts[0]!.activityId);
+    const updated = textOf(h.connector.updates[0]!.activity.attachments[0].content);
+    expect(updated).toContain('Adele Vance');
+    expect(updated).toContain('Verified with the CFO by phone');
+    expect(updated).not.toContain('Action.Execute');
+  });
+
+  it('records a denial', async () => {
+    const { pimId, row } = await pendingRequest();
+    const res = await cardAction(h.bot.url, user(USER.megan), 'pim.deny', { requestId: row.id, version: row.version, decisionJustification: 'No change ticket for this work' });
+    expect(res.body.statusCode).toBe(200);
+    const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
+    expect(sim.body.status).toBe('Denied');
+    expect(sim.body.approval.steps[0]).toMatchObject({ reviewResult: 'Deny', reviewedBy: { id: USER.megan } });
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('denied');
+  });
+
+  it('refuses self-approval without calling PIM', async () => {
+    // Alex is an approver of Security Operator and also eligible for it.
+    const { pimId, row } = await pendingRequest(USER.alex, 'Security Operator');
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const res = await cardAction(h.bot.url, user(USER.alex), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'I know what I am doing here' });
+    expect(textOf(res.body.value)).toContain('cannot approve or deny your own request');
+    const calls = await simJson(h.sim, 'GET', '/_sim/calls');
+    expect(calls.body.value.filter((c: any) => c.method === 'PATCH')).toHaveLength(0);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('PendingApproval');
+  });
+
+  it('refuses someone who is not an approver of the role', async () => {
+    const { row } = await pendingRequest();
+    const res = await cardAction(h.bot.url, user(USER.lynne), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Looks fine to me honestly' });
+    expect(textOf(res.body.value)).toContain('Only approvers of User Administrator');
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+  });
+
+  it('asks for a justification before recording anything', async () => {
+    const { row } = await pendingRequest();
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'ok' });
+    expect(textOf(res.body.value)).toContain('at least 10 characters');
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+  });
+
+  it('sends one PATCH for a double-click and for two approvers racing', async () => {
+    const { pimId, row } = await pendingRequest();
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const data = { requestId: row.id, version: row.version, decisionJustification: 'Approved after checking the ticket' };
+    const results = await Promise.all([
+      cardAction(h.bot.url, user(USER.adele), 'pim.approve', data),
+      cardAction(h.bot.url, user(USER.adele), 'pim.approve', data),
+      cardAction(h.bot.url, user(USER.megan), 'pim.deny', { ...data, decisionJustification: 'Denied, not expected today' }),
+    ]);
+    expect(results.every((r) => r.body.statusCode === 200)).toBe(true);
+    const calls = await simJson(h.sim, 'GET', '/_sim/calls');
+    const patches = calls.body.value.filter((c: any) => c.method === 'PATCH' && /roleAssignmentApprovals/.test(c.path));
+    expect(patches).toHaveLength(1);
+    const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
+    const final = (await h.bot.store.getRequest(row.id))!;
+    expect(['approved', 'denied']).toContain(final.status);
+    expect(sim.body.approval.steps[0].reviewedBy.id).toBe(final.decided_by_id);
+  });
+
+  it('shows who decided when the request was decided in the portal meanwhile (409)', async () => {
+    const { row } = await pendingRequest();
+    const portal = await simJson(h.sim, 'POST', '/_sim/decide', { requestId: row.pim_request_id, approver: USER.megan, reviewResult: 'Deny', justification: 'Denied in the portal' });
+    expect(portal.status).toBeLessThan(300);
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving from Teams now' });
+    expect(textOf(res.body.value)).toContain('Megan Bowen already denied');
+    const final = (await h.bot.store.getRequest(row.id))!;
+    expect(final).toMatchObject({ status: 'denied', decided_by_id: USER.megan, decision_justification: 'Denied in the portal' });
+  });
+
+  it('gives the requester a status view and approvers the buttons on refresh', async () => {
+    const { row } = await pendingRequest();
+    const mine = await cardAction(h.bot.url, user(USER.isaiah), 'pim.refresh', { requestId: row.id, version: row.version });
+    expect(textOf(mine.body.value)).not.toContain('pim.approve');
+    const approver = await cardAction(h.bot.url, user(USER.adele), 'pim.refresh', { requestId: row.id, version: row.version });
+    expect(textOf(approver.body.value)).toContain('pim.approve');
+  });
+
+  it('asks the approver to sign in when the token service has no token, then accepts the SSO token', async () => {
+    const { pimId, row } = await pendingRequest();
+    await simJson(h.sim, 'POST', '/_sim/signout', { user: USER.adele });
+    const data = { requestId: row.id, version: row.version, decisionJustification: 'Approved after checking the ticket' };
+    const first = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', data);
+    expect(first.body.statusCode).toBe(401);
+    expect(first.body.type).toBe('application/vnd.microsoft.activity.loginRequest');
+    expect(first.body.value.tokenExchangeResource.uri).toContain('api://botid-');
+    const bad = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', data, { authentication: { token: 'not-a-token' } });
+    expect(bad.body.statusCode).toBe(412);
+    const sso = await h.sim.issueUserAssertion(USER.adele);
+    const second = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', data, { authentication: { token: sso } });
+    expect(second.body.statusCode).toBe(200);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+  });
+
+  it('rejects forged action data for an unknown request', async () => {
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: '00000000-0000-4000-8000-000000000000', version: 1, decisionJustification: 'whatever it is here' });
+    expect(res.body.statusCode).toBe(400);
+    const bad = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: 'x' });
+    expect(bad.body.statusCode).toBe(400);
+    expect(bad.body.value.message).toMatch(/requestId/);
+  });
+
+  it('uses the human-only rule for Global Administrator requests', async () => {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: ROLE.globalAdministrator, justification: GOOD, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    expect(created.body.status).toBe('PendingApproval');
+    const sim = await simJson(h.sim, 'GET', `/_sim/requests/${created.body.id}`);
+    expect(sim.body.evaluation.evaluationOutcome).toBe('Approved');
+    expect(sim.body.evaluation.reason[0]).toMatch(/human-only/);
+  });
+});

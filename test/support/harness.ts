@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../services/config/config';
+import { startBot, RunningBot } from '../../bot/create-bot';
+import { startSimulator, SimHandle } from '../../sim/server';
+import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID } from '../../sim/seed';
+import { FakeConnector, startFakeConnector } from './fake-connector';
+
+export const PKI_DIR = join(__dirname, '../../.local/pki');
+export const APP_ID_URI = `api://127.0.0.1/${DEMO_BOT_APP.clientId}`;
+export const CHANNEL_ID = '19:approvers-test@thread.tacv2';
+
+export interface Harness {
+  sim: SimHandle;
+  bot: RunningBot;
+  connector: FakeConnector;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** The demo-mode environment a bot in tests runs with, pointing at the simulator and a connector. */
+export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    APP_MODE: 'demo',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    TENANT_ID: DEMO_TENANT_ID,
+    ENTRA_AUTHORITY_HOST: simUrl,
+    GRAPH_BASE_URL: simUrl,
+    BOT_APP_ID: DEMO_BOT_APP.clientId,
+    BOT_APP_SECRET: DEMO_BOT_APP.clientSecret,
+    BOT_OAUTH_URL: simUrl,
+    PIM_ENDPOINT_APP_ID_URI: APP_ID_URI,
+    PIM_ALLOWED_CALLER_APP_IDS: DEMO_PIM_CALLER_APP_ID,
+    APPROVER_CHANNELS: JSON.stringify({ default: { conversationId: CHANNEL_ID, serviceUrl } }),
+    DATABASE_URL: `sqlite:${dbPath}`,
+    ...extra,
+  };
+}
+
+/** Simulator + bot (real HTTP, SQLite in a temp dir) + a recording Bot Connector. */
+export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
+  const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0 });
+  const connector = await startFakeConnector();
+  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), extraEnv);
+  const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000 });
+  sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
+  return {
+    sim,
+    bot,
+    connector,
+    env,
+    async close() {
+      await bot.close();
+      await sim.close();
+      await connector.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function simJson(sim: SimHandle, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${sim.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Sends an Action.Execute invoke to the bot as the given seeded user; returns the invoke response body. */
+export async function cardAction(
+  botUrl: string,
+  user: { teamsUserId: string; id: string; displayName: string },
+  verb: string,
+  data: Record<string, unknown>,
+  extra: { authentication?: { token: string } } = {},
+): Promise<{ httpStatus: number; body: any }> {
+  const activity = {
+    type: 'invoke',
+    name: 'adaptiveCard/action',
+    id: `invoke-${Math.random().toString(16).slice(2)}`,
+    channelId: 'msteams',
+    serviceUrl: 'http://127.0.0.1:9/',
+    from: { id: user.teamsUserId, name: user.displayName, aadObjectId: user.id },
+    recipient: { id: `28:${DEMO_BOT_APP.clientId}`, name: 'PIM Approvals' },
+    conversation: { id: CHANNEL_ID, isGroup: true, conversationType: 'channel', tenantId: DEMO_TENANT_ID },
+    channelData: { tenant: { id: DEMO_TENANT_ID } },
+    value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual', ...extra },
+  };
+  const res = await fetch(`${botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+  const text = await res.text();
+  return { httpStatus: res.status, body: text ? JSON.parse(text) : null };
+}
