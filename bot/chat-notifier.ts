@@ -1,4 +1,4 @@
-import { Attachment, CardFactory, CloudAdapter, ConversationReference, MessageFactory } from 'botbuilder';
+import { Attachment, CardFactory, CloudAdapter, ConversationReference, MessageFactory, TurnContext } from 'botbuilder';
 import type { ChannelTarget } from '../services/config/config';
 
 /** Port: what the approval flows need from Teams. Adapters hold the Bot Connector calls. */
@@ -18,17 +18,13 @@ export class TeamsChatNotifier implements ChatNotifier {
   ) {}
 
   async postCard(target: ChannelTarget, card: object): Promise<string> {
-    let id: string | undefined;
-    await this.adapter.continueConversationAsync(this.botAppId, this.channelReference(target), async (ctx) => {
-      const sent = await ctx.sendActivity(MessageFactory.attachment(asAttachment(card)));
-      id = sent?.id;
-    });
-    if (!id) throw new Error('Teams accepted the card but returned no message id');
-    return id;
+    const sent = await this.within(this.channelReference(target), (ctx) => ctx.sendActivity(MessageFactory.attachment(asAttachment(card))));
+    if (!sent?.id) throw new Error('Teams accepted the card but returned no message id');
+    return sent.id;
   }
 
   async updateCard(target: ChannelTarget, activityId: string, card: object): Promise<void> {
-    await this.adapter.continueConversationAsync(this.botAppId, this.channelReference(target), async (ctx) => {
+    await this.within(this.channelReference(target), async (ctx) => {
       const activity = MessageFactory.attachment(asAttachment(card));
       activity.id = activityId;
       await ctx.updateActivity(activity);
@@ -36,9 +32,25 @@ export class TeamsChatNotifier implements ChatNotifier {
   }
 
   async sendText(reference: Partial<ConversationReference>, text: string): Promise<void> {
+    await this.within(reference, (ctx) => ctx.sendActivity(MessageFactory.text(text)));
+  }
+
+  /**
+   * Runs `work` in a proactive turn and hands back its result or error. The adapter routes errors in a
+   * turn to onTurnError, which would hide a failed post from the caller (and from the retry sweep).
+   */
+  private async within<T>(reference: Partial<ConversationReference>, work: (ctx: TurnContext) => Promise<T>): Promise<T> {
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
     await this.adapter.continueConversationAsync(this.botAppId, reference, async (ctx) => {
-      await ctx.sendActivity(MessageFactory.text(text));
+      try {
+        outcome = { ok: true, value: await work(ctx) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
     });
+    if (!outcome) throw new Error('The proactive turn did not run');
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   private channelReference(target: ChannelTarget): Partial<ConversationReference> {

@@ -133,6 +133,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     // allowed on a loopback address, and never when the process says it is production.
     if (e.NODE_ENV === 'production') problems.push('APP_MODE: demo cannot run with NODE_ENV=production');
     if (!LOOPBACK_HOSTS.has(e.HOST)) problems.push(`HOST: demo mode listens on loopback only (127.0.0.1), not ${e.HOST}`);
+    // And it talks only to a simulated tenant: no real Entra, Graph or PIM can be reached from it.
+    for (const [key, value] of [['ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST], ['GRAPH_BASE_URL', e.GRAPH_BASE_URL]] as const) {
+      if (!LOOPBACK_HOSTS.has(new URL(value).hostname.replace(/^\[|\]$/g, ''))) problems.push(`${key}: demo mode uses the local simulator only (https://127.0.0.1:<port>), not ${value}`);
+    }
   } else {
     if (!MICROSOFT_AUTHORITY_HOSTS.includes(e.ENTRA_AUTHORITY_HOST.replace(/\/$/, ''))) {
       problems.push(`ENTRA_AUTHORITY_HOST: production accepts only Microsoft Entra authorities (${MICROSOFT_AUTHORITY_HOSTS.join(', ')})`);

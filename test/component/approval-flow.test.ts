@@ -70,6 +70,26 @@ describe('approving and denying from the card', () => {
     expect(updated).not.toContain('Action.Execute');
   });
 
+  it('tells the requester in their personal chat who decided and why', async () => {
+    const isaiah = user(USER.isaiah);
+    const hello = await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message', id: 'm1', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
+        recipient: { id: '28:bot', name: 'PIM Approvals' },
+        conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
+      }),
+    });
+    expect(hello.status).toBe(200);
+    const { row } = await pendingRequest();
+    await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    await h.bot.delivery.drain();
+    const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => String(p.activity.text));
+    expect(toRequester.at(-1)).toMatch(/User Administrator was approved by Adele Vance .*"Verified with the CFO by phone"/);
+  });
+
   it('records a denial', async () => {
     const { pimId, row } = await pendingRequest();
     const res = await cardAction(h.bot.url, user(USER.megan), 'pim.deny', { requestId: row.id, version: row.version, decisionJustification: 'No change ticket for this work' });

@@ -17,6 +17,7 @@ export interface FakeConnector {
   posts: RecordedActivity[];
   updates: RecordedActivity[];
   failNext(status: number, times?: number): void;
+  clearFailures(): void;
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -60,6 +61,9 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     updates,
     failNext(status, times = 1) {
       failures = failures.concat(Array(times).fill(status));
+    },
+    clearFailures() {
+      failures = [];
     },
     async waitFor(pred, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;

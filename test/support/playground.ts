@@ -3,6 +3,8 @@
  * local Teams emulator our end-to-end tests and the demo use. It starts the playground headless against a
  * bot endpoint, feeds it the seeded tenant (`scripts/playground-config.ts`), records every event of its
  * conversation stream and drives it through its HTTP API.
+ * Starting and stopping the process (shared with `npm run demo`) is in `scripts/playground-launcher.ts`;
+ * `attachPlayground` wraps a playground someone else started, such as the demo's.
  *
  * What the playground does, found by experiment against 0.2.28 (tests match on these shapes):
  *
@@ -60,25 +62,10 @@
  * <teamId>}, settings: {selectedChannel}}}`; `botAdded` gives a `conversationUpdate` with `membersAdded:
  * [{id: botId}]` and `channelData.eventType: 'teamMemberAdded'`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import {
-  PLAYGROUND_CHANNEL_ID,
-  PLAYGROUND_CONFIG_FILE_NAME,
-  PLAYGROUND_GROUP_CHAT_ID,
-  PLAYGROUND_PERSONAL_CHAT_ID,
-  PLAYGROUND_TEAM_ID,
-  renderPlaygroundConfig,
-  type PlaygroundConfigOptions,
-  type PlaygroundUser,
-} from '../../scripts/playground-config';
-import { DEMO_BOT_APP, seedTenant, type SeedTenant } from '../../sim/seed';
+import { launchPlayground, type LaunchPlaygroundOptions, type PlaygroundProcess } from '../../scripts/playground-launcher';
+import type { PlaygroundUser } from '../../scripts/playground-config';
 
 export interface PlaygroundAttachment {
   contentType: string;
@@ -224,29 +211,10 @@ export interface Playground {
   stop(): Promise<void>;
 }
 
-export interface StartPlaygroundOptions {
-  /** The bot's messaging endpoint, e.g. `http://127.0.0.1:3978/api/messages`. */
-  botEndpoint: string;
-  /** 0 or absent: a free port. */
-  port?: number;
-  /** Parent directory for the playground's temporary working directory (default: the OS temp dir). */
-  workDir?: string;
-  seed?: SeedTenant;
-  botId?: string;
-  botName?: string;
-  /** Overrides for conversation ids and names in the rendered config. */
-  configOverrides?: Omit<PlaygroundConfigOptions, 'seed' | 'botId' | 'botName'>;
-  /** Use this config file as is instead of rendering one (`M365_AGENTS_PLAYGROUND_CONFIG_PATH`). */
-  configPath?: string;
-  logger?: Logger;
-  /** Default 30 s: the first start on a cold disk takes a few seconds (a 5 MB bundle). */
-  startTimeoutMs?: number;
-}
+/** How to start the playground process (see `scripts/playground-launcher.ts`). */
+export type StartPlaygroundOptions = LaunchPlaygroundOptions;
 
 const DEFAULT_WAIT_MS = 5_000;
-/** SIGTERM first so the playground can close its sockets; SIGKILL after this if it does not exit. */
-const STOP_GRACE_MS = 3_000;
-
 class PlaygroundApiError extends Error {
   constructor(
     readonly method: string,
@@ -259,105 +227,32 @@ class PlaygroundApiError extends Error {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-function playgroundCli(): string {
-  // The package has no `exports` map, so its CLI entry can be resolved directly; spawning node on it avoids a shell.
-  return require.resolve('@microsoft/m365agentsplayground/cli.js');
-}
-
 function isChannelConversation(conversationId: string): boolean {
   return conversationId.includes('@thread.tacv2') || conversationId.includes('@thread.skype');
 }
 
+/** Starts the playground headless against `botEndpoint` and connects to its conversation stream. */
 export async function startPlayground(opts: StartPlaygroundOptions): Promise<Playground> {
-  const log = opts.logger;
-  const seed = opts.seed ?? seedTenant;
-  const botId = opts.botId ?? DEMO_BOT_APP.clientId;
-  const botName = opts.botName ?? DEMO_BOT_APP.displayName;
-  const workDir = await mkdtemp(path.join(opts.workDir ?? tmpdir(), 'playground-'));
-  const configPath = opts.configPath ?? path.join(workDir, PLAYGROUND_CONFIG_FILE_NAME);
-  if (!opts.configPath) {
-    await writeFile(configPath, renderPlaygroundConfig({ ...opts.configOverrides, seed, botId, botName }), 'utf8');
-  }
-  const ids = {
-    personalChatId: opts.configOverrides?.personalChatId ?? PLAYGROUND_PERSONAL_CHAT_ID,
-    groupChatId: opts.configOverrides?.groupChatId ?? PLAYGROUND_GROUP_CHAT_ID,
-    teamId: opts.configOverrides?.teamId ?? PLAYGROUND_TEAM_ID,
-    channelId: opts.configOverrides?.channelId ?? PLAYGROUND_CHANNEL_ID,
-  };
-
-  const requestedPort = opts.port && opts.port > 0 ? opts.port : await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEAMSAPPTESTER_BROWSER: 'none',
-    M365_AGENTS_PLAYGROUND_LOGFILE: path.join(workDir, 'playground.log'),
-    M365_AGENTS_PLAYGROUND_CONFIG_PATH: configPath,
-  };
-  const child = spawn(
-    process.execPath,
-    [playgroundCli(), '-e', opts.botEndpoint, '-c', 'msteams', '-p', String(requestedPort), '--disable-telemetry'],
-    // Its own process group, so stop() can signal it and anything it starts at once.
-    { cwd: workDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const killGroupNow = () => {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  // A crashed test run must not leave a playground listening.
-  process.once('exit', killGroupNow);
-
-  const output: string[] = [];
-  const remember = (stream: string) => (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      output.push(line);
-      if (output.length > 200) output.shift();
-      log?.debug({ stream, line }, 'playground output');
-    }
-  };
-  child.stdout!.on('data', remember('stdout'));
-  child.stderr!.on('data', remember('stderr'));
-
-  const cleanupAfterFailure = async () => {
-    process.removeListener('exit', killGroupNow);
-    killGroupNow();
-    await rm(workDir, { recursive: true, force: true });
-  };
-
-  let port: number;
+  const proc = await launchPlayground(opts);
   try {
-    port = await waitForListening(child, output, opts.startTimeoutMs ?? 30_000);
+    return await attachPlayground(proc, { logger: opts.logger });
   } catch (err) {
-    await cleanupAfterFailure();
+    await proc.stop();
     throw err;
   }
-  const url = `http://localhost:${port}`;
-  const connectorUrl = `${url}/_connector`;
+}
 
+/**
+ * Connects to a running playground's stream and API (for example the demo's, from `startDemo`). The
+ * stream does not replay history, so attach before the bot sends what you wait for. `stop()` closes the
+ * stream and stops the process.
+ */
+export async function attachPlayground(proc: PlaygroundProcess, attachOpts: { logger?: Logger } = {}): Promise<Playground> {
+  const log = attachOpts.logger;
+  const { url, port, connectorUrl, workDir, configPath, botId, botName, ids } = proc;
   const events: StreamEvent[] = [];
   const listeners = new Set<() => void>();
-  let ws: WebSocket;
-  try {
-    ws = await connectStream(`ws://127.0.0.1:${port}/_ws_conversation/v1/conversations/stream`, 10_000);
-  } catch (err) {
-    await cleanupAfterFailure();
-    throw err;
-  }
+  const ws = await connectStream(`ws://127.0.0.1:${port}/_ws_conversation/v1/conversations/stream`, 10_000);
   ws.on('message', (data) => {
     let parsed: StreamEvent;
     try {
@@ -370,7 +265,6 @@ export async function startPlayground(opts: StartPlaygroundOptions): Promise<Pla
     for (const notify of [...listeners]) notify();
   });
   ws.on('error', (err) => log?.warn({ err }, 'playground stream error'));
-  log?.info({ url, botEndpoint: opts.botEndpoint, workDir }, 'playground started');
 
   async function api(method: string, apiPath: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`http://127.0.0.1:${port}${apiPath}`, {
@@ -443,20 +337,7 @@ export async function startPlayground(opts: StartPlaygroundOptions): Promise<Pla
     stopped ??= (async () => {
       ws.removeAllListeners('message');
       ws.terminate();
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        const exited = once(child, 'exit');
-        try {
-          process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-        const timer = setTimeout(killGroupNow, STOP_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      process.removeListener('exit', killGroupNow);
-      await rm(workDir, { recursive: true, force: true });
-      log?.info({ url }, 'playground stopped');
+      await proc.stop();
     })();
     return stopped;
   }
@@ -526,36 +407,6 @@ export async function startPlayground(opts: StartPlaygroundOptions): Promise<Pla
     stop,
   };
   return playground;
-}
-
-async function waitForListening(child: ChildProcess, output: string[], timeoutMs: number): Promise<number> {
-  // The playground prints `Listening on <port>`; it falls back to a random port if the requested one is taken.
-  return new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const match = /Listening on (\d+)/.exec(buffered);
-      if (match) {
-        done();
-        resolve(Number(match[1]));
-      }
-    };
-    const onExit = (code: number | null, signal: string | null) => {
-      done();
-      reject(new Error(`The playground exited before listening (code ${code}, signal ${signal}). Output:\n${output.join('\n')}`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`The playground did not start within ${timeoutMs} ms. Output:\n${output.join('\n')}`));
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      child.off('exit', onExit);
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', onExit);
-  });
 }
 
 async function connectStream(wsUrl: string, timeoutMs: number): Promise<WebSocket> {

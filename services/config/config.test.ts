@@ -1,0 +1,77 @@
+import { ConfigError, loadConfig } from './config';
+
+const production = {
+  APP_MODE: 'production',
+  TENANT_ID: 'c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17',
+  BOT_APP_ID: 'b07b07b0-5c1a-4e7b-9a52-6d3c0e7a1b75',
+  BOT_APP_SECRET: 'a-real-secret',
+  PIM_ENDPOINT_APP_ID_URI: 'api://pim-bot.contoso.com/b07b07b0-5c1a-4e7b-9a52-6d3c0e7a1b75',
+  PIM_ALLOWED_CALLER_APP_IDS: '1c67c054-65c8-4f7f-92a1-eb7ba6e48627',
+  APPROVER_CHANNELS: '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
+  DATABASE_URL: 'sqlite:/var/lib/pim-bot/bot.sqlite',
+};
+
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('accepts a complete production configuration and derives the token checks', () => {
+    const c = loadConfig(production);
+    expect(c.bot.authenticateChannel).toBe(true);
+    expect(c.pimEndpoint.issuer).toBe('https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/v2.0');
+    expect(c.pimEndpoint.jwksUri).toBe('https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/discovery/v2.0/keys');
+    expect(c.pimEndpoint.budgetMs).toBe(3000);
+  });
+
+  it.each([
+    ['TENANT_ID', undefined, /TENANT_ID: TENANT_ID, the Entra tenant id is required/],
+    ['TENANT_ID', 'contoso', /TENANT_ID: must be a GUID/],
+    ['BOT_APP_ID', undefined, /BOT_APP_ID/],
+    ['PIM_ENDPOINT_APP_ID_URI', 'https://x', /Application ID URI, api:\/\/<endpoint host>\/<client id>/],
+    ['PIM_ALLOWED_CALLER_APP_IDS', '', /at least one caller app id/],
+    ['APPROVER_CHANNELS', 'not json', /must be JSON, for example/],
+    ['APPROVER_CHANNELS', '{"sec":{"conversationId":"19:x","serviceUrl":"https://x/"}}', /"default" entry/],
+    ['DATABASE_URL', undefined, /DATABASE_URL: required in production/],
+    ['DATABASE_URL', 'mysql://x', /sqlite:<path> or postgres/],
+    ['BOT_APP_SECRET', undefined, /BOT_APP_SECRET or BOT_CERTIFICATE_PATH/],
+    ['ROLE_RULES', '{"default":{"justification":"maybe"}}', /ROLE_RULES/],
+    ['DECISION_BUDGET_MS', '20000', /DECISION_BUDGET_MS/],
+  ])('names %s when it is %j', (key, value, message) => {
+    const found = problems({ ...production, [key]: value });
+    expect(found.join('\n')).toMatch(message);
+  });
+
+  describe('demo shortcuts cannot be switched on in production', () => {
+    it('refuses a non-Microsoft authority (the simulator) in production', () => {
+      expect(problems({ ...production, ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979' }).join()).toMatch(/ENTRA_AUTHORITY_HOST: production accepts only Microsoft Entra authorities/);
+    });
+    it('refuses the simulator secret in production', () => {
+      expect(problems({ ...production, BOT_APP_SECRET: 'sim-only-secret-not-valid-anywhere-else' }).join()).toMatch(/simulator secret/);
+    });
+    it('refuses demo mode off loopback', () => {
+      expect(problems({ ...production, APP_MODE: 'demo', HOST: '0.0.0.0' }).join()).toMatch(/loopback only/);
+    });
+    it('refuses demo mode when NODE_ENV is production', () => {
+      expect(problems({ ...production, APP_MODE: 'demo', HOST: '127.0.0.1', NODE_ENV: 'production' }).join()).toMatch(/NODE_ENV=production/);
+    });
+    it('refuses demo mode against a real tenant', () => {
+      const found = problems({ ...production, APP_MODE: 'demo', HOST: '127.0.0.1' }).join('\n');
+      expect(found).toMatch(/ENTRA_AUTHORITY_HOST: demo mode uses the local simulator only/);
+      expect(found).toMatch(/GRAPH_BASE_URL: demo mode uses the local simulator only/);
+    });
+    it('turns channel authentication off only in demo mode', () => {
+      const sim = { ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979', GRAPH_BASE_URL: 'https://127.0.0.1:3979' };
+      expect(loadConfig({ ...production, ...sim, APP_MODE: 'demo', HOST: '127.0.0.1' }).bot.authenticateChannel).toBe(false);
+    });
+    it('defaults to production when APP_MODE is not set', () => {
+      expect(loadConfig({ ...production, APP_MODE: undefined }).mode).toBe('production');
+    });
+  });
+});

@@ -1,0 +1,80 @@
+import { seedTenant, USER } from '../../sim/seed';
+import { cardAction, Harness, simJson, startHarness } from '../support/harness';
+
+const adele = (() => {
+  const u = seedTenant.users.find((x) => x.id === USER.adele)!;
+  return { teamsUserId: u.teamsUserId, id: u.id, displayName: u.displayName };
+})();
+
+describe('faults lose nothing', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function request() {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
+    expect(created.body.status).toBe('PendingApproval');
+    await h.bot.delivery.drain();
+    return created.body.id as string;
+  }
+
+  it('posts the card on the next sweep when Teams failed the first post', async () => {
+    h.connector.failNext(502, 1000);
+    const pimId = await request();
+    expect(h.connector.posts).toHaveLength(0);
+    h.connector.clearFailures();
+    await h.bot.delivery.sweep();
+    expect(h.connector.posts).toHaveLength(1);
+    const row = await h.bot.store.getRequestByPimId(pimId);
+    expect(row!.cards_posted_at).not.toBeNull();
+    await h.bot.delivery.sweep();
+    expect(h.connector.posts).toHaveLength(1);
+  });
+
+  it('brings every copy to its final state on the next sweep when the update failed', async () => {
+    const pimId = await request();
+    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    h.connector.failNext(503, 1000);
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(res.body.statusCode).toBe(200);
+    await h.bot.delivery.drain();
+    expect(h.connector.updates).toHaveLength(0);
+    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(1);
+    h.connector.clearFailures();
+    await h.bot.delivery.sweep();
+    expect(h.connector.updates).toHaveLength(1);
+    expect(JSON.stringify(h.connector.updates[0]!.activity)).toContain('Adele Vance');
+    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(0);
+  });
+
+  it('records the decision once when Graph throttles the PATCH with Retry-After', async () => {
+    const pimId = await request();
+    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const fault = await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 429, retryAfterSeconds: 1, times: 1 });
+    expect(fault.status).toBeLessThan(300);
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(res.body.statusCode).toBe(200);
+    const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
+    expect(sim.body.status).toBe('Granted');
+    const patches = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value.filter((c: any) => c.method === 'PATCH');
+    expect(patches.map((p: any) => p.status)).toEqual([429, 204]);
+  });
+
+  it('keeps the request pending and says so when Graph fails the PATCH', async () => {
+    const pimId = await request();
+    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 500, times: 10 });
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(JSON.stringify(res.body.value)).toMatch(/PIM did not answer/);
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    await simJson(h.sim, 'DELETE', '/_sim/faults');
+    const again = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(again.body.statusCode).toBe(200);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+  });
+});
