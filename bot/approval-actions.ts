@@ -64,7 +64,7 @@ export class ApprovalActions {
 
     switch (verb) {
       case ApprovalVerb.Refresh:
-        return this.cardFor(row, actorId);
+        return this.refreshView(row, actorId);
       case ApprovalVerb.Approve:
       case ApprovalVerb.Deny:
         return this.decide(ctx, row, actorId, verb === ApprovalVerb.Approve ? 'Approve' : 'Deny', data.decisionJustification ?? '', log);
@@ -73,9 +73,24 @@ export class ApprovalActions {
     }
   }
 
-  private cardFor(row: ApprovalRequestRow, actorId: string | undefined, message?: string): InvokeBody {
-    const view = viewFor(row, actorId, parseDisplay(row).approverIds);
+  private cardFor(row: ApprovalRequestRow, actorId: string | undefined, message?: string, approverIds = parseDisplay(row).approverIds): InvokeBody {
+    const view = viewFor(row, actorId, approverIds);
     return { statusCode: 200, type: CARD, value: renderApprovalCard(cardDataOf(row, this.now(), message), view) };
+  }
+
+  /**
+   * A refresh uses the approver list stored when the card was posted; if Graph could not give it
+   * then, it is read now, so an approver is never left without buttons. (The decision re-checks anyway.)
+   */
+  private async refreshView(row: ApprovalRequestRow, actorId: string | undefined): Promise<InvokeBody> {
+    let approverIds = parseDisplay(row).approverIds;
+    if (approverIds.length === 0 && row.status === 'pending') {
+      approverIds = await this.deps.directory
+        .approvalPolicy(row.role_definition_id)
+        .then((p) => p.approverIds)
+        .catch(() => []);
+    }
+    return this.cardFor(row, actorId, undefined, approverIds);
   }
 
   private async decide(ctx: TurnContext, row: ApprovalRequestRow, actorId: string | undefined, reviewResult: 'Approve' | 'Deny', rawJustification: string, log: Logger): Promise<InvokeBody> {

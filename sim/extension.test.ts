@@ -32,14 +32,18 @@ class Receiver {
     try {
       ({ payload: claims } = await jwtVerify(token, jwks, { issuer: this.sim.issuer, audience: APP_ID_URI }));
     } catch {
-      res.writeHead(401).end();
+      res.writeHead(401);
+      res.end();
       return;
     }
     this.calls.push({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')), claims, contentType: req.headers['content-type'] });
     const a = this.answer(this.calls.length);
     if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs));
     if (res.destroyed) return;
-    res.writeHead(a.status, { 'Content-Type': 'application/json' }).end(a.body === undefined ? '' : JSON.stringify(a.body));
+    // Not chained: restify, loaded by other suites in the same process, patches ServerResponse.writeHead
+    // into one that returns nothing.
+    res.writeHead(a.status, { 'Content-Type': 'application/json' });
+    res.end(a.body === undefined ? '' : JSON.stringify(a.body));
   }
 }
 

@@ -1,0 +1,115 @@
+/**
+ * An approver's click, in a real browser: the playground's web UI (the Teams client of the demo) shows
+ * the approval card in the "PIM Approvals" channel, Alex Wilber (the UI's current user, an approver of
+ * Helpdesk Administrator) types a justification and clicks Approve, and the card turns into its final
+ * state. Saves test/artifacts/approved-card.png.
+ *
+ * Needs Debian's chromium at /usr/bin/chromium (`apt-get install chromium`; CHROMIUM_PATH overrides).
+ * Without it the test fails: a skipped browser test would hide that the UI path is untested.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startDemo, type RunningDemo } from '../../scripts/demo';
+import { PLAYGROUND_CHANNEL_NAME } from '../../scripts/playground-config';
+import { USER } from '../../sim/seed';
+
+jest.setTimeout(60_000);
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(__dirname, '../artifacts');
+const SCREENSHOT = path.join(ARTIFACTS, 'approved-card.png');
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+describe('approving in the playground web UI', () => {
+  let dir: string;
+  let profile: string;
+  let demo: RunningDemo | undefined;
+  let browser: BrowserContext | undefined;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium is not installed at ${CHROMIUM}. Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH.`);
+    }
+    dir = mkdtempSync(path.join(tmpdir(), 'pim-browser-'));
+    profile = mkdtempSync(path.join(tmpdir(), 'pim-chromium-'));
+    demo = await startDemo({ simPort: 0, botPort: 0, playgroundPort: 0, databaseUrl: `sqlite:${path.join(dir, 'bot.sqlite')}`, quiet: true, env: {} });
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 1100 },
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+    for (const d of [dir, profile]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function openChannel(): Promise<Page> {
+    const page = browser!.pages()[0] ?? (await browser!.newPage());
+    // The UI shows only what arrives on its conversation stream while it is open (no history), so the
+    // request is created after the stream is connected and the channel is showing.
+    const streamOpen = page.waitForEvent('websocket', { predicate: (ws) => ws.url().includes('/_ws_conversation/'), timeout: 15_000 });
+    await page.goto(demo!.playground.url);
+    await streamOpen;
+    await page.getByText(PLAYGROUND_CHANNEL_NAME, { exact: true }).click();
+    await page.getByText('Start a new post').waitFor({ timeout: 10_000 });
+    return page;
+  }
+
+  it('shows the card, records Alex Wilber\'s approval in PIM, and shows the final card', async () => {
+    const page = await openChannel();
+    const requestJustification = 'Unlock accounts for the service desk queue, INC0012346';
+    const created = await fetch(`${demo!.simUrl}/_sim/requests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ principal: 'lynner@contoso.example', role: 'Helpdesk Administrator', justification: requestJustification, durationMinutes: 120 }),
+    });
+    expect(created.status).toBe(201);
+    const pimId = ((await created.json()) as { id: string }).id;
+
+    const card = page.locator('.ac-adaptiveCard', { hasText: 'Lynne Robbins' });
+    await card.waitFor({ timeout: 15_000 });
+    await expectText(card, 'Helpdesk Administrator');
+    await expectText(card, requestJustification);
+
+    const decision = 'Called Lynne back on her desk phone; queue is real';
+    await card.getByPlaceholder('Why do you approve or deny?').fill(decision);
+    await card.getByRole('button', { name: 'Approve' }).click();
+
+    const finalLine = card.getByText('Approved by Alex Wilber (alexw@contoso.example)');
+    await finalLine.waitFor({ timeout: 15_000 });
+    await expectText(card, decision);
+    expect(await card.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect(await card.getByRole('button', { name: 'Deny' }).count()).toBe(0);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await card.scrollIntoViewIfNeeded();
+    await card.screenshot({ path: SCREENSHOT });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+
+    const recorded = (await (await fetch(`${demo!.simUrl}/_sim/requests/${pimId}`)).json()) as any;
+    expect(recorded.status).toBe('Granted');
+    expect(recorded.approval.steps[0]).toMatchObject({
+      reviewResult: 'Approve',
+      reviewedBy: { id: USER.alex, userPrincipalName: 'alexw@contoso.example' },
+      justification: decision,
+    });
+  });
+});
+
+async function expectText(locator: ReturnType<Page['locator']>, text: string): Promise<void> {
+  await locator.getByText(text, { exact: false }).first().waitFor({ timeout: 5_000 });
+}
