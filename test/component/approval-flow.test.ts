@@ -1,11 +1,7 @@
-import pino from 'pino';
-import { seedTenant, USER, ROLE } from '../../sim/seed';
-import { cardAction, Harness, simJson, startHarness } from '../support/harness';
+import { USER, ROLE } from '../../sim/seed';
+import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
-const user = (id: string) => {
-  const u = seedTenant.users.find((x) => x.id === id)!;
-  return { teamsUserId: u.teamsUserId, id: u.id, displayName: u.displayName };
-};
+const user = teamsUser;
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 
 function textOf(card: any): string {

@@ -1,10 +1,7 @@
-import { seedTenant, USER } from '../../sim/seed';
-import { cardAction, Harness, simJson, startHarness } from '../support/harness';
+import { USER } from '../../sim/seed';
+import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
-const adele = (() => {
-  const u = seedTenant.users.find((x) => x.id === USER.adele)!;
-  return { teamsUserId: u.teamsUserId, id: u.id, displayName: u.displayName };
-})();
+const adele = teamsUser(USER.adele);
 
 describe('faults lose nothing', () => {
   let h: Harness;

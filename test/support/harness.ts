@@ -5,7 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../../services/config/config';
 import { startBot, RunningBot } from '../../bot/create-bot';
 import { startSimulator, SimHandle } from '../../sim/server';
-import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID } from '../../sim/seed';
+import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant } from '../../sim/seed';
 import { FakeConnector, startFakeConnector } from './fake-connector';
 
 export const PKI_DIR = join(__dirname, '../../.local/pki');
@@ -92,4 +92,11 @@ export async function cardAction(
   const res = await fetch(`${botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
   const text = await res.text();
   return { httpStatus: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A seeded user as Teams presents them on an activity. */
+export function teamsUser(objectId: string): { teamsUserId: string; id: string; displayName: string } {
+  const u = seedTenant.users.find((x) => x.id === objectId);
+  if (!u) throw new Error(`No seeded user ${objectId}`);
+  return { teamsUserId: u.teamsUserId, id: u.id, displayName: u.displayName };
 }
