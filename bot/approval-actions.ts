@@ -125,7 +125,7 @@ export class ApprovalActions {
     // loses it here, so PIM receives at most one PATCH from this bot for this request.
     const claim = transition('pending', { type: 'claim' });
     if (!claim.ok) throw new Error('unreachable: pending can always be claimed');
-    const claimed = await this.deps.store.updateRequestIfVersion(row.id, row.version, { status: claim.next, claimed_by: actorId, claimed_at: this.now().toISOString() });
+    const claimed = await this.deps.store.updateRequestIfVersion(row.id, row.version, { status: claim.next, claimed_by: actorId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification });
     if (!claimed) {
       const current = (await this.deps.store.getRequest(row.id))!;
       return this.cardFor(current, actorId, this.alreadyMessage(current));
@@ -160,6 +160,7 @@ export class ApprovalActions {
       decision_justification: justification,
       claimed_by: null,
       claimed_at: null,
+      claimed_result: null,
     });
     const after = final ?? (await this.deps.store.getRequest(claimed.id))!;
     log.info({ pimRequestId: pimId, result }, 'decision recorded in PIM');
@@ -178,7 +179,7 @@ export class ApprovalActions {
       return this.cardFor(released, actorId, 'PIM says this request was already decided or closed.');
     }
     if (e?.status === 404) {
-      const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: 'cancelled', claimed_by: null, claimed_at: null });
+      const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: 'cancelled', claimed_by: null, claimed_at: null, claimed_result: null });
       this.fanOut(claimed.id);
       return this.cardFor(closed ?? claimed, actorId, 'PIM no longer has this request: it was cancelled or has expired. Nothing was recorded.');
     }
@@ -202,6 +203,7 @@ export class ApprovalActions {
       decision_justification: step.justification ?? '',
       claimed_by: null,
       claimed_at: null,
+      claimed_result: null,
     });
     const after = updated ?? (await this.deps.store.getRequest(claimed.id))!;
     log.info({ pimRequestId: claimed.pim_request_id, result, decidedBy: byId }, 'request was already decided in PIM');
@@ -211,7 +213,7 @@ export class ApprovalActions {
 
   private async release(claimed: ApprovalRequestRow): Promise<ApprovalRequestRow> {
     const next = transition('recording', { type: 'release' });
-    const released = next.ok ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null }) : undefined;
+    const released = next.ok ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }) : undefined;
     return released ?? (await this.deps.store.getRequest(claimed.id))!;
   }
 

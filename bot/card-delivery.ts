@@ -5,6 +5,10 @@ import type { Directory } from '../services/graph/directory';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDataOf, parseDisplay, RequestDisplay, utcText } from './approval-view';
 import type { ChatNotifier } from './chat-notifier';
+import { recoverClaim } from '../services/approvals/claim-recovery';
+
+/** Longer than a decision can take: Graph's 10 s timeout with retries honouring Retry-After. */
+const STALE_CLAIM_MS = 2 * 60_000;
 
 /**
  * Posts approval cards and keeps every posted copy in step with the request. Durable by
@@ -41,6 +45,7 @@ export class CardDelivery {
     if (this.sweeping) return this.sweeping;
     this.sweeping = (async () => {
       try {
+        await this.recoverStaleClaims().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'claim recovery failed'));
         for (const row of await this.store.requestsWithoutCards()) await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
         for (const row of await this.store.requestsWithStaleCards()) await this.refreshCopies(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'updating cards failed'));
       } finally {
@@ -48,6 +53,40 @@ export class CardDelivery {
       }
     })();
     return this.sweeping;
+  }
+
+  /**
+   * A claim older than the longest a decision can take (Graph timeout and retries) was left by a
+   * process that died or lost Graph's answer. PIM's status says whether the PATCH landed: if the
+   * request is still pending it did not, and the claim is released; otherwise the card is closed.
+   */
+  async recoverStaleClaims(): Promise<void> {
+    const before = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
+    for (const row of await this.store.staleClaims(before)) {
+      const pimStatus = await this.directory.requestStatus(row.pim_request_id);
+      const recovery = recoverClaim(row.claimed_result, pimStatus);
+      const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus });
+      if (recovery.kind === 'wait') continue;
+      if (recovery.kind === 'release') {
+        await this.store.updateRequestIfVersion(row.id, row.version, { status: 'pending', claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null });
+        log.warn('stale claim released: PIM never recorded the decision');
+      } else {
+        const claimant = recovery.byClaimant && row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
+        await this.store.updateRequestIfVersion(row.id, row.version, {
+          status: recovery.status,
+          decided_by_id: recovery.byClaimant ? row.claimed_by : null,
+          decided_by_name: claimant?.displayName ?? (recovery.byClaimant ? row.claimed_by : 'PIM'),
+          decided_by_upn: claimant?.userPrincipalName ?? null,
+          decided_at: this.now().toISOString(),
+          decision_justification: recovery.byClaimant ? row.decision_justification : `Closed in PIM (${pimStatus})`,
+          claimed_by: null,
+          claimed_at: null,
+          claimed_result: null,
+        });
+        log.warn({ status: recovery.status }, 'stale claim closed from PIM state');
+      }
+      await this.refreshCopies(row.id);
+    }
   }
 
   targetsFor(row: ApprovalRequestRow): ChannelTarget[] {

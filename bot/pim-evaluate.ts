@@ -122,6 +122,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
             version: 1,
             claimed_by: null,
             claimed_at: null,
+            claimed_result: null,
             decided_by_id: null,
             decided_by_upn: null,
             decided_by_name: null,

@@ -24,6 +24,8 @@ export interface Directory {
   user(id: string): Promise<UserProfile>;
   roleDisplayName(roleDefinitionId: string): Promise<string>;
   approvalPolicy(roleDefinitionId: string): Promise<RoleApprovalPolicy>;
+  /** PIM's status of an Entra role activation request (PendingApproval, Provisioned, Denied, TimedOut, ...). */
+  requestStatus(pimRequestId: string): Promise<string>;
 }
 
 interface PolicyRule {
@@ -93,6 +95,19 @@ export class GraphDirectory implements Directory {
       isApproverJustificationRequired: stage?.isApproverJustificationRequired ?? false,
       approverIds: [...ids],
     };
+  }
+
+  async requestStatus(pimRequestId: string): Promise<string> {
+    try {
+      const r = await this.client
+        .api(`/roleManagement/directory/roleAssignmentScheduleRequests/${encodeURIComponent(pimRequestId)}`)
+        .select(['id', 'status'])
+        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
+        .get();
+      return String(r.status);
+    } catch (err) {
+      throw toGraphCallError(err, 'Reading the PIM request');
+    }
   }
 
   private async groupMembers(groupId: string): Promise<string[]> {

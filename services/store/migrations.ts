@@ -42,6 +42,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('version', 'integer', (c) => c.notNull())
         .addColumn('claimed_by', 'text')
         .addColumn('claimed_at', 'text')
+        .addColumn('claimed_result', 'text')
         .addColumn('decided_by_id', 'text')
         .addColumn('decided_by_upn', 'text')
         .addColumn('decided_by_name', 'text')

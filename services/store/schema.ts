@@ -47,6 +47,8 @@ export interface ApprovalRequestTable {
   /** Who holds the `recording` claim, so a stale claim can be recognised. */
   claimed_by: string | null;
   claimed_at: string | null;
+  /** What the claimant is recording (Approve/Deny), so a crash mid-PATCH can be reconciled with PIM. */
+  claimed_result: string | null;
   decided_by_id: string | null;
   decided_by_upn: string | null;
   decided_by_name: string | null;

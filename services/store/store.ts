@@ -101,6 +101,11 @@ export class Store {
       .execute();
   }
 
+  /** Claims older than `before`: the process that held them died or lost its Graph call. */
+  async staleClaims(before: string, limit = 20): Promise<ApprovalRequestRow[]> {
+    return this.db.selectFrom('approval_requests').selectAll().where('status', '=', 'recording').where('claimed_at', '<', before).limit(limit).execute();
+  }
+
   async markCardsPosted(id: string, display: string): Promise<void> {
     await this.db.updateTable('approval_requests').set({ cards_posted_at: new Date().toISOString(), display }).where('id', '=', id).execute();
   }

@@ -75,3 +75,43 @@ describe('faults lose nothing', () => {
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
   });
 });
+
+describe('a restart in the middle of recording a decision', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function claimedRequest(pimWasPatched: boolean) {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
+    await h.bot.delivery.drain();
+    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
+    // What a process that died after claiming leaves behind: a claim, and maybe a PATCH PIM applied.
+    const longAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+    await h.bot.store.updateRequestIfVersion(row.id, row.version, { status: 'recording', claimed_by: USER.adele, claimed_at: longAgo, claimed_result: 'Approve', decision_justification: 'Verified with the CFO by phone' });
+    if (pimWasPatched) {
+      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: created.body.id, approver: USER.adele, reviewResult: 'Approve', justification: 'Verified with the CFO by phone' });
+    }
+    return row.id;
+  }
+
+  it('closes the card as approved by the claimant when PIM recorded the PATCH', async () => {
+    const id = await claimedRequest(true);
+    await h.bot.delivery.sweep();
+    expect(await h.bot.store.getRequest(id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, decided_by_name: 'Adele Vance', decision_justification: 'Verified with the CFO by phone', claimed_by: null });
+    expect(JSON.stringify(h.connector.updates.at(-1)!.activity)).toContain('Adele Vance');
+  });
+
+  it('releases the claim when PIM never got the decision, so approvers can act again', async () => {
+    const id = await claimedRequest(false);
+    await h.bot.delivery.sweep();
+    const row = (await h.bot.store.getRequest(id))!;
+    expect(row).toMatchObject({ status: 'pending', claimed_by: null, decision_justification: null });
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(res.body.statusCode).toBe(200);
+    expect((await h.bot.store.getRequest(id))!.status).toBe('approved');
+  });
+});
