@@ -127,9 +127,9 @@ describe('approval card', () => {
       });
       expect(typeof input.node.label).toBe('string');
       expect(typeof input.node.errorMessage).toBe('string');
-      const regex = new RegExp(String(input.node.regex));
-      expect(regex.test('too short')).toBe(false);
-      expect(regex.test('long enough\nover lines')).toBe(true);
+      // No client-side regex: the server enforces the configured minimum, and the playground's renderer
+      // drops a pasted value that a regex rejects mid-input.
+      expect(input.node.regex).toBeUndefined();
     });
   });
 

@@ -49,6 +49,11 @@ describe('approving in the playground web UI', () => {
       args: CHROMIUM_ARGS,
       viewport: { width: 1400, height: 1100 },
     });
+    // Hermetic: the UI also asks for resources on the internet (fonts, telemetry); only loopback is allowed.
+    await browser.route(
+      (url) => !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname),
+      (route) => route.abort('blockedbyclient'),
+    );
   });
 
   afterAll(async () => {
@@ -86,11 +91,19 @@ describe('approving in the playground web UI', () => {
     await expectText(card, requestJustification);
 
     const decision = 'Called Lynne back on her desk phone; queue is real';
-    await card.getByPlaceholder('Why do you approve or deny?').fill(decision);
+    // Typed, as a person does: the playground's card renderer keeps an input's value only from key
+    // events it accepts one by one (a programmatic fill() leaves the card thinking the box is empty).
+    const box = card.getByPlaceholder('Why do you approve or deny?');
+    await box.click();
+    await page.keyboard.type(decision);
     await card.getByRole('button', { name: 'Approve' }).click();
 
     const finalLine = card.getByText('Approved by Alex Wilber (alexw@contoso.example)');
-    await finalLine.waitFor({ timeout: 15_000 });
+    await finalLine.waitFor({ timeout: 15_000 }).catch(async (err: unknown) => {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'approve-failure.png'), fullPage: true });
+      throw err;
+    });
     await expectText(card, decision);
     expect(await card.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     expect(await card.getByRole('button', { name: 'Deny' }).count()).toBe(0);
