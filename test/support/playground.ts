@@ -180,17 +180,7 @@ export interface WaitOptions {
   after?: number;
 }
 
-export interface Playground {
-  /** `http://localhost:PORT` (web UI and API). */
-  readonly url: string;
-  readonly port: number;
-  /** The `serviceUrl` the playground puts on activities: `http://localhost:PORT/_connector`. */
-  readonly connectorUrl: string;
-  readonly workDir: string;
-  readonly configPath: string;
-  readonly botId: string;
-  readonly botName: string;
-  readonly ids: { personalChatId: string; groupChatId: string; teamId: string; channelId: string };
+export interface Playground extends Pick<PlaygroundProcess, 'url' | 'port' | 'connectorUrl' | 'workDir' | 'configPath' | 'botId' | 'botName' | 'ids'> {
   config(): Promise<PlaygroundConfigResponse>;
   sendMessage(conversationId: string, text: string, fromOrOptions?: string | SendMessageOptions): Promise<SendMessageResult>;
   invoke(opts: InvokeOptions): Promise<InvokeResult>;
