@@ -8,6 +8,8 @@ export interface RequestDisplay {
   roleDisplayName: string;
   /** Approvers as PIM listed them when the card was posted; decisions re-check with Graph. */
   approverIds: string[];
+  /** From the role's PIM policy; undefined when it could not be read (the card is posted then). */
+  approvalRequired?: boolean;
 }
 
 export function parseDisplay(row: ApprovalRequestRow): RequestDisplay {

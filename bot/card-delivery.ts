@@ -98,6 +98,12 @@ export class CardDelivery {
     let row = await this.store.getRequest(requestId);
     if (!row || row.cards_posted_at) return;
     const display = await this.fetchDisplay(row);
+    if (display.approvalRequired === false) {
+      // PIM activates without an approver for this role: a card would ask people to decide nothing.
+      await this.store.markCardsPosted(row.id, JSON.stringify(display));
+      this.log.info({ requestId: row.id, pimRequestId: row.pim_request_id }, 'no card: the role policy needs no approval');
+      return;
+    }
     await this.store.setDisplay(row.id, JSON.stringify(display));
     row = (await this.store.getRequest(requestId))!;
     const posted = new Set((await this.store.cardPosts(row.id)).map((p) => p.conversation_id));
@@ -146,13 +152,14 @@ export class CardDelivery {
     const [user, roleName, policy] = await Promise.allSettled([
       this.directory.user(row.principal_id),
       row.kind === 'entraRole' ? this.directory.roleDisplayName(row.role_definition_id) : Promise.resolve(row.role_definition_id),
-      row.kind === 'entraRole' ? this.directory.approvalPolicy(row.role_definition_id) : Promise.resolve({ approverIds: [] as string[] }),
+      row.kind === 'entraRole' ? this.directory.approvalPolicy(row.role_definition_id) : Promise.resolve(null),
     ]);
     for (const r of [user, roleName, policy]) if (r.status === 'rejected') this.log.warn({ err: errInfo(r.reason), requestId: row.id }, 'card context incomplete');
     return {
       requester: user.status === 'fulfilled' ? user.value : fallback.requester,
       roleDisplayName: roleName.status === 'fulfilled' ? roleName.value : fallback.roleDisplayName,
-      approverIds: policy.status === 'fulfilled' ? policy.value.approverIds : [],
+      approverIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverIds : [],
+      approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
     };
   }
 }

@@ -100,7 +100,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
       validateToken,
       context: { rules: config.rules, businessHoursUtc: config.businessHoursUtc },
       budgetMs: config.pimEndpoint.budgetMs,
-      log,
+      log: log.child({ httpRequestId: req.getId() }),
       now: opts.now,
     });
     res.header('Cache-Control', 'no-store');

@@ -1,4 +1,4 @@
-import { USER, ROLE } from '../../sim/seed';
+import { ROLE, seedTenant, USER } from '../../sim/seed';
 import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
 const user = teamsUser;
@@ -188,5 +188,23 @@ describe('approving and denying from the card', () => {
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${created.body.id}`);
     expect(sim.body.evaluation.evaluationOutcome).toBe('Approved');
     expect(sim.body.evaluation.reason[0]).toMatch(/human-only/);
+  });
+});
+
+describe('roles whose PIM policy needs no approval', () => {
+  it('posts no card: nobody has anything to decide', async () => {
+    const seed = structuredClone(seedTenant);
+    seed.roles.find((r) => r.id === ROLE.userAdministrator)!.policy.isApprovalRequired = false;
+    const h = await startHarness({}, { seed });
+    try {
+      const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GOOD });
+      expect(created.body.status).toBe('Granted');
+      await h.bot.delivery.drain();
+      const row = await h.bot.store.getRequestByPimId(created.body.id);
+      expect(row!.cards_posted_at).not.toBeNull();
+      expect(h.connector.posts).toHaveLength(0);
+    } finally {
+      await h.close();
+    }
   });
 });

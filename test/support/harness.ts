@@ -5,7 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../../services/config/config';
 import { startBot, RunningBot } from '../../bot/create-bot';
 import { startSimulator, SimHandle } from '../../sim/server';
-import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant } from '../../sim/seed';
+import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, SeedTenant } from '../../sim/seed';
 import { FakeConnector, startFakeConnector } from './fake-connector';
 
 export const PKI_DIR = join(__dirname, '../../.local/pki');
@@ -42,9 +42,9 @@ export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extr
 }
 
 /** Simulator + bot (real HTTP, SQLite in a temp dir) + a recording Bot Connector. */
-export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(extraEnv: Record<string, string> = {}, opts: { seed?: SeedTenant } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
-  const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0 });
+  const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0, seed: opts.seed });
   const connector = await startFakeConnector();
   const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), extraEnv);
   const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000 });
