@@ -2,6 +2,7 @@ import type { TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ApprovalVerb, renderApprovalCard } from '../cards/approval-card';
+import { recoverClaim } from '../services/approvals/claim-recovery';
 import { transition } from '../services/approvals/request-lifecycle';
 import type { Directory } from '../services/graph/directory';
 import { GraphCallError } from '../services/graph/graph-errors';
@@ -140,8 +141,10 @@ export class ApprovalActions {
       if (decided) return this.decidedElsewhere(claimed, decided, actorId, log);
       step = steps.find((s) => s.assignedToMe && s.status === 'InProgress');
       if (!step) {
-        const released = await this.release(claimed);
-        return this.cardFor(released, actorId, 'PIM does not list you as an approver of this request, so nothing was recorded.');
+        return (
+          (await this.closedInPim(claimed, actorId)) ??
+          this.cardFor(await this.release(claimed), actorId, 'PIM does not list you as an approver of this request, so nothing was recorded.')
+        );
       }
       await pim.review(pimId, step.id, reviewResult, justification);
     } catch (err) {
@@ -175,8 +178,7 @@ export class ApprovalActions {
       const steps = await pim.steps(claimed.pim_request_id).catch(() => [] as ApprovalStep[]);
       const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
       if (decided) return this.decidedElsewhere(claimed, decided, actorId, log);
-      const released = await this.release(claimed);
-      return this.cardFor(released, actorId, 'PIM says this request was already decided or closed.');
+      return (await this.closedInPim(claimed, actorId)) ?? this.cardFor(await this.release(claimed), actorId, 'PIM says this request was already decided or closed.');
     }
     if (e?.status === 404) {
       const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: 'cancelled', claimed_by: null, claimed_at: null, claimed_result: null });
@@ -188,6 +190,20 @@ export class ApprovalActions {
     if (e?.status === 400) return this.cardFor(released, actorId, `PIM rejected the decision: ${e.message.replace(/^[^:]*: /, '')}`);
     const rid = e?.requestId ? ` (Graph request id ${e.requestId})` : '';
     return this.cardFor(released, actorId, `PIM did not answer${rid}, so your decision may not be recorded. Try again; if it was recorded, the card will say so.`);
+  }
+
+  /**
+   * A request PIM closed without a review (its 24-hour window ran out, or the requester cancelled)
+   * is closed here too, with a card that says why; undefined when PIM still has it open.
+   */
+  private async closedInPim(claimed: ApprovalRequestRow, actorId: string): Promise<InvokeBody | undefined> {
+    const pimStatus = await this.deps.directory.requestStatus(claimed.pim_request_id).catch(() => null);
+    const recovery = pimStatus ? recoverClaim(claimed.claimed_result, pimStatus) : null;
+    if (recovery?.kind !== 'final' || (recovery.status !== 'expired' && recovery.status !== 'cancelled')) return undefined;
+    const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: recovery.status, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null });
+    this.fanOut(claimed.id);
+    const why = recovery.status === 'expired' ? 'PIM drops requests nobody decides within 24 hours; the requester can ask again.' : 'The request was cancelled in PIM.';
+    return this.cardFor(closed ?? claimed, actorId, `Nothing was recorded: ${why}`);
   }
 
   private async decidedElsewhere(claimed: ApprovalRequestRow, step: ApprovalStep, actorId: string, log: Logger): Promise<InvokeBody> {

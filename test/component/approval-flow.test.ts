@@ -150,6 +150,18 @@ describe('approving and denying from the card', () => {
     expect(final).toMatchObject({ status: 'denied', decided_by_id: USER.megan, decision_justification: 'Denied in the portal' });
   });
 
+  it('closes the card as expired when PIM dropped the request after 24 hours', async () => {
+    const { row } = await pendingRequest();
+    const clock = await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: 25 * 60 });
+    expect(clock.status).toBeLessThan(300);
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving a day too late' });
+    expect(textOf(res.body.value)).toContain('PIM drops requests nobody decides within 24 hours');
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
+    await h.bot.delivery.drain();
+    expect(textOf(h.connector.updates.at(-1)!.activity)).not.toContain('Action.Execute');
+  });
+
   it('gives the requester a status view and approvers the buttons on refresh', async () => {
     const { row } = await pendingRequest();
     const mine = await cardAction(h.bot.url, user(USER.isaiah), 'pim.refresh', { requestId: row.id, version: row.version });
