@@ -79,7 +79,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   });
   const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, log });
   const validateToken = createPimTokenValidator({
-    issuer: config.pimEndpoint.issuer,
+    issuers: config.pimEndpoint.issuers,
     jwksUri: config.pimEndpoint.jwksUri,
     audience: config.pimEndpoint.appIdUri,
     allowedCallerAppIds: config.pimEndpoint.allowedCallerAppIds,

@@ -6,7 +6,8 @@ import { createRemoteJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
  * (`azp` in v2 tokens, `appid` in v1) against an allow-list.
  */
 export interface PimTokenValidatorOptions {
-  issuer: string;
+  /** The v2 issuer first; the v1 issuer (sts.windows.net) when the app registration still issues v1 tokens. */
+  issuers: string[];
   jwksUri: string;
   audience: string;
   allowedCallerAppIds: string[];
@@ -41,7 +42,7 @@ export function createPimTokenValidator(options: PimTokenValidatorOptions): (aut
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(match[1]!, jwks, {
-        issuer: options.issuer,
+        issuer: options.issuers,
         audience: options.audience,
         algorithms: ['RS256'],
         clockTolerance: options.clockToleranceSeconds ?? 120,
@@ -61,7 +62,7 @@ export function createPimTokenValidator(options: PimTokenValidatorOptions): (aut
 function toTokenError(err: unknown, options: PimTokenValidatorOptions): PimTokenError {
   if (err instanceof errors.JWTExpired) return new PimTokenError('expired', 'The token has expired.');
   if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === 'iss') return new PimTokenError('issuer', `The token's issuer is not ${options.issuer}.`);
+    if (err.claim === 'iss') return new PimTokenError('issuer', `The token's issuer is not ${options.issuers.join(' or ')}.`);
     if (err.claim === 'aud') return new PimTokenError('audience', `The token's audience is not ${options.audience}; set the extension's resourceId to this Application ID URI.`);
     if (err.claim === 'nbf') return new PimTokenError('not_yet_valid', 'The token is not valid yet.');
     return new PimTokenError('malformed', `The token's ${err.claim} claim is invalid.`);

@@ -25,7 +25,7 @@ describe('configuration', () => {
   it('accepts a complete production configuration and derives the token checks', () => {
     const c = loadConfig(production);
     expect(c.bot.authenticateChannel).toBe(true);
-    expect(c.pimEndpoint.issuer).toBe('https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/v2.0');
+    expect(c.pimEndpoint.issuers).toEqual(['https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/v2.0', 'https://sts.windows.net/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/']);
     expect(c.pimEndpoint.jwksUri).toBe('https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/discovery/v2.0/keys');
     expect(c.pimEndpoint.budgetMs).toBe(3000);
   });

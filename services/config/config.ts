@@ -100,7 +100,7 @@ export interface AppConfig {
     /** False only in demo: the playground sends no Bot Framework token. */
     authenticateChannel: boolean;
   };
-  pimEndpoint: { appIdUri: string; allowedCallerAppIds: string[]; issuer: string; jwksUri: string; budgetMs: number };
+  pimEndpoint: { appIdUri: string; allowedCallerAppIds: string[]; issuers: string[]; jwksUri: string; budgetMs: number };
   approverChannels: Record<string, ChannelTarget>;
   rules: { roles: Record<string, Partial<typeof DEFAULT_ROLE_RULES>>; humanOnlyRoleIds: string[] };
   businessHoursUtc: { start: number; end: number };
@@ -168,7 +168,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     pimEndpoint: {
       appIdUri: e.PIM_ENDPOINT_APP_ID_URI,
       allowedCallerAppIds: e.PIM_ALLOWED_CALLER_APP_IDS.map((x) => x.toLowerCase()),
-      issuer: `${authorityHost}/${e.TENANT_ID.toLowerCase()}/v2.0`,
+      // v2 tokens (requestedAccessTokenVersion 2) name the authority; v1 tokens name sts.windows.net in
+      // the public cloud. Both are signed with the tenant's keys.
+      issuers: [`${authorityHost}/${e.TENANT_ID.toLowerCase()}/v2.0`, v1Issuer(authorityHost, e.TENANT_ID.toLowerCase())],
       jwksUri: `${authorityHost}/${e.TENANT_ID.toLowerCase()}/discovery/v2.0/keys`,
       budgetMs: e.DECISION_BUDGET_MS,
     },
@@ -178,6 +180,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     databaseUrl: e.DATABASE_URL ?? 'sqlite:.local/demo.sqlite',
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
   };
+}
+
+function v1Issuer(authorityHost: string, tenantId: string): string {
+  return authorityHost === 'https://login.microsoftonline.com' ? `https://sts.windows.net/${tenantId}/` : `${authorityHost}/${tenantId}/`;
 }
 
 function lowerKeys<T>(r: Record<string, T>): Record<string, T> {

@@ -59,6 +59,13 @@ describe('the decision endpoint PIM calls', () => {
     expect(h.connector.posts.length).toBe(posts);
   });
 
+  it('accepts a v1 token from PIM (appid instead of azp, v1 issuer)', async () => {
+    const v1 = await h.sim.issueToken({ iss: `${h.sim.url}/${h.sim.tenantId}/`, ver: '1.0', aud: APP_ID_URI, appid: DEMO_PIM_CALLER_APP_ID });
+    const res = await post(entraRequest(), { token: v1 });
+    expect(res.status).toBe(200);
+    expect(res.body.evaluationOutcome).toBe('Approved');
+  });
+
   it('auto-approves where the role allows it and every check passes', async () => {
     const res = await post(entraRequest({ roleDefinitionId: ROLE.helpdeskAdministrator, ticketInfo: { ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' } }));
     expect(res.body.evaluationOutcome).toBe('AutoApproved');
