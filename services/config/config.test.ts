@@ -31,7 +31,8 @@ describe('configuration', () => {
   });
 
   it.each([
-    ['TENANT_ID', undefined, /TENANT_ID: TENANT_ID, the Entra tenant id is required/],
+    ['TENANT_ID', undefined, /TENANT_ID: required: the Entra tenant id/],
+    ['APPROVER_CHANNELS', undefined, /APPROVER_CHANNELS: required: JSON mapping role ids/],
     ['TENANT_ID', 'contoso', /TENANT_ID: must be a GUID/],
     ['BOT_APP_ID', undefined, /BOT_APP_ID/],
     ['PIM_ENDPOINT_APP_ID_URI', 'https://x', /Application ID URI, api:\/\/<endpoint host>\/<client id>/],

@@ -14,7 +14,7 @@ const MICROSOFT_AUTHORITY_HOSTS = [
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
-const guid = (what: string) => z.string({ required_error: `${what} is required` }).regex(GUID, `must be a GUID (${what})`);
+const guid = (what: string) => z.string({ required_error: `required: ${what} (a GUID)` }).regex(GUID, `must be a GUID: ${what}`);
 const csv = z
   .string()
   .optional()
@@ -56,22 +56,22 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: port(3978),
   PUBLIC_BASE_URL: z.string().url().optional(),
-  TENANT_ID: guid('TENANT_ID, the Entra tenant id'),
+  TENANT_ID: guid('the Entra tenant id'),
   ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com'),
   GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com'),
-  BOT_APP_ID: guid('BOT_APP_ID, the bot app registration client id'),
+  BOT_APP_ID: guid('the bot app registration client id'),
   BOT_APP_SECRET: z.string().min(1).optional(),
   BOT_CERTIFICATE_PATH: z.string().min(1).optional(),
   BOT_OAUTH_CONNECTION_NAME: z.string().min(1).default('pim-sso'),
   BOT_OAUTH_URL: z.string().url().optional(),
   PIM_ENDPOINT_APP_ID_URI: z
-    .string({ required_error: 'PIM_ENDPOINT_APP_ID_URI is required' })
+    .string({ required_error: "required: the decision endpoint's Application ID URI, api://<endpoint host>/<client id>" })
     .regex(/^api:\/\/[^/]+\/[0-9a-fA-F-]{36}$/, "must be the decision endpoint's Application ID URI, api://<endpoint host>/<client id>"),
   PIM_ALLOWED_CALLER_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs)')).min(1, 'must list at least one caller app id (PIM)')),
-  APPROVER_CHANNELS: json(
+  APPROVER_CHANNELS: z.string({ required_error: 'required: JSON mapping role ids (and "default") to Teams channels, {"default":{"conversationId":"19:...@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}' }).pipe(json(
     z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
     '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
-  ),
+  )),
   ROLE_RULES: json(z.record(roleRules), '{"default":{"justification":"flag"},"<role id>":{"requireTicket":true}}').default('{}'),
   HUMAN_ONLY_ROLE_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be role definition ids (GUIDs)'))),
   DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000),
