@@ -1,0 +1,70 @@
+/**
+ * Ports the decision service checks systems of record through. Each adapter is a real HTTP client of
+ * the public API with a named timeout, retries on 429/5xx honouring Retry-After, and a cap; the
+ * simulator plays each API. Every call takes an AbortSignal: the decision budget cancels slow checks.
+ */
+
+export interface Requester {
+  /** Entra object id. */
+  id: string;
+  userPrincipalName: string;
+  mail: string | null;
+}
+
+export interface ActivationWindow {
+  start: Date;
+  end: Date;
+}
+
+export interface TicketCheck {
+  /** Whether the ticket exists in the system. */
+  found: boolean;
+  /** Open / active (ServiceNow `active=true` and not resolved/closed; Jira status category not Done). */
+  open: boolean;
+  /** Assigned to the requester or a group they belong to; null when the system could not tell. */
+  assignedToRequester: boolean | null;
+  /** For changes: the planned window covers the activation window; null when not a change. */
+  windowCovered: boolean | null;
+  /** Short description for the card, e.g. `CHG0042001 "Rotate payroll signing cert" (Implement)`. */
+  summary: string;
+  /** Sentences the requester can act on, e.g. `Ticket INC0012345 is closed; reopen it or cite an open one.` */
+  problems: string[];
+}
+
+export interface TicketSystem {
+  /** Names this adapter answers for, matched case-insensitively against PIM's ticketSystem. */
+  readonly names: string[];
+  check(ticketNumber: string, requester: Requester, window: ActivationWindow, signal: AbortSignal): Promise<TicketCheck>;
+}
+
+export interface OnCallCheck {
+  onCall: boolean;
+  /** e.g. `On call for "Platform primary" until 2026-03-02 18:00 UTC (PagerDuty)`. */
+  detail: string;
+}
+
+export interface OnCallService {
+  readonly name: string;
+  isOnCall(requester: Requester, at: Date, signal: AbortSignal): Promise<OnCallCheck>;
+}
+
+export interface HrCheck {
+  eligible: boolean;
+  /** e.g. `The account is disabled.` or `The requester leaves the company on 2026-03-02.` */
+  problems: string[];
+}
+
+export interface HrSignals {
+  check(requester: Requester, window: ActivationWindow, signal: AbortSignal): Promise<HrCheck>;
+}
+
+/** A failure an adapter raises when the system cannot answer (timeout, 5xx after retries, auth). */
+export class IntegrationUnavailable extends Error {
+  constructor(
+    readonly system: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IntegrationUnavailable';
+  }
+}
