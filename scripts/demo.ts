@@ -15,7 +15,7 @@
  *
  * Environment: SIM_PORT, BOT_PORT, PLAYGROUND_PORT, LOG_LEVEL (bot, default warn; logs go to stderr),
  * SIM_LOG_LEVEL (default warn), and these bot settings, which override the demo's defaults:
- * DATABASE_URL, APPROVER_CHANNELS, ROLE_RULES, HUMAN_ONLY_ROLE_IDS, DECISION_BUDGET_MS, BUSINESS_HOURS_UTC,
+ * DATABASE_URL, APPROVER_CHANNELS, POLICY_FILE, POLICY_JSON, DECISION_BUDGET_MS,
  * MIN_APPROVER_JUSTIFICATION, BOT_OAUTH_CONNECTION_NAME, PIM_ENDPOINT_APP_ID_URI, PIM_ALLOWED_CALLER_APP_IDS.
  * The tenant, app registration and simulator URLs are fixed: they must match the simulator.
  *
@@ -31,6 +31,7 @@ import { ensurePki, type SimPki } from '../sim/pki';
 import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant } from '../sim/seed';
 import { startSimulator, type SimHandle } from '../sim/server';
 import { PLAYGROUND_CHANNEL_ID, PLAYGROUND_CHANNEL_NAME, PLAYGROUND_CURRENT_USER_ID, PLAYGROUND_TEAM_NAME, PLAYGROUND_USER_IDS } from './playground-config';
+import { demoPolicy } from './demo-policy';
 import { freePort, isPortFree, launchPlayground, playgroundConnectorUrl, type PlaygroundProcess } from './playground-launcher';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -43,10 +44,9 @@ const OVERRIDABLE = [
   'NODE_ENV',
   'DATABASE_URL',
   'APPROVER_CHANNELS',
-  'ROLE_RULES',
-  'HUMAN_ONLY_ROLE_IDS',
+  'POLICY_FILE',
+  'POLICY_JSON',
   'DECISION_BUDGET_MS',
-  'BUSINESS_HOURS_UTC',
   'MIN_APPROVER_JUSTIFICATION',
   'BOT_OAUTH_CONNECTION_NAME',
   'PIM_ENDPOINT_APP_ID_URI',
@@ -147,6 +147,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       DATABASE_URL: `sqlite:${DEFAULT_DB_PATH}`,
     };
     for (const key of OVERRIDABLE) if (env[key] !== undefined && env[key] !== '') botEnv[key] = env[key];
+    // The demo's decision policy checks the simulator's ServiceNow, Jira, PagerDuty, Opsgenie and HR data.
+    if (!botEnv.POLICY_FILE && !botEnv.POLICY_JSON) botEnv.POLICY_JSON = JSON.stringify(demoPolicy(sim.url));
     if (quiet) botEnv.LOG_LEVEL = 'silent';
     if (opts.databaseUrl) botEnv.DATABASE_URL = opts.databaseUrl;
     const config = loadConfig(botEnv);
@@ -218,8 +220,8 @@ export function renderBanner(b: BannerInput): string {
     if (parts.length === 0) parts.push('no PIM roles');
     return `    ${u.displayName.padEnd(16)} ${u.userPrincipalName.padEnd(24)} ${parts.join('; ')} (${where})`;
   });
-  const request = (principal: string, role: string, justification: string) =>
-    `curl --cacert ${ca} -X POST ${b.simUrl}/_sim/requests -H 'content-type: application/json' \\\n      -d ${shellQuote(JSON.stringify({ principal, role, justification, durationMinutes: 120 }))}`;
+  const request = (principal: string, role: string, justification: string, ticketNumber?: string) =>
+    `curl --cacert ${ca} -X POST ${b.simUrl}/_sim/requests -H 'content-type: application/json' \\\n      -d ${shellQuote(JSON.stringify({ principal, role, justification, durationMinutes: 120, ...(ticketNumber ? { ticketNumber, ticketSystem: 'ServiceNow' } : {}) }))}`;
   return [
     '',
     'PIM approvals demo is running (Ctrl-C stops it).',
@@ -235,9 +237,15 @@ export function renderBanner(b: BannerInput): string {
     ...users,
     '',
     '  Ask for a role Alex approves (Lynne wants Helpdesk Administrator), then approve it on the card:',
-    `    ${request('lynner@contoso.example', 'Helpdesk Administrator', 'Unlock accounts for the service desk queue, INC0012346')}`,
+    `    ${request('lynner@contoso.example', 'Helpdesk Administrator', 'Unlock accounts for the service desk queue, INC0012345', 'INC0012345')}`,
     '  Or one that Adele and Megan approve:',
     `    ${request('isaiahl@contoso.example', 'User Administrator', 'Reset MFA for the locked-out CFO, INC0012345')}`,
+    '',
+    '  The decision service settles most requests without a human (simulated ServiceNow, PagerDuty, HR):',
+    '  Alex is on call and owns change CHG0042001, so Security Operator is AutoApproved (no card):',
+    `    ${request('alexw@contoso.example', 'Security Operator', 'Contain the phishing incident on the finance mailboxes', 'CHG0042001')}`,
+    '  The same request citing the closed INC0099999 is Denied, with a reason naming the ticket:',
+    `    ${request('alexw@contoso.example', 'Security Operator', 'Contain the phishing incident on the finance mailboxes', 'INC0099999')}`,
     '',
     '  See what PIM recorded (status, approval steps, who decided and why):',
     `    curl --cacert ${ca} ${b.simUrl}/_sim/requests`,

@@ -3,6 +3,7 @@ import type { SimRequest, SimResponse } from './http';
 import { graphError } from './graph-common';
 import { entraError } from './entra';
 import { json } from './http';
+import { integrationErrorResponse } from './integrations';
 
 export interface FaultSpec {
   method?: string;
@@ -68,5 +69,7 @@ export function faultResponse(req: SimRequest, status: number, retryAfterSeconds
       : entraError(status, status >= 500 ? 'temporarily_unavailable' : 'invalid_request', 90033, `Injected fault (HTTP ${status}).`, req);
     return { ...r, headers: { ...(r.headers ?? {}), ...headers } };
   }
+  const integration = integrationErrorResponse(req, status, headers);
+  if (integration) return integration;
   return json(status, { error: { code: status === 429 ? 'TooManyRequests' : 'ServiceError', message: `Injected fault (HTTP ${status}).` } }, headers);
 }

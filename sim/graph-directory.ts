@@ -14,8 +14,18 @@ export function graphUser(u: SeedUser): Record<string, unknown> {
     surname: u.surname,
     jobTitle: u.jobTitle,
     department: u.department,
-    mail: u.userPrincipalName,
+    mail: u.mail ?? u.userPrincipalName,
     accountEnabled: u.accountEnabled,
+  };
+}
+
+/** Properties Graph returns only when `$select` names them (the HR check reads these). */
+export function graphUserSelectOnly(u: SeedUser, now: Date): Record<string, unknown> {
+  const leave = u.employeeLeaveDateTime;
+  return {
+    employeeLeaveDateTime: leave === undefined ? null
+      : typeof leave === 'string' ? leave
+      : new Date(now.getTime() + leave.hoursFromNow * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
 }
 
@@ -115,14 +125,19 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
   on('GET', '/users', (req) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items = ctx.state.seed.users.map(graphUser).filter((u) => matchesFilter(u, clauses));
+    const withSelectOnly = Boolean(req.query.get('$select'));
+    const items = ctx.state.seed.users
+      .map((u) => (withSelectOnly ? { ...graphUser(u), ...graphUserSelectOnly(u, ctx.state.now()) } : graphUser(u)))
+      .filter((u) => matchesFilter(u, clauses));
     return page(req, items, 'users');
   });
 
   on('GET', '/users/:id', (req, p) => {
     const u = ctx.state.user(p.id);
     if (!u) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
-    return json(200, { '@odata.context': contextUrl(req, 'users/$entity'), ...applySelect(graphUser(u), req.query.get('$select')) });
+    const select = req.query.get('$select');
+    const full = select ? { ...graphUser(u), ...graphUserSelectOnly(u, ctx.state.now()) } : graphUser(u);
+    return json(200, { '@odata.context': contextUrl(req, 'users/$entity'), ...applySelect(full, select) });
   });
 
   on('GET', '/groups/:id', (req, p) => {

@@ -18,6 +18,10 @@ export interface SeedUser {
   /** Teams user id the playground gives this user (`activity.from.id`); the current user is `user-id-0`. */
   teamsUserId: string;
   accountEnabled: boolean;
+  /** Graph `mail`; the UPN when absent. */
+  mail?: string;
+  /** Graph `employeeLeaveDateTime`: an ISO date, or hours from the simulator clock at request time. */
+  employeeLeaveDateTime?: string | { hoursFromNow: number };
 }
 
 export interface SeedGroup {
@@ -54,6 +58,87 @@ export interface SeedTenant {
   users: SeedUser[];
   groups: SeedGroup[];
   roles: SeedRole[];
+  /** Systems of record the decision service checks (ticket systems, on-call, HR data lives on users). */
+  integrations?: SeedIntegrations;
+}
+
+/** A time relative to the simulator clock at request time, so seeded windows always cover "now". */
+export interface RelativeTime {
+  hoursFromNow: number;
+}
+
+export interface SeedSnowUser {
+  sysId: string;
+  userName: string;
+  email: string;
+  name: string;
+}
+
+export interface SeedSnowGroup {
+  sysId: string;
+  name: string;
+  /** sys_user sys_ids. */
+  members: string[];
+}
+
+export interface SeedSnowTicket {
+  sysId: string;
+  table: 'incident' | 'change_request';
+  number: string;
+  shortDescription: string;
+  /** ServiceNow's choice value and label, e.g. `2`/`In Progress` (incident) or `-1`/`Implement` (change). */
+  state: { value: string; label: string };
+  active: boolean;
+  /** sys_user sys_id. */
+  assignedTo?: string;
+  /** sys_user_group sys_id. */
+  assignmentGroup?: string;
+  /** Changes: `approved`, `requested`, `not requested`, `rejected`. */
+  approval?: string;
+  /** Changes: the planned window. */
+  plannedStart?: RelativeTime;
+  plannedEnd?: RelativeTime;
+}
+
+export interface SeedJiraIssue {
+  id: string;
+  key: string;
+  summary: string;
+  status: { id: string; name: string; category: 'new' | 'indeterminate' | 'done' };
+  /** Entra user id of the assignee (the simulator maps it to an Atlassian account). */
+  assignee?: string;
+}
+
+export interface SeedPagerDutyOnCall {
+  /** PagerDuty user id. */
+  userId: string;
+  escalationPolicyId: string;
+  /** Null when the escalation rule targets the user directly. */
+  scheduleId: string | null;
+  level: number;
+  /** Null start and end: always on call for this rule (PagerDuty answers null). */
+  start: RelativeTime | null;
+  end: RelativeTime | null;
+}
+
+export interface SeedOpsgenieSchedule {
+  id: string;
+  name: string;
+  enabled: boolean;
+  /** Shifts; Opsgenie answers the usernames (emails) of whoever covers the asked date. */
+  shifts: Array<{ username: string; start: RelativeTime; end: RelativeTime }>;
+}
+
+export interface SeedIntegrations {
+  serviceNow: { users: SeedSnowUser[]; groups: SeedSnowGroup[]; tickets: SeedSnowTicket[] };
+  jira: { issues: SeedJiraIssue[] };
+  pagerDuty: {
+    users: Array<{ id: string; name: string; email: string }>;
+    escalationPolicies: Array<{ id: string; name: string }>;
+    schedules: Array<{ id: string; name: string }>;
+    oncalls: SeedPagerDutyOnCall[];
+  };
+  opsgenie: { schedules: SeedOpsgenieSchedule[] };
 }
 
 const uid = (n: number) => `6e1f2a30-4b5c-4d6e-8f70-0a1b2c3d4e${n.toString(16).padStart(2, '0')}`;
@@ -66,6 +151,10 @@ export const USER = {
   patti: uid(5),
   lynne: uid(6),
   diego: uid(7),
+  /** HR signals: leaves the company an hour after the simulator starts its clock. */
+  joni: uid(8),
+  /** HR signals: account disabled, left three days ago. */
+  grady: uid(9),
 } as const;
 
 export const GROUP = {
@@ -80,6 +169,175 @@ export const ROLE = {
 } as const;
 
 export const DEMO_TENANT_ID = 'c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17';
+
+/** ServiceNow sys_ids (32 hex characters, as ServiceNow makes them). */
+export const SNOW = {
+  userAlex: '5b7c2f1e9d3a4c6b8e0f1a2b3c4d5e01',
+  userIsaiah: '5b7c2f1e9d3a4c6b8e0f1a2b3c4d5e04',
+  userPatti: '5b7c2f1e9d3a4c6b8e0f1a2b3c4d5e05',
+  userMegan: '5b7c2f1e9d3a4c6b8e0f1a2b3c4d5e02',
+  userLynne: '5b7c2f1e9d3a4c6b8e0f1a2b3c4d5e06',
+  groupPlatform: '8f3e1d2c4b5a69788796a5b4c3d2e1f1',
+  groupSecOps: '8f3e1d2c4b5a69788796a5b4c3d2e1f2',
+} as const;
+
+/** Ticket numbers the demo and tests use; what each one is for is in `seedIntegrations` below. */
+export const TICKET = {
+  /** Incident, In Progress, assigned to Isaiah, group Platform Engineering (Alex is a member). */
+  openIncident: 'INC0012345',
+  /** Incident, Closed. */
+  closedIncident: 'INC0099999',
+  /** Incident, In Progress, assigned to the Security Operations group (Patti and Megan). */
+  secOpsIncident: 'INC0012777',
+  /** Change, approved, Implement, assigned to Alex, planned now-2h .. now+4h. */
+  approvedChange: 'CHG0042001',
+  /** Change, approved, Scheduled, assigned to the Platform Engineering group only, planned now-1h .. now+6h. */
+  groupChange: 'CHG0042002',
+  /** Change, approved, Scheduled, assigned to Alex, planned tomorrow (does not cover now). */
+  futureChange: 'CHG0042003',
+  /** Change, Assess (approval requested), assigned to Alex, planned now-1h .. now+3h. */
+  unapprovedChange: 'CHG0042004',
+  /** Jira issue In Progress, assigned to Alex. */
+  jiraInProgress: 'OPS-1234',
+  /** Jira issue Done, assigned to Isaiah. */
+  jiraDone: 'OPS-999',
+} as const;
+
+export const PAGERDUTY = {
+  userAlex: 'PA1EXW1',
+  userIsaiah: 'PI5AIAH',
+  userMegan: 'PM3GANB',
+  policyPlatform: 'PPLTEP1',
+  policySecurity: 'PSECEP1',
+  schedulePlatformPrimary: 'PPLTPRI',
+  scheduleSecurityPrimary: 'PSECPRI',
+} as const;
+
+export const OPSGENIE = {
+  /** Patti is on call now. */
+  scheduleSecOps: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c01',
+  /** Nobody from the seed is on call now (Lynne's shift starts in 8 hours). */
+  scheduleServiceDesk: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c02',
+} as const;
+
+const inHours = (hoursFromNow: number) => ({ hoursFromNow });
+
+export const seedIntegrations: SeedIntegrations = {
+  serviceNow: {
+    users: [
+      { sysId: SNOW.userAlex, userName: 'alexw@contoso.example', email: 'alexw@contoso.example', name: 'Alex Wilber' },
+      { sysId: SNOW.userIsaiah, userName: 'isaiahl@contoso.example', email: 'isaiahl@contoso.example', name: 'Isaiah Langer' },
+      // Patti's ServiceNow user_name is not her UPN: the adapter matches her by email.
+      { sysId: SNOW.userPatti, userName: 'patti.fernandez', email: 'pattif@contoso.example', name: 'Patti Fernandez' },
+      { sysId: SNOW.userMegan, userName: 'meganb@contoso.example', email: 'meganb@contoso.example', name: 'Megan Bowen' },
+      { sysId: SNOW.userLynne, userName: 'lynner@contoso.example', email: 'lynner@contoso.example', name: 'Lynne Robbins' },
+    ],
+    groups: [
+      { sysId: SNOW.groupPlatform, name: 'Platform Engineering', members: [SNOW.userAlex, SNOW.userIsaiah] },
+      { sysId: SNOW.groupSecOps, name: 'Security Operations', members: [SNOW.userPatti, SNOW.userMegan] },
+    ],
+    tickets: [
+      {
+        sysId: 'a1c0ffee000400080000000000012345', table: 'incident', number: TICKET.openIncident,
+        shortDescription: 'Payroll API returns 500 for EU tenants', state: { value: '2', label: 'In Progress' }, active: true,
+        assignedTo: SNOW.userIsaiah, assignmentGroup: SNOW.groupPlatform,
+      },
+      {
+        sysId: 'a1c0ffee000400080000000000099999', table: 'incident', number: TICKET.closedIncident,
+        shortDescription: 'VPN certificate expired', state: { value: '7', label: 'Closed' }, active: false,
+        assignedTo: SNOW.userAlex, assignmentGroup: SNOW.groupPlatform,
+      },
+      {
+        sysId: 'a1c0ffee000400080000000000012777', table: 'incident', number: TICKET.secOpsIncident,
+        shortDescription: 'Suspicious sign-ins from an unfamiliar location', state: { value: '2', label: 'In Progress' }, active: true,
+        assignmentGroup: SNOW.groupSecOps,
+      },
+      {
+        sysId: 'c4a0ffee000400080000000000042001', table: 'change_request', number: TICKET.approvedChange,
+        shortDescription: 'Rotate payroll signing certificate', state: { value: '-1', label: 'Implement' }, active: true,
+        assignedTo: SNOW.userAlex, assignmentGroup: SNOW.groupPlatform, approval: 'approved',
+        plannedStart: inHours(-2), plannedEnd: inHours(4),
+      },
+      {
+        sysId: 'c4a0ffee000400080000000000042002', table: 'change_request', number: TICKET.groupChange,
+        shortDescription: 'Patch Kubernetes node pools', state: { value: '-2', label: 'Scheduled' }, active: true,
+        assignmentGroup: SNOW.groupPlatform, approval: 'approved',
+        plannedStart: inHours(-1), plannedEnd: inHours(6),
+      },
+      {
+        sysId: 'c4a0ffee000400080000000000042003', table: 'change_request', number: TICKET.futureChange,
+        shortDescription: 'Migrate DNS zones to the new resolver', state: { value: '-2', label: 'Scheduled' }, active: true,
+        assignedTo: SNOW.userAlex, assignmentGroup: SNOW.groupPlatform, approval: 'approved',
+        plannedStart: inHours(24), plannedEnd: inHours(28),
+      },
+      {
+        sysId: 'c4a0ffee000400080000000000042004', table: 'change_request', number: TICKET.unapprovedChange,
+        shortDescription: 'Widen firewall rule for the billing API', state: { value: '-4', label: 'Assess' }, active: true,
+        assignedTo: SNOW.userAlex, assignmentGroup: SNOW.groupPlatform, approval: 'requested',
+        plannedStart: inHours(-1), plannedEnd: inHours(3),
+      },
+    ],
+  },
+  jira: {
+    issues: [
+      {
+        id: '10234', key: TICKET.jiraInProgress, summary: 'Failover drill for the payroll database',
+        status: { id: '3', name: 'In Progress', category: 'indeterminate' }, assignee: USER.alex,
+      },
+      {
+        id: '10099', key: TICKET.jiraDone, summary: 'Decommission the legacy VPN concentrator',
+        status: { id: '10001', name: 'Done', category: 'done' }, assignee: USER.isaiah,
+      },
+    ],
+  },
+  pagerDuty: {
+    users: [
+      { id: PAGERDUTY.userAlex, name: 'Alex Wilber', email: 'alexw@contoso.example' },
+      { id: PAGERDUTY.userIsaiah, name: 'Isaiah Langer', email: 'isaiahl@contoso.example' },
+      { id: PAGERDUTY.userMegan, name: 'Megan Bowen', email: 'meganb@contoso.example' },
+    ],
+    escalationPolicies: [
+      { id: PAGERDUTY.policyPlatform, name: 'Platform escalation' },
+      { id: PAGERDUTY.policySecurity, name: 'Security escalation' },
+    ],
+    schedules: [
+      { id: PAGERDUTY.schedulePlatformPrimary, name: 'Platform primary' },
+      { id: PAGERDUTY.scheduleSecurityPrimary, name: 'Security primary' },
+    ],
+    oncalls: [
+      { userId: PAGERDUTY.userAlex, escalationPolicyId: PAGERDUTY.policyPlatform, scheduleId: PAGERDUTY.schedulePlatformPrimary, level: 1, start: inHours(-3), end: inHours(5) },
+      { userId: PAGERDUTY.userIsaiah, escalationPolicyId: PAGERDUTY.policyPlatform, scheduleId: PAGERDUTY.schedulePlatformPrimary, level: 1, start: inHours(5), end: inHours(13) },
+      // On call now, but for another escalation policy: filtered out when only Platform is configured.
+      { userId: PAGERDUTY.userMegan, escalationPolicyId: PAGERDUTY.policySecurity, scheduleId: PAGERDUTY.scheduleSecurityPrimary, level: 1, start: inHours(-1), end: inHours(7) },
+    ],
+  },
+  opsgenie: {
+    schedules: [
+      {
+        id: OPSGENIE.scheduleSecOps, name: 'SecOps', enabled: true,
+        shifts: [
+          { username: 'pattif@contoso.example', start: inHours(-4), end: inHours(8) },
+          { username: 'meganb@contoso.example', start: inHours(8), end: inHours(20) },
+        ],
+      },
+      {
+        id: OPSGENIE.scheduleServiceDesk, name: 'Service Desk', enabled: true,
+        shifts: [{ username: 'lynner@contoso.example', start: inHours(8), end: inHours(16) }],
+      },
+    ],
+  },
+};
+
+/**
+ * Demo-only credentials of the simulated systems of record; the adapters are configured with these
+ * in the demo and the tests. Anything else gets each API's 401.
+ */
+export const DEMO_INTEGRATION_CREDENTIALS = {
+  serviceNow: { username: 'pim.integration', password: 'sim-only-servicenow-password', bearerToken: 'sim-only-servicenow-oauth-token' },
+  jira: { email: 'pim-bot@contoso.example', apiToken: 'sim-only-jira-api-token' },
+  pagerDuty: { apiKey: 'sim-only-pagerduty-key' },
+  opsgenie: { apiKey: 'sim-only-opsgenie-key' },
+} as const;
 
 export const seedTenant: SeedTenant = {
   tenantId: DEMO_TENANT_ID,
@@ -120,6 +378,18 @@ export const seedTenant: SeedTenant = {
       id: USER.diego, userPrincipalName: 'diegos@contoso.example', displayName: 'Diego Siciliani', givenName: 'Diego',
       surname: 'Siciliani', jobTitle: 'CISO', department: 'Security Operations',
       teamsUserId: 'user-id-6', accountEnabled: true,
+    },
+    {
+      // Not in the playground: the HR check's leaver (employeeLeaveDateTime one hour after "now").
+      id: USER.joni, userPrincipalName: 'jonis@contoso.example', displayName: 'Joni Sherman', givenName: 'Joni',
+      surname: 'Sherman', jobTitle: 'Network Engineer', department: 'Platform Engineering',
+      teamsUserId: 'user-id-7', accountEnabled: true, employeeLeaveDateTime: { hoursFromNow: 1 },
+    },
+    {
+      // Not in the playground: the HR check's disabled account (left three days ago).
+      id: USER.grady, userPrincipalName: 'gradya@contoso.example', displayName: 'Grady Archie', givenName: 'Grady',
+      surname: 'Archie', jobTitle: 'Database Administrator', department: 'IT Operations',
+      teamsUserId: 'user-id-8', accountEnabled: false, employeeLeaveDateTime: { hoursFromNow: -72 },
     },
   ],
   groups: [
@@ -175,6 +445,7 @@ export const seedTenant: SeedTenant = {
       eligible: [USER.lynne, USER.patti, USER.isaiah],
     },
   ],
+  integrations: seedIntegrations,
 };
 
 /** The bot's app registration in the demo tenant (client id doubles as the Bot Framework app id). */

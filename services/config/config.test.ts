@@ -42,11 +42,15 @@ describe('configuration', () => {
     ['DATABASE_URL', undefined, /DATABASE_URL: required in production/],
     ['DATABASE_URL', 'mysql://x', /sqlite:<path> or postgres/],
     ['BOT_APP_SECRET', undefined, /BOT_APP_SECRET or BOT_CERTIFICATE_PATH/],
-    ['ROLE_RULES', '{"default":{"justification":"maybe"}}', /ROLE_RULES/],
     ['DECISION_BUDGET_MS', '20000', /DECISION_BUDGET_MS/],
   ])('names %s when it is %j', (key, value, message) => {
     const found = problems({ ...production, [key]: value });
     expect(found.join('\n')).toMatch(message);
+  });
+
+  it('takes the decision policy from one place only', () => {
+    expect(problems({ ...production, POLICY_FILE: '/etc/pim-bot/policy.yaml', POLICY_JSON: '{"version":1}' }).join()).toMatch(/POLICY_FILE, POLICY_JSON: set one, not both/);
+    expect(loadConfig({ ...production, POLICY_FILE: '/etc/pim-bot/policy.yaml' }).policySource).toEqual({ file: '/etc/pim-bot/policy.yaml', inline: undefined });
   });
 
   describe('demo shortcuts cannot be switched on in production', () => {
@@ -74,5 +78,30 @@ describe('configuration', () => {
     it('defaults to production when APP_MODE is not set', () => {
       expect(loadConfig({ ...production, APP_MODE: undefined }).mode).toBe('production');
     });
+  });
+});
+
+describe('inbound events configuration', () => {
+  it('leaves the events endpoint unconfigured by default', () => {
+    expect(loadConfig(production).events).toEqual({ hmacSecret: undefined, allowedAppIds: [] });
+  });
+
+  it('accepts an HMAC secret of 32 bytes and a list of sender app ids', () => {
+    const c = loadConfig({ ...production, EVENTS_HMAC_SECRET: 's'.repeat(32), EVENTS_ALLOWED_APP_IDS: 'AAAAAAAA-0000-4000-8000-000000000001, aaaaaaaa-0000-4000-8000-000000000002' });
+    expect(c.events.hmacSecret).toBe('s'.repeat(32));
+    expect(c.events.allowedAppIds).toEqual(['aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002']);
+  });
+
+  it('counts the secret in bytes, not characters', () => {
+    // 16 characters of two bytes each in UTF-8.
+    expect(loadConfig({ ...production, EVENTS_HMAC_SECRET: 'é'.repeat(16) }).events.hmacSecret).toBe('é'.repeat(16));
+  });
+
+  it.each([
+    ['EVENTS_HMAC_SECRET', 's'.repeat(31), /EVENTS_HMAC_SECRET: must be at least 32 bytes/],
+    ['EVENTS_HMAC_SECRET', '', /EVENTS_HMAC_SECRET: must be at least 32 bytes/],
+    ['EVENTS_ALLOWED_APP_IDS', 'logic-app', /EVENTS_ALLOWED_APP_IDS.*must be app ids \(GUIDs\)/],
+  ])('names %s when it is %j', (key, value, message) => {
+    expect(problems({ ...production, [key]: value }).join('\n')).toMatch(message);
   });
 });

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { DEFAULT_ROLE_RULES } from '../decision/role-rules';
 
 /**
  * The one configuration schema. Read once at start (`loadConfig(process.env)`); nothing else reads
@@ -26,15 +25,6 @@ const channelTarget = z.object({
   serviceUrl: z.string().url('serviceUrl is the Bot Connector URL of the tenant, e.g. https://smba.trafficmanager.net/emea/'),
 });
 export type ChannelTarget = z.infer<typeof channelTarget>;
-
-const roleRules = z
-  .object({
-    justification: z.enum(['deny', 'flag']).optional(),
-    requireTicket: z.boolean().optional(),
-    autoApprove: z.enum(['never', 'whenChecksPass']).optional(),
-    mode: z.enum(['enforce', 'audit']).optional(),
-  })
-  .strict();
 
 const json = <T extends z.ZodTypeAny>(schema: T, example: string) =>
   z
@@ -72,15 +62,20 @@ const envSchema = z.object({
     z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
     '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
   )),
-  ROLE_RULES: json(z.record(roleRules), '{"default":{"justification":"flag"},"<role id>":{"requireTicket":true}}').default('{}'),
-  HUMAN_ONLY_ROLE_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be role definition ids (GUIDs)'))),
+  POLICY_FILE: z.string().min(1).optional(),
+  POLICY_JSON: z.string().min(2).optional(),
   DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000),
-  BUSINESS_HOURS_UTC: z
-    .string()
-    .regex(/^\d{1,2}-\d{1,2}$/, 'must be START-END hours in UTC, e.g. 7-19')
-    .default('7-19'),
   DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional(),
   MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10),
+  /** Shared secret for HMAC-signed events on POST /api/pim/events (openssl rand -hex 32). */
+  EVENTS_HMAC_SECRET: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes, a random secret shared with the sender, e.g. from `openssl rand -hex 32`')
+    .optional(),
+  /** App ids whose Entra tokens may send events to POST /api/pim/events (a Logic App's managed identity, ...). */
+  EVENTS_ALLOWED_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs) of the apps that send events'))),
+  /** How often the reconciler reads PIM for decisions taken outside Teams, expiries and cancellations. */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph').default(60_000),
 });
 
 export interface AppConfig {
@@ -102,10 +97,16 @@ export interface AppConfig {
   };
   pimEndpoint: { appIdUri: string; allowedCallerAppIds: string[]; issuers: string[]; jwksUri: string; budgetMs: number };
   approverChannels: Record<string, ChannelTarget>;
-  rules: { roles: Record<string, Partial<typeof DEFAULT_ROLE_RULES>>; humanOnlyRoleIds: string[] };
-  businessHoursUtc: { start: number; end: number };
+  /** Where the decision policy comes from (read and validated at start by loadPolicy). */
+  policySource: { file?: string; inline?: string };
   databaseUrl: string;
   minApproverJustification: number;
+  /** Secrets the policy file names (`{"secret": "NAME"}`), looked up in the environment by name. */
+  secret(name: string): string | undefined;
+  /** POST /api/pim/events: off (503) unless one of the two is set. */
+  events: { hmacSecret?: string; allowedAppIds: string[] };
+  /** RECONCILE_INTERVAL_MS. */
+  reconcileIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -144,8 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production, sqlite:<path> or postgres://user@host/db');
     if (e.BOT_APP_SECRET?.startsWith('sim-only-')) problems.push('BOT_APP_SECRET: this is the simulator secret; use the real app registration secret');
   }
-  const [start, end] = e.BUSINESS_HOURS_UTC.split('-').map(Number) as [number, number];
-  if (!(start >= 0 && end <= 24 && start < end)) problems.push('BUSINESS_HOURS_UTC: START must be before END, both 0-24');
+  if (e.POLICY_FILE && e.POLICY_JSON) problems.push('POLICY_FILE, POLICY_JSON: set one, not both');
   if (problems.length) throw new ConfigError(problems);
 
   const authorityHost = e.ENTRA_AUTHORITY_HOST.replace(/\/$/, '');
@@ -175,17 +175,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       budgetMs: e.DECISION_BUDGET_MS,
     },
     approverChannels: e.APPROVER_CHANNELS,
-    rules: { roles: lowerKeys(e.ROLE_RULES), humanOnlyRoleIds: e.HUMAN_ONLY_ROLE_IDS },
-    businessHoursUtc: { start, end },
+    policySource: { file: e.POLICY_FILE, inline: e.POLICY_JSON },
     databaseUrl: e.DATABASE_URL ?? 'sqlite:.local/demo.sqlite',
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
+    events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    secret: (name) => (/^[A-Z][A-Z0-9_]{2,63}$/.test(name) ? env[name] : undefined),
   };
 }
 
 function v1Issuer(authorityHost: string, tenantId: string): string {
   return authorityHost === 'https://login.microsoftonline.com' ? `https://sts.windows.net/${tenantId}/` : `${authorityHost}/${tenantId}/`;
-}
-
-function lowerKeys<T>(r: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
 }

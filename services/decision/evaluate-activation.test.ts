@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normaliseActivationRequest, ShapeError, isoDurationMinutes } from './activation-request';
-import { evaluateActivation, EvaluationContext } from './evaluate-activation';
+import { DecisionPorts, evaluateActivation } from './evaluate-activation';
+import { parsePolicy } from './policy';
+import type { OnCallService, TicketCheck, TicketSystem } from '../integrations/ports';
+import { IntegrationUnavailable } from '../integrations/ports';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/pim-extension', name), 'utf8')) as Record<string, any>;
@@ -10,9 +13,6 @@ const GLOBAL_ADMIN = '62e90394-69f5-4237-9190-012177145e10';
 const HELPDESK = '729827e3-9c14-49f7-bb1b-9608f156bbb8';
 const WEEKDAY_NOON = new Date('2026-03-02T12:00:00Z');
 
-function ctx(roles: EvaluationContext['rules']['roles'] = {}, humanOnlyRoleIds: string[] = []): EvaluationContext {
-  return { rules: { roles, humanOnlyRoleIds }, businessHoursUtc: { start: 7, end: 19 } };
-}
 
 function entra(overrides: Record<string, unknown> = {}) {
   return normaliseActivationRequest({ ...fixture('request-entra-role.json'), scheduleInfo: { startDateTime: WEEKDAY_NOON.toISOString(), expiration: { type: 'afterDuration', duration: 'PT4H' } }, ...overrides });
@@ -50,53 +50,179 @@ describe('normalising PIM request shapes', () => {
   });
 });
 
+
+const ISAIAH = { id: '20000000-0000-4000-8000-000000000002', userPrincipalName: 'isaiahl@contoso.example', mail: 'isaiahl@contoso.example' };
+
+function ticketSystem(result: Partial<TicketCheck> | Error | 'hang'): TicketSystem {
+  return {
+    names: ['ServiceNow'],
+    check: (n, _who, _w, signal) =>
+      result === 'hang'
+        ? new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))
+        : result instanceof Error
+          ? Promise.reject(result)
+          : Promise.resolve({ found: true, open: true, assignedToRequester: true, windowCovered: null, summary: `${n} "Reset MFA"`, problems: [], ...result }),
+  };
+}
+
+function onCall(on: boolean | Error | 'ignore-signal-hang'): OnCallService {
+  return {
+    name: 'PagerDuty',
+    isOnCall: () =>
+      on === 'ignore-signal-hang'
+        ? new Promise(() => undefined)
+        : on instanceof Error
+          ? Promise.reject(on)
+          : Promise.resolve({ onCall: on, detail: on ? 'On call for "Platform primary" (PagerDuty)' : 'Not on call' }),
+  };
+}
+
+function ports(over: Partial<DecisionPorts> = {}): DecisionPorts {
+  return { requester: async () => ISAIAH, tickets: [ticketSystem({})], onCall: [onCall(true)], hr: { check: async () => ({ eligible: true, problems: [] }) }, ...over };
+}
+
+function policy(roles: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return parsePolicy({ version: 1, roles, ...extra }, 'in the test');
+}
+
+const ONCALL_AND_TICKET = { ticket: { required: true }, onCall: true, hr: true, autoApprove: { when: ['onCall', 'ticket'] } };
+const decide = (body: Record<string, unknown>, pol: ReturnType<typeof policy>, p = ports(), budgetMs = 500) =>
+  evaluateActivation(entra(body), { policy: pol, ports: p, budgetMs, now: WEEKDAY_NOON });
+const withTicket = { ticketInfo: { ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' } };
+
 describe('decision rules', () => {
-  it('never auto-approves a human-only role, whatever the role config says', () => {
-    const v = evaluateActivation(entra({ roleDefinitionId: GLOBAL_ADMIN }), ctx({ [GLOBAL_ADMIN]: { autoApprove: 'whenChecksPass' } }), WEEKDAY_NOON);
+  it('auto-approves an on-call requester with an open ticket where the role says so', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
+    expect(v.outcome).toBe('AutoApproved');
+    expect(v.reasons[0]).toMatch(/Approved automatically: On call for "Platform primary".*INC0012345/);
+    expect(v.checks.map((c) => [c.name, c.result])).toEqual(expect.arrayContaining([['onCall', 'pass'], ['ticket', 'pass'], ['hr', 'pass']]));
+  });
+
+  it('never auto-approves a human-only role, whatever the policy says', async () => {
+    const v = await decide({ roleDefinitionId: GLOBAL_ADMIN, ...withTicket }, policy({ [GLOBAL_ADMIN]: ONCALL_AND_TICKET }));
     expect(v.outcome).toBe('Approved');
     expect(v.riskFlags).toContain('Human-only role');
     expect(v.reasons[0]).toMatch(/human-only role/);
   });
-  it('treats configured roles as human-only too', () => {
-    const v = evaluateActivation(entra({ roleDefinitionId: HELPDESK }), ctx({ [HELPDESK]: { autoApprove: 'whenChecksPass' } }, [HELPDESK.toUpperCase()]), WEEKDAY_NOON);
+
+  it('treats roles listed in humanOnlyRoleIds as human-only too', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }, { humanOnlyRoleIds: [HELPDESK.toUpperCase()] }));
     expect(v.outcome).toBe('Approved');
   });
-  it('auto-approves a role configured for it when every check passes', () => {
-    const v = evaluateActivation(entra({ roleDefinitionId: HELPDESK }), ctx({ [HELPDESK]: { autoApprove: 'whenChecksPass', requireTicket: true } }), WEEKDAY_NOON);
-    expect(v.outcome).toBe('AutoApproved');
+
+  it('denies a closed ticket with a reason naming it', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ tickets: [ticketSystem({ open: false })] }));
+    expect(v.outcome).toBe('Denied');
+    expect(v.reasons.join(' ')).toMatch(/Ticket INC0012345 is closed/);
   });
-  it('denies a placeholder justification where the role says deny, with advice', () => {
-    const v = evaluateActivation(entra({ justification: 'test' }), ctx({ default: { justification: 'deny' } }), WEEKDAY_NOON);
+
+  it('denies a ticket that is not found, or not assigned where the role requires it', async () => {
+    expect((await decide({ ...withTicket }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ found: false })] }))).reasons.join()).toMatch(/was not found in ServiceNow/);
+    const v = await decide({ ...withTicket }, policy({ default: { ticket: { required: true, mustBeAssignedToRequester: true } } }), ports({ tickets: [ticketSystem({ assignedToRequester: false })] }));
+    expect(v.outcome).toBe('Denied');
+    expect(v.reasons.join()).toMatch(/not assigned to you/);
+  });
+
+  it('denies a change whose planned window does not cover the activation', async () => {
+    const v = await decide({ ticketInfo: { ticketNumber: 'CHG0042001', ticketSystem: 'ServiceNow' } }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ windowCovered: false })] }));
+    expect(v.reasons.join()).toMatch(/planned window does not cover/);
+  });
+
+  it('denies an HR-ineligible requester', async () => {
+    const v = await decide({ ...withTicket }, policy({ default: { hr: true } }), ports({ hr: { check: async () => ({ eligible: false, problems: ['The account is disabled.'] }) } }));
+    expect(v.outcome).toBe('Denied');
+    expect(v.reasons[0]).toMatch(/account is disabled/);
+  });
+
+  it('sends a requester who is not on call to a human', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ onCall: [onCall(false)] }));
+    expect(v.outcome).toBe('Approved');
+    expect(v.riskFlags).toContain('Not on call');
+  });
+
+  it.each([
+    ['fails', onCall(new IntegrationUnavailable('PagerDuty', 'HTTP 503'))],
+    ['hangs past the budget, ignoring its signal', onCall('ignore-signal-hang')],
+  ])('degrades to human review when the on-call service %s, never to AutoApproved', async (_name, service) => {
+    const started = Date.now();
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ onCall: [service] }), 300);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(v.outcome).toBe('Approved');
+    expect(v.reasons.join()).toMatch(/On-call check (unavailable|did not answer in time)/);
+    expect(v.riskFlags).toContain('On-call check unavailable');
+  });
+
+  it('degrades when the ticket system hangs, and cancels it at the deadline', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ tickets: [ticketSystem('hang')] }), 200);
+    expect(v.outcome).toBe('Approved');
+    expect(v.checks.find((c) => c.name === 'ticket')).toMatchObject({ result: 'unavailable' });
+  });
+
+  it('degrades when the requester cannot be looked up', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ requester: () => Promise.reject(new Error('Graph down')) }));
+    expect(v.outcome).toBe('Approved');
+  });
+
+  it('says which check is unavailable when no adapter is configured for the ticket system', async () => {
+    const v = await decide({ ticketInfo: { ticketNumber: 'OPS-1234', ticketSystem: 'Jira' } }, policy({ default: { ticket: { required: true } } }));
+    expect(v.reasons.join()).toMatch(/no connection to Jira is configured/);
+  });
+
+  it('checks only the format when the role says verify: false', async () => {
+    const v = await decide({ ...withTicket }, policy({ default: { ticket: { required: true, verify: false } } }), ports({ tickets: [] }));
+    expect(v.checks.find((c) => c.name === 'ticket')).toMatchObject({ result: 'pass' });
+  });
+
+  it('denies a placeholder justification where the role says deny, with advice', async () => {
+    const v = await decide({ justification: 'test' }, policy({ default: { justification: 'deny' } }));
     expect(v.outcome).toBe('Denied');
     expect(v.reasons[0]).toMatch(/placeholder.*what you will do/);
   });
-  it('flags a weak justification for a human where the role says flag', () => {
-    const v = evaluateActivation(entra({ roleDefinitionId: HELPDESK, justification: 'fix' }), ctx({ [HELPDESK]: { autoApprove: 'whenChecksPass' } }), WEEKDAY_NOON);
+
+  it('flags a weak justification and keeps it from auto-approving', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, justification: 'fix', ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
     expect(v.outcome).toBe('Approved');
-    expect(v.riskFlags).toEqual(['Weak justification']);
+    expect(v.riskFlags).toContain('Weak justification');
   });
+
   it.each([
     [null, /No ticket number/],
     [{ ticketNumber: 'INC12', ticketSystem: 'ServiceNow' }, /not a ServiceNow number/],
     [{ ticketNumber: 'ops 12', ticketSystem: 'Jira' }, /not a Jira number/],
     [{ ticketNumber: 'X-1', ticketSystem: '' }, /no ticket system/],
-  ])('denies ticket %j where the role requires one', (ticketInfo, message) => {
-    const v = evaluateActivation(entra({ ticketInfo }), ctx({ default: { requireTicket: true } }), WEEKDAY_NOON);
+    [{ ticketNumber: 'OPS-1', ticketSystem: 'Jira' }, /accepts tickets from ServiceNow, not Jira/],
+  ])('denies ticket %j where the role requires a ServiceNow one', async (ticketInfo, message) => {
+    const v = await decide({ ticketInfo }, policy({ default: { ticket: { required: true, systems: ['ServiceNow'] } } }));
     expect(v.outcome).toBe('Denied');
     expect(v.reasons.join(' ')).toMatch(message);
   });
-  it('accepts well-formed tickets of each known system', () => {
-    for (const ticketInfo of [{ ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' }, { ticketNumber: 'OPS-1234', ticketSystem: 'Jira' }, { ticketNumber: 'RFC-2026-001', ticketSystem: 'Remedy' }]) {
-      expect(evaluateActivation(entra({ ticketInfo }), ctx({ default: { requireTicket: true } }), WEEKDAY_NOON).outcome).toBe('Approved');
-    }
+
+  it('denies outside the maintenance window where the role says so, and passes inside', async () => {
+    const weekendBerlin = { maintenanceWindows: { windows: [{ timeZone: 'Europe/Berlin', days: ['Sat'], start: '22:00', end: '04:00' }], outside: 'deny' } };
+    const outside = await decide({ scheduleInfo: { startDateTime: '2026-03-02T12:00:00Z', expiration: { duration: 'PT1H' } } }, policy({ default: weekendBerlin }));
+    expect(outside.outcome).toBe('Denied');
+    expect(outside.reasons[0]).toMatch(/outside this role's maintenance windows/);
+    // Sat 7 Mar 2026 23:30 in Berlin (CET, UTC+1) is 22:30 UTC; one hour fits before 04:00.
+    const inside = await decide({ scheduleInfo: { startDateTime: '2026-03-07T22:30:00Z', expiration: { duration: 'PT1H' } } }, policy({ default: weekendBerlin }));
+    expect(inside.checks.find((c) => c.name === 'maintenanceWindow')).toMatchObject({ result: 'pass' });
   });
-  it('flags off-hours requests', () => {
-    const v = evaluateActivation(entra({ scheduleInfo: { startDateTime: '2026-03-01T03:00:00Z' } }), ctx(), WEEKDAY_NOON);
+
+  it('flags off-hours requests without blocking on-call auto-approval', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket, scheduleInfo: { startDateTime: '2026-03-01T03:00:00Z' } }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
     expect(v.riskFlags).toContain('Off-hours request');
+    expect(v.outcome).toBe('AutoApproved');
   });
-  it('answers Approved in audit mode and records what it would have said', () => {
-    const v = evaluateActivation(entra({ justification: 'n/a' }), ctx({ default: { justification: 'deny', mode: 'audit' } }), WEEKDAY_NOON);
+
+  it('answers Approved in audit mode and records what it would have said', async () => {
+    const v = await decide({ justification: 'n/a' }, policy({ default: { justification: 'deny', mode: 'audit' } }));
     expect(v).toMatchObject({ outcome: 'Approved', wouldBe: 'Denied', mode: 'audit' });
     expect(v.reasons.at(-1)).toMatch(/Audit mode: enforce mode would have answered Denied/);
+  });
+
+  it('records each check with its latency', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
+    for (const name of ['humanOnlyRole', 'justification', 'ticket', 'onCall', 'hr', 'maintenanceWindow', 'offHours']) {
+      expect(v.checks.find((c) => c.name === name)).toEqual(expect.objectContaining({ latencyMs: expect.any(Number) }));
+    }
   });
 });

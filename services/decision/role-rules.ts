@@ -1,22 +1,4 @@
 /**
- * Per-role rules for the pre-approval decision. Keyed by role definition id (for built-in Entra roles
- * the id equals the template id), by `group:<groupId>`, or by the ARM role definition id; `default`
- * applies to every other role.
- */
-export interface RoleRules {
-  /** What a weak justification does: `deny` blocks the activation, `flag` sends it to a human with a risk flag. */
-  justification: 'deny' | 'flag';
-  /** Whether a ticket number must be supplied (and well-formed). */
-  requireTicket: boolean;
-  /** `whenChecksPass` lets a request skip human approval when every check passes; never for human-only roles. */
-  autoApprove: 'never' | 'whenChecksPass';
-  /** `audit` answers Approved whatever the rules say and records what enforce mode would have answered. */
-  mode: 'enforce' | 'audit';
-}
-
-export const DEFAULT_ROLE_RULES: RoleRules = { justification: 'flag', requireTicket: false, autoApprove: 'never', mode: 'enforce' };
-
-/**
  * Roles whose activation always needs a person: they can take over the tenant. Entra template ids:
  * Global Administrator, Privileged Role Administrator, Privileged Authentication Administrator.
  */
@@ -25,21 +7,6 @@ export const BUILT_IN_HUMAN_ONLY_ROLES: Readonly<Record<string, string>> = {
   'e8611ab8-c189-46e8-94e1-60213ab1f814': 'Privileged Role Administrator',
   '7be44c8a-adaf-4e2a-84d6-ab2649e08a13': 'Privileged Authentication Administrator',
 };
-
-export interface RulesConfig {
-  roles: Record<string, Partial<RoleRules>>;
-  humanOnlyRoleIds: string[];
-}
-
-export function rulesFor(config: RulesConfig, roleKey: string): RoleRules {
-  const byRole = config.roles[roleKey.toLowerCase()] ?? config.roles[roleKey];
-  return { ...DEFAULT_ROLE_RULES, ...config.roles.default, ...byRole };
-}
-
-export function isHumanOnly(config: RulesConfig, roleKey: string): boolean {
-  const key = roleKey.toLowerCase();
-  return key in BUILT_IN_HUMAN_ONLY_ROLES || config.humanOnlyRoleIds.some((id) => id.toLowerCase() === key);
-}
 
 /** Ticket number formats of the systems we know; anything else must at least look like an identifier. */
 const TICKET_FORMATS: Array<{ system: RegExp; number: RegExp; example: string; name: string }> = [

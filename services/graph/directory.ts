@@ -10,6 +10,7 @@ export interface UserProfile {
   userPrincipalName: string;
   jobTitle: string | null;
   department: string | null;
+  mail: string | null;
 }
 
 export interface RoleApprovalPolicy {
@@ -47,10 +48,10 @@ export class GraphDirectory implements Directory {
     try {
       const u = await this.client
         .api(`/users/${encodeURIComponent(id)}`)
-        .select(['id', 'displayName', 'userPrincipalName', 'jobTitle', 'department'])
+        .select(['id', 'displayName', 'userPrincipalName', 'jobTitle', 'department', 'mail'])
         .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
         .get();
-      return { id: u.id, displayName: u.displayName ?? u.userPrincipalName, userPrincipalName: u.userPrincipalName, jobTitle: u.jobTitle ?? null, department: u.department ?? null };
+      return { id: u.id, displayName: u.displayName ?? u.userPrincipalName, userPrincipalName: u.userPrincipalName, jobTitle: u.jobTitle ?? null, department: u.department ?? null, mail: u.mail ?? null };
     } catch (err) {
       throw toGraphCallError(err, 'Reading the user');
     }

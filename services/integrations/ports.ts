@@ -27,7 +27,11 @@ export interface TicketCheck {
   windowCovered: boolean | null;
   /** Short description for the card, e.g. `CHG0042001 "Rotate payroll signing cert" (Implement)`. */
   summary: string;
-  /** Sentences the requester can act on, e.g. `Ticket INC0012345 is closed; reopen it or cite an open one.` */
+  /**
+   * Further reasons to deny that the fields above cannot express (a change not yet approved, its
+   * actual planned window, no planned dates), as sentences the requester can act on. The decision
+   * writes its own sentences for not found, closed, not assigned and window not covered.
+   */
   problems: string[];
 }
 

@@ -21,7 +21,12 @@ describe('the decision endpoint PIM calls', () => {
   let h: Harness;
   let token: string;
   beforeAll(async () => {
-    h = await startHarness({ ROLE_RULES: JSON.stringify({ [ROLE.helpdeskAdministrator]: { autoApprove: 'whenChecksPass', requireTicket: true }, default: { justification: 'deny' } }) });
+    h = await startHarness({
+      POLICY_JSON: JSON.stringify({
+        version: 1,
+        roles: { default: { justification: 'deny' }, [ROLE.helpdeskAdministrator]: { ticket: { required: true, verify: false }, autoApprove: { when: ['ticket'] } } },
+      }),
+    });
   });
   afterAll(async () => {
     await h.close();

@@ -42,11 +42,11 @@ export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extr
 }
 
 /** Simulator + bot (real HTTP, SQLite in a temp dir) + a recording Bot Connector. */
-export async function startHarness(extraEnv: Record<string, string> = {}, opts: { seed?: SeedTenant } = {}): Promise<Harness> {
+export async function startHarness(extraEnv: Record<string, string> = {}, opts: { seed?: SeedTenant; policy?: (simUrl: string) => unknown } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
   const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0, seed: opts.seed });
   const connector = await startFakeConnector();
-  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), extraEnv);
+  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { ...(opts.policy ? { POLICY_JSON: JSON.stringify(opts.policy(sim.url)) } : {}), ...extraEnv });
   const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000 });
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
   return {

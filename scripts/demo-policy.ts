@@ -1,0 +1,34 @@
+import { ROLE } from '../sim/seed';
+import { simIntegrationSettings } from '../sim/integrations/settings';
+
+/**
+ * The decision policy the demo (and the tests that exercise it) run with: the systems of record are
+ * the simulator's. The same document, with real URLs and `{"secret": ...}` references, is what a
+ * tenant writes in its POLICY_FILE (see config/policy.example.yaml).
+ */
+export function demoPolicy(simUrl: string): Record<string, unknown> {
+  return {
+    version: 1,
+    businessHoursUtc: { start: 7, end: 19 },
+    roles: {
+      default: { justification: 'flag', hr: true },
+      [ROLE.securityOperator]: {
+        name: 'Security Operator: on-call engineers with a ServiceNow ticket go straight through',
+        justification: 'deny',
+        ticket: { required: true, systems: ['ServiceNow'] },
+        onCall: true,
+        autoApprove: { when: ['onCall', 'ticket'] },
+      },
+      [ROLE.helpdeskAdministrator]: {
+        name: 'Helpdesk Administrator: ticket checked, a human decides',
+        ticket: { required: true },
+      },
+      [ROLE.globalAdministrator]: {
+        name: 'Global Administrator: human-only; the ticket must be open and assigned',
+        justification: 'deny',
+        ticket: { required: true, mustBeAssignedToRequester: true },
+      },
+    },
+    integrations: simIntegrationSettings(simUrl),
+  };
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+/**
+ * The decision policy: per-role rules of the pre-approval decision, from a JSON or YAML file
+ * (`POLICY_FILE`) validated at start. Keys of `roles`: an Entra role definition id, `group:<groupId>`
+ * (PIM for Groups), `azure:<role definition guid>` (Azure resources), or `default`.
+ */
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+export type Weekday = (typeof DAYS)[number];
+export const WEEKDAYS: readonly Weekday[] = DAYS;
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour');
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const weeklyWindow = z
+  .object({
+    timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'),
+    days: z.array(z.enum(DAYS)).min(1, 'name at least one day, e.g. ["Sat","Sun"]'),
+    start: hhmm,
+    /** An end at or before the start runs past midnight into the next day. */
+    end: hhmm,
+  })
+  .strict();
+
+const oneOffWindow = z
+  .object({
+    start: z.string().datetime({ offset: true, message: 'must be an ISO date-time with offset' }),
+    end: z.string().datetime({ offset: true, message: 'must be an ISO date-time with offset' }),
+  })
+  .strict()
+  .refine((w) => Date.parse(w.start) < Date.parse(w.end), 'start must be before end');
+
+export type WeeklyWindow = z.infer<typeof weeklyWindow>;
+export type OneOffWindow = z.infer<typeof oneOffWindow>;
+export type MaintenanceWindow = WeeklyWindow | OneOffWindow;
+
+const checkName = z.enum(['ticket', 'onCall', 'hr', 'maintenanceWindow']);
+export type AutoApproveCondition = z.infer<typeof checkName>;
+
+const roleRule = z
+  .object({
+    /** For people reading the file; the key is what matches. */
+    name: z.string().max(200).optional(),
+    mode: z.enum(['enforce', 'audit']).optional(),
+    justification: z.enum(['deny', 'flag']).optional(),
+    ticket: z
+      .object({
+        required: z.boolean().default(true),
+        /** Look the ticket up in its system (open, assigned, change window); false checks the format only. */
+        verify: z.boolean().default(true),
+        mustBeAssignedToRequester: z.boolean().default(false),
+        /** Ticket systems accepted for this role, e.g. ["ServiceNow"]; any known one when omitted. */
+        systems: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional(),
+    onCall: z.boolean().optional(),
+    hr: z.boolean().optional(),
+    maintenanceWindows: z
+      .object({ windows: z.array(z.union([weeklyWindow, oneOffWindow])).min(1), outside: z.enum(['deny', 'flag']).default('deny') })
+      .strict()
+      .optional(),
+    /** AutoApproved when every listed check passes (and nothing denies or flags); never for human-only roles. */
+    autoApprove: z.union([z.literal('never'), z.object({ when: z.array(checkName).min(1) }).strict()]).optional(),
+  })
+  .strict();
+
+export type RoleRule = z.infer<typeof roleRule>;
+
+export const policySchema = z
+  .object({
+    version: z.literal(1),
+    humanOnlyRoleIds: z.array(z.string().regex(/^[0-9a-fA-F-]{36}$/, 'must be role definition ids')).default([]),
+    businessHoursUtc: z.object({ start: z.number().int().min(0).max(23), end: z.number().int().min(1).max(24) }).strict().default({ start: 7, end: 19 }),
+    roles: z.record(roleRule).default({}),
+    /** Settings of the systems of record (see services/integrations/config.ts). */
+    integrations: z.record(z.unknown()).optional(),
+  })
+  .strict();
+
+export type DecisionPolicy = z.infer<typeof policySchema>;
+
+export interface EffectiveRule {
+  mode: 'enforce' | 'audit';
+  justification: 'deny' | 'flag';
+  ticket: { required: boolean; verify: boolean; mustBeAssignedToRequester: boolean; systems?: string[] } | null;
+  onCall: boolean;
+  hr: boolean;
+  maintenanceWindows: { windows: MaintenanceWindow[]; outside: 'deny' | 'flag' } | null;
+  autoApprove: AutoApproveCondition[] | null;
+}
+
+export const DEFAULT_POLICY: DecisionPolicy = policySchema.parse({ version: 1 });
+
+/** The role's rule merged over `default`; a role key that is not listed gets `default` alone. */
+export function effectiveRule(policy: DecisionPolicy, roleKey: string): EffectiveRule {
+  const roles = lowerKeys(policy.roles);
+  const base = roles.default ?? {};
+  const own = roles[roleKey.toLowerCase()] ?? {};
+  const merged: RoleRule = { ...base, ...own };
+  const auto = merged.autoApprove;
+  return {
+    mode: merged.mode ?? 'enforce',
+    justification: merged.justification ?? 'flag',
+    ticket: merged.ticket ? { required: merged.ticket.required, verify: merged.ticket.verify, mustBeAssignedToRequester: merged.ticket.mustBeAssignedToRequester, systems: merged.ticket.systems } : null,
+    onCall: merged.onCall ?? false,
+    hr: merged.hr ?? false,
+    maintenanceWindows: merged.maintenanceWindows ? { windows: merged.maintenanceWindows.windows, outside: merged.maintenanceWindows.outside } : null,
+    autoApprove: auto && auto !== 'never' ? auto.when : null,
+  };
+}
+
+/** Parses a policy document; throws an Error listing every problem with its path. */
+export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
+  const result = policySchema.safeParse(doc);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(document)'}: ${i.message}`).join('\n');
+    throw new Error(`The decision policy ${source} is invalid:\n${problems}`);
+  }
+  const policy = result.data;
+  for (const [key, rule] of Object.entries(policy.roles)) {
+    if (key !== 'default' && !/^([0-9a-f-]{36}|group:[0-9a-f-]{36}|azure:[0-9a-f-]{36})$/i.test(key)) {
+      throw new Error(`The decision policy ${source} is invalid:\n  - roles.${key}: keys are a role definition id, group:<group id>, azure:<role definition guid> or default`);
+    }
+    const conditions = rule.autoApprove && rule.autoApprove !== 'never' ? rule.autoApprove.when : [];
+    for (const c of conditions) {
+      const configured = c === 'ticket' ? rule.ticket : c === 'onCall' ? rule.onCall : c === 'hr' ? rule.hr : rule.maintenanceWindows;
+      if (!configured) throw new Error(`The decision policy ${source} is invalid:\n  - roles.${key}.autoApprove.when: '${c}' is listed but the role does not configure that check`);
+    }
+  }
+  return policy;
+}
+
+function lowerKeys<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
+}
