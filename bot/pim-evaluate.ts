@@ -2,36 +2,29 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { ActivationRequest, normaliseActivationRequest, ShapeError } from '../services/decision/activation-request';
-import { evaluateActivation, EvaluationContext, Verdict } from '../services/decision/evaluate-activation';
+import { DecisionPorts, evaluateActivation, Verdict } from '../services/decision/evaluate-activation';
+import type { DecisionPolicy } from '../services/decision/policy';
 import { PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
 import type { Store } from '../services/store/store';
+import { needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
+import { errorResult, HttpError, HttpResult, parseJson, readBody, requireJsonContentType, tokenRefusal } from './http-body';
 
-/** PIM's request bodies are a few KB; anything larger is not PIM. */
-export const MAX_BODY_BYTES = 64 * 1024;
-/** PIM keeps a pending approval 24 hours, not configurable. */
-const PIM_APPROVAL_WINDOW_MS = 24 * 60 * 60 * 1000;
-
-export interface HttpResult {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export { MAX_BODY_BYTES } from './http-body';
+export type { HttpResult } from './http-body';
+/** The checks end at the budget; this is only a backstop should the rules themselves misbehave. */
+const SAFETY_MARGIN_MS = 250;
 
 export interface EvaluateDeps {
   store: Store;
   delivery: CardDelivery;
   validateToken(authorization: string | undefined): Promise<PimCaller>;
-  context: EvaluationContext;
+  policy: DecisionPolicy;
+  ports: DecisionPorts;
+  /** For the checks; the answer follows within a few milliseconds of it (storing the evaluation). */
   budgetMs: number;
   log: Logger;
   now?: () => Date;
-}
-
-class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
 }
 
 /**
@@ -49,22 +42,12 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     } catch (err) {
       if (err instanceof PimTokenError) {
         deps.log.warn({ check: err.check }, 'PIM token refused');
-        const status = err.check === 'keys_unavailable' ? 503 : 401;
-        return { status, body: { error: { code: `token_${err.check}`, message: err.message } }, headers: status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : {} };
+        return errorResult(tokenRefusal(err));
       }
       throw err;
     }
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (contentType !== 'application/json') {
-      throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json, not '${contentType.slice(0, 60) || 'none'}'.`);
-    }
-    const raw = await readBody(req, MAX_BODY_BYTES);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch (err) {
-      throw new HttpError(400, 'malformed_json', `The body is not valid JSON: ${(err as Error).message.slice(0, 120)}.`);
-    }
+    requireJsonContentType(req);
+    const body = parseJson(await readBody(req));
     let request: ActivationRequest;
     try {
       request = normaliseActivationRequest(body);
@@ -80,10 +63,10 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
       return answer(existing.evaluation_id, existing.outcome, JSON.parse(existing.reasons) as string[]);
     }
 
-    const verdict = await withinBudget(deps.budgetMs, async () => evaluateActivation(request, deps.context, now()));
+    const verdict = await withinBudget(deps.budgetMs + SAFETY_MARGIN_MS, () => evaluateActivation(request, { policy: deps.policy, ports: deps.ports, budgetMs: deps.budgetMs, now: now() }));
     const evaluationId = randomUUID();
     const at = now();
-    const needsCard = verdict.outcome === 'Approved' && request.pimRequestId !== null && request.kind === 'entraRole';
+    const needsCard = verdict.outcome === 'Approved' && needsApprovalCard(request);
     const { row, created } = await deps.store.insertEvaluation(
       {
         evaluation_id: evaluationId,
@@ -101,40 +84,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
         latency_ms: Date.now() - started,
         created_at: at.toISOString(),
       },
-      needsCard
-        ? {
-            id: randomUUID(),
-            pim_request_id: request.pimRequestId!,
-            evaluation_id: evaluationId,
-            kind: request.kind,
-            principal_id: request.principalId,
-            role_definition_id: request.roleDefinitionId,
-            scope: request.scope,
-            justification: request.justification,
-            ticket_system: request.ticket?.system ?? null,
-            ticket_number: request.ticket?.number ?? null,
-            duration: request.duration,
-            duration_minutes: request.durationMinutes,
-            start_at: request.startDateTime,
-            risk_flags: JSON.stringify(verdict.riskFlags),
-            reasons: JSON.stringify(verdict.reasons),
-            status: 'pending',
-            version: 1,
-            claimed_by: null,
-            claimed_at: null,
-            claimed_result: null,
-            decided_by_id: null,
-            decided_by_upn: null,
-            decided_by_name: null,
-            decided_at: null,
-            decision_justification: null,
-            display: null,
-            cards_posted_at: null,
-            created_at: at.toISOString(),
-            expires_at: new Date(at.getTime() + PIM_APPROVAL_WINDOW_MS).toISOString(),
-            updated_at: at.toISOString(),
-          }
-        : undefined,
+      needsCard ? newApprovalRequestRow(request, { id: randomUUID(), evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, at }) : undefined,
     );
     log.info({ evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created }, 'activation evaluated');
     if (created && needsCard) {
@@ -145,7 +95,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
   } catch (err) {
     if (err instanceof HttpError) {
       deps.log.warn({ status: err.status, code: err.code }, 'evaluate request rejected');
-      return { status: err.status, body: { error: { code: err.code, message: err.message } } };
+      return errorResult(err);
     }
     deps.log.error({ err: { message: (err as Error).message } }, 'evaluate failed');
     return { status: 500, body: { error: { code: 'internal', message: 'The decision service failed; PIM will retry.' } } };
@@ -173,34 +123,4 @@ async function withinBudget(budgetMs: number, run: () => Promise<Verdict>): Prom
   } finally {
     clearTimeout(timer);
   }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(new HttpError(413, 'body_too_large', `The body is ${declared} bytes; the limit is ${limit} bytes (64 KiB).`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        req.resume();
-        reject(new HttpError(413, 'body_too_large', `The body exceeds ${limit} bytes (64 KiB).`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', (err) => {
-      if (!done) reject(new HttpError(400, 'body_unreadable', `The body could not be read: ${err.message}`));
-    });
-  });
 }

@@ -74,6 +74,24 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-11-23-001-inbound-events': {
+    async up(db: Kysely<any>) {
+      // The primary key on event_id is the idempotency claim: the insert that wins processes the event.
+      await db.schema
+        .createTable('inbound_events')
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('pim_request_id', 'text')
+        .addColumn('request_key', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text')
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .execute();
+      await db.schema.createIndex('inbound_events_pim_request').on('inbound_events').column('pim_request_id').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

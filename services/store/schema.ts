@@ -6,6 +6,7 @@ export interface Database {
   approval_requests: ApprovalRequestTable;
   card_posts: CardPostTable;
   conversation_refs: ConversationRefTable;
+  inbound_events: InboundEventTable;
 }
 
 export interface EvaluationTable {
@@ -78,4 +79,21 @@ export interface ConversationRefTable {
   aad_object_id: string;
   reference: string;
   updated_at: string;
+}
+
+/** Escalations and post-approval events received from outside, one row per event id (the idempotency key). */
+export interface InboundEventTable {
+  event_id: string;
+  /** escalation | postApproval */
+  type: string;
+  /** Who sent it: `hmac`, `entra:<app id>`, or `pim` for PIM's post-approval extension. */
+  source: string;
+  pim_request_id: string | null;
+  request_key: string;
+  /** The event's outcome (granted, denied, activated, expired, cancelled); null for an escalation. */
+  outcome: string | null;
+  occurred_at: string;
+  received_at: string;
+  /** What we did with it (escalated, already_tracked, applied, same, conflict, recorded, not_supported); null while processing. */
+  result: string | null;
 }

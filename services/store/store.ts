@@ -3,11 +3,12 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Insertable, Kysely, Migrator, Selectable, SqliteDialect, Updateable } from 'kysely';
 import { migrationProvider } from './migrations';
-import { ApprovalRequestTable, CardPostTable, Database, EvaluationTable } from './schema';
+import { ApprovalRequestTable, CardPostTable, Database, EvaluationTable, InboundEventTable } from './schema';
 
 export type EvaluationRow = Selectable<EvaluationTable>;
 export type ApprovalRequestRow = Selectable<ApprovalRequestTable>;
 export type CardPostRow = Selectable<CardPostTable>;
+export type InboundEventRow = Selectable<InboundEventTable>;
 
 /** Persistence for evaluations, approval requests and posted card copies. */
 export class Store {
@@ -147,5 +148,62 @@ export class Store {
   async countEvaluations(): Promise<number> {
     const r = await this.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(r.n);
+  }
+
+  /**
+   * Records an approval request that reached us as an escalation rather than through our own
+   * evaluation. The evaluation for the same request key is reused when there is one (our endpoint
+   * evaluated it first); `created` is false when the PIM request already has an approval request.
+   */
+  async insertEscalatedRequest(evaluation: Insertable<EvaluationTable>, approval: Insertable<ApprovalRequestTable>): Promise<{ row: ApprovalRequestRow; created: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('evaluations').values(evaluation).onConflict((oc) => oc.column('request_key').doNothing()).execute();
+      const { evaluation_id } = await trx.selectFrom('evaluations').select('evaluation_id').where('request_key', '=', evaluation.request_key).executeTakeFirstOrThrow();
+      const inserted = await trx
+        .insertInto('approval_requests')
+        .values({ ...approval, evaluation_id })
+        .onConflict((oc) => oc.column('pim_request_id').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) return { row: inserted, created: true };
+      const existing = await trx.selectFrom('approval_requests').selectAll().where('pim_request_id', '=', approval.pim_request_id).executeTakeFirstOrThrow();
+      return { row: existing, created: false };
+    });
+  }
+
+  /** Claims an inbound event by its id: true for the first caller, false for a duplicate. */
+  async claimInboundEvent(row: Insertable<InboundEventTable>): Promise<boolean> {
+    const inserted = await this.db.insertInto('inbound_events').values(row).onConflict((oc) => oc.column('event_id').doNothing()).returning('event_id').executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  async setInboundEventResult(eventId: string, result: string): Promise<void> {
+    await this.db.updateTable('inbound_events').set({ result }).where('event_id', '=', eventId).execute();
+  }
+
+  /** Gives up a claim whose processing failed, so the sender's retry is processed instead of answered as a duplicate. */
+  async releaseInboundEvent(eventId: string): Promise<void> {
+    await this.db.deleteFrom('inbound_events').where('event_id', '=', eventId).where('result', 'is', null).execute();
+  }
+
+  async inboundEvent(eventId: string): Promise<InboundEventRow | undefined> {
+    return this.db.selectFrom('inbound_events').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+  }
+
+  async countInboundEvents(): Promise<number> {
+    const r = await this.db.selectFrom('inbound_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /**
+   * One page of `pending` requests of a kind, oldest first, after the keyset `after` (created_at, id):
+   * stable while rows of the page leave `pending`, so a reconciler closing rows never skips one.
+   */
+  async pendingRequestsPage(kind: string, after: { createdAt: string; id: string } | null, limit = 100): Promise<ApprovalRequestRow[]> {
+    let q = this.db.selectFrom('approval_requests').selectAll().where('status', '=', 'pending').where('kind', '=', kind);
+    if (after) {
+      q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+    }
+    return q.orderBy('created_at').orderBy('id').limit(limit).execute();
   }
 }

@@ -1,0 +1,58 @@
+import type { Insertable } from 'kysely';
+import type { ActivationRequest } from '../services/decision/activation-request';
+import type { ApprovalRequestTable } from '../services/store/schema';
+
+/** PIM keeps a pending approval 24 hours, not configurable. */
+export const PIM_APPROVAL_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whether a request that needs a human gets an approval card: only requests PIM identifies (the
+ * Azure resource shape carries no id to decide on) of the kinds the card flow supports.
+ */
+export function needsApprovalCard(request: ActivationRequest): request is ActivationRequest & { pimRequestId: string } {
+  return request.pimRequestId !== null && request.kind === 'entraRole';
+}
+
+/**
+ * A new pending approval request for a PIM request a human must decide, whether our decision
+ * endpoint said so (`Approved`) or the customer's own decision service escalated it.
+ */
+export function newApprovalRequestRow(
+  request: ActivationRequest,
+  opts: { id: string; evaluationId: string; riskFlags: string[]; reasons: string[]; at: Date },
+): Insertable<ApprovalRequestTable> {
+  if (!needsApprovalCard(request)) throw new Error(`No approval request for a ${request.kind} request without a PIM request id`);
+  const at = opts.at.toISOString();
+  return {
+    id: opts.id,
+    pim_request_id: request.pimRequestId,
+    evaluation_id: opts.evaluationId,
+    kind: request.kind,
+    principal_id: request.principalId,
+    role_definition_id: request.roleDefinitionId,
+    scope: request.scope,
+    justification: request.justification,
+    ticket_system: request.ticket?.system ?? null,
+    ticket_number: request.ticket?.number ?? null,
+    duration: request.duration,
+    duration_minutes: request.durationMinutes,
+    start_at: request.startDateTime,
+    risk_flags: JSON.stringify(opts.riskFlags),
+    reasons: JSON.stringify(opts.reasons),
+    status: 'pending',
+    version: 1,
+    claimed_by: null,
+    claimed_at: null,
+    claimed_result: null,
+    decided_by_id: null,
+    decided_by_upn: null,
+    decided_by_name: null,
+    decided_at: null,
+    decision_justification: null,
+    display: null,
+    cards_posted_at: null,
+    created_at: at,
+    expires_at: new Date(opts.at.getTime() + PIM_APPROVAL_WINDOW_MS).toISOString(),
+    updated_at: at,
+  };
+}
