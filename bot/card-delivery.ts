@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
-import { renderApprovalCard } from '../cards/approval-card';
+import { PIM_MY_ROLES_URL, renderApprovalCard } from '../cards/approval-card';
 import type { ChannelTarget } from '../services/config/config';
 import type { Directory } from '../services/graph/directory';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDataOf, parseDisplay, RequestDisplay, utcText } from './approval-view';
 import type { ChatNotifier } from './chat-notifier';
 import { recoverClaim } from '../services/approvals/claim-recovery';
+import { assertNever } from '../services/approvals/request-lifecycle';
+import type { PostApprovalOutcome } from '../services/events/inbound-event';
 
 /** Longer than a decision can take: Graph's 10 s timeout with retries honouring Retry-After. */
 const STALE_CLAIM_MS = 2 * 60_000;
@@ -132,17 +134,39 @@ export class CardDelivery {
   }
 
   /** Tells the requester the outcome in their personal chat, if the bot has one with them. */
-  async notifyRequester(requestId: string): Promise<boolean> {
+  async notifyRequester(requestId: string, news?: OutcomeNews): Promise<boolean> {
     const row = await this.store.getRequest(requestId);
-    if (!row || !row.decided_by_id) return false;
+    // A post-approval event is news even without a named decider (PIM expired or cancelled it).
+    if (!row || (!row.decided_by_id && !news)) return false;
     const reference = await this.store.conversationRef(row.principal_id);
     if (!reference) return false;
     const display = parseDisplay(row);
+    if (news) {
+      await this.notifier.sendText(reference as object, outcomeText(row, display.roleDisplayName, news));
+      return true;
+    }
     const verb = row.status === 'approved' ? 'approved' : 'denied';
     const next = row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
     await this.notifier.sendText(
       reference as object,
       `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}`,
+    );
+    return true;
+  }
+
+  /**
+   * Tells the requester that PIM dropped their request after 24 hours and where to ask again. The link is
+   * the fixed PIM "My roles" page; nothing about the request travels in it.
+   */
+  async notifyRequesterExpired(requestId: string): Promise<boolean> {
+    const row = await this.store.getRequest(requestId);
+    if (!row || row.status !== 'expired') return false;
+    const reference = await this.store.conversationRef(row.principal_id);
+    if (!reference) return false;
+    const role = parseDisplay(row).roleDisplayName;
+    await this.notifier.sendText(
+      reference as object,
+      `Your request for ${role} expired: PIM dropped it after 24 hours without a decision. To ask again, activate the role from My roles in PIM: ${PIM_MY_ROLES_URL}`,
     );
     return true;
   }
@@ -161,6 +185,32 @@ export class CardDelivery {
       approverIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverIds : [],
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
     };
+  }
+}
+
+/** What a post-approval event tells the requester: PIM's outcome and, once active, when the access ends. */
+export interface OutcomeNews {
+  outcome: PostApprovalOutcome;
+  activeUntil?: Date | null;
+}
+
+function outcomeText(row: ApprovalRequestRow, role: string, news: OutcomeNews): string {
+  const by = row.decided_by_name ?? row.decided_by_upn;
+  const decided = `${by ? ` by ${by}` : ''}${row.decided_at ? ` at ${utcText(new Date(row.decided_at))}` : ''}${row.decision_justification ? `: "${row.decision_justification}"` : ''}`;
+  const ends = news.activeUntil ? `it ends ${utcText(news.activeUntil)}` : 'it ends when the requested duration is over';
+  switch (news.outcome) {
+    case 'granted':
+      return `Your request for ${role} was approved${decided}. PIM activates the role now; ${ends}.`;
+    case 'activated':
+      return `Your ${role} role is active now${news.activeUntil ? ` until ${utcText(news.activeUntil)}` : ''}${by ? ` (approved by ${by})` : ''}. ${news.activeUntil ? 'Ask for an extension in PIM before then if the work runs over.' : 'It ends when the requested duration is over.'}`;
+    case 'denied':
+      return `Your request for ${role} was denied${decided}. You can submit a new request with more detail.`;
+    case 'expired':
+      return `Your request for ${role} expired: nobody decided it within PIM's 24 hours. You can submit it again.`;
+    case 'cancelled':
+      return `Your request for ${role} was cancelled in PIM${row.decision_justification ? `: "${row.decision_justification}"` : ''}.`;
+    default:
+      return assertNever(news.outcome);
   }
 }
 

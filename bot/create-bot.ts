@@ -15,9 +15,15 @@ import { Store } from '../services/store/store';
 import { ApprovalActions } from './approval-actions';
 import { approverSsoToken, onBehalfOf } from './approver-token';
 import { CardDelivery } from './card-delivery';
+import { Reconciler } from './reconciler';
+import { readRequestStatuses } from '../services/graph/pim-requests';
 import { TeamsChatNotifier } from './chat-notifier';
 import { handleEvaluate } from './pim-evaluate';
+import { registerEventRoutes } from './pim-events';
 import { createTeamsApp } from './teams-app';
+import { loadPolicy } from './load-policy';
+import { createIntegrations, parseIntegrationsSettings } from '../services/integrations/config';
+import type { DecisionPorts } from '../services/decision/evaluate-activation';
 
 /** How often owed card posts and updates are retried (after Teams or Graph failures, or a restart). */
 const SWEEP_INTERVAL_MS = 15_000;
@@ -27,6 +33,7 @@ export interface RunningBot {
   url: string;
   store: Store;
   delivery: CardDelivery;
+  reconciler: Reconciler;
   close(): Promise<void>;
 }
 
@@ -42,7 +49,19 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   const appCredential: TokenCredential = config.bot.certificatePath
     ? new ClientCertificateCredential(config.tenantId, config.bot.appId, { certificatePath: config.bot.certificatePath }, identityOptions)
     : new ClientSecretCredential(config.tenantId, config.bot.appId, config.bot.appSecret!, identityOptions);
-  const directory = new GraphDirectory(createGraphClient(config.graphBaseUrl, appCredential));
+  const appGraph = createGraphClient(config.graphBaseUrl, appCredential);
+  const directory = new GraphDirectory(appGraph);
+  const policy = loadPolicy(config.policySource);
+  const integrations = createIntegrations(parseIntegrationsSettings(policy.integrations ?? {}), { graph: appGraph, secret: config.secret });
+  const decisionPorts: DecisionPorts = {
+    requester: async (principalId) => {
+      const u = await directory.user(principalId);
+      return { id: u.id, userPrincipalName: u.userPrincipalName, mail: u.mail };
+    },
+    tickets: integrations.ticketSystems,
+    onCall: integrations.onCall,
+    hr: integrations.hr,
+  };
 
   const adapter = new TeamsAdapter(
     {
@@ -98,7 +117,8 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
       store,
       delivery,
       validateToken,
-      context: { rules: config.rules, businessHoursUtc: config.businessHoursUtc },
+      policy,
+      ports: decisionPorts,
       budgetMs: config.pimEndpoint.budgetMs,
       log: log.child({ httpRequestId: req.getId() }),
       now: opts.now,
@@ -107,6 +127,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     for (const [k, v] of Object.entries(result.headers ?? {})) res.header(k, v);
     res.send(result.status, result.body);
   });
+  registerEventRoutes(server, { config, store, delivery, validatePimToken: validateToken, log, now: opts.now });
   server.post('/api/messages', restify.plugins.bodyParser({ maxBodySize: MESSAGES_MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }), async (req, res) => {
     await adapter.process(req, res, async (ctx) => {
       await app.run(ctx);
@@ -120,14 +141,18 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
 
   const sweepTimer = setInterval(() => void delivery.sweep().catch(() => undefined), opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   sweepTimer.unref();
+  const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal) => readRequestStatuses(appGraph, ids, signal), log, now: opts.now });
+  reconciler.start(config.reconcileIntervalMs);
   void delivery.sweep().catch(() => undefined);
 
   return {
     url,
     store,
     delivery,
+    reconciler,
     async close() {
       clearInterval(sweepTimer);
+      await reconciler.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await delivery.drain();
       await store.close();

@@ -1,6 +1,7 @@
 import {
   ApprovalVerb,
   DECISION_JUSTIFICATION_INPUT_ID,
+  PIM_MY_ROLES_URL,
   renderApprovalCard,
   type AdaptiveCardJson,
   type ApprovalCardData,
@@ -372,5 +373,31 @@ describe('validateAdaptiveCard', () => {
     expect(validateAdaptiveCard({ type: 'AdaptiveCard', version: '1.5', refresh: null, body: [] })).toEqual([
       'schema: /refresh must be object',
     ]);
+  });
+});
+
+describe('closed without a decision from Teams', () => {
+  test('an expired card says PIM dropped it and offers the requester the way back, with a plain link', () => {
+    for (const view of VIEWS) {
+      const card = renderApprovalCard(request({ status: 'expired' }), view);
+      expect(validateAdaptiveCard(card)).toEqual([]);
+      expect(textRuns(card)).toContain('PIM dropped this request after 24 hours without a decision.');
+      expect(card.actions).toStrictEqual([{ type: 'Action.OpenUrl', title: 'Requester: ask again in PIM', url: PIM_MY_ROLES_URL }]);
+      expect(ofType(card, 'Action.Execute')).toEqual([]);
+      expect(ofType(card, 'Action.Submit')).toEqual([]);
+      expect(card).not.toHaveProperty('refresh');
+    }
+    expect(PIM_MY_ROLES_URL).toMatch(/^https:\/\/entra\.microsoft\.com\/#view\/Microsoft_Azure_PIMCommon\/ActivationMenuBlade\//);
+  });
+
+  test.each(STATUSES.filter((s) => s !== 'expired'))('a %s card has no open-url action', (status) => {
+    const card = renderApprovalCard(request(decided(status)), 'final');
+    expect(card).not.toHaveProperty('actions');
+    expect(ofType(card, 'Action.OpenUrl')).toEqual([]);
+  });
+
+  test('a decision PIM recorded outside Teams says so, since the bot cannot see the reviewer', () => {
+    expect(textRuns(renderApprovalCard(request({ status: 'approved', decision: null }), 'final'))).toContain('Approved in PIM, outside Teams.');
+    expect(textRuns(renderApprovalCard(request({ status: 'denied', decision: null }), 'final'))).toContain('Denied in PIM, outside Teams.');
   });
 });

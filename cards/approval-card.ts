@@ -27,6 +27,12 @@ export interface ApprovalCardData {
   message?: string | null;
 }
 
+/**
+ * PIM "My roles" for Microsoft Entra roles in the Entra admin center, where a requester activates a role
+ * again. A fixed public URL: the card's open-url action carries no request data.
+ */
+export const PIM_MY_ROLES_URL = 'https://entra.microsoft.com/#view/Microsoft_Azure_PIMCommon/ActivationMenuBlade/~/aadmigratedroles';
+
 export const ApprovalVerb = { Approve: 'pim.approve', Deny: 'pim.deny', Refresh: 'pim.refresh' } as const;
 export type ApprovalVerbName = (typeof ApprovalVerb)[keyof typeof ApprovalVerb];
 
@@ -174,11 +180,14 @@ interface ApprovalViewModel {
   reasons: string[];
   justification: string;
   showDecisionForm: boolean;
+  hasReRequest: boolean;
+  reRequestUrl: string;
 }
 
 function stateLine(data: ApprovalCardData, view: ApprovalView): { text: string; colour: Colour } {
   const decidedBy = (verb: string): string => {
-    if (!data.decision) return `${verb} in PIM.`;
+    // Decided in the portal or by email: the bot reads PIM with its own identity, which cannot see the reviewer.
+    if (!data.decision) return `${verb} in PIM, outside Teams.`;
     const name = clip(data.decision.byDisplayName, MAX.name);
     const upn = clip(data.decision.byUserPrincipalName, MAX.upn);
     return `${verb} by ${name} (${upn}) at ${clip(data.decision.atText, MAX.serverLine)}`;
@@ -198,7 +207,7 @@ function stateLine(data: ApprovalCardData, view: ApprovalView): { text: string; 
     case 'denied':
       return { text: decidedBy('Denied'), colour: 'attention' };
     case 'expired':
-      return { text: 'Expired: nobody decided before PIM dropped the request.', colour: 'warning' };
+      return { text: 'PIM dropped this request after 24 hours without a decision.', colour: 'warning' };
     case 'cancelled':
       return { text: 'This request was cancelled.', colour: 'default' };
     default:
@@ -262,6 +271,9 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     justification: clip(data.justification, MAX.justification) || '(none given)',
     // Buttons only for an approver on a request that is still open; the 'final' view never gets them.
     showDecisionForm: view === 'approver' && data.status === 'pending',
+    // Whoever sees an expired card, the requester is the one who can ask again; the link carries nothing.
+    hasReRequest: data.status === 'expired',
+    reRequestUrl: PIM_MY_ROLES_URL,
   };
 }
 
@@ -282,6 +294,8 @@ export function renderApprovalCard(data: ApprovalCardData, view: ApprovalView): 
   const card = new Template(approvalTemplate).expand({ $root: toViewModel(data, view) }) as AdaptiveCardJson;
   // A false `$when` on an object-valued property leaves `refresh: null`, which the schema rejects.
   if (card.refresh == null) delete card.refresh;
+  // Likewise a card-level `actions` whose only entry was dropped by `$when`.
+  if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   return card;
 }
 

@@ -13,11 +13,13 @@ import { registerEntra, entraError } from './entra';
 import { registerTokenService } from './token-service';
 import { registerGraphDirectory, stableGuid } from './graph-directory';
 import { registerGraphPim } from './graph-pim';
+import { registerGraphBatch } from './graph-batch';
 import { graphError } from './graph-common';
 import { PimEngine } from './pim-engine';
 import { Faults, faultResponse } from './faults';
 import { registerControl } from './control';
 import { issueUserAssertion, type UserAssertionOptions } from './user-tokens';
+import { integrationErrorResponse, registerIntegrations } from './integrations';
 
 export interface SimulatorOptions {
   /** 0 picks a free port. */
@@ -123,6 +125,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   registerTokenService(router, ctx);
   registerGraphPim(router, ctx, pim);
   registerGraphDirectory(router, ctx);
+  registerIntegrations(router, ctx);
+  registerGraphBatch(router, ctx, (inner) => handle(inner, undefined));
 
   const isGraph = (p: string) => /^\/(v1\.0|beta)(\/|$)/i.test(p);
 
@@ -144,6 +148,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
           ? graphError(req, 405, 'Request_BadRequest', `The HTTP method '${req.method}' is not allowed for this resource.`)
           : graphError(req, 400, 'BadRequest', `Resource not found for the segment '${seg}'.`);
       }
+      const integration = integrationErrorResponse(req, m === 'method' ? 405 : 404);
+      if (integration) return integration;
       if (/\/oauth2\//.test(req.path)) return entraError(404, 'invalid_request', 90000, `Unknown endpoint ${req.path}.`, req);
       return json(m === 'method' ? 405 : 404, { error: { code: 'NotFound', message: `No simulator route for ${req.method} ${req.path}.` } });
     }

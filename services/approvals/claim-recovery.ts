@@ -1,4 +1,5 @@
-import type { RequestStatus } from './request-lifecycle';
+import type { ClosedStatus } from './pim-outcome';
+import { pimOutcome } from './pim-outcome';
 
 /**
  * What to do with a `recording` claim whose holder never finished (a crash or a lost Graph answer
@@ -6,17 +7,19 @@ import type { RequestStatus } from './request-lifecycle';
  */
 export type ClaimRecovery =
   | { kind: 'release' }
-  | { kind: 'final'; status: Extract<RequestStatus, 'approved' | 'denied' | 'expired' | 'cancelled'>; byClaimant: boolean }
+  | { kind: 'final'; status: ClosedStatus; byClaimant: boolean }
   | { kind: 'wait' };
 
-const APPROVED = new Set(['Granted', 'Provisioned', 'PendingProvisioning', 'PendingScheduleCreation', 'ScheduleCreated']);
-const PENDING = new Set(['PendingApproval', 'PendingAdminDecision', 'PendingEvaluation']);
-
 export function recoverClaim(claimedResult: string | null, pimStatus: string): ClaimRecovery {
-  if (PENDING.has(pimStatus)) return { kind: 'release' };
-  if (APPROVED.has(pimStatus)) return { kind: 'final', status: 'approved', byClaimant: claimedResult === 'Approve' };
-  if (pimStatus === 'Denied') return { kind: 'final', status: 'denied', byClaimant: claimedResult === 'Deny' };
-  if (pimStatus === 'TimedOut') return { kind: 'final', status: 'expired', byClaimant: false };
-  if (pimStatus === 'Canceled' || pimStatus === 'Revoked' || pimStatus === 'Failed') return { kind: 'final', status: 'cancelled', byClaimant: false };
-  return { kind: 'wait' };
+  const outcome = pimOutcome(pimStatus);
+  switch (outcome.kind) {
+    case 'open':
+      return { kind: 'release' };
+    case 'unknown':
+      return { kind: 'wait' };
+    case 'closed': {
+      const byClaimant = (outcome.status === 'approved' && claimedResult === 'Approve') || (outcome.status === 'denied' && claimedResult === 'Deny');
+      return { kind: 'final', status: outcome.status, byClaimant };
+    }
+  }
 }

@@ -1,0 +1,181 @@
+import type { Logger } from 'pino';
+import { pimReadOutcome, type ClosedStatus } from '../services/approvals/pim-outcome';
+import { transition, type RequestEvent } from '../services/approvals/request-lifecycle';
+import type { PimRequestRead, ReadRequestStatuses } from '../services/graph/pim-requests';
+import type { ApprovalRequestRow, Store } from '../services/store/store';
+import type { CardDelivery } from './card-delivery';
+import { errInfo } from './card-delivery';
+
+/** Rows read from the database per page; five `$batch` calls of 20 each. */
+const PAGE_SIZE = 100;
+/** Shown on the card as the decider: app-only Graph reads of a request do not say who reviewed it. */
+export const DECIDED_OUTSIDE_TEAMS = 'PIM (decided outside Teams)';
+
+export interface ReconcileCounts {
+  /** Pending requests whose PIM status was asked for. */
+  checked: number;
+  /** Still open in PIM. */
+  open: number;
+  approved: number;
+  denied: number;
+  expired: number;
+  cancelled: number;
+  /** PIM could not be read for these (throttled past the cap, 5xx, 403, timeout) or said something unknown. */
+  unread: number;
+  /** Changed by someone else (an approver's click) between our read and our write: theirs stands. */
+  conflicts: number;
+}
+
+export interface ReconcilerDeps {
+  store: Store;
+  delivery: CardDelivery;
+  readStatuses: ReadRequestStatuses;
+  log: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Brings our open requests in line with PIM: decisions taken in the portal or by email, PIM's 24-hour
+ * expiry and cancellations close the request here too, every card copy loses its buttons, and the
+ * requester of an expired request is told how to ask again. Only `pending` rows: a `recording` claim is
+ * the claim recovery's job (CardDelivery.recoverStaleClaims). Never two runs at once in this process;
+ * a second replica running the same job is harmless, as every write is a compare-and-swap.
+ */
+export class Reconciler {
+  private current: Promise<ReconcileCounts> | null = null;
+  private next: Promise<ReconcileCounts> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly stopping = new AbortController();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Runs every `intervalMs`; a tick that finds a run in progress is skipped. The timer keeps no process alive. */
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (!this.current) void this.reconcileOnce().catch(() => undefined);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer, aborts a run's Graph calls and waits for it to wind down. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.stopping.abort();
+    await Promise.allSettled([this.current, this.next]);
+  }
+
+  /**
+   * One pass over every pending request. Called while a pass is running, it waits for that pass and then
+   * runs one more (shared by every caller that asked meanwhile), so a caller always sees a pass that
+   * started after its call.
+   */
+  reconcileOnce(): Promise<ReconcileCounts> {
+    if (!this.current) {
+      this.current = this.run().finally(() => {
+        this.current = null;
+      });
+      return this.current;
+    }
+    if (!this.next) {
+      this.next = this.current
+        .catch(() => undefined)
+        .then(() => {
+          this.next = null;
+          return this.reconcileOnce();
+        });
+    }
+    return this.next;
+  }
+
+  private async run(): Promise<ReconcileCounts> {
+    const counts: ReconcileCounts = { checked: 0, open: 0, approved: 0, denied: 0, expired: 0, cancelled: 0, unread: 0, conflicts: 0 };
+    const started = Date.now();
+    const unreadStatuses: Record<string, number> = {};
+    let after: { createdAt: string; id: string } | null = null;
+    try {
+      for (;;) {
+        if (this.stopping.signal.aborted) break;
+        // Entra role requests only: group and Azure resource requests are read from other Graph/ARM paths.
+        const page = await this.deps.store.pendingRequestsPage('entraRole', after, PAGE_SIZE);
+        if (page.length === 0) break;
+        const reads = await this.deps.readStatuses(page.map((r) => r.pim_request_id), this.stopping.signal);
+        for (const row of page) {
+          counts.checked += 1;
+          const read = reads.get(row.pim_request_id) ?? { error: { status: 0, code: 'NotRead' } };
+          const outcome = pimReadOutcome(read);
+          if (outcome.kind === 'open') counts.open += 1;
+          else if (outcome.kind === 'unknown') {
+            counts.unread += 1;
+            const key = 'error' in read ? String(read.error.status) : `status:${read.status}`;
+            unreadStatuses[key] = (unreadStatuses[key] ?? 0) + 1;
+          } else if (await this.close(row, outcome.status, read)) counts[outcome.status] += 1;
+          else counts.conflicts += 1;
+        }
+        const last = page[page.length - 1]!;
+        after = { createdAt: last.created_at, id: last.id };
+        if (page.length < PAGE_SIZE) break;
+      }
+    } catch (err) {
+      if (!this.stopping.signal.aborted) {
+        this.deps.log.warn({ err: errInfo(err), counts }, 'reconcile run failed; the next run retries');
+        throw err;
+      }
+    }
+    const durationMs = Date.now() - started;
+    if (counts.unread > 0) this.deps.log.warn({ counts, unreadStatuses, durationMs }, 'reconcile run: some PIM requests could not be read; the next run retries them');
+    else if (counts.checked > counts.open) this.deps.log.info({ counts, durationMs }, 'reconcile run');
+    else this.deps.log.debug({ counts, durationMs }, 'reconcile run');
+    return counts;
+  }
+
+  /** Moves one row to its final state (compare-and-swap), then refreshes its cards and tells the requester. */
+  private async close(row: ApprovalRequestRow, status: ClosedStatus, read: PimRequestRead): Promise<boolean> {
+    const event: RequestEvent = status === 'approved' || status === 'denied' ? { type: 'decidedElsewhere', result: status } : { type: status };
+    const next = transition('pending', event);
+    if (!next.ok) return false;
+    const pimStatus = 'status' in read ? read.status : `HTTP ${read.error.status}`;
+    const decidedOutside = status === 'approved' || status === 'denied';
+    const updated = await this.deps.store.updateRequestIfVersion(row.id, row.version, {
+      status: next.next,
+      decided_by_id: null,
+      decided_by_upn: null,
+      decided_by_name: decidedOutside ? DECIDED_OUTSIDE_TEAMS : 'PIM',
+      decided_at: this.now().toISOString(),
+      decision_justification: justificationFor(status, pimStatus),
+    });
+    const log = this.deps.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus, status });
+    if (!updated) {
+      log.info('request changed while reconciling; the newer state stands');
+      return false;
+    }
+    log.info('request closed from PIM state');
+    try {
+      await this.deps.delivery.refreshCopies(row.id);
+    } catch (err) {
+      // The copies are now older than the row: the delivery sweep retries them.
+      log.warn({ err: errInfo(err) }, 'updating cards failed; the sweep retries');
+    }
+    if (status === 'expired') {
+      await this.deps.delivery.notifyRequesterExpired(row.id).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the requester failed'));
+    }
+    return true;
+  }
+}
+
+function justificationFor(status: ClosedStatus, pimStatus: string): string {
+  switch (status) {
+    case 'approved':
+      return 'Approved in PIM outside Teams (portal, email or API). PIM does not tell the bot who reviewed it; its audit log does.';
+    case 'denied':
+      return 'Denied in PIM outside Teams (portal, email or API). PIM does not tell the bot who reviewed it; its audit log does.';
+    case 'expired':
+      return 'PIM dropped this request after 24 hours without a decision.';
+    case 'cancelled':
+      return pimStatus === 'HTTP 404' ? 'PIM no longer has this request.' : `Closed in PIM (${pimStatus}).`;
+  }
+}

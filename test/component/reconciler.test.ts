@@ -1,0 +1,216 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { PIM_MY_ROLES_URL } from '../../cards/approval-card';
+import { DECIDED_OUTSIDE_TEAMS, Reconciler } from '../../bot/reconciler';
+import { createGraphClient } from '../../services/graph/graph-client';
+import { readRequestStatuses } from '../../services/graph/pim-requests';
+import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
+import { botAppCredential } from '../../sim/test-support';
+import { Harness, simJson, startHarness, teamsUser } from '../support/harness';
+
+const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
+const REQ = '/roleManagement/directory/roleAssignmentScheduleRequests';
+const cardOf = (a: { activity: any }) => a.activity.attachments[0].content;
+const textOf = (x: unknown) => JSON.stringify(x);
+
+describe('the reconciler brings cards in line with PIM', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function pendingRequest(principal: string = USER.isaiah, role = 'User Administrator') {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, role, justification: GOOD, durationMinutes: 120, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    expect(created.body.status).toBe('PendingApproval');
+    await h.bot.delivery.drain();
+    const row = await h.bot.store.getRequestByPimId(created.body.id);
+    expect(row?.status).toBe('pending');
+    return { pimId: created.body.id as string, row: row! };
+  }
+
+  async function batchCalls(): Promise<number[]> {
+    const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
+    return calls.filter((c) => c.path === '/v1.0/$batch').map((c) => c.status);
+  }
+
+  it('puts a decision taken in the PIM portal on every card copy, without buttons', async () => {
+    const { pimId, row } = await pendingRequest();
+    expect(h.connector.posts).toHaveLength(1);
+    const portal = await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
+    expect(portal.status).toBe(200);
+
+    const counts = await h.bot.reconciler.reconcileOnce();
+    expect(counts).toMatchObject({ checked: 1, approved: 1, open: 0, unread: 0 });
+    const final = (await h.bot.store.getRequest(row.id))!;
+    expect(final).toMatchObject({ status: 'approved', decided_by_name: DECIDED_OUTSIDE_TEAMS, decided_by_id: null, version: row.version + 1 });
+    expect(final.decision_justification).toMatch(/outside Teams/);
+
+    expect(h.connector.updates).toHaveLength(1);
+    expect(h.connector.updates[0]!.activityId).toBe(h.connector.posts[0]!.activityId);
+    const card = cardOf(h.connector.updates[0]!);
+    expect(textOf(card)).toContain('Approved in PIM, outside Teams.');
+    expect(textOf(card)).not.toContain('Action.Execute');
+    expect(textOf(card)).not.toContain('Input.Text');
+    expect(card.refresh).toBeUndefined();
+
+    // A second pass finds nothing left to do.
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 0 });
+    expect(await batchCalls()).toEqual([]);
+    expect(h.connector.updates).toHaveLength(1);
+  });
+
+  it('closes a denial from the portal and leaves requests PIM still has open alone', async () => {
+    const denied = await pendingRequest(USER.isaiah);
+    const open = await pendingRequest(USER.lynne);
+    await simJson(h.sim, 'POST', '/_sim/decide', { requestId: denied.pimId, approver: USER.adele, reviewResult: 'Deny', justification: 'No change ticket' });
+    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 2, denied: 1, open: 1 });
+    expect((await h.bot.store.getRequest(denied.row.id))!.status).toBe('denied');
+    expect(await h.bot.store.getRequest(open.row.id)).toEqual(open.row);
+    expect(h.connector.updates.map((u) => textOf(cardOf(u)))).toEqual([expect.stringContaining('Denied in PIM, outside Teams.')]);
+  });
+
+  it('marks a request PIM dropped after 24 hours as expired, offers the re-request link and tells the requester', async () => {
+    const isaiah = teamsUser(USER.isaiah);
+    const hello = await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message', id: 'm1', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
+        recipient: { id: '28:bot', name: 'PIM Approvals' },
+        conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
+      }),
+    });
+    expect(hello.status).toBe(200);
+    const { row } = await pendingRequest();
+    expect((await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: 1500 })).status).toBe(200);
+
+    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 1, expired: 1 });
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
+    const card = cardOf(h.connector.updates.at(-1)!);
+    expect(textOf(card)).toContain('PIM dropped this request after 24 hours without a decision.');
+    expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Requester: ask again in PIM', url: PIM_MY_ROLES_URL }]);
+    expect(textOf(card)).not.toContain('Action.Execute');
+    const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => String(p.activity.text));
+    expect(toRequester.at(-1)).toMatch(/User Administrator expired: PIM dropped it after 24 hours/);
+    expect(toRequester.at(-1)).toContain(PIM_MY_ROLES_URL);
+  });
+
+  it('closes a request PIM no longer has (404) as cancelled', async () => {
+    const { pimId, row } = await pendingRequest();
+    h.sim.state.requests.delete(pimId);
+    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 1, cancelled: 1 });
+    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'cancelled', decision_justification: 'PIM no longer has this request.' });
+    expect(textOf(cardOf(h.connector.updates.at(-1)!))).toContain('This request was cancelled.');
+  });
+
+  it('retries an item Graph throttled, after its Retry-After, and then closes it', async () => {
+    const { pimId, row } = await pendingRequest();
+    await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'ok in portal' });
+    await simJson(h.sim, 'POST', '/_sim/faults', { pathPattern: `${REQ}/${pimId}`, status: 429, retryAfterSeconds: 1, times: 1 });
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const started = Date.now();
+    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ approved: 1, unread: 0 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(await batchCalls()).toEqual([200, 200]);
+    const items = ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[]).filter((c) => c.batchItemOf).map((c) => c.status);
+    expect(items).toEqual([429, 200]);
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('approved');
+  });
+
+  it('leaves every row untouched and logs counts when the whole batch fails', async () => {
+    const { pimId, row } = await pendingRequest();
+    await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
+    await simJson(h.sim, 'POST', '/_sim/faults', { pathPattern: '\\$batch', status: 500 });
+    const lines: any[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const reconciler = new Reconciler({
+      store: h.bot.store,
+      delivery: h.bot.delivery,
+      readStatuses: (ids, signal) => readRequestStatuses(createGraphClient(h.sim.url, botAppCredential(h.sim)), ids, signal),
+      log: pino({ level: 'info' }, sink),
+    });
+    expect(await reconciler.reconcileOnce()).toMatchObject({ checked: 1, unread: 1, approved: 0 });
+    expect(await h.bot.store.getRequest(row.id)).toEqual(row);
+    expect(h.connector.updates).toHaveLength(0);
+    const warn = lines.find((l) => l.level === 40);
+    expect(warn).toMatchObject({ counts: { checked: 1, unread: 1 }, unreadStatuses: { '500': 1 } });
+    expect(textOf(lines)).not.toContain(GOOD);
+
+    // Once Graph recovers, the next run closes it.
+    await simJson(h.sim, 'DELETE', '/_sim/faults');
+    expect(await reconciler.reconcileOnce()).toMatchObject({ approved: 1 });
+    await reconciler.stop();
+  });
+
+  it('never runs two passes at once; a call during a pass gets a pass that starts after it', async () => {
+    await pendingRequest();
+    let active = 0;
+    let most = 0;
+    let passes = 0;
+    const client = createGraphClient(h.sim.url, botAppCredential(h.sim));
+    const reconciler = new Reconciler({
+      store: h.bot.store,
+      delivery: h.bot.delivery,
+      readStatuses: async (ids, signal) => {
+        active += 1;
+        passes += 1;
+        most = Math.max(most, active);
+        try {
+          await new Promise((r) => setTimeout(r, 100));
+          return await readRequestStatuses(client, ids, signal);
+        } finally {
+          active -= 1;
+        }
+      },
+      log: pino({ level: 'silent' }),
+    });
+    const results = await Promise.all([reconciler.reconcileOnce(), reconciler.reconcileOnce(), reconciler.reconcileOnce()]);
+    expect(most).toBe(1);
+    expect(passes).toBe(2);
+    expect(results.map((r) => r.open)).toEqual([1, 1, 1]);
+    await reconciler.stop();
+  });
+});
+
+describe('the reconciler at volume', () => {
+  it('reads 45 open requests in 3 batches of at most 20 and changes nothing', async () => {
+    // PIM keeps one pending request per user and role: fifteen more roles, three eligible users each.
+    const seed: SeedTenant = structuredClone(seedTenant);
+    const template = seed.roles.find((r) => r.id === ROLE.userAdministrator)!;
+    for (let i = 0; i < 15; i++) {
+      const id = `fe930be7-5e62-47db-91af-${String(i).padStart(12, '0')}`;
+      seed.roles.push({ ...structuredClone(template), id, templateId: id, displayName: `Reconcile Test Role ${i}`, eligible: [USER.isaiah, USER.lynne, USER.patti] });
+    }
+    const h = await startHarness({}, { seed });
+    try {
+      for (let i = 0; i < 15; i++) {
+        for (const principal of [USER.isaiah, USER.lynne, USER.patti]) {
+          const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, role: `Reconcile Test Role ${i}`, justification: GOOD, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+          expect(created.body.status).toBe('PendingApproval');
+        }
+      }
+      await h.bot.delivery.drain();
+      const posted = h.connector.posts.length;
+      await simJson(h.sim, 'DELETE', '/_sim/calls');
+      expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 45, open: 45, unread: 0 });
+      const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
+      expect(calls.filter((c) => c.path === '/v1.0/$batch').map((c) => c.status)).toEqual([200, 200, 200]);
+      expect(calls.filter((c) => c.batchItemOf)).toHaveLength(45);
+      expect(calls.filter((c) => !c.batchItemOf && c.path !== '/v1.0/$batch')).toEqual([]);
+      expect(h.connector.updates).toHaveLength(0);
+      expect(h.connector.posts).toHaveLength(posted);
+    } finally {
+      await h.close();
+    }
+  });
+});
