@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { assessJustification } from '../approvals/justification-quality';
 import type { ActivationWindow, HrSignals, OnCallService, Requester, TicketSystem } from '../integrations/ports';
 import type { ActivationRequest } from './activation-request';
@@ -63,6 +64,8 @@ export async function evaluateActivation(request: ActivationRequest, o: Decision
   const rule = effectiveRule(o.policy, roleKeyOf(request));
   const roleName = o.roleDisplayName ?? 'This role';
   const deadline = new AbortController();
+  // Every check and adapter call listens on this one signal; more than Node's default of 10 is expected.
+  setMaxListeners(64, deadline.signal);
   const timer = setTimeout(() => deadline.abort(), o.budgetMs);
   const started = Date.now();
   const window = activationWindow(request, o.now);
