@@ -46,6 +46,8 @@ const OVERRIDABLE = [
   'APPROVER_CHANNELS',
   'POLICY_FILE',
   'POLICY_JSON',
+  'RECONCILE_INTERVAL_MS',
+  'EVENTS_HMAC_SECRET',
   'DECISION_BUDGET_MS',
   'MIN_APPROVER_JUSTIFICATION',
   'BOT_OAUTH_CONNECTION_NAME',
@@ -149,6 +151,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     for (const key of OVERRIDABLE) if (env[key] !== undefined && env[key] !== '') botEnv[key] = env[key];
     // The demo's decision policy checks the simulator's ServiceNow, Jira, PagerDuty, Opsgenie and HR data.
     if (!botEnv.POLICY_FILE && !botEnv.POLICY_JSON) botEnv.POLICY_JSON = JSON.stringify(demoPolicy(sim.url));
+    // Portal decisions should reach the cards while someone watches the demo.
+    botEnv.RECONCILE_INTERVAL_MS ??= '10000';
     if (quiet) botEnv.LOG_LEVEL = 'silent';
     if (opts.databaseUrl) botEnv.DATABASE_URL = opts.databaseUrl;
     const config = loadConfig(botEnv);
