@@ -1,4 +1,4 @@
-import type { RequestStatus } from './request-lifecycle';
+import { assertNever, type RequestStatus } from './request-lifecycle';
 
 export type ClosedStatus = Extract<RequestStatus, 'approved' | 'denied' | 'expired' | 'cancelled'>;
 
@@ -9,18 +9,59 @@ export type ClosedStatus = Extract<RequestStatus, 'approved' | 'denied' | 'expir
  */
 export type PimOutcome = { kind: 'open' } | { kind: 'closed'; status: ClosedStatus } | { kind: 'unknown' };
 
-const APPROVED = new Set(['Granted', 'Provisioned', 'PendingProvisioning', 'PendingScheduleCreation', 'ScheduleCreated']);
-const OPEN = new Set(['PendingApproval', 'PendingAdminDecision', 'PendingEvaluation']);
-const CANCELLED = new Set(['Canceled', 'Revoked', 'Failed']);
+/** What a closed PIM request came to; granted and activated both close our copy as approved. */
+export type PimClosedOutcome = 'granted' | 'activated' | 'denied' | 'expired' | 'cancelled';
+
+/**
+ * Graph's request statuses (unifiedRoleAssignmentScheduleRequest and the group equivalent), lower-cased:
+ * the one mapping the reconciler, claim recovery and post-approval events share.
+ */
+const BY_STATUS: Readonly<Record<string, PimClosedOutcome | 'open'>> = {
+  pendingapproval: 'open',
+  pendingadmindecision: 'open',
+  pendingevaluation: 'open',
+  granted: 'granted',
+  adminapproved: 'granted',
+  pendingprovisioning: 'granted',
+  pendingschedulecreation: 'granted',
+  schedulecreated: 'granted',
+  provisioned: 'activated',
+  denied: 'denied',
+  admindenied: 'denied',
+  // Graph's enum value for PIM's "activation request expired" (24 hours without a decision).
+  timedout: 'expired',
+  expired: 'expired',
+  canceled: 'cancelled',
+  cancelled: 'cancelled',
+  revoked: 'cancelled',
+  failed: 'cancelled',
+};
+
+export function classifyPimStatus(pimStatus: string): PimClosedOutcome | 'open' | 'unknown' {
+  return BY_STATUS[pimStatus.trim().toLowerCase()] ?? 'unknown';
+}
+
+export function closedStatusOf(outcome: PimClosedOutcome): ClosedStatus {
+  switch (outcome) {
+    case 'granted':
+    case 'activated':
+      return 'approved';
+    case 'denied':
+      return 'denied';
+    case 'expired':
+      return 'expired';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return assertNever(outcome);
+  }
+}
 
 export function pimOutcome(pimStatus: string): PimOutcome {
-  if (OPEN.has(pimStatus)) return { kind: 'open' };
-  if (APPROVED.has(pimStatus)) return { kind: 'closed', status: 'approved' };
-  if (pimStatus === 'Denied') return { kind: 'closed', status: 'denied' };
-  // Graph's enum value for PIM's "activation request expired" (24 hours without a decision).
-  if (pimStatus === 'TimedOut') return { kind: 'closed', status: 'expired' };
-  if (CANCELLED.has(pimStatus)) return { kind: 'closed', status: 'cancelled' };
-  return { kind: 'unknown' };
+  const c = classifyPimStatus(pimStatus);
+  if (c === 'open') return { kind: 'open' };
+  if (c === 'unknown') return { kind: 'unknown' };
+  return { kind: 'closed', status: closedStatusOf(c) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ActivationRequest } from '../decision/activation-request';
 import { assertNever, RequestEvent, RequestStatus, transition } from '../approvals/request-lifecycle';
+import { classifyPimStatus, closedStatusOf } from '../approvals/pim-outcome';
 import type { PostApprovalOutcome } from './inbound-event';
 
 /** What a post-approval event does to our copy of the request, and so to every card copy. */
@@ -10,21 +11,8 @@ export type PostApprovalPlan =
   /** Closed differently already; the first outcome we recorded stands, as PIM's first decision does. */
   | { kind: 'conflict'; status: RequestStatus };
 
-export function finalStatusOf(outcome: PostApprovalOutcome): Extract<RequestStatus, 'approved' | 'denied' | 'expired' | 'cancelled'> {
-  switch (outcome) {
-    case 'granted':
-    case 'activated':
-      return 'approved';
-    case 'denied':
-      return 'denied';
-    case 'expired':
-      return 'expired';
-    case 'cancelled':
-      return 'cancelled';
-    default:
-      return assertNever(outcome);
-  }
-}
+/** The final state an outcome gives our copy of the request (shared with the reconciler). */
+export const finalStatusOf: (outcome: PostApprovalOutcome) => ReturnType<typeof closedStatusOf> = closedStatusOf;
 
 export function planPostApproval(current: RequestStatus, outcome: PostApprovalOutcome): PostApprovalPlan {
   const target = finalStatusOf(outcome);
@@ -47,24 +35,10 @@ function lifecycleEventOf(status: ReturnType<typeof finalStatusOf>): RequestEven
   }
 }
 
-// Graph's request statuses (unifiedRoleAssignmentScheduleRequest and the group equivalent). PIM's
-// post-approval payload is not documented (research/pim-graph-facts.md): we expect the pre-approval
-// shapes with a later status, and leave statuses that are no outcome (still pending) alone.
-const GRANTED = new Set(['granted', 'adminapproved', 'pendingprovisioning', 'pendingschedulecreation', 'schedulecreated']);
-const ACTIVATED = new Set(['provisioned']);
-const DENIED = new Set(['denied', 'admindenied']);
-const EXPIRED = new Set(['timedout', 'expired']);
-const CANCELLED = new Set(['canceled', 'cancelled', 'revoked', 'failed']);
-
 /** The outcome a PIM request status stands for, or null when it is still pending (or unknown). */
 export function outcomeOfPimStatus(status: string): PostApprovalOutcome | null {
-  const s = status.trim().toLowerCase();
-  if (ACTIVATED.has(s)) return 'activated';
-  if (GRANTED.has(s)) return 'granted';
-  if (DENIED.has(s)) return 'denied';
-  if (EXPIRED.has(s)) return 'expired';
-  if (CANCELLED.has(s)) return 'cancelled';
-  return null;
+  const c = classifyPimStatus(status);
+  return c === 'open' || c === 'unknown' ? null : c;
 }
 
 /**
