@@ -8,7 +8,7 @@ import type { Directory } from '../services/graph/directory';
 import { GraphCallError } from '../services/graph/graph-errors';
 import type { ApprovalStep, PimApprovals } from '../services/graph/pim-approvals';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { cardDataOf, parseDisplay, viewFor } from './approval-view';
+import { cardDataOf, parseDisplay, refOf, viewFor } from './approval-view';
 import type { InvokeBody, SsoResult } from './approver-token';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from './card-delivery';
@@ -19,8 +19,8 @@ export interface ApprovalActionDeps {
   delivery: CardDelivery;
   /** The approver's SSO token, or the invoke response that asks them to sign in. */
   ssoToken(ctx: TurnContext): Promise<SsoResult>;
-  /** PIM approval calls made as the approver whose SSO token is given. */
-  pimAs(ssoToken: string): PimApprovals;
+  /** PIM approval calls for this request (Entra role, group or Azure resource) made as the approver whose SSO token is given. */
+  pimAs(ssoToken: string, row: ApprovalRequestRow): PimApprovals;
   minJustification: number;
   log: Logger;
   now?: () => Date;
@@ -87,7 +87,7 @@ export class ApprovalActions {
     let approverIds = parseDisplay(row).approverIds;
     if (approverIds.length === 0 && row.status === 'pending') {
       approverIds = await this.deps.directory
-        .approvalPolicy(row.role_definition_id)
+        .approvalPolicy(refOf(row))
         .then((p) => p.approverIds)
         .catch(() => []);
     }
@@ -104,7 +104,7 @@ export class ApprovalActions {
 
     let approverIds: string[];
     try {
-      approverIds = (await this.deps.directory.approvalPolicy(row.role_definition_id)).approverIds;
+      approverIds = (await this.deps.directory.approvalPolicy(refOf(row))).approverIds;
     } catch (err) {
       log.warn({ err: errInfo(err) }, 'approver list unavailable');
       return this.cardFor(row, actorId, 'The bot could not read the approver list from PIM just now, so nothing was recorded. Try again in a minute.');
@@ -132,7 +132,7 @@ export class ApprovalActions {
       return this.cardFor(current, actorId, this.alreadyMessage(current));
     }
 
-    const pim = this.deps.pimAs(sso.token);
+    const pim = this.deps.pimAs(sso.token, claimed);
     const pimId = claimed.pim_request_id;
     let step: ApprovalStep | undefined;
     try {
@@ -197,7 +197,7 @@ export class ApprovalActions {
    * is closed here too, with a card that says why; undefined when PIM still has it open.
    */
   private async closedInPim(claimed: ApprovalRequestRow, actorId: string): Promise<InvokeBody | undefined> {
-    const pimStatus = await this.deps.directory.requestStatus(claimed.pim_request_id).catch(() => null);
+    const pimStatus = await this.deps.directory.requestStatus(refOf(claimed)).catch(() => null);
     const recovery = pimStatus ? recoverClaim(claimed.claimed_result, pimStatus) : null;
     if (recovery?.kind !== 'final' || (recovery.status !== 'expired' && recovery.status !== 'cancelled')) return undefined;
     const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: recovery.status, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null });

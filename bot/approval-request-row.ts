@@ -5,12 +5,23 @@ import type { ApprovalRequestTable } from '../services/store/schema';
 /** PIM keeps a pending approval 24 hours, not configurable. */
 export const PIM_APPROVAL_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+/** The kinds the card flow decides on. */
+const CARD_KINDS = new Set(['entraRole', 'group', 'azureResource']);
+
 /**
- * Whether a request that needs a human gets an approval card: only requests PIM identifies (the
- * Azure resource shape carries no id to decide on) of the kinds the card flow supports.
+ * Whether a request that needs a human gets an approval card: Entra roles and groups with PIM's request
+ * id, and Azure resource requests (keyed by the request key; see approvalKeyOf).
  */
-export function needsApprovalCard(request: ActivationRequest): request is ActivationRequest & { pimRequestId: string } {
-  return request.pimRequestId !== null && request.kind === 'entraRole';
+export function needsApprovalCard(request: ActivationRequest): boolean {
+  return CARD_KINDS.has(request.kind);
+}
+
+/**
+ * The key an approval request row is stored under: PIM's request id, or for the Azure resource shape
+ * (which carries none) the request key; the decision finds ARM's approval by principal, role and scope.
+ */
+export function approvalKeyOf(request: ActivationRequest): string {
+  return request.pimRequestId ?? request.requestKey;
 }
 
 /**
@@ -21,11 +32,11 @@ export function newApprovalRequestRow(
   request: ActivationRequest,
   opts: { id: string; evaluationId: string; riskFlags: string[]; reasons: string[]; at: Date },
 ): Insertable<ApprovalRequestTable> {
-  if (!needsApprovalCard(request)) throw new Error(`No approval request for a ${request.kind} request without a PIM request id`);
+  if (!needsApprovalCard(request)) throw new Error(`No approval card for ${request.kind} requests`);
   const at = opts.at.toISOString();
   return {
     id: opts.id,
-    pim_request_id: request.pimRequestId,
+    pim_request_id: approvalKeyOf(request),
     evaluation_id: opts.evaluationId,
     kind: request.kind,
     principal_id: request.principalId,

@@ -1,5 +1,6 @@
 import type { ApprovalCardData, ApprovalView } from '../cards/approval-card';
 import { isFinal, RequestStatus } from '../services/approvals/request-lifecycle';
+import type { PimRequestRef } from '../services/graph/directory';
 import type { ApprovalRequestRow } from '../services/store/store';
 
 /** Requester and role details fetched from Graph once, kept with the request for every render. */
@@ -10,6 +11,11 @@ export interface RequestDisplay {
   approverIds: string[];
   /** From the role's PIM policy; undefined when it could not be read (the card is posted then). */
   approvalRequired?: boolean;
+}
+
+/** The request as the Graph/ARM ports name it. */
+export function refOf(row: ApprovalRequestRow): PimRequestRef {
+  return { kind: row.kind, roleDefinitionId: row.role_definition_id, scope: row.scope, pimRequestId: row.pim_request_id, principalId: row.principal_id, createdAt: row.created_at };
 }
 
 export function parseDisplay(row: ApprovalRequestRow): RequestDisplay {

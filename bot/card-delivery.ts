@@ -3,7 +3,7 @@ import { PIM_MY_ROLES_URL, renderApprovalCard } from '../cards/approval-card';
 import type { ChannelTarget } from '../services/config/config';
 import type { Directory } from '../services/graph/directory';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { cardDataOf, parseDisplay, RequestDisplay, utcText } from './approval-view';
+import { cardDataOf, parseDisplay, refOf, RequestDisplay, utcText } from './approval-view';
 import type { ChatNotifier } from './chat-notifier';
 import { recoverClaim } from '../services/approvals/claim-recovery';
 import { assertNever } from '../services/approvals/request-lifecycle';
@@ -65,7 +65,7 @@ export class CardDelivery {
   async recoverStaleClaims(): Promise<void> {
     const before = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
     for (const row of await this.store.staleClaims(before)) {
-      const pimStatus = await this.directory.requestStatus(row.pim_request_id);
+      const pimStatus = await this.directory.requestStatus(refOf(row));
       const recovery = recoverClaim(row.claimed_result, pimStatus);
       const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus });
       if (recovery.kind === 'wait') continue;
@@ -175,8 +175,8 @@ export class CardDelivery {
     const fallback = parseDisplay(row);
     const [user, roleName, policy] = await Promise.allSettled([
       this.directory.user(row.principal_id),
-      row.kind === 'entraRole' ? this.directory.roleDisplayName(row.role_definition_id) : Promise.resolve(row.role_definition_id),
-      row.kind === 'entraRole' ? this.directory.approvalPolicy(row.role_definition_id) : Promise.resolve(null),
+      this.directory.roleDisplayName(refOf(row)),
+      this.directory.approvalPolicy(refOf(row)),
     ]);
     for (const r of [user, roleName, policy]) if (r.status === 'rejected') this.log.warn({ err: errInfo(r.reason), requestId: row.id }, 'card context incomplete');
     return {

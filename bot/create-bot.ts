@@ -9,8 +9,11 @@ import restify from 'restify';
 import type { AppConfig } from '../services/config/config';
 import { createPimTokenValidator } from '../services/auth/pim-caller-token';
 import { GraphDirectory } from '../services/graph/directory';
+import { ArmAzureReads, ArmClient, ArmPimApprovals } from '../services/graph/arm';
+import { refOf } from './approval-view';
 import { createGraphClient } from '../services/graph/graph-client';
-import { GraphPimApprovals } from '../services/graph/pim-approvals';
+import { GraphPimApprovals, type PimApprovals } from '../services/graph/pim-approvals';
+import type { ApprovalRequestRow } from '../services/store/store';
 import { Store } from '../services/store/store';
 import { ApprovalActions } from './approval-actions';
 import { approverSsoToken, onBehalfOf } from './approver-token';
@@ -50,7 +53,10 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     ? new ClientCertificateCredential(config.tenantId, config.bot.appId, { certificatePath: config.bot.certificatePath }, identityOptions)
     : new ClientSecretCredential(config.tenantId, config.bot.appId, config.bot.appSecret!, identityOptions);
   const appGraph = createGraphClient(config.graphBaseUrl, appCredential);
-  const directory = new GraphDirectory(appGraph);
+  // Azure resource reads (role names, policies, statuses) go to ARM with the same app identity;
+  // approver groups in an ARM policy are expanded through Graph.
+  const appArm = new ArmClient(config.armBaseUrl, appCredential);
+  const directory: GraphDirectory = new GraphDirectory(appGraph, new ArmAzureReads(appArm, (groupId) => directory.groupMembers(groupId)));
   const policy = loadPolicy(config.policySource);
   const integrations = createIntegrations(parseIntegrationsSettings(policy.integrations ?? {}), { graph: appGraph, secret: config.secret });
   const decisionPorts: DecisionPorts = {
@@ -82,6 +88,12 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId);
   const delivery = new CardDelivery(store, directory, notifier, config.approverChannels, log, opts.now);
   const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
+  /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
+  const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
+    const obo = onBehalfOf(sso, oboOptions);
+    if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo), refOf(row));
+    return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo), row.kind === 'group' ? 'group' : 'entraRole');
+  };
   const actions = new ApprovalActions({
     store,
     directory,
@@ -91,7 +103,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
         connectionName: config.bot.oauthConnectionName,
         unauthenticatedClient: config.bot.authenticateChannel ? undefined : { appId: config.bot.appId, oauthUrl: config.bot.oauthUrl ?? 'https://api.botframework.com' },
       }),
-    pimAs: (sso) => new GraphPimApprovals(createGraphClient(config.graphBaseUrl, onBehalfOf(sso, oboOptions))),
+    pimAs: (sso, row) => pimApprovalsFor(row, sso),
     minJustification: config.minApproverJustification,
     log,
     now: opts.now,
@@ -141,7 +153,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
 
   const sweepTimer = setInterval(() => void delivery.sweep().catch(() => undefined), opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   sweepTimer.unref();
-  const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal) => readRequestStatuses(appGraph, ids, signal), log, now: opts.now });
+  const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), log, now: opts.now });
   reconciler.start(config.reconcileIntervalMs);
   void delivery.sweep().catch(() => undefined);
 

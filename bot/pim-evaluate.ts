@@ -6,7 +6,7 @@ import { DecisionPorts, evaluateActivation, Verdict } from '../services/decision
 import type { DecisionPolicy } from '../services/decision/policy';
 import { PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
 import type { Store } from '../services/store/store';
-import { needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
+import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
 import { errorResult, HttpError, HttpResult, parseJson, readBody, requireJsonContentType, tokenRefusal } from './http-body';
 
@@ -88,7 +88,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     );
     log.info({ evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created }, 'activation evaluated');
     if (created && needsCard) {
-      const approval = await deps.store.getRequestByPimId(request.pimRequestId!);
+      const approval = await deps.store.getRequestByPimId(approvalKeyOf(request));
       if (approval) deps.delivery.kick(() => deps.delivery.postCards(approval.id));
     }
     return answer(row.evaluation_id, row.outcome, JSON.parse(row.reasons) as string[]);

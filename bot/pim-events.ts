@@ -10,7 +10,7 @@ import { EventShapeError, InboundEvent, parseInboundEvent } from '../services/ev
 import { activeUntilOf, outcomeOfPimStatus, planPostApproval } from '../services/events/post-approval';
 import type { RequestStatus } from '../services/approvals/request-lifecycle';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
+import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
 import { errorResult, HttpError, HttpResult, parseJson, readBody, requireJsonContentType, tokenRefusal } from './http-body';
 
@@ -240,7 +240,7 @@ async function applyEvent(event: InboundEvent, source: string, deps: EventDeps):
 async function escalate(event: InboundEvent, at: Date, deps: EventDeps, log: Logger): Promise<Applied> {
   const { request } = event;
   if (!needsApprovalCard(request)) {
-    return recorded('not_supported', event.eventId, `No approval card for ${request.kind === 'azureResource' ? 'an Azure resource request without a PIM request id' : `${request.kind} requests`} in this version; the event is recorded.`);
+    return recorded('not_supported', event.eventId, `No approval card for ${request.kind} requests in this version; the event is recorded.`);
   }
   const evaluationId = randomUUID();
   const reasons = event.reasons?.length ? event.reasons : ['The decision service escalated this request for human review.'];
@@ -275,7 +275,7 @@ async function escalate(event: InboundEvent, at: Date, deps: EventDeps, log: Log
 /** A post-approval event: close our copy of the request (compare-and-swap), refresh every card copy, tell the requester. */
 async function applyPostApproval(event: InboundEvent, deps: EventDeps, log: Logger): Promise<Applied> {
   const outcome = event.outcome!;
-  let row = event.request.pimRequestId ? await deps.store.getRequestByPimId(event.request.pimRequestId) : undefined;
+  let row = await deps.store.getRequestByPimId(approvalKeyOf(event.request));
   if (!row) return recorded('recorded', event.eventId, 'No approval request for this PIM request here; the event is recorded.');
 
   let applied = false;

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { pimReadOutcome, type ClosedStatus } from '../services/approvals/pim-outcome';
 import { transition, type RequestEvent } from '../services/approvals/request-lifecycle';
-import type { PimRequestRead, ReadRequestStatuses } from '../services/graph/pim-requests';
+import type { GraphRequestKind, PimRequestRead, ReadRequestStatuses } from '../services/graph/pim-requests';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from './card-delivery';
 
 /** Rows read from the database per page; five `$batch` calls of 20 each. */
 const PAGE_SIZE = 100;
+const RECONCILED_KINDS: GraphRequestKind[] = ['entraRole', 'group'];
+
 /** Shown on the card as the decider: app-only Graph reads of a request do not say who reviewed it. */
 export const DECIDED_OUTSIDE_TEAMS = 'PIM (decided outside Teams)';
 
@@ -96,30 +98,10 @@ export class Reconciler {
     const counts: ReconcileCounts = { checked: 0, open: 0, approved: 0, denied: 0, expired: 0, cancelled: 0, unread: 0, conflicts: 0 };
     const started = Date.now();
     const unreadStatuses: Record<string, number> = {};
-    let after: { createdAt: string; id: string } | null = null;
     try {
-      for (;;) {
-        if (this.stopping.signal.aborted) break;
-        // Entra role requests only: group and Azure resource requests are read from other Graph/ARM paths.
-        const page = await this.deps.store.pendingRequestsPage('entraRole', after, PAGE_SIZE);
-        if (page.length === 0) break;
-        const reads = await this.deps.readStatuses(page.map((r) => r.pim_request_id), this.stopping.signal);
-        for (const row of page) {
-          counts.checked += 1;
-          const read = reads.get(row.pim_request_id) ?? { error: { status: 0, code: 'NotRead' } };
-          const outcome = pimReadOutcome(read);
-          if (outcome.kind === 'open') counts.open += 1;
-          else if (outcome.kind === 'unknown') {
-            counts.unread += 1;
-            const key = 'error' in read ? String(read.error.status) : `status:${read.status}`;
-            unreadStatuses[key] = (unreadStatuses[key] ?? 0) + 1;
-          } else if (await this.close(row, outcome.status, read)) counts[outcome.status] += 1;
-          else counts.conflicts += 1;
-        }
-        const last = page[page.length - 1]!;
-        after = { createdAt: last.created_at, id: last.id };
-        if (page.length < PAGE_SIZE) break;
-      }
+      // Entra role and group requests, read by PIM request id through Graph; Azure resource requests
+      // carry no PIM id and are left to the decision and claim recovery paths.
+      for (const kind of RECONCILED_KINDS) await this.reconcileKind(kind, counts, unreadStatuses);
     } catch (err) {
       if (!this.stopping.signal.aborted) {
         this.deps.log.warn({ err: errInfo(err), counts }, 'reconcile run failed; the next run retries');
@@ -131,6 +113,31 @@ export class Reconciler {
     else if (counts.checked > counts.open) this.deps.log.info({ counts, durationMs }, 'reconcile run');
     else this.deps.log.debug({ counts, durationMs }, 'reconcile run');
     return counts;
+  }
+
+  private async reconcileKind(kind: GraphRequestKind, counts: ReconcileCounts, unreadStatuses: Record<string, number>): Promise<void> {
+    let after: { createdAt: string; id: string } | null = null;
+    for (;;) {
+      if (this.stopping.signal.aborted) break;
+      const page = await this.deps.store.pendingRequestsPage(kind, after, PAGE_SIZE);
+      if (page.length === 0) break;
+      const reads = await this.deps.readStatuses(page.map((r) => r.pim_request_id), this.stopping.signal, kind);
+      for (const row of page) {
+        counts.checked += 1;
+        const read = reads.get(row.pim_request_id) ?? { error: { status: 0, code: 'NotRead' } };
+        const outcome = pimReadOutcome(read);
+        if (outcome.kind === 'open') counts.open += 1;
+        else if (outcome.kind === 'unknown') {
+          counts.unread += 1;
+          const key = 'error' in read ? String(read.error.status) : `status:${read.status}`;
+          unreadStatuses[key] = (unreadStatuses[key] ?? 0) + 1;
+        } else if (await this.close(row, outcome.status, read)) counts[outcome.status] += 1;
+        else counts.conflicts += 1;
+      }
+      const last = page[page.length - 1]!;
+      after = { createdAt: last.created_at, id: last.id };
+      if (page.length < PAGE_SIZE) break;
+    }
   }
 
   /** Moves one row to its final state (compare-and-swap), then refreshes its cards and tells the requester. */

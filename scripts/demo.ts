@@ -140,6 +140,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       TENANT_ID: DEMO_TENANT_ID,
       ENTRA_AUTHORITY_HOST: sim.url,
       GRAPH_BASE_URL: sim.url,
+      ARM_BASE_URL: `${sim.url}/arm`,
       BOT_APP_ID: DEMO_BOT_APP.clientId,
       BOT_APP_SECRET: DEMO_BOT_APP.clientSecret,
       BOT_OAUTH_URL: sim.url,

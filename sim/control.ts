@@ -16,9 +16,12 @@ function controlStatus(r: PimRequest): string {
 function controlView(r: PimRequest): Record<string, unknown> {
   return {
     id: r.id,
+    kind: r.kind,
     status: controlStatus(r),
     principalId: r.principalId,
     roleDefinitionId: r.roleDefinitionId,
+    ...(r.kind === 'group' ? { groupId: r.groupId, accessId: r.accessId } : {}),
+    ...(r.kind === 'azureResource' ? { scope: r.scope, approvalId: r.approvalId } : {}),
     justification: r.justification,
     ticketInfo: r.ticketInfo,
     scheduleInfo: r.scheduleInfo,
@@ -56,20 +59,32 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
     const b = body(req);
     const user = ctx.state.user(str(b.principal));
     if (!user) return ctlError(400, 'InvalidPrincipal', `principal: no user with UPN or id '${String(b.principal)}'.`);
-    const role = ctx.state.role(str(b.role));
-    if (!role) return ctlError(400, 'InvalidRole', `role: no role named or with template id '${String(b.role)}'.`);
     const minutes = b.durationMinutes === undefined ? 60 : Number(b.durationMinutes);
     if (!Number.isInteger(minutes) || minutes <= 0) return ctlError(400, 'InvalidDuration', 'durationMinutes: must be a positive whole number.');
     const duration = minutes % 60 === 0 ? `PT${minutes / 60}H` : `PT${minutes}M`;
-    // A portal activation: the portal already challenged MFA.
-    const result = await pim.activate({
+    const common = {
       principalId: user.id,
-      roleDefinitionId: role.id,
       justification: str(b.justification) ?? null,
       duration,
       ticketNumber: str(b.ticketNumber) ?? null,
       ticketSystem: str(b.ticketSystem) ?? (str(b.ticketNumber) ? 'ServiceNow' : null),
-    }, { mfaSatisfied: true });
+    };
+    // A portal activation: the portal already challenged MFA. Three forms: role, group, azureRole.
+    let result;
+    if (b.group !== undefined) {
+      const found = ctx.state.pimGroup(str(b.group));
+      if (!found) return ctlError(400, 'InvalidGroup', `group: no PIM-enabled group named or with id '${String(b.group)}'.`);
+      result = await pim.activateGroup({ ...common, groupId: found.group.id, accessId: str(b.accessId) ?? 'member' }, { mfaSatisfied: true });
+    } else if (b.azureRole !== undefined) {
+      const scope = str(b.scope) ?? ctx.state.seed.azureRoles?.[0]?.scope ?? '';
+      const role = ctx.state.azureRole(str(b.azureRole), scope);
+      if (!role) return ctlError(400, 'InvalidAzureRole', `azureRole: no PIM-managed Azure role '${String(b.azureRole)}' at scope '${scope}'.`);
+      result = await pim.activateAzure({ ...common, roleDefinitionId: role.id, scope: role.scope }, { mfaSatisfied: true });
+    } else {
+      const role = ctx.state.role(str(b.role));
+      if (!role) return ctlError(400, 'InvalidRole', `role: no role named or with template id '${String(b.role)}'.`);
+      result = await pim.activate({ ...common, roleDefinitionId: role.id }, { mfaSatisfied: true });
+    }
     if (!result.ok) return ctlError(400, result.code, result.message);
     return json(201, { id: result.request.id, status: controlStatus(result.request) });
   });
@@ -94,6 +109,8 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
     tenantId: ctx.tenantId,
     users: ctx.state.seed.users.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, teamsUserId: u.teamsUserId })),
     roles: ctx.state.seed.roles.map((r) => ({ id: r.id, displayName: r.displayName, approvers: ctx.state.approverIds(r), eligible: r.eligible })),
+    groups: (ctx.state.seed.pimGroups ?? []).map((g) => ({ id: g.groupId, displayName: ctx.state.group(g.groupId)?.displayName, approvers: ctx.state.approverIds(g), eligible: g.eligible })),
+    azureRoles: (ctx.state.seed.azureRoles ?? []).map((r) => ({ id: r.id, displayName: r.displayName, scope: r.scope, approvers: ctx.state.approverIds(r), eligible: r.eligible })),
   }));
 
   router.add('POST', '/_sim/faults', (req) => {

@@ -8,8 +8,37 @@ export type CalloutResult =
 
 const OUTCOMES = new Set(['Approved', 'AutoApproved', 'Denied']);
 
-/** The body PIM POSTs for an Entra role activation (keys as in the custom-extension doc's request model). */
+/** The body PIM POSTs for an activation; one shape per PIM (keys as in the custom-extension doc's request models). */
 export function calloutBody(r: PimRequest, status: string = r.status): Record<string, unknown> {
+  if (r.kind === 'group') {
+    return {
+      '@odata.type': '#microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest',
+      id: r.id,
+      status,
+      action: r.action,
+      justification: r.justification,
+      principalId: r.principalId,
+      accessId: r.accessId,
+      groupId: r.groupId,
+      scheduleInfo: r.scheduleInfo,
+      ticketInfo: r.ticketInfo,
+    };
+  }
+  if (r.kind === 'azureResource') {
+    // ARM's shape: no request id, ARM casing of the enum values.
+    return {
+      properties: {
+        principalId: r.principalId,
+        principalType: 'User',
+        requestType: 'SelfActivate',
+        roleDefinitionId: r.roleDefinitionId,
+        scope: r.scope,
+        justification: r.justification,
+        scheduleInfo: { startDateTime: r.scheduleInfo.startDateTime, expiration: { type: 'AfterDuration', duration: r.scheduleInfo.expiration.duration } },
+        ticketInfo: r.ticketInfo,
+      },
+    };
+  }
   return {
     '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest',
     id: r.id,

@@ -57,7 +57,7 @@ const endUserTarget = {
   enforcedSettings: [],
 };
 
-export function policyRules(ctx: SimContext, r: SeedRole): Record<string, unknown>[] {
+export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }): Record<string, unknown>[] {
   const approvers = r.policy.primaryApprovers.map((a) => {
     if (a.kind === 'singleUser') {
       return { '@odata.type': '#microsoft.graph.singleUser', isBackup: false, userId: a.userId, description: ctx.state.user(a.userId)?.displayName ?? null };
@@ -173,22 +173,34 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
     return json(200, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleDefinitions/$entity'), ...applySelect(graphRoleDefinition(r), req.query.get('$select')) });
   });
 
-  const policyAssignment = (req: SimRequest, r: SeedRole): Record<string, unknown> => {
-    const policyId = `DirectoryRole_${ctx.tenantId}_${stableGuid(`policy:${r.id}`)}`;
-    const out: Record<string, unknown> = { id: `${policyId}_${r.id}`, policyId, scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id };
+  interface PolicyTarget {
+    scopeId: string;
+    scopeType: 'DirectoryRole' | 'Group';
+    roleDefinitionId: string;
+    policy: SeedRole['policy'];
+  }
+  const targets = (): PolicyTarget[] => [
+    ...ctx.state.seed.roles.map((r): PolicyTarget => ({ scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id, policy: r.policy })),
+    // PIM for Groups: one assignment per group and access (member, owner), scopeType Group.
+    ...(ctx.state.seed.pimGroups ?? []).flatMap((g) => (['member', 'owner'] as const).map((a): PolicyTarget => ({ scopeId: g.groupId, scopeType: 'Group', roleDefinitionId: a, policy: g.policy }))),
+  ];
+
+  const policyAssignment = (req: SimRequest, t: PolicyTarget): Record<string, unknown> => {
+    const policyId = `${t.scopeType}_${ctx.tenantId}_${stableGuid(t.scopeType === 'DirectoryRole' ? `policy:${t.roleDefinitionId}` : `policy:${t.scopeId}:${t.roleDefinitionId}`)}`;
+    const out: Record<string, unknown> = { id: `${policyId}_${t.roleDefinitionId}`, policyId, scopeId: t.scopeId, scopeType: t.scopeType, roleDefinitionId: t.roleDefinitionId };
     const expand = req.query.get('$expand') ?? '';
     if (/\bpolicy\b/i.test(expand)) {
       const policy: Record<string, unknown> = {
         id: policyId,
-        displayName: 'DirectoryRole',
-        description: 'DirectoryRole',
+        displayName: t.scopeType,
+        description: t.scopeType,
         isOrganizationDefault: false,
-        scopeId: '/',
-        scopeType: 'DirectoryRole',
+        scopeId: t.scopeId,
+        scopeType: t.scopeType,
         lastModifiedDateTime: null,
         lastModifiedBy: null,
       };
-      if (/\brules\b/i.test(expand)) policy.rules = policyRules(ctx, r);
+      if (/\brules\b/i.test(expand)) policy.rules = policyRules(ctx, t);
       out.policy = policy;
     }
     return out;
@@ -202,16 +214,15 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
     if (!fields.has('scopeid') || !fields.has('scopetype')) {
       return graphError(req, 400, 'BadRequest', "The filter must include scopeId and scopeType, for example scopeId eq '/' and scopeType eq 'DirectoryRole'.");
     }
-    const items = ctx.state.seed.roles
-      .map((r) => ({ r, base: { scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id } }))
-      .filter(({ base }) => matchesFilter(base, clauses))
-      .map(({ r }) => policyAssignment(req, r));
+    const items = targets()
+      .filter((t) => matchesFilter({ scopeId: t.scopeId, scopeType: t.scopeType, roleDefinitionId: t.roleDefinitionId }, clauses))
+      .map((t) => policyAssignment(req, t));
     return page(req, items, 'policies/roleManagementPolicyAssignments(policy(rules()))');
   });
 
   on('GET', '/policies/roleManagementPolicyAssignments/:id', (req, p) => {
-    const r = ctx.state.seed.roles.find((x) => p.id.toLowerCase().endsWith(`_${x.id.toLowerCase()}`));
-    if (!r) return graphError(req, 404, 'NotFound', `The policy assignment '${p.id}' was not found.`);
-    return json(200, { '@odata.context': contextUrl(req, 'policies/roleManagementPolicyAssignments/$entity'), ...policyAssignment(req, r) });
+    const t = targets().find((x) => (policyAssignment(req, x).id as string).toLowerCase() === p.id.toLowerCase());
+    if (!t) return graphError(req, 404, 'NotFound', `The policy assignment '${p.id}' was not found.`);
+    return json(200, { '@odata.context': contextUrl(req, 'policies/roleManagementPolicyAssignments/$entity'), ...policyAssignment(req, t) });
   });
 }

@@ -73,6 +73,8 @@ function graphInstance(ctx: SimContext, i: AssignmentInstance, expand: string | 
   return out;
 }
 
+export { graphStep };
+
 export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine): void {
   type H = (req: SimRequest, p: Record<string, string>, caller: GraphCaller) => Promise<SimResponse> | SimResponse;
   const on = (method: string, path: string, h: H, versions = ['v1.0', 'beta']) => {
@@ -125,7 +127,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   on('GET', `${RD}/roleAssignmentScheduleRequests`, (req) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items = pim.all().map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    const items = pim.all('entraRole').map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
     return page(req, items, 'roleManagement/directory/roleAssignmentScheduleRequests');
   });
 
@@ -136,7 +138,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     }
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const mine = pim.all().filter((r) => p.on === 'principal'
+    const mine = pim.all('entraRole').filter((r) => p.on === 'principal'
       ? r.principalId === caller.oid
       : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)));
     const items = mine.map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
@@ -144,7 +146,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   });
 
   on('GET', `${RD}/roleAssignmentScheduleRequests/:id`, (req, p) => {
-    const r = pim.get(p.id);
+    const r = pim.get(p.id, 'entraRole');
     if (!r) return graphError(req, 404, 'NotFound', `The request '${p.id}' was not found.`);
     return json(200, {
       '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentScheduleRequests/$entity'),
@@ -158,7 +160,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     if (clauses === 'invalid') return badFilter(req);
     const now = ctx.state.now().getTime();
     const items = ctx.state.instances
-      .filter((i) => Date.parse(i.endDateTime) > now && (!onlyPrincipal || i.principalId === onlyPrincipal))
+      .filter((i) => i.kind === 'entraRole' && Date.parse(i.endDateTime) > now && (!onlyPrincipal || i.principalId === onlyPrincipal))
       .map((i) => graphInstance(ctx, i, req.query.get('$expand')))
       .filter((i) => matchesFilter(i, clauses));
     return page(req, items, 'roleManagement/directory/roleAssignmentScheduleInstances');
@@ -201,7 +203,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   // --- approvals (beta only, delegated only: PIM refuses service principals) ----------------------
   const approval = (req: SimRequest, id: string, caller: GraphCaller): { request: PimRequest } | SimResponse => {
     if (caller.kind !== 'user') return delegatedOnly(req, 'roleAssignmentApprovals');
-    const r = pim.get(id);
+    const r = pim.get(id, 'entraRole');
     if (!r || !r.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
     return { request: r };
   };
@@ -243,6 +245,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     }
     const body = jsonBody<Record<string, unknown>>(req);
     if (!body) return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (!pim.get(p.id, 'entraRole')) return graphError(req, 404, 'NotFound', `The approval '${p.id}' was not found.`);
     const result = pim.decide(p.id, caller.oid, body.reviewResult, body.justification, p.stepId);
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
     return { status: 204 };

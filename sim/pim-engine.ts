@@ -1,7 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { SimContext } from './context';
 import { callCustomExtension } from './custom-extension';
-import type { ApprovalStep, PimRequest, ReviewResult } from './state';
+import type { SeedRole } from './seed';
+import type { ApprovalStep, PimKind, PimRequest, ReviewResult } from './state';
+
+/** What a self-activation is for, whichever PIM files it. */
+interface FilingTarget {
+  kind: PimKind;
+  /** Entra role id, `member`/`owner`, or the ARM role definition path. */
+  roleDefinitionId: string;
+  /** '/' for Entra roles, the group id, or the ARM scope. */
+  target: string;
+  policy: SeedRole['policy'];
+  eligible: string[];
+  armName?: string;
+}
+
+/** The group id, ARM scope, or '/' a request is for. */
+export function targetOf(r: PimRequest): string {
+  return r.kind === 'group' ? r.groupId! : r.kind === 'azureResource' ? r.scope! : '/';
+}
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -50,29 +68,55 @@ export class PimEngine {
    */
   async activate(input: ActivationInput, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
     const role = this.state.role(input.roleDefinitionId);
-    const user = this.state.user(input.principalId);
     if (!role || role.displayName.toLowerCase() === input.roleDefinitionId.toLowerCase()) {
       return { ok: false, status: 400, code: 'RoleNotFound', message: `The role definition '${input.roleDefinitionId}' does not exist.` };
     }
+    return this.file({ kind: 'entraRole', roleDefinitionId: role.id, target: '/', policy: role.policy, eligible: role.eligible }, input, opts);
+  }
+
+  /** PIM for Groups: a member or owner self-activation for a PIM-enabled group. */
+  async activateGroup(input: Omit<ActivationInput, 'roleDefinitionId'> & { groupId: string; accessId: string }, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
+    const found = this.state.pimGroup(input.groupId);
+    if (!found) return { ok: false, status: 400, code: 'GroupNotFound', message: `The group '${input.groupId}' is not onboarded to PIM.` };
+    if (input.accessId !== 'member' && input.accessId !== 'owner') {
+      return { ok: false, status: 400, code: 'BadRequest', message: `accessId must be 'member' or 'owner', not '${input.accessId}'.` };
+    }
+    return this.file(
+      { kind: 'group', roleDefinitionId: input.accessId, target: found.group.id, policy: found.pim.policy, eligible: found.pim.eligible[input.accessId] },
+      { ...input, roleDefinitionId: input.accessId },
+      opts,
+    );
+  }
+
+  /** Azure resources: a SelfActivate role assignment schedule request at an ARM scope. */
+  async activateAzure(input: ActivationInput & { scope: string; name?: string }, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
+    const role = this.state.azureRole(input.roleDefinitionId, input.scope);
+    if (!role) return { ok: false, status: 400, code: 'RoleDefinitionDoesNotExist', message: `The role definition '${input.roleDefinitionId}' has no eligible assignments at scope '${input.scope}'.` };
+    const path = `${role.scope}/providers/Microsoft.Authorization/roleDefinitions/${role.id}`;
+    return this.file({ kind: 'azureResource', roleDefinitionId: path, target: role.scope, policy: role.policy, eligible: role.eligible, armName: input.name }, { ...input, roleDefinitionId: path }, opts);
+  }
+
+  private async file(t: FilingTarget, input: ActivationInput, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
+    const user = this.state.user(input.principalId);
     if (!user) return { ok: false, status: 400, code: 'PrincipalNotFound', message: `The principal '${input.principalId}' does not exist.` };
-    if (!role.eligible.includes(user.id)) return policyError(['EligibilityRule']);
+    if (!t.eligible.includes(user.id)) return policyError(['EligibilityRule']);
 
     const now = this.state.now();
-    if (this.activeInstance(user.id, role.id, now)) {
+    if (this.activeInstance(user.id, t.roleDefinitionId, now, t.target)) {
       return { ok: false, status: 400, code: 'RoleAssignmentExists', message: 'The Role assignment already exists.' };
     }
     for (const r of this.state.requests.values()) {
       this.refresh(r);
-      if (r.principalId === user.id && r.roleDefinitionId === role.id && (r.status === 'PendingApproval' || r.status === 'PendingEvaluation')) {
+      if (r.kind === t.kind && targetOf(r) === t.target && r.principalId === user.id && r.roleDefinitionId === t.roleDefinitionId && (r.status === 'PendingApproval' || r.status === 'PendingEvaluation')) {
         return { ok: false, status: 400, code: 'PendingRoleAssignmentRequest', message: 'There is already an existing pending Role assignment request.' };
       }
     }
 
     const failed: string[] = [];
     const durationMs = parseIsoDuration(input.duration);
-    const maxMs = parseIsoDuration(role.policy.maximumDuration) ?? Infinity;
+    const maxMs = parseIsoDuration(t.policy.maximumDuration) ?? Infinity;
     if (durationMs === undefined || durationMs <= 0 || durationMs > maxMs) failed.push('ExpirationRule');
-    const rules = role.policy.enabledRules;
+    const rules = t.policy.enabledRules;
     if (rules.includes('MultiFactorAuthentication') && !opts.mfaSatisfied) failed.push('MfaRule');
     if (rules.includes('Justification') && !input.justification?.trim()) failed.push('JustificationRule');
     if (rules.includes('Ticketing') && !input.ticketNumber?.trim()) failed.push('TicketingRule');
@@ -81,10 +125,11 @@ export class PimEngine {
     const id = randomUUID();
     const request: PimRequest = {
       id,
+      kind: t.kind,
       status: 'PendingEvaluation',
       action: 'selfActivate',
       principalId: user.id,
-      roleDefinitionId: role.id,
+      roleDefinitionId: t.roleDefinitionId,
       directoryScopeId: '/',
       justification: input.justification ?? null,
       scheduleInfo: {
@@ -96,14 +141,16 @@ export class PimEngine {
       completedDateTime: null,
       approvalId: null,
       targetScheduleId: id,
+      ...(t.kind === 'group' ? { groupId: t.target, accessId: t.roleDefinitionId as 'member' | 'owner' } : {}),
+      ...(t.kind === 'azureResource' ? { scope: t.target, armName: t.armName ?? id } : {}),
     };
     this.state.requests.set(id, request);
-    const log = this.ctx.logger.child({ pimRequestId: id, principalId: user.id, roleDefinitionId: role.id });
+    const log = this.ctx.logger.child({ pimRequestId: id, kind: t.kind, principalId: user.id, roleDefinitionId: t.roleDefinitionId });
 
     const ext = this.ctx.customExtension();
     if (ext) {
       // The extension sees the status the request would take without it; PIM does not document the value.
-      const result = await callCustomExtension(this.ctx, ext, request, role.policy.isApprovalRequired ? 'PendingApproval' : 'Provisioned');
+      const result = await callCustomExtension(this.ctx, ext, request, t.policy.isApprovalRequired ? 'PendingApproval' : 'Provisioned');
       if (!result.ok) {
         // Fail closed: an unreachable or confused extension must never turn into access.
         request.status = 'Failed';
@@ -125,14 +172,13 @@ export class PimEngine {
           break;
       }
     }
-    if (role.policy.isApprovalRequired) this.openApproval(request);
+    if (t.policy.isApprovalRequired) this.openApproval(request, t.policy);
     else this.provision(request);
     log.info({ status: request.status }, 'activation filed');
     return { ok: true, request };
   }
 
-  private openApproval(request: PimRequest): void {
-    const role = this.state.role(request.roleDefinitionId)!;
+  private openApproval(request: PimRequest, policy: SeedRole['policy']): void {
     const step: ApprovalStep = {
       id: randomUUID(),
       displayName: null,
@@ -141,13 +187,14 @@ export class PimEngine {
       reviewedDateTime: null,
       justification: null,
       reviewedBy: null,
-      approverIds: this.state.approverIds(role),
-      isApproverJustificationRequired: role.policy.isApproverJustificationRequired,
+      approverIds: this.state.approverIds({ policy }),
+      isApproverJustificationRequired: policy.isApproverJustificationRequired,
     };
     request.status = 'PendingApproval';
-    // Graph's examples show approvalId equal to the request id.
-    request.approvalId = request.id;
-    request.approval = { id: request.id, steps: [step] };
+    // Graph's examples show approvalId equal to the request id; ARM approvals are resources of their own.
+    const approvalId = request.kind === 'azureResource' ? randomUUID() : request.id;
+    request.approvalId = request.kind === 'azureResource' ? `/providers/Microsoft.Authorization/roleAssignmentApprovals/${approvalId}` : approvalId;
+    request.approval = { id: approvalId, steps: [step] };
   }
 
   private provision(request: PimRequest): void {
@@ -159,6 +206,8 @@ export class PimEngine {
     request.completedDateTime = now.toISOString();
     this.state.instances.push({
       id: randomUUID(),
+      kind: request.kind,
+      target: targetOf(request),
       principalId: request.principalId,
       roleDefinitionId: request.roleDefinitionId,
       directoryScopeId: '/',
@@ -168,8 +217,8 @@ export class PimEngine {
     });
   }
 
-  activeInstance(principalId: string, roleId: string, now: Date) {
-    return this.state.instances.find((i) => i.principalId === principalId && i.roleDefinitionId === roleId && Date.parse(i.endDateTime) > now.getTime());
+  activeInstance(principalId: string, roleId: string, now: Date, target = '/') {
+    return this.state.instances.find((i) => i.target === target && i.principalId === principalId && i.roleDefinitionId === roleId && Date.parse(i.endDateTime) > now.getTime());
   }
 
   /** Applies PIM's 24-hour limit lazily, whenever a request is read or decided. */
@@ -184,13 +233,21 @@ export class PimEngine {
     return request;
   }
 
-  get(id: string): PimRequest | undefined {
+  /** A request by id; with `kind`, only a request of that PIM (each API sees its own requests). */
+  get(id: string, kind?: PimKind): PimRequest | undefined {
     const r = this.state.requests.get(id.toLowerCase()) ?? [...this.state.requests.values()].find((x) => x.id.toLowerCase() === id.toLowerCase());
+    return r && (!kind || r.kind === kind) ? this.refresh(r) : undefined;
+  }
+
+  /** The Azure resource request whose approval has this id (the GUID or its full resource id). */
+  byArmApproval(approvalId: string): PimRequest | undefined {
+    const k = approvalId.toLowerCase().split('/').pop();
+    const r = [...this.state.requests.values()].find((x) => x.kind === 'azureResource' && x.approval?.id.toLowerCase() === k);
     return r ? this.refresh(r) : undefined;
   }
 
-  all(): PimRequest[] {
-    return [...this.state.requests.values()].map((r) => this.refresh(r));
+  all(kind?: PimKind): PimRequest[] {
+    return [...this.state.requests.values()].filter((r) => !kind || r.kind === kind).map((r) => this.refresh(r));
   }
 
   /**

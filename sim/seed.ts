@@ -52,12 +52,36 @@ export interface SeedRole {
   eligible: string[];
 }
 
+/** A group onboarded to PIM for Groups: one policy for member and owner activation here. */
+export interface SeedPimGroup {
+  groupId: string;
+  policy: SeedRole['policy'];
+  /** Users with an eligible membership or ownership. */
+  eligible: { member: string[]; owner: string[] };
+}
+
+/** An Azure RBAC role eligible at one ARM scope (PIM for Azure resources). */
+export interface SeedAzureRole {
+  /** The role definition GUID (built-in roles have fixed ids). */
+  id: string;
+  displayName: string;
+  description: string;
+  /** ARM scope of the eligible assignments and the policy, e.g. /subscriptions/{id}. */
+  scope: string;
+  policy: SeedRole['policy'];
+  eligible: string[];
+}
+
 export interface SeedTenant {
   tenantId: string;
   tenantDisplayName: string;
   users: SeedUser[];
   groups: SeedGroup[];
   roles: SeedRole[];
+  /** Groups onboarded to PIM for Groups. */
+  pimGroups?: SeedPimGroup[];
+  /** Azure resource roles managed by PIM (served under /arm). */
+  azureRoles?: SeedAzureRole[];
   /** Systems of record the decision service checks (ticket systems, on-call, HR data lives on users). */
   integrations?: SeedIntegrations;
 }
@@ -159,6 +183,15 @@ export const USER = {
 
 export const GROUP = {
   secOpsApprovers: '7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c01',
+  /** PIM for Groups: membership grants SQL admin rights; activation needs Megan's or Adele's approval. */
+  sqlAdmins: '7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c10',
+} as const;
+
+/** The demo Azure subscription and its PIM-managed role (Contributor's built-in role definition id). */
+export const AZURE = {
+  subscriptionId: '5ab5c0de-1b2c-4d3e-8f40-5a6b7c8d9e01',
+  subscription: '/subscriptions/5ab5c0de-1b2c-4d3e-8f40-5a6b7c8d9e01',
+  contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
 } as const;
 
 export const ROLE = {
@@ -394,6 +427,35 @@ export const seedTenant: SeedTenant = {
   ],
   groups: [
     { id: GROUP.secOpsApprovers, displayName: 'PIM Approvers - Security Operations', members: [USER.megan, USER.patti] },
+    { id: GROUP.sqlAdmins, displayName: 'SQL Admins', members: [] },
+  ],
+  pimGroups: [
+    {
+      groupId: GROUP.sqlAdmins,
+      policy: {
+        isApprovalRequired: true,
+        primaryApprovers: [{ kind: 'singleUser', userId: USER.megan }, { kind: 'singleUser', userId: USER.adele }],
+        maximumDuration: 'PT8H',
+        enabledRules: ['Justification'],
+        isApproverJustificationRequired: true,
+      },
+      // Megan is an approver and also eligible: the self-approval case.
+      eligible: { member: [USER.isaiah, USER.lynne, USER.megan], owner: [USER.adele] },
+    },
+  ],
+  azureRoles: [
+    {
+      id: AZURE.contributor, displayName: 'Contributor', scope: AZURE.subscription,
+      description: 'Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.',
+      policy: {
+        isApprovalRequired: true,
+        primaryApprovers: [{ kind: 'singleUser', userId: USER.megan }, { kind: 'singleUser', userId: USER.adele }],
+        maximumDuration: 'PT8H',
+        enabledRules: ['Justification'],
+        isApproverJustificationRequired: true,
+      },
+      eligible: [USER.isaiah, USER.adele],
+    },
   ],
   roles: [
     {

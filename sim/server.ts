@@ -13,6 +13,8 @@ import { registerEntra, entraError } from './entra';
 import { registerTokenService } from './token-service';
 import { registerGraphDirectory, stableGuid } from './graph-directory';
 import { registerGraphPim } from './graph-pim';
+import { registerGraphPimGroups } from './graph-pim-groups';
+import { ARM_PREFIX, ARM_RESOURCE, createArmHandler } from './arm';
 import { registerGraphBatch } from './graph-batch';
 import { graphError } from './graph-common';
 import { PimEngine } from './pim-engine';
@@ -64,9 +66,13 @@ const BOT_GRAPH_APP_ROLES = [
   'RoleManagementPolicy.Read.Directory',
   'RoleAssignmentSchedule.Read.Directory',
   'RoleEligibilitySchedule.Read.Directory',
+  'PrivilegedAssignmentSchedule.Read.AzureADGroup',
+  'RoleManagementPolicy.Read.AzureADGroup',
 ];
 const BOT_GRAPH_DELEGATED = [
   'RoleAssignmentSchedule.ReadWrite.Directory',
+  // PIM for Groups: approving a member/owner activation as the approver.
+  'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup',
   'RoleManagement.Read.Directory',
   'RoleEligibilitySchedule.Read.Directory',
   'RoleManagementPolicy.Read.Directory',
@@ -92,8 +98,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
     clientSecret: DEMO_BOT_APP.clientSecret,
     displayName: DEMO_BOT_APP.displayName,
     servicePrincipalId: stableGuid(`sp:${DEMO_BOT_APP.clientId}`),
-    appRoles: { [GRAPH_RESOURCE]: BOT_GRAPH_APP_ROLES },
-    delegatedScopes: { [GRAPH_RESOURCE]: BOT_GRAPH_DELEGATED },
+    // ARM authorises by Azure RBAC, not token roles: the app token carries none.
+    appRoles: { [GRAPH_RESOURCE]: BOT_GRAPH_APP_ROLES, [ARM_RESOURCE]: [] },
+    delegatedScopes: { [GRAPH_RESOURCE]: BOT_GRAPH_DELEGATED, [ARM_RESOURCE]: ['user_impersonation'] },
   };
   const url = () => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const issuerOf = (base: string) => `${base}/${seed.tenantId}/v2.0`;
@@ -124,9 +131,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   registerEntra(router, ctx);
   registerTokenService(router, ctx);
   registerGraphPim(router, ctx, pim);
+  registerGraphPimGroups(router, ctx, pim);
   registerGraphDirectory(router, ctx);
   registerIntegrations(router, ctx);
   registerGraphBatch(router, ctx, (inner) => handle(inner, undefined));
+  const arm = createArmHandler(ctx, pim);
 
   const isGraph = (p: string) => /^\/(v1\.0|beta)(\/|$)/i.test(p);
 
@@ -140,6 +149,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
         if (fault.status) return faultResponse(req, fault.status, fault.retryAfterSeconds);
       }
     }
+    if (req.path === ARM_PREFIX || req.path.startsWith(`${ARM_PREFIX}/`)) return arm(req);
     const m = router.match(req);
     if (m === undefined || m === 'method') {
       if (isGraph(req.path)) {

@@ -1,4 +1,7 @@
-import type { SeedGroup, SeedRole, SeedTenant, SeedUser } from './seed';
+import type { SeedAzureRole, SeedGroup, SeedPimGroup, SeedRole, SeedTenant, SeedUser } from './seed';
+
+/** Which PIM a request belongs to: Entra roles, PIM for Groups, or Azure resources (ARM). */
+export type PimKind = 'entraRole' | 'group' | 'azureResource';
 
 /** Graph `unifiedRoleAssignmentScheduleRequest.status` values the simulator produces. */
 export type RequestStatus =
@@ -33,6 +36,7 @@ export interface Evaluation {
 
 export interface PimRequest {
   id: string;
+  kind: PimKind;
   status: RequestStatus;
   action: 'selfActivate';
   principalId: string;
@@ -45,6 +49,12 @@ export interface PimRequest {
   completedDateTime: string | null;
   approvalId: string | null;
   targetScheduleId: string;
+  /** PIM for Groups: the group and `member`/`owner` (roleDefinitionId holds the accessId too). */
+  groupId?: string;
+  accessId?: 'member' | 'owner';
+  /** Azure resources: the ARM scope and the request's resource name (roleDefinitionId is the ARM path). */
+  scope?: string;
+  armName?: string;
   approval?: { id: string; steps: ApprovalStep[] };
   evaluation?: Evaluation;
   /** Why the request failed (extension unreachable, bad verdict); not a Graph field. */
@@ -53,6 +63,9 @@ export interface PimRequest {
 
 export interface AssignmentInstance {
   id: string;
+  kind: PimKind;
+  /** Group id or ARM scope for those kinds; '/' for Entra roles. */
+  target: string;
   principalId: string;
   roleDefinitionId: string;
   directoryScopeId: '/';
@@ -130,9 +143,27 @@ export class SimState {
     return [...new Set(out)];
   }
 
-  approverIds(role: SeedRole): string[] {
+  /** A PIM-enabled group by id or display name. */
+  pimGroup(idOrName: string | undefined): { group: SeedGroup; pim: SeedPimGroup } | undefined {
+    if (!idOrName) return undefined;
+    const k = idOrName.toLowerCase();
+    const group = this.seed.groups.find((g) => g.id.toLowerCase() === k || g.displayName.toLowerCase() === k);
+    const pim = group && (this.seed.pimGroups ?? []).find((p) => p.groupId.toLowerCase() === group.id.toLowerCase());
+    return group && pim ? { group, pim } : undefined;
+  }
+
+  /** An Azure role by display name, GUID or ARM role definition path, optionally at one scope. */
+  azureRole(idOrName: string | undefined, scope?: string): SeedAzureRole | undefined {
+    if (!idOrName) return undefined;
+    const k = idOrName.toLowerCase().split('/').pop()!;
+    return (this.seed.azureRoles ?? []).find(
+      (r) => (r.id.toLowerCase() === k || r.displayName.toLowerCase() === idOrName.toLowerCase()) && (!scope || r.scope.toLowerCase() === scope.toLowerCase().replace(/\/$/, '')),
+    );
+  }
+
+  approverIds(target: { policy: SeedRole['policy'] }): string[] {
     const ids: string[] = [];
-    for (const a of role.policy.primaryApprovers) {
+    for (const a of target.policy.primaryApprovers) {
       if (a.kind === 'singleUser') ids.push(a.userId);
       else ids.push(...this.groupUserIds(a.groupId));
     }

@@ -49,6 +49,11 @@ const envSchema = z.object({
   TENANT_ID: guid('the Entra tenant id'),
   ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com'),
   GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com'),
+  /**
+   * Azure Resource Manager, for PIM for Azure resources (approvals, policies). Default
+   * https://management.azure.com; in demo, the simulator's ARM at GRAPH_BASE_URL + /arm.
+   */
+  ARM_BASE_URL: z.string().url().optional(),
   BOT_APP_ID: guid('the bot app registration client id'),
   BOT_APP_SECRET: z.string().min(1).optional(),
   BOT_CERTIFICATE_PATH: z.string().min(1).optional(),
@@ -86,6 +91,8 @@ export interface AppConfig {
   tenantId: string;
   authorityHost: string;
   graphBaseUrl: string;
+  /** ARM_BASE_URL. */
+  armBaseUrl: string;
   bot: {
     appId: string;
     appSecret?: string;
@@ -125,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const e = parsed.data;
   const problems: string[] = [];
   const demo = e.APP_MODE === 'demo';
+  const armBaseUrl = (e.ARM_BASE_URL ?? (demo ? `${e.GRAPH_BASE_URL.replace(/\/$/, '')}/arm` : 'https://management.azure.com')).replace(/\/$/, '');
 
   if (!e.BOT_APP_SECRET && !e.BOT_CERTIFICATE_PATH) {
     problems.push('BOT_APP_SECRET or BOT_CERTIFICATE_PATH: one is required, the bot app registration credential');
@@ -135,7 +143,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     if (e.NODE_ENV === 'production') problems.push('APP_MODE: demo cannot run with NODE_ENV=production');
     if (!LOOPBACK_HOSTS.has(e.HOST)) problems.push(`HOST: demo mode listens on loopback only (127.0.0.1), not ${e.HOST}`);
     // And it talks only to a simulated tenant: no real Entra, Graph or PIM can be reached from it.
-    for (const [key, value] of [['ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST], ['GRAPH_BASE_URL', e.GRAPH_BASE_URL]] as const) {
+    for (const [key, value] of [['ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST], ['GRAPH_BASE_URL', e.GRAPH_BASE_URL], ['ARM_BASE_URL', armBaseUrl]] as const) {
       if (!LOOPBACK_HOSTS.has(new URL(value).hostname.replace(/^\[|\]$/g, ''))) problems.push(`${key}: demo mode uses the local simulator only (https://127.0.0.1:<port>), not ${value}`);
     }
   } else {
@@ -157,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     tenantId: e.TENANT_ID.toLowerCase(),
     authorityHost,
     graphBaseUrl: e.GRAPH_BASE_URL.replace(/\/$/, ''),
+    armBaseUrl,
     bot: {
       appId: e.BOT_APP_ID.toLowerCase(),
       appSecret: e.BOT_APP_SECRET,

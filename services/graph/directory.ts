@@ -20,14 +20,43 @@ export interface RoleApprovalPolicy {
   approverIds: string[];
 }
 
+/**
+ * What a PIM request is for, in the normalised form the store keeps: an Entra role at a directory
+ * scope, `member`/`owner` of a group (scope = group id), or an ARM role definition path at an ARM scope.
+ */
+export interface PimTarget {
+  kind: string;
+  roleDefinitionId: string;
+  scope: string;
+}
+
+/** A tracked request: its target, who asked, and PIM's id (Entra roles and groups) or our request key (Azure). */
+export interface PimRequestRef extends PimTarget {
+  pimRequestId: string;
+  principalId: string;
+  createdAt: string;
+}
+
+/** Port: Azure resource (ARM) reads the directory needs, made with the bot's own identity. */
+export interface AzureResourceReads {
+  roleDisplayName(roleDefinitionId: string): Promise<string>;
+  approvalPolicy(scope: string, roleDefinitionId: string): Promise<RoleApprovalPolicy>;
+  requestStatus(ref: PimRequestRef): Promise<string>;
+}
+
 /** Port: the directory and PIM policy reads the bot makes with its own (application) identity. */
 export interface Directory {
   user(id: string): Promise<UserProfile>;
-  roleDisplayName(roleDefinitionId: string): Promise<string>;
-  approvalPolicy(roleDefinitionId: string): Promise<RoleApprovalPolicy>;
-  /** PIM's status of an Entra role activation request (PendingApproval, Provisioned, Denied, TimedOut, ...). */
-  requestStatus(pimRequestId: string): Promise<string>;
+  /** The role's name; for a group, the group's name and the access (member/owner). */
+  roleDisplayName(target: PimTarget): Promise<string>;
+  /** The PIM policy's approval settings for the target (Entra role, group access, Azure role at a scope). */
+  approvalPolicy(target: PimTarget): Promise<RoleApprovalPolicy>;
+  /** PIM's status of an activation request (PendingApproval, Provisioned, Denied, TimedOut, ...). */
+  requestStatus(ref: PimRequestRef): Promise<string>;
 }
+
+/** Graph's PIM for Groups request and approval paths. */
+export const GROUP_PIM_PATH = '/identityGovernance/privilegedAccess/group';
 
 interface PolicyRule {
   '@odata.type'?: string;
@@ -42,7 +71,16 @@ interface PolicyRule {
 }
 
 export class GraphDirectory implements Directory {
-  constructor(private readonly client: Client) {}
+  constructor(
+    private readonly client: Client,
+    /** Azure resource reads go to ARM; absent, Azure resource requests have no policy or status here. */
+    private readonly azure?: AzureResourceReads,
+  ) {}
+
+  private arm(): AzureResourceReads {
+    if (!this.azure) throw new Error('Azure resource requests need ARM_BASE_URL and an ARM reader');
+    return this.azure;
+  }
 
   async user(id: string): Promise<UserProfile> {
     try {
@@ -57,7 +95,13 @@ export class GraphDirectory implements Directory {
     }
   }
 
-  async roleDisplayName(roleDefinitionId: string): Promise<string> {
+  async roleDisplayName(target: PimTarget): Promise<string> {
+    if (target.kind === 'group') {
+      const name = await this.groupDisplayName(target.scope);
+      return `${name} (${target.roleDefinitionId === 'owner' ? 'owner' : 'member'})`;
+    }
+    if (target.kind === 'azureResource') return this.arm().roleDisplayName(target.roleDefinitionId);
+    const roleDefinitionId = target.roleDefinitionId;
     try {
       const r = await this.client
         .api(`/roleManagement/directory/roleDefinitions/${encodeURIComponent(roleDefinitionId)}`)
@@ -70,12 +114,31 @@ export class GraphDirectory implements Directory {
     }
   }
 
-  async approvalPolicy(roleDefinitionId: string): Promise<RoleApprovalPolicy> {
+  private async groupDisplayName(groupId: string): Promise<string> {
+    try {
+      const g = await this.client
+        .api(`/groups/${encodeURIComponent(groupId)}`)
+        .select(['id', 'displayName'])
+        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
+        .get();
+      return String(g.displayName ?? groupId);
+    } catch (err) {
+      throw toGraphCallError(err, 'Reading the group');
+    }
+  }
+
+  async approvalPolicy(target: PimTarget): Promise<RoleApprovalPolicy> {
+    if (target.kind === 'azureResource') return this.arm().approvalPolicy(target.scope, target.roleDefinitionId);
+    const q = (v: string) => v.replace(/'/g, "''");
+    // Groups: one policy assignment per group and access, scopeType Group, roleDefinitionId member|owner.
+    const filter = target.kind === 'group'
+      ? `scopeId eq '${q(target.scope)}' and scopeType eq 'Group' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`
+      : `scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`;
     let rules: PolicyRule[];
     try {
       const res = await this.client
         .api('/policies/roleManagementPolicyAssignments')
-        .filter(`scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${roleDefinitionId.replace(/'/g, "''")}'`)
+        .filter(filter)
         .expand('policy($expand=rules)')
         .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
         .get();
@@ -98,10 +161,12 @@ export class GraphDirectory implements Directory {
     };
   }
 
-  async requestStatus(pimRequestId: string): Promise<string> {
+  async requestStatus(ref: PimRequestRef): Promise<string> {
+    if (ref.kind === 'azureResource') return this.arm().requestStatus(ref);
+    const path = ref.kind === 'group' ? `${GROUP_PIM_PATH}/assignmentScheduleRequests` : '/roleManagement/directory/roleAssignmentScheduleRequests';
     try {
       const r = await this.client
-        .api(`/roleManagement/directory/roleAssignmentScheduleRequests/${encodeURIComponent(pimRequestId)}`)
+        .api(`${path}/${encodeURIComponent(ref.pimRequestId)}`)
         .select(['id', 'status'])
         .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
         .get();
@@ -111,7 +176,8 @@ export class GraphDirectory implements Directory {
     }
   }
 
-  private async groupMembers(groupId: string): Promise<string[]> {
+  /** Transitive user members of an approver group (object ids, lower case). */
+  async groupMembers(groupId: string): Promise<string[]> {
     const ids: string[] = [];
     try {
       let page = await this.client

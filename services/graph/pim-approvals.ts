@@ -20,14 +20,30 @@ export interface PimApprovals {
   review(requestId: string, stepId: string, reviewResult: 'Approve' | 'Deny', justification: string): Promise<void>;
 }
 
+/** Where Graph keeps approvals per PIM: Entra roles (beta only), PIM for Groups (read in beta, decided in v1.0). */
+const APPROVAL_PATHS = {
+  entraRole: { base: '/roleManagement/directory/roleAssignmentApprovals', read: 'beta', patch: 'beta' },
+  group: { base: '/identityGovernance/privilegedAccess/group/assignmentApprovals', read: 'beta', patch: 'v1.0' },
+} as const;
+
+export type GraphApprovalKind = keyof typeof APPROVAL_PATHS;
+
+/** Approvals of Entra role and PIM for Groups requests, through Graph, as the approver. */
 export class GraphPimApprovals implements PimApprovals {
-  constructor(private readonly client: Client) {}
+  private readonly paths: (typeof APPROVAL_PATHS)[GraphApprovalKind];
+
+  constructor(
+    private readonly client: Client,
+    kind: GraphApprovalKind = 'entraRole',
+  ) {
+    this.paths = APPROVAL_PATHS[kind];
+  }
 
   async steps(requestId: string): Promise<ApprovalStep[]> {
     try {
       const approval = await this.client
-        .api(`/roleManagement/directory/roleAssignmentApprovals/${encodeURIComponent(requestId)}`)
-        .version('beta')
+        .api(`${this.paths.base}/${encodeURIComponent(requestId)}`)
+        .version(this.paths.read)
         .option('signal', AbortSignal.timeout(DECISION_TIMEOUT_MS))
         .get();
       return (approval.steps ?? []) as ApprovalStep[];
@@ -39,8 +55,8 @@ export class GraphPimApprovals implements PimApprovals {
   async review(requestId: string, stepId: string, reviewResult: 'Approve' | 'Deny', justification: string): Promise<void> {
     try {
       await this.client
-        .api(`/roleManagement/directory/roleAssignmentApprovals/${encodeURIComponent(requestId)}/steps/${encodeURIComponent(stepId)}`)
-        .version('beta')
+        .api(`${this.paths.base}/${encodeURIComponent(requestId)}/steps/${encodeURIComponent(stepId)}`)
+        .version(this.paths.patch)
         .option('signal', AbortSignal.timeout(DECISION_TIMEOUT_MS))
         .patch({ reviewResult, justification });
     } catch (err) {

@@ -4,8 +4,16 @@ import { toGraphCallError } from './graph-errors';
 /** PIM's status of one activation request, or why it could not be read (the HTTP status and Graph's code). */
 export type PimRequestRead = { status: string } | { error: { status: number; code: string } };
 
-/** Port: PIM statuses of many Entra role activation requests, read with the bot's own (application) identity. */
-export type ReadRequestStatuses = (pimRequestIds: string[], signal: AbortSignal) => Promise<Map<string, PimRequestRead>>;
+/** The PIMs whose requests Graph reads by id: Entra roles and PIM for Groups. */
+export type GraphRequestKind = 'entraRole' | 'group';
+
+/** Port: PIM statuses of many activation requests of one kind, read with the bot's own (application) identity. */
+export type ReadRequestStatuses = (pimRequestIds: string[], signal: AbortSignal, kind: GraphRequestKind) => Promise<Map<string, PimRequestRead>>;
+
+const REQUEST_PATHS: Record<GraphRequestKind, string> = {
+  entraRole: '/roleManagement/directory/roleAssignmentScheduleRequests',
+  group: '/identityGovernance/privilegedAccess/group/assignmentScheduleRequests',
+};
 
 /** Graph's cap on one JSON batch (json-batching: "currently limited to 20 individual requests"). */
 export const BATCH_SIZE = 20;
@@ -21,6 +29,8 @@ const RETRYABLE = new Set([429, 503, 504]);
 export interface ReadOptions {
   /** Waits between retries; injectable so unit tests need not sleep. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Which PIM the ids belong to; Entra roles unless told. */
+  kind?: GraphRequestKind;
 }
 
 interface BatchItemResponse {
@@ -43,6 +53,7 @@ type BatchResult = { ok: true; responses: Map<string, BatchItemResponse> } | { o
  */
 export async function readRequestStatuses(client: Client, pimRequestIds: string[], signal: AbortSignal, opts: ReadOptions = {}): Promise<Map<string, PimRequestRead>> {
   const sleep = opts.sleep ?? abortableSleep;
+  const path = REQUEST_PATHS[opts.kind ?? 'entraRole'];
   const out = new Map<string, PimRequestRead>();
   const ids = [...new Set(pimRequestIds)];
   let broken: { status: number; code: string } | null = null;
@@ -52,13 +63,14 @@ export async function readRequestStatuses(client: Client, pimRequestIds: string[
       for (const id of chunk) out.set(id, { error: broken });
       continue;
     }
-    broken = await readChunk(client, chunk, out, signal, sleep);
+    broken = await readChunk(client, path, chunk, out, signal, sleep);
   }
   return out;
 }
 
 async function readChunk(
   client: Client,
+  path: string,
   chunk: string[],
   out: Map<string, PimRequestRead>,
   signal: AbortSignal,
@@ -66,7 +78,7 @@ async function readChunk(
 ): Promise<{ status: number; code: string } | null> {
   let todo = chunk;
   for (let attempt = 0; ; attempt++) {
-    const result = await postBatch(client, todo, signal);
+    const result = await postBatch(client, path, todo, signal);
     if (!result.ok) {
       const wait = result.retryAfterMs ?? backoffMs(attempt);
       if (RETRYABLE.has(result.status) && attempt < MAX_RETRIES && wait <= MAX_WAIT_MS) {
@@ -106,11 +118,11 @@ async function readChunk(
   }
 }
 
-async function postBatch(client: Client, ids: string[], signal: AbortSignal): Promise<BatchResult> {
+async function postBatch(client: Client, path: string, ids: string[], signal: AbortSignal): Promise<BatchResult> {
   const requests = ids.map((id, index) => ({
     id: String(index),
     method: 'GET',
-    url: `/roleManagement/directory/roleAssignmentScheduleRequests/${encodeURIComponent(id)}?$select=id,status`,
+    url: `${path}/${encodeURIComponent(id)}?$select=id,status`,
   }));
   try {
     const res = (await client

@@ -30,6 +30,7 @@ export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extr
     TENANT_ID: DEMO_TENANT_ID,
     ENTRA_AUTHORITY_HOST: simUrl,
     GRAPH_BASE_URL: simUrl,
+    ARM_BASE_URL: `${simUrl}/arm`,
     BOT_APP_ID: DEMO_BOT_APP.clientId,
     BOT_APP_SECRET: DEMO_BOT_APP.clientSecret,
     BOT_OAUTH_URL: simUrl,

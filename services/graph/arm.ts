@@ -1,0 +1,179 @@
+import type { TokenCredential } from '@azure/identity';
+import type { AzureResourceReads, PimRequestRef, RoleApprovalPolicy } from './directory';
+import { GraphCallError, toGraphCallError } from './graph-errors';
+import type { ApprovalStep, PimApprovals } from './pim-approvals';
+
+export const ARM_SCOPE = 'https://management.azure.com/.default';
+const AUTH = '/providers/Microsoft.Authorization';
+const SCHEDULE_REQUESTS_API = '2020-10-01';
+const APPROVALS_API = '2021-01-01-preview';
+const ROLE_DEFINITIONS_API = '2022-04-01';
+const POLICY_API = '2020-10-01';
+/** The approver waits on the card; reads for the card happen after PIM has its answer. */
+const TIMEOUT_MS = 10_000;
+/** ARM throttles with 429 and Retry-After; a short wait is honoured, a long one fails the call. */
+const MAX_RETRIES = 2;
+const MAX_RETRY_WAIT_MS = 5_000;
+
+/** A minimal Azure Resource Manager client: bearer from a credential, ARM's error envelope, Retry-After. */
+export class ArmClient {
+  private readonly base: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly credential: TokenCredential,
+  ) {
+    this.base = baseUrl.replace(/\/$/, '');
+  }
+
+  async call<T>(method: 'GET' | 'PATCH' | 'PUT', path: string, what: string, body?: unknown): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        const token = await this.credential.getToken(ARM_SCOPE);
+        if (!token) throw new Error('no ARM token');
+        res = await fetch(`${this.base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+      } catch (err) {
+        const e = err as Error;
+        if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new GraphCallError(504, 'Timeout', `${what}: Azure Resource Manager did not answer in time.`);
+        throw toGraphCallError(err, what);
+      }
+      const text = await res.text();
+      if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
+      const wait = Number(res.headers.get('retry-after') ?? '1') * 1000;
+      if ((res.status === 429 || res.status === 503) && attempt < MAX_RETRIES && wait <= MAX_RETRY_WAIT_MS) {
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      let code = 'Unknown';
+      let message = `HTTP ${res.status}`;
+      try {
+        const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+        code = parsed.error?.code ?? code;
+        message = parsed.error?.message ?? message;
+      } catch {
+        // not ARM's envelope; keep the status
+      }
+      throw new GraphCallError(res.status, code, `${what}: ${message}`, res.headers.get('x-ms-request-id') ?? undefined);
+    }
+  }
+}
+
+interface ArmScheduleRequest {
+  name: string;
+  properties: { principalId: string; roleDefinitionId: string; scope?: string; status: string; approvalId?: string | null; createdOn?: string; requestType?: string };
+}
+
+interface ArmStage {
+  name: string;
+  properties: {
+    status: string;
+    reviewResult: string;
+    assignedToMe?: boolean;
+    justification?: string | null;
+    reviewedDateTime?: string | null;
+    reviewedBy?: { principalId?: string; principalName?: string; userPrincipalName?: string } | null;
+  };
+}
+
+const same = (a: string | undefined | null, b: string) => (a ?? '').toLowerCase() === b.toLowerCase();
+
+function matching(requests: ArmScheduleRequest[], ref: PimRequestRef): ArmScheduleRequest | undefined {
+  const candidates = requests
+    .filter((r) => same(r.properties.principalId, ref.principalId) && same(r.properties.roleDefinitionId, ref.roleDefinitionId) && same(r.properties.scope ?? ref.scope, ref.scope))
+    .sort((a, b) => (b.properties.createdOn ?? '').localeCompare(a.properties.createdOn ?? ''));
+  return candidates.find((r) => r.properties.status === 'PendingApproval') ?? candidates[0];
+}
+
+/**
+ * PIM for Azure resources, as the approver (ARM on-behalf-of token). The ARM body PIM sends the
+ * extension carries no request id, so the approval is found by what the card row knows: the requests
+ * this user may approve at the scope (`asApprover()`), matched on principal, role definition and scope,
+ * pending first; then the approval's stages are read and the stage is PATCHed.
+ */
+export class ArmPimApprovals implements PimApprovals {
+  private approvalId: string | null = null;
+
+  constructor(
+    private readonly arm: ArmClient,
+    private readonly ref: PimRequestRef,
+  ) {}
+
+  async steps(): Promise<ApprovalStep[]> {
+    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>(
+      'GET',
+      `${this.ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${encodeURIComponent('asApprover()')}`,
+      'Finding the Azure role request',
+    );
+    const request = matching(list.value ?? [], this.ref);
+    if (!request?.properties.approvalId) return [];
+    this.approvalId = request.properties.approvalId.startsWith('/') ? request.properties.approvalId : `${AUTH}/roleAssignmentApprovals/${request.properties.approvalId}`;
+    const stages = await this.arm.call<{ value?: ArmStage[] }>('GET', `${this.approvalId}/stages?api-version=${APPROVALS_API}`, 'Reading the Azure role approval');
+    return (stages.value ?? []).map((s) => ({
+      id: s.name,
+      status: s.properties.status,
+      reviewResult: s.properties.reviewResult,
+      assignedToMe: s.properties.assignedToMe === true,
+      justification: s.properties.justification ?? null,
+      reviewedDateTime: s.properties.reviewedDateTime ?? null,
+      reviewedBy: s.properties.reviewedBy?.principalId
+        ? { id: s.properties.reviewedBy.principalId, displayName: s.properties.reviewedBy.principalName ?? null, userPrincipalName: s.properties.reviewedBy.userPrincipalName ?? null }
+        : null,
+    }));
+  }
+
+  async review(_requestId: string, stageId: string, reviewResult: 'Approve' | 'Deny', justification: string): Promise<void> {
+    if (!this.approvalId) throw new GraphCallError(404, 'NotFound', 'Recording the decision in PIM: the Azure role approval was not found.');
+    await this.arm.call('PATCH', `${this.approvalId}/stages/${encodeURIComponent(stageId)}?api-version=${APPROVALS_API}`, 'Recording the decision in PIM', { reviewResult, justification });
+  }
+}
+
+interface ArmPolicyRule {
+  id: string;
+  setting?: { isApprovalRequired?: boolean; approvalStages?: Array<{ isApproverJustificationRequired?: boolean; primaryApprovers?: Array<{ id?: string; userType?: string }> }> };
+}
+
+/** The bot's own (application) ARM reads: role names, approval policies, request statuses. */
+export class ArmAzureReads implements AzureResourceReads {
+  constructor(
+    private readonly arm: ArmClient,
+    /** Expands an approver group to its users (Graph). */
+    private readonly groupMembers: (groupId: string) => Promise<string[]>,
+  ) {}
+
+  async roleDisplayName(roleDefinitionId: string): Promise<string> {
+    const r = await this.arm.call<{ properties?: { roleName?: string } }>('GET', `${roleDefinitionId}?api-version=${ROLE_DEFINITIONS_API}`, 'Reading the Azure role definition');
+    return r.properties?.roleName ?? roleDefinitionId;
+  }
+
+  async approvalPolicy(scope: string, roleDefinitionId: string): Promise<RoleApprovalPolicy> {
+    const filter = encodeURIComponent(`roleDefinitionId eq '${roleDefinitionId.replace(/'/g, "''")}'`);
+    const res = await this.arm.call<{ value?: Array<{ properties?: { effectiveRules?: ArmPolicyRule[] } }> }>(
+      'GET',
+      `${scope}${AUTH}/roleManagementPolicyAssignments?api-version=${POLICY_API}&$filter=${filter}`,
+      'Reading the Azure role policy',
+    );
+    const approval = (res.value?.[0]?.properties?.effectiveRules ?? []).find((r) => r.id === 'Approval_EndUser_Assignment');
+    const stage = approval?.setting?.approvalStages?.[0];
+    const ids = new Set<string>();
+    for (const a of stage?.primaryApprovers ?? []) {
+      if (!a.id) continue;
+      if ((a.userType ?? 'User').toLowerCase() === 'group') for (const m of await this.groupMembers(a.id)) ids.add(m);
+      else ids.add(a.id.toLowerCase());
+    }
+    return { isApprovalRequired: approval?.setting?.isApprovalRequired ?? false, isApproverJustificationRequired: stage?.isApproverJustificationRequired ?? false, approverIds: [...ids] };
+  }
+
+  async requestStatus(ref: PimRequestRef): Promise<string> {
+    const filter = encodeURIComponent(`principalId eq '${ref.principalId}'`);
+    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>('GET', `${ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${filter}`, 'Reading the Azure role request');
+    const request = matching(list.value ?? [], ref);
+    if (!request) throw new GraphCallError(404, 'NotFound', 'Reading the Azure role request: PIM has no matching request.');
+    return request.properties.status;
+  }
+}

@@ -1,0 +1,134 @@
+import type { SimContext } from './context';
+import { json, jsonBody, type SimRequest, type SimResponse } from './http';
+import type { Router } from './router';
+import type { PimEngine } from './pim-engine';
+import type { PimRequest } from './state';
+import { graphStep } from './graph-pim';
+import { applySelect, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
+
+const PG = '/identityGovernance/privilegedAccess/group';
+/** The delegated permission PIM for Groups requires to activate and to approve. */
+export const GROUP_WRITE_SCOPE = 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup';
+
+/** A `privilegedAccessGroupAssignmentScheduleRequest` as Graph returns it. */
+export function graphGroupRequest(r: PimRequest): Record<string, unknown> {
+  return {
+    id: r.id,
+    status: r.status,
+    createdDateTime: r.createdDateTime,
+    completedDateTime: r.completedDateTime,
+    approvalId: r.approvalId,
+    customData: null,
+    action: r.action,
+    isValidationOnly: false,
+    justification: r.justification,
+    principalId: r.principalId,
+    accessId: r.accessId,
+    groupId: r.groupId,
+    targetScheduleId: r.targetScheduleId,
+    createdBy: { application: null, device: null, user: { displayName: null, id: r.principalId } },
+    scheduleInfo: r.scheduleInfo,
+    ticketInfo: r.ticketInfo,
+  };
+}
+
+/**
+ * PIM for Groups: self-activation of a membership or ownership, reading requests, and approvals
+ * (delegated only, as for Entra roles; PIM refuses service principals).
+ */
+export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: PimEngine): void {
+  type H = (req: SimRequest, p: Record<string, string>, caller: GraphCaller) => Promise<SimResponse> | SimResponse;
+  const on = (method: string, path: string, h: H, versions = ['v1.0', 'beta']) => {
+    for (const v of versions) {
+      router.add(method, `/${v}${path}`, async (req, p) => {
+        const caller = await graphCaller(ctx, req);
+        if (isResponse(caller)) return caller;
+        return h(req, p, caller);
+      });
+    }
+  };
+  const delegatedOnly = (req: SimRequest, what: string) =>
+    graphError(req, 403, 'Forbidden', `${what} is not supported with application permissions; call it with a delegated (user) token.`);
+  const canWrite = (caller: GraphCaller) => caller.kind === 'user' && caller.scopes.includes(GROUP_WRITE_SCOPE);
+
+  on('POST', `${PG}/assignmentScheduleRequests`, async (req, _p, caller) => {
+    const body = jsonBody<Record<string, any>>(req);
+    if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (body.action !== 'selfActivate') return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfActivate' only, not '${String(body.action)}'.`);
+    if (caller.kind !== 'user') return delegatedOnly(req, 'selfActivate');
+    if (!canWrite(caller)) return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_WRITE_SCOPE}.`);
+    if (typeof body.principalId !== 'string' || body.principalId.toLowerCase() !== caller.oid.toLowerCase()) {
+      return graphError(req, 400, 'BadRequest', 'For selfActivate the principalId must be the signed-in user.');
+    }
+    if (typeof body.groupId !== 'string') return graphError(req, 400, 'BadRequest', 'groupId is required.');
+    if (body.accessId !== 'member' && body.accessId !== 'owner') return graphError(req, 400, 'BadRequest', "accessId is required: 'member' or 'owner'.");
+    const duration = body.scheduleInfo?.expiration?.duration;
+    if (String(body.scheduleInfo?.expiration?.type ?? '').toLowerCase() !== 'afterduration' || typeof duration !== 'string') {
+      return graphError(req, 400, 'BadRequest', "scheduleInfo.expiration must be {type: 'afterDuration', duration: 'PT…'}.");
+    }
+    const result = await pim.activateGroup({
+      principalId: body.principalId,
+      groupId: body.groupId,
+      accessId: body.accessId,
+      justification: body.justification,
+      duration,
+      ticketNumber: body.ticketInfo?.ticketNumber,
+      ticketSystem: body.ticketInfo?.ticketSystem,
+      startDateTime: body.scheduleInfo?.startDateTime,
+    }, { mfaSatisfied: caller.amr.includes('mfa') });
+    if (!result.ok) return graphError(req, result.status, result.code, result.message);
+    return json(201, { '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests/$entity'), ...graphGroupRequest(result.request) });
+  });
+
+  on('GET', `${PG}/assignmentScheduleRequests`, (req) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
+    const items = pim.all('group').map(graphGroupRequest).filter((r) => matchesFilter(r, clauses));
+    return page(req, items, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests');
+  });
+
+  on('GET', `${PG}/assignmentScheduleRequests/:id`, (req, p) => {
+    const r = pim.get(p.id, 'group');
+    if (!r) return graphError(req, 404, 'NotFound', `The request '${p.id}' was not found.`);
+    return json(200, {
+      '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests/$entity'),
+      ...applySelect(graphGroupRequest(r), req.query.get('$select')),
+    });
+  });
+
+  const approval = (req: SimRequest, id: string, caller: GraphCaller): { request: PimRequest } | SimResponse => {
+    if (caller.kind !== 'user') return delegatedOnly(req, 'assignmentApprovals');
+    const r = pim.get(id, 'group');
+    if (!r || !r.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
+    return { request: r };
+  };
+  on('GET', `${PG}/assignmentApprovals/:id`, (req, p, caller) => {
+    const found = approval(req, p.id, caller);
+    if (!('request' in found)) return found;
+    const r = found.request;
+    return json(200, {
+      '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentApprovals/$entity'),
+      id: r.approval!.id,
+      steps: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+    });
+  }, ['beta']);
+  on('GET', `${PG}/assignmentApprovals/:id/steps`, (req, p, caller) => {
+    const found = approval(req, p.id, caller);
+    if (!('request' in found)) return found;
+    const r = found.request;
+    return json(200, {
+      '@odata.context': contextUrl(req, `identityGovernance/privilegedAccess/group/assignmentApprovals('${r.id}')/steps`),
+      value: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+    });
+  }, ['beta']);
+  on('PATCH', `${PG}/assignmentApprovals/:id/steps/:stepId`, (req, p, caller) => {
+    if (caller.kind !== 'user') return graphError(req, 403, 'Forbidden', 'Service principals are not allowed to approve requests.');
+    if (!canWrite(caller)) return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_WRITE_SCOPE}.`);
+    const body = jsonBody<Record<string, unknown>>(req);
+    if (!body) return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (!pim.get(p.id, 'group')) return graphError(req, 404, 'NotFound', `The approval '${p.id}' was not found.`);
+    const result = pim.decide(p.id, caller.oid, body.reviewResult, body.justification, p.stepId);
+    if (!result.ok) return graphError(req, result.status, result.code, result.message);
+    return { status: 204 };
+  });
+}

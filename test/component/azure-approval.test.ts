@@ -1,0 +1,82 @@
+import { AZURE, USER } from '../../sim/seed';
+import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+
+const GOOD = 'Scale out the staging VM scale set for load test OPS-1234';
+const text = (x: unknown) => JSON.stringify(x);
+const CONTRIBUTOR_PATH = `${AZURE.subscription}/providers/Microsoft.Authorization/roleDefinitions/${AZURE.contributor}`;
+
+describe('Azure resource requests approved from the card', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function pendingAzureRequest(principal: string = USER.isaiah) {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, azureRole: 'Contributor', scope: AZURE.subscription, justification: GOOD, durationMinutes: 240 });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe('PendingApproval');
+    await h.bot.delivery.drain();
+    const sim = await simJson(h.sim, 'GET', `/_sim/requests/${created.body.id}`);
+    expect(sim.body.evaluation.evaluationOutcome).toBe('Approved');
+    expect(h.connector.posts).toHaveLength(1);
+    const card = h.connector.posts[0]!.activity.attachments[0].content;
+    const requestId = JSON.stringify(card).match(/"requestId":"([0-9a-f-]{36})"/)![1]!;
+    const row = (await h.bot.store.getRequest(requestId))!;
+    expect(row).toMatchObject({ kind: 'azureResource', role_definition_id: CONTRIBUTOR_PATH, scope: AZURE.subscription });
+    expect(row.pim_request_id).toMatch(/^azureResource:/);
+    return { pimId: created.body.id as string, row, card };
+  }
+
+  it('posts a card naming the Azure role and the scope', async () => {
+    const { card } = await pendingAzureRequest();
+    expect(text(card)).toContain('Contributor');
+    expect(text(card)).toContain(AZURE.subscription);
+    expect(text(card)).toContain('Isaiah Langer');
+    expect(text(card)).toContain('"verb":"pim.approve"');
+  });
+
+  it('records the approval through ARM as the approver (asApprover, then the stage PATCH)', async () => {
+    const { pimId, row } = await pendingAzureRequest();
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Load test agreed in the change board' });
+    expect(res.body.statusCode).toBe(200);
+    expect(text(res.body.value)).toContain('Megan Bowen');
+    expect(text(res.body.value)).not.toContain('pim.approve');
+
+    const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
+    const list = calls.find((c) => c.method === 'GET' && /roleAssignmentScheduleRequests$/.test(c.path));
+    expect(list.query).toContain('asApprover');
+    const patches = calls.filter((c) => c.method === 'PATCH');
+    expect(patches).toHaveLength(1);
+    expect(patches[0].path).toMatch(/^\/arm\/providers\/Microsoft\.Authorization\/roleAssignmentApprovals\/[0-9a-f-]+\/stages\/[0-9a-f-]+$/);
+    expect(patches[0]).toMatchObject({ status: 200, oid: USER.megan });
+    expect(patches[0].query).toContain('api-version=2021-01-01-preview');
+
+    const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
+    expect(sim.body.status).toBe('Granted');
+    expect(sim.body.approval.steps[0]).toMatchObject({ reviewResult: 'Approve', reviewedBy: { id: USER.megan } });
+    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.megan });
+  });
+
+  it('refuses someone the Azure role policy does not list as approver', async () => {
+    const { pimId, row } = await pendingAzureRequest();
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const res = await cardAction(h.bot.url, teamsUser(USER.lynne), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Looks fine to me honestly' });
+    expect(text(res.body.value)).toContain('Only approvers of Contributor');
+    const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
+    expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('PendingApproval');
+  });
+
+  it('shows who decided when the Azure request was decided in the portal first', async () => {
+    const { pimId, row } = await pendingAzureRequest();
+    await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.adele, reviewResult: 'Deny', justification: 'Not during the freeze' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving from Teams now' });
+    expect(text(res.body.value)).toContain('Adele Vance already denied');
+    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'denied', decided_by_id: USER.adele });
+  });
+});
