@@ -154,23 +154,6 @@ export class CardDelivery {
     return true;
   }
 
-  /**
-   * Tells the requester that PIM dropped their request after 24 hours and where to ask again. The link is
-   * the fixed PIM "My roles" page; nothing about the request travels in it.
-   */
-  async notifyRequesterExpired(requestId: string): Promise<boolean> {
-    const row = await this.store.getRequest(requestId);
-    if (!row || row.status !== 'expired') return false;
-    const reference = await this.store.conversationRef(row.principal_id);
-    if (!reference) return false;
-    const role = parseDisplay(row).roleDisplayName;
-    await this.notifier.sendText(
-      reference as object,
-      `Your request for ${role} expired: PIM dropped it after 24 hours without a decision. To ask again, activate the role from My roles in PIM: ${PIM_MY_ROLES_URL}`,
-    );
-    return true;
-  }
-
   private async fetchDisplay(row: ApprovalRequestRow): Promise<RequestDisplay> {
     const fallback = parseDisplay(row);
     const [user, roleName, policy] = await Promise.allSettled([
@@ -206,7 +189,7 @@ function outcomeText(row: ApprovalRequestRow, role: string, news: OutcomeNews): 
     case 'denied':
       return `Your request for ${role} was denied${decided}. You can submit a new request with more detail.`;
     case 'expired':
-      return `Your request for ${role} expired: nobody decided it within PIM's 24 hours. You can submit it again.`;
+      return `Your request for ${role} expired: PIM dropped it after 24 hours without a decision. To ask again, activate the role from My roles in PIM: ${PIM_MY_ROLES_URL}`;
     case 'cancelled':
       return `Your request for ${role} was cancelled in PIM${row.decision_justification ? `: "${row.decision_justification}"` : ''}.`;
     default:

@@ -153,7 +153,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
 
   const sweepTimer = setInterval(() => void delivery.sweep().catch(() => undefined), opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   sweepTimer.unref();
-  const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), log, now: opts.now });
+  const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), readAzureStatus: (row) => directory.requestStatus(refOf(row)), log, now: opts.now });
   reconciler.start(config.reconcileIntervalMs);
   void delivery.sweep().catch(() => undefined);
 

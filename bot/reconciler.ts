@@ -8,7 +8,7 @@ import { errInfo } from './card-delivery';
 
 /** Rows read from the database per page; five `$batch` calls of 20 each. */
 const PAGE_SIZE = 100;
-const RECONCILED_KINDS: GraphRequestKind[] = ['entraRole', 'group'];
+const RECONCILED_KINDS: Array<GraphRequestKind | 'azureResource'> = ['entraRole', 'group', 'azureResource'];
 
 /** Shown on the card as the decider: app-only Graph reads of a request do not say who reviewed it. */
 export const DECIDED_OUTSIDE_TEAMS = 'PIM (decided outside Teams)';
@@ -32,6 +32,8 @@ export interface ReconcilerDeps {
   store: Store;
   delivery: CardDelivery;
   readStatuses: ReadRequestStatuses;
+  /** Azure resource requests have no Graph id: ARM is asked one request at a time (by principal, role, scope). */
+  readAzureStatus?: (row: ApprovalRequestRow, signal: AbortSignal) => Promise<string>;
   log: Logger;
   now?: () => Date;
 }
@@ -99,8 +101,8 @@ export class Reconciler {
     const started = Date.now();
     const unreadStatuses: Record<string, number> = {};
     try {
-      // Entra role and group requests, read by PIM request id through Graph; Azure resource requests
-      // carry no PIM id and are left to the decision and claim recovery paths.
+      // Entra role and group requests are read by PIM request id through Graph $batch; Azure resource
+      // requests through ARM, matched by principal, role definition and scope.
       for (const kind of RECONCILED_KINDS) await this.reconcileKind(kind, counts, unreadStatuses);
     } catch (err) {
       if (!this.stopping.signal.aborted) {
@@ -115,13 +117,13 @@ export class Reconciler {
     return counts;
   }
 
-  private async reconcileKind(kind: GraphRequestKind, counts: ReconcileCounts, unreadStatuses: Record<string, number>): Promise<void> {
+  private async reconcileKind(kind: GraphRequestKind | 'azureResource', counts: ReconcileCounts, unreadStatuses: Record<string, number>): Promise<void> {
     let after: { createdAt: string; id: string } | null = null;
     for (;;) {
       if (this.stopping.signal.aborted) break;
       const page = await this.deps.store.pendingRequestsPage(kind, after, PAGE_SIZE);
       if (page.length === 0) break;
-      const reads = await this.deps.readStatuses(page.map((r) => r.pim_request_id), this.stopping.signal, kind);
+      const reads = kind === 'azureResource' ? await this.readAzure(page) : await this.deps.readStatuses(page.map((r) => r.pim_request_id), this.stopping.signal, kind);
       for (const row of page) {
         counts.checked += 1;
         const read = reads.get(row.pim_request_id) ?? { error: { status: 0, code: 'NotRead' } };
@@ -138,6 +140,21 @@ export class Reconciler {
       after = { createdAt: last.created_at, id: last.id };
       if (page.length < PAGE_SIZE) break;
     }
+  }
+
+  private async readAzure(page: ApprovalRequestRow[]): Promise<Map<string, PimRequestRead>> {
+    const reads = new Map<string, PimRequestRead>();
+    if (!this.deps.readAzureStatus) return reads;
+    for (const row of page) {
+      if (this.stopping.signal.aborted) break;
+      try {
+        reads.set(row.pim_request_id, { status: await this.deps.readAzureStatus(row, this.stopping.signal) });
+      } catch (err) {
+        const e = err as { status?: number; code?: string };
+        reads.set(row.pim_request_id, { error: { status: typeof e.status === 'number' ? e.status : 0, code: e.code ?? 'Unreadable' } });
+      }
+    }
+    return reads;
   }
 
   /** Moves one row to its final state (compare-and-swap), then refreshes its cards and tells the requester. */
@@ -168,7 +185,7 @@ export class Reconciler {
       log.warn({ err: errInfo(err) }, 'updating cards failed; the sweep retries');
     }
     if (status === 'expired') {
-      await this.deps.delivery.notifyRequesterExpired(row.id).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the requester failed'));
+      await this.deps.delivery.notifyRequester(row.id, { outcome: 'expired' }).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the requester failed'));
     }
     return true;
   }

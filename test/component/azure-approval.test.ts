@@ -79,4 +79,25 @@ describe('Azure resource requests approved from the card', () => {
     expect(text(res.body.value)).toContain('Adele Vance already denied');
     expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'denied', decided_by_id: USER.adele });
   });
+
+  it('closes the card from ARM state when the request was decided in the portal (reconciler)', async () => {
+    const { pimId, row } = await pendingAzureRequest();
+    await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.adele, reviewResult: 'Approve', justification: 'Approved in the Azure portal' });
+    const counts = await h.bot.reconciler.reconcileOnce();
+    expect(counts.approved).toBeGreaterThanOrEqual(1);
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('approved');
+    await h.bot.delivery.drain();
+    const last = text(h.connector.updates.at(-1)!.activity);
+    expect(last).not.toContain('pim.approve');
+    expect(last).toContain('outside Teams');
+  });
+
+  it('refuses self-approval of an Azure request without calling ARM', async () => {
+    const { row } = await pendingAzureRequest(USER.adele);
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving my own request here' });
+    expect(text(res.body.value)).toContain('cannot approve or deny your own request');
+    const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
+    expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);
+  });
 });
