@@ -28,7 +28,7 @@ import pino, { type Logger } from 'pino';
 import { startBot, type RunningBot } from '../bot/create-bot';
 import { loadConfig } from '../services/config/config';
 import { ensurePki, type SimPki } from '../sim/pki';
-import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant } from '../sim/seed';
+import { AZURE, DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant } from '../sim/seed';
 import { startSimulator, type SimHandle } from '../sim/server';
 import { PLAYGROUND_CHANNEL_ID, PLAYGROUND_CHANNEL_NAME, PLAYGROUND_CURRENT_USER_ID, PLAYGROUND_TEAM_NAME, PLAYGROUND_USER_IDS } from './playground-config';
 import { demoPolicy } from './demo-policy';
@@ -225,8 +225,10 @@ export function renderBanner(b: BannerInput): string {
     if (parts.length === 0) parts.push('no PIM roles');
     return `    ${u.displayName.padEnd(16)} ${u.userPrincipalName.padEnd(24)} ${parts.join('; ')} (${where})`;
   });
+  const post = (body: Record<string, unknown>) =>
+    `curl --cacert ${ca} -X POST ${b.simUrl}/_sim/requests -H 'content-type: application/json' \\\n      -d ${shellQuote(JSON.stringify(body))}`;
   const request = (principal: string, role: string, justification: string, ticketNumber?: string) =>
-    `curl --cacert ${ca} -X POST ${b.simUrl}/_sim/requests -H 'content-type: application/json' \\\n      -d ${shellQuote(JSON.stringify({ principal, role, justification, durationMinutes: 120, ...(ticketNumber ? { ticketNumber, ticketSystem: 'ServiceNow' } : {}) }))}`;
+    post({ principal, role, justification, durationMinutes: 120, ...(ticketNumber ? { ticketNumber, ticketSystem: 'ServiceNow' } : {}) });
   return [
     '',
     'PIM approvals demo is running (Ctrl-C stops it).',
@@ -246,11 +248,15 @@ export function renderBanner(b: BannerInput): string {
     '  Or one that Adele and Megan approve:',
     `    ${request('isaiahl@contoso.example', 'User Administrator', 'Reset MFA for the locked-out CFO, INC0012345')}`,
     '',
+    '  PIM for Groups and Azure resources work the same way (Megan and Adele approve both):',
+    `    ${post({ principal: 'isaiahl@contoso.example', group: 'SQL Admins', accessId: 'member', justification: 'Restore the payroll database from last night, INC0012345', durationMinutes: 60 })}`,
+    `    ${post({ principal: 'isaiahl@contoso.example', azureRole: 'Contributor', scope: AZURE.subscription, justification: 'Scale out the staging VM scale set for load test OPS-1234', durationMinutes: 240 })}`,
+    '',
     '  The decision service settles most requests without a human (simulated ServiceNow, PagerDuty, HR):',
-    '  Alex is on call and owns change CHG0042001, so Security Operator is AutoApproved (no card):',
-    `    ${request('alexw@contoso.example', 'Security Operator', 'Contain the phishing incident on the finance mailboxes', 'CHG0042001')}`,
-    '  The same request citing the closed INC0099999 is Denied, with a reason naming the ticket:',
+    '  Alex asks for Security Operator citing the closed INC0099999: Denied, with a reason naming the ticket:',
     `    ${request('alexw@contoso.example', 'Security Operator', 'Contain the phishing incident on the finance mailboxes', 'INC0099999')}`,
+    '  The same request citing change CHG0042001, which he owns, while he is on call: AutoApproved, no card:',
+    `    ${request('alexw@contoso.example', 'Security Operator', 'Contain the phishing incident on the finance mailboxes', 'CHG0042001')}`,
     '',
     '  See what PIM recorded (status, approval steps, who decided and why):',
     `    curl --cacert ${ca} ${b.simUrl}/_sim/requests`,
