@@ -7,7 +7,13 @@ import { APP_ID_URI, Harness, simJson, startHarness } from '../support/harness';
 describe('decisions backed by the systems of record', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ DECISION_BUDGET_MS: '1500' }, { policy: demoPolicy });
+    // The demo policy, with User Administrator in audit mode: what enforce would say is only recorded.
+    const policy = (simUrl: string) => {
+      const p = demoPolicy(simUrl) as { roles: Record<string, unknown> };
+      p.roles[ROLE.userAdministrator] = { mode: 'audit', justification: 'deny', ticket: { required: true } };
+      return p;
+    };
+    h = await startHarness({ DECISION_BUDGET_MS: '1500' }, { policy });
   });
   afterAll(async () => {
     await h.close();
@@ -62,7 +68,8 @@ describe('decisions backed by the systems of record', () => {
   });
 
   it('denies someone who leaves the company within the activation window', async () => {
-    const r = await evaluate(USER.joni, ROLE.userAdministrator, null);
+    // Exchange Administrator is not in the policy: the default rule (hr: true) applies.
+    const r = await evaluate(USER.joni, '29232cdf-9323-42fd-ade2-1d097af3e4de', null);
     expect(r.body.evaluationOutcome).toBe('Denied');
   });
 
@@ -85,5 +92,13 @@ describe('decisions backed by the systems of record', () => {
     const r = await evaluate(USER.alex, ROLE.securityOperator, TICKET.approvedChange);
     expect(r.body.evaluationOutcome).toBe('Approved');
     expect(r.body.reason.join(' ')).toMatch(/Ticket check (unavailable|did not answer in time)/);
+  });
+
+  it('answers Approved in audit mode and records that enforce mode would have denied', async () => {
+    const r = await evaluate(USER.isaiah, ROLE.userAdministrator, TICKET.closedIncident);
+    expect(r.body.evaluationOutcome).toBe('Approved');
+    expect(r.body.reason.at(-1)).toMatch(/Audit mode: enforce mode would have answered Denied/);
+    const stored = await h.bot.store.findEvaluation(`entraRole:${r.pimId}`);
+    expect(stored).toMatchObject({ outcome: 'Approved', would_be: 'Denied', mode: 'audit' });
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_ID } from '../../scripts/playground-config';
-import { seedTenant, USER } from '../../sim/seed';
+import { AZURE, seedTenant, USER } from '../../sim/seed';
 import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
 
 jest.setTimeout(30_000);
@@ -69,9 +69,10 @@ describe('approval in the Teams playground, end to end', () => {
   }
 
   /** Creates a PIM request through the simulator's control API and waits for its card in the channel. */
-  async function requestAndCard(principal: string, role: string, justification: string) {
+  async function requestAndCard(principal: string, role: string | Record<string, unknown>, justification: string) {
     const mark = playground.mark();
-    const created = await sim('POST', '/_sim/requests', { principal, role, justification, durationMinutes: 120 });
+    const target = typeof role === 'string' ? { role } : role;
+    const created = await sim('POST', '/_sim/requests', { principal, ...target, justification, durationMinutes: 120 });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     const posted = await playground.waitForMessage(
@@ -155,5 +156,22 @@ describe('approval in the Teams playground, end to end', () => {
     const { result } = await clickOnCard(posted, card, 'pim.approve', USER.alex, 'Looks fine to me, approving');
     expect(JSON.stringify(result.value)).toContain('Only approvers of User Administrator');
     expect((await sim('GET', `/_sim/requests/${pimId}`)).body.status).toBe('PendingApproval');
+  });
+
+  it.each([
+    ['a PIM for Groups request', { group: 'SQL Admins', accessId: 'member' }, 'SQL Admins'],
+    ['an Azure resource request', { azureRole: 'Contributor', scope: AZURE.subscription }, 'Contributor'],
+  ])('approves %s from the card in the channel', async (_name, target, shown) => {
+    const justification = `Restore last night's payroll backup for ${shown}, INC0012345`;
+    const { pimId, posted, card } = await requestAndCard('isaiahl@contoso.example', target, justification);
+    expect(JSON.stringify(card)).toContain(shown);
+    const decision = 'Restore agreed with the data owner';
+    const { result, mark } = await clickOnCard(posted, card, 'pim.approve', USER.megan, decision);
+    expect(JSON.stringify(result.value)).toContain('Approved by Megan Bowen');
+    const recorded = await sim('GET', `/_sim/requests/${pimId}`);
+    expect(recorded.body.status).toBe('Granted');
+    expect(recorded.body.approval.steps[0]).toMatchObject({ reviewResult: 'Approve', reviewedBy: { id: USER.megan }, justification: decision });
+    const updated = await playground.waitForMessage((e) => e.action === 'updateMessage' && e.message.messageId === posted.message.messageId, 10_000, { after: mark });
+    expect(executeActions(cardOf(updated)).filter((a) => a.verb === 'pim.approve')).toHaveLength(0);
   });
 });
