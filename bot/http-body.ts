@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { PimTokenError } from '../services/auth/pim-caller-token';
+import { PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
+import { ActivationRequest, normaliseActivationRequest, ShapeError } from '../services/decision/activation-request';
 
 /**
  * What the JSON endpoints that other systems call (PIM, a customer's decision service) share: the
@@ -87,5 +88,30 @@ export function parseJson(raw: Buffer | string): unknown {
     return JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
   } catch (err) {
     throw new HttpError(400, 'malformed_json', `The body is not valid JSON: ${(err as Error).message.slice(0, 120)}.`);
+  }
+}
+
+/**
+ * Reads a call PIM makes to us (the pre-approval extension, the post-approval callout): its Entra token,
+ * a JSON body, and one of the three request shapes. Throws HttpError saying what is wrong.
+ */
+export async function readPimCallout(
+  req: IncomingMessage,
+  validateToken: (authorization: string | undefined) => Promise<PimCaller>,
+): Promise<{ caller: PimCaller; body: unknown; request: ActivationRequest }> {
+  let caller: PimCaller;
+  try {
+    caller = await validateToken(req.headers.authorization);
+  } catch (err) {
+    if (err instanceof PimTokenError) throw tokenRefusal(err);
+    throw err;
+  }
+  requireJsonContentType(req);
+  const body = parseJson(await readBody(req));
+  try {
+    return { caller, body, request: normaliseActivationRequest(body) };
+  } catch (err) {
+    if (err instanceof ShapeError) throw new HttpError(400, 'unknown_shape', err.message);
+    throw err;
   }
 }

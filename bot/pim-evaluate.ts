@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { ActivationRequest, normaliseActivationRequest, ShapeError } from '../services/decision/activation-request';
 import { DecisionPorts, evaluateActivation, Verdict } from '../services/decision/evaluate-activation';
 import type { DecisionPolicy } from '../services/decision/policy';
-import { PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
+import type { PimCaller } from '../services/auth/pim-caller-token';
 import type { Store } from '../services/store/store';
 import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
-import { errorResult, HttpError, HttpResult, parseJson, readBody, requireJsonContentType, tokenRefusal } from './http-body';
+import { errorResult, HttpError, HttpResult, readPimCallout } from './http-body';
 
 export { MAX_BODY_BYTES } from './http-body';
 export type { HttpResult } from './http-body';
@@ -36,25 +35,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
   const started = Date.now();
   const now = deps.now ?? (() => new Date());
   try {
-    let caller: PimCaller;
-    try {
-      caller = await deps.validateToken(req.headers.authorization);
-    } catch (err) {
-      if (err instanceof PimTokenError) {
-        deps.log.warn({ check: err.check }, 'PIM token refused');
-        return errorResult(tokenRefusal(err));
-      }
-      throw err;
-    }
-    requireJsonContentType(req);
-    const body = parseJson(await readBody(req));
-    let request: ActivationRequest;
-    try {
-      request = normaliseActivationRequest(body);
-    } catch (err) {
-      if (err instanceof ShapeError) throw new HttpError(400, 'unknown_shape', err.message);
-      throw err;
-    }
+    const { caller, request } = await readPimCallout(req, deps.validateToken);
     const log = deps.log.child({ pimRequestId: request.pimRequestId, requestKey: request.requestKey, callerAppId: caller.appId });
 
     const existing = await deps.store.findEvaluation(request.requestKey);

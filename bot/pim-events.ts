@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { Response, Server } from 'restify';
 import { createPimTokenValidator, PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
 import type { AppConfig } from '../services/config/config';
-import { ActivationRequest, normaliseActivationRequest, ShapeError } from '../services/decision/activation-request';
 import { checkSignatureHeaders, EventSignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../services/events/event-signature';
 import { EventShapeError, InboundEvent, parseInboundEvent } from '../services/events/inbound-event';
 import { activeUntilOf, outcomeOfPimStatus, planPostApproval } from '../services/events/post-approval';
@@ -12,7 +11,7 @@ import type { RequestStatus } from '../services/approvals/request-lifecycle';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
-import { errorResult, HttpError, HttpResult, parseJson, readBody, requireJsonContentType, tokenRefusal } from './http-body';
+import { errorResult, HttpError, HttpResult, parseJson, readBody, readPimCallout, requireJsonContentType, tokenRefusal } from './http-body';
 
 /** Another writer (an approver's click, the sweeper) can change the row between our read and write; a few rereads settle it. */
 const CAS_ATTEMPTS = 5;
@@ -98,21 +97,7 @@ export async function handleInboundEvent(req: IncomingMessage, deps: EventDeps &
 export async function handlePostApproval(req: IncomingMessage, deps: EventDeps & { validateToken: (authorization: string | undefined) => Promise<PimCaller> }): Promise<HttpResult> {
   const now = deps.now ?? (() => new Date());
   try {
-    try {
-      await deps.validateToken(req.headers.authorization);
-    } catch (err) {
-      if (err instanceof PimTokenError) throw tokenRefusal(err);
-      throw err;
-    }
-    requireJsonContentType(req);
-    const body = parseJson(await readBody(req));
-    let request: ActivationRequest;
-    try {
-      request = normaliseActivationRequest(body);
-    } catch (err) {
-      if (err instanceof ShapeError) throw new HttpError(400, 'unknown_shape', err.message);
-      throw err;
-    }
+    const { body, request } = await readPimCallout(req, deps.validateToken);
     const status = pimStatusOf(body);
     const eventId = `pim:${request.requestKey}:${status.toLowerCase()}`;
     const outcome = outcomeOfPimStatus(status);
