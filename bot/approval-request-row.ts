@@ -1,6 +1,6 @@
 import type { Insertable } from 'kysely';
 import type { ActivationRequest } from '../services/decision/activation-request';
-import type { ApprovalRequestTable } from '../services/store/schema';
+import type { ApprovalRequestTable, EvaluationTable } from '../services/store/schema';
 
 /** PIM keeps a pending approval 24 hours, not configurable. */
 export const PIM_APPROVAL_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -65,5 +65,28 @@ export function newApprovalRequestRow(
     created_at: at,
     expires_at: new Date(opts.at.getTime() + PIM_APPROVAL_WINDOW_MS).toISOString(),
     updated_at: at,
+  };
+}
+
+/** The stored evaluation of one request: by our rules, or (mode `external`) by the customer's own service. */
+export function newEvaluationRow(
+  request: ActivationRequest,
+  o: { evaluationId: string; outcome: string; wouldBe: string; mode: string; reasons: string[]; checks: unknown[]; latencyMs: number; at: Date },
+): Insertable<EvaluationTable> {
+  return {
+    evaluation_id: o.evaluationId,
+    request_key: request.requestKey,
+    pim_request_id: request.pimRequestId,
+    kind: request.kind,
+    principal_id: request.principalId,
+    role_definition_id: request.roleDefinitionId,
+    scope: request.scope,
+    outcome: o.outcome,
+    would_be: o.wouldBe,
+    mode: o.mode,
+    reasons: JSON.stringify(o.reasons),
+    checks: JSON.stringify(o.checks),
+    latency_ms: o.latencyMs,
+    created_at: o.at.toISOString(),
   };
 }

@@ -5,7 +5,7 @@ import { DecisionPorts, evaluateActivation, Verdict } from '../services/decision
 import type { DecisionPolicy } from '../services/decision/policy';
 import type { PimCaller } from '../services/auth/pim-caller-token';
 import type { Store } from '../services/store/store';
-import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
+import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
 import { errorResult, HttpError, HttpResult, readPimCallout } from './http-body';
 
@@ -49,22 +49,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     const at = now();
     const needsCard = verdict.outcome === 'Approved' && needsApprovalCard(request);
     const { row, created } = await deps.store.insertEvaluation(
-      {
-        evaluation_id: evaluationId,
-        request_key: request.requestKey,
-        pim_request_id: request.pimRequestId,
-        kind: request.kind,
-        principal_id: request.principalId,
-        role_definition_id: request.roleDefinitionId,
-        scope: request.scope,
-        outcome: verdict.outcome,
-        would_be: verdict.wouldBe,
-        mode: verdict.mode,
-        reasons: JSON.stringify(verdict.reasons),
-        checks: JSON.stringify(verdict.checks),
-        latency_ms: Date.now() - started,
-        created_at: at.toISOString(),
-      },
+      newEvaluationRow(request, { evaluationId, outcome: verdict.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, reasons: verdict.reasons, checks: verdict.checks, latencyMs: Date.now() - started, at }),
       needsCard ? newApprovalRequestRow(request, { id: randomUUID(), evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, at }) : undefined,
     );
     log.info({ evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created }, 'activation evaluated');

@@ -9,7 +9,7 @@ import { EventShapeError, InboundEvent, parseInboundEvent } from '../services/ev
 import { activeUntilOf, outcomeOfPimStatus, planPostApproval } from '../services/events/post-approval';
 import type { RequestStatus } from '../services/approvals/request-lifecycle';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow } from './approval-request-row';
+import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
 import { errorResult, HttpError, HttpResult, parseJson, readBody, readPimCallout, requireJsonContentType, tokenRefusal } from './http-body';
 
@@ -230,23 +230,8 @@ async function escalate(event: InboundEvent, at: Date, deps: EventDeps, log: Log
   const evaluationId = randomUUID();
   const reasons = event.reasons?.length ? event.reasons : ['The decision service escalated this request for human review.'];
   const { row, created } = await deps.store.insertEscalatedRequest(
-    {
-      evaluation_id: evaluationId,
-      request_key: request.requestKey,
-      pim_request_id: request.pimRequestId,
-      kind: request.kind,
-      principal_id: request.principalId,
-      role_definition_id: request.roleDefinitionId,
-      scope: request.scope,
-      outcome: 'Approved',
-      would_be: 'Approved',
-      // Decided by the customer's own service, not by our rules.
-      mode: 'external',
-      reasons: JSON.stringify(reasons),
-      checks: '[]',
-      latency_ms: 0,
-      created_at: at.toISOString(),
-    },
+    // Decided by the customer's own service, not by our rules.
+    newEvaluationRow(request, { evaluationId, outcome: 'Approved', wouldBe: 'Approved', mode: 'external', reasons, checks: [], latencyMs: 0, at }),
     newApprovalRequestRow(request, { id: randomUUID(), evaluationId, riskFlags: ['Escalated'], reasons, at }),
   );
   if (!created) {

@@ -105,3 +105,16 @@ describe('inbound events configuration', () => {
     expect(problems({ ...production, [key]: value }).join('\n')).toMatch(message);
   });
 });
+
+describe('RECONCILE_INTERVAL_MS', () => {
+  it('defaults to a minute', () => {
+    expect(loadConfig(production).reconcileIntervalMs).toBe(60_000);
+  });
+
+  it('takes a value of at least five seconds', () => {
+    expect(loadConfig({ ...production, RECONCILE_INTERVAL_MS: '5000' }).reconcileIntervalMs).toBe(5000);
+    expect(() => loadConfig({ ...production, RECONCILE_INTERVAL_MS: '1000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...production, RECONCILE_INTERVAL_MS: '1000' })).toThrow(/RECONCILE_INTERVAL_MS: must be at least 5000/);
+    expect(() => loadConfig({ ...production, RECONCILE_INTERVAL_MS: 'often' })).toThrow(/RECONCILE_INTERVAL_MS/);
+  });
+});
