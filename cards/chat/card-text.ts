@@ -1,0 +1,45 @@
+/**
+ * Text hygiene for the chat cards, matching the approval card: user and directory text is cut to a cap and
+ * only ever placed in TextRun.text (never TextBlock.text, FactSet, fallbackText or action data), which
+ * renderers do not treat as markdown, links or mentions.
+ */
+
+/** C0 controls (except tab and newline) and DEL carry no meaning on a card and only bloat the JSON. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/** Explicit bidi embeddings and overrides can make "Denied" read as something else; implicit bidi still works. */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+function clean(text: string | null | undefined): string {
+  return (text ?? '').replace(CONTROL_CHARS, '').replace(BIDI_CONTROLS, '').trim();
+}
+
+/** Cuts by code point, so a surrogate pair is never split, and marks the cut with an ellipsis. */
+export function clip(text: string | null | undefined, max: number): string {
+  const cleaned = clean(text);
+  const points = Array.from(cleaned);
+  return points.length <= max ? cleaned : `${points.slice(0, max - 1).join('').trimEnd()}…`;
+}
+
+/**
+ * For an input's prefilled value: cut to the input's maxLength without an ellipsis, so what the user
+ * submits unchanged is still their own text. The server validates the submitted value again.
+ */
+export function prefill(text: string | null | undefined, maxLength: number): string {
+  return Array.from(clean(text)).slice(0, maxLength).join('');
+}
+
+/** Clipped, non-empty items; past `maxItems` the rest is counted, not shown. */
+export function clipList(items: readonly string[], maxItems: number, maxEach: number): string[] {
+  const kept = items.map((item) => clip(item, maxEach)).filter((item) => item.length > 0);
+  if (kept.length <= maxItems) return kept;
+  return [...kept.slice(0, maxItems - 1), `… and ${kept.length - (maxItems - 1)} more`];
+}
+
+/** "Megan Bowen, Patti Fernandez and 3 more"; empty when there is no name. */
+export function nameList(names: readonly string[], maxNames: number, maxEach: number): string {
+  const kept = names.map((name) => clip(name, maxEach)).filter((name) => name.length > 0);
+  if (kept.length <= maxNames) return kept.join(', ');
+  return `${kept.slice(0, maxNames).join(', ')} and ${kept.length - maxNames} more`;
+}

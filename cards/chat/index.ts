@@ -1,0 +1,13 @@
+/** Cards for elevation by chat in a Teams personal chat. */
+export { ChatVerb, FORM_INPUT, type ChatVerbName, type ChatCard, type DraftActionData, type RequestActionData } from './chat-verbs';
+export { renderRoleChooser, type RoleChooserData } from './role-chooser';
+export {
+  renderActivationForm,
+  durationChoices,
+  STANDARD_DURATIONS_MINUTES,
+  TICKET_SYSTEMS,
+  type ActivationFormData,
+  type DurationChoice,
+} from './activation-form';
+export { renderRequestStatus, isClosed, type RequestState, type RequestStatusData } from './request-status';
+export { formatTime, formatDuration, formatDurationWords } from './format-time';

@@ -1,0 +1,258 @@
+import { Template } from 'adaptivecards-templating';
+import statusTemplate from './request-status.json';
+import { clip, clipList, nameList } from './card-text';
+import { ChatVerb, type ChatCard } from './chat-verbs';
+import { formatDuration, formatTime } from './format-time';
+
+export type RequestState =
+  | 'submitting'
+  | 'pending'
+  | 'approved'
+  | 'active'
+  | 'ended'
+  | 'denied'
+  | 'expired'
+  | 'cancelled'
+  | 'failed';
+
+export interface RequestStatusData {
+  chatRequestId: string;
+  roleTitle: string;
+  durationMinutes: number;
+  ticket: { system: string | null; number: string } | null;
+  justification: string | null;
+  state: RequestState;
+  /**
+   * pending: who can approve (display names). On an active request without a known decision, a non-empty
+   * list means approval was needed and given outside this chat; an empty one that the policy needs none.
+   */
+  approverNames: string[];
+  decision?: { byName: string; at: string /* ISO */; justification: string | null } | null;
+  /**
+   * Set when the organisation's decision service decided at submission: AutoApproved -> why access was
+   * granted without a human; Denied -> why.
+   */
+  decisionService?: { outcome: 'AutoApproved' | 'Denied'; reasons: string[] } | null;
+  activeFrom?: string | null;
+  activeUntil?: string | null;
+  endedAt?: string | null;
+  /** failed: what went wrong and what to do, including Graph's message and request id when known. Other states: an extra note. */
+  message?: string | null;
+  pimRequestId?: string | null;
+  /** IANA time zone of the user (Teams gives activity.localTimezone); times are shown in it with the zone abbreviation, and default to UTC. */
+  timeZone?: string | null;
+  /** When the card was last updated (ISO), shown small at the bottom. */
+  updatedAt: string;
+}
+
+const MAX = {
+  role: 200,
+  name: 120,
+  names: 5,
+  justification: 600,
+  reason: 200,
+  reasons: 5,
+  ticketSystem: 40,
+  ticketNumber: 64,
+  message: 600,
+  id: 80,
+} as const;
+
+type Colour = 'default' | 'accent' | 'good' | 'warning' | 'attention';
+type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
+
+interface Fact {
+  title: string;
+  value: string;
+}
+
+interface StatusViewModel {
+  chatRequestId: string;
+  verbs: { cancelRequest: string; again: string };
+  headline: string;
+  headerColour: Colour;
+  headerStyle: ContainerStyle;
+  details: string[];
+  hasMessage: boolean;
+  message: string;
+  facts: Fact[];
+  footer: string;
+  canCancel: boolean;
+  canRequestAgain: boolean;
+}
+
+interface Header {
+  headline: string;
+  colour: Colour;
+  style: ContainerStyle;
+  details: string[];
+}
+
+/** User text inside a sentence: quoted so it reads as theirs. */
+function quoted(text: string): string {
+  return `“${text}”`;
+}
+
+function reasonsText(reasons: readonly string[]): string {
+  const kept = clipList(reasons, MAX.reasons, MAX.reason);
+  return kept.length > 0 ? kept.join('; ') : 'no reasons given';
+}
+
+function humanDecision(d: RequestStatusData, verb: 'Approved' | 'Denied'): string | null {
+  if (!d.decision) return null;
+  const by = clip(d.decision.byName, MAX.name) || 'an approver';
+  const justification = clip(d.decision.justification, MAX.justification);
+  const base = `${verb} by ${by} at ${formatTime(d.decision.at, d.timeZone)}`;
+  return justification ? `${base}: ${quoted(justification)}` : base;
+}
+
+function serviceDecision(d: RequestStatusData, outcome: 'AutoApproved' | 'Denied'): string | null {
+  if (d.decisionService?.outcome !== outcome) return null;
+  const reasons = reasonsText(d.decisionService.reasons);
+  return outcome === 'AutoApproved'
+    ? `Approved automatically by your organisation's decision service: ${reasons}`
+    : `Denied by your organisation's decision service: ${reasons}`;
+}
+
+/** How an activation was granted, for the approved and active states. */
+function approvalSentence(d: RequestStatusData): string {
+  const service = serviceDecision(d, 'AutoApproved');
+  if (service) return service;
+  const human = humanDecision(d, 'Approved');
+  if (human) return human;
+  // The bot reads PIM with its own identity and cannot always see who approved in the portal or by email.
+  return d.approverNames.length > 0 ? 'Approved in PIM, outside this chat' : "Activated without approval (the role's policy needs none)";
+}
+
+function sentence(text: string): string {
+  return /[.!?…”]$/.test(text) ? text : `${text}.`;
+}
+
+function header(d: RequestStatusData): Header {
+  const at = (iso: string | null | undefined): string | null => (iso ? formatTime(iso, d.timeZone) : null);
+  switch (d.state) {
+    case 'submitting':
+      return { headline: 'Sending your request to PIM…', colour: 'accent', style: 'default', details: [] };
+    case 'pending': {
+      const names = nameList(d.approverNames, MAX.names, MAX.name);
+      return {
+        headline: 'Waiting for approval',
+        colour: 'warning',
+        style: 'warning',
+        details: [`Approvers: ${names || 'any approver of the role'}`],
+      };
+    }
+    case 'approved':
+      return {
+        headline: 'Approved',
+        colour: 'good',
+        style: 'good',
+        details: [`${sentence(approvalSentence(d))} PIM is activating the role.`],
+      };
+    case 'active': {
+      const until = at(d.activeUntil);
+      return {
+        headline: until ? `Active until ${until}` : 'Active',
+        colour: 'good',
+        style: 'good',
+        details: [sentence(approvalSentence(d))],
+      };
+    }
+    case 'ended': {
+      const ended = at(d.endedAt ?? d.activeUntil);
+      return { headline: ended ? `Ended at ${ended}` : 'Ended', colour: 'default', style: 'emphasis', details: [] };
+    }
+    case 'denied':
+      return {
+        headline: 'Denied',
+        colour: 'attention',
+        style: 'attention',
+        details: [sentence(serviceDecision(d, 'Denied') ?? humanDecision(d, 'Denied') ?? 'Denied in PIM, outside this chat')],
+      };
+    case 'expired':
+      return {
+        headline: 'Expired',
+        colour: 'warning',
+        style: 'warning',
+        details: ["Expired: no approver decided within PIM's 24 hours."],
+      };
+    case 'cancelled':
+      return { headline: 'Cancelled', colour: 'default', style: 'emphasis', details: ['This request was cancelled.'] };
+    case 'failed':
+      return { headline: 'Failed', colour: 'attention', style: 'attention', details: [] };
+    default:
+      return assertNever(d.state);
+  }
+}
+
+function facts(d: RequestStatusData): Fact[] {
+  const rows: Fact[] = [
+    { title: 'Role', value: clip(d.roleTitle, MAX.role) || 'Unknown role' },
+    { title: 'Duration', value: formatDuration(d.durationMinutes) },
+  ];
+  if (d.ticket) {
+    const ticket = `${clip(d.ticket.system, MAX.ticketSystem)} ${clip(d.ticket.number, MAX.ticketNumber)}`.trim();
+    if (ticket) rows.push({ title: 'Ticket', value: ticket });
+  }
+  const justification = clip(d.justification, MAX.justification);
+  if (justification) rows.push({ title: 'Justification', value: justification });
+  return rows;
+}
+
+function footer(d: RequestStatusData): string {
+  const pimId = clip(d.pimRequestId, MAX.id);
+  const updated = `Updated ${formatTime(d.updatedAt, d.timeZone)}`;
+  return pimId ? `${updated} · PIM request ${pimId}` : updated;
+}
+
+function toViewModel(d: RequestStatusData): StatusViewModel {
+  const head = header(d);
+  const message = clip(d.message, MAX.message) || (d.state === 'failed' ? 'Something went wrong. Try again, or ask your PIM administrator.' : '');
+  return {
+    chatRequestId: d.chatRequestId,
+    verbs: { cancelRequest: ChatVerb.CancelRequest, again: ChatVerb.Again },
+    headline: head.headline,
+    headerColour: head.colour,
+    headerStyle: head.style,
+    details: head.details,
+    hasMessage: message.length > 0,
+    message,
+    facts: facts(d),
+    footer: footer(d),
+    canCancel: d.state === 'pending',
+    canRequestAgain: isClosed(d.state),
+  };
+}
+
+/** States after which the request never changes again: the user can only ask anew. */
+export function isClosed(state: RequestState): boolean {
+  switch (state) {
+    case 'denied':
+    case 'expired':
+    case 'ended':
+    case 'cancelled':
+    case 'failed':
+      return true;
+    case 'submitting':
+    case 'pending':
+    case 'approved':
+    case 'active':
+      return false;
+    default:
+      return assertNever(state);
+  }
+}
+
+/**
+ * The one status card of a chat request, rewritten in place as the request moves on. Buttons carry
+ * {chatRequestId} only: 'Cancel request' while pending, 'Request again' once closed, none in between.
+ */
+export function renderRequestStatus(d: RequestStatusData): ChatCard {
+  const card = new Template(statusTemplate).expand({ $root: toViewModel(d) }) as ChatCard;
+  if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
+  return card;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled value: ${String(value)}`);
+}
