@@ -1,8 +1,9 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
-import type { PimEngine } from './pim-engine';
+import { parseExtensionExpiration, type PimEngine } from './pim-engine';
 import type { SeedAzureRole } from './seed';
-import type { ApprovalStep, PimRequest } from './state';
+import type { ApprovalStep, PimRequest, RequestExpiration } from './state';
+import { stableGuid } from './graph-directory';
 
 /** The audience of ARM tokens (`https://management.azure.com/.default`). */
 export const ARM_RESOURCE = 'https://management.azure.com';
@@ -17,7 +18,19 @@ const API = {
   policyAssignments: ['2020-10-01', '2020-10-01-preview'],
 };
 
-type ArmCaller = { kind: 'app' | 'user'; oid: string; scopes: string[] };
+type ArmCaller = { kind: 'app' | 'user'; oid: string; scopes: string[]; amr: string[]; acrs: string[] };
+
+/** ARM's casing of a request's expiration. */
+function armExpiration(e: RequestExpiration): Record<string, unknown> {
+  switch (e.type) {
+    case 'afterDuration':
+      return { type: 'AfterDuration', endDateTime: null, duration: e.duration };
+    case 'afterDateTime':
+      return { type: 'AfterDateTime', endDateTime: e.endDateTime, duration: null };
+    default:
+      return { type: null, endDateTime: null, duration: null };
+  }
+}
 
 /** ARM's error envelope. */
 export function armError(status: number, code: string, message: string): SimResponse {
@@ -51,24 +64,25 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
     const c = v.claims;
     const oid = String(c.oid ?? '');
     req.caller = { oid, appid: String(c.azp ?? c.appid ?? '') };
-    if (c.idtyp === 'app' || !c.scp) return { kind: 'app', oid, scopes: [] };
-    return { kind: 'user', oid, scopes: String(c.scp).split(' ').filter(Boolean) };
+    if (c.idtyp === 'app' || !c.scp) return { kind: 'app', oid, scopes: [], amr: [], acrs: [] };
+    const list = (x: unknown) => (Array.isArray(x) ? x.map(String) : []);
+    return { kind: 'user', oid, scopes: String(c.scp).split(' ').filter(Boolean), amr: list(c.amr), acrs: list(c.acrs) };
   }
 
   const armScope = (scope: string) => scope.replace(/\/$/, '');
   const requestResource = (r: PimRequest) => ({
-    id: `${r.scope}${AUTH}/roleAssignmentScheduleRequests/${r.armName}`,
+    id: `${r.scope}${AUTH}/${r.collection === 'eligibility' ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests'}/${r.armName}`,
     name: r.armName,
-    type: 'Microsoft.Authorization/RoleAssignmentScheduleRequests',
+    type: r.collection === 'eligibility' ? 'Microsoft.Authorization/RoleEligibilityScheduleRequests' : 'Microsoft.Authorization/RoleAssignmentScheduleRequests',
     properties: {
       roleDefinitionId: r.roleDefinitionId,
       principalId: r.principalId,
       principalType: 'User',
-      requestType: 'SelfActivate',
+      requestType: r.action === 'selfExtend' ? 'SelfExtend' : 'SelfActivate',
       status: r.status,
       approvalId: r.approvalId,
       scope: r.scope,
-      scheduleInfo: { startDateTime: r.scheduleInfo.startDateTime, expiration: { type: 'AfterDuration', endDateTime: null, duration: r.scheduleInfo.expiration.duration } },
+      scheduleInfo: { startDateTime: r.scheduleInfo.startDateTime, expiration: armExpiration(r.scheduleInfo.expiration) },
       justification: r.justification,
       ticketInfo: r.ticketInfo,
       requestorId: r.principalId,
@@ -98,64 +112,202 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
   const isApproverOf = (r: PimRequest, oid: string) => r.principalId !== oid && !!r.approval?.steps.some((s) => s.approverIds.includes(oid));
   const roleAt = (scope: string, path: string): SeedAzureRole | undefined => ctx.state.azureRole(path, scope);
 
+  const expanded = (principalId: string, role: SeedAzureRole, scope: string) => {
+    const u = ctx.state.user(principalId);
+    return {
+      principal: { id: principalId, displayName: u?.displayName ?? null, email: u ? u.mail ?? u.userPrincipalName : null, type: 'User' },
+      roleDefinition: { id: `${role.scope}${AUTH}/roleDefinitions/${role.id}`, displayName: role.displayName, type: 'BuiltInRole' },
+      scope: ctx.state.azureScopeInfo(scope),
+    };
+  };
+  /** RoleEligibilityScheduleInstance resources of the seeded eligibilities (ended ones drop out). */
+  const eligibilityInstances = (principalId: string | undefined, applies: (scope: string) => boolean) => {
+    const out: Record<string, unknown>[] = [];
+    for (const role of ctx.state.seed.azureRoles ?? []) {
+      if (!applies(role.scope)) continue;
+      for (const uid of role.eligible) {
+        if (principalId && uid.toLowerCase() !== principalId.toLowerCase()) continue;
+        if (!ctx.state.isEligible(role, role.eligible, uid)) continue;
+        const name = stableGuid(`arm-eligibility:${role.scope}:${role.id}:${uid}`);
+        out.push({
+          id: `${role.scope}${AUTH}/roleEligibilityScheduleInstances/${name}`,
+          name,
+          type: 'Microsoft.Authorization/roleEligibilityScheduleInstances',
+          properties: {
+            roleEligibilityScheduleId: `${role.scope}${AUTH}/roleEligibilitySchedules/${name}`,
+            scope: role.scope,
+            roleDefinitionId: `${role.scope}${AUTH}/roleDefinitions/${role.id}`,
+            principalId: uid,
+            principalType: 'User',
+            status: 'Provisioned',
+            startDateTime: '2025-01-01T00:00:00Z',
+            endDateTime: ctx.state.eligibilityEnd(role, uid),
+            memberType: 'Direct',
+            createdOn: '2025-01-01T00:00:00Z',
+            expandedProperties: expanded(uid, role, role.scope),
+          },
+        });
+      }
+    }
+    return out;
+  };
+  /** RoleAssignmentScheduleInstance resources of active (activated) Azure role assignments. */
+  const assignmentInstances = (principalId: string | undefined, applies: (scope: string) => boolean) => {
+    const now = ctx.state.now().getTime();
+    return ctx.state.instances
+      .filter((i) => i.kind === 'azureResource' && Date.parse(i.endDateTime) > now && applies(i.target) && (!principalId || i.principalId.toLowerCase() === principalId.toLowerCase()))
+      .map((i) => {
+        const role = ctx.state.azureRole(i.roleDefinitionId, i.target);
+        const eligibilityName = stableGuid(`arm-eligibility:${i.target}:${role?.id ?? ''}:${i.principalId}`);
+        return {
+          id: `${i.target}${AUTH}/roleAssignmentScheduleInstances/${i.id}`,
+          name: i.id,
+          type: 'Microsoft.Authorization/roleAssignmentScheduleInstances',
+          properties: {
+            scope: i.target,
+            roleDefinitionId: i.roleDefinitionId,
+            principalId: i.principalId,
+            principalType: 'User',
+            roleAssignmentScheduleId: `${i.target}${AUTH}/roleAssignmentSchedules/${i.requestId}`,
+            originRoleAssignmentId: `${i.target}${AUTH}/roleAssignments/${i.id}`,
+            linkedRoleEligibilityScheduleId: `${i.target}${AUTH}/roleEligibilitySchedules/${eligibilityName}`,
+            linkedRoleEligibilityScheduleInstanceId: `${i.target}${AUTH}/roleEligibilityScheduleInstances/${eligibilityName}`,
+            status: 'Provisioned',
+            startDateTime: i.startDateTime,
+            endDateTime: i.endDateTime,
+            assignmentType: 'Activated',
+            memberType: 'Direct',
+            createdOn: i.startDateTime,
+            ...(role ? { expandedProperties: expanded(i.principalId, role, i.target) } : {}),
+          },
+        };
+      });
+  };
+
   return async function handle(req: SimRequest): Promise<SimResponse> {
     const path = req.path.slice(ARM_PREFIX.length).replace(/\/$/, '');
     const who = await caller(req);
     if (!('kind' in who)) return who;
 
-    let m = new RegExp(`^(.*)${AUTH}/roleAssignmentScheduleRequests/([^/]+)$`, 'i').exec(path);
+    let m = new RegExp(`^(.*)${AUTH}/(roleEligibilityScheduleInstances|roleAssignmentScheduleInstances)$`, 'i').exec(path);
+    if (m && req.method === 'GET') {
+      const bad = apiVersion(req, API.scheduleRequests);
+      if (bad) return bad;
+      const scope = armScope(m[1]!);
+      const filter = (req.query.get('$filter') ?? '').trim();
+      const principal = /^principalId\s+eq\s+'([^']+)'$/i.exec(filter);
+      let target: string | undefined;
+      if (/^asTarget\(\)$/i.test(filter)) {
+        if (who.kind !== 'user') return armError(400, 'InvalidFilter', 'asTarget() needs a user token.');
+        target = who.oid;
+      } else if (principal) target = principal[1]!;
+      else if (filter) return armError(400, 'InvalidFilter', `The filter '${filter}' is not supported.`);
+      // Instances at the scope, below it, and above it (inherited): what applies to the scope.
+      const applies = (s: string) => {
+        const a = s.toLowerCase();
+        const b = scope.toLowerCase();
+        return !b || a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+      };
+      const eligibilityOnly = m[2]!.toLowerCase() === 'roleeligibilityscheduleinstances';
+      const value = eligibilityOnly ? eligibilityInstances(target, applies) : assignmentInstances(target, applies);
+      return json(200, { value });
+    }
+
+    // Schedule requests: roleAssignmentScheduleRequests (SelfActivate; SelfExtend too) and
+    // roleEligibilityScheduleRequests (SelfExtend, where ARM documents extending an eligibility).
+    m = new RegExp(`^(.*)${AUTH}/(roleAssignmentScheduleRequests|roleEligibilityScheduleRequests)(?:/([^/]+)(/cancel)?)?$`, 'i').exec(path);
     if (m) {
       const bad = apiVersion(req, API.scheduleRequests);
       if (bad) return bad;
-      const [, scope, name] = m as unknown as [string, string, string];
+      const scope = armScope(m[1]!);
+      const collection: PimRequest['collection'] = m[2]!.toLowerCase() === 'roleassignmentschedulerequests' ? 'assignment' : 'eligibility';
+      const name = m[3];
+      const isCancel = !!m[4];
+      const label = collection === 'assignment' ? 'role assignment schedule request' : 'role eligibility schedule request';
+      const notFoundCode = collection === 'assignment' ? 'RoleAssignmentScheduleRequestNotFound' : 'RoleEligibilityScheduleRequestNotFound';
+      const mine = pim.all('azureResource', collection);
+      const byName = (n: string) => mine.find((x) => x.armName?.toLowerCase() === n.toLowerCase() && x.scope!.toLowerCase() === scope.toLowerCase());
+      const resource = (r: PimRequest) => requestResource(r);
+
+      if (!name) {
+        if (req.method !== 'GET') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
+        const filter = (req.query.get('$filter') ?? '').trim();
+        let items = mine.filter((r) => r.scope!.toLowerCase().startsWith(scope.toLowerCase()));
+        const principal = /^principalId\s+eq\s+'([^']+)'$/i.exec(filter);
+        if (/^asApprover\(\)$/i.test(filter)) {
+          if (who.kind !== 'user') return armError(400, 'InvalidFilter', 'asApprover() needs a user token.');
+          items = items.filter((r) => isApproverOf(r, who.oid));
+        } else if (/^asRequestor\(\)$/i.test(filter) || /^asTarget\(\)$/i.test(filter)) {
+          items = items.filter((r) => r.principalId === who.oid);
+        } else if (principal) {
+          items = items.filter((r) => r.principalId.toLowerCase() === principal[1]!.toLowerCase());
+        } else if (filter) {
+          return armError(400, 'InvalidFilter', `The filter '${filter}' is not supported.`);
+        }
+        return json(200, { value: items.map(resource) });
+      }
+
+      if (isCancel) {
+        if (req.method !== 'POST') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
+        if (who.kind !== 'user') return armError(403, 'AuthorizationFailed', 'Only the principal of a request can cancel it; service principals cannot.');
+        const r = byName(name);
+        if (!r) return armError(404, notFoundCode, `The ${label} '${name}' was not found.`);
+        const result = pim.cancel(r.id, who.oid, 'azureResource', collection);
+        if (!result.ok) return armError(result.status, result.status === 403 ? 'AuthorizationFailed' : result.code, result.message);
+        // ARM answers the cancel action with 200 and no body.
+        return { status: 200 };
+      }
+
       if (req.method === 'GET') {
-        const r = pim.all('azureResource').find((x) => x.armName?.toLowerCase() === name.toLowerCase() && x.scope!.toLowerCase() === armScope(scope).toLowerCase());
-        return r ? json(200, requestResource(r)) : armError(404, 'RoleAssignmentScheduleRequestNotFound', `The role assignment schedule request '${name}' was not found.`);
+        const r = byName(name);
+        return r ? json(200, resource(r)) : armError(404, notFoundCode, `The ${label} '${name}' was not found.`);
       }
       if (req.method !== 'PUT') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
-      if (who.kind !== 'user') return armError(400, 'InvalidRequest', 'SelfActivate requests need a user token.');
+      if (who.kind !== 'user') return armError(400, 'InvalidRequest', 'Self requests (SelfActivate, SelfExtend) need a user token.');
       const body = jsonBody<{ properties?: Record<string, any> }>(req);
       const p = body?.properties;
       if (!p) return armError(400, 'InvalidRequestContent', 'The request content must be an object with properties.');
-      if (String(p.requestType).toLowerCase() !== 'selfactivate') return armError(400, 'InvalidRequest', `The simulator supports requestType 'SelfActivate' only, not '${String(p.requestType)}'.`);
-      if (typeof p.principalId !== 'string' || p.principalId.toLowerCase() !== who.oid.toLowerCase()) return armError(400, 'InvalidRequest', 'For SelfActivate the principalId must be the signed-in user.');
+      const requestType = String(p.requestType).toLowerCase();
+      const allowed = collection === 'assignment' ? ['selfactivate', 'selfextend'] : ['selfextend'];
+      if (!allowed.includes(requestType)) {
+        const names = collection === 'assignment' ? "'SelfActivate' and 'SelfExtend'" : "'SelfExtend'";
+        return armError(400, 'InvalidRequest', `The simulator supports requestType ${names} only here, not '${String(p.requestType)}'.`);
+      }
+      if (typeof p.principalId !== 'string' || p.principalId.toLowerCase() !== who.oid.toLowerCase()) return armError(400, 'InvalidRequest', `For ${String(p.requestType)} the principalId must be the signed-in user.`);
+      if (requestType === 'selfextend') {
+        if (typeof p.roleDefinitionId !== 'string') return armError(400, 'InvalidRequest', 'roleDefinitionId is required.');
+        if (!roleAt(scope, p.roleDefinitionId)) return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
+        const expiration = parseExtensionExpiration(p.scheduleInfo?.expiration);
+        if (typeof expiration === 'string') return armError(400, 'InvalidRequest', expiration);
+        const ext = pim.extendAzure({
+          principalId: who.oid,
+          roleDefinitionId: p.roleDefinitionId,
+          scope,
+          name,
+          justification: p.justification,
+          expiration,
+          startDateTime: p.scheduleInfo?.startDateTime,
+          ticketNumber: p.ticketInfo?.ticketNumber,
+          ticketSystem: p.ticketInfo?.ticketSystem,
+        }, collection);
+        return ext.ok ? json(201, resource(ext.request)) : armError(ext.status, ext.code, ext.message);
+      }
       const duration = p.scheduleInfo?.expiration?.duration;
       if (typeof duration !== 'string' || typeof p.roleDefinitionId !== 'string') return armError(400, 'InvalidRequest', 'roleDefinitionId and scheduleInfo.expiration.duration are required.');
-      if (!roleAt(armScope(scope), p.roleDefinitionId)) return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
+      if (!roleAt(scope, p.roleDefinitionId)) return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
       const result = await pim.activateAzure({
         principalId: who.oid,
         roleDefinitionId: p.roleDefinitionId,
-        scope: armScope(scope),
+        scope,
         name,
         justification: p.justification,
         duration,
         ticketNumber: p.ticketInfo?.ticketNumber,
         ticketSystem: p.ticketInfo?.ticketSystem,
         startDateTime: p.scheduleInfo?.startDateTime,
-      }, { mfaSatisfied: true });
+      }, { mfaSatisfied: who.amr.includes('mfa'), acrs: who.acrs });
       if (!result.ok) return armError(result.status, result.code, result.message);
-      return json(201, requestResource(result.request));
-    }
-
-    m = new RegExp(`^(.*)${AUTH}/roleAssignmentScheduleRequests$`, 'i').exec(path);
-    if (m && req.method === 'GET') {
-      const bad = apiVersion(req, API.scheduleRequests);
-      if (bad) return bad;
-      const scope = armScope(m[1]!).toLowerCase();
-      const filter = (req.query.get('$filter') ?? '').trim();
-      let items = pim.all('azureResource').filter((r) => r.scope!.toLowerCase().startsWith(scope));
-      const principal = /^principalId\s+eq\s+'([^']+)'$/i.exec(filter);
-      if (/^asApprover\(\)$/i.test(filter)) {
-        if (who.kind !== 'user') return armError(400, 'InvalidFilter', 'asApprover() needs a user token.');
-        items = items.filter((r) => isApproverOf(r, who.oid));
-      } else if (/^asRequestor\(\)$/i.test(filter) || /^asTarget\(\)$/i.test(filter)) {
-        items = items.filter((r) => r.principalId === who.oid);
-      } else if (principal) {
-        items = items.filter((r) => r.principalId.toLowerCase() === principal[1]!.toLowerCase());
-      } else if (filter) {
-        return armError(400, 'InvalidFilter', `The filter '${filter}' is not supported.`);
-      }
-      return json(200, { value: items.map(requestResource) });
+      return json(201, resource(result.request));
     }
 
     if (new RegExp(`^${AUTH}/roleAssignmentApprovals$`, 'i').test(path) && req.method === 'GET') {
@@ -241,6 +393,7 @@ function policyAssignment(ctx: SimContext, r: SeedAzureRole): Record<string, unk
       effectiveRules: [
         { id: 'Expiration_EndUser_Assignment', ruleType: 'RoleManagementPolicyExpirationRule', isExpirationRequired: true, maximumDuration: r.policy.maximumDuration, target },
         { id: 'Enablement_EndUser_Assignment', ruleType: 'RoleManagementPolicyEnablementRule', enabledRules: [...r.policy.enabledRules], target },
+        { id: 'AuthenticationContext_EndUser_Assignment', ruleType: 'RoleManagementPolicyAuthenticationContextRule', isEnabled: !!r.policy.authenticationContext, claimValue: r.policy.authenticationContext ?? null, target },
         {
           id: 'Approval_EndUser_Assignment',
           ruleType: 'RoleManagementPolicyApprovalRule',

@@ -4,7 +4,7 @@ import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { PimEngine } from './pim-engine';
 import type { Router } from './router';
 import type { PimRequest } from './state';
-import { issueUserAssertion } from './user-tokens';
+import { issueUserAssertion, sessionClaims } from './user-tokens';
 
 const ctlError = (status: number, code: string, message: string): SimResponse => json(status, { error: { code, message } });
 
@@ -17,7 +17,9 @@ function controlView(r: PimRequest): Record<string, unknown> {
   return {
     id: r.id,
     kind: r.kind,
+    // Includes the self-service statuses: PendingAdminDecision (a selfExtend) and Canceled.
     status: controlStatus(r),
+    action: r.action,
     principalId: r.principalId,
     roleDefinitionId: r.roleDefinitionId,
     ...(r.kind === 'group' ? { groupId: r.groupId, accessId: r.accessId } : {}),
@@ -151,20 +153,33 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
   });
   router.add('GET', '/_sim/clock', () => json(200, { now: ctx.state.now().toISOString() }));
 
-  const setSignIn = (value: boolean) => (req: SimRequest) => {
+  const userOf = (b: Record<string, unknown>) => ctx.state.user(str(b.user)) ?? ctx.state.userByChannelId(str(b.user));
+  // Sign-in with a strength: `mfa` (default true) decides amr, `acrs` the authentication contexts satisfied.
+  router.add('POST', '/_sim/signin', (req) => {
     const b = body(req);
-    const user = ctx.state.user(str(b.user)) ?? ctx.state.userByChannelId(str(b.user));
+    const user = userOf(b);
     if (!user) return ctlError(400, 'InvalidUser', `user: no user '${String(b.user)}'.`);
-    ctx.state.signedIn.set(user.id, value);
-    return json(200, { user: user.id, signedIn: value });
-  };
-  router.add('POST', '/_sim/signin', setSignIn(true));
-  router.add('POST', '/_sim/signout', setSignIn(false));
+    if (b.mfa !== undefined && typeof b.mfa !== 'boolean') return ctlError(400, 'InvalidMfa', 'mfa: must be true or false.');
+    if (b.acrs !== undefined && (!Array.isArray(b.acrs) || !b.acrs.every((a) => typeof a === 'string' && a.trim()))) {
+      return ctlError(400, 'InvalidAcrs', "acrs: must be an array of authentication context ids, e.g. ['c1'].");
+    }
+    const s = ctx.state.signIn(user.id, { mfa: b.mfa as boolean | undefined, acrs: (b.acrs as string[] | undefined)?.map((a) => a.trim()) });
+    return json(200, { user: user.id, signedIn: true, mfa: s.mfa, acrs: s.acrs });
+  });
+  router.add('POST', '/_sim/signout', (req) => {
+    const b = body(req);
+    const user = userOf(b);
+    if (!user) return ctlError(400, 'InvalidUser', `user: no user '${String(b.user)}'.`);
+    ctx.state.signOut(user.id);
+    return json(200, { user: user.id, signedIn: false });
+  });
 
   router.add('POST', '/_sim/tokens/user', async (req) => {
     const user = ctx.state.user(str(body(req).user));
     if (!user) return ctlError(400, 'InvalidUser', `user: no user '${String(body(req).user)}'.`);
-    return json(200, { token: await issueUserAssertion(ctx, user) });
+    // The user's session strength when one was set; MFA and no authentication context otherwise.
+    const session = ctx.state.sessions.get(user.id);
+    return json(200, { token: await issueUserAssertion(ctx, user, session ? sessionClaims(session) : {}) });
   });
 
   router.add('PUT', '/_sim/custom-extension', (req) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SimContext, CustomExtensionConfig } from './context';
-import type { Evaluation, PimRequest } from './state';
+import { durationOf, type Evaluation, type PimRequest } from './state';
 
 export type CalloutResult =
   | { ok: true; evaluation: Evaluation; attempts: number }
@@ -34,7 +34,7 @@ export function calloutBody(r: PimRequest, status: string = r.status): Record<st
         roleDefinitionId: r.roleDefinitionId,
         scope: r.scope,
         justification: r.justification,
-        scheduleInfo: { startDateTime: r.scheduleInfo.startDateTime, expiration: { type: 'AfterDuration', duration: r.scheduleInfo.expiration.duration } },
+        scheduleInfo: { startDateTime: r.scheduleInfo.startDateTime, expiration: { type: 'AfterDuration', duration: durationOf(r) } },
         ticketInfo: r.ticketInfo,
       },
     };

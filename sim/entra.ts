@@ -9,7 +9,7 @@ const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 
 /** Entra's OAuth error body: the AADSTS code leads the description, as clients and logs expect. */
-export function entraError(status: number, error: string, aadsts: number, description: string, req?: SimRequest): SimResponse {
+export function entraError(status: number, error: string, aadsts: number, description: string, req?: SimRequest, extra: Record<string, unknown> = {}): SimResponse {
   const traceId = req?.requestId ?? randomUUID();
   return json(status, {
     error,
@@ -18,7 +18,30 @@ export function entraError(status: number, error: string, aadsts: number, descri
     timestamp: new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     trace_id: traceId,
     correlation_id: req?.clientRequestId ?? traceId,
+    ...extra,
   });
+}
+
+/**
+ * The authentication contexts a `claims` request parameter demands of the access token
+ * (`{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`, or `values: [...]`, any one of which
+ * satisfies it). Undefined when the claims ask for no acrs; 'invalid' when they are not JSON.
+ */
+export function requestedAcrs(claims: string): string[] | undefined | 'invalid' {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(claims);
+  } catch {
+    return 'invalid';
+  }
+  if (!parsed || typeof parsed !== 'object') return 'invalid';
+  const acrs = (parsed as { access_token?: { acrs?: { value?: unknown; values?: unknown } } }).access_token?.acrs;
+  if (!acrs || typeof acrs !== 'object') return undefined;
+  const values = [
+    ...(typeof acrs.value === 'string' ? [acrs.value] : []),
+    ...(Array.isArray(acrs.values) ? acrs.values.filter((v): v is string => typeof v === 'string') : []),
+  ];
+  return values.length ? values : undefined;
 }
 
 function resourceOfScope(scope: string): { resource: string; permission: string } {
@@ -93,7 +116,7 @@ export function registerEntra(router: Router, ctx: SimContext): void {
     }
     const scopes = (form.get('scope') ?? '').split(/\s+/).filter(Boolean);
     if (grant === 'client_credentials') return clientCredentials(req, app, scopes);
-    if (grant === OBO_GRANT && form.get('requested_token_use') === 'on_behalf_of') return onBehalfOf(req, app, scopes, form.get('assertion') ?? '');
+    if (grant === OBO_GRANT && form.get('requested_token_use') === 'on_behalf_of') return onBehalfOf(req, app, scopes, form.get('assertion') ?? '', form.get('claims'));
     return entraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant ?? ''}'.`, req);
   });
 
@@ -123,7 +146,7 @@ export function registerEntra(router: Router, ctx: SimContext): void {
     return tokenResponse(await ctx.tokens.sign(claims));
   }
 
-  async function onBehalfOf(req: SimRequest, app: SimApp, scopes: string[], assertion: string): Promise<SimResponse> {
+  async function onBehalfOf(req: SimRequest, app: SimApp, scopes: string[], assertion: string, claimsParam: string | null): Promise<SimResponse> {
     if (!assertion) return entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'assertion'.", req);
     const v = await ctx.tokens.verify(assertion, {
       issuers: ctx.acceptedIssuers(req.origin),
@@ -155,6 +178,20 @@ export function registerEntra(router: Router, ctx: SimContext): void {
       return entraError(400, 'invalid_grant', 65001,
         `The user or administrator has not consented to use the application with ID '${app.clientId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`, req);
     }
+    const assertedAcrs = Array.isArray(v.claims.acrs) ? (v.claims.acrs as unknown[]).map(String) : [];
+    if (claimsParam) {
+      const wanted = requestedAcrs(claimsParam);
+      if (wanted === 'invalid') {
+        return entraError(400, 'invalid_request', 90013, 'Invalid input received from the user: the claims parameter is not valid JSON.', req);
+      }
+      // A step-up the user has not done: the sign-in behind the assertion lacks the authentication
+      // context. Entra answers interaction_required and hands the claims back for the interactive request.
+      if (wanted && !wanted.some((a) => assertedAcrs.includes(a))) {
+        return entraError(400, 'interaction_required', 50076,
+          `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resource}'.`,
+          req, { claims: claimsParam });
+      }
+    }
     const claims: Claims = {
       aud: resource,
       iss: issuerFor(req),
@@ -173,6 +210,7 @@ export function registerEntra(router: Router, ctx: SimContext): void {
       idtyp: 'user',
       scp: granted.join(' '),
       amr: Array.isArray(v.claims.amr) ? v.claims.amr : ['pwd'],
+      ...(assertedAcrs.length ? { acrs: assertedAcrs } : {}),
       ver: '2.0',
     };
     req.caller = { oid: user.id, appid: app.clientId };

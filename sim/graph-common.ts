@@ -49,6 +49,12 @@ export async function graphCaller(ctx: SimContext, req: SimRequest): Promise<Gra
   return { kind: 'user', appid, oid, scopes, amr: Array.isArray(c.amr) ? (c.amr as string[]) : [], claims: c };
 }
 
+/** The authentication contexts a caller's token satisfied (its `acrs` claim). */
+export function callerAcrs(caller: GraphCaller): string[] {
+  const a = caller.claims.acrs;
+  return Array.isArray(a) ? a.map(String) : [];
+}
+
 /** Tells a GraphCaller from an error response (callers always carry `kind`). */
 export const isResponse = (x: GraphCaller | SimResponse): x is SimResponse => !('kind' in x);
 

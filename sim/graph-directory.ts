@@ -101,8 +101,8 @@ export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }):
     {
       '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule',
       id: 'AuthenticationContext_EndUser_Assignment',
-      isEnabled: false,
-      claimValue: null,
+      isEnabled: !!r.policy.authenticationContext,
+      claimValue: r.policy.authenticationContext ?? null,
       target: { ...endUserTarget },
     },
   ];

@@ -2,9 +2,9 @@ import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import type { PimEngine } from './pim-engine';
-import type { PimRequest } from './state';
+import type { AssignmentInstance, PimRequest } from './state';
 import { graphStep } from './graph-pim';
-import { applySelect, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
+import { applySelect, callerAcrs, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
 
 const PG = '/identityGovernance/privilegedAccess/group';
 /** The delegated permission PIM for Groups requires to activate and to approve. */
@@ -50,10 +50,20 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
   const delegatedOnly = (req: SimRequest, what: string) =>
     graphError(req, 403, 'Forbidden', `${what} is not supported with application permissions; call it with a delegated (user) token.`);
   const canWrite = (caller: GraphCaller) => caller.kind === 'user' && caller.scopes.includes(GROUP_WRITE_SCOPE);
+  const badFilter = (req: SimRequest) => graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
+  const groupOf = (groupId: string) => {
+    const g = ctx.state.group(groupId);
+    return g ? { id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false } : null;
+  };
 
   on('POST', `${PG}/assignmentScheduleRequests`, async (req, _p, caller) => {
     const body = jsonBody<Record<string, any>>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (body.action === 'selfExtend' || body.action === 'selfRenew') {
+      // privilegedAccessGroupAssignmentScheduleRequest's actions do not include selfExtend or selfRenew.
+      return graphError(req, 400, 'BadRequest',
+        `The action '${body.action}' is not supported for PIM for Groups: group assignment requests allow adminAssign, adminUpdate, adminRemove, selfActivate, selfDeactivate, adminExtend and adminRenew. Ask an administrator to extend the assignment.`);
+    }
     if (body.action !== 'selfActivate') return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfActivate' only, not '${String(body.action)}'.`);
     if (caller.kind !== 'user') return delegatedOnly(req, 'selfActivate');
     if (!canWrite(caller)) return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_WRITE_SCOPE}.`);
@@ -75,10 +85,99 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
       ticketNumber: body.ticketInfo?.ticketNumber,
       ticketSystem: body.ticketInfo?.ticketSystem,
       startDateTime: body.scheduleInfo?.startDateTime,
-    }, { mfaSatisfied: caller.amr.includes('mfa') });
+    }, { mfaSatisfied: caller.amr.includes('mfa'), acrs: callerAcrs(caller) });
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
     return json(201, { '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests/$entity'), ...graphGroupRequest(result.request) });
   });
+
+  // The requester cancels a pending request (204; 400 when it is no longer pending).
+  on('POST', `${PG}/assignmentScheduleRequests/:id/cancel`, (req, p, caller) => {
+    if (caller.kind !== 'user') return delegatedOnly(req, 'cancel');
+    if (!canWrite(caller)) return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_WRITE_SCOPE}.`);
+    const result = pim.cancel(p.id, caller.oid, 'group');
+    return result.ok ? { status: 204 } : graphError(req, result.status, result.code, result.message);
+  });
+
+  on('GET', `${PG}/assignmentScheduleRequests/filterByCurrentUser(on=':on')`, (req, p, caller) => {
+    if (caller.kind !== 'user') return delegatedOnly(req, 'filterByCurrentUser');
+    if (p.on !== 'approver' && p.on !== 'principal') {
+      return graphError(req, 400, 'BadRequest', `The value '${p.on}' of parameter 'on' is not supported; use 'principal' or 'approver'.`);
+    }
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const mine = pim.all('group').filter((r) => p.on === 'principal'
+      ? r.principalId === caller.oid
+      : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)));
+    const items = mine.map(graphGroupRequest).filter((r) => matchesFilter(r, clauses));
+    return page(req, items, 'Collection(privilegedAccessGroupAssignmentScheduleRequest)');
+  });
+
+  // --- eligible and active memberships/ownerships -------------------------------------------------
+  const withGroup = (req: SimRequest, item: Record<string, unknown>) => {
+    if (/\bgroup\b/i.test(req.query.get('$expand') ?? '')) item.group = groupOf(String(item.groupId));
+    return item;
+  };
+  const eligibility = (req: SimRequest, onlyPrincipal?: string): SimResponse => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const items: Record<string, unknown>[] = [];
+    for (const pg of ctx.state.seed.pimGroups ?? []) {
+      for (const accessId of ['member', 'owner'] as const) {
+        for (const uid of pg.eligible[accessId]) {
+          if (onlyPrincipal && uid !== onlyPrincipal) continue;
+          if (!ctx.state.isEligible(pg, pg.eligible[accessId], uid, accessId)) continue;
+          const id = `${pg.groupId}_${accessId}_${uid}`;
+          const item = withGroup(req, {
+            id,
+            groupId: pg.groupId,
+            principalId: uid,
+            accessId,
+            memberType: 'Direct',
+            startDateTime: '2025-01-01T00:00:00Z',
+            endDateTime: ctx.state.eligibilityEnd(pg, uid, accessId),
+            eligibilityScheduleId: id,
+          });
+          if (matchesFilter(item, clauses)) items.push(item);
+        }
+      }
+    }
+    return page(req, items, 'identityGovernance/privilegedAccess/group/eligibilityScheduleInstances');
+  };
+  const needsScopeFilter = (req: SimRequest) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    // Graph refuses these lists without a groupId or principalId filter.
+    return clauses === 'invalid' || !clauses.some((c) => /^(groupId|principalId)$/i.test(c.field))
+      ? graphError(req, 400, 'BadRequest', "The $filter must include groupId or principalId, for example groupId eq '{id}'.")
+      : undefined;
+  };
+  on('GET', `${PG}/eligibilityScheduleInstances`, (req) => needsScopeFilter(req) ?? eligibility(req));
+  on('GET', `${PG}/eligibilityScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
+    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+
+  const graphGroupInstance = (req: SimRequest, i: AssignmentInstance): Record<string, unknown> => withGroup(req, {
+    id: i.id,
+    groupId: i.target,
+    principalId: i.principalId,
+    accessId: i.roleDefinitionId,
+    memberType: 'Direct',
+    assignmentType: 'Activated',
+    startDateTime: i.startDateTime,
+    endDateTime: i.endDateTime,
+    assignmentScheduleId: i.requestId,
+  });
+  const active = (req: SimRequest, onlyPrincipal?: string): SimResponse => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const now = ctx.state.now().getTime();
+    const items = ctx.state.instances
+      .filter((i) => i.kind === 'group' && Date.parse(i.endDateTime) > now && (!onlyPrincipal || i.principalId === onlyPrincipal))
+      .map((i) => graphGroupInstance(req, i))
+      .filter((i) => matchesFilter(i, clauses));
+    return page(req, items, 'identityGovernance/privilegedAccess/group/assignmentScheduleInstances');
+  };
+  on('GET', `${PG}/assignmentScheduleInstances`, (req) => needsScopeFilter(req) ?? active(req));
+  on('GET', `${PG}/assignmentScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
+    caller.kind === 'user' ? active(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
 
   on('GET', `${PG}/assignmentScheduleRequests`, (req) => {
     const clauses = parseFilter(req.query.get('$filter'));

@@ -1,9 +1,9 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
-import type { PimEngine } from './pim-engine';
+import { parseExtensionExpiration, type PimEngine } from './pim-engine';
 import type { ApprovalStep, AssignmentInstance, PimRequest } from './state';
-import { applySelect, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
+import { applySelect, callerAcrs, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
 import { graphRoleDefinition, graphUser } from './graph-directory';
 
 const RD = '/roleManagement/directory';
@@ -90,22 +90,46 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   const delegatedOnly = (req: SimRequest, what: string) =>
     graphError(req, 403, 'Forbidden', `${what} is not supported with application permissions; call it with a delegated (user) token.`);
 
+  const writeScope = (caller: GraphCaller) => caller.kind === 'user' && caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory');
+  const collectionPath = (c: PimRequest['collection']) => (c === 'assignment' ? 'roleAssignmentScheduleRequests' : 'roleEligibilityScheduleRequests');
+
+  /** A selfExtend, filed in either request collection (the caller is already checked). */
+  const selfExtend = (req: SimRequest, body: Record<string, any>, collection: PimRequest['collection']): SimResponse => {
+    const expiration = parseExtensionExpiration(body.scheduleInfo?.expiration);
+    if (typeof expiration === 'string') return graphError(req, 400, 'BadRequest', expiration);
+    const result = pim.extend({
+      principalId: body.principalId,
+      roleDefinitionId: body.roleDefinitionId,
+      justification: body.justification,
+      expiration,
+      startDateTime: body.scheduleInfo?.startDateTime,
+      ticketNumber: body.ticketInfo?.ticketNumber,
+      ticketSystem: body.ticketInfo?.ticketSystem,
+    }, collection);
+    if (!result.ok) return graphError(req, result.status, result.code, result.message);
+    return json(201, { '@odata.context': contextUrl(req, `roleManagement/directory/${collectionPath(collection)}/$entity`), ...graphRequest(ctx, result.request) });
+  };
+
   // --- roleAssignmentScheduleRequests -------------------------------------------------------------
   on('POST', `${RD}/roleAssignmentScheduleRequests`, async (req, _p, caller) => {
     const body = jsonBody<Record<string, any>>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
-    if (body.action !== 'selfActivate') {
-      return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfActivate' only, not '${String(body.action)}'.`);
+    const action = body.action;
+    if (action !== 'selfActivate' && action !== 'selfExtend') {
+      return graphError(req, 400, 'BadRequest', `The simulator supports actions 'selfActivate' and 'selfExtend' only, not '${String(action)}'.`);
     }
-    if (caller.kind !== 'user') return delegatedOnly(req, 'selfActivate');
-    if (!caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory')) {
-      return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
-    }
+    if (caller.kind !== 'user') return delegatedOnly(req, action);
+    if (!writeScope(caller)) return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
     if (typeof body.principalId !== 'string' || body.principalId.toLowerCase() !== caller.oid.toLowerCase()) {
-      return graphError(req, 400, 'BadRequest', 'For selfActivate the principalId must be the signed-in user.');
+      return graphError(req, 400, 'BadRequest', `For ${action} the principalId must be the signed-in user.`);
     }
     if (typeof body.roleDefinitionId !== 'string') return graphError(req, 400, 'BadRequest', 'roleDefinitionId is required.');
     if ((body.directoryScopeId ?? '/') !== '/') return graphError(req, 400, 'BadRequest', "The simulator supports directoryScopeId '/' only.");
+    const created = (r: PimRequest) =>
+      json(201, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentScheduleRequests/$entity'), ...graphRequest(ctx, r) });
+
+    if (action === 'selfExtend') return selfExtend(req, body, 'assignment');
+
     const duration = body.scheduleInfo?.expiration?.duration;
     const expType = String(body.scheduleInfo?.expiration?.type ?? '').toLowerCase();
     if (expType !== 'afterduration' || typeof duration !== 'string') {
@@ -119,15 +143,63 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
       ticketNumber: body.ticketInfo?.ticketNumber,
       ticketSystem: body.ticketInfo?.ticketSystem,
       startDateTime: body.scheduleInfo?.startDateTime,
-    }, { mfaSatisfied: caller.amr.includes('mfa') });
-    if (!result.ok) return graphError(req, result.status, result.code, result.message);
-    return json(201, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentScheduleRequests/$entity'), ...graphRequest(ctx, result.request) });
+    }, { mfaSatisfied: caller.amr.includes('mfa'), acrs: callerAcrs(caller) });
+    return result.ok ? created(result.request) : graphError(req, result.status, result.code, result.message);
+  });
+
+  // The requester cancels a pending request (documented: 204; 400 when not cancelable). Both collections.
+  for (const collection of ['assignment', 'eligibility'] as const) {
+    on('POST', `${RD}/${collectionPath(collection)}/:id/cancel`, (req, p, caller) => {
+      if (caller.kind !== 'user') return delegatedOnly(req, 'cancel');
+      if (!writeScope(caller)) return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
+      const result = pim.cancel(p.id, caller.oid, 'entraRole', collection);
+      return result.ok ? { status: 204 } : graphError(req, result.status, result.code, result.message);
+    });
+  }
+
+  // --- roleEligibilityScheduleRequests: the documented home of a selfExtend of an eligible assignment ---
+  on('POST', `${RD}/roleEligibilityScheduleRequests`, (req, _p, caller) => {
+    const body = jsonBody<Record<string, any>>(req);
+    if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (body.action !== 'selfExtend') {
+      return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfExtend' only on roleEligibilityScheduleRequests, not '${String(body.action)}'.`);
+    }
+    if (caller.kind !== 'user') return delegatedOnly(req, 'selfExtend');
+    if (!writeScope(caller)) return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
+    if (typeof body.principalId !== 'string' || body.principalId.toLowerCase() !== caller.oid.toLowerCase()) {
+      return graphError(req, 400, 'BadRequest', 'For selfExtend the principalId must be the signed-in user.');
+    }
+    if (typeof body.roleDefinitionId !== 'string') return graphError(req, 400, 'BadRequest', 'roleDefinitionId is required.');
+    if ((body.directoryScopeId ?? '/') !== '/') return graphError(req, 400, 'BadRequest', "The simulator supports directoryScopeId '/' only.");
+    return selfExtend(req, body, 'eligibility');
+  });
+  on('GET', `${RD}/roleEligibilityScheduleRequests`, (req) => {
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const items = pim.all('entraRole', 'eligibility').map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    return page(req, items, 'roleManagement/directory/roleEligibilityScheduleRequests');
+  });
+  on('GET', `${RD}/roleEligibilityScheduleRequests/filterByCurrentUser(on='principal')`, (req, _p, caller) => {
+    if (caller.kind !== 'user') return delegatedOnly(req, 'filterByCurrentUser');
+    const clauses = parseFilter(req.query.get('$filter'));
+    if (clauses === 'invalid') return badFilter(req);
+    const items = pim.all('entraRole', 'eligibility').filter((r) => r.principalId === caller.oid)
+      .map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    return page(req, items, 'Collection(unifiedRoleEligibilityScheduleRequest)');
+  });
+  on('GET', `${RD}/roleEligibilityScheduleRequests/:id`, (req, p) => {
+    const r = pim.get(p.id, 'entraRole', 'eligibility');
+    if (!r) return graphError(req, 404, 'NotFound', `The request '${p.id}' was not found.`);
+    return json(200, {
+      '@odata.context': contextUrl(req, 'roleManagement/directory/roleEligibilityScheduleRequests/$entity'),
+      ...applySelect(graphRequest(ctx, r, req.query.get('$expand')), req.query.get('$select')),
+    });
   });
 
   on('GET', `${RD}/roleAssignmentScheduleRequests`, (req) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items = pim.all('entraRole').map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    const items = pim.all('entraRole', 'assignment').map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
     return page(req, items, 'roleManagement/directory/roleAssignmentScheduleRequests');
   });
 
@@ -138,7 +210,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     }
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const mine = pim.all('entraRole').filter((r) => p.on === 'principal'
+    const mine = pim.all('entraRole', 'assignment').filter((r) => p.on === 'principal'
       ? r.principalId === caller.oid
       : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)));
     const items = mine.map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
@@ -146,7 +218,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   });
 
   on('GET', `${RD}/roleAssignmentScheduleRequests/:id`, (req, p) => {
-    const r = pim.get(p.id, 'entraRole');
+    const r = pim.get(p.id, 'entraRole', 'assignment');
     if (!r) return graphError(req, 404, 'NotFound', `The request '${p.id}' was not found.`);
     return json(200, {
       '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentScheduleRequests/$entity'),
@@ -176,6 +248,8 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     for (const role of ctx.state.seed.roles) {
       for (const uid of role.eligible) {
         if (onlyPrincipal && uid !== onlyPrincipal) continue;
+        // An eligibility that has ended is no longer listed (PIM moves it to expired assignments).
+        if (!ctx.state.isEligible(role, role.eligible, uid)) continue;
         const item: Record<string, unknown> = {
           id: `${role.id}_${uid}`,
           principalId: uid,
@@ -183,7 +257,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
           directoryScopeId: '/',
           appScopeId: null,
           startDateTime: '2025-01-01T00:00:00Z',
-          endDateTime: null,
+          endDateTime: ctx.state.eligibilityEnd(role, uid),
           memberType: 'Direct',
           roleEligibilityScheduleId: `${role.id}_${uid}`,
         };

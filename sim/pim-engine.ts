@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { SimContext } from './context';
 import { callCustomExtension } from './custom-extension';
-import type { SeedRole } from './seed';
-import type { ApprovalStep, PimKind, PimRequest, ReviewResult } from './state';
+import type { SeedEligibilityEnd, SeedRole } from './seed';
+import { CANCELABLE_STATUSES, durationOf, type ApprovalStep, type PimKind, type PimRequest, type RequestExpiration, type ReviewResult } from './state';
 
-/** What a self-activation is for, whichever PIM files it. */
+/** What a self-activation or self-extension is for, whichever PIM files it. */
 interface FilingTarget {
   kind: PimKind;
   /** Entra role id, `member`/`owner`, or the ARM role definition path. */
@@ -13,7 +13,24 @@ interface FilingTarget {
   target: string;
   policy: SeedRole['policy'];
   eligible: string[];
+  /** The seeded role, group or Azure role whose eligibility ends apply. */
+  ends: { eligibilityEnds?: Array<SeedEligibilityEnd & { accessId?: string }> };
+  accessId?: 'member' | 'owner';
   armName?: string;
+}
+
+/**
+ * What the caller's token proves. `acrs` absent means the caller (the portal, the control API) already
+ * satisfied any authentication context; present, it is the token's `acrs` claim.
+ */
+export interface CallerStrength {
+  mfaSatisfied: boolean;
+  acrs?: readonly string[];
+}
+
+/** The claims challenge (JSON) PIM asks for when an authentication context is missing; its messages URL-encode it. */
+export function acrsClaimsChallenge(context: string): string {
+  return JSON.stringify({ access_token: { acrs: { essential: true, value: context } } });
 }
 
 /** The group id, ARM scope, or '/' a request is for. */
@@ -22,6 +39,20 @@ export function targetOf(r: PimRequest): string {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+/** PIM lets users ask to extend assignments that expire within the next 14 days. */
+export const EXTEND_WINDOW_DAYS = 14;
+
+/** A selfExtend: the eligible assignment to extend and, optionally, the new schedule asked for. */
+export interface ExtensionInput {
+  principalId: string;
+  roleDefinitionId: string;
+  justification?: string | null;
+  /** Absent: the administrator picks the new end (`notSpecified`). */
+  expiration?: RequestExpiration;
+  startDateTime?: string | null;
+  ticketNumber?: string | null;
+  ticketSystem?: string | null;
+}
 
 export interface ActivationInput {
   principalId: string;
@@ -32,6 +63,27 @@ export interface ActivationInput {
   ticketNumber?: string | null;
   ticketSystem?: string | null;
   startDateTime?: string | null;
+}
+
+/**
+ * The expiration an extension asks for, from Graph's or ARM's casing (`afterDuration`/`AfterDuration`,
+ * `afterDateTime`, `notSpecified`); absent means the administrator decides. A string is the error.
+ */
+export function parseExtensionExpiration(exp: unknown): RequestExpiration | string {
+  if (exp === undefined || exp === null) return { type: 'notSpecified' };
+  if (typeof exp !== 'object') return 'scheduleInfo.expiration must be an object.';
+  const e = exp as { type?: unknown; duration?: unknown; endDateTime?: unknown };
+  const type = String(e.type ?? '').toLowerCase();
+  if (type === 'afterduration') {
+    if (typeof e.duration !== 'string' || !parseIsoDuration(e.duration)) return "scheduleInfo.expiration.duration must be an ISO 8601 duration such as 'P90D'.";
+    return { type: 'afterDuration', duration: e.duration };
+  }
+  if (type === 'afterdatetime') {
+    if (typeof e.endDateTime !== 'string' || Number.isNaN(Date.parse(e.endDateTime))) return 'scheduleInfo.expiration.endDateTime must be a date and time.';
+    return { type: 'afterDateTime', endDateTime: e.endDateTime };
+  }
+  if (type === 'notspecified' || type === '') return { type: 'notSpecified' };
+  return `scheduleInfo.expiration.type '${String(e.type)}' is not supported for an extension; use afterDuration, afterDateTime or leave it out.`;
 }
 
 export type ActivationResult =
@@ -62,54 +114,166 @@ export class PimEngine {
     return this.ctx.state;
   }
 
+  private roleTarget(roleDefinitionId: string): FilingTarget | ActivationResult {
+    const role = this.state.role(roleDefinitionId);
+    if (!role || role.displayName.toLowerCase() === roleDefinitionId.toLowerCase()) {
+      return { ok: false, status: 400, code: 'RoleNotFound', message: `The role definition '${roleDefinitionId}' does not exist.` };
+    }
+    return { kind: 'entraRole', roleDefinitionId: role.id, target: '/', policy: role.policy, eligible: role.eligible, ends: role };
+  }
+
+  private azureTarget(roleDefinitionId: string, scope: string, name?: string): FilingTarget | ActivationResult {
+    const role = this.state.azureRole(roleDefinitionId, scope);
+    if (!role) return { ok: false, status: 400, code: 'RoleDefinitionDoesNotExist', message: `The role definition '${roleDefinitionId}' has no eligible assignments at scope '${scope}'.` };
+    const path = `${role.scope}/providers/Microsoft.Authorization/roleDefinitions/${role.id}`;
+    return { kind: 'azureResource', roleDefinitionId: path, target: role.scope, policy: role.policy, eligible: role.eligible, ends: role, armName: name };
+  }
+
   /**
    * Validates and files a self-activation, calls the custom extension if configured and applies the
-   * verdict. `mfaSatisfied: false` fails roles whose enablement rules demand MFA (portal requests skip it).
+   * verdict. `mfaSatisfied: false` fails roles whose enablement rules demand MFA (portal requests skip it);
+   * `acrs` without the policy's authentication context fails with PIM's claims challenge.
    */
-  async activate(input: ActivationInput, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
-    const role = this.state.role(input.roleDefinitionId);
-    if (!role || role.displayName.toLowerCase() === input.roleDefinitionId.toLowerCase()) {
-      return { ok: false, status: 400, code: 'RoleNotFound', message: `The role definition '${input.roleDefinitionId}' does not exist.` };
-    }
-    return this.file({ kind: 'entraRole', roleDefinitionId: role.id, target: '/', policy: role.policy, eligible: role.eligible }, input, opts);
+  async activate(input: ActivationInput, opts: CallerStrength): Promise<ActivationResult> {
+    const t = this.roleTarget(input.roleDefinitionId);
+    if ('ok' in t) return t;
+    return this.file(t, { ...input, roleDefinitionId: t.roleDefinitionId }, opts);
   }
 
   /** PIM for Groups: a member or owner self-activation for a PIM-enabled group. */
-  async activateGroup(input: Omit<ActivationInput, 'roleDefinitionId'> & { groupId: string; accessId: string }, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
+  async activateGroup(input: Omit<ActivationInput, 'roleDefinitionId'> & { groupId: string; accessId: string }, opts: CallerStrength): Promise<ActivationResult> {
     const found = this.state.pimGroup(input.groupId);
     if (!found) return { ok: false, status: 400, code: 'GroupNotFound', message: `The group '${input.groupId}' is not onboarded to PIM.` };
     if (input.accessId !== 'member' && input.accessId !== 'owner') {
       return { ok: false, status: 400, code: 'BadRequest', message: `accessId must be 'member' or 'owner', not '${input.accessId}'.` };
     }
     return this.file(
-      { kind: 'group', roleDefinitionId: input.accessId, target: found.group.id, policy: found.pim.policy, eligible: found.pim.eligible[input.accessId] },
+      { kind: 'group', roleDefinitionId: input.accessId, target: found.group.id, policy: found.pim.policy, eligible: found.pim.eligible[input.accessId], ends: found.pim, accessId: input.accessId },
       { ...input, roleDefinitionId: input.accessId },
       opts,
     );
   }
 
   /** Azure resources: a SelfActivate role assignment schedule request at an ARM scope. */
-  async activateAzure(input: ActivationInput & { scope: string; name?: string }, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
-    const role = this.state.azureRole(input.roleDefinitionId, input.scope);
-    if (!role) return { ok: false, status: 400, code: 'RoleDefinitionDoesNotExist', message: `The role definition '${input.roleDefinitionId}' has no eligible assignments at scope '${input.scope}'.` };
-    const path = `${role.scope}/providers/Microsoft.Authorization/roleDefinitions/${role.id}`;
-    return this.file({ kind: 'azureResource', roleDefinitionId: path, target: role.scope, policy: role.policy, eligible: role.eligible, armName: input.name }, { ...input, roleDefinitionId: path }, opts);
+  async activateAzure(input: ActivationInput & { scope: string; name?: string }, opts: CallerStrength): Promise<ActivationResult> {
+    const t = this.azureTarget(input.roleDefinitionId, input.scope, input.name);
+    if ('ok' in t) return t;
+    return this.file(t, { ...input, roleDefinitionId: t.roleDefinitionId }, opts);
   }
 
-  private async file(t: FilingTarget, input: ActivationInput, opts: { mfaSatisfied: boolean }): Promise<ActivationResult> {
+  /** Entra roles: a selfExtend of an eligible assignment that expires within 14 days. */
+  extend(input: ExtensionInput, collection: PimRequest['collection'] = 'assignment'): ActivationResult {
+    const t = this.roleTarget(input.roleDefinitionId);
+    return 'ok' in t ? t : this.fileExtension(t, input, collection);
+  }
+
+  /** Azure resources: a SelfExtend schedule request at an ARM scope. */
+  extendAzure(input: ExtensionInput & { scope: string; name?: string }, collection: PimRequest['collection'] = 'assignment'): ActivationResult {
+    const t = this.azureTarget(input.roleDefinitionId, input.scope, input.name);
+    return 'ok' in t ? t : this.fileExtension(t, input, collection);
+  }
+
+  /** A pending request of the same kind, target, principal, role and action. */
+  private pendingLike(kind: PimKind, target: string, principalId: string, roleDefinitionId: string, action: PimRequest['action']): PimRequest | undefined {
+    for (const r of this.state.requests.values()) {
+      this.refresh(r);
+      if (r.kind === kind && targetOf(r) === target && r.principalId === principalId && r.roleDefinitionId === roleDefinitionId && r.action === action && CANCELABLE_STATUSES.has(r.status)) {
+        return r;
+      }
+    }
+    return undefined;
+  }
+
+  private fileExtension(t: FilingTarget, input: ExtensionInput, collection: PimRequest['collection']): ActivationResult {
     const user = this.state.user(input.principalId);
     if (!user) return { ok: false, status: 400, code: 'PrincipalNotFound', message: `The principal '${input.principalId}' does not exist.` };
-    if (!t.eligible.includes(user.id)) return policyError(['EligibilityRule']);
+    if (!this.state.isEligible(t.ends, t.eligible, user.id, t.accessId)) return policyError(['EligibilityRule']);
+    if (this.pendingLike(t.kind, t.target, user.id, t.roleDefinitionId, 'selfExtend')) {
+      return { ok: false, status: 400, code: 'PendingRoleAssignmentRequest', message: 'There is already an existing pending Role assignment request.' };
+    }
+    const now = this.state.now();
+    const end = this.state.eligibilityEnd(t.ends, user.id, t.accessId);
+    // No documented error code for this case was found. PIM's UI offers "Extend" only inside the
+    // window, so the simulator answers with PIM's policy-validation code and says why in the message.
+    if (end === null || Date.parse(end) - now.getTime() > EXTEND_WINDOW_DAYS * DAY_MS) {
+      return {
+        ok: false,
+        status: 400,
+        code: 'RoleAssignmentRequestPolicyValidationFailed',
+        message: end === null
+          ? `The eligible assignment is permanent: it does not expire within the next ${EXTEND_WINDOW_DAYS} days, so it cannot be extended.`
+          : `The eligible assignment ends ${end}: it does not expire within the next ${EXTEND_WINDOW_DAYS} days, so it cannot be extended yet.`,
+      };
+    }
+    const id = randomUUID();
+    const request: PimRequest = {
+      id,
+      kind: t.kind,
+      status: 'PendingAdminDecision',
+      action: 'selfExtend',
+      collection,
+      principalId: user.id,
+      roleDefinitionId: t.roleDefinitionId,
+      directoryScopeId: '/',
+      justification: input.justification ?? null,
+      scheduleInfo: { startDateTime: input.startDateTime ?? now.toISOString(), expiration: input.expiration ?? { type: 'notSpecified' } },
+      ticketInfo: { ticketNumber: input.ticketNumber ?? null, ticketSystem: input.ticketSystem ?? null },
+      createdDateTime: now.toISOString(),
+      completedDateTime: null,
+      approvalId: null,
+      targetScheduleId: id,
+      ...(t.kind === 'azureResource' ? { scope: t.target, armName: t.armName ?? id } : {}),
+    };
+    this.state.requests.set(id, request);
+    this.ctx.logger.info({ pimRequestId: id, kind: t.kind, principalId: user.id, roleDefinitionId: t.roleDefinitionId, eligibleUntil: end }, 'extension filed');
+    return { ok: true, request };
+  }
+
+  /**
+   * The requester cancels a pending request: only its principal, only while pending. Open approval
+   * steps close unreviewed. `status` 404/403/400 as the APIs answer them.
+   */
+  cancel(id: string, callerId: string, kind: PimKind, collection: PimRequest['collection'] = 'assignment'): DecisionResult {
+    const found = this.get(id, kind);
+    const r = found?.collection === collection ? found : undefined;
+    if (!r) return { ok: false, status: 404, code: 'NotFound', message: `The request '${id}' was not found.` };
+    if (r.principalId.toLowerCase() !== callerId.toLowerCase()) {
+      return { ok: false, status: 403, code: 'Forbidden', message: 'Only the principal of a request can cancel it.' };
+    }
+    if (!CANCELABLE_STATUSES.has(r.status)) {
+      // Observed from PIM (ARM) when the request is no longer pending.
+      return { ok: false, status: 400, code: 'RequestCannotBeCancelled', message: `Request is not in cancellable state. Its status is '${r.status}'.` };
+    }
+    const now = this.state.now().toISOString();
+    r.status = 'Canceled';
+    r.completedDateTime = now;
+    for (const s of r.approval?.steps ?? []) if (s.status !== 'Completed') s.status = 'Completed';
+    this.ctx.logger.info({ pimRequestId: r.id, kind }, 'request canceled by the requester');
+    return { ok: true, request: r };
+  }
+
+  private async file(t: FilingTarget, input: ActivationInput, opts: CallerStrength): Promise<ActivationResult> {
+    const user = this.state.user(input.principalId);
+    if (!user) return { ok: false, status: 400, code: 'PrincipalNotFound', message: `The principal '${input.principalId}' does not exist.` };
+    if (!this.state.isEligible(t.ends, t.eligible, user.id, t.accessId)) return policyError(['EligibilityRule']);
 
     const now = this.state.now();
     if (this.activeInstance(user.id, t.roleDefinitionId, now, t.target)) {
       return { ok: false, status: 400, code: 'RoleAssignmentExists', message: 'The Role assignment already exists.' };
     }
-    for (const r of this.state.requests.values()) {
-      this.refresh(r);
-      if (r.kind === t.kind && targetOf(r) === t.target && r.principalId === user.id && r.roleDefinitionId === t.roleDefinitionId && (r.status === 'PendingApproval' || r.status === 'PendingEvaluation')) {
-        return { ok: false, status: 400, code: 'PendingRoleAssignmentRequest', message: 'There is already an existing pending Role assignment request.' };
-      }
+    if (this.pendingLike(t.kind, t.target, user.id, t.roleDefinitionId, 'selfActivate')) {
+      return { ok: false, status: 400, code: 'PendingRoleAssignmentRequest', message: 'There is already an existing pending Role assignment request.' };
+    }
+
+    const context = t.policy.authenticationContext;
+    if (context && opts.acrs && !opts.acrs.includes(context)) {
+      // PIM's answer carries the claims challenge to acquire a token with (observed as `&claims=...`).
+      return {
+        ok: false,
+        status: 400,
+        code: 'RoleAssignmentRequestAcrsValidationFailed',
+        message: `The role requires the Conditional Access authentication context '${context}', which the caller's token does not satisfy. Acquire a token with the claims challenge and retry: &claims=${encodeURIComponent(acrsClaimsChallenge(context))}`,
+      };
     }
 
     const failed: string[] = [];
@@ -117,7 +281,8 @@ export class PimEngine {
     const maxMs = parseIsoDuration(t.policy.maximumDuration) ?? Infinity;
     if (durationMs === undefined || durationMs <= 0 || durationMs > maxMs) failed.push('ExpirationRule');
     const rules = t.policy.enabledRules;
-    if (rules.includes('MultiFactorAuthentication') && !opts.mfaSatisfied) failed.push('MfaRule');
+    // An authentication context replaces the MFA requirement in PIM's settings (they are exclusive).
+    if (rules.includes('MultiFactorAuthentication') && !context && !opts.mfaSatisfied) failed.push('MfaRule');
     if (rules.includes('Justification') && !input.justification?.trim()) failed.push('JustificationRule');
     if (rules.includes('Ticketing') && !input.ticketNumber?.trim()) failed.push('TicketingRule');
     if (failed.length) return policyError(failed);
@@ -128,6 +293,7 @@ export class PimEngine {
       kind: t.kind,
       status: 'PendingEvaluation',
       action: 'selfActivate',
+      collection: 'assignment',
       principalId: user.id,
       roleDefinitionId: t.roleDefinitionId,
       directoryScopeId: '/',
@@ -141,7 +307,7 @@ export class PimEngine {
       completedDateTime: null,
       approvalId: null,
       targetScheduleId: id,
-      ...(t.kind === 'group' ? { groupId: t.target, accessId: t.roleDefinitionId as 'member' | 'owner' } : {}),
+      ...(t.kind === 'group' ? { groupId: t.target, accessId: t.accessId ?? (t.roleDefinitionId as 'member' | 'owner') } : {}),
       ...(t.kind === 'azureResource' ? { scope: t.target, armName: t.armName ?? id } : {}),
     };
     this.state.requests.set(id, request);
@@ -201,7 +367,7 @@ export class PimEngine {
     const now = this.state.now();
     const requested = Date.parse(request.scheduleInfo.startDateTime);
     const start = new Date(Math.max(now.getTime(), Number.isNaN(requested) ? 0 : requested));
-    const end = new Date(start.getTime() + (parseIsoDuration(request.scheduleInfo.expiration.duration) ?? 0));
+    const end = new Date(start.getTime() + (parseIsoDuration(durationOf(request) ?? '') ?? 0));
     request.status = 'Provisioned';
     request.completedDateTime = now.toISOString();
     this.state.instances.push({
@@ -234,9 +400,9 @@ export class PimEngine {
   }
 
   /** A request by id; with `kind`, only a request of that PIM (each API sees its own requests). */
-  get(id: string, kind?: PimKind): PimRequest | undefined {
+  get(id: string, kind?: PimKind, collection?: PimRequest['collection']): PimRequest | undefined {
     const r = this.state.requests.get(id.toLowerCase()) ?? [...this.state.requests.values()].find((x) => x.id.toLowerCase() === id.toLowerCase());
-    return r && (!kind || r.kind === kind) ? this.refresh(r) : undefined;
+    return r && (!kind || r.kind === kind) && (!collection || r.collection === collection) ? this.refresh(r) : undefined;
   }
 
   /** The Azure resource request whose approval has this id (the GUID or its full resource id). */
@@ -246,8 +412,8 @@ export class PimEngine {
     return r ? this.refresh(r) : undefined;
   }
 
-  all(kind?: PimKind): PimRequest[] {
-    return [...this.state.requests.values()].filter((r) => !kind || r.kind === kind).map((r) => this.refresh(r));
+  all(kind?: PimKind, collection?: PimRequest['collection']): PimRequest[] {
+    return [...this.state.requests.values()].filter((r) => (!kind || r.kind === kind) && (!collection || r.collection === collection)).map((r) => this.refresh(r));
   }
 
   /**
@@ -279,6 +445,8 @@ export class PimEngine {
     if (step.status === 'Completed') {
       const why = request.status === 'TimedOut'
         ? 'The request expired: PIM closes approvals after 24 hours.'
+        : request.status === 'Canceled'
+        ? 'The request was canceled by the requester.'
         : `The request was already reviewed (${step.reviewResult}) by ${step.reviewedBy?.displayName ?? 'another approver'}.`;
       return { ok: false, status: 409, code: 'Conflict', message: why };
     }

@@ -47,9 +47,23 @@ export interface SeedRole {
     /** EnablementRule entries for end-user activation. */
     enabledRules: Array<'MultiFactorAuthentication' | 'Justification' | 'Ticketing'>;
     isApproverJustificationRequired: boolean;
+    /**
+     * A Conditional Access authentication context (for example `c1`) the activation requires: the
+     * caller's token must carry it in `acrs`. PIM offers it instead of MultiFactorAuthentication (the
+     * two are exclusive in the role settings), so a policy with one should not list the other.
+     */
+    authenticationContext?: string;
   };
   /** Users who hold an eligible assignment at directory scope. */
   eligible: string[];
+  /** Eligible assignments that end: days after the simulator started its clock. Others are permanent. */
+  eligibilityEnds?: SeedEligibilityEnd[];
+}
+
+/** When one user's eligible assignment ends, in days from the simulator clock at start. */
+export interface SeedEligibilityEnd {
+  userId: string;
+  daysFromNow: number;
 }
 
 /** A group onboarded to PIM for Groups: one policy for member and owner activation here. */
@@ -58,6 +72,8 @@ export interface SeedPimGroup {
   policy: SeedRole['policy'];
   /** Users with an eligible membership or ownership. */
   eligible: { member: string[]; owner: string[] };
+  /** Eligible memberships or ownerships that end (accessId absent: both). Others are permanent. */
+  eligibilityEnds?: Array<SeedEligibilityEnd & { accessId?: 'member' | 'owner' }>;
 }
 
 /** An Azure RBAC role eligible at one ARM scope (PIM for Azure resources). */
@@ -70,6 +86,14 @@ export interface SeedAzureRole {
   scope: string;
   policy: SeedRole['policy'];
   eligible: string[];
+  /** Eligible assignments that end; others are permanent. */
+  eligibilityEnds?: SeedEligibilityEnd[];
+}
+
+/** An Azure subscription's display name, as ARM's expandedProperties show the scope. */
+export interface SeedAzureSubscription {
+  subscriptionId: string;
+  displayName: string;
 }
 
 export interface SeedTenant {
@@ -82,6 +106,8 @@ export interface SeedTenant {
   pimGroups?: SeedPimGroup[];
   /** Azure resource roles managed by PIM (served under /arm). */
   azureRoles?: SeedAzureRole[];
+  /** Display names of the subscriptions the Azure roles live in. */
+  azureSubscriptions?: SeedAzureSubscription[];
   /** Systems of record the decision service checks (ticket systems, on-call, HR data lives on users). */
   integrations?: SeedIntegrations;
 }
@@ -191,6 +217,7 @@ export const GROUP = {
 export const AZURE = {
   subscriptionId: '5ab5c0de-1b2c-4d3e-8f40-5a6b7c8d9e01',
   subscription: '/subscriptions/5ab5c0de-1b2c-4d3e-8f40-5a6b7c8d9e01',
+  subscriptionDisplayName: 'Contoso Production',
   contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
 } as const;
 
@@ -199,6 +226,10 @@ export const ROLE = {
   securityOperator: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
   userAdministrator: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
   helpdeskAdministrator: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
+  /** No approval, justification only: a self-activation is granted at once. */
+  reportsReader: '4a5d8f65-41da-4de4-8968-e035b65339cf',
+  /** No approval, but the Conditional Access authentication context `c1` is required to activate. */
+  exchangeAdministrator: '29232cdf-9323-42fd-ade2-1d097af3e4de',
 } as const;
 
 export const DEMO_TENANT_ID = 'c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17';
@@ -440,7 +471,7 @@ export const seedTenant: SeedTenant = {
         isApproverJustificationRequired: true,
       },
       // Megan is an approver and also eligible: the self-approval case.
-      eligible: { member: [USER.isaiah, USER.lynne, USER.megan], owner: [USER.adele] },
+      eligible: { member: [USER.isaiah, USER.lynne, USER.megan, USER.alex], owner: [USER.adele] },
     },
   ],
   azureRoles: [
@@ -454,9 +485,12 @@ export const seedTenant: SeedTenant = {
         enabledRules: ['Justification'],
         isApproverJustificationRequired: true,
       },
-      eligible: [USER.isaiah, USER.adele],
+      eligible: [USER.isaiah, USER.adele, USER.alex],
+      // Isaiah's eligibility ends within PIM's 14-day extension window: SelfExtend works for him.
+      eligibilityEnds: [{ userId: USER.isaiah, daysFromNow: 7 }],
     },
   ],
+  azureSubscriptions: [{ subscriptionId: AZURE.subscriptionId, displayName: AZURE.subscriptionDisplayName }],
   roles: [
     {
       id: ROLE.globalAdministrator, templateId: ROLE.globalAdministrator, displayName: 'Global Administrator',
@@ -481,6 +515,7 @@ export const seedTenant: SeedTenant = {
         isApproverJustificationRequired: true,
       },
       eligible: [USER.alex, USER.isaiah, USER.lynne],
+      eligibilityEnds: [{ userId: USER.alex, daysFromNow: 9 }],
     },
     {
       id: ROLE.userAdministrator, templateId: ROLE.userAdministrator, displayName: 'User Administrator',
@@ -493,6 +528,8 @@ export const seedTenant: SeedTenant = {
         isApproverJustificationRequired: true,
       },
       eligible: [USER.isaiah, USER.lynne, USER.patti],
+      // Outside the 14-day extension window until the clock moves 26 days on.
+      eligibilityEnds: [{ userId: USER.patti, daysFromNow: 40 }],
     },
     {
       id: ROLE.helpdeskAdministrator, templateId: ROLE.helpdeskAdministrator, displayName: 'Helpdesk Administrator',
@@ -505,6 +542,32 @@ export const seedTenant: SeedTenant = {
         isApproverJustificationRequired: true,
       },
       eligible: [USER.lynne, USER.patti, USER.isaiah],
+      eligibilityEnds: [{ userId: USER.lynne, daysFromNow: 10 }],
+    },
+    {
+      id: ROLE.reportsReader, templateId: ROLE.reportsReader, displayName: 'Reports Reader',
+      description: 'Can read sign-in and audit reports.',
+      policy: {
+        isApprovalRequired: false,
+        primaryApprovers: [],
+        maximumDuration: 'PT8H',
+        enabledRules: ['Justification'],
+        isApproverJustificationRequired: false,
+      },
+      eligible: [USER.alex, USER.lynne, USER.patti],
+    },
+    {
+      id: ROLE.exchangeAdministrator, templateId: ROLE.exchangeAdministrator, displayName: 'Exchange Administrator',
+      description: 'Can manage all aspects of the Exchange product.',
+      policy: {
+        isApprovalRequired: false,
+        primaryApprovers: [],
+        maximumDuration: 'PT4H',
+        enabledRules: ['Justification'],
+        isApproverJustificationRequired: false,
+        authenticationContext: 'c1',
+      },
+      eligible: [USER.alex, USER.isaiah],
     },
   ],
   integrations: seedIntegrations,

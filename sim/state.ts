@@ -1,4 +1,4 @@
-import type { SeedAzureRole, SeedGroup, SeedPimGroup, SeedRole, SeedTenant, SeedUser } from './seed';
+import type { SeedAzureRole, SeedEligibilityEnd, SeedGroup, SeedPimGroup, SeedRole, SeedTenant, SeedUser } from './seed';
 
 /** Which PIM a request belongs to: Entra roles, PIM for Groups, or Azure resources (ARM). */
 export type PimKind = 'entraRole' | 'group' | 'azureResource';
@@ -7,7 +7,11 @@ export type PimKind = 'entraRole' | 'group' | 'azureResource';
 export type RequestStatus =
   | 'PendingEvaluation'
   | 'PendingApproval'
+  // A selfExtend waits for an administrator (no approval step, no custom extension call).
+  | 'PendingAdminDecision'
   | 'Provisioned'
+  // Canceled by the requester while pending.
+  | 'Canceled'
   | 'Denied'
   | 'Failed'
   // Graph's status enum has `TimedOut`; PIM's audit log calls the same event "PIM activation request expired".
@@ -38,12 +42,18 @@ export interface PimRequest {
   id: string;
   kind: PimKind;
   status: RequestStatus;
-  action: 'selfActivate';
+  action: 'selfActivate' | 'selfExtend';
+  /**
+   * Which request collection it was filed in: `roleAssignmentScheduleRequests` (activations; the
+   * simulator accepts extensions there too) or `roleEligibilityScheduleRequests` (where Graph and ARM
+   * document extending an eligible assignment). Each collection lists, reads and cancels its own.
+   */
+  collection: 'assignment' | 'eligibility';
   principalId: string;
   roleDefinitionId: string;
   directoryScopeId: '/';
   justification: string | null;
-  scheduleInfo: { startDateTime: string; expiration: { type: 'afterDuration'; duration: string } };
+  scheduleInfo: { startDateTime: string; expiration: RequestExpiration };
   ticketInfo: { ticketNumber: string | null; ticketSystem: string | null };
   createdDateTime: string;
   completedDateTime: string | null;
@@ -60,6 +70,31 @@ export interface PimRequest {
   /** Why the request failed (extension unreachable, bad verdict); not a Graph field. */
   failureReason?: string;
 }
+
+/**
+ * Graph's `expirationPattern` as a request carries it: activations always have a duration; an
+ * extension may name an end, a duration, or leave the new end to the administrator (`notSpecified`).
+ */
+export type RequestExpiration =
+  | { type: 'afterDuration'; duration: string }
+  | { type: 'afterDateTime'; endDateTime: string }
+  | { type: 'notSpecified' };
+
+/** The duration a request asked for (activations always carry one), or null. */
+export function durationOf(r: PimRequest): string | null {
+  return r.scheduleInfo.expiration.type === 'afterDuration' ? r.scheduleInfo.expiration.duration : null;
+}
+
+/** Statuses from which the requester may still cancel. */
+export const CANCELABLE_STATUSES: ReadonlySet<RequestStatus> = new Set(['PendingEvaluation', 'PendingApproval', 'PendingAdminDecision']);
+
+/** How strongly a user signed in: PIM's MfaRule reads `amr`, authentication contexts read `acrs`. */
+export interface UserSession {
+  mfa: boolean;
+  acrs: string[];
+}
+
+export const DEFAULT_SESSION: Readonly<UserSession> = Object.freeze({ mfa: true, acrs: [] as string[] });
 
 export interface AssignmentInstance {
   id: string;
@@ -89,15 +124,22 @@ export class SimState {
   readonly requests = new Map<string, PimRequest>();
   readonly instances: AssignmentInstance[] = [];
   readonly calls: CallRecord[] = [];
-  /** Explicit sign-in state per user object id; absent means `usersSignedInByDefault`. */
-  readonly signedIn = new Map<string, boolean>();
+  /**
+   * Explicit sign-in state per user object id: a session, or null once signed out. Absent means
+   * `usersSignedInByDefault` (with DEFAULT_SESSION's strength).
+   */
+  readonly sessions = new Map<string, UserSession | null>();
   private clockOffsetMs = 0;
+  /** The simulator clock when the simulator started: seeded eligibility ends count from here. */
+  readonly startedAt: Date;
 
   constructor(
     readonly seed: SeedTenant,
     private readonly baseClock: () => Date,
     readonly usersSignedInByDefault: boolean,
-  ) {}
+  ) {
+    this.startedAt = baseClock();
+  }
 
   now(): Date {
     return new Date(this.baseClock().getTime() + this.clockOffsetMs);
@@ -170,7 +212,54 @@ export class SimState {
     return [...new Set(ids)];
   }
 
+  /** The user's session with the token service, or undefined when signed out. */
+  session(userId: string): UserSession | undefined {
+    const s = this.sessions.get(userId);
+    if (s === null) return undefined;
+    if (s) return s;
+    return this.usersSignedInByDefault ? { ...DEFAULT_SESSION, acrs: [] } : undefined;
+  }
+
   isSignedIn(userId: string): boolean {
-    return this.signedIn.get(userId) ?? this.usersSignedInByDefault;
+    return this.session(userId) !== undefined;
+  }
+
+  signIn(userId: string, strength: Partial<UserSession> = {}): UserSession {
+    const s: UserSession = { mfa: strength.mfa ?? DEFAULT_SESSION.mfa, acrs: [...(strength.acrs ?? DEFAULT_SESSION.acrs)] };
+    this.sessions.set(userId, s);
+    return s;
+  }
+
+  signOut(userId: string): void {
+    this.sessions.set(userId, null);
+  }
+
+  /**
+   * When a user's eligible assignment ends (ISO), or null when it is permanent. Ends are fixed at
+   * simulator start plus the seeded days, so advancing the clock moves "now" towards them.
+   */
+  eligibilityEnd(target: { eligibilityEnds?: Array<SeedEligibilityEnd & { accessId?: string }> }, userId: string, accessId?: string): string | null {
+    const e = (target.eligibilityEnds ?? []).find((x) => x.userId.toLowerCase() === userId.toLowerCase() && (!x.accessId || !accessId || x.accessId === accessId));
+    return e ? new Date(this.startedAt.getTime() + e.daysFromNow * 24 * 3600 * 1000).toISOString() : null;
+  }
+
+  /** Listed as eligible and not yet ended at the simulator clock. */
+  isEligible(target: { eligibilityEnds?: Array<SeedEligibilityEnd & { accessId?: string }> }, eligible: string[], userId: string, accessId?: string): boolean {
+    if (!eligible.some((u) => u.toLowerCase() === userId.toLowerCase())) return false;
+    const end = this.eligibilityEnd(target, userId, accessId);
+    return end === null || Date.parse(end) > this.now().getTime();
+  }
+
+  /** An Azure scope as ARM's expandedProperties name it. */
+  azureScopeInfo(scope: string): { id: string; displayName: string; type: string } {
+    const parts = scope.split('/').filter(Boolean);
+    const sub = parts[0]?.toLowerCase() === 'subscriptions' ? parts[1] : undefined;
+    if (sub && parts.length === 2) {
+      const s = (this.seed.azureSubscriptions ?? []).find((x) => x.subscriptionId.toLowerCase() === sub.toLowerCase());
+      return { id: scope, displayName: s?.displayName ?? sub, type: 'subscription' };
+    }
+    if (parts.length === 4 && parts[2]!.toLowerCase() === 'resourcegroups') return { id: scope, displayName: parts[3]!, type: 'resourcegroup' };
+    if (parts.length === 0) return { id: '/', displayName: 'Root', type: 'managementgroup' };
+    return { id: scope, displayName: parts[parts.length - 1]!, type: 'resource' };
   }
 }

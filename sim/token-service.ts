@@ -4,7 +4,8 @@ import { ssoResource } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import type { SeedUser } from './seed';
-import { issueUserAssertion } from './user-tokens';
+import { DEFAULT_SESSION } from './state';
+import { issueUserAssertion, sessionClaims } from './user-tokens';
 
 /** The Aadv2 provider id the Bot Framework token service puts into `tokenExchangeResource.providerId`. */
 const AADV2_PROVIDER_ID = '30dd229c-58e3-4a48-bdfd-91ec48eb906c';
@@ -36,8 +37,11 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
     return missing.length ? bfError(400, 'BadArgument', `Missing required query parameter(s): ${missing.join(', ')}.`) : undefined;
   };
 
+  /** The session's strength decides `amr` (MFA or not) and `acrs` of every token the service hands out. */
+  const strength = (user: SeedUser) => sessionClaims(ctx.state.session(user.id) ?? DEFAULT_SESSION);
+
   async function tokenFor(req: SimRequest, user: SeedUser, connectionName: string): Promise<SimResponse> {
-    const token = await issueUserAssertion(ctx, user, { issuer: `${req.origin}/${ctx.tenantId}/v2.0` });
+    const token = await issueUserAssertion(ctx, user, { issuer: `${req.origin}/${ctx.tenantId}/v2.0`, ...strength(user) });
     return json(200, {
       channelId: req.query.get('channelId') ?? 'msteams',
       connectionName,
@@ -70,7 +74,10 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
     if (String(v.claims.oid ?? '').toLowerCase() !== user.id.toLowerCase()) {
       return bfError(400, 'ServiceError', 'Token exchange failed: the token belongs to another user.');
     }
-    ctx.state.signedIn.set(user.id, true);
+    // The session takes the strength of the SSO token Teams exchanged.
+    const amr = Array.isArray(v.claims.amr) ? (v.claims.amr as unknown[]).map(String) : undefined;
+    const acrs = Array.isArray(v.claims.acrs) ? (v.claims.acrs as unknown[]).map(String) : [];
+    ctx.state.signIn(user.id, { mfa: amr ? amr.includes('mfa') : undefined, acrs });
     return tokenFor(req, user, req.query.get('connectionName')!);
   });
 
@@ -78,7 +85,7 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
     const denied = (await authorize(req)) ?? need(req, 'userId');
     if (denied) return denied;
     const user = ctx.state.userByChannelId(req.query.get('userId')!);
-    if (user) ctx.state.signedIn.set(user.id, false);
+    if (user) ctx.state.signOut(user.id);
     return json(200, {});
   });
 
@@ -105,7 +112,7 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
       out[url] = {
         channelId: req.query.get('channelId') ?? 'msteams',
         connectionName: req.query.get('connectionName'),
-        token: await issueUserAssertion(ctx, user, { audience: url, scp: 'user_impersonation', issuer: `${req.origin}/${ctx.tenantId}/v2.0` }),
+        token: await issueUserAssertion(ctx, user, { audience: url, scp: 'user_impersonation', issuer: `${req.origin}/${ctx.tenantId}/v2.0`, ...strength(user) }),
         expiration: new Date(Date.now() + 3600 * 1000).toISOString(),
       };
     }

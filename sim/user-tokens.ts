@@ -1,6 +1,7 @@
 import type { SimContext } from './context';
 import { ssoResource } from './context';
 import type { SeedUser } from './seed';
+import type { UserSession } from './state';
 
 /** Teams' desktop client id: the `azp` of the SSO token Teams obtains for the bot. */
 const TEAMS_DESKTOP_CLIENT_ID = '1fec8e78-bce4-4aaf-ab1b-5451cc387264';
@@ -11,6 +12,8 @@ export interface UserAssertionOptions {
   expiresInSeconds?: number;
   /** Authentication methods; PIM's MfaRule looks for `mfa`. */
   amr?: string[];
+  /** Conditional Access authentication contexts the sign-in satisfied (the `acrs` claim); omitted when empty. */
+  acrs?: string[];
   issuer?: string;
 }
 
@@ -30,6 +33,12 @@ export async function issueUserAssertion(ctx: SimContext, user: SeedUser, opts: 
     scp: opts.scp ?? 'access_as_user',
     idtyp: 'user',
     amr: opts.amr ?? ['pwd', 'mfa'],
+    ...(opts.acrs?.length ? { acrs: [...opts.acrs] } : {}),
     ver: '2.0',
   }, { expiresInSeconds: opts.expiresInSeconds });
+}
+
+/** The `amr`/`acrs` a token issued from this session carries. */
+export function sessionClaims(s: UserSession): Pick<UserAssertionOptions, 'amr' | 'acrs'> {
+  return { amr: s.mfa ? ['pwd', 'mfa'] : ['pwd'], acrs: s.acrs };
 }
