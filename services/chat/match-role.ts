@@ -69,7 +69,11 @@ function runs(tokens: Token[], eligible: RoleCandidate[]): Token[][] {
 function wholeNameMatches(tokens: Token[], eligible: RoleCandidate[]): Scored[] {
   const scored: Scored[] = [];
   for (const candidate of eligible) {
-    const name = words(candidate.displayName);
+    for (const name of nameForms(candidate)) scoreName(candidate, name);
+  }
+  return scored;
+
+  function scoreName(candidate: RoleCandidate, name: string[]): void {
     const glued = name.join('');
     const budget = typoBudget(glued.length);
     for (const run of runs(tokens, eligible)) {
@@ -86,7 +90,17 @@ function wholeNameMatches(tokens: Token[], eligible: RoleCandidate[]): Scored[] 
       }
     }
   }
-  return scored;
+}
+
+/**
+ * The word forms a candidate answers to: its name, and for a group "SQL Admins (member)" also the bare
+ * group name (someone eligible as member and owner is then asked which one).
+ */
+function nameForms(candidate: RoleCandidate): string[][] {
+  const forms = [words(candidate.displayName)];
+  const bare = /^(.*\S)\s*\((?:member|owner)\)$/i.exec(candidate.displayName);
+  if (candidate.kind === 'group' && bare) forms.push(words(bare[1]!));
+  return forms;
 }
 
 /** Partial match: every word of the window is (a typo of) a word of the name, in order ("security" → Security Operator). */
@@ -116,7 +130,8 @@ function pick(scored: Scored[], partial: boolean): RoleLookup {
   if (scored.length === 0) return { kind: 'none' };
   const best = Math.min(...scored.map((s) => s.distance));
   const widest = Math.max(...scored.filter((s) => s.distance === best).map((s) => s.width));
-  const top = scored.filter((s) => s.distance === best && (!partial || s.width === widest));
+  // The widest window wins a tie: "sql admins owner" names the owner access, not the bare group.
+  const top = scored.filter((s) => s.distance === best && s.width === widest);
   const ids = [...new Set(top.map((s) => s.candidate.id))];
   // "global reader" half-matches Global Administrator and Security Reader through different words: that is
   // a role the user is not eligible for, not a choice between those two.

@@ -184,6 +184,14 @@ describe('parseCommand edge cases', () => {
     expect(parseCommand('activate privileged role administrator', [PRA, SR], NOW)).toEqual(activate(PRA, 'exact', null));
   });
 
+  it('takes a bare group name for the one access the user is eligible for, and asks when there are two', () => {
+    const member = role('m', 'SQL Admins (member)', 'group');
+    const owner = role('o', 'SQL Admins (owner)', 'group');
+    expect(parseCommand('activate sql admins for 1h', [member, GA], NOW)).toEqual(activate(member, 'exact', 60));
+    expect(parseCommand('activate sql admins owner for 1h', [member, owner], NOW)).toEqual(activate(owner, 'exact', 60));
+    expect(parseCommand('activate sql admins for 1h', [member, owner], NOW).kind).toBe('clarify');
+  });
+
   it('matches a single eligible role from part of its name', () => {
     expect(parseCommand('activate contributor', ELIGIBLE, NOW)).toEqual(activate(VMC, 'fuzzy', null));
   });

@@ -2,6 +2,8 @@ import type { TokenCredential } from '@azure/identity';
 import type { AzureResourceReads, PimRequestRef, RoleApprovalPolicy } from './directory';
 import { GraphCallError, toGraphCallError } from './graph-errors';
 import type { ApprovalStep, PimApprovals } from './pim-approvals';
+import { activationPolicyOf, policyApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
+import type { ActivationPolicy } from '../elevation/types';
 
 export const ARM_SCOPE = 'https://management.azure.com/.default';
 const AUTH = '/providers/Microsoft.Authorization';
@@ -26,7 +28,7 @@ export class ArmClient {
     this.base = baseUrl.replace(/\/$/, '');
   }
 
-  async call<T>(method: 'GET' | 'PATCH' | 'PUT', path: string, what: string, body?: unknown): Promise<T> {
+  async call<T>(method: 'GET' | 'PATCH' | 'PUT' | 'POST', path: string, what: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -133,10 +135,7 @@ export class ArmPimApprovals implements PimApprovals {
   }
 }
 
-interface ArmPolicyRule {
-  id: string;
-  setting?: { isApprovalRequired?: boolean; approvalStages?: Array<{ isApproverJustificationRequired?: boolean; primaryApprovers?: Array<{ id?: string; userType?: string }> }> };
-}
+type ArmPolicyRule = PolicyRuleJson & { setting?: PolicyRuleJson['setting'] & { approvalStages?: Array<{ isApproverJustificationRequired?: boolean }> | null } };
 
 /** The bot's own (application) ARM reads: role names, approval policies, request statuses. */
 export class ArmAzureReads implements AzureResourceReads {
@@ -152,21 +151,37 @@ export class ArmAzureReads implements AzureResourceReads {
   }
 
   async approvalPolicy(scope: string, roleDefinitionId: string): Promise<RoleApprovalPolicy> {
+    const rules = await this.policyRules(scope, roleDefinitionId);
+    const approval = rules.find((r) => r.id === 'Approval_EndUser_Assignment');
+    return {
+      isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
+      isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
+      approverIds: await this.expand(policyApprovers(rules)),
+    };
+  }
+
+  async activationPolicy(scope: string, roleDefinitionId: string): Promise<ActivationPolicy> {
+    const rules = await this.policyRules(scope, roleDefinitionId);
+    return activationPolicyOf(rules, await this.expand(policyApprovers(rules)));
+  }
+
+  private async policyRules(scope: string, roleDefinitionId: string): Promise<ArmPolicyRule[]> {
     const filter = encodeURIComponent(`roleDefinitionId eq '${roleDefinitionId.replace(/'/g, "''")}'`);
     const res = await this.arm.call<{ value?: Array<{ properties?: { effectiveRules?: ArmPolicyRule[] } }> }>(
       'GET',
       `${scope}${AUTH}/roleManagementPolicyAssignments?api-version=${POLICY_API}&$filter=${filter}`,
       'Reading the Azure role policy',
     );
-    const approval = (res.value?.[0]?.properties?.effectiveRules ?? []).find((r) => r.id === 'Approval_EndUser_Assignment');
-    const stage = approval?.setting?.approvalStages?.[0];
+    return res.value?.[0]?.properties?.effectiveRules ?? [];
+  }
+
+  private async expand(subjects: PolicySubject[]): Promise<string[]> {
     const ids = new Set<string>();
-    for (const a of stage?.primaryApprovers ?? []) {
-      if (!a.id) continue;
-      if ((a.userType ?? 'User').toLowerCase() === 'group') for (const m of await this.groupMembers(a.id)) ids.add(m);
-      else ids.add(a.id.toLowerCase());
+    for (const s of subjects) {
+      if (s.kind === 'group') for (const m of await this.groupMembers(s.id)) ids.add(m);
+      else ids.add(s.id.toLowerCase());
     }
-    return { isApprovalRequired: approval?.setting?.isApprovalRequired ?? false, isApproverJustificationRequired: stage?.isApproverJustificationRequired ?? false, approverIds: [...ids] };
+    return [...ids];
   }
 
   async requestStatus(ref: PimRequestRef): Promise<string> {

@@ -1,5 +1,7 @@
 import { Client } from '@microsoft/microsoft-graph-client';
 import { toGraphCallError } from './graph-errors';
+import { activationPolicyOf, policyApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
+import type { ActivationPolicy } from '../elevation/types';
 
 /** App-only reads of Graph timed out after this: card context is fetched after PIM has its answer. */
 const READ_TIMEOUT_MS = 8000;
@@ -42,6 +44,8 @@ export interface AzureResourceReads {
   roleDisplayName(roleDefinitionId: string): Promise<string>;
   approvalPolicy(scope: string, roleDefinitionId: string): Promise<RoleApprovalPolicy>;
   requestStatus(ref: PimRequestRef): Promise<string>;
+  /** PIM's end-user activation rules at the scope (elevation by chat); optional for readers that only serve approvals. */
+  activationPolicy?(scope: string, roleDefinitionId: string): Promise<ActivationPolicy>;
 }
 
 /** Port: the directory and PIM policy reads the bot makes with its own (application) identity. */
@@ -58,17 +62,7 @@ export interface Directory {
 /** Graph's PIM for Groups request and approval paths. */
 export const GROUP_PIM_PATH = '/identityGovernance/privilegedAccess/group';
 
-interface PolicyRule {
-  '@odata.type'?: string;
-  id: string;
-  setting?: {
-    isApprovalRequired?: boolean;
-    approvalStages?: Array<{
-      isApproverJustificationRequired?: boolean;
-      primaryApprovers?: Array<{ '@odata.type'?: string; userId?: string; groupId?: string }>;
-    }>;
-  };
-}
+type PolicyRule = PolicyRuleJson & { setting?: PolicyRuleJson['setting'] & { approvalStages?: Array<{ isApproverJustificationRequired?: boolean }> | null } };
 
 export class GraphDirectory implements Directory {
   constructor(
@@ -114,6 +108,25 @@ export class GraphDirectory implements Directory {
     }
   }
 
+  private roleNamesCache: { at: number; names: string[] } | null = null;
+
+  /** Display names of the tenant's Entra role definitions (cached an hour): to tell "not eligible" from "no such role". */
+  async roleNames(): Promise<string[]> {
+    if (this.roleNamesCache && Date.now() - this.roleNamesCache.at < 3_600_000) return this.roleNamesCache.names;
+    try {
+      const res = await this.client
+        .api('/roleManagement/directory/roleDefinitions')
+        .select(['id', 'displayName'])
+        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
+        .get();
+      const names = ((res.value ?? []) as Array<{ displayName?: string }>).map((r) => String(r.displayName ?? '')).filter(Boolean);
+      this.roleNamesCache = { at: Date.now(), names };
+      return names;
+    } catch (err) {
+      throw toGraphCallError(err, 'Reading the role definitions');
+    }
+  }
+
   private async groupDisplayName(groupId: string): Promise<string> {
     try {
       const g = await this.client
@@ -129,12 +142,32 @@ export class GraphDirectory implements Directory {
 
   async approvalPolicy(target: PimTarget): Promise<RoleApprovalPolicy> {
     if (target.kind === 'azureResource') return this.arm().approvalPolicy(target.scope, target.roleDefinitionId);
+    const rules = await this.policyRules(target);
+    const approval = rules.find((r) => r.id === 'Approval_EndUser_Assignment');
+    return {
+      isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
+      isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
+      approverIds: await this.expandSubjects(policyApprovers(rules)),
+    };
+  }
+
+  /** Everything PIM asks of an end-user activation of the target: maximum duration, justification, ticket, MFA, approval. */
+  async activationPolicy(target: PimTarget): Promise<ActivationPolicy> {
+    if (target.kind === 'azureResource') {
+      const reads = this.arm();
+      if (!reads.activationPolicy) throw new Error('The ARM reader cannot read activation policies');
+      return reads.activationPolicy(target.scope, target.roleDefinitionId);
+    }
+    const rules = await this.policyRules(target);
+    return activationPolicyOf(rules, await this.expandSubjects(policyApprovers(rules)));
+  }
+
+  private async policyRules(target: PimTarget): Promise<PolicyRule[]> {
     const q = (v: string) => v.replace(/'/g, "''");
     // Groups: one policy assignment per group and access, scopeType Group, roleDefinitionId member|owner.
     const filter = target.kind === 'group'
       ? `scopeId eq '${q(target.scope)}' and scopeType eq 'Group' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`
       : `scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`;
-    let rules: PolicyRule[];
     try {
       const res = await this.client
         .api('/policies/roleManagementPolicyAssignments')
@@ -142,23 +175,20 @@ export class GraphDirectory implements Directory {
         .expand('policy($expand=rules)')
         .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
         .get();
-      rules = (res.value?.[0]?.policy?.rules ?? []) as PolicyRule[];
+      return (res.value?.[0]?.policy?.rules ?? []) as PolicyRule[];
     } catch (err) {
       throw toGraphCallError(err, 'Reading the role policy');
     }
-    const approval = rules.find((r) => r.id === 'Approval_EndUser_Assignment');
-    const stage = approval?.setting?.approvalStages?.[0];
+  }
+
+  /** User object ids (lower case) of the subjects, approver groups expanded to their members. */
+  private async expandSubjects(subjects: PolicySubject[]): Promise<string[]> {
     const ids = new Set<string>();
-    for (const subject of stage?.primaryApprovers ?? []) {
-      const type = subject['@odata.type'] ?? '';
-      if (type.endsWith('singleUser') && subject.userId) ids.add(subject.userId.toLowerCase());
-      else if (type.endsWith('groupMembers') && subject.groupId) for (const m of await this.groupMembers(subject.groupId)) ids.add(m);
+    for (const s of subjects) {
+      if (s.kind === 'user') ids.add(s.id.toLowerCase());
+      else for (const m of await this.groupMembers(s.id)) ids.add(m);
     }
-    return {
-      isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
-      isApproverJustificationRequired: stage?.isApproverJustificationRequired ?? false,
-      approverIds: [...ids],
-    };
+    return [...ids];
   }
 
   async requestStatus(ref: PimRequestRef): Promise<string> {

@@ -92,6 +92,68 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('inbound_events_pim_request').on('inbound_events').column('pim_request_id').execute();
     },
   },
+  '2026-11-23-002-chat': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('chat_drafts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('target', 'text')
+        .addColumn('duration_minutes', 'integer')
+        .addColumn('ticket_system', 'text')
+        .addColumn('ticket_number', 'text')
+        .addColumn('justification', 'text')
+        .addColumn('claims', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('chat_request_id', 'text')
+        .addColumn('time_zone', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('chat_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('role_definition_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('role_title', 'text', (c) => c.notNull())
+        .addColumn('pim_request_id', 'text', (c) => c.notNull())
+        .addColumn('approval_key', 'text')
+        .addColumn('duration_minutes', 'integer', (c) => c.notNull())
+        .addColumn('ticket_system', 'text')
+        .addColumn('ticket_number', 'text')
+        .addColumn('justification', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('approver_names', 'text', (c) => c.notNull())
+        .addColumn('decided_by_name', 'text')
+        .addColumn('decided_at', 'text')
+        .addColumn('decision_justification', 'text')
+        .addColumn('decision_service', 'text')
+        .addColumn('active_from', 'text')
+        .addColumn('active_until', 'text')
+        .addColumn('ended_at', 'text')
+        .addColumn('message', 'text')
+        .addColumn('conversation_ref', 'text', (c) => c.notNull())
+        .addColumn('activity_id', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('rendered_version', 'integer', (c) => c.notNull())
+        .addColumn('time_zone', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('chat_requests_user').on('chat_requests').columns(['user_id', 'created_at']).execute();
+      await db.schema.createIndex('chat_requests_approval').on('chat_requests').column('approval_key').execute();
+      await db.schema.createIndex('chat_requests_state').on('chat_requests').column('state').execute();
+      await db.schema
+        .createTable('chat_pending')
+        .addColumn('user_id', 'text', (c) => c.primaryKey())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('time_zone', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,6 +7,9 @@ export interface Database {
   card_posts: CardPostTable;
   conversation_refs: ConversationRefTable;
   inbound_events: InboundEventTable;
+  chat_drafts: ChatDraftTable;
+  chat_requests: ChatRequestTable;
+  chat_pending: ChatPendingTable;
 }
 
 export interface EvaluationTable {
@@ -96,4 +99,70 @@ export interface InboundEventTable {
   received_at: string;
   /** What we did with it (escalated, already_tracked, applied, same, conflict, recorded, not_supported); null while processing. */
   result: string | null;
+}
+
+/** An activation being put together in a user's personal chat (form or confirmation card), before PIM has it. */
+export interface ChatDraftTable {
+  id: string;
+  user_id: string;
+  /** ActivationTarget (JSON); null until the user picks a role on the chooser card. */
+  target: string | null;
+  duration_minutes: number | null;
+  ticket_system: string | null;
+  ticket_number: string | null;
+  justification: string | null;
+  /** A claims challenge PIM raised (authentication context) that the next token must satisfy. */
+  claims: string | null;
+  /** open | submitting | submitted | discarded; `submitting` is the claim that gives one PIM request per draft. */
+  status: string;
+  chat_request_id: string | null;
+  time_zone: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A request a user made by chat, and the status message that follows it in their personal chat. */
+export interface ChatRequestTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  role_definition_id: string;
+  scope: string;
+  role_title: string;
+  /** PIM's request id; the ARM request name for Azure resources. */
+  pim_request_id: string;
+  /** `approval_requests.pim_request_id` of the matching approval card, when there is one. */
+  approval_key: string | null;
+  duration_minutes: number;
+  ticket_system: string | null;
+  ticket_number: string | null;
+  justification: string | null;
+  /** submitting | pending | approved | active | ended | denied | expired | cancelled | failed */
+  state: string;
+  approver_names: string;
+  decided_by_name: string | null;
+  decided_at: string | null;
+  decision_justification: string | null;
+  /** {outcome, reasons} of the decision service when it decided at submission (JSON), else null. */
+  decision_service: string | null;
+  active_from: string | null;
+  active_until: string | null;
+  ended_at: string | null;
+  message: string | null;
+  conversation_ref: string;
+  /** The status message in the personal chat; null until it is posted. */
+  activity_id: string | null;
+  version: number;
+  rendered_version: number;
+  time_zone: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A command typed before the user was signed in, run once sign-in completes. */
+export interface ChatPendingTable {
+  user_id: string;
+  text: string;
+  time_zone: string | null;
+  created_at: string;
 }

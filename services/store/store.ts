@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Insertable, Kysely, Migrator, Selectable, SqliteDialect, Updateable } from 'kysely';
+import { ChatStore } from './chat-store';
 import { migrationProvider } from './migrations';
 import { ApprovalRequestTable, CardPostTable, Database, EvaluationTable, InboundEventTable } from './schema';
 
@@ -12,7 +13,12 @@ export type InboundEventRow = Selectable<InboundEventTable>;
 
 /** Persistence for evaluations, approval requests and posted card copies. */
 export class Store {
-  private constructor(readonly db: Kysely<Database>) {}
+  /** Elevation by chat: drafts, requests and their status messages. */
+  readonly chat: ChatStore;
+
+  private constructor(readonly db: Kysely<Database>) {
+    this.chat = new ChatStore(db);
+  }
 
   static async open(databaseUrl: string): Promise<Store> {
     if (!databaseUrl.startsWith('sqlite:')) {
@@ -143,6 +149,44 @@ export class Store {
   async conversationRef(aadObjectId: string): Promise<unknown | undefined> {
     const row = await this.db.selectFrom('conversation_refs').select('reference').where('aad_object_id', '=', aadObjectId).executeTakeFirst();
     return row ? (JSON.parse(row.reference) as unknown) : undefined;
+  }
+
+  /** The newest evaluation of a request PIM filed with this id (Entra roles and groups carry it). */
+  async evaluationByPimId(pimRequestId: string): Promise<EvaluationRow | undefined> {
+    return this.db.selectFrom('evaluations').selectAll().where('pim_request_id', '=', pimRequestId).orderBy('created_at', 'desc').executeTakeFirst();
+  }
+
+  /** The newest evaluation for this principal, role and scope since a time (ARM bodies carry no request id). */
+  async latestEvaluationFor(kind: string, principalId: string, roleDefinitionId: string, scope: string, since: string): Promise<EvaluationRow | undefined> {
+    return this.db
+      .selectFrom('evaluations')
+      .selectAll()
+      .where('kind', '=', kind)
+      .where('principal_id', '=', principalId)
+      .where((eb) => eb.fn('lower', ['role_definition_id']), '=', roleDefinitionId.toLowerCase())
+      .where((eb) => eb.fn('lower', ['scope']), '=', scope.toLowerCase())
+      .where('created_at', '>=', since)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+  }
+
+  /** The approval row for an Azure resource request of this principal, role and scope created since a time. */
+  async latestApprovalFor(kind: string, principalId: string, roleDefinitionId: string, scope: string, since: string): Promise<ApprovalRequestRow | undefined> {
+    return this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('kind', '=', kind)
+      .where('principal_id', '=', principalId)
+      .where((eb) => eb.fn('lower', ['role_definition_id']), '=', roleDefinitionId.toLowerCase())
+      .where((eb) => eb.fn('lower', ['scope']), '=', scope.toLowerCase())
+      .where('created_at', '>=', since)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+  }
+
+  /** Requests still waiting for an approver, oldest first. */
+  async pendingApprovals(limit = 500): Promise<ApprovalRequestRow[]> {
+    return this.db.selectFrom('approval_requests').selectAll().where('status', 'in', ['pending', 'recording']).orderBy('created_at').limit(limit).execute();
   }
 
   async countEvaluations(): Promise<number> {

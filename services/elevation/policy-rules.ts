@@ -1,0 +1,72 @@
+import type { ActivationPolicy } from './types';
+
+/**
+ * PIM's end-user activation rules, as Graph (`unifiedRoleManagementPolicy.rules`, typed by `@odata.type`)
+ * and ARM (`effectiveRules`, typed by `ruleType`) both return them. Rule ids are the same in both:
+ * Expiration_EndUser_Assignment, Enablement_EndUser_Assignment, AuthenticationContext_EndUser_Assignment,
+ * Approval_EndUser_Assignment.
+ */
+export interface PolicyRuleJson {
+  id?: string;
+  maximumDuration?: string | null;
+  enabledRules?: string[] | null;
+  isEnabled?: boolean | null;
+  claimValue?: string | null;
+  setting?: {
+    isApprovalRequired?: boolean | null;
+    approvalStages?: Array<{
+      primaryApprovers?: Array<{ '@odata.type'?: string; userId?: string; groupId?: string; id?: string; userType?: string }> | null;
+    }> | null;
+  } | null;
+}
+
+/** An approver as a policy names them: one user, or the members of a group. */
+export type PolicySubject = { kind: 'user'; id: string } | { kind: 'group'; id: string };
+
+/** PIM's default when a policy carries no expiration rule for activation. */
+const DEFAULT_MAXIMUM_MINUTES = 8 * 60;
+
+export function isoDurationToMinutes(d: string | null | undefined): number | null {
+  if (!d) return null;
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(d.trim());
+  if (!m || /^P$|T$/i.test(d.trim())) return null;
+  const minutes = Number(m[1] ?? 0) * 1440 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) + Number(m[4] ?? 0) / 60;
+  return Math.round(minutes);
+}
+
+export function minutesToIsoDuration(minutes: number): string {
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `PT${h ? `${h}H` : ''}${m || !h ? `${m}M` : ''}`;
+}
+
+/** The approvers a policy names, in the order it names them. */
+export function policyApprovers(rules: PolicyRuleJson[]): PolicySubject[] {
+  const stage = rules.find((r) => r.id === 'Approval_EndUser_Assignment')?.setting?.approvalStages?.[0];
+  const out: PolicySubject[] = [];
+  for (const s of stage?.primaryApprovers ?? []) {
+    const type = (s['@odata.type'] ?? '').toLowerCase();
+    if (type.endsWith('groupmembers') && s.groupId) out.push({ kind: 'group', id: s.groupId });
+    else if (type.endsWith('singleuser') && s.userId) out.push({ kind: 'user', id: s.userId });
+    else if (s.id) out.push({ kind: (s.userType ?? 'User').toLowerCase() === 'group' ? 'group' : 'user', id: s.id });
+  }
+  return out;
+}
+
+/** The activation policy the rules describe; `approverIds` is filled by the caller, who expands groups. */
+export function activationPolicyOf(rules: PolicyRuleJson[], approverIds: string[]): ActivationPolicy {
+  const byId = (id: string) => rules.find((r) => r.id === id);
+  const enabled = new Set((byId('Enablement_EndUser_Assignment')?.enabledRules ?? []).map((r) => r.toLowerCase()));
+  const authContext = byId('AuthenticationContext_EndUser_Assignment');
+  const approval = byId('Approval_EndUser_Assignment');
+  const approvalRequired = approval?.setting?.isApprovalRequired ?? false;
+  return {
+    maximumMinutes: isoDurationToMinutes(byId('Expiration_EndUser_Assignment')?.maximumDuration) ?? DEFAULT_MAXIMUM_MINUTES,
+    justificationRequired: enabled.has('justification'),
+    ticketRequired: enabled.has('ticketing'),
+    mfaRequired: enabled.has('multifactorauthentication'),
+    authenticationContext: authContext?.isEnabled && authContext.claimValue ? authContext.claimValue : null,
+    approvalRequired,
+    approverIds: approvalRequired ? approverIds : [],
+  };
+}
