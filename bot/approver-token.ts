@@ -29,11 +29,17 @@ export interface SsoOptions {
   unauthenticatedClient?: { appId: string; oauthUrl: string };
 }
 
-export async function approverSsoToken(ctx: TurnContext, options: SsoOptions): Promise<SsoResult> {
+/** The Bot Framework token service client for this turn (the demo's unauthenticated one, see SsoOptions). */
+export function userTokenClient(ctx: TurnContext, options: SsoOptions): UserTokenClient {
   const client = options.unauthenticatedClient
     ? new UserTokenClientImpl(options.unauthenticatedClient.appId, MicrosoftAppCredentials.Empty, options.unauthenticatedClient.oauthUrl)
     : ctx.turnState.get<UserTokenClient>((ctx.adapter as CloudAdapter).UserTokenClientKey);
   if (!client) throw new Error('No user token client on this turn: the adapter must be a CloudAdapter');
+  return client;
+}
+
+export async function approverSsoToken(ctx: TurnContext, options: SsoOptions, signInText = 'Sign in so your decision is recorded in PIM as you'): Promise<SsoResult> {
+  const client = userTokenClient(ctx, options);
   const userId = ctx.activity.from.id;
   const channelId = ctx.activity.channelId;
   const value = (ctx.activity.value ?? {}) as { authentication?: { token?: string }; state?: string };
@@ -62,7 +68,7 @@ export async function approverSsoToken(ctx: TurnContext, options: SsoOptions): P
       statusCode: 401,
       type: 'application/vnd.microsoft.activity.loginRequest',
       value: {
-        text: 'Sign in so your decision is recorded in PIM as you',
+        text: signInText,
         connectionName: options.connectionName,
         tokenExchangeResource: resource.tokenExchangeResource,
         buttons: [{ type: 'signin', title: 'Sign in', value: resource.signInLink }],

@@ -20,6 +20,7 @@ const STALE_CLAIM_MS = 2 * 60_000;
 export class CardDelivery {
   private inFlight = new Set<Promise<unknown>>();
   private sweeping: Promise<void> | null = null;
+  private follower: RequestFollower | null = null;
 
   constructor(
     private readonly store: Store,
@@ -29,6 +30,11 @@ export class CardDelivery {
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** Requests made by chat have a status message that follows them; it is told first and replaces the plain-text notice. */
+  followRequests(follower: RequestFollower): void {
+    this.follower = follower;
+  }
 
   /** Starts work without making the caller wait (PIM's call, an invoke); errors are logged, a sweep retries. */
   kick(work: () => Promise<unknown>): void {
@@ -136,6 +142,7 @@ export class CardDelivery {
   /** Tells the requester the outcome in their personal chat, if the bot has one with them. */
   async notifyRequester(requestId: string, news?: OutcomeNews): Promise<boolean> {
     const row = await this.store.getRequest(requestId);
+    if (row && this.follower && (await this.follower.onApprovalChanged(row, news))) return true;
     // A post-approval event is news even without a named decider (PIM expired or cancelled it).
     if (!row || (!row.decided_by_id && !news)) return false;
     const reference = await this.store.conversationRef(row.principal_id);
@@ -169,6 +176,12 @@ export class CardDelivery {
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
     };
   }
+}
+
+/** Something that follows approval requests for their requester (the chat status messages). */
+export interface RequestFollower {
+  /** True when it told the requester itself. */
+  onApprovalChanged(row: ApprovalRequestRow, news?: OutcomeNews): Promise<boolean>;
 }
 
 /** What a post-approval event tells the requester: PIM's outcome and, once active, when the access ends. */

@@ -8,6 +8,10 @@ export interface ChatNotifier {
   updateCard(target: ChannelTarget, activityId: string, card: object): Promise<void>;
   /** Sends a message on a stored conversation reference (a user's personal chat). */
   sendText(reference: Partial<ConversationReference>, text: string): Promise<void>;
+  /** Sends a card on a stored conversation reference; returns the message id, for later updates. */
+  sendCardTo(reference: Partial<ConversationReference>, card: object): Promise<string>;
+  /** Rewrites a message the bot sent on a stored conversation reference. */
+  updateCardAt(reference: Partial<ConversationReference>, activityId: string, card: object): Promise<void>;
 }
 
 export class TeamsChatNotifier implements ChatNotifier {
@@ -33,6 +37,20 @@ export class TeamsChatNotifier implements ChatNotifier {
 
   async sendText(reference: Partial<ConversationReference>, text: string): Promise<void> {
     await this.within(reference, (ctx) => ctx.sendActivity(MessageFactory.text(text)));
+  }
+
+  async sendCardTo(reference: Partial<ConversationReference>, card: object): Promise<string> {
+    const sent = await this.within(reference, (ctx) => ctx.sendActivity(MessageFactory.attachment(asAttachment(card))));
+    if (!sent?.id) throw new Error('Teams accepted the card but returned no message id');
+    return sent.id;
+  }
+
+  async updateCardAt(reference: Partial<ConversationReference>, activityId: string, card: object): Promise<void> {
+    await this.within(reference, async (ctx) => {
+      const activity = MessageFactory.attachment(asAttachment(card));
+      activity.id = activityId;
+      await ctx.updateActivity(activity);
+    });
   }
 
   /**

@@ -17,7 +17,11 @@ import type { ApprovalRequestRow } from '../services/store/store';
 import { Store } from '../services/store/store';
 import { ApprovalActions } from './approval-actions';
 import { approverSsoToken, onBehalfOf } from './approver-token';
-import { CardDelivery } from './card-delivery';
+import { ChatCommands } from './chat/chat-commands';
+import { TokenServiceSignIn } from './chat/chat-sign-in';
+import { ChatStatusMessages } from './chat/status-messages';
+import { GraphSelfService } from '../services/elevation/self-service';
+import { CardDelivery, errInfo } from './card-delivery';
 import { Reconciler } from './reconciler';
 import { readRequestStatuses } from '../services/graph/pim-requests';
 import { TeamsChatNotifier } from './chat-notifier';
@@ -37,6 +41,8 @@ export interface RunningBot {
   store: Store;
   delivery: CardDelivery;
   reconciler: Reconciler;
+  /** The requesters' status messages for chat requests (tests drive its sweep). */
+  chatStatus: ChatStatusMessages;
   close(): Promise<void>;
 }
 
@@ -94,21 +100,37 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo), refOf(row));
     return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo), row.kind === 'group' ? 'group' : 'entraRole');
   };
+  const ssoOptions = {
+    connectionName: config.bot.oauthConnectionName,
+    unauthenticatedClient: config.bot.authenticateChannel ? undefined : { appId: config.bot.appId, oauthUrl: config.bot.oauthUrl ?? 'https://api.botframework.com' },
+  };
   const actions = new ApprovalActions({
     store,
     directory,
     delivery,
-    ssoToken: (ctx) =>
-      approverSsoToken(ctx, {
-        connectionName: config.bot.oauthConnectionName,
-        unauthenticatedClient: config.bot.authenticateChannel ? undefined : { appId: config.bot.appId, oauthUrl: config.bot.oauthUrl ?? 'https://api.botframework.com' },
-      }),
+    ssoToken: (ctx) => approverSsoToken(ctx, ssoOptions),
     pimAs: (sso, row) => pimApprovalsFor(row, sso),
     minJustification: config.minApproverJustification,
     log,
     now: opts.now,
   });
-  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, log });
+  const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier, log, now: opts.now });
+  delivery.followRequests(chatStatus);
+  const chat = new ChatCommands({
+    store,
+    directory,
+    status: chatStatus,
+    delivery,
+    signIn: new TokenServiceSignIn(ssoOptions),
+    // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
+    selfServiceFor: (sso, claims) => {
+      const obo = withClaims(onBehalfOf(sso, oboOptions), claims);
+      return new GraphSelfService(createGraphClient(config.graphBaseUrl, obo), new ArmClient(config.armBaseUrl, obo));
+    },
+    log,
+    now: opts.now,
+  });
+  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, log });
   const validateToken = createPimTokenValidator({
     issuers: config.pimEndpoint.issuers,
     jwksUri: config.pimEndpoint.jwksUri,
@@ -151,7 +173,10 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${address.port}`;
   log.info({ url, mode: config.mode }, 'bot listening');
 
-  const sweepTimer = setInterval(() => void delivery.sweep().catch(() => undefined), opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
+  const sweepTimer = setInterval(() => {
+    void delivery.sweep().catch(() => undefined);
+    void chatStatus.sweep().catch((err: unknown) => log.warn({ err: errInfo(err) }, 'chat status sweep failed'));
+  }, opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   sweepTimer.unref();
   const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), readAzureStatus: (row) => directory.requestStatus(refOf(row)), log, now: opts.now });
   reconciler.start(config.reconcileIntervalMs);
@@ -162,6 +187,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     store,
     delivery,
     reconciler,
+    chatStatus,
     async close() {
       clearInterval(sweepTimer);
       await reconciler.stop();
@@ -170,6 +196,12 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
       await store.close();
     },
   };
+}
+
+/** Asks Entra for a token that satisfies a claims challenge (a Conditional Access authentication context PIM demanded). */
+function withClaims(credential: TokenCredential, claims: string | null | undefined): TokenCredential {
+  if (!claims) return credential;
+  return { getToken: (scopes, options) => credential.getToken(scopes, { ...options, claims }) };
 }
 
 function certificateFactory(config: AppConfig): CertificateServiceClientCredentialsFactory {

@@ -184,9 +184,9 @@ export class Reconciler {
       // The copies are now older than the row: the delivery sweep retries them.
       log.warn({ err: errInfo(err) }, 'updating cards failed; the sweep retries');
     }
-    if (status === 'expired') {
-      await this.deps.delivery.notifyRequester(row.id, { outcome: 'expired' }).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the requester failed'));
-    }
+    // Decisions taken in the portal, PIM's expiry and cancellations reach the requester too.
+    const outcome = status === 'approved' ? 'granted' : status;
+    await this.deps.delivery.notifyRequester(row.id, { outcome }).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the requester failed'));
     return true;
   }
 }

@@ -13,8 +13,10 @@ export function demoPolicy(simUrl: string): Record<string, unknown> {
     roles: {
       default: { justification: 'flag', hr: true },
       [ROLE.securityOperator]: {
-        name: 'Security Operator: on-call engineers with a ServiceNow ticket go straight through',
-        justification: 'deny',
+        name: 'Security Operator: on-call engineers with a ServiceNow ticket and a clear reason go straight through',
+        // A thin reason ("investigating alert") is flagged for an approver rather than denied: at 3 a.m. a
+        // human who can ask is better than a refusal, and a flag keeps it from being approved automatically.
+        justification: 'flag',
         ticket: { required: true, systems: ['ServiceNow'] },
         onCall: true,
         autoApprove: { when: ['onCall', 'ticket'] },

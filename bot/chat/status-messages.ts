@@ -1,0 +1,130 @@
+import type { ConversationReference } from 'botbuilder';
+import type { Logger } from 'pino';
+import { renderRequestStatus, type RequestState, type RequestStatusData } from '../../cards/chat';
+import type { ChatRequestRow, ChatStore } from '../../services/store/chat-store';
+import type { ApprovalRequestRow, Store } from '../../services/store/store';
+import type { ChatNotifier } from '../chat-notifier';
+import { errInfo, type OutcomeNews } from '../card-delivery';
+
+/**
+ * The one status message each chat request gets in the requester's personal chat, kept in step with the
+ * request: pending → approved or denied (by whom, why) → active until a time → ended. Durable like the
+ * approval cards: a change bumps the row's version, and whatever is rendered at an older version is
+ * (re)sent by `deliver` now or by the sweep after a Teams outage or a restart.
+ */
+export class ChatStatusMessages {
+  constructor(
+    private readonly deps: { chat: ChatStore; store: Store; notifier: ChatNotifier; log: Logger; now?: () => Date },
+  ) {}
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  card(row: ChatRequestRow): object {
+    return renderRequestStatus(statusDataOf(row, this.now()));
+  }
+
+  /**
+   * An approval card's request changed (decided on a card, in the portal, expired, cancelled): move the chat
+   * requests that follow it. True when one did, so the caller does not also send a plain-text notice.
+   */
+  async onApprovalChanged(approval: ApprovalRequestRow, news?: OutcomeNews): Promise<boolean> {
+    const rows = approval.kind === 'azureResource'
+      ? (await this.deps.chat.liveAzureRequests(approval.principal_id, approval.role_definition_id, approval.scope)).slice(0, 1)
+      : await this.deps.chat.requestsByApprovalKey(approval.pim_request_id);
+    let moved = false;
+    for (const row of rows) {
+      const patch = patchFromApproval(row, approval, news, this.now());
+      if (!patch) continue;
+      await this.deps.chat.updateRequest(row.id, { ...patch, approval_key: approval.pim_request_id });
+      await this.deliver(row.id);
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** Posts or rewrites the request's status message if it is behind; errors are left for the sweep. */
+  async deliver(id: string): Promise<void> {
+    const row = await this.deps.chat.request(id);
+    if (!row || row.rendered_version >= row.version) return;
+    const reference = JSON.parse(row.conversation_ref) as Partial<ConversationReference>;
+    const card = this.card(row);
+    try {
+      if (row.activity_id) {
+        await this.deps.notifier.updateCardAt(reference, row.activity_id, card);
+        await this.deps.chat.markRendered(row.id, row.version, row.activity_id);
+      } else {
+        const activityId = await this.deps.notifier.sendCardTo(reference, card);
+        await this.deps.chat.markRendered(row.id, row.version, activityId);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err: errInfo(err), chatRequestId: row.id }, 'status message not delivered; the sweep retries');
+    }
+  }
+
+  /**
+   * Ends activations whose time is up, catches up with approvals decided before the chat request was
+   * stored, and re-sends status messages a failed delivery left behind.
+   */
+  async sweep(): Promise<void> {
+    const now = this.now();
+    for (const row of await this.deps.chat.requestsInState(['active'])) {
+      if (row.active_until && Date.parse(row.active_until) <= now.getTime()) {
+        await this.deps.chat.updateRequest(row.id, { state: 'ended', ended_at: row.active_until });
+      }
+    }
+    for (const row of await this.deps.chat.requestsInState(['pending'])) {
+      const approval = row.approval_key ? await this.deps.store.getRequestByPimId(row.approval_key) : undefined;
+      const patch = approval ? patchFromApproval(row, approval, undefined, now) : undefined;
+      if (patch) await this.deps.chat.updateRequest(row.id, patch);
+    }
+    for (const row of await this.deps.chat.staleMessages()) await this.deliver(row.id);
+  }
+}
+
+/** What an approval row's state means for a chat request that follows it; undefined when nothing changes. */
+export function patchFromApproval(row: ChatRequestRow, approval: ApprovalRequestRow, news: OutcomeNews | undefined, now: Date): Partial<ChatRequestRow> | undefined {
+  const decided = {
+    decided_by_name: approval.decided_by_name ?? approval.decided_by_upn ?? row.decided_by_name,
+    decided_at: approval.decided_at ?? row.decided_at,
+    decision_justification: approval.decision_justification ?? row.decision_justification,
+  };
+  const outcome = news?.outcome;
+  if (outcome === 'denied' || (!outcome && approval.status === 'denied')) return row.state === 'denied' ? undefined : { ...decided, state: 'denied' };
+  if (outcome === 'expired' || (!outcome && approval.status === 'expired')) return row.state === 'expired' ? undefined : { ...decided, state: 'expired' };
+  if (outcome === 'cancelled' || (!outcome && approval.status === 'cancelled')) return row.state === 'cancelled' ? undefined : { ...decided, state: 'cancelled' };
+  if (outcome === 'granted' || outcome === 'activated' || (!outcome && approval.status === 'approved')) {
+    if (row.state === 'active' && !news?.activeUntil) return undefined;
+    // PIM starts the activation when the last approver approves (or at the requested start, if later).
+    const decidedAt = approval.decided_at ? new Date(approval.decided_at) : now;
+    const requestedStart = approval.start_at ? new Date(approval.start_at) : decidedAt;
+    const from = new Date(Math.max(decidedAt.getTime(), Number.isNaN(requestedStart.getTime()) ? 0 : requestedStart.getTime()));
+    const until = news?.activeUntil ?? new Date(from.getTime() + row.duration_minutes * 60_000);
+    if (until.getTime() <= now.getTime()) return { ...decided, state: 'ended', active_from: from.toISOString(), active_until: until.toISOString(), ended_at: until.toISOString() };
+    return { ...decided, state: 'active', active_from: from.toISOString(), active_until: until.toISOString() };
+  }
+  return undefined;
+}
+
+export function statusDataOf(row: ChatRequestRow, now: Date): RequestStatusData {
+  const decisionService = row.decision_service ? (JSON.parse(row.decision_service) as RequestStatusData['decisionService']) : null;
+  return {
+    chatRequestId: row.id,
+    roleTitle: row.role_title,
+    durationMinutes: row.duration_minutes,
+    ticket: row.ticket_number ? { system: row.ticket_system, number: row.ticket_number } : null,
+    justification: row.justification,
+    state: row.state as RequestState,
+    approverNames: JSON.parse(row.approver_names) as string[],
+    decision: row.decided_by_name && row.decided_at ? { byName: row.decided_by_name, at: row.decided_at, justification: row.decision_justification } : null,
+    decisionService,
+    activeFrom: row.active_from,
+    activeUntil: row.active_until,
+    endedAt: row.ended_at,
+    message: row.message,
+    pimRequestId: row.pim_request_id,
+    timeZone: row.time_zone,
+    updatedAt: now.toISOString(),
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Elevation by chat end to end, as in the demo: Alex asks for Security Operator in the personal chat,
+ * confirms on the card, the simulator's PIM calls the decision endpoint, the approver card appears in the
+ * channel, Megan approves there, and Alex's status message in the chat is rewritten to "Active until …".
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startDemo, type RunningDemo } from '../../scripts/demo';
+import { PLAYGROUND_CHANNEL_ID } from '../../scripts/playground-config';
+import { seedTenant, USER } from '../../sim/seed';
+import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
+
+jest.setTimeout(60_000);
+
+const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
+const teamsIdOf = (userId: string) => seedTenant.users.find((u) => u.id === userId)!.teamsUserId;
+const cardOf = (e: MessageEvent) => e.message.attachments?.find((a) => a.contentType === ADAPTIVE_CARD)?.content;
+
+function action(card: unknown, verb: string): { data: Record<string, unknown> } {
+  const found = JSON.stringify(card).includes(`"verb":"${verb}"`);
+  if (!found) throw new Error(`no ${verb} on ${JSON.stringify(card).slice(0, 300)}`);
+  const walk = (n: unknown): any => {
+    if (Array.isArray(n)) return n.map(walk).find(Boolean);
+    if (n && typeof n === 'object') {
+      const o = n as Record<string, unknown>;
+      if (o.type === 'Action.Execute' && o.verb === verb) return o;
+      return Object.values(o).map(walk).find(Boolean);
+    }
+    return undefined;
+  };
+  return walk(card);
+}
+
+describe('elevation by chat, end to end', () => {
+  let dir: string;
+  let demo: RunningDemo;
+  let pg: Playground;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pim-chat-e2e-'));
+    demo = await startDemo({ simPort: 0, botPort: 0, playgroundPort: 0, databaseUrl: `sqlite:${path.join(dir, 'bot.sqlite')}`, quiet: true, env: {} });
+    pg = await attachPlayground(demo.playground);
+  });
+
+  afterAll(async () => {
+    await pg?.stop();
+    await demo?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a chat request that needs approval ends as "active until" after the approver approves in the channel', async () => {
+    const chatId = (await pg.config()).config.personalChat.id;
+    let mark = pg.mark();
+    await pg.sendMessage(chatId, 'activate security operator for 2h ticket ServiceNow INC0012345 because investigating alert');
+    const confirm = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === chatId, 15_000, { after: mark });
+    const form = cardOf(confirm);
+    expect(JSON.stringify(form)).toContain('Confirm your request');
+    expect(JSON.stringify(form)).toContain('INC0012345');
+
+    mark = pg.mark();
+    const submitted = await pg.executeAction({ from: 'user-id-0', replyToId: confirm.message.messageId, verb: 'chat.submit', data: { ...action(form, 'chat.submit').data, durationMinutes: '120', ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'investigating alert' } });
+    expect(JSON.stringify(submitted.value)).toContain('Waiting for approval');
+
+    // The approval loop: PIM called the decision endpoint; the card is in the approvers' channel.
+    const posted = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === PLAYGROUND_CHANNEL_ID && JSON.stringify(cardOf(e) ?? '').includes('investigating alert'), 15_000, { after: mark });
+    const approverCard = cardOf(posted);
+    expect(JSON.stringify(approverCard)).toContain('Alex');
+    mark = pg.mark();
+    const decided = await pg.executeAction({ from: teamsIdOf(USER.megan), replyToId: posted.message.messageId, verb: 'pim.approve', data: { ...action(approverCard, 'pim.approve').data, decisionJustification: 'Alert INC0012345 confirmed with the SOC lead' } });
+    expect(JSON.stringify(decided.value)).toContain('Approved by Megan Bowen');
+
+    // Alex's status message in the personal chat is rewritten in place.
+    const updated = await pg.waitForMessage((e) => e.action === 'updateMessage' && e.actionConversationId === chatId && e.message.messageId === confirm.message.messageId, 15_000, { after: mark });
+    const status = JSON.stringify(cardOf(updated));
+    expect(status).toContain('Active until');
+    expect(status).toContain('Megan Bowen');
+    expect(status).toContain('Alert INC0012345 confirmed with the SOC lead');
+  });
+});
