@@ -6,15 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { clickOnNewestCard } from '../../scripts/demo-approve';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_ID } from '../../scripts/playground-config';
-import { seedTenant, USER } from '../../sim/seed';
 import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
 
 jest.setTimeout(60_000);
 
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
-const teamsIdOf = (userId: string) => seedTenant.users.find((u) => u.id === userId)!.teamsUserId;
 const cardOf = (e: MessageEvent) => e.message.attachments?.find((a) => a.contentType === ADAPTIVE_CARD)?.content;
 
 function action(card: unknown, verb: string): { data: Record<string, unknown> } {
@@ -36,10 +35,12 @@ describe('elevation by chat, end to end', () => {
   let dir: string;
   let demo: RunningDemo;
   let pg: Playground;
+  let databaseUrl: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pim-chat-e2e-'));
-    demo = await startDemo({ simPort: 0, botPort: 0, playgroundPort: 0, databaseUrl: `sqlite:${path.join(dir, 'bot.sqlite')}`, quiet: true, env: {} });
+    databaseUrl = `sqlite:${path.join(dir, 'bot.sqlite')}`;
+    demo = await startDemo({ simPort: 0, botPort: 0, playgroundPort: 0, databaseUrl, quiet: true, env: {} });
     pg = await attachPlayground(demo.playground);
   });
 
@@ -66,9 +67,12 @@ describe('elevation by chat, end to end', () => {
     const posted = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === PLAYGROUND_CHANNEL_ID && JSON.stringify(cardOf(e) ?? '').includes('investigating alert'), 15_000, { after: mark });
     const approverCard = cardOf(posted);
     expect(JSON.stringify(approverCard)).toContain('Alex');
+    expect(JSON.stringify(approverCard)).toContain('"verb":"pim.approve"');
+    await demo.bot.delivery.drain(); // the card's message id is stored once Teams (the playground) answered the post
     mark = pg.mark();
-    const decided = await pg.executeAction({ from: teamsIdOf(USER.megan), replyToId: posted.message.messageId, verb: 'pim.approve', data: { ...action(approverCard, 'pim.approve').data, decisionJustification: 'Alert INC0012345 confirmed with the SOC lead' } });
-    expect(JSON.stringify(decided.value)).toContain('Approved by Megan Bowen');
+    // What `npm run demo:approve -- --as megan` does: Megan clicks Approve on the newest card in the channel.
+    const decided = await clickOnNewestCard({ as: 'megan', because: 'Alert INC0012345 confirmed with the SOC lead', databaseUrl, playgroundPort: demo.playground.port });
+    expect(decided).toContain('Approved by Megan Bowen');
 
     // Alex's status message in the personal chat is rewritten in place.
     const updated = await pg.waitForMessage((e) => e.action === 'updateMessage' && e.actionConversationId === chatId && e.message.messageId === confirm.message.messageId, 15_000, { after: mark });
