@@ -1,5 +1,6 @@
 import { Template } from 'adaptivecards-templating';
 import approvalTemplate from './approval-request.json';
+import { clip, clipList as clipItems, type Colour, type ContainerStyle } from './card-text';
 
 export type ApprovalView = 'approver' | 'requester' | 'observer' | 'final';
 export type ApprovalStatus = 'pending' | 'recording' | 'approved' | 'denied' | 'expired' | 'cancelled';
@@ -78,8 +79,6 @@ const MAX = {
   message: 300,
 } as const;
 
-type Colour = 'default' | 'accent' | 'good' | 'warning' | 'attention';
-type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
 
 interface StatusLook {
   text: string;
@@ -123,23 +122,8 @@ function isFinalStatus(status: ApprovalStatus): boolean {
   return status === 'approved' || status === 'denied' || status === 'expired' || status === 'cancelled';
 }
 
-/** C0 controls (except tab and newline) and DEL carry no meaning on a card and only bloat the JSON. */
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
-
-/** Cuts by code point, so a surrogate pair is never split, and marks the cut with an ellipsis. */
-function clip(text: string | null | undefined, max: number): string {
-  const clean = (text ?? '').replace(CONTROL_CHARS, '').trim();
-  const points = Array.from(clean);
-  return points.length <= max ? clean : `${points.slice(0, max - 1).join('').trimEnd()}…`;
-}
-
 function clipList(items: readonly string[]): string[] {
-  const kept = items
-    .map((item) => clip(item, MAX.listItem))
-    .filter((item) => item.length > 0);
-  if (kept.length <= MAX.listItems) return kept;
-  return [...kept.slice(0, MAX.listItems - 1), `… and ${kept.length - (MAX.listItems - 1)} more`];
+  return clipItems(items, MAX.listItems, MAX.listItem);
 }
 
 interface Fact {

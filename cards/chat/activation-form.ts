@@ -1,7 +1,7 @@
 import { Template } from 'adaptivecards-templating';
 import type { ActivationPolicy, TargetKind } from '../../services/elevation/types';
 import formTemplate from './activation-form.json';
-import { clip, clipList, nameList, prefill } from './card-text';
+import { clip, clipList, nameList, prefill } from '../card-text';
 import { ChatVerb, FORM_INPUT, type ChatCard } from './chat-verbs';
 import { formatDuration, formatDurationWords } from './format-time';
 

@@ -1,6 +1,6 @@
 import { Template } from 'adaptivecards-templating';
 import statusTemplate from './request-status.json';
-import { clip, clipList, nameList } from './card-text';
+import { clip, clipList, nameList, type Colour, type ContainerStyle } from '../card-text';
 import { ChatVerb, type ChatCard } from './chat-verbs';
 import { formatDuration, formatTime } from './format-time';
 
@@ -58,8 +58,6 @@ const MAX = {
   id: 80,
 } as const;
 
-type Colour = 'default' | 'accent' | 'good' | 'warning' | 'attention';
-type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
 
 interface Fact {
   title: string;

@@ -1,6 +1,6 @@
 import { Template } from 'adaptivecards-templating';
 import chooserTemplate from './role-chooser.json';
-import { clip } from './card-text';
+import { clip } from '../card-text';
 import { ChatVerb, FORM_INPUT, type ChatCard } from './chat-verbs';
 
 export interface RoleChooserData {

@@ -118,14 +118,9 @@ export class GraphSelfService implements SelfService {
     const ticketInfo = input.ticket ? { ticketNumber: input.ticket.number, ticketSystem: input.ticket.system } : undefined;
     const justification = input.justification ?? undefined;
     if (target.kind === 'azureResource') {
-      const name = randomUUID();
-      const res = await this.requireArm().call<{ name: string; properties: { status: string; createdOn?: string } }>(
-        'PUT',
-        `${target.scope}${AUTH}/roleAssignmentScheduleRequests/${name}?api-version=${ARM_API}`,
-        'Submitting the activation',
-        { properties: { principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, requestType: 'SelfActivate', justification, scheduleInfo: { ...scheduleInfo, expiration: { ...scheduleInfo.expiration, type: 'AfterDuration' } }, ticketInfo } },
-      );
-      return { pimRequestId: res.name ?? name, status: res.properties.status, createdDateTime: res.properties.createdOn ?? null };
+      return this.armRequest('roleAssignmentScheduleRequests', target.scope, 'Submitting the activation', {
+        principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, requestType: 'SelfActivate', justification, scheduleInfo: armSchedule(scheduleInfo), ticketInfo,
+      });
     }
     const body = target.kind === 'group'
       ? { action: 'selfActivate', principalId: input.principalId, groupId: target.scope, accessId: target.roleDefinitionId, justification, scheduleInfo, ticketInfo }
@@ -138,14 +133,9 @@ export class GraphSelfService implements SelfService {
     const scheduleInfo = { startDateTime: input.start.toISOString(), expiration: { type: 'afterDuration', duration: `P${input.extendByDays}D` } };
     if (target.kind === 'group') throw new Error('PIM for Groups has no self-extend');
     if (target.kind === 'azureResource') {
-      const name = randomUUID();
-      const res = await this.requireArm().call<{ name: string; properties: { status: string; createdOn?: string } }>(
-        'PUT',
-        `${target.scope}${AUTH}/roleEligibilityScheduleRequests/${name}?api-version=${ARM_API}`,
-        'Requesting the extension',
-        { properties: { principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, requestType: 'SelfExtend', justification: input.justification, scheduleInfo: { ...scheduleInfo, expiration: { ...scheduleInfo.expiration, type: 'AfterDuration' } } } },
-      );
-      return { pimRequestId: res.name ?? name, status: res.properties.status, createdDateTime: res.properties.createdOn ?? null };
+      return this.armRequest('roleEligibilityScheduleRequests', target.scope, 'Requesting the extension', {
+        principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, requestType: 'SelfExtend', justification: input.justification, scheduleInfo: armSchedule(scheduleInfo),
+      });
     }
     return this.post(`${RD}/roleEligibilityScheduleRequests`, {
       action: 'selfExtend', principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, directoryScopeId: target.scope, justification: input.justification, scheduleInfo,
@@ -164,6 +154,15 @@ export class GraphSelfService implements SelfService {
     } catch (err) {
       throw toGraphCallError(err, 'Cancelling the request');
     }
+  }
+
+  /** ARM requests are PUT under a name the client chooses; the name is the request's id afterwards. */
+  private async armRequest(collection: string, scope: string, what: string, properties: Record<string, unknown>): Promise<SubmittedRequest> {
+    const name = randomUUID();
+    const res = await this.requireArm().call<{ name?: string; properties: { status: string; createdOn?: string } }>(
+      'PUT', `${scope}${AUTH}/${collection}/${name}?api-version=${ARM_API}`, what, { properties },
+    );
+    return { pimRequestId: res.name ?? name, status: res.properties.status, createdDateTime: res.properties.createdOn ?? null };
   }
 
   private async post(path: string, body: unknown, what: string): Promise<SubmittedRequest> {
@@ -214,6 +213,11 @@ interface ArmInstance {
     assignmentType?: string;
     expandedProperties?: { roleDefinition?: { displayName?: string }; scope?: { displayName?: string } };
   };
+}
+
+/** ARM spells the expiration type in Pascal case. */
+function armSchedule(s: { startDateTime: string; expiration: { type: string; duration: string } }) {
+  return { ...s, expiration: { ...s.expiration, type: 'AfterDuration' } };
 }
 
 function armTarget(a: ArmInstance): ActivationTarget {

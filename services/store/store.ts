@@ -158,30 +158,30 @@ export class Store {
 
   /** The newest evaluation for this principal, role and scope since a time (ARM bodies carry no request id). */
   async latestEvaluationFor(kind: string, principalId: string, roleDefinitionId: string, scope: string, since: string): Promise<EvaluationRow | undefined> {
-    return this.db
-      .selectFrom('evaluations')
-      .selectAll()
-      .where('kind', '=', kind)
-      .where('principal_id', '=', principalId)
-      .where((eb) => eb.fn('lower', ['role_definition_id']), '=', roleDefinitionId.toLowerCase())
-      .where((eb) => eb.fn('lower', ['scope']), '=', scope.toLowerCase())
-      .where('created_at', '>=', since)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
+    return this.newestFor('evaluations', { kind, principalId, roleDefinitionId, scope, since });
   }
 
-  /** The approval row for an Azure resource request of this principal, role and scope created since a time. */
+  /** The approval row for a request of this principal, role and scope created since a time. */
   async latestApprovalFor(kind: string, principalId: string, roleDefinitionId: string, scope: string, since: string): Promise<ApprovalRequestRow | undefined> {
-    return this.db
-      .selectFrom('approval_requests')
+    return this.newestFor('approval_requests', { kind, principalId, roleDefinitionId, scope, since });
+  }
+
+  private async newestFor<T extends 'evaluations' | 'approval_requests'>(
+    table: T,
+    m: { kind: string; principalId: string; roleDefinitionId: string; scope: string; since: string },
+  ): Promise<Selectable<Database[T]> | undefined> {
+    // Both tables have these columns; kysely cannot see that through a union of table names.
+    const row = await this.db
+      .selectFrom(table as 'evaluations')
       .selectAll()
-      .where('kind', '=', kind)
-      .where('principal_id', '=', principalId)
-      .where((eb) => eb.fn('lower', ['role_definition_id']), '=', roleDefinitionId.toLowerCase())
-      .where((eb) => eb.fn('lower', ['scope']), '=', scope.toLowerCase())
-      .where('created_at', '>=', since)
+      .where('kind', '=', m.kind)
+      .where('principal_id', '=', m.principalId)
+      .where((eb) => eb.fn('lower', ['role_definition_id']), '=', m.roleDefinitionId.toLowerCase())
+      .where((eb) => eb.fn('lower', ['scope']), '=', m.scope.toLowerCase())
+      .where('created_at', '>=', m.since)
       .orderBy('created_at', 'desc')
       .executeTakeFirst();
+    return row as unknown as Selectable<Database[T]> | undefined;
   }
 
   /** Requests still waiting for an approver, oldest first. */

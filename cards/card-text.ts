@@ -1,5 +1,9 @@
+/** Adaptive Card text colours and container styles the cards use. */
+export type Colour = 'default' | 'accent' | 'good' | 'warning' | 'attention';
+export type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
+
 /**
- * Text hygiene for the chat cards, matching the approval card: user and directory text is cut to a cap and
+ * Text hygiene for every card (approval and chat): user and directory text is cut to a cap and
  * only ever placed in TextRun.text (never TextBlock.text, FactSet, fallbackText or action data), which
  * renderers do not treat as markdown, links or mentions.
  */
