@@ -9,6 +9,9 @@ import { recoverClaim } from '../services/approvals/claim-recovery';
 import { assertNever } from '../services/approvals/request-lifecycle';
 import type { PostApprovalOutcome } from '../services/events/inbound-event';
 
+/** Who "decided" a request whose role needs no approval. */
+export const NO_APPROVAL_NEEDED = 'PIM (no approval required)';
+
 /** Longer than a decision can take: Graph's 10 s timeout with retries honouring Retry-After. */
 const STALE_CLAIM_MS = 2 * 60_000;
 
@@ -107,8 +110,17 @@ export class CardDelivery {
     if (!row || row.cards_posted_at) return;
     const display = await this.fetchDisplay(row);
     if (display.approvalRequired === false) {
-      // PIM activates without an approver for this role: a card would ask people to decide nothing.
+      // PIM activates without an approver for this role: a card would ask people to decide nothing, and
+      // the request is closed here so the reconciler does not report PIM's grant as a decision taken elsewhere.
       await this.store.markCardsPosted(row.id, JSON.stringify(display));
+      if (row.status === 'pending') {
+        await this.store.updateRequestIfVersion(row.id, row.version, {
+          status: 'approved',
+          decided_by_name: NO_APPROVAL_NEEDED,
+          decided_at: this.now().toISOString(),
+          decision_justification: "The role's PIM policy activates without approval.",
+        });
+      }
       this.log.info({ requestId: row.id, pimRequestId: row.pim_request_id }, 'no card: the role policy needs no approval');
       return;
     }

@@ -33,15 +33,14 @@ export class ChatStatusMessages {
     const rows = approval.kind === 'azureResource'
       ? (await this.deps.chat.liveAzureRequests(approval.principal_id, approval.role_definition_id, approval.scope)).slice(0, 1)
       : await this.deps.chat.requestsByApprovalKey(approval.pim_request_id);
-    let moved = false;
     for (const row of rows) {
       const patch = patchFromApproval(row, approval, news, this.now());
       if (!patch) continue;
       await this.deps.chat.updateRequest(row.id, { ...patch, approval_key: approval.pim_request_id });
       await this.deliver(row.id);
-      moved = true;
     }
-    return moved;
+    // The status message speaks for these requests, even when this news changes nothing on it.
+    return rows.length > 0;
   }
 
   /** Posts or rewrites the request's status message if it is behind; errors are left for the sweep. */

@@ -68,7 +68,7 @@ export class GraphSelfService implements SelfService {
   ) {}
 
   async eligible(): Promise<EligibleTarget[]> {
-    const [roles, groups, azure] = await Promise.all([
+    const [roles, groups, azure] = await settled([
       this.list<{ roleDefinitionId: string; directoryScopeId?: string; endDateTime?: string | null; roleDefinition?: { displayName?: string } }>(
         `${RD}/roleEligibilityScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your eligible roles', 'roleDefinition'),
       this.list<{ groupId: string; accessId: string; endDateTime?: string | null; group?: { displayName?: string } }>(
@@ -84,7 +84,7 @@ export class GraphSelfService implements SelfService {
   }
 
   async active(): Promise<ActiveAssignment[]> {
-    const [roles, groups, azure] = await Promise.all([
+    const [roles, groups, azure] = await settled([
       this.list<{ roleDefinitionId: string; directoryScopeId?: string; startDateTime?: string | null; endDateTime?: string | null; assignmentType?: string; roleDefinition?: { displayName?: string } }>(
         `${RD}/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your active roles', 'roleDefinition'),
       this.list<{ groupId: string; accessId: string; startDateTime?: string | null; endDateTime?: string | null; assignmentType?: string; group?: { displayName?: string } }>(
@@ -100,7 +100,7 @@ export class GraphSelfService implements SelfService {
 
   async pendingRequests(): Promise<OwnRequest[]> {
     type RoleRequest = { id: string; status: string; action: string; roleDefinitionId: string; directoryScopeId?: string; createdDateTime?: string; roleDefinition?: { displayName?: string } };
-    const [activations, extensions, groups] = await Promise.all([
+    const [activations, extensions, groups] = await settled([
       this.list<RoleRequest>(`${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='principal')`, 'Reading your PIM requests', 'roleDefinition'),
       // Extensions of eligibility are eligibility requests: a collection of their own.
       this.list<RoleRequest>(`${RD}/roleEligibilityScheduleRequests/filterByCurrentUser(on='principal')`, 'Reading your PIM extension requests', 'roleDefinition'),
@@ -202,6 +202,17 @@ export class GraphSelfService implements SelfService {
     if (!this.arm) throw new Error('Azure resource roles need ARM_BASE_URL');
     return this.arm;
   }
+}
+
+/**
+ * Groups and Azure resources answer on their own: a tenant without PIM for Groups or a user without ARM
+ * consent still gets their Entra roles. The first read (Entra roles) must succeed: without it an empty
+ * list would tell the user they are eligible for nothing.
+ */
+async function settled<T extends unknown[]>(reads: { [K in keyof T]: Promise<T[K]> }): Promise<{ [K in keyof T]: T[K] }> {
+  const results = await Promise.allSettled(reads as unknown as Promise<unknown>[]);
+  if (results[0]!.status === 'rejected') throw results[0]!.reason;
+  return results.map((r) => (r.status === 'fulfilled' ? r.value : [])) as { [K in keyof T]: T[K] };
 }
 
 interface ArmInstance {

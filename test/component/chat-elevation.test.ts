@@ -179,7 +179,7 @@ describe('elevation by chat in the Teams playground', () => {
     const created = await sim('POST', '/_sim/requests', { principal: USER.isaiah, role: 'Helpdesk Administrator', justification: 'Reset passwords for the Berlin office, INC0012345', durationMinutes: 60, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
     expect(created.status).toBe(201);
     await new Promise((r) => setTimeout(r, 500));
-    const reply = await say('status');
+    const reply = await say('status', (e) => textOfEvent(e).includes('Your requests'));
     expect(textOfEvent(reply)).toContain('Isaiah Langer asks for Helpdesk Administrator');
   });
 
@@ -244,11 +244,30 @@ describe('elevation by chat in the Teams playground', () => {
   });
 
   it('lists eligible and active roles with their end times', async () => {
-    const reply = await say('roles');
+    const reply = await say('roles', (e) => textOfEvent(e).includes('You can activate'));
     const text = textOfEvent(reply);
     expect(text).toContain('Active now:');
     expect(text).toMatch(/Reports Reader: until /);
     expect(text).toContain('You can activate:');
     expect(text).toMatch(/Security Operator \(eligible until /);
+  });
+
+  it('still lists Entra roles when PIM for Groups and ARM fail, and says so plainly when Entra roles fail', async () => {
+    await sim('POST', '/_sim/faults', { pathPattern: 'privilegedAccess/group|^/arm/', status: 500 });
+    try {
+      const partial = await say('roles', (e) => textOfEvent(e).includes('You can activate'));
+      expect(textOfEvent(partial)).toContain('Global Administrator');
+      expect(textOfEvent(partial)).not.toContain('SQL Admins');
+    } finally {
+      await sim('DELETE', '/_sim/faults');
+    }
+    await sim('POST', '/_sim/faults', { pathPattern: 'roleEligibilityScheduleInstances', status: 500 });
+    try {
+      const failed = await say('roles', (e) => textOfEvent(e).includes('could not read'));
+      expect(textOfEvent(failed)).toContain('I could not read your eligible roles from PIM');
+      expect(textOfEvent(failed)).not.toMatch(/\bat \w+ \(/); // no stack trace
+    } finally {
+      await sim('DELETE', '/_sim/faults');
+    }
   });
 });
