@@ -21,6 +21,7 @@ import { ChatCommands } from './chat/chat-commands';
 import { TokenServiceSignIn } from './chat/chat-sign-in';
 import { ChatStatusMessages } from './chat/status-messages';
 import { GraphSelfService } from '../services/elevation/self-service';
+import { createAzureOpenAiPlanner } from '../services/chat/nl-planner';
 import { CardDelivery, errInfo } from './card-delivery';
 import { Reconciler } from './reconciler';
 import { readRequestStatuses } from '../services/graph/pim-requests';
@@ -50,7 +51,7 @@ const MICROSOFT_AUTHORITIES = ['https://login.microsoftonline.com', 'https://log
 
 /** The composition root: every dependency is built here from the config, nowhere else. */
 export async function startBot(config: AppConfig, opts: { logger?: Logger; now?: () => Date; sweepIntervalMs?: number } = {}): Promise<RunningBot> {
-  const log = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret'] });
+  const log = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret', '*.apiKey'] });
   const store = await Store.open(config.databaseUrl);
   const disableInstanceDiscovery = !MICROSOFT_AUTHORITIES.includes(config.authorityHost);
   const identityOptions = { authorityHost: config.authorityHost, disableInstanceDiscovery };
@@ -122,6 +123,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     status: chatStatus,
     delivery,
     signIn: new TokenServiceSignIn(ssoOptions),
+    naturalLanguage: config.naturalLanguage ? createAzureOpenAiPlanner(config.naturalLanguage, { logger: log }) : null,
     // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
     selfServiceFor: (sso, claims) => {
       const obo = withClaims(onBehalfOf(sso, oboOptions), claims);

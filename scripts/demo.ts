@@ -32,6 +32,7 @@ import { AZURE, DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant
 import { startSimulator, type SimHandle } from '../sim/server';
 import { PLAYGROUND_CHANNEL_ID, PLAYGROUND_CHANNEL_NAME, PLAYGROUND_CURRENT_USER_ID, PLAYGROUND_TEAM_NAME, PLAYGROUND_USER_IDS } from './playground-config';
 import { demoPolicy } from './demo-policy';
+import { SIM_OPENAI } from '../sim/openai';
 import { freePort, isPortFree, launchPlayground, playgroundConnectorUrl, type PlaygroundProcess } from './playground-launcher';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -148,6 +149,11 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       PIM_ALLOWED_CALLER_APP_IDS: DEMO_PIM_CALLER_APP_ID,
       APPROVER_CHANNELS: JSON.stringify({ default: { conversationId: PLAYGROUND_CHANNEL_ID, serviceUrl: playgroundConnectorUrl(playgroundPort) } }),
       DATABASE_URL: `sqlite:${DEFAULT_DB_PATH}`,
+      // The simulator's Azure OpenAI: free text the parser does not understand goes to the planner, whose
+      // replies are scripted (POST /_sim/openai/replies); with none queued it answers "no command".
+      AZURE_OPENAI_ENDPOINT: sim.url,
+      AZURE_OPENAI_API_KEY: SIM_OPENAI.apiKey,
+      AZURE_OPENAI_DEPLOYMENT: SIM_OPENAI.deployment,
     };
     for (const key of OVERRIDABLE) if (env[key] !== undefined && env[key] !== '') botEnv[key] = env[key];
     // The demo's decision policy checks the simulator's ServiceNow, Jira, PagerDuty, Opsgenie and HR data.

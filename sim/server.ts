@@ -22,6 +22,7 @@ import { Faults, faultResponse } from './faults';
 import { registerControl } from './control';
 import { issueUserAssertion, type UserAssertionOptions } from './user-tokens';
 import { integrationErrorResponse, registerIntegrations } from './integrations';
+import { registerOpenAi } from './openai';
 
 export interface SimulatorOptions {
   /** 0 picks a free port. */
@@ -134,6 +135,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   registerGraphPimGroups(router, ctx, pim);
   registerGraphDirectory(router, ctx);
   registerIntegrations(router, ctx);
+  registerOpenAi(router, ctx);
   registerGraphBatch(router, ctx, (inner) => handle(inner, undefined));
   const arm = createArmHandler(ctx, pim);
 

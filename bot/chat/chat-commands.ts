@@ -3,6 +3,7 @@ import { ActivityTypes, Attachment, CardFactory, MessageFactory, TurnContext } f
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ChatVerb, formatTime, renderActivationForm, renderRoleChooser } from '../../cards/chat';
+import type { NaturalLanguage } from '../../services/chat/nl-planner';
 import { parseCommand, type RoleCandidate } from '../../services/chat/parse-command';
 import { checkDraft, classifyRefusal, hoursText, type ActivationRefusal, type DraftValues } from '../../services/elevation/activation-problems';
 import type { SelfService, SubmittedRequest } from '../../services/elevation/self-service';
@@ -51,6 +52,8 @@ export interface ChatCommandDeps {
   status: ChatStatusMessages;
   delivery: Pick<CardDelivery, 'refreshCopies'>;
   signIn: ChatSignIn;
+  /** Optional (Azure OpenAI configured): reads free text the deterministic parser did not understand. */
+  naturalLanguage?: NaturalLanguage | null;
   /** PIM as the user, on behalf of their SSO token; `claims` asks Entra for a stronger sign-in (authentication context). */
   selfServiceFor(ssoToken: string, claims?: string | null): SelfService;
   log: Logger;
@@ -153,7 +156,13 @@ export class ChatCommands {
       await this.sendChooser(ctx, userId, eligible, timeZone);
       return;
     }
-    const cmd = parseCommand(text, eligible.map(asCandidate), this.now(), timeZone);
+    const candidates = eligible.map(asCandidate);
+    let cmd = parseCommand(text, candidates, this.now(), timeZone);
+    if ((cmd.kind === 'unknown' || cmd.kind === 'clarify') && this.deps.naturalLanguage) {
+      // The model only proposes: its role is matched among the user's eligible ones, and the same
+      // checks and the confirmation card follow as for a typed command.
+      cmd = (await this.deps.naturalLanguage.interpret(text, candidates, this.now(), timeZone).catch(() => null)) ?? cmd;
+    }
     const log = this.deps.log.child({ userId, command: cmd.kind });
     if (cmd.kind === 'clarify' || cmd.kind === 'unknown' || ((cmd.kind === 'activate' || cmd.kind === 'extend') && cmd.role.confidence === 'fuzzy')) {
       const named = await this.namedIneligibleRole(text, eligible);

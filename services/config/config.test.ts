@@ -118,3 +118,64 @@ describe('RECONCILE_INTERVAL_MS', () => {
     expect(() => loadConfig({ ...production, RECONCILE_INTERVAL_MS: 'often' })).toThrow(/RECONCILE_INTERVAL_MS/);
   });
 });
+
+describe('natural-language commands (AZURE_OPENAI_*)', () => {
+  const azure = {
+    AZURE_OPENAI_ENDPOINT: 'https://contoso-pim.openai.azure.com/',
+    AZURE_OPENAI_API_KEY: 'an-azure-openai-key',
+    AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini',
+  };
+  const demo = { ...production, APP_MODE: 'demo', HOST: '127.0.0.1', ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979', GRAPH_BASE_URL: 'https://127.0.0.1:3979' };
+
+  it('is off without settings, and empty variables count as unset', () => {
+    expect(loadConfig(production).naturalLanguage).toBeNull();
+    expect(loadConfig({ ...production, AZURE_OPENAI_ENDPOINT: '', AZURE_OPENAI_API_KEY: ' ', AZURE_OPENAI_DEPLOYMENT: '' }).naturalLanguage).toBeNull();
+  });
+
+  it('takes the three settings with a GA api-version by default', () => {
+    expect(loadConfig({ ...production, ...azure }).naturalLanguage).toEqual({
+      endpoint: 'https://contoso-pim.openai.azure.com',
+      apiKey: 'an-azure-openai-key',
+      deployment: 'gpt-4o-mini',
+      apiVersion: '2024-10-21',
+    });
+    expect(loadConfig({ ...production, ...azure, AZURE_OPENAI_API_VERSION: '2025-01-01-preview' }).naturalLanguage?.apiVersion).toBe('2025-01-01-preview');
+  });
+
+  it.each([
+    ['AZURE_OPENAI_ENDPOINT'],
+    ['AZURE_OPENAI_API_KEY'],
+    ['AZURE_OPENAI_DEPLOYMENT'],
+  ])('names %s when only the other two are set', (key) => {
+    const found = problems({ ...production, ...azure, [key]: undefined }).join('\n');
+    expect(found).toMatch(new RegExp(`^${key}: natural-language commands need AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT together`));
+  });
+
+  it('names both missing settings when only one is set', () => {
+    expect(problems({ ...production, AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini' }).join('\n')).toMatch(/^AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY: natural-language commands need/);
+  });
+
+  it.each([
+    ['AZURE_OPENAI_ENDPOINT', 'http://contoso-pim.openai.azure.com', /AZURE_OPENAI_ENDPOINT: must be https:\/\//],
+    ['AZURE_OPENAI_ENDPOINT', 'contoso-pim', /AZURE_OPENAI_ENDPOINT: must be the resource endpoint/],
+    ['AZURE_OPENAI_ENDPOINT', 'https://contoso-pim.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21', /AZURE_OPENAI_ENDPOINT: the resource endpoint only/],
+    ['AZURE_OPENAI_DEPLOYMENT', 'gpt 4o/mini', /AZURE_OPENAI_DEPLOYMENT: must be the deployment name/],
+    ['AZURE_OPENAI_API_VERSION', 'latest', /AZURE_OPENAI_API_VERSION: must be an Azure OpenAI API version/],
+    ['AZURE_OPENAI_API_KEY', 'sim-only-openai-key', /AZURE_OPENAI_API_KEY: this is the simulator key/],
+  ])('names %s when it is %j', (key, value, message) => {
+    expect(problems({ ...production, ...azure, [key]: value }).join('\n')).toMatch(message);
+  });
+
+  it('never puts the key in an error message', () => {
+    const found = problems({ ...production, ...azure, AZURE_OPENAI_ENDPOINT: 'http://contoso-pim.openai.azure.com', AZURE_OPENAI_API_KEY: 'sim-only-do-not-print' }).join('\n');
+    expect(found).toMatch(/AZURE_OPENAI_API_KEY/);
+    expect(found).not.toMatch(/do-not-print/);
+  });
+
+  it('reaches only the simulator in demo mode', () => {
+    expect(problems({ ...demo, ...azure }).join('\n')).toMatch(/AZURE_OPENAI_ENDPOINT: demo mode uses the local simulator only \(https:\/\/127\.0\.0\.1:<port>\), not https:\/\/contoso-pim\.openai\.azure\.com/);
+    const sim = loadConfig({ ...demo, AZURE_OPENAI_ENDPOINT: 'https://127.0.0.1:3979', AZURE_OPENAI_API_KEY: 'sim-only-openai-key', AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini' });
+    expect(sim.naturalLanguage).toEqual({ endpoint: 'https://127.0.0.1:3979', apiKey: 'sim-only-openai-key', deployment: 'gpt-4o-mini', apiVersion: '2024-10-21' });
+    expect(problems({ ...demo, ...azure, AZURE_OPENAI_ENDPOINT: 'https://[::1]:3979' })).toEqual([]);
+  });
+});

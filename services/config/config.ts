@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AzureOpenAiSettings } from '../chat/nl-planner';
 
 /**
  * The one configuration schema. Read once at start (`loadConfig(process.env)`); nothing else reads
@@ -18,6 +19,8 @@ const csv = z
   .string()
   .optional()
   .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+/** An empty variable (`KEY=` in an env file) counts as unset. */
+const blankAsUnset = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 const channelTarget = z.object({
@@ -81,7 +84,18 @@ const envSchema = z.object({
   EVENTS_ALLOWED_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs) of the apps that send events'))),
   /** How often the reconciler reads PIM for decisions taken outside Teams, expiries and cancellations. */
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph').default(60_000),
+  /**
+   * Azure OpenAI for natural-language chat commands. Set ENDPOINT, API_KEY and DEPLOYMENT together, or none of
+   * them: then only the deterministic command parser reads chat messages. https://<resource>.openai.azure.com
+   */
+  AZURE_OPENAI_ENDPOINT: blankAsUnset(z.string().url('must be the resource endpoint, https://<resource>.openai.azure.com').optional()),
+  /** Secret: a key of the Azure OpenAI resource. */
+  AZURE_OPENAI_API_KEY: blankAsUnset(z.string().optional()),
+  /** A chat model deployment that supports JSON mode, e.g. gpt-4o-mini. */
+  AZURE_OPENAI_DEPLOYMENT: blankAsUnset(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be the deployment name (letters, digits, ".", "_", "-"), e.g. gpt-4o-mini').optional()),
+  AZURE_OPENAI_API_VERSION: blankAsUnset(z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must be an Azure OpenAI API version, e.g. 2024-10-21').default('2024-10-21')),
 });
+type Env = z.infer<typeof envSchema>;
 
 export interface AppConfig {
   mode: 'production' | 'demo';
@@ -114,6 +128,8 @@ export interface AppConfig {
   events: { hmacSecret?: string; allowedAppIds: string[] };
   /** RECONCILE_INTERVAL_MS. */
   reconcileIntervalMs: number;
+  /** AZURE_OPENAI_*: the model behind natural-language chat commands; null uses the command parser only. */
+  naturalLanguage: AzureOpenAiSettings | null;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     if (e.BOT_APP_SECRET?.startsWith('sim-only-')) problems.push('BOT_APP_SECRET: this is the simulator secret; use the real app registration secret');
   }
   if (e.POLICY_FILE && e.POLICY_JSON) problems.push('POLICY_FILE, POLICY_JSON: set one, not both');
+  const naturalLanguage = naturalLanguageSettings(e, demo, problems);
   if (problems.length) throw new ConfigError(problems);
 
   const authorityHost = e.ENTRA_AUTHORITY_HOST.replace(/\/$/, '');
@@ -189,10 +206,36 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    naturalLanguage,
     secret: (name) => (/^[A-Z][A-Z0-9_]{2,63}$/.test(name) ? env[name] : undefined),
   };
 }
 
 function v1Issuer(authorityHost: string, tenantId: string): string {
   return authorityHost === 'https://login.microsoftonline.com' ? `https://sts.windows.net/${tenantId}/` : `${authorityHost}/${tenantId}/`;
+}
+
+/** AZURE_OPENAI_*: all three or none; https; the simulator only in demo; never the simulator key in production. */
+function naturalLanguageSettings(e: Env, demo: boolean, problems: string[]): AzureOpenAiSettings | null {
+  const { AZURE_OPENAI_ENDPOINT: endpoint, AZURE_OPENAI_API_KEY: apiKey, AZURE_OPENAI_DEPLOYMENT: deployment } = e;
+  const missing = Object.entries({ AZURE_OPENAI_ENDPOINT: endpoint, AZURE_OPENAI_API_KEY: apiKey, AZURE_OPENAI_DEPLOYMENT: deployment })
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
+  if (missing.length === 3) return null;
+  if (!endpoint || !apiKey || !deployment) {
+    problems.push(`${missing.join(', ')}: natural-language commands need AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT together; set the missing ones, or unset all three to use the command parser only`);
+    return null;
+  }
+  const url = new URL(endpoint);
+  const before = problems.length;
+  if (url.protocol !== 'https:') problems.push(`AZURE_OPENAI_ENDPOINT: must be https://, e.g. https://<resource>.openai.azure.com, not ${url.protocol}//${url.host}`);
+  if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname)) {
+    problems.push('AZURE_OPENAI_ENDPOINT: the resource endpoint only, https://<resource>.openai.azure.com, without /openai/deployments/... or ?api-version (set AZURE_OPENAI_DEPLOYMENT and AZURE_OPENAI_API_VERSION instead)');
+  }
+  if (demo && !LOOPBACK_HOSTS.has(url.hostname.replace(/^\[|\]$/g, ''))) {
+    problems.push(`AZURE_OPENAI_ENDPOINT: demo mode uses the local simulator only (https://127.0.0.1:<port>), not ${url.origin}`);
+  }
+  if (!demo && apiKey.startsWith('sim-only-')) problems.push('AZURE_OPENAI_API_KEY: this is the simulator key; use a key of the Azure OpenAI resource');
+  if (problems.length > before) return null;
+  return { endpoint: endpoint.replace(/\/+$/, ''), apiKey, deployment, apiVersion: e.AZURE_OPENAI_API_VERSION };
 }

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
-import { DEMO_TENANT_ID, seedTenant, USER } from '../../sim/seed';
+import { DEMO_TENANT_ID, ROLE, seedTenant, USER } from '../../sim/seed';
 import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
 
 jest.setTimeout(60_000);
@@ -269,5 +269,26 @@ describe('elevation by chat in the Teams playground', () => {
     } finally {
       await sim('DELETE', '/_sim/faults');
     }
+  });
+
+  it('lets the Azure OpenAI planner read free text, and still confirms on the card what it understood', async () => {
+    const free = 'the CFO is locked out of everything and I have to sort it out now, INC0012345';
+    await sim('DELETE', '/_sim/openai/calls');
+    await sim('POST', '/_sim/openai/replies', { content: JSON.stringify({ command: 'activate', role: 'Global Administrator', durationMinutes: 60, ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'reset the locked-out CFO account' }) });
+    const reply = await say(free);
+    const card = cardOf(reply);
+    expect(JSON.stringify(card)).toContain('Global Administrator');
+    expect(JSON.stringify(card)).toContain('Confirm your request');
+    expect(inputValues(card)).toMatchObject({ durationMinutes: '60', ticketNumber: 'INC0012345' });
+    // Nothing reaches PIM before the user confirms.
+    expect((await pimRequests(USER.alex, 'PendingApproval')).filter((r) => r.roleDefinitionId === ROLE.globalAdministrator)).toHaveLength(0);
+    const calls = (await sim('GET', '/_sim/openai/calls')).body;
+    expect(JSON.stringify(calls)).toContain('Global Administrator');
+
+    // A role the user is not eligible for, proposed by the model, is not offered.
+    await sim('POST', '/_sim/openai/replies', { content: JSON.stringify({ command: 'activate', role: 'User Administrator', durationMinutes: 60, ticketSystem: null, ticketNumber: null, justification: 'onboarding' }) });
+    const refused = await say('please set me up so I can onboard the new starters today');
+    expect(JSON.stringify(cardOf(refused) ?? '')).not.toContain('chat.submit');
+    expect(textOfEvent(refused)).toMatch(/User Administrator|eligible/);
   });
 });
