@@ -12,6 +12,7 @@ import { GRAPH_RESOURCE, type CustomExtensionConfig, type SimApp, type SimContex
 import { registerEntra, entraError } from './entra';
 import { registerTokenService } from './token-service';
 import { registerGraphDirectory, stableGuid } from './graph-directory';
+import { registerGraphMailbox } from './graph-mailbox';
 import { registerGraphPim } from './graph-pim';
 import { registerGraphPimGroups } from './graph-pim-groups';
 import { ARM_PREFIX, ARM_RESOURCE, createArmHandler } from './arm';
@@ -69,6 +70,8 @@ const BOT_GRAPH_APP_ROLES = [
   'RoleEligibilitySchedule.Read.Directory',
   'PrivilegedAssignmentSchedule.Read.AzureADGroup',
   'RoleManagementPolicy.Read.AzureADGroup',
+  // Users' time zones for digests and quiet hours.
+  'MailboxSettings.Read',
 ];
 const BOT_GRAPH_DELEGATED = [
   'RoleAssignmentSchedule.ReadWrite.Directory',
@@ -134,6 +137,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   registerGraphPim(router, ctx, pim);
   registerGraphPimGroups(router, ctx, pim);
   registerGraphDirectory(router, ctx);
+  registerGraphMailbox(router, ctx);
   registerIntegrations(router, ctx);
   registerOpenAi(router, ctx);
   registerGraphBatch(router, ctx, (inner) => handle(inner, undefined));
