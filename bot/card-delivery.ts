@@ -5,6 +5,7 @@ import type { Directory } from '../services/graph/directory';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDataOf, parseDisplay, refOf, RequestDisplay, utcText } from './approval-view';
 import type { ChatNotifier } from './chat-notifier';
+import { reRequestCard } from './chat/chat-text';
 import { recoverClaim } from '../services/approvals/claim-recovery';
 import { assertNever } from '../services/approvals/request-lifecycle';
 import type { PostApprovalOutcome } from '../services/events/inbound-event';
@@ -160,6 +161,11 @@ export class CardDelivery {
     const reference = await this.store.conversationRef(row.principal_id);
     if (!reference) return false;
     const display = parseDisplay(row);
+    if (news?.outcome === 'expired') {
+      // One tap asks again: the handler checks eligibility and shows the prefilled form.
+      await this.notifier.sendCardTo(reference as object, reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id));
+      return true;
+    }
     if (news) {
       await this.notifier.sendText(reference as object, outcomeText(row, display.roleDisplayName, news));
       return true;

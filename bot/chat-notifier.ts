@@ -10,6 +10,11 @@ export interface ChatNotifier {
   sendText(reference: Partial<ConversationReference>, text: string): Promise<void>;
   /** Sends a card on a stored conversation reference; returns the message id, for later updates. */
   sendCardTo(reference: Partial<ConversationReference>, card: object): Promise<string>;
+  /**
+   * Replies in the thread of a channel post, @mentioning people (by Entra object id) so Teams notifies them.
+   * Each `<at>name</at>` in the text is backed by one mention entity.
+   */
+  replyInThread(target: ChannelTarget, rootActivityId: string, text: string, mentions: Array<{ id: string; name: string }>): Promise<string>;
   /** Rewrites a message the bot sent on a stored conversation reference. */
   updateCardAt(reference: Partial<ConversationReference>, activityId: string, card: object): Promise<void>;
 }
@@ -43,6 +48,19 @@ export class TeamsChatNotifier implements ChatNotifier {
     const sent = await this.within(reference, (ctx) => ctx.sendActivity(MessageFactory.attachment(asAttachment(card))));
     if (!sent?.id) throw new Error('Teams accepted the card but returned no message id');
     return sent.id;
+  }
+
+  async replyInThread(target: ChannelTarget, rootActivityId: string, text: string, mentions: Array<{ id: string; name: string }>): Promise<string> {
+    const reference = this.channelReference({ ...target, conversationId: `${target.conversationId};messageid=${rootActivityId}` });
+    const sent = await this.within(reference, (ctx) =>
+      ctx.sendActivity({
+        type: 'message',
+        text,
+        textFormat: 'xml',
+        entities: mentions.map((m) => ({ type: 'mention', text: `<at>${escapeXml(m.name)}</at>`, mentioned: { id: m.id, name: m.name } })),
+      }),
+    );
+    return sent?.id ?? '';
   }
 
   async updateCardAt(reference: Partial<ConversationReference>, activityId: string, card: object): Promise<void> {
@@ -79,6 +97,11 @@ export class TeamsChatNotifier implements ChatNotifier {
       bot: { id: this.botAppId, name: '' },
     };
   }
+}
+
+/** Names go inside <at> tags of an XML-format message: angle brackets and ampersands must not break out. */
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function asAttachment(card: object): Attachment {

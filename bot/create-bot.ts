@@ -20,6 +20,9 @@ import { approverSsoToken, onBehalfOf } from './approver-token';
 import { ChatCommands } from './chat/chat-commands';
 import { TokenServiceSignIn } from './chat/chat-sign-in';
 import { ChatStatusMessages } from './chat/status-messages';
+import { ReminderLadder } from './reminders';
+import { JobScheduler } from '../services/jobs/scheduler';
+import { hostname } from 'node:os';
 import { GraphSelfService } from '../services/elevation/self-service';
 import { createAzureOpenAiPlanner } from '../services/chat/nl-planner';
 import { CardDelivery, errInfo } from './card-delivery';
@@ -35,6 +38,8 @@ import type { DecisionPorts } from '../services/decision/evaluate-activation';
 
 /** How often owed card posts and updates are retried (after Teams or Graph failures, or a restart). */
 const SWEEP_INTERVAL_MS = 15_000;
+/** How often due jobs (reminders, digests) are looked for. */
+const JOBS_INTERVAL_MS = 5_000;
 const MESSAGES_MAX_BODY_BYTES = 256 * 1024;
 
 export interface RunningBot {
@@ -44,13 +49,16 @@ export interface RunningBot {
   reconciler: Reconciler;
   /** The requesters' status messages for chat requests (tests drive its sweep). */
   chatStatus: ChatStatusMessages;
+  /** Durable jobs; tests drive `runDue` with their own clock. */
+  scheduler: JobScheduler;
+  reminders: ReminderLadder;
   close(): Promise<void>;
 }
 
 const MICROSOFT_AUTHORITIES = ['https://login.microsoftonline.com', 'https://login.microsoftonline.us', 'https://login.partner.microsoftonline.cn'];
 
 /** The composition root: every dependency is built here from the config, nowhere else. */
-export async function startBot(config: AppConfig, opts: { logger?: Logger; now?: () => Date; sweepIntervalMs?: number } = {}): Promise<RunningBot> {
+export async function startBot(config: AppConfig, opts: { logger?: Logger; now?: () => Date; sweepIntervalMs?: number; /** 0: no timer (tests run jobs themselves). */ jobsIntervalMs?: number } = {}): Promise<RunningBot> {
   const log = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret', '*.apiKey'] });
   const store = await Store.open(config.databaseUrl);
   const disableInstanceDiscovery = !MICROSOFT_AUTHORITIES.includes(config.authorityHost);
@@ -116,6 +124,9 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     now: opts.now,
   });
   const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier, log, now: opts.now });
+  // Durable jobs (reminders, digests): leased, so with several replicas each runs once.
+  const scheduler = new JobScheduler(store.db, { owner: `${hostname()}:${process.pid}`, now: opts.now, log });
+  const reminders = new ReminderLadder({ store, directory, notifier, delivery, scheduler, channels: config.approverChannels, policy, log, now: opts.now });
   delivery.followRequests(chatStatus);
   const chat = new ChatCommands({
     store,
@@ -123,6 +134,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     status: chatStatus,
     delivery,
     signIn: new TokenServiceSignIn(ssoOptions),
+    reminders,
     naturalLanguage: config.naturalLanguage ? createAzureOpenAiPlanner(config.naturalLanguage, { logger: log }) : null,
     // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
     selfServiceFor: (sso, claims) => {
@@ -177,11 +189,13 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
 
   const sweepTimer = setInterval(() => {
     void delivery.sweep().catch(() => undefined);
+    void reminders.startPending().catch((err: unknown) => log.warn({ err: errInfo(err) }, 'starting reminder ladders failed'));
     void chatStatus.sweep().catch((err: unknown) => log.warn({ err: errInfo(err) }, 'chat status sweep failed'));
   }, opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   sweepTimer.unref();
   const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), readAzureStatus: (row) => directory.requestStatus(refOf(row)), log, now: opts.now });
   reconciler.start(config.reconcileIntervalMs);
+  if (opts.jobsIntervalMs !== 0) scheduler.start(opts.jobsIntervalMs ?? JOBS_INTERVAL_MS);
   void delivery.sweep().catch(() => undefined);
 
   return {
@@ -190,8 +204,11 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     delivery,
     reconciler,
     chatStatus,
+    scheduler,
+    reminders,
     async close() {
       clearInterval(sweepTimer);
+      await scheduler.stop();
       await reconciler.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await delivery.drain();

@@ -71,6 +71,17 @@ export interface DemoOptions {
   env?: Record<string, string | undefined>;
   /** Where the banner goes; default stdout. */
   out?: (text: string) => void;
+  /**
+   * Demo only: how much faster than real time PIM (the simulator) and the bot's reminders run, so the
+   * stale-request ladder and PIM's 24-hour expiry can be watched (60: a PIM day in 24 minutes). Default
+   * 1, or DEMO_CLOCK_SPEED.
+   */
+  clockSpeed?: number;
+}
+
+/** A clock that runs `speed` times faster than the wall clock from now on. */
+export function acceleratedClock(speed: number, start = Date.now()): () => Date {
+  return () => new Date(start + (Date.now() - start) * speed);
 }
 
 export interface RunningDemo {
@@ -123,12 +134,19 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     throw new Error(`PLAYGROUND_PORT ${playgroundPort} is in use. Stop what uses it or choose another port (PLAYGROUND_PORT=...).`);
   }
 
+  const clockSpeed = opts.clockSpeed ?? Number(env.DEMO_CLOCK_SPEED ?? 1);
+  if (!Number.isFinite(clockSpeed) || clockSpeed < 1 || clockSpeed > 3600) {
+    throw new Error(`DEMO_CLOCK_SPEED must be a number from 1 (real time) to 3600; got '${env.DEMO_CLOCK_SPEED}'.`);
+  }
+  // One clock for PIM and the bot, so the ladder's times and PIM's 24 hours agree.
+  const clock = clockSpeed === 1 ? undefined : acceleratedClock(clockSpeed);
+
   const stack: Array<() => Promise<void>> = [];
   const unwind = async () => {
     for (const stop of stack.splice(0).reverse()) await stop().catch(() => undefined);
   };
   try {
-    const sim = await startSimulator({ pkiDir: DEMO_PKI_DIR, port: ports.sim, host: '127.0.0.1', logger: simLog }).catch((err: NodeJS.ErrnoException) => {
+    const sim = await startSimulator({ pkiDir: DEMO_PKI_DIR, port: ports.sim, host: '127.0.0.1', logger: simLog, clock }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'EADDRINUSE' ? new Error(`SIM_PORT ${ports.sim} is in use. Stop what uses it or choose another port (SIM_PORT=...).`) : err;
     });
     stack.push(() => sim.close());
@@ -164,7 +182,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     if (opts.databaseUrl) botEnv.DATABASE_URL = opts.databaseUrl;
     const config = loadConfig(botEnv);
 
-    const bot = await startBot(config, { logger: botLog }).catch((err: NodeJS.ErrnoException) => {
+    const bot = await startBot(config, { logger: botLog, now: clock }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'EADDRINUSE' ? new Error(`BOT_PORT ${ports.bot} is in use. Stop what uses it or choose another port (BOT_PORT=...).`) : err;
     });
     stack.push(() => bot.close());

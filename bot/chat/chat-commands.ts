@@ -10,7 +10,7 @@ import type { SelfService, SubmittedRequest } from '../../services/elevation/sel
 import { targetKey, type ActivationPolicy, type ActivationTarget, type EligibleTarget } from '../../services/elevation/types';
 import type { PimTarget, UserProfile } from '../../services/graph/directory';
 import type { ChatDraftRow, ChatRequestRow } from '../../services/store/chat-store';
-import type { Store } from '../../services/store/store';
+import type { ApprovalRequestRow, Store } from '../../services/store/store';
 import type { InvokeBody, SsoResult } from '../approver-token';
 import type { CardDelivery } from '../card-delivery';
 import { errInfo } from '../card-delivery';
@@ -52,6 +52,8 @@ export interface ChatCommandDeps {
   status: ChatStatusMessages;
   delivery: Pick<CardDelivery, 'refreshCopies'>;
   signIn: ChatSignIn;
+  /** The stale-request ladder: a requester's "remind the approvers" goes through it (rate-limited there). */
+  reminders?: { remindNow(row: ApprovalRequestRow, requesterId: string): Promise<string> } | null;
   /** Optional (Azure OpenAI configured): reads free text the deterministic parser did not understand. */
   naturalLanguage?: NaturalLanguage | null;
   /** PIM as the user, on behalf of their SSO token; `claims` asks Entra for a stronger sign-in (authentication context). */
@@ -64,6 +66,8 @@ const cardInputs = z
   .object({
     draftId: z.string().uuid().optional(),
     chatRequestId: z.string().uuid().optional(),
+    /** An approval request's id (the re-request offered when PIM dropped a request). */
+    requestId: z.string().uuid().optional(),
     target: z.string().max(600).optional(),
     durationMinutes: z.union([z.string().max(8), z.number()]).optional(),
     ticketSystem: z.string().max(40).optional(),
@@ -150,6 +154,10 @@ export class ChatCommands {
       eligible = await svc.eligible();
     } catch (err) {
       await this.replyRefusal(ctx, classifyRefusal(err), 'I could not read your eligible roles from PIM');
+      return;
+    }
+    if (/^\s*(remind|nudge|chase|ping)\b/i.test(text)) {
+      await ctx.sendActivity(plain(await this.remindCommand(userId)));
       return;
     }
     if (/^\s*(form|new request|request form|request|activate|elevate)\s*[.!]?\s*$/i.test(text)) {
@@ -287,6 +295,10 @@ export class ChatCommands {
           return await this.cancelFromCard(ctx, userId, data.chatRequestId, log);
         case ChatVerb.Again:
           return await this.again(ctx, userId, data.chatRequestId);
+        case ChatVerb.Remind:
+          return await this.remindFromCard(userId, data.chatRequestId);
+        case ChatVerb.RequestAgain:
+          return await this.againFromApproval(ctx, userId, data.requestId);
         default:
           return invokeError(400, `Unknown action '${verb.slice(0, 64)}'.`);
       }
@@ -557,6 +569,42 @@ export class ChatCommands {
       await this.offerActivation(ctx, svc, userId, target, { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification }, row.time_zone ?? 'UTC');
     }
     return cardBody(this.deps.status.card(row));
+  }
+
+  private async remindFromCard(userId: string, id: string | undefined): Promise<InvokeBody> {
+    const row = await this.ownRequest(userId, id);
+    if ('statusCode' in row) return row;
+    const approval = row.approval_key ? await this.deps.store.getRequestByPimId(row.approval_key) : undefined;
+    const said = approval && this.deps.reminders ? await this.deps.reminders.remindNow(approval, userId) : 'This request has no approval card to remind anyone about.';
+    // The status card stays as it is, with what happened underneath.
+    const card = this.deps.status.card(row) as { body: unknown[] };
+    return cardBody({ ...card, body: [...card.body, { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: said, isSubtle: true }] }] });
+  }
+
+  /** "remind": the user's one waiting request, or which one when there are several. */
+  private async remindCommand(userId: string): Promise<string> {
+    const waiting = (await this.deps.store.pendingApprovals()).filter((r) => r.principal_id.toLowerCase() === userId);
+    if (!this.deps.reminders) return 'Reminders are not switched on here.';
+    if (waiting.length === 0) return 'None of your requests is waiting for an approver.';
+    if (waiting.length > 1) {
+      const names = waiting.map((r) => (r.display ? (JSON.parse(r.display) as { roleDisplayName?: string }).roleDisplayName : null) ?? r.role_definition_id);
+      return `You have ${waiting.length} requests waiting (${names.join(', ')}): use the Remind approvers button on the one you mean.`;
+    }
+    return this.deps.reminders.remindNow(waiting[0]!, userId);
+  }
+
+  /** The one-tap re-request offered when PIM dropped (or a human denied) a request made outside this chat. */
+  private async againFromApproval(ctx: TurnContext, userId: string, requestId: string | undefined): Promise<InvokeBody> {
+    const row = requestId ? await this.deps.store.getRequest(requestId) : undefined;
+    if (!row) return invokeError(400, 'This request is not known to the bot any more. Type "activate <role>" to ask again.');
+    if (row.principal_id.toLowerCase() !== userId) return invokeError(400, 'Only the person who made this request can ask for it again.');
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const svc = this.deps.selfServiceFor(sso.token);
+    const target = (await svc.eligible()).find((t) => t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase());
+    if (!target) return cardBody(noticeCard('Not eligible', 'You are not eligible for that role any more. Ask your PIM administrator if you still need it.'));
+    await this.offerActivation(ctx, svc, userId, target, { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification }, 'UTC');
+    return cardBody(noticeCard('Asking again', 'I sent you a new request form below; check it and submit.'));
   }
 
   // --- text commands ----------------------------------------------------------------------------

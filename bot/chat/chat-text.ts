@@ -1,4 +1,4 @@
-import { formatTime } from '../../cards/chat';
+import { ChatVerb, formatTime } from '../../cards/chat';
 import type { OwnRequest } from '../../services/elevation/self-service';
 import type { ActiveAssignment, EligibleTarget } from '../../services/elevation/types';
 import type { ChatRequestRow } from '../../services/store/chat-store';
@@ -89,5 +89,13 @@ export function noticeCard(title: string, text: string): object {
       { type: 'TextBlock', text: title, weight: 'Bolder', wrap: true },
       { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text }] },
     ],
+  };
+}
+
+/** A notice with a one-tap re-request of an approval request (its id only; the handler re-reads everything). */
+export function reRequestCard(text: string, requestId: string): object {
+  return {
+    ...noticeCard('Request expired', text),
+    actions: [{ type: 'Action.Execute', title: 'Request again', verb: ChatVerb.RequestAgain, associatedInputs: 'none', data: { requestId } }],
   };
 }

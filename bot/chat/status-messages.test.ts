@@ -13,6 +13,7 @@ function fakeNotifier() {
     postCard: async () => 'x',
     updateCard: async () => undefined,
     sendText: async () => undefined,
+    replyInThread: async () => 'r',
     sendCardTo: async (_ref, card) => {
       if (failures-- > 0) throw new Error('Teams is down');
       sent.push({ card });

@@ -13,6 +13,10 @@ export const ChatVerb = {
   CancelRequest: 'chat.cancelRequest',
   /** Request the same role again from a final status card. */
   Again: 'chat.again',
+  /** Ask the bot to remind the approvers of a pending request (rate-limited). */
+  Remind: 'chat.remind',
+  /** Request again a role whose request expired or was denied, from a notice about an approval request (data: requestId). */
+  RequestAgain: 'chat.requestAgain',
   /** Accept the policy maximum duration offered after PIM's ExpirationRule. */
   UseMaximum: 'chat.useMaximum',
 } as const;

@@ -63,9 +63,10 @@ describe('request status card', () => {
   });
 
   describe('actions', () => {
-    test('a pending request can be cancelled, with the chat request id only', () => {
+    test('a pending request can be cancelled or its approvers reminded, with the chat request id only', () => {
       const card = renderRequestStatus(inState('pending'));
       expect(executes(card).map((a) => [a.title, a.verb, a.data])).toEqual([
+        ['Remind approvers', ChatVerb.Remind, { chatRequestId: 'chat-42' }],
         ['Cancel request', ChatVerb.CancelRequest, { chatRequestId: 'chat-42' }],
       ]);
     });

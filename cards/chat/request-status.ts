@@ -66,7 +66,7 @@ interface Fact {
 
 interface StatusViewModel {
   chatRequestId: string;
-  verbs: { cancelRequest: string; again: string };
+  verbs: { cancelRequest: string; again: string; remind: string };
   headline: string;
   headerColour: Colour;
   headerStyle: ContainerStyle;
@@ -208,7 +208,7 @@ function toViewModel(d: RequestStatusData): StatusViewModel {
   const message = clip(d.message, MAX.message) || (d.state === 'failed' ? 'Something went wrong. Try again, or ask your PIM administrator.' : '');
   return {
     chatRequestId: d.chatRequestId,
-    verbs: { cancelRequest: ChatVerb.CancelRequest, again: ChatVerb.Again },
+    verbs: { cancelRequest: ChatVerb.CancelRequest, again: ChatVerb.Again, remind: ChatVerb.Remind },
     headline: head.headline,
     headerColour: head.colour,
     headerStyle: head.style,

@@ -69,6 +69,22 @@ const roleRule = z
       .object({ windows: z.array(z.union([weeklyWindow, oneOffWindow])).min(1), outside: z.enum(['deny', 'flag']).default('deny') })
       .strict()
       .optional(),
+    /** Reminders to approvers while a request waits (the stale-request ladder). */
+    reminders: z
+      .object({
+        /** First nudge this long after the request; each later gap doubles (15, 30, 60 … minutes). */
+        firstAfterMinutes: z.number().int().min(1).max(600).optional(),
+        /** At most this many nudges per request. */
+        maxNudges: z.number().int().min(0).max(20).optional(),
+        /** Escalate when this share of PIM's 24-hour window has passed. */
+        escalateAtShare: z.number().gt(0).lt(1).optional(),
+        /** The APPROVER_CHANNELS key of the channel escalations go to; the role's own channel when omitted. */
+        escalateTo: z.string().min(1).optional(),
+        /** Nudge in quiet hours too (break-glass roles). */
+        urgent: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     /** AutoApproved when every listed check passes (and nothing denies or flags); never for human-only roles. */
     autoApprove: z.union([z.literal('never'), z.object({ when: z.array(checkName).min(1) }).strict()]).optional(),
   })
@@ -82,6 +98,8 @@ export const policySchema = z
     humanOnlyRoleIds: z.array(z.string().regex(/^[0-9a-fA-F-]{36}$/, 'must be role definition ids')).default([]),
     businessHoursUtc: z.object({ start: z.number().int().min(0).max(23), end: z.number().int().min(1).max(24) }).strict().default({ start: 7, end: 19 }),
     roles: z.record(roleRule).default({}),
+    /** No non-urgent nudges between start and end in this zone (an end before the start runs past midnight). */
+    quietHours: z.object({ timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'), start: hhmm, end: hhmm }).strict().optional(),
     /** Settings of the systems of record (see services/integrations/config.ts). */
     integrations: z.record(z.unknown()).optional(),
   })
@@ -97,7 +115,18 @@ export interface EffectiveRule {
   hr: boolean;
   maintenanceWindows: { windows: MaintenanceWindow[]; outside: 'deny' | 'flag' } | null;
   autoApprove: AutoApproveCondition[] | null;
+  reminders: ReminderSettings;
 }
+
+export interface ReminderSettings {
+  firstAfterMinutes: number;
+  maxNudges: number;
+  escalateAtShare: number;
+  escalateTo: string | null;
+  urgent: boolean;
+}
+
+export const DEFAULT_REMINDERS: ReminderSettings = { firstAfterMinutes: 15, maxNudges: 5, escalateAtShare: 0.75, escalateTo: null, urgent: false };
 
 export const DEFAULT_POLICY: DecisionPolicy = policySchema.parse({ version: 1 });
 
@@ -116,6 +145,13 @@ export function effectiveRule(policy: DecisionPolicy, roleKey: string): Effectiv
     hr: merged.hr ?? false,
     maintenanceWindows: merged.maintenanceWindows ? { windows: merged.maintenanceWindows.windows, outside: merged.maintenanceWindows.outside } : null,
     autoApprove: auto && auto !== 'never' ? auto.when : null,
+    reminders: {
+      firstAfterMinutes: merged.reminders?.firstAfterMinutes ?? DEFAULT_REMINDERS.firstAfterMinutes,
+      maxNudges: merged.reminders?.maxNudges ?? DEFAULT_REMINDERS.maxNudges,
+      escalateAtShare: merged.reminders?.escalateAtShare ?? DEFAULT_REMINDERS.escalateAtShare,
+      escalateTo: merged.reminders?.escalateTo ?? null,
+      urgent: merged.reminders?.urgent ?? false,
+    },
   };
 }
 

@@ -1,4 +1,7 @@
 import { Kysely, Migration, MigrationProvider } from 'kysely';
+import { digestsMigration } from '../digests/migration';
+import { jobsMigration } from '../jobs/migration';
+import { outboxMigration } from '../outbox/migration';
 
 /** Migrations in code (no file-system lookups), applied in name order by kysely's Migrator. */
 const migrations: Record<string, Migration> = {
@@ -152,6 +155,18 @@ const migrations: Record<string, Migration> = {
         .addColumn('time_zone', 'text')
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  // Each of these owns its tables and lives with its code.
+  '2026-11-23-003-jobs': jobsMigration,
+  '2026-11-23-004-outbox': outboxMigration,
+  '2026-11-23-005-digests': digestsMigration,
+  '2026-11-23-006-reminders': {
+    async up(db: Kysely<any>) {
+      // The stale-request ladder's progress on each request, and when its requester last asked for a reminder.
+      await db.schema.alterTable('approval_requests').addColumn('nudge_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('approval_requests').addColumn('escalated_at', 'text').execute();
+      await db.schema.alterTable('approval_requests').addColumn('requester_reminded_at', 'text').execute();
     },
   },
 };

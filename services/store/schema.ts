@@ -1,4 +1,7 @@
 import { Generated } from 'kysely';
+import type { AuditReviewTable } from '../digests/schema';
+import type { JobTable } from '../jobs/schema';
+import type { OutboxTable } from '../outbox/schema';
 
 /** Tables. JSON columns hold small, bounded documents (reasons, flags); never whole payloads. */
 export interface Database {
@@ -10,6 +13,9 @@ export interface Database {
   chat_drafts: ChatDraftTable;
   chat_requests: ChatRequestTable;
   chat_pending: ChatPendingTable;
+  jobs: JobTable;
+  outbox: OutboxTable;
+  audit_reviews: AuditReviewTable;
 }
 
 export interface EvaluationTable {
@@ -62,6 +68,12 @@ export interface ApprovalRequestTable {
   display: string | null;
   /** Set once the card is posted to every approver channel; the poster retries until then. */
   cards_posted_at: string | null;
+  /** Nudges the stale-request ladder has sent. */
+  nudge_count: Generated<number>;
+  /** When the ladder escalated the request, if it did. */
+  escalated_at: string | null;
+  /** When the requester last asked the bot to remind the approvers (rate limit). */
+  requester_reminded_at: string | null;
   created_at: string;
   expires_at: string;
   updated_at: string;

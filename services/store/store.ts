@@ -184,6 +184,19 @@ export class Store {
     return row as unknown as Selectable<Database[T]> | undefined;
   }
 
+  /** Records the reminder ladder's progress; no version bump, since the cards do not show it. */
+  async recordLadder(id: string, patch: { nudge_count?: number; escalated_at?: string }): Promise<void> {
+    await this.db.updateTable('approval_requests').set(patch).where('id', '=', id).execute();
+  }
+
+  /** Compare-and-swap on the requester's last reminder time: true for the one caller that may send a reminder now. */
+  async claimRequesterReminder(id: string, previous: string | null, at: string): Promise<boolean> {
+    let q = this.db.updateTable('approval_requests').set({ requester_reminded_at: at }).where('id', '=', id);
+    q = previous === null ? q.where('requester_reminded_at', 'is', null) : q.where('requester_reminded_at', '=', previous);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   /** Requests still waiting for an approver, oldest first. */
   async pendingApprovals(limit = 500): Promise<ApprovalRequestRow[]> {
     return this.db.selectFrom('approval_requests').selectAll().where('status', 'in', ['pending', 'recording']).orderBy('created_at').limit(limit).execute();

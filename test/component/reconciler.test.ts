@@ -73,7 +73,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect(h.connector.updates.map((u) => textOf(cardOf(u)))).toEqual([expect.stringContaining('Denied in PIM, outside Teams.')]);
   });
 
-  it('marks a request PIM dropped after 24 hours as expired, offers the re-request link and tells the requester', async () => {
+  it('marks a request PIM dropped after 24 hours as expired, offers the re-request and tells the requester', async () => {
     const isaiah = teamsUser(USER.isaiah);
     const hello = await fetch(`${h.bot.url}/api/messages`, {
       method: 'POST',
@@ -95,9 +95,11 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect(textOf(card)).toContain('PIM dropped this request after 24 hours without a decision.');
     expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Requester: ask again in PIM', url: PIM_MY_ROLES_URL }]);
     expect(textOf(card)).not.toContain('Action.Execute');
-    const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => String(p.activity.text));
-    expect(toRequester.at(-1)).toMatch(/User Administrator expired: PIM dropped it after 24 hours/);
-    expect(toRequester.at(-1)).toContain(PIM_MY_ROLES_URL);
+    // The requester gets a one-tap re-request in their chat (the approval request's id only).
+    const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => p.activity);
+    const notice = toRequester.at(-1).attachments[0].content;
+    expect(textOf(notice)).toMatch(/User Administrator expired: PIM dropped it after 24 hours/);
+    expect(notice.actions).toEqual([{ type: 'Action.Execute', title: 'Request again', verb: 'chat.requestAgain', associatedInputs: 'none', data: { requestId: row.id } }]);
   });
 
   it('closes a request PIM no longer has (404) as cancelled', async () => {

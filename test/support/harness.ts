@@ -43,12 +43,27 @@ export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extr
 }
 
 /** Simulator + bot (real HTTP, SQLite in a temp dir) + a recording Bot Connector. */
-export async function startHarness(extraEnv: Record<string, string> = {}, opts: { seed?: SeedTenant; policy?: (simUrl: string) => unknown } = {}): Promise<Harness> {
+export async function startHarness(
+  extraEnv: Record<string, string> = {},
+  opts: {
+    seed?: SeedTenant;
+    policy?: (simUrl: string) => unknown;
+    /** More approver channels (key → conversation id) on the same connector, e.g. an escalation channel. */
+    channels?: Record<string, string>;
+    /** The bot's clock (the simulator's is moved with POST /_sim/clock). */
+    now?: () => Date;
+  } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
   const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0, seed: opts.seed });
   const connector = await startFakeConnector();
-  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { ...(opts.policy ? { POLICY_JSON: JSON.stringify(opts.policy(sim.url)) } : {}), ...extraEnv });
-  const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000 });
+  const channels: Record<string, string> = opts.channels
+    ? { APPROVER_CHANNELS: JSON.stringify(Object.fromEntries([['default', CHANNEL_ID], ...Object.entries(opts.channels)].map(([k, id]) => [k, { conversationId: id, serviceUrl: connector.serviceUrl }]))) }
+    : {};
+  const policyEnv: Record<string, string> = opts.policy ? { POLICY_JSON: JSON.stringify(opts.policy(sim.url)) } : {};
+  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { ...policyEnv, ...channels, ...extraEnv });
+  // Jobs run when a test says so (scheduler.runDue), on the test's clock.
+  const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000, jobsIntervalMs: 0, now: opts.now });
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
   return {
     sim,
