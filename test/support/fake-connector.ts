@@ -12,11 +12,28 @@ export interface RecordedActivity {
   activity: any;
 }
 
+/** One request the connector answered, faults included, in arrival order. */
+export interface ConnectorCall {
+  /** Date.now() when the request arrived. */
+  at: number;
+  method: string;
+  conversationId: string | null;
+  /** The status the connector answered with. */
+  status: number;
+}
+
+export interface FailureOptions {
+  /** Sent as the Retry-After header (seconds), as Teams does with a 429. */
+  retryAfterSeconds?: number;
+}
+
 export interface FakeConnector {
   serviceUrl: string;
   posts: RecordedActivity[];
   updates: RecordedActivity[];
-  failNext(status: number, times?: number): void;
+  /** Every request, with when it arrived and how it was answered. */
+  calls: ConnectorCall[];
+  failNext(status: number, times?: number, options?: FailureOptions): void;
   clearFailures(): void;
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -25,17 +42,25 @@ export interface FakeConnector {
 export async function startFakeConnector(): Promise<FakeConnector> {
   const posts: RecordedActivity[] = [];
   const updates: RecordedActivity[] = [];
-  let failures: number[] = [];
+  const calls: ConnectorCall[] = [];
+  let failures: Array<{ status: number } & FailureOptions> = [];
   let seq = 0;
   const server: Server = createServer(async (req, res) => {
+    const at = Date.now();
     const body = await read(req);
+    const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(req.url ?? '');
+    const call: ConnectorCall = { at, method: req.method ?? '', conversationId: m ? decodeURIComponent(m[1]!) : null, status: 200 };
+    calls.push(call);
     const fail = failures.shift();
     if (fail) {
-      reply(res, fail, { 'content-type': 'application/json' }, JSON.stringify({ error: { code: 'ServiceError', message: 'injected' } }));
+      call.status = fail.status;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (fail.retryAfterSeconds !== undefined) headers['retry-after'] = String(fail.retryAfterSeconds);
+      reply(res, fail.status, headers, JSON.stringify({ error: { code: 'ServiceError', message: 'injected' } }));
       return;
     }
-    const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(req.url ?? '');
     if (!m) {
+      call.status = 404;
       reply(res, 404);
       return;
     }
@@ -50,6 +75,7 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       updates.push({ method: 'PUT', conversationId, activityId, activity });
       reply(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ id: activityId }));
     } else {
+      call.status = 405;
       reply(res, 405);
     }
   });
@@ -59,8 +85,9 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     serviceUrl: `http://127.0.0.1:${port}/`,
     posts,
     updates,
-    failNext(status, times = 1) {
-      failures = failures.concat(Array(times).fill(status));
+    calls,
+    failNext(status, times = 1, options = {}) {
+      failures = failures.concat(Array.from({ length: times }, () => ({ status, ...options })));
     },
     clearFailures() {
       failures = [];

@@ -1,0 +1,129 @@
+import { Template } from 'adaptivecards-templating';
+import { ApprovalVerb, type AdaptiveCardJson } from '../approval-card';
+import { clip } from '../card-text';
+import summaryTemplate from './summary-card.json';
+
+/** What a summary card says about one approval request. Directory text; shown as plain text only. */
+export interface SummaryEntry {
+  /** Our internal request id; goes into the Open action's data, as on the approval card. */
+  requestId: string;
+  /** The request's version when it was listed; goes into action data. */
+  version: number;
+  requesterName: string;
+  requesterUpn?: string | null;
+  roleName: string;
+  scope?: string | null;
+  /** When the request reached us (ISO-8601), for the age shown. */
+  requestedAt: string;
+}
+
+export interface SummaryCardData {
+  entries: readonly SummaryEntry[];
+  /** Which summary card of the batch this is (1-based) and how many the batch needed. */
+  part: number;
+  parts: number;
+  /** Requests in the whole batch, across all of its summary cards. */
+  batchTotal: number;
+  now: Date;
+}
+
+/**
+ * Most entries one summary card lists. With the caps below the worst case (every character four bytes
+ * in UTF-8) stays under Teams' 28 KB message limit; the outbox pages batches so nothing is left out.
+ */
+export const SUMMARY_MAX_ENTRIES = 15;
+
+const MAX = { name: 48, upn: 64, roleLine: 100 } as const;
+
+/** Lone UTF-16 surrogates would be written as six-byte \u escapes; they carry no text anyway. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function text(value: string | null | undefined, max: number): string {
+  return clip((value ?? '').replace(LONE_SURROGATE, '\ufffd'), max);
+}
+
+interface EntryViewModel {
+  requestId: string;
+  version: number;
+  verb: string;
+  openTitle: string;
+  requesterName: string;
+  hasUpn: boolean;
+  requesterUpn: string;
+  roleLine: string;
+  ageText: string;
+}
+
+interface SummaryViewModel {
+  title: string;
+  intro: string;
+  entries: EntryViewModel[];
+  hasMore: boolean;
+  moreText: string;
+}
+
+/** "just now", "4 min ago", "2 h 5 min ago": how long the request has waited. */
+export function ageText(requestedAt: string, now: Date): string {
+  const at = new Date(requestedAt).getTime();
+  if (Number.isNaN(at)) return 'Requested at an unknown time';
+  const minutes = Math.floor(Math.max(0, now.getTime() - at) / 60_000);
+  if (minutes < 1) return 'Requested just now';
+  if (minutes < 60) return `Requested ${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return `Requested ${hours} h${rest ? ` ${rest} min` : ''} ago`;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function toViewModel(data: SummaryCardData): SummaryViewModel {
+  const shown = data.entries.slice(0, SUMMARY_MAX_ENTRIES);
+  const total = Math.max(data.batchTotal, data.entries.length);
+  const notHere = total - shown.length;
+  const title = data.parts > 1 ? `Approval requests waiting (${data.part} of ${data.parts})` : `${plural(shown.length, 'approval request', 'approval requests')} waiting`;
+  let moreText = '';
+  if (notHere > 0) {
+    moreText =
+      data.parts > 1
+        ? `… and ${plural(notHere, 'more request', 'more requests')} on the other summary cards of this batch.`
+        : `… and ${plural(notHere, 'more request', 'more requests')} not listed on this card.`;
+  }
+  return {
+    title,
+    intro: `${plural(total, 'request', 'requests')} for this channel arrived within a minute, so they are listed together instead of one card each. Open a request to see it in full and approve or deny it.`,
+    entries: shown.map((e) => {
+      const role = text(e.roleName, MAX.roleLine);
+      const scope = text(e.scope, MAX.roleLine);
+      const upn = text(e.requesterUpn, MAX.upn);
+      return {
+        requestId: e.requestId,
+        version: e.version,
+        // The approval card's refresh verb: the existing invoke handler answers it with the full card for
+        // this viewer (Approve and Deny with a justification for approvers), so the entry stays actionable.
+        verb: ApprovalVerb.Refresh,
+        openTitle: 'Open',
+        requesterName: text(e.requesterName, MAX.name) || '(unknown requester)',
+        hasUpn: upn.length > 0,
+        requesterUpn: ` ${upn}`,
+        roleLine: text(scope ? `${role} · ${scope}` : role, MAX.roleLine) || '(unknown role)',
+        ageText: ageText(e.requestedAt, data.now),
+      };
+    }),
+    hasMore: notHere > 0,
+    moreText,
+  };
+}
+
+/**
+ * One card that lists several approval requests of a channel, each with an Open action (Action.Execute,
+ * verb pim.refresh, data {requestId, version}) that the approval invoke handler answers with the
+ * request's own card. Requester, UPN and role are directory text and land only in TextRun.text.
+ * No card-level refresh: it would need one request id, and Open always shows the current state.
+ */
+export function renderSummaryCard(data: SummaryCardData): AdaptiveCardJson {
+  const model = toViewModel(data);
+  const card = new Template(summaryTemplate).expand({ $root: model }) as AdaptiveCardJson;
+  return card;
+}

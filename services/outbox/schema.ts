@@ -1,0 +1,48 @@
+/**
+ * The outbox's table (see outbox.ts): one row per message to send, post, update or thread reply.
+ * Times are ISO-8601 UTC strings like every other table, so they compare as text.
+ */
+export interface OutboxTable {
+  id: string;
+  conversation_id: string;
+  service_url: string;
+  /** post | update | reply */
+  kind: string;
+  /** The message an update rewrites; null for posts and replies. */
+  activity_id: string | null;
+  /** The message a reply goes under (a channel thread); null otherwise. */
+  reply_to_id: string | null;
+  /** The card or text to send (JSON, a small bounded document). Never logged. */
+  payload: string;
+  /** Unique: enqueueing the same thing twice is a no-op that returns the first row. */
+  dedupe_key: string;
+  /**
+   * pending | sending | sent | failed, and for collapse: held (waiting for its minute to close),
+   * summarized (listed on a summary card, see summary_id), superseded (a newer update replaced it).
+   */
+  status: string;
+  /** Sends that ended in an error counted against the cap (429s are not counted). */
+  attempts: number;
+  not_before: string;
+  /** Who holds a `sending` row and until when; an expired lease is taken over by another instance. */
+  lease_owner: string | null;
+  lease_until: string | null;
+  /** A short reason (status code and message), never the payload. */
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  /** The id Teams gave the posted message; for a summarized row, the summary's message id. */
+  result_activity_id: string | null;
+  /** Ids the caller wants back in onSent (JSON), e.g. {requestId, version}. */
+  meta: string | null;
+  /** Orders updates of one message: an update never replaces a newer one. Null when the caller gives none. */
+  revision: number | null;
+  /** For collapsible posts (approval cards): what a summary card lists about it (JSON). */
+  summary_entry: string | null;
+  /** Start of the per-channel minute this collapsible post was counted in. */
+  window_start: string | null;
+  /** The summary row that lists this row (status summarized), or for a summary row null. */
+  summary_id: string | null;
+  /** For a summary row: the ids of the rows it lists (JSON array), so any instance can finish marking them. */
+  covered_ids: string | null;
+}
