@@ -5,6 +5,9 @@ import type { PimEngine } from './pim-engine';
 import type { AssignmentInstance, PimRequest } from './state';
 import { graphStep } from './graph-pim';
 import { applySelect, callerAcrs, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
+import { eligibilityEndsOf, fromArray, fromIterable, lazyPage } from './pim-lists';
+import { applySeedActivity, seededAssignments } from './scale-seed';
+import type { SeedPimGroup } from './seed';
 
 const PG = '/identityGovernance/privilegedAccess/group';
 /** The delegated permission PIM for Groups requires to activate and to approve. */
@@ -37,6 +40,8 @@ export function graphGroupRequest(r: PimRequest): Record<string, unknown> {
  * (delegated only, as for Entra roles; PIM refuses service principals).
  */
 export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: PimEngine): void {
+  // A generated tenant's activation history (applied once per state, whichever PIM registers first).
+  applySeedActivity(ctx.state);
   type H = (req: SimRequest, p: Record<string, string>, caller: GraphCaller) => Promise<SimResponse> | SimResponse;
   const on = (method: string, path: string, h: H, versions = ['v1.0', 'beta']) => {
     for (const v of versions) {
@@ -120,28 +125,47 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
   const eligibility = (req: SimRequest, onlyPrincipal?: string): SimResponse => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items: Record<string, unknown>[] = [];
-    for (const pg of ctx.state.seed.pimGroups ?? []) {
-      for (const accessId of ['member', 'owner'] as const) {
-        for (const uid of pg.eligible[accessId]) {
-          if (onlyPrincipal && uid !== onlyPrincipal) continue;
-          if (!ctx.state.isEligible(pg, pg.eligible[accessId], uid, accessId)) continue;
-          const id = `${pg.groupId}_${accessId}_${uid}`;
-          const item = withGroup(req, {
-            id,
-            groupId: pg.groupId,
-            principalId: uid,
-            accessId,
-            memberType: 'Direct',
-            startDateTime: '2025-01-01T00:00:00Z',
-            endDateTime: ctx.state.eligibilityEnd(pg, uid, accessId),
-            eligibilityScheduleId: id,
-          });
-          if (matchesFilter(item, clauses)) items.push(item);
+    const now = ctx.state.now().getTime();
+    type Row = { pg: SeedPimGroup; accessId: 'member' | 'owner'; uid: string; end: number | null };
+    function* rows(from: number): Generator<readonly [number, Row]> {
+      let base = 0;
+      for (const pg of ctx.state.seed.pimGroups ?? []) {
+        for (const accessId of ['member', 'owner'] as const) {
+          const list = pg.eligible[accessId];
+          if (from >= base + list.length) {
+            base += list.length;
+            continue;
+          }
+          const endOf = eligibilityEndsOf(ctx.state, pg, list, accessId);
+          for (let k = Math.max(0, from - base); k < list.length; k++) {
+            const uid = list[k]!;
+            if (onlyPrincipal && uid !== onlyPrincipal) continue;
+            const end = endOf(k);
+            if (end !== null && end <= now) continue;
+            yield [base + k, { pg, accessId, uid, end }];
+          }
+          base += list.length;
         }
       }
     }
-    return page(req, items, 'identityGovernance/privilegedAccess/group/eligibilityScheduleInstances');
+    return lazyPage(req, rows, {
+      fragment: 'identityGovernance/privilegedAccess/group/eligibilityScheduleInstances',
+      clauses,
+      toItem: ({ pg, accessId, uid, end }) => {
+        const id = `${pg.groupId}_${accessId}_${uid}`;
+        return withGroup(req, {
+          id,
+          groupId: pg.groupId,
+          principalId: uid,
+          accessId,
+          memberType: 'Direct',
+          startDateTime: '2025-01-01T00:00:00Z',
+          endDateTime: end === null ? null : new Date(end).toISOString(),
+          eligibilityScheduleId: id,
+        });
+      },
+      quick: { groupId: (r) => r.pg.groupId, principalId: (r) => r.uid, accessId: (r) => r.accessId, memberType: () => 'Direct' },
+    });
   };
   const needsScopeFilter = (req: SimRequest) => {
     const clauses = parseFilter(req.query.get('$filter'));
@@ -165,25 +189,56 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
     endDateTime: i.endDateTime,
     assignmentScheduleId: i.requestId,
   });
+  /** Activations, then memberships/ownerships an administrator assigned (`Assigned`; only a generated tenant has them). */
   const active = (req: SimRequest, onlyPrincipal?: string): SimResponse => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
     const now = ctx.state.now().getTime();
-    const items = ctx.state.instances
-      .filter((i) => i.kind === 'group' && Date.parse(i.endDateTime) > now && (!onlyPrincipal || i.principalId === onlyPrincipal))
-      .map((i) => graphGroupInstance(req, i))
-      .filter((i) => matchesFilter(i, clauses));
-    return page(req, items, 'identityGovernance/privilegedAccess/group/assignmentScheduleInstances');
+    type Row = { groupId: string; principalId: string; accessId: string; assignmentType: string; item: () => Record<string, unknown> };
+    function* rows(from: number): Generator<readonly [number, Row]> {
+      const activations = ctx.state.instances;
+      for (const [pos, i] of fromArray(activations, from)) {
+        if (i.kind !== 'group' || !(Date.parse(i.endDateTime) > now) || (onlyPrincipal && i.principalId !== onlyPrincipal)) continue;
+        yield [pos, { groupId: i.target, principalId: i.principalId, accessId: i.roleDefinitionId, assignmentType: 'Activated', item: () => graphGroupInstance(req, i) }];
+      }
+      for (const [pos, a] of fromArray(seededAssignments(ctx.state, 'group', now), from, activations.length)) {
+        if (onlyPrincipal && a.principalId !== onlyPrincipal) continue;
+        yield [pos, {
+          groupId: a.target,
+          principalId: a.principalId,
+          accessId: a.roleDefinitionId,
+          assignmentType: 'Assigned',
+          item: () => withGroup(req, {
+            id: a.id, groupId: a.target, principalId: a.principalId, accessId: a.roleDefinitionId, memberType: 'Direct',
+            assignmentType: 'Assigned', startDateTime: a.startDateTime, endDateTime: a.endDateTime, assignmentScheduleId: a.id,
+          }),
+        }];
+      }
+    }
+    return lazyPage(req, rows, {
+      fragment: 'identityGovernance/privilegedAccess/group/assignmentScheduleInstances',
+      clauses,
+      toItem: (r) => r.item(),
+      quick: { groupId: (r) => r.groupId, principalId: (r) => r.principalId, accessId: (r) => r.accessId, assignmentType: (r) => r.assignmentType, memberType: () => 'Direct' },
+    });
   };
   on('GET', `${PG}/assignmentScheduleInstances`, (req) => needsScopeFilter(req) ?? active(req));
   on('GET', `${PG}/assignmentScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
     caller.kind === 'user' ? active(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
 
+  // App-only: the digests read each group's activation history here (`groupId eq … and action eq 'selfActivate'`).
   on('GET', `${PG}/assignmentScheduleRequests`, (req) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
-    const items = pim.all('group').map(graphGroupRequest).filter((r) => matchesFilter(r, clauses));
-    return page(req, items, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests');
+    function* rows(from: number) {
+      for (const [pos, r] of fromIterable(ctx.state.requests.values(), from)) if (r.kind === 'group') yield [pos, pim.refresh(r)] as const;
+    }
+    return lazyPage(req, rows, {
+      fragment: 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests',
+      clauses,
+      toItem: graphGroupRequest,
+      quick: { groupId: (r) => r.groupId, accessId: (r) => r.accessId, action: (r) => r.action, status: (r) => r.status, principalId: (r) => r.principalId, id: (r) => r.id },
+    });
   });
 
   on('GET', `${PG}/assignmentScheduleRequests/:id`, (req, p) => {

@@ -3,8 +3,11 @@ import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import { parseExtensionExpiration, type PimEngine } from './pim-engine';
 import type { ApprovalStep, AssignmentInstance, PimRequest } from './state';
+import type { SeedRole } from './seed';
 import { applySelect, callerAcrs, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
 import { graphRoleDefinition, graphUser } from './graph-directory';
+import { eligibilityEndsOf, fromArray, fromIterable, lazyPage } from './pim-lists';
+import { applySeedActivity, seededAssignments } from './scale-seed';
 
 const RD = '/roleManagement/directory';
 
@@ -76,6 +79,8 @@ function graphInstance(ctx: SimContext, i: AssignmentInstance, expand: string | 
 export { graphStep };
 
 export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine): void {
+  // A generated tenant's activation history and running activations (none in the demo seed).
+  applySeedActivity(ctx.state);
   type H = (req: SimRequest, p: Record<string, string>, caller: GraphCaller) => Promise<SimResponse> | SimResponse;
   const on = (method: string, path: string, h: H, versions = ['v1.0', 'beta']) => {
     for (const v of versions) {
@@ -196,11 +201,21 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     });
   });
 
+  // App-only: the digests read the activation history here (`$filter=action eq 'selfActivate'`). Walked
+  // lazily: a generated tenant holds 100k+ requests and each page must not rebuild all of them.
   on('GET', `${RD}/roleAssignmentScheduleRequests`, (req) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items = pim.all('entraRole', 'assignment').map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
-    return page(req, items, 'roleManagement/directory/roleAssignmentScheduleRequests');
+    const expand = req.query.get('$expand');
+    function* rows(from: number) {
+      for (const [pos, r] of fromIterable(ctx.state.requests.values(), from)) if (r.kind === 'entraRole' && r.collection === 'assignment') yield [pos, pim.refresh(r)] as const;
+    }
+    return lazyPage(req, rows, {
+      fragment: 'roleManagement/directory/roleAssignmentScheduleRequests',
+      clauses,
+      toItem: (r) => graphRequest(ctx, r, expand),
+      quick: { action: (r) => r.action, status: (r) => r.status, principalId: (r) => r.principalId, roleDefinitionId: (r) => r.roleDefinitionId, id: (r) => r.id },
+    });
   });
 
   on('GET', `${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on=':on')`, (req, p, caller) => {
@@ -227,15 +242,49 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   });
 
   // --- active assignments and eligibility --------------------------------------------------------
+  /**
+   * Activations (`assignmentType: Activated`), then active assignments an administrator made
+   * (`Assigned`, endDateTime null when permanent; only a generated tenant's seed has them).
+   */
   const instances = (req: SimRequest, onlyPrincipal?: string) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
     const now = ctx.state.now().getTime();
-    const items = ctx.state.instances
-      .filter((i) => i.kind === 'entraRole' && Date.parse(i.endDateTime) > now && (!onlyPrincipal || i.principalId === onlyPrincipal))
-      .map((i) => graphInstance(ctx, i, req.query.get('$expand')))
-      .filter((i) => matchesFilter(i, clauses));
-    return page(req, items, 'roleManagement/directory/roleAssignmentScheduleInstances');
+    const expand = req.query.get('$expand');
+    type Row = { principalId: string; roleDefinitionId: string; assignmentType: string; item: () => Record<string, unknown> };
+    function* rows(from: number): Generator<readonly [number, Row]> {
+      const activations = ctx.state.instances;
+      for (const [pos, i] of fromArray(activations, from)) {
+        if (i.kind !== 'entraRole' || !(Date.parse(i.endDateTime) > now) || (onlyPrincipal && i.principalId !== onlyPrincipal)) continue;
+        yield [pos, { principalId: i.principalId, roleDefinitionId: i.roleDefinitionId, assignmentType: 'Activated', item: () => graphInstance(ctx, i, expand) }];
+      }
+      for (const [pos, a] of fromArray(seededAssignments(ctx.state, 'entraRole', now), from, activations.length)) {
+        if (onlyPrincipal && a.principalId !== onlyPrincipal) continue;
+        yield [pos, {
+          principalId: a.principalId,
+          roleDefinitionId: a.roleDefinitionId,
+          assignmentType: 'Assigned',
+          item: () => {
+            const out: Record<string, unknown> = {
+              id: a.id, principalId: a.principalId, roleDefinitionId: a.roleDefinitionId, directoryScopeId: '/', appScopeId: null,
+              startDateTime: a.startDateTime, endDateTime: a.endDateTime, assignmentType: 'Assigned', memberType: 'Direct',
+              roleAssignmentOriginId: a.id, roleAssignmentScheduleId: a.id,
+            };
+            if (expand && /\broleDefinition\b/i.test(expand)) {
+              const role = ctx.state.role(a.roleDefinitionId);
+              out.roleDefinition = role ? graphRoleDefinition(role) : null;
+            }
+            return out;
+          },
+        }];
+      }
+    }
+    return lazyPage(req, rows, {
+      fragment: 'roleManagement/directory/roleAssignmentScheduleInstances',
+      clauses,
+      toItem: (r) => r.item(),
+      quick: { principalId: (r) => r.principalId, roleDefinitionId: (r) => r.roleDefinitionId, assignmentType: (r) => r.assignmentType, directoryScopeId: () => '/', memberType: () => 'Direct' },
+    });
   };
   on('GET', `${RD}/roleAssignmentScheduleInstances`, (req) => instances(req));
   on('GET', `${RD}/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
@@ -244,12 +293,33 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   const eligibility = (req: SimRequest, onlyPrincipal?: string) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items: Record<string, unknown>[] = [];
-    for (const role of ctx.state.seed.roles) {
-      for (const uid of role.eligible) {
-        if (onlyPrincipal && uid !== onlyPrincipal) continue;
-        // An eligibility that has ended is no longer listed (PIM moves it to expired assignments).
-        if (!ctx.state.isEligible(role, role.eligible, uid)) continue;
+    const now = ctx.state.now().getTime();
+    const expandRole = /\broleDefinition\b/i.test(req.query.get('$expand') ?? '');
+    type Row = { role: SeedRole; uid: string; end: number | null };
+    function* rows(from: number): Generator<readonly [number, Row]> {
+      let base = 0;
+      for (const role of ctx.state.seed.roles) {
+        const list = role.eligible;
+        if (from >= base + list.length) {
+          base += list.length;
+          continue;
+        }
+        const endOf = eligibilityEndsOf(ctx.state, role, list);
+        for (let k = Math.max(0, from - base); k < list.length; k++) {
+          const uid = list[k]!;
+          if (onlyPrincipal && uid !== onlyPrincipal) continue;
+          // An eligibility that has ended is no longer listed (PIM moves it to expired assignments).
+          const end = endOf(k);
+          if (end !== null && end <= now) continue;
+          yield [base + k, { role, uid, end }];
+        }
+        base += list.length;
+      }
+    }
+    return lazyPage(req, rows, {
+      fragment: 'roleManagement/directory/roleEligibilityScheduleInstances',
+      clauses,
+      toItem: ({ role, uid, end }) => {
         const item: Record<string, unknown> = {
           id: `${role.id}_${uid}`,
           principalId: uid,
@@ -257,15 +327,15 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
           directoryScopeId: '/',
           appScopeId: null,
           startDateTime: '2025-01-01T00:00:00Z',
-          endDateTime: ctx.state.eligibilityEnd(role, uid),
+          endDateTime: end === null ? null : new Date(end).toISOString(),
           memberType: 'Direct',
           roleEligibilityScheduleId: `${role.id}_${uid}`,
         };
-        if (/\broleDefinition\b/i.test(req.query.get('$expand') ?? '')) item.roleDefinition = graphRoleDefinition(role);
-        if (matchesFilter(item, clauses)) items.push(item);
-      }
-    }
-    return page(req, items, 'roleManagement/directory/roleEligibilityScheduleInstances');
+        if (expandRole) item.roleDefinition = graphRoleDefinition(role);
+        return item;
+      },
+      quick: { principalId: (r) => r.uid, roleDefinitionId: (r) => r.role.id, directoryScopeId: () => '/', memberType: () => 'Direct' },
+    });
   };
   on('GET', `${RD}/roleEligibilityScheduleInstances`, (req) => eligibility(req));
   on('GET', `${RD}/roleEligibilitySchedules`, (req) => eligibility(req));

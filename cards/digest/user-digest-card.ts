@@ -1,0 +1,94 @@
+import { Template } from 'adaptivecards-templating';
+import template from './user-digest.json';
+import { clip, type Colour } from '../card-text';
+import { formatTime } from '../chat/format-time';
+import type { UserDigest } from '../../services/digests/user-digest';
+import { DigestVerb, type DigestActionData, type DigestCard } from './digest-verbs';
+
+export interface UserDigestCardData {
+  digest: UserDigest;
+  /** Role and group names by target key (`kind|role|scope`, lower case); an unknown target shows its id. */
+  targetNames: ReadonlyMap<string, string>;
+}
+
+const MAX = { title: 200, ending: 10, today: 10 } as const;
+
+interface EndingView extends DigestActionData {
+  title: string;
+  detail: string;
+  detailColour: Colour;
+  extendTitle: string;
+}
+
+interface UserDigestViewModel {
+  verbs: { extend: string; release: string };
+  headline: string;
+  subline: string;
+  hasEnding: boolean;
+  ending: EndingView[];
+  hasMoreEnding: boolean;
+  moreEnding: string;
+  hasToday: boolean;
+  today: Array<{ title: string; detail: string }>;
+}
+
+function titleOf(names: ReadonlyMap<string, string>, t: { kind: string; roleDefinitionId: string; scope: string }): string {
+  const key = `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`;
+  const fallback = t.kind === 'group' ? `Group ${t.scope} (${t.roleDefinitionId})` : `Role ${t.roleDefinitionId}`;
+  return clip(names.get(key) ?? fallback, MAX.title);
+}
+
+function inDays(days: number): string {
+  if (days <= 0) return 'today';
+  if (days === 1) return 'tomorrow';
+  return `in ${days} days`;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function toViewModel(d: UserDigestCardData): UserDigestViewModel {
+  const { digest } = d;
+  const shown = digest.ending.slice(0, MAX.ending);
+  const ending: EndingView[] = shown.map((e) => ({
+    kind: e.kind,
+    roleDefinitionId: e.roleDefinitionId,
+    scope: e.scope,
+    assignment: e.assignment,
+    title: titleOf(d.targetNames, e),
+    detail: `${e.assignment === 'eligible' ? 'Eligible' : 'Active'} assignment ends ${formatTime(e.endDateTime, digest.timeZone)} (${inDays(e.daysLeft)})`,
+    detailColour: e.daysLeft <= 3 ? 'attention' : 'warning',
+    // Groups have no self-extend in PIM: the button asks the group's administrators instead.
+    extendTitle: e.extend === 'selfExtend' ? 'Extend' : 'Ask admins to extend',
+  }));
+  const today = digest.endingToday.slice(0, MAX.today).map((a) => ({
+    title: titleOf(d.targetNames, a),
+    detail: ` — active until ${formatTime(a.endDateTime, digest.timeZone)}`,
+  }));
+  const parts = [
+    digest.ending.length > 0 ? `${plural(digest.ending.length, 'assignment ends', 'assignments end')} within 14 days` : '',
+    digest.endingToday.length > 0 ? `${plural(digest.endingToday.length, 'activation ends', 'activations end')} today` : '',
+  ].filter(Boolean);
+  const hidden = digest.ending.length - shown.length;
+  return {
+    verbs: { extend: DigestVerb.Extend, release: DigestVerb.Release },
+    headline: `Your PIM access: ${parts.join(', ')}`,
+    subline: `Daily digest for ${formatTime(digest.generatedAt, digest.timeZone).replace(/,.*$/, '')}. Times are in your time zone.`,
+    hasEnding: ending.length > 0,
+    ending,
+    hasMoreEnding: hidden > 0,
+    moreEnding: `… and ${hidden} more ending later: see My roles in PIM.`,
+    hasToday: today.length > 0,
+    today,
+  };
+}
+
+/**
+ * A user's daily digest in their personal chat. Each assignment that ends soon has Extend (verb
+ * digest.extend) and No longer needed (digest.release), whose data names the assignment only
+ * ({kind, roleDefinitionId, scope, assignment}); role and group names are TextRun text.
+ */
+export function renderUserDigestCard(d: UserDigestCardData): DigestCard {
+  return new Template(template).expand({ $root: toViewModel(d) }) as DigestCard;
+}
