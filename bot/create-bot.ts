@@ -21,6 +21,10 @@ import { ChatCommands } from './chat/chat-commands';
 import { TokenServiceSignIn } from './chat/chat-sign-in';
 import { ChatStatusMessages } from './chat/status-messages';
 import { ReminderLadder } from './reminders';
+import { DailyDigests } from './digests';
+import { DigestActions } from './digest-actions';
+import { GraphTenantReader } from '../services/digests';
+import { UserTimeZones } from '../services/jobs/user-time-zone';
 import { JobScheduler } from '../services/jobs/scheduler';
 import { hostname } from 'node:os';
 import { GraphSelfService } from '../services/elevation/self-service';
@@ -52,6 +56,7 @@ export interface RunningBot {
   /** Durable jobs; tests drive `runDue` with their own clock. */
   scheduler: JobScheduler;
   reminders: ReminderLadder;
+  digests: DailyDigests;
   close(): Promise<void>;
 }
 
@@ -126,25 +131,58 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier, log, now: opts.now });
   // Durable jobs (reminders, digests): leased, so with several replicas each runs once.
   const scheduler = new JobScheduler(store.db, { owner: `${hostname()}:${process.pid}`, now: opts.now, log });
+  const adminChannel = config.approverChannels.admin ?? config.approverChannels.default ?? null;
+  const digests = new DailyDigests({
+    store,
+    scheduler,
+    reads: new GraphTenantReader(appGraph),
+    timeZones: new UserTimeZones(appGraph, config.digests.defaultTimeZone),
+    notifier,
+    adminChannel,
+    settings: {
+      localTime: config.digests.localTime,
+      adminTimeZone: config.digests.defaultTimeZone,
+      checkEveryMinutes: config.digests.checkEveryMinutes,
+      groupIds: config.digests.groupIds,
+      dormantAfterDays: config.digests.dormantAfterDays,
+      spotAuditRate: config.digests.spotAuditRate,
+      // Reproducible per tenant, and not computable from request ids alone by someone outside it.
+      spotAuditSalt: createHash('sha256').update(`spot-audit:${config.tenantId}:${config.bot.appId}`).digest('hex'),
+    },
+    log,
+    now: opts.now,
+  });
   const reminders = new ReminderLadder({ store, directory, notifier, delivery, scheduler, channels: config.approverChannels, policy, log, now: opts.now });
   delivery.followRequests(chatStatus);
+  const chatSignIn = new TokenServiceSignIn(ssoOptions);
+  // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
+  const selfServiceFor = (sso: string, claims: string | null | undefined) => {
+    const obo = withClaims(onBehalfOf(sso, oboOptions), claims);
+    return new GraphSelfService(createGraphClient(config.graphBaseUrl, obo), new ArmClient(config.armBaseUrl, obo));
+  };
   const chat = new ChatCommands({
     store,
     directory,
     status: chatStatus,
     delivery,
-    signIn: new TokenServiceSignIn(ssoOptions),
+    signIn: chatSignIn,
     reminders,
     naturalLanguage: config.naturalLanguage ? createAzureOpenAiPlanner(config.naturalLanguage, { logger: log }) : null,
-    // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
-    selfServiceFor: (sso, claims) => {
-      const obo = withClaims(onBehalfOf(sso, oboOptions), claims);
-      return new GraphSelfService(createGraphClient(config.graphBaseUrl, obo), new ArmClient(config.armBaseUrl, obo));
-    },
+    selfServiceFor,
     log,
     now: opts.now,
   });
-  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, log });
+  const digestActions = new DigestActions({
+    store,
+    signIn: chatSignIn,
+    selfServiceFor: (sso) => selfServiceFor(sso, null),
+    directory,
+    notifier,
+    adminChannel,
+    log,
+    now: opts.now,
+  });
+  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, digestActions, log });
   const validateToken = createPimTokenValidator({
     issuers: config.pimEndpoint.issuers,
     jwksUri: config.pimEndpoint.jwksUri,
@@ -195,6 +233,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   sweepTimer.unref();
   const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), readAzureStatus: (row) => directory.requestStatus(refOf(row)), log, now: opts.now });
   reconciler.start(config.reconcileIntervalMs);
+  await digests.start();
   if (opts.jobsIntervalMs !== 0) scheduler.start(opts.jobsIntervalMs ?? JOBS_INTERVAL_MS);
   void delivery.sweep().catch(() => undefined);
 
@@ -206,6 +245,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     chatStatus,
     scheduler,
     reminders,
+    digests,
     async close() {
       clearInterval(sweepTimer);
       await scheduler.stop();

@@ -4,14 +4,15 @@ import type { Logger } from 'pino';
 import type { Store } from '../services/store/store';
 import type { ApprovalActions } from './approval-actions';
 import type { ChatCommands } from './chat/chat-commands';
+import { DigestActions } from './digest-actions';
 
 /**
  * The Teams surface: teams-ai routes. Card actions are an invoke route (answered first; Teams waits
  * only a few seconds). Installs and messages record the conversation reference so the bot can tell
  * requesters what happened.
  */
-export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; store: Store; actions: ApprovalActions; chat: ChatCommands; log: Logger }): Application<TurnState> {
-  const { adapter, botAppId, store, actions, chat, log } = opts;
+export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; store: Store; actions: ApprovalActions; chat: ChatCommands; digestActions: DigestActions; log: Logger }): Application<TurnState> {
+  const { adapter, botAppId, store, actions, chat, digestActions, log } = opts;
   const app = new Application<TurnState>({ adapter, botAppId, removeRecipientMention: true, startTypingTimer: false, longRunningMessages: false });
 
   app.addRoute(
@@ -20,7 +21,7 @@ export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; 
       let body;
       const verb = String((ctx.activity.value as { action?: { verb?: unknown } } | undefined)?.action?.verb ?? '');
       try {
-        body = verb.startsWith('chat.') ? await chat.onAction(ctx) : await actions.handle(ctx);
+        body = verb.startsWith('chat.') ? await chat.onAction(ctx) : DigestActions.handles(verb) ? await digestActions.handle(ctx) : await actions.handle(ctx);
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'card action failed');
         body = { statusCode: 500, type: 'application/vnd.microsoft.error', value: { code: '500', message: 'The bot hit an error; nothing was recorded. Try again.' } };

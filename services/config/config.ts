@@ -84,6 +84,18 @@ const envSchema = z.object({
   EVENTS_ALLOWED_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs) of the apps that send events'))),
   /** How often the reconciler reads PIM for decisions taken outside Teams, expiries and cancellations. */
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph').default(60_000),
+  /** Local time (HH:MM) of the daily digests, in each user's zone and in the admin channel's. */
+  DIGEST_LOCAL_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour, e.g. 09:00').default('09:00'),
+  /** Users whose mailbox settings give no time zone, and the admin channel, use this IANA zone. */
+  DEFAULT_TIME_ZONE: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. Europe/Berlin').default('UTC'),
+  /** How often the tenant is read to see whose digest time has come (each read pages every PIM assignment). */
+  DIGEST_CHECK_MINUTES: z.coerce.number().int().min(5, 'must be at least 5').max(1440).default(60),
+  /** PIM-onboarded groups the digests read (Graph cannot list them); groups seen in requests are added. */
+  DIGEST_GROUP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be group object ids (GUIDs)'))),
+  /** An eligible assignment with no activation in this many days is reported as dormant. */
+  DORMANT_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Share of yesterday's approvals sampled for the admin digest's spot audit. */
+  SPOT_AUDIT_RATE: z.coerce.number().min(0).max(1).default(0.1),
   /**
    * Azure OpenAI for natural-language chat commands. Set ENDPOINT, API_KEY and DEPLOYMENT together, or none of
    * them: then only the deterministic command parser reads chat messages. https://<resource>.openai.azure.com
@@ -130,6 +142,17 @@ export interface AppConfig {
   reconcileIntervalMs: number;
   /** AZURE_OPENAI_*: the model behind natural-language chat commands; null uses the command parser only. */
   naturalLanguage: AzureOpenAiSettings | null;
+  /** Daily digests: DIGEST_LOCAL_TIME, DEFAULT_TIME_ZONE, DIGEST_CHECK_MINUTES, DIGEST_GROUP_IDS, DORMANT_AFTER_DAYS, SPOT_AUDIT_RATE. */
+  digests: { localTime: string; defaultTimeZone: string; checkEveryMinutes: number; groupIds: string[]; dormantAfterDays: number; spotAuditRate: number };
+}
+
+function isIanaZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class ConfigError extends Error {
@@ -207,6 +230,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     naturalLanguage,
+    digests: {
+      localTime: e.DIGEST_LOCAL_TIME,
+      defaultTimeZone: e.DEFAULT_TIME_ZONE,
+      checkEveryMinutes: e.DIGEST_CHECK_MINUTES,
+      groupIds: e.DIGEST_GROUP_IDS.map((g) => g.toLowerCase()),
+      dormantAfterDays: e.DORMANT_AFTER_DAYS,
+      spotAuditRate: e.SPOT_AUDIT_RATE,
+    },
     secret: (name) => (/^[A-Z][A-Z0-9_]{2,63}$/.test(name) ? env[name] : undefined),
   };
 }

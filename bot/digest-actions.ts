@@ -1,0 +1,146 @@
+import type { TurnContext } from 'botbuilder';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { AuditVerb, auditNoteInputId, DigestVerb } from '../cards/digest';
+import { formatTime } from '../cards/chat';
+import { AuditReviewError, AuditReviews } from '../services/digests';
+import { classifyRefusal } from '../services/elevation/activation-problems';
+import type { SelfService } from '../services/elevation/self-service';
+import type { ChannelTarget } from '../services/config/config';
+import type { UserProfile } from '../services/graph/directory';
+import type { Store } from '../services/store/store';
+import type { InvokeBody } from './approver-token';
+import { EXTEND_WINDOW_DAYS, refusalText, type ChatSignIn } from './chat/chat-commands';
+import type { ChatNotifier } from './chat-notifier';
+
+/** How long an extension asks for; administrators can shorten it when they approve. */
+const EXTEND_BY_DAYS = 90;
+
+const digestData = z.object({
+  kind: z.enum(['entraRole', 'group']),
+  roleDefinitionId: z.string().min(1).max(200),
+  scope: z.string().min(1).max(300),
+  assignment: z.enum(['eligible', 'active']).default('eligible'),
+});
+const auditData = z.object({ requestId: z.string().uuid() }).passthrough();
+const invokeValue = z.object({ action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: z.record(z.unknown()) }) });
+
+/** A message Teams shows under the card without replacing it (the digest keeps its other entries). */
+function message(text: string): InvokeBody {
+  return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text };
+}
+
+function error(text: string): InvokeBody {
+  return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: '400', message: text } };
+}
+
+/**
+ * The digest cards' buttons. Extend and "no longer needed" act on the clicker's own assignment as PIM
+ * lists it now (never on what the card says); spot-audit verdicts are checked against the stored approval
+ * (the approver and the requester cannot review it).
+ */
+export class DigestActions {
+  private readonly audit: AuditReviews;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      signIn: Pick<ChatSignIn, 'invokeToken'>;
+      selfServiceFor(ssoToken: string): SelfService;
+      directory: { user(id: string): Promise<UserProfile> };
+      notifier: ChatNotifier;
+      adminChannel: ChannelTarget | null;
+      log: Logger;
+      now?: () => Date;
+    },
+  ) {
+    this.audit = new AuditReviews(deps.store.db, () => this.now());
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  static handles(verb: string): boolean {
+    return verb.startsWith('digest.') || verb.startsWith('audit.');
+  }
+
+  async handle(ctx: TurnContext): Promise<InvokeBody> {
+    const parsed = invokeValue.safeParse(ctx.activity.value);
+    if (!parsed.success) return error('This card action is not one the bot understands.');
+    const { verb, data } = parsed.data.action;
+    const userId = ctx.activity.from?.aadObjectId?.toLowerCase();
+    if (!userId) return error('Teams sent no Entra object id for you.');
+    switch (verb) {
+      case DigestVerb.Extend:
+      case DigestVerb.Release: {
+        const d = digestData.safeParse(data);
+        if (!d.success) return error('This digest entry is not one the bot understands; open the latest digest.');
+        return verb === DigestVerb.Extend ? this.extend(ctx, userId, d.data) : this.release(ctx, userId, d.data);
+      }
+      case AuditVerb.LooksRight:
+      case AuditVerb.Flag: {
+        const d = auditData.safeParse(data);
+        if (!d.success) return error('This spot-audit entry is not one the bot understands; open the latest digest.');
+        const note = typeof data[auditNoteInputId(d.data.requestId)] === 'string' ? String(data[auditNoteInputId(d.data.requestId)]) : null;
+        return this.review(userId, d.data.requestId, verb === AuditVerb.Flag ? 'flag' : 'looksRight', note);
+      }
+      default:
+        return error(`Unknown action '${verb.slice(0, 64)}'.`);
+    }
+  }
+
+  private async extend(ctx: TurnContext, userId: string, d: z.infer<typeof digestData>): Promise<InvokeBody> {
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const svc = this.deps.selfServiceFor(sso.token);
+    const mine = (await svc.eligible()).find((t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase());
+    if (!mine) return message('PIM no longer lists this eligibility for you, so there is nothing to extend.');
+    if (!mine.eligibleUntil) return message(`Your eligibility for ${mine.displayName} does not expire.`);
+    const opens = Date.parse(mine.eligibleUntil) - EXTEND_WINDOW_DAYS * 86_400_000;
+    if (opens > this.now().getTime()) return message(`PIM accepts an extension of ${mine.displayName} from ${formatTime(new Date(opens).toISOString())}.`);
+    if (d.kind === 'group' || d.assignment === 'active') {
+      // PIM for Groups has no self-extension, and admin-made active assignments are extended by admins.
+      const told = await this.tellAdmins(userId, `asks to extend their ${mine.displayName} assignment, which ends ${formatTime(mine.eligibleUntil)}. Extend it in PIM if it is still needed.`);
+      return message(told ? `PIM has no self-extension for this, so I asked your PIM administrators to extend ${mine.displayName}.` : 'PIM has no self-extension for this; ask your PIM administrators to extend it.');
+    }
+    try {
+      const r = await svc.extend(mine, { principalId: userId, justification: 'Extension requested from the daily PIM digest in Teams', extendByDays: EXTEND_BY_DAYS, start: this.now() });
+      this.deps.log.info({ userId, pimRequestId: r.pimRequestId, status: r.status }, 'extension requested from the digest');
+      return message(`Asked PIM to extend your eligibility for ${mine.displayName}; your administrators decide (status ${r.status}).`);
+    } catch (err) {
+      return message(refusalText(classifyRefusal(err), `PIM did not accept the extension of ${mine.displayName}`));
+    }
+  }
+
+  private async release(ctx: TurnContext, userId: string, d: z.infer<typeof digestData>): Promise<InvokeBody> {
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const mine = (await this.deps.selfServiceFor(sso.token).eligible()).find((t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase());
+    if (!mine) return message('PIM no longer lists this for you: nothing to remove.');
+    // PIM has no self-removal of an eligibility: an administrator removes it.
+    const told = await this.tellAdmins(userId, `no longer needs ${mine.displayName}${mine.eligibleUntil ? ` (eligible until ${formatTime(mine.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`);
+    return message(told ? `Thanks: I told your PIM administrators you no longer need ${mine.displayName}.` : 'Tell your PIM administrators you no longer need it; no admin channel is configured here.');
+  }
+
+  private async tellAdmins(userId: string, what: string): Promise<boolean> {
+    if (!this.deps.adminChannel) return false;
+    const who = await this.deps.directory.user(userId).then((u) => `${u.displayName} (${u.userPrincipalName})`).catch(() => userId);
+    const card = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: `${who} ${what}` }] }] };
+    await this.deps.notifier.postCard(this.deps.adminChannel, card);
+    return true;
+  }
+
+  private async review(userId: string, requestId: string, verdict: 'looksRight' | 'flag', note: string | null): Promise<InvokeBody> {
+    const approval = await this.deps.store.getRequest(requestId);
+    if (!approval) return message('That approval is not known to the bot any more.');
+    const name = await this.deps.directory.user(userId).then((u) => u.displayName).catch(() => null);
+    try {
+      await this.audit.record(requestId, userId, verdict, note, approval, name);
+    } catch (err) {
+      if (err instanceof AuditReviewError) return message(err.message);
+      throw err;
+    }
+    return message(verdict === 'flag' ? 'Flagged. The flag is listed in the next admin digest.' : 'Recorded: looks right. Thanks for the second pair of eyes.');
+  }
+}

@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import { renderAdminDigestCards, renderUserDigestCard } from '../cards/digest';
+import type { ChannelTarget } from '../services/config/config';
+import {
+  adminDigestNameRefs,
+  AuditReviews,
+  buildAdminDigest,
+  buildUserDigest,
+  digestCandidates,
+  readDigestInputs,
+  resolveNames,
+  spotAuditWindow,
+  type AdminDigest,
+  type DirectoryNames,
+  type TenantReads,
+  type UserDigest,
+} from '../services/digests';
+import { isWithinLocalHours, localDate } from '../services/jobs/local-time';
+import type { JobRun, JobScheduler } from '../services/jobs/scheduler';
+import type { Store } from '../services/store/store';
+import type { ChatNotifier } from './chat-notifier';
+
+export const DIGEST_TICK = 'digest:tick';
+export const DIGEST_USER = 'digest:user';
+export const DIGEST_ADMIN = 'digest:admin';
+
+export interface DigestSettings {
+  /** Local time users (and the admin channel) get their digest, HH:MM. */
+  localTime: string;
+  /** The admin channel's zone: its "yesterday" and "this week". */
+  adminTimeZone: string;
+  /** How often the tenant is read to see whose local digest time has come. */
+  checkEveryMinutes: number;
+  /** PIM-onboarded groups to read (Graph cannot list them); groups seen in requests are added. */
+  groupIds: string[];
+  dormantAfterDays: number;
+  spotAuditRate: number;
+  /** Makes the spot-audit draw reproducible per tenant but not guessable from request ids alone. */
+  spotAuditSalt: string;
+}
+
+/** What a user's digest job carries: the digest computed when its time came, and the names it shows. */
+interface UserDigestPayload {
+  digest: UserDigest;
+  targetNames: Array<[string, string]>;
+}
+
+interface AdminDigestPayload {
+  digest: AdminDigest;
+  users: Array<[string, string]>;
+  targets: Array<[string, string]>;
+}
+
+/**
+ * Daily digests, on the durable scheduler. A tick (every `checkEveryMinutes`) reads the tenant once and,
+ * for every user with something ending whose local digest time has come today, schedules one job keyed
+ * by user and local date: the key makes it once a day however many ticks see it, and a tick after
+ * downtime sends today's digest once (yesterday's is not sent late). The admin channel's digest works
+ * the same way in its zone.
+ */
+export class DailyDigests {
+  private readonly audit: AuditReviews;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      scheduler: JobScheduler;
+      reads: TenantReads & DirectoryNames;
+      timeZones: { zoneOf(userId: string): Promise<string> };
+      notifier: ChatNotifier;
+      adminChannel: ChannelTarget | null;
+      settings: DigestSettings;
+      log: Logger;
+      now?: () => Date;
+    },
+  ) {
+    this.audit = new AuditReviews(deps.store.db, () => this.now());
+    deps.scheduler.on(DIGEST_TICK, (_job, now) => this.tick(now));
+    deps.scheduler.on(DIGEST_USER, (job) => this.sendUserDigest(job));
+    deps.scheduler.on(DIGEST_ADMIN, (job) => this.sendAdminDigest(job));
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** The tick job exists once (its id); call at start. */
+  async start(): Promise<void> {
+    await this.deps.scheduler.schedule({ id: DIGEST_TICK, kind: DIGEST_TICK, dueAt: this.now() });
+  }
+
+  private due(now: Date, zone: string): boolean {
+    // From the digest time to the end of the local day ('00:00' as the end wraps to midnight).
+    return isWithinLocalHours(now, zone, this.deps.settings.localTime, '00:00');
+  }
+
+  async tick(now: Date): Promise<{ rescheduleAt: Date }> {
+    const s = this.deps.settings;
+    const next = { rescheduleAt: new Date(now.getTime() + s.checkEveryMinutes * 60_000) };
+    const pendingRows = await this.deps.store.pendingApprovals();
+    const groupIds = [...new Set([...s.groupIds, ...pendingRows.filter((r) => r.kind === 'group').map((r) => r.scope)])];
+    const inputs = await readDigestInputs(this.deps.reads, { now, groupIds, dormantAfterDays: s.dormantAfterDays });
+
+    const users: Array<{ id: string; digest: UserDigest }> = [];
+    for (const userId of digestCandidates(inputs)) {
+      const zone = await this.deps.timeZones.zoneOf(userId);
+      if (!this.due(now, zone)) continue;
+      const date = localDate(now, zone);
+      if (await this.deps.scheduler.get(`${DIGEST_USER}:${userId}:${date}`)) continue;
+      const digest = buildUserDigest(inputs, userId, { now, timeZone: zone });
+      if (digest) users.push({ id: userId, digest });
+    }
+    if (users.length) {
+      const targets = users.flatMap((u) => [...u.digest.ending, ...u.digest.endingToday]);
+      const names = await resolveNames(this.deps.reads, [], targets);
+      for (const u of users) {
+        const keys = new Set([...u.digest.ending, ...u.digest.endingToday].map((t) => `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`));
+        const payload: UserDigestPayload = { digest: u.digest, targetNames: [...names.targets].filter(([k]) => keys.has(k)) };
+        await this.deps.scheduler.schedule({ id: `${DIGEST_USER}:${u.id}:${u.digest.date}`, kind: DIGEST_USER, dueAt: now, payload });
+      }
+    }
+
+    if (this.deps.adminChannel && this.due(now, s.adminTimeZone)) {
+      const date = localDate(now, s.adminTimeZone);
+      const id = `${DIGEST_ADMIN}:${date}`;
+      if (!(await this.deps.scheduler.get(id))) {
+        const window = spotAuditWindow(now, s.adminTimeZone);
+        const previous = new Date(now.getTime() - 24 * 3600_000).toISOString();
+        const digest = buildAdminDigest(
+          { inputs, pending: pendingRows, approvals: await this.audit.approvalsDecidedBetween(window.from, window.to), flags: await this.audit.flagsSince(previous) },
+          { now, timeZone: s.adminTimeZone, spotAudit: { rate: s.spotAuditRate, salt: s.spotAuditSalt } },
+        );
+        const refs = adminDigestNameRefs(digest);
+        const names = await resolveNames(this.deps.reads, refs.userIds, refs.targets);
+        const payload: AdminDigestPayload = { digest, users: [...names.users], targets: [...names.targets] };
+        await this.deps.scheduler.schedule({ id, kind: DIGEST_ADMIN, dueAt: now, payload });
+      }
+    }
+    this.deps.log.info({ candidates: inputs.byPrincipal.size, userDigests: users.length }, 'digest tick');
+    return next;
+  }
+
+  private async sendUserDigest(job: JobRun): Promise<void> {
+    const p = job.payload as UserDigestPayload;
+    const reference = await this.deps.store.conversationRef(p.digest.principalId.toLowerCase());
+    if (!reference) {
+      // The bot has never talked with this user: installing the app for them (Graph) is not built yet.
+      this.deps.log.info({ userId: p.digest.principalId }, 'digest not delivered: no conversation with the user');
+      return;
+    }
+    await this.deps.notifier.sendCardTo(reference as object, renderUserDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames) }));
+  }
+
+  private async sendAdminDigest(job: JobRun): Promise<void> {
+    if (!this.deps.adminChannel) return;
+    const p = job.payload as AdminDigestPayload;
+    for (const card of renderAdminDigestCards({ digest: p.digest, names: { users: new Map(p.users), targets: new Map(p.targets) } })) {
+      await this.deps.notifier.postCard(this.deps.adminChannel, card);
+    }
+  }
+}
