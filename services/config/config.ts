@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validTimeZone } from '../jobs/local-time';
 import type { AzureOpenAiSettings } from '../chat/nl-planner';
 
 /**
@@ -87,7 +88,7 @@ const envSchema = z.object({
   /** Local time (HH:MM) of the daily digests, in each user's zone and in the admin channel's. */
   DIGEST_LOCAL_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour, e.g. 09:00').default('09:00'),
   /** Users whose mailbox settings give no time zone, and the admin channel, use this IANA zone. */
-  DEFAULT_TIME_ZONE: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. Europe/Berlin').default('UTC'),
+  DEFAULT_TIME_ZONE: z.string().refine(validTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin').default('UTC'),
   /** How often the tenant is read to see whose digest time has come (each read pages every PIM assignment). */
   DIGEST_CHECK_MINUTES: z.coerce.number().int().min(5, 'must be at least 5').max(1440).default(60),
   /** PIM-onboarded groups the digests read (Graph cannot list them); groups seen in requests are added. */
@@ -144,15 +145,6 @@ export interface AppConfig {
   naturalLanguage: AzureOpenAiSettings | null;
   /** Daily digests: DIGEST_LOCAL_TIME, DEFAULT_TIME_ZONE, DIGEST_CHECK_MINUTES, DIGEST_GROUP_IDS, DORMANT_AFTER_DAYS, SPOT_AUDIT_RATE. */
   digests: { localTime: string; defaultTimeZone: string; checkEveryMinutes: number; groupIds: string[]; dormantAfterDays: number; spotAuditRate: number };
-}
-
-function isIanaZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export class ConfigError extends Error {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validTimeZone } from '../jobs/local-time';
 
 /**
  * The decision policy: per-role rules of the pre-approval decision, from a JSON or YAML file
@@ -12,14 +13,7 @@ export const WEEKDAYS: readonly Weekday[] = DAYS;
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour');
 
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const isTimeZone = validTimeZone;
 
 const weeklyWindow = z
   .object({

@@ -5,7 +5,7 @@
  * reviews refuse the approver and record flags for the next digest.
  */
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 
@@ -32,20 +32,8 @@ describe('daily digests', () => {
     await h.close();
   });
 
-  async function hello(userId: string) {
-    const u = teamsUser(userId);
-    const res = await fetch(`${h.bot.url}/api/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        type: 'message', id: `m-${Math.random()}`, text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
-        from: { id: u.teamsUserId, name: u.displayName, aadObjectId: u.id },
-        recipient: { id: '28:bot', name: 'PIM Approvals' },
-        conversation: { id: `a:${u.teamsUserId}-personal`, conversationType: 'personal', tenantId: h.env.TENANT_ID },
-      }),
-    });
-    expect(res.status).toBe(200);
-  }
+  const hello = (userId: string) => personalMessage(h, userId, 'hi');
+
 
   /** Moves the bot's clock (and PIM's with it) to `target`. */
   async function travelTo(target: Date) {

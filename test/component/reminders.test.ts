@@ -5,7 +5,7 @@
  * request, a decision stopping the ladder at once, and the requester's rate-limited reminder.
  */
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const BACKUP = '19:pim-backup@thread.tacv2';
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
@@ -35,21 +35,8 @@ describe('reminders for requests nobody decides', () => {
     expect((await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: minutes })).status).toBe(200);
   }
 
-  async function hello(userId: string) {
-    const u = teamsUser(userId);
-    const res = await fetch(`${h.bot.url}/api/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        type: 'message', id: `m-${Math.random()}`, text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
-        from: { id: u.teamsUserId, name: u.displayName, aadObjectId: u.id },
-        recipient: { id: '28:bot', name: 'PIM Approvals' },
-        conversation: { id: `a:${u.teamsUserId}-personal`, conversationType: 'personal', tenantId: h.env.TENANT_ID },
-      }),
-    });
-    expect(res.status).toBe(200);
-    return u;
-  }
+  const hello = (userId: string) => personalMessage(h, userId, 'hi');
+
 
   async function pendingRequest() {
     const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GOOD, durationMinutes: 60 });
@@ -121,18 +108,7 @@ describe('reminders for requests nobody decides', () => {
   it("sends the requester's reminder at once, and not again within 30 minutes", async () => {
     await hello(USER.isaiah);
     const { cardActivityId } = await pendingRequest();
-    const u = teamsUser(USER.isaiah);
-    const say = (text: string) =>
-      fetch(`${h.bot.url}/api/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          type: 'message', id: `m-${Math.random()}`, text, channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
-          from: { id: u.teamsUserId, name: u.displayName, aadObjectId: u.id },
-          recipient: { id: '28:bot', name: 'PIM Approvals' },
-          conversation: { id: 'a:user-id-3-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
-        }),
-      });
+    const say = (text: string) => personalMessage(h, USER.isaiah, text);
     await say('remind the approvers please');
     await h.connector.waitFor(() => threadReplies(cardActivityId).length === 1);
     expect(threadReplies(cardActivityId)[0]!.activity.text).toContain('asked me to remind you');

@@ -116,3 +116,19 @@ export function teamsUser(objectId: string): { teamsUserId: string; id: string; 
   if (!u) throw new Error(`No seeded user ${objectId}`);
   return { teamsUserId: u.teamsUserId, id: u.id, displayName: u.displayName };
 }
+
+/** A message the user types in their personal chat with the bot (Teams' shape); the bot stores the conversation. */
+export async function personalMessage(h: Harness, userId: string, text: string): Promise<void> {
+  const u = teamsUser(userId);
+  const res = await fetch(`${h.bot.url}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'message', id: `m-${Math.random().toString(16).slice(2)}`, text, channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+      from: { id: u.teamsUserId, name: u.displayName, aadObjectId: u.id },
+      recipient: { id: '28:bot', name: 'PIM Approvals' },
+      conversation: { id: `a:${u.teamsUserId}-personal`, conversationType: 'personal', tenantId: DEMO_TENANT_ID },
+    }),
+  });
+  if (res.status !== 200) throw new Error(`The bot answered ${res.status} to a personal message`);
+}
