@@ -23,6 +23,8 @@ import type { ChatNotifier } from './chat-notifier';
 export const DIGEST_TICK = 'digest:tick';
 export const DIGEST_USER = 'digest:user';
 export const DIGEST_ADMIN = 'digest:admin';
+/** A digest for someone the bot has no chat with yet is tried again this often, until their day ends. */
+const NO_CONVERSATION_RETRY_MS = 30 * 60_000;
 
 export interface DigestSettings {
   /** Local time users (and the admin channel) get their digest, HH:MM. */
@@ -76,7 +78,7 @@ export class DailyDigests {
   ) {
     this.audit = new AuditReviews(deps.store.db, () => this.now());
     deps.scheduler.on(DIGEST_TICK, (_job, now) => this.tick(now));
-    deps.scheduler.on(DIGEST_USER, (job) => this.sendUserDigest(job));
+    deps.scheduler.on(DIGEST_USER, (job, now) => this.sendUserDigest(job, now));
     deps.scheduler.on(DIGEST_ADMIN, (job) => this.sendAdminDigest(job));
   }
 
@@ -140,12 +142,15 @@ export class DailyDigests {
     return next;
   }
 
-  private async sendUserDigest(job: JobRun): Promise<void> {
+  private async sendUserDigest(job: JobRun, now: Date): Promise<void | { rescheduleAt: Date }> {
     const p = job.payload as UserDigestPayload;
     const reference = await this.deps.store.conversationRef(p.digest.principalId.toLowerCase());
     if (!reference) {
-      // The bot has never talked with this user: installing the app for them (Graph) is not built yet.
-      this.deps.log.info({ userId: p.digest.principalId }, 'digest not delivered: no conversation with the user');
+      // The bot has no chat with this user yet (installing the app for them through Graph is not built):
+      // try again through their day, so a user who opens the chat later still gets today's digest.
+      const retry = new Date(now.getTime() + NO_CONVERSATION_RETRY_MS);
+      if (localDate(retry, p.digest.timeZone) === p.digest.date) return { rescheduleAt: retry };
+      this.deps.log.info({ userId: p.digest.principalId }, 'digest not delivered: no conversation with the user today');
       return;
     }
     await this.deps.notifier.sendCardTo(reference as object, renderUserDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames) }));

@@ -102,4 +102,17 @@ describe('daily digests', () => {
     const nextAdmin = cardsTo(CHANNEL_ID).slice(-3);
     expect(JSON.stringify(nextAdmin)).toContain('No ticket for a CFO reset');
   });
+
+  it('keeps a digest for someone the bot has no chat with yet, and sends it once they open the chat that day', async () => {
+    const today = new Date(now());
+    await travelTo(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 17, 30)));
+    await h.bot.scheduler.runDue();
+    await h.bot.scheduler.runDue();
+    expect(cardsTo('a:user-id-0-personal')).toHaveLength(0);
+    await hello(USER.alex);
+    await travelTo(new Date(now().getTime() + 31 * 60_000));
+    await h.bot.scheduler.runDue();
+    expect(cardsTo('a:user-id-0-personal').filter((c) => JSON.stringify(c).includes('digest.extend'))).toHaveLength(1);
+  });
 });
+
