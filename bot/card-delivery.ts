@@ -25,6 +25,7 @@ export class CardDelivery {
   private inFlight = new Set<Promise<unknown>>();
   private sweeping: Promise<void> | null = null;
   private follower: RequestFollower | null = null;
+  private readonly postedListeners: Array<(requestId: string) => Promise<void>> = [];
 
   constructor(
     private readonly store: Store,
@@ -137,6 +138,12 @@ export class CardDelivery {
       this.log.info({ requestId: row.id, pimRequestId: row.pim_request_id, conversationId: target.conversationId }, 'approval card posted');
     }
     await this.store.markCardsPosted(row.id, JSON.stringify(display));
+    for (const listener of this.postedListeners) await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
+  }
+
+  /** Runs after a request's cards are all posted (the reminder ladder starts there). */
+  onCardsPosted(listener: (requestId: string) => Promise<void>): void {
+    this.postedListeners.push(listener);
   }
 
   /** Rewrites every posted copy with the current state (final copies lose their buttons). */

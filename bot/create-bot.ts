@@ -153,6 +153,8 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     now: opts.now,
   });
   const reminders = new ReminderLadder({ store, directory, notifier, delivery, scheduler, channels: config.approverChannels, policy, log, now: opts.now });
+  // Each request's ladder starts when its cards are posted.
+  delivery.onCardsPosted((requestId) => reminders.start(requestId));
   delivery.followRequests(chatStatus);
   const chatSignIn = new TokenServiceSignIn(ssoOptions);
   // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
@@ -227,12 +229,13 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
 
   const sweepTimer = setInterval(() => {
     void delivery.sweep().catch(() => undefined);
-    void reminders.startPending().catch((err: unknown) => log.warn({ err: errInfo(err) }, 'starting reminder ladders failed'));
     void chatStatus.sweep().catch((err: unknown) => log.warn({ err: errInfo(err) }, 'chat status sweep failed'));
   }, opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   sweepTimer.unref();
   const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), readAzureStatus: (row) => directory.requestStatus(refOf(row)), log, now: opts.now });
   reconciler.start(config.reconcileIntervalMs);
+  // At start-up, a ladder for any open request that has none yet (cards posted before a restart).
+  await reminders.startPending();
   await digests.start();
   if (opts.jobsIntervalMs !== 0) scheduler.start(opts.jobsIntervalMs ?? JOBS_INTERVAL_MS);
   void delivery.sweep().catch(() => undefined);

@@ -60,13 +60,17 @@ export class ReminderLadder {
     return this.deps.policy.quietHours ?? null;
   }
 
-  /** Starts the ladder for every open request that has cards and no ladder yet (idempotent; runs with the delivery sweep). */
+  /** Starts the ladder of one request whose cards are posted (idempotent: the job id is the request's). */
+  async start(requestId: string): Promise<void> {
+    const row = await this.deps.store.getRequest(requestId);
+    if (!row || !OPEN.has(row.status) || !row.cards_posted_at) return;
+    const step = this.stepFor(row, this.now());
+    await this.deps.scheduler.schedule({ id: ladderJobId(row.id), kind: LADDER_JOB, dueAt: step.at, payload: { requestId: row.id } });
+  }
+
+  /** Starts the ladder for every open request with cards and none yet: at start-up, for cards posted before a restart. */
   async startPending(): Promise<void> {
-    for (const row of await this.deps.store.pendingApprovals()) {
-      if (!row.cards_posted_at) continue;
-      const step = this.stepFor(row, this.now());
-      await this.deps.scheduler.schedule({ id: ladderJobId(row.id), kind: LADDER_JOB, dueAt: step.at, payload: { requestId: row.id } });
-    }
+    for (const row of await this.deps.store.pendingApprovals()) await this.start(row.id);
   }
 
   private stepFor(row: ApprovalRequestRow, now: Date): LadderStep {

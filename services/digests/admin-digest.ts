@@ -187,21 +187,9 @@ export function adminDigestNameRefs(d: AdminDigest): { userIds: string[]; target
     for (const s of t.soonest) users.add(s.principalId.toLowerCase());
   }
   for (const t of d.dormant.targets) addTarget(t.target);
-  for (const o of d.dormant.oldest) {
-    addTarget(o);
-    users.add(o.principalId.toLowerCase());
-  }
-  for (const p of d.permanentPrivileged.items) {
-    addTarget(p);
-    users.add(p.principalId.toLowerCase());
-  }
-  for (const p of d.pending.items) {
-    addTarget(p);
-    users.add(p.principalId.toLowerCase());
-  }
-  for (const s of d.spotAudit.sample) {
-    addTarget(s);
-    users.add(s.principalId.toLowerCase());
+  for (const item of [...d.dormant.oldest, ...d.permanentPrivileged.items, ...d.pending.items, ...d.spotAudit.sample]) {
+    addTarget(item);
+    users.add(item.principalId.toLowerCase());
   }
   for (const f of d.flags) {
     addTarget(f);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { DEMO_TENANT_ID, ROLE, seedTenant, USER } from '../../sim/seed';
+import { executeAction, executeActions } from '../support/card-actions';
 import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
 
 jest.setTimeout(60_000);
@@ -19,23 +20,6 @@ jest.setTimeout(60_000);
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 const OAUTH_CARD = 'application/vnd.microsoft.card.oauth';
 const ALEX = 'user-id-0';
-
-interface ExecuteAction {
-  type: 'Action.Execute';
-  title: string;
-  verb: string;
-  data: Record<string, unknown>;
-}
-
-function executeActions(node: unknown, found: ExecuteAction[] = []): ExecuteAction[] {
-  if (Array.isArray(node)) for (const item of node) executeActions(item, found);
-  else if (node && typeof node === 'object') {
-    const o = node as Record<string, unknown>;
-    if (o.type === 'Action.Execute' && typeof o.verb === 'string') found.push(o as unknown as ExecuteAction);
-    for (const [key, value] of Object.entries(o)) if (key !== 'fallback') executeActions(value, found);
-  }
-  return found;
-}
 
 /** Values of the card's inputs as Teams would send them unchanged (id → value). */
 function inputValues(node: unknown, found: Record<string, string> = {}): Record<string, string> {
@@ -86,8 +70,7 @@ describe('elevation by chat in the Teams playground', () => {
   /** Presses a button on a card in the personal chat, with the card's inputs as they are plus `inputs`. */
   async function press(on: MessageEvent, verb: string, inputs: Record<string, string> = {}, from = ALEX) {
     const card = cardOf(on);
-    const action = executeActions(card).find((a) => a.verb === verb);
-    if (!action) throw new Error(`No ${verb} button on the card: ${JSON.stringify(card).slice(0, 400)}`);
+    const action = executeAction(card, verb);
     return pg.executeAction({ from, replyToId: on.message.messageId, verb, data: { ...inputValues(card), ...inputs, ...action.data } });
   }
 

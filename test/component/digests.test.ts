@@ -5,19 +5,10 @@
  * reviews refuse the approver and record flags for the next digest.
  */
 import { USER } from '../../sim/seed';
+import { executeActions } from '../support/card-actions';
 import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
-
-function actions(node: unknown, found: Array<{ verb: string; data: any; title: string }> = []) {
-  if (Array.isArray(node)) for (const n of node) actions(n, found);
-  else if (node && typeof node === 'object') {
-    const o = node as Record<string, any>;
-    if (o.type === 'Action.Execute') found.push({ verb: o.verb, data: o.data, title: o.title });
-    for (const v of Object.values(o)) actions(v, found);
-  }
-  return found;
-}
 
 describe('daily digests', () => {
   let h: Harness;
@@ -78,7 +69,7 @@ describe('daily digests', () => {
     expect(cardsTo(CHANNEL_ID).filter((c) => JSON.stringify(c).includes('audit.looksRight'))).toHaveLength(admin.length);
 
     // Extend from the digest: PIM gets a selfExtend request for Alex's Security Operator eligibility.
-    const extend = actions(alex[0]).find((a) => a.verb === 'digest.extend' && JSON.stringify(a.data).includes('/'))!;
+    const extend = executeActions(alex[0]).find((a) => a.verb === 'digest.extend' && JSON.stringify(a.data).includes('/'))!;
     const extended = await cardAction(h.bot.url, teamsUser(USER.alex), 'digest.extend', extend.data);
     expect(extended.body.statusCode).toBe(200);
     expect(String(extended.body.value)).toContain('Asked PIM to extend your eligibility for Security Operator');
@@ -86,7 +77,7 @@ describe('daily digests', () => {
     expect(requests.some((r) => r.principalId === USER.alex && r.action === 'selfExtend' && r.status === 'PendingAdminDecision')).toBe(true);
 
     // Spot audit: the approver may not review it; someone else may; a flag needs a note and shows up next day.
-    const looks = actions(admin).find((a) => a.verb === 'audit.looksRight' && a.data.requestId === row.id)!;
+    const looks = executeActions(admin).find((a) => a.verb === 'audit.looksRight' && a.data.requestId === row.id)!;
     const byApprover = await cardAction(h.bot.url, teamsUser(USER.adele), 'audit.looksRight', looks.data);
     expect(String(byApprover.body.value)).toMatch(/You approved this request/);
     const byMegan = await cardAction(h.bot.url, teamsUser(USER.megan), 'audit.looksRight', looks.data);

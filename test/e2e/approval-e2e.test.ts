@@ -10,31 +10,13 @@ import path from 'node:path';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_ID } from '../../scripts/playground-config';
 import { AZURE, seedTenant, USER } from '../../sim/seed';
+import { executeActions } from '../support/card-actions';
 import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
 
 jest.setTimeout(30_000);
 
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 const teamsIdOf = (userId: string) => seedTenant.users.find((u) => u.id === userId)!.teamsUserId;
-
-interface ExecuteAction {
-  type: 'Action.Execute';
-  title: string;
-  verb: string;
-  data: Record<string, unknown>;
-}
-
-/** Every Action.Execute in a card, wherever it sits (card actions, ActionSets in containers). */
-function executeActions(node: unknown, found: ExecuteAction[] = []): ExecuteAction[] {
-  if (Array.isArray(node)) {
-    for (const item of node) executeActions(item, found);
-  } else if (node && typeof node === 'object') {
-    const o = node as Record<string, unknown>;
-    if (o.type === 'Action.Execute' && typeof o.verb === 'string') found.push(o as unknown as ExecuteAction);
-    for (const [key, value] of Object.entries(o)) if (key !== 'fallback') executeActions(value, found);
-  }
-  return found;
-}
 
 function cardOf(e: MessageEvent): unknown {
   const attachment = e.message.attachments?.find((a) => a.contentType === ADAPTIVE_CARD);

@@ -9,27 +9,13 @@ import path from 'node:path';
 import { clickOnNewestCard } from '../../scripts/demo-approve';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_ID } from '../../scripts/playground-config';
+import { executeAction } from '../support/card-actions';
 import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
 
 jest.setTimeout(60_000);
 
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 const cardOf = (e: MessageEvent) => e.message.attachments?.find((a) => a.contentType === ADAPTIVE_CARD)?.content;
-
-function action(card: unknown, verb: string): { data: Record<string, unknown> } {
-  const found = JSON.stringify(card).includes(`"verb":"${verb}"`);
-  if (!found) throw new Error(`no ${verb} on ${JSON.stringify(card).slice(0, 300)}`);
-  const walk = (n: unknown): any => {
-    if (Array.isArray(n)) return n.map(walk).find(Boolean);
-    if (n && typeof n === 'object') {
-      const o = n as Record<string, unknown>;
-      if (o.type === 'Action.Execute' && o.verb === verb) return o;
-      return Object.values(o).map(walk).find(Boolean);
-    }
-    return undefined;
-  };
-  return walk(card);
-}
 
 describe('elevation by chat, end to end', () => {
   let dir: string;
@@ -60,7 +46,7 @@ describe('elevation by chat, end to end', () => {
     expect(JSON.stringify(form)).toContain('INC0012345');
 
     mark = pg.mark();
-    const submitted = await pg.executeAction({ from: 'user-id-0', replyToId: confirm.message.messageId, verb: 'chat.submit', data: { ...action(form, 'chat.submit').data, durationMinutes: '120', ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'investigating alert' } });
+    const submitted = await pg.executeAction({ from: 'user-id-0', replyToId: confirm.message.messageId, verb: 'chat.submit', data: { ...executeAction(form, 'chat.submit').data, durationMinutes: '120', ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'investigating alert' } });
     expect(JSON.stringify(submitted.value)).toContain('Waiting for approval');
 
     // The approval loop: PIM called the decision endpoint; the card is in the approvers' channel.
