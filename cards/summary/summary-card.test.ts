@@ -95,11 +95,24 @@ describe('summary card', () => {
 
   test(`the worst case of ${SUMMARY_MAX_ENTRIES} entries with every field at its cap in four-byte characters stays under Teams' limit with room for the activity`, () => {
     const wide = '🦄'.repeat(400);
-    const entries = Array.from({ length: SUMMARY_MAX_ENTRIES }, (_, i) => entry(i, { requesterName: wide, requesterUpn: wide, roleName: wide, scope: wide }));
+    const entries = Array.from({ length: SUMMARY_MAX_ENTRIES }, (_, i) => entry(i, { requesterName: wide, requesterUpn: wide, roleName: wide, scope: wide, outcome: { text: 'Approved by a very long name at 10:04 UTC', colour: 'good' } }));
     const card = renderSummaryCard(data(entries, { part: 99, parts: 99, batchTotal: 99_999 }));
     const bytes = Buffer.byteLength(JSON.stringify(card), 'utf8');
     expect(bytes).toBeLessThanOrEqual(TEAMS_CARD_MAX_BYTES - 2_048);
     expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
+  test('decided requests show their outcome as text, and a card whose requests are all decided says so', () => {
+    const partly = renderSummaryCard(data([entry(0, { outcome: { text: 'Approved by <b>Megan</b> at 10:04 UTC', colour: 'good' } }), entry(1)]));
+    const runs = ofType(partly, 'TextRun').map(({ node }) => node);
+    expect(runs.find((r) => String(r.text).startsWith('Approved by'))).toEqual(expect.objectContaining({ text: 'Approved by <b>Megan</b> at 10:04 UTC', color: 'good' }));
+    expect((partly.body as Array<{ text?: string }>)[0]!.text).toBe('2 approval requests waiting');
+    expect(ofType(partly, 'Action.Execute')).toHaveLength(2);
+    // The outcome takes the age line's place.
+    expect(textBlocks(partly).filter((t) => t.startsWith('Requested'))).toHaveLength(1);
+    const done = renderSummaryCard(data([entry(0, { outcome: { text: 'Denied by Megan', colour: 'attention' } }), entry(1, { outcome: { text: 'Expired', colour: 'default' } })]));
+    expect((done.body as Array<{ text?: string }>)[0]!.text).toBe('2 approval requests, all decided');
+    expect(validateAdaptiveCard(done)).toEqual([]);
   });
 
   test('the card is plain data: rendering twice gives equal cards and leaves the input alone', () => {

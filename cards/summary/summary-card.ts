@@ -15,6 +15,8 @@ export interface SummaryEntry {
   scope?: string | null;
   /** When the request reached us (ISO-8601), for the age shown. */
   requestedAt: string;
+  /** Once decided or closed: what happened, e.g. "Approved by Megan Bowen at 10:04 UTC" (directory text). */
+  outcome?: { text: string; colour: 'good' | 'attention' | 'default' } | null;
 }
 
 export interface SummaryCardData {
@@ -33,7 +35,7 @@ export interface SummaryCardData {
  */
 export const SUMMARY_MAX_ENTRIES = 15;
 
-const MAX = { name: 48, upn: 64, roleLine: 100 } as const;
+const MAX = { name: 48, upn: 64, roleLine: 100, outcome: 120 } as const;
 
 /** Lone UTF-16 surrogates would be written as six-byte \u escapes; they carry no text anyway. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
@@ -52,6 +54,9 @@ interface EntryViewModel {
   requesterUpn: string;
   roleLine: string;
   ageText: string;
+  hasOutcome: boolean;
+  outcome: string;
+  outcomeColor: string;
 }
 
 interface SummaryViewModel {
@@ -82,7 +87,13 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
   const shown = data.entries.slice(0, SUMMARY_MAX_ENTRIES);
   const total = Math.max(data.batchTotal, data.entries.length);
   const notHere = total - shown.length;
-  const title = data.parts > 1 ? `Approval requests waiting (${data.part} of ${data.parts})` : `${plural(shown.length, 'approval request', 'approval requests')} waiting`;
+  const open = shown.filter((e) => !e.outcome?.text).length;
+  const title =
+    open === 0
+      ? `${plural(shown.length, 'approval request', 'approval requests')}, all decided${data.parts > 1 ? ` (${data.part} of ${data.parts})` : ''}`
+      : data.parts > 1
+        ? `Approval requests waiting (${data.part} of ${data.parts})`
+        : `${plural(shown.length, 'approval request', 'approval requests')} waiting`;
   let moreText = '';
   if (notHere > 0) {
     moreText =
@@ -109,6 +120,9 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
         requesterUpn: ` ${upn}`,
         roleLine: text(scope ? `${role} · ${scope}` : role, MAX.roleLine) || '(unknown role)',
         ageText: ageText(e.requestedAt, data.now),
+        hasOutcome: !!e.outcome?.text,
+        outcome: text(e.outcome?.text, MAX.outcome),
+        outcomeColor: e.outcome?.colour ?? 'default',
       };
     }),
     hasMore: notHere > 0,

@@ -12,7 +12,7 @@ export type OutboxKind = 'post' | 'update' | 'reply';
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'held' | 'summarized' | 'superseded';
 
 /** What to send: a card (an Adaptive Card's JSON) or a plain-text message. */
-export type OutboxPayload = { type: 'card'; card: object } | { type: 'text'; text: string };
+export type OutboxPayload = { type: 'card'; card: object } | { type: 'text'; text: string; mentions?: Array<{ id: string; name: string }> };
 
 /** Small ids the caller gets back when the message is sent (never the payload). */
 export type OutboxMeta = Record<string, string | number | boolean | null>;
@@ -323,6 +323,33 @@ export class Outbox {
     await this.draining?.catch(() => undefined);
   }
 
+  /** Whether any row is waiting to be sent now (due, or leased by a send that may have died). */
+  async hasDue(now: Date = this.now()): Promise<boolean> {
+    const at = now.toISOString();
+    const row = await this.db
+      .selectFrom('outbox')
+      .select('id')
+      .where((eb) => eb.or([eb.and([eb('status', '=', 'pending'), eb('not_before', '<=', at)]), eb('status', '=', 'sending')]))
+      .limit(1)
+      .executeTakeFirst();
+    return !!row;
+  }
+
+  /** Which part of its batch a sent summary card was, for re-rendering it in place (undefined once pruned). */
+  async summaryBatch(conversationId: string, activityId: string): Promise<{ part: number; parts: number; batchTotal: number } | undefined> {
+    const summary = await this.db
+      .selectFrom('outbox')
+      .select('meta')
+      .where('conversation_id', '=', conversationId)
+      .where('result_activity_id', '=', activityId)
+      .where('covered_ids', 'is not', null)
+      .where('status', '=', 'sent')
+      .executeTakeFirst();
+    const meta = summary ? parseMeta(summary.meta) : null;
+    if (!meta) return undefined;
+    return { part: Number(meta.part), parts: Number(meta.parts), batchTotal: Number(meta.batchTotal) };
+  }
+
   /** Deletes finished rows created before `before` (sent, failed, superseded, summarized); returns how many. */
   async prune(before: Date): Promise<number> {
     const r = await this.db
@@ -627,7 +654,8 @@ export class Outbox {
             created_at: at,
             sent_at: null,
             result_activity_id: null,
-            meta: null,
+            // What a later re-rendering (requests decided) needs to say the same about the batch.
+            meta: JSON.stringify({ part: index + 1, parts: pages.length, batchTotal: held.length }),
             revision: null,
             summary_entry: null,
             window_start: null,
