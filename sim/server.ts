@@ -13,6 +13,7 @@ import { registerEntra, entraError } from './entra';
 import { registerTokenService } from './token-service';
 import { registerGraphDirectory, stableGuid } from './graph-directory';
 import { registerGraphMailbox } from './graph-mailbox';
+import { registerGraphTeamwork } from './graph-teamwork';
 import { registerGraphPim } from './graph-pim';
 import { registerGraphPimGroups } from './graph-pim-groups';
 import { ARM_PREFIX, ARM_RESOURCE, createArmHandler } from './arm';
@@ -72,6 +73,11 @@ const BOT_GRAPH_APP_ROLES = [
   'RoleManagementPolicy.Read.AzureADGroup',
   // Users' time zones for digests and quiet hours.
   'MailboxSettings.Read',
+  // Reaching a user without a chat: install the bot's Teams app for them and read the 1:1 chat id, else
+  // an activity feed notification. Finding the app's catalog id needs AppCatalog.Read.All.
+  'TeamsAppInstallation.ReadWriteSelfForUser.All',
+  'TeamsActivity.Send',
+  'AppCatalog.Read.All',
 ];
 const BOT_GRAPH_DELEGATED = [
   'RoleAssignmentSchedule.ReadWrite.Directory',
@@ -138,6 +144,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   registerGraphPimGroups(router, ctx, pim);
   registerGraphDirectory(router, ctx);
   registerGraphMailbox(router, ctx);
+  registerGraphTeamwork(router, ctx);
   registerIntegrations(router, ctx);
   registerOpenAi(router, ctx);
   registerGraphBatch(router, ctx, (inner) => handle(inner, undefined));
