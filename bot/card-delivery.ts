@@ -9,6 +9,10 @@ import { reRequestCard } from './chat/chat-text';
 import { recoverClaim } from '../services/approvals/claim-recovery';
 import { assertNever } from '../services/approvals/request-lifecycle';
 import type { PostApprovalOutcome } from '../services/events/inbound-event';
+import type { Outbox, OutboxMeta, SentItem } from '../services/outbox/outbox';
+import { renderSummaryCard, type SummaryEntry } from '../cards/summary/summary-card';
+import { TEAMS_CARD_MAX_BYTES } from '../cards/validate-card';
+import type { CardPostRow } from '../services/store/store';
 
 /** Who "decided" a request whose role needs no approval. */
 export const NO_APPROVAL_NEEDED = 'PIM (no approval required)';
@@ -16,10 +20,17 @@ export const NO_APPROVAL_NEEDED = 'PIM (no approval required)';
 /** Longer than a decision can take: Graph's 10 s timeout with retries honouring Retry-After. */
 const STALE_CLAIM_MS = 2 * 60_000;
 
+/** A card drain waits at most this long for paced or retried sends (tests and shutdown). */
+const DRAIN_LIMIT_MS = 30_000;
+
 /**
  * Posts approval cards and keeps every posted copy in step with the request. Durable by
  * construction: what is owed is read from the database (requests without cards, copies rendered
  * at an older version), so a sweep after a crash or a Teams outage finishes the work.
+ *
+ * Channel messages (cards, updates, thread replies) go through the outbox, which paces them to Teams'
+ * limits, honours 429 Retry-After and collapses a busy minute into summary cards; a copy is recorded
+ * (card_posts) when the outbox reports it sent.
  */
 export class CardDelivery {
   private inFlight = new Set<Promise<unknown>>();
@@ -31,10 +42,13 @@ export class CardDelivery {
     private readonly store: Store,
     private readonly directory: Directory,
     private readonly notifier: ChatNotifier,
+    private readonly outbox: Outbox,
     private readonly channels: Record<string, ChannelTarget>,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    outbox.onSent((item) => this.onSent(item));
+  }
 
   /** Requests made by chat have a status message that follows them; it is told first and replaces the plain-text notice. */
   followRequests(follower: RequestFollower): void {
@@ -49,9 +63,20 @@ export class CardDelivery {
     this.inFlight.add(p);
   }
 
-  /** Waits for started work; used at shutdown and by tests. */
+  /** Waits for started work and for the outbox to send what is due; used at shutdown and by tests. */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0 || this.sweeping) await Promise.allSettled([...this.inFlight, this.sweeping]);
+    const until = Date.now() + DRAIN_LIMIT_MS;
+    for (;;) {
+      while (this.inFlight.size > 0 || this.sweeping) await Promise.allSettled([...this.inFlight, this.sweeping]);
+      const pass = await this.outbox.drain();
+      if (this.inFlight.size > 0) continue; // a send's listener started more work
+      if (!(await this.outbox.hasDue())) return;
+      if (Date.now() > until) {
+        this.log.warn('card drain gave up waiting: the outbox still has messages due (paced or retrying)');
+        return;
+      }
+      if (pass.sent === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   async sweep(): Promise<void> {
@@ -131,14 +156,74 @@ export class CardDelivery {
     const posted = new Set((await this.store.cardPosts(row.id)).map((p) => p.conversation_id));
     for (const target of this.targetsFor(row)) {
       if (posted.has(target.conversationId)) continue;
-      // The channel copy is the approver view; Teams' refresh gives requester and observers their own view.
-      const card = renderApprovalCard(cardDataOf(row, this.now()), row.status === 'pending' ? 'approver' : 'final');
-      const activityId = await this.notifier.postCard(target, card);
-      await this.store.addCardPost({ request_id: row.id, conversation_id: target.conversationId, service_url: target.serviceUrl, activity_id: activityId, posted_at: this.now().toISOString(), rendered_version: row.version });
-      this.log.info({ requestId: row.id, pimRequestId: row.pim_request_id, conversationId: target.conversationId }, 'approval card posted');
+      await this.enqueueCard(row, target);
     }
+    // Posted means handed to the outbox: from here it is the outbox's to deliver, once.
     await this.store.markCardsPosted(row.id, JSON.stringify(display));
     for (const listener of this.postedListeners) await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
+  }
+
+  /**
+   * Queues a copy of the request's card for a channel. The channel copy is the approver view; Teams'
+   * refresh gives requester and observers their own view. In a busy minute the outbox may list it on
+   * a summary card instead. A repeat (sweep after a crash) finds the queued copy by its key.
+   */
+  async enqueueCard(row: ApprovalRequestRow, target: ChannelTarget, message?: string): Promise<void> {
+    const card = renderApprovalCard(cardDataOf(row, this.now(), message), row.status === 'pending' ? 'approver' : 'final');
+    const queued = await this.outbox.enqueue({
+      conversationId: target.conversationId,
+      serviceUrl: target.serviceUrl,
+      kind: 'post',
+      payload: { type: 'card', card },
+      dedupeKey: `card:${row.id}:${target.conversationId}`,
+      meta: { purpose: CARD, requestId: row.id, version: row.version },
+      summary: summaryEntryOf(row),
+    });
+    if (!queued.created && queued.status === 'sent' && queued.resultActivityId) {
+      // Sent before, but the copy was never recorded (a crash between the send and its listener).
+      await this.recordCopy(row.id, target.conversationId, target.serviceUrl, queued.resultActivityId, row.version, false);
+    }
+  }
+
+  /** Replies in the thread of every copy of the request's card (a summary's thread for a listed request). */
+  async replyUnderCards(row: ApprovalRequestRow, text: string, mentions: Array<{ id: string; name: string }>, key: string): Promise<number> {
+    const posts = await this.store.cardPosts(row.id);
+    for (const post of posts) {
+      await this.outbox.enqueue({
+        conversationId: post.conversation_id,
+        serviceUrl: post.service_url,
+        kind: 'reply',
+        replyToId: post.activity_id,
+        payload: { type: 'text', text, mentions },
+        dedupeKey: `reply:${key}:${post.id}`,
+        meta: { purpose: 'reply', requestId: row.id },
+      });
+    }
+    return posts.length;
+  }
+
+  private async onSent(item: SentItem): Promise<void> {
+    const meta = item.meta ?? {};
+    if (item.covers.length > 0) {
+      for (const covered of item.covers) {
+        const m = covered.meta ?? {};
+        if (m.purpose === CARD && item.activityId) await this.recordCopy(String(m.requestId), item.conversationId, item.serviceUrl, item.activityId, Number(m.version), true);
+      }
+      return;
+    }
+    if (meta.purpose === CARD && item.kind === 'post' && item.activityId) {
+      await this.recordCopy(String(meta.requestId), item.conversationId, item.serviceUrl, item.activityId, Number(meta.version), false);
+    } else if (meta.purpose === UPDATE) {
+      for (const [postId, version] of renderedOf(meta)) await this.store.markCardRendered(postId, version);
+    }
+  }
+
+  /** Records a sent copy; if the request moved on while it waited in the outbox, the copy is brought up to date. */
+  private async recordCopy(requestId: string, conversationId: string, serviceUrl: string, activityId: string, version: number, summary: boolean): Promise<void> {
+    await this.store.addCardPost({ request_id: requestId, conversation_id: conversationId, service_url: serviceUrl, activity_id: activityId, posted_at: this.now().toISOString(), rendered_version: version, summary: summary ? 1 : 0 });
+    this.log.info({ requestId, conversationId, summary }, summary ? 'approval request listed on a summary card' : 'approval card posted');
+    const row = await this.store.getRequest(requestId);
+    if (row && row.version > version) this.kick(() => this.refreshCopies(requestId));
   }
 
   /** Runs after a request's cards are all posted (the reminder ladder starts there). */
@@ -152,11 +237,50 @@ export class CardDelivery {
     if (!row) return;
     for (const post of await this.store.cardPosts(row.id)) {
       if (post.rendered_version >= row.version) continue;
+      if (post.summary) {
+        await this.refreshSummary(post);
+        continue;
+      }
       const view = row.status === 'pending' ? 'approver' : row.status === 'recording' ? 'observer' : 'final';
       const card = renderApprovalCard(cardDataOf(row, this.now()), view);
-      await this.notifier.updateCard({ conversationId: post.conversation_id, serviceUrl: post.service_url }, post.activity_id, card);
-      await this.store.markCardRendered(post.id, row.version);
+      await this.outbox.enqueue({
+        conversationId: post.conversation_id,
+        serviceUrl: post.service_url,
+        kind: 'update',
+        activityId: post.activity_id,
+        payload: { type: 'card', card },
+        dedupeKey: `update:${post.id}:v${row.version}`,
+        revision: row.version,
+        meta: { purpose: UPDATE, requestId: row.id, rendered: JSON.stringify([[post.id, row.version]]) },
+      });
     }
+  }
+
+  /**
+   * Re-renders a summary card with the current state of every request it lists (each decided one says
+   * how it ended). Its revision is the sum of the listed requests' versions, which only grows, so an
+   * older rendering never overwrites a newer one.
+   */
+  private async refreshSummary(post: CardPostRow): Promise<void> {
+    const posts = await this.store.summaryPosts(post.conversation_id, post.activity_id);
+    const rows = (await Promise.all(posts.map((p) => this.store.getRequest(p.request_id)))).filter((r): r is ApprovalRequestRow => !!r);
+    const batch = (await this.outbox.summaryBatch(post.conversation_id, post.activity_id)) ?? { part: 1, parts: 1, batchTotal: rows.length };
+    const render = (withNames: boolean) => renderSummaryCard({ ...batch, now: this.now(), entries: rows.map((r) => ({ ...summaryEntryOf(r), outcome: outcomeOf(r, withNames) })) });
+    let card = render(true);
+    // Decider names are directory text of any length: if they would push the card over Teams' limit, the
+    // lines say what happened without them (Open shows who).
+    if (Buffer.byteLength(JSON.stringify(card), 'utf8') > TEAMS_CARD_MAX_BYTES - 2_048) card = render(false);
+    const revision = rows.reduce((sum, r) => sum + r.version, 0);
+    await this.outbox.enqueue({
+      conversationId: post.conversation_id,
+      serviceUrl: post.service_url,
+      kind: 'update',
+      activityId: post.activity_id,
+      payload: { type: 'card', card },
+      dedupeKey: `summary-update:${post.conversation_id}:${post.activity_id}:r${revision}`,
+      revision,
+      meta: { purpose: UPDATE, rendered: JSON.stringify(posts.map((p) => [p.id, rows.find((r) => r.id === p.request_id)?.version ?? 0])) },
+    });
   }
 
   /** Tells the requester the outcome in their personal chat, if the bot has one with them. */
@@ -201,6 +325,38 @@ export class CardDelivery {
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
     };
   }
+}
+
+const CARD = 'approval-card';
+const UPDATE = 'card-update';
+
+/** A request as a line of a summary card. */
+export function summaryEntryOf(row: ApprovalRequestRow): SummaryEntry {
+  const data = cardDataOf(row, new Date(row.created_at));
+  return {
+    requestId: row.id,
+    version: row.version,
+    requesterName: data.requester.displayName,
+    requesterUpn: data.requester.userPrincipalName,
+    roleName: data.role.displayName,
+    scope: data.role.scope,
+    requestedAt: row.created_at,
+  };
+}
+
+/** How a closed request ended, for its summary line; null while it is open. */
+function outcomeOf(row: ApprovalRequestRow, withName: boolean): SummaryEntry['outcome'] {
+  if (row.status === 'pending') return null;
+  if (row.status === 'recording') return { text: 'Being recorded in PIM…', colour: 'default' };
+  const by = withName ? (row.decided_by_name ?? row.decided_by_upn) : null;
+  const at = row.decided_at ? ` at ${utcText(new Date(row.decided_at))}` : '';
+  const word = row.status === 'approved' ? 'Approved' : row.status === 'denied' ? 'Denied' : row.status === 'expired' ? 'Expired' : row.status === 'cancelled' ? 'Cancelled' : row.status;
+  return { text: `${word}${by ? ` by ${by}` : ''}${at}`, colour: row.status === 'approved' ? 'good' : row.status === 'denied' ? 'attention' : 'default' };
+}
+
+/** The [card_posts id, version] pairs an update rendered. */
+function renderedOf(meta: OutboxMeta): Array<[number, number]> {
+  return typeof meta.rendered === 'string' ? (JSON.parse(meta.rendered) as Array<[number, number]>) : [];
 }
 
 /** Something that follows approval requests for their requester (the chat status messages). */

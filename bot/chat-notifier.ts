@@ -24,6 +24,8 @@ export class TeamsChatNotifier implements ChatNotifier {
     private readonly adapter: CloudAdapter,
     private readonly botAppId: string,
     private readonly tenantId: string,
+    /** false: one HTTP call per send, errors (a 429 with its Retry-After) straight to the caller; for the outbox. */
+    private readonly options: { retries: boolean } = { retries: true },
   ) {}
 
   async postCard(target: ChannelTarget, card: object): Promise<string> {
@@ -78,6 +80,7 @@ export class TeamsChatNotifier implements ChatNotifier {
   private async within<T>(reference: Partial<ConversationReference>, work: (ctx: TurnContext) => Promise<T>): Promise<T> {
     let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
     await this.adapter.continueConversationAsync(this.botAppId, reference, async (ctx) => {
+      if (!this.options.retries) withoutRetries(ctx);
       try {
         outcome = { ok: true, value: await work(ctx) };
       } catch (error) {
@@ -102,6 +105,17 @@ export class TeamsChatNotifier implements ChatNotifier {
 /** Names go inside <at> tags of an XML-format message: angle brackets and ampersands must not break out. */
 export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * The Bot Connector client retries 429s and 5xx itself (core-rest-pipeline's `defaultRetryPolicy`),
+ * which hides Teams' throttling from whoever paces the sends. The client is made for this turn only.
+ */
+function withoutRetries(ctx: TurnContext): void {
+  const client = ctx.turnState.get(ctx.adapter.ConnectorClientKey) as { client?: { pipeline?: { removePolicy(p: { name: string }): unknown } } } | undefined;
+  const pipeline = client?.client?.pipeline;
+  if (!pipeline) throw new Error('The Bot Connector client has no pipeline to take the retry policy out of (botbuilder changed?)');
+  pipeline.removePolicy({ name: 'defaultRetryPolicy' });
 }
 
 function asAttachment(card: object): Attachment {

@@ -33,6 +33,9 @@ import { CardDelivery, errInfo } from './card-delivery';
 import { Reconciler } from './reconciler';
 import { readRequestStatuses } from '../services/graph/pim-requests';
 import { TeamsChatNotifier } from './chat-notifier';
+import { NotifierSender } from './outbox-sender';
+import { GraphPersonalChats } from '../services/teams/personal-chats';
+import { Outbox } from '../services/outbox/outbox';
 import { handleEvaluate } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
 import { createTeamsApp } from './teams-app';
@@ -44,12 +47,18 @@ import type { DecisionPorts } from '../services/decision/evaluate-activation';
 const SWEEP_INTERVAL_MS = 15_000;
 /** How often due jobs (reminders, digests) are looked for. */
 const JOBS_INTERVAL_MS = 5_000;
+/** How often the outbox looks for due messages besides being woken by each new one (paced or retried sends). */
+const OUTBOX_INTERVAL_MS = 500;
+const OUTBOX_PRUNE_JOB = 'outbox:prune';
+const OUTBOX_KEEP_MS = 7 * 24 * 3600_000;
 const MESSAGES_MAX_BODY_BYTES = 256 * 1024;
 
 export interface RunningBot {
   url: string;
   store: Store;
   delivery: CardDelivery;
+  /** Paced channel messages (tests look at its rows). */
+  outbox: Outbox;
   reconciler: Reconciler;
   /** The requesters' status messages for chat requests (tests drive its sweep). */
   chatStatus: ChatStatusMessages;
@@ -106,7 +115,15 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   // In demo the playground sends no Bot Framework token, so the bot has no app id to send with.
   const connectorAppId = config.bot.authenticateChannel ? config.bot.appId : '';
   const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId);
-  const delivery = new CardDelivery(store, directory, notifier, config.approverChannels, log, opts.now);
+  // Channel messages go through the outbox, which paces them and retries (so its notifier does not).
+  const outbox = new Outbox({
+    db: store.db,
+    sender: new NotifierSender(new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { retries: false })),
+    log,
+    now: opts.now,
+    collapse: config.cardSummaryAfter === null ? false : { threshold: config.cardSummaryAfter },
+  });
+  const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now);
   const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
   /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
   const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
@@ -138,6 +155,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     reads: new GraphTenantReader(appGraph),
     timeZones: new UserTimeZones(appGraph, config.digests.defaultTimeZone),
     notifier,
+    personalChats: config.teamsApp ? new GraphPersonalChats(appGraph, { manifestId: config.teamsApp.manifestId, botAppId: config.bot.appId, tenantId: config.tenantId, serviceUrl: config.teamsApp.serviceUrl, log }) : null,
     adminChannel,
     settings: {
       localTime: config.digests.localTime,
@@ -237,13 +255,22 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   // At start-up, a ladder for any open request that has none yet (cards posted before a restart).
   await reminders.startPending();
   await digests.start();
+  // Sent and given-up messages are kept a week (summaries are re-rendered from them while requests are open).
+  scheduler.on(OUTBOX_PRUNE_JOB, async (_job, now) => {
+    const pruned = await outbox.prune(new Date(now.getTime() - OUTBOX_KEEP_MS));
+    if (pruned) log.info({ pruned }, 'outbox: old messages pruned');
+    return { rescheduleAt: new Date(now.getTime() + 3600_000) };
+  });
+  await scheduler.schedule({ id: OUTBOX_PRUNE_JOB, kind: OUTBOX_PRUNE_JOB, dueAt: new Date((opts.now?.() ?? new Date()).getTime() + 3600_000) });
   if (opts.jobsIntervalMs !== 0) scheduler.start(opts.jobsIntervalMs ?? JOBS_INTERVAL_MS);
+  outbox.start(OUTBOX_INTERVAL_MS);
   void delivery.sweep().catch(() => undefined);
 
   return {
     url,
     store,
     delivery,
+    outbox,
     reconciler,
     chatStatus,
     scheduler,
@@ -253,6 +280,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
       clearInterval(sweepTimer);
       await scheduler.stop();
       await reconciler.stop();
+      await outbox.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await delivery.drain();
       await store.close();

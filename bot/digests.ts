@@ -19,10 +19,13 @@ import { isWithinLocalHours, localDate } from '../services/jobs/local-time';
 import type { JobRun, JobScheduler } from '../services/jobs/scheduler';
 import type { Store } from '../services/store/store';
 import type { ChatNotifier } from './chat-notifier';
+import type { ActivityNotice, GraphPersonalChats } from '../services/teams/personal-chats';
 
 export const DIGEST_TICK = 'digest:tick';
 export const DIGEST_USER = 'digest:user';
 export const DIGEST_ADMIN = 'digest:admin';
+/** Declared in the Teams app manifest's activities.activityTypes (appPackage/README.md). */
+export const DIGEST_ACTIVITY_TYPE = 'dailyDigest';
 /** A digest for someone the bot has no chat with yet is tried again this often, until their day ends. */
 const NO_CONVERSATION_RETRY_MS = 30 * 60_000;
 
@@ -70,6 +73,8 @@ export class DailyDigests {
       reads: TenantReads & DirectoryNames;
       timeZones: { zoneOf(userId: string): Promise<string> };
       notifier: ChatNotifier;
+      /** Reaching users the bot has no chat with (app installation through Graph); null when not configured. */
+      personalChats?: Pick<GraphPersonalChats, 'openChat' | 'notify' | 'webUrlForBotChat'> | null;
       adminChannel: ChannelTarget | null;
       settings: DigestSettings;
       log: Logger;
@@ -144,16 +149,42 @@ export class DailyDigests {
 
   private async sendUserDigest(job: JobRun, now: Date): Promise<void | { rescheduleAt: Date }> {
     const p = job.payload as UserDigestPayload;
-    const reference = await this.deps.store.conversationRef(p.digest.principalId.toLowerCase());
-    if (!reference) {
-      // The bot has no chat with this user yet (installing the app for them through Graph is not built):
-      // try again through their day, so a user who opens the chat later still gets today's digest.
+    const userId = p.digest.principalId.toLowerCase();
+    const log = this.deps.log.child({ userId });
+    let reference = await this.deps.store.conversationRef(userId);
+    if (!reference && this.deps.personalChats) {
+      // No chat yet: install the app for the user (Graph) and open the 1:1 chat; a transient Graph error
+      // throws, and the scheduler retries the job.
+      const opened = await this.deps.personalChats.openChat(userId);
+      if (opened.kind === 'chat') {
+        reference = opened.reference;
+        await this.deps.store.saveConversationRef(userId, reference);
+        log.info({ installedNow: opened.installedNow }, 'digest: opened a chat with the user through Graph');
+      } else {
+        // The tenant's app policy blocks the app for this user: a line in their activity feed instead.
+        const sent = await this.deps.personalChats.notify(userId, digestNotice(p.digest, this.deps.personalChats.webUrlForBotChat()));
+        log.info({ sent }, 'digest: app installation blocked for the user; activity feed notification');
+        if (sent === 'sent') return;
+      }
+    }
+    const laterToday = (): void | { rescheduleAt: Date } => {
+      // No way to reach the user now: try again through their day, so a user who opens the chat later
+      // still gets today's digest.
       const retry = new Date(now.getTime() + NO_CONVERSATION_RETRY_MS);
       if (localDate(retry, p.digest.timeZone) === p.digest.date) return { rescheduleAt: retry };
-      this.deps.log.info({ userId: p.digest.principalId }, 'digest not delivered: no conversation with the user today');
-      return;
+      log.info('digest not delivered: no conversation with the user today');
+    };
+    if (!reference) return laterToday();
+    try {
+      await this.deps.notifier.sendCardTo(reference as object, renderUserDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames) }));
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 403 && status !== 404) throw err;
+      // Teams says the chat is gone (app removed, conversation unknown): forget it, so the next try opens a new one.
+      await this.deps.store.forgetConversationRef(userId, reference);
+      log.warn({ status }, 'digest: the stored chat with the user is gone; forgotten');
+      return laterToday();
     }
-    await this.deps.notifier.sendCardTo(reference as object, renderUserDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames) }));
   }
 
   private async sendAdminDigest(job: JobRun): Promise<void> {
@@ -163,4 +194,20 @@ export class DailyDigests {
       await this.deps.notifier.postCard(this.deps.adminChannel, card);
     }
   }
+}
+
+/** The activity feed line for a user the bot cannot chat with: counts only (no directory text), and a link to the bot's chat. */
+export function digestNotice(digest: UserDigest, webUrl: string): ActivityNotice {
+  const parts = [
+    digest.ending.length ? `${digest.ending.length} privileged assignment${digest.ending.length === 1 ? '' : 's'} ending within 14 days` : '',
+    digest.endingToday.length ? `${digest.endingToday.length} activation${digest.endingToday.length === 1 ? '' : 's'} ending today` : '',
+  ].filter(Boolean);
+  const summary = parts.join(', ');
+  return {
+    activityType: DIGEST_ACTIVITY_TYPE,
+    topicText: 'PIM daily digest',
+    previewText: `${summary}. Open the PIM Approvals chat to extend or give them up.`,
+    webUrl,
+    templateParameters: { summary },
+  };
 }

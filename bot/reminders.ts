@@ -5,8 +5,7 @@ import type { JobRun, JobScheduler } from '../services/jobs/scheduler';
 import type { ChannelTarget } from '../services/config/config';
 import type { Directory } from '../services/graph/directory';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { renderApprovalCard } from '../cards/approval-card';
-import { cardDataOf, parseDisplay, refOf, utcText } from './approval-view';
+import { parseDisplay, refOf, utcText } from './approval-view';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from './card-delivery';
 import type { ChatNotifier } from './chat-notifier';
@@ -41,7 +40,7 @@ export class ReminderLadder {
       store: Store;
       directory: Pick<Directory, 'user' | 'requestStatus'>;
       notifier: ChatNotifier;
-      delivery: Pick<CardDelivery, 'refreshCopies' | 'notifyRequester' | 'targetsFor'>;
+      delivery: Pick<CardDelivery, 'refreshCopies' | 'notifyRequester' | 'targetsFor' | 'enqueueCard' | 'replyUnderCards'>;
       scheduler: JobScheduler;
       channels: Record<string, ChannelTarget>;
       policy: DecisionPolicy;
@@ -87,7 +86,7 @@ export class ReminderLadder {
     const log = this.deps.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, step: step.kind });
     switch (step.kind) {
       case 'nudge':
-        await this.nudge(row, `Still waiting for a decision (${ageText(row, now)}).`);
+        await this.nudge(row, `Still waiting for a decision (${ageText(row, now)}).`, `nudge:${row.id}:${step.index + 1}`);
         await this.deps.store.recordLadder(row.id, { nudge_count: step.index + 1 });
         log.info({ nudge: step.index + 1 }, 'approvers nudged');
         break;
@@ -113,15 +112,13 @@ export class ReminderLadder {
     return people.filter((p): p is { id: string; name: string } => !!p);
   }
 
-  /** A reply in the thread of every copy of the card, mentioning the approvers. */
-  private async nudge(row: ApprovalRequestRow, lead: string): Promise<void> {
+  /** A reply in the thread of every copy of the card, mentioning the approvers; `key` makes it once. */
+  private async nudge(row: ApprovalRequestRow, lead: string, key: string): Promise<void> {
     const display = parseDisplay(row);
     const mentions = await this.approversToMention(row);
     const who = mentions.map((m) => `<at>${escapeXml(m.name)}</at>`).join(', ');
     const text = `${escapeXml(lead)} ${escapeXml(display.requester.displayName)} asks for ${escapeXml(display.roleDisplayName)}. ${who ? `${who}: please approve or deny on the card above.` : 'Approvers: please decide on the card above.'} PIM drops the request at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`;
-    for (const post of await this.deps.store.cardPosts(row.id)) {
-      await this.deps.notifier.replyInThread({ conversationId: post.conversation_id, serviceUrl: post.service_url }, post.activity_id, text, mentions);
-    }
+    await this.deps.delivery.replyUnderCards(row, text, mentions, key);
   }
 
   private async escalate(row: ApprovalRequestRow, now: Date): Promise<void> {
@@ -130,11 +127,9 @@ export class ReminderLadder {
     const posted = new Set((await this.deps.store.cardPosts(row.id)).map((p) => p.conversation_id));
     if (target && !posted.has(target.conversationId)) {
       // A copy of the card in the escalation channel: it is updated with every other copy from now on.
-      const card = renderApprovalCard(cardDataOf(row, now, 'Escalated: this request has waited most of PIM\'s 24 hours.'), 'approver');
-      const activityId = await this.deps.notifier.postCard(target, card);
-      await this.deps.store.addCardPost({ request_id: row.id, conversation_id: target.conversationId, service_url: target.serviceUrl, activity_id: activityId, posted_at: now.toISOString(), rendered_version: row.version });
+      await this.deps.delivery.enqueueCard(row, target, "Escalated: this request has waited most of PIM's 24 hours.");
     }
-    await this.nudge(row, `Escalation: no decision after ${ageText(row, now)}.`);
+    await this.nudge(row, `Escalation: no decision after ${ageText(row, now)}.`, `escalate:${row.id}`);
     const reference = await this.deps.store.conversationRef(row.principal_id);
     if (reference) {
       const names = (await this.approversToMention(row)).map((m) => m.name);
@@ -178,7 +173,7 @@ export class ReminderLadder {
     // Claim the reminder first, so two quick taps send one.
     const claimed = await this.deps.store.claimRequesterReminder(row.id, row.requester_reminded_at, now.toISOString());
     if (!claimed) return 'The approvers were just reminded.';
-    await this.nudge(row, `${parseDisplay(row).requester.displayName} is still waiting and asked me to remind you (${ageText(row, now)}).`);
+    await this.nudge(row, `${parseDisplay(row).requester.displayName} is still waiting and asked me to remind you (${ageText(row, now)}).`, `remind:${row.id}:${now.toISOString()}`);
     const names = (await this.approversToMention(row)).map((m) => m.name);
     return `I reminded ${names.length ? names.join(', ') : 'the approvers'} in the approvers' channel.`;
   }

@@ -98,6 +98,20 @@ const envSchema = z.object({
   /** Share of yesterday's approvals sampled for the admin digest's spot audit. */
   SPOT_AUDIT_RATE: z.coerce.number().min(0).max(1).default(0.1),
   /**
+   * Approval cards one channel gets one by one within a minute; more are listed on summary cards when the
+   * minute ends. 0 turns summaries off (every request gets its own card however many arrive).
+   */
+  /**
+   * The Teams app's manifest id: with it the bot installs its app for a user it has no chat with (Graph,
+   * TeamsAppInstallation.ReadWriteSelfForUser.All) to deliver their digest, and falls back to an activity
+   * feed notification (TeamsActivity.Send) when the tenant's app policy blocks that. Unset: such users are
+   * reached once they open the chat.
+   */
+  TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()),
+  /** Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself. */
+  TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/'),
+  CARD_SUMMARY_AFTER: z.coerce.number().int().min(0).max(1000).default(5),
+  /**
    * Azure OpenAI for natural-language chat commands. Set ENDPOINT, API_KEY and DEPLOYMENT together, or none of
    * them: then only the deterministic command parser reads chat messages. https://<resource>.openai.azure.com
    */
@@ -145,6 +159,10 @@ export interface AppConfig {
   naturalLanguage: AzureOpenAiSettings | null;
   /** Daily digests: DIGEST_LOCAL_TIME, DEFAULT_TIME_ZONE, DIGEST_CHECK_MINUTES, DIGEST_GROUP_IDS, DORMANT_AFTER_DAYS, SPOT_AUDIT_RATE. */
   digests: { localTime: string; defaultTimeZone: string; checkEveryMinutes: number; groupIds: string[]; dormantAfterDays: number; spotAuditRate: number };
+  /** TEAMS_APP_MANIFEST_ID and TEAMS_SERVICE_URL: installing the app for users to reach them; null: not configured. */
+  teamsApp: { manifestId: string; serviceUrl: string } | null;
+  /** CARD_SUMMARY_AFTER: cards per channel per minute before the rest go on summary cards; null: never. */
+  cardSummaryAfter: number | null;
 }
 
 export class ConfigError extends Error {
@@ -230,6 +248,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       dormantAfterDays: e.DORMANT_AFTER_DAYS,
       spotAuditRate: e.SPOT_AUDIT_RATE,
     },
+    cardSummaryAfter: e.CARD_SUMMARY_AFTER === 0 ? null : e.CARD_SUMMARY_AFTER,
+    teamsApp: e.TEAMS_APP_MANIFEST_ID ? { manifestId: e.TEAMS_APP_MANIFEST_ID.toLowerCase(), serviceUrl: e.TEAMS_SERVICE_URL } : null,
     secret: (name) => (/^[A-Z][A-Z0-9_]{2,63}$/.test(name) ? env[name] : undefined),
   };
 }

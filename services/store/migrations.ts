@@ -169,6 +169,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('approval_requests').addColumn('requester_reminded_at', 'text').execute();
     },
   },
+  '2026-11-23-007-summary-posts': {
+    async up(db: Kysely<any>) {
+      // A request listed on a summary card (a busy minute in its channel): the copy is a line of that
+      // message, so it is re-rendered with the rest of the summary and nudged in the summary's thread.
+      await db.schema.alterTable('card_posts').addColumn('summary', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.createIndex('card_posts_message').on('card_posts').columns(['conversation_id', 'activity_id']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -88,6 +88,8 @@ export interface CardPostTable {
   posted_at: string;
   /** Version of the request last rendered into this copy; lets a sweeper find stale copies. */
   rendered_version: number;
+  /** 1 when the copy is a line on a summary card (activity_id is the summary's message). */
+  summary: Generated<number>;
 }
 
 export interface ConversationRefTable {

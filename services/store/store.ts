@@ -133,6 +133,11 @@ export class Store {
       .execute();
   }
 
+  /** The requests listed on one summary card, in the order they were listed. */
+  async summaryPosts(conversationId: string, activityId: string): Promise<CardPostRow[]> {
+    return this.db.selectFrom('card_posts').selectAll().where('conversation_id', '=', conversationId).where('activity_id', '=', activityId).where('summary', '=', 1).orderBy('id').execute();
+  }
+
   async markCardRendered(postId: number, version: number): Promise<void> {
     await this.db.updateTable('card_posts').set({ rendered_version: version }).where('id', '=', postId).where('rendered_version', '<', version).execute();
   }
@@ -144,6 +149,12 @@ export class Store {
       .values({ aad_object_id: aadObjectId, reference: JSON.stringify(reference), updated_at: now })
       .onConflict((oc) => oc.column('aad_object_id').doUpdateSet({ reference: JSON.stringify(reference), updated_at: now }))
       .execute();
+  }
+
+  /** Forgets a chat Teams says is gone (the user removed the app, or the conversation no longer exists). */
+  async forgetConversationRef(aadObjectId: string, reference: unknown): Promise<void> {
+    // Only the reference that failed: a newer one (the user just opened the chat again) is kept.
+    await this.db.deleteFrom('conversation_refs').where('aad_object_id', '=', aadObjectId).where('reference', '=', JSON.stringify(reference)).execute();
   }
 
   async conversationRef(aadObjectId: string): Promise<unknown | undefined> {

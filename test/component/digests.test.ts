@@ -4,6 +4,7 @@
  * working Extend button; the admin digest in the admin channel with yesterday's spot-audit sample, whose
  * reviews refuse the approver and record flags for the next digest.
  */
+import { SIM_TEAMS_APP_MANIFEST_ID } from '../../sim/graph-teamwork';
 import { USER } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
 import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
@@ -107,3 +108,86 @@ describe('daily digests', () => {
   });
 });
 
+
+describe('daily digests for users the bot has no chat with', () => {
+  let h: Harness;
+  let offsetMs = 0;
+  const now = () => new Date(Date.now() + offsetMs);
+
+  beforeEach(async () => {
+    offsetMs = 0;
+    h = await startHarness({ TEAMS_APP_MANIFEST_ID: SIM_TEAMS_APP_MANIFEST_ID }, { now });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  /** Tomorrow 17:30 UTC: 09:30 for Alex in Los Angeles; the tick schedules his digest, the next run sends it. */
+  async function alexsDigestTime() {
+    const today = new Date(now());
+    const minutes = Math.round((Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 17, 30) - now().getTime()) / 60_000);
+    offsetMs += minutes * 60_000;
+    expect((await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: minutes })).status).toBe(200);
+    await h.bot.scheduler.runDue();
+    await h.bot.scheduler.runDue();
+  }
+
+  const installations = async () => (await simJson(h.sim, 'GET', '/_sim/teams/installations')).body.value as Array<{ user: string; chatId: string }>;
+  const notifications = async () => (await simJson(h.sim, 'GET', '/_sim/teams/activity')).body.value as any[];
+
+  it('installs the app for the user through Graph and sends the digest in the new chat', async () => {
+    expect(await installations()).toEqual([]);
+    await alexsDigestTime();
+    const alex = (await installations()).find((i) => i.user === USER.alex)!;
+    expect(alex.chatId).toMatch(/^19:/);
+    const cards = h.connector.posts.filter((p) => p.conversationId === alex.chatId).map((p) => JSON.stringify(p.activity.attachments?.[0]?.content));
+    expect(cards).toHaveLength(1);
+    expect(cards[0]).toContain('digest.extend');
+    expect(cards[0]).toContain('Security Operator');
+    // The chat is remembered: tomorrow's digest (or any message) needs no second installation.
+    expect(await h.bot.store.conversationRef(USER.alex)).toMatchObject({ conversation: { id: alex.chatId, conversationType: 'personal' } });
+    expect(await notifications()).toEqual([]);
+  });
+
+  it('forgets a chat Teams says is gone (404) and opens a new one on the next try', async () => {
+    // A chat stored earlier whose conversation no longer exists: this service URL answers 404 to everything.
+    const stale = { channelId: 'msteams', serviceUrl: `${h.sim.url}/gone/`, conversation: { id: 'a:removed-chat', conversationType: 'personal', tenantId: 'x' }, bot: { id: '28:bot', name: '' } };
+    await h.bot.store.saveConversationRef(USER.alex, stale);
+    await alexsDigestTime();
+    expect(await h.bot.store.conversationRef(USER.alex)).toBeUndefined();
+    expect(await installations()).toEqual([]);
+    offsetMs += 31 * 60_000;
+    await h.bot.scheduler.runDue();
+    const alex = (await installations()).find((i) => i.user === USER.alex)!;
+    expect(h.connector.posts.filter((p) => p.conversationId === alex.chatId)).toHaveLength(1);
+  });
+
+  it('falls back to an activity feed notification when the tenant blocks the app for the user', async () => {
+    expect((await simJson(h.sim, 'POST', '/_sim/teams/block-install', { user: USER.alex, blocked: true })).status).toBe(200);
+    expect((await simJson(h.sim, 'POST', '/_sim/teams/team-member', { user: USER.alex, member: true })).status).toBe(200);
+    await alexsDigestTime();
+    expect((await installations()).some((i) => i.user === USER.alex)).toBe(false);
+    const sent = (await notifications()).filter((n) => n.userId === USER.alex);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ activityType: 'dailyDigest', deliveredVia: 'team' });
+    expect(JSON.stringify(sent[0])).toMatch(/privileged assignments? ending within 14 days/);
+    expect(JSON.stringify(sent[0])).toContain('https://teams.microsoft.com/l/chat/0/0?users=28:');
+    // Delivered: the job is done, not retried through the day.
+    offsetMs += 31 * 60_000;
+    await h.bot.scheduler.runDue();
+    expect(await notifications()).toHaveLength(1);
+  });
+
+  it('keeps trying through the day when neither a chat nor a notification can reach the user', async () => {
+    expect((await simJson(h.sim, 'POST', '/_sim/teams/block-install', { user: USER.alex, blocked: true })).status).toBe(200);
+    await alexsDigestTime();
+    expect(await notifications()).toEqual([]);
+    const job = (await h.bot.scheduler.get(`digest:user:${USER.alex}:${localDateOfAlex(now())}`))!;
+    expect(job.status).toBe('pending');
+    expect(Date.parse(job.due_at)).toBeGreaterThan(now().getTime());
+  });
+});
+
+function localDateOfAlex(at: Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}

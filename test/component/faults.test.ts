@@ -1,12 +1,15 @@
 import { USER } from '../../sim/seed';
-import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
 const adele = teamsUser(USER.adele);
 
 describe('faults lose nothing', () => {
   let h: Harness;
+  // The bot's clock, moved past the outbox's backoff when a test needs the retry now.
+  let offsetMs = 0;
   beforeEach(async () => {
-    h = await startHarness();
+    offsetMs = 0;
+    h = await startHarness({}, { now: () => new Date(Date.now() + offsetMs) });
   });
   afterEach(async () => {
     await h.close();
@@ -19,16 +22,25 @@ describe('faults lose nothing', () => {
     return created.body.id as string;
   }
 
-  it('posts the card on the next sweep when Teams failed the first post', async () => {
+  it('posts the card once Teams recovers, after the outbox backs off, and only once', async () => {
     h.connector.failNext(502, 1000);
     const pimId = await request();
     expect(h.connector.posts).toHaveLength(0);
+    expect(h.connector.calls.map((c) => c.status)).toEqual([502]);
+    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const queued = await h.bot.outbox.byDedupeKey(`card:${row.id}:${CHANNEL_ID}`);
+    expect(queued).toMatchObject({ status: 'pending', attempts: 1, last_error: expect.stringMatching(/^502/) });
+    expect(await h.bot.store.cardPosts(row.id)).toHaveLength(0);
     h.connector.clearFailures();
+    // A sweep does not post it again: it is already owed by the outbox.
     await h.bot.delivery.sweep();
+    expect(h.connector.calls).toHaveLength(1);
+    offsetMs += 5 * 60_000; // past the backoff (2 s doubling, capped at 5 min)
+    await h.bot.delivery.drain();
     expect(h.connector.posts).toHaveLength(1);
-    const row = await h.bot.store.getRequestByPimId(pimId);
-    expect(row!.cards_posted_at).not.toBeNull();
+    expect(await h.bot.store.cardPosts(row.id)).toEqual([expect.objectContaining({ activity_id: h.connector.posts[0]!.activityId, rendered_version: row.version })]);
     await h.bot.delivery.sweep();
+    await h.bot.delivery.drain();
     expect(h.connector.posts).toHaveLength(1);
   });
 
@@ -42,7 +54,8 @@ describe('faults lose nothing', () => {
     expect(h.connector.updates).toHaveLength(0);
     expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(1);
     h.connector.clearFailures();
-    await h.bot.delivery.sweep();
+    offsetMs += 5 * 60_000;
+    await h.bot.delivery.drain();
     expect(h.connector.updates).toHaveLength(1);
     expect(JSON.stringify(h.connector.updates[0]!.activity)).toContain('Adele Vance');
     expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(0);
@@ -101,6 +114,7 @@ describe('a restart in the middle of recording a decision', () => {
   it('closes the card as approved by the claimant when PIM recorded the PATCH', async () => {
     const id = await claimedRequest(true);
     await h.bot.delivery.sweep();
+    await h.bot.delivery.drain();
     expect(await h.bot.store.getRequest(id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, decided_by_name: 'Adele Vance', decision_justification: 'Verified with the CFO by phone', claimed_by: null });
     expect(JSON.stringify(h.connector.updates.at(-1)!.activity)).toContain('Adele Vance');
   });

@@ -31,6 +31,13 @@ describe('the reconciler brings cards in line with PIM', () => {
     return { pimId: created.body.id as string, row: row! };
   }
 
+  /** One reconciliation pass, then the outbox sends the card updates it queued. */
+  async function reconcile() {
+    const counts = await h.bot.reconciler.reconcileOnce();
+    await h.bot.delivery.drain();
+    return counts;
+  }
+
   async function batchCalls(): Promise<number[]> {
     const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
     return calls.filter((c) => c.path === '/v1.0/$batch').map((c) => c.status);
@@ -42,7 +49,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     const portal = await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
     expect(portal.status).toBe(200);
 
-    const counts = await h.bot.reconciler.reconcileOnce();
+    const counts = await reconcile();
     expect(counts).toMatchObject({ checked: 1, approved: 1, open: 0, unread: 0 });
     const final = (await h.bot.store.getRequest(row.id))!;
     expect(final).toMatchObject({ status: 'approved', decided_by_name: DECIDED_OUTSIDE_TEAMS, decided_by_id: null, version: row.version + 1 });
@@ -58,7 +65,7 @@ describe('the reconciler brings cards in line with PIM', () => {
 
     // A second pass finds nothing left to do.
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 0 });
+    expect(await reconcile()).toMatchObject({ checked: 0 });
     expect(await batchCalls()).toEqual([]);
     expect(h.connector.updates).toHaveLength(1);
   });
@@ -67,7 +74,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     const denied = await pendingRequest(USER.isaiah);
     const open = await pendingRequest(USER.lynne);
     await simJson(h.sim, 'POST', '/_sim/decide', { requestId: denied.pimId, approver: USER.adele, reviewResult: 'Deny', justification: 'No change ticket' });
-    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 2, denied: 1, open: 1 });
+    expect(await reconcile()).toMatchObject({ checked: 2, denied: 1, open: 1 });
     expect((await h.bot.store.getRequest(denied.row.id))!.status).toBe('denied');
     expect(await h.bot.store.getRequest(open.row.id)).toEqual(open.row);
     expect(h.connector.updates.map((u) => textOf(cardOf(u)))).toEqual([expect.stringContaining('Denied in PIM, outside Teams.')]);
@@ -89,7 +96,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     const { row } = await pendingRequest();
     expect((await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: 1500 })).status).toBe(200);
 
-    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 1, expired: 1 });
+    expect(await reconcile()).toMatchObject({ checked: 1, expired: 1 });
     expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
     const card = cardOf(h.connector.updates.at(-1)!);
     expect(textOf(card)).toContain('PIM dropped this request after 24 hours without a decision.');
@@ -105,7 +112,7 @@ describe('the reconciler brings cards in line with PIM', () => {
   it('closes a request PIM no longer has (404) as cancelled', async () => {
     const { pimId, row } = await pendingRequest();
     h.sim.state.requests.delete(pimId);
-    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ checked: 1, cancelled: 1 });
+    expect(await reconcile()).toMatchObject({ checked: 1, cancelled: 1 });
     expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'cancelled', decision_justification: 'PIM no longer has this request.' });
     expect(textOf(cardOf(h.connector.updates.at(-1)!))).toContain('This request was cancelled.');
   });
@@ -116,7 +123,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     await simJson(h.sim, 'POST', '/_sim/faults', { pathPattern: `${REQ}/${pimId}`, status: 429, retryAfterSeconds: 1, times: 1 });
     await simJson(h.sim, 'DELETE', '/_sim/calls');
     const started = Date.now();
-    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ approved: 1, unread: 0 });
+    expect(await reconcile()).toMatchObject({ approved: 1, unread: 0 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(await batchCalls()).toEqual([200, 200]);
     const items = ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[]).filter((c) => c.batchItemOf).map((c) => c.status);

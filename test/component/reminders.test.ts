@@ -47,13 +47,20 @@ describe('reminders for requests nobody decides', () => {
     return { pimId: created.body.id as string, row, cardActivityId: h.connector.posts.find((p) => p.conversationId === CHANNEL_ID)!.activityId };
   }
 
+  /** Runs due jobs, then lets the outbox send what they queued. */
+  async function runDue(): Promise<number> {
+    const ran = await h.bot.scheduler.runDue();
+    await h.bot.delivery.drain();
+    return ran;
+  }
+
   const threadReplies = (activityId: string, channel = CHANNEL_ID) => h.connector.posts.filter((p) => p.conversationId === `${channel};messageid=${activityId}`);
 
   it('nudges in the thread after 15 minutes and again after 30 more, mentioning the approvers; a decision stops it', async () => {
     const { row, cardActivityId } = await pendingRequest();
-    expect(await h.bot.scheduler.runDue()).toBe(0);
+    expect(await runDue()).toBe(0);
     await advance(16);
-    expect(await h.bot.scheduler.runDue()).toBe(1);
+    expect(await runDue()).toBe(1);
     const first = threadReplies(cardActivityId);
     expect(first).toHaveLength(1);
     expect(first[0]!.activity.text).toContain('<at>Adele Vance</at>');
@@ -61,16 +68,16 @@ describe('reminders for requests nobody decides', () => {
     expect(first[0]!.activity.text).not.toContain('Isaiah Langer</at>');
     expect(first[0]!.activity.entities).toEqual(expect.arrayContaining([{ type: 'mention', text: '<at>Adele Vance</at>', mentioned: { id: USER.adele, name: 'Adele Vance' } }]));
     await advance(10);
-    await h.bot.scheduler.runDue();
+    await runDue();
     expect(threadReplies(cardActivityId)).toHaveLength(1);
     await advance(20);
-    await h.bot.scheduler.runDue();
+    await runDue();
     expect(threadReplies(cardActivityId)).toHaveLength(2);
 
     const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: (await h.bot.store.getRequest(row.id))!.version, decisionJustification: 'Verified with the CFO by phone' });
     expect(decided.body.statusCode).toBe(200);
     await advance(120);
-    await h.bot.scheduler.runDue();
+    await runDue();
     expect(threadReplies(cardActivityId)).toHaveLength(2);
     expect((await h.bot.scheduler.get(`ladder:${row.id}`))!.status).toBe('done');
   });
@@ -79,8 +86,8 @@ describe('reminders for requests nobody decides', () => {
     await hello(USER.isaiah);
     const { row, cardActivityId } = await pendingRequest();
     await advance(18 * 60 + 5);
-    await h.bot.scheduler.runDue(); // the one catch-up nudge
-    await h.bot.scheduler.runDue(); // the escalation, due now too
+    await runDue(); // the one catch-up nudge
+    await runDue(); // the escalation, due now too
     expect(threadReplies(cardActivityId)).toHaveLength(2);
     expect(threadReplies(cardActivityId)[1]!.activity.text).toContain('Escalation');
     const copy = h.connector.posts.find((p) => p.conversationId === BACKUP);
@@ -91,7 +98,7 @@ describe('reminders for requests nobody decides', () => {
     expect((await h.bot.store.getRequest(row.id))!.escalated_at).not.toBeNull();
 
     await advance(6 * 60);
-    await h.bot.scheduler.runDue();
+    await runDue();
     expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
     await h.bot.delivery.drain();
     // Every copy (the channel and the backup channel) now says EXPIRED without buttons.

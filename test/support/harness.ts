@@ -38,6 +38,8 @@ export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extr
     PIM_ALLOWED_CALLER_APP_IDS: DEMO_PIM_CALLER_APP_ID,
     APPROVER_CHANNELS: JSON.stringify({ default: { conversationId: CHANNEL_ID, serviceUrl } }),
     DATABASE_URL: `sqlite:${dbPath}`,
+    // Chats the bot opens itself (app installed through Graph) are on the same connector.
+    TEAMS_SERVICE_URL: serviceUrl,
     ...extra,
   };
 }
@@ -61,7 +63,8 @@ export async function startHarness(
     ? { APPROVER_CHANNELS: JSON.stringify(Object.fromEntries([['default', CHANNEL_ID], ...Object.entries(opts.channels)].map(([k, id]) => [k, { conversationId: id, serviceUrl: connector.serviceUrl }]))) }
     : {};
   const policyEnv: Record<string, string> = opts.policy ? { POLICY_JSON: JSON.stringify(opts.policy(sim.url)) } : {};
-  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { ...policyEnv, ...channels, ...extraEnv });
+  // Every request gets its own card unless a test turns summaries on (CARD_SUMMARY_AFTER).
+  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { CARD_SUMMARY_AFTER: '0', ...policyEnv, ...channels, ...extraEnv });
   // Jobs run when a test says so (scheduler.runDue), on the test's clock.
   const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000, jobsIntervalMs: 0, now: opts.now });
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
