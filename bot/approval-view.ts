@@ -9,6 +9,8 @@ export interface RequestDisplay {
   roleDisplayName: string;
   /** Approvers as PIM listed them when the card was posted; decisions re-check with Graph. */
   approverIds: string[];
+  /** The policy's escalation approvers (contacts when nobody decides; decisions still need an approver). */
+  escalationApproverIds?: string[];
   /** From the role's PIM policy; undefined when it could not be read (the card is posted then). */
   approvalRequired?: boolean;
 }

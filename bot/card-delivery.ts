@@ -322,6 +322,7 @@ export class CardDelivery {
       requester: user.status === 'fulfilled' ? user.value : fallback.requester,
       roleDisplayName: roleName.status === 'fulfilled' ? roleName.value : fallback.roleDisplayName,
       approverIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverIds : [],
+      escalationApproverIds: policy.status === 'fulfilled' && policy.value ? policy.value.escalationApproverIds : [],
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
     };
   }

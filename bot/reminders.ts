@@ -107,20 +107,33 @@ export class ReminderLadder {
 
   /** People who can still decide: PIM's approvers for the role, without the requester. */
   private async approversToMention(row: ApprovalRequestRow): Promise<Array<{ id: string; name: string }>> {
-    const ids = parseDisplay(row).approverIds.filter((id) => id.toLowerCase() !== row.principal_id.toLowerCase()).slice(0, 10);
-    const people = await Promise.all(ids.map((id) => this.deps.directory.user(id).then((u) => ({ id: u.id, name: u.displayName })).catch(() => null)));
+    return this.people(row, parseDisplay(row).approverIds);
+  }
+
+  /** Users by object id (at most 10, never the requester), named from the directory; unknown ids are left out. */
+  private async people(row: ApprovalRequestRow, ids: readonly string[]): Promise<Array<{ id: string; name: string }>> {
+    const wanted = ids.filter((id) => id.toLowerCase() !== row.principal_id.toLowerCase()).slice(0, 10);
+    const people = await Promise.all(wanted.map((id) => this.deps.directory.user(id).then((u) => ({ id: u.id, name: u.displayName })).catch(() => null)));
     return people.filter((p): p is { id: string; name: string } => !!p);
   }
 
-  /** A reply in the thread of every copy of the card, mentioning the approvers; `key` makes it once. */
-  private async nudge(row: ApprovalRequestRow, lead: string, key: string): Promise<void> {
+  /** A reply in the thread of every copy of the card, mentioning the approvers (and `also`); `key` makes it once. */
+  private async nudge(row: ApprovalRequestRow, lead: string, key: string, also?: { people: Array<{ id: string; name: string }>; ask: string }): Promise<void> {
     const display = parseDisplay(row);
     const mentions = await this.approversToMention(row);
-    const who = mentions.map((m) => `<at>${escapeXml(m.name)}</at>`).join(', ');
-    const text = `${escapeXml(lead)} ${escapeXml(display.requester.displayName)} asks for ${escapeXml(display.roleDisplayName)}. ${who ? `${who}: please approve or deny on the card above.` : 'Approvers: please decide on the card above.'} PIM drops the request at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`;
-    await this.deps.delivery.replyUnderCards(row, text, mentions, key);
+    const tags = (list: Array<{ name: string }>) => list.map((m) => `<at>${escapeXml(m.name)}</at>`).join(', ');
+    const who = tags(mentions);
+    const extra = also?.people.length ? ` ${tags(also.people)}: ${escapeXml(also.ask)}` : '';
+    const text = `${escapeXml(lead)} ${escapeXml(display.requester.displayName)} asks for ${escapeXml(display.roleDisplayName)}. ${who ? `${who}: please approve or deny on the card above.` : 'Approvers: please decide on the card above.'}${extra} PIM drops the request at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`;
+    await this.deps.delivery.replyUnderCards(row, text, [...mentions, ...(also?.people ?? [])], key);
   }
 
+  /**
+   * Late in PIM's window: a copy of the card in the role's escalation channel (if configured), a nudge that
+   * also mentions the escalation approvers PIM's policy names for the role (if any), and the requester told
+   * who can still approve. Escalation approvers are asked to chase a decision: deciding still takes an
+   * approver, as PIM checks.
+   */
   private async escalate(row: ApprovalRequestRow, now: Date): Promise<void> {
     const rule = effectiveRule(this.deps.policy, roleKeyOfRow(row));
     const target = rule.reminders.escalateTo ? this.deps.channels[rule.reminders.escalateTo] : undefined;
@@ -129,13 +142,19 @@ export class ReminderLadder {
       // A copy of the card in the escalation channel: it is updated with every other copy from now on.
       await this.deps.delivery.enqueueCard(row, target, "Escalated: this request has waited most of PIM's 24 hours.");
     }
-    await this.nudge(row, `Escalation: no decision after ${ageText(row, now)}.`, `escalate:${row.id}`);
+    const display = parseDisplay(row);
+    const approverIds = new Set(display.approverIds.map((id) => id.toLowerCase()));
+    const contacts = await this.people(row, (display.escalationApproverIds ?? []).filter((id) => !approverIds.has(id.toLowerCase())));
+    await this.nudge(row, `Escalation: no decision after ${ageText(row, now)}.`, `escalate:${row.id}`, {
+      people: contacts,
+      ask: "you are this role's escalation contacts in PIM: please make sure an approver decides in time.",
+    });
     const reference = await this.deps.store.conversationRef(row.principal_id);
     if (reference) {
       const names = (await this.approversToMention(row)).map((m) => m.name);
-      const display = parseDisplay(row);
+      const where = [target ? rule.reminders.escalateTo : '', contacts.length ? contacts.map((c) => c.name).join(', ') : ''].filter(Boolean).join(' and to ');
       await this.deps.notifier
-        .sendText(reference as object, `Your request for ${display.roleDisplayName} is still waiting after ${ageText(row, now)}. I escalated it${target ? ` to ${rule.reminders.escalateTo}` : ''}. ${names.length ? `These people can still approve: ${names.join(', ')}.` : ''} PIM drops it at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`)
+        .sendText(reference as object, `Your request for ${display.roleDisplayName} is still waiting after ${ageText(row, now)}. I escalated it${where ? ` to ${where}` : ''}. ${names.length ? `These people can still approve: ${names.join(', ')}.` : ''} PIM drops it at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`)
         .catch((err: unknown) => this.deps.log.warn({ err: errInfo(err), requestId: row.id }, 'telling the requester about the escalation failed'));
     }
   }

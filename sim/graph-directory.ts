@@ -58,12 +58,15 @@ const endUserTarget = {
 };
 
 export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }): Record<string, unknown>[] {
-  const approvers = r.policy.primaryApprovers.map((a) => {
-    if (a.kind === 'singleUser') {
-      return { '@odata.type': '#microsoft.graph.singleUser', isBackup: false, userId: a.userId, description: ctx.state.user(a.userId)?.displayName ?? null };
-    }
-    return { '@odata.type': '#microsoft.graph.groupMembers', isBackup: false, groupId: a.groupId, description: ctx.state.group(a.groupId)?.displayName ?? null };
-  });
+  const subjectsOf = (list: SeedRole['policy']['primaryApprovers']) =>
+    list.map((a) => {
+      if (a.kind === 'singleUser') {
+        return { '@odata.type': '#microsoft.graph.singleUser', isBackup: false, userId: a.userId, description: ctx.state.user(a.userId)?.displayName ?? null };
+      }
+      return { '@odata.type': '#microsoft.graph.groupMembers', isBackup: false, groupId: a.groupId, description: ctx.state.group(a.groupId)?.displayName ?? null };
+    });
+  const approvers = subjectsOf(r.policy.primaryApprovers);
+  const escalation = subjectsOf(r.policy.escalationApprovers ?? []);
   return [
     {
       '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyExpirationRule',
@@ -91,10 +94,10 @@ export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }):
         approvalStages: [{
           approvalStageTimeOutInDays: 1,
           isApproverJustificationRequired: r.policy.isApproverJustificationRequired,
-          escalationTimeInMinutes: 0,
-          isEscalationEnabled: false,
+          escalationTimeInMinutes: escalation.length ? 720 : 0,
+          isEscalationEnabled: escalation.length > 0,
           primaryApprovers: approvers,
-          escalationApprovers: [],
+          escalationApprovers: escalation,
         }],
       },
     },

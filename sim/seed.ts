@@ -42,6 +42,8 @@ export interface SeedRole {
   policy: {
     isApprovalRequired: boolean;
     primaryApprovers: SeedApprover[];
+    /** Escalation approvers of the approval stage (escalation is enabled when there are any). */
+    escalationApprovers?: SeedApprover[];
     /** ISO 8601 duration, for example PT8H. */
     maximumDuration: string;
     /** EnablementRule entries for end-user activation. */
@@ -523,6 +525,8 @@ export const seedTenant: SeedTenant = {
       policy: {
         isApprovalRequired: true,
         primaryApprovers: [{ kind: 'singleUser', userId: USER.adele }, { kind: 'singleUser', userId: USER.megan }],
+        // Who is asked when the approvers do not answer in time.
+        escalationApprovers: [{ kind: 'singleUser', userId: USER.alex }],
         maximumDuration: 'PT8H',
         enabledRules: ['Justification'],
         isApproverJustificationRequired: true,

@@ -1,6 +1,6 @@
 import { GraphCallError } from '../graph/graph-errors';
 import { authContextOf, checkDraft, claimsIn, classifyRefusal, stepUpClaims } from './activation-problems';
-import { activationPolicyOf, isoDurationToMinutes, minutesToIsoDuration, policyApprovers } from './policy-rules';
+import { activationPolicyOf, isoDurationToMinutes, minutesToIsoDuration, policyApprovers, policyEscalationApprovers } from './policy-rules';
 import type { ActivationPolicy } from './types';
 
 const policy: ActivationPolicy = {
@@ -108,6 +108,15 @@ describe('policy rules from Graph and ARM', () => {
     ];
     expect(policyApprovers(rules)).toEqual([{ kind: 'group', id: 'g2' }]);
     expect(activationPolicyOf(rules, ['x'])).toMatchObject({ maximumMinutes: 480, authenticationContext: 'c1', approvalRequired: false, approverIds: [], mfaRequired: false, ticketRequired: false });
+  });
+
+  it('reads escalation approvers only when the stage enables escalation', () => {
+    const stage = (isEscalationEnabled: boolean) => [
+      { id: 'Approval_EndUser_Assignment', setting: { isApprovalRequired: true, approvalStages: [{ isEscalationEnabled, primaryApprovers: [{ id: 'u1', userType: 'User' }], escalationApprovers: [{ '@odata.type': '#microsoft.graph.singleUser', userId: 'u9' }, { id: 'g3', userType: 'Group' }] }] } },
+    ];
+    expect(policyEscalationApprovers(stage(true))).toEqual([{ kind: 'user', id: 'u9' }, { kind: 'group', id: 'g3' }]);
+    expect(policyEscalationApprovers(stage(false))).toEqual([]);
+    expect(policyApprovers(stage(true))).toEqual([{ kind: 'user', id: 'u1' }]);
   });
 
   it('converts durations both ways', () => {

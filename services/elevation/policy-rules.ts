@@ -15,10 +15,15 @@ export interface PolicyRuleJson {
   setting?: {
     isApprovalRequired?: boolean | null;
     approvalStages?: Array<{
-      primaryApprovers?: Array<{ '@odata.type'?: string; userId?: string; groupId?: string; id?: string; userType?: string }> | null;
+      primaryApprovers?: PolicySubjectJson[] | null;
+      isEscalationEnabled?: boolean | null;
+      escalationApprovers?: PolicySubjectJson[] | null;
     }> | null;
   } | null;
 }
+
+/** A subject in a policy: Graph's singleUser/groupMembers, or ARM's UserSet {userType, id}. */
+type PolicySubjectJson = { '@odata.type'?: string; userId?: string; groupId?: string; id?: string; userType?: string };
 
 /** An approver as a policy names them: one user, or the members of a group. */
 export type PolicySubject = { kind: 'user'; id: string } | { kind: 'group'; id: string };
@@ -42,9 +47,18 @@ export function minutesToIsoDuration(minutes: number): string {
 
 /** The approvers a policy names, in the order it names them. */
 export function policyApprovers(rules: PolicyRuleJson[]): PolicySubject[] {
+  return subjects(rules.find((r) => r.id === 'Approval_EndUser_Assignment')?.setting?.approvalStages?.[0]?.primaryApprovers);
+}
+
+/** The escalation approvers of the policy's stage, when escalation is enabled there (empty otherwise). */
+export function policyEscalationApprovers(rules: PolicyRuleJson[]): PolicySubject[] {
   const stage = rules.find((r) => r.id === 'Approval_EndUser_Assignment')?.setting?.approvalStages?.[0];
+  return stage?.isEscalationEnabled ? subjects(stage.escalationApprovers) : [];
+}
+
+function subjects(list: PolicySubjectJson[] | null | undefined): PolicySubject[] {
   const out: PolicySubject[] = [];
-  for (const s of stage?.primaryApprovers ?? []) {
+  for (const s of list ?? []) {
     const type = (s['@odata.type'] ?? '').toLowerCase();
     if (type.endsWith('groupmembers') && s.groupId) out.push({ kind: 'group', id: s.groupId });
     else if (type.endsWith('singleuser') && s.userId) out.push({ kind: 'user', id: s.userId });

@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { AzureResourceReads, PimRequestRef, RoleApprovalPolicy } from './directory';
 import { GraphCallError, toGraphCallError } from './graph-errors';
 import type { ApprovalStep, PimApprovals } from './pim-approvals';
-import { activationPolicyOf, policyApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
+import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
 
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -157,6 +157,7 @@ export class ArmAzureReads implements AzureResourceReads {
       isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
       isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
       approverIds: await this.expand(policyApprovers(rules)),
+      escalationApproverIds: await this.expand(policyEscalationApprovers(rules)),
     };
   }
 

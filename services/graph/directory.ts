@@ -1,6 +1,6 @@
 import { Client } from '@microsoft/microsoft-graph-client';
 import { toGraphCallError } from './graph-errors';
-import { activationPolicyOf, policyApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
+import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
 
 /** App-only reads of Graph timed out after this: card context is fetched after PIM has its answer. */
@@ -20,6 +20,8 @@ export interface RoleApprovalPolicy {
   isApproverJustificationRequired: boolean;
   /** Object ids of every user who may approve, groups expanded. */
   approverIds: string[];
+  /** The stage's escalation approvers (groups expanded) when the policy enables escalation; empty otherwise. */
+  escalationApproverIds: string[];
 }
 
 /**
@@ -148,6 +150,7 @@ export class GraphDirectory implements Directory {
       isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
       isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
       approverIds: await this.expandSubjects(policyApprovers(rules)),
+      escalationApproverIds: await this.expandSubjects(policyEscalationApprovers(rules)),
     };
   }
 

@@ -89,12 +89,16 @@ describe('reminders for requests nobody decides', () => {
     await runDue(); // the one catch-up nudge
     await runDue(); // the escalation, due now too
     expect(threadReplies(cardActivityId)).toHaveLength(2);
-    expect(threadReplies(cardActivityId)[1]!.activity.text).toContain('Escalation');
+    const escalation = threadReplies(cardActivityId)[1]!.activity;
+    expect(escalation.text).toContain('Escalation');
+    // The role's PIM policy names Alex as its escalation approver: he is mentioned as the escalation contact.
+    expect(escalation.text).toMatch(/<at>Alex Wilber<\/at>: you are this role's escalation contacts in PIM/);
+    expect(escalation.entities.map((e: any) => e.mentioned.id)).toEqual(expect.arrayContaining([USER.adele, USER.megan, USER.alex]));
     const copy = h.connector.posts.find((p) => p.conversationId === BACKUP);
     expect(copy).toBeDefined();
     expect(JSON.stringify(copy!.activity.attachments[0].content)).toContain('pim.approve');
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:user-id-3-personal').map((p) => String(p.activity.text ?? ''));
-    expect(toRequester.some((t) => /still waiting .* escalated it to backup\. These people can still approve: .*Adele Vance/.test(t))).toBe(true);
+    expect(toRequester.some((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t))).toBe(true);
     expect((await h.bot.store.getRequest(row.id))!.escalated_at).not.toBeNull();
 
     await advance(6 * 60);
