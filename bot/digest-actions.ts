@@ -12,6 +12,8 @@ import type { Store } from '../services/store/store';
 import type { InvokeBody } from './approver-token';
 import { EXTEND_WINDOW_DAYS, refusalText, type ChatSignIn } from './chat/chat-commands';
 import type { ChatNotifier } from './chat-notifier';
+import { escapeXml } from './chat-notifier';
+import { errInfo } from './card-delivery';
 
 /** How long an extension asks for; administrators can shorten it when they approve. */
 const EXTEND_BY_DAYS = 90;
@@ -47,7 +49,7 @@ export class DigestActions {
       store: Store;
       signIn: Pick<ChatSignIn, 'invokeToken'>;
       selfServiceFor(ssoToken: string): SelfService;
-      directory: { user(id: string): Promise<UserProfile> };
+      directory: { user(id: string): Promise<UserProfile>; groupOwners(groupId: string): Promise<string[]> };
       notifier: ChatNotifier;
       adminChannel: ChannelTarget | null;
       log: Logger;
@@ -101,8 +103,12 @@ export class DigestActions {
     if (opens > this.now().getTime()) return message(`PIM accepts an extension of ${mine.displayName} from ${formatTime(new Date(opens).toISOString())}.`);
     if (d.kind === 'group' || d.assignment === 'active') {
       // PIM for Groups has no self-extension, and admin-made active assignments are extended by admins.
-      const told = await this.tellAdmins(userId, `asks to extend their ${mine.displayName} assignment, which ends ${formatTime(mine.eligibleUntil)}. Extend it in PIM if it is still needed.`);
-      return message(told ? `PIM has no self-extension for this, so I asked your PIM administrators to extend ${mine.displayName}.` : 'PIM has no self-extension for this; ask your PIM administrators to extend it.');
+      const told = await this.tellAdmins(userId, `asks to extend their ${mine.displayName} assignment, which ends ${formatTime(mine.eligibleUntil)}. Extend it in PIM if it is still needed.`, d);
+      return message(
+        told.posted
+          ? `PIM has no self-extension for this, so I asked ${told.owners.length ? `the group's owners (${told.owners.join(', ')}) and ` : ''}your PIM administrators to extend ${mine.displayName}.`
+          : 'PIM has no self-extension for this; ask your PIM administrators to extend it.',
+      );
     }
     try {
       const r = await svc.extend(mine, { principalId: userId, justification: 'Extension requested from the daily PIM digest in Teams', extendByDays: EXTEND_BY_DAYS, start: this.now() });
@@ -119,16 +125,36 @@ export class DigestActions {
     const mine = (await this.deps.selfServiceFor(sso.token).eligible()).find((t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase());
     if (!mine) return message('PIM no longer lists this for you: nothing to remove.');
     // PIM has no self-removal of an eligibility: an administrator removes it.
-    const told = await this.tellAdmins(userId, `no longer needs ${mine.displayName}${mine.eligibleUntil ? ` (eligible until ${formatTime(mine.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`);
-    return message(told ? `Thanks: I told your PIM administrators you no longer need ${mine.displayName}.` : 'Tell your PIM administrators you no longer need it; no admin channel is configured here.');
+    const told = await this.tellAdmins(userId, `no longer needs ${mine.displayName}${mine.eligibleUntil ? ` (eligible until ${formatTime(mine.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`, d);
+    return message(
+      told.posted
+        ? `Thanks: I told ${told.owners.length ? `the group's owners (${told.owners.join(', ')}) and ` : ''}your PIM administrators you no longer need ${mine.displayName}.`
+        : 'Tell your PIM administrators you no longer need it; no admin channel is configured here.',
+    );
   }
 
-  private async tellAdmins(userId: string, what: string): Promise<boolean> {
-    if (!this.deps.adminChannel) return false;
+  /**
+   * Posts the user's ask in the admin channel. For a group, whose owners manage its PIM assignments, the
+   * owners are @mentioned in the post's thread (names as XML-escaped mention text, never card markdown).
+   */
+  private async tellAdmins(userId: string, what: string, d: z.infer<typeof digestData>): Promise<{ posted: boolean; owners: string[] }> {
+    if (!this.deps.adminChannel) return { posted: false, owners: [] };
     const who = await this.deps.directory.user(userId).then((u) => `${u.displayName} (${u.userPrincipalName})`).catch(() => userId);
     const card = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: `${who} ${what}` }] }] };
-    await this.deps.notifier.postCard(this.deps.adminChannel, card);
-    return true;
+    const posted = await this.deps.notifier.postCard(this.deps.adminChannel, card);
+    if (d.kind !== 'group') return { posted: true, owners: [] };
+    const ownerIds = await this.deps.directory.groupOwners(d.scope).catch((err: unknown) => {
+      this.deps.log.warn({ err: errInfo(err), groupId: d.scope }, 'group owners unavailable; only the admin channel was told');
+      return [] as string[];
+    });
+    const owners = (await Promise.all(ownerIds.filter((id) => id !== userId.toLowerCase()).slice(0, 10).map((id) => this.deps.directory.user(id).then((u) => ({ id: u.id, name: u.displayName })).catch(() => null)))).filter((o): o is { id: string; name: string } => !!o);
+    if (owners.length) {
+      const tags = owners.map((o) => `<at>${escapeXml(o.name)}</at>`).join(', ');
+      await this.deps.notifier
+        .replyInThread(this.deps.adminChannel, posted, `${tags}: you own this group, so its PIM assignments are yours to manage.`, owners)
+        .catch((err: unknown) => this.deps.log.warn({ err: errInfo(err) }, 'mentioning the group owners failed'));
+    }
+    return { posted: true, owners: owners.map((o) => o.name) };
   }
 
   private async review(userId: string, requestId: string, verdict: 'looksRight' | 'flag', note: string | null): Promise<InvokeBody> {

@@ -28,7 +28,7 @@ import pino, { type Logger } from 'pino';
 import { startBot, type RunningBot } from '../bot/create-bot';
 import { loadConfig } from '../services/config/config';
 import { ensurePki, type SimPki } from '../sim/pki';
-import { AZURE, DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant } from '../sim/seed';
+import { AZURE, DEMO_BOT_APP, GROUP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant } from '../sim/seed';
 import { startSimulator, type SimHandle } from '../sim/server';
 import { PLAYGROUND_CHANNEL_ID, PLAYGROUND_CHANNEL_NAME, PLAYGROUND_CURRENT_USER_ID, PLAYGROUND_TEAM_NAME, PLAYGROUND_USER_IDS } from './playground-config';
 import { demoPolicy } from './demo-policy';
@@ -167,6 +167,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       PIM_ALLOWED_CALLER_APP_IDS: DEMO_PIM_CALLER_APP_ID,
       APPROVER_CHANNELS: JSON.stringify({ default: { conversationId: PLAYGROUND_CHANNEL_ID, serviceUrl: playgroundConnectorUrl(playgroundPort) } }),
       DATABASE_URL: `sqlite:${DEFAULT_DB_PATH}`,
+      // The PIM-onboarded group the digests read (Graph cannot list them).
+      DIGEST_GROUP_IDS: GROUP.sqlAdmins,
       // The simulator's Azure OpenAI: free text the parser does not understand goes to the planner, whose
       // replies are scripted (POST /_sim/openai/replies); with none queued it answers "no command".
       AZURE_OPENAI_ENDPOINT: sim.url,

@@ -160,6 +160,14 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
   on('GET', '/groups/:id/members/microsoft.graph.user', members(false));
   on('GET', '/groups/:id/transitiveMembers', members(true));
   on('GET', '/groups/:id/transitiveMembers/microsoft.graph.user', members(true));
+  const owners = (req: SimRequest, p: Record<string, string>): SimResponse => {
+    const g = ctx.state.group(p.id);
+    if (!g) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    const items = (g.owners ?? []).filter((id) => ctx.state.user(id)).map((id) => ({ '@odata.type': '#microsoft.graph.user', ...graphUser(ctx.state.user(id)!) }));
+    return page(req, items, 'directoryObjects');
+  };
+  on('GET', '/groups/:id/owners', owners);
+  on('GET', '/groups/:id/owners/microsoft.graph.user', owners);
 
   on('GET', '/roleManagement/directory/roleDefinitions', (req) => {
     const clauses = parseFilter(req.query.get('$filter'));

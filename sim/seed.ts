@@ -28,6 +28,8 @@ export interface SeedGroup {
   id: string;
   displayName: string;
   members: string[];
+  /** The group's owners (users): they manage its membership, and its PIM assignments. */
+  owners?: string[];
 }
 
 /** A subject as PIM's approval stage names it: one user, or the members of a group. */
@@ -460,7 +462,7 @@ export const seedTenant: SeedTenant = {
   ],
   groups: [
     { id: GROUP.secOpsApprovers, displayName: 'PIM Approvers - Security Operations', members: [USER.megan, USER.patti] },
-    { id: GROUP.sqlAdmins, displayName: 'SQL Admins', members: [] },
+    { id: GROUP.sqlAdmins, displayName: 'SQL Admins', members: [], owners: [USER.megan] },
   ],
   pimGroups: [
     {
@@ -474,6 +476,8 @@ export const seedTenant: SeedTenant = {
       },
       // Megan is an approver and also eligible: the self-approval case.
       eligible: { member: [USER.isaiah, USER.lynne, USER.megan, USER.alex], owner: [USER.adele] },
+      // PIM for Groups has no self-extension: Alex's digest Extend asks the group's owners and the admins.
+      eligibilityEnds: [{ userId: USER.alex, daysFromNow: 12, accessId: 'member' }],
     },
   ],
   azureRoles: [

@@ -33,6 +33,8 @@ describe('daily digests on the demo tenant', () => {
     expect(alex).toMatchObject({ principalId: USER.alex, date: '2026-11-23', endingToday: [] });
     expect(alex!.ending).toEqual([
       expect.objectContaining({ kind: 'entraRole', roleDefinitionId: ROLE.securityOperator, scope: '/', assignment: 'eligible', daysLeft: 9, extend: 'selfExtend' }),
+      // PIM for Groups has no self-extension: the owners and admins are asked.
+      expect.objectContaining({ kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins, assignment: 'eligible', daysLeft: 12, extend: 'askAdmins' }),
     ]);
     const lynne = buildUserDigest(inputs, USER.lynne, { now: T0, timeZone: 'Europe/Berlin' });
     expect(lynne!.ending.map((e) => [e.roleDefinitionId, e.daysLeft])).toEqual([[ROLE.helpdeskAdministrator, 10]]);

@@ -209,6 +209,21 @@ export class GraphDirectory implements Directory {
     }
   }
 
+  /** A group's owners who are users (object ids, lower case): they manage its PIM assignments. */
+  async groupOwners(groupId: string): Promise<string[]> {
+    try {
+      const page = await this.client
+        .api(`/groups/${encodeURIComponent(groupId)}/owners/microsoft.graph.user`)
+        .select(['id'])
+        .top(100)
+        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
+        .get();
+      return ((page.value ?? []) as Array<{ id: string }>).map((o) => String(o.id).toLowerCase());
+    } catch (err) {
+      throw toGraphCallError(err, 'Reading the group owners');
+    }
+  }
+
   /** Transitive user members of an approver group (object ids, lower case). */
   async groupMembers(groupId: string): Promise<string[]> {
     const ids: string[] = [];

@@ -5,7 +5,7 @@
  * reviews refuse the approver and record flags for the next digest.
  */
 import { SIM_TEAMS_APP_MANIFEST_ID } from '../../sim/graph-teamwork';
-import { USER } from '../../sim/seed';
+import { GROUP, USER } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
 import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
@@ -18,7 +18,8 @@ describe('daily digests', () => {
 
   beforeEach(async () => {
     offsetMs = 0;
-    h = await startHarness({}, { now });
+    // Graph cannot list PIM-onboarded groups: the digests are told which to read.
+    h = await startHarness({ DIGEST_GROUP_IDS: GROUP.sqlAdmins }, { now });
   });
   afterEach(async () => {
     await h.close();
@@ -93,6 +94,29 @@ describe('daily digests', () => {
     await h.bot.scheduler.runDue();
     const nextAdmin = cardsTo(CHANNEL_ID).slice(-3);
     expect(JSON.stringify(nextAdmin)).toContain('No ticket for a CFO reset');
+  });
+
+  it("asks a group's owners (and the admins) to extend a group membership, since PIM has no self-extension for groups", async () => {
+    await hello(USER.alex);
+    const today = new Date(now());
+    await travelTo(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 17, 30)));
+    await h.bot.scheduler.runDue();
+    await h.bot.scheduler.runDue();
+    const digest = cardsTo('a:user-id-0-personal').find((c) => JSON.stringify(c).includes('digest.extend'))!;
+    expect(JSON.stringify(digest)).toContain('SQL Admins');
+    const extend = executeActions(digest).find((a) => a.verb === 'digest.extend' && a.data.kind === 'group')!;
+    const adminPosts = h.connector.posts.length;
+    const asked = await cardAction(h.bot.url, teamsUser(USER.alex), 'digest.extend', extend.data);
+    expect(asked.body).toMatchObject({ statusCode: 200, value: expect.stringContaining("I asked the group's owners (Megan Bowen) and your PIM administrators to extend SQL Admins") });
+    const [post, reply] = h.connector.posts.slice(adminPosts);
+    expect(post!.conversationId).toBe(CHANNEL_ID);
+    expect(JSON.stringify(post!.activity.attachments[0].content)).toContain('asks to extend their SQL Admins');
+    expect(reply!.conversationId).toBe(`${CHANNEL_ID};messageid=${post!.activityId}`);
+    expect(reply!.activity.text).toContain('<at>Megan Bowen</at>: you own this group');
+    expect(reply!.activity.entities).toEqual([expect.objectContaining({ mentioned: expect.objectContaining({ id: USER.megan }) })]);
+    // PIM got nothing: the owners extend it themselves.
+    const requests = (await simJson(h.sim, 'GET', '/_sim/requests')).body.value as any[];
+    expect(requests.filter((r) => r.principalId === USER.alex && r.action === 'selfExtend')).toEqual([]);
   });
 
   it('keeps a digest for someone the bot has no chat with yet, and sends it once they open the chat that day', async () => {
