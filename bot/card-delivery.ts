@@ -242,18 +242,22 @@ export class CardDelivery {
         continue;
       }
       const view = row.status === 'pending' ? 'approver' : row.status === 'recording' ? 'observer' : 'final';
-      const card = renderApprovalCard(cardDataOf(row, this.now()), view);
-      await this.outbox.enqueue({
-        conversationId: post.conversation_id,
-        serviceUrl: post.service_url,
-        kind: 'update',
-        activityId: post.activity_id,
-        payload: { type: 'card', card },
-        dedupeKey: `update:${post.id}:v${row.version}`,
-        revision: row.version,
-        meta: { purpose: UPDATE, requestId: row.id, rendered: JSON.stringify([[post.id, row.version]]) },
-      });
+      await this.enqueueUpdate(post, renderApprovalCard(cardDataOf(row, this.now()), view), `update:${post.id}:v${row.version}`, row.version, [[post.id, row.version]]);
     }
+  }
+
+  /** Queues a rewrite of a posted message; `rendered` ([card_posts id, version] pairs) is marked when it is sent. */
+  private async enqueueUpdate(post: CardPostRow, card: object, dedupeKey: string, revision: number, rendered: Array<[number, number]>): Promise<void> {
+    await this.outbox.enqueue({
+      conversationId: post.conversation_id,
+      serviceUrl: post.service_url,
+      kind: 'update',
+      activityId: post.activity_id,
+      payload: { type: 'card', card },
+      dedupeKey,
+      revision,
+      meta: { purpose: UPDATE, requestId: post.summary ? null : post.request_id, rendered: JSON.stringify(rendered) },
+    });
   }
 
   /**
@@ -271,16 +275,8 @@ export class CardDelivery {
     // lines say what happened without them (Open shows who).
     if (Buffer.byteLength(JSON.stringify(card), 'utf8') > TEAMS_CARD_MAX_BYTES - 2_048) card = render(false);
     const revision = rows.reduce((sum, r) => sum + r.version, 0);
-    await this.outbox.enqueue({
-      conversationId: post.conversation_id,
-      serviceUrl: post.service_url,
-      kind: 'update',
-      activityId: post.activity_id,
-      payload: { type: 'card', card },
-      dedupeKey: `summary-update:${post.conversation_id}:${post.activity_id}:r${revision}`,
-      revision,
-      meta: { purpose: UPDATE, rendered: JSON.stringify(posts.map((p) => [p.id, rows.find((r) => r.id === p.request_id)?.version ?? 0])) },
-    });
+    const rendered = posts.map((p): [number, number] => [p.id, rows.find((r) => r.id === p.request_id)?.version ?? 0]);
+    await this.enqueueUpdate(post, card, `summary-update:${post.conversation_id}:${post.activity_id}:r${revision}`, revision, rendered);
   }
 
   /** Tells the requester the outcome in their personal chat, if the bot has one with them. */

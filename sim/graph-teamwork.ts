@@ -243,11 +243,18 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext): void {
     return page(req, items, 'appCatalogs/teamsApps');
   };
 
-  const listInstalled = async (req: SimRequest, p: Record<string, string>): Promise<SimResponse> => {
-    const caller = await appCaller(ctx, req, INSTALL_READ);
+  /** The app caller (with one of `permissions`) and the user a /users/{id}/… route names. */
+  const userFor = async (req: SimRequest, p: Record<string, string>, permissions: typeof INSTALL_READ): Promise<{ u: SeedUser; caller: Exclude<Awaited<ReturnType<typeof appCaller>>, SimResponse> } | SimResponse> => {
+    const caller = await appCaller(ctx, req, permissions);
     if (isResponse(caller)) return caller;
     const u = ctx.state.user(p.id);
-    if (!u) return userNotFound(req, p.id!);
+    return u ? { u, caller } : userNotFound(req, p.id!);
+  };
+
+  const listInstalled = async (req: SimRequest, p: Record<string, string>): Promise<SimResponse> => {
+    const found = await userFor(req, p, INSTALL_READ);
+    if (!('u' in found)) return found;
+    const { u } = found;
     const expand = installationExpand(req);
     if (!(expand instanceof Set)) return expand;
     const clauses = parseFilter(req.query.get('$filter'));
@@ -262,10 +269,9 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext): void {
   };
 
   const getInstalled = async (req: SimRequest, p: Record<string, string>): Promise<SimResponse> => {
-    const caller = await appCaller(ctx, req, INSTALL_READ);
-    if (isResponse(caller)) return caller;
-    const u = ctx.state.user(p.id);
-    if (!u) return userNotFound(req, p.id!);
+    const found = await userFor(req, p, INSTALL_READ);
+    if (!('u' in found)) return found;
+    const { u } = found;
     const expand = installationExpand(req);
     if (!(expand instanceof Set)) return expand;
     const inst = findInstallation(u, p.installationId!);
@@ -274,10 +280,9 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext): void {
   };
 
   const install = async (req: SimRequest, p: Record<string, string>): Promise<SimResponse> => {
-    const caller = await appCaller(ctx, req, INSTALL_WRITE);
-    if (isResponse(caller)) return caller;
-    const u = ctx.state.user(p.id);
-    if (!u) return userNotFound(req, p.id!);
+    const found = await userFor(req, p, INSTALL_WRITE);
+    if (!('u' in found)) return found;
+    const { u, caller } = found;
     const body = parseBody(req);
     if (!body) return unreadableJson(req);
     const bind = body['teamsApp@odata.bind'];
@@ -310,28 +315,27 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext): void {
     return { status: 201 };
   };
 
-  const uninstall = async (req: SimRequest, p: Record<string, string>): Promise<SimResponse> => {
-    const caller = await appCaller(ctx, req, INSTALL_WRITE);
-    if (isResponse(caller)) return caller;
-    const u = ctx.state.user(p.id);
-    if (!u) return userNotFound(req, p.id!);
+  /** The installation a /users/{id}/teamwork/installedApps/{installationId} route names, once the caller may touch it. */
+  const installationOf = async (req: SimRequest, p: Record<string, string>, permissions: typeof INSTALL_READ): Promise<{ u: SeedUser; inst: NonNullable<ReturnType<typeof findInstallation>> } | SimResponse> => {
+    const found = await userFor(req, p, permissions);
+    if (!('u' in found)) return found;
+    const { u, caller } = found;
     const inst = findInstallation(u, p.installationId!);
     if (!inst) return notInstalled(req, p.installationId!);
-    const denied = selfOnlyDenied(req, caller, inst.app, INSTALL_WRITE);
-    if (denied) return denied;
-    store.installations.delete(key(u.id, inst.app.id));
+    return selfOnlyDenied(req, caller, inst.app, permissions) ?? { u, inst };
+  };
+
+  const uninstall = async (req: SimRequest, p: Record<string, string>): Promise<SimResponse> => {
+    const found = await installationOf(req, p, INSTALL_WRITE);
+    if (!('inst' in found)) return found;
+    store.installations.delete(key(found.u.id, found.inst.app.id));
     return { status: 204 };
   };
 
   const chat = async (req: SimRequest, p: Record<string, string>): Promise<SimResponse> => {
-    const caller = await appCaller(ctx, req, INSTALL_READ);
-    if (isResponse(caller)) return caller;
-    const u = ctx.state.user(p.id);
-    if (!u) return userNotFound(req, p.id!);
-    const inst = findInstallation(u, p.installationId!);
-    if (!inst) return notInstalled(req, p.installationId!);
-    const denied = selfOnlyDenied(req, caller, inst.app, INSTALL_READ);
-    if (denied) return denied;
+    const found = await installationOf(req, p, INSTALL_READ);
+    if (!('inst' in found)) return found;
+    const { inst } = found;
     const select = req.query.get('$select');
     const body: Record<string, unknown> = chatOf(inst);
     const keep = select ? new Set(select.split(',').map((s) => s.trim())) : undefined;
