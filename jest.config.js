@@ -5,4 +5,6 @@ module.exports = {
   testMatch: ['<rootDir>/{bot,cards,services,sim,test}/**/*.test.ts'],
   moduleNameMapper: { '^adaptivecards$': '<rootDir>/node_modules/adaptivecards/dist/adaptivecards.js' },
   testTimeout: 60000,
+  // `npm run test:postgres`: drops the per-test PostgreSQL schemas afterwards (no-op on SQLite).
+  globalTeardown: '<rootDir>/test/support/pg-teardown.ts',
 };

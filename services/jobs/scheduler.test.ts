@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Store } from '../store/store';
+import { memoryStore } from '../outbox/test-support';
+import { freshDatabase } from '../../test/support/test-database';
 import { localDate, nextLocalTime } from './local-time';
 import { JobScheduler, type JobRun } from './scheduler';
 
@@ -50,7 +52,7 @@ describe('job scheduler on one database', () => {
   let scheduler: JobScheduler;
 
   beforeEach(async () => {
-    store = await Store.open('sqlite::memory:');
+    store = await memoryStore();
     clock = fakeClock('2026-03-20T10:00:00.000Z');
     scheduler = new JobScheduler(store.db, { owner: 'replica-a', now: clock.now, retryBaseMs: 1000, maxAttempts: 3 });
   });
@@ -368,7 +370,7 @@ describe('job scheduler: two replicas on one database file', () => {
   });
 
   it('runs each of 200 due jobs exactly once when both replicas pass at the same time', async () => {
-    const url = `sqlite:${path.join(dir, 'bot.db')}`;
+    const { url } = await freshDatabase(dir, 'bot.db');
     const first = await Store.open(url);
     const second = await Store.open(url); // a second connection, as a second replica would have
     stores = [first, second];

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import pino, { type Logger } from 'pino';
 import type { Database } from '../store/schema';
+import { engineOf } from '../store/dialect';
 import type { JobStatus, JobTable } from './schema';
 
 export type JobRow = Selectable<JobTable>;
@@ -259,7 +260,11 @@ export class JobScheduler {
         updated_at: nowIso,
         ...(c.status === 'running' ? { last_error: truncate(`The lease of ${c.lease_owner ?? 'an unknown runner'} expired before the job finished (runner stopped or overran its lease)`) } : {}),
       }))
-      .where('id', '=', c.id);
+      // PostgreSQL: skip a job another replica is claiming this instant instead of queueing behind its lock.
+      .where('id', 'in', (eb) => {
+        const one = eb.selectFrom('jobs as locked').select('locked.id').where('locked.id', '=', c.id);
+        return engineOf(this.db) === 'postgres' ? one.forUpdate().skipLocked() : one;
+      });
     if (c.status === 'pending') {
       q = q.where('status', '=', 'pending').where('due_at', '<=', nowIso);
     } else {

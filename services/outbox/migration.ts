@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { engineOf } from '../store/dialect';
 
 /** The outbox's table (see schema.ts for what each column is for). */
 export const outboxMigration: Migration = {
@@ -28,6 +29,8 @@ export const outboxMigration: Migration = {
       .addColumn('window_start', 'text')
       .addColumn('summary_id', 'text')
       .addColumn('covered_ids', 'text')
+      // Insertion order among rows of the same millisecond: SQLite has its rowid; PostgreSQL gets a sequence.
+      .$call((t) => (engineOf(db) === 'postgres' ? t.addColumn('seq', 'bigserial', (c) => c.notNull()) : t))
       .execute();
     // The drain's scan: due rows by status and time.
     await db.schema.createIndex('outbox_due').on('outbox').columns(['status', 'not_before']).execute();

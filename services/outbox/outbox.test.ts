@@ -306,7 +306,7 @@ describe('outbox', () => {
 
 describe('outbox on two instances sharing one database', () => {
   test('never sends the same row twice, however their drains interleave', async () => {
-    const file = tempDatabase();
+    const file = await tempDatabase();
     const [a, b] = [await Store.open(file.url), await Store.open(file.url)];
     try {
       const clock = fakeClock();
@@ -333,12 +333,12 @@ describe('outbox on two instances sharing one database', () => {
     } finally {
       await a.close();
       await b.close();
-      file.remove();
+      await file.remove();
     }
   });
 
   test('a row whose instance died mid-send is taken over once its lease expires, and the late answer changes nothing', async () => {
-    const file = tempDatabase();
+    const file = await tempDatabase();
     const [a, b] = [await Store.open(file.url), await Store.open(file.url)];
     try {
       const clock = fakeClock();
@@ -369,7 +369,7 @@ describe('outbox on two instances sharing one database', () => {
     } finally {
       await a.close();
       await b.close();
-      file.remove();
+      await file.remove();
     }
   });
 });

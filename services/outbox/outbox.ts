@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { renderSummaryCard, type SummaryCardData, type SummaryEntry } from '../../cards/summary/summary-card';
 import { TEAMS_CARD_MAX_BYTES } from '../../cards/validate-card';
 import type { Database } from '../store/schema';
+import { engineOf } from '../store/dialect';
 import { admit, collapseOptions, planSummaryPages, summaryDedupeKey, type CollapseOptions } from './collapse';
 import { Pacer } from './pacer';
 import type { OutboxTable } from './schema';
@@ -165,10 +166,12 @@ const RETRY_AFTER_CAP_MS = 60 * 60_000;
 const SEED_HORIZON_MS = 60 * 60_000;
 const LAST_ERROR_MAX = 200;
 /**
- * Rows enqueued in the same millisecond keep their order by SQLite's rowid (ids are random UUIDs).
- * A PostgreSQL port needs a sequence column instead.
+ * Rows enqueued in the same millisecond keep their order by SQLite's rowid or PostgreSQL's `seq`
+ * sequence column (ids are random UUIDs).
  */
-const INSERTION_ORDER = sql`rowid`;
+function insertionOrder(db: Kysely<Database>) {
+  return engineOf(db) === 'postgres' ? sql<number>`seq` : sql<number>`rowid`;
+}
 
 /**
  * A durable, paced outbox for Bot Connector messages. Rows are claimed with a compare-and-swap lease,
@@ -195,6 +198,8 @@ export class Outbox {
   private readonly parallel: number;
   private readonly perConversation: number;
   readonly instanceId: string;
+  private readonly order: ReturnType<typeof insertionOrder>;
+  private readonly postgres: boolean;
 
   private readonly sentListeners: Array<(item: SentItem) => unknown> = [];
   private readonly failedListeners: Array<(item: FailedItem) => unknown> = [];
@@ -221,6 +226,8 @@ export class Outbox {
     this.parallel = options.parallelConversations ?? DEFAULTS.parallelConversations;
     this.perConversation = options.duePerConversation ?? DEFAULTS.duePerConversation;
     this.instanceId = options.instanceId ?? randomUUID();
+    this.order = insertionOrder(this.db);
+    this.postgres = engineOf(this.db) === 'postgres';
     if (this.leaseMs <= this.sendTimeoutMs) throw new Error(`Outbox leaseMs (${this.leaseMs}) must exceed sendTimeoutMs (${this.sendTimeoutMs}), or a slow send could be taken over and sent twice`);
   }
 
@@ -387,13 +394,13 @@ export class Outbox {
     // a few rows per conversation, so one channel's backlog never keeps another channel's cards waiting.
     const { rows: due } = await sql<DueRow>`
       SELECT id, conversation_id, kind, activity_id FROM (
-        SELECT id, conversation_id, kind, activity_id, created_at, rowid AS seq,
-               row_number() OVER (PARTITION BY conversation_id ORDER BY created_at, rowid) AS n
+        SELECT id, conversation_id, kind, activity_id, created_at, ${this.order} AS ord,
+               row_number() OVER (PARTITION BY conversation_id ORDER BY created_at, ${this.order}) AS n
         FROM outbox
         WHERE (status = 'pending' AND not_before <= ${at}) OR (status = 'sending' AND lease_until <= ${at})
-      )
+      ) AS due
       WHERE n <= ${this.perConversation}
-      ORDER BY created_at, seq
+      ORDER BY created_at, ord
       LIMIT ${this.batchSize}`.execute(this.db);
 
     const byConversation = new Map<string, DueRow[]>();
@@ -435,13 +442,17 @@ export class Outbox {
     let q = this.db
       .updateTable('outbox')
       .set((eb) => ({ status: 'sending', lease_owner: this.instanceId, lease_until: new Date(now.getTime() + this.leaseMs).toISOString(), attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', row.id)
       .where((eb) =>
         eb.or([
           eb.and([eb('status', '=', 'pending'), eb('not_before', '<=', at)]),
           eb.and([eb('status', '=', 'sending'), eb('lease_until', '<=', at)]),
         ]),
       );
+    // PostgreSQL: a row another replica is claiming right now is skipped, not waited for (FOR UPDATE SKIP
+    // LOCKED); the compare-and-swap above still decides who wins. SQLite has one writer at a time anyway.
+    q = this.postgres
+      ? q.where('id', 'in', (eb) => eb.selectFrom('outbox as locked').select('locked.id').where('locked.id', '=', row.id).forUpdate().skipLocked())
+      : q.where('id', '=', row.id);
     if (row.kind === 'update' && row.activity_id) {
       // Updates of one message go one at a time, so an older one can never land after a newer one.
       const activityId = row.activity_id;
@@ -563,7 +574,7 @@ export class Outbox {
 
   /** The rows a sent summary lists take its message id, so a re-enqueue of one of them returns it. */
   private async finishSummary(summary: OutboxRow, activityId: string | null, sentAt: string): Promise<CoveredItem[]> {
-    const rows = await this.db.selectFrom('outbox').selectAll().where('summary_id', '=', summary.id).orderBy('created_at').orderBy(INSERTION_ORDER).execute();
+    const rows = await this.db.selectFrom('outbox').selectAll().where('summary_id', '=', summary.id).orderBy('created_at').orderBy(this.order).execute();
     await this.db.updateTable('outbox').set({ result_activity_id: activityId, sent_at: sentAt }).where('summary_id', '=', summary.id).where('status', '=', 'summarized').execute();
     return rows.map((r) => ({ id: r.id, dedupeKey: r.dedupe_key, meta: parseMeta(r.meta), entry: JSON.parse(r.summary_entry!) as SummaryEntry }));
   }
@@ -622,7 +633,7 @@ export class Outbox {
         .where('window_start', '=', w.window_start)
         .where('status', '=', 'held')
         .orderBy('created_at')
-        .orderBy(INSERTION_ORDER)
+        .orderBy(this.order)
         .execute();
       if (held.length === 1) {
         // A summary of one would only hide the card: it goes out as itself.

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../store/store';
+import { freshDatabase, testPostgresUrl } from '../../test/support/test-database';
 import type { OutboxDelivery, OutboxSender } from './outbox';
 
 export const T0 = Date.parse('2026-03-02T08:00:00.000Z');
@@ -73,14 +74,23 @@ export function httpError(status: number, extra: Record<string, unknown> = {}): 
   return Object.assign(new Error(`Bot Connector answered ${status}`), { statusCode: status, ...extra });
 }
 
+/** An empty store: SQLite in memory, or a fresh schema on the test PostgreSQL server (`npm run test:postgres`). */
 export async function memoryStore(): Promise<Store> {
-  return Store.open('sqlite::memory:');
+  if (!testPostgresUrl()) return Store.open('sqlite::memory:');
+  return Store.open((await tempDatabase()).url);
 }
 
-/** A SQLite file in a temp dir, for tests that open it twice (two bot instances). */
-export function tempDatabase(): { url: string; remove(): void } {
+/** A database for tests that open it twice (two bot instances): a SQLite file in a temp dir, or a PostgreSQL schema. */
+export async function tempDatabase(): Promise<{ url: string; remove(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
-  return { url: `sqlite:${join(dir, 'bot.sqlite')}`, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const database = await freshDatabase(dir);
+  return {
+    url: database.url,
+    remove: async () => {
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The request ids a delivered card is about (every Action.Execute's data.requestId), once each. */

@@ -2,6 +2,7 @@ import { Kysely, Migration, MigrationProvider } from 'kysely';
 import { digestsMigration } from '../digests/migration';
 import { jobsMigration } from '../jobs/migration';
 import { outboxMigration } from '../outbox/migration';
+import { engineOf } from './dialect';
 
 /** Migrations in code (no file-system lookups), applied in name order by kysely's Migrator. */
 const migrations: Record<string, Migration> = {
@@ -60,7 +61,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('approval_requests_status').on('approval_requests').column('status').execute();
       await db.schema
         .createTable('card_posts')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        // SQLite's INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL's identity column.
+        .addColumn('id', 'integer', (c) => (engineOf(db) === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement()))
         .addColumn('request_id', 'text', (c) => c.notNull().references('approval_requests.id'))
         .addColumn('conversation_id', 'text', (c) => c.notNull())
         .addColumn('service_url', 'text', (c) => c.notNull())

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Insertable, Kysely, Migrator, Selectable, SqliteDialect, Updateable } from 'kysely';
+import { Insertable, Kysely, Migrator, PostgresDialect, Selectable, SqliteDialect, sql, Updateable } from 'kysely';
+import { Pool } from 'pg';
+import { engineOfUrl } from './dialect';
 import { ChatStore } from './chat-store';
 import { migrationProvider } from './migrations';
 import { ApprovalRequestTable, CardPostTable, Database, EvaluationTable, InboundEventTable } from './schema';
@@ -20,21 +22,39 @@ export class Store {
     this.chat = new ChatStore(db);
   }
 
-  static async open(databaseUrl: string): Promise<Store> {
-    if (!databaseUrl.startsWith('sqlite:')) {
-      throw new Error(`DATABASE_URL ${databaseUrl.split(':')[0]}: only sqlite:<path> is supported in this version; PostgreSQL comes with the scale-out work`);
+  /**
+   * Opens the database and brings its schema up to date. `sqlite:<path>` (or `sqlite::memory:`) for one
+   * process; `postgres://user@host:port/db` for several replicas on one database. Replicas starting
+   * together run the migrations once: kysely's PostgreSQL migrator takes an advisory lock first.
+   */
+  static async open(databaseUrl: string, options: { poolSize?: number } = {}): Promise<Store> {
+    const engine = engineOfUrl(databaseUrl);
+    let db: Kysely<Database>;
+    if (engine === 'postgres') {
+      const pool = new Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+      // An idle client losing its connection (the database restarted) must not crash the process; the
+      // pool drops it and the next query opens a new one.
+      pool.on('error', () => undefined);
+      db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    } else if (engine === 'sqlite') {
+      const path = databaseUrl.slice('sqlite:'.length) || ':memory:';
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      const sqlite = new SqliteDatabase(path);
+      // WAL lets readers proceed while a writer commits; busy_timeout makes concurrent writers wait
+      // instead of failing with SQLITE_BUSY.
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('busy_timeout = 5000');
+      sqlite.pragma('foreign_keys = ON');
+      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    } else {
+      throw new Error(`DATABASE_URL must be sqlite:<path> or postgres://user@host:port/database; got a '${databaseUrl.split(':')[0]}:' URL`);
     }
-    const path = databaseUrl.slice('sqlite:'.length) || ':memory:';
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const sqlite = new SqliteDatabase(path);
-    // WAL lets readers proceed while a writer commits; busy_timeout makes concurrent writers wait
-    // instead of failing with SQLITE_BUSY.
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('busy_timeout = 5000');
-    sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+    // PostgreSQL: the migration tables live in the connection's own schema (search_path). Without naming it,
+    // kysely would see another schema's migration tables in the same database and skip creating its own.
+    const migrationTableSchema = engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : undefined;
+    const { error, results } = await new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateToLatest();
     if (error) {
+      await db.destroy();
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new Error(`Database migration ${failed} failed: ${(error as Error).message}`);
     }

@@ -7,6 +7,7 @@ import { startBot, RunningBot } from '../../bot/create-bot';
 import { startSimulator, SimHandle } from '../../sim/server';
 import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, SeedTenant } from '../../sim/seed';
 import { FakeConnector, startFakeConnector } from './fake-connector';
+import { freshDatabase } from './test-database';
 
 export const PKI_DIR = join(__dirname, '../../.local/pki');
 export const APP_ID_URI = `api://127.0.0.1/${DEMO_BOT_APP.clientId}`;
@@ -64,7 +65,8 @@ export async function startHarness(
     : {};
   const policyEnv: Record<string, string> = opts.policy ? { POLICY_JSON: JSON.stringify(opts.policy(sim.url)) } : {};
   // Every request gets its own card unless a test turns summaries on (CARD_SUMMARY_AFTER).
-  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { CARD_SUMMARY_AFTER: '0', ...policyEnv, ...channels, ...extraEnv });
+  const database = await freshDatabase(dir);
+  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { CARD_SUMMARY_AFTER: '0', DATABASE_URL: database.url, ...policyEnv, ...channels, ...extraEnv });
   // Jobs run when a test says so (scheduler.runDue), on the test's clock.
   const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000, jobsIntervalMs: 0, now: opts.now });
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
@@ -77,6 +79,7 @@ export async function startHarness(
       await bot.close();
       await sim.close();
       await connector.close();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
