@@ -126,9 +126,12 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
     if (b.status !== undefined && (!Number.isInteger(b.status) || b.status < 400 || b.status > 599)) {
       return ctlError(400, 'InvalidStatus', 'status: must be an HTTP error status (400-599).');
     }
-    if (b.status === undefined && b.latencyMs === undefined) return ctlError(400, 'InvalidFault', 'a fault needs status or latencyMs.');
+    if (b.status === undefined && b.latencyMs === undefined && b.answerAfterMs === undefined) return ctlError(400, 'InvalidFault', 'a fault needs status, latencyMs or answerAfterMs.');
+    if (b.answerAfterMs !== undefined && (b.status !== undefined || !Number.isInteger(b.answerAfterMs) || b.answerAfterMs < 0)) {
+      return ctlError(400, 'InvalidFault', 'answerAfterMs: a whole number of milliseconds ≥ 0, without status (the call succeeds, its answer comes late).');
+    }
     const f = deps.faults.add({
-      method: b.method, pathPattern: b.pathPattern, latencyMs: b.latencyMs, status: b.status,
+      method: b.method, pathPattern: b.pathPattern, latencyMs: b.latencyMs, answerAfterMs: b.answerAfterMs, status: b.status,
       retryAfterSeconds: b.retryAfterSeconds ?? (b.status === 429 ? 1 : undefined), times: b.times,
     });
     return json(201, { id: f.id });

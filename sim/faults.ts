@@ -10,6 +10,11 @@ export interface FaultSpec {
   /** Regular expression tested against the path, then against path + query. */
   pathPattern: string;
   latencyMs?: number;
+  /**
+   * The call is carried out, then its answer is held this long: the service did the work but the caller
+   * hears late or never (a crash or timeout in between). Not combined with `status`.
+   */
+  answerAfterMs?: number;
   status?: number;
   retryAfterSeconds?: number;
   /** How many matching calls the fault applies to; unlimited when absent. */

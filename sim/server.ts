@@ -160,8 +160,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
       if (fault) {
         if (fault.latencyMs) await sleep(fault.latencyMs, closing.signal);
         if (fault.status) return faultResponse(req, fault.status, fault.retryAfterSeconds);
+        if (fault.answerAfterMs !== undefined) {
+          const done = await route(req);
+          await sleep(fault.answerAfterMs, closing.signal);
+          return done;
+        }
       }
     }
+    return route(req);
+  }
+
+  async function route(req: SimRequest): Promise<SimResponse> {
     if (req.path === ARM_PREFIX || req.path.startsWith(`${ARM_PREFIX}/`)) return arm(req);
     const m = router.match(req);
     if (m === undefined || m === 'method') {

@@ -34,6 +34,12 @@ export interface FakeConnector {
   /** Every request, with when it arrived and how it was answered. */
   calls: ConnectorCall[];
   failNext(status: number, times?: number, options?: FailureOptions): void;
+  /**
+   * The next `times` calls of this method get no answer (nothing is recorded): the caller waits until it
+   * gives up or dies. `hung` counts the calls held so far.
+   */
+  hangNext(method: 'POST' | 'PUT', times?: number): void;
+  hung: number;
   clearFailures(): void;
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -44,13 +50,25 @@ export async function startFakeConnector(): Promise<FakeConnector> {
   const updates: RecordedActivity[] = [];
   const calls: ConnectorCall[] = [];
   let failures: Array<{ status: number } & FailureOptions> = [];
+  const hangs: Array<{ method: string }> = [];
+  const held = new Set<import('node:http').ServerResponse>();
   let seq = 0;
+  const api = { hung: 0 };
   const server: Server = createServer(async (req, res) => {
     const at = Date.now();
     const body = await read(req);
     const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(req.url ?? '');
     const call: ConnectorCall = { at, method: req.method ?? '', conversationId: m ? decodeURIComponent(m[1]!) : null, status: 200 };
     calls.push(call);
+    const hang = hangs.findIndex((x) => x.method === req.method);
+    if (hang >= 0) {
+      hangs.splice(hang, 1);
+      call.status = 0;
+      api.hung += 1;
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      return;
+    }
     const fail = failures.shift();
     if (fail) {
       call.status = fail.status;
@@ -81,26 +99,34 @@ export async function startFakeConnector(): Promise<FakeConnector> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const connector: FakeConnector = Object.assign(api, {
     serviceUrl: `http://127.0.0.1:${port}/`,
     posts,
     updates,
     calls,
-    failNext(status, times = 1, options = {}) {
+    failNext(status: number, times = 1, options: FailureOptions = {}) {
       failures = failures.concat(Array.from({ length: times }, () => ({ status, ...options })));
     },
     clearFailures() {
       failures = [];
     },
-    async waitFor(pred, timeoutMs = 10_000) {
+    hangNext(method: 'POST' | 'PUT', times = 1) {
+      for (let i = 0; i < times; i++) hangs.push({ method });
+    },
+    async waitFor(pred: () => boolean, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;
       while (!pred()) {
         if (Date.now() > until) throw new Error('timed out waiting for the connector');
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of held) res.destroy();
+        server.close(() => resolve());
+      }),
+  });
+  return connector;
 }
 
 function reply(res: import('node:http').ServerResponse, status: number, headers?: Record<string, string>, body?: string): void {
