@@ -22,9 +22,14 @@ export interface ApprovalActionDeps {
   /** PIM approval calls for this request (Entra role, group or Azure resource) made as the approver whose SSO token is given. */
   pimAs(ssoToken: string, row: ApprovalRequestRow): PimApprovals;
   minJustification: number;
+  /** How long an approver's click waits for PIM before answering with the card's "recording" state. */
+  invokeBudgetMs?: number;
   log: Logger;
   now?: () => Date;
 }
+
+/** Teams gives an invoke about 15 seconds; the card must answer well before. */
+const INVOKE_BUDGET_MS = 8_000;
 
 /** Card action data: ids and a version only. Everything else is reloaded from our store and PIM. */
 const actionData = z
@@ -43,6 +48,14 @@ const CARD = 'application/vnd.microsoft.card.adaptive';
 
 function error(statusCode: 400 | 500, message: string): InvokeBody {
   return { statusCode, type: 'application/vnd.microsoft.error', value: { code: String(statusCode), message } };
+}
+
+/**
+ * Characters a reader of the justification in PIM actually sees: zero-width and bidi controls, NULs
+ * and other control or format characters, and spaces do not make a justification.
+ */
+function visibleLength(text: string): number {
+  return Array.from(text.replace(/[\p{Cc}\p{Cf}\p{Z}\s]/gu, '')).length;
 }
 
 export class ApprovalActions {
@@ -115,7 +128,7 @@ export class ApprovalActions {
     }
 
     const justification = rawJustification.trim();
-    if (justification.length < this.deps.minJustification) {
+    if (visibleLength(justification) < this.deps.minJustification) {
       return this.cardFor(row, actorId, `Add a justification of at least ${this.deps.minJustification} characters: it is recorded in PIM with your decision.`);
     }
 
@@ -132,7 +145,28 @@ export class ApprovalActions {
       return this.cardFor(current, actorId, this.alreadyMessage(current));
     }
 
-    const pim = this.deps.pimAs(sso.token, claimed);
+    // PIM normally answers in well under a second. When it is slow (throttling, retries), the approver
+    // gets the card in its "recording" state before Teams gives up on the invoke, and every copy shows
+    // the result when PIM has answered.
+    const work = this.record(ctx, claimed, actorId, reviewResult, justification, sso.token, log);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.deps.invokeBudgetMs ?? INVOKE_BUDGET_MS);
+    });
+    const answered = await Promise.race([work, budget]).finally(() => clearTimeout(timer));
+    if (answered) return answered;
+    log.warn('PIM is slow: the decision goes on in the background');
+    this.deps.delivery.kick(async () => {
+      await work;
+      // Whatever happened (recorded, refused, released), every copy is brought to the request's state.
+      await this.deps.delivery.refreshCopies(claimed.id);
+    });
+    return this.cardFor(claimed, actorId, 'Recording your decision in PIM… PIM is answering slowly; this card shows the result when it has.');
+  }
+
+  /** Records the claimed decision in PIM as the approver, then here; the invoke answer for each outcome. */
+  private async record(ctx: TurnContext, claimed: ApprovalRequestRow, actorId: string, reviewResult: 'Approve' | 'Deny', justification: string, ssoToken: string, log: Logger): Promise<InvokeBody> {
+    const pim = this.deps.pimAs(ssoToken, claimed);
     const pimId = claimed.pim_request_id;
     let step: ApprovalStep | undefined;
     try {

@@ -142,6 +142,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     ssoToken: (ctx) => approverSsoToken(ctx, ssoOptions),
     pimAs: (sso, row) => pimApprovalsFor(row, sso),
     minJustification: config.minApproverJustification,
+    invokeBudgetMs: config.approvalInvokeBudgetMs,
     log,
     now: opts.now,
   });

@@ -76,6 +76,8 @@ const envSchema = z.object({
   DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000),
   DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional(),
   MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10),
+  /** How long an approver's click waits for PIM before the card says "recording…" (Teams allows an invoke ~15 s). */
+  APPROVAL_INVOKE_BUDGET_MS: z.coerce.number().int().min(100).max(12_000).default(8_000),
   /** Shared secret for HMAC-signed events on POST /api/pim/events (openssl rand -hex 32). */
   EVENTS_HMAC_SECRET: z
     .string()
@@ -149,6 +151,8 @@ export interface AppConfig {
   policySource: { file?: string; inline?: string };
   databaseUrl: string;
   minApproverJustification: number;
+  /** APPROVAL_INVOKE_BUDGET_MS */
+  approvalInvokeBudgetMs: number;
   /** Secrets the policy file names (`{"secret": "NAME"}`), looked up in the environment by name. */
   secret(name: string): string | undefined;
   /** POST /api/pim/events: off (503) unless one of the two is set. */
@@ -237,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     policySource: { file: e.POLICY_FILE, inline: e.POLICY_JSON },
     databaseUrl: e.DATABASE_URL ?? 'sqlite:.local/demo.sqlite',
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
+    approvalInvokeBudgetMs: e.APPROVAL_INVOKE_BUDGET_MS,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     naturalLanguage,

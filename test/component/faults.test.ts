@@ -87,6 +87,67 @@ describe('faults lose nothing', () => {
     expect(again.body.statusCode).toBe(200);
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
   });
+
+  it('says nothing was recorded when the Entra token endpoint fails the on-behalf-of exchange, and records on the next click', async () => {
+    const pimId = await request();
+    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    await simJson(h.sim, 'POST', '/_sim/faults', { method: 'POST', pathPattern: '/oauth2/v2.0/token$', status: 503, times: 20 });
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(res.body.statusCode).toBe(200);
+    expect(JSON.stringify(res.body.value)).toMatch(/may not be recorded|nothing was recorded/i);
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
+    expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);
+    await simJson(h.sim, 'DELETE', '/_sim/faults');
+    const again = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: (await h.bot.store.getRequest(row.id))!.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(again.body.statusCode).toBe(200);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+  });
+
+  it('posts the card once the Bot Connector stops answering 504', async () => {
+    h.connector.failNext(504, 3);
+    const pimId = await request();
+    expect(h.connector.posts).toHaveLength(0);
+    // Each pass after the backoff (2 s doubling, capped at 5 min) tries once more.
+    for (let pass = 0; pass < 3; pass++) {
+      offsetMs += 6 * 60_000;
+      await h.bot.delivery.drain();
+    }
+    expect(h.connector.calls.map((c) => c.status)).toEqual([504, 504, 504, 200]);
+    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    expect(await h.bot.store.cardPosts(row.id)).toHaveLength(1);
+  });
+});
+
+describe('a slow PIM', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ APPROVAL_INVOKE_BUDGET_MS: '300' });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('shows the approver "recording your decision…" at once, then every copy shows the result, with one PATCH', async () => {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
+    await h.bot.delivery.drain();
+    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
+    await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', latencyMs: 1500, times: 1 });
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    const started = Date.now();
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(Date.now() - started).toBeLessThan(1400);
+    expect(res.body.statusCode).toBe(200);
+    expect(JSON.stringify(res.body.value)).toContain('Recording your decision in PIM');
+    expect(JSON.stringify(res.body.value)).not.toContain('pim.approve');
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('recording');
+
+    await h.connector.waitFor(() => h.connector.updates.some((u) => JSON.stringify(u.activity).includes('Adele Vance')));
+    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
+    const patches = ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[]).filter((c) => c.method === 'PATCH');
+    expect(patches.map((p) => p.status)).toEqual([204]);
+  });
 });
 
 describe('a restart in the middle of recording a decision', () => {
