@@ -38,7 +38,7 @@ import { GraphPersonalChats } from '../services/teams/personal-chats';
 import { Outbox } from '../services/outbox/outbox';
 import { handleEvaluate } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
-import { createTeamsApp } from './teams-app';
+import { createTeamsApp, refuseMalformedActivity, refuseNonJsonActivity } from './teams-app';
 import { loadPolicy } from './load-policy';
 import { createIntegrations, parseIntegrationsSettings } from '../services/integrations/config';
 import type { DecisionPorts } from '../services/decision/evaluate-activation';
@@ -235,11 +235,29 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     res.send(result.status, result.body);
   });
   registerEventRoutes(server, { config, store, delivery, validatePimToken: validateToken, log, now: opts.now });
-  server.post('/api/messages', restify.plugins.bodyParser({ maxBodySize: MESSAGES_MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }), async (req, res) => {
-    await adapter.process(req, res, async (ctx) => {
-      await app.run(ctx);
-    });
-  });
+  server.post(
+    '/api/messages',
+    (req, res, next) => {
+      // Bot Framework posts JSON only: nothing else reaches a body parser (no forms, no multipart uploads on disk).
+      const refused = refuseNonJsonActivity(req);
+      if (!refused) return next();
+      req.resume();
+      res.send(refused.status, refused.body);
+      return next(false);
+    },
+    restify.plugins.bodyParser({ maxBodySize: MESSAGES_MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }),
+    async (req, res) => {
+      // An activity without the envelope every Teams activity carries is refused before botbuilder sees it.
+      const refused = refuseMalformedActivity(req.body);
+      if (refused) {
+        res.send(refused.status, refused.body);
+        return;
+      }
+      await adapter.process(req, res, async (ctx) => {
+        await app.run(ctx);
+      });
+    },
+  );
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address() as AddressInfo;

@@ -159,7 +159,8 @@ export class DigestActions {
 
   private async review(userId: string, requestId: string, verdict: 'looksRight' | 'flag', note: string | null): Promise<InvokeBody> {
     const approval = await this.deps.store.getRequest(requestId);
-    if (!approval) return message('That approval is not known to the bot any more.');
+    // The digest only offers approvals the bot stored; any other id was not put on a card by the bot.
+    if (!approval) return error('This approval is not known to the bot. Open the latest digest and review from its card.');
     const name = await this.deps.directory.user(userId).then((u) => u.displayName).catch(() => null);
     try {
       await this.audit.record(requestId, userId, verdict, note, approval, name);

@@ -1,6 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { ActivityTypes, TurnContext } from 'botbuilder';
 import { Application, TeamsAdapter, TurnState } from '@microsoft/teams-ai';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { errorResult, HttpError, HttpResult, requireJsonContentType } from './http-body';
 import type { Store } from '../services/store/store';
 import type { ApprovalActions } from './approval-actions';
 import type { ChatCommands } from './chat/chat-commands';
@@ -19,7 +22,9 @@ export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; 
     async (ctx) => ctx.activity.type === ActivityTypes.Invoke && ctx.activity.name === 'adaptiveCard/action',
     async (ctx) => {
       let body;
-      const verb = String((ctx.activity.value as { action?: { verb?: unknown } } | undefined)?.action?.verb ?? '');
+      // Routing only; each handler validates the whole value. A verb that is no string goes to the approval handler, which refuses it.
+      const raw = (ctx.activity.value as { action?: { verb?: unknown } } | null | undefined)?.action?.verb;
+      const verb = typeof raw === 'string' ? raw : '';
       try {
         body = verb.startsWith('chat.') ? await chat.onAction(ctx) : DigestActions.handles(verb) ? await digestActions.handle(ctx) : await actions.handle(ctx);
       } catch (err) {
@@ -43,6 +48,18 @@ export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; 
         result = { status: 500 };
       }
       await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: result });
+    },
+    true,
+  );
+
+  // Any other invoke (message extensions, task modules, ...): this bot offers none. Without this route
+  // botbuilder answers 501 with an empty body.
+  app.addRoute(
+    async (ctx) => ctx.activity.type === ActivityTypes.Invoke,
+    async (ctx) => {
+      const name = typeof ctx.activity.name === 'string' ? ctx.activity.name.slice(0, 64) : '';
+      const refused = errorResult(new HttpError(400, 'unsupported_invoke', `This bot does not handle '${name}' invokes; it answers card actions (adaptiveCard/action) and sign-in.`));
+      await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: refused.status, body: refused.body } });
     },
     true,
   );
@@ -72,4 +89,71 @@ async function rememberUser(ctx: TurnContext, store: Store): Promise<void> {
   if (!aad || ctx.activity.conversation?.isGroup) return;
   const reference = TurnContext.getConversationReference(ctx.activity);
   await store.saveConversationRef(aad.toLowerCase(), reference);
+}
+
+// --- the envelope of an activity, checked before botbuilder sees it ----------------------------------
+
+const optionalText = z.string().max(4096).nullish();
+
+/**
+ * The fields every activity from Teams carries (Bot Framework protocol) and that the bot reads, with
+ * their types. Everything else passes through untouched.
+ */
+const activityEnvelope = z
+  .object({
+    type: z.string().min(1).max(64),
+    name: z.string().max(256).nullish(),
+    channelId: z.string().min(1).max(256),
+    serviceUrl: z.string().max(2048).refine(isHttpUrl, 'must be an http(s) URL'),
+    from: z.object({ id: z.string().min(1).max(512), aadObjectId: optionalText, name: optionalText }).passthrough(),
+    conversation: z
+      .object({ id: z.string().min(1).max(1024), isGroup: z.boolean().nullish(), conversationType: optionalText, tenantId: optionalText })
+      .passthrough(),
+    recipient: z.object({ id: z.string().max(512) }).passthrough().nullish(),
+    text: z.string().nullish(),
+    replyToId: optionalText,
+    localTimezone: optionalText,
+    channelData: z.record(z.unknown()).nullish(),
+    entities: z.array(z.unknown()).nullish(),
+  })
+  .passthrough();
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * POST /api/messages, before the body is parsed: Bot Framework sends JSON only. Refusing anything else
+ * here keeps a general body parser from reading forms or writing multipart uploads to disk for callers
+ * that channel authentication (which runs after parsing) would refuse anyway.
+ */
+export function refuseNonJsonActivity(req: IncomingMessage): HttpResult | null {
+  try {
+    requireJsonContentType(req);
+    return null;
+  } catch (err) {
+    if (err instanceof HttpError) return errorResult(err);
+    throw err;
+  }
+}
+
+/**
+ * POST /api/messages, after the body is parsed and before botbuilder sees it: an activity without its
+ * envelope makes botbuilder throw (500), answer 400 with no word of why, or run a turn on half an
+ * activity (and remember a conversation nobody can reach). Refused with 400 naming the field.
+ */
+export function refuseMalformedActivity(body: unknown): HttpResult | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return errorResult(new HttpError(400, 'invalid_activity', 'The body must be a Bot Framework activity: a JSON object with type, channelId, serviceUrl, from and conversation.'));
+  }
+  const parsed = activityEnvelope.safeParse(body);
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.');
+  return errorResult(new HttpError(400, 'invalid_activity', `Not a Bot Framework activity: ${field || '(body)'}: ${issue.message}.`, field));
 }

@@ -47,6 +47,8 @@ describe('the inbound event schema', () => {
     ['an eventId over 128 characters', { ...base, eventId: 'e'.repeat(129), type: 'escalation' }, 'eventId'],
     ['an unknown type', { ...base, type: 'approval' }, 'type'],
     ['a date without time zone', { ...base, type: 'escalation', occurredAt: '2026-03-02 08:00' }, 'occurredAt'],
+    ['a zone offset no place has', { ...base, type: 'escalation', occurredAt: '2026-03-02T08:00:00+25:00' }, 'occurredAt'],
+    ['an end whose zone offset names no instant', { ...base, type: 'postApproval', outcome: 'activated', activeUntil: '2026-03-02T12:00:00+23:60' }, 'activeUntil'],
     ['a postApproval without outcome', { ...base, type: 'postApproval' }, 'outcome'],
     ['an escalation with an outcome', { ...base, type: 'escalation', outcome: 'granted' }, 'outcome'],
     ['an unknown outcome', { ...base, type: 'postApproval', outcome: 'approved' }, 'outcome'],

@@ -25,7 +25,13 @@ export interface InboundEvent {
   activeUntil?: string;
 }
 
-const isoDateTime = z.string().max(64).datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-03-02T08:00:00Z' });
+const DATE_TIME_MESSAGE = 'must be an ISO 8601 date-time with a time zone, e.g. 2026-03-02T08:00:00Z';
+// zod's pattern lets offsets such as +25:00 through, which name no instant (Date gives NaN).
+const isoDateTime = z
+  .string()
+  .max(64)
+  .datetime({ offset: true, message: DATE_TIME_MESSAGE })
+  .refine((v) => Number.isFinite(Date.parse(v)), DATE_TIME_MESSAGE);
 
 const activationRequest = z.unknown().transform((value, ctx): ActivationRequest => {
   try {
