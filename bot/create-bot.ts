@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ClientCertificateCredential, ClientSecretCredential, TokenCredential } from '@azure/identity';
 import { TeamsAdapter } from '@microsoft/teams-ai';
@@ -15,6 +15,7 @@ import { createGraphClient } from '../services/graph/graph-client';
 import { GraphPimApprovals, type PimApprovals } from '../services/graph/pim-approvals';
 import type { ApprovalRequestRow } from '../services/store/store';
 import { Store } from '../services/store/store';
+import { tryLease } from '../services/store/leases';
 import { ApprovalActions } from './approval-actions';
 import { approverSsoToken, onBehalfOf } from './approver-token';
 import { ChatCommands } from './chat/chat-commands';
@@ -36,6 +37,7 @@ import { TeamsChatNotifier } from './chat-notifier';
 import { NotifierSender } from './outbox-sender';
 import { GraphPersonalChats } from '../services/teams/personal-chats';
 import { Outbox } from '../services/outbox/outbox';
+import { Pacer, shareOf, TEAMS_LIMITS } from '../services/outbox/pacer';
 import { handleEvaluate } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
 import { createTeamsApp, refuseMalformedActivity, refuseNonJsonActivity } from './teams-app';
@@ -122,6 +124,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     log,
     now: opts.now,
     collapse: config.cardSummaryAfter === null ? false : { threshold: config.cardSummaryAfter },
+    pacer: new Pacer(shareOf(TEAMS_LIMITS, config.replicaCount)),
   });
   const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now);
   const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
@@ -148,7 +151,9 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   });
   const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier, log, now: opts.now });
   // Durable jobs (reminders, digests): leased, so with several replicas each runs once.
-  const scheduler = new JobScheduler(store.db, { owner: `${hostname()}:${process.pid}`, now: opts.now, log });
+  // Names this replica in job and reconciler leases.
+  const replica = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const scheduler = new JobScheduler(store.db, { owner: replica, now: opts.now, log });
   const adminChannel = config.approverChannels.admin ?? config.approverChannels.default ?? null;
   const digests = new DailyDigests({
     store,
@@ -269,7 +274,16 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     void chatStatus.sweep().catch((err: unknown) => log.warn({ err: errInfo(err) }, 'chat status sweep failed'));
   }, opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   sweepTimer.unref();
-  const reconciler = new Reconciler({ store, delivery, readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }), readAzureStatus: (row) => directory.requestStatus(refOf(row)), log, now: opts.now });
+  const reconciler = new Reconciler({
+    store,
+    delivery,
+    readStatuses: (ids, signal, kind) => readRequestStatuses(appGraph, ids, signal, { kind }),
+    readAzureStatus: (row) => directory.requestStatus(refOf(row)),
+    log,
+    now: opts.now,
+    // With several replicas, one reads PIM for all.
+    lease: (ms) => tryLease(store.db, 'reconciler', replica, ms, opts.now?.() ?? new Date()),
+  });
   reconciler.start(config.reconcileIntervalMs);
   // At start-up, a ladder for any open request that has none yet (cards posted before a restart).
   await reminders.startPending();

@@ -36,6 +36,11 @@ export interface ReconcilerDeps {
   readAzureStatus?: (row: ApprovalRequestRow, signal: AbortSignal) => Promise<string>;
   log: Logger;
   now?: () => Date;
+  /**
+   * Replicas: a timer tick runs a pass only while this replica holds the reconciler's lease (taken for
+   * `ms`, renewed each tick), so one replica reads PIM for all. Absent: every tick runs.
+   */
+  lease?: (ms: number) => Promise<boolean>;
 }
 
 /**
@@ -60,7 +65,12 @@ export class Reconciler {
   start(intervalMs: number): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      if (!this.current) void this.reconcileOnce().catch(() => undefined);
+      if (this.current) return;
+      void (async () => {
+        // Held for two intervals: a live holder renews it every tick, a dead one's passes to another replica.
+        if (this.deps.lease && !(await this.deps.lease(2 * intervalMs))) return;
+        await this.reconcileOnce();
+      })().catch((err: unknown) => this.deps.log.warn({ err: (err as Error)?.message }, 'reconciler tick failed'));
     }, intervalMs);
     this.timer.unref();
   }

@@ -112,6 +112,11 @@ const envSchema = z.object({
   TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()),
   /** Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself. */
   TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/'),
+  /**
+   * How many replicas send for this bot: each paces its Teams messages to its share of Teams' limits
+   * (7 per second per conversation, 30 per second per tenant, …), so together they stay within them.
+   */
+  REPLICA_COUNT: z.coerce.number().int().min(1).max(64).default(1),
   CARD_SUMMARY_AFTER: z.coerce.number().int().min(0).max(1000).default(5),
   /**
    * Azure OpenAI for natural-language chat commands. Set ENDPOINT, API_KEY and DEPLOYMENT together, or none of
@@ -165,6 +170,8 @@ export interface AppConfig {
   digests: { localTime: string; defaultTimeZone: string; checkEveryMinutes: number; groupIds: string[]; dormantAfterDays: number; spotAuditRate: number };
   /** TEAMS_APP_MANIFEST_ID and TEAMS_SERVICE_URL: installing the app for users to reach them; null: not configured. */
   teamsApp: { manifestId: string; serviceUrl: string } | null;
+  /** REPLICA_COUNT: replicas sharing Teams' rate limits. */
+  replicaCount: number;
   /** CARD_SUMMARY_AFTER: cards per channel per minute before the rest go on summary cards; null: never. */
   cardSummaryAfter: number | null;
 }
@@ -254,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       spotAuditRate: e.SPOT_AUDIT_RATE,
     },
     cardSummaryAfter: e.CARD_SUMMARY_AFTER === 0 ? null : e.CARD_SUMMARY_AFTER,
+    replicaCount: e.REPLICA_COUNT,
     teamsApp: e.TEAMS_APP_MANIFEST_ID ? { manifestId: e.TEAMS_APP_MANIFEST_ID.toLowerCase(), serviceUrl: e.TEAMS_SERVICE_URL } : null,
     secret: (name) => (/^[A-Z][A-Z0-9_]{2,63}$/.test(name) ? env[name] : undefined),
   };

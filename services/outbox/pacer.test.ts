@@ -1,4 +1,4 @@
-import { Pacer, TEAMS_LIMITS, TENANT_SCOPE } from './pacer';
+import { Pacer, shareOf, TEAMS_LIMITS, TENANT_SCOPE } from './pacer';
 
 const T0 = Date.parse('2026-03-02T08:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms);
@@ -132,5 +132,21 @@ describe('pacer', () => {
 
   test('refuses limits it cannot apply', () => {
     expect(() => new Pacer({ conversation: [{ count: 0, perMs: 1000 }], tenant: [] })).toThrow(/count must be a whole number/);
+  });
+});
+
+describe('shares of the limits for replicas', () => {
+  test('two replicas each get half of every window, so together they never exceed Teams', () => {
+    const half = shareOf(TEAMS_LIMITS, 2);
+    expect(half.conversation).toEqual([
+      { count: 3, perMs: 1_000 },
+      { count: 4, perMs: 2_000 },
+      { count: 30, perMs: 30_000 },
+      { count: 900, perMs: 3_600_000 },
+    ]);
+    expect(half.tenant).toEqual([{ count: 15, perMs: 1_000 }]);
+    expect(shareOf(TEAMS_LIMITS, 1)).toEqual(TEAMS_LIMITS);
+    expect(shareOf(TEAMS_LIMITS, 64).conversation[0]).toEqual({ count: 1, perMs: 1_000 });
+    expect(() => shareOf(TEAMS_LIMITS, 0)).toThrow('replicas must be a whole number ≥ 1');
   });
 });

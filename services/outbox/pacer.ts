@@ -31,6 +31,16 @@ export const TEAMS_LIMITS: PacerLimits = {
   tenant: [{ count: 30, perMs: 1_000 }],
 };
 
+/**
+ * Each of `replicas` processes sending for one bot paces to its share of the limits (rounded down, at
+ * least one), so together they stay within Teams' windows: a replica's pacer sees only its own sends.
+ */
+export function shareOf(limits: PacerLimits, replicas: number): PacerLimits {
+  if (!(Number.isInteger(replicas) && replicas >= 1)) throw new Error(`replicas must be a whole number ≥ 1; got ${replicas}`);
+  const share = (l: WindowLimit): WindowLimit => ({ count: Math.max(1, Math.floor(l.count / replicas)), perMs: l.perMs });
+  return { conversation: limits.conversation.map(share), tenant: limits.tenant.map(share) };
+}
+
 /** The scope name `pause` takes for a tenant-wide pause (a Teams conversation id never has this form). */
 export const TENANT_SCOPE = 'tenant';
 

@@ -3,6 +3,7 @@ import { digestsMigration } from '../digests/migration';
 import { jobsMigration } from '../jobs/migration';
 import { outboxMigration } from '../outbox/migration';
 import { engineOf } from './dialect';
+import { leasesMigration } from './leases';
 
 /** Migrations in code (no file-system lookups), applied in name order by kysely's Migrator. */
 const migrations: Record<string, Migration> = {
@@ -179,6 +180,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('card_posts_message').on('card_posts').columns(['conversation_id', 'activity_id']).execute();
     },
   },
+  '2026-11-23-008-leases': leasesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,3 +1,4 @@
+import type { LeaseTable } from './leases';
 import { Generated } from 'kysely';
 import type { AuditReviewTable } from '../digests/schema';
 import type { JobTable } from '../jobs/schema';
@@ -8,6 +9,7 @@ export interface Database {
   evaluations: EvaluationTable;
   approval_requests: ApprovalRequestTable;
   card_posts: CardPostTable;
+  leases: LeaseTable;
   conversation_refs: ConversationRefTable;
   inbound_events: InboundEventTable;
   chat_drafts: ChatDraftTable;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { freshDatabase, type TestDatabase } from '../../test/support/test-database';
 import { engineOf } from './dialect';
+import { tryLease } from './leases';
 import { Store } from './store';
 
 /** The PostgreSQL server every machine (CI included) has; TEST_DATABASE_URL may name another. */
@@ -40,6 +41,13 @@ describe('the store on PostgreSQL', () => {
     expect(tables).toHaveLength(1);
   });
 
+  it('gives a lease asked for by several replicas at once to exactly one', async () => {
+    stores.push(...(await Promise.all([1, 2, 3].map(() => Store.open(database.url, { poolSize: 2 })))));
+    const now = new Date();
+    const won = await Promise.all(stores.map((s, i) => tryLease(s.db, 'reconciler', `replica-${i}`, 60_000, now)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+  });
+
   it('keeps the compare-and-swap on request state: of two replicas racing for one version, one wins', async () => {
     const [a, b] = await Promise.all([Store.open(database.url), Store.open(database.url)]);
     stores.push(a, b);
@@ -56,6 +64,22 @@ describe('the store on PostgreSQL', () => {
     const results = await Promise.all([a.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'x' }), b.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'y' })]);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await b.getRequest('req-1'))!.version).toBe(2);
+  });
+});
+
+describe('leases for singleton work', () => {
+  it('go to one owner until they run out, are renewed by their owner, and pass on after', async () => {
+    const store = await Store.open('sqlite::memory:');
+    const t0 = new Date('2026-03-20T10:00:00Z');
+    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    expect(await tryLease(store.db, 'reconciler', 'a', 60_000, at(0))).toBe(true);
+    expect(await tryLease(store.db, 'reconciler', 'b', 60_000, at(10))).toBe(false);
+    expect(await tryLease(store.db, 'reconciler', 'a', 60_000, at(30))).toBe(true); // renewed to t0+90 s
+    expect(await tryLease(store.db, 'reconciler', 'b', 60_000, at(80))).toBe(false);
+    expect(await tryLease(store.db, 'reconciler', 'b', 60_000, at(91))).toBe(true);
+    expect(await tryLease(store.db, 'reconciler', 'a', 60_000, at(92))).toBe(false);
+    expect(await tryLease(store.db, 'other', 'a', 60_000, at(92))).toBe(true);
+    await store.close();
   });
 });
 
