@@ -11,7 +11,7 @@ import { assertNever } from '../services/approvals/request-lifecycle';
 import type { PostApprovalOutcome } from '../services/events/inbound-event';
 import type { Outbox, OutboxMeta, SentItem } from '../services/outbox/outbox';
 import { renderSummaryCard, type SummaryEntry } from '../cards/summary/summary-card';
-import { TEAMS_CARD_MAX_BYTES } from '../cards/validate-card';
+import { TEAMS_CARD_MAX_BYTES } from '../cards/card-limits';
 import type { CardPostRow } from '../services/store/store';
 
 /** Who "decided" a request whose role needs no approval. */

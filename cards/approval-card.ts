@@ -2,6 +2,9 @@ import { Template } from 'adaptivecards-templating';
 import approvalTemplate from './approval-request.json';
 import { clip, clipList as clipItems, type Colour, type ContainerStyle } from './card-text';
 
+/** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
+const approvalTemplateParsed = new Template(approvalTemplate);
+
 export type ApprovalView = 'approver' | 'requester' | 'observer' | 'final';
 export type ApprovalStatus = 'pending' | 'recording' | 'approved' | 'denied' | 'expired' | 'cancelled';
 export type RoleKind = 'entraRole' | 'group' | 'azureResource';
@@ -275,7 +278,7 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
  * `${...}` found inside data values, so such text is shown literally (tested).
  */
 export function renderApprovalCard(data: ApprovalCardData, view: ApprovalView): AdaptiveCardJson {
-  const card = new Template(approvalTemplate).expand({ $root: toViewModel(data, view) }) as AdaptiveCardJson;
+  const card = approvalTemplateParsed.expand({ $root: toViewModel(data, view) }) as AdaptiveCardJson;
   // A false `$when` on an object-valued property leaves `refresh: null`, which the schema rejects.
   if (card.refresh == null) delete card.refresh;
   // Likewise a card-level `actions` whose only entry was dropped by `$when`.

@@ -11,8 +11,9 @@ import type * as AdaptiveCards from 'adaptivecards';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const AC = require('adaptivecards/dist/adaptivecards.js') as typeof AdaptiveCards;
 
-/** Teams rejects bot messages over about 28 KB; a card must leave room for the activity around it. */
-export const TEAMS_CARD_MAX_BYTES = 28 * 1024;
+import { TEAMS_CARD_MAX_BYTES } from './card-limits';
+
+export { TEAMS_CARD_MAX_BYTES };
 
 /**
  * The official 1.5 schema (microsoft/AdaptiveCards schemas/1.5.0/adaptive-card.json, MIT), copied into the

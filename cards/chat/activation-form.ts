@@ -5,6 +5,9 @@ import { clip, clipList, nameList, prefill } from '../card-text';
 import { ChatVerb, FORM_INPUT, type ChatCard } from './chat-verbs';
 import { formatDuration, formatDurationWords } from './format-time';
 
+/** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
+const formTemplateParsed = new Template(formTemplate);
+
 export interface ActivationFormData {
   draftId: string;
   target: { key: string; title: string; kind: TargetKind };
@@ -155,7 +158,7 @@ function toViewModel(d: ActivationFormData): FormViewModel {
  * has no client-side regex (the Teams playground rejects it) and its limits are hints.
  */
 export function renderActivationForm(d: ActivationFormData): ChatCard {
-  return new Template(formTemplate).expand({ $root: toViewModel(d) }) as ChatCard;
+  return formTemplateParsed.expand({ $root: toViewModel(d) }) as ChatCard;
 }
 
 function assertNever(value: never): never {

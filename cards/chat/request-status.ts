@@ -4,6 +4,9 @@ import { clip, clipList, nameList, type Colour, type ContainerStyle } from '../c
 import { ChatVerb, type ChatCard } from './chat-verbs';
 import { formatDuration, formatTime } from './format-time';
 
+/** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
+const statusTemplateParsed = new Template(statusTemplate);
+
 export type RequestState =
   | 'submitting'
   | 'pending'
@@ -246,7 +249,7 @@ export function isClosed(state: RequestState): boolean {
  * {chatRequestId} only: 'Cancel request' while pending, 'Request again' once closed, none in between.
  */
 export function renderRequestStatus(d: RequestStatusData): ChatCard {
-  const card = new Template(statusTemplate).expand({ $root: toViewModel(d) }) as ChatCard;
+  const card = statusTemplateParsed.expand({ $root: toViewModel(d) }) as ChatCard;
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   return card;
 }

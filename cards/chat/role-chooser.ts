@@ -3,6 +3,9 @@ import chooserTemplate from './role-chooser.json';
 import { clip } from '../card-text';
 import { ChatVerb, FORM_INPUT, type ChatCard } from './chat-verbs';
 
+/** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
+const chooserTemplateParsed = new Template(chooserTemplate);
+
 export interface RoleChooserData {
   draftId: string;
   /** `key` is the target's `targetKey`; `title` what the user reads. */
@@ -69,7 +72,7 @@ function toViewModel(d: RoleChooserData): ChooserViewModel {
  * and whom to ask, without inputs or buttons.
  */
 export function renderRoleChooser(d: RoleChooserData): ChatCard {
-  const card = new Template(chooserTemplate).expand({ $root: toViewModel(d) }) as ChatCard;
+  const card = chooserTemplateParsed.expand({ $root: toViewModel(d) }) as ChatCard;
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   return card;
 }

@@ -5,6 +5,9 @@ import { formatDuration, formatTime } from '../chat/format-time';
 import type { AdminDigest } from '../../services/digests/admin-digest';
 import { AUDIT_NOTE_MAX_LENGTH, AuditVerb, auditNoteInputId, type DigestCard } from './digest-verbs';
 
+/** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
+const templateParsed = new Template(template);
+
 export interface AdminDigestCardData {
   digest: AdminDigest;
   /** Display names: users by object id, roles and groups by target key (`kind|role|scope`, lower case). */
@@ -198,7 +201,7 @@ export function renderAdminDigestCards(d: AdminDigestCardData): DigestCard[] {
       sections: i === 0 ? sections(d, n) : [],
       audit: { title: auditTitle, note: auditNote, entries: chunk },
     };
-    return new Template(template).expand({ $root: vm }) as DigestCard;
+    return templateParsed.expand({ $root: vm }) as DigestCard;
   });
 }
 

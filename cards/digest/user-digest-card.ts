@@ -5,6 +5,9 @@ import { formatTime } from '../chat/format-time';
 import type { UserDigest } from '../../services/digests/user-digest';
 import { DigestVerb, type DigestActionData, type DigestCard } from './digest-verbs';
 
+/** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
+const templateParsed = new Template(template);
+
 export interface UserDigestCardData {
   digest: UserDigest;
   /** Role and group names by target key (`kind|role|scope`, lower case); an unknown target shows its id. */
@@ -90,5 +93,5 @@ function toViewModel(d: UserDigestCardData): UserDigestViewModel {
  * ({kind, roleDefinitionId, scope, assignment}); role and group names are TextRun text.
  */
 export function renderUserDigestCard(d: UserDigestCardData): DigestCard {
-  return new Template(template).expand({ $root: toViewModel(d) }) as DigestCard;
+  return templateParsed.expand({ $root: toViewModel(d) }) as DigestCard;
 }

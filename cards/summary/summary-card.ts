@@ -3,6 +3,9 @@ import { ApprovalVerb, type AdaptiveCardJson } from '../approval-card';
 import { clip } from '../card-text';
 import summaryTemplate from './summary-card.json';
 
+/** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
+const summaryTemplateParsed = new Template(summaryTemplate);
+
 /** What a summary card says about one approval request. Directory text; shown as plain text only. */
 export interface SummaryEntry {
   /** Our internal request id; goes into the Open action's data, as on the approval card. */
@@ -138,6 +141,6 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
  */
 export function renderSummaryCard(data: SummaryCardData): AdaptiveCardJson {
   const model = toViewModel(data);
-  const card = new Template(summaryTemplate).expand({ $root: model }) as AdaptiveCardJson;
+  const card = summaryTemplateParsed.expand({ $root: model }) as AdaptiveCardJson;
   return card;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { renderSummaryCard, type SummaryCardData, type SummaryEntry } from '../../cards/summary/summary-card';
-import { TEAMS_CARD_MAX_BYTES } from '../../cards/validate-card';
+import { TEAMS_CARD_MAX_BYTES } from '../../cards/card-limits';
 import type { Database } from '../store/schema';
 import { engineOf } from '../store/dialect';
 import { admit, collapseOptions, planSummaryPages, summaryDedupeKey, type CollapseOptions } from './collapse';
