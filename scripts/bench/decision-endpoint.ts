@@ -1,134 +1,185 @@
 /**
- * `npm run bench`: the decision endpoint's throughput and latency, measured on loopback against the
- * tenant simulator. Three runs in one process, so their ratios compare like with like:
- *   1. rules only (no system of record configured);
- *   2. every check (Graph user lookup, ServiceNow, PagerDuty, Opsgenie, Graph HR) with a fixed
- *      simulated latency on each call to those systems;
- *   3. the same with PagerDuty hanging: the answer must come at the budget, as human review.
+ * `npm run bench` (decision endpoint part): POST /api/pim/evaluate on loopback, with a valid PIM token and
+ * a fresh PIM request id per call. The simulator, each bot and the HTTP floor run in child processes of
+ * their own; this process is the client (node:http, keep-alive) and the Bot Connector. Runs, in one go:
+ *   1. the HTTP floor: a bare restify route answering the same JSON, same client and concurrency;
+ *   2. rules only (no system of record configured), closed loop: throughput and latency, and its share of 1;
+ *   3. rules only, open loop at a fixed arrival rate (1,000/s for 10 s): latency counted from the
+ *      scheduled send time, and the rate achieved;
+ *   4. rules only with an `Approved` outcome: the card is posted in the background of the next requests;
+ *   5. every check (Graph user lookup, ServiceNow, PagerDuty, Opsgenie, Graph HR) with a fixed simulated
+ *      latency on each call to those systems;
+ *   6. the same with PagerDuty hanging: the answer must come at the budget, as human review.
+ * The bots' RSS at rest and after the load is read in their own processes.
  * Needs NODE_EXTRA_CA_CERTS=.local/pki/ca.pem (the npm script sets it).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { cpus, totalmem } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { startBot } from '../../bot/create-bot';
-import { loadConfig } from '../../services/config/config';
-import { startSimulator } from '../../sim/server';
-import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, ROLE, TICKET, USER } from '../../sim/seed';
+import { ROLE, TICKET, USER } from '../../sim/seed';
 import { demoPolicy } from '../demo-policy';
+import type { BotArgs } from './children/bot';
+import type { FloorArgs } from './children/floor';
+import type { SimArgs, SimReady } from './children/sim';
+import { BOT_LOG_LEVEL, botEnv, botMemory, FLOOR_CHILD, MEMORY_HEADER, memoryRow, SIM_CHILD, simClearFaults, simLatency, startBotChild, type BotMemory } from './lib/bot-env';
+import { cpuPer, profiled, sqlStatements, startChild, type Child } from './lib/children';
+import { startBenchConnector } from './lib/connector';
+import { closedLoop, HttpClient, openLoop, type BenchRequest, type BenchResponse, type OpenLoopResult, type RunResult } from './lib/http-load';
+import { envNumber, fixed, machine, machineLine, pct, table } from './lib/stats';
+import { pimRequestBody } from './lib/tenant';
 
-const SIMULATED_LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
+const LATENCY_MS = envNumber('BENCH_LATENCY_MS', 20);
 const BUDGET_MS = 1500;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 8);
+const N_FLOOR = envNumber('BENCH_N_FLOOR', 20_000);
+const N_RULES = envNumber('BENCH_N_RULES', 5000);
+const N_CARDS = envNumber('BENCH_N_CARDS', 600);
+const N_FULL = envNumber('BENCH_N_FULL', 600);
+const N_HANG = envNumber('BENCH_N_HANG', 40);
+const OPEN_RATE = envNumber('BENCH_OPEN_RATE', 1000);
+const OPEN_SECONDS = envNumber('BENCH_OPEN_SECONDS', 10);
 
-interface Run {
+interface Row {
   name: string;
-  n: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-  max: number;
-  outcomes: Record<string, number>;
+  run: RunResult;
+  /** Server CPU per request (ms) and as a share of one core. */
+  serverCpuMs: number;
+  serverCpu: number;
+  /** SQL statements per request (bots only). */
+  sql: number | null;
 }
 
 async function main(): Promise<void> {
+  const m = machine();
   const dir = mkdtempSync(join(tmpdir(), 'pim-bench-'));
-  // A connector that accepts card posts, so Approved outcomes cost what they cost in production.
-  const connector = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: randomUUID() }));
-    });
-  });
-  await new Promise<void>((r) => connector.listen(0, '127.0.0.1', r));
-  const serviceUrl = `http://127.0.0.1:${(connector.address() as AddressInfo).port}/`;
-  const sim = await startSimulator({ pkiDir: '.local/pki', port: 0 });
-  const appIdUri = `api://127.0.0.1/${DEMO_BOT_APP.clientId}`;
-  const token = await sim.issueToken({ aud: appIdUri, azp: DEMO_PIM_CALLER_APP_ID }, { expiresInSeconds: 7200 });
-  const runs: Run[] = [];
+  const connector = await startBenchConnector();
+  const sim = await startChild<SimReady>('simulator', SIM_CHILD, { tenant: 'demo' } satisfies SimArgs);
+  const children: Array<Child<unknown>> = [sim];
+  const rows: Row[] = [];
+  const rss: BotMemory[] = [];
+  try {
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${sim.ready.pimToken}` };
+    const evaluate =
+      (justification: string, roleDefinitionId = ROLE.securityOperator) =>
+      (): BenchRequest => ({
+        method: 'POST',
+        path: '/api/pim/evaluate',
+        headers: auth,
+        body: JSON.stringify(pimRequestBody({ id: randomUUID(), principalId: USER.alex, roleDefinitionId, justification, ticketNumber: TICKET.approvedChange })),
+      });
+    const outcome = (res: BenchResponse) => (res.status === 200 ? String((JSON.parse(res.body) as { evaluationOutcome?: string }).evaluationOutcome) : `HTTP ${res.status}`);
+    const GOOD = 'Contain the phishing incident on the finance mailboxes';
+    const WEAK = 'test';
 
-  const startBotWith = async (policy: unknown, db: string) =>
-    startBot(
-      loadConfig({
-        APP_MODE: 'demo', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TENANT_ID: DEMO_TENANT_ID,
-        ENTRA_AUTHORITY_HOST: sim.url, GRAPH_BASE_URL: sim.url, BOT_OAUTH_URL: sim.url,
-        BOT_APP_ID: DEMO_BOT_APP.clientId, BOT_APP_SECRET: DEMO_BOT_APP.clientSecret,
-        PIM_ENDPOINT_APP_ID_URI: appIdUri, PIM_ALLOWED_CALLER_APP_IDS: DEMO_PIM_CALLER_APP_ID,
-        APPROVER_CHANNELS: JSON.stringify({ default: { conversationId: '19:bench@thread.tacv2', serviceUrl } }),
-        DATABASE_URL: `sqlite:${join(dir, db)}`, DECISION_BUDGET_MS: String(BUDGET_MS), POLICY_JSON: JSON.stringify(policy),
-      }),
-      { logger: pino({ level: 'silent' }), sweepIntervalMs: 600_000 },
-    );
+    const measure = async (name: string, server: Child<unknown>, run: () => Promise<RunResult>) => {
+      const before = await server.usage();
+      const sql0 = await sqlStatements(server);
+      const r = await profiled(server, `${server.name} ${name}`, run);
+      const after = await server.usage();
+      const sql1 = await sqlStatements(server);
+      const row = { name, run: r, serverCpuMs: cpuPer(before, after, r.n), serverCpu: (after.cpuMs - before.cpuMs) / 1000 / r.seconds, sql: sql0 === null || sql1 === null ? null : (sql1 - sql0) / r.n };
+      rows.push(row);
+      process.stderr.write(`  ${name}: ${fixed(r.throughput, 0)} req/s, p50 ${fixed(r.latency.p50)} ms, p99 ${fixed(r.latency.p99)} ms\n`);
+      return row;
+    };
 
-  const body = (justification = 'Contain the phishing incident on the finance mailboxes') => ({
-    '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest',
-    id: randomUUID(), status: 'PendingApproval', action: 'selfActivate', principalId: USER.alex, roleDefinitionId: ROLE.securityOperator,
-    directoryScopeId: '/', justification,
-    scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT1H' } },
-    ticketInfo: { ticketNumber: TICKET.approvedChange, ticketSystem: 'ServiceNow' },
-  });
+    // --- rules only, and the HTTP floor ---------------------------------------------------------
+    process.stderr.write('decision bench: rules only and the HTTP floor…\n');
+    const rulesPolicy = { version: 1, roles: { default: { justification: 'deny' } } };
+    const rulesBot = await startBotChild('bot (rules only)', {
+      env: botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'rules.sqlite'), policy: rulesPolicy, extra: { DECISION_BUDGET_MS: String(BUDGET_MS) } }),
+      sweepIntervalMs: 600_000,
+    } satisfies BotArgs);
+    children.push(rulesBot);
+    const bot = new HttpClient(rulesBot.ready.url);
+    // The floor answers exactly what the endpoint answers for these requests (a new evaluationId each time).
+    const sample = JSON.parse((await bot.send(evaluate(WEAK)())).body) as { evaluationOutcome: string; reason: string[] };
+    const floorChild = await startChild<{ url: string }>('HTTP floor', FLOOR_CHILD, { kind: 'http', answer: { evaluationOutcome: sample.evaluationOutcome, reason: sample.reason } } satisfies FloorArgs);
+    children.push(floorChild);
+    const floor = new HttpClient(floorChild.ready.url);
+    await closedLoop({ client: floor, concurrency: CONCURRENCY, n: Math.min(2000, N_FLOOR), make: evaluate(WEAK), classify: outcome });
+    await closedLoop({ client: bot, concurrency: CONCURRENCY, n: Math.min(500, N_RULES), make: evaluate(WEAK), classify: outcome });
+    const floorRow = await measure('HTTP floor: bare restify route, same JSON', floorChild, () => closedLoop({ client: floor, concurrency: CONCURRENCY, n: N_FLOOR, make: evaluate(WEAK), classify: outcome }));
+    const rulesRow = await measure('rules only (Denied, no card)', rulesBot, () => closedLoop({ client: bot, concurrency: CONCURRENCY, n: N_RULES, make: evaluate(WEAK), classify: outcome }));
+    floor.close();
+    await floorChild.stop();
 
-  async function drive(name: string, url: string, n: number, justification?: string): Promise<void> {
-    const latencies: number[] = [];
-    const outcomes: Record<string, number> = {};
-    let next = 0;
-    const started = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < n) {
-          next++;
-          const t0 = process.hrtime.bigint();
-          const res = await fetch(`${url}/api/pim/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body(justification)) });
-          const json = (await res.json()) as { evaluationOutcome?: string };
-          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          const key = res.status === 200 ? json.evaluationOutcome! : `HTTP ${res.status}`;
-          outcomes[key] = (outcomes[key] ?? 0) + 1;
-        }
-      }),
-    );
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    latencies.sort((a, b) => a - b);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-    runs.push({ name, n, seconds, p50: q(0.5), p99: q(0.99), max: latencies.at(-1)!, outcomes });
+    process.stderr.write(`decision bench: open loop, ${OPEN_RATE}/s for ${OPEN_SECONDS} s…\n`);
+    const openBefore = await rulesBot.usage();
+    const open = await openLoop({ client: bot, rate: OPEN_RATE, seconds: OPEN_SECONDS, make: evaluate(WEAK), classify: outcome });
+    const openAfter = await rulesBot.usage();
+
+    await measure('rules only (Approved, card posted)', rulesBot, () => closedLoop({ client: bot, concurrency: CONCURRENCY, n: N_CARDS, make: evaluate(GOOD), classify: outcome }));
+    rss.push(await botMemory('rules only', rulesBot));
+    bot.close();
+    await rulesBot.stop();
+
+    // --- every check, with simulated latency --------------------------------------------------------
+    process.stderr.write('decision bench: every check…\n');
+    const fullBot = await startBotChild('bot (all checks)', {
+      env: botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'full.sqlite'), policy: demoPolicy(sim.ready.url), extra: { DECISION_BUDGET_MS: String(BUDGET_MS) } }),
+      sweepIntervalMs: 600_000,
+    } satisfies BotArgs);
+    children.push(fullBot);
+    const full = new HttpClient(fullBot.ready.url);
+    const systems = '^/(servicenow|pagerduty|opsgenie|jira)/|^/v1\\.0/users/';
+    await closedLoop({ client: full, concurrency: CONCURRENCY, n: 50, make: evaluate(GOOD), classify: outcome });
+    if (LATENCY_MS > 0) await simLatency(sim.ready.url, systems, LATENCY_MS);
+    await measure(`all checks, ${LATENCY_MS} ms per call`, fullBot, () => closedLoop({ client: full, concurrency: CONCURRENCY, n: N_FULL, make: evaluate(GOOD), classify: outcome }));
+    // Faults match first-come: the hang goes in before the general latency.
+    await simClearFaults(sim.ready.url);
+    await simLatency(sim.ready.url, '^/pagerduty/', 30_000);
+    if (LATENCY_MS > 0) await simLatency(sim.ready.url, systems, LATENCY_MS);
+    await measure(`PagerDuty hangs (budget ${BUDGET_MS} ms)`, fullBot, () => closedLoop({ client: full, concurrency: CONCURRENCY, n: N_HANG, make: evaluate(GOOD), classify: outcome }));
+    await simClearFaults(sim.ready.url);
+    rss.push(await botMemory('all checks', fullBot));
+    full.close();
+    await fullBot.stop();
+
+    report(m, rows, floorRow, rulesRow, open, openAfter.cpuMs - openBefore.cpuMs, rss);
+  } finally {
+    for (const c of children.reverse()) await c.stop().catch(() => undefined);
+    await connector.close();
+    rmSync(dir, { recursive: true, force: true });
   }
+}
 
-  const rulesOnly = await startBotWith({ version: 1, roles: { default: { justification: 'deny' } } }, 'rules.sqlite');
-  await drive('warm-up', rulesOnly.url, 200, 'test');
-  runs.pop();
-  // Denied by the justification rule: the decision alone, no card to post.
-  await drive('rules only (Denied, no card)', rulesOnly.url, Number(process.env.BENCH_N_RULES ?? 3000), 'test');
-  // Approved: the same decision, plus the card posted in the background (Graph look-ups, rendering, Teams).
-  await drive('rules only (Approved, card posted)', rulesOnly.url, Number(process.env.BENCH_N_CARDS ?? 600));
-  await rulesOnly.delivery.drain();
-  await rulesOnly.close();
+function report(m: ReturnType<typeof machine>, rows: Row[], floor: Row, rules: Row, open: OpenLoopResult, openCpuMs: number, rss: BotMemory[]): void {
+  const out = process.stdout;
+  out.write(`\n### Decision endpoint, ${machineLine(m)}, concurrency ${CONCURRENCY}, ${LATENCY_MS} ms simulated latency per call to a system of record, bot log level ${BOT_LOG_LEVEL}\n\n`);
+  out.write(
+    table(
+      ['run', 'requests', 'throughput (req/s)', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'server CPU per request (ms)', 'server CPU (cores)', 'client CPU (cores)', 'SQL statements per request', 'outcomes'],
+      rows.map((r) => [
+        r.name, r.run.n, fixed(r.run.throughput, 0), fixed(r.run.latency.p50), fixed(r.run.latency.p99), fixed(r.run.latency.max),
+        fixed(r.serverCpuMs, 2), fixed(r.serverCpu, 2), fixed(r.run.clientCpu, 2), r.sql === null ? '–' : fixed(r.sql, 1),
+        Object.entries(r.run.outcomes).map(([k, v]) => `${k} ${v}`).join(', '),
+      ]),
+    ),
+  );
+  const share = rules.run.throughput / floor.run.throughput;
+  out.write(`\n\nrules only / HTTP floor: throughput ${pct(share)} (target ≥ 40%: ${share >= 0.4 ? 'met' : 'MISSED'}), p50 ${fixed(rules.run.latency.p50 / floor.run.latency.p50)}x, server CPU per request ${fixed(rules.serverCpuMs / floor.serverCpuMs)}x\n`);
+  const full = rows.find((r) => r.name.startsWith('all checks'));
+  if (full) out.write(`all checks / rules only: p50 ${fixed(full.run.latency.p50 / rules.run.latency.p50)}x, throughput ${fixed(full.run.throughput / rules.run.throughput, 2)}x\n`);
 
-  const full = await startBotWith(demoPolicy(sim.url), 'full.sqlite');
-  const systems = '^/(servicenow|pagerduty|opsgenie|jira)/|^/v1\\.0/users/';
-  await fetch(`${sim.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pathPattern: systems, latencyMs: SIMULATED_LATENCY_MS, times: 1_000_000 }) });
-  await drive(`all checks, ${SIMULATED_LATENCY_MS} ms per call`, full.url, Number(process.env.BENCH_N_FULL ?? 600));
-  // Faults match first-come: the hang goes in before the general latency.
-  await fetch(`${sim.url}/_sim/faults`, { method: 'DELETE' });
-  await fetch(`${sim.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pathPattern: '^/pagerduty/', latencyMs: 30_000, times: 1_000_000 }) });
-  await fetch(`${sim.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pathPattern: systems, latencyMs: SIMULATED_LATENCY_MS, times: 1_000_000 }) });
-  await drive(`PagerDuty hangs (budget ${BUDGET_MS} ms)`, full.url, 40);
-  await full.close();
-  await sim.close();
-  connector.close();
-  rmSync(dir, { recursive: true, force: true });
+  out.write(`\n#### Open loop: rules only (Denied, no card) at a fixed arrival rate\n\n`);
+  const okOpen = open.latency.p99 < 25 && open.achievedRate >= 0.97 * open.targetRate;
+  out.write(
+    table(
+      ['target rate (req/s)', 'seconds', 'requests', 'achieved (req/s)', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'p99 from actual send (ms)', 'client send lag p99 (ms)', 'most in flight', 'bot CPU (cores)', 'outcomes'],
+      [[
+        open.targetRate, OPEN_SECONDS, open.n, fixed(open.achievedRate, 0), fixed(open.latency.p50), fixed(open.latency.p99), fixed(open.latency.max),
+        fixed(open.serviceLatency.p99), fixed(open.sendLag.p99), open.maxInFlight, fixed(openCpuMs / 1000 / open.seconds, 2),
+        Object.entries(open.outcomes).map(([k, v]) => `${k} ${v}`).join(', '),
+      ]],
+    ),
+  );
+  out.write(`\n\nopen loop: p99 ${fixed(open.latency.p99)} ms at ${fixed(open.achievedRate, 0)}/s achieved (target p99 < 25 ms at ${open.targetRate}/s: ${okOpen ? 'met' : 'MISSED'})\n`);
 
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  process.stdout.write(`\nDecision endpoint benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, concurrency ${CONCURRENCY}\n\n`);
-  process.stdout.write('| run | requests | throughput (req/s) | p50 (ms) | p99 (ms) | max (ms) | outcomes |\n|---|---|---|---|---|---|---|\n');
-  for (const r of runs) {
-    process.stdout.write(`| ${r.name} | ${r.n} | ${(r.n / r.seconds).toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')} |\n`);
-  }
-  const [rules, , all] = runs;
-  process.stdout.write(`\nall checks / rules only: p50 ${(all!.p50 / rules!.p50).toFixed(1)}x, throughput ${((all!.n / all!.seconds) / (rules!.n / rules!.seconds)).toFixed(2)}x\n`);
+  out.write(`\n#### Bot RSS (its own process)\n\n`);
+  out.write(table(MEMORY_HEADER, rss.map((r) => memoryRow(r, fixed))));
+  out.write('\n');
 }
 
 main().catch((err: unknown) => {

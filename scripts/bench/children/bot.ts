@@ -1,0 +1,120 @@
+/**
+ * Benchmark child: the bot, started as `npm start` starts it (startBot with the config read from the
+ * environment it is given; its pino logger writes to stdout, which the parent discards), alone in its
+ * process so its CPU time and RSS are its own. Answers: `rows` (approval request rows by PIM id),
+ * `seedTracked` (open approval requests written straight to the store, for the reconciler), `reconcile`
+ * (one timed reconciler pass).
+ */
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { startBot } from '../../../bot/create-bot';
+import { newApprovalRequestRow, newEvaluationRow } from '../../../bot/approval-request-row';
+import type { RequestDisplay } from '../../../bot/approval-view';
+import { loadConfig } from '../../../services/config/config';
+import type { ActivationRequest } from '../../../services/decision/activation-request';
+import { USER } from '../../../sim/seed';
+import { childArgs, serveParent, usage } from '../lib/children';
+import { sleep } from '../lib/stats';
+
+export interface BotArgs {
+  env: Record<string, string>;
+  sweepIntervalMs?: number;
+  /** 0: no jobs timer. */
+  jobsIntervalMs?: number;
+}
+
+export interface BotReady {
+  url: string;
+  startMs: number;
+  /** One second after start-up, nothing asked of it yet. */
+  idle: ReturnType<typeof usage>;
+}
+
+export interface RowRef {
+  pimId: string;
+  id: string;
+  version: number;
+  status: string;
+}
+
+/**
+ * Counts the SQL statements the bot prepares (kysely's SQLite driver prepares one per query): a measure of
+ * how much store work a request costs. Instrumentation in this benchmark process only.
+ */
+let sqlStatements = 0;
+const prepare = Database.prototype.prepare;
+Database.prototype.prepare = function (this: Database.Database, source: string) {
+  sqlStatements++;
+  return prepare.call(this, source);
+} as typeof prepare;
+
+async function main(): Promise<void> {
+  const args = childArgs<BotArgs>();
+  const t0 = performance.now();
+  const bot = await startBot(loadConfig(args.env), { sweepIntervalMs: args.sweepIntervalMs, jobsIntervalMs: args.jobsIntervalMs });
+  const startMs = performance.now() - t0;
+  await sleep(1000);
+  const idle = usage();
+
+  serveParent({ url: bot.url, startMs, idle } satisfies BotReady, {
+    sqlStatements: () => sqlStatements,
+    async rows(a: { pimIds: string[] }): Promise<Array<RowRef | null>> {
+      const out: Array<RowRef | null> = [];
+      for (const pimId of a.pimIds) {
+        const r = await bot.store.getRequestByPimId(pimId);
+        out.push(r ? { pimId, id: r.id, version: r.version, status: r.status } : null);
+      }
+      return out;
+    },
+    /** Open approval requests whose cards were posted long ago: what the reconciler finds after a busy day. */
+    async seedTracked(a: { pimIds: string[]; principals: string[]; roleDefinitionId: string }) {
+      const at = new Date();
+      const display = (principalId: string): RequestDisplay => ({
+        requester: { displayName: `User ${principalId.slice(-4)}`, userPrincipalName: `${principalId.slice(-4)}@contoso.example`, jobTitle: null, department: null },
+        roleDisplayName: 'User Administrator',
+        approverIds: [USER.adele, USER.megan],
+        escalationApproverIds: [],
+        approvalRequired: true,
+      });
+      const t = performance.now();
+      const CHUNK = 400;
+      await bot.store.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < a.pimIds.length; i += CHUNK) {
+          const evaluations = [];
+          const approvals = [];
+          for (let j = i; j < Math.min(a.pimIds.length, i + CHUNK); j++) {
+            const pimId = a.pimIds[j]!;
+            const request: ActivationRequest = {
+              kind: 'entraRole', pimRequestId: pimId, requestKey: pimId, principalId: a.principals[j]!, roleDefinitionId: a.roleDefinitionId, scope: '/',
+              justification: 'Quarterly access review of the finance mailboxes, INC0012345', ticket: { system: 'ServiceNow', number: 'INC0012345' },
+              startDateTime: at.toISOString(), duration: 'PT2H', durationMinutes: 120, action: 'selfActivate',
+            };
+            const evaluationId = randomUUID();
+            const created = new Date(at.getTime() - (a.pimIds.length - j) * 1000);
+            evaluations.push(newEvaluationRow(request, { evaluationId, outcome: 'Approved', wouldBe: 'Approved', mode: 'enforce', reasons: ['An approver decides.'], checks: [], latencyMs: 3, at: created }));
+            approvals.push({
+              ...newApprovalRequestRow(request, { id: randomUUID(), evaluationId, riskFlags: [], reasons: ['An approver decides.'], at: created }),
+              display: JSON.stringify(display(a.principals[j]!)),
+              cards_posted_at: created.toISOString(),
+            });
+          }
+          await trx.insertInto('evaluations').values(evaluations).execute();
+          await trx.insertInto('approval_requests').values(approvals).execute();
+        }
+      });
+      return { ms: performance.now() - t };
+    },
+    async reconcile() {
+      const before = usage();
+      const t = performance.now();
+      const counts = await bot.reconciler.reconcileOnce();
+      const ms = performance.now() - t;
+      return { ms, counts, cpuMs: usage().cpuMs - before.cpuMs };
+    },
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bot child: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
