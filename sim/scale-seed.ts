@@ -182,8 +182,8 @@ export interface ScaleSeedOptions {
   tenantId?: string;
 }
 
-/** A small, fast PRNG (mulberry32): the tenant must be reproducible, not secret. */
-function prng(seed: number): () => number {
+/** A small, fast PRNG (mulberry32): the tenant must be reproducible, not secret. Also the fuzz test's. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -213,7 +213,7 @@ export const scaleGroupId = (i: number) => `5ca1e0a0-0000-4000-8000-${i.toString
  * assignments. Deterministic for the same options.
  */
 export function scaleSeed(o: ScaleSeedOptions): ActivitySeedTenant {
-  const rand = prng(o.seed ?? 20261123);
+  const rand = mulberry32(o.seed ?? 20261123);
   const n = o.users;
   if (!Number.isInteger(n) || n < 2) throw new Error('scaleSeed: users must be an integer of at least 2');
   const roles = SCALE_ROLES.slice(0, Math.max(1, Math.min(SCALE_ROLES.length, o.roles ?? SCALE_ROLES.length)));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '../../sim/scale-seed';
 
 /**
  * A seeded generator of hostile request bodies for the bot's three HTTP entry points
@@ -15,18 +16,6 @@ import { join } from 'node:path';
  */
 
 // --- PRNG ---------------------------------------------------------------------------------------
-
-/** mulberry32: a small 32-bit PRNG, good enough to pick mutations, and reproducible everywhere. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mixes the run's seed and a case index into the case's own seed (murmur3's finaliser). */
 function caseSeed(seed: number, index: number): number {
