@@ -93,3 +93,38 @@ export function onBehalfOf(userAssertionToken: string, o: OboOptions): OnBehalfO
     ? new OnBehalfOfCredential({ ...common, certificatePath: o.certificatePath })
     : new OnBehalfOfCredential({ ...common, clientSecret: o.clientSecret! });
 }
+
+/**
+ * On-behalf-of credentials reused per SSO token: a new credential fetches Entra's metadata and exchanges
+ * the token again on every click; one kept per token (until the token expires, at most `max` of them)
+ * answers from its own cache. Keyed by the whole token, so a credential only ever serves the user whose
+ * token it holds.
+ */
+export function onBehalfOfCache(o: OboOptions, opts: { max?: number; now?: () => number } = {}): (userAssertionToken: string) => OnBehalfOfCredential {
+  const max = opts.max ?? 500;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { credential: OnBehalfOfCredential; expiresAt: number }>();
+  return (token) => {
+    const hit = cache.get(token);
+    if (hit && hit.expiresAt > now()) {
+      cache.delete(token);
+      cache.set(token, hit); // most recently used last
+      return hit.credential;
+    }
+    cache.delete(token);
+    const credential = onBehalfOf(token, o);
+    cache.set(token, { credential, expiresAt: expiryOf(token) ?? now() + 5 * 60_000 });
+    while (cache.size > max) cache.delete(cache.keys().next().value!);
+    return credential;
+  };
+}
+
+/** The token's `exp` in ms (read, not verified: Entra verifies the token when it is exchanged). */
+function expiryOf(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -17,7 +17,7 @@ import type { ApprovalRequestRow } from '../services/store/store';
 import { Store } from '../services/store/store';
 import { tryLease } from '../services/store/leases';
 import { ApprovalActions } from './approval-actions';
-import { approverSsoToken, onBehalfOf } from './approver-token';
+import { approverSsoToken, onBehalfOfCache } from './approver-token';
 import { ChatCommands } from './chat/chat-commands';
 import { TokenServiceSignIn } from './chat/chat-sign-in';
 import { ChatStatusMessages } from './chat/status-messages';
@@ -128,9 +128,10 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   });
   const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now);
   const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
+  const oboFor = onBehalfOfCache(oboOptions);
   /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
   const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
-    const obo = onBehalfOf(sso, oboOptions);
+    const obo = oboFor(sso);
     if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo), refOf(row));
     return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo), row.kind === 'group' ? 'group' : 'entraRole');
   };
@@ -183,7 +184,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   const chatSignIn = new TokenServiceSignIn(ssoOptions);
   // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
   const selfServiceFor = (sso: string, claims: string | null | undefined) => {
-    const obo = withClaims(onBehalfOf(sso, oboOptions), claims);
+    const obo = withClaims(oboFor(sso), claims);
     return new GraphSelfService(createGraphClient(config.graphBaseUrl, obo), new ArmClient(config.armBaseUrl, obo));
   };
   const chat = new ChatCommands({
