@@ -99,6 +99,11 @@ export function spotAuditWindow(now: Date, timeZone: string | null | undefined):
   return { date, from: new Date(startOfLocalDay(date, timeZone)).toISOString(), to: new Date(startOfLocalDay(today, timeZone)).toISOString() };
 }
 
+/** What the admin digest says of any request it lists: its ids and what it was for. */
+function requestOf(r: ApprovalFields) {
+  return { requestId: r.id, pimRequestId: r.pim_request_id, kind: r.kind, roleDefinitionId: r.role_definition_id, scope: r.scope, principalId: r.principal_id };
+}
+
 export function buildAdminDigest(input: AdminDigestInput, opts: AdminDigestOptions): AdminDigest {
   const zone = safeZone(opts.timeZone);
   const now = opts.now.getTime();
@@ -127,12 +132,7 @@ export function buildAdminDigest(input: AdminDigestInput, opts: AdminDigestOptio
     .slice()
     .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
   const pending: PendingEntry[] = pendingRows.slice(0, opts.pendingListed ?? 20).map((r) => ({
-    requestId: r.id,
-    pimRequestId: r.pim_request_id,
-    kind: r.kind,
-    roleDefinitionId: r.role_definition_id,
-    scope: r.scope,
-    principalId: r.principal_id,
+    ...requestOf(r),
     status: r.status,
     createdAt: r.created_at,
     ageMinutes: Math.max(0, Math.floor((now - Date.parse(r.created_at)) / 60_000)),
@@ -143,12 +143,7 @@ export function buildAdminDigest(input: AdminDigestInput, opts: AdminDigestOptio
   const rate = opts.spotAudit.rate ?? DEFAULT_SPOT_AUDIT_RATE;
   const reviews = input.reviews ?? [];
   const sample: SpotAuditEntry[] = spotAuditSample(approved, window.date, { rate, salt: opts.spotAudit.salt }).map((r) => ({
-    requestId: r.id,
-    pimRequestId: r.pim_request_id,
-    kind: r.kind,
-    roleDefinitionId: r.role_definition_id,
-    scope: r.scope,
-    principalId: r.principal_id,
+    ...requestOf(r),
     approvedById: r.decided_by_id,
     approvedByName: r.decided_by_name,
     approvedAt: r.decided_at,

@@ -64,6 +64,8 @@ export class JobScheduler {
   /** The value this instance writes to `lease_owner`. */
   readonly leaseOwner: string;
   private readonly now: () => Date;
+  /** PostgreSQL: claims skip rows another replica has locked. */
+  private readonly postgres: boolean;
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
@@ -81,6 +83,7 @@ export class JobScheduler {
     if (!opts.owner) throw new Error('JobScheduler needs an owner name (the replica, e.g. its host name) for its leases');
     this.leaseOwner = `${opts.owner}#${randomBytes(4).toString('hex')}`;
     this.now = opts.now ?? (() => new Date());
+    this.postgres = engineOf(db) === 'postgres';
     this.leaseMs = positive(opts.leaseMs ?? DEFAULT_LEASE_MS, 'leaseMs');
     this.maxAttempts = positive(opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, 'maxAttempts');
     this.retryBaseMs = positive(opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, 'retryBaseMs');
@@ -263,7 +266,7 @@ export class JobScheduler {
       // PostgreSQL: skip a job another replica is claiming this instant instead of queueing behind its lock.
       .where('id', 'in', (eb) => {
         const one = eb.selectFrom('jobs as locked').select('locked.id').where('locked.id', '=', c.id);
-        return engineOf(this.db) === 'postgres' ? one.forUpdate().skipLocked() : one;
+        return this.postgres ? one.forUpdate().skipLocked() : one;
       });
     if (c.status === 'pending') {
       q = q.where('status', '=', 'pending').where('due_at', '<=', nowIso);

@@ -5,7 +5,7 @@
  */
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
-import { cardAction, CHANNEL_ID, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, pendingRequest, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const ROLES = 5;
@@ -34,12 +34,7 @@ describe('channel messages through the outbox', () => {
     await h.close();
   });
 
-  async function request(role: string) {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role, justification: GOOD, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
-    expect(created.body.status).toBe('PendingApproval');
-    await h.bot.delivery.drain();
-    return (await h.bot.store.getRequestByPimId(created.body.id))!;
-  }
+  const request = async (role: string) => (await pendingRequest(h, { role, justification: GOOD, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' })).row;
 
   it('a busy minute: two cards go alone, the rest wait for one summary card whose lines open the full card, follow decisions and take nudges', async () => {
     const rows = [];

@@ -4,7 +4,7 @@
  * (test/support/replica-main.ts); the survivor runs in the test with a clock it can move past leases.
  */
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, pendingRequest, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 import { startReplica, type ReplicaProcess } from '../support/replica-process';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
@@ -35,12 +35,9 @@ describe('a replica killed mid-way', () => {
     await h.close();
   });
 
-  async function pendingRequest() {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GOOD, durationMinutes: 60 });
-    expect(created.body.status).toBe('PendingApproval');
-    await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
-    return { pimId: created.body.id as string, row, card: h.connector.posts.find((p) => p.conversationId === CHANNEL_ID)! };
+  async function requestWithCard() {
+    const { pimId, row } = await pendingRequest(h, { justification: GOOD, durationMinutes: 60 });
+    return { pimId, row, card: h.connector.posts.find((p) => p.conversationId === CHANNEL_ID)! };
   }
 
   const patches = async () => ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as Array<{ method: string; path: string }>).filter((c) => c.method === 'PATCH' && APPROVALS.test(c.path)).length;
@@ -48,7 +45,7 @@ describe('a replica killed mid-way', () => {
     cardAction(url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
 
   it('while PIM’s answer to the approval is on its way: the survivor closes the card from PIM’s state and never sends the decision again', async () => {
-    const { pimId, row, card } = await pendingRequest();
+    const { pimId, row, card } = await requestWithCard();
     victim = await startReplica(h.env);
     // PIM records the decision, but its 204 is held back long enough for the replica to die waiting.
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', answerAfterMs: 60_000, times: 1 });
@@ -71,7 +68,7 @@ describe('a replica killed mid-way', () => {
   });
 
   it('after recording the decision, in the middle of the card update: the survivor sends the update once the lease runs out', async () => {
-    const { pimId, row, card } = await pendingRequest();
+    const { pimId, row, card } = await requestWithCard();
     victim = await startReplica(h.env);
     await simJson(h.sim, 'DELETE', '/_sim/calls');
     h.connector.hangNext('PUT', 1);

@@ -5,7 +5,7 @@
  */
 import { Pool } from 'pg';
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
 
 const POSTGRES = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -38,9 +38,7 @@ describe('the database restarting under a running bot', () => {
   }
 
   it('reconnects and records the next approval once, with every copy updated', async () => {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
-    await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
+    const { pimId, row } = await pendingRequest(h);
     expect(h.connector.posts.filter((p) => p.conversationId === CHANNEL_ID)).toHaveLength(1);
 
     expect(await dropConnections()).toBeGreaterThanOrEqual(1);
@@ -49,7 +47,7 @@ describe('the database restarting under a running bot', () => {
     const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
     expect(res.httpStatus).toBe(200);
     expect(res.body.statusCode).toBe(200);
-    expect((await simJson(h.sim, 'GET', `/_sim/requests/${created.body.id}`)).body.status).toBe('Granted');
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
     await h.bot.delivery.drain();
     expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
     expect(h.connector.updates.some((u) => JSON.stringify(u.activity).includes('Adele Vance'))).toBe(true);

@@ -1,5 +1,5 @@
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
 
 const adele = teamsUser(USER.adele);
 
@@ -15,12 +15,7 @@ describe('faults lose nothing', () => {
     await h.close();
   });
 
-  async function request() {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
-    expect(created.body.status).toBe('PendingApproval');
-    await h.bot.delivery.drain();
-    return created.body.id as string;
-  }
+  const request = async () => (await pendingRequest(h)).pimId;
 
   it('posts the card once Teams recovers, after the outbox backs off, and only once', async () => {
     h.connector.failNext(502, 1000);
@@ -130,9 +125,7 @@ describe('a slow PIM', () => {
   });
 
   it('shows the approver "recording your decision…" at once, then every copy shows the result, with one PATCH', async () => {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
-    await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
+    const { row } = await pendingRequest(h);
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', latencyMs: 1500, times: 1 });
     await simJson(h.sim, 'DELETE', '/_sim/calls');
     const started = Date.now();
@@ -160,14 +153,12 @@ describe('a restart in the middle of recording a decision', () => {
   });
 
   async function claimedRequest(pimWasPatched: boolean) {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
-    await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
+    const { pimId, row } = await pendingRequest(h);
     // What a process that died after claiming leaves behind: a claim, and maybe a PATCH PIM applied.
     const longAgo = new Date(Date.now() - 10 * 60_000).toISOString();
     await h.bot.store.updateRequestIfVersion(row.id, row.version, { status: 'recording', claimed_by: USER.adele, claimed_at: longAgo, claimed_result: 'Approve', decision_justification: 'Verified with the CFO by phone' });
     if (pimWasPatched) {
-      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: created.body.id, approver: USER.adele, reviewResult: 'Approve', justification: 'Verified with the CFO by phone' });
+      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.adele, reviewResult: 'Approve', justification: 'Verified with the CFO by phone' });
     }
     return row.id;
   }

@@ -5,7 +5,8 @@ import pino from 'pino';
 import { loadConfig } from '../../services/config/config';
 import { startBot, RunningBot } from '../../bot/create-bot';
 import { startSimulator, SimHandle } from '../../sim/server';
-import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, SeedTenant } from '../../sim/seed';
+import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, SeedTenant, USER } from '../../sim/seed';
+import type { ApprovalRequestRow } from '../../services/store/store';
 import { FakeConnector, startFakeConnector } from './fake-connector';
 import { freshDatabase } from './test-database';
 
@@ -89,6 +90,21 @@ export async function simJson(sim: SimHandle, method: string, path: string, body
   const res = await fetch(`${sim.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * A PIM activation filed in the simulator (Isaiah asking for User Administrator unless `request` says
+ * otherwise): PIM calls the bot's decision endpoint, and once the bot has delivered what it owes, the
+ * request's row is returned. Expects PIM to leave it pending (an approver must decide).
+ */
+export async function pendingRequest(h: Harness, request: Record<string, unknown> = {}): Promise<{ pimId: string; row: ApprovalRequestRow }> {
+  const body = { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345', ...request };
+  const created = await simJson(h.sim, 'POST', '/_sim/requests', body);
+  expect(created.body.status).toBe('PendingApproval');
+  await h.bot.delivery.drain();
+  const row = await h.bot.store.getRequestByPimId(created.body.id);
+  expect(row).toBeDefined();
+  return { pimId: created.body.id as string, row: row! };
 }
 
 /** Sends an Action.Execute invoke to the bot as the given seeded user; returns the invoke response body. */
