@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
+import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
 
 /**
  * Validates the Entra bearer token PIM sends to the custom extension endpoint: signature through
@@ -13,7 +13,19 @@ export interface PimTokenValidatorOptions {
   allowedCallerAppIds: string[];
   /** Tolerated clock skew between Entra and us. */
   clockToleranceSeconds?: number;
+  /** For tests: the clock the verified-token cache reads, and a key source instead of `jwksUri`. */
+  now?: () => number;
+  keys?: JWTVerifyGetKey;
 }
+
+/**
+ * PIM gets one token for our Application ID URI and sends it with every callout until it expires, so
+ * the same bytes arrive again and again. A token that verified is remembered (by its exact text) until
+ * it expires, and at most this long: no longer than jose keeps the tenant's signing keys (10 minutes), so
+ * a key Entra withdraws stops being honoured through the cache no later than through the key set.
+ */
+const VERIFIED_TOKEN_TTL_MS = 5 * 60_000;
+const VERIFIED_TOKENS_MAX = 1000;
 
 export type TokenCheck = 'missing' | 'malformed' | 'signature' | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'caller' | 'keys_unavailable';
 
@@ -32,16 +44,23 @@ export interface PimCaller {
 
 export function createPimTokenValidator(options: PimTokenValidatorOptions): (authorization: string | undefined) => Promise<PimCaller> {
   // jose caches the key set and refetches on an unknown kid (Entra rotates keys), at most every 30 s.
-  const jwks = createRemoteJWKSet(new URL(options.jwksUri), { timeoutDuration: 3000, cooldownDuration: 30_000 });
+  const jwks = options.keys ?? createRemoteJWKSet(new URL(options.jwksUri), { timeoutDuration: 3000, cooldownDuration: 30_000 });
   const allowed = new Set(options.allowedCallerAppIds.map((a) => a.toLowerCase()));
+  const now = options.now ?? Date.now;
+  const toleranceMs = (options.clockToleranceSeconds ?? 120) * 1000;
+  const verified = new Map<string, { caller: PimCaller; until: number }>();
 
   return async (authorization) => {
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization ?? '');
     if (!authorization) throw new PimTokenError('missing', 'No Authorization header: PIM sends "Authorization: Bearer <Entra token>".');
     if (!match) throw new PimTokenError('malformed', 'The Authorization header must be "Bearer <token>".');
+    const token = match[1]!;
+    const known = verified.get(token);
+    if (known && now() < known.until) return known.caller;
+    if (known) verified.delete(token);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1]!, jwks, {
+      ({ payload } = await jwtVerify(token, jwks, {
         issuer: options.issuers,
         audience: options.audience,
         algorithms: ['RS256'],
@@ -55,7 +74,12 @@ export function createPimTokenValidator(options: PimTokenValidatorOptions): (aut
     if (!appId || !allowed.has(appId)) {
       throw new PimTokenError('caller', `The calling app${appId ? ` ${appId}` : ''} is not allowed to call this endpoint; add it to PIM_ALLOWED_CALLER_APP_IDS if it is PIM.`);
     }
-    return { appId, tenantId: typeof payload.tid === 'string' ? payload.tid : undefined, claims: payload };
+    const caller: PimCaller = { appId, tenantId: typeof payload.tid === 'string' ? payload.tid : undefined, claims: payload };
+    // exp is required above; remember the token until then (plus the tolerated skew jose allowed), capped.
+    const until = Math.min((payload.exp as number) * 1000 + toleranceMs, now() + VERIFIED_TOKEN_TTL_MS);
+    if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { caller, until });
+    return caller;
   };
 }
 

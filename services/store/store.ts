@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Insertable, Kysely, Migrator, PostgresDialect, Selectable, SqliteDialect, sql, Updateable } from 'kysely';
 import { Pool } from 'pg';
+import { withStatementCache } from './sqlite-statements';
 import { engineOfUrl } from './dialect';
 import { ChatStore } from './chat-store';
 import { migrationProvider } from './migrations';
@@ -45,7 +46,7 @@ export class Store {
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('busy_timeout = 5000');
       sqlite.pragma('foreign_keys = ON');
-      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     } else {
       throw new Error(`DATABASE_URL must be sqlite:<path> or postgres://user@host:port/database; got a '${databaseUrl.split(':')[0]}:' URL`);
     }

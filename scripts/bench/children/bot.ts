@@ -38,15 +38,23 @@ export interface RowRef {
 }
 
 /**
- * Counts the SQL statements the bot prepares (kysely's SQLite driver prepares one per query): a measure of
- * how much store work a request costs. Instrumentation in this benchmark process only.
+ * Counts the SQL statements the bot runs (the store keeps its prepared statements, so each run, all, get
+ * or iterate of a statement is one statement executed): a measure of how much store work a request costs.
+ * Instrumentation in this benchmark process only.
  */
 let sqlStatements = 0;
-const prepare = Database.prototype.prepare;
-Database.prototype.prepare = function (this: Database.Database, source: string) {
-  sqlStatements++;
-  return prepare.call(this, source);
-} as typeof prepare;
+{
+  const probe = new Database(':memory:');
+  const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<'run' | 'all' | 'get' | 'iterate', (...args: unknown[]) => unknown>;
+  probe.close();
+  for (const method of ['run', 'all', 'get', 'iterate'] as const) {
+    const original = statementProto[method];
+    statementProto[method] = function (this: unknown, ...args: unknown[]) {
+      sqlStatements++;
+      return original.apply(this, args);
+    };
+  }
+}
 
 async function main(): Promise<void> {
   const args = childArgs<BotArgs>();
