@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ClientCertificateCredential, ClientSecretCredential, TokenCredential } from '@azure/identity';
-import { TeamsAdapter } from '@microsoft/teams-ai';
+// teams-ai's package root loads its whole AI stack (planners, models, embeddings): +26 MB for a bot
+// that uses only the Application and the adapter unless natural language is configured.
+import { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter';
 import { CertificateServiceClientCredentialsFactory } from 'botframework-connector';
 import pino, { Logger } from 'pino';
 import restify from 'restify';
@@ -29,7 +31,6 @@ import { UserTimeZones } from '../services/jobs/user-time-zone';
 import { JobScheduler } from '../services/jobs/scheduler';
 import { hostname } from 'node:os';
 import { GraphSelfService } from '../services/elevation/self-service';
-import { createAzureOpenAiPlanner } from '../services/chat/nl-planner';
 import { CardDelivery, errInfo } from './card-delivery';
 import { Reconciler } from './reconciler';
 import { readRequestStatuses } from '../services/graph/pim-requests';
@@ -194,7 +195,8 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     delivery,
     signIn: chatSignIn,
     reminders,
-    naturalLanguage: config.naturalLanguage ? createAzureOpenAiPlanner(config.naturalLanguage, { logger: log }) : null,
+    // Loaded only when configured: the planner pulls in teams-ai's AI stack.
+    naturalLanguage: config.naturalLanguage ? (require('../services/chat/nl-planner') as typeof import('../services/chat/nl-planner')).createAzureOpenAiPlanner(config.naturalLanguage, { logger: log }) : null,
     selfServiceFor,
     log,
     now: opts.now,

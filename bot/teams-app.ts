@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { ActivityTypes, TurnContext } from 'botbuilder';
-import { Application, TeamsAdapter, TurnState } from '@microsoft/teams-ai';
+import { Application } from '@microsoft/teams-ai/lib/Application';
+import type { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter';
+import { TurnState } from '@microsoft/teams-ai/lib/TurnState';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { errorResult, HttpError, HttpResult, requireJsonContentType } from './http-body';
