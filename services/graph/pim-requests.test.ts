@@ -88,11 +88,30 @@ describe('reading PIM request statuses in JSON batches', () => {
     const ids = Array.from({ length: 45 }, (_, i) => unknownId(i));
     await control(sim, 'POST', '/_sim/faults', { pathPattern: '\\$batch', status: 500 });
     await control(sim, 'DELETE', '/_sim/calls');
-    const reads = await readRequestStatuses(graph, ids, signal(), { sleep });
+    const reads = await readRequestStatuses(graph, ids, signal(), { sleep, concurrency: 1 });
     expect(reads.size).toBe(45);
     expect([...reads.values()].every((r) => 'error' in r && r.error.status === 500 && r.error.code === 'InternalServerError')).toBe(true);
     expect((await batchCalls()).map((c) => c.status)).toEqual([500]);
     expect(waits).toEqual([]);
+  });
+
+  it('reads several batches at once, and sends none after one fails for good beyond those already in flight', async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => unknownId(i)); // 10 batches
+    await control(sim, 'POST', '/_sim/faults', { pathPattern: '\\$batch', status: 500 });
+    await control(sim, 'DELETE', '/_sim/calls');
+    const reads = await readRequestStatuses(graph, ids, signal(), { sleep, concurrency: 3 });
+    expect(reads.size).toBe(200);
+    expect([...reads.values()].every((r) => 'error' in r && r.error.status === 500)).toBe(true);
+    expect((await batchCalls()).map((c) => c.status)).toEqual([500, 500, 500]);
+  });
+
+  it('with batches in flight at once, still reads every request', async () => {
+    const ids = [...Array.from({ length: 70 }, (_, i) => unknownId(i))];
+    await control(sim, 'DELETE', '/_sim/calls');
+    const reads = await readRequestStatuses(graph, ids, signal(), { sleep, concurrency: 3 });
+    expect(reads.size).toBe(70);
+    expect([...reads.values()].every((r) => 'error' in r && r.error.status === 404)).toBe(true);
+    expect((await batchCalls()).length).toBe(4);
   });
 
   it('caps retries of an item that stays unavailable and reports it unread', async () => {
