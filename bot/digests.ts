@@ -71,7 +71,7 @@ export class DailyDigests {
       store: Store;
       scheduler: JobScheduler;
       reads: TenantReads & DirectoryNames;
-      timeZones: { zoneOf(userId: string): Promise<string> };
+      timeZones: { zonesOf(userIds: Iterable<string>): Promise<Map<string, string>> };
       notifier: ChatNotifier;
       /** Reaching users the bot has no chat with (app installation through Graph); null when not configured. */
       personalChats?: Pick<GraphPersonalChats, 'openChat' | 'notify' | 'webUrlForBotChat'> | null;
@@ -109,8 +109,10 @@ export class DailyDigests {
     const inputs = await readDigestInputs(this.deps.reads, { now, groupIds, dormantAfterDays: s.dormantAfterDays });
 
     const users: Array<{ id: string; digest: UserDigest }> = [];
-    for (const userId of digestCandidates(inputs)) {
-      const zone = await this.deps.timeZones.zoneOf(userId);
+    const candidates = [...digestCandidates(inputs)];
+    const zones = await this.deps.timeZones.zonesOf(candidates);
+    for (const userId of candidates) {
+      const zone = zones.get(userId)!;
       if (!this.due(now, zone)) continue;
       const date = localDate(now, zone);
       if (await this.deps.scheduler.get(`${DIGEST_USER}:${userId}:${date}`)) continue;

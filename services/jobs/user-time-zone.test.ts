@@ -24,6 +24,35 @@ describe('user time zones from Graph mailbox settings (simulator over HTTPS)', (
     expect(got).toEqual(['America/Los_Angeles', 'Europe/Berlin', 'Europe/London', 'America/New_York', 'Asia/Kolkata', 'Australia/Sydney', DEFAULT_ZONE]);
   });
 
+  it('looks up many users a few at a time, each once, and answers every one', async () => {
+    const zones = new UserTimeZones(graphClientWithToken(sim, appToken(['MailboxSettings.Read'])), DEFAULT_ZONE);
+    const graph = (zones as unknown as { graph: Client }).graph;
+    let inFlight = 0;
+    let most = 0;
+    const api = graph.api.bind(graph);
+    jest.spyOn(graph, 'api').mockImplementation((path: string) => {
+      const request = api(path);
+      const get = request.get.bind(request);
+      request.get = async () => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await get();
+        } finally {
+          inFlight--;
+        }
+      };
+      return request;
+    });
+    const before = mailboxCalls();
+    const users = [USER.alex, USER.megan, USER.adele, USER.isaiah, USER.patti, USER.lynne, USER.diego, USER.megan];
+    const got = await zones.zonesOf(users, 3);
+    expect(mailboxCalls() - before).toBe(7);
+    expect(most).toBe(3);
+    expect(got.get(USER.patti)).toBe('Asia/Kolkata');
+    expect(got.get(USER.diego)).toBe(DEFAULT_ZONE);
+    expect(got.size).toBe(7);
+  });
+
   it('asks Graph once per user while the answer is fresh, and again after the TTL', async () => {
     let now = 0;
     const zones = new UserTimeZones(graphClientWithToken(sim, appToken(['MailboxSettings.Read'])), DEFAULT_ZONE, { ttlMs: 1000, nowMs: () => now });

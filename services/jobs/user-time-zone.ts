@@ -42,6 +42,24 @@ export class UserTimeZones {
     this.log = opts.log ?? pino({ level: 'silent' });
   }
 
+  /**
+   * Several users' zones, `concurrency` lookups at a time: a digest pass asks for every candidate's, and
+   * one after another that is a Graph round trip per user (minutes for thousands, on a cold cache).
+   */
+  async zonesOf(userIds: Iterable<string>, concurrency = 8): Promise<Map<string, string>> {
+    const ids = [...new Set(userIds)];
+    const out = new Map<string, string>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        out.set(id, await this.zoneOf(id));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, worker));
+    return out;
+  }
+
   /** The user's IANA time zone; never throws (the default stands in for anything unknown). */
   async zoneOf(userId: string): Promise<string> {
     const hit = this.cache.get(userId);
