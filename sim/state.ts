@@ -227,12 +227,21 @@ export class SimState {
   signIn(userId: string, strength: Partial<UserSession> = {}): UserSession {
     const s: UserSession = { mfa: strength.mfa ?? DEFAULT_SESSION.mfa, acrs: [...(strength.acrs ?? DEFAULT_SESSION.acrs)] };
     this.sessions.set(userId, s);
+    this.sessionGenerations.set(userId, this.sessionGeneration(userId) + 1);
     return s;
   }
 
   signOut(userId: string): void {
     this.sessions.set(userId, null);
+    this.sessionGenerations.set(userId, this.sessionGeneration(userId) + 1);
   }
+
+  /** Changes with every sign-in and sign-out: the token service keeps a user's token for one session only. */
+  sessionGeneration(userId: string): number {
+    return this.sessionGenerations.get(userId) ?? 0;
+  }
+
+  private readonly sessionGenerations = new Map<string, number>();
 
   /**
    * When a user's eligible assignment ends (ISO), or null when it is permanent. Ends are fixed at

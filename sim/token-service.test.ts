@@ -22,6 +22,16 @@ describe('simulated Bot Framework token service', () => {
     expect(decodeJwt(t.token)).toMatchObject({ oid: USER.megan, aud: `api://botid-${DEMO_BOT_APP.clientId}`, scp: 'access_as_user' });
   });
 
+  it('hands out the stored token again until the session changes, as the service keeps it', async () => {
+    const first = await client.getUserToken('user-id-1', 'GraphConnection', 'msteams', undefined as unknown as string);
+    const again = await client.getUserToken('user-id-1', 'GraphConnection', 'msteams', undefined as unknown as string);
+    expect(again.token).toBe(first.token);
+    await control(sim, 'POST', '/_sim/signin', { user: 'meganb@contoso.example' });
+    const after = await client.getUserToken('user-id-1', 'GraphConnection', 'msteams', undefined as unknown as string);
+    expect(after.token).not.toBe(first.token);
+    expect(decodeJwt(after.token).oid).toBe(USER.megan);
+  });
+
   it('reports no token after sign-out and until the user signs in again', async () => {
     await client.signOutUser('user-id-2', 'GraphConnection', 'msteams');
     expect((await client.getUserToken('user-id-2', 'GraphConnection', 'msteams', undefined as unknown as string))?.token).toBeUndefined();

@@ -40,13 +40,28 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
   /** The session's strength decides `amr` (MFA or not) and `acrs` of every token the service hands out. */
   const strength = (user: SeedUser) => sessionClaims(ctx.state.session(user.id) ?? DEFAULT_SESSION);
 
-  async function tokenFor(req: SimRequest, user: SeedUser, connectionName: string): Promise<SimResponse> {
-    const token = await issueUserAssertion(ctx, user, { issuer: `${req.origin}/${ctx.tenantId}/v2.0`, ...strength(user) });
+  /**
+   * Like the real service, the token a user signed in with is stored and handed out again until it is
+   * close to expiry (then a fresh one, as the service refreshes it); a new sign-in, sign-out or exchange
+   * replaces it, and so does a change of the session's strength (MFA, authentication context).
+   */
+  const stored = new Map<string, { token: string; expiresAt: number; session: string }>();
+  const REFRESH_BEFORE_MS = 5 * 60_000;
+
+  async function tokenFor(req: SimRequest, user: SeedUser, connectionName: string, opts: { fresh?: boolean } = {}): Promise<SimResponse> {
+    const claims = { issuer: `${req.origin}/${ctx.tenantId}/v2.0`, ...strength(user) };
+    const key = `${user.id}|${connectionName}`;
+    const session = JSON.stringify([ctx.state.sessionGeneration(user.id), claims]);
+    let entry = stored.get(key);
+    if (opts.fresh || !entry || entry.session !== session || entry.expiresAt - Date.now() < REFRESH_BEFORE_MS) {
+      entry = { token: await issueUserAssertion(ctx, user, claims), expiresAt: Date.now() + 3600 * 1000, session };
+      stored.set(key, entry);
+    }
     return json(200, {
       channelId: req.query.get('channelId') ?? 'msteams',
       connectionName,
-      token,
-      expiration: new Date(Date.now() + 3600 * 1000).toISOString(),
+      token: entry.token,
+      expiration: new Date(entry.expiresAt).toISOString(),
     });
   }
 
@@ -78,7 +93,7 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
     const amr = Array.isArray(v.claims.amr) ? (v.claims.amr as unknown[]).map(String) : undefined;
     const acrs = Array.isArray(v.claims.acrs) ? (v.claims.acrs as unknown[]).map(String) : [];
     ctx.state.signIn(user.id, { mfa: amr ? amr.includes('mfa') : undefined, acrs });
-    return tokenFor(req, user, req.query.get('connectionName')!);
+    return tokenFor(req, user, req.query.get('connectionName')!, { fresh: true });
   });
 
   router.add('DELETE', '/api/usertoken/SignOut', async (req) => {
