@@ -1,4 +1,4 @@
-import { OnBehalfOfCredential } from '@azure/identity';
+import { OnBehalfOfCredential, type TokenCredential } from '@azure/identity';
 import { CloudAdapter, TurnContext } from 'botbuilder';
 import { MicrosoftAppCredentials, UserTokenClient } from 'botframework-connector';
 import { UserTokenClientImpl } from 'botframework-connector/lib/auth/userTokenClientImpl';
@@ -100,10 +100,14 @@ export function onBehalfOf(userAssertionToken: string, o: OboOptions): OnBehalfO
  * answers from its own cache. Keyed by the whole token, so a credential only ever serves the user whose
  * token it holds.
  */
-export function onBehalfOfCache(o: OboOptions, opts: { max?: number; now?: () => number } = {}): (userAssertionToken: string) => OnBehalfOfCredential {
+export function onBehalfOfCache(
+  o: OboOptions,
+  opts: { max?: number; now?: () => number; create?: (token: string, o: OboOptions) => TokenCredential } = {},
+): (userAssertionToken: string) => TokenCredential {
   const max = opts.max ?? 500;
   const now = opts.now ?? Date.now;
-  const cache = new Map<string, { credential: OnBehalfOfCredential; expiresAt: number }>();
+  const create = opts.create ?? onBehalfOf;
+  const cache = new Map<string, { credential: TokenCredential; expiresAt: number }>();
   return (token) => {
     const hit = cache.get(token);
     if (hit && hit.expiresAt > now()) {
@@ -112,7 +116,17 @@ export function onBehalfOfCache(o: OboOptions, opts: { max?: number; now?: () =>
       return hit.credential;
     }
     cache.delete(token);
-    const credential = onBehalfOf(token, o);
+    const inner = create(token, o);
+    // A failed exchange drops the credential: MSAL remembers a 429/5xx from Entra and refuses the same
+    // request for up to a minute without asking again, which would fail the approver's next click too.
+    // The approver was told nothing was recorded; their retry deserves a real attempt.
+    const credential: TokenCredential = {
+      getToken: (scopes, options) =>
+        inner.getToken(scopes, options).catch((err: unknown) => {
+          if (cache.get(token)?.credential === credential) cache.delete(token);
+          throw err;
+        }),
+    };
     cache.set(token, { credential, expiresAt: expiryOf(token) ?? now() + 5 * 60_000 });
     while (cache.size > max) cache.delete(cache.keys().next().value!);
     return credential;

@@ -38,3 +38,30 @@ describe('on-behalf-of credentials per SSO token', () => {
     expect(oboFor('opaque-token')).not.toBe(first);
   });
 });
+
+describe('on-behalf-of credentials: a failed exchange', () => {
+  it('is not kept: the next click gets a new credential that really asks Entra again', async () => {
+    const made: string[] = [];
+    let fail = true;
+    const oboFor = onBehalfOfCache(OPTIONS, {
+      create: (t) => {
+        made.push(t);
+        return {
+          getToken: async () => {
+            if (fail) throw Object.assign(new Error('Entra answered 503'), { statusCode: 503 });
+            return { token: 'graph-token', expiresOnTimestamp: Date.now() + 3_600_000 };
+          },
+        };
+      },
+    });
+    const sso = token('adele', Date.now() / 1000 + 3600);
+    const first = oboFor(sso);
+    await expect(first.getToken('https://graph.microsoft.com/.default')).rejects.toThrow('503');
+    fail = false;
+    const second = oboFor(sso);
+    expect(second).not.toBe(first);
+    await expect(second.getToken('https://graph.microsoft.com/.default')).resolves.toMatchObject({ token: 'graph-token' });
+    expect(oboFor(sso)).toBe(second); // a working credential is kept
+    expect(made).toHaveLength(2);
+  });
+});
