@@ -1,0 +1,20 @@
+import type { Verdict } from '../decision/evaluate-activation';
+
+/**
+ * The `rule` label of pim_evaluations_total: which rule decided what enforce mode would answer. A check
+ * name (a fixed set), or: `autoApprove` (every auto-approval condition passed), `budget` (the checks
+ * overran and an approver decides), `default` (nothing stood out; an approver decides).
+ */
+export function decidingRule(verdict: Verdict): string {
+  const first = (result: string) => verdict.checks.find((c) => c.result === result)?.name;
+  switch (verdict.wouldBe) {
+    case 'Denied':
+      return first('fail') ?? 'default';
+    case 'AutoApproved':
+      return 'autoApprove';
+    case 'Approved':
+      if (verdict.checks.length === 0) return 'budget';
+      if (verdict.checks.some((c) => c.name === 'humanOnlyRole' && c.result === 'flag')) return 'humanOnlyRole';
+      return first('unavailable') ?? first('flag') ?? 'default';
+  }
+}
