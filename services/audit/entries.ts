@@ -1,0 +1,146 @@
+import type { AuditEntry } from './audit-trail';
+
+/** The ids of an approval request the entries name (approval_requests columns). */
+export interface AuditedRequest {
+  id: string;
+  pim_request_id: string;
+  evaluation_id: string;
+}
+
+/** Who did it when the bot acted on its own (timers, the reconciler). */
+export const BOT_ACTOR = 'bot';
+
+/** The decision endpoint answered PIM: the evaluationId exactly as returned (PIM writes it to its own audit log). */
+export function evaluationEntry(o: {
+  evaluationId: string;
+  pimRequestId: string | null;
+  requestKey: string;
+  approvalRequestId: string | null;
+  requestKind: string;
+  principalId: string;
+  roleDefinitionId: string;
+  scope: string;
+  outcome: string;
+  wouldBe: string;
+  mode: string;
+  reasons: string[];
+  checks: Array<{ name: string; result: string; detail?: string }>;
+  latencyMs: number;
+  callerAppId: string;
+  at: Date;
+}): AuditEntry {
+  return {
+    kind: 'evaluation',
+    actor: o.principalId,
+    pimRequestId: o.pimRequestId,
+    requestId: o.approvalRequestId,
+    evaluationId: o.evaluationId,
+    outcome: o.outcome,
+    at: o.at,
+    details: {
+      requestKey: o.requestKey,
+      requestKind: o.requestKind,
+      requester: o.principalId,
+      roleDefinitionId: o.roleDefinitionId,
+      scope: o.scope,
+      wouldBe: o.wouldBe,
+      mode: o.mode,
+      reasons: o.reasons,
+      // The rules that fired: each check's name and result (its sentence too, it is what the approver saw).
+      checks: o.checks.map((c) => ({ name: c.name, result: c.result, detail: c.detail ?? null })),
+      latencyMs: Math.round(o.latencyMs),
+      callerAppId: o.callerAppId,
+    },
+  };
+}
+
+/** An approver chose Approve or Deny on a card (recorded when the bot claims the request, before PIM is called). */
+export function cardDecisionEntry(row: AuditedRequest, approverId: string, reviewResult: 'Approve' | 'Deny', justification: string, at: Date): AuditEntry {
+  return { kind: 'card.decision', actor: approverId, pimRequestId: row.pim_request_id, requestId: row.id, evaluationId: row.evaluation_id, outcome: reviewResult, at, details: { reviewResult, justification } };
+}
+
+/**
+ * What PIM (Graph or ARM) answered when the bot recorded a decision: recorded (204), already decided
+ * (by whom), refused (403/400), gone (404), failed (5xx, timeout). `recovered` marks results read back
+ * from PIM after a lost answer (the claim recovery).
+ */
+export function graphResultEntry(
+  row: AuditedRequest,
+  actor: string,
+  r: {
+    outcome: 'recorded' | 'already_decided' | 'not_an_approver' | 'closed' | 'not_found' | 'refused' | 'failed' | 'released';
+    reviewResult: string | null;
+    status: number | null;
+    code?: string | null;
+    graphRequestId?: string | null;
+    alreadyDecided: boolean;
+    decidedBy?: string | null;
+    finalStatus?: string | null;
+    recovered?: boolean;
+  },
+  at: Date,
+): AuditEntry {
+  return {
+    kind: 'graph.result',
+    actor,
+    pimRequestId: row.pim_request_id,
+    requestId: row.id,
+    evaluationId: row.evaluation_id,
+    outcome: r.outcome,
+    at,
+    details: {
+      reviewResult: r.reviewResult,
+      httpStatus: r.status,
+      code: r.code ?? null,
+      graphRequestId: r.graphRequestId ?? null,
+      alreadyDecided: r.alreadyDecided,
+      decidedBy: r.decidedBy ?? null,
+      finalStatus: r.finalStatus ?? null,
+      recovered: r.recovered ?? false,
+    },
+  };
+}
+
+/** A reminder in the card's thread (the ladder's, or one the requester asked for), or the ladder's escalation. */
+export function reminderEntry(row: AuditedRequest, kind: 'nudge' | 'escalation', o: { actor: string; trigger: 'ladder' | 'requester' | 'presence'; index?: number; escalatedTo?: string | null }, at: Date): AuditEntry {
+  return {
+    kind,
+    actor: o.actor,
+    pimRequestId: row.pim_request_id,
+    requestId: row.id,
+    evaluationId: row.evaluation_id,
+    outcome: 'sent',
+    at,
+    details: { trigger: o.trigger, index: o.index ?? null, escalatedTo: o.escalatedTo ?? null },
+  };
+}
+
+/** A digest button: extend, no longer needed, or a spot-audit verdict. */
+export function digestActionEntry(
+  userId: string,
+  o: { action: 'extend' | 'release' | 'spot_audit'; outcome: string; target?: { kind: string; roleDefinitionId: string; scope: string; assignment?: string }; pimRequestId?: string | null; requestId?: string | null; evaluationId?: string | null; note?: string | null; status?: string | null },
+  at: Date,
+): AuditEntry {
+  return {
+    kind: 'digest.action',
+    actor: userId,
+    pimRequestId: o.pimRequestId ?? null,
+    requestId: o.requestId ?? null,
+    evaluationId: o.evaluationId ?? null,
+    outcome: o.outcome,
+    at,
+    details: { action: o.action, target: o.target ?? null, note: o.note ?? null, pimStatus: o.status ?? null },
+  };
+}
+
+/** A user's activation filed in PIM from the chat (selfActivate as the user). */
+export function selfActivationEntry(userId: string, o: { pimRequestId: string | null; outcome: string; requestKind: string; roleDefinitionId: string; scope: string; durationMinutes: number; justification: string | null; ticket?: string | null; problem?: string | null }, at: Date): AuditEntry {
+  return {
+    kind: 'self_activation',
+    actor: userId,
+    pimRequestId: o.pimRequestId,
+    outcome: o.outcome,
+    at,
+    details: { requestKind: o.requestKind, roleDefinitionId: o.roleDefinitionId, scope: o.scope, durationMinutes: o.durationMinutes, justification: o.justification, ticket: o.ticket ?? null, problem: o.problem ?? null },
+  };
+}
