@@ -1,0 +1,138 @@
+import { renderApprovalCard, type ApprovalCardData, type ApprovalHistoryBlock, type ApprovalRiskBlock, type ApprovalView } from './approval-card';
+import { TEAMS_CARD_MAX_BYTES, validateAdaptiveCard } from './validate-card';
+
+const VIEWS: ApprovalView[] = ['approver', 'requester', 'observer', 'final'];
+const HOSTILE = 'see ${requester.userPrincipalName} [click](https://evil.example) <at>Megan</at> **bold** ${1+1}';
+
+const HIGH: ApprovalRiskBlock = {
+  tone: 'attention',
+  headline: 'Identity risk: High (at risk)',
+  facts: [{ title: 'State', value: 'at risk' }, { title: 'Updated', value: '2026-03-02 06:00 UTC' }],
+  detections: ['Unfamiliar sign-in properties · high risk, at risk · 2026-03-02 06:00 UTC · Lagos, NG (203.0.113.24)', 'Leaked credentials · high risk, at risk'],
+};
+
+const HISTORY: ApprovalHistoryBlock = {
+  line: '5 activations in 90 days · last 3 days ago · 1 denial',
+  firstActivation: false,
+  details: ['Last activation: 2026-02-27 09:00 UTC (3 days ago)', 'Denied 2026-02-20 10:00 UTC by Megan Bowen: "No ticket cited"'],
+};
+
+function request(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {
+  return {
+    requestId: 'req-7f3a',
+    version: 4,
+    requester: { displayName: 'Patti Fernandez', userPrincipalName: 'pattif@contoso.com', jobTitle: null, department: null },
+    role: { displayName: 'User Administrator', scope: 'Directory', kind: 'entraRole' },
+    durationText: '2 hours',
+    windowText: 'Mon 2 Mar 08:00 – 10:00 UTC',
+    justification: 'Reset MFA for the locked-out CFO, INC0012345',
+    ticket: null,
+    riskFlags: ['High user risk'],
+    decisionReasons: ["ID Protection rates the requester's user risk high (at risk), so an approver decides."],
+    expiresText: '23 h 41 min left',
+    status: 'pending',
+    identityRisk: HIGH,
+    history: HISTORY,
+    ...overrides,
+  };
+}
+
+function nodes(value: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(value)) return value.flatMap(nodes);
+  if (typeof value !== 'object' || value === null) return [];
+  const node = value as Record<string, unknown>;
+  return [node, ...Object.values(node).flatMap(nodes)];
+}
+const ofType = (card: unknown, type: string) => nodes(card).filter((n) => n.type === type);
+const textRuns = (card: unknown) => ofType(card, 'TextRun').map((n) => String(n.text));
+/** The container whose first line is the risk headline. */
+const riskContainer = (card: unknown) => ofType(card, 'Container').find((c) => textRuns((c.items as unknown[])[0]).some((t) => t.startsWith('Identity risk') || t.startsWith('No ')));
+
+describe('approval card: identity risk and requester history', () => {
+  test.each(VIEWS)('the %s view with both blocks is a valid card', (view) => {
+    expect(validateAdaptiveCard(renderApprovalCard(request(), view))).toEqual([]);
+  });
+
+  test('a high risk is a flag in attention colours with its state, update time and detections', () => {
+    const card = renderApprovalCard(request(), 'approver');
+    const risk = riskContainer(card)!;
+    expect(risk).toBeDefined();
+    expect(risk.style).toBe('attention');
+    const runs = textRuns(risk);
+    expect(ofType(risk, 'TextRun').find((r) => r.text === 'Identity risk: High (at risk)')).toMatchObject({ color: 'attention', weight: 'Bolder' });
+    expect(runs).toEqual(expect.arrayContaining(['at risk', '2026-03-02 06:00 UTC', `• ${HIGH.detections[0]}`, `• ${HIGH.detections[1]}`]));
+  });
+
+  test('no active risk is one quiet line; a failed lookup says it could not be checked', () => {
+    const none = renderApprovalCard(request({ identityRisk: { tone: 'good', headline: 'No identity risk in ID Protection', facts: [], detections: [] } }), 'approver');
+    expect(riskContainer(none)!.style).toBe('good');
+    expect(textRuns(riskContainer(none))).toEqual(['No identity risk in ID Protection']);
+    const failed = renderApprovalCard(request({ identityRisk: { tone: 'warning', headline: 'Identity risk could not be checked', facts: [], detections: [] } }), 'approver');
+    expect(riskContainer(failed)!.style).toBe('warning');
+    expect(textRuns(failed)).toContain('Identity risk could not be checked');
+    expect(validateAdaptiveCard(failed)).toEqual([]);
+  });
+
+  test('without ID Protection the card has no risk block', () => {
+    const card = renderApprovalCard(request({ identityRisk: null }), 'approver');
+    expect(textRuns(card).filter((t) => t.includes('Identity risk'))).toEqual([]);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
+  test('the history is one line; the details are hidden until the approver toggles them', () => {
+    const card = renderApprovalCard(request(), 'approver');
+    expect(textRuns(card)).toEqual(expect.arrayContaining(['History: ', HISTORY.line]));
+    const toggle = ofType(card, 'Action.ToggleVisibility');
+    expect(toggle).toHaveLength(1);
+    const target = (toggle[0]!.targetElements as string[])[0];
+    const details = nodes(card).find((n) => n.id === target)!;
+    expect(details).toMatchObject({ type: 'Container', isVisible: false });
+    expect(textRuns(details)).toEqual(HISTORY.details);
+    expect(textRuns(card)).not.toContain('First activation of this role');
+  });
+
+  test('a first activation is flagged prominently, and a history with nothing to expand has no toggle', () => {
+    const card = renderApprovalCard(request({ history: { line: '0 activations in 90 days · no denials', firstActivation: true, details: [] } }), 'approver');
+    expect(ofType(card, 'TextRun').find((r) => r.text === 'First activation of this role')).toMatchObject({ weight: 'Bolder', color: 'warning' });
+    expect(ofType(card, 'Action.ToggleVisibility')).toHaveLength(0);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
+  test('an unavailable history says so and does not hold the card back', () => {
+    const card = renderApprovalCard(request({ history: { line: 'History unavailable', firstActivation: false, details: [] } }), 'observer');
+    expect(textRuns(card)).toContain('History unavailable');
+    expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
+  test('Graph and store text (locations, denial reasons) is shown literally, only as TextRun', () => {
+    const card = renderApprovalCard(
+      request({ identityRisk: { ...HIGH, facts: [{ title: 'Detail', value: HOSTILE }], detections: [HOSTILE] }, history: { ...HISTORY, line: HOSTILE, details: [HOSTILE] } }),
+      'approver',
+    );
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    expect(textRuns(card)).toEqual(expect.arrayContaining([HOSTILE, `• ${HOSTILE}`]));
+    const carriers = nodes(card).flatMap((n) => Object.entries(n).filter(([k, v]) => typeof v === 'string' && v.includes('evil.example') && !(n.type === 'TextRun' && k === 'text')));
+    expect(carriers).toEqual([]);
+  });
+
+  test('with every block at its worst the card stays well under the Teams limit', () => {
+    const long = (seed: string) => seed.repeat(Math.ceil(600 / seed.length)).slice(0, 600);
+    const card = renderApprovalCard(
+      request({
+        justification: long('j '),
+        riskFlags: Array.from({ length: 30 }, (_, i) => `${i} ${long('flag ')}`),
+        decisionReasons: Array.from({ length: 30 }, (_, i) => `${i} ${long('reason ')}`),
+        identityRisk: { ...HIGH, headline: long('h'), facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })), detections: Array.from({ length: 20 }, () => long('d ')) },
+        history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => long('x ')) },
+      }),
+      'approver',
+    );
+    // The other blocks alone are held under half the limit (approval-card.test.ts); these add at most a tenth.
+    expect(Buffer.byteLength(JSON.stringify(card), 'utf8')).toBeLessThan(TEAMS_CARD_MAX_BYTES * 0.6);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    expect(textRuns(card).filter((t) => t.startsWith('• d d'))).toHaveLength(2);
+    expect(textRuns(card)).toContain('• … and 18 more');
+    expect(textRuns(card).filter((t) => t.startsWith('x x'))).toHaveLength(4);
+    expect(textRuns(card)).toContain('… and 16 more');
+  });
+});
