@@ -8,6 +8,7 @@ import type { Directory } from '../services/graph/directory';
 import { GraphCallError } from '../services/graph/graph-errors';
 import type { ApprovalStep, PimApprovals } from '../services/graph/pim-approvals';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
+import { cardDecisionEntry, graphResultEntry } from '../services/audit/entries';
 import { cardDataOf, parseDisplay, refOf, viewFor } from './approval-view';
 import type { InvokeBody, SsoResult } from './approver-token';
 import type { CardDelivery } from './card-delivery';
@@ -26,6 +27,13 @@ export interface ApprovalActionDeps {
   invokeBudgetMs?: number;
   log: Logger;
   now?: () => Date;
+}
+
+/** What Graph (or ARM) said when a decision could not be recorded; null status when PIM was not called. */
+interface GraphAnswer {
+  status: number | null;
+  code?: string | null;
+  graphRequestId?: string | null;
 }
 
 /** Teams gives an invoke about 15 seconds; the card must answer well before. */
@@ -139,7 +147,13 @@ export class ApprovalActions {
     // loses it here, so PIM receives at most one PATCH from this bot for this request.
     const claim = transition('pending', { type: 'claim' });
     if (!claim.ok) throw new Error('unreachable: pending can always be claimed');
-    const claimed = await this.deps.store.updateRequestIfVersion(row.id, row.version, { status: claim.next, claimed_by: actorId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification });
+    // The approver's choice is audited with the claim (same transaction): no PATCH to PIM without its record.
+    const claimed = await this.deps.store.updateRequestIfVersion(
+      row.id,
+      row.version,
+      { status: claim.next, claimed_by: actorId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification },
+      [cardDecisionEntry(row, actorId, reviewResult, justification, this.now())],
+    );
     if (!claimed) {
       const current = (await this.deps.store.getRequest(row.id))!;
       return this.cardFor(current, actorId, this.alreadyMessage(current));
@@ -172,12 +186,12 @@ export class ApprovalActions {
     try {
       const steps = await pim.steps(pimId);
       const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
-      if (decided) return this.decidedElsewhere(claimed, decided, actorId, log);
+      if (decided) return this.decidedElsewhere(claimed, decided, actorId, log, null);
       step = steps.find((s) => s.assignedToMe && s.status === 'InProgress');
       if (!step) {
         return (
-          (await this.closedInPim(claimed, actorId)) ??
-          this.cardFor(await this.release(claimed), actorId, 'PIM does not list you as an approver of this request, so nothing was recorded.')
+          (await this.closedInPim(claimed, actorId, null)) ??
+          this.cardFor(await this.release(claimed, actorId, { outcome: 'not_an_approver', status: null }), actorId, 'PIM does not list you as an approver of this request, so nothing was recorded.')
         );
       }
       await pim.review(pimId, step.id, reviewResult, justification);
@@ -187,7 +201,9 @@ export class ApprovalActions {
 
     const decider = await this.deps.directory.user(actorId).catch(() => null);
     const result = reviewResult === 'Approve' ? 'approved' : 'denied';
-    // Recorded in PIM: write our state before anything else can fail, so no retry repeats the PATCH.
+    // Recorded in PIM: write our state before anything else can fail, so no retry repeats the PATCH. The
+    // audit row commits with it; should that transaction fail, the claim stays and the claim recovery
+    // closes it from PIM's state (and audits that).
     const final = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, {
       status: result,
       decided_by_id: actorId,
@@ -198,7 +214,10 @@ export class ApprovalActions {
       claimed_by: null,
       claimed_at: null,
       claimed_result: null,
-    });
+    }, [
+      // review() resolved, so PIM answered its documented success: Graph's approval-step PATCH 204, ARM's 200.
+      graphResultEntry(claimed, actorId, { outcome: 'recorded', reviewResult, status: claimed.kind === 'azureResource' ? 200 : 204, alreadyDecided: false, finalStatus: result }, this.now()),
+    ]);
     const after = final ?? (await this.deps.store.getRequest(claimed.id))!;
     log.info({ pimRequestId: pimId, result }, 'decision recorded in PIM');
     this.fanOut(after.id);
@@ -208,18 +227,21 @@ export class ApprovalActions {
   private async onPimError(err: unknown, claimed: ApprovalRequestRow, actorId: string, pim: PimApprovals, log: Logger): Promise<InvokeBody> {
     const e = err instanceof GraphCallError ? err : null;
     log.warn({ err: errInfo(err) }, 'PIM refused or failed the decision');
+    const graph = { status: e?.status ?? null, code: e?.code ?? null, graphRequestId: e?.requestId ?? null };
     if (e?.status === 409) {
       const steps = await pim.steps(claimed.pim_request_id).catch(() => [] as ApprovalStep[]);
       const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
-      if (decided) return this.decidedElsewhere(claimed, decided, actorId, log);
-      return (await this.closedInPim(claimed, actorId)) ?? this.cardFor(await this.release(claimed), actorId, 'PIM says this request was already decided or closed.');
+      if (decided) return this.decidedElsewhere(claimed, decided, actorId, log, graph);
+      return (await this.closedInPim(claimed, actorId, graph)) ?? this.cardFor(await this.release(claimed, actorId, { outcome: 'already_decided', ...graph }), actorId, 'PIM says this request was already decided or closed.');
     }
     if (e?.status === 404) {
-      const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: 'cancelled', claimed_by: null, claimed_at: null, claimed_result: null });
+      const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: 'cancelled', claimed_by: null, claimed_at: null, claimed_result: null }, [
+        graphResultEntry(claimed, actorId, { outcome: 'not_found', reviewResult: claimed.claimed_result, alreadyDecided: false, finalStatus: 'cancelled', ...graph }, this.now()),
+      ]);
       this.fanOut(claimed.id);
       return this.cardFor(closed ?? claimed, actorId, 'PIM no longer has this request: it was cancelled or has expired. Nothing was recorded.');
     }
-    const released = await this.release(claimed);
+    const released = await this.release(claimed, actorId, { outcome: e?.status === 403 || e?.status === 400 ? 'refused' : 'failed', ...graph });
     if (e?.status === 403) return this.cardFor(released, actorId, `PIM refused your decision: ${e.message.replace(/^[^:]*: /, '')} Nothing was recorded.`);
     if (e?.status === 400) return this.cardFor(released, actorId, `PIM rejected the decision: ${e.message.replace(/^[^:]*: /, '')}`);
     const rid = e?.requestId ? ` (Graph request id ${e.requestId})` : '';
@@ -230,17 +252,19 @@ export class ApprovalActions {
    * A request PIM closed without a review (its 24-hour window ran out, or the requester cancelled)
    * is closed here too, with a card that says why; undefined when PIM still has it open.
    */
-  private async closedInPim(claimed: ApprovalRequestRow, actorId: string): Promise<InvokeBody | undefined> {
+  private async closedInPim(claimed: ApprovalRequestRow, actorId: string, graph: GraphAnswer | null): Promise<InvokeBody | undefined> {
     const pimStatus = await this.deps.directory.requestStatus(refOf(claimed)).catch(() => null);
     const recovery = pimStatus ? recoverClaim(claimed.claimed_result, pimStatus) : null;
     if (recovery?.kind !== 'final' || (recovery.status !== 'expired' && recovery.status !== 'cancelled')) return undefined;
-    const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: recovery.status, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null });
+    const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: recovery.status, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }, [
+      graphResultEntry(claimed, actorId, { outcome: 'closed', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: false, finalStatus: recovery.status }, this.now()),
+    ]);
     this.fanOut(claimed.id);
     const why = recovery.status === 'expired' ? 'PIM drops requests nobody decides within 24 hours; the requester can ask again.' : 'The request was cancelled in PIM.';
     return this.cardFor(closed ?? claimed, actorId, `Nothing was recorded: ${why}`);
   }
 
-  private async decidedElsewhere(claimed: ApprovalRequestRow, step: ApprovalStep, actorId: string, log: Logger): Promise<InvokeBody> {
+  private async decidedElsewhere(claimed: ApprovalRequestRow, step: ApprovalStep, actorId: string, log: Logger, graph: GraphAnswer | null): Promise<InvokeBody> {
     const result = step.reviewResult === 'Approve' ? 'approved' : 'denied';
     const byId = step.reviewedBy?.id?.toLowerCase() ?? null;
     const by = byId ? await this.deps.directory.user(byId).catch(() => null) : null;
@@ -254,16 +278,20 @@ export class ApprovalActions {
       claimed_by: null,
       claimed_at: null,
       claimed_result: null,
-    });
+    }, [
+      graphResultEntry(claimed, actorId, { outcome: 'already_decided', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: true, decidedBy: byId, finalStatus: result }, this.now()),
+    ]);
     const after = updated ?? (await this.deps.store.getRequest(claimed.id))!;
     log.info({ pimRequestId: claimed.pim_request_id, result, decidedBy: byId }, 'request was already decided in PIM');
     this.fanOut(after.id);
     return this.cardFor(after, actorId, byId === actorId ? undefined : `${after.decided_by_name ?? 'Another approver'} already ${result === 'approved' ? 'approved' : 'denied'} this request in PIM.`);
   }
 
-  private async release(claimed: ApprovalRequestRow): Promise<ApprovalRequestRow> {
+  /** Gives the claim back (nothing recorded in PIM); the audit row says what PIM answered. */
+  private async release(claimed: ApprovalRequestRow, actorId: string, graph: GraphAnswer & { outcome: 'not_an_approver' | 'already_decided' | 'refused' | 'failed' }): Promise<ApprovalRequestRow> {
     const next = transition('recording', { type: 'release' });
-    const released = next.ok ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }) : undefined;
+    const audit = [graphResultEntry(claimed, actorId, { reviewResult: claimed.claimed_result, alreadyDecided: graph.outcome === 'already_decided', finalStatus: next.ok ? next.next : null, ...graph }, this.now())];
+    const released = next.ok ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }, audit) : undefined;
     return released ?? (await this.deps.store.getRequest(claimed.id))!;
   }
 

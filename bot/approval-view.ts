@@ -2,6 +2,7 @@ import type { ApprovalCardData, ApprovalView } from '../cards/approval-card';
 import { isFinal, RequestStatus } from '../services/approvals/request-lifecycle';
 import type { PimRequestRef } from '../services/graph/directory';
 import type { ApprovalRequestRow } from '../services/store/store';
+import { historyBlockOf, riskBlockOf, type RequesterSignals } from './requester-signals';
 
 /** Requester and role details fetched from Graph once, kept with the request for every render. */
 export interface RequestDisplay {
@@ -13,6 +14,8 @@ export interface RequestDisplay {
   escalationApproverIds?: string[];
   /** From the role's PIM policy; undefined when it could not be read (the card is posted then). */
   approvalRequired?: boolean;
+  /** The requester's identity risk and history with the role, read when the card was posted. */
+  signals?: RequesterSignals;
 }
 
 /** The request as the Graph/ARM ports name it. */
@@ -55,6 +58,8 @@ export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string 
           }
         : null,
     message: message ?? null,
+    identityRisk: display.signals ? riskBlockOf(display.signals) : null,
+    history: display.signals ? historyBlockOf(display.signals, now) : null,
   };
 }
 

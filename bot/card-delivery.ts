@@ -2,8 +2,10 @@ import type { Logger } from 'pino';
 import { PIM_MY_ROLES_URL, renderApprovalCard } from '../cards/approval-card';
 import type { ChannelTarget } from '../services/config/config';
 import type { Directory } from '../services/graph/directory';
+import { BOT_ACTOR, graphResultEntry } from '../services/audit/entries';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDataOf, parseDisplay, refOf, RequestDisplay, utcText } from './approval-view';
+import type { RequesterSignalsReader } from './requester-signals';
 import type { ChatNotifier } from './chat-notifier';
 import { reRequestCard } from './chat/chat-text';
 import { recoverClaim } from '../services/approvals/claim-recovery';
@@ -46,6 +48,8 @@ export class CardDelivery {
     private readonly channels: Record<string, ChannelTarget>,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** The requester's identity risk and history for the card; never rejects (a failed read shows as such). */
+    private readonly signals: Pick<RequesterSignalsReader, 'read'> | null = null,
   ) {
     outbox.onSent((item) => this.onSent(item));
   }
@@ -105,8 +109,12 @@ export class CardDelivery {
       const recovery = recoverClaim(row.claimed_result, pimStatus);
       const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus });
       if (recovery.kind === 'wait') continue;
+      // Audited as the claimant's Graph result, read back from PIM (the answer itself was lost).
+      const audit = (outcome: 'recorded' | 'closed' | 'failed', finalStatus: string) => [
+        graphResultEntry(row, row.claimed_by ?? BOT_ACTOR, { outcome, reviewResult: row.claimed_result, status: null, code: `PIM status ${pimStatus}`, alreadyDecided: outcome === 'closed' && (finalStatus === 'approved' || finalStatus === 'denied'), finalStatus, recovered: true }, this.now()),
+      ];
       if (recovery.kind === 'release') {
-        await this.store.updateRequestIfVersion(row.id, row.version, { status: 'pending', claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null });
+        await this.store.updateRequestIfVersion(row.id, row.version, { status: 'pending', claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }, audit('failed', 'pending'));
         log.warn('stale claim released: PIM never recorded the decision');
       } else {
         const claimant = recovery.byClaimant && row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
@@ -120,7 +128,7 @@ export class CardDelivery {
           claimed_by: null,
           claimed_at: null,
           claimed_result: null,
-        });
+        }, audit(recovery.byClaimant ? 'recorded' : 'closed', recovery.status));
         log.warn({ status: recovery.status }, 'stale claim closed from PIM state');
       }
       await this.refreshCopies(row.id);
@@ -308,6 +316,7 @@ export class CardDelivery {
 
   private async fetchDisplay(row: ApprovalRequestRow): Promise<RequestDisplay> {
     const fallback = parseDisplay(row);
+    const signals = this.signals ? this.signals.read(row) : Promise.resolve(undefined);
     const [user, roleName, policy] = await Promise.allSettled([
       this.directory.user(row.principal_id),
       this.directory.roleDisplayName(refOf(row)),
@@ -320,6 +329,7 @@ export class CardDelivery {
       approverIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverIds : [],
       escalationApproverIds: policy.status === 'fulfilled' && policy.value ? policy.value.escalationApproverIds : [],
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
+      signals: await signals,
     };
   }
 }

@@ -24,8 +24,11 @@ export class TeamsChatNotifier implements ChatNotifier {
     private readonly adapter: CloudAdapter,
     private readonly botAppId: string,
     private readonly tenantId: string,
-    /** false: one HTTP call per send, errors (a 429 with its Retry-After) straight to the caller; for the outbox. */
-    private readonly options: { retries: boolean } = { retries: true },
+    /**
+     * retries false: one HTTP call per send, errors (a 429 with its Retry-After) straight to the caller; for
+     * the outbox. onThrottled: told of every 429 the Bot Connector answers (each attempt, retried or not).
+     */
+    private readonly options: { retries?: boolean; onThrottled?: () => void } = {},
   ) {}
 
   async postCard(target: ChannelTarget, card: object): Promise<string> {
@@ -80,7 +83,8 @@ export class TeamsChatNotifier implements ChatNotifier {
   private async within<T>(reference: Partial<ConversationReference>, work: (ctx: TurnContext) => Promise<T>): Promise<T> {
     let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
     await this.adapter.continueConversationAsync(this.botAppId, reference, async (ctx) => {
-      if (!this.options.retries) withoutRetries(ctx);
+      if (this.options.retries === false) withoutRetries(ctx);
+      if (this.options.onThrottled) countThrottling(ctx, this.options.onThrottled);
       try {
         outcome = { ok: true, value: await work(ctx) };
       } catch (error) {
@@ -116,6 +120,25 @@ function withoutRetries(ctx: TurnContext): void {
   const pipeline = client?.client?.pipeline;
   if (!pipeline) throw new Error('The Bot Connector client has no pipeline to take the retry policy out of (botbuilder changed?)');
   pipeline.removePolicy({ name: 'defaultRetryPolicy' });
+}
+
+/**
+ * Sees every response of the turn's Bot Connector client, after its retry policy (phase Sign runs
+ * closest to the wire), so each 429 counts even when the client retries it itself.
+ */
+function countThrottling(ctx: TurnContext, onThrottled: () => void): void {
+  const client = ctx.turnState.get(ctx.adapter.ConnectorClientKey) as { client?: { pipeline?: { addPolicy(p: object, o?: object): unknown } } } | undefined;
+  client?.client?.pipeline?.addPolicy(
+    {
+      name: 'countThrottling',
+      async sendRequest(request: unknown, next: (r: unknown) => Promise<{ status: number }>) {
+        const response = await next(request);
+        if (response.status === 429) onThrottled();
+        return response;
+      },
+    },
+    { phase: 'Sign' },
+  );
 }
 
 function asAttachment(card: object): Attachment {

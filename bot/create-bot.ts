@@ -18,12 +18,15 @@ import { GraphPimApprovals, type PimApprovals } from '../services/graph/pim-appr
 import type { ApprovalRequestRow } from '../services/store/store';
 import { Store } from '../services/store/store';
 import { tryLease } from '../services/store/leases';
+import { logAuditAnchors } from '../services/audit/anchor-log';
 import { ApprovalActions } from './approval-actions';
 import { approverSsoToken, onBehalfOfCache } from './approver-token';
 import { ChatCommands } from './chat/chat-commands';
 import { TokenServiceSignIn } from './chat/chat-sign-in';
 import { ChatStatusMessages } from './chat/status-messages';
 import { ReminderLadder } from './reminders';
+import { PresenceBoard } from './presence-board';
+import { GraphPresenceReader } from '../services/graph/presence';
 import { DailyDigests } from './digests';
 import { DigestActions } from './digest-actions';
 import { GraphTenantReader } from '../services/digests';
@@ -32,6 +35,8 @@ import { JobScheduler } from '../services/jobs/scheduler';
 import { hostname } from 'node:os';
 import { GraphSelfService } from '../services/elevation/self-service';
 import { CardDelivery, errInfo } from './card-delivery';
+import { RequesterSignalsReader } from './requester-signals';
+import { GraphActivationHistory } from '../services/graph/activation-history';
 import { Reconciler } from './reconciler';
 import { readRequestStatuses } from '../services/graph/pim-requests';
 import { TeamsChatNotifier } from './chat-notifier';
@@ -45,6 +50,12 @@ import { createTeamsApp, refuseMalformedActivity, refuseNonJsonActivity } from '
 import { loadPolicy } from './load-policy';
 import { createIntegrations, parseIntegrationsSettings } from '../services/integrations/config';
 import type { DecisionPorts } from '../services/decision/evaluate-activation';
+import { correlationMixin } from '../services/observability/correlation';
+import { PrometheusMetrics } from '../services/observability/metrics';
+import { Readiness } from '../services/observability/readiness';
+import { BOT_FRAMEWORK_SCOPE, connectorCheck, databaseCheck, GRAPH_SCOPE, tokenCheck } from '../services/observability/readiness-checks';
+import { storeScrapeSources } from '../services/observability/store-sources';
+import { correlated, registerCorrelation, registerOperationsRoutes } from './operations-routes';
 
 /** How often owed card posts and updates are retried (after Teams or Graph failures, or a restart). */
 const SWEEP_INTERVAL_MS = 15_000;
@@ -54,6 +65,8 @@ const JOBS_INTERVAL_MS = 5_000;
 const OUTBOX_INTERVAL_MS = 500;
 const OUTBOX_PRUNE_JOB = 'outbox:prune';
 const OUTBOX_KEEP_MS = 7 * 24 * 3600_000;
+/** How often each replica logs the audit trail's head (the anchor that shows rows deleted from the end). */
+const AUDIT_ANCHOR_INTERVAL_MS = 3600_000;
 const MESSAGES_MAX_BODY_BYTES = 256 * 1024;
 
 export interface RunningBot {
@@ -69,6 +82,8 @@ export interface RunningBot {
   scheduler: JobScheduler;
   reminders: ReminderLadder;
   digests: DailyDigests;
+  /** The process's Prometheus registry (what /metrics serves). */
+  metrics: PrometheusMetrics;
   close(): Promise<void>;
 }
 
@@ -76,18 +91,20 @@ const MICROSOFT_AUTHORITIES = ['https://login.microsoftonline.com', 'https://log
 
 /** The composition root: every dependency is built here from the config, nowhere else. */
 export async function startBot(config: AppConfig, opts: { logger?: Logger; now?: () => Date; sweepIntervalMs?: number; /** 0: no timer (tests run jobs themselves). */ jobsIntervalMs?: number } = {}): Promise<RunningBot> {
-  const log = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret', '*.apiKey'] });
+  // Every line logged while serving a request carries its correlation id (the mixin reads it from the async context).
+  const log = opts.logger ?? pino({ level: config.logLevel, mixin: correlationMixin, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret', '*.apiKey'] });
   const store = await Store.open(config.databaseUrl);
+  const metrics = new PrometheusMetrics(storeScrapeSources(store.db, opts.now), { onScrapeError: (what, err) => log.warn({ err: errInfo(err), what }, 'metrics: a database gauge could not be read') });
   const disableInstanceDiscovery = !MICROSOFT_AUTHORITIES.includes(config.authorityHost);
   const identityOptions = { authorityHost: config.authorityHost, disableInstanceDiscovery };
 
   const appCredential: TokenCredential = config.bot.certificatePath
     ? new ClientCertificateCredential(config.tenantId, config.bot.appId, { certificatePath: config.bot.certificatePath }, identityOptions)
     : new ClientSecretCredential(config.tenantId, config.bot.appId, config.bot.appSecret!, identityOptions);
-  const appGraph = createGraphClient(config.graphBaseUrl, appCredential);
+  const appGraph = createGraphClient(config.graphBaseUrl, appCredential, undefined, { metrics });
   // Azure resource reads (role names, policies, statuses) go to ARM with the same app identity;
   // approver groups in an ARM policy are expanded through Graph.
-  const appArm = new ArmClient(config.armBaseUrl, appCredential);
+  const appArm = new ArmClient(config.armBaseUrl, appCredential, { metrics });
   const directory: GraphDirectory = new GraphDirectory(appGraph, new ArmAzureReads(appArm, (groupId) => directory.groupMembers(groupId)));
   const policy = loadPolicy(config.policySource);
   const integrations = createIntegrations(parseIntegrationsSettings(policy.integrations ?? {}), { graph: appGraph, secret: config.secret });
@@ -99,6 +116,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     tickets: integrations.ticketSystems,
     onCall: integrations.onCall,
     hr: integrations.hr,
+    identityRisk: integrations.identityRisk,
   };
 
   const adapter = new TeamsAdapter(
@@ -117,24 +135,28 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
 
   // In demo the playground sends no Bot Framework token, so the bot has no app id to send with.
   const connectorAppId = config.bot.authenticateChannel ? config.bot.appId : '';
-  const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId);
+  const onThrottled = () => metrics.teamsThrottled();
+  const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { onThrottled });
   // Channel messages go through the outbox, which paces them and retries (so its notifier does not).
   const outbox = new Outbox({
     db: store.db,
-    sender: new NotifierSender(new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { retries: false })),
+    sender: new NotifierSender(new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { retries: false, onThrottled })),
+    metrics,
     log,
     now: opts.now,
     collapse: config.cardSummaryAfter === null ? false : { threshold: config.cardSummaryAfter },
     pacer: new Pacer(shareOf(TEAMS_LIMITS, config.replicaCount)),
   });
-  const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now);
+  // The card shows the requester's identity risk (when ID Protection is configured) and history with the role.
+  const requesterSignals = new RequesterSignalsReader({ store, pimHistory: new GraphActivationHistory(appGraph), identityRisk: integrations.identityRisk, log, now: opts.now });
+  const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now, requesterSignals);
   const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
   const oboFor = onBehalfOfCache(oboOptions);
   /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
   const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
     const obo = oboFor(sso);
-    if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo), refOf(row));
-    return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo), row.kind === 'group' ? 'group' : 'entraRole');
+    if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo, { metrics }), refOf(row));
+    return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), row.kind === 'group' ? 'group' : 'entraRole');
   };
   const ssoOptions = {
     connectionName: config.bot.oauthConnectionName,
@@ -178,7 +200,10 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     log,
     now: opts.now,
   });
-  const reminders = new ReminderLadder({ store, directory, notifier, delivery, scheduler, channels: config.approverChannels, policy, log, now: opts.now });
+  const presence = config.presence
+    ? { board: new PresenceBoard(new GraphPresenceReader(appGraph), { log, now: opts.now ?? (() => new Date()) }), earlyEscalationAfterMs: config.presence.earlyEscalationAfterMinutes * 60_000 }
+    : null;
+  const reminders = new ReminderLadder({ store, directory, notifier, delivery, scheduler, channels: config.approverChannels, policy, log, now: opts.now, presence, metrics });
   // Each request's ladder starts when its cards are posted.
   delivery.onCardsPosted((requestId) => reminders.start(requestId));
   delivery.followRequests(chatStatus);
@@ -186,7 +211,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
   const selfServiceFor = (sso: string, claims: string | null | undefined) => {
     const obo = withClaims(oboFor(sso), claims);
-    return new GraphSelfService(createGraphClient(config.graphBaseUrl, obo), new ArmClient(config.armBaseUrl, obo));
+    return new GraphSelfService(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), new ArmClient(config.armBaseUrl, obo, { metrics }));
   };
   const chat = new ChatCommands({
     store,
@@ -211,7 +236,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     log,
     now: opts.now,
   });
-  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, digestActions, log });
+  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, digestActions, log, metrics });
   const validateToken = createPimTokenValidator({
     issuers: config.pimEndpoint.issuers,
     jwksUri: config.pimEndpoint.jwksUri,
@@ -220,14 +245,24 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   });
 
   const server = restify.createServer({ name: 'pim-approvals-bot', handleUncaughtExceptions: false });
-  server.get('/healthz', async (_req, res) => {
-    res.send(200, { status: 'ok' });
-  });
+  registerCorrelation(server);
+  const readiness = new Readiness(
+    [
+      databaseCheck(store.db),
+      tokenCheck('graphToken', appCredential, GRAPH_SCOPE),
+      // In demo the playground's connector takes no token (Bot Framework auth is off), so there is none to get.
+      ...(config.bot.authenticateChannel ? [tokenCheck('botFrameworkToken', appCredential, BOT_FRAMEWORK_SCOPE)] : []),
+      connectorCheck(Object.values(config.approverChannels).map((c) => c.serviceUrl)),
+    ],
+    { onFailure: (check, err) => log.warn({ check, err: errInfo(err) }, 'readiness check failed') },
+  );
+  metrics.exposeReadiness(() => readiness.report());
+  registerOperationsRoutes(server, { readiness, metrics, metricsAccess: config.metrics, log });
   // The playground probes the endpoint with HEAD before it starts talking to the bot.
   server.head('/api/messages', async (_req, res) => {
     res.send(200);
   });
-  server.post('/api/pim/evaluate', async (req, res) => {
+  server.post('/api/pim/evaluate', correlated(async (req, res) => {
     const result = await handleEvaluate(req, {
       store,
       delivery,
@@ -235,13 +270,14 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
       policy,
       ports: decisionPorts,
       budgetMs: config.pimEndpoint.budgetMs,
-      log: log.child({ httpRequestId: req.getId() }),
+      log,
       now: opts.now,
+      metrics,
     });
     res.header('Cache-Control', 'no-store');
     for (const [k, v] of Object.entries(result.headers ?? {})) res.header(k, v);
     res.send(result.status, result.body);
-  });
+  }));
   registerEventRoutes(server, { config, store, delivery, validatePimToken: validateToken, log, now: opts.now });
   server.post(
     '/api/messages',
@@ -254,7 +290,8 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
       return next(false);
     },
     restify.plugins.bodyParser({ maxBodySize: MESSAGES_MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }),
-    async (req, res) => {
+    // The body parser's stream callbacks run outside the request's async context: enter it again.
+    correlated(async (req, res) => {
       // An activity without the envelope every Teams activity carries is refused before botbuilder sees it.
       const refused = refuseMalformedActivity(req.body);
       if (refused) {
@@ -264,7 +301,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
       await adapter.process(req, res, async (ctx) => {
         await app.run(ctx);
       });
-    },
+    }),
   );
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -300,6 +337,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   await scheduler.schedule({ id: OUTBOX_PRUNE_JOB, kind: OUTBOX_PRUNE_JOB, dueAt: new Date((opts.now?.() ?? new Date()).getTime() + 3600_000) });
   if (opts.jobsIntervalMs !== 0) scheduler.start(opts.jobsIntervalMs ?? JOBS_INTERVAL_MS);
   outbox.start(OUTBOX_INTERVAL_MS);
+  const stopAuditAnchors = logAuditAnchors(store.audit, log, AUDIT_ANCHOR_INTERVAL_MS);
   void delivery.sweep().catch(() => undefined);
 
   return {
@@ -312,8 +350,11 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     scheduler,
     reminders,
     digests,
+    metrics,
     async close() {
+      readiness.markStopping();
       clearInterval(sweepTimer);
+      stopAuditAnchors();
       await scheduler.stop();
       await reconciler.stop();
       await outbox.stop();

@@ -9,6 +9,8 @@ import type { SelfService } from '../services/elevation/self-service';
 import type { ChannelTarget } from '../services/config/config';
 import type { UserProfile } from '../services/graph/directory';
 import type { Store } from '../services/store/store';
+import { digestActionEntry } from '../services/audit/entries';
+import type { AuditEntry } from '../services/audit/audit-trail';
 import type { InvokeBody } from './approver-token';
 import { EXTEND_WINDOW_DAYS, refusalText, type ChatSignIn } from './chat/chat-commands';
 import type { ChatNotifier } from './chat-notifier';
@@ -104,6 +106,7 @@ export class DigestActions {
     if (d.kind === 'group' || d.assignment === 'active') {
       // PIM for Groups has no self-extension, and admin-made active assignments are extended by admins.
       const told = await this.tellAdmins(userId, `asks to extend their ${mine.displayName} assignment, which ends ${formatTime(mine.eligibleUntil)}. Extend it in PIM if it is still needed.`, d);
+      await this.audited(digestActionEntry(userId, { action: 'extend', outcome: told.posted ? 'admins_asked' : 'not_delivered', target: d }, this.now()));
       return message(
         told.posted
           ? `PIM has no self-extension for this, so I asked ${told.owners.length ? `the group's owners (${told.owners.join(', ')}) and ` : ''}your PIM administrators to extend ${mine.displayName}.`
@@ -113,9 +116,12 @@ export class DigestActions {
     try {
       const r = await svc.extend(mine, { principalId: userId, justification: 'Extension requested from the daily PIM digest in Teams', extendByDays: EXTEND_BY_DAYS, start: this.now() });
       this.deps.log.info({ userId, pimRequestId: r.pimRequestId, status: r.status }, 'extension requested from the digest');
+      await this.audited(digestActionEntry(userId, { action: 'extend', outcome: 'requested', target: d, pimRequestId: r.pimRequestId, status: r.status }, this.now()));
       return message(`Asked PIM to extend your eligibility for ${mine.displayName}; your administrators decide (status ${r.status}).`);
     } catch (err) {
-      return message(refusalText(classifyRefusal(err), `PIM did not accept the extension of ${mine.displayName}`));
+      const refusal = classifyRefusal(err);
+      await this.audited(digestActionEntry(userId, { action: 'extend', outcome: 'refused', target: d, status: refusal.kind }, this.now()));
+      return message(refusalText(refusal, `PIM did not accept the extension of ${mine.displayName}`));
     }
   }
 
@@ -126,6 +132,7 @@ export class DigestActions {
     if (!mine) return message('PIM no longer lists this for you: nothing to remove.');
     // PIM has no self-removal of an eligibility: an administrator removes it.
     const told = await this.tellAdmins(userId, `no longer needs ${mine.displayName}${mine.eligibleUntil ? ` (eligible until ${formatTime(mine.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`, d);
+    await this.audited(digestActionEntry(userId, { action: 'release', outcome: told.posted ? 'admins_told' : 'not_delivered', target: d }, this.now()));
     return message(
       told.posted
         ? `Thanks: I told ${told.owners.length ? `the group's owners (${told.owners.join(', ')}) and ` : ''}your PIM administrators you no longer need ${mine.displayName}.`
@@ -157,6 +164,11 @@ export class DigestActions {
     return { posted: true, owners: owners.map((o) => o.name) };
   }
 
+  /** Digest buttons change no state of ours to share a transaction with: a standalone (retried) append; a failure is logged, the user's action stands. */
+  private async audited(entry: AuditEntry): Promise<void> {
+    await this.deps.store.audit.record(entry).catch((err: unknown) => this.deps.log.error({ err: errInfo(err), kind: entry.kind }, 'audit: a digest action could not be recorded in the audit trail'));
+  }
+
   private async review(userId: string, requestId: string, verdict: 'looksRight' | 'flag', note: string | null): Promise<InvokeBody> {
     const approval = await this.deps.store.getRequest(requestId);
     // The digest only offers approvals the bot stored; any other id was not put on a card by the bot.
@@ -168,6 +180,7 @@ export class DigestActions {
       if (err instanceof AuditReviewError) return message(err.message);
       throw err;
     }
+    await this.audited(digestActionEntry(userId, { action: 'spot_audit', outcome: verdict, pimRequestId: approval.pim_request_id, requestId: approval.id, evaluationId: approval.evaluation_id, note }, this.now()));
     return message(verdict === 'flag' ? 'Flagged. The flag is listed in the next admin digest.' : 'Recorded: looks right. Thanks for the second pair of eyes.');
   }
 }

@@ -5,6 +5,9 @@ import { DecisionPorts, evaluateActivation, Verdict } from '../services/decision
 import type { DecisionPolicy } from '../services/decision/policy';
 import type { PimCaller } from '../services/auth/pim-caller-token';
 import type { Store } from '../services/store/store';
+import type { Metrics } from '../services/observability/metrics';
+import { decidingRule } from '../services/observability/evaluation-labels';
+import { evaluationEntry } from '../services/audit/entries';
 import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
 import { errorResult, HttpError, HttpResult, readPimCallout } from './http-body';
@@ -24,6 +27,7 @@ export interface EvaluateDeps {
   budgetMs: number;
   log: Logger;
   now?: () => Date;
+  metrics?: Pick<Metrics, 'evaluation'>;
 }
 
 /**
@@ -48,11 +52,32 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     const evaluationId = randomUUID();
     const at = now();
     const needsCard = verdict.outcome === 'Approved' && needsApprovalCard(request);
+    const approvalId = needsCard ? randomUUID() : null;
+    const latencyMs = Date.now() - started;
     const { row, created } = await deps.store.insertEvaluation(
-      newEvaluationRow(request, { evaluationId, outcome: verdict.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, reasons: verdict.reasons, checks: verdict.checks, latencyMs: Date.now() - started, at }),
-      needsCard ? newApprovalRequestRow(request, { id: randomUUID(), evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, at }) : undefined,
+      newEvaluationRow(request, { evaluationId, outcome: verdict.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, reasons: verdict.reasons, checks: verdict.checks, latencyMs, at }),
+      approvalId ? newApprovalRequestRow(request, { id: approvalId, evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, at }) : undefined,
+      evaluationEntry({
+        evaluationId,
+        pimRequestId: request.pimRequestId,
+        requestKey: request.requestKey,
+        approvalRequestId: approvalId,
+        requestKind: request.kind,
+        principalId: request.principalId,
+        roleDefinitionId: request.roleDefinitionId,
+        scope: request.scope,
+        outcome: verdict.outcome,
+        wouldBe: verdict.wouldBe,
+        mode: verdict.mode,
+        reasons: verdict.reasons,
+        checks: verdict.checks,
+        latencyMs,
+        callerAppId: caller.appId,
+        at,
+      }),
     );
     log.info({ evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created }, 'activation evaluated');
+    if (created) deps.metrics?.evaluation({ outcome: row.outcome, rule: decidingRule(verdict), seconds: (Date.now() - started) / 1000 });
     if (created && needsCard) {
       const approval = await deps.store.getRequestByPimId(approvalKeyOf(request));
       if (approval) deps.delivery.kick(() => deps.delivery.postCards(approval.id));

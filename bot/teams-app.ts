@@ -10,13 +10,14 @@ import type { Store } from '../services/store/store';
 import type { ApprovalActions } from './approval-actions';
 import type { ChatCommands } from './chat/chat-commands';
 import { DigestActions } from './digest-actions';
+import type { Metrics } from '../services/observability/metrics';
 
 /**
  * The Teams surface: teams-ai routes. Card actions are an invoke route (answered first; Teams waits
  * only a few seconds). Installs and messages record the conversation reference so the bot can tell
  * requesters what happened.
  */
-export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; store: Store; actions: ApprovalActions; chat: ChatCommands; digestActions: DigestActions; log: Logger }): Application<TurnState> {
+export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; store: Store; actions: ApprovalActions; chat: ChatCommands; digestActions: DigestActions; log: Logger; metrics?: Pick<Metrics, 'cardAction'> }): Application<TurnState> {
   const { adapter, botAppId, store, actions, chat, digestActions, log } = opts;
   const app = new Application<TurnState>({ adapter, botAppId, removeRecipientMention: true, startTypingTimer: false, longRunningMessages: false });
 
@@ -27,12 +28,14 @@ export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; 
       // Routing only; each handler validates the whole value. A verb that is no string goes to the approval handler, which refuses it.
       const raw = (ctx.activity.value as { action?: { verb?: unknown } } | null | undefined)?.action?.verb;
       const verb = typeof raw === 'string' ? raw : '';
+      const handler = verb.startsWith('chat.') ? 'chat' : DigestActions.handles(verb) ? 'digest' : 'approval';
       try {
-        body = verb.startsWith('chat.') ? await chat.onAction(ctx) : DigestActions.handles(verb) ? await digestActions.handle(ctx) : await actions.handle(ctx);
+        body = handler === 'chat' ? await chat.onAction(ctx) : handler === 'digest' ? await digestActions.handle(ctx) : await actions.handle(ctx);
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'card action failed');
         body = { statusCode: 500, type: 'application/vnd.microsoft.error', value: { code: '500', message: 'The bot hit an error; nothing was recorded. Try again.' } };
       }
+      opts.metrics?.cardAction(handler, typeof (body as { statusCode?: unknown } | undefined)?.statusCode === 'number' ? (body as { statusCode: number }).statusCode : 200);
       await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body } });
     },
     true,

@@ -29,6 +29,29 @@ export interface ApprovalCardData {
   decision?: { byDisplayName: string; byUserPrincipalName: string; atText: string; justification: string } | null;
   /** A line for this viewer, e.g. 'Only approvers of this role can decide.' */
   message?: string | null;
+  /** The requester's user risk (Microsoft Entra ID Protection); absent when not configured. */
+  identityRisk?: ApprovalRiskBlock | null;
+  /** The requester's history with this role; absent for requests stored before it was read. */
+  history?: ApprovalHistoryBlock | null;
+}
+
+/** Server-formatted risk text; directory and Graph values in it are still clipped and shown as plain text. */
+export interface ApprovalRiskBlock {
+  /** attention: refuse-worthy risk; warning: medium or low, or not checked; good: none. */
+  tone: 'attention' | 'warning' | 'good';
+  headline: string;
+  facts: Array<{ title: string; value: string }>;
+  /** Recent risk detections, one line each (type, level and state, when, where). */
+  detections: string[];
+}
+
+export interface ApprovalHistoryBlock {
+  /** One compact line, e.g. "5 activations in 90 days · last 3 days ago · 1 denial", or "History unavailable". */
+  line: string;
+  /** No earlier activation of this role on record: shown prominently. */
+  firstActivation: boolean;
+  /** Shown when the approver expands the history (last activation, denials with reasons). */
+  details: string[];
 }
 
 /**
@@ -80,6 +103,11 @@ const MAX = {
   listItem: 300,
   listItems: 8,
   message: 300,
+  riskFacts: 4,
+  /** Risk detections and history details: Graph and store text, one line each. */
+  signalLine: 200,
+  detections: 3,
+  historyDetails: 5,
 } as const;
 
 
@@ -165,6 +193,18 @@ interface ApprovalViewModel {
   riskFlags: string[];
   hasReasons: boolean;
   reasons: string[];
+  hasRisk: boolean;
+  riskStyle: ContainerStyle;
+  riskColor: Colour;
+  riskHeadline: string;
+  riskFacts: Fact[];
+  hasDetections: boolean;
+  detections: string[];
+  hasHistory: boolean;
+  historyLine: string;
+  firstActivation: boolean;
+  hasHistoryDetails: boolean;
+  historyDetails: string[];
   justification: string;
   showDecisionForm: boolean;
   hasReRequest: boolean;
@@ -227,6 +267,10 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
   const message = clip(data.message, MAX.message);
   const riskFlags = clipList(data.riskFlags);
   const reasons = clipList(data.decisionReasons);
+  const risk = data.identityRisk ?? null;
+  const history = data.history ?? null;
+  const historyDetails = history ? clipItems(history.details, MAX.historyDetails, MAX.signalLine) : [];
+  const detections = risk ? clipItems(risk.detections, MAX.detections, MAX.signalLine) : [];
   return {
     requestId: data.requestId,
     version: data.version,
@@ -255,6 +299,18 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     riskFlags,
     hasReasons: reasons.length > 0,
     reasons,
+    hasRisk: risk !== null,
+    riskStyle: risk?.tone ?? 'default',
+    riskColor: risk ? (risk.tone === 'good' ? 'good' : risk.tone) : 'default',
+    riskHeadline: clip(risk?.headline, MAX.serverLine),
+    riskFacts: (risk?.facts ?? []).slice(0, MAX.riskFacts).map((f) => ({ title: clip(f.title, 20), value: clip(f.value, MAX.serverLine) })),
+    hasDetections: detections.length > 0,
+    detections,
+    hasHistory: history !== null,
+    historyLine: clip(history?.line, MAX.serverLine),
+    firstActivation: history?.firstActivation ?? false,
+    hasHistoryDetails: historyDetails.length > 0,
+    historyDetails,
     justification: clip(data.justification, MAX.justification) || '(none given)',
     // Buttons only for an approver on a request that is still open; the 'final' view never gets them.
     showDecisionForm: view === 'approver' && data.status === 'pending',

@@ -11,7 +11,8 @@ export function demoPolicy(simUrl: string): Record<string, unknown> {
     version: 1,
     businessHoursUtc: { start: 7, end: 19 },
     roles: {
-      default: { justification: 'flag', hr: true },
+      // ID Protection's user risk: by default an approver weighs any active risk (the card shows it).
+      default: { justification: 'flag', hr: true, identityRisk: { high: 'review', medium: 'review', low: 'allow' } },
       [ROLE.securityOperator]: {
         name: 'Security Operator: on-call engineers with a ServiceNow ticket and a clear reason go straight through',
         // A thin reason ("investigating alert") is flagged for an approver rather than denied: at 3 a.m. a
@@ -22,8 +23,9 @@ export function demoPolicy(simUrl: string): Record<string, unknown> {
         autoApprove: { when: ['onCall', 'ticket'] },
       },
       [ROLE.helpdeskAdministrator]: {
-        name: 'Helpdesk Administrator: ticket checked, a human decides',
+        name: 'Helpdesk Administrator: ticket checked, a human decides; an account at high risk is refused',
         ticket: { required: true },
+        identityRisk: { high: 'deny' },
       },
       [ROLE.globalAdministrator]: {
         name: 'Global Administrator: human-only; the ticket must be open and assigned',

@@ -54,6 +54,8 @@ const OVERRIDABLE = [
   'BOT_OAUTH_CONNECTION_NAME',
   'PIM_ENDPOINT_APP_ID_URI',
   'PIM_ALLOWED_CALLER_APP_IDS',
+  'PRESENCE_ROUTING',
+  'PRESENCE_EARLY_ESCALATION_AFTER',
 ] as const;
 /** Set on the re-executed process, so a CA that still does not load fails instead of looping. */
 const REEXEC_MARK = 'PIM_DEMO_REEXEC';
@@ -253,6 +255,8 @@ export function renderBanner(b: BannerInput): string {
   });
   const post = (body: Record<string, unknown>) =>
     `curl --cacert ${ca} -X POST ${b.simUrl}/_sim/requests -H 'content-type: application/json' \\\n      -d ${shellQuote(JSON.stringify(body))}`;
+  const presence = (body: Record<string, unknown>) =>
+    `curl --cacert ${ca} -X POST ${b.simUrl}/_sim/presence -H 'content-type: application/json' -d ${shellQuote(JSON.stringify(body))}`;
   const request = (principal: string, role: string, justification: string, ticketNumber?: string) =>
     post({ principal, role, justification, durationMinutes: 120, ...(ticketNumber ? { ticketNumber, ticketSystem: 'ServiceNow' } : {}) });
   return [
@@ -291,6 +295,20 @@ export function renderBanner(b: BannerInput): string {
     '  The same request citing change CHG0042001, which he owns, while he is on call: AutoApproved, no card',
     '  (after the chat example above: PIM refuses a second activation while one is active):',
     `    ${request('alexw@contoso.example', 'Security Operator', 'Contain the phishing incident on the finance mailboxes', 'CHG0042001')}`,
+    '',
+    '  ID Protection (simulated) rates Patti Fernandez at high user risk. The demo policy refuses her Helpdesk',
+    '  Administrator activation (Denied: the reason asks her to contact the security team) and sends her User',
+    '  Administrator one to an approver, whose card shows the risk, her recent risk detections and her history:',
+    `    ${request('pattif@contoso.example', 'Helpdesk Administrator', 'Unlock accounts for the service desk queue, INC0012345', 'INC0012345')}`,
+    `    ${request('pattif@contoso.example', 'User Administrator', 'Reset MFA for the locked-out CFO, INC0012345')}`,
+    '',
+    "  Teams presence is simulated (Megan in a meeting, Patti out of office, ...): nudges mention the approvers",
+    '  who are available first and name, without pinging, those away or out of office. Set both User',
+    '  Administrator approvers away, then file the User Administrator request above: with no approver available',
+    '  for 15 minutes (PRESENCE_EARLY_ESCALATION_AFTER; DEMO_CLOCK_SPEED=60 makes that 15 seconds) it escalates',
+    "  early to Alex Wilber, the role's escalation approver in PIM, and Isaiah is told why:",
+    `    ${presence({ userId: 'adelev@contoso.example', availability: 'Away' })}`,
+    `    ${presence({ userId: 'meganb@contoso.example', availability: 'Offline', outOfOffice: 'On parental leave' })}`,
     '',
     '  See what PIM recorded (status, approval steps, who decided and why):',
     `    curl --cacert ${ca} ${b.simUrl}/_sim/requests`,

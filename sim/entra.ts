@@ -4,6 +4,7 @@ import { GRAPH_APP_ID, GRAPH_RESOURCE, ssoResource } from './context';
 import { formBody, json, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import type { Claims } from './tokens';
+import { DEVICE_CODE_GRANT, deviceCodeToken } from './device-code';
 
 const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
@@ -98,6 +99,9 @@ export function registerEntra(router: Router, ctx: SimContext): void {
     if (!t(p.tenant)) return entraError(400, 'invalid_request', 90002, `Tenant '${p.tenant}' not found.`, req);
     const form = formBody(req);
     const grant = form.get('grant_type');
+    // A public client (no secret) polling for an admin's device code sign-in: `npm run onboard`.
+    // MSAL sends the short form `device_code`; RFC 8628 names the URN. Entra takes both.
+    if (grant === DEVICE_CODE_GRANT || grant === 'device_code') return deviceCodeToken(ctx, req);
     const basic = basicAuth(req);
     const clientId = form.get('client_id') ?? basic?.id ?? '';
     const secret = form.get('client_secret') ?? basic?.secret;

@@ -63,7 +63,7 @@ export function faultResponse(req: SimRequest, status: number, retryAfterSeconds
   const headers: Record<string, string> = {};
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
   if (/^\/(v1\.0|beta)\//i.test(req.path)) {
-    const code = status === 429 ? 'TooManyRequests' : status === 503 ? 'ServiceUnavailable' : status === 504 ? 'GatewayTimeout' : status >= 500 ? 'InternalServerError' : 'BadRequest';
+    const code = status === 429 ? 'TooManyRequests' : status === 403 ? 'Forbidden' : status === 503 ? 'ServiceUnavailable' : status === 504 ? 'GatewayTimeout' : status >= 500 ? 'InternalServerError' : 'BadRequest';
     const message = status === 429 ? 'Too many requests. Please retry after the time in the Retry-After header.' : `Injected fault (HTTP ${status}).`;
     const r = graphError(req, status, code, message, headers);
     return r;

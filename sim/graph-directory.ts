@@ -4,6 +4,7 @@ import { json, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import type { SeedRole, SeedUser } from './seed';
 import { applySelect, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter } from './graph-common';
+import { customExtensionRule } from './graph-applications';
 
 export function graphUser(u: SeedUser): Record<string, unknown> {
   return {
@@ -111,6 +112,26 @@ export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }):
   ];
 }
 
+export interface PolicyTarget {
+  scopeId: string;
+  scopeType: 'DirectoryRole' | 'Group';
+  roleDefinitionId: string;
+  policy: SeedRole['policy'];
+}
+
+/** Every PIM policy of the tenant: one per Entra role, one per PIM group and access (member, owner). */
+export function policyTargets(ctx: SimContext): PolicyTarget[] {
+  return [
+    ...ctx.state.seed.roles.map((r): PolicyTarget => ({ scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id, policy: r.policy })),
+    // PIM for Groups: one assignment per group and access (member, owner), scopeType Group.
+    ...(ctx.state.seed.pimGroups ?? []).flatMap((g) => (['member', 'owner'] as const).map((a): PolicyTarget => ({ scopeId: g.groupId, scopeType: 'Group', roleDefinitionId: a, policy: g.policy }))),
+  ];
+}
+
+export function policyIdOf(ctx: SimContext, t: PolicyTarget): string {
+  return `${t.scopeType}_${ctx.tenantId}_${stableGuid(t.scopeType === 'DirectoryRole' ? `policy:${t.roleDefinitionId}` : `policy:${t.scopeId}:${t.roleDefinitionId}`)}`;
+}
+
 export function registerGraphDirectory(router: Router, ctx: SimContext): void {
   const V = ['v1.0', 'beta'];
   const on = (method: string, path: string, h: (req: SimRequest, p: Record<string, string>) => Promise<SimResponse> | SimResponse) => {
@@ -184,20 +205,10 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
     return json(200, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleDefinitions/$entity'), ...applySelect(graphRoleDefinition(r), req.query.get('$select')) });
   });
 
-  interface PolicyTarget {
-    scopeId: string;
-    scopeType: 'DirectoryRole' | 'Group';
-    roleDefinitionId: string;
-    policy: SeedRole['policy'];
-  }
-  const targets = (): PolicyTarget[] => [
-    ...ctx.state.seed.roles.map((r): PolicyTarget => ({ scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id, policy: r.policy })),
-    // PIM for Groups: one assignment per group and access (member, owner), scopeType Group.
-    ...(ctx.state.seed.pimGroups ?? []).flatMap((g) => (['member', 'owner'] as const).map((a): PolicyTarget => ({ scopeId: g.groupId, scopeType: 'Group', roleDefinitionId: a, policy: g.policy }))),
-  ];
+  const targets = () => policyTargets(ctx);
 
   const policyAssignment = (req: SimRequest, t: PolicyTarget): Record<string, unknown> => {
-    const policyId = `${t.scopeType}_${ctx.tenantId}_${stableGuid(t.scopeType === 'DirectoryRole' ? `policy:${t.roleDefinitionId}` : `policy:${t.scopeId}:${t.roleDefinitionId}`)}`;
+    const policyId = policyIdOf(ctx, t);
     const out: Record<string, unknown> = { id: `${policyId}_${t.roleDefinitionId}`, policyId, scopeId: t.scopeId, scopeType: t.scopeType, roleDefinitionId: t.roleDefinitionId };
     const expand = req.query.get('$expand') ?? '';
     if (/\bpolicy\b/i.test(expand)) {
@@ -211,7 +222,7 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
         lastModifiedDateTime: null,
         lastModifiedBy: null,
       };
-      if (/\brules\b/i.test(expand)) policy.rules = policyRules(ctx, t);
+      if (/\brules\b/i.test(expand)) policy.rules = [...policyRules(ctx, t), customExtensionRule(ctx, policyId)];
       out.policy = policy;
     }
     return out;

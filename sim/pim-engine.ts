@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SimContext } from './context';
 import { callCustomExtension } from './custom-extension';
+import { linkedCustomExtension } from './graph-applications';
 import type { SeedEligibilityEnd, SeedRole } from './seed';
 import { CANCELABLE_STATUSES, durationOf, type ApprovalStep, type PimKind, type PimRequest, type RequestExpiration, type ReviewResult } from './state';
 
@@ -313,7 +314,8 @@ export class PimEngine {
     this.state.requests.set(id, request);
     const log = this.ctx.logger.child({ pimRequestId: id, kind: t.kind, principalId: user.id, roleDefinitionId: t.roleDefinitionId });
 
-    const ext = this.ctx.customExtension();
+    // One configured by hand wins; otherwise the extension the role's policy links (`npm run onboard`).
+    const ext = this.ctx.customExtension() ?? (t.kind === 'entraRole' ? linkedCustomExtension(this.ctx, t.roleDefinitionId) : undefined);
     if (ext) {
       // The extension sees the status the request would take without it; PIM does not document the value.
       const result = await callCustomExtension(this.ctx, ext, request, t.policy.isApprovalRequired ? 'PendingApproval' : 'Provisioned');

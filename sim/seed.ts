@@ -114,6 +114,50 @@ export interface SeedTenant {
   azureSubscriptions?: SeedAzureSubscription[];
   /** Systems of record the decision service checks (ticket systems, on-call, HR data lives on users). */
   integrations?: SeedIntegrations;
+  /** Microsoft Entra ID Protection: users with a risk record and their risk detections (sim/graph-identity-protection.ts). */
+  identityProtection?: SeedIdentityProtection;
+  /** Teams presence at start (sim/graph-presence.ts); users not listed are Available. */
+  presence?: SeedPresence[];
+}
+
+/** A user's Teams presence as Graph's `presence` resource reports it; changed at run time with POST /_sim/presence. */
+export interface SeedPresence {
+  userId: string;
+  availability: 'Available' | 'AvailableIdle' | 'Away' | 'BeRightBack' | 'Busy' | 'BusyIdle' | 'DoNotDisturb' | 'Offline' | 'PresenceUnknown';
+  activity: string;
+  /** outOfOfficeSettings: automatic replies on (message) or an out-of-office calendar event. */
+  outOfOffice?: { message: string };
+}
+
+/** A user ID Protection has rated; users not listed have no record (Graph answers 404 for them). */
+export interface SeedRiskyUser {
+  userId: string;
+  riskLevel: 'low' | 'medium' | 'high' | 'hidden' | 'none';
+  riskState: 'atRisk' | 'confirmedCompromised' | 'remediated' | 'dismissed' | 'confirmedSafe' | 'none';
+  riskDetail: string;
+  /** riskLastUpdatedDateTime, in hours before the simulator clock at request time. */
+  updatedHoursAgo: number;
+}
+
+export interface SeedRiskDetection {
+  id: string;
+  userId: string;
+  riskEventType: string;
+  riskLevel: 'low' | 'medium' | 'high' | 'hidden' | 'none';
+  riskState: SeedRiskyUser['riskState'];
+  riskDetail: string;
+  activity: 'signin' | 'user';
+  detectionTimingType: 'realtime' | 'nearRealtime' | 'offline';
+  source: string;
+  ipAddress: string | null;
+  location: { city: string; state: string; countryOrRegion: string } | null;
+  /** detectedDateTime, in hours before the simulator clock at request time. */
+  detectedHoursAgo: number;
+}
+
+export interface SeedIdentityProtection {
+  riskyUsers: SeedRiskyUser[];
+  riskDetections: SeedRiskDetection[];
 }
 
 /** A time relative to the simulator clock at request time, so seeded windows always cover "now". */
@@ -289,6 +333,69 @@ export const OPSGENIE = {
 } as const;
 
 const inHours = (hoursFromNow: number) => ({ hoursFromNow });
+
+/**
+ * ID Protection's view of the demo tenant: Patti is at high risk (the demo policy refuses her Helpdesk
+ * Administrator activation and sends her User Administrator one to a person), Lynne at medium risk,
+ * Megan's earlier risk was remediated and Adele's dismissed (neither counts); everyone else has no record.
+ */
+export const seedIdentityProtection: SeedIdentityProtection = {
+  riskyUsers: [
+    { userId: USER.patti, riskLevel: 'high', riskState: 'atRisk', riskDetail: 'none', updatedHoursAgo: 2 },
+    { userId: USER.lynne, riskLevel: 'medium', riskState: 'atRisk', riskDetail: 'none', updatedHoursAgo: 26 },
+    { userId: USER.megan, riskLevel: 'none', riskState: 'remediated', riskDetail: 'userPerformedSecuredPasswordChange', updatedHoursAgo: 240 },
+    { userId: USER.adele, riskLevel: 'none', riskState: 'dismissed', riskDetail: 'adminDismissedAllRiskForUser', updatedHoursAgo: 120 },
+  ],
+  riskDetections: [
+    {
+      id: '1f0c0ffee2a14b6c8d9e000000000001', userId: USER.patti, riskEventType: 'unfamiliarFeatures', riskLevel: 'high', riskState: 'atRisk', riskDetail: 'none',
+      activity: 'signin', detectionTimingType: 'realtime', source: 'IdentityProtection', ipAddress: '203.0.113.24',
+      location: { city: 'Lagos', state: 'Lagos', countryOrRegion: 'NG' }, detectedHoursAgo: 2,
+    },
+    {
+      id: '1f0c0ffee2a14b6c8d9e000000000002', userId: USER.patti, riskEventType: 'anonymizedIPAddress', riskLevel: 'medium', riskState: 'atRisk', riskDetail: 'none',
+      activity: 'signin', detectionTimingType: 'realtime', source: 'IdentityProtection', ipAddress: '198.51.100.7',
+      location: { city: 'Amsterdam', state: 'Noord-Holland', countryOrRegion: 'NL' }, detectedHoursAgo: 5,
+    },
+    {
+      id: '1f0c0ffee2a14b6c8d9e000000000003', userId: USER.patti, riskEventType: 'leakedCredentials', riskLevel: 'high', riskState: 'atRisk', riskDetail: 'none',
+      activity: 'user', detectionTimingType: 'offline', source: 'IdentityProtection', ipAddress: null, location: null, detectedHoursAgo: 30,
+    },
+    {
+      id: '1f0c0ffee2a14b6c8d9e000000000004', userId: USER.patti, riskEventType: 'unlikelyTravel', riskLevel: 'low', riskState: 'dismissed', riskDetail: 'adminDismissedAllRiskForUser',
+      activity: 'signin', detectionTimingType: 'offline', source: 'IdentityProtection', ipAddress: '192.0.2.10',
+      location: { city: 'Seattle', state: 'Washington', countryOrRegion: 'US' }, detectedHoursAgo: 400,
+    },
+    {
+      id: '1f0c0ffee2a14b6c8d9e000000000005', userId: USER.lynne, riskEventType: 'unlikelyTravel', riskLevel: 'medium', riskState: 'atRisk', riskDetail: 'none',
+      activity: 'signin', detectionTimingType: 'offline', source: 'IdentityProtection', ipAddress: '203.0.113.90',
+      location: { city: 'São Paulo', state: 'São Paulo', countryOrRegion: 'BR' }, detectedHoursAgo: 26,
+    },
+    {
+      id: '1f0c0ffee2a14b6c8d9e000000000006', userId: USER.megan, riskEventType: 'passwordSpray', riskLevel: 'high', riskState: 'remediated', riskDetail: 'userPerformedSecuredPasswordChange',
+      activity: 'signin', detectionTimingType: 'offline', source: 'IdentityProtection', ipAddress: '198.51.100.200',
+      location: { city: 'Frankfurt', state: 'Hesse', countryOrRegion: 'DE' }, detectedHoursAgo: 250,
+    },
+  ],
+};
+
+/**
+ * Teams presence at start, a working day's variety: the User Administrator approvers can act (Adele
+ * available, Megan in a meeting), Security Operator's approvers are Alex (available), Megan (busy) and
+ * Patti (out of office), so a nudge there mentions Alex then Megan and names Patti. The demo sets Adele and
+ * Megan away to watch a User Administrator request escalate early to Alex.
+ */
+export const seedPresence: SeedPresence[] = [
+  { userId: USER.alex, availability: 'Available', activity: 'Available' },
+  { userId: USER.megan, availability: 'Busy', activity: 'InAMeeting' },
+  { userId: USER.adele, availability: 'Available', activity: 'Available' },
+  { userId: USER.isaiah, availability: 'AvailableIdle', activity: 'Inactive' },
+  { userId: USER.patti, availability: 'Offline', activity: 'OffWork', outOfOffice: { message: 'On leave, back on Monday. For urgent security matters contact Megan Bowen.' } },
+  { userId: USER.lynne, availability: 'BeRightBack', activity: 'BeRightBack' },
+  { userId: USER.diego, availability: 'DoNotDisturb', activity: 'Presenting' },
+  { userId: USER.joni, availability: 'Away', activity: 'Away' },
+  { userId: USER.grady, availability: 'PresenceUnknown', activity: 'PresenceUnknown' },
+];
 
 export const seedIntegrations: SeedIntegrations = {
   serviceNow: {
@@ -579,6 +686,8 @@ export const seedTenant: SeedTenant = {
     },
   ],
   integrations: seedIntegrations,
+  identityProtection: seedIdentityProtection,
+  presence: seedPresence,
 };
 
 /** The bot's app registration in the demo tenant (client id doubles as the Bot Framework app id). */

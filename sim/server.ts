@@ -13,6 +13,8 @@ import { registerEntra, entraError } from './entra';
 import { registerTokenService } from './token-service';
 import { registerGraphDirectory, stableGuid } from './graph-directory';
 import { registerGraphMailbox } from './graph-mailbox';
+import { registerGraphPresence, SimPresence } from './graph-presence';
+import { registerGraphIdentityProtection } from './graph-identity-protection';
 import { registerGraphTeamwork } from './graph-teamwork';
 import { registerGraphPim } from './graph-pim';
 import { registerGraphPimGroups } from './graph-pim-groups';
@@ -25,6 +27,8 @@ import { registerControl } from './control';
 import { issueUserAssertion, type UserAssertionOptions } from './user-tokens';
 import { integrationErrorResponse, registerIntegrations } from './integrations';
 import { registerOpenAi } from './openai';
+import { registerGraphApplications } from './graph-applications';
+import { registerDeviceCode } from './device-code';
 
 export interface SimulatorOptions {
   /** 0 picks a free port. */
@@ -58,6 +62,8 @@ export interface SimHandle {
   readonly state: SimState;
   readonly pim: PimEngine;
   readonly faults: Faults;
+  /** Teams presence (seeded; tests and the demo change it with POST /_sim/presence or directly). */
+  readonly presence: SimPresence;
   readonly logger: Logger;
 }
 
@@ -78,6 +84,11 @@ const BOT_GRAPH_APP_ROLES = [
   'TeamsAppInstallation.ReadWriteSelfForUser.All',
   'TeamsActivity.Send',
   'AppCatalog.Read.All',
+  // Approvers' Teams presence: nudges mention who is available first; nobody reachable escalates early.
+  'Presence.Read.All',
+  // The requester's user risk and recent risk detections (Microsoft Entra ID Protection) for decisions and cards.
+  'IdentityRiskyUser.Read.All',
+  'IdentityRiskEvent.Read.All',
 ];
 const BOT_GRAPH_DELEGATED = [
   'RoleAssignmentSchedule.ReadWrite.Directory',
@@ -144,9 +155,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   registerGraphPimGroups(router, ctx, pim);
   registerGraphDirectory(router, ctx);
   registerGraphMailbox(router, ctx);
+  const presence = new SimPresence(seed.presence);
+  registerGraphPresence(router, ctx, presence);
+  registerGraphIdentityProtection(router, ctx);
   registerGraphTeamwork(router, ctx);
   registerIntegrations(router, ctx);
   registerOpenAi(router, ctx);
+  registerGraphApplications(router, ctx);
+  registerDeviceCode(router, ctx);
   registerGraphBatch(router, ctx, (inner) => handle(inner, undefined));
   const arm = createArmHandler(ctx, pim);
 
@@ -246,6 +262,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
     state,
     pim,
     faults,
+    presence,
     logger,
     async close() {
       closing.abort();

@@ -11,6 +11,7 @@ import { targetKey, type ActivationPolicy, type ActivationTarget, type EligibleT
 import type { PimTarget, UserProfile } from '../../services/graph/directory';
 import type { ChatDraftRow, ChatRequestRow } from '../../services/store/chat-store';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
+import { selfActivationEntry } from '../../services/audit/entries';
 import type { InvokeBody, SsoResult } from '../approver-token';
 import type { CardDelivery } from '../card-delivery';
 import { errInfo } from '../card-delivery';
@@ -390,12 +391,30 @@ export class ChatCommands {
       await this.deps.store.chat.moveDraft(draft.id, 'submitting', 'open');
       const refusal = classifyRefusal(err);
       log.info({ refusal: refusal.kind, rules: refusal.kind === 'policy' ? refusal.rules : undefined }, 'PIM refused the activation');
+      await this.auditActivation(userId, target, values, null, 'refused', refusal.kind === 'policy' ? `${refusal.kind}: ${refusal.rules.join(', ')}` : refusal.kind);
       return this.refusalBody(ctx, draft, target, policy, values, refusal);
     }
+    await this.auditActivation(userId, target, values, submitted.pimRequestId, submitted.status, null);
     const row = await this.recordSubmission(ctx, userId, draft, target, policy, values, submitted, submittedAt);
     await this.deps.store.chat.moveDraft(draft.id, 'submitting', 'submitted', { chat_request_id: row.id });
     log.info({ pimRequestId: submitted.pimRequestId, status: submitted.status, state: row.state }, 'activation submitted');
     return cardBody(this.deps.status.card(row));
+  }
+
+  /** The activation filed (or refused) in PIM as the user, in the audit trail; a failed append is logged, never shown as a failed request. */
+  private async auditActivation(userId: string, target: ActivationTarget, values: DraftValues, pimRequestId: string | null, outcome: string, problem: string | null): Promise<void> {
+    const entry = selfActivationEntry(userId, {
+      pimRequestId,
+      outcome,
+      requestKind: target.kind,
+      roleDefinitionId: target.roleDefinitionId,
+      scope: target.scope,
+      durationMinutes: values.durationMinutes ?? 0,
+      justification: values.justification?.trim() || null,
+      ticket: values.ticketNumber?.trim() ? `${values.ticketSystem ?? ''} ${values.ticketNumber.trim()}`.trim() : null,
+      problem,
+    }, this.now());
+    await this.deps.store.audit.record(entry).catch((err: unknown) => this.deps.log.error({ err: { message: (err as Error).message }, pimRequestId }, 'audit: the activation could not be recorded in the audit trail'));
   }
 
   /** Stores the request and the status it starts in; the card that answered the invoke becomes its status message. */

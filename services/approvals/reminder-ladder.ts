@@ -13,6 +13,11 @@ export interface QuietHours {
 export interface LadderProgress {
   nudges: number;
   escalated: boolean;
+  /**
+   * The escalation came early (no approver reachable): nudges go on until the late escalation's time,
+   * which is not repeated.
+   */
+  escalatedEarly?: boolean;
 }
 
 /**
@@ -37,7 +42,7 @@ export function nextStep(createdAt: Date, progress: LadderProgress, s: ReminderS
   let i = progress.nudges;
   // After downtime, several nudges may be overdue: send one, the latest, not a burst.
   while (i + 1 < s.maxNudges && created + nudgeOffsetMinutes(i + 1, s.firstAfterMinutes) * 60_000 <= now.getTime()) i++;
-  if (i < s.maxNudges && !progress.escalated) {
+  if (i < s.maxNudges && (!progress.escalated || progress.escalatedEarly)) {
     let at = new Date(created + nudgeOffsetMinutes(i, s.firstAfterMinutes) * 60_000);
     if (quiet && !s.urgent) at = afterQuietHours(at, quiet);
     if (at.getTime() < escalateAt.getTime()) return { kind: 'nudge', index: i, at };

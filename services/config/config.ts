@@ -43,62 +43,66 @@ const json = <T extends z.ZodTypeAny>(schema: T, example: string) =>
     })
     .pipe(schema);
 
-const envSchema = z.object({
-  APP_MODE: z.enum(['production', 'demo']).default('production'),
-  NODE_ENV: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HOST: z.string().default('0.0.0.0'),
-  PORT: port(3978),
-  PUBLIC_BASE_URL: z.string().url().optional(),
-  TENANT_ID: guid('the Entra tenant id'),
-  ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com'),
-  GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com'),
+/** The database when DATABASE_URL is unset (demo only; production requires it). The audit CLI uses it too. */
+export const DEFAULT_DATABASE_URL = 'sqlite:.local/demo.sqlite';
+
+/** Exported for the generated configuration reference (scripts/docs/config-reference.ts) and `npm run package`. */
+export const envSchema = z.object({
+  APP_MODE: z.enum(['production', 'demo']).default('production').describe('production, or demo: loopback only, the simulated tenant only, no Bot Framework authentication (refused with NODE_ENV=production)'),
+  NODE_ENV: z.string().optional().describe("Node's environment name; APP_MODE=demo refuses to start when it is production"),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level; logs carry ids and error codes, never tokens, secrets or payloads'),
+  HOST: z.string().default('0.0.0.0').describe('Address the bot listens on (demo: loopback only)'),
+  PORT: port(3978).describe("Port the bot listens on: Bot Framework messages at /api/messages, PIM's custom extension at /api/pim/evaluate"),
+  PUBLIC_BASE_URL: z.string().url().optional().describe("The bot's public https address, e.g. https://pim-bot.contoso.com (the Azure Bot's messaging endpoint without /api/messages); npm run package puts its host in the Teams app's validDomains"),
+  TENANT_ID: guid('the Entra tenant id').describe('Entra tenant id (Entra admin center > Overview)'),
+  ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com').describe("Entra authority: production accepts only Microsoft's (login.microsoftonline.com, .us, partner.microsoftonline.cn); demo, the simulator"),
+  GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com').describe('Microsoft Graph endpoint (another for sovereign clouds; demo: the simulator)'),
   /**
    * Azure Resource Manager, for PIM for Azure resources (approvals, policies). Default
    * https://management.azure.com; in demo, the simulator's ARM at GRAPH_BASE_URL + /arm.
    */
-  ARM_BASE_URL: z.string().url().optional(),
-  BOT_APP_ID: guid('the bot app registration client id'),
-  BOT_APP_SECRET: z.string().min(1).optional(),
-  BOT_CERTIFICATE_PATH: z.string().min(1).optional(),
-  BOT_OAUTH_CONNECTION_NAME: z.string().min(1).default('pim-sso'),
-  BOT_OAUTH_URL: z.string().url().optional(),
+  ARM_BASE_URL: z.string().url().optional().describe('Azure Resource Manager endpoint, for PIM for Azure resources; unset: https://management.azure.com (demo: GRAPH_BASE_URL + /arm)'),
+  BOT_APP_ID: guid('the bot app registration client id').describe("The bot's Entra app registration (client) id; also the Teams app's bot id and webApplicationInfo.id"),
+  BOT_APP_SECRET: z.string().min(1).optional().describe("Secret: a client secret of the bot's app registration (set this or BOT_CERTIFICATE_PATH)"),
+  BOT_CERTIFICATE_PATH: z.string().min(1).optional().describe("PEM file with a certificate and private key of the bot's app registration (instead of BOT_APP_SECRET)"),
+  BOT_OAUTH_CONNECTION_NAME: z.string().min(1).default('pim-sso').describe("The Azure Bot's OAuth connection for Teams SSO (provider Aadv2, token exchange URL api://botid-<BOT_APP_ID>)"),
+  BOT_OAUTH_URL: z.string().url().optional().describe("Bot Framework token service; unset: Microsoft's public one (set it for sovereign clouds; demo: the simulator)"),
   PIM_ENDPOINT_APP_ID_URI: z
     .string({ required_error: "required: the decision endpoint's Application ID URI, api://<endpoint host>/<client id>" })
-    .regex(/^api:\/\/[^/]+\/[0-9a-fA-F-]{36}$/, "must be the decision endpoint's Application ID URI, api://<endpoint host>/<client id>"),
-  PIM_ALLOWED_CALLER_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs)')).min(1, 'must list at least one caller app id (PIM)')),
+    .regex(/^api:\/\/[^/]+\/[0-9a-fA-F-]{36}$/, "must be the decision endpoint's Application ID URI, api://<endpoint host>/<client id>").describe("Application ID URI PIM's token for the custom extension is issued for (its aud), api://<endpoint host>/<client id>"),
+  PIM_ALLOWED_CALLER_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs)')).min(1, 'must list at least one caller app id (PIM)')).describe("App ids whose tokens may call /api/pim/evaluate and /api/pim/post-approval (PIM's; pin the azp/appid you see in its token)"),
   APPROVER_CHANNELS: z.string({ required_error: 'required: JSON mapping role ids (and "default") to Teams channels, {"default":{"conversationId":"19:...@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}' }).pipe(json(
     z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
     '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
-  )),
-  POLICY_FILE: z.string().min(1).optional(),
-  POLICY_JSON: z.string().min(2).optional(),
-  DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000),
-  DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional(),
-  MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10),
+  )).describe('JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl}'),
+  POLICY_FILE: z.string().min(1).optional().describe('Path of the decision policy, JSON or YAML (docs/policy.md); with neither this nor POLICY_JSON weak justifications are flagged and nothing else is checked'),
+  POLICY_JSON: z.string().min(2).optional().describe('The decision policy inline as JSON, instead of POLICY_FILE'),
+  DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000).describe("Milliseconds for all checks of one decision; a check that has not answered counts as unavailable (PIM's example timeout is 10 s)"),
+  DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional().describe('sqlite:<path> for one process, postgres://user@host:5432/db for replicas; required in production (demo: sqlite:.local/demo.sqlite)'),
+  MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10).describe("Minimum length of an approver's justification, in visible characters"),
   /** How long an approver's click waits for PIM before the card says "recording…" (Teams allows an invoke ~15 s). */
-  APPROVAL_INVOKE_BUDGET_MS: z.coerce.number().int().min(100).max(12_000).default(8_000),
+  APPROVAL_INVOKE_BUDGET_MS: z.coerce.number().int().min(100).max(12_000).default(8_000).describe('Milliseconds an approver\'s click waits for PIM before the card says "Recording your decision in PIM…" and finishes in the background (Teams waits about 15 s for an invoke)'),
   /** Shared secret for HMAC-signed events on POST /api/pim/events (openssl rand -hex 32). */
   EVENTS_HMAC_SECRET: z
     .string()
     .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes, a random secret shared with the sender, e.g. from `openssl rand -hex 32`')
-    .optional(),
+    .optional().describe('Secret: enables POST /api/pim/events with HMAC-SHA256 signatures; at least 32 bytes, e.g. openssl rand -hex 32'),
   /** App ids whose Entra tokens may send events to POST /api/pim/events (a Logic App's managed identity, ...). */
-  EVENTS_ALLOWED_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs) of the apps that send events'))),
+  EVENTS_ALLOWED_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs) of the apps that send events'))).describe("App ids whose Entra tokens may send events to POST /api/pim/events (a Logic App's managed identity, ...); with neither this nor EVENTS_HMAC_SECRET the route answers 503"),
   /** How often the reconciler reads PIM for decisions taken outside Teams, expiries and cancellations. */
-  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph').default(60_000),
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph').default(60_000).describe('Milliseconds between reconciler runs, which read PIM for decisions taken outside Teams, expiries and cancellations'),
   /** Local time (HH:MM) of the daily digests, in each user's zone and in the admin channel's. */
-  DIGEST_LOCAL_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour, e.g. 09:00').default('09:00'),
+  DIGEST_LOCAL_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour, e.g. 09:00').default('09:00').describe("Local time (HH:MM, 24-hour) of the daily digests, in each user's zone and in the admin channel's"),
   /** Users whose mailbox settings give no time zone, and the admin channel, use this IANA zone. */
-  DEFAULT_TIME_ZONE: z.string().refine(validTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin').default('UTC'),
+  DEFAULT_TIME_ZONE: z.string().refine(validTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin').default('UTC').describe('IANA time zone for users whose mailbox settings give none, and for the admin digest'),
   /** How often the tenant is read to see whose digest time has come (each read pages every PIM assignment). */
-  DIGEST_CHECK_MINUTES: z.coerce.number().int().min(5, 'must be at least 5').max(1440).default(60),
+  DIGEST_CHECK_MINUTES: z.coerce.number().int().min(5, 'must be at least 5').max(1440).default(60).describe('Minutes between reads of the tenant for due digests (each read pages every PIM assignment)'),
   /** PIM-onboarded groups the digests read (Graph cannot list them); groups seen in requests are added. */
-  DIGEST_GROUP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be group object ids (GUIDs)'))),
+  DIGEST_GROUP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be group object ids (GUIDs)'))).describe('PIM-onboarded group ids the digests read (Graph cannot list them); groups seen in requests are added'),
   /** An eligible assignment with no activation in this many days is reported as dormant. */
-  DORMANT_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  DORMANT_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(30).describe('An eligible assignment with no activation in this many days is reported as dormant in the admin digest'),
   /** Share of yesterday's approvals sampled for the admin digest's spot audit. */
-  SPOT_AUDIT_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  SPOT_AUDIT_RATE: z.coerce.number().min(0).max(1).default(0.1).describe("Share of yesterday's approvals sampled for the admin digest's spot audit"),
   /**
    * Approval cards one channel gets one by one within a minute; more are listed on summary cards when the
    * minute ends. 0 turns summaries off (every request gets its own card however many arrive).
@@ -109,25 +113,44 @@ const envSchema = z.object({
    * feed notification (TeamsActivity.Send) when the tenant's app policy blocks that. Unset: such users are
    * reached once they open the chat.
    */
-  TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()),
+  TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()).describe("The Teams app's manifest id (npm run package prints it): the bot installs its app for users it has no chat with and falls back to activity feed notifications; unset: such users are reached once they open the chat"),
   /** Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself. */
-  TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/'),
+  TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/').describe("Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself"),
   /**
    * How many replicas send for this bot: each paces its Teams messages to its share of Teams' limits
    * (7 per second per conversation, 30 per second per tenant, …), so together they stay within them.
    */
-  REPLICA_COUNT: z.coerce.number().int().min(1).max(64).default(1),
-  CARD_SUMMARY_AFTER: z.coerce.number().int().min(0).max(1000).default(5),
+  REPLICA_COUNT: z.coerce.number().int().min(1).max(64).default(1).describe("Replicas sending for this bot: each paces its Teams messages to its share of Teams' rate limits"),
+  CARD_SUMMARY_AFTER: z.coerce.number().int().min(0).max(1000).default(5).describe('Approval cards one channel gets one by one per minute before the rest go on summary cards; 0: never summarise'),
+  PRESENCE_ROUTING: blankAsUnset(z.enum(['on', 'off'], { message: 'must be on or off' }).default('on')).describe(
+    "on: nudges read the approvers' Teams presence (Graph getPresencesByUserId, application permission Presence.Read.All) and mention those available first, naming those away or out of office; off: presence is not read. Without the permission the ladder runs as if off",
+  ),
+  PRESENCE_EARLY_ESCALATION_AFTER: z.coerce
+    .number({ message: 'must be a number of minutes, e.g. 15' })
+    .int('must be whole minutes')
+    .min(5, 'must be at least 5 minutes: presence is read on the nudge cadence, not continuously')
+    .max(1440)
+    .default(15)
+    .describe('Minutes with no approver available or busy (all away, offline or out of office) after which a pending request escalates early to its escalation channel and contacts, once; needs PRESENCE_ROUTING=on'),
   /**
    * Azure OpenAI for natural-language chat commands. Set ENDPOINT, API_KEY and DEPLOYMENT together, or none of
    * them: then only the deterministic command parser reads chat messages. https://<resource>.openai.azure.com
    */
-  AZURE_OPENAI_ENDPOINT: blankAsUnset(z.string().url('must be the resource endpoint, https://<resource>.openai.azure.com').optional()),
+  AZURE_OPENAI_ENDPOINT: blankAsUnset(z.string().url('must be the resource endpoint, https://<resource>.openai.azure.com').optional()).describe('Azure OpenAI resource endpoint, https://<resource>.openai.azure.com, for natural-language chat commands; set ENDPOINT, API_KEY and DEPLOYMENT together or none'),
   /** Secret: a key of the Azure OpenAI resource. */
-  AZURE_OPENAI_API_KEY: blankAsUnset(z.string().optional()),
+  AZURE_OPENAI_API_KEY: blankAsUnset(z.string().optional()).describe('Secret: a key of the Azure OpenAI resource'),
   /** A chat model deployment that supports JSON mode, e.g. gpt-4o-mini. */
-  AZURE_OPENAI_DEPLOYMENT: blankAsUnset(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be the deployment name (letters, digits, ".", "_", "-"), e.g. gpt-4o-mini').optional()),
-  AZURE_OPENAI_API_VERSION: blankAsUnset(z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must be an Azure OpenAI API version, e.g. 2024-10-21').default('2024-10-21')),
+  AZURE_OPENAI_DEPLOYMENT: blankAsUnset(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be the deployment name (letters, digits, ".", "_", "-"), e.g. gpt-4o-mini').optional()).describe('A chat model deployment that supports JSON mode, e.g. gpt-4o-mini'),
+  AZURE_OPENAI_API_VERSION: blankAsUnset(z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must be an Azure OpenAI API version, e.g. 2024-10-21').default('2024-10-21')).describe('Azure OpenAI API version'),
+  METRICS_TOKEN: blankAsUnset(
+    z
+      .string()
+      .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes, a random secret the Prometheus scraper sends, e.g. from `openssl rand -hex 32`')
+      .optional(),
+  ).describe('Secret: GET /metrics requires Authorization: Bearer <METRICS_TOKEN>; unset: /metrics is off in production unless METRICS_ALLOW_ANONYMOUS=true (demo: open on loopback)'),
+  METRICS_ALLOW_ANONYMOUS: blankAsUnset(z.enum(['true', 'false'], { message: 'must be true or false' }).default('false')).describe(
+    'true: serve /metrics without a token in production, only when the port is reachable from a private network alone (e.g. a scraper sidecar); default false',
+  ),
 });
 type Env = z.infer<typeof envSchema>;
 
@@ -174,6 +197,13 @@ export interface AppConfig {
   replicaCount: number;
   /** CARD_SUMMARY_AFTER: cards per channel per minute before the rest go on summary cards; null: never. */
   cardSummaryAfter: number | null;
+  /** PRESENCE_ROUTING and PRESENCE_EARLY_ESCALATION_AFTER; null when routing is off. */
+  presence: { earlyEscalationAfterMinutes: number } | null;
+  /**
+   * GET /metrics: `token` (METRICS_TOKEN) required as a bearer when set; `enabled` false when production has
+   * no token and METRICS_ALLOW_ANONYMOUS is not true (metrics are off rather than open to the internet).
+   */
+  metrics: { enabled: boolean; token?: string };
 }
 
 export class ConfigError extends Error {
@@ -246,7 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     approverChannels: e.APPROVER_CHANNELS,
     policySource: { file: e.POLICY_FILE, inline: e.POLICY_JSON },
-    databaseUrl: e.DATABASE_URL ?? 'sqlite:.local/demo.sqlite',
+    databaseUrl: e.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
     approvalInvokeBudgetMs: e.APPROVAL_INVOKE_BUDGET_MS,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
@@ -261,7 +291,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       spotAuditRate: e.SPOT_AUDIT_RATE,
     },
     cardSummaryAfter: e.CARD_SUMMARY_AFTER === 0 ? null : e.CARD_SUMMARY_AFTER,
+    presence: e.PRESENCE_ROUTING === 'on' ? { earlyEscalationAfterMinutes: e.PRESENCE_EARLY_ESCALATION_AFTER } : null,
     replicaCount: e.REPLICA_COUNT,
+    metrics: { enabled: Boolean(e.METRICS_TOKEN) || demo || e.METRICS_ALLOW_ANONYMOUS === 'true', token: e.METRICS_TOKEN },
     teamsApp: e.TEAMS_APP_MANIFEST_ID ? { manifestId: e.TEAMS_APP_MANIFEST_ID.toLowerCase(), serviceUrl: e.TEAMS_SERVICE_URL } : null,
     secret: (name) => (/^[A-Z][A-Z0-9_]{2,63}$/.test(name) ? env[name] : undefined),
   };

@@ -1,13 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import { assessJustification } from '../approvals/justification-quality';
-import type { ActivationWindow, HrSignals, OnCallService, Requester, TicketSystem } from '../integrations/ports';
+import type { ActivationWindow, HrSignals, IdentityRiskSignals, OnCallService, Requester, TicketSystem, UserRiskRecord } from '../integrations/ports';
 import type { ActivationRequest } from './activation-request';
+import { activeRiskOf, type IdentityRiskRule, riskActionFor, riskLevelText } from './identity-risk';
 import { insideMaintenanceWindow } from './maintenance-window';
 import { DecisionPolicy, effectiveRule, EffectiveRule } from './policy';
 import { BUILT_IN_HUMAN_ONLY_ROLES, ticketProblem } from './role-rules';
 
 export type EvaluationOutcome = 'Approved' | 'AutoApproved' | 'Denied';
-export type CheckName = 'humanOnlyRole' | 'justification' | 'ticket' | 'onCall' | 'hr' | 'maintenanceWindow' | 'offHours';
+export type CheckName = 'humanOnlyRole' | 'justification' | 'ticket' | 'onCall' | 'hr' | 'identityRisk' | 'maintenanceWindow' | 'offHours';
 
 export interface CheckResult {
   name: CheckName;
@@ -15,6 +16,8 @@ export interface CheckResult {
   result: 'pass' | 'fail' | 'flag' | 'unavailable' | 'skipped' | 'info';
   /** A sentence the requester (or approver) can act on. */
   detail: string;
+  /** A short flag for the card when the check flags or informs (e.g. "High user risk"); `detail` otherwise. */
+  label?: string;
   latencyMs: number;
 }
 
@@ -34,6 +37,8 @@ export interface DecisionPorts {
   tickets: TicketSystem[];
   onCall: OnCallService[];
   hr?: HrSignals;
+  /** Microsoft Entra ID Protection (app-only Graph). */
+  identityRisk?: IdentityRiskSignals;
 }
 
 export interface DecisionOptions {
@@ -78,6 +83,7 @@ export async function evaluateActivation(request: ActivationRequest, o: Decision
       timed('ticket', () => ticketCheck(request, rule, requester, o.ports.tickets, window, deadline.signal), deadline.signal, started),
       timed('onCall', () => onCallCheck(rule, requester, o.ports.onCall, o.now, deadline.signal), deadline.signal, started),
       timed('hr', () => hrCheck(rule, requester, o.ports.hr, window, deadline.signal), deadline.signal, started),
+      timed('identityRisk', () => identityRiskCheck(rule.identityRisk, request.principalId, o.ports.identityRisk, deadline.signal), deadline.signal, started),
     ]);
     return combine([...sync, ...async], rule, roleName);
   } finally {
@@ -170,6 +176,53 @@ async function hrCheck(rule: EffectiveRule, requester: Promise<Requester> | null
   return { name: 'hr', result: 'fail', detail: `${answer.problems.join(' ')} Privileged access is not granted to leaving or disabled accounts; contact your manager.`.trim() };
 }
 
+const IDENTITY_RISK_UNAVAILABLE = 'Identity risk could not be checked';
+
+/** The requester's active user risk against the role's rule: deny, a person reviews, or allowed (shown). */
+async function identityRiskCheck(rule: IdentityRiskRule | null, principalId: string, port: IdentityRiskSignals | undefined, signal: AbortSignal): Promise<Omit<CheckResult, 'latencyMs'>> {
+  if (!rule) return { name: 'identityRisk', result: 'skipped', detail: 'User risk not checked for this role' };
+  if (!port) return { name: 'identityRisk', result: 'unavailable', label: IDENTITY_RISK_UNAVAILABLE, detail: `${IDENTITY_RISK_UNAVAILABLE}: ID Protection is not configured (integrations.identityRisk), so an approver decides.` };
+  return identityRiskResult(rule, await port.userRisk(principalId, signal));
+}
+
+/** Pure: the check's result for a record. Exported for table tests. */
+export function identityRiskResult(rule: IdentityRiskRule, record: UserRiskRecord): Omit<CheckResult, 'latencyMs'> {
+  const risk = activeRiskOf(record);
+  const action = riskActionFor(rule, risk);
+  const level = riskLevelText(risk);
+  const state = record.riskState === 'confirmedCompromised' ? 'confirmed compromised' : 'at risk';
+  switch (action) {
+    case 'pass': {
+      const earlier = record.riskState === 'remediated' || record.riskState === 'dismissed' ? ` (earlier risk ${record.riskState})` : '';
+      return { name: 'identityRisk', result: 'pass', detail: `No active user risk in ID Protection${earlier}` };
+    }
+    case 'deny':
+      return {
+        name: 'identityRisk',
+        result: 'fail',
+        label: `${level} user risk`,
+        detail: `Microsoft Entra ID Protection rates your account's user risk ${level.toLowerCase()} (${state}). Privileged roles are not activated for an account at risk: contact your security team so they can investigate and clear the risk, then ask again.`,
+      };
+    case 'review':
+      return {
+        name: 'identityRisk',
+        result: 'flag',
+        label: `${level} user risk`,
+        detail: risk === 'hidden'
+          ? 'ID Protection reports the requester at risk but hides the level, so an approver decides.'
+          : `ID Protection rates the requester's user risk ${level.toLowerCase()} (${state}), so an approver decides.`,
+      };
+    case 'allow':
+      return { name: 'identityRisk', result: 'info', label: `${level} user risk`, detail: `${level} user risk in ID Protection, allowed for this role by the policy` };
+    default:
+      return assertNever(action);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled value: ${String(value)}`);
+}
+
 /** Runs one async check, turning an error or the deadline into `unavailable` with a plain reason. */
 async function timed(name: CheckName, run: () => Promise<Omit<CheckResult, 'latencyMs'>>, signal: AbortSignal, started: number): Promise<CheckResult> {
   const label = { ticket: 'Ticket check', onCall: 'On-call check', hr: 'HR check' }[name as 'ticket' | 'onCall' | 'hr'] ?? 'Check';
@@ -177,6 +230,10 @@ async function timed(name: CheckName, run: () => Promise<Omit<CheckResult, 'late
     const r = await bounded(run(), signal);
     return { ...r, latencyMs: Date.now() - started };
   } catch (err) {
+    if (name === 'identityRisk') {
+      const why = signal.aborted ? 'ID Protection did not answer in time' : 'ID Protection is unavailable';
+      return { name, result: 'unavailable', label: IDENTITY_RISK_UNAVAILABLE, detail: `${IDENTITY_RISK_UNAVAILABLE} (${why}), so an approver decides.`, latencyMs: Date.now() - started };
+    }
     const why = signal.aborted ? 'did not answer in time' : 'unavailable';
     return { name, result: 'unavailable', detail: `${label} ${why}, so an approver decides.`, latencyMs: Date.now() - started };
   }
@@ -215,9 +272,11 @@ export function combine(checks: CheckResult[], rule: EffectiveRule, roleName: st
   const flagged = checks.filter((c) => c.result === 'flag');
   const unavailable = checks.filter((c) => c.result === 'unavailable');
   const riskFlags = [
-    ...flagged.map((c) => FLAG_LABELS[c.name] ?? c.detail),
+    ...failed.filter((c) => c.label).map((c) => c.label!),
+    ...flagged.map((c) => c.label ?? FLAG_LABELS[c.name] ?? c.detail),
     ...(by('offHours')?.result === 'info' ? ['Off-hours request'] : []),
-    ...unavailable.map((c) => `${c.name === 'onCall' ? 'On-call' : c.name === 'hr' ? 'HR' : 'Ticket'} check unavailable`),
+    ...checks.filter((c) => c.result === 'info' && c.label).map((c) => c.label!),
+    ...unavailable.map((c) => c.label ?? `${c.name === 'onCall' ? 'On-call' : c.name === 'hr' ? 'HR' : 'Ticket'} check unavailable`),
   ];
 
   let wouldBe: EvaluationOutcome;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validTimeZone } from '../jobs/local-time';
+import { DEFAULT_IDENTITY_RISK_RULE, type IdentityRiskRule } from './identity-risk';
 
 /**
  * The decision policy: per-role rules of the pre-approval decision, from a JSON or YAML file
@@ -40,6 +41,8 @@ export type MaintenanceWindow = WeeklyWindow | OneOffWindow;
 const checkName = z.enum(['ticket', 'onCall', 'hr', 'maintenanceWindow']);
 export type AutoApproveCondition = z.infer<typeof checkName>;
 
+const riskAction = z.enum(['deny', 'review', 'allow'], { errorMap: () => ({ message: "must be deny, review or allow" }) });
+
 const roleRule = z
   .object({
     /** For people reading the file; the key is what matches. */
@@ -59,6 +62,21 @@ const roleRule = z
       .optional(),
     onCall: z.boolean().optional(),
     hr: z.boolean().optional(),
+    /**
+     * The requester's user risk in Microsoft Entra ID Protection: what high, medium and low active risk
+     * do (deny, review by a person, allow). Levels not named keep `default`'s action, then high deny,
+     * medium review, low allow. `false` turns the check off for a role. Needs `integrations.identityRisk`.
+     */
+    identityRisk: z
+      .union([
+        z.literal(false),
+        z.object({ high: riskAction.optional(), medium: riskAction.optional(), low: riskAction.optional() }).strict(),
+      ], {
+        errorMap: (issue, ctx) => (issue.code === 'invalid_union'
+          ? { message: 'must be false, or {high, medium, low} with each deny, review or allow (e.g. {high: deny, medium: review})' }
+          : { message: ctx.defaultError }),
+      })
+      .optional(),
     maintenanceWindows: z
       .object({ windows: z.array(z.union([weeklyWindow, oneOffWindow])).min(1), outside: z.enum(['deny', 'flag']).default('deny') })
       .strict()
@@ -107,6 +125,8 @@ export interface EffectiveRule {
   ticket: { required: boolean; verify: boolean; mustBeAssignedToRequester: boolean; systems?: string[] } | null;
   onCall: boolean;
   hr: boolean;
+  /** null: user risk is not checked for this role. */
+  identityRisk: IdentityRiskRule | null;
   maintenanceWindows: { windows: MaintenanceWindow[]; outside: 'deny' | 'flag' } | null;
   autoApprove: AutoApproveCondition[] | null;
   reminders: ReminderSettings;
@@ -137,6 +157,7 @@ export function effectiveRule(policy: DecisionPolicy, roleKey: string): Effectiv
     ticket: merged.ticket ? { required: merged.ticket.required, verify: merged.ticket.verify, mustBeAssignedToRequester: merged.ticket.mustBeAssignedToRequester, systems: merged.ticket.systems } : null,
     onCall: merged.onCall ?? false,
     hr: merged.hr ?? false,
+    identityRisk: identityRiskOf(base.identityRisk, own.identityRisk),
     maintenanceWindows: merged.maintenanceWindows ? { windows: merged.maintenanceWindows.windows, outside: merged.maintenanceWindows.outside } : null,
     autoApprove: auto && auto !== 'never' ? auto.when : null,
     reminders: {
@@ -168,6 +189,13 @@ export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
     }
   }
   return policy;
+}
+
+/** A role's levels override `default`'s level by level, so naming one level never drops another's deny. */
+function identityRiskOf(base: RoleRule['identityRisk'], own: RoleRule['identityRisk']): IdentityRiskRule | null {
+  if (own === false) return null;
+  if (own === undefined && (base === undefined || base === false)) return null;
+  return { ...DEFAULT_IDENTITY_RISK_RULE, ...(base || {}), ...(own ?? {}) };
 }
 
 function lowerKeys<T>(r: Record<string, T>): Record<string, T> {

@@ -1,6 +1,8 @@
 import type { TokenCredential } from '@azure/identity';
 import type { AzureResourceReads, PimRequestRef, RoleApprovalPolicy } from './directory';
 import { GraphCallError, toGraphCallError } from './graph-errors';
+import { outboundClientRequestId } from '../observability/correlation';
+import type { Metrics } from '../observability/metrics';
 import type { ApprovalStep, PimApprovals } from './pim-approvals';
 import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
@@ -24,6 +26,8 @@ export class ArmClient {
   constructor(
     baseUrl: string,
     private readonly credential: TokenCredential,
+    /** Counts every response (each retry too), 429s included. */
+    private readonly opts: { metrics?: Pick<Metrics, 'apiResponse'> } = {},
   ) {
     this.base = baseUrl.replace(/\/$/, '');
   }
@@ -31,17 +35,27 @@ export class ArmClient {
   async call<T>(method: 'GET' | 'PATCH' | 'PUT' | 'POST', path: string, what: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
+      let sent = false;
       try {
         const token = await this.credential.getToken(ARM_SCOPE);
         if (!token) throw new Error('no ARM token');
+        // ARM's correlation header: it is echoed back and names the call in ARM's own logs.
+        const clientRequestId = outboundClientRequestId();
+        sent = true;
         res = await fetch(`${this.base}${path}`, {
           method,
-          headers: { authorization: `Bearer ${token.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${token.token}`,
+            ...(clientRequestId ? { 'x-ms-client-request-id': clientRequestId } : {}),
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
+        this.opts.metrics?.apiResponse('arm', res.status);
       } catch (err) {
         const e = err as Error;
+        if (sent) this.opts.metrics?.apiResponse('arm', null);
         if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new GraphCallError(504, 'Timeout', `${what}: Azure Resource Manager did not answer in time.`);
         throw toGraphCallError(err, what);
       }

@@ -212,7 +212,7 @@ describe('integration adapters against the simulator', () => {
     });
 
     it('says the credentials were refused, for each system, without retrying', async () => {
-      const s = parseIntegrationsSettings(simIntegrationSettings(sim.url, { hr: false }));
+      const s = parseIntegrationsSettings(simIntegrationSettings(sim.url, { hr: false, identityRisk: false }));
       const wrong = createIntegrations({
         ...s,
         serviceNow: { ...s.serviceNow!, auth: { kind: 'basic', username: 'pim.integration', password: 'wrong' } },

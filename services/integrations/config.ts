@@ -1,11 +1,12 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import { GraphHrSignals } from './graph-hr';
+import { GraphIdentityRisk } from './graph-identity-risk';
 import type { FetchFn } from './http-json';
 import { JiraTickets } from './jira';
 import { OpsgenieOnCall } from './opsgenie';
 import { PagerDutyOnCall } from './pagerduty';
-import type { HrSignals, OnCallService, TicketSystem } from './ports';
+import type { HrSignals, IdentityRiskSignals, OnCallService, TicketSystem } from './ports';
 import { ServiceNowTickets } from './servicenow';
 
 /**
@@ -63,6 +64,10 @@ export const integrationsSettingsSchema = z.object({
   hr: z.object({
     source: z.literal('graph').describe('accountEnabled and employeeLeaveDateTime from Microsoft Graph (app-only).'),
   }).strict().optional(),
+  identityRisk: z.object({
+    source: z.literal('graph').describe('User risk and risk detections from Microsoft Entra ID Protection through Graph (app-only: IdentityRiskyUser.Read.All, IdentityRiskEvent.Read.All; Entra ID P2).'),
+    detections: z.number().int().min(0).max(5).default(3).describe('How many recent risk detections the approval card shows.'),
+  }).strict().optional(),
 }).strict();
 
 export type IntegrationsSettings = z.infer<typeof integrationsSettingsSchema>;
@@ -81,6 +86,7 @@ export interface Integrations {
   ticketSystems: TicketSystem[];
   onCall: OnCallService[];
   hr?: HrSignals;
+  identityRisk?: IdentityRiskSignals;
 }
 
 export class IntegrationsConfigError extends Error {
@@ -109,7 +115,7 @@ export function createIntegrations(settings: IntegrationsSettings, deps: Integra
   const http = { fetch: deps.fetch };
   const ticketSystems: TicketSystem[] = [];
   const onCall: OnCallService[] = [];
-  const { serviceNow, jira, pagerDuty, opsgenie, hr } = settings;
+  const { serviceNow, jira, pagerDuty, opsgenie, hr, identityRisk } = settings;
   if (serviceNow) {
     const auth = serviceNow.auth.kind === 'basic'
       ? { kind: 'basic' as const, username: serviceNow.auth.username, password: reveal(serviceNow.auth.password, 'serviceNow.auth.password') }
@@ -139,5 +145,10 @@ export function createIntegrations(settings: IntegrationsSettings, deps: Integra
     if (!deps.graph) throw new IntegrationsConfigError('integrations.hr: HR signals read Microsoft Graph; pass the app-only Graph client to createIntegrations.');
     hrSignals = new GraphHrSignals(deps.graph);
   }
-  return { ticketSystems, onCall, ...(hrSignals ? { hr: hrSignals } : {}) };
+  let identityRiskSignals: IdentityRiskSignals | undefined;
+  if (identityRisk) {
+    if (!deps.graph) throw new IntegrationsConfigError('integrations.identityRisk: user risk is read from Microsoft Graph; pass the app-only Graph client to createIntegrations.');
+    identityRiskSignals = new GraphIdentityRisk(deps.graph, { detections: identityRisk.detections });
+  }
+  return { ticketSystems, onCall, ...(hrSignals ? { hr: hrSignals } : {}), ...(identityRiskSignals ? { identityRisk: identityRiskSignals } : {}) };
 }

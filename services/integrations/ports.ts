@@ -62,6 +62,43 @@ export interface HrSignals {
   check(requester: Requester, window: ActivationWindow, signal: AbortSignal): Promise<HrCheck>;
 }
 
+/** Microsoft Entra ID Protection's user risk level (Graph `riskLevel`); `hidden` when the tenant's licence hides it. */
+export type UserRiskLevel = 'low' | 'medium' | 'high' | 'hidden' | 'none' | 'unknownFutureValue';
+
+/** One recent risk detection of the user, as much as an approver needs to weigh it. */
+export interface RiskDetectionSummary {
+  /** e.g. `unfamiliarFeatures`, `anonymizedIPAddress`, `leakedCredentials`. */
+  riskEventType: string;
+  riskLevel: string;
+  /** `atRisk`, `confirmedCompromised`, `remediated`, `dismissed`, `confirmedSafe` … */
+  riskState: string;
+  detectedDateTime: string | null;
+  ipAddress: string | null;
+  /** City and country of the sign-in, when Graph knows them. */
+  city: string | null;
+  countryOrRegion: string | null;
+  /** `signin` or `user`. */
+  activity: string | null;
+  detectionTimingType: string | null;
+}
+
+/** The requester's user risk as ID Protection holds it; a user with no risk record reads as level and state `none`. */
+export interface UserRiskRecord {
+  riskLevel: UserRiskLevel;
+  /** Graph `riskState`: `atRisk` and `confirmedCompromised` are active risk; dismissed or remediated risk is not. */
+  riskState: string;
+  riskDetail: string | null;
+  riskLastUpdatedDateTime: string | null;
+  /** Most recent first; empty when there are none or they could not be read (see `detectionsUnavailable`). */
+  detections: RiskDetectionSummary[];
+  detectionsUnavailable: boolean;
+}
+
+export interface IdentityRiskSignals {
+  /** Rejects (IntegrationUnavailable) when ID Protection cannot answer; never resolves to "no risk" on failure. */
+  userRisk(userId: string, signal: AbortSignal): Promise<UserRiskRecord>;
+}
+
 /** A failure an adapter raises when the system cannot answer (timeout, 5xx after retries, auth). */
 export class IntegrationUnavailable extends Error {
   constructor(

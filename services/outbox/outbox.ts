@@ -132,6 +132,8 @@ export interface OutboxOptions {
   duePerConversation?: number;
   /** Names this instance in leases; a random id by default. */
   instanceId?: string;
+  /** Counts each send's result (sent, throttled, retry, failed). */
+  metrics?: { teamsSend(result: 'sent' | 'throttled' | 'retry' | 'failed'): void };
 }
 
 type OutboxRow = Selectable<OutboxTable>;
@@ -197,6 +199,7 @@ export class Outbox {
   private readonly batchSize: number;
   private readonly parallel: number;
   private readonly perConversation: number;
+  private readonly metrics: OutboxOptions['metrics'];
   readonly instanceId: string;
   private readonly order: ReturnType<typeof insertionOrder>;
   private readonly postgres: boolean;
@@ -226,6 +229,7 @@ export class Outbox {
     this.parallel = options.parallelConversations ?? DEFAULTS.parallelConversations;
     this.perConversation = options.duePerConversation ?? DEFAULTS.duePerConversation;
     this.instanceId = options.instanceId ?? randomUUID();
+    this.metrics = options.metrics;
     this.order = insertionOrder(this.db);
     this.postgres = engineOf(this.db) === 'postgres';
     if (this.leaseMs <= this.sendTimeoutMs) throw new Error(`Outbox leaseMs (${this.leaseMs}) must exceed sendTimeoutMs (${this.sendTimeoutMs}), or a slow send could be taken over and sent twice`);
@@ -428,6 +432,7 @@ export class Outbox {
       // wasted, which only ever errs on the slow side.
       if (!claimed) continue;
       const outcome = await this.sendOne(claimed, clock);
+      this.metrics?.teamsSend(outcome);
       if (outcome === 'sent') result.sent++;
       else if (outcome === 'throttled') {
         result.throttled++;

@@ -1,4 +1,5 @@
 import { Kysely, Migration, MigrationProvider } from 'kysely';
+import { auditMigration } from '../audit/migration';
 import { digestsMigration } from '../digests/migration';
 import { jobsMigration } from '../jobs/migration';
 import { outboxMigration } from '../outbox/migration';
@@ -181,6 +182,22 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-11-23-008-leases': leasesMigration,
+  // The hash-chained, append-only audit trail (services/audit).
+  '2026-11-23-009-audit': auditMigration,
+  '2026-11-23-010-presence': {
+    async up(db: Kysely<any>) {
+      // Presence-aware routing: when an approver was last seen reachable, and whether the escalation came early.
+      await db.schema.alterTable('approval_requests').addColumn('approvers_reachable_at', 'text').execute();
+      await db.schema.alterTable('approval_requests').addColumn('escalated_early', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
+  '2026-11-23-011-requester-history': {
+    async up(db: Kysely<any>) {
+      // The approval card's requester history reads one person's requests and evaluations for one role.
+      await db.schema.createIndex('approval_requests_principal').on('approval_requests').columns(['principal_id', 'kind', 'created_at']).execute();
+      await db.schema.createIndex('evaluations_principal').on('evaluations').columns(['principal_id', 'kind', 'created_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

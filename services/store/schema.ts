@@ -1,5 +1,6 @@
 import type { LeaseTable } from './leases';
 import { Generated } from 'kysely';
+import type { AuditLogTable } from '../audit/schema';
 import type { AuditReviewTable } from '../digests/schema';
 import type { JobTable } from '../jobs/schema';
 import type { OutboxTable } from '../outbox/schema';
@@ -18,6 +19,8 @@ export interface Database {
   jobs: JobTable;
   outbox: OutboxTable;
   audit_reviews: AuditReviewTable;
+  /** The hash-chained audit trail (append-only). */
+  audit_log: AuditLogTable;
 }
 
 export interface EvaluationTable {
@@ -76,6 +79,10 @@ export interface ApprovalRequestTable {
   escalated_at: string | null;
   /** When the requester last asked the bot to remind the approvers (rate limit). */
   requester_reminded_at: string | null;
+  /** Presence routing: the last ladder check that found an approver reachable (available or busy). */
+  approvers_reachable_at: string | null;
+  /** 1 when the ladder escalated early because no approver was reachable (escalated_at says when). */
+  escalated_early: Generated<number>;
   created_at: string;
   expires_at: string;
   updated_at: string;

@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import { withStatementCache } from './sqlite-statements';
 import { engineOfUrl } from './dialect';
 import { ChatStore } from './chat-store';
+import { appendAudit, AuditTrail, type AuditEntry } from '../audit/audit-trail';
 import { migrationProvider } from './migrations';
 import { ApprovalRequestTable, CardPostTable, Database, EvaluationTable, InboundEventTable } from './schema';
 
@@ -18,9 +19,12 @@ export type InboundEventRow = Selectable<InboundEventTable>;
 export class Store {
   /** Elevation by chat: drafts, requests and their status messages. */
   readonly chat: ChatStore;
+  /** The hash-chained audit trail; state changes below take entries to append in their own transaction. */
+  readonly audit: AuditTrail;
 
   private constructor(readonly db: Kysely<Database>) {
     this.chat = new ChatStore(db);
+    this.audit = new AuditTrail(db);
   }
 
   /**
@@ -74,7 +78,7 @@ export class Store {
    * Records an evaluation, unless one exists for the same request key (a PIM retry racing the first
    * call): then the stored one wins and is returned, so both answers carry the same evaluationId.
    */
-  async insertEvaluation(row: Insertable<EvaluationTable>, approval?: Insertable<ApprovalRequestTable>): Promise<{ row: EvaluationRow; created: boolean }> {
+  async insertEvaluation(row: Insertable<EvaluationTable>, approval?: Insertable<ApprovalRequestTable>, audit?: AuditEntry): Promise<{ row: EvaluationRow; created: boolean }> {
     return this.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('evaluations')
@@ -87,6 +91,8 @@ export class Store {
         return { row: existing, created: false };
       }
       if (approval) await trx.insertInto('approval_requests').values(approval).onConflict((oc) => oc.column('pim_request_id').doNothing()).execute();
+      // The audit row commits with the evaluation: no answer PIM logs without its audit record.
+      if (audit) await appendAudit(trx, [audit]);
       return { row: inserted, created: true };
     });
   }
@@ -103,14 +109,18 @@ export class Store {
    * Compare-and-swap: applies `patch` only if the row still has `expectedVersion`, bumping the
    * version. Returns the new row, or undefined when someone else changed it first.
    */
-  async updateRequestIfVersion(id: string, expectedVersion: number, patch: Updateable<ApprovalRequestTable>): Promise<ApprovalRequestRow | undefined> {
-    return this.db
+  async updateRequestIfVersion(id: string, expectedVersion: number, patch: Updateable<ApprovalRequestTable>, audit?: readonly AuditEntry[]): Promise<ApprovalRequestRow | undefined> {
+    // With audit entries: the change and its audit rows commit together, and only if the swap won.
+    if (audit?.length && !this.db.isTransaction) return this.db.transaction().execute((trx) => new Store(trx).updateRequestIfVersion(id, expectedVersion, patch, audit));
+    const updated = await this.db
       .updateTable('approval_requests')
       .set({ ...patch, version: expectedVersion + 1, updated_at: new Date().toISOString() })
       .where('id', '=', id)
       .where('version', '=', expectedVersion)
       .returningAll()
       .executeTakeFirst();
+    if (updated && audit?.length) await appendAudit(this.db, audit);
+    return updated;
   }
 
   async requestsWithoutCards(limit = 20): Promise<ApprovalRequestRow[]> {
@@ -216,9 +226,74 @@ export class Store {
     return row as unknown as Selectable<Database[T]> | undefined;
   }
 
+  /**
+   * One person's earlier requests and evaluations for one role and scope, newest first (the card's
+   * requester history): approval rows say who decided and why, evaluations what the decision service
+   * answered without a person. Capped: the card needs the last few months, not everything.
+   */
+  async requestHistory(m: { kind: string; principalId: string; roleDefinitionId: string; scope: string; limit?: number }): Promise<{ approvals: ApprovalRequestRow[]; evaluations: EvaluationRow[] }> {
+    const limit = m.limit ?? 200;
+    const principal = m.principalId.toLowerCase();
+    const [approvals, evaluations] = await Promise.all([
+      this.db
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('principal_id', '=', principal)
+        .where('kind', '=', m.kind)
+        .where((eb) => eb.fn('lower', ['role_definition_id']), '=', m.roleDefinitionId.toLowerCase())
+        .where((eb) => eb.fn('lower', ['scope']), '=', m.scope.toLowerCase())
+        .orderBy('created_at', 'desc')
+        .limit(limit)
+        .execute(),
+      this.db
+        .selectFrom('evaluations')
+        .selectAll()
+        .where('principal_id', '=', principal)
+        .where('kind', '=', m.kind)
+        .where((eb) => eb.fn('lower', ['role_definition_id']), '=', m.roleDefinitionId.toLowerCase())
+        .where((eb) => eb.fn('lower', ['scope']), '=', m.scope.toLowerCase())
+        .orderBy('created_at', 'desc')
+        .limit(limit)
+        .execute(),
+    ]);
+    return { approvals, evaluations };
+  }
+
   /** Records the reminder ladder's progress; no version bump, since the cards do not show it. */
-  async recordLadder(id: string, patch: { nudge_count?: number; escalated_at?: string }): Promise<void> {
-    await this.db.updateTable('approval_requests').set(patch).where('id', '=', id).execute();
+  async recordLadder(id: string, patch: { nudge_count?: number; escalated_at?: string }, audit?: AuditEntry): Promise<void> {
+    if (!audit) {
+      await this.db.updateTable('approval_requests').set(patch).where('id', '=', id).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('approval_requests').set(patch).where('id', '=', id).execute();
+      await appendAudit(trx, [audit]);
+    });
+  }
+
+  /** Presence routing: an approver was reachable at this check. */
+  async recordApproversReachable(id: string, at: string): Promise<void> {
+    await this.db.updateTable('approval_requests').set({ approvers_reachable_at: at }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Compare-and-swap: marks an open request escalated early, unless it escalated already. True for the one
+   * caller (replica, retry) that may send the escalation.
+   */
+  async claimEarlyEscalation(id: string, at: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('approval_requests')
+      .set({ escalated_at: at, escalated_early: 1 })
+      .where('id', '=', id)
+      .where('escalated_at', 'is', null)
+      .where('status', 'in', ['pending', 'recording'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Undoes this caller's early-escalation claim when sending it failed, so a retry sends it. */
+  async releaseEarlyEscalation(id: string, at: string): Promise<void> {
+    await this.db.updateTable('approval_requests').set({ escalated_at: null, escalated_early: 0 }).where('id', '=', id).where('escalated_at', '=', at).where('escalated_early', '=', 1).execute();
   }
 
   /** Compare-and-swap on the requester's last reminder time: true for the one caller that may send a reminder now. */

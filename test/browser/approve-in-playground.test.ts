@@ -2,15 +2,18 @@
  * An approver's click, in a real browser: the playground's web UI (the Teams client of the demo) shows
  * the approval card in the "PIM Approvals" channel, Alex Wilber (the UI's current user, an approver of
  * Helpdesk Administrator) types a justification and clicks Approve, and the card turns into its final
- * state. Saves test/artifacts/approved-card.png.
+ * state. Saves the card as approvers see it, before and after the decision (approval-card.png,
+ * approval-card-approved.png), to test/artifacts/, or to docs/images/ for the README with
+ * UPDATE_DOCS_IMAGES=1 (`npm run docs:screenshots`), so a test run leaves the working tree clean.
  *
  * Needs Debian's chromium at /usr/bin/chromium (`apt-get install chromium`; CHROMIUM_PATH overrides).
  * Without it the test fails: a skipped browser test would hide that the UI path is untested.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_NAME } from '../../scripts/playground-config';
 import { USER } from '../../sim/seed';
@@ -20,6 +23,10 @@ jest.setTimeout(60_000);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '../artifacts');
 const SCREENSHOT = path.join(ARTIFACTS, 'approved-card.png');
+/** The README's pictures of the card: `npm run docs:screenshots` refreshes them from this test. */
+const DOCS_IMAGES = process.env.UPDATE_DOCS_IMAGES === '1' ? path.join(__dirname, '../../docs/images') : ARTIFACTS;
+const DOCS_PENDING = path.join(DOCS_IMAGES, 'approval-card.png');
+const DOCS_APPROVED = path.join(DOCS_IMAGES, 'approval-card-approved.png');
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -89,6 +96,11 @@ describe('approving in the playground web UI', () => {
     await card.waitFor({ timeout: 15_000 });
     await expectText(card, 'Helpdesk Administrator');
     await expectText(card, requestJustification);
+    await card.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 5_000 });
+    mkdirSync(DOCS_IMAGES, { recursive: true });
+    await card.scrollIntoViewIfNeeded();
+    await card.screenshot({ path: DOCS_PENDING });
+    expect(PNG.sync.read(readFileSync(DOCS_PENDING)).width).toBeGreaterThan(200);
 
     const decision = 'Called Lynne back on her desk phone; queue is real';
     // Typed, as a person does: the playground's card renderer keeps an input's value only from key
@@ -112,6 +124,7 @@ describe('approving in the playground web UI', () => {
     await card.scrollIntoViewIfNeeded();
     await card.screenshot({ path: SCREENSHOT });
     expect(existsSync(SCREENSHOT)).toBe(true);
+    copyFileSync(SCREENSHOT, DOCS_APPROVED);
 
     const recorded = (await (await fetch(`${demo!.simUrl}/_sim/requests/${pimId}`)).json()) as any;
     expect(recorded.status).toBe('Granted');

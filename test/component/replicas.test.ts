@@ -82,6 +82,11 @@ describe('two replicas on one database', () => {
     // One replica's card says who decided; the other card view says it was already decided.
     const final = (await b.store.getRequest(row.id))!;
     expect(final).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
+    // The audit trail the two replicas appended to is one intact chain with the decision in it once.
+    const kinds: string[] = [];
+    for await (const r of b.store.audit.rows()) kinds.push(`${r.kind}:${r.outcome}`);
+    expect(kinds).toEqual(['evaluation:Approved', 'card.decision:Approve', 'graph.result:recorded']);
+    expect(await h.bot.store.audit.verify()).toMatchObject({ ok: true, rows: 3 });
     expect(h.connector.updates.filter((u) => JSON.stringify(u.activity).includes('Adele Vance')).length).toBeGreaterThanOrEqual(1);
   });
 
