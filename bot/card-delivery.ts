@@ -11,7 +11,7 @@ import { reRequestCard } from './chat/chat-text';
 import { recoverClaim } from '../services/approvals/claim-recovery';
 import { assertNever } from '../services/approvals/request-lifecycle';
 import type { PostApprovalOutcome } from '../services/events/inbound-event';
-import type { Outbox, OutboxMeta, SentItem } from '../services/outbox/outbox';
+import type { Outbox, OutboxMeta, OutboxPayload, SentItem } from '../services/outbox/outbox';
 import { renderSummaryCard, type SummaryEntry } from '../cards/summary/summary-card';
 import { TEAMS_CARD_MAX_BYTES } from '../cards/card-limits';
 import type { CardPostRow } from '../services/store/store';
@@ -90,6 +90,7 @@ export class CardDelivery {
         await this.recoverStaleClaims().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'claim recovery failed'));
         for (const row of await this.store.requestsWithoutCards()) await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
         for (const row of await this.store.requestsWithStaleCards()) await this.refreshCopies(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'updating cards failed'));
+        await this.tellRecentOutcomes().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'checking requester notices failed'));
       } finally {
         this.sweeping = null;
       }
@@ -293,25 +294,42 @@ export class CardDelivery {
     if (row && this.follower && (await this.follower.onApprovalChanged(row, news))) return true;
     // A post-approval event is news even without a named decider (PIM expired or cancelled it).
     if (!row || (!row.decided_by_id && !news)) return false;
-    const reference = await this.store.conversationRef(row.principal_id);
+    const reference = (await this.store.conversationRef(row.principal_id)) as { conversation?: { id?: string }; serviceUrl?: string } | undefined;
     if (!reference) return false;
+    const chat = { conversationId: reference.conversation?.id, serviceUrl: reference.serviceUrl };
+    if (!chat.conversationId || !chat.serviceUrl) return false;
     const display = parseDisplay(row);
+    // Through the outbox, once per request and outcome (`activated` is news of its own): a crash before
+    // the send is finished by the next drain, and the reconciler, an event and the sweep telling the same
+    // outcome cause one message.
+    const what = news ? (news.outcome === 'granted' ? 'approved' : news.outcome) : row.status;
+    const notice = (payload: OutboxPayload) =>
+      this.outbox.enqueue({ conversationId: chat.conversationId!, serviceUrl: chat.serviceUrl!, kind: 'post', payload, dedupeKey: `notice:${row.id}:${what}`, meta: { purpose: NOTICE, requestId: row.id, chat: 'personal' } });
     if (news?.outcome === 'expired') {
       // One tap asks again: the handler checks eligibility and shows the prefilled form.
-      await this.notifier.sendCardTo(reference as object, reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id));
+      await notice({ type: 'card', card: reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id) });
       return true;
     }
     if (news) {
-      await this.notifier.sendText(reference as object, outcomeText(row, display.roleDisplayName, news));
+      await notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news) });
       return true;
     }
     const verb = row.status === 'approved' ? 'approved' : 'denied';
     const next = row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
-    await this.notifier.sendText(
-      reference as object,
-      `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}`,
-    );
+    await notice({ type: 'text', text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}` });
     return true;
+  }
+
+  /**
+   * Requests closed in the last minutes whose requester may not have been told: a process that stopped
+   * between the decision and queueing the notice. The notice's outbox key makes this a no-op otherwise.
+   */
+  private async tellRecentOutcomes(): Promise<void> {
+    const since = new Date(this.now().getTime() - RECENT_OUTCOME_MS).toISOString();
+    for (const row of await this.store.requestsClosedSince(since)) {
+      const news: OutcomeNews | undefined = row.status === 'expired' || row.status === 'cancelled' ? { outcome: row.status } : undefined;
+      await this.notifyRequester(row.id, news).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'telling the requester failed'));
+    }
   }
 
   private async fetchDisplay(row: ApprovalRequestRow): Promise<RequestDisplay> {
@@ -335,6 +353,9 @@ export class CardDelivery {
 }
 
 const CARD = 'approval-card';
+const NOTICE = 'requester-notice';
+/** How far back the sweep looks for closed requests whose requester notice may be missing. */
+const RECENT_OUTCOME_MS = 15 * 60_000;
 const UPDATE = 'card-update';
 
 /** A request as a line of a summary card. */

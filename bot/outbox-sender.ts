@@ -13,9 +13,19 @@ export class NotifierSender implements OutboxSender {
     const target = { conversationId: d.conversationId, serviceUrl: d.serviceUrl };
     const p = d.payload;
     switch (d.kind) {
-      case 'post':
+      case 'post': {
+        // A personal chat (a requester's notice): posted on a reference to that 1:1 conversation.
+        if (d.meta?.chat === 'personal') {
+          const reference = { channelId: 'msteams', serviceUrl: d.serviceUrl, conversation: { id: d.conversationId, conversationType: 'personal', isGroup: false, name: '' } };
+          if (p.type === 'text') {
+            await this.notifier.sendText(reference, p.text);
+            return {};
+          }
+          return { activityId: await this.notifier.sendCardTo(reference, p.card) };
+        }
         if (p.type !== 'card') throw new Error('The outbox posts cards to channels; plain text goes as a reply in a thread');
         return { activityId: await this.notifier.postCard(target, p.card) };
+      }
       case 'update':
         if (p.type !== 'card') throw new Error('Only cards are updated in place');
         await this.notifier.updateCard(target, d.activityId!, p.card);

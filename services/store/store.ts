@@ -139,6 +139,18 @@ export class Store {
       .execute();
   }
 
+  /** Requests that reached a final state (approved, denied, expired, cancelled) at or after `since`. */
+  async requestsClosedSince(since: string, limit = 100): Promise<ApprovalRequestRow[]> {
+    return this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('status', 'in', ['approved', 'denied', 'expired', 'cancelled'])
+      .where('updated_at', '>=', since)
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+  }
+
   /** Claims older than `before`: the process that held them died or lost its Graph call. */
   async staleClaims(before: string, limit = 20): Promise<ApprovalRequestRow[]> {
     return this.db.selectFrom('approval_requests').selectAll().where('status', '=', 'recording').where('claimed_at', '<', before).limit(limit).execute();

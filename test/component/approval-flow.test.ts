@@ -86,6 +86,38 @@ describe('approving and denying from the card', () => {
     expect(toRequester.at(-1)).toMatch(/User Administrator was approved by Adele Vance .*"Verified with the CFO by phone"/);
   });
 
+  it('tells the requester once, through the outbox, even when the process stopped before queueing the notice', async () => {
+    const isaiah = user(USER.isaiah);
+    await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message', id: 'm2', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
+        recipient: { id: '28:bot', name: 'PIM Approvals' },
+        conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
+      }),
+    });
+    const { row } = await pendingRequest();
+    // The decision committed, then the process stopped: nobody queued the requester's notice.
+    await h.bot.store.updateRequestIfVersion(row.id, row.version, {
+      status: 'approved', decided_by_id: USER.adele, decided_by_name: 'Adele Vance', decided_by_upn: 'adelev@contoso.example', decided_at: new Date().toISOString(), decision_justification: 'Checked the change ticket',
+    });
+    const told = () => h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal' && /Checked the change ticket/.test(String(p.activity.text)));
+    expect(told()).toHaveLength(0);
+    await h.bot.delivery.sweep();
+    await h.bot.delivery.drain();
+    expect(told()).toHaveLength(1);
+    expect(String(told()[0]!.activity.text)).toMatch(/User Administrator was approved by Adele Vance/);
+    const queued = await h.bot.store.db.selectFrom('outbox').select(['dedupe_key', 'status']).where('dedupe_key', '=', `notice:${row.id}:approved`).execute();
+    expect(queued).toEqual([{ dedupe_key: `notice:${row.id}:approved`, status: 'sent' }]);
+    // Told again by the next sweep, an event or the reconciler: the same notice, not sent twice.
+    await h.bot.delivery.sweep();
+    await h.bot.delivery.notifyRequester(row.id, { outcome: 'granted' });
+    await h.bot.delivery.drain();
+    expect(told()).toHaveLength(1);
+  });
+
   it('records a denial', async () => {
     const { pimId, row } = await pendingRequest();
     const res = await cardAction(h.bot.url, user(USER.megan), 'pim.deny', { requestId: row.id, version: row.version, decisionJustification: 'No change ticket for this work' });
