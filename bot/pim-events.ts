@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { Response, Server } from 'restify';
+import type { BotHttpServer, BotResponse } from './http-server';
 import { createPimTokenValidator, PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
 import type { AppConfig } from '../services/config/config';
 import { checkSignatureHeaders, EventSignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../services/events/event-signature';
@@ -32,7 +32,7 @@ export interface EventsAuth {
 
 /** The two routes; one call from the composition root. */
 export function registerEventRoutes(
-  server: Server,
+  server: BotHttpServer,
   deps: { config: AppConfig; store: Store; delivery: CardDelivery; validatePimToken: (authorization: string | undefined) => Promise<PimCaller>; log: Logger; now?: () => Date },
 ): void {
   const { config } = deps;
@@ -42,16 +42,16 @@ export function registerEventRoutes(
       ? createPimTokenValidator({ issuers: config.pimEndpoint.issuers, jwksUri: config.pimEndpoint.jwksUri, audience: config.pimEndpoint.appIdUri, allowedCallerAppIds: config.events.allowedAppIds })
       : undefined,
   };
-  const base = (req: { getId(): string }) => ({ store: deps.store, delivery: deps.delivery, log: deps.log.child({ httpRequestId: req.getId() }), now: deps.now });
-  server.post('/api/pim/events', async (req, res) => {
-    send(res, await handleInboundEvent(req, { ...base(req), auth }));
+  const base = () => ({ store: deps.store, delivery: deps.delivery, log: deps.log, now: deps.now });
+  server.route('POST', '/api/pim/events', async (req, res) => {
+    send(res, await handleInboundEvent(req, { ...base(), auth }));
   });
-  server.post('/api/pim/post-approval', async (req, res) => {
-    send(res, await handlePostApproval(req, { ...base(req), validateToken: deps.validatePimToken }));
+  server.route('POST', '/api/pim/post-approval', async (req, res) => {
+    send(res, await handlePostApproval(req, { ...base(), validateToken: deps.validatePimToken }));
   });
 }
 
-function send(res: Response, result: HttpResult): void {
+function send(res: BotResponse, result: HttpResult): void {
   res.header('Cache-Control', 'no-store');
   for (const [k, v] of Object.entries(result.headers ?? {})) res.header(k, v);
   res.send(result.status, result.body);
