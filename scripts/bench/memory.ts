@@ -2,14 +2,16 @@
  * `npm run bench` (memory part): the bot's idle RSS and where it goes.
  *   1. The bot as `npm start` runs it (node with tsx), in its own process: RSS one second after start-up,
  *      and after two full garbage collections (live heap).
- *   2. Plain node loading the bot's dependencies one group after another, in the bot's import order: what
+ *   2. The bot as production runs it: compiled (`tsc -p tsconfig.build.json`) and started with the
+ *      Dockerfile's CMD (`node dist/bot/main.js`): RSS one and five seconds after it listens.
+ *   3. Plain node loading the bot's dependencies one group after another, in the bot's import order: what
  *      each group adds (RSS and live heap, after a full GC); and tsx's own cost (an empty script).
  * Needs NODE_EXTRA_CA_CERTS=.local/pki/ca.pem (the npm script sets it).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BotArgs } from './children/bot';
 import type { SimArgs, SimReady } from './children/sim';
 import { BOT_LOG_LEVEL, botEnv, SIM_CHILD, startBotChild } from './lib/bot-env';
@@ -53,6 +55,39 @@ function run(args: string[]): Promise<string> {
   });
 }
 
+/** VmRSS of a process, from /proc (MB). */
+function rssOf(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+/** Builds the production bundle into `dir` and starts it as the Dockerfile's CMD does; RSS at 1 s and 5 s. */
+async function compiledBotRss(dir: string, env: Record<string, string>): Promise<{ at1: number; at5: number }> {
+  const built = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`the build failed: ${built.stdout}${built.stderr}`);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+  const [, ...args] = JSON.parse(cmd ?? '["node","dist/bot/main.js"]') as string[];
+  const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ? resolve(ROOT, process.env.NODE_EXTRA_CA_CERTS) : '', ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let text = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+        if (text.includes('"bot listening"')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`the compiled bot exited (${code})`)));
+    });
+    child.stdout!.resume();
+    await new Promise((r) => setTimeout(r, 1000));
+    const at1 = rssOf(child.pid!);
+    await new Promise((r) => setTimeout(r, 4000));
+    return { at1, at5: rssOf(child.pid!) };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bench-memory-'));
   const connector = await startBenchConnector();
@@ -66,6 +101,9 @@ async function main(): Promise<void> {
     } satisfies BotArgs);
     children.push(bot);
     const afterGc = await bot.rpc<Usage>('gcUsage');
+    await bot.stop();
+    children.pop();
+    const compiled = await compiledBotRss(join(dir, 'compiled'), botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'compiled.sqlite') }));
     const steps = JSON.parse(await run(['--no-deprecation', '--expose-gc', '-e', MEASURE, JSON.stringify(GROUPS)])) as Step[];
     // tsx's own cost: the same empty measurement under the loader `npm start` uses.
     const tsxBase = (JSON.parse(await run([...process.execArgv, '--no-deprecation', '--expose-gc', '-e', MEASURE, '[]'])) as Step[])[0]!;
@@ -78,6 +116,16 @@ async function main(): Promise<void> {
         [
           ['1 s after start-up, nothing asked of it', fixed(bot.ready.idle.rssMB, 0), fixed(bot.ready.idle.heapUsedMB, 0)],
           ['after two full garbage collections', fixed(afterGc.rssMB, 0), fixed(afterGc.heapUsedMB, 0)],
+        ],
+      ),
+    );
+    out.write('\n\n');
+    out.write(
+      table(
+        ['the bot as production runs it (compiled, the Dockerfile\'s CMD)', 'RSS (MB)'],
+        [
+          ['1 s after it listens, nothing asked of it', fixed(compiled.at1, 0)],
+          ['5 s after it listens', fixed(compiled.at5, 0)],
         ],
       ),
     );
