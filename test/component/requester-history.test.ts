@@ -1,20 +1,8 @@
 import { ROLE, seedTenant, TICKET, USER } from '../../sim/seed';
 import type { ActivitySeedTenant } from '../../sim/scale-seed';
 import { Harness, pendingRequest, simJson, startHarness } from '../support/harness';
+import { textRuns } from '../support/card-text';
 
-const textRuns = (card: unknown): string[] => {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (o.type === 'TextRun') out.push(String(o.text));
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(card);
-  return out;
-};
 
 /**
  * The requester's history on the approval card, from PIM's request history (Graph) and our own store.

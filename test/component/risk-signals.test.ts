@@ -3,22 +3,10 @@ import { demoPolicy } from '../../scripts/demo-policy';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, seedTenant, TICKET, USER, type SeedRiskyUser } from '../../sim/seed';
 import { APP_ID_URI, Harness, simJson, startHarness } from '../support/harness';
+import { textRuns } from '../support/card-text';
 
 const SECRET = 'test-only-events-secret-0123456789abcdef';
 const cardOf = (activity: any) => activity.attachments[0].content as Record<string, unknown>;
-const textRuns = (card: unknown): string[] => {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (o.type === 'TextRun') out.push(String(o.text));
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(card);
-  return out;
-};
 
 /**
  * Identity risk from the simulated ID Protection, with the demo policy: any active risk goes to a person,
