@@ -25,7 +25,8 @@ export function testPostgresUrl(): string | undefined {
 export async function freshDatabase(dir: string, name = 'bot.sqlite'): Promise<TestDatabase> {
   const server = testPostgresUrl();
   if (!server) return { url: `sqlite:${join(dir, name)}`, engine: 'sqlite', drop: async () => undefined };
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  // Named after this process, so a run's clean-up drops its own schemas and never those of a run beside it.
+  const schema = `t_${process.pid.toString(16)}_${randomBytes(6).toString('hex')}`;
   const admin = new Pool({ connectionString: server, max: 1 });
   try {
     await admin.query(`CREATE SCHEMA ${schema}`);
