@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { requestClosedEntry } from '../services/audit/entries';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { BotHttpServer, BotResponse } from './http-server';
@@ -251,7 +252,9 @@ async function applyPostApproval(event: InboundEvent, deps: EventDeps, log: Logg
   let applied = false;
   let plan = planPostApproval(row.status as RequestStatus, outcome);
   for (let attempt = 1; plan.kind === 'update'; attempt++) {
-    const updated = await deps.store.updateRequestIfVersion(row.id, row.version, closingPatch(plan.next, event));
+    const patch = closingPatch(plan.next, event);
+    const closed = requestClosedEntry(row, { status: plan.next, source: 'event', decidedBy: patch.decided_by_id, justification: patch.decision_justification, eventId: event.eventId }, new Date(patch.decided_at));
+    const updated = await deps.store.updateRequestIfVersion(row.id, row.version, patch, [closed]);
     if (updated) {
       row = updated;
       applied = true;

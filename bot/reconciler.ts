@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { requestClosedEntry } from '../services/audit/entries';
 import { pimReadOutcome, type ClosedStatus } from '../services/approvals/pim-outcome';
 import { transition, type RequestEvent } from '../services/approvals/request-lifecycle';
 import type { GraphRequestKind, PimRequestRead, ReadRequestStatuses } from '../services/graph/pim-requests';
@@ -174,14 +175,20 @@ export class Reconciler {
     if (!next.ok) return false;
     const pimStatus = 'status' in read ? read.status : `HTTP ${read.error.status}`;
     const decidedOutside = status === 'approved' || status === 'denied';
-    const updated = await this.deps.store.updateRequestIfVersion(row.id, row.version, {
-      status: next.next,
-      decided_by_id: null,
-      decided_by_upn: null,
-      decided_by_name: decidedOutside ? DECIDED_OUTSIDE_TEAMS : 'PIM',
-      decided_at: this.now().toISOString(),
-      decision_justification: justificationFor(status, pimStatus),
-    });
+    const at = this.now();
+    const updated = await this.deps.store.updateRequestIfVersion(
+      row.id,
+      row.version,
+      {
+        status: next.next,
+        decided_by_id: null,
+        decided_by_upn: null,
+        decided_by_name: decidedOutside ? DECIDED_OUTSIDE_TEAMS : 'PIM',
+        decided_at: at.toISOString(),
+        decision_justification: justificationFor(status, pimStatus),
+      },
+      [requestClosedEntry(row, { status: next.next, source: 'reconciler', pimStatus }, at)],
+    );
     const log = this.deps.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus, status });
     if (!updated) {
       log.info('request changed while reconciling; the newer state stands');

@@ -7,7 +7,7 @@ import type { JobRun, JobScheduler } from '../services/jobs/scheduler';
 import type { ChannelTarget } from '../services/config/config';
 import type { Directory } from '../services/graph/directory';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { BOT_ACTOR, reminderEntry } from '../services/audit/entries';
+import { BOT_ACTOR, reminderEntry, requestClosedEntry } from '../services/audit/entries';
 import { parseDisplay, refOf, utcText } from './approval-view';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from './card-delivery';
@@ -279,12 +279,18 @@ export class ReminderLadder {
     const status = await this.deps.directory.requestStatus(refOf(row));
     if (status === 'PendingApproval' || status === 'PendingEvaluation') return false;
     const expired = status === 'TimedOut' || status === 'Expired';
-    const updated = await this.deps.store.updateRequestIfVersion(row.id, row.version, {
-      status: expired ? 'expired' : status === 'Canceled' ? 'cancelled' : status === 'Denied' ? 'denied' : 'approved',
-      decided_by_name: 'PIM',
-      decided_at: now.toISOString(),
-      decision_justification: expired ? 'No approver decided within PIM\'s 24 hours.' : `Closed in PIM (${status})`,
-    });
+    const closedStatus = expired ? 'expired' : status === 'Canceled' ? 'cancelled' : status === 'Denied' ? 'denied' : 'approved';
+    const updated = await this.deps.store.updateRequestIfVersion(
+      row.id,
+      row.version,
+      {
+        status: closedStatus,
+        decided_by_name: 'PIM',
+        decided_at: now.toISOString(),
+        decision_justification: expired ? 'No approver decided within PIM\'s 24 hours.' : `Closed in PIM (${status})`,
+      },
+      [requestClosedEntry(row, { status: closedStatus, source: 'ladder', pimStatus: status }, now)],
+    );
     if (!updated) return true; // someone else closed it meanwhile
     await this.deps.delivery.refreshCopies(row.id).catch((err: unknown) => this.deps.log.warn({ err: errInfo(err), requestId: row.id }, 'cards not updated; the sweep retries'));
     if (expired) await this.deps.delivery.notifyRequester(row.id, { outcome: 'expired' }).catch(() => false);

@@ -101,6 +101,27 @@ export function graphResultEntry(
   };
 }
 
+/**
+ * A request closed without a decision from a card: decided in the PIM portal or by another tool (found by the
+ * reconciler or told by a post-approval event), expired after PIM's 24 hours, or cancelled by the requester.
+ */
+export function requestClosedEntry(
+  row: AuditedRequest,
+  o: { status: string; source: 'reconciler' | 'event' | 'ladder'; pimStatus?: string | null; decidedBy?: string | null; justification?: string | null; eventId?: string | null },
+  at: Date,
+): AuditEntry {
+  return {
+    kind: 'request.closed',
+    actor: o.decidedBy ?? BOT_ACTOR,
+    pimRequestId: row.pim_request_id,
+    requestId: row.id,
+    evaluationId: row.evaluation_id,
+    outcome: o.status,
+    at,
+    details: { source: o.source, pimStatus: o.pimStatus ?? null, decidedBy: o.decidedBy ?? null, justification: o.justification ?? null, eventId: o.eventId ?? null },
+  };
+}
+
 /** A reminder in the card's thread (the ladder's, or one the requester asked for), or the ladder's escalation. */
 export function reminderEntry(row: AuditedRequest, kind: 'nudge' | 'escalation', o: { actor: string; trigger: 'ladder' | 'requester' | 'presence'; index?: number; escalatedTo?: string | null }, at: Date): AuditEntry {
   return {

@@ -107,6 +107,19 @@ describe('the audit trail', () => {
     expect(verified.out).toMatch(/^3 rows, chain intact/);
   });
 
+  it('records a request closed outside Teams: a portal decision the reconciler finds, in the same transaction as the close', async () => {
+    const { pimId, row } = await pendingRequest(h);
+    await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
+    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ approved: 1 });
+    const rows: Array<Record<string, unknown>> = [];
+    for await (const r of h.bot.store.audit.rows()) rows.push({ kind: r.kind, outcome: r.outcome, requestId: r.request_id, pimRequestId: r.pim_request_id, details: JSON.parse(r.details) });
+    expect(rows.map((r) => `${r.kind}:${r.outcome}`)).toEqual(['evaluation:Approved', 'request.closed:approved']);
+    expect(rows[1]).toMatchObject({ requestId: row.id, pimRequestId: pimId, details: { source: 'reconciler', pimStatus: 'Provisioned' } });
+    // The reconciler's next pass finds nothing to close: no second row.
+    await h.bot.reconciler.reconcileOnce();
+    expect((await audit(h, dir, 'verify')).out).toMatch(/^2 rows, chain intact/);
+  });
+
   it('fails verify at the edited row, at the deleted row, and past an anchor when the last rows are deleted', async () => {
     await story();
     const anchor = (await audit(h, dir, 'head')).out.trim();
