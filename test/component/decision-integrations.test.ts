@@ -4,6 +4,8 @@ import { DEMO_PIM_CALLER_APP_ID, ROLE, TICKET, USER } from '../../sim/seed';
 import { APP_ID_URI, Harness, simJson, startHarness } from '../support/harness';
 
 /** The decision endpoint checking the simulator's ServiceNow, PagerDuty and Graph HR data. */
+const BUDGET_MS = 3000;
+
 describe('decisions backed by the systems of record', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -13,7 +15,10 @@ describe('decisions backed by the systems of record', () => {
       p.roles[ROLE.userAdministrator] = { mode: 'audit', justification: 'deny', ticket: { required: true } };
       return p;
     };
-    h = await startHarness({ DECISION_BUDGET_MS: '1500' }, { policy });
+    // The production default budget: with less, a check that is merely slow on a loaded CI machine (the HR read
+    // shares the budget with the identity-risk and on-call reads) answers "did not answer in time" and the
+    // outcome tests below would measure the machine, not the rules.
+    h = await startHarness({ DECISION_BUDGET_MS: String(BUDGET_MS) }, { policy });
   });
   afterAll(async () => {
     await h.close();
@@ -70,7 +75,8 @@ describe('decisions backed by the systems of record', () => {
   it('denies someone who leaves the company within the activation window', async () => {
     // Exchange Administrator is not in the policy: the default rule (hr: true) applies.
     const r = await evaluate(USER.joni, '29232cdf-9323-42fd-ade2-1d097af3e4de', null);
-    expect(r.body.evaluationOutcome).toBe('Denied');
+    // The whole answer, so a failure shows the reasons (e.g. a check that ran out of time).
+    expect(r.body).toMatchObject({ evaluationOutcome: 'Denied', reason: expect.arrayContaining([expect.stringMatching(/leav|HR|employ/i)]) });
   });
 
   it('answers inside the budget with human review when PagerDuty hangs', async () => {
@@ -78,7 +84,7 @@ describe('decisions backed by the systems of record', () => {
     const r = await evaluate(USER.alex, ROLE.securityOperator, TICKET.approvedChange);
     expect(r.body.evaluationOutcome).toBe('Approved');
     expect(r.body.reason.join(' ')).toMatch(/On-call check (did not answer in time|unavailable)/);
-    expect(r.ms).toBeLessThan(1500 + 1000);
+    expect(r.ms).toBeLessThan(BUDGET_MS + 1000);
   });
 
   it('retries a ServiceNow 429 honouring Retry-After and still auto-approves', async () => {
