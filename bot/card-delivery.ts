@@ -294,29 +294,32 @@ export class CardDelivery {
     if (row && this.follower && (await this.follower.onApprovalChanged(row, news))) return true;
     // A post-approval event is news even without a named decider (PIM expired or cancelled it).
     if (!row || (!row.decided_by_id && !news)) return false;
-    const reference = (await this.store.conversationRef(row.principal_id)) as { conversation?: { id?: string }; serviceUrl?: string } | undefined;
-    if (!reference) return false;
-    const chat = { conversationId: reference.conversation?.id, serviceUrl: reference.serviceUrl };
-    if (!chat.conversationId || !chat.serviceUrl) return false;
     const display = parseDisplay(row);
     // Through the outbox, once per request and outcome (`activated` is news of its own): a crash before
     // the send is finished by the next drain, and the reconciler, an event and the sweep telling the same
     // outcome cause one message.
     const what = news ? (news.outcome === 'granted' ? 'approved' : news.outcome) : row.status;
-    const notice = (payload: OutboxPayload) =>
-      this.outbox.enqueue({ conversationId: chat.conversationId!, serviceUrl: chat.serviceUrl!, kind: 'post', payload, dedupeKey: `notice:${row.id}:${what}`, meta: { purpose: NOTICE, requestId: row.id, chat: 'personal' } });
+    const notice = (payload: OutboxPayload) => this.tellRequester(row, what, payload);
     if (news?.outcome === 'expired') {
       // One tap asks again: the handler checks eligibility and shows the prefilled form.
-      await notice({ type: 'card', card: reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id) });
-      return true;
+      return notice({ type: 'card', card: reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id) });
     }
-    if (news) {
-      await notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news) });
-      return true;
-    }
+    if (news) return notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news) });
     const verb = row.status === 'approved' ? 'approved' : 'denied';
     const next = row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
-    await notice({ type: 'text', text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}` });
+    return notice({ type: 'text', text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}` });
+  }
+
+  /**
+   * Queues a message to the requester's personal chat, if the bot has one with them: through the outbox, once
+   * per request and `key` (a repeat is a no-op), so a crash before the send loses nothing and sends nothing twice.
+   */
+  async tellRequester(row: ApprovalRequestRow, key: string, payload: OutboxPayload): Promise<boolean> {
+    const reference = (await this.store.conversationRef(row.principal_id)) as { conversation?: { id?: string }; serviceUrl?: string } | undefined;
+    const conversationId = reference?.conversation?.id;
+    const serviceUrl = reference?.serviceUrl;
+    if (!conversationId || !serviceUrl) return false;
+    await this.outbox.enqueue({ conversationId, serviceUrl, kind: 'post', payload, dedupeKey: `notice:${row.id}:${key}`, meta: { purpose: NOTICE, requestId: row.id, chat: 'personal' } });
     return true;
   }
 

@@ -53,7 +53,7 @@ export class ReminderLadder {
       store: Store;
       directory: Pick<Directory, 'user' | 'requestStatus'>;
       notifier: ChatNotifier;
-      delivery: Pick<CardDelivery, 'refreshCopies' | 'notifyRequester' | 'targetsFor' | 'enqueueCard' | 'replyUnderCards'>;
+      delivery: Pick<CardDelivery, 'refreshCopies' | 'notifyRequester' | 'tellRequester' | 'targetsFor' | 'enqueueCard' | 'replyUnderCards'>;
       scheduler: JobScheduler;
       channels: Record<string, ChannelTarget>;
       policy: DecisionPolicy;
@@ -263,13 +263,14 @@ export class ReminderLadder {
         ? "you are this role's escalation contacts in PIM: no approver is available, please find one who can decide."
         : "you are this role's escalation contacts in PIM: please make sure an approver decides in time.",
     }, how.plan);
-    const reference = await this.deps.store.conversationRef(row.principal_id);
-    if (reference) {
+    if (await this.deps.store.conversationRef(row.principal_id)) {
       const names = (await this.approversToMention(row)).map((m) => m.name);
       const where = [target ? rule.reminders.escalateTo : '', contacts.length ? contacts.map((c) => c.name).join(', ') : ''].filter(Boolean).join(' and to ');
       const why = how.early ? `is still waiting and ${unreachable}, so I escalated it early` : `is still waiting after ${ageText(row, now)}. I escalated it`;
-      await this.deps.notifier
-        .sendText(reference as object, `Your request for ${display.roleDisplayName} ${why}${where ? ` to ${where}` : ''}. ${names.length ? `These people can still approve: ${names.join(', ')}.` : ''} PIM drops it at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`)
+      const text = `Your request for ${display.roleDisplayName} ${why}${where ? ` to ${where}` : ''}. ${names.length ? `These people can still approve: ${names.join(', ')}.` : ''} PIM drops it at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`;
+      // Through the outbox, once per request: a retry of this job, or the other replica, queues nothing new.
+      await this.deps.delivery
+        .tellRequester(row, 'escalated', { type: 'text', text })
         .catch((err: unknown) => this.deps.log.warn({ err: errInfo(err), requestId: row.id }, 'telling the requester about the escalation failed'));
     }
   }

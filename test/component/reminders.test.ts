@@ -98,8 +98,11 @@ describe('reminders for requests nobody decides', () => {
     expect(copy).toBeDefined();
     expect(JSON.stringify(copy!.activity.attachments[0].content)).toContain('pim.approve');
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:user-id-3-personal').map((p) => String(p.activity.text ?? ''));
-    expect(toRequester.some((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t))).toBe(true);
+    expect(toRequester.filter((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t))).toHaveLength(1);
     expect((await h.bot.store.getRequest(row.id))!.escalated_at).not.toBeNull();
+    // Sent through the outbox, keyed once per request: a retried escalation job queues nothing new.
+    const queued = await h.bot.store.db.selectFrom('outbox').select('status').where('dedupe_key', '=', `notice:${row.id}:escalated`).execute();
+    expect(queued).toEqual([{ status: 'sent' }]);
 
     await advance(6 * 60);
     await runDue();
