@@ -37,6 +37,8 @@ const DRAIN_LIMIT_MS = 30_000;
 export class CardDelivery {
   private inFlight = new Set<Promise<unknown>>();
   private sweeping: Promise<void> | null = null;
+  /** Closed requests (`<id>:<status>`) whose requester notice this process has made sure of, and when. */
+  private readonly checkedOutcomes = new Map<string, number>();
   private follower: RequestFollower | null = null;
   private readonly postedListeners: Array<(requestId: string) => Promise<void>> = [];
 
@@ -328,10 +330,22 @@ export class CardDelivery {
    * between the decision and queueing the notice. The notice's outbox key makes this a no-op otherwise.
    */
   private async tellRecentOutcomes(): Promise<void> {
-    const since = new Date(this.now().getTime() - RECENT_OUTCOME_MS).toISOString();
+    const now = this.now().getTime();
+    const since = new Date(now - RECENT_OUTCOME_MS).toISOString();
+    for (const [key, at] of this.checkedOutcomes) if (at < now - RECENT_OUTCOME_MS) this.checkedOutcomes.delete(key);
     for (const row of await this.store.requestsClosedSince(since)) {
-      const news: OutcomeNews | undefined = row.status === 'expired' || row.status === 'cancelled' ? { outcome: row.status } : undefined;
-      await this.notifyRequester(row.id, news).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'telling the requester failed'));
+      // Once per process and outcome: after a restart each is looked at again, which is the case this is for.
+      const key = `${row.id}:${row.status}`;
+      if (this.checkedOutcomes.has(key)) continue;
+      // Closed outside a card (the portal, an event, PIM's expiry): no named decider, so the outcome is the news.
+      const news: OutcomeNews | undefined =
+        row.status === 'expired' || row.status === 'cancelled' ? { outcome: row.status } : !row.decided_by_id ? { outcome: row.status === 'approved' ? 'granted' : 'denied' } : undefined;
+      try {
+        await this.notifyRequester(row.id, news);
+        this.checkedOutcomes.set(key, now);
+      } catch (err) {
+        this.log.warn({ err: errInfo(err), requestId: row.id }, 'telling the requester failed; the next sweep retries');
+      }
     }
   }
 

@@ -8,8 +8,9 @@
  *      each group adds (RSS and live heap, after a full GC); and tsx's own cost (an empty script).
  * Needs NODE_EXTRA_CA_CERTS=.local/pki/ca.pem (the npm script sets it).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { buildProduction, dockerfileCommands } from '../production-build';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BotArgs } from './children/bot';
@@ -63,11 +64,8 @@ function rssOf(pid: number): number {
 
 /** Builds the production bundle into `dir` and starts it as the Dockerfile's CMD does; RSS at 1 s and 5 s. */
 async function compiledBotRss(dir: string, env: Record<string, string>): Promise<{ at1: number; at5: number }> {
-  const built = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { encoding: 'utf8' });
-  if (built.status !== 0) throw new Error(`the build failed: ${built.stdout}${built.stderr}`);
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
-  const [, ...args] = JSON.parse(cmd ?? '["node","dist/bot/main.js"]') as string[];
+  buildProduction(dir);
+  const [, ...args] = dockerfileCommands().cmd;
   const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ? resolve(ROOT, process.env.NODE_EXTRA_CA_CERTS) : '', ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -111,8 +111,12 @@ describe('approving and denying from the card', () => {
     expect(String(told()[0]!.activity.text)).toMatch(/User Administrator was approved by Adele Vance/);
     const queued = await h.bot.store.db.selectFrom('outbox').select(['dedupe_key', 'status']).where('dedupe_key', '=', `notice:${row.id}:approved`).execute();
     expect(queued).toEqual([{ dedupe_key: `notice:${row.id}:approved`, status: 'sent' }]);
-    // Told again by the next sweep, an event or the reconciler: the same notice, not sent twice.
+    // Told again by the next sweep, an event or the reconciler: the same notice, not sent twice; and the next
+    // sweep does not look at an outcome it has already made sure of.
+    const lookups = jest.spyOn(h.bot.store, 'conversationRef');
     await h.bot.delivery.sweep();
+    expect(lookups).not.toHaveBeenCalled();
+    lookups.mockRestore();
     await h.bot.delivery.notifyRequester(row.id, { outcome: 'granted' });
     await h.bot.delivery.drain();
     expect(told()).toHaveLength(1);

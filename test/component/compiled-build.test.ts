@@ -5,26 +5,14 @@
  * evaluation, correlation ids in the JSON logs, and the Dockerfile's HEALTHCHECK command.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { buildProduction, dockerfileCommands } from '../../scripts/production-build';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type SimHandle } from '../../sim/server';
 import { startFakeConnector, type FakeConnector } from '../support/fake-connector';
 import { USER } from '../../sim/seed';
 import { demoEnv, PKI_DIR, APP_ID_URI, simJson } from '../support/harness';
-
-const ROOT = join(__dirname, '..', '..');
-
-/** The runtime stage's CMD and HEALTHCHECK, exec form (JSON arrays) as the Dockerfile must use. */
-function dockerfileCommands(): { cmd: string[]; healthcheck: string[]; workdir: string } {
-  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const runtime = text.slice(text.lastIndexOf('\nFROM '));
-  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(runtime)?.[1];
-  const healthcheck = /^HEALTHCHECK\s.*?\bCMD\s+(\[.*\])\s*$/m.exec(runtime)?.[1];
-  const workdir = /^WORKDIR\s+(\S+)\s*$/m.exec(runtime)?.[1];
-  if (!cmd || !healthcheck || !workdir) throw new Error('The Dockerfile runtime stage needs WORKDIR, an exec-form CMD and an exec-form HEALTHCHECK');
-  return { cmd: JSON.parse(cmd) as string[], healthcheck: JSON.parse(healthcheck) as string[], workdir };
-}
 
 describe('the compiled build started with the Dockerfile CMD', () => {
   const docker = dockerfileCommands();
@@ -37,10 +25,7 @@ describe('the compiled build started with the Dockerfile CMD', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pim-dist-'));
-    const built = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { encoding: 'utf8' });
-    if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stdout}${built.stderr}`);
-    // The image has node_modules beside dist (WORKDIR /app); here the repository's stands in.
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    buildProduction(dir);
 
     sim = await startSimulator({ pkiDir: PKI_DIR, port: 0 });
     connector = await startFakeConnector();
