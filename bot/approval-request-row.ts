@@ -1,6 +1,7 @@
 import type { Insertable } from 'kysely';
 import type { ActivationRequest } from '../services/decision/activation-request';
 import type { ApprovalRequestTable, EvaluationTable } from '../services/store/schema';
+import { checkLinesOf, type CheckForLine } from './check-lines';
 
 /** PIM keeps a pending approval 24 hours, not configurable. */
 export const PIM_APPROVAL_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -26,11 +27,12 @@ export function approvalKeyOf(request: ActivationRequest): string {
 
 /**
  * A new pending approval request for a PIM request a human must decide, whether our decision
- * endpoint said so (`Approved`) or the customer's own decision service escalated it.
+ * endpoint said so (`Approved`) or the customer's own decision service escalated it. `checks` are our
+ * decision's checks (none when the customer's service decided): each one that ran becomes a card line.
  */
 export function newApprovalRequestRow(
   request: ActivationRequest,
-  opts: { id: string; evaluationId: string; riskFlags: string[]; reasons: string[]; at: Date },
+  opts: { id: string; evaluationId: string; riskFlags: string[]; reasons: string[]; checks?: readonly CheckForLine[]; at: Date },
 ): Insertable<ApprovalRequestTable> {
   if (!needsApprovalCard(request)) throw new Error(`No approval card for ${request.kind} requests`);
   const at = opts.at.toISOString();
@@ -50,6 +52,7 @@ export function newApprovalRequestRow(
     start_at: request.startDateTime,
     risk_flags: JSON.stringify(opts.riskFlags),
     reasons: JSON.stringify(opts.reasons),
+    check_lines: JSON.stringify(checkLinesOf(opts.checks ?? [])),
     status: 'pending',
     version: 1,
     claimed_by: null,

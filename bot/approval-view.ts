@@ -2,6 +2,7 @@ import type { ApprovalCardData, ApprovalView } from '../cards/approval-card';
 import { isFinal, RequestStatus } from '../services/approvals/request-lifecycle';
 import type { PimRequestRef } from '../services/graph/directory';
 import type { ApprovalRequestRow } from '../services/store/store';
+import { parseCheckLines } from './check-lines';
 import { historyBlockOf, riskBlockOf, type RequesterSignals } from './requester-signals';
 
 /** Requester and role details fetched from Graph once, kept with the request for every render. */
@@ -46,6 +47,7 @@ export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string 
     ticket: row.ticket_number ? { system: row.ticket_system ?? '', number: row.ticket_number } : null,
     riskFlags: JSON.parse(row.risk_flags) as string[],
     decisionReasons: JSON.parse(row.reasons) as string[],
+    checkLines: parseCheckLines(row.check_lines),
     expiresText: expiresText(row.expires_at, now, status),
     status,
     decision:

@@ -35,6 +35,7 @@ import { hostname } from 'node:os';
 import { GraphSelfService } from '../services/elevation/self-service';
 import { CardDelivery, errInfo } from './card-delivery';
 import { RequesterSignalsReader } from './requester-signals';
+import { requesterLookup } from '../services/graph/requester-lookup';
 import { GraphActivationHistory } from '../services/graph/activation-history';
 import { Reconciler } from './reconciler';
 import { readRequestStatuses } from '../services/graph/pim-requests';
@@ -114,10 +115,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   const policy = loadPolicy(config.policySource);
   const integrations = createIntegrations(parseIntegrationsSettings(policy.integrations ?? {}), { graph: appGraph, secret: config.secret });
   const decisionPorts: DecisionPorts = {
-    requester: async (principalId) => {
-      const u = await directory.user(principalId);
-      return { id: u.id, userPrincipalName: u.userPrincipalName, mail: u.mail };
-    },
+    requester: (principalId) => requesterLookup(directory, principalId),
     tickets: integrations.ticketSystems,
     onCall: integrations.onCall,
     hr: integrations.hr,

@@ -19,7 +19,7 @@ describe('loading the decision policy', () => {
     const dir = mkdtempSync(join(tmpdir(), 'policy-'));
     const file = join(dir, 'policy.yaml');
     writeFileSync(file, 'version: 1\nroles:\n  default:\n    justification: sometimes\n');
-    expect(() => loadPolicy({ file })).toThrow(/policy.yaml is invalid:\n {2}- roles.default.justification/);
+    expect(() => loadPolicy({ file })).toThrow(/policy.yaml is invalid \(1 problem\):\n {2}- roles.default.justification/);
     writeFileSync(file, 'version: 1\nroles: [\n');
     expect(() => loadPolicy({ file })).toThrow(/is not valid YAML/);
     expect(() => loadPolicy({ file: join(dir, 'missing.yaml') })).toThrow(/cannot be read: ENOENT/);

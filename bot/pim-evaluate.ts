@@ -56,7 +56,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     const latencyMs = Date.now() - started;
     const { row, created } = await deps.store.insertEvaluation(
       newEvaluationRow(request, { evaluationId, outcome: verdict.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, reasons: verdict.reasons, checks: verdict.checks, latencyMs, at }),
-      approvalId ? newApprovalRequestRow(request, { id: approvalId, evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, at }) : undefined,
+      approvalId ? newApprovalRequestRow(request, { id: approvalId, evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, checks: verdict.checks, at }) : undefined,
       evaluationEntry({
         evaluationId,
         pimRequestId: request.pimRequestId,
@@ -105,7 +105,7 @@ async function withinBudget(budgetMs: number, run: () => Promise<Verdict>): Prom
   let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise<Verdict>((resolve) => {
     timer = setTimeout(
-      () => resolve({ outcome: 'Approved', wouldBe: 'Approved', mode: 'enforce', reasons: ['The automatic checks did not finish in time; an approver decides.'], riskFlags: ['Checks incomplete'], checks: [] }),
+      () => resolve({ outcome: 'Approved', wouldBe: 'Approved', mode: 'enforce', row: 0, humanOnly: false, reasons: ['The automatic checks did not finish in time; an approver decides.'], riskFlags: ['Checks incomplete'], checks: [] }),
       budgetMs,
     );
   });

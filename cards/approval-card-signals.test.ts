@@ -135,4 +135,30 @@ describe('approval card: identity risk and requester history', () => {
     expect(textRuns(card).filter((t) => t.startsWith('x x'))).toHaveLength(4);
     expect(textRuns(card)).toContain('… and 16 more');
   });
+
+  test('with every block at its worst and eight check lines of emoji, the card still leaves room for the activity', () => {
+    const long = (seed: string) => seed.repeat(Math.ceil(600 / seed.length)).slice(0, 600);
+    const card = renderApprovalCard(
+      request({
+        justification: long('"quoted" \\ text 🙂 '),
+        ticket: { system: long('S'), number: long('N') },
+        requester: { displayName: long('Name '), userPrincipalName: `${long('u')}@contoso.com`, jobTitle: long('Title '), department: long('Dept ') },
+        role: { displayName: long('Role '), scope: long('Scope '), kind: 'azureResource' },
+        durationText: long('d'),
+        windowText: long('w'),
+        expiresText: long('e'),
+        message: long('msg '),
+        riskFlags: Array.from({ length: 30 }, (_, i) => `${i} ${long('flag ')}`),
+        decisionReasons: Array.from({ length: 30 }, (_, i) => `${i} ${long('reason ')}`),
+        identityRisk: { ...HIGH, headline: long('h'), facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })), detections: Array.from({ length: 20 }, () => long('d ')) },
+        history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => long('x ')) },
+        checkLines: Array.from({ length: 12 }, () => ({ name: 'maintenanceWindow', result: 'unavailable' as const, onFail: 'deny' as const, summary: '🙂'.repeat(300) })),
+      }),
+      'approver',
+    );
+    // Teams' limit is for the whole message; the activity around the card needs a few kilobytes.
+    expect(Buffer.byteLength(JSON.stringify(card), 'utf8')).toBeLessThan(TEAMS_CARD_MAX_BYTES - 4 * 1024);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    expect(textRuns(card).filter((t) => t.startsWith('🙂'))).toHaveLength(8);
+  });
 });

@@ -5,6 +5,7 @@ import {
   renderApprovalCard,
   type AdaptiveCardJson,
   type ApprovalCardData,
+  type ApprovalCheckLine,
   type ApprovalStatus,
   type ApprovalView,
 } from './approval-card';
@@ -15,6 +16,14 @@ const STATUSES: ApprovalStatus[] = ['pending', 'recording', 'approved', 'denied'
 const FINAL: ApprovalStatus[] = ['approved', 'denied', 'expired', 'cancelled'];
 
 const HOSTILE = 'see ${requester.userPrincipalName} [click](https://evil.example) <at>Megan</at> **bold** ${1+1}';
+
+/** One check of each result, as the decision summarises them. */
+const CHECK_LINES: ApprovalCheckLine[] = [
+  { name: 'ticket', result: 'unavailable', onFail: 'deny', summary: 'INC0012345 open; assignment could not be read (ServiceNow HTTP 403)' },
+  { name: 'onCall', result: 'fail', onFail: 'review', summary: 'Not on call now (PagerDuty: no current shift)' },
+  { name: 'hr', result: 'fail', onFail: 'deny', summary: 'Account disabled in Workday' },
+  { name: 'justification', result: 'pass', onFail: 'review', summary: 'Readable justification citing INC0012345' },
+];
 
 function request(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {
   return {
@@ -37,6 +46,7 @@ function request(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {
     status: 'pending',
     decision: null,
     message: null,
+    checkLines: CHECK_LINES,
     ...overrides,
   };
 }
@@ -219,13 +229,14 @@ describe('approval card', () => {
 
     test('sections without content are left out', () => {
       const card = renderApprovalCard(
-        request({ riskFlags: [], decisionReasons: [], ticket: null, requester: { displayName: 'A', userPrincipalName: 'a@b' } }),
+        request({ riskFlags: [], decisionReasons: [], ticket: null, requester: { displayName: 'A', userPrincipalName: 'a@b' }, checkLines: [] }),
         'observer',
       );
       expect(validateAdaptiveCard(card)).toEqual([]);
       const text = allText(card);
       expect(text).not.toContain('Risk flags');
       expect(text).not.toContain('Decision service');
+      expect(text).not.toContain('Checks');
       expect(text).not.toContain('Ticket');
       expect(text).not.toContain(' · ');
     });
@@ -240,6 +251,8 @@ describe('approval card', () => {
       riskFlags: [HOSTILE],
       decisionReasons: [HOSTILE],
       role: { displayName: HOSTILE, scope: HOSTILE, kind: 'azureResource' },
+      // A ticket title or an error answer from a system of record lands in a check's summary.
+      checkLines: [{ name: 'ticket', result: 'fail', onFail: 'deny', summary: HOSTILE }],
     });
 
     test.each(VIEWS)('in the %s view of a pending request', (view) => {
@@ -316,6 +329,98 @@ describe('approval card', () => {
       expect(Array.from(run!).length).toBeLessThanOrEqual(600);
       expect(run).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
     });
+  });
+});
+
+describe('check lines', () => {
+  /** The rendered text of each line of the Checks block, in order. */
+  const checkLinesOf = (card: unknown): string[] => {
+    const block = ofType(card, 'Container').find(({ node }) => textBlocks((node.items as unknown[])[0]).includes('Checks'));
+    if (!block) return [];
+    return ofType(block.node, 'RichTextBlock').map(({ node }) => (node.inlines as Array<{ text: string }>).map((run) => run.text).join(''));
+  };
+
+  test.each(VIEWS)('the %s view shows one line per check, each starting with its result in words', (view) => {
+    const card = renderApprovalCard(request(), view);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    expect(checkLinesOf(card)).toEqual([
+      'Could not be completed · Ticket: INC0012345 open; assignment could not be read (ServiceNow HTTP 403)',
+      'Flagged · On call: Not on call now (PagerDuty: no current shift)',
+      'Failed · HR status: Account disabled in Workday',
+      'Passed · Justification: Readable justification citing INC0012345',
+    ]);
+  });
+
+  test('the word carries the result and the colour only repeats it, so the line reads in any theme', () => {
+    const card = renderApprovalCard(request(), 'approver');
+    const words = ofType(card, 'TextRun')
+      .map(({ node }) => node)
+      .filter((run) => ['Passed', 'Failed', 'Flagged', 'Could not be completed'].includes(String(run.text)));
+    expect(words.map((run) => [run.text, run.weight, run.color])).toEqual([
+      ['Could not be completed', 'Bolder', 'warning'],
+      ['Flagged', 'Bolder', 'warning'],
+      ['Failed', 'Bolder', 'attention'],
+      ['Passed', 'Bolder', 'good'],
+    ]);
+  });
+
+  test('every kind of check has a plain name', () => {
+    const names = ['justification', 'ticket', 'onCall', 'hr', 'identityRisk', 'maintenanceWindow', 'businessHours'];
+    const card = renderApprovalCard(request({ checkLines: names.map((name) => ({ name, result: 'pass', onFail: 'review', summary: 'ok' })) }), 'observer');
+    expect(checkLinesOf(card)).toEqual(
+      ['Justification', 'Ticket', 'On call', 'HR status', 'Identity risk', 'Maintenance window', 'Business hours'].map((name) => `Passed · ${name}: ok`),
+    );
+  });
+
+  test('the block sits with the risk flags and the decision service reasons', () => {
+    const headings = textBlocks(renderApprovalCard(request(), 'approver'));
+    expect(headings.indexOf('Checks')).toBeGreaterThan(-1);
+    expect(headings.indexOf('Risk flags')).toBe(headings.indexOf('Checks') + 1);
+    expect(headings.indexOf('Decision service')).toBe(headings.indexOf('Risk flags') + 1);
+  });
+
+  test('a summary is plain text in a TextRun, cut to one short line', () => {
+    const card = renderApprovalCard(request({ checkLines: [{ name: 'ticket', result: 'fail', onFail: 'deny', summary: `${HOSTILE} ${'x'.repeat(400)}` }] }), 'approver');
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    const [line] = checkLinesOf(card);
+    expect(line!.startsWith(`Failed · Ticket: ${HOSTILE}`)).toBe(true);
+    const summary = textRuns(card).find((run) => run.startsWith('see '))!;
+    expect(Array.from(summary).length).toBe(200);
+    expect(summary.endsWith('…')).toBe(true);
+    expect(textBlocks(card).join('\n')).not.toContain('evil.example');
+  });
+
+  test('without lines (a request stored before checks had them, or an escalation) there is no block', () => {
+    for (const checkLines of [[], null, undefined]) {
+      const card = renderApprovalCard(request({ checkLines }), 'approver');
+      expect(validateAdaptiveCard(card)).toEqual([]);
+      expect(textBlocks(card)).not.toContain('Checks');
+      expect(checkLinesOf(card)).toEqual([]);
+    }
+  });
+
+  test('eight long lines fit, and a ninth is not shown', () => {
+    const long = 'ServiceNow HTTP 403 "ACL" '.repeat(10);
+    const lines = Array.from({ length: 9 }, (_, i): ApprovalCheckLine => ({ name: 'ticket', result: 'unavailable', onFail: 'deny', summary: `${i} ${long}` }));
+    const card = renderApprovalCard(request({ checkLines: lines }), 'approver');
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    expect(checkLinesOf(card)).toHaveLength(8);
+    expect(checkLinesOf(card).some((line) => line.includes(': 8 '))).toBe(false);
+    expect(textRuns(card).filter((run) => run.startsWith('7 ServiceNow')).map((run) => Array.from(run).length)).toEqual([200]);
+  });
+
+  test('a line is capped in bytes too, so eight lines of emoji take a bounded share of the card', () => {
+    const lines = Array.from({ length: 8 }, (): ApprovalCheckLine => ({ name: 'maintenanceWindow', result: 'unavailable', onFail: 'deny', summary: '🙂'.repeat(300) }));
+    const card = renderApprovalCard(request({ checkLines: lines }), 'approver');
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    const summaries = textRuns(card).filter((run) => run.startsWith('🙂'));
+    expect(summaries).toHaveLength(8);
+    for (const summary of summaries) {
+      expect(Buffer.byteLength(summary, 'utf8')).toBeLessThanOrEqual(400);
+      expect(summary.endsWith('🙂…')).toBe(true);
+    }
+    const block = ofType(card, 'Container').find(({ node }) => textBlocks((node.items as unknown[])[0]).includes('Checks'))!;
+    expect(Buffer.byteLength(JSON.stringify(block.node), 'utf8')).toBeLessThan(TEAMS_CARD_MAX_BYTES / 5);
   });
 });
 

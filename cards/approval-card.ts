@@ -1,6 +1,6 @@
 import { Template } from 'adaptivecards-templating';
 import approvalTemplate from './approval-request.json';
-import { clip, clipList as clipItems, type Colour, type ContainerStyle } from './card-text';
+import { clip, clipBytes, clipList as clipItems, type Colour, type ContainerStyle } from './card-text';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const approvalTemplateParsed = new Template(approvalTemplate);
@@ -33,6 +33,21 @@ export interface ApprovalCardData {
   identityRisk?: ApprovalRiskBlock | null;
   /** The requester's history with this role; absent for requests stored before it was read. */
   history?: ApprovalHistoryBlock | null;
+  /** The pre-approval checks, one line each; empty or absent for requests stored before checks had lines. */
+  checkLines?: ApprovalCheckLine[] | null;
+}
+
+/**
+ * One pre-approval check as the card shows it. `summary` is built from systems of record (ticket titles,
+ * error answers) and is shown as plain text only; `name` is the check's id (e.g. `ticket`, `onCall`).
+ */
+export interface ApprovalCheckLine {
+  name: string;
+  /** Skipped checks are not stored, so they never reach the card. */
+  result: 'pass' | 'fail' | 'unavailable';
+  /** What a fail does: deny (Failed) or review (Flagged: a person decides). */
+  onFail: 'deny' | 'review';
+  summary: string;
 }
 
 /** Server-formatted risk text; directory and Graph values in it are still clipped and shown as plain text. */
@@ -108,6 +123,14 @@ const MAX = {
   signalLine: 200,
   detections: 3,
   historyDetails: 5,
+  /** Check lines: one per configured check (seven kinds), each summary one short line. */
+  checkLines: 8,
+  checkSummary: 200,
+  /**
+   * And at most this many UTF-8 bytes (200 ASCII characters fit; 100 emoji do): eight lines of 200
+   * emoji would add 6 KB, enough with every other block at its cap to crowd Teams' 28 KB limit.
+   */
+  checkSummaryBytes: 400,
 } as const;
 
 
@@ -162,6 +185,62 @@ interface Fact {
   value: string;
 }
 
+/** A check line for the template: the result as a word first, so it reads without colour (dark, high contrast). */
+interface CheckLineView {
+  word: string;
+  colour: Colour;
+  /** ` · Ticket: ` — the check's plain name between the word and the summary. */
+  nameText: string;
+  summary: string;
+}
+
+function checkWord(line: ApprovalCheckLine): { word: string; colour: Colour } {
+  switch (line.result) {
+    case 'pass':
+      return { word: 'Passed', colour: 'good' };
+    case 'fail':
+      return line.onFail === 'deny' ? { word: 'Failed', colour: 'attention' } : { word: 'Flagged', colour: 'warning' };
+    case 'unavailable':
+      return { word: 'Could not be completed', colour: 'warning' };
+    default:
+      return assertNever(line.result);
+  }
+}
+
+/** The check's name as an approver reads it; ids from older or newer code fall back to their words. */
+export function checkNameText(name: string): string {
+  switch (name) {
+    case 'justification':
+      return 'Justification';
+    case 'ticket':
+      return 'Ticket';
+    case 'onCall':
+      return 'On call';
+    case 'hr':
+      return 'HR status';
+    case 'identityRisk':
+      return 'Identity risk';
+    case 'maintenanceWindow':
+      return 'Maintenance window';
+    case 'businessHours':
+    case 'offHours':
+      return 'Business hours';
+    case 'humanOnlyRole':
+      return 'Human-only role';
+    default: {
+      const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+      return clip(words.charAt(0).toUpperCase() + words.slice(1), 40);
+    }
+  }
+}
+
+function checkLineViews(lines: readonly ApprovalCheckLine[]): CheckLineView[] {
+  return lines.slice(0, MAX.checkLines).map((line) => {
+    const look = checkWord(line);
+    return { word: look.word, colour: look.colour, nameText: ` · ${checkNameText(line.name)}: `, summary: clipBytes(line.summary, MAX.checkSummary, MAX.checkSummaryBytes) || 'no detail recorded' };
+  });
+}
+
 /**
  * The template's whole data context. Every field the template names is always present: adaptivecards-templating
  * leaves `${field}` in the output when a field is undefined, which would show the template to the user.
@@ -193,6 +272,8 @@ interface ApprovalViewModel {
   riskFlags: string[];
   hasReasons: boolean;
   reasons: string[];
+  hasCheckLines: boolean;
+  checkLines: CheckLineView[];
   hasRisk: boolean;
   riskStyle: ContainerStyle;
   riskColor: Colour;
@@ -267,6 +348,7 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
   const message = clip(data.message, MAX.message);
   const riskFlags = clipList(data.riskFlags);
   const reasons = clipList(data.decisionReasons);
+  const checkLines = checkLineViews(data.checkLines ?? []);
   const risk = data.identityRisk ?? null;
   const history = data.history ?? null;
   const historyDetails = history ? clipItems(history.details, MAX.historyDetails, MAX.signalLine) : [];
@@ -299,6 +381,8 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     riskFlags,
     hasReasons: reasons.length > 0,
     reasons,
+    hasCheckLines: checkLines.length > 0,
+    checkLines,
     hasRisk: risk !== null,
     riskStyle: risk?.tone ?? 'default',
     riskColor: risk ? (risk.tone === 'good' ? 'good' : risk.tone) : 'default',
@@ -329,7 +413,7 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
  * purpose: Teams auto-refreshes for every member of chats and channels with at most 60 members, and a
  * list would be capped at 60 users anyway; larger channels get the manual "Refresh card" option.
  *
- * User text (justifications, ticket, requester and role names, reasons, message) only ever lands in
+ * User text (justifications, ticket, requester and role names, reasons, check summaries, message) only ever lands in
  * TextRun.text, which renderers do not treat as markdown. adaptivecards-templating does not re-evaluate
  * `${...}` found inside data values, so such text is shown literally (tested).
  */

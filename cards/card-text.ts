@@ -27,6 +27,25 @@ export function clip(text: string | null | undefined, max: number): string {
 }
 
 /**
+ * `clip`, then cut further until the UTF-8 form fits `maxBytes`: for lines that may repeat on a card, where
+ * a cap in characters alone lets 4-byte characters (emoji) take four times the room.
+ */
+export function clipBytes(text: string | null | undefined, maxChars: number, maxBytes: number): string {
+  const points = Array.from(clip(text, maxChars));
+  if (points.reduce((sum, p) => sum + utf8Bytes(p), 0) <= maxBytes) return points.join('');
+  let bytes = utf8Bytes('…');
+  let end = 0;
+  while (end < points.length && bytes + utf8Bytes(points[end]!) <= maxBytes) bytes += utf8Bytes(points[end++]!);
+  return `${points.slice(0, end).join('').trimEnd()}…`;
+}
+
+/** UTF-8 length of one code point. */
+function utf8Bytes(point: string): number {
+  const cp = point.codePointAt(0) ?? 0;
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/**
  * For an input's prefilled value: cut to the input's maxLength without an ellipsis, so what the user
  * submits unchanged is still their own text. The server validates the submitted value again.
  */

@@ -20,6 +20,9 @@ export function demoPolicy(simUrl: string): Record<string, unknown> {
         justification: 'flag',
         ticket: { required: true, systems: ['ServiceNow'] },
         onCall: true,
+        // On-call engineers are paged at night: for this role being on call is the check, so a request
+        // outside business hours is not flagged (every other role's off-hours request goes to a person).
+        offHours: 'ignore',
         autoApprove: { when: ['onCall', 'ticket'] },
       },
       [ROLE.helpdeskAdministrator]: {

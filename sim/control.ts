@@ -1,5 +1,5 @@
 import type { SimContext, CustomExtensionConfig } from './context';
-import type { Faults, FaultSpec } from './faults';
+import { parseFaultSpec, type Faults } from './faults';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { PimEngine } from './pim-engine';
 import type { Router } from './router';
@@ -116,24 +116,15 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
   }));
 
   router.add('POST', '/_sim/faults', (req) => {
-    const b = body(req) as Partial<FaultSpec>;
-    if (typeof b.pathPattern !== 'string' || !b.pathPattern) return ctlError(400, 'InvalidPathPattern', 'pathPattern: required (a regular expression).');
+    let raw: unknown;
     try {
-      new RegExp(b.pathPattern);
+      raw = req.body.length ? JSON.parse(req.body.toString('utf8')) : undefined;
     } catch {
-      return ctlError(400, 'InvalidPathPattern', 'pathPattern: not a valid regular expression.');
+      return ctlError(400, 'InvalidJson', 'The body is not JSON.');
     }
-    if (b.status !== undefined && (!Number.isInteger(b.status) || b.status < 400 || b.status > 599)) {
-      return ctlError(400, 'InvalidStatus', 'status: must be an HTTP error status (400-599).');
-    }
-    if (b.status === undefined && b.latencyMs === undefined && b.answerAfterMs === undefined) return ctlError(400, 'InvalidFault', 'a fault needs status, latencyMs or answerAfterMs.');
-    if (b.answerAfterMs !== undefined && (b.status !== undefined || !Number.isInteger(b.answerAfterMs) || b.answerAfterMs < 0)) {
-      return ctlError(400, 'InvalidFault', 'answerAfterMs: a whole number of milliseconds ≥ 0, without status (the call succeeds, its answer comes late).');
-    }
-    const f = deps.faults.add({
-      method: b.method, pathPattern: b.pathPattern, latencyMs: b.latencyMs, answerAfterMs: b.answerAfterMs, status: b.status,
-      retryAfterSeconds: b.retryAfterSeconds ?? (b.status === 429 ? 1 : undefined), times: b.times,
-    });
+    const parsed = parseFaultSpec(raw);
+    if (!parsed.ok) return ctlError(400, parsed.code, parsed.message);
+    const f = deps.faults.add(parsed.spec);
     return json(201, { id: f.id });
   });
   router.add('GET', '/_sim/faults', () => json(200, { value: deps.faults.describe() }));

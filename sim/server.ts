@@ -22,7 +22,7 @@ import { ARM_PREFIX, ARM_RESOURCE, createArmHandler } from './arm';
 import { registerGraphBatch } from './graph-batch';
 import { graphError } from './graph-common';
 import { PimEngine } from './pim-engine';
-import { Faults, faultResponse } from './faults';
+import { Faults, faultResponse, spoilsAnswer } from './faults';
 import { registerControl } from './control';
 import { issueUserAssertion, type UserAssertionOptions } from './user-tokens';
 import { integrationErrorResponse, registerIntegrations } from './integrations';
@@ -176,9 +176,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
       if (fault) {
         if (fault.latencyMs) await sleep(fault.latencyMs, closing.signal);
         if (fault.status) return faultResponse(req, fault.status, fault.retryAfterSeconds);
-        if (fault.answerAfterMs !== undefined) {
-          const done = await route(req);
-          await sleep(fault.answerAfterMs, closing.signal);
+        if (fault.answerAfterMs !== undefined || spoilsAnswer(fault)) {
+          const real = await route(req);
+          const done = spoilsAnswer(fault) ? faults.spoil(fault, real) : real;
+          if (fault.answerAfterMs !== undefined) await sleep(fault.answerAfterMs, closing.signal);
           return done;
         }
       }

@@ -26,6 +26,6 @@ describe('justification quality', () => {
     'Rotate the signing certificate of the payroll app under change CHG0042001',
     'Investigate sign-in alerts for the finance mailbox during incident INC0077310',
   ])('accepts %j', (input) => {
-    expect(assessJustification(input)).toEqual({ ok: true, problem: null });
+    expect(assessJustification(input)).toEqual({ ok: true, problem: null, short: null });
   });
 });

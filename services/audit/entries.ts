@@ -10,6 +10,50 @@ export interface AuditedRequest {
 /** Who did it when the bot acted on its own (timers, the reconciler). */
 export const BOT_ACTOR = 'bot';
 
+/** One question a check asked a system of record, as the trail keeps it (the same shape as the decision's Evidence). */
+export interface AuditedEvidence {
+  asked: string;
+  system: string;
+  answer: string;
+  ms: number;
+}
+
+/**
+ * A check as the trail records it. `summary`, `onFail` and `evidence` are optional while evaluations
+ * from before checks carried them are still written; a missing one is recorded as null (or no evidence).
+ */
+export interface AuditedCheck {
+  name: string;
+  result: string;
+  onFail?: 'deny' | 'review';
+  summary?: string;
+  detail?: string;
+  evidence?: readonly AuditedEvidence[];
+}
+
+/** Evidence is short by contract (`HTTP 403`, `incident INC0012345`); these caps keep a misbehaving adapter from filling the trail. */
+const EVIDENCE_MAX = { perCheck: 12, text: 300 } as const;
+
+function capped(text: unknown): string {
+  const s = typeof text === 'string' ? text : String(text ?? '');
+  const points = Array.from(s);
+  return points.length <= EVIDENCE_MAX.text ? s : `${points.slice(0, EVIDENCE_MAX.text - 1).join('')}…`;
+}
+
+/**
+ * Only the four named fields of each piece of evidence, copied one by one: whatever else an adapter's
+ * object carries (a response, its headers, a token) never reaches the trail or its export. The return
+ * type is left inferred: an object literal type is a JsonValue, the interface is not.
+ */
+function auditedEvidence(evidence: readonly AuditedEvidence[] | undefined) {
+  return (evidence ?? []).slice(0, EVIDENCE_MAX.perCheck).map((e) => ({
+    asked: capped(e.asked),
+    system: capped(e.system),
+    answer: capped(e.answer),
+    ms: Number.isFinite(e.ms) ? Math.round(e.ms) : 0,
+  }));
+}
+
 /** The decision endpoint answered PIM: the evaluationId exactly as returned (PIM writes it to its own audit log). */
 export function evaluationEntry(o: {
   evaluationId: string;
@@ -24,7 +68,7 @@ export function evaluationEntry(o: {
   wouldBe: string;
   mode: string;
   reasons: string[];
-  checks: Array<{ name: string; result: string; detail?: string }>;
+  checks: readonly AuditedCheck[];
   latencyMs: number;
   callerAppId: string;
   at: Date;
@@ -46,8 +90,16 @@ export function evaluationEntry(o: {
       wouldBe: o.wouldBe,
       mode: o.mode,
       reasons: o.reasons,
-      // The rules that fired: each check's name and result (its sentence too, it is what the approver saw).
-      checks: o.checks.map((c) => ({ name: c.name, result: c.result, detail: c.detail ?? null })),
+      // The rules that fired: each check's result, what a fail does, the line the approver saw on the card,
+      // the sentence the requester was given, and what was asked of which system (never a body or a header).
+      checks: o.checks.map((c) => ({
+        name: c.name,
+        result: c.result,
+        onFail: c.onFail ?? null,
+        summary: c.summary ?? null,
+        detail: c.detail ?? null,
+        evidence: auditedEvidence(c.evidence),
+      })),
       latencyMs: Math.round(o.latencyMs),
       callerAppId: o.callerAppId,
     },

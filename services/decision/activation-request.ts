@@ -25,22 +25,27 @@ export interface ActivationRequest {
   /** ISO 8601 duration as sent, e.g. PT4H. */
   duration: string | null;
   durationMinutes: number | null;
+  /** The end as a date-time, when PIM gives the expiration as `afterDateTime`. */
+  endDateTime: string | null;
   action: string;
 }
 
 const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a GUID');
 const shortText = z.string().max(4000);
 
+/** A date-time the checks can compute with: PIM sends ISO 8601 with an offset or Z. */
+const dateTime = z.string().max(64).refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date-time such as 2026-03-02T08:00:00Z');
+
 const expiration = z
   .object({
     type: z.string().max(64).optional().nullable(),
-    duration: z.string().max(64).optional().nullable(),
-    endDateTime: z.string().max(64).optional().nullable(),
+    duration: z.string().max(64).refine((v) => isoDurationMinutes(v) !== null, 'must be an ISO 8601 duration such as PT4H').optional().nullable(),
+    endDateTime: dateTime.optional().nullable(),
   })
   .passthrough();
 
 const scheduleInfo = z
-  .object({ startDateTime: z.string().max(64).optional().nullable(), expiration: expiration.optional().nullable() })
+  .object({ startDateTime: dateTime.optional().nullable(), expiration: expiration.optional().nullable() })
   .passthrough();
 
 const ticketInfo = z
@@ -192,9 +197,9 @@ function ticketOf(t: Ticket): ActivationRequest['ticket'] {
   return { system: t?.ticketSystem?.trim() ?? '', number };
 }
 
-function scheduleOf(s: Schedule): Pick<ActivationRequest, 'startDateTime' | 'duration' | 'durationMinutes'> {
+function scheduleOf(s: Schedule): Pick<ActivationRequest, 'startDateTime' | 'duration' | 'durationMinutes' | 'endDateTime'> {
   const duration = s?.expiration?.duration ?? null;
-  return { startDateTime: s?.startDateTime ?? null, duration, durationMinutes: duration ? isoDurationMinutes(duration) : null };
+  return { startDateTime: s?.startDateTime ?? null, duration, durationMinutes: duration ? isoDurationMinutes(duration) : null, endDateTime: s?.expiration?.endDateTime ?? null };
 }
 
 /** Minutes in an ISO 8601 duration of days/hours/minutes (what PIM uses), or null if it is not one. */

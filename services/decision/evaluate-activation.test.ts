@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { normaliseActivationRequest, ShapeError, isoDurationMinutes } from './activation-request';
 import { DecisionPorts, evaluateActivation } from './evaluate-activation';
 import { parsePolicy } from './policy';
-import type { OnCallService, TicketCheck, TicketSystem } from '../integrations/ports';
+import type { Finding, FindingStatus, HrSignals, OnCallService, TicketAspect, TicketSystem } from '../integrations/ports';
 import { IntegrationUnavailable } from '../integrations/ports';
 
 const fixture = (name: string) =>
@@ -52,33 +52,52 @@ describe('normalising PIM request shapes', () => {
 
 
 const ISAIAH = { id: '20000000-0000-4000-8000-000000000002', userPrincipalName: 'isaiahl@contoso.example', mail: 'isaiahl@contoso.example' };
+const EV = { asked: 'test', system: 'ServiceNow', answer: 'HTTP 200', ms: 1 };
+const finding = (status: FindingStatus, detail: string): Finding => ({ status, detail, evidence: [EV] });
 
-function ticketSystem(result: Partial<TicketCheck> | Error | 'hang'): TicketSystem {
+const FAIL_TEXT: Record<TicketAspect, (n: string) => string> = {
+  exists: (n) => `Ticket ${n} was not found in ServiceNow. Check the number.`,
+  open: (n) => `Ticket ${n} is closed. Reopen it or cite an open ticket.`,
+  assignment: (n) => `Ticket ${n} is not assigned to you or your group.`,
+  changeApproved: (n) => `Change ${n} is not approved yet.`,
+  changeWindow: (n) => `Change ${n}'s planned window does not cover the activation.`,
+};
+
+/** A ticket system whose aspects answer as given (pass unless said otherwise). */
+function ticketSystem(result: Partial<Record<TicketAspect, FindingStatus>> | Error | 'hang'): TicketSystem {
   return {
-    names: ['ServiceNow'],
-    check: (n, _who, _w, signal) =>
-      result === 'hang'
-        ? new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))
-        : result instanceof Error
-          ? Promise.reject(result)
-          : Promise.resolve({ found: true, open: true, assignedToRequester: true, windowCovered: null, summary: `${n} "Reset MFA"`, problems: [], ...result }),
+    names: ['ServiceNow', 'SNOW'],
+    check: (q, signal) => {
+      if (result === 'hang') return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      if (result instanceof Error) return Promise.reject(result);
+      const n = q.number;
+      const aspects: TicketAspect[] = ['exists', 'open', ...(q.assignment ? ['assignment' as const] : []), ...(n.startsWith('CHG') ? ['changeApproved' as const, 'changeWindow' as const] : [])];
+      const findings = aspects.map((aspect) => {
+        const status = result[aspect] ?? 'pass';
+        return { aspect, ...finding(status, status === 'fail' ? FAIL_TEXT[aspect](n) : `${aspect} ${status}`) };
+      });
+      const stop = findings.findIndex((f) => f.aspect === 'exists' && f.status !== 'pass');
+      return Promise.resolve({ summary: `${n} "Reset MFA"`, findings: stop === 0 ? findings.slice(0, 1) : findings });
+    },
   };
 }
 
-function onCall(on: boolean | Error | 'ignore-signal-hang'): OnCallService {
+function onCall(on: boolean | 'unknown' | Error | 'ignore-signal-hang', name = 'PagerDuty'): OnCallService {
   return {
-    name: 'PagerDuty',
+    name,
     isOnCall: () =>
       on === 'ignore-signal-hang'
         ? new Promise(() => undefined)
         : on instanceof Error
           ? Promise.reject(on)
-          : Promise.resolve({ onCall: on, detail: on ? 'On call for "Platform primary" (PagerDuty)' : 'Not on call' }),
+          : Promise.resolve(on === 'unknown' ? finding('unknown', `${name} could not say`) : on ? finding('pass', `On call for "Platform primary" (${name})`) : finding('fail', 'Not on call')),
   };
 }
 
+const hrPort = (status: FindingStatus, detail = 'Account enabled'): HrSignals => ({ check: async () => finding(status, detail) });
+
 function ports(over: Partial<DecisionPorts> = {}): DecisionPorts {
-  return { requester: async () => ISAIAH, tickets: [ticketSystem({})], onCall: [onCall(true)], hr: { check: async () => ({ eligible: true, problems: [] }) }, ...over };
+  return { requester: async () => ({ status: 'found', requester: ISAIAH, evidence: EV }), tickets: [ticketSystem({})], onCall: [onCall(true)], hr: hrPort('pass'), ...over };
 }
 
 function policy(roles: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -111,25 +130,25 @@ describe('decision rules', () => {
   });
 
   it('denies a closed ticket with a reason naming it', async () => {
-    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ tickets: [ticketSystem({ open: false })] }));
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ tickets: [ticketSystem({ open: 'fail' })] }));
     expect(v.outcome).toBe('Denied');
     expect(v.reasons.join(' ')).toMatch(/Ticket INC0012345 is closed/);
   });
 
   it('denies a ticket that is not found, or not assigned where the role requires it', async () => {
-    expect((await decide({ ...withTicket }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ found: false })] }))).reasons.join()).toMatch(/was not found in ServiceNow/);
-    const v = await decide({ ...withTicket }, policy({ default: { ticket: { required: true, mustBeAssignedToRequester: true } } }), ports({ tickets: [ticketSystem({ assignedToRequester: false })] }));
+    expect((await decide({ ...withTicket }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ exists: 'fail' })] }))).reasons.join()).toMatch(/was not found in ServiceNow/);
+    const v = await decide({ ...withTicket }, policy({ default: { ticket: { required: true, mustBeAssignedToRequester: true } } }), ports({ tickets: [ticketSystem({ assignment: 'fail' })] }));
     expect(v.outcome).toBe('Denied');
     expect(v.reasons.join()).toMatch(/not assigned to you/);
   });
 
   it('denies a change whose planned window does not cover the activation', async () => {
-    const v = await decide({ ticketInfo: { ticketNumber: 'CHG0042001', ticketSystem: 'ServiceNow' } }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ windowCovered: false })] }));
+    const v = await decide({ ticketInfo: { ticketNumber: 'CHG0042001', ticketSystem: 'ServiceNow' } }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ changeWindow: 'fail' })] }));
     expect(v.reasons.join()).toMatch(/planned window does not cover/);
   });
 
   it('denies an HR-ineligible requester', async () => {
-    const v = await decide({ ...withTicket }, policy({ default: { hr: true } }), ports({ hr: { check: async () => ({ eligible: false, problems: ['The account is disabled.'] }) } }));
+    const v = await decide({ ...withTicket }, policy({ default: { hr: true } }), ports({ hr: hrPort('fail', 'The account is disabled.') }));
     expect(v.outcome).toBe('Denied');
     expect(v.reasons[0]).toMatch(/account is disabled/);
   });
@@ -148,8 +167,8 @@ describe('decision rules', () => {
     const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ onCall: [service] }), 300);
     expect(Date.now() - started).toBeLessThan(1500);
     expect(v.outcome).toBe('Approved');
-    expect(v.reasons.join()).toMatch(/On-call check (unavailable|did not answer in time)/);
-    expect(v.riskFlags).toContain('On-call check unavailable');
+    expect(v.reasons.join()).toMatch(/On.call check (could not be completed|did not answer in time)/);
+    expect(v.riskFlags).toContain('On-call not checked');
   });
 
   it('degrades when the ticket system hangs, and cancels it at the deadline', async () => {
@@ -201,28 +220,45 @@ describe('decision rules', () => {
     const weekendBerlin = { maintenanceWindows: { windows: [{ timeZone: 'Europe/Berlin', days: ['Sat'], start: '22:00', end: '04:00' }], outside: 'deny' } };
     const outside = await decide({ scheduleInfo: { startDateTime: '2026-03-02T12:00:00Z', expiration: { duration: 'PT1H' } } }, policy({ default: weekendBerlin }));
     expect(outside.outcome).toBe('Denied');
-    expect(outside.reasons[0]).toMatch(/outside this role's maintenance windows/);
+    expect(outside.reasons[0]).toMatch(/not wholly inside one of this role's maintenance windows/);
     // Sat 7 Mar 2026 23:30 in Berlin (CET, UTC+1) is 22:30 UTC; one hour fits before 04:00.
     const inside = await decide({ scheduleInfo: { startDateTime: '2026-03-07T22:30:00Z', expiration: { duration: 'PT1H' } } }, policy({ default: weekendBerlin }));
     expect(inside.checks.find((c) => c.name === 'maintenanceWindow')).toMatchObject({ result: 'pass' });
   });
 
-  it('flags off-hours requests without blocking on-call auto-approval', async () => {
-    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket, scheduleInfo: { startDateTime: '2026-03-01T03:00:00Z' } }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
+  it('flags off-hours requests, and the flag blocks auto-approval unless the role ignores off-hours', async () => {
+    const night = { roleDefinitionId: HELPDESK, ...withTicket, scheduleInfo: { startDateTime: '2026-03-01T03:00:00Z', expiration: { type: 'afterDuration', duration: 'PT1H' } } };
+    const v = await decide(night, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
     expect(v.riskFlags).toContain('Off-hours request');
-    expect(v.outcome).toBe('AutoApproved');
+    expect(v).toMatchObject({ outcome: 'Approved', row: 4 });
+    expect(v.checks.find((c) => c.name === 'businessHours')).toMatchObject({ result: 'fail', onFail: 'review' });
+    const ignored = await decide(night, policy({ [HELPDESK]: { ...ONCALL_AND_TICKET, offHours: 'ignore' } }));
+    expect(ignored.outcome).toBe('AutoApproved');
+    expect(ignored.checks.find((c) => c.name === 'businessHours')).toMatchObject({ result: 'skipped' });
   });
 
   it('answers Approved in audit mode and records what it would have said', async () => {
     const v = await decide({ justification: 'n/a' }, policy({ default: { justification: 'deny', mode: 'audit' } }));
     expect(v).toMatchObject({ outcome: 'Approved', wouldBe: 'Denied', mode: 'audit' });
-    expect(v.reasons.at(-1)).toMatch(/Audit mode: enforce mode would have answered Denied/);
+    expect(v.reasons[0]).toMatch(/^Audit mode: an approver decides/);
+    expect(v.reasons[1]).toMatch(/^Not applied \(audit mode\): enforce mode would have refused this request: The justification 'n\/a' is a placeholder/);
+    for (const r of v.reasons) expect(r).not.toMatch(/^(Approved|Denied)/);
+  });
+
+  it('says in audit mode that enforce would have skipped human approval, in words that are not the outcome', async () => {
+    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: { ...ONCALL_AND_TICKET, mode: 'audit' } }));
+    expect(v).toMatchObject({ outcome: 'Approved', wouldBe: 'AutoApproved', row: 5 });
+    expect(v.reasons).toEqual([
+      "Audit mode: an approver decides this request; the role's checks are recorded but not applied.",
+      expect.stringMatching(/^Not applied \(audit mode\): enforce mode would have skipped human approval, because on call passed/),
+    ]);
+    expect(v.reasons.join(' ')).not.toMatch(/Approved automatically/);
   });
 
   it('records each check with its latency', async () => {
     const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
-    for (const name of ['humanOnlyRole', 'justification', 'ticket', 'onCall', 'hr', 'maintenanceWindow', 'offHours']) {
-      expect(v.checks.find((c) => c.name === name)).toEqual(expect.objectContaining({ latencyMs: expect.any(Number) }));
+    for (const name of ['justification', 'ticket', 'onCall', 'hr', 'identityRisk', 'maintenanceWindow', 'businessHours']) {
+      expect(v.checks.find((c) => c.name === name)).toEqual(expect.objectContaining({ latencyMs: expect.any(Number), summary: expect.any(String), evidence: expect.any(Array) }));
     }
   });
 });

@@ -1,23 +1,28 @@
 import { setMaxListeners } from 'node:events';
 import { assessJustification } from '../approvals/justification-quality';
-import type { ActivationWindow, HrSignals, IdentityRiskSignals, OnCallService, Requester, TicketSystem, UserRiskRecord } from '../integrations/ports';
+import { assertNever, worstOf } from '../integrations/findings';
+import type { ActivationWindow, Evidence, Finding, HrSignals, IdentityRiskSignals, OnCallService, RequesterLookup, TicketAspect, TicketFinding, TicketSystem, UserRiskRecord } from '../integrations/ports';
 import type { ActivationRequest } from './activation-request';
+import { type CheckInput, type CheckName, type CheckResultKind, decide, type EvaluationOutcome } from './decision-table';
 import { activeRiskOf, type IdentityRiskRule, riskActionFor, riskLevelText } from './identity-risk';
 import { insideMaintenanceWindow } from './maintenance-window';
-import { DecisionPolicy, effectiveRule, EffectiveRule } from './policy';
-import { BUILT_IN_HUMAN_ONLY_ROLES, ticketProblem } from './role-rules';
+import { type DecisionPolicy, type EffectiveRule, effectiveRule } from './policy';
+import { BUILT_IN_HUMAN_ONLY_ROLES, canonicalTicketSystem, ticketProblem } from './role-rules';
 
-export type EvaluationOutcome = 'Approved' | 'AutoApproved' | 'Denied';
-export type CheckName = 'humanOnlyRole' | 'justification' | 'ticket' | 'onCall' | 'hr' | 'identityRisk' | 'maintenanceWindow' | 'offHours';
+export type { CheckName, EvaluationOutcome } from './decision-table';
 
-export interface CheckResult {
-  name: CheckName;
-  /** fail denies; flag sends to a human; unavailable (error or out of time) sends to a human; info only informs. */
-  result: 'pass' | 'fail' | 'flag' | 'unavailable' | 'skipped' | 'info';
-  /** A sentence the requester (or approver) can act on. */
+/**
+ * One check's result with the evidence behind it. `result` and `onFail` are what the decision table
+ * reads; the rest is for people: `detail` a sentence the requester or approver can act on, `summary` one
+ * short line for the card and the audit export ("INC0012345 open, assignment could not be read
+ * (ServiceNow HTTP 403)"), `evidence` what was asked of whom, what came back and how long it took.
+ */
+export interface CheckResult extends CheckInput {
   detail: string;
-  /** A short flag for the card when the check flags or informs (e.g. "High user risk"); `detail` otherwise. */
+  summary: string;
+  /** A short flag for the card (e.g. "High user risk"). */
   label?: string;
+  evidence: Evidence[];
   latencyMs: number;
 }
 
@@ -26,6 +31,9 @@ export interface Verdict {
   /** What enforce mode would have answered; differs from `outcome` only in audit mode. */
   wouldBe: EvaluationOutcome;
   mode: 'enforce' | 'audit';
+  /** The decision table's row (docs/policy.md); 0 when the rules overran their backstop. */
+  row: number;
+  humanOnly: boolean;
   reasons: string[];
   riskFlags: string[];
   checks: CheckResult[];
@@ -33,7 +41,8 @@ export interface Verdict {
 
 /** The systems of record, behind ports; any may be absent. */
 export interface DecisionPorts {
-  requester(principalId: string, signal: AbortSignal): Promise<Requester>;
+  /** The requester as the directory knows them; never rejects (a failed read is `unknown`). */
+  requester(principalId: string, signal: AbortSignal): Promise<RequesterLookup>;
   tickets: TicketSystem[];
   onCall: OnCallService[];
   hr?: HrSignals;
@@ -50,20 +59,28 @@ export interface DecisionOptions {
   roleDisplayName?: string;
 }
 
-export function roleKeyOf(request: ActivationRequest): string {
+export function roleKeyOf(request: Pick<ActivationRequest, 'kind' | 'roleDefinitionId' | 'scope'>): string {
   if (request.kind === 'group') return `group:${request.scope}`;
   if (request.kind === 'azureResource') return `azure:${request.roleDefinitionId.split('/').pop()!.toLowerCase()}`;
   return request.roleDefinitionId;
 }
 
-export function isHumanOnly(policy: DecisionPolicy, roleDefinitionId: string): boolean {
-  const key = roleDefinitionId.toLowerCase();
-  return key in BUILT_IN_HUMAN_ONLY_ROLES || policy.humanOnlyRoleIds.some((id) => id.toLowerCase() === key);
+/**
+ * Human-only: a built-in tenant-takeover role, or one the policy (or HUMAN_ONLY_ROLE_IDS) names by role
+ * definition id, by Azure role definition guid, or by role key (`group:<id>`, `azure:<guid>`).
+ */
+export function isHumanOnly(policy: DecisionPolicy, request: Pick<ActivationRequest, 'kind' | 'roleDefinitionId' | 'scope'>): boolean {
+  const id = request.roleDefinitionId.toLowerCase();
+  const key = roleKeyOf(request).toLowerCase();
+  const names = new Set([id, key, ...(request.kind === 'azureResource' ? [key.slice('azure:'.length)] : [])]);
+  if (request.kind === 'entraRole' && id in BUILT_IN_HUMAN_ONLY_ROLES) return true;
+  return policy.humanOnlyRoleIds.some((x) => names.has(x.toLowerCase()));
 }
 
 /**
- * The pre-approval decision: every check of the role's rule runs in parallel inside the budget; a
- * check that fails to answer degrades the outcome to Approved (a human decides), never to AutoApproved.
+ * The pre-approval decision: every configured check runs in parallel inside the budget, each gives
+ * pass, fail or unavailable with its evidence, and the decision table (decision-table.ts) turns them into
+ * the outcome. A check that cannot be completed can only send the request to a person.
  */
 export async function evaluateActivation(request: ActivationRequest, o: DecisionOptions): Promise<Verdict> {
   const rule = effectiveRule(o.policy, roleKeyOf(request));
@@ -74,119 +91,268 @@ export async function evaluateActivation(request: ActivationRequest, o: Decision
   const timer = setTimeout(() => deadline.abort(), o.budgetMs);
   const started = Date.now();
   const window = activationWindow(request, o.now);
+  const humanOnly = isHumanOnly(o.policy, request);
 
   try {
-    const sync: CheckResult[] = [humanOnlyCheck(o.policy, request), justificationCheck(request, rule), offHoursCheck(window, o.policy), maintenanceCheck(rule, window)];
-    const needsRequester = Boolean((rule.ticket?.verify && request.ticket) || rule.onCall || rule.hr);
-    const requester = needsRequester ? bounded(o.ports.requester(request.principalId, deadline.signal), deadline.signal) : null;
+    const sync: CheckResult[] = [justificationCheck(request, rule), businessHoursCheck(window, o.policy, rule), maintenanceCheck(rule, window)];
+    const needsRequester = Boolean((rule.ticket?.verify && rule.ticket.mustBeAssignedToRequester && request.ticket) || rule.onCall);
+    const requester = needsRequester ? lookupRequester(o.ports, request.principalId, deadline.signal) : null;
+    const run = (name: CheckName, onFail: CheckInput['onFail'], fn: () => Promise<Partial<CheckResult> & Pick<CheckResult, 'result' | 'detail' | 'summary'>>) =>
+      timed(name, onFail, fn, deadline.signal, started);
     const async = await Promise.all([
-      timed('ticket', () => ticketCheck(request, rule, requester, o.ports.tickets, window, deadline.signal), deadline.signal, started),
-      timed('onCall', () => onCallCheck(rule, requester, o.ports.onCall, o.now, deadline.signal), deadline.signal, started),
-      timed('hr', () => hrCheck(rule, requester, o.ports.hr, window, deadline.signal), deadline.signal, started),
-      timed('identityRisk', () => identityRiskCheck(rule.identityRisk, request.principalId, o.ports.identityRisk, deadline.signal), deadline.signal, started),
+      run('ticket', 'deny', () => ticketCheck(request, rule, requester, o.ports.tickets, window, deadline.signal)),
+      run('onCall', 'review', () => onCallCheck(rule, requester, o.ports.onCall, o.now, deadline.signal)),
+      run('hr', 'deny', () => hrCheck(rule, request.principalId, o.ports.hr, window, deadline.signal)),
+      run('identityRisk', 'review', () => identityRiskCheck(rule.identityRisk, request.principalId, o.ports.identityRisk, deadline.signal)),
     ]);
-    return combine([...sync, ...async], rule, roleName);
+    return verdictOf([...sync, ...async], rule, humanOnly, roleName);
   } finally {
     clearTimeout(timer);
   }
 }
 
-function activationWindow(request: ActivationRequest, now: Date): ActivationWindow {
+/**
+ * When the activation runs: from PIM's start (now when it gives none) to the start plus the duration, or
+ * PIM's end date-time (`afterDateTime`). No end (`noExpiration`, or none given) is `end: null`, which
+ * every check that needs the end reads the safe way (a leave date in the future fails; no window covers it).
+ */
+export function activationWindow(request: Pick<ActivationRequest, 'startDateTime' | 'durationMinutes' | 'endDateTime'>, now: Date): ActivationWindow {
   const parsed = request.startDateTime ? new Date(request.startDateTime) : now;
   const start = Number.isNaN(parsed.getTime()) ? now : parsed;
-  return { start, end: new Date(start.getTime() + (request.durationMinutes ?? 60) * 60_000) };
+  if (request.durationMinutes !== null && request.durationMinutes !== undefined) return { start, end: new Date(start.getTime() + request.durationMinutes * 60_000) };
+  const end = request.endDateTime ? new Date(request.endDateTime) : null;
+  return { start, end: end && !Number.isNaN(end.getTime()) ? end : null };
 }
 
-function humanOnlyCheck(policy: DecisionPolicy, request: ActivationRequest): CheckResult {
-  const humanOnly = isHumanOnly(policy, request.roleDefinitionId);
-  return { name: 'humanOnlyRole', result: humanOnly ? 'flag' : 'pass', detail: humanOnly ? 'Human-only role' : 'Not a human-only role', latencyMs: 0 };
+/** The directory's answer about the requester, never rejecting (the budget ending is `unknown`). */
+async function lookupRequester(ports: DecisionPorts, principalId: string, signal: AbortSignal): Promise<RequesterLookup> {
+  const started = Date.now();
+  try {
+    return await bounded(ports.requester(principalId, signal), signal);
+  } catch {
+    return { status: 'unknown', detail: 'the requester could not be read from the directory', evidence: { asked: 'the requester', system: 'Microsoft Graph', answer: signal.aborted ? 'no answer within the decision budget' : 'error', ms: Date.now() - started } };
+  }
+}
+
+const CHECK_TITLES: Record<CheckName, string> = {
+  justification: 'Justification',
+  ticket: 'Ticket',
+  onCall: 'On-call',
+  hr: 'HR status',
+  identityRisk: 'Identity risk',
+  maintenanceWindow: 'Maintenance window',
+  businessHours: 'Business hours',
+};
+
+function skipped(name: CheckName, onFail: CheckInput['onFail'], detail: string): CheckResult {
+  return { name, result: 'skipped', onFail, detail, summary: detail, evidence: [], latencyMs: 0 };
 }
 
 function justificationCheck(request: ActivationRequest, rule: EffectiveRule): CheckResult {
+  const onFail = rule.justification === 'deny' ? 'deny' : 'review';
   const j = assessJustification(request.justification);
-  if (j.ok) return { name: 'justification', result: 'pass', detail: 'Readable justification', latencyMs: 0 };
-  return { name: 'justification', result: rule.justification === 'deny' ? 'fail' : 'flag', detail: j.problem!, latencyMs: 0 };
+  if (j.ok) return { name: 'justification', result: 'pass', onFail, detail: 'Readable justification', summary: 'readable', evidence: [], latencyMs: 0 };
+  return { name: 'justification', result: 'fail', onFail, detail: j.problem!, summary: j.short!, label: 'Weak justification', evidence: [], latencyMs: 0 };
 }
 
-function offHoursCheck(window: ActivationWindow, policy: DecisionPolicy): CheckResult {
+/** Off-hours: a flag (a person decides) unless the role says `offHours: ignore`. */
+function businessHoursCheck(window: ActivationWindow, policy: DecisionPolicy, rule: EffectiveRule): CheckResult {
+  if (rule.offHours === 'ignore') return skipped('businessHours', 'review', 'Off-hours requests are not flagged for this role');
   const day = window.start.getUTCDay();
   const hour = window.start.getUTCHours();
+  const when = `${window.start.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   const off = day === 0 || day === 6 || hour < policy.businessHoursUtc.start || hour >= policy.businessHoursUtc.end;
-  return { name: 'offHours', result: off ? 'info' : 'pass', detail: off ? 'Off-hours request' : 'Within business hours', latencyMs: 0 };
-}
-
-function maintenanceCheck(rule: EffectiveRule, window: ActivationWindow): CheckResult {
-  if (!rule.maintenanceWindows) return { name: 'maintenanceWindow', result: 'skipped', detail: 'No maintenance windows for this role', latencyMs: 0 };
-  if (insideMaintenanceWindow(rule.maintenanceWindows.windows, window.start, window.end)) {
-    return { name: 'maintenanceWindow', result: 'pass', detail: 'Inside a maintenance window', latencyMs: 0 };
-  }
+  if (!off) return { name: 'businessHours', result: 'pass', onFail: 'review', detail: 'Within business hours', summary: `starts ${when}, within business hours`, evidence: [], latencyMs: 0 };
   return {
-    name: 'maintenanceWindow',
-    result: rule.maintenanceWindows.outside === 'deny' ? 'fail' : 'flag',
-    detail: 'The activation is outside this role\'s maintenance windows. Ask again for a time inside one, or ask an approver for an exception.',
+    name: 'businessHours',
+    result: 'fail',
+    onFail: 'review',
+    label: 'Off-hours request',
+    detail: `Off-hours request (starts ${when}, outside business hours ${policy.businessHoursUtc.start}:00–${policy.businessHoursUtc.end}:00 UTC on weekdays), so an approver decides.`,
+    summary: `starts ${when}, outside business hours`,
+    evidence: [],
     latencyMs: 0,
   };
 }
 
-async function ticketCheck(request: ActivationRequest, rule: EffectiveRule, requester: Promise<Requester> | null, systems: TicketSystem[], window: ActivationWindow, signal: AbortSignal): Promise<Omit<CheckResult, 'latencyMs'>> {
-  if (!rule.ticket) return { name: 'ticket', result: 'skipped', detail: 'No ticket rule for this role' };
+/** The whole activation, start to end, must lie inside one window; no known end cannot. */
+function maintenanceCheck(rule: EffectiveRule, window: ActivationWindow): CheckResult {
+  const mw = rule.maintenanceWindows;
+  const onFail = mw?.outside === 'flag' ? 'review' : 'deny';
+  if (!mw) return skipped('maintenanceWindow', onFail, 'No maintenance windows for this role');
+  if (window.end && insideMaintenanceWindow(mw.windows, window.start, window.end)) {
+    return { name: 'maintenanceWindow', result: 'pass', onFail, detail: 'Inside a maintenance window', summary: 'the whole activation is inside a maintenance window', evidence: [], latencyMs: 0 };
+  }
+  return {
+    name: 'maintenanceWindow',
+    result: 'fail',
+    onFail,
+    label: 'Outside maintenance window',
+    detail: window.end
+      ? "The activation is not wholly inside one of this role's maintenance windows (it must start and end inside one). Ask again for a time inside a window, or ask an approver for an exception."
+      : "The activation has no end, so it cannot lie inside one of this role's maintenance windows. Ask again with a duration.",
+    summary: window.end ? 'not wholly inside a maintenance window' : 'no end, so not inside a maintenance window',
+    evidence: [],
+    latencyMs: 0,
+  };
+}
+
+type Partial3 = Partial<CheckResult> & Pick<CheckResult, 'result' | 'detail' | 'summary'>;
+
+const ASPECT_WORDS: Record<TicketAspect, { pass: string; fail: string; unknown: string }> = {
+  exists: { pass: 'found', fail: 'not found', unknown: 'could not be read' },
+  open: { pass: 'open', fail: 'closed', unknown: 'state could not be read' },
+  assignment: { pass: 'assigned to the requester', fail: 'not assigned to the requester', unknown: 'assignment could not be read' },
+  changeApproved: { pass: 'approved', fail: 'not approved', unknown: 'approval could not be read' },
+  changeWindow: { pass: 'window covers the activation', fail: 'window does not cover the activation', unknown: 'window could not be read' },
+};
+
+function findingWords(f: TicketFinding): string {
+  const words = ASPECT_WORDS[f.aspect][f.status];
+  if (f.status !== 'unknown') return words;
+  const last = f.evidence[f.evidence.length - 1];
+  return last ? `${words} (${last.system} ${last.answer})` : words;
+}
+
+async function ticketCheck(request: ActivationRequest, rule: EffectiveRule, requester: Promise<RequesterLookup> | null, systems: TicketSystem[], window: ActivationWindow, signal: AbortSignal): Promise<Partial3> {
+  if (!rule.ticket) return { result: 'skipped', detail: 'No ticket rule for this role', summary: 'not checked for this role' };
   const ticket = request.ticket;
   if (!ticket) {
-    return rule.ticket.required ? { name: 'ticket', result: 'fail', detail: ticketProblem(null)! } : { name: 'ticket', result: 'skipped', detail: 'No ticket given' };
+    return rule.ticket.required
+      ? { result: 'fail', detail: ticketProblem(null)!, summary: 'none given, and this role needs one', label: 'No ticket' }
+      : { result: 'skipped', detail: 'No ticket given (optional for this role)', summary: 'none given (optional)' };
   }
+  const shown = `${clip(ticket.system) || '(no system)'} ${clip(ticket.number)}`;
   const format = ticketProblem(ticket);
-  if (format) return { name: 'ticket', result: 'fail', detail: format };
-  if (rule.ticket.systems && !rule.ticket.systems.some((s) => s.toLowerCase() === ticket.system.toLowerCase())) {
-    return { name: 'ticket', result: 'fail', detail: `This role accepts tickets from ${rule.ticket.systems.join(' or ')}, not ${clip(ticket.system)}.` };
-  }
-  if (!rule.ticket.verify) return { name: 'ticket', result: 'pass', detail: `${ticket.system} ${ticket.number} is well-formed (not looked up)` };
+  if (format) return { result: 'fail', detail: format, summary: `${shown}: not a valid ticket reference`, label: 'Invalid ticket' };
   const adapter = systems.find((s) => s.names.some((n) => n.toLowerCase() === ticket.system.toLowerCase()));
-  if (!adapter) return { name: 'ticket', result: 'unavailable', detail: `Ticket check unavailable: no connection to ${clip(ticket.system)} is configured, so an approver decides.` };
-  const who = await requester!;
-  const found = await adapter.check(ticket.number, who, window, signal);
-  const problems: string[] = [];
-  if (!found.found) problems.push(`Ticket ${ticket.number} was not found in ${adapter.names[0]}. Check the number.`);
-  else {
-    if (!found.open) problems.push(`Ticket ${ticket.number} is closed. Reopen it or cite an open ticket.`);
-    if (rule.ticket.mustBeAssignedToRequester && found.assignedToRequester === false) problems.push(`Ticket ${ticket.number} is not assigned to you or your group. Ask for it to be assigned, or cite your own ticket.`);
-    if (found.windowCovered === false) problems.push(`Change ${ticket.number}'s planned window does not cover the activation. Ask for a time inside the change window.`);
-    problems.push(...found.problems.filter((p) => !problems.includes(p)));
+  if (rule.ticket.systems && !acceptedSystem(ticket.system, adapter, rule.ticket.systems)) {
+    return { result: 'fail', detail: `This role accepts tickets from ${rule.ticket.systems.join(' or ')}, not ${clip(ticket.system)}.`, summary: `${shown}: from a system this role does not accept`, label: 'Ticket system not accepted' };
   }
-  if (problems.length > 0) return { name: 'ticket', result: 'fail', detail: dedupe(problems).join(' ') };
-  return { name: 'ticket', result: 'pass', detail: `${found.summary} is open${found.assignedToRequester ? ' and assigned to the requester' : ''}` };
+  if (!rule.ticket.verify) return { result: 'pass', detail: `${ticket.system} ${ticket.number} is well-formed (not looked up)`, summary: `${shown} well-formed (not looked up)` };
+  if (!adapter) {
+    return {
+      result: 'unavailable',
+      detail: `Ticket check could not be completed: no connection to ${clip(ticket.system)} is configured, so an approver decides.`,
+      summary: `${shown}: no connection to ${clip(ticket.system)} is configured`,
+      label: 'Ticket not verified',
+    };
+  }
+  const wantAssignment = rule.ticket.mustBeAssignedToRequester;
+  const who = requester ? await requester : null;
+  const findings: TicketFinding[] = [];
+  let check;
+  if (wantAssignment && who && who.status !== 'found') {
+    // Without the requester the assignment cannot be compared; the ticket itself is still read.
+    check = await adapter.check({ number: ticket.number, requester: { id: request.principalId, userPrincipalName: '', mail: null }, window, assignment: false }, signal);
+    findings.push(...check.findings);
+    findings.push(who.status === 'notFound'
+      ? { aspect: 'assignment', status: 'fail', detail: `The directory has no user ${request.principalId}, so the ticket cannot be theirs.`, evidence: [who.evidence] }
+      : { aspect: 'assignment', status: 'unknown', detail: `The assignment could not be checked: ${who.detail}.`, evidence: [who.evidence] });
+  } else {
+    const requesterOf = who?.status === 'found' ? who.requester : { id: request.principalId, userPrincipalName: '', mail: null };
+    check = await adapter.check({ number: ticket.number, requester: requesterOf, window, assignment: wantAssignment && who?.status === 'found' }, signal);
+    findings.push(...check.findings);
+  }
+  // A reported aspect is what the check weighs; an assignment answer the role did not ask for is ignored.
+  const relevant = findings.filter((f) => f.aspect !== 'assignment' || wantAssignment);
+  if (wantAssignment && !relevant.some((f) => f.aspect === 'assignment') && relevant.every((f) => f.aspect !== 'exists' || f.status === 'pass')) {
+    relevant.push({ aspect: 'assignment', status: 'unknown', detail: `${adapter.names[0]} did not report the assignment.`, evidence: [] });
+  }
+  const evidence = relevant.flatMap((f) => f.evidence);
+  const label = adapter.names[0] ?? ticket.system;
+  const summary = `${ticket.number} ${relevant.map(findingWords).join(', ')}`;
+  const status = worstOf(relevant.map((f) => f.status));
+  switch (status) {
+    case 'fail':
+      return { result: 'fail', detail: dedupe(relevant.filter((f) => f.status === 'fail').map((f) => f.detail)).join(' '), summary, evidence, label: 'Ticket problem' };
+    case 'unknown':
+      return {
+        result: 'unavailable',
+        detail: `Ticket check could not be completed (${relevant.filter((f) => f.status === 'unknown').map((f) => f.detail).join(' ')}), so an approver decides.`,
+        summary,
+        evidence,
+        label: `Ticket not fully verified (${label})`,
+      };
+    case 'pass':
+      return { result: 'pass', detail: `${check.summary} is open${wantAssignment ? ' and assigned to the requester' : ''}`, summary, evidence };
+    default:
+      return assertNever(status);
+  }
 }
 
-async function onCallCheck(rule: EffectiveRule, requester: Promise<Requester> | null, services: OnCallService[], now: Date, signal: AbortSignal): Promise<Omit<CheckResult, 'latencyMs'>> {
-  if (!rule.onCall) return { name: 'onCall', result: 'skipped', detail: 'On-call status not checked for this role' };
-  if (services.length === 0) return { name: 'onCall', result: 'unavailable', detail: 'On-call check unavailable: no on-call service is configured, so an approver decides.' };
-  const who = await requester!;
-  const answers = await Promise.allSettled(services.map((s) => s.isOnCall(who, now, signal)));
-  const on = answers.find((a) => a.status === 'fulfilled' && a.value.onCall);
-  if (on && on.status === 'fulfilled') return { name: 'onCall', result: 'pass', detail: on.value.detail };
-  if (answers.some((a) => a.status === 'rejected')) return { name: 'onCall', result: 'unavailable', detail: 'On-call check unavailable, so an approver decides.' };
-  return { name: 'onCall', result: 'flag', detail: 'Not on call now, so an approver decides.' };
+/** A ticket system is accepted when the role lists it, or lists another name of the same system. */
+function acceptedSystem(system: string, adapter: TicketSystem | undefined, accepted: string[]): boolean {
+  const mine = new Set([system, ...(adapter?.names ?? []), canonicalTicketSystem(system) ?? ''].filter(Boolean).map((s) => s.toLowerCase()));
+  return accepted.some((a) => mine.has(a.toLowerCase()) || (canonicalTicketSystem(a) ?? a).toLowerCase() === (canonicalTicketSystem(system) ?? '').toLowerCase());
 }
 
-async function hrCheck(rule: EffectiveRule, requester: Promise<Requester> | null, hr: HrSignals | undefined, window: ActivationWindow, signal: AbortSignal): Promise<Omit<CheckResult, 'latencyMs'>> {
-  if (!rule.hr) return { name: 'hr', result: 'skipped', detail: 'HR status not checked for this role' };
-  if (!hr) return { name: 'hr', result: 'unavailable', detail: 'HR check unavailable: not configured, so an approver decides.' };
+async function onCallCheck(rule: EffectiveRule, requester: Promise<RequesterLookup> | null, services: OnCallService[], now: Date, signal: AbortSignal): Promise<Partial3> {
+  if (!rule.onCall) return { result: 'skipped', detail: 'On-call status not checked for this role', summary: 'not checked for this role' };
+  if (services.length === 0) return { result: 'unavailable', detail: 'On-call check could not be completed: no on-call service is configured, so an approver decides.', summary: 'no on-call service is configured', label: 'On-call not checked' };
   const who = await requester!;
-  const answer = await hr.check(who, window, signal);
-  if (answer.eligible) return { name: 'hr', result: 'pass', detail: 'Account active, no leave date in the window' };
-  return { name: 'hr', result: 'fail', detail: `${answer.problems.join(' ')} Privileged access is not granted to leaving or disabled accounts; contact your manager.`.trim() };
+  switch (who.status) {
+    case 'unknown':
+      return { result: 'unavailable', detail: `On-call check could not be completed: ${who.detail}, so an approver decides.`, summary: `requester could not be read (${who.evidence.system} ${who.evidence.answer})`, evidence: [who.evidence], label: 'On-call not checked' };
+    case 'notFound':
+      return { result: 'fail', detail: `The directory does not know the requester (${who.detail}), so nobody can confirm they are on call; an approver decides.`, summary: 'requester not in the directory', evidence: [who.evidence], label: 'Not on call' };
+    case 'found':
+      break;
+    default:
+      return assertNever(who);
+  }
+  const answers: Array<{ service: string; finding: Finding }> = await Promise.all(services.map(async (s) => ({
+    service: s.name,
+    finding: await s.isOnCall(who.requester, now, signal).catch((): Finding => ({ status: 'unknown', detail: `${s.name} could not be asked.`, evidence: [{ asked: 'on call now', system: s.name, answer: 'error', ms: 0 }] })),
+  })));
+  const evidence = answers.flatMap((a) => a.finding.evidence);
+  const summary = answers.map((a) => `${a.service} ${a.finding.status === 'pass' ? 'on call' : a.finding.status === 'fail' ? 'not on call' : `could not tell (${a.finding.evidence[a.finding.evidence.length - 1]?.answer ?? 'error'})`}`).join(', ');
+  const on = answers.find((a) => a.finding.status === 'pass');
+  const unknown = answers.filter((a) => a.finding.status === 'unknown');
+  // Every configured provider must answer, unless the rule says one "on call" is enough.
+  if (on && (unknown.length === 0 || rule.onCallAnyProviderSuffices)) return { result: 'pass', detail: on.finding.detail, summary, evidence };
+  if (unknown.length > 0) {
+    return {
+      result: 'unavailable',
+      detail: `On-call check could not be completed: ${unknown.map((u) => u.service).join(' and ')} could not say whether the requester is on call, so an approver decides.`,
+      summary,
+      evidence,
+      label: 'On-call not checked',
+    };
+  }
+  return { result: 'fail', detail: 'Not on call now, so an approver decides.', summary, evidence, label: 'Not on call' };
+}
+
+async function hrCheck(rule: EffectiveRule, principalId: string, hr: HrSignals | undefined, window: ActivationWindow, signal: AbortSignal): Promise<Partial3> {
+  if (!rule.hr) return { result: 'skipped', detail: 'HR status not checked for this role', summary: 'not checked for this role' };
+  if (!hr) return { result: 'unavailable', detail: 'HR check could not be completed: it is not configured (integrations.hr), so an approver decides.', summary: 'not configured', label: 'HR not checked' };
+  const f = await hr.check({ id: principalId, userPrincipalName: '', mail: null }, window, signal);
+  switch (f.status) {
+    case 'pass':
+      return { result: 'pass', detail: 'Account active, no leave date in the window', summary: 'account enabled, no leave date inside the activation', evidence: f.evidence };
+    case 'fail':
+      return { result: 'fail', detail: `${f.detail} Privileged access is not granted to leaving or disabled accounts; contact your manager.`, summary: f.detail, evidence: f.evidence, label: 'HR: leaving or disabled' };
+    case 'unknown':
+      return { result: 'unavailable', detail: `HR check could not be completed (${f.detail}), so an approver decides.`, summary: `could not be read (${f.evidence[0]?.system ?? 'HR'} ${f.evidence[0]?.answer ?? 'error'})`, evidence: f.evidence, label: 'HR not checked' };
+    default:
+      return assertNever(f);
+  }
 }
 
 const IDENTITY_RISK_UNAVAILABLE = 'Identity risk could not be checked';
 
 /** The requester's active user risk against the role's rule: deny, a person reviews, or allowed (shown). */
-async function identityRiskCheck(rule: IdentityRiskRule | null, principalId: string, port: IdentityRiskSignals | undefined, signal: AbortSignal): Promise<Omit<CheckResult, 'latencyMs'>> {
-  if (!rule) return { name: 'identityRisk', result: 'skipped', detail: 'User risk not checked for this role' };
-  if (!port) return { name: 'identityRisk', result: 'unavailable', label: IDENTITY_RISK_UNAVAILABLE, detail: `${IDENTITY_RISK_UNAVAILABLE}: ID Protection is not configured (integrations.identityRisk), so an approver decides.` };
-  return identityRiskResult(rule, await port.userRisk(principalId, signal));
+async function identityRiskCheck(rule: IdentityRiskRule | null, principalId: string, port: IdentityRiskSignals | undefined, signal: AbortSignal): Promise<Partial3> {
+  if (!rule) return { result: 'skipped', detail: 'User risk not checked for this role', summary: 'not checked for this role' };
+  if (!port) return { result: 'unavailable', label: IDENTITY_RISK_UNAVAILABLE, detail: `${IDENTITY_RISK_UNAVAILABLE}: ID Protection is not configured (integrations.identityRisk), so an approver decides.`, summary: 'ID Protection is not configured' };
+  const started = Date.now();
+  const record = await port.userRisk(principalId, signal);
+  const result = identityRiskResult(rule, record);
+  return { ...result, evidence: [{ asked: "the requester's user risk", system: 'Microsoft Entra ID Protection', answer: `${record.riskLevel}, ${record.riskState}`, ms: Date.now() - started }] };
 }
 
 /** Pure: the check's result for a record. Exported for table tests. */
-export function identityRiskResult(rule: IdentityRiskRule, record: UserRiskRecord): Omit<CheckResult, 'latencyMs'> {
+export function identityRiskResult(rule: IdentityRiskRule, record: UserRiskRecord): Partial3 & { onFail: 'deny' | 'review' } {
   const risk = activeRiskOf(record);
   const action = riskActionFor(rule, risk);
   const level = riskLevelText(risk);
@@ -194,49 +360,62 @@ export function identityRiskResult(rule: IdentityRiskRule, record: UserRiskRecor
   switch (action) {
     case 'pass': {
       const earlier = record.riskState === 'remediated' || record.riskState === 'dismissed' ? ` (earlier risk ${record.riskState})` : '';
-      return { name: 'identityRisk', result: 'pass', detail: `No active user risk in ID Protection${earlier}` };
+      return { result: 'pass', onFail: 'review', detail: `No active user risk in ID Protection${earlier}`, summary: `no active user risk${earlier}` };
     }
     case 'deny':
       return {
-        name: 'identityRisk',
         result: 'fail',
+        onFail: 'deny',
         label: `${level} user risk`,
         detail: `Microsoft Entra ID Protection rates your account's user risk ${level.toLowerCase()} (${state}). Privileged roles are not activated for an account at risk: contact your security team so they can investigate and clear the risk, then ask again.`,
+        summary: `${level.toLowerCase()} user risk (${state}), refused by policy`,
       };
     case 'review':
       return {
-        name: 'identityRisk',
-        result: 'flag',
+        result: 'fail',
+        onFail: 'review',
         label: `${level} user risk`,
         detail: risk === 'hidden'
           ? 'ID Protection reports the requester at risk but hides the level, so an approver decides.'
           : `ID Protection rates the requester's user risk ${level.toLowerCase()} (${state}), so an approver decides.`,
+        summary: `${level.toLowerCase()} user risk (${state}), an approver decides`,
       };
     case 'allow':
-      return { name: 'identityRisk', result: 'info', label: `${level} user risk`, detail: `${level} user risk in ID Protection, allowed for this role by the policy` };
+      // Allowed by the policy: a pass, shown on the card as information, never a flag.
+      return { result: 'pass', onFail: 'review', label: `${level} user risk (allowed)`, detail: `${level} user risk in ID Protection, allowed for this role by the policy`, summary: `${level.toLowerCase()} user risk, allowed for this role` };
     default:
       return assertNever(action);
   }
 }
 
-function assertNever(value: never): never {
-  throw new Error(`Unhandled value: ${String(value)}`);
-}
-
 /** Runs one async check, turning an error or the deadline into `unavailable` with a plain reason. */
-async function timed(name: CheckName, run: () => Promise<Omit<CheckResult, 'latencyMs'>>, signal: AbortSignal, started: number): Promise<CheckResult> {
-  const label = { ticket: 'Ticket check', onCall: 'On-call check', hr: 'HR check' }[name as 'ticket' | 'onCall' | 'hr'] ?? 'Check';
+async function timed(name: CheckName, onFail: CheckInput['onFail'], run: () => Promise<Partial3>, signal: AbortSignal, started: number): Promise<CheckResult> {
   try {
     const r = await bounded(run(), signal);
-    return { ...r, latencyMs: Date.now() - started };
+    return { name, onFail: r.onFail ?? onFail, result: r.result, detail: r.detail, summary: r.summary, ...(r.label ? { label: r.label } : {}), evidence: r.evidence ?? [], latencyMs: Date.now() - started };
   } catch (err) {
-    if (name === 'identityRisk') {
-      const why = signal.aborted ? 'ID Protection did not answer in time' : 'ID Protection is unavailable';
-      return { name, result: 'unavailable', label: IDENTITY_RISK_UNAVAILABLE, detail: `${IDENTITY_RISK_UNAVAILABLE} (${why}), so an approver decides.`, latencyMs: Date.now() - started };
-    }
-    const why = signal.aborted ? 'did not answer in time' : 'unavailable';
-    return { name, result: 'unavailable', detail: `${label} ${why}, so an approver decides.`, latencyMs: Date.now() - started };
+    const why = signal.aborted ? 'did not answer in time' : 'could not be completed';
+    const answer = signal.aborted ? 'no answer within the decision budget' : shortError(err);
+    const system = name === 'identityRisk' ? 'Microsoft Entra ID Protection' : CHECK_TITLES[name];
+    const detail = name === 'identityRisk'
+      ? `${IDENTITY_RISK_UNAVAILABLE} (${signal.aborted ? 'ID Protection did not answer in time' : 'ID Protection is unavailable'}), so an approver decides.`
+      : `${CHECK_TITLES[name]} check ${why}, so an approver decides.`;
+    return {
+      name,
+      onFail,
+      result: 'unavailable',
+      detail,
+      summary: `could not be completed (${answer})`,
+      label: name === 'identityRisk' ? IDENTITY_RISK_UNAVAILABLE : `${CHECK_TITLES[name]} not checked`,
+      evidence: [{ asked: CHECK_TITLES[name].toLowerCase(), system, answer, ms: Date.now() - started }],
+      latencyMs: Date.now() - started,
+    };
   }
+}
+
+function shortError(err: unknown): string {
+  const e = err as { answer?: unknown; name?: string };
+  return typeof e?.answer === 'string' ? e.answer : e?.name === 'IntegrationUnavailable' ? 'unavailable' : 'error';
 }
 
 /** Resolves with `p`, or rejects when the deadline passes even if `p` ignores its signal. */
@@ -258,48 +437,70 @@ function bounded<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-const FLAG_LABELS: Partial<Record<CheckName, string>> = {
-  humanOnlyRole: 'Human-only role',
-  justification: 'Weak justification',
-  onCall: 'Not on call',
-  maintenanceWindow: 'Outside maintenance window',
-};
+/** One line per check for people: "Ticket: INC0012345 open, assignment could not be read (ServiceNow HTTP 403)". */
+export function checkLine(c: Pick<CheckResult, 'name' | 'summary'>): string {
+  return `${CHECK_TITLES[c.name]}: ${c.summary}`;
+}
 
-/** Pure: the outcome from the checks. Exported for table tests. */
-export function combine(checks: CheckResult[], rule: EffectiveRule, roleName: string): Verdict {
-  const by = (n: CheckName) => checks.find((c) => c.name === n);
-  const failed = checks.filter((c) => c.result === 'fail');
-  const flagged = checks.filter((c) => c.result === 'flag');
+const RESULT_WORDS: Record<CheckResultKind, string> = { pass: 'passed', fail: 'failed', unavailable: 'could not be completed', skipped: 'not checked' };
+
+/** Pure: the verdict from the checks through the decision table. Exported for table tests. */
+export function verdictOf(checks: CheckResult[], rule: Pick<EffectiveRule, 'mode' | 'autoApprove'>, humanOnly: boolean, roleName: string): Verdict {
+  const d = decide({ humanOnly, mode: rule.mode, checks, autoApproveWhen: rule.autoApprove });
+  const failedDeny = checks.filter((c) => c.result === 'fail' && c.onFail === 'deny');
+  const flagged = checks.filter((c) => c.result === 'fail' && c.onFail === 'review');
   const unavailable = checks.filter((c) => c.result === 'unavailable');
-  const riskFlags = [
-    ...failed.filter((c) => c.label).map((c) => c.label!),
-    ...flagged.map((c) => c.label ?? FLAG_LABELS[c.name] ?? c.detail),
-    ...(by('offHours')?.result === 'info' ? ['Off-hours request'] : []),
-    ...checks.filter((c) => c.result === 'info' && c.label).map((c) => c.label!),
-    ...unavailable.map((c) => c.label ?? `${c.name === 'onCall' ? 'On-call' : c.name === 'hr' ? 'HR' : 'Ticket'} check unavailable`),
-  ];
+  const riskFlags = dedupe([
+    ...failedDeny.filter((c) => c.label).map((c) => c.label!),
+    ...(humanOnly ? ['Human-only role'] : []),
+    ...flagged.map((c) => c.label ?? `${CHECK_TITLES[c.name]} flagged`),
+    ...unavailable.map((c) => c.label ?? `${CHECK_TITLES[c.name]} not checked`),
+    ...checks.filter((c) => c.result === 'pass' && c.label).map((c) => c.label!),
+  ]);
 
-  let wouldBe: EvaluationOutcome;
-  const reasons: string[] = [];
-  if (failed.length > 0) {
-    wouldBe = 'Denied';
-    reasons.push(...failed.map((c) => c.detail));
-  } else if (by('humanOnlyRole')?.result === 'flag') {
-    wouldBe = 'Approved';
-    reasons.push(`${roleName} is a human-only role: an approver must decide.`);
-    reasons.push(...unavailable.map((c) => c.detail));
-  } else if (rule.autoApprove && flagged.length === 0 && unavailable.length === 0 && rule.autoApprove.every((c) => by(c)?.result === 'pass')) {
-    wouldBe = 'AutoApproved';
-    reasons.push(`Approved automatically: ${rule.autoApprove.map((c) => by(c)!.detail).join('; ')}.`);
-  } else {
-    wouldBe = 'Approved';
-    reasons.push(...unavailable.map((c) => c.detail), ...flagged.filter((c) => c.name !== 'humanOnlyRole').map((c) => c.detail));
-    if (reasons.length === 0) reasons.push('Checks passed; an approver decides.');
+  // The reasons enforce mode gives, by the row that decided.
+  let enforceReasons: string[];
+  switch (d.wouldBe) {
+    case 'Denied':
+      enforceReasons = failedDeny.map((c) => c.detail);
+      break;
+    case 'AutoApproved':
+      enforceReasons = [`Approved automatically: ${(rule.autoApprove ?? []).map((n) => checks.find((c) => c.name === n)!.detail).join('; ')}.`];
+      break;
+    case 'Approved': {
+      enforceReasons = [
+        ...(humanOnly ? [`${roleName} is a human-only role: an approver must decide.`] : []),
+        ...unavailable.map((c) => c.detail),
+        ...flagged.map((c) => c.detail),
+      ];
+      if (enforceReasons.length === 0) enforceReasons.push('Checks passed; an approver decides.');
+      break;
+    }
+    default:
+      return assertNever(d.wouldBe);
   }
 
-  const outcome: EvaluationOutcome = rule.mode === 'audit' ? 'Approved' : wouldBe;
-  if (rule.mode === 'audit' && wouldBe !== 'Approved') reasons.push(`Audit mode: enforce mode would have answered ${wouldBe}.`);
-  return { outcome, wouldBe, mode: rule.mode, reasons: dedupe(reasons), riskFlags: dedupe(riskFlags), checks };
+  let reasons = enforceReasons;
+  if (rule.mode === 'audit') {
+    // Words that cannot be mistaken for the outcome: PIM shows these to the requester, the card to approvers.
+    const observed = d.wouldBe === 'AutoApproved'
+      ? `Not applied (audit mode): enforce mode would have skipped human approval, because ${checksPassed(rule.autoApprove ?? [], checks)}.`
+      : d.wouldBe === 'Denied'
+        ? `Not applied (audit mode): enforce mode would have refused this request: ${failedDeny.map((c) => c.detail).join(' ')}`
+        : null;
+    reasons = [
+      'Audit mode: an approver decides this request; the role\'s checks are recorded but not applied.',
+      ...(observed ? [observed] : enforceReasons),
+    ];
+  }
+  return { outcome: d.outcome, wouldBe: d.wouldBe, mode: rule.mode, row: d.row, humanOnly, reasons: dedupe(reasons), riskFlags, checks };
+}
+
+function checksPassed(names: CheckName[], checks: CheckResult[]): string {
+  return names.map((n) => {
+    const c = checks.find((x) => x.name === n);
+    return c ? `${CHECK_TITLES[n].toLowerCase()} ${RESULT_WORDS[c.result]} (${c.summary})` : `${CHECK_TITLES[n].toLowerCase()} not run`;
+  }).join('; ');
 }
 
 function dedupe(xs: string[]): string[] {

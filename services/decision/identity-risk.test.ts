@@ -23,7 +23,7 @@ const riskPort = (answer: UserRiskRecord | Error | 'hang'): IdentityRiskSignals 
 
 /** A role that auto-approves with a ticket (format only), so a risk that sends it to a person is visible. */
 const AUTO = { ticket: { required: true, verify: false }, autoApprove: { when: ['ticket'] } };
-const ports = (identityRisk?: IdentityRiskSignals): DecisionPorts => ({ requester: async () => ({ id: 'x', userPrincipalName: 'x@contoso.example', mail: null }), tickets: [], onCall: [], ...(identityRisk ? { identityRisk } : {}) });
+const ports = (identityRisk?: IdentityRiskSignals): DecisionPorts => ({ requester: async () => ({ status: 'found', requester: { id: 'x', userPrincipalName: 'x@contoso.example', mail: null }, evidence: { asked: 'the requester', system: 'test', answer: 'found', ms: 0 } }), tickets: [], onCall: [], ...(identityRisk ? { identityRisk } : {}) });
 const decide = (roleId: string, roles: Record<string, unknown>, port?: IdentityRiskSignals, budgetMs = 300) =>
   evaluateActivation(entra(roleId), { policy: parsePolicy({ version: 1, roles }, 'in the test'), ports: ports(port), budgetMs, now: WEEKDAY_NOON });
 
@@ -53,12 +53,12 @@ describe('the identity risk check', () => {
     expect(r.detail).toMatch(/contact your security team/);
   });
   it('flags medium risk for a person, informs about low risk, passes when there is none', () => {
-    expect(identityRiskResult(rule, record('medium', 'atRisk'))).toMatchObject({ result: 'flag', label: 'Medium user risk' });
-    expect(identityRiskResult(rule, record('low', 'atRisk'))).toMatchObject({ result: 'info', label: 'Low user risk' });
+    expect(identityRiskResult(rule, record('medium', 'atRisk'))).toMatchObject({ result: 'fail', onFail: 'review', label: 'Medium user risk' });
+    expect(identityRiskResult(rule, record('low', 'atRisk'))).toMatchObject({ result: 'pass', label: 'Low user risk (allowed)' });
     expect(identityRiskResult(rule, record('high', 'remediated'))).toMatchObject({ result: 'pass', detail: expect.stringMatching(/earlier risk remediated/) });
   });
   it('sends a hidden level to a person even where every level is allowed', () => {
-    expect(identityRiskResult({ high: 'allow', medium: 'allow', low: 'allow' }, record('hidden', 'atRisk'))).toMatchObject({ result: 'flag' });
+    expect(identityRiskResult({ high: 'allow', medium: 'allow', low: 'allow' }, record('hidden', 'atRisk'))).toMatchObject({ result: 'fail', onFail: 'review' });
   });
 });
 

@@ -32,8 +32,9 @@ export function activeRiskOf(r: Pick<UserRiskRecord, 'riskLevel' | 'riskState'>)
     case 'low':
       return r.riskLevel;
     case 'none':
-      // No level but an open state: the record is inconsistent, so it is not read as "no risk".
-      return state === 'atrisk' ? 'hidden' : 'none';
+      // No level but a state that is not closed (atRisk, or one we do not know): the record is
+      // inconsistent, so it is not read as "no risk".
+      return 'hidden';
     default:
       return 'hidden';
   }

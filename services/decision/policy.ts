@@ -60,8 +60,18 @@ const roleRule = z
       })
       .strict()
       .optional(),
-    onCall: z.boolean().optional(),
+    /**
+     * Ask the on-call services whether the requester is on call now. Every configured provider must
+     * answer; `{anyProviderSuffices: true}` lets one provider's "on call" pass although another failed.
+     */
+    onCall: z
+      .union([z.boolean(), z.object({ anyProviderSuffices: z.boolean() }).strict()], {
+        errorMap: (issue, ctx) => (issue.code === 'invalid_union' ? { message: 'must be true, false or {anyProviderSuffices: true|false}' } : { message: ctx.defaultError }),
+      })
+      .optional(),
     hr: z.boolean().optional(),
+    /** `flag` (default): a request starting outside businessHoursUtc is flagged, so a person decides; `ignore`: not checked. */
+    offHours: z.enum(['flag', 'ignore']).optional(),
     /**
      * The requester's user risk in Microsoft Entra ID Protection: what high, medium and low active risk
      * do (deny, review by a person, allow). Levels not named keep `default`'s action, then high deny,
@@ -107,7 +117,7 @@ export type RoleRule = z.infer<typeof roleRule>;
 export const policySchema = z
   .object({
     version: z.literal(1),
-    humanOnlyRoleIds: z.array(z.string().regex(/^[0-9a-fA-F-]{36}$/, 'must be role definition ids')).default([]),
+    humanOnlyRoleIds: z.array(z.string().regex(/^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a role definition id, azure:<role definition guid> or group:<group id>')).default([]),
     businessHoursUtc: z.object({ start: z.number().int().min(0).max(23), end: z.number().int().min(1).max(24) }).strict().default({ start: 7, end: 19 }),
     roles: z.record(roleRule).default({}),
     /** No non-urgent nudges between start and end in this zone (an end before the start runs past midnight). */
@@ -124,7 +134,10 @@ export interface EffectiveRule {
   justification: 'deny' | 'flag';
   ticket: { required: boolean; verify: boolean; mustBeAssignedToRequester: boolean; systems?: string[] } | null;
   onCall: boolean;
+  /** One provider's "on call" passes even when another could not answer. */
+  onCallAnyProviderSuffices: boolean;
   hr: boolean;
+  offHours: 'flag' | 'ignore';
   /** null: user risk is not checked for this role. */
   identityRisk: IdentityRiskRule | null;
   maintenanceWindows: { windows: MaintenanceWindow[]; outside: 'deny' | 'flag' } | null;
@@ -155,8 +168,10 @@ export function effectiveRule(policy: DecisionPolicy, roleKey: string): Effectiv
     mode: merged.mode ?? 'enforce',
     justification: merged.justification ?? 'flag',
     ticket: merged.ticket ? { required: merged.ticket.required, verify: merged.ticket.verify, mustBeAssignedToRequester: merged.ticket.mustBeAssignedToRequester, systems: merged.ticket.systems } : null,
-    onCall: merged.onCall ?? false,
+    onCall: merged.onCall === true || typeof merged.onCall === 'object',
+    onCallAnyProviderSuffices: typeof merged.onCall === 'object' && merged.onCall.anyProviderSuffices,
     hr: merged.hr ?? false,
+    offHours: merged.offHours ?? 'flag',
     identityRisk: identityRiskOf(base.identityRisk, own.identityRisk),
     maintenanceWindows: merged.maintenanceWindows ? { windows: merged.maintenanceWindows.windows, outside: merged.maintenanceWindows.outside } : null,
     autoApprove: auto && auto !== 'never' ? auto.when : null,
@@ -170,25 +185,41 @@ export function effectiveRule(policy: DecisionPolicy, roleKey: string): Effectiv
   };
 }
 
-/** Parses a policy document; throws an Error listing every problem with its path. */
+/**
+ * Parses a policy document; throws an Error listing every problem with its path, all at once: the
+ * schema's, then the role keys and each role's `autoApprove.when` checked against the role's rule as
+ * merged over `default` (a check configured on `default` counts for every role).
+ */
 export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
   const result = policySchema.safeParse(doc);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(document)'}: ${i.message}`).join('\n');
-    throw new Error(`The decision policy ${source} is invalid:\n${problems}`);
-  }
-  const policy = result.data;
-  for (const [key, rule] of Object.entries(policy.roles)) {
+  const problems: string[] = [];
+  if (!result.success) problems.push(...result.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`));
+  const policy = result.success ? result.data : null;
+  // The semantic checks run on whatever parsed, so one pass reports schema and semantic problems together.
+  const roles = policy?.roles ?? rolesOf(doc);
+  for (const [key, rule] of Object.entries(roles)) {
     if (key !== 'default' && !/^([0-9a-f-]{36}|group:[0-9a-f-]{36}|azure:[0-9a-f-]{36})$/i.test(key)) {
-      throw new Error(`The decision policy ${source} is invalid:\n  - roles.${key}: keys are a role definition id, group:<group id>, azure:<role definition guid> or default`);
+      problems.push(`roles.${key}: keys are a role definition id, group:<group id>, azure:<role definition guid> or default`);
+      continue;
     }
-    const conditions = rule.autoApprove && rule.autoApprove !== 'never' ? rule.autoApprove.when : [];
-    for (const c of conditions) {
-      const configured = c === 'ticket' ? rule.ticket : c === 'onCall' ? rule.onCall : c === 'hr' ? rule.hr : rule.maintenanceWindows;
-      if (!configured) throw new Error(`The decision policy ${source} is invalid:\n  - roles.${key}.autoApprove.when: '${c}' is listed but the role does not configure that check`);
-    }
+    const auto = (rule as RoleRule | undefined)?.autoApprove;
+    if (!auto || auto === 'never' || !Array.isArray(auto.when)) continue;
+    const merged = policy ? effectiveRule(policy, key) : null;
+    if (!merged) continue;
+    auto.when.forEach((c, i) => {
+      const configured = c === 'ticket' ? merged.ticket : c === 'onCall' ? merged.onCall : c === 'hr' ? merged.hr : c === 'maintenanceWindow' ? merged.maintenanceWindows : null;
+      if (!configured) problems.push(`roles.${key}.autoApprove.when.${i}: '${c}' is listed but neither the role nor default configures that check`);
+    });
+  }
+  if (problems.length > 0 || !policy) {
+    throw new Error(`The decision policy ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   return policy;
+}
+
+function rolesOf(doc: unknown): Record<string, unknown> {
+  const roles = typeof doc === 'object' && doc !== null ? (doc as { roles?: unknown }).roles : undefined;
+  return typeof roles === 'object' && roles !== null && !Array.isArray(roles) ? (roles as Record<string, unknown>) : {};
 }
 
 /** A role's levels override `default`'s level by level, so naming one level never drops another's deny. */

@@ -15,6 +15,11 @@ const TICKET_FORMATS: Array<{ system: RegExp; number: RegExp; example: string; n
 ];
 const GENERIC_TICKET = /^[A-Za-z0-9][A-Za-z0-9._\/#-]{2,63}$/;
 
+/** The system's canonical name when it is one we know by another name (`SNOW` → `ServiceNow`); null otherwise. */
+export function canonicalTicketSystem(system: string): string | null {
+  return TICKET_FORMATS.find((f) => f.system.test(system.trim()))?.name ?? null;
+}
+
 export function ticketProblem(ticket: { system: string; number: string } | null): string | null {
   if (!ticket) return 'No ticket number was supplied. This role needs one: add the incident or change number (for example INC0012345) and its system.';
   const format = TICKET_FORMATS.find((f) => f.system.test(ticket.system.trim()));

@@ -8,7 +8,7 @@ import { GraphHrSignals } from './graph-hr';
 import { JiraTickets } from './jira';
 import { OpsgenieOnCall } from './opsgenie';
 import { PagerDutyOnCall } from './pagerduty';
-import { IntegrationUnavailable, type ActivationWindow, type Requester } from './ports';
+import type { ActivationWindow, Requester, TicketCheck, TicketQuestion } from './ports';
 import { ServiceNowTickets } from './servicenow';
 
 const person = (id: string, upn: string): Requester => ({ id, userPrincipalName: upn, mail: upn });
@@ -41,172 +41,209 @@ describe('integration adapters against the simulator', () => {
   afterEach(async () => {
     await control(sim, 'DELETE', '/_sim/faults');
   });
+  const calls = async (pattern: RegExp) => ((await control(sim, 'GET', '/_sim/calls')).body.value as Array<{ path: string; status: number }>).filter((c) => pattern.test(c.path));
+
+  /** Each aspect's status, in the order reported. */
+  const aspects = (r: TicketCheck) => Object.fromEntries(r.findings.map((f) => [f.aspect, f.status]));
+  const ask = (number: string, requester: Requester, window: ActivationWindow, assignment = true): TicketQuestion => ({ number, requester, window, assignment });
 
   describe('ServiceNow', () => {
-    it('finds an open incident assigned to the requester', async () => {
-      const r = await snow().check(TICKET.openIncident, isaiah, windowOf(0, 2), budget());
-      expect(r).toEqual({ found: true, open: true, assignedToRequester: true, windowCovered: null, summary: 'INC0012345 "Payroll API returns 500 for EU tenants" (In Progress)', problems: [] });
+    it('finds an open incident assigned to the requester, with the evidence of each question', async () => {
+      const r = await snow().check(ask(TICKET.openIncident, isaiah, windowOf(0, 2)), budget());
+      expect(r.summary).toBe('INC0012345 "Payroll API returns 500 for EU tenants" (In Progress)');
+      expect(aspects(r)).toEqual({ exists: 'pass', open: 'pass', assignment: 'pass' });
+      expect(r.findings[0]!.evidence).toEqual([{ asked: 'incident INC0012345', system: 'ServiceNow', answer: 'HTTP 200', ms: expect.any(Number) }]);
+      expect(r.findings[2]!.evidence.map((e) => e.asked)).toEqual(["the requester's ServiceNow user"]);
+    });
+
+    it('does not look up the requester when the assignment is not asked for', async () => {
+      await control(sim, 'DELETE', '/_sim/calls');
+      const r = await snow().check(ask(TICKET.openIncident, isaiah, windowOf(0, 2), false), budget());
+      expect(aspects(r)).toEqual({ exists: 'pass', open: 'pass' });
+      expect((await calls(/sys_user/)).length).toBe(0);
     });
 
     it('counts membership of the assignment group as assigned, and a stranger as not', async () => {
-      expect((await snow().check(TICKET.openIncident, alex, windowOf(0, 2), budget())).assignedToRequester).toBe(true);
-      expect((await snow().check(TICKET.openIncident, patti, windowOf(0, 2), budget())).assignedToRequester).toBe(false);
+      expect(aspects(await snow().check(ask(TICKET.openIncident, alex, windowOf(0, 2)), budget())).assignment).toBe('pass');
+      expect(aspects(await snow().check(ask(TICKET.openIncident, patti, windowOf(0, 2)), budget())).assignment).toBe('fail');
       // Patti's ServiceNow user_name is not her UPN: found by email, then by group.
-      expect((await snow().check(TICKET.secOpsIncident, patti, windowOf(0, 2), budget())).assignedToRequester).toBe(true);
+      expect(aspects(await snow().check(ask(TICKET.secOpsIncident, patti, windowOf(0, 2)), budget())).assignment).toBe('pass');
     });
 
     it('reports a closed incident as found but not open', async () => {
-      const r = await snow().check(TICKET.closedIncident, alex, windowOf(0, 2), budget());
-      expect(r).toMatchObject({ found: true, open: false, summary: expect.stringContaining('(Closed)') });
+      const r = await snow().check(ask(TICKET.closedIncident, alex, windowOf(0, 2)), budget());
+      expect(aspects(r)).toMatchObject({ exists: 'pass', open: 'fail' });
+      expect(r.summary).toContain('(Closed)');
     });
 
     it('answers not found for an unknown number and for a prefix it does not serve', async () => {
-      expect(await snow().check('INC0000001', alex, windowOf(0, 2), budget())).toMatchObject({ found: false, open: false });
-      const odd = await snow().check('RITM0001234', alex, windowOf(0, 2), budget());
-      expect(odd.found).toBe(false);
-      expect(odd.problems[0]).toMatch(/not a ServiceNow incident \(INC\.\.\.\) or change \(CHG\.\.\.\)/);
+      expect(aspects(await snow().check(ask('INC0000001', alex, windowOf(0, 2)), budget()))).toEqual({ exists: 'fail' });
+      const odd = await snow().check(ask('RITM0001234', alex, windowOf(0, 2)), budget());
+      expect(odd.findings).toEqual([expect.objectContaining({ aspect: 'exists', status: 'fail', detail: expect.stringMatching(/not a ServiceNow incident \(INC\.\.\.\) or change \(CHG\.\.\.\)/) })]);
     });
 
     it('checks that an approved change covers the activation window', async () => {
-      const inside = await snow().check(TICKET.approvedChange, alex, windowOf(0, 2), budget());
-      expect(inside).toMatchObject({ found: true, open: true, assignedToRequester: true, windowCovered: true, problems: [] });
+      const inside = await snow().check(ask(TICKET.approvedChange, alex, windowOf(0, 2)), budget());
+      expect(aspects(inside)).toEqual({ exists: 'pass', open: 'pass', changeApproved: 'pass', changeWindow: 'pass', assignment: 'pass' });
       expect(inside.summary).toBe('CHG0042001 "Rotate payroll signing certificate" (Implement)');
-      const tooLong = await snow().check(TICKET.approvedChange, alex, windowOf(0, 6), budget());
-      expect(tooLong.windowCovered).toBe(false);
-      expect(tooLong.problems[0]).toMatch(/^Change CHG0042001 is planned for .* UTC to .* UTC, which does not cover the activation/);
-      expect((await snow().check(TICKET.futureChange, alex, windowOf(0, 2), budget())).windowCovered).toBe(false);
+      const tooLong = await snow().check(ask(TICKET.approvedChange, alex, windowOf(0, 6)), budget());
+      expect(tooLong.findings.find((f) => f.aspect === 'changeWindow')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^Change CHG0042001 is planned for .* UTC to .* UTC, which does not cover the activation/) });
+      expect(aspects(await snow().check(ask(TICKET.futureChange, alex, windowOf(0, 2)), budget())).changeWindow).toBe('fail');
+      // An activation with no end cannot be covered by any window.
+      expect(aspects(await snow().check(ask(TICKET.approvedChange, alex, { start: now, end: null }), budget())).changeWindow).toBe('fail');
     });
 
     it('finds a change assigned only to a group the requester belongs to', async () => {
-      expect(await snow().check(TICKET.groupChange, alex, windowOf(0, 2), budget())).toMatchObject({ assignedToRequester: true, windowCovered: true });
-      expect((await snow().check(TICKET.groupChange, patti, windowOf(0, 2), budget())).assignedToRequester).toBe(false);
+      expect(aspects(await snow().check(ask(TICKET.groupChange, alex, windowOf(0, 2)), budget()))).toMatchObject({ assignment: 'pass', changeWindow: 'pass' });
+      expect(aspects(await snow().check(ask(TICKET.groupChange, patti, windowOf(0, 2)), budget())).assignment).toBe('fail');
     });
 
     it('says so when a change is not approved yet', async () => {
-      const r = await snow().check(TICKET.unapprovedChange, alex, windowOf(0, 2), budget());
-      expect(r).toMatchObject({ open: true, windowCovered: true });
-      expect(r.problems).toEqual([expect.stringMatching(/^Change CHG0042004 is not approved yet \(Requested\)/)]);
+      const r = await snow().check(ask(TICKET.unapprovedChange, alex, windowOf(0, 2)), budget());
+      expect(aspects(r)).toMatchObject({ open: 'pass', changeWindow: 'pass', changeApproved: 'fail' });
+      expect(r.findings.find((f) => f.aspect === 'changeApproved')!.detail).toMatch(/^Change CHG0042004 is not approved yet \(Requested\)/);
     });
 
     it('also works with an OAuth bearer token', async () => {
       const bearer = new ServiceNowTickets({ baseUrl: `${sim.url}/servicenow`, auth: { kind: 'bearer', token: DEMO_INTEGRATION_CREDENTIALS.serviceNow.bearerToken } });
-      expect((await bearer.check(TICKET.openIncident, isaiah, windowOf(0, 1), budget())).found).toBe(true);
+      expect(aspects(await bearer.check(ask(TICKET.openIncident, isaiah, windowOf(0, 1)), budget())).exists).toBe('pass');
+    });
+
+    it.each([500, 403])('leaves the assignment unknown, never passed, when the requester lookup answers %s', async (status) => {
+      await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/servicenow/api/now/table/sys_user$', status });
+      const r = await snow().check(ask(TICKET.openIncident, isaiah, windowOf(0, 2)), budget());
+      expect(aspects(r)).toEqual({ exists: 'pass', open: 'pass', assignment: 'unknown' });
+      expect(r.findings[2]!.evidence).toEqual([expect.objectContaining({ system: 'ServiceNow', answer: `HTTP ${status}` })]);
+    });
+
+    it.each([500, 403])('leaves the assignment unknown when the group membership read answers %s', async (status) => {
+      await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/servicenow/api/now/table/sys_user_grmember', status });
+      expect(aspects(await snow().check(ask(TICKET.groupChange, alex, windowOf(0, 2)), budget())).assignment).toBe('unknown');
     });
   });
 
   describe('Jira', () => {
     it('finds an issue in progress assigned to the requester', async () => {
-      const r = await jira().check(TICKET.jiraInProgress, alex, windowOf(0, 1), budget());
-      expect(r).toEqual({ found: true, open: true, assignedToRequester: true, windowCovered: null, summary: 'OPS-1234 "Failover drill for the payroll database" (In Progress)', problems: [] });
-      expect((await jira().check(TICKET.jiraInProgress, isaiah, windowOf(0, 1), budget())).assignedToRequester).toBe(false);
+      const r = await jira().check(ask(TICKET.jiraInProgress, alex, windowOf(0, 1)), budget());
+      expect(r.summary).toBe('OPS-1234 "Failover drill for the payroll database" (In Progress)');
+      expect(aspects(r)).toEqual({ exists: 'pass', open: 'pass', assignment: 'pass' });
+      expect(aspects(await jira().check(ask(TICKET.jiraInProgress, isaiah, windowOf(0, 1)), budget())).assignment).toBe('fail');
     });
 
     it('reports a Done issue as not open and an unknown key as not found', async () => {
-      expect(await jira().check(TICKET.jiraDone, isaiah, windowOf(0, 1), budget())).toMatchObject({ found: true, open: false });
-      expect(await jira().check('OPS-424242', alex, windowOf(0, 1), budget())).toMatchObject({ found: false, open: false });
+      expect(aspects(await jira().check(ask(TICKET.jiraDone, isaiah, windowOf(0, 1), false), budget()))).toEqual({ exists: 'pass', open: 'fail' });
+      expect(aspects(await jira().check(ask('OPS-424242', alex, windowOf(0, 1)), budget()))).toEqual({ exists: 'fail' });
     });
 
     it('leaves the assignee unknown when the check is off', async () => {
       const c = DEMO_INTEGRATION_CREDENTIALS.jira;
       const noAssignee = new JiraTickets({ baseUrl: `${sim.url}/jira`, email: c.email, apiToken: c.apiToken });
-      expect((await noAssignee.check(TICKET.jiraInProgress, isaiah, windowOf(0, 1), budget())).assignedToRequester).toBeNull();
+      const r = await noAssignee.check(ask(TICKET.jiraInProgress, isaiah, windowOf(0, 1)), budget());
+      expect(r.findings.find((f) => f.aspect === 'assignment')).toMatchObject({ status: 'unknown', detail: expect.stringMatching(/checkAssignee is off/) });
     });
   });
 
   describe('PagerDuty', () => {
     it('says Alex is on call now for Platform primary, until the end of his shift', async () => {
       const r = await pd().isOnCall(alex, now, budget());
-      expect(r.onCall).toBe(true);
+      expect(r.status).toBe('pass');
       expect(r.detail).toBe(`On call for "Platform primary" until ${new Date(Math.floor((now.getTime() + 5 * HOUR) / 60000) * 60000).toISOString().slice(0, 16).replace('T', ' ')} UTC (PagerDuty)`);
+      expect(r.evidence.map((e) => e.asked)).toEqual(["the requester's PagerDuty user", "the requester's on-call entries now"]);
     });
 
     it('says Isaiah is not on call now but is in six hours', async () => {
-      expect((await pd().isOnCall(isaiah, now, budget())).onCall).toBe(false);
-      expect((await pd().isOnCall(isaiah, new Date(now.getTime() + 6 * HOUR), budget())).onCall).toBe(true);
+      expect((await pd().isOnCall(isaiah, now, budget())).status).toBe('fail');
+      expect((await pd().isOnCall(isaiah, new Date(now.getTime() + 6 * HOUR), budget())).status).toBe('pass');
     });
 
     it('ignores on-calls of escalation policies that are not configured', async () => {
-      expect((await pd().isOnCall(megan, now, budget())).onCall).toBe(false);
+      expect((await pd().isOnCall(megan, now, budget())).status).toBe('fail');
       const anyPolicy = new PagerDutyOnCall({ baseUrl: `${sim.url}/pagerduty`, apiKey: DEMO_INTEGRATION_CREDENTIALS.pagerDuty.apiKey });
-      expect(await anyPolicy.isOnCall(megan, now, budget())).toMatchObject({ onCall: true, detail: expect.stringContaining('"Security primary"') });
+      expect(await anyPolicy.isOnCall(megan, now, budget())).toMatchObject({ status: 'pass', detail: expect.stringContaining('"Security primary"') });
     });
 
     it('answers not on call for someone PagerDuty does not know', async () => {
-      expect(await pd().isOnCall(patti, now, budget())).toEqual({ onCall: false, detail: 'No PagerDuty user has the email pattif@contoso.example.' });
+      expect(await pd().isOnCall(patti, now, budget())).toMatchObject({ status: 'fail', detail: 'No PagerDuty user has the email pattif@contoso.example.' });
     });
   });
 
   describe('Opsgenie', () => {
     it('says Patti is on call for SecOps now', async () => {
-      expect(await og().isOnCall(patti, now, budget())).toEqual({ onCall: true, detail: 'On call for "SecOps" (Opsgenie)' });
+      expect(await og().isOnCall(patti, now, budget())).toMatchObject({ status: 'pass', detail: 'On call for "SecOps" (Opsgenie)' });
     });
 
     it('says Lynne is not on call now but is in ten hours', async () => {
-      expect((await og().isOnCall(lynne, now, budget())).onCall).toBe(false);
-      expect(await og().isOnCall(lynne, new Date(now.getTime() + 10 * HOUR), budget())).toEqual({ onCall: true, detail: 'On call for "Service Desk" (Opsgenie)' });
+      expect((await og().isOnCall(lynne, now, budget())).status).toBe('fail');
+      expect(await og().isOnCall(lynne, new Date(now.getTime() + 10 * HOUR), budget())).toMatchObject({ status: 'pass', detail: 'On call for "Service Desk" (Opsgenie)' });
     });
 
-    it('fails rather than says no when a schedule cannot be read', async () => {
+    it('answers unknown rather than no when a schedule cannot be read', async () => {
       const broken = new OpsgenieOnCall({ baseUrl: `${sim.url}/opsgenie`, apiKey: DEMO_INTEGRATION_CREDENTIALS.opsgenie.apiKey, scheduleIds: [OPSGENIE.scheduleServiceDesk, 'no-such-schedule'] });
-      await expect(broken.isOnCall(lynne, now, budget())).rejects.toThrow(/HTTP 404 \(Schedule with identifier \[no-such-schedule\] doesn't exist\)/);
+      const r = await broken.isOnCall(lynne, now, budget());
+      expect(r.status).toBe('unknown');
+      expect(r.evidence).toEqual([expect.objectContaining({ answer: 'HTTP 200' }), expect.objectContaining({ asked: 'on-call recipients of schedule no-such-schedule', answer: 'HTTP 404' })]);
     });
   });
 
   describe('HR signals from Graph', () => {
     it('finds an active account with no leave date eligible', async () => {
-      expect(await all.hr!.check(alex, windowOf(0, 2), budget())).toEqual({ eligible: true, problems: [] });
+      expect((await all.hr!.check(alex, windowOf(0, 2), budget())).status).toBe('pass');
     });
 
-    it('finds a leaver ineligible when the leave date falls inside the activation, and eligible before it', async () => {
+    it('finds a leaver ineligible when the leave date falls inside the activation (or the activation has no end), and eligible before it', async () => {
       const joni = person(USER.joni, 'jonis@contoso.example');
       const r = await all.hr!.check(joni, windowOf(0, 2), budget());
-      expect(r.eligible).toBe(false);
-      expect(r.problems).toEqual([expect.stringMatching(/^The requester leaves the company on \d{4}-\d{2}-\d{2}, before the activation would end\.$/)]);
-      expect(await all.hr!.check(joni, windowOf(0, 0.5), budget())).toEqual({ eligible: true, problems: [] });
+      expect(r).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^The requester leaves the company on \d{4}-\d{2}-\d{2}, before the activation would end\.$/) });
+      expect((await all.hr!.check(joni, windowOf(0, 0.5), budget())).status).toBe('pass');
+      expect(await all.hr!.check(joni, { start: now, end: null }, budget())).toMatchObject({ status: 'fail', detail: expect.stringMatching(/and the activation has no end/) });
     });
 
     it('finds a disabled account that already left ineligible, with both reasons', async () => {
       const r = await all.hr!.check(person(USER.grady, 'gradya@contoso.example'), windowOf(0, 1), budget());
-      expect(r.eligible).toBe(false);
-      expect(r.problems).toEqual(['The account is disabled.', expect.stringMatching(/^The requester left the company on /)]);
+      expect(r).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^The account is disabled\. The requester left the company on /) });
     });
 
     it('finds an account missing from the directory ineligible', async () => {
       const ghost = new GraphHrSignals(createGraphClient(sim.url, botAppCredential(sim)));
-      expect(await ghost.check(person('00000000-0000-4000-8000-000000000000', 'ghost@contoso.example'), windowOf(0, 1), budget())).toEqual({ eligible: false, problems: ['The account no longer exists in the directory.'] });
+      expect(await ghost.check(person('00000000-0000-4000-8000-000000000000', 'ghost@contoso.example'), windowOf(0, 1), budget())).toMatchObject({ status: 'fail', detail: 'The account no longer exists in the directory.' });
+    });
+
+    it('answers unknown, never eligible, when Graph fails', async () => {
+      await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/v1\\.0/users/', status: 503 });
+      const r = await all.hr!.check(alex, windowOf(0, 1), budget());
+      expect(r.status).toBe('unknown');
+      expect(r.evidence).toEqual([expect.objectContaining({ system: 'Microsoft Graph', answer: expect.stringMatching(/^HTTP 50\d$/) })]);
     });
   });
 
   describe('when the systems misbehave', () => {
-    const calls = async (pattern: RegExp) => ((await control(sim, 'GET', '/_sim/calls')).body.value as Array<{ path: string; status: number }>).filter((c) => pattern.test(c.path));
-
     it('waits out a 429 with Retry-After, then succeeds', async () => {
       await control(sim, 'DELETE', '/_sim/calls');
       await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/jira/rest/api/3/issue/', status: 429, retryAfterSeconds: 1, times: 1 });
       const started = Date.now();
-      const r = await jira().check(TICKET.jiraInProgress, alex, windowOf(0, 1), budget());
-      expect(r.found).toBe(true);
+      const r = await jira().check(ask(TICKET.jiraInProgress, alex, windowOf(0, 1)), budget());
+      expect(aspects(r).exists).toBe('pass');
       expect(Date.now() - started).toBeGreaterThanOrEqual(950);
       expect((await calls(/^\/jira\//)).map((c) => c.status)).toEqual([429, 200]);
     });
 
-    it('gives up after the attempt cap on repeated 500s with IntegrationUnavailable', async () => {
+    it('gives up after the attempt cap on repeated 500s, answering unknown with the evidence', async () => {
       await control(sim, 'DELETE', '/_sim/calls');
       await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/pagerduty/', status: 500 });
-      const err = await pd().isOnCall(alex, now, budget()).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(IntegrationUnavailable);
-      expect((err as IntegrationUnavailable).system).toBe('PagerDuty');
-      expect((err as Error).message).toMatch(/^PagerDuty did not answer while looking up the requester: HTTP 500/);
+      const r = await pd().isOnCall(alex, now, budget());
+      expect(r.status).toBe('unknown');
+      expect(r.detail).toMatch(/^PagerDuty could not say whether the requester is on call: the requester's user could not be read \(HTTP 500\)/);
+      expect(r.evidence).toEqual([expect.objectContaining({ system: 'PagerDuty', answer: 'HTTP 500' })]);
       expect((await calls(/^\/pagerduty\//)).map((c) => c.status)).toEqual([500, 500, 500]);
     });
 
     it('is cancelled by the decision budget when the system hangs', async () => {
       await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/servicenow/', latencyMs: 30_000 });
       const started = Date.now();
-      const err = await snow().check(TICKET.openIncident, isaiah, windowOf(0, 1), AbortSignal.timeout(800)).catch((e: unknown) => e);
+      const r = await snow().check(ask(TICKET.openIncident, isaiah, windowOf(0, 1)), AbortSignal.timeout(800));
       const took = Date.now() - started;
-      expect(err).toBeInstanceOf(IntegrationUnavailable);
-      expect((err as Error).message).toMatch(/decision budget ran out/);
+      expect(r.findings).toEqual([expect.objectContaining({ aspect: 'exists', status: 'unknown' })]);
+      expect(r.findings[0]!.evidence[0]!.answer).toMatch(/decision budget|no answer within/);
       expect(took).toBeGreaterThanOrEqual(750);
       expect(took).toBeLessThan(1300);
     });
@@ -221,17 +258,18 @@ describe('integration adapters against the simulator', () => {
         opsgenie: { ...s.opsgenie!, apiKey: 'wrong' },
       });
       await control(sim, 'DELETE', '/_sim/calls');
-      const failures = await Promise.all([
-        wrong.ticketSystems[0]!.check(TICKET.openIncident, isaiah, windowOf(0, 1), budget()).catch((e: unknown) => e),
-        wrong.ticketSystems[1]!.check(TICKET.jiraInProgress, alex, windowOf(0, 1), budget()).catch((e: unknown) => e),
-        wrong.onCall[0]!.isOnCall(alex, now, budget()).catch((e: unknown) => e),
-        wrong.onCall[1]!.isOnCall(patti, now, budget()).catch((e: unknown) => e),
+      const [sn, ji, pdr, ogr] = await Promise.all([
+        wrong.ticketSystems[0]!.check(ask(TICKET.openIncident, isaiah, windowOf(0, 1)), budget()),
+        wrong.ticketSystems[1]!.check(ask(TICKET.jiraInProgress, alex, windowOf(0, 1)), budget()),
+        wrong.onCall[0]!.isOnCall(alex, now, budget()),
+        wrong.onCall[1]!.isOnCall(patti, now, budget()),
       ]);
-      expect(failures.map((e) => (e as IntegrationUnavailable).system)).toEqual(['ServiceNow', 'Jira', 'PagerDuty', 'Opsgenie']);
-      for (const e of failures) {
-        expect(e).toBeInstanceOf(IntegrationUnavailable);
-        expect((e as Error).message).toMatch(/refused the credentials \(HTTP 401/);
-        expect((e as Error).message).not.toMatch(/wrong/);
+      const findings = [sn!.findings[0]!, ji!.findings[0]!, pdr!, ogr!];
+      expect(findings.map((f) => f.status)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+      expect(findings.map((f) => f.evidence.at(-1)!.system)).toEqual(['ServiceNow', 'Jira', 'PagerDuty', 'Opsgenie']);
+      for (const f of findings) {
+        expect(f.evidence.at(-1)!.answer).toBe('HTTP 401');
+        expect(JSON.stringify(f)).not.toMatch(/wrong/);
       }
       // ServiceNow reads the ticket and the user in parallel; nobody retries a 401.
       expect((await calls(/^\/(servicenow|jira|pagerduty|opsgenie)\//)).every((c) => c.status === 401)).toBe(true);

@@ -1,4 +1,4 @@
-import { IntegrationUnavailable } from './ports';
+import { type Evidence, IntegrationUnavailable } from './ports';
 
 /**
  * The one JSON-over-HTTP client every integration adapter uses: base URL, auth header, a named timeout
@@ -56,6 +56,10 @@ export interface JsonCall {
   what: string;
 }
 
+export type Asked<T> =
+  | { ok: true; status: number; body: T; evidence: Evidence }
+  | { ok: false; detail: string; evidence: Evidence };
+
 export interface JsonResult<T> {
   status: number;
   body: T;
@@ -105,6 +109,7 @@ export class HttpJsonClient {
     const url = this.url(call);
     let waited = 0;
     let lastProblem = '';
+    let lastAnswer = 'unavailable';
     for (let attempt = 1; ; attempt++) {
       this.throwIfCancelled(call);
       let delay: number | undefined;
@@ -119,27 +124,30 @@ export class HttpJsonClient {
         if (res.ok || call.accept?.includes(res.status)) return { status: res.status, body: this.parse<T>(text, res.status, call) };
         const detail = errorDetail(text);
         if (res.status === 401 || res.status === 403) {
-          throw this.unavailable(`${this.system} refused the credentials (HTTP ${res.status}${detail ? `: ${detail}` : ''}) while ${call.what}; check the ${this.system} credentials in the integration settings.`);
+          throw this.unavailable(`${this.system} refused the credentials (HTTP ${res.status}${detail ? `: ${detail}` : ''}) while ${call.what}; check the ${this.system} credentials in the integration settings.`, `HTTP ${res.status}`);
         }
         lastProblem = `HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
-        if (!RETRYABLE(res.status)) throw this.unavailable(`${this.system} answered ${lastProblem} while ${call.what}.`);
+        lastAnswer = `HTTP ${res.status}`;
+        if (!RETRYABLE(res.status)) throw this.unavailable(`${this.system} answered ${lastProblem} while ${call.what}.`, `HTTP ${res.status}`);
         delay = parseRetryAfter(res.headers.get('retry-after'), this.now());
       } catch (err) {
         if (err instanceof IntegrationUnavailable) throw err;
         this.throwIfCancelled(call);
         lastProblem = perTry.aborted ? `no answer within ${call.timeoutMs} ms` : `network error (${shortError(err)})`;
+        lastAnswer = perTry.aborted ? `no answer within ${call.timeoutMs} ms` : `network error (${shortError(err)})`;
       }
       if (attempt >= this.retry.maxAttempts) break;
       const wait = delay ?? backoffDelayMs(attempt, this.retry, this.random);
       if (waited + wait > this.retry.maxTotalWaitMs) {
         lastProblem += delay !== undefined ? `; asked to retry after ${Math.ceil(delay / 1000)} s, beyond the retry cap` : '';
+        if (delay !== undefined) lastAnswer += `, Retry-After ${Math.ceil(delay / 1000)} s`;
         break;
       }
       waited += wait;
       await sleep(wait, call.signal);
     }
     this.throwIfCancelled(call);
-    throw this.unavailable(`${this.system} did not answer while ${call.what}: ${lastProblem} after ${this.retry.maxAttempts > 1 ? 'retries' : 'one try'}.`);
+    throw this.unavailable(`${this.system} did not answer while ${call.what}: ${lastProblem} after ${this.retry.maxAttempts > 1 ? 'retries' : 'one try'}.`, lastAnswer);
   }
 
   private url(call: JsonCall): string {
@@ -157,16 +165,31 @@ export class HttpJsonClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw this.unavailable(`${this.system} answered HTTP ${status} with a body that is not JSON while ${call.what}; check the base URL.`);
+      throw this.unavailable(`${this.system} answered HTTP ${status} with a body that is not JSON while ${call.what}; check the base URL.`, `HTTP ${status}, body not JSON`);
     }
   }
 
   private throwIfCancelled(call: JsonCall): void {
-    if (call.signal.aborted) throw this.unavailable(`${this.system} did not answer in time while ${call.what} (the decision budget ran out).`);
+    if (call.signal.aborted) throw this.unavailable(`${this.system} did not answer in time while ${call.what} (the decision budget ran out).`, 'no answer within the decision budget');
   }
 
-  private unavailable(message: string): IntegrationUnavailable {
-    return new IntegrationUnavailable(this.system, message);
+  private unavailable(message: string, answer: string): IntegrationUnavailable {
+    return new IntegrationUnavailable(this.system, message, answer);
+  }
+
+  /**
+   * One question, never throwing: the answer with its evidence, or why there is none. Adapters build
+   * their tri-state findings on this, so a failed lookup can only ever become `unknown`.
+   */
+  async ask<T>(call: JsonCall & { asked: string }): Promise<Asked<T>> {
+    const started = Date.now();
+    try {
+      const res = await this.get<T>(call);
+      return { ok: true, status: res.status, body: res.body, evidence: { asked: call.asked, system: this.system, answer: `HTTP ${res.status}`, ms: Date.now() - started } };
+    } catch (err) {
+      const e = err instanceof IntegrationUnavailable ? err : new IntegrationUnavailable(this.system, `${this.system} could not be asked while ${call.what}.`, 'error');
+      return { ok: false, detail: e.message, evidence: { asked: call.asked, system: this.system, answer: e.answer, ms: Date.now() - started } };
+    }
   }
 }
 

@@ -13,52 +13,89 @@ export interface Requester {
 
 export interface ActivationWindow {
   start: Date;
-  end: Date;
+  /** null: PIM sent no usable end (no expiration, or one we cannot read); checks that need it fail closed. */
+  end: Date | null;
 }
 
+/** The requester as the directory knows them, or why not. */
+export type RequesterLookup =
+  | { status: 'found'; requester: Requester; evidence: Evidence }
+  | { status: 'notFound'; detail: string; evidence: Evidence }
+  | { status: 'unknown'; detail: string; evidence: Evidence };
+
+/**
+ * What one question to one system of record was, who answered, what they said and how long it took.
+ * Stored with the evaluation, shown on the card and in the audit export; never a credential or a body.
+ */
+export interface Evidence {
+  /** What was asked, e.g. `incident INC0012345` or `membership of the assignment group`. */
+  asked: string;
+  /** Who answered (or failed to): `ServiceNow`, `PagerDuty`, `Microsoft Graph`. */
+  system: string;
+  /** What came back, short: `HTTP 200`, `HTTP 403 (ACL)`, `no answer within 1200 ms`, `field state missing`. */
+  answer: string;
+  /** How long the question took, in milliseconds (retries included). */
+  ms: number;
+}
+
+/**
+ * The answer to one yes/no question a check asks, in three states. `unknown` is a value like the
+ * others: there is no boolean to test with `=== false`, so a caller must say what unknown means
+ * (`switch` on `status`; the decision reads unknown as "a person decides", never as a pass).
+ */
+export type Finding =
+  | { status: 'pass'; detail: string; evidence: Evidence[] }
+  | { status: 'fail'; detail: string; evidence: Evidence[] }
+  | { status: 'unknown'; detail: string; evidence: Evidence[] };
+
+export type FindingStatus = Finding['status'];
+
+/** The aspects of a ticket a check looks at, in the order they are reported. */
+export type TicketAspect = 'exists' | 'open' | 'assignment' | 'changeApproved' | 'changeWindow';
+
+export type TicketFinding = Finding & { aspect: TicketAspect };
+
 export interface TicketCheck {
-  /** Whether the ticket exists in the system. */
-  found: boolean;
-  /** Open / active (ServiceNow `active=true` and not resolved/closed; Jira status category not Done). */
-  open: boolean;
-  /** Assigned to the requester or a group they belong to; null when the system could not tell. */
-  assignedToRequester: boolean | null;
-  /** For changes: the planned window covers the activation window; null when not a change. */
-  windowCovered: boolean | null;
   /** Short description for the card, e.g. `CHG0042001 "Rotate payroll signing cert" (Implement)`. */
   summary: string;
   /**
-   * Further reasons to deny that the fields above cannot express (a change not yet approved, its
-   * actual planned window, no planned dates), as sentences the requester can act on. The decision
-   * writes its own sentences for not found, closed, not assigned and window not covered.
+   * One finding per aspect looked at. `exists` always comes first; when it fails nothing else is
+   * reported. `assignment` only when asked for; `changeApproved` and `changeWindow` only for changes.
+   * A sub-lookup that failed (the requester's user record, the group membership) is `unknown`, never
+   * a pass; a field the system withheld or left out is `unknown` too.
    */
-  problems: string[];
+  findings: TicketFinding[];
+}
+
+export interface TicketQuestion {
+  number: string;
+  requester: Requester;
+  window: ActivationWindow;
+  /** Look up who the ticket is assigned to (the role's `mustBeAssignedToRequester`). */
+  assignment: boolean;
 }
 
 export interface TicketSystem {
-  /** Names this adapter answers for, matched case-insensitively against PIM's ticketSystem. */
+  /** Names this adapter answers for, matched case-insensitively against PIM's ticketSystem; the first is its display name. */
   readonly names: string[];
-  check(ticketNumber: string, requester: Requester, window: ActivationWindow, signal: AbortSignal): Promise<TicketCheck>;
+  /** Never rejects: a system that cannot answer gives `unknown` findings with the evidence of why. */
+  check(question: TicketQuestion, signal: AbortSignal): Promise<TicketCheck>;
 }
 
-export interface OnCallCheck {
-  onCall: boolean;
-  /** e.g. `On call for "Platform primary" until 2026-03-02 18:00 UTC (PagerDuty)`. */
-  detail: string;
-}
+/** pass: on call now; fail: not on call (the system answered, and the requester is not on a rota now); unknown: could not tell. */
+export type OnCallCheck = Finding;
 
 export interface OnCallService {
   readonly name: string;
+  /** Never rejects: a provider that cannot answer gives `unknown` with the evidence of why. */
   isOnCall(requester: Requester, at: Date, signal: AbortSignal): Promise<OnCallCheck>;
 }
 
-export interface HrCheck {
-  eligible: boolean;
-  /** e.g. `The account is disabled.` or `The requester leaves the company on 2026-03-02.` */
-  problems: string[];
-}
+/** pass: account enabled, no leave date inside the window; fail: disabled, gone or leaving (detail says which); unknown: could not tell. */
+export type HrCheck = Finding;
 
 export interface HrSignals {
+  /** Never rejects. `window.end` null: the activation has no known end (a leave date in the future then fails). */
   check(requester: Requester, window: ActivationWindow, signal: AbortSignal): Promise<HrCheck>;
 }
 
@@ -104,6 +141,8 @@ export class IntegrationUnavailable extends Error {
   constructor(
     readonly system: string,
     message: string,
+    /** The short form for evidence: `HTTP 403`, `no answer within 1200 ms`, `body not JSON`, `out of time`. */
+    readonly answer: string = 'unavailable',
   ) {
     super(message);
     this.name = 'IntegrationUnavailable';

@@ -9,12 +9,12 @@ export function decidingRule(verdict: Verdict): string {
   const first = (result: string) => verdict.checks.find((c) => c.result === result)?.name;
   switch (verdict.wouldBe) {
     case 'Denied':
-      return first('fail') ?? 'default';
+      return verdict.checks.find((c) => c.result === 'fail' && c.onFail === 'deny')?.name ?? 'default';
     case 'AutoApproved':
       return 'autoApprove';
     case 'Approved':
       if (verdict.checks.length === 0) return 'budget';
-      if (verdict.checks.some((c) => c.name === 'humanOnlyRole' && c.result === 'flag')) return 'humanOnlyRole';
-      return first('unavailable') ?? first('flag') ?? 'default';
+      if (verdict.humanOnly) return 'humanOnlyRole';
+      return first('unavailable') ?? verdict.checks.find((c) => c.result === 'fail' && c.onFail === 'review')?.name ?? 'default';
   }
 }

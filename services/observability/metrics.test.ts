@@ -70,13 +70,13 @@ describe('Prometheus metrics', () => {
 });
 
 describe('the deciding rule of an evaluation', () => {
-  const check = (name: CheckResult['name'], result: CheckResult['result']): CheckResult => ({ name, result, detail: '', latencyMs: 0 });
-  const verdict = (wouldBe: Verdict['wouldBe'], checks: CheckResult[]): Verdict => ({ outcome: wouldBe, wouldBe, mode: 'enforce', reasons: [], riskFlags: [], checks });
+  const check = (name: CheckResult['name'], result: CheckResult['result'] | 'flag'): CheckResult => ({ name, result: result === 'flag' ? 'fail' : result, onFail: result === 'flag' ? 'review' : 'deny', detail: '', summary: '', evidence: [], latencyMs: 0 });
+  const verdict = (wouldBe: Verdict['wouldBe'], checks: CheckResult[], humanOnly = false): Verdict => ({ outcome: wouldBe, wouldBe, mode: 'enforce', row: 0, humanOnly, reasons: [], riskFlags: [], checks });
 
   it.each([
     ['a failed check denies', verdict('Denied', [check('justification', 'pass'), check('ticket', 'fail')]), 'ticket'],
     ['auto-approval', verdict('AutoApproved', [check('ticket', 'pass'), check('onCall', 'pass')]), 'autoApprove'],
-    ['a human-only role', verdict('Approved', [check('humanOnlyRole', 'flag'), check('ticket', 'unavailable')]), 'humanOnlyRole'],
+    ['a human-only role', verdict('Approved', [check('ticket', 'unavailable')], true), 'humanOnlyRole'],
     ['an unavailable check before a flag', verdict('Approved', [check('justification', 'flag'), check('onCall', 'unavailable')]), 'onCall'],
     ['a flag', verdict('Approved', [check('justification', 'flag')]), 'justification'],
     ['nothing stood out', verdict('Approved', [check('justification', 'pass')]), 'default'],

@@ -198,6 +198,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('evaluations_principal').on('evaluations').columns(['principal_id', 'kind', 'created_at']).execute();
     },
   },
+  '2026-12-07-012-check-lines': {
+    async up(db: Kysely<any>) {
+      // Each check's one-line result for the approval card (JSON [{name, result, onFail, summary}]); rows
+      // stored before it read as no lines, so their cards keep the risk flags and reasons alone.
+      await db.schema.alterTable('approval_requests').addColumn('check_lines', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

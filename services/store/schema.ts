@@ -83,6 +83,11 @@ export interface ApprovalRequestTable {
   approvers_reachable_at: string | null;
   /** 1 when the ladder escalated early because no approver was reachable (escalated_at says when). */
   escalated_early: Generated<number>;
+  /**
+   * The pre-approval checks as the card shows them, one line each (JSON `[{name, result, onFail, summary}]`,
+   * bounded: at most 8, each summary at most 200 characters); '[]' for rows stored before checks had lines.
+   */
+  check_lines: Generated<string>;
   created_at: string;
   expires_at: string;
   updated_at: string;

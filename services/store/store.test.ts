@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Pool } from 'pg';
 import { freshDatabase, type TestDatabase } from '../../test/support/test-database';
 import { engineOf } from './dialect';
 import { tryLease } from './leases';
+import { migrationProvider } from './migrations';
 import { Store } from './store';
 
 /** The PostgreSQL server every machine (CI included) has; TEST_DATABASE_URL may name another. */
@@ -64,6 +67,74 @@ describe('the store on PostgreSQL', () => {
     const results = await Promise.all([a.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'x' }), b.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'y' })]);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await b.getRequest('req-1'))!.version).toBe(2);
+  });
+});
+
+/** The last migration before approval requests kept their check lines. */
+const BEFORE_CHECK_LINES = '2026-11-23-011-requester-history';
+
+/**
+ * Brings a fresh database only up to `migration`, stores one approval request as the code of then did
+ * (no check_lines), and leaves the rest of the migrations to Store.open.
+ */
+async function requestStoredBefore(database: TestDatabase, migration: string): Promise<void> {
+  const db =
+    database.engine === 'postgres'
+      ? new Kysely<any>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }) })
+      : new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(database.url.slice('sqlite:'.length)) }) });
+  try {
+    const migrationTableSchema = database.engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]!.schema : undefined;
+    const { error } = await new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateTo(migration);
+    if (error) throw error;
+    const now = new Date().toISOString();
+    await db.insertInto('evaluations').values({ evaluation_id: 'e-old', request_key: 'k-old', pim_request_id: 'p-old', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: now }).execute();
+    await db
+      .insertInto('approval_requests')
+      .values({ id: 'req-old', pim_request_id: 'p-old', evaluation_id: 'e-old', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', justification: 'x', risk_flags: '[]', reasons: '[]', status: 'pending', version: 1, created_at: now, expires_at: now, updated_at: now })
+      .execute();
+  } finally {
+    await db.destroy();
+  }
+}
+
+describe.each(['sqlite', 'postgres'] as const)('approval requests stored before check lines, on %s', (engine) => {
+  let dir: string;
+  let database: TestDatabase;
+  let store: Store | undefined;
+  const saved = process.env.TEST_DATABASE_URL;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'store-'));
+    if (engine === 'postgres') process.env.TEST_DATABASE_URL = POSTGRES;
+    else delete process.env.TEST_DATABASE_URL;
+    database = await freshDatabase(dir);
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    await database.drop();
+    if (saved === undefined) delete process.env.TEST_DATABASE_URL;
+    else process.env.TEST_DATABASE_URL = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("read as no lines ('[]') once the migration has run, and new ones keep theirs", async () => {
+    expect(database.engine).toBe(engine);
+    await requestStoredBefore(database, BEFORE_CHECK_LINES);
+    store = await Store.open(database.url);
+    expect((await store.getRequest('req-old'))!.check_lines).toBe('[]');
+    const now = new Date().toISOString();
+    const lines = JSON.stringify([{ name: 'ticket', result: 'unavailable', onFail: 'deny', summary: 'INC0012345 open; assignment could not be read (ServiceNow HTTP 403)' }]);
+    await store.insertEvaluation(
+      { evaluation_id: 'e-new', request_key: 'k-new', pim_request_id: 'p-new', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: now },
+      {
+        id: 'req-new', pim_request_id: 'p-new', evaluation_id: 'e-new', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', justification: 'x',
+        ticket_system: null, ticket_number: null, duration: null, duration_minutes: null, start_at: null, risk_flags: '[]', reasons: '[]', check_lines: lines, status: 'pending', version: 1,
+        claimed_by: null, claimed_at: null, claimed_result: null, decided_by_id: null, decided_by_upn: null, decided_by_name: null, decided_at: null,
+        decision_justification: null, display: null, cards_posted_at: null, escalated_at: null, requester_reminded_at: null, approvers_reachable_at: null, created_at: now, expires_at: now, updated_at: now,
+      },
+    );
+    expect((await store.getRequest('req-new'))!.check_lines).toBe(lines);
   });
 });
 

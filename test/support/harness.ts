@@ -56,6 +56,11 @@ export async function startHarness(
     channels?: Record<string, string>;
     /** The bot's clock (the simulator's is moved with POST /_sim/clock). */
     now?: () => Date;
+    /**
+     * How often the bot's delivery sweep runs (default a minute). Tests that count the simulator calls a
+     * decision makes set it beyond their run, so no sweep's Graph reads land among them.
+     */
+    sweepIntervalMs?: number;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
@@ -69,7 +74,7 @@ export async function startHarness(
   const database = await freshDatabase(dir);
   const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { CARD_SUMMARY_AFTER: '0', DATABASE_URL: database.url, ...policyEnv, ...channels, ...extraEnv });
   // Jobs run when a test says so (scheduler.runDue), on the test's clock.
-  const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: 60_000, jobsIntervalMs: 0, now: opts.now });
+  const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: opts.sweepIntervalMs ?? 60_000, jobsIntervalMs: 0, now: opts.now });
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
   return {
     sim,

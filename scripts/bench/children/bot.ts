@@ -95,7 +95,7 @@ async function main(): Promise<void> {
             const request: ActivationRequest = {
               kind: 'entraRole', pimRequestId: pimId, requestKey: pimId, principalId: a.principals[j]!, roleDefinitionId: a.roleDefinitionId, scope: '/',
               justification: 'Quarterly access review of the finance mailboxes, INC0012345', ticket: { system: 'ServiceNow', number: 'INC0012345' },
-              startDateTime: at.toISOString(), duration: 'PT2H', durationMinutes: 120, action: 'selfActivate',
+              startDateTime: at.toISOString(), duration: 'PT2H', durationMinutes: 120, endDateTime: null, action: 'selfActivate',
             };
             const evaluationId = randomUUID();
             const created = new Date(at.getTime() - (a.pimIds.length - j) * 1000);
