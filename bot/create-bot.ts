@@ -112,7 +112,9 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   // approver groups in an ARM policy are expanded through Graph.
   const appArm = new ArmClient(config.armBaseUrl, appCredential, { metrics });
   const directory: GraphDirectory = new GraphDirectory(appGraph, new ArmAzureReads(appArm, (groupId) => directory.groupMembers(groupId)));
-  const policy = loadPolicy(config.policySource);
+  const loaded = loadPolicy(config.policySource);
+  // HUMAN_ONLY_ROLE_IDS adds to the policy's list; it can never remove a role from it.
+  const policy = { ...loaded, humanOnlyRoleIds: [...new Set([...loaded.humanOnlyRoleIds, ...config.humanOnlyRoleIds])] };
   const integrations = createIntegrations(parseIntegrationsSettings(policy.integrations ?? {}), { graph: appGraph, secret: config.secret });
   const decisionPorts: DecisionPorts = {
     requester: (principalId) => requesterLookup(directory, principalId),

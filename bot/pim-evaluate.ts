@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { AZURE_RETRY_WINDOW_MS } from '../services/decision/activation-request';
 import { DecisionPorts, evaluateActivation, Verdict } from '../services/decision/evaluate-activation';
 import type { DecisionPolicy } from '../services/decision/policy';
 import type { PimCaller } from '../services/auth/pim-caller-token';
@@ -39,10 +40,18 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
   const started = Date.now();
   const now = deps.now ?? (() => new Date());
   try {
-    const { caller, request } = await readPimCallout(req, deps.validateToken);
+    const callout = await readPimCallout(req, deps.validateToken);
+    const { caller } = callout;
+    let request = callout.request;
     const log = deps.log.child({ pimRequestId: request.pimRequestId, requestKey: request.requestKey, callerAppId: caller.appId });
 
-    const existing = await deps.store.findEvaluation(request.requestKey);
+    let existing = request.kind === 'azureResource' ? await deps.store.findLatestEvaluation(request.requestKey) : await deps.store.findEvaluation(request.requestKey);
+    if (existing && request.kind === 'azureResource' && now().getTime() - Date.parse(existing.created_at) > AZURE_RETRY_WINDOW_MS) {
+      // The same Azure body after PIM's retry window is a new request (the shape has no id): evaluate it afresh.
+      log.info({ previousEvaluationId: existing.evaluation_id }, 'Azure callout with a known body after the retry window: evaluated as a new request');
+      request = { ...request, requestKey: `${request.requestKey}:${randomUUID().slice(0, 8)}` };
+      existing = undefined;
+    }
     if (existing) {
       log.info({ evaluationId: existing.evaluation_id }, 'PIM retry answered from the stored evaluation');
       return answer(existing.evaluation_id, existing.outcome, JSON.parse(existing.reasons) as string[]);

@@ -77,6 +77,7 @@ export const envSchema = z.object({
   )).describe('JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl}'),
   POLICY_FILE: z.string().min(1).optional().describe('Path of the decision policy, JSON or YAML (docs/policy.md); with neither this nor POLICY_JSON weak justifications are flagged and nothing else is checked'),
   POLICY_JSON: z.string().min(2).optional().describe('The decision policy inline as JSON, instead of POLICY_FILE'),
+  HUMAN_ONLY_ROLE_IDS: csv.pipe(z.array(z.string().regex(/^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be role definition ids (GUIDs), azure:<role definition guid> or group:<group id>'))).default('').describe('Comma-separated roles that are never AutoApproved, added to the built-in Global Administrator, Privileged Role Administrator and Privileged Authentication Administrator and to the policy\'s humanOnlyRoleIds: Entra role definition ids, azure:<role definition guid> or group:<group id>'),
   DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000).describe("Milliseconds for all checks of one decision; a check that has not answered counts as unavailable (PIM's example timeout is 10 s)"),
   DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional().describe('sqlite:<path> for one process, postgres://user@host:5432/db for replicas; required in production (demo: sqlite:.local/demo.sqlite)'),
   MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10).describe("Minimum length of an approver's justification, in visible characters"),
@@ -177,6 +178,8 @@ export interface AppConfig {
   approverChannels: Record<string, ChannelTarget>;
   /** Where the decision policy comes from (read and validated at start by loadPolicy). */
   policySource: { file?: string; inline?: string };
+  /** HUMAN_ONLY_ROLE_IDS, lower-cased: merged into the policy's humanOnlyRoleIds at start. */
+  humanOnlyRoleIds: string[];
   databaseUrl: string;
   minApproverJustification: number;
   /** APPROVAL_INVOKE_BUDGET_MS */
@@ -276,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     approverChannels: e.APPROVER_CHANNELS,
     policySource: { file: e.POLICY_FILE, inline: e.POLICY_JSON },
+    humanOnlyRoleIds: e.HUMAN_ONLY_ROLE_IDS.map((x) => x.toLowerCase()),
     databaseUrl: e.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
     approvalInvokeBudgetMs: e.APPROVAL_INVOKE_BUDGET_MS,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from '../audit/canonical';
 
 /**
  * The three body shapes PIM posts to a pre-approval custom extension, and the one shape the rest of
@@ -97,6 +98,13 @@ const azureResourceBody = z.object({
     .passthrough(),
 });
 
+/**
+ * How long a stored evaluation answers an Azure resource callout with the same body (its shape has no
+ * request id): PIM retries within its timeout and a few retries; later, the same body is a new request
+ * and is evaluated again (a same-day request with the same text must not inherit an old AutoApproved).
+ */
+export const AZURE_RETRY_WINDOW_MS = 10 * 60_000;
+
 export class ShapeError extends Error {
   constructor(message: string) {
     super(message);
@@ -171,12 +179,11 @@ function fromGroup(b: z.infer<typeof groupBody>): ActivationRequest {
 
 function fromAzureResource(b: z.infer<typeof azureResourceBody>): ActivationRequest {
   const p = b.properties;
-  // No request id in the ARM shape: the digest of what identifies the activation stands in for it,
-  // so a retry of the same body maps to the same evaluation.
-  const digest = createHash('sha256')
-    .update(JSON.stringify([p.principalId.toLowerCase(), p.roleDefinitionId.toLowerCase(), p.scope.toLowerCase(), p.scheduleInfo?.startDateTime ?? '', p.justification ?? '', p.requestType]))
-    .digest('hex')
-    .slice(0, 32);
+  // No request id in the ARM shape: the digest of the whole body (canonical JSON, so key order does not
+  // matter) stands in for it. PIM's retry resends the body unchanged and maps to the same evaluation; any
+  // difference (another justification, ticket, duration, start) is another callout. The decision endpoint
+  // reuses an evaluation for the same digest only within AZURE_RETRY_WINDOW_MS.
+  const digest = createHash('sha256').update(canonicalJson(b)).digest('hex').slice(0, 32);
   return {
     kind: 'azureResource',
     pimRequestId: null,

@@ -250,7 +250,7 @@ describe('decision rules', () => {
     expect(v).toMatchObject({ outcome: 'Approved', wouldBe: 'AutoApproved', row: 5 });
     expect(v.reasons).toEqual([
       "Audit mode: an approver decides this request; the role's checks are recorded but not applied.",
-      expect.stringMatching(/^Not applied \(audit mode\): enforce mode would have skipped human approval, because on call passed/),
+      expect.stringMatching(/^Not applied \(audit mode\): enforce mode would have skipped human approval, because on-call passed \(PagerDuty on call\); ticket passed \(INC0012345 found, open\)\.$/),
     ]);
     expect(v.reasons.join(' ')).not.toMatch(/Approved automatically/);
   });

@@ -195,8 +195,10 @@ export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
   const problems: string[] = [];
   if (!result.success) problems.push(...result.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`));
   const policy = result.success ? result.data : null;
-  // The semantic checks run on whatever parsed, so one pass reports schema and semantic problems together.
+  // The semantic checks run on whatever parsed (each role on its own when the document did not), so one
+  // pass reports schema and semantic problems together.
   const roles = policy?.roles ?? rolesOf(doc);
+  const lenient = policy ?? lenientPolicy(roles);
   for (const [key, rule] of Object.entries(roles)) {
     if (key !== 'default' && !/^([0-9a-f-]{36}|group:[0-9a-f-]{36}|azure:[0-9a-f-]{36})$/i.test(key)) {
       problems.push(`roles.${key}: keys are a role definition id, group:<group id>, azure:<role definition guid> or default`);
@@ -204,8 +206,7 @@ export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
     }
     const auto = (rule as RoleRule | undefined)?.autoApprove;
     if (!auto || auto === 'never' || !Array.isArray(auto.when)) continue;
-    const merged = policy ? effectiveRule(policy, key) : null;
-    if (!merged) continue;
+    const merged = effectiveRule(lenient, key);
     auto.when.forEach((c, i) => {
       const configured = c === 'ticket' ? merged.ticket : c === 'onCall' ? merged.onCall : c === 'hr' ? merged.hr : c === 'maintenanceWindow' ? merged.maintenanceWindows : null;
       if (!configured) problems.push(`roles.${key}.autoApprove.when.${i}: '${c}' is listed but neither the role nor default configures that check`);
@@ -215,6 +216,15 @@ export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
     throw new Error(`The decision policy ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   return policy;
+}
+
+/** The roles that parse on their own (the others are reported by the schema), for the semantic checks. */
+function lenientPolicy(roles: Record<string, unknown>): DecisionPolicy {
+  const valid = Object.fromEntries(Object.entries(roles).flatMap(([k, v]) => {
+    const r = roleRule.safeParse(v);
+    return r.success ? [[k, r.data]] : [];
+  }));
+  return { ...DEFAULT_POLICY, roles: valid };
 }
 
 function rolesOf(doc: unknown): Record<string, unknown> {

@@ -132,11 +132,11 @@ export class ServiceNowTickets implements TicketSystem {
   /** Assigned to the requester, or to a group they belong to. A lookup that failed is unknown, never a pass or a fail. */
   private async assignment(number: string, t: TicketRecord, ticketEv: Evidence, user: UserLookup, signal: AbortSignal): Promise<Finding> {
     const notYours = `Ticket ${number} is not assigned to you or your group. Ask for it to be assigned, or cite your own ticket.`;
-    if (!t.assigned_to || !t.assignment_group) {
+    if (typeof t.assigned_to?.value !== 'string' || typeof t.assignment_group?.value !== 'string') {
       return found.unknown(`ServiceNow did not say who ${number} is assigned to (fields assigned_to/assignment_group missing).`, { ...ticketEv, answer: `${ticketEv.answer}, assigned_to/assignment_group missing` });
     }
-    const assignee = t.assigned_to.value ?? '';
-    const group = t.assignment_group.value ?? '';
+    const assignee = t.assigned_to.value;
+    const group = t.assignment_group.value;
     if (!assignee && !group) return found.fail(`Ticket ${number} is not assigned to anyone. Ask for it to be assigned to you, or cite your own ticket.`, ticketEv);
     switch (user.status) {
       case 'unknown':
@@ -179,7 +179,7 @@ function changeApproval(number: string, t: TicketRecord, ev: Evidence): Finding 
 }
 
 function changeWindow(number: string, t: TicketRecord, window: ActivationWindow, ev: Evidence): Finding {
-  if (!t.start_date || !t.end_date) return found.unknown(`ServiceNow did not give change ${number}'s planned window (fields start_date/end_date missing).`, { ...ev, answer: `${ev.answer}, start_date/end_date missing` });
+  if (typeof t.start_date?.value !== 'string' || typeof t.end_date?.value !== 'string') return found.unknown(`ServiceNow did not give change ${number}'s planned window (fields start_date/end_date missing).`, { ...ev, answer: `${ev.answer}, start_date/end_date missing` });
   const start = parseGlideDateTime(t.start_date.value);
   const end = parseGlideDateTime(t.end_date.value);
   if (!start || !end) return found.fail(`Change ${number} has no planned start and end dates; ask the change manager to plan it.`, ev);

@@ -97,13 +97,14 @@ describe('decisions backed by the systems of record', () => {
     await simJson(h.sim, 'POST', '/_sim/faults', { pathPattern: '^/servicenow/', status: 503, times: 50 });
     const r = await evaluate(USER.alex, ROLE.securityOperator, TICKET.approvedChange);
     expect(r.body.evaluationOutcome).toBe('Approved');
-    expect(r.body.reason.join(' ')).toMatch(/Ticket check (unavailable|did not answer in time)/);
+    expect(r.body.reason.join(' ')).toMatch(/Ticket check (could not be completed|did not answer in time)/);
   });
 
   it('answers Approved in audit mode and records that enforce mode would have denied', async () => {
     const r = await evaluate(USER.isaiah, ROLE.userAdministrator, TICKET.closedIncident);
     expect(r.body.evaluationOutcome).toBe('Approved');
-    expect(r.body.reason.at(-1)).toMatch(/Audit mode: enforce mode would have answered Denied/);
+    expect(r.body.reason[0]).toMatch(/^Audit mode: an approver decides this request/);
+    expect(r.body.reason.at(-1)).toMatch(/^Not applied \(audit mode\): enforce mode would have refused this request: Ticket INC0099999 is closed/);
     const stored = await h.bot.store.findEvaluation(`entraRole:${r.pimId}`);
     expect(stored).toMatchObject({ outcome: 'Approved', would_be: 'Denied', mode: 'audit' });
   });
