@@ -455,8 +455,8 @@ export function verdictOf(checks: CheckResult[], rule: Pick<EffectiveRule, 'mode
     ...(humanOnly ? ['Human-only role'] : []),
     ...flagged.map((c) => c.label ?? `${CHECK_TITLES[c.name]} flagged`),
     ...unavailable.map((c) => c.label ?? `${CHECK_TITLES[c.name]} not checked`),
-    ...checks.filter((c) => c.result === 'pass' && c.label).map((c) => c.label!),
   ]);
+  // A passed check is never a flag (an allowed low risk shows in the check's line on the card, not here).
 
   // The reasons enforce mode gives, by the row that decided.
   let enforceReasons: string[];
