@@ -172,10 +172,26 @@ describe('answer-spoiling faults on the simulated services', () => {
     expect(await hits(f.body.id)).toBe(1);
   });
 
+  it("lists the calls each fault changed, with the caller's client-request-id", async () => {
+    const f = await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/v1\\.0/users/', dropFields: ['accountEnabled'] });
+    await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/pagerduty/', status: 503 });
+    const id = '0f0e0d0c-0b0a-4909-8807-060504030201';
+    await fetch(`${sim.url}${calls.graph.path}`, { headers: { authorization: `Bearer ${graphToken}`, 'client-request-id': id } });
+    await get('graph');
+    await fetch(`${sim.url}/v1.0/users/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${graphToken}` } }); // 404: not changed
+    await get('pagerDuty');
+    const listed = (await control(sim, 'GET', '/_sim/faults')).body.value;
+    expect(listed.find((x: any) => x.id === f.body.id).calls).toEqual([
+      { method: 'GET', path: `/v1.0/users/${USER.joni}`, clientRequestId: id },
+      { method: 'GET', path: `/v1.0/users/${USER.joni}`, clientRequestId: null },
+    ]);
+    expect(listed.find((x: any) => x.status === 503)).toMatchObject({ hits: 1, calls: [{ method: 'GET', path: '/pagerduty/oncalls', clientRequestId: null }] });
+  });
+
   it('lists body and dropFields with the fault, and answers a bad spec with 400 naming the field', async () => {
     await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/opsgenie/', dropFields: ['onCallRecipients'] });
     expect((await control(sim, 'GET', '/_sim/faults')).body.value).toEqual([
-      expect.objectContaining({ pathPattern: '^/opsgenie/', dropFields: ['onCallRecipients'], hits: 0, remaining: null }),
+      expect.objectContaining({ pathPattern: '^/opsgenie/', dropFields: ['onCallRecipients'], hits: 0, remaining: null, calls: [] }),
     ]);
     const bad = await control(sim, 'POST', '/_sim/faults', { pathPattern: '^/opsgenie/', body: 'html' });
     expect(bad).toEqual({ status: 400, body: { error: { code: 'InvalidBody', message: expect.stringMatching(/^body: one of/) } } });

@@ -38,18 +38,30 @@ export interface FaultSpec {
   times?: number;
 }
 
+/** A call a fault changed, as `GET /_sim/faults` lists it: `clientRequestId` ties a Graph call to its caller's request. */
+export interface FaultedCall {
+  method: string;
+  path: string;
+  /** The caller's `client-request-id` header (Graph clients send one), or null. */
+  clientRequestId: string | null;
+}
+
 interface Fault extends FaultSpec {
   id: string;
   regex: RegExp;
   remaining: number;
   hits: number;
+  /** The most recent calls this fault changed (at most CALLS_KEPT). */
+  calls: Array<FaultedCall & { requestId: string }>;
 }
+
+const CALLS_KEPT = 20;
 
 export class Faults {
   private readonly list: Fault[] = [];
 
   add(spec: FaultSpec): Fault {
-    const f: Fault = { ...spec, id: randomUUID(), regex: new RegExp(spec.pathPattern), remaining: spec.times ?? Infinity, hits: 0 };
+    const f: Fault = { ...spec, id: randomUUID(), regex: new RegExp(spec.pathPattern), remaining: spec.times ?? Infinity, hits: 0, calls: [] };
     this.list.push(f);
     return f;
   }
@@ -59,7 +71,11 @@ export class Faults {
   }
 
   describe() {
-    return this.list.map(({ regex: _r, remaining, ...f }) => ({ ...f, remaining: Number.isFinite(remaining) ? remaining : null }));
+    return this.list.map(({ regex: _r, remaining, calls, ...f }) => ({
+      ...f,
+      remaining: Number.isFinite(remaining) ? remaining : null,
+      calls: calls.map(({ requestId: _id, ...c }) => c),
+    }));
   }
 
   /** The first live fault matching this call, consuming one of its `times`. */
@@ -71,19 +87,27 @@ export class Faults {
     if (!f) return undefined;
     f.remaining -= 1;
     f.hits += 1;
+    const header = req.headers['client-request-id'];
+    f.calls.push({ method: req.method, path: req.path, clientRequestId: (Array.isArray(header) ? header[0] : header) ?? null, requestId: req.requestId });
+    if (f.calls.length > CALLS_KEPT) f.calls.shift();
     return f;
   }
 
   /**
    * The answer as a `body` or `dropFields` fault leaves it. When the fault changes nothing (an error
-   * answer, no JSON body, none of the fields present) the call is given back: `hits` counts answers
-   * the fault actually spoiled, so a test can tell whether the caller saw it.
+   * answer, no JSON body, none of the fields present) and had no latency to add either, the call is
+   * given back: `hits` and `calls` count what the fault actually changed, so a test can tell whether
+   * the caller saw it.
    */
-  spoil(f: Fault, answer: SimResponse): SimResponse {
+  spoil(f: Fault, req: SimRequest, answer: SimResponse): SimResponse {
     const spoiled = spoilAnswer(answer, f);
     if (spoiled) return spoiled;
-    f.hits -= 1;
-    f.remaining += 1;
+    if (!f.latencyMs && f.answerAfterMs === undefined) {
+      f.hits -= 1;
+      f.remaining += 1;
+      const i = f.calls.findIndex((c) => c.requestId === req.requestId);
+      if (i >= 0) f.calls.splice(i, 1);
+    }
     return answer;
   }
 }

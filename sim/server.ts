@@ -178,7 +178,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
         if (fault.status) return faultResponse(req, fault.status, fault.retryAfterSeconds);
         if (fault.answerAfterMs !== undefined || spoilsAnswer(fault)) {
           const real = await route(req);
-          const done = spoilsAnswer(fault) ? faults.spoil(fault, real) : real;
+          const done = spoilsAnswer(fault) ? faults.spoil(fault, req, real) : real;
           if (fault.answerAfterMs !== undefined) await sleep(fault.answerAfterMs, closing.signal);
           return done;
         }

@@ -18,10 +18,10 @@ import { parsePolicy } from './policy';
  *     retry cap, a hang past the budget, a truncated, malformed or empty body, a field left out), plus the
  *     directory, HR and ID Protection ports — each case run twice, without and with its faults.
  * Seeded (PROPERTY_SEED, default below) and reproducible; fast-check shrinks a failure to its smallest case
- * and prints the seed and path to replay it. `npm run test:properties` runs many more (PROPERTY_RUNS).
+ * and prints the seed and path to replay it. `npm run test:properties` runs ten times as many (UNIT_PROPERTY_RUNS).
  */
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 2500);
+const RUNS = Number(process.env.UNIT_PROPERTY_RUNS ?? 2500);
 
 const CHECKS: CheckName[] = ['justification', 'ticket', 'onCall', 'hr', 'identityRisk', 'maintenanceWindow', 'businessHours'];
 const LISTABLE: CheckName[] = ['ticket', 'onCall', 'hr', 'maintenanceWindow'];

@@ -64,12 +64,15 @@ export function calloutFixture(name: string): Record<string, any> {
   return JSON.parse(readFileSync(join(__dirname, '../fixtures/pim-extension', name), 'utf8')) as Record<string, any>;
 }
 
-/** POSTs a callout with a fresh token from PIM's app, exactly as `body` is (a retry resends the same body). */
-export async function postCallout(h: Harness, body: unknown): Promise<Answer> {
+/**
+ * POSTs a callout with a fresh token from PIM's app, exactly as `body` is (a retry resends the same body).
+ * `correlationId` (a GUID) becomes the `client-request-id` of every Graph call the bot makes for it.
+ */
+export async function postCallout(h: Harness, body: unknown, opts: { correlationId?: string } = {}): Promise<Answer> {
   const token = await h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID });
   const res = await fetch(`${h.bot.url}/api/pim/evaluate`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(opts.correlationId ? { 'x-correlation-id': opts.correlationId } : {}) },
     body: JSON.stringify(body),
   });
   const text = await res.text();
