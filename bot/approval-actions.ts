@@ -10,7 +10,7 @@ import type { ApprovalStep, PimApprovals } from '../services/graph/pim-approvals
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDecisionEntry, graphResultEntry } from '../services/audit/entries';
 import { cardDataOf, parseDisplay, refOf, viewFor } from './approval-view';
-import type { InvokeBody, SsoResult } from './approver-token';
+import { identityRefusalLog, type InvokeBody, type SsoResult } from './approver-token';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from './card-delivery';
 
@@ -18,7 +18,11 @@ export interface ApprovalActionDeps {
   store: Store;
   directory: Directory;
   delivery: CardDelivery;
-  /** The approver's SSO token, or the invoke response that asks them to sign in. */
+  /**
+   * The approver's SSO token with the identity it proves (`oid` = the activity's `from.aadObjectId`, `tid`
+   * = the bot's tenant), the invoke response that asks them to sign in, or the refusal of a token that
+   * proves someone else.
+   */
   ssoToken(ctx: TurnContext): Promise<SsoResult>;
   /** PIM approval calls for this request (Entra role, group or Azure resource) made as the approver whose SSO token is given. */
   pimAs(ssoToken: string, row: ApprovalRequestRow): PimApprovals;
@@ -140,8 +144,16 @@ export class ApprovalActions {
       return this.cardFor(row, actorId, `Add a justification of at least ${this.deps.minJustification} characters: it is recorded in PIM with your decision.`);
     }
 
+    // The approver proves who they are with their token before anything is claimed or audited: the checks
+    // above read the activity's object id, and the token must carry that same oid in the bot's tenant. From
+    // here on the decider is the token's oid.
     const sso = await this.deps.ssoToken(ctx);
+    if (sso.kind === 'identityRefused') {
+      log.warn(identityRefusalLog(ctx, sso), 'card action refused: the sign-in does not prove the approver');
+      return this.cardFor(row, actorId, sso.message);
+    }
     if (sso.kind !== 'token') return sso.response;
+    const deciderId = sso.user.oid;
 
     // The claim: one compare-and-swap from pending to recording. A double-click or a second approver
     // loses it here, so PIM receives at most one PATCH from this bot for this request.
@@ -151,18 +163,18 @@ export class ApprovalActions {
     const claimed = await this.deps.store.updateRequestIfVersion(
       row.id,
       row.version,
-      { status: claim.next, claimed_by: actorId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification },
-      [cardDecisionEntry(row, actorId, reviewResult, justification, this.now())],
+      { status: claim.next, claimed_by: deciderId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification },
+      [cardDecisionEntry(row, deciderId, reviewResult, justification, this.now())],
     );
     if (!claimed) {
       const current = (await this.deps.store.getRequest(row.id))!;
-      return this.cardFor(current, actorId, this.alreadyMessage(current));
+      return this.cardFor(current, deciderId, this.alreadyMessage(current));
     }
 
     // PIM normally answers in well under a second. When it is slow (throttling, retries), the approver
     // gets the card in its "recording" state before Teams gives up on the invoke, and every copy shows
     // the result when PIM has answered.
-    const work = this.record(ctx, claimed, actorId, reviewResult, justification, sso.token, log);
+    const work = this.record(claimed, { id: deciderId, name: sso.user.name, upn: sso.user.upn }, reviewResult, justification, sso.token, log);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const budget = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), this.deps.invokeBudgetMs ?? INVOKE_BUDGET_MS);
@@ -175,11 +187,15 @@ export class ApprovalActions {
       // Whatever happened (recorded, refused, released), every copy is brought to the request's state.
       await this.deps.delivery.refreshCopies(claimed.id);
     });
-    return this.cardFor(claimed, actorId, 'Recording your decision in PIM… PIM is answering slowly; this card shows the result when it has.');
+    return this.cardFor(claimed, deciderId, 'Recording your decision in PIM… PIM is answering slowly; this card shows the result when it has.');
   }
 
-  /** Records the claimed decision in PIM as the approver, then here; the invoke answer for each outcome. */
-  private async record(ctx: TurnContext, claimed: ApprovalRequestRow, actorId: string, reviewResult: 'Approve' | 'Deny', justification: string, ssoToken: string, log: Logger): Promise<InvokeBody> {
+  /**
+   * Records the claimed decision in PIM as the approver, then here; the invoke answer for each outcome.
+   * `decider` is the identity the approver's token proved.
+   */
+  private async record(claimed: ApprovalRequestRow, decider: { id: string; name: string | null; upn: string | null }, reviewResult: 'Approve' | 'Deny', justification: string, ssoToken: string, log: Logger): Promise<InvokeBody> {
+    const actorId = decider.id;
     const pim = this.deps.pimAs(ssoToken, claimed);
     const pimId = claimed.pim_request_id;
     let step: ApprovalStep | undefined;
@@ -199,7 +215,7 @@ export class ApprovalActions {
       return this.onPimError(err, claimed, actorId, pim, log);
     }
 
-    const decider = await this.deps.directory.user(actorId).catch(() => null);
+    const profile = await this.deps.directory.user(actorId).catch(() => null);
     const result = reviewResult === 'Approve' ? 'approved' : 'denied';
     // Recorded in PIM: write our state before anything else can fail, so no retry repeats the PATCH. The
     // audit row commits with it; should that transaction fail, the claim stays and the claim recovery
@@ -207,8 +223,8 @@ export class ApprovalActions {
     const final = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, {
       status: result,
       decided_by_id: actorId,
-      decided_by_upn: decider?.userPrincipalName ?? null,
-      decided_by_name: decider?.displayName ?? ctx.activity.from.name ?? actorId,
+      decided_by_upn: profile?.userPrincipalName ?? decider.upn,
+      decided_by_name: profile?.displayName ?? decider.name ?? actorId,
       decided_at: this.now().toISOString(),
       decision_justification: justification,
       claimed_by: null,

@@ -2,16 +2,43 @@ import { OnBehalfOfCredential, type TokenCredential } from '@azure/identity';
 import { CloudAdapter, TurnContext } from 'botbuilder';
 import { MicrosoftAppCredentials, UserTokenClient } from 'botframework-connector';
 import { UserTokenClientImpl } from 'botframework-connector/lib/auth/userTokenClientImpl';
+import { UserTokenError, type ProvenUser, type UserTokenCheck, type UserTokenVerifier } from '../services/auth/user-token';
 
 /**
  * Obtains the approver's delegated identity: the Teams SSO token (from the Bot Framework token
  * service, or exchanged from the token Teams put on the invoke), then on-behalf-of for Graph.
  * PIM refuses approvals made by an app identity, so this is the only way to record a decision.
+ *
+ * A token is only handed on once it proves the person who clicked: its `oid` is the activity's
+ * `from.aadObjectId` and its `tid` the bot's tenant (see services/auth/user-token). Otherwise the
+ * action is refused before anything is claimed, audited or sent to PIM.
  */
 export type SsoResult =
-  | { kind: 'token'; token: string }
+  | ProvenToken
   | { kind: 'signInRequired'; response: InvokeBody }
-  | { kind: 'exchangeFailed'; response: InvokeBody };
+  | { kind: 'exchangeFailed'; response: InvokeBody }
+  | IdentityRefused;
+
+/** A token with the user it proves. */
+export interface ProvenToken {
+  kind: 'token';
+  token: string;
+  user: ProvenUser;
+}
+
+/** A token the token service held or issued: proven to be the acting user's, or refused. */
+export type UserTokenResult = ProvenToken | IdentityRefused;
+
+/** The token does not prove the clicker: what to tell them (`message`, or `response` as it stands) and what to log. */
+export interface IdentityRefused {
+  kind: 'identityRefused';
+  check: UserTokenCheck;
+  message: string;
+  response: InvokeBody;
+  /** The token's own `oid`/`tid` when its signature verified (identifiers only, never the token). */
+  tokenOid?: string;
+  tokenTid?: string;
+}
 
 export interface InvokeBody {
   statusCode: number;
@@ -27,6 +54,8 @@ export interface SsoOptions {
    * the bot's app id and no credentials; every call below is unchanged.
    */
   unauthenticatedClient?: { appId: string; oauthUrl: string };
+  /** Proves whose a token is (signature, tenant, audience, and `oid` = the activity's `from.aadObjectId`). */
+  verifyUser: UserTokenVerifier;
 }
 
 /** The Bot Framework token service client for this turn (the demo's unauthenticated one, see SsoOptions). */
@@ -46,12 +75,13 @@ export async function approverSsoToken(ctx: TurnContext, options: SsoOptions, si
 
   // Teams retries the action with an SSO token after our 401 loginRequest: exchange it.
   if (value.authentication?.token) {
+    let exchanged: string | undefined;
     try {
-      const exchanged = await client.exchangeToken(userId, options.connectionName, channelId, { token: value.authentication.token });
-      if (exchanged?.token) return { kind: 'token', token: exchanged.token };
+      exchanged = (await client.exchangeToken(userId, options.connectionName, channelId, { token: value.authentication.token }))?.token || undefined;
     } catch {
       // fall through to 412: Teams then shows the sign-in card (consent needed, or a bad token)
     }
+    if (exchanged) return proveUser(ctx, client, options, exchanged);
     return {
       kind: 'exchangeFailed',
       response: { statusCode: 412, type: 'application/vnd.microsoft.error.preconditionFailed', value: { code: '412', message: 'The sign-in token could not be exchanged; sign in to continue.' } },
@@ -59,7 +89,7 @@ export async function approverSsoToken(ctx: TurnContext, options: SsoOptions, si
   }
 
   const existing = await client.getUserToken(userId, options.connectionName, channelId, value.state ?? '').catch(() => undefined);
-  if (existing?.token) return { kind: 'token', token: existing.token };
+  if (existing?.token) return proveUser(ctx, client, options, existing.token);
 
   const resource = await client.getSignInResource(options.connectionName, ctx.activity, '');
   return {
@@ -75,6 +105,50 @@ export async function approverSsoToken(ctx: TurnContext, options: SsoOptions, si
       },
     },
   };
+}
+
+/** What the person who clicked is told when the token the token service holds for them does not prove them. */
+export function identityRefusalText(check: UserTokenCheck): string {
+  switch (check) {
+    case 'account':
+      return 'This sign-in belongs to another account than the one you use in Teams, so nothing was sent to PIM. You were signed out of the bot: try again and sign in with your own account.';
+    case 'tenant':
+      return "This sign-in belongs to another organisation's account, so nothing was sent to PIM. You were signed out of the bot: try again and sign in with your account in this organisation.";
+    case 'keys_unavailable':
+      return 'The bot could not check your sign-in just now (Entra\'s signing keys could not be read), so nothing was sent to PIM. Try again in a minute.';
+    default:
+      return 'Your sign-in could not be verified, so nothing was sent to PIM. You were signed out of the bot: try again and sign in.';
+  }
+}
+
+/**
+ * The token proves the clicker, or the action is refused. A token that belongs to someone else, another
+ * tenant, or fails its checks is dropped from the token service (for `from.id`, whose token it is), so
+ * the next click signs in afresh through Teams SSO, with the account Teams knows.
+ */
+export async function proveUser(ctx: TurnContext, client: UserTokenClient, options: Pick<SsoOptions, 'connectionName' | 'verifyUser'>, token: string): Promise<UserTokenResult> {
+  try {
+    return { kind: 'token', token, user: await options.verifyUser(token, ctx.activity.from?.aadObjectId) };
+  } catch (err) {
+    if (!(err instanceof UserTokenError)) throw err;
+    if (err.check !== 'keys_unavailable') {
+      await client.signOutUser(ctx.activity.from.id, options.connectionName, ctx.activity.channelId).catch(() => undefined);
+    }
+    const message = identityRefusalText(err.check);
+    return {
+      kind: 'identityRefused',
+      check: err.check,
+      message,
+      response: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: message },
+      tokenOid: err.token.oid,
+      tokenTid: err.token.tid,
+    };
+  }
+}
+
+/** The fields of a refusal's one warn line: who Teams says acted, whose the token was, which check failed. Never the token. */
+export function identityRefusalLog(ctx: TurnContext, r: IdentityRefused): Record<string, unknown> {
+  return { check: r.check, fromId: ctx.activity.from?.id, claimedOid: ctx.activity.from?.aadObjectId?.toLowerCase(), tokenOid: r.tokenOid, tokenTid: r.tokenTid };
 }
 
 export interface OboOptions {

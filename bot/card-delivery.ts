@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import { PIM_MY_ROLES_URL, renderApprovalCard } from '../cards/approval-card';
 import type { ChannelTarget } from '../services/config/config';
 import type { Directory } from '../services/graph/directory';
-import { BOT_ACTOR, graphResultEntry } from '../services/audit/entries';
+import { BOT_ACTOR, calloutUnboundEntry, graphResultEntry } from '../services/audit/entries';
+import { differences, sameContent } from '../services/approvals/callout-binding';
+import type { ActivationRequest } from '../services/decision/activation-request';
+import type { Metrics } from '../services/observability/metrics';
+import { contentOfRequest, contentOfRow } from './approval-request-row';
+import { checkLinesOf, type CheckForLine } from './check-lines';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDataOf, parseDisplay, refOf, RequestDisplay, utcText } from './approval-view';
 import type { RequesterSignalsReader } from './requester-signals';
@@ -18,6 +23,29 @@ import type { CardPostRow } from '../services/store/store';
 
 /** Who "decided" a request whose role needs no approval. */
 export const NO_APPROVAL_NEEDED = 'PIM (no approval required)';
+
+/** The evaluations' key of a row: `entraRole:<id>`, `group:<id>`, or the Azure request key itself. */
+function requestKeyOfRow(row: Pick<ApprovalRequestRow, 'kind' | 'pim_request_id'>): string {
+  return row.kind === 'azureResource' ? row.pim_request_id : `${row.kind}:${row.pim_request_id}`;
+}
+
+function parseStoredCallout(json: string): { request: ActivationRequest; riskFlags: string[] } | null {
+  try {
+    const v = JSON.parse(json) as { request?: ActivationRequest; riskFlags?: string[] };
+    return v.request ? { request: v.request, riskFlags: v.riskFlags ?? [] } : null;
+  } catch {
+    return null;
+  }
+}
+
+function parseChecks(json: string): CheckForLine[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? (v as CheckForLine[]) : [];
+  } catch {
+    return [];
+  }
+}
 
 /** Longer than a decision can take: Graph's 10 s timeout with retries honouring Retry-After. */
 const STALE_CLAIM_MS = 2 * 60_000;
@@ -41,6 +69,8 @@ export class CardDelivery {
   private readonly checkedOutcomes = new Map<string, number>();
   private follower: RequestFollower | null = null;
   private readonly postedListeners: Array<(requestId: string) => Promise<void>> = [];
+  /** Counts callouts that could not be bound to PIM's copy (set by the composition root). */
+  bindingMetrics: Pick<Metrics, 'calloutBinding'> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -145,7 +175,11 @@ export class CardDelivery {
 
   async postCards(requestId: string): Promise<void> {
     let row = await this.store.getRequest(requestId);
-    if (!row || row.cards_posted_at) return;
+    if (!row || row.cards_posted_at || row.unbound_at) return;
+    // Approvers see what PIM holds, never what a callout claimed: bind first (a failed read throws, and the sweep tries again).
+    const bound = await this.bindToPim(row);
+    if (!bound) return;
+    row = bound;
     const display = await this.fetchDisplay(row);
     if (display.approvalRequired === false) {
       // PIM activates without an approver for this role: a card would ask people to decide nothing, and
@@ -172,6 +206,49 @@ export class CardDelivery {
     // Posted means handed to the outbox: from here it is the outbox's to deliver, once.
     await this.store.markCardsPosted(row.id, JSON.stringify(display));
     for (const listener of this.postedListeners) await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
+  }
+
+  /**
+   * Reads PIM's own copy of the request with the app's identity and returns the row to post when a
+   * callout's content equals it: this row's, or another callout's for the same id (this one was forged
+   * or pre-empted), which the row is then rebound to (justification, ticket, evaluation, reasons, flags,
+   * check lines). When none matches, or PIM has no such request, no card is posted: the row is marked
+   * unbound, with an audit row, a metric and a warning. A later callout for the same id looks again.
+   */
+  private async bindToPim(row: ApprovalRequestRow): Promise<ApprovalRequestRow | null> {
+    const copy = await this.directory.pimRequestCopy(refOf(row));
+    if (copy && sameContent(copy, contentOfRow(row))) return row;
+    const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id });
+    let fields: string[] = copy ? differences(copy, contentOfRow(row)) : [];
+    if (copy) {
+      for (const e of await this.store.evaluationsFor(requestKeyOfRow(row))) {
+        if (e.outcome !== 'Approved') continue;
+        const stored = parseStoredCallout(e.request_json);
+        if (!stored || !sameContent(copy, contentOfRequest(stored.request))) continue;
+        const r = stored.request;
+        const rebound = await this.store.rebindRequest(row.id, {
+          evaluation_id: e.evaluation_id,
+          justification: r.justification,
+          ticket_system: r.ticket?.system ?? null,
+          ticket_number: r.ticket?.number ?? null,
+          duration: r.duration,
+          duration_minutes: r.durationMinutes,
+          start_at: r.startDateTime,
+          reasons: e.reasons,
+          risk_flags: JSON.stringify(stored.riskFlags),
+          check_lines: JSON.stringify(checkLinesOf(parseChecks(e.checks))),
+        });
+        if (!rebound) return null;
+        log.warn({ evaluationId: e.evaluation_id, differingFields: fields }, "card bound to the callout that matches PIM's copy; the first callout for this id did not");
+        return (await this.store.getRequest(row.id)) ?? null;
+      }
+    }
+    const reason = copy ? 'differs' : 'not_in_pim';
+    if (!copy) fields = [];
+    await this.store.markUnbound(row.id, this.now().toISOString(), calloutUnboundEntry(row, { reason, fields, at: this.now() }));
+    this.bindingMetrics?.calloutBinding(copy ? 'unbound' : 'not_in_pim');
+    log.warn({ reason, differingFields: fields }, "no card: no callout for this request matches PIM's own copy");
+    return null;
   }
 
   /**

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ClientCertificateCredential, ClientSecretCredential, TokenCredential } from '@azure/identity';
-// teams-ai's package root loads its whole AI stack (planners, models, embeddings): +26 MB for a bot
-// that uses only the Application and the adapter unless natural language is configured.
-import { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter';
-import { CertificateServiceClientCredentialsFactory } from 'botframework-connector';
+import { AuthenticationConstants, CertificateServiceClientCredentialsFactory } from 'botframework-connector';
+import { CallerIdConstants } from 'botbuilder';
 import pino, { Logger } from 'pino';
 import type { AppConfig } from '../services/config/config';
 import { createPimTokenValidator } from '../services/auth/pim-caller-token';
+import { tenantSigningKeys } from '../services/auth/tenant-keys';
+import { createUserTokenVerifier } from '../services/auth/user-token';
 import { GraphDirectory } from '../services/graph/directory';
 import { ArmAzureReads, ArmClient, ArmPimApprovals } from '../services/graph/arm';
 import { refOf } from './approval-view';
@@ -46,7 +46,8 @@ import { Outbox } from '../services/outbox/outbox';
 import { Pacer, shareOf, TEAMS_LIMITS } from '../services/outbox/pacer';
 import { handleEvaluate } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
-import { createTeamsApp, refuseMalformedActivity, refuseNonJsonActivity } from './teams-app';
+import { createTeamsApp } from './teams-app';
+import { refuseDemoHost, refuseNonLoopbackServiceUrl } from './demo-containment';
 import { loadPolicy } from './load-policy';
 import { createIntegrations, parseIntegrationsSettings } from '../services/integrations/config';
 import type { DecisionPorts } from '../services/decision/evaluate-activation';
@@ -56,7 +57,12 @@ import { Readiness } from '../services/observability/readiness';
 import { BOT_FRAMEWORK_SCOPE, connectorCheck, databaseCheck, GRAPH_SCOPE, tokenCheck } from '../services/observability/readiness-checks';
 import { storeScrapeSources } from '../services/observability/store-sources';
 import { registerOperationsRoutes } from './operations-routes';
-import { BotHttpServer, readJsonBody } from './http-server';
+import { BotHttpServer } from './http-server';
+// teams-ai's package root loads its whole AI stack (planners, models, embeddings): +26 MB for a bot
+// that uses only the Application and the adapter (lib/TeamsAdapter, under ChannelAdapter) unless natural
+// language is configured.
+import { ChannelAdapter, registerMessagesRoute } from './messages-route';
+import { ChannelTokens } from './channel-token';
 
 /** How often owed card posts and updates are retried (after Teams or Graph failures, or a restart). */
 const SWEEP_INTERVAL_MS = 15_000;
@@ -68,7 +74,6 @@ const OUTBOX_PRUNE_JOB = 'outbox:prune';
 const OUTBOX_KEEP_MS = 7 * 24 * 3600_000;
 /** How often each replica logs the audit trail's head (the anchor that shows rows deleted from the end). */
 const AUDIT_ANCHOR_INTERVAL_MS = 3600_000;
-const MESSAGES_MAX_BODY_BYTES = 256 * 1024;
 
 export interface RunningBot {
   url: string;
@@ -91,7 +96,21 @@ export interface RunningBot {
 const MICROSOFT_AUTHORITIES = ['https://login.microsoftonline.com', 'https://login.microsoftonline.us', 'https://login.partner.microsoftonline.cn'];
 
 /** The composition root: every dependency is built here from the config, nowhere else. */
-export async function startBot(config: AppConfig, opts: { logger?: Logger; now?: () => Date; sweepIntervalMs?: number; /** 0: no timer (tests run jobs themselves). */ jobsIntervalMs?: number } = {}): Promise<RunningBot> {
+export async function startBot(
+  config: AppConfig,
+  opts: {
+    logger?: Logger;
+    now?: () => Date;
+    sweepIntervalMs?: number;
+    /** 0: no timer (tests run jobs themselves). */
+    jobsIntervalMs?: number;
+    /**
+     * Tests: where the channel's token signing keys are published (OpenID metadata), so forged and valid
+     * Bot Framework tokens can be told apart offline. Production: the Bot Framework's own metadata.
+     */
+    channelOpenIdMetadataUrl?: string;
+  } = {},
+): Promise<RunningBot> {
   // Every line logged while serving a request carries its correlation id (the mixin reads it from the async context).
   // Asynchronous writes: a line is handed to the kernel off the request's path, and lines that queue up
   // while one is being written go out together (synchronous stdout writes were 8% of a card action's CPU).
@@ -124,14 +143,33 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     identityRisk: integrations.identityRisk,
   };
 
-  const adapter = new TeamsAdapter(
-    {
-      ...(config.bot.authenticateChannel
-        ? { MicrosoftAppId: config.bot.appId, MicrosoftAppPassword: config.bot.appSecret ?? '', MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: config.tenantId }
-        : // Demo only (loopback, enforced by the config): no app id means Bot Framework auth is off.
-          { MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: 'MultiTenant' }),
-      ...(config.bot.oauthUrl ? { OAuthUrl: config.bot.oauthUrl } : {}),
-    },
+  const channelOpenIdMetadataUrl = opts.channelOpenIdMetadataUrl ?? AuthenticationConstants.ToBotFromChannelOpenIdMetadataUrl;
+  const adapter = new ChannelAdapter(
+    config.bot.authenticateChannel
+      ? {
+          MicrosoftAppId: config.bot.appId,
+          MicrosoftAppPassword: config.bot.appSecret ?? '',
+          MicrosoftAppType: 'SingleTenant',
+          MicrosoftAppTenantId: config.tenantId,
+          // The public cloud's Bot Framework endpoints, every one spelled out: as soon as one is set (the
+          // token service for a sovereign cloud, the key metadata in tests) botbuilder takes them all from
+          // here, and one left out is undefined (no token issuer: every activity refused).
+          ToChannelFromBotLoginUrl: AuthenticationConstants.ToChannelFromBotLoginUrl,
+          ToChannelFromBotOAuthScope: AuthenticationConstants.ToChannelFromBotOAuthScope,
+          ToBotFromChannelTokenIssuer: AuthenticationConstants.ToBotFromChannelTokenIssuer,
+          ToBotFromChannelOpenIdMetadataUrl: channelOpenIdMetadataUrl,
+          ToBotFromEmulatorOpenIdMetadataUrl: AuthenticationConstants.ToBotFromEmulatorOpenIdMetadataUrl,
+          OAuthUrl: config.bot.oauthUrl ?? AuthenticationConstants.OAuthUrl,
+          CallerId: CallerIdConstants.PublicAzureChannel,
+          ValidateAuthority: true,
+        }
+      : {
+          // Demo only (loopback, enforced by the config): no app id means Bot Framework auth is off.
+          MicrosoftAppId: '',
+          MicrosoftAppPassword: '',
+          MicrosoftAppType: 'MultiTenant',
+          ...(config.bot.oauthUrl ? { OAuthUrl: config.bot.oauthUrl } : {}),
+        },
     config.bot.authenticateChannel && config.bot.certificatePath ? certificateFactory(config) : undefined,
   );
   adapter.onTurnError = async (ctx, err) => {
@@ -155,6 +193,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   // The card shows the requester's identity risk (when ID Protection is configured) and history with the role.
   const requesterSignals = new RequesterSignalsReader({ store, pimHistory: new GraphActivationHistory(appGraph), identityRisk: integrations.identityRisk, log, now: opts.now });
   const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now, requesterSignals);
+  delivery.bindingMetrics = metrics;
   const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
   const oboFor = onBehalfOfCache(oboOptions);
   /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
@@ -163,8 +202,18 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo, { metrics }), refOf(row));
     return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), row.kind === 'group' ? 'group' : 'entraRole');
   };
+  // The tenant's signing keys, fetched and cached once for PIM's callout tokens and the users' SSO tokens.
+  const tenantKeys = tenantSigningKeys(config.pimEndpoint.jwksUri);
   const ssoOptions = {
     connectionName: config.bot.oauthConnectionName,
+    // Every user token the bot acts with must prove the Teams user who clicked (services/auth/user-token).
+    verifyUser: createUserTokenVerifier({
+      tenantId: config.tenantId,
+      issuers: config.pimEndpoint.issuers,
+      audiences: [`api://botid-${config.bot.appId}`, config.bot.appId],
+      jwksUri: config.pimEndpoint.jwksUri,
+      keys: tenantKeys,
+    }),
     unauthenticatedClient: config.bot.authenticateChannel ? undefined : { appId: config.bot.appId, oauthUrl: config.bot.oauthUrl ?? 'https://api.botframework.com' },
   };
   const actions = new ApprovalActions({
@@ -212,7 +261,7 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   // Each request's ladder starts when its cards are posted.
   delivery.onCardsPosted((requestId) => reminders.start(requestId));
   delivery.followRequests(chatStatus);
-  const chatSignIn = new TokenServiceSignIn(ssoOptions);
+  const chatSignIn = new TokenServiceSignIn(ssoOptions, log);
   // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
   const selfServiceFor = (sso: string, claims: string | null | undefined) => {
     const obo = withClaims(oboFor(sso), claims);
@@ -241,15 +290,18 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     log,
     now: opts.now,
   });
-  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, digestActions, log, metrics });
+  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, digestActions, log, metrics, loopbackServiceUrlsOnly: config.mode === 'demo' });
   const validateToken = createPimTokenValidator({
     issuers: config.pimEndpoint.issuers,
     jwksUri: config.pimEndpoint.jwksUri,
     audience: config.pimEndpoint.appIdUri,
     allowedCallerAppIds: config.pimEndpoint.allowedCallerAppIds,
+    keys: tenantKeys,
   });
 
   const server = new BotHttpServer(log);
+  // Demo: only requests addressed to a loopback name, on every route (a DNS-rebinding page's carry its own name).
+  if (config.mode === 'demo') server.refuseAll((req) => refuseDemoHost(req.headers.host));
   const readiness = new Readiness(
     [
       databaseCheck(store.db),
@@ -262,10 +314,6 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
   );
   metrics.exposeReadiness(() => readiness.report());
   registerOperationsRoutes(server, { readiness, metrics, metricsAccess: config.metrics, log });
-  // The playground probes the endpoint with HEAD before it starts talking to the bot.
-  server.route('HEAD', '/api/messages', async (_req, res) => {
-    res.send(200);
-  });
   server.route('POST', '/api/pim/evaluate', async (req, res) => {
     const result = await handleEvaluate(req, {
       store,
@@ -283,24 +331,14 @@ export async function startBot(config: AppConfig, opts: { logger?: Logger; now?:
     res.send(result.status, result.body);
   });
   registerEventRoutes(server, { config, store, delivery, validatePimToken: validateToken, log, now: opts.now });
-  server.route('POST', '/api/messages', async (req, res) => {
-    // Bot Framework posts JSON only, and an activity is never more than MESSAGES_MAX_BODY_BYTES.
-    const refusedType = refuseNonJsonActivity(req);
-    if (refusedType) {
-      req.resume();
-      res.send(refusedType.status, refusedType.body);
-      return;
-    }
-    await readJsonBody(req, MESSAGES_MAX_BODY_BYTES);
-    // An activity without the envelope every Teams activity carries is refused before botbuilder sees it.
-    const refused = refuseMalformedActivity(req.body);
-    if (refused) {
-      res.send(refused.status, refused.body);
-      return;
-    }
-    await adapter.process(req, res, async (ctx) => {
-      await app.run(ctx);
-    });
+  registerMessagesRoute(server, {
+    adapter,
+    app,
+    // In demo the playground sends no token (and botbuilder's authentication is off).
+    channelTokens: config.bot.authenticateChannel ? new ChannelTokens({ appId: config.bot.appId, openIdMetadataUrl: channelOpenIdMetadataUrl }) : null,
+    // Demo (no channel authentication): an activity whose serviceUrl is off loopback is refused before anything is stored or sent.
+    refuseActivity: config.mode === 'demo' ? refuseNonLoopbackServiceUrl : undefined,
+    log,
   });
 
   await server.listen(config.port, config.host);

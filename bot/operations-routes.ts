@@ -39,6 +39,7 @@ export function registerOperationsRoutes(server: BotHttpServer, deps: Operations
     if (expected) {
       const presented = /^Bearer ([^\s]+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
       if (!presented || !timingSafeEqual(digest(presented), expected)) {
+        deps.log.warn({ route: '/metrics', status: 401, code: 'metrics_unauthorized', remoteAddress: req.socket.remoteAddress }, 'metrics request refused: no or wrong bearer token');
         res.header('WWW-Authenticate', 'Bearer realm="metrics"');
         res.send(401, { error: { code: 'metrics_unauthorized', message: 'Send Authorization: Bearer <METRICS_TOKEN>.' } });
         return;

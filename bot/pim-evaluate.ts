@@ -8,8 +8,11 @@ import type { PimCaller } from '../services/auth/pim-caller-token';
 import type { Store } from '../services/store/store';
 import type { Metrics } from '../services/observability/metrics';
 import { decidingRule } from '../services/observability/evaluation-labels';
-import { evaluationEntry } from '../services/audit/entries';
-import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
+import { calloutConflictEntry, evaluationEntry } from '../services/audit/entries';
+import { differences } from '../services/approvals/callout-binding';
+import type { ActivationRequest } from '../services/decision/activation-request';
+import type { EvaluationRow } from '../services/store/store';
+import { approvalKeyOf, calloutDigestOf, contentOfRequest, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
 import { errorResult, HttpError, HttpResult, readPimCallout } from './http-body';
 
@@ -28,7 +31,7 @@ export interface EvaluateDeps {
   budgetMs: number;
   log: Logger;
   now?: () => Date;
-  metrics?: Pick<Metrics, 'evaluation'>;
+  metrics?: Pick<Metrics, 'evaluation' | 'calloutBinding'>;
 }
 
 /**
@@ -45,12 +48,27 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     let request = callout.request;
     const log = deps.log.child({ pimRequestId: request.pimRequestId, requestKey: request.requestKey, callerAppId: caller.appId });
 
-    let existing = request.kind === 'azureResource' ? await deps.store.findLatestEvaluation(request.requestKey) : await deps.store.findEvaluation(request.requestKey);
-    if (existing && request.kind === 'azureResource' && now().getTime() - Date.parse(existing.created_at) > AZURE_RETRY_WINDOW_MS) {
-      // The same Azure body after PIM's retry window is a new request (the shape has no id): evaluate it afresh.
-      log.info({ previousEvaluationId: existing.evaluation_id }, 'Azure callout with a known body after the retry window: evaluated as a new request');
-      request = { ...request, requestKey: `${request.requestKey}:${randomUUID().slice(0, 8)}` };
-      existing = undefined;
+    // A stored evaluation answers only the same body (PIM's retry); another body for the same id is
+    // evaluated on its own and recorded as a conflict, never answered from, or stored as, the first.
+    const digest = calloutDigestOf(request);
+    let existing: EvaluationRow | undefined;
+    let conflictWith: EvaluationRow | undefined;
+    if (request.kind === 'azureResource') {
+      // The Azure key is the body's digest already (the shape has no id).
+      existing = await deps.store.findLatestEvaluation(request.requestKey);
+      if (existing && now().getTime() - Date.parse(existing.created_at) > AZURE_RETRY_WINDOW_MS) {
+        // The same Azure body after PIM's retry window is a new request: evaluate it afresh.
+        log.info({ previousEvaluationId: existing.evaluation_id }, 'Azure callout with a known body after the retry window: evaluated as a new request');
+        request = { ...request, requestKey: `${request.requestKey}:${randomUUID().slice(0, 8)}` };
+        existing = undefined;
+      }
+    } else {
+      const stored = await deps.store.evaluationsFor(request.requestKey);
+      existing = stored.find((e) => e.body_digest === digest || (e.body_digest === '' && e.request_key === request.requestKey));
+      if (!existing && stored.length > 0) {
+        conflictWith = stored[0];
+        request = { ...request, requestKey: `${request.requestKey}~${digest.slice(0, 16)}` };
+      }
     }
     if (existing) {
       log.info({ evaluationId: existing.evaluation_id }, 'PIM retry answered from the stored evaluation');
@@ -64,9 +82,9 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     const approvalId = needsCard ? randomUUID() : null;
     const latencyMs = Date.now() - started;
     const { row, created } = await deps.store.insertEvaluation(
-      newEvaluationRow(request, { evaluationId, outcome: verdict.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, reasons: verdict.reasons, checks: verdict.checks, latencyMs, at }),
+      newEvaluationRow(request, { evaluationId, outcome: verdict.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, reasons: verdict.reasons, checks: verdict.checks, latencyMs, at, bodyDigest: digest, riskFlags: verdict.riskFlags }),
       approvalId ? newApprovalRequestRow(request, { id: approvalId, evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, checks: verdict.checks, at }) : undefined,
-      evaluationEntry({
+      [evaluationEntry({
         evaluationId,
         pimRequestId: request.pimRequestId,
         requestKey: request.requestKey,
@@ -84,12 +102,22 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
         callerAppId: caller.appId,
         at,
       }),
-    );
+      ...(conflictWith ? [calloutConflictEntry({ pimRequestId: request.pimRequestId, requestKey: request.requestKey, evaluationId, firstEvaluationId: conflictWith.evaluation_id, fields: conflictFields(conflictWith, request), callerAppId: caller.appId, at })] : []),
+    ]);
     log.info({ evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created }, 'activation evaluated');
     if (created) deps.metrics?.evaluation({ outcome: row.outcome, rule: decidingRule(verdict), seconds: (Date.now() - started) / 1000 });
+    if (created && conflictWith) {
+      deps.metrics?.calloutBinding('conflict');
+      log.warn({ evaluationId: row.evaluation_id, firstEvaluationId: conflictWith.evaluation_id }, 'a second, different body for a request id already evaluated: evaluated on its own');
+    }
     if (created && needsCard) {
       const approval = await deps.store.getRequestByPimId(approvalKeyOf(request));
-      if (approval) deps.delivery.kick(() => deps.delivery.postCards(approval.id));
+      if (approval) {
+        // The card is bound to PIM's own copy before it is posted (card-delivery): with a conflict this
+        // callout may be the one that matches, so an approval left unbound by the first is looked at again.
+        if (conflictWith && approval.unbound_at && !approval.cards_posted_at) await deps.store.markUnbound(approval.id, null);
+        deps.delivery.kick(() => deps.delivery.postCards(approval.id));
+      }
     }
     return answer(row.evaluation_id, row.outcome, JSON.parse(row.reasons) as string[]);
   } catch (err) {
@@ -99,6 +127,16 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     }
     deps.log.error({ err: { message: (err as Error).message } }, 'evaluate failed');
     return { status: 500, body: { error: { code: 'internal', message: 'The decision service failed; PIM will retry.' } } };
+  }
+}
+
+/** Which fields the second body changed, by name only (the first body's stored request against this one). */
+function conflictFields(first: EvaluationRow, request: ActivationRequest): string[] {
+  try {
+    const stored = (JSON.parse(first.request_json) as { request?: ActivationRequest }).request;
+    return stored ? differences(contentOfRequest(stored), contentOfRequest(request)) : ['unknown'];
+  } catch {
+    return ['unknown'];
   }
 }
 

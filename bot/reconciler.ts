@@ -195,6 +195,9 @@ export class Reconciler {
       return false;
     }
     log.info('request closed from PIM state');
+    // No card was ever posted for a callout PIM's copy did not match: nobody is told (the requester a
+    // forged callout named must not get messages about a request they never made).
+    if (row.unbound_at) return true;
     try {
       await this.deps.delivery.refreshCopies(row.id);
     } catch (err) {

@@ -11,15 +11,44 @@ import type { ApprovalActions } from './approval-actions';
 import type { ChatCommands } from './chat/chat-commands';
 import { DigestActions } from './digest-actions';
 import type { Metrics } from '../services/observability/metrics';
+import { isLoopbackServiceUrl } from './demo-containment';
 
 /**
  * The Teams surface: teams-ai routes. Card actions are an invoke route (answered first; Teams waits
  * only a few seconds). Installs and messages record the conversation reference so the bot can tell
  * requesters what happened.
  */
-export function createTeamsApp(opts: { adapter: TeamsAdapter; botAppId: string; store: Store; actions: ApprovalActions; chat: ChatCommands; digestActions: DigestActions; log: Logger; metrics?: Pick<Metrics, 'cardAction'> }): Application<TurnState> {
+export function createTeamsApp(opts: {
+  adapter: TeamsAdapter;
+  botAppId: string;
+  store: Store;
+  actions: ApprovalActions;
+  chat: ChatCommands;
+  digestActions: DigestActions;
+  log: Logger;
+  metrics?: Pick<Metrics, 'cardAction'>;
+  /**
+   * Demo (no channel authentication): run no turn for an activity whose serviceUrl is not on loopback, so
+   * nothing is stored as a conversation and nothing is sent there. The HTTP route refuses such activities
+   * first (bot/demo-containment.ts); this holds whatever the HTTP layer is.
+   */
+  loopbackServiceUrlsOnly?: boolean;
+}): Application<TurnState> {
   const { adapter, botAppId, store, actions, chat, digestActions, log } = opts;
   const app = new Application<TurnState>({ adapter, botAppId, removeRecipientMention: true, startTypingTimer: false, longRunningMessages: false });
+
+  if (opts.loopbackServiceUrlsOnly) {
+    app.turn('beforeTurn', async (ctx) => {
+      if (isLoopbackServiceUrl(ctx.activity.serviceUrl)) return true;
+      log.warn({ activityType: ctx.activity.type }, 'demo: activity with a serviceUrl off loopback refused; nothing stored or sent');
+      if (ctx.activity.type === ActivityTypes.Invoke) {
+        // Becomes the HTTP answer (botbuilder keeps invoke responses in the turn; nothing goes to the serviceUrl).
+        const refused = errorResult(new HttpError(403, 'demo_service_url_not_allowed', 'Demo mode talks only to a Bot Connector on loopback (the Teams playground\'s).', 'serviceUrl'));
+        await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: refused.status, body: refused.body } });
+      }
+      return false;
+    });
+  }
 
   app.addRoute(
     async (ctx) => ctx.activity.type === ActivityTypes.Invoke && ctx.activity.name === 'adaptiveCard/action',

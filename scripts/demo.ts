@@ -155,6 +155,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
 
     const botEnv: Record<string, string | undefined> = {
       APP_MODE: 'demo',
+      // Demo authenticates no Bot Framework caller: loopback and the simulated tenant only (services/config).
+      DEMO_ACKNOWLEDGE: 'loopback-only',
       HOST: '127.0.0.1',
       PORT: String(ports.bot),
       LOG_LEVEL: logLevel,

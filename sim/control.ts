@@ -91,6 +91,12 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
     return json(201, { id: result.request.id, status: controlStatus(result.request) });
   });
 
+  // PIM holds a request as this callout body describes it, without calling the extension (tests that play PIM's callout).
+  router.add('POST', '/_sim/requests/adopt', (req) => {
+    const result = pim.adopt(body(req) as Record<string, any>);
+    if (!result.ok) return ctlError(400, result.code, result.message);
+    return json(201, controlView(result.request));
+  });
   router.add('GET', '/_sim/requests', () => json(200, { value: pim.all().map(controlView) }));
   router.add('GET', '/_sim/requests/:id', (_req, p) => {
     const r = pim.get(p.id);

@@ -346,6 +346,42 @@ export class PimEngine {
     return { ok: true, request };
   }
 
+  /**
+   * Test and demo control: PIM holds a request exactly as a callout describes it (an Entra role or group
+   * body, as PIM posts it to a custom extension), pending approval where the role's policy asks for one,
+   * without calling the extension: the caller plays PIM's callout itself. Eligibility and policy rules are
+   * not applied; an existing request with the id is replaced.
+   */
+  adopt(body: Record<string, any>): ActivationResult {
+    const id = typeof body.id === 'string' ? body.id.toLowerCase() : '';
+    if (!/^[0-9a-f-]{36}$/.test(id)) return { ok: false, status: 400, code: 'BadRequest', message: 'id: a request id (GUID) is required.' };
+    if (typeof body.principalId !== 'string') return { ok: false, status: 400, code: 'BadRequest', message: 'principalId: required.' };
+    const group = typeof body.groupId === 'string';
+    const now = this.state.now();
+    const request: PimRequest = {
+      id,
+      kind: group ? 'group' : 'entraRole',
+      status: 'PendingApproval',
+      action: 'selfActivate',
+      collection: 'assignment',
+      principalId: body.principalId.toLowerCase(),
+      roleDefinitionId: String(group ? body.accessId : body.roleDefinitionId).toLowerCase(),
+      directoryScopeId: '/',
+      justification: body.justification ?? null,
+      scheduleInfo: { startDateTime: body.scheduleInfo?.startDateTime ?? now.toISOString(), expiration: { type: 'afterDuration', duration: body.scheduleInfo?.expiration?.duration ?? 'PT1H' } },
+      ticketInfo: { ticketNumber: body.ticketInfo?.ticketNumber ?? null, ticketSystem: body.ticketInfo?.ticketSystem ?? null },
+      createdDateTime: now.toISOString(),
+      completedDateTime: null,
+      approvalId: null,
+      targetScheduleId: id,
+      ...(group ? { groupId: String(body.groupId).toLowerCase(), accessId: body.accessId === 'owner' ? 'owner' as const : 'member' as const } : {}),
+    };
+    this.state.requests.set(id, request);
+    const policy = group ? this.state.pimGroup(request.groupId!)?.pim.policy : this.state.role(request.roleDefinitionId)?.policy;
+    if (policy?.isApprovalRequired) this.openApproval(request, policy);
+    return { ok: true, request };
+  }
+
   private openApproval(request: PimRequest, policy: SeedRole['policy']): void {
     const step: ApprovalStep = {
       id: randomUUID(),

@@ -12,7 +12,7 @@ import type { PimTarget, UserProfile } from '../../services/graph/directory';
 import type { ChatDraftRow, ChatRequestRow } from '../../services/store/chat-store';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
 import { selfActivationEntry } from '../../services/audit/entries';
-import type { InvokeBody, SsoResult } from '../approver-token';
+import type { InvokeBody, SsoResult, UserTokenResult } from '../approver-token';
 import type { CardDelivery } from '../card-delivery';
 import { errInfo } from '../card-delivery';
 import { helpText, noticeCard, rolesText, statusText } from './chat-text';
@@ -26,18 +26,22 @@ const EXTEND_BY_DAYS = 90;
 /** A command typed before sign-in is run after sign-in only if the user typed it this recently. */
 const PENDING_COMMAND_TTL_MS = 15 * 60_000;
 
-/** Teams' sign-in and token service calls for the user in this turn (see approver-token.ts). */
+/**
+ * Teams' sign-in and token service calls for the user in this turn (see approver-token.ts). Every token
+ * comes proven to be the acting user's (`oid` = the activity's `from.aadObjectId`, the bot's tenant), or
+ * as the refusal to tell them.
+ */
 export interface ChatSignIn {
   /** The user's token if the token service already holds one. */
-  token(ctx: TurnContext): Promise<string | undefined>;
+  token(ctx: TurnContext): Promise<UserTokenResult | undefined>;
   /** An OAuth card that signs the user in (with Teams SSO token exchange where Teams can). */
   signInCard(ctx: TurnContext, text: string): Promise<Attachment>;
   /** For Action.Execute: the token, or the invoke response that makes Teams sign the user in. */
   invokeToken(ctx: TurnContext): Promise<SsoResult>;
   /** `signin/tokenExchange`: exchanges the SSO token Teams sent; undefined when it cannot (Teams then shows the sign-in card). */
-  exchange(ctx: TurnContext): Promise<string | undefined>;
+  exchange(ctx: TurnContext): Promise<UserTokenResult | undefined>;
   /** `signin/verifyState`: the token for the magic code of a completed sign-in. */
-  verifyState(ctx: TurnContext): Promise<string | undefined>;
+  verifyState(ctx: TurnContext): Promise<UserTokenResult | undefined>;
   /** Drops the stored token, so the next sign-in is interactive (MFA, authentication context). */
   signOut(ctx: TurnContext): Promise<void>;
 }
@@ -122,12 +126,18 @@ export class ChatCommands {
       return;
     }
     const token = await this.deps.signIn.token(ctx);
+    if (token?.kind === 'identityRefused') {
+      // Not kept to run after sign-in: the command came with someone else's sign-in.
+      if (token.check === 'keys_unavailable') await ctx.sendActivity(plain(token.message));
+      else await ctx.sendActivity(MessageFactory.attachment(await this.deps.signIn.signInCard(ctx, token.message)));
+      return;
+    }
     if (!token) {
       await this.deps.store.chat.savePending(userId, text, timeZone);
       await ctx.sendActivity(MessageFactory.attachment(await this.deps.signIn.signInCard(ctx, 'Sign in so I can read your PIM roles and request them as you. I will run your command once you are signed in.')));
       return;
     }
-    await this.run(ctx, userId, text, timeZone, token);
+    await this.run(ctx, userId, text, timeZone, token.token);
   }
 
   /** `signin/tokenExchange` and `signin/verifyState`: finish sign-in, then run the command the user typed before. */
@@ -140,9 +150,13 @@ export class ChatCommands {
         ? { status: 412, body: { id: (ctx.activity.value as { id?: string })?.id, connectionName: (ctx.activity.value as { connectionName?: string })?.connectionName, failureDetail: 'The token could not be exchanged; sign in with the button.' } }
         : { status: 200 };
     }
+    if (token.kind === 'identityRefused') {
+      await ctx.sendActivity(plain(token.message));
+      return { status: 200 };
+    }
     if (userId) {
       const pending = await this.deps.store.chat.takePending(userId, new Date(this.now().getTime() - PENDING_COMMAND_TTL_MS).toISOString());
-      if (pending) await this.run(ctx, userId, pending.text, pending.timeZone ?? 'UTC', token);
+      if (pending) await this.run(ctx, userId, pending.text, pending.timeZone ?? 'UTC', token.token);
       else await ctx.sendActivity('You are signed in. Type "activate <role>" or "roles".');
     }
     return { status: 200 };

@@ -1,24 +1,43 @@
 import { Attachment, CardFactory, TurnContext } from 'botbuilder';
-import { approverSsoToken, userTokenClient, type SsoOptions } from '../approver-token';
+import type { Logger } from 'pino';
+import { approverSsoToken, identityRefusalLog, proveUser, userTokenClient, type SsoOptions, type SsoResult, type UserTokenResult } from '../approver-token';
 import type { ChatSignIn } from './chat-commands';
 
 /**
  * Teams SSO for the personal chat through the Bot Framework token service: an OAuth card carrying the
  * token exchange resource (Teams answers with `signin/tokenExchange`), the sign-in link as fallback
- * (Teams answers with `signin/verifyState`), and `loginRequest` for card actions.
+ * (Teams answers with `signin/verifyState`), and `loginRequest` for card actions. Every token handed to
+ * the chat proves the user Teams says is acting (approver-token.ts `proveUser`); a refusal is logged here,
+ * once.
  */
 export class TokenServiceSignIn implements ChatSignIn {
-  constructor(private readonly options: SsoOptions) {}
+  constructor(
+    private readonly options: SsoOptions,
+    private readonly log?: Logger,
+  ) {}
 
   private client(ctx: TurnContext) {
     return userTokenClient(ctx, this.options);
   }
 
-  async token(ctx: TurnContext): Promise<string | undefined> {
+  /** The token proven to be the acting user's, the refusal, or undefined when there is none. */
+  private async proven(ctx: TurnContext, token: string | undefined): Promise<UserTokenResult | undefined> {
+    if (!token) return undefined;
+    return this.logged(ctx, await proveUser(ctx, this.client(ctx), this.options, token));
+  }
+
+  private logged<T extends SsoResult>(ctx: TurnContext, r: T): T {
+    if (r.kind === 'identityRefused') {
+      this.log?.warn({ ...identityRefusalLog(ctx, r), activity: ctx.activity.name ?? ctx.activity.type }, 'refused: the sign-in does not prove the user who acted; nothing was sent to PIM');
+    }
+    return r;
+  }
+
+  async token(ctx: TurnContext): Promise<UserTokenResult | undefined> {
     const r = await this.client(ctx)
       .getUserToken(ctx.activity.from.id, this.options.connectionName, ctx.activity.channelId, '')
       .catch(() => undefined);
-    return r?.token || undefined;
+    return this.proven(ctx, r?.token || undefined);
   }
 
   async signInCard(ctx: TurnContext, text: string): Promise<Attachment> {
@@ -26,26 +45,26 @@ export class TokenServiceSignIn implements ChatSignIn {
     return CardFactory.oauthCard(this.options.connectionName, 'Sign in', text, resource.signInLink, resource.tokenExchangeResource);
   }
 
-  invokeToken(ctx: TurnContext) {
-    return approverSsoToken(ctx, this.options, 'Sign in so your request goes to PIM as you');
+  async invokeToken(ctx: TurnContext): Promise<SsoResult> {
+    return this.logged(ctx, await approverSsoToken(ctx, this.options, 'Sign in so your request goes to PIM as you'));
   }
 
-  async exchange(ctx: TurnContext): Promise<string | undefined> {
+  async exchange(ctx: TurnContext): Promise<UserTokenResult | undefined> {
     const value = (ctx.activity.value ?? {}) as { token?: string; connectionName?: string };
     if (!value.token) return undefined;
     const r = await this.client(ctx)
       .exchangeToken(ctx.activity.from.id, this.options.connectionName, ctx.activity.channelId, { token: value.token })
       .catch(() => undefined);
-    return r?.token || undefined;
+    return this.proven(ctx, r?.token || undefined);
   }
 
-  async verifyState(ctx: TurnContext): Promise<string | undefined> {
+  async verifyState(ctx: TurnContext): Promise<UserTokenResult | undefined> {
     const state = String((ctx.activity.value as { state?: string } | undefined)?.state ?? '');
     if (!state) return undefined;
     const r = await this.client(ctx)
       .getUserToken(ctx.activity.from.id, this.options.connectionName, ctx.activity.channelId, state)
       .catch(() => undefined);
-    return r?.token || undefined;
+    return this.proven(ctx, r?.token || undefined);
   }
 
   async signOut(ctx: TurnContext): Promise<void> {

@@ -79,12 +79,15 @@ async function main(): Promise<void> {
     } satisfies BotArgs);
     children.push(escBot);
     const esc = new HttpClient(escBot.ready.url);
+    // PIM holds every escalated request (the bot binds each card to PIM's own copy before posting it).
+    const escalated = Array.from({ length: N_ESC + CHANNELS + 8 }, (_, i) => pimRequestBody({ id: randomUUID(), principalId: requesterId(i % requesters), roleDefinitionId: benchRoleId(i % CHANNELS), justification: GOOD_JUSTIFICATION }));
+    for (const request of escalated) await simControl(sim.ready.url, 'POST', '/_sim/requests/adopt', request);
     const escalation = (i: number): BenchRequest => {
       const body = JSON.stringify({
         eventId: `bench-${randomUUID()}`,
         type: 'escalation',
         occurredAt: new Date().toISOString(),
-        request: pimRequestBody({ id: randomUUID(), principalId: requesterId(i % requesters), roleDefinitionId: benchRoleId(i % CHANNELS), justification: GOOD_JUSTIFICATION }),
+        request: escalated[i % escalated.length],
         reasons: ['Risk score above the threshold of the decision service'],
       });
       const ts = String(Math.floor(Date.now() / 1000));

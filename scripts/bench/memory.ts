@@ -4,7 +4,11 @@
  *      and after two full garbage collections (live heap).
  *   2. The bot as production runs it: compiled (`tsc -p tsconfig.build.json`) and started with the
  *      Dockerfile's CMD (`node dist/bot/main.js`): RSS one and five seconds after it listens.
- *   3. Plain node loading the bot's dependencies one group after another, in the bot's import order: what
+ *   3. The framework floors in the same run, each in its own process started like the bot (tsx), idle: a bare
+ *      teams-ai bot on restify (the Bot Framework's own pattern, what the bot serves HTTP with) and the same
+ *      bot on node's http server. Their difference is what restify costs a running bot; the bot's excess over
+ *      the restify floor is what the bot's own code, store and connections cost.
+ *   4. Plain node loading the bot's dependencies one group after another, in the bot's import order: what
  *      each group adds (RSS and live heap, after a full GC); and tsx's own cost (an empty script).
  * Needs NODE_EXTRA_CA_CERTS=.local/pki/ca.pem (the npm script sets it).
  */
@@ -14,11 +18,12 @@ import { buildProduction, dockerfileCommands } from '../production-build';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BotArgs } from './children/bot';
+import type { FloorArgs } from './children/floor';
 import type { SimArgs, SimReady } from './children/sim';
-import { BOT_LOG_LEVEL, botEnv, SIM_CHILD, startBotChild } from './lib/bot-env';
+import { BOT_LOG_LEVEL, botEnv, FLOOR_CHILD, SIM_CHILD, startBotChild } from './lib/bot-env';
 import { ROOT, startChild, type Child, type Usage } from './lib/children';
 import { startBenchConnector } from './lib/connector';
-import { fixed, machineLine, table } from './lib/stats';
+import { fixed, machineLine, sleep, table } from './lib/stats';
 
 /** Dependency groups in the order the bot's composition root pulls them in. */
 const GROUPS: Array<[string, string[]]> = [
@@ -46,6 +51,19 @@ const out = [m('node itself')];
 for (const [label, mods] of groups) { for (const x of mods) require(x); out.push(m(label)); }
 process.stdout.write(JSON.stringify(out));
 `;
+
+/** A framework floor, idle: RSS one second after it listens, then RSS and live heap after two full GCs. */
+async function floorMemory(label: string, kind: 'teams' | 'teams-node'): Promise<{ label: string; idle: Usage; live: Usage }> {
+  const card = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'floor' }] };
+  const child = await startChild<{ url: string }>(label, FLOOR_CHILD, { kind, card } satisfies FloorArgs, { nodeArgs: ['--expose-gc'] });
+  try {
+    await sleep(1000);
+    const idle = await child.usage();
+    return { label, idle, live: await child.rpc<Usage>('gcUsage') };
+  } finally {
+    await child.stop();
+  }
+}
 
 function run(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -101,6 +119,8 @@ async function main(): Promise<void> {
     const afterGc = await bot.rpc<Usage>('gcUsage');
     await bot.stop();
     children.pop();
+    // The floors in the same run, one at a time like the bot (nothing else of the bench runs meanwhile).
+    const floors = [await floorMemory('teams-ai bot on node:http (no restify)', 'teams-node'), await floorMemory('teams-ai bot on restify (the framework floor)', 'teams')];
     const compiled = await compiledBotRss(join(dir, 'compiled'), botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'compiled.sqlite') }));
     const steps = JSON.parse(await run(['--no-deprecation', '--expose-gc', '-e', MEASURE, JSON.stringify(GROUPS)])) as Step[];
     // tsx's own cost: the same empty measurement under the loader `npm start` uses.
@@ -127,7 +147,22 @@ async function main(): Promise<void> {
         ],
       ),
     );
-    out.write('\n\nWhat its dependencies cost, loaded by plain node in the bot\'s order (each after a full GC; a group\'s cost includes what it shares with later groups):\n\n');
+    out.write('\n\n');
+    const [bare, restifyFloor] = floors as [(typeof floors)[0], (typeof floors)[0]];
+    out.write(
+      table(
+        ['idle, each in its own process started with tsx as the bot is', 'RSS 1 s after start (MB)', 'RSS after full GCs (MB)', 'live heap (MB)'],
+        [
+          ...floors.map((f) => [f.label, fixed(f.idle.rssMB, 0), fixed(f.live.rssMB, 0), fixed(f.live.heapUsedMB, 0)]),
+          ['the bot (restify, teams-ai, its own code, store and connections)', fixed(bot.ready.idle.rssMB, 0), fixed(afterGc.rssMB, 0), fixed(afterGc.heapUsedMB, 0)],
+        ],
+      ),
+    );
+    out.write(
+      `\n\nrestify in a running teams-ai bot: +${fixed(restifyFloor.live.rssMB - bare.live.rssMB, 0)} MB RSS, +${fixed(restifyFloor.live.heapUsedMB - bare.live.heapUsedMB, 1)} MB live heap (the restify floor against the node:http one, after full GCs). ` +
+        `The bot above the restify floor: +${fixed(afterGc.rssMB - restifyFloor.live.rssMB, 0)} MB RSS, +${fixed(afterGc.heapUsedMB - restifyFloor.live.heapUsedMB, 0)} MB live heap.\n`,
+    );
+    out.write('\nWhat its dependencies cost, loaded by plain node in the bot\'s order (each after a full GC; a group\'s cost includes what it shares with later groups):\n\n');
     const rows: Array<[string, string, string, string]> = [];
     steps.forEach((s, i) => {
       const prev = steps[i - 1];

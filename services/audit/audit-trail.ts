@@ -6,7 +6,7 @@ import type { AuditLogTable } from './schema';
 import { ChainVerifier, type ChainAnchor, type ChainResult } from './verify-chain';
 
 /** What the trail records. */
-export type AuditKind = 'evaluation' | 'card.decision' | 'graph.result' | 'nudge' | 'escalation' | 'digest.action' | 'self_activation' | 'request.closed';
+export type AuditKind = 'evaluation' | 'card.decision' | 'graph.result' | 'nudge' | 'escalation' | 'digest.action' | 'self_activation' | 'request.closed' | 'callout.conflict' | 'callout.unbound';
 
 /** One thing to record; the trail adds seq, the hashes and (unless given) the time. */
 export interface AuditEntry {

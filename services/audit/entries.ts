@@ -217,3 +217,16 @@ export function selfActivationEntry(userId: string, o: { pimRequestId: string | 
     details: { requestKind: o.requestKind, roleDefinitionId: o.roleDefinitionId, scope: o.scope, durationMinutes: o.durationMinutes, justification: o.justification, ticket: o.ticket ?? null, problem: o.problem ?? null },
   };
 }
+
+/**
+ * A second callout body for a request id already evaluated: it was evaluated on its own (never answered from
+ * the first body's evaluation). Field names only, never their values.
+ */
+export function calloutConflictEntry(o: { pimRequestId: string | null; requestKey: string; evaluationId: string; firstEvaluationId: string; fields: string[]; callerAppId: string; at: Date }): AuditEntry {
+  return { kind: 'callout.conflict', actor: o.callerAppId, pimRequestId: o.pimRequestId, evaluationId: o.evaluationId, outcome: 'evaluated_separately', at: o.at, details: { requestKey: o.requestKey, firstEvaluationId: o.firstEvaluationId, differingFields: o.fields } };
+}
+
+/** No callout for the request matches PIM's own copy (or PIM has none): no card was posted. */
+export function calloutUnboundEntry(row: AuditedRequest, o: { reason: 'not_in_pim' | 'differs'; fields: string[]; at: Date }): AuditEntry {
+  return { kind: 'callout.unbound', actor: BOT_ACTOR, pimRequestId: row.pim_request_id, requestId: row.id, evaluationId: row.evaluation_id, outcome: o.reason, at: o.at, details: { differingFields: o.fields } };
+}

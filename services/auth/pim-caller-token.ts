@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { errors, JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { tenantSigningKeys } from './tenant-keys';
 
 /**
  * Validates the Entra bearer token PIM sends to the custom extension endpoint: signature through
@@ -13,8 +14,9 @@ export interface PimTokenValidatorOptions {
   allowedCallerAppIds: string[];
   /** Tolerated clock skew between Entra and us. */
   clockToleranceSeconds?: number;
-  /** For tests: the clock the verified-token cache reads, and a key source instead of `jwksUri`. */
+  /** For tests: the clock the verified-token cache reads. */
   now?: () => number;
+  /** A key source instead of `jwksUri`: the bot shares one with the user-token verifier; tests pass local keys. */
   keys?: JWTVerifyGetKey;
 }
 
@@ -43,8 +45,7 @@ export interface PimCaller {
 }
 
 export function createPimTokenValidator(options: PimTokenValidatorOptions): (authorization: string | undefined) => Promise<PimCaller> {
-  // jose caches the key set and refetches on an unknown kid (Entra rotates keys), at most every 30 s.
-  const jwks = options.keys ?? createRemoteJWKSet(new URL(options.jwksUri), { timeoutDuration: 3000, cooldownDuration: 30_000 });
+  const jwks = options.keys ?? tenantSigningKeys(options.jwksUri);
   const allowed = new Set(options.allowedCallerAppIds.map((a) => a.toLowerCase()));
   const now = options.now ?? Date.now;
   const toleranceMs = (options.clockToleranceSeconds ?? 120) * 1000;

@@ -1,25 +1,7 @@
-import { ConfigError, loadConfig } from './config';
+import { loadConfig, ConfigError } from './config';
+import { configProblems as problems, DEMO_ENV as demoEnv, PRODUCTION_ENV as production } from '../../test/support/config-env';
 
-const production = {
-  APP_MODE: 'production',
-  TENANT_ID: 'c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17',
-  BOT_APP_ID: 'b07b07b0-5c1a-4e7b-9a52-6d3c0e7a1b75',
-  BOT_APP_SECRET: 'a-real-secret',
-  PIM_ENDPOINT_APP_ID_URI: 'api://pim-bot.contoso.com/b07b07b0-5c1a-4e7b-9a52-6d3c0e7a1b75',
-  PIM_ALLOWED_CALLER_APP_IDS: '1c67c054-65c8-4f7f-92a1-eb7ba6e48627',
-  APPROVER_CHANNELS: '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
-  DATABASE_URL: 'sqlite:/var/lib/pim-bot/bot.sqlite',
-};
-
-function problems(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+// The production matrix for Microsoft endpoints and demo containment are in test/security/.
 
 describe('configuration', () => {
   it('accepts a complete production configuration and derives the token checks', () => {
@@ -55,7 +37,7 @@ describe('configuration', () => {
 
   describe('demo shortcuts cannot be switched on in production', () => {
     it('refuses a non-Microsoft authority (the simulator) in production', () => {
-      expect(problems({ ...production, ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979' }).join()).toMatch(/ENTRA_AUTHORITY_HOST: production accepts only Microsoft Entra authorities/);
+      expect(problems({ ...production, ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979' }).join()).toMatch(/ENTRA_AUTHORITY_HOST: 127\.0\.0\.1 is not a Microsoft Entra authority; production accepts only Microsoft's/);
     });
     it('refuses the simulator secret in production', () => {
       expect(problems({ ...production, BOT_APP_SECRET: 'sim-only-secret-not-valid-anywhere-else' }).join()).toMatch(/simulator secret/);
@@ -72,8 +54,8 @@ describe('configuration', () => {
       expect(found).toMatch(/GRAPH_BASE_URL: demo mode uses the local simulator only/);
     });
     it('turns channel authentication off only in demo mode', () => {
-      const sim = { ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979', GRAPH_BASE_URL: 'https://127.0.0.1:3979' };
-      expect(loadConfig({ ...production, ...sim, APP_MODE: 'demo', HOST: '127.0.0.1' }).bot.authenticateChannel).toBe(false);
+      expect(loadConfig(demoEnv).bot.authenticateChannel).toBe(false);
+      expect(loadConfig(production).bot.authenticateChannel).toBe(true);
     });
     it('defaults to production when APP_MODE is not set', () => {
       expect(loadConfig({ ...production, APP_MODE: undefined }).mode).toBe('production');
@@ -125,7 +107,7 @@ describe('natural-language commands (AZURE_OPENAI_*)', () => {
     AZURE_OPENAI_API_KEY: 'an-azure-openai-key',
     AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini',
   };
-  const demo = { ...production, APP_MODE: 'demo', HOST: '127.0.0.1', ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979', GRAPH_BASE_URL: 'https://127.0.0.1:3979' };
+  const demo = demoEnv;
 
   it('is off without settings, and empty variables count as unset', () => {
     expect(loadConfig(production).naturalLanguage).toBeNull();

@@ -1,17 +1,13 @@
 import { z } from 'zod';
 import { validTimeZone } from '../jobs/local-time';
 import type { AzureOpenAiSettings } from '../chat/nl-planner';
+import { ARM_HOSTS, BOT_TOKEN_SERVICE_HOSTS, ENTRA_AUTHORITY_HOSTS, GRAPH_HOSTS, isLoopbackUrl, microsoftEndpointProblem, TEAMS_SERVICE_URL_HOSTS } from './microsoft-endpoints';
 
 /**
  * The one configuration schema. Read once at start (`loadConfig(process.env)`); nothing else reads
  * process.env. Each key: the environment variable, what it holds, its default.
  */
 
-const MICROSOFT_AUTHORITY_HOSTS = [
-  'https://login.microsoftonline.com',
-  'https://login.microsoftonline.us',
-  'https://login.partner.microsoftonline.cn',
-];
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -48,25 +44,28 @@ export const DEFAULT_DATABASE_URL = 'sqlite:.local/demo.sqlite';
 
 /** Exported for the generated configuration reference (scripts/docs/config-reference.ts) and `npm run package`. */
 export const envSchema = z.object({
-  APP_MODE: z.enum(['production', 'demo']).default('production').describe('production, or demo: loopback only, the simulated tenant only, no Bot Framework authentication (refused with NODE_ENV=production)'),
+  APP_MODE: z.enum(['production', 'demo']).default('production').describe('production, or demo: loopback only, the simulated tenant only, no Bot Framework authentication; demo also needs DEMO_ACKNOWLEDGE=loopback-only and the simulator\'s bot secret (BOT_APP_SECRET=sim-only-...), and is refused with NODE_ENV=production'),
+  DEMO_ACKNOWLEDGE: blankAsUnset(z.literal('loopback-only', { errorMap: () => ({ message: 'must be loopback-only (APP_MODE=demo: no Bot Framework authentication, so loopback and the simulated tenant only)' }) }).optional()).describe(
+    'Demo only: APP_MODE=demo starts only with DEMO_ACKNOWLEDGE=loopback-only, saying that the bot then authenticates no Bot Framework caller and so answers only on loopback (Host 127.0.0.1, localhost or [::1]; serviceUrls on loopback) against the simulated tenant. npm run demo and the tests set it',
+  ),
   NODE_ENV: z.string().optional().describe("Node's environment name; APP_MODE=demo refuses to start when it is production"),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level; logs carry ids and error codes, never tokens, secrets or payloads'),
   HOST: z.string().default('0.0.0.0').describe('Address the bot listens on (demo: loopback only)'),
   PORT: port(3978).describe("Port the bot listens on: Bot Framework messages at /api/messages, PIM's custom extension at /api/pim/evaluate"),
   PUBLIC_BASE_URL: z.string().url().optional().describe("The bot's public https address, e.g. https://pim-bot.contoso.com (the Azure Bot's messaging endpoint without /api/messages); npm run package puts its host in the Teams app's validDomains"),
   TENANT_ID: guid('the Entra tenant id').describe('Entra tenant id (Entra admin center > Overview)'),
-  ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com').describe("Entra authority: production accepts only Microsoft's (login.microsoftonline.com, .us, partner.microsoftonline.cn); demo, the simulator"),
-  GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com').describe('Microsoft Graph endpoint (another for sovereign clouds; demo: the simulator)'),
+  ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com').describe("Entra authority: production accepts only https://login.microsoftonline.com, https://login.microsoftonline.us or https://login.partner.microsoftonline.cn; demo, the simulator on loopback"),
+  GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com').describe("Microsoft Graph endpoint; the app's Graph token and approvers' on-behalf-of tokens go there, so production accepts only https on graph.microsoft.com, graph.microsoft.us (GCC High), dod-graph.microsoft.us (DoD) or microsoftgraph.chinacloudapi.cn (21Vianet), with no override; demo: the simulator on loopback"),
   /**
    * Azure Resource Manager, for PIM for Azure resources (approvals, policies). Default
    * https://management.azure.com; in demo, the simulator's ARM at GRAPH_BASE_URL + /arm.
    */
-  ARM_BASE_URL: z.string().url().optional().describe('Azure Resource Manager endpoint, for PIM for Azure resources; unset: https://management.azure.com (demo: GRAPH_BASE_URL + /arm)'),
+  ARM_BASE_URL: z.string().url().optional().describe('Azure Resource Manager endpoint, for PIM for Azure resources; unset: https://management.azure.com. Production accepts only https on management.azure.com, management.usgovcloudapi.net or management.chinacloudapi.cn (ARM Private Link keeps these names through private DNS); demo: the simulator, GRAPH_BASE_URL + /arm'),
   BOT_APP_ID: guid('the bot app registration client id').describe("The bot's Entra app registration (client) id; also the Teams app's bot id and webApplicationInfo.id"),
   BOT_APP_SECRET: z.string().min(1).optional().describe("Secret: a client secret of the bot's app registration (set this or BOT_CERTIFICATE_PATH)"),
   BOT_CERTIFICATE_PATH: z.string().min(1).optional().describe("PEM file with a certificate and private key of the bot's app registration (instead of BOT_APP_SECRET)"),
   BOT_OAUTH_CONNECTION_NAME: z.string().min(1).default('pim-sso').describe("The Azure Bot's OAuth connection for Teams SSO (provider Aadv2, token exchange URL api://botid-<BOT_APP_ID>)"),
-  BOT_OAUTH_URL: z.string().url().optional().describe("Bot Framework token service; unset: Microsoft's public one (set it for sovereign clouds; demo: the simulator)"),
+  BOT_OAUTH_URL: z.string().url().optional().describe("Bot Framework token service (users' sign-in tokens); unset: Microsoft's public one. Set it for data residency or national clouds: production accepts only https on token.botframework.com, europe., unitedstates. or india.token.botframework.com, api.botframework.com, token.botframework.azure.us, api.botframework.azure.us, tokengcch.botframework.azure.us, apiDoD.botframework.azure.us or token.botframework.azure.cn; demo: required, the simulator on loopback"),
   PIM_ENDPOINT_APP_ID_URI: z
     .string({ required_error: "required: the decision endpoint's Application ID URI, api://<endpoint host>/<client id>" })
     .regex(/^api:\/\/[^/]+\/[0-9a-fA-F-]{36}$/, "must be the decision endpoint's Application ID URI, api://<endpoint host>/<client id>").describe("Application ID URI PIM's token for the custom extension is issued for (its aud), api://<endpoint host>/<client id>"),
@@ -74,7 +73,7 @@ export const envSchema = z.object({
   APPROVER_CHANNELS: z.string({ required_error: 'required: JSON mapping role ids (and "default") to Teams channels, {"default":{"conversationId":"19:...@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}' }).pipe(json(
     z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
     '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
-  )).describe('JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl}'),
+  )).describe('JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl}; production accepts serviceUrls only on https and Teams\' Bot Connector hosts (smba.trafficmanager.net/<region>/, smba.onyx.prod.teams.trafficmanager.net, smba.infra.gcc.teams.microsoft.com, smba.infra.gov.teams.microsoft.us, smba.infra.dod.teams.microsoft.us, frontend.botapi.msg.infra.teams.microsoftonline.cn); demo: loopback only'),
   POLICY_FILE: z.string().min(1).optional().describe('Path of the decision policy, JSON or YAML (docs/policy.md); with neither this nor POLICY_JSON weak justifications are flagged and nothing else is checked'),
   POLICY_JSON: z.string().min(2).optional().describe('The decision policy inline as JSON, instead of POLICY_FILE'),
   HUMAN_ONLY_ROLE_IDS: csv.pipe(z.array(z.string().regex(/^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be role definition ids (GUIDs), azure:<role definition guid> or group:<group id>'))).default('').describe('Comma-separated roles that are never AutoApproved, added to the built-in Global Administrator, Privileged Role Administrator and Privileged Authentication Administrator and to the policy\'s humanOnlyRoleIds: Entra role definition ids, azure:<role definition guid> or group:<group id>'),
@@ -116,7 +115,7 @@ export const envSchema = z.object({
    */
   TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()).describe("The Teams app's manifest id (npm run package prints it): the bot installs its app for users it has no chat with and falls back to activity feed notifications; unset: such users are reached once they open the chat"),
   /** Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself. */
-  TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/').describe("Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself"),
+  TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/').describe("Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself; production accepts the same https Bot Connector hosts as APPROVER_CHANNELS; demo: loopback only"),
   /**
    * How many replicas send for this bot: each paces its Teams messages to its share of Teams' limits
    * (7 per second per conversation, 30 per second per tenant, …), so together they stay within them.
@@ -231,20 +230,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     problems.push('BOT_APP_SECRET or BOT_CERTIFICATE_PATH: one is required, the bot app registration credential');
   }
   if (demo) {
-    // Demo mode turns off Bot Framework authentication (the playground sends none). It is only
-    // allowed on a loopback address, and never when the process says it is production.
-    if (e.NODE_ENV === 'production') problems.push('APP_MODE: demo cannot run with NODE_ENV=production');
-    if (!LOOPBACK_HOSTS.has(e.HOST)) problems.push(`HOST: demo mode listens on loopback only (127.0.0.1), not ${e.HOST}`);
-    // And it talks only to a simulated tenant: no real Entra, Graph or PIM can be reached from it.
-    for (const [key, value] of [['ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST], ['GRAPH_BASE_URL', e.GRAPH_BASE_URL], ['ARM_BASE_URL', armBaseUrl]] as const) {
-      if (!LOOPBACK_HOSTS.has(new URL(value).hostname.replace(/^\[|\]$/g, ''))) problems.push(`${key}: demo mode uses the local simulator only (https://127.0.0.1:<port>), not ${value}`);
-    }
+    demoContainment(e, env, problems);
   } else {
-    if (!MICROSOFT_AUTHORITY_HOSTS.includes(e.ENTRA_AUTHORITY_HOST.replace(/\/$/, ''))) {
-      problems.push(`ENTRA_AUTHORITY_HOST: production accepts only Microsoft Entra authorities (${MICROSOFT_AUTHORITY_HOSTS.join(', ')})`);
-    }
+    productionEndpoints(e, problems);
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production, sqlite:<path> or postgres://user@host/db');
-    if (e.BOT_APP_SECRET?.startsWith('sim-only-')) problems.push('BOT_APP_SECRET: this is the simulator secret; use the real app registration secret');
+    if (e.BOT_APP_SECRET?.startsWith(SIM_SECRET_PREFIX)) problems.push('BOT_APP_SECRET: this is the simulator secret; use the real app registration secret');
   }
   if (e.POLICY_FILE && e.POLICY_JSON) problems.push('POLICY_FILE, POLICY_JSON: set one, not both');
   const naturalLanguage = naturalLanguageSettings(e, demo, problems);
@@ -303,6 +293,73 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   };
 }
 
+/** The simulated tenant's secrets start with this (sim/seed.ts); production refuses them, demo requires the bot's. */
+const SIM_SECRET_PREFIX = 'sim-only-';
+
+/**
+ * Production: every Microsoft endpoint the bot sends a token to is https on one of Microsoft's public or
+ * national-cloud hosts (services/config/microsoft-endpoints.ts), the Entra authority as before.
+ */
+function productionEndpoints(e: Env, problems: string[]): void {
+  const check = (variable: string, value: string | undefined, what: string, hosts: readonly string[], opts?: { originOnly?: boolean }) => {
+    if (value === undefined) return;
+    const problem = microsoftEndpointProblem(variable, value, what, hosts, opts);
+    if (problem) problems.push(problem);
+  };
+  check('ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST, 'a Microsoft Entra authority', ENTRA_AUTHORITY_HOSTS, { originOnly: true });
+  check('GRAPH_BASE_URL', e.GRAPH_BASE_URL, 'a Microsoft Graph host', GRAPH_HOSTS);
+  check('ARM_BASE_URL', e.ARM_BASE_URL, 'an Azure Resource Manager host', ARM_HOSTS);
+  check('BOT_OAUTH_URL', e.BOT_OAUTH_URL, 'a Bot Framework token service host', BOT_TOKEN_SERVICE_HOSTS);
+  for (const [key, target] of Object.entries(e.APPROVER_CHANNELS)) {
+    check(`APPROVER_CHANNELS.${key}.serviceUrl`, target.serviceUrl, "a Teams Bot Connector host", TEAMS_SERVICE_URL_HOSTS);
+  }
+  check('TEAMS_SERVICE_URL', e.TEAMS_SERVICE_URL, 'a Teams Bot Connector host', TEAMS_SERVICE_URL_HOSTS);
+}
+
+/**
+ * Demo mode turns off Bot Framework authentication (the playground sends no token), so it starts only when
+ * asked for twice (APP_MODE=demo and DEMO_ACKNOWLEDGE=loopback-only) with the simulated tenant's own bot
+ * secret, never with NODE_ENV=production, listens on loopback, and talks to loopback only: the simulator
+ * for Entra, Graph, ARM and the token service, and Bot Connectors (the playground's) on loopback. The HTTP
+ * layer adds the Host check and refuses activities whose serviceUrl is not on loopback (bot/demo-containment.ts).
+ */
+function demoContainment(e: Env, env: Record<string, string | undefined>, problems: string[]): void {
+  const SIM = 'demo mode uses the local simulator only (https://127.0.0.1:<port>)';
+  if (e.NODE_ENV === 'production') problems.push('APP_MODE: demo cannot run with NODE_ENV=production');
+  if (e.DEMO_ACKNOWLEDGE !== 'loopback-only') {
+    problems.push('DEMO_ACKNOWLEDGE: APP_MODE=demo also needs DEMO_ACKNOWLEDGE=loopback-only (demo authenticates no Bot Framework caller, so it answers on loopback only); use npm run demo');
+  }
+  if (e.BOT_CERTIFICATE_PATH) problems.push("BOT_CERTIFICATE_PATH: demo mode uses the simulated tenant's bot secret (BOT_APP_SECRET=sim-only-...), never a certificate of a real app registration");
+  if (e.BOT_APP_SECRET !== undefined && !e.BOT_APP_SECRET.startsWith(SIM_SECRET_PREFIX)) {
+    problems.push("BOT_APP_SECRET: demo mode runs with the simulated tenant's bot secret only (sim-only-..., sim/seed.ts), not a real app registration secret");
+  }
+  if (!LOOPBACK_HOSTS.has(e.HOST)) problems.push(`HOST: demo mode listens on loopback only (127.0.0.1), not ${e.HOST}`);
+  // It talks only to a simulated tenant: no real Entra, Graph, PIM or token service can be reached from it.
+  const armBaseUrl = e.ARM_BASE_URL ?? `${e.GRAPH_BASE_URL.replace(/\/$/, '')}/arm`;
+  for (const [key, value] of [['ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST], ['GRAPH_BASE_URL', e.GRAPH_BASE_URL], ['ARM_BASE_URL', armBaseUrl]] as const) {
+    if (!isLoopbackUrl(value)) problems.push(`${key}: ${SIM}, not ${originOf(value)}`);
+  }
+  if (!e.BOT_OAUTH_URL) problems.push(`BOT_OAUTH_URL: required in demo mode, the simulator's token service (https://127.0.0.1:<port>); unset it would be Microsoft's`);
+  else if (!isLoopbackUrl(e.BOT_OAUTH_URL)) problems.push(`BOT_OAUTH_URL: ${SIM}, not ${originOf(e.BOT_OAUTH_URL)}`);
+  // And it sends to Bot Connectors on loopback only (the playground's, a test's).
+  for (const [key, target] of Object.entries(e.APPROVER_CHANNELS)) {
+    if (!isLoopbackUrl(target.serviceUrl)) problems.push(`APPROVER_CHANNELS.${key}.serviceUrl: demo mode sends to a Bot Connector on loopback only (the playground's), not ${originOf(target.serviceUrl)}`);
+  }
+  if ((e.TEAMS_APP_MANIFEST_ID || env.TEAMS_SERVICE_URL !== undefined) && !isLoopbackUrl(e.TEAMS_SERVICE_URL)) {
+    problems.push(`TEAMS_SERVICE_URL: demo mode sends to a Bot Connector on loopback only, not ${originOf(e.TEAMS_SERVICE_URL)}`);
+  }
+}
+
+/** Scheme and host of a URL, for messages (never a path, query or credentials). */
+function originOf(value: string): string {
+  try {
+    const url = new URL(value);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return 'a value that is not a URL';
+  }
+}
+
 function v1Issuer(authorityHost: string, tenantId: string): string {
   return authorityHost === 'https://login.microsoftonline.com' ? `https://sts.windows.net/${tenantId}/` : `${authorityHost}/${tenantId}/`;
 }
@@ -324,10 +381,10 @@ function naturalLanguageSettings(e: Env, demo: boolean, problems: string[]): Azu
   if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname)) {
     problems.push('AZURE_OPENAI_ENDPOINT: the resource endpoint only, https://<resource>.openai.azure.com, without /openai/deployments/... or ?api-version (set AZURE_OPENAI_DEPLOYMENT and AZURE_OPENAI_API_VERSION instead)');
   }
-  if (demo && !LOOPBACK_HOSTS.has(url.hostname.replace(/^\[|\]$/g, ''))) {
+  if (demo && !isLoopbackUrl(endpoint)) {
     problems.push(`AZURE_OPENAI_ENDPOINT: demo mode uses the local simulator only (https://127.0.0.1:<port>), not ${url.origin}`);
   }
-  if (!demo && apiKey.startsWith('sim-only-')) problems.push('AZURE_OPENAI_API_KEY: this is the simulator key; use a key of the Azure OpenAI resource');
+  if (!demo && apiKey.startsWith(SIM_SECRET_PREFIX)) problems.push('AZURE_OPENAI_API_KEY: this is the simulator key; use a key of the Azure OpenAI resource');
   if (problems.length > before) return null;
   return { endpoint: endpoint.replace(/\/+$/, ''), apiKey, deployment, apiVersion: e.AZURE_OPENAI_API_VERSION };
 }

@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import type { AzureResourceReads, PimRequestRef, RoleApprovalPolicy } from './directory';
+import type { AzureResourceReads, PimRequestCopy, PimRequestRef, RoleApprovalPolicy } from './directory';
 import { GraphCallError, toGraphCallError } from './graph-errors';
 import { outboundClientRequestId } from '../observability/correlation';
 import type { Metrics } from '../observability/metrics';
@@ -82,7 +82,7 @@ export class ArmClient {
 
 interface ArmScheduleRequest {
   name: string;
-  properties: { principalId: string; roleDefinitionId: string; scope?: string; status: string; approvalId?: string | null; createdOn?: string; requestType?: string };
+  properties: { principalId: string; roleDefinitionId: string; scope?: string; status: string; approvalId?: string | null; createdOn?: string; requestType?: string; justification?: string | null; ticketInfo?: { ticketNumber?: string | null; ticketSystem?: string | null } | null };
 }
 
 interface ArmStage {
@@ -197,6 +197,15 @@ export class ArmAzureReads implements AzureResourceReads {
       else ids.add(s.id.toLowerCase());
     }
     return [...ids];
+  }
+
+  async pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null> {
+    const filter = encodeURIComponent(`principalId eq '${ref.principalId}'`);
+    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>('GET', `${ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${filter}`, 'Reading the Azure role request');
+    const request = matching(list.value ?? [], ref);
+    if (!request) return null;
+    const p = request.properties;
+    return { principalId: p.principalId, roleDefinitionId: p.roleDefinitionId, scope: p.scope ?? ref.scope, justification: p.justification ?? '', ticketNumber: p.ticketInfo?.ticketNumber ?? null, ticketSystem: p.ticketInfo?.ticketSystem ?? null, status: p.status };
   }
 
   async requestStatus(ref: PimRequestRef): Promise<string> {

@@ -1,5 +1,5 @@
 import { Client } from '@microsoft/microsoft-graph-client';
-import { toGraphCallError } from './graph-errors';
+import { GraphCallError, toGraphCallError } from './graph-errors';
 import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
 
@@ -46,6 +46,8 @@ export interface AzureResourceReads {
   roleDisplayName(roleDefinitionId: string): Promise<string>;
   approvalPolicy(scope: string, roleDefinitionId: string): Promise<RoleApprovalPolicy>;
   requestStatus(ref: PimRequestRef): Promise<string>;
+  /** PIM's own copy of the request, matched as requestStatus matches it; null when none. */
+  pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null>;
   /** PIM's end-user activation rules at the scope (elevation by chat); optional for readers that only serve approvals. */
   activationPolicy?(scope: string, roleDefinitionId: string): Promise<ActivationPolicy>;
 }
@@ -59,6 +61,21 @@ export interface Directory {
   approvalPolicy(target: PimTarget): Promise<RoleApprovalPolicy>;
   /** PIM's status of an activation request (PendingApproval, Provisioned, Denied, TimedOut, ...). */
   requestStatus(ref: PimRequestRef): Promise<string>;
+  /** PIM's own copy of the request (app identity), null when PIM has none; rejects when it cannot be read. */
+  pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null>;
+}
+
+/** What PIM itself holds about a request: what the card must show, whatever a callout said. */
+export interface PimRequestCopy {
+  principalId: string;
+  /** Entra role definition id, `member`/`owner` for groups, the ARM role definition path for Azure. */
+  roleDefinitionId: string;
+  /** Directory scope, group id, or ARM scope. */
+  scope: string;
+  justification: string;
+  ticketNumber: string | null;
+  ticketSystem: string | null;
+  status: string;
 }
 
 /** Graph's PIM for Groups request and approval paths. */
@@ -207,6 +224,31 @@ export class GraphDirectory implements Directory {
     } catch (err) {
       throw toGraphCallError(err, 'Reading the PIM request');
     }
+  }
+
+  async pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null> {
+    if (ref.kind === 'azureResource') return this.arm().pimRequestCopy(ref);
+    const group = ref.kind === 'group';
+    const path = group ? `${GROUP_PIM_PATH}/assignmentScheduleRequests` : '/roleManagement/directory/roleAssignmentScheduleRequests';
+    const fields = group ? ['id', 'status', 'principalId', 'accessId', 'groupId', 'justification', 'ticketInfo'] : ['id', 'status', 'principalId', 'roleDefinitionId', 'directoryScopeId', 'justification', 'ticketInfo'];
+    let r: Record<string, any>;
+    try {
+      r = await this.client.api(`${path}/${encodeURIComponent(ref.pimRequestId)}`).select(fields).option('signal', AbortSignal.timeout(READ_TIMEOUT_MS)).get();
+    } catch (err) {
+      const e = toGraphCallError(err, 'Reading the PIM request');
+      if (e.status === 404) return null;
+      throw e;
+    }
+    if (typeof r?.principalId !== 'string') throw new GraphCallError(502, 'MalformedAnswer', 'Reading the PIM request: the answer has no principalId.');
+    return {
+      principalId: r.principalId,
+      roleDefinitionId: String(group ? r.accessId : r.roleDefinitionId),
+      scope: String(group ? r.groupId : (r.directoryScopeId ?? '/')),
+      justification: r.justification ?? '',
+      ticketNumber: r.ticketInfo?.ticketNumber ?? null,
+      ticketSystem: r.ticketInfo?.ticketSystem ?? null,
+      status: String(r.status),
+    };
   }
 
   /** A group's owners who are users (object ids, lower case): they manage its PIM assignments. */

@@ -18,7 +18,14 @@ export interface Metrics {
   teamsThrottled(): void;
   /** A card action (Action.Execute) answered, by which handler and the status it answered with. */
   cardAction(handler: CardActionHandler, status: number): void;
+  /**
+   * A callout that could not be bound to PIM's own request: `conflict` (another body for a request id we
+   * already evaluated), `unbound` (no callout for the request matches PIM's copy: no card), `not_in_pim`.
+   */
+  calloutBinding(result: CalloutBindingResult): void;
 }
+
+export type CalloutBindingResult = 'conflict' | 'unbound' | 'not_in_pim';
 
 export type NudgeKind = 'nudge' | 'escalation' | 'requester_reminder';
 export type ApiName = 'graph' | 'arm';
@@ -33,6 +40,7 @@ export const noMetrics: Metrics = {
   teamsSend: () => undefined,
   teamsThrottled: () => undefined,
   cardAction: () => undefined,
+  calloutBinding: () => undefined,
 };
 
 /** Values read from the database at scrape time (tenant-wide: every replica reports the same). */
@@ -73,10 +81,12 @@ export class PrometheusMetrics implements Metrics {
   private readonly teamsSends: Counter<'result'>;
   private readonly teamsThrottledTotal: Counter;
   private readonly cardActions: Counter<'handler' | 'status_class'>;
+  private readonly calloutBindings: Counter<'result'>;
 
   constructor(sources: ScrapeSources | null, opts: { defaultMetrics?: boolean; onScrapeError?: (what: string, err: unknown) => void } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.calloutBindings = new Counter({ name: 'pim_callout_binding_problems_total', help: "PIM callouts not bound to PIM's own request: conflict (another body for an evaluated request id), unbound or not_in_pim (no card posted). Any increase is worth a look: someone holding a PIM token may be posting invented requests.", labelNames: ['result'], registers });
     this.evaluations = new Counter({ name: 'pim_evaluations_total', help: 'Pre-approval decisions by the answer PIM got (Approved, AutoApproved, Denied) and the rule that decided it.', labelNames: ['outcome', 'rule'], registers });
     this.decisionSeconds = new Histogram({ name: 'pim_decision_duration_seconds', help: 'Time from PIM calling the decision endpoint to the answer, for fresh decisions.', labelNames: ['outcome'], buckets: DECISION_SECONDS_BUCKETS, registers });
     this.nudges = new Counter({ name: 'pim_nudges_total', help: 'Reminders posted in approval card threads, by kind (nudge, escalation, requester_reminder).', labelNames: ['kind'], registers });
@@ -155,6 +165,10 @@ export class PrometheusMetrics implements Metrics {
 
   cardAction(handler: CardActionHandler, status: number): void {
     this.cardActions.inc({ handler, status_class: statusClass(status) });
+  }
+
+  calloutBinding(result: CalloutBindingResult): void {
+    this.calloutBindings.inc({ result });
   }
 
   /**

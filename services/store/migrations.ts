@@ -205,6 +205,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('approval_requests').addColumn('check_lines', 'text', (c) => c.notNull().defaultTo('[]')).execute();
     },
   },
+  '2026-12-07-013-callout-binding': {
+    async up(db: Kysely<any>) {
+      // An evaluation is reused only for the same body (PIM's retry): the body's digest, and the normalised
+      // request so the card can be bound to the callout whose content equals PIM's own copy. Rows stored
+      // before keep an empty digest (read as "the same body").
+      await db.schema.alterTable('evaluations').addColumn('body_digest', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('evaluations').addColumn('request_json', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      // Set when no callout for the request matches PIM's own copy: no card is posted and the sweep passes it by.
+      await db.schema.alterTable('approval_requests').addColumn('unbound_at', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -39,6 +39,10 @@ export interface EvaluationTable {
   checks: string;
   latency_ms: number;
   created_at: string;
+  /** sha256 of the normalised callout (canonical JSON); '' for rows stored before callout binding. */
+  body_digest: Generated<string>;
+  /** The normalised request the evaluation answered (ActivationRequest as JSON). */
+  request_json: Generated<string>;
 }
 
 export interface ApprovalRequestTable {
@@ -88,6 +92,8 @@ export interface ApprovalRequestTable {
    * bounded: at most 8, each summary at most 200 characters); '[]' for rows stored before checks had lines.
    */
   check_lines: Generated<string>;
+  /** When no callout for the request matched PIM's own copy (no card is posted); null otherwise. */
+  unbound_at: Generated<string | null>;
   created_at: string;
   expires_at: string;
   updated_at: string;

@@ -89,7 +89,7 @@ export class Store {
    * Records an evaluation, unless one exists for the same request key (a PIM retry racing the first
    * call): then the stored one wins and is returned, so both answers carry the same evaluationId.
    */
-  async insertEvaluation(row: Insertable<EvaluationTable>, approval?: Insertable<ApprovalRequestTable>, audit?: AuditEntry): Promise<{ row: EvaluationRow; created: boolean }> {
+  async insertEvaluation(row: Insertable<EvaluationTable>, approval?: Insertable<ApprovalRequestTable>, audit?: AuditEntry | AuditEntry[]): Promise<{ row: EvaluationRow; created: boolean }> {
     return this.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('evaluations')
@@ -103,7 +103,7 @@ export class Store {
       }
       if (approval) await trx.insertInto('approval_requests').values(approval).onConflict((oc) => oc.column('pim_request_id').doNothing()).execute();
       // The audit row commits with the evaluation: no answer PIM logs without its audit record.
-      if (audit) await appendAudit(trx, [audit]);
+      if (audit) await appendAudit(trx, Array.isArray(audit) ? audit : [audit]);
       return { row: inserted, created: true };
     });
   }
@@ -135,7 +135,35 @@ export class Store {
   }
 
   async requestsWithoutCards(limit = 20): Promise<ApprovalRequestRow[]> {
-    return this.db.selectFrom('approval_requests').selectAll().where('cards_posted_at', 'is', null).orderBy('created_at').limit(limit).execute();
+    return this.db.selectFrom('approval_requests').selectAll().where('cards_posted_at', 'is', null).where('unbound_at', 'is', null).orderBy('created_at').limit(limit).execute();
+  }
+
+  /** Every evaluation stored for a request key: the first callout's, and those of other bodies for the same id (`key~digest`). */
+  async evaluationsFor(requestKey: string): Promise<EvaluationRow[]> {
+    const k = requestKey.replace(/[%_\\]/g, '');
+    return this.db
+      .selectFrom('evaluations')
+      .selectAll()
+      .where((eb) => eb.or([eb('request_key', '=', requestKey), eb('request_key', 'like', `${k}~%`), eb('request_key', 'like', `${k}:%`)]))
+      .orderBy('created_at')
+      .execute();
+  }
+
+  /** No callout matches PIM's copy: the card waits (unbound) until one does. */
+  async markUnbound(id: string, at: string | null, audit?: AuditEntry): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('approval_requests').set({ unbound_at: at }).where('id', '=', id).execute();
+      if (audit) await appendAudit(trx, [audit]);
+    });
+  }
+
+  /**
+   * Binds a request that has no card yet to the callout whose content equals PIM's own copy: its
+   * justification, ticket, evaluation, reasons, flags and check lines. Only while no card was posted.
+   */
+  async rebindRequest(id: string, values: Pick<Updateable<ApprovalRequestTable>, 'evaluation_id' | 'justification' | 'ticket_system' | 'ticket_number' | 'reasons' | 'risk_flags' | 'check_lines' | 'duration' | 'duration_minutes' | 'start_at'>): Promise<boolean> {
+    const r = await this.db.updateTable('approval_requests').set({ ...values, unbound_at: null }).where('id', '=', id).where('cards_posted_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /** Requests with a posted copy rendered at an older version than the request's. */
@@ -157,6 +185,8 @@ export class Store {
       .selectAll()
       .where('status', 'in', ['approved', 'denied', 'expired', 'cancelled'])
       .where('updated_at', '>=', since)
+      // A request no callout bound to PIM's copy had no card: its requester is never told about it.
+      .where('unbound_at', 'is', null)
       .orderBy('updated_at')
       .limit(limit)
       .execute();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, USER } from '../../sim/seed';
-import { APP_ID_URI, Harness, startHarness } from '../support/harness';
+import { APP_ID_URI, Harness, pimHolds, startHarness } from '../support/harness';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../fixtures/pim-extension', name), 'utf8')) as Record<string, any>;
 
@@ -36,6 +36,9 @@ describe('the decision endpoint PIM calls', () => {
   });
 
   async function post(body: unknown, opts: { token?: string | null; contentType?: string; raw?: string } = {}) {
+    // PIM holds every well-formed Entra role or group request posted here, as it would (the bot binds cards to PIM's copy).
+    const b = body as Record<string, unknown> | null;
+    if (!opts.raw && b && typeof b === 'object' && typeof b.id === 'string' && /^[0-9a-f-]{36}$/i.test(b.id) && typeof b.principalId === 'string') await pimHolds(h, b);
     const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
     const t = opts.token === undefined ? token : opts.token;
     if (t) headers.authorization = `Bearer ${t}`;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, USER } from '../../sim/seed';
-import { APP_ID_URI, Harness, startHarness, teamsUser } from '../support/harness';
+import { APP_ID_URI, Harness, pimHolds, startHarness, teamsUser } from '../support/harness';
 
 const SECRET = 'test-only-events-secret-0123456789abcdef';
 /** The customer's Logic App, allowed to send events with its Entra token. */
@@ -81,6 +81,7 @@ describe('events from the customer decision service and PIM post-approval calls'
   /** Escalates a fresh request and waits for its card; returns the PIM request, our row and the posted card. */
   async function escalated(request = pimRequest()) {
     const posts = h.connector.posts.length;
+    await pimHolds(h, request);
     const res = await send(h, escalation(request));
     expect(res).toEqual({ status: 200, body: { status: 'escalated', eventId: expect.any(String), requestId: expect.any(String) } });
     await h.bot.delivery.drain();

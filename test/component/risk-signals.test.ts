@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { demoPolicy } from '../../scripts/demo-policy';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, seedTenant, TICKET, USER, type SeedRiskyUser } from '../../sim/seed';
-import { APP_ID_URI, Harness, simJson, startHarness } from '../support/harness';
+import { APP_ID_URI, Harness, pimHolds, simJson, startHarness } from '../support/harness';
 import { textRuns } from '../support/card-text';
 
 const SECRET = 'test-only-events-secret-0123456789abcdef';
@@ -42,6 +42,7 @@ describe('identity risk in decisions and on the approval card', () => {
       scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT1H' } },
       ticketInfo: { ticketNumber: TICKET.approvedChange, ticketSystem: 'ServiceNow' },
     };
+    await pimHolds(h, body);
     const res = await fetch(`${h.bot.url}/api/pim/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     expect(res.status).toBe(200);
     return { pimId: body.id, answer: (await res.json()) as { evaluationOutcome: string; reason: string[] } };
@@ -128,6 +129,7 @@ describe('identity risk in decisions and on the approval card', () => {
 
   it("puts the risk flag on an escalation's card (requests PIM filed without our extension)", async () => {
     const request = { '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest', id: randomUUID(), status: 'PendingApproval', action: 'selfActivate', principalId: USER.lynne, roleDefinitionId: ROLE.userAdministrator, directoryScopeId: '/', justification: 'Reset MFA for the locked-out CFO, INC0012345', scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } } };
+    await pimHolds(h, request);
     const raw = JSON.stringify({ eventId: randomUUID(), type: 'escalation', occurredAt: new Date().toISOString(), request, reasons: ['Escalated by the Logic App.'] });
     const ts = Math.floor(Date.now() / 1000);
     const res = await fetch(`${h.bot.url}/api/pim/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pim-bot-timestamp': String(ts), 'x-pim-bot-signature': signEvent(SECRET, ts, raw) }, body: raw });

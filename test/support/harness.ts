@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../services/config/config';
 import { startBot, RunningBot } from '../../bot/create-bot';
 import { startSimulator, SimHandle } from '../../sim/server';
@@ -9,6 +9,7 @@ import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, SeedT
 import type { ApprovalRequestRow } from '../../services/store/store';
 import { FakeConnector, startFakeConnector } from './fake-connector';
 import { freshDatabase } from './test-database';
+import { PRODUCTION_ENV } from './config-env';
 
 export const PKI_DIR = join(__dirname, '../../.local/pki');
 export const APP_ID_URI = `api://127.0.0.1/${DEMO_BOT_APP.clientId}`;
@@ -26,6 +27,7 @@ export interface Harness {
 export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     APP_MODE: 'demo',
+    DEMO_ACKNOWLEDGE: 'loopback-only',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',
@@ -61,6 +63,8 @@ export async function startHarness(
      * decision makes set it beyond their run, so no sweep's Graph reads land among them.
      */
     sweepIntervalMs?: number;
+    /** The bot's logger (default silent, or TEST_LOG_LEVEL), for tests that read what the bot logs. */
+    logger?: Logger;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
@@ -74,7 +78,7 @@ export async function startHarness(
   const database = await freshDatabase(dir);
   const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { CARD_SUMMARY_AFTER: '0', DATABASE_URL: database.url, ...policyEnv, ...channels, ...extraEnv });
   // Jobs run when a test says so (scheduler.runDue), on the test's clock.
-  const bot = await startBot(loadConfig(env), { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: opts.sweepIntervalMs ?? 60_000, jobsIntervalMs: 0, now: opts.now });
+  const bot = await startBot(loadConfig(env), { logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: opts.sweepIntervalMs ?? 60_000, jobsIntervalMs: 0, now: opts.now });
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
   return {
     sim,
@@ -95,6 +99,16 @@ export async function simJson(sim: SimHandle, method: string, path: string, body
   const res = await fetch(`${sim.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * PIM (the simulator) holds the request a callout body describes, without calling the extension: for
+ * tests that play PIM's callout themselves. The bot binds a card to PIM's own copy, so a callout for a
+ * request PIM does not hold gets no card.
+ */
+export async function pimHolds(h: Pick<Harness, 'sim'>, callout: Record<string, unknown>): Promise<void> {
+  const res = await simJson(h.sim, 'POST', '/_sim/requests/adopt', callout);
+  if (res.status !== 201) throw new Error(`the simulator would not hold the request: ${JSON.stringify(res.body)}`);
 }
 
 /**
@@ -158,4 +172,53 @@ export async function personalMessage(h: Harness, userId: string, text: string):
     }),
   });
   if (res.status !== 200) throw new Error(`The bot answered ${res.status} to a personal message`);
+}
+
+/** The Bot Framework channel's token issuer: what Teams' activities are signed as. */
+export const CHANNEL_TOKEN_ISSUER = 'https://api.botframework.com';
+
+export interface ProductionHarness extends Harness {
+  /** The bot's app id (the audience of channel tokens). */
+  appId: string;
+  /**
+   * A Bot Framework channel token as the channel service sends it (issuer api.botframework.com, our app id
+   * as audience, the activity's serviceUrl), signed with the key the bot trusts for the channel (the
+   * simulator's) unless `signWith: 'foreign'` (another key under the same kid).
+   */
+  channelToken(serviceUrl: string, claims?: Record<string, unknown>, opts?: { signWith?: 'sim' | 'foreign'; expiresInSeconds?: number }): Promise<string>;
+}
+
+/**
+ * The bot with a production configuration (channel authentication on, as in Azure), beside the simulator
+ * and a recording Bot Connector. The channel's signing keys are read from the simulator's OpenID metadata
+ * instead of the Bot Framework's, so genuine and forged channel tokens can be told apart offline; Graph,
+ * Entra and the token service stay Microsoft's (unreachable here: nothing in these tests may need them).
+ */
+export async function startProductionHarness(extraEnv: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<ProductionHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'pim-bot-prod-'));
+  const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0 });
+  const connector = await startFakeConnector();
+  const env: Record<string, string> = { ...PRODUCTION_ENV, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${join(dir, 'bot.sqlite')}`, ...extraEnv };
+  const bot = await startBot(loadConfig(env), {
+    logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    sweepIntervalMs: 600_000,
+    jobsIntervalMs: 0,
+    channelOpenIdMetadataUrl: `${sim.url}/${sim.tenantId}/v2.0/.well-known/openid-configuration`,
+  });
+  const appId = env.BOT_APP_ID!;
+  return {
+    sim,
+    bot,
+    connector,
+    env,
+    appId,
+    // The channel's tokens carry no tenant or version claims (those would make botbuilder read them as skill tokens).
+    channelToken: (serviceUrl, claims = {}, o = {}) => sim.issueToken({ iss: CHANNEL_TOKEN_ISSUER, aud: appId, serviceurl: serviceUrl, tid: undefined, ver: undefined, ...claims }, o),
+    async close() {
+      await bot.close();
+      await sim.close();
+      await connector.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

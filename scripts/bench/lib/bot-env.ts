@@ -24,6 +24,7 @@ export function botEnv(o: {
   const channels = o.channels ?? { default: '19:bench-approvers@thread.tacv2' };
   return {
     APP_MODE: 'demo',
+    DEMO_ACKNOWLEDGE: 'loopback-only',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: BOT_LOG_LEVEL,
