@@ -10,6 +10,7 @@ import type { ApprovalStep, PimApprovals } from '../services/graph/pim-approvals
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDecisionEntry, graphResultEntry } from '../services/audit/entries';
 import { cardDataOf, parseDisplay, refOf, viewFor } from './approval-view';
+import { claimReleaseOf, tellApproverNotRecorded } from './claim-release';
 import { identityRefusalLog, type InvokeBody, type SsoResult } from './approver-token';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from './card-delivery';
@@ -38,6 +39,15 @@ interface GraphAnswer {
   status: number | null;
   code?: string | null;
   graphRequestId?: string | null;
+}
+
+/**
+ * Failures after which PIM may have applied the PATCH although the bot never saw its answer: a timeout,
+ * a lost connection, a 5xx, or throttling that outlasted the retries.
+ */
+function isAmbiguous(e: GraphCallError | null): boolean {
+  if (!e) return false;
+  return e.status >= 500 || e.status === 408 || e.status === 429;
 }
 
 /** Teams gives an invoke about 15 seconds; the card must answer well before. */
@@ -163,7 +173,7 @@ export class ApprovalActions {
     const claimed = await this.deps.store.updateRequestIfVersion(
       row.id,
       row.version,
-      { status: claim.next, claimed_by: deciderId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification },
+      { status: claim.next, claimed_by: deciderId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification, last_release: null },
       [cardDecisionEntry(row, deciderId, reviewResult, justification, this.now())],
     );
     if (!claimed) {
@@ -199,6 +209,7 @@ export class ApprovalActions {
     const pim = this.deps.pimAs(ssoToken, claimed);
     const pimId = claimed.pim_request_id;
     let step: ApprovalStep | undefined;
+    let patchSent = false;
     try {
       const steps = await pim.steps(pimId);
       const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
@@ -210,9 +221,10 @@ export class ApprovalActions {
           this.cardFor(await this.release(claimed, actorId, { outcome: 'not_an_approver', status: null }), actorId, 'PIM does not list you as an approver of this request, so nothing was recorded.')
         );
       }
+      patchSent = true;
       await pim.review(pimId, step.id, reviewResult, justification);
     } catch (err) {
-      return this.onPimError(err, claimed, actorId, pim, log);
+      return this.onPimError(err, claimed, actorId, pim, log, patchSent, decider.name);
     }
 
     const profile = await this.deps.directory.user(actorId).catch(() => null);
@@ -240,7 +252,7 @@ export class ApprovalActions {
     return this.cardFor(after, actorId);
   }
 
-  private async onPimError(err: unknown, claimed: ApprovalRequestRow, actorId: string, pim: PimApprovals, log: Logger): Promise<InvokeBody> {
+  private async onPimError(err: unknown, claimed: ApprovalRequestRow, actorId: string, pim: PimApprovals, log: Logger, patchSent: boolean, deciderName: string | null): Promise<InvokeBody> {
     const e = err instanceof GraphCallError ? err : null;
     log.warn({ err: errInfo(err) }, 'PIM refused or failed the decision');
     const graph = { status: e?.status ?? null, code: e?.code ?? null, graphRequestId: e?.requestId ?? null };
@@ -257,7 +269,21 @@ export class ApprovalActions {
       this.fanOut(claimed.id);
       return this.cardFor(closed ?? claimed, actorId, 'PIM no longer has this request: it was cancelled or has expired. Nothing was recorded.');
     }
-    const released = await this.release(claimed, actorId, { outcome: e?.status === 403 || e?.status === 400 ? 'refused' : 'failed', ...graph });
+    // A timeout, a lost connection or a 5xx may come after PIM applied the PATCH: PIM's approval step says
+    // whether it did, read before the claim is given back, so a decision PIM holds keeps its decider.
+    if (patchSent && isAmbiguous(e)) {
+      const steps = await pim.steps(claimed.pim_request_id).catch((readErr: unknown) => {
+        log.warn({ err: errInfo(readErr) }, 'PIM approval steps unreadable after an ambiguous decision');
+        return null;
+      });
+      const decided = steps?.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
+      if (decided) return this.decidedElsewhere(claimed, decided, actorId, log, graph);
+      if (!steps) {
+        // PIM could not say: the claim stays, and the claim recovery settles it from PIM's state.
+        return this.cardFor(claimed, actorId, 'PIM did not answer, so the bot cannot tell yet whether your decision was recorded. This card shows the result when PIM does.');
+      }
+    }
+    const released = await this.release(claimed, actorId, { outcome: e?.status === 403 || e?.status === 400 ? 'refused' : 'failed', ...graph }, deciderName);
     if (e?.status === 403) return this.cardFor(released, actorId, `PIM refused your decision: ${e.message.replace(/^[^:]*: /, '')} Nothing was recorded.`);
     if (e?.status === 400) return this.cardFor(released, actorId, `PIM rejected the decision: ${e.message.replace(/^[^:]*: /, '')}`);
     const rid = e?.requestId ? ` (Graph request id ${e.requestId})` : '';
@@ -295,7 +321,10 @@ export class ApprovalActions {
       claimed_at: null,
       claimed_result: null,
     }, [
-      graphResultEntry(claimed, actorId, { outcome: 'already_decided', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: true, decidedBy: byId, finalStatus: result }, this.now()),
+      // PIM crediting this approver means their PATCH landed although its answer was lost: recorded, theirs.
+      byId === actorId
+        ? graphResultEntry(claimed, actorId, { outcome: 'recorded', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: false, decidedBy: byId, finalStatus: result, recovered: graph !== null }, this.now())
+        : graphResultEntry(claimed, actorId, { outcome: 'already_decided', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: true, decidedBy: byId, finalStatus: result }, this.now()),
     ]);
     const after = updated ?? (await this.deps.store.getRequest(claimed.id))!;
     log.info({ pimRequestId: claimed.pim_request_id, result, decidedBy: byId }, 'request was already decided in PIM');
@@ -303,11 +332,24 @@ export class ApprovalActions {
     return this.cardFor(after, actorId, byId === actorId ? undefined : `${after.decided_by_name ?? 'Another approver'} already ${result === 'approved' ? 'approved' : 'denied'} this request in PIM.`);
   }
 
-  /** Gives the claim back (nothing recorded in PIM); the audit row says what PIM answered. */
-  private async release(claimed: ApprovalRequestRow, actorId: string, graph: GraphAnswer & { outcome: 'not_an_approver' | 'already_decided' | 'refused' | 'failed' }): Promise<ApprovalRequestRow> {
+  /**
+   * Gives the claim back (nothing recorded in PIM); the audit row says what PIM answered. When PIM failed
+   * (not a refusal the approver reads on their own card), every copy says the decision was not recorded
+   * and the approver is told in their chat, once per release.
+   */
+  private async release(claimed: ApprovalRequestRow, actorId: string, graph: GraphAnswer & { outcome: 'not_an_approver' | 'already_decided' | 'refused' | 'failed' }, deciderName: string | null = null): Promise<ApprovalRequestRow> {
     const next = transition('recording', { type: 'release' });
     const audit = [graphResultEntry(claimed, actorId, { reviewResult: claimed.claimed_result, alreadyDecided: graph.outcome === 'already_decided', finalStatus: next.ok ? next.next : null, ...graph }, this.now())];
-    const released = next.ok ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }, audit) : undefined;
+    const note = graph.outcome === 'failed' ? claimReleaseOf(claimed, deciderName) : null;
+    const released = next.ok
+      ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null, ...(note ? { last_release: JSON.stringify(note) } : {}) }, audit)
+      : undefined;
+    if (released && note) {
+      this.deps.delivery.kick(async () => {
+        await this.deps.delivery.refreshCopies(released.id);
+        await tellApproverNotRecorded(this.deps.delivery, released, note);
+      });
+    }
     return released ?? (await this.deps.store.getRequest(claimed.id))!;
   }
 

@@ -59,7 +59,8 @@ export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string 
             justification: row.decision_justification ?? '',
           }
         : null,
-    message: message ?? null,
+    // A released claim is said on every copy of the still-pending request, after this viewer's own line.
+    message: [message, releaseLine(row)].filter((m): m is string => !!m).join(' ') || null,
     identityRisk: display.signals ? riskBlockOf(display.signals) : null,
     history: display.signals ? historyBlockOf(display.signals, now) : null,
   };
@@ -106,4 +107,35 @@ function expiresText(expiresAt: string, now: Date, status: RequestStatus): strin
 
 export function utcText(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * A claim given back without a decision recorded in PIM (a lost Graph answer, PIM failing, a replica
+ * that died mid-click): what the row keeps so every card copy can say so until the next decision.
+ */
+export interface ClaimRelease {
+  /** The approver whose click was not recorded. */
+  by: string;
+  name: string;
+  /** When they clicked (the claim's time), ISO. */
+  at: string;
+  result: string | null;
+}
+
+export function parseClaimRelease(row: Pick<ApprovalRequestRow, 'last_release'>): ClaimRelease | null {
+  if (!row.last_release) return null;
+  try {
+    const r = JSON.parse(row.last_release) as Partial<ClaimRelease>;
+    return typeof r.by === 'string' && typeof r.at === 'string' ? { by: r.by, name: typeof r.name === 'string' ? r.name : r.by, at: r.at, result: r.result ?? null } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The line every copy of a pending request shows after a released claim. */
+export function releaseLine(row: ApprovalRequestRow): string | null {
+  if (row.status !== 'pending') return null;
+  const r = parseClaimRelease(row);
+  if (!r) return null;
+  return `${r.name}'s decision at ${utcText(new Date(r.at))} was not recorded in PIM; please decide again.`;
 }

@@ -8,8 +8,9 @@ import type { ActivationRequest } from '../services/decision/activation-request'
 import type { Metrics } from '../services/observability/metrics';
 import { contentOfRequest, contentOfRow } from './approval-request-row';
 import { checkLinesOf, type CheckForLine } from './check-lines';
-import type { ApprovalRequestRow, Store } from '../services/store/store';
+import type { ApprovalRequestRow, PageCursor, Store } from '../services/store/store';
 import { cardDataOf, parseDisplay, refOf, RequestDisplay, utcText } from './approval-view';
+import { claimReleaseOf, tellApproverNotRecorded } from './claim-release';
 import type { RequesterSignalsReader } from './requester-signals';
 import type { ChatNotifier } from './chat-notifier';
 import { reRequestCard } from './chat/chat-text';
@@ -120,7 +121,17 @@ export class CardDelivery {
     this.sweeping = (async () => {
       try {
         await this.recoverStaleClaims().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'claim recovery failed'));
-        for (const row of await this.store.requestsWithoutCards()) await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
+        // Copies Teams accepted whose record was lost (a stop between the send and its listener); at start-up too.
+        await this.recordSentCopies().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'recording sent copies failed'));
+        // Every request without a card, paged (a burst larger than a page is not left for later sweeps).
+        let after: PageCursor | null = null;
+        for (;;) {
+          const page = await this.store.requestsWithoutCardsAfter(after, SWEEP_PAGE);
+          for (const row of page) await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
+          if (page.length < SWEEP_PAGE) break;
+          const last = page[page.length - 1]!;
+          after = { at: last.created_at, id: last.id };
+        }
         for (const row of await this.store.requestsWithStaleCards()) await this.refreshCopies(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'updating cards failed'));
         await this.tellRecentOutcomes().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'checking requester notices failed'));
       } finally {
@@ -147,8 +158,12 @@ export class CardDelivery {
         graphResultEntry(row, row.claimed_by ?? BOT_ACTOR, { outcome, reviewResult: row.claimed_result, status: null, code: `PIM status ${pimStatus}`, alreadyDecided: outcome === 'closed' && (finalStatus === 'approved' || finalStatus === 'denied'), finalStatus, recovered: true }, this.now()),
       ];
       if (recovery.kind === 'release') {
-        await this.store.updateRequestIfVersion(row.id, row.version, { status: 'pending', claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }, audit('failed', 'pending'));
+        // The approver's click is not lost silently: every copy says it was not recorded, and they are told.
+        const claimant = row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
+        const release = claimReleaseOf(row, claimant?.displayName ?? null);
+        const released = await this.store.updateRequestIfVersion(row.id, row.version, { status: 'pending', claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null, last_release: release ? JSON.stringify(release) : null }, audit('failed', 'pending'));
         log.warn('stale claim released: PIM never recorded the decision');
+        if (released && release) await tellApproverNotRecorded(this, released, release).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the approver failed'));
       } else {
         const claimant = recovery.byClaimant && row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
         await this.store.updateRequestIfVersion(row.id, row.version, {
@@ -175,7 +190,12 @@ export class CardDelivery {
 
   async postCards(requestId: string): Promise<void> {
     let row = await this.store.getRequest(requestId);
-    if (!row || row.cards_posted_at || row.unbound_at) return;
+    if (!row || row.unbound_at) return;
+    if (row.cards_posted_at) {
+      // Handed to the outbox before: nothing to post, but a copy Teams accepted may still lack its record.
+      for (const target of this.targetsFor(row)) await this.recordIfSent(row.id, target);
+      return;
+    }
     // Approvers see what PIM holds, never what a callout claimed: bind first (a failed read throws, and the sweep tries again).
     const bound = await this.bindToPim(row);
     if (!bound) return;
@@ -267,9 +287,44 @@ export class CardDelivery {
       meta: { purpose: CARD, requestId: row.id, version: row.version },
       summary: summaryEntryOf(row),
     });
-    if (!queued.created && queued.status === 'sent' && queued.resultActivityId) {
+    if (!queued.created && queued.resultActivityId && (queued.status === 'sent' || queued.status === 'summarized')) {
       // Sent before, but the copy was never recorded (a crash between the send and its listener).
-      await this.recordCopy(row.id, target.conversationId, target.serviceUrl, queued.resultActivityId, row.version, false);
+      await this.recordIfSent(row.id, target);
+    }
+  }
+
+  /** Records the copy of a request's card in a channel if the outbox row says Teams accepted it and no copy is recorded. */
+  private async recordIfSent(requestId: string, target: ChannelTarget): Promise<void> {
+    const sent = await this.outbox.byDedupeKey(`card:${requestId}:${target.conversationId}`);
+    if (!sent || !sent.result_activity_id || (sent.status !== 'sent' && sent.status !== 'summarized')) return;
+    if ((await this.store.cardPosts(requestId)).some((p) => p.conversation_id === sent.conversation_id)) return;
+    const meta = parseMetaText(sent.meta);
+    await this.recordCopy(requestId, sent.conversation_id, sent.service_url, sent.result_activity_id, Number(meta.version ?? 0), sent.status === 'summarized');
+  }
+
+  /**
+   * Records every copy Teams accepted that has no card_posts row, from the outbox rows written before the
+   * sends (the message id Teams returned is stored with the row when it is marked sent). Paged to the end.
+   */
+  async recordSentCopies(): Promise<number> {
+    let after: PageCursor | null = null;
+    let recorded = 0;
+    for (;;) {
+      const page = await this.store.sentCardsWithoutCopies(after, SWEEP_PAGE);
+      for (const sent of page) {
+        const meta = parseMetaText(sent.meta);
+        if (meta.purpose !== CARD || typeof meta.requestId !== 'string') continue;
+        try {
+          await this.recordCopy(meta.requestId, sent.conversation_id, sent.service_url, sent.result_activity_id, Number(meta.version ?? 0), sent.status === 'summarized');
+          this.log.warn({ requestId: meta.requestId, conversationId: sent.conversation_id }, 'recorded a sent card copy whose record was missing');
+          recorded++;
+        } catch (err) {
+          this.log.warn({ err: errInfo(err), requestId: meta.requestId }, 'recording a sent card copy failed; the next sweep retries');
+        }
+      }
+      if (page.length < SWEEP_PAGE) return recorded;
+      const last = page[page.length - 1]!;
+      after = { at: last.sent_at, id: last.id };
     }
   }
 
@@ -403,26 +458,35 @@ export class CardDelivery {
   }
 
   /**
-   * Requests closed in the last minutes whose requester may not have been told: a process that stopped
-   * between the decision and queueing the notice. The notice's outbox key makes this a no-op otherwise.
+   * Closed requests whose requester notice is owed (no outbox row for it: a process stopped between the
+   * decision and queueing the notice), paged by a cursor to the end, so a burst is told in one sweep.
+   * The notice's outbox key makes a repeat a no-op.
    */
   private async tellRecentOutcomes(): Promise<void> {
     const now = this.now().getTime();
-    const since = new Date(now - RECENT_OUTCOME_MS).toISOString();
-    for (const [key, at] of this.checkedOutcomes) if (at < now - RECENT_OUTCOME_MS) this.checkedOutcomes.delete(key);
-    for (const row of await this.store.requestsClosedSince(since)) {
-      // Once per process and outcome: after a restart each is looked at again, which is the case this is for.
-      const key = `${row.id}:${row.status}`;
-      if (this.checkedOutcomes.has(key)) continue;
-      // Closed outside a card (the portal, an event, PIM's expiry): no named decider, so the outcome is the news.
-      const news: OutcomeNews | undefined =
-        row.status === 'expired' || row.status === 'cancelled' ? { outcome: row.status } : !row.decided_by_id ? { outcome: row.status === 'approved' ? 'granted' : 'denied' } : undefined;
-      try {
-        await this.notifyRequester(row.id, news);
-        this.checkedOutcomes.set(key, now);
-      } catch (err) {
-        this.log.warn({ err: errInfo(err), requestId: row.id }, 'telling the requester failed; the next sweep retries');
+    const since = new Date(now - NOTICE_LOOKBACK_MS).toISOString();
+    for (const [key, at] of this.checkedOutcomes) if (at < now - NOTICE_LOOKBACK_MS) this.checkedOutcomes.delete(key);
+    let after: PageCursor | null = null;
+    for (;;) {
+      const page = await this.store.requestsOwingNotice(since, after, SWEEP_PAGE);
+      for (const row of page) {
+        // Once per process and outcome: a chat request's status message replaces the notice (no outbox row),
+        // so it would be owed on every sweep; after a restart each is looked at again, which is the case this is for.
+        const key = `${row.id}:${row.status}`;
+        if (this.checkedOutcomes.has(key)) continue;
+        // Closed outside a card (the portal, an event, PIM's expiry): no named decider, so the outcome is the news.
+        const news: OutcomeNews | undefined =
+          row.status === 'expired' || row.status === 'cancelled' ? { outcome: row.status } : !row.decided_by_id ? { outcome: row.status === 'approved' ? 'granted' : 'denied' } : undefined;
+        try {
+          await this.notifyRequester(row.id, news);
+          this.checkedOutcomes.set(key, now);
+        } catch (err) {
+          this.log.warn({ err: errInfo(err), requestId: row.id }, 'telling the requester failed; the next sweep retries');
+        }
       }
+      if (page.length < SWEEP_PAGE) return;
+      const last = page[page.length - 1]!;
+      after = { at: last.updated_at, id: last.id };
     }
   }
 
@@ -448,8 +512,13 @@ export class CardDelivery {
 
 const CARD = 'approval-card';
 const NOTICE = 'requester-notice';
-/** How far back the sweep looks for closed requests whose requester notice may be missing. */
-const RECENT_OUTCOME_MS = 15 * 60_000;
+/**
+ * How far back the sweep looks for closed requests whose requester notice is owed: everything owed in it is
+ * paged through. Kept well inside the outbox's retention (a week), so a pruned notice row is never re-sent.
+ */
+const NOTICE_LOOKBACK_MS = 24 * 3600_000;
+/** Rows per page of a sweep's cursor. */
+const SWEEP_PAGE = 100;
 const UPDATE = 'card-update';
 
 /** A request as a line of a summary card. */
@@ -516,4 +585,13 @@ function outcomeText(row: ApprovalRequestRow, role: string, news: OutcomeNews): 
 export function errInfo(err: unknown): { message: string; status?: number; code?: string } {
   const e = err as { message?: string; status?: number; statusCode?: number; code?: string };
   return { message: e?.message ?? String(err), status: e?.status ?? e?.statusCode, code: typeof e?.code === 'string' ? e.code : undefined };
+}
+
+function parseMetaText(text: string | null): Record<string, unknown> {
+  try {
+    const v: unknown = text ? JSON.parse(text) : {};
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }

@@ -200,7 +200,7 @@ export async function startBot(
   const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
     const obo = oboFor(sso);
     if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo, { metrics }), refOf(row));
-    return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), row.kind === 'group' ? 'group' : 'entraRole');
+    return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), row.kind === 'group' ? 'group' : 'entraRole', config.pimDecisionTimeoutMs);
   };
   // The tenant's signing keys, fetched and cached once for PIM's callout tokens and the users' SSO tokens.
   const tenantKeys = tenantSigningKeys(config.pimEndpoint.jwksUri);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { requestClosedEntry } from '../services/audit/entries';
 import { pimReadOutcome, type ClosedStatus } from '../services/approvals/pim-outcome';
 import { transition, type RequestEvent } from '../services/approvals/request-lifecycle';
+import type { ApprovalStep } from '../services/graph/pim-approvals';
 import type { GraphRequestKind, PimRequestRead, ReadRequestStatuses } from '../services/graph/pim-requests';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import type { CardDelivery } from './card-delivery';
@@ -35,6 +36,12 @@ export interface ReconcilerDeps {
   readStatuses: ReadRequestStatuses;
   /** Azure resource requests have no Graph id: ARM is asked one request at a time (by principal, role, scope). */
   readAzureStatus?: (row: ApprovalRequestRow, signal: AbortSignal) => Promise<string>;
+  /**
+   * PIM's approval steps of a decided request (who reviewed it, when, and why). Graph lets only approvers
+   * read approvals (delegated; app identities are refused), so this is absent unless a reader with such a
+   * token is configured; without it, or when the read fails, the decision is recorded as taken outside Teams.
+   */
+  readDecisionSteps?: (row: ApprovalRequestRow, signal: AbortSignal) => Promise<ApprovalStep[]>;
   log: Logger;
   now?: () => Date;
   /**
@@ -168,6 +175,18 @@ export class Reconciler {
     return reads;
   }
 
+  private async decidingStep(row: ApprovalRequestRow, status: ClosedStatus, log: Logger): Promise<ApprovalStep | null> {
+    if (!this.deps.readDecisionSteps) return null;
+    const want = status === 'approved' ? 'Approve' : 'Deny';
+    try {
+      const steps = await this.deps.readDecisionSteps(row, this.stopping.signal);
+      return steps.find((s) => s.status === 'Completed' && s.reviewResult === want && s.reviewedBy?.id) ?? null;
+    } catch (err) {
+      log.warn({ err: errInfo(err) }, 'PIM approval steps unreadable; the decision is recorded as taken outside Teams');
+      return null;
+    }
+  }
+
   /** Moves one row to its final state (compare-and-swap), then refreshes its cards and tells the requester. */
   private async close(row: ApprovalRequestRow, status: ClosedStatus, read: PimRequestRead): Promise<boolean> {
     const event: RequestEvent = status === 'approved' || status === 'denied' ? { type: 'decidedElsewhere', result: status } : { type: status };
@@ -176,20 +195,32 @@ export class Reconciler {
     const pimStatus = 'status' in read ? read.status : `HTTP ${read.error.status}`;
     const decidedOutside = status === 'approved' || status === 'denied';
     const at = this.now();
+    const log = this.deps.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus, status });
+    // A decision keeps its decider: PIM's approval step says who reviewed it, when and why.
+    const step = decidedOutside ? await this.decidingStep(row, status, log) : null;
+    const byId = step?.reviewedBy?.id?.toLowerCase() ?? null;
     const updated = await this.deps.store.updateRequestIfVersion(
       row.id,
       row.version,
-      {
-        status: next.next,
-        decided_by_id: null,
-        decided_by_upn: null,
-        decided_by_name: decidedOutside ? DECIDED_OUTSIDE_TEAMS : 'PIM',
-        decided_at: at.toISOString(),
-        decision_justification: justificationFor(status, pimStatus),
-      },
-      [requestClosedEntry(row, { status: next.next, source: 'reconciler', pimStatus }, at)],
+      step
+        ? {
+            status: next.next,
+            decided_by_id: byId,
+            decided_by_upn: step.reviewedBy?.userPrincipalName ?? null,
+            decided_by_name: step.reviewedBy?.displayName ?? byId,
+            decided_at: step.reviewedDateTime ?? at.toISOString(),
+            decision_justification: step.justification ?? '',
+          }
+        : {
+            status: next.next,
+            decided_by_id: null,
+            decided_by_upn: null,
+            decided_by_name: decidedOutside ? DECIDED_OUTSIDE_TEAMS : 'PIM',
+            decided_at: at.toISOString(),
+            decision_justification: justificationFor(status, pimStatus),
+          },
+      [requestClosedEntry(row, { status: next.next, source: 'reconciler', pimStatus, decidedBy: byId, justification: step?.justification ?? null }, at)],
     );
-    const log = this.deps.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus, status });
     if (!updated) {
       log.info('request changed while reconciling; the newer state stands');
       return false;

@@ -81,6 +81,7 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional().describe('sqlite:<path> for one process, postgres://user@host:5432/db for replicas; required in production (demo: sqlite:.local/demo.sqlite)'),
   MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10).describe("Minimum length of an approver's justification, in visible characters"),
   /** How long an approver's click waits for PIM before the card says "recording…" (Teams allows an invoke ~15 s). */
+  PIM_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000).describe('Milliseconds a Graph call recording (or reading) an approver\'s decision may take before it is abandoned; the bot then reads PIM\'s approval steps to learn whether the decision landed'),
   APPROVAL_INVOKE_BUDGET_MS: z.coerce.number().int().min(100).max(12_000).default(8_000).describe('Milliseconds an approver\'s click waits for PIM before the card says "Recording your decision in PIM…" and finishes in the background (Teams waits about 15 s for an invoke)'),
   /** Shared secret for HMAC-signed events on POST /api/pim/events (openssl rand -hex 32). */
   EVENTS_HMAC_SECRET: z
@@ -183,6 +184,8 @@ export interface AppConfig {
   minApproverJustification: number;
   /** APPROVAL_INVOKE_BUDGET_MS */
   approvalInvokeBudgetMs: number;
+  /** PIM_DECISION_TIMEOUT_MS: per Graph call recording or reading a decision. */
+  pimDecisionTimeoutMs: number;
   /** Secrets the policy file names (`{"secret": "NAME"}`), looked up in the environment by name. */
   secret(name: string): string | undefined;
   /** POST /api/pim/events: off (503) unless one of the two is set. */
@@ -273,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     databaseUrl: e.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
     approvalInvokeBudgetMs: e.APPROVAL_INVOKE_BUDGET_MS,
+    pimDecisionTimeoutMs: e.PIM_DECISION_TIMEOUT_MS,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     naturalLanguage,

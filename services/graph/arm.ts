@@ -121,14 +121,18 @@ export class ArmPimApprovals implements PimApprovals {
   ) {}
 
   async steps(): Promise<ApprovalStep[]> {
-    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>(
-      'GET',
-      `${this.ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${encodeURIComponent('asApprover()')}`,
-      'Finding the Azure role request',
-    );
-    const request = matching(list.value ?? [], this.ref);
-    if (!request?.properties.approvalId) return [];
-    this.approvalId = request.properties.approvalId.startsWith('/') ? request.properties.approvalId : `${AUTH}/roleAssignmentApprovals/${request.properties.approvalId}`;
+    // Read back after a PATCH whose answer was lost, the approval found before is read directly: once
+    // decided, the request may no longer be listed to its approvers.
+    if (!this.approvalId) {
+      const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>(
+        'GET',
+        `${this.ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${encodeURIComponent('asApprover()')}`,
+        'Finding the Azure role request',
+      );
+      const request = matching(list.value ?? [], this.ref);
+      if (!request?.properties.approvalId) return [];
+      this.approvalId = request.properties.approvalId.startsWith('/') ? request.properties.approvalId : `${AUTH}/roleAssignmentApprovals/${request.properties.approvalId}`;
+    }
     const stages = await this.arm.call<{ value?: ArmStage[] }>('GET', `${this.approvalId}/stages?api-version=${APPROVALS_API}`, 'Reading the Azure role approval');
     return (stages.value ?? []).map((s) => ({
       id: s.name,

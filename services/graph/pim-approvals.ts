@@ -35,6 +35,7 @@ export class GraphPimApprovals implements PimApprovals {
   constructor(
     private readonly client: Client,
     kind: GraphApprovalKind = 'entraRole',
+    private readonly timeoutMs: number = DECISION_TIMEOUT_MS,
   ) {
     this.paths = APPROVAL_PATHS[kind];
   }
@@ -44,7 +45,7 @@ export class GraphPimApprovals implements PimApprovals {
       const approval = await this.client
         .api(`${this.paths.base}/${encodeURIComponent(requestId)}`)
         .version(this.paths.read)
-        .option('signal', AbortSignal.timeout(DECISION_TIMEOUT_MS))
+        .option('signal', AbortSignal.timeout(this.timeoutMs))
         .get();
       return (approval.steps ?? []) as ApprovalStep[];
     } catch (err) {
@@ -57,7 +58,7 @@ export class GraphPimApprovals implements PimApprovals {
       await this.client
         .api(`${this.paths.base}/${encodeURIComponent(requestId)}/steps/${encodeURIComponent(stepId)}`)
         .version(this.paths.patch)
-        .option('signal', AbortSignal.timeout(DECISION_TIMEOUT_MS))
+        .option('signal', AbortSignal.timeout(this.timeoutMs))
         .patch({ reviewResult, justification });
     } catch (err) {
       throw toGraphCallError(err, 'Recording the decision in PIM');

@@ -216,6 +216,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('approval_requests').addColumn('unbound_at', 'text').execute();
     },
   },
+  '2026-12-07-014-last-release': {
+    async up(db: Kysely<any>) {
+      // A claim given back without a decision recorded in PIM (JSON {by, name, at, result}): every card copy
+      // says so until the next decision, so a click never vanishes silently.
+      await db.schema.alterTable('approval_requests').addColumn('last_release', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

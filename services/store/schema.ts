@@ -94,6 +94,11 @@ export interface ApprovalRequestTable {
   check_lines: Generated<string>;
   /** When no callout for the request matched PIM's own copy (no card is posted); null otherwise. */
   unbound_at: Generated<string | null>;
+  /**
+   * The last claim released without a decision recorded in PIM (JSON `{by, name, at, result}`): the card
+   * shows "<name>'s decision at <at> was not recorded in PIM" while the request is pending; cleared by the next claim.
+   */
+  last_release: Generated<string | null>;
   created_at: string;
   expires_at: string;
   updated_at: string;

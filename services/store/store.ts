@@ -5,6 +5,7 @@ import { Insertable, Kysely, Migrator, PostgresDialect, Selectable, SqliteDialec
 import { Pool } from 'pg';
 import { withStatementCache } from './sqlite-statements';
 import { engineOfUrl } from './dialect';
+import { attachErrorListeners, ConnectionHealth, withConnectionRetry } from './pg-resilience';
 import { ChatStore } from './chat-store';
 import { appendAudit, AuditTrail, type AuditEntry } from '../audit/audit-trail';
 import { migrationProvider } from './migrations';
@@ -22,7 +23,17 @@ export class Store {
   /** The hash-chained audit trail; state changes below take entries to append in their own transaction. */
   readonly audit: AuditTrail;
 
-  private constructor(readonly db: Kysely<Database>) {
+  /**
+   * PostgreSQL: what the store has seen of its connections (errors, retries, recovery); undefined on
+   * SQLite, which has no connection to lose.
+   */
+  readonly connections: ConnectionHealth | undefined;
+
+  private constructor(
+    readonly db: Kysely<Database>,
+    connections?: ConnectionHealth,
+  ) {
+    this.connections = connections;
     this.chat = new ChatStore(db);
     this.audit = new AuditTrail(db);
   }
@@ -35,11 +46,15 @@ export class Store {
   static async open(databaseUrl: string, options: { poolSize?: number } = {}): Promise<Store> {
     const engine = engineOfUrl(databaseUrl);
     let db: Kysely<Database>;
+    let connections: ConnectionHealth | undefined;
     if (engine === 'postgres') {
       const pool = new Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
-      // An idle client losing its connection (the database restarted) must not crash the process; the
-      // pool drops it and the next query opens a new one.
-      pool.on('error', () => undefined);
+      // A client losing its connection (the database restarted, a backend was terminated) must not crash
+      // the process, idle or checked out: every client has an error listener for its whole life. An
+      // idle one is dropped by the pool; a checked-out one fails its next query, and a transaction that
+      // failed so is run again by `transaction` below. See pg-resilience.ts.
+      connections = new ConnectionHealth();
+      attachErrorListeners(pool, connections);
       db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     } else if (engine === 'sqlite') {
       const path = databaseUrl.slice('sqlite:'.length) || ':memory:';
@@ -63,7 +78,19 @@ export class Store {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new Error(`Database migration ${failed} failed: ${(error as Error).message}`);
     }
-    return new Store(db);
+    return new Store(db, connections);
+  }
+
+  /**
+   * Runs `work` in one transaction. On PostgreSQL, when the connection is lost while `work` runs (before
+   * COMMIT), the database rolled the whole transaction back, so `work` is run again in a new one: up to
+   * 4 attempts, 50/100/200 ms apart. A connection lost during COMMIT is not retried (the commit may have
+   * happened). `work` must only touch the database. Inside a transaction already, runs `work` in it.
+   */
+  async transaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this.db);
+    if (!this.connections) return this.db.transaction().execute(work);
+    return withConnectionRetry((w) => this.db.transaction().execute(w), work, this.connections);
   }
 
   async close(): Promise<void> {
@@ -90,7 +117,7 @@ export class Store {
    * call): then the stored one wins and is returned, so both answers carry the same evaluationId.
    */
   async insertEvaluation(row: Insertable<EvaluationTable>, approval?: Insertable<ApprovalRequestTable>, audit?: AuditEntry | AuditEntry[]): Promise<{ row: EvaluationRow; created: boolean }> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction(async (trx) => {
       const inserted = await trx
         .insertInto('evaluations')
         .values(row)
@@ -122,7 +149,7 @@ export class Store {
    */
   async updateRequestIfVersion(id: string, expectedVersion: number, patch: Updateable<ApprovalRequestTable>, audit?: readonly AuditEntry[]): Promise<ApprovalRequestRow | undefined> {
     // With audit entries: the change and its audit rows commit together, and only if the swap won.
-    if (audit?.length && !this.db.isTransaction) return this.db.transaction().execute((trx) => new Store(trx).updateRequestIfVersion(id, expectedVersion, patch, audit));
+    if (audit?.length && !this.db.isTransaction) return this.transaction((trx) => new Store(trx).updateRequestIfVersion(id, expectedVersion, patch, audit));
     const updated = await this.db
       .updateTable('approval_requests')
       .set({ ...patch, version: expectedVersion + 1, updated_at: new Date().toISOString() })
@@ -151,7 +178,7 @@ export class Store {
 
   /** No callout matches PIM's copy: the card waits (unbound) until one does. */
   async markUnbound(id: string, at: string | null, audit?: AuditEntry): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.transaction(async (trx) => {
       await trx.updateTable('approval_requests').set({ unbound_at: at }).where('id', '=', id).execute();
       if (audit) await appendAudit(trx, [audit]);
     });
@@ -190,6 +217,67 @@ export class Store {
       .orderBy('updated_at')
       .limit(limit)
       .execute();
+  }
+
+  /**
+   * A page of requests with no card posted yet (and bound to PIM's copy), ordered by (created_at, id)
+   * after `after`: the sweep pages through all of them, however many a burst left.
+   */
+  async requestsWithoutCardsAfter(after: PageCursor | null, limit = 100): Promise<ApprovalRequestRow[]> {
+    let q = this.db.selectFrom('approval_requests').selectAll().where('cards_posted_at', 'is', null).where('unbound_at', 'is', null);
+    if (after) q = q.where((eb) => eb.or([eb('created_at', '>', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '>', after.id)])]));
+    return q.orderBy('created_at').orderBy('id').limit(limit).execute();
+  }
+
+  /**
+   * A page of closed requests (approved, denied, expired, cancelled; bound to PIM's copy) updated at or
+   * after `since`, whose requester has a personal chat with the bot and whose notice for the current
+   * status (outbox key `notice:<id>:<status>`) was never queued: what is owed, not a window's oldest.
+   * Ordered by (updated_at, id) after `after`. `since` only keeps the look-back inside the outbox's
+   * retention (an older notice row may have been pruned; telling it again would be a duplicate).
+   */
+  async requestsOwingNotice(since: string, after: PageCursor | null, limit = 100): Promise<ApprovalRequestRow[]> {
+    let q = this.db
+      .selectFrom('approval_requests as r')
+      .selectAll('r')
+      .where('r.status', 'in', ['approved', 'denied', 'expired', 'cancelled'])
+      .where('r.updated_at', '>=', since)
+      // A request no callout bound to PIM's copy had no card: its requester is never told about it.
+      .where('r.unbound_at', 'is', null)
+      .where(({ exists, selectFrom }) => exists(selectFrom('conversation_refs as c').select('c.aad_object_id').whereRef('c.aad_object_id', '=', 'r.principal_id')))
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('outbox as o').select('o.id').where(sql<boolean>`o.dedupe_key = 'notice:' || r.id || ':' || r.status`))),
+      );
+    if (after) q = q.where((eb) => eb.or([eb('r.updated_at', '>', after.at), eb.and([eb('r.updated_at', '=', after.at), eb('r.id', '>', after.id)])]));
+    return q.orderBy('r.updated_at').orderBy('r.id').limit(limit).execute();
+  }
+
+  /**
+   * A page of approval-card outbox rows Teams accepted (sent alone, or listed on a sent summary) whose
+   * copy has no card_posts row: a process stopped between the outbox marking the send and the copy being
+   * recorded. Ordered by (sent_at, id) after `after`. The outbox row (key `card:<request>:<conversation>`,
+   * meta {requestId, version}) was written before the send, so the copy is derivable from it.
+   */
+  async sentCardsWithoutCopies(after: PageCursor | null, limit = 100): Promise<SentCardRow[]> {
+    let q = this.db
+      .selectFrom('outbox as o')
+      .select(['o.id', 'o.conversation_id', 'o.service_url', 'o.result_activity_id', 'o.meta', 'o.status', 'o.sent_at', 'o.dedupe_key'])
+      .where('o.dedupe_key', 'like', 'card:%')
+      .where('o.status', 'in', ['sent', 'summarized'])
+      .where('o.result_activity_id', 'is not', null)
+      .where('o.sent_at', 'is not', null)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('card_posts as cp')
+              .select('cp.id')
+              .whereRef('cp.conversation_id', '=', 'o.conversation_id')
+              .where(sql<boolean>`o.dedupe_key = 'card:' || cp.request_id || ':' || cp.conversation_id`),
+          ),
+        ),
+      );
+    if (after) q = q.where((eb) => eb.or([eb('o.sent_at', '>', after.at), eb.and([eb('o.sent_at', '=', after.at), eb('o.id', '>', after.id)])]));
+    return (await q.orderBy('o.sent_at').orderBy('o.id').limit(limit).execute()) as SentCardRow[];
   }
 
   /** Claims older than `before`: the process that held them died or lost its Graph call. */
@@ -318,7 +406,7 @@ export class Store {
       await this.db.updateTable('approval_requests').set(patch).where('id', '=', id).execute();
       return;
     }
-    await this.db.transaction().execute(async (trx) => {
+    await this.transaction(async (trx) => {
       await trx.updateTable('approval_requests').set(patch).where('id', '=', id).execute();
       await appendAudit(trx, [audit]);
     });
@@ -373,7 +461,7 @@ export class Store {
    * evaluated it first); `created` is false when the PIM request already has an approval request.
    */
   async insertEscalatedRequest(evaluation: Insertable<EvaluationTable>, approval: Insertable<ApprovalRequestTable>): Promise<{ row: ApprovalRequestRow; created: boolean }> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction(async (trx) => {
       await trx.insertInto('evaluations').values(evaluation).onConflict((oc) => oc.column('request_key').doNothing()).execute();
       const { evaluation_id } = await trx.selectFrom('evaluations').select('evaluation_id').where('request_key', '=', evaluation.request_key).executeTakeFirstOrThrow();
       const inserted = await trx
@@ -423,4 +511,22 @@ export class Store {
     }
     return q.orderBy('created_at').orderBy('id').limit(limit).execute();
   }
+}
+
+/** Where a paged sweep stopped: the ordering time and id of the last row it read. */
+export interface PageCursor {
+  at: string;
+  id: string;
+}
+
+/** An approval card's outbox row that Teams accepted (see Store.sentCardsWithoutCopies). */
+export interface SentCardRow {
+  id: string;
+  conversation_id: string;
+  service_url: string;
+  result_activity_id: string;
+  meta: string | null;
+  status: string;
+  sent_at: string;
+  dedupe_key: string;
 }

@@ -1,5 +1,5 @@
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, pendingRequest, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const adele = teamsUser(USER.adele);
 
@@ -80,6 +80,31 @@ describe('faults lose nothing', () => {
     await simJson(h.sim, 'DELETE', '/_sim/faults');
     const again = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
     expect(again.body.statusCode).toBe(200);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+  });
+
+  it('after PIM fails the PATCH, every copy says the approver\'s decision was not recorded and the approver is told once', async () => {
+    await personalMessage(h, USER.adele, 'hi');
+    const toAdele = () => h.connector.posts.filter((p) => p.conversationId === `a:${adele.teamsUserId}-personal`).map((p) => JSON.stringify(p.activity));
+    const before = toAdele().length;
+    const { pimId, row } = await pendingRequest(h);
+    await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 500, times: 10 });
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(JSON.stringify(res.body.value)).toMatch(/Adele Vance's decision at .* was not recorded in PIM; please decide again/);
+    await h.bot.delivery.drain();
+    const released = (await h.bot.store.getRequest(row.id))!;
+    expect(released.status).toBe('pending');
+    for (const post of await h.bot.store.cardPosts(row.id)) {
+      expect(post.rendered_version).toBe(released.version);
+      const last = h.connector.updates.filter((u) => u.activityId === post.activity_id).at(-1);
+      expect(JSON.stringify(last?.activity)).toMatch(/Adele Vance's decision at .* was not recorded in PIM; please decide again/);
+    }
+    await h.bot.delivery.sweep();
+    await h.bot.delivery.drain();
+    expect(toAdele().slice(before)).toEqual([expect.stringMatching(/Your decision to approve .* was not recorded in PIM/)]);
+    await simJson(h.sim, 'DELETE', '/_sim/faults');
+    const again = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: released.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(JSON.stringify(again.body.value)).not.toContain('was not recorded in PIM');
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
   });
 
@@ -179,5 +204,86 @@ describe('a restart in the middle of recording a decision', () => {
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
     expect(res.body.statusCode).toBe(200);
     expect((await h.bot.store.getRequest(id))!.status).toBe('approved');
+  });
+
+  it('says on every copy and to the approver that a click a dead replica left was not recorded, once; a new click works', async () => {
+    const hello = await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message', id: 'm1', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        from: { id: adele.teamsUserId, name: adele.displayName, aadObjectId: adele.id },
+        recipient: { id: '28:bot', name: 'PIM Approvals' },
+        conversation: { id: 'a:adele-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
+      }),
+    });
+    expect(hello.status).toBe(200);
+    const id = await claimedRequest(false);
+    const toAdele = () => h.connector.posts.filter((p) => p.conversationId === 'a:adele-personal').map((p) => JSON.stringify(p.activity));
+    const before = toAdele().length;
+    await h.bot.delivery.sweep();
+    await h.bot.delivery.drain();
+    const row = (await h.bot.store.getRequest(id))!;
+    expect(row).toMatchObject({ status: 'pending', claimed_by: null });
+    const copies = (await h.bot.store.cardPosts(id)).map((p) => p.activity_id);
+    expect(copies.length).toBeGreaterThan(0);
+    for (const activityId of copies) {
+      const last = h.connector.updates.filter((u) => u.activityId === activityId).at(-1);
+      expect(JSON.stringify(last?.activity)).toMatch(/Adele Vance's decision at .* was not recorded in PIM; please decide again/);
+      expect(JSON.stringify(last?.activity)).toContain('pim.approve');
+    }
+    // Exactly one message to the approver, naming the request, however many sweeps run.
+    await h.bot.delivery.sweep();
+    await h.bot.delivery.drain();
+    const told = toAdele().slice(before);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatch(/Your decision to approve .*'s request for .* was not recorded in PIM/);
+
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(res.body.statusCode).toBe(200);
+    expect(await h.bot.store.getRequest(id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, last_release: null });
+    expect(JSON.stringify(res.body.value)).not.toContain('was not recorded in PIM');
+  });
+});
+
+describe('a PATCH PIM applied whose answer was lost', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ PIM_DECISION_TIMEOUT_MS: '400', APPROVAL_INVOKE_BUDGET_MS: '5000' });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('credits the clicking approver from PIM\'s approval step: row, one audit row, card and requester notice', async () => {
+    const isaiah = teamsUser(USER.isaiah);
+    const hello = await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message', id: 'm1', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
+        recipient: { id: '28:bot', name: 'PIM Approvals' },
+        conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
+      }),
+    });
+    expect(hello.status).toBe(200);
+    const { pimId, row } = await pendingRequest(h);
+    // PIM applies the PATCH; its answer comes after the client gave up.
+    await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', answerAfterMs: 1500, times: 1 });
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(res.body.statusCode).toBe(200);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+    expect(await h.bot.store.getRequest(row.id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, decided_by_name: 'Adele Vance', claimed_by: null });
+    expect(JSON.stringify(res.body.value)).toContain('Adele Vance');
+    expect(JSON.stringify(res.body.value)).not.toContain('pim.approve');
+    const results: Array<{ kind: string; actor: string; outcome: string; requestId: string | null }> = [];
+    for await (const r of h.bot.store.audit.rows()) if (r.kind === 'graph.result' && r.request_id === row.id) results.push(r as any);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ actor: USER.adele, outcome: 'recorded' });
+    await h.bot.delivery.drain();
+    expect(JSON.stringify(h.connector.updates.at(-1)!.activity)).toContain('Adele Vance');
+    const notice = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').at(-1)!;
+    expect(JSON.stringify(notice.activity)).toMatch(/approved by Adele Vance/);
   });
 });

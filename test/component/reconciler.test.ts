@@ -5,8 +5,9 @@ import { DECIDED_OUTSIDE_TEAMS, Reconciler } from '../../bot/reconciler';
 import { createGraphClient } from '../../services/graph/graph-client';
 import { readRequestStatuses } from '../../services/graph/pim-requests';
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
-import { botAppCredential } from '../../sim/test-support';
-import { Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { GraphPimApprovals } from '../../services/graph/pim-approvals';
+import { botAppCredential, delegatedGraphToken, graphClientWithToken } from '../../sim/test-support';
+import { Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const REQ = '/roleManagement/directory/roleAssignmentScheduleRequests';
@@ -68,6 +69,46 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect(await reconcile()).toMatchObject({ checked: 0 });
     expect(await batchCalls()).toEqual([]);
     expect(h.connector.updates).toHaveLength(1);
+  });
+
+  describe('a portal decision keeps its decider when PIM\'s approval steps can be read', () => {
+    const reconcilerWith = (steps: GraphPimApprovals) =>
+      new Reconciler({
+        store: h.bot.store,
+        delivery: h.bot.delivery,
+        readStatuses: (ids, signal, kind) => readRequestStatuses(createGraphClient(h.sim.url, botAppCredential(h.sim)), ids, signal, { kind }),
+        readDecisionSteps: (row) => steps.steps(row.pim_request_id),
+        log: pino({ level: 'silent' }),
+      });
+
+    it('records the reviewer, time and justification from PIM in the row, the audit entry, the card and the requester notice', async () => {
+      await personalMessage(h, USER.isaiah, 'hi');
+      const { pimId, row } = await pendingRequest();
+      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
+      // Graph lets only a user (delegated) read approvals: here an approver's token.
+      const delegated = new GraphPimApprovals(graphClientWithToken(h.sim, () => delegatedGraphToken(h.sim, USER.megan), 'beta'));
+      expect(await reconcilerWith(delegated).reconcileOnce()).toMatchObject({ approved: 1 });
+      await h.bot.delivery.drain();
+      const final = (await h.bot.store.getRequest(row.id))!;
+      expect(final).toMatchObject({ status: 'approved', decided_by_id: USER.megan, decided_by_name: 'Megan Bowen', decision_justification: 'Approved in the portal' });
+      const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
+      expect(textOf(sim.body)).toContain(final.decided_at!.slice(0, 16));
+      const closed: any[] = [];
+      for await (const r of h.bot.store.audit.rows()) if (r.kind === 'request.closed' && r.request_id === row.id) closed.push(r);
+      expect(closed).toHaveLength(1);
+      expect(closed[0]).toMatchObject({ actor: USER.megan, outcome: 'approved' });
+      expect(textOf(cardOf(h.connector.updates.at(-1)!))).toContain('Megan Bowen');
+      const notice = h.connector.posts.filter((p) => p.conversationId === `a:${teamsUser(USER.isaiah).teamsUserId}-personal`).at(-1)!;
+      expect(textOf(notice.activity)).toMatch(/approved by Megan Bowen at .*: \\"Approved in the portal\\"/);
+    });
+
+    it('falls back to "decided outside Teams" when the steps cannot be read (the app identity is refused)', async () => {
+      const { pimId, row } = await pendingRequest();
+      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Deny', justification: 'No ticket' });
+      const asApp = new GraphPimApprovals(createGraphClient(h.sim.url, botAppCredential(h.sim)));
+      expect(await reconcilerWith(asApp).reconcileOnce()).toMatchObject({ denied: 1 });
+      expect(await h.bot.store.getRequest(row.id)).toMatchObject({ status: 'denied', decided_by_id: null, decided_by_name: DECIDED_OUTSIDE_TEAMS });
+    });
   });
 
   it('closes a denial from the portal and leaves requests PIM still has open alone', async () => {
