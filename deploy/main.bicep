@@ -286,7 +286,10 @@ resource sso 'Microsoft.BotService/botServices/connections@2022-09-15' = {
     serviceProviderDisplayName: 'Azure Active Directory v2'
     clientId: botAppId
     clientSecret: botAppSecret
-    scopes: 'openid profile offline_access'
+    // The token service exchanges Teams' SSO token for these scopes: the bot's own API, so the token it
+    // hands the bot is issued for the bot (aud api://botid-<app id>), which the bot's identity check and its
+    // own on-behalf-of exchange (Graph, ARM) need. Graph scopes here would give the bot a Graph token instead.
+    scopes: 'api://botid-${botAppId}/access_as_user'
     parameters: [
       { key: 'tenantID', value: tenant().tenantId }
       { key: 'tokenExchangeUrl', value: 'api://botid-${botAppId}' }
