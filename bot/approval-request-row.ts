@@ -46,12 +46,7 @@ export function newApprovalRequestRow(
     principal_id: request.principalId,
     role_definition_id: request.roleDefinitionId,
     scope: request.scope,
-    justification: request.justification,
-    ticket_system: request.ticket?.system ?? null,
-    ticket_number: request.ticket?.number ?? null,
-    duration: request.duration,
-    duration_minutes: request.durationMinutes,
-    start_at: request.startDateTime,
+    ...calloutColumnsOf(request),
     risk_flags: JSON.stringify(opts.riskFlags),
     reasons: JSON.stringify(opts.reasons),
     check_lines: JSON.stringify(checkLinesOf(opts.checks ?? [])),
@@ -70,6 +65,18 @@ export function newApprovalRequestRow(
     created_at: at,
     expires_at: new Date(opts.at.getTime() + PIM_APPROVAL_WINDOW_MS).toISOString(),
     updated_at: at,
+  };
+}
+
+/** The columns of an approval request row that come from what the callout said (set again when the row is rebound). */
+export function calloutColumnsOf(request: Pick<ActivationRequest, 'justification' | 'ticket' | 'duration' | 'durationMinutes' | 'startDateTime'>) {
+  return {
+    justification: request.justification,
+    ticket_system: request.ticket?.system ?? null,
+    ticket_number: request.ticket?.number ?? null,
+    duration: request.duration,
+    duration_minutes: request.durationMinutes,
+    start_at: request.startDateTime,
   };
 }
 

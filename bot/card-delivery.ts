@@ -6,7 +6,7 @@ import { BOT_ACTOR, calloutUnboundEntry, graphResultEntry } from '../services/au
 import { differences, sameContent } from '../services/approvals/callout-binding';
 import type { ActivationRequest } from '../services/decision/activation-request';
 import type { Metrics } from '../services/observability/metrics';
-import { contentOfRequest, contentOfRow } from './approval-request-row';
+import { calloutColumnsOf, contentOfRequest, contentOfRow } from './approval-request-row';
 import { checkLinesOf, type CheckForLine } from './check-lines';
 import type { ApprovalRequestRow, PageCursor, Store } from '../services/store/store';
 import { cardDataOf, parseDisplay, refOf, RequestDisplay, utcText } from './approval-view';
@@ -239,21 +239,15 @@ export class CardDelivery {
     const copy = await this.directory.pimRequestCopy(refOf(row));
     if (copy && sameContent(copy, contentOfRow(row))) return row;
     const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id });
-    let fields: string[] = copy ? differences(copy, contentOfRow(row)) : [];
+    const fields: string[] = copy ? differences(copy, contentOfRow(row)) : [];
     if (copy) {
       for (const e of await this.store.evaluationsFor(requestKeyOfRow(row))) {
         if (e.outcome !== 'Approved') continue;
         const stored = parseStoredCallout(e.request_json);
         if (!stored || !sameContent(copy, contentOfRequest(stored.request))) continue;
-        const r = stored.request;
         const rebound = await this.store.rebindRequest(row.id, {
           evaluation_id: e.evaluation_id,
-          justification: r.justification,
-          ticket_system: r.ticket?.system ?? null,
-          ticket_number: r.ticket?.number ?? null,
-          duration: r.duration,
-          duration_minutes: r.durationMinutes,
-          start_at: r.startDateTime,
+          ...calloutColumnsOf(stored.request),
           reasons: e.reasons,
           risk_flags: JSON.stringify(stored.riskFlags),
           check_lines: JSON.stringify(checkLinesOf(parseChecks(e.checks))),
@@ -264,7 +258,6 @@ export class CardDelivery {
       }
     }
     const reason = copy ? 'differs' : 'not_in_pim';
-    if (!copy) fields = [];
     await this.store.markUnbound(row.id, this.now().toISOString(), calloutUnboundEntry(row, { reason, fields, at: this.now() }));
     this.bindingMetrics?.calloutBinding(copy ? 'unbound' : 'not_in_pim');
     log.warn({ reason, differingFields: fields }, "no card: no callout for this request matches PIM's own copy");

@@ -53,22 +53,26 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     const digest = calloutDigestOf(request);
     let existing: EvaluationRow | undefined;
     let conflictWith: EvaluationRow | undefined;
+    // Equality lookups on the unique request key only: this runs on every callout.
+    const first = await deps.store.findEvaluation(request.requestKey);
     if (request.kind === 'azureResource') {
-      // The Azure key is the body's digest already (the shape has no id).
-      existing = await deps.store.findLatestEvaluation(request.requestKey);
+      // The Azure key is the body's digest already (the shape has no id). Each evaluation of the same body
+      // after the retry window is stored under `<key>:<previous evaluation id>`: follow that chain to the newest.
+      existing = first;
+      for (let next = existing; next; next = await deps.store.findEvaluation(azureSuccessorKey(request.requestKey, next))) existing = next;
       if (existing && now().getTime() - Date.parse(existing.created_at) > AZURE_RETRY_WINDOW_MS) {
         // The same Azure body after PIM's retry window is a new request: evaluate it afresh.
         log.info({ previousEvaluationId: existing.evaluation_id }, 'Azure callout with a known body after the retry window: evaluated as a new request');
-        request = { ...request, requestKey: `${request.requestKey}:${randomUUID().slice(0, 8)}` };
+        request = { ...request, requestKey: azureSuccessorKey(request.requestKey, existing) };
         existing = undefined;
       }
+    } else if (first && first.body_digest !== digest && first.body_digest !== '') {
+      // Another body for an id already evaluated: its own evaluation lives under `<key>~<digest>`.
+      request = { ...request, requestKey: `${request.requestKey}~${digest.slice(0, 16)}` };
+      existing = await deps.store.findEvaluation(request.requestKey);
+      if (!existing) conflictWith = first;
     } else {
-      const stored = await deps.store.evaluationsFor(request.requestKey);
-      existing = stored.find((e) => e.body_digest === digest || (e.body_digest === '' && e.request_key === request.requestKey));
-      if (!existing && stored.length > 0) {
-        conflictWith = stored[0];
-        request = { ...request, requestKey: `${request.requestKey}~${digest.slice(0, 16)}` };
-      }
+      existing = first;
     }
     if (existing) {
       log.info({ evaluationId: existing.evaluation_id }, 'PIM retry answered from the stored evaluation');
@@ -128,6 +132,11 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     deps.log.error({ err: { message: (err as Error).message } }, 'evaluate failed');
     return { status: 500, body: { error: { code: 'internal', message: 'The decision service failed; PIM will retry.' } } };
   }
+}
+
+/** Where the next evaluation of the same Azure body is stored, after `previous` (keys stay unique, lookups stay equalities). */
+function azureSuccessorKey(baseKey: string, previous: EvaluationRow): string {
+  return `${baseKey}:${previous.evaluation_id.slice(0, 8)}`;
 }
 
 /** Which fields the second body changed, by name only (the first body's stored request against this one). */

@@ -1,4 +1,5 @@
 import { Client } from '@microsoft/microsoft-graph-client';
+import type { RequestContent } from '../approvals/callout-binding';
 import { GraphCallError, toGraphCallError } from './graph-errors';
 import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
@@ -65,18 +66,12 @@ export interface Directory {
   pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null>;
 }
 
-/** What PIM itself holds about a request: what the card must show, whatever a callout said. */
-export interface PimRequestCopy {
-  principalId: string;
-  /** Entra role definition id, `member`/`owner` for groups, the ARM role definition path for Azure. */
-  roleDefinitionId: string;
-  /** Directory scope, group id, or ARM scope. */
-  scope: string;
-  justification: string;
-  ticketNumber: string | null;
-  ticketSystem: string | null;
-  status: string;
-}
+/**
+ * What PIM itself holds about a request: what the card must show, whatever a callout said. The role is the
+ * Entra role definition id, `member`/`owner` for groups, the ARM role definition path for Azure; the scope
+ * the directory scope, group id, or ARM scope.
+ */
+export type PimRequestCopy = RequestContent & { status: string };
 
 /** Graph's PIM for Groups request and approval paths. */
 export const GROUP_PIM_PATH = '/identityGovernance/privilegedAccess/group';

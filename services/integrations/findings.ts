@@ -1,3 +1,4 @@
+import { assertNever } from '../approvals/request-lifecycle';
 import type { Evidence, Finding, FindingStatus } from './ports';
 
 /** Constructors for the three states, so adapters never build a finding by hand. */
@@ -31,9 +32,7 @@ export function worstOf(statuses: FindingStatus[]): FindingStatus {
   return worst;
 }
 
-export function assertNever(value: never): never {
-  throw new Error(`Unhandled value: ${String(value)}`);
-}
+export { assertNever } from '../approvals/request-lifecycle';
 
 /** Evidence of a conclusion drawn without asking anyone (a format check, a missing field). */
 export function noted(asked: string, system: string, answer: string): Evidence {

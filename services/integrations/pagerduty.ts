@@ -92,7 +92,9 @@ export class PagerDutyOnCall implements OnCallService {
         const what = best.schedule?.summary ?? best.escalation_policy?.summary ?? 'an escalation policy';
         return found.pass(`On call for "${what}"${best.end ? ` until ${utc(new Date(best.end))}` : ''} (PagerDuty)`, ...evidence);
       }
-      if (body.more !== true) break;
+      // `more` says whether entries remain; an answer without it cannot say "not on call".
+      if (typeof body.more !== 'boolean') return found.unknown("PagerDuty's answer did not say whether more on-call entries follow.", ...evidence);
+      if (!body.more) break;
       offset += typeof body.limit === 'number' && body.limit > 0 ? body.limit : entries.length || 100;
     }
     return found.fail(`Not on call in PagerDuty at ${utc(at)}.`, ...evidence);

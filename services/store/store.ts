@@ -101,17 +101,6 @@ export class Store {
     return this.db.selectFrom('evaluations').selectAll().where('request_key', '=', requestKey).executeTakeFirst();
   }
 
-  /** The newest evaluation stored under `requestKey` or `requestKey:<suffix>` (Azure callouts evaluated again after the retry window). */
-  async findLatestEvaluation(requestKey: string): Promise<EvaluationRow | undefined> {
-    return this.db
-      .selectFrom('evaluations')
-      .selectAll()
-      .where((eb) => eb.or([eb('request_key', '=', requestKey), eb('request_key', 'like', `${requestKey.replace(/[%_\\]/g, '')}:%`)]))
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-  }
-
   /**
    * Records an evaluation, unless one exists for the same request key (a PIM retry racing the first
    * call): then the stored one wins and is returned, so both answers carry the same evaluationId.

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, USER } from '../../sim/seed';
-import { APP_ID_URI, Harness, pimHolds, startHarness, teamsUser } from '../support/harness';
+import { APP_ID_URI, Harness, pimHolds, sayHello, startHarness } from '../support/harness';
 
 const SECRET = 'test-only-events-secret-0123456789abcdef';
 /** The customer's Logic App, allowed to send events with its Entra token. */
@@ -51,22 +51,6 @@ async function send(h: Harness, body: unknown, o: Send = {}): Promise<{ status: 
   }
   const res = await fetch(`${h.bot.url}${o.path ?? '/api/pim/events'}`, { method: 'POST', headers, body: raw });
   return { status: res.status, body: await res.json() };
-}
-
-/** Says hello to the bot from the requester's personal chat, so the bot can message them. */
-async function openRequesterChat(h: Harness, conversationId: string): Promise<void> {
-  const isaiah = teamsUser(USER.isaiah);
-  const res = await fetch(`${h.bot.url}/api/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      type: 'message', id: `m-${randomUUID()}`, text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
-      from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
-      recipient: { id: '28:bot', name: 'PIM Approvals' },
-      conversation: { id: conversationId, conversationType: 'personal', tenantId: h.env.TENANT_ID },
-    }),
-  });
-  expect(res.status).toBe(200);
 }
 
 describe('events from the customer decision service and PIM post-approval calls', () => {
@@ -178,7 +162,7 @@ describe('events from the customer decision service and PIM post-approval calls'
   });
 
   it('closes every copy of the card on a denial, names the decider, and tells the requester', async () => {
-    await openRequesterChat(h, 'a:isaiah-events');
+    await sayHello(h, USER.isaiah, 'a:isaiah-events');
     const { request, row, post } = await escalated();
     const res = await send(h, postApproval(request, 'denied', { decidedBy: { id: USER.megan, displayName: 'Megan Bowen', userPrincipalName: 'meganb@contoso.example' }, justification: 'The change is not approved for today' }));
     expect(res).toEqual({ status: 200, body: { status: 'applied', eventId: expect.any(String), requestId: row.id, requestStatus: 'denied' } });
@@ -196,7 +180,7 @@ describe('events from the customer decision service and PIM post-approval calls'
   });
 
   it('tells the requester until when an activated role is active', async () => {
-    await openRequesterChat(h, 'a:isaiah-events');
+    await sayHello(h, USER.isaiah, 'a:isaiah-events');
     const { request, row } = await escalated(pimRequest({ scheduleInfo: { startDateTime: '2026-03-02T08:00:00Z', expiration: { type: 'afterDuration', duration: 'PT2H' } } }));
     const res = await send(h, postApproval(request, 'activated', { decidedBy: { id: USER.adele, displayName: 'Adele Vance' } }));
     expect(res.body.requestStatus).toBe('approved');

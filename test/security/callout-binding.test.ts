@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, USER } from '../../sim/seed';
-import { APP_ID_URI, type Harness, pimHolds, simJson, startHarness, teamsUser } from '../support/harness';
+import { APP_ID_URI, type Harness, pimHolds, sayHello, simJson, startHarness } from '../support/harness';
 
 /**
  * A PIM token is valid for an hour and the bot caches it: whoever holds one can post any body to the
@@ -153,18 +153,7 @@ describe('PIM callouts bound to PIM\'s own request', () => {
 
   it('closes an invented request when PIM says it has none, without a word to the person it named', async () => {
     // Isaiah has a chat with the bot: a notice would reach him if one were sent.
-    const isaiah = teamsUser(USER.isaiah);
-    const hello = await fetch(`${h.bot.url}/api/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        type: 'message', id: `m-${randomUUID()}`, text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
-        from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
-        recipient: { id: '28:bot', name: 'PIM Approvals' },
-        conversation: { id: `a:isaiah-${randomUUID()}`, conversationType: 'personal', tenantId: h.env.TENANT_ID },
-      }),
-    });
-    expect(hello.status).toBe(200);
+    await sayHello(h, USER.isaiah, `a:isaiah-${randomUUID()}`);
     await h.bot.delivery.drain();
     const body = callout({ principalId: USER.isaiah, justification: FORGED });
     await evaluate(body);

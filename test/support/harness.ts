@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,22 @@ export async function simJson(sim: SimHandle, method: string, path: string, body
   const res = await fetch(`${sim.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Says hello to the bot from a user's personal chat (demo mode: no channel token), so the bot can message them. */
+export async function sayHello(h: Pick<Harness, 'bot' | 'connector' | 'env'>, userId: string, conversationId: string): Promise<void> {
+  const user = teamsUser(userId);
+  const res = await fetch(`${h.bot.url}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'message', id: `m-${randomUUID()}`, text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+      from: { id: user.teamsUserId, name: user.displayName, aadObjectId: user.id },
+      recipient: { id: '28:bot', name: 'PIM Approvals' },
+      conversation: { id: conversationId, conversationType: 'personal', tenantId: h.env.TENANT_ID },
+    }),
+  });
+  if (res.status !== 200) throw new Error(`the bot answered ${res.status} to a hello from ${userId}`);
 }
 
 /**
