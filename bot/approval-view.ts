@@ -1,4 +1,5 @@
 import type { ApprovalCardData, ApprovalView } from '../cards/approval-card';
+import { releasedClaimText } from '../cards/card-text';
 import { isFinal, RequestStatus } from '../services/approvals/request-lifecycle';
 import type { PimRequestRef } from '../services/graph/directory';
 import type { ApprovalRequestRow } from '../services/store/store';
@@ -132,10 +133,15 @@ export function parseClaimRelease(row: Pick<ApprovalRequestRow, 'last_release'>)
   }
 }
 
-/** The line every copy of a pending request shows after a released claim. */
-export function releaseLine(row: ApprovalRequestRow): string | null {
+/** A released claim as the cards show it, while the request is still pending (a decision since clears it). */
+export function pendingRelease(row: Pick<ApprovalRequestRow, 'status' | 'last_release'>): { name: string; atText: string } | null {
   if (row.status !== 'pending') return null;
   const r = parseClaimRelease(row);
-  if (!r) return null;
-  return `${r.name}'s decision at ${utcText(new Date(r.at))} was not recorded in PIM; please decide again.`;
+  return r ? { name: r.name, atText: utcText(new Date(r.at)) } : null;
+}
+
+/** The line every copy of a pending request shows after a released claim. */
+export function releaseLine(row: ApprovalRequestRow): string | null {
+  const r = pendingRelease(row);
+  return r ? releasedClaimText(r.name, r.atText) : null;
 }

@@ -9,7 +9,7 @@ import type { Metrics } from '../services/observability/metrics';
 import { calloutColumnsOf, contentOfRequest, contentOfRow } from './approval-request-row';
 import { checkLinesOf, type CheckForLine } from './check-lines';
 import type { ApprovalRequestRow, PageCursor, Store } from '../services/store/store';
-import { cardDataOf, parseDisplay, refOf, RequestDisplay, utcText } from './approval-view';
+import { cardDataOf, parseDisplay, pendingRelease, refOf, RequestDisplay, utcText } from './approval-view';
 import { claimReleaseOf, tellApproverNotRecorded } from './claim-release';
 import type { RequesterSignalsReader } from './requester-signals';
 import type { ChatNotifier } from './chat-notifier';
@@ -405,10 +405,10 @@ export class CardDelivery {
     const posts = await this.store.summaryPosts(post.conversation_id, post.activity_id);
     const rows = (await Promise.all(posts.map((p) => this.store.getRequest(p.request_id)))).filter((r): r is ApprovalRequestRow => !!r);
     const batch = (await this.outbox.summaryBatch(post.conversation_id, post.activity_id)) ?? { part: 1, parts: 1, batchTotal: rows.length };
-    const render = (withNames: boolean) => renderSummaryCard({ ...batch, now: this.now(), entries: rows.map((r) => ({ ...summaryEntryOf(r), outcome: outcomeOf(r, withNames) })) });
+    const render = (withNames: boolean) => renderSummaryCard({ ...batch, now: this.now(), entries: rows.map((r) => summaryLineOf(r, withNames)) });
     let card = render(true);
-    // Decider names are directory text of any length: if they would push the card over Teams' limit, the
-    // lines say what happened without them (Open shows who).
+    // Decider names (and the names on released claims) are directory text of any length: if they would push
+    // the card over Teams' limit, the lines say what happened without them (Open shows who).
     if (Buffer.byteLength(JSON.stringify(card), 'utf8') > TEAMS_CARD_MAX_BYTES - 2_048) card = render(false);
     const revision = rows.reduce((sum, r) => sum + r.version, 0);
     const rendered = posts.map((p): [number, number] => [p.id, rows.find((r) => r.id === p.request_id)?.version ?? 0]);
@@ -446,7 +446,7 @@ export class CardDelivery {
     const conversationId = reference?.conversation?.id;
     const serviceUrl = reference?.serviceUrl;
     if (!conversationId || !serviceUrl) return false;
-    await this.outbox.enqueue({ conversationId, serviceUrl, kind: 'post', payload, dedupeKey: `notice:${row.id}:${key}`, meta: { purpose: NOTICE, requestId: row.id, chat: 'personal' } });
+    await this.outbox.enqueue({ conversationId, serviceUrl, kind: 'post', payload, dedupeKey: `notice:${row.id}:${key}`, meta: { purpose: NOTICE, requestId: row.id, chat: 'personal', userId: row.principal_id } });
     return true;
   }
 
@@ -514,7 +514,10 @@ const NOTICE_LOOKBACK_MS = 24 * 3600_000;
 const SWEEP_PAGE = 100;
 const UPDATE = 'card-update';
 
-/** A request as a line of a summary card. */
+/**
+ * A request as a line of a summary card. A claim released without a decision recorded in PIM comes along
+ * while the request waits, so the line says what its approval card says (releaseLine).
+ */
 export function summaryEntryOf(row: ApprovalRequestRow): SummaryEntry {
   const data = cardDataOf(row, new Date(row.created_at));
   return {
@@ -525,7 +528,14 @@ export function summaryEntryOf(row: ApprovalRequestRow): SummaryEntry {
     roleName: data.role.displayName,
     scope: data.role.scope,
     requestedAt: row.created_at,
+    release: pendingRelease(row),
   };
+}
+
+/** A listed request as a summary re-rendered in place shows it: its outcome once closed; without names when they would not fit. */
+export function summaryLineOf(row: ApprovalRequestRow, withNames: boolean): SummaryEntry {
+  const entry = summaryEntryOf(row);
+  return { ...entry, outcome: outcomeOf(row, withNames), release: entry.release && !withNames ? { ...entry.release, name: '' } : entry.release };
 }
 
 /** How a closed request ended, for its summary line; null while it is open. */

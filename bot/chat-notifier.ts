@@ -6,8 +6,8 @@ export interface ChatNotifier {
   /** Posts a card as a new message in a channel; returns the activity id of the posted message. */
   postCard(target: ChannelTarget, card: object): Promise<string>;
   updateCard(target: ChannelTarget, activityId: string, card: object): Promise<void>;
-  /** Sends a message on a stored conversation reference (a user's personal chat). */
-  sendText(reference: Partial<ConversationReference>, text: string): Promise<void>;
+  /** Sends a message on a stored conversation reference (a user's personal chat); returns its id ('' if Teams gave none). */
+  sendText(reference: Partial<ConversationReference>, text: string): Promise<string>;
   /** Sends a card on a stored conversation reference; returns the message id, for later updates. */
   sendCardTo(reference: Partial<ConversationReference>, card: object): Promise<string>;
   /**
@@ -17,6 +17,8 @@ export interface ChatNotifier {
   replyInThread(target: ChannelTarget, rootActivityId: string, text: string, mentions: Array<{ id: string; name: string }>): Promise<string>;
   /** Rewrites a message the bot sent on a stored conversation reference. */
   updateCardAt(reference: Partial<ConversationReference>, activityId: string, card: object): Promise<void>;
+  /** Deletes a message the bot sent (a second copy of a post whose first answer was lost). */
+  deleteMessage(reference: Partial<ConversationReference>, activityId: string): Promise<void>;
 }
 
 export class TeamsChatNotifier implements ChatNotifier {
@@ -45,8 +47,9 @@ export class TeamsChatNotifier implements ChatNotifier {
     });
   }
 
-  async sendText(reference: Partial<ConversationReference>, text: string): Promise<void> {
-    await this.within(reference, (ctx) => ctx.sendActivity(MessageFactory.text(text)));
+  async sendText(reference: Partial<ConversationReference>, text: string): Promise<string> {
+    const sent = await this.within(reference, (ctx) => ctx.sendActivity(MessageFactory.text(text)));
+    return sent?.id ?? '';
   }
 
   async sendCardTo(reference: Partial<ConversationReference>, card: object): Promise<string> {
@@ -74,6 +77,10 @@ export class TeamsChatNotifier implements ChatNotifier {
       activity.id = activityId;
       await ctx.updateActivity(activity);
     });
+  }
+
+  async deleteMessage(reference: Partial<ConversationReference>, activityId: string): Promise<void> {
+    await this.within(reference, (ctx) => ctx.deleteActivity(activityId));
   }
 
   /**

@@ -42,8 +42,10 @@ import { readRequestStatuses } from '../services/graph/pim-requests';
 import { TeamsChatNotifier } from './chat-notifier';
 import { NotifierSender } from './outbox-sender';
 import { GraphPersonalChats } from '../services/teams/personal-chats';
+import { GraphSentCopyFinder } from '../services/teams/sent-copy-finder';
 import { Outbox } from '../services/outbox/outbox';
-import { Pacer, shareOf, TEAMS_LIMITS } from '../services/outbox/pacer';
+import { Pacer } from '../services/outbox/pacer';
+import { SharedPace } from '../services/outbox/shared-pace';
 import { handleEvaluate } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
 import { createTeamsApp } from './teams-app';
@@ -180,15 +182,30 @@ export async function startBot(
   const connectorAppId = config.bot.authenticateChannel ? config.bot.appId : '';
   const onThrottled = () => metrics.teamsThrottled();
   const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { onThrottled });
+  const personalChats = config.teamsApp ? new GraphPersonalChats(appGraph, { manifestId: config.teamsApp.manifestId, botAppId: config.bot.appId, tenantId: config.tenantId, serviceUrl: config.teamsApp.serviceUrl, log }) : null;
+  // A post whose answer was lost is looked for in its conversation before it is sent again (Graph reads).
+  const teamOfChannel = new Map(Object.values(config.approverChannels).flatMap((c) => (c.teamId ? [[c.conversationId, c.teamId] as const] : [])));
+  const finder = new GraphSentCopyFinder(appGraph, {
+    botAppId: config.bot.appId,
+    teamOf: (channelId) => teamOfChannel.get(channelId),
+    chatOf: async (userId) => (personalChats ? personalChats.existingChatId(userId) : undefined),
+  });
   // Channel messages go through the outbox, which paces them and retries (so its notifier does not).
   const outbox = new Outbox({
+    finder,
+    sendTimeoutMs: config.outboxSendTimeoutMs,
+    // A live sender never loses its lease mid-send to another replica.
+    leaseMs: Math.max(60_000, 4 * config.outboxSendTimeoutMs),
     db: store.db,
     sender: new NotifierSender(new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { retries: false, onThrottled })),
     metrics,
     log,
     now: opts.now,
     collapse: config.cardSummaryAfter === null ? false : { threshold: config.cardSummaryAfter },
-    pacer: new Pacer(shareOf(TEAMS_LIMITS, config.replicaCount)),
+    // Every replica paces to Teams' full limits in the database (REPLICA_COUNT no longer divides them);
+    // its own Pacer is the cheap in-process check in front.
+    pacer: new Pacer(),
+    sharedPace: new SharedPace(store.db, { log }),
   });
   // The card shows the requester's identity risk (when ID Protection is configured) and history with the role.
   const requesterSignals = new RequesterSignalsReader({ store, pimHistory: new GraphActivationHistory(appGraph), identityRisk: integrations.identityRisk, log, now: opts.now });
@@ -227,7 +244,7 @@ export async function startBot(
     log,
     now: opts.now,
   });
-  const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier, log, now: opts.now });
+  const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier, log, now: opts.now, outbox });
   // Durable jobs (reminders, digests): leased, so with several replicas each runs once.
   // Names this replica in job and reconciler leases.
   const replica = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -239,7 +256,7 @@ export async function startBot(
     reads: new GraphTenantReader(appGraph),
     timeZones: new UserTimeZones(appGraph, config.digests.defaultTimeZone),
     notifier,
-    personalChats: config.teamsApp ? new GraphPersonalChats(appGraph, { manifestId: config.teamsApp.manifestId, botAppId: config.bot.appId, tenantId: config.tenantId, serviceUrl: config.teamsApp.serviceUrl, log }) : null,
+    personalChats,
     adminChannel,
     settings: {
       localTime: config.digests.localTime,
@@ -304,7 +321,7 @@ export async function startBot(
   if (config.mode === 'demo') server.refuseAll((req) => refuseDemoHost(req.headers.host));
   const readiness = new Readiness(
     [
-      databaseCheck(store.db),
+      databaseCheck(store.db, store.connections),
       tokenCheck('graphToken', appCredential, GRAPH_SCOPE),
       // In demo the playground's connector takes no token (Bot Framework auth is off), so there is none to get.
       ...(config.bot.authenticateChannel ? [tokenCheck('botFrameworkToken', appCredential, BOT_FRAMEWORK_SCOPE)] : []),

@@ -17,10 +17,7 @@ export class NotifierSender implements OutboxSender {
         // A personal chat (a requester's notice): posted on a reference to that 1:1 conversation.
         if (d.meta?.chat === 'personal') {
           const reference = { channelId: 'msteams', serviceUrl: d.serviceUrl, conversation: { id: d.conversationId, conversationType: 'personal', isGroup: false, name: '' } };
-          if (p.type === 'text') {
-            await this.notifier.sendText(reference, p.text);
-            return {};
-          }
+          if (p.type === 'text') return { activityId: (await this.notifier.sendText(reference, p.text)) || undefined };
           return { activityId: await this.notifier.sendCardTo(reference, p.card) };
         }
         if (p.type !== 'card') throw new Error('The outbox posts cards to channels; plain text goes as a reply in a thread');
@@ -34,5 +31,12 @@ export class NotifierSender implements OutboxSender {
         if (p.type !== 'text') throw new Error('Replies in a thread are text with mentions');
         return { activityId: (await this.notifier.replyInThread(target, d.replyToId!, p.text, p.mentions ?? [])) || undefined };
     }
+  }
+
+  async remove(target: { conversationId: string; serviceUrl: string; personal: boolean }, activityId: string): Promise<void> {
+    const reference = target.personal
+      ? { channelId: 'msteams', serviceUrl: target.serviceUrl, conversation: { id: target.conversationId, conversationType: 'personal', isGroup: false, name: '' } }
+      : { channelId: 'msteams', serviceUrl: target.serviceUrl, conversation: { id: target.conversationId, conversationType: 'channel', isGroup: true, name: '' } };
+    await this.notifier.deleteMessage(reference, activityId);
   }
 }

@@ -66,3 +66,14 @@ export function nameList(names: readonly string[], maxNames: number, maxEach: nu
   if (kept.length <= maxNames) return kept.join(', ');
   return `${kept.slice(0, maxNames).join(', ')} and ${kept.length - maxNames} more`;
 }
+
+/**
+ * What every card copy of a still-pending request says after a claim was given back without a decision
+ * recorded in PIM (a lost Graph answer, PIM failing, a replica that died mid-click): who clicked and when,
+ * that it did not count, and that the request waits for a decision again. The approval card's line and a
+ * summary card's entry use the same words; a summary cut down to fit Teams' limit leaves out the name and
+ * the time ("A decision was not recorded in PIM; please decide again.").
+ */
+export function releasedClaimText(name: string | null, atText: string | null): string {
+  return `${name ? `${name}'s decision` : 'A decision'}${atText ? ` at ${atText}` : ''} was not recorded in PIM; please decide again.`;
+}

@@ -32,13 +32,13 @@ param pimEndpointAppIdUri string
 @description('App ids allowed to call /api/pim/evaluate (PIM\'s, from the azp/appid of its token).')
 param pimAllowedCallerAppIds string
 
-@description('APPROVER_CHANNELS JSON: role ids and "default" mapped to {conversationId, serviceUrl}.')
+@description('APPROVER_CHANNELS JSON: role ids and "default" mapped to {conversationId, serviceUrl, teamId}; teamId is the team group id from the channel link.')
 param approverChannels string
 
 @description('The decision policy as JSON (POLICY_JSON); empty: the built-in defaults.')
 param policyJson string = ''
 
-@description('Replicas of the bot. Fixed (min = max): each paces Teams sends to its share (REPLICA_COUNT), and PIM\'s calls must never wait for a cold start.')
+@description('Replicas of the bot. Fixed (min = max): PIM\'s calls must never wait for a cold start. The replicas pace Teams sends together through the database (REPLICA_COUNT is passed for compatibility only).')
 @minValue(1)
 @maxValue(10)
 param replicas int = 2

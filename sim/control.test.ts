@@ -72,4 +72,39 @@ describe('simulator control API', () => {
       ['GET', `/${sim.tenantId}/discovery/v2.0/keys`, 200],
     ]);
   });
+
+  it('logs a call when it arrives and keeps it, marked abandoned, when the caller goes away before the answer', async () => {
+    await control(sim, 'DELETE', '/_sim/calls');
+    // The keys are served at once, but the answer is held for a second.
+    await control(sim, 'POST', '/_sim/faults', { pathPattern: '/discovery/v2.0/keys$', answerAfterMs: 1000, times: 1 });
+    const keysPath = `/${sim.tenantId}/discovery/v2.0/keys`;
+    const logged = async () => ((await control(sim, 'GET', '/_sim/calls')).body.value as any[]).filter((c) => c.path === keysPath);
+    const gaveUp = new AbortController();
+    const call = fetch(`${sim.url}${keysPath}`, { signal: gaveUp.signal }).catch((err: Error) => err.name);
+    const until = async (what: string, check: (calls: any[]) => boolean) => {
+      const end = Date.now() + 10_000;
+      for (let calls = await logged(); !check(calls); calls = await logged()) {
+        if (Date.now() > end) throw new Error(`timed out waiting until ${what}: ${JSON.stringify(calls)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // In the log while its answer is held: no status yet.
+    await until('the call is logged', (calls) => calls.length === 1);
+    expect((await logged())[0]).toMatchObject({ method: 'GET', status: 0 });
+    expect((await logged())[0].abandoned).toBeUndefined();
+    gaveUp.abort();
+    expect(await call).toBe('AbortError');
+    await until('the call is marked abandoned', (calls) => calls[0]?.abandoned === true);
+    // When the held answer is ready, the entry takes its status and stays marked: nobody read it.
+    await until('the held answer is ready', (calls) => calls[0]?.status === 200);
+    expect(await logged()).toEqual([expect.objectContaining({ method: 'GET', path: keysPath, status: 200, abandoned: true, answeredAt: expect.any(String) })]);
+    // An answered call is not marked.
+    const answered = await fetch(`${sim.url}${keysPath}`);
+    expect(answered.status).toBe(200);
+    await answered.text();
+    const [, second] = await logged();
+    expect(second).toMatchObject({ status: 200, answeredAt: expect.any(String) });
+    expect(second.abandoned).toBeUndefined();
+    await control(sim, 'DELETE', '/_sim/faults');
+  });
 });

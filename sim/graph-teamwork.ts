@@ -21,6 +21,7 @@ import type { SeedUser } from './seed';
 import { DEMO_BOT_APP } from './seed';
 import { contextUrl, graphCaller, graphError, isResponse, page, parseFilter, type GraphCaller } from './graph-common';
 import { stableGuid } from './graph-directory';
+import type { TeamsMessages } from './teams-messages';
 
 /** The manifest `id` of the bot's Teams app (Graph's `externalId`); configure the bot with it against the simulator. */
 export const SIM_TEAMS_APP_MANIFEST_ID = '6f1d2c9a-3b7e-4e58-9a41-2c8d7e5f0b13';
@@ -184,8 +185,14 @@ function isHttpsUrl(v: string): boolean {
   }
 }
 
-export function registerGraphTeamwork(router: Router, ctx: SimContext): void {
+export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: TeamsMessages): void {
   const store: TeamsStore = { catalog: seededCatalog(), installations: new Map(), blocked: new Set(), teamMembers: new Set(), activity: [] };
+  // A user who has a personal chat with the bot has its app installed (Teams installs it when they add the bot).
+  teams?.onPersonalChat((userId) => {
+    const app = store.catalog[0]!;
+    const k = key(userId, app.id);
+    if (!store.installations.has(k)) store.installations.set(k, { id: installationIdFor(userId, app.id), userId, app, installedDateTime: new Date().toISOString() });
+  });
   const appById = (id: string) => store.catalog.find((a) => a.id.toLowerCase() === id.toLowerCase());
   const userNotFound = (req: SimRequest, id: string) => graphError(req, 404, 'NotFound', `User '${id}' was not found in the tenant.`);
   const installationsOf = (userId: string) => [...store.installations.values()].filter((i) => i.userId === userId);

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { ensurePki } from './pki';
 import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, seedTenant, type SeedTenant } from './seed';
-import { SimState } from './state';
+import { SimState, type CallRecord } from './state';
 import { TokenAuthority, type Claims } from './tokens';
 import { Router } from './router';
 import { json, readBody, send, toSimRequest, type SimRequest, type SimResponse } from './http';
@@ -29,6 +29,8 @@ import { integrationErrorResponse, registerIntegrations } from './integrations';
 import { registerOpenAi } from './openai';
 import { registerGraphApplications } from './graph-applications';
 import { registerDeviceCode } from './device-code';
+import { registerGraphMessages } from './graph-messages';
+import { TeamsMessages } from './teams-messages';
 
 export interface SimulatorOptions {
   /** 0 picks a free port. */
@@ -64,6 +66,8 @@ export interface SimHandle {
   readonly faults: Faults;
   /** Teams presence (seeded; tests and the demo change it with POST /_sim/presence or directly). */
   readonly presence: SimPresence;
+  /** The messages Teams holds: give it to the Bot Connector stand-in (startFakeConnector({ messages })) so Graph reads what it accepted. */
+  readonly teams: TeamsMessages;
   readonly logger: Logger;
 }
 
@@ -89,6 +93,15 @@ const BOT_GRAPH_APP_ROLES = [
   // The requester's user risk and recent risk detections (Microsoft Entra ID Protection) for decisions and cards.
   'IdentityRiskyUser.Read.All',
   'IdentityRiskEvent.Read.All',
+];
+/**
+ * Resource-specific consent from the Teams app manifest (granted per team and chat the app is in; the
+ * simulator puts them in the app token's roles): reading back the bot's own recent messages where a
+ * post's answer was lost, so it is never sent twice.
+ */
+const BOT_RSC_ROLES = [
+  'ChannelMessage.Read.Group',
+  'ChatMessage.Read.Chat',
 ];
 const BOT_GRAPH_DELEGATED = [
   'RoleAssignmentSchedule.ReadWrite.Directory',
@@ -120,7 +133,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
     displayName: DEMO_BOT_APP.displayName,
     servicePrincipalId: stableGuid(`sp:${DEMO_BOT_APP.clientId}`),
     // ARM authorises by Azure RBAC, not token roles: the app token carries none.
-    appRoles: { [GRAPH_RESOURCE]: BOT_GRAPH_APP_ROLES, [ARM_RESOURCE]: [] },
+    appRoles: { [GRAPH_RESOURCE]: [...BOT_GRAPH_APP_ROLES, ...BOT_RSC_ROLES], [ARM_RESOURCE]: [] },
     delegatedScopes: { [GRAPH_RESOURCE]: BOT_GRAPH_DELEGATED, [ARM_RESOURCE]: ['user_impersonation'] },
   };
   const url = () => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -158,7 +171,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   const presence = new SimPresence(seed.presence);
   registerGraphPresence(router, ctx, presence);
   registerGraphIdentityProtection(router, ctx);
-  registerGraphTeamwork(router, ctx);
+  const teams = new TeamsMessages();
+  registerGraphTeamwork(router, ctx, teams);
+  registerGraphMessages(router, ctx, teams);
   registerIntegrations(router, ctx);
   registerOpenAi(router, ctx);
   registerGraphApplications(router, ctx);
@@ -167,6 +182,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   const arm = createArmHandler(ctx, pim);
 
   const isGraph = (p: string) => /^\/(v1\.0|beta)(\/|$)/i.test(p);
+
+  /** The call log's entry of each call still being handled (batch items have none). */
+  const logged = new WeakMap<SimRequest, CallRecord>();
+  /** The caller as the route authenticated it, on the call's log entry as soon as it is known (an answer may be held long after). */
+  const noteCaller = (req: SimRequest) => {
+    const record = logged.get(req);
+    if (record && req.caller) {
+      record.oid = req.caller.oid;
+      record.appid = req.caller.appid;
+    }
+  };
 
   async function handle(req: SimRequest, remote: string | undefined): Promise<SimResponse> {
     const control = req.path.startsWith('/_sim/');
@@ -178,6 +204,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
         if (fault.status) return faultResponse(req, fault.status, fault.retryAfterSeconds);
         if (fault.answerAfterMs !== undefined || spoilsAnswer(fault)) {
           const real = await route(req);
+          noteCaller(req);
           const done = spoilsAnswer(fault) ? faults.spoil(fault, req, real) : real;
           if (fault.answerAfterMs !== undefined) await sleep(fault.answerAfterMs, closing.signal);
           return done;
@@ -209,8 +236,19 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
     void (async () => {
       let req: SimRequest | undefined;
       let out: SimResponse;
+      let record: CallRecord | undefined;
       try {
         req = toSimRequest(raw, await readBody(raw));
+        if (!req.path.startsWith('/_sim/')) {
+          // Logged on arrival: a call whose caller gives up or dies before the answer is still in the log.
+          const entry: CallRecord = { time: new Date().toISOString(), method: req.method, path: req.path, query: req.query.toString(), status: 0 };
+          record = entry;
+          state.calls.push(entry);
+          logged.set(req, entry);
+          res.once('close', () => {
+            if (!res.writableFinished) entry.abandoned = true;
+          });
+        }
         out = await handle(req, raw.socket.remoteAddress);
       } catch (err) {
         logger.error({ err, path: raw.url }, 'simulator route failed');
@@ -218,22 +256,23 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
           ? graphError(req, 500, 'InternalServerError', 'The simulator failed to handle the request.')
           : json(500, { error: { code: 'InternalServerError', message: 'The simulator failed to handle the request.' } });
       }
-      if (res.destroyed || closing.signal.aborted) return;
+      if (req) {
+        logged.delete(req);
+        if (record) {
+          record.status = out.status;
+          record.oid = req.caller?.oid;
+          record.appid = req.caller?.appid;
+          record.answeredAt = new Date().toISOString();
+        }
+      }
+      if (res.destroyed || closing.signal.aborted) {
+        if (record) record.abandoned = true;
+        return;
+      }
       const headers: Record<string, string> = { ...(out.headers ?? {}) };
       if (req) {
         headers['request-id'] = req.requestId;
         headers['client-request-id'] = req.clientRequestId;
-        if (!req.path.startsWith('/_sim/')) {
-          state.calls.push({
-            time: new Date().toISOString(),
-            method: req.method,
-            path: req.path,
-            query: req.query.toString(),
-            status: out.status,
-            oid: req.caller?.oid,
-            appid: req.caller?.appid,
-          });
-        }
         logger.debug({ method: req.method, path: req.path, status: out.status, requestId: req.requestId }, 'sim call');
       }
       try {
@@ -264,6 +303,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
     pim,
     faults,
     presence,
+    teams,
     logger,
     async close() {
       closing.abort();

@@ -109,14 +109,28 @@ export interface AssignmentInstance {
   requestId: string;
 }
 
+/**
+ * One call the simulator received (GET /_sim/calls), logged when it arrives, so a call whose caller never
+ * read the answer (it gave up, or its process died) is in the log too.
+ */
 export interface CallRecord {
+  /** When the call arrived. */
   time: string;
   method: string;
   path: string;
   query: string;
+  /**
+   * The status the simulator answered with; 0 while the call is being handled (its answer held by a fault,
+   * or not yet computed), as the Bot Connector stand-in's call log has it. A call whose caller went away
+   * keeps the status of what the simulator did with it.
+   */
   status: number;
   oid?: string;
   appid?: string;
+  /** When the answer was ready (and sent, unless `abandoned`). */
+  answeredAt?: string;
+  /** The caller went away before its answer was sent: the call may have been carried out, but nobody read the answer. */
+  abandoned?: boolean;
 }
 
 /** Everything mutable in the simulator; one instance per running server. */

@@ -1,4 +1,6 @@
 import pino from 'pino';
+import { Outbox, type OutboxDelivery } from '../../services/outbox/outbox';
+import type { CopyFinding } from '../../services/outbox/sent-copies';
 import { Store } from '../../services/store/store';
 import type { ChatNotifier } from '../chat-notifier';
 import { ChatStatusMessages, patchFromApproval } from './status-messages';
@@ -12,7 +14,7 @@ function fakeNotifier() {
   const n: ChatNotifier = {
     postCard: async () => 'x',
     updateCard: async () => undefined,
-    sendText: async () => undefined,
+    sendText: async () => '',
     replyInThread: async () => 'r',
     sendCardTo: async (_ref, card) => {
       if (failures-- > 0) throw new Error('Teams is down');
@@ -23,6 +25,7 @@ function fakeNotifier() {
       if (failures-- > 0) throw new Error('Teams is down');
       updated.push({ activityId, card });
     },
+    deleteMessage: async () => undefined,
   };
   return { n, sent, updated, fail: (k: number) => (failures = k) };
 }
@@ -94,6 +97,48 @@ describe('status messages of chat requests', () => {
   it('does nothing for approvals no chat request follows', async () => {
     const { store, status } = await setup({ t: T0 });
     expect(await status.onApprovalChanged({ pim_request_id: 'other', kind: 'entraRole', status: 'approved' } as any)).toBe(false);
+    await store.close();
+  });
+});
+
+describe('status messages through the outbox', () => {
+  it('posts once per request and rewrites once per version; a lost answer is found, not posted again', async () => {
+    const now = { t: T0 };
+    const store = await Store.open('sqlite::memory:');
+    const sends: Array<{ kind: string; activityId: string | null; card: string }> = [];
+    let answerLost = true;
+    const sender = {
+      async send(d: OutboxDelivery) {
+        sends.push({ kind: d.kind, activityId: d.activityId, card: JSON.stringify(d.payload) });
+        // Teams takes the first post, but its answer never arrives.
+        if (d.kind === 'post' && answerLost) {
+          answerLost = false;
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return { activityId: d.kind === 'post' ? 'm-status' : d.activityId! };
+      },
+    };
+    const finder = { find: async (): Promise<CopyFinding> => ({ status: 'found', activityIds: ['m-status'] }) };
+    const outbox = new Outbox({ db: store.db, sender, finder, now: () => now.t, random: () => 1 });
+    const status = new ChatStatusMessages({ chat: store.chat, store, notifier: fakeNotifier().n, log: pino({ level: 'silent' }), now: () => now.t, outbox });
+    await store.chat.insertRequest(chatRow({ activity_id: null, rendered_version: 0, conversation_ref: '{"conversation":{"id":"a:1"},"serviceUrl":"https://smba.trafficmanager.net/emea/"}' }));
+
+    await status.deliver(chatRow().id);
+    await status.deliver(chatRow().id);
+    await outbox.drain();
+    now.t = new Date(T0.getTime() + 5_000);
+    await status.sweep();
+    await outbox.drain();
+    // One post attempt reached Teams; the retry found it instead of posting a second copy.
+    expect(sends.map((s) => s.kind)).toEqual(['post']);
+    expect(await store.chat.request(chatRow().id)).toMatchObject({ activity_id: 'm-status', rendered_version: 1 });
+
+    await status.onApprovalChanged({ pim_request_id: 'pim-1', kind: 'entraRole', status: 'denied', decided_by_name: 'Megan Bowen', decided_at: T0.toISOString(), decision_justification: 'no ticket' } as any);
+    await status.sweep();
+    await outbox.drain();
+    expect(sends.map((s) => [s.kind, s.activityId])).toEqual([['post', null], ['update', 'm-status']]);
+    expect(sends[1]!.card).toContain('no ticket');
+    expect(await store.chat.request(chatRow().id)).toMatchObject({ rendered_version: 2 });
     await store.close();
   });
 });

@@ -4,6 +4,7 @@ import { renderRequestStatus, type RequestState, type RequestStatusData } from '
 import type { ChatRequestRow, ChatStore } from '../../services/store/chat-store';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
 import type { ChatNotifier } from '../chat-notifier';
+import type { Outbox, SentItem } from '../../services/outbox/outbox';
 import { errInfo, type OutcomeNews } from '../card-delivery';
 
 /**
@@ -12,10 +13,24 @@ import { errInfo, type OutcomeNews } from '../card-delivery';
  * approval cards: a change bumps the row's version, and whatever is rendered at an older version is
  * (re)sent by `deliver` now or by the sweep after a Teams outage or a restart.
  */
+const PURPOSE = 'chat-status';
+
 export class ChatStatusMessages {
+  /**
+   * With an outbox the message goes through it (paced, retried, and never posted twice when Teams' answer is
+   * lost: the outbox finds the first copy); without one, straight through the notifier.
+   */
   constructor(
-    private readonly deps: { chat: ChatStore; store: Store; notifier: ChatNotifier; log: Logger; now?: () => Date },
-  ) {}
+    private readonly deps: { chat: ChatStore; store: Store; notifier: ChatNotifier; log: Logger; now?: () => Date; outbox?: Outbox },
+  ) {
+    deps.outbox?.onSent((item) => this.onSent(item));
+  }
+
+  private async onSent(item: SentItem): Promise<void> {
+    const m = item.meta;
+    if (m?.purpose !== PURPOSE || typeof m.chatRequestId !== 'string' || typeof m.version !== 'number' || !item.activityId) return;
+    await this.deps.chat.markRendered(m.chatRequestId, m.version, item.activityId);
+  }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
@@ -49,6 +64,7 @@ export class ChatStatusMessages {
     if (!row || row.rendered_version >= row.version) return;
     const reference = JSON.parse(row.conversation_ref) as Partial<ConversationReference>;
     const card = this.card(row);
+    if (this.deps.outbox) return this.enqueue(row, reference, card);
     try {
       if (row.activity_id) {
         await this.deps.notifier.updateCardAt(reference, row.activity_id, card);
@@ -59,6 +75,35 @@ export class ChatStatusMessages {
       }
     } catch (err) {
       this.deps.log.warn({ err: errInfo(err), chatRequestId: row.id }, 'status message not delivered; the sweep retries');
+    }
+  }
+
+  /** Queues the post (once per request) or the rewrite (once per version); the outbox's onSent records it. */
+  private async enqueue(row: ChatRequestRow, reference: Partial<ConversationReference>, card: object): Promise<void> {
+    const conversationId = reference.conversation?.id;
+    const serviceUrl = reference.serviceUrl;
+    if (!conversationId || !serviceUrl) {
+      this.deps.log.warn({ chatRequestId: row.id }, 'status message has no conversation to go to');
+      return;
+    }
+    const meta = { purpose: PURPOSE, chatRequestId: row.id, version: row.version, chat: 'personal', userId: row.user_id };
+    const payload = { type: 'card' as const, card };
+    try {
+      if (row.activity_id) {
+        await this.deps.outbox!.enqueue({ conversationId, serviceUrl, kind: 'update', activityId: row.activity_id, payload, dedupeKey: `${PURPOSE}:${row.id}:v${row.version}`, revision: row.version, meta });
+        return;
+      }
+      const key = `${PURPOSE}:${row.id}:post`;
+      const queued = await this.deps.outbox!.enqueue({ conversationId, serviceUrl, kind: 'post', payload, dedupeKey: key, meta });
+      if (!queued.created && queued.resultActivityId) {
+        // Posted before, but its onSent was lost (a crash): record it at the version it showed; the next
+        // delivery rewrites it if the request moved on since.
+        const posted = await this.deps.outbox!.byDedupeKey(key);
+        const version = posted?.meta ? Number((JSON.parse(posted.meta) as { version?: unknown }).version) : Number.NaN;
+        await this.deps.chat.markRendered(row.id, Number.isInteger(version) ? version : 1, queued.resultActivityId);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err: errInfo(err), chatRequestId: row.id }, 'status message not queued; the sweep retries');
     }
   }
 

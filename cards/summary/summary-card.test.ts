@@ -115,6 +115,54 @@ describe('summary card', () => {
     expect(validateAdaptiveCard(done)).toEqual([]);
   });
 
+  test("a request whose claim was given back without a decision recorded in PIM says so on its line, in the approval card's words", () => {
+    const card = renderSummaryCard(data([entry(0, { release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' } }), entry(1)]));
+    const line = "Adele Vance's decision at 2026-03-02 08:04 UTC was not recorded in PIM; please decide again.";
+    const runs = ofType(card, 'TextRun').map(({ node }) => node);
+    expect(runs.filter((r) => String(r.text).includes('not recorded'))).toEqual([{ type: 'TextRun', text: line, color: 'warning' }]);
+    // Its own line, under the age (the request still waits), in the first entry only.
+    const firstEntry = JSON.stringify(ofType(card, 'ColumnSet')[0]!.node);
+    expect(firstEntry).toContain(line);
+    expect(JSON.stringify(ofType(card, 'ColumnSet')[1]!.node)).not.toContain('not recorded');
+    expect(textBlocks(card)).toEqual(expect.arrayContaining(['Requested just now', 'Requested 1 min ago']));
+    expect(textBlocks(card)[0]).toBe('2 approval requests waiting');
+    expect(executes(card)).toHaveLength(2);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
+  test('a released claim on a request decided since is not shown: the outcome is the news', () => {
+    const card = renderSummaryCard(data([entry(0, { release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' }, outcome: { text: 'Approved by Megan Bowen at 2026-03-02 08:09 UTC', colour: 'good' } }), entry(1)]));
+    expect(allText(card)).not.toContain('not recorded');
+    expect(textRuns(card)).toContain('Approved by Megan Bowen at 2026-03-02 08:09 UTC');
+  });
+
+  test("a released claim's name is directory text: cut to the name's cap and only inside TextRun.text", () => {
+    const marker = 'zq-hostile';
+    const card = renderSummaryCard(data([entry(0, { release: { name: `${marker} ${HOSTILE} ${'x'.repeat(80)}`, atText: '2026-03-02 08:04 UTC' } }), entry(1)]));
+    expect(carriersOf(card, marker)).toEqual([]);
+    const run = textRuns(card).find((t) => t.includes('not recorded'))!;
+    expect(run.startsWith(`${marker} [click](https://evil.example)`)).toBe(true);
+    // 48 characters of name at most (the last one the ellipsis), then the approval card's words.
+    expect(run).toMatch(/^.{47}…'s decision at 2026-03-02 08:04 UTC was not recorded in PIM; please decide again\.$/u);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
+  test('without its name (a summary cut down to fit), the release is said on the age line in the same words', () => {
+    const card = renderSummaryCard(data([entry(0, { release: { name: '', atText: '2026-03-02 08:04 UTC' } }), entry(1)]));
+    expect(textBlocks(card)).toContain('Requested just now · A decision was not recorded in PIM; please decide again.');
+    expect(textRuns(card).filter((t) => t.includes('not recorded'))).toEqual([]);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
+  test(`the worst case of ${SUMMARY_MAX_ENTRIES} waiting entries, each with a released claim said without its name, stays under Teams' limit with room for the activity`, () => {
+    const wide = '🦄'.repeat(400);
+    const entries = Array.from({ length: SUMMARY_MAX_ENTRIES }, (_, i) => entry(i, { requesterName: wide, requesterUpn: wide, roleName: wide, scope: wide, release: { name: '', atText: wide } }));
+    const card = renderSummaryCard(data(entries, { part: 99, parts: 99, batchTotal: 99_999 }));
+    expect(textBlocks(card).filter((t) => t.endsWith('· A decision was not recorded in PIM; please decide again.'))).toHaveLength(SUMMARY_MAX_ENTRIES);
+    expect(Buffer.byteLength(JSON.stringify(card), 'utf8')).toBeLessThanOrEqual(TEAMS_CARD_MAX_BYTES - 2_048);
+    expect(validateAdaptiveCard(card)).toEqual([]);
+  });
+
   test('the card is plain data: rendering twice gives equal cards and leaves the input alone', () => {
     const input = data([entry(0), entry(1)]);
     const frozen = JSON.stringify(input);

@@ -1,6 +1,6 @@
 import { Template } from 'adaptivecards-templating';
 import { ApprovalVerb, type AdaptiveCardJson } from '../approval-card';
-import { clip } from '../card-text';
+import { clip, releasedClaimText } from '../card-text';
 import summaryTemplate from './summary-card.json';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
@@ -20,6 +20,14 @@ export interface SummaryEntry {
   requestedAt: string;
   /** Once decided or closed: what happened, e.g. "Approved by Megan Bowen at 10:04 UTC" (directory text). */
   outcome?: { text: string; colour: 'good' | 'attention' | 'default' } | null;
+  /**
+   * While it waits: an approver's click that was given back without a decision recorded in PIM
+   * (approval_requests.last_release), said in the approval card's words on a line of its own: who, when,
+   * not recorded, decide again. `name` is directory text; `atText` as the approval card writes times. An
+   * empty name (a summary re-rendered without names to fit Teams' limit) gives the short form, added to
+   * the age line: "A decision was not recorded in PIM; please decide again."
+   */
+  release?: { name: string; atText: string } | null;
 }
 
 export interface SummaryCardData {
@@ -38,7 +46,7 @@ export interface SummaryCardData {
  */
 export const SUMMARY_MAX_ENTRIES = 15;
 
-const MAX = { name: 48, upn: 64, roleLine: 100, outcome: 120 } as const;
+const MAX = { name: 48, upn: 64, roleLine: 100, outcome: 120, time: 40 } as const;
 
 /** Lone UTF-16 surrogates would be written as six-byte \u escapes; they carry no text anyway. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
@@ -60,6 +68,8 @@ interface EntryViewModel {
   hasOutcome: boolean;
   outcome: string;
   outcomeColor: string;
+  hasRelease: boolean;
+  release: string;
 }
 
 interface SummaryViewModel {
@@ -111,6 +121,9 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
       const role = text(e.roleName, MAX.roleLine);
       const scope = text(e.scope, MAX.roleLine);
       const upn = text(e.requesterUpn, MAX.upn);
+      // A released claim is news only while the request waits (a decided one's outcome says what happened).
+      // null: none; '': one, said without the name (the short form on the age line, which is our own text).
+      const releaser = e.release && !e.outcome?.text ? text(e.release.name, MAX.name) : null;
       return {
         requestId: e.requestId,
         version: e.version,
@@ -122,10 +135,12 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
         hasUpn: upn.length > 0,
         requesterUpn: ` ${upn}`,
         roleLine: text(scope ? `${role} · ${scope}` : role, MAX.roleLine) || '(unknown role)',
-        ageText: ageText(e.requestedAt, data.now),
+        ageText: releaser === '' ? `${ageText(e.requestedAt, data.now)} · ${releasedClaimText(null, null)}` : ageText(e.requestedAt, data.now),
         hasOutcome: !!e.outcome?.text,
         outcome: text(e.outcome?.text, MAX.outcome),
         outcomeColor: e.outcome?.colour ?? 'default',
+        hasRelease: !!releaser,
+        release: releaser ? releasedClaimText(releaser, text(e.release!.atText, MAX.time) || null) : '',
       };
     }),
     hasMore: notHere > 0,

@@ -22,4 +22,11 @@ export interface AuditLogTable {
   details: string;
   prev_hash: string;
   hash: string;
+  /**
+   * `<batch>:<index>` for rows appended by `AuditTrail.record` (one random batch id per call), so a retry
+   * after a COMMIT whose answer was lost finds its rows instead of appending them again; unique. Null for
+   * rows appended inside a state change's transaction, and for rows written before the column existed.
+   * Not covered by the hash: the chain's fields stay as they were, and old rows verify unchanged.
+   */
+  entry_key?: string | null;
 }

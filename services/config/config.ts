@@ -23,6 +23,12 @@ const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).def
 const channelTarget = z.object({
   conversationId: z.string().min(1, 'conversationId is the Teams channel id, e.g. 19:abc@thread.tacv2'),
   serviceUrl: z.string().url('serviceUrl is the Bot Connector URL of the tenant, e.g. https://smba.trafficmanager.net/emea/'),
+  /**
+   * The team's Microsoft 365 group id (the `groupId` in the channel's link). With it the bot can read its own
+   * recent posts in the channel back (Graph, ChannelMessage.Read.Group), so a post whose answer was lost is
+   * never shown twice; without it such a post is sent again and may show twice.
+   */
+  teamId: z.string().uuid('teamId is the team\'s group id, the groupId=<GUID> part of the channel\'s link').optional(),
 });
 export type ChannelTarget = z.infer<typeof channelTarget>;
 
@@ -73,7 +79,7 @@ export const envSchema = z.object({
   APPROVER_CHANNELS: z.string({ required_error: 'required: JSON mapping role ids (and "default") to Teams channels, {"default":{"conversationId":"19:...@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}' }).pipe(json(
     z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
     '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
-  )).describe('JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl}; production accepts serviceUrls only on https and Teams\' Bot Connector hosts (smba.trafficmanager.net/<region>/, smba.onyx.prod.teams.trafficmanager.net, smba.infra.gcc.teams.microsoft.com, smba.infra.gov.teams.microsoft.us, smba.infra.dod.teams.microsoft.us, frontend.botapi.msg.infra.teams.microsoftonline.cn); demo: loopback only'),
+  )).describe('JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl, teamId}; teamId (the team\'s group id, groupId in the channel\'s link) is optional but lets the bot read its recent posts back so a post whose answer was lost is never shown twice; production accepts serviceUrls only on https and Teams\' Bot Connector hosts (smba.trafficmanager.net/<region>/, smba.onyx.prod.teams.trafficmanager.net, smba.infra.gcc.teams.microsoft.com, smba.infra.gov.teams.microsoft.us, smba.infra.dod.teams.microsoft.us, frontend.botapi.msg.infra.teams.microsoftonline.cn); demo: loopback only'),
   POLICY_FILE: z.string().min(1).optional().describe('Path of the decision policy, JSON or YAML (docs/policy.md); with neither this nor POLICY_JSON weak justifications are flagged and nothing else is checked'),
   POLICY_JSON: z.string().min(2).optional().describe('The decision policy inline as JSON, instead of POLICY_FILE'),
   HUMAN_ONLY_ROLE_IDS: csv.pipe(z.array(z.string().regex(/^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be role definition ids (GUIDs), azure:<role definition guid> or group:<group id>'))).default('').describe('Comma-separated roles that are never AutoApproved, added to the built-in Global Administrator, Privileged Role Administrator and Privileged Authentication Administrator and to the policy\'s humanOnlyRoleIds: Entra role definition ids, azure:<role definition guid> or group:<group id>'),
@@ -81,6 +87,7 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional().describe('sqlite:<path> for one process, postgres://user@host:5432/db for replicas; required in production (demo: sqlite:.local/demo.sqlite)'),
   MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10).describe("Minimum length of an approver's justification, in visible characters"),
   /** How long an approver's click waits for PIM before the card says "recording…" (Teams allows an invoke ~15 s). */
+  OUTBOX_SEND_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(15_000).describe('Milliseconds a message to Teams (Bot Connector) may take before its answer counts as lost; a post whose answer was lost is looked for in its conversation (Graph) before it is sent again'),
   PIM_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000).describe('Milliseconds a Graph call recording (or reading) an approver\'s decision may take before it is abandoned; the bot then reads PIM\'s approval steps to learn whether the decision landed'),
   APPROVAL_INVOKE_BUDGET_MS: z.coerce.number().int().min(100).max(12_000).default(8_000).describe('Milliseconds an approver\'s click waits for PIM before the card says "Recording your decision in PIM…" and finishes in the background (Teams waits about 15 s for an invoke)'),
   /** Shared secret for HMAC-signed events on POST /api/pim/events (openssl rand -hex 32). */
@@ -118,10 +125,11 @@ export const envSchema = z.object({
   /** Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself. */
   TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/').describe("Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself; production accepts the same https Bot Connector hosts as APPROVER_CHANNELS; demo: loopback only"),
   /**
-   * How many replicas send for this bot: each paces its Teams messages to its share of Teams' limits
-   * (7 per second per conversation, 30 per second per tenant, …), so together they stay within them.
+   * Kept so existing deployments still start; it no longer changes pacing. Every replica counts all
+   * replicas' Teams messages in the database (7 per second per conversation, 30 per second per tenant,
+   * …) and waits out a 429 another replica got, so replicas no longer split the limits between them.
    */
-  REPLICA_COUNT: z.coerce.number().int().min(1).max(64).default(1).describe("Replicas sending for this bot: each paces its Teams messages to its share of Teams' rate limits"),
+  REPLICA_COUNT: z.coerce.number().int().min(1).max(64).default(1).describe("Accepted for compatibility; no longer changes pacing: replicas share one pace for Teams' rate limits in the database, whatever their number"),
   CARD_SUMMARY_AFTER: z.coerce.number().int().min(0).max(1000).default(5).describe('Approval cards one channel gets one by one per minute before the rest go on summary cards; 0: never summarise'),
   PRESENCE_ROUTING: blankAsUnset(z.enum(['on', 'off'], { message: 'must be on or off' }).default('on')).describe(
     "on: nudges read the approvers' Teams presence (Graph getPresencesByUserId, application permission Presence.Read.All) and mention those available first, naming those away or out of office; off: presence is not read. Without the permission the ladder runs as if off",
@@ -186,6 +194,8 @@ export interface AppConfig {
   approvalInvokeBudgetMs: number;
   /** PIM_DECISION_TIMEOUT_MS: per Graph call recording or reading a decision. */
   pimDecisionTimeoutMs: number;
+  /** OUTBOX_SEND_TIMEOUT_MS: per Bot Connector send from the outbox. */
+  outboxSendTimeoutMs: number;
   /** Secrets the policy file names (`{"secret": "NAME"}`), looked up in the environment by name. */
   secret(name: string): string | undefined;
   /** POST /api/pim/events: off (503) unless one of the two is set. */
@@ -198,7 +208,7 @@ export interface AppConfig {
   digests: { localTime: string; defaultTimeZone: string; checkEveryMinutes: number; groupIds: string[]; dormantAfterDays: number; spotAuditRate: number };
   /** TEAMS_APP_MANIFEST_ID and TEAMS_SERVICE_URL: installing the app for users to reach them; null: not configured. */
   teamsApp: { manifestId: string; serviceUrl: string } | null;
-  /** REPLICA_COUNT: replicas sharing Teams' rate limits. */
+  /** REPLICA_COUNT: accepted for compatibility; pacing no longer reads it (replicas share one pace in the database). */
   replicaCount: number;
   /** CARD_SUMMARY_AFTER: cards per channel per minute before the rest go on summary cards; null: never. */
   cardSummaryAfter: number | null;
@@ -277,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     minApproverJustification: e.MIN_APPROVER_JUSTIFICATION,
     approvalInvokeBudgetMs: e.APPROVAL_INVOKE_BUDGET_MS,
     pimDecisionTimeoutMs: e.PIM_DECISION_TIMEOUT_MS,
+    outboxSendTimeoutMs: e.OUTBOX_SEND_TIMEOUT_MS,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     naturalLanguage,

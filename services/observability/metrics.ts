@@ -16,6 +16,11 @@ export interface Metrics {
   teamsSend(result: TeamsSendResult): void;
   /** A 429 from the Bot Connector, whoever sent (outbox, direct messages). */
   teamsThrottled(): void;
+  /**
+   * A post that may already have been in Teams (its answer lost): found there (not sent again), absent (sent
+   * again), unchecked (could not look; sent again), removed (a second copy deleted), waiting (looking again).
+   */
+  uncertainSend(result: UncertainSendResult): void;
   /** A card action (Action.Execute) answered, by which handler and the status it answered with. */
   cardAction(handler: CardActionHandler, status: number): void;
   /**
@@ -30,6 +35,7 @@ export type CalloutBindingResult = 'conflict' | 'unbound' | 'not_in_pim';
 export type NudgeKind = 'nudge' | 'escalation' | 'requester_reminder';
 export type ApiName = 'graph' | 'arm';
 export type TeamsSendResult = 'sent' | 'throttled' | 'retry' | 'failed';
+export type UncertainSendResult = 'found' | 'absent' | 'unchecked' | 'removed' | 'waiting';
 export type CardActionHandler = 'approval' | 'chat' | 'digest';
 
 /** Counts nothing. */
@@ -39,6 +45,7 @@ export const noMetrics: Metrics = {
   apiResponse: () => undefined,
   teamsSend: () => undefined,
   teamsThrottled: () => undefined,
+  uncertainSend: () => undefined,
   cardAction: () => undefined,
   calloutBinding: () => undefined,
 };
@@ -79,6 +86,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly apiRequests: Counter<'api' | 'status_class'>;
   private readonly graphThrottled: Counter<'api'>;
   private readonly teamsSends: Counter<'result'>;
+  private readonly uncertainSends: Counter<'result'>;
   private readonly teamsThrottledTotal: Counter;
   private readonly cardActions: Counter<'handler' | 'status_class'>;
   private readonly calloutBindings: Counter<'result'>;
@@ -96,6 +104,13 @@ export class PrometheusMetrics implements Metrics {
     this.teamsThrottledTotal = new Counter({ name: 'teams_throttled_total', help: 'HTTP 429 responses from the Bot Connector (Teams rate limits).', registers });
     this.cardActions = new Counter({ name: 'pim_card_actions_total', help: 'Card actions (Action.Execute) answered, by handler and the status class of the answer.', labelNames: ['handler', 'status_class'], registers });
     for (const result of ['sent', 'throttled', 'retry', 'failed'] as const) this.teamsSends.inc({ result }, 0);
+    this.uncertainSends = new Counter({
+      name: 'teams_outbox_uncertain_sends_total',
+      help: 'Posts whose earlier attempt may be in Teams (answer lost): found (not sent again), absent (sent again), unchecked (could not look; sent again), removed (a second copy deleted), waiting (looking again).',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['found', 'absent', 'unchecked', 'removed', 'waiting'] as const) this.uncertainSends.inc({ result }, 0);
     for (const api of ['graph', 'arm'] as const) this.graphThrottled.inc({ api }, 0);
 
     if (sources) {
@@ -161,6 +176,10 @@ export class PrometheusMetrics implements Metrics {
 
   teamsThrottled(): void {
     this.teamsThrottledTotal.inc();
+  }
+
+  uncertainSend(result: UncertainSendResult): void {
+    this.uncertainSends.inc({ result });
   }
 
   cardAction(handler: CardActionHandler, status: number): void {

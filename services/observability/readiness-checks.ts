@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { sql, type Kysely } from 'kysely';
-import { CheckFailure, type ReadinessCheck } from './readiness';
+import { explainConnectionError, isConnectionError, type ConnectionHealth } from '../store/pg-resilience';
+import { CheckFailure, type CheckCondition, type ReadinessCheck } from './readiness';
 
 /** A trivial query; a healthy database answers in milliseconds, a pool waiting for a connection does not. */
 const DATABASE_TIMEOUT_MS = 2_000;
@@ -13,14 +14,38 @@ export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 /** The scope botbuilder asks for when it calls the Bot Connector (AuthenticationConstants.ToChannelFromBotOAuthScope). */
 export const BOT_FRAMEWORK_SCOPE = 'https://api.botframework.com/.default';
 
-export function databaseCheck(db: Kysely<any>): ReadinessCheck {
+/**
+ * `select 1` on the store's pool. On PostgreSQL (`connections` given) also what the store knows of its
+ * connections: from a lost connection until a query succeeds afterwards with no unit of work still waiting
+ * to run again, the check fails as `reconnecting`, with since when and the last error (see ConnectionHealth).
+ * The probe's own query counts: it starts an incident when it cannot connect and ends one when it answers,
+ * so a replica out of rotation (no traffic, no other queries) still sees its database come back.
+ */
+export function databaseCheck(db: Kysely<any>, connections?: ConnectionHealth): ReadinessCheck {
   return {
     name: 'database',
     timeoutMs: DATABASE_TIMEOUT_MS,
     run: async () => {
-      await sql`select 1`.execute(db);
+      try {
+        await sql`select 1`.execute(db);
+      } catch (err) {
+        if (connections && isConnectionError(err)) connections.noteError(err, 'readiness probe');
+        throw err;
+      }
+      connections?.noteSuccess();
     },
+    ...(connections ? { condition: () => connectionCondition(connections), generation: () => connections.generation } : {}),
   };
+}
+
+/** The store's connections as a failed check's condition; null while they are fine. */
+export function connectionCondition(connections: ConnectionHealth): CheckCondition | null {
+  const state = connections.state();
+  if (state.status === 'ok') return null;
+  const since = state.since!;
+  const lastError = explainConnectionError(state.lastError ?? 'connection error');
+  const waiting = state.awaitingRetry ? `; ${state.awaitingRetry} unit${state.awaitingRetry === 1 ? '' : 's'} of work waiting to run again` : '';
+  return { detail: `reconnecting: connection lost since ${since} (${lastError})${waiting}`, status: state.status, since, lastError, awaitingRetry: state.awaitingRetry ?? 0 };
 }
 
 /**

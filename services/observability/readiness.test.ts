@@ -65,6 +65,41 @@ describe('readiness', () => {
     expect(calls.n).toBe(2);
   });
 
+  it('a condition fails a check whose probe passed, with its facts, and a probe that failed keeps its reason beside it', async () => {
+    let condition: ReturnType<NonNullable<ReadinessCheck['condition']>> = null;
+    let probeFails = false;
+    const check: ReadinessCheck = {
+      name: 'database',
+      timeoutMs: 1000,
+      run: async () => {
+        if (probeFails) throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:5432'), { code: 'ECONNREFUSED' });
+      },
+      condition: () => condition,
+    };
+    const r = new Readiness([check], { cacheMs: 0 });
+    expect((await r.report()).checks.database).toEqual({ ok: true, detail: 'ok', durationMs: expect.any(Number) });
+    condition = { detail: 'reconnecting: connection lost', status: 'reconnecting', since: '2026-12-07T10:00:00.000Z', lastError: '57P01', awaitingRetry: 2 };
+    const lost = await r.report();
+    expect(lost.ready).toBe(false);
+    expect(lost.checks.database).toEqual({ ok: false, detail: 'reconnecting: connection lost', durationMs: expect.any(Number), status: 'reconnecting', since: '2026-12-07T10:00:00.000Z', lastError: '57P01', awaitingRetry: 2 });
+    probeFails = true;
+    expect((await r.report()).checks.database!.detail).toBe('reconnecting: connection lost; probe failed: Error: ECONNREFUSED');
+  });
+
+  it('does not reuse a cached report once a check\'s generation changed', async () => {
+    const calls = { n: 0 };
+    let generation = 7;
+    const r = new Readiness([{ ...ok('database', calls), generation: () => generation }], { cacheMs: 60_000, now: () => 1_000_000 });
+    await r.report();
+    await r.report();
+    expect(calls.n).toBe(1);
+    generation = 8;
+    await Promise.all([r.report(), r.report()]);
+    expect(calls.n).toBe(2);
+    await r.report();
+    expect(calls.n).toBe(2);
+  });
+
   it('reports not ready once the process is stopping', async () => {
     const r = new Readiness([ok('database', { n: 0 })]);
     r.markStopping();

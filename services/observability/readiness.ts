@@ -10,6 +10,29 @@ export interface ReadinessCheck {
   timeoutMs: number;
   /** Resolves (optionally with a short note) when healthy; throws when not. */
   run(signal: AbortSignal): Promise<string | void>;
+  /**
+   * What the dependency's client knows beyond the probe (a connection lost and not yet recovered), read
+   * once `run` settled (passed, failed or timed out). A condition fails the check whatever the probe said.
+   */
+  condition?(): CheckCondition | null;
+  /**
+   * Changes whenever `condition` may have: a cached report is not reused across a change, so a dependency
+   * lost or recovered shows on the next probe instead of after the cache period.
+   */
+  generation?(): number;
+}
+
+/** A dependency's state that fails its check: shown with the check's report, so all of it must be safe to show anyone. */
+export interface CheckCondition {
+  detail: string;
+  /** What state it is in, e.g. `reconnecting`. */
+  status: string;
+  /** Since when, ISO. */
+  since?: string;
+  /** The last error, as a code and what it means (never an error message). */
+  lastError?: string;
+  /** Units of work waiting to run again once it answers. */
+  awaitingRetry?: number;
 }
 
 export interface CheckReport {
@@ -17,6 +40,11 @@ export interface CheckReport {
   /** Short and safe to show anyone: a category and an error name or code, never a message that could hold secrets. */
   detail: string;
   durationMs: number;
+  /** With a condition (see ReadinessCheck.condition): what state the dependency is in, since when, and why. */
+  status?: string;
+  since?: string;
+  lastError?: string;
+  awaitingRetry?: number;
 }
 
 export interface ReadinessReport {
@@ -37,7 +65,7 @@ export interface ReadinessOptions {
 export const READINESS_CACHE_MS = 5_000;
 
 export class Readiness {
-  private cached: { at: number; report: Promise<ReadinessReport> } | null = null;
+  private cached: { at: number; generations: string; report: Promise<ReadinessReport> } | null = null;
   private stopping = false;
   private readonly cacheMs: number;
   private readonly now: () => number;
@@ -55,15 +83,20 @@ export class Readiness {
     this.stopping = true;
   }
 
-  /** The current report: cached if fresh, the in-flight one if a check is running, else a new run. */
+  /**
+   * The current report: cached if fresh and no check's dependency changed state since (see
+   * ReadinessCheck.generation), the in-flight one if a check is running, else a new run.
+   */
   report(): Promise<ReadinessReport> {
     if (this.stopping) {
       return Promise.resolve({ ready: false, checkedAt: new Date(this.now()).toISOString(), checks: { process: { ok: false, detail: 'shutting down', durationMs: 0 } } });
     }
     const at = this.now();
-    if (this.cached && at - this.cached.at < this.cacheMs) return this.cached.report;
+    // Taken before the checks run: a change while they run makes the next probe run them again.
+    const generations = this.checks.map((c) => c.generation?.() ?? 0).join(',');
+    if (this.cached && at - this.cached.at < this.cacheMs && this.cached.generations === generations) return this.cached.report;
     const report = this.runAll(at);
-    this.cached = { at, report };
+    this.cached = { at, generations, report };
     return report;
   }
 
@@ -83,15 +116,20 @@ export class Readiness {
         controller.abort();
       }, check.timeoutMs);
     });
+    let probe: CheckReport;
     try {
       const note = await Promise.race([check.run(controller.signal), timedOut]);
-      return { ok: true, detail: note || 'ok', durationMs: this.now() - started };
+      probe = { ok: true, detail: note || 'ok', durationMs: this.now() - started };
     } catch (err) {
       this.opts.onFailure?.(check.name, err);
-      return { ok: false, detail: describeFailure(err), durationMs: this.now() - started };
+      probe = { ok: false, detail: describeFailure(err), durationMs: this.now() - started };
     } finally {
       clearTimeout(timer);
     }
+    const condition = check.condition?.();
+    if (!condition) return probe;
+    const { detail, ...facts } = condition;
+    return { ok: false, detail: probe.ok ? detail : `${detail}; probe ${probe.detail}`, durationMs: probe.durationMs, ...facts };
   }
 }
 

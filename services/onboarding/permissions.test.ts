@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BOT_PERMISSIONS, renderPermissionsMarkdown, requiredResourceAccess } from './permissions';
+import { BOT_PERMISSIONS, renderPermissionsMarkdown, requiredResourceAccess, RSC_PERMISSIONS } from './permissions';
 
 describe('the permissions list', () => {
   it('is what docs/permissions.md says (regenerate with npx tsx scripts/onboard/permissions-doc.ts)', () => {
@@ -26,6 +26,8 @@ describe('the permissions list', () => {
     };
     for (const n of listed('BOT_GRAPH_APP_ROLES')) expect(names('application')).toContain(n);
     for (const n of listed('BOT_GRAPH_DELEGATED')) expect(names('delegated')).toContain(n);
+    // Resource-specific consent comes from the Teams app manifest, not the registration.
+    expect(listed('BOT_RSC_ROLES')).toEqual(RSC_PERMISSIONS.map((p) => p.name));
     expect(names('application')).toEqual(expect.arrayContaining(['IdentityRiskyUser.Read.All', 'IdentityRiskEvent.Read.All', 'Presence.Read.All']));
   });
 

@@ -63,6 +63,15 @@ export const ONBOARDING_ADMIN_SCOPES: ReadonlyArray<{ name: string; why: string 
   { name: 'RoleManagementPolicy.ReadWrite.Directory', why: 'Read the roles\' PIM policies and link the custom extension rule' },
 ];
 
+/**
+ * Resource-specific consent permissions the Teams app manifest asks for (`authorization.permissions.resourceSpecific`):
+ * granted per team or chat when the app is added there, not on the app registration.
+ */
+export const RSC_PERMISSIONS: ReadonlyArray<{ name: string; type: 'Application'; why: string }> = [
+  { name: 'ChannelMessage.Read.Group', type: 'Application', why: 'Reading back the bot\'s own recent posts in an approver channel when Teams\' answer to a post was lost, so the card is never posted twice (needs the channel\'s teamId in APPROVER_CHANNELS)' },
+  { name: 'ChatMessage.Read.Chat', type: 'Application', why: 'The same for messages to a user\'s personal chat with the bot (request notices)' },
+];
+
 /** `requiredResourceAccess` as the application resource takes it, one entry per resource app. */
 export function requiredResourceAccess(perms: readonly BotPermission[] = BOT_PERMISSIONS): Array<{ resourceAppId: string; resourceAccess: Array<{ id: string; type: 'Role' | 'Scope' }> }> {
   const byResource = new Map<string, Array<{ id: string; type: 'Role' | 'Scope' }>>();
@@ -100,6 +109,15 @@ export function renderPermissionsMarkdown(): string {
     '',
     head,
     ...BOT_PERMISSIONS.filter((p) => p.kind === 'delegated').map(row),
+    '',
+    '## Resource-specific consent (in the Teams app manifest)',
+    '',
+    'The Teams app asks for these when it is added to a team or chat (`authorization.permissions.resourceSpecific`',
+    'in appPackage/manifest.template.json); they apply to that team or chat only and are not on the app registration.',
+    '',
+    '| Permission | Type | Why |',
+    '|---|---|---|',
+    ...RSC_PERMISSIONS.map((p) => `| \`${p.name}\` | ${p.type} | ${p.why} |`),
     '',
     '## What the administrator consents to when running `npm run onboard`',
     '',

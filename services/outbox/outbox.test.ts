@@ -2,10 +2,23 @@ import { renderSummaryCard, type SummaryEntry } from '../../cards/summary/summar
 import { Store } from '../store/store';
 import { classifySendError, Outbox, retryAfterOf, type FailedItem, type OutboxDelivery, type OutboxMessage, type OutboxOptions, type SentItem } from './outbox';
 import { fakeClock, fakeSender, httpError, memoryStore, requestIdsOf, T0, tempDatabase, type FakeClock, type FakeSender } from './test-support';
+import { markCard, markerOf, type CopyFinding, type CopySearch } from './sent-copies';
 
 const CHANNEL = '19:approvers@thread.tacv2';
 const OTHER = '19:other@thread.tacv2';
 const SERVICE_URL = 'https://smba.trafficmanager.net/emea/';
+
+/** A card payload as the outbox posts it for row `id`: with the row's hidden marker as the last body element. */
+function marked(payload: OutboxMessage['payload'], id: string): OutboxMessage['payload'] {
+  return payload.type === 'card' ? { type: 'card', card: markCard(payload.card, markerOf(id)) } : payload;
+}
+
+/** A posted payload without the outbox's marker (what the caller enqueued). */
+function unmarked(payload: OutboxMessage['payload']): OutboxMessage['payload'] {
+  if (payload.type !== 'card') return payload;
+  const card = payload.card as { body?: Array<{ id?: string }> };
+  return { type: 'card', card: { ...card, body: (card.body ?? []).filter((e) => !e.id?.startsWith('pimbot-msg-')) } };
+}
 
 function post(n: number, extra: Partial<OutboxMessage> = {}): OutboxMessage {
   return {
@@ -81,7 +94,9 @@ describe('outbox', () => {
     expect(queued).toMatchObject({ created: true, status: 'pending', resultActivityId: null });
     expect(await r.outbox.drain()).toMatchObject({ sent: 1, failed: 0 });
     expect(r.sender.sent).toHaveLength(1);
-    expect(r.sender.sent[0]!.delivery).toMatchObject({ kind: 'post', conversationId: CHANNEL, serviceUrl: SERVICE_URL, attempt: 1, payload: post(1).payload });
+    // The card goes out as enqueued plus the row's hidden marker, by which a copy whose answer was lost is found.
+    const id = r.sender.sent[0]!.delivery.id;
+    expect(r.sender.sent[0]!.delivery).toMatchObject({ kind: 'post', conversationId: CHANNEL, serviceUrl: SERVICE_URL, attempt: 1, payload: marked(post(1).payload, id) });
     expect(r.sentEvents).toEqual([expect.objectContaining({ dedupeKey: 'card:req-1:v1:' + CHANNEL, activityId: r.sender.sent[0]!.activityId, meta: { requestId: 'req-1', version: 1 }, covers: [] })]);
     expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', attempts: 1, result_activity_id: r.sender.sent[0]!.activityId, sent_at: new Date(T0).toISOString(), lease_owner: null });
     expect(await r.outbox.drain()).toMatchObject({ sent: 0 });
@@ -203,7 +218,7 @@ describe('outbox', () => {
     expect(r.sender.sent).toHaveLength(1);
     r.clock.advance(1);
     expect(await r.outbox.drain()).toMatchObject({ sent: 2 });
-    expect(r.sender.sent.map((s) => s.delivery.payload)).toEqual([post(3).payload, post(1).payload, post(2).payload]);
+    expect(r.sender.sent.map((s) => unmarked(s.delivery.payload))).toEqual([post(3).payload, post(1).payload, post(2).payload]);
     expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', attempts: 1 });
     // 429s never fail a row, however many there are.
     expect(r.failedEvents).toEqual([]);
@@ -396,7 +411,7 @@ describe('summary collapse in the outbox', () => {
     expect(await r.outbox.drain()).toMatchObject({ summaries: 1, sent: 1 });
     const summary = r.sender.sent[5]!;
     expect(requestIdsOf((summary.delivery.payload as { card: object }).card)).toEqual([5, 6, 7, 8, 9, 10, 11].map((n) => entry(n).requestId));
-    expect(summary.delivery.payload).toEqual({ type: 'card', card: renderSummaryCard({ entries: [5, 6, 7, 8, 9, 10, 11].map(entry), part: 1, parts: 1, batchTotal: 7, now: new Date(T0 + 60_000) }) });
+    expect(unmarked(summary.delivery.payload)).toEqual({ type: 'card', card: renderSummaryCard({ entries: [5, 6, 7, 8, 9, 10, 11].map(entry), part: 1, parts: 1, batchTotal: 7, now: new Date(T0 + 60_000) }) });
     // onSent tells the caller which requests the summary stands for, with their own ids.
     const event = r.sentEvents.at(-1)!;
     expect(event.activityId).toBe(summary.activityId);
@@ -421,7 +436,7 @@ describe('summary collapse in the outbox', () => {
     r.clock.set(60_000);
     expect(await r.outbox.drain()).toMatchObject({ summaries: 0, sent: 1 });
     expect(requestIdsOf((r.sender.sent[5]!.delivery.payload as { card: object }).card)).toEqual([entry(5).requestId]);
-    expect(r.sender.sent[5]!.delivery.payload).toEqual(approvalPost(5).payload);
+    expect(r.sender.sent[5]!.delivery.payload).toEqual(marked(approvalPost(5).payload, r.sender.sent[5]!.delivery.id));
   });
 
   test('other messages to the channel (updates, posts without a summary entry) neither count nor wait', async () => {
@@ -513,5 +528,152 @@ describe('send errors', () => {
 
   test('a Retry-After date in the past means now', () => {
     expect(retryAfterOf({ headers: { 'retry-after': new Date(T0 - 5_000).toUTCString() } }, now)).toBe(0);
+  });
+});
+
+describe('a post whose answer was lost (a finder reads the conversation back)', () => {
+  let r: Rig;
+  afterEach(async () => {
+    await r?.outbox.stop();
+    await r?.store.close();
+  });
+
+  /** A finder answering from a script, recording what it was asked. */
+  function scriptedFinder(...answers: CopyFinding[]) {
+    const asked: CopySearch[] = [];
+    return {
+      asked,
+      finder: {
+        async find(q: CopySearch): Promise<CopyFinding> {
+          asked.push(q);
+          const next = answers.shift();
+          if (!next) throw new Error('the finder was asked more often than the test expected');
+          return next;
+        },
+      },
+    };
+  }
+  const timeout = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+  test('found: recorded under the copy Teams shows, not sent again, and a second copy is deleted', async () => {
+    const f = scriptedFinder({ status: 'found', activityIds: ['m-first', 'm-second'] });
+    const removed: string[] = [];
+    r = await rig({ finder: f.finder });
+    Object.assign(r.sender, { remove: async (_t: unknown, id: string) => void removed.push(id) });
+    await r.outbox.enqueue(post(1));
+    r.sender.failNext(timeout);
+    expect(await r.outbox.drain()).toMatchObject({ sent: 0, retried: 1 });
+    const pending = await r.row(post(1).dedupeKey);
+    expect(pending).toMatchObject({ status: 'pending', uncertain_since: pending.attempt_started_at });
+    r.clock.advance(2_000);
+    expect(await r.outbox.drain()).toMatchObject({ sent: 1 });
+    expect(r.sender.calls).toHaveLength(1);
+    expect(f.asked).toHaveLength(1);
+    // Looked for by the row's marker, from before the first attempt (clock skew allowed).
+    expect(f.asked[0]).toMatchObject({ kind: 'post', conversationId: CHANNEL, marker: markerOf(String(pending.id)) });
+    expect(f.asked[0]!.since.getTime()).toBe(Date.parse(String(pending.attempt_started_at)) - 120_000);
+    expect(removed).toEqual(['m-second']);
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: 'm-first', verify_at: null });
+    expect(r.sentEvents.map((e) => e.activityId)).toEqual(['m-first']);
+  });
+
+  test('absent: sent again, and looked at once more a minute later, deleting a late first copy', async () => {
+    const f = scriptedFinder({ status: 'absent' });
+    const removed: string[] = [];
+    r = await rig({ finder: f.finder });
+    Object.assign(r.sender, { remove: async (_t: unknown, id: string) => void removed.push(id) });
+    await r.outbox.enqueue(post(1));
+    r.sender.failNext(() => httpError(503));
+    await r.outbox.drain();
+    r.clock.advance(2_000);
+    await r.outbox.drain();
+    expect(r.sender.sent).toHaveLength(1);
+    const sentId = r.sender.sent[0]!.activityId;
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: sentId, verify_at: new Date(r.clock.now().getTime() + 60_000).toISOString() });
+    // Before the minute is over nothing is read.
+    r.clock.advance(59_000);
+    await r.outbox.drain();
+    expect(f.asked).toHaveLength(1);
+    f.finder.find = async (q) => (f.asked.push(q), { status: 'found', activityIds: ['m-late', sentId] });
+    r.clock.advance(1_000);
+    await r.outbox.drain();
+    expect(f.asked).toHaveLength(2);
+    expect(removed).toEqual(['m-late']);
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: sentId, verify_at: null });
+    expect(r.sender.sent).toHaveLength(1);
+  });
+
+  test('a resend Teams gave no id for (a text): the later look keeps one copy, never deletes them all', async () => {
+    const f = scriptedFinder({ status: 'absent' });
+    const removed: string[] = [];
+    r = await rig({ finder: f.finder });
+    Object.assign(r.sender, {
+      remove: async (_t: unknown, id: string) => void removed.push(id),
+      send: async () => ({}),
+    });
+    await r.outbox.enqueue(post(1, { payload: { type: 'text', text: 'Your request was approved' }, meta: { chat: 'personal' } }));
+    await r.store.db.updateTable('outbox').set({ uncertain_since: r.clock.now().toISOString() }).execute();
+    await r.outbox.drain();
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: null });
+    f.finder.find = async (q) => (f.asked.push(q), { status: 'found', activityIds: ['m-a', 'm-b'] });
+    r.clock.advance(60_000);
+    await r.outbox.drain();
+    expect(removed).toEqual(['m-b']);
+  });
+
+  test('unknown: the post waits and is looked for again; a lasting unknown (no permission) sends at once', async () => {
+    const f = scriptedFinder({ status: 'unknown', detail: 'Graph answered 503', lasting: false }, { status: 'found', activityIds: ['m-1'] });
+    r = await rig({ finder: f.finder });
+    await r.outbox.enqueue(post(1));
+    r.sender.failNext(timeout);
+    await r.outbox.drain();
+    r.clock.advance(2_000);
+    expect(await r.outbox.drain()).toMatchObject({ sent: 0, retried: 1 });
+    expect(r.sender.calls).toHaveLength(1);
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'pending', last_error: 'could not tell whether an earlier attempt is in Teams: Graph answered 503' });
+    r.clock.advance(4_000);
+    expect(await r.outbox.drain()).toMatchObject({ sent: 1 });
+    expect(r.sender.calls).toHaveLength(1);
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: 'm-1' });
+
+    const g = scriptedFinder({ status: 'unknown', detail: 'Graph answered 403', lasting: true });
+    const other = await rig({ finder: g.finder });
+    try {
+      await other.outbox.enqueue(post(2));
+      other.sender.failNext(timeout);
+      await other.outbox.drain();
+      other.clock.advance(2_000);
+      expect(await other.outbox.drain()).toMatchObject({ sent: 1 });
+      expect(other.sender.calls).toHaveLength(2);
+    } finally {
+      await other.store.close();
+    }
+  });
+
+  test('a sender that died mid-send leaves the row uncertain: the next instance looks before sending', async () => {
+    const f = scriptedFinder({ status: 'found', activityIds: ['m-landed'] });
+    r = await rig({ finder: f.finder, sendTimeoutMs: 1_000, leaseMs: 5_000 });
+    await r.outbox.enqueue(post(1));
+    // The claim happened, then the process died: the row is left 'sending' with its lease.
+    await r.store.db.updateTable('outbox').set({ status: 'sending', lease_owner: 'dead', lease_until: new Date(r.clock.now().getTime() + 5_000).toISOString(), attempts: 1, attempt_started_at: r.clock.now().toISOString() }).execute();
+    r.clock.advance(5_000);
+    expect(await r.outbox.drain()).toMatchObject({ sent: 1 });
+    expect(r.sender.calls).toHaveLength(0);
+    expect(f.asked).toHaveLength(1);
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: 'm-landed' });
+  });
+
+  test('an update or a 429 is never uncertain: nothing is looked up', async () => {
+    const f = scriptedFinder();
+    r = await rig({ finder: f.finder });
+    await r.outbox.enqueue({ conversationId: CHANNEL, serviceUrl: SERVICE_URL, kind: 'update', activityId: 'm1', payload: { type: 'card', card: { v: 1 } }, dedupeKey: 'u1' });
+    await r.outbox.enqueue(post(1));
+    r.sender.failNext(timeout);
+    r.sender.failNext(() => httpError(429, { retryAfterMs: 1_000 }));
+    await r.outbox.drain();
+    r.clock.advance(5_000);
+    await r.outbox.drain();
+    expect(f.asked).toEqual([]);
+    expect(r.sender.sent.map((s) => s.delivery.kind).sort()).toEqual(['post', 'update']);
   });
 });

@@ -7,7 +7,9 @@ import type { Database } from '../store/schema';
 import { engineOf } from '../store/dialect';
 import { admit, collapseOptions, planSummaryPages, summaryDedupeKey, type CollapseOptions } from './collapse';
 import { Pacer } from './pacer';
+import type { SharedPace } from './shared-pace';
 import type { OutboxTable } from './schema';
+import { markCard, markerOf, type CopyFinding, type SentCopyFinder } from './sent-copies';
 
 export type OutboxKind = 'post' | 'update' | 'reply';
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'held' | 'summarized' | 'superseded';
@@ -58,6 +60,8 @@ export interface OutboxDelivery {
  */
 export interface OutboxSender {
   send(item: OutboxDelivery): Promise<{ activityId?: string }>;
+  /** Deletes a message (a second copy of a post whose first answer was lost); without it extras stay. */
+  remove?(target: { conversationId: string; serviceUrl: string; personal: boolean }, activityId: string): Promise<void>;
 }
 
 /** A row a summary card listed in its place. */
@@ -117,6 +121,8 @@ export interface OutboxOptions {
   /** For backoff jitter; injectable for tests. */
   random?: () => number;
   pacer?: Pacer;
+  /** Teams' limits counted across every replica on the database; the pacer stays in front as a cheap pre-check. */
+  sharedPace?: SharedPace;
   /** Summary collapse of approval cards (posts enqueued with `summary`); false turns it off. */
   collapse?: Partial<CollapseOptions> | false;
   renderSummary?: (data: SummaryCardData) => object;
@@ -133,8 +139,19 @@ export interface OutboxOptions {
   /** Names this instance in leases; a random id by default. */
   instanceId?: string;
   /** Counts each send's result (sent, throttled, retry, failed). */
-  metrics?: { teamsSend(result: 'sent' | 'throttled' | 'retry' | 'failed'): void };
+  metrics?: { teamsSend(result: 'sent' | 'throttled' | 'retry' | 'failed'): void; uncertainSend?(result: UncertainResult): void };
+  /**
+   * Reads a conversation back to tell whether a post whose answer was lost is there (services/teams has the
+   * Graph one). Without it such a post is sent again, as before, and may show twice.
+   */
+  finder?: SentCopyFinder;
 }
+
+/**
+ * What became of a post that may already be in Teams: found (recorded, not sent again), absent (sent
+ * again), unchecked (could not look; sent again), removed (a second copy deleted), waiting (looking again later).
+ */
+export type UncertainResult = 'found' | 'absent' | 'unchecked' | 'removed' | 'waiting';
 
 type OutboxRow = Selectable<OutboxTable>;
 type DueRow = Pick<OutboxRow, 'id' | 'conversation_id' | 'kind' | 'activity_id'>;
@@ -155,6 +172,13 @@ const DEFAULTS = {
   /** More than Teams lets one conversation send in any two seconds (8), so a pass never runs dry for lack of rows. */
   duePerConversation: 10,
 } as const;
+
+/** Clocks differ between this host and Teams: a copy is looked for from this much before the attempt began. */
+const COPY_CLOCK_SKEW_MS = 2 * 60_000;
+/** After sending again, Teams may still show a late first copy: looked for once more after this long. */
+const VERIFY_AFTER_MS = 60_000;
+/** A sent row's last look for a late copy is this long after it was sent; an unanswered look is retried until then. */
+const VERIFY_FOR_MS = 30 * 60_000;
 
 /** Backoff for 5xx and timeouts: 2 s doubling to 5 min, with jitter so replicas do not retry in step. */
 const BACKOFF_BASE_MS = 2_000;
@@ -181,8 +205,9 @@ function insertionOrder(db: Kysely<Database>) {
  * Each statement stands alone (no transaction spans an await), so instances sharing one SQLite file
  * never hold a write lock while another waits on it.
  *
- * The pacer's windows live in this process: with several instances draining at once, each paces
- * alone (a 429 still pauses whoever gets it). Run one drainer, or give each a share of the limits.
+ * The pacer's windows live in this process. With several instances draining at once, give each the
+ * same `sharedPace` (shared-pace.ts): it counts every instance's sends in the database and shares a
+ * 429's pause. Without it each paces alone (a 429 pauses only whoever gets it).
  */
 export class Outbox {
   private readonly db: Kysely<Database>;
@@ -191,6 +216,7 @@ export class Outbox {
   private readonly now: () => Date;
   private readonly random: () => number;
   private readonly pacer: Pacer;
+  private readonly sharedPace: SharedPace | undefined;
   private readonly collapse: CollapseOptions | null;
   private readonly renderSummary: (data: SummaryCardData) => object;
   private readonly maxAttempts: number;
@@ -200,6 +226,7 @@ export class Outbox {
   private readonly parallel: number;
   private readonly perConversation: number;
   private readonly metrics: OutboxOptions['metrics'];
+  private readonly finder: SentCopyFinder | undefined;
   readonly instanceId: string;
   private readonly order: ReturnType<typeof insertionOrder>;
   private readonly postgres: boolean;
@@ -220,6 +247,7 @@ export class Outbox {
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
     this.pacer = options.pacer ?? new Pacer();
+    this.sharedPace = options.sharedPace;
     this.collapse = options.collapse === false ? null : collapseOptions(options.collapse ?? {});
     this.renderSummary = options.renderSummary ?? renderSummaryCard;
     this.maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
@@ -230,6 +258,7 @@ export class Outbox {
     this.perConversation = options.duePerConversation ?? DEFAULTS.duePerConversation;
     this.instanceId = options.instanceId ?? randomUUID();
     this.metrics = options.metrics;
+    this.finder = options.finder;
     this.order = insertionOrder(this.db);
     this.postgres = engineOf(this.db) === 'postgres';
     if (this.leaseMs <= this.sendTimeoutMs) throw new Error(`Outbox leaseMs (${this.leaseMs}) must exceed sendTimeoutMs (${this.sendTimeoutMs}), or a slow send could be taken over and sent twice`);
@@ -290,6 +319,9 @@ export class Outbox {
       window_start: windowStart,
       summary_id: null,
       covered_ids: null,
+      attempt_started_at: null,
+      uncertain_since: null,
+      verify_at: null,
     };
     const inserted = await this.db.insertInto('outbox').values(row).onConflict((oc) => oc.column('dedupe_key').doNothing()).returningAll().executeTakeFirst();
     if (!inserted) return resultOf((await this.byDedupeKey(message.dedupeKey))!, false);
@@ -417,6 +449,7 @@ export class Outbox {
       for (let rows = queue.shift(); rows; rows = queue.shift()) await this.sendConversation(rows, clock, result);
     };
     await Promise.all(Array.from({ length: Math.min(this.parallel, queue.length) }, worker));
+    await this.verifySent(clock());
     return result;
   }
 
@@ -427,11 +460,30 @@ export class Outbox {
       // The slot is taken before the claim (before any await), so conversations sending in parallel
       // cannot overrun the tenant window between them, and a row is never claimed only to wait.
       if (!this.pacer.reserve(row.conversation_id, now).ok) return;
+      // Every replica's sends count: the shared pace in the database has the last word. Refused, or not
+      // answering ("not now": the next pass asks again), the local slot is given back.
+      let slot: string | undefined;
+      if (this.sharedPace) {
+        const shared = await this.sharedPace.reserve(row.conversation_id, now).catch((err: unknown) => {
+          this.log.warn({ err: shortError(err), conversationId: row.conversation_id }, 'outbox: the shared pace did not answer; the next pass asks again');
+          return null;
+        });
+        if (!shared?.ok) {
+          this.pacer.forget(row.conversation_id, now);
+          return;
+        }
+        slot = shared.slot;
+      }
       const claimed = await this.claim(row, now);
       // Lost to another instance (or an older update of the same message is in flight): the slot is
-      // wasted, which only ever errs on the slow side.
-      if (!claimed) continue;
+      // wasted, which only ever errs on the slow side (the shared one is given back).
+      if (!claimed) {
+        if (slot) await this.sharedPace!.release(slot);
+        continue;
+      }
       const outcome = await this.sendOne(claimed, clock);
+      // Teams had the message by its answer: the shared windows count it until then, not until the slot's in-flight bound.
+      if (slot) await this.sharedPace!.settle(slot, clock());
       this.metrics?.teamsSend(outcome);
       if (outcome === 'sent') result.sent++;
       else if (outcome === 'throttled') {
@@ -446,7 +498,15 @@ export class Outbox {
     const at = now.toISOString();
     let q = this.db
       .updateTable('outbox')
-      .set((eb) => ({ status: 'sending', lease_owner: this.instanceId, lease_until: new Date(now.getTime() + this.leaseMs).toISOString(), attempts: eb('attempts', '+', 1) }))
+      .set((eb) => ({
+        status: 'sending',
+        lease_owner: this.instanceId,
+        lease_until: new Date(now.getTime() + this.leaseMs).toISOString(),
+        attempts: eb('attempts', '+', 1),
+        attempt_started_at: at,
+        // A row still 'sending' was left by a sender that died or stalled mid-send: its copy may be in Teams.
+        uncertain_since: eb.case().when('status', '=', 'sending').then(eb.fn.coalesce('uncertain_since', 'attempt_started_at')).else(eb.ref('uncertain_since')).end(),
+      }))
       .where((eb) =>
         eb.or([
           eb.and([eb('status', '=', 'pending'), eb('not_before', '<=', at)]),
@@ -482,6 +542,7 @@ export class Outbox {
   private async sendOne(row: OutboxRow, clock: () => Date): Promise<'sent' | 'throttled' | 'retry' | 'failed'> {
     const meta = parseMeta(row.meta);
     const log = this.log.child({ outboxId: row.id, conversationId: row.conversation_id, kind: row.kind, attempt: row.attempts, ...(typeof meta?.requestId === 'string' ? { requestId: meta.requestId } : {}) });
+    const payload = JSON.parse(row.payload) as OutboxPayload;
     const delivery: OutboxDelivery = {
       id: row.id,
       kind: row.kind as OutboxKind,
@@ -489,10 +550,41 @@ export class Outbox {
       serviceUrl: row.service_url,
       activityId: row.activity_id,
       replyToId: row.reply_to_id,
-      payload: JSON.parse(row.payload) as OutboxPayload,
+      // A posted card carries the row's marker, so a copy whose answer is lost can be found again.
+      payload: row.kind === 'post' && payload.type === 'card' ? { type: 'card', card: markCard(payload.card, markerOf(row.id)) } : payload,
       attempt: row.attempts,
       meta,
     };
+    let verifyAt: string | null = null;
+    if (row.uncertain_since && this.finder && isPostOrReply(row)) {
+      // An earlier attempt may be in Teams (its answer was lost, or its sender died): look before sending again.
+      const finding = await this.lookForCopy(row, row.uncertain_since);
+      if (finding.status === 'found') {
+        const [keep, ...extras] = finding.activityIds;
+        await this.removeExtras(row, extras, log);
+        this.metrics?.uncertainSend?.('found');
+        log.info({ activityId: keep, extras: extras.length }, 'outbox: an earlier attempt is in Teams; recorded, not sent again');
+        return this.markSent(row, keep!, clock(), log, null);
+      }
+      if (finding.status === 'unknown' && !finding.lasting && row.attempts < this.maxAttempts) {
+        const now = clock();
+        const waitMs = this.jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (row.attempts - 1)));
+        await this.db
+          .updateTable('outbox')
+          .set({ status: 'pending', not_before: new Date(now.getTime() + waitMs).toISOString(), lease_owner: null, lease_until: null, last_error: clipText(`could not tell whether an earlier attempt is in Teams: ${finding.detail}`, LAST_ERROR_MAX) })
+          .where('id', '=', row.id)
+          .where('lease_owner', '=', this.instanceId)
+          .where('status', '=', 'sending')
+          .execute();
+        this.metrics?.uncertainSend?.('waiting');
+        log.warn({ detail: finding.detail, retryInMs: waitMs }, 'outbox: could not tell whether an earlier attempt is in Teams; looking again before sending');
+        return 'retry';
+      }
+      this.metrics?.uncertainSend?.(finding.status === 'absent' ? 'absent' : 'unchecked');
+      if (finding.status === 'unknown') log.warn({ detail: finding.detail }, 'outbox: could not tell whether an earlier attempt is in Teams; sending again (a second copy is looked for and deleted later)');
+      // Teams may still show the earlier copy late: look once more after this send.
+      verifyAt = new Date(clock().getTime() + VERIFY_AFTER_MS).toISOString();
+    }
     let sent: { activityId?: string };
     try {
       sent = await withTimeout(this.sender.send(delivery), this.sendTimeoutMs);
@@ -501,13 +593,18 @@ export class Outbox {
       const now = clock();
       return this.onSendError(row, classifySendError(err, now), now, log);
     }
-    const now = clock();
     this.throttleStreak.delete(row.conversation_id);
     const activityId = sent?.activityId ?? (row.kind === 'update' ? row.activity_id : null);
+    return this.markSent(row, activityId, clock(), log, verifyAt);
+  }
+
+  /** Records a row as sent with its message id and tells the listeners (only the lease holder does). */
+  private async markSent(row: OutboxRow, activityId: string | null, now: Date, log: Logger, verifyAt: string | null): Promise<'sent'> {
+    const meta = parseMeta(row.meta);
     const sentAt = now.toISOString();
     const done = await this.db
       .updateTable('outbox')
-      .set({ status: 'sent', sent_at: sentAt, result_activity_id: activityId, lease_owner: null, lease_until: null, last_error: null })
+      .set({ status: 'sent', sent_at: sentAt, result_activity_id: activityId, lease_owner: null, lease_until: null, last_error: null, verify_at: verifyAt })
       .where('id', '=', row.id)
       .where('lease_owner', '=', this.instanceId)
       .where('status', '=', 'sending')
@@ -535,7 +632,7 @@ export class Outbox {
     return 'sent';
   }
 
-  private async onSendError(row: OutboxRow, failure: SendFailure, now: Date, log: Logger): Promise<'throttled' | 'retry' | 'failed'> {
+  private async onSendError(row: OutboxRow, failure: SendFailure, now: Date, log: Logger): Promise<'sent' | 'throttled' | 'retry' | 'failed'> {
     // Only the lease holder settles a row: if the lease was taken over, the other instance owns it now.
     const mine = () => this.db.updateTable('outbox').where('id', '=', row.id).where('lease_owner', '=', this.instanceId).where('status', '=', 'sending');
     if (failure.kind === 'throttled') {
@@ -544,6 +641,8 @@ export class Outbox {
       const waitMs = failure.retryAfterMs ?? this.jitter(Math.min(THROTTLE_CAP_MS, THROTTLE_BASE_MS * 2 ** (streak - 1)));
       const until = new Date(now.getTime() + waitMs);
       this.pacer.pause(row.conversation_id, until);
+      // Every replica holds the conversation too (the row's not_before below holds only this row).
+      await this.sharedPace?.pause(row.conversation_id, until).catch((err: unknown) => log.warn({ err: shortError(err) }, 'outbox: could not share the pause; other replicas may send to the conversation before it ends'));
       // A 429 is the platform asking us to wait, not the message failing: the attempt is given back.
       await mine()
         .set((eb) => ({ status: 'pending', not_before: until.toISOString(), attempts: eb('attempts', '-', 1), lease_owner: null, lease_until: null, last_error: failure.summary }))
@@ -551,13 +650,26 @@ export class Outbox {
       log.info({ retryAfterMs: waitMs }, 'outbox: throttled by Teams; the conversation waits');
       return 'throttled';
     }
+    // A timeout, a dropped connection or a 5xx says nothing about whether Teams took the post: it may be there.
+    const uncertainSince = failure.kind === 'transient' && isPostOrReply(row) ? (row.uncertain_since ?? row.attempt_started_at) : row.uncertain_since;
     if (failure.kind === 'transient' && row.attempts < this.maxAttempts) {
       const waitMs = this.jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (row.attempts - 1)));
       await mine()
-        .set({ status: 'pending', not_before: new Date(now.getTime() + waitMs).toISOString(), lease_owner: null, lease_until: null, last_error: failure.summary })
+        .set({ status: 'pending', not_before: new Date(now.getTime() + waitMs).toISOString(), lease_owner: null, lease_until: null, last_error: failure.summary, uncertain_since: uncertainSince })
         .execute();
       log.warn({ err: failure.summary, retryInMs: waitMs }, 'outbox: send failed; retrying');
       return 'retry';
+    }
+    if (uncertainSince && this.finder && isPostOrReply(row)) {
+      // Before giving up on a post: one that Teams took although no answer came is sent, not failed.
+      const finding = await this.lookForCopy(row, uncertainSince);
+      if (finding.status === 'found') {
+        const [keep, ...extras] = finding.activityIds;
+        await this.removeExtras(row, extras, log);
+        this.metrics?.uncertainSend?.('found');
+        log.info({ activityId: keep }, 'outbox: the last attempt is in Teams although its answer was lost; recorded');
+        return this.markSent(row, keep!, now, log, null);
+      }
     }
     const lastError = failure.kind === 'transient' ? `gave up after ${row.attempts} attempts; last: ${failure.summary}` : failure.summary;
     await mine()
@@ -575,6 +687,72 @@ export class Outbox {
       lastError: clipText(lastError, LAST_ERROR_MAX),
     });
     return 'failed';
+  }
+
+  /** Asks the finder whether a copy of the row's message is in its conversation (never throws). */
+  private async lookForCopy(row: OutboxRow, since: string): Promise<CopyFinding> {
+    try {
+      return await withTimeout(
+        this.finder!.find({
+          kind: row.kind as 'post' | 'reply',
+          conversationId: row.conversation_id,
+          serviceUrl: row.service_url,
+          replyToId: row.reply_to_id,
+          payload: JSON.parse(row.payload) as OutboxPayload,
+          marker: markerOf(row.id),
+          meta: parseMeta(row.meta),
+          since: new Date(Date.parse(since) - COPY_CLOCK_SKEW_MS),
+        }),
+        this.sendTimeoutMs,
+      );
+    } catch (err) {
+      return { status: 'unknown', detail: shortError(err), lasting: false };
+    }
+  }
+
+  /** Deletes second copies of one message (the one recorded stays); a copy that cannot be deleted is logged. */
+  private async removeExtras(row: OutboxRow, activityIds: readonly string[], log: Logger): Promise<number> {
+    let removed = 0;
+    for (const activityId of activityIds) {
+      if (!this.sender.remove) {
+        log.warn({ activityId }, 'outbox: a second copy of a message is in Teams and this sender cannot delete it');
+        continue;
+      }
+      try {
+        await withTimeout(this.sender.remove({ conversationId: row.conversation_id, serviceUrl: row.service_url, personal: parseMeta(row.meta)?.chat === 'personal' }, activityId), this.sendTimeoutMs);
+        removed += 1;
+        this.metrics?.uncertainSend?.('removed');
+        log.warn({ activityId }, 'outbox: deleted a second copy of a message');
+      } catch (err) {
+        log.warn({ activityId, err: shortError(err) }, 'outbox: could not delete a second copy of a message');
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Sent rows that were sent again after an uncertain attempt: Teams may show the earlier copy late, so the
+   * conversation is read once more and any copy but the recorded one deleted. Replicas take a row by moving
+   * its verify_at (compare-and-swap); a look that could not be made is repeated until VERIFY_FOR_MS after sending.
+   */
+  private async verifySent(now: Date): Promise<void> {
+    if (!this.finder) return;
+    const at = now.toISOString();
+    const rows = await this.db.selectFrom('outbox').selectAll().where('verify_at', '<=', at).where('status', '=', 'sent').orderBy('verify_at').limit(20).execute();
+    for (const row of rows) {
+      const next = new Date(now.getTime() + VERIFY_AFTER_MS).toISOString();
+      const took = await this.db.updateTable('outbox').set({ verify_at: next }).where('id', '=', row.id).where('verify_at', '=', row.verify_at).executeTakeFirst();
+      if (Number(took.numUpdatedRows) !== 1) continue;
+      const log = this.log.child({ outboxId: row.id, conversationId: row.conversation_id, kind: row.kind });
+      const finding = await this.lookForCopy(row, row.uncertain_since ?? row.sent_at ?? at);
+      if (finding.status === 'unknown' && now.getTime() - Date.parse(row.sent_at ?? at) < VERIFY_FOR_MS) continue;
+      if (finding.status === 'found') {
+        // The copy this row recorded stays; when Teams gave no id for it, the oldest copy stays.
+        const keep = row.result_activity_id && finding.activityIds.includes(row.result_activity_id) ? row.result_activity_id : finding.activityIds[0];
+        await this.removeExtras(row, finding.activityIds.filter((id) => id !== keep), log);
+      }
+      await this.db.updateTable('outbox').set({ verify_at: null }).where('id', '=', row.id).where('verify_at', '=', next).execute();
+    }
   }
 
   /** The rows a sent summary lists take its message id, so a re-enqueue of one of them returns it. */
@@ -751,6 +929,10 @@ function checkMessage(m: OutboxMessage): void {
   if (m.kind === 'update' && !m.activityId) throw new Error('An outbox update needs activityId: the message it rewrites');
   if (m.kind === 'reply' && !m.replyToId) throw new Error('An outbox reply needs replyToId: the message it replies under');
   if (m.summary && m.kind !== 'post') throw new Error('Only posts can be collapsed into a summary card; drop `summary` for updates and replies');
+}
+
+function isPostOrReply(row: OutboxRow): boolean {
+  return row.kind === 'post' || row.kind === 'reply';
 }
 
 function resultOf(row: OutboxRow, created: boolean): EnqueueResult {

@@ -130,6 +130,21 @@ describe('pacer', () => {
     expect(TEAMS_LIMITS.tenant).toEqual([{ count: 30, perMs: 1_000 }]);
   });
 
+  test('forget gives back a slot the shared pace refused, so only real sends fill the windows', () => {
+    const pacer = new Pacer({ conversation: [{ count: 2, perMs: 1_000 }], tenant: [{ count: 3, perMs: 1_000 }] });
+    const t = new Date(0);
+    expect(pacer.reserve('a', t).ok).toBe(true);
+    expect(pacer.reserve('a', t).ok).toBe(true);
+    expect(pacer.reserve('a', t).ok).toBe(false);
+    pacer.forget('a', t);
+    expect(pacer.reserve('b', t).ok).toBe(true);
+    expect(pacer.reserve('a', t).ok).toBe(true);
+    expect(pacer.reserve('b', t).ok).toBe(false);
+    // Forgetting a send that was never counted changes nothing.
+    pacer.forget('c', t);
+    expect(pacer.reserve('b', t).ok).toBe(false);
+  });
+
   test('refuses limits it cannot apply', () => {
     expect(() => new Pacer({ conversation: [{ count: 0, perMs: 1000 }], tenant: [] })).toThrow(/count must be a whole number/);
   });

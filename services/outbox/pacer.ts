@@ -92,6 +92,18 @@ export class Pacer {
     insertSorted(this.tenantSends, t);
   }
 
+  /**
+   * Gives back a slot `reserve` took for a send that did not happen (the shared pace refused it), so this
+   * process's windows count only real sends. Forgets one send at exactly `at`, if there is one.
+   */
+  forget(conversationId: string, at: Date): void {
+    const t = at.getTime();
+    const list = this.sends.get(conversationId);
+    if (!list || !removeOne(list, t)) return;
+    if (list.length === 0) this.sends.delete(conversationId);
+    removeOne(this.tenantSends, t);
+  }
+
   /** Holds every send to a conversation, or to the whole tenant with `TENANT_SCOPE`, until `until` (a 429's Retry-After). */
   pause(scope: string, until: Date): void {
     const t = until.getTime();
@@ -154,6 +166,12 @@ function insertSorted(times: number[], t: number): void {
   let i = times.length;
   while (i > 0 && times[i - 1]! > t) i--;
   times.splice(i, 0, t);
+}
+
+function removeOne(times: number[], t: number): boolean {
+  const i = times.lastIndexOf(t);
+  if (i >= 0) times.splice(i, 1);
+  return i >= 0;
 }
 
 function dropThrough(times: number[], horizon: number): void {

@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 /**
  * The outbox's table (see outbox.ts): one row per message to send, post, update or thread reply.
  * Times are ISO-8601 UTC strings like every other table, so they compare as text.
@@ -45,4 +46,32 @@ export interface OutboxTable {
   summary_id: string | null;
   /** For a summary row: the ids of the rows it lists (JSON array), so any instance can finish marking them. */
   covered_ids: string | null;
+  /** When the attempt now (or last) in flight began: a copy from it may be in Teams even if no answer came. */
+  attempt_started_at: Generated<string | null>;
+  /**
+   * For a post or reply: when the earliest attempt that may have landed began (its answer was lost, or the
+   * sender died). Before sending again the outbox looks for that copy in the conversation.
+   */
+  uncertain_since: Generated<string | null>;
+  /** A sent row whose earlier attempt was uncertain: look once more then, and delete a late second copy. */
+  verify_at: Generated<string | null>;
+}
+
+/**
+ * The shared pace (shared-pace.ts): one row per send any replica took a slot for, kept for the longest
+ * Teams window (an hour), so every replica counts the others' sends.
+ */
+export interface PaceSendTable {
+  /** Names the slot for settle and release (a random UUID). */
+  id: string;
+  conversation_id: string;
+  reserved_at: string;
+  /** The latest the message can reach Teams: its answer's time once settled, until then reserved_at + the in-flight bound. */
+  arrives_by: string;
+}
+
+/** A 429's Retry-After, seen by every replica: a conversation id, or 'tenant' for all of them. */
+export interface PacePauseTable {
+  scope: string;
+  until: string;
 }

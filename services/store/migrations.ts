@@ -3,6 +3,7 @@ import { auditMigration } from '../audit/migration';
 import { digestsMigration } from '../digests/migration';
 import { jobsMigration } from '../jobs/migration';
 import { outboxMigration } from '../outbox/migration';
+import { sharedPaceMigration } from '../outbox/shared-pace';
 import { engineOf } from './dialect';
 import { leasesMigration } from './leases';
 
@@ -221,6 +222,27 @@ const migrations: Record<string, Migration> = {
       // A claim given back without a decision recorded in PIM (JSON {by, name, at, result}): every card copy
       // says so until the next decision, so a click never vanishes silently.
       await db.schema.alterTable('approval_requests').addColumn('last_release', 'text').execute();
+    },
+  },
+  // Teams' rate limits counted across replicas: every replica's sends and the pauses a 429 sets (services/outbox/shared-pace.ts).
+  '2026-12-07-015-shared-pace': sharedPaceMigration,
+  '2026-12-07-016-outbox-uncertain-sends': {
+    async up(db: Kysely<any>) {
+      // A post whose answer was lost (or whose sender died) may be in Teams: before sending it again the
+      // outbox looks for it (services/outbox/sent-copies.ts), and after a resend looks once more for a late copy.
+      await db.schema.alterTable('outbox').addColumn('attempt_started_at', 'text').execute();
+      await db.schema.alterTable('outbox').addColumn('uncertain_since', 'text').execute();
+      await db.schema.alterTable('outbox').addColumn('verify_at', 'text').execute();
+      await db.schema.createIndex('outbox_verify').on('outbox').column('verify_at').execute();
+    },
+  },
+  '2026-12-07-017-audit-batch': {
+    async up(db: Kysely<any>) {
+      // `<batch>:<index>` of rows AuditTrail.record appended (one random batch id per call): a retry after
+      // a COMMIT whose answer was lost finds its rows instead of appending them twice. Unique (NULLs, the
+      // older rows and those appended with a state change, do not collide); not covered by the hash chain.
+      await db.schema.alterTable('audit_log').addColumn('entry_key', 'text').execute();
+      await db.schema.createIndex('audit_log_entry_key').on('audit_log').column('entry_key').unique().execute();
     },
   },
 };

@@ -35,40 +35,114 @@ export function describeConnectionError(err: unknown): string {
   return 'connection error';
 }
 
-/** What the store knows about its connections right now; the readiness check reads it. */
+/** `describeConnectionError` answers without a SQLSTATE or errno. */
+const VAGUE = new Set(['connection terminated', 'connection error']);
+
+/** What a SQLSTATE or errno in `lastError` means, for the readiness answer (PostgreSQL's condition names). */
+const CONNECTION_ERROR_NAMES: Record<string, string> = {
+  '57P01': 'admin_shutdown: the server ended the session (a restart, a failover or pg_terminate_backend)',
+  '57P02': 'crash_shutdown: the server is recovering from a crash',
+  '57P03': 'cannot_connect_now: the server is starting or shutting down',
+  '08000': 'connection_exception',
+  '08001': 'the client could not establish the connection',
+  '08003': 'connection_does_not_exist',
+  '08004': 'the server refused the connection',
+  '08006': 'connection_failure',
+  ECONNRESET: 'the connection was reset',
+  ECONNREFUSED: 'the connection was refused',
+  EPIPE: 'the connection was closed while writing',
+  ETIMEDOUT: 'the connection timed out',
+  ENOTCONN: 'not connected',
+};
+
+/** `lastError` with what it means, e.g. "57P01 admin_shutdown: …"; a description without a code as is. */
+export function explainConnectionError(described: string): string {
+  const meaning = CONNECTION_ERROR_NAMES[described];
+  return meaning ? `${described} ${meaning}` : described;
+}
+
+/** What the store's connections are doing right now, as the readiness answer shows it. */
+export interface ConnectionState {
+  /** `ok`, or `reconnecting` from a connection error until a query succeeds afterwards with no work waiting to run again. */
+  status: 'ok' | 'reconnecting';
+  /** Reconnecting: since when (the first error of this incident), ISO. */
+  since?: string;
+  /** Reconnecting: the last error seen, as `describeConnectionError` puts it (no message text). */
+  lastError?: string;
+  /** Reconnecting: units of work that lost their connection and are waiting to run again or running again. */
+  awaitingRetry?: number;
+}
+
+/**
+ * What the store knows about its connections right now; the readiness check reads it. An incident starts at
+ * the first connection error (a client's `error` event, a transaction that lost its connection, the
+ * readiness probe failing to connect) and ends when a query succeeds afterwards while no unit of work is
+ * waiting to be run again: until then the store reports itself `reconnecting`.
+ */
 export class ConnectionHealth {
   /** Connection errors seen since the process started (any client, idle or in use). */
   errors = 0;
   /** Units of work run again after a connection error. */
   retries = 0;
+  /** Units of work that lost their connection and have not finished being run again (in backoff or running). */
+  awaitingRetry = 0;
   /** When the last connection error was seen (epoch ms), and what it was. */
   lastErrorAt: number | null = null;
   lastError: string | null = null;
+  /** When the current incident started (epoch ms): its first error. Null while the connections are fine. */
+  lostAt: number | null = null;
   /** When a query last succeeded after the last error: the incident is over. */
   recoveredAt: number | null = null;
+  /** Bumped when an incident starts or ends: the readiness report is not reused across a change. */
+  generation = 0;
   private incidentLogged = false;
 
   constructor(private readonly log: (line: string) => void = (line) => console.warn(line)) {}
+
+  /** True from a connection error until the incident ends (see the class comment). */
+  get lost(): boolean {
+    return this.lostAt !== null;
+  }
 
   /** Records an error; logs once per incident (the first error after a recovery), never the message. */
   noteError(err: unknown, where: string): void {
     this.errors++;
     this.lastErrorAt = Date.now();
-    this.lastError = describeConnectionError(err);
+    const described = describeConnectionError(err);
+    // Within an incident a description without a code says nothing new (a terminated session's socket
+    // ending after the server said 57P01, a client refusing queries after its connection failed): it does
+    // not replace the code that said why.
+    if (!VAGUE.has(described) || this.lostAt === null || this.lastError === null || VAGUE.has(this.lastError)) this.lastError = described;
     this.recoveredAt = null;
+    if (this.lostAt === null) {
+      this.lostAt = this.lastErrorAt;
+      this.generation++;
+    }
     if (!this.incidentLogged) {
       this.incidentLogged = true;
       this.log(JSON.stringify({ level: 'warn', msg: 'database connection lost; failing the work in flight and reconnecting', where, error: this.lastError }));
     }
   }
 
+  /**
+   * A query succeeded: ends the incident, unless a unit of work that lost its connection is still waiting
+   * to run again (then its own commit ends it, or, if it gives up, the next query that succeeds).
+   */
   noteSuccess(): void {
-    if (this.lastErrorAt === null || this.recoveredAt !== null) return;
+    if (this.lostAt === null || this.awaitingRetry > 0) return;
     this.recoveredAt = Date.now();
+    this.lostAt = null;
+    this.generation++;
     if (this.incidentLogged) {
       this.incidentLogged = false;
       this.log(JSON.stringify({ level: 'info', msg: 'database connection recovered', errors: this.errors }));
     }
+  }
+
+  /** The state for the readiness answer. */
+  state(): ConnectionState {
+    if (this.lostAt === null) return { status: 'ok' };
+    return { status: 'reconnecting', since: new Date(this.lostAt).toISOString(), lastError: this.lastError ?? 'connection error', awaitingRetry: this.awaitingRetry };
   }
 }
 
@@ -107,41 +181,57 @@ export async function withConnectionRetry<T, Trx>(
 ): Promise<T> {
   const attempts = options.attempts ?? 4;
   let delay = options.backoffMs ?? 50;
-  for (let attempt = 1; ; attempt++) {
-    let stage = 'before' as 'before' | 'work' | 'lost in work' | 'commit';
-    let lost: unknown;
-    try {
-      const result = await run(async (trx) => {
-        stage = 'work';
-        try {
-          const value = await work(trx);
-          stage = 'commit';
-          return value;
-        } catch (err) {
-          if (isConnectionError(err)) {
-            stage = 'lost in work';
-            lost = err;
+  // From its first lost connection until it finishes (committed or given up), this unit is counted in
+  // `awaitingRetry`: the store does not report itself recovered while work is waiting to run again.
+  let waiting = false;
+  const doneWaiting = () => {
+    if (waiting && health) health.awaitingRetry--;
+    waiting = false;
+  };
+  try {
+    for (let attempt = 1; ; attempt++) {
+      let stage = 'before' as 'before' | 'work' | 'lost in work' | 'commit';
+      let lost: unknown;
+      try {
+        const result = await run(async (trx) => {
+          stage = 'work';
+          try {
+            const value = await work(trx);
+            stage = 'commit';
+            return value;
+          } catch (err) {
+            if (isConnectionError(err)) {
+              stage = 'lost in work';
+              lost = err;
+            }
+            throw err;
           }
+        });
+        doneWaiting();
+        health?.noteSuccess();
+        return result;
+      } catch (err) {
+        // pg refuses a query on a client whose connection already failed without sending it ("... is not
+        // queryable"): a COMMIT refused so never reached the server, and the session's end rolled back.
+        const commitNeverSent = stage === 'commit' && /encountered a connection error and is not queryable/i.test(String((err as { message?: unknown })?.message));
+        const retryable = stage === 'lost in work' || commitNeverSent || (stage === 'before' && isConnectionError(err));
+        if (!retryable) {
+          if (isConnectionError(err)) health?.noteError(err, 'commit');
           throw err;
         }
-      });
-      health?.noteSuccess();
-      return result;
-    } catch (err) {
-      // pg refuses a query on a client whose connection already failed without sending it ("... is not
-      // queryable"): a COMMIT refused so never reached the server, and the session's end rolled back.
-      const commitNeverSent = stage === 'commit' && /encountered a connection error and is not queryable/i.test(String((err as { message?: unknown })?.message));
-      const retryable = stage === 'lost in work' || commitNeverSent || (stage === 'before' && isConnectionError(err));
-      if (!retryable) {
-        if (isConnectionError(err)) health?.noteError(err, 'commit');
-        throw err;
+        const cause = lost ?? err;
+        health?.noteError(cause, 'transaction');
+        if (attempt >= attempts) throw cause;
+        if (health) {
+          health.retries++;
+          if (!waiting) health.awaitingRetry++;
+        }
+        waiting = true;
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 2;
       }
-      const cause = lost ?? err;
-      health?.noteError(cause, 'transaction');
-      if (attempt >= attempts) throw cause;
-      if (health) health.retries++;
-      await new Promise((r) => setTimeout(r, delay));
-      delay *= 2;
     }
+  } finally {
+    doneWaiting();
   }
 }

@@ -3,7 +3,7 @@ import { Generated } from 'kysely';
 import type { AuditLogTable } from '../audit/schema';
 import type { AuditReviewTable } from '../digests/schema';
 import type { JobTable } from '../jobs/schema';
-import type { OutboxTable } from '../outbox/schema';
+import type { OutboxTable, PacePauseTable, PaceSendTable } from '../outbox/schema';
 
 /** Tables. JSON columns hold small, bounded documents (reasons, flags); never whole payloads. */
 export interface Database {
@@ -18,6 +18,9 @@ export interface Database {
   chat_pending: ChatPendingTable;
   jobs: JobTable;
   outbox: OutboxTable;
+  /** Sends every replica took a slot for, and pauses they share (services/outbox/shared-pace.ts). */
+  pace_sends: PaceSendTable;
+  pace_pauses: PacePauseTable;
   audit_reviews: AuditReviewTable;
   /** The hash-chained audit trail (append-only). */
   audit_log: AuditLogTable;

@@ -169,6 +169,15 @@ export class GraphPersonalChats {
   }
 
   /**
+   * Graph's id of the user's 1:1 chat with the bot, without installing anything: undefined when the app is
+   * not installed for the user. Throws GraphCallError when Graph cannot be read.
+   */
+  async existingChatId(userId: string): Promise<string | undefined> {
+    const installation = await this.findInstallation(userId, await this.catalogId());
+    return installation ? this.chatId(userId, installation.id, false) : undefined;
+  }
+
+  /**
    * An activity feed notification from the bot's Teams app. `not-reachable` when Graph answers 403 or 404
    * (the app is not installed for the user, personally or in a team or chat they are in, or the user is
    * unknown). Throws GraphCallError for anything else, e.g. throttling or an outage (transient), a missing

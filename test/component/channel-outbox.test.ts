@@ -5,7 +5,7 @@
  */
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
-import { cardAction, CHANNEL_ID, Harness, pendingRequest, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const ROLES = 5;
@@ -77,6 +77,44 @@ describe('channel messages through the outbox', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.activity.text).toContain('<at>Adele Vance</at>');
     expect(replies[0]!.activity.entities.map((e: any) => e.mentioned.id)).toEqual(expect.arrayContaining([USER.adele]));
+  });
+
+  it("a listed request whose approval PIM did not record says so on the summary's line, as its card would, until it is decided", async () => {
+    const rows = [];
+    for (let i = 0; i < 4; i++) rows.push(await request(`Busy Minute Role ${i}`));
+    offsetMs += 61_000;
+    await h.bot.delivery.drain();
+    const summary = h.connector.posts[2]!;
+    expect(executeActions(cardOf(summary)).map((a) => a.data.requestId)).toEqual([rows[2]!.id, rows[3]!.id]);
+    const listed = rows[2]!;
+
+    // PIM fails the PATCH: the claim is given back, with who clicked and when kept on the row.
+    await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 500, times: 10 });
+    await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: listed.id, version: listed.version, decisionJustification: 'Verified with the CFO by phone' });
+    const released = (await h.bot.store.getRequest(listed.id))!;
+    expect(released.status).toBe('pending');
+    const clickedAt = (JSON.parse(released.last_release!) as { at: string }).at;
+    const line = `Adele Vance's decision at ${clickedAt.slice(0, 16).replace('T', ' ')} UTC was not recorded in PIM; please decide again.`;
+
+    // The summary is re-rendered in place: that line says so, in the approval card's words; the other does not.
+    await h.bot.delivery.drain();
+    const updates = () => h.connector.updates.filter((u) => u.activityId === summary.activityId);
+    expect(updates()).toHaveLength(1);
+    const lines = cardOf(updates()[0]!).body[2].items as unknown[];
+    expect(lines).toHaveLength(2);
+    expect(JSON.stringify(lines[0])).toContain(JSON.stringify(line));
+    expect(JSON.stringify(lines[1])).not.toContain('not recorded');
+    expect(JSON.stringify(cardOf(updates()[0]!))).toContain('2 approval requests waiting');
+    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(0);
+
+    // Decided on a second click: the line says how it ended, and the release is gone.
+    await simJson(h.sim, 'DELETE', '/_sim/faults');
+    const again = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: listed.id, version: released.version, decisionJustification: 'Verified with the CFO by phone' });
+    expect(again.body.statusCode).toBe(200);
+    await h.bot.delivery.drain();
+    const last = JSON.stringify(cardOf(updates().at(-1)!));
+    expect(last).toContain('Approved by Adele Vance');
+    expect(last).not.toContain('not recorded');
   });
 
   it("a 429 from Teams pauses the channel for its Retry-After (no blind retry), then the card goes once", async () => {

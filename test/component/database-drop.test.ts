@@ -15,7 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { Pool } from 'pg';
+import pino from 'pino';
+import { BotHttpServer } from '../../bot/http-server';
+import { registerOperationsRoutes } from '../../bot/operations-routes';
 import { appendAudit } from '../../services/audit/audit-trail';
+import { PrometheusMetrics } from '../../services/observability/metrics';
+import { Readiness } from '../../services/observability/readiness';
+import { databaseCheck } from '../../services/observability/readiness-checks';
 import { Store } from '../../services/store/store';
 import { freshDatabase, type TestDatabase } from '../support/test-database';
 import { Harness, startHarness } from '../support/harness';
@@ -50,6 +56,48 @@ function evaluation(i: number, now: string) {
   return {
     evaluation_id: `e-${i}`, request_key: `k-${i}`, pim_request_id: `p-${i}`, kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/',
     outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: now,
+  };
+}
+
+/** Waits for a state of the store (a ConnectionHealth transition), not for a time that usually suffices. */
+async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+const ADMIN_SHUTDOWN = '57P01 admin_shutdown: the server ended the session (a restart, a failover or pg_terminate_backend)';
+
+interface DatabaseReadiness {
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+  status?: string;
+  since?: string;
+  lastError?: string;
+  awaitingRetry?: number;
+}
+
+/** /readyz as the bot serves it (the route, Readiness and the database check of create-bot) over this store. */
+async function opsServer(store: Store): Promise<{ readyz(): Promise<{ status: number; body: string; database: DatabaseReadiness | undefined }>; close(): Promise<void> }> {
+  const server = new BotHttpServer(pino({ level: 'silent' }));
+  registerOperationsRoutes(server, {
+    readiness: new Readiness([databaseCheck(store.db, store.connections)]),
+    metrics: new PrometheusMetrics(null, { defaultMetrics: false }),
+    metricsAccess: { enabled: false },
+    log: pino({ level: 'silent' }),
+  });
+  await server.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${(server.server.address() as net.AddressInfo).port}`;
+  return {
+    async readyz() {
+      const res = await fetch(`${url}/readyz`);
+      const body = (await res.json()) as { status: string; checks: Record<string, DatabaseReadiness> };
+      return { status: res.status, body: body.status, database: body.checks.database };
+    },
+    close: () => server.close(),
   };
 }
 
@@ -103,6 +151,54 @@ describe('PostgreSQL terminating the store\'s connections while in use', () => {
     expect(await counts(store)).toEqual({ evaluations: 1, audit: 1 });
     expect(store.connections!.retries).toBe(1);
     expect(store.connections!.errors).toBeGreaterThanOrEqual(1);
+  });
+
+  it('/readyz answers 503 naming the database while a terminated transaction waits to run again, and 200 once it committed', async () => {
+    const ops = await opsServer(store);
+    try {
+      expect(await ops.readyz()).toEqual({ status: 200, body: 'ready', database: { ok: true, detail: 'ok', durationMs: expect.any(Number) } });
+      const now = new Date().toISOString();
+      let attempts = 0;
+      let during: Awaited<ReturnType<typeof ops.readyz>> | undefined;
+      let lostAt: number | null = null;
+      await store.transaction(async (trx) => {
+        attempts++;
+        await trx.insertInto('evaluations').values(evaluation(1, now)).execute();
+        if (attempts === 1) {
+          expect(await terminate(app, 'idle in transaction')).toBe(1);
+          // The terminated client's error event reached the store: it knows its connection is lost.
+          await until('the connection loss to be noted', () => store.connections!.lost);
+        } else {
+          // Run again after the loss: until this commits, the store is reconnecting (the probe itself answers).
+          expect({ lost: store.connections!.lost, awaitingRetry: store.connections!.awaitingRetry }).toEqual({ lost: true, awaitingRetry: 1 });
+          lostAt = store.connections!.lostAt;
+          during = await ops.readyz();
+        }
+        await appendAudit(trx, [{ kind: 'evaluation', actor: 'bot', pimRequestId: 'p-1', evaluationId: 'e-1', outcome: 'Approved' }]);
+      });
+      expect(attempts).toBe(2);
+      const since = new Date(lostAt!).toISOString();
+      expect(during).toEqual({
+        status: 503,
+        body: 'not ready',
+        database: {
+          ok: false,
+          detail: `reconnecting: connection lost since ${since} (${ADMIN_SHUTDOWN}); 1 unit of work waiting to run again`,
+          durationMs: expect.any(Number),
+          status: 'reconnecting',
+          since,
+          lastError: ADMIN_SHUTDOWN,
+          awaitingRetry: 1,
+        },
+      });
+      // Committed: the incident is over, and the next probe says so at once (no cache period to wait out).
+      expect({ lost: store.connections!.lost, awaitingRetry: store.connections!.awaitingRetry }).toEqual({ lost: false, awaitingRetry: 0 });
+      expect(await ops.readyz()).toEqual({ status: 200, body: 'ready', database: { ok: true, detail: 'ok', durationMs: expect.any(Number) } });
+      expect(await counts(store)).toEqual({ evaluations: 1, audit: 1 });
+      expect(uncaught).toEqual([]);
+    } finally {
+      await ops.close();
+    }
   });
 
   it('records a burst of evaluations exactly once each while their transactions are being terminated', async () => {
@@ -274,14 +370,14 @@ describe('the bot while PostgreSQL is unreachable', () => {
     else process.env.TEST_DATABASE_URL = saved;
   });
 
-  async function readyz(): Promise<{ status: number; database: { ok: boolean; detail: string } | undefined }> {
+  async function readyz(): Promise<{ status: number; database: DatabaseReadiness | undefined }> {
     const res = await fetch(`${h.bot.url}/readyz`);
-    const body = (await res.json()) as { checks: Record<string, { ok: boolean; detail: string }> };
+    const body = (await res.json()) as { checks: Record<string, DatabaseReadiness> };
     return { status: res.status, database: body.checks.database };
   }
 
-  /** Asks until the cached report (a few seconds) gives way to one with this status. */
-  async function readyzUntil(status: number): Promise<{ status: number; database: { ok: boolean; detail: string } | undefined }> {
+  /** Asks until the cached report (a few seconds) gives way to one with this status (the bot starting up). */
+  async function readyzUntil(status: number): Promise<{ status: number; database: DatabaseReadiness | undefined }> {
     const deadline = Date.now() + 15_000;
     let r = await readyz();
     while (r.status !== status && Date.now() < deadline) {
@@ -312,15 +408,31 @@ describe('the bot while PostgreSQL is unreachable', () => {
     expect(attempts).toBe(2);
     expect((await h.bot.store.evaluationsFor(key)).length).toBe(1);
 
-    // Gone for a while: /readyz says so, naming the database.
+    // Gone for a while: once the store has seen it (a unit of work failing to connect, every attempt), the very
+    // next /readyz says so, naming the database, since when and why; no cached report hides it.
     db.cut();
-    const during = await readyzUntil(503);
+    await expect(h.bot.store.transaction((trx) => sql`SELECT 1`.execute(trx))).rejects.toThrow();
+    expect(h.bot.store.connections!.lost).toBe(true);
+    const since = new Date(h.bot.store.connections!.lostAt!).toISOString();
+    const during = await readyz();
     expect(during.status).toBe(503);
-    expect(during.database?.ok).toBe(false);
+    expect(during.database).toEqual({
+      ok: false,
+      // The probe's own connection is cut as well: pg's error has no code to show.
+      detail: `reconnecting: connection lost since ${since} (connection terminated); probe failed: Error`,
+      durationMs: expect.any(Number),
+      status: 'reconnecting',
+      since,
+      lastError: 'connection terminated',
+      awaitingRetry: 0,
+    });
+    // Back: the first query of the store that succeeds ends the incident, and the next /readyz is 200.
     db.restore();
-    const after = await readyzUntil(200);
+    await h.bot.store.transaction((trx) => sql`SELECT 1`.execute(trx));
+    expect(h.bot.store.connections!.lost).toBe(false);
+    const after = await readyz();
     expect(after.status).toBe(200);
-    expect(after.database?.ok).toBe(true);
+    expect(after.database).toEqual({ ok: true, detail: 'ok', durationMs: expect.any(Number) });
     expect(uncaught).toEqual([]);
     expect(h.bot.store.connections!.errors).toBeGreaterThanOrEqual(1);
   });

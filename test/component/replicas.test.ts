@@ -7,10 +7,15 @@ import pino from 'pino';
 import { startBot, type RunningBot } from '../../bot/create-bot';
 import { loadConfig } from '../../services/config/config';
 import { seedTenant, ROLE, USER, type SeedTenant } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, Harness, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
+import { approvalPatches, isFinal, pimOutcome, shownCards, shownIn } from '../support/outcomes';
+import { recordOutgoing, type OutgoingRequests } from '../support/outgoing-requests';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const ROLES = 8;
+const ISAIAH_CHAT = 'a:isaiah-replicas';
+/** The PATCH of a PIM approval step, as the bots' Graph clients send it (path and query). */
+const STEP_PATCH = /\/roleAssignmentApprovals\/[^/]+\/steps\/[^/?]+(\?|$)/;
 
 function seedWithRoles(): SeedTenant {
   // PIM keeps one pending request per user and role: more roles Isaiah may activate.
@@ -26,6 +31,7 @@ function seedWithRoles(): SeedTenant {
 describe('two replicas on one database', () => {
   let h: Harness;
   let b: RunningBot;
+  let sent: OutgoingRequests;
   let offsetMs = 0;
   const now = () => new Date(Date.now() + offsetMs);
 
@@ -35,8 +41,13 @@ describe('two replicas on one database', () => {
     // The second replica: same configuration and database, its own port, outbox and scheduler.
     b = await startBot(loadConfig({ ...h.env, PORT: '0' }), { logger: pino({ level: 'silent' }), sweepIntervalMs: 60_000, jobsIntervalMs: 0, now });
     while ((await h.bot.scheduler.runDue()) > 0);
+    // The requester has a chat with the bot (told through either replica: the conversation is in the database).
+    await sayHello(h, USER.isaiah, ISAIAH_CHAT);
+    // Both replicas run in this process: what they send, counted on their side.
+    sent = recordOutgoing();
   });
   afterEach(async () => {
+    sent.stop();
     await b.close();
     await h.close();
   });
@@ -61,9 +72,14 @@ describe('two replicas on one database', () => {
       await drainBoth();
     }
     expect(h.connector.posts.filter((p) => p.conversationId === CHANNEL_ID)).toHaveLength(ROLES);
+    expect(h.connector.calls.filter((c) => c.method === 'POST' && c.conversationId === CHANNEL_ID)).toHaveLength(ROLES);
+    // One card per request shows in the channel, each open.
+    const shown = shownCards(h);
+    expect(shown).toHaveLength(ROLES);
     for (const pimId of pimIds) {
       const row = (await b.store.getRequestByPimId(pimId))!;
       expect(await b.store.cardPosts(row.id)).toHaveLength(1);
+      expect(shown.filter((c) => c.text.includes(row.id) && !isFinal(c))).toHaveLength(1);
     }
   });
 
@@ -71,13 +87,15 @@ describe('two replicas on one database', () => {
     const [pimId] = await requests(1);
     await drainBoth();
     const row = (await h.bot.store.getRequestByPimId(pimId!))!;
-    await simJson(h.sim, 'DELETE', '/_sim/calls');
     const approve = (url: string) => cardAction(url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
     const answers = await Promise.all([approve(h.bot.url), approve(b.url)]);
     expect(answers.map((a) => a.body.statusCode)).toEqual([200, 200]);
-    const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as Array<{ method: string; path: string }>;
-    expect(calls.filter((c) => c.method === 'PATCH' && /roleAssignmentApprovals/.test(c.path))).toHaveLength(1);
-    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+    // One PATCH: as PIM logged it (answered or not) and as the two replicas sent it.
+    expect((await approvalPatches(h)).map((p) => [p.status, p.abandoned ?? false])).toEqual([[204, false]]);
+    expect(sent.count('PATCH', STEP_PATCH)).toBe(1);
+    expect(await pimOutcome(h, pimId!)).toEqual({ status: 'Granted', decisions: [{ reviewResult: 'Approve', reviewedBy: USER.adele, justification: 'Verified with the CFO by phone' }] });
+    await drainBoth();
+    await Promise.all([h.bot.delivery.sweep(), b.delivery.sweep()]);
     await drainBoth();
     // One replica's card says who decided; the other card view says it was already decided.
     const final = (await b.store.getRequest(row.id))!;
@@ -87,7 +105,13 @@ describe('two replicas on one database', () => {
     for await (const r of b.store.audit.rows()) kinds.push(`${r.kind}:${r.outcome}`);
     expect(kinds).toEqual(['evaluation:Approved', 'card.decision:Approve', 'graph.result:recorded']);
     expect(await h.bot.store.audit.verify()).toMatchObject({ ok: true, rows: 3 });
-    expect(h.connector.updates.filter((u) => JSON.stringify(u.activity).includes('Adele Vance')).length).toBeGreaterThanOrEqual(1);
+    // Teams: the one card was updated once to its final state, and the requester was told once.
+    expect(h.connector.updates.filter((u) => JSON.stringify(u.activity).includes('Adele Vance'))).toHaveLength(1);
+    const cards = shownCards(h);
+    expect(cards).toHaveLength(1);
+    expect(isFinal(cards[0]!)).toBe(true);
+    expect(cards[0]!.text).toContain('Adele Vance');
+    expect(shownIn(h, ISAIAH_CHAT, /was approved by Adele Vance/)).toHaveLength(1);
   });
 
   it('runs a due nudge on one replica only when both pass at the same time', async () => {

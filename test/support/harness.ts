@@ -15,6 +15,8 @@ import { PRODUCTION_ENV } from './config-env';
 export const PKI_DIR = join(__dirname, '../../.local/pki');
 export const APP_ID_URI = `api://127.0.0.1/${DEMO_BOT_APP.clientId}`;
 export const CHANNEL_ID = '19:approvers-test@thread.tacv2';
+/** The team the approver channels are in (APPROVER_CHANNELS' teamId): Graph reads a channel's messages by it. */
+export const TEAM_ID = '7c3d9e52-41a8-4c0b-9f6e-2b8d5a1c0e47';
 
 export interface Harness {
   sim: SimHandle;
@@ -41,7 +43,7 @@ export function demoEnv(simUrl: string, serviceUrl: string, dbPath: string, extr
     BOT_OAUTH_URL: simUrl,
     PIM_ENDPOINT_APP_ID_URI: APP_ID_URI,
     PIM_ALLOWED_CALLER_APP_IDS: DEMO_PIM_CALLER_APP_ID,
-    APPROVER_CHANNELS: JSON.stringify({ default: { conversationId: CHANNEL_ID, serviceUrl } }),
+    APPROVER_CHANNELS: JSON.stringify({ default: { conversationId: CHANNEL_ID, serviceUrl, teamId: TEAM_ID } }),
     DATABASE_URL: `sqlite:${dbPath}`,
     // Chats the bot opens itself (app installed through Graph) are on the same connector.
     TEAMS_SERVICE_URL: serviceUrl,
@@ -70,9 +72,12 @@ export async function startHarness(
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
   const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0, seed: opts.seed });
-  const connector = await startFakeConnector();
+  // Teams as the simulator plays it: what the connector accepts, Graph reads back.
+  const connector = await startFakeConnector({ messages: sim.teams });
+  connector.registerChannel(CHANNEL_ID, TEAM_ID);
+  for (const id of Object.values(opts.channels ?? {})) connector.registerChannel(id, TEAM_ID);
   const channels: Record<string, string> = opts.channels
-    ? { APPROVER_CHANNELS: JSON.stringify(Object.fromEntries([['default', CHANNEL_ID], ...Object.entries(opts.channels)].map(([k, id]) => [k, { conversationId: id, serviceUrl: connector.serviceUrl }]))) }
+    ? { APPROVER_CHANNELS: JSON.stringify(Object.fromEntries([['default', CHANNEL_ID], ...Object.entries(opts.channels)].map(([k, id]) => [k, { conversationId: id, serviceUrl: connector.serviceUrl, teamId: TEAM_ID }]))) }
     : {};
   const policyEnv: Record<string, string> = opts.policy ? { POLICY_JSON: JSON.stringify(opts.policy(sim.url)) } : {};
   // Every request gets its own card unless a test turns summaries on (CARD_SUMMARY_AFTER).
@@ -105,6 +110,7 @@ export async function simJson(sim: SimHandle, method: string, path: string, body
 /** Says hello to the bot from a user's personal chat (demo mode: no channel token), so the bot can message them. */
 export async function sayHello(h: Pick<Harness, 'bot' | 'connector' | 'env'>, userId: string, conversationId: string): Promise<void> {
   const user = teamsUser(userId);
+  h.connector.registerPersonalChat(conversationId, userId);
   const res = await fetch(`${h.bot.url}/api/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -178,6 +184,7 @@ export function teamsUser(objectId: string): { teamsUserId: string; id: string; 
 /** A message the user types in their personal chat with the bot (Teams' shape); the bot stores the conversation. */
 export async function personalMessage(h: Harness, userId: string, text: string): Promise<void> {
   const u = teamsUser(userId);
+  h.connector.registerPersonalChat(`a:${u.teamsUserId}-personal`, userId);
   const res = await fetch(`${h.bot.url}/api/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
