@@ -129,7 +129,14 @@ export class ApprovalActions {
     return this.cardFor(row, actorId, undefined, approverIds);
   }
 
-  private async decide(ctx: TurnContext, row: ApprovalRequestRow, actorId: string | undefined, reviewResult: 'Approve' | 'Deny', rawJustification: string, log: Logger): Promise<InvokeBody> {
+  private async decide(
+    ctx: TurnContext,
+    row: ApprovalRequestRow,
+    actorId: string | undefined,
+    reviewResult: 'Approve' | 'Deny',
+    rawJustification: string,
+    log: Logger,
+  ): Promise<InvokeBody> {
     if (!actorId) return error(400, 'Teams did not say who you are (no Entra object id on the action); the bot cannot check that you are an approver.');
     if (row.status !== 'pending') return this.cardFor(row, actorId, this.alreadyMessage(row));
     if (actorId === row.principal_id) {
@@ -146,7 +153,14 @@ export class ApprovalActions {
     }
     if (!approverIds.includes(actorId)) {
       log.warn('non-approver refused');
-      return { statusCode: 200, type: CARD, value: renderApprovalCard(cardDataOf(row, this.now(), `Only approvers of ${parseDisplay(row).roleDisplayName} in PIM can decide on this request.`), 'observer') };
+      return {
+        statusCode: 200,
+        type: CARD,
+        value: renderApprovalCard(
+          cardDataOf(row, this.now(), `Only approvers of ${parseDisplay(row).roleDisplayName} in PIM can decide on this request.`),
+          'observer',
+        ),
+      };
     }
 
     const justification = rawJustification.trim();
@@ -173,7 +187,14 @@ export class ApprovalActions {
     const claimed = await this.deps.store.updateRequestIfVersion(
       row.id,
       row.version,
-      { status: claim.next, claimed_by: deciderId, claimed_at: this.now().toISOString(), claimed_result: reviewResult, decision_justification: justification, last_release: null },
+      {
+        status: claim.next,
+        claimed_by: deciderId,
+        claimed_at: this.now().toISOString(),
+        claimed_result: reviewResult,
+        decision_justification: justification,
+        last_release: null,
+      },
       [cardDecisionEntry(row, deciderId, reviewResult, justification, this.now())],
     );
     if (!claimed) {
@@ -204,7 +225,14 @@ export class ApprovalActions {
    * Records the claimed decision in PIM as the approver, then here; the invoke answer for each outcome.
    * `decider` is the identity the approver's token proved.
    */
-  private async record(claimed: ApprovalRequestRow, decider: { id: string; name: string | null; upn: string | null }, reviewResult: 'Approve' | 'Deny', justification: string, ssoToken: string, log: Logger): Promise<InvokeBody> {
+  private async record(
+    claimed: ApprovalRequestRow,
+    decider: { id: string; name: string | null; upn: string | null },
+    reviewResult: 'Approve' | 'Deny',
+    justification: string,
+    ssoToken: string,
+    log: Logger,
+  ): Promise<InvokeBody> {
     const actorId = decider.id;
     const pim = this.deps.pimAs(ssoToken, claimed);
     const pimId = claimed.pim_request_id;
@@ -218,7 +246,11 @@ export class ApprovalActions {
       if (!step) {
         return (
           (await this.closedInPim(claimed, actorId, null)) ??
-          this.cardFor(await this.release(claimed, actorId, { outcome: 'not_an_approver', status: null }), actorId, 'PIM does not list you as an approver of this request, so nothing was recorded.')
+          this.cardFor(
+            await this.release(claimed, actorId, { outcome: 'not_an_approver', status: null }),
+            actorId,
+            'PIM does not list you as an approver of this request, so nothing was recorded.',
+          )
         );
       }
       patchSent = true;
@@ -232,27 +264,45 @@ export class ApprovalActions {
     // Recorded in PIM: write our state before anything else can fail, so no retry repeats the PATCH. The
     // audit row commits with it; should that transaction fail, the claim stays and the claim recovery
     // closes it from PIM's state (and audits that).
-    const final = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, {
-      status: result,
-      decided_by_id: actorId,
-      decided_by_upn: profile?.userPrincipalName ?? decider.upn,
-      decided_by_name: profile?.displayName ?? decider.name ?? actorId,
-      decided_at: this.now().toISOString(),
-      decision_justification: justification,
-      claimed_by: null,
-      claimed_at: null,
-      claimed_result: null,
-    }, [
-      // review() resolved, so PIM answered its documented success: Graph's approval-step PATCH 204, ARM's 200.
-      graphResultEntry(claimed, actorId, { outcome: 'recorded', reviewResult, status: claimed.kind === 'azureResource' ? 200 : 204, alreadyDecided: false, finalStatus: result }, this.now()),
-    ]);
+    const final = await this.deps.store.updateRequestIfVersion(
+      claimed.id,
+      claimed.version,
+      {
+        status: result,
+        decided_by_id: actorId,
+        decided_by_upn: profile?.userPrincipalName ?? decider.upn,
+        decided_by_name: profile?.displayName ?? decider.name ?? actorId,
+        decided_at: this.now().toISOString(),
+        decision_justification: justification,
+        claimed_by: null,
+        claimed_at: null,
+        claimed_result: null,
+      },
+      [
+        // review() resolved, so PIM answered its documented success: Graph's approval-step PATCH 204, ARM's 200.
+        graphResultEntry(
+          claimed,
+          actorId,
+          { outcome: 'recorded', reviewResult, status: claimed.kind === 'azureResource' ? 200 : 204, alreadyDecided: false, finalStatus: result },
+          this.now(),
+        ),
+      ],
+    );
     const after = final ?? (await this.deps.store.getRequest(claimed.id))!;
     log.info({ pimRequestId: pimId, result }, 'decision recorded in PIM');
     this.fanOut(after.id);
     return this.cardFor(after, actorId);
   }
 
-  private async onPimError(err: unknown, claimed: ApprovalRequestRow, actorId: string, pim: PimApprovals, log: Logger, patchSent: boolean, deciderName: string | null): Promise<InvokeBody> {
+  private async onPimError(
+    err: unknown,
+    claimed: ApprovalRequestRow,
+    actorId: string,
+    pim: PimApprovals,
+    log: Logger,
+    patchSent: boolean,
+    deciderName: string | null,
+  ): Promise<InvokeBody> {
     const e = err instanceof GraphCallError ? err : null;
     log.warn({ err: errInfo(err) }, 'PIM refused or failed the decision');
     const graph = { status: e?.status ?? null, code: e?.code ?? null, graphRequestId: e?.requestId ?? null };
@@ -260,12 +310,29 @@ export class ApprovalActions {
       const steps = await pim.steps(claimed.pim_request_id).catch(() => [] as ApprovalStep[]);
       const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
       if (decided) return this.decidedElsewhere(claimed, decided, actorId, log, graph);
-      return (await this.closedInPim(claimed, actorId, graph)) ?? this.cardFor(await this.release(claimed, actorId, { outcome: 'already_decided', ...graph }), actorId, 'PIM says this request was already decided or closed.');
+      return (
+        (await this.closedInPim(claimed, actorId, graph)) ??
+        this.cardFor(
+          await this.release(claimed, actorId, { outcome: 'already_decided', ...graph }),
+          actorId,
+          'PIM says this request was already decided or closed.',
+        )
+      );
     }
     if (e?.status === 404) {
-      const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: 'cancelled', claimed_by: null, claimed_at: null, claimed_result: null }, [
-        graphResultEntry(claimed, actorId, { outcome: 'not_found', reviewResult: claimed.claimed_result, alreadyDecided: false, finalStatus: 'cancelled', ...graph }, this.now()),
-      ]);
+      const closed = await this.deps.store.updateRequestIfVersion(
+        claimed.id,
+        claimed.version,
+        { status: 'cancelled', claimed_by: null, claimed_at: null, claimed_result: null },
+        [
+          graphResultEntry(
+            claimed,
+            actorId,
+            { outcome: 'not_found', reviewResult: claimed.claimed_result, alreadyDecided: false, finalStatus: 'cancelled', ...graph },
+            this.now(),
+          ),
+        ],
+      );
       this.fanOut(claimed.id);
       return this.cardFor(closed ?? claimed, actorId, 'PIM no longer has this request: it was cancelled or has expired. Nothing was recorded.');
     }
@@ -280,14 +347,22 @@ export class ApprovalActions {
       if (decided) return this.decidedElsewhere(claimed, decided, actorId, log, graph);
       if (!steps) {
         // PIM could not say: the claim stays, and the claim recovery settles it from PIM's state.
-        return this.cardFor(claimed, actorId, 'PIM did not answer, so the bot cannot tell yet whether your decision was recorded. This card shows the result when PIM does.');
+        return this.cardFor(
+          claimed,
+          actorId,
+          'PIM did not answer, so the bot cannot tell yet whether your decision was recorded. This card shows the result when PIM does.',
+        );
       }
     }
     const released = await this.release(claimed, actorId, { outcome: e?.status === 403 || e?.status === 400 ? 'refused' : 'failed', ...graph }, deciderName);
     if (e?.status === 403) return this.cardFor(released, actorId, `PIM refused your decision: ${e.message.replace(/^[^:]*: /, '')} Nothing was recorded.`);
     if (e?.status === 400) return this.cardFor(released, actorId, `PIM rejected the decision: ${e.message.replace(/^[^:]*: /, '')}`);
     const rid = e?.requestId ? ` (Graph request id ${e.requestId})` : '';
-    return this.cardFor(released, actorId, `PIM did not answer${rid}, so your decision may not be recorded. Try again; if it was recorded, the card will say so.`);
+    return this.cardFor(
+      released,
+      actorId,
+      `PIM did not answer${rid}, so your decision may not be recorded. Try again; if it was recorded, the card will say so.`,
+    );
   }
 
   /**
@@ -298,38 +373,103 @@ export class ApprovalActions {
     const pimStatus = await this.deps.directory.requestStatus(refOf(claimed)).catch(() => null);
     const recovery = pimStatus ? recoverClaim(claimed.claimed_result, pimStatus) : null;
     if (recovery?.kind !== 'final' || (recovery.status !== 'expired' && recovery.status !== 'cancelled')) return undefined;
-    const closed = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: recovery.status, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null }, [
-      graphResultEntry(claimed, actorId, { outcome: 'closed', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: false, finalStatus: recovery.status }, this.now()),
-    ]);
+    const closed = await this.deps.store.updateRequestIfVersion(
+      claimed.id,
+      claimed.version,
+      { status: recovery.status, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null },
+      [
+        graphResultEntry(
+          claimed,
+          actorId,
+          {
+            outcome: 'closed',
+            reviewResult: claimed.claimed_result,
+            status: graph?.status ?? null,
+            code: graph?.code,
+            graphRequestId: graph?.graphRequestId,
+            alreadyDecided: false,
+            finalStatus: recovery.status,
+          },
+          this.now(),
+        ),
+      ],
+    );
     this.fanOut(claimed.id);
-    const why = recovery.status === 'expired' ? 'PIM drops requests nobody decides within 24 hours; the requester can ask again.' : 'The request was cancelled in PIM.';
+    const why =
+      recovery.status === 'expired' ? 'PIM drops requests nobody decides within 24 hours; the requester can ask again.' : 'The request was cancelled in PIM.';
     return this.cardFor(closed ?? claimed, actorId, `Nothing was recorded: ${why}`);
   }
 
-  private async decidedElsewhere(claimed: ApprovalRequestRow, step: ApprovalStep, actorId: string, log: Logger, graph: GraphAnswer | null): Promise<InvokeBody> {
+  private async decidedElsewhere(
+    claimed: ApprovalRequestRow,
+    step: ApprovalStep,
+    actorId: string,
+    log: Logger,
+    graph: GraphAnswer | null,
+  ): Promise<InvokeBody> {
     const result = step.reviewResult === 'Approve' ? 'approved' : 'denied';
     const byId = step.reviewedBy?.id?.toLowerCase() ?? null;
     const by = byId ? await this.deps.directory.user(byId).catch(() => null) : null;
-    const updated = await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, {
-      status: result,
-      decided_by_id: byId,
-      decided_by_upn: by?.userPrincipalName ?? step.reviewedBy?.userPrincipalName ?? null,
-      decided_by_name: by?.displayName ?? step.reviewedBy?.displayName ?? byId,
-      decided_at: step.reviewedDateTime ?? this.now().toISOString(),
-      decision_justification: step.justification ?? '',
-      claimed_by: null,
-      claimed_at: null,
-      claimed_result: null,
-    }, [
-      // PIM crediting this approver means their PATCH landed although its answer was lost: recorded, theirs.
-      byId === actorId
-        ? graphResultEntry(claimed, actorId, { outcome: 'recorded', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: false, decidedBy: byId, finalStatus: result, recovered: graph !== null }, this.now())
-        : graphResultEntry(claimed, actorId, { outcome: 'already_decided', reviewResult: claimed.claimed_result, status: graph?.status ?? null, code: graph?.code, graphRequestId: graph?.graphRequestId, alreadyDecided: true, decidedBy: byId, finalStatus: result }, this.now()),
-    ]);
+    const updated = await this.deps.store.updateRequestIfVersion(
+      claimed.id,
+      claimed.version,
+      {
+        status: result,
+        decided_by_id: byId,
+        decided_by_upn: by?.userPrincipalName ?? step.reviewedBy?.userPrincipalName ?? null,
+        decided_by_name: by?.displayName ?? step.reviewedBy?.displayName ?? byId,
+        decided_at: step.reviewedDateTime ?? this.now().toISOString(),
+        decision_justification: step.justification ?? '',
+        claimed_by: null,
+        claimed_at: null,
+        claimed_result: null,
+      },
+      [
+        // PIM crediting this approver means their PATCH landed although its answer was lost: recorded, theirs.
+        byId === actorId
+          ? graphResultEntry(
+              claimed,
+              actorId,
+              {
+                outcome: 'recorded',
+                reviewResult: claimed.claimed_result,
+                status: graph?.status ?? null,
+                code: graph?.code,
+                graphRequestId: graph?.graphRequestId,
+                alreadyDecided: false,
+                decidedBy: byId,
+                finalStatus: result,
+                recovered: graph !== null,
+              },
+              this.now(),
+            )
+          : graphResultEntry(
+              claimed,
+              actorId,
+              {
+                outcome: 'already_decided',
+                reviewResult: claimed.claimed_result,
+                status: graph?.status ?? null,
+                code: graph?.code,
+                graphRequestId: graph?.graphRequestId,
+                alreadyDecided: true,
+                decidedBy: byId,
+                finalStatus: result,
+              },
+              this.now(),
+            ),
+      ],
+    );
     const after = updated ?? (await this.deps.store.getRequest(claimed.id))!;
     log.info({ pimRequestId: claimed.pim_request_id, result, decidedBy: byId }, 'request was already decided in PIM');
     this.fanOut(after.id);
-    return this.cardFor(after, actorId, byId === actorId ? undefined : `${after.decided_by_name ?? 'Another approver'} already ${result === 'approved' ? 'approved' : 'denied'} this request in PIM.`);
+    return this.cardFor(
+      after,
+      actorId,
+      byId === actorId
+        ? undefined
+        : `${after.decided_by_name ?? 'Another approver'} already ${result === 'approved' ? 'approved' : 'denied'} this request in PIM.`,
+    );
   }
 
   /**
@@ -337,12 +477,36 @@ export class ApprovalActions {
    * (not a refusal the approver reads on their own card), every copy says the decision was not recorded
    * and the approver is told in their chat, once per release.
    */
-  private async release(claimed: ApprovalRequestRow, actorId: string, graph: GraphAnswer & { outcome: 'not_an_approver' | 'already_decided' | 'refused' | 'failed' }, deciderName: string | null = null): Promise<ApprovalRequestRow> {
+  private async release(
+    claimed: ApprovalRequestRow,
+    actorId: string,
+    graph: GraphAnswer & { outcome: 'not_an_approver' | 'already_decided' | 'refused' | 'failed' },
+    deciderName: string | null = null,
+  ): Promise<ApprovalRequestRow> {
     const next = transition('recording', { type: 'release' });
-    const audit = [graphResultEntry(claimed, actorId, { reviewResult: claimed.claimed_result, alreadyDecided: graph.outcome === 'already_decided', finalStatus: next.ok ? next.next : null, ...graph }, this.now())];
+    const audit = [
+      graphResultEntry(
+        claimed,
+        actorId,
+        { reviewResult: claimed.claimed_result, alreadyDecided: graph.outcome === 'already_decided', finalStatus: next.ok ? next.next : null, ...graph },
+        this.now(),
+      ),
+    ];
     const note = graph.outcome === 'failed' ? claimReleaseOf(claimed, deciderName) : null;
     const released = next.ok
-      ? await this.deps.store.updateRequestIfVersion(claimed.id, claimed.version, { status: next.next, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null, ...(note ? { last_release: JSON.stringify(note) } : {}) }, audit)
+      ? await this.deps.store.updateRequestIfVersion(
+          claimed.id,
+          claimed.version,
+          {
+            status: next.next,
+            claimed_by: null,
+            claimed_at: null,
+            claimed_result: null,
+            decision_justification: null,
+            ...(note ? { last_release: JSON.stringify(note) } : {}),
+          },
+          audit,
+        )
       : undefined;
     if (released && note) {
       this.deps.delivery.kick(async () => {

@@ -82,12 +82,28 @@ export function calloutColumnsOf(request: Pick<ActivationRequest, 'justification
 
 /** What a callout asked, as binding compares it with PIM's own copy. */
 export function contentOfRequest(r: Pick<ActivationRequest, 'principalId' | 'roleDefinitionId' | 'scope' | 'justification' | 'ticket'>): RequestContent {
-  return { principalId: r.principalId, roleDefinitionId: r.roleDefinitionId, scope: r.scope, justification: r.justification, ticketNumber: r.ticket?.number ?? null, ticketSystem: r.ticket?.system || null };
+  return {
+    principalId: r.principalId,
+    roleDefinitionId: r.roleDefinitionId,
+    scope: r.scope,
+    justification: r.justification,
+    ticketNumber: r.ticket?.number ?? null,
+    ticketSystem: r.ticket?.system || null,
+  };
 }
 
 /** What an approval request row says, the same way. */
-export function contentOfRow(row: Pick<ApprovalRequestRow, 'principal_id' | 'role_definition_id' | 'scope' | 'justification' | 'ticket_number' | 'ticket_system'>): RequestContent {
-  return { principalId: row.principal_id, roleDefinitionId: row.role_definition_id, scope: row.scope, justification: row.justification, ticketNumber: row.ticket_number, ticketSystem: row.ticket_system };
+export function contentOfRow(
+  row: Pick<ApprovalRequestRow, 'principal_id' | 'role_definition_id' | 'scope' | 'justification' | 'ticket_number' | 'ticket_system'>,
+): RequestContent {
+  return {
+    principalId: row.principal_id,
+    roleDefinitionId: row.role_definition_id,
+    scope: row.scope,
+    justification: row.justification,
+    ticketNumber: row.ticket_number,
+    ticketSystem: row.ticket_system,
+  };
 }
 
 /** The digest of what a callout asked (the normalised request; its key is where it is stored, not what it says). */
@@ -99,7 +115,18 @@ export function calloutDigestOf(request: ActivationRequest): string {
 /** The stored evaluation of one request: by our rules, or (mode `external`) by the customer's own service. */
 export function newEvaluationRow(
   request: ActivationRequest,
-  o: { evaluationId: string; outcome: string; wouldBe: string; mode: string; reasons: string[]; checks: unknown[]; latencyMs: number; at: Date; bodyDigest?: string; riskFlags?: string[] },
+  o: {
+    evaluationId: string;
+    outcome: string;
+    wouldBe: string;
+    mode: string;
+    reasons: string[];
+    checks: unknown[];
+    latencyMs: number;
+    at: Date;
+    bodyDigest?: string;
+    riskFlags?: string[];
+  },
 ): Insertable<EvaluationTable> {
   return {
     body_digest: o.bodyDigest ?? calloutDigestOf(request),

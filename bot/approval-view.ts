@@ -22,7 +22,14 @@ export interface RequestDisplay {
 
 /** The request as the Graph/ARM ports name it. */
 export function refOf(row: ApprovalRequestRow): PimRequestRef {
-  return { kind: row.kind, roleDefinitionId: row.role_definition_id, scope: row.scope, pimRequestId: row.pim_request_id, principalId: row.principal_id, createdAt: row.created_at };
+  return {
+    kind: row.kind,
+    roleDefinitionId: row.role_definition_id,
+    scope: row.scope,
+    pimRequestId: row.pim_request_id,
+    principalId: row.principal_id,
+    createdAt: row.created_at,
+  };
 }
 
 export function parseDisplay(row: ApprovalRequestRow): RequestDisplay {
@@ -127,7 +134,9 @@ export function parseClaimRelease(row: Pick<ApprovalRequestRow, 'last_release'>)
   if (!row.last_release) return null;
   try {
     const r = JSON.parse(row.last_release) as Partial<ClaimRelease>;
-    return typeof r.by === 'string' && typeof r.at === 'string' ? { by: r.by, name: typeof r.name === 'string' ? r.name : r.by, at: r.at, result: r.result ?? null } : null;
+    return typeof r.by === 'string' && typeof r.at === 'string'
+      ? { by: r.by, name: typeof r.name === 'string' ? r.name : r.by, at: r.at, result: r.result ?? null }
+      : null;
   } catch {
     return null;
   }

@@ -13,11 +13,7 @@ import { UserTokenError, type ProvenUser, type UserTokenCheck, type UserTokenVer
  * `from.aadObjectId` and its `tid` the bot's tenant (see services/auth/user-token). Otherwise the
  * action is refused before anything is claimed, audited or sent to PIM.
  */
-export type SsoResult =
-  | ProvenToken
-  | { kind: 'signInRequired'; response: InvokeBody }
-  | { kind: 'exchangeFailed'; response: InvokeBody }
-  | IdentityRefused;
+export type SsoResult = ProvenToken | { kind: 'signInRequired'; response: InvokeBody } | { kind: 'exchangeFailed'; response: InvokeBody } | IdentityRefused;
 
 /** A token with the user it proves. */
 export interface ProvenToken {
@@ -67,7 +63,11 @@ export function userTokenClient(ctx: TurnContext, options: SsoOptions): UserToke
   return client;
 }
 
-export async function approverSsoToken(ctx: TurnContext, options: SsoOptions, signInText = 'Sign in so your decision is recorded in PIM as you'): Promise<SsoResult> {
+export async function approverSsoToken(
+  ctx: TurnContext,
+  options: SsoOptions,
+  signInText = 'Sign in so your decision is recorded in PIM as you',
+): Promise<SsoResult> {
   const client = userTokenClient(ctx, options);
   const userId = ctx.activity.from.id;
   const channelId = ctx.activity.channelId;
@@ -84,7 +84,11 @@ export async function approverSsoToken(ctx: TurnContext, options: SsoOptions, si
     if (exchanged) return proveUser(ctx, client, options, exchanged);
     return {
       kind: 'exchangeFailed',
-      response: { statusCode: 412, type: 'application/vnd.microsoft.error.preconditionFailed', value: { code: '412', message: 'The sign-in token could not be exchanged; sign in to continue.' } },
+      response: {
+        statusCode: 412,
+        type: 'application/vnd.microsoft.error.preconditionFailed',
+        value: { code: '412', message: 'The sign-in token could not be exchanged; sign in to continue.' },
+      },
     };
   }
 
@@ -115,7 +119,7 @@ export function identityRefusalText(check: UserTokenCheck): string {
     case 'tenant':
       return "This sign-in belongs to another organisation's account, so nothing was sent to PIM. You were signed out of the bot: try again and sign in with your account in this organisation.";
     case 'keys_unavailable':
-      return 'The bot could not check your sign-in just now (Entra\'s signing keys could not be read), so nothing was sent to PIM. Try again in a minute.';
+      return "The bot could not check your sign-in just now (Entra's signing keys could not be read), so nothing was sent to PIM. Try again in a minute.";
     default:
       return 'Your sign-in could not be verified, so nothing was sent to PIM. You were signed out of the bot: try again and sign in.';
   }
@@ -126,7 +130,12 @@ export function identityRefusalText(check: UserTokenCheck): string {
  * tenant, or fails its checks is dropped from the token service (for `from.id`, whose token it is), so
  * the next click signs in afresh through Teams SSO, with the account Teams knows.
  */
-export async function proveUser(ctx: TurnContext, client: UserTokenClient, options: Pick<SsoOptions, 'connectionName' | 'verifyUser'>, token: string): Promise<UserTokenResult> {
+export async function proveUser(
+  ctx: TurnContext,
+  client: UserTokenClient,
+  options: Pick<SsoOptions, 'connectionName' | 'verifyUser'>,
+  token: string,
+): Promise<UserTokenResult> {
   try {
     return { kind: 'token', token, user: await options.verifyUser(token, ctx.activity.from?.aadObjectId) };
   } catch (err) {
@@ -148,7 +157,13 @@ export async function proveUser(ctx: TurnContext, client: UserTokenClient, optio
 
 /** The fields of a refusal's one warn line: who Teams says acted, whose the token was, which check failed. Never the token. */
 export function identityRefusalLog(ctx: TurnContext, r: IdentityRefused): Record<string, unknown> {
-  return { check: r.check, fromId: ctx.activity.from?.id, claimedOid: ctx.activity.from?.aadObjectId?.toLowerCase(), tokenOid: r.tokenOid, tokenTid: r.tokenTid };
+  return {
+    check: r.check,
+    fromId: ctx.activity.from?.id,
+    claimedOid: ctx.activity.from?.aadObjectId?.toLowerCase(),
+    tokenOid: r.tokenOid,
+    tokenTid: r.tokenTid,
+  };
 }
 
 export interface OboOptions {
@@ -162,7 +177,13 @@ export interface OboOptions {
 }
 
 export function onBehalfOf(userAssertionToken: string, o: OboOptions): OnBehalfOfCredential {
-  const common = { tenantId: o.tenantId, clientId: o.clientId, userAssertionToken, authorityHost: o.authorityHost, disableInstanceDiscovery: o.disableInstanceDiscovery };
+  const common = {
+    tenantId: o.tenantId,
+    clientId: o.clientId,
+    userAssertionToken,
+    authorityHost: o.authorityHost,
+    disableInstanceDiscovery: o.disableInstanceDiscovery,
+  };
   return o.certificatePath
     ? new OnBehalfOfCredential({ ...common, certificatePath: o.certificatePath })
     : new OnBehalfOfCredential({ ...common, clientSecret: o.clientSecret! });

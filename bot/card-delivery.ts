@@ -127,12 +127,14 @@ export class CardDelivery {
         let after: PageCursor | null = null;
         for (;;) {
           const page = await this.store.requestsWithoutCardsAfter(after, SWEEP_PAGE);
-          for (const row of page) await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
+          for (const row of page)
+            await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
           if (page.length < SWEEP_PAGE) break;
           const last = page[page.length - 1]!;
           after = { at: last.created_at, id: last.id };
         }
-        for (const row of await this.store.requestsWithStaleCards()) await this.refreshCopies(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'updating cards failed'));
+        for (const row of await this.store.requestsWithStaleCards())
+          await this.refreshCopies(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'updating cards failed'));
         await this.tellRecentOutcomes().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'checking requester notices failed'));
       } finally {
         this.sweeping = null;
@@ -155,28 +157,59 @@ export class CardDelivery {
       if (recovery.kind === 'wait') continue;
       // Audited as the claimant's Graph result, read back from PIM (the answer itself was lost).
       const audit = (outcome: 'recorded' | 'closed' | 'failed', finalStatus: string) => [
-        graphResultEntry(row, row.claimed_by ?? BOT_ACTOR, { outcome, reviewResult: row.claimed_result, status: null, code: `PIM status ${pimStatus}`, alreadyDecided: outcome === 'closed' && (finalStatus === 'approved' || finalStatus === 'denied'), finalStatus, recovered: true }, this.now()),
+        graphResultEntry(
+          row,
+          row.claimed_by ?? BOT_ACTOR,
+          {
+            outcome,
+            reviewResult: row.claimed_result,
+            status: null,
+            code: `PIM status ${pimStatus}`,
+            alreadyDecided: outcome === 'closed' && (finalStatus === 'approved' || finalStatus === 'denied'),
+            finalStatus,
+            recovered: true,
+          },
+          this.now(),
+        ),
       ];
       if (recovery.kind === 'release') {
         // The approver's click is not lost silently: every copy says it was not recorded, and they are told.
         const claimant = row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
         const release = claimReleaseOf(row, claimant?.displayName ?? null);
-        const released = await this.store.updateRequestIfVersion(row.id, row.version, { status: 'pending', claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null, last_release: release ? JSON.stringify(release) : null }, audit('failed', 'pending'));
+        const released = await this.store.updateRequestIfVersion(
+          row.id,
+          row.version,
+          {
+            status: 'pending',
+            claimed_by: null,
+            claimed_at: null,
+            claimed_result: null,
+            decision_justification: null,
+            last_release: release ? JSON.stringify(release) : null,
+          },
+          audit('failed', 'pending'),
+        );
         log.warn('stale claim released: PIM never recorded the decision');
-        if (released && release) await tellApproverNotRecorded(this, released, release).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the approver failed'));
+        if (released && release)
+          await tellApproverNotRecorded(this, released, release).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the approver failed'));
       } else {
         const claimant = recovery.byClaimant && row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
-        await this.store.updateRequestIfVersion(row.id, row.version, {
-          status: recovery.status,
-          decided_by_id: recovery.byClaimant ? row.claimed_by : null,
-          decided_by_name: claimant?.displayName ?? (recovery.byClaimant ? row.claimed_by : 'PIM'),
-          decided_by_upn: claimant?.userPrincipalName ?? null,
-          decided_at: this.now().toISOString(),
-          decision_justification: recovery.byClaimant ? row.decision_justification : `Closed in PIM (${pimStatus})`,
-          claimed_by: null,
-          claimed_at: null,
-          claimed_result: null,
-        }, audit(recovery.byClaimant ? 'recorded' : 'closed', recovery.status));
+        await this.store.updateRequestIfVersion(
+          row.id,
+          row.version,
+          {
+            status: recovery.status,
+            decided_by_id: recovery.byClaimant ? row.claimed_by : null,
+            decided_by_name: claimant?.displayName ?? (recovery.byClaimant ? row.claimed_by : 'PIM'),
+            decided_by_upn: claimant?.userPrincipalName ?? null,
+            decided_at: this.now().toISOString(),
+            decision_justification: recovery.byClaimant ? row.decision_justification : `Closed in PIM (${pimStatus})`,
+            claimed_by: null,
+            claimed_at: null,
+            claimed_result: null,
+          },
+          audit(recovery.byClaimant ? 'recorded' : 'closed', recovery.status),
+        );
         log.warn({ status: recovery.status }, 'stale claim closed from PIM state');
       }
       await this.refreshCopies(row.id);
@@ -225,7 +258,8 @@ export class CardDelivery {
     }
     // Posted means handed to the outbox: from here it is the outbox's to deliver, once.
     await this.store.markCardsPosted(row.id, JSON.stringify(display));
-    for (const listener of this.postedListeners) await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
+    for (const listener of this.postedListeners)
+      await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
   }
 
   /**
@@ -253,7 +287,10 @@ export class CardDelivery {
           check_lines: JSON.stringify(checkLinesOf(parseChecks(e.checks))),
         });
         if (!rebound) return null;
-        log.warn({ evaluationId: e.evaluation_id, differingFields: fields }, "card bound to the callout that matches PIM's copy; the first callout for this id did not");
+        log.warn(
+          { evaluationId: e.evaluation_id, differingFields: fields },
+          "card bound to the callout that matches PIM's copy; the first callout for this id did not",
+        );
         return (await this.store.getRequest(row.id)) ?? null;
       }
     }
@@ -308,7 +345,14 @@ export class CardDelivery {
         const meta = parseMetaText(sent.meta);
         if (meta.purpose !== CARD || typeof meta.requestId !== 'string') continue;
         try {
-          await this.recordCopy(meta.requestId, sent.conversation_id, sent.service_url, sent.result_activity_id, Number(meta.version ?? 0), sent.status === 'summarized');
+          await this.recordCopy(
+            meta.requestId,
+            sent.conversation_id,
+            sent.service_url,
+            sent.result_activity_id,
+            Number(meta.version ?? 0),
+            sent.status === 'summarized',
+          );
           this.log.warn({ requestId: meta.requestId, conversationId: sent.conversation_id }, 'recorded a sent card copy whose record was missing');
           recorded++;
         } catch (err) {
@@ -343,7 +387,8 @@ export class CardDelivery {
     if (item.covers.length > 0) {
       for (const covered of item.covers) {
         const m = covered.meta ?? {};
-        if (m.purpose === CARD && item.activityId) await this.recordCopy(String(m.requestId), item.conversationId, item.serviceUrl, item.activityId, Number(m.version), true);
+        if (m.purpose === CARD && item.activityId)
+          await this.recordCopy(String(m.requestId), item.conversationId, item.serviceUrl, item.activityId, Number(m.version), true);
       }
       return;
     }
@@ -355,8 +400,23 @@ export class CardDelivery {
   }
 
   /** Records a sent copy; if the request moved on while it waited in the outbox, the copy is brought up to date. */
-  private async recordCopy(requestId: string, conversationId: string, serviceUrl: string, activityId: string, version: number, summary: boolean): Promise<void> {
-    await this.store.addCardPost({ request_id: requestId, conversation_id: conversationId, service_url: serviceUrl, activity_id: activityId, posted_at: this.now().toISOString(), rendered_version: version, summary: summary ? 1 : 0 });
+  private async recordCopy(
+    requestId: string,
+    conversationId: string,
+    serviceUrl: string,
+    activityId: string,
+    version: number,
+    summary: boolean,
+  ): Promise<void> {
+    await this.store.addCardPost({
+      request_id: requestId,
+      conversation_id: conversationId,
+      service_url: serviceUrl,
+      activity_id: activityId,
+      posted_at: this.now().toISOString(),
+      rendered_version: version,
+      summary: summary ? 1 : 0,
+    });
     this.log.info({ requestId, conversationId, summary }, summary ? 'approval request listed on a summary card' : 'approval card posted');
     const row = await this.store.getRequest(requestId);
     if (row && row.version > version) this.kick(() => this.refreshCopies(requestId));
@@ -378,7 +438,9 @@ export class CardDelivery {
         continue;
       }
       const view = row.status === 'pending' ? 'approver' : row.status === 'recording' ? 'observer' : 'final';
-      await this.enqueueUpdate(post, renderApprovalCard(cardDataOf(row, this.now()), view), `update:${post.id}:v${row.version}`, row.version, [[post.id, row.version]]);
+      await this.enqueueUpdate(post, renderApprovalCard(cardDataOf(row, this.now()), view), `update:${post.id}:v${row.version}`, row.version, [
+        [post.id, row.version],
+      ]);
     }
   }
 
@@ -429,12 +491,19 @@ export class CardDelivery {
     const notice = (payload: OutboxPayload) => this.tellRequester(row, what, payload);
     if (news?.outcome === 'expired') {
       // One tap asks again: the handler checks eligibility and shows the prefilled form.
-      return notice({ type: 'card', card: reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id) });
+      return notice({
+        type: 'card',
+        card: reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id),
+      });
     }
     if (news) return notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news) });
     const verb = row.status === 'approved' ? 'approved' : 'denied';
-    const next = row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
-    return notice({ type: 'text', text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}` });
+    const next =
+      row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
+    return notice({
+      type: 'text',
+      text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}`,
+    });
   }
 
   /**
@@ -446,7 +515,14 @@ export class CardDelivery {
     const conversationId = reference?.conversation?.id;
     const serviceUrl = reference?.serviceUrl;
     if (!conversationId || !serviceUrl) return false;
-    await this.outbox.enqueue({ conversationId, serviceUrl, kind: 'post', payload, dedupeKey: `notice:${row.id}:${key}`, meta: { purpose: NOTICE, requestId: row.id, chat: 'personal', userId: row.principal_id } });
+    await this.outbox.enqueue({
+      conversationId,
+      serviceUrl,
+      kind: 'post',
+      payload,
+      dedupeKey: `notice:${row.id}:${key}`,
+      meta: { purpose: NOTICE, requestId: row.id, chat: 'personal', userId: row.principal_id },
+    });
     return true;
   }
 
@@ -469,7 +545,11 @@ export class CardDelivery {
         if (this.checkedOutcomes.has(key)) continue;
         // Closed outside a card (the portal, an event, PIM's expiry): no named decider, so the outcome is the news.
         const news: OutcomeNews | undefined =
-          row.status === 'expired' || row.status === 'cancelled' ? { outcome: row.status } : !row.decided_by_id ? { outcome: row.status === 'approved' ? 'granted' : 'denied' } : undefined;
+          row.status === 'expired' || row.status === 'cancelled'
+            ? { outcome: row.status }
+            : !row.decided_by_id
+              ? { outcome: row.status === 'approved' ? 'granted' : 'denied' }
+              : undefined;
         try {
           await this.notifyRequester(row.id, news);
           this.checkedOutcomes.set(key, now);
@@ -491,7 +571,8 @@ export class CardDelivery {
       this.directory.roleDisplayName(refOf(row)),
       this.directory.approvalPolicy(refOf(row)),
     ]);
-    for (const r of [user, roleName, policy]) if (r.status === 'rejected') this.log.warn({ err: errInfo(r.reason), requestId: row.id }, 'card context incomplete');
+    for (const r of [user, roleName, policy])
+      if (r.status === 'rejected') this.log.warn({ err: errInfo(r.reason), requestId: row.id }, 'card context incomplete');
     return {
       requester: user.status === 'fulfilled' ? user.value : fallback.requester,
       roleDisplayName: roleName.status === 'fulfilled' ? roleName.value : fallback.roleDisplayName,
@@ -544,7 +625,16 @@ function outcomeOf(row: ApprovalRequestRow, withName: boolean): SummaryEntry['ou
   if (row.status === 'recording') return { text: 'Being recorded in PIM…', colour: 'default' };
   const by = withName ? (row.decided_by_name ?? row.decided_by_upn) : null;
   const at = row.decided_at ? ` at ${utcText(new Date(row.decided_at))}` : '';
-  const word = row.status === 'approved' ? 'Approved' : row.status === 'denied' ? 'Denied' : row.status === 'expired' ? 'Expired' : row.status === 'cancelled' ? 'Cancelled' : row.status;
+  const word =
+    row.status === 'approved'
+      ? 'Approved'
+      : row.status === 'denied'
+        ? 'Denied'
+        : row.status === 'expired'
+          ? 'Expired'
+          : row.status === 'cancelled'
+            ? 'Cancelled'
+            : row.status;
   return { text: `${word}${by ? ` by ${by}` : ''}${at}`, colour: row.status === 'approved' ? 'good' : row.status === 'denied' ? 'attention' : 'default' };
 }
 

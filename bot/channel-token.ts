@@ -34,7 +34,20 @@ const CLOCK_TOLERANCE_S = 300;
 const KEYS_TIMEOUT_MS = 5_000;
 const JWT = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
 
-export type ChannelTokenCheck = 'missing' | 'scheme' | 'malformed' | 'algorithm' | 'key_location' | 'kid' | 'issuer' | 'audience' | 'expired' | 'unknown_key' | 'signature' | 'activity' | 'keys_unavailable';
+export type ChannelTokenCheck =
+  | 'missing'
+  | 'scheme'
+  | 'malformed'
+  | 'algorithm'
+  | 'key_location'
+  | 'kid'
+  | 'issuer'
+  | 'audience'
+  | 'expired'
+  | 'unknown_key'
+  | 'signature'
+  | 'activity'
+  | 'keys_unavailable';
 
 export class ChannelTokenError extends Error {
   constructor(
@@ -49,7 +62,13 @@ export class ChannelTokenError extends Error {
 /** The answer to a refused channel token: 401 naming the check, 503 when the Bot Framework's keys could not be read. */
 export function channelTokenRefusal(err: ChannelTokenError): HttpError {
   const status = err.check === 'keys_unavailable' ? 503 : 401;
-  return new HttpError(status, `token_${err.check}`, err.message, undefined, status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : { 'Retry-After': '5' });
+  return new HttpError(
+    status,
+    `token_${err.check}`,
+    err.message,
+    undefined,
+    status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : { 'Retry-After': '5' },
+  );
 }
 
 export interface ScreenedToken {
@@ -84,16 +103,20 @@ export class ChannelTokens {
     this.openIdMetadataUrl = settings.openIdMetadataUrl ?? AuthenticationConstants.ToBotFromChannelOpenIdMetadataUrl;
     // botbuilder keeps one metadata object per URL (refreshed daily, and at most hourly for an unknown kid);
     // this is the one its own validation of the same token will use.
-    this.keys = new JwtTokenExtractor({}, this.openIdMetadataUrl, ALGORITHMS).openIdMetadata as unknown as { getKey(kid: string): Promise<PublishedKey | null> };
+    this.keys = new JwtTokenExtractor({}, this.openIdMetadataUrl, ALGORITHMS).openIdMetadata as unknown as {
+      getKey(kid: string): Promise<PublishedKey | null>;
+    };
   }
 
   /** What can be checked without the body and without a key. Throws ChannelTokenError. */
   screen(authorization: string | string[] | undefined): ScreenedToken {
     const value = Array.isArray(authorization) ? authorization[0] : authorization;
-    if (value === undefined || value.trim() === '') throw new ChannelTokenError('missing', 'Bot Framework activities carry Authorization: Bearer <token>; there is none.');
+    if (value === undefined || value.trim() === '')
+      throw new ChannelTokenError('missing', 'Bot Framework activities carry Authorization: Bearer <token>; there is none.');
     const token = JWT.exec(value)?.[1];
     if (!token) {
-      if (!value.startsWith('Bearer ')) throw new ChannelTokenError('scheme', 'The Authorization header must be Bearer <token> (the Bot Framework channel token).');
+      if (!value.startsWith('Bearer '))
+        throw new ChannelTokenError('scheme', 'The Authorization header must be Bearer <token> (the Bot Framework channel token).');
       throw new ChannelTokenError('malformed', 'The bearer token is not a signed JWT.');
     }
     let header: ProtectedHeaderParameters;
@@ -109,13 +132,19 @@ export class ChannelTokens {
     }
     const located = KEY_LOCATION_PARAMETERS.filter((p) => (header as Record<string, unknown>)[p] !== undefined);
     if (located.length) {
-      throw new ChannelTokenError('key_location', `The token names its own key or certificate (${located.join(', ')}); the bot takes signing keys only from the Bot Framework's published metadata.`);
+      throw new ChannelTokenError(
+        'key_location',
+        `The token names its own key or certificate (${located.join(', ')}); the bot takes signing keys only from the Bot Framework's published metadata.`,
+      );
     }
-    if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256) throw new ChannelTokenError('kid', 'The token does not say which of the Bot Framework\'s keys signed it (kid).');
-    if (claims.iss !== this.issuer) throw new ChannelTokenError('issuer', `Activities are accepted from the Bot Framework channel service only (issuer ${this.issuer}).`);
+    if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256)
+      throw new ChannelTokenError('kid', "The token does not say which of the Bot Framework's keys signed it (kid).");
+    if (claims.iss !== this.issuer)
+      throw new ChannelTokenError('issuer', `Activities are accepted from the Bot Framework channel service only (issuer ${this.issuer}).`);
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!audiences.includes(this.settings.appId)) throw new ChannelTokenError('audience', 'The token was not issued for this bot (audience).');
-    if (typeof claims.exp !== 'number' || claims.exp + CLOCK_TOLERANCE_S < Date.now() / 1000) throw new ChannelTokenError('expired', 'The token has expired (or carries no expiry).');
+    if (typeof claims.exp !== 'number' || claims.exp + CLOCK_TOLERANCE_S < Date.now() / 1000)
+      throw new ChannelTokenError('expired', 'The token has expired (or carries no expiry).');
     return { token, kid: header.kid, header, claims };
   }
 
@@ -134,7 +163,7 @@ export class ChannelTokens {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ERR_JWT_EXPIRED') throw new ChannelTokenError('expired', 'The token has expired.');
-      throw new ChannelTokenError('signature', 'The token\'s signature or claims do not verify against the Bot Framework\'s published key.');
+      throw new ChannelTokenError('signature', "The token's signature or claims do not verify against the Bot Framework's published key.");
     }
   }
 
@@ -149,8 +178,9 @@ export class ChannelTokens {
       ]);
     } catch (err) {
       // A failed fetch of the metadata or the keys (botbuilder raises AuthenticationError 500, or the fetch error itself).
-      if (err instanceof AuthenticationError && err.statusCode === 401) throw new ChannelTokenError('unknown_key', 'The token is signed with a key the Bot Framework does not publish.');
-      throw new ChannelTokenError('keys_unavailable', 'The Bot Framework\'s signing keys could not be read; try again shortly.');
+      if (err instanceof AuthenticationError && err.statusCode === 401)
+        throw new ChannelTokenError('unknown_key', 'The token is signed with a key the Bot Framework does not publish.');
+      throw new ChannelTokenError('keys_unavailable', "The Bot Framework's signing keys could not be read; try again shortly.");
     } finally {
       clearTimeout(timer);
     }
@@ -174,14 +204,19 @@ export class ChannelTokens {
  */
 export function activityAuthRefusal(err: unknown): ChannelTokenError {
   if (err instanceof AuthenticationError && err.statusCode !== 401) {
-    return new ChannelTokenError('keys_unavailable', 'The Bot Framework\'s signing keys could not be read; try again shortly.');
+    return new ChannelTokenError('keys_unavailable', "The Bot Framework's signing keys could not be read; try again shortly.");
   }
-  if (err instanceof AuthenticationError || (err as Error)?.name === 'JsonWebTokenError' || (err as Error)?.name === 'TokenExpiredError' || (err as Error)?.name === 'NotBeforeError') {
+  if (
+    err instanceof AuthenticationError ||
+    (err as Error)?.name === 'JsonWebTokenError' ||
+    (err as Error)?.name === 'TokenExpiredError' ||
+    (err as Error)?.name === 'NotBeforeError'
+  ) {
     return new ChannelTokenError('activity', 'The token does not match this activity (its service URL, audience or channel).');
   }
   const name = (err as { name?: string; type?: string })?.name;
   if (name === 'FetchError' || (err as { type?: string })?.type === 'system') {
-    return new ChannelTokenError('keys_unavailable', 'The Bot Framework\'s signing keys could not be read; try again shortly.');
+    return new ChannelTokenError('keys_unavailable', "The Bot Framework's signing keys could not be read; try again shortly.");
   }
   return new ChannelTokenError('activity', 'The token could not be validated for this activity.');
 }

@@ -25,7 +25,13 @@ const AT = new Date('2026-12-07T09:00:00Z');
 /** Checks as the rewritten decision reports them. */
 const CHECKS: CheckForLine[] = [
   { name: 'justification', result: 'pass', onFail: 'review', detail: 'Readable justification', summary: 'Readable justification' },
-  { name: 'ticket', result: 'unavailable', onFail: 'deny', detail: 'The ticket check could not be completed, so an approver decides.', summary: 'INC0012345 open; assignment could not be read (ServiceNow HTTP 403)' },
+  {
+    name: 'ticket',
+    result: 'unavailable',
+    onFail: 'deny',
+    detail: 'The ticket check could not be completed, so an approver decides.',
+    summary: 'INC0012345 open; assignment could not be read (ServiceNow HTTP 403)',
+  },
   { name: 'onCall', result: 'fail', onFail: 'review', detail: 'Not on call now, so an approver decides.', summary: 'Not on call now (PagerDuty)' },
   { name: 'hr', result: 'skipped', onFail: 'deny', detail: 'HR status not checked for this role', summary: 'Not checked' },
 ];
@@ -56,7 +62,9 @@ describe('the check lines stored with an approval request', () => {
   });
 
   test('a result this code does not know never reads as a pass', () => {
-    expect(checkLinesOf([{ name: 'ticket', result: 'maybe', onFail: 'deny', detail: 'x', summary: 'x' }])).toEqual([{ name: 'ticket', result: 'unavailable', onFail: 'deny', summary: 'x' }]);
+    expect(checkLinesOf([{ name: 'ticket', result: 'maybe', onFail: 'deny', detail: 'x', summary: 'x' }])).toEqual([
+      { name: 'ticket', result: 'unavailable', onFail: 'deny', summary: 'x' },
+    ]);
   });
 
   test('a summary is cut at 200 characters, and past eight lines the ones that passed give way', () => {
@@ -91,7 +99,16 @@ describe('the check lines stored with an approval request', () => {
     const store = await Store.open('sqlite::memory:');
     try {
       await store.insertEvaluation(
-        newEvaluationRow(REQUEST, { evaluationId: 'e1', outcome: 'Approved', wouldBe: 'Approved', mode: 'enforce', reasons: [], checks: CHECKS, latencyMs: 5, at: AT }),
+        newEvaluationRow(REQUEST, {
+          evaluationId: 'e1',
+          outcome: 'Approved',
+          wouldBe: 'Approved',
+          mode: 'enforce',
+          reasons: [],
+          checks: CHECKS,
+          latencyMs: 5,
+          at: AT,
+        }),
         newApprovalRequestRow(REQUEST, { id: 'a1', evaluationId: 'e1', riskFlags: [], reasons: [], checks: CHECKS, at: AT }),
       );
       const row = (await store.getRequest('a1'))!;

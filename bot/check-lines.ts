@@ -64,6 +64,11 @@ export function parseCheckLines(json: string | null | undefined): ApprovalCheckL
   }
   if (!Array.isArray(parsed)) return [];
   return checkLinesOf(
-    parsed.filter((l): l is CheckForLine => typeof l === 'object' && l !== null && typeof l.name === 'string' && typeof l.result === 'string' && typeof l.summary === 'string').map((l) => ({ ...l, detail: l.summary ?? '' })),
+    parsed
+      .filter(
+        (l): l is CheckForLine =>
+          typeof l === 'object' && l !== null && typeof l.name === 'string' && typeof l.result === 'string' && typeof l.summary === 'string',
+      )
+      .map((l) => ({ ...l, detail: l.summary ?? '' })),
   );
 }

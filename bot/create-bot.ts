@@ -119,9 +119,14 @@ export async function startBot(
   // pino flushes what is queued when the process exits.
   const log =
     opts.logger ??
-    pino({ level: config.logLevel, mixin: correlationMixin, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret', '*.apiKey'] }, pino.destination({ dest: 1, sync: false }));
+    pino(
+      { level: config.logLevel, mixin: correlationMixin, redact: ['req.headers.authorization', '*.token', '*.clientSecret', '*.appSecret', '*.apiKey'] },
+      pino.destination({ dest: 1, sync: false }),
+    );
   const store = await Store.open(config.databaseUrl);
-  const metrics = new PrometheusMetrics(storeScrapeSources(store.db, opts.now), { onScrapeError: (what, err) => log.warn({ err: errInfo(err), what }, 'metrics: a database gauge could not be read') });
+  const metrics = new PrometheusMetrics(storeScrapeSources(store.db, opts.now), {
+    onScrapeError: (what, err) => log.warn({ err: errInfo(err), what }, 'metrics: a database gauge could not be read'),
+  });
   const disableInstanceDiscovery = !MICROSOFT_AUTHORITIES.includes(config.authorityHost);
   const identityOptions = { authorityHost: config.authorityHost, disableInstanceDiscovery };
 
@@ -182,7 +187,15 @@ export async function startBot(
   const connectorAppId = config.bot.authenticateChannel ? config.bot.appId : '';
   const onThrottled = () => metrics.teamsThrottled();
   const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { onThrottled });
-  const personalChats = config.teamsApp ? new GraphPersonalChats(appGraph, { manifestId: config.teamsApp.manifestId, botAppId: config.bot.appId, tenantId: config.tenantId, serviceUrl: config.teamsApp.serviceUrl, log }) : null;
+  const personalChats = config.teamsApp
+    ? new GraphPersonalChats(appGraph, {
+        manifestId: config.teamsApp.manifestId,
+        botAppId: config.bot.appId,
+        tenantId: config.tenantId,
+        serviceUrl: config.teamsApp.serviceUrl,
+        log,
+      })
+    : null;
   // A post whose answer was lost is looked for in its conversation before it is sent again (Graph reads).
   const teamOfChannel = new Map(Object.values(config.approverChannels).flatMap((c) => (c.teamId ? [[c.conversationId, c.teamId] as const] : [])));
   const finder = new GraphSentCopyFinder(appGraph, {
@@ -208,16 +221,32 @@ export async function startBot(
     sharedPace: new SharedPace(store.db, { log }),
   });
   // The card shows the requester's identity risk (when ID Protection is configured) and history with the role.
-  const requesterSignals = new RequesterSignalsReader({ store, pimHistory: new GraphActivationHistory(appGraph), identityRisk: integrations.identityRisk, log, now: opts.now });
+  const requesterSignals = new RequesterSignalsReader({
+    store,
+    pimHistory: new GraphActivationHistory(appGraph),
+    identityRisk: integrations.identityRisk,
+    log,
+    now: opts.now,
+  });
   const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now, requesterSignals);
   delivery.bindingMetrics = metrics;
-  const oboOptions = { tenantId: config.tenantId, clientId: config.bot.appId, clientSecret: config.bot.appSecret, certificatePath: config.bot.certificatePath, ...identityOptions };
+  const oboOptions = {
+    tenantId: config.tenantId,
+    clientId: config.bot.appId,
+    clientSecret: config.bot.appSecret,
+    certificatePath: config.bot.certificatePath,
+    ...identityOptions,
+  };
   const oboFor = onBehalfOfCache(oboOptions);
   /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
   const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
     const obo = oboFor(sso);
     if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo, { metrics }), refOf(row));
-    return new GraphPimApprovals(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), row.kind === 'group' ? 'group' : 'entraRole', config.pimDecisionTimeoutMs);
+    return new GraphPimApprovals(
+      createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }),
+      row.kind === 'group' ? 'group' : 'entraRole',
+      config.pimDecisionTimeoutMs,
+    );
   };
   // The tenant's signing keys, fetched and cached once for PIM's callout tokens and the users' SSO tokens.
   const tenantKeys = tenantSigningKeys(config.pimEndpoint.jwksUri);
@@ -231,7 +260,9 @@ export async function startBot(
       jwksUri: config.pimEndpoint.jwksUri,
       keys: tenantKeys,
     }),
-    unauthenticatedClient: config.bot.authenticateChannel ? undefined : { appId: config.bot.appId, oauthUrl: config.bot.oauthUrl ?? 'https://api.botframework.com' },
+    unauthenticatedClient: config.bot.authenticateChannel
+      ? undefined
+      : { appId: config.bot.appId, oauthUrl: config.bot.oauthUrl ?? 'https://api.botframework.com' },
   };
   const actions = new ApprovalActions({
     store,
@@ -272,9 +303,24 @@ export async function startBot(
     now: opts.now,
   });
   const presence = config.presence
-    ? { board: new PresenceBoard(new GraphPresenceReader(appGraph), { log, now: opts.now ?? (() => new Date()) }), earlyEscalationAfterMs: config.presence.earlyEscalationAfterMinutes * 60_000 }
+    ? {
+        board: new PresenceBoard(new GraphPresenceReader(appGraph), { log, now: opts.now ?? (() => new Date()) }),
+        earlyEscalationAfterMs: config.presence.earlyEscalationAfterMinutes * 60_000,
+      }
     : null;
-  const reminders = new ReminderLadder({ store, directory, notifier, delivery, scheduler, channels: config.approverChannels, policy, log, now: opts.now, presence, metrics });
+  const reminders = new ReminderLadder({
+    store,
+    directory,
+    notifier,
+    delivery,
+    scheduler,
+    channels: config.approverChannels,
+    policy,
+    log,
+    now: opts.now,
+    presence,
+    metrics,
+  });
   // Each request's ladder starts when its cards are posted.
   delivery.onCardsPosted((requestId) => reminders.start(requestId));
   delivery.followRequests(chatStatus);
@@ -292,7 +338,11 @@ export async function startBot(
     signIn: chatSignIn,
     reminders,
     // Loaded only when configured: the planner pulls in teams-ai's AI stack.
-    naturalLanguage: config.naturalLanguage ? (require('../services/chat/nl-planner') as typeof import('../services/chat/nl-planner')).createAzureOpenAiPlanner(config.naturalLanguage, { logger: log }) : null,
+    naturalLanguage: config.naturalLanguage
+      ? (require('../services/chat/nl-planner') as typeof import('../services/chat/nl-planner')).createAzureOpenAiPlanner(config.naturalLanguage, {
+          logger: log,
+        })
+      : null,
     selfServiceFor,
     log,
     now: opts.now,
@@ -307,7 +357,17 @@ export async function startBot(
     log,
     now: opts.now,
   });
-  const app = createTeamsApp({ adapter, botAppId: connectorAppId, store, actions, chat, digestActions, log, metrics, loopbackServiceUrlsOnly: config.mode === 'demo' });
+  const app = createTeamsApp({
+    adapter,
+    botAppId: connectorAppId,
+    store,
+    actions,
+    chat,
+    digestActions,
+    log,
+    metrics,
+    loopbackServiceUrlsOnly: config.mode === 'demo',
+  });
   const validateToken = createPimTokenValidator({
     issuers: config.pimEndpoint.issuers,
     jwksUri: config.pimEndpoint.jwksUri,

@@ -35,7 +35,11 @@ export function refuseDemoHost(hostHeader: string | string[] | undefined): HttpR
   if (isAllowedDemoHost(hostHeader)) return null;
   const shown = typeof hostHeader === 'string' ? hostHeader.replace(/[^\x21-\x7e]/g, '?').slice(0, 100) : hostHeader === undefined ? 'none' : 'more than one';
   return errorResult(
-    new HttpError(403, 'demo_host_not_allowed', `Demo mode answers only requests addressed to 127.0.0.1, localhost or [::1] (with the port); the Host header was ${JSON.stringify(shown)}.`),
+    new HttpError(
+      403,
+      'demo_host_not_allowed',
+      `Demo mode answers only requests addressed to 127.0.0.1, localhost or [::1] (with the port); the Host header was ${JSON.stringify(shown)}.`,
+    ),
   );
 }
 
@@ -60,6 +64,11 @@ export function refuseNonLoopbackServiceUrl(activity: unknown): HttpResult | nul
     // shown stays 'not a URL'
   }
   return errorResult(
-    new HttpError(403, 'demo_service_url_not_allowed', `Demo mode talks only to a Bot Connector on loopback (the Teams playground's); this activity's serviceUrl is ${shown}. Nothing was stored or sent.`, 'serviceUrl'),
+    new HttpError(
+      403,
+      'demo_service_url_not_allowed',
+      `Demo mode talks only to a Bot Connector on loopback (the Teams playground's); this activity's serviceUrl is ${shown}. Nothing was stored or sent.`,
+      'serviceUrl',
+    ),
   );
 }

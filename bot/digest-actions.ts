@@ -98,14 +98,20 @@ export class DigestActions {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const svc = this.deps.selfServiceFor(sso.token);
-    const mine = (await svc.eligible()).find((t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase());
+    const mine = (await svc.eligible()).find(
+      (t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase(),
+    );
     if (!mine) return message('PIM no longer lists this eligibility for you, so there is nothing to extend.');
     if (!mine.eligibleUntil) return message(`Your eligibility for ${mine.displayName} does not expire.`);
     const opens = Date.parse(mine.eligibleUntil) - EXTEND_WINDOW_DAYS * 86_400_000;
     if (opens > this.now().getTime()) return message(`PIM accepts an extension of ${mine.displayName} from ${formatTime(new Date(opens).toISOString())}.`);
     if (d.kind === 'group' || d.assignment === 'active') {
       // PIM for Groups has no self-extension, and admin-made active assignments are extended by admins.
-      const told = await this.tellAdmins(userId, `asks to extend their ${mine.displayName} assignment, which ends ${formatTime(mine.eligibleUntil)}. Extend it in PIM if it is still needed.`, d);
+      const told = await this.tellAdmins(
+        userId,
+        `asks to extend their ${mine.displayName} assignment, which ends ${formatTime(mine.eligibleUntil)}. Extend it in PIM if it is still needed.`,
+        d,
+      );
       await this.audited(digestActionEntry(userId, { action: 'extend', outcome: told.posted ? 'admins_asked' : 'not_delivered', target: d }, this.now()));
       return message(
         told.posted
@@ -114,9 +120,16 @@ export class DigestActions {
       );
     }
     try {
-      const r = await svc.extend(mine, { principalId: userId, justification: 'Extension requested from the daily PIM digest in Teams', extendByDays: EXTEND_BY_DAYS, start: this.now() });
+      const r = await svc.extend(mine, {
+        principalId: userId,
+        justification: 'Extension requested from the daily PIM digest in Teams',
+        extendByDays: EXTEND_BY_DAYS,
+        start: this.now(),
+      });
       this.deps.log.info({ userId, pimRequestId: r.pimRequestId, status: r.status }, 'extension requested from the digest');
-      await this.audited(digestActionEntry(userId, { action: 'extend', outcome: 'requested', target: d, pimRequestId: r.pimRequestId, status: r.status }, this.now()));
+      await this.audited(
+        digestActionEntry(userId, { action: 'extend', outcome: 'requested', target: d, pimRequestId: r.pimRequestId, status: r.status }, this.now()),
+      );
       return message(`Asked PIM to extend your eligibility for ${mine.displayName}; your administrators decide (status ${r.status}).`);
     } catch (err) {
       const refusal = classifyRefusal(err);
@@ -128,10 +141,16 @@ export class DigestActions {
   private async release(ctx: TurnContext, userId: string, d: z.infer<typeof digestData>): Promise<InvokeBody> {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
-    const mine = (await this.deps.selfServiceFor(sso.token).eligible()).find((t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase());
+    const mine = (await this.deps.selfServiceFor(sso.token).eligible()).find(
+      (t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase(),
+    );
     if (!mine) return message('PIM no longer lists this for you: nothing to remove.');
     // PIM has no self-removal of an eligibility: an administrator removes it.
-    const told = await this.tellAdmins(userId, `no longer needs ${mine.displayName}${mine.eligibleUntil ? ` (eligible until ${formatTime(mine.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`, d);
+    const told = await this.tellAdmins(
+      userId,
+      `no longer needs ${mine.displayName}${mine.eligibleUntil ? ` (eligible until ${formatTime(mine.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`,
+      d,
+    );
     await this.audited(digestActionEntry(userId, { action: 'release', outcome: told.posted ? 'admins_told' : 'not_delivered', target: d }, this.now()));
     return message(
       told.posted
@@ -146,7 +165,10 @@ export class DigestActions {
    */
   private async tellAdmins(userId: string, what: string, d: z.infer<typeof digestData>): Promise<{ posted: boolean; owners: string[] }> {
     if (!this.deps.adminChannel) return { posted: false, owners: [] };
-    const who = await this.deps.directory.user(userId).then((u) => `${u.displayName} (${u.userPrincipalName})`).catch(() => userId);
+    const who = await this.deps.directory
+      .user(userId)
+      .then((u) => `${u.displayName} (${u.userPrincipalName})`)
+      .catch(() => userId);
     const card = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: `${who} ${what}` }] }] };
     const posted = await this.deps.notifier.postCard(this.deps.adminChannel, card);
     if (d.kind !== 'group') return { posted: true, owners: [] };
@@ -154,7 +176,19 @@ export class DigestActions {
       this.deps.log.warn({ err: errInfo(err), groupId: d.scope }, 'group owners unavailable; only the admin channel was told');
       return [] as string[];
     });
-    const owners = (await Promise.all(ownerIds.filter((id) => id !== userId.toLowerCase()).slice(0, 10).map((id) => this.deps.directory.user(id).then((u) => ({ id: u.id, name: u.displayName })).catch(() => null)))).filter((o): o is { id: string; name: string } => !!o);
+    const owners = (
+      await Promise.all(
+        ownerIds
+          .filter((id) => id !== userId.toLowerCase())
+          .slice(0, 10)
+          .map((id) =>
+            this.deps.directory
+              .user(id)
+              .then((u) => ({ id: u.id, name: u.displayName }))
+              .catch(() => null),
+          ),
+      )
+    ).filter((o): o is { id: string; name: string } => !!o);
     if (owners.length) {
       const tags = owners.map((o) => `<at>${escapeXml(o.name)}</at>`).join(', ');
       await this.deps.notifier
@@ -166,21 +200,32 @@ export class DigestActions {
 
   /** Digest buttons change no state of ours to share a transaction with: a standalone (retried) append; a failure is logged, the user's action stands. */
   private async audited(entry: AuditEntry): Promise<void> {
-    await this.deps.store.audit.record(entry).catch((err: unknown) => this.deps.log.error({ err: errInfo(err), kind: entry.kind }, 'audit: a digest action could not be recorded in the audit trail'));
+    await this.deps.store.audit
+      .record(entry)
+      .catch((err: unknown) => this.deps.log.error({ err: errInfo(err), kind: entry.kind }, 'audit: a digest action could not be recorded in the audit trail'));
   }
 
   private async review(userId: string, requestId: string, verdict: 'looksRight' | 'flag', note: string | null): Promise<InvokeBody> {
     const approval = await this.deps.store.getRequest(requestId);
     // The digest only offers approvals the bot stored; any other id was not put on a card by the bot.
     if (!approval) return error('This approval is not known to the bot. Open the latest digest and review from its card.');
-    const name = await this.deps.directory.user(userId).then((u) => u.displayName).catch(() => null);
+    const name = await this.deps.directory
+      .user(userId)
+      .then((u) => u.displayName)
+      .catch(() => null);
     try {
       await this.audit.record(requestId, userId, verdict, note, approval, name);
     } catch (err) {
       if (err instanceof AuditReviewError) return message(err.message);
       throw err;
     }
-    await this.audited(digestActionEntry(userId, { action: 'spot_audit', outcome: verdict, pimRequestId: approval.pim_request_id, requestId: approval.id, evaluationId: approval.evaluation_id, note }, this.now()));
+    await this.audited(
+      digestActionEntry(
+        userId,
+        { action: 'spot_audit', outcome: verdict, pimRequestId: approval.pim_request_id, requestId: approval.id, evaluationId: approval.evaluation_id, note },
+        this.now(),
+      ),
+    );
     return message(verdict === 'flag' ? 'Flagged. The flag is listed in the next admin digest.' : 'Recorded: looks right. Thanks for the second pair of eyes.');
   }
 }

@@ -123,7 +123,9 @@ export class DailyDigests {
       const targets = users.flatMap((u) => [...u.digest.ending, ...u.digest.endingToday]);
       const names = await resolveNames(this.deps.reads, [], targets);
       for (const u of users) {
-        const keys = new Set([...u.digest.ending, ...u.digest.endingToday].map((t) => `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`));
+        const keys = new Set(
+          [...u.digest.ending, ...u.digest.endingToday].map((t) => `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`),
+        );
         const payload: UserDigestPayload = { digest: u.digest, targetNames: [...names.targets].filter(([k]) => keys.has(k)) };
         await this.deps.scheduler.schedule({ id: `${DIGEST_USER}:${u.id}:${u.digest.date}`, kind: DIGEST_USER, dueAt: now, payload });
       }
@@ -136,7 +138,12 @@ export class DailyDigests {
         const window = spotAuditWindow(now, s.adminTimeZone);
         const previous = new Date(now.getTime() - 24 * 3600_000).toISOString();
         const digest = buildAdminDigest(
-          { inputs, pending: pendingRows, approvals: await this.audit.approvalsDecidedBetween(window.from, window.to), flags: await this.audit.flagsSince(previous) },
+          {
+            inputs,
+            pending: pendingRows,
+            approvals: await this.audit.approvalsDecidedBetween(window.from, window.to),
+            flags: await this.audit.flagsSince(previous),
+          },
           { now, timeZone: s.adminTimeZone, spotAudit: { rate: s.spotAuditRate, salt: s.spotAuditSalt } },
         );
         const refs = adminDigestNameRefs(digest);

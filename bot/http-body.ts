@@ -46,7 +46,10 @@ export function tokenRefusal(err: PimTokenError, message: string = err.message):
 }
 
 export function requireJsonContentType(req: IncomingMessage): void {
-  const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const contentType = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (contentType !== 'application/json') {
     throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json, not '${contentType.slice(0, 60) || 'none'}'.`);
   }

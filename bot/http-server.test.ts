@@ -25,7 +25,9 @@ describe('the bot HTTP server (restify)', () => {
     server = new BotHttpServer(pino({ level: 'silent' }));
     server.route('GET', '/ok', async (_req, res) => res.send(200, { correlationId: currentCorrelationId() }));
     server.route('POST', '/echo', async (req, res) => res.send(201, { got: await readJsonBody(req, 64) }));
-    server.route('POST', '/parsed', async (req, res) => res.send(200, { got: req.body, correlationId: currentCorrelationId() }), { jsonBody: { maxBytes: 64 } });
+    server.route('POST', '/parsed', async (req, res) => res.send(200, { got: req.body, correlationId: currentCorrelationId() }), {
+      jsonBody: { maxBytes: 64 },
+    });
     server.route(
       'POST',
       '/guarded',
@@ -36,7 +38,8 @@ describe('the bot HTTP server (restify)', () => {
         guards: [
           (req) => {
             guarded++;
-            if (req.headers.authorization !== 'Bearer ok') throw new HttpError(401, 'token_missing', 'Send a token.', undefined, { 'WWW-Authenticate': 'Bearer' });
+            if (req.headers.authorization !== 'Bearer ok')
+              throw new HttpError(401, 'token_missing', 'Send a token.', undefined, { 'WWW-Authenticate': 'Bearer' });
           },
         ],
         jsonBody: { maxBytes: 1024 },
@@ -54,7 +57,7 @@ describe('the bot HTTP server (restify)', () => {
   });
   afterAll(() => server.close());
 
-  it('routes by method and path, and keeps the caller\'s sane correlation id for the handler and in the answer', async () => {
+  it("routes by method and path, and keeps the caller's sane correlation id for the handler and in the answer", async () => {
     const res = await fetch(`${url}/ok?x=1`, { headers: { 'x-correlation-id': 'abc-123' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-correlation-id')).toBe('abc-123');
@@ -93,11 +96,16 @@ describe('the bot HTTP server (restify)', () => {
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('malformed_json');
   });
 
-  describe('a route with restify\'s JSON body parser', () => {
-    const post = (body: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetch(`${url}/parsed`, { method: 'POST', headers, body, duplex: 'half' } as RequestInit);
+  describe("a route with restify's JSON body parser", () => {
+    const post = (body: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+      fetch(`${url}/parsed`, { method: 'POST', headers, body, duplex: 'half' } as RequestInit);
 
-    it('parses the body into req.body, under the request\'s correlation id', async () => {
-      const res = await fetch(`${url}/parsed`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'x-correlation-id': 'parsed-1' }, body: '{"a":[1,2]}' });
+    it("parses the body into req.body, under the request's correlation id", async () => {
+      const res = await fetch(`${url}/parsed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8', 'x-correlation-id': 'parsed-1' },
+        body: '{"a":[1,2]}',
+      });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ got: { a: [1, 2] }, correlationId: 'parsed-1' });
     });
@@ -115,20 +123,26 @@ describe('the bot HTTP server (restify)', () => {
       const declared = await post(JSON.stringify({ a: 'x'.repeat(100) }));
       expect(declared.status).toBe(413);
       expect(await declared.json()).toEqual({ error: { code: 'body_too_large', message: 'The body is 108 bytes; the limit is 64 bytes (0.0625 KiB).' } });
-      const chunked = raw(url, `POST /parsed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n50\r\n{"a":"${'x'.repeat(72)}"}\r\n0\r\n\r\n`);
+      const chunked = raw(
+        url,
+        `POST /parsed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n50\r\n{"a":"${'x'.repeat(72)}"}\r\n0\r\n\r\n`,
+      );
       await chunked.closed;
       expect(chunked.received()).toMatch(/^HTTP\/1\.1 413 /);
       expect(chunked.received()).toContain('"code":"body_too_large"');
     });
 
-    it('refuses malformed JSON with 400 in the bot\'s words', async () => {
+    it("refuses malformed JSON with 400 in the bot's words", async () => {
       const bad = await post('{"a":');
       expect(bad.status).toBe(400);
-      expect(((await bad.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'malformed_json', message: expect.stringMatching(/^The body is not valid JSON: /) });
+      expect(((await bad.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: 'malformed_json',
+        message: expect.stringMatching(/^The body is not valid JSON: /),
+      });
     });
   });
 
-  it('runs a route\'s guards before reading the body, and closes a connection whose body is still to come', async () => {
+  it("runs a route's guards before reading the body, and closes a connection whose body is still to come", async () => {
     const before = guarded;
     const ok = await fetch(`${url}/guarded`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ok' }, body: '{"a":1}' });
     expect(await ok.json()).toEqual({ got: { a: 1 } });
@@ -161,7 +175,7 @@ describe('the bot HTTP server (restify)', () => {
     expect(await failed.text()).not.toContain('secret detail');
   });
 
-  it('sets node\'s limits on purpose (not its defaults of minutes and no cap)', () => {
+  it("sets node's limits on purpose (not its defaults of minutes and no cap)", () => {
     const s = server.server as typeof server.server & { maxHeaderSize?: number; connectionsCheckingInterval?: number };
     expect(s.headersTimeout).toBe(SERVER_LIMITS.headersTimeoutMs);
     expect(s.requestTimeout).toBe(SERVER_LIMITS.requestTimeoutMs);
@@ -175,11 +189,17 @@ describe('the bot HTTP server (restify)', () => {
   });
 });
 
-describe('the server\'s limits, scaled down', () => {
+describe("the server's limits, scaled down", () => {
   let server: BotHttpServer;
   let url: string;
   beforeAll(async () => {
-    server = new BotHttpServer(pino({ level: 'silent' }), { headersTimeoutMs: 400, requestTimeoutMs: 1_500, bodyIdleTimeoutMs: 300, connectionsCheckIntervalMs: 100, maxConnections: 3 });
+    server = new BotHttpServer(pino({ level: 'silent' }), {
+      headersTimeoutMs: 400,
+      requestTimeoutMs: 1_500,
+      bodyIdleTimeoutMs: 300,
+      connectionsCheckIntervalMs: 100,
+      maxConnections: 3,
+    });
     server.route('GET', '/ok', async (_req, res) => res.send(200, { ok: true }));
     server.route('POST', '/slow', async (req, res) => {
       await readJsonBody(req, 1024);

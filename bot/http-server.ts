@@ -167,7 +167,9 @@ export class BotHttpServer {
     (s as Server & { maxHeaderSize?: number }).maxHeaderSize = this.limits.maxHeaderBytes;
     (s as Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval = this.limits.connectionsCheckIntervalMs;
     s.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
-    s.on('drop', () => this.clientLog.note('connection_refused', { maxConnections: this.limits.maxConnections }, 'connection refused: the server is at its connection cap'));
+    s.on('drop', () =>
+      this.clientLog.note('connection_refused', { maxConnections: this.limits.maxConnections }, 'connection refused: the server is at its connection cap'),
+    );
 
     this.restify.pre((req, res, next) => {
       const r = req as BotRequest;
@@ -281,11 +283,21 @@ export class BotHttpServer {
   private jsonBody(maxBytes: number): RestifyModule.RequestHandler[] {
     const precheck: Guard = (req) => {
       requireJsonContentType(req);
-      const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      const encoding = String(req.headers['content-encoding'] ?? 'identity')
+        .trim()
+        .toLowerCase();
       // restify's reader would inflate gzip without a bound on the inflated size: a few KB could become gigabytes.
-      if (encoding !== 'identity') throw new HttpError(415, 'unsupported_encoding', `Content-Encoding '${encoding.slice(0, 30)}' is not accepted; send the JSON uncompressed.`, undefined, { 'Accept-Encoding': 'identity' });
+      if (encoding !== 'identity')
+        throw new HttpError(
+          415,
+          'unsupported_encoding',
+          `Content-Encoding '${encoding.slice(0, 30)}' is not accepted; send the JSON uncompressed.`,
+          undefined,
+          { 'Accept-Encoding': 'identity' },
+        );
       const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > maxBytes) throw new HttpError(413, 'body_too_large', `The body is ${declared} bytes; the limit is ${maxBytes} bytes (${maxBytes / 1024} KiB).`);
+      if (declared > maxBytes)
+        throw new HttpError(413, 'body_too_large', `The body is ${declared} bytes; the limit is ${maxBytes} bytes (${maxBytes / 1024} KiB).`);
     };
     return [
       (req, res, next) => {
@@ -405,7 +417,11 @@ export class BotHttpServer {
     }
     const [status, reason, message] =
       code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request_timeout', `The request did not arrive within ${this.limits.requestTimeoutMs / 1000} s (headers within ${this.limits.headersTimeoutMs / 1000} s).`]
+        ? [
+            408,
+            'request_timeout',
+            `The request did not arrive within ${this.limits.requestTimeoutMs / 1000} s (headers within ${this.limits.headersTimeoutMs / 1000} s).`,
+          ]
         : code === 'HPE_HEADER_OVERFLOW'
           ? [431, 'headers_too_large', `The request line and headers exceed ${this.limits.maxHeaderBytes} bytes.`]
           : [400, 'bad_request', 'The request is not valid HTTP/1.1.'];
@@ -418,7 +434,9 @@ export class BotHttpServer {
     const body = JSON.stringify({ error: { code: reason, message } });
     // Closed once the answer is written, whether or not the client ever closes its side.
     socket.once('finish', () => socket.destroy());
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   }
 }
 

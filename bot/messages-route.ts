@@ -55,7 +55,10 @@ export function registerMessagesRoute(server: BotHttpServer, deps: MessagesRoute
   /** One log line per refusal, then the 401 (or 503) to throw. */
   const refuse = (req: BotRequest, err: ChannelTokenError, detail?: string) => {
     const refusal = channelTokenRefusal(err);
-    log.warn({ route: '/api/messages', status: refusal.status, code: refusal.code, remoteAddress: req.socket.remoteAddress, ...(detail ? { detail } : {}) }, 'activity refused: channel authentication failed');
+    log.warn(
+      { route: '/api/messages', status: refusal.status, code: refusal.code, remoteAddress: req.socket.remoteAddress, ...(detail ? { detail } : {}) },
+      'activity refused: channel authentication failed',
+    );
     return refusal;
   };
 

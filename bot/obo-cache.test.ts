@@ -1,6 +1,12 @@
 import { onBehalfOfCache } from './approver-token';
 
-const OPTIONS = { tenantId: '11111111-1111-4111-8111-111111111111', clientId: '22222222-2222-4222-8222-222222222222', clientSecret: 'not-a-real-secret', authorityHost: 'https://login.microsoftonline.com', disableInstanceDiscovery: false };
+const OPTIONS = {
+  tenantId: '11111111-1111-4111-8111-111111111111',
+  clientId: '22222222-2222-4222-8222-222222222222',
+  clientSecret: 'not-a-real-secret',
+  authorityHost: 'https://login.microsoftonline.com',
+  disableInstanceDiscovery: false,
+};
 
 /** An unsigned token with an `exp` (the cache reads it; Entra verifies the token itself). */
 function token(sub: string, expSeconds: number): string {

@@ -45,7 +45,7 @@ interface ReadyzBody {
   checks: Record<string, Record<string, unknown>>;
 }
 
-describe('/readyz and the store\'s connection state', () => {
+describe("/readyz and the store's connection state", () => {
   let server: BotHttpServer;
   let url: string;
   let driver: ProbeDriver;
@@ -58,12 +58,22 @@ describe('/readyz and the store\'s connection state', () => {
     health = new ConnectionHealth(() => undefined);
     failures.length = 0;
     db = new Kysely<any>({
-      dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => driver, createIntrospector: (k) => new PostgresIntrospector(k), createQueryCompiler: () => new PostgresQueryCompiler() },
+      dialect: {
+        createAdapter: () => new PostgresAdapter(),
+        createDriver: () => driver,
+        createIntrospector: (k) => new PostgresIntrospector(k),
+        createQueryCompiler: () => new PostgresQueryCompiler(),
+      },
     });
     server = new BotHttpServer(pino({ level: 'silent' }));
     // As create-bot wires it: the default cache period (5 s), so a state change must not wait for it.
     const readiness = new Readiness([databaseCheck(db, health)], { onFailure: (check) => failures.push(check) });
-    registerOperationsRoutes(server, { readiness, metrics: new PrometheusMetrics(null, { defaultMetrics: false }), metricsAccess: { enabled: false }, log: pino({ level: 'silent' }) });
+    registerOperationsRoutes(server, {
+      readiness,
+      metrics: new PrometheusMetrics(null, { defaultMetrics: false }),
+      metricsAccess: { enabled: false },
+      log: pino({ level: 'silent' }),
+    });
     await server.listen(0, '127.0.0.1');
     const address = server.server.address() as { port: number };
     url = `http://127.0.0.1:${address.port}`;
@@ -81,7 +91,10 @@ describe('/readyz and the store\'s connection state', () => {
 
   it('answers 503 naming the database while a unit of work that lost its connection waits to run again, and 200 once it committed', async () => {
     const ready = await readyz();
-    expect(ready).toEqual({ status: 200, body: { status: 'ready', checkedAt: expect.any(String), checks: { database: { ok: true, detail: 'ok', durationMs: expect.any(Number) } } } });
+    expect(ready).toEqual({
+      status: 200,
+      body: { status: 'ready', checkedAt: expect.any(String), checks: { database: { ok: true, detail: 'ok', durationMs: expect.any(Number) } } },
+    });
 
     // A transaction loses its connection in the middle (57P01) and is run again; its second attempt is held.
     let attempts = 0;
@@ -132,9 +145,16 @@ describe('/readyz and the store\'s connection state', () => {
 
     release();
     await expect(unit).resolves.toBe('committed');
-    expect({ lost: health.lost, awaitingRetry: health.awaitingRetry, recovered: health.recoveredAt !== null }).toEqual({ lost: false, awaitingRetry: 0, recovered: true });
+    expect({ lost: health.lost, awaitingRetry: health.awaitingRetry, recovered: health.recoveredAt !== null }).toEqual({
+      lost: false,
+      awaitingRetry: 0,
+      recovered: true,
+    });
     const after = await readyz();
-    expect(after).toEqual({ status: 200, body: { status: 'ready', checkedAt: expect.any(String), checks: { database: { ok: true, detail: 'ok', durationMs: expect.any(Number) } } } });
+    expect(after).toEqual({
+      status: 200,
+      body: { status: 'ready', checkedAt: expect.any(String), checks: { database: { ok: true, detail: 'ok', durationMs: expect.any(Number) } } },
+    });
     expect(attempts).toBe(2);
     expect(failures).toEqual([]);
   });
@@ -168,14 +188,18 @@ describe('/readyz and the store\'s connection state', () => {
     expect((await readyz()).status).toBe(503);
     expect(health.lost).toBe(true);
     // ...until a query of the store's succeeds (here: a transaction), which ends the incident at once.
-    await withConnectionRetry((work: (trx: null) => Promise<number>) => work(null), async () => 1, health);
+    await withConnectionRetry(
+      (work: (trx: null) => Promise<number>) => work(null),
+      async () => 1,
+      health,
+    );
     expect(health.lost).toBe(false);
     const up = await readyz();
     expect(up.status).toBe(200);
     expect(up.body.checks.database).toEqual({ ok: true, detail: 'ok', durationMs: expect.any(Number) });
   });
 
-  it('an incident with no work waiting ends with the probe\'s own answer: a replica out of rotation sees its database come back', async () => {
+  it("an incident with no work waiting ends with the probe's own answer: a replica out of rotation sees its database come back", async () => {
     const now = jest.spyOn(Date, 'now').mockReturnValue(T0);
     health.noteError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), 'idle client');
     health.noteError(new Error('Connection terminated unexpectedly'), 'idle client');

@@ -33,13 +33,21 @@ export function registerOperationsRoutes(server: BotHttpServer, deps: Operations
   server.route('GET', '/metrics', async (req, res) => {
     res.header('Cache-Control', 'no-store');
     if (!deps.metricsAccess.enabled) {
-      res.send(404, { error: { code: 'metrics_disabled', message: 'Metrics are off: set METRICS_TOKEN (and scrape with Authorization: Bearer <token>), or METRICS_ALLOW_ANONYMOUS=true on a private network.' } });
+      res.send(404, {
+        error: {
+          code: 'metrics_disabled',
+          message: 'Metrics are off: set METRICS_TOKEN (and scrape with Authorization: Bearer <token>), or METRICS_ALLOW_ANONYMOUS=true on a private network.',
+        },
+      });
       return;
     }
     if (expected) {
       const presented = /^Bearer ([^\s]+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
       if (!presented || !timingSafeEqual(digest(presented), expected)) {
-        deps.log.warn({ route: '/metrics', status: 401, code: 'metrics_unauthorized', remoteAddress: req.socket.remoteAddress }, 'metrics request refused: no or wrong bearer token');
+        deps.log.warn(
+          { route: '/metrics', status: 401, code: 'metrics_unauthorized', remoteAddress: req.socket.remoteAddress },
+          'metrics request refused: no or wrong bearer token',
+        );
         res.header('WWW-Authenticate', 'Bearer realm="metrics"');
         res.send(401, { error: { code: 'metrics_unauthorized', message: 'Send Authorization: Bearer <METRICS_TOKEN>.' } });
         return;

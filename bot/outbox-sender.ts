@@ -16,7 +16,11 @@ export class NotifierSender implements OutboxSender {
       case 'post': {
         // A personal chat (a requester's notice): posted on a reference to that 1:1 conversation.
         if (d.meta?.chat === 'personal') {
-          const reference = { channelId: 'msteams', serviceUrl: d.serviceUrl, conversation: { id: d.conversationId, conversationType: 'personal', isGroup: false, name: '' } };
+          const reference = {
+            channelId: 'msteams',
+            serviceUrl: d.serviceUrl,
+            conversation: { id: d.conversationId, conversationType: 'personal', isGroup: false, name: '' },
+          };
           if (p.type === 'text') return { activityId: (await this.notifier.sendText(reference, p.text)) || undefined };
           return { activityId: await this.notifier.sendCardTo(reference, p.card) };
         }
@@ -35,8 +39,16 @@ export class NotifierSender implements OutboxSender {
 
   async remove(target: { conversationId: string; serviceUrl: string; personal: boolean }, activityId: string): Promise<void> {
     const reference = target.personal
-      ? { channelId: 'msteams', serviceUrl: target.serviceUrl, conversation: { id: target.conversationId, conversationType: 'personal', isGroup: false, name: '' } }
-      : { channelId: 'msteams', serviceUrl: target.serviceUrl, conversation: { id: target.conversationId, conversationType: 'channel', isGroup: true, name: '' } };
+      ? {
+          channelId: 'msteams',
+          serviceUrl: target.serviceUrl,
+          conversation: { id: target.conversationId, conversationType: 'personal', isGroup: false, name: '' },
+        }
+      : {
+          channelId: 'msteams',
+          serviceUrl: target.serviceUrl,
+          conversation: { id: target.conversationId, conversationType: 'channel', isGroup: true, name: '' },
+        };
     await this.notifier.deleteMessage(reference, activityId);
   }
 }

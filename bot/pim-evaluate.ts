@@ -79,40 +79,75 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
       return answer(existing.evaluation_id, existing.outcome, JSON.parse(existing.reasons) as string[]);
     }
 
-    const verdict = await withinBudget(deps.budgetMs + SAFETY_MARGIN_MS, () => evaluateActivation(request, { policy: deps.policy, ports: deps.ports, budgetMs: deps.budgetMs, now: now() }));
+    const verdict = await withinBudget(deps.budgetMs + SAFETY_MARGIN_MS, () =>
+      evaluateActivation(request, { policy: deps.policy, ports: deps.ports, budgetMs: deps.budgetMs, now: now() }),
+    );
     const evaluationId = randomUUID();
     const at = now();
     const needsCard = verdict.outcome === 'Approved' && needsApprovalCard(request);
     const approvalId = needsCard ? randomUUID() : null;
     const latencyMs = Date.now() - started;
     const { row, created } = await deps.store.insertEvaluation(
-      newEvaluationRow(request, { evaluationId, outcome: verdict.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, reasons: verdict.reasons, checks: verdict.checks, latencyMs, at, bodyDigest: digest, riskFlags: verdict.riskFlags }),
-      approvalId ? newApprovalRequestRow(request, { id: approvalId, evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, checks: verdict.checks, at }) : undefined,
-      [evaluationEntry({
+      newEvaluationRow(request, {
         evaluationId,
-        pimRequestId: request.pimRequestId,
-        requestKey: request.requestKey,
-        approvalRequestId: approvalId,
-        requestKind: request.kind,
-        principalId: request.principalId,
-        roleDefinitionId: request.roleDefinitionId,
-        scope: request.scope,
         outcome: verdict.outcome,
         wouldBe: verdict.wouldBe,
         mode: verdict.mode,
         reasons: verdict.reasons,
         checks: verdict.checks,
         latencyMs,
-        callerAppId: caller.appId,
         at,
+        bodyDigest: digest,
+        riskFlags: verdict.riskFlags,
       }),
-      ...(conflictWith ? [calloutConflictEntry({ pimRequestId: request.pimRequestId, requestKey: request.requestKey, evaluationId, firstEvaluationId: conflictWith.evaluation_id, fields: conflictFields(conflictWith, request), callerAppId: caller.appId, at })] : []),
-    ]);
-    log.info({ evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created }, 'activation evaluated');
+      approvalId
+        ? newApprovalRequestRow(request, { id: approvalId, evaluationId, riskFlags: verdict.riskFlags, reasons: verdict.reasons, checks: verdict.checks, at })
+        : undefined,
+      [
+        evaluationEntry({
+          evaluationId,
+          pimRequestId: request.pimRequestId,
+          requestKey: request.requestKey,
+          approvalRequestId: approvalId,
+          requestKind: request.kind,
+          principalId: request.principalId,
+          roleDefinitionId: request.roleDefinitionId,
+          scope: request.scope,
+          outcome: verdict.outcome,
+          wouldBe: verdict.wouldBe,
+          mode: verdict.mode,
+          reasons: verdict.reasons,
+          checks: verdict.checks,
+          latencyMs,
+          callerAppId: caller.appId,
+          at,
+        }),
+        ...(conflictWith
+          ? [
+              calloutConflictEntry({
+                pimRequestId: request.pimRequestId,
+                requestKey: request.requestKey,
+                evaluationId,
+                firstEvaluationId: conflictWith.evaluation_id,
+                fields: conflictFields(conflictWith, request),
+                callerAppId: caller.appId,
+                at,
+              }),
+            ]
+          : []),
+      ],
+    );
+    log.info(
+      { evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created },
+      'activation evaluated',
+    );
     if (created) deps.metrics?.evaluation({ outcome: row.outcome, rule: decidingRule(verdict), seconds: (Date.now() - started) / 1000 });
     if (created && conflictWith) {
       deps.metrics?.calloutBinding('conflict');
-      log.warn({ evaluationId: row.evaluation_id, firstEvaluationId: conflictWith.evaluation_id }, 'a second, different body for a request id already evaluated: evaluated on its own');
+      log.warn(
+        { evaluationId: row.evaluation_id, firstEvaluationId: conflictWith.evaluation_id },
+        'a second, different body for a request id already evaluated: evaluated on its own',
+      );
     }
     if (created && needsCard) {
       const approval = await deps.store.getRequestByPimId(approvalKeyOf(request));
@@ -161,7 +196,17 @@ async function withinBudget(budgetMs: number, run: () => Promise<Verdict>): Prom
   let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise<Verdict>((resolve) => {
     timer = setTimeout(
-      () => resolve({ outcome: 'Approved', wouldBe: 'Approved', mode: 'enforce', row: 0, humanOnly: false, reasons: ['The automatic checks did not finish in time; an approver decides.'], riskFlags: ['Checks incomplete'], checks: [] }),
+      () =>
+        resolve({
+          outcome: 'Approved',
+          wouldBe: 'Approved',
+          mode: 'enforce',
+          row: 0,
+          humanOnly: false,
+          reasons: ['The automatic checks did not finish in time; an approver decides.'],
+          riskFlags: ['Checks incomplete'],
+          checks: [],
+        }),
       budgetMs,
     );
   });

@@ -34,13 +34,25 @@ export interface EventsAuth {
 /** The two routes; one call from the composition root. */
 export function registerEventRoutes(
   server: BotHttpServer,
-  deps: { config: AppConfig; store: Store; delivery: CardDelivery; validatePimToken: (authorization: string | undefined) => Promise<PimCaller>; log: Logger; now?: () => Date },
+  deps: {
+    config: AppConfig;
+    store: Store;
+    delivery: CardDelivery;
+    validatePimToken: (authorization: string | undefined) => Promise<PimCaller>;
+    log: Logger;
+    now?: () => Date;
+  },
 ): void {
   const { config } = deps;
   const auth: EventsAuth = {
     hmacSecret: config.events.hmacSecret,
     validateToken: config.events.allowedAppIds.length
-      ? createPimTokenValidator({ issuers: config.pimEndpoint.issuers, jwksUri: config.pimEndpoint.jwksUri, audience: config.pimEndpoint.appIdUri, allowedCallerAppIds: config.events.allowedAppIds })
+      ? createPimTokenValidator({
+          issuers: config.pimEndpoint.issuers,
+          jwksUri: config.pimEndpoint.jwksUri,
+          audience: config.pimEndpoint.appIdUri,
+          allowedCallerAppIds: config.events.allowedAppIds,
+        })
       : undefined,
   };
   const base = () => ({ store: deps.store, delivery: deps.delivery, log: deps.log, now: deps.now });
@@ -95,7 +107,10 @@ export async function handleInboundEvent(req: IncomingMessage, deps: EventDeps &
  * outcome. Treated as a postApproval event whose id is the request and the status, so PIM's
  * retries are duplicates.
  */
-export async function handlePostApproval(req: IncomingMessage, deps: EventDeps & { validateToken: (authorization: string | undefined) => Promise<PimCaller> }): Promise<HttpResult> {
+export async function handlePostApproval(
+  req: IncomingMessage,
+  deps: EventDeps & { validateToken: (authorization: string | undefined) => Promise<PimCaller> },
+): Promise<HttpResult> {
   const now = deps.now ?? (() => new Date());
   try {
     const { body, request } = await readPimCallout(req, deps.validateToken);
@@ -104,7 +119,10 @@ export async function handlePostApproval(req: IncomingMessage, deps: EventDeps &
     const outcome = outcomeOfPimStatus(status);
     const at = now();
     if (!outcome) {
-      const first = await deps.store.claimInboundEvent({ ...eventRow({ eventId, type: 'postApproval', occurredAt: at.toISOString(), request }, 'pim', at), result: 'ignored' });
+      const first = await deps.store.claimInboundEvent({
+        ...eventRow({ eventId, type: 'postApproval', occurredAt: at.toISOString(), request }, 'pim', at),
+        result: 'ignored',
+      });
       deps.log.info({ eventId, pimRequestId: request.pimRequestId, pimStatus: status, first }, 'post-approval call with a status that is no outcome');
       return { status: 202, body: { status: 'ignored', eventId, message: `Status '${status}' is not an outcome yet; nothing to update.` } };
     }
@@ -118,7 +136,12 @@ function pimStatusOf(body: unknown): string {
   const b = body as { status?: unknown; properties?: { status?: unknown } };
   const status = b.status ?? b.properties?.status;
   if (typeof status !== 'string' || !/^[A-Za-z]{1,64}$/.test(status)) {
-    throw new HttpError(400, 'status_missing', "A post-approval call must carry the request's status (Granted, Provisioned, Denied, TimedOut, Canceled, ...).", 'status');
+    throw new HttpError(
+      400,
+      'status_missing',
+      "A post-approval call must carry the request's status (Granted, Provisioned, Denied, TimedOut, Canceled, ...).",
+      'status',
+    );
   }
   return status;
 }
@@ -145,7 +168,13 @@ async function authenticate(req: IncomingMessage, auth: EventsAuth, now: Date): 
   const signed = timestamp !== undefined || signature !== undefined;
   if (req.headers.authorization !== undefined || (!signed && !hmacSecret)) {
     if (!validateToken) {
-      throw new HttpError(401, 'token_not_accepted', 'Entra tokens are not accepted here: add the sending app id to EVENTS_ALLOWED_APP_IDS, or sign the event (X-PIM-Bot-Timestamp, X-PIM-Bot-Signature).', undefined, challenge);
+      throw new HttpError(
+        401,
+        'token_not_accepted',
+        'Entra tokens are not accepted here: add the sending app id to EVENTS_ALLOWED_APP_IDS, or sign the event (X-PIM-Bot-Timestamp, X-PIM-Bot-Signature).',
+        undefined,
+        challenge,
+      );
     }
     try {
       const caller = await validateToken(req.headers.authorization);
@@ -156,7 +185,13 @@ async function authenticate(req: IncomingMessage, auth: EventsAuth, now: Date): 
     }
   }
   if (!hmacSecret) {
-    throw new HttpError(401, 'hmac_not_accepted', 'HMAC-signed events are not accepted here: set EVENTS_HMAC_SECRET, or send an Entra bearer token from an app in EVENTS_ALLOWED_APP_IDS.', undefined, challenge);
+    throw new HttpError(
+      401,
+      'hmac_not_accepted',
+      'HMAC-signed events are not accepted here: set EVENTS_HMAC_SECRET, or send an Entra bearer token from an app in EVENTS_ALLOWED_APP_IDS.',
+      undefined,
+      challenge,
+    );
   }
   try {
     const checked = checkSignatureHeaders(timestamp, signature, now);
@@ -167,7 +202,9 @@ async function authenticate(req: IncomingMessage, auth: EventsAuth, now: Date): 
 }
 
 function signatureRefusal(err: unknown, headers?: Record<string, string>): unknown {
-  return err instanceof EventSignatureError ? new HttpError(401, `hmac_${err.check}`, err.message, undefined, headers ?? { 'WWW-Authenticate': 'PIM-Bot-HMAC-SHA256' }) : err;
+  return err instanceof EventSignatureError
+    ? new HttpError(401, `hmac_${err.check}`, err.message, undefined, headers ?? { 'WWW-Authenticate': 'PIM-Bot-HMAC-SHA256' })
+    : err;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -237,7 +274,10 @@ async function escalate(event: InboundEvent, at: Date, deps: EventDeps, log: Log
   );
   if (!created) {
     log.info({ requestId: row.id, status: row.status }, 'escalation for a request already tracked; no second card');
-    return { result: 'already_tracked', http: { status: 200, body: { status: 'already_tracked', eventId: event.eventId, requestId: row.id, requestStatus: row.status } } };
+    return {
+      result: 'already_tracked',
+      http: { status: 200, body: { status: 'already_tracked', eventId: event.eventId, requestId: row.id, requestStatus: row.status } },
+    };
   }
   deps.delivery.kick(() => deps.delivery.postCards(row.id));
   return { result: 'escalated', http: { status: 200, body: { status: 'escalated', eventId: event.eventId, requestId: row.id } } };
@@ -253,7 +293,11 @@ async function applyPostApproval(event: InboundEvent, deps: EventDeps, log: Logg
   let plan = planPostApproval(row.status as RequestStatus, outcome);
   for (let attempt = 1; plan.kind === 'update'; attempt++) {
     const patch = closingPatch(plan.next, event);
-    const closed = requestClosedEntry(row, { status: plan.next, source: 'event', decidedBy: patch.decided_by_id, justification: patch.decision_justification, eventId: event.eventId }, new Date(patch.decided_at));
+    const closed = requestClosedEntry(
+      row,
+      { status: plan.next, source: 'event', decidedBy: patch.decided_by_id, justification: patch.decision_justification, eventId: event.eventId },
+      new Date(patch.decided_at),
+    );
     const updated = await deps.store.updateRequestIfVersion(row.id, row.version, patch, [closed]);
     if (updated) {
       row = updated;
@@ -280,7 +324,16 @@ async function applyPostApproval(event: InboundEvent, deps: EventDeps, log: Logg
   log.warn({ requestId, status: row.status, outcome }, 'post-approval event disagrees with the recorded outcome; the first outcome stands');
   return {
     result: 'conflict',
-    http: { status: 200, body: { status: 'already_closed', eventId: event.eventId, requestId, requestStatus: row.status, message: `The request was already ${row.status}; the event is recorded and changes nothing.` } },
+    http: {
+      status: 200,
+      body: {
+        status: 'already_closed',
+        eventId: event.eventId,
+        requestId,
+        requestStatus: row.status,
+        message: `The request was already ${row.status}; the event is recorded and changes nothing.`,
+      },
+    },
   };
 }
 

@@ -51,7 +51,7 @@ export class PresenceBoard {
         if (!this.failing) {
           this.opts.log.warn(
             { err: errInfo(err) },
-            "Teams presence could not be read (grant the app Presence.Read.All, or Graph is failing): nudges and escalations follow the ladder without presence until it can",
+            'Teams presence could not be read (grant the app Presence.Read.All, or Graph is failing): nudges and escalations follow the ladder without presence until it can',
           );
         }
         this.failing = true;

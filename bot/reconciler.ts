@@ -129,7 +129,8 @@ export class Reconciler {
       }
     }
     const durationMs = Date.now() - started;
-    if (counts.unread > 0) this.deps.log.warn({ counts, unreadStatuses, durationMs }, 'reconcile run: some PIM requests could not be read; the next run retries them');
+    if (counts.unread > 0)
+      this.deps.log.warn({ counts, unreadStatuses, durationMs }, 'reconcile run: some PIM requests could not be read; the next run retries them');
     else if (counts.checked > counts.open) this.deps.log.info({ counts, durationMs }, 'reconcile run');
     else this.deps.log.debug({ counts, durationMs }, 'reconcile run');
     return counts;
@@ -141,7 +142,14 @@ export class Reconciler {
       if (this.stopping.signal.aborted) break;
       const page = await this.deps.store.pendingRequestsPage(kind, after, PAGE_SIZE);
       if (page.length === 0) break;
-      const reads = kind === 'azureResource' ? await this.readAzure(page) : await this.deps.readStatuses(page.map((r) => r.pim_request_id), this.stopping.signal, kind);
+      const reads =
+        kind === 'azureResource'
+          ? await this.readAzure(page)
+          : await this.deps.readStatuses(
+              page.map((r) => r.pim_request_id),
+              this.stopping.signal,
+              kind,
+            );
       for (const row of page) {
         counts.checked += 1;
         const read = reads.get(row.pim_request_id) ?? { error: { status: 0, code: 'NotRead' } };

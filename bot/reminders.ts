@@ -89,7 +89,13 @@ export class ReminderLadder {
 
   private stepFor(row: ApprovalRequestRow, now: Date): LadderStep {
     const rule = effectiveRule(this.deps.policy, roleKeyOfRow(row));
-    return nextStep(new Date(row.created_at), { nudges: row.nudge_count, escalated: !!row.escalated_at, escalatedEarly: !!row.escalated_early }, rule.reminders, this.quiet(), now);
+    return nextStep(
+      new Date(row.created_at),
+      { nudges: row.nudge_count, escalated: !!row.escalated_at, escalatedEarly: !!row.escalated_early },
+      rule.reminders,
+      this.quiet(),
+      now,
+    );
   }
 
   /** When presence must next be looked at for early escalation; null once escalated or without presence routing. */
@@ -129,7 +135,17 @@ export class ReminderLadder {
     let retryCheckAt: Date | undefined;
     if (plan?.anyReachable) {
       await this.deps.store.recordApproversReachable(row.id, now.toISOString());
-    } else if (plan && checkDue && earlyEscalationDue({ createdAt: new Date(row.created_at), lastReachableAt: row.approvers_reachable_at ? new Date(row.approvers_reachable_at) : null, anyReachableNow: false, afterMs: this.deps.presence!.earlyEscalationAfterMs, now })) {
+    } else if (
+      plan &&
+      checkDue &&
+      earlyEscalationDue({
+        createdAt: new Date(row.created_at),
+        lastReachableAt: row.approvers_reachable_at ? new Date(row.approvers_reachable_at) : null,
+        anyReachableNow: false,
+        afterMs: this.deps.presence!.earlyEscalationAfterMs,
+        now,
+      })
+    ) {
       const quiet = this.quietFor(row, now);
       if (quiet) {
         retryCheckAt = afterQuietHours(now, quiet);
@@ -147,13 +163,26 @@ export class ReminderLadder {
     switch (step.kind) {
       case 'nudge':
         await this.nudge(row, `Still waiting for a decision (${ageText(row, now)}).`, `nudge:${row.id}:${step.index + 1}`, undefined, plan);
-        await this.deps.store.recordLadder(row.id, { nudge_count: step.index + 1 }, reminderEntry(row, 'nudge', { actor: BOT_ACTOR, trigger: 'ladder', index: step.index + 1 }, now));
+        await this.deps.store.recordLadder(
+          row.id,
+          { nudge_count: step.index + 1 },
+          reminderEntry(row, 'nudge', { actor: BOT_ACTOR, trigger: 'ladder', index: step.index + 1 }, now),
+        );
         log.info({ nudge: step.index + 1 }, 'approvers nudged');
         this.deps.metrics?.nudge('nudge');
         break;
       case 'escalate':
         await this.escalate(row, now, { plan });
-        await this.deps.store.recordLadder(row.id, { escalated_at: now.toISOString() }, reminderEntry(row, 'escalation', { actor: BOT_ACTOR, trigger: 'ladder', escalatedTo: effectiveRule(this.deps.policy, roleKeyOfRow(row)).reminders.escalateTo ?? null }, now));
+        await this.deps.store.recordLadder(
+          row.id,
+          { escalated_at: now.toISOString() },
+          reminderEntry(
+            row,
+            'escalation',
+            { actor: BOT_ACTOR, trigger: 'ladder', escalatedTo: effectiveRule(this.deps.policy, roleKeyOfRow(row)).reminders.escalateTo ?? null },
+            now,
+          ),
+        );
         log.info('request escalated');
         this.deps.metrics?.nudge('escalation');
         break;
@@ -173,7 +202,10 @@ export class ReminderLadder {
     if (!p) return null;
     const people = await this.approversToMention(row);
     if (people.length === 0) return null;
-    const presence = await p.board.lookup(people.map((m) => m.id), () => this.dueApproverIds(now));
+    const presence = await p.board.lookup(
+      people.map((m) => m.id),
+      () => this.dueApproverIds(now),
+    );
     return presence ? planMentions(people, presence) : null;
   }
 
@@ -200,8 +232,17 @@ export class ReminderLadder {
       await this.escalate(row, now, { plan, early: true });
       // Sent: a failed (already retried) audit append is logged, never a reason to send the escalation again.
       await this.deps.store.audit
-        .record(reminderEntry(row, 'escalation', { actor: BOT_ACTOR, trigger: 'presence', escalatedTo: effectiveRule(this.deps.policy, roleKeyOfRow(row)).reminders.escalateTo ?? null }, now))
-        .catch((err: unknown) => this.deps.log.error({ err: errInfo(err), requestId: row.id }, 'audit: the early escalation was sent but could not be recorded'));
+        .record(
+          reminderEntry(
+            row,
+            'escalation',
+            { actor: BOT_ACTOR, trigger: 'presence', escalatedTo: effectiveRule(this.deps.policy, roleKeyOfRow(row)).reminders.escalateTo ?? null },
+            now,
+          ),
+        )
+        .catch((err: unknown) =>
+          this.deps.log.error({ err: errInfo(err), requestId: row.id }, 'audit: the early escalation was sent but could not be recorded'),
+        );
       // The escalation's message in the thread stands for the nudge that was due with it.
       if (nudgesDone !== undefined) await this.deps.store.recordLadder(row.id, { nudge_count: nudgesDone });
     } catch (err) {
@@ -219,7 +260,14 @@ export class ReminderLadder {
   /** Users by object id (at most 10, never the requester), named from the directory; unknown ids are left out. */
   private async people(row: ApprovalRequestRow, ids: readonly string[]): Promise<Array<{ id: string; name: string }>> {
     const wanted = ids.filter((id) => id.toLowerCase() !== row.principal_id.toLowerCase()).slice(0, 10);
-    const people = await Promise.all(wanted.map((id) => this.deps.directory.user(id).then((u) => ({ id: u.id, name: u.displayName })).catch(() => null)));
+    const people = await Promise.all(
+      wanted.map((id) =>
+        this.deps.directory
+          .user(id)
+          .then((u) => ({ id: u.id, name: u.displayName }))
+          .catch(() => null),
+      ),
+    );
     return people.filter((p): p is { id: string; name: string } => !!p);
   }
 
@@ -228,7 +276,13 @@ export class ReminderLadder {
    * once. With a presence `plan`, the approvers who can act now are mentioned first and those away or out
    * of office are named, not pinged.
    */
-  private async nudge(row: ApprovalRequestRow, lead: string, key: string, also?: { people: Array<{ id: string; name: string }>; ask: string }, plan?: MentionPlan | null): Promise<void> {
+  private async nudge(
+    row: ApprovalRequestRow,
+    lead: string,
+    key: string,
+    also?: { people: Array<{ id: string; name: string }>; ask: string },
+    plan?: MentionPlan | null,
+  ): Promise<void> {
     const display = parseDisplay(row);
     const mentions = plan ? plan.mention : await this.approversToMention(row);
     const tags = (list: Array<{ name: string }>) => list.map((m) => `<at>${escapeXml(m.name)}</at>`).join(', ');
@@ -249,20 +303,35 @@ export class ReminderLadder {
     const rule = effectiveRule(this.deps.policy, roleKeyOfRow(row));
     const target = rule.reminders.escalateTo ? this.deps.channels[rule.reminders.escalateTo] : undefined;
     const posted = new Set((await this.deps.store.cardPosts(row.id)).map((p) => p.conversation_id));
-    const unreachable = how.early ? `no approver has been available for ${durationText(now.getTime() - Date.parse(row.approvers_reachable_at ?? row.created_at))}` : '';
+    const unreachable = how.early
+      ? `no approver has been available for ${durationText(now.getTime() - Date.parse(row.approvers_reachable_at ?? row.created_at))}`
+      : '';
     if (target && !posted.has(target.conversationId)) {
       // A copy of the card in the escalation channel: it is updated with every other copy from now on.
-      await this.deps.delivery.enqueueCard(row, target, how.early ? `Escalated early: ${unreachable} (away or out of office).` : "Escalated: this request has waited most of PIM's 24 hours.");
+      await this.deps.delivery.enqueueCard(
+        row,
+        target,
+        how.early ? `Escalated early: ${unreachable} (away or out of office).` : "Escalated: this request has waited most of PIM's 24 hours.",
+      );
     }
     const display = parseDisplay(row);
     const approverIds = new Set(display.approverIds.map((id) => id.toLowerCase()));
-    const contacts = await this.people(row, (display.escalationApproverIds ?? []).filter((id) => !approverIds.has(id.toLowerCase())));
-    await this.nudge(row, how.early ? `Escalated early: ${unreachable}.` : `Escalation: no decision after ${ageText(row, now)}.`, `escalate:${row.id}`, {
-      people: contacts,
-      ask: how.early
-        ? "you are this role's escalation contacts in PIM: no approver is available, please find one who can decide."
-        : "you are this role's escalation contacts in PIM: please make sure an approver decides in time.",
-    }, how.plan);
+    const contacts = await this.people(
+      row,
+      (display.escalationApproverIds ?? []).filter((id) => !approverIds.has(id.toLowerCase())),
+    );
+    await this.nudge(
+      row,
+      how.early ? `Escalated early: ${unreachable}.` : `Escalation: no decision after ${ageText(row, now)}.`,
+      `escalate:${row.id}`,
+      {
+        people: contacts,
+        ask: how.early
+          ? "you are this role's escalation contacts in PIM: no approver is available, please find one who can decide."
+          : "you are this role's escalation contacts in PIM: please make sure an approver decides in time.",
+      },
+      how.plan,
+    );
     if (await this.deps.store.conversationRef(row.principal_id)) {
       const names = (await this.approversToMention(row)).map((m) => m.name);
       const where = [target ? rule.reminders.escalateTo : '', contacts.length ? contacts.map((c) => c.name).join(', ') : ''].filter(Boolean).join(' and to ');
@@ -288,12 +357,14 @@ export class ReminderLadder {
         status: closedStatus,
         decided_by_name: 'PIM',
         decided_at: now.toISOString(),
-        decision_justification: expired ? 'No approver decided within PIM\'s 24 hours.' : `Closed in PIM (${status})`,
+        decision_justification: expired ? "No approver decided within PIM's 24 hours." : `Closed in PIM (${status})`,
       },
       [requestClosedEntry(row, { status: closedStatus, source: 'ladder', pimStatus: status }, now)],
     );
     if (!updated) return true; // someone else closed it meanwhile
-    await this.deps.delivery.refreshCopies(row.id).catch((err: unknown) => this.deps.log.warn({ err: errInfo(err), requestId: row.id }, 'cards not updated; the sweep retries'));
+    await this.deps.delivery
+      .refreshCopies(row.id)
+      .catch((err: unknown) => this.deps.log.warn({ err: errInfo(err), requestId: row.id }, 'cards not updated; the sweep retries'));
     if (expired) await this.deps.delivery.notifyRequester(row.id, { outcome: 'expired' }).catch(() => false);
     return true;
   }
@@ -315,10 +386,18 @@ export class ReminderLadder {
     const claimed = await this.deps.store.claimRequesterReminder(row.id, row.requester_reminded_at, now.toISOString());
     if (!claimed) return 'The approvers were just reminded.';
     const plan = await this.plan(row, now);
-    await this.nudge(row, `${parseDisplay(row).requester.displayName} is still waiting and asked me to remind you (${ageText(row, now)}).`, `remind:${row.id}:${now.toISOString()}`, undefined, plan);
+    await this.nudge(
+      row,
+      `${parseDisplay(row).requester.displayName} is still waiting and asked me to remind you (${ageText(row, now)}).`,
+      `remind:${row.id}:${now.toISOString()}`,
+      undefined,
+      plan,
+    );
     this.deps.metrics?.nudge('requester_reminder');
     // No state change of ours to share a transaction with (the reminder claim came first): a standalone, retried append.
-    await this.deps.store.audit.record(reminderEntry(row, 'nudge', { actor: requesterId.toLowerCase(), trigger: 'requester' }, now)).catch((err: unknown) => this.deps.log.error({ err: errInfo(err), requestId: row.id }, 'audit: the reminder was sent but could not be recorded'));
+    await this.deps.store.audit
+      .record(reminderEntry(row, 'nudge', { actor: requesterId.toLowerCase(), trigger: 'requester' }, now))
+      .catch((err: unknown) => this.deps.log.error({ err: errInfo(err), requestId: row.id }, 'audit: the reminder was sent but could not be recorded'));
     const names = (plan ? plan.mention : await this.approversToMention(row)).map((m) => m.name);
     return `I reminded ${names.length ? names.join(', ') : 'the approvers'} in the approvers' channel.`;
   }

@@ -59,8 +59,16 @@ export class RequesterSignalsReader {
       ]);
       const entries = [...pim, ...storeHistoryEntries(stored.approvals, stored.evaluations)];
       // The request on the card is not its own history: neither its PIM id nor (Azure) its evaluation's key.
-      const current = new Set([row.pim_request_id.toLowerCase(), ...stored.evaluations.filter((e) => e.evaluation_id === row.evaluation_id).map((e) => e.request_key.toLowerCase())]);
-      return { summary: summarizeHistory(entries.filter((e) => !current.has(e.key.toLowerCase())), { now }) };
+      const current = new Set([
+        row.pim_request_id.toLowerCase(),
+        ...stored.evaluations.filter((e) => e.evaluation_id === row.evaluation_id).map((e) => e.request_key.toLowerCase()),
+      ]);
+      return {
+        summary: summarizeHistory(
+          entries.filter((e) => !current.has(e.key.toLowerCase())),
+          { now },
+        ),
+      };
     } catch (err) {
       this.deps.log.warn({ requestId: row.id, err: { message: (err as Error).message } }, 'requester history for the card could not be read');
       return { summary: null };
@@ -118,7 +126,13 @@ export function riskBlockOf(signals: RequesterSignals): ApprovalRiskBlock | null
   const stored = signals.identityRisk;
   if (!stored) return null;
   const r = stored.record;
-  if (!r) return { tone: 'warning', headline: 'Identity risk could not be checked', facts: [{ title: 'Checked', value: utc(stored.checkedAt) ?? '' }], detections: [] };
+  if (!r)
+    return {
+      tone: 'warning',
+      headline: 'Identity risk could not be checked',
+      facts: [{ title: 'Checked', value: utc(stored.checkedAt) ?? '' }],
+      detections: [],
+    };
   const risk = activeRiskOf(r);
   const facts = [
     { title: 'State', value: STATE_TEXT[r.riskState] ?? r.riskState },
@@ -128,7 +142,12 @@ export function riskBlockOf(signals: RequesterSignals): ApprovalRiskBlock | null
   const detections = risk === 'none' ? [] : r.detections.map(detectionLine);
   if (risk === 'none') {
     const earlier = r.riskState === 'remediated' || r.riskState === 'dismissed' || r.riskState === 'confirmedSafe';
-    return { tone: 'good', headline: earlier ? `No active identity risk (earlier risk ${STATE_TEXT[r.riskState]})` : 'No identity risk in ID Protection', facts: earlier ? facts : [], detections: [] };
+    return {
+      tone: 'good',
+      headline: earlier ? `No active identity risk (earlier risk ${STATE_TEXT[r.riskState]})` : 'No identity risk in ID Protection',
+      facts: earlier ? facts : [],
+      detections: [],
+    };
   }
   if (r.detectionsUnavailable) detections.push('Risk detections could not be read');
   return {

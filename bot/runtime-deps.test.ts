@@ -9,7 +9,10 @@ import { join } from 'node:path';
 describe('runtime dependencies', () => {
   it('loading bot/create-bot.ts loads no development dependency', () => {
     const root = join(__dirname, '..');
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
     const devOnly = Object.keys(pkg.devDependencies).filter((d) => !(d in pkg.dependencies));
     const script = `require('./bot/create-bot'); process.stdout.write(JSON.stringify(Object.keys(require.cache)))`;
     const loaded = JSON.parse(execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: root, encoding: 'utf8' })) as string[];

@@ -61,7 +61,7 @@ const RELEASE = JSON.stringify({ by: 'adele-oid', name: 'Adele Vance', at: '2026
 const LINE = "Adele Vance's decision at 2026-03-02 08:04 UTC was not recorded in PIM; please decide again.";
 
 describe('a request row as a summary line', () => {
-  it('carries a released claim of a pending request, which the summary shows in the approval card\'s words', () => {
+  it("carries a released claim of a pending request, which the summary shows in the approval card's words", () => {
     const released = row({ last_release: RELEASE });
     const entry = summaryEntryOf(released);
     expect(entry).toEqual({
@@ -77,7 +77,9 @@ describe('a request row as a summary line', () => {
     // The approval card's line for the same row, word for word.
     expect(releaseLine(released)).toBe(LINE);
     expect(cardDataOf(released, NOW).message).toBe(LINE);
-    const card = JSON.stringify(renderSummaryCard({ entries: [entry, summaryEntryOf(row({ id: '0b8f6a3e-1c2d-4e5f-8a9b-000000000002' }))], part: 1, parts: 1, batchTotal: 2, now: NOW }));
+    const card = JSON.stringify(
+      renderSummaryCard({ entries: [entry, summaryEntryOf(row({ id: '0b8f6a3e-1c2d-4e5f-8a9b-000000000002' }))], part: 1, parts: 1, batchTotal: 2, now: NOW }),
+    );
     expect(card).toContain(JSON.stringify(LINE));
     expect(card.split('not recorded in PIM')).toHaveLength(2);
   });
@@ -85,7 +87,11 @@ describe('a request row as a summary line', () => {
   it('carries none without a release, or once the request is no longer pending', () => {
     expect(summaryEntryOf(row()).release).toBeNull();
     expect(summaryEntryOf(row({ last_release: RELEASE, status: 'recording' })).release).toBeNull();
-    expect(summaryEntryOf(row({ last_release: RELEASE, status: 'approved', decided_by_id: 'megan-oid', decided_by_name: 'Megan Bowen', decided_at: '2026-03-02T08:09:00.000Z' })).release).toBeNull();
+    expect(
+      summaryEntryOf(
+        row({ last_release: RELEASE, status: 'approved', decided_by_id: 'megan-oid', decided_by_name: 'Megan Bowen', decided_at: '2026-03-02T08:09:00.000Z' }),
+      ).release,
+    ).toBeNull();
     // A value that is not a release (an edit by hand) is no line rather than a broken one.
     expect(summaryEntryOf(row({ last_release: '{"by":1}' })).release).toBeNull();
   });
@@ -94,11 +100,20 @@ describe('a request row as a summary line', () => {
     const released = row({ last_release: RELEASE });
     expect(summaryLineOf(released, true)).toMatchObject({ outcome: null, release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' } });
     expect(summaryLineOf(released, false)).toMatchObject({ outcome: null, release: { name: '', atText: '2026-03-02 08:04 UTC' } });
-    const short = JSON.stringify(renderSummaryCard({ entries: [summaryLineOf(released, false), summaryLineOf(row({ id: 'other' }), false)], part: 1, parts: 1, batchTotal: 2, now: NOW }));
+    const short = JSON.stringify(
+      renderSummaryCard({ entries: [summaryLineOf(released, false), summaryLineOf(row({ id: 'other' }), false)], part: 1, parts: 1, batchTotal: 2, now: NOW }),
+    );
     expect(short).toContain('Requested 10 min ago · A decision was not recorded in PIM; please decide again.');
     expect(short).not.toContain('Adele');
     // Decided since: the outcome says what happened, with or without the decider's name.
-    const decided = row({ last_release: null, status: 'approved', version: 6, decided_by_id: 'megan-oid', decided_by_name: 'Megan Bowen', decided_at: '2026-03-02T08:09:00.000Z' });
+    const decided = row({
+      last_release: null,
+      status: 'approved',
+      version: 6,
+      decided_by_id: 'megan-oid',
+      decided_by_name: 'Megan Bowen',
+      decided_at: '2026-03-02T08:09:00.000Z',
+    });
     expect(summaryLineOf(decided, true)).toMatchObject({ outcome: { text: 'Approved by Megan Bowen at 2026-03-02 08:09 UTC', colour: 'good' }, release: null });
     expect(summaryLineOf(decided, false)).toMatchObject({ outcome: { text: 'Approved at 2026-03-02 08:09 UTC', colour: 'good' }, release: null });
   });

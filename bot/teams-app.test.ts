@@ -18,7 +18,17 @@ const cardAction = {
 describe('the envelope of an activity on /api/messages', () => {
   const accepted: Array<[string, unknown]> = [
     ['a card action', cardAction],
-    ['a personal message', { ...cardAction, type: 'message', name: undefined, value: undefined, text: 'activate **User Administrator**', conversation: { id: 'a:1', conversationType: 'personal', tenantId: 't1' } }],
+    [
+      'a personal message',
+      {
+        ...cardAction,
+        type: 'message',
+        name: undefined,
+        value: undefined,
+        text: 'activate **User Administrator**',
+        conversation: { id: 'a:1', conversationType: 'personal', tenantId: 't1' },
+      },
+    ],
     ['a members-added update without text', { ...cardAction, type: 'conversationUpdate', name: undefined, value: undefined, membersAdded: [{ id: '28:bot' }] }],
     ['null where a channel sends null', { ...cardAction, replyToId: null, text: null, from: { ...cardAction.from, aadObjectId: null } }],
   ];

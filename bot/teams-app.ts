@@ -43,7 +43,9 @@ export function createTeamsApp(opts: {
       log.warn({ activityType: ctx.activity.type }, 'demo: activity with a serviceUrl off loopback refused; nothing stored or sent');
       if (ctx.activity.type === ActivityTypes.Invoke) {
         // Becomes the HTTP answer (botbuilder keeps invoke responses in the turn; nothing goes to the serviceUrl).
-        const refused = errorResult(new HttpError(403, 'demo_service_url_not_allowed', 'Demo mode talks only to a Bot Connector on loopback (the Teams playground\'s).', 'serviceUrl'));
+        const refused = errorResult(
+          new HttpError(403, 'demo_service_url_not_allowed', "Demo mode talks only to a Bot Connector on loopback (the Teams playground's).", 'serviceUrl'),
+        );
         await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: refused.status, body: refused.body } });
       }
       return false;
@@ -62,9 +64,16 @@ export function createTeamsApp(opts: {
         body = handler === 'chat' ? await chat.onAction(ctx) : handler === 'digest' ? await digestActions.handle(ctx) : await actions.handle(ctx);
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'card action failed');
-        body = { statusCode: 500, type: 'application/vnd.microsoft.error', value: { code: '500', message: 'The bot hit an error; nothing was recorded. Try again.' } };
+        body = {
+          statusCode: 500,
+          type: 'application/vnd.microsoft.error',
+          value: { code: '500', message: 'The bot hit an error; nothing was recorded. Try again.' },
+        };
       }
-      opts.metrics?.cardAction(handler, typeof (body as { statusCode?: unknown } | undefined)?.statusCode === 'number' ? (body as { statusCode: number }).statusCode : 200);
+      opts.metrics?.cardAction(
+        handler,
+        typeof (body as { statusCode?: unknown } | undefined)?.statusCode === 'number' ? (body as { statusCode: number }).statusCode : 200,
+      );
       await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body } });
     },
     true,
@@ -92,7 +101,9 @@ export function createTeamsApp(opts: {
     async (ctx) => ctx.activity.type === ActivityTypes.Invoke,
     async (ctx) => {
       const name = typeof ctx.activity.name === 'string' ? ctx.activity.name.slice(0, 64) : '';
-      const refused = errorResult(new HttpError(400, 'unsupported_invoke', `This bot does not handle '${name}' invokes; it answers card actions (adaptiveCard/action) and sign-in.`));
+      const refused = errorResult(
+        new HttpError(400, 'unsupported_invoke', `This bot does not handle '${name}' invokes; it answers card actions (adaptiveCard/action) and sign-in.`),
+      );
       await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: refused.status, body: refused.body } });
     },
     true,
@@ -143,7 +154,10 @@ const activityEnvelope = z
     conversation: z
       .object({ id: z.string().min(1).max(1024), isGroup: z.boolean().nullish(), conversationType: optionalText, tenantId: optionalText })
       .passthrough(),
-    recipient: z.object({ id: z.string().max(512) }).passthrough().nullish(),
+    recipient: z
+      .object({ id: z.string().max(512) })
+      .passthrough()
+      .nullish(),
     text: z.string().nullish(),
     replyToId: optionalText,
     localTimezone: optionalText,
@@ -183,7 +197,13 @@ export function refuseNonJsonActivity(req: IncomingMessage): HttpResult | null {
  */
 export function refuseMalformedActivity(body: unknown): HttpResult | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return errorResult(new HttpError(400, 'invalid_activity', 'The body must be a Bot Framework activity: a JSON object with type, channelId, serviceUrl, from and conversation.'));
+    return errorResult(
+      new HttpError(
+        400,
+        'invalid_activity',
+        'The body must be a Bot Framework activity: a JSON object with type, channelId, serviceUrl, from and conversation.',
+      ),
+    );
   }
   const parsed = activityEnvelope.safeParse(body);
   if (parsed.success) return null;

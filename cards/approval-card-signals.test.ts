@@ -7,8 +7,14 @@ const HOSTILE = 'see ${requester.userPrincipalName} [click](https://evil.example
 const HIGH: ApprovalRiskBlock = {
   tone: 'attention',
   headline: 'Identity risk: High (at risk)',
-  facts: [{ title: 'State', value: 'at risk' }, { title: 'Updated', value: '2026-03-02 06:00 UTC' }],
-  detections: ['Unfamiliar sign-in properties · high risk, at risk · 2026-03-02 06:00 UTC · Lagos, NG (203.0.113.24)', 'Leaked credentials · high risk, at risk'],
+  facts: [
+    { title: 'State', value: 'at risk' },
+    { title: 'Updated', value: '2026-03-02 06:00 UTC' },
+  ],
+  detections: [
+    'Unfamiliar sign-in properties · high risk, at risk · 2026-03-02 06:00 UTC · Lagos, NG (203.0.113.24)',
+    'Leaked credentials · high risk, at risk',
+  ],
 };
 
 const HISTORY: ApprovalHistoryBlock = {
@@ -46,7 +52,8 @@ function nodes(value: unknown): Array<Record<string, unknown>> {
 const ofType = (card: unknown, type: string) => nodes(card).filter((n) => n.type === type);
 const textRuns = (card: unknown) => ofType(card, 'TextRun').map((n) => String(n.text));
 /** The container whose first line is the risk headline. */
-const riskContainer = (card: unknown) => ofType(card, 'Container').find((c) => textRuns((c.items as unknown[])[0]).some((t) => t.startsWith('Identity risk') || t.startsWith('No ')));
+const riskContainer = (card: unknown) =>
+  ofType(card, 'Container').find((c) => textRuns((c.items as unknown[])[0]).some((t) => t.startsWith('Identity risk') || t.startsWith('No ')));
 
 describe('approval card: identity risk and requester history', () => {
   test.each(VIEWS)('the %s view with both blocks is a valid card', (view) => {
@@ -64,10 +71,16 @@ describe('approval card: identity risk and requester history', () => {
   });
 
   test('no active risk is one quiet line; a failed lookup says it could not be checked', () => {
-    const none = renderApprovalCard(request({ identityRisk: { tone: 'good', headline: 'No identity risk in ID Protection', facts: [], detections: [] } }), 'approver');
+    const none = renderApprovalCard(
+      request({ identityRisk: { tone: 'good', headline: 'No identity risk in ID Protection', facts: [], detections: [] } }),
+      'approver',
+    );
     expect(riskContainer(none)!.style).toBe('good');
     expect(textRuns(riskContainer(none))).toEqual(['No identity risk in ID Protection']);
-    const failed = renderApprovalCard(request({ identityRisk: { tone: 'warning', headline: 'Identity risk could not be checked', facts: [], detections: [] } }), 'approver');
+    const failed = renderApprovalCard(
+      request({ identityRisk: { tone: 'warning', headline: 'Identity risk could not be checked', facts: [], detections: [] } }),
+      'approver',
+    );
     expect(riskContainer(failed)!.style).toBe('warning');
     expect(textRuns(failed)).toContain('Identity risk could not be checked');
     expect(validateAdaptiveCard(failed)).toEqual([]);
@@ -106,12 +119,17 @@ describe('approval card: identity risk and requester history', () => {
 
   test('Graph and store text (locations, denial reasons) is shown literally, only as TextRun', () => {
     const card = renderApprovalCard(
-      request({ identityRisk: { ...HIGH, facts: [{ title: 'Detail', value: HOSTILE }], detections: [HOSTILE] }, history: { ...HISTORY, line: HOSTILE, details: [HOSTILE] } }),
+      request({
+        identityRisk: { ...HIGH, facts: [{ title: 'Detail', value: HOSTILE }], detections: [HOSTILE] },
+        history: { ...HISTORY, line: HOSTILE, details: [HOSTILE] },
+      }),
       'approver',
     );
     expect(validateAdaptiveCard(card)).toEqual([]);
     expect(textRuns(card)).toEqual(expect.arrayContaining([HOSTILE, `• ${HOSTILE}`]));
-    const carriers = nodes(card).flatMap((n) => Object.entries(n).filter(([k, v]) => typeof v === 'string' && v.includes('evil.example') && !(n.type === 'TextRun' && k === 'text')));
+    const carriers = nodes(card).flatMap((n) =>
+      Object.entries(n).filter(([k, v]) => typeof v === 'string' && v.includes('evil.example') && !(n.type === 'TextRun' && k === 'text')),
+    );
     expect(carriers).toEqual([]);
   });
 
@@ -122,7 +140,12 @@ describe('approval card: identity risk and requester history', () => {
         justification: long('j '),
         riskFlags: Array.from({ length: 30 }, (_, i) => `${i} ${long('flag ')}`),
         decisionReasons: Array.from({ length: 30 }, (_, i) => `${i} ${long('reason ')}`),
-        identityRisk: { ...HIGH, headline: long('h'), facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })), detections: Array.from({ length: 20 }, () => long('d ')) },
+        identityRisk: {
+          ...HIGH,
+          headline: long('h'),
+          facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })),
+          detections: Array.from({ length: 20 }, () => long('d ')),
+        },
         history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => long('x ')) },
       }),
       'approver',
@@ -150,9 +173,19 @@ describe('approval card: identity risk and requester history', () => {
         message: long('msg '),
         riskFlags: Array.from({ length: 30 }, (_, i) => `${i} ${long('flag ')}`),
         decisionReasons: Array.from({ length: 30 }, (_, i) => `${i} ${long('reason ')}`),
-        identityRisk: { ...HIGH, headline: long('h'), facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })), detections: Array.from({ length: 20 }, () => long('d ')) },
+        identityRisk: {
+          ...HIGH,
+          headline: long('h'),
+          facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })),
+          detections: Array.from({ length: 20 }, () => long('d ')),
+        },
         history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => long('x ')) },
-        checkLines: Array.from({ length: 12 }, () => ({ name: 'maintenanceWindow', result: 'unavailable' as const, onFail: 'deny' as const, summary: '🙂'.repeat(300) })),
+        checkLines: Array.from({ length: 12 }, () => ({
+          name: 'maintenanceWindow',
+          result: 'unavailable' as const,
+          onFail: 'deny' as const,
+          summary: '🙂'.repeat(300),
+        })),
       }),
       'approver',
     );

@@ -70,10 +70,7 @@ function nodes(value: unknown, path = '$'): Array<{ path: string; node: Record<s
   if (Array.isArray(value)) return value.flatMap((child, i) => nodes(child, `${path}[${i}]`));
   if (typeof value !== 'object' || value === null) return [];
   const node = value as Record<string, unknown>;
-  return [
-    { path, node },
-    ...Object.entries(node).flatMap(([key, child]) => nodes(child, `${path}.${key}`)),
-  ];
+  return [{ path, node }, ...Object.entries(node).flatMap(([key, child]) => nodes(child, `${path}.${key}`))];
 }
 
 const ofType = (card: unknown, type: string) => nodes(card).filter(({ node }) => node.type === type);
@@ -159,17 +156,14 @@ describe('approval card', () => {
 
   describe('nobody but an approver on a pending request gets inputs or buttons', () => {
     const cases: Array<[ApprovalView, ApprovalStatus]> = [];
-    for (const view of VIEWS)
-      for (const status of STATUSES) if (!(view === 'approver' && status === 'pending')) cases.push([view, status]);
+    for (const view of VIEWS) for (const status of STATUSES) if (!(view === 'approver' && status === 'pending')) cases.push([view, status]);
 
     test.each(cases)('%s view, %s request', (view, status) => {
       const card = renderApprovalCard(request(decided(status)), view);
       expect(inputs(card)).toEqual([]);
       expect(ofType(card, 'ActionSet')).toEqual([]);
       expect(ofType(card, 'Action.Submit')).toEqual([]);
-      expect(ofType(card, 'Action.Execute').map(({ path }) => path)).toEqual(
-        FINAL.includes(status) ? [] : ['$.refresh.action'],
-      );
+      expect(ofType(card, 'Action.Execute').map(({ path }) => path)).toEqual(FINAL.includes(status) ? [] : ['$.refresh.action']);
     });
   });
 
@@ -380,7 +374,10 @@ describe('check lines', () => {
   });
 
   test('a summary is plain text in a TextRun, cut to one short line', () => {
-    const card = renderApprovalCard(request({ checkLines: [{ name: 'ticket', result: 'fail', onFail: 'deny', summary: `${HOSTILE} ${'x'.repeat(400)}` }] }), 'approver');
+    const card = renderApprovalCard(
+      request({ checkLines: [{ name: 'ticket', result: 'fail', onFail: 'deny', summary: `${HOSTILE} ${'x'.repeat(400)}` }] }),
+      'approver',
+    );
     expect(validateAdaptiveCard(card)).toEqual([]);
     const [line] = checkLinesOf(card);
     expect(line!.startsWith(`Failed · Ticket: ${HOSTILE}`)).toBe(true);
@@ -406,11 +403,18 @@ describe('check lines', () => {
     expect(validateAdaptiveCard(card)).toEqual([]);
     expect(checkLinesOf(card)).toHaveLength(8);
     expect(checkLinesOf(card).some((line) => line.includes(': 8 '))).toBe(false);
-    expect(textRuns(card).filter((run) => run.startsWith('7 ServiceNow')).map((run) => Array.from(run).length)).toEqual([200]);
+    expect(
+      textRuns(card)
+        .filter((run) => run.startsWith('7 ServiceNow'))
+        .map((run) => Array.from(run).length),
+    ).toEqual([200]);
   });
 
   test('a line is capped in bytes too, so eight lines of emoji take a bounded share of the card', () => {
-    const lines = Array.from({ length: 8 }, (): ApprovalCheckLine => ({ name: 'maintenanceWindow', result: 'unavailable', onFail: 'deny', summary: '🙂'.repeat(300) }));
+    const lines = Array.from(
+      { length: 8 },
+      (): ApprovalCheckLine => ({ name: 'maintenanceWindow', result: 'unavailable', onFail: 'deny', summary: '🙂'.repeat(300) }),
+    );
     const card = renderApprovalCard(request({ checkLines: lines }), 'approver');
     expect(validateAdaptiveCard(card)).toEqual([]);
     const summaries = textRuns(card).filter((run) => run.startsWith('🙂'));
@@ -426,8 +430,7 @@ describe('check lines', () => {
 
 describe('validateAdaptiveCard', () => {
   const valid = (): AdaptiveCardJson => renderApprovalCard(request(), 'approver');
-  const executeAt = (card: AdaptiveCardJson) =>
-    ofType(card, 'Action.Execute').find(({ path }) => !path.startsWith('$.refresh'))!.node;
+  const executeAt = (card: AdaptiveCardJson) => ofType(card, 'Action.Execute').find(({ path }) => !path.startsWith('$.refresh'))!.node;
 
   test('accepts the rendered card', () => {
     expect(validateAdaptiveCard(valid())).toEqual([]);
@@ -475,9 +478,7 @@ describe('validateAdaptiveCard', () => {
 
   test('reports something that is not a card at all', () => {
     expect(validateAdaptiveCard(null).length).toBeGreaterThan(0);
-    expect(validateAdaptiveCard({ type: 'AdaptiveCard', version: '1.5', refresh: null, body: [] })).toEqual([
-      'schema: /refresh must be object',
-    ]);
+    expect(validateAdaptiveCard({ type: 'AdaptiveCard', version: '1.5', refresh: null, body: [] })).toEqual(['schema: /refresh must be object']);
   });
 });
 

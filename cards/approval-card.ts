@@ -133,7 +133,6 @@ const MAX = {
   checkSummaryBytes: 400,
 } as const;
 
-
 interface StatusLook {
   text: string;
   colour: Colour;
@@ -237,7 +236,12 @@ export function checkNameText(name: string): string {
 function checkLineViews(lines: readonly ApprovalCheckLine[]): CheckLineView[] {
   return lines.slice(0, MAX.checkLines).map((line) => {
     const look = checkWord(line);
-    return { word: look.word, colour: look.colour, nameText: ` · ${checkNameText(line.name)}: `, summary: clipBytes(line.summary, MAX.checkSummary, MAX.checkSummaryBytes) || 'no detail recorded' };
+    return {
+      word: look.word,
+      colour: look.colour,
+      nameText: ` · ${checkNameText(line.name)}: `,
+      summary: clipBytes(line.summary, MAX.checkSummary, MAX.checkSummaryBytes) || 'no detail recorded',
+    };
   });
 }
 

@@ -23,7 +23,12 @@ function clean(text: string | null | undefined): string {
 export function clip(text: string | null | undefined, max: number): string {
   const cleaned = clean(text);
   const points = Array.from(cleaned);
-  return points.length <= max ? cleaned : `${points.slice(0, max - 1).join('').trimEnd()}…`;
+  return points.length <= max
+    ? cleaned
+    : `${points
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 /**

@@ -45,10 +45,7 @@ function compileSchema(): CompiledSchema {
   const card = ajv.compile({ ...rest, $id: id });
   return {
     card,
-    definition: (type) =>
-      Object.prototype.hasOwnProperty.call(schema.definitions, type)
-        ? ajv.getSchema(`${id}#/definitions/${type}`)
-        : undefined,
+    definition: (type) => (Object.prototype.hasOwnProperty.call(schema.definitions, type) ? ajv.getSchema(`${id}#/definitions/${type}`) : undefined),
   };
 }
 

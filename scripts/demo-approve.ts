@@ -36,8 +36,16 @@ export interface ApproveOptions {
 /** Clicks Approve or Deny on the newest pending approval card as `as`; returns what the card then says. */
 export async function clickOnNewestCard(o: ApproveOptions): Promise<string> {
   const as = o.as.toLowerCase();
-  const user = seedTenant.users.find((u) => u.givenName.toLowerCase() === as || u.userPrincipalName.toLowerCase() === as || u.userPrincipalName.toLowerCase().startsWith(`${as}@`));
-  if (!user) throw new Error(`No seeded user '${o.as}'. Try: ${seedTenant.users.slice(0, 6).map((u) => u.givenName.toLowerCase()).join(', ')}.`);
+  const user = seedTenant.users.find(
+    (u) => u.givenName.toLowerCase() === as || u.userPrincipalName.toLowerCase() === as || u.userPrincipalName.toLowerCase().startsWith(`${as}@`),
+  );
+  if (!user)
+    throw new Error(
+      `No seeded user '${o.as}'. Try: ${seedTenant.users
+        .slice(0, 6)
+        .map((u) => u.givenName.toLowerCase())
+        .join(', ')}.`,
+    );
   const because = o.because ?? (o.deny ? 'Not justified by the ticket; ask again with the change number' : 'Checked the ticket and the on-call rota');
   if (!o.databaseUrl.startsWith('sqlite:')) throw new Error("DATABASE_URL must be the demo's sqlite:<path>.");
   const db = new SqliteDatabase(o.databaseUrl.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
@@ -63,7 +71,14 @@ export async function clickOnNewestCard(o: ApproveOptions): Promise<string> {
       // A top-level channel post is invoked in its thread: <channel id>;messageid=<post id>.
       conversation: { id: `${row.conversation_id};messageid=${row.activity_id}` },
       replyToId: row.activity_id,
-      value: { action: { type: 'Action.Execute', verb: o.deny ? ApprovalVerb.Deny : ApprovalVerb.Approve, data: { requestId: row.id, version: row.version, decisionJustification: because } }, trigger: 'manual' },
+      value: {
+        action: {
+          type: 'Action.Execute',
+          verb: o.deny ? ApprovalVerb.Deny : ApprovalVerb.Approve,
+          data: { requestId: row.id, version: row.version, decisionJustification: because },
+        },
+        trigger: 'manual',
+      },
     }),
   });
   const text = await res.text();

@@ -148,9 +148,11 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     for (const stop of stack.splice(0).reverse()) await stop().catch(() => undefined);
   };
   try {
-    const sim = await startSimulator({ pkiDir: DEMO_PKI_DIR, port: ports.sim, host: '127.0.0.1', logger: simLog, clock }).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'EADDRINUSE' ? new Error(`SIM_PORT ${ports.sim} is in use. Stop what uses it or choose another port (SIM_PORT=...).`) : err;
-    });
+    const sim = await startSimulator({ pkiDir: DEMO_PKI_DIR, port: ports.sim, host: '127.0.0.1', logger: simLog, clock }).catch(
+      (err: NodeJS.ErrnoException) => {
+        throw err.code === 'EADDRINUSE' ? new Error(`SIM_PORT ${ports.sim} is in use. Stop what uses it or choose another port (SIM_PORT=...).`) : err;
+      },
+    );
     stack.push(() => sim.close());
 
     const botEnv: Record<string, string | undefined> = {
@@ -202,7 +204,14 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     });
     stack.push(() => playground.stop());
 
-    const banner = renderBanner({ seed: seedTenant, simUrl: sim.url, playgroundUrl: playground.url, botUrl: bot.url, caPath: pki.caCertPath, databaseUrl: config.databaseUrl });
+    const banner = renderBanner({
+      seed: seedTenant,
+      simUrl: sim.url,
+      playgroundUrl: playground.url,
+      botUrl: bot.url,
+      caPath: pki.caCertPath,
+      databaseUrl: config.databaseUrl,
+    });
     if (!quiet) (opts.out ?? ((t: string) => process.stdout.write(t)))(banner);
 
     let closing: Promise<void> | undefined;
@@ -250,7 +259,12 @@ export function renderBanner(b: BannerInput): string {
   const users = b.seed.users.map((u) => {
     const approves = b.seed.roles.filter((r) => approverIdsOf(b.seed, r).has(u.id)).map((r) => r.displayName);
     const eligible = b.seed.roles.filter((r) => r.eligible.includes(u.id)).map((r) => r.displayName);
-    const where = u.teamsUserId === PLAYGROUND_CURRENT_USER_ID ? 'playground: current user' : inPlayground.has(u.teamsUserId) ? `playground: ${u.teamsUserId}` : 'not in the playground';
+    const where =
+      u.teamsUserId === PLAYGROUND_CURRENT_USER_ID
+        ? 'playground: current user'
+        : inPlayground.has(u.teamsUserId)
+          ? `playground: ${u.teamsUserId}`
+          : 'not in the playground';
     const parts = [approves.length ? `approver of ${approves.join(', ')}` : '', eligible.length ? `eligible for ${eligible.join(', ')}` : ''].filter(Boolean);
     if (parts.length === 0) parts.push('no PIM roles');
     return `    ${u.displayName.padEnd(16)} ${u.userPrincipalName.padEnd(24)} ${parts.join('; ')} (${where})`;
@@ -304,7 +318,7 @@ export function renderBanner(b: BannerInput): string {
     `    ${request('pattif@contoso.example', 'Helpdesk Administrator', 'Unlock accounts for the service desk queue, INC0012345', 'INC0012345')}`,
     `    ${request('pattif@contoso.example', 'User Administrator', 'Reset MFA for the locked-out CFO, INC0012345')}`,
     '',
-    "  Teams presence is simulated (Megan in a meeting, Patti out of office, ...): nudges mention the approvers",
+    '  Teams presence is simulated (Megan in a meeting, Patti out of office, ...): nudges mention the approvers',
     '  who are available first and name, without pinging, those away or out of office. Set both User',
     '  Administrator approvers away, then file the User Administrator request above: with no approver available',
     '  for 15 minutes (PRESENCE_EARLY_ESCALATION_AFTER; DEMO_CLOCK_SPEED=60 makes that 15 seconds) it escalates',

@@ -39,7 +39,7 @@ export function armError(status: number, code: string, message: string): SimResp
 
 function apiVersion(req: SimRequest, allowed: string[]): SimResponse | undefined {
   const v = req.query.get('api-version');
-  if (!v) return armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+  if (!v) return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
   if (!allowed.includes(v)) {
     return armError(400, 'InvalidApiVersionParameter', `The api-version '${v}' is invalid. The supported versions are '${allowed.join(',')}'.`);
   }
@@ -55,7 +55,10 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
   async function caller(req: SimRequest): Promise<ArmCaller | SimResponse> {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!m) return armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
-    const v = await ctx.tokens.verify(m[1]!, { issuers: ctx.acceptedIssuers(req.origin), audiences: [ARM_RESOURCE, `${ARM_RESOURCE}/`, 'https://management.core.windows.net/'] });
+    const v = await ctx.tokens.verify(m[1]!, {
+      issuers: ctx.acceptedIssuers(req.origin),
+      audiences: [ARM_RESOURCE, `${ARM_RESOURCE}/`, 'https://management.core.windows.net/'],
+    });
     if (!v.ok) {
       return v.reason === 'expired'
         ? armError(401, 'ExpiredAuthenticationToken', 'The access token expiry UTC time is earlier than current UTC time.')
@@ -100,7 +103,9 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       reviewResult: s.reviewResult,
       justification: s.justification,
       reviewedDateTime: s.reviewedDateTime,
-      reviewedBy: s.reviewedBy ? { principalId: s.reviewedBy.id, principalName: s.reviewedBy.displayName, principalType: 'user', userPrincipalName: s.reviewedBy.userPrincipalName } : null,
+      reviewedBy: s.reviewedBy
+        ? { principalId: s.reviewedBy.id, principalName: s.reviewedBy.displayName, principalType: 'user', userPrincipalName: s.reviewedBy.userPrincipalName }
+        : null,
     },
   });
   const approvalResource = (r: PimRequest, callerId: string) => ({
@@ -115,7 +120,7 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
   const expanded = (principalId: string, role: SeedAzureRole, scope: string) => {
     const u = ctx.state.user(principalId);
     return {
-      principal: { id: principalId, displayName: u?.displayName ?? null, email: u ? u.mail ?? u.userPrincipalName : null, type: 'User' },
+      principal: { id: principalId, displayName: u?.displayName ?? null, email: u ? (u.mail ?? u.userPrincipalName) : null, type: 'User' },
       roleDefinition: { id: `${role.scope}${AUTH}/roleDefinitions/${role.id}`, displayName: role.displayName, type: 'BuiltInRole' },
       scope: ctx.state.azureScopeInfo(scope),
     };
@@ -155,7 +160,13 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
   const assignmentInstances = (principalId: string | undefined, applies: (scope: string) => boolean) => {
     const now = ctx.state.now().getTime();
     return ctx.state.instances
-      .filter((i) => i.kind === 'azureResource' && Date.parse(i.endDateTime) > now && applies(i.target) && (!principalId || i.principalId.toLowerCase() === principalId.toLowerCase()))
+      .filter(
+        (i) =>
+          i.kind === 'azureResource' &&
+          Date.parse(i.endDateTime) > now &&
+          applies(i.target) &&
+          (!principalId || i.principalId.toLowerCase() === principalId.toLowerCase()),
+      )
       .map((i) => {
         const role = ctx.state.azureRole(i.roleDefinitionId, i.target);
         const eligibilityName = stableGuid(`arm-eligibility:${i.target}:${role?.id ?? ''}:${i.principalId}`);
@@ -273,39 +284,49 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
         const names = collection === 'assignment' ? "'SelfActivate' and 'SelfExtend'" : "'SelfExtend'";
         return armError(400, 'InvalidRequest', `The simulator supports requestType ${names} only here, not '${String(p.requestType)}'.`);
       }
-      if (typeof p.principalId !== 'string' || p.principalId.toLowerCase() !== who.oid.toLowerCase()) return armError(400, 'InvalidRequest', `For ${String(p.requestType)} the principalId must be the signed-in user.`);
+      if (typeof p.principalId !== 'string' || p.principalId.toLowerCase() !== who.oid.toLowerCase())
+        return armError(400, 'InvalidRequest', `For ${String(p.requestType)} the principalId must be the signed-in user.`);
       if (requestType === 'selfextend') {
         if (typeof p.roleDefinitionId !== 'string') return armError(400, 'InvalidRequest', 'roleDefinitionId is required.');
-        if (!roleAt(scope, p.roleDefinitionId)) return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
+        if (!roleAt(scope, p.roleDefinitionId))
+          return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
         const expiration = parseExtensionExpiration(p.scheduleInfo?.expiration);
         if (typeof expiration === 'string') return armError(400, 'InvalidRequest', expiration);
-        const ext = pim.extendAzure({
+        const ext = pim.extendAzure(
+          {
+            principalId: who.oid,
+            roleDefinitionId: p.roleDefinitionId,
+            scope,
+            name,
+            justification: p.justification,
+            expiration,
+            startDateTime: p.scheduleInfo?.startDateTime,
+            ticketNumber: p.ticketInfo?.ticketNumber,
+            ticketSystem: p.ticketInfo?.ticketSystem,
+          },
+          collection,
+        );
+        return ext.ok ? json(201, resource(ext.request)) : armError(ext.status, ext.code, ext.message);
+      }
+      const duration = p.scheduleInfo?.expiration?.duration;
+      if (typeof duration !== 'string' || typeof p.roleDefinitionId !== 'string')
+        return armError(400, 'InvalidRequest', 'roleDefinitionId and scheduleInfo.expiration.duration are required.');
+      if (!roleAt(scope, p.roleDefinitionId))
+        return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
+      const result = await pim.activateAzure(
+        {
           principalId: who.oid,
           roleDefinitionId: p.roleDefinitionId,
           scope,
           name,
           justification: p.justification,
-          expiration,
-          startDateTime: p.scheduleInfo?.startDateTime,
+          duration,
           ticketNumber: p.ticketInfo?.ticketNumber,
           ticketSystem: p.ticketInfo?.ticketSystem,
-        }, collection);
-        return ext.ok ? json(201, resource(ext.request)) : armError(ext.status, ext.code, ext.message);
-      }
-      const duration = p.scheduleInfo?.expiration?.duration;
-      if (typeof duration !== 'string' || typeof p.roleDefinitionId !== 'string') return armError(400, 'InvalidRequest', 'roleDefinitionId and scheduleInfo.expiration.duration are required.');
-      if (!roleAt(scope, p.roleDefinitionId)) return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
-      const result = await pim.activateAzure({
-        principalId: who.oid,
-        roleDefinitionId: p.roleDefinitionId,
-        scope,
-        name,
-        justification: p.justification,
-        duration,
-        ticketNumber: p.ticketInfo?.ticketNumber,
-        ticketSystem: p.ticketInfo?.ticketSystem,
-        startDateTime: p.scheduleInfo?.startDateTime,
-      }, { mfaSatisfied: who.amr.includes('mfa'), acrs: who.acrs });
+          startDateTime: p.scheduleInfo?.startDateTime,
+        },
+        { mfaSatisfied: who.amr.includes('mfa'), acrs: who.acrs },
+      );
       if (!result.ok) return armError(result.status, result.code, result.message);
       return json(201, resource(result.request));
     }
@@ -316,7 +337,12 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       if (who.kind !== 'user') return armError(403, 'AuthorizationFailed', 'Role assignment approvals are available to users only.');
       const filter = (req.query.get('$filter') ?? '').trim();
       if (filter && !/^asApprover\(\)$/i.test(filter)) return armError(400, 'InvalidFilter', `The filter '${filter}' is not supported.`);
-      return json(200, { value: pim.all('azureResource').filter((r) => r.approval && isApproverOf(r, who.oid)).map((r) => approvalResource(r, who.oid)) });
+      return json(200, {
+        value: pim
+          .all('azureResource')
+          .filter((r) => r.approval && isApproverOf(r, who.oid))
+          .map((r) => approvalResource(r, who.oid)),
+      });
     }
 
     m = new RegExp(`^${AUTH}/roleAssignmentApprovals/([^/]+)(?:/stages(?:/([^/]+))?)?$`, 'i').exec(path);
@@ -328,7 +354,8 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       if (!r?.approval) return armError(404, 'RoleAssignmentApprovalNotFound', `The role assignment approval '${m[1]}' was not found.`);
       const stageId = m[2];
       const isStages = path.toLowerCase().includes('/stages');
-      if (!isStages) return req.method === 'GET' ? json(200, approvalResource(r, who.oid)) : armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
+      if (!isStages)
+        return req.method === 'GET' ? json(200, approvalResource(r, who.oid)) : armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
       if (!stageId) return json(200, { value: r.approval.steps.map((s) => stageResource(r.approval!.id, s, who.oid, r.principalId)) });
       const stage = r.approval.steps.find((s) => s.id.toLowerCase() === stageId.toLowerCase());
       if (!stage) return armError(404, 'RoleAssignmentApprovalStageNotFound', `The approval stage '${stageId}' was not found.`);
@@ -340,7 +367,14 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       const b = body.properties && typeof body.properties === 'object' ? body.properties : body;
       const result = pim.decide(r.id, who.oid, b.reviewResult, b.justification, stage.id);
       if (!result.ok) {
-        const code = result.status === 403 ? 'AuthorizationFailed' : result.status === 409 ? 'RoleAssignmentApprovalAlreadyReviewed' : result.status === 400 ? 'InvalidRequest' : 'NotFound';
+        const code =
+          result.status === 403
+            ? 'AuthorizationFailed'
+            : result.status === 409
+              ? 'RoleAssignmentApprovalAlreadyReviewed'
+              : result.status === 400
+                ? 'InvalidRequest'
+                : 'NotFound';
         return armError(result.status, code, result.message);
       }
       return json(200, stageResource(r.approval.id, stage, who.oid, r.principalId));
@@ -366,7 +400,9 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       if (bad) return bad;
       const scope = armScope(m[1]!);
       const f = /^roleDefinitionId\s+eq\s+'([^']+)'$/i.exec((req.query.get('$filter') ?? '').trim());
-      const roles = (ctx.state.seed.azureRoles ?? []).filter((r) => r.scope.toLowerCase() === scope.toLowerCase() && (!f || f[1]!.toLowerCase().endsWith(r.id.toLowerCase())));
+      const roles = (ctx.state.seed.azureRoles ?? []).filter(
+        (r) => r.scope.toLowerCase() === scope.toLowerCase() && (!f || f[1]!.toLowerCase().endsWith(r.id.toLowerCase())),
+      );
       return json(200, { value: roles.map((r) => policyAssignment(ctx, r)) });
     }
 
@@ -391,9 +427,21 @@ function policyAssignment(ctx: SimContext, r: SeedAzureRole): Record<string, unk
       roleDefinitionId: `${r.scope}${AUTH}/roleDefinitions/${r.id}`,
       policyId,
       effectiveRules: [
-        { id: 'Expiration_EndUser_Assignment', ruleType: 'RoleManagementPolicyExpirationRule', isExpirationRequired: true, maximumDuration: r.policy.maximumDuration, target },
+        {
+          id: 'Expiration_EndUser_Assignment',
+          ruleType: 'RoleManagementPolicyExpirationRule',
+          isExpirationRequired: true,
+          maximumDuration: r.policy.maximumDuration,
+          target,
+        },
         { id: 'Enablement_EndUser_Assignment', ruleType: 'RoleManagementPolicyEnablementRule', enabledRules: [...r.policy.enabledRules], target },
-        { id: 'AuthenticationContext_EndUser_Assignment', ruleType: 'RoleManagementPolicyAuthenticationContextRule', isEnabled: !!r.policy.authenticationContext, claimValue: r.policy.authenticationContext ?? null, target },
+        {
+          id: 'AuthenticationContext_EndUser_Assignment',
+          ruleType: 'RoleManagementPolicyAuthenticationContextRule',
+          isEnabled: !!r.policy.authenticationContext,
+          claimValue: r.policy.authenticationContext ?? null,
+          target,
+        },
         {
           id: 'Approval_EndUser_Assignment',
           ruleType: 'RoleManagementPolicyApprovalRule',
@@ -403,7 +451,16 @@ function policyAssignment(ctx: SimContext, r: SeedAzureRole): Record<string, unk
             isApprovalRequiredForExtension: false,
             isRequestorJustificationRequired: true,
             approvalMode: 'SingleStage',
-            approvalStages: [{ approvalStageTimeOutInDays: 1, isApproverJustificationRequired: r.policy.isApproverJustificationRequired, escalationTimeInMinutes: 0, isEscalationEnabled: false, primaryApprovers: approvers, escalationApprovers: [] }],
+            approvalStages: [
+              {
+                approvalStageTimeOutInDays: 1,
+                isApproverJustificationRequired: r.policy.isApproverJustificationRequired,
+                escalationTimeInMinutes: 0,
+                isEscalationEnabled: false,
+                primaryApprovers: approvers,
+                escalationApprovers: [],
+              },
+            ],
           },
         },
       ],

@@ -137,7 +137,10 @@ export async function startFakeConnector(options: ConnectorOptions = {}): Promis
         return;
       }
       const root = target ? store.get(target) : undefined;
-      const inThread = root && root.conversationId === conversationId && root.replyToId === null && /@thread\./.test(conversationId) ? `${conversationId};messageid=${root.id}` : conversationId;
+      const inThread =
+        root && root.conversationId === conversationId && root.replyToId === null && /@thread\./.test(conversationId)
+          ? `${conversationId};messageid=${root.id}`
+          : conversationId;
       const message = store.post(inThread, activity, botAppId);
       posts.push({ method: 'POST', conversationId, activityId: message.id, activity });
       answer = JSON.stringify({ id: message.id });

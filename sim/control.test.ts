@@ -20,11 +20,19 @@ describe('simulator control API', () => {
   });
 
   it('files a request by UPN and role name and shows it', async () => {
-    const created = await control(sim, 'POST', '/_sim/requests', { principal: 'isaiahl@contoso.example', role: 'user administrator', justification: 'Bulk user import', durationMinutes: 90 });
+    const created = await control(sim, 'POST', '/_sim/requests', {
+      principal: 'isaiahl@contoso.example',
+      role: 'user administrator',
+      justification: 'Bulk user import',
+      durationMinutes: 90,
+    });
     expect(created).toEqual({ status: 201, body: { id: expect.any(String), status: 'PendingApproval' } });
     const one = await control(sim, 'GET', `/_sim/requests/${created.body.id}`);
     expect(one.body).toMatchObject({
-      id: created.body.id, status: 'PendingApproval', principalId: USER.isaiah, roleDefinitionId: ROLE.userAdministrator,
+      id: created.body.id,
+      status: 'PendingApproval',
+      principalId: USER.isaiah,
+      roleDefinitionId: ROLE.userAdministrator,
       approval: { steps: [{ status: 'InProgress', reviewResult: 'NotReviewed', reviewedBy: null, justification: null, reviewedDateTime: null }] },
       evaluation: null,
     });
@@ -47,13 +55,44 @@ describe('simulator control API', () => {
   });
 
   it('records decisions made in the portal, with who decided', async () => {
-    const { body: created } = await control(sim, 'POST', '/_sim/requests', { principal: 'pattif@contoso.example', role: ROLE.helpdeskAdministrator, justification: 'Password resets' });
-    const self = await control(sim, 'POST', '/_sim/decide', { requestId: created.id, approver: 'pattif@contoso.example', reviewResult: 'Approve', justification: 'me' });
+    const { body: created } = await control(sim, 'POST', '/_sim/requests', {
+      principal: 'pattif@contoso.example',
+      role: ROLE.helpdeskAdministrator,
+      justification: 'Password resets',
+    });
+    const self = await control(sim, 'POST', '/_sim/decide', {
+      requestId: created.id,
+      approver: 'pattif@contoso.example',
+      reviewResult: 'Approve',
+      justification: 'me',
+    });
     expect(self.status).toBe(403);
-    const ok = await control(sim, 'POST', '/_sim/decide', { requestId: created.id, approver: 'alexw@contoso.example', reviewResult: 'Approve', justification: 'Known issue' });
+    const ok = await control(sim, 'POST', '/_sim/decide', {
+      requestId: created.id,
+      approver: 'alexw@contoso.example',
+      reviewResult: 'Approve',
+      justification: 'Known issue',
+    });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ status: 'Granted', approval: { steps: [{ status: 'Completed', reviewResult: 'Approve', reviewedBy: { id: USER.alex, userPrincipalName: 'alexw@contoso.example' }, justification: 'Known issue' }] } });
-    const again = await control(sim, 'POST', '/_sim/decide', { requestId: created.id, approver: 'adelev@contoso.example', reviewResult: 'Deny', justification: 'late' });
+    expect(ok.body).toMatchObject({
+      status: 'Granted',
+      approval: {
+        steps: [
+          {
+            status: 'Completed',
+            reviewResult: 'Approve',
+            reviewedBy: { id: USER.alex, userPrincipalName: 'alexw@contoso.example' },
+            justification: 'Known issue',
+          },
+        ],
+      },
+    });
+    const again = await control(sim, 'POST', '/_sim/decide', {
+      requestId: created.id,
+      approver: 'adelev@contoso.example',
+      reviewResult: 'Deny',
+      justification: 'late',
+    });
     expect(again.status).toBe(409);
   });
 

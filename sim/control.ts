@@ -113,13 +113,26 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
     return json(200, controlView(result.request));
   });
 
-  router.add('GET', '/_sim/directory', () => json(200, {
-    tenantId: ctx.tenantId,
-    users: ctx.state.seed.users.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, teamsUserId: u.teamsUserId })),
-    roles: ctx.state.seed.roles.map((r) => ({ id: r.id, displayName: r.displayName, approvers: ctx.state.approverIds(r), eligible: r.eligible })),
-    groups: (ctx.state.seed.pimGroups ?? []).map((g) => ({ id: g.groupId, displayName: ctx.state.group(g.groupId)?.displayName, approvers: ctx.state.approverIds(g), eligible: g.eligible })),
-    azureRoles: (ctx.state.seed.azureRoles ?? []).map((r) => ({ id: r.id, displayName: r.displayName, scope: r.scope, approvers: ctx.state.approverIds(r), eligible: r.eligible })),
-  }));
+  router.add('GET', '/_sim/directory', () =>
+    json(200, {
+      tenantId: ctx.tenantId,
+      users: ctx.state.seed.users.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, teamsUserId: u.teamsUserId })),
+      roles: ctx.state.seed.roles.map((r) => ({ id: r.id, displayName: r.displayName, approvers: ctx.state.approverIds(r), eligible: r.eligible })),
+      groups: (ctx.state.seed.pimGroups ?? []).map((g) => ({
+        id: g.groupId,
+        displayName: ctx.state.group(g.groupId)?.displayName,
+        approvers: ctx.state.approverIds(g),
+        eligible: g.eligible,
+      })),
+      azureRoles: (ctx.state.seed.azureRoles ?? []).map((r) => ({
+        id: r.id,
+        displayName: r.displayName,
+        scope: r.scope,
+        approvers: ctx.state.approverIds(r),
+        eligible: r.eligible,
+      })),
+    }),
+  );
 
   router.add('POST', '/_sim/faults', (req) => {
     let raw: unknown;

@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SimContext, CustomExtensionConfig } from './context';
 import { durationOf, type Evaluation, type PimRequest } from './state';
 
-export type CalloutResult =
-  | { ok: true; evaluation: Evaluation; attempts: number }
-  | { ok: false; reason: string; attempts: number };
+export type CalloutResult = { ok: true; evaluation: Evaluation; attempts: number } | { ok: false; reason: string; attempts: number };
 
 const OUTCOMES = new Set(['Approved', 'AutoApproved', 'Denied']);
 
@@ -63,7 +61,11 @@ export function parseVerdict(body: unknown): Evaluation | string {
   if (b.reason !== undefined && (!Array.isArray(b.reason) || b.reason.some((x) => typeof x !== 'string'))) {
     return 'reason is not a list of strings';
   }
-  return { evaluationId: b.evaluationId, evaluationOutcome: b.evaluationOutcome as Evaluation['evaluationOutcome'], reason: (b.reason as string[] | undefined) ?? [] };
+  return {
+    evaluationId: b.evaluationId,
+    evaluationOutcome: b.evaluationOutcome as Evaluation['evaluationOutcome'],
+    reason: (b.reason as string[] | undefined) ?? [],
+  };
 }
 
 /**

@@ -69,13 +69,24 @@ export function registerDeviceCode(router: Router, ctx: SimContext): void {
     const clientId = (form.get('client_id') ?? '').toLowerCase();
     if (!clientId) return entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.", req);
     if (!PUBLIC_CLIENTS[clientId]) {
-      return entraError(400, 'unauthorized_client', 700016,
-        `Application with identifier '${clientId}' was not found in the directory '${ctx.state.seed.tenantDisplayName}', or is not a public client that may use the device code flow.`, req);
+      return entraError(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${ctx.state.seed.tenantDisplayName}', or is not a public client that may use the device code flow.`,
+        req,
+      );
     }
     const requested = (form.get('scope') ?? '').split(/\s+/).filter((s) => s && !OIDC_SCOPES.has(s));
     const perms = requested.map(graphPermission);
     if (requested.length === 0 || perms.some((x) => !x)) {
-      return entraError(400, 'invalid_scope', 70011, 'The provided value for the input parameter \'scope\' is not valid: ask for Microsoft Graph permissions only.', req);
+      return entraError(
+        400,
+        'invalid_scope',
+        70011,
+        "The provided value for the input parameter 'scope' is not valid: ask for Microsoft Graph permissions only.",
+        req,
+      );
     }
     const d: PendingDevice = {
       deviceCode: randomBytes(32).toString('base64url'),
@@ -115,7 +126,9 @@ export function registerDeviceCode(router: Router, ctx: SimContext): void {
       return json(200, { userCode: d.userCode, declined: true });
     }
     if (b.scopes !== undefined && (!Array.isArray(b.scopes) || !b.scopes.every((s) => typeof s === 'string'))) {
-      return json(400, { error: { code: 'InvalidScopes', message: 'scopes: a list of the Graph permissions the user consents to (default: all that were asked for).' } });
+      return json(400, {
+        error: { code: 'InvalidScopes', message: 'scopes: a list of the Graph permissions the user consents to (default: all that were asked for).' },
+      });
     }
     const granted = b.scopes ? d.scopes.filter((s) => (b.scopes as string[]).includes(s)) : d.scopes;
     d.approved = { userId: user.id, scopes: granted };
@@ -143,7 +156,15 @@ export async function deviceCodeToken(ctx: SimContext, req: SimRequest): Promise
   pending(ctx.state).delete(code);
   const user = ctx.state.user(d.approved.userId)!;
   const iss = `${req.origin}/${ctx.tenantId}/v2.0`;
-  const common = { iss, tid: ctx.tenantId, oid: user.id, sub: `sub-${user.id}`, name: user.displayName, preferred_username: user.userPrincipalName, ver: '2.0' };
+  const common = {
+    iss,
+    tid: ctx.tenantId,
+    oid: user.id,
+    sub: `sub-${user.id}`,
+    name: user.displayName,
+    preferred_username: user.userPrincipalName,
+    ver: '2.0',
+  };
   const accessToken = await ctx.tokens.sign({
     ...common,
     aud: GRAPH_RESOURCE,
@@ -157,13 +178,17 @@ export async function deviceCodeToken(ctx: SimContext, req: SimRequest): Promise
   });
   const idToken = await ctx.tokens.sign({ ...common, aud: d.clientId, nonce: randomUUID() });
   req.caller = { oid: user.id, appid: d.clientId };
-  return json(200, {
-    token_type: 'Bearer',
-    scope: d.approved.scopes.join(' '),
-    expires_in: 3599,
-    ext_expires_in: 3599,
-    access_token: accessToken,
-    id_token: idToken,
-    client_info: Buffer.from(JSON.stringify({ uid: user.id, utid: ctx.tenantId })).toString('base64url'),
-  }, { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' });
+  return json(
+    200,
+    {
+      token_type: 'Bearer',
+      scope: d.approved.scopes.join(' '),
+      expires_in: 3599,
+      ext_expires_in: 3599,
+      access_token: accessToken,
+      id_token: idToken,
+      client_info: Buffer.from(JSON.stringify({ uid: user.id, utid: ctx.tenantId })).toString('base64url'),
+    },
+    { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' },
+  );
 }

@@ -32,7 +32,9 @@ describe('simulated Entra ID', () => {
       appid: DEMO_BOT_APP.clientId,
       idtyp: 'app',
     });
-    expect(claims.roles).toEqual(expect.arrayContaining(['User.Read.All', 'RoleManagement.Read.Directory', 'RoleManagementPolicy.Read.Directory', 'GroupMember.Read.All']));
+    expect(claims.roles).toEqual(
+      expect.arrayContaining(['User.Read.All', 'RoleManagement.Read.Directory', 'RoleManagementPolicy.Read.Directory', 'GroupMember.Read.All']),
+    );
     expect(typeof claims.oid).toBe('string');
     // The token verifies against the published JWKS, as any resource server would check it.
     const jwks = createRemoteJWKSet(new URL(`${sim.url}/${sim.tenantId}/discovery/v2.0/keys`));

@@ -10,13 +10,23 @@ const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 
 /** Entra's OAuth error body: the AADSTS code leads the description, as clients and logs expect. */
-export function entraError(status: number, error: string, aadsts: number, description: string, req?: SimRequest, extra: Record<string, unknown> = {}): SimResponse {
+export function entraError(
+  status: number,
+  error: string,
+  aadsts: number,
+  description: string,
+  req?: SimRequest,
+  extra: Record<string, unknown> = {},
+): SimResponse {
   const traceId = req?.requestId ?? randomUUID();
   return json(status, {
     error,
     error_description: `AADSTS${aadsts}: ${description} Trace ID: ${traceId} Correlation ID: ${req?.clientRequestId ?? traceId} Timestamp: ${new Date().toISOString()}`,
     error_codes: [aadsts],
-    timestamp: new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    timestamp: new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z'),
     trace_id: traceId,
     correlation_id: req?.clientRequestId ?? traceId,
     ...extra,
@@ -78,7 +88,23 @@ export function registerEntra(router: Router, ctx: SimContext): void {
       http_logout_supported: true,
       frontchannel_logout_supported: true,
       end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      claims_supported: [
+        'sub',
+        'iss',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
       kerberos_endpoint: `${base}/kerberos`,
       tenant_region_scope: 'EU',
       cloud_instance_name: 'microsoftonline.com',
@@ -108,27 +134,45 @@ export function registerEntra(router: Router, ctx: SimContext): void {
     const app = ctx.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
     if (!clientId) return entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.", req);
     if (!app) {
-      return entraError(400, 'unauthorized_client', 700016,
-        `Application with identifier '${clientId}' was not found in the directory '${ctx.state.seed.tenantDisplayName}'.`, req);
+      return entraError(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${ctx.state.seed.tenantDisplayName}'.`,
+        req,
+      );
     }
     if (form.has('client_assertion')) {
       return entraError(401, 'invalid_client', 700027, 'Client assertion failed signature validation: the simulator only knows client secrets.', req);
     }
-    if (!secret) return entraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", req);
+    if (!secret)
+      return entraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", req);
     if (secret !== app.clientSecret) {
-      return entraError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.', req);
+      return entraError(
+        401,
+        'invalid_client',
+        7000215,
+        'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+        req,
+      );
     }
     const scopes = (form.get('scope') ?? '').split(/\s+/).filter(Boolean);
     if (grant === 'client_credentials') return clientCredentials(req, app, scopes);
-    if (grant === OBO_GRANT && form.get('requested_token_use') === 'on_behalf_of') return onBehalfOf(req, app, scopes, form.get('assertion') ?? '', form.get('claims'));
+    if (grant === OBO_GRANT && form.get('requested_token_use') === 'on_behalf_of')
+      return onBehalfOf(req, app, scopes, form.get('assertion') ?? '', form.get('claims'));
     return entraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant ?? ''}'.`, req);
   });
 
   async function clientCredentials(req: SimRequest, app: SimApp, scopes: string[]): Promise<SimResponse> {
     const resourceScopes = scopes.filter((s) => !OIDC_SCOPES.has(s));
     if (resourceScopes.length !== 1 || !resourceScopes[0]!.endsWith('/.default')) {
-      return entraError(400, 'invalid_scope', 1002012,
-        `The provided value for scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`, req);
+      return entraError(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+        req,
+      );
     }
     const { resource } = resourceOfScope(resourceScopes[0]!);
     const roles = app.appRoles[resource] ?? [];
@@ -161,7 +205,13 @@ export function registerEntra(router: Router, ctx: SimContext): void {
         case 'expired':
           return entraError(400, 'invalid_grant', 500133, `Assertion is not within its valid time range. ${v.message}`, req);
         case 'audience':
-          return entraError(400, 'invalid_grant', 50013, `Assertion failed signature validation. [Reason - The key was not found or the assertion audience does not match the client app presenting the assertion. ${v.message}]`, req);
+          return entraError(
+            400,
+            'invalid_grant',
+            50013,
+            `Assertion failed signature validation. [Reason - The key was not found or the assertion audience does not match the client app presenting the assertion. ${v.message}]`,
+            req,
+          );
         default:
           return entraError(400, 'invalid_grant', 50013, `Assertion failed signature validation. [Reason - ${v.message}]`, req);
       }
@@ -172,15 +222,27 @@ export function registerEntra(router: Router, ctx: SimContext): void {
     const resourceScopes = scopes.filter((s) => !OIDC_SCOPES.has(s));
     if (resourceScopes.length === 0) return entraError(400, 'invalid_scope', 70011, 'The provided request must include a resource scope.', req);
     const resources = new Set(resourceScopes.map((s) => resourceOfScope(s).resource));
-    if (resources.size > 1) return entraError(400, 'invalid_scope', 28000, 'Provided value for the input parameter scope is not valid because it contains more than one resource.', req);
+    if (resources.size > 1)
+      return entraError(
+        400,
+        'invalid_scope',
+        28000,
+        'Provided value for the input parameter scope is not valid because it contains more than one resource.',
+        req,
+      );
     const resource = [...resources][0]!;
     const consented = app.delegatedScopes[resource] ?? [];
     const asked = resourceScopes.map((s) => resourceOfScope(s).permission);
     const granted = asked.includes('.default') ? consented : asked.filter((s) => consented.includes(s));
     const missing = asked.filter((s) => s !== '.default' && !consented.includes(s));
     if (missing.length > 0 || granted.length === 0) {
-      return entraError(400, 'invalid_grant', 65001,
-        `The user or administrator has not consented to use the application with ID '${app.clientId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`, req);
+      return entraError(
+        400,
+        'invalid_grant',
+        65001,
+        `The user or administrator has not consented to use the application with ID '${app.clientId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`,
+        req,
+      );
     }
     const assertedAcrs = Array.isArray(v.claims.acrs) ? (v.claims.acrs as unknown[]).map(String) : [];
     if (claimsParam) {
@@ -191,9 +253,14 @@ export function registerEntra(router: Router, ctx: SimContext): void {
       // A step-up the user has not done: the sign-in behind the assertion lacks the authentication
       // context. Entra answers interaction_required and hands the claims back for the interactive request.
       if (wanted && !wanted.some((a) => assertedAcrs.includes(a))) {
-        return entraError(400, 'interaction_required', 50076,
+        return entraError(
+          400,
+          'interaction_required',
+          50076,
           `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resource}'.`,
-          req, { claims: claimsParam });
+          req,
+          { claims: claimsParam },
+        );
       }
     }
     const claims: Claims = {
@@ -223,10 +290,14 @@ export function registerEntra(router: Router, ctx: SimContext): void {
 }
 
 function tokenResponse(accessToken: string): SimResponse {
-  return json(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken }, {
-    'Cache-Control': 'no-store, no-cache',
-    Pragma: 'no-cache',
-  });
+  return json(
+    200,
+    { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken },
+    {
+      'Cache-Control': 'no-store, no-cache',
+      Pragma: 'no-cache',
+    },
+  );
 }
 
 function basicAuth(req: SimRequest): { id: string; secret: string } | undefined {

@@ -10,7 +10,10 @@ const APP_ID_URI = 'api://127.0.0.1/b07b07b0-5c1a-4e7b-9a52-6d3c0e7a1b75';
 /** A stand-in for the bot's /api/pim/evaluate: verifies PIM's token like the bot must, then answers as told. */
 class Receiver {
   calls: Array<{ body: any; claims: any; contentType?: string }> = [];
-  answer: (n: number) => { status: number; body?: unknown; delayMs?: number } = () => ({ status: 200, body: { evaluationId: 'e1', evaluationOutcome: 'Approved', reason: [] } });
+  answer: (n: number) => { status: number; body?: unknown; delayMs?: number } = () => ({
+    status: 200,
+    body: { evaluationId: 'e1', evaluationOutcome: 'Approved', reason: [] },
+  });
   private server = http.createServer((req, res) => void this.handle(req, res));
   constructor(private readonly sim: SimHandle) {}
   url = '';
@@ -65,7 +68,14 @@ describe('simulated PIM calling the pre-approval custom extension', () => {
   });
 
   const file = (principal: string, role: string) =>
-    control(sim, 'POST', '/_sim/requests', { principal, role, justification: 'Rotate certificate', ticketNumber: 'CHG0042001', ticketSystem: 'ServiceNow', durationMinutes: 120 });
+    control(sim, 'POST', '/_sim/requests', {
+      principal,
+      role,
+      justification: 'Rotate certificate',
+      ticketNumber: 'CHG0042001',
+      ticketSystem: 'ServiceNow',
+      durationMinutes: 120,
+    });
 
   it('posts the Entra role request body with a token signed by the simulated Entra for our App ID URI', async () => {
     rx.answer = () => ({ status: 200, body: { evaluationId: 'ev-1', evaluationOutcome: 'Approved', reason: ['Ticket open'] } });
@@ -75,7 +85,9 @@ describe('simulated PIM calling the pre-approval custom extension', () => {
     expect(rx.calls).toHaveLength(1);
     const { body, claims, contentType } = rx.calls[0]!;
     expect(contentType).toMatch(/^application\/json/);
-    expect(Object.keys(body).sort()).toEqual(['@odata.type', 'action', 'directoryScopeId', 'id', 'justification', 'principalId', 'roleDefinitionId', 'scheduleInfo', 'status', 'ticketInfo'].sort());
+    expect(Object.keys(body).sort()).toEqual(
+      ['@odata.type', 'action', 'directoryScopeId', 'id', 'justification', 'principalId', 'roleDefinitionId', 'scheduleInfo', 'status', 'ticketInfo'].sort(),
+    );
     expect(body).toMatchObject({
       '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest',
       id: r.body.id,
@@ -104,7 +116,12 @@ describe('simulated PIM calling the pre-approval custom extension', () => {
   });
 
   it('retries 5xx and timeouts with the same request id, then applies the verdict', async () => {
-    rx.answer = (n) => (n === 1 ? { status: 503 } : n === 2 ? { status: 200, delayMs: 800, body: {} } : { status: 200, body: { evaluationId: 'ev-4', evaluationOutcome: 'Approved', reason: [] } });
+    rx.answer = (n) =>
+      n === 1
+        ? { status: 503 }
+        : n === 2
+          ? { status: 200, delayMs: 800, body: {} }
+          : { status: 200, body: { evaluationId: 'ev-4', evaluationOutcome: 'Approved', reason: [] } };
     const r = await file('isaiahl@contoso.example', 'Helpdesk Administrator');
     expect(r.body.status).toBe('PendingApproval');
     expect(rx.calls).toHaveLength(3);

@@ -5,7 +5,11 @@ import { DEMO_INTEGRATION_CREDENTIALS, OPSGENIE, TICKET, USER } from './seed';
 import { GRAPH_SCOPE, botAppCredential, control, startTestSim } from './test-support';
 
 describe('answer-spoiling faults (pure)', () => {
-  const answer = json(200, { result: [{ number: 'INC1', active: { value: 'true', display_value: 'true' }, assigned_to: { value: 'u1', active: 'x' } }] }, { 'X-Total-Count': '1' });
+  const answer = json(
+    200,
+    { result: [{ number: 'INC1', active: { value: 'true', display_value: 'true' }, assigned_to: { value: 'u1', active: 'x' } }] },
+    { 'X-Total-Count': '1' },
+  );
 
   it('truncates the JSON to its first half, still labelled JSON', () => {
     const r = spoilAnswer(answer, { body: 'truncated' })!;
@@ -78,9 +82,13 @@ describe('POST /_sim/faults validation', () => {
 
   it('accepts the answer-spoiling kinds, alone or after latency, and defaults Retry-After for 429 only', () => {
     expect(parseFaultSpec({ pathPattern: '^/jira/', body: 'truncated', latencyMs: 10, times: 2 })).toEqual({
-      ok: true, spec: expect.objectContaining({ pathPattern: '^/jira/', body: 'truncated', latencyMs: 10, times: 2, retryAfterSeconds: undefined }),
+      ok: true,
+      spec: expect.objectContaining({ pathPattern: '^/jira/', body: 'truncated', latencyMs: 10, times: 2, retryAfterSeconds: undefined }),
     });
-    expect(parseFaultSpec({ method: 'GET', pathPattern: 'x', dropFields: ['emailAddress'], answerAfterMs: 5 })).toMatchObject({ ok: true, spec: { dropFields: ['emailAddress'], answerAfterMs: 5 } });
+    expect(parseFaultSpec({ method: 'GET', pathPattern: 'x', dropFields: ['emailAddress'], answerAfterMs: 5 })).toMatchObject({
+      ok: true,
+      spec: { dropFields: ['emailAddress'], answerAfterMs: 5 },
+    });
     expect(parseFaultSpec({ pathPattern: 'x', status: 429 })).toMatchObject({ ok: true, spec: { retryAfterSeconds: 1 } });
   });
 });
@@ -101,7 +109,10 @@ describe('answer-spoiling faults on the simulated services', () => {
   const c = DEMO_INTEGRATION_CREDENTIALS;
   const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
   const calls = {
-    serviceNow: { path: `/servicenow/api/now/table/change_request?sysparm_query=number%3D${TICKET.approvedChange}&sysparm_display_value=all`, auth: basic(c.serviceNow.username, c.serviceNow.password) },
+    serviceNow: {
+      path: `/servicenow/api/now/table/change_request?sysparm_query=number%3D${TICKET.approvedChange}&sysparm_display_value=all`,
+      auth: basic(c.serviceNow.username, c.serviceNow.password),
+    },
     jira: { path: `/jira/rest/api/3/issue/${TICKET.jiraInProgress}`, auth: basic(c.jira.email, c.jira.apiToken) },
     pagerDuty: { path: '/pagerduty/oncalls', auth: `Token token=${c.pagerDuty.apiKey}` },
     opsgenie: { path: `/opsgenie/v2/schedules/${OPSGENIE.scheduleSecOps}/on-calls?flat=true`, auth: `GenieKey ${c.opsgenie.apiKey}` },
@@ -152,7 +163,10 @@ describe('answer-spoiling faults on the simulated services', () => {
   ] as const)('%s: dropFields ["%s"] hides that field and keeps the rest', async (system, field, holder) => {
     const whole = JSON.parse((await get(system)).text);
     expect(holder(whole)).toHaveProperty([field]);
-    const f = await control(sim, 'POST', '/_sim/faults', { pathPattern: system === 'graph' ? '^/v1\\.0/users/' : `^/${system.toLowerCase()}/`, dropFields: [field] });
+    const f = await control(sim, 'POST', '/_sim/faults', {
+      pathPattern: system === 'graph' ? '^/v1\\.0/users/' : `^/${system.toLowerCase()}/`,
+      dropFields: [field],
+    });
     const spoiled = await get(system);
     expect(spoiled.status).toBe(200);
     const body = JSON.parse(spoiled.text);

@@ -81,9 +81,7 @@ export class Faults {
   /** The first live fault matching this call, consuming one of its `times`. */
   take(req: SimRequest): Fault | undefined {
     const full = req.query.toString() ? `${req.path}?${req.query.toString()}` : req.path;
-    const f = this.list.find((x) => x.remaining > 0
-      && (!x.method || x.method.toUpperCase() === req.method)
-      && (x.regex.test(req.path) || x.regex.test(full)));
+    const f = this.list.find((x) => x.remaining > 0 && (!x.method || x.method.toUpperCase() === req.method) && (x.regex.test(req.path) || x.regex.test(full)));
     if (!f) return undefined;
     f.remaining -= 1;
     f.hits += 1;
@@ -162,8 +160,9 @@ export function spoilAnswer(answer: SimResponse, f: Pick<FaultSpec, 'body' | 'dr
 }
 
 /** What a proxy or a sleeping instance answers instead of the API: HTML, with 200. */
-const MALFORMED_PAGE = '<!DOCTYPE html>\n<html><head><title>Instance Hibernating</title></head>'
-  + '<body><h1>Your instance is hibernating</h1><p>Sign in to wake it up.</p></body></html>\n';
+const MALFORMED_PAGE =
+  '<!DOCTYPE html>\n<html><head><title>Instance Hibernating</title></head>' +
+  '<body><h1>Your instance is hibernating</h1><p>Sign in to wake it up.</p></body></html>\n';
 
 /** The answer's JSON document, or undefined when it has none (no body, text, HTML). */
 function jsonDocument(answer: SimResponse): unknown {
@@ -193,7 +192,8 @@ const MAX_DELAY_MS = 86_400_000;
 /** A `POST /_sim/faults` body checked field by field; the message names the field and what it takes. */
 export function parseFaultSpec(input: unknown): SpecCheck {
   const bad = (code: string, message: string): SpecCheck => ({ ok: false, code, message });
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('InvalidFault', 'the body must be a JSON object, e.g. {"pathPattern": "^/servicenow/", "status": 503}.');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return bad('InvalidFault', 'the body must be a JSON object, e.g. {"pathPattern": "^/servicenow/", "status": 503}.');
   const b = input as Record<string, unknown>;
   const unknown = Object.keys(b).filter((k) => !(SPEC_KEYS as readonly string[]).includes(k));
   if (unknown.length) return bad('InvalidFault', `unknown field ${unknown.map((k) => `'${k}'`).join(', ')}; a fault takes ${SPEC_KEYS.join(', ')}.`);
@@ -205,7 +205,8 @@ export function parseFaultSpec(input: unknown): SpecCheck {
   } catch {
     return bad('InvalidPathPattern', 'pathPattern: not a valid regular expression.');
   }
-  if (b.method !== undefined && (typeof b.method !== 'string' || !/^[A-Za-z]+$/.test(b.method))) return bad('InvalidMethod', "method: an HTTP method such as 'GET'.");
+  if (b.method !== undefined && (typeof b.method !== 'string' || !/^[A-Za-z]+$/.test(b.method)))
+    return bad('InvalidMethod', "method: an HTTP method such as 'GET'.");
   if (b.status !== undefined && (!Number.isInteger(b.status) || (b.status as number) < 400 || (b.status as number) > 599)) {
     return bad('InvalidStatus', 'status: must be an HTTP error status (400-599).');
   }
@@ -214,15 +215,19 @@ export function parseFaultSpec(input: unknown): SpecCheck {
     return bad('InvalidRetryAfter', 'retryAfterSeconds: a whole number of seconds ≥ 0.');
   }
   if (b.retryAfterSeconds !== undefined && b.status === undefined) return bad('InvalidRetryAfter', 'retryAfterSeconds: goes with status (e.g. 429 or 503).');
-  if (b.times !== undefined && (!Number.isInteger(b.times) || (b.times as number) < 1)) return bad('InvalidTimes', 'times: a whole number ≥ 1 (leave it out for every matching call).');
+  if (b.times !== undefined && (!Number.isInteger(b.times) || (b.times as number) < 1))
+    return bad('InvalidTimes', 'times: a whole number ≥ 1 (leave it out for every matching call).');
   if (b.body !== undefined && !(BODY_FAULTS as readonly unknown[]).includes(b.body)) {
     return bad('InvalidBody', `body: one of ${BODY_FAULTS.map((k) => `'${k}'`).join(', ')}.`);
   }
-  if (b.dropFields !== undefined && (!Array.isArray(b.dropFields) || b.dropFields.length === 0 || b.dropFields.length > 50
-    || !b.dropFields.every((k) => typeof k === 'string' && k.length > 0))) {
+  if (
+    b.dropFields !== undefined &&
+    (!Array.isArray(b.dropFields) || b.dropFields.length === 0 || b.dropFields.length > 50 || !b.dropFields.every((k) => typeof k === 'string' && k.length > 0))
+  ) {
     return bad('InvalidDropFields', 'dropFields: a list of 1 to 50 field names, e.g. ["emailAddress"].');
   }
-  if (b.body !== undefined && b.dropFields !== undefined) return bad('InvalidFault', 'body and dropFields: one or the other (a spoiled body has no fields to drop).');
+  if (b.body !== undefined && b.dropFields !== undefined)
+    return bad('InvalidFault', 'body and dropFields: one or the other (a spoiled body has no fields to drop).');
   if (b.status !== undefined && (b.body !== undefined || b.dropFields !== undefined)) {
     return bad('InvalidFault', 'body and dropFields spoil the real answer, so they do not go with status (which replaces it).');
   }
@@ -253,15 +258,33 @@ export function faultResponse(req: SimRequest, status: number, retryAfterSeconds
   const headers: Record<string, string> = {};
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
   if (/^\/(v1\.0|beta)\//i.test(req.path)) {
-    const code = status === 429 ? 'TooManyRequests' : status === 403 ? 'Forbidden' : status === 503 ? 'ServiceUnavailable' : status === 504 ? 'GatewayTimeout' : status >= 500 ? 'InternalServerError' : 'BadRequest';
+    const code =
+      status === 429
+        ? 'TooManyRequests'
+        : status === 403
+          ? 'Forbidden'
+          : status === 503
+            ? 'ServiceUnavailable'
+            : status === 504
+              ? 'GatewayTimeout'
+              : status >= 500
+                ? 'InternalServerError'
+                : 'BadRequest';
     const message = status === 429 ? 'Too many requests. Please retry after the time in the Retry-After header.' : `Injected fault (HTTP ${status}).`;
     const r = graphError(req, status, code, message, headers);
     return r;
   }
   if (/\/oauth2\/v2\.0\/token$/i.test(req.path) || /\/v2\.0\/\.well-known\//i.test(req.path) || /\/discovery\//i.test(req.path)) {
-    const r = status === 429
-      ? entraError(429, 'temporarily_unavailable', 50196, 'The server terminated an operation because it encountered a client request loop or too many requests.', req)
-      : entraError(status, status >= 500 ? 'temporarily_unavailable' : 'invalid_request', 90033, `Injected fault (HTTP ${status}).`, req);
+    const r =
+      status === 429
+        ? entraError(
+            429,
+            'temporarily_unavailable',
+            50196,
+            'The server terminated an operation because it encountered a client request loop or too many requests.',
+            req,
+          )
+        : entraError(status, status >= 500 ? 'temporarily_unavailable' : 'invalid_request', 90033, `Injected fault (HTTP ${status}).`, req);
     return { ...r, headers: { ...(r.headers ?? {}), ...headers } };
   }
   const integration = integrationErrorResponse(req, status, headers);

@@ -114,8 +114,7 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
   /** Graph's answer when the token lacks the permission (or the user the directory role). */
   const denied = (req: SimRequest, needs: string) =>
     graphError(req, 403, 'Authorization_RequestDenied', `Insufficient privileges to complete the operation. This call needs ${needs}.`);
-  const has = (caller: GraphCaller, ...any: string[]) =>
-    (caller.kind === 'user' ? caller.scopes : caller.roles).some((s) => any.includes(s));
+  const has = (caller: GraphCaller, ...any: string[]) => (caller.kind === 'user' ? caller.scopes : caller.roles).some((s) => any.includes(s));
   const canReadApps = (c: GraphCaller) => has(c, 'Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All');
   const canWriteApps = (c: GraphCaller) => has(c, 'Application.ReadWrite.All');
   const badBody = (req: SimRequest) => graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
@@ -133,42 +132,66 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
     web: structuredClone(a.web),
     keyCredentials: a.keyCredentials.map((k) => ({ ...k, key: null })),
     passwordCredentials: a.passwordCredentials.map((p) => ({
-      customKeyIdentifier: null, displayName: p.displayName, endDateTime: p.endDateTime, hint: p.hint, keyId: p.keyId, secretText: null, startDateTime: p.startDateTime,
+      customKeyIdentifier: null,
+      displayName: p.displayName,
+      endDateTime: p.endDateTime,
+      hint: p.hint,
+      keyId: p.keyId,
+      secretText: null,
+      startDateTime: p.startDateTime,
     })),
   });
 
   /** Entra's checks on the resulting registration; a message for the first problem, or undefined. */
   const problem = (a: StoredApp): { code: string; message: string } | undefined => {
     const v = a.api.requestedAccessTokenVersion;
-    if (v !== null && v !== undefined && v !== 1 && v !== 2) return { code: 'Request_BadRequest', message: 'api.requestedAccessTokenVersion must be 1, 2 or null.' };
+    if (v !== null && v !== undefined && v !== 1 && v !== 2)
+      return { code: 'Request_BadRequest', message: 'api.requestedAccessTokenVersion must be 1, 2 or null.' };
     for (const uri of a.identifierUris) {
       if (typeof uri !== 'string') return { code: 'Request_BadRequest', message: 'identifierUris must be strings.' };
       if (uri.startsWith('https://')) {
-        return { code: 'HostNameNotOnVerifiedDomain', message: `Values of identifierUris property must use a verified domain of the organization or its subdomain: '${uri}'` };
+        return {
+          code: 'HostNameNotOnVerifiedDomain',
+          message: `Values of identifierUris property must use a verified domain of the organization or its subdomain: '${uri}'`,
+        };
       }
       const m = /^api:\/\/([^/]+)(?:\/(.+))?$/.exec(uri);
       if (!m) return { code: 'Request_BadRequest', message: `Invalid value specified for property 'identifierUris' of resource 'Application': '${uri}'.` };
       const [, host, rest] = m;
-      const carriesId = [host, rest].some((x) => x && (x.toLowerCase() === a.appId.toLowerCase() || x.toLowerCase() === ctx.tenantId.toLowerCase() || x.toLowerCase() === `botid-${a.appId.toLowerCase()}`));
+      const carriesId = [host, rest].some(
+        (x) =>
+          x &&
+          (x.toLowerCase() === a.appId.toLowerCase() || x.toLowerCase() === ctx.tenantId.toLowerCase() || x.toLowerCase() === `botid-${a.appId.toLowerCase()}`),
+      );
       if (!carriesId) {
-        return { code: 'Request_BadRequest', message: `The identifier URI '${uri}' must contain the application id or the tenant id (api://<string>/<appId>, api://<tenantId>/<string>).` };
+        return {
+          code: 'Request_BadRequest',
+          message: `The identifier URI '${uri}' must contain the application id or the tenant id (api://<string>/<appId>, api://<tenantId>/<string>).`,
+        };
       }
       // Only api://<appId> (and the Teams SSO form api://botid-<appId>) work with v1 tokens.
       const simple = !rest && (host!.toLowerCase() === a.appId.toLowerCase() || host!.toLowerCase() === `botid-${a.appId.toLowerCase()}`);
       if (!simple && v !== 2) {
-        return { code: 'Request_BadRequest', message: `The identifier URI '${uri}' is only allowed when api.requestedAccessTokenVersion is 2 (currently ${v ?? 'null'}). Set requestedAccessTokenVersion to 2 first.` };
+        return {
+          code: 'Request_BadRequest',
+          message: `The identifier URI '${uri}' is only allowed when api.requestedAccessTokenVersion is 2 (currently ${v ?? 'null'}). Set requestedAccessTokenVersion to 2 first.`,
+        };
       }
       const other = [...d.apps.values()].find((x) => x.id !== a.id && x.identifierUris.some((u) => u.toLowerCase() === uri.toLowerCase()));
       if (other) return { code: 'Request_BadRequest', message: `Another object with the same value for property identifierUris already exists: '${uri}'.` };
     }
     const scopeIds = new Set((a.api.oauth2PermissionScopes ?? []).map((s: Json) => String(s.id)));
     for (const s of a.api.oauth2PermissionScopes ?? []) {
-      if (!GUID.test(String(s.id)) || typeof s.value !== 'string' || !s.value) return { code: 'Request_BadRequest', message: 'Every api.oauth2PermissionScopes entry needs a GUID id and a value.' };
+      if (!GUID.test(String(s.id)) || typeof s.value !== 'string' || !s.value)
+        return { code: 'Request_BadRequest', message: 'Every api.oauth2PermissionScopes entry needs a GUID id and a value.' };
     }
     for (const pre of a.api.preAuthorizedApplications ?? []) {
       for (const pid of pre.delegatedPermissionIds ?? []) {
         if (!scopeIds.has(String(pid))) {
-          return { code: 'Request_BadRequest', message: `Property api.preAuthorizedApplications references a permission id '${pid}' that the application does not expose in api.oauth2PermissionScopes.` };
+          return {
+            code: 'Request_BadRequest',
+            message: `Property api.preAuthorizedApplications references a permission id '${pid}' that the application does not expose in api.oauth2PermissionScopes.`,
+          };
         }
       }
     }
@@ -190,7 +213,13 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
       const clauses = parseFilter(raw);
       if (clauses === 'invalid') return graphError(req, 400, 'BadRequest', `Invalid filter clause: '${raw}' is not supported.`);
       for (const c of clauses) {
-        if (!['appId', 'displayName', 'id'].includes(c.field)) return graphError(req, 400, 'BadRequest', `Unsupported or invalid query filter clause specified for property '${c.field}' of resource 'Application'.`);
+        if (!['appId', 'displayName', 'id'].includes(c.field))
+          return graphError(
+            req,
+            400,
+            'BadRequest',
+            `Unsupported or invalid query filter clause specified for property '${c.field}' of resource 'Application'.`,
+          );
         items = items.filter((a) => String(a[c.field]).toLowerCase() === c.value.toLowerCase());
       }
     }
@@ -200,7 +229,13 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
   on('GET', '/applications/:id', (req, p, caller) => {
     if (!canReadApps(caller)) return denied(req, 'Application.Read.All');
     const a = findApp(p.id);
-    if (!a) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!a)
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     return json(200, { '@odata.context': contextUrl(req, 'applications/$entity'), ...applySelect(view(a), req.query.get('$select')) });
   });
 
@@ -217,7 +252,13 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
       createdDateTime: new Date().toISOString(),
       signInAudience: typeof b.signInAudience === 'string' ? b.signInAudience : 'AzureADandPersonalMicrosoftAccount',
       identifierUris: [],
-      api: { acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, oauth2PermissionScopes: [], preAuthorizedApplications: [] },
+      api: {
+        acceptMappedClaims: null,
+        knownClientApplications: [],
+        requestedAccessTokenVersion: null,
+        oauth2PermissionScopes: [],
+        preAuthorizedApplications: [],
+      },
       requiredResourceAccess: [],
       web: { homePageUrl: null, logoutUrl: null, redirectUris: [], implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false } },
       keyCredentials: [],
@@ -236,7 +277,8 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
     for (const k of Object.keys(b)) {
       if (k.startsWith('@odata')) continue;
       if (k === 'passwordCredentials') return { code: 'Request_BadRequest', message: 'passwordCredentials cannot be set directly; use addPassword.' };
-      if (!settable.includes(k)) return { code: 'Request_BadRequest', message: `The simulator does not support updating property '${k}' of resource 'Application'.` };
+      if (!settable.includes(k))
+        return { code: 'Request_BadRequest', message: `The simulator does not support updating property '${k}' of resource 'Application'.` };
     }
     if (b.displayName !== undefined) next.displayName = String(b.displayName);
     if (b.signInAudience !== undefined) next.signInAudience = String(b.signInAudience);
@@ -255,7 +297,11 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
       if (!Array.isArray(b.keyCredentials)) return { code: 'Request_BadRequest', message: 'keyCredentials must be a collection.' };
       const keys: Json[] = [];
       for (const k of b.keyCredentials) {
-        if (typeof k.key !== 'string') return { code: 'KeyCredentialsInvalid', message: 'Each key credential needs its key (the base64 certificate); existing keys must be sent again with their key.' };
+        if (typeof k.key !== 'string')
+          return {
+            code: 'KeyCredentialsInvalid',
+            message: 'Each key credential needs its key (the base64 certificate); existing keys must be sent again with their key.',
+          };
         let cert: X509Certificate;
         try {
           cert = new X509Certificate(Buffer.from(k.key, 'base64'));
@@ -283,7 +329,13 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
   on('PATCH', '/applications/:id', (req, p, caller) => {
     if (!canWriteApps(caller)) return denied(req, 'Application.ReadWrite.All');
     const a = findApp(p.id);
-    if (!a) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!a)
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     const b = jsonBody<Json>(req);
     if (!b || typeof b !== 'object' || Array.isArray(b)) return badBody(req);
     const err = applyPatch(a, b);
@@ -293,7 +345,13 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
   on('POST', '/applications/:id/addPassword', (req, p, caller) => {
     if (!canWriteApps(caller)) return denied(req, 'Application.ReadWrite.All');
     const a = findApp(p.id);
-    if (!a) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!a)
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     const pc = jsonBody<Json>(req)?.passwordCredential ?? {};
     const now = new Date();
     const end = pc.endDateTime ? new Date(pc.endDateTime) : new Date(now.getTime() + 2 * 365 * 24 * 3600_000);
@@ -310,7 +368,13 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
     a.passwordCredentials.push(stored);
     return json(200, {
       '@odata.context': contextUrl(req, 'microsoft.graph.passwordCredential'),
-      customKeyIdentifier: null, displayName: stored.displayName, endDateTime: stored.endDateTime, hint: stored.hint, keyId: stored.keyId, secretText, startDateTime: stored.startDateTime,
+      customKeyIdentifier: null,
+      displayName: stored.displayName,
+      endDateTime: stored.endDateTime,
+      hint: stored.hint,
+      keyId: stored.keyId,
+      secretText,
+      startDateTime: stored.startDateTime,
     });
   });
 
@@ -322,7 +386,11 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
       return graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
     }
     const items = [...d.servicePrincipals.values()].filter((sp) => clauses.every((c) => String((sp as Json)[c.field]).toLowerCase() === c.value.toLowerCase()));
-    return page(req, items.map((sp) => ({ ...sp, servicePrincipalType: 'Application', accountEnabled: true })), 'servicePrincipals');
+    return page(
+      req,
+      items.map((sp) => ({ ...sp, servicePrincipalType: 'Application', accountEnabled: true })),
+      'servicePrincipals',
+    );
   });
 
   on('POST', '/servicePrincipals', (req, _p, caller) => {
@@ -331,7 +399,12 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
     const a = [...d.apps.values()].find((x) => x.appId === appId);
     if (!a) return graphError(req, 400, 'Request_BadRequest', `The appId '${appId}' of the service principal does not reference a valid application object.`);
     if ([...d.servicePrincipals.values()].some((sp) => sp.appId === appId)) {
-      return graphError(req, 409, 'Request_MultipleObjectsWithSameKeyValue', 'The service principal cannot be created, updated, or restored because the service principal name is already in use.');
+      return graphError(
+        req,
+        409,
+        'Request_MultipleObjectsWithSameKeyValue',
+        'The service principal cannot be created, updated, or restored because the service principal name is already in use.',
+      );
     }
     const sp = { id: randomUUID(), appId, displayName: a.displayName };
     d.servicePrincipals.set(sp.id, sp);
@@ -345,24 +418,35 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
 
   /** The fields PIM needs, checked as the create and update pages describe them. */
   const extensionProblem = (e: Json): string | undefined => {
-    if (e['@odata.type'] !== '#microsoft.graph.roleManagementCustomCalloutExtension') return "@odata.type must be '#microsoft.graph.roleManagementCustomCalloutExtension'.";
+    if (e['@odata.type'] !== '#microsoft.graph.roleManagementCustomCalloutExtension')
+      return "@odata.type must be '#microsoft.graph.roleManagementCustomCalloutExtension'.";
     if (typeof e.displayName !== 'string' || !e.displayName.trim()) return 'displayName is required.';
     const url = e.endpointConfiguration?.targetUrl;
     if (e.endpointConfiguration?.['@odata.type'] !== '#microsoft.graph.httpRequestEndpoint' || typeof url !== 'string' || !/^https:\/\//i.test(url)) {
       return "endpointConfiguration must be {'@odata.type': '#microsoft.graph.httpRequestEndpoint', targetUrl: 'https://...'}.";
     }
     const auth = e.authenticationConfiguration;
-    if (!auth || !['#microsoft.graph.azureAdTokenAuthentication', '#microsoft.graph.azureAdPopTokenAuthentication'].includes(auth['@odata.type']) || typeof auth.resourceId !== 'string' || !auth.resourceId) {
+    if (
+      !auth ||
+      !['#microsoft.graph.azureAdTokenAuthentication', '#microsoft.graph.azureAdPopTokenAuthentication'].includes(auth['@odata.type']) ||
+      typeof auth.resourceId !== 'string' ||
+      !auth.resourceId
+    ) {
       return 'authenticationConfiguration must be an azureAdTokenAuthentication with the resourceId (Application ID URI) PIM requests a token for.';
     }
     const cc = e.clientConfiguration;
-    if (cc && (!Number.isInteger(cc.timeoutInMilliseconds ?? 0) || !Number.isInteger(cc.maximumRetries ?? 0))) return 'clientConfiguration.timeoutInMilliseconds and maximumRetries must be integers.';
+    if (cc && (!Number.isInteger(cc.timeoutInMilliseconds ?? 0) || !Number.isInteger(cc.maximumRetries ?? 0)))
+      return 'clientConfiguration.timeoutInMilliseconds and maximumRetries must be integers.';
     return undefined;
   };
 
   on('GET', EXT, (req, _p, caller) => {
     if (!canReadExt(caller)) return denied(req, 'PrivilegedAccess-CustomExt.Read.All');
-    return page(req, [...d.extensions.values()].map((e) => structuredClone(e)), 'identityGovernance/privilegedAccess/customExtensions');
+    return page(
+      req,
+      [...d.extensions.values()].map((e) => structuredClone(e)),
+      'identityGovernance/privilegedAccess/customExtensions',
+    );
   });
   on('GET', `${EXT}/:id`, (req, p, caller) => {
     if (!canReadExt(caller)) return denied(req, 'PrivilegedAccess-CustomExt.Read.All');
@@ -380,11 +464,19 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
     if (d.extensions.has(id)) return graphError(req, 409, 'Conflict', `A custom extension with id '${id}' already exists.`);
     const now = new Date().toISOString();
     const e: Json = {
-      '@odata.type': b['@odata.type'], id, displayName: b.displayName, description: b.description ?? null,
-      createdDateTime: now, lastModifiedDateTime: now,
+      '@odata.type': b['@odata.type'],
+      id,
+      displayName: b.displayName,
+      description: b.description ?? null,
+      createdDateTime: now,
+      lastModifiedDateTime: now,
       endpointConfiguration: structuredClone(b.endpointConfiguration),
       authenticationConfiguration: structuredClone(b.authenticationConfiguration),
-      clientConfiguration: { '@odata.type': '#microsoft.graph.customExtensionClientConfiguration', timeoutInMilliseconds: b.clientConfiguration?.timeoutInMilliseconds ?? null, maximumRetries: b.clientConfiguration?.maximumRetries ?? null },
+      clientConfiguration: {
+        '@odata.type': '#microsoft.graph.customExtensionClientConfiguration',
+        timeoutInMilliseconds: b.clientConfiguration?.timeoutInMilliseconds ?? null,
+        maximumRetries: b.clientConfiguration?.maximumRetries ?? null,
+      },
       resourceType: b.resourceType ?? null,
       customAttributes: Array.isArray(b.customAttributes) ? b.customAttributes : [],
     };
@@ -406,24 +498,33 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
   });
 
   // --- the custom extension rule of a PIM policy --------------------------------------------------
-  on('PATCH', '/policies/roleManagementPolicies/:policyId/rules/:ruleId', (req, p, caller) => {
-    if (!has(caller, 'RoleManagementPolicy.ReadWrite.Directory')) return denied(req, 'RoleManagementPolicy.ReadWrite.Directory');
-    const t = policyTargets(ctx).find((x) => policyIdOf(ctx, x).toLowerCase() === p.policyId.toLowerCase());
-    if (!t) return graphError(req, 404, 'NotFound', `The role management policy '${p.policyId}' was not found.`);
-    if (p.ruleId !== CUSTOM_EXTENSION_RULE_ID) {
-      return graphError(req, 400, 'BadRequest', `The simulator updates only the rule '${CUSTOM_EXTENSION_RULE_ID}' this way, not '${p.ruleId}'.`);
-    }
-    const b = jsonBody<Json>(req);
-    if (!b || typeof b !== 'object' || Array.isArray(b)) return badBody(req);
-    if (b['@odata.type'] !== '#microsoft.graph.unifiedRoleManagementPolicyCustomExtensionRule') {
-      return graphError(req, 400, 'BadRequest', "@odata.type must be '#microsoft.graph.unifiedRoleManagementPolicyCustomExtensionRule' for this rule.");
-    }
-    if (typeof b.isEnabled !== 'boolean') return graphError(req, 400, 'BadRequest', 'isEnabled must be true or false.');
-    const extId = b.customExtensionId === null || b.customExtensionId === undefined ? null : String(b.customExtensionId).toLowerCase();
-    if (extId && !d.extensions.has(extId)) return graphError(req, 400, 'BadRequest', `customExtensionId '${extId}' is not a custom extension of this tenant.`);
-    if (b.isEnabled && !extId) return graphError(req, 400, 'BadRequest', 'An enabled custom extension rule needs customExtensionId.');
-    const policyId = policyIdOf(ctx, t);
-    d.rules.set(policyId, { customExtensionId: extId, isEnabled: b.isEnabled });
-    return json(200, { '@odata.context': contextUrl(req, `policies/roleManagementPolicies('${policyId}')/rules/$entity`), ...customExtensionRule(ctx, policyId) });
-  }, ['v1.0', 'beta']);
+  on(
+    'PATCH',
+    '/policies/roleManagementPolicies/:policyId/rules/:ruleId',
+    (req, p, caller) => {
+      if (!has(caller, 'RoleManagementPolicy.ReadWrite.Directory')) return denied(req, 'RoleManagementPolicy.ReadWrite.Directory');
+      const t = policyTargets(ctx).find((x) => policyIdOf(ctx, x).toLowerCase() === p.policyId.toLowerCase());
+      if (!t) return graphError(req, 404, 'NotFound', `The role management policy '${p.policyId}' was not found.`);
+      if (p.ruleId !== CUSTOM_EXTENSION_RULE_ID) {
+        return graphError(req, 400, 'BadRequest', `The simulator updates only the rule '${CUSTOM_EXTENSION_RULE_ID}' this way, not '${p.ruleId}'.`);
+      }
+      const b = jsonBody<Json>(req);
+      if (!b || typeof b !== 'object' || Array.isArray(b)) return badBody(req);
+      if (b['@odata.type'] !== '#microsoft.graph.unifiedRoleManagementPolicyCustomExtensionRule') {
+        return graphError(req, 400, 'BadRequest', "@odata.type must be '#microsoft.graph.unifiedRoleManagementPolicyCustomExtensionRule' for this rule.");
+      }
+      if (typeof b.isEnabled !== 'boolean') return graphError(req, 400, 'BadRequest', 'isEnabled must be true or false.');
+      const extId = b.customExtensionId === null || b.customExtensionId === undefined ? null : String(b.customExtensionId).toLowerCase();
+      if (extId && !d.extensions.has(extId))
+        return graphError(req, 400, 'BadRequest', `customExtensionId '${extId}' is not a custom extension of this tenant.`);
+      if (b.isEnabled && !extId) return graphError(req, 400, 'BadRequest', 'An enabled custom extension rule needs customExtensionId.');
+      const policyId = policyIdOf(ctx, t);
+      d.rules.set(policyId, { customExtensionId: extId, isEnabled: b.isEnabled });
+      return json(200, {
+        '@odata.context': contextUrl(req, `policies/roleManagementPolicies('${policyId}')/rules/$entity`),
+        ...customExtensionRule(ctx, policyId),
+      });
+    },
+    ['v1.0', 'beta'],
+  );
 }

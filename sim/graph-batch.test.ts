@@ -23,7 +23,11 @@ describe('simulated Microsoft Graph: JSON batching', () => {
   }
 
   async function pendingRequest(): Promise<string> {
-    const created = await control(sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Batch test request for INC0012345' });
+    const created = await control(sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: 'User Administrator',
+      justification: 'Batch test request for INC0012345',
+    });
     expect(created.body.status).toBe('PendingApproval');
     return created.body.id as string;
   }
@@ -35,7 +39,13 @@ describe('simulated Microsoft Graph: JSON batching', () => {
         { id: 'a', method: 'GET', url: `${REQ}/${pimId}?$select=id,status` },
         { id: 'b', method: 'GET', url: `${REQ}/00000000-0000-4000-8000-000000000000?$select=id,status` },
         { id: 'c', method: 'GET', url: `users/${USER.megan}?$select=id,displayName` },
-        { id: 'd', method: 'PATCH', url: `/roleManagement/directory/roleAssignmentApprovals/${pimId}/steps/x`, headers: { 'Content-Type': 'application/json' }, body: { reviewResult: 'Approve' } },
+        {
+          id: 'd',
+          method: 'PATCH',
+          url: `/roleManagement/directory/roleAssignmentApprovals/${pimId}/steps/x`,
+          headers: { 'Content-Type': 'application/json' },
+          body: { reviewResult: 'Approve' },
+        },
       ],
     });
     expect(res.status).toBe(200);
@@ -70,10 +80,26 @@ describe('simulated Microsoft Graph: JSON batching', () => {
 
   it.each([
     ['no requests array', { value: [] }],
-    ['a duplicate id', { requests: [{ id: '1', method: 'GET', url: '/users' }, { id: '1', method: 'GET', url: '/users' }] }],
+    [
+      'a duplicate id',
+      {
+        requests: [
+          { id: '1', method: 'GET', url: '/users' },
+          { id: '1', method: 'GET', url: '/users' },
+        ],
+      },
+    ],
     ['a missing url', { requests: [{ id: '1', method: 'GET' }] }],
     ['an unknown dependency', { requests: [{ id: '1', method: 'GET', url: '/users', dependsOn: ['9'] }] }],
-    ['a dependency cycle', { requests: [{ id: '1', method: 'GET', url: '/users', dependsOn: ['2'] }, { id: '2', method: 'GET', url: '/users', dependsOn: ['1'] }] }],
+    [
+      'a dependency cycle',
+      {
+        requests: [
+          { id: '1', method: 'GET', url: '/users', dependsOn: ['2'] },
+          { id: '2', method: 'GET', url: '/users', dependsOn: ['1'] },
+        ],
+      },
+    ],
   ])('answers 400 for a malformed batch: %s', async (_name, body) => {
     const res = await batch(body);
     expect(res.status).toBe(400);
@@ -123,11 +149,21 @@ describe('simulated Microsoft Graph: JSON batching', () => {
     const throttled = await batch({ requests: [{ id: '1', method: 'GET', url: `users/${USER.megan}` }] });
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('retry-after')).toBe('3');
-    const ok = await batch({ requests: [{ id: '1', method: 'GET', url: `users/${USER.megan}` }, { id: '2', method: 'GET', url: `users/${USER.adele}` }] });
+    const ok = await batch({
+      requests: [
+        { id: '1', method: 'GET', url: `users/${USER.megan}` },
+        { id: '2', method: 'GET', url: `users/${USER.adele}` },
+      ],
+    });
     expect(ok.status).toBe(200);
     const calls = (await control(sim, 'GET', '/_sim/calls')).body.value as any[];
     expect(calls.filter((c) => c.path === '/v1.0/$batch').map((c) => c.status)).toEqual([429, 200]);
     // Items run in parallel and are logged as each finishes, so their order varies under load.
-    expect(calls.filter((c) => c.batchItemOf).map((c) => c.path).sort()).toEqual([`/v1.0/users/${USER.megan}`, `/v1.0/users/${USER.adele}`].sort());
+    expect(
+      calls
+        .filter((c) => c.batchItemOf)
+        .map((c) => c.path)
+        .sort(),
+    ).toEqual([`/v1.0/users/${USER.megan}`, `/v1.0/users/${USER.adele}`].sort());
   });
 });

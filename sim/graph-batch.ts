@@ -71,7 +71,8 @@ function parseBatch(req: SimRequest): BatchItem[] | SimResponse {
     if (ids.has(id)) return graphError(req, 400, 'BadRequest', `Invalid batch payload format: the request id '${id}' is used twice.`);
     ids.add(id);
     const method = typeof r.method === 'string' ? r.method.toUpperCase() : '';
-    if (!METHODS.has(method)) return graphError(req, 400, 'BadRequest', `Invalid batch payload format: request '${id}' has an unsupported method '${String(r.method)}'.`);
+    if (!METHODS.has(method))
+      return graphError(req, 400, 'BadRequest', `Invalid batch payload format: request '${id}' has an unsupported method '${String(r.method)}'.`);
     if (typeof r.url !== 'string' || !r.url) return graphError(req, 400, 'BadRequest', `Invalid batch payload format: request '${id}' has no url.`);
     const headers: Record<string, string> = {};
     if (r.headers !== undefined) {
@@ -88,7 +89,8 @@ function parseBatch(req: SimRequest): BatchItem[] | SimResponse {
   }
   for (const item of items) {
     for (const dep of item.dependsOn) {
-      if (!ids.has(dep)) return graphError(req, 400, 'BadRequest', `Invalid batch payload format: request '${item.id}' depends on '${dep}', which is not in the batch.`);
+      if (!ids.has(dep))
+        return graphError(req, 400, 'BadRequest', `Invalid batch payload format: request '${item.id}' depends on '${dep}', which is not in the batch.`);
     }
   }
   if (hasCycle(items)) return graphError(req, 400, 'BadRequest', 'Invalid batch payload format: the dependsOn references form a cycle.');

@@ -10,13 +10,17 @@ export type GraphCaller =
 /** Graph's error envelope, including the innerError block clients log for support cases. */
 export function graphError(req: SimRequest | undefined, status: number, code: string, message: string, headers?: Record<string, string>): SimResponse {
   const date = new Date().toISOString().replace(/\.\d+Z$/, '');
-  return json(status, {
-    error: {
-      code,
-      message,
-      innerError: { date, 'request-id': req?.requestId ?? '', 'client-request-id': req?.clientRequestId ?? '' },
+  return json(
+    status,
+    {
+      error: {
+        code,
+        message,
+        innerError: { date, 'request-id': req?.requestId ?? '', 'client-request-id': req?.clientRequestId ?? '' },
+      },
     },
-  }, headers);
+    headers,
+  );
 }
 
 /** Validates the bearer the way Graph does for our purposes: our signature, Graph audience, a permission. */
@@ -29,10 +33,14 @@ export async function graphCaller(ctx: SimContext, req: SimRequest): Promise<Gra
     audiences: [GRAPH_RESOURCE, `${GRAPH_RESOURCE}/`, GRAPH_APP_ID],
   });
   if (!v.ok) {
-    const msg = v.reason === 'expired' ? 'Lifetime validation failed, the token is expired.'
-      : v.reason === 'audience' ? 'Invalid audience.'
-      : v.reason === 'malformed' ? 'IDX14100: JWT is not well formed.'
-      : 'Access token validation failure. Invalid audience or signature.';
+    const msg =
+      v.reason === 'expired'
+        ? 'Lifetime validation failed, the token is expired.'
+        : v.reason === 'audience'
+          ? 'Invalid audience.'
+          : v.reason === 'malformed'
+            ? 'IDX14100: JWT is not well formed.'
+            : 'Access token validation failure. Invalid audience or signature.';
     return graphError(req, 401, 'InvalidAuthenticationToken', msg);
   }
   const c = v.claims;
@@ -80,7 +88,12 @@ export function matchesFilter(obj: Record<string, unknown>, clauses: Array<{ fie
 
 export function applySelect<T extends Record<string, unknown>>(obj: T, select: string | null): Record<string, unknown> {
   if (!select) return obj;
-  const keep = new Set(select.split(',').map((s) => s.trim()).filter(Boolean));
+  const keep = new Set(
+    select
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) if (keep.has(k) || k.startsWith('@odata.')) out[k] = v;
   return out;

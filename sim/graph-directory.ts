@@ -24,9 +24,12 @@ export function graphUser(u: SeedUser): Record<string, unknown> {
 export function graphUserSelectOnly(u: SeedUser, now: Date): Record<string, unknown> {
   const leave = u.employeeLeaveDateTime;
   return {
-    employeeLeaveDateTime: leave === undefined ? null
-      : typeof leave === 'string' ? leave
-      : new Date(now.getTime() + leave.hoursFromNow * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    employeeLeaveDateTime:
+      leave === undefined
+        ? null
+        : typeof leave === 'string'
+          ? leave
+          : new Date(now.getTime() + leave.hoursFromNow * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
 }
 
@@ -64,7 +67,12 @@ export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }):
       if (a.kind === 'singleUser') {
         return { '@odata.type': '#microsoft.graph.singleUser', isBackup: false, userId: a.userId, description: ctx.state.user(a.userId)?.displayName ?? null };
       }
-      return { '@odata.type': '#microsoft.graph.groupMembers', isBackup: false, groupId: a.groupId, description: ctx.state.group(a.groupId)?.displayName ?? null };
+      return {
+        '@odata.type': '#microsoft.graph.groupMembers',
+        isBackup: false,
+        groupId: a.groupId,
+        description: ctx.state.group(a.groupId)?.displayName ?? null,
+      };
     });
   const approvers = subjectsOf(r.policy.primaryApprovers);
   const escalation = subjectsOf(r.policy.escalationApprovers ?? []);
@@ -92,14 +100,16 @@ export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }):
         isApprovalRequiredForExtension: false,
         isRequestorJustificationRequired: true,
         approvalMode: 'SingleStage',
-        approvalStages: [{
-          approvalStageTimeOutInDays: 1,
-          isApproverJustificationRequired: r.policy.isApproverJustificationRequired,
-          escalationTimeInMinutes: escalation.length ? 720 : 0,
-          isEscalationEnabled: escalation.length > 0,
-          primaryApprovers: approvers,
-          escalationApprovers: escalation,
-        }],
+        approvalStages: [
+          {
+            approvalStageTimeOutInDays: 1,
+            isApproverJustificationRequired: r.policy.isApproverJustificationRequired,
+            escalationTimeInMinutes: escalation.length ? 720 : 0,
+            isEscalationEnabled: escalation.length > 0,
+            primaryApprovers: approvers,
+            escalationApprovers: escalation,
+          },
+        ],
       },
     },
     {
@@ -124,7 +134,9 @@ export function policyTargets(ctx: SimContext): PolicyTarget[] {
   return [
     ...ctx.state.seed.roles.map((r): PolicyTarget => ({ scopeId: '/', scopeType: 'DirectoryRole', roleDefinitionId: r.id, policy: r.policy })),
     // PIM for Groups: one assignment per group and access (member, owner), scopeType Group.
-    ...(ctx.state.seed.pimGroups ?? []).flatMap((g) => (['member', 'owner'] as const).map((a): PolicyTarget => ({ scopeId: g.groupId, scopeType: 'Group', roleDefinitionId: a, policy: g.policy }))),
+    ...(ctx.state.seed.pimGroups ?? []).flatMap((g) =>
+      (['member', 'owner'] as const).map((a): PolicyTarget => ({ scopeId: g.groupId, scopeType: 'Group', roleDefinitionId: a, policy: g.policy })),
+    ),
   ];
 }
 
@@ -158,7 +170,13 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
 
   on('GET', '/users/:id', (req, p) => {
     const u = ctx.state.user(p.id);
-    if (!u) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!u)
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     const select = req.query.get('$select');
     const full = select ? { ...graphUser(u), ...graphUserSelectOnly(u, ctx.state.now()) } : graphUser(u);
     return json(200, { '@odata.context': contextUrl(req, 'users/$entity'), ...applySelect(full, select) });
@@ -166,25 +184,50 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
 
   on('GET', '/groups/:id', (req, p) => {
     const g = ctx.state.group(p.id);
-    if (!g) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
-    return json(200, { '@odata.context': contextUrl(req, 'groups/$entity'), ...applySelect({ id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false }, req.query.get('$select')) });
+    if (!g)
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    return json(200, {
+      '@odata.context': contextUrl(req, 'groups/$entity'),
+      ...applySelect({ id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false }, req.query.get('$select')),
+    });
   });
 
-  const members = (transitive: boolean) => (req: SimRequest, p: Record<string, string>): SimResponse => {
-    const g = ctx.state.group(p.id);
-    if (!g) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
-    const ids = transitive ? ctx.state.groupUserIds(g.id) : g.members.filter((m) => ctx.state.user(m));
-    const items = ids.map((id) => ({ '@odata.type': '#microsoft.graph.user', ...graphUser(ctx.state.user(id)!) }));
-    return page(req, items, 'users');
-  };
+  const members =
+    (transitive: boolean) =>
+    (req: SimRequest, p: Record<string, string>): SimResponse => {
+      const g = ctx.state.group(p.id);
+      if (!g)
+        return graphError(
+          req,
+          404,
+          'Request_ResourceNotFound',
+          `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+        );
+      const ids = transitive ? ctx.state.groupUserIds(g.id) : g.members.filter((m) => ctx.state.user(m));
+      const items = ids.map((id) => ({ '@odata.type': '#microsoft.graph.user', ...graphUser(ctx.state.user(id)!) }));
+      return page(req, items, 'users');
+    };
   on('GET', '/groups/:id/members', members(false));
   on('GET', '/groups/:id/members/microsoft.graph.user', members(false));
   on('GET', '/groups/:id/transitiveMembers', members(true));
   on('GET', '/groups/:id/transitiveMembers/microsoft.graph.user', members(true));
   const owners = (req: SimRequest, p: Record<string, string>): SimResponse => {
     const g = ctx.state.group(p.id);
-    if (!g) return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
-    const items = (g.owners ?? []).filter((id) => ctx.state.user(id)).map((id) => ({ '@odata.type': '#microsoft.graph.user', ...graphUser(ctx.state.user(id)!) }));
+    if (!g)
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    const items = (g.owners ?? [])
+      .filter((id) => ctx.state.user(id))
+      .map((id) => ({ '@odata.type': '#microsoft.graph.user', ...graphUser(ctx.state.user(id)!) }));
     return page(req, items, 'directoryObjects');
   };
   on('GET', '/groups/:id/owners', owners);
@@ -200,16 +243,30 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
   on('GET', '/roleManagement/directory/roleDefinitions/:id', (req, p) => {
     const r = ctx.state.role(p.id);
     if (!r || r.displayName.toLowerCase() === p.id.toLowerCase()) {
-      return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`);
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     }
-    return json(200, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleDefinitions/$entity'), ...applySelect(graphRoleDefinition(r), req.query.get('$select')) });
+    return json(200, {
+      '@odata.context': contextUrl(req, 'roleManagement/directory/roleDefinitions/$entity'),
+      ...applySelect(graphRoleDefinition(r), req.query.get('$select')),
+    });
   });
 
   const targets = () => policyTargets(ctx);
 
   const policyAssignment = (req: SimRequest, t: PolicyTarget): Record<string, unknown> => {
     const policyId = policyIdOf(ctx, t);
-    const out: Record<string, unknown> = { id: `${policyId}_${t.roleDefinitionId}`, policyId, scopeId: t.scopeId, scopeType: t.scopeType, roleDefinitionId: t.roleDefinitionId };
+    const out: Record<string, unknown> = {
+      id: `${policyId}_${t.roleDefinitionId}`,
+      policyId,
+      scopeId: t.scopeId,
+      scopeType: t.scopeType,
+      roleDefinitionId: t.roleDefinitionId,
+    };
     const expand = req.query.get('$expand') ?? '';
     if (/\bpolicy\b/i.test(expand)) {
       const policy: Record<string, unknown> = {

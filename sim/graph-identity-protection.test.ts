@@ -4,7 +4,14 @@ import { startTestSim } from './test-support';
 
 describe('simulated Microsoft Graph: ID Protection', () => {
   let sim: SimHandle;
-  const appClaims = (roles: string[]) => ({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles, appid: DEMO_BOT_APP.clientId, azp: DEMO_BOT_APP.clientId, oid: 'sp-bot' });
+  const appClaims = (roles: string[]) => ({
+    aud: 'https://graph.microsoft.com',
+    idtyp: 'app',
+    roles,
+    appid: DEMO_BOT_APP.clientId,
+    azp: DEMO_BOT_APP.clientId,
+    oid: 'sp-bot',
+  });
   const get = async (path: string, token: string) => {
     const res = await fetch(`${sim.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
     return { status: res.status, body: (await res.json()) as any };
@@ -22,8 +29,14 @@ describe('simulated Microsoft Graph: ID Protection', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({
       '@odata.context': `${sim.url}/v1.0/$metadata#identityProtection/riskyUsers/$entity`,
-      id: USER.patti, isDeleted: false, isProcessing: false, riskLevel: 'high', riskState: 'atRisk', riskDetail: 'none',
-      userDisplayName: 'Patti Fernandez', userPrincipalName: 'pattif@contoso.example',
+      id: USER.patti,
+      isDeleted: false,
+      isProcessing: false,
+      riskLevel: 'high',
+      riskState: 'atRisk',
+      riskDetail: 'none',
+      userDisplayName: 'Patti Fernandez',
+      userPrincipalName: 'pattif@contoso.example',
     });
     expect(Math.abs(Date.parse(body.riskLastUpdatedDateTime) - (Date.now() - 2 * 3_600_000))).toBeLessThan(60_000);
   });
@@ -37,7 +50,10 @@ describe('simulated Microsoft Graph: ID Protection', () => {
   it('lists risky users by $filter', async () => {
     const { status, body } = await get(`/v1.0/identityProtection/riskyUsers?$filter=${encodeURIComponent("riskState eq 'atRisk'")}`, token);
     expect(status).toBe(200);
-    expect(body.value.map((u: any) => [u.id, u.riskLevel])).toEqual([[USER.patti, 'high'], [USER.lynne, 'medium']]);
+    expect(body.value.map((u: any) => [u.id, u.riskLevel])).toEqual([
+      [USER.patti, 'high'],
+      [USER.lynne, 'medium'],
+    ]);
     expect((await get(`/v1.0/identityProtection/riskyUsers?$filter=${encodeURIComponent('riskLevel gt 1')}`, token)).status).toBe(400);
   });
 
@@ -46,9 +62,20 @@ describe('simulated Microsoft Graph: ID Protection', () => {
     const { status, body } = await get(`/beta/identityProtection/riskDetections?${q}`, token);
     expect(status).toBe(200);
     expect(body.value.map((d: any) => d.riskEventType)).toEqual(['unfamiliarFeatures', 'anonymizedIPAddress']);
-    expect(body.value[0]).toMatchObject({ userId: USER.patti, riskLevel: 'high', riskState: 'atRisk', activity: 'signin', detectionTimingType: 'realtime', ipAddress: '203.0.113.24', location: { city: 'Lagos', countryOrRegion: 'NG' } });
+    expect(body.value[0]).toMatchObject({
+      userId: USER.patti,
+      riskLevel: 'high',
+      riskState: 'atRisk',
+      activity: 'signin',
+      detectionTimingType: 'realtime',
+      ipAddress: '203.0.113.24',
+      location: { city: 'Lagos', countryOrRegion: 'NG' },
+    });
     expect(body['@odata.nextLink']).toContain('$skiptoken=');
-    const asc = await get(`/v1.0/identityProtection/riskDetections?$filter=${encodeURIComponent(`userId eq '${USER.patti}'`)}&$orderby=detectedDateTime%20asc`, token);
+    const asc = await get(
+      `/v1.0/identityProtection/riskDetections?$filter=${encodeURIComponent(`userId eq '${USER.patti}'`)}&$orderby=detectedDateTime%20asc`,
+      token,
+    );
     expect(asc.body.value[0].riskEventType).toBe('unlikelyTravel');
     expect((await get('/v1.0/identityProtection/riskDetections?$orderby=riskLevel', token)).status).toBe(400);
   });

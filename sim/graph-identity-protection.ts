@@ -69,7 +69,13 @@ export function registerGraphIdentityProtection(router: Router, ctx: SimContext)
   const authorised = async (req: SimRequest, permission: string): Promise<GraphCaller | SimResponse> => {
     const caller = await graphCaller(ctx, req);
     if (isResponse(caller)) return caller;
-    if (!has(caller, permission)) return graphError(req, 403, 'Forbidden', `Missing permission ${permission}: ID Protection data needs it as an application permission (app-only) or a delegated scope.`);
+    if (!has(caller, permission))
+      return graphError(
+        req,
+        403,
+        'Forbidden',
+        `Missing permission ${permission}: ID Protection data needs it as an application permission (app-only) or a delegated scope.`,
+      );
     return caller;
   };
 
@@ -87,7 +93,9 @@ export function registerGraphIdentityProtection(router: Router, ctx: SimContext)
       if (isResponse(caller)) return caller;
       const clauses = parseFilter(req.query.get('$filter'));
       if (clauses === 'invalid') return graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
-      const items = data().riskyUsers.map(riskyUser).filter((r) => matchesFilter(r, clauses));
+      const items = data()
+        .riskyUsers.map(riskyUser)
+        .filter((r) => matchesFilter(r, clauses));
       return page(req, items, 'identityProtection/riskyUsers', 20, 500);
     });
 
@@ -97,10 +105,13 @@ export function registerGraphIdentityProtection(router: Router, ctx: SimContext)
       const clauses = parseFilter(req.query.get('$filter'));
       if (clauses === 'invalid') return graphError(req, 400, 'BadRequest', `Invalid filter clause: '${req.query.get('$filter')}' is not supported.`);
       const orderBy = req.query.get('$orderby');
-      const order = orderBy === null ? 'desc' : /^\s*detectedDateTime(\s+(asc|desc))?\s*$/i.exec(orderBy)?.[2]?.toLowerCase() ?? (/^\s*detectedDateTime\s*$/i.test(orderBy) ? 'asc' : null);
+      const order =
+        orderBy === null
+          ? 'desc'
+          : (/^\s*detectedDateTime(\s+(asc|desc))?\s*$/i.exec(orderBy)?.[2]?.toLowerCase() ?? (/^\s*detectedDateTime\s*$/i.test(orderBy) ? 'asc' : null));
       if (!order) return graphError(req, 400, 'BadRequest', `The $orderby '${orderBy}' is not supported; order by detectedDateTime.`);
-      const items = data().riskDetections
-        .map(detection)
+      const items = data()
+        .riskDetections.map(detection)
         .filter((d) => matchesFilter(d, clauses))
         .sort((a, b) => (order === 'desc' ? -1 : 1) * (Date.parse(String(a.detectedDateTime)) - Date.parse(String(b.detectedDateTime))));
       return page(req, items, 'identityProtection/riskDetections', 100, 500);

@@ -4,7 +4,14 @@ import { startTestSim } from './test-support';
 
 describe('simulated Microsoft Graph: mailbox settings', () => {
   let sim: SimHandle;
-  const appClaims = (roles: string[]) => ({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles, appid: DEMO_BOT_APP.clientId, azp: DEMO_BOT_APP.clientId, oid: 'sp-bot' });
+  const appClaims = (roles: string[]) => ({
+    aud: 'https://graph.microsoft.com',
+    idtyp: 'app',
+    roles,
+    appid: DEMO_BOT_APP.clientId,
+    azp: DEMO_BOT_APP.clientId,
+    oid: 'sp-bot',
+  });
   const userClaims = (oid: string, scp: string) => ({ aud: 'https://graph.microsoft.com', scp, oid, appid: DEMO_BOT_APP.clientId, azp: DEMO_BOT_APP.clientId });
   const get = async (path: string, token: string) => {
     const res = await fetch(`${sim.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
@@ -18,14 +25,19 @@ describe('simulated Microsoft Graph: mailbox settings', () => {
   });
   afterAll(() => sim.close());
 
-  it('returns a user\'s settings as Graph does, with the Windows time zone id and the OData context', async () => {
+  it("returns a user's settings as Graph does, with the Windows time zone id and the OData context", async () => {
     const { status, body } = await get(`/v1.0/users/${USER.megan}/mailboxSettings`, appToken);
     expect(status).toBe(200);
     expect(body['@odata.context']).toBe(`${sim.url}/v1.0/$metadata#users('${USER.megan}')/mailboxSettings`);
     expect(body).toMatchObject({
       timeZone: 'W. Europe Standard Time',
       language: { locale: 'de-DE', displayName: 'German (Germany)' },
-      workingHours: { daysOfWeek: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday'], startTime: '08:00:00.0000000', endTime: '17:00:00.0000000', timeZone: { name: 'W. Europe Standard Time' } },
+      workingHours: {
+        daysOfWeek: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday'],
+        startTime: '08:00:00.0000000',
+        endTime: '17:00:00.0000000',
+        timeZone: { name: 'W. Europe Standard Time' },
+      },
       automaticRepliesSetting: { status: 'disabled' },
     });
   });
@@ -54,7 +66,7 @@ describe('simulated Microsoft Graph: mailbox settings', () => {
     expect(body.error.code).toBe('ErrorAccessDenied');
   });
 
-  it('lets a user read their own settings through /me, not someone else\'s', async () => {
+  it("lets a user read their own settings through /me, not someone else's", async () => {
     const alex = await sim.issueToken(userClaims(USER.alex, 'MailboxSettings.Read User.Read'));
     const me = await get('/v1.0/me/mailboxSettings?$select=timeZone', alex);
     expect(me).toEqual({ status: 200, body: { '@odata.context': `${sim.url}/v1.0/$metadata#Me/mailboxSettings`, timeZone: 'Pacific Standard Time' } });

@@ -17,10 +17,22 @@ describe('simulated Microsoft Graph: reading back what the Bot Connector accepte
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as any };
   };
   const post = async (conversation: string, activity: object) => {
-    const res = await fetch(`${connector.serviceUrl}v3/conversations/${encodeURIComponent(conversation)}/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+    const res = await fetch(`${connector.serviceUrl}v3/conversations/${encodeURIComponent(conversation)}/activities`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(activity),
+    });
     return ((await res.json()) as { id: string }).id;
   };
-  const card = (marker: string) => ({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', id: marker, text: ' ', isVisible: false }] } }] });
+  const card = (marker: string) => ({
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', id: marker, text: ' ', isVisible: false }] },
+      },
+    ],
+  });
 
   beforeAll(async () => {
     sim = await startTestSim();
@@ -33,7 +45,7 @@ describe('simulated Microsoft Graph: reading back what the Bot Connector accepte
     await sim.close();
   });
 
-  it('lists a channel\'s thread roots newest first, as chatMessages from the bot with the card as a JSON string', async () => {
+  it("lists a channel's thread roots newest first, as chatMessages from the bot with the card as a JSON string", async () => {
     const first = await post(CHANNEL, card('m-1'));
     const second = await post(CHANNEL, card('m-2'));
     await post(`${CHANNEL};messageid=${first}`, { type: 'message', text: 'a nudge <b>here</b>' });
@@ -41,7 +53,12 @@ describe('simulated Microsoft Graph: reading back what the Bot Connector accepte
     expect(list.status).toBe(200);
     expect(list.body.value.map((m: { id: string }) => m.id)).toEqual([second, first]);
     const [m] = list.body.value;
-    expect(m).toMatchObject({ replyToId: null, deletedDateTime: null, from: { application: { id: DEMO_BOT_APP.clientId, applicationIdentityType: 'bot' }, user: null }, channelIdentity: { teamId: TEAM, channelId: CHANNEL } });
+    expect(m).toMatchObject({
+      replyToId: null,
+      deletedDateTime: null,
+      from: { application: { id: DEMO_BOT_APP.clientId, applicationIdentityType: 'bot' }, user: null },
+      channelIdentity: { teamId: TEAM, channelId: CHANNEL },
+    });
     expect(JSON.parse(m.attachments[0].content).body[0].id).toBe('m-2');
     const replies = await call(`/v1.0/teams/${TEAM}/channels/${encodeURIComponent(CHANNEL)}/messages/${first}/replies`);
     expect(replies.body.value.map((r: { body: { content: string } }) => r.body.content)).toEqual(['<p>a nudge &lt;b&gt;here&lt;/b&gt;</p>']);
@@ -60,18 +77,29 @@ describe('simulated Microsoft Graph: reading back what the Bot Connector accepte
     expect(other.status).toBe(404);
   });
 
-  it('reads a user\'s chat with the bot under Graph\'s chat id, including the conversation the Bot Connector named a:…', async () => {
+  it("reads a user's chat with the bot under Graph's chat id, including the conversation the Bot Connector named a:…", async () => {
     connector.registerPersonalChat('a:megan-personal', USER.megan);
     await post('a:megan-personal', { type: 'message', text: 'Your request was approved' });
-    const list = await call(`/v1.0/chats/${encodeURIComponent(botChatIdFor(USER.megan, DEMO_BOT_APP.clientId))}/messages?$top=50&$orderby=createdDateTime desc`);
+    const list = await call(
+      `/v1.0/chats/${encodeURIComponent(botChatIdFor(USER.megan, DEMO_BOT_APP.clientId))}/messages?$top=50&$orderby=createdDateTime desc`,
+    );
     expect(list.status).toBe(200);
     expect(list.body.value.map((m: { body: { content: string } }) => m.body.content)).toEqual(['<p>Your request was approved</p>']);
     expect((await call('/v1.0/chats/19:unknown@thread.v2/messages')).status).toBe(404);
-    expect((await call(`/v1.0/chats/${encodeURIComponent(botChatIdFor(USER.megan, DEMO_BOT_APP.clientId))}/messages?$orderby=createdDateTime asc`)).status).toBe(400);
+    expect(
+      (await call(`/v1.0/chats/${encodeURIComponent(botChatIdFor(USER.megan, DEMO_BOT_APP.clientId))}/messages?$orderby=createdDateTime asc`)).status,
+    ).toBe(400);
   });
 
   it('refuses a token without a message-read permission', async () => {
-    const other = await sim.issueToken({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles: ['User.Read.All'], appid: DEMO_BOT_APP.clientId, azp: DEMO_BOT_APP.clientId, oid: 'sp-bot' });
+    const other = await sim.issueToken({
+      aud: 'https://graph.microsoft.com',
+      idtyp: 'app',
+      roles: ['User.Read.All'],
+      appid: DEMO_BOT_APP.clientId,
+      azp: DEMO_BOT_APP.clientId,
+      oid: 'sp-bot',
+    });
     const res = await call(`/v1.0/teams/${TEAM}/channels/${encodeURIComponent(CHANNEL)}/messages`, other);
     expect(res.status).toBe(403);
     expect(res.body.error.message).toContain('ChannelMessage.Read.Group');

@@ -31,7 +31,12 @@ export function registerGraphMessages(router: Router, ctx: SimContext, teams: Te
     const c = await graphCaller(ctx, req);
     if (isResponse(c)) return c;
     if (c.kind === 'app' && !c.roles.some((r) => needed.includes(r))) {
-      return graphError(req, 403, 'Forbidden', `Missing role permissions on the request. API requires one of '${needed.join(', ')}'. Roles on the request '${c.roles.join(', ')}'.`);
+      return graphError(
+        req,
+        403,
+        'Forbidden',
+        `Missing role permissions on the request. API requires one of '${needed.join(', ')}'. Roles on the request '${c.roles.join(', ')}'.`,
+      );
     }
     return c;
   };
@@ -43,7 +48,13 @@ export function registerGraphMessages(router: Router, ctx: SimContext, teams: Te
       const channel = channelOf(req, teams, p.teamId!, p.channelId!);
       if (typeof channel !== 'string') return channel;
       const roots = teams.visibleOrDeleted([channel]).filter((m) => m.replyToId === null);
-      return page(req, newestFirst(roots, 'createdAt').map((m) => chatMessage(m, { teamId: p.teamId!, channelId: channel })), `teams('${p.teamId}')/channels('${channel}')/messages`, 20, 50);
+      return page(
+        req,
+        newestFirst(roots, 'createdAt').map((m) => chatMessage(m, { teamId: p.teamId!, channelId: channel })),
+        `teams('${p.teamId}')/channels('${channel}')/messages`,
+        20,
+        50,
+      );
     });
     router.add('GET', `/${v}/teams/:teamId/channels/:channelId/messages/:messageId/replies`, async (req, p) => {
       const c = await caller(req, CHANNEL_READ);
@@ -51,9 +62,16 @@ export function registerGraphMessages(router: Router, ctx: SimContext, teams: Te
       const channel = channelOf(req, teams, p.teamId!, p.channelId!);
       if (typeof channel !== 'string') return channel;
       const root = teams.get(p.messageId!);
-      if (!root || root.conversationId !== channel || root.replyToId !== null) return graphError(req, 404, 'NotFound', `Message ${p.messageId} was not found in the channel.`);
+      if (!root || root.conversationId !== channel || root.replyToId !== null)
+        return graphError(req, 404, 'NotFound', `Message ${p.messageId} was not found in the channel.`);
       const replies = teams.visibleOrDeleted([channel]).filter((m) => m.replyToId === root.id);
-      return page(req, newestFirst(replies, 'createdAt').map((m) => chatMessage(m, { teamId: p.teamId!, channelId: channel })), `teams('${p.teamId}')/channels('${channel}')/messages('${root.id}')/replies`, 20, 50);
+      return page(
+        req,
+        newestFirst(replies, 'createdAt').map((m) => chatMessage(m, { teamId: p.teamId!, channelId: channel })),
+        `teams('${p.teamId}')/channels('${channel}')/messages('${root.id}')/replies`,
+        20,
+        50,
+      );
     });
     router.add('GET', `/${v}/chats/:chatId/messages`, async (req, p) => {
       const c = await caller(req, CHAT_READ);
@@ -66,10 +84,21 @@ export function registerGraphMessages(router: Router, ctx: SimContext, teams: Te
       if (!bot && messages.length === 0) return graphError(req, 404, 'NotFound', `Chat ${chatId} was not found.`);
       const orderBy = req.query.get('$orderby')?.trim();
       if (orderBy && !/^(createdDateTime|lastModifiedDateTime) desc$/i.test(orderBy)) {
-        return graphError(req, 400, 'BadRequest', `Query option '$orderby' supports only createdDateTime desc and lastModifiedDateTime desc; got '${orderBy}'.`);
+        return graphError(
+          req,
+          400,
+          'BadRequest',
+          `Query option '$orderby' supports only createdDateTime desc and lastModifiedDateTime desc; got '${orderBy}'.`,
+        );
       }
       const key = orderBy && /^createdDateTime/i.test(orderBy) ? 'createdAt' : 'modifiedAt';
-      return page(req, newestFirst(messages, key).map((m) => chatMessage(m, { chatId })), `chats('${chatId}')/messages`, 20, 50);
+      return page(
+        req,
+        newestFirst(messages, key).map((m) => chatMessage(m, { chatId })),
+        `chats('${chatId}')/messages`,
+        20,
+        50,
+      );
     });
   }
 }
@@ -87,8 +116,20 @@ function newestFirst(messages: readonly TeamsMessage[], key: 'createdAt' | 'modi
 function chatMessage(m: TeamsMessage, where: { teamId: string; channelId: string } | { chatId: string }): Record<string, unknown> {
   const deleted = m.deletedAt !== null;
   const a = m.activity;
-  const cards = Array.isArray(a.attachments) ? (a.attachments as Array<{ contentType?: string; content?: unknown }>).filter((x) => x?.contentType === CARD) : [];
-  const attachments = deleted ? [] : cards.map((card, i) => ({ id: `${m.id}-${i}`, contentType: CARD, contentUrl: null, content: JSON.stringify(card.content ?? {}), name: null, thumbnailUrl: null, teamsAppId: null }));
+  const cards = Array.isArray(a.attachments)
+    ? (a.attachments as Array<{ contentType?: string; content?: unknown }>).filter((x) => x?.contentType === CARD)
+    : [];
+  const attachments = deleted
+    ? []
+    : cards.map((card, i) => ({
+        id: `${m.id}-${i}`,
+        contentType: CARD,
+        contentUrl: null,
+        content: JSON.stringify(card.content ?? {}),
+        name: null,
+        thumbnailUrl: null,
+        teamsAppId: null,
+      }));
   const text = typeof a.text === 'string' ? a.text : '';
   const html = attachments.map((x) => `<attachment id="${x.id}"></attachment>`).join('') + (text ? `<p>${escapeHtml(text).replace(/\n/g, '<br>')}</p>` : '');
   return {
@@ -107,7 +148,16 @@ function chatMessage(m: TeamsMessage, where: { teamId: string; channelId: string
     locale: 'en-us',
     webUrl: null,
     channelIdentity: 'teamId' in where ? { teamId: where.teamId, channelId: where.channelId } : null,
-    from: { application: { '@odata.type': '#microsoft.graph.teamworkApplicationIdentity', id: m.fromAppId, displayName: m.fromAppId === DEMO_BOT_APP.clientId ? 'PIM Approvals' : 'Bot', applicationIdentityType: 'bot' }, device: null, user: null },
+    from: {
+      application: {
+        '@odata.type': '#microsoft.graph.teamworkApplicationIdentity',
+        id: m.fromAppId,
+        displayName: m.fromAppId === DEMO_BOT_APP.clientId ? 'PIM Approvals' : 'Bot',
+        applicationIdentityType: 'bot',
+      },
+      device: null,
+      user: null,
+    },
     body: { contentType: 'html', content: deleted ? '' : html },
     attachments,
     mentions: [],

@@ -66,10 +66,15 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     if (body.action === 'selfExtend' || body.action === 'selfRenew') {
       // privilegedAccessGroupAssignmentScheduleRequest's actions do not include selfExtend or selfRenew.
-      return graphError(req, 400, 'BadRequest',
-        `The action '${body.action}' is not supported for PIM for Groups: group assignment requests allow adminAssign, adminUpdate, adminRemove, selfActivate, selfDeactivate, adminExtend and adminRenew. Ask an administrator to extend the assignment.`);
+      return graphError(
+        req,
+        400,
+        'BadRequest',
+        `The action '${body.action}' is not supported for PIM for Groups: group assignment requests allow adminAssign, adminUpdate, adminRemove, selfActivate, selfDeactivate, adminExtend and adminRenew. Ask an administrator to extend the assignment.`,
+      );
     }
-    if (body.action !== 'selfActivate') return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfActivate' only, not '${String(body.action)}'.`);
+    if (body.action !== 'selfActivate')
+      return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfActivate' only, not '${String(body.action)}'.`);
     if (caller.kind !== 'user') return delegatedOnly(req, 'selfActivate');
     if (!canWrite(caller)) return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_WRITE_SCOPE}.`);
     if (typeof body.principalId !== 'string' || body.principalId.toLowerCase() !== caller.oid.toLowerCase()) {
@@ -81,18 +86,24 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
     if (String(body.scheduleInfo?.expiration?.type ?? '').toLowerCase() !== 'afterduration' || typeof duration !== 'string') {
       return graphError(req, 400, 'BadRequest', "scheduleInfo.expiration must be {type: 'afterDuration', duration: 'PT…'}.");
     }
-    const result = await pim.activateGroup({
-      principalId: body.principalId,
-      groupId: body.groupId,
-      accessId: body.accessId,
-      justification: body.justification,
-      duration,
-      ticketNumber: body.ticketInfo?.ticketNumber,
-      ticketSystem: body.ticketInfo?.ticketSystem,
-      startDateTime: body.scheduleInfo?.startDateTime,
-    }, { mfaSatisfied: caller.amr.includes('mfa'), acrs: callerAcrs(caller) });
+    const result = await pim.activateGroup(
+      {
+        principalId: body.principalId,
+        groupId: body.groupId,
+        accessId: body.accessId,
+        justification: body.justification,
+        duration,
+        ticketNumber: body.ticketInfo?.ticketNumber,
+        ticketSystem: body.ticketInfo?.ticketSystem,
+        startDateTime: body.scheduleInfo?.startDateTime,
+      },
+      { mfaSatisfied: caller.amr.includes('mfa'), acrs: callerAcrs(caller) },
+    );
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
-    return json(201, { '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests/$entity'), ...graphGroupRequest(result.request) });
+    return json(201, {
+      '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests/$entity'),
+      ...graphGroupRequest(result.request),
+    });
   });
 
   // The requester cancels a pending request (204; 400 when it is no longer pending).
@@ -110,9 +121,13 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
     }
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const mine = pim.all('group').filter((r) => p.on === 'principal'
-      ? r.principalId === caller.oid
-      : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)));
+    const mine = pim
+      .all('group')
+      .filter((r) =>
+        p.on === 'principal'
+          ? r.principalId === caller.oid
+          : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)),
+      );
     const items = mine.map(graphGroupRequest).filter((r) => matchesFilter(r, clauses));
     return page(req, items, 'Collection(privilegedAccessGroupAssignmentScheduleRequest)');
   });
@@ -176,19 +191,21 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
   };
   on('GET', `${PG}/eligibilityScheduleInstances`, (req) => needsScopeFilter(req) ?? eligibility(req));
   on('GET', `${PG}/eligibilityScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
-    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'),
+  );
 
-  const graphGroupInstance = (req: SimRequest, i: AssignmentInstance): Record<string, unknown> => withGroup(req, {
-    id: i.id,
-    groupId: i.target,
-    principalId: i.principalId,
-    accessId: i.roleDefinitionId,
-    memberType: 'Direct',
-    assignmentType: 'Activated',
-    startDateTime: i.startDateTime,
-    endDateTime: i.endDateTime,
-    assignmentScheduleId: i.requestId,
-  });
+  const graphGroupInstance = (req: SimRequest, i: AssignmentInstance): Record<string, unknown> =>
+    withGroup(req, {
+      id: i.id,
+      groupId: i.target,
+      principalId: i.principalId,
+      accessId: i.roleDefinitionId,
+      memberType: 'Direct',
+      assignmentType: 'Activated',
+      startDateTime: i.startDateTime,
+      endDateTime: i.endDateTime,
+      assignmentScheduleId: i.requestId,
+    });
   /** Activations, then memberships/ownerships an administrator assigned (`Assigned`; only a generated tenant has them). */
   const active = (req: SimRequest, onlyPrincipal?: string): SimResponse => {
     const clauses = parseFilter(req.query.get('$filter'));
@@ -199,32 +216,53 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
       const activations = ctx.state.instances;
       for (const [pos, i] of fromArray(activations, from)) {
         if (i.kind !== 'group' || !(Date.parse(i.endDateTime) > now) || (onlyPrincipal && i.principalId !== onlyPrincipal)) continue;
-        yield [pos, { groupId: i.target, principalId: i.principalId, accessId: i.roleDefinitionId, assignmentType: 'Activated', item: () => graphGroupInstance(req, i) }];
+        yield [
+          pos,
+          { groupId: i.target, principalId: i.principalId, accessId: i.roleDefinitionId, assignmentType: 'Activated', item: () => graphGroupInstance(req, i) },
+        ];
       }
       for (const [pos, a] of fromArray(seededAssignments(ctx.state, 'group', now), from, activations.length)) {
         if (onlyPrincipal && a.principalId !== onlyPrincipal) continue;
-        yield [pos, {
-          groupId: a.target,
-          principalId: a.principalId,
-          accessId: a.roleDefinitionId,
-          assignmentType: 'Assigned',
-          item: () => withGroup(req, {
-            id: a.id, groupId: a.target, principalId: a.principalId, accessId: a.roleDefinitionId, memberType: 'Direct',
-            assignmentType: 'Assigned', startDateTime: a.startDateTime, endDateTime: a.endDateTime, assignmentScheduleId: a.id,
-          }),
-        }];
+        yield [
+          pos,
+          {
+            groupId: a.target,
+            principalId: a.principalId,
+            accessId: a.roleDefinitionId,
+            assignmentType: 'Assigned',
+            item: () =>
+              withGroup(req, {
+                id: a.id,
+                groupId: a.target,
+                principalId: a.principalId,
+                accessId: a.roleDefinitionId,
+                memberType: 'Direct',
+                assignmentType: 'Assigned',
+                startDateTime: a.startDateTime,
+                endDateTime: a.endDateTime,
+                assignmentScheduleId: a.id,
+              }),
+          },
+        ];
       }
     }
     return lazyPage(req, rows, {
       fragment: 'identityGovernance/privilegedAccess/group/assignmentScheduleInstances',
       clauses,
       toItem: (r) => r.item(),
-      quick: { groupId: (r) => r.groupId, principalId: (r) => r.principalId, accessId: (r) => r.accessId, assignmentType: (r) => r.assignmentType, memberType: () => 'Direct' },
+      quick: {
+        groupId: (r) => r.groupId,
+        principalId: (r) => r.principalId,
+        accessId: (r) => r.accessId,
+        assignmentType: (r) => r.assignmentType,
+        memberType: () => 'Direct',
+      },
     });
   };
   on('GET', `${PG}/assignmentScheduleInstances`, (req) => needsScopeFilter(req) ?? active(req));
   on('GET', `${PG}/assignmentScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
-    caller.kind === 'user' ? active(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+    caller.kind === 'user' ? active(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'),
+  );
 
   // App-only: the digests read each group's activation history here (`groupId eq … and action eq 'selfActivate'`).
   on('GET', `${PG}/assignmentScheduleRequests`, (req) => {
@@ -237,7 +275,14 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
       fragment: 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests',
       clauses,
       toItem: graphGroupRequest,
-      quick: { groupId: (r) => r.groupId, accessId: (r) => r.accessId, action: (r) => r.action, status: (r) => r.status, principalId: (r) => r.principalId, id: (r) => r.id },
+      quick: {
+        groupId: (r) => r.groupId,
+        accessId: (r) => r.accessId,
+        action: (r) => r.action,
+        status: (r) => r.status,
+        principalId: (r) => r.principalId,
+        id: (r) => r.id,
+      },
     });
   });
 
@@ -256,25 +301,35 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
     if (!r || !r.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
     return { request: r };
   };
-  on('GET', `${PG}/assignmentApprovals/:id`, (req, p, caller) => {
-    const found = approval(req, p.id, caller);
-    if (!('request' in found)) return found;
-    const r = found.request;
-    return json(200, {
-      '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentApprovals/$entity'),
-      id: r.approval!.id,
-      steps: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
-    });
-  }, ['beta']);
-  on('GET', `${PG}/assignmentApprovals/:id/steps`, (req, p, caller) => {
-    const found = approval(req, p.id, caller);
-    if (!('request' in found)) return found;
-    const r = found.request;
-    return json(200, {
-      '@odata.context': contextUrl(req, `identityGovernance/privilegedAccess/group/assignmentApprovals('${r.id}')/steps`),
-      value: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
-    });
-  }, ['beta']);
+  on(
+    'GET',
+    `${PG}/assignmentApprovals/:id`,
+    (req, p, caller) => {
+      const found = approval(req, p.id, caller);
+      if (!('request' in found)) return found;
+      const r = found.request;
+      return json(200, {
+        '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentApprovals/$entity'),
+        id: r.approval!.id,
+        steps: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+      });
+    },
+    ['beta'],
+  );
+  on(
+    'GET',
+    `${PG}/assignmentApprovals/:id/steps`,
+    (req, p, caller) => {
+      const found = approval(req, p.id, caller);
+      if (!('request' in found)) return found;
+      const r = found.request;
+      return json(200, {
+        '@odata.context': contextUrl(req, `identityGovernance/privilegedAccess/group/assignmentApprovals('${r.id}')/steps`),
+        value: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+      });
+    },
+    ['beta'],
+  );
   on('PATCH', `${PG}/assignmentApprovals/:id/steps/:stepId`, (req, p, caller) => {
     if (caller.kind !== 'user') return graphError(req, 403, 'Forbidden', 'Service principals are not allowed to approve requests.');
     if (!canWrite(caller)) return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_WRITE_SCOPE}.`);

@@ -95,24 +95,31 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   const delegatedOnly = (req: SimRequest, what: string) =>
     graphError(req, 403, 'Forbidden', `${what} is not supported with application permissions; call it with a delegated (user) token.`);
 
-  const writeScope = (caller: GraphCaller) => caller.kind === 'user' && caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory');
+  const writeScope = (caller: GraphCaller) =>
+    caller.kind === 'user' && caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory');
   const collectionPath = (c: PimRequest['collection']) => (c === 'assignment' ? 'roleAssignmentScheduleRequests' : 'roleEligibilityScheduleRequests');
 
   /** A selfExtend, filed in either request collection (the caller is already checked). */
   const selfExtend = (req: SimRequest, body: Record<string, any>, collection: PimRequest['collection']): SimResponse => {
     const expiration = parseExtensionExpiration(body.scheduleInfo?.expiration);
     if (typeof expiration === 'string') return graphError(req, 400, 'BadRequest', expiration);
-    const result = pim.extend({
-      principalId: body.principalId,
-      roleDefinitionId: body.roleDefinitionId,
-      justification: body.justification,
-      expiration,
-      startDateTime: body.scheduleInfo?.startDateTime,
-      ticketNumber: body.ticketInfo?.ticketNumber,
-      ticketSystem: body.ticketInfo?.ticketSystem,
-    }, collection);
+    const result = pim.extend(
+      {
+        principalId: body.principalId,
+        roleDefinitionId: body.roleDefinitionId,
+        justification: body.justification,
+        expiration,
+        startDateTime: body.scheduleInfo?.startDateTime,
+        ticketNumber: body.ticketInfo?.ticketNumber,
+        ticketSystem: body.ticketInfo?.ticketSystem,
+      },
+      collection,
+    );
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
-    return json(201, { '@odata.context': contextUrl(req, `roleManagement/directory/${collectionPath(collection)}/$entity`), ...graphRequest(ctx, result.request) });
+    return json(201, {
+      '@odata.context': contextUrl(req, `roleManagement/directory/${collectionPath(collection)}/$entity`),
+      ...graphRequest(ctx, result.request),
+    });
   };
 
   // --- roleAssignmentScheduleRequests -------------------------------------------------------------
@@ -140,15 +147,18 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     if (expType !== 'afterduration' || typeof duration !== 'string') {
       return graphError(req, 400, 'BadRequest', "scheduleInfo.expiration must be {type: 'afterDuration', duration: 'PT…'}.");
     }
-    const result = await pim.activate({
-      principalId: body.principalId,
-      roleDefinitionId: body.roleDefinitionId,
-      justification: body.justification,
-      duration,
-      ticketNumber: body.ticketInfo?.ticketNumber,
-      ticketSystem: body.ticketInfo?.ticketSystem,
-      startDateTime: body.scheduleInfo?.startDateTime,
-    }, { mfaSatisfied: caller.amr.includes('mfa'), acrs: callerAcrs(caller) });
+    const result = await pim.activate(
+      {
+        principalId: body.principalId,
+        roleDefinitionId: body.roleDefinitionId,
+        justification: body.justification,
+        duration,
+        ticketNumber: body.ticketInfo?.ticketNumber,
+        ticketSystem: body.ticketInfo?.ticketSystem,
+        startDateTime: body.scheduleInfo?.startDateTime,
+      },
+      { mfaSatisfied: caller.amr.includes('mfa'), acrs: callerAcrs(caller) },
+    );
     return result.ok ? created(result.request) : graphError(req, result.status, result.code, result.message);
   });
 
@@ -167,7 +177,12 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     const body = jsonBody<Record<string, any>>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     if (body.action !== 'selfExtend') {
-      return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfExtend' only on roleEligibilityScheduleRequests, not '${String(body.action)}'.`);
+      return graphError(
+        req,
+        400,
+        'BadRequest',
+        `The simulator supports action 'selfExtend' only on roleEligibilityScheduleRequests, not '${String(body.action)}'.`,
+      );
     }
     if (caller.kind !== 'user') return delegatedOnly(req, 'selfExtend');
     if (!writeScope(caller)) return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
@@ -181,15 +196,21 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   on('GET', `${RD}/roleEligibilityScheduleRequests`, (req) => {
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items = pim.all('entraRole', 'eligibility').map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    const items = pim
+      .all('entraRole', 'eligibility')
+      .map((r) => graphRequest(ctx, r, req.query.get('$expand')))
+      .filter((r) => matchesFilter(r, clauses));
     return page(req, items, 'roleManagement/directory/roleEligibilityScheduleRequests');
   });
   on('GET', `${RD}/roleEligibilityScheduleRequests/filterByCurrentUser(on='principal')`, (req, _p, caller) => {
     if (caller.kind !== 'user') return delegatedOnly(req, 'filterByCurrentUser');
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const items = pim.all('entraRole', 'eligibility').filter((r) => r.principalId === caller.oid)
-      .map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
+    const items = pim
+      .all('entraRole', 'eligibility')
+      .filter((r) => r.principalId === caller.oid)
+      .map((r) => graphRequest(ctx, r, req.query.get('$expand')))
+      .filter((r) => matchesFilter(r, clauses));
     return page(req, items, 'Collection(unifiedRoleEligibilityScheduleRequest)');
   });
   on('GET', `${RD}/roleEligibilityScheduleRequests/:id`, (req, p) => {
@@ -208,13 +229,20 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     if (clauses === 'invalid') return badFilter(req);
     const expand = req.query.get('$expand');
     function* rows(from: number) {
-      for (const [pos, r] of fromIterable(ctx.state.requests.values(), from)) if (r.kind === 'entraRole' && r.collection === 'assignment') yield [pos, pim.refresh(r)] as const;
+      for (const [pos, r] of fromIterable(ctx.state.requests.values(), from))
+        if (r.kind === 'entraRole' && r.collection === 'assignment') yield [pos, pim.refresh(r)] as const;
     }
     return lazyPage(req, rows, {
       fragment: 'roleManagement/directory/roleAssignmentScheduleRequests',
       clauses,
       toItem: (r) => graphRequest(ctx, r, expand),
-      quick: { action: (r) => r.action, status: (r) => r.status, principalId: (r) => r.principalId, roleDefinitionId: (r) => r.roleDefinitionId, id: (r) => r.id },
+      quick: {
+        action: (r) => r.action,
+        status: (r) => r.status,
+        principalId: (r) => r.principalId,
+        roleDefinitionId: (r) => r.roleDefinitionId,
+        id: (r) => r.id,
+      },
     });
   });
 
@@ -225,9 +253,13 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     }
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid') return badFilter(req);
-    const mine = pim.all('entraRole', 'assignment').filter((r) => p.on === 'principal'
-      ? r.principalId === caller.oid
-      : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)));
+    const mine = pim
+      .all('entraRole', 'assignment')
+      .filter((r) =>
+        p.on === 'principal'
+          ? r.principalId === caller.oid
+          : r.principalId !== caller.oid && !!r.approval?.steps.some((s) => s.approverIds.includes(caller.oid)),
+      );
     const items = mine.map((r) => graphRequest(ctx, r, req.query.get('$expand'))).filter((r) => matchesFilter(r, clauses));
     return page(req, items, 'Collection(unifiedRoleAssignmentScheduleRequest)');
   });
@@ -256,39 +288,60 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
       const activations = ctx.state.instances;
       for (const [pos, i] of fromArray(activations, from)) {
         if (i.kind !== 'entraRole' || !(Date.parse(i.endDateTime) > now) || (onlyPrincipal && i.principalId !== onlyPrincipal)) continue;
-        yield [pos, { principalId: i.principalId, roleDefinitionId: i.roleDefinitionId, assignmentType: 'Activated', item: () => graphInstance(ctx, i, expand) }];
+        yield [
+          pos,
+          { principalId: i.principalId, roleDefinitionId: i.roleDefinitionId, assignmentType: 'Activated', item: () => graphInstance(ctx, i, expand) },
+        ];
       }
       for (const [pos, a] of fromArray(seededAssignments(ctx.state, 'entraRole', now), from, activations.length)) {
         if (onlyPrincipal && a.principalId !== onlyPrincipal) continue;
-        yield [pos, {
-          principalId: a.principalId,
-          roleDefinitionId: a.roleDefinitionId,
-          assignmentType: 'Assigned',
-          item: () => {
-            const out: Record<string, unknown> = {
-              id: a.id, principalId: a.principalId, roleDefinitionId: a.roleDefinitionId, directoryScopeId: '/', appScopeId: null,
-              startDateTime: a.startDateTime, endDateTime: a.endDateTime, assignmentType: 'Assigned', memberType: 'Direct',
-              roleAssignmentOriginId: a.id, roleAssignmentScheduleId: a.id,
-            };
-            if (expand && /\broleDefinition\b/i.test(expand)) {
-              const role = ctx.state.role(a.roleDefinitionId);
-              out.roleDefinition = role ? graphRoleDefinition(role) : null;
-            }
-            return out;
+        yield [
+          pos,
+          {
+            principalId: a.principalId,
+            roleDefinitionId: a.roleDefinitionId,
+            assignmentType: 'Assigned',
+            item: () => {
+              const out: Record<string, unknown> = {
+                id: a.id,
+                principalId: a.principalId,
+                roleDefinitionId: a.roleDefinitionId,
+                directoryScopeId: '/',
+                appScopeId: null,
+                startDateTime: a.startDateTime,
+                endDateTime: a.endDateTime,
+                assignmentType: 'Assigned',
+                memberType: 'Direct',
+                roleAssignmentOriginId: a.id,
+                roleAssignmentScheduleId: a.id,
+              };
+              if (expand && /\broleDefinition\b/i.test(expand)) {
+                const role = ctx.state.role(a.roleDefinitionId);
+                out.roleDefinition = role ? graphRoleDefinition(role) : null;
+              }
+              return out;
+            },
           },
-        }];
+        ];
       }
     }
     return lazyPage(req, rows, {
       fragment: 'roleManagement/directory/roleAssignmentScheduleInstances',
       clauses,
       toItem: (r) => r.item(),
-      quick: { principalId: (r) => r.principalId, roleDefinitionId: (r) => r.roleDefinitionId, assignmentType: (r) => r.assignmentType, directoryScopeId: () => '/', memberType: () => 'Direct' },
+      quick: {
+        principalId: (r) => r.principalId,
+        roleDefinitionId: (r) => r.roleDefinitionId,
+        assignmentType: (r) => r.assignmentType,
+        directoryScopeId: () => '/',
+        memberType: () => 'Direct',
+      },
     });
   };
   on('GET', `${RD}/roleAssignmentScheduleInstances`, (req) => instances(req));
   on('GET', `${RD}/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
-    caller.kind === 'user' ? instances(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+    caller.kind === 'user' ? instances(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'),
+  );
 
   const eligibility = (req: SimRequest, onlyPrincipal?: string) => {
     const clauses = parseFilter(req.query.get('$filter'));
@@ -340,9 +393,11 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   on('GET', `${RD}/roleEligibilityScheduleInstances`, (req) => eligibility(req));
   on('GET', `${RD}/roleEligibilitySchedules`, (req) => eligibility(req));
   on('GET', `${RD}/roleEligibilityScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
-    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'),
+  );
   on('GET', `${RD}/roleEligibilitySchedules/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
-    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'));
+    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'),
+  );
 
   // --- approvals (beta only, delegated only: PIM refuses service principals) ----------------------
   const approval = (req: SimRequest, id: string, caller: GraphCaller): { request: PimRequest } | SimResponse => {
@@ -352,46 +407,66 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     return { request: r };
   };
   const beta = ['beta'];
-  on('GET', `${RD}/roleAssignmentApprovals/:id`, (req, p, caller) => {
-    const found = approval(req, p.id, caller);
-    if (!('request' in found)) return found;
-    const r = found.request;
-    return json(200, {
-      '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentApprovals/$entity'),
-      id: r.approval!.id,
-      steps: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
-    });
-  }, beta);
-  on('GET', `${RD}/roleAssignmentApprovals/:id/steps`, (req, p, caller) => {
-    const found = approval(req, p.id, caller);
-    if (!('request' in found)) return found;
-    const r = found.request;
-    return json(200, {
-      '@odata.context': contextUrl(req, `roleManagement/directory/roleAssignmentApprovals('${r.id}')/steps`),
-      value: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
-    });
-  }, beta);
-  on('GET', `${RD}/roleAssignmentApprovals/:id/steps/:stepId`, (req, p, caller) => {
-    const found = approval(req, p.id, caller);
-    if (!('request' in found)) return found;
-    const r = found.request;
-    const s = r.approval!.steps.find((x) => x.id.toLowerCase() === p.stepId.toLowerCase());
-    if (!s) return graphError(req, 404, 'NotFound', `The approval step '${p.stepId}' was not found.`);
-    return json(200, {
-      '@odata.context': contextUrl(req, `roleManagement/directory/roleAssignmentApprovals('${r.id}')/steps/$entity`),
-      ...graphStep(s, caller.oid, r.principalId),
-    });
-  }, beta);
-  on('PATCH', `${RD}/roleAssignmentApprovals/:id/steps/:stepId`, (req, p, caller) => {
-    if (caller.kind !== 'user') return graphError(req, 403, 'Forbidden', 'Service principals are not allowed to approve requests.');
-    if (!caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory')) {
-      return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
-    }
-    const body = jsonBody<Record<string, unknown>>(req);
-    if (!body) return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
-    if (!pim.get(p.id, 'entraRole')) return graphError(req, 404, 'NotFound', `The approval '${p.id}' was not found.`);
-    const result = pim.decide(p.id, caller.oid, body.reviewResult, body.justification, p.stepId);
-    if (!result.ok) return graphError(req, result.status, result.code, result.message);
-    return { status: 204 };
-  }, beta);
+  on(
+    'GET',
+    `${RD}/roleAssignmentApprovals/:id`,
+    (req, p, caller) => {
+      const found = approval(req, p.id, caller);
+      if (!('request' in found)) return found;
+      const r = found.request;
+      return json(200, {
+        '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentApprovals/$entity'),
+        id: r.approval!.id,
+        steps: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+      });
+    },
+    beta,
+  );
+  on(
+    'GET',
+    `${RD}/roleAssignmentApprovals/:id/steps`,
+    (req, p, caller) => {
+      const found = approval(req, p.id, caller);
+      if (!('request' in found)) return found;
+      const r = found.request;
+      return json(200, {
+        '@odata.context': contextUrl(req, `roleManagement/directory/roleAssignmentApprovals('${r.id}')/steps`),
+        value: r.approval!.steps.map((s) => graphStep(s, caller.oid, r.principalId)),
+      });
+    },
+    beta,
+  );
+  on(
+    'GET',
+    `${RD}/roleAssignmentApprovals/:id/steps/:stepId`,
+    (req, p, caller) => {
+      const found = approval(req, p.id, caller);
+      if (!('request' in found)) return found;
+      const r = found.request;
+      const s = r.approval!.steps.find((x) => x.id.toLowerCase() === p.stepId.toLowerCase());
+      if (!s) return graphError(req, 404, 'NotFound', `The approval step '${p.stepId}' was not found.`);
+      return json(200, {
+        '@odata.context': contextUrl(req, `roleManagement/directory/roleAssignmentApprovals('${r.id}')/steps/$entity`),
+        ...graphStep(s, caller.oid, r.principalId),
+      });
+    },
+    beta,
+  );
+  on(
+    'PATCH',
+    `${RD}/roleAssignmentApprovals/:id/steps/:stepId`,
+    (req, p, caller) => {
+      if (caller.kind !== 'user') return graphError(req, 403, 'Forbidden', 'Service principals are not allowed to approve requests.');
+      if (!caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory')) {
+        return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
+      }
+      const body = jsonBody<Record<string, unknown>>(req);
+      if (!body) return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+      if (!pim.get(p.id, 'entraRole')) return graphError(req, 404, 'NotFound', `The approval '${p.id}' was not found.`);
+      const result = pim.decide(p.id, caller.oid, body.reviewResult, body.justification, p.stepId);
+      if (!result.ok) return graphError(req, result.status, result.code, result.message);
+      return { status: 204 };
+    },
+    beta,
+  );
 }

@@ -7,9 +7,20 @@ import { GraphCallError } from '../services/graph/graph-errors';
 
 describe('simulated Microsoft Graph: Teams presence', () => {
   let sim: SimHandle;
-  const appClaims = (roles: string[]) => ({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles, appid: DEMO_BOT_APP.clientId, azp: DEMO_BOT_APP.clientId, oid: 'sp-bot' });
+  const appClaims = (roles: string[]) => ({
+    aud: 'https://graph.microsoft.com',
+    idtyp: 'app',
+    roles,
+    appid: DEMO_BOT_APP.clientId,
+    azp: DEMO_BOT_APP.clientId,
+    oid: 'sp-bot',
+  });
   const post = async (body: unknown, token: string, path = '/v1.0/communications/getPresencesByUserId') => {
-    const res = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${sim.url}${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
 
@@ -50,7 +61,12 @@ describe('simulated Microsoft Graph: Teams presence', () => {
   it('changes presence through the control API, and the adapter reads it with the bot app identity', async () => {
     const set = await control(sim, 'POST', '/_sim/presence', { userId: 'adelev@contoso.example', availability: 'Away', outOfOffice: 'Back on Monday' });
     expect(set.status).toBe(200);
-    expect(set.body).toMatchObject({ id: USER.adele, availability: 'Away', activity: 'Away', outOfOfficeSettings: { isOutOfOffice: true, message: 'Back on Monday' } });
+    expect(set.body).toMatchObject({
+      id: USER.adele,
+      availability: 'Away',
+      activity: 'Away',
+      outOfOfficeSettings: { isOutOfOffice: true, message: 'Back on Monday' },
+    });
     expect((await control(sim, 'POST', '/_sim/presence', { userId: USER.adele, availability: 'Gone fishing' })).status).toBe(400);
     expect((await control(sim, 'POST', '/_sim/presence', { userId: 'nobody@contoso.example', availability: 'Away' })).status).toBe(400);
 

@@ -7,7 +7,17 @@ import { contextUrl, graphCaller, graphError, isResponse, type GraphCaller } fro
 /** Graph's documented limit of user ids per getPresencesByUserId request. */
 export const MAX_PRESENCE_IDS = 650;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const AVAILABILITIES: ReadonlyArray<SeedPresence['availability']> = ['Available', 'AvailableIdle', 'Away', 'BeRightBack', 'Busy', 'BusyIdle', 'DoNotDisturb', 'Offline', 'PresenceUnknown'];
+export const AVAILABILITIES: ReadonlyArray<SeedPresence['availability']> = [
+  'Available',
+  'AvailableIdle',
+  'Away',
+  'BeRightBack',
+  'Busy',
+  'BusyIdle',
+  'DoNotDisturb',
+  'Offline',
+  'PresenceUnknown',
+];
 /** Application: Presence.Read.All or Presence.ReadWrite.All; delegated (work account): Presence.Read.All. */
 const APP_PERMISSIONS = ['Presence.Read.All', 'Presence.ReadWrite.All'];
 const DELEGATED_PERMISSIONS = ['Presence.Read.All'];
@@ -30,7 +40,12 @@ export class SimPresence {
   }
 
   set(p: SeedPresence): void {
-    this.byUser.set(p.userId.toLowerCase(), { availability: p.availability, activity: p.activity, outOfOffice: p.outOfOffice ?? null, sequence: ++this.sequence });
+    this.byUser.set(p.userId.toLowerCase(), {
+      availability: p.availability,
+      activity: p.activity,
+      outOfOffice: p.outOfOffice ?? null,
+      sequence: ++this.sequence,
+    });
   }
 
   /** Seeded users with no presence set are signed in to Teams and Available. */
@@ -65,12 +80,14 @@ export function registerGraphPresence(router: Router, ctx: SimContext, presence:
     if (isResponse(caller)) return caller;
     if (!hasPermission(caller)) return graphError(req, 403, 'Forbidden', 'Insufficient privileges to complete the operation. Presence.Read.All is required.');
     const body = jsonBody<{ ids?: unknown }>(req);
-    if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object: {"ids": ["<user object id>", ...]}.');
+    if (!body || typeof body !== 'object')
+      return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object: {"ids": ["<user object id>", ...]}.');
     const ids = body.ids;
     if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string')) {
       return graphError(req, 400, 'BadRequest', "The parameter 'ids' must be a non-empty array of user object ids.");
     }
-    if (ids.length > MAX_PRESENCE_IDS) return graphError(req, 400, 'BadRequest', `The number of ids (${ids.length}) exceeds the maximum of ${MAX_PRESENCE_IDS} per request.`);
+    if (ids.length > MAX_PRESENCE_IDS)
+      return graphError(req, 400, 'BadRequest', `The number of ids (${ids.length}) exceeds the maximum of ${MAX_PRESENCE_IDS} per request.`);
     const bad = (ids as string[]).find((id) => !GUID.test(id));
     if (bad !== undefined) return graphError(req, 400, 'BadRequest', `'${bad.slice(0, 64)}' is not a valid user object id (a GUID).`);
     // Users not in the directory are left out of the collection.
@@ -97,8 +114,16 @@ export function registerGraphPresence(router: Router, ctx: SimContext, presence:
       return ctlError(400, 'InvalidOutOfOffice', 'outOfOffice: true, false, or the automatic-reply message (a string).');
     }
     const availability = b.availability as SeedPresence['availability'];
-    const outOfOffice = b.outOfOffice === undefined || b.outOfOffice === false ? undefined : { message: typeof b.outOfOffice === 'string' ? b.outOfOffice : 'I am out of office.' };
-    presence.set({ userId: user.id, availability, activity: (b.activity as string | undefined) ?? (availability === 'Offline' ? 'OffWork' : availability), outOfOffice });
+    const outOfOffice =
+      b.outOfOffice === undefined || b.outOfOffice === false
+        ? undefined
+        : { message: typeof b.outOfOffice === 'string' ? b.outOfOffice : 'I am out of office.' };
+    presence.set({
+      userId: user.id,
+      availability,
+      activity: (b.activity as string | undefined) ?? (availability === 'Offline' ? 'OffWork' : availability),
+      outOfOffice,
+    });
     return json(200, presenceResource(user.id, presence.get(user.id)));
   });
   router.add('GET', '/_sim/presence', () => json(200, { value: ctx.state.seed.users.map((u) => presenceResource(u.id, presence.get(u.id))) }));

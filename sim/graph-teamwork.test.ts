@@ -6,8 +6,14 @@ import { botChatIdFor, installationIdFor, SIM_TEAMS_APP_CATALOG_ID, SIM_TEAMS_AP
 describe('simulated Microsoft Graph: Teams app installation and activity feed', () => {
   let sim: SimHandle;
   let token: string;
-  const appClaims = (roles: string[], appid: string = DEMO_BOT_APP.clientId) =>
-    ({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles, appid, azp: appid, oid: 'sp-bot' });
+  const appClaims = (roles: string[], appid: string = DEMO_BOT_APP.clientId) => ({
+    aud: 'https://graph.microsoft.com',
+    idtyp: 'app',
+    roles,
+    appid,
+    azp: appid,
+    oid: 'sp-bot',
+  });
   const call = async (method: string, path: string, body?: unknown, bearer: string = token) => {
     const res = await fetch(`${sim.url}${path}`, {
       method,
@@ -22,7 +28,10 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
     topic: { source: 'text', value: 'PIM Approvals', webUrl: `https://teams.microsoft.com/l/chat/0/0?users=28:${DEMO_BOT_APP.clientId}` },
     activityType: 'accessExpiring',
     previewText: { content: 'Your Security Administrator access expires in 30 minutes' },
-    templateParameters: [{ name: 'roleName', value: 'Security Administrator' }, { name: 'when', value: 'in 30 minutes' }],
+    templateParameters: [
+      { name: 'roleName', value: 'Security Administrator' },
+      { name: 'when', value: 'in 30 minutes' },
+    ],
     ...over,
   });
   const installedFor = async (user: string) =>
@@ -35,10 +44,12 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
   });
   afterAll(() => sim.close());
 
-  it('finds the bot\'s Teams app in the org catalog by its manifest id, and nothing for another', async () => {
+  it("finds the bot's Teams app in the org catalog by its manifest id, and nothing for another", async () => {
     const hit = await call('GET', `/v1.0/appCatalogs/teamsApps?$filter=${encodeURIComponent(`externalId eq '${SIM_TEAMS_APP_MANIFEST_ID}'`)}`);
     expect(hit.status).toBe(200);
-    expect(hit.body.value).toEqual([{ id: SIM_TEAMS_APP_CATALOG_ID, externalId: SIM_TEAMS_APP_MANIFEST_ID, displayName: DEMO_BOT_APP.displayName, distributionMethod: 'organization' }]);
+    expect(hit.body.value).toEqual([
+      { id: SIM_TEAMS_APP_CATALOG_ID, externalId: SIM_TEAMS_APP_MANIFEST_ID, displayName: DEMO_BOT_APP.displayName, distributionMethod: 'organization' },
+    ]);
     expect(SIM_TEAMS_APP_CATALOG_ID).not.toBe(SIM_TEAMS_APP_MANIFEST_ID);
     const miss = await call('GET', `/beta/appCatalogs/teamsApps?$filter=${encodeURIComponent("externalId eq '00000000-0000-0000-0000-000000000001'")}`);
     expect(miss).toMatchObject({ status: 200, body: { value: [] } });
@@ -53,20 +64,36 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
     expect(first).toEqual({ status: 201, body: undefined });
     const listed = await installedFor(USER.alex);
     expect(listed.status).toBe(200);
-    expect(listed.body.value).toEqual([{
-      '@odata.type': '#microsoft.graph.userScopeTeamsAppInstallation',
-      id: installationIdFor(USER.alex, SIM_TEAMS_APP_CATALOG_ID),
-      consentedPermissionSet: null,
-      teamsApp: { id: SIM_TEAMS_APP_CATALOG_ID, externalId: SIM_TEAMS_APP_MANIFEST_ID, displayName: DEMO_BOT_APP.displayName, distributionMethod: 'organization' },
-    }]);
+    expect(listed.body.value).toEqual([
+      {
+        '@odata.type': '#microsoft.graph.userScopeTeamsAppInstallation',
+        id: installationIdFor(USER.alex, SIM_TEAMS_APP_CATALOG_ID),
+        consentedPermissionSet: null,
+        teamsApp: {
+          id: SIM_TEAMS_APP_CATALOG_ID,
+          externalId: SIM_TEAMS_APP_MANIFEST_ID,
+          displayName: DEMO_BOT_APP.displayName,
+          distributionMethod: 'organization',
+        },
+      },
+    ]);
     // The installation id has Graph's form: base64 of {userId}##{teamsAppId}.
     expect(Buffer.from(listed.body.value[0].id, 'base64').toString()).toBe(`${USER.alex}##${SIM_TEAMS_APP_CATALOG_ID}`);
     const again = await call('POST', `/beta/users/alexw@contoso.example/teamwork/installedApps`, bind());
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('Conflict');
     // Filtering by the manifest id works too; without $expand the app is left out.
-    const byExternal = await call('GET', `/v1.0/users/${USER.alex}/teamwork/installedApps?$filter=${encodeURIComponent(`teamsApp/externalId eq '${SIM_TEAMS_APP_MANIFEST_ID}'`)}`);
-    expect(byExternal.body.value).toEqual([{ '@odata.type': '#microsoft.graph.userScopeTeamsAppInstallation', id: installationIdFor(USER.alex, SIM_TEAMS_APP_CATALOG_ID), consentedPermissionSet: null }]);
+    const byExternal = await call(
+      'GET',
+      `/v1.0/users/${USER.alex}/teamwork/installedApps?$filter=${encodeURIComponent(`teamsApp/externalId eq '${SIM_TEAMS_APP_MANIFEST_ID}'`)}`,
+    );
+    expect(byExternal.body.value).toEqual([
+      {
+        '@odata.type': '#microsoft.graph.userScopeTeamsAppInstallation',
+        id: installationIdFor(USER.alex, SIM_TEAMS_APP_CATALOG_ID),
+        consentedPermissionSet: null,
+      },
+    ]);
   });
 
   it('returns the 1:1 chat of the user and the bot, stable for the pair, and 404 where the app is not installed', async () => {
@@ -82,14 +109,19 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
     });
     expect(chat.body.id).toBe(botChatIdFor(USER.alex, DEMO_BOT_APP.clientId));
     expect((await call('GET', path)).body.id).toBe(chat.body.id);
-    const other = await call('GET', `/v1.0/users/${USER.megan}/teamwork/installedApps/${encodeURIComponent(installationIdFor(USER.megan, SIM_TEAMS_APP_CATALOG_ID))}/chat`);
+    const other = await call(
+      'GET',
+      `/v1.0/users/${USER.megan}/teamwork/installedApps/${encodeURIComponent(installationIdFor(USER.megan, SIM_TEAMS_APP_CATALOG_ID))}/chat`,
+    );
     expect(other.status).toBe(404);
     expect(other.body.error.code).toBe('NotFound');
   });
 
-  it('refuses the install with 403 while the tenant\'s app permission policy blocks the app for the user', async () => {
-    expect(await control(sim, 'POST', '/_sim/teams/block-install', { user: 'meganb@contoso.example', blocked: true }))
-      .toEqual({ status: 200, body: { user: USER.megan, userPrincipalName: 'meganb@contoso.example', blocked: true } });
+  it("refuses the install with 403 while the tenant's app permission policy blocks the app for the user", async () => {
+    expect(await control(sim, 'POST', '/_sim/teams/block-install', { user: 'meganb@contoso.example', blocked: true })).toEqual({
+      status: 200,
+      body: { user: USER.megan, userPrincipalName: 'meganb@contoso.example', blocked: true },
+    });
     const refused = await call('POST', `/v1.0/users/${USER.megan}/teamwork/installedApps`, bind());
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({
@@ -131,7 +163,8 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
     expect(install.status).toBe(403);
     expect(install.body.error).toMatchObject({
       code: 'Forbidden',
-      message: "Missing role permissions on the request. API requires one of 'TeamsAppInstallation.ReadWriteSelfForUser.All, TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All, TeamsAppInstallation.ReadWriteForUser.All, TeamsAppInstallation.ReadWriteAndConsentForUser.All'. Roles on the request 'MailboxSettings.Read'.",
+      message:
+        "Missing role permissions on the request. API requires one of 'TeamsAppInstallation.ReadWriteSelfForUser.All, TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All, TeamsAppInstallation.ReadWriteForUser.All, TeamsAppInstallation.ReadWriteAndConsentForUser.All'. Roles on the request 'MailboxSettings.Read'.",
     });
     expect((await call('GET', '/v1.0/appCatalogs/teamsApps', undefined, mailOnly)).status).toBe(403);
     expect((await call('POST', `/v1.0/users/${USER.alex}/teamwork/sendActivityNotification`, notice(), mailOnly)).status).toBe(403);
@@ -141,7 +174,12 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
     expect(foreign.status).toBe(403);
     expect(foreign.body.error.message).toContain('may only manage its own Teams app');
     // Delegated callers are not modelled: refused.
-    const delegated = await sim.issueToken({ aud: 'https://graph.microsoft.com', scp: 'TeamsAppInstallation.ReadWriteSelfForUser', oid: USER.isaiah, appid: DEMO_BOT_APP.clientId });
+    const delegated = await sim.issueToken({
+      aud: 'https://graph.microsoft.com',
+      scp: 'TeamsAppInstallation.ReadWriteSelfForUser',
+      oid: USER.isaiah,
+      appid: DEMO_BOT_APP.clientId,
+    });
     expect((await call('POST', `/v1.0/users/${USER.isaiah}/teamwork/installedApps`, bind(), delegated)).status).toBe(403);
     expect((await installedFor(USER.isaiah)).body.value).toEqual([]);
   });
@@ -149,7 +187,11 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
   it('accepts an activity notification (204) for a user who has the app, and records it without tokens', async () => {
     await control(sim, 'DELETE', '/_sim/teams/activity');
     const long = 'x'.repeat(200);
-    const sent = await call('POST', `/v1.0/users/${USER.alex}/teamwork/sendActivityNotification`, notice({ previewText: { content: long }, teamsAppId: SIM_TEAMS_APP_CATALOG_ID, chainId: 7 }));
+    const sent = await call(
+      'POST',
+      `/v1.0/users/${USER.alex}/teamwork/sendActivityNotification`,
+      notice({ previewText: { content: long }, teamsAppId: SIM_TEAMS_APP_CATALOG_ID, chainId: 7 }),
+    );
     expect(sent).toEqual({ status: 204, body: undefined });
     const feed = await control(sim, 'GET', '/_sim/teams/activity');
     expect(feed.status).toBe(200);
@@ -164,7 +206,10 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
       topic: { source: 'text', value: 'PIM Approvals', webUrl: `https://teams.microsoft.com/l/chat/0/0?users=28:${DEMO_BOT_APP.clientId}` },
       previewText: long,
       previewShown: 'x'.repeat(150),
-      templateParameters: [{ name: 'roleName', value: 'Security Administrator' }, { name: 'when', value: 'in 30 minutes' }],
+      templateParameters: [
+        { name: 'roleName', value: 'Security Administrator' },
+        { name: 'when', value: 'in 30 minutes' },
+      ],
       chainId: 7,
     });
     expect(JSON.stringify(feed.body)).not.toContain(token);
@@ -209,8 +254,11 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
     }
     expect((await call('POST', `/v1.0/users/${USER.alex}/teamwork/sendActivityNotification`, '[]')).status).toBe(400);
     // systemDefault is reserved: always accepted, no manifest template.
-    const free = await call('POST', `/v1.0/users/${USER.alex}/teamwork/sendActivityNotification`,
-      notice({ activityType: 'systemDefault', templateParameters: [{ name: 'systemDefaultText', value: 'Your digest is ready' }] }));
+    const free = await call(
+      'POST',
+      `/v1.0/users/${USER.alex}/teamwork/sendActivityNotification`,
+      notice({ activityType: 'systemDefault', templateParameters: [{ name: 'systemDefaultText', value: 'Your digest is ready' }] }),
+    );
     expect(free.status).toBe(204);
     expect((await call('POST', '/v1.0/users/nobody@contoso.example/teamwork/sendActivityNotification', notice())).status).toBe(404);
   });
@@ -232,7 +280,10 @@ describe('simulated Microsoft Graph: Teams app installation and activity feed', 
     expect(again).toMatchObject({ status: 404, body: { error: { code: 'NotInstalled' } } });
     expect((await control(sim, 'DELETE', '/_sim/teams/installations/nobody@contoso.example')).status).toBe(404);
     expect((await call('POST', `/v1.0/users/${USER.megan}/teamwork/installedApps`, bind())).status).toBe(201);
-    const chat = await call('GET', `/v1.0/users/${USER.megan}/teamwork/installedApps/${encodeURIComponent(installationIdFor(USER.megan, SIM_TEAMS_APP_CATALOG_ID))}/chat`);
+    const chat = await call(
+      'GET',
+      `/v1.0/users/${USER.megan}/teamwork/installedApps/${encodeURIComponent(installationIdFor(USER.megan, SIM_TEAMS_APP_CATALOG_ID))}/chat`,
+    );
     expect(chat.body.id).toBe(botChatIdFor(USER.megan, DEMO_BOT_APP.clientId));
 
     const bad: Array<[string, unknown, string, string]> = [

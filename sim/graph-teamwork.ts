@@ -117,14 +117,16 @@ export const installationIdFor = (userId: string, catalogAppId: string): string 
 export const botChatIdFor = (userId: string, botAppId: string): string => `19:${botAppId}_${userId}@unq.gbl.spaces`;
 
 function seededCatalog(): CatalogApp[] {
-  return [{
-    id: SIM_TEAMS_APP_CATALOG_ID,
-    externalId: SIM_TEAMS_APP_MANIFEST_ID,
-    displayName: DEMO_BOT_APP.displayName,
-    distributionMethod: 'organization',
-    azureADAppId: DEMO_BOT_APP.clientId,
-    version: '1.0.0',
-  }];
+  return [
+    {
+      id: SIM_TEAMS_APP_CATALOG_ID,
+      externalId: SIM_TEAMS_APP_MANIFEST_ID,
+      displayName: DEMO_BOT_APP.displayName,
+      distributionMethod: 'organization',
+      azureADAppId: DEMO_BOT_APP.clientId,
+      version: '1.0.0',
+    },
+  ];
 }
 
 function catalogView(app: CatalogApp): Record<string, unknown> {
@@ -144,7 +146,12 @@ function definitionView(app: CatalogApp): Record<string, unknown> {
 
 /** Graph's refusal of an app token whose roles do not include one the API needs. */
 function missingRoles(req: SimRequest, caller: Extract<GraphCaller, { kind: 'app' }>, needed: string[]): SimResponse {
-  return graphError(req, 403, 'Forbidden', `Missing role permissions on the request. API requires one of '${needed.join(', ')}'. Roles on the request '${caller.roles.join(', ')}'.`);
+  return graphError(
+    req,
+    403,
+    'Forbidden',
+    `Missing role permissions on the request. API requires one of '${needed.join(', ')}'. Roles on the request '${caller.roles.join(', ')}'.`,
+  );
 }
 
 /** Only application permissions are modelled here; the bot calls these APIs app-only. */
@@ -162,7 +169,12 @@ async function appCaller(ctx: SimContext, req: SimRequest, needed: string[]): Pr
 function selfOnlyDenied(req: SimRequest, caller: Extract<GraphCaller, { kind: 'app' }>, app: CatalogApp, permissions: string[]): SimResponse | undefined {
   const held = caller.roles.filter((r) => permissions.includes(r));
   if (held.length > 0 && held.every((r) => SELF_ONLY.test(r)) && app.azureADAppId.toLowerCase() !== caller.appid.toLowerCase()) {
-    return graphError(req, 403, 'Forbidden', `The calling application '${caller.appid}' may only manage its own Teams app with '${held.join(', ')}'; app '${app.id}' belongs to another application.`);
+    return graphError(
+      req,
+      403,
+      'Forbidden',
+      `The calling application '${caller.appid}' may only manage its own Teams app with '${held.join(', ')}'; app '${app.id}' belongs to another application.`,
+    );
   }
   return undefined;
 }
@@ -191,13 +203,13 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
   teams?.onPersonalChat((userId) => {
     const app = store.catalog[0]!;
     const k = key(userId, app.id);
-    if (!store.installations.has(k)) store.installations.set(k, { id: installationIdFor(userId, app.id), userId, app, installedDateTime: new Date().toISOString() });
+    if (!store.installations.has(k))
+      store.installations.set(k, { id: installationIdFor(userId, app.id), userId, app, installedDateTime: new Date().toISOString() });
   });
   const appById = (id: string) => store.catalog.find((a) => a.id.toLowerCase() === id.toLowerCase());
   const userNotFound = (req: SimRequest, id: string) => graphError(req, 404, 'NotFound', `User '${id}' was not found in the tenant.`);
   const installationsOf = (userId: string) => [...store.installations.values()].filter((i) => i.userId === userId);
-  const findInstallation = (u: SeedUser, installationId: string) =>
-    installationsOf(u.id).find((i) => i.id === installationId);
+  const findInstallation = (u: SeedUser, installationId: string) => installationsOf(u.id).find((i) => i.id === installationId);
   const notInstalled = (req: SimRequest, installationId: string) =>
     graphError(req, 404, 'NotFound', `No app installation '${installationId}' in the personal scope of the user.`);
 
@@ -211,7 +223,12 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
   /** The `$expand` of an installation request (teamsApp, teamsAppDefinition), or Graph's 400 for anything else. */
   function installationExpand(req: SimRequest): Set<string> | SimResponse {
     const raw = req.query.get('$expand');
-    const parts = raw ? raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) : [];
+    const parts = raw
+      ? raw
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean)
+      : [];
     const bad = parts.find((p) => p !== 'teamsapp' && p !== 'teamsappdefinition');
     if (bad) return graphError(req, 400, 'BadRequest', `Could not find a property named '${bad}' on type 'microsoft.graph.teamsAppInstallation'.`);
     return new Set(parts);
@@ -239,9 +256,17 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
     if (isResponse(caller)) return caller;
     const clauses = parseFilter(req.query.get('$filter'));
     if (clauses === 'invalid' || clauses.some((c) => !APP_FIELDS[c.field.toLowerCase()])) {
-      return graphError(req, 400, 'BadRequest', `Invalid filter clause: the simulator supports "field eq 'value'" on id, externalId, displayName and distributionMethod, joined by "and"; got '${req.query.get('$filter')}'.`);
+      return graphError(
+        req,
+        400,
+        'BadRequest',
+        `Invalid filter clause: the simulator supports "field eq 'value'" on id, externalId, displayName and distributionMethod, joined by "and"; got '${req.query.get('$filter')}'.`,
+      );
     }
-    const expand = (req.query.get('$expand') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const expand = (req.query.get('$expand') ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
     const badExpand = expand.find((e) => e !== 'appdefinitions');
     if (badExpand) return graphError(req, 400, 'BadRequest', `Could not find a property named '${badExpand}' on type 'microsoft.graph.teamsApp'.`);
     const items = store.catalog
@@ -251,7 +276,11 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
   };
 
   /** The app caller (with one of `permissions`) and the user a /users/{id}/… route names. */
-  const userFor = async (req: SimRequest, p: Record<string, string>, permissions: typeof INSTALL_READ): Promise<{ u: SeedUser; caller: Exclude<Awaited<ReturnType<typeof appCaller>>, SimResponse> } | SimResponse> => {
+  const userFor = async (
+    req: SimRequest,
+    p: Record<string, string>,
+    permissions: typeof INSTALL_READ,
+  ): Promise<{ u: SeedUser; caller: Exclude<Awaited<ReturnType<typeof appCaller>>, SimResponse> } | SimResponse> => {
     const caller = await appCaller(ctx, req, permissions);
     if (isResponse(caller)) return caller;
     const u = ctx.state.user(p.id);
@@ -265,9 +294,17 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
     const expand = installationExpand(req);
     if (!(expand instanceof Set)) return expand;
     const clauses = parseFilter(req.query.get('$filter'));
-    const onApp = clauses === 'invalid' ? 'invalid' : clauses.map((c) => ({ field: c.field.replace(/^teamsApp\//i, ''), value: c.value, nested: /^teamsApp\//i.test(c.field) }));
+    const onApp =
+      clauses === 'invalid'
+        ? 'invalid'
+        : clauses.map((c) => ({ field: c.field.replace(/^teamsApp\//i, ''), value: c.value, nested: /^teamsApp\//i.test(c.field) }));
     if (onApp === 'invalid' || onApp.some((c) => !c.nested || !APP_FIELDS[c.field.toLowerCase()])) {
-      return graphError(req, 400, 'BadRequest', `Invalid filter clause: the simulator supports "teamsApp/id eq '...'" and "teamsApp/externalId eq '...'" (also displayName, distributionMethod), joined by "and"; got '${req.query.get('$filter')}'.`);
+      return graphError(
+        req,
+        400,
+        'BadRequest',
+        `Invalid filter clause: the simulator supports "teamsApp/id eq '...'" and "teamsApp/externalId eq '...'" (also displayName, distributionMethod), joined by "and"; got '${req.query.get('$filter')}'.`,
+      );
     }
     const items = installationsOf(u.id)
       .filter((i) => matchesApp(i.app, onApp))
@@ -294,11 +331,21 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
     if (!body) return unreadableJson(req);
     const bind = body['teamsApp@odata.bind'];
     if (!isNonEmptyString(bind)) {
-      return graphError(req, 400, 'BadRequest', "The request body must bind the app to install: {\"teamsApp@odata.bind\": \"https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{teamsAppId}\"}.");
+      return graphError(
+        req,
+        400,
+        'BadRequest',
+        'The request body must bind the app to install: {"teamsApp@odata.bind": "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{teamsAppId}"}.',
+      );
     }
     const m = /^https:\/\/[^/]+\/(?:v1\.0|beta)\/appCatalogs\/teamsApps\/([^/?#]+)$/i.exec(bind.trim());
     if (!m) {
-      return graphError(req, 400, 'BadRequest', `Invalid teamsApp@odata.bind '${bind}': expected https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{teamsAppId}.`);
+      return graphError(
+        req,
+        400,
+        'BadRequest',
+        `Invalid teamsApp@odata.bind '${bind}': expected https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{teamsAppId}.`,
+      );
     }
     const appId = decodeURIComponent(m[1]!);
     const app = appById(appId);
@@ -323,7 +370,11 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
   };
 
   /** The installation a /users/{id}/teamwork/installedApps/{installationId} route names, once the caller may touch it. */
-  const installationOf = async (req: SimRequest, p: Record<string, string>, permissions: typeof INSTALL_READ): Promise<{ u: SeedUser; inst: NonNullable<ReturnType<typeof findInstallation>> } | SimResponse> => {
+  const installationOf = async (
+    req: SimRequest,
+    p: Record<string, string>,
+    permissions: typeof INSTALL_READ,
+  ): Promise<{ u: SeedUser; inst: NonNullable<ReturnType<typeof findInstallation>> } | SimResponse> => {
     const found = await userFor(req, p, permissions);
     if (!('u' in found)) return found;
     const { u, caller } = found;
@@ -364,7 +415,8 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
     if (!topic || typeof topic !== 'object' || Array.isArray(topic)) return bad("'topic' is required: {source: 'entityUrl' | 'text', value, webUrl}.");
     if (topic.source !== 'entityUrl' && topic.source !== 'text') return bad(`topic.source must be 'entityUrl' or 'text'; got '${String(topic.source)}'.`);
     if (!isNonEmptyString(topic.value)) return bad('topic.value is required.');
-    if (topic.webUrl !== undefined && (typeof topic.webUrl !== 'string' || !isHttpsUrl(topic.webUrl))) return bad('topic.webUrl must be an absolute https URL.');
+    if (topic.webUrl !== undefined && (typeof topic.webUrl !== 'string' || !isHttpsUrl(topic.webUrl)))
+      return bad('topic.webUrl must be an absolute https URL.');
     if (topic.source === 'text' && topic.webUrl === undefined) return bad("topic.webUrl is required when topic.source is 'text'.");
     if (topic.source === 'entityUrl' && !/^https:\/\/[^/]+\/(v1\.0|beta)\//i.test(topic.value)) {
       return bad("topic.value must be a Microsoft Graph URL when topic.source is 'entityUrl'.");
@@ -373,15 +425,25 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
     const preview = body.previewText as Record<string, unknown> | undefined;
     if (!preview || typeof preview !== 'object' || typeof preview.content !== 'string') return bad("'previewText' is required: {content: '...'}.");
     const params = body.templateParameters ?? [];
-    if (!Array.isArray(params) || !params.every((t) => t && typeof t === 'object' && isNonEmptyString((t as Record<string, unknown>).name) && typeof (t as Record<string, unknown>).value === 'string')) {
+    if (
+      !Array.isArray(params) ||
+      !params.every(
+        (t) => t && typeof t === 'object' && isNonEmptyString((t as Record<string, unknown>).name) && typeof (t as Record<string, unknown>).value === 'string',
+      )
+    ) {
       return bad("'templateParameters' must be an array of {name, value} with string values.");
     }
     const templateParameters = (params as Array<{ name: string; value: string }>).map((t) => ({ name: t.name, value: t.value }));
     if (body.chainId !== undefined && !Number.isInteger(body.chainId)) return bad("'chainId' must be an integer (Int64).");
 
     // The notification is attributed to the Teams app whose webApplicationInfo.id is the caller's Entra app.
-    const notAuthorized = () => graphError(req, 403, 'Forbidden',
-      `Application with AAD App Id '${caller.appid}' is not authorized to generate custom text notifications about '${req.path}' to the recipient. Ensure that the expected Teams app is installed in the target scope (user, team, or chat).`);
+    const notAuthorized = () =>
+      graphError(
+        req,
+        403,
+        'Forbidden',
+        `Application with AAD App Id '${caller.appid}' is not authorized to generate custom text notifications about '${req.path}' to the recipient. Ensure that the expected Teams app is installed in the target scope (user, team, or chat).`,
+      );
     let app: CatalogApp | undefined;
     if (body.teamsAppId !== undefined) {
       if (!isNonEmptyString(body.teamsAppId)) return bad("'teamsAppId' must be the Teams app's catalog id.");
@@ -395,7 +457,9 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
     if (activityType !== 'systemDefault') {
       const declared = SIM_TEAMS_APP_ACTIVITY_TYPES.find((t) => t.type === activityType);
       if (!declared) {
-        return bad(`Activity type '${activityType}' is not declared in the manifest of Teams app '${app.id}' (declared: ${SIM_TEAMS_APP_ACTIVITY_TYPES.map((t) => t.type).join(', ')}; 'systemDefault' is reserved).`);
+        return bad(
+          `Activity type '${activityType}' is not declared in the manifest of Teams app '${app.id}' (declared: ${SIM_TEAMS_APP_ACTIVITY_TYPES.map((t) => t.type).join(', ')}; 'systemDefault' is reserved).`,
+        );
       }
       const needed = [...declared.templateText.matchAll(/\{(\w+)\}/g)].map((x) => x[1]!).filter((n) => n !== 'actor');
       const missing = needed.filter((n) => !templateParameters.some((t) => t.name === n));
@@ -441,7 +505,8 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
   const flagRoute = (path: string, flag: 'blocked' | 'member', set: Set<string>) =>
     router.add('POST', path, (req) => {
       const b = controlBody(req);
-      if (!b || typeof b !== 'object' || Array.isArray(b)) return ctlError(400, 'InvalidBody', `Body must be JSON: {"user": "<id or UPN>", "${flag}": true|false}.`);
+      if (!b || typeof b !== 'object' || Array.isArray(b))
+        return ctlError(400, 'InvalidBody', `Body must be JSON: {"user": "<id or UPN>", "${flag}": true|false}.`);
       const r = b as Record<string, unknown>;
       const u = userOf(r.user);
       if (!u) return ctlError(400, 'InvalidUser', `user: no user with id or UPN '${String(r.user)}'.`);
@@ -453,19 +518,21 @@ export function registerGraphTeamwork(router: Router, ctx: SimContext, teams?: T
   flagRoute('/_sim/teams/block-install', 'blocked', store.blocked);
   flagRoute('/_sim/teams/team-member', 'member', store.teamMembers);
 
-  router.add('GET', '/_sim/teams/installations', () => json(200, {
-    value: [...store.installations.values()].map((i) => ({
-      user: i.userId,
-      userPrincipalName: ctx.state.user(i.userId)?.userPrincipalName,
-      installationId: i.id,
-      teamsAppId: i.app.id,
-      externalId: i.app.externalId,
-      chatId: botChatIdFor(i.userId, i.app.azureADAppId),
-      installedDateTime: i.installedDateTime,
-    })),
-    blockedUsers: [...store.blocked],
-    teamMembers: [...store.teamMembers],
-  }));
+  router.add('GET', '/_sim/teams/installations', () =>
+    json(200, {
+      value: [...store.installations.values()].map((i) => ({
+        user: i.userId,
+        userPrincipalName: ctx.state.user(i.userId)?.userPrincipalName,
+        installationId: i.id,
+        teamsAppId: i.app.id,
+        externalId: i.app.externalId,
+        chatId: botChatIdFor(i.userId, i.app.azureADAppId),
+        installedDateTime: i.installedDateTime,
+      })),
+      blockedUsers: [...store.blocked],
+      teamMembers: [...store.teamMembers],
+    }),
+  );
   router.add('DELETE', '/_sim/teams/installations/:user', (_req, p) => {
     const u = userOf(p.user);
     if (!u) return ctlError(404, 'InvalidUser', `No user with id or UPN '${p.user}'.`);

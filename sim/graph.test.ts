@@ -18,7 +18,13 @@ describe('simulated Microsoft Graph: directory reads', () => {
   it('reads a user by id and by UPN, with $select and the OData context', async () => {
     const graph = graphClientWithToken(sim, appToken);
     const byId = await graph.api(`/users/${USER.megan}`).get();
-    expect(byId).toMatchObject({ id: USER.megan, displayName: 'Megan Bowen', userPrincipalName: 'meganb@contoso.example', department: 'Security Operations', accountEnabled: true });
+    expect(byId).toMatchObject({
+      id: USER.megan,
+      displayName: 'Megan Bowen',
+      userPrincipalName: 'meganb@contoso.example',
+      department: 'Security Operations',
+      accountEnabled: true,
+    });
     expect(byId['@odata.context']).toBe(`${sim.url}/v1.0/$metadata#users/$entity`);
     const byUpn = await graph.api('/users/meganb@contoso.example').select(['id', 'jobTitle']).get();
     expect(byUpn).toEqual({ '@odata.context': expect.any(String), id: USER.megan, jobTitle: 'Security Lead' });
@@ -32,7 +38,9 @@ describe('simulated Microsoft Graph: directory reads', () => {
   });
 
   it('answers 404 with a Graph error envelope and request-id header for an unknown user', async () => {
-    const res = await fetch(`${sim.url}/v1.0/users/nobody@contoso.example`, { headers: { Authorization: `Bearer ${await appToken()}`, 'client-request-id': 'abc-123' } });
+    const res = await fetch(`${sim.url}/v1.0/users/nobody@contoso.example`, {
+      headers: { Authorization: `Bearer ${await appToken()}`, 'client-request-id': 'abc-123' },
+    });
     expect(res.status).toBe(404);
     expect(res.headers.get('request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const body = (await res.json()) as any;
@@ -57,12 +65,19 @@ describe('simulated Microsoft Graph: directory reads', () => {
     const list = await graph.api('/roleManagement/directory/roleDefinitions').get();
     expect(list.value.map((r: any) => r.displayName)).toEqual(expect.arrayContaining(['Global Administrator', 'Security Operator']));
     const one = await graph.api(`/roleManagement/directory/roleDefinitions/${ROLE.securityOperator}`).get();
-    expect(one).toMatchObject({ id: ROLE.securityOperator, templateId: ROLE.securityOperator, isBuiltIn: true, isEnabled: true, displayName: 'Security Operator' });
+    expect(one).toMatchObject({
+      id: ROLE.securityOperator,
+      templateId: ROLE.securityOperator,
+      isBuiltIn: true,
+      isEnabled: true,
+      displayName: 'Security Operator',
+    });
   });
 
   it('returns the role policy with rules in Graph shapes', async () => {
     const graph = graphClientWithToken(sim, appToken);
-    const res = await graph.api('/policies/roleManagementPolicyAssignments')
+    const res = await graph
+      .api('/policies/roleManagementPolicyAssignments')
       .filter(`scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${ROLE.securityOperator}'`)
       .expand('policy($expand=rules)')
       .get();
@@ -73,11 +88,19 @@ describe('simulated Microsoft Graph: directory reads', () => {
     expect(approval.target).toMatchObject({ caller: 'EndUser', operations: ['All'], level: 'Assignment' });
     expect(approval.setting).toMatchObject({ '@odata.type': '#microsoft.graph.approvalSettings', isApprovalRequired: true, approvalMode: 'SingleStage' });
     const stage = approval.setting.approvalStages[0];
-    expect(stage).toMatchObject({ approvalStageTimeOutInDays: 1, isApproverJustificationRequired: true, escalationTimeInMinutes: 0, isEscalationEnabled: false, escalationApprovers: [] });
-    expect(stage.primaryApprovers).toEqual(expect.arrayContaining([
-      expect.objectContaining({ '@odata.type': '#microsoft.graph.groupMembers', groupId: GROUP.secOpsApprovers }),
-      expect.objectContaining({ '@odata.type': '#microsoft.graph.singleUser', userId: USER.alex }),
-    ]));
+    expect(stage).toMatchObject({
+      approvalStageTimeOutInDays: 1,
+      isApproverJustificationRequired: true,
+      escalationTimeInMinutes: 0,
+      isEscalationEnabled: false,
+      escalationApprovers: [],
+    });
+    expect(stage.primaryApprovers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ '@odata.type': '#microsoft.graph.groupMembers', groupId: GROUP.secOpsApprovers }),
+        expect.objectContaining({ '@odata.type': '#microsoft.graph.singleUser', userId: USER.alex }),
+      ]),
+    );
     expect(rules.find((r) => r.id === 'Enablement_EndUser_Assignment').enabledRules).toEqual(['Justification', 'Ticketing']);
     expect(rules.find((r) => r.id === 'Expiration_EndUser_Assignment')).toMatchObject({ isExpirationRequired: true, maximumDuration: 'PT4H' });
   });

@@ -24,7 +24,11 @@ describe('simulated Azure OpenAI chat completions', () => {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     const key = opts.key === undefined ? SIM_OPENAI.apiKey : opts.key;
     if (key !== null) headers['api-key'] = key;
-    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(opts.body ?? { messages, response_format: { type: 'json_object' }, temperature: 0 }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(opts.body ?? { messages, response_format: { type: 'json_object' }, temperature: 0 }),
+    });
     return { status: res.status, body: (await res.json()) as any };
   }
 
@@ -83,7 +87,14 @@ describe('simulated Azure OpenAI chat completions', () => {
     await complete({ key: 'wrong' });
     const { body } = await control(sim, 'GET', '/_sim/openai/calls');
     expect(body.value).toEqual([
-      expect.objectContaining({ deployment: SIM_OPENAI.deployment, apiVersion: SIM_OPENAI.apiVersion, status: 200, messageCount: 2, jsonMode: true, namesInSystemMessages: ['Security Operator', 'User Administrator'] }),
+      expect.objectContaining({
+        deployment: SIM_OPENAI.deployment,
+        apiVersion: SIM_OPENAI.apiVersion,
+        status: 200,
+        messageCount: 2,
+        jsonMode: true,
+        namesInSystemMessages: ['Security Operator', 'User Administrator'],
+      }),
       expect.objectContaining({ status: 401, messageCount: 0 }),
     ]);
     expect(JSON.stringify(body)).not.toMatch(/secret words/);

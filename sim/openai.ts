@@ -22,7 +22,12 @@ export const OPENAI_PREFIX = '/openai';
 
 /** With nothing scripted the assistant finds no command, so a client falls back to its own parsing. */
 export const NO_COMMAND_REPLY = JSON.stringify({
-  command: 'none', role: null, durationMinutes: null, ticketSystem: null, ticketNumber: null, justification: null,
+  command: 'none',
+  role: null,
+  durationMinutes: null,
+  ticketSystem: null,
+  ticketNumber: null,
+  justification: null,
 });
 
 /** One chat completion call as the control API shows it: sizes and names, never the prompt itself. */
@@ -60,7 +65,9 @@ function sameSecret(given: string | undefined, expected: string): boolean {
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('\n');
+    return content
+      .map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : ''))
+      .join('\n');
   }
   return '';
 }
@@ -86,7 +93,17 @@ export function registerOpenAi(router: Router, ctx: SimContext): void {
     const deployment = params.deployment!;
     const apiVersion = req.query.get('api-version');
     const record = (status: number, extra: Partial<OpenAiCallRecord> = {}) => {
-      calls.push({ time: new Date().toISOString(), deployment, apiVersion, status, messageCount: 0, promptChars: 0, namesInSystemMessages: [], jsonMode: false, ...extra });
+      calls.push({
+        time: new Date().toISOString(),
+        deployment,
+        apiVersion,
+        status,
+        messageCount: 0,
+        promptChars: 0,
+        namesInSystemMessages: [],
+        jsonMode: false,
+        ...extra,
+      });
     };
     const fail = (r: SimResponse, extra?: Partial<OpenAiCallRecord>) => {
       record(r.status, extra);
@@ -94,18 +111,31 @@ export function registerOpenAi(router: Router, ctx: SimContext): void {
     };
 
     if (!sameSecret(headerValue(req.headers['api-key']), SIM_OPENAI.apiKey)) {
-      return fail(azureError(401, '401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.'));
+      return fail(
+        azureError(
+          401,
+          '401',
+          'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
+        ),
+      );
     }
     if (!apiVersion) return fail(azureError(404, '404', 'Resource not found'));
     if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(apiVersion)) return fail(azureError(400, 'BadRequest', 'API version not supported'));
     if (deployment !== SIM_OPENAI.deployment) {
-      return fail(azureError(404, 'DeploymentNotFound', 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.'));
+      return fail(
+        azureError(
+          404,
+          'DeploymentNotFound',
+          'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
+        ),
+      );
     }
 
     const body = jsonBody<{ messages?: unknown; response_format?: { type?: unknown } }>(req);
     if (!body || typeof body !== 'object') return fail(invalidRequest('We could not parse the JSON body of your request.', null));
     const messages = body.messages;
-    if (!Array.isArray(messages) || messages.length === 0) return fail(invalidRequest("'messages' is a required property and must be a non-empty array.", 'messages'));
+    if (!Array.isArray(messages) || messages.length === 0)
+      return fail(invalidRequest("'messages' is a required property and must be a non-empty array.", 'messages'));
     const parsed: { role: string; text: string }[] = [];
     for (const [i, m] of messages.entries()) {
       const role = m && typeof m === 'object' ? (m as { role?: unknown }).role : undefined;
@@ -116,7 +146,10 @@ export function registerOpenAi(router: Router, ctx: SimContext): void {
     }
     const jsonMode = body.response_format?.type === 'json_object';
     const promptChars = parsed.reduce((n, m) => n + m.text.length, 0);
-    const system = parsed.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => m.text.toLowerCase()).join('\n');
+    const system = parsed
+      .filter((m) => m.role === 'system' || m.role === 'developer')
+      .map((m) => m.text.toLowerCase())
+      .join('\n');
     const facts = {
       messageCount: parsed.length,
       promptChars,
@@ -129,28 +162,42 @@ export function registerOpenAi(router: Router, ctx: SimContext): void {
 
     const content = replies.shift() ?? NO_COMMAND_REPLY;
     record(200, facts);
-    return json(200, {
-      id: `chatcmpl-${randomBytes(12).toString('base64url')}`,
-      object: 'chat.completion',
-      created: Math.floor(ctx.state.now().getTime() / 1000),
-      model: SIM_OPENAI.model,
-      system_fingerprint: 'fp_sim',
-      prompt_filter_results: [{ prompt_index: 0, content_filter_results: CONTENT_FILTER }],
-      choices: [{
-        index: 0,
-        finish_reason: 'stop',
-        logprobs: null,
-        message: { role: 'assistant', content, refusal: null },
-        content_filter_results: CONTENT_FILTER,
-      }],
-      usage: { prompt_tokens: tokens(promptChars), completion_tokens: tokens(content.length), total_tokens: tokens(promptChars) + tokens(content.length) },
-    }, { 'apim-request-id': req.requestId, 'x-ms-region': 'Sim Region' });
+    return json(
+      200,
+      {
+        id: `chatcmpl-${randomBytes(12).toString('base64url')}`,
+        object: 'chat.completion',
+        created: Math.floor(ctx.state.now().getTime() / 1000),
+        model: SIM_OPENAI.model,
+        system_fingerprint: 'fp_sim',
+        prompt_filter_results: [{ prompt_index: 0, content_filter_results: CONTENT_FILTER }],
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'stop',
+            logprobs: null,
+            message: { role: 'assistant', content, refusal: null },
+            content_filter_results: CONTENT_FILTER,
+          },
+        ],
+        usage: { prompt_tokens: tokens(promptChars), completion_tokens: tokens(content.length), total_tokens: tokens(promptChars) + tokens(content.length) },
+      },
+      { 'apim-request-id': req.requestId, 'x-ms-region': 'Sim Region' },
+    );
   });
 
   router.add('POST', '/_sim/openai/replies', (req) => {
     const b = jsonBody<{ content?: unknown }>(req);
-    const list = typeof b?.content === 'string' ? [b.content] : Array.isArray(b?.content) && b.content.every((c) => typeof c === 'string') ? (b.content as string[]) : undefined;
-    if (!list) return json(400, { error: { code: 'InvalidContent', message: 'content: required, the assistant reply text (a string, or an array of strings queued in order).' } });
+    const list =
+      typeof b?.content === 'string'
+        ? [b.content]
+        : Array.isArray(b?.content) && b.content.every((c) => typeof c === 'string')
+          ? (b.content as string[])
+          : undefined;
+    if (!list)
+      return json(400, {
+        error: { code: 'InvalidContent', message: 'content: required, the assistant reply text (a string, or an array of strings queued in order).' },
+      });
     replies.push(...list);
     return json(201, { queued: replies.length });
   });

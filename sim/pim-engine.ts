@@ -87,9 +87,7 @@ export function parseExtensionExpiration(exp: unknown): RequestExpiration | stri
   return `scheduleInfo.expiration.type '${String(e.type)}' is not supported for an extension; use afterDuration, afterDateTime or leave it out.`;
 }
 
-export type ActivationResult =
-  | { ok: true; request: PimRequest }
-  | { ok: false; status: number; code: string; message: string };
+export type ActivationResult = { ok: true; request: PimRequest } | { ok: false; status: number; code: string; message: string };
 
 export type DecisionResult = { ok: true; request: PimRequest } | { ok: false; status: number; code: string; message: string };
 
@@ -125,7 +123,13 @@ export class PimEngine {
 
   private azureTarget(roleDefinitionId: string, scope: string, name?: string): FilingTarget | ActivationResult {
     const role = this.state.azureRole(roleDefinitionId, scope);
-    if (!role) return { ok: false, status: 400, code: 'RoleDefinitionDoesNotExist', message: `The role definition '${roleDefinitionId}' has no eligible assignments at scope '${scope}'.` };
+    if (!role)
+      return {
+        ok: false,
+        status: 400,
+        code: 'RoleDefinitionDoesNotExist',
+        message: `The role definition '${roleDefinitionId}' has no eligible assignments at scope '${scope}'.`,
+      };
     const path = `${role.scope}/providers/Microsoft.Authorization/roleDefinitions/${role.id}`;
     return { kind: 'azureResource', roleDefinitionId: path, target: role.scope, policy: role.policy, eligible: role.eligible, ends: role, armName: name };
   }
@@ -142,14 +146,25 @@ export class PimEngine {
   }
 
   /** PIM for Groups: a member or owner self-activation for a PIM-enabled group. */
-  async activateGroup(input: Omit<ActivationInput, 'roleDefinitionId'> & { groupId: string; accessId: string }, opts: CallerStrength): Promise<ActivationResult> {
+  async activateGroup(
+    input: Omit<ActivationInput, 'roleDefinitionId'> & { groupId: string; accessId: string },
+    opts: CallerStrength,
+  ): Promise<ActivationResult> {
     const found = this.state.pimGroup(input.groupId);
     if (!found) return { ok: false, status: 400, code: 'GroupNotFound', message: `The group '${input.groupId}' is not onboarded to PIM.` };
     if (input.accessId !== 'member' && input.accessId !== 'owner') {
       return { ok: false, status: 400, code: 'BadRequest', message: `accessId must be 'member' or 'owner', not '${input.accessId}'.` };
     }
     return this.file(
-      { kind: 'group', roleDefinitionId: input.accessId, target: found.group.id, policy: found.pim.policy, eligible: found.pim.eligible[input.accessId], ends: found.pim, accessId: input.accessId },
+      {
+        kind: 'group',
+        roleDefinitionId: input.accessId,
+        target: found.group.id,
+        policy: found.pim.policy,
+        eligible: found.pim.eligible[input.accessId],
+        ends: found.pim,
+        accessId: input.accessId,
+      },
       { ...input, roleDefinitionId: input.accessId },
       opts,
     );
@@ -178,7 +193,14 @@ export class PimEngine {
   private pendingLike(kind: PimKind, target: string, principalId: string, roleDefinitionId: string, action: PimRequest['action']): PimRequest | undefined {
     for (const r of this.state.requests.values()) {
       this.refresh(r);
-      if (r.kind === kind && targetOf(r) === target && r.principalId === principalId && r.roleDefinitionId === roleDefinitionId && r.action === action && CANCELABLE_STATUSES.has(r.status)) {
+      if (
+        r.kind === kind &&
+        targetOf(r) === target &&
+        r.principalId === principalId &&
+        r.roleDefinitionId === roleDefinitionId &&
+        r.action === action &&
+        CANCELABLE_STATUSES.has(r.status)
+      ) {
         return r;
       }
     }
@@ -201,9 +223,10 @@ export class PimEngine {
         ok: false,
         status: 400,
         code: 'RoleAssignmentRequestPolicyValidationFailed',
-        message: end === null
-          ? `The eligible assignment is permanent: it does not expire within the next ${EXTEND_WINDOW_DAYS} days, so it cannot be extended.`
-          : `The eligible assignment ends ${end}: it does not expire within the next ${EXTEND_WINDOW_DAYS} days, so it cannot be extended yet.`,
+        message:
+          end === null
+            ? `The eligible assignment is permanent: it does not expire within the next ${EXTEND_WINDOW_DAYS} days, so it cannot be extended.`
+            : `The eligible assignment ends ${end}: it does not expire within the next ${EXTEND_WINDOW_DAYS} days, so it cannot be extended yet.`,
       };
     }
     const id = randomUUID();
@@ -368,13 +391,16 @@ export class PimEngine {
       roleDefinitionId: String(group ? body.accessId : body.roleDefinitionId).toLowerCase(),
       directoryScopeId: '/',
       justification: body.justification ?? null,
-      scheduleInfo: { startDateTime: body.scheduleInfo?.startDateTime ?? now.toISOString(), expiration: { type: 'afterDuration', duration: body.scheduleInfo?.expiration?.duration ?? 'PT1H' } },
+      scheduleInfo: {
+        startDateTime: body.scheduleInfo?.startDateTime ?? now.toISOString(),
+        expiration: { type: 'afterDuration', duration: body.scheduleInfo?.expiration?.duration ?? 'PT1H' },
+      },
       ticketInfo: { ticketNumber: body.ticketInfo?.ticketNumber ?? null, ticketSystem: body.ticketInfo?.ticketSystem ?? null },
       createdDateTime: now.toISOString(),
       completedDateTime: null,
       approvalId: null,
       targetScheduleId: id,
-      ...(group ? { groupId: String(body.groupId).toLowerCase(), accessId: body.accessId === 'owner' ? 'owner' as const : 'member' as const } : {}),
+      ...(group ? { groupId: String(body.groupId).toLowerCase(), accessId: body.accessId === 'owner' ? ('owner' as const) : ('member' as const) } : {}),
     };
     this.state.requests.set(id, request);
     const policy = group ? this.state.pimGroup(request.groupId!)?.pim.policy : this.state.role(request.roleDefinitionId)?.policy;
@@ -422,7 +448,9 @@ export class PimEngine {
   }
 
   activeInstance(principalId: string, roleId: string, now: Date, target = '/') {
-    return this.state.instances.find((i) => i.target === target && i.principalId === principalId && i.roleDefinitionId === roleId && Date.parse(i.endDateTime) > now.getTime());
+    return this.state.instances.find(
+      (i) => i.target === target && i.principalId === principalId && i.roleDefinitionId === roleId && Date.parse(i.endDateTime) > now.getTime(),
+    );
   }
 
   /** Applies PIM's 24-hour limit lazily, whenever a request is read or decided. */
@@ -451,7 +479,9 @@ export class PimEngine {
   }
 
   all(kind?: PimKind, collection?: PimRequest['collection']): PimRequest[] {
-    return [...this.state.requests.values()].filter((r) => (!kind || r.kind === kind) && (!collection || r.collection === collection)).map((r) => this.refresh(r));
+    return [...this.state.requests.values()]
+      .filter((r) => (!kind || r.kind === kind) && (!collection || r.collection === collection))
+      .map((r) => this.refresh(r));
   }
 
   /**
@@ -481,11 +511,12 @@ export class PimEngine {
       return { ok: false, status: 400, code: 'BadRequest', message: 'A justification is required to review this request.' };
     }
     if (step.status === 'Completed') {
-      const why = request.status === 'TimedOut'
-        ? 'The request expired: PIM closes approvals after 24 hours.'
-        : request.status === 'Canceled'
-        ? 'The request was canceled by the requester.'
-        : `The request was already reviewed (${step.reviewResult}) by ${step.reviewedBy?.displayName ?? 'another approver'}.`;
+      const why =
+        request.status === 'TimedOut'
+          ? 'The request expired: PIM closes approvals after 24 hours.'
+          : request.status === 'Canceled'
+            ? 'The request was canceled by the requester.'
+            : `The request was already reviewed (${step.reviewResult}) by ${step.reviewedBy?.displayName ?? 'another approver'}.`;
       return { ok: false, status: 409, code: 'Conflict', message: why };
     }
     const now = this.state.now().toISOString();

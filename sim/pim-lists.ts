@@ -143,7 +143,12 @@ function endDays(target: EndsTarget, userId: string, accessId?: string): number 
 export function eligibilityEndsOf(state: SimState, target: EndsTarget, eligible: string[], accessId?: string): (index: number) => number | null {
   let cached = endArrays.get(eligible);
   if (!cached || cached.length !== eligible.length || cached.ends !== target.eligibilityEnds || cached.endsLength !== (target.eligibilityEnds?.length ?? 0)) {
-    cached = { length: eligible.length, ends: target.eligibilityEnds, endsLength: target.eligibilityEnds?.length ?? 0, days: eligible.map((uid) => endDays(target, uid, accessId)) };
+    cached = {
+      length: eligible.length,
+      ends: target.eligibilityEnds,
+      endsLength: target.eligibilityEnds?.length ?? 0,
+      days: eligible.map((uid) => endDays(target, uid, accessId)),
+    };
     endArrays.set(eligible, cached);
   }
   const days = cached.days;

@@ -22,7 +22,14 @@ describe('simulated PIM: activation and approval rules', () => {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   const file = async (principal: string, role: string, extra: Record<string, unknown> = {}) => {
-    const r = await control(sim, 'POST', '/_sim/requests', { principal, role, justification: 'Investigate incident', ticketNumber: 'INC0012345', durationMinutes: 60, ...extra });
+    const r = await control(sim, 'POST', '/_sim/requests', {
+      principal,
+      role,
+      justification: 'Investigate incident',
+      ticketNumber: 'INC0012345',
+      durationMinutes: 60,
+      ...extra,
+    });
     expect(r.status).toBe(201);
     return r.body as { id: string; status: string };
   };
@@ -36,21 +43,28 @@ describe('simulated PIM: activation and approval rules', () => {
   afterAll(() => sim.close());
 
   describe('selfActivate through Graph', () => {
-    const activate = (user: string, body: Record<string, unknown>) => graph(user, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, {
-      action: 'selfActivate',
-      principalId: user,
-      roleDefinitionId: ROLE.userAdministrator,
-      directoryScopeId: '/',
-      justification: 'Reset a locked-out account for the payroll team',
-      scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } },
-      ticketInfo: { ticketNumber: 'INC1', ticketSystem: 'ServiceNow' },
-      ...body,
-    });
+    const activate = (user: string, body: Record<string, unknown>) =>
+      graph(user, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, {
+        action: 'selfActivate',
+        principalId: user,
+        roleDefinitionId: ROLE.userAdministrator,
+        directoryScopeId: '/',
+        justification: 'Reset a locked-out account for the payroll team',
+        scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } },
+        ticketInfo: { ticketNumber: 'INC1', ticketSystem: 'ServiceNow' },
+        ...body,
+      });
 
     it('files a pending request for an eligible user', async () => {
       const r = await activate(USER.lynne, {});
       expect(r.status).toBe(201);
-      expect(r.body).toMatchObject({ status: 'PendingApproval', action: 'selfActivate', principalId: USER.lynne, roleDefinitionId: ROLE.userAdministrator, directoryScopeId: '/' });
+      expect(r.body).toMatchObject({
+        status: 'PendingApproval',
+        action: 'selfActivate',
+        principalId: USER.lynne,
+        roleDefinitionId: ROLE.userAdministrator,
+        directoryScopeId: '/',
+      });
       expect(r.body.approvalId).toBe(r.body.id);
       const got = await graph('app', 'GET', `/v1.0${RD}/roleAssignmentScheduleRequests/${r.body.id}`);
       expect(got.body.status).toBe('PendingApproval');
@@ -84,10 +98,18 @@ describe('simulated PIM: activation and approval rules', () => {
 
   it('lists requests pending my approval with filterByCurrentUser', async () => {
     const { id } = await file('isaiahl@contoso.example', 'Helpdesk Administrator');
-    const asAlex = await graph(USER.alex, 'GET', `/v1.0${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')?$filter=status eq 'PendingApproval'`);
+    const asAlex = await graph(
+      USER.alex,
+      'GET',
+      `/v1.0${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')?$filter=status eq 'PendingApproval'`,
+    );
     expect(asAlex.status).toBe(200);
     expect(asAlex.body.value.map((r: any) => r.id)).toContain(id);
-    const asLynne = await graph(USER.lynne, 'GET', `/v1.0${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')?$filter=status eq 'PendingApproval'`);
+    const asLynne = await graph(
+      USER.lynne,
+      'GET',
+      `/v1.0${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')?$filter=status eq 'PendingApproval'`,
+    );
     expect(asLynne.body.value.map((r: any) => r.id)).not.toContain(id);
     const mine = await graph(USER.isaiah, 'GET', `/v1.0${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='principal')`);
     expect(mine.body.value.map((r: any) => r.id)).toContain(id);
@@ -96,7 +118,14 @@ describe('simulated PIM: activation and approval rules', () => {
   it('shows the approval step with assignedToMe for an approver and not for the requester', async () => {
     const { id } = await file('alexw@contoso.example', 'Security Operator');
     const forMegan = await stepOf(id, USER.megan);
-    expect(forMegan).toMatchObject({ displayName: null, reviewResult: 'NotReviewed', status: 'InProgress', assignedToMe: true, reviewedBy: null, reviewedDateTime: null });
+    expect(forMegan).toMatchObject({
+      displayName: null,
+      reviewResult: 'NotReviewed',
+      status: 'InProgress',
+      assignedToMe: true,
+      reviewedBy: null,
+      reviewedDateTime: null,
+    });
     expect((await stepOf(id, USER.alex)).assignedToMe).toBe(false);
     const steps = await graph(USER.megan, 'GET', `/beta${RD}/roleAssignmentApprovals/${id}/steps`);
     expect(steps.body.value[0].id).toBe(forMegan.id);
@@ -131,7 +160,12 @@ describe('simulated PIM: activation and approval rules', () => {
     expect(step.assignedToMe).toBe(true);
     expect((await patch(USER.patti, id, step.id, { reviewResult: 'Approve', justification: 'On call for INC0012345' })).status).toBe(204);
     const after = await stepOf(id, USER.megan);
-    expect(after).toMatchObject({ status: 'Completed', reviewResult: 'Approve', justification: 'On call for INC0012345', reviewedBy: { id: USER.patti, userPrincipalName: 'pattif@contoso.example' } });
+    expect(after).toMatchObject({
+      status: 'Completed',
+      reviewResult: 'Approve',
+      justification: 'On call for INC0012345',
+      reviewedBy: { id: USER.patti, userPrincipalName: 'pattif@contoso.example' },
+    });
     const second = await patch(USER.megan, id, step.id, { reviewResult: 'Deny', justification: 'too late' });
     expect(second.status).toBe(409);
     expect(second.body.error.message).toMatch(/Patti Fernandez/);
@@ -144,7 +178,12 @@ describe('simulated PIM: activation and approval rules', () => {
 
   it('gives 409 when a decision was already taken in the portal, and records a Deny', async () => {
     const { id } = await file('isaiahl@contoso.example', 'Global Administrator');
-    const portal = await control(sim, 'POST', '/_sim/decide', { requestId: id, approver: 'adelev@contoso.example', reviewResult: 'Deny', justification: 'No change window' });
+    const portal = await control(sim, 'POST', '/_sim/decide', {
+      requestId: id,
+      approver: 'adelev@contoso.example',
+      reviewResult: 'Deny',
+      justification: 'No change window',
+    });
     expect(portal.status).toBe(200);
     expect(portal.body.status).toBe('Denied');
     const step = await stepOf(id, USER.megan);
@@ -171,6 +210,6 @@ describe('simulated PIM: activation and approval rules', () => {
     const res = await patch(USER.adele, id, step.id, { reviewResult: 'Approve', justification: 'sorry, late' });
     expect(res.status).toBe(409);
     expect(res.body.error.message).toMatch(/expired/);
-    expect((await stepOf(id, USER.adele))).toMatchObject({ status: 'Completed', reviewResult: 'NotReviewed' });
+    expect(await stepOf(id, USER.adele)).toMatchObject({ status: 'Completed', reviewResult: 'NotReviewed' });
   });
 });

@@ -14,7 +14,9 @@ describe('simulator PKI', () => {
       expect(ca.verify(leaf)).toBe(true);
       expect((ca.getExtension('basicConstraints') as { cA?: boolean }).cA).toBe(true);
       const san = leaf.getExtension('subjectAltName') as { altNames: Array<{ type: number; value?: string; ip?: string }> };
-      expect(san.altNames).toEqual(expect.arrayContaining([expect.objectContaining({ type: 2, value: 'localhost' }), expect.objectContaining({ type: 7, ip: '127.0.0.1' })]));
+      expect(san.altNames).toEqual(
+        expect.arrayContaining([expect.objectContaining({ type: 2, value: 'localhost' }), expect.objectContaining({ type: 7, ip: '127.0.0.1' })]),
+      );
       expect(first.caCertPath).toBe(path.join(dir, 'ca.pem'));
       const second = ensurePki(dir);
       expect(second.caPem).toBe(first.caPem);

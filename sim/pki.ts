@@ -28,7 +28,10 @@ function makeCa(): { certPem: string; keyPem: string } {
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
   validity(cert, 10);
-  const subject = [{ name: 'commonName', value: 'PIM approvals simulator local CA' }, { name: 'organizationName', value: 'pim-approvals-bot dev' }];
+  const subject = [
+    { name: 'commonName', value: 'PIM approvals simulator local CA' },
+    { name: 'organizationName', value: 'pim-approvals-bot dev' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -55,7 +58,13 @@ function makeLeaf(caCertPem: string, caKeyPem: string): { certPem: string; keyPe
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 2, value: 'localhost' },
+        { type: 7, ip: '127.0.0.1' },
+      ],
+    },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);

@@ -21,12 +21,10 @@ export class Router {
     const source = pattern
       .split('/')
       .map((seg) =>
-        seg
-          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-          .replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_m, k: string) => {
-            keys.push(k);
-            return "([^/']+)";
-          }),
+        seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_m, k: string) => {
+          keys.push(k);
+          return "([^/']+)";
+        }),
       )
       .join('/');
     this.routes.push({ method: method.toUpperCase(), regex: new RegExp(`^${source}/?$`, 'i'), keys, handler });

@@ -85,7 +85,7 @@ describe('generated tenants (scale seed)', () => {
       expect(items.every((i) => Date.parse(i.scheduleInfo.startDateTime) < T0.getTime())).toBe(true);
     });
 
-    it("serves PIM for Groups lists by groupId, as Graph requires", async () => {
+    it('serves PIM for Groups lists by groupId, as Graph requires', async () => {
       const g = seed.pimGroups![1]!;
       const { items } = await all(sim, `${PG}/eligibilityScheduleInstances?$top=50&$filter=groupId eq '${g.groupId}'`);
       expect(items).toHaveLength(g.eligible.member.length + g.eligible.owner.length);
@@ -100,7 +100,9 @@ describe('generated tenants (scale seed)', () => {
     try {
       const first = await appGet(sim, `${RD}/roleEligibilityScheduleInstances?$top=3`);
       expect(first.body.value.map((i: any) => [i.roleDefinitionId, i.principalId])).toEqual([
-        [ROLE.globalAdministrator, USER.isaiah], [ROLE.globalAdministrator, USER.alex], [ROLE.securityOperator, USER.alex],
+        [ROLE.globalAdministrator, USER.isaiah],
+        [ROLE.globalAdministrator, USER.alex],
+        [ROLE.securityOperator, USER.alex],
       ]);
       expect(first.body.value[2].endDateTime).toBe(new Date(T0.getTime() + 9 * DAY).toISOString());
       const { items, pages } = await all(sim, `${RD}/roleEligibilityScheduleInstances?$top=3`);

@@ -108,7 +108,11 @@ export function applySeedActivity(state: SimState): void {
 }
 
 /** The seeded `Assigned` assignments of a kind, as Graph instance fields (null end: permanent), current at `now`. */
-export function seededAssignments(state: SimState, kind: 'entraRole' | 'group', now: number): Array<SeedActiveAssignment & { id: string; startDateTime: string; endDateTime: string | null }> {
+export function seededAssignments(
+  state: SimState,
+  kind: 'entraRole' | 'group',
+  now: number,
+): Array<SeedActiveAssignment & { id: string; startDateTime: string; endDateTime: string | null }> {
   const base = state.startedAt.getTime();
   const out: Array<SeedActiveAssignment & { id: string; startDateTime: string; endDateTime: string | null }> = [];
   (activityOf(state.seed).activeAssignments ?? []).forEach((a, i) => {
@@ -238,7 +242,10 @@ export function scaleSeed(o: ScaleSeedOptions): ActivitySeedTenant {
     accountEnabled: true,
   }));
   // Two approvers for every policy: users 0 and 1 (they are eligible for things too, like real admins).
-  const approvers: SeedApprover[] = [{ kind: 'singleUser', userId: users[0]!.id }, { kind: 'singleUser', userId: users[1]!.id }];
+  const approvers: SeedApprover[] = [
+    { kind: 'singleUser', userId: users[0]!.id },
+    { kind: 'singleUser', userId: users[1]!.id },
+  ];
   const policy = (): SeedRole['policy'] => ({
     isApprovalRequired: true,
     primaryApprovers: approvers.map((a) => ({ ...a })),
@@ -255,7 +262,14 @@ export function scaleSeed(o: ScaleSeedOptions): ActivitySeedTenant {
     if (r < activeNow) {
       activity.activations.push({ kind, principalId, roleDefinitionId, target, startHoursFromNow: -(1 + Math.floor(rand() * 40)) / 10, durationHours: 8 });
     } else if (r < activated) {
-      activity.activations.push({ kind, principalId, roleDefinitionId, target, startHoursFromNow: -(8 + Math.floor(rand() * (historyHours - 8))), durationHours: 1 + Math.floor(rand() * 8) });
+      activity.activations.push({
+        kind,
+        principalId,
+        roleDefinitionId,
+        target,
+        startHoursFromNow: -(8 + Math.floor(rand() * (historyHours - 8))),
+        durationHours: 1 + Math.floor(rand() * 8),
+      });
     }
     return days;
   };
@@ -274,7 +288,15 @@ export function scaleSeed(o: ScaleSeedOptions): ActivitySeedTenant {
       const days = schedule('entraRole', uid, r.id, '/');
       if (days !== undefined) eligibilityEnds.push({ userId: uid, daysFromNow: days });
     }
-    return { id: r.id, templateId: r.id, displayName: r.displayName, description: `${r.displayName} (generated tenant)`, policy: policy(), eligible, eligibilityEnds };
+    return {
+      id: r.id,
+      templateId: r.id,
+      displayName: r.displayName,
+      description: `${r.displayName} (generated tenant)`,
+      policy: policy(),
+      eligible,
+      eligibilityEnds,
+    };
   });
 
   const groups = Array.from({ length: groupCount }, (_, gi) => ({ id: scaleGroupId(gi), displayName: `PIM Group ${gi}`, members: [] as string[] }));
@@ -282,7 +304,10 @@ export function scaleSeed(o: ScaleSeedOptions): ActivitySeedTenant {
     const count = Math.floor(groupTotal / groupCount) + (gi < groupTotal % groupCount ? 1 : 0);
     const owners = Math.floor(count / 10);
     const pg: SeedPimGroup = { groupId: g.id, policy: policy(), eligible: { member: [], owner: [] }, eligibilityEnds: [] };
-    for (const [accessId, m, salt] of [['member', count - owners, 31], ['owner', owners, 57]] as const) {
+    for (const [accessId, m, salt] of [
+      ['member', count - owners, 31],
+      ['owner', owners, 57],
+    ] as const) {
       if (m > n) throw new Error(`scaleSeed: ${m} ${accessId} eligibilities for one group need at least that many users (have ${n})`);
       const offset = (gi * 15485863 + salt) % n;
       for (let k = 0; k < m; k++) {
@@ -299,7 +324,14 @@ export function scaleSeed(o: ScaleSeedOptions): ActivitySeedTenant {
   const permanent = o.permanentAssignments ?? 25;
   for (let i = 0; i < permanent; i++) {
     const role = roles[i % Math.min(roles.length, 6)]!;
-    activity.activeAssignments.push({ kind: 'entraRole', principalId: users[Math.floor(rand() * n)]!.id, roleDefinitionId: role.id, target: '/', startHoursFromNow: -24 * (30 + Math.floor(rand() * 300)), endHoursFromNow: null });
+    activity.activeAssignments.push({
+      kind: 'entraRole',
+      principalId: users[Math.floor(rand() * n)]!.id,
+      roleDefinitionId: role.id,
+      target: '/',
+      startHoursFromNow: -24 * (30 + Math.floor(rand() * 300)),
+      endHoursFromNow: null,
+    });
   }
   const timeBound = o.timeBoundAssignments ?? Math.floor(n / 100);
   for (let i = 0; i < timeBound; i++) {

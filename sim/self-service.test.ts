@@ -32,7 +32,11 @@ function helpers(get: () => SimHandle) {
       scope,
       ...(claims ? { claims } : {}),
     });
-    const res = await fetch(`${get().url}/${get().tenantId}/oauth2/v2.0/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form });
+    const res = await fetch(`${get().url}/${get().tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
   const tokenFor = async (user: string, scope = GRAPH_SCOPE): Promise<string> => {
@@ -90,12 +94,18 @@ describe('simulated PIM self-service: eligibility and active assignments for the
   });
   afterAll(() => sim.close());
 
-  it('lists a user\'s Entra eligibilities with their end dates, permanent ones with null', async () => {
+  it("lists a user's Entra eligibilities with their end dates, permanent ones with null", async () => {
     const r = await h.graph(USER.alex, 'GET', `/v1.0${RD}/roleEligibilityScheduleInstances/filterByCurrentUser(on='principal')?$expand=roleDefinition`);
     expect(r.status).toBe(200);
     const byRole = new Map<string, any>(r.body.value.map((i: any) => [i.roleDefinitionId, i]));
     expect([...byRole.keys()].sort()).toEqual([ROLE.globalAdministrator, ROLE.securityOperator, ROLE.reportsReader, ROLE.exchangeAdministrator].sort());
-    expect(byRole.get(ROLE.securityOperator)).toMatchObject({ principalId: USER.alex, directoryScopeId: '/', memberType: 'Direct', endDateTime: h.endsIn(9), roleDefinition: { displayName: 'Security Operator' } });
+    expect(byRole.get(ROLE.securityOperator)).toMatchObject({
+      principalId: USER.alex,
+      directoryScopeId: '/',
+      memberType: 'Direct',
+      endDateTime: h.endsIn(9),
+      roleDefinition: { displayName: 'Security Operator' },
+    });
     expect(byRole.get(ROLE.globalAdministrator).endDateTime).toBeNull();
     expect(byRole.get(ROLE.exchangeAdministrator).roleDefinition.displayName).toBe('Exchange Administrator');
     // The end is nine days from "now" on the simulator clock.
@@ -112,11 +122,19 @@ describe('simulated PIM self-service: eligibility and active assignments for the
 
   it('describes the authentication context in the role policy rules', async () => {
     const rules = async (roleId: string) => {
-      const r = await h.graph(USER.alex, 'GET', `/v1.0/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${roleId}'&$expand=policy($expand=rules)`);
+      const r = await h.graph(
+        USER.alex,
+        'GET',
+        `/v1.0/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${roleId}'&$expand=policy($expand=rules)`,
+      );
       expect(r.status).toBe(200);
       return r.body.value[0].policy.rules.find((x: any) => x.id === 'AuthenticationContext_EndUser_Assignment');
     };
-    expect(await rules(ROLE.exchangeAdministrator)).toMatchObject({ '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule', isEnabled: true, claimValue: 'c1' });
+    expect(await rules(ROLE.exchangeAdministrator)).toMatchObject({
+      '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule',
+      isEnabled: true,
+      claimValue: 'c1',
+    });
     expect(await rules(ROLE.reportsReader)).toMatchObject({ isEnabled: false, claimValue: null });
   });
 
@@ -131,39 +149,63 @@ describe('simulated PIM self-service: eligibility and active assignments for the
   it('lists PIM for Groups eligibilities with the group expanded; app tokens are refused', async () => {
     const r = await h.graph(USER.isaiah, 'GET', `/v1.0${PG}/eligibilityScheduleInstances/filterByCurrentUser(on='principal')?$expand=group`);
     expect(r.status).toBe(200);
-    expect(r.body.value).toEqual([{
-      id: expect.any(String), groupId: GROUP.sqlAdmins, principalId: USER.isaiah, accessId: 'member', memberType: 'Direct',
-      startDateTime: expect.any(String), endDateTime: null, eligibilityScheduleId: expect.any(String),
-      group: expect.objectContaining({ id: GROUP.sqlAdmins, displayName: 'SQL Admins' }),
-    }]);
+    expect(r.body.value).toEqual([
+      {
+        id: expect.any(String),
+        groupId: GROUP.sqlAdmins,
+        principalId: USER.isaiah,
+        accessId: 'member',
+        memberType: 'Direct',
+        startDateTime: expect.any(String),
+        endDateTime: null,
+        eligibilityScheduleId: expect.any(String),
+        group: expect.objectContaining({ id: GROUP.sqlAdmins, displayName: 'SQL Admins' }),
+      },
+    ]);
     const adele = await h.graph(USER.adele, 'GET', `/beta${PG}/eligibilityScheduleInstances/filterByCurrentUser(on='principal')`);
     expect(adele.body.value.map((i: any) => i.accessId)).toEqual(['owner']);
     expect(adele.body.value[0].group).toBeUndefined();
     const app = await fetch(`${sim.url}/v1.0${PG}/eligibilityScheduleInstances/filterByCurrentUser(on='principal')`, {
-      headers: { Authorization: `Bearer ${await sim.issueToken({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles: ['PrivilegedAssignmentSchedule.Read.AzureADGroup'], oid: 'app' })}` },
+      headers: {
+        Authorization: `Bearer ${await sim.issueToken({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles: ['PrivilegedAssignmentSchedule.Read.AzureADGroup'], oid: 'app' })}`,
+      },
     });
     expect(app.status).toBe(403);
   });
 
   it('lists a group activation in my requests and, once approved, in my active memberships', async () => {
     const filed = await h.graph(USER.isaiah, 'POST', `/v1.0${PG}/assignmentScheduleRequests`, {
-      action: 'selfActivate', principalId: USER.isaiah, groupId: GROUP.sqlAdmins, accessId: 'member', justification: 'Restore the payroll DB',
+      action: 'selfActivate',
+      principalId: USER.isaiah,
+      groupId: GROUP.sqlAdmins,
+      accessId: 'member',
+      justification: 'Restore the payroll DB',
       scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } },
     });
     expect(filed.status).toBe(201);
     expect(filed.body.status).toBe('PendingApproval');
     const mine = await h.graph(USER.isaiah, 'GET', `/v1.0${PG}/assignmentScheduleRequests/filterByCurrentUser(on='principal')`);
     expect(mine.status).toBe(200);
-    expect(mine.body.value).toEqual([expect.objectContaining({ id: filed.body.id, status: 'PendingApproval', groupId: GROUP.sqlAdmins, accessId: 'member', action: 'selfActivate' })]);
+    expect(mine.body.value).toEqual([
+      expect.objectContaining({ id: filed.body.id, status: 'PendingApproval', groupId: GROUP.sqlAdmins, accessId: 'member', action: 'selfActivate' }),
+    ]);
     expect((await h.graph(USER.lynne, 'GET', `/v1.0${PG}/assignmentScheduleRequests/filterByCurrentUser(on='principal')`)).body.value).toEqual([]);
 
-    expect((await control(sim, 'POST', '/_sim/decide', { requestId: filed.body.id, approver: USER.megan, reviewResult: 'Approve', justification: 'ok' })).status).toBe(200);
+    expect(
+      (await control(sim, 'POST', '/_sim/decide', { requestId: filed.body.id, approver: USER.megan, reviewResult: 'Approve', justification: 'ok' })).status,
+    ).toBe(200);
     const active = await h.graph(USER.isaiah, 'GET', `/v1.0${PG}/assignmentScheduleInstances/filterByCurrentUser(on='principal')?$expand=group`);
     expect(active.status).toBe(200);
-    expect(active.body.value).toEqual([expect.objectContaining({
-      groupId: GROUP.sqlAdmins, principalId: USER.isaiah, accessId: 'member', memberType: 'Direct', assignmentType: 'Activated',
-      group: expect.objectContaining({ displayName: 'SQL Admins' }),
-    })]);
+    expect(active.body.value).toEqual([
+      expect.objectContaining({
+        groupId: GROUP.sqlAdmins,
+        principalId: USER.isaiah,
+        accessId: 'member',
+        memberType: 'Direct',
+        assignmentType: 'Activated',
+        group: expect.objectContaining({ displayName: 'SQL Admins' }),
+      }),
+    ]);
     expect(Date.parse(active.body.value[0].endDateTime) - Date.parse(active.body.value[0].startDateTime)).toBe(2 * 3600 * 1000);
   });
 
@@ -178,7 +220,10 @@ describe('simulated PIM self-service: eligibility and active assignments for the
       expect(item.properties).toMatchObject({
         scope: AZURE.subscription,
         roleDefinitionId: `${AZURE.subscription}${AUTH}/roleDefinitions/${AZURE.contributor}`,
-        principalId: USER.isaiah, principalType: 'User', status: 'Provisioned', memberType: 'Direct',
+        principalId: USER.isaiah,
+        principalType: 'User',
+        status: 'Provisioned',
+        memberType: 'Direct',
         endDateTime: h.endsIn(7),
         expandedProperties: {
           principal: { id: USER.isaiah, displayName: 'Isaiah Langer', type: 'User' },
@@ -194,15 +239,34 @@ describe('simulated PIM self-service: eligibility and active assignments for the
   });
 
   it('lists an approved Azure activation among my active Azure assignments', async () => {
-    const put = await h.arm(USER.isaiah, 'PUT', `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000001?${API}`, h.armActivation(USER.isaiah));
+    const put = await h.arm(
+      USER.isaiah,
+      'PUT',
+      `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000001?${API}`,
+      h.armActivation(USER.isaiah),
+    );
     expect(put.status).toBe(201);
     expect(put.body.properties).toMatchObject({ status: 'PendingApproval', requestType: 'SelfActivate' });
-    expect((await control(sim, 'POST', '/_sim/decide', { requestId: (await control(sim, 'GET', '/_sim/requests')).body.value.find((r: any) => r.kind === 'azureResource').id, approver: USER.megan, reviewResult: 'Approve', justification: 'ok' })).status).toBe(200);
+    expect(
+      (
+        await control(sim, 'POST', '/_sim/decide', {
+          requestId: (await control(sim, 'GET', '/_sim/requests')).body.value.find((r: any) => r.kind === 'azureResource').id,
+          approver: USER.megan,
+          reviewResult: 'Approve',
+          justification: 'ok',
+        })
+      ).status,
+    ).toBe(200);
     const active = await h.arm(USER.isaiah, 'GET', `${AUTH}/roleAssignmentScheduleInstances?$filter=asTarget()&${API}`);
     expect(active.status).toBe(200);
     expect(active.body.value).toHaveLength(1);
     expect(active.body.value[0].properties).toMatchObject({
-      scope: AZURE.subscription, principalId: USER.isaiah, principalType: 'User', status: 'Provisioned', assignmentType: 'Activated', memberType: 'Direct',
+      scope: AZURE.subscription,
+      principalId: USER.isaiah,
+      principalType: 'User',
+      status: 'Provisioned',
+      assignmentType: 'Activated',
+      memberType: 'Direct',
       expandedProperties: { roleDefinition: { displayName: 'Contributor' }, scope: { displayName: 'Contoso Production', type: 'subscription' } },
     });
     expect((await h.arm(USER.adele, 'GET', `${AUTH}/roleAssignmentScheduleInstances?$filter=asTarget()&${API}`)).body.value).toEqual([]);
@@ -232,7 +296,10 @@ describe('simulated PIM self-service: cancelling a pending request', () => {
     expect(got.body.completedDateTime).toEqual(expect.any(String));
     const step = (await h.graph(USER.adele, 'GET', `/beta${RD}/roleAssignmentApprovals/${id}`)).body.steps[0];
     expect(step).toMatchObject({ status: 'Completed', reviewResult: 'NotReviewed', reviewedBy: null });
-    const late = await h.graph(USER.adele, 'PATCH', `/beta${RD}/roleAssignmentApprovals/${id}/steps/${step.id}`, { reviewResult: 'Approve', justification: 'ok' });
+    const late = await h.graph(USER.adele, 'PATCH', `/beta${RD}/roleAssignmentApprovals/${id}/steps/${step.id}`, {
+      reviewResult: 'Approve',
+      justification: 'ok',
+    });
     expect(late.status).toBe(409);
     expect(late.body.error.message).toMatch(/canceled/);
 
@@ -247,21 +314,29 @@ describe('simulated PIM self-service: cancelling a pending request', () => {
   it('refuses to cancel a request already decided, an unknown one, or with an app token', async () => {
     const filed = await h.graph(USER.isaiah, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.activation(USER.isaiah, ROLE.helpdeskAdministrator));
     expect(filed.status).toBe(201);
-    expect((await control(sim, 'POST', '/_sim/decide', { requestId: filed.body.id, approver: USER.alex, reviewResult: 'Deny', justification: 'no' })).status).toBe(200);
+    expect(
+      (await control(sim, 'POST', '/_sim/decide', { requestId: filed.body.id, approver: USER.alex, reviewResult: 'Deny', justification: 'no' })).status,
+    ).toBe(200);
     const denied = await h.graph(USER.isaiah, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests/${filed.body.id}/cancel`);
     expect(denied.status).toBe(400);
     expect(denied.body.error).toMatchObject({ code: 'RequestCannotBeCancelled', message: expect.stringMatching(/not in cancellable state.*Denied/) });
     expect((await h.graph(USER.isaiah, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests/00000000-0000-4000-8000-000000000000/cancel`)).status).toBe(404);
     const app = await fetch(`${sim.url}/v1.0${RD}/roleAssignmentScheduleRequests/${filed.body.id}/cancel`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${await sim.issueToken({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles: ['RoleManagement.ReadWrite.Directory'], oid: 'app' })}` },
+      headers: {
+        Authorization: `Bearer ${await sim.issueToken({ aud: 'https://graph.microsoft.com', idtyp: 'app', roles: ['RoleManagement.ReadWrite.Directory'], oid: 'app' })}`,
+      },
     });
     expect(app.status).toBe(403);
   });
 
   it('cancels a pending group request for its principal only', async () => {
     const filed = await h.graph(USER.lynne, 'POST', `/v1.0${PG}/assignmentScheduleRequests`, {
-      action: 'selfActivate', principalId: USER.lynne, groupId: GROUP.sqlAdmins, accessId: 'member', justification: 'Index rebuild',
+      action: 'selfActivate',
+      principalId: USER.lynne,
+      groupId: GROUP.sqlAdmins,
+      accessId: 'member',
+      justification: 'Index rebuild',
       scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT1H' } },
     });
     expect(filed.status).toBe(201);
@@ -302,17 +377,30 @@ describe('simulated PIM self-service: selfExtend within 14 days of the end', () 
   it('files an extension of an eligibility ending in 9 days as PendingAdminDecision, once', async () => {
     const r = await h.graph(USER.alex, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.extension(USER.alex, ROLE.securityOperator));
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ status: 'PendingAdminDecision', action: 'selfExtend', principalId: USER.alex, roleDefinitionId: ROLE.securityOperator, approvalId: null, completedDateTime: null });
+    expect(r.body).toMatchObject({
+      status: 'PendingAdminDecision',
+      action: 'selfExtend',
+      principalId: USER.alex,
+      roleDefinitionId: ROLE.securityOperator,
+      approvalId: null,
+      completedDateTime: null,
+    });
     expect(r.body.scheduleInfo.expiration).toEqual({ type: 'afterDuration', duration: 'P90D' });
     const mine = await h.graph(USER.alex, 'GET', `/v1.0${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='principal')`);
     expect(mine.body.value).toEqual([expect.objectContaining({ id: r.body.id, status: 'PendingAdminDecision', action: 'selfExtend' })]);
-    expect((await control(sim, 'GET', `/_sim/requests/${r.body.id}`)).body).toMatchObject({ status: 'PendingAdminDecision', action: 'selfExtend', approval: null });
+    expect((await control(sim, 'GET', `/_sim/requests/${r.body.id}`)).body).toMatchObject({
+      status: 'PendingAdminDecision',
+      action: 'selfExtend',
+      approval: null,
+    });
 
     const second = await h.graph(USER.alex, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.extension(USER.alex, ROLE.securityOperator));
     expect(second.status).toBe(400);
     expect(second.body.error.code).toBe('PendingRoleAssignmentRequest');
     // A pending extension does not block activating the role meanwhile.
-    expect((await h.graph(USER.alex, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.activation(USER.alex, ROLE.securityOperator))).body.status).toBe('PendingApproval');
+    expect((await h.graph(USER.alex, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.activation(USER.alex, ROLE.securityOperator))).body.status).toBe(
+      'PendingApproval',
+    );
 
     expect((await h.graph(USER.alex, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests/${r.body.id}/cancel`)).status).toBe(204);
     expect((await control(sim, 'GET', `/_sim/requests/${r.body.id}`)).body.status).toBe('Canceled');
@@ -328,7 +416,10 @@ describe('simulated PIM self-service: selfExtend within 14 days of the end', () 
     expect(later.body.error.message).toMatch(new RegExp(`ends ${h.endsIn(40).replace(/\./g, '\\.')}: it does not expire within the next 14 days`));
     const notEligible = await h.graph(USER.megan, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.extension(USER.megan, ROLE.userAdministrator));
     expect(notEligible.status).toBe(400);
-    expect(notEligible.body.error).toMatchObject({ code: 'RoleAssignmentRequestPolicyValidationFailed', message: 'The following policy rules failed: ["EligibilityRule"]' });
+    expect(notEligible.body.error).toMatchObject({
+      code: 'RoleAssignmentRequestPolicyValidationFailed',
+      message: 'The following policy rules failed: ["EligibilityRule"]',
+    });
     const other = await h.graph(USER.alex, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.extension(USER.lynne, ROLE.helpdeskAdministrator));
     expect(other.status).toBe(400);
   });
@@ -343,13 +434,19 @@ describe('simulated PIM self-service: selfExtend within 14 days of the end', () 
     const assignmentRequests = await h.graph(USER.lynne, 'GET', `/v1.0${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='principal')`);
     expect(assignmentRequests.body.value.map((x: any) => x.id)).not.toContain(r.body.id);
     // The same pending-extension rule across both collections.
-    expect((await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.extension(USER.lynne, ROLE.helpdeskAdministrator))).body.error.code).toBe('PendingRoleAssignmentRequest');
+    expect(
+      (await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.extension(USER.lynne, ROLE.helpdeskAdministrator))).body.error.code,
+    ).toBe('PendingRoleAssignmentRequest');
     expect((await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleEligibilityScheduleRequests/${r.body.id}/cancel`)).status).toBe(204);
   });
 
   it('says PIM for Groups has no selfExtend', async () => {
     const r = await h.graph(USER.isaiah, 'POST', `/v1.0${PG}/assignmentScheduleRequests`, {
-      action: 'selfExtend', principalId: USER.isaiah, groupId: GROUP.sqlAdmins, accessId: 'member', justification: 'more time',
+      action: 'selfExtend',
+      principalId: USER.isaiah,
+      groupId: GROUP.sqlAdmins,
+      accessId: 'member',
+      justification: 'more time',
     });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(/selfExtend' is not supported for PIM for Groups/);
@@ -365,21 +462,47 @@ describe('simulated PIM self-service: selfExtend within 14 days of the end', () 
         scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'AfterDuration', duration: 'P90D' } },
       },
     });
-    const ok = await h.arm(USER.isaiah, 'PUT', `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000010?${API}`, body(USER.isaiah));
+    const ok = await h.arm(
+      USER.isaiah,
+      'PUT',
+      `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000010?${API}`,
+      body(USER.isaiah),
+    );
     expect(ok.status).toBe(201);
     expect(ok.body.properties).toMatchObject({ requestType: 'SelfExtend', status: 'PendingAdminDecision', approvalId: null, principalId: USER.isaiah });
-    const viaEligibility = await h.arm(USER.isaiah, 'PUT', `${AZURE.subscription}${AUTH}/roleEligibilityScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000011?${API}`, body(USER.isaiah));
+    const viaEligibility = await h.arm(
+      USER.isaiah,
+      'PUT',
+      `${AZURE.subscription}${AUTH}/roleEligibilityScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000011?${API}`,
+      body(USER.isaiah),
+    );
     expect(viaEligibility.status).toBe(400);
     expect(viaEligibility.body.error.code).toBe('PendingRoleAssignmentRequest');
-    expect((await h.arm(USER.isaiah, 'POST', `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000010/cancel?${API}`)).status).toBe(200);
-    const again = await h.arm(USER.isaiah, 'PUT', `${AZURE.subscription}${AUTH}/roleEligibilityScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000012?${API}`, body(USER.isaiah));
+    expect(
+      (await h.arm(USER.isaiah, 'POST', `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000010/cancel?${API}`))
+        .status,
+    ).toBe(200);
+    const again = await h.arm(
+      USER.isaiah,
+      'PUT',
+      `${AZURE.subscription}${AUTH}/roleEligibilityScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000012?${API}`,
+      body(USER.isaiah),
+    );
     expect(again.status).toBe(201);
     expect(again.body.type).toBe('Microsoft.Authorization/RoleEligibilityScheduleRequests');
     expect(again.body.properties.status).toBe('PendingAdminDecision');
 
-    const permanent = await h.arm(USER.adele, 'PUT', `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000013?${API}`, body(USER.adele));
+    const permanent = await h.arm(
+      USER.adele,
+      'PUT',
+      `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000013?${API}`,
+      body(USER.adele),
+    );
     expect(permanent.status).toBe(400);
-    expect(permanent.body.error).toMatchObject({ code: 'RoleAssignmentRequestPolicyValidationFailed', message: expect.stringMatching(/does not expire within the next 14 days/) });
+    expect(permanent.body.error).toMatchObject({
+      code: 'RoleAssignmentRequestPolicyValidationFailed',
+      message: expect.stringMatching(/does not expire within the next 14 days/),
+    });
   });
 
   it('opens the window as the clock nears the end, and drops an eligibility once it ends', async () => {
@@ -418,7 +541,9 @@ describe('simulated PIM self-service: sign-in strength, MFA and authentication c
     expect(strong).toMatchObject({ amr: ['pwd', 'mfa'], acrs: ['c1'] });
     expect(decodeJwt(await h.tokenFor(USER.isaiah))).toMatchObject({ amr: ['pwd', 'mfa'], acrs: ['c1'] });
     const aad = await fetch(`${sim.url}/api/usertoken/GetAadTokens?userId=user-id-3&connectionName=sso&channelId=msteams`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ resourceUrls: ['https://management.azure.com'] }),
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ resourceUrls: ['https://management.azure.com'] }),
     });
     expect(decodeJwt(((await aad.json()) as any)['https://management.azure.com'].token)).toMatchObject({ amr: ['pwd', 'mfa'], acrs: ['c1'] });
 
@@ -434,7 +559,9 @@ describe('simulated PIM self-service: sign-in strength, MFA and authentication c
   it('takes the session strength from the SSO token Teams exchanges', async () => {
     const sso = await sim.issueUserAssertion(USER.megan, { amr: ['pwd'] });
     const res = await fetch(`${sim.url}/api/usertoken/exchange?userId=user-id-1&connectionName=sso&channelId=msteams`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: sso }),
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: sso }),
     });
     expect(res.status).toBe(200);
     expect(decodeJwt(((await res.json()) as any).token).amr).toEqual(['pwd']);
@@ -453,7 +580,7 @@ describe('simulated PIM self-service: sign-in strength, MFA and authentication c
     expect(strong.body.status).toBe('PendingApproval');
   });
 
-  it('answers the authentication context with PIM\'s claims challenge, OBO steps up, and the activation passes', async () => {
+  it("answers the authentication context with PIM's claims challenge, OBO steps up, and the activation passes", async () => {
     await control(sim, 'POST', '/_sim/signin', { user: USER.alex });
     const body = h.activation(USER.alex, ROLE.exchangeAdministrator);
     const first = await h.graph(USER.alex, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, body);
@@ -512,7 +639,11 @@ describe('simulated PIM self-service: MFA for groups and Azure resources follows
   it('fails MfaRule for a group self-activation without MFA', async () => {
     await control(sim, 'POST', '/_sim/signin', { user: USER.lynne, mfa: false });
     const body = {
-      action: 'selfActivate', principalId: USER.lynne, groupId: GROUP.sqlAdmins, accessId: 'member', justification: 'Index rebuild',
+      action: 'selfActivate',
+      principalId: USER.lynne,
+      groupId: GROUP.sqlAdmins,
+      accessId: 'member',
+      justification: 'Index rebuild',
       scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT1H' } },
     };
     const weak = await h.graph(USER.lynne, 'POST', `/v1.0${PG}/assignmentScheduleRequests`, body);

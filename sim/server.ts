@@ -99,10 +99,7 @@ const BOT_GRAPH_APP_ROLES = [
  * simulator puts them in the app token's roles): reading back the bot's own recent messages where a
  * post's answer was lost, so it is never sent twice.
  */
-const BOT_RSC_ROLES = [
-  'ChannelMessage.Read.Group',
-  'ChatMessage.Read.Chat',
-];
+const BOT_RSC_ROLES = ['ChannelMessage.Read.Group', 'ChatMessage.Read.Chat'];
 const BOT_GRAPH_DELEGATED = [
   'RoleAssignmentSchedule.ReadWrite.Directory',
   // PIM for Groups: approving a member/owner activation as the approver.
@@ -252,9 +249,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
         out = await handle(req, raw.socket.remoteAddress);
       } catch (err) {
         logger.error({ err, path: raw.url }, 'simulator route failed');
-        out = req && isGraph(req.path)
-          ? graphError(req, 500, 'InternalServerError', 'The simulator failed to handle the request.')
-          : json(500, { error: { code: 'InternalServerError', message: 'The simulator failed to handle the request.' } });
+        out =
+          req && isGraph(req.path)
+            ? graphError(req, 500, 'InternalServerError', 'The simulator failed to handle the request.')
+            : json(500, { error: { code: 'InternalServerError', message: 'The simulator failed to handle the request.' } });
       }
       if (req) {
         logged.delete(req);

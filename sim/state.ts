@@ -75,10 +75,7 @@ export interface PimRequest {
  * Graph's `expirationPattern` as a request carries it: activations always have a duration; an
  * extension may name an end, a duration, or leave the new end to the administrator (`notSpecified`).
  */
-export type RequestExpiration =
-  | { type: 'afterDuration'; duration: string }
-  | { type: 'afterDateTime'; endDateTime: string }
-  | { type: 'notSpecified' };
+export type RequestExpiration = { type: 'afterDuration'; duration: string } | { type: 'afterDateTime'; endDateTime: string } | { type: 'notSpecified' };
 
 /** The duration a request asked for (activations always carry one), or null. */
 export function durationOf(r: PimRequest): string | null {
@@ -213,7 +210,9 @@ export class SimState {
     if (!idOrName) return undefined;
     const k = idOrName.toLowerCase().split('/').pop()!;
     return (this.seed.azureRoles ?? []).find(
-      (r) => (r.id.toLowerCase() === k || r.displayName.toLowerCase() === idOrName.toLowerCase()) && (!scope || r.scope.toLowerCase() === scope.toLowerCase().replace(/\/$/, '')),
+      (r) =>
+        (r.id.toLowerCase() === k || r.displayName.toLowerCase() === idOrName.toLowerCase()) &&
+        (!scope || r.scope.toLowerCase() === scope.toLowerCase().replace(/\/$/, '')),
     );
   }
 
@@ -262,7 +261,9 @@ export class SimState {
    * simulator start plus the seeded days, so advancing the clock moves "now" towards them.
    */
   eligibilityEnd(target: { eligibilityEnds?: Array<SeedEligibilityEnd & { accessId?: string }> }, userId: string, accessId?: string): string | null {
-    const e = (target.eligibilityEnds ?? []).find((x) => x.userId.toLowerCase() === userId.toLowerCase() && (!x.accessId || !accessId || x.accessId === accessId));
+    const e = (target.eligibilityEnds ?? []).find(
+      (x) => x.userId.toLowerCase() === userId.toLowerCase() && (!x.accessId || !accessId || x.accessId === accessId),
+    );
     return e ? new Date(this.startedAt.getTime() + e.daysFromNow * 24 * 3600 * 1000).toISOString() : null;
   }
 

@@ -116,7 +116,9 @@ export class TeamsMessages {
   /** Messages still shown (not deleted) in these conversations, oldest first. */
   visible(conversationIds: readonly string[], opts: { replies?: boolean } = {}): TeamsMessage[] {
     const set = new Set(conversationIds);
-    return this.order.filter((m) => set.has(m.conversationId) && m.deletedAt === null && (opts.replies === undefined || (m.replyToId !== null) === opts.replies));
+    return this.order.filter(
+      (m) => set.has(m.conversationId) && m.deletedAt === null && (opts.replies === undefined || (m.replyToId !== null) === opts.replies),
+    );
   }
 }
 

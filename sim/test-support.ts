@@ -51,7 +51,10 @@ export async function delegatedGraphToken(sim: SimHandle, user: string): Promise
 export function graphClientWithToken(sim: SimHandle, getToken: () => Promise<string>, version: 'v1.0' | 'beta' = 'v1.0'): Client {
   return Client.init({
     authProvider: (done) => {
-      getToken().then((t) => done(null, t), (e: Error) => done(e, null));
+      getToken().then(
+        (t) => done(null, t),
+        (e: Error) => done(e, null),
+      );
     },
     baseUrl: `${sim.url}/`,
     defaultVersion: version,

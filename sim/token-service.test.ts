@@ -50,30 +50,46 @@ describe('simulated Bot Framework token service', () => {
     expect(sim.state.isSignedIn(USER.adele)).toBe(true);
   });
 
-  it('refuses to exchange another user\'s token or a forged one', async () => {
-    const raw = async (token: string) => fetch(`${sim.url}/api/usertoken/exchange?userId=user-id-3&connectionName=GraphConnection&channelId=msteams`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
-    });
+  it("refuses to exchange another user's token or a forged one", async () => {
+    const raw = async (token: string) =>
+      fetch(`${sim.url}/api/usertoken/exchange?userId=user-id-3&connectionName=GraphConnection&channelId=msteams`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
     const other = await raw(await sim.issueUserAssertion(USER.megan));
     expect(other.status).toBe(400);
     expect(((await other.json()) as any).error.code).toBe('ServiceError');
     // What botbuilder sees (it answers Teams 412 when no token comes back).
-    const viaClient = await client.exchangeToken('user-id-3', 'GraphConnection', 'msteams', { token: await sim.issueUserAssertion(USER.megan) }).catch(() => undefined);
+    const viaClient = await client
+      .exchangeToken('user-id-3', 'GraphConnection', 'msteams', { token: await sim.issueUserAssertion(USER.megan) })
+      .catch(() => undefined);
     expect(viaClient?.token).toBeUndefined();
     const forged = await raw(await sim.issueToken({ aud: `api://botid-${DEMO_BOT_APP.clientId}`, oid: USER.isaiah }, { signWith: 'foreign' }));
     expect(forged.status).toBe(400);
   });
 
   it('refuses a bearer that the simulated Entra did not issue', async () => {
-    const res = await fetch(`${sim.url}/api/usertoken/GetToken?userId=user-id-1&connectionName=c&channelId=msteams`, { headers: { Authorization: 'Bearer not-a-token' } });
+    const res = await fetch(`${sim.url}/api/usertoken/GetToken?userId=user-id-1&connectionName=c&channelId=msteams`, {
+      headers: { Authorization: 'Bearer not-a-token' },
+    });
     expect(res.status).toBe(401);
   });
 
   it('hands out a sign-in resource with the SSO token exchange resource', async () => {
-    const r = await client.getSignInResource('GraphConnection', {
-      type: 'message', channelId: 'msteams', serviceUrl: 'http://localhost', id: '1',
-      from: { id: 'user-id-1', name: 'Megan' }, recipient: { id: 'bot', name: 'bot' }, conversation: { id: 'c1' },
-    } as any, undefined as unknown as string);
+    const r = await client.getSignInResource(
+      'GraphConnection',
+      {
+        type: 'message',
+        channelId: 'msteams',
+        serviceUrl: 'http://localhost',
+        id: '1',
+        from: { id: 'user-id-1', name: 'Megan' },
+        recipient: { id: 'bot', name: 'bot' },
+        conversation: { id: 'c1' },
+      } as any,
+      undefined as unknown as string,
+    );
     expect(r.signInLink).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
     expect(r.tokenExchangeResource).toMatchObject({ id: expect.any(String), uri: expect.stringMatching(/^api:\/\/botid-/), providerId: expect.any(String) });
   });

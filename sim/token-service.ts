@@ -108,12 +108,14 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
     const denied = (await authorize(req)) ?? need(req, 'userId');
     if (denied) return denied;
     const user = ctx.state.userByChannelId(req.query.get('userId')!);
-    return json(200, [{
-      channelId: req.query.get('channelId') ?? 'msteams',
-      connectionName: req.query.get('include') || 'sim',
-      hasToken: !!user && ctx.state.isSignedIn(user.id),
-      serviceProviderDisplayName: 'Azure Active Directory v2',
-    }]);
+    return json(200, [
+      {
+        channelId: req.query.get('channelId') ?? 'msteams',
+        connectionName: req.query.get('include') || 'sim',
+        hasToken: !!user && ctx.state.isSignedIn(user.id),
+        serviceProviderDisplayName: 'Azure Active Directory v2',
+      },
+    ]);
   });
 
   router.add('POST', '/api/usertoken/GetAadTokens', async (req) => {
@@ -127,7 +129,12 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
       out[url] = {
         channelId: req.query.get('channelId') ?? 'msteams',
         connectionName: req.query.get('connectionName'),
-        token: await issueUserAssertion(ctx, user, { audience: url, scp: 'user_impersonation', issuer: `${req.origin}/${ctx.tenantId}/v2.0`, ...strength(user) }),
+        token: await issueUserAssertion(ctx, user, {
+          audience: url,
+          scp: 'user_impersonation',
+          issuer: `${req.origin}/${ctx.tenantId}/v2.0`,
+          ...strength(user),
+        }),
         expiration: new Date(Date.now() + 3600 * 1000).toISOString(),
       };
     }
@@ -150,7 +157,11 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
   router.add('GET', '/api/botsignin/GetSignInUrl', async (req) => {
     const denied = (await authorize(req)) ?? need(req, 'state');
     if (denied) return denied;
-    return { status: 200, body: JSON.stringify(`${req.origin}/_sim/signin-page?state=${encodeURIComponent(req.query.get('state')!)}`), headers: { 'Content-Type': 'application/json' } };
+    return {
+      status: 200,
+      body: JSON.stringify(`${req.origin}/_sim/signin-page?state=${encodeURIComponent(req.query.get('state')!)}`),
+      headers: { 'Content-Type': 'application/json' },
+    };
   });
 }
 

@@ -8,9 +8,7 @@ export interface VerifyOptions {
   audiences?: string[];
 }
 
-export type VerifyResult =
-  | { ok: true; claims: Claims }
-  | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'issuer' | 'audience'; message: string };
+export type VerifyResult = { ok: true; claims: Claims } | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'issuer' | 'audience'; message: string };
 
 /**
  * The simulated Entra's signing key. Token times use the wall clock, not the PIM sim clock: clients

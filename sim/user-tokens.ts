@@ -19,23 +19,26 @@ export interface UserAssertionOptions {
 
 /** The token Teams SSO would hand the bot for this user (`aud` = the bot's `api://botid-…` resource). */
 export async function issueUserAssertion(ctx: SimContext, user: SeedUser, opts: UserAssertionOptions = {}): Promise<string> {
-  return ctx.tokens.sign({
-    aud: opts.audience ?? ssoResource(ctx.botApp.clientId),
-    iss: opts.issuer ?? ctx.issuer(),
-    tid: ctx.tenantId,
-    sub: `sub-${user.id}`,
-    oid: user.id,
-    upn: user.userPrincipalName,
-    preferred_username: user.userPrincipalName,
-    name: user.displayName,
-    azp: TEAMS_DESKTOP_CLIENT_ID,
-    azpacr: '0',
-    scp: opts.scp ?? 'access_as_user',
-    idtyp: 'user',
-    amr: opts.amr ?? ['pwd', 'mfa'],
-    ...(opts.acrs?.length ? { acrs: [...opts.acrs] } : {}),
-    ver: '2.0',
-  }, { expiresInSeconds: opts.expiresInSeconds });
+  return ctx.tokens.sign(
+    {
+      aud: opts.audience ?? ssoResource(ctx.botApp.clientId),
+      iss: opts.issuer ?? ctx.issuer(),
+      tid: ctx.tenantId,
+      sub: `sub-${user.id}`,
+      oid: user.id,
+      upn: user.userPrincipalName,
+      preferred_username: user.userPrincipalName,
+      name: user.displayName,
+      azp: TEAMS_DESKTOP_CLIENT_ID,
+      azpacr: '0',
+      scp: opts.scp ?? 'access_as_user',
+      idtyp: 'user',
+      amr: opts.amr ?? ['pwd', 'mfa'],
+      ...(opts.acrs?.length ? { acrs: [...opts.acrs] } : {}),
+      ver: '2.0',
+    },
+    { expiresInSeconds: opts.expiresInSeconds },
+  );
 }
 
 /** The `amr`/`acrs` a token issued from this session carries. */

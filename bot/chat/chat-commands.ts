@@ -134,7 +134,14 @@ export class ChatCommands {
     }
     if (!token) {
       await this.deps.store.chat.savePending(userId, text, timeZone);
-      await ctx.sendActivity(MessageFactory.attachment(await this.deps.signIn.signInCard(ctx, 'Sign in so I can read your PIM roles and request them as you. I will run your command once you are signed in.')));
+      await ctx.sendActivity(
+        MessageFactory.attachment(
+          await this.deps.signIn.signInCard(
+            ctx,
+            'Sign in so I can read your PIM roles and request them as you. I will run your command once you are signed in.',
+          ),
+        ),
+      );
       return;
     }
     await this.run(ctx, userId, text, timeZone, token.token);
@@ -147,7 +154,14 @@ export class ChatCommands {
     if (!token) {
       // 412 tells Teams the exchange failed so it shows the sign-in card instead.
       return ctx.activity.name === 'signin/tokenExchange'
-        ? { status: 412, body: { id: (ctx.activity.value as { id?: string })?.id, connectionName: (ctx.activity.value as { connectionName?: string })?.connectionName, failureDetail: 'The token could not be exchanged; sign in with the button.' } }
+        ? {
+            status: 412,
+            body: {
+              id: (ctx.activity.value as { id?: string })?.id,
+              connectionName: (ctx.activity.value as { connectionName?: string })?.connectionName,
+              failureDetail: 'The token could not be exchanged; sign in with the button.',
+            },
+          }
         : { status: 200 };
     }
     if (token.kind === 'identityRefused') {
@@ -190,7 +204,11 @@ export class ChatCommands {
     if (cmd.kind === 'clarify' || cmd.kind === 'unknown' || ((cmd.kind === 'activate' || cmd.kind === 'extend') && cmd.role.confidence === 'fuzzy')) {
       const named = await this.namedIneligibleRole(text, eligible);
       if (named) {
-        await ctx.sendActivity(plain(`You are not eligible for ${named} in PIM, so I cannot request it for you. Ask your PIM administrator to make you eligible if you need it. ${eligibleList(eligible)}`));
+        await ctx.sendActivity(
+          plain(
+            `You are not eligible for ${named} in PIM, so I cannot request it for you. Ask your PIM administrator to make you eligible if you need it. ${eligibleList(eligible)}`,
+          ),
+        );
         return;
       }
     }
@@ -198,12 +216,19 @@ export class ChatCommands {
       switch (cmd.kind) {
         case 'activate': {
           const target = eligible.find((t) => targetKey(t) === cmd.role.candidate.id)!;
-          await this.offerActivation(ctx, svc, userId, target, {
-            durationMinutes: cmd.durationMinutes,
-            ticketSystem: cmd.ticket?.system ?? null,
-            ticketNumber: cmd.ticket?.number ?? null,
-            justification: cmd.justification,
-          }, timeZone);
+          await this.offerActivation(
+            ctx,
+            svc,
+            userId,
+            target,
+            {
+              durationMinutes: cmd.durationMinutes,
+              ticketSystem: cmd.ticket?.system ?? null,
+              ticketNumber: cmd.ticket?.number ?? null,
+              justification: cmd.justification,
+            },
+            timeZone,
+          );
           return;
         }
         case 'roles':
@@ -239,7 +264,16 @@ export class ChatCommands {
     const words = ` ${text.toLowerCase().replace(/[^a-z0-9]+/g, ' ')} `;
     const mine = new Set(eligible.map((t) => t.displayName.toLowerCase()));
     const names = await this.deps.directory.roleNames().catch(() => [] as string[]);
-    const hits = names.filter((n) => !mine.has(n.toLowerCase()) && words.includes(` ${n.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()} `));
+    const hits = names.filter(
+      (n) =>
+        !mine.has(n.toLowerCase()) &&
+        words.includes(
+          ` ${n
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, ' ')
+            .trim()} `,
+        ),
+    );
     // The longest name wins: "Exchange Recipient Administrator" over "Exchange Administrator" would not both match, but be safe.
     return hits.sort((a, b) => b.length - a.length)[0] ?? null;
   }
@@ -247,20 +281,39 @@ export class ChatCommands {
   private async sendChooser(ctx: TurnContext, userId: string, eligible: EligibleTarget[], timeZone: string): Promise<void> {
     const draftId = randomUUID();
     await this.deps.store.chat.insertDraft(newDraft(draftId, userId, null, emptyValues(), timeZone, this.now()));
-    await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(renderRoleChooser({ draftId, choices: eligible.map((t) => ({ key: targetKey(t), title: t.displayName })) }))));
+    await ctx.sendActivity(
+      MessageFactory.attachment(
+        CardFactory.adaptiveCard(renderRoleChooser({ draftId, choices: eligible.map((t) => ({ key: targetKey(t), title: t.displayName })) })),
+      ),
+    );
   }
 
   /** Checks the activation against PIM's policy and what is already active or pending, then sends the form or the confirmation. */
-  private async offerActivation(ctx: TurnContext, svc: SelfService, userId: string, target: EligibleTarget, values: DraftValues, timeZone: string): Promise<void> {
+  private async offerActivation(
+    ctx: TurnContext,
+    svc: SelfService,
+    userId: string,
+    target: EligibleTarget,
+    values: DraftValues,
+    timeZone: string,
+  ): Promise<void> {
     const [policy, active, pending] = await Promise.all([this.deps.directory.activationPolicy(target), svc.active(), svc.pendingRequests()]);
     const running = active.find((a) => sameTarget(a, target) && (!a.endDateTime || Date.parse(a.endDateTime) > this.now().getTime()));
     if (running) {
-      await ctx.sendActivity(plain(`${target.displayName} is already active for you${running.endDateTime ? ` until ${formatTime(running.endDateTime, timeZone)}` : ' (a permanent assignment)'}. Nothing to request.`));
+      await ctx.sendActivity(
+        plain(
+          `${target.displayName} is already active for you${running.endDateTime ? ` until ${formatTime(running.endDateTime, timeZone)}` : ' (a permanent assignment)'}. Nothing to request.`,
+        ),
+      );
       return;
     }
     const open = pending.find((p) => p.action === 'selfActivate' && sameTarget(p, target));
     if (open) {
-      await ctx.sendActivity(plain(`You already have a request for ${target.displayName} waiting in PIM (${open.status}). Type "status" to follow it or "cancel ${target.displayName}" to withdraw it.`));
+      await ctx.sendActivity(
+        plain(
+          `You already have a request for ${target.displayName} waiting in PIM (${open.status}). Type "status" to follow it or "cancel ${target.displayName}" to withdraw it.`,
+        ),
+      );
       return;
     }
     const checked = checkDraft(values, policy, target.displayName);
@@ -269,7 +322,14 @@ export class ChatCommands {
     await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(await this.form(draftId, target, policy, checked.values, checked.problems))));
   }
 
-  private async form(draftId: string, target: ActivationTarget, policy: ActivationPolicy, values: DraftValues, problems: string[], forceForm = false): Promise<object> {
+  private async form(
+    draftId: string,
+    target: ActivationTarget,
+    policy: ActivationPolicy,
+    values: DraftValues,
+    problems: string[],
+    forceForm = false,
+  ): Promise<object> {
     return renderActivationForm({
       draftId,
       target: { key: targetKey(target), title: target.displayName, kind: target.kind },
@@ -282,7 +342,14 @@ export class ChatCommands {
 
   private async names(ids: string[]): Promise<string[]> {
     const shown = ids.slice(0, 6);
-    const names = await Promise.all(shown.map((id) => this.deps.directory.user(id).then((u) => u.displayName).catch(() => null)));
+    const names = await Promise.all(
+      shown.map((id) =>
+        this.deps.directory
+          .user(id)
+          .then((u) => u.displayName)
+          .catch(() => null),
+      ),
+    );
     const out = names.filter((n): n is string => !!n);
     if (ids.length > shown.length) out.push(`${ids.length - shown.length} more`);
     return out;
@@ -292,7 +359,11 @@ export class ChatCommands {
 
   async onAction(ctx: TurnContext): Promise<InvokeBody> {
     const parsed = invokeValue.safeParse(ctx.activity.value);
-    if (!parsed.success) return invokeError(400, `This card action is not one the bot understands (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}).`);
+    if (!parsed.success)
+      return invokeError(
+        400,
+        `This card action is not one the bot understands (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}).`,
+      );
     const { verb, data } = parsed.data.action;
     const userId = ctx.activity.from?.aadObjectId?.toLowerCase();
     if (!userId) return invokeError(400, 'Teams sent no Entra object id for you, so I cannot act for you in PIM.');
@@ -339,14 +410,28 @@ export class ChatCommands {
     if (sso.kind !== 'token') return sso.response;
     const eligible = await this.deps.selfServiceFor(sso.token).eligible();
     const target = eligible.find((t) => targetKey(t) === key);
-    if (!target) return cardBody(renderRoleChooser({ draftId: draft.id, choices: eligible.map((t) => ({ key: targetKey(t), title: t.displayName })), message: 'You are not eligible for that role (any more). Pick one of these.' }));
+    if (!target)
+      return cardBody(
+        renderRoleChooser({
+          draftId: draft.id,
+          choices: eligible.map((t) => ({ key: targetKey(t), title: t.displayName })),
+          message: 'You are not eligible for that role (any more). Pick one of these.',
+        }),
+      );
     const policy = await this.deps.directory.activationPolicy(target);
     const values = checkDraft(emptyValues(), policy, target.displayName).values;
     await this.deps.store.chat.updateDraft(draft.id, { target: JSON.stringify(pickTarget(target)), duration_minutes: values.durationMinutes });
     return cardBody(await this.form(draft.id, target, policy, values, [], true));
   }
 
-  private async submit(ctx: TurnContext, userId: string, draftId: string | undefined, input: Partial<DraftValues>, useMaximum: boolean, log: Logger): Promise<InvokeBody> {
+  private async submit(
+    ctx: TurnContext,
+    userId: string,
+    draftId: string | undefined,
+    input: Partial<DraftValues>,
+    useMaximum: boolean,
+    log: Logger,
+  ): Promise<InvokeBody> {
     const draft = await this.ownDraft(userId, draftId);
     if ('statusCode' in draft) return draft;
     if (draft.status === 'submitted' && draft.chat_request_id) {
@@ -379,7 +464,12 @@ export class ChatCommands {
     // Authorisation is PIM's eligibility now, not what the card or the draft remembered.
     if (!eligible.some((t) => sameTarget(t, target))) {
       await this.deps.store.chat.moveDraft(draft.id, 'open', 'discarded');
-      return cardBody(noticeCard('Not eligible', `You are not eligible for ${target.displayName} any more, so nothing was sent to PIM. Ask your PIM administrator if you still need it.`));
+      return cardBody(
+        noticeCard(
+          'Not eligible',
+          `You are not eligible for ${target.displayName} any more, so nothing was sent to PIM. Ask your PIM administrator if you still need it.`,
+        ),
+      );
     }
     if (useMaximum) values = { ...values, durationMinutes: policy.maximumMinutes };
     const checked = checkDraft(values, policy, target.displayName);
@@ -405,7 +495,14 @@ export class ChatCommands {
       await this.deps.store.chat.moveDraft(draft.id, 'submitting', 'open');
       const refusal = classifyRefusal(err);
       log.info({ refusal: refusal.kind, rules: refusal.kind === 'policy' ? refusal.rules : undefined }, 'PIM refused the activation');
-      await this.auditActivation(userId, target, values, null, 'refused', refusal.kind === 'policy' ? `${refusal.kind}: ${refusal.rules.join(', ')}` : refusal.kind);
+      await this.auditActivation(
+        userId,
+        target,
+        values,
+        null,
+        'refused',
+        refusal.kind === 'policy' ? `${refusal.kind}: ${refusal.rules.join(', ')}` : refusal.kind,
+      );
       return this.refusalBody(ctx, draft, target, policy, values, refusal);
     }
     await this.auditActivation(userId, target, values, submitted.pimRequestId, submitted.status, null);
@@ -416,34 +513,61 @@ export class ChatCommands {
   }
 
   /** The activation filed (or refused) in PIM as the user, in the audit trail; a failed append is logged, never shown as a failed request. */
-  private async auditActivation(userId: string, target: ActivationTarget, values: DraftValues, pimRequestId: string | null, outcome: string, problem: string | null): Promise<void> {
-    const entry = selfActivationEntry(userId, {
-      pimRequestId,
-      outcome,
-      requestKind: target.kind,
-      roleDefinitionId: target.roleDefinitionId,
-      scope: target.scope,
-      durationMinutes: values.durationMinutes ?? 0,
-      justification: values.justification?.trim() || null,
-      ticket: values.ticketNumber?.trim() ? `${values.ticketSystem ?? ''} ${values.ticketNumber.trim()}`.trim() : null,
-      problem,
-    }, this.now());
-    await this.deps.store.audit.record(entry).catch((err: unknown) => this.deps.log.error({ err: { message: (err as Error).message }, pimRequestId }, 'audit: the activation could not be recorded in the audit trail'));
+  private async auditActivation(
+    userId: string,
+    target: ActivationTarget,
+    values: DraftValues,
+    pimRequestId: string | null,
+    outcome: string,
+    problem: string | null,
+  ): Promise<void> {
+    const entry = selfActivationEntry(
+      userId,
+      {
+        pimRequestId,
+        outcome,
+        requestKind: target.kind,
+        roleDefinitionId: target.roleDefinitionId,
+        scope: target.scope,
+        durationMinutes: values.durationMinutes ?? 0,
+        justification: values.justification?.trim() || null,
+        ticket: values.ticketNumber?.trim() ? `${values.ticketSystem ?? ''} ${values.ticketNumber.trim()}`.trim() : null,
+        problem,
+      },
+      this.now(),
+    );
+    await this.deps.store.audit
+      .record(entry)
+      .catch((err: unknown) =>
+        this.deps.log.error({ err: { message: (err as Error).message }, pimRequestId }, 'audit: the activation could not be recorded in the audit trail'),
+      );
   }
 
   /** Stores the request and the status it starts in; the card that answered the invoke becomes its status message. */
-  private async recordSubmission(ctx: TurnContext, userId: string, draft: ChatDraftRow, target: ActivationTarget, policy: ActivationPolicy, values: DraftValues, submitted: SubmittedRequest, at: Date): Promise<ChatRequestRow> {
+  private async recordSubmission(
+    ctx: TurnContext,
+    userId: string,
+    draft: ChatDraftRow,
+    target: ActivationTarget,
+    policy: ActivationPolicy,
+    values: DraftValues,
+    submitted: SubmittedRequest,
+    at: Date,
+  ): Promise<ChatRequestRow> {
     const store = this.deps.store;
     const since = new Date(at.getTime() - 5_000).toISOString();
-    const evaluation = target.kind === 'azureResource'
-      ? await store.latestEvaluationFor(target.kind, userId, target.roleDefinitionId, target.scope, since)
-      : await store.evaluationByPimId(submitted.pimRequestId);
-    const approval = target.kind === 'azureResource'
-      ? await store.latestApprovalFor(target.kind, userId, target.roleDefinitionId, target.scope, since)
-      : await store.getRequestByPimId(submitted.pimRequestId);
-    const decisionService = evaluation && (evaluation.outcome === 'AutoApproved' || evaluation.outcome === 'Denied')
-      ? { outcome: evaluation.outcome, reasons: JSON.parse(evaluation.reasons) as string[] }
-      : null;
+    const evaluation =
+      target.kind === 'azureResource'
+        ? await store.latestEvaluationFor(target.kind, userId, target.roleDefinitionId, target.scope, since)
+        : await store.evaluationByPimId(submitted.pimRequestId);
+    const approval =
+      target.kind === 'azureResource'
+        ? await store.latestApprovalFor(target.kind, userId, target.roleDefinitionId, target.scope, since)
+        : await store.getRequestByPimId(submitted.pimRequestId);
+    const decisionService =
+      evaluation && (evaluation.outcome === 'AutoApproved' || evaluation.outcome === 'Denied')
+        ? { outcome: evaluation.outcome, reasons: JSON.parse(evaluation.reasons) as string[] }
+        : null;
     const state = stateOfPimStatus(submitted.status);
     const until = new Date(at.getTime() + values.durationMinutes! * 60_000);
     const id = randomUUID();
@@ -471,7 +595,10 @@ export class ChatCommands {
       active_from: state === 'active' ? at.toISOString() : null,
       active_until: state === 'active' ? until.toISOString() : null,
       ended_at: null,
-      message: state === 'failed' ? 'PIM could not complete the request (status Failed): it did not get an answer it could act on from your organisation\'s checks, so nothing was activated. Try again in a few minutes; if it keeps failing, tell your PIM administrator.' : null,
+      message:
+        state === 'failed'
+          ? "PIM could not complete the request (status Failed): it did not get an answer it could act on from your organisation's checks, so nothing was activated. Try again in a few minutes; if it keeps failing, tell your PIM administrator."
+          : null,
       conversation_ref: JSON.stringify(TurnContext.getConversationReference(ctx.activity)),
       activity_id: ctx.activity.replyToId ?? null,
       version: 1,
@@ -491,7 +618,14 @@ export class ChatCommands {
   }
 
   /** PIM said no (or Entra wants a stronger sign-in): the form again with what to do, or a notice. */
-  private async refusalBody(ctx: TurnContext, draft: ChatDraftRow, target: ActivationTarget, policy: ActivationPolicy | null, values: DraftValues, refusal: ActivationRefusal): Promise<InvokeBody> {
+  private async refusalBody(
+    ctx: TurnContext,
+    draft: ChatDraftRow,
+    target: ActivationTarget,
+    policy: ActivationPolicy | null,
+    values: DraftValues,
+    refusal: ActivationRefusal,
+  ): Promise<InvokeBody> {
     const title = target.displayName;
     const withPolicy = async (p: Partial<ActivationPolicy>, problems: string[], v = values) => {
       const base = policy ?? (await this.deps.directory.activationPolicy(target));
@@ -509,7 +643,9 @@ export class ChatCommands {
         if (refusal.rules.includes('ExpirationRule')) {
           const max = policy?.maximumMinutes ?? 60;
           v = { ...values, durationMinutes: max };
-          problems.push(`PIM refused ${hoursText(values.durationMinutes ?? 0)} for ${title}; the most it allows is ${hoursText(max)}. I selected the maximum: submit again to use it.`);
+          problems.push(
+            `PIM refused ${hoursText(values.durationMinutes ?? 0)} for ${title}; the most it allows is ${hoursText(max)}. I selected the maximum: submit again to use it.`,
+          );
         }
         if (refusal.rules.includes('JustificationRule')) {
           patch.justificationRequired = true;
@@ -521,13 +657,23 @@ export class ChatCommands {
         return withPolicy(patch, problems, v);
       }
       case 'mfa':
-        await this.askToSignInAgain(ctx, `PIM needs multi-factor authentication to activate ${title}. Sign in again and complete MFA, then press Submit request on the form.`);
-        return withPolicy({ mfaRequired: true }, [`PIM needs multi-factor authentication for ${title}. Sign in again with the card below (complete the MFA prompt), then press Submit request.`]);
+        await this.askToSignInAgain(
+          ctx,
+          `PIM needs multi-factor authentication to activate ${title}. Sign in again and complete MFA, then press Submit request on the form.`,
+        );
+        return withPolicy({ mfaRequired: true }, [
+          `PIM needs multi-factor authentication for ${title}. Sign in again with the card below (complete the MFA prompt), then press Submit request.`,
+        ]);
       case 'authContext': {
         if (refusal.claims) await this.deps.store.chat.updateDraft(draft.id, { claims: refusal.claims });
         const context = policy?.authenticationContext;
-        await this.askToSignInAgain(ctx, `PIM needs a stronger sign-in to activate ${title}${context ? ` (Conditional Access authentication context ${context})` : ''}. Sign in again, then press Submit request on the form.`);
-        return withPolicy({}, [`PIM needs a stronger sign-in for ${title}${context ? ` (authentication context ${context})` : ''}. Sign in again with the card below, then press Submit request.`]);
+        await this.askToSignInAgain(
+          ctx,
+          `PIM needs a stronger sign-in to activate ${title}${context ? ` (Conditional Access authentication context ${context})` : ''}. Sign in again, then press Submit request on the form.`,
+        );
+        return withPolicy({}, [
+          `PIM needs a stronger sign-in for ${title}${context ? ` (authentication context ${context})` : ''}. Sign in again with the card below, then press Submit request.`,
+        ]);
       }
       default:
         return cardBody(noticeCard('Not submitted', refusalText(refusal, `PIM did not accept the request for ${title}`)));
@@ -583,7 +729,9 @@ export class ChatCommands {
         decided_at: at,
         decision_justification: 'Cancelled by the requester in Teams',
       });
-      await this.deps.delivery.refreshCopies(approval.id).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'approval cards not updated; the sweep retries'));
+      await this.deps.delivery
+        .refreshCopies(approval.id)
+        .catch((err: unknown) => log.warn({ err: errInfo(err) }, 'approval cards not updated; the sweep retries'));
     }
     log.info({ pimRequestId: row.pim_request_id }, 'request cancelled by the requester');
     return updated;
@@ -595,11 +743,21 @@ export class ChatCommands {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const svc = this.deps.selfServiceFor(sso.token);
-    const target = (await svc.eligible()).find((t) => t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase());
+    const target = (await svc.eligible()).find(
+      (t) =>
+        t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase(),
+    );
     if (!target) {
       await ctx.sendActivity(plain(`You are not eligible for ${row.role_title} any more. Ask your PIM administrator if you still need it.`));
     } else {
-      await this.offerActivation(ctx, svc, userId, target, { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification }, row.time_zone ?? 'UTC');
+      await this.offerActivation(
+        ctx,
+        svc,
+        userId,
+        target,
+        { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification },
+        row.time_zone ?? 'UTC',
+      );
     }
     return cardBody(this.deps.status.card(row));
   }
@@ -608,7 +766,8 @@ export class ChatCommands {
     const row = await this.ownRequest(userId, id);
     if ('statusCode' in row) return row;
     const approval = row.approval_key ? await this.deps.store.getRequestByPimId(row.approval_key) : undefined;
-    const said = approval && this.deps.reminders ? await this.deps.reminders.remindNow(approval, userId) : 'This request has no approval card to remind anyone about.';
+    const said =
+      approval && this.deps.reminders ? await this.deps.reminders.remindNow(approval, userId) : 'This request has no approval card to remind anyone about.';
     // The status card stays as it is, with what happened underneath.
     const card = this.deps.status.card(row) as { body: unknown[] };
     return cardBody({ ...card, body: [...card.body, { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: said, isSubtle: true }] }] });
@@ -634,20 +793,26 @@ export class ChatCommands {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const svc = this.deps.selfServiceFor(sso.token);
-    const target = (await svc.eligible()).find((t) => t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase());
+    const target = (await svc.eligible()).find(
+      (t) =>
+        t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase(),
+    );
     if (!target) return cardBody(noticeCard('Not eligible', 'You are not eligible for that role any more. Ask your PIM administrator if you still need it.'));
-    await this.offerActivation(ctx, svc, userId, target, { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification }, 'UTC');
+    await this.offerActivation(
+      ctx,
+      svc,
+      userId,
+      target,
+      { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification },
+      'UTC',
+    );
     return cardBody(noticeCard('Asking again', 'I sent you a new request form below; check it and submit.'));
   }
 
   // --- text commands ----------------------------------------------------------------------------
 
   private async statusFor(svc: SelfService, userId: string, timeZone: string): Promise<string> {
-    const [mine, pimOpen, waiting] = await Promise.all([
-      this.deps.store.chat.requestsOf(userId, 10),
-      svc.pendingRequests(),
-      this.waitingFor(userId),
-    ]);
+    const [mine, pimOpen, waiting] = await Promise.all([this.deps.store.chat.requestsOf(userId, 10), svc.pendingRequests(), this.waitingFor(userId)]);
     return statusText({ mine, pimOpen, waiting, timeZone, now: this.now() });
   }
 
@@ -656,9 +821,15 @@ export class ChatCommands {
     const out: Array<{ requester: string; role: string; createdAt: string }> = [];
     for (const row of await this.deps.store.pendingApprovals()) {
       if (row.principal_id.toLowerCase() === userId) continue;
-      const display = row.display ? (JSON.parse(row.display) as { approverIds?: string[]; requester?: { displayName?: string }; roleDisplayName?: string }) : null;
+      const display = row.display
+        ? (JSON.parse(row.display) as { approverIds?: string[]; requester?: { displayName?: string }; roleDisplayName?: string })
+        : null;
       if (!display?.approverIds?.some((id) => id.toLowerCase() === userId)) continue;
-      out.push({ requester: display.requester?.displayName ?? row.principal_id, role: display.roleDisplayName ?? row.role_definition_id, createdAt: row.created_at });
+      out.push({
+        requester: display.requester?.displayName ?? row.principal_id,
+        role: display.roleDisplayName ?? row.role_definition_id,
+        createdAt: row.created_at,
+      });
     }
     return out;
   }
@@ -670,7 +841,9 @@ export class ChatCommands {
     type Candidate = { title: string; tracked?: ChatRequestRow; pim?: (typeof open)[number] };
     const candidates: Candidate[] = [
       ...tracked.map((t) => ({ title: t.role_title, tracked: t })),
-      ...open.filter((p) => !tracked.some((t) => t.pim_request_id.toLowerCase() === p.pimRequestId.toLowerCase())).map((p) => ({ title: /extend/i.test(p.action) ? `extension of ${p.displayName}` : p.displayName, pim: p })),
+      ...open
+        .filter((p) => !tracked.some((t) => t.pim_request_id.toLowerCase() === p.pimRequestId.toLowerCase()))
+        .map((p) => ({ title: /extend/i.test(p.action) ? `extension of ${p.displayName}` : p.displayName, pim: p })),
     ];
     let chosen = candidates;
     if (ref) {
@@ -686,11 +859,15 @@ export class ChatCommands {
       });
     }
     if (chosen.length === 0) {
-      await ctx.sendActivity(plain(ref ? 'I found no pending request of yours matching that. Type "status" to see your requests.' : 'You have no pending requests to cancel.'));
+      await ctx.sendActivity(
+        plain(ref ? 'I found no pending request of yours matching that. Type "status" to see your requests.' : 'You have no pending requests to cancel.'),
+      );
       return;
     }
     if (chosen.length > 1) {
-      await ctx.sendActivity(plain(`You have ${chosen.length} pending requests: ${chosen.map((c) => c.title).join(', ')}. Say which one, for example "cancel ${chosen[0]!.title}".`));
+      await ctx.sendActivity(
+        plain(`You have ${chosen.length} pending requests: ${chosen.map((c) => c.title).join(', ')}. Say which one, for example "cancel ${chosen[0]!.title}".`),
+      );
       return;
     }
     const c = chosen[0]!;
@@ -714,22 +891,43 @@ export class ChatCommands {
 
   private async extendCommand(ctx: TurnContext, svc: SelfService, userId: string, target: EligibleTarget, timeZone: string): Promise<void> {
     if (!target.eligibleUntil) {
-      await ctx.sendActivity(plain(`Your eligibility for ${target.displayName} does not expire, so there is nothing to extend. Activations themselves are not extended: when one ends, activate again.`));
+      await ctx.sendActivity(
+        plain(
+          `Your eligibility for ${target.displayName} does not expire, so there is nothing to extend. Activations themselves are not extended: when one ends, activate again.`,
+        ),
+      );
       return;
     }
     const ends = Date.parse(target.eligibleUntil);
     const opens = new Date(ends - EXTEND_WINDOW_DAYS * 86_400_000);
     if (opens.getTime() > this.now().getTime()) {
-      await ctx.sendActivity(plain(`Your eligibility for ${target.displayName} ends ${formatTime(target.eligibleUntil, timeZone)}. PIM accepts extension requests from ${EXTEND_WINDOW_DAYS} days before that, from ${formatTime(opens.toISOString(), timeZone)}; ask again then.`));
+      await ctx.sendActivity(
+        plain(
+          `Your eligibility for ${target.displayName} ends ${formatTime(target.eligibleUntil, timeZone)}. PIM accepts extension requests from ${EXTEND_WINDOW_DAYS} days before that, from ${formatTime(opens.toISOString(), timeZone)}; ask again then.`,
+        ),
+      );
       return;
     }
     if (target.kind === 'group') {
-      await ctx.sendActivity(plain(`PIM for Groups has no self-extension: ask an owner of the group or your PIM administrator to extend your ${target.displayName} eligibility before ${formatTime(target.eligibleUntil, timeZone)}.`));
+      await ctx.sendActivity(
+        plain(
+          `PIM for Groups has no self-extension: ask an owner of the group or your PIM administrator to extend your ${target.displayName} eligibility before ${formatTime(target.eligibleUntil, timeZone)}.`,
+        ),
+      );
       return;
     }
     try {
-      const r = await svc.extend(target, { principalId: userId, justification: 'Extension of eligibility requested in Teams before it ends', extendByDays: EXTEND_BY_DAYS, start: this.now() });
-      await ctx.sendActivity(plain(`Asked PIM to extend your eligibility for ${target.displayName} (it ends ${formatTime(target.eligibleUntil, timeZone)}). PIM sends extension requests to your administrators; status: ${r.status}.`));
+      const r = await svc.extend(target, {
+        principalId: userId,
+        justification: 'Extension of eligibility requested in Teams before it ends',
+        extendByDays: EXTEND_BY_DAYS,
+        start: this.now(),
+      });
+      await ctx.sendActivity(
+        plain(
+          `Asked PIM to extend your eligibility for ${target.displayName} (it ends ${formatTime(target.eligibleUntil, timeZone)}). PIM sends extension requests to your administrators; status: ${r.status}.`,
+        ),
+      );
     } catch (err) {
       await ctx.sendActivity(plain(refusalText(classifyRefusal(err), `PIM did not accept the extension of ${target.displayName}`)));
     }
@@ -816,7 +1014,18 @@ function pickTarget(t: ActivationTarget): ActivationTarget {
 
 function newDraft(id: string, userId: string, target: ActivationTarget | null, v: DraftValues, timeZone: string, now: Date) {
   const at = now.toISOString();
-  return { id, user_id: userId, target: target ? JSON.stringify(pickTarget(target)) : null, ...draftValues(v), claims: null, status: 'open', chat_request_id: null, time_zone: timeZone, created_at: at, updated_at: at };
+  return {
+    id,
+    user_id: userId,
+    target: target ? JSON.stringify(pickTarget(target)) : null,
+    ...draftValues(v),
+    claims: null,
+    status: 'open',
+    chat_request_id: null,
+    time_zone: timeZone,
+    created_at: at,
+    updated_at: at,
+  };
 }
 
 function validZone(zone: string | undefined): string {

@@ -28,7 +28,10 @@ export class TokenServiceSignIn implements ChatSignIn {
 
   private logged<T extends SsoResult>(ctx: TurnContext, r: T): T {
     if (r.kind === 'identityRefused') {
-      this.log?.warn({ ...identityRefusalLog(ctx, r), activity: ctx.activity.name ?? ctx.activity.type }, 'refused: the sign-in does not prove the user who acted; nothing was sent to PIM');
+      this.log?.warn(
+        { ...identityRefusalLog(ctx, r), activity: ctx.activity.name ?? ctx.activity.type },
+        'refused: the sign-in does not prove the user who acted; nothing was sent to PIM',
+      );
     }
     return r;
   }

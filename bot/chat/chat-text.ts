@@ -65,13 +65,18 @@ export function statusText(o: {
       if ((r.state === 'denied' || r.state === 'active') && r.decided_by_name) detail += ` (by ${r.decided_by_name})`;
       lines.push(`• ${r.role_title}: ${detail}, requested ${formatTime(r.created_at, o.timeZone)} [${r.id.slice(0, 8)}]`);
     }
-    for (const p of untracked) lines.push(`• ${/extend/i.test(p.action) ? `Extension of ${p.displayName}` : p.displayName}: ${p.status} in PIM${p.createdDateTime ? `, requested ${formatTime(p.createdDateTime, o.timeZone)}` : ''}`);
+    for (const p of untracked)
+      lines.push(
+        `• ${/extend/i.test(p.action) ? `Extension of ${p.displayName}` : p.displayName}: ${p.status} in PIM${p.createdDateTime ? `, requested ${formatTime(p.createdDateTime, o.timeZone)}` : ''}`,
+      );
   }
   if (o.waiting.length) {
     lines.push(`Waiting for your approval (${o.waiting.length}):`);
     for (const w of o.waiting) {
       const minutes = Math.max(0, Math.round((o.now.getTime() - Date.parse(w.createdAt)) / 60_000));
-      lines.push(`• ${w.requester} asks for ${w.role}, waiting ${minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`}: decide on the card in your approvers channel.`);
+      lines.push(
+        `• ${w.requester} asks for ${w.role}, waiting ${minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`}: decide on the card in your approvers channel.`,
+      );
     }
   } else {
     lines.push('Nothing is waiting for your approval.');

@@ -40,31 +40,81 @@ async function setup(now: { t: Date }) {
 function chatRow(over: Record<string, unknown> = {}) {
   const at = T0.toISOString();
   return {
-    id: '11111111-1111-4111-8111-111111111111', user_id: 'alex', kind: 'entraRole', role_definition_id: 'role-1', scope: '/', role_title: 'Security Operator',
-    pim_request_id: 'pim-1', approval_key: 'pim-1', duration_minutes: 120, ticket_system: 'ServiceNow', ticket_number: 'INC0012345', justification: 'investigating alert',
-    state: 'pending', approver_names: '["Megan Bowen"]', decided_by_name: null, decided_at: null, decision_justification: null, decision_service: null,
-    active_from: null, active_until: null, ended_at: null, message: null, conversation_ref: '{"conversation":{"id":"a:1"}}', activity_id: 'm0',
-    version: 1, rendered_version: 1, time_zone: 'UTC', created_at: at, updated_at: at, ...over,
+    id: '11111111-1111-4111-8111-111111111111',
+    user_id: 'alex',
+    kind: 'entraRole',
+    role_definition_id: 'role-1',
+    scope: '/',
+    role_title: 'Security Operator',
+    pim_request_id: 'pim-1',
+    approval_key: 'pim-1',
+    duration_minutes: 120,
+    ticket_system: 'ServiceNow',
+    ticket_number: 'INC0012345',
+    justification: 'investigating alert',
+    state: 'pending',
+    approver_names: '["Megan Bowen"]',
+    decided_by_name: null,
+    decided_at: null,
+    decision_justification: null,
+    decision_service: null,
+    active_from: null,
+    active_until: null,
+    ended_at: null,
+    message: null,
+    conversation_ref: '{"conversation":{"id":"a:1"}}',
+    activity_id: 'm0',
+    version: 1,
+    rendered_version: 1,
+    time_zone: 'UTC',
+    created_at: at,
+    updated_at: at,
+    ...over,
   };
 }
 
 describe('status messages of chat requests', () => {
   it('turns an approval into "active until" the approval time plus the duration', () => {
-    const approval = { status: 'approved', decided_by_name: 'Megan Bowen', decided_by_upn: 'meganb@contoso.example', decided_at: '2026-11-23T10:05:00.000Z', decision_justification: 'confirmed', start_at: '2026-11-23T10:00:00.000Z' } as any;
+    const approval = {
+      status: 'approved',
+      decided_by_name: 'Megan Bowen',
+      decided_by_upn: 'meganb@contoso.example',
+      decided_at: '2026-11-23T10:05:00.000Z',
+      decision_justification: 'confirmed',
+      start_at: '2026-11-23T10:00:00.000Z',
+    } as any;
     expect(patchFromApproval(chatRow() as any, approval, undefined, T0)).toMatchObject({
-      state: 'active', decided_by_name: 'Megan Bowen', decision_justification: 'confirmed', active_from: '2026-11-23T10:05:00.000Z', active_until: '2026-11-23T12:05:00.000Z',
+      state: 'active',
+      decided_by_name: 'Megan Bowen',
+      decision_justification: 'confirmed',
+      active_from: '2026-11-23T10:05:00.000Z',
+      active_until: '2026-11-23T12:05:00.000Z',
     });
-    expect(patchFromApproval(chatRow() as any, { ...approval, status: 'denied' }, undefined, T0)).toMatchObject({ state: 'denied', decided_by_name: 'Megan Bowen' });
+    expect(patchFromApproval(chatRow() as any, { ...approval, status: 'denied' }, undefined, T0)).toMatchObject({
+      state: 'denied',
+      decided_by_name: 'Megan Bowen',
+    });
     expect(patchFromApproval(chatRow() as any, { ...approval, status: 'pending', decided_at: null }, undefined, T0)).toBeUndefined();
     // A post-approval event's end time wins over the computed one.
-    expect(patchFromApproval(chatRow() as any, approval, { outcome: 'activated', activeUntil: new Date('2026-11-23T11:00:00Z') }, T0)).toMatchObject({ active_until: '2026-11-23T11:00:00.000Z' });
+    expect(patchFromApproval(chatRow() as any, approval, { outcome: 'activated', activeUntil: new Date('2026-11-23T11:00:00Z') }, T0)).toMatchObject({
+      active_until: '2026-11-23T11:00:00.000Z',
+    });
   });
 
   it('rewrites the message in place when the approval changes, and ends it when the time is up', async () => {
     const now = { t: T0 };
     const { store, notifier, status } = await setup(now);
     await store.chat.insertRequest(chatRow());
-    const approval = { pim_request_id: 'pim-1', kind: 'entraRole', status: 'approved', decided_by_name: 'Megan Bowen', decided_by_upn: null, decided_at: '2026-11-23T10:05:00.000Z', decision_justification: 'confirmed', start_at: null } as any;
+    const approval = {
+      pim_request_id: 'pim-1',
+      kind: 'entraRole',
+      status: 'approved',
+      decided_by_name: 'Megan Bowen',
+      decided_by_upn: null,
+      decided_at: '2026-11-23T10:05:00.000Z',
+      decision_justification: 'confirmed',
+      start_at: null,
+    } as any;
     expect(await status.onApprovalChanged(approval)).toBe(true);
     expect(notifier.updated).toHaveLength(1);
     expect(notifier.updated[0]!.activityId).toBe('m0');
@@ -84,7 +134,14 @@ describe('status messages of chat requests', () => {
     const { store, notifier, status } = await setup(now);
     await store.chat.insertRequest(chatRow());
     notifier.fail(1);
-    await status.onApprovalChanged({ pim_request_id: 'pim-1', kind: 'entraRole', status: 'denied', decided_by_name: 'Megan Bowen', decided_at: T0.toISOString(), decision_justification: 'no ticket' } as any);
+    await status.onApprovalChanged({
+      pim_request_id: 'pim-1',
+      kind: 'entraRole',
+      status: 'denied',
+      decided_by_name: 'Megan Bowen',
+      decided_at: T0.toISOString(),
+      decision_justification: 'no ticket',
+    } as any);
     expect(notifier.updated).toHaveLength(0);
     expect((await store.chat.staleMessages()).map((r) => r.id)).toEqual([chatRow().id]);
     await status.sweep();
@@ -121,7 +178,13 @@ describe('status messages through the outbox', () => {
     const finder = { find: async (): Promise<CopyFinding> => ({ status: 'found', activityIds: ['m-status'] }) };
     const outbox = new Outbox({ db: store.db, sender, finder, now: () => now.t, random: () => 1 });
     const status = new ChatStatusMessages({ chat: store.chat, store, notifier: fakeNotifier().n, log: pino({ level: 'silent' }), now: () => now.t, outbox });
-    await store.chat.insertRequest(chatRow({ activity_id: null, rendered_version: 0, conversation_ref: '{"conversation":{"id":"a:1"},"serviceUrl":"https://smba.trafficmanager.net/emea/"}' }));
+    await store.chat.insertRequest(
+      chatRow({
+        activity_id: null,
+        rendered_version: 0,
+        conversation_ref: '{"conversation":{"id":"a:1"},"serviceUrl":"https://smba.trafficmanager.net/emea/"}',
+      }),
+    );
 
     await status.deliver(chatRow().id);
     await status.deliver(chatRow().id);
@@ -133,10 +196,20 @@ describe('status messages through the outbox', () => {
     expect(sends.map((s) => s.kind)).toEqual(['post']);
     expect(await store.chat.request(chatRow().id)).toMatchObject({ activity_id: 'm-status', rendered_version: 1 });
 
-    await status.onApprovalChanged({ pim_request_id: 'pim-1', kind: 'entraRole', status: 'denied', decided_by_name: 'Megan Bowen', decided_at: T0.toISOString(), decision_justification: 'no ticket' } as any);
+    await status.onApprovalChanged({
+      pim_request_id: 'pim-1',
+      kind: 'entraRole',
+      status: 'denied',
+      decided_by_name: 'Megan Bowen',
+      decided_at: T0.toISOString(),
+      decision_justification: 'no ticket',
+    } as any);
     await status.sweep();
     await outbox.drain();
-    expect(sends.map((s) => [s.kind, s.activityId])).toEqual([['post', null], ['update', 'm-status']]);
+    expect(sends.map((s) => [s.kind, s.activityId])).toEqual([
+      ['post', null],
+      ['update', 'm-status'],
+    ]);
     expect(sends[1]!.card).toContain('no ticket');
     expect(await store.chat.request(chatRow().id)).toMatchObject({ rendered_version: 2 });
     await store.close();

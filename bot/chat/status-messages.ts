@@ -20,9 +20,7 @@ export class ChatStatusMessages {
    * With an outbox the message goes through it (paced, retried, and never posted twice when Teams' answer is
    * lost: the outbox finds the first copy); without one, straight through the notifier.
    */
-  constructor(
-    private readonly deps: { chat: ChatStore; store: Store; notifier: ChatNotifier; log: Logger; now?: () => Date; outbox?: Outbox },
-  ) {
+  constructor(private readonly deps: { chat: ChatStore; store: Store; notifier: ChatNotifier; log: Logger; now?: () => Date; outbox?: Outbox }) {
     deps.outbox?.onSent((item) => this.onSent(item));
   }
 
@@ -45,9 +43,10 @@ export class ChatStatusMessages {
    * requests that follow it. True when one did, so the caller does not also send a plain-text notice.
    */
   async onApprovalChanged(approval: ApprovalRequestRow, news?: OutcomeNews): Promise<boolean> {
-    const rows = approval.kind === 'azureResource'
-      ? (await this.deps.chat.liveAzureRequests(approval.principal_id, approval.role_definition_id, approval.scope)).slice(0, 1)
-      : await this.deps.chat.requestsByApprovalKey(approval.pim_request_id);
+    const rows =
+      approval.kind === 'azureResource'
+        ? (await this.deps.chat.liveAzureRequests(approval.principal_id, approval.role_definition_id, approval.scope)).slice(0, 1)
+        : await this.deps.chat.requestsByApprovalKey(approval.pim_request_id);
     for (const row of rows) {
       const patch = patchFromApproval(row, approval, news, this.now());
       if (!patch) continue;
@@ -90,7 +89,16 @@ export class ChatStatusMessages {
     const payload = { type: 'card' as const, card };
     try {
       if (row.activity_id) {
-        await this.deps.outbox!.enqueue({ conversationId, serviceUrl, kind: 'update', activityId: row.activity_id, payload, dedupeKey: `${PURPOSE}:${row.id}:v${row.version}`, revision: row.version, meta });
+        await this.deps.outbox!.enqueue({
+          conversationId,
+          serviceUrl,
+          kind: 'update',
+          activityId: row.activity_id,
+          payload,
+          dedupeKey: `${PURPOSE}:${row.id}:v${row.version}`,
+          revision: row.version,
+          meta,
+        });
         return;
       }
       const key = `${PURPOSE}:${row.id}:post`;
@@ -128,7 +136,12 @@ export class ChatStatusMessages {
 }
 
 /** What an approval row's state means for a chat request that follows it; undefined when nothing changes. */
-export function patchFromApproval(row: ChatRequestRow, approval: ApprovalRequestRow, news: OutcomeNews | undefined, now: Date): Partial<ChatRequestRow> | undefined {
+export function patchFromApproval(
+  row: ChatRequestRow,
+  approval: ApprovalRequestRow,
+  news: OutcomeNews | undefined,
+  now: Date,
+): Partial<ChatRequestRow> | undefined {
   const decided = {
     decided_by_name: approval.decided_by_name ?? approval.decided_by_upn ?? row.decided_by_name,
     decided_at: approval.decided_at ?? row.decided_at,
@@ -137,7 +150,8 @@ export function patchFromApproval(row: ChatRequestRow, approval: ApprovalRequest
   const outcome = news?.outcome;
   if (outcome === 'denied' || (!outcome && approval.status === 'denied')) return row.state === 'denied' ? undefined : { ...decided, state: 'denied' };
   if (outcome === 'expired' || (!outcome && approval.status === 'expired')) return row.state === 'expired' ? undefined : { ...decided, state: 'expired' };
-  if (outcome === 'cancelled' || (!outcome && approval.status === 'cancelled')) return row.state === 'cancelled' ? undefined : { ...decided, state: 'cancelled' };
+  if (outcome === 'cancelled' || (!outcome && approval.status === 'cancelled'))
+    return row.state === 'cancelled' ? undefined : { ...decided, state: 'cancelled' };
   if (outcome === 'granted' || outcome === 'activated' || (!outcome && approval.status === 'approved')) {
     if (row.state === 'active' && !news?.activeUntil) return undefined;
     // PIM starts the activation when the last approver approves (or at the requested start, if later).
@@ -145,7 +159,8 @@ export function patchFromApproval(row: ChatRequestRow, approval: ApprovalRequest
     const requestedStart = approval.start_at ? new Date(approval.start_at) : decidedAt;
     const from = new Date(Math.max(decidedAt.getTime(), Number.isNaN(requestedStart.getTime()) ? 0 : requestedStart.getTime()));
     const until = news?.activeUntil ?? new Date(from.getTime() + row.duration_minutes * 60_000);
-    if (until.getTime() <= now.getTime()) return { ...decided, state: 'ended', active_from: from.toISOString(), active_until: until.toISOString(), ended_at: until.toISOString() };
+    if (until.getTime() <= now.getTime())
+      return { ...decided, state: 'ended', active_from: from.toISOString(), active_until: until.toISOString(), ended_at: until.toISOString() };
     return { ...decided, state: 'active', active_from: from.toISOString(), active_until: until.toISOString() };
   }
   return undefined;

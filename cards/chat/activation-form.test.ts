@@ -1,12 +1,5 @@
 import { validateAdaptiveCard } from '../validate-card';
-import {
-  ChatVerb,
-  FORM_INPUT,
-  STANDARD_DURATIONS_MINUTES,
-  durationChoices,
-  renderActivationForm,
-  type ActivationFormData,
-} from './index';
+import { ChatVerb, FORM_INPUT, STANDARD_DURATIONS_MINUTES, durationChoices, renderActivationForm, type ActivationFormData } from './index';
 import { HOSTILE, allText, carriersOf, executes, inputById, inputs, textBlocks, textRuns } from './test-support';
 
 function form(overrides: Partial<ActivationFormData> = {}, policy: Partial<ActivationFormData['policy']> = {}): ActivationFormData {
@@ -81,9 +74,7 @@ describe('activation form', () => {
 
   describe('facts line', () => {
     test('gives the maximum, the approvers and MFA', () => {
-      expect(textRuns(renderActivationForm(form()))).toContain(
-        'Entra role · up to 4 hours · needs approval by Megan Bowen, Patti Fernandez · needs MFA',
-      );
+      expect(textRuns(renderActivationForm(form()))).toContain('Entra role · up to 4 hours · needs approval by Megan Bowen, Patti Fernandez · needs MFA');
     });
 
     test('says when no approval is needed and names an authentication context', () => {
@@ -199,9 +190,7 @@ describe('activation form', () => {
     });
 
     test('an empty form has empty inputs, not missing or null values', () => {
-      const card = renderActivationForm(
-        form({ mode: 'form', values: { durationMinutes: null, ticketSystem: null, ticketNumber: null, justification: null } }),
-      );
+      const card = renderActivationForm(form({ mode: 'form', values: { durationMinutes: null, ticketSystem: null, ticketNumber: null, justification: null } }));
       expect(validateAdaptiveCard(card)).toEqual([]);
       for (const { node } of inputs(card)) expect(node.value).toBe('');
     });
@@ -209,12 +198,15 @@ describe('activation form', () => {
 
   test('markdown and mentions in user and directory text stay literal', () => {
     const card = renderActivationForm(
-      form({
-        mode: 'form',
-        target: { key: 'k', title: HOSTILE, kind: 'group' },
-        values: { durationMinutes: 60, ticketSystem: HOSTILE, ticketNumber: HOSTILE, justification: HOSTILE },
-        problems: [HOSTILE],
-      }, { approverNames: [HOSTILE], authenticationContext: HOSTILE }),
+      form(
+        {
+          mode: 'form',
+          target: { key: 'k', title: HOSTILE, kind: 'group' },
+          values: { durationMinutes: 60, ticketSystem: HOSTILE, ticketNumber: HOSTILE, justification: HOSTILE },
+          problems: [HOSTILE],
+        },
+        { approverNames: [HOSTILE], authenticationContext: HOSTILE },
+      ),
     );
     expect(validateAdaptiveCard(card)).toEqual([]);
     expect(textRuns(card)).toContain(HOSTILE);

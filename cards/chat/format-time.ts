@@ -50,8 +50,7 @@ export function formatTime(iso: string, timeZone?: string | null): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   const formatters = zoneFormatters(timeZone);
-  const part = (parts: Intl.DateTimeFormatPart[], type: Intl.DateTimeFormatPartTypes): string =>
-    parts.find((p) => p.type === type)?.value ?? '';
+  const part = (parts: Intl.DateTimeFormatPart[], type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '';
   const parts = formatters.parts.formatToParts(date);
   let zone = part(parts, 'timeZoneName');
   if (GMT_OFFSET.test(zone)) {

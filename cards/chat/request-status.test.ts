@@ -73,9 +73,7 @@ describe('request status card', () => {
 
     test.each(CLOSED)('a %s request can be requested again, with the chat request id only', (state) => {
       const card = renderRequestStatus(inState(state));
-      expect(executes(card).map((a) => [a.title, a.verb, a.data])).toEqual([
-        ['Request again', ChatVerb.Again, { chatRequestId: 'chat-42' }],
-      ]);
+      expect(executes(card).map((a) => [a.title, a.verb, a.data])).toEqual([['Request again', ChatVerb.Again, { chatRequestId: 'chat-42' }]]);
     });
 
     test.each(['submitting', 'approved', 'active'] as const)('a %s request has no buttons', (state) => {
@@ -94,12 +92,10 @@ describe('request status card', () => {
       expect(details(none)).toContain('Approvers: any approver of the role');
     });
 
-    test('approved: by whom, when in the user\'s zone, why, and that PIM is activating', () => {
+    test("approved: by whom, when in the user's zone, why, and that PIM is activating", () => {
       const card = renderRequestStatus(inState('approved'));
       expect(headline(card)).toBe('Approved');
-      expect(details(card)).toContain(
-        'Approved by Megan Bowen at Mon 23 Nov, 14:05 CET: “Matches the open incident.” PIM is activating the role.',
-      );
+      expect(details(card)).toContain('Approved by Megan Bowen at Mon 23 Nov, 14:05 CET: “Matches the open incident.” PIM is activating the role.');
     });
 
     test('active after a human approval: until when, and by whom', () => {
@@ -123,7 +119,7 @@ describe('request status card', () => {
       expect(details(card)).not.toContain('Megan');
     });
 
-    test("active on a role whose policy needs no approval says so", () => {
+    test('active on a role whose policy needs no approval says so', () => {
       const card = renderRequestStatus(request({ state: 'active', approverNames: [], activeUntil: '2026-11-23T15:06:00Z' }));
       expect(details(card)).toContain("Activated without approval (the role's policy needs none).");
     });
@@ -166,9 +162,7 @@ describe('request status card', () => {
     test("failed: what went wrong and what to do, with Graph's message and the PIM request id", () => {
       const card = renderRequestStatus({ ...inState('failed'), pimRequestId: 'a1b2c3' });
       expect(headline(card)).toBe('Failed');
-      expect(textRuns(card)).toContain(
-        'PIM refused the request: RoleAssignmentRequestPolicyValidationFailed. Request id 7d1c. Try a shorter duration.',
-      );
+      expect(textRuns(card)).toContain('PIM refused the request: RoleAssignmentRequestPolicyValidationFailed. Request id 7d1c. Try a shorter duration.');
       expect(textRuns(card).at(-1)).toBe('Updated Mon 23 Nov, 14:06 CET · PIM request a1b2c3');
     });
 
@@ -180,7 +174,17 @@ describe('request status card', () => {
     test.each(STATES)('a %s card has a coloured headline', (state) => {
       const run = renderRequestStatus(inState(state)).body[0] as { items: Array<{ inlines: Array<{ color: string }> }> };
       expect(run.items[0].inlines[0].color).toBe(
-        { submitting: 'accent', pending: 'warning', approved: 'good', active: 'good', ended: 'default', denied: 'attention', expired: 'warning', cancelled: 'default', failed: 'attention' }[state],
+        {
+          submitting: 'accent',
+          pending: 'warning',
+          approved: 'good',
+          active: 'good',
+          ended: 'default',
+          denied: 'attention',
+          expired: 'warning',
+          cancelled: 'default',
+          failed: 'attention',
+        }[state],
       );
     });
   });

@@ -7,16 +7,7 @@ import { formatDuration, formatTime } from './format-time';
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const statusTemplateParsed = new Template(statusTemplate);
 
-export type RequestState =
-  | 'submitting'
-  | 'pending'
-  | 'approved'
-  | 'active'
-  | 'ended'
-  | 'denied'
-  | 'expired'
-  | 'cancelled'
-  | 'failed';
+export type RequestState = 'submitting' | 'pending' | 'approved' | 'active' | 'ended' | 'denied' | 'expired' | 'cancelled' | 'failed';
 
 export interface RequestStatusData {
   chatRequestId: string;
@@ -60,7 +51,6 @@ const MAX = {
   message: 600,
   id: 80,
 } as const;
-
 
 interface Fact {
   title: string;

@@ -15,8 +15,7 @@ export function nodes(value: unknown, path = '$'): Located[] {
 
 export const ofType = (card: unknown, type: string): Located[] => nodes(card).filter(({ node }) => node.type === type);
 export const inputs = (card: unknown): Located[] => nodes(card).filter(({ node }) => String(node.type).startsWith('Input.'));
-export const inputById = (card: unknown, id: string): Record<string, unknown> | undefined =>
-  inputs(card).find(({ node }) => node.id === id)?.node;
+export const inputById = (card: unknown, id: string): Record<string, unknown> | undefined => inputs(card).find(({ node }) => node.id === id)?.node;
 export const textRuns = (card: unknown): string[] => ofType(card, 'TextRun').map(({ node }) => String(node.text));
 export const textBlocks = (card: unknown): string[] => ofType(card, 'TextBlock').map(({ node }) => String(node.text));
 export const allText = (card: unknown): string => [...textRuns(card), ...textBlocks(card)].join('\n');

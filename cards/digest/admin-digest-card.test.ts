@@ -8,9 +8,20 @@ const SECOP = '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f';
 
 function sampled(i: number, extra: Partial<SpotAuditEntry> = {}): SpotAuditEntry {
   return {
-    requestId: `req-${i}`, pimRequestId: `pim-${i}`, kind: 'entraRole', roleDefinitionId: SECOP, scope: '/', principalId: 'alex',
-    approvedById: 'megan', approvedByName: 'Megan Bowen', approvedAt: '2026-11-22T15:00:00Z', justification: 'Investigating INC0012345',
-    decisionJustification: 'Matches the incident', ticket: { system: 'ServiceNow', number: 'INC0012345' }, reviews: [], ...extra,
+    requestId: `req-${i}`,
+    pimRequestId: `pim-${i}`,
+    kind: 'entraRole',
+    roleDefinitionId: SECOP,
+    scope: '/',
+    principalId: 'alex',
+    approvedById: 'megan',
+    approvedByName: 'Megan Bowen',
+    approvedAt: '2026-11-22T15:00:00Z',
+    justification: 'Investigating INC0012345',
+    decisionJustification: 'Matches the incident',
+    ticket: { system: 'ServiceNow', number: 'INC0012345' },
+    reviews: [],
+    ...extra,
   };
 }
 
@@ -19,19 +30,65 @@ function digest(overrides: Partial<AdminDigest> = {}): AdminDigest {
     date: '2026-11-23',
     timeZone: 'Europe/Berlin',
     generatedAt: '2026-11-23T08:00:00Z',
-    expiringThisWeek: { total: 3, until: '2026-11-29T23:00:00.000Z', targets: [{ target: { kind: 'entraRole', roleDefinitionId: SECOP, scope: '/' }, count: 3, soonest: [{ principalId: 'alex', endDateTime: '2026-11-25T08:00:00Z' }] }] },
-    dormant: { days: 30, total: 12, targets: [{ target: { kind: 'entraRole', roleDefinitionId: GA, scope: '/' }, count: 12 }], oldest: [{ kind: 'entraRole', roleDefinitionId: GA, scope: '/', principalId: 'isaiah', lastActivatedAt: null, eligibleSince: null }] },
-    permanentPrivileged: { total: 1, items: [{ kind: 'entraRole', roleDefinitionId: GA, scope: '/', principalId: 'diego', startDateTime: '2026-05-01T00:00:00Z' }] },
-    pending: { total: 1, items: [{ requestId: 'p1', pimRequestId: 'pim-p1', kind: 'entraRole', roleDefinitionId: GA, scope: '/', principalId: 'isaiah', status: 'pending', createdAt: '2026-11-23T04:40:00Z', ageMinutes: 200 }] },
-    spotAudit: { date: '2026-11-22', approvals: 14, rate: 0.1, sample: [sampled(1), sampled(2, { reviews: [{ reviewerId: 'patti', reviewerName: 'Patti Fernandez', verdict: 'looksRight' }] })] },
+    expiringThisWeek: {
+      total: 3,
+      until: '2026-11-29T23:00:00.000Z',
+      targets: [
+        {
+          target: { kind: 'entraRole', roleDefinitionId: SECOP, scope: '/' },
+          count: 3,
+          soonest: [{ principalId: 'alex', endDateTime: '2026-11-25T08:00:00Z' }],
+        },
+      ],
+    },
+    dormant: {
+      days: 30,
+      total: 12,
+      targets: [{ target: { kind: 'entraRole', roleDefinitionId: GA, scope: '/' }, count: 12 }],
+      oldest: [{ kind: 'entraRole', roleDefinitionId: GA, scope: '/', principalId: 'isaiah', lastActivatedAt: null, eligibleSince: null }],
+    },
+    permanentPrivileged: {
+      total: 1,
+      items: [{ kind: 'entraRole', roleDefinitionId: GA, scope: '/', principalId: 'diego', startDateTime: '2026-05-01T00:00:00Z' }],
+    },
+    pending: {
+      total: 1,
+      items: [
+        {
+          requestId: 'p1',
+          pimRequestId: 'pim-p1',
+          kind: 'entraRole',
+          roleDefinitionId: GA,
+          scope: '/',
+          principalId: 'isaiah',
+          status: 'pending',
+          createdAt: '2026-11-23T04:40:00Z',
+          ageMinutes: 200,
+        },
+      ],
+    },
+    spotAudit: {
+      date: '2026-11-22',
+      approvals: 14,
+      rate: 0.1,
+      sample: [sampled(1), sampled(2, { reviews: [{ reviewerId: 'patti', reviewerName: 'Patti Fernandez', verdict: 'looksRight' }] })],
+    },
     flags: [],
     ...overrides,
   };
 }
 
 const names = {
-  users: new Map([['alex', 'Alex Wilber'], ['isaiah', 'Isaiah Langer'], ['diego', 'Diego Siciliani'], ['megan', 'Megan Bowen']]),
-  targets: new Map([[`entraRole|${SECOP}|/`, 'Security Operator'], [`entraRole|${GA}|/`, 'Global Administrator']]),
+  users: new Map([
+    ['alex', 'Alex Wilber'],
+    ['isaiah', 'Isaiah Langer'],
+    ['diego', 'Diego Siciliani'],
+    ['megan', 'Megan Bowen'],
+  ]),
+  targets: new Map([
+    [`entraRole|${SECOP}|/`, 'Security Operator'],
+    [`entraRole|${GA}|/`, 'Global Administrator'],
+  ]),
 };
 
 describe('admin digest card', () => {
@@ -63,19 +120,46 @@ describe('admin digest card', () => {
       [AuditVerb.Flag, { requestId: 'req-2' }],
     ]);
     const notes = inputs(card).map(({ node }) => node);
-    expect(notes.map((n) => [n.id, n.isRequired, n.maxLength])).toEqual([[auditNoteInputId('req-1'), true, 500], [auditNoteInputId('req-2'), true, 500]]);
+    expect(notes.map((n) => [n.id, n.isRequired, n.maxLength])).toEqual([
+      [auditNoteInputId('req-1'), true, 500],
+      [auditNoteInputId('req-2'), true, 500],
+    ]);
     // The flag button sends the note with it; 'Looks right' sends nothing else.
     expect(actions.filter((a) => a.verb === AuditVerb.Flag).every((a) => a.associatedInputs === 'auto')).toBe(true);
-    expect(nodes(card).filter(({ node }) => node.type === 'Action.ShowCard').map(({ node }) => node.title)).toEqual(['Flag', 'Flag']);
+    expect(
+      nodes(card)
+        .filter(({ node }) => node.type === 'Action.ShowCard')
+        .map(({ node }) => node.title),
+    ).toEqual(['Flag', 'Flag']);
   });
 
   it('lists flags raised since the last digest', () => {
     const card = renderAdminDigestCard({
-      digest: digest({ flags: [{ requestId: 'req-9', pimRequestId: 'pim-9', kind: 'entraRole', principalId: 'alex', roleDefinitionId: SECOP, scope: '/', approvedById: 'megan', approvedByName: 'Megan Bowen', approvedAt: '2026-11-22T15:00:00Z', reviewerId: 'adele', reviewerName: 'Adele Vance', note: 'No open incident', flaggedAt: '2026-11-22T16:00:00Z' }] }),
+      digest: digest({
+        flags: [
+          {
+            requestId: 'req-9',
+            pimRequestId: 'pim-9',
+            kind: 'entraRole',
+            principalId: 'alex',
+            roleDefinitionId: SECOP,
+            scope: '/',
+            approvedById: 'megan',
+            approvedByName: 'Megan Bowen',
+            approvedAt: '2026-11-22T15:00:00Z',
+            reviewerId: 'adele',
+            reviewerName: 'Adele Vance',
+            note: 'No open incident',
+            flaggedAt: '2026-11-22T16:00:00Z',
+          },
+        ],
+      }),
       names,
     });
     expect(validateAdaptiveCard(card)).toEqual([]);
-    expect(textRuns(card).join('\n')).toMatch(/Security Operator for Alex Wilber\n — approved by Megan Bowen on Sun 22 Nov; flagged by Adele Vance: “No open incident”/);
+    expect(textRuns(card).join('\n')).toMatch(
+      /Security Operator for Alex Wilber\n — approved by Megan Bowen on Sun 22 Nov; flagged by Adele Vance: “No open incident”/,
+    );
   });
 
   it('says so when there was nothing to audit', () => {
@@ -89,7 +173,11 @@ describe('admin digest card', () => {
     const sample = Array.from({ length: 100 }, (_, i) => sampled(i, { justification: 'j'.repeat(2000), decisionJustification: 'd'.repeat(2000) }));
     const cards = renderAdminDigestCards({ digest: digest({ spotAudit: { date: '2026-11-22', approvals: 1000, rate: 0.1, sample } }), names });
     expect(cards).toHaveLength(13);
-    const ids = cards.flatMap((c) => executes(c).filter((a) => a.verb === AuditVerb.LooksRight).map((a) => (a.data as { requestId: string }).requestId));
+    const ids = cards.flatMap((c) =>
+      executes(c)
+        .filter((a) => a.verb === AuditVerb.LooksRight)
+        .map((a) => (a.data as { requestId: string }).requestId),
+    );
     expect(ids).toEqual(sample.map((s) => s.requestId));
     for (const c of cards) {
       expect(validateAdaptiveCard(c)).toEqual([]);
@@ -100,7 +188,10 @@ describe('admin digest card', () => {
 
   it('keeps user and directory text out of markdown, in TextRun only', () => {
     const hostileNames = { users: new Map([['alex', HOSTILE]]), targets: new Map([[`entraRole|${SECOP}|/`, HOSTILE]]) };
-    const card = renderAdminDigestCard({ digest: digest({ spotAudit: { date: '2026-11-22', approvals: 1, rate: 0.1, sample: [sampled(1, { justification: HOSTILE, approvedByName: HOSTILE })] } }), names: hostileNames });
+    const card = renderAdminDigestCard({
+      digest: digest({ spotAudit: { date: '2026-11-22', approvals: 1, rate: 0.1, sample: [sampled(1, { justification: HOSTILE, approvedByName: HOSTILE })] } }),
+      names: hostileNames,
+    });
     expect(validateAdaptiveCard(card)).toEqual([]);
     expect(carriersOf(card, 'evil.example')).toEqual([]);
     expect(textRuns(card).join('\n')).toContain(HOSTILE);

@@ -67,7 +67,12 @@ class Namer {
 
   target(t: Target): string {
     const key = `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`;
-    const fallback = t.kind === 'group' ? `Group ${t.scope} (${t.roleDefinitionId})` : t.kind === 'azureResource' ? `${t.roleDefinitionId.split('/').pop()} at ${t.scope}` : `Role ${t.roleDefinitionId}`;
+    const fallback =
+      t.kind === 'group'
+        ? `Group ${t.scope} (${t.roleDefinitionId})`
+        : t.kind === 'azureResource'
+          ? `${t.roleDefinitionId.split('/').pop()} at ${t.scope}`
+          : `Role ${t.roleDefinitionId}`;
     return clip(this.d.names.targets.get(key) ?? fallback, MAX.title);
   }
 }
@@ -117,7 +122,9 @@ function sections(d: AdminDigestCardData, n: Namer): Section[] {
     hasNote: g.permanentPrivileged.total > 0,
     note: 'These roles should be eligible and activated just in time, not assigned for good.',
     lines: capped(
-      g.permanentPrivileged.items.slice(0, MAX.lines).map((p) => ({ lead: n.user(p.principalId), rest: ` — ${n.target(p)}${p.startDateTime ? `, since ${day(p.startDateTime, zone)}` : ''}` })),
+      g.permanentPrivileged.items
+        .slice(0, MAX.lines)
+        .map((p) => ({ lead: n.user(p.principalId), rest: ` — ${n.target(p)}${p.startDateTime ? `, since ${day(p.startDateTime, zone)}` : ''}` })),
       g.permanentPrivileged.total,
       'assignments',
     ),
@@ -160,7 +167,9 @@ function auditEntries(d: AdminDigestCardData, n: Namer): AuditEntryView[] {
     if (s.decisionJustification) details.push(`Approver's note: ${quoted(clip(s.decisionJustification, MAX.text))}`);
     if (s.ticket) details.push(`Ticket: ${clip(`${s.ticket.system ?? ''} ${s.ticket.number}`.trim(), 100)}`);
     if (s.reviews.length > 0) {
-      details.push(`Reviewed so far: ${s.reviews.map((r) => `${n.user(r.reviewerId, r.reviewerName)} (${r.verdict === 'flag' ? 'flagged' : 'looks right'})`).join(', ')}`);
+      details.push(
+        `Reviewed so far: ${s.reviews.map((r) => `${n.user(r.reviewerId, r.reviewerName)} (${r.verdict === 'flag' ? 'flagged' : 'looks right'})`).join(', ')}`,
+      );
     }
     return {
       requestId: s.requestId,
@@ -186,18 +195,23 @@ export function renderAdminDigestCards(d: AdminDigestCardData): DigestCard[] {
   for (let i = 0; i < entries.length; i += MAX.auditPerCard) chunks.push(entries.slice(i, i + MAX.auditPerCard));
   if (chunks.length === 0) chunks.push([]);
   const yesterday = g.spotAudit.date;
-  const auditTitle = g.spotAudit.approvals === 0
-    ? `Spot audit: no approvals on ${yesterday}`
-    : `Spot audit: ${g.spotAudit.sample.length} of ${plural(g.spotAudit.approvals, 'approval')} on ${yesterday}`;
-  const auditNote = g.spotAudit.approvals === 0
-    ? 'Nothing to review today.'
-    : 'Anyone but the approver and the requester may review. Looks right, or Flag with a note: flags show in the next digest.';
+  const auditTitle =
+    g.spotAudit.approvals === 0
+      ? `Spot audit: no approvals on ${yesterday}`
+      : `Spot audit: ${g.spotAudit.sample.length} of ${plural(g.spotAudit.approvals, 'approval')} on ${yesterday}`;
+  const auditNote =
+    g.spotAudit.approvals === 0
+      ? 'Nothing to review today.'
+      : 'Anyone but the approver and the requester may review. Looks right, or Flag with a note: flags show in the next digest.';
   return chunks.map((chunk, i) => {
     const vm: AdminDigestViewModel = {
       verbs: { looksRight: AuditVerb.LooksRight, flag: AuditVerb.Flag },
       noteMaxLength: AUDIT_NOTE_MAX_LENGTH,
       headline: i === 0 ? `PIM daily digest for ${day(g.generatedAt, g.timeZone)}` : `Spot audit, continued (${i + 1} of ${chunks.length})`,
-      subline: i === 0 ? `Times in ${g.timeZone}.${chunks.length > 1 ? ` The spot audit continues in ${plural(chunks.length - 1, 'more message')}.` : ''}` : `Approvals on ${yesterday}.`,
+      subline:
+        i === 0
+          ? `Times in ${g.timeZone}.${chunks.length > 1 ? ` The spot audit continues in ${plural(chunks.length - 1, 'more message')}.` : ''}`
+          : `Approvals on ${yesterday}.`,
       sections: i === 0 ? sections(d, n) : [],
       audit: { title: auditTitle, note: auditNote, entries: chunk },
     };

@@ -13,7 +13,15 @@ function digest(overrides: Partial<UserDigest> = {}): UserDigest {
     date: '2026-11-23',
     generatedAt: '2026-11-23T08:00:00Z',
     ending: [
-      { kind: 'entraRole', roleDefinitionId: SECOP, scope: '/', assignment: 'eligible', endDateTime: '2026-12-02T08:00:00Z', daysLeft: 9, extend: 'selfExtend' },
+      {
+        kind: 'entraRole',
+        roleDefinitionId: SECOP,
+        scope: '/',
+        assignment: 'eligible',
+        endDateTime: '2026-12-02T08:00:00Z',
+        daysLeft: 9,
+        extend: 'selfExtend',
+      },
       { kind: 'group', roleDefinitionId: 'member', scope: SQL, assignment: 'eligible', endDateTime: '2026-11-25T08:00:00Z', daysLeft: 2, extend: 'askAdmins' },
     ],
     endingToday: [{ kind: 'entraRole', roleDefinitionId: '4a5d8f65-41da-4de4-8968-e035b65339cf', scope: '/', endDateTime: '2026-11-23T16:30:00Z' }],
@@ -47,7 +55,7 @@ describe('user digest card', () => {
     expect(inputs(card)).toEqual([]);
   });
 
-  it('says when things end in the user\'s zone, and lists activations ending today', () => {
+  it("says when things end in the user's zone, and lists activations ending today", () => {
     const text = textRuns(renderUserDigestCard({ digest: digest(), targetNames: names })).join('\n');
     expect(text).toContain('Your PIM access: 2 assignments end within 14 days, 1 activation ends today');
     expect(text).toContain('Eligible assignment ends Wed 2 Dec, 09:00 CET (in 9 days)');
@@ -77,7 +85,15 @@ describe('user digest card', () => {
   });
 
   it('stays under the Teams size limit with many long names', () => {
-    const many = Array.from({ length: 40 }, (_, i) => ({ kind: 'entraRole' as const, roleDefinitionId: `r${i}`, scope: '/', assignment: 'eligible' as const, endDateTime: '2026-12-02T08:00:00Z', daysLeft: 9, extend: 'selfExtend' as const }));
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      kind: 'entraRole' as const,
+      roleDefinitionId: `r${i}`,
+      scope: '/',
+      assignment: 'eligible' as const,
+      endDateTime: '2026-12-02T08:00:00Z',
+      daysLeft: 9,
+      extend: 'selfExtend' as const,
+    }));
     const long = new Map(many.map((m) => [`entraRole|${m.roleDefinitionId}|/`, 'x'.repeat(5000)]));
     const card = renderUserDigestCard({ digest: digest({ ending: many }), targetNames: long });
     expect(validateAdaptiveCard(card)).toEqual([]);

@@ -45,7 +45,9 @@ describe('summary card', () => {
   });
 
   test('shows requester, role and age for each request', () => {
-    const card = renderSummaryCard(data([entry(0), entry(3, { requesterName: 'Adele Vance', requesterUpn: 'adelev@contoso.com', roleName: 'Global Reader', scope: null })]));
+    const card = renderSummaryCard(
+      data([entry(0), entry(3, { requesterName: 'Adele Vance', requesterUpn: 'adelev@contoso.com', roleName: 'Global Reader', scope: null })]),
+    );
     const runs = textRuns(card);
     expect(runs).toEqual(expect.arrayContaining(['Adele Vance', ' adelev@contoso.com', 'Global Reader', 'Security Operator · Directory']));
     expect(textBlocks(card)).toEqual(expect.arrayContaining(['Requested just now', 'Requested 3 min ago']));
@@ -58,7 +60,12 @@ describe('summary card', () => {
   });
 
   test('a part of a larger batch says which part it is and how many requests are on the other cards', () => {
-    const card = renderSummaryCard(data(Array.from({ length: 15 }, (_, i) => entry(i)), { part: 2, parts: 4, batchTotal: 52 }));
+    const card = renderSummaryCard(
+      data(
+        Array.from({ length: 15 }, (_, i) => entry(i)),
+        { part: 2, parts: 4, batchTotal: 52 },
+      ),
+    );
     const blocks = textBlocks(card);
     expect(blocks[0]).toBe('Approval requests waiting (2 of 4)');
     expect(blocks).toContain('… and 37 more requests on the other summary cards of this batch.');
@@ -95,7 +102,15 @@ describe('summary card', () => {
 
   test(`the worst case of ${SUMMARY_MAX_ENTRIES} entries with every field at its cap in four-byte characters stays under Teams' limit with room for the activity`, () => {
     const wide = '🦄'.repeat(400);
-    const entries = Array.from({ length: SUMMARY_MAX_ENTRIES }, (_, i) => entry(i, { requesterName: wide, requesterUpn: wide, roleName: wide, scope: wide, outcome: { text: 'Approved by a very long name at 10:04 UTC', colour: 'good' } }));
+    const entries = Array.from({ length: SUMMARY_MAX_ENTRIES }, (_, i) =>
+      entry(i, {
+        requesterName: wide,
+        requesterUpn: wide,
+        roleName: wide,
+        scope: wide,
+        outcome: { text: 'Approved by a very long name at 10:04 UTC', colour: 'good' },
+      }),
+    );
     const card = renderSummaryCard(data(entries, { part: 99, parts: 99, batchTotal: 99_999 }));
     const bytes = Buffer.byteLength(JSON.stringify(card), 'utf8');
     expect(bytes).toBeLessThanOrEqual(TEAMS_CARD_MAX_BYTES - 2_048);
@@ -105,12 +120,16 @@ describe('summary card', () => {
   test('decided requests show their outcome as text, and a card whose requests are all decided says so', () => {
     const partly = renderSummaryCard(data([entry(0, { outcome: { text: 'Approved by <b>Megan</b> at 10:04 UTC', colour: 'good' } }), entry(1)]));
     const runs = ofType(partly, 'TextRun').map(({ node }) => node);
-    expect(runs.find((r) => String(r.text).startsWith('Approved by'))).toEqual(expect.objectContaining({ text: 'Approved by <b>Megan</b> at 10:04 UTC', color: 'good' }));
+    expect(runs.find((r) => String(r.text).startsWith('Approved by'))).toEqual(
+      expect.objectContaining({ text: 'Approved by <b>Megan</b> at 10:04 UTC', color: 'good' }),
+    );
     expect((partly.body as Array<{ text?: string }>)[0]!.text).toBe('2 approval requests waiting');
     expect(ofType(partly, 'Action.Execute')).toHaveLength(2);
     // The outcome takes the age line's place.
     expect(textBlocks(partly).filter((t) => t.startsWith('Requested'))).toHaveLength(1);
-    const done = renderSummaryCard(data([entry(0, { outcome: { text: 'Denied by Megan', colour: 'attention' } }), entry(1, { outcome: { text: 'Expired', colour: 'default' } })]));
+    const done = renderSummaryCard(
+      data([entry(0, { outcome: { text: 'Denied by Megan', colour: 'attention' } }), entry(1, { outcome: { text: 'Expired', colour: 'default' } })]),
+    );
     expect((done.body as Array<{ text?: string }>)[0]!.text).toBe('2 approval requests, all decided');
     expect(validateAdaptiveCard(done)).toEqual([]);
   });
@@ -131,7 +150,15 @@ describe('summary card', () => {
   });
 
   test('a released claim on a request decided since is not shown: the outcome is the news', () => {
-    const card = renderSummaryCard(data([entry(0, { release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' }, outcome: { text: 'Approved by Megan Bowen at 2026-03-02 08:09 UTC', colour: 'good' } }), entry(1)]));
+    const card = renderSummaryCard(
+      data([
+        entry(0, {
+          release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' },
+          outcome: { text: 'Approved by Megan Bowen at 2026-03-02 08:09 UTC', colour: 'good' },
+        }),
+        entry(1),
+      ]),
+    );
     expect(allText(card)).not.toContain('not recorded');
     expect(textRuns(card)).toContain('Approved by Megan Bowen at 2026-03-02 08:09 UTC');
   });
@@ -156,7 +183,9 @@ describe('summary card', () => {
 
   test(`the worst case of ${SUMMARY_MAX_ENTRIES} waiting entries, each with a released claim said without its name, stays under Teams' limit with room for the activity`, () => {
     const wide = '🦄'.repeat(400);
-    const entries = Array.from({ length: SUMMARY_MAX_ENTRIES }, (_, i) => entry(i, { requesterName: wide, requesterUpn: wide, roleName: wide, scope: wide, release: { name: '', atText: wide } }));
+    const entries = Array.from({ length: SUMMARY_MAX_ENTRIES }, (_, i) =>
+      entry(i, { requesterName: wide, requesterUpn: wide, roleName: wide, scope: wide, release: { name: '', atText: wide } }),
+    );
     const card = renderSummaryCard(data(entries, { part: 99, parts: 99, batchTotal: 99_999 }));
     expect(textBlocks(card).filter((t) => t.endsWith('· A decision was not recorded in PIM; please decide again.'))).toHaveLength(SUMMARY_MAX_ENTRIES);
     expect(Buffer.byteLength(JSON.stringify(card), 'utf8')).toBeLessThanOrEqual(TEAMS_CARD_MAX_BYTES - 2_048);

@@ -37,7 +37,10 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const bound = (flag: string, end: boolean) =>
   z
     .string({ required_error: `${flag} is required, e.g. ${flag} 2026-11-01` })
-    .refine((v) => DAY.test(v) || z.string().datetime({ offset: true }).safeParse(v).success, `${flag} must be a date (YYYY-MM-DD) or an ISO date-time such as 2026-11-01T08:00:00Z`)
+    .refine(
+      (v) => DAY.test(v) || z.string().datetime({ offset: true }).safeParse(v).success,
+      `${flag} must be a date (YYYY-MM-DD) or an ISO date-time such as 2026-11-01T08:00:00Z`,
+    )
     .transform((v, ctx) => {
       if (!DAY.test(v)) return new Date(v);
       const d = new Date(`${v}T00:00:00.000Z`);
@@ -54,17 +57,27 @@ const exportArgs = z
   .object({
     from: bound('--from', false),
     to: bound('--to', true),
-    format: z.enum(['csv', 'json'], { errorMap: (issue) => ({ message: issue.code === 'invalid_type' && issue.received === 'undefined' ? '--format is required: csv or json' : '--format must be csv or json' }) }),
+    format: z.enum(['csv', 'json'], {
+      errorMap: (issue) => ({
+        message: issue.code === 'invalid_type' && issue.received === 'undefined' ? '--format is required: csv or json' : '--format must be csv or json',
+      }),
+    }),
     out: z.string().min(1, '--out needs a file name').optional(),
   })
   // (Only when both dates parsed: zod runs this refinement even after a field's own issue.)
-  .refine((a) => !(a.from instanceof Date && a.to instanceof Date) || a.from.getTime() < a.to.getTime(), { message: '--from must be before --to', path: ['from'] });
+  .refine((a) => !(a.from instanceof Date && a.to instanceof Date) || a.from.getTime() < a.to.getTime(), {
+    message: '--from must be before --to',
+    path: ['from'],
+  });
 
 const verifyArgs = z.object({
   'expect-head': z
     .string()
     .optional()
-    .refine((v) => v === undefined || parseAnchor(v) !== null, '--expect-head must be an anchor as the bot logs it, <seq>:<64 hex characters> (or just the hash)'),
+    .refine(
+      (v) => v === undefined || parseAnchor(v) !== null,
+      '--expect-head must be an anchor as the bot logs it, <seq>:<64 hex characters> (or just the hash)',
+    ),
 });
 
 /** Runs one command; returns the process exit code. Never throws for bad input. */
@@ -134,10 +147,12 @@ export async function runAuditCli(argv: string[], io: CliIo): Promise<number> {
     anchor = p.data['expect-head'] ? parseAnchor(p.data['expect-head']) : null;
   }
 
-  const store = await Store.open(engine === 'sqlite' ? `sqlite:${resolve(io.cwd, databaseUrl.slice('sqlite:'.length))}` : databaseUrl, { poolSize: 2 }).catch((err: unknown) => {
-    io.stderr(`Could not open the database: ${(err as Error).message}\n`);
-    return null;
-  });
+  const store = await Store.open(engine === 'sqlite' ? `sqlite:${resolve(io.cwd, databaseUrl.slice('sqlite:'.length))}` : databaseUrl, { poolSize: 2 }).catch(
+    (err: unknown) => {
+      io.stderr(`Could not open the database: ${(err as Error).message}\n`);
+      return null;
+    },
+  );
   if (!store) return EXIT.failed;
   try {
     if (command === 'head') {
@@ -147,7 +162,10 @@ export async function runAuditCli(argv: string[], io: CliIo): Promise<number> {
     if (command === 'verify') {
       const r = await store.audit.verify(anchor ?? undefined);
       if (r.ok) {
-        const at = r.anchorSeq !== undefined ? `; the anchor is seq ${r.anchorSeq}${r.head.seq > r.anchorSeq ? ` (${r.head.seq - r.anchorSeq} rows appended since)` : ''}` : '';
+        const at =
+          r.anchorSeq !== undefined
+            ? `; the anchor is seq ${r.anchorSeq}${r.head.seq > r.anchorSeq ? ` (${r.head.seq - r.anchorSeq} rows appended since)` : ''}`
+            : '';
         io.stdout(`${r.rows} rows, chain intact, head ${formatAnchor(r.head)}${at}\n`);
         return EXIT.ok;
       }
@@ -171,10 +189,16 @@ export async function runAuditCli(argv: string[], io: CliIo): Promise<number> {
       await opened;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      io.stderr(code === 'EEXIST' ? `${a.out} exists already: choose another --out file (an export never overwrites one).\n` : `Cannot write ${a.out}: ${(err as Error).message}\n`);
+      io.stderr(
+        code === 'EEXIST'
+          ? `${a.out} exists already: choose another --out file (an export never overwrites one).\n`
+          : `Cannot write ${a.out}: ${(err as Error).message}\n`,
+      );
       return EXIT.usage;
     }
-    const n = await writeExport(rows, a.format as ExportFormat, (chunk) => (out.write(chunk) ? undefined : new Promise<void>((ok) => out.once('drain', () => ok()))));
+    const n = await writeExport(rows, a.format as ExportFormat, (chunk) =>
+      out.write(chunk) ? undefined : new Promise<void>((ok) => out.once('drain', () => ok())),
+    );
     await new Promise<void>((ok, fail) => out.end((err?: Error | null) => (err ? fail(err) : ok())));
     io.stderr(`${n} rows exported to ${a.out}.\n`);
     return EXIT.ok;

@@ -27,7 +27,20 @@ import type { CallRecord } from '../../sim/state';
 import type { BotArgs, BotReady, RowRef } from './children/bot';
 import type { FloorArgs } from './children/floor';
 import type { CallSummary, SimArgs, SimReady } from './children/sim';
-import { BOT_LOG_LEVEL, botEnv, botMemory, FLOOR_CHILD, MEMORY_HEADER, memoryRow, SIM_CHILD, simClearFaults, simControl, simLatency, startBotChild, type BotMemory } from './lib/bot-env';
+import {
+  BOT_LOG_LEVEL,
+  botEnv,
+  botMemory,
+  FLOOR_CHILD,
+  MEMORY_HEADER,
+  memoryRow,
+  SIM_CHILD,
+  simClearFaults,
+  simControl,
+  simLatency,
+  startBotChild,
+  type BotMemory,
+} from './lib/bot-env';
 import { cpuPer, profiled, sqlStatements, startChild, type Child } from './lib/children';
 import { startBenchConnector, type BenchConnector } from './lib/connector';
 import { closedLoop, HttpClient, openLoop, type BenchRequest, type BenchResponse, type RunResult } from './lib/http-load';
@@ -66,21 +79,40 @@ async function main(): Promise<void> {
   const connector = await startBenchConnector();
   const sim = await startChild<SimReady>('simulator', SIM_CHILD, { tenant: { requesters, extraRoles: CHANNELS } } satisfies SimArgs);
   const children: Array<Child<unknown>> = [sim];
-  const channels = { default: '19:bench-default@thread.tacv2', ...Object.fromEntries(Array.from({ length: CHANNELS }, (_, k) => [benchRoleId(k).toLowerCase(), channelOf(k)])) };
+  const channels = {
+    default: '19:bench-default@thread.tacv2',
+    ...Object.fromEntries(Array.from({ length: CHANNELS }, (_, k) => [benchRoleId(k).toLowerCase(), channelOf(k)])),
+  };
   const callSummary = async (from: number) => sim.rpc<CallSummary>('callSummary', { from });
   const callCount = () => sim.rpc<number>('callCount');
   try {
     // --- 1. escalation → card posted ---------------------------------------------------------------
-    if (ESC_RATE / CHANNELS > 1.9 || ESC_RATE > 28) process.stderr.write(`warning: ${ESC_RATE} escalations/s over ${CHANNELS} channels reaches Teams' limits (60 per 30 s per channel, 30/s per tenant): the outbox's pacing will show in the latency\n`);
+    if (ESC_RATE / CHANNELS > 1.9 || ESC_RATE > 28)
+      process.stderr.write(
+        `warning: ${ESC_RATE} escalations/s over ${CHANNELS} channels reaches Teams' limits (60 per 30 s per channel, 30/s per tenant): the outbox's pacing will show in the latency\n`,
+      );
     process.stderr.write(`card bench: ${N_ESC} escalations at ${ESC_RATE}/s over ${CHANNELS} channels…\n`);
     const escBot = await startBotChild('bot (escalations)', {
-      env: botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'escalations.sqlite'), channels, extra: { CARD_SUMMARY_AFTER: '0', EVENTS_HMAC_SECRET: HMAC_SECRET } }),
+      env: botEnv({
+        simUrl: sim.ready.url,
+        serviceUrl: connector.serviceUrl,
+        dbPath: join(dir, 'escalations.sqlite'),
+        channels,
+        extra: { CARD_SUMMARY_AFTER: '0', EVENTS_HMAC_SECRET: HMAC_SECRET },
+      }),
       sweepIntervalMs: 600_000,
     } satisfies BotArgs);
     children.push(escBot);
     const esc = new HttpClient(escBot.ready.url);
     // PIM holds every escalated request (the bot binds each card to PIM's own copy before posting it).
-    const escalated = Array.from({ length: N_ESC + CHANNELS + 8 }, (_, i) => pimRequestBody({ id: randomUUID(), principalId: requesterId(i % requesters), roleDefinitionId: benchRoleId(i % CHANNELS), justification: GOOD_JUSTIFICATION }));
+    const escalated = Array.from({ length: N_ESC + CHANNELS + 8 }, (_, i) =>
+      pimRequestBody({
+        id: randomUUID(),
+        principalId: requesterId(i % requesters),
+        roleDefinitionId: benchRoleId(i % CHANNELS),
+        justification: GOOD_JUSTIFICATION,
+      }),
+    );
     for (const request of escalated) await simControl(sim.ready.url, 'POST', '/_sim/requests/adopt', request);
     const escalation = (i: number): BenchRequest => {
       const body = JSON.stringify({
@@ -92,13 +124,22 @@ async function main(): Promise<void> {
       });
       const ts = String(Math.floor(Date.now() / 1000));
       const sig = createHmac('sha256', HMAC_SECRET).update(`${ts}.${body}`).digest('hex');
-      return { method: 'POST', path: '/api/pim/events', headers: { 'content-type': 'application/json', 'x-pim-bot-timestamp': ts, 'x-pim-bot-signature': `sha256=${sig}` }, body };
+      return {
+        method: 'POST',
+        path: '/api/pim/events',
+        headers: { 'content-type': 'application/json', 'x-pim-bot-timestamp': ts, 'x-pim-bot-signature': `sha256=${sig}` },
+        body,
+      };
     };
     const escOutcome = (res: BenchResponse) => (res.status === 200 ? String((JSON.parse(res.body) as { status?: string }).status) : `HTTP ${res.status}`);
     const requestIdOf = (res?: BenchResponse) => (res && res.status === 200 ? (JSON.parse(res.body) as { requestId?: string }).requestId : undefined);
     // Warm-up: one card per channel, then let the channels' windows clear.
     const warm = await closedLoop({ client: esc, concurrency: 1, n: CHANNELS, make: escalation, classify: escOutcome, keepResponses: true });
-    await waitForCards(connector, warm.samples.map((s) => requestIdOf(s.response)).filter((x): x is string => !!x), 15_000);
+    await waitForCards(
+      connector,
+      warm.samples.map((s) => requestIdOf(s.response)).filter((x): x is string => !!x),
+      15_000,
+    );
     await sleep(2500);
     const escCalls0 = await callCount();
     const escCpu0 = await escBot.usage();
@@ -106,9 +147,20 @@ async function main(): Promise<void> {
     const postsBefore = connector.posts;
     let escIds: Array<string | undefined> = [];
     const escRun = await profiled(escBot, 'bot-escalations', async () => {
-      const run = await openLoop({ client: esc, rate: ESC_RATE, seconds: N_ESC / ESC_RATE, make: (i) => escalation(i + CHANNELS), classify: escOutcome, keepResponses: true });
+      const run = await openLoop({
+        client: esc,
+        rate: ESC_RATE,
+        seconds: N_ESC / ESC_RATE,
+        make: (i) => escalation(i + CHANNELS),
+        classify: escOutcome,
+        keepResponses: true,
+      });
       escIds = run.samples.map((s) => requestIdOf(s.response));
-      await waitForCards(connector, escIds.filter((x): x is string => !!x), 30_000);
+      await waitForCards(
+        connector,
+        escIds.filter((x): x is string => !!x),
+        30_000,
+      );
       return run;
     });
     const escCpu1 = await escBot.usage();
@@ -142,14 +194,29 @@ async function main(): Promise<void> {
     // --- 2. card actions ---------------------------------------------------------------------------
     process.stderr.write('card bench: card actions…\n');
     const cardBot = await startBotChild('bot (card actions)', {
-      env: botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'actions.sqlite'), channels, extra: { CARD_SUMMARY_AFTER: '0' } }),
+      env: botEnv({
+        simUrl: sim.ready.url,
+        serviceUrl: connector.serviceUrl,
+        dbPath: join(dir, 'actions.sqlite'),
+        channels,
+        extra: { CARD_SUMMARY_AFTER: '0' },
+      }),
       sweepIntervalMs: 600_000,
     } satisfies BotArgs);
     children.push(cardBot);
-    await simControl(sim.ready.url, 'PUT', '/_sim/custom-extension', { targetUrl: `${cardBot.ready.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
+    await simControl(sim.ready.url, 'PUT', '/_sim/custom-extension', {
+      targetUrl: `${cardBot.ready.url}/api/pim/evaluate`,
+      resourceId: APP_ID_URI,
+      timeoutMs: 5000,
+      maximumRetries: 1,
+    });
     const prepStart = performance.now();
     const tracked = await fileRequests(sim.ready.url, cardBot, WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY + N_ACTIONS_SERIAL);
-    await waitForCards(connector, tracked.map((t) => t.id), 120_000);
+    await waitForCards(
+      connector,
+      tracked.map((t) => t.id),
+      120_000,
+    );
     const prepSeconds = (performance.now() - prepStart) / 1000;
     await simControl(sim.ready.url, 'DELETE', '/_sim/custom-extension');
     process.stderr.write(`  ${tracked.length} pending requests filed, evaluated and their cards posted in ${fixed(prepSeconds)} s\n`);
@@ -159,23 +226,32 @@ async function main(): Promise<void> {
     const latencyRows = tracked.slice(WARM_UP + CALIBRATION + N_ACTIONS, WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY);
     const serialRows = tracked.slice(WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY);
 
-    const invoke = (rows: Tracked[]) => (i: number): BenchRequest => {
-      const row = rows[i % rows.length]!;
-      const a = APPROVERS[i % APPROVERS.length]!;
-      const activity = {
-        type: 'invoke',
-        name: 'adaptiveCard/action',
-        id: `invoke-${randomUUID()}`,
-        channelId: 'msteams',
-        serviceUrl: connector.serviceUrl,
-        from: { id: a.teamsUserId, name: a.displayName, aadObjectId: a.id },
-        recipient: { id: `28:${DEMO_BOT_APP.clientId}`, name: 'PIM Approvals' },
-        conversation: { id: row.channel, isGroup: true, conversationType: 'channel', tenantId: DEMO_TENANT_ID },
-        channelData: { tenant: { id: DEMO_TENANT_ID } },
-        value: { action: { type: 'Action.Execute', verb: 'pim.approve', data: { requestId: row.id, version: row.version, decisionJustification: 'Verified with the requester by phone' } }, trigger: 'manual' },
+    const invoke =
+      (rows: Tracked[]) =>
+      (i: number): BenchRequest => {
+        const row = rows[i % rows.length]!;
+        const a = APPROVERS[i % APPROVERS.length]!;
+        const activity = {
+          type: 'invoke',
+          name: 'adaptiveCard/action',
+          id: `invoke-${randomUUID()}`,
+          channelId: 'msteams',
+          serviceUrl: connector.serviceUrl,
+          from: { id: a.teamsUserId, name: a.displayName, aadObjectId: a.id },
+          recipient: { id: `28:${DEMO_BOT_APP.clientId}`, name: 'PIM Approvals' },
+          conversation: { id: row.channel, isGroup: true, conversationType: 'channel', tenantId: DEMO_TENANT_ID },
+          channelData: { tenant: { id: DEMO_TENANT_ID } },
+          value: {
+            action: {
+              type: 'Action.Execute',
+              verb: 'pim.approve',
+              data: { requestId: row.id, version: row.version, decisionJustification: 'Verified with the requester by phone' },
+            },
+            trigger: 'manual',
+          },
+        };
+        return { method: 'POST', path: '/api/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) };
       };
-      return { method: 'POST', path: '/api/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) };
-    };
     const actionOutcome = (res: BenchResponse) => {
       if (res.status !== 200) return `HTTP ${res.status}`;
       const b = JSON.parse(res.body) as { statusCode?: number; type?: string; value?: { message?: string } };
@@ -205,7 +281,15 @@ async function main(): Promise<void> {
       const s1 = await sim.usage();
       const q1 = (await sqlStatements(cardBot)) ?? 0;
       const calls = await sim.rpc<Array<CallRecord & { batchItemOf?: string }>>('calls', { from: c0 });
-      return { run, botCpuMs: cpuPer(u0, u1, run.n), botCores: (u1.cpuMs - u0.cpuMs) / 1000 / run.seconds, simCpuMs: cpuPer(s0, s1, run.n), connectorCalls: connector.updates + connector.posts - p0, sqlPerAction: (q1 - q0) / run.n, calls };
+      return {
+        run,
+        botCpuMs: cpuPer(u0, u1, run.n),
+        botCores: (u1.cpuMs - u0.cpuMs) / 1000 / run.seconds,
+        simCpuMs: cpuPer(s0, s1, run.n),
+        connectorCalls: connector.updates + connector.posts - p0,
+        sqlPerAction: (q1 - q0) / run.n,
+        calls,
+      };
     };
     process.stderr.write(`  ${N_ACTIONS} approvals, no added Graph latency…\n`);
     const fast = await measure(throughputRows, 'bot-card-actions-no-latency');
@@ -241,7 +325,8 @@ async function main(): Promise<void> {
     const floorChild = await startChild<{ url: string }>('framework floor', FLOOR_CHILD, { kind: 'teams', card: staticCard } satisfies FloorArgs);
     children.push(floorChild);
     const floor = new HttpClient(floorChild.ready.url);
-    const floorOutcome = (res: BenchResponse) => (res.status === 200 && (JSON.parse(res.body) as { statusCode?: number }).statusCode === 200 ? 'static card' : `HTTP ${res.status}`);
+    const floorOutcome = (res: BenchResponse) =>
+      res.status === 200 && (JSON.parse(res.body) as { statusCode?: number }).statusCode === 200 ? 'static card' : `HTTP ${res.status}`;
     await closedLoop({ client: floor, concurrency: CONCURRENCY, n: Math.min(500, N_FLOOR), make: invoke(latencyRows), classify: floorOutcome });
     const f0 = await floorChild.usage();
     const floorRun = await closedLoop({ client: floor, concurrency: CONCURRENCY, n: N_FLOOR, make: invoke(latencyRows), classify: floorOutcome });
@@ -277,7 +362,13 @@ async function main(): Promise<void> {
   }
 }
 
-function summaryOf(calls: ReadonlyArray<CallRecord & { batchItemOf?: string }>): { graph: number; patches: number; entra: number; entraMetadata: number; tokenService: number } {
+function summaryOf(calls: ReadonlyArray<CallRecord & { batchItemOf?: string }>): {
+  graph: number;
+  patches: number;
+  entra: number;
+  entraMetadata: number;
+  tokenService: number;
+} {
   let graph = 0;
   let patches = 0;
   let entra = 0;
@@ -319,8 +410,14 @@ async function fileRequests(simUrl: string, bot: Child<BotReady>, n: number): Pr
       while (next < n) {
         const i = next++;
         const k = i % CHANNELS;
-        const created = (await simControl(simUrl, 'POST', '/_sim/requests', { principal: requesterId(i), role: benchRoleId(k), justification: GOOD_JUSTIFICATION, durationMinutes: 60 })) as { id: string; status: string };
-        if (created.status !== 'PendingApproval') throw new Error(`request ${i} is ${created.status}, not PendingApproval: did the bot's decision endpoint answer?`);
+        const created = (await simControl(simUrl, 'POST', '/_sim/requests', {
+          principal: requesterId(i),
+          role: benchRoleId(k),
+          justification: GOOD_JUSTIFICATION,
+          durationMinutes: 60,
+        })) as { id: string; status: string };
+        if (created.status !== 'PendingApproval')
+          throw new Error(`request ${i} is ${created.status}, not PendingApproval: did the bot's decision endpoint answer?`);
         pimIds[i] = created.id;
         roleOf[i] = k;
       }
@@ -344,7 +441,18 @@ interface ActionRun {
 
 function report(r: {
   machineText: string;
-  escalation: { run: RunResult; achievedRate: number; answered: LatencySummary; card: LatencySummary; missing: number; posts: number; calls: CallSummary; cpuMs: number; cpuCores: number; sqlPerEvent: number };
+  escalation: {
+    run: RunResult;
+    achievedRate: number;
+    answered: LatencySummary;
+    card: LatencySummary;
+    missing: number;
+    posts: number;
+    calls: CallSummary;
+    cpuMs: number;
+    cpuCores: number;
+    sqlPerEvent: number;
+  };
   prepSeconds: number;
   prepared: number;
   graphPerAction: number;
@@ -367,30 +475,120 @@ function report(r: {
   out.write(`\n### Escalation → card posted, ${r.machineText}, bot log level ${BOT_LOG_LEVEL}\n\n`);
   out.write(
     table(
-      ['events', 'rate asked / achieved (per s)', 'channels', 'event answered p50 / p99 (ms)', 'card at the connector p50 (ms)', 'p99 (ms)', 'max (ms)', 'cards posted (missing)', 'Graph calls per card', 'bot CPU per event (ms)', 'bot CPU (cores)', 'SQL statements per event'],
-      [[
-        e.run.n, `${ESC_RATE} / ${fixed(e.achievedRate, 1)}`, CHANNELS, `${fixed(e.answered.p50)} / ${fixed(e.answered.p99)}`,
-        fixed(e.card.p50), fixed(e.card.p99), fixed(e.card.max), `${e.posts} (${e.missing})`, fixed(e.calls.graphHttp / e.run.n, 1), fixed(e.cpuMs, 2), fixed(e.cpuCores, 2), fixed(e.sqlPerEvent, 1),
-      ]],
+      [
+        'events',
+        'rate asked / achieved (per s)',
+        'channels',
+        'event answered p50 / p99 (ms)',
+        'card at the connector p50 (ms)',
+        'p99 (ms)',
+        'max (ms)',
+        'cards posted (missing)',
+        'Graph calls per card',
+        'bot CPU per event (ms)',
+        'bot CPU (cores)',
+        'SQL statements per event',
+      ],
+      [
+        [
+          e.run.n,
+          `${ESC_RATE} / ${fixed(e.achievedRate, 1)}`,
+          CHANNELS,
+          `${fixed(e.answered.p50)} / ${fixed(e.answered.p99)}`,
+          fixed(e.card.p50),
+          fixed(e.card.p99),
+          fixed(e.card.max),
+          `${e.posts} (${e.missing})`,
+          fixed(e.calls.graphHttp / e.run.n, 1),
+          fixed(e.cpuMs, 2),
+          fixed(e.cpuCores, 2),
+          fixed(e.sqlPerEvent, 1),
+        ],
+      ],
     ),
   );
-  out.write(`\n\nescalation outcomes: ${Object.entries(e.run.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+  out.write(
+    `\n\nescalation outcomes: ${Object.entries(e.run.outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}\n`,
+  );
 
   out.write(`\n### Card actions (Approve → Graph recorded → invoke answered), concurrency ${CONCURRENCY}\n\n`);
-  out.write(`${r.prepared} pending requests filed in the simulator, evaluated by the bot and their cards posted in ${fixed(r.prepSeconds)} s before the runs. `);
-  out.write(`Per action (measured one at a time): ${fixed(r.graphPerAction, 1)} Graph calls in sequence, ${fixed(r.calibration.entraTokens / CALIBRATION, 1)} Entra token request (on-behalf-of) after ${fixed(r.calibration.entraMetadata / CALIBRATION, 1)} read of Entra's OpenID metadata, ${fixed(r.calibration.tokenService / CALIBRATION, 1)} token service call.\n\n`);
+  out.write(
+    `${r.prepared} pending requests filed in the simulator, evaluated by the bot and their cards posted in ${fixed(r.prepSeconds)} s before the runs. `,
+  );
+  out.write(
+    `Per action (measured one at a time): ${fixed(r.graphPerAction, 1)} Graph calls in sequence, ${fixed(r.calibration.entraTokens / CALIBRATION, 1)} Entra token request (on-behalf-of) after ${fixed(r.calibration.entraMetadata / CALIBRATION, 1)} read of Entra's OpenID metadata, ${fixed(r.calibration.tokenService / CALIBRATION, 1)} token service call.\n\n`,
+  );
   const lat = (x: ActionRun) => x.run.latency;
   const k = r.graphPerAction;
   out.write(
     table(
-      ['run', 'actions', 'throughput (per s)', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'CPU per action: bot / simulator (ms)', 'bot CPU (cores)', 'SQL statements per action', 'outcomes'],
       [
-        ['bot, no added Graph latency', r.fast.run.n, fixed(r.fast.run.throughput, 1), fixed(lat(r.fast).p50), fixed(lat(r.fast).p99), fixed(lat(r.fast).max), `${fixed(r.fast.botCpuMs, 2)} / ${fixed(r.fast.simCpuMs, 2)}`, fixed(r.fast.botCores, 2), fixed(r.fast.sqlPerAction, 1), outcomes(r.fast.run)],
-        [`bot, ${GRAPH_LATENCY_MS} ms per Graph call`, r.slow.run.n, fixed(r.slow.run.throughput, 1), fixed(lat(r.slow).p50), fixed(lat(r.slow).p99), fixed(lat(r.slow).max), `${fixed(r.slow.botCpuMs, 2)} / ${fixed(r.slow.simCpuMs, 2)}`, fixed(r.slow.botCores, 2), fixed(r.slow.sqlPerAction, 1), outcomes(r.slow.run)],
+        'run',
+        'actions',
+        'throughput (per s)',
+        'p50 (ms)',
+        'p99 (ms)',
+        'max (ms)',
+        'CPU per action: bot / simulator (ms)',
+        'bot CPU (cores)',
+        'SQL statements per action',
+        'outcomes',
+      ],
+      [
+        [
+          'bot, no added Graph latency',
+          r.fast.run.n,
+          fixed(r.fast.run.throughput, 1),
+          fixed(lat(r.fast).p50),
+          fixed(lat(r.fast).p99),
+          fixed(lat(r.fast).max),
+          `${fixed(r.fast.botCpuMs, 2)} / ${fixed(r.fast.simCpuMs, 2)}`,
+          fixed(r.fast.botCores, 2),
+          fixed(r.fast.sqlPerAction, 1),
+          outcomes(r.fast.run),
+        ],
+        [
+          `bot, ${GRAPH_LATENCY_MS} ms per Graph call`,
+          r.slow.run.n,
+          fixed(r.slow.run.throughput, 1),
+          fixed(lat(r.slow).p50),
+          fixed(lat(r.slow).p99),
+          fixed(lat(r.slow).max),
+          `${fixed(r.slow.botCpuMs, 2)} / ${fixed(r.slow.simCpuMs, 2)}`,
+          fixed(r.slow.botCores, 2),
+          fixed(r.slow.sqlPerAction, 1),
+          outcomes(r.slow.run),
+        ],
         ...(r.serial
-          ? [[`bot, ${GRAPH_LATENCY_MS} ms per Graph call, one action at a time`, r.serial.run.n, fixed(r.serial.run.throughput, 1), fixed(lat(r.serial).p50), fixed(lat(r.serial).p99), fixed(lat(r.serial).max), `${fixed(r.serial.botCpuMs, 2)} / ${fixed(r.serial.simCpuMs, 2)}`, fixed(r.serial.botCores, 2), fixed(r.serial.sqlPerAction, 1), outcomes(r.serial.run)]]
+          ? [
+              [
+                `bot, ${GRAPH_LATENCY_MS} ms per Graph call, one action at a time`,
+                r.serial.run.n,
+                fixed(r.serial.run.throughput, 1),
+                fixed(lat(r.serial).p50),
+                fixed(lat(r.serial).p99),
+                fixed(lat(r.serial).max),
+                `${fixed(r.serial.botCpuMs, 2)} / ${fixed(r.serial.simCpuMs, 2)}`,
+                fixed(r.serial.botCores, 2),
+                fixed(r.serial.sqlPerAction, 1),
+                outcomes(r.serial.run),
+              ],
+            ]
           : []),
-        ['framework floor (teams-ai, static card)', r.floorRun.n, fixed(r.floorRun.throughput, 1), fixed(r.floorRun.latency.p50), fixed(r.floorRun.latency.p99), fixed(r.floorRun.latency.max), `${fixed(r.floorCpuMs, 2)} / –`, fixed(r.floorCores, 2), '–', outcomes(r.floorRun)],
+        [
+          'framework floor (teams-ai, static card)',
+          r.floorRun.n,
+          fixed(r.floorRun.throughput, 1),
+          fixed(r.floorRun.latency.p50),
+          fixed(r.floorRun.latency.p99),
+          fixed(r.floorRun.latency.max),
+          `${fixed(r.floorCpuMs, 2)} / –`,
+          fixed(r.floorCores, 2),
+          '–',
+          outcomes(r.floorRun),
+        ],
       ],
     ),
   );
@@ -398,20 +596,39 @@ function report(r: {
   const overheadP50 = lat(r.slow).p50 - graphMs;
   const overheadP99 = lat(r.slow).p99 - graphMs;
   const share = r.fast.run.throughput / r.floorRun.throughput;
-  out.write(`\n\nwith ${GRAPH_LATENCY_MS} ms per Graph call (${fixed(k, 1)} × ${GRAPH_LATENCY_MS} = ${fixed(graphMs, 0)} ms of Graph on the path), concurrency ${CONCURRENCY}: overhead p50 ${fixed(overheadP50)} ms, p99 ${fixed(overheadP99)} ms (target p99 < 100 ms: ${overheadP99 < 100 ? 'met' : 'MISSED'})\n`);
+  out.write(
+    `\n\nwith ${GRAPH_LATENCY_MS} ms per Graph call (${fixed(k, 1)} × ${GRAPH_LATENCY_MS} = ${fixed(graphMs, 0)} ms of Graph on the path), concurrency ${CONCURRENCY}: overhead p50 ${fixed(overheadP50)} ms, p99 ${fixed(overheadP99)} ms (target p99 < 100 ms: ${overheadP99 < 100 ? 'met' : 'MISSED'})\n`,
+  );
   if (r.serial) out.write(`one action at a time: overhead p50 ${fixed(lat(r.serial).p50 - graphMs)} ms, p99 ${fixed(lat(r.serial).p99 - graphMs)} ms\n`);
-  out.write(`invoke sent → PATCH recorded: p50 ${fixed(r.toPatch.p50)} ms, p99 ${fixed(r.toPatch.p99)} ms; PATCH recorded → invoke answered: p50 ${fixed(r.afterPatch.p50)} ms, p99 ${fixed(r.afterPatch.p99)} ms (${r.patchesMatched} of ${r.slow.run.n} PATCHes matched in the simulator's log)\n`);
-  out.write(`Graph calls in the ${GRAPH_LATENCY_MS} ms run: ${r.slowCalls.graph} (${fixed(r.slowCalls.graph / r.slow.run.n, 1)} per action), PATCHes ${r.slowCalls.patches}; Entra token requests ${r.slowCalls.entra} and OpenID metadata reads ${r.slowCalls.entraMetadata}, token service calls ${r.slowCalls.tokenService}; connector posts and updates during the runs: ${r.fast.connectorCalls} / ${r.slow.connectorCalls}\n`);
-  out.write(`PIM's status of the approved requests afterwards: ${Object.entries(r.statuses).map(([s, n]) => `${s} ${n}`).join(', ')}\n`);
-  out.write(`bot (no added latency) / framework floor: throughput ${pct(share, 1)} (target ≥ 70%: ${share >= 0.7 ? 'met' : 'MISSED'}), CPU per invoke ${fixed(r.fast.botCpuMs / r.floorCpuMs, 0)}x\n`);
+  out.write(
+    `invoke sent → PATCH recorded: p50 ${fixed(r.toPatch.p50)} ms, p99 ${fixed(r.toPatch.p99)} ms; PATCH recorded → invoke answered: p50 ${fixed(r.afterPatch.p50)} ms, p99 ${fixed(r.afterPatch.p99)} ms (${r.patchesMatched} of ${r.slow.run.n} PATCHes matched in the simulator's log)\n`,
+  );
+  out.write(
+    `Graph calls in the ${GRAPH_LATENCY_MS} ms run: ${r.slowCalls.graph} (${fixed(r.slowCalls.graph / r.slow.run.n, 1)} per action), PATCHes ${r.slowCalls.patches}; Entra token requests ${r.slowCalls.entra} and OpenID metadata reads ${r.slowCalls.entraMetadata}, token service calls ${r.slowCalls.tokenService}; connector posts and updates during the runs: ${r.fast.connectorCalls} / ${r.slow.connectorCalls}\n`,
+  );
+  out.write(
+    `PIM's status of the approved requests afterwards: ${Object.entries(r.statuses)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}\n`,
+  );
+  out.write(
+    `bot (no added latency) / framework floor: throughput ${pct(share, 1)} (target ≥ 70%: ${share >= 0.7 ? 'met' : 'MISSED'}), CPU per invoke ${fixed(r.fast.botCpuMs / r.floorCpuMs, 0)}x\n`,
+  );
 
   out.write(`\n#### Bot RSS (its own process)\n\n`);
-  out.write(table(MEMORY_HEADER, r.rss.map((x) => memoryRow(x, fixed))));
+  out.write(
+    table(
+      MEMORY_HEADER,
+      r.rss.map((x) => memoryRow(x, fixed)),
+    ),
+  );
   out.write('\n');
 }
 
 function outcomes(run: RunResult): string {
-  return Object.entries(run.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+  return Object.entries(run.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 main().catch((err: unknown) => {

@@ -22,7 +22,19 @@ import { demoPolicy } from '../demo-policy';
 import type { BotArgs } from './children/bot';
 import type { FloorArgs } from './children/floor';
 import type { SimArgs, SimReady } from './children/sim';
-import { BOT_LOG_LEVEL, botEnv, botMemory, FLOOR_CHILD, MEMORY_HEADER, memoryRow, SIM_CHILD, simClearFaults, simLatency, startBotChild, type BotMemory } from './lib/bot-env';
+import {
+  BOT_LOG_LEVEL,
+  botEnv,
+  botMemory,
+  FLOOR_CHILD,
+  MEMORY_HEADER,
+  memoryRow,
+  SIM_CHILD,
+  simClearFaults,
+  simLatency,
+  startBotChild,
+  type BotMemory,
+} from './lib/bot-env';
 import { cpuPer, profiled, sqlStatements, startChild, type Child } from './lib/children';
 import { startBenchConnector } from './lib/connector';
 import { closedLoop, HttpClient, openLoop, type BenchRequest, type BenchResponse, type OpenLoopResult, type RunResult } from './lib/http-load';
@@ -66,9 +78,12 @@ async function main(): Promise<void> {
         method: 'POST',
         path: '/api/pim/evaluate',
         headers: auth,
-        body: JSON.stringify(pimRequestBody({ id: randomUUID(), principalId: USER.alex, roleDefinitionId, justification, ticketNumber: TICKET.approvedChange })),
+        body: JSON.stringify(
+          pimRequestBody({ id: randomUUID(), principalId: USER.alex, roleDefinitionId, justification, ticketNumber: TICKET.approvedChange }),
+        ),
       });
-    const outcome = (res: BenchResponse) => (res.status === 200 ? String((JSON.parse(res.body) as { evaluationOutcome?: string }).evaluationOutcome) : `HTTP ${res.status}`);
+    const outcome = (res: BenchResponse) =>
+      res.status === 200 ? String((JSON.parse(res.body) as { evaluationOutcome?: string }).evaluationOutcome) : `HTTP ${res.status}`;
     const GOOD = 'Contain the phishing incident on the finance mailboxes';
     const WEAK = 'test';
 
@@ -78,7 +93,13 @@ async function main(): Promise<void> {
       const r = await profiled(server, `${server.name} ${name}`, run);
       const after = await server.usage();
       const sql1 = await sqlStatements(server);
-      const row = { name, run: r, serverCpuMs: cpuPer(before, after, r.n), serverCpu: (after.cpuMs - before.cpuMs) / 1000 / r.seconds, sql: sql0 === null || sql1 === null ? null : (sql1 - sql0) / r.n };
+      const row = {
+        name,
+        run: r,
+        serverCpuMs: cpuPer(before, after, r.n),
+        serverCpu: (after.cpuMs - before.cpuMs) / 1000 / r.seconds,
+        sql: sql0 === null || sql1 === null ? null : (sql1 - sql0) / r.n,
+      };
       rows.push(row);
       process.stderr.write(`  ${name}: ${fixed(r.throughput, 0)} req/s, p50 ${fixed(r.latency.p50)} ms, p99 ${fixed(r.latency.p99)} ms\n`);
       return row;
@@ -88,20 +109,33 @@ async function main(): Promise<void> {
     process.stderr.write('decision bench: rules only and the HTTP floor…\n');
     const rulesPolicy = { version: 1, roles: { default: { justification: 'deny' } } };
     const rulesBot = await startBotChild('bot (rules only)', {
-      env: botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'rules.sqlite'), policy: rulesPolicy, extra: { DECISION_BUDGET_MS: String(BUDGET_MS) } }),
+      env: botEnv({
+        simUrl: sim.ready.url,
+        serviceUrl: connector.serviceUrl,
+        dbPath: join(dir, 'rules.sqlite'),
+        policy: rulesPolicy,
+        extra: { DECISION_BUDGET_MS: String(BUDGET_MS) },
+      }),
       sweepIntervalMs: 600_000,
     } satisfies BotArgs);
     children.push(rulesBot);
     const bot = new HttpClient(rulesBot.ready.url);
     // The floor answers exactly what the endpoint answers for these requests (a new evaluationId each time).
     const sample = JSON.parse((await bot.send(evaluate(WEAK)())).body) as { evaluationOutcome: string; reason: string[] };
-    const floorChild = await startChild<{ url: string }>('HTTP floor', FLOOR_CHILD, { kind: 'http', answer: { evaluationOutcome: sample.evaluationOutcome, reason: sample.reason } } satisfies FloorArgs);
+    const floorChild = await startChild<{ url: string }>('HTTP floor', FLOOR_CHILD, {
+      kind: 'http',
+      answer: { evaluationOutcome: sample.evaluationOutcome, reason: sample.reason },
+    } satisfies FloorArgs);
     children.push(floorChild);
     const floor = new HttpClient(floorChild.ready.url);
     await closedLoop({ client: floor, concurrency: CONCURRENCY, n: Math.min(2000, N_FLOOR), make: evaluate(WEAK), classify: outcome });
     await closedLoop({ client: bot, concurrency: CONCURRENCY, n: Math.min(500, N_RULES), make: evaluate(WEAK), classify: outcome });
-    const floorRow = await measure('HTTP floor: bare restify route, same JSON', floorChild, () => closedLoop({ client: floor, concurrency: CONCURRENCY, n: N_FLOOR, make: evaluate(WEAK), classify: outcome }));
-    const rulesRow = await measure('rules only (Denied, no card)', rulesBot, () => closedLoop({ client: bot, concurrency: CONCURRENCY, n: N_RULES, make: evaluate(WEAK), classify: outcome }));
+    const floorRow = await measure('HTTP floor: bare restify route, same JSON', floorChild, () =>
+      closedLoop({ client: floor, concurrency: CONCURRENCY, n: N_FLOOR, make: evaluate(WEAK), classify: outcome }),
+    );
+    const rulesRow = await measure('rules only (Denied, no card)', rulesBot, () =>
+      closedLoop({ client: bot, concurrency: CONCURRENCY, n: N_RULES, make: evaluate(WEAK), classify: outcome }),
+    );
     floor.close();
     await floorChild.stop();
 
@@ -110,7 +144,9 @@ async function main(): Promise<void> {
     const open = await openLoop({ client: bot, rate: OPEN_RATE, seconds: OPEN_SECONDS, make: evaluate(WEAK), classify: outcome });
     const openAfter = await rulesBot.usage();
 
-    await measure('rules only (Approved, card posted)', rulesBot, () => closedLoop({ client: bot, concurrency: CONCURRENCY, n: N_CARDS, make: evaluate(GOOD), classify: outcome }));
+    await measure('rules only (Approved, card posted)', rulesBot, () =>
+      closedLoop({ client: bot, concurrency: CONCURRENCY, n: N_CARDS, make: evaluate(GOOD), classify: outcome }),
+    );
     rss.push(await botMemory('rules only', rulesBot));
     bot.close();
     await rulesBot.stop();
@@ -118,7 +154,13 @@ async function main(): Promise<void> {
     // --- every check, with simulated latency --------------------------------------------------------
     process.stderr.write('decision bench: every check…\n');
     const fullBot = await startBotChild('bot (all checks)', {
-      env: botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'full.sqlite'), policy: demoPolicy(sim.ready.url), extra: { DECISION_BUDGET_MS: String(BUDGET_MS) } }),
+      env: botEnv({
+        simUrl: sim.ready.url,
+        serviceUrl: connector.serviceUrl,
+        dbPath: join(dir, 'full.sqlite'),
+        policy: demoPolicy(sim.ready.url),
+        extra: { DECISION_BUDGET_MS: String(BUDGET_MS) },
+      }),
       sweepIntervalMs: 600_000,
     } satisfies BotArgs);
     children.push(fullBot);
@@ -126,12 +168,16 @@ async function main(): Promise<void> {
     const systems = '^/(servicenow|pagerduty|opsgenie|jira)/|^/v1\\.0/users/';
     await closedLoop({ client: full, concurrency: CONCURRENCY, n: 50, make: evaluate(GOOD), classify: outcome });
     if (LATENCY_MS > 0) await simLatency(sim.ready.url, systems, LATENCY_MS);
-    await measure(`all checks, ${LATENCY_MS} ms per call`, fullBot, () => closedLoop({ client: full, concurrency: CONCURRENCY, n: N_FULL, make: evaluate(GOOD), classify: outcome }));
+    await measure(`all checks, ${LATENCY_MS} ms per call`, fullBot, () =>
+      closedLoop({ client: full, concurrency: CONCURRENCY, n: N_FULL, make: evaluate(GOOD), classify: outcome }),
+    );
     // Faults match first-come: the hang goes in before the general latency.
     await simClearFaults(sim.ready.url);
     await simLatency(sim.ready.url, '^/pagerduty/', 30_000);
     if (LATENCY_MS > 0) await simLatency(sim.ready.url, systems, LATENCY_MS);
-    await measure(`PagerDuty hangs (budget ${BUDGET_MS} ms)`, fullBot, () => closedLoop({ client: full, concurrency: CONCURRENCY, n: N_HANG, make: evaluate(GOOD), classify: outcome }));
+    await measure(`PagerDuty hangs (budget ${BUDGET_MS} ms)`, fullBot, () =>
+      closedLoop({ client: full, concurrency: CONCURRENCY, n: N_HANG, make: evaluate(GOOD), classify: outcome }),
+    );
     await simClearFaults(sim.ready.url);
     rss.push(await botMemory('all checks', fullBot));
     full.close();
@@ -147,38 +193,100 @@ async function main(): Promise<void> {
 
 function report(m: ReturnType<typeof machine>, rows: Row[], floor: Row, rules: Row, open: OpenLoopResult, openCpuMs: number, rss: BotMemory[]): void {
   const out = process.stdout;
-  out.write(`\n### Decision endpoint, ${machineLine(m)}, concurrency ${CONCURRENCY}, ${LATENCY_MS} ms simulated latency per call to a system of record, bot log level ${BOT_LOG_LEVEL}\n\n`);
+  out.write(
+    `\n### Decision endpoint, ${machineLine(m)}, concurrency ${CONCURRENCY}, ${LATENCY_MS} ms simulated latency per call to a system of record, bot log level ${BOT_LOG_LEVEL}\n\n`,
+  );
   out.write(
     table(
-      ['run', 'requests', 'throughput (req/s)', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'server CPU per request (ms)', 'server CPU (cores)', 'client CPU (cores)', 'SQL statements per request', 'outcomes'],
+      [
+        'run',
+        'requests',
+        'throughput (req/s)',
+        'p50 (ms)',
+        'p99 (ms)',
+        'max (ms)',
+        'server CPU per request (ms)',
+        'server CPU (cores)',
+        'client CPU (cores)',
+        'SQL statements per request',
+        'outcomes',
+      ],
       rows.map((r) => [
-        r.name, r.run.n, fixed(r.run.throughput, 0), fixed(r.run.latency.p50), fixed(r.run.latency.p99), fixed(r.run.latency.max),
-        fixed(r.serverCpuMs, 2), fixed(r.serverCpu, 2), fixed(r.run.clientCpu, 2), r.sql === null ? '–' : fixed(r.sql, 1),
-        Object.entries(r.run.outcomes).map(([k, v]) => `${k} ${v}`).join(', '),
+        r.name,
+        r.run.n,
+        fixed(r.run.throughput, 0),
+        fixed(r.run.latency.p50),
+        fixed(r.run.latency.p99),
+        fixed(r.run.latency.max),
+        fixed(r.serverCpuMs, 2),
+        fixed(r.serverCpu, 2),
+        fixed(r.run.clientCpu, 2),
+        r.sql === null ? '–' : fixed(r.sql, 1),
+        Object.entries(r.run.outcomes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
       ]),
     ),
   );
   const share = rules.run.throughput / floor.run.throughput;
-  out.write(`\n\nrules only / HTTP floor: throughput ${pct(share)} (target ≥ 40%: ${share >= 0.4 ? 'met' : 'MISSED'}), p50 ${fixed(rules.run.latency.p50 / floor.run.latency.p50)}x, server CPU per request ${fixed(rules.serverCpuMs / floor.serverCpuMs)}x\n`);
+  out.write(
+    `\n\nrules only / HTTP floor: throughput ${pct(share)} (target ≥ 40%: ${share >= 0.4 ? 'met' : 'MISSED'}), p50 ${fixed(rules.run.latency.p50 / floor.run.latency.p50)}x, server CPU per request ${fixed(rules.serverCpuMs / floor.serverCpuMs)}x\n`,
+  );
   const full = rows.find((r) => r.name.startsWith('all checks'));
-  if (full) out.write(`all checks / rules only: p50 ${fixed(full.run.latency.p50 / rules.run.latency.p50)}x, throughput ${fixed(full.run.throughput / rules.run.throughput, 2)}x\n`);
+  if (full)
+    out.write(
+      `all checks / rules only: p50 ${fixed(full.run.latency.p50 / rules.run.latency.p50)}x, throughput ${fixed(full.run.throughput / rules.run.throughput, 2)}x\n`,
+    );
 
   out.write(`\n#### Open loop: rules only (Denied, no card) at a fixed arrival rate\n\n`);
   const okOpen = open.latency.p99 < 25 && open.achievedRate >= 0.97 * open.targetRate;
   out.write(
     table(
-      ['target rate (req/s)', 'seconds', 'requests', 'achieved (req/s)', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'p99 from actual send (ms)', 'client send lag p99 (ms)', 'most in flight', 'bot CPU (cores)', 'outcomes'],
-      [[
-        open.targetRate, OPEN_SECONDS, open.n, fixed(open.achievedRate, 0), fixed(open.latency.p50), fixed(open.latency.p99), fixed(open.latency.max),
-        fixed(open.serviceLatency.p99), fixed(open.sendLag.p99), open.maxInFlight, fixed(openCpuMs / 1000 / open.seconds, 2),
-        Object.entries(open.outcomes).map(([k, v]) => `${k} ${v}`).join(', '),
-      ]],
+      [
+        'target rate (req/s)',
+        'seconds',
+        'requests',
+        'achieved (req/s)',
+        'p50 (ms)',
+        'p99 (ms)',
+        'max (ms)',
+        'p99 from actual send (ms)',
+        'client send lag p99 (ms)',
+        'most in flight',
+        'bot CPU (cores)',
+        'outcomes',
+      ],
+      [
+        [
+          open.targetRate,
+          OPEN_SECONDS,
+          open.n,
+          fixed(open.achievedRate, 0),
+          fixed(open.latency.p50),
+          fixed(open.latency.p99),
+          fixed(open.latency.max),
+          fixed(open.serviceLatency.p99),
+          fixed(open.sendLag.p99),
+          open.maxInFlight,
+          fixed(openCpuMs / 1000 / open.seconds, 2),
+          Object.entries(open.outcomes)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ],
+      ],
     ),
   );
-  out.write(`\n\nopen loop: p99 ${fixed(open.latency.p99)} ms at ${fixed(open.achievedRate, 0)}/s achieved (target p99 < 25 ms at ${open.targetRate}/s: ${okOpen ? 'met' : 'MISSED'})\n`);
+  out.write(
+    `\n\nopen loop: p99 ${fixed(open.latency.p99)} ms at ${fixed(open.achievedRate, 0)}/s achieved (target p99 < 25 ms at ${open.targetRate}/s: ${okOpen ? 'met' : 'MISSED'})\n`,
+  );
 
   out.write(`\n#### Bot RSS (its own process)\n\n`);
-  out.write(table(MEMORY_HEADER, rss.map((r) => memoryRow(r, fixed))));
+  out.write(
+    table(
+      MEMORY_HEADER,
+      rss.map((r) => memoryRow(r, fixed)),
+    ),
+  );
   out.write('\n');
 }
 

@@ -79,13 +79,19 @@ async function run(ready: ServeReady, users: number, eligibilities: number): Pro
   type ApprovalFields = import('../../services/digests').ApprovalFields;
   const baseRssMB = process.resourceUsage().maxRSS / 1024;
 
-  const credential = new ClientSecretCredential(ready.tenantId, DEMO_BOT_APP.clientId, DEMO_BOT_APP.clientSecret, { authorityHost: ready.url, disableInstanceDiscovery: true });
+  const credential = new ClientSecretCredential(ready.tenantId, DEMO_BOT_APP.clientId, DEMO_BOT_APP.clientSecret, {
+    authorityHost: ready.url,
+    disableInstanceDiscovery: true,
+  });
   const reader = new digests.GraphTenantReader(createGraphClient(ready.url, credential));
   // Token acquisition is not the digest's cost.
   await credential.getToken('https://graph.microsoft.com/.default');
 
   const stage = (what: string) => {
-    if (process.env.BENCH_DIGEST_TRACE) process.stderr.write(`  ${what}: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB, peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB\n`);
+    if (process.env.BENCH_DIGEST_TRACE)
+      process.stderr.write(
+        `  ${what}: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB, peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB\n`,
+      );
   };
   stage('after token');
   const now = new Date();
@@ -110,15 +116,25 @@ async function run(ready: ServeReady, users: number, eligibilities: number): Pro
   // Synthetic store rows: 30 pending requests, 1,000 approvals yesterday.
   const window = digests.spotAuditWindow(now, 'Europe/Berlin');
   const row = (i: number, status: string, decidedAt: string | null): ApprovalFields => ({
-    id: randomUUID(), pim_request_id: randomUUID(), kind: 'entraRole', principal_id: `5ca1e000-0000-4000-8000-${(i % users).toString(16).padStart(12, '0')}`,
-    role_definition_id: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f', scope: '/', status, created_at: new Date(now.getTime() - (i + 1) * 60_000).toISOString(),
-    justification: 'Investigating INC0012345', ticket_system: 'ServiceNow', ticket_number: 'INC0012345',
-    decided_by_id: decidedAt ? '5ca1e000-0000-4000-8000-000000000000' : null, decided_by_name: decidedAt ? 'Scale User 0' : null, decided_at: decidedAt,
+    id: randomUUID(),
+    pim_request_id: randomUUID(),
+    kind: 'entraRole',
+    principal_id: `5ca1e000-0000-4000-8000-${(i % users).toString(16).padStart(12, '0')}`,
+    role_definition_id: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
+    scope: '/',
+    status,
+    created_at: new Date(now.getTime() - (i + 1) * 60_000).toISOString(),
+    justification: 'Investigating INC0012345',
+    ticket_system: 'ServiceNow',
+    ticket_number: 'INC0012345',
+    decided_by_id: decidedAt ? '5ca1e000-0000-4000-8000-000000000000' : null,
+    decided_by_name: decidedAt ? 'Scale User 0' : null,
+    decided_at: decidedAt,
     decision_justification: decidedAt ? 'Matches the incident' : null,
   });
   const from = Date.parse(window.from);
   const pending = Array.from({ length: 30 }, (_, i) => row(i, 'pending', null));
-  const approvals = Array.from({ length: 1000 }, (_, i) => row(i + 100, 'approved', new Date(from + (i * 86_000)).toISOString()));
+  const approvals = Array.from({ length: 1000 }, (_, i) => row(i + 100, 'approved', new Date(from + i * 86_000).toISOString()));
   const admin = digests.buildAdminDigest({ inputs, pending, approvals, flags: [] }, { now, timeZone: 'Europe/Berlin', spotAudit: { salt: 'bench-salt' } });
   const refs = digests.adminDigestNameRefs(admin);
   const tn = performance.now();
@@ -130,7 +146,13 @@ async function run(ready: ServeReady, users: number, eligibilities: number): Pro
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
   // Card rendering per user, measured on a sample (the bot renders each when it sends it).
-  const targetNames = (await digests.resolveNames(reader, [], sampleDigests.flatMap((d) => [...d.ending, ...d.endingToday]))).targets;
+  const targetNames = (
+    await digests.resolveNames(
+      reader,
+      [],
+      sampleDigests.flatMap((d) => [...d.ending, ...d.endingToday]),
+    )
+  ).targets;
   const t4 = performance.now();
   for (const d of sampleDigests) renderUserDigestCard({ digest: d, targetNames });
   const userCardMsEach = sampleDigests.length ? (performance.now() - t4) / sampleDigests.length : 0;
@@ -175,7 +197,10 @@ function firstLine<T>(p: ChildProcess): Promise<T> {
   });
 }
 
-async function measure(users: number, eligibilities: number): Promise<RunResult & { simCalls: number; simBatchItems: number; seedMs: number; simRssMB: number }> {
+async function measure(
+  users: number,
+  eligibilities: number,
+): Promise<RunResult & { simCalls: number; simBatchItems: number; seedMs: number; simRssMB: number }> {
   const sim = child(['--serve', String(users), String(eligibilities)]);
   try {
     const ready = await firstLine<ServeReady>(sim);
@@ -204,18 +229,28 @@ async function main(): Promise<void> {
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const out = process.stdout;
-  out.write(`\nDigest benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`);
-  out.write('| users | eligibility instances | wall time (s) | of which Graph reads (s) | user digests (s) | admin digest (s) | of which names (s) | peak RSS (MB) | RSS before reading (MB) | Graph HTTP calls (reader / sim log) | of which JSON batches (items) | history records | kept in memory | recipients | dormant | spot-audit sample (cards) |\n');
+  out.write(
+    `\nDigest benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`,
+  );
+  out.write(
+    '| users | eligibility instances | wall time (s) | of which Graph reads (s) | user digests (s) | admin digest (s) | of which names (s) | peak RSS (MB) | RSS before reading (MB) | Graph HTTP calls (reader / sim log) | of which JSON batches (items) | history records | kept in memory | recipients | dormant | spot-audit sample (cards) |\n',
+  );
   out.write('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');
   for (const r of results) {
-    out.write(`| ${r.users} | ${r.eligibilities} | ${(r.wallMs / 1000).toFixed(1)} | ${(r.readMs / 1000).toFixed(1)} | ${(r.userDigestMs / 1000).toFixed(2)} | ${(r.adminDigestMs / 1000).toFixed(2)} | ${(r.namesMs / 1000).toFixed(2)} | ${r.peakRssMB.toFixed(0)} | ${r.baseRssMB.toFixed(0)} | ${r.readerCalls} / ${r.simCalls} | ${r.batches} (${r.simBatchItems}) | ${r.counts.activationHistory} | ${r.expiringKept} | ${r.recipients} | ${r.dormant} | ${r.sampled} (${r.adminCards}) |\n`);
+    out.write(
+      `| ${r.users} | ${r.eligibilities} | ${(r.wallMs / 1000).toFixed(1)} | ${(r.readMs / 1000).toFixed(1)} | ${(r.userDigestMs / 1000).toFixed(2)} | ${(r.adminDigestMs / 1000).toFixed(2)} | ${(r.namesMs / 1000).toFixed(2)} | ${r.peakRssMB.toFixed(0)} | ${r.baseRssMB.toFixed(0)} | ${r.readerCalls} / ${r.simCalls} | ${r.batches} (${r.simBatchItems}) | ${r.counts.activationHistory} | ${r.expiringKept} | ${r.recipients} | ${r.dormant} | ${r.sampled} (${r.adminCards}) |\n`,
+    );
   }
   if (results.length >= 2) {
     const [s, l] = [results[0]!, results.at(-1)!];
     const x = l.eligibilities / s.eligibilities;
-    out.write(`\n${x.toFixed(1)}x the instances: wall time ${(l.wallMs / s.wallMs).toFixed(1)}x, Graph calls ${(l.readerCalls / s.readerCalls).toFixed(1)}x, peak RSS above baseline ${((l.peakRssMB - l.baseRssMB) / Math.max(1, s.peakRssMB - s.baseRssMB)).toFixed(1)}x\n`);
+    out.write(
+      `\n${x.toFixed(1)}x the instances: wall time ${(l.wallMs / s.wallMs).toFixed(1)}x, Graph calls ${(l.readerCalls / s.readerCalls).toFixed(1)}x, peak RSS above baseline ${((l.peakRssMB - l.baseRssMB) / Math.max(1, s.peakRssMB - s.baseRssMB)).toFixed(1)}x\n`,
+    );
   }
-  out.write(`user digest card: ${results.map((r) => `${r.userCardMsEach.toFixed(2)} ms`).join(' / ')} to render each; simulator seeding ${results.map((r) => `${(r.seedMs / 1000).toFixed(1)} s`).join(' / ')}\n`);
+  out.write(
+    `user digest card: ${results.map((r) => `${r.userCardMsEach.toFixed(2)} ms`).join(' / ')} to render each; simulator seeding ${results.map((r) => `${(r.seedMs / 1000).toFixed(1)} s`).join(' / ')}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

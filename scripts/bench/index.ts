@@ -42,7 +42,10 @@ function cpuSeconds(): { machine: number; ours: number } | null {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const [user, nice, system, , , irq, softirq, steal] = cpu as [number, number, number, number, number, number, number, number];
     const self = readFileSync('/proc/self/stat', 'utf8');
-    const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = self
+      .slice(self.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     // Fields 14-17 of /proc/self/stat (utime, stime, cutime, cstime); f starts at field 3.
     const ours = f[11]! + f[12]! + f[13]! + f[14]!;
     return { machine: (user + nice + system + irq + softirq + steal) / hz, ours: ours / hz };
@@ -72,8 +75,13 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
   const started = Date.now();
   const cpuStart = cpuSeconds();
-  const overrides = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_')).map(([k, v]) => `${k}=${v}`);
-  const load = () => loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const overrides = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_'))
+    .map(([k, v]) => `${k}=${v}`);
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / ');
   const header = `## ${machineLine()}\n\nCommand: \`${[...overrides, 'npm run bench'].join(' ')}\`; code: ${codeVersion()}; load average (1 / 5 / 15 min) at the start: ${load()}\n`;
   process.stdout.write(`${header}\n`);
   let doc = `${header}\n`;

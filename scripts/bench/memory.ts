@@ -35,7 +35,10 @@ const GROUPS: Array<[string, string[]]> = [
   ['teams-ai Application + TeamsAdapter', ['@microsoft/teams-ai/lib/Application', '@microsoft/teams-ai/lib/TeamsAdapter']],
   ['rest of the teams-ai package root (AI planners, moderators, embeddings, OpenAI clients)', ['@microsoft/teams-ai']],
   ['adaptivecards-templating (adaptive-expressions, antlr4ts)', ['adaptivecards-templating']],
-  ['adaptivecards UMD + ajv + ajv-formats (cards/validate-card, imported at run time for one constant)', ['adaptivecards/dist/adaptivecards.js', 'ajv', 'ajv/dist/2020', 'ajv-formats']],
+  [
+    'adaptivecards UMD + ajv + ajv-formats (cards/validate-card, imported at run time for one constant)',
+    ['adaptivecards/dist/adaptivecards.js', 'ajv', 'ajv/dist/2020', 'ajv-formats'],
+  ],
 ];
 
 interface Step {
@@ -84,7 +87,16 @@ function rssOf(pid: number): number {
 async function compiledBotRss(dir: string, env: Record<string, string>): Promise<{ at1: number; at5: number }> {
   buildProduction(dir);
   const [, ...args] = dockerfileCommands().cmd;
-  const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ? resolve(ROOT, process.env.NODE_EXTRA_CA_CERTS) : '', ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ? resolve(ROOT, process.env.NODE_EXTRA_CA_CERTS) : '',
+      ...env,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       let text = '';
@@ -120,8 +132,14 @@ async function main(): Promise<void> {
     await bot.stop();
     children.pop();
     // The floors in the same run, one at a time like the bot (nothing else of the bench runs meanwhile).
-    const floors = [await floorMemory('teams-ai bot on node:http (no restify)', 'teams-node'), await floorMemory('teams-ai bot on restify (the framework floor)', 'teams')];
-    const compiled = await compiledBotRss(join(dir, 'compiled'), botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'compiled.sqlite') }));
+    const floors = [
+      await floorMemory('teams-ai bot on node:http (no restify)', 'teams-node'),
+      await floorMemory('teams-ai bot on restify (the framework floor)', 'teams'),
+    ];
+    const compiled = await compiledBotRss(
+      join(dir, 'compiled'),
+      botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'compiled.sqlite') }),
+    );
     const steps = JSON.parse(await run(['--no-deprecation', '--expose-gc', '-e', MEASURE, JSON.stringify(GROUPS)])) as Step[];
     // tsx's own cost: the same empty measurement under the loader `npm start` uses.
     const tsxBase = (JSON.parse(await run([...process.execArgv, '--no-deprecation', '--expose-gc', '-e', MEASURE, '[]'])) as Step[])[0]!;
@@ -140,7 +158,7 @@ async function main(): Promise<void> {
     out.write('\n\n');
     out.write(
       table(
-        ['the bot as production runs it (compiled, the Dockerfile\'s CMD)', 'RSS (MB)'],
+        ["the bot as production runs it (compiled, the Dockerfile's CMD)", 'RSS (MB)'],
         [
           ['1 s after it listens, nothing asked of it', fixed(compiled.at1, 0)],
           ['5 s after it listens', fixed(compiled.at5, 0)],
@@ -154,7 +172,12 @@ async function main(): Promise<void> {
         ['idle, each in its own process started with tsx as the bot is', 'RSS 1 s after start (MB)', 'RSS after full GCs (MB)', 'live heap (MB)'],
         [
           ...floors.map((f) => [f.label, fixed(f.idle.rssMB, 0), fixed(f.live.rssMB, 0), fixed(f.live.heapUsedMB, 0)]),
-          ['the bot (restify, teams-ai, its own code, store and connections)', fixed(bot.ready.idle.rssMB, 0), fixed(afterGc.rssMB, 0), fixed(afterGc.heapUsedMB, 0)],
+          [
+            'the bot (restify, teams-ai, its own code, store and connections)',
+            fixed(bot.ready.idle.rssMB, 0),
+            fixed(afterGc.rssMB, 0),
+            fixed(afterGc.heapUsedMB, 0),
+          ],
         ],
       ),
     );
@@ -162,16 +185,30 @@ async function main(): Promise<void> {
       `\n\nrestify in a running teams-ai bot: +${fixed(restifyFloor.live.rssMB - bare.live.rssMB, 0)} MB RSS, +${fixed(restifyFloor.live.heapUsedMB - bare.live.heapUsedMB, 1)} MB live heap (the restify floor against the node:http one, after full GCs). ` +
         `The bot above the restify floor: +${fixed(afterGc.rssMB - restifyFloor.live.rssMB, 0)} MB RSS, +${fixed(afterGc.heapUsedMB - restifyFloor.live.heapUsedMB, 0)} MB live heap.\n`,
     );
-    out.write('\nWhat its dependencies cost, loaded by plain node in the bot\'s order (each after a full GC; a group\'s cost includes what it shares with later groups):\n\n');
+    out.write(
+      "\nWhat its dependencies cost, loaded by plain node in the bot's order (each after a full GC; a group's cost includes what it shares with later groups):\n\n",
+    );
     const rows: Array<[string, string, string, string]> = [];
     steps.forEach((s, i) => {
       const prev = steps[i - 1];
-      rows.push([s.label, fixed(s.rssMB, 0), prev ? `+${fixed(s.rssMB - prev.rssMB, 0)}` : '', prev ? `+${fixed(s.heapMB - prev.heapMB, 0)}` : fixed(s.heapMB, 0)]);
+      rows.push([
+        s.label,
+        fixed(s.rssMB, 0),
+        prev ? `+${fixed(s.rssMB - prev.rssMB, 0)}` : '',
+        prev ? `+${fixed(s.heapMB - prev.heapMB, 0)}` : fixed(s.heapMB, 0),
+      ]);
     });
     const last = steps.at(-1)!;
-    rows.push(['tsx (the loader npm start uses), on an empty script', fixed(tsxBase.rssMB, 0), `+${fixed(tsxBase.rssMB - steps[0]!.rssMB, 0)} over node`, `+${fixed(tsxBase.heapMB - steps[0]!.heapMB, 0)}`]);
+    rows.push([
+      'tsx (the loader npm start uses), on an empty script',
+      fixed(tsxBase.rssMB, 0),
+      `+${fixed(tsxBase.rssMB - steps[0]!.rssMB, 0)} over node`,
+      `+${fixed(tsxBase.heapMB - steps[0]!.heapMB, 0)}`,
+    ]);
     out.write(table(['loaded', 'RSS (MB)', 'adds RSS (MB)', 'adds live heap (MB)'], rows));
-    out.write(`\n\nDependencies alone under plain node: ${fixed(last.rssMB, 0)} MB RSS; with tsx's ${fixed(tsxBase.rssMB - steps[0]!.rssMB, 0)} MB that is ${fixed(last.rssMB + tsxBase.rssMB - steps[0]!.rssMB, 0)} MB before the bot's own code, store and connections.\n`);
+    out.write(
+      `\n\nDependencies alone under plain node: ${fixed(last.rssMB, 0)} MB RSS; with tsx's ${fixed(tsxBase.rssMB - steps[0]!.rssMB, 0)} MB that is ${fixed(last.rssMB + tsxBase.rssMB - steps[0]!.rssMB, 0)} MB before the bot's own code, store and connections.\n`,
+    );
   } finally {
     for (const c of children.reverse()) await c.stop().catch(() => undefined);
     await connector.close();

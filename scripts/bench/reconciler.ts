@@ -41,7 +41,12 @@ async function main(): Promise<void> {
     process.stderr.write(`reconciler bench: ${N} tracked requests…\n`);
     const bot = await startBotChild('bot (reconciler)', {
       // The reconciler's own timer stays out of the way: passes run when this script asks.
-      env: botEnv({ simUrl: sim.ready.url, serviceUrl: connector.serviceUrl, dbPath: join(dir, 'reconcile.sqlite'), extra: { RECONCILE_INTERVAL_MS: String(3_600_000) } }),
+      env: botEnv({
+        simUrl: sim.ready.url,
+        serviceUrl: connector.serviceUrl,
+        dbPath: join(dir, 'reconcile.sqlite'),
+        extra: { RECONCILE_INTERVAL_MS: String(3_600_000) },
+      }),
       sweepIntervalMs: 600_000,
     } satisfies BotArgs);
     children.push(bot);
@@ -73,18 +78,46 @@ async function main(): Promise<void> {
 
     const out = process.stdout;
     out.write(`\n### Reconciler over ${N} tracked requests, ${machineLine()}, bot log level ${BOT_LOG_LEVEL}\n\n`);
-    out.write(`${N} open approval requests written to the bot's store in ${fixed(seed.ms / 1000, 2)} s; bot RSS before, with them tracked: ${fixed(bot.ready.idle.rssMB, 0)} → ${fixed(tracked.rssMB, 0)} MB.\n\n`);
+    out.write(
+      `${N} open approval requests written to the bot's store in ${fixed(seed.ms / 1000, 2)} s; bot RSS before, with them tracked: ${fixed(bot.ready.idle.rssMB, 0)} → ${fixed(tracked.rssMB, 0)} MB.\n\n`,
+    );
     out.write(
       table(
-        ['pass', 'wall time (s)', 'per 1,000 requests (ms)', 'bot CPU (s)', 'checked', 'still open', 'closed: approved / denied / expired / cancelled', 'unread', 'Graph HTTP calls ($batch)', 'requests in batches', 'SQL statements', 'RSS after (MB)', 'peak RSS (MB)'],
+        [
+          'pass',
+          'wall time (s)',
+          'per 1,000 requests (ms)',
+          'bot CPU (s)',
+          'checked',
+          'still open',
+          'closed: approved / denied / expired / cancelled',
+          'unread',
+          'Graph HTTP calls ($batch)',
+          'requests in batches',
+          'SQL statements',
+          'RSS after (MB)',
+          'peak RSS (MB)',
+        ],
         passes.map((p) => [
-          p.name, fixed(p.ms / 1000, 2), fixed((p.ms / p.counts.checked) * 1000, 0), fixed(p.cpuMs / 1000, 2), p.counts.checked, p.counts.open,
-          `${p.counts.approved} / ${p.counts.denied} / ${p.counts.expired} / ${p.counts.cancelled}`, p.counts.unread, `${p.calls.graphHttp} (${p.calls.batches})`, p.calls.batchItems, p.sql,
-          fixed(p.after.rssMB, 0), fixed(p.after.maxRssMB, 0),
+          p.name,
+          fixed(p.ms / 1000, 2),
+          fixed((p.ms / p.counts.checked) * 1000, 0),
+          fixed(p.cpuMs / 1000, 2),
+          p.counts.checked,
+          p.counts.open,
+          `${p.counts.approved} / ${p.counts.denied} / ${p.counts.expired} / ${p.counts.cancelled}`,
+          p.counts.unread,
+          `${p.calls.graphHttp} (${p.calls.batches})`,
+          p.calls.batchItems,
+          p.sql,
+          fixed(p.after.rssMB, 0),
+          fixed(p.after.maxRssMB, 0),
         ]),
       ),
     );
-    out.write(`\n\nBot after both passes: RSS ${fixed(memory.loaded.rssMB, 0)} MB, heap ${fixed(memory.loaded.heapUsedMB, 0)} MB, live heap after a full GC ${fixed(memory.live.heapUsedMB, 0)} MB (idle at start-up: RSS ${fixed(memory.idle.rssMB, 0)} MB, heap ${fixed(memory.idle.heapUsedMB, 0)} MB).\n`);
+    out.write(
+      `\n\nBot after both passes: RSS ${fixed(memory.loaded.rssMB, 0)} MB, heap ${fixed(memory.loaded.heapUsedMB, 0)} MB, live heap after a full GC ${fixed(memory.live.heapUsedMB, 0)} MB (idle at start-up: RSS ${fixed(memory.idle.rssMB, 0)} MB, heap ${fixed(memory.idle.heapUsedMB, 0)} MB).\n`,
+    );
   } finally {
     for (const c of children.reverse()) await c.stop().catch(() => undefined);
     await connector.close();

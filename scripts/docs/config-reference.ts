@@ -103,7 +103,9 @@ export function variableDocs(schema: z.AnyZodObject): VariableDoc[] {
 
 /** Variables without a `.describe()` text (the reference would have an empty cell). */
 export function undocumented(schema: z.AnyZodObject): string[] {
-  return variableDocs(schema).filter((d) => !d.description?.trim()).map((d) => d.name);
+  return variableDocs(schema)
+    .filter((d) => !d.description?.trim())
+    .map((d) => d.name);
 }
 
 /** Table-safe: `|` would end the cell, and `<path>` would read as an HTML tag and vanish. */

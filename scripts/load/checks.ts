@@ -51,7 +51,9 @@ export async function dbFigures(pool: Pool): Promise<DbFigures> {
   // Escalations store an evaluation too (mode 'external', latency 0): the endpoint's own are the others.
   const decision = await pool.query<{ latency_ms: number }>("SELECT latency_ms FROM evaluations WHERE mode <> 'external'");
   const stored = await pool.query<{ n: string }>('SELECT count(*) AS n FROM evaluations');
-  const lag = await pool.query<{ created_at: string; cards_posted_at: string }>('SELECT created_at, cards_posted_at FROM approval_requests WHERE cards_posted_at IS NOT NULL');
+  const lag = await pool.query<{ created_at: string; cards_posted_at: string }>(
+    'SELECT created_at, cards_posted_at FROM approval_requests WHERE cards_posted_at IS NOT NULL',
+  );
   return {
     requestsByStatus: await countBy(pool, 'approval_requests', 'status'),
     outboxByStatus: await countBy(pool, 'outbox', 'status'),
@@ -89,11 +91,23 @@ export async function runChecks(o: {
   const noCard = o.filed.filter((f) => f.outcome === 'AutoApproved' || f.outcome === 'Denied');
   const missing = shouldHaveCard.filter((f) => !byPim.has(f.pimRequestId)).map((f) => f.pimRequestId);
   const stray = noCard.filter((f) => byPim.has(f.pimRequestId)).map((f) => f.pimRequestId);
-  checks.push({ name: 'a request row for every Approved evaluation and escalation', expected: String(shouldHaveCard.length), found: String(shouldHaveCard.length - missing.length), ok: missing.length === 0, detail: few(missing) });
+  checks.push({
+    name: 'a request row for every Approved evaluation and escalation',
+    expected: String(shouldHaveCard.length),
+    found: String(shouldHaveCard.length - missing.length),
+    ok: missing.length === 0,
+    detail: few(missing),
+  });
   checks.push({ name: 'no request row for AutoApproved or Denied', expected: '0', found: String(stray.length), ok: stray.length === 0, detail: few(stray) });
   const filedIds = new Set(o.filed.map((f) => f.pimRequestId));
   const unknownRows = rows.filter((r) => !filedIds.has(r.pim_request_id)).map((r) => r.id);
-  checks.push({ name: 'no request row the run did not file', expected: '0', found: String(unknownRows.length), ok: unknownRows.length === 0, detail: few(unknownRows) });
+  checks.push({
+    name: 'no request row the run did not file',
+    expected: '0',
+    found: String(unknownRows.length),
+    ok: unknownRows.length === 0,
+    detail: few(unknownRows),
+  });
 
   // One stored evaluation per PIM request the endpoint answered, one per escalation, none twice.
   const evals = (await pool.query<{ pim_request_id: string | null; mode: string }>('SELECT pim_request_id, mode FROM evaluations')).rows;
@@ -111,7 +125,13 @@ export async function runChecks(o: {
 
   // One card per request, in the database and at the connector.
   const notOne = rows.filter((r) => Number(r.card_posts) !== 1).map((r) => `${r.id}×${r.card_posts}`);
-  checks.push({ name: 'exactly one card_posts row per request', expected: `${rows.length} × 1`, found: `${rows.length - notOne.length} × 1`, ok: notOne.length === 0, detail: few(notOne) });
+  checks.push({
+    name: 'exactly one card_posts row per request',
+    expected: `${rows.length} × 1`,
+    found: `${rows.length - notOne.length} × 1`,
+    ok: notOne.length === 0,
+    detail: few(notOne),
+  });
   const posted = new Map<string, number>();
   let otherPosts = 0;
   for (const p of connector.posts) {
@@ -153,28 +173,85 @@ export async function runChecks(o: {
       wrong.push(`${r.pim_request_id} (${pim?.status ?? 'missing'}, ${step?.reviewResult ?? '-'}, PATCH×${calls})`);
     }
   }
-  checks.push({ name: 'every approved request: one PIM decision (one PATCH, Provisioned, by the recorded approver)', expected: `${approved.length} × 1`, found: `${approved.length - wrong.length} × 1`, ok: wrong.length === 0, detail: few(wrong) });
+  checks.push({
+    name: 'every approved request: one PIM decision (one PATCH, Provisioned, by the recorded approver)',
+    expected: `${approved.length} × 1`,
+    found: `${approved.length - wrong.length} × 1`,
+    ok: wrong.length === 0,
+    detail: few(wrong),
+  });
   const totalPatches = [...patches.values()].reduce((s, e) => s + e.ok, 0);
   const failedPatches = [...patches.values()].reduce((s, e) => s + e.failed, 0);
-  checks.push({ name: 'PIM approval PATCHes in all (succeeded / refused)', expected: `${approved.length} / 0`, found: `${totalPatches} / ${failedPatches}`, ok: totalPatches === approved.length && failedPatches === 0 });
+  checks.push({
+    name: 'PIM approval PATCHes in all (succeeded / refused)',
+    expected: `${approved.length} / 0`,
+    found: `${totalPatches} / ${failedPatches}`,
+    ok: totalPatches === approved.length && failedPatches === 0,
+  });
   // PIM decided nothing the database does not know about (a decision recorded but lost here).
-  const decidedInPim = rows.filter((r) => r.status !== 'approved' && sim.pim.get(r.pim_request_id)?.approval?.steps[0]?.status === 'Completed').map((r) => `${r.pim_request_id} (${r.status})`);
-  checks.push({ name: 'no request decided in PIM but not here', expected: '0', found: String(decidedInPim.length), ok: decidedInPim.length === 0, detail: few(decidedInPim) });
+  const decidedInPim = rows
+    .filter((r) => r.status !== 'approved' && sim.pim.get(r.pim_request_id)?.approval?.steps[0]?.status === 'Completed')
+    .map((r) => `${r.pim_request_id} (${r.status})`);
+  checks.push({
+    name: 'no request decided in PIM but not here',
+    expected: '0',
+    found: String(decidedInPim.length),
+    ok: decidedInPim.length === 0,
+    detail: few(decidedInPim),
+  });
   const clickedNotApproved = [...o.approvedByClick].filter((id) => rowById.get(id)?.status !== 'approved');
   const approvedNotClicked = approved.filter((r) => !o.approvedByClick.has(r.id)).map((r) => r.id);
-  checks.push({ name: 'approved rows = clicks answered "Approved"', expected: String(o.approvedByClick.size), found: `${approved.length}${clickedNotApproved.length ? `, ${clickedNotApproved.length} clicked but not approved` : ''}${approvedNotClicked.length ? `, ${approvedNotClicked.length} approved without such a click` : ''}`, ok: clickedNotApproved.length === 0 && approvedNotClicked.length === 0, detail: few([...clickedNotApproved, ...approvedNotClicked]) });
+  checks.push({
+    name: 'approved rows = clicks answered "Approved"',
+    expected: String(o.approvedByClick.size),
+    found: `${approved.length}${clickedNotApproved.length ? `, ${clickedNotApproved.length} clicked but not approved` : ''}${approvedNotClicked.length ? `, ${approvedNotClicked.length} approved without such a click` : ''}`,
+    ok: clickedNotApproved.length === 0 && approvedNotClicked.length === 0,
+    detail: few([...clickedNotApproved, ...approvedNotClicked]),
+  });
   const recording = rows.filter((r) => r.status === 'recording').map((r) => r.id);
-  checks.push({ name: 'no request left in "recording" (a claim without an outcome)', expected: '0', found: String(recording.length), ok: recording.length === 0, detail: few(recording) });
+  checks.push({
+    name: 'no request left in "recording" (a claim without an outcome)',
+    expected: '0',
+    found: String(recording.length),
+    ok: recording.length === 0,
+    detail: few(recording),
+  });
 
   // The outbox and the job table.
-  const outboxFailed = await pool.query<{ id: string; kind: string; last_error: string | null }>("SELECT id, kind, last_error FROM outbox WHERE status = 'failed'");
-  checks.push({ name: 'no outbox row failed', expected: '0', found: String(outboxFailed.rows.length), ok: outboxFailed.rows.length === 0, detail: few(outboxFailed.rows.map((r) => `${r.kind}: ${r.last_error}`)) });
+  const outboxFailed = await pool.query<{ id: string; kind: string; last_error: string | null }>(
+    "SELECT id, kind, last_error FROM outbox WHERE status = 'failed'",
+  );
+  checks.push({
+    name: 'no outbox row failed',
+    expected: '0',
+    found: String(outboxFailed.rows.length),
+    ok: outboxFailed.rows.length === 0,
+    detail: few(outboxFailed.rows.map((r) => `${r.kind}: ${r.last_error}`)),
+  });
   const outboxOpen = await pool.query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status IN ('pending', 'sending', 'held')");
-  checks.push({ name: 'outbox empty after the drain (pending, sending, held)', expected: '0', found: outboxOpen.rows[0]!.n, ok: Number(outboxOpen.rows[0]!.n) === 0 });
+  checks.push({
+    name: 'outbox empty after the drain (pending, sending, held)',
+    expected: '0',
+    found: outboxOpen.rows[0]!.n,
+    ok: Number(outboxOpen.rows[0]!.n) === 0,
+  });
   const outboxRetried = await pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE attempts > 1 OR last_error IS NOT NULL');
-  checks.push({ name: 'outbox rows sent more than once or with an error', expected: '0', found: outboxRetried.rows[0]!.n, ok: Number(outboxRetried.rows[0]!.n) === 0 });
-  const jobsFailed = await pool.query<{ id: string; kind: string; last_error: string | null }>("SELECT id, kind, last_error FROM jobs WHERE status = 'failed' OR (last_error IS NOT NULL AND status <> 'done')");
-  checks.push({ name: 'no job failed', expected: '0', found: String(jobsFailed.rows.length), ok: jobsFailed.rows.length === 0, detail: few(jobsFailed.rows.map((r) => `${r.kind}: ${r.last_error}`)) });
+  checks.push({
+    name: 'outbox rows sent more than once or with an error',
+    expected: '0',
+    found: outboxRetried.rows[0]!.n,
+    ok: Number(outboxRetried.rows[0]!.n) === 0,
+  });
+  const jobsFailed = await pool.query<{ id: string; kind: string; last_error: string | null }>(
+    "SELECT id, kind, last_error FROM jobs WHERE status = 'failed' OR (last_error IS NOT NULL AND status <> 'done')",
+  );
+  checks.push({
+    name: 'no job failed',
+    expected: '0',
+    found: String(jobsFailed.rows.length),
+    ok: jobsFailed.rows.length === 0,
+    detail: few(jobsFailed.rows.map((r) => `${r.kind}: ${r.last_error}`)),
+  });
 
   // Teams' limits across both replicas: each paces on its own, so together they could exceed them.
   const sends = connector.calls.filter((c) => c.conversationId && (c.method === 'POST' || c.method === 'PUT'));
@@ -191,9 +268,22 @@ export async function runChecks(o: {
     max1s = Math.max(max1s, maxInWindow(times, 1000));
     max30s = Math.max(max30s, maxInWindow(times, 30_000));
   }
-  const tenant1s = maxInWindow(sends.map((c) => c.at), 1000);
-  checks.push({ name: "Teams per-channel limits across replicas: most sends to one channel in 1 s / 30 s", expected: '≤ 7 / ≤ 60', found: `${max1s} / ${max30s}`, ok: max1s <= 7 && max30s <= 60 });
-  checks.push({ name: 'most sends to Teams in 1 s, both replicas together (tenant budget 30/s per replica)', expected: '≤ 30', found: String(tenant1s), ok: tenant1s <= 30 });
+  const tenant1s = maxInWindow(
+    sends.map((c) => c.at),
+    1000,
+  );
+  checks.push({
+    name: 'Teams per-channel limits across replicas: most sends to one channel in 1 s / 30 s',
+    expected: '≤ 7 / ≤ 60',
+    found: `${max1s} / ${max30s}`,
+    ok: max1s <= 7 && max30s <= 60,
+  });
+  checks.push({
+    name: 'most sends to Teams in 1 s, both replicas together (tenant budget 30/s per replica)',
+    expected: '≤ 30',
+    found: String(tenant1s),
+    ok: tenant1s <= 30,
+  });
   const refused = connector.calls.filter((c) => c.status >= 400).length;
   checks.push({ name: 'connector calls answered with an error', expected: '0', found: String(refused), ok: refused === 0 });
   return checks;
@@ -215,9 +305,7 @@ export function maxInWindow(times: number[], windowMs: number): number {
 export function simCallSummary(sim: SimHandle): Array<[string, number]> {
   const counts = new Map<string, number>();
   for (const c of sim.state.calls) {
-    const route = c.path
-      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '{id}')
-      .replace(/\/\d+(?=\/|$)/g, '/{n}');
+    const route = c.path.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '{id}').replace(/\/\d+(?=\/|$)/g, '/{n}');
     const key = `${c.method} ${route}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }

@@ -34,7 +34,10 @@ export class OpStats {
   /** How late the open-loop schedule started an operation (event-loop delay of the generator). */
   maxDispatchLagMs = 0;
 
-  constructor(readonly name: string, readonly rate: number) {}
+  constructor(
+    readonly name: string,
+    readonly rate: number,
+  ) {}
 
   outcome(o: string): void {
     this.outcomes.set(o, (this.outcomes.get(o) ?? 0) + 1);
@@ -162,7 +165,14 @@ export async function escalation(ctx: OpContext, stats: OpStats, i: number, repl
   stats.perReplica[replica] += 1;
   ctx.sim.setCustomExtension(undefined);
   const filed = await ctx.sim.pim.activate(
-    { principalId: pair.principalId, roleDefinitionId: pair.roleId, justification: GOOD_JUSTIFICATIONS[(i + 2) % GOOD_JUSTIFICATIONS.length]!, duration: 'PT2H', ticketNumber: null, ticketSystem: null },
+    {
+      principalId: pair.principalId,
+      roleDefinitionId: pair.roleId,
+      justification: GOOD_JUSTIFICATIONS[(i + 2) % GOOD_JUSTIFICATIONS.length]!,
+      duration: 'PT2H',
+      ticketNumber: null,
+      ticketSystem: null,
+    },
     { mfaSatisfied: true },
   );
   if (!filed.ok || filed.request.status !== 'PendingApproval') {
@@ -223,7 +233,8 @@ export function approveDataOf(activity: any): { requestId: string; version: numb
     if (Array.isArray(node)) stack.push(...node);
     else if (node && typeof node === 'object') {
       const o = node as Record<string, any>;
-      if (o.type === 'Action.Execute' && o.verb === 'pim.approve' && typeof o.data?.requestId === 'string') return { requestId: o.data.requestId, version: Number(o.data.version) };
+      if (o.type === 'Action.Execute' && o.verb === 'pim.approve' && typeof o.data?.requestId === 'string')
+        return { requestId: o.data.requestId, version: Number(o.data.version) };
       stack.push(...Object.values(o));
     }
   }
@@ -242,7 +253,14 @@ function cardState(card: unknown): string {
  * to `replica`. The latency is the invoke's HTTP round trip: claim, SSO token, on-behalf-of, PIM's
  * approval steps and PATCH, the database write.
  */
-export async function cardAction(ctx: OpContext & { serviceUrl: string }, stats: OpStats, card: PendingCard, approver: Approver, replica: ReplicaName, approvedIds: Set<string>): Promise<void> {
+export async function cardAction(
+  ctx: OpContext & { serviceUrl: string },
+  stats: OpStats,
+  card: PendingCard,
+  approver: Approver,
+  replica: ReplicaName,
+  approvedIds: Set<string>,
+): Promise<void> {
   stats.perReplica[replica] += 1;
   const activity = {
     type: 'invoke',
@@ -255,13 +273,21 @@ export async function cardAction(ctx: OpContext & { serviceUrl: string }, stats:
     conversation: { id: card.conversationId, isGroup: true, conversationType: 'channel', tenantId: DEMO_TENANT_ID },
     channelData: { tenant: { id: DEMO_TENANT_ID } },
     value: {
-      action: { type: 'Action.Execute', verb: 'pim.approve', data: { requestId: card.requestId, version: card.version, decisionJustification: 'Checked with the requester and the change record' } },
+      action: {
+        type: 'Action.Execute',
+        verb: 'pim.approve',
+        data: { requestId: card.requestId, version: card.version, decisionJustification: 'Checked with the requester and the change record' },
+      },
       trigger: 'manual',
     },
   };
   const started = performance.now();
   try {
-    const res = await fetch(`${ctx.urls[replica]}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+    const res = await fetch(`${ctx.urls[replica]}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(activity),
+    });
     const text = await res.text();
     const took = performance.now() - started;
     if (res.status < 200 || res.status >= 300) {

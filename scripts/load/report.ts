@@ -100,29 +100,99 @@ export function renderSection(r: ReportInput): string {
       `${s.escalationRate} HMAC-signed escalations/s, ${s.actionRate} approve clicks/s on posted cards (A and B in turn). Replicas run jobs every ${s.jobsMs} ms and reconcile every ${s.reconcileMs} ms.`,
   );
   lines.push('');
-  lines.push(row(['operation', 'rate (/s)', 'started', 'ok', 'errors', 'unexpected answers', 'shed / skipped', 'p50 (ms)', 'p95 (ms)', 'p99 (ms)', 'max (ms)', 'outcomes', 'A / B']));
+  lines.push(
+    row([
+      'operation',
+      'rate (/s)',
+      'started',
+      'ok',
+      'errors',
+      'unexpected answers',
+      'shed / skipped',
+      'p50 (ms)',
+      'p95 (ms)',
+      'p99 (ms)',
+      'max (ms)',
+      'outcomes',
+      'A / B',
+    ]),
+  );
   lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
   for (const o of r.ops) {
-    lines.push(row([o.name, o.rate, o.started, o.ok, o.errors, o.unexpected, `${o.shed} / ${o.skipped}`, ...latencyCells(latencies(o.latencies)), outcomes(o), `${o.perReplica.A} / ${o.perReplica.B}`]));
+    lines.push(
+      row([
+        o.name,
+        o.rate,
+        o.started,
+        o.ok,
+        o.errors,
+        o.unexpected,
+        `${o.shed} / ${o.skipped}`,
+        ...latencyCells(latencies(o.latencies)),
+        outcomes(o),
+        `${o.perReplica.A} / ${o.perReplica.B}`,
+      ]),
+    );
   }
-  lines.push(row(['decision time inside the endpoint (evaluations.latency_ms)', '', r.db.decisionMs.n, '', '', '', '', ...latencyCells(r.db.decisionMs), '', '']));
+  lines.push(
+    row(['decision time inside the endpoint (evaluations.latency_ms)', '', r.db.decisionMs.n, '', '', '', '', ...latencyCells(r.db.decisionMs), '', '']),
+  );
   lines.push(row(['request row → card posted (cards_posted_at − created_at)', '', r.db.cardLagMs.n, '', '', '', '', ...latencyCells(r.db.cardLagMs), '', '']));
   lines.push('');
   const floors = (m: MemorySummary) => m.troughs.map((t) => mb(t)).join(' / ');
-  lines.push(row(['process', 'RSS start (MB)', 'RSS max (MB)', 'RSS end of load (MB)', 'after drain (MB)', 'lowest RSS per quarter of the load (MB)', 'slope, last half (MB/min)', 'kept growing?', 'warn / error log lines']));
+  lines.push(
+    row([
+      'process',
+      'RSS start (MB)',
+      'RSS max (MB)',
+      'RSS end of load (MB)',
+      'after drain (MB)',
+      'lowest RSS per quarter of the load (MB)',
+      'slope, last half (MB/min)',
+      'kept growing?',
+      'warn / error log lines',
+    ]),
+  );
   lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---']));
   for (const m of r.memory) {
     const tally = r.logs.find((l) => l.name === m.name)?.tally;
-    lines.push(row([`replica ${m.name} (pid ${m.pid})`, mb(m.start), mb(m.max), mb(m.end), mb(m.afterDrain), floors(m), m.slopeMbPerMin.toFixed(1), m.growing ? 'yes' : 'no', `${tally?.levels.warn ?? 0} / ${(tally?.levels.error ?? 0) + (tally?.levels.fatal ?? 0)}`]));
+    lines.push(
+      row([
+        `replica ${m.name} (pid ${m.pid})`,
+        mb(m.start),
+        mb(m.max),
+        mb(m.end),
+        mb(m.afterDrain),
+        floors(m),
+        m.slopeMbPerMin.toFixed(1),
+        m.growing ? 'yes' : 'no',
+        `${tally?.levels.warn ?? 0} / ${(tally?.levels.error ?? 0) + (tally?.levels.fatal ?? 0)}`,
+      ]),
+    );
   }
   const g = r.generatorMemory;
-  lines.push(row(['load generator + simulator + connector', mb(g.start), mb(g.max), mb(g.end), mb(g.afterDrain), floors(g), g.slopeMbPerMin.toFixed(1), g.growing ? 'yes' : 'no', '–']));
+  lines.push(
+    row([
+      'load generator + simulator + connector',
+      mb(g.start),
+      mb(g.max),
+      mb(g.end),
+      mb(g.afterDrain),
+      floors(g),
+      g.slopeMbPerMin.toFixed(1),
+      g.growing ? 'yes' : 'no',
+      '–',
+    ]),
+  );
   lines.push('');
   lines.push(row(['check after the drain', 'expected', 'found', 'ok']));
   lines.push(row(['---', '---', '---', '---']));
   for (const c of r.checks) lines.push(row([c.name, c.expected, c.found + (c.detail && !c.ok ? ` (${c.detail})` : ''), c.ok ? 'yes' : '**NO**']));
   lines.push('');
-  const st = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const st = (x: Record<string, number>) =>
+    Object.entries(x)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   lines.push(
     `Database at the end: requests ${st(r.db.requestsByStatus)}; outbox ${st(r.db.outboxByStatus)} (${st(r.db.outboxByKind)}); jobs ${st(r.db.jobsByStatus)} (${st(r.db.jobsByKind)}); ` +
       `${r.db.evaluations} evaluations stored. Connector: ${r.connector.posts} posts, ${r.connector.updates} updates. Drain after the load: ${r.drainSeconds.toFixed(1)} s. ` +
@@ -130,7 +200,12 @@ export function renderSection(r: ReportInput): string {
   );
   const totalCalls = r.simCalls.reduce((a, [, n]) => a + n, 0);
   lines.push('');
-  lines.push(`Calls the replicas made to the simulator: ${totalCalls}; by route: ${r.simCalls.slice(0, 10).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
+  lines.push(
+    `Calls the replicas made to the simulator: ${totalCalls}; by route: ${r.simCalls
+      .slice(0, 10)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}.`,
+  );
   lines.push('');
   lines.push('What the figures say:');
   for (const b of verdicts(r)) lines.push(`- ${b}`);
@@ -154,7 +229,9 @@ function verdicts(r: ReportInput): string[] {
     const l = latencies(o.latencies);
     if (l.n) out.push(`${o.name}: p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms.`);
   }
-  out.push(failedChecks.length === 0 ? 'Every end-of-run check passed.' : `Failed checks: ${failedChecks.map((c) => `${c.name} (found ${c.found})`).join('; ')}.`);
+  out.push(
+    failedChecks.length === 0 ? 'Every end-of-run check passed.' : `Failed checks: ${failedChecks.map((c) => `${c.name} (found ${c.found})`).join('; ')}.`,
+  );
   for (const m of r.memory) {
     out.push(
       `Replica ${m.name}: RSS ${mb(m.start)} → ${mb(m.end)} MB (max ${mb(m.max)}), floor per quarter ${m.troughs.map((t) => mb(t)).join(' → ')} MB: ${m.growing ? 'the floor keeps rising' : 'bounded'}` +

@@ -16,7 +16,18 @@ import { startFakeConnector } from '../../test/support/fake-connector';
 import { freshDatabase } from '../../test/support/test-database';
 import { loadSettings, nonDefault } from './config';
 import { dbFigures, owed, runChecks, simCallSummary } from './checks';
-import { approveDataOf, cardAction, escalation, evaluation, OpStats, PairSource, type Filed, type OpContext, type PendingCard, type ReplicaName } from './operations';
+import {
+  approveDataOf,
+  cardAction,
+  escalation,
+  evaluation,
+  OpStats,
+  PairSource,
+  type Filed,
+  type OpContext,
+  type PendingCard,
+  type ReplicaName,
+} from './operations';
 import { rssOf, spawnReplica, type Replica, type RssSample } from './replicas';
 import { memorySummary, renderSection } from './report';
 import { loadPolicyJson, loadTenant } from './tenant';
@@ -33,7 +44,14 @@ const log = (msg: string) => process.stderr.write(`[load ${new Date().toISOStrin
  * Starts `run(i)` at t0 + i / rate for i = 0, 1, … while inside `seconds`, without waiting for earlier
  * ones (open loop). At most `maxInFlight` run at once; a start beyond that is counted as shed.
  */
-async function openLoop(stats: OpStats, t0: number, seconds: number, maxInFlight: number, inFlight: Set<Promise<void>>, run: (i: number) => Promise<void> | 'skip'): Promise<void> {
+async function openLoop(
+  stats: OpStats,
+  t0: number,
+  seconds: number,
+  maxInFlight: number,
+  inFlight: Set<Promise<void>>,
+  run: (i: number) => Promise<void> | 'skip',
+): Promise<void> {
   if (stats.rate <= 0) return;
   const interval = 1000 / stats.rate;
   for (let i = 0; ; i++) {
@@ -74,7 +92,10 @@ async function main(): Promise<void> {
 
   const tenant = loadTenant(settings.users, settings.eligibilities, settings.channels);
   const needed = Math.ceil((settings.evalRate + settings.escalationRate) * settings.seconds * 1.05) + 50;
-  if (tenant.pairs.length < needed) throw new Error(`The tenant has ${tenant.pairs.length} fresh (requester, role) pairs; the run needs about ${needed}: raise LOAD_ELIGIBILITIES (and LOAD_USERS).`);
+  if (tenant.pairs.length < needed)
+    throw new Error(
+      `The tenant has ${tenant.pairs.length} fresh (requester, role) pairs; the run needs about ${needed}: raise LOAD_ELIGIBILITIES (and LOAD_USERS).`,
+    );
   log(`tenant: ${tenant.seed.users.length} users, ${tenant.seed.roles.length} roles, ${tenant.pairs.length} usable pairs`);
 
   const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0, seed: tenant.seed });
@@ -102,7 +123,9 @@ async function main(): Promise<void> {
   try {
     const approverChannels = Object.fromEntries([
       ['default', { conversationId: '19:load-default@thread.tacv2', serviceUrl: connector.serviceUrl }],
-      ...Object.entries(tenant.channels).flatMap(([conversationId, roleIds]) => roleIds.map((roleId) => [roleId.toLowerCase(), { conversationId, serviceUrl: connector.serviceUrl }])),
+      ...Object.entries(tenant.channels).flatMap(([conversationId, roleIds]) =>
+        roleIds.map((roleId) => [roleId.toLowerCase(), { conversationId, serviceUrl: connector.serviceUrl }]),
+      ),
     ]);
     const env = demoEnv(sim.url, connector.serviceUrl, join(OUT_DIR, 'unused.sqlite'), {
       DATABASE_URL: database.url,
@@ -124,7 +147,12 @@ async function main(): Promise<void> {
     log(`replica A ${a.url} (pid ${a.pid}), replica B ${b.url} (pid ${b.pid}), schema ${new URL(database.url).searchParams.get('options')}`);
 
     const urls: Record<ReplicaName, string> = { A: a.url, B: b.url };
-    const extension = (u: string): CustomExtensionConfig => ({ targetUrl: `${u}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 10_000, maximumRetries: 0 });
+    const extension = (u: string): CustomExtensionConfig => ({
+      targetUrl: `${u}/api/pim/evaluate`,
+      resourceId: APP_ID_URI,
+      timeoutMs: 10_000,
+      maximumRetries: 0,
+    });
     const filed: Filed[] = [];
     const pairs = new PairSource(tenant.pairs);
     const ctx: OpContext & { serviceUrl: string } = {
@@ -173,7 +201,9 @@ async function main(): Promise<void> {
     const sampler = setInterval(sample, settings.sampleMs);
     const progress = setInterval(() => {
       const el = ((performance.now() - t0) / 1000).toFixed(0);
-      log(`t=${el}s evals ${evals.ok}/${evals.started} (err ${evals.errors}) esc ${escalations.ok}/${escalations.started} (err ${escalations.errors}) clicks ${actions.ok}/${actions.started} (err ${actions.errors}, waiting cards ${queue.length}) RSS A ${(rss.A!.at(-1)!.bytes / 2 ** 20).toFixed(0)} MB B ${(rss.B!.at(-1)!.bytes / 2 ** 20).toFixed(0)} MB`);
+      log(
+        `t=${el}s evals ${evals.ok}/${evals.started} (err ${evals.errors}) esc ${escalations.ok}/${escalations.started} (err ${escalations.errors}) clicks ${actions.ok}/${actions.started} (err ${actions.errors}, waiting cards ${queue.length}) RSS A ${(rss.A!.at(-1)!.bytes / 2 ** 20).toFixed(0)} MB B ${(rss.B!.at(-1)!.bytes / 2 ** 20).toFixed(0)} MB`,
+      );
     }, 15_000);
     log(`load: ${settings.seconds} s`);
     await Promise.all([
@@ -228,7 +258,12 @@ async function main(): Promise<void> {
       logs: replicas.map((r) => ({ name: r.name, tally: r.logs, file: `.local/load/replica-${r.name}.log` })),
       pairsUsed: pairs.used,
       pairsTotal: pairs.total,
-      tenant: { users: tenant.seed.users.length, roles: tenant.seed.roles.length, eligibilities: settings.eligibilities, channels: Object.keys(tenant.channels).length },
+      tenant: {
+        users: tenant.seed.users.length,
+        roles: tenant.seed.roles.length,
+        eligibilities: settings.eligibilities,
+        channels: Object.keys(tenant.channels).length,
+      },
       simCalls: simCallSummary(sim),
       connector: { posts: connector.posts.length, updates: connector.updates.length },
       drainSeconds,
@@ -239,7 +274,13 @@ async function main(): Promise<void> {
     writeFileSync(join(OUT_DIR, `report-${stamp}.md`), section);
     writeFileSync(
       join(OUT_DIR, `samples-${stamp}.json`),
-      JSON.stringify({ settings, rss, latencies: { evaluations: evals.latencies, escalations: escalations.latencies, actions: actions.latencies }, errors: [evals, escalations, actions].map((o) => ({ op: o.name, errors: o.errorSamples, unexpected: o.unexpectedSamples })), logSamples: replicas.map((r) => ({ name: r.name, samples: r.logs.samples, messages: [...r.logs.messages] })) }),
+      JSON.stringify({
+        settings,
+        rss,
+        latencies: { evaluations: evals.latencies, escalations: escalations.latencies, actions: actions.latencies },
+        errors: [evals, escalations, actions].map((o) => ({ op: o.name, errors: o.errorSamples, unexpected: o.unexpectedSamples })),
+        logSamples: replicas.map((r) => ({ name: r.name, samples: r.logs.samples, messages: [...r.logs.messages] })),
+      }),
     );
     if (settings.append) {
       // One append at the end of the file, whatever else is being edited above it.

@@ -60,10 +60,23 @@ export async function main(argv: string[], io: CliIo): Promise<{ code: number; r
       args: argv,
       allowPositionals: false,
       options: {
-        tenant: { type: 'string' }, host: { type: 'string' }, roles: { type: 'string' }, 'app-name': { type: 'string' }, 'app-id': { type: 'string' },
-        certificate: { type: 'string' }, 'rotate-secret': { type: 'boolean' }, 'secret-out': { type: 'string' }, 'extension-name': { type: 'string' },
-        'timeout-ms': { type: 'string' }, 'max-retries': { type: 'string' }, 'replace-linked-extension': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
-        'authority-host': { type: 'string' }, 'graph-base-url': { type: 'string' }, 'client-id': { type: 'string' }, 'sim-approve-as': { type: 'string' },
+        tenant: { type: 'string' },
+        host: { type: 'string' },
+        roles: { type: 'string' },
+        'app-name': { type: 'string' },
+        'app-id': { type: 'string' },
+        certificate: { type: 'string' },
+        'rotate-secret': { type: 'boolean' },
+        'secret-out': { type: 'string' },
+        'extension-name': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        'max-retries': { type: 'string' },
+        'replace-linked-extension': { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        'authority-host': { type: 'string' },
+        'graph-base-url': { type: 'string' },
+        'client-id': { type: 'string' },
+        'sim-approve-as': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -81,7 +94,10 @@ export async function main(argv: string[], io: CliIo): Promise<{ code: number; r
     o = parseOnboardOptions({
       tenant: parsed.tenant ?? blank(io.env.TENANT_ID),
       host: parsed.host ?? blank(io.env.PUBLIC_BASE_URL),
-      roles: parsed.roles?.split(',').map((r) => r.trim()).filter(Boolean),
+      roles: parsed.roles
+        ?.split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
       appName: parsed['app-name'],
       appId: parsed['app-id'],
       certificate: parsed.certificate,
@@ -110,7 +126,11 @@ export async function main(argv: string[], io: CliIo): Promise<{ code: number; r
   if (o.certificate) {
     try {
       const cert = new X509Certificate(await readFile(path.resolve(cwd, o.certificate)));
-      certificate = { base64Der: cert.raw.toString('base64'), thumbprint: createHash('sha1').update(cert.raw).digest('base64'), notAfter: new Date(cert.validTo).toISOString() };
+      certificate = {
+        base64Der: cert.raw.toString('base64'),
+        thumbprint: createHash('sha1').update(cert.raw).digest('base64'),
+        notAfter: new Date(cert.validTo).toISOString(),
+      };
     } catch (err) {
       io.err(`--certificate: cannot read an X.509 certificate (PEM) from ${o.certificate}: ${(err as Error).message}`);
       return { code: 2 };
@@ -171,7 +191,9 @@ function scopesOf(token: string): string[] | undefined {
 /** A new secret in an env file only the current user can read; nothing else ever sees it. */
 async function storeSecret(file: string, secret: string, appId: string): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, `# Client secret of app ${appId}, written by npm run onboard. Move it to Key Vault and delete this file.\nBOT_APP_SECRET=${secret}\n`, { mode: 0o600 });
+  await writeFile(file, `# Client secret of app ${appId}, written by npm run onboard. Move it to Key Vault and delete this file.\nBOT_APP_SECRET=${secret}\n`, {
+    mode: 0o600,
+  });
   // writeFile keeps an existing file's mode.
   await chmod(file, 0o600);
   return file;

@@ -56,7 +56,8 @@ export function renderManifest(template: string, settings: PackageSettings): Rec
     }
     return JSON.stringify(value).slice(1, -1);
   });
-  if (unknown.size) throw new Error(`${TEMPLATE_FILE} has placeholders npm run package does not know: ${[...unknown].join(', ')} (known: ${Object.keys(values).join(', ')})`);
+  if (unknown.size)
+    throw new Error(`${TEMPLATE_FILE} has placeholders npm run package does not know: ${[...unknown].join(', ')} (known: ${Object.keys(values).join(', ')})`);
   return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -77,7 +78,9 @@ export async function validateManifest(manifest: Record<string, unknown>): Promi
   const schemaUrl = typeof manifest.$schema === 'string' ? manifest.$schema : '';
   const version = typeof manifest.manifestVersion === 'string' ? manifest.manifestVersion.split('.').map(Number) : [];
   if (!bundledSchemaPath(schemaUrl)) {
-    return [`$schema ${JSON.stringify(schemaUrl)} is not a Teams manifest schema that @microsoft/app-manifest bundles; use https://developer.microsoft.com/json-schemas/teams/v1.<n>/MicrosoftTeams.schema.json with a bundled version`];
+    return [
+      `$schema ${JSON.stringify(schemaUrl)} is not a Teams manifest schema that @microsoft/app-manifest bundles; use https://developer.microsoft.com/json-schemas/teams/v1.<n>/MicrosoftTeams.schema.json with a bundled version`,
+    ];
   }
   if (!(version[0]! > MIN_MANIFEST_VERSION[0] || (version[0] === MIN_MANIFEST_VERSION[0] && version[1]! >= MIN_MANIFEST_VERSION[1]))) {
     return [`manifestVersion ${String(manifest.manifestVersion)} is older than ${MIN_MANIFEST_VERSION.join('.')}`];
@@ -108,7 +111,8 @@ export function checkIcon(png: Buffer, kind: IconKind): string[] {
       visible++;
       if (image.data[i] !== 255 || image.data[i + 1] !== 255 || image.data[i + 2] !== 255) coloured++;
     }
-    if (coloured) problems.push(`outline.png has ${coloured} pixels that are neither white nor transparent; Teams requires a white outline on a transparent background`);
+    if (coloured)
+      problems.push(`outline.png has ${coloured} pixels that are neither white nor transparent; Teams requires a white outline on a transparent background`);
     if (visible === 0) problems.push('outline.png is fully transparent');
   } else {
     let transparent = 0;

@@ -32,9 +32,15 @@ export const packageEnvSchema = z.object({
   TEAMS_APP_DEVELOPER_NAME: blankAsUnset(z.string().min(1).max(32, 'must be at most 32 characters (Teams manifest limit)').default('IT Security')).describe(
     'Publisher name shown in the Teams app details (at most 32 characters)',
   ),
-  TEAMS_APP_WEBSITE_URL: blankAsUnset(https('the support page shown in the app details').optional()).describe('Support page shown in the Teams app details; unset: PUBLIC_BASE_URL'),
-  TEAMS_APP_PRIVACY_URL: blankAsUnset(https('the privacy statement').optional()).describe('Privacy statement linked from the Teams app details; unset: TEAMS_APP_WEBSITE_URL'),
-  TEAMS_APP_TERMS_URL: blankAsUnset(https('the terms of use').optional()).describe('Terms of use linked from the Teams app details; unset: TEAMS_APP_WEBSITE_URL'),
+  TEAMS_APP_WEBSITE_URL: blankAsUnset(https('the support page shown in the app details').optional()).describe(
+    'Support page shown in the Teams app details; unset: PUBLIC_BASE_URL',
+  ),
+  TEAMS_APP_PRIVACY_URL: blankAsUnset(https('the privacy statement').optional()).describe(
+    'Privacy statement linked from the Teams app details; unset: TEAMS_APP_WEBSITE_URL',
+  ),
+  TEAMS_APP_TERMS_URL: blankAsUnset(https('the terms of use').optional()).describe(
+    'Terms of use linked from the Teams app details; unset: TEAMS_APP_WEBSITE_URL',
+  ),
 });
 
 export interface PackageSettings {
@@ -50,7 +56,9 @@ export interface PackageSettings {
 
 export class PackageConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Cannot build the Teams app package:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSet the variables in the environment (the same values the bot runs with) and run npm run package again.`);
+    super(
+      `Cannot build the Teams app package:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSet the variables in the environment (the same values the bot runs with) and run npm run package again.`,
+    );
     this.name = 'PackageConfigError';
   }
 }
@@ -79,6 +87,11 @@ export function loadPackageSettings(env: Record<string, string | undefined>): Pa
     manifestIdDerived: !e.TEAMS_APP_MANIFEST_ID,
     botDomain: new URL(e.PUBLIC_BASE_URL).hostname,
     version: e.TEAMS_APP_VERSION,
-    developer: { name: e.TEAMS_APP_DEVELOPER_NAME, websiteUrl: website, privacyUrl: e.TEAMS_APP_PRIVACY_URL ?? website, termsOfUseUrl: e.TEAMS_APP_TERMS_URL ?? website },
+    developer: {
+      name: e.TEAMS_APP_DEVELOPER_NAME,
+      websiteUrl: website,
+      privacyUrl: e.TEAMS_APP_PRIVACY_URL ?? website,
+      termsOfUseUrl: e.TEAMS_APP_TERMS_URL ?? website,
+    },
   };
 }

@@ -30,7 +30,9 @@ function norm(field: ContentField, v: string | null | undefined): string {
 /** The fields in which two contents differ (names only, never values: they go to logs and the audit trail). */
 export function differences(a: RequestContent, b: RequestContent): ContentField[] {
   // A ticket system only counts when there is a ticket.
-  return FIELDS.filter((f) => !(f === 'ticketSystem' && !norm('ticketNumber', a.ticketNumber) && !norm('ticketNumber', b.ticketNumber)) && norm(f, a[f]) !== norm(f, b[f]));
+  return FIELDS.filter(
+    (f) => !(f === 'ticketSystem' && !norm('ticketNumber', a.ticketNumber) && !norm('ticketNumber', b.ticketNumber)) && norm(f, a[f]) !== norm(f, b[f]),
+  );
 }
 
 export function sameContent(a: RequestContent, b: RequestContent): boolean {

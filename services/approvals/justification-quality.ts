@@ -16,11 +16,61 @@ const GOOD_EXAMPLE = "for example: 'Reset MFA for the locked-out CFO, INC0012345
 
 /** Lower-case placeholders people type to get past a required field. */
 const PLACEHOLDERS = new Set([
-  'work', 'test', 'testing', 'admin', 'fix', 'fixing', 'n/a', 'na', 'none', 'nothing', 'no', 'yes', 'x', 'xx', 'xxx',
-  'asdf', 'qwerty', 'tbd', 'todo', 'please', 'pls', 'access', 'need access', 'needed', 'need it', 'required',
-  'maintenance', 'support', 'task', 'job', 'stuff', 'things', 'change', 'update', 'pim', 'role', 'elevation',
-  'activate', 'activation', 'debug', 'check', 'investigate', 'issue', 'ticket', 'bau', 'as discussed', 'see ticket',
-  'because', 'reason', 'justification', 'admin work', 'admin task', 'daily work', 'work stuff', 'routine',
+  'work',
+  'test',
+  'testing',
+  'admin',
+  'fix',
+  'fixing',
+  'n/a',
+  'na',
+  'none',
+  'nothing',
+  'no',
+  'yes',
+  'x',
+  'xx',
+  'xxx',
+  'asdf',
+  'qwerty',
+  'tbd',
+  'todo',
+  'please',
+  'pls',
+  'access',
+  'need access',
+  'needed',
+  'need it',
+  'required',
+  'maintenance',
+  'support',
+  'task',
+  'job',
+  'stuff',
+  'things',
+  'change',
+  'update',
+  'pim',
+  'role',
+  'elevation',
+  'activate',
+  'activation',
+  'debug',
+  'check',
+  'investigate',
+  'issue',
+  'ticket',
+  'bau',
+  'as discussed',
+  'see ticket',
+  'because',
+  'reason',
+  'justification',
+  'admin work',
+  'admin task',
+  'daily work',
+  'work stuff',
+  'routine',
 ]);
 
 export function assessJustification(raw: string | null | undefined): JustificationAssessment {
@@ -28,7 +78,10 @@ export function assessJustification(raw: string | null | undefined): Justificati
   if (text.length === 0) {
     return { ok: false, short: 'none given', problem: `No justification was given. Say what you will do, on which system, and why now, ${GOOD_EXAMPLE}.` };
   }
-  const normalised = text.toLowerCase().replace(/[.!?,;:\s]+$/g, '').replace(/\s+/g, ' ');
+  const normalised = text
+    .toLowerCase()
+    .replace(/[.!?,;:\s]+$/g, '')
+    .replace(/\s+/g, ' ');
   // Placeholder words repeated or strung together ("test test test test", "admin work fix") say no more than one.
   const tokens = normalised.split(/[\s.!?,;:]+/).filter(Boolean);
   const distinct = [...new Set(tokens)];
@@ -43,7 +96,11 @@ export function assessJustification(raw: string | null | undefined): Justificati
   const words = text.split(/\s+/).filter((w) => /\p{L}{2,}/u.test(w));
   const distinctWords = new Set(words.map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')));
   if (letters < 8 || /^(.)\1+$/u.test(text.replace(/\s/g, ''))) {
-    return { ok: false, short: 'no readable words', problem: `The justification has no readable words. Say what you will do, on which system, and why now, ${GOOD_EXAMPLE}.` };
+    return {
+      ok: false,
+      short: 'no readable words',
+      problem: `The justification has no readable words. Say what you will do, on which system, and why now, ${GOOD_EXAMPLE}.`,
+    };
   }
   if (text.length < MIN_JUSTIFICATION_LENGTH || distinctWords.size < 3) {
     return {

@@ -36,9 +36,20 @@ describe('who a nudge mentions', () => {
   const lynne = { id: 'l', name: 'Lynne' };
 
   it('mentions available approvers first, then busy ones, and names those away or out of office', () => {
-    const plan = planMentions([patti, megan, lynne, alex], new Map([['p', p('Offline', 'OffWork', true)], ['m', p('Busy', 'InAMeeting')], ['l', p('BeRightBack')], ['a', p('Available')]]));
+    const plan = planMentions(
+      [patti, megan, lynne, alex],
+      new Map([
+        ['p', p('Offline', 'OffWork', true)],
+        ['m', p('Busy', 'InAMeeting')],
+        ['l', p('BeRightBack')],
+        ['a', p('Available')],
+      ]),
+    );
     expect(plan.mention.map((x) => x.name)).toEqual(['Alex', 'Megan']);
-    expect(plan.named.map((x) => [x.name, reachText(x)])).toEqual([['Lynne', 'away for a moment'], ['Patti', 'out of office']]);
+    expect(plan.named.map((x) => [x.name, reachText(x)])).toEqual([
+      ['Lynne', 'away for a moment'],
+      ['Patti', 'out of office'],
+    ]);
     expect(plan.anyReachable).toBe(true);
   });
 
@@ -49,7 +60,13 @@ describe('who a nudge mentions', () => {
   });
 
   it('with nobody reachable mentions those away (they see it when back) but never those out of office', () => {
-    const plan = planMentions([patti, lynne], new Map([['p', p('Away', 'Away', true)], ['l', p('Offline')]]));
+    const plan = planMentions(
+      [patti, lynne],
+      new Map([
+        ['p', p('Away', 'Away', true)],
+        ['l', p('Offline')],
+      ]),
+    );
     expect(plan.mention.map((x) => x.name)).toEqual(['Lynne']);
     expect(plan.named.map((x) => [x.name, reachText(x)])).toEqual([['Patti', 'out of office']]);
     expect(plan.anyReachable).toBe(false);

@@ -12,7 +12,7 @@ describe('the stale-request ladder', () => {
     expect(nextStep(T0, { nudges: 1, escalated: false }, DEFAULT_REMINDERS, null, min(15))).toEqual({ kind: 'nudge', index: 1, at: min(45) });
   });
 
-  it('stops nudging at the cap and escalates at 75% of PIM\'s 24 hours, then waits for the expiry', () => {
+  it("stops nudging at the cap and escalates at 75% of PIM's 24 hours, then waits for the expiry", () => {
     const capped = { ...DEFAULT_REMINDERS, maxNudges: 2 };
     expect(nextStep(T0, { nudges: 2, escalated: false }, capped, null, min(50))).toEqual({ kind: 'escalate', at: min(18 * 60) });
     expect(nextStep(T0, { nudges: 2, escalated: true }, capped, null, min(18 * 60))).toEqual({ kind: 'expire', at: min(24 * 60) });
@@ -30,7 +30,11 @@ describe('the stale-request ladder', () => {
     // 21:50 local (20:50 UTC in November): the nudge due at 22:05 local waits until 07:00 local.
     const late = new Date('2026-11-23T20:50:00Z');
     expect(nextStep(late, none, DEFAULT_REMINDERS, quiet, late)).toEqual({ kind: 'nudge', index: 0, at: new Date('2026-11-24T06:00:00Z') });
-    expect(nextStep(late, none, { ...DEFAULT_REMINDERS, urgent: true }, quiet, late)).toEqual({ kind: 'nudge', index: 0, at: new Date('2026-11-23T21:05:00Z') });
+    expect(nextStep(late, none, { ...DEFAULT_REMINDERS, urgent: true }, quiet, late)).toEqual({
+      kind: 'nudge',
+      index: 0,
+      at: new Date('2026-11-23T21:05:00Z'),
+    });
     // Quiet hours longer than what is left before escalation: straight to the escalation.
     const quietAllDay = { timeZone: 'UTC', start: '00:00', end: '23:59' };
     expect(nextStep(T0, none, DEFAULT_REMINDERS, quietAllDay, T0).kind).toBe('escalate');

@@ -25,10 +25,7 @@ export interface LadderProgress {
  * `firstAfterMinutes`, each gap doubling, at most `maxNudges`, never in quiet hours unless the role is
  * urgent), escalate once at `escalateAtShare` of PIM's 24 hours, and at 24 hours check that PIM dropped it.
  */
-export type LadderStep =
-  | { kind: 'nudge'; index: number; at: Date }
-  | { kind: 'escalate'; at: Date }
-  | { kind: 'expire'; at: Date };
+export type LadderStep = { kind: 'nudge'; index: number; at: Date } | { kind: 'escalate'; at: Date } | { kind: 'expire'; at: Date };
 
 /** Minutes after the request at which nudge `i` (0-based) is due: 15, 45, 105, 225 … for a first gap of 15. */
 export function nudgeOffsetMinutes(i: number, firstAfterMinutes: number): number {

@@ -15,9 +15,7 @@ export type RequestEvent =
   | { type: 'expired' }
   | { type: 'cancelled' };
 
-export type TransitionResult =
-  | { ok: true; next: RequestStatus }
-  | { ok: false; reason: 'already_final' | 'being_recorded' | 'not_claimed' };
+export type TransitionResult = { ok: true; next: RequestStatus } | { ok: false; reason: 'already_final' | 'being_recorded' | 'not_claimed' };
 
 export const FINAL_STATUSES: ReadonlySet<RequestStatus> = new Set(['approved', 'denied', 'expired', 'cancelled']);
 

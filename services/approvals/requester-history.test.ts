@@ -26,22 +26,37 @@ describe('requester history', () => {
   });
 
   it('counts a request seen in PIM and in our store once, with PIM deciding the outcome', () => {
-    const h = summarizeHistory([
-      { key: 'r1', at: daysAgo(5), outcome: 'activated', source: 'store' },
-      { key: 'R1', at: daysAgo(5), outcome: 'activated', source: 'pim' },
-    ], { now: NOW });
+    const h = summarizeHistory(
+      [
+        { key: 'r1', at: daysAgo(5), outcome: 'activated', source: 'store' },
+        { key: 'R1', at: daysAgo(5), outcome: 'activated', source: 'pim' },
+      ],
+      { now: NOW },
+    );
     expect(h.activations).toBe(1);
   });
 
   it('leaves out the request on the card and flags a first activation', () => {
-    const h = summarizeHistory([{ key: 'current', at: daysAgo(0), outcome: 'activated', source: 'pim' }, { key: 'x', at: daysAgo(1), outcome: 'denied', source: 'pim' }], { now: NOW, currentKey: 'CURRENT' });
+    const h = summarizeHistory(
+      [
+        { key: 'current', at: daysAgo(0), outcome: 'activated', source: 'pim' },
+        { key: 'x', at: daysAgo(1), outcome: 'denied', source: 'pim' },
+      ],
+      { now: NOW, currentKey: 'CURRENT' },
+    );
     expect(h).toMatchObject({ activations: 0, lastActivationAt: null, firstActivation: true, denialCount: 1, denials: [{ by: null, reason: null }] });
     expect(historyLine(h, NOW)).toBe('0 activations in 90 days · 1 denial');
     expect(historyLine({ ...h, denialCount: 0, denials: [] }, NOW)).toBe('0 activations in 90 days · no denials');
   });
 
   it('keeps at most three denials and counts the rest', () => {
-    const entries: HistoryEntry[] = Array.from({ length: 5 }, (_, i) => ({ key: `d${i}`, at: daysAgo(i + 1), outcome: 'denied', source: 'store', reason: `r${i}` }));
+    const entries: HistoryEntry[] = Array.from({ length: 5 }, (_, i) => ({
+      key: `d${i}`,
+      at: daysAgo(i + 1),
+      outcome: 'denied',
+      source: 'store',
+      reason: `r${i}`,
+    }));
     const h = summarizeHistory(entries, { now: NOW });
     expect(h.denialCount).toBe(5);
     expect(h.denials.map((d) => d.reason)).toEqual(['r0', 'r1', 'r2']);
@@ -50,8 +65,22 @@ describe('requester history', () => {
   it('reads our store: approved and denied approvals, auto-approved and denied evaluations', () => {
     const entries = storeHistoryEntries(
       [
-        { pim_request_id: 'p1', status: 'approved', created_at: daysAgo(2), decided_by_name: 'Adele Vance', decided_by_upn: null, decision_justification: 'ok' },
-        { pim_request_id: 'p2', status: 'denied', created_at: daysAgo(4), decided_by_name: null, decided_by_upn: 'meganb@contoso.example', decision_justification: 'Not during the freeze' },
+        {
+          pim_request_id: 'p1',
+          status: 'approved',
+          created_at: daysAgo(2),
+          decided_by_name: 'Adele Vance',
+          decided_by_upn: null,
+          decision_justification: 'ok',
+        },
+        {
+          pim_request_id: 'p2',
+          status: 'denied',
+          created_at: daysAgo(4),
+          decided_by_name: null,
+          decided_by_upn: 'meganb@contoso.example',
+          decision_justification: 'Not during the freeze',
+        },
         { pim_request_id: 'p3', status: 'expired', created_at: daysAgo(6), decided_by_name: null, decided_by_upn: null, decision_justification: null },
       ],
       [
@@ -68,7 +97,13 @@ describe('requester history', () => {
     ]);
   });
 
-  it.each([[0, 'today'], [1, 'yesterday'], [3, '3 days ago'], [20, '2 weeks ago'], [75, '2 months ago']])('%i days ago reads "%s"', (d, text) => {
+  it.each([
+    [0, 'today'],
+    [1, 'yesterday'],
+    [3, '3 days ago'],
+    [20, '2 weeks ago'],
+    [75, '2 months ago'],
+  ])('%i days ago reads "%s"', (d, text) => {
     expect(agoText(daysAgo(d), NOW)).toBe(text);
   });
 });

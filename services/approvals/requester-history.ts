@@ -117,12 +117,21 @@ export function storeHistoryEntries(approvals: readonly StoredApproval[], evalua
   const out: HistoryEntry[] = [];
   for (const a of approvals) {
     if (a.status === 'approved') out.push({ key: a.pim_request_id, at: a.created_at, outcome: 'activated', source: 'store' });
-    else if (a.status === 'denied') out.push({ key: a.pim_request_id, at: a.created_at, outcome: 'denied', source: 'store', deniedBy: a.decided_by_name ?? a.decided_by_upn, reason: a.decision_justification });
+    else if (a.status === 'denied')
+      out.push({
+        key: a.pim_request_id,
+        at: a.created_at,
+        outcome: 'denied',
+        source: 'store',
+        deniedBy: a.decided_by_name ?? a.decided_by_upn,
+        reason: a.decision_justification,
+      });
   }
   for (const e of evaluations) {
     const key = e.pim_request_id ?? e.request_key;
     if (e.outcome === 'AutoApproved') out.push({ key, at: e.created_at, outcome: 'activated', source: 'store' });
-    else if (e.outcome === 'Denied') out.push({ key, at: e.created_at, outcome: 'denied', source: 'store', deniedBy: 'the decision service', reason: firstReason(e.reasons) });
+    else if (e.outcome === 'Denied')
+      out.push({ key, at: e.created_at, outcome: 'denied', source: 'store', deniedBy: 'the decision service', reason: firstReason(e.reasons) });
   }
   return out;
 }

@@ -12,7 +12,10 @@ export function logAuditAnchors(trail: AuditTrail, log: Logger, everyMs: number)
   const write = async () => {
     try {
       const head = await trail.head();
-      log.info({ auditAnchor: formatAnchor(head), auditSeq: head.seq }, 'audit trail anchor (verify later with npm run audit -- verify --expect-head <auditAnchor>)');
+      log.info(
+        { auditAnchor: formatAnchor(head), auditSeq: head.seq },
+        'audit trail anchor (verify later with npm run audit -- verify --expect-head <auditAnchor>)',
+      );
     } catch (err) {
       log.warn({ err: { message: (err as Error).message } }, 'audit trail anchor could not be read');
     }

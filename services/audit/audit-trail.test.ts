@@ -84,10 +84,62 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
   /** A pending approval request to change (the evaluation it belongs to first). */
   async function approval(store: Store, id = '00000000-0000-4000-8000-000000000001'): Promise<void> {
     const at = '2026-11-23T09:00:00.000Z';
-    await store.db.insertInto('evaluations').values({ evaluation_id: `ev-${id}`, request_key: `key-${id}`, pim_request_id: `pim-${id}`, kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: at }).execute();
+    await store.db
+      .insertInto('evaluations')
+      .values({
+        evaluation_id: `ev-${id}`,
+        request_key: `key-${id}`,
+        pim_request_id: `pim-${id}`,
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        outcome: 'Approved',
+        would_be: 'Approved',
+        mode: 'enforce',
+        reasons: '[]',
+        checks: '[]',
+        latency_ms: 1,
+        created_at: at,
+      })
+      .execute();
     await store.db
       .insertInto('approval_requests')
-      .values({ id, pim_request_id: `pim-${id}`, evaluation_id: `ev-${id}`, kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', justification: 'j', ticket_system: null, ticket_number: null, duration: null, duration_minutes: null, start_at: null, risk_flags: '[]', reasons: '[]', status: 'pending', version: 1, claimed_by: null, claimed_at: null, claimed_result: null, decided_by_id: null, decided_by_upn: null, decided_by_name: null, decided_at: null, decision_justification: null, display: null, cards_posted_at: null, escalated_at: null, requester_reminded_at: null, approvers_reachable_at: null, created_at: at, expires_at: at, updated_at: at } as any)
+      .values({
+        id,
+        pim_request_id: `pim-${id}`,
+        evaluation_id: `ev-${id}`,
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        justification: 'j',
+        ticket_system: null,
+        ticket_number: null,
+        duration: null,
+        duration_minutes: null,
+        start_at: null,
+        risk_flags: '[]',
+        reasons: '[]',
+        status: 'pending',
+        version: 1,
+        claimed_by: null,
+        claimed_at: null,
+        claimed_result: null,
+        decided_by_id: null,
+        decided_by_upn: null,
+        decided_by_name: null,
+        decided_at: null,
+        decision_justification: null,
+        display: null,
+        cards_posted_at: null,
+        escalated_at: null,
+        requester_reminded_at: null,
+        approvers_reachable_at: null,
+        created_at: at,
+        expires_at: at,
+        updated_at: at,
+      } as any)
       .execute();
   }
 
@@ -145,7 +197,14 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
     const rows = [];
     for await (const r of store.audit.rows()) rows.push(r);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: 'card.decision', actor: 'approver-1', outcome: 'Approve', request_id: row.id, pim_request_id: row.pim_request_id, evaluation_id: row.evaluation_id });
+    expect(rows[0]).toMatchObject({
+      kind: 'card.decision',
+      actor: 'approver-1',
+      outcome: 'Approve',
+      request_id: row.id,
+      pim_request_id: row.pim_request_id,
+      evaluation_id: row.evaluation_id,
+    });
     expect(JSON.parse(rows[0]!.details)).toEqual({ reviewResult: 'Approve', justification: 'Verified with the CFO' });
   });
 
@@ -163,7 +222,9 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
     const a = await open();
     const writers = engine === 'postgres' ? [a, await open()] : [a];
     // Each in a transaction of its own with no retry (as a state change's audit row is): none may fail.
-    await Promise.all(writers.flatMap((s, w) => Array.from({ length: 20 }, (_, i) => s.db.transaction().execute((trx) => appendAudit(trx, [nudge(w * 100 + i)])))));
+    await Promise.all(
+      writers.flatMap((s, w) => Array.from({ length: 20 }, (_, i) => s.db.transaction().execute((trx) => appendAudit(trx, [nudge(w * 100 + i)])))),
+    );
     const r = await a.audit.verify();
     expect(r).toMatchObject({ ok: true, rows: 20 * writers.length });
     const indexes = new Set<number>();
@@ -218,7 +279,10 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
 
   it(`gives up after ${APPEND_ATTEMPTS} attempts with the connection's error, having appended nothing`, async () => {
     const store = await open();
-    const { db, transactions } = flaky(store.db, Array.from({ length: APPEND_ATTEMPTS }, () => 'lost-before-commit' as const));
+    const { db, transactions } = flaky(
+      store.db,
+      Array.from({ length: APPEND_ATTEMPTS }, () => 'lost-before-commit' as const),
+    );
     await expect(new AuditTrail(db).record(nudge(1))).rejects.toThrow('Connection terminated unexpectedly');
     expect(transactions()).toBe(APPEND_ATTEMPTS);
     expect(await stored(store)).toEqual([]);
@@ -227,7 +291,14 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
   it('retries a racing append that took the seq first, and nothing that would only fail again', async () => {
     const store = await open();
     // Another process appended first: the seq's primary key refused this one.
-    const race = engine === 'postgres' ? Object.assign(new Error('duplicate key value violates unique constraint "audit_log_pkey"'), { code: '23505', table: 'audit_log', constraint: 'audit_log_pkey' }) : Object.assign(new Error('UNIQUE constraint failed: audit_log.seq'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    const race =
+      engine === 'postgres'
+        ? Object.assign(new Error('duplicate key value violates unique constraint "audit_log_pkey"'), {
+            code: '23505',
+            table: 'audit_log',
+            constraint: 'audit_log_pkey',
+          })
+        : Object.assign(new Error('UNIQUE constraint failed: audit_log.seq'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
     const raced = flaky(store.db, [race]);
     expect((await new AuditTrail(raced.db).record(nudge(1))).seq).toBe(1);
     expect(raced.transactions()).toBe(2);
@@ -237,7 +308,9 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
     expect(failing.transactions()).toBe(1);
     // Details that may not be stored fail before anything is written, once.
     const refused = flaky(store.db, []);
-    await expect(new AuditTrail(refused.db).record({ kind: 'nudge', actor: 'bot', outcome: 'sent', details: { apiKey: 'x' } })).rejects.toThrow(/credentials never/);
+    await expect(new AuditTrail(refused.db).record({ kind: 'nudge', actor: 'bot', outcome: 'sent', details: { apiKey: 'x' } })).rejects.toThrow(
+      /credentials never/,
+    );
     expect(refused.transactions()).toBe(1);
     expect((await stored(store)).map((r) => r.index)).toEqual([1]);
   });
@@ -245,7 +318,25 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
   it('refuses a second row with the same entry key in the database itself', async () => {
     const store = await open();
     await store.db.transaction().execute((trx) => appendAudit(trx, [nudge(1)], { batch: 'b-1' }));
-    await expect(store.db.insertInto('audit_log').values({ seq: 2, at: '2026-12-07T10:00:00.000Z', kind: 'nudge', actor: 'bot', pim_request_id: null, request_id: null, evaluation_id: null, outcome: 'sent', details: '{}', prev_hash: 'x', hash: 'y', entry_key: 'b-1:0' }).execute()).rejects.toMatchObject({
+    await expect(
+      store.db
+        .insertInto('audit_log')
+        .values({
+          seq: 2,
+          at: '2026-12-07T10:00:00.000Z',
+          kind: 'nudge',
+          actor: 'bot',
+          pim_request_id: null,
+          request_id: null,
+          evaluation_id: null,
+          outcome: 'sent',
+          details: '{}',
+          prev_hash: 'x',
+          hash: 'y',
+          entry_key: 'b-1:0',
+        })
+        .execute(),
+    ).rejects.toMatchObject({
       message: expect.stringMatching(/unique|duplicate/i),
     });
     // Appending the same batch again (a retry) returns its head and adds nothing.
@@ -264,7 +355,11 @@ describe('which append errors are retried', () => {
     ['a deadlock', Object.assign(new Error('deadlock detected'), { code: '40P01' }), true],
     ['the seq taken by a racing append (PostgreSQL)', Object.assign(new Error('duplicate key'), { code: '23505', table: 'audit_log' }), true],
     ['a unique violation on another table', Object.assign(new Error('duplicate key'), { code: '23505', table: 'evaluations' }), false],
-    ['the seq taken by a racing append (SQLite)', Object.assign(new Error('UNIQUE constraint failed: audit_log.seq'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }), true],
+    [
+      'the seq taken by a racing append (SQLite)',
+      Object.assign(new Error('UNIQUE constraint failed: audit_log.seq'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }),
+      true,
+    ],
     ['SQLite busy', Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), true],
     ['a stale SQLite snapshot', Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY_SNAPSHOT' }), true],
     ['a check constraint', Object.assign(new Error('CHECK constraint failed'), { code: 'SQLITE_CONSTRAINT_CHECK' }), false],

@@ -8,7 +8,17 @@ import type { AuditLogTable } from './schema';
 import { ChainVerifier, type ChainAnchor, type ChainResult } from './verify-chain';
 
 /** What the trail records. */
-export type AuditKind = 'evaluation' | 'card.decision' | 'graph.result' | 'nudge' | 'escalation' | 'digest.action' | 'self_activation' | 'request.closed' | 'callout.conflict' | 'callout.unbound';
+export type AuditKind =
+  | 'evaluation'
+  | 'card.decision'
+  | 'graph.result'
+  | 'nudge'
+  | 'escalation'
+  | 'digest.action'
+  | 'self_activation'
+  | 'request.closed'
+  | 'callout.conflict'
+  | 'callout.unbound';
 
 /** One thing to record; the trail adds seq, the hashes and (unless given) the time. */
 export interface AuditEntry {
@@ -114,7 +124,11 @@ export async function appendAudit(trx: Kysely<Database>, entries: readonly Audit
   if (batch && entries.length > 0) {
     // Read under the append lock: an earlier attempt whose COMMIT was still being processed held it, so
     // by now its rows are either all there (committed together) or none are.
-    const done = await trx.selectFrom('audit_log').select(['seq', 'hash']).where('entry_key', '=', entryKey(batch, entries.length - 1)).executeTakeFirst();
+    const done = await trx
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .where('entry_key', '=', entryKey(batch, entries.length - 1))
+      .executeTakeFirst();
     if (done) return { seq: Number(done.seq), hash: done.hash };
   }
   const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();

@@ -24,18 +24,52 @@ describe('the canonical form the chain hashes', () => {
   });
 
   it('hashes the previous hash followed by the canonical row', () => {
-    const fields = { seq: 1, at: '2026-11-23T09:00:00.000Z', kind: 'evaluation', actor: 'u1', pimRequestId: 'p1', requestId: null, evaluationId: 'e1', outcome: 'Approved', details: { z: 1, a: 2 } };
+    const fields = {
+      seq: 1,
+      at: '2026-11-23T09:00:00.000Z',
+      kind: 'evaluation',
+      actor: 'u1',
+      pimRequestId: 'p1',
+      requestId: null,
+      evaluationId: 'e1',
+      outcome: 'Approved',
+      details: { z: 1, a: 2 },
+    };
     const expected = createHash('sha256')
-      .update(`${GENESIS_HASH}{"actor":"u1","at":"2026-11-23T09:00:00.000Z","details":{"a":2,"z":1},"evaluationId":"e1","kind":"evaluation","outcome":"Approved","pimRequestId":"p1","requestId":null,"seq":1}`)
+      .update(
+        `${GENESIS_HASH}{"actor":"u1","at":"2026-11-23T09:00:00.000Z","details":{"a":2,"z":1},"evaluationId":"e1","kind":"evaluation","outcome":"Approved","pimRequestId":"p1","requestId":null,"seq":1}`,
+      )
       .digest('hex');
     expect(chainHash(GENESIS_HASH, fields)).toBe(expected);
     expect(chainHash('f'.repeat(64), fields)).not.toBe(expected);
   });
 
   it('builds a row whose columns are what the hash covers', () => {
-    const row = chainRow({ seq: 41, hash: 'a'.repeat(64) }, { kind: 'nudge', actor: 'bot', requestId: 'r1', outcome: 'sent', details: { index: 2 }, at: new Date('2026-11-23T10:00:00Z') });
-    expect(row).toMatchObject({ seq: 42, prev_hash: 'a'.repeat(64), at: '2026-11-23T10:00:00.000Z', pim_request_id: null, evaluation_id: null, details: '{"index":2}' });
-    expect(row.hash).toBe(chainHash('a'.repeat(64), { seq: 42, at: row.at, kind: 'nudge', actor: 'bot', pimRequestId: null, requestId: 'r1', evaluationId: null, outcome: 'sent', details: { index: 2 } }));
+    const row = chainRow(
+      { seq: 41, hash: 'a'.repeat(64) },
+      { kind: 'nudge', actor: 'bot', requestId: 'r1', outcome: 'sent', details: { index: 2 }, at: new Date('2026-11-23T10:00:00Z') },
+    );
+    expect(row).toMatchObject({
+      seq: 42,
+      prev_hash: 'a'.repeat(64),
+      at: '2026-11-23T10:00:00.000Z',
+      pim_request_id: null,
+      evaluation_id: null,
+      details: '{"index":2}',
+    });
+    expect(row.hash).toBe(
+      chainHash('a'.repeat(64), {
+        seq: 42,
+        at: row.at,
+        kind: 'nudge',
+        actor: 'bot',
+        pimRequestId: null,
+        requestId: 'r1',
+        evaluationId: null,
+        outcome: 'sent',
+        details: { index: 2 },
+      }),
+    );
   });
 });
 

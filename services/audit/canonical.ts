@@ -25,7 +25,8 @@ export function canonicalJson(value: unknown): string {
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
       const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw new TypeError(`canonical JSON takes plain objects only, not ${(value as object).constructor?.name ?? 'this object'}`);
+      if (proto !== Object.prototype && proto !== null)
+        throw new TypeError(`canonical JSON takes plain objects only, not ${(value as object).constructor?.name ?? 'this object'}`);
       const entries = Object.entries(value as Record<string, unknown>)
         .filter(([, v]) => v !== undefined)
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -73,7 +73,9 @@ describe('the evaluation entry in the audit trail', () => {
       token: 'eyJ...',
       body: '{"result":[{"short_description":"..."}]}',
     };
-    const [check] = await exportedChecks([{ name: 'ticket', result: 'fail', onFail: 'deny', summary: 'INC0012345 closed', detail: 'closed', evidence: [leaky] }]);
+    const [check] = await exportedChecks([
+      { name: 'ticket', result: 'fail', onFail: 'deny', summary: 'INC0012345 closed', detail: 'closed', evidence: [leaky] },
+    ]);
     const [evidence] = check!.evidence as Array<Record<string, unknown>>;
     expect(Object.keys(evidence!).sort()).toEqual(['answer', 'asked', 'ms', 'system']);
     expect(Array.from(evidence!.answer as string).length).toBeLessThanOrEqual(300);

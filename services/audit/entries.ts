@@ -108,7 +108,16 @@ export function evaluationEntry(o: {
 
 /** An approver chose Approve or Deny on a card (recorded when the bot claims the request, before PIM is called). */
 export function cardDecisionEntry(row: AuditedRequest, approverId: string, reviewResult: 'Approve' | 'Deny', justification: string, at: Date): AuditEntry {
-  return { kind: 'card.decision', actor: approverId, pimRequestId: row.pim_request_id, requestId: row.id, evaluationId: row.evaluation_id, outcome: reviewResult, at, details: { reviewResult, justification } };
+  return {
+    kind: 'card.decision',
+    actor: approverId,
+    pimRequestId: row.pim_request_id,
+    requestId: row.id,
+    evaluationId: row.evaluation_id,
+    outcome: reviewResult,
+    at,
+    details: { reviewResult, justification },
+  };
 }
 
 /**
@@ -159,7 +168,14 @@ export function graphResultEntry(
  */
 export function requestClosedEntry(
   row: AuditedRequest,
-  o: { status: string; source: 'reconciler' | 'event' | 'ladder'; pimStatus?: string | null; decidedBy?: string | null; justification?: string | null; eventId?: string | null },
+  o: {
+    status: string;
+    source: 'reconciler' | 'event' | 'ladder';
+    pimStatus?: string | null;
+    decidedBy?: string | null;
+    justification?: string | null;
+    eventId?: string | null;
+  },
   at: Date,
 ): AuditEntry {
   return {
@@ -170,12 +186,23 @@ export function requestClosedEntry(
     evaluationId: row.evaluation_id,
     outcome: o.status,
     at,
-    details: { source: o.source, pimStatus: o.pimStatus ?? null, decidedBy: o.decidedBy ?? null, justification: o.justification ?? null, eventId: o.eventId ?? null },
+    details: {
+      source: o.source,
+      pimStatus: o.pimStatus ?? null,
+      decidedBy: o.decidedBy ?? null,
+      justification: o.justification ?? null,
+      eventId: o.eventId ?? null,
+    },
   };
 }
 
 /** A reminder in the card's thread (the ladder's, or one the requester asked for), or the ladder's escalation. */
-export function reminderEntry(row: AuditedRequest, kind: 'nudge' | 'escalation', o: { actor: string; trigger: 'ladder' | 'requester' | 'presence'; index?: number; escalatedTo?: string | null }, at: Date): AuditEntry {
+export function reminderEntry(
+  row: AuditedRequest,
+  kind: 'nudge' | 'escalation',
+  o: { actor: string; trigger: 'ladder' | 'requester' | 'presence'; index?: number; escalatedTo?: string | null },
+  at: Date,
+): AuditEntry {
   return {
     kind,
     actor: o.actor,
@@ -191,7 +218,16 @@ export function reminderEntry(row: AuditedRequest, kind: 'nudge' | 'escalation',
 /** A digest button: extend, no longer needed, or a spot-audit verdict. */
 export function digestActionEntry(
   userId: string,
-  o: { action: 'extend' | 'release' | 'spot_audit'; outcome: string; target?: { kind: string; roleDefinitionId: string; scope: string; assignment?: string }; pimRequestId?: string | null; requestId?: string | null; evaluationId?: string | null; note?: string | null; status?: string | null },
+  o: {
+    action: 'extend' | 'release' | 'spot_audit';
+    outcome: string;
+    target?: { kind: string; roleDefinitionId: string; scope: string; assignment?: string };
+    pimRequestId?: string | null;
+    requestId?: string | null;
+    evaluationId?: string | null;
+    note?: string | null;
+    status?: string | null;
+  },
   at: Date,
 ): AuditEntry {
   return {
@@ -207,14 +243,36 @@ export function digestActionEntry(
 }
 
 /** A user's activation filed in PIM from the chat (selfActivate as the user). */
-export function selfActivationEntry(userId: string, o: { pimRequestId: string | null; outcome: string; requestKind: string; roleDefinitionId: string; scope: string; durationMinutes: number; justification: string | null; ticket?: string | null; problem?: string | null }, at: Date): AuditEntry {
+export function selfActivationEntry(
+  userId: string,
+  o: {
+    pimRequestId: string | null;
+    outcome: string;
+    requestKind: string;
+    roleDefinitionId: string;
+    scope: string;
+    durationMinutes: number;
+    justification: string | null;
+    ticket?: string | null;
+    problem?: string | null;
+  },
+  at: Date,
+): AuditEntry {
   return {
     kind: 'self_activation',
     actor: userId,
     pimRequestId: o.pimRequestId,
     outcome: o.outcome,
     at,
-    details: { requestKind: o.requestKind, roleDefinitionId: o.roleDefinitionId, scope: o.scope, durationMinutes: o.durationMinutes, justification: o.justification, ticket: o.ticket ?? null, problem: o.problem ?? null },
+    details: {
+      requestKind: o.requestKind,
+      roleDefinitionId: o.roleDefinitionId,
+      scope: o.scope,
+      durationMinutes: o.durationMinutes,
+      justification: o.justification,
+      ticket: o.ticket ?? null,
+      problem: o.problem ?? null,
+    },
   };
 }
 
@@ -222,11 +280,36 @@ export function selfActivationEntry(userId: string, o: { pimRequestId: string | 
  * A second callout body for a request id already evaluated: it was evaluated on its own (never answered from
  * the first body's evaluation). Field names only, never their values.
  */
-export function calloutConflictEntry(o: { pimRequestId: string | null; requestKey: string; evaluationId: string; firstEvaluationId: string; fields: string[]; callerAppId: string; at: Date }): AuditEntry {
-  return { kind: 'callout.conflict', actor: o.callerAppId, pimRequestId: o.pimRequestId, evaluationId: o.evaluationId, outcome: 'evaluated_separately', at: o.at, details: { requestKey: o.requestKey, firstEvaluationId: o.firstEvaluationId, differingFields: o.fields } };
+export function calloutConflictEntry(o: {
+  pimRequestId: string | null;
+  requestKey: string;
+  evaluationId: string;
+  firstEvaluationId: string;
+  fields: string[];
+  callerAppId: string;
+  at: Date;
+}): AuditEntry {
+  return {
+    kind: 'callout.conflict',
+    actor: o.callerAppId,
+    pimRequestId: o.pimRequestId,
+    evaluationId: o.evaluationId,
+    outcome: 'evaluated_separately',
+    at: o.at,
+    details: { requestKey: o.requestKey, firstEvaluationId: o.firstEvaluationId, differingFields: o.fields },
+  };
 }
 
 /** No callout for the request matches PIM's own copy (or PIM has none): no card was posted. */
 export function calloutUnboundEntry(row: AuditedRequest, o: { reason: 'not_in_pim' | 'differs'; fields: string[]; at: Date }): AuditEntry {
-  return { kind: 'callout.unbound', actor: BOT_ACTOR, pimRequestId: row.pim_request_id, requestId: row.id, evaluationId: row.evaluation_id, outcome: o.reason, at: o.at, details: { differingFields: o.fields } };
+  return {
+    kind: 'callout.unbound',
+    actor: BOT_ACTOR,
+    pimRequestId: row.pim_request_id,
+    requestId: row.id,
+    evaluationId: row.evaluation_id,
+    outcome: o.reason,
+    at: o.at,
+    details: { differingFields: o.fields },
+  };
 }

@@ -35,7 +35,16 @@ describe('exports', () => {
   const rows: AuditRow[] = [];
   let prev = { seq: 0, hash: GENESIS_HASH };
   for (const justification of ['=cmd|" /C calc"!A0', 'plain, with a comma', 'two\nlines']) {
-    const row = chainRow(prev, { kind: 'card.decision', actor: 'u1', pimRequestId: 'p1', requestId: 'r1', evaluationId: 'e1', outcome: 'Approve', details: { justification }, at: new Date('2026-11-23T09:00:00Z') });
+    const row = chainRow(prev, {
+      kind: 'card.decision',
+      actor: 'u1',
+      pimRequestId: 'p1',
+      requestId: 'r1',
+      evaluationId: 'e1',
+      outcome: 'Approve',
+      details: { justification },
+      at: new Date('2026-11-23T09:00:00Z'),
+    });
     rows.push(row);
     prev = row;
   }

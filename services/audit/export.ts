@@ -47,7 +47,11 @@ export function jsonRecord(row: AuditRow): Record<string, unknown> {
  * row per line. The JSON keeps every value exactly, so each row's hash can be recomputed from it; the
  * CSV is for reading (its apostrophe guard changes cells that start like a formula).
  */
-export async function writeExport(rows: AsyncIterable<AuditRow> | Iterable<AuditRow>, format: ExportFormat, write: (chunk: string) => unknown): Promise<number> {
+export async function writeExport(
+  rows: AsyncIterable<AuditRow> | Iterable<AuditRow>,
+  format: ExportFormat,
+  write: (chunk: string) => unknown,
+): Promise<number> {
   let n = 0;
   if (format === 'csv') {
     await write(csvRecord([...CSV_COLUMNS]));

@@ -3,7 +3,16 @@ import { chainHash, GENESIS_HASH } from './canonical';
 import { chainedFieldsOf, formatAnchor, parseAnchor, verifyChain, type AuditRow } from './verify-chain';
 
 function entry(i: number): AuditEntry {
-  return { kind: 'card.decision', actor: `approver-${i}`, pimRequestId: `pim-${i}`, requestId: `req-${i}`, evaluationId: `eval-${i}`, outcome: i % 2 ? 'Approve' : 'Deny', details: { justification: `reason ${i}` }, at: new Date(Date.UTC(2026, 10, 23, 9, i)) };
+  return {
+    kind: 'card.decision',
+    actor: `approver-${i}`,
+    pimRequestId: `pim-${i}`,
+    requestId: `req-${i}`,
+    evaluationId: `eval-${i}`,
+    outcome: i % 2 ? 'Approve' : 'Deny',
+    details: { justification: `reason ${i}` },
+    at: new Date(Date.UTC(2026, 10, 23, 9, i)),
+  };
 }
 
 function chain(n: number): AuditRow[] {

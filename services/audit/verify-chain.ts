@@ -75,7 +75,8 @@ export class ChainVerifier {
     if (this.problem) return false;
     const seq = Number(row.seq);
     const expected = this.last.seq + 1;
-    if (seq < expected) return this.fail({ seq, kind: 'out_of_order', message: `seq ${seq} comes after seq ${this.last.seq}: rows are out of order or a seq was changed` });
+    if (seq < expected)
+      return this.fail({ seq, kind: 'out_of_order', message: `seq ${seq} comes after seq ${this.last.seq}: rows are out of order or a seq was changed` });
     if (seq > expected) {
       const missing = seq - 1 === expected ? `seq ${expected} is missing` : `seq ${expected}..${seq - 1} are missing`;
       return this.fail({ seq: expected, kind: 'deleted', message: `${missing} (deleted): seq ${this.last.seq} is followed by seq ${seq}` });
@@ -94,7 +95,11 @@ export class ChainVerifier {
     }
     if (recomputed !== row.hash) return this.fail({ seq, kind: 'edited', message: `seq ${seq} was edited: its fields no longer match its hash` });
     if (row.prev_hash !== this.last.hash) {
-      return this.fail({ seq, kind: 'relinked', message: `seq ${seq} does not follow seq ${this.last.seq}: its prev_hash is not seq ${this.last.seq}'s hash (seq ${this.last.seq} or an earlier row was edited and its hash recomputed)` });
+      return this.fail({
+        seq,
+        kind: 'relinked',
+        message: `seq ${seq} does not follow seq ${this.last.seq}: its prev_hash is not seq ${this.last.seq}'s hash (seq ${this.last.seq} or an earlier row was edited and its hash recomputed)`,
+      });
     }
     if (this.anchor && row.hash === this.anchor.hash) {
       if (this.anchor.seq !== undefined && this.anchor.seq !== seq) {
@@ -113,9 +118,20 @@ export class ChainVerifier {
     if (this.anchor && this.anchorSeq === undefined) {
       const seq = this.anchor.seq ?? this.last.seq + 1;
       if (this.anchor.seq !== undefined && this.anchor.seq <= this.last.seq) {
-        return { ok: false, ...base, problem: { seq, kind: 'edited', message: `seq ${seq} does not have the anchor's hash: it, or a row before it, was rewritten and the chain recomputed` } };
+        return {
+          ok: false,
+          ...base,
+          problem: {
+            seq,
+            kind: 'edited',
+            message: `seq ${seq} does not have the anchor's hash: it, or a row before it, was rewritten and the chain recomputed`,
+          },
+        };
       }
-      const what = this.anchor.seq !== undefined ? `the trail ends at seq ${this.last.seq} but the anchor is at seq ${this.anchor.seq}: rows ${this.last.seq + 1}..${this.anchor.seq} were deleted from the end` : `the anchor's hash is not in the trail: rows were deleted from the end (the trail ends at seq ${this.last.seq}), or the chain was rewritten`;
+      const what =
+        this.anchor.seq !== undefined
+          ? `the trail ends at seq ${this.last.seq} but the anchor is at seq ${this.anchor.seq}: rows ${this.last.seq + 1}..${this.anchor.seq} were deleted from the end`
+          : `the anchor's hash is not in the trail: rows were deleted from the end (the trail ends at seq ${this.last.seq}), or the chain was rewritten`;
       return { ok: false, ...base, problem: { seq, kind: 'truncated', message: what } };
     }
     return { ok: true, ...base, ...(this.anchorSeq !== undefined ? { anchorSeq: this.anchorSeq } : {}) };

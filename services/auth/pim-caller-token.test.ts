@@ -15,7 +15,14 @@ async function setup() {
     return local(header, token);
   };
   let clock = Date.now();
-  const validate = createPimTokenValidator({ issuers: [ISSUER], jwksUri: 'https://unused.invalid/keys', audience: AUDIENCE, allowedCallerAppIds: [PIM_APP], keys, now: () => clock });
+  const validate = createPimTokenValidator({
+    issuers: [ISSUER],
+    jwksUri: 'https://unused.invalid/keys',
+    audience: AUDIENCE,
+    allowedCallerAppIds: [PIM_APP],
+    keys,
+    now: () => clock,
+  });
   const sign = (claims: Record<string, unknown> = {}, expiresInSeconds = 3600) =>
     new SignJWT({ azp: PIM_APP, tid: 'tenant-1', ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })

@@ -32,7 +32,10 @@ const VERIFIED_TOKENS_MAX = 1000;
 export type TokenCheck = 'missing' | 'malformed' | 'signature' | 'expired' | 'not_yet_valid' | 'issuer' | 'audience' | 'caller' | 'keys_unavailable';
 
 export class PimTokenError extends Error {
-  constructor(readonly check: TokenCheck, message: string) {
+  constructor(
+    readonly check: TokenCheck,
+    message: string,
+  ) {
     super(message);
     this.name = 'PimTokenError';
   }
@@ -73,7 +76,10 @@ export function createPimTokenValidator(options: PimTokenValidatorOptions): (aut
     }
     const appId = String(payload.azp ?? payload.appid ?? '').toLowerCase();
     if (!appId || !allowed.has(appId)) {
-      throw new PimTokenError('caller', `The calling app${appId ? ` ${appId}` : ''} is not allowed to call this endpoint; add it to PIM_ALLOWED_CALLER_APP_IDS if it is PIM.`);
+      throw new PimTokenError(
+        'caller',
+        `The calling app${appId ? ` ${appId}` : ''} is not allowed to call this endpoint; add it to PIM_ALLOWED_CALLER_APP_IDS if it is PIM.`,
+      );
     }
     const caller: PimCaller = { appId, tenantId: typeof payload.tid === 'string' ? payload.tid : undefined, claims: payload };
     // exp is required above; remember the token until then (plus the tolerated skew jose allowed), capped.
@@ -88,11 +94,12 @@ function toTokenError(err: unknown, options: PimTokenValidatorOptions): PimToken
   if (err instanceof errors.JWTExpired) return new PimTokenError('expired', 'The token has expired.');
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'iss') return new PimTokenError('issuer', `The token's issuer is not ${options.issuers.join(' or ')}.`);
-    if (err.claim === 'aud') return new PimTokenError('audience', `The token's audience is not ${options.audience}; set the extension's resourceId to this Application ID URI.`);
+    if (err.claim === 'aud')
+      return new PimTokenError('audience', `The token's audience is not ${options.audience}; set the extension's resourceId to this Application ID URI.`);
     if (err.claim === 'nbf') return new PimTokenError('not_yet_valid', 'The token is not valid yet.');
     return new PimTokenError('malformed', `The token's ${err.claim} claim is invalid.`);
   }
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /fetch|network|ECONN/i.test(err.message)) {
+  if (err instanceof errors.JWKSTimeout || (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /fetch|network|ECONN/i.test(err.message))) {
     return new PimTokenError('keys_unavailable', 'The signing keys could not be fetched from Entra; try again.');
   }
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) {

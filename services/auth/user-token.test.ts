@@ -12,23 +12,40 @@ async function setup() {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const other = await generateKeyPair('RS256');
   const keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] });
-  const verify = createUserTokenVerifier({ tenantId: TENANT, issuers: [ISSUER, `https://sts.windows.net/${TENANT}/`], audiences: [`api://botid-${APP}`, APP], jwksUri: 'https://unused.invalid/keys', keys });
+  const verify = createUserTokenVerifier({
+    tenantId: TENANT,
+    issuers: [ISSUER, `https://sts.windows.net/${TENANT}/`],
+    audiences: [`api://botid-${APP}`, APP],
+    jwksUri: 'https://unused.invalid/keys',
+    keys,
+  });
   const sign = (claims: Record<string, unknown> = {}, opts: { expiresInSeconds?: number; key?: 'tenant' | 'other' } = {}) =>
     new SignJWT({ iss: ISSUER, aud: APP, tid: TENANT, oid: MEGAN, name: 'Megan Bowen', preferred_username: 'meganb@contoso.example', ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuedAt()
       .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.expiresInSeconds ?? 3600))
       .sign(opts.key === 'other' ? other.privateKey : privateKey);
-  const check = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof UserTokenError ? e.check : `threw ${String(e)}`));
+  const check = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => (e instanceof UserTokenError ? e.check : `threw ${String(e)}`),
+    );
   return { verify, sign, check };
 }
 
 describe('user token verifier: the token proves the user Teams says acted', () => {
   it("proves the activity's user (object ids compared case-insensitively) and names them", async () => {
     const t = await setup();
-    await expect(t.verify(await t.sign(), MEGAN.toUpperCase())).resolves.toEqual({ oid: MEGAN, tid: TENANT, name: 'Megan Bowen', upn: 'meganb@contoso.example' });
+    await expect(t.verify(await t.sign(), MEGAN.toUpperCase())).resolves.toEqual({
+      oid: MEGAN,
+      tid: TENANT,
+      name: 'Megan Bowen',
+      upn: 'meganb@contoso.example',
+    });
     // v1 tokens: the App ID URI as audience, the sts.windows.net issuer.
-    await expect(t.verify(await t.sign({ aud: `api://botid-${APP}`, iss: `https://sts.windows.net/${TENANT}/` }), MEGAN)).resolves.toMatchObject({ oid: MEGAN });
+    await expect(t.verify(await t.sign({ aud: `api://botid-${APP}`, iss: `https://sts.windows.net/${TENANT}/` }), MEGAN)).resolves.toMatchObject({
+      oid: MEGAN,
+    });
   });
 
   it("refuses another user's token, another tenant's, and a missing object id on the activity", async () => {

@@ -75,8 +75,10 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
     const seen = { oid: payload.oid.toLowerCase(), tid: payload.tid.toLowerCase() };
     // Entra signs every tenant's tokens with the same keys: a signature proves Entra, not our tenant.
     if (seen.tid !== tenant) throw new UserTokenError('tenant', 'The token was issued by another tenant.', seen);
-    if (typeof payload.iss !== 'string' || !options.issuers.includes(payload.iss)) throw new UserTokenError('issuer', `The token's issuer is not ${options.issuers.join(' or ')}.`, seen);
-    if (!expectedOid || seen.oid !== expectedOid.trim().toLowerCase()) throw new UserTokenError('account', 'The token belongs to another user than the one Teams says acted.', seen);
+    if (typeof payload.iss !== 'string' || !options.issuers.includes(payload.iss))
+      throw new UserTokenError('issuer', `The token's issuer is not ${options.issuers.join(' or ')}.`, seen);
+    if (!expectedOid || seen.oid !== expectedOid.trim().toLowerCase())
+      throw new UserTokenError('account', 'The token belongs to another user than the one Teams says acted.', seen);
     return {
       ...seen,
       name: typeof payload.name === 'string' ? payload.name : null,
@@ -95,7 +97,12 @@ function toUserTokenError(err: unknown): UserTokenError {
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) {
     return new UserTokenError('signature', 'The token signature does not verify against the tenant signing keys.');
   }
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
+  if (
+    err instanceof errors.JWSInvalid ||
+    err instanceof errors.JWTInvalid ||
+    err instanceof errors.JOSEAlgNotAllowed ||
+    err instanceof errors.JOSENotSupported
+  ) {
     return new UserTokenError('malformed', 'The token is not a valid RS256 JWT.');
   }
   // A timeout or network error fetching the key set, or anything else: the token could not be checked.

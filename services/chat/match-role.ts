@@ -28,8 +28,34 @@ const ABBREVIATIONS: Record<string, string[]> = {
 
 /** Words that are never part of a role name the user means ("the security operator role please"). */
 export const FILLER = new Set([
-  'a', 'an', 'the', 'role', 'roles', 'group', 'please', 'pls', 'plz', 'me', 'i', 'my', 'to', 'as', 'for',
-  'now', 'can', 'you', 'want', 'would', 'like', 'be', 'with', 'of', 'on', 'in', 'again', 'membership',
+  'a',
+  'an',
+  'the',
+  'role',
+  'roles',
+  'group',
+  'please',
+  'pls',
+  'plz',
+  'me',
+  'i',
+  'my',
+  'to',
+  'as',
+  'for',
+  'now',
+  'can',
+  'you',
+  'want',
+  'would',
+  'like',
+  'be',
+  'with',
+  'of',
+  'on',
+  'in',
+  'again',
+  'membership',
 ]);
 
 function words(s: string): string[] {

@@ -55,7 +55,9 @@ describe('natural-language planner against the simulated Azure OpenAI', () => {
   }
 
   it('maps free text onto an activation of the matched eligible role', async () => {
-    await script(reply({ role: 'User Administrator', durationMinutes: 60, ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'locked-out CFO' }));
+    await script(
+      reply({ role: 'User Administrator', durationMinutes: 60, ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'locked-out CFO' }),
+    );
     const cmd = await planner.interpret(USER_TEXT, eligible, NOW, 'Europe/Berlin');
     expect(cmd).toEqual({
       kind: 'activate',
@@ -75,7 +77,9 @@ describe('natural-language planner against the simulated Azure OpenAI', () => {
     expect(call.promptChars).toBeGreaterThan(USER_TEXT.length);
 
     const http = (await control(sim, 'GET', '/_sim/calls')).body.value.filter((c: any) => c.path.startsWith('/openai/'));
-    expect(http).toEqual([expect.objectContaining({ method: 'POST', path: '/openai/deployments/gpt-4o-mini/chat/completions', query: 'api-version=2024-10-21', status: 200 })]);
+    expect(http).toEqual([
+      expect.objectContaining({ method: 'POST', path: '/openai/deployments/gpt-4o-mini/chat/completions', query: 'api-version=2024-10-21', status: 200 }),
+    ]);
     expect(logLines.join('')).toMatch(/"command":"activate"/);
   });
 
@@ -97,7 +101,12 @@ describe('natural-language planner against the simulated Azure OpenAI', () => {
       reply({ command: 'extend', role: 'Exchange Administrator' }),
     );
     const global = await planner.interpret('make me global admin for an hour', eligible, NOW, 'UTC');
-    expect(global).toEqual({ kind: 'clarify', question: expect.stringContaining('I could not find "Global Administrator" among your roles. You are eligible for: User Administrator, Security Operator') });
+    expect(global).toEqual({
+      kind: 'clarify',
+      question: expect.stringContaining(
+        'I could not find "Global Administrator" among your roles. You are eligible for: User Administrator, Security Operator',
+      ),
+    });
     // An id from the model is not a name: it is not trusted, even when it is the id of an eligible role.
     expect((await planner.interpret('activate the first one', eligible, NOW, 'UTC'))?.kind).toBe('clarify');
     expect((await planner.interpret('extend exchange admin', eligible, NOW, 'UTC'))?.kind).toBe('clarify');
@@ -125,7 +134,14 @@ describe('natural-language planner against the simulated Azure OpenAI', () => {
       JSON.stringify({ command: 'extend', role: 'User Administrator', id: 'attacker-chosen' }),
     );
     const results = [];
-    for (const text of ['which roles do I have', 'anything waiting?', 'what can you do', 'never mind', 'drop the sec op request', 'my user admin eligibility ends soon']) {
+    for (const text of [
+      'which roles do I have',
+      'anything waiting?',
+      'what can you do',
+      'never mind',
+      'drop the sec op request',
+      'my user admin eligibility ends soon',
+    ]) {
       results.push(await planner.interpret(text, eligible, NOW, 'UTC'));
     }
     expect(results).toEqual([
@@ -144,8 +160,15 @@ describe('natural-language planner against the simulated Azure OpenAI', () => {
       reply({ role: 'User Administrator', durationMinutes: 3 * 24 * 60 }),
       reply({ role: 'User Administrator', durationMinutes: 0 }),
     );
-    expect(await planner.interpret('user admin for a password reset', eligible, NOW, 'UTC')).toMatchObject({ kind: 'activate', ticket: null, justification: 'password reset' });
-    expect(await planner.interpret('user admin for three days', eligible, NOW, 'UTC')).toEqual({ kind: 'clarify', question: expect.stringMatching(/^How long do you need User Administrator\? Durations go from 1 minute up to 24 hours/) });
+    expect(await planner.interpret('user admin for a password reset', eligible, NOW, 'UTC')).toMatchObject({
+      kind: 'activate',
+      ticket: null,
+      justification: 'password reset',
+    });
+    expect(await planner.interpret('user admin for three days', eligible, NOW, 'UTC')).toEqual({
+      kind: 'clarify',
+      question: expect.stringMatching(/^How long do you need User Administrator\? Durations go from 1 minute up to 24 hours/),
+    });
     expect((await planner.interpret('user admin for no time', eligible, NOW, 'UTC'))?.kind).toBe('clarify');
   });
 
@@ -174,7 +197,10 @@ describe('natural-language planner against the simulated Azure OpenAI', () => {
 
   it('returns null when Azure OpenAI refuses the key', async () => {
     await script(reply({ role: 'User Administrator' }));
-    const wrongKey = createAzureOpenAiPlanner({ ...settings, apiKey: 'not-the-key' }, { logger: pino({ level: 'debug' }, { write: (s: string) => logLines.push(s) }) });
+    const wrongKey = createAzureOpenAiPlanner(
+      { ...settings, apiKey: 'not-the-key' },
+      { logger: pino({ level: 'debug' }, { write: (s: string) => logLines.push(s) }) },
+    );
     expect(await wrongKey.interpret(USER_TEXT, eligible, NOW, 'UTC')).toBeNull();
     expect((await openAiCalls()).map((c) => c.status)).toEqual([401]);
     expect(logLines.join('')).toMatch(/"code":"http_401"/);

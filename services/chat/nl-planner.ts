@@ -1,6 +1,16 @@
 import path from 'node:path';
 import { ActivityTypes, BotAdapter, TurnContext, type Activity, type ConversationReference, type ResourceResponse } from 'botbuilder';
-import { ActionPlanner, MemoryFork, OpenAIModel, Prompt, PromptManager, TemplateSection, UserMessage, type Memory, type PromptTemplate } from '@microsoft/teams-ai';
+import {
+  ActionPlanner,
+  MemoryFork,
+  OpenAIModel,
+  Prompt,
+  PromptManager,
+  TemplateSection,
+  UserMessage,
+  type Memory,
+  type PromptTemplate,
+} from '@microsoft/teams-ai';
 import pino from 'pino';
 import { z } from 'zod';
 import { FILLER, matchRole } from './match-role';
@@ -113,11 +123,24 @@ function validZone(timeZone: string): string {
 
 /** Directory names go into the prompt on one line each, without anything that could start a new instruction. */
 function promptName(name: string): string {
-  return name.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120);
+  return name
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 120);
 }
 
 function localTime(now: Date, timeZone: string): string {
-  const local = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false }).format(now);
+  const local = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'long',
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(now);
   return `${local} (${now.toISOString()} UTC)`;
 }
 
@@ -141,7 +164,10 @@ function roleQuestion(verb: 'activate' | 'extend' | 'cancel', said: string | nul
   }
   const example = `For example "${verb} ${eligible[0]!.displayName}".`;
   if (!said) return { kind: 'clarify', question: `Which role do you want to ${verb}? ${eligibleText(eligible)} ${example}` };
-  const shown = said.replace(/["\u0000-\u001f]+/g, ' ').trim().slice(0, 80);
+  const shown = said
+    .replace(/["\u0000-\u001f]+/g, ' ')
+    .trim()
+    .slice(0, 80);
   return { kind: 'clarify', question: `I could not find "${shown}" among your roles. ${eligibleText(eligible)} ${example}` };
 }
 
@@ -159,7 +185,11 @@ function findRole(verb: 'activate' | 'extend' | 'cancel', said: string | null | 
   if (lookup.kind === 'ambiguous') {
     // "SQL Admins" names both accesses of one group: ask which. A full role name that fits several roles
     // only in part ("User Administrator" against Global and Exchange Administrator) is none of them.
-    const norm = (x: string) => x.toLowerCase().replace(/\s*\((member|owner)\)\s*$/, '').replace(/[^a-z0-9]+/g, '');
+    const norm = (x: string) =>
+      x
+        .toLowerCase()
+        .replace(/\s*\((member|owner)\)\s*$/, '')
+        .replace(/[^a-z0-9]+/g, '');
     const same = lookup.candidates.every((c) => norm(c.displayName) === norm(said));
     return { kind: 'problem', command: same ? roleQuestion(verb, said, eligible, lookup.candidates) : roleQuestion(verb, said, eligible) };
   }
@@ -300,7 +330,14 @@ export function createAzureOpenAiPlanner(settings: AzureOpenAiSettings, opts: { 
       memory.setValue('temp.roles', names.length ? names.map((n) => `- ${n}`).join('\n') : '(none)');
       memory.setValue('temp.now', localTime(now, zone));
       memory.setValue('temp.timeZone', zone);
-      const activity: Partial<Activity> = { type: ActivityTypes.Message, text: '', channelId: 'nl-planner', conversation: { id: 'nl-planner', isGroup: false, conversationType: 'personal', name: '' }, from: { id: 'user', name: '' }, recipient: { id: 'bot', name: '' } };
+      const activity: Partial<Activity> = {
+        type: ActivityTypes.Message,
+        text: '',
+        channelId: 'nl-planner',
+        conversation: { id: 'nl-planner', isGroup: false, conversationType: 'personal', name: '' },
+        from: { id: 'user', name: '' },
+        recipient: { id: 'bot', name: '' },
+      };
       const context = new TurnContext(adapter, activity);
 
       let timer: NodeJS.Timeout | undefined;
@@ -327,7 +364,10 @@ export function createAzureOpenAiPlanner(settings: AzureOpenAiSettings, opts: { 
         return command;
       } catch (err) {
         const code = err instanceof Timeout ? 'timeout' : 'error';
-        log.warn({ ...fields, ms: Date.now() - started, code, errorName: err instanceof Error ? err.name : typeof err }, 'natural-language completion failed; using the parser');
+        log.warn(
+          { ...fields, ms: Date.now() - started, code, errorName: err instanceof Error ? err.name : typeof err },
+          'natural-language completion failed; using the parser',
+        );
         return null;
       } finally {
         clearTimeout(timer);

@@ -35,8 +35,7 @@ const activate = (
 const snow = (number: string): Ticket => ({ system: 'ServiceNow', number });
 const jira = (number: string): Ticket => ({ system: 'Jira', number });
 const clarify = (question: string): ParsedCommand => ({ kind: 'clarify', question });
-const which = (verb: string): ParsedCommand =>
-  clarify(`Which role do you want to ${verb}? ${ELIGIBLE_TEXT} For example "${verb} Security Operator".`);
+const which = (verb: string): ParsedCommand => clarify(`Which role do you want to ${verb}? ${ELIGIBLE_TEXT} For example "${verb} Security Operator".`);
 const notFound = (said: string, verb = 'activate'): ParsedCommand =>
   clarify(`I could not find "${said}" among your roles. ${ELIGIBLE_TEXT} For example "${verb} Security Operator".`);
 const badDuration = (said: string): ParsedCommand => clarify(`"${said}" is not a duration I can activate for. ${DURATIONS}`);
@@ -47,8 +46,10 @@ type Case = [phrase: string, expected: ParsedCommand, timeZone?: string];
 
 const corpus: Case[] = [
   // The demo sentence and word orders.
-  ['activate security operator for 2h ticket ServiceNow INC0012345 because investigating alert',
-    activate(SO, 'exact', 120, snow('INC0012345'), 'investigating alert')],
+  [
+    'activate security operator for 2h ticket ServiceNow INC0012345 because investigating alert',
+    activate(SO, 'exact', 120, snow('INC0012345'), 'investigating alert'),
+  ],
   ['activate for 2h security operator', activate(SO, 'exact', 120)],
   ['security operator activate 2h', activate(SO, 'exact', 120)],
   ['ticket INC0012345 activate user admin', activate(UA, 'fuzzy', null, snow('INC0012345'))],
@@ -123,13 +124,17 @@ const corpus: Case[] = [
   ['activate user admin - cfo locked out', activate(UA, 'fuzzy', null, null, 'cfo locked out')],
   ['activate user admin reason: CFO locked out of mailbox', activate(UA, 'fuzzy', null, null, 'CFO locked out of mailbox')],
   ['activate user admin because of INC0012345', activate(UA, 'fuzzy', null, snow('INC0012345'), 'of INC0012345')],
-  ['activate user admin for 90 minutes ticket snow INC0099999 - locked out cfo',
-    activate(UA, 'fuzzy', 90, snow('INC0099999'), 'locked out cfo')],
+  ['activate user admin for 90 minutes ticket snow INC0099999 - locked out cfo', activate(UA, 'fuzzy', 90, snow('INC0099999'), 'locked out cfo')],
 
   // Roles that are ambiguous, missing or not eligible.
   ['activate security', clarify(`${SECURITY_CHOICE} For example "activate Security Operator".`)],
-  ['activate admin', clarify('Which one do you mean: Security Administrator, User Administrator, Helpdesk Administrator, ' +
-    'Global Administrator or Privileged Role Administrator? For example "activate Security Administrator".')],
+  [
+    'activate admin',
+    clarify(
+      'Which one do you mean: Security Administrator, User Administrator, Helpdesk Administrator, ' +
+        'Global Administrator or Privileged Role Administrator? For example "activate Security Administrator".',
+    ),
+  ],
   ['activate', which('activate')],
   ['activate for 2h', which('activate')],
   ['activate payroll approver', notFound('payroll approver')],

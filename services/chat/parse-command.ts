@@ -35,18 +35,67 @@ type Verb = 'activate' | 'cancel' | 'extend';
 
 // Strong verbs name the command; weak ones ("I need …") only mean activate when no strong verb is present.
 const STRONG_VERBS: Record<string, Verb> = {
-  activate: 'activate', activation: 'activate', elevate: 'activate',
-  cancel: 'cancel', revoke: 'cancel', withdraw: 'cancel',
-  extend: 'extend', extension: 'extend', renew: 'extend', prolong: 'extend',
+  activate: 'activate',
+  activation: 'activate',
+  elevate: 'activate',
+  cancel: 'cancel',
+  revoke: 'cancel',
+  withdraw: 'cancel',
+  extend: 'extend',
+  extension: 'extend',
+  renew: 'extend',
+  prolong: 'extend',
 };
 const WEAK_ACTIVATE = new Set(['need', 'needs', 'want', 'get', 'give', 'grant', 'request', 'enable', 'pim', 'elevation']);
 
 const HELP_WORDS = new Set(['help', '?', 'commands', 'command', 'usage', 'hi', 'hello', 'hey']);
 const HELP_FILLER = new Set(['what', 'can', 'you', 'do', 'please', 'me', 'show', 'i', 'how', 'does', 'this', 'work', 'the', 'bot', 'pim']);
 const ROLES_WORDS = new Set(['roles', 'role', 'eligible', 'eligibility', 'groups']);
-const ROLES_FILLER = new Set(['my', 'show', 'list', 'me', 'what', 'which', 'are', 'can', 'i', 'activate', 'do', 'have', 'all', 'available', 'the', 'please', 'and', 'active', 'get']);
+const ROLES_FILLER = new Set([
+  'my',
+  'show',
+  'list',
+  'me',
+  'what',
+  'which',
+  'are',
+  'can',
+  'i',
+  'activate',
+  'do',
+  'have',
+  'all',
+  'available',
+  'the',
+  'please',
+  'and',
+  'active',
+  'get',
+]);
 const STATUS_WORDS = new Set(['status', 'pending', 'requests', 'waiting', 'approvals']);
-const STATUS_FILLER = new Set(['my', 'whats', 'what', 'is', 'show', 'me', 'the', 'of', 'for', 'please', 'are', 'there', 'any', 'anything', 'to', 'i', 'list', 'all', 'approve', 'on', 'request']);
+const STATUS_FILLER = new Set([
+  'my',
+  'whats',
+  'what',
+  'is',
+  'show',
+  'me',
+  'the',
+  'of',
+  'for',
+  'please',
+  'are',
+  'there',
+  'any',
+  'anything',
+  'to',
+  'i',
+  'list',
+  'all',
+  'approve',
+  'on',
+  'request',
+]);
 const CANCEL_FILLER = new Set(['my', 'the', 'request', 'pending', 'activation', 'please', 'for', 'of', 'it', 'that', 'this', 'last', 'a', 'an', 'role']);
 
 function stripMentions(text: string): string {
@@ -112,7 +161,10 @@ function roleProblem(lookup: RoleLookup, verb: Verb, said: string, eligible: Rol
 const EDGE = String.raw`(?:(?:for|to|with|please|pls|plz|and|thanks|thx|role|now|so)\b|[\s,.;:!?\-–—])+`;
 
 function freeText(work: WorkingText): string | null {
-  const rest = work.remainder().replace(new RegExp(`^${EDGE}`, 'i'), '').replace(new RegExp(`${EDGE}$`, 'i'), '');
+  const rest = work
+    .remainder()
+    .replace(new RegExp(`^${EDGE}`, 'i'), '')
+    .replace(new RegExp(`${EDGE}$`, 'i'), '');
   const meaningful = (rest.toLowerCase().match(/[a-z0-9]+/g) ?? []).some((w) => !FILLER.has(w) && !WEAK_ACTIVATE.has(w));
   return meaningful ? rest.trim() : null;
 }
@@ -121,7 +173,10 @@ function parseCancel(work: WorkingText, eligible: RoleCandidate[]): ParsedComman
   const tokens = work.tokens().filter((t) => !CANCEL_FILLER.has(t.norm) && t.norm !== 'requests');
   if (tokens.length === 0) return { kind: 'cancel', requestRef: null };
   // A request id is whatever chunk of non-space text carries a digit ("req-42", a GUID).
-  const chunk = work.remainder().split(' ').find((c) => /\d/.test(c));
+  const chunk = work
+    .remainder()
+    .split(' ')
+    .find((c) => /\d/.test(c));
   if (chunk) return { kind: 'cancel', requestRef: chunk.replace(/^[#(\[]+|[.,;:!?)\]]+$/g, '') };
   const lookup = matchRole(tokens, eligible);
   if (lookup.kind === 'match') return { kind: 'cancel', requestRef: lookup.match.candidate.id };
@@ -131,7 +186,14 @@ function parseCancel(work: WorkingText, eligible: RoleCandidate[]): ParsedComman
 function parseExtend(work: WorkingText, eligible: RoleCandidate[]): ParsedCommand {
   const lookup = matchRole(work.tokens(), eligible);
   if (lookup.kind === 'match') return { kind: 'extend', role: lookup.match };
-  const said = (work.remainder().toLowerCase().match(/[a-z0-9]+/g) ?? []).every((w) => FILLER.has(w)) ? '' : work.remainder();
+  const said = (
+    work
+      .remainder()
+      .toLowerCase()
+      .match(/[a-z0-9]+/g) ?? []
+  ).every((w) => FILLER.has(w))
+    ? ''
+    : work.remainder();
   return roleProblem(lookup, 'extend', said, eligible);
 }
 

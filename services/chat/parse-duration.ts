@@ -3,16 +3,23 @@ import { WorkingText } from './working-text';
 /** PIM caps an activation at 24 hours (policy maxima are lower and checked later, against the role's rule). */
 export const MAX_DURATION_MINUTES = 24 * 60;
 
-export const DURATION_HELP =
-  'Durations go from 1 minute up to 24 hours, for example "for 2h", "90m", "1h30" or "until 17:30".';
+export const DURATION_HELP = 'Durations go from 1 minute up to 24 hours, for example "for 2h", "90m", "1h30" or "until 17:30".';
 
-export type DurationResult =
-  | { kind: 'none' }
-  | { kind: 'ok'; minutes: number }
-  | { kind: 'invalid'; question: string };
+export type DurationResult = { kind: 'none' } | { kind: 'ok'; minutes: number } | { kind: 'invalid'; question: string };
 
 const NUMBER_WORDS: Record<string, number> = {
-  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
 };
 
 // Optional lead-in words that belong to the duration, so they do not leak into the justification.
@@ -39,8 +46,7 @@ function checked(minutes: number, said: string): DurationResult {
 
 /** Wall-clock minutes since midnight of `now` in `timeZone`. */
 function minutesOfDay(now: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-    .formatToParts(now);
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
   const hour = Number(parts.find((p) => p.type === 'hour')?.value);
   const minute = Number(parts.find((p) => p.type === 'minute')?.value);
   return hour * 60 + minute;

@@ -48,7 +48,10 @@ export function takeTicket(text: WorkingText): Ticket | null {
   }
   const jira = /(?:\bfor\s+)?#?\b([A-Z][A-Z0-9]{1,9}-\d+)\b/.exec(
     // Case matters for Jira keys, so search the original text, but only where nothing was consumed.
-    text.original.split('').map((c, i) => (text.view[i] === ' ' ? ' ' : c)).join(''),
+    text.original
+      .split('')
+      .map((c, i) => (text.view[i] === ' ' ? ' ' : c))
+      .join(''),
   );
   if (jira) {
     text.consume(jira.index, jira.index + jira[0].length);

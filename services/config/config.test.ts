@@ -7,7 +7,10 @@ describe('configuration', () => {
   it('accepts a complete production configuration and derives the token checks', () => {
     const c = loadConfig(production);
     expect(c.bot.authenticateChannel).toBe(true);
-    expect(c.pimEndpoint.issuers).toEqual(['https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/v2.0', 'https://sts.windows.net/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/']);
+    expect(c.pimEndpoint.issuers).toEqual([
+      'https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/v2.0',
+      'https://sts.windows.net/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/',
+    ]);
     expect(c.pimEndpoint.jwksUri).toBe('https://login.microsoftonline.com/c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17/discovery/v2.0/keys');
     expect(c.pimEndpoint.budgetMs).toBe(3000);
   });
@@ -31,13 +34,20 @@ describe('configuration', () => {
   });
 
   it('takes the decision policy from one place only', () => {
-    expect(problems({ ...production, POLICY_FILE: '/etc/pim-bot/policy.yaml', POLICY_JSON: '{"version":1}' }).join()).toMatch(/POLICY_FILE, POLICY_JSON: set one, not both/);
-    expect(loadConfig({ ...production, POLICY_FILE: '/etc/pim-bot/policy.yaml' }).policySource).toEqual({ file: '/etc/pim-bot/policy.yaml', inline: undefined });
+    expect(problems({ ...production, POLICY_FILE: '/etc/pim-bot/policy.yaml', POLICY_JSON: '{"version":1}' }).join()).toMatch(
+      /POLICY_FILE, POLICY_JSON: set one, not both/,
+    );
+    expect(loadConfig({ ...production, POLICY_FILE: '/etc/pim-bot/policy.yaml' }).policySource).toEqual({
+      file: '/etc/pim-bot/policy.yaml',
+      inline: undefined,
+    });
   });
 
   describe('demo shortcuts cannot be switched on in production', () => {
     it('refuses a non-Microsoft authority (the simulator) in production', () => {
-      expect(problems({ ...production, ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979' }).join()).toMatch(/ENTRA_AUTHORITY_HOST: 127\.0\.0\.1 is not a Microsoft Entra authority; production accepts only Microsoft's/);
+      expect(problems({ ...production, ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:3979' }).join()).toMatch(
+        /ENTRA_AUTHORITY_HOST: 127\.0\.0\.1 is not a Microsoft Entra authority; production accepts only Microsoft's/,
+      );
     });
     it('refuses the simulator secret in production', () => {
       expect(problems({ ...production, BOT_APP_SECRET: 'sim-only-secret-not-valid-anywhere-else' }).join()).toMatch(/simulator secret/);
@@ -69,7 +79,11 @@ describe('inbound events configuration', () => {
   });
 
   it('accepts an HMAC secret of 32 bytes and a list of sender app ids', () => {
-    const c = loadConfig({ ...production, EVENTS_HMAC_SECRET: 's'.repeat(32), EVENTS_ALLOWED_APP_IDS: 'AAAAAAAA-0000-4000-8000-000000000001, aaaaaaaa-0000-4000-8000-000000000002' });
+    const c = loadConfig({
+      ...production,
+      EVENTS_HMAC_SECRET: 's'.repeat(32),
+      EVENTS_ALLOWED_APP_IDS: 'AAAAAAAA-0000-4000-8000-000000000001, aaaaaaaa-0000-4000-8000-000000000002',
+    });
     expect(c.events.hmacSecret).toBe('s'.repeat(32));
     expect(c.events.allowedAppIds).toEqual(['aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002']);
   });
@@ -124,23 +138,27 @@ describe('natural-language commands (AZURE_OPENAI_*)', () => {
     expect(loadConfig({ ...production, ...azure, AZURE_OPENAI_API_VERSION: '2025-01-01-preview' }).naturalLanguage?.apiVersion).toBe('2025-01-01-preview');
   });
 
-  it.each([
-    ['AZURE_OPENAI_ENDPOINT'],
-    ['AZURE_OPENAI_API_KEY'],
-    ['AZURE_OPENAI_DEPLOYMENT'],
-  ])('names %s when only the other two are set', (key) => {
+  it.each([['AZURE_OPENAI_ENDPOINT'], ['AZURE_OPENAI_API_KEY'], ['AZURE_OPENAI_DEPLOYMENT']])('names %s when only the other two are set', (key) => {
     const found = problems({ ...production, ...azure, [key]: undefined }).join('\n');
-    expect(found).toMatch(new RegExp(`^${key}: natural-language commands need AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT together`));
+    expect(found).toMatch(
+      new RegExp(`^${key}: natural-language commands need AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT together`),
+    );
   });
 
   it('names both missing settings when only one is set', () => {
-    expect(problems({ ...production, AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini' }).join('\n')).toMatch(/^AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY: natural-language commands need/);
+    expect(problems({ ...production, AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini' }).join('\n')).toMatch(
+      /^AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY: natural-language commands need/,
+    );
   });
 
   it.each([
     ['AZURE_OPENAI_ENDPOINT', 'http://contoso-pim.openai.azure.com', /AZURE_OPENAI_ENDPOINT: must be https:\/\//],
     ['AZURE_OPENAI_ENDPOINT', 'contoso-pim', /AZURE_OPENAI_ENDPOINT: must be the resource endpoint/],
-    ['AZURE_OPENAI_ENDPOINT', 'https://contoso-pim.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21', /AZURE_OPENAI_ENDPOINT: the resource endpoint only/],
+    [
+      'AZURE_OPENAI_ENDPOINT',
+      'https://contoso-pim.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21',
+      /AZURE_OPENAI_ENDPOINT: the resource endpoint only/,
+    ],
     ['AZURE_OPENAI_DEPLOYMENT', 'gpt 4o/mini', /AZURE_OPENAI_DEPLOYMENT: must be the deployment name/],
     ['AZURE_OPENAI_API_VERSION', 'latest', /AZURE_OPENAI_API_VERSION: must be an Azure OpenAI API version/],
     ['AZURE_OPENAI_API_KEY', 'sim-only-openai-key', /AZURE_OPENAI_API_KEY: this is the simulator key/],
@@ -149,15 +167,32 @@ describe('natural-language commands (AZURE_OPENAI_*)', () => {
   });
 
   it('never puts the key in an error message', () => {
-    const found = problems({ ...production, ...azure, AZURE_OPENAI_ENDPOINT: 'http://contoso-pim.openai.azure.com', AZURE_OPENAI_API_KEY: 'sim-only-do-not-print' }).join('\n');
+    const found = problems({
+      ...production,
+      ...azure,
+      AZURE_OPENAI_ENDPOINT: 'http://contoso-pim.openai.azure.com',
+      AZURE_OPENAI_API_KEY: 'sim-only-do-not-print',
+    }).join('\n');
     expect(found).toMatch(/AZURE_OPENAI_API_KEY/);
     expect(found).not.toMatch(/do-not-print/);
   });
 
   it('reaches only the simulator in demo mode', () => {
-    expect(problems({ ...demo, ...azure }).join('\n')).toMatch(/AZURE_OPENAI_ENDPOINT: demo mode uses the local simulator only \(https:\/\/127\.0\.0\.1:<port>\), not https:\/\/contoso-pim\.openai\.azure\.com/);
-    const sim = loadConfig({ ...demo, AZURE_OPENAI_ENDPOINT: 'https://127.0.0.1:3979', AZURE_OPENAI_API_KEY: 'sim-only-openai-key', AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini' });
-    expect(sim.naturalLanguage).toEqual({ endpoint: 'https://127.0.0.1:3979', apiKey: 'sim-only-openai-key', deployment: 'gpt-4o-mini', apiVersion: '2024-10-21' });
+    expect(problems({ ...demo, ...azure }).join('\n')).toMatch(
+      /AZURE_OPENAI_ENDPOINT: demo mode uses the local simulator only \(https:\/\/127\.0\.0\.1:<port>\), not https:\/\/contoso-pim\.openai\.azure\.com/,
+    );
+    const sim = loadConfig({
+      ...demo,
+      AZURE_OPENAI_ENDPOINT: 'https://127.0.0.1:3979',
+      AZURE_OPENAI_API_KEY: 'sim-only-openai-key',
+      AZURE_OPENAI_DEPLOYMENT: 'gpt-4o-mini',
+    });
+    expect(sim.naturalLanguage).toEqual({
+      endpoint: 'https://127.0.0.1:3979',
+      apiKey: 'sim-only-openai-key',
+      deployment: 'gpt-4o-mini',
+      apiVersion: '2024-10-21',
+    });
     expect(problems({ ...demo, ...azure, AZURE_OPENAI_ENDPOINT: 'https://[::1]:3979' })).toEqual([]);
   });
 });

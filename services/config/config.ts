@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { validTimeZone } from '../jobs/local-time';
 import type { AzureOpenAiSettings } from '../chat/nl-planner';
-import { ARM_HOSTS, BOT_TOKEN_SERVICE_HOSTS, ENTRA_AUTHORITY_HOSTS, GRAPH_HOSTS, isLoopbackUrl, microsoftEndpointProblem, TEAMS_SERVICE_URL_HOSTS } from './microsoft-endpoints';
+import {
+  ARM_HOSTS,
+  BOT_TOKEN_SERVICE_HOSTS,
+  ENTRA_AUTHORITY_HOSTS,
+  GRAPH_HOSTS,
+  isLoopbackUrl,
+  microsoftEndpointProblem,
+  TEAMS_SERVICE_URL_HOSTS,
+} from './microsoft-endpoints';
 
 /**
  * The one configuration schema. Read once at start (`loadConfig(process.env)`); nothing else reads
@@ -15,7 +23,12 @@ const guid = (what: string) => z.string({ required_error: `required: ${what} (a 
 const csv = z
   .string()
   .optional()
-  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+  .transform((s) =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 /** An empty variable (`KEY=` in an env file) counts as unset. */
 const blankAsUnset = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -28,7 +41,7 @@ const channelTarget = z.object({
    * recent posts in the channel back (Graph, ChannelMessage.Read.Group), so a post whose answer was lost is
    * never shown twice; without it such a post is sent again and may show twice.
    */
-  teamId: z.string().uuid('teamId is the team\'s group id, the groupId=<GUID> part of the channel\'s link').optional(),
+  teamId: z.string().uuid("teamId is the team's group id, the groupId=<GUID> part of the channel's link").optional(),
 });
 export type ChannelTarget = z.infer<typeof channelTarget>;
 
@@ -50,65 +63,224 @@ export const DEFAULT_DATABASE_URL = 'sqlite:.local/demo.sqlite';
 
 /** Exported for the generated configuration reference (scripts/docs/config-reference.ts) and `npm run package`. */
 export const envSchema = z.object({
-  APP_MODE: z.enum(['production', 'demo']).default('production').describe('production, or demo: loopback only, the simulated tenant only, no Bot Framework authentication; demo also needs DEMO_ACKNOWLEDGE=loopback-only and the simulator\'s bot secret (BOT_APP_SECRET=sim-only-...), and is refused with NODE_ENV=production'),
-  DEMO_ACKNOWLEDGE: blankAsUnset(z.literal('loopback-only', { errorMap: () => ({ message: 'must be loopback-only (APP_MODE=demo: no Bot Framework authentication, so loopback and the simulated tenant only)' }) }).optional()).describe(
+  APP_MODE: z
+    .enum(['production', 'demo'])
+    .default('production')
+    .describe(
+      "production, or demo: loopback only, the simulated tenant only, no Bot Framework authentication; demo also needs DEMO_ACKNOWLEDGE=loopback-only and the simulator's bot secret (BOT_APP_SECRET=sim-only-...), and is refused with NODE_ENV=production",
+    ),
+  DEMO_ACKNOWLEDGE: blankAsUnset(
+    z
+      .literal('loopback-only', {
+        errorMap: () => ({ message: 'must be loopback-only (APP_MODE=demo: no Bot Framework authentication, so loopback and the simulated tenant only)' }),
+      })
+      .optional(),
+  ).describe(
     'Demo only: APP_MODE=demo starts only with DEMO_ACKNOWLEDGE=loopback-only, saying that the bot then authenticates no Bot Framework caller and so answers only on loopback (Host 127.0.0.1, localhost or [::1]; serviceUrls on loopback) against the simulated tenant. npm run demo and the tests set it',
   ),
   NODE_ENV: z.string().optional().describe("Node's environment name; APP_MODE=demo refuses to start when it is production"),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level; logs carry ids and error codes, never tokens, secrets or payloads'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level; logs carry ids and error codes, never tokens, secrets or payloads'),
   HOST: z.string().default('0.0.0.0').describe('Address the bot listens on (demo: loopback only)'),
   PORT: port(3978).describe("Port the bot listens on: Bot Framework messages at /api/messages, PIM's custom extension at /api/pim/evaluate"),
-  PUBLIC_BASE_URL: z.string().url().optional().describe("The bot's public https address, e.g. https://pim-bot.contoso.com (the Azure Bot's messaging endpoint without /api/messages); npm run package puts its host in the Teams app's validDomains"),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "The bot's public https address, e.g. https://pim-bot.contoso.com (the Azure Bot's messaging endpoint without /api/messages); npm run package puts its host in the Teams app's validDomains",
+    ),
   TENANT_ID: guid('the Entra tenant id').describe('Entra tenant id (Entra admin center > Overview)'),
-  ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com').describe("Entra authority: production accepts only https://login.microsoftonline.com, https://login.microsoftonline.us or https://login.partner.microsoftonline.cn; demo, the simulator on loopback"),
-  GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com').describe("Microsoft Graph endpoint; the app's Graph token and approvers' on-behalf-of tokens go there, so production accepts only https on graph.microsoft.com, graph.microsoft.us (GCC High), dod-graph.microsoft.us (DoD) or microsoftgraph.chinacloudapi.cn (21Vianet), with no override; demo: the simulator on loopback"),
+  ENTRA_AUTHORITY_HOST: z
+    .string()
+    .url()
+    .default('https://login.microsoftonline.com')
+    .describe(
+      'Entra authority: production accepts only https://login.microsoftonline.com, https://login.microsoftonline.us or https://login.partner.microsoftonline.cn; demo, the simulator on loopback',
+    ),
+  GRAPH_BASE_URL: z
+    .string()
+    .url()
+    .default('https://graph.microsoft.com')
+    .describe(
+      "Microsoft Graph endpoint; the app's Graph token and approvers' on-behalf-of tokens go there, so production accepts only https on graph.microsoft.com, graph.microsoft.us (GCC High), dod-graph.microsoft.us (DoD) or microsoftgraph.chinacloudapi.cn (21Vianet), with no override; demo: the simulator on loopback",
+    ),
   /**
    * Azure Resource Manager, for PIM for Azure resources (approvals, policies). Default
    * https://management.azure.com; in demo, the simulator's ARM at GRAPH_BASE_URL + /arm.
    */
-  ARM_BASE_URL: z.string().url().optional().describe('Azure Resource Manager endpoint, for PIM for Azure resources; unset: https://management.azure.com. Production accepts only https on management.azure.com, management.usgovcloudapi.net or management.chinacloudapi.cn (ARM Private Link keeps these names through private DNS); demo: the simulator, GRAPH_BASE_URL + /arm'),
-  BOT_APP_ID: guid('the bot app registration client id').describe("The bot's Entra app registration (client) id; also the Teams app's bot id and webApplicationInfo.id"),
+  ARM_BASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      'Azure Resource Manager endpoint, for PIM for Azure resources; unset: https://management.azure.com. Production accepts only https on management.azure.com, management.usgovcloudapi.net or management.chinacloudapi.cn (ARM Private Link keeps these names through private DNS); demo: the simulator, GRAPH_BASE_URL + /arm',
+    ),
+  BOT_APP_ID: guid('the bot app registration client id').describe(
+    "The bot's Entra app registration (client) id; also the Teams app's bot id and webApplicationInfo.id",
+  ),
   BOT_APP_SECRET: z.string().min(1).optional().describe("Secret: a client secret of the bot's app registration (set this or BOT_CERTIFICATE_PATH)"),
-  BOT_CERTIFICATE_PATH: z.string().min(1).optional().describe("PEM file with a certificate and private key of the bot's app registration (instead of BOT_APP_SECRET)"),
-  BOT_OAUTH_CONNECTION_NAME: z.string().min(1).default('pim-sso').describe("The Azure Bot's OAuth connection for Teams SSO (provider Aadv2, token exchange URL api://botid-<BOT_APP_ID>)"),
-  BOT_OAUTH_URL: z.string().url().optional().describe("Bot Framework token service (users' sign-in tokens); unset: Microsoft's public one. Set it for data residency or national clouds: production accepts only https on token.botframework.com, europe., unitedstates. or india.token.botframework.com, api.botframework.com, token.botframework.azure.us, api.botframework.azure.us, tokengcch.botframework.azure.us, apiDoD.botframework.azure.us or token.botframework.azure.cn; demo: required, the simulator on loopback"),
+  BOT_CERTIFICATE_PATH: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("PEM file with a certificate and private key of the bot's app registration (instead of BOT_APP_SECRET)"),
+  BOT_OAUTH_CONNECTION_NAME: z
+    .string()
+    .min(1)
+    .default('pim-sso')
+    .describe("The Azure Bot's OAuth connection for Teams SSO (provider Aadv2, token exchange URL api://botid-<BOT_APP_ID>)"),
+  BOT_OAUTH_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "Bot Framework token service (users' sign-in tokens); unset: Microsoft's public one. Set it for data residency or national clouds: production accepts only https on token.botframework.com, europe., unitedstates. or india.token.botframework.com, api.botframework.com, token.botframework.azure.us, api.botframework.azure.us, tokengcch.botframework.azure.us, apiDoD.botframework.azure.us or token.botframework.azure.cn; demo: required, the simulator on loopback",
+    ),
   PIM_ENDPOINT_APP_ID_URI: z
     .string({ required_error: "required: the decision endpoint's Application ID URI, api://<endpoint host>/<client id>" })
-    .regex(/^api:\/\/[^/]+\/[0-9a-fA-F-]{36}$/, "must be the decision endpoint's Application ID URI, api://<endpoint host>/<client id>").describe("Application ID URI PIM's token for the custom extension is issued for (its aud), api://<endpoint host>/<client id>"),
-  PIM_ALLOWED_CALLER_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs)')).min(1, 'must list at least one caller app id (PIM)')).describe("App ids whose tokens may call /api/pim/evaluate and /api/pim/post-approval (PIM's; pin the azp/appid you see in its token)"),
-  APPROVER_CHANNELS: z.string({ required_error: 'required: JSON mapping role ids (and "default") to Teams channels, {"default":{"conversationId":"19:...@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}' }).pipe(json(
-    z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
-    '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
-  )).describe('JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl, teamId}; teamId (the team\'s group id, groupId in the channel\'s link) is optional but lets the bot read its recent posts back so a post whose answer was lost is never shown twice; production accepts serviceUrls only on https and Teams\' Bot Connector hosts (smba.trafficmanager.net/<region>/, smba.onyx.prod.teams.trafficmanager.net, smba.infra.gcc.teams.microsoft.com, smba.infra.gov.teams.microsoft.us, smba.infra.dod.teams.microsoft.us, frontend.botapi.msg.infra.teams.microsoftonline.cn); demo: loopback only'),
-  POLICY_FILE: z.string().min(1).optional().describe('Path of the decision policy, JSON or YAML (docs/policy.md); with neither this nor POLICY_JSON weak justifications are flagged and nothing else is checked'),
+    .regex(/^api:\/\/[^/]+\/[0-9a-fA-F-]{36}$/, "must be the decision endpoint's Application ID URI, api://<endpoint host>/<client id>")
+    .describe("Application ID URI PIM's token for the custom extension is issued for (its aud), api://<endpoint host>/<client id>"),
+  PIM_ALLOWED_CALLER_APP_IDS: csv
+    .pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs)')).min(1, 'must list at least one caller app id (PIM)'))
+    .describe("App ids whose tokens may call /api/pim/evaluate and /api/pim/post-approval (PIM's; pin the azp/appid you see in its token)"),
+  APPROVER_CHANNELS: z
+    .string({
+      required_error:
+        'required: JSON mapping role ids (and "default") to Teams channels, {"default":{"conversationId":"19:...@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
+    })
+    .pipe(
+      json(
+        z.record(channelTarget).refine((r) => 'default' in r, 'must have a "default" entry'),
+        '{"default":{"conversationId":"19:abc@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}',
+      ),
+    )
+    .describe(
+      'JSON: role ids, "default" and optionally "admin" (the admin digest) mapped to Teams channels {conversationId, serviceUrl, teamId}; teamId (the team\'s group id, groupId in the channel\'s link) is optional but lets the bot read its recent posts back so a post whose answer was lost is never shown twice; production accepts serviceUrls only on https and Teams\' Bot Connector hosts (smba.trafficmanager.net/<region>/, smba.onyx.prod.teams.trafficmanager.net, smba.infra.gcc.teams.microsoft.com, smba.infra.gov.teams.microsoft.us, smba.infra.dod.teams.microsoft.us, frontend.botapi.msg.infra.teams.microsoftonline.cn); demo: loopback only',
+    ),
+  POLICY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Path of the decision policy, JSON or YAML (docs/policy.md); with neither this nor POLICY_JSON weak justifications are flagged and nothing else is checked',
+    ),
   POLICY_JSON: z.string().min(2).optional().describe('The decision policy inline as JSON, instead of POLICY_FILE'),
-  HUMAN_ONLY_ROLE_IDS: csv.pipe(z.array(z.string().regex(/^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be role definition ids (GUIDs), azure:<role definition guid> or group:<group id>'))).default('').describe('Comma-separated roles that are never AutoApproved, added to the built-in Global Administrator, Privileged Role Administrator and Privileged Authentication Administrator and to the policy\'s humanOnlyRoleIds: Entra role definition ids, azure:<role definition guid> or group:<group id>'),
-  DECISION_BUDGET_MS: z.coerce.number().int().min(100).max(8000).default(3000).describe("Milliseconds for all checks of one decision; a check that has not answered counts as unavailable (PIM's example timeout is 10 s)"),
-  DATABASE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...').optional().describe('sqlite:<path> for one process, postgres://user@host:5432/db for replicas; required in production (demo: sqlite:.local/demo.sqlite)'),
-  MIN_APPROVER_JUSTIFICATION: z.coerce.number().int().min(1).max(200).default(10).describe("Minimum length of an approver's justification, in visible characters"),
+  HUMAN_ONLY_ROLE_IDS: csv
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+            'must be role definition ids (GUIDs), azure:<role definition guid> or group:<group id>',
+          ),
+      ),
+    )
+    .default('')
+    .describe(
+      "Comma-separated roles that are never AutoApproved, added to the built-in Global Administrator, Privileged Role Administrator and Privileged Authentication Administrator and to the policy's humanOnlyRoleIds: Entra role definition ids, azure:<role definition guid> or group:<group id>",
+    ),
+  DECISION_BUDGET_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(8000)
+    .default(3000)
+    .describe("Milliseconds for all checks of one decision; a check that has not answered counts as unavailable (PIM's example timeout is 10 s)"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must be sqlite:<path> or postgres://...')
+    .optional()
+    .describe('sqlite:<path> for one process, postgres://user@host:5432/db for replicas; required in production (demo: sqlite:.local/demo.sqlite)'),
+  MIN_APPROVER_JUSTIFICATION: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(10)
+    .describe("Minimum length of an approver's justification, in visible characters"),
   /** How long an approver's click waits for PIM before the card says "recording…" (Teams allows an invoke ~15 s). */
-  OUTBOX_SEND_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(15_000).describe('Milliseconds a message to Teams (Bot Connector) may take before its answer counts as lost; a post whose answer was lost is looked for in its conversation (Graph) before it is sent again'),
-  PIM_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000).describe('Milliseconds a Graph call recording (or reading) an approver\'s decision may take before it is abandoned; the bot then reads PIM\'s approval steps to learn whether the decision landed'),
-  APPROVAL_INVOKE_BUDGET_MS: z.coerce.number().int().min(100).max(12_000).default(8_000).describe('Milliseconds an approver\'s click waits for PIM before the card says "Recording your decision in PIM…" and finishes in the background (Teams waits about 15 s for an invoke)'),
+  OUTBOX_SEND_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(500)
+    .max(60_000)
+    .default(15_000)
+    .describe(
+      'Milliseconds a message to Teams (Bot Connector) may take before its answer counts as lost; a post whose answer was lost is looked for in its conversation (Graph) before it is sent again',
+    ),
+  PIM_DECISION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(10_000)
+    .describe(
+      "Milliseconds a Graph call recording (or reading) an approver's decision may take before it is abandoned; the bot then reads PIM's approval steps to learn whether the decision landed",
+    ),
+  APPROVAL_INVOKE_BUDGET_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(12_000)
+    .default(8_000)
+    .describe(
+      'Milliseconds an approver\'s click waits for PIM before the card says "Recording your decision in PIM…" and finishes in the background (Teams waits about 15 s for an invoke)',
+    ),
   /** Shared secret for HMAC-signed events on POST /api/pim/events (openssl rand -hex 32). */
   EVENTS_HMAC_SECRET: z
     .string()
     .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes, a random secret shared with the sender, e.g. from `openssl rand -hex 32`')
-    .optional().describe('Secret: enables POST /api/pim/events with HMAC-SHA256 signatures; at least 32 bytes, e.g. openssl rand -hex 32'),
+    .optional()
+    .describe('Secret: enables POST /api/pim/events with HMAC-SHA256 signatures; at least 32 bytes, e.g. openssl rand -hex 32'),
   /** App ids whose Entra tokens may send events to POST /api/pim/events (a Logic App's managed identity, ...). */
-  EVENTS_ALLOWED_APP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs) of the apps that send events'))).describe("App ids whose Entra tokens may send events to POST /api/pim/events (a Logic App's managed identity, ...); with neither this nor EVENTS_HMAC_SECRET the route answers 503"),
+  EVENTS_ALLOWED_APP_IDS: csv
+    .pipe(z.array(z.string().regex(GUID, 'must be app ids (GUIDs) of the apps that send events')))
+    .describe(
+      "App ids whose Entra tokens may send events to POST /api/pim/events (a Logic App's managed identity, ...); with neither this nor EVENTS_HMAC_SECRET the route answers 503",
+    ),
   /** How often the reconciler reads PIM for decisions taken outside Teams, expiries and cancellations. */
-  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph').default(60_000).describe('Milliseconds between reconciler runs, which read PIM for decisions taken outside Teams, expiries and cancellations'),
+  RECONCILE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph')
+    .default(60_000)
+    .describe('Milliseconds between reconciler runs, which read PIM for decisions taken outside Teams, expiries and cancellations'),
   /** Local time (HH:MM) of the daily digests, in each user's zone and in the admin channel's. */
-  DIGEST_LOCAL_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour, e.g. 09:00').default('09:00').describe("Local time (HH:MM, 24-hour) of the daily digests, in each user's zone and in the admin channel's"),
+  DIGEST_LOCAL_TIME: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 24-hour, e.g. 09:00')
+    .default('09:00')
+    .describe("Local time (HH:MM, 24-hour) of the daily digests, in each user's zone and in the admin channel's"),
   /** Users whose mailbox settings give no time zone, and the admin channel, use this IANA zone. */
-  DEFAULT_TIME_ZONE: z.string().refine(validTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin').default('UTC').describe('IANA time zone for users whose mailbox settings give none, and for the admin digest'),
+  DEFAULT_TIME_ZONE: z
+    .string()
+    .refine(validTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin')
+    .default('UTC')
+    .describe('IANA time zone for users whose mailbox settings give none, and for the admin digest'),
   /** How often the tenant is read to see whose digest time has come (each read pages every PIM assignment). */
-  DIGEST_CHECK_MINUTES: z.coerce.number().int().min(5, 'must be at least 5').max(1440).default(60).describe('Minutes between reads of the tenant for due digests (each read pages every PIM assignment)'),
+  DIGEST_CHECK_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(5, 'must be at least 5')
+    .max(1440)
+    .default(60)
+    .describe('Minutes between reads of the tenant for due digests (each read pages every PIM assignment)'),
   /** PIM-onboarded groups the digests read (Graph cannot list them); groups seen in requests are added. */
-  DIGEST_GROUP_IDS: csv.pipe(z.array(z.string().regex(GUID, 'must be group object ids (GUIDs)'))).describe('PIM-onboarded group ids the digests read (Graph cannot list them); groups seen in requests are added'),
+  DIGEST_GROUP_IDS: csv
+    .pipe(z.array(z.string().regex(GUID, 'must be group object ids (GUIDs)')))
+    .describe('PIM-onboarded group ids the digests read (Graph cannot list them); groups seen in requests are added'),
   /** An eligible assignment with no activation in this many days is reported as dormant. */
-  DORMANT_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(30).describe('An eligible assignment with no activation in this many days is reported as dormant in the admin digest'),
+  DORMANT_AFTER_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365)
+    .default(30)
+    .describe('An eligible assignment with no activation in this many days is reported as dormant in the admin digest'),
   /** Share of yesterday's approvals sampled for the admin digest's spot audit. */
   SPOT_AUDIT_RATE: z.coerce.number().min(0).max(1).default(0.1).describe("Share of yesterday's approvals sampled for the admin digest's spot audit"),
   /**
@@ -121,16 +293,36 @@ export const envSchema = z.object({
    * feed notification (TeamsActivity.Send) when the tenant's app policy blocks that. Unset: such users are
    * reached once they open the chat.
    */
-  TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()).describe("The Teams app's manifest id (npm run package prints it): the bot installs its app for users it has no chat with and falls back to activity feed notifications; unset: such users are reached once they open the chat"),
+  TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()).describe(
+    "The Teams app's manifest id (npm run package prints it): the bot installs its app for users it has no chat with and falls back to activity feed notifications; unset: such users are reached once they open the chat",
+  ),
   /** Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself. */
-  TEAMS_SERVICE_URL: z.string().url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/').default('https://smba.trafficmanager.net/teams/').describe("Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself; production accepts the same https Bot Connector hosts as APPROVER_CHANNELS; demo: loopback only"),
+  TEAMS_SERVICE_URL: z
+    .string()
+    .url('must be the Bot Framework service URL, e.g. https://smba.trafficmanager.net/teams/')
+    .default('https://smba.trafficmanager.net/teams/')
+    .describe(
+      "Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself; production accepts the same https Bot Connector hosts as APPROVER_CHANNELS; demo: loopback only",
+    ),
   /**
    * Kept so existing deployments still start; it no longer changes pacing. Every replica counts all
    * replicas' Teams messages in the database (7 per second per conversation, 30 per second per tenant,
    * …) and waits out a 429 another replica got, so replicas no longer split the limits between them.
    */
-  REPLICA_COUNT: z.coerce.number().int().min(1).max(64).default(1).describe("Accepted for compatibility; no longer changes pacing: replicas share one pace for Teams' rate limits in the database, whatever their number"),
-  CARD_SUMMARY_AFTER: z.coerce.number().int().min(0).max(1000).default(5).describe('Approval cards one channel gets one by one per minute before the rest go on summary cards; 0: never summarise'),
+  REPLICA_COUNT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe("Accepted for compatibility; no longer changes pacing: replicas share one pace for Teams' rate limits in the database, whatever their number"),
+  CARD_SUMMARY_AFTER: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(5)
+    .describe('Approval cards one channel gets one by one per minute before the rest go on summary cards; 0: never summarise'),
   PRESENCE_ROUTING: blankAsUnset(z.enum(['on', 'off'], { message: 'must be on or off' }).default('on')).describe(
     "on: nudges read the approvers' Teams presence (Graph getPresencesByUserId, application permission Presence.Read.All) and mention those available first, naming those away or out of office; off: presence is not read. Without the permission the ladder runs as if off",
   ),
@@ -140,23 +332,42 @@ export const envSchema = z.object({
     .min(5, 'must be at least 5 minutes: presence is read on the nudge cadence, not continuously')
     .max(1440)
     .default(15)
-    .describe('Minutes with no approver available or busy (all away, offline or out of office) after which a pending request escalates early to its escalation channel and contacts, once; needs PRESENCE_ROUTING=on'),
+    .describe(
+      'Minutes with no approver available or busy (all away, offline or out of office) after which a pending request escalates early to its escalation channel and contacts, once; needs PRESENCE_ROUTING=on',
+    ),
   /**
    * Azure OpenAI for natural-language chat commands. Set ENDPOINT, API_KEY and DEPLOYMENT together, or none of
    * them: then only the deterministic command parser reads chat messages. https://<resource>.openai.azure.com
    */
-  AZURE_OPENAI_ENDPOINT: blankAsUnset(z.string().url('must be the resource endpoint, https://<resource>.openai.azure.com').optional()).describe('Azure OpenAI resource endpoint, https://<resource>.openai.azure.com, for natural-language chat commands; set ENDPOINT, API_KEY and DEPLOYMENT together or none'),
+  AZURE_OPENAI_ENDPOINT: blankAsUnset(z.string().url('must be the resource endpoint, https://<resource>.openai.azure.com').optional()).describe(
+    'Azure OpenAI resource endpoint, https://<resource>.openai.azure.com, for natural-language chat commands; set ENDPOINT, API_KEY and DEPLOYMENT together or none',
+  ),
   /** Secret: a key of the Azure OpenAI resource. */
   AZURE_OPENAI_API_KEY: blankAsUnset(z.string().optional()).describe('Secret: a key of the Azure OpenAI resource'),
   /** A chat model deployment that supports JSON mode, e.g. gpt-4o-mini. */
-  AZURE_OPENAI_DEPLOYMENT: blankAsUnset(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be the deployment name (letters, digits, ".", "_", "-"), e.g. gpt-4o-mini').optional()).describe('A chat model deployment that supports JSON mode, e.g. gpt-4o-mini'),
-  AZURE_OPENAI_API_VERSION: blankAsUnset(z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must be an Azure OpenAI API version, e.g. 2024-10-21').default('2024-10-21')).describe('Azure OpenAI API version'),
+  AZURE_OPENAI_DEPLOYMENT: blankAsUnset(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be the deployment name (letters, digits, ".", "_", "-"), e.g. gpt-4o-mini')
+      .optional(),
+  ).describe('A chat model deployment that supports JSON mode, e.g. gpt-4o-mini'),
+  AZURE_OPENAI_API_VERSION: blankAsUnset(
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must be an Azure OpenAI API version, e.g. 2024-10-21')
+      .default('2024-10-21'),
+  ).describe('Azure OpenAI API version'),
   METRICS_TOKEN: blankAsUnset(
     z
       .string()
-      .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes, a random secret the Prometheus scraper sends, e.g. from `openssl rand -hex 32`')
+      .refine(
+        (v) => Buffer.byteLength(v, 'utf8') >= 32,
+        'must be at least 32 bytes, a random secret the Prometheus scraper sends, e.g. from `openssl rand -hex 32`',
+      )
       .optional(),
-  ).describe('Secret: GET /metrics requires Authorization: Bearer <METRICS_TOKEN>; unset: /metrics is off in production unless METRICS_ALLOW_ANONYMOUS=true (demo: open on loopback)'),
+  ).describe(
+    'Secret: GET /metrics requires Authorization: Bearer <METRICS_TOKEN>; unset: /metrics is off in production unless METRICS_ALLOW_ANONYMOUS=true (demo: open on loopback)',
+  ),
   METRICS_ALLOW_ANONYMOUS: blankAsUnset(z.enum(['true', 'false'], { message: 'must be true or false' }).default('false')).describe(
     'true: serve /metrics without a token in production, only when the port is reachable from a private network alone (e.g. a scraper sidecar); default false',
   ),
@@ -326,7 +537,7 @@ function productionEndpoints(e: Env, problems: string[]): void {
   check('ARM_BASE_URL', e.ARM_BASE_URL, 'an Azure Resource Manager host', ARM_HOSTS);
   check('BOT_OAUTH_URL', e.BOT_OAUTH_URL, 'a Bot Framework token service host', BOT_TOKEN_SERVICE_HOSTS);
   for (const [key, target] of Object.entries(e.APPROVER_CHANNELS)) {
-    check(`APPROVER_CHANNELS.${key}.serviceUrl`, target.serviceUrl, "a Teams Bot Connector host", TEAMS_SERVICE_URL_HOSTS);
+    check(`APPROVER_CHANNELS.${key}.serviceUrl`, target.serviceUrl, 'a Teams Bot Connector host', TEAMS_SERVICE_URL_HOSTS);
   }
   check('TEAMS_SERVICE_URL', e.TEAMS_SERVICE_URL, 'a Teams Bot Connector host', TEAMS_SERVICE_URL_HOSTS);
 }
@@ -342,23 +553,36 @@ function demoContainment(e: Env, env: Record<string, string | undefined>, proble
   const SIM = 'demo mode uses the local simulator only (https://127.0.0.1:<port>)';
   if (e.NODE_ENV === 'production') problems.push('APP_MODE: demo cannot run with NODE_ENV=production');
   if (e.DEMO_ACKNOWLEDGE !== 'loopback-only') {
-    problems.push('DEMO_ACKNOWLEDGE: APP_MODE=demo also needs DEMO_ACKNOWLEDGE=loopback-only (demo authenticates no Bot Framework caller, so it answers on loopback only); use npm run demo');
+    problems.push(
+      'DEMO_ACKNOWLEDGE: APP_MODE=demo also needs DEMO_ACKNOWLEDGE=loopback-only (demo authenticates no Bot Framework caller, so it answers on loopback only); use npm run demo',
+    );
   }
-  if (e.BOT_CERTIFICATE_PATH) problems.push("BOT_CERTIFICATE_PATH: demo mode uses the simulated tenant's bot secret (BOT_APP_SECRET=sim-only-...), never a certificate of a real app registration");
+  if (e.BOT_CERTIFICATE_PATH)
+    problems.push(
+      "BOT_CERTIFICATE_PATH: demo mode uses the simulated tenant's bot secret (BOT_APP_SECRET=sim-only-...), never a certificate of a real app registration",
+    );
   if (e.BOT_APP_SECRET !== undefined && !e.BOT_APP_SECRET.startsWith(SIM_SECRET_PREFIX)) {
     problems.push("BOT_APP_SECRET: demo mode runs with the simulated tenant's bot secret only (sim-only-..., sim/seed.ts), not a real app registration secret");
   }
   if (!LOOPBACK_HOSTS.has(e.HOST)) problems.push(`HOST: demo mode listens on loopback only (127.0.0.1), not ${e.HOST}`);
   // It talks only to a simulated tenant: no real Entra, Graph, PIM or token service can be reached from it.
   const armBaseUrl = e.ARM_BASE_URL ?? `${e.GRAPH_BASE_URL.replace(/\/$/, '')}/arm`;
-  for (const [key, value] of [['ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST], ['GRAPH_BASE_URL', e.GRAPH_BASE_URL], ['ARM_BASE_URL', armBaseUrl]] as const) {
+  for (const [key, value] of [
+    ['ENTRA_AUTHORITY_HOST', e.ENTRA_AUTHORITY_HOST],
+    ['GRAPH_BASE_URL', e.GRAPH_BASE_URL],
+    ['ARM_BASE_URL', armBaseUrl],
+  ] as const) {
     if (!isLoopbackUrl(value)) problems.push(`${key}: ${SIM}, not ${originOf(value)}`);
   }
-  if (!e.BOT_OAUTH_URL) problems.push(`BOT_OAUTH_URL: required in demo mode, the simulator's token service (https://127.0.0.1:<port>); unset it would be Microsoft's`);
+  if (!e.BOT_OAUTH_URL)
+    problems.push(`BOT_OAUTH_URL: required in demo mode, the simulator's token service (https://127.0.0.1:<port>); unset it would be Microsoft's`);
   else if (!isLoopbackUrl(e.BOT_OAUTH_URL)) problems.push(`BOT_OAUTH_URL: ${SIM}, not ${originOf(e.BOT_OAUTH_URL)}`);
   // And it sends to Bot Connectors on loopback only (the playground's, a test's).
   for (const [key, target] of Object.entries(e.APPROVER_CHANNELS)) {
-    if (!isLoopbackUrl(target.serviceUrl)) problems.push(`APPROVER_CHANNELS.${key}.serviceUrl: demo mode sends to a Bot Connector on loopback only (the playground's), not ${originOf(target.serviceUrl)}`);
+    if (!isLoopbackUrl(target.serviceUrl))
+      problems.push(
+        `APPROVER_CHANNELS.${key}.serviceUrl: demo mode sends to a Bot Connector on loopback only (the playground's), not ${originOf(target.serviceUrl)}`,
+      );
   }
   if ((e.TEAMS_APP_MANIFEST_ID || env.TEAMS_SERVICE_URL !== undefined) && !isLoopbackUrl(e.TEAMS_SERVICE_URL)) {
     problems.push(`TEAMS_SERVICE_URL: demo mode sends to a Bot Connector on loopback only, not ${originOf(e.TEAMS_SERVICE_URL)}`);
@@ -387,14 +611,19 @@ function naturalLanguageSettings(e: Env, demo: boolean, problems: string[]): Azu
     .map(([k]) => k);
   if (missing.length === 3) return null;
   if (!endpoint || !apiKey || !deployment) {
-    problems.push(`${missing.join(', ')}: natural-language commands need AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT together; set the missing ones, or unset all three to use the command parser only`);
+    problems.push(
+      `${missing.join(', ')}: natural-language commands need AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT together; set the missing ones, or unset all three to use the command parser only`,
+    );
     return null;
   }
   const url = new URL(endpoint);
   const before = problems.length;
-  if (url.protocol !== 'https:') problems.push(`AZURE_OPENAI_ENDPOINT: must be https://, e.g. https://<resource>.openai.azure.com, not ${url.protocol}//${url.host}`);
+  if (url.protocol !== 'https:')
+    problems.push(`AZURE_OPENAI_ENDPOINT: must be https://, e.g. https://<resource>.openai.azure.com, not ${url.protocol}//${url.host}`);
   if (url.search || url.hash || /\/openai(\/|$)/i.test(url.pathname)) {
-    problems.push('AZURE_OPENAI_ENDPOINT: the resource endpoint only, https://<resource>.openai.azure.com, without /openai/deployments/... or ?api-version (set AZURE_OPENAI_DEPLOYMENT and AZURE_OPENAI_API_VERSION instead)');
+    problems.push(
+      'AZURE_OPENAI_ENDPOINT: the resource endpoint only, https://<resource>.openai.azure.com, without /openai/deployments/... or ?api-version (set AZURE_OPENAI_DEPLOYMENT and AZURE_OPENAI_API_VERSION instead)',
+    );
   }
   if (demo && !isLoopbackUrl(endpoint)) {
     problems.push(`AZURE_OPENAI_ENDPOINT: demo mode uses the local simulator only (https://127.0.0.1:<port>), not ${url.origin}`);

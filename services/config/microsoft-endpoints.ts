@@ -64,7 +64,13 @@ export const TEAMS_SERVICE_URL_HOSTS = [
  * either (the Entra authority: token issuers are built from it). The message names the variable, the
  * problem and the accepted hosts, and shows only the URL's scheme and host (never a path or credentials).
  */
-export function microsoftEndpointProblem(variable: string, value: string, what: string, hosts: readonly string[], opts: { originOnly?: boolean } = {}): string | null {
+export function microsoftEndpointProblem(
+  variable: string,
+  value: string,
+  what: string,
+  hosts: readonly string[],
+  opts: { originOnly?: boolean } = {},
+): string | null {
   let url: URL;
   try {
     url = new URL(value);

@@ -35,23 +35,27 @@ const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 const shortText = z.string().max(4000);
 
 /** A date-time the checks can compute with: PIM sends ISO 8601 with an offset or Z. */
-const dateTime = z.string().max(64).refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date-time such as 2026-03-02T08:00:00Z');
+const dateTime = z
+  .string()
+  .max(64)
+  .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date-time such as 2026-03-02T08:00:00Z');
 
 const expiration = z
   .object({
     type: z.string().max(64).optional().nullable(),
-    duration: z.string().max(64).refine((v) => isoDurationMinutes(v) !== null, 'must be an ISO 8601 duration such as PT4H').optional().nullable(),
+    duration: z
+      .string()
+      .max(64)
+      .refine((v) => isoDurationMinutes(v) !== null, 'must be an ISO 8601 duration such as PT4H')
+      .optional()
+      .nullable(),
     endDateTime: dateTime.optional().nullable(),
   })
   .passthrough();
 
-const scheduleInfo = z
-  .object({ startDateTime: dateTime.optional().nullable(), expiration: expiration.optional().nullable() })
-  .passthrough();
+const scheduleInfo = z.object({ startDateTime: dateTime.optional().nullable(), expiration: expiration.optional().nullable() }).passthrough();
 
-const ticketInfo = z
-  .object({ ticketNumber: z.string().max(256).optional().nullable(), ticketSystem: z.string().max(256).optional().nullable() })
-  .passthrough();
+const ticketInfo = z.object({ ticketNumber: z.string().max(256).optional().nullable(), ticketSystem: z.string().max(256).optional().nullable() }).passthrough();
 
 const entraRoleBody = z
   .object({
@@ -89,7 +93,9 @@ const azureResourceBody = z.object({
       principalId: guid,
       principalType: z.string().max(64).optional(),
       requestType: z.string().max(64),
-      roleDefinitionId: z.string().regex(/^\/.+\/providers\/Microsoft\.Authorization\/roleDefinitions\/[0-9a-fA-F-]{36}$/i, 'must be an ARM role definition id'),
+      roleDefinitionId: z
+        .string()
+        .regex(/^\/.+\/providers\/Microsoft\.Authorization\/roleDefinitions\/[0-9a-fA-F-]{36}$/i, 'must be an ARM role definition id'),
       scope: z.string().min(1).max(1024).startsWith('/'),
       justification: shortText.optional().nullable(),
       scheduleInfo: scheduleInfo.optional().nullable(),
@@ -206,7 +212,12 @@ function ticketOf(t: Ticket): ActivationRequest['ticket'] {
 
 function scheduleOf(s: Schedule): Pick<ActivationRequest, 'startDateTime' | 'duration' | 'durationMinutes' | 'endDateTime'> {
   const duration = s?.expiration?.duration ?? null;
-  return { startDateTime: s?.startDateTime ?? null, duration, durationMinutes: duration ? isoDurationMinutes(duration) : null, endDateTime: s?.expiration?.endDateTime ?? null };
+  return {
+    startDateTime: s?.startDateTime ?? null,
+    duration,
+    durationMinutes: duration ? isoDurationMinutes(duration) : null,
+    endDateTime: s?.expiration?.endDateTime ?? null,
+  };
 }
 
 /** Minutes in an ISO 8601 duration of days/hours/minutes (what PIM uses), or null if it is not one. */

@@ -12,12 +12,28 @@ const PAGE = readFileSync(join(__dirname, '../../docs/policy.md'), 'utf8');
 function pageTable(): DecisionRow[] {
   const start = PAGE.indexOf('### The decision table');
   expect(start).toBeGreaterThan(0);
-  const lines = PAGE.slice(start).split('\n').filter((l) => l.startsWith('|'));
-  const header = lines[0]!.split('|').slice(1, -1).map((c) => c.trim());
-  expect(header).toEqual(['row', 'a check failed (deny)', 'human-only role', 'a check could not be completed', 'a check flagged (failed, review)', 'every `autoApprove.when` check passed', 'enforce answers']);
+  const lines = PAGE.slice(start)
+    .split('\n')
+    .filter((l) => l.startsWith('|'));
+  const header = lines[0]!
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
+  expect(header).toEqual([
+    'row',
+    'a check failed (deny)',
+    'human-only role',
+    'a check could not be completed',
+    'a check flagged (failed, review)',
+    'every `autoApprove.when` check passed',
+    'enforce answers',
+  ]);
   const rows: DecisionRow[] = [];
   for (const line of lines.slice(2)) {
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (!/^\d+$/.test(cells[0]!)) break;
     const cell = (v: string): Cell => {
       expect(['yes', 'no', 'any']).toContain(v);
@@ -71,14 +87,35 @@ describe('the decision table (docs/policy.md is the table the code runs)', () =>
 
   it('computes the facts from the checks: listed checks must be present and passed, any check counts for the rest', () => {
     const pass = (name: 'ticket' | 'onCall' | 'hr') => ({ name, result: 'pass' as const, onFail: 'deny' as const });
-    expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket'), pass('onCall')], autoApproveWhen: ['ticket', 'onCall'] })).toMatchObject({ outcome: 'AutoApproved', row: 5 });
+    expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket'), pass('onCall')], autoApproveWhen: ['ticket', 'onCall'] })).toMatchObject({
+      outcome: 'AutoApproved',
+      row: 5,
+    });
     // A listed check that was skipped does not pass.
-    expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket'), { name: 'onCall', result: 'skipped', onFail: 'review' }], autoApproveWhen: ['ticket', 'onCall'] })).toMatchObject({ outcome: 'Approved', row: 6 });
+    expect(
+      decide({
+        humanOnly: false,
+        mode: 'enforce',
+        checks: [pass('ticket'), { name: 'onCall', result: 'skipped', onFail: 'review' }],
+        autoApproveWhen: ['ticket', 'onCall'],
+      }),
+    ).toMatchObject({ outcome: 'Approved', row: 6 });
     // A configured check that is not listed still blocks when it could not be completed.
-    expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket'), { name: 'hr', result: 'unavailable', onFail: 'deny' }], autoApproveWhen: ['ticket'] })).toMatchObject({ outcome: 'Approved', row: 3 });
+    expect(
+      decide({
+        humanOnly: false,
+        mode: 'enforce',
+        checks: [pass('ticket'), { name: 'hr', result: 'unavailable', onFail: 'deny' }],
+        autoApproveWhen: ['ticket'],
+      }),
+    ).toMatchObject({ outcome: 'Approved', row: 3 });
     // An empty list never auto-approves.
     expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket')], autoApproveWhen: [] })).toMatchObject({ outcome: 'Approved', row: 6 });
     // Audit mode answers Approved and keeps what enforce would have said.
-    expect(decide({ humanOnly: false, mode: 'audit', checks: [{ name: 'ticket', result: 'fail', onFail: 'deny' }], autoApproveWhen: null })).toMatchObject({ outcome: 'Approved', wouldBe: 'Denied', row: 1 });
+    expect(decide({ humanOnly: false, mode: 'audit', checks: [{ name: 'ticket', result: 'fail', onFail: 'deny' }], autoApproveWhen: null })).toMatchObject({
+      outcome: 'Approved',
+      wouldBe: 'Denied',
+      row: 1,
+    });
   });
 });

@@ -91,11 +91,14 @@ function matches(cell: Cell, fact: boolean): boolean {
 }
 
 export function rowFor(facts: DecisionFacts): DecisionRow {
-  const row = DECISION_TABLE.find((r) => matches(r.deniedByCheck, facts.deniedByCheck)
-    && matches(r.humanOnly, facts.humanOnly)
-    && matches(r.checkUnavailable, facts.checkUnavailable)
-    && matches(r.flagged, facts.flagged)
-    && matches(r.autoApproveMet, facts.autoApproveMet));
+  const row = DECISION_TABLE.find(
+    (r) =>
+      matches(r.deniedByCheck, facts.deniedByCheck) &&
+      matches(r.humanOnly, facts.humanOnly) &&
+      matches(r.checkUnavailable, facts.checkUnavailable) &&
+      matches(r.flagged, facts.flagged) &&
+      matches(r.autoApproveMet, facts.autoApproveMet),
+  );
   // The rows cover every combination (the test enumerates all 32); a gap would be a bug, and fails closed.
   return row ?? { row: 0, deniedByCheck: 'any', humanOnly: 'any', checkUnavailable: 'any', flagged: 'any', autoApproveMet: 'any', enforce: 'Approved' };
 }

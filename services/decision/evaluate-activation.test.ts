@@ -6,22 +6,31 @@ import { parsePolicy } from './policy';
 import type { Finding, FindingStatus, HrSignals, OnCallService, TicketAspect, TicketSystem } from '../integrations/ports';
 import { IntegrationUnavailable } from '../integrations/ports';
 
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/pim-extension', name), 'utf8')) as Record<string, any>;
+const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/pim-extension', name), 'utf8')) as Record<string, any>;
 
 const GLOBAL_ADMIN = '62e90394-69f5-4237-9190-012177145e10';
 const HELPDESK = '729827e3-9c14-49f7-bb1b-9608f156bbb8';
 const WEEKDAY_NOON = new Date('2026-03-02T12:00:00Z');
 
-
 function entra(overrides: Record<string, unknown> = {}) {
-  return normaliseActivationRequest({ ...fixture('request-entra-role.json'), scheduleInfo: { startDateTime: WEEKDAY_NOON.toISOString(), expiration: { type: 'afterDuration', duration: 'PT4H' } }, ...overrides });
+  return normaliseActivationRequest({
+    ...fixture('request-entra-role.json'),
+    scheduleInfo: { startDateTime: WEEKDAY_NOON.toISOString(), expiration: { type: 'afterDuration', duration: 'PT4H' } },
+    ...overrides,
+  });
 }
 
 describe('normalising PIM request shapes', () => {
   it('normalises the Entra role shape', () => {
     const r = normaliseActivationRequest(fixture('request-entra-role.json'));
-    expect(r).toMatchObject({ kind: 'entraRole', pimRequestId: '10000000-0000-4000-8000-000000000001', roleDefinitionId: '30000000-0000-4000-8000-000000000003', scope: '/', durationMinutes: 240, ticket: { system: 'ServiceNow', number: 'CHG0042001' } });
+    expect(r).toMatchObject({
+      kind: 'entraRole',
+      pimRequestId: '10000000-0000-4000-8000-000000000001',
+      roleDefinitionId: '30000000-0000-4000-8000-000000000003',
+      scope: '/',
+      durationMinutes: 240,
+      ticket: { system: 'ServiceNow', number: 'CHG0042001' },
+    });
   });
   it('normalises the group shape', () => {
     const r = normaliseActivationRequest(fixture('request-group.json'));
@@ -45,11 +54,17 @@ describe('normalising PIM request shapes', () => {
     expect(() => normaliseActivationRequest(body)).toThrow(ShapeError);
     expect(() => normaliseActivationRequest(body)).toThrow(message);
   });
-  it.each([['PT4H', 240], ['PT90M', 90], ['PT1H30M', 90], ['P1D', 1440], ['PT', null], ['4h', null]])('duration %s is %s minutes', (d, m) => {
+  it.each([
+    ['PT4H', 240],
+    ['PT90M', 90],
+    ['PT1H30M', 90],
+    ['P1D', 1440],
+    ['PT', null],
+    ['4h', null],
+  ])('duration %s is %s minutes', (d, m) => {
     expect(isoDurationMinutes(d as string)).toBe(m);
   });
 });
-
 
 const ISAIAH = { id: '20000000-0000-4000-8000-000000000002', userPrincipalName: 'isaiahl@contoso.example', mail: 'isaiahl@contoso.example' };
 const EV = { asked: 'test', system: 'ServiceNow', answer: 'HTTP 200', ms: 1 };
@@ -71,7 +86,12 @@ function ticketSystem(result: Partial<Record<TicketAspect, FindingStatus>> | Err
       if (result === 'hang') return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
       if (result instanceof Error) return Promise.reject(result);
       const n = q.number;
-      const aspects: TicketAspect[] = ['exists', 'open', ...(q.assignment ? ['assignment' as const] : []), ...(n.startsWith('CHG') ? ['changeApproved' as const, 'changeWindow' as const] : [])];
+      const aspects: TicketAspect[] = [
+        'exists',
+        'open',
+        ...(q.assignment ? ['assignment' as const] : []),
+        ...(n.startsWith('CHG') ? ['changeApproved' as const, 'changeWindow' as const] : []),
+      ];
       const findings = aspects.map((aspect) => {
         const status = result[aspect] ?? 'pass';
         return { aspect, ...finding(status, status === 'fail' ? FAIL_TEXT[aspect](n) : `${aspect} ${status}`) };
@@ -90,14 +110,26 @@ function onCall(on: boolean | 'unknown' | Error | 'ignore-signal-hang', name = '
         ? new Promise(() => undefined)
         : on instanceof Error
           ? Promise.reject(on)
-          : Promise.resolve(on === 'unknown' ? finding('unknown', `${name} could not say`) : on ? finding('pass', `On call for "Platform primary" (${name})`) : finding('fail', 'Not on call')),
+          : Promise.resolve(
+              on === 'unknown'
+                ? finding('unknown', `${name} could not say`)
+                : on
+                  ? finding('pass', `On call for "Platform primary" (${name})`)
+                  : finding('fail', 'Not on call'),
+            ),
   };
 }
 
 const hrPort = (status: FindingStatus, detail = 'Account enabled'): HrSignals => ({ check: async () => finding(status, detail) });
 
 function ports(over: Partial<DecisionPorts> = {}): DecisionPorts {
-  return { requester: async () => ({ status: 'found', requester: ISAIAH, evidence: EV }), tickets: [ticketSystem({})], onCall: [onCall(true)], hr: hrPort('pass'), ...over };
+  return {
+    requester: async () => ({ status: 'found', requester: ISAIAH, evidence: EV }),
+    tickets: [ticketSystem({})],
+    onCall: [onCall(true)],
+    hr: hrPort('pass'),
+    ...over,
+  };
 }
 
 function policy(roles: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -114,7 +146,13 @@ describe('decision rules', () => {
     const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
     expect(v.outcome).toBe('AutoApproved');
     expect(v.reasons[0]).toMatch(/Approved automatically: On call for "Platform primary".*INC0012345/);
-    expect(v.checks.map((c) => [c.name, c.result])).toEqual(expect.arrayContaining([['onCall', 'pass'], ['ticket', 'pass'], ['hr', 'pass']]));
+    expect(v.checks.map((c) => [c.name, c.result])).toEqual(
+      expect.arrayContaining([
+        ['onCall', 'pass'],
+        ['ticket', 'pass'],
+        ['hr', 'pass'],
+      ]),
+    );
   });
 
   it('never auto-approves a human-only role, whatever the policy says', async () => {
@@ -125,25 +163,44 @@ describe('decision rules', () => {
   });
 
   it('treats roles listed in humanOnlyRoleIds as human-only too', async () => {
-    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }, { humanOnlyRoleIds: [HELPDESK.toUpperCase()] }));
+    const v = await decide(
+      { roleDefinitionId: HELPDESK, ...withTicket },
+      policy({ [HELPDESK]: ONCALL_AND_TICKET }, { humanOnlyRoleIds: [HELPDESK.toUpperCase()] }),
+    );
     expect(v.outcome).toBe('Approved');
   });
 
   it('denies a closed ticket with a reason naming it', async () => {
-    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ tickets: [ticketSystem({ open: 'fail' })] }));
+    const v = await decide(
+      { roleDefinitionId: HELPDESK, ...withTicket },
+      policy({ [HELPDESK]: ONCALL_AND_TICKET }),
+      ports({ tickets: [ticketSystem({ open: 'fail' })] }),
+    );
     expect(v.outcome).toBe('Denied');
     expect(v.reasons.join(' ')).toMatch(/Ticket INC0012345 is closed/);
   });
 
   it('denies a ticket that is not found, or not assigned where the role requires it', async () => {
-    expect((await decide({ ...withTicket }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ exists: 'fail' })] }))).reasons.join()).toMatch(/was not found in ServiceNow/);
-    const v = await decide({ ...withTicket }, policy({ default: { ticket: { required: true, mustBeAssignedToRequester: true } } }), ports({ tickets: [ticketSystem({ assignment: 'fail' })] }));
+    expect(
+      (
+        await decide({ ...withTicket }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ exists: 'fail' })] }))
+      ).reasons.join(),
+    ).toMatch(/was not found in ServiceNow/);
+    const v = await decide(
+      { ...withTicket },
+      policy({ default: { ticket: { required: true, mustBeAssignedToRequester: true } } }),
+      ports({ tickets: [ticketSystem({ assignment: 'fail' })] }),
+    );
     expect(v.outcome).toBe('Denied');
     expect(v.reasons.join()).toMatch(/not assigned to you/);
   });
 
   it('denies a change whose planned window does not cover the activation', async () => {
-    const v = await decide({ ticketInfo: { ticketNumber: 'CHG0042001', ticketSystem: 'ServiceNow' } }, policy({ default: { ticket: { required: true } } }), ports({ tickets: [ticketSystem({ changeWindow: 'fail' })] }));
+    const v = await decide(
+      { ticketInfo: { ticketNumber: 'CHG0042001', ticketSystem: 'ServiceNow' } },
+      policy({ default: { ticket: { required: true } } }),
+      ports({ tickets: [ticketSystem({ changeWindow: 'fail' })] }),
+    );
     expect(v.reasons.join()).toMatch(/planned window does not cover/);
   });
 
@@ -172,13 +229,22 @@ describe('decision rules', () => {
   });
 
   it('degrades when the ticket system hangs, and cancels it at the deadline', async () => {
-    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ tickets: [ticketSystem('hang')] }), 200);
+    const v = await decide(
+      { roleDefinitionId: HELPDESK, ...withTicket },
+      policy({ [HELPDESK]: ONCALL_AND_TICKET }),
+      ports({ tickets: [ticketSystem('hang')] }),
+      200,
+    );
     expect(v.outcome).toBe('Approved');
     expect(v.checks.find((c) => c.name === 'ticket')).toMatchObject({ result: 'unavailable' });
   });
 
   it('degrades when the requester cannot be looked up', async () => {
-    const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }), ports({ requester: () => Promise.reject(new Error('Graph down')) }));
+    const v = await decide(
+      { roleDefinitionId: HELPDESK, ...withTicket },
+      policy({ [HELPDESK]: ONCALL_AND_TICKET }),
+      ports({ requester: () => Promise.reject(new Error('Graph down')) }),
+    );
     expect(v.outcome).toBe('Approved');
   });
 
@@ -218,16 +284,26 @@ describe('decision rules', () => {
 
   it('denies outside the maintenance window where the role says so, and passes inside', async () => {
     const weekendBerlin = { maintenanceWindows: { windows: [{ timeZone: 'Europe/Berlin', days: ['Sat'], start: '22:00', end: '04:00' }], outside: 'deny' } };
-    const outside = await decide({ scheduleInfo: { startDateTime: '2026-03-02T12:00:00Z', expiration: { duration: 'PT1H' } } }, policy({ default: weekendBerlin }));
+    const outside = await decide(
+      { scheduleInfo: { startDateTime: '2026-03-02T12:00:00Z', expiration: { duration: 'PT1H' } } },
+      policy({ default: weekendBerlin }),
+    );
     expect(outside.outcome).toBe('Denied');
     expect(outside.reasons[0]).toMatch(/not wholly inside one of this role's maintenance windows/);
     // Sat 7 Mar 2026 23:30 in Berlin (CET, UTC+1) is 22:30 UTC; one hour fits before 04:00.
-    const inside = await decide({ scheduleInfo: { startDateTime: '2026-03-07T22:30:00Z', expiration: { duration: 'PT1H' } } }, policy({ default: weekendBerlin }));
+    const inside = await decide(
+      { scheduleInfo: { startDateTime: '2026-03-07T22:30:00Z', expiration: { duration: 'PT1H' } } },
+      policy({ default: weekendBerlin }),
+    );
     expect(inside.checks.find((c) => c.name === 'maintenanceWindow')).toMatchObject({ result: 'pass' });
   });
 
   it('flags off-hours requests, and the flag blocks auto-approval unless the role ignores off-hours', async () => {
-    const night = { roleDefinitionId: HELPDESK, ...withTicket, scheduleInfo: { startDateTime: '2026-03-01T03:00:00Z', expiration: { type: 'afterDuration', duration: 'PT1H' } } };
+    const night = {
+      roleDefinitionId: HELPDESK,
+      ...withTicket,
+      scheduleInfo: { startDateTime: '2026-03-01T03:00:00Z', expiration: { type: 'afterDuration', duration: 'PT1H' } },
+    };
     const v = await decide(night, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
     expect(v.riskFlags).toContain('Off-hours request');
     expect(v).toMatchObject({ outcome: 'Approved', row: 4 });
@@ -250,7 +326,9 @@ describe('decision rules', () => {
     expect(v).toMatchObject({ outcome: 'Approved', wouldBe: 'AutoApproved', row: 5 });
     expect(v.reasons).toEqual([
       "Audit mode: an approver decides this request; the role's checks are recorded but not applied.",
-      expect.stringMatching(/^Not applied \(audit mode\): enforce mode would have skipped human approval, because on-call passed \(PagerDuty on call\); ticket passed \(INC0012345 found, open\)\.$/),
+      expect.stringMatching(
+        /^Not applied \(audit mode\): enforce mode would have skipped human approval, because on-call passed \(PagerDuty on call\); ticket passed \(INC0012345 found, open\)\.$/,
+      ),
     ]);
     expect(v.reasons.join(' ')).not.toMatch(/Approved automatically/);
   });
@@ -258,7 +336,9 @@ describe('decision rules', () => {
   it('records each check with its latency', async () => {
     const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: ONCALL_AND_TICKET }));
     for (const name of ['justification', 'ticket', 'onCall', 'hr', 'identityRisk', 'maintenanceWindow', 'businessHours']) {
-      expect(v.checks.find((c) => c.name === name)).toEqual(expect.objectContaining({ latencyMs: expect.any(Number), summary: expect.any(String), evidence: expect.any(Array) }));
+      expect(v.checks.find((c) => c.name === name)).toEqual(
+        expect.objectContaining({ latencyMs: expect.any(Number), summary: expect.any(String), evidence: expect.any(Array) }),
+      );
     }
   });
 });

@@ -1,7 +1,19 @@
 import { setMaxListeners } from 'node:events';
 import { assessJustification } from '../approvals/justification-quality';
 import { assertNever, worstOf } from '../integrations/findings';
-import type { ActivationWindow, Evidence, Finding, HrSignals, IdentityRiskSignals, OnCallService, RequesterLookup, TicketAspect, TicketFinding, TicketSystem, UserRiskRecord } from '../integrations/ports';
+import type {
+  ActivationWindow,
+  Evidence,
+  Finding,
+  HrSignals,
+  IdentityRiskSignals,
+  OnCallService,
+  RequesterLookup,
+  TicketAspect,
+  TicketFinding,
+  TicketSystem,
+  UserRiskRecord,
+} from '../integrations/ports';
 import type { ActivationRequest } from './activation-request';
 import { type CheckInput, type CheckName, type CheckResultKind, decide, type EvaluationOutcome } from './decision-table';
 import { activeRiskOf, type IdentityRiskRule, riskActionFor, riskLevelText } from './identity-risk';
@@ -119,7 +131,8 @@ export async function evaluateActivation(request: ActivationRequest, o: Decision
 export function activationWindow(request: Pick<ActivationRequest, 'startDateTime' | 'durationMinutes' | 'endDateTime'>, now: Date): ActivationWindow {
   const parsed = request.startDateTime ? new Date(request.startDateTime) : now;
   const start = Number.isNaN(parsed.getTime()) ? now : parsed;
-  if (request.durationMinutes !== null && request.durationMinutes !== undefined) return { start, end: new Date(start.getTime() + request.durationMinutes * 60_000) };
+  if (request.durationMinutes !== null && request.durationMinutes !== undefined)
+    return { start, end: new Date(start.getTime() + request.durationMinutes * 60_000) };
   const end = request.endDateTime ? new Date(request.endDateTime) : null;
   return { start, end: end && !Number.isNaN(end.getTime()) ? end : null };
 }
@@ -130,7 +143,16 @@ async function lookupRequester(ports: DecisionPorts, principalId: string, signal
   try {
     return await bounded(ports.requester(principalId, signal), signal);
   } catch {
-    return { status: 'unknown', detail: 'the requester could not be read from the directory', evidence: { asked: 'the requester', system: 'Microsoft Graph', answer: signal.aborted ? 'no answer within the decision budget' : 'error', ms: Date.now() - started } };
+    return {
+      status: 'unknown',
+      detail: 'the requester could not be read from the directory',
+      evidence: {
+        asked: 'the requester',
+        system: 'Microsoft Graph',
+        answer: signal.aborted ? 'no answer within the decision budget' : 'error',
+        ms: Date.now() - started,
+      },
+    };
   }
 }
 
@@ -162,7 +184,16 @@ function businessHoursCheck(window: ActivationWindow, policy: DecisionPolicy, ru
   const hour = window.start.getUTCHours();
   const when = `${window.start.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   const off = day === 0 || day === 6 || hour < policy.businessHoursUtc.start || hour >= policy.businessHoursUtc.end;
-  if (!off) return { name: 'businessHours', result: 'pass', onFail: 'review', detail: 'Within business hours', summary: `starts ${when}, within business hours`, evidence: [], latencyMs: 0 };
+  if (!off)
+    return {
+      name: 'businessHours',
+      result: 'pass',
+      onFail: 'review',
+      detail: 'Within business hours',
+      summary: `starts ${when}, within business hours`,
+      evidence: [],
+      latencyMs: 0,
+    };
   return {
     name: 'businessHours',
     result: 'fail',
@@ -181,7 +212,15 @@ function maintenanceCheck(rule: EffectiveRule, window: ActivationWindow): CheckR
   const onFail = mw?.outside === 'flag' ? 'review' : 'deny';
   if (!mw) return skipped('maintenanceWindow', onFail, 'No maintenance windows for this role');
   if (window.end && insideMaintenanceWindow(mw.windows, window.start, window.end)) {
-    return { name: 'maintenanceWindow', result: 'pass', onFail, detail: 'Inside a maintenance window', summary: 'the whole activation is inside a maintenance window', evidence: [], latencyMs: 0 };
+    return {
+      name: 'maintenanceWindow',
+      result: 'pass',
+      onFail,
+      detail: 'Inside a maintenance window',
+      summary: 'the whole activation is inside a maintenance window',
+      evidence: [],
+      latencyMs: 0,
+    };
   }
   return {
     name: 'maintenanceWindow',
@@ -214,7 +253,14 @@ function findingWords(f: TicketFinding): string {
   return last ? `${words} (${last.system} ${last.answer})` : words;
 }
 
-async function ticketCheck(request: ActivationRequest, rule: EffectiveRule, requester: Promise<RequesterLookup> | null, systems: TicketSystem[], window: ActivationWindow, signal: AbortSignal): Promise<Partial3> {
+async function ticketCheck(
+  request: ActivationRequest,
+  rule: EffectiveRule,
+  requester: Promise<RequesterLookup> | null,
+  systems: TicketSystem[],
+  window: ActivationWindow,
+  signal: AbortSignal,
+): Promise<Partial3> {
   if (!rule.ticket) return { result: 'skipped', detail: 'No ticket rule for this role', summary: 'not checked for this role' };
   const ticket = request.ticket;
   if (!ticket) {
@@ -227,9 +273,15 @@ async function ticketCheck(request: ActivationRequest, rule: EffectiveRule, requ
   if (format) return { result: 'fail', detail: format, summary: `${shown}: not a valid ticket reference`, label: 'Invalid ticket' };
   const adapter = systems.find((s) => s.names.some((n) => n.toLowerCase() === ticket.system.toLowerCase()));
   if (rule.ticket.systems && !acceptedSystem(ticket.system, adapter, rule.ticket.systems)) {
-    return { result: 'fail', detail: `This role accepts tickets from ${rule.ticket.systems.join(' or ')}, not ${clip(ticket.system)}.`, summary: `${shown}: from a system this role does not accept`, label: 'Ticket system not accepted' };
+    return {
+      result: 'fail',
+      detail: `This role accepts tickets from ${rule.ticket.systems.join(' or ')}, not ${clip(ticket.system)}.`,
+      summary: `${shown}: from a system this role does not accept`,
+      label: 'Ticket system not accepted',
+    };
   }
-  if (!rule.ticket.verify) return { result: 'pass', detail: `${ticket.system} ${ticket.number} is well-formed (not looked up)`, summary: `${shown} well-formed (not looked up)` };
+  if (!rule.ticket.verify)
+    return { result: 'pass', detail: `${ticket.system} ${ticket.number} is well-formed (not looked up)`, summary: `${shown} well-formed (not looked up)` };
   if (!adapter) {
     return {
       result: 'unavailable',
@@ -244,11 +296,21 @@ async function ticketCheck(request: ActivationRequest, rule: EffectiveRule, requ
   let check;
   if (wantAssignment && who && who.status !== 'found') {
     // Without the requester the assignment cannot be compared; the ticket itself is still read.
-    check = await adapter.check({ number: ticket.number, requester: { id: request.principalId, userPrincipalName: '', mail: null }, window, assignment: false }, signal);
+    check = await adapter.check(
+      { number: ticket.number, requester: { id: request.principalId, userPrincipalName: '', mail: null }, window, assignment: false },
+      signal,
+    );
     findings.push(...check.findings);
-    findings.push(who.status === 'notFound'
-      ? { aspect: 'assignment', status: 'fail', detail: `The directory has no user ${request.principalId}, so the ticket cannot be theirs.`, evidence: [who.evidence] }
-      : { aspect: 'assignment', status: 'unknown', detail: `The assignment could not be checked: ${who.detail}.`, evidence: [who.evidence] });
+    findings.push(
+      who.status === 'notFound'
+        ? {
+            aspect: 'assignment',
+            status: 'fail',
+            detail: `The directory has no user ${request.principalId}, so the ticket cannot be theirs.`,
+            evidence: [who.evidence],
+          }
+        : { aspect: 'assignment', status: 'unknown', detail: `The assignment could not be checked: ${who.detail}.`, evidence: [who.evidence] },
+    );
   } else {
     const requesterOf = who?.status === 'found' ? who.requester : { id: request.principalId, userPrincipalName: '', mail: null };
     check = await adapter.check({ number: ticket.number, requester: requesterOf, window, assignment: wantAssignment && who?.status === 'found' }, signal);
@@ -265,11 +327,20 @@ async function ticketCheck(request: ActivationRequest, rule: EffectiveRule, requ
   const status = worstOf(relevant.map((f) => f.status));
   switch (status) {
     case 'fail':
-      return { result: 'fail', detail: dedupe(relevant.filter((f) => f.status === 'fail').map((f) => f.detail)).join(' '), summary, evidence, label: 'Ticket problem' };
+      return {
+        result: 'fail',
+        detail: dedupe(relevant.filter((f) => f.status === 'fail').map((f) => f.detail)).join(' '),
+        summary,
+        evidence,
+        label: 'Ticket problem',
+      };
     case 'unknown':
       return {
         result: 'unavailable',
-        detail: `Ticket check could not be completed (${relevant.filter((f) => f.status === 'unknown').map((f) => f.detail).join(' ')}), so an approver decides.`,
+        detail: `Ticket check could not be completed (${relevant
+          .filter((f) => f.status === 'unknown')
+          .map((f) => f.detail)
+          .join(' ')}), so an approver decides.`,
         summary,
         evidence,
         label: `Ticket not fully verified (${label})`,
@@ -284,29 +355,70 @@ async function ticketCheck(request: ActivationRequest, rule: EffectiveRule, requ
 /** A ticket system is accepted when the role lists it, or lists another name of the same system. */
 function acceptedSystem(system: string, adapter: TicketSystem | undefined, accepted: string[]): boolean {
   const mine = new Set([system, ...(adapter?.names ?? []), canonicalTicketSystem(system) ?? ''].filter(Boolean).map((s) => s.toLowerCase()));
-  return accepted.some((a) => mine.has(a.toLowerCase()) || (canonicalTicketSystem(a) ?? a).toLowerCase() === (canonicalTicketSystem(system) ?? '').toLowerCase());
+  return accepted.some(
+    (a) => mine.has(a.toLowerCase()) || (canonicalTicketSystem(a) ?? a).toLowerCase() === (canonicalTicketSystem(system) ?? '').toLowerCase(),
+  );
 }
 
-async function onCallCheck(rule: EffectiveRule, requester: Promise<RequesterLookup> | null, services: OnCallService[], now: Date, signal: AbortSignal): Promise<Partial3> {
+async function onCallCheck(
+  rule: EffectiveRule,
+  requester: Promise<RequesterLookup> | null,
+  services: OnCallService[],
+  now: Date,
+  signal: AbortSignal,
+): Promise<Partial3> {
   if (!rule.onCall) return { result: 'skipped', detail: 'On-call status not checked for this role', summary: 'not checked for this role' };
-  if (services.length === 0) return { result: 'unavailable', detail: 'On-call check could not be completed: no on-call service is configured, so an approver decides.', summary: 'no on-call service is configured', label: 'On-call not checked' };
+  if (services.length === 0)
+    return {
+      result: 'unavailable',
+      detail: 'On-call check could not be completed: no on-call service is configured, so an approver decides.',
+      summary: 'no on-call service is configured',
+      label: 'On-call not checked',
+    };
   const who = await requester!;
   switch (who.status) {
     case 'unknown':
-      return { result: 'unavailable', detail: `On-call check could not be completed: ${who.detail}, so an approver decides.`, summary: `requester could not be read (${who.evidence.system} ${who.evidence.answer})`, evidence: [who.evidence], label: 'On-call not checked' };
+      return {
+        result: 'unavailable',
+        detail: `On-call check could not be completed: ${who.detail}, so an approver decides.`,
+        summary: `requester could not be read (${who.evidence.system} ${who.evidence.answer})`,
+        evidence: [who.evidence],
+        label: 'On-call not checked',
+      };
     case 'notFound':
-      return { result: 'fail', detail: `The directory does not know the requester (${who.detail}), so nobody can confirm they are on call; an approver decides.`, summary: 'requester not in the directory', evidence: [who.evidence], label: 'Not on call' };
+      return {
+        result: 'fail',
+        detail: `The directory does not know the requester (${who.detail}), so nobody can confirm they are on call; an approver decides.`,
+        summary: 'requester not in the directory',
+        evidence: [who.evidence],
+        label: 'Not on call',
+      };
     case 'found':
       break;
     default:
       return assertNever(who);
   }
-  const answers: Array<{ service: string; finding: Finding }> = await Promise.all(services.map(async (s) => ({
-    service: s.name,
-    finding: await s.isOnCall(who.requester, now, signal).catch((): Finding => ({ status: 'unknown', detail: `${s.name} could not be asked.`, evidence: [{ asked: 'on call now', system: s.name, answer: 'error', ms: 0 }] })),
-  })));
+  const answers: Array<{ service: string; finding: Finding }> = await Promise.all(
+    services.map(async (s) => ({
+      service: s.name,
+      finding: await s
+        .isOnCall(who.requester, now, signal)
+        .catch(
+          (): Finding => ({
+            status: 'unknown',
+            detail: `${s.name} could not be asked.`,
+            evidence: [{ asked: 'on call now', system: s.name, answer: 'error', ms: 0 }],
+          }),
+        ),
+    })),
+  );
   const evidence = answers.flatMap((a) => a.finding.evidence);
-  const summary = answers.map((a) => `${a.service} ${a.finding.status === 'pass' ? 'on call' : a.finding.status === 'fail' ? 'not on call' : `could not tell (${a.finding.evidence[a.finding.evidence.length - 1]?.answer ?? 'error'})`}`).join(', ');
+  const summary = answers
+    .map(
+      (a) =>
+        `${a.service} ${a.finding.status === 'pass' ? 'on call' : a.finding.status === 'fail' ? 'not on call' : `could not tell (${a.finding.evidence[a.finding.evidence.length - 1]?.answer ?? 'error'})`}`,
+    )
+    .join(', ');
   const on = answers.find((a) => a.finding.status === 'pass');
   const unknown = answers.filter((a) => a.finding.status === 'unknown');
   // Every configured provider must answer, unless the rule says one "on call" is enough.
@@ -325,15 +437,38 @@ async function onCallCheck(rule: EffectiveRule, requester: Promise<RequesterLook
 
 async function hrCheck(rule: EffectiveRule, principalId: string, hr: HrSignals | undefined, window: ActivationWindow, signal: AbortSignal): Promise<Partial3> {
   if (!rule.hr) return { result: 'skipped', detail: 'HR status not checked for this role', summary: 'not checked for this role' };
-  if (!hr) return { result: 'unavailable', detail: 'HR check could not be completed: it is not configured (integrations.hr), so an approver decides.', summary: 'not configured', label: 'HR not checked' };
+  if (!hr)
+    return {
+      result: 'unavailable',
+      detail: 'HR check could not be completed: it is not configured (integrations.hr), so an approver decides.',
+      summary: 'not configured',
+      label: 'HR not checked',
+    };
   const f = await hr.check({ id: principalId, userPrincipalName: '', mail: null }, window, signal);
   switch (f.status) {
     case 'pass':
-      return { result: 'pass', detail: 'Account active, no leave date in the window', summary: 'account enabled, no leave date inside the activation', evidence: f.evidence };
+      return {
+        result: 'pass',
+        detail: 'Account active, no leave date in the window',
+        summary: 'account enabled, no leave date inside the activation',
+        evidence: f.evidence,
+      };
     case 'fail':
-      return { result: 'fail', detail: `${f.detail} Privileged access is not granted to leaving or disabled accounts; contact your manager.`, summary: f.detail, evidence: f.evidence, label: 'HR: leaving or disabled' };
+      return {
+        result: 'fail',
+        detail: `${f.detail} Privileged access is not granted to leaving or disabled accounts; contact your manager.`,
+        summary: f.detail,
+        evidence: f.evidence,
+        label: 'HR: leaving or disabled',
+      };
     case 'unknown':
-      return { result: 'unavailable', detail: `HR check could not be completed (${f.detail}), so an approver decides.`, summary: `could not be read (${f.evidence[0]?.system ?? 'HR'} ${f.evidence[0]?.answer ?? 'error'})`, evidence: f.evidence, label: 'HR not checked' };
+      return {
+        result: 'unavailable',
+        detail: `HR check could not be completed (${f.detail}), so an approver decides.`,
+        summary: `could not be read (${f.evidence[0]?.system ?? 'HR'} ${f.evidence[0]?.answer ?? 'error'})`,
+        evidence: f.evidence,
+        label: 'HR not checked',
+      };
     default:
       return assertNever(f);
   }
@@ -342,13 +477,34 @@ async function hrCheck(rule: EffectiveRule, principalId: string, hr: HrSignals |
 const IDENTITY_RISK_UNAVAILABLE = 'Identity risk could not be checked';
 
 /** The requester's active user risk against the role's rule: deny, a person reviews, or allowed (shown). */
-async function identityRiskCheck(rule: IdentityRiskRule | null, principalId: string, port: IdentityRiskSignals | undefined, signal: AbortSignal): Promise<Partial3> {
+async function identityRiskCheck(
+  rule: IdentityRiskRule | null,
+  principalId: string,
+  port: IdentityRiskSignals | undefined,
+  signal: AbortSignal,
+): Promise<Partial3> {
   if (!rule) return { result: 'skipped', detail: 'User risk not checked for this role', summary: 'not checked for this role' };
-  if (!port) return { result: 'unavailable', label: IDENTITY_RISK_UNAVAILABLE, detail: `${IDENTITY_RISK_UNAVAILABLE}: ID Protection is not configured (integrations.identityRisk), so an approver decides.`, summary: 'ID Protection is not configured' };
+  if (!port)
+    return {
+      result: 'unavailable',
+      label: IDENTITY_RISK_UNAVAILABLE,
+      detail: `${IDENTITY_RISK_UNAVAILABLE}: ID Protection is not configured (integrations.identityRisk), so an approver decides.`,
+      summary: 'ID Protection is not configured',
+    };
   const started = Date.now();
   const record = await port.userRisk(principalId, signal);
   const result = identityRiskResult(rule, record);
-  return { ...result, evidence: [{ asked: "the requester's user risk", system: 'Microsoft Entra ID Protection', answer: `${record.riskLevel}, ${record.riskState}`, ms: Date.now() - started }] };
+  return {
+    ...result,
+    evidence: [
+      {
+        asked: "the requester's user risk",
+        system: 'Microsoft Entra ID Protection',
+        answer: `${record.riskLevel}, ${record.riskState}`,
+        ms: Date.now() - started,
+      },
+    ],
+  };
 }
 
 /** Pure: the check's result for a record. Exported for table tests. */
@@ -375,14 +531,21 @@ export function identityRiskResult(rule: IdentityRiskRule, record: UserRiskRecor
         result: 'fail',
         onFail: 'review',
         label: `${level} user risk`,
-        detail: risk === 'hidden'
-          ? 'ID Protection reports the requester at risk but hides the level, so an approver decides.'
-          : `ID Protection rates the requester's user risk ${level.toLowerCase()} (${state}), so an approver decides.`,
+        detail:
+          risk === 'hidden'
+            ? 'ID Protection reports the requester at risk but hides the level, so an approver decides.'
+            : `ID Protection rates the requester's user risk ${level.toLowerCase()} (${state}), so an approver decides.`,
         summary: `${level.toLowerCase()} user risk (${state}), an approver decides`,
       };
     case 'allow':
       // Allowed by the policy: a pass, shown on the card as information, never a flag.
-      return { result: 'pass', onFail: 'review', label: `${level} user risk (allowed)`, detail: `${level} user risk in ID Protection, allowed for this role by the policy`, summary: `${level.toLowerCase()} user risk, allowed for this role` };
+      return {
+        result: 'pass',
+        onFail: 'review',
+        label: `${level} user risk (allowed)`,
+        detail: `${level} user risk in ID Protection, allowed for this role by the policy`,
+        summary: `${level.toLowerCase()} user risk, allowed for this role`,
+      };
     default:
       return assertNever(action);
   }
@@ -392,14 +555,24 @@ export function identityRiskResult(rule: IdentityRiskRule, record: UserRiskRecor
 async function timed(name: CheckName, onFail: CheckInput['onFail'], run: () => Promise<Partial3>, signal: AbortSignal, started: number): Promise<CheckResult> {
   try {
     const r = await bounded(run(), signal);
-    return { name, onFail: r.onFail ?? onFail, result: r.result, detail: r.detail, summary: r.summary, ...(r.label ? { label: r.label } : {}), evidence: r.evidence ?? [], latencyMs: Date.now() - started };
+    return {
+      name,
+      onFail: r.onFail ?? onFail,
+      result: r.result,
+      detail: r.detail,
+      summary: r.summary,
+      ...(r.label ? { label: r.label } : {}),
+      evidence: r.evidence ?? [],
+      latencyMs: Date.now() - started,
+    };
   } catch (err) {
     const why = signal.aborted ? 'did not answer in time' : 'could not be completed';
     const answer = signal.aborted ? 'no answer within the decision budget' : shortError(err);
     const system = name === 'identityRisk' ? 'Microsoft Entra ID Protection' : CHECK_TITLES[name];
-    const detail = name === 'identityRisk'
-      ? `${IDENTITY_RISK_UNAVAILABLE} (${signal.aborted ? 'ID Protection did not answer in time' : 'ID Protection is unavailable'}), so an approver decides.`
-      : `${CHECK_TITLES[name]} check ${why}, so an approver decides.`;
+    const detail =
+      name === 'identityRisk'
+        ? `${IDENTITY_RISK_UNAVAILABLE} (${signal.aborted ? 'ID Protection did not answer in time' : 'ID Protection is unavailable'}), so an approver decides.`
+        : `${CHECK_TITLES[name]} check ${why}, so an approver decides.`;
     return {
       name,
       onFail,
@@ -483,24 +656,24 @@ export function verdictOf(checks: CheckResult[], rule: Pick<EffectiveRule, 'mode
   let reasons = enforceReasons;
   if (rule.mode === 'audit') {
     // Words that cannot be mistaken for the outcome: PIM shows these to the requester, the card to approvers.
-    const observed = d.wouldBe === 'AutoApproved'
-      ? `Not applied (audit mode): enforce mode would have skipped human approval, because ${checksPassed(rule.autoApprove ?? [], checks)}.`
-      : d.wouldBe === 'Denied'
-        ? `Not applied (audit mode): enforce mode would have refused this request: ${failedDeny.map((c) => c.detail).join(' ')}`
-        : null;
-    reasons = [
-      'Audit mode: an approver decides this request; the role\'s checks are recorded but not applied.',
-      ...(observed ? [observed] : enforceReasons),
-    ];
+    const observed =
+      d.wouldBe === 'AutoApproved'
+        ? `Not applied (audit mode): enforce mode would have skipped human approval, because ${checksPassed(rule.autoApprove ?? [], checks)}.`
+        : d.wouldBe === 'Denied'
+          ? `Not applied (audit mode): enforce mode would have refused this request: ${failedDeny.map((c) => c.detail).join(' ')}`
+          : null;
+    reasons = ["Audit mode: an approver decides this request; the role's checks are recorded but not applied.", ...(observed ? [observed] : enforceReasons)];
   }
   return { outcome: d.outcome, wouldBe: d.wouldBe, mode: rule.mode, row: d.row, humanOnly, reasons: dedupe(reasons), riskFlags, checks };
 }
 
 function checksPassed(names: CheckName[], checks: CheckResult[]): string {
-  return names.map((n) => {
-    const c = checks.find((x) => x.name === n);
-    return c ? `${CHECK_TITLES[n].toLowerCase()} ${RESULT_WORDS[c.result]} (${c.summary})` : `${CHECK_TITLES[n].toLowerCase()} not run`;
-  }).join('; ');
+  return names
+    .map((n) => {
+      const c = checks.find((x) => x.name === n);
+      return c ? `${CHECK_TITLES[n].toLowerCase()} ${RESULT_WORDS[c.result]} (${c.summary})` : `${CHECK_TITLES[n].toLowerCase()} not run`;
+    })
+    .join('; ');
 }
 
 function dedupe(xs: string[]): string[] {

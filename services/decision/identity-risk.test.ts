@@ -11,19 +11,42 @@ const GLOBAL_ADMIN = '62e90394-69f5-4237-9190-012177145e10';
 const WEEKDAY_NOON = new Date('2026-03-02T12:00:00Z');
 const body = JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/pim-extension/request-entra-role.json'), 'utf8')) as Record<string, unknown>;
 const entra = (roleDefinitionId: string) =>
-  normaliseActivationRequest({ ...body, roleDefinitionId, scheduleInfo: { startDateTime: WEEKDAY_NOON.toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } }, ticketInfo: { ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' } });
+  normaliseActivationRequest({
+    ...body,
+    roleDefinitionId,
+    scheduleInfo: { startDateTime: WEEKDAY_NOON.toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } },
+    ticketInfo: { ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' },
+  });
 
-const record = (riskLevel: UserRiskRecord['riskLevel'], riskState: string): UserRiskRecord => ({ riskLevel, riskState, riskDetail: 'none', riskLastUpdatedDateTime: '2026-03-02T10:00:00Z', detections: [], detectionsUnavailable: false });
+const record = (riskLevel: UserRiskRecord['riskLevel'], riskState: string): UserRiskRecord => ({
+  riskLevel,
+  riskState,
+  riskDetail: 'none',
+  riskLastUpdatedDateTime: '2026-03-02T10:00:00Z',
+  detections: [],
+  detectionsUnavailable: false,
+});
 const riskPort = (answer: UserRiskRecord | Error | 'hang'): IdentityRiskSignals => ({
   userRisk: (_id, signal) =>
     answer === 'hang'
       ? new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))
-      : answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer),
+      : answer instanceof Error
+        ? Promise.reject(answer)
+        : Promise.resolve(answer),
 });
 
 /** A role that auto-approves with a ticket (format only), so a risk that sends it to a person is visible. */
 const AUTO = { ticket: { required: true, verify: false }, autoApprove: { when: ['ticket'] } };
-const ports = (identityRisk?: IdentityRiskSignals): DecisionPorts => ({ requester: async () => ({ status: 'found', requester: { id: 'x', userPrincipalName: 'x@contoso.example', mail: null }, evidence: { asked: 'the requester', system: 'test', answer: 'found', ms: 0 } }), tickets: [], onCall: [], ...(identityRisk ? { identityRisk } : {}) });
+const ports = (identityRisk?: IdentityRiskSignals): DecisionPorts => ({
+  requester: async () => ({
+    status: 'found',
+    requester: { id: 'x', userPrincipalName: 'x@contoso.example', mail: null },
+    evidence: { asked: 'the requester', system: 'test', answer: 'found', ms: 0 },
+  }),
+  tickets: [],
+  onCall: [],
+  ...(identityRisk ? { identityRisk } : {}),
+});
 const decide = (roleId: string, roles: Record<string, unknown>, port?: IdentityRiskSignals, budgetMs = 300) =>
   evaluateActivation(entra(roleId), { policy: parsePolicy({ version: 1, roles }, 'in the test'), ports: ports(port), budgetMs, now: WEEKDAY_NOON });
 
@@ -58,20 +81,35 @@ describe('the identity risk check', () => {
     expect(identityRiskResult(rule, record('high', 'remediated'))).toMatchObject({ result: 'pass', detail: expect.stringMatching(/earlier risk remediated/) });
   });
   it('sends a hidden level to a person even where every level is allowed', () => {
-    expect(identityRiskResult({ high: 'allow', medium: 'allow', low: 'allow' }, record('hidden', 'atRisk'))).toMatchObject({ result: 'fail', onFail: 'review' });
+    expect(identityRiskResult({ high: 'allow', medium: 'allow', low: 'allow' }, record('hidden', 'atRisk'))).toMatchObject({
+      result: 'fail',
+      onFail: 'review',
+    });
   });
 });
 
 describe('the policy file', () => {
   it('merges a role over default level by level, and false turns the check off', () => {
-    const p = parsePolicy({ version: 1, roles: { default: { identityRisk: { high: 'review', low: 'review' } }, [HELPDESK]: { identityRisk: { high: 'deny' } }, [GLOBAL_ADMIN]: { identityRisk: false } } }, 'in the test');
+    const p = parsePolicy(
+      {
+        version: 1,
+        roles: {
+          default: { identityRisk: { high: 'review', low: 'review' } },
+          [HELPDESK]: { identityRisk: { high: 'deny' } },
+          [GLOBAL_ADMIN]: { identityRisk: false },
+        },
+      },
+      'in the test',
+    );
     expect(effectiveRule(p, HELPDESK).identityRisk).toEqual({ high: 'deny', medium: 'review', low: 'review' });
     expect(effectiveRule(p, 'fe930be7-5e62-47db-91af-98c3a49a38b1').identityRisk).toEqual({ high: 'review', medium: 'review', low: 'review' });
     expect(effectiveRule(p, GLOBAL_ADMIN).identityRisk).toBeNull();
     expect(effectiveRule(parsePolicy({ version: 1 }, 'x'), HELPDESK).identityRisk).toBeNull();
   });
   it('names the key and the allowed values when an action is wrong', () => {
-    expect(() => parsePolicy({ version: 1, roles: { default: { identityRisk: { high: 'block' } } } }, 'in the test')).toThrow(/roles\.default\.identityRisk: must be false, or \{high, medium, low\} with each deny, review or allow/);
+    expect(() => parsePolicy({ version: 1, roles: { default: { identityRisk: { high: 'block' } } } }, 'in the test')).toThrow(
+      /roles\.default\.identityRisk: must be false, or \{high, medium, low\} with each deny, review or allow/,
+    );
   });
 });
 
@@ -112,7 +150,10 @@ describe('decisions with identity risk', () => {
   it('keeps a deny a deny when the lookup fails', async () => {
     // No ticket where the role requires one: denied whatever the risk lookup does.
     const denied = await evaluateActivation(normaliseActivationRequest({ ...body, roleDefinitionId: HELPDESK, ticketInfo: null }), {
-      policy: parsePolicy({ version: 1, roles: { [HELPDESK]: { ...AUTO, identityRisk: {} } } }, 'x'), ports: ports(riskPort(new Error('boom'))), budgetMs: 300, now: WEEKDAY_NOON,
+      policy: parsePolicy({ version: 1, roles: { [HELPDESK]: { ...AUTO, identityRisk: {} } } }, 'x'),
+      ports: ports(riskPort(new Error('boom'))),
+      budgetMs: 300,
+      now: WEEKDAY_NOON,
     });
     expect(denied.outcome).toBe('Denied');
     expect(denied.checks.find((c) => c.name === 'identityRisk')).toMatchObject({ result: 'unavailable' });

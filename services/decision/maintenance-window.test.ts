@@ -11,7 +11,7 @@ describe('maintenance windows', () => {
     ['Mon 23:00 New York (EST) for 2h fits', '2026-01-06T04:00:00Z', 2, true],
     ['Mon 23:00 for 4h runs past 02:00', '2026-01-06T04:00:00Z', 4, false],
     ['Sat night is not listed', '2026-01-11T04:00:00Z', 1, false],
-    ['Tue 01:00 belongs to Monday\'s window', '2026-01-06T06:00:00Z', 1, true],
+    ["Tue 01:00 belongs to Monday's window", '2026-01-06T06:00:00Z', 1, true],
     ['after a DST change (EDT) 22:30 local is 02:30Z', '2026-03-10T02:30:00Z', 1, true],
     ['in EDT 21:30 local (01:30Z) is before the window', '2026-03-10T01:30:00Z', 1, false],
   ])('%s', (_name, start, h, expected) => {

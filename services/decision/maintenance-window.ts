@@ -20,7 +20,11 @@ function weeklyCovers(w: { timeZone: string; days: Weekday[]; start: string; end
 }
 
 /** The window occurrence that starts on the local day of `at` shifted by `dayOffset`, in epoch ms. */
-function occurrenceAround(w: { timeZone: string; days: Weekday[]; start: string; end: string }, at: Date, dayOffset: number): { start: number; end: number } | null {
+function occurrenceAround(
+  w: { timeZone: string; days: Weekday[]; start: string; end: string },
+  at: Date,
+  dayOffset: number,
+): { start: number; end: number } | null {
   const local = localParts(at, w.timeZone);
   const day = new Date(Date.UTC(local.year, local.month - 1, local.day + dayOffset));
   const weekday = WEEKDAYS[day.getUTCDay()]!;
@@ -43,7 +47,15 @@ interface LocalParts {
 }
 
 function localParts(at: Date, timeZone: string): LocalParts {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' }).formatToParts(at);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    hourCycle: 'h23',
+  }).formatToParts(at);
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute') };
 }

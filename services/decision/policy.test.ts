@@ -4,8 +4,24 @@ const HELPDESK = '729827e3-9c14-49f7-bb1b-9608f156bbb8';
 
 describe('the decision policy file', () => {
   it('merges a role over default', () => {
-    const p = parsePolicy({ version: 1, roles: { default: { justification: 'deny', hr: true }, [HELPDESK]: { onCall: true, ticket: { required: true }, autoApprove: { when: ['onCall', 'ticket'] } } } }, 'x');
-    expect(effectiveRule(p, HELPDESK.toUpperCase())).toMatchObject({ justification: 'deny', hr: true, onCall: true, ticket: { required: true, verify: true }, autoApprove: ['onCall', 'ticket'], mode: 'enforce' });
+    const p = parsePolicy(
+      {
+        version: 1,
+        roles: {
+          default: { justification: 'deny', hr: true },
+          [HELPDESK]: { onCall: true, ticket: { required: true }, autoApprove: { when: ['onCall', 'ticket'] } },
+        },
+      },
+      'x',
+    );
+    expect(effectiveRule(p, HELPDESK.toUpperCase())).toMatchObject({
+      justification: 'deny',
+      hr: true,
+      onCall: true,
+      ticket: { required: true, verify: true },
+      autoApprove: ['onCall', 'ticket'],
+      mode: 'enforce',
+    });
     expect(effectiveRule(p, 'group:7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c01')).toMatchObject({ onCall: false, autoApprove: null });
   });
 
@@ -13,8 +29,14 @@ describe('the decision policy file', () => {
     [{ version: 2 }, /version/],
     [{ version: 1, roles: { 'not-a-role': {} } }, /roles.not-a-role: keys are a role definition id/],
     [{ version: 1, roles: { default: { justification: 'maybe' } } }, /roles.default.justification/],
-    [{ version: 1, roles: { default: { autoApprove: { when: ['onCall'] } } } }, /roles.default.autoApprove.when.0: 'onCall' is listed but neither the role nor default configures that check/],
-    [{ version: 1, roles: { default: { maintenanceWindows: { windows: [{ timeZone: 'Mars/Olympus', days: ['Sat'], start: '22:00', end: '04:00' }] } } } }, /IANA time zone/],
+    [
+      { version: 1, roles: { default: { autoApprove: { when: ['onCall'] } } } },
+      /roles.default.autoApprove.when.0: 'onCall' is listed but neither the role nor default configures that check/,
+    ],
+    [
+      { version: 1, roles: { default: { maintenanceWindows: { windows: [{ timeZone: 'Mars/Olympus', days: ['Sat'], start: '22:00', end: '04:00' }] } } } },
+      /IANA time zone/,
+    ],
     [{ version: 1, roles: { default: { maintenanceWindows: { windows: [{ timeZone: 'UTC', days: ['Sat'], start: '25:00', end: '04:00' }] } } } }, /HH:MM/],
     [{ version: 1, roles: { default: { surprise: true } } }, /Unrecognized key/],
   ])('rejects %j naming the problem', (doc, message) => {
@@ -52,7 +74,9 @@ describe('the decision policy file', () => {
 
   it('reports each start problem of autoApprove.when once, all of them', () => {
     const doc = { version: 1, roles: { [HELPDESK]: { autoApprove: { when: ['onCall', 'maintenanceWindow'] } }, default: {} } };
-    expect(() => parsePolicy(doc, 'x')).toThrow(/\(2 problems\):\n  - roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.0: 'onCall'.*\n  - roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.1: 'maintenanceWindow'/);
+    expect(() => parsePolicy(doc, 'x')).toThrow(
+      /\(2 problems\):\n  - roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.0: 'onCall'.*\n  - roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.1: 'maintenanceWindow'/,
+    );
   });
 
   it('accepts onCall: {anyProviderSuffices} and offHours, and reads them into the rule', () => {

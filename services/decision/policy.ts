@@ -41,7 +41,7 @@ export type MaintenanceWindow = WeeklyWindow | OneOffWindow;
 const checkName = z.enum(['ticket', 'onCall', 'hr', 'maintenanceWindow']);
 export type AutoApproveCondition = z.infer<typeof checkName>;
 
-const riskAction = z.enum(['deny', 'review', 'allow'], { errorMap: () => ({ message: "must be deny, review or allow" }) });
+const riskAction = z.enum(['deny', 'review', 'allow'], { errorMap: () => ({ message: 'must be deny, review or allow' }) });
 
 const roleRule = z
   .object({
@@ -66,7 +66,8 @@ const roleRule = z
      */
     onCall: z
       .union([z.boolean(), z.object({ anyProviderSuffices: z.boolean() }).strict()], {
-        errorMap: (issue, ctx) => (issue.code === 'invalid_union' ? { message: 'must be true, false or {anyProviderSuffices: true|false}' } : { message: ctx.defaultError }),
+        errorMap: (issue, ctx) =>
+          issue.code === 'invalid_union' ? { message: 'must be true, false or {anyProviderSuffices: true|false}' } : { message: ctx.defaultError },
       })
       .optional(),
     hr: z.boolean().optional(),
@@ -78,13 +79,11 @@ const roleRule = z
      * medium review, low allow. `false` turns the check off for a role. Needs `integrations.identityRisk`.
      */
     identityRisk: z
-      .union([
-        z.literal(false),
-        z.object({ high: riskAction.optional(), medium: riskAction.optional(), low: riskAction.optional() }).strict(),
-      ], {
-        errorMap: (issue, ctx) => (issue.code === 'invalid_union'
-          ? { message: 'must be false, or {high, medium, low} with each deny, review or allow (e.g. {high: deny, medium: review})' }
-          : { message: ctx.defaultError }),
+      .union([z.literal(false), z.object({ high: riskAction.optional(), medium: riskAction.optional(), low: riskAction.optional() }).strict()], {
+        errorMap: (issue, ctx) =>
+          issue.code === 'invalid_union'
+            ? { message: 'must be false, or {high, medium, low} with each deny, review or allow (e.g. {high: deny, medium: review})' }
+            : { message: ctx.defaultError },
       })
       .optional(),
     maintenanceWindows: z
@@ -117,11 +116,26 @@ export type RoleRule = z.infer<typeof roleRule>;
 export const policySchema = z
   .object({
     version: z.literal(1),
-    humanOnlyRoleIds: z.array(z.string().regex(/^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a role definition id, azure:<role definition guid> or group:<group id>')).default([]),
-    businessHoursUtc: z.object({ start: z.number().int().min(0).max(23), end: z.number().int().min(1).max(24) }).strict().default({ start: 7, end: 19 }),
+    humanOnlyRoleIds: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^((group|azure):)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+            'must be a role definition id, azure:<role definition guid> or group:<group id>',
+          ),
+      )
+      .default([]),
+    businessHoursUtc: z
+      .object({ start: z.number().int().min(0).max(23), end: z.number().int().min(1).max(24) })
+      .strict()
+      .default({ start: 7, end: 19 }),
     roles: z.record(roleRule).default({}),
     /** No non-urgent nudges between start and end in this zone (an end before the start runs past midnight). */
-    quietHours: z.object({ timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'), start: hhmm, end: hhmm }).strict().optional(),
+    quietHours: z
+      .object({ timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'), start: hhmm, end: hhmm })
+      .strict()
+      .optional(),
     /** Settings of the systems of record (see services/integrations/config.ts). */
     integrations: z.record(z.unknown()).optional(),
   })
@@ -167,7 +181,14 @@ export function effectiveRule(policy: DecisionPolicy, roleKey: string): Effectiv
   return {
     mode: merged.mode ?? 'enforce',
     justification: merged.justification ?? 'flag',
-    ticket: merged.ticket ? { required: merged.ticket.required, verify: merged.ticket.verify, mustBeAssignedToRequester: merged.ticket.mustBeAssignedToRequester, systems: merged.ticket.systems } : null,
+    ticket: merged.ticket
+      ? {
+          required: merged.ticket.required,
+          verify: merged.ticket.verify,
+          mustBeAssignedToRequester: merged.ticket.mustBeAssignedToRequester,
+          systems: merged.ticket.systems,
+        }
+      : null,
     onCall: merged.onCall === true || typeof merged.onCall === 'object',
     onCallAnyProviderSuffices: typeof merged.onCall === 'object' && merged.onCall.anyProviderSuffices,
     hr: merged.hr ?? false,
@@ -208,22 +229,27 @@ export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
     if (!auto || auto === 'never' || !Array.isArray(auto.when)) continue;
     const merged = effectiveRule(lenient, key);
     auto.when.forEach((c, i) => {
-      const configured = c === 'ticket' ? merged.ticket : c === 'onCall' ? merged.onCall : c === 'hr' ? merged.hr : c === 'maintenanceWindow' ? merged.maintenanceWindows : null;
+      const configured =
+        c === 'ticket' ? merged.ticket : c === 'onCall' ? merged.onCall : c === 'hr' ? merged.hr : c === 'maintenanceWindow' ? merged.maintenanceWindows : null;
       if (!configured) problems.push(`roles.${key}.autoApprove.when.${i}: '${c}' is listed but neither the role nor default configures that check`);
     });
   }
   if (problems.length > 0 || !policy) {
-    throw new Error(`The decision policy ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new Error(
+      `The decision policy ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
   return policy;
 }
 
 /** The roles that parse on their own (the others are reported by the schema), for the semantic checks. */
 function lenientPolicy(roles: Record<string, unknown>): DecisionPolicy {
-  const valid = Object.fromEntries(Object.entries(roles).flatMap(([k, v]) => {
-    const r = roleRule.safeParse(v);
-    return r.success ? [[k, r.data]] : [];
-  }));
+  const valid = Object.fromEntries(
+    Object.entries(roles).flatMap(([k, v]) => {
+      const r = roleRule.safeParse(v);
+      return r.success ? [[k, r.data]] : [];
+    }),
+  );
   return { ...DEFAULT_POLICY, roles: valid };
 }
 

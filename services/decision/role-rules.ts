@@ -24,12 +24,12 @@ export function ticketProblem(ticket: { system: string; number: string } | null)
   if (!ticket) return 'No ticket number was supplied. This role needs one: add the incident or change number (for example INC0012345) and its system.';
   const format = TICKET_FORMATS.find((f) => f.system.test(ticket.system.trim()));
   if (format) {
-    return format.number.test(ticket.number)
-      ? null
-      : `Ticket number '${clip(ticket.number)}' is not a ${format.name} number. Use the form ${format.example}.`;
+    return format.number.test(ticket.number) ? null : `Ticket number '${clip(ticket.number)}' is not a ${format.name} number. Use the form ${format.example}.`;
   }
   if (!ticket.system.trim()) return `Ticket '${clip(ticket.number)}' has no ticket system. Say which system it is in (ServiceNow or Jira).`;
-  return GENERIC_TICKET.test(ticket.number) ? null : `Ticket number '${clip(ticket.number)}' is not a ticket id. Use the number as your ticket system shows it.`;
+  return GENERIC_TICKET.test(ticket.number)
+    ? null
+    : `Ticket number '${clip(ticket.number)}' is not a ticket id. Use the number as your ticket system shows it.`;
 }
 
 function clip(s: string): string {

@@ -27,8 +27,21 @@ export interface AdminDigestOptions {
 /** The columns of an approval_requests row the admin digest reads. */
 export type ApprovalFields = Pick<
   ApprovalRow,
-  'id' | 'pim_request_id' | 'kind' | 'principal_id' | 'role_definition_id' | 'scope' | 'status' | 'created_at' | 'justification'
-  | 'ticket_system' | 'ticket_number' | 'decided_by_id' | 'decided_by_name' | 'decided_at' | 'decision_justification'
+  | 'id'
+  | 'pim_request_id'
+  | 'kind'
+  | 'principal_id'
+  | 'role_definition_id'
+  | 'scope'
+  | 'status'
+  | 'created_at'
+  | 'justification'
+  | 'ticket_system'
+  | 'ticket_number'
+  | 'decided_by_id'
+  | 'decided_by_name'
+  | 'decided_at'
+  | 'decision_justification'
 >;
 
 export interface AdminDigestInput {
@@ -153,7 +166,8 @@ export function buildAdminDigest(input: AdminDigestInput, opts: AdminDigestOptio
     reviews: reviews.filter((v) => v.request_id === r.id).map((v) => ({ reviewerId: v.reviewer_id, reviewerName: v.reviewer_name, verdict: v.verdict })),
   }));
 
-  const byCount = <T extends { count: number; target: DigestTarget }>(a: T, b: T) => b.count - a.count || targetKey(a.target).localeCompare(targetKey(b.target));
+  const byCount = <T extends { count: number; target: DigestTarget }>(a: T, b: T) =>
+    b.count - a.count || targetKey(a.target).localeCompare(targetKey(b.target));
   return {
     date: today,
     timeZone: zone,
@@ -176,7 +190,12 @@ export function buildAdminDigest(input: AdminDigestInput, opts: AdminDigestOptio
 export function adminDigestNameRefs(d: AdminDigest): { userIds: string[]; targets: RequestTarget[] } {
   const users = new Set<string>();
   const targets = new Map<string, RequestTarget>();
-  const addTarget = (t: RequestTarget) => targets.set(`${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`, { kind: t.kind, roleDefinitionId: t.roleDefinitionId, scope: t.scope });
+  const addTarget = (t: RequestTarget) =>
+    targets.set(`${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`, {
+      kind: t.kind,
+      roleDefinitionId: t.roleDefinitionId,
+      scope: t.scope,
+    });
   for (const t of d.expiringThisWeek.targets) {
     addTarget(t.target);
     for (const s of t.soonest) users.add(s.principalId.toLowerCase());

@@ -23,13 +23,23 @@ describe('spot-audit reviews', () => {
   afterEach(() => store.close());
 
   const approvedYesterday = () =>
-    insertApproval(store, { principalId: USER.alex, status: 'approved', decidedById: USER.megan, decidedByName: 'Megan Bowen', decidedAt: '2026-11-22T15:00:00.000Z' });
+    insertApproval(store, {
+      principalId: USER.alex,
+      status: 'approved',
+      decidedById: USER.megan,
+      decidedByName: 'Megan Bowen',
+      decidedAt: '2026-11-22T15:00:00.000Z',
+    });
   const row = async (id: string) => (await store.getRequest(id))!;
 
   it('refuses the approver and the requester, and says why', async () => {
     const id = await approvedYesterday();
     const approval = await row(id);
-    await expect(reviews.record(id, USER.megan, 'looksRight', null, approval)).rejects.toMatchObject({ refusal: 'approver', status: 403, message: expect.stringMatching(/You approved this request/) });
+    await expect(reviews.record(id, USER.megan, 'looksRight', null, approval)).rejects.toMatchObject({
+      refusal: 'approver',
+      status: 403,
+      message: expect.stringMatching(/You approved this request/),
+    });
     // Case does not help: object ids compare case-insensitively.
     await expect(reviews.record(id, USER.alex.toUpperCase(), 'flag', 'hm', approval)).rejects.toMatchObject({ refusal: 'requester' });
     await expect(reviews.record(id, USER.alex, 'flag', 'hm', approval)).rejects.toBeInstanceOf(AuditReviewError);
@@ -43,7 +53,15 @@ describe('spot-audit reviews', () => {
     clock = new Date(T0.getTime() + 60_000);
     await reviews.record(id, USER.adele, 'flag', 'The ticket was closed when this was approved.', approval, 'Adele Vance');
     const all = await reviews.reviewsOf([id]);
-    expect(all).toEqual([expect.objectContaining({ request_id: id, reviewer_id: USER.adele, verdict: 'flag', note: 'The ticket was closed when this was approved.', created_at: clock.toISOString() })]);
+    expect(all).toEqual([
+      expect.objectContaining({
+        request_id: id,
+        reviewer_id: USER.adele,
+        verdict: 'flag',
+        note: 'The ticket was closed when this was approved.',
+        created_at: clock.toISOString(),
+      }),
+    ]);
   });
 
   it('needs a note to flag, and reviews approvals only', async () => {
@@ -59,7 +77,10 @@ describe('spot-audit reviews', () => {
     const window = spotAuditWindow(T0, 'UTC');
     const population = await reviews.approvalsDecidedBetween(window.from, window.to);
     expect(population.map((r) => r.id)).toEqual([id]);
-    const today = buildAdminDigest({ inputs: emptyInputs(T0), pending: [], approvals: population, flags: [] }, { now: T0, timeZone: 'UTC', spotAudit: { salt: 's' } });
+    const today = buildAdminDigest(
+      { inputs: emptyInputs(T0), pending: [], approvals: population, flags: [] },
+      { now: T0, timeZone: 'UTC', spotAudit: { salt: 's' } },
+    );
     expect(today.spotAudit.sample.map((s) => s.requestId)).toEqual([id]);
 
     // A reviewer flags it from today's card.
@@ -70,10 +91,21 @@ describe('spot-audit reviews', () => {
     // Tomorrow's digest lists the flags since today's digest; the "looks right" is not a flag.
     const tomorrow = new Date(T0.getTime() + DAY);
     const flags = await reviews.flagsSince(T0.toISOString());
-    const next = buildAdminDigest({ inputs: emptyInputs(tomorrow), pending: [], approvals: [], flags }, { now: tomorrow, timeZone: 'UTC', spotAudit: { salt: 's' } });
-    expect(next.flags).toEqual([expect.objectContaining({
-      requestId: id, principalId: USER.alex, approvedById: USER.megan, approvedByName: 'Megan Bowen', reviewerId: USER.adele, reviewerName: 'Adele Vance', note: 'Approved without an open incident.',
-    })]);
+    const next = buildAdminDigest(
+      { inputs: emptyInputs(tomorrow), pending: [], approvals: [], flags },
+      { now: tomorrow, timeZone: 'UTC', spotAudit: { salt: 's' } },
+    );
+    expect(next.flags).toEqual([
+      expect.objectContaining({
+        requestId: id,
+        principalId: USER.alex,
+        approvedById: USER.megan,
+        approvedByName: 'Megan Bowen',
+        reviewerId: USER.adele,
+        reviewerName: 'Adele Vance',
+        note: 'Approved without an open incident.',
+      }),
+    ]);
     // A flag from before the previous digest is not repeated.
     expect(await reviews.flagsSince(tomorrow.toISOString())).toEqual([]);
 

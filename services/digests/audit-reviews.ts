@@ -15,7 +15,10 @@ export type AuditReviewRefusal = 'approver' | 'requester' | 'not_approved' | 'wr
 /** Why a review was not recorded; the message says what to do and is safe to show to the reviewer. */
 export class AuditReviewError extends Error {
   readonly status: number;
-  constructor(readonly refusal: AuditReviewRefusal, message: string) {
+  constructor(
+    readonly refusal: AuditReviewRefusal,
+    message: string,
+  ) {
     super(message);
     this.name = 'AuditReviewError';
     this.status = refusal === 'approver' || refusal === 'requester' ? 403 : refusal === 'wrong_request' ? 404 : 400;
@@ -44,13 +47,23 @@ export interface AuditFlag {
  * asked for it, cannot review it: a second pair of eyes is the point.
  */
 export class AuditReviews {
-  constructor(private readonly db: Kysely<Database>, private readonly clock: () => Date = () => new Date()) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
 
   /**
    * Records `reviewerId`'s verdict on the approval `approval` (the row the caller reloaded by
    * `requestId`, never card data). A second verdict by the same reviewer replaces the first.
    */
-  async record(requestId: string, reviewerId: string, verdict: AuditVerdict, note: string | null, approval: ApprovalRow, reviewerName: string | null = null): Promise<AuditReviewRow> {
+  async record(
+    requestId: string,
+    reviewerId: string,
+    verdict: AuditVerdict,
+    note: string | null,
+    approval: ApprovalRow,
+    reviewerName: string | null = null,
+  ): Promise<AuditReviewRow> {
     if (verdict !== 'looksRight' && verdict !== 'flag') {
       throw new AuditReviewError('bad_verdict', `Unknown verdict '${String(verdict)}': use looksRight or flag.`);
     }
@@ -111,7 +124,12 @@ export class AuditReviews {
   /** Every review of these approvals (to show who already looked at a sampled one). */
   async reviewsOf(requestIds: readonly string[]): Promise<AuditReviewRow[]> {
     if (requestIds.length === 0) return [];
-    return this.db.selectFrom('audit_reviews').selectAll().where('request_id', 'in', [...requestIds]).orderBy('created_at').execute();
+    return this.db
+      .selectFrom('audit_reviews')
+      .selectAll()
+      .where('request_id', 'in', [...requestIds])
+      .orderBy('created_at')
+      .execute();
   }
 
   /** Approvals decided in [from, to) (ISO): the population the spot-audit sample is drawn from. */

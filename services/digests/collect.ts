@@ -130,7 +130,10 @@ export class DigestCollector {
   private permanentTotal = 0;
   private readonly counts = { eligibilities: 0, assignments: 0, activationHistory: 0 };
 
-  constructor(private readonly history: ActivationHistory, opts: CollectOptions) {
+  constructor(
+    private readonly history: ActivationHistory,
+    opts: CollectOptions,
+  ) {
     this.now = opts.now.getTime();
     this.horizonDays = opts.horizonDays ?? EXTEND_WINDOW_DAYS;
     this.dormantAfterDays = opts.dormantAfterDays ?? DEFAULT_DORMANT_AFTER_DAYS;
@@ -147,7 +150,14 @@ export class DigestCollector {
     const end = e.endDateTime === null ? null : Date.parse(e.endDateTime);
     if (end !== null && end <= this.now) return;
     if (end !== null && end <= this.horizonEnd) {
-      this.expiring.push({ kind: e.kind, roleDefinitionId: e.roleDefinitionId, scope: e.scope, principalId: e.principalId, assignment: 'eligible', endDateTime: e.endDateTime! });
+      this.expiring.push({
+        kind: e.kind,
+        roleDefinitionId: e.roleDefinitionId,
+        scope: e.scope,
+        principalId: e.principalId,
+        assignment: 'eligible',
+        endDateTime: e.endDateTime!,
+      });
     }
     const since = e.startDateTime === null ? -Infinity : Date.parse(e.startDateTime);
     // Eligible for less than the dormancy window: too new to call unused.
@@ -159,8 +169,12 @@ export class DigestCollector {
     this.dormantByTarget.set(key, (this.dormantByTarget.get(key) ?? 0) + 1);
     if (this.dormantListed > 0) {
       this.dormantSample.push({
-        kind: e.kind, roleDefinitionId: e.roleDefinitionId, scope: e.scope, principalId: e.principalId,
-        lastActivatedAt: last === undefined ? null : new Date(last).toISOString(), eligibleSince: e.startDateTime,
+        kind: e.kind,
+        roleDefinitionId: e.roleDefinitionId,
+        scope: e.scope,
+        principalId: e.principalId,
+        lastActivatedAt: last === undefined ? null : new Date(last).toISOString(),
+        eligibleSince: e.startDateTime,
       });
       // Sorting in batches keeps the sample bounded without a heap.
       if (this.dormantSample.length >= this.dormantListed * 4) this.dormantSample = this.dormantSample.sort(dormantOrder).slice(0, this.dormantListed);
@@ -187,7 +201,14 @@ export class DigestCollector {
       return;
     }
     if (end <= this.horizonEnd) {
-      this.expiring.push({ kind: a.kind, roleDefinitionId: a.roleDefinitionId, scope: a.scope, principalId: a.principalId, assignment: 'active', endDateTime: a.endDateTime! });
+      this.expiring.push({
+        kind: a.kind,
+        roleDefinitionId: a.roleDefinitionId,
+        scope: a.scope,
+        principalId: a.principalId,
+        assignment: 'active',
+        endDateTime: a.endDateTime!,
+      });
     }
   }
 

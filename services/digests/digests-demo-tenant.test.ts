@@ -32,7 +32,14 @@ describe('daily digests on the demo tenant', () => {
     const alex = buildUserDigest(inputs, USER.alex, { now: T0, timeZone: 'Europe/Berlin' });
     expect(alex).toMatchObject({ principalId: USER.alex, date: '2026-11-23', endingToday: [] });
     expect(alex!.ending).toEqual([
-      expect.objectContaining({ kind: 'entraRole', roleDefinitionId: ROLE.securityOperator, scope: '/', assignment: 'eligible', daysLeft: 9, extend: 'selfExtend' }),
+      expect.objectContaining({
+        kind: 'entraRole',
+        roleDefinitionId: ROLE.securityOperator,
+        scope: '/',
+        assignment: 'eligible',
+        daysLeft: 9,
+        extend: 'selfExtend',
+      }),
       // PIM for Groups has no self-extension: the owners and admins are asked.
       expect.objectContaining({ kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins, assignment: 'eligible', daysLeft: 12, extend: 'askAdmins' }),
     ]);
@@ -61,30 +68,42 @@ describe('daily digests on the demo tenant', () => {
     const RD = '/v1.0/roleManagement/directory';
     const PG = '/v1.0/identityGovernance/privilegedAccess/group';
     const group = `groupId eq '${GROUP.sqlAdmins}'`;
-    expect(seen).toEqual(expect.arrayContaining([
-      { path: `${RD}/roleAssignmentScheduleRequests`, top: '999', filter: "action eq 'selfActivate'" },
-      { path: `${RD}/roleEligibilityScheduleInstances`, top: '999', filter: null },
-      { path: `${RD}/roleAssignmentScheduleInstances`, top: '999', filter: null },
-      { path: `${PG}/assignmentScheduleRequests`, top: '999', filter: `${group} and action eq 'selfActivate'` },
-      { path: `${PG}/eligibilityScheduleInstances`, top: '999', filter: group },
-      { path: `${PG}/assignmentScheduleInstances`, top: '999', filter: group },
-    ]));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        { path: `${RD}/roleAssignmentScheduleRequests`, top: '999', filter: "action eq 'selfActivate'" },
+        { path: `${RD}/roleEligibilityScheduleInstances`, top: '999', filter: null },
+        { path: `${RD}/roleAssignmentScheduleInstances`, top: '999', filter: null },
+        { path: `${PG}/assignmentScheduleRequests`, top: '999', filter: `${group} and action eq 'selfActivate'` },
+        { path: `${PG}/eligibilityScheduleInstances`, top: '999', filter: group },
+        { path: `${PG}/assignmentScheduleInstances`, top: '999', filter: group },
+      ]),
+    );
     expect(seen).toHaveLength(6);
   });
 
   it("shows activations ending today on each user's own calendar", async () => {
     // 20:00 UTC: a 6-hour activation ends at 02:00 UTC tomorrow, which is still today in New York.
     for (const principal of ['alexw@contoso.example', 'pattif@contoso.example']) {
-      const res = await control(sim, 'POST', '/_sim/requests', { principal, role: 'Reports Reader', durationMinutes: 360, justification: 'Quarterly access report' });
+      const res = await control(sim, 'POST', '/_sim/requests', {
+        principal,
+        role: 'Reports Reader',
+        durationMinutes: 360,
+        justification: 'Quarterly access report',
+      });
       expect(res.body).toMatchObject({ status: 'Granted' });
     }
     const inputs = await read();
     const ny = buildUserDigest(inputs, USER.alex, { now: T0, timeZone: 'America/New_York' });
-    expect(ny!.endingToday).toEqual([{ kind: 'entraRole', roleDefinitionId: ROLE.reportsReader, scope: '/', endDateTime: new Date(T0.getTime() + 6 * 3600 * 1000).toISOString() }]);
+    expect(ny!.endingToday).toEqual([
+      { kind: 'entraRole', roleDefinitionId: ROLE.reportsReader, scope: '/', endDateTime: new Date(T0.getTime() + 6 * 3600 * 1000).toISOString() },
+    ]);
     // In Berlin it is 21:00 and the activation ends at 03:00 tomorrow: not today.
     expect(buildUserDigest(inputs, USER.alex, { now: T0, timeZone: 'Europe/Berlin' })!.endingToday).toEqual([]);
     // Patti has nothing else: a digest in New York, none in Berlin.
-    expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'America/New_York' })).toMatchObject({ ending: [], endingToday: [expect.objectContaining({ roleDefinitionId: ROLE.reportsReader })] });
+    expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'America/New_York' })).toMatchObject({
+      ending: [],
+      endingToday: [expect.objectContaining({ roleDefinitionId: ROLE.reportsReader })],
+    });
     expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'Europe/Berlin' })).toBeNull();
     // An unknown zone counts as UTC (where 02:00 tomorrow is not today).
     expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'Mars/Olympus_Mons' })).toBeNull();
@@ -94,35 +113,70 @@ describe('daily digests on the demo tenant', () => {
     const store = await Store.open('sqlite::memory:');
     try {
       const reviews = new AuditReviews(store.db, () => T0);
-      const waiting = await insertApproval(store, { principalId: USER.isaiah, roleDefinitionId: ROLE.globalAdministrator, status: 'pending', createdAt: new Date(T0.getTime() - 200 * 60_000).toISOString() });
+      const waiting = await insertApproval(store, {
+        principalId: USER.isaiah,
+        roleDefinitionId: ROLE.globalAdministrator,
+        status: 'pending',
+        createdAt: new Date(T0.getTime() - 200 * 60_000).toISOString(),
+      });
       const window = spotAuditWindow(T0, 'Europe/Berlin');
       expect(window).toEqual({ date: '2026-11-22', from: '2026-11-21T23:00:00.000Z', to: '2026-11-22T23:00:00.000Z' });
-      const approved = await insertApproval(store, { principalId: USER.alex, status: 'approved', decidedById: USER.megan, decidedByName: 'Megan Bowen', decidedAt: '2026-11-22T10:00:00.000Z' });
+      const approved = await insertApproval(store, {
+        principalId: USER.alex,
+        status: 'approved',
+        decidedById: USER.megan,
+        decidedByName: 'Megan Bowen',
+        decidedAt: '2026-11-22T10:00:00.000Z',
+      });
       // Decided the day before yesterday (Berlin): not in the sample's population.
       await insertApproval(store, { principalId: USER.alex, status: 'approved', decidedById: USER.megan, decidedAt: '2026-11-21T22:30:00.000Z' });
 
       const inputs = await read();
-      const digest = buildAdminDigest({
-        inputs,
-        pending: await store.pendingApprovals(),
-        approvals: await reviews.approvalsDecidedBetween(window.from, window.to),
-        flags: await reviews.flagsSince(new Date(T0.getTime() - DAY).toISOString()),
-      }, { now: T0, timeZone: 'Europe/Berlin', weekDays: 10, spotAudit: { salt: 'test-salt' } });
+      const digest = buildAdminDigest(
+        {
+          inputs,
+          pending: await store.pendingApprovals(),
+          approvals: await reviews.approvalsDecidedBetween(window.from, window.to),
+          flags: await reviews.flagsSince(new Date(T0.getTime() - DAY).toISOString()),
+        },
+        { now: T0, timeZone: 'Europe/Berlin', weekDays: 10, spotAudit: { salt: 'test-salt' } },
+      );
 
       // Alex's ends on 2 Dec at 21:00 Berlin, inside ten calendar days; Lynne's on 3 Dec, the eleventh day.
       expect(digest.expiringThisWeek.total).toBe(1);
-      expect(digest.expiringThisWeek.targets).toEqual([{ target: { kind: 'entraRole', roleDefinitionId: ROLE.securityOperator, scope: '/' }, count: 1, soonest: [{ principalId: USER.alex, endDateTime: expect.any(String) }] }]);
+      expect(digest.expiringThisWeek.targets).toEqual([
+        {
+          target: { kind: 'entraRole', roleDefinitionId: ROLE.securityOperator, scope: '/' },
+          count: 1,
+          soonest: [{ principalId: USER.alex, endDateTime: expect.any(String) }],
+        },
+      ]);
       // 21 eligible assignments (16 roles, 5 group); Alex's and Patti's Reports Reader were just activated.
       expect(digest.dormant.total).toBe(19);
       expect(digest.dormant.targets.find((t) => t.target.roleDefinitionId === ROLE.reportsReader)?.count).toBe(1);
-      expect(digest.dormant.targets.find((t) => t.target.kind === 'group')).toEqual({ target: { kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins.toLowerCase() }, count: 4 });
+      expect(digest.dormant.targets.find((t) => t.target.kind === 'group')).toEqual({
+        target: { kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins.toLowerCase() },
+        count: 4,
+      });
       expect(digest.permanentPrivileged.total).toBe(0);
       expect(digest.pending).toEqual({ total: 1, items: [expect.objectContaining({ requestId: waiting, principalId: USER.isaiah, ageMinutes: 200 })] });
       // One approval yesterday: at least one is always sampled.
-      expect(digest.spotAudit).toMatchObject({ date: '2026-11-22', approvals: 1, rate: 0.1, sample: [expect.objectContaining({ requestId: approved, approvedById: USER.megan })] });
+      expect(digest.spotAudit).toMatchObject({
+        date: '2026-11-22',
+        approvals: 1,
+        rate: 0.1,
+        sample: [expect.objectContaining({ requestId: approved, approvedById: USER.megan })],
+      });
       expect(digest.flags).toEqual([]);
 
-      const names = await resolveNames(tenantReader(sim), [USER.alex, USER.isaiah], [{ kind: 'entraRole', roleDefinitionId: ROLE.securityOperator, scope: '/' }, { kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins }]);
+      const names = await resolveNames(
+        tenantReader(sim),
+        [USER.alex, USER.isaiah],
+        [
+          { kind: 'entraRole', roleDefinitionId: ROLE.securityOperator, scope: '/' },
+          { kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins },
+        ],
+      );
       expect(names.users.get(USER.alex)).toBe('Alex Wilber');
       expect(names.targets.get(`entraRole|${ROLE.securityOperator}|/`)).toBe('Security Operator');
       expect(names.targets.get(`group|member|${GROUP.sqlAdmins}`)).toBe('SQL Admins (member)');

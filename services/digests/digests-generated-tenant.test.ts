@@ -21,11 +21,25 @@ const tenant: ActivitySeedTenant = {
   activity: {
     activeAssignments: [
       // Permanent on a human-only role: the admin digest says "make it eligible".
-      { kind: 'entraRole', principalId: USER.diego, roleDefinitionId: ROLE.globalAdministrator, target: '/', startHoursFromNow: -200 * 24, endHoursFromNow: null },
+      {
+        kind: 'entraRole',
+        principalId: USER.diego,
+        roleDefinitionId: ROLE.globalAdministrator,
+        target: '/',
+        startHoursFromNow: -200 * 24,
+        endHoursFromNow: null,
+      },
       // Permanent on a role that is not privileged: not reported.
       { kind: 'entraRole', principalId: USER.adele, roleDefinitionId: ROLE.helpdeskAdministrator, target: '/', startHoursFromNow: -24, endHoursFromNow: null },
       // Time-bound, ending in 12 days: in Megan's digest as an active assignment.
-      { kind: 'entraRole', principalId: USER.megan, roleDefinitionId: ROLE.userAdministrator, target: '/', startHoursFromNow: -30 * 24, endHoursFromNow: 12 * 24 },
+      {
+        kind: 'entraRole',
+        principalId: USER.megan,
+        roleDefinitionId: ROLE.userAdministrator,
+        target: '/',
+        startHoursFromNow: -30 * 24,
+        endHoursFromNow: 12 * 24,
+      },
     ],
     activations: [
       { kind: 'entraRole', principalId: USER.isaiah, roleDefinitionId: ROLE.userAdministrator, target: '/', startHoursFromNow: -3 * 24, durationHours: 2 },
@@ -49,7 +63,15 @@ describe('daily digests on a tenant with activity', () => {
     const inputs = await read();
     const isaiah = buildUserDigest(inputs, USER.isaiah, { now: T0, timeZone: 'UTC' });
     expect(isaiah!.ending).toEqual([
-      { kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins, assignment: 'eligible', endDateTime: new Date(T0.getTime() + 5 * DAY).toISOString(), daysLeft: 5, extend: 'askAdmins' },
+      {
+        kind: 'group',
+        roleDefinitionId: 'member',
+        scope: GROUP.sqlAdmins,
+        assignment: 'eligible',
+        endDateTime: new Date(T0.getTime() + 5 * DAY).toISOString(),
+        daysLeft: 5,
+        extend: 'askAdmins',
+      },
     ]);
   });
 
@@ -76,7 +98,18 @@ describe('daily digests on a tenant with activity', () => {
   it('reports permanent privileged assignments and dormancy from the activation history', async () => {
     const inputs = await read();
     const digest = buildAdminDigest({ inputs, pending: [], approvals: [], flags: [] }, { now: T0, timeZone: 'UTC', spotAudit: { salt: 's' } });
-    expect(digest.permanentPrivileged).toEqual({ total: 1, items: [{ kind: 'entraRole', roleDefinitionId: ROLE.globalAdministrator, scope: '/', principalId: USER.diego, startDateTime: new Date(T0.getTime() - 200 * DAY).toISOString() }] });
+    expect(digest.permanentPrivileged).toEqual({
+      total: 1,
+      items: [
+        {
+          kind: 'entraRole',
+          roleDefinitionId: ROLE.globalAdministrator,
+          scope: '/',
+          principalId: USER.diego,
+          startDateTime: new Date(T0.getTime() - 200 * DAY).toISOString(),
+        },
+      ],
+    });
     // 21 eligible; Isaiah used User Administrator 3 days ago, Lynne's SQL Admins membership is active now.
     expect(digest.dormant.total).toBe(19);
     // Isaiah's Global Administrator was last used 45 days ago: dormant, with the date.

@@ -3,7 +3,7 @@ import { spotAuditDraw, spotAuditSample } from './spot-audit';
 const approvals = (n: number, prefix = 'req') => Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}` }));
 const opts = { rate: 0.1, salt: 'deployment-secret' };
 
-describe('spot-audit sample of yesterday\'s approvals', () => {
+describe("spot-audit sample of yesterday's approvals", () => {
   it('is the same for the same approvals, day and salt, whatever order they were read in', () => {
     const day = approvals(300);
     const first = spotAuditSample(day, '2026-11-22', opts).map((a) => a.id);

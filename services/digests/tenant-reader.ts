@@ -86,7 +86,10 @@ export class GraphTenantReader implements TenantReads, DirectoryNames {
   private readonly pageSize: number | null;
   private readonly timeoutMs: number;
 
-  constructor(private readonly client: Client, opts: TenantReaderOptions = {}) {
+  constructor(
+    private readonly client: Client,
+    opts: TenantReaderOptions = {},
+  ) {
     this.pageSize = opts.pageSize === undefined ? 999 : opts.pageSize;
     this.timeoutMs = opts.timeoutMs ?? PAGE_TIMEOUT_MS;
   }
@@ -119,7 +122,14 @@ export class GraphTenantReader implements TenantReads, DirectoryNames {
     for await (const r of this.list(`${RD}/roleEligibilityScheduleInstances`, 'Reading eligible role assignments', {
       select: ['principalId', 'roleDefinitionId', 'directoryScopeId', 'startDateTime', 'endDateTime'],
     })) {
-      yield { kind: 'entraRole', principalId: r.principalId, roleDefinitionId: r.roleDefinitionId, scope: r.directoryScopeId ?? '/', startDateTime: r.startDateTime ?? null, endDateTime: r.endDateTime ?? null };
+      yield {
+        kind: 'entraRole',
+        principalId: r.principalId,
+        roleDefinitionId: r.roleDefinitionId,
+        scope: r.directoryScopeId ?? '/',
+        startDateTime: r.startDateTime ?? null,
+        endDateTime: r.endDateTime ?? null,
+      };
     }
   }
 
@@ -128,8 +138,13 @@ export class GraphTenantReader implements TenantReads, DirectoryNames {
       select: ['principalId', 'roleDefinitionId', 'directoryScopeId', 'startDateTime', 'endDateTime', 'assignmentType'],
     })) {
       yield {
-        kind: 'entraRole', principalId: r.principalId, roleDefinitionId: r.roleDefinitionId, scope: r.directoryScopeId ?? '/',
-        startDateTime: r.startDateTime ?? null, endDateTime: r.endDateTime ?? null, assignmentType: r.assignmentType === 'Assigned' ? 'Assigned' : 'Activated',
+        kind: 'entraRole',
+        principalId: r.principalId,
+        roleDefinitionId: r.roleDefinitionId,
+        scope: r.directoryScopeId ?? '/',
+        startDateTime: r.startDateTime ?? null,
+        endDateTime: r.endDateTime ?? null,
+        assignmentType: r.assignmentType === 'Assigned' ? 'Assigned' : 'Activated',
       };
     }
   }
@@ -150,7 +165,14 @@ export class GraphTenantReader implements TenantReads, DirectoryNames {
       filter: `groupId eq '${q(groupId)}'`,
       select: ['principalId', 'groupId', 'accessId', 'startDateTime', 'endDateTime'],
     })) {
-      yield { kind: 'group', principalId: r.principalId, roleDefinitionId: r.accessId, scope: r.groupId ?? groupId, startDateTime: r.startDateTime ?? null, endDateTime: r.endDateTime ?? null };
+      yield {
+        kind: 'group',
+        principalId: r.principalId,
+        roleDefinitionId: r.accessId,
+        scope: r.groupId ?? groupId,
+        startDateTime: r.startDateTime ?? null,
+        endDateTime: r.endDateTime ?? null,
+      };
     }
   }
 
@@ -160,8 +182,13 @@ export class GraphTenantReader implements TenantReads, DirectoryNames {
       select: ['principalId', 'groupId', 'accessId', 'startDateTime', 'endDateTime', 'assignmentType'],
     })) {
       yield {
-        kind: 'group', principalId: r.principalId, roleDefinitionId: r.accessId, scope: r.groupId ?? groupId,
-        startDateTime: r.startDateTime ?? null, endDateTime: r.endDateTime ?? null, assignmentType: r.assignmentType === 'Assigned' ? 'Assigned' : 'Activated',
+        kind: 'group',
+        principalId: r.principalId,
+        roleDefinitionId: r.accessId,
+        scope: r.groupId ?? groupId,
+        startDateTime: r.startDateTime ?? null,
+        endDateTime: r.endDateTime ?? null,
+        assignmentType: r.assignmentType === 'Assigned' ? 'Assigned' : 'Activated',
       };
     }
   }
@@ -249,7 +276,11 @@ export interface DigestNames {
 }
 
 /** Names for the given users and targets, one roleDefinitions list plus batches for users and groups. */
-export async function resolveNames(names: DirectoryNames, userIds: readonly string[], targets: ReadonlyArray<{ kind: string; roleDefinitionId: string; scope: string }>): Promise<DigestNames> {
+export async function resolveNames(
+  names: DirectoryNames,
+  userIds: readonly string[],
+  targets: ReadonlyArray<{ kind: string; roleDefinitionId: string; scope: string }>,
+): Promise<DigestNames> {
   const groupIds = [...new Set(targets.filter((t) => t.kind === 'group').map((t) => t.scope.toLowerCase()))];
   const [roles, groups, users] = await Promise.all([
     targets.some((t) => t.kind === 'entraRole') ? names.roleNames() : Promise.resolve(new Map<string, string>()),

@@ -31,7 +31,9 @@ describe('checking a draft against the PIM policy before submitting', () => {
   });
 
   it('asks for the ticket only when the policy requires one', () => {
-    expect(checkDraft({ ...full, ticketNumber: null }, policy, 'Security Operator').problems).toEqual([expect.stringContaining('PIM needs a ticket for Security Operator')]);
+    expect(checkDraft({ ...full, ticketNumber: null }, policy, 'Security Operator').problems).toEqual([
+      expect.stringContaining('PIM needs a ticket for Security Operator'),
+    ]);
     expect(checkDraft({ ...full, ticketNumber: null }, { ...policy, ticketRequired: false }, 'X').problems).toEqual([]);
   });
 
@@ -47,7 +49,13 @@ describe('checking a draft against the PIM policy before submitting', () => {
 });
 
 describe("reading PIM's refusals", () => {
-  const policyError = (rules: string[]) => new GraphCallError(400, 'RoleAssignmentRequestPolicyValidationFailed', `Submitting the activation: The following policy rules failed: [${rules.map((r) => `"${r}"`).join(',')}]`, 'req-1');
+  const policyError = (rules: string[]) =>
+    new GraphCallError(
+      400,
+      'RoleAssignmentRequestPolicyValidationFailed',
+      `Submitting the activation: The following policy rules failed: [${rules.map((r) => `"${r}"`).join(',')}]`,
+      'req-1',
+    );
 
   it.each([
     [['TicketingRule'], { kind: 'policy', rules: ['TicketingRule'] }],
@@ -60,14 +68,21 @@ describe("reading PIM's refusals", () => {
 
   it('reads the claims challenge of an authentication-context refusal', () => {
     const claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}';
-    const err = new GraphCallError(400, 'RoleAssignmentRequestAcrsValidationFailed', `The Role assignment request requires authentication context. &claims=${encodeURIComponent(claims)}`);
+    const err = new GraphCallError(
+      400,
+      'RoleAssignmentRequestAcrsValidationFailed',
+      `The Role assignment request requires authentication context. &claims=${encodeURIComponent(claims)}`,
+    );
     expect(classifyRefusal(err)).toEqual({ kind: 'authContext', claims });
     expect(authContextOf(claims)).toBe('c1');
     expect(claimsIn('no challenge here')).toBeNull();
   });
 
   it("recognises Entra's step-up demand from on-behalf-of", () => {
-    const err = Object.assign(new Error('AADSTS50076: you must use multi-factor authentication'), { name: 'AuthenticationError', errorResponse: { error: 'interaction_required', errorDescription: 'AADSTS50076', claims: '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}' } });
+    const err = Object.assign(new Error('AADSTS50076: you must use multi-factor authentication'), {
+      name: 'AuthenticationError',
+      errorResponse: { error: 'interaction_required', errorDescription: 'AADSTS50076', claims: '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}' },
+    });
     expect(stepUpClaims(err)).toContain('c1');
     expect(classifyRefusal(err).kind).toBe('authContext');
     expect(stepUpClaims(new Error('socket hang up'))).toBeUndefined();
@@ -93,10 +108,34 @@ describe('policy rules from Graph and ARM', () => {
       { '@odata.type': '#microsoft.graph.unifiedRoleManagementPolicyExpirationRule', id: 'Expiration_EndUser_Assignment', maximumDuration: 'PT2H' },
       { id: 'Enablement_EndUser_Assignment', enabledRules: ['MultiFactorAuthentication', 'Justification', 'Ticketing'] },
       { id: 'AuthenticationContext_EndUser_Assignment', isEnabled: false, claimValue: null },
-      { id: 'Approval_EndUser_Assignment', setting: { isApprovalRequired: true, approvalStages: [{ primaryApprovers: [{ '@odata.type': '#microsoft.graph.singleUser', userId: 'u1' }, { '@odata.type': '#microsoft.graph.groupMembers', groupId: 'g1' }] }] } },
+      {
+        id: 'Approval_EndUser_Assignment',
+        setting: {
+          isApprovalRequired: true,
+          approvalStages: [
+            {
+              primaryApprovers: [
+                { '@odata.type': '#microsoft.graph.singleUser', userId: 'u1' },
+                { '@odata.type': '#microsoft.graph.groupMembers', groupId: 'g1' },
+              ],
+            },
+          ],
+        },
+      },
     ];
-    expect(policyApprovers(rules)).toEqual([{ kind: 'user', id: 'u1' }, { kind: 'group', id: 'g1' }]);
-    expect(activationPolicyOf(rules, ['u1', 'u2'])).toEqual({ maximumMinutes: 120, justificationRequired: true, ticketRequired: true, mfaRequired: true, authenticationContext: null, approvalRequired: true, approverIds: ['u1', 'u2'] });
+    expect(policyApprovers(rules)).toEqual([
+      { kind: 'user', id: 'u1' },
+      { kind: 'group', id: 'g1' },
+    ]);
+    expect(activationPolicyOf(rules, ['u1', 'u2'])).toEqual({
+      maximumMinutes: 120,
+      justificationRequired: true,
+      ticketRequired: true,
+      mfaRequired: true,
+      authenticationContext: null,
+      approvalRequired: true,
+      approverIds: ['u1', 'u2'],
+    });
   });
 
   it('reads the ARM shape, with an authentication context and no approval', () => {
@@ -107,14 +146,39 @@ describe('policy rules from Graph and ARM', () => {
       { id: 'Approval_EndUser_Assignment', setting: { isApprovalRequired: false, approvalStages: [{ primaryApprovers: [{ id: 'g2', userType: 'Group' }] }] } },
     ];
     expect(policyApprovers(rules)).toEqual([{ kind: 'group', id: 'g2' }]);
-    expect(activationPolicyOf(rules, ['x'])).toMatchObject({ maximumMinutes: 480, authenticationContext: 'c1', approvalRequired: false, approverIds: [], mfaRequired: false, ticketRequired: false });
+    expect(activationPolicyOf(rules, ['x'])).toMatchObject({
+      maximumMinutes: 480,
+      authenticationContext: 'c1',
+      approvalRequired: false,
+      approverIds: [],
+      mfaRequired: false,
+      ticketRequired: false,
+    });
   });
 
   it('reads escalation approvers only when the stage enables escalation', () => {
     const stage = (isEscalationEnabled: boolean) => [
-      { id: 'Approval_EndUser_Assignment', setting: { isApprovalRequired: true, approvalStages: [{ isEscalationEnabled, primaryApprovers: [{ id: 'u1', userType: 'User' }], escalationApprovers: [{ '@odata.type': '#microsoft.graph.singleUser', userId: 'u9' }, { id: 'g3', userType: 'Group' }] }] } },
+      {
+        id: 'Approval_EndUser_Assignment',
+        setting: {
+          isApprovalRequired: true,
+          approvalStages: [
+            {
+              isEscalationEnabled,
+              primaryApprovers: [{ id: 'u1', userType: 'User' }],
+              escalationApprovers: [
+                { '@odata.type': '#microsoft.graph.singleUser', userId: 'u9' },
+                { id: 'g3', userType: 'Group' },
+              ],
+            },
+          ],
+        },
+      },
     ];
-    expect(policyEscalationApprovers(stage(true))).toEqual([{ kind: 'user', id: 'u9' }, { kind: 'group', id: 'g3' }]);
+    expect(policyEscalationApprovers(stage(true))).toEqual([
+      { kind: 'user', id: 'u9' },
+      { kind: 'group', id: 'g3' },
+    ]);
     expect(policyEscalationApprovers(stage(false))).toEqual([]);
     expect(policyApprovers(stage(true))).toEqual([{ kind: 'user', id: 'u1' }]);
   });

@@ -33,7 +33,9 @@ export function checkDraft(values: DraftValues, policy: ActivationPolicy, roleTi
   if (out.durationMinutes === null) {
     out.durationMinutes = Math.min(DEFAULT_DURATION_MINUTES, policy.maximumMinutes);
   } else if (out.durationMinutes > policy.maximumMinutes) {
-    problems.push(`${roleTitle} can be active for at most ${hoursText(policy.maximumMinutes)}; you asked for ${hoursText(out.durationMinutes)}. Pick ${hoursText(policy.maximumMinutes)} or less.`);
+    problems.push(
+      `${roleTitle} can be active for at most ${hoursText(policy.maximumMinutes)}; you asked for ${hoursText(out.durationMinutes)}. Pick ${hoursText(policy.maximumMinutes)} or less.`,
+    );
     out.durationMinutes = policy.maximumMinutes;
   } else if (out.durationMinutes < 5) {
     problems.push('PIM activates for at least 5 minutes; pick a longer duration.');

@@ -58,7 +58,14 @@ interface GraphList<T> {
 }
 
 /** PIM's open statuses: a request in one of these can still be cancelled. */
-export const OPEN_STATUSES = new Set(['PendingApproval', 'PendingEvaluation', 'PendingAdminDecision', 'PendingScheduleCreation', 'PendingApprovalProvisioning', 'Accepted']);
+export const OPEN_STATUSES = new Set([
+  'PendingApproval',
+  'PendingEvaluation',
+  'PendingAdminDecision',
+  'PendingScheduleCreation',
+  'PendingApprovalProvisioning',
+  'Accepted',
+]);
 
 export class GraphSelfService implements SelfService {
   constructor(
@@ -70,14 +77,32 @@ export class GraphSelfService implements SelfService {
   async eligible(): Promise<EligibleTarget[]> {
     const [roles, groups, azure] = await settled([
       this.list<{ roleDefinitionId: string; directoryScopeId?: string; endDateTime?: string | null; roleDefinition?: { displayName?: string } }>(
-        `${RD}/roleEligibilityScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your eligible roles', 'roleDefinition'),
+        `${RD}/roleEligibilityScheduleInstances/filterByCurrentUser(on='principal')`,
+        'Reading your eligible roles',
+        'roleDefinition',
+      ),
       this.list<{ groupId: string; accessId: string; endDateTime?: string | null; group?: { displayName?: string } }>(
-        `${GROUP_PIM_PATH}/eligibilityScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your eligible groups', 'group'),
+        `${GROUP_PIM_PATH}/eligibilityScheduleInstances/filterByCurrentUser(on='principal')`,
+        'Reading your eligible groups',
+        'group',
+      ),
       this.armList<ArmInstance>('roleEligibilityScheduleInstances', 'Reading your eligible Azure roles'),
     ]);
     const out: EligibleTarget[] = [
-      ...roles.map((r) => ({ kind: 'entraRole' as const, roleDefinitionId: r.roleDefinitionId, scope: r.directoryScopeId ?? '/', displayName: r.roleDefinition?.displayName ?? r.roleDefinitionId, eligibleUntil: r.endDateTime ?? null })),
-      ...groups.map((g) => ({ kind: 'group' as const, roleDefinitionId: g.accessId, scope: g.groupId, displayName: groupTitle(g.group?.displayName ?? g.groupId, g.accessId), eligibleUntil: g.endDateTime ?? null })),
+      ...roles.map((r) => ({
+        kind: 'entraRole' as const,
+        roleDefinitionId: r.roleDefinitionId,
+        scope: r.directoryScopeId ?? '/',
+        displayName: r.roleDefinition?.displayName ?? r.roleDefinitionId,
+        eligibleUntil: r.endDateTime ?? null,
+      })),
+      ...groups.map((g) => ({
+        kind: 'group' as const,
+        roleDefinitionId: g.accessId,
+        scope: g.groupId,
+        displayName: groupTitle(g.group?.displayName ?? g.groupId, g.accessId),
+        eligibleUntil: g.endDateTime ?? null,
+      })),
       ...azure.map((a) => ({ ...armTarget(a), eligibleUntil: a.properties.endDateTime ?? null })),
     ];
     return dedupe(out);
@@ -85,46 +110,137 @@ export class GraphSelfService implements SelfService {
 
   async active(): Promise<ActiveAssignment[]> {
     const [roles, groups, azure] = await settled([
-      this.list<{ roleDefinitionId: string; directoryScopeId?: string; startDateTime?: string | null; endDateTime?: string | null; assignmentType?: string; roleDefinition?: { displayName?: string } }>(
-        `${RD}/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your active roles', 'roleDefinition'),
-      this.list<{ groupId: string; accessId: string; startDateTime?: string | null; endDateTime?: string | null; assignmentType?: string; group?: { displayName?: string } }>(
-        `${GROUP_PIM_PATH}/assignmentScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your active groups', 'group'),
+      this.list<{
+        roleDefinitionId: string;
+        directoryScopeId?: string;
+        startDateTime?: string | null;
+        endDateTime?: string | null;
+        assignmentType?: string;
+        roleDefinition?: { displayName?: string };
+      }>(`${RD}/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your active roles', 'roleDefinition'),
+      this.list<{
+        groupId: string;
+        accessId: string;
+        startDateTime?: string | null;
+        endDateTime?: string | null;
+        assignmentType?: string;
+        group?: { displayName?: string };
+      }>(`${GROUP_PIM_PATH}/assignmentScheduleInstances/filterByCurrentUser(on='principal')`, 'Reading your active groups', 'group'),
       this.armList<ArmInstance>('roleAssignmentScheduleInstances', 'Reading your active Azure roles'),
     ]);
     return [
-      ...roles.map((r) => ({ kind: 'entraRole' as const, roleDefinitionId: r.roleDefinitionId, scope: r.directoryScopeId ?? '/', displayName: r.roleDefinition?.displayName ?? r.roleDefinitionId, startDateTime: r.startDateTime ?? null, endDateTime: r.endDateTime ?? null, assignmentType: r.assignmentType ?? 'Activated' })),
-      ...groups.map((g) => ({ kind: 'group' as const, roleDefinitionId: g.accessId, scope: g.groupId, displayName: groupTitle(g.group?.displayName ?? g.groupId, g.accessId), startDateTime: g.startDateTime ?? null, endDateTime: g.endDateTime ?? null, assignmentType: g.assignmentType ?? 'Activated' })),
-      ...azure.map((a) => ({ ...armTarget(a), startDateTime: a.properties.startDateTime ?? null, endDateTime: a.properties.endDateTime ?? null, assignmentType: a.properties.assignmentType ?? 'Activated' })),
+      ...roles.map((r) => ({
+        kind: 'entraRole' as const,
+        roleDefinitionId: r.roleDefinitionId,
+        scope: r.directoryScopeId ?? '/',
+        displayName: r.roleDefinition?.displayName ?? r.roleDefinitionId,
+        startDateTime: r.startDateTime ?? null,
+        endDateTime: r.endDateTime ?? null,
+        assignmentType: r.assignmentType ?? 'Activated',
+      })),
+      ...groups.map((g) => ({
+        kind: 'group' as const,
+        roleDefinitionId: g.accessId,
+        scope: g.groupId,
+        displayName: groupTitle(g.group?.displayName ?? g.groupId, g.accessId),
+        startDateTime: g.startDateTime ?? null,
+        endDateTime: g.endDateTime ?? null,
+        assignmentType: g.assignmentType ?? 'Activated',
+      })),
+      ...azure.map((a) => ({
+        ...armTarget(a),
+        startDateTime: a.properties.startDateTime ?? null,
+        endDateTime: a.properties.endDateTime ?? null,
+        assignmentType: a.properties.assignmentType ?? 'Activated',
+      })),
     ];
   }
 
   async pendingRequests(): Promise<OwnRequest[]> {
-    type RoleRequest = { id: string; status: string; action: string; roleDefinitionId: string; directoryScopeId?: string; createdDateTime?: string; roleDefinition?: { displayName?: string } };
+    type RoleRequest = {
+      id: string;
+      status: string;
+      action: string;
+      roleDefinitionId: string;
+      directoryScopeId?: string;
+      createdDateTime?: string;
+      roleDefinition?: { displayName?: string };
+    };
     const [activations, extensions, groups] = await settled([
       this.list<RoleRequest>(`${RD}/roleAssignmentScheduleRequests/filterByCurrentUser(on='principal')`, 'Reading your PIM requests', 'roleDefinition'),
       // Extensions of eligibility are eligibility requests: a collection of their own.
-      this.list<RoleRequest>(`${RD}/roleEligibilityScheduleRequests/filterByCurrentUser(on='principal')`, 'Reading your PIM extension requests', 'roleDefinition'),
+      this.list<RoleRequest>(
+        `${RD}/roleEligibilityScheduleRequests/filterByCurrentUser(on='principal')`,
+        'Reading your PIM extension requests',
+        'roleDefinition',
+      ),
       this.list<{ id: string; status: string; action: string; groupId: string; accessId: string; createdDateTime?: string; group?: { displayName?: string } }>(
-        `${GROUP_PIM_PATH}/assignmentScheduleRequests/filterByCurrentUser(on='principal')`, 'Reading your PIM group requests', 'group'),
+        `${GROUP_PIM_PATH}/assignmentScheduleRequests/filterByCurrentUser(on='principal')`,
+        'Reading your PIM group requests',
+        'group',
+      ),
     ]);
     return [
-      ...[...activations, ...extensions].map((r) => ({ kind: 'entraRole' as const, roleDefinitionId: r.roleDefinitionId, scope: r.directoryScopeId ?? '/', displayName: r.roleDefinition?.displayName ?? r.roleDefinitionId, pimRequestId: r.id, status: r.status, action: r.action, createdDateTime: r.createdDateTime ?? null })),
-      ...groups.map((g) => ({ kind: 'group' as const, roleDefinitionId: g.accessId, scope: g.groupId, displayName: groupTitle(g.group?.displayName ?? g.groupId, g.accessId), pimRequestId: g.id, status: g.status, action: g.action, createdDateTime: g.createdDateTime ?? null })),
+      ...[...activations, ...extensions].map((r) => ({
+        kind: 'entraRole' as const,
+        roleDefinitionId: r.roleDefinitionId,
+        scope: r.directoryScopeId ?? '/',
+        displayName: r.roleDefinition?.displayName ?? r.roleDefinitionId,
+        pimRequestId: r.id,
+        status: r.status,
+        action: r.action,
+        createdDateTime: r.createdDateTime ?? null,
+      })),
+      ...groups.map((g) => ({
+        kind: 'group' as const,
+        roleDefinitionId: g.accessId,
+        scope: g.groupId,
+        displayName: groupTitle(g.group?.displayName ?? g.groupId, g.accessId),
+        pimRequestId: g.id,
+        status: g.status,
+        action: g.action,
+        createdDateTime: g.createdDateTime ?? null,
+      })),
     ].filter((r) => OPEN_STATUSES.has(r.status));
   }
 
   async activate(target: ActivationTarget, input: ActivationInput): Promise<SubmittedRequest> {
-    const scheduleInfo = { startDateTime: input.start.toISOString(), expiration: { type: 'afterDuration', duration: minutesToIsoDuration(input.durationMinutes) } };
+    const scheduleInfo = {
+      startDateTime: input.start.toISOString(),
+      expiration: { type: 'afterDuration', duration: minutesToIsoDuration(input.durationMinutes) },
+    };
     const ticketInfo = input.ticket ? { ticketNumber: input.ticket.number, ticketSystem: input.ticket.system } : undefined;
     const justification = input.justification ?? undefined;
     if (target.kind === 'azureResource') {
       return this.armRequest('roleAssignmentScheduleRequests', target.scope, 'Submitting the activation', {
-        principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, requestType: 'SelfActivate', justification, scheduleInfo: armSchedule(scheduleInfo), ticketInfo,
+        principalId: input.principalId,
+        roleDefinitionId: target.roleDefinitionId,
+        requestType: 'SelfActivate',
+        justification,
+        scheduleInfo: armSchedule(scheduleInfo),
+        ticketInfo,
       });
     }
-    const body = target.kind === 'group'
-      ? { action: 'selfActivate', principalId: input.principalId, groupId: target.scope, accessId: target.roleDefinitionId, justification, scheduleInfo, ticketInfo }
-      : { action: 'selfActivate', principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, directoryScopeId: target.scope, justification, scheduleInfo, ticketInfo };
+    const body =
+      target.kind === 'group'
+        ? {
+            action: 'selfActivate',
+            principalId: input.principalId,
+            groupId: target.scope,
+            accessId: target.roleDefinitionId,
+            justification,
+            scheduleInfo,
+            ticketInfo,
+          }
+        : {
+            action: 'selfActivate',
+            principalId: input.principalId,
+            roleDefinitionId: target.roleDefinitionId,
+            directoryScopeId: target.scope,
+            justification,
+            scheduleInfo,
+            ticketInfo,
+          };
     const path = target.kind === 'group' ? `${GROUP_PIM_PATH}/assignmentScheduleRequests` : `${RD}/roleAssignmentScheduleRequests`;
     return this.post(path, body, 'Submitting the activation');
   }
@@ -134,23 +250,46 @@ export class GraphSelfService implements SelfService {
     if (target.kind === 'group') throw new Error('PIM for Groups has no self-extend');
     if (target.kind === 'azureResource') {
       return this.armRequest('roleEligibilityScheduleRequests', target.scope, 'Requesting the extension', {
-        principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, requestType: 'SelfExtend', justification: input.justification, scheduleInfo: armSchedule(scheduleInfo),
+        principalId: input.principalId,
+        roleDefinitionId: target.roleDefinitionId,
+        requestType: 'SelfExtend',
+        justification: input.justification,
+        scheduleInfo: armSchedule(scheduleInfo),
       });
     }
-    return this.post(`${RD}/roleEligibilityScheduleRequests`, {
-      action: 'selfExtend', principalId: input.principalId, roleDefinitionId: target.roleDefinitionId, directoryScopeId: target.scope, justification: input.justification, scheduleInfo,
-    }, 'Requesting the extension');
+    return this.post(
+      `${RD}/roleEligibilityScheduleRequests`,
+      {
+        action: 'selfExtend',
+        principalId: input.principalId,
+        roleDefinitionId: target.roleDefinitionId,
+        directoryScopeId: target.scope,
+        justification: input.justification,
+        scheduleInfo,
+      },
+      'Requesting the extension',
+    );
   }
 
   async cancel(target: Pick<ActivationTarget, 'kind' | 'scope'>, pimRequestId: string, action = 'selfActivate'): Promise<void> {
     const eligibility = /extend|renew/i.test(action);
     if (target.kind === 'azureResource') {
-      await this.requireArm().call('POST', `${target.scope}${AUTH}/${eligibility ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests'}/${encodeURIComponent(pimRequestId)}/cancel?api-version=${ARM_API}`, 'Cancelling the request');
+      await this.requireArm().call(
+        'POST',
+        `${target.scope}${AUTH}/${eligibility ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests'}/${encodeURIComponent(pimRequestId)}/cancel?api-version=${ARM_API}`,
+        'Cancelling the request',
+      );
       return;
     }
-    const path = target.kind === 'group' ? `${GROUP_PIM_PATH}/assignmentScheduleRequests` : `${RD}/${eligibility ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests'}`;
+    const path =
+      target.kind === 'group'
+        ? `${GROUP_PIM_PATH}/assignmentScheduleRequests`
+        : `${RD}/${eligibility ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests'}`;
     try {
-      await this.graph.api(`${path}/${encodeURIComponent(pimRequestId)}/cancel`).option('signal', AbortSignal.timeout(TIMEOUT_MS)).post({});
+      await this.graph
+        .api(`${path}/${encodeURIComponent(pimRequestId)}/cancel`)
+        .option('signal', AbortSignal.timeout(TIMEOUT_MS))
+        .post({});
     } catch (err) {
       throw toGraphCallError(err, 'Cancelling the request');
     }
@@ -160,7 +299,10 @@ export class GraphSelfService implements SelfService {
   private async armRequest(collection: string, scope: string, what: string, properties: Record<string, unknown>): Promise<SubmittedRequest> {
     const name = randomUUID();
     const res = await this.requireArm().call<{ name?: string; properties: { status: string; createdOn?: string } }>(
-      'PUT', `${scope}${AUTH}/${collection}/${name}?api-version=${ARM_API}`, what, { properties },
+      'PUT',
+      `${scope}${AUTH}/${collection}/${name}?api-version=${ARM_API}`,
+      what,
+      { properties },
     );
     return { pimRequestId: res.name ?? name, status: res.properties.status, createdDateTime: res.properties.createdOn ?? null };
   }

@@ -17,7 +17,10 @@ export const REPLAY_WINDOW_SECONDS = 5 * 60;
 export type SignatureCheck = 'missing' | 'bad_format' | 'stale_timestamp' | 'bad_signature';
 
 export class EventSignatureError extends Error {
-  constructor(readonly check: SignatureCheck, message: string) {
+  constructor(
+    readonly check: SignatureCheck,
+    message: string,
+  ) {
     super(message);
     this.name = 'EventSignatureError';
   }
@@ -45,7 +48,10 @@ export function checkSignatureHeaders(timestampHeader: string | undefined, signa
   const timestamp = Number(timestampHeader.trim());
   const skew = Math.abs(Math.floor(now.getTime() / 1000) - timestamp);
   if (skew > REPLAY_WINDOW_SECONDS) {
-    throw new EventSignatureError('stale_timestamp', `X-PIM-Bot-Timestamp is ${skew} s away from our clock; it must be within ${REPLAY_WINDOW_SECONDS} s (sign each request when sending it, and keep the clock in sync).`);
+    throw new EventSignatureError(
+      'stale_timestamp',
+      `X-PIM-Bot-Timestamp is ${skew} s away from our clock; it must be within ${REPLAY_WINDOW_SECONDS} s (sign each request when sending it, and keep the clock in sync).`,
+    );
   }
   return { timestamp, digest: Buffer.from(sig[1]!, 'hex') };
 }
@@ -54,7 +60,10 @@ export function checkSignatureHeaders(timestampHeader: string | undefined, signa
 export function verifySignature(secret: string, headers: SignatureHeaders, rawBody: Buffer): void {
   const expected = hmac(secret, headers.timestamp, rawBody);
   if (expected.length !== headers.digest.length || !timingSafeEqual(expected, headers.digest)) {
-    throw new EventSignatureError('bad_signature', 'X-PIM-Bot-Signature does not match: sign exactly "<X-PIM-Bot-Timestamp>.<body bytes as sent>" with the shared secret (EVENTS_HMAC_SECRET).');
+    throw new EventSignatureError(
+      'bad_signature',
+      'X-PIM-Bot-Signature does not match: sign exactly "<X-PIM-Bot-Timestamp>.<body bytes as sent>" with the shared secret (EVENTS_HMAC_SECRET).',
+    );
   }
 }
 

@@ -31,9 +31,25 @@ function fieldOf(body: unknown): string {
 describe('the inbound event schema', () => {
   const valid: Array<[string, unknown]> = [
     ['an escalation with reasons', { ...base, type: 'escalation', reasons: ['Outside the change window.'] }],
-    ['a denial with the decider', { ...base, type: 'postApproval', outcome: 'denied', decidedBy: { id: 'x1', displayName: 'Megan Bowen' }, justification: 'No change ticket' }],
+    [
+      'a denial with the decider',
+      { ...base, type: 'postApproval', outcome: 'denied', decidedBy: { id: 'x1', displayName: 'Megan Bowen' }, justification: 'No change ticket' },
+    ],
     ['an activation with its end', { ...base, type: 'postApproval', outcome: 'activated', activeUntil: '2026-03-02T12:00:00+01:00' }],
-    ['a group request', { ...base, type: 'escalation', request: { id: entraRequest.id, action: 'selfActivate', principalId: entraRequest.principalId, accessId: 'member', groupId: '50000000-0000-4000-8000-000000000005' } }],
+    [
+      'a group request',
+      {
+        ...base,
+        type: 'escalation',
+        request: {
+          id: entraRequest.id,
+          action: 'selfActivate',
+          principalId: entraRequest.principalId,
+          accessId: 'member',
+          groupId: '50000000-0000-4000-8000-000000000005',
+        },
+      },
+    ],
     ...schema.examples.map((e, i) => [`documented example ${i + 1}`, e] as [string, unknown]),
   ];
   it.each(valid)('accepts %s, and so does the documented JSON Schema', (_name, body) => {
@@ -48,7 +64,11 @@ describe('the inbound event schema', () => {
     ['an unknown type', { ...base, type: 'approval' }, 'type'],
     ['a date without time zone', { ...base, type: 'escalation', occurredAt: '2026-03-02 08:00' }, 'occurredAt'],
     ['a zone offset no place has', { ...base, type: 'escalation', occurredAt: '2026-03-02T08:00:00+25:00' }, 'occurredAt'],
-    ['an end whose zone offset names no instant', { ...base, type: 'postApproval', outcome: 'activated', activeUntil: '2026-03-02T12:00:00+23:60' }, 'activeUntil'],
+    [
+      'an end whose zone offset names no instant',
+      { ...base, type: 'postApproval', outcome: 'activated', activeUntil: '2026-03-02T12:00:00+23:60' },
+      'activeUntil',
+    ],
     ['a postApproval without outcome', { ...base, type: 'postApproval' }, 'outcome'],
     ['an escalation with an outcome', { ...base, type: 'escalation', outcome: 'granted' }, 'outcome'],
     ['an unknown outcome', { ...base, type: 'postApproval', outcome: 'approved' }, 'outcome'],
@@ -70,6 +90,11 @@ describe('the inbound event schema', () => {
 
   it('normalises the request as the decision endpoint does', () => {
     const e = parseInboundEvent({ ...base, type: 'escalation', request: { ...entraRequest, principalId: entraRequest.principalId.toUpperCase() } });
-    expect(e.request).toMatchObject({ kind: 'entraRole', pimRequestId: entraRequest.id, requestKey: `entraRole:${entraRequest.id}`, principalId: entraRequest.principalId });
+    expect(e.request).toMatchObject({
+      kind: 'entraRole',
+      pimRequestId: entraRequest.id,
+      requestKey: `entraRole:${entraRequest.id}`,
+      principalId: entraRequest.principalId,
+    });
   });
 });

@@ -52,4 +52,3 @@ export function activeUntilOf(request: ActivationRequest, occurredAt: string, ac
   if (Number.isNaN(start.getTime())) return null;
   return new Date(start.getTime() + request.durationMinutes * 60_000);
 }
-

@@ -49,12 +49,10 @@ export class GraphActivationHistory {
       const within = signal ? AbortSignal.any([signal, AbortSignal.timeout(HISTORY_PAGE_TIMEOUT_MS)]) : AbortSignal.timeout(HISTORY_PAGE_TIMEOUT_MS);
       let page: { value?: Array<Record<string, unknown>>; '@odata.nextLink'?: string };
       try {
-        const req = pageNo === 0
-          ? this.client.api(path).filter(filter).select(['id', 'status', 'action', 'createdDateTime']).top(999)
-          : this.client.api(next!);
+        const req = pageNo === 0 ? this.client.api(path).filter(filter).select(['id', 'status', 'action', 'createdDateTime']).top(999) : this.client.api(next!);
         page = await req.option('signal', within).get();
       } catch (err) {
-        throw toGraphCallError(err, 'Reading the requester\'s activation history');
+        throw toGraphCallError(err, "Reading the requester's activation history");
       }
       next = page['@odata.nextLink'];
       for (const r of page.value ?? []) {

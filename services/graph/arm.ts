@@ -56,7 +56,8 @@ export class ArmClient {
       } catch (err) {
         const e = err as Error;
         if (sent) this.opts.metrics?.apiResponse('arm', null);
-        if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new GraphCallError(504, 'Timeout', `${what}: Azure Resource Manager did not answer in time.`);
+        if (e.name === 'TimeoutError' || e.name === 'AbortError')
+          throw new GraphCallError(504, 'Timeout', `${what}: Azure Resource Manager did not answer in time.`);
         throw toGraphCallError(err, what);
       }
       const text = await res.text();
@@ -82,7 +83,17 @@ export class ArmClient {
 
 interface ArmScheduleRequest {
   name: string;
-  properties: { principalId: string; roleDefinitionId: string; scope?: string; status: string; approvalId?: string | null; createdOn?: string; requestType?: string; justification?: string | null; ticketInfo?: { ticketNumber?: string | null; ticketSystem?: string | null } | null };
+  properties: {
+    principalId: string;
+    roleDefinitionId: string;
+    scope?: string;
+    status: string;
+    approvalId?: string | null;
+    createdOn?: string;
+    requestType?: string;
+    justification?: string | null;
+    ticketInfo?: { ticketNumber?: string | null; ticketSystem?: string | null } | null;
+  };
 }
 
 interface ArmStage {
@@ -101,7 +112,12 @@ const same = (a: string | undefined | null, b: string) => (a ?? '').toLowerCase(
 
 function matching(requests: ArmScheduleRequest[], ref: PimRequestRef): ArmScheduleRequest | undefined {
   const candidates = requests
-    .filter((r) => same(r.properties.principalId, ref.principalId) && same(r.properties.roleDefinitionId, ref.roleDefinitionId) && same(r.properties.scope ?? ref.scope, ref.scope))
+    .filter(
+      (r) =>
+        same(r.properties.principalId, ref.principalId) &&
+        same(r.properties.roleDefinitionId, ref.roleDefinitionId) &&
+        same(r.properties.scope ?? ref.scope, ref.scope),
+    )
     .sort((a, b) => (b.properties.createdOn ?? '').localeCompare(a.properties.createdOn ?? ''));
   return candidates.find((r) => r.properties.status === 'PendingApproval') ?? candidates[0];
 }
@@ -131,9 +147,15 @@ export class ArmPimApprovals implements PimApprovals {
       );
       const request = matching(list.value ?? [], this.ref);
       if (!request?.properties.approvalId) return [];
-      this.approvalId = request.properties.approvalId.startsWith('/') ? request.properties.approvalId : `${AUTH}/roleAssignmentApprovals/${request.properties.approvalId}`;
+      this.approvalId = request.properties.approvalId.startsWith('/')
+        ? request.properties.approvalId
+        : `${AUTH}/roleAssignmentApprovals/${request.properties.approvalId}`;
     }
-    const stages = await this.arm.call<{ value?: ArmStage[] }>('GET', `${this.approvalId}/stages?api-version=${APPROVALS_API}`, 'Reading the Azure role approval');
+    const stages = await this.arm.call<{ value?: ArmStage[] }>(
+      'GET',
+      `${this.approvalId}/stages?api-version=${APPROVALS_API}`,
+      'Reading the Azure role approval',
+    );
     return (stages.value ?? []).map((s) => ({
       id: s.name,
       status: s.properties.status,
@@ -142,18 +164,27 @@ export class ArmPimApprovals implements PimApprovals {
       justification: s.properties.justification ?? null,
       reviewedDateTime: s.properties.reviewedDateTime ?? null,
       reviewedBy: s.properties.reviewedBy?.principalId
-        ? { id: s.properties.reviewedBy.principalId, displayName: s.properties.reviewedBy.principalName ?? null, userPrincipalName: s.properties.reviewedBy.userPrincipalName ?? null }
+        ? {
+            id: s.properties.reviewedBy.principalId,
+            displayName: s.properties.reviewedBy.principalName ?? null,
+            userPrincipalName: s.properties.reviewedBy.userPrincipalName ?? null,
+          }
         : null,
     }));
   }
 
   async review(_requestId: string, stageId: string, reviewResult: 'Approve' | 'Deny', justification: string): Promise<void> {
     if (!this.approvalId) throw new GraphCallError(404, 'NotFound', 'Recording the decision in PIM: the Azure role approval was not found.');
-    await this.arm.call('PATCH', `${this.approvalId}/stages/${encodeURIComponent(stageId)}?api-version=${APPROVALS_API}`, 'Recording the decision in PIM', { reviewResult, justification });
+    await this.arm.call('PATCH', `${this.approvalId}/stages/${encodeURIComponent(stageId)}?api-version=${APPROVALS_API}`, 'Recording the decision in PIM', {
+      reviewResult,
+      justification,
+    });
   }
 }
 
-type ArmPolicyRule = PolicyRuleJson & { setting?: PolicyRuleJson['setting'] & { approvalStages?: Array<{ isApproverJustificationRequired?: boolean }> | null } };
+type ArmPolicyRule = PolicyRuleJson & {
+  setting?: PolicyRuleJson['setting'] & { approvalStages?: Array<{ isApproverJustificationRequired?: boolean }> | null };
+};
 
 /** The bot's own (application) ARM reads: role names, approval policies, request statuses. */
 export class ArmAzureReads implements AzureResourceReads {
@@ -164,7 +195,11 @@ export class ArmAzureReads implements AzureResourceReads {
   ) {}
 
   async roleDisplayName(roleDefinitionId: string): Promise<string> {
-    const r = await this.arm.call<{ properties?: { roleName?: string } }>('GET', `${roleDefinitionId}?api-version=${ROLE_DEFINITIONS_API}`, 'Reading the Azure role definition');
+    const r = await this.arm.call<{ properties?: { roleName?: string } }>(
+      'GET',
+      `${roleDefinitionId}?api-version=${ROLE_DEFINITIONS_API}`,
+      'Reading the Azure role definition',
+    );
     return r.properties?.roleName ?? roleDefinitionId;
   }
 
@@ -205,16 +240,32 @@ export class ArmAzureReads implements AzureResourceReads {
 
   async pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null> {
     const filter = encodeURIComponent(`principalId eq '${ref.principalId}'`);
-    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>('GET', `${ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${filter}`, 'Reading the Azure role request');
+    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>(
+      'GET',
+      `${ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${filter}`,
+      'Reading the Azure role request',
+    );
     const request = matching(list.value ?? [], ref);
     if (!request) return null;
     const p = request.properties;
-    return { principalId: p.principalId, roleDefinitionId: p.roleDefinitionId, scope: p.scope ?? ref.scope, justification: p.justification ?? '', ticketNumber: p.ticketInfo?.ticketNumber ?? null, ticketSystem: p.ticketInfo?.ticketSystem ?? null, status: p.status };
+    return {
+      principalId: p.principalId,
+      roleDefinitionId: p.roleDefinitionId,
+      scope: p.scope ?? ref.scope,
+      justification: p.justification ?? '',
+      ticketNumber: p.ticketInfo?.ticketNumber ?? null,
+      ticketSystem: p.ticketInfo?.ticketSystem ?? null,
+      status: p.status,
+    };
   }
 
   async requestStatus(ref: PimRequestRef): Promise<string> {
     const filter = encodeURIComponent(`principalId eq '${ref.principalId}'`);
-    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>('GET', `${ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${filter}`, 'Reading the Azure role request');
+    const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>(
+      'GET',
+      `${ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${filter}`,
+      'Reading the Azure role request',
+    );
     const request = matching(list.value ?? [], ref);
     if (!request) throw new GraphCallError(404, 'NotFound', 'Reading the Azure role request: PIM has no matching request.');
     return request.properties.status;

@@ -97,7 +97,14 @@ export class GraphDirectory implements Directory {
         .select(['id', 'displayName', 'userPrincipalName', 'jobTitle', 'department', 'mail'])
         .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
         .get();
-      return { id: u.id, displayName: u.displayName ?? u.userPrincipalName, userPrincipalName: u.userPrincipalName, jobTitle: u.jobTitle ?? null, department: u.department ?? null, mail: u.mail ?? null };
+      return {
+        id: u.id,
+        displayName: u.displayName ?? u.userPrincipalName,
+        userPrincipalName: u.userPrincipalName,
+        jobTitle: u.jobTitle ?? null,
+        department: u.department ?? null,
+        mail: u.mail ?? null,
+      };
     } catch (err) {
       throw toGraphCallError(err, 'Reading the user');
     }
@@ -180,9 +187,10 @@ export class GraphDirectory implements Directory {
   private async policyRules(target: PimTarget): Promise<PolicyRule[]> {
     const q = (v: string) => v.replace(/'/g, "''");
     // Groups: one policy assignment per group and access, scopeType Group, roleDefinitionId member|owner.
-    const filter = target.kind === 'group'
-      ? `scopeId eq '${q(target.scope)}' and scopeType eq 'Group' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`
-      : `scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`;
+    const filter =
+      target.kind === 'group'
+        ? `scopeId eq '${q(target.scope)}' and scopeType eq 'Group' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`
+        : `scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '${q(target.roleDefinitionId)}'`;
     try {
       const res = await this.client
         .api('/policies/roleManagementPolicyAssignments')
@@ -225,10 +233,16 @@ export class GraphDirectory implements Directory {
     if (ref.kind === 'azureResource') return this.arm().pimRequestCopy(ref);
     const group = ref.kind === 'group';
     const path = group ? `${GROUP_PIM_PATH}/assignmentScheduleRequests` : '/roleManagement/directory/roleAssignmentScheduleRequests';
-    const fields = group ? ['id', 'status', 'principalId', 'accessId', 'groupId', 'justification', 'ticketInfo'] : ['id', 'status', 'principalId', 'roleDefinitionId', 'directoryScopeId', 'justification', 'ticketInfo'];
+    const fields = group
+      ? ['id', 'status', 'principalId', 'accessId', 'groupId', 'justification', 'ticketInfo']
+      : ['id', 'status', 'principalId', 'roleDefinitionId', 'directoryScopeId', 'justification', 'ticketInfo'];
     let r: Record<string, any>;
     try {
-      r = await this.client.api(`${path}/${encodeURIComponent(ref.pimRequestId)}`).select(fields).option('signal', AbortSignal.timeout(READ_TIMEOUT_MS)).get();
+      r = await this.client
+        .api(`${path}/${encodeURIComponent(ref.pimRequestId)}`)
+        .select(fields)
+        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
+        .get();
     } catch (err) {
       const e = toGraphCallError(err, 'Reading the PIM request');
       if (e.status === 404) return null;

@@ -31,7 +31,12 @@ export interface GraphClientOptions {
  * correlation id as `client-request-id` (Graph echoes it in its response and its own logs) and counts
  * each response.
  */
-export function createGraphClient(baseUrl: string, credential: TokenCredential, scope = 'https://graph.microsoft.com/.default', opts: GraphClientOptions = {}): Client {
+export function createGraphClient(
+  baseUrl: string,
+  credential: TokenCredential,
+  scope = 'https://graph.microsoft.com/.default',
+  opts: GraphClientOptions = {},
+): Client {
   const host = new URL(baseUrl).hostname;
   const chain: Middleware[] = [
     new AuthenticationHandler(new TokenCredentialAuthenticationProvider(credential, { scopes: [scope] })),

@@ -22,7 +22,10 @@ export function toGraphCallError(err: unknown, what: string): GraphCallError {
     let message = e.message ?? '';
     let requestId: string | undefined;
     try {
-      const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { error?: { code?: string; message?: string; innerError?: Record<string, string> } }) : (e.body as any);
+      const body =
+        typeof e.body === 'string'
+          ? (JSON.parse(e.body) as { error?: { code?: string; message?: string; innerError?: Record<string, string> } })
+          : (e.body as any);
       code = body?.error?.code ?? code;
       message = body?.error?.message ?? message;
       requestId = body?.error?.innerError?.['request-id'];

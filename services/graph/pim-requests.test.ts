@@ -58,7 +58,11 @@ describe('reading PIM request statuses in JSON batches', () => {
     expect(reads.get(real[1]!)).toEqual({ status: 'Denied' });
     expect(reads.get(real[2]!)).toEqual({ status: 'PendingApproval' });
     expect(reads.get(unknownId(41))).toEqual({ error: { status: 404, code: 'NotFound' } });
-    expect(await batchCalls()).toEqual([{ status: 200, items: 20 }, { status: 200, items: 20 }, { status: 200, items: 5 }]);
+    expect(await batchCalls()).toEqual([
+      { status: 200, items: 20 },
+      { status: 200, items: 20 },
+      { status: 200, items: 5 },
+    ]);
     expect(waits).toEqual([]);
   });
 
@@ -71,7 +75,10 @@ describe('reading PIM request statuses in JSON batches', () => {
     expect(reads.get(a)).toEqual({ status: 'PendingApproval' });
     expect(reads.get(b)).toEqual({ status: 'PendingApproval' });
     expect(waits).toEqual([2000]);
-    expect(await batchCalls()).toEqual([{ status: 200, items: 2 }, { status: 200, items: 1 }]);
+    expect(await batchCalls()).toEqual([
+      { status: 200, items: 2 },
+      { status: 200, items: 1 },
+    ]);
   });
 
   it('waits out a throttled batch as a whole', async () => {

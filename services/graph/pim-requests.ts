@@ -60,7 +60,12 @@ type BatchResult = { ok: true; responses: Map<string, BatchItemResponse> } | { o
  * retries) stops the read: the remaining ids get the same error instead of hammering a failing Graph.
  * Aborting `signal` rejects.
  */
-export async function readRequestStatuses(client: Client, pimRequestIds: string[], signal: AbortSignal, opts: ReadOptions = {}): Promise<Map<string, PimRequestRead>> {
+export async function readRequestStatuses(
+  client: Client,
+  pimRequestIds: string[],
+  signal: AbortSignal,
+  opts: ReadOptions = {},
+): Promise<Map<string, PimRequestRead>> {
   const sleep = opts.sleep ?? abortableSleep;
   const path = REQUEST_PATHS[opts.kind ?? 'entraRole'];
   const out = new Map<string, PimRequestRead>();

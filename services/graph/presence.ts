@@ -45,10 +45,7 @@ export class GraphPresenceReader implements PresenceReader {
       const chunk = ids.slice(i, i + PRESENCE_IDS_PER_CALL);
       let res: { value?: GraphPresence[] };
       try {
-        res = await this.client
-          .api('/communications/getPresencesByUserId')
-          .option('signal', AbortSignal.timeout(PRESENCE_TIMEOUT_MS))
-          .post({ ids: chunk });
+        res = await this.client.api('/communications/getPresencesByUserId').option('signal', AbortSignal.timeout(PRESENCE_TIMEOUT_MS)).post({ ids: chunk });
       } catch (err) {
         throw toGraphCallError(err, "Reading the approvers' Teams presence");
       }

@@ -12,10 +12,12 @@ export async function requesterLookup(directory: { user(id: string): Promise<Use
   const evidence = (answer: string) => ({ asked: `the requester ${principalId}`, system: 'Microsoft Graph', answer, ms: Date.now() - started });
   try {
     const u = await directory.user(principalId);
-    if (!u.userPrincipalName) return { status: 'unknown', detail: 'the directory answered without the user principal name', evidence: evidence('HTTP 200, userPrincipalName missing') };
+    if (!u.userPrincipalName)
+      return { status: 'unknown', detail: 'the directory answered without the user principal name', evidence: evidence('HTTP 200, userPrincipalName missing') };
     return { status: 'found', requester: { id: u.id, userPrincipalName: u.userPrincipalName, mail: u.mail }, evidence: evidence('HTTP 200') };
   } catch (err) {
-    if (err instanceof GraphCallError && err.status === 404) return { status: 'notFound', detail: `the directory has no user ${principalId}`, evidence: evidence('HTTP 404, no such user') };
+    if (err instanceof GraphCallError && err.status === 404)
+      return { status: 'notFound', detail: `the directory has no user ${principalId}`, evidence: evidence('HTTP 404, no such user') };
     const status = err instanceof GraphCallError && err.status > 0 ? `HTTP ${err.status}` : 'no answer';
     return { status: 'unknown', detail: `the requester could not be read from the directory (${status})`, evidence: evidence(status) };
   }

@@ -24,7 +24,10 @@ describe('integration adapters against the simulator', () => {
   let all: Integrations;
   let now: Date;
   const budget = () => AbortSignal.timeout(5000);
-  const windowOf = (startH: number, endH: number): ActivationWindow => ({ start: new Date(now.getTime() + startH * HOUR), end: new Date(now.getTime() + endH * HOUR) });
+  const windowOf = (startH: number, endH: number): ActivationWindow => ({
+    start: new Date(now.getTime() + startH * HOUR),
+    end: new Date(now.getTime() + endH * HOUR),
+  });
   const snow = () => all.ticketSystems.find((t) => t.names.includes('ServiceNow'))!;
   const jira = () => all.ticketSystems.find((t) => t.names.includes('Jira'))!;
   const pd = () => all.onCall.find((o) => o.name === 'PagerDuty')!;
@@ -41,11 +44,17 @@ describe('integration adapters against the simulator', () => {
   afterEach(async () => {
     await control(sim, 'DELETE', '/_sim/faults');
   });
-  const calls = async (pattern: RegExp) => ((await control(sim, 'GET', '/_sim/calls')).body.value as Array<{ path: string; status: number }>).filter((c) => pattern.test(c.path));
+  const calls = async (pattern: RegExp) =>
+    ((await control(sim, 'GET', '/_sim/calls')).body.value as Array<{ path: string; status: number }>).filter((c) => pattern.test(c.path));
 
   /** Each aspect's status, in the order reported. */
   const aspects = (r: TicketCheck) => Object.fromEntries(r.findings.map((f) => [f.aspect, f.status]));
-  const ask = (number: string, requester: Requester, window: ActivationWindow, assignment = true): TicketQuestion => ({ number, requester, window, assignment });
+  const ask = (number: string, requester: Requester, window: ActivationWindow, assignment = true): TicketQuestion => ({
+    number,
+    requester,
+    window,
+    assignment,
+  });
 
   describe('ServiceNow', () => {
     it('finds an open incident assigned to the requester, with the evidence of each question', async () => {
@@ -79,7 +88,13 @@ describe('integration adapters against the simulator', () => {
     it('answers not found for an unknown number and for a prefix it does not serve', async () => {
       expect(aspects(await snow().check(ask('INC0000001', alex, windowOf(0, 2)), budget()))).toEqual({ exists: 'fail' });
       const odd = await snow().check(ask('RITM0001234', alex, windowOf(0, 2)), budget());
-      expect(odd.findings).toEqual([expect.objectContaining({ aspect: 'exists', status: 'fail', detail: expect.stringMatching(/not a ServiceNow incident \(INC\.\.\.\) or change \(CHG\.\.\.\)/) })]);
+      expect(odd.findings).toEqual([
+        expect.objectContaining({
+          aspect: 'exists',
+          status: 'fail',
+          detail: expect.stringMatching(/not a ServiceNow incident \(INC\.\.\.\) or change \(CHG\.\.\.\)/),
+        }),
+      ]);
     });
 
     it('checks that an approved change covers the activation window', async () => {
@@ -87,7 +102,10 @@ describe('integration adapters against the simulator', () => {
       expect(aspects(inside)).toEqual({ exists: 'pass', open: 'pass', changeApproved: 'pass', changeWindow: 'pass', assignment: 'pass' });
       expect(inside.summary).toBe('CHG0042001 "Rotate payroll signing certificate" (Implement)');
       const tooLong = await snow().check(ask(TICKET.approvedChange, alex, windowOf(0, 6)), budget());
-      expect(tooLong.findings.find((f) => f.aspect === 'changeWindow')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^Change CHG0042001 is planned for .* UTC to .* UTC, which does not cover the activation/) });
+      expect(tooLong.findings.find((f) => f.aspect === 'changeWindow')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/^Change CHG0042001 is planned for .* UTC to .* UTC, which does not cover the activation/),
+      });
       expect(aspects(await snow().check(ask(TICKET.futureChange, alex, windowOf(0, 2)), budget())).changeWindow).toBe('fail');
       // An activation with no end cannot be covered by any window.
       expect(aspects(await snow().check(ask(TICKET.approvedChange, alex, { start: now, end: null }), budget())).changeWindow).toBe('fail');
@@ -105,7 +123,10 @@ describe('integration adapters against the simulator', () => {
     });
 
     it('also works with an OAuth bearer token', async () => {
-      const bearer = new ServiceNowTickets({ baseUrl: `${sim.url}/servicenow`, auth: { kind: 'bearer', token: DEMO_INTEGRATION_CREDENTIALS.serviceNow.bearerToken } });
+      const bearer = new ServiceNowTickets({
+        baseUrl: `${sim.url}/servicenow`,
+        auth: { kind: 'bearer', token: DEMO_INTEGRATION_CREDENTIALS.serviceNow.bearerToken },
+      });
       expect(aspects(await bearer.check(ask(TICKET.openIncident, isaiah, windowOf(0, 1)), budget())).exists).toBe('pass');
     });
 
@@ -147,7 +168,9 @@ describe('integration adapters against the simulator', () => {
     it('says Alex is on call now for Platform primary, until the end of his shift', async () => {
       const r = await pd().isOnCall(alex, now, budget());
       expect(r.status).toBe('pass');
-      expect(r.detail).toBe(`On call for "Platform primary" until ${new Date(Math.floor((now.getTime() + 5 * HOUR) / 60000) * 60000).toISOString().slice(0, 16).replace('T', ' ')} UTC (PagerDuty)`);
+      expect(r.detail).toBe(
+        `On call for "Platform primary" until ${new Date(Math.floor((now.getTime() + 5 * HOUR) / 60000) * 60000).toISOString().slice(0, 16).replace('T', ' ')} UTC (PagerDuty)`,
+      );
       expect(r.evidence.map((e) => e.asked)).toEqual(["the requester's PagerDuty user", "the requester's on-call entries now"]);
     });
 
@@ -174,14 +197,24 @@ describe('integration adapters against the simulator', () => {
 
     it('says Lynne is not on call now but is in ten hours', async () => {
       expect((await og().isOnCall(lynne, now, budget())).status).toBe('fail');
-      expect(await og().isOnCall(lynne, new Date(now.getTime() + 10 * HOUR), budget())).toMatchObject({ status: 'pass', detail: 'On call for "Service Desk" (Opsgenie)' });
+      expect(await og().isOnCall(lynne, new Date(now.getTime() + 10 * HOUR), budget())).toMatchObject({
+        status: 'pass',
+        detail: 'On call for "Service Desk" (Opsgenie)',
+      });
     });
 
     it('answers unknown rather than no when a schedule cannot be read', async () => {
-      const broken = new OpsgenieOnCall({ baseUrl: `${sim.url}/opsgenie`, apiKey: DEMO_INTEGRATION_CREDENTIALS.opsgenie.apiKey, scheduleIds: [OPSGENIE.scheduleServiceDesk, 'no-such-schedule'] });
+      const broken = new OpsgenieOnCall({
+        baseUrl: `${sim.url}/opsgenie`,
+        apiKey: DEMO_INTEGRATION_CREDENTIALS.opsgenie.apiKey,
+        scheduleIds: [OPSGENIE.scheduleServiceDesk, 'no-such-schedule'],
+      });
       const r = await broken.isOnCall(lynne, now, budget());
       expect(r.status).toBe('unknown');
-      expect(r.evidence).toEqual([expect.objectContaining({ answer: 'HTTP 200' }), expect.objectContaining({ asked: 'on-call recipients of schedule no-such-schedule', answer: 'HTTP 404' })]);
+      expect(r.evidence).toEqual([
+        expect.objectContaining({ answer: 'HTTP 200' }),
+        expect.objectContaining({ asked: 'on-call recipients of schedule no-such-schedule', answer: 'HTTP 404' }),
+      ]);
     });
   });
 
@@ -193,9 +226,15 @@ describe('integration adapters against the simulator', () => {
     it('finds a leaver ineligible when the leave date falls inside the activation (or the activation has no end), and eligible before it', async () => {
       const joni = person(USER.joni, 'jonis@contoso.example');
       const r = await all.hr!.check(joni, windowOf(0, 2), budget());
-      expect(r).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^The requester leaves the company on \d{4}-\d{2}-\d{2}, before the activation would end\.$/) });
+      expect(r).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/^The requester leaves the company on \d{4}-\d{2}-\d{2}, before the activation would end\.$/),
+      });
       expect((await all.hr!.check(joni, windowOf(0, 0.5), budget())).status).toBe('pass');
-      expect(await all.hr!.check(joni, { start: now, end: null }, budget())).toMatchObject({ status: 'fail', detail: expect.stringMatching(/and the activation has no end/) });
+      expect(await all.hr!.check(joni, { start: now, end: null }, budget())).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/and the activation has no end/),
+      });
     });
 
     it('finds a disabled account that already left ineligible, with both reasons', async () => {
@@ -205,7 +244,10 @@ describe('integration adapters against the simulator', () => {
 
     it('finds an account missing from the directory ineligible', async () => {
       const ghost = new GraphHrSignals(createGraphClient(sim.url, botAppCredential(sim)));
-      expect(await ghost.check(person('00000000-0000-4000-8000-000000000000', 'ghost@contoso.example'), windowOf(0, 1), budget())).toMatchObject({ status: 'fail', detail: 'The account no longer exists in the directory.' });
+      expect(await ghost.check(person('00000000-0000-4000-8000-000000000000', 'ghost@contoso.example'), windowOf(0, 1), budget())).toMatchObject({
+        status: 'fail',
+        detail: 'The account no longer exists in the directory.',
+      });
     });
 
     it('answers unknown, never eligible, when Graph fails', async () => {
@@ -290,12 +332,18 @@ describe('integration adapters against the simulator', () => {
   describe('simulated API shapes', () => {
     it('ServiceNow pairs display values and values when sysparm_display_value=all', async () => {
       const c = DEMO_INTEGRATION_CREDENTIALS.serviceNow;
-      const res = await fetch(`${sim.url}/servicenow/api/now/table/change_request?sysparm_query=number=${TICKET.approvedChange}&sysparm_display_value=all&sysparm_fields=number,state,assigned_to,start_date`, {
-        headers: { Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` },
-      });
+      const res = await fetch(
+        `${sim.url}/servicenow/api/now/table/change_request?sysparm_query=number=${TICKET.approvedChange}&sysparm_display_value=all&sysparm_fields=number,state,assigned_to,start_date`,
+        {
+          headers: { Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` },
+        },
+      );
       const body = (await res.json()) as any;
       expect(body.result[0].state).toEqual({ display_value: 'Implement', value: '-1' });
-      expect(body.result[0].assigned_to).toMatchObject({ display_value: 'Alex Wilber', link: expect.stringMatching(/\/servicenow\/api\/now\/table\/sys_user\/[0-9a-f]{32}$/) });
+      expect(body.result[0].assigned_to).toMatchObject({
+        display_value: 'Alex Wilber',
+        link: expect.stringMatching(/\/servicenow\/api\/now\/table\/sys_user\/[0-9a-f]{32}$/),
+      });
       expect(body.result[0].start_date.value).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
       const denied = await fetch(`${sim.url}/servicenow/api/now/table/incident`);
       expect(denied.status).toBe(401);
@@ -318,7 +366,9 @@ describe('integration adapters against the simulator', () => {
 
     it('Jira answers 404 in its error format', async () => {
       const c = DEMO_INTEGRATION_CREDENTIALS.jira;
-      const res = await fetch(`${sim.url}/jira/rest/api/3/issue/NOPE-1`, { headers: { Authorization: `Basic ${Buffer.from(`${c.email}:${c.apiToken}`).toString('base64')}` } });
+      const res = await fetch(`${sim.url}/jira/rest/api/3/issue/NOPE-1`, {
+        headers: { Authorization: `Basic ${Buffer.from(`${c.email}:${c.apiToken}`).toString('base64')}` },
+      });
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} });
     });

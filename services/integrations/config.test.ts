@@ -38,7 +38,9 @@ describe('integration settings', () => {
   });
 
   it('refuses a missing secret or HR without a Graph client, saying what to do', () => {
-    expect(() => createIntegrations(parseIntegrationsSettings(example), { secret: () => undefined })).toThrow(/integrations\.serviceNow\.auth\.password: the secret "SERVICENOW_PASSWORD" is not set/);
+    expect(() => createIntegrations(parseIntegrationsSettings(example), { secret: () => undefined })).toThrow(
+      /integrations\.serviceNow\.auth\.password: the secret "SERVICENOW_PASSWORD" is not set/,
+    );
     expect(() => createIntegrations(parseIntegrationsSettings({ hr: { source: 'graph' } }))).toThrow(/pass the app-only Graph client/);
   });
 });

@@ -35,7 +35,11 @@ export class GraphHrSignals implements HrSignals {
         .option('signal', AbortSignal.any([signal, AbortSignal.timeout(GRAPH_HR_READ_TIMEOUT_MS)]))
         .get();
     } catch (err) {
-      if (signal.aborted) return found.unknown('HR status could not be read: Microsoft Graph did not answer in time (the decision budget ran out).', evidence('no answer within the decision budget'));
+      if (signal.aborted)
+        return found.unknown(
+          'HR status could not be read: Microsoft Graph did not answer in time (the decision budget ran out).',
+          evidence('no answer within the decision budget'),
+        );
       const e = toGraphCallError(err, 'Reading HR signals');
       if (e.status === 404) return found.fail('The account no longer exists in the directory.', evidence('HTTP 404, no such user'));
       return found.unknown(`HR status could not be read: ${e.message}`, evidence(e.status ? `HTTP ${e.status}` : 'no answer'));
@@ -44,15 +48,20 @@ export class GraphHrSignals implements HrSignals {
     if (!isRecord(u)) return found.unknown("HR status could not be read: Microsoft Graph's answer was not a user.", evidence('HTTP 200, not a user object'));
     const user = u as HrUser;
     // Both fields must be in the answer: Graph returns selected properties, null when empty; a missing one was withheld.
-    if (typeof user.accountEnabled !== 'boolean') return found.unknown('HR status could not be read: Microsoft Graph did not return accountEnabled.', evidence('HTTP 200, accountEnabled missing'));
+    if (typeof user.accountEnabled !== 'boolean')
+      return found.unknown('HR status could not be read: Microsoft Graph did not return accountEnabled.', evidence('HTTP 200, accountEnabled missing'));
     if (!('employeeLeaveDateTime' in user)) {
-      return found.unknown('HR status could not be read: Microsoft Graph did not return employeeLeaveDateTime (the app may lack User-LifeCycleInfo.Read.All).', evidence('HTTP 200, employeeLeaveDateTime missing'));
+      return found.unknown(
+        'HR status could not be read: Microsoft Graph did not return employeeLeaveDateTime (the app may lack User-LifeCycleInfo.Read.All).',
+        evidence('HTTP 200, employeeLeaveDateTime missing'),
+      );
     }
     const problems: string[] = [];
     if (!user.accountEnabled) problems.push('The account is disabled.');
     if (user.employeeLeaveDateTime !== null && user.employeeLeaveDateTime !== undefined) {
       const leave = new Date(user.employeeLeaveDateTime);
-      if (Number.isNaN(leave.getTime())) return found.unknown('HR status could not be read: the leave date is not a date.', evidence('HTTP 200, employeeLeaveDateTime unreadable'));
+      if (Number.isNaN(leave.getTime()))
+        return found.unknown('HR status could not be read: the leave date is not a date.', evidence('HTTP 200, employeeLeaveDateTime unreadable'));
       const day = leave.toISOString().slice(0, 10);
       if (leave.getTime() <= window.start.getTime()) problems.push(`The requester left the company on ${day}.`);
       else if (window.end === null) problems.push(`The requester leaves the company on ${day}, and the activation has no end.`);

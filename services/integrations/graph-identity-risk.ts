@@ -57,16 +57,28 @@ export class GraphIdentityRisk implements IdentityRiskSignals {
   private async riskyUser(userId: string, within: AbortSignal, budget: AbortSignal): Promise<Omit<UserRiskRecord, 'detections' | 'detectionsUnavailable'>> {
     let u: GraphRiskyUser;
     try {
-      u = await this.client.api(`/identityProtection/riskyUsers/${encodeURIComponent(userId)}`).option('signal', within).get();
+      u = await this.client
+        .api(`/identityProtection/riskyUsers/${encodeURIComponent(userId)}`)
+        .option('signal', within)
+        .get();
     } catch (err) {
-      if (budget.aborted) throw new IntegrationUnavailable('Microsoft Graph', 'ID Protection did not answer in time while reading the user risk (the decision budget ran out).', 'no answer within the decision budget');
+      if (budget.aborted)
+        throw new IntegrationUnavailable(
+          'Microsoft Graph',
+          'ID Protection did not answer in time while reading the user risk (the decision budget ran out).',
+          'no answer within the decision budget',
+        );
       const e = toGraphCallError(err, 'Reading the user risk');
       if (e.status === 404) return { riskLevel: 'none', riskState: 'none', riskDetail: null, riskLastUpdatedDateTime: null };
       throw new IntegrationUnavailable('Microsoft Graph', e.message, e.status ? `HTTP ${e.status}` : 'no answer');
     }
     // An answer without the two fields the decision reads is no answer: never "no risk".
     if (typeof u !== 'object' || u === null || typeof u.riskLevel !== 'string' || typeof u.riskState !== 'string') {
-      throw new IntegrationUnavailable('Microsoft Graph', 'ID Protection answered without riskLevel and riskState while reading the user risk.', 'fields riskLevel/riskState missing');
+      throw new IntegrationUnavailable(
+        'Microsoft Graph',
+        'ID Protection answered without riskLevel and riskState while reading the user risk.',
+        'fields riskLevel/riskState missing',
+      );
     }
     const level = LEVELS.find((l) => l === u.riskLevel) ?? 'unknownFutureValue';
     return { riskLevel: level, riskState: u.riskState, riskDetail: u.riskDetail ?? null, riskLastUpdatedDateTime: u.riskLastUpdatedDateTime ?? null };

@@ -21,9 +21,22 @@ function scripted(steps: Step[]) {
 }
 
 const client = (fetchFn: FetchFn, extra: Partial<ConstructorParameters<typeof HttpJsonClient>[0]> = {}) =>
-  new HttpJsonClient({ system: 'Acme', baseUrl: 'https://acme.example/api/', headers: { Authorization: 'Basic c2VjcmV0LXVzZXI6aHVudGVyMg==' }, fetch: fetchFn, random: () => 0.5, ...extra });
+  new HttpJsonClient({
+    system: 'Acme',
+    baseUrl: 'https://acme.example/api/',
+    headers: { Authorization: 'Basic c2VjcmV0LXVzZXI6aHVudGVyMg==' },
+    fetch: fetchFn,
+    random: () => 0.5,
+    ...extra,
+  });
 
-const call = (signal = new AbortController().signal) => ({ path: '/things', query: { q: 'a b', 'ids[]': ['1', '2'], skip: undefined }, timeoutMs: 500, signal, what: 'reading things' });
+const call = (signal = new AbortController().signal) => ({
+  path: '/things',
+  query: { q: 'a b', 'ids[]': ['1', '2'], skip: undefined },
+  timeoutMs: 500,
+  signal,
+  what: 'reading things',
+});
 
 describe('http-json: Retry-After parsing', () => {
   const now = Date.parse('2026-03-02T10:00:00Z');
@@ -67,7 +80,10 @@ describe('http-json: calls', () => {
   });
 
   it('retries a 429 after the Retry-After seconds, then succeeds', async () => {
-    const { fetchFn, calls } = scripted([{ status: 429, headers: { 'Retry-After': '1' } }, { status: 200, body: '{"n":1}' }]);
+    const { fetchFn, calls } = scripted([
+      { status: 429, headers: { 'Retry-After': '1' } },
+      { status: 200, body: '{"n":1}' },
+    ]);
     const res = await client(fetchFn).get<{ n: number }>(call());
     expect(res.body.n).toBe(1);
     expect(calls).toHaveLength(2);
@@ -85,7 +101,9 @@ describe('http-json: calls', () => {
 
   it('retries network errors and 5xx with backoff, and stops at the attempt cap', async () => {
     const { fetchFn, calls } = scripted(['network', { status: 502 }, { status: 500, body: '{"error":{"message":"db down"}}' }, { status: 200 }]);
-    const err = await client(fetchFn, { retry: { maxAttempts: 3, baseDelayMs: 10 } }).get(call()).catch((e: unknown) => e);
+    const err = await client(fetchFn, { retry: { maxAttempts: 3, baseDelayMs: 10 } })
+      .get(call())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IntegrationUnavailable);
     expect((err as IntegrationUnavailable).system).toBe('Acme');
     expect((err as Error).message).toMatch(/HTTP 500 \(db down\)/);
@@ -95,7 +113,9 @@ describe('http-json: calls', () => {
   it('gives up at once when Retry-After asks for more than the total wait cap', async () => {
     const { fetchFn, calls } = scripted([{ status: 429, headers: { 'Retry-After': '30' } }, { status: 200 }]);
     const started = Date.now();
-    const err = await client(fetchFn, { retry: { maxTotalWaitMs: 2000 } }).get(call()).catch((e: unknown) => e);
+    const err = await client(fetchFn, { retry: { maxTotalWaitMs: 2000 } })
+      .get(call())
+      .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/retry after 30 s, beyond the retry cap/);
     expect(calls).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(500);
@@ -106,7 +126,9 @@ describe('http-json: calls', () => {
     await expect(client(bad.fetchFn).get(call())).rejects.toThrow(/answered HTTP 400 \(bad query\)/);
     expect(bad.calls).toHaveLength(1);
     const refused = scripted([{ status: 401, body: 'Client must be authenticated to access this resource.' }]);
-    const err = (await client(refused.fetchFn).get(call()).catch((e: unknown) => e)) as Error;
+    const err = (await client(refused.fetchFn)
+      .get(call())
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/refused the credentials \(HTTP 401/);
     expect(err.message).not.toMatch(/c2VjcmV0|hunter2|secret-user/);
     expect(refused.calls).toHaveLength(1);
@@ -122,7 +144,9 @@ describe('http-json: calls', () => {
     const { fetchFn, calls } = scripted(['hang']);
     const budget = AbortSignal.timeout(700);
     const started = Date.now();
-    const err = (await client(fetchFn, { retry: { maxAttempts: 5, baseDelayMs: 10 } }).get({ ...call(budget), timeoutMs: 300 }).catch((e: unknown) => e)) as Error;
+    const err = (await client(fetchFn, { retry: { maxAttempts: 5, baseDelayMs: 10 } })
+      .get({ ...call(budget), timeoutMs: 300 })
+      .catch((e: unknown) => e)) as Error;
     const took = Date.now() - started;
     expect(err).toBeInstanceOf(IntegrationUnavailable);
     expect(err.message).toMatch(/decision budget ran out/);

@@ -56,9 +56,7 @@ export interface JsonCall {
   what: string;
 }
 
-export type Asked<T> =
-  | { ok: true; status: number; body: T; evidence: Evidence }
-  | { ok: false; detail: string; evidence: Evidence };
+export type Asked<T> = { ok: true; status: number; body: T; evidence: Evidence } | { ok: false; detail: string; evidence: Evidence };
 
 export interface JsonResult<T> {
   status: number;
@@ -124,7 +122,10 @@ export class HttpJsonClient {
         if (res.ok || call.accept?.includes(res.status)) return { status: res.status, body: this.parse<T>(text, res.status, call) };
         const detail = errorDetail(text);
         if (res.status === 401 || res.status === 403) {
-          throw this.unavailable(`${this.system} refused the credentials (HTTP ${res.status}${detail ? `: ${detail}` : ''}) while ${call.what}; check the ${this.system} credentials in the integration settings.`, `HTTP ${res.status}`);
+          throw this.unavailable(
+            `${this.system} refused the credentials (HTTP ${res.status}${detail ? `: ${detail}` : ''}) while ${call.what}; check the ${this.system} credentials in the integration settings.`,
+            `HTTP ${res.status}`,
+          );
         }
         lastProblem = `HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
         lastAnswer = `HTTP ${res.status}`;
@@ -147,7 +148,10 @@ export class HttpJsonClient {
       await sleep(wait, call.signal);
     }
     this.throwIfCancelled(call);
-    throw this.unavailable(`${this.system} did not answer while ${call.what}: ${lastProblem} after ${this.retry.maxAttempts > 1 ? 'retries' : 'one try'}.`, lastAnswer);
+    throw this.unavailable(
+      `${this.system} did not answer while ${call.what}: ${lastProblem} after ${this.retry.maxAttempts > 1 ? 'retries' : 'one try'}.`,
+      lastAnswer,
+    );
   }
 
   private url(call: JsonCall): string {
@@ -165,12 +169,16 @@ export class HttpJsonClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw this.unavailable(`${this.system} answered HTTP ${status} with a body that is not JSON while ${call.what}; check the base URL.`, `HTTP ${status}, body not JSON`);
+      throw this.unavailable(
+        `${this.system} answered HTTP ${status} with a body that is not JSON while ${call.what}; check the base URL.`,
+        `HTTP ${status}, body not JSON`,
+      );
     }
   }
 
   private throwIfCancelled(call: JsonCall): void {
-    if (call.signal.aborted) throw this.unavailable(`${this.system} did not answer in time while ${call.what} (the decision budget ran out).`, 'no answer within the decision budget');
+    if (call.signal.aborted)
+      throw this.unavailable(`${this.system} did not answer in time while ${call.what} (the decision budget ran out).`, 'no answer within the decision budget');
   }
 
   private unavailable(message: string, answer: string): IntegrationUnavailable {
@@ -185,9 +193,15 @@ export class HttpJsonClient {
     const started = Date.now();
     try {
       const res = await this.get<T>(call);
-      return { ok: true, status: res.status, body: res.body, evidence: { asked: call.asked, system: this.system, answer: `HTTP ${res.status}`, ms: Date.now() - started } };
+      return {
+        ok: true,
+        status: res.status,
+        body: res.body,
+        evidence: { asked: call.asked, system: this.system, answer: `HTTP ${res.status}`, ms: Date.now() - started },
+      };
     } catch (err) {
-      const e = err instanceof IntegrationUnavailable ? err : new IntegrationUnavailable(this.system, `${this.system} could not be asked while ${call.what}.`, 'error');
+      const e =
+        err instanceof IntegrationUnavailable ? err : new IntegrationUnavailable(this.system, `${this.system} could not be asked while ${call.what}.`, 'error');
       return { ok: false, detail: e.message, evidence: { asked: call.asked, system: this.system, answer: e.answer, ms: Date.now() - started } };
     }
   }

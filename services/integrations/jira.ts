@@ -67,28 +67,49 @@ export class JiraTickets implements TicketSystem {
     const ev = res.evidence;
     if (res.status === 404) return only(key, 'fail', `Ticket ${key} was not found in Jira. Check the key.`, { ...ev, answer: 'HTTP 404, no such issue' });
     const body = isRecord(res.body) ? (res.body as Issue) : null;
-    if (!body || !isRecord(body.fields)) return only(key, 'unknown', `Jira's answer about ${key} had no fields.`, { ...ev, answer: `${ev.answer}, fields missing` });
+    if (!body || !isRecord(body.fields))
+      return only(key, 'unknown', `Jira's answer about ${key} had no fields.`, { ...ev, answer: `${ev.answer}, fields missing` });
     const f = body.fields;
     const summary = `${body.key ?? key} "${f.summary ?? ''}" (${f.status?.name ?? 'status unknown'})`;
     const findings: TicketFinding[] = [{ aspect: 'exists', ...found.pass(`${key} exists`, ev) }];
     const category = f.status?.statusCategory?.key;
     if (typeof category !== 'string' || !category) {
-      findings.push({ aspect: 'open', ...found.unknown(`Jira did not say whether ${key} is open (status category missing).`, { ...ev, answer: `${ev.answer}, statusCategory missing` }) });
+      findings.push({
+        aspect: 'open',
+        ...found.unknown(`Jira did not say whether ${key} is open (status category missing).`, { ...ev, answer: `${ev.answer}, statusCategory missing` }),
+      });
     } else {
-      findings.push({ aspect: 'open', ...(category === 'done' ? found.fail(`Ticket ${key} is closed (${f.status?.name ?? 'Done'}). Reopen it or cite an open ticket.`, ev) : found.pass(`${key} is open (${f.status?.name ?? category})`, ev)) });
+      findings.push({
+        aspect: 'open',
+        ...(category === 'done'
+          ? found.fail(`Ticket ${key} is closed (${f.status?.name ?? 'Done'}). Reopen it or cite an open ticket.`, ev)
+          : found.pass(`${key} is open (${f.status?.name ?? category})`, ev)),
+      });
     }
     if (q.assignment) findings.push({ aspect: 'assignment', ...this.assignment(key, f, q.requester, ev) });
     return { summary, findings };
   }
 
   private assignment(key: string, f: NonNullable<Issue['fields']>, requester: Requester, ev: Evidence): Finding {
-    if (!this.checkAssignee) return found.unknown(`The assignment of ${key} is not checked for Jira (integrations.jira.checkAssignee is off).`, noted(`assignee of ${key}`, 'Jira', 'not compared (checkAssignee off)'));
-    if (!('assignee' in f)) return found.unknown(`Jira did not say who ${key} is assigned to (field assignee missing).`, { ...ev, answer: `${ev.answer}, assignee missing` });
-    if (f.assignee === null || f.assignee === undefined) return found.fail(`Ticket ${key} is not assigned to anyone. Ask for it to be assigned to you, or cite your own ticket.`, ev);
+    if (!this.checkAssignee)
+      return found.unknown(
+        `The assignment of ${key} is not checked for Jira (integrations.jira.checkAssignee is off).`,
+        noted(`assignee of ${key}`, 'Jira', 'not compared (checkAssignee off)'),
+      );
+    if (!('assignee' in f))
+      return found.unknown(`Jira did not say who ${key} is assigned to (field assignee missing).`, { ...ev, answer: `${ev.answer}, assignee missing` });
+    if (f.assignee === null || f.assignee === undefined)
+      return found.fail(`Ticket ${key} is not assigned to anyone. Ask for it to be assigned to you, or cite your own ticket.`, ev);
     const email = f.assignee.emailAddress;
-    if (typeof email !== 'string' || !email) return found.unknown(`The assignment of ${key} could not be checked: Jira hides the assignee's e-mail address.`, { ...ev, answer: `${ev.answer}, assignee e-mail hidden` });
+    if (typeof email !== 'string' || !email)
+      return found.unknown(`The assignment of ${key} could not be checked: Jira hides the assignee's e-mail address.`, {
+        ...ev,
+        answer: `${ev.answer}, assignee e-mail hidden`,
+      });
     const mine = [requester.mail, requester.userPrincipalName].some((x) => x?.toLowerCase() === email.toLowerCase());
-    return mine ? found.pass(`${key} is assigned to the requester`, ev) : found.fail(`Ticket ${key} is not assigned to you. Ask for it to be assigned, or cite your own ticket.`, ev);
+    return mine
+      ? found.pass(`${key} is assigned to the requester`, ev)
+      : found.fail(`Ticket ${key} is not assigned to you. Ask for it to be assigned, or cite your own ticket.`, ev);
   }
 }
 

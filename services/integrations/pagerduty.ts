@@ -35,7 +35,10 @@ export class PagerDutyOnCall implements OnCallService {
   readonly name = 'PagerDuty';
   private readonly http: HttpJsonClient;
 
-  constructor(private readonly settings: PagerDutySettings, deps: { fetch?: FetchFn } = {}) {
+  constructor(
+    private readonly settings: PagerDutySettings,
+    deps: { fetch?: FetchFn } = {},
+  ) {
     this.http = new HttpJsonClient({
       system: 'PagerDuty',
       baseUrl: settings.baseUrl,
@@ -62,7 +65,8 @@ export class PagerDutyOnCall implements OnCallService {
     const since = at.toISOString();
     const until = new Date(at.getTime() + 60_000).toISOString();
     for (let page = 0, offset = 0; ; page++) {
-      if (page >= MAX_PAGES) return found.unknown(`PagerDuty has more than ${MAX_PAGES} pages of on-call entries for the requester; not all were read.`, ...evidence);
+      if (page >= MAX_PAGES)
+        return found.unknown(`PagerDuty has more than ${MAX_PAGES} pages of on-call entries for the requester; not all were read.`, ...evidence);
       const res = await this.http.ask<unknown>({
         path: '/oncalls',
         query: {
@@ -81,7 +85,10 @@ export class PagerDutyOnCall implements OnCallService {
       if (!res.ok) return found.unknown(`PagerDuty could not say whether the requester is on call (${res.evidence.answer}).`, ...evidence, res.evidence);
       const body = isRecord(res.body) ? (res.body as { oncalls?: unknown; more?: unknown; limit?: unknown }) : null;
       if (!body || !Array.isArray(body.oncalls)) {
-        return found.unknown("PagerDuty's answer had no list of on-call entries.", ...evidence, { ...res.evidence, answer: `${res.evidence.answer}, oncalls missing` });
+        return found.unknown("PagerDuty's answer had no list of on-call entries.", ...evidence, {
+          ...res.evidence,
+          answer: `${res.evidence.answer}, oncalls missing`,
+        });
       }
       evidence.push(res.evidence);
       const entries = body.oncalls.filter(isRecord) as PdOnCall[];
@@ -100,7 +107,10 @@ export class PagerDutyOnCall implements OnCallService {
     return found.fail(`Not on call in PagerDuty at ${utc(at)}.`, ...evidence);
   }
 
-  private async findUser(r: Requester, signal: AbortSignal): Promise<{ status: 'found'; id: string; evidence: Evidence[] } | { status: 'none' | 'unknown'; detail: string; evidence: Evidence[] }> {
+  private async findUser(
+    r: Requester,
+    signal: AbortSignal,
+  ): Promise<{ status: 'found'; id: string; evidence: Evidence[] } | { status: 'none' | 'unknown'; detail: string; evidence: Evidence[] }> {
     const emails = [...new Set([r.mail, r.userPrincipalName].filter((x): x is string => Boolean(x)).map((x) => x.toLowerCase()))];
     const evidence: Evidence[] = [];
     for (const email of emails) {
@@ -113,11 +123,19 @@ export class PagerDutyOnCall implements OnCallService {
         what: 'looking up the requester',
         asked: "the requester's PagerDuty user",
       });
-      if (!res.ok) return { status: 'unknown', detail: `the requester's user could not be read (${res.evidence.answer})`, evidence: [...evidence, res.evidence] };
+      if (!res.ok)
+        return { status: 'unknown', detail: `the requester's user could not be read (${res.evidence.answer})`, evidence: [...evidence, res.evidence] };
       const users = isRecord(res.body) ? res.body.users : undefined;
-      if (!Array.isArray(users)) return { status: 'unknown', detail: "PagerDuty's answer had no list of users", evidence: [...evidence, { ...res.evidence, answer: `${res.evidence.answer}, users missing` }] };
+      if (!Array.isArray(users))
+        return {
+          status: 'unknown',
+          detail: "PagerDuty's answer had no list of users",
+          evidence: [...evidence, { ...res.evidence, answer: `${res.evidence.answer}, users missing` }],
+        };
       evidence.push(res.evidence);
-      const hit = (users.filter(isRecord) as Array<Partial<PdUser>>).find((u) => typeof u.email === 'string' && u.email.toLowerCase() === email && typeof u.id === 'string');
+      const hit = (users.filter(isRecord) as Array<Partial<PdUser>>).find(
+        (u) => typeof u.email === 'string' && u.email.toLowerCase() === email && typeof u.id === 'string',
+      );
       if (hit) return { status: 'found', id: hit.id!, evidence };
     }
     return { status: 'none', detail: 'no PagerDuty user', evidence };

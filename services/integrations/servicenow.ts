@@ -55,14 +55,28 @@ export class ServiceNowTickets implements TicketSystem {
     const number = q.number.trim().toUpperCase();
     const table = /^[A-Z]+/.exec(number)?.[0];
     if (!table || !TABLES[table] || !/^[A-Z]+\d+$/.test(number)) {
-      return only(number, 'fail', `${number} is not a ServiceNow incident (INC...) or change (CHG...) number; cite one of those.`, noted(`ticket ${number}`, 'ServiceNow', 'not an INC or CHG number'));
+      return only(
+        number,
+        'fail',
+        `${number} is not a ServiceNow incident (INC...) or change (CHG...) number; cite one of those.`,
+        noted(`ticket ${number}`, 'ServiceNow', 'not an INC or CHG number'),
+      );
     }
     const tableName = TABLES[table]!;
     const isChange = tableName === 'change_request';
     const what = isChange ? 'change' : 'incident';
     // The user lookup does not depend on the ticket: start it now to save a round trip.
     const user = q.assignment ? this.findUser(q.requester, signal) : null;
-    const fields = ['sys_id', 'number', 'short_description', 'state', 'active', 'assigned_to', 'assignment_group', ...(isChange ? ['approval', 'start_date', 'end_date'] : [])];
+    const fields = [
+      'sys_id',
+      'number',
+      'short_description',
+      'state',
+      'active',
+      'assigned_to',
+      'assignment_group',
+      ...(isChange ? ['approval', 'start_date', 'end_date'] : []),
+    ];
     const res = await this.http.ask<{ result?: unknown }>({
       path: `/api/now/table/${tableName}`,
       query: {
@@ -79,9 +93,17 @@ export class ServiceNowTickets implements TicketSystem {
     });
     if (!res.ok) return only(number, 'unknown', `${number} could not be read from ServiceNow (${res.evidence.answer}).`, res.evidence);
     const list = isRecord(res.body) ? res.body.result : undefined;
-    if (!Array.isArray(list)) return only(number, 'unknown', `ServiceNow's answer about ${number} had no result list.`, { ...res.evidence, answer: `${res.evidence.answer}, no result list` });
+    if (!Array.isArray(list))
+      return only(number, 'unknown', `ServiceNow's answer about ${number} had no result list.`, {
+        ...res.evidence,
+        answer: `${res.evidence.answer}, no result list`,
+      });
     const first: unknown = list[0];
-    if (!isRecord(first)) return only(number, 'fail', `Ticket ${number} was not found in ServiceNow. Check the number.`, { ...res.evidence, answer: `${res.evidence.answer}, no such ${what}` });
+    if (!isRecord(first))
+      return only(number, 'fail', `Ticket ${number} was not found in ServiceNow. Check the number.`, {
+        ...res.evidence,
+        answer: `${res.evidence.answer}, no such ${what}`,
+      });
 
     const t = first as TicketRecord;
     const ev = res.evidence;
@@ -94,11 +116,20 @@ export class ServiceNowTickets implements TicketSystem {
     let open: FindingStatus;
     if ((activeValue !== 'true' && activeValue !== 'false') || typeof stateValue !== 'string') {
       open = 'unknown';
-      findings.push({ aspect: 'open', ...found.unknown(`ServiceNow did not say whether ${number} is open (fields active/state missing).`, { ...ev, answer: `${ev.answer}, active/state missing` }) });
+      findings.push({
+        aspect: 'open',
+        ...found.unknown(`ServiceNow did not say whether ${number} is open (fields active/state missing).`, {
+          ...ev,
+          answer: `${ev.answer}, active/state missing`,
+        }),
+      });
     } else {
       const isOpen = activeValue === 'true' && !CLOSED_STATES[tableName].includes(stateValue) && !CLOSED_LABELS.test(stateLabel);
       open = isOpen ? 'pass' : 'fail';
-      findings.push({ aspect: 'open', ...(isOpen ? found.pass(`${number} is open (${stateLabel})`, ev) : found.fail(`Ticket ${number} is closed. Reopen it or cite an open ticket.`, ev)) });
+      findings.push({
+        aspect: 'open',
+        ...(isOpen ? found.pass(`${number} is open (${stateLabel})`, ev) : found.fail(`Ticket ${number} is closed. Reopen it or cite an open ticket.`, ev)),
+      });
     }
 
     if (isChange && open !== 'fail') {
@@ -122,10 +153,21 @@ export class ServiceNowTickets implements TicketSystem {
     });
     if (!res.ok) return { status: 'unknown', detail: `the requester's ServiceNow user could not be read (${res.evidence.answer})`, evidence: res.evidence };
     const list = isRecord(res.body) ? res.body.result : undefined;
-    if (!Array.isArray(list)) return { status: 'unknown', detail: "ServiceNow's answer about the requester had no result list", evidence: { ...res.evidence, answer: `${res.evidence.answer}, no result list` } };
+    if (!Array.isArray(list))
+      return {
+        status: 'unknown',
+        detail: "ServiceNow's answer about the requester had no result list",
+        evidence: { ...res.evidence, answer: `${res.evidence.answer}, no result list` },
+      };
     const first = list[0];
-    if (!isRecord(first)) return { status: 'none', detail: 'the requester has no ServiceNow user', evidence: { ...res.evidence, answer: `${res.evidence.answer}, no such user` } };
-    if (typeof first.sys_id !== 'string' || !first.sys_id) return { status: 'unknown', detail: "ServiceNow's answer about the requester had no sys_id", evidence: { ...res.evidence, answer: `${res.evidence.answer}, sys_id missing` } };
+    if (!isRecord(first))
+      return { status: 'none', detail: 'the requester has no ServiceNow user', evidence: { ...res.evidence, answer: `${res.evidence.answer}, no such user` } };
+    if (typeof first.sys_id !== 'string' || !first.sys_id)
+      return {
+        status: 'unknown',
+        detail: "ServiceNow's answer about the requester had no sys_id",
+        evidence: { ...res.evidence, answer: `${res.evidence.answer}, sys_id missing` },
+      };
     return { status: 'found', sysId: first.sys_id, evidence: res.evidence };
   }
 
@@ -133,11 +175,15 @@ export class ServiceNowTickets implements TicketSystem {
   private async assignment(number: string, t: TicketRecord, ticketEv: Evidence, user: UserLookup, signal: AbortSignal): Promise<Finding> {
     const notYours = `Ticket ${number} is not assigned to you or your group. Ask for it to be assigned, or cite your own ticket.`;
     if (typeof t.assigned_to?.value !== 'string' || typeof t.assignment_group?.value !== 'string') {
-      return found.unknown(`ServiceNow did not say who ${number} is assigned to (fields assigned_to/assignment_group missing).`, { ...ticketEv, answer: `${ticketEv.answer}, assigned_to/assignment_group missing` });
+      return found.unknown(`ServiceNow did not say who ${number} is assigned to (fields assigned_to/assignment_group missing).`, {
+        ...ticketEv,
+        answer: `${ticketEv.answer}, assigned_to/assignment_group missing`,
+      });
     }
     const assignee = t.assigned_to.value;
     const group = t.assignment_group.value;
-    if (!assignee && !group) return found.fail(`Ticket ${number} is not assigned to anyone. Ask for it to be assigned to you, or cite your own ticket.`, ticketEv);
+    if (!assignee && !group)
+      return found.fail(`Ticket ${number} is not assigned to anyone. Ask for it to be assigned to you, or cite your own ticket.`, ticketEv);
     switch (user.status) {
       case 'unknown':
         return found.unknown(`The assignment of ${number} could not be checked: ${user.detail}.`, user.evidence);
@@ -158,10 +204,21 @@ export class ServiceNowTickets implements TicketSystem {
       what: 'checking the assignment group',
       asked: "membership of the ticket's assignment group",
     });
-    if (!res.ok) return found.unknown(`The assignment of ${number} could not be checked: the group membership could not be read (${res.evidence.answer}).`, user.evidence, res.evidence);
+    if (!res.ok)
+      return found.unknown(
+        `The assignment of ${number} could not be checked: the group membership could not be read (${res.evidence.answer}).`,
+        user.evidence,
+        res.evidence,
+      );
     const list = isRecord(res.body) ? res.body.result : undefined;
-    if (!Array.isArray(list)) return found.unknown(`The assignment of ${number} could not be checked: ServiceNow's answer about the group had no result list.`, user.evidence, { ...res.evidence, answer: `${res.evidence.answer}, no result list` });
-    return list.length > 0 ? found.pass(`${number} is assigned to the requester's group`, user.evidence, res.evidence) : found.fail(notYours, user.evidence, res.evidence);
+    if (!Array.isArray(list))
+      return found.unknown(`The assignment of ${number} could not be checked: ServiceNow's answer about the group had no result list.`, user.evidence, {
+        ...res.evidence,
+        answer: `${res.evidence.answer}, no result list`,
+      });
+    return list.length > 0
+      ? found.pass(`${number} is assigned to the requester's group`, user.evidence, res.evidence)
+      : found.fail(notYours, user.evidence, res.evidence);
   }
 }
 
@@ -173,21 +230,36 @@ function only(number: string, status: 'fail' | 'unknown', detail: string, eviden
 
 function changeApproval(number: string, t: TicketRecord, ev: Evidence): Finding {
   const approval = t.approval?.value;
-  if (typeof approval !== 'string' || !approval) return found.unknown(`ServiceNow did not say whether change ${number} is approved (field approval missing).`, { ...ev, answer: `${ev.answer}, approval missing` });
+  if (typeof approval !== 'string' || !approval)
+    return found.unknown(`ServiceNow did not say whether change ${number} is approved (field approval missing).`, {
+      ...ev,
+      answer: `${ev.answer}, approval missing`,
+    });
   if (approval === 'approved') return found.pass(`change ${number} is approved`, ev);
   return found.fail(`Change ${number} is not approved yet (${t.approval?.display_value || approval}); wait for its approval or cite an approved change.`, ev);
 }
 
 function changeWindow(number: string, t: TicketRecord, window: ActivationWindow, ev: Evidence): Finding {
-  if (typeof t.start_date?.value !== 'string' || typeof t.end_date?.value !== 'string') return found.unknown(`ServiceNow did not give change ${number}'s planned window (fields start_date/end_date missing).`, { ...ev, answer: `${ev.answer}, start_date/end_date missing` });
+  if (typeof t.start_date?.value !== 'string' || typeof t.end_date?.value !== 'string')
+    return found.unknown(`ServiceNow did not give change ${number}'s planned window (fields start_date/end_date missing).`, {
+      ...ev,
+      answer: `${ev.answer}, start_date/end_date missing`,
+    });
   const start = parseGlideDateTime(t.start_date.value);
   const end = parseGlideDateTime(t.end_date.value);
   if (!start || !end) return found.fail(`Change ${number} has no planned start and end dates; ask the change manager to plan it.`, ev);
-  if (!window.end) return found.fail(`The activation has no end, so change ${number}'s planned window (${utc(start)} to ${utc(end)}) cannot cover it; ask for a duration inside the change window.`, ev);
+  if (!window.end)
+    return found.fail(
+      `The activation has no end, so change ${number}'s planned window (${utc(start)} to ${utc(end)}) cannot cover it; ask for a duration inside the change window.`,
+      ev,
+    );
   const covered = start.getTime() <= window.start.getTime() && end.getTime() >= window.end.getTime();
   return covered
     ? found.pass(`change ${number}'s planned window covers the activation`, ev)
-    : found.fail(`Change ${number} is planned for ${utc(start)} to ${utc(end)}, which does not cover the activation (${utc(window.start)} to ${utc(window.end)}); activate inside the change window.`, ev);
+    : found.fail(
+        `Change ${number} is planned for ${utc(start)} to ${utc(end)}, which does not cover the activation (${utc(window.start)} to ${utc(window.end)}); activate inside the change window.`,
+        ev,
+      );
 }
 
 /** `^` separates encoded-query terms; a literal one is doubled. */

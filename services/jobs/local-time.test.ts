@@ -3,7 +3,15 @@ import { KNOWN_WINDOWS_ZONES, isWithinLocalHours, localDate, localTimeOn, nextLo
 const at = (iso: string) => new Date(iso);
 /** The wall clock in a zone, for readable assertions ("2026-03-29 09:00"). */
 const wall = (d: Date, timeZone: string) =>
-  new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  new Intl.DateTimeFormat('sv-SE', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(d);
 
 /** Daily occurrences of hh:mm, each computed from the previous one, as the daily job does. */
 function daily(from: Date, timeZone: string, hhmm: string, n: number): Date[] {
@@ -105,7 +113,15 @@ describe('local time: other rules', () => {
   it('tells quiet hours, including a window that wraps midnight', () => {
     const tz = 'Europe/Amsterdam'; // UTC+2 in June
     const local = (hhmm: string) => new Date(Date.UTC(2026, 5, 10, Number(hhmm.slice(0, 2)) - 2, Number(hhmm.slice(3))));
-    const cases: Array<[string, boolean]> = [['21:59', false], ['22:00', true], ['23:30', true], ['00:00', true], ['06:59', true], ['07:00', false], ['12:00', false]];
+    const cases: Array<[string, boolean]> = [
+      ['21:59', false],
+      ['22:00', true],
+      ['23:30', true],
+      ['00:00', true],
+      ['06:59', true],
+      ['07:00', false],
+      ['12:00', false],
+    ];
     for (const [hhmm, quiet] of cases) expect([hhmm, isWithinLocalHours(local(hhmm), tz, '22:00', '07:00')]).toEqual([hhmm, quiet]);
     expect(isWithinLocalHours(local('12:00'), tz, '09:00', '17:00')).toBe(true);
     expect(isWithinLocalHours(local('17:00'), tz, '09:00', '17:00')).toBe(false);

@@ -48,7 +48,7 @@ function wallClock(at: Date | number, timeZone: string): WallClock {
 /** The wall clock read as if it were UTC: comparable, and `wallMs(t) - t` is the zone's offset at t. */
 function wallMs(at: number, timeZone: string): number {
   const w = wallClock(at, timeZone);
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) + (at % 1000 + 1000) % 1000;
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) + (((at % 1000) + 1000) % 1000);
 }
 
 function offsetAt(at: number, timeZone: string): number {
@@ -167,7 +167,7 @@ export function isWithinLocalHours(at: Date, timeZone: string, startHHMM: string
  */
 const WINDOWS_TO_IANA: Record<string, string> = {
   // UTC and fixed offsets
-  'UTC': 'Etc/UTC',
+  UTC: 'Etc/UTC',
   'Coordinated Universal Time': 'Etc/UTC',
   'Dateline Standard Time': 'Etc/GMT+12',
   'UTC-11': 'Etc/GMT+11',

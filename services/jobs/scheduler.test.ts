@@ -63,7 +63,9 @@ describe('job scheduler on one database', () => {
     scheduler.on('ping', async (job) => {
       runs.push(job);
     });
-    expect(await scheduler.schedule({ id: 'ping:1', kind: 'ping', dueAt: new Date(clock.now().getTime() + 10 * MIN), payload: { requestId: 'r1' } })).toBe(true);
+    expect(await scheduler.schedule({ id: 'ping:1', kind: 'ping', dueAt: new Date(clock.now().getTime() + 10 * MIN), payload: { requestId: 'r1' } })).toBe(
+      true,
+    );
 
     expect(await scheduler.runDue()).toBe(0);
     clock.advance(10 * MIN - 1);
@@ -72,7 +74,13 @@ describe('job scheduler on one database', () => {
     expect(await scheduler.runDue()).toBe(1);
 
     expect(runs).toEqual([{ id: 'ping:1', kind: 'ping', payload: { requestId: 'r1' }, dueAt: new Date('2026-03-20T10:10:00.000Z'), attempts: 1 }]);
-    expect(await scheduler.get('ping:1')).toMatchObject({ status: 'done', attempts: 1, lease_owner: null, lease_expires_at: null, finished_at: '2026-03-20T10:10:00.000Z' });
+    expect(await scheduler.get('ping:1')).toMatchObject({
+      status: 'done',
+      attempts: 1,
+      lease_owner: null,
+      lease_expires_at: null,
+      finished_at: '2026-03-20T10:10:00.000Z',
+    });
     expect(await scheduler.runDue()).toBe(0);
   });
 
@@ -165,7 +173,13 @@ describe('job scheduler on one database', () => {
     await scheduler.runDue(); // fails, retried in 1 s
     clock.advance(1000);
     await scheduler.runDue(); // succeeds, rescheduled an hour later
-    expect(await scheduler.get('tick')).toMatchObject({ status: 'pending', attempts: 0, last_error: null, payload: '{"n":2}', due_at: '2026-03-20T11:00:01.000Z' });
+    expect(await scheduler.get('tick')).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      last_error: null,
+      payload: '{"n":2}',
+      due_at: '2026-03-20T11:00:01.000Z',
+    });
     clock.advance(HOUR);
     await scheduler.runDue();
     expect(seen).toEqual([{ n: 1 }, { n: 1 }, { n: 2 }]);
@@ -243,7 +257,12 @@ describe('job scheduler on one database', () => {
       clock.set(due);
       expect(await runUntilIdle(scheduler)).toBe(1);
     }
-    expect(runs.slice(1).map((r) => r.at)).toEqual(['2026-03-27T08:00:00.000Z', '2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z']);
+    expect(runs.slice(1).map((r) => r.at)).toEqual([
+      '2026-03-27T08:00:00.000Z',
+      '2026-03-28T08:00:00.000Z',
+      '2026-03-29T07:00:00.000Z',
+      '2026-03-30T07:00:00.000Z',
+    ]);
   });
 
   it('picks up a job whose runner stopped mid-run once the lease expires, and ignores the stopped runner if it comes back', async () => {
@@ -291,10 +310,23 @@ describe('job scheduler on one database', () => {
   it('gives up on a job whose runners keep stopping, after maxAttempts claims', async () => {
     // Rows as three runners left them, each dead before it finished.
     const now = clock.now().toISOString();
-    await store.db.insertInto('jobs').values({
-      id: 'poison', kind: 'work', payload: null, status: 'running', due_at: now, lease_owner: 'replica-z#dead', lease_expires_at: now,
-      attempts: 3, last_error: null, created_at: now, updated_at: now, finished_at: null,
-    }).execute();
+    await store.db
+      .insertInto('jobs')
+      .values({
+        id: 'poison',
+        kind: 'work',
+        payload: null,
+        status: 'running',
+        due_at: now,
+        lease_owner: 'replica-z#dead',
+        lease_expires_at: now,
+        attempts: 3,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+        finished_at: null,
+      })
+      .execute();
     let ran = 0;
     scheduler.on('work', async () => {
       ran += 1;

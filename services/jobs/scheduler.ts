@@ -98,7 +98,12 @@ export class JobScheduler {
   /** Insert if absent (id is the idempotency key); returns true when it was new. Never moves an existing job. */
   async schedule(spec: JobSpec): Promise<boolean> {
     const row = this.newRow(spec);
-    const inserted = await this.db.insertInto('jobs').values(row).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+    const inserted = await this.db
+      .insertInto('jobs')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
     return inserted !== undefined;
   }
 
@@ -261,7 +266,13 @@ export class JobScheduler {
         lease_expires_at: new Date(now.getTime() + this.leaseMs).toISOString(),
         attempts: eb('attempts', '+', 1),
         updated_at: nowIso,
-        ...(c.status === 'running' ? { last_error: truncate(`The lease of ${c.lease_owner ?? 'an unknown runner'} expired before the job finished (runner stopped or overran its lease)`) } : {}),
+        ...(c.status === 'running'
+          ? {
+              last_error: truncate(
+                `The lease of ${c.lease_owner ?? 'an unknown runner'} expired before the job finished (runner stopped or overran its lease)`,
+              ),
+            }
+          : {}),
       }))
       // PostgreSQL: skip a job another replica is claiming this instant instead of queueing behind its lock.
       .where('id', 'in', (eb) => {
@@ -288,7 +299,10 @@ export class JobScheduler {
     }
     const handler = this.handlers.get(job.kind);
     if (!handler) {
-      await this.finish(job, { kind: 'failed', error: `No handler for job kind "${job.kind}" on ${this.leaseOwner}; register one with scheduler.on('${job.kind}', ...) before start()` });
+      await this.finish(job, {
+        kind: 'failed',
+        error: `No handler for job kind "${job.kind}" on ${this.leaseOwner}; register one with scheduler.on('${job.kind}', ...) before start()`,
+      });
       this.log.error(fields, 'job failed: no handler for its kind');
       return;
     }
@@ -308,7 +322,11 @@ export class JobScheduler {
       if (result && typeof result === 'object') {
         const at = result.rescheduleAt instanceof Date ? result.rescheduleAt.getTime() : NaN;
         outcome = Number.isFinite(at)
-          ? { kind: 'reschedule', at: new Date(at), payload: 'payload' in result && result.payload !== undefined ? (serialise(result.payload) ?? undefined) : undefined }
+          ? {
+              kind: 'reschedule',
+              at: new Date(at),
+              payload: 'payload' in result && result.payload !== undefined ? (serialise(result.payload) ?? undefined) : undefined,
+            }
           : { kind: 'error', error: 'The handler returned an invalid rescheduleAt' };
       } else {
         outcome = { kind: 'done' };
@@ -359,10 +377,20 @@ export class JobScheduler {
     const nowIso = this.now().toISOString();
     const released = { lease_owner: null, lease_expires_at: null, updated_at: nowIso };
     const patch =
-      outcome.kind === 'done' ? { ...released, status: 'done' as const, finished_at: nowIso }
-      : outcome.kind === 'failed' ? { ...released, status: 'failed' as const, finished_at: nowIso, last_error: truncate(outcome.error) }
-      : outcome.kind === 'retry' ? { ...released, status: 'pending' as const, due_at: outcome.at.toISOString(), last_error: truncate(outcome.error) }
-      : { ...released, status: 'pending' as const, due_at: outcome.at.toISOString(), attempts: 0, last_error: null, ...(outcome.payload !== undefined ? { payload: outcome.payload } : {}) };
+      outcome.kind === 'done'
+        ? { ...released, status: 'done' as const, finished_at: nowIso }
+        : outcome.kind === 'failed'
+          ? { ...released, status: 'failed' as const, finished_at: nowIso, last_error: truncate(outcome.error) }
+          : outcome.kind === 'retry'
+            ? { ...released, status: 'pending' as const, due_at: outcome.at.toISOString(), last_error: truncate(outcome.error) }
+            : {
+                ...released,
+                status: 'pending' as const,
+                due_at: outcome.at.toISOString(),
+                attempts: 0,
+                last_error: null,
+                ...(outcome.payload !== undefined ? { payload: outcome.payload } : {}),
+              };
     let q = this.db
       .updateTable('jobs')
       .set(patch)
@@ -375,7 +403,12 @@ export class JobScheduler {
     if (Number(r.numUpdatedRows) > 0) return;
     const moved = await this.db
       .updateTable('jobs')
-      .set({ ...released, status: 'pending', attempts: 0, ...(outcome.kind === 'failed' || outcome.kind === 'retry' ? { last_error: truncate(outcome.error) } : {}) })
+      .set({
+        ...released,
+        status: 'pending',
+        attempts: 0,
+        ...(outcome.kind === 'failed' || outcome.kind === 'retry' ? { last_error: truncate(outcome.error) } : {}),
+      })
       .where('id', '=', job.id)
       .where('status', '=', 'running')
       .where('lease_owner', '=', this.leaseOwner)

@@ -18,7 +18,7 @@ describe('user time zones from Graph mailbox settings (simulator over HTTPS)', (
   afterAll(() => sim.close());
   afterEach(() => sim.faults.clear());
 
-  it('maps each seeded user\'s Windows zone to IANA, and uses the default for a mailbox without one', async () => {
+  it("maps each seeded user's Windows zone to IANA, and uses the default for a mailbox without one", async () => {
     const zones = new UserTimeZones(graphClientWithToken(sim, appToken(['MailboxSettings.Read'])), DEFAULT_ZONE);
     const got = await Promise.all([USER.alex, USER.megan, USER.adele, USER.isaiah, USER.patti, USER.lynne, USER.diego].map((u) => zones.zoneOf(u)));
     expect(got).toEqual(['America/Los_Angeles', 'Europe/Berlin', 'Europe/London', 'America/New_York', 'Asia/Kolkata', 'Australia/Sydney', DEFAULT_ZONE]);

@@ -35,7 +35,8 @@ export class UserTimeZones {
     private readonly defaultZone: string,
     opts: UserTimeZonesOptions = {},
   ) {
-    if (!validTimeZone(defaultZone)) throw new Error(`Default time zone "${defaultZone}" is not a time zone this runtime knows; use an IANA name such as Europe/Amsterdam`);
+    if (!validTimeZone(defaultZone))
+      throw new Error(`Default time zone "${defaultZone}" is not a time zone this runtime knows; use an IANA name such as Europe/Amsterdam`);
     this.ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
     this.failureTtlMs = Math.min(opts.failureTtlMs ?? DEFAULT_FAILURE_TTL_MS, this.ttlMs);
     this.nowMs = opts.nowMs ?? Date.now;
@@ -91,7 +92,8 @@ export class UserTimeZones {
     const zone = toIana(raw);
     if (!zone) {
       // Graph leaves timeZone out (or empty) for a mailbox nobody has opened yet.
-      if (raw !== undefined && raw !== null && raw !== '') this.log.info({ userId, timeZone: String(raw).slice(0, 80) }, 'unknown mailbox time zone; using the default');
+      if (raw !== undefined && raw !== null && raw !== '')
+        this.log.info({ userId, timeZone: String(raw).slice(0, 80) }, 'unknown mailbox time zone; using the default');
       return this.remember(userId, this.defaultZone, this.ttlMs);
     }
     return this.remember(userId, zone, this.ttlMs);

@@ -36,7 +36,9 @@ describe('metrics access in the configuration', () => {
         return (err as ConfigError).problems;
       }
     };
-    expect(problems({ ...production, METRICS_TOKEN: 'short' })).toEqual([expect.stringMatching(/^METRICS_TOKEN: must be at least 32 bytes.*openssl rand -hex 32/)]);
+    expect(problems({ ...production, METRICS_TOKEN: 'short' })).toEqual([
+      expect.stringMatching(/^METRICS_TOKEN: must be at least 32 bytes.*openssl rand -hex 32/),
+    ]);
     expect(problems({ ...production, METRICS_ALLOW_ANONYMOUS: 'yes' })).toEqual([expect.stringMatching(/^METRICS_ALLOW_ANONYMOUS: must be true or false/)]);
   });
 });

@@ -70,8 +70,25 @@ describe('Prometheus metrics', () => {
 });
 
 describe('the deciding rule of an evaluation', () => {
-  const check = (name: CheckResult['name'], result: CheckResult['result'] | 'flag'): CheckResult => ({ name, result: result === 'flag' ? 'fail' : result, onFail: result === 'flag' ? 'review' : 'deny', detail: '', summary: '', evidence: [], latencyMs: 0 });
-  const verdict = (wouldBe: Verdict['wouldBe'], checks: CheckResult[], humanOnly = false): Verdict => ({ outcome: wouldBe, wouldBe, mode: 'enforce', row: 0, humanOnly, reasons: [], riskFlags: [], checks });
+  const check = (name: CheckResult['name'], result: CheckResult['result'] | 'flag'): CheckResult => ({
+    name,
+    result: result === 'flag' ? 'fail' : result,
+    onFail: result === 'flag' ? 'review' : 'deny',
+    detail: '',
+    summary: '',
+    evidence: [],
+    latencyMs: 0,
+  });
+  const verdict = (wouldBe: Verdict['wouldBe'], checks: CheckResult[], humanOnly = false): Verdict => ({
+    outcome: wouldBe,
+    wouldBe,
+    mode: 'enforce',
+    row: 0,
+    humanOnly,
+    reasons: [],
+    riskFlags: [],
+    checks,
+  });
 
   it.each([
     ['a failed check denies', verdict('Denied', [check('justification', 'pass'), check('ticket', 'fail')]), 'ticket'],

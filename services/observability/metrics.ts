@@ -94,15 +94,60 @@ export class PrometheusMetrics implements Metrics {
   constructor(sources: ScrapeSources | null, opts: { defaultMetrics?: boolean; onScrapeError?: (what: string, err: unknown) => void } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    this.calloutBindings = new Counter({ name: 'pim_callout_binding_problems_total', help: "PIM callouts not bound to PIM's own request: conflict (another body for an evaluated request id), unbound or not_in_pim (no card posted). Any increase is worth a look: someone holding a PIM token may be posting invented requests.", labelNames: ['result'], registers });
-    this.evaluations = new Counter({ name: 'pim_evaluations_total', help: 'Pre-approval decisions by the answer PIM got (Approved, AutoApproved, Denied) and the rule that decided it.', labelNames: ['outcome', 'rule'], registers });
-    this.decisionSeconds = new Histogram({ name: 'pim_decision_duration_seconds', help: 'Time from PIM calling the decision endpoint to the answer, for fresh decisions.', labelNames: ['outcome'], buckets: DECISION_SECONDS_BUCKETS, registers });
-    this.nudges = new Counter({ name: 'pim_nudges_total', help: 'Reminders posted in approval card threads, by kind (nudge, escalation, requester_reminder).', labelNames: ['kind'], registers });
-    this.apiRequests = new Counter({ name: 'graph_requests_total', help: 'Responses from Microsoft Graph and Azure Resource Manager (each attempt), by api and status class; error: no response.', labelNames: ['api', 'status_class'], registers });
-    this.graphThrottled = new Counter({ name: 'graph_throttled_total', help: 'HTTP 429 responses from Microsoft Graph or Azure Resource Manager (each is retried after Retry-After, up to a cap).', labelNames: ['api'], registers });
-    this.teamsSends = new Counter({ name: 'teams_outbox_sends_total', help: 'Outbox sends to the Bot Connector by result (sent, throttled, retry, failed = given up).', labelNames: ['result'], registers });
-    this.teamsThrottledTotal = new Counter({ name: 'teams_throttled_total', help: 'HTTP 429 responses from the Bot Connector (Teams rate limits).', registers });
-    this.cardActions = new Counter({ name: 'pim_card_actions_total', help: 'Card actions (Action.Execute) answered, by handler and the status class of the answer.', labelNames: ['handler', 'status_class'], registers });
+    this.calloutBindings = new Counter({
+      name: 'pim_callout_binding_problems_total',
+      help: "PIM callouts not bound to PIM's own request: conflict (another body for an evaluated request id), unbound or not_in_pim (no card posted). Any increase is worth a look: someone holding a PIM token may be posting invented requests.",
+      labelNames: ['result'],
+      registers,
+    });
+    this.evaluations = new Counter({
+      name: 'pim_evaluations_total',
+      help: 'Pre-approval decisions by the answer PIM got (Approved, AutoApproved, Denied) and the rule that decided it.',
+      labelNames: ['outcome', 'rule'],
+      registers,
+    });
+    this.decisionSeconds = new Histogram({
+      name: 'pim_decision_duration_seconds',
+      help: 'Time from PIM calling the decision endpoint to the answer, for fresh decisions.',
+      labelNames: ['outcome'],
+      buckets: DECISION_SECONDS_BUCKETS,
+      registers,
+    });
+    this.nudges = new Counter({
+      name: 'pim_nudges_total',
+      help: 'Reminders posted in approval card threads, by kind (nudge, escalation, requester_reminder).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'graph_requests_total',
+      help: 'Responses from Microsoft Graph and Azure Resource Manager (each attempt), by api and status class; error: no response.',
+      labelNames: ['api', 'status_class'],
+      registers,
+    });
+    this.graphThrottled = new Counter({
+      name: 'graph_throttled_total',
+      help: 'HTTP 429 responses from Microsoft Graph or Azure Resource Manager (each is retried after Retry-After, up to a cap).',
+      labelNames: ['api'],
+      registers,
+    });
+    this.teamsSends = new Counter({
+      name: 'teams_outbox_sends_total',
+      help: 'Outbox sends to the Bot Connector by result (sent, throttled, retry, failed = given up).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.teamsThrottledTotal = new Counter({
+      name: 'teams_throttled_total',
+      help: 'HTTP 429 responses from the Bot Connector (Teams rate limits).',
+      registers,
+    });
+    this.cardActions = new Counter({
+      name: 'pim_card_actions_total',
+      help: 'Card actions (Action.Execute) answered, by handler and the status class of the answer.',
+      labelNames: ['handler', 'status_class'],
+      registers,
+    });
     for (const result of ['sent', 'throttled', 'retry', 'failed'] as const) this.teamsSends.inc({ result }, 0);
     this.uncertainSends = new Counter({
       name: 'teams_outbox_uncertain_sends_total',
@@ -133,10 +178,13 @@ export class PrometheusMetrics implements Metrics {
       // One read serves the outbox gauges of a scrape.
       let outboxRead: Promise<{ depth: number; oldestAgeSeconds: number; failed: number } | null> | null = null;
       const readOutbox = () => {
-        outboxRead ??= sources.outbox().catch((err: unknown) => {
-          onError('outbox', err);
-          return null;
-        }).finally(() => setImmediate(() => (outboxRead = null)));
+        outboxRead ??= sources
+          .outbox()
+          .catch((err: unknown) => {
+            onError('outbox', err);
+            return null;
+          })
+          .finally(() => setImmediate(() => (outboxRead = null)));
         return outboxRead;
       };
       const outboxGauge = (name: string, help: string, pick: (o: { depth: number; oldestAgeSeconds: number; failed: number }) => number) =>

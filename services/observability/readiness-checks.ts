@@ -45,7 +45,13 @@ export function connectionCondition(connections: ConnectionHealth): CheckConditi
   const since = state.since!;
   const lastError = explainConnectionError(state.lastError ?? 'connection error');
   const waiting = state.awaitingRetry ? `; ${state.awaitingRetry} unit${state.awaitingRetry === 1 ? '' : 's'} of work waiting to run again` : '';
-  return { detail: `reconnecting: connection lost since ${since} (${lastError})${waiting}`, status: state.status, since, lastError, awaitingRetry: state.awaitingRetry ?? 0 };
+  return {
+    detail: `reconnecting: connection lost since ${since} (${lastError})${waiting}`,
+    status: state.status,
+    since,
+    lastError,
+    awaitingRetry: state.awaitingRetry ?? 0,
+  };
 }
 
 /**

@@ -21,7 +21,10 @@ describe('readiness', () => {
           name: 'graphToken',
           timeoutMs: 1000,
           run: async () => {
-            throw Object.assign(new Error('AADSTS7000215: Invalid client secret provided for app secret=abc123'), { name: 'AuthenticationError', statusCode: 401 });
+            throw Object.assign(new Error('AADSTS7000215: Invalid client secret provided for app secret=abc123'), {
+              name: 'AuthenticationError',
+              statusCode: 401,
+            });
           },
         },
       ],
@@ -81,12 +84,20 @@ describe('readiness', () => {
     condition = { detail: 'reconnecting: connection lost', status: 'reconnecting', since: '2026-12-07T10:00:00.000Z', lastError: '57P01', awaitingRetry: 2 };
     const lost = await r.report();
     expect(lost.ready).toBe(false);
-    expect(lost.checks.database).toEqual({ ok: false, detail: 'reconnecting: connection lost', durationMs: expect.any(Number), status: 'reconnecting', since: '2026-12-07T10:00:00.000Z', lastError: '57P01', awaitingRetry: 2 });
+    expect(lost.checks.database).toEqual({
+      ok: false,
+      detail: 'reconnecting: connection lost',
+      durationMs: expect.any(Number),
+      status: 'reconnecting',
+      since: '2026-12-07T10:00:00.000Z',
+      lastError: '57P01',
+      awaitingRetry: 2,
+    });
     probeFails = true;
     expect((await r.report()).checks.database!.detail).toBe('reconnecting: connection lost; probe failed: Error: ECONNREFUSED');
   });
 
-  it('does not reuse a cached report once a check\'s generation changed', async () => {
+  it("does not reuse a cached report once a check's generation changed", async () => {
     const calls = { n: 0 };
     let generation = 7;
     const r = new Readiness([{ ...ok('database', calls), generation: () => generation }], { cacheMs: 60_000, now: () => 1_000_000 });
@@ -117,7 +128,11 @@ describe('readiness checks', () => {
 
   it('token check: asks for the given scope', async () => {
     const scopes: unknown[] = [];
-    const check = tokenCheck('botFrameworkToken', { getToken: async (s) => (scopes.push(s), { token: 't', expiresOnTimestamp: Date.now() + 3600_000 }) }, 'https://api.botframework.com/.default');
+    const check = tokenCheck(
+      'botFrameworkToken',
+      { getToken: async (s) => (scopes.push(s), { token: 't', expiresOnTimestamp: Date.now() + 3600_000 }) },
+      'https://api.botframework.com/.default',
+    );
     await check.run(new AbortController().signal);
     expect(scopes).toEqual(['https://api.botframework.com/.default']);
   });
@@ -126,7 +141,9 @@ describe('readiness checks', () => {
     const statuses: Record<string, number> = { 'https://a.example/emea/': 404, 'https://b.example/teams/': 503 };
     const fakeFetch = (async (url: string) => new Response(null, { status: statuses[url] ?? 200 })) as unknown as typeof fetch;
     await expect(connectorCheck(['https://a.example/emea'], fakeFetch).run(new AbortController().signal)).resolves.toBe('1 service URL answered');
-    await expect(connectorCheck(['https://a.example/emea/', 'https://b.example/teams/'], fakeFetch).run(new AbortController().signal)).rejects.toThrow('the Bot Connector answered HTTP 503 (service URL 2 of 2)');
+    await expect(connectorCheck(['https://a.example/emea/', 'https://b.example/teams/'], fakeFetch).run(new AbortController().signal)).rejects.toThrow(
+      'the Bot Connector answered HTTP 503 (service URL 2 of 2)',
+    );
   });
 
   it('connector check: a refused connection says so with its code', async () => {

@@ -89,7 +89,11 @@ export class Readiness {
    */
   report(): Promise<ReadinessReport> {
     if (this.stopping) {
-      return Promise.resolve({ ready: false, checkedAt: new Date(this.now()).toISOString(), checks: { process: { ok: false, detail: 'shutting down', durationMs: 0 } } });
+      return Promise.resolve({
+        ready: false,
+        checkedAt: new Date(this.now()).toISOString(),
+        checks: { process: { ok: false, detail: 'shutting down', durationMs: 0 } },
+      });
     }
     const at = this.now();
     // Taken before the checks run: a change while they run makes the next probe run them again.
@@ -154,7 +158,8 @@ function describeFailure(err: unknown): string {
   const e = err as { name?: unknown; code?: unknown; statusCode?: unknown; errorResponse?: { error?: unknown } };
   const parts = ['failed'];
   if (typeof e?.name === 'string' && /^[A-Za-z]{1,40}$/.test(e.name)) parts.push(e.name);
-  const code = typeof e?.code === 'string' || typeof e?.code === 'number' ? String(e.code) : typeof e?.errorResponse?.error === 'string' ? e.errorResponse.error : null;
+  const code =
+    typeof e?.code === 'string' || typeof e?.code === 'number' ? String(e.code) : typeof e?.errorResponse?.error === 'string' ? e.errorResponse.error : null;
   if (code && /^[A-Za-z0-9_.-]{1,40}$/.test(code)) parts.push(code);
   if (typeof e?.statusCode === 'number') parts.push(`HTTP ${e.statusCode}`);
   return parts.join(': ');

@@ -26,12 +26,15 @@ export function createGraphHttp(o: GraphHttpOptions): OnboardingGraph & { token(
   async function token(): Promise<string> {
     if (cached && cached.expiresOnTimestamp - Date.now() > TOKEN_REFRESH_MARGIN_MS) return cached.token;
     // One sign-in even when calls race: they share the pending device code flow.
-    pending ??= o.credential.getToken(o.scopes).then((t) => {
-      if (!t) throw new Error('The sign-in returned no token.');
-      return t;
-    }).finally(() => {
-      pending = undefined;
-    });
+    pending ??= o.credential
+      .getToken(o.scopes)
+      .then((t) => {
+        if (!t) throw new Error('The sign-in returned no token.');
+        return t;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
     cached = await pending;
     return cached.token;
   }

@@ -53,7 +53,7 @@ function permissionHint(path: string): string {
   }
   if (/roleManagementPolic/i.test(path)) return 'Sign in as a Privileged Role Administrator and consent to RoleManagementPolicy.ReadWrite.Directory.';
   if (/roleDefinitions/i.test(path)) return 'Consent to RoleManagement.Read.Directory.';
-  return 'Check the signed-in account\'s roles and consented scopes.';
+  return "Check the signed-in account's roles and consented scopes.";
 }
 
 const shown = (path: string) => {
@@ -80,8 +80,13 @@ export async function onboard(o: OnboardOptions, deps: OnboardDeps): Promise<Onb
       return await deps.graph.send<T>(call);
     } catch (err) {
       if (err instanceof GraphFailure) {
-        if (err.status === 401) throw new OnboardingError('sign-in', `Graph did not accept the sign-in (${err.code}: ${err.graphMessage}). Run the command again to sign in.`);
-        if (err.status === 403) throw new OnboardingError('permission', `Graph refused ${err.call.method} ${shown(err.call.path)} (403 ${err.code}: ${err.graphMessage}). ${permissionHint(err.call.path)}`);
+        if (err.status === 401)
+          throw new OnboardingError('sign-in', `Graph did not accept the sign-in (${err.code}: ${err.graphMessage}). Run the command again to sign in.`);
+        if (err.status === 403)
+          throw new OnboardingError(
+            'permission',
+            `Graph refused ${err.call.method} ${shown(err.call.path)} (403 ${err.code}: ${err.graphMessage}). ${permissionHint(err.call.path)}`,
+          );
         throw new OnboardingError('graph', `Graph answered ${err.status} ${err.code} to ${err.call.method} ${shown(err.call.path)}: ${err.graphMessage}`);
       }
       throw err;
@@ -95,7 +100,12 @@ export async function onboard(o: OnboardOptions, deps: OnboardDeps): Promise<Onb
       const page: { value?: T[]; '@odata.nextLink'?: string } = await read(next);
       items.push(...(page.value ?? []));
       const link = page['@odata.nextLink'];
-      next = link ? (() => { const u = new URL(link); return `${u.pathname}${u.search}`; })() : undefined;
+      next = link
+        ? (() => {
+            const u = new URL(link);
+            return `${u.pathname}${u.search}`;
+          })()
+        : undefined;
     }
     return items;
   };
@@ -106,7 +116,10 @@ export async function onboard(o: OnboardOptions, deps: OnboardDeps): Promise<Onb
   if (granted) {
     const missing = ONBOARDING_ADMIN_SCOPES.map((s) => s.name).filter((s) => !granted.includes(s));
     if (missing.length) {
-      throw new OnboardingError('permission', `The sign-in lacks ${missing.join(', ')}. Sign in again and accept the consent prompt for them (an administrator can grant them to the Microsoft Graph Command Line Tools app); the account also needs the Privileged Role Administrator role for the PIM steps.`);
+      throw new OnboardingError(
+        'permission',
+        `The sign-in lacks ${missing.join(', ')}. Sign in again and accept the consent prompt for them (an administrator can grant them to the Microsoft Graph Command Line Tools app); the account also needs the Privileged Role Administrator role for the PIM steps.`,
+      );
     }
   }
 
@@ -114,9 +127,16 @@ export async function onboard(o: OnboardOptions, deps: OnboardDeps): Promise<Onb
   if (o.dryRun) out('Reading the tenant:');
   const appFilter = o.appId ? `appId eq ${odata(o.appId.toLowerCase())}` : `displayName eq ${odata(o.appName)}`;
   const apps = await listAll<AppRegistration>(`/v1.0/applications?$filter=${encodeURIComponent(appFilter)}`);
-  if (o.appId && apps.length === 0) throw new OnboardingError('not-found', `No app registration has the client id ${o.appId} in this tenant. Check --app-id, or leave it out to create one named '${o.appName}'.`);
+  if (o.appId && apps.length === 0)
+    throw new OnboardingError(
+      'not-found',
+      `No app registration has the client id ${o.appId} in this tenant. Check --app-id, or leave it out to create one named '${o.appName}'.`,
+    );
   if (apps.length > 1) {
-    throw new OnboardingError('conflict', `${apps.length} app registrations are named '${o.appName}' (${apps.map((a) => a.appId).join(', ')}). Pass --app-id <client id> to pick one, or --app-name to create a new one.`);
+    throw new OnboardingError(
+      'conflict',
+      `${apps.length} app registrations are named '${o.appName}' (${apps.map((a) => a.appId).join(', ')}). Pass --app-id <client id> to pick one, or --app-name to create a new one.`,
+    );
   }
   const app = apps[0] ?? null;
   const sps = app ? await listAll<{ id: string }>(`/v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${odata(app.appId)}`)}`) : [];
@@ -127,23 +147,35 @@ export async function onboard(o: OnboardOptions, deps: OnboardDeps): Promise<Onb
       try {
         roles.push(await read(`/v1.0/roleManagement/directory/roleDefinitions/${r.toLowerCase()}?$select=id,displayName`));
       } catch (err) {
-        if (err instanceof OnboardingError && err.kind === 'graph' && /404/.test(err.message)) throw new OnboardingError('not-found', `--roles: no Entra role definition has the id ${r}.`);
+        if (err instanceof OnboardingError && err.kind === 'graph' && /404/.test(err.message))
+          throw new OnboardingError('not-found', `--roles: no Entra role definition has the id ${r}.`);
         throw err;
       }
     } else {
-      const found = await listAll<{ id: string; displayName: string }>(`/v1.0/roleManagement/directory/roleDefinitions?$filter=${encodeURIComponent(`displayName eq ${odata(r)}`)}&$select=id,displayName`);
-      if (found.length !== 1) throw new OnboardingError('not-found', `--roles: no Entra role is named '${r}'. Use the display name as the Entra admin center shows it (e.g. 'Security Operator') or the role definition id.`);
+      const found = await listAll<{ id: string; displayName: string }>(
+        `/v1.0/roleManagement/directory/roleDefinitions?$filter=${encodeURIComponent(`displayName eq ${odata(r)}`)}&$select=id,displayName`,
+      );
+      if (found.length !== 1)
+        throw new OnboardingError(
+          'not-found',
+          `--roles: no Entra role is named '${r}'. Use the display name as the Entra admin center shows it (e.g. 'Security Operator') or the role definition id.`,
+        );
       roles.push(found[0]!);
     }
   }
   const policies: RolePolicy[] = [];
   for (const role of roles) {
     const filter = `scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq ${odata(role.id)}`;
-    const assignments = await listAll<{ policyId: string; policy?: { id: string; rules?: Array<{ id: string; customExtensionId?: string | null; isEnabled?: boolean }> } }>(
-      `/beta/policies/roleManagementPolicyAssignments?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent('policy($expand=rules)')}`,
-    );
+    const assignments = await listAll<{
+      policyId: string;
+      policy?: { id: string; rules?: Array<{ id: string; customExtensionId?: string | null; isEnabled?: boolean }> };
+    }>(`/beta/policies/roleManagementPolicyAssignments?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent('policy($expand=rules)')}`);
     const a = assignments[0];
-    if (!a) throw new OnboardingError('not-found', `PIM has no policy for '${role.displayName}' at directory scope; open the role in PIM once (Entra admin center → PIM → Microsoft Entra roles → Settings) and run again.`);
+    if (!a)
+      throw new OnboardingError(
+        'not-found',
+        `PIM has no policy for '${role.displayName}' at directory scope; open the role in PIM once (Entra admin center → PIM → Microsoft Entra roles → Settings) and run again.`,
+      );
     const rule = a.policy?.rules?.find((x) => x.id === CUSTOM_EXTENSION_RULE_ID);
     policies.push({
       roleId: role.id,
@@ -161,7 +193,15 @@ export async function onboard(o: OnboardOptions, deps: OnboardDeps): Promise<Onb
     ? { kind: 'certificate', displayName: `${o.appName} (npm run onboard)`, ...deps.certificate }
     : { kind: 'secret', displayName: `${o.appName} (npm run onboard)`, rotate: o.rotateSecret };
   const plan = planOnboarding(
-    { appName: o.appName, host: o.host, extensionName, timeoutMs: o.timeoutMs, maxRetries: o.maxRetries, credential, replaceLinkedExtension: o.replaceLinkedExtension },
+    {
+      appName: o.appName,
+      host: o.host,
+      extensionName,
+      timeoutMs: o.timeoutMs,
+      maxRetries: o.maxRetries,
+      credential,
+      replaceLinkedExtension: o.replaceLinkedExtension,
+    },
     current,
     { newGuid, now: now() },
   );
@@ -215,7 +255,14 @@ function printSummary(out: (l: string) => void, changes: Change[]): void {
   for (const c of changes) out(`  ${c.resource.padEnd(width)}  ${c.action.padEnd(9)} ${c.detail}`);
 }
 
-function printNextSteps(out: (l: string) => void, o: OnboardOptions, appId: string, endpointUri: string, secretFile: string | undefined, certificate: boolean): void {
+function printNextSteps(
+  out: (l: string) => void,
+  o: OnboardOptions,
+  appId: string,
+  endpointUri: string,
+  secretFile: string | undefined,
+  certificate: boolean,
+): void {
   // The authority that signed the admin in: Entra (or its sovereign cloud), or the simulator.
   const consentHost = o.authorityHost;
   out('');
@@ -225,11 +272,14 @@ function printNextSteps(out: (l: string) => void, o: OnboardOptions, appId: stri
   out(`  2. Create the Azure Bot resource (single tenant, Microsoft App ID ${appId}), with the Teams channel,`);
   out(`     messaging endpoint ${o.host}/api/messages and an OAuth connection 'pim-sso' (Azure AD v2, token`);
   out(`     exchange URL api://botid-${appId}); or deploy the Bicep template in deploy/ with these values.`);
-  out('  3. Set the bot\'s environment:');
+  out("  3. Set the bot's environment:");
   out(`     TENANT_ID=${o.tenant}`);
   out(`     BOT_APP_ID=${appId}`);
   if (certificate) out('     BOT_CERTIFICATE_PATH=<the PEM with the private key of the certificate you uploaded>');
-  else if (secretFile) out(`     BOT_APP_SECRET=<in ${secretFile}, readable by you only; store it in Key Vault, e.g. az keyvault secret set --vault-name <vault> --name bot-app-secret --file ${secretFile}, then delete the file>`);
+  else if (secretFile)
+    out(
+      `     BOT_APP_SECRET=<in ${secretFile}, readable by you only; store it in Key Vault, e.g. az keyvault secret set --vault-name <vault> --name bot-app-secret --file ${secretFile}, then delete the file>`,
+    );
   else out('     BOT_APP_SECRET=<the secret stored by the first run; --rotate-secret issues a new one>');
   out(`     PUBLIC_BASE_URL=${o.host}`);
   out(`     PIM_ENDPOINT_APP_ID_URI=${endpointUri}`);

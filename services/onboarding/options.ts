@@ -8,7 +8,12 @@ import { z } from 'zod';
 /** Microsoft Graph Command Line Tools: a public client any tenant can consent to for delegated Graph scopes. */
 export const GRAPH_CLI_CLIENT_ID = '14d82eec-204b-4c2f-b7e8-296a70dab67e';
 const MICROSOFT_AUTHORITIES = ['https://login.microsoftonline.com', 'https://login.microsoftonline.us', 'https://login.partner.microsoftonline.cn'];
-const MICROSOFT_GRAPH_HOSTS = ['https://graph.microsoft.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us', 'https://microsoftgraph.chinacloudapi.cn'];
+const MICROSOFT_GRAPH_HOSTS = [
+  'https://graph.microsoft.com',
+  'https://graph.microsoft.us',
+  'https://dod-graph.microsoft.us',
+  'https://microsoftgraph.chinacloudapi.cn',
+];
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -21,10 +26,13 @@ const schema = z
       .string({ required_error: 'required: --tenant <tenant id or domain> (or TENANT_ID)' })
       .regex(/^([0-9a-fA-F-]{36}|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$/, '--tenant: the tenant id (a GUID) or its domain, e.g. contoso.onmicrosoft.com'),
     host: z
-      .string({ required_error: "required: --host <public https base URL of the bot>, e.g. https://pim-bot.contoso.com (or PUBLIC_BASE_URL)" })
+      .string({ required_error: 'required: --host <public https base URL of the bot>, e.g. https://pim-bot.contoso.com (or PUBLIC_BASE_URL)' })
       .url('--host: must be a URL, e.g. https://pim-bot.contoso.com')
       .refine((u) => new URL(u).protocol === 'https:', '--host: PIM calls the decision endpoint over HTTPS only; give the https:// base URL')
-      .refine((u) => { const x = new URL(u); return !x.search && !x.hash && (x.pathname === '/' || x.pathname === ''); }, '--host: the base URL only (https://host), without a path; the command adds /api/pim/evaluate')
+      .refine((u) => {
+        const x = new URL(u);
+        return !x.search && !x.hash && (x.pathname === '/' || x.pathname === '');
+      }, '--host: the base URL only (https://host), without a path; the command adds /api/pim/evaluate')
       .transform(trimSlash),
     appName: z.string().trim().min(1).max(120, '--app-name: at most 120 characters').default('PIM Approvals Bot'),
     appId: z.string().regex(GUID, '--app-id: the client id (a GUID) of an existing app registration to update').optional(),
@@ -49,13 +57,25 @@ const schema = z
     const authorityLocal = isLoopback(o.authorityHost);
     const graphLocal = isLoopback(o.graphBaseUrl);
     if (!authorityLocal && !MICROSOFT_AUTHORITIES.includes(o.authorityHost)) {
-      ctx.addIssue({ code: 'custom', path: ['authorityHost'], message: `--authority-host: a Microsoft Entra authority (${MICROSOFT_AUTHORITIES.join(', ')}) or the local simulator` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authorityHost'],
+        message: `--authority-host: a Microsoft Entra authority (${MICROSOFT_AUTHORITIES.join(', ')}) or the local simulator`,
+      });
     }
     if (!graphLocal && !MICROSOFT_GRAPH_HOSTS.includes(o.graphBaseUrl)) {
-      ctx.addIssue({ code: 'custom', path: ['graphBaseUrl'], message: `--graph-base-url: Microsoft Graph (${MICROSOFT_GRAPH_HOSTS.join(', ')}) or the local simulator` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['graphBaseUrl'],
+        message: `--graph-base-url: Microsoft Graph (${MICROSOFT_GRAPH_HOSTS.join(', ')}) or the local simulator`,
+      });
     }
     if (authorityLocal !== graphLocal) {
-      ctx.addIssue({ code: 'custom', path: ['graphBaseUrl'], message: '--authority-host and --graph-base-url: both Microsoft, or both the local simulator, not a mix' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['graphBaseUrl'],
+        message: '--authority-host and --graph-base-url: both Microsoft, or both the local simulator, not a mix',
+      });
     }
     // The simulator's sign-in shortcut must never be reachable against a real tenant.
     if (o.simApproveAs && !authorityLocal) {
@@ -66,7 +86,11 @@ const schema = z
     }
     const timeoutFloor = 3000;
     if (o.timeoutMs <= timeoutFloor) {
-      ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: `--timeout-ms: must exceed the decision endpoint's default budget (DECISION_BUDGET_MS ${timeoutFloor} ms), or PIM gives up before the bot answers` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeoutMs'],
+        message: `--timeout-ms: must exceed the decision endpoint's default budget (DECISION_BUDGET_MS ${timeoutFloor} ms), or PIM gives up before the bot answers`,
+      });
     }
   });
 

@@ -15,7 +15,12 @@ const OBJ = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
 const now = new Date('2026-05-01T00:00:00Z');
 let n = 0;
 const ids = () => ({ now, newGuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}` });
-const empty: CurrentState = { app: null, servicePrincipalExists: false, extension: null, policies: [{ roleId: 'r1', roleName: 'Security Operator', policyId: 'p1', rule: { customExtensionId: null, isEnabled: false } }] };
+const empty: CurrentState = {
+  app: null,
+  servicePrincipalExists: false,
+  extension: null,
+  policies: [{ roleId: 'r1', roleName: 'Security Operator', policyId: 'p1', rule: { customExtensionId: null, isEnabled: false } }],
+};
 
 describe('the onboarding plan', () => {
   it('creates the registration first and sets its identifier URIs once the client id exists', () => {
@@ -33,7 +38,11 @@ describe('the onboarding plan', () => {
     expect(create.api.requestedAccessTokenVersion).toBe(2);
     expect(create.identifierUris).toBeUndefined();
     const uris = resolveCall(plan.changes[1]!.call!, { appId: APP, appObjectId: OBJ });
-    expect(uris).toEqual({ method: 'PATCH', path: `/v1.0/applications/${OBJ}`, body: { identifierUris: [`api://botid-${APP}`, `api://pim-bot.contoso.com/${APP}`] } });
+    expect(uris).toEqual({
+      method: 'PATCH',
+      path: `/v1.0/applications/${OBJ}`,
+      body: { identifierUris: [`api://botid-${APP}`, `api://pim-bot.contoso.com/${APP}`] },
+    });
     const ext = plan.changes.find((c) => c.resource === 'PIM custom extension')!.call!.body as any;
     expect(ext.authenticationConfiguration.resourceId).toBe(`api://pim-bot.contoso.com/${APP_ID}`);
     const rule = plan.changes.at(-1)!.call!.body as any;
@@ -41,11 +50,22 @@ describe('the onboarding plan', () => {
   });
 
   it('on an existing v1 registration, switches to v2 tokens before it adds the host-based URI', () => {
-    const plan = planOnboarding(desired, {
-      ...empty,
-      servicePrincipalExists: true,
-      app: { id: OBJ, appId: APP, displayName: 'PIM Approvals Bot', identifierUris: [`api://${APP}`, `api://old-host.contoso.com/${APP}`], api: { requestedAccessTokenVersion: null }, passwordCredentials: [{ keyId: 'k', displayName: desired.credential.displayName, endDateTime: '2026-09-01T00:00:00Z' }] },
-    }, ids());
+    const plan = planOnboarding(
+      desired,
+      {
+        ...empty,
+        servicePrincipalExists: true,
+        app: {
+          id: OBJ,
+          appId: APP,
+          displayName: 'PIM Approvals Bot',
+          identifierUris: [`api://${APP}`, `api://old-host.contoso.com/${APP}`],
+          api: { requestedAccessTokenVersion: null },
+          passwordCredentials: [{ keyId: 'k', displayName: desired.credential.displayName, endDateTime: '2026-09-01T00:00:00Z' }],
+        },
+      },
+      ids(),
+    );
     const appCalls = plan.changes.filter((c) => c.call?.path === `/v1.0/applications/${OBJ}`).map((c) => Object.keys(c.call!.body as object));
     expect(appCalls).toEqual([['api'], ['requiredResourceAccess', 'web'], ['identifierUris']]);
     const uris = plan.changes.find((c) => c.resource === 'Application ID URIs')!.call!.body as any;
@@ -56,7 +76,12 @@ describe('the onboarding plan', () => {
   });
 
   it('adds a secret when ours has expired, or on --rotate-secret', () => {
-    const app = { id: OBJ, appId: APP, displayName: 'x', passwordCredentials: [{ keyId: 'k', displayName: desired.credential.displayName, endDateTime: '2026-04-01T00:00:00Z' }] };
+    const app = {
+      id: OBJ,
+      appId: APP,
+      displayName: 'x',
+      passwordCredentials: [{ keyId: 'k', displayName: desired.credential.displayName, endDateTime: '2026-04-01T00:00:00Z' }],
+    };
     expect(planOnboarding(desired, { ...empty, app }, ids()).changes.find((c) => c.resource === 'client secret')!.action).toBe('create');
     const valid = { ...app, passwordCredentials: [{ ...app.passwordCredentials[0]!, endDateTime: '2027-01-01T00:00:00Z' }] };
     expect(planOnboarding(desired, { ...empty, app: valid }, ids()).changes.find((c) => c.resource === 'client secret')!.action).toBe('unchanged');
@@ -65,7 +90,10 @@ describe('the onboarding plan', () => {
   });
 
   it('will not take over a role that already calls another custom extension unless told to', () => {
-    const taken: CurrentState = { ...empty, policies: [{ roleId: 'r1', roleName: 'Security Operator', policyId: 'p1', rule: { customExtensionId: 'someone-elses', isEnabled: true } }] };
+    const taken: CurrentState = {
+      ...empty,
+      policies: [{ roleId: 'r1', roleName: 'Security Operator', policyId: 'p1', rule: { customExtensionId: 'someone-elses', isEnabled: true } }],
+    };
     expect(() => planOnboarding(desired, taken, ids())).toThrow(OnboardingError);
     expect(() => planOnboarding(desired, taken, ids())).toThrow(/--replace-linked-extension/);
     const plan = planOnboarding({ ...desired, replaceLinkedExtension: true }, taken, ids());
@@ -79,7 +107,9 @@ describe('the onboarding plan', () => {
       keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: 'MIIB', displayName: 'c' }],
     });
     const ours = { ...app, keyCredentials: [{ keyId: 'k', displayName: 'c', customKeyIdentifier: 'dGh1bWI=', endDateTime: '2027-01-01T00:00:00Z' }] };
-    expect(planOnboarding({ ...desired, credential: cert }, { ...empty, app: ours }, ids()).changes.find((c) => c.resource === 'certificate')!.action).toBe('unchanged');
+    expect(planOnboarding({ ...desired, credential: cert }, { ...empty, app: ours }, ids()).changes.find((c) => c.resource === 'certificate')!.action).toBe(
+      'unchanged',
+    );
     const other = { ...app, keyCredentials: [{ ...ours.keyCredentials[0]!, customKeyIdentifier: 'b3RoZXI=' }] };
     expect(() => planOnboarding({ ...desired, credential: cert }, { ...empty, app: other }, ids())).toThrow(/already has 1 other certificate/);
   });

@@ -103,7 +103,10 @@ export function endpointIdentifierUri(host: string, appId: string): string {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v ?? null);
 }
@@ -171,7 +174,11 @@ export function desiredExtension(d: Desired, resourceId: string): Record<string,
     description: `Pre-approval checks by ${d.appName} (tickets, on-call, risk); requests it cannot clear go to human approval in Teams.`,
     endpointConfiguration: { '@odata.type': '#microsoft.graph.httpRequestEndpoint', targetUrl: `${d.host}${DECISION_ENDPOINT_PATH}` },
     authenticationConfiguration: { '@odata.type': '#microsoft.graph.azureAdTokenAuthentication', resourceId },
-    clientConfiguration: { '@odata.type': '#microsoft.graph.customExtensionClientConfiguration', timeoutInMilliseconds: d.timeoutMs, maximumRetries: d.maxRetries },
+    clientConfiguration: {
+      '@odata.type': '#microsoft.graph.customExtensionClientConfiguration',
+      timeoutInMilliseconds: d.timeoutMs,
+      maximumRetries: d.maxRetries,
+    },
     // Learn documents `entraGroups` for PIM for Groups; `entraRoles` is the Entra roles value tooling uses.
     resourceType: 'entraRoles',
     customAttributes: [],
@@ -179,14 +186,16 @@ export function desiredExtension(d: Desired, resourceId: string): Record<string,
 }
 
 function extensionMatches(cur: CustomExtension, want: Record<string, any>): boolean {
-  return cur.displayName === want.displayName
-    && (cur.description ?? null) === want.description
-    && cur.endpointConfiguration?.targetUrl === want.endpointConfiguration.targetUrl
-    && cur.authenticationConfiguration?.['@odata.type'] === want.authenticationConfiguration['@odata.type']
-    && cur.authenticationConfiguration?.resourceId === want.authenticationConfiguration.resourceId
-    && cur.clientConfiguration?.timeoutInMilliseconds === want.clientConfiguration.timeoutInMilliseconds
-    && cur.clientConfiguration?.maximumRetries === want.clientConfiguration.maximumRetries
-    && (cur.resourceType ?? null) === want.resourceType;
+  return (
+    cur.displayName === want.displayName &&
+    (cur.description ?? null) === want.description &&
+    cur.endpointConfiguration?.targetUrl === want.endpointConfiguration.targetUrl &&
+    cur.authenticationConfiguration?.['@odata.type'] === want.authenticationConfiguration['@odata.type'] &&
+    cur.authenticationConfiguration?.resourceId === want.authenticationConfiguration.resourceId &&
+    cur.clientConfiguration?.timeoutInMilliseconds === want.clientConfiguration.timeoutInMilliseconds &&
+    cur.clientConfiguration?.maximumRetries === want.clientConfiguration.maximumRetries &&
+    (cur.resourceType ?? null) === want.resourceType
+  );
 }
 
 export function planOnboarding(d: Desired, cur: CurrentState, ids: { newGuid: () => string; now: Date }): Plan {
@@ -208,7 +217,11 @@ export function planOnboarding(d: Desired, cur: CurrentState, ids: { newGuid: ()
       resource: 'app registration',
       action: 'create',
       detail: `${d.appName}: single tenant, v2 access tokens, scope ${SSO_SCOPE_VALUE}, Teams clients pre-authorised, ${rra.reduce((n, r) => n + r.resourceAccess.length, 0)} API permissions`,
-      call: { method: 'POST', path: '/v1.0/applications', body: { displayName: d.appName, signInAudience: 'AzureADMyOrg', api, requiredResourceAccess: rra, web: { redirectUris: redirects } } },
+      call: {
+        method: 'POST',
+        path: '/v1.0/applications',
+        body: { displayName: d.appName, signInAudience: 'AzureADMyOrg', api, requiredResourceAccess: rra, web: { redirectUris: redirects } },
+      },
       captures: 'app',
     });
     changes.push({
@@ -236,26 +249,49 @@ export function planOnboarding(d: Desired, cur: CurrentState, ids: { newGuid: ()
         resource: 'app registration',
         action: 'update',
         detail: [rraChanged ? 'required API permissions' : '', webChanged ? 'Bot Framework redirect URI' : ''].filter(Boolean).join(', '),
-        call: { method: 'PATCH', path: appPath, body: { ...(rraChanged ? { requiredResourceAccess: rra } : {}), ...(webChanged ? { web: { redirectUris: redirects } } : {}) } },
+        call: {
+          method: 'PATCH',
+          path: appPath,
+          body: { ...(rraChanged ? { requiredResourceAccess: rra } : {}), ...(webChanged ? { web: { redirectUris: redirects } } : {}) },
+        },
       });
     }
-    if (!apiChanged && !rraChanged && !webChanged) changes.push({ resource: 'app registration', action: 'unchanged', detail: `${app.displayName} (${app.appId})` });
-    changes.push(urisChanged
-      ? { resource: 'Application ID URIs', action: 'update', detail: uris.join(', '), call: { method: 'PATCH', path: appPath, body: { identifierUris: uris } } }
-      : { resource: 'Application ID URIs', action: 'unchanged', detail: `${sso}, ${endpoint}` });
+    if (!apiChanged && !rraChanged && !webChanged)
+      changes.push({ resource: 'app registration', action: 'unchanged', detail: `${app.displayName} (${app.appId})` });
+    changes.push(
+      urisChanged
+        ? {
+            resource: 'Application ID URIs',
+            action: 'update',
+            detail: uris.join(', '),
+            call: { method: 'PATCH', path: appPath, body: { identifierUris: uris } },
+          }
+        : { resource: 'Application ID URIs', action: 'unchanged', detail: `${sso}, ${endpoint}` },
+    );
   }
 
   // 2. The service principal: PIM and admin consent need the app to exist in the tenant.
-  changes.push(app && cur.servicePrincipalExists
-    ? { resource: 'service principal', action: 'unchanged', detail: `for ${app.appId}` }
-    : { resource: 'service principal', action: 'create', detail: 'the app in this tenant (for consent and tokens)', call: { method: 'POST', path: '/v1.0/servicePrincipals', body: { appId } } });
+  changes.push(
+    app && cur.servicePrincipalExists
+      ? { resource: 'service principal', action: 'unchanged', detail: `for ${app.appId}` }
+      : {
+          resource: 'service principal',
+          action: 'create',
+          detail: 'the app in this tenant (for consent and tokens)',
+          call: { method: 'POST', path: '/v1.0/servicePrincipals', body: { appId } },
+        },
+  );
 
   // 3. The bot's credential: a secret only when none of ours is valid (or on --rotate-secret).
   const c = d.credential;
   if (c.kind === 'secret') {
     const mine = (app?.passwordCredentials ?? []).find((p) => p.displayName === c.displayName && Date.parse(p.endDateTime) > ids.now.getTime());
     if (mine && !c.rotate) {
-      changes.push({ resource: 'client secret', action: 'unchanged', detail: `'${c.displayName}' valid until ${mine.endDateTime.slice(0, 10)} (use --rotate-secret for a new one)` });
+      changes.push({
+        resource: 'client secret',
+        action: 'unchanged',
+        detail: `'${c.displayName}' valid until ${mine.endDateTime.slice(0, 10)} (use --rotate-secret for a new one)`,
+      });
     } else {
       const end = new Date(ids.now.getTime() + SECRET_LIFETIME_DAYS * 24 * 3600_000).toISOString();
       changes.push({
@@ -271,13 +307,20 @@ export function planOnboarding(d: Desired, cur: CurrentState, ids: { newGuid: ()
     if (keys.some((k) => k.customKeyIdentifier === c.thumbprint)) {
       changes.push({ resource: 'certificate', action: 'unchanged', detail: `thumbprint ${c.thumbprint}` });
     } else if (keys.length > 0) {
-      throw new OnboardingError('conflict', `The app registration already has ${keys.length} other certificate(s). Graph replaces the whole keyCredentials list and does not return existing keys, so the command will not overwrite them: upload the certificate in the Entra admin center (Certificates & secrets), or remove the old ones first.`);
+      throw new OnboardingError(
+        'conflict',
+        `The app registration already has ${keys.length} other certificate(s). Graph replaces the whole keyCredentials list and does not return existing keys, so the command will not overwrite them: upload the certificate in the Entra admin center (Certificates & secrets), or remove the old ones first.`,
+      );
     } else {
       changes.push({
         resource: 'certificate',
         action: 'create',
         detail: `thumbprint ${c.thumbprint}, valid until ${c.notAfter.slice(0, 10)}`,
-        call: { method: 'PATCH', path: appPath, body: { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: c.base64Der, displayName: c.displayName }] } },
+        call: {
+          method: 'PATCH',
+          path: appPath,
+          body: { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: c.base64Der, displayName: c.displayName }] },
+        },
       });
     }
   }
@@ -295,14 +338,16 @@ export function planOnboarding(d: Desired, cur: CurrentState, ids: { newGuid: ()
     });
   } else {
     extensionId = cur.extension.id;
-    changes.push(extensionMatches(cur.extension, wantExt)
-      ? { resource: 'PIM custom extension', action: 'unchanged', detail: `${d.extensionName} (${extensionId})` }
-      : {
-          resource: 'PIM custom extension',
-          action: 'update',
-          detail: `${d.extensionName} → ${wantExt.endpointConfiguration.targetUrl}, timeout ${d.timeoutMs} ms, ${d.maxRetries} retries`,
-          call: { method: 'PATCH', path: `/beta/identityGovernance/privilegedAccess/customExtensions/${extensionId}`, body: wantExt },
-        });
+    changes.push(
+      extensionMatches(cur.extension, wantExt)
+        ? { resource: 'PIM custom extension', action: 'unchanged', detail: `${d.extensionName} (${extensionId})` }
+        : {
+            resource: 'PIM custom extension',
+            action: 'update',
+            detail: `${d.extensionName} → ${wantExt.endpointConfiguration.targetUrl}, timeout ${d.timeoutMs} ms, ${d.maxRetries} retries`,
+            call: { method: 'PATCH', path: `/beta/identityGovernance/privilegedAccess/customExtensions/${extensionId}`, body: wantExt },
+          },
+    );
   }
 
   // 5. Each chosen role's policy calls it before activation.
@@ -313,7 +358,10 @@ export function planOnboarding(d: Desired, cur: CurrentState, ids: { newGuid: ()
       continue;
     }
     if (r?.isEnabled && r.customExtensionId && !d.replaceLinkedExtension) {
-      throw new OnboardingError('conflict', `The PIM policy of '${p.roleName}' already calls another custom extension (${r.customExtensionId}). Unlink it in PIM role settings, or pass --replace-linked-extension to point it at the bot.`);
+      throw new OnboardingError(
+        'conflict',
+        `The PIM policy of '${p.roleName}' already calls another custom extension (${r.customExtensionId}). Unlink it in PIM role settings, or pass --replace-linked-extension to point it at the bot.`,
+      );
     }
     changes.push({
       resource: `role policy: ${p.roleName}`,

@@ -19,7 +19,8 @@ export const DEFAULT_COLLAPSE: CollapseOptions = { threshold: 5, windowMs: 60_00
 
 export function collapseOptions(partial: Partial<CollapseOptions> = {}): CollapseOptions {
   const o = { ...DEFAULT_COLLAPSE, ...partial };
-  if (!(Number.isInteger(o.threshold) && o.threshold >= 0)) throw new Error(`Summary threshold ${o.threshold} must be a whole number ≥ 0 (cards per channel per minute before collapsing)`);
+  if (!(Number.isInteger(o.threshold) && o.threshold >= 0))
+    throw new Error(`Summary threshold ${o.threshold} must be a whole number ≥ 0 (cards per channel per minute before collapsing)`);
   if (!(o.windowMs > 0)) throw new Error(`Summary window ${o.windowMs} ms must be positive`);
   if (!(Number.isInteger(o.pageSize) && o.pageSize >= 2 && o.pageSize <= SUMMARY_MAX_ENTRIES)) {
     throw new Error(`Summary page size ${o.pageSize} must be between 2 and ${SUMMARY_MAX_ENTRIES} (what one card can list under Teams' size limit)`);

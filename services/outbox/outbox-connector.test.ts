@@ -14,12 +14,23 @@ function connectorSender(): OutboxSender {
   return {
     async send(d: OutboxDelivery) {
       const conversation = encodeURIComponent(d.conversationId);
-      const url = d.kind === 'update' ? `${d.serviceUrl}v3/conversations/${conversation}/activities/${encodeURIComponent(d.activityId!)}` : `${d.serviceUrl}v3/conversations/${conversation}/activities`;
+      const url =
+        d.kind === 'update'
+          ? `${d.serviceUrl}v3/conversations/${conversation}/activities/${encodeURIComponent(d.activityId!)}`
+          : `${d.serviceUrl}v3/conversations/${conversation}/activities`;
       const activity =
         d.payload.type === 'card'
-          ? { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: d.payload.card }], replyToId: d.replyToId ?? undefined }
+          ? {
+              type: 'message',
+              attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: d.payload.card }],
+              replyToId: d.replyToId ?? undefined,
+            }
           : { type: 'message', text: d.payload.text, replyToId: d.replyToId ?? undefined };
-      const res = await fetch(url, { method: d.kind === 'update' ? 'PUT' : 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+      const res = await fetch(url, {
+        method: d.kind === 'update' ? 'PUT' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(activity),
+      });
       if (!res.ok) throw Object.assign(new Error(`Bot Connector answered ${res.status}`), { statusCode: res.status, headers: res.headers });
       return { activityId: ((await res.json()) as { id: string }).id };
     },
@@ -44,7 +55,13 @@ describe('outbox against the Bot Connector stand-in', () => {
   });
 
   const card = (n: number) => ({ type: 'card' as const, card: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: `card ${n}` }] } });
-  const post = (n: number, conversationId = CHANNEL) => ({ conversationId, serviceUrl: connector.serviceUrl, kind: 'post' as const, payload: card(n), dedupeKey: `card:${n}:${conversationId}` });
+  const post = (n: number, conversationId = CHANNEL) => ({
+    conversationId,
+    serviceUrl: connector.serviceUrl,
+    kind: 'post' as const,
+    payload: card(n),
+    dedupeKey: `card:${n}:${conversationId}`,
+  });
 
   test('a 429 with Retry-After pauses the conversation for that long, then the card is delivered once', async () => {
     connector.failNext(429, 1, { retryAfterSeconds: 2 });
@@ -56,7 +73,12 @@ describe('outbox against the Bot Connector stand-in', () => {
       [CHANNEL, 429],
       [OTHER, 200],
     ]);
-    expect(await outbox.byDedupeKey(post(1).dedupeKey)).toMatchObject({ status: 'pending', attempts: 0, not_before: new Date(T0 + 2_000).toISOString(), last_error: '429: Bot Connector answered 429' });
+    expect(await outbox.byDedupeKey(post(1).dedupeKey)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      not_before: new Date(T0 + 2_000).toISOString(),
+      last_error: '429: Bot Connector answered 429',
+    });
 
     await outbox.enqueue(post(3));
     clock.advance(1_500);
@@ -65,9 +87,17 @@ describe('outbox against the Bot Connector stand-in', () => {
 
     clock.advance(500);
     expect(await outbox.drain()).toMatchObject({ sent: 2 });
-    expect(connector.posts.filter((p) => p.conversationId === CHANNEL).map((p) => p.activity.attachments[0].content.body[0].text)).toEqual(['card 1', 'card 3']);
+    expect(connector.posts.filter((p) => p.conversationId === CHANNEL).map((p) => p.activity.attachments[0].content.body[0].text)).toEqual([
+      'card 1',
+      'card 3',
+    ]);
     const row = await outbox.byDedupeKey(post(1).dedupeKey);
-    expect(row).toMatchObject({ status: 'sent', attempts: 1, last_error: null, result_activity_id: connector.posts.find((p) => p.activity.attachments[0].content.body[0].text === 'card 1')!.activityId });
+    expect(row).toMatchObject({
+      status: 'sent',
+      attempts: 1,
+      last_error: null,
+      result_activity_id: connector.posts.find((p) => p.activity.attachments[0].content.body[0].text === 'card 1')!.activityId,
+    });
   });
 
   test('a 503 is retried with backoff and delivered on a later pass', async () => {
@@ -97,7 +127,15 @@ describe('outbox against the Bot Connector stand-in', () => {
     await outbox.enqueue(post(1));
     await outbox.drain();
     const activityId = connector.posts[0]!.activityId;
-    await outbox.enqueue({ conversationId: CHANNEL, serviceUrl: connector.serviceUrl, kind: 'update', activityId, payload: card(2), dedupeKey: `update:${activityId}:v2`, revision: 2 });
+    await outbox.enqueue({
+      conversationId: CHANNEL,
+      serviceUrl: connector.serviceUrl,
+      kind: 'update',
+      activityId,
+      payload: card(2),
+      dedupeKey: `update:${activityId}:v2`,
+      revision: 2,
+    });
     await outbox.drain();
     expect(connector.updates.map((u) => [u.activityId, u.activity.attachments[0].content.body[0].text])).toEqual([[activityId, 'card 2']]);
   });

@@ -33,7 +33,15 @@ function post(n: number, extra: Partial<OutboxMessage> = {}): OutboxMessage {
 }
 
 function entry(n: number): SummaryEntry {
-  return { requestId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, version: 1, requesterName: `User ${n}`, requesterUpn: `u${n}@contoso.com`, roleName: 'Global Reader', scope: 'Directory', requestedAt: new Date(T0).toISOString() };
+  return {
+    requestId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    version: 1,
+    requesterName: `User ${n}`,
+    requesterUpn: `u${n}@contoso.com`,
+    roleName: 'Global Reader',
+    scope: 'Directory',
+    requestedAt: new Date(T0).toISOString(),
+  };
 }
 
 /** An approval-card post that may be collapsed into a summary. */
@@ -43,7 +51,15 @@ function approvalPost(n: number, conversationId = CHANNEL): OutboxMessage {
     conversationId,
     serviceUrl: SERVICE_URL,
     kind: 'post',
-    payload: { type: 'card', card: { type: 'AdaptiveCard', version: '1.5', body: [], actions: [{ type: 'Action.Execute', verb: 'pim.approve', data: { requestId: e.requestId, version: 1 } }] } },
+    payload: {
+      type: 'card',
+      card: {
+        type: 'AdaptiveCard',
+        version: '1.5',
+        body: [],
+        actions: [{ type: 'Action.Execute', verb: 'pim.approve', data: { requestId: e.requestId, version: 1 } }],
+      },
+    },
     dedupeKey: `card:${e.requestId}:v1:${conversationId}`,
     meta: { requestId: e.requestId, version: 1 },
     summary: e,
@@ -96,9 +112,28 @@ describe('outbox', () => {
     expect(r.sender.sent).toHaveLength(1);
     // The card goes out as enqueued plus the row's hidden marker, by which a copy whose answer was lost is found.
     const id = r.sender.sent[0]!.delivery.id;
-    expect(r.sender.sent[0]!.delivery).toMatchObject({ kind: 'post', conversationId: CHANNEL, serviceUrl: SERVICE_URL, attempt: 1, payload: marked(post(1).payload, id) });
-    expect(r.sentEvents).toEqual([expect.objectContaining({ dedupeKey: 'card:req-1:v1:' + CHANNEL, activityId: r.sender.sent[0]!.activityId, meta: { requestId: 'req-1', version: 1 }, covers: [] })]);
-    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', attempts: 1, result_activity_id: r.sender.sent[0]!.activityId, sent_at: new Date(T0).toISOString(), lease_owner: null });
+    expect(r.sender.sent[0]!.delivery).toMatchObject({
+      kind: 'post',
+      conversationId: CHANNEL,
+      serviceUrl: SERVICE_URL,
+      attempt: 1,
+      payload: marked(post(1).payload, id),
+    });
+    expect(r.sentEvents).toEqual([
+      expect.objectContaining({
+        dedupeKey: 'card:req-1:v1:' + CHANNEL,
+        activityId: r.sender.sent[0]!.activityId,
+        meta: { requestId: 'req-1', version: 1 },
+        covers: [],
+      }),
+    ]);
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({
+      status: 'sent',
+      attempts: 1,
+      result_activity_id: r.sender.sent[0]!.activityId,
+      sent_at: new Date(T0).toISOString(),
+      lease_owner: null,
+    });
     expect(await r.outbox.drain()).toMatchObject({ sent: 0 });
   });
 
@@ -116,7 +151,15 @@ describe('outbox', () => {
 
   test('a newer update of a message replaces an older one that has not gone yet', async () => {
     r = await rig();
-    const update = (v: number): OutboxMessage => ({ conversationId: CHANNEL, serviceUrl: SERVICE_URL, kind: 'update', activityId: 'msg-1', payload: { type: 'card', card: { v } }, dedupeKey: `update:msg-1:v${v}`, revision: v });
+    const update = (v: number): OutboxMessage => ({
+      conversationId: CHANNEL,
+      serviceUrl: SERVICE_URL,
+      kind: 'update',
+      activityId: 'msg-1',
+      payload: { type: 'card', card: { v } },
+      dedupeKey: `update:msg-1:v${v}`,
+      revision: v,
+    });
     await r.outbox.enqueue(update(2));
     await r.outbox.enqueue(update(3));
     await r.outbox.drain();
@@ -132,7 +175,14 @@ describe('outbox', () => {
 
   test('updates without revisions: the latest enqueued wins', async () => {
     r = await rig();
-    const update = (n: number): OutboxMessage => ({ conversationId: CHANNEL, serviceUrl: SERVICE_URL, kind: 'update', activityId: 'msg-9', payload: { type: 'text', text: `t${n}` }, dedupeKey: `u${n}` });
+    const update = (n: number): OutboxMessage => ({
+      conversationId: CHANNEL,
+      serviceUrl: SERVICE_URL,
+      kind: 'update',
+      activityId: 'msg-9',
+      payload: { type: 'text', text: `t${n}` },
+      dedupeKey: `u${n}`,
+    });
     await r.outbox.enqueue(update(1));
     r.clock.advance(1);
     await r.outbox.enqueue(update(2));
@@ -147,7 +197,13 @@ describe('outbox', () => {
     expect(await r.outbox.drain()).toMatchObject({ failed: 1, sent: 0 });
     const row = await r.row(post(1).dedupeKey);
     expect(row).toMatchObject({ status: 'failed', attempts: 1, last_error: '403: Bot is not part of the conversation roster' });
-    expect(r.failedEvents).toEqual([expect.objectContaining({ dedupeKey: post(1).dedupeKey, lastError: '403: Bot is not part of the conversation roster', meta: { requestId: 'req-1', version: 1 } })]);
+    expect(r.failedEvents).toEqual([
+      expect.objectContaining({
+        dedupeKey: post(1).dedupeKey,
+        lastError: '403: Bot is not part of the conversation roster',
+        meta: { requestId: 'req-1', version: 1 },
+      }),
+    ]);
     r.clock.advance(3_600_000);
     await r.outbox.drain();
     expect(r.sender.calls).toHaveLength(1);
@@ -159,13 +215,22 @@ describe('outbox', () => {
     r.sender.failNext(() => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 1);
     await r.outbox.enqueue(post(1));
     expect(await r.outbox.drain()).toMatchObject({ retried: 1 });
-    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'pending', attempts: 1, last_error: '502: Bot Connector answered 502', not_before: new Date(T0 + 2_000).toISOString() });
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      last_error: '502: Bot Connector answered 502',
+      not_before: new Date(T0 + 2_000).toISOString(),
+    });
     r.clock.advance(1_999);
     await r.outbox.drain();
     expect(r.sender.calls).toHaveLength(1);
     r.clock.advance(1);
     expect(await r.outbox.drain()).toMatchObject({ retried: 1 });
-    expect(await r.row(post(1).dedupeKey)).toMatchObject({ attempts: 2, last_error: 'ECONNRESET: socket hang up', not_before: new Date(T0 + 2_000 + 4_000).toISOString() });
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({
+      attempts: 2,
+      last_error: 'ECONNRESET: socket hang up',
+      not_before: new Date(T0 + 2_000 + 4_000).toISOString(),
+    });
     r.clock.advance(4_000);
     expect(await r.outbox.drain()).toMatchObject({ sent: 1 });
     expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', attempts: 3, last_error: null });
@@ -199,7 +264,11 @@ describe('outbox', () => {
       r.clock.advance(10 * 60_000);
     }
     expect(r.sender.calls).toHaveLength(3);
-    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'failed', attempts: 3, last_error: 'gave up after 3 attempts; last: 500: Bot Connector answered 500' });
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      last_error: 'gave up after 3 attempts; last: 500: Bot Connector answered 500',
+    });
     expect(r.failedEvents).toHaveLength(1);
   });
 
@@ -275,7 +344,14 @@ describe('outbox', () => {
 
   test('a reply carries the thread it goes under', async () => {
     r = await rig();
-    await r.outbox.enqueue({ conversationId: CHANNEL, serviceUrl: SERVICE_URL, kind: 'reply', replyToId: 'root-1', payload: { type: 'text', text: 'Approved by Megan' }, dedupeKey: 'reply:1' });
+    await r.outbox.enqueue({
+      conversationId: CHANNEL,
+      serviceUrl: SERVICE_URL,
+      kind: 'reply',
+      replyToId: 'root-1',
+      payload: { type: 'text', text: 'Approved by Megan' },
+      dedupeKey: 'reply:1',
+    });
     await r.outbox.drain();
     expect(r.sender.sent[0]!.delivery).toMatchObject({ kind: 'reply', replyToId: 'root-1', activityId: null });
   });
@@ -329,7 +405,10 @@ describe('outbox on two instances sharing one database', () => {
       const sender = fakeSender(clock, { delayMs: 2 });
       const sentBy = { a: 0, b: 0 };
       const via = (name: 'a' | 'b') => ({ send: (d: OutboxDelivery) => (sentBy[name]++, sender.send(d)) });
-      const outboxes = [new Outbox({ db: a.db, sender: via('a'), now: clock.now, instanceId: 'a' }), new Outbox({ db: b.db, sender: via('b'), now: clock.now, instanceId: 'b' })];
+      const outboxes = [
+        new Outbox({ db: a.db, sender: via('a'), now: clock.now, instanceId: 'a' }),
+        new Outbox({ db: b.db, sender: via('b'), now: clock.now, instanceId: 'b' }),
+      ];
       const conversations = ['19:c1@thread.tacv2', '19:c2@thread.tacv2', '19:c3@thread.tacv2'];
       for (let i = 0; i < 90; i++) await outboxes[i % 2]!.enqueue(post(i, { conversationId: conversations[i % 3]!, dedupeKey: `card:${i}` }));
       for (let round = 0; round < 200 && sender.sent.length < 90; round++) {
@@ -411,7 +490,10 @@ describe('summary collapse in the outbox', () => {
     expect(await r.outbox.drain()).toMatchObject({ summaries: 1, sent: 1 });
     const summary = r.sender.sent[5]!;
     expect(requestIdsOf((summary.delivery.payload as { card: object }).card)).toEqual([5, 6, 7, 8, 9, 10, 11].map((n) => entry(n).requestId));
-    expect(unmarked(summary.delivery.payload)).toEqual({ type: 'card', card: renderSummaryCard({ entries: [5, 6, 7, 8, 9, 10, 11].map(entry), part: 1, parts: 1, batchTotal: 7, now: new Date(T0 + 60_000) }) });
+    expect(unmarked(summary.delivery.payload)).toEqual({
+      type: 'card',
+      card: renderSummaryCard({ entries: [5, 6, 7, 8, 9, 10, 11].map(entry), part: 1, parts: 1, batchTotal: 7, now: new Date(T0 + 60_000) }),
+    });
     // onSent tells the caller which requests the summary stands for, with their own ids.
     const event = r.sentEvents.at(-1)!;
     expect(event.activityId).toBe(summary.activityId);
@@ -442,7 +524,14 @@ describe('summary collapse in the outbox', () => {
   test('other messages to the channel (updates, posts without a summary entry) neither count nor wait', async () => {
     r = await rig();
     for (let i = 0; i < 5; i++) await r.outbox.enqueue(post(100 + i));
-    await r.outbox.enqueue({ conversationId: CHANNEL, serviceUrl: SERVICE_URL, kind: 'update', activityId: 'm1', payload: { type: 'text', text: 'x' }, dedupeKey: 'u1' });
+    await r.outbox.enqueue({
+      conversationId: CHANNEL,
+      serviceUrl: SERVICE_URL,
+      kind: 'update',
+      activityId: 'm1',
+      payload: { type: 'text', text: 'x' },
+      dedupeKey: 'u1',
+    });
     expect((await r.outbox.enqueue(approvalPost(1))).status).toBe('pending');
   });
 
@@ -502,12 +591,32 @@ describe('send errors', () => {
 
   test.each([
     ['429 with retryAfterMs', httpError(429, { retryAfterMs: 1500 }), { kind: 'throttled', retryAfterMs: 1500 }],
-    ['429 with a Retry-After header in seconds (fetch Headers)', httpError(429, { headers: new Headers({ 'Retry-After': '7' }) }), { kind: 'throttled', retryAfterMs: 7000 }],
-    ['429 with Retry-After on the response (core-rest-pipeline)', httpError(429, { response: { headers: { get: (n: string) => (n === 'retry-after' ? '0.5' : undefined) } } }), { kind: 'throttled', retryAfterMs: 500 }],
-    ['429 with Retry-After as an HTTP date', httpError(429, { headers: { 'retry-after': new Date(T0 + 12_000).toUTCString() } }), { kind: 'throttled', retryAfterMs: 12_000 }],
-    ['429 with an absurd Retry-After is capped at an hour', httpError(429, { headers: { 'retry-after': '86400' } }), { kind: 'throttled', retryAfterMs: 3_600_000 }],
+    [
+      '429 with a Retry-After header in seconds (fetch Headers)',
+      httpError(429, { headers: new Headers({ 'Retry-After': '7' }) }),
+      { kind: 'throttled', retryAfterMs: 7000 },
+    ],
+    [
+      '429 with Retry-After on the response (core-rest-pipeline)',
+      httpError(429, { response: { headers: { get: (n: string) => (n === 'retry-after' ? '0.5' : undefined) } } }),
+      { kind: 'throttled', retryAfterMs: 500 },
+    ],
+    [
+      '429 with Retry-After as an HTTP date',
+      httpError(429, { headers: { 'retry-after': new Date(T0 + 12_000).toUTCString() } }),
+      { kind: 'throttled', retryAfterMs: 12_000 },
+    ],
+    [
+      '429 with an absurd Retry-After is capped at an hour',
+      httpError(429, { headers: { 'retry-after': '86400' } }),
+      { kind: 'throttled', retryAfterMs: 3_600_000 },
+    ],
     ['429 without Retry-After', httpError(429), { kind: 'throttled', retryAfterMs: null }],
-    ['429 with an unreadable Retry-After', Object.assign(new Error('x'), { status: 429, headers: { 'Retry-After': 'soon' } }), { kind: 'throttled', retryAfterMs: null }],
+    [
+      '429 with an unreadable Retry-After',
+      Object.assign(new Error('x'), { status: 429, headers: { 'Retry-After': 'soon' } }),
+      { kind: 'throttled', retryAfterMs: null },
+    ],
     ['500', httpError(500), { kind: 'transient' }],
     ['504', httpError(504), { kind: 'transient' }],
     ['412 (Teams says retry)', httpError(412), { kind: 'transient' }],
@@ -589,7 +698,11 @@ describe('a post whose answer was lost (a finder reads the conversation back)', 
     await r.outbox.drain();
     expect(r.sender.sent).toHaveLength(1);
     const sentId = r.sender.sent[0]!.activityId;
-    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: sentId, verify_at: new Date(r.clock.now().getTime() + 60_000).toISOString() });
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({
+      status: 'sent',
+      result_activity_id: sentId,
+      verify_at: new Date(r.clock.now().getTime() + 60_000).toISOString(),
+    });
     // Before the minute is over nothing is read.
     r.clock.advance(59_000);
     await r.outbox.drain();
@@ -630,7 +743,10 @@ describe('a post whose answer was lost (a finder reads the conversation back)', 
     r.clock.advance(2_000);
     expect(await r.outbox.drain()).toMatchObject({ sent: 0, retried: 1 });
     expect(r.sender.calls).toHaveLength(1);
-    expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'pending', last_error: 'could not tell whether an earlier attempt is in Teams: Graph answered 503' });
+    expect(await r.row(post(1).dedupeKey)).toMatchObject({
+      status: 'pending',
+      last_error: 'could not tell whether an earlier attempt is in Teams: Graph answered 503',
+    });
     r.clock.advance(4_000);
     expect(await r.outbox.drain()).toMatchObject({ sent: 1 });
     expect(r.sender.calls).toHaveLength(1);
@@ -655,7 +771,16 @@ describe('a post whose answer was lost (a finder reads the conversation back)', 
     r = await rig({ finder: f.finder, sendTimeoutMs: 1_000, leaseMs: 5_000 });
     await r.outbox.enqueue(post(1));
     // The claim happened, then the process died: the row is left 'sending' with its lease.
-    await r.store.db.updateTable('outbox').set({ status: 'sending', lease_owner: 'dead', lease_until: new Date(r.clock.now().getTime() + 5_000).toISOString(), attempts: 1, attempt_started_at: r.clock.now().toISOString() }).execute();
+    await r.store.db
+      .updateTable('outbox')
+      .set({
+        status: 'sending',
+        lease_owner: 'dead',
+        lease_until: new Date(r.clock.now().getTime() + 5_000).toISOString(),
+        attempts: 1,
+        attempt_started_at: r.clock.now().toISOString(),
+      })
+      .execute();
     r.clock.advance(5_000);
     expect(await r.outbox.drain()).toMatchObject({ sent: 1 });
     expect(r.sender.calls).toHaveLength(0);
@@ -666,7 +791,14 @@ describe('a post whose answer was lost (a finder reads the conversation back)', 
   test('an update or a 429 is never uncertain: nothing is looked up', async () => {
     const f = scriptedFinder();
     r = await rig({ finder: f.finder });
-    await r.outbox.enqueue({ conversationId: CHANNEL, serviceUrl: SERVICE_URL, kind: 'update', activityId: 'm1', payload: { type: 'card', card: { v: 1 } }, dedupeKey: 'u1' });
+    await r.outbox.enqueue({
+      conversationId: CHANNEL,
+      serviceUrl: SERVICE_URL,
+      kind: 'update',
+      activityId: 'm1',
+      payload: { type: 'card', card: { v: 1 } },
+      dedupeKey: 'u1',
+    });
     await r.outbox.enqueue(post(1));
     r.sender.failNext(timeout);
     r.sender.failNext(() => httpError(429, { retryAfterMs: 1_000 }));

@@ -261,7 +261,8 @@ export class Outbox {
     this.finder = options.finder;
     this.order = insertionOrder(this.db);
     this.postgres = engineOf(this.db) === 'postgres';
-    if (this.leaseMs <= this.sendTimeoutMs) throw new Error(`Outbox leaseMs (${this.leaseMs}) must exceed sendTimeoutMs (${this.sendTimeoutMs}), or a slow send could be taken over and sent twice`);
+    if (this.leaseMs <= this.sendTimeoutMs)
+      throw new Error(`Outbox leaseMs (${this.leaseMs}) must exceed sendTimeoutMs (${this.sendTimeoutMs}), or a slow send could be taken over and sent twice`);
   }
 
   /** Called after every successful send (a summary reports the requests it lists in `covers`). Errors are logged. */
@@ -323,7 +324,12 @@ export class Outbox {
       uncertain_since: null,
       verify_at: null,
     };
-    const inserted = await this.db.insertInto('outbox').values(row).onConflict((oc) => oc.column('dedupe_key').doNothing()).returningAll().executeTakeFirst();
+    const inserted = await this.db
+      .insertInto('outbox')
+      .values(row)
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .returningAll()
+      .executeTakeFirst();
     if (!inserted) return resultOf((await this.byDedupeKey(message.dedupeKey))!, false);
     if (inserted.kind === 'update') {
       const superseded = await this.supersedeUpdates(inserted);
@@ -505,13 +511,15 @@ export class Outbox {
         attempts: eb('attempts', '+', 1),
         attempt_started_at: at,
         // A row still 'sending' was left by a sender that died or stalled mid-send: its copy may be in Teams.
-        uncertain_since: eb.case().when('status', '=', 'sending').then(eb.fn.coalesce('uncertain_since', 'attempt_started_at')).else(eb.ref('uncertain_since')).end(),
+        uncertain_since: eb
+          .case()
+          .when('status', '=', 'sending')
+          .then(eb.fn.coalesce('uncertain_since', 'attempt_started_at'))
+          .else(eb.ref('uncertain_since'))
+          .end(),
       }))
       .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'pending'), eb('not_before', '<=', at)]),
-          eb.and([eb('status', '=', 'sending'), eb('lease_until', '<=', at)]),
-        ]),
+        eb.or([eb.and([eb('status', '=', 'pending'), eb('not_before', '<=', at)]), eb.and([eb('status', '=', 'sending'), eb('lease_until', '<=', at)])]),
       );
     // PostgreSQL: a row another replica is claiming right now is skipped, not waited for (FOR UPDATE SKIP
     // LOCKED); the compare-and-swap above still decides who wins. SQLite has one writer at a time anyway.
@@ -541,7 +549,13 @@ export class Outbox {
 
   private async sendOne(row: OutboxRow, clock: () => Date): Promise<'sent' | 'throttled' | 'retry' | 'failed'> {
     const meta = parseMeta(row.meta);
-    const log = this.log.child({ outboxId: row.id, conversationId: row.conversation_id, kind: row.kind, attempt: row.attempts, ...(typeof meta?.requestId === 'string' ? { requestId: meta.requestId } : {}) });
+    const log = this.log.child({
+      outboxId: row.id,
+      conversationId: row.conversation_id,
+      kind: row.kind,
+      attempt: row.attempts,
+      ...(typeof meta?.requestId === 'string' ? { requestId: meta.requestId } : {}),
+    });
     const payload = JSON.parse(row.payload) as OutboxPayload;
     const delivery: OutboxDelivery = {
       id: row.id,
@@ -571,7 +585,13 @@ export class Outbox {
         const waitMs = this.jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (row.attempts - 1)));
         await this.db
           .updateTable('outbox')
-          .set({ status: 'pending', not_before: new Date(now.getTime() + waitMs).toISOString(), lease_owner: null, lease_until: null, last_error: clipText(`could not tell whether an earlier attempt is in Teams: ${finding.detail}`, LAST_ERROR_MAX) })
+          .set({
+            status: 'pending',
+            not_before: new Date(now.getTime() + waitMs).toISOString(),
+            lease_owner: null,
+            lease_until: null,
+            last_error: clipText(`could not tell whether an earlier attempt is in Teams: ${finding.detail}`, LAST_ERROR_MAX),
+          })
           .where('id', '=', row.id)
           .where('lease_owner', '=', this.instanceId)
           .where('status', '=', 'sending')
@@ -581,7 +601,11 @@ export class Outbox {
         return 'retry';
       }
       this.metrics?.uncertainSend?.(finding.status === 'absent' ? 'absent' : 'unchecked');
-      if (finding.status === 'unknown') log.warn({ detail: finding.detail }, 'outbox: could not tell whether an earlier attempt is in Teams; sending again (a second copy is looked for and deleted later)');
+      if (finding.status === 'unknown')
+        log.warn(
+          { detail: finding.detail },
+          'outbox: could not tell whether an earlier attempt is in Teams; sending again (a second copy is looked for and deleted later)',
+        );
       // Teams may still show the earlier copy late: look once more after this send.
       verifyAt = new Date(clock().getTime() + VERIFY_AFTER_MS).toISOString();
     }
@@ -642,10 +666,21 @@ export class Outbox {
       const until = new Date(now.getTime() + waitMs);
       this.pacer.pause(row.conversation_id, until);
       // Every replica holds the conversation too (the row's not_before below holds only this row).
-      await this.sharedPace?.pause(row.conversation_id, until).catch((err: unknown) => log.warn({ err: shortError(err) }, 'outbox: could not share the pause; other replicas may send to the conversation before it ends'));
+      await this.sharedPace
+        ?.pause(row.conversation_id, until)
+        .catch((err: unknown) =>
+          log.warn({ err: shortError(err) }, 'outbox: could not share the pause; other replicas may send to the conversation before it ends'),
+        );
       // A 429 is the platform asking us to wait, not the message failing: the attempt is given back.
       await mine()
-        .set((eb) => ({ status: 'pending', not_before: until.toISOString(), attempts: eb('attempts', '-', 1), lease_owner: null, lease_until: null, last_error: failure.summary }))
+        .set((eb) => ({
+          status: 'pending',
+          not_before: until.toISOString(),
+          attempts: eb('attempts', '-', 1),
+          lease_owner: null,
+          lease_until: null,
+          last_error: failure.summary,
+        }))
         .execute();
       log.info({ retryAfterMs: waitMs }, 'outbox: throttled by Teams; the conversation waits');
       return 'throttled';
@@ -655,7 +690,14 @@ export class Outbox {
     if (failure.kind === 'transient' && row.attempts < this.maxAttempts) {
       const waitMs = this.jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (row.attempts - 1)));
       await mine()
-        .set({ status: 'pending', not_before: new Date(now.getTime() + waitMs).toISOString(), lease_owner: null, lease_until: null, last_error: failure.summary, uncertain_since: uncertainSince })
+        .set({
+          status: 'pending',
+          not_before: new Date(now.getTime() + waitMs).toISOString(),
+          lease_owner: null,
+          lease_until: null,
+          last_error: failure.summary,
+          uncertain_since: uncertainSince,
+        })
         .execute();
       log.warn({ err: failure.summary, retryInMs: waitMs }, 'outbox: send failed; retrying');
       return 'retry';
@@ -719,7 +761,13 @@ export class Outbox {
         continue;
       }
       try {
-        await withTimeout(this.sender.remove({ conversationId: row.conversation_id, serviceUrl: row.service_url, personal: parseMeta(row.meta)?.chat === 'personal' }, activityId), this.sendTimeoutMs);
+        await withTimeout(
+          this.sender.remove(
+            { conversationId: row.conversation_id, serviceUrl: row.service_url, personal: parseMeta(row.meta)?.chat === 'personal' },
+            activityId,
+          ),
+          this.sendTimeoutMs,
+        );
         removed += 1;
         this.metrics?.uncertainSend?.('removed');
         log.warn({ activityId }, 'outbox: deleted a second copy of a message');
@@ -738,10 +786,22 @@ export class Outbox {
   private async verifySent(now: Date): Promise<void> {
     if (!this.finder) return;
     const at = now.toISOString();
-    const rows = await this.db.selectFrom('outbox').selectAll().where('verify_at', '<=', at).where('status', '=', 'sent').orderBy('verify_at').limit(20).execute();
+    const rows = await this.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('verify_at', '<=', at)
+      .where('status', '=', 'sent')
+      .orderBy('verify_at')
+      .limit(20)
+      .execute();
     for (const row of rows) {
       const next = new Date(now.getTime() + VERIFY_AFTER_MS).toISOString();
-      const took = await this.db.updateTable('outbox').set({ verify_at: next }).where('id', '=', row.id).where('verify_at', '=', row.verify_at).executeTakeFirst();
+      const took = await this.db
+        .updateTable('outbox')
+        .set({ verify_at: next })
+        .where('id', '=', row.id)
+        .where('verify_at', '=', row.verify_at)
+        .executeTakeFirst();
       if (Number(took.numUpdatedRows) !== 1) continue;
       const log = this.log.child({ outboxId: row.id, conversationId: row.conversation_id, kind: row.kind });
       const finding = await this.lookForCopy(row, row.uncertain_since ?? row.sent_at ?? at);
@@ -749,7 +809,11 @@ export class Outbox {
       if (finding.status === 'found') {
         // The copy this row recorded stays; when Teams gave no id for it, the oldest copy stays.
         const keep = row.result_activity_id && finding.activityIds.includes(row.result_activity_id) ? row.result_activity_id : finding.activityIds[0];
-        await this.removeExtras(row, finding.activityIds.filter((id) => id !== keep), log);
+        await this.removeExtras(
+          row,
+          finding.activityIds.filter((id) => id !== keep),
+          log,
+        );
       }
       await this.db.updateTable('outbox').set({ verify_at: null }).where('id', '=', row.id).where('verify_at', '=', next).execute();
     }
@@ -758,7 +822,12 @@ export class Outbox {
   /** The rows a sent summary lists take its message id, so a re-enqueue of one of them returns it. */
   private async finishSummary(summary: OutboxRow, activityId: string | null, sentAt: string): Promise<CoveredItem[]> {
     const rows = await this.db.selectFrom('outbox').selectAll().where('summary_id', '=', summary.id).orderBy('created_at').orderBy(this.order).execute();
-    await this.db.updateTable('outbox').set({ result_activity_id: activityId, sent_at: sentAt }).where('summary_id', '=', summary.id).where('status', '=', 'summarized').execute();
+    await this.db
+      .updateTable('outbox')
+      .set({ result_activity_id: activityId, sent_at: sentAt })
+      .where('summary_id', '=', summary.id)
+      .where('status', '=', 'summarized')
+      .execute();
     return rows.map((r) => ({ id: r.id, dedupeKey: r.dedupe_key, meta: parseMeta(r.meta), entry: JSON.parse(r.summary_entry!) as SummaryEntry }));
   }
 
@@ -824,7 +893,11 @@ export class Outbox {
         continue;
       }
       const entries = (rows: readonly OutboxRow[]) => rows.map((r) => JSON.parse(r.summary_entry!) as SummaryEntry);
-      const pages = planSummaryPages(held, this.collapse!, (page) => cardBytes(this.renderSummary({ entries: entries(page), part: 1, parts: 1, batchTotal: held.length, now })) <= TEAMS_CARD_MAX_BYTES);
+      const pages = planSummaryPages(
+        held,
+        this.collapse!,
+        (page) => cardBytes(this.renderSummary({ entries: entries(page), part: 1, parts: 1, batchTotal: held.length, now })) <= TEAMS_CARD_MAX_BYTES,
+      );
       for (const [index, page] of pages.entries()) {
         const card = this.renderSummary({ entries: entries(page), part: index + 1, parts: pages.length, batchTotal: held.length, now });
         const dedupeKey = summaryDedupeKey(w.conversation_id, w.window_start, page[0]!.id);
@@ -863,7 +936,12 @@ export class Outbox {
         if (inserted) created++;
         const ids = JSON.parse(summary.covered_ids ?? '[]') as string[];
         if (ids.length > 0) {
-          await this.db.updateTable('outbox').set({ status: 'summarized', summary_id: summary.id }).where('id', 'in', ids).where('status', '=', 'held').execute();
+          await this.db
+            .updateTable('outbox')
+            .set({ status: 'summarized', summary_id: summary.id })
+            .where('id', 'in', ids)
+            .where('status', '=', 'held')
+            .execute();
         }
       }
       this.log.info({ conversationId: w.conversation_id, held: held.length, summaries: pages.length }, 'outbox: collapsed a busy minute into summary cards');
@@ -891,9 +969,18 @@ export class Outbox {
         .executeTakeFirst();
       if (newer) {
         // A newer rendering is already queued or shown: this one would only take the message back.
-        return this.db.updateTable('outbox').set({ status: 'superseded' }).where('id', '=', row.id).where('status', '=', 'pending').returningAll().executeTakeFirst();
+        return this.db
+          .updateTable('outbox')
+          .set({ status: 'superseded' })
+          .where('id', '=', row.id)
+          .where('status', '=', 'pending')
+          .returningAll()
+          .executeTakeFirst();
       }
-      await same.where('status', '=', 'pending').where((eb) => eb.or([eb('revision', 'is', null), eb('revision', '<=', row.revision)])).execute();
+      await same
+        .where('status', '=', 'pending')
+        .where((eb) => eb.or([eb('revision', 'is', null), eb('revision', '<=', row.revision)]))
+        .execute();
     } else {
       await same.where('status', '=', 'pending').where('created_at', '<=', row.created_at).execute();
     }
@@ -924,7 +1011,8 @@ export class Outbox {
 }
 
 function checkMessage(m: OutboxMessage): void {
-  if (!m.conversationId || !m.serviceUrl) throw new Error('Outbox message needs conversationId and serviceUrl (from the channel target or conversation reference)');
+  if (!m.conversationId || !m.serviceUrl)
+    throw new Error('Outbox message needs conversationId and serviceUrl (from the channel target or conversation reference)');
   if (!m.dedupeKey) throw new Error('Outbox message needs a dedupeKey, e.g. card:<requestId>:v<version>:<conversationId>');
   if (m.kind === 'update' && !m.activityId) throw new Error('An outbox update needs activityId: the message it rewrites');
   if (m.kind === 'reply' && !m.replyToId) throw new Error('An outbox reply needs replyToId: the message it replies under');
@@ -1021,6 +1109,7 @@ function header(headers: unknown, name: string): string | undefined {
     const v = h.get(name);
     return typeof v === 'string' ? v : undefined;
   }
-  for (const [key, v] of Object.entries(h)) if (key.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+  for (const [key, v] of Object.entries(h))
+    if (key.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
   return undefined;
 }

@@ -109,7 +109,12 @@ function expectWithinTeamsLimits(sender: FakeSender, conversations: readonly str
     expect(busiestWindows.per2s).toBeLessThanOrEqual(8);
     expect(busiestWindows.per30s).toBeLessThanOrEqual(60);
   }
-  expect(busiest(sender.calls.map((c) => c.at), 1_000)).toBeLessThanOrEqual(30);
+  expect(
+    busiest(
+      sender.calls.map((c) => c.at),
+      1_000,
+    ),
+  ).toBeLessThanOrEqual(30);
 }
 
 /** Each request id on exactly one delivered card: nothing lost, nothing twice. */
@@ -218,7 +223,12 @@ describe('pacing across the tenant', () => {
     const cards = delivered(run.sender);
     expectWithinTeamsLimits(run.sender, channels);
     // 100 cards of their own at once: the tenant budget, not the channels, set the pace.
-    expect(busiest(run.sender.calls.map((c) => c.at), 1_000)).toBe(30);
+    expect(
+      busiest(
+        run.sender.calls.map((c) => c.at),
+        1_000,
+      ),
+    ).toBe(30);
     for (const c of channels) {
       const mine = cards.filter((card) => card.conversationId === c);
       expect(mine.filter((card) => !card.summary)).toHaveLength(5);

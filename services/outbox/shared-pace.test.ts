@@ -100,7 +100,8 @@ describe('shared pace on one database opened by two replicas', () => {
     // A burst over 40 conversations: the tenant window binds.
     for (let i = 0; i < 500; i++, t += Math.floor(rnd() * 20)) await ask(`19:c${Math.floor(rnd() * 40)}@thread.tacv2`);
     // One busy conversation for half an hour: 8/2 s, 60/30 s, then 1800 an hour bind.
-    for (let i = 0; i < 2_400; i++, t += 400 + Math.floor(rnd() * 400)) await ask(rnd() < 0.9 ? '19:hot@thread.tacv2' : `19:c${Math.floor(rnd() * 40)}@thread.tacv2`);
+    for (let i = 0; i < 2_400; i++, t += 400 + Math.floor(rnd() * 400))
+      await ask(rnd() < 0.9 ? '19:hot@thread.tacv2' : `19:c${Math.floor(rnd() * 40)}@thread.tacv2`);
     // Past the hour: the busy conversation's first sends leave the window.
     t += 40 * 60_000;
     for (let i = 0; i < 200; i++, t += Math.floor(rnd() * 200)) await ask(rnd() < 0.5 ? '19:hot@thread.tacv2' : `19:c${Math.floor(rnd() * 40)}@thread.tacv2`);
@@ -239,11 +240,26 @@ describe('outbox replicas with the shared pace (fake clock)', () => {
       const sentBy: string[] = [];
       const via = (name: string) => ({ send: (d: OutboxDelivery) => (sentBy.push(name), sender.send(d)) });
       const make = (store: Store, name: string) =>
-        new Outbox({ db: store.db, sender: via(name), now: clock.now, random: () => 1, instanceId: name, collapse: false, sharedPace: new SharedPace(store.db) });
+        new Outbox({
+          db: store.db,
+          sender: via(name),
+          now: clock.now,
+          random: () => 1,
+          instanceId: name,
+          collapse: false,
+          sharedPace: new SharedPace(store.db),
+        });
       const [oa, ob] = [make(a, 'a'), make(b, 'b')];
       const c = '19:busy@thread.tacv2';
       for (let i = 0; i < 30; i++) {
-        await oa.enqueue({ conversationId: c, serviceUrl: 'https://smba.trafficmanager.net/emea/', kind: 'post', payload: { type: 'text', text: `m${i}` }, dedupeKey: `m:${i}`, meta: { chat: 'personal' } });
+        await oa.enqueue({
+          conversationId: c,
+          serviceUrl: 'https://smba.trafficmanager.net/emea/',
+          kind: 'post',
+          payload: { type: 'text', text: `m${i}` },
+          dedupeKey: `m:${i}`,
+          meta: { chat: 'personal' },
+        });
       }
       sender.failNext(() => httpError(429, { headers: { 'retry-after': '3' } }));
       await oa.drain();

@@ -44,7 +44,11 @@ export const sharedPaceMigration: Migration = {
     // A conversation's windows, and the tenant's (and pruning).
     await db.schema.createIndex('pace_sends_conversation').on('pace_sends').columns(['conversation_id', 'arrives_by']).execute();
     await db.schema.createIndex('pace_sends_arrival').on('pace_sends').column('arrives_by').execute();
-    await db.schema.createTable('pace_pauses').addColumn('scope', 'text', (c) => c.primaryKey()).addColumn('until', 'text', (c) => c.notNull()).execute();
+    await db.schema
+      .createTable('pace_pauses')
+      .addColumn('scope', 'text', (c) => c.primaryKey())
+      .addColumn('until', 'text', (c) => c.notNull())
+      .execute();
   },
 };
 
@@ -105,8 +109,10 @@ export class SharedPace {
     this.inFlightMs = options.inFlightMs ?? DEFAULTS.inFlightMs;
     this.pruneEveryMs = options.pruneEveryMs ?? DEFAULTS.pruneEveryMs;
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
-    if (!(Number.isInteger(this.inFlightMs) && this.inFlightMs >= 1)) throw new Error(`SharedPace inFlightMs must be a whole number ≥ 1; got ${this.inFlightMs}`);
-    if (!(Number.isInteger(this.lockTimeoutMs) && this.lockTimeoutMs >= 1)) throw new Error(`SharedPace lockTimeoutMs must be a whole number ≥ 1; got ${this.lockTimeoutMs}`);
+    if (!(Number.isInteger(this.inFlightMs) && this.inFlightMs >= 1))
+      throw new Error(`SharedPace inFlightMs must be a whole number ≥ 1; got ${this.inFlightMs}`);
+    if (!(Number.isInteger(this.lockTimeoutMs) && this.lockTimeoutMs >= 1))
+      throw new Error(`SharedPace lockTimeoutMs must be a whole number ≥ 1; got ${this.lockTimeoutMs}`);
     this.keepMs = Math.max(...this.windows.map((w) => w.perMs));
     this.postgres = engineOf(db) === 'postgres';
     this.log = options.log ?? pino({ level: 'silent' });
@@ -180,7 +186,10 @@ export class SharedPace {
 
   /** Deletes sends no window can count any more and pauses that are over; returns how many sends went. */
   async prune(now: Date): Promise<number> {
-    const sends = await this.db.deleteFrom('pace_sends').where('arrives_by', '<=', iso(now.getTime() - this.keepMs)).executeTakeFirst();
+    const sends = await this.db
+      .deleteFrom('pace_sends')
+      .where('arrives_by', '<=', iso(now.getTime() - this.keepMs))
+      .executeTakeFirst();
     await this.db.deleteFrom('pace_pauses').where('until', '<=', now.toISOString()).execute();
     return Number(sends.numDeletedRows);
   }
@@ -214,7 +223,9 @@ export class SharedPace {
   private roomFor(conversationId: string, t: number): RawBuilder<unknown> {
     const conditions = [sql`NOT EXISTS (SELECT 1 FROM pace_pauses WHERE scope IN (${conversationId}, ${TENANT_SCOPE}) AND until > ${iso(t)})`];
     for (const w of this.windows) {
-      conditions.push(sql`NOT EXISTS (SELECT 1 FROM pace_sends WHERE ${this.scopeOf(w, conversationId)} arrives_by > ${iso(t - w.perMs)} LIMIT 1 OFFSET ${sql.lit(w.count - 1)})`);
+      conditions.push(
+        sql`NOT EXISTS (SELECT 1 FROM pace_sends WHERE ${this.scopeOf(w, conversationId)} arrives_by > ${iso(t - w.perMs)} LIMIT 1 OFFSET ${sql.lit(w.count - 1)})`,
+      );
     }
     return sql.join(conditions, sql` AND `);
   }

@@ -20,7 +20,11 @@ export class ChatStore {
   }
 
   async updateDraft(id: string, patch: Updateable<ChatDraftTable>): Promise<void> {
-    await this.db.updateTable('chat_drafts').set({ ...patch, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('chat_drafts')
+      .set({ ...patch, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Compare-and-swap on the draft's status: the caller that moves it from `from` owns the next step. */
@@ -53,7 +57,12 @@ export class ChatStore {
   }
 
   async markRendered(id: string, version: number, activityId: string): Promise<void> {
-    await this.db.updateTable('chat_requests').set({ rendered_version: version, activity_id: activityId }).where('id', '=', id).where('rendered_version', '<', version).execute();
+    await this.db
+      .updateTable('chat_requests')
+      .set({ rendered_version: version, activity_id: activityId })
+      .where('id', '=', id)
+      .where('rendered_version', '<', version)
+      .execute();
   }
 
   async requestsByApprovalKey(approvalKey: string): Promise<ChatRequestRow[]> {

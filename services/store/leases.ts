@@ -11,7 +11,12 @@ export interface LeaseTable {
 
 export const leasesMigration: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.createTable('leases').addColumn('name', 'text', (c) => c.primaryKey()).addColumn('owner', 'text', (c) => c.notNull()).addColumn('until', 'text', (c) => c.notNull()).execute();
+    await db.schema
+      .createTable('leases')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('until', 'text', (c) => c.notNull())
+      .execute();
   },
 };
 

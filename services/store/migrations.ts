@@ -169,7 +169,10 @@ const migrations: Record<string, Migration> = {
   '2026-11-23-006-reminders': {
     async up(db: Kysely<any>) {
       // The stale-request ladder's progress on each request, and when its requester last asked for a reminder.
-      await db.schema.alterTable('approval_requests').addColumn('nudge_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('approval_requests')
+        .addColumn('nudge_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('approval_requests').addColumn('escalated_at', 'text').execute();
       await db.schema.alterTable('approval_requests').addColumn('requester_reminded_at', 'text').execute();
     },
@@ -178,7 +181,10 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       // A request listed on a summary card (a busy minute in its channel): the copy is a line of that
       // message, so it is re-rendered with the rest of the summary and nudged in the summary's thread.
-      await db.schema.alterTable('card_posts').addColumn('summary', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('card_posts')
+        .addColumn('summary', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.createIndex('card_posts_message').on('card_posts').columns(['conversation_id', 'activity_id']).execute();
     },
   },
@@ -189,7 +195,10 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       // Presence-aware routing: when an approver was last seen reachable, and whether the escalation came early.
       await db.schema.alterTable('approval_requests').addColumn('approvers_reachable_at', 'text').execute();
-      await db.schema.alterTable('approval_requests').addColumn('escalated_early', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('approval_requests')
+        .addColumn('escalated_early', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
   '2026-11-23-011-requester-history': {
@@ -203,7 +212,10 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       // Each check's one-line result for the approval card (JSON [{name, result, onFail, summary}]); rows
       // stored before it read as no lines, so their cards keep the risk flags and reasons alone.
-      await db.schema.alterTable('approval_requests').addColumn('check_lines', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema
+        .alterTable('approval_requests')
+        .addColumn('check_lines', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
     },
   },
   '2026-12-07-013-callout-binding': {
@@ -211,8 +223,14 @@ const migrations: Record<string, Migration> = {
       // An evaluation is reused only for the same body (PIM's retry): the body's digest, and the normalised
       // request so the card can be bound to the callout whose content equals PIM's own copy. Rows stored
       // before keep an empty digest (read as "the same body").
-      await db.schema.alterTable('evaluations').addColumn('body_digest', 'text', (c) => c.notNull().defaultTo('')).execute();
-      await db.schema.alterTable('evaluations').addColumn('request_json', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema
+        .alterTable('evaluations')
+        .addColumn('body_digest', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('evaluations')
+        .addColumn('request_json', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
       // Set when no callout for the request matches PIM's own copy: no card is posted and the sweep passes it by.
       await db.schema.alterTable('approval_requests').addColumn('unbound_at', 'text').execute();
     },

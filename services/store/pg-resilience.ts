@@ -142,7 +142,12 @@ export class ConnectionHealth {
   /** The state for the readiness answer. */
   state(): ConnectionState {
     if (this.lostAt === null) return { status: 'ok' };
-    return { status: 'reconnecting', since: new Date(this.lostAt).toISOString(), lastError: this.lastError ?? 'connection error', awaitingRetry: this.awaitingRetry };
+    return {
+      status: 'reconnecting',
+      since: new Date(this.lostAt).toISOString(),
+      lastError: this.lastError ?? 'connection error',
+      awaitingRetry: this.awaitingRetry,
+    };
   }
 }
 
@@ -213,7 +218,8 @@ export async function withConnectionRetry<T, Trx>(
       } catch (err) {
         // pg refuses a query on a client whose connection already failed without sending it ("... is not
         // queryable"): a COMMIT refused so never reached the server, and the session's end rolled back.
-        const commitNeverSent = stage === 'commit' && /encountered a connection error and is not queryable/i.test(String((err as { message?: unknown })?.message));
+        const commitNeverSent =
+          stage === 'commit' && /encountered a connection error and is not queryable/i.test(String((err as { message?: unknown })?.message));
         const retryable = stage === 'lost in work' || commitNeverSent || (stage === 'before' && isConnectionError(err));
         if (!retryable) {
           if (isConnectionError(err)) health?.noteError(err, 'commit');

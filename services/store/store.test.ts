@@ -36,11 +36,17 @@ describe('the store on PostgreSQL', () => {
     expect(database.engine).toBe('postgres');
     stores.push(...(await Promise.all([1, 2, 3, 4].map(() => Store.open(database.url, { poolSize: 2 })))));
     expect(stores.map((s) => engineOf(s.db))).toEqual(['postgres', 'postgres', 'postgres', 'postgres']);
-    const { rows } = await sql<{ name: string; n: string }>`SELECT name, count(*) AS n FROM kysely_migration GROUP BY name ORDER BY name`.execute(stores[0]!.db);
+    const { rows } = await sql<{ name: string; n: string }>`SELECT name, count(*) AS n FROM kysely_migration GROUP BY name ORDER BY name`.execute(
+      stores[0]!.db,
+    );
     expect(rows.length).toBeGreaterThanOrEqual(7);
     expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
     // Tables are in this test's schema, not another's.
-    const { rows: tables } = await sql<{ table_schema: string }>`SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'approval_requests' AND table_schema = current_schema()`.execute(stores[0]!.db);
+    const { rows: tables } = await sql<{
+      table_schema: string;
+    }>`SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'approval_requests' AND table_schema = current_schema()`.execute(
+      stores[0]!.db,
+    );
     expect(tables).toHaveLength(1);
   });
 
@@ -56,15 +62,61 @@ describe('the store on PostgreSQL', () => {
     stores.push(a, b);
     const now = new Date().toISOString();
     await a.insertEvaluation(
-      { evaluation_id: 'e1', request_key: 'k1', pim_request_id: 'p1', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: now },
       {
-        id: 'req-1', pim_request_id: 'p1', evaluation_id: 'e1', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', justification: 'x',
-        ticket_system: null, ticket_number: null, duration: null, duration_minutes: null, start_at: null, risk_flags: '[]', reasons: '[]', status: 'pending', version: 1,
-        claimed_by: null, claimed_at: null, claimed_result: null, decided_by_id: null, decided_by_upn: null, decided_by_name: null, decided_at: null,
-        decision_justification: null, display: null, cards_posted_at: null, escalated_at: null, requester_reminded_at: null, created_at: now, expires_at: now, updated_at: now,
+        evaluation_id: 'e1',
+        request_key: 'k1',
+        pim_request_id: 'p1',
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        outcome: 'Approved',
+        would_be: 'Approved',
+        mode: 'enforce',
+        reasons: '[]',
+        checks: '[]',
+        latency_ms: 1,
+        created_at: now,
+      },
+      {
+        id: 'req-1',
+        pim_request_id: 'p1',
+        evaluation_id: 'e1',
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        justification: 'x',
+        ticket_system: null,
+        ticket_number: null,
+        duration: null,
+        duration_minutes: null,
+        start_at: null,
+        risk_flags: '[]',
+        reasons: '[]',
+        status: 'pending',
+        version: 1,
+        claimed_by: null,
+        claimed_at: null,
+        claimed_result: null,
+        decided_by_id: null,
+        decided_by_upn: null,
+        decided_by_name: null,
+        decided_at: null,
+        decision_justification: null,
+        display: null,
+        cards_posted_at: null,
+        escalated_at: null,
+        requester_reminded_at: null,
+        created_at: now,
+        expires_at: now,
+        updated_at: now,
       },
     );
-    const results = await Promise.all([a.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'x' }), b.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'y' })]);
+    const results = await Promise.all([
+      a.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'x' }),
+      b.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'y' }),
+    ]);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await b.getRequest('req-1'))!.version).toBe(2);
   });
@@ -83,14 +135,49 @@ async function requestStoredBefore(database: TestDatabase, migration: string): P
       ? new Kysely<any>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }) })
       : new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(database.url.slice('sqlite:'.length)) }) });
   try {
-    const migrationTableSchema = database.engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]!.schema : undefined;
+    const migrationTableSchema =
+      database.engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]!.schema : undefined;
     const { error } = await new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateTo(migration);
     if (error) throw error;
     const now = new Date().toISOString();
-    await db.insertInto('evaluations').values({ evaluation_id: 'e-old', request_key: 'k-old', pim_request_id: 'p-old', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: now }).execute();
+    await db
+      .insertInto('evaluations')
+      .values({
+        evaluation_id: 'e-old',
+        request_key: 'k-old',
+        pim_request_id: 'p-old',
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        outcome: 'Approved',
+        would_be: 'Approved',
+        mode: 'enforce',
+        reasons: '[]',
+        checks: '[]',
+        latency_ms: 1,
+        created_at: now,
+      })
+      .execute();
     await db
       .insertInto('approval_requests')
-      .values({ id: 'req-old', pim_request_id: 'p-old', evaluation_id: 'e-old', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', justification: 'x', risk_flags: '[]', reasons: '[]', status: 'pending', version: 1, created_at: now, expires_at: now, updated_at: now })
+      .values({
+        id: 'req-old',
+        pim_request_id: 'p-old',
+        evaluation_id: 'e-old',
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        justification: 'x',
+        risk_flags: '[]',
+        reasons: '[]',
+        status: 'pending',
+        version: 1,
+        created_at: now,
+        expires_at: now,
+        updated_at: now,
+      })
       .execute();
   } finally {
     await db.destroy();
@@ -124,14 +211,61 @@ describe.each(['sqlite', 'postgres'] as const)('approval requests stored before 
     store = await Store.open(database.url);
     expect((await store.getRequest('req-old'))!.check_lines).toBe('[]');
     const now = new Date().toISOString();
-    const lines = JSON.stringify([{ name: 'ticket', result: 'unavailable', onFail: 'deny', summary: 'INC0012345 open; assignment could not be read (ServiceNow HTTP 403)' }]);
+    const lines = JSON.stringify([
+      { name: 'ticket', result: 'unavailable', onFail: 'deny', summary: 'INC0012345 open; assignment could not be read (ServiceNow HTTP 403)' },
+    ]);
     await store.insertEvaluation(
-      { evaluation_id: 'e-new', request_key: 'k-new', pim_request_id: 'p-new', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: now },
       {
-        id: 'req-new', pim_request_id: 'p-new', evaluation_id: 'e-new', kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', justification: 'x',
-        ticket_system: null, ticket_number: null, duration: null, duration_minutes: null, start_at: null, risk_flags: '[]', reasons: '[]', check_lines: lines, status: 'pending', version: 1,
-        claimed_by: null, claimed_at: null, claimed_result: null, decided_by_id: null, decided_by_upn: null, decided_by_name: null, decided_at: null,
-        decision_justification: null, display: null, cards_posted_at: null, escalated_at: null, requester_reminded_at: null, approvers_reachable_at: null, created_at: now, expires_at: now, updated_at: now,
+        evaluation_id: 'e-new',
+        request_key: 'k-new',
+        pim_request_id: 'p-new',
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        outcome: 'Approved',
+        would_be: 'Approved',
+        mode: 'enforce',
+        reasons: '[]',
+        checks: '[]',
+        latency_ms: 1,
+        created_at: now,
+      },
+      {
+        id: 'req-new',
+        pim_request_id: 'p-new',
+        evaluation_id: 'e-new',
+        kind: 'entraRole',
+        principal_id: 'u1',
+        role_definition_id: 'r1',
+        scope: '/',
+        justification: 'x',
+        ticket_system: null,
+        ticket_number: null,
+        duration: null,
+        duration_minutes: null,
+        start_at: null,
+        risk_flags: '[]',
+        reasons: '[]',
+        check_lines: lines,
+        status: 'pending',
+        version: 1,
+        claimed_by: null,
+        claimed_at: null,
+        claimed_result: null,
+        decided_by_id: null,
+        decided_by_upn: null,
+        decided_by_name: null,
+        decided_at: null,
+        decision_justification: null,
+        display: null,
+        cards_posted_at: null,
+        escalated_at: null,
+        requester_reminded_at: null,
+        approvers_reachable_at: null,
+        created_at: now,
+        expires_at: now,
+        updated_at: now,
       },
     );
     expect((await store.getRequest('req-new'))!.check_lines).toBe(lines);
@@ -156,7 +290,9 @@ describe('leases for singleton work', () => {
 
 describe('opening a store', () => {
   it('refuses a URL that is neither SQLite nor PostgreSQL, saying which forms work', async () => {
-    await expect(Store.open('mysql://root@localhost/db')).rejects.toThrow("DATABASE_URL must be sqlite:<path> or postgres://user@host:port/database; got a 'mysql:' URL");
+    await expect(Store.open('mysql://root@localhost/db')).rejects.toThrow(
+      "DATABASE_URL must be sqlite:<path> or postgres://user@host:port/database; got a 'mysql:' URL",
+    );
   });
 
   it('opens SQLite for sqlite: URLs', async () => {

@@ -71,8 +71,13 @@ export class Store {
     }
     // PostgreSQL: the migration tables live in the connection's own schema (search_path). Without naming it,
     // kysely would see another schema's migration tables in the same database and skip creating its own.
-    const migrationTableSchema = engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : undefined;
-    const { error, results } = await new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateToLatest();
+    const migrationTableSchema =
+      engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : undefined;
+    const { error, results } = await new Migrator({
+      db,
+      provider: migrationProvider,
+      ...(migrationTableSchema ? { migrationTableSchema } : {}),
+    }).migrateToLatest();
     if (error) {
       await db.destroy();
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
@@ -105,7 +110,11 @@ export class Store {
    * Records an evaluation, unless one exists for the same request key (a PIM retry racing the first
    * call): then the stored one wins and is returned, so both answers carry the same evaluationId.
    */
-  async insertEvaluation(row: Insertable<EvaluationTable>, approval?: Insertable<ApprovalRequestTable>, audit?: AuditEntry | AuditEntry[]): Promise<{ row: EvaluationRow; created: boolean }> {
+  async insertEvaluation(
+    row: Insertable<EvaluationTable>,
+    approval?: Insertable<ApprovalRequestTable>,
+    audit?: AuditEntry | AuditEntry[],
+  ): Promise<{ row: EvaluationRow; created: boolean }> {
     return this.transaction(async (trx) => {
       const inserted = await trx
         .insertInto('evaluations')
@@ -117,7 +126,12 @@ export class Store {
         const existing = await trx.selectFrom('evaluations').selectAll().where('request_key', '=', row.request_key).executeTakeFirstOrThrow();
         return { row: existing, created: false };
       }
-      if (approval) await trx.insertInto('approval_requests').values(approval).onConflict((oc) => oc.column('pim_request_id').doNothing()).execute();
+      if (approval)
+        await trx
+          .insertInto('approval_requests')
+          .values(approval)
+          .onConflict((oc) => oc.column('pim_request_id').doNothing())
+          .execute();
       // The audit row commits with the evaluation: no answer PIM logs without its audit record.
       if (audit) await appendAudit(trx, Array.isArray(audit) ? audit : [audit]);
       return { row: inserted, created: true };
@@ -136,7 +150,12 @@ export class Store {
    * Compare-and-swap: applies `patch` only if the row still has `expectedVersion`, bumping the
    * version. Returns the new row, or undefined when someone else changed it first.
    */
-  async updateRequestIfVersion(id: string, expectedVersion: number, patch: Updateable<ApprovalRequestTable>, audit?: readonly AuditEntry[]): Promise<ApprovalRequestRow | undefined> {
+  async updateRequestIfVersion(
+    id: string,
+    expectedVersion: number,
+    patch: Updateable<ApprovalRequestTable>,
+    audit?: readonly AuditEntry[],
+  ): Promise<ApprovalRequestRow | undefined> {
     // With audit entries: the change and its audit rows commit together, and only if the swap won.
     if (audit?.length && !this.db.isTransaction) return this.transaction((trx) => new Store(trx).updateRequestIfVersion(id, expectedVersion, patch, audit));
     const updated = await this.db
@@ -151,7 +170,14 @@ export class Store {
   }
 
   async requestsWithoutCards(limit = 20): Promise<ApprovalRequestRow[]> {
-    return this.db.selectFrom('approval_requests').selectAll().where('cards_posted_at', 'is', null).where('unbound_at', 'is', null).orderBy('created_at').limit(limit).execute();
+    return this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('cards_posted_at', 'is', null)
+      .where('unbound_at', 'is', null)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
   }
 
   /** Every evaluation stored for a request key: the first callout's, and those of other bodies for the same id (`key~digest`). */
@@ -177,8 +203,28 @@ export class Store {
    * Binds a request that has no card yet to the callout whose content equals PIM's own copy: its
    * justification, ticket, evaluation, reasons, flags and check lines. Only while no card was posted.
    */
-  async rebindRequest(id: string, values: Pick<Updateable<ApprovalRequestTable>, 'evaluation_id' | 'justification' | 'ticket_system' | 'ticket_number' | 'reasons' | 'risk_flags' | 'check_lines' | 'duration' | 'duration_minutes' | 'start_at'>): Promise<boolean> {
-    const r = await this.db.updateTable('approval_requests').set({ ...values, unbound_at: null }).where('id', '=', id).where('cards_posted_at', 'is', null).executeTakeFirst();
+  async rebindRequest(
+    id: string,
+    values: Pick<
+      Updateable<ApprovalRequestTable>,
+      | 'evaluation_id'
+      | 'justification'
+      | 'ticket_system'
+      | 'ticket_number'
+      | 'reasons'
+      | 'risk_flags'
+      | 'check_lines'
+      | 'duration'
+      | 'duration_minutes'
+      | 'start_at'
+    >,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('approval_requests')
+      .set({ ...values, unbound_at: null })
+      .where('id', '=', id)
+      .where('cards_posted_at', 'is', null)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -188,7 +234,12 @@ export class Store {
       .selectFrom('approval_requests')
       .selectAll('approval_requests')
       .where(({ exists, selectFrom }) =>
-        exists(selectFrom('card_posts').select('card_posts.id').whereRef('card_posts.request_id', '=', 'approval_requests.id').whereRef('card_posts.rendered_version', '<', 'approval_requests.version')),
+        exists(
+          selectFrom('card_posts')
+            .select('card_posts.id')
+            .whereRef('card_posts.request_id', '=', 'approval_requests.id')
+            .whereRef('card_posts.rendered_version', '<', 'approval_requests.version'),
+        ),
       )
       .limit(limit)
       .execute();
@@ -196,16 +247,18 @@ export class Store {
 
   /** Requests that reached a final state (approved, denied, expired, cancelled) at or after `since`. */
   async requestsClosedSince(since: string, limit = 100): Promise<ApprovalRequestRow[]> {
-    return this.db
-      .selectFrom('approval_requests')
-      .selectAll()
-      .where('status', 'in', ['approved', 'denied', 'expired', 'cancelled'])
-      .where('updated_at', '>=', since)
-      // A request no callout bound to PIM's copy had no card: its requester is never told about it.
-      .where('unbound_at', 'is', null)
-      .orderBy('updated_at')
-      .limit(limit)
-      .execute();
+    return (
+      this.db
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('status', 'in', ['approved', 'denied', 'expired', 'cancelled'])
+        .where('updated_at', '>=', since)
+        // A request no callout bound to PIM's copy had no card: its requester is never told about it.
+        .where('unbound_at', 'is', null)
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute()
+    );
   }
 
   /**
@@ -233,7 +286,9 @@ export class Store {
       .where('r.updated_at', '>=', since)
       // A request no callout bound to PIM's copy had no card: its requester is never told about it.
       .where('r.unbound_at', 'is', null)
-      .where(({ exists, selectFrom }) => exists(selectFrom('conversation_refs as c').select('c.aad_object_id').whereRef('c.aad_object_id', '=', 'r.principal_id')))
+      .where(({ exists, selectFrom }) =>
+        exists(selectFrom('conversation_refs as c').select('c.aad_object_id').whereRef('c.aad_object_id', '=', 'r.principal_id')),
+      )
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('outbox as o').select('o.id').where(sql<boolean>`o.dedupe_key = 'notice:' || r.id || ':' || r.status`))),
       );
@@ -296,7 +351,14 @@ export class Store {
 
   /** The requests listed on one summary card, in the order they were listed. */
   async summaryPosts(conversationId: string, activityId: string): Promise<CardPostRow[]> {
-    return this.db.selectFrom('card_posts').selectAll().where('conversation_id', '=', conversationId).where('activity_id', '=', activityId).where('summary', '=', 1).orderBy('id').execute();
+    return this.db
+      .selectFrom('card_posts')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('activity_id', '=', activityId)
+      .where('summary', '=', 1)
+      .orderBy('id')
+      .execute();
   }
 
   async markCardRendered(postId: number, version: number): Promise<void> {
@@ -361,7 +423,13 @@ export class Store {
    * requester history): approval rows say who decided and why, evaluations what the decision service
    * answered without a person. Capped: the card needs the last few months, not everything.
    */
-  async requestHistory(m: { kind: string; principalId: string; roleDefinitionId: string; scope: string; limit?: number }): Promise<{ approvals: ApprovalRequestRow[]; evaluations: EvaluationRow[] }> {
+  async requestHistory(m: {
+    kind: string;
+    principalId: string;
+    roleDefinitionId: string;
+    scope: string;
+    limit?: number;
+  }): Promise<{ approvals: ApprovalRequestRow[]; evaluations: EvaluationRow[] }> {
     const limit = m.limit ?? 200;
     const principal = m.principalId.toLowerCase();
     const [approvals, evaluations] = await Promise.all([
@@ -423,7 +491,13 @@ export class Store {
 
   /** Undoes this caller's early-escalation claim when sending it failed, so a retry sends it. */
   async releaseEarlyEscalation(id: string, at: string): Promise<void> {
-    await this.db.updateTable('approval_requests').set({ escalated_at: null, escalated_early: 0 }).where('id', '=', id).where('escalated_at', '=', at).where('escalated_early', '=', 1).execute();
+    await this.db
+      .updateTable('approval_requests')
+      .set({ escalated_at: null, escalated_early: 0 })
+      .where('id', '=', id)
+      .where('escalated_at', '=', at)
+      .where('escalated_early', '=', 1)
+      .execute();
   }
 
   /** Compare-and-swap on the requester's last reminder time: true for the one caller that may send a reminder now. */
@@ -440,7 +514,10 @@ export class Store {
   }
 
   async countEvaluations(): Promise<number> {
-    const r = await this.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('evaluations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -449,10 +526,21 @@ export class Store {
    * evaluation. The evaluation for the same request key is reused when there is one (our endpoint
    * evaluated it first); `created` is false when the PIM request already has an approval request.
    */
-  async insertEscalatedRequest(evaluation: Insertable<EvaluationTable>, approval: Insertable<ApprovalRequestTable>): Promise<{ row: ApprovalRequestRow; created: boolean }> {
+  async insertEscalatedRequest(
+    evaluation: Insertable<EvaluationTable>,
+    approval: Insertable<ApprovalRequestTable>,
+  ): Promise<{ row: ApprovalRequestRow; created: boolean }> {
     return this.transaction(async (trx) => {
-      await trx.insertInto('evaluations').values(evaluation).onConflict((oc) => oc.column('request_key').doNothing()).execute();
-      const { evaluation_id } = await trx.selectFrom('evaluations').select('evaluation_id').where('request_key', '=', evaluation.request_key).executeTakeFirstOrThrow();
+      await trx
+        .insertInto('evaluations')
+        .values(evaluation)
+        .onConflict((oc) => oc.column('request_key').doNothing())
+        .execute();
+      const { evaluation_id } = await trx
+        .selectFrom('evaluations')
+        .select('evaluation_id')
+        .where('request_key', '=', evaluation.request_key)
+        .executeTakeFirstOrThrow();
       const inserted = await trx
         .insertInto('approval_requests')
         .values({ ...approval, evaluation_id })
@@ -467,7 +555,12 @@ export class Store {
 
   /** Claims an inbound event by its id: true for the first caller, false for a duplicate. */
   async claimInboundEvent(row: Insertable<InboundEventTable>): Promise<boolean> {
-    const inserted = await this.db.insertInto('inbound_events').values(row).onConflict((oc) => oc.column('event_id').doNothing()).returning('event_id').executeTakeFirst();
+    const inserted = await this.db
+      .insertInto('inbound_events')
+      .values(row)
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .returning('event_id')
+      .executeTakeFirst();
     return inserted !== undefined;
   }
 
@@ -485,7 +578,10 @@ export class Store {
   }
 
   async countInboundEvents(): Promise<number> {
-    const r = await this.db.selectFrom('inbound_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('inbound_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 

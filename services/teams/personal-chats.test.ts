@@ -57,7 +57,12 @@ describe('personal chats through Graph app installation, with the activity feed 
 
   it('installs the app for a user without it, then returns a reference to their 1:1 chat with the bot', async () => {
     const result = await chats().openChat(USER.alex);
-    expect(result).toEqual({ kind: 'chat', chatId: `19:${DEMO_BOT_APP.clientId}_${USER.alex}@unq.gbl.spaces`, installedNow: true, reference: expectedReference(USER.alex) });
+    expect(result).toEqual({
+      kind: 'chat',
+      chatId: `19:${DEMO_BOT_APP.clientId}_${USER.alex}@unq.gbl.spaces`,
+      installedNow: true,
+      reference: expectedReference(USER.alex),
+    });
     const installed = await control(sim, 'GET', '/_sim/teams/installations');
     expect(installed.body.value.map((i: any) => i.user)).toEqual([USER.alex]);
     expect(calls('POST', /teamwork\/installedApps$/).map((c) => c.status)).toEqual([201]);
@@ -66,20 +71,32 @@ describe('personal chats through Graph app installation, with the activity feed 
   it('reuses the installation on the next call: same chat, no second install', async () => {
     const service = chats();
     const result = await service.openChat(USER.alex);
-    expect(result).toEqual({ kind: 'chat', chatId: botChatIdFor(USER.alex, DEMO_BOT_APP.clientId), installedNow: false, reference: expectedReference(USER.alex) });
+    expect(result).toEqual({
+      kind: 'chat',
+      chatId: botChatIdFor(USER.alex, DEMO_BOT_APP.clientId),
+      installedNow: false,
+      reference: expectedReference(USER.alex),
+    });
     expect(calls('POST', /teamwork\/installedApps$/)).toHaveLength(1);
   });
 
   it('reads a 409 (installed meanwhile, e.g. by another worker) as installed and looks the installation up', async () => {
     // Isaiah gets the app elsewhere; our first listing is stale and misses it.
     const direct = graphClientWithToken(sim, appToken(['TeamsAppInstallation.ReadWriteSelfForUser.All']));
-    await direct.api(`/users/${USER.isaiah}/teamwork/installedApps`).post({ 'teamsApp@odata.bind': `https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/${SIM_TEAMS_APP_CATALOG_ID}` });
+    await direct
+      .api(`/users/${USER.isaiah}/teamwork/installedApps`)
+      .post({ 'teamsApp@odata.bind': `https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/${SIM_TEAMS_APP_CATALOG_ID}` });
     const result = await chats(staleFirstListing(graph)).openChat(USER.isaiah);
-    expect(result).toEqual({ kind: 'chat', chatId: botChatIdFor(USER.isaiah, DEMO_BOT_APP.clientId), installedNow: false, reference: expectedReference(USER.isaiah) });
+    expect(result).toEqual({
+      kind: 'chat',
+      chatId: botChatIdFor(USER.isaiah, DEMO_BOT_APP.clientId),
+      installedNow: false,
+      reference: expectedReference(USER.isaiah),
+    });
     expect(calls('POST', new RegExp(`users/${USER.isaiah}/teamwork/installedApps$`)).map((c) => c.status)).toEqual([201, 409]);
   });
 
-  it('answers blocked when the tenant\'s app permission policy refuses the installation (403)', async () => {
+  it("answers blocked when the tenant's app permission policy refuses the installation (403)", async () => {
     await control(sim, 'POST', '/_sim/teams/block-install', { user: USER.megan, blocked: true });
     const result = await chats().openChat(USER.megan);
     expect(result).toEqual({ kind: 'blocked', reason: expect.stringContaining('App is blocked by app permission policy') });
@@ -101,7 +118,10 @@ describe('personal chats through Graph app installation, with the activity feed 
     expect(await service.notify('00000000-0000-0000-0000-00000000dead', notice())).toBe('not-reachable');
 
     const feed = (await control(sim, 'GET', '/_sim/teams/activity')).body.value;
-    expect(feed.map((n: any) => [n.userId, n.deliveredVia])).toEqual([[USER.alex, 'personal'], [USER.megan, 'team']]);
+    expect(feed.map((n: any) => [n.userId, n.deliveredVia])).toEqual([
+      [USER.alex, 'personal'],
+      [USER.megan, 'team'],
+    ]);
     expect(feed[0]).toMatchObject({
       teamsAppId: SIM_TEAMS_APP_CATALOG_ID,
       activityType: 'dailyDigest',
@@ -114,18 +134,24 @@ describe('personal chats through Graph app installation, with the activity feed 
     expect(feed[1].previewText).toHaveLength(150);
   });
 
-  it('throws (transient) on a Graph 503 so the caller\'s job retries, for installs and notifications', async () => {
+  it("throws (transient) on a Graph 503 so the caller's job retries, for installs and notifications", async () => {
     const fault = await control(sim, 'POST', '/_sim/faults', { pathPattern: 'teamwork/installedApps', status: 503, retryAfterSeconds: 0 });
     expect(fault.status).toBe(201);
     const service = chats();
-    const err = await service.openChat(USER.lynne).then(() => undefined, (e: unknown) => e);
+    const err = await service.openChat(USER.lynne).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(GraphCallError);
     expect((err as GraphCallError).status).toBe(503);
     expect(isTransientGraphError(err)).toBe(true);
 
     await control(sim, 'DELETE', '/_sim/faults');
     await control(sim, 'POST', '/_sim/faults', { pathPattern: 'sendActivityNotification', status: 503, retryAfterSeconds: 0 });
-    const notifyErr = await service.notify(USER.alex, notice()).then(() => undefined, (e: unknown) => e);
+    const notifyErr = await service.notify(USER.alex, notice()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((notifyErr as GraphCallError).status).toBe(503);
     expect(isTransientGraphError(notifyErr)).toBe(true);
 
@@ -136,7 +162,12 @@ describe('personal chats through Graph app installation, with the activity feed 
   it('throws (not transient) when the app lacks a Graph permission, instead of calling the user blocked or unreachable', async () => {
     // May list installations (TeamsAppInstallation.ReadForUser.All) but not install: the POST is refused.
     const noInstall = graphClientWithToken(sim, appToken(['AppCatalog.Read.All', 'TeamsAppInstallation.ReadForUser.All']));
-    const err = await chats(noInstall).openChat(USER.diego).then(() => undefined, (e: unknown) => e);
+    const err = await chats(noInstall)
+      .openChat(USER.diego)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(GraphCallError);
     expect((err as GraphCallError).status).toBe(403);
     expect((err as GraphCallError).message).toContain('Missing role permissions');
@@ -144,7 +175,10 @@ describe('personal chats through Graph app installation, with the activity feed 
     expect(calls('POST', new RegExp(`users/${USER.diego}/teamwork/installedApps$`)).map((c) => c.status)).toEqual([403]);
 
     const noSend = graphClientWithToken(sim, appToken(['AppCatalog.Read.All', 'TeamsAppInstallation.ReadWriteSelfForUser.All']));
-    await expect(chats(noSend).notify(USER.alex, notice())).rejects.toMatchObject({ status: 403, message: expect.stringContaining("requires one of 'TeamsActivity.Send'") });
+    await expect(chats(noSend).notify(USER.alex, notice())).rejects.toMatchObject({
+      status: 403,
+      message: expect.stringContaining("requires one of 'TeamsActivity.Send'"),
+    });
 
     const noCatalog = graphClientWithToken(sim, appToken(['TeamsAppInstallation.ReadWriteSelfForUser.All']));
     await expect(chats(noCatalog).catalogId()).rejects.toThrow(/AppCatalog\.Read\.All/);
@@ -154,7 +188,7 @@ describe('personal chats through Graph app installation, with the activity feed 
     await expect(chats().openChat('nobody@contoso.example')).rejects.toMatchObject({ status: 404 });
   });
 
-  it('gives the Teams deep link to the bot\'s personal chat and checks its options', () => {
+  it("gives the Teams deep link to the bot's personal chat and checks its options", () => {
     expect(chats().webUrlForBotChat()).toBe(`https://teams.microsoft.com/l/chat/0/0?users=28:${DEMO_BOT_APP.clientId}`);
     expect(() => new GraphPersonalChats(graph, { ...options(), botAppId: ' ' })).toThrow('botAppId is required');
   });

@@ -103,7 +103,10 @@ export class GraphPersonalChats {
   private async lookUpCatalogId(): Promise<string> {
     let res: { value?: Array<{ id?: string; externalId?: string }> };
     try {
-      res = await this.graph.api('/appCatalogs/teamsApps').filter(`externalId eq '${odataString(this.opts.manifestId)}'`).get();
+      res = await this.graph
+        .api('/appCatalogs/teamsApps')
+        .filter(`externalId eq '${odataString(this.opts.manifestId)}'`)
+        .get();
     } catch (err) {
       const e = toGraphCallError(err, 'Looking up the Teams app in the org catalog');
       if (e.status === 403) {
@@ -113,8 +116,11 @@ export class GraphPersonalChats {
     }
     const id = res.value?.find((a) => typeof a.id === 'string' && a.id)?.id;
     if (!id) {
-      throw new GraphCallError(404, 'TeamsAppNotInCatalog',
-        `The Teams app with manifest id ${this.opts.manifestId} is not in the org catalog: publish the app to the org catalog (Teams admin center, Manage apps, Upload new app) so Graph can install it for users.`);
+      throw new GraphCallError(
+        404,
+        'TeamsAppNotInCatalog',
+        `The Teams app with manifest id ${this.opts.manifestId} is not in the org catalog: publish the app to the org catalog (Teams admin center, Manage apps, Upload new app) so Graph can install it for users.`,
+      );
     }
     return id;
   }
@@ -148,7 +154,10 @@ export class GraphPersonalChats {
       // A 201 carries no body: read the installation back for its id.
       installation = await this.findInstallation(userId, appId);
       if (!installation) {
-        throw this.logged(userId, new GraphCallError(503, 'InstallationNotVisible', 'Installing the Teams app for the user: Graph accepted the installation but does not list it yet.'));
+        throw this.logged(
+          userId,
+          new GraphCallError(503, 'InstallationNotVisible', 'Installing the Teams app for the user: Graph accepted the installation but does not list it yet.'),
+        );
       }
     }
     const chatId = await this.chatId(userId, installation.id, installedNow);
@@ -222,9 +231,9 @@ export class GraphPersonalChats {
 
   private async chatId(userId: string, installationId: string, installedNow: boolean): Promise<string> {
     try {
-      const chat = (await this.graph
-        .api(`/users/${encodeURIComponent(userId)}/teamwork/installedApps/${encodeURIComponent(installationId)}/chat`)
-        .get()) as { id?: string };
+      const chat = (await this.graph.api(`/users/${encodeURIComponent(userId)}/teamwork/installedApps/${encodeURIComponent(installationId)}/chat`).get()) as {
+        id?: string;
+      };
       if (!chat?.id) throw new GraphCallError(502, 'NoChatId', 'Reading the chat between the user and the bot: Graph returned no chat id.');
       return chat.id;
     } catch (err) {

@@ -51,14 +51,19 @@ export class GraphSentCopyFinder implements SentCopyFinder {
     const matches: ChatMessage[] = [];
     let url: string | undefined = where.url;
     for (let pageNo = 0; url; pageNo++) {
-      if (pageNo === MAX_PAGES) return { status: 'unknown', detail: `more than ${MAX_PAGES * PAGE_SIZE} messages since the attempt; not all were read`, lasting: false };
+      if (pageNo === MAX_PAGES)
+        return { status: 'unknown', detail: `more than ${MAX_PAGES * PAGE_SIZE} messages since the attempt; not all were read`, lasting: false };
       let page: { value?: ChatMessage[]; '@odata.nextLink'?: string };
       try {
         page = await this.graph.api(url).get();
       } catch (err) {
         const e = toGraphCallError(err, 'Reading back the conversation');
         // 403: the permission (or its resource-specific consent) is missing; 404: Graph does not know the conversation.
-        return { status: 'unknown', detail: `Graph answered ${e.status || 'no status'}: ${e.message}`, lasting: e.status === 403 || e.status === 404 || e.status === 400 };
+        return {
+          status: 'unknown',
+          detail: `Graph answered ${e.status || 'no status'}: ${e.message}`,
+          lasting: e.status === 403 || e.status === 404 || e.status === 400,
+        };
       }
       const items = Array.isArray(page.value) ? page.value : [];
       for (const m of items) if (this.isCopy(m, q, since)) matches.push(m);

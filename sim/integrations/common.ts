@@ -4,12 +4,14 @@ import type { RelativeTime, SeedIntegrations } from '../seed';
 
 /** The seeded systems of record; an empty set when the seed has none. */
 export function integrationsOf(ctx: SimContext): SeedIntegrations {
-  return ctx.state.seed.integrations ?? {
-    serviceNow: { users: [], groups: [], tickets: [] },
-    jira: { issues: [] },
-    pagerDuty: { users: [], escalationPolicies: [], schedules: [], oncalls: [] },
-    opsgenie: { schedules: [] },
-  };
+  return (
+    ctx.state.seed.integrations ?? {
+      serviceNow: { users: [], groups: [], tickets: [] },
+      jira: { issues: [] },
+      pagerDuty: { users: [], escalationPolicies: [], schedules: [], oncalls: [] },
+      opsgenie: { schedules: [] },
+    }
+  );
 }
 
 /** Seeded times are relative to the simulator clock when the request arrives, so "now" stays covered. */
@@ -31,5 +33,4 @@ export function basicCredentials(req: SimRequest): { user: string; secret: strin
   return i < 0 ? undefined : { user: decoded.slice(0, i), secret: decoded.slice(i + 1) };
 }
 
-export const sameText = (a: string | undefined | null, b: string | undefined | null) =>
-  Boolean(a && b && a.toLowerCase() === b.toLowerCase());
+export const sameText = (a: string | undefined | null, b: string | undefined | null) => Boolean(a && b && a.toLowerCase() === b.toLowerCase());

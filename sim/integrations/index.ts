@@ -24,15 +24,21 @@ export function integrationErrorResponse(req: SimRequest, status: number, header
   const withHeaders = (r: SimResponse): SimResponse => ({ ...r, headers: { ...(r.headers ?? {}), ...headers } });
   const message = status === 429 ? 'Too many requests' : status === 404 ? 'Not found' : status >= 500 ? 'Internal server error' : `HTTP ${status}`;
   if (under(req, SERVICENOW_PREFIX)) {
-    return withHeaders(status === 429
-      ? serviceNowError(429, 'Rate limit exceeded', 'The rate limit for this user and endpoint has been exceeded; retry after the time in the Retry-After header.')
-      : serviceNowError(status, message, `Injected fault (HTTP ${status}).`));
+    return withHeaders(
+      status === 429
+        ? serviceNowError(
+            429,
+            'Rate limit exceeded',
+            'The rate limit for this user and endpoint has been exceeded; retry after the time in the Retry-After header.',
+          )
+        : serviceNowError(status, message, `Injected fault (HTTP ${status}).`),
+    );
   }
   if (under(req, JIRA_PREFIX)) return withHeaders(jiraError(status, [status === 429 ? 'Rate limit exceeded.' : `${message} (HTTP ${status}).`]));
   if (under(req, PAGERDUTY_PREFIX)) {
     return withHeaders(status === 429 ? pagerDutyError(429, 2020, 'Rate Limit Exceeded') : pagerDutyError(status, 2000, message));
   }
-  if (under(req, OPSGENIE_PREFIX)) return withHeaders(opsgenieError(status, status === 429 ? 'You are making too many requests! To avoid errors, we recommend you limit requests.' : message));
+  if (under(req, OPSGENIE_PREFIX))
+    return withHeaders(opsgenieError(status, status === 429 ? 'You are making too many requests! To avoid errors, we recommend you limit requests.' : message));
   return undefined;
 }
-

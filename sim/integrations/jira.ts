@@ -46,7 +46,11 @@ function issueJson(ctx: SimContext, req: SimRequest, i: SeedJiraIssue): Record<s
         }
       : null,
   };
-  const wanted = req.query.get('fields')?.split(',').map((f) => f.trim()).filter(Boolean);
+  const wanted = req.query
+    .get('fields')
+    ?.split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   const fields = wanted && !wanted.includes('*all') ? Object.fromEntries(Object.entries(all).filter(([k]) => wanted.includes(k))) : all;
   return {
     expand: 'renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations',

@@ -76,10 +76,14 @@ export function registerPagerDuty(router: Router, ctx: SimContext): void {
     const pd = integrationsOf(ctx).pagerDuty;
     const hits = pd.oncalls
       .map((o) => ({ o, start: o.start ? resolveTime(ctx, o.start) : null, end: o.end ? resolveTime(ctx, o.end) : null }))
-      .filter(({ o, start, end }) => (!userIds.length || userIds.includes(o.userId))
-        && (!policyIds.length || policyIds.includes(o.escalationPolicyId))
-        && (!scheduleIds.length || (o.scheduleId !== null && scheduleIds.includes(o.scheduleId)))
-        && (start === null || start <= until) && (end === null || end > since));
+      .filter(
+        ({ o, start, end }) =>
+          (!userIds.length || userIds.includes(o.userId)) &&
+          (!policyIds.length || policyIds.includes(o.escalationPolicyId)) &&
+          (!scheduleIds.length || (o.scheduleId !== null && scheduleIds.includes(o.scheduleId))) &&
+          (start === null || start <= until) &&
+          (end === null || end > since),
+      );
     const oncalls = hits.slice(page.offset, page.offset + page.limit).map(({ o, start, end }) => {
       const user = pd.users.find((u) => u.id === o.userId);
       const policy = pd.escalationPolicies.find((p) => p.id === o.escalationPolicyId);

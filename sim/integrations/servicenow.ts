@@ -13,9 +13,7 @@ import { authorization, basicCredentials, integrationsOf, resolveTime } from './
 
 export const SERVICENOW_PREFIX = '/servicenow';
 
-type Field =
-  | { kind: 'plain'; value: string; display?: string }
-  | { kind: 'ref'; table: string; value: string; display: string };
+type Field = { kind: 'plain'; value: string; display?: string } | { kind: 'ref'; table: string; value: string; display: string };
 type SnowRecord = Record<string, Field>;
 
 export function serviceNowError(status: number, message: string, detail: string | null): SimResponse {
@@ -26,7 +24,10 @@ const APPROVAL_LABEL: Record<string, string> = { approved: 'Approved', requested
 
 /** `yyyy-MM-dd HH:mm:ss` in UTC: the Table API's stored value for glide_date_time fields. */
 export function glideDateTime(d: Date): string {
-  return d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '');
 }
 
 function records(ctx: SimContext, table: string): SnowRecord[] | undefined {
@@ -65,11 +66,13 @@ function records(ctx: SimContext, table: string): SnowRecord[] | undefined {
     case 'sys_user_group':
       return sn.groups.map((g) => ({ sys_id: plain(g.sysId), name: plain(g.name), active: plain('true') }));
     case 'sys_user_grmember':
-      return sn.groups.flatMap((g) => g.members.map((m) => ({
-        sys_id: plain(`${g.sysId.slice(0, 16)}${m.slice(16)}`),
-        user: ref('sys_user', m, userName(m)),
-        group: ref('sys_user_group', g.sysId, g.name),
-      })));
+      return sn.groups.flatMap((g) =>
+        g.members.map((m) => ({
+          sys_id: plain(`${g.sysId.slice(0, 16)}${m.slice(16)}`),
+          user: ref('sys_user', m, userName(m)),
+          group: ref('sys_user_group', g.sysId, g.name),
+        })),
+      );
     default:
       return undefined;
   }
@@ -92,20 +95,26 @@ export function parseEncodedQuery(q: string): Array<Array<{ field: string; value
 }
 
 function matches(r: SnowRecord, query: ReturnType<typeof parseEncodedQuery>): boolean {
-  return query.every((ors) => ors.some(({ field, value }) => {
-    const f = r[field];
-    return f !== undefined && f.value.toLowerCase() === value.toLowerCase();
-  }));
+  return query.every((ors) =>
+    ors.some(({ field, value }) => {
+      const f = r[field];
+      return f !== undefined && f.value.toLowerCase() === value.toLowerCase();
+    }),
+  );
 }
 
 function render(req: SimRequest, r: SnowRecord): Record<string, unknown> {
   const mode = (req.query.get('sysparm_display_value') ?? 'false').toLowerCase();
   const noLink = req.query.get('sysparm_exclude_reference_link') === 'true';
-  const fields = req.query.get('sysparm_fields')?.split(',').map((f) => f.trim()).filter(Boolean);
+  const fields = req.query
+    .get('sysparm_fields')
+    ?.split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(r)) {
     if (fields && !fields.includes(name)) continue;
-    const display = f.kind === 'ref' ? f.display : f.display ?? f.value;
+    const display = f.kind === 'ref' ? f.display : (f.display ?? f.value);
     if (f.kind === 'ref') {
       const link = f.value && !noLink ? { link: `${req.origin}${SERVICENOW_PREFIX}/api/now/table/${f.table}/${f.value}` } : {};
       if (!f.value) out[name] = mode === 'all' ? { display_value: '', value: '' } : '';
@@ -136,7 +145,8 @@ export function registerServiceNow(router: Router, ctx: SimContext): void {
     const query = parseEncodedQuery(req.query.get('sysparm_query') ?? '');
     const limit = Number(req.query.get('sysparm_limit') ?? '10000');
     const offset = Number(req.query.get('sysparm_offset') ?? '0');
-    if (!Number.isInteger(offset) || offset < 0) return serviceNowError(400, `offset is ${req.query.get('sysparm_offset')}`, 'Negative offset is not supported');
+    if (!Number.isInteger(offset) || offset < 0)
+      return serviceNowError(400, `offset is ${req.query.get('sysparm_offset')}`, 'Negative offset is not supported');
     const hits = all.filter((r) => matches(r, query));
     const result = hits.slice(offset, offset + (Number.isInteger(limit) && limit > 0 ? limit : 10000)).map((r) => render(req, r));
     return json(200, { result }, { 'X-Total-Count': String(hits.length) });

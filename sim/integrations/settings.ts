@@ -2,7 +2,10 @@ import type { IntegrationsSettingsInput } from '../../services/integrations/conf
 import { DEMO_INTEGRATION_CREDENTIALS, OPSGENIE, PAGERDUTY } from '../seed';
 
 /** Integration settings pointing every adapter at a running simulator, with its seeded credentials. */
-export function simIntegrationSettings(simUrl: string, opts: { hr?: boolean; identityRisk?: boolean; jiraCheckAssignee?: boolean } = {}): IntegrationsSettingsInput {
+export function simIntegrationSettings(
+  simUrl: string,
+  opts: { hr?: boolean; identityRisk?: boolean; jiraCheckAssignee?: boolean } = {},
+): IntegrationsSettingsInput {
   const c = DEMO_INTEGRATION_CREDENTIALS;
   return {
     serviceNow: { baseUrl: `${simUrl}/servicenow`, auth: { kind: 'basic', username: c.serviceNow.username, password: c.serviceNow.password } },

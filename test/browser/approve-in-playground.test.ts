@@ -81,13 +81,20 @@ describe('approving in the playground web UI', () => {
     return page;
   }
 
-  it('shows the card, records Alex Wilber\'s approval in PIM, and shows the final card', async () => {
+  it("shows the card, records Alex Wilber's approval in PIM, and shows the final card", async () => {
     const page = await openChannel();
     const requestJustification = 'Unlock accounts for the service desk queue, INC0012345';
     const created = await fetch(`${demo!.simUrl}/_sim/requests`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ principal: 'lynner@contoso.example', role: 'Helpdesk Administrator', justification: requestJustification, durationMinutes: 120, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' }),
+      body: JSON.stringify({
+        principal: 'lynner@contoso.example',
+        role: 'Helpdesk Administrator',
+        justification: requestJustification,
+        durationMinutes: 120,
+        ticketNumber: 'INC0012345',
+        ticketSystem: 'ServiceNow',
+      }),
     });
     expect(created.status).toBe(201);
     const pimId = ((await created.json()) as { id: string }).id;

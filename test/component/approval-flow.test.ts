@@ -18,7 +18,14 @@ describe('approving and denying from the card', () => {
   });
 
   async function pendingRequest(principal = USER.isaiah, role = 'User Administrator') {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, role, justification: GOOD, durationMinutes: 120, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal,
+      role,
+      justification: GOOD,
+      durationMinutes: 120,
+      ticketNumber: 'INC0012345',
+      ticketSystem: 'ServiceNow',
+    });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
@@ -46,7 +53,11 @@ describe('approving and denying from the card', () => {
 
   it('records an approval in PIM as the approver and updates every copy', async () => {
     const { pimId, row } = await pendingRequest();
-    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(res.httpStatus).toBe(200);
     expect(res.body.statusCode).toBe(200);
     expect(res.body.type).toBe('application/vnd.microsoft.card.adaptive');
@@ -55,7 +66,11 @@ describe('approving and denying from the card', () => {
 
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
     expect(sim.body.status).toBe('Granted');
-    expect(sim.body.approval.steps[0]).toMatchObject({ reviewResult: 'Approve', justification: 'Verified with the CFO by phone', reviewedBy: { id: USER.adele } });
+    expect(sim.body.approval.steps[0]).toMatchObject({
+      reviewResult: 'Approve',
+      justification: 'Verified with the CFO by phone',
+      reviewedBy: { id: USER.adele },
+    });
 
     await h.bot.delivery.drain();
     expect(h.connector.updates).toHaveLength(1);
@@ -72,7 +87,11 @@ describe('approving and denying from the card', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        type: 'message', id: 'm1', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        type: 'message',
+        id: 'm1',
+        text: 'hi',
+        channelId: 'msteams',
+        serviceUrl: h.connector.serviceUrl,
         from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
         recipient: { id: '28:bot', name: 'PIM Approvals' },
         conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
@@ -80,7 +99,11 @@ describe('approving and denying from the card', () => {
     });
     expect(hello.status).toBe(200);
     const { row } = await pendingRequest();
-    await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    await cardAction(h.bot.url, user(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     await h.bot.delivery.drain();
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => String(p.activity.text));
     expect(toRequester.at(-1)).toMatch(/User Administrator was approved by Adele Vance .*"Verified with the CFO by phone"/);
@@ -92,7 +115,11 @@ describe('approving and denying from the card', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        type: 'message', id: 'm2', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        type: 'message',
+        id: 'm2',
+        text: 'hi',
+        channelId: 'msteams',
+        serviceUrl: h.connector.serviceUrl,
         from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
         recipient: { id: '28:bot', name: 'PIM Approvals' },
         conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
@@ -101,7 +128,12 @@ describe('approving and denying from the card', () => {
     const { row } = await pendingRequest();
     // The decision committed, then the process stopped: nobody queued the requester's notice.
     await h.bot.store.updateRequestIfVersion(row.id, row.version, {
-      status: 'approved', decided_by_id: USER.adele, decided_by_name: 'Adele Vance', decided_by_upn: 'adelev@contoso.example', decided_at: new Date().toISOString(), decision_justification: 'Checked the change ticket',
+      status: 'approved',
+      decided_by_id: USER.adele,
+      decided_by_name: 'Adele Vance',
+      decided_by_upn: 'adelev@contoso.example',
+      decided_at: new Date().toISOString(),
+      decision_justification: 'Checked the change ticket',
     });
     const told = () => h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal' && /Checked the change ticket/.test(String(p.activity.text)));
     expect(told()).toHaveLength(0);
@@ -124,7 +156,11 @@ describe('approving and denying from the card', () => {
 
   it('records a denial', async () => {
     const { pimId, row } = await pendingRequest();
-    const res = await cardAction(h.bot.url, user(USER.megan), 'pim.deny', { requestId: row.id, version: row.version, decisionJustification: 'No change ticket for this work' });
+    const res = await cardAction(h.bot.url, user(USER.megan), 'pim.deny', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'No change ticket for this work',
+    });
     expect(res.body.statusCode).toBe(200);
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
     expect(sim.body.status).toBe('Denied');
@@ -136,7 +172,11 @@ describe('approving and denying from the card', () => {
     // Alex is an approver of Security Operator and also eligible for it.
     const { pimId, row } = await pendingRequest(USER.alex, 'Security Operator');
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    const res = await cardAction(h.bot.url, user(USER.alex), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'I know what I am doing here' });
+    const res = await cardAction(h.bot.url, user(USER.alex), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'I know what I am doing here',
+    });
     expect(textOf(res.body.value)).toContain('cannot approve or deny your own request');
     const calls = await simJson(h.sim, 'GET', '/_sim/calls');
     expect(calls.body.value.filter((c: any) => c.method === 'PATCH')).toHaveLength(0);
@@ -145,7 +185,11 @@ describe('approving and denying from the card', () => {
 
   it('refuses someone who is not an approver of the role', async () => {
     const { row } = await pendingRequest();
-    const res = await cardAction(h.bot.url, user(USER.lynne), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Looks fine to me honestly' });
+    const res = await cardAction(h.bot.url, user(USER.lynne), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Looks fine to me honestly',
+    });
     expect(textOf(res.body.value)).toContain('Only approvers of User Administrator');
     expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
   });
@@ -178,9 +222,18 @@ describe('approving and denying from the card', () => {
 
   it('shows who decided when the request was decided in the portal meanwhile (409)', async () => {
     const { row } = await pendingRequest();
-    const portal = await simJson(h.sim, 'POST', '/_sim/decide', { requestId: row.pim_request_id, approver: USER.megan, reviewResult: 'Deny', justification: 'Denied in the portal' });
+    const portal = await simJson(h.sim, 'POST', '/_sim/decide', {
+      requestId: row.pim_request_id,
+      approver: USER.megan,
+      reviewResult: 'Deny',
+      justification: 'Denied in the portal',
+    });
     expect(portal.status).toBeLessThan(300);
-    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving from Teams now' });
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Approving from Teams now',
+    });
     expect(textOf(res.body.value)).toContain('Megan Bowen already denied');
     const final = (await h.bot.store.getRequest(row.id))!;
     expect(final).toMatchObject({ status: 'denied', decided_by_id: USER.megan, decision_justification: 'Denied in the portal' });
@@ -191,7 +244,11 @@ describe('approving and denying from the card', () => {
     const clock = await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: 25 * 60 });
     expect(clock.status).toBeLessThan(300);
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving a day too late' });
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Approving a day too late',
+    });
     expect(textOf(res.body.value)).toContain('PIM drops requests nobody decides within 24 hours');
     expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
     await h.bot.delivery.drain();
@@ -223,7 +280,11 @@ describe('approving and denying from the card', () => {
   });
 
   it('rejects forged action data for an unknown request', async () => {
-    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: '00000000-0000-4000-8000-000000000000', version: 1, decisionJustification: 'whatever it is here' });
+    const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', {
+      requestId: '00000000-0000-4000-8000-000000000000',
+      version: 1,
+      decisionJustification: 'whatever it is here',
+    });
     expect(res.body.statusCode).toBe(400);
     const bad = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: 'x' });
     expect(bad.body.statusCode).toBe(400);
@@ -231,7 +292,13 @@ describe('approving and denying from the card', () => {
   });
 
   it('uses the human-only rule for Global Administrator requests', async () => {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: ROLE.globalAdministrator, justification: GOOD, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: ROLE.globalAdministrator,
+      justification: GOOD,
+      ticketNumber: 'INC0012345',
+      ticketSystem: 'ServiceNow',
+    });
     expect(created.body.status).toBe('PendingApproval');
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${created.body.id}`);
     expect(sim.body.evaluation.evaluationOutcome).toBe('Approved');

@@ -56,7 +56,11 @@ describe('the audit trail', () => {
     expect(await h.bot.scheduler.runDue()).toBe(1);
     await h.bot.delivery.drain();
     const current = (await h.bot.store.getRequest(row.id))!;
-    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: current.version, decisionJustification: 'Verified with the CFO by phone' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: current.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(res.body.statusCode).toBe(200);
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
     return { pimId, evaluationId, requestId: row.id };
@@ -93,16 +97,29 @@ describe('the audit trail', () => {
 
   it('a decision taken in the portal first: the click is audited, and its Graph result says PIM had it decided already', async () => {
     const { pimId, row } = await pendingRequest(h);
-    const portal = await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Deny', justification: 'Denied in the portal' });
+    const portal = await simJson(h.sim, 'POST', '/_sim/decide', {
+      requestId: pimId,
+      approver: USER.megan,
+      reviewResult: 'Deny',
+      justification: 'Denied in the portal',
+    });
     expect(portal.status).toBeLessThan(300);
-    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(res.body.statusCode).toBe(200);
     const kinds: Array<[string, string, Record<string, unknown>]> = [];
     for await (const r of h.bot.store.audit.rows()) kinds.push([r.kind, r.outcome, JSON.parse(r.details) as Record<string, unknown>]);
     expect(kinds.map(([k, o]) => `${k}:${o}`)).toEqual(['evaluation:Approved', 'card.decision:Approve', 'graph.result:already_decided']);
     expect(kinds[2]![2]).toMatchObject({ alreadyDecided: true, decidedBy: USER.megan, finalStatus: 'denied' });
     // A second click on the closed request claims nothing: no new rows.
-    await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     const verified = await audit(h, dir, 'verify');
     expect(verified.out).toMatch(/^3 rows, chain intact/);
   });
@@ -112,7 +129,8 @@ describe('the audit trail', () => {
     await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
     expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ approved: 1 });
     const rows: Array<Record<string, unknown>> = [];
-    for await (const r of h.bot.store.audit.rows()) rows.push({ kind: r.kind, outcome: r.outcome, requestId: r.request_id, pimRequestId: r.pim_request_id, details: JSON.parse(r.details) });
+    for await (const r of h.bot.store.audit.rows())
+      rows.push({ kind: r.kind, outcome: r.outcome, requestId: r.request_id, pimRequestId: r.pim_request_id, details: JSON.parse(r.details) });
     expect(rows.map((r) => `${r.kind}:${r.outcome}`)).toEqual(['evaluation:Approved', 'request.closed:approved']);
     expect(rows[1]).toMatchObject({ requestId: row.id, pimRequestId: pimId, details: { source: 'reconciler', pimStatus: 'Provisioned' } });
     // The reconciler's next pass finds nothing to close: no second row.
@@ -134,7 +152,9 @@ describe('the audit trail', () => {
     expect(truncated.err).toContain('first bad seq 4 (truncated)');
 
     // The approver's justification changed after the fact.
-    await sql`UPDATE audit_log SET details = ${JSON.stringify({ justification: 'Something nicer', reviewResult: 'Approve' })} WHERE seq = 3`.execute(h.bot.store.db);
+    await sql`UPDATE audit_log SET details = ${JSON.stringify({ justification: 'Something nicer', reviewResult: 'Approve' })} WHERE seq = 3`.execute(
+      h.bot.store.db,
+    );
     const edited = await audit(h, dir, 'verify');
     expect(edited.code).toBe(1);
     expect(edited.err).toContain('first bad seq 3 (edited)');

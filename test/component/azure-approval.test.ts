@@ -15,7 +15,13 @@ describe('Azure resource requests approved from the card', () => {
   });
 
   async function pendingAzureRequest(principal: string = USER.isaiah) {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, azureRole: 'Contributor', scope: AZURE.subscription, justification: GOOD, durationMinutes: 240 });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal,
+      azureRole: 'Contributor',
+      scope: AZURE.subscription,
+      justification: GOOD,
+      durationMinutes: 240,
+    });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
@@ -41,7 +47,11 @@ describe('Azure resource requests approved from the card', () => {
   it('records the approval through ARM as the approver (asApprover, then the stage PATCH)', async () => {
     const { pimId, row } = await pendingAzureRequest();
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Load test agreed in the change board' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Load test agreed in the change board',
+    });
     expect(res.body.statusCode).toBe(200);
     expect(text(res.body.value)).toContain('Megan Bowen');
     expect(text(res.body.value)).not.toContain('pim.approve');
@@ -64,7 +74,11 @@ describe('Azure resource requests approved from the card', () => {
   it('refuses someone the Azure role policy does not list as approver', async () => {
     const { pimId, row } = await pendingAzureRequest();
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    const res = await cardAction(h.bot.url, teamsUser(USER.lynne), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Looks fine to me honestly' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.lynne), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Looks fine to me honestly',
+    });
     expect(text(res.body.value)).toContain('Only approvers of Contributor');
     const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
     expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);
@@ -75,14 +89,23 @@ describe('Azure resource requests approved from the card', () => {
   it('shows who decided when the Azure request was decided in the portal first', async () => {
     const { pimId, row } = await pendingAzureRequest();
     await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.adele, reviewResult: 'Deny', justification: 'Not during the freeze' });
-    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving from Teams now' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Approving from Teams now',
+    });
     expect(text(res.body.value)).toContain('Adele Vance already denied');
     expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'denied', decided_by_id: USER.adele });
   });
 
   it('closes the card from ARM state when the request was decided in the portal (reconciler)', async () => {
     const { pimId, row } = await pendingAzureRequest();
-    await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.adele, reviewResult: 'Approve', justification: 'Approved in the Azure portal' });
+    await simJson(h.sim, 'POST', '/_sim/decide', {
+      requestId: pimId,
+      approver: USER.adele,
+      reviewResult: 'Approve',
+      justification: 'Approved in the Azure portal',
+    });
     const counts = await h.bot.reconciler.reconcileOnce();
     expect(counts.approved).toBeGreaterThanOrEqual(1);
     expect((await h.bot.store.getRequest(row.id))!.status).toBe('approved');
@@ -95,7 +118,11 @@ describe('Azure resource requests approved from the card', () => {
   it('refuses self-approval of an Azure request without calling ARM', async () => {
     const { row } = await pendingAzureRequest(USER.adele);
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving my own request here' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Approving my own request here',
+    });
     expect(text(res.body.value)).toContain('cannot approve or deny your own request');
     const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
     expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);

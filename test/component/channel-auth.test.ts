@@ -14,7 +14,15 @@ describe('production mode authenticates the Bot Framework channel', () => {
     const res = await fetch(`${h.bot.url}/api/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'invoke', name: 'adaptiveCard/action', channelId: 'msteams', serviceUrl: 'https://evil.example/', from: { id: 'x', aadObjectId: '6e1f2a30-4b5c-4d6e-8f70-0a1b2c3d4e03' }, conversation: { id: 'c' }, value: {} }),
+      body: JSON.stringify({
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        channelId: 'msteams',
+        serviceUrl: 'https://evil.example/',
+        from: { id: 'x', aadObjectId: '6e1f2a30-4b5c-4d6e-8f70-0a1b2c3d4e03' },
+        conversation: { id: 'c' },
+        value: {},
+      }),
     });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('token_missing');

@@ -50,7 +50,9 @@ describe('channel messages through the outbox', () => {
     const opens = executeActions(cardOf(summary));
     expect(opens.map((a) => [a.verb, a.data.requestId])).toEqual(rows.slice(2).map((r) => ['pim.refresh', r.id]));
     for (const row of rows.slice(2)) {
-      expect(await h.bot.store.cardPosts(row.id)).toEqual([expect.objectContaining({ activity_id: summary.activityId, summary: 1, conversation_id: CHANNEL_ID })]);
+      expect(await h.bot.store.cardPosts(row.id)).toEqual([
+        expect.objectContaining({ activity_id: summary.activityId, summary: 1, conversation_id: CHANNEL_ID }),
+      ]);
     }
     const listed = rows[3]!;
 
@@ -59,7 +61,11 @@ describe('channel messages through the outbox', () => {
     expect(executeActions(opened.body.value).map((a) => a.verb)).toEqual(expect.arrayContaining(['pim.approve', 'pim.deny']));
 
     // A decision re-renders the summary in place: that line says who approved; the others stay open.
-    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: listed.id, version: listed.version, decisionJustification: 'Verified with the CFO by phone' });
+    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: listed.id,
+      version: listed.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(decided.body.statusCode).toBe(200);
     await h.bot.delivery.drain();
     const summaryUpdates = h.connector.updates.filter((u) => u.activityId === summary.activityId);
@@ -90,7 +96,11 @@ describe('channel messages through the outbox', () => {
 
     // PIM fails the PATCH: the claim is given back, with who clicked and when kept on the row.
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 500, times: 10 });
-    await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: listed.id, version: listed.version, decisionJustification: 'Verified with the CFO by phone' });
+    await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: listed.id,
+      version: listed.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     const released = (await h.bot.store.getRequest(listed.id))!;
     expect(released.status).toBe('pending');
     const clickedAt = (JSON.parse(released.last_release!) as { at: string }).at;
@@ -109,7 +119,11 @@ describe('channel messages through the outbox', () => {
 
     // Decided on a second click: the line says how it ended, and the release is gone.
     await simJson(h.sim, 'DELETE', '/_sim/faults');
-    const again = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: listed.id, version: released.version, decisionJustification: 'Verified with the CFO by phone' });
+    const again = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: listed.id,
+      version: released.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(again.body.statusCode).toBe(200);
     await h.bot.delivery.drain();
     const last = JSON.stringify(cardOf(updates().at(-1)!));
@@ -117,7 +131,7 @@ describe('channel messages through the outbox', () => {
     expect(last).not.toContain('not recorded');
   });
 
-  it("a 429 from Teams pauses the channel for its Retry-After (no blind retry), then the card goes once", async () => {
+  it('a 429 from Teams pauses the channel for its Retry-After (no blind retry), then the card goes once', async () => {
     h.connector.failNext(429, 1, { retryAfterSeconds: 30 });
     const row = await request('Busy Minute Role 0');
     expect(h.connector.calls.map((c) => c.status)).toEqual([429]);

@@ -55,7 +55,11 @@ describe('elevation by chat in the Teams playground', () => {
   });
 
   async function sim(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${demo.simUrl}${apiPath}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${demo.simUrl}${apiPath}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null };
   }
@@ -122,7 +126,11 @@ describe('elevation by chat in the Teams playground', () => {
     const mark = pg.mark();
     const refused = await press(reply, 'chat.submit');
     expect(JSON.stringify(refused.value)).toContain('multi-factor authentication');
-    const signIn = await pg.waitForMessage((e) => e.actionConversationId === chatId && JSON.stringify(e.message.attachments ?? []).includes(OAUTH_CARD), 10_000, { after: mark });
+    const signIn = await pg.waitForMessage(
+      (e) => e.actionConversationId === chatId && JSON.stringify(e.message.attachments ?? []).includes(OAUTH_CARD),
+      10_000,
+      { after: mark },
+    );
     expect(textOfEvent(signIn)).toContain('MFA');
     expect(await pimRequests(USER.alex, 'PendingApproval')).toHaveLength(0);
 
@@ -143,7 +151,9 @@ describe('elevation by chat in the Teams playground', () => {
     const mark = pg.mark();
     const refused = await press(reply, 'chat.submit');
     expect(JSON.stringify(refused.value)).toContain('authentication context c1');
-    await pg.waitForMessage((e) => e.actionConversationId === chatId && JSON.stringify(e.message.attachments ?? []).includes(OAUTH_CARD), 10_000, { after: mark });
+    await pg.waitForMessage((e) => e.actionConversationId === chatId && JSON.stringify(e.message.attachments ?? []).includes(OAUTH_CARD), 10_000, {
+      after: mark,
+    });
 
     await sim('POST', '/_sim/signin', { user: USER.alex, mfa: true, acrs: ['c1'] });
     const submitted = await press(reply, 'chat.submit');
@@ -159,7 +169,14 @@ describe('elevation by chat in the Teams playground', () => {
   });
 
   it('shows an approver what is waiting for them', async () => {
-    const created = await sim('POST', '/_sim/requests', { principal: USER.isaiah, role: 'Helpdesk Administrator', justification: 'Reset passwords for the Berlin office, INC0012345', durationMinutes: 60, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    const created = await sim('POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: 'Helpdesk Administrator',
+      justification: 'Reset passwords for the Berlin office, INC0012345',
+      durationMinutes: 60,
+      ticketNumber: 'INC0012345',
+      ticketSystem: 'ServiceNow',
+    });
     expect(created.status).toBe(201);
     await new Promise((r) => setTimeout(r, 500));
     const reply = await say('status', (e) => textOfEvent(e).includes('Your requests'));
@@ -168,7 +185,11 @@ describe('elevation by chat in the Teams playground', () => {
 
   it.each([
     ['a PIM for Groups membership', 'activate sql admins for 1h because restore the payroll database from last night', 'SQL Admins (member)'],
-    ['an Azure resource role', 'activate contributor for 2h because scale the payroll app service before the month-end run', 'Contributor on Contoso Production'],
+    [
+      'an Azure resource role',
+      'activate contributor for 2h because scale the payroll app service before the month-end run',
+      'Contributor on Contoso Production',
+    ],
   ])('requests %s as the user, and PIM sends it for approval', async (_name, command, shown) => {
     const reply = await say(command);
     expect(JSON.stringify(cardOf(reply))).toContain(shown);
@@ -191,7 +212,11 @@ describe('elevation by chat in the Teams playground', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        type: 'invoke', name: 'adaptiveCard/action', id: 'inv-1', channelId: 'msteams', serviceUrl: demo.playground.connectorUrl,
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        id: 'inv-1',
+        channelId: 'msteams',
+        serviceUrl: demo.playground.connectorUrl,
         from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
         recipient: { id: demo.playground.botId, name: 'PIM Approvals' },
         conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: DEMO_TENANT_ID },
@@ -257,7 +282,16 @@ describe('elevation by chat in the Teams playground', () => {
   it('lets the Azure OpenAI planner read free text, and still confirms on the card what it understood', async () => {
     const free = 'the CFO is locked out of everything and I have to sort it out now, INC0012345';
     await sim('DELETE', '/_sim/openai/calls');
-    await sim('POST', '/_sim/openai/replies', { content: JSON.stringify({ command: 'activate', role: 'Global Administrator', durationMinutes: 60, ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'reset the locked-out CFO account' }) });
+    await sim('POST', '/_sim/openai/replies', {
+      content: JSON.stringify({
+        command: 'activate',
+        role: 'Global Administrator',
+        durationMinutes: 60,
+        ticketSystem: 'ServiceNow',
+        ticketNumber: 'INC0012345',
+        justification: 'reset the locked-out CFO account',
+      }),
+    });
     const reply = await say(free);
     const card = cardOf(reply);
     expect(JSON.stringify(card)).toContain('Global Administrator');
@@ -269,7 +303,16 @@ describe('elevation by chat in the Teams playground', () => {
     expect(JSON.stringify(calls)).toContain('Global Administrator');
 
     // A role the user is not eligible for, proposed by the model, is not offered.
-    await sim('POST', '/_sim/openai/replies', { content: JSON.stringify({ command: 'activate', role: 'User Administrator', durationMinutes: 60, ticketSystem: null, ticketNumber: null, justification: 'onboarding' }) });
+    await sim('POST', '/_sim/openai/replies', {
+      content: JSON.stringify({
+        command: 'activate',
+        role: 'User Administrator',
+        durationMinutes: 60,
+        ticketSystem: null,
+        ticketNumber: null,
+        justification: 'onboarding',
+      }),
+    });
     const refused = await say('please set me up so I can onboard the new starters today');
     expect(JSON.stringify(cardOf(refused) ?? '')).not.toContain('chat.submit');
     expect(textOfEvent(refused)).toMatch(/User Administrator|eligible/);

@@ -31,7 +31,11 @@ describe('signing in from the personal chat', () => {
   }
 
   async function send(a: Record<string, unknown>): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity(a)) });
+    const res = await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(activity(a)),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null };
   }
@@ -47,12 +51,20 @@ describe('signing in from the personal chat', () => {
     expect(oauth.content.tokenExchangeResource.uri).toContain('api://botid-');
     expect(texts().join(' ')).not.toContain('You can activate');
 
-    const bad = await send({ type: 'invoke', name: 'signin/tokenExchange', value: { id: oauth.content.tokenExchangeResource.id, connectionName: oauth.content.connectionName, token: 'not-a-token' } });
+    const bad = await send({
+      type: 'invoke',
+      name: 'signin/tokenExchange',
+      value: { id: oauth.content.tokenExchangeResource.id, connectionName: oauth.content.connectionName, token: 'not-a-token' },
+    });
     expect(bad.status).toBe(412);
     expect(texts().join(' ')).not.toContain('You can activate');
 
     const sso = await h.sim.issueUserAssertion(USER.alex);
-    const good = await send({ type: 'invoke', name: 'signin/tokenExchange', value: { id: oauth.content.tokenExchangeResource.id, connectionName: oauth.content.connectionName, token: sso } });
+    const good = await send({
+      type: 'invoke',
+      name: 'signin/tokenExchange',
+      value: { id: oauth.content.tokenExchangeResource.id, connectionName: oauth.content.connectionName, token: sso },
+    });
     expect(good.status).toBe(200);
     await h.connector.waitFor(() => texts().some((t) => t.includes('You can activate')));
     expect(texts().find((t) => t.includes('You can activate'))).toContain('Security Operator');
@@ -67,7 +79,11 @@ describe('signing in from the personal chat', () => {
   });
 
   it('points people who mention the bot in a channel to the personal chat', async () => {
-    await send({ type: 'message', text: 'activate security operator', conversation: { id: '19:x@thread.tacv2', conversationType: 'channel', isGroup: true, tenantId: DEMO_TENANT_ID } });
+    await send({
+      type: 'message',
+      text: 'activate security operator',
+      conversation: { id: '19:x@thread.tacv2', conversationType: 'channel', isGroup: true, tenantId: DEMO_TENANT_ID },
+    });
     await h.connector.waitFor(() => h.connector.posts.length >= 1);
     expect(texts()[0]).toContain('personal chat');
   });

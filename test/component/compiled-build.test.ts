@@ -32,7 +32,11 @@ describe('the compiled build started with the Dockerfile CMD', () => {
     const env = { ...demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite')), LOG_LEVEL: 'info', CARD_SUMMARY_AFTER: '0' };
     const [command, ...args] = docker.cmd;
     expect(command).toBe('node');
-    child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: join(PKI_DIR, 'ca.pem'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, args, {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: join(PKI_DIR, 'ca.pem'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     url = await new Promise<string>((resolve, reject) => {
@@ -100,7 +104,11 @@ describe('the compiled build started with the Dockerfile CMD', () => {
   });
 
   it('counts a PIM evaluation in /metrics, and logs it with the request’s correlation id', async () => {
-    const created = await simJson(sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
+    const created = await simJson(sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: 'User Administrator',
+      justification: 'Reset MFA for the locked-out CFO under incident INC0012345',
+    });
     expect(created.status).toBeLessThan(300);
     const res = await fetch(`${url}/metrics`);
     expect(res.status).toBe(200);

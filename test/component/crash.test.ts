@@ -42,7 +42,11 @@ interface KillPoint {
   clickAgain?: boolean;
 }
 
-const faultHits = (h: Harness, pathPattern: string) => h.sim.faults.describe().filter((f) => f.pathPattern === pathPattern).reduce((n, f) => n + f.hits, 0);
+const faultHits = (h: Harness, pathPattern: string) =>
+  h.sim.faults
+    .describe()
+    .filter((f) => f.pathPattern === pathPattern)
+    .reduce((n, f) => n + f.hits, 0);
 const STEPS_READ = 'roleAssignmentApprovals/[^/]+$';
 const ADELE_READ = `/users/${USER.adele}$`;
 const pimStatus = async (h: Harness, pimId: string) => (await pimOutcome(h, pimId)).status;
@@ -59,7 +63,8 @@ const KILL_POINTS: KillPoint[] = [
   {
     name: 'during the PATCH (PIM applied it; its answer held)',
     phase: 'click',
-    arm: async (h) => void (await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', answerAfterMs: FOREVER_MS, times: 1 })),
+    arm: async (h) =>
+      void (await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', answerAfterMs: FOREVER_MS, times: 1 })),
     inside: async (h, pimId) => (await pimStatus(h, pimId)) === 'Granted',
     pimAtKill: 'Granted',
   },
@@ -157,60 +162,69 @@ describe('a replica killed between two durable steps of an approval', () => {
     return cardAction(botUrl, teamsUser(USER.adele), 'pim.approve', { ...approve.data, decisionJustification: DECISION });
   }
 
-  it.each(KILL_POINTS.map((k) => [k.name, k] as const))('%s: the survivor finishes; one decision, one card in its final state, one notice', async (_name, kill) => {
-    let pimId: string;
-    if (kill.phase === 'click') {
-      ({ pimId } = await pendingRequest(h, { justification: GOOD, durationMinutes: 60 }));
-      expect(shownCards(h)).toHaveLength(1);
-      victim = await startReplica(h.env);
-      await kill.arm(h);
-      // The click lands on the victim, which may die before it answers.
-      void approveShownCard(victim.url).catch(() => undefined);
-    } else {
-      victim = await startReplica(h.env);
-      // PIM's callout goes to the victim, which evaluates the request and posts its card.
-      h.sim.setCustomExtension({ targetUrl: `${victim.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
-      await kill.arm(h);
-      const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GOOD, durationMinutes: 60 });
-      expect(created.body.status).toBe('PendingApproval');
-      pimId = created.body.id as string;
-    }
-    await until(`the victim is held ${kill.name}`, () => kill.inside(h, pimId));
-    await victim.kill();
-    if (kill.pimAtKill) expect(await pimStatus(h, pimId)).toBe(kill.pimAtKill);
+  it.each(KILL_POINTS.map((k) => [k.name, k] as const))(
+    '%s: the survivor finishes; one decision, one card in its final state, one notice',
+    async (_name, kill) => {
+      let pimId: string;
+      if (kill.phase === 'click') {
+        ({ pimId } = await pendingRequest(h, { justification: GOOD, durationMinutes: 60 }));
+        expect(shownCards(h)).toHaveLength(1);
+        victim = await startReplica(h.env);
+        await kill.arm(h);
+        // The click lands on the victim, which may die before it answers.
+        void approveShownCard(victim.url).catch(() => undefined);
+      } else {
+        victim = await startReplica(h.env);
+        // PIM's callout goes to the victim, which evaluates the request and posts its card.
+        h.sim.setCustomExtension({ targetUrl: `${victim.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
+        await kill.arm(h);
+        const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+          principal: USER.isaiah,
+          role: 'User Administrator',
+          justification: GOOD,
+          durationMinutes: 60,
+        });
+        expect(created.body.status).toBe('PendingApproval');
+        pimId = created.body.id as string;
+      }
+      await until(`the victim is held ${kill.name}`, () => kill.inside(h, pimId));
+      await victim.kill();
+      if (kill.pimAtKill) expect(await pimStatus(h, pimId)).toBe(kill.pimAtKill);
 
-    await survivorFinishes();
-    if (kill.phase === 'post') {
-      // One copy of the card is shown, whoever sent it; the approver decides on it through the survivor.
-      expect(shownCards(h)).toHaveLength(1);
-      expect((await approveShownCard(h.bot.url)).body.statusCode).toBe(200);
-      await h.bot.delivery.drain();
-    }
-    if (kill.clickAgain) {
-      // PIM never got the click: the approver is told so, once, and the card asks again.
-      expect(shownIn(h, ADELE_CHAT, NOT_RECORDED)).toHaveLength(1);
-      expect(shownCards(h).map((c) => c.text.match(NOT_RECORDED) !== null && !isFinal(c))).toEqual([true]);
-      expect((await approveShownCard(h.bot.url)).body.statusCode).toBe(200);
-      await h.bot.delivery.drain();
-    }
-    // Everything owed is done, and nothing more happens however long the survivor runs.
-    await survivorFinishes(3);
+      await survivorFinishes();
+      if (kill.phase === 'post') {
+        // One copy of the card is shown, whoever sent it; the approver decides on it through the survivor.
+        expect(shownCards(h)).toHaveLength(1);
+        expect((await approveShownCard(h.bot.url)).body.statusCode).toBe(200);
+        await h.bot.delivery.drain();
+      }
+      if (kill.clickAgain) {
+        // PIM never got the click: the approver is told so, once, and the card asks again.
+        expect(shownIn(h, ADELE_CHAT, NOT_RECORDED)).toHaveLength(1);
+        expect(shownCards(h).map((c) => c.text.match(NOT_RECORDED) !== null && !isFinal(c))).toEqual([true]);
+        expect((await approveShownCard(h.bot.url)).body.statusCode).toBe(200);
+        await h.bot.delivery.drain();
+      }
+      // Everything owed is done, and nothing more happens however long the survivor runs.
+      await survivorFinishes(3);
 
-    // PIM: one decision, Adele's, from one PATCH (the victim's, answered or not, or the survivor's).
-    const pim = await pimOutcome(h, pimId);
-    expect(pim).toEqual({ status: 'Granted', decisions: [{ reviewResult: 'Approve', reviewedBy: USER.adele, justification: DECISION }] });
-    const patches = await approvalPatches(h);
-    expect(patches).toHaveLength(1);
-    expect(patches[0]!.oid).toBe(USER.adele);
-    // Teams: one card in the channel, closed and naming the decider; one notice to the requester.
-    const cards = shownCards(h);
-    expect(cards).toHaveLength(1);
-    expect(isFinal(cards[0]!)).toBe(true);
-    expect(cards[0]!.text).toContain('Adele Vance');
-    expect(shownIn(h, ISAIAH_CHAT, APPROVED_NOTICE)).toHaveLength(1);
-    // The approver hears "not recorded" only where PIM really did not get the click.
-    expect(shownIn(h, ADELE_CHAT, NOT_RECORDED)).toHaveLength(kill.clickAgain ? 1 : 0);
-  }, 150_000);
+      // PIM: one decision, Adele's, from one PATCH (the victim's, answered or not, or the survivor's).
+      const pim = await pimOutcome(h, pimId);
+      expect(pim).toEqual({ status: 'Granted', decisions: [{ reviewResult: 'Approve', reviewedBy: USER.adele, justification: DECISION }] });
+      const patches = await approvalPatches(h);
+      expect(patches).toHaveLength(1);
+      expect(patches[0]!.oid).toBe(USER.adele);
+      // Teams: one card in the channel, closed and naming the decider; one notice to the requester.
+      const cards = shownCards(h);
+      expect(cards).toHaveLength(1);
+      expect(isFinal(cards[0]!)).toBe(true);
+      expect(cards[0]!.text).toContain('Adele Vance');
+      expect(shownIn(h, ISAIAH_CHAT, APPROVED_NOTICE)).toHaveLength(1);
+      // The approver hears "not recorded" only where PIM really did not get the click.
+      expect(shownIn(h, ADELE_CHAT, NOT_RECORDED)).toHaveLength(kill.clickAgain ? 1 : 0);
+    },
+    150_000,
+  );
 });
 
 describe('a replica killed in the middle of a digest', () => {
@@ -238,7 +252,12 @@ describe('a replica killed in the middle of a digest', () => {
     const today = new Date();
     offsetMs = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 17, 30) - Date.now();
     await h.bot.digests.tick(now());
-    const job = (await h.bot.store.db.selectFrom('jobs').selectAll().where('id', 'like', `digest:user:${USER.alex}:%`).where('status', '=', 'pending').executeTakeFirst())!;
+    const job = (await h.bot.store.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('id', 'like', `digest:user:${USER.alex}:%`)
+      .where('status', '=', 'pending')
+      .executeTakeFirst())!;
     expect(job).toBeDefined();
     h.connector.hangNext('POST', 1);
     // The victim runs due jobs on its own (real clock, every 200 ms): make the digest due for it now.

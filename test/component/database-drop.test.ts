@@ -54,8 +54,20 @@ async function terminate(applicationName: string, onlyState?: string, lastQuery?
 
 function evaluation(i: number, now: string) {
   return {
-    evaluation_id: `e-${i}`, request_key: `k-${i}`, pim_request_id: `p-${i}`, kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/',
-    outcome: 'Approved', would_be: 'Approved', mode: 'enforce', reasons: '[]', checks: '[]', latency_ms: 1, created_at: now,
+    evaluation_id: `e-${i}`,
+    request_key: `k-${i}`,
+    pim_request_id: `p-${i}`,
+    kind: 'entraRole',
+    principal_id: 'u1',
+    role_definition_id: 'r1',
+    scope: '/',
+    outcome: 'Approved',
+    would_be: 'Approved',
+    mode: 'enforce',
+    reasons: '[]',
+    checks: '[]',
+    latency_ms: 1,
+    created_at: now,
   };
 }
 
@@ -81,7 +93,9 @@ interface DatabaseReadiness {
 }
 
 /** /readyz as the bot serves it (the route, Readiness and the database check of create-bot) over this store. */
-async function opsServer(store: Store): Promise<{ readyz(): Promise<{ status: number; body: string; database: DatabaseReadiness | undefined }>; close(): Promise<void> }> {
+async function opsServer(
+  store: Store,
+): Promise<{ readyz(): Promise<{ status: number; body: string; database: DatabaseReadiness | undefined }>; close(): Promise<void> }> {
   const server = new BotHttpServer(pino({ level: 'silent' }));
   registerOperationsRoutes(server, {
     readiness: new Readiness([databaseCheck(store.db, store.connections)]),
@@ -106,7 +120,7 @@ async function counts(store: Store): Promise<{ evaluations: number; audit: numbe
   return { evaluations: await store.countEvaluations(), audit: Number(a.rows[0]!.n) };
 }
 
-describe('PostgreSQL terminating the store\'s connections while in use', () => {
+describe("PostgreSQL terminating the store's connections while in use", () => {
   const saved = process.env.TEST_DATABASE_URL;
   let dir: string;
   let database: TestDatabase;
@@ -226,7 +240,13 @@ describe('PostgreSQL terminating the store\'s connections while in use', () => {
     try {
       results = await Promise.all(
         Array.from({ length: N }, (_, i) =>
-          store.insertEvaluation(evaluation(i, now), undefined, { kind: 'evaluation', actor: 'bot', pimRequestId: `p-${i}`, evaluationId: `e-${i}`, outcome: 'Approved' }),
+          store.insertEvaluation(evaluation(i, now), undefined, {
+            kind: 'evaluation',
+            actor: 'bot',
+            pimRequestId: `p-${i}`,
+            evaluationId: `e-${i}`,
+            outcome: 'Approved',
+          }),
         ),
       );
     } finally {
@@ -286,7 +306,11 @@ import { Store } from ${JSON.stringify(join(__dirname, '..', '..', 'services', '
 })();
 `,
     );
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', script], { cwd: join(__dirname, '..', '..'), env: { ...process.env, CHILD_DATABASE_URL: url.toString() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', script], {
+      cwd: join(__dirname, '..', '..'),
+      env: { ...process.env, CHILD_DATABASE_URL: url.toString() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -295,7 +319,7 @@ import { Store } from ${JSON.stringify(join(__dirname, '..', '..', 'services', '
       const timer = setTimeout(() => reject(new Error(`child never held its transaction: ${err.slice(-500)}`)), 20_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('holding')) (clearTimeout(timer), resolve());
+        if (out.includes('holding')) clearTimeout(timer), resolve();
       });
       void exited.then(() => (clearTimeout(timer), resolve()));
     });
@@ -395,7 +419,10 @@ describe('the bot while PostgreSQL is unreachable', () => {
     let attempts = 0;
     const inFlight = h.bot.store.transaction(async (trx) => {
       attempts++;
-      await trx.insertInto('evaluations').values({ ...evaluation(0, new Date().toISOString()), evaluation_id: key, request_key: key }).execute();
+      await trx
+        .insertInto('evaluations')
+        .values({ ...evaluation(0, new Date().toISOString()), evaluation_id: key, request_key: key })
+        .execute();
       await sleep(300);
       await sql`SELECT 1`.execute(trx);
       return 'committed';

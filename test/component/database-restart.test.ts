@@ -93,13 +93,17 @@ describe('the database restarting under a running bot', () => {
     else process.env.TEST_DATABASE_URL = saved;
   });
 
-  const approve = (row: { id: string; version: number }) => cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
+  const approve = (row: { id: string; version: number }) =>
+    cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
 
   /** The click's outcome, counted where PIM, Teams and the audit trail keep it: all exactly once. */
   async function expectRecordedOnce(pimId: string, requestId: string): Promise<void> {
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
-    expect(await pimOutcome(h, pimId)).toEqual({ status: 'Granted', decisions: [{ reviewResult: 'Approve', reviewedBy: USER.adele, justification: DECISION }] });
+    expect(await pimOutcome(h, pimId)).toEqual({
+      status: 'Granted',
+      decisions: [{ reviewResult: 'Approve', reviewedBy: USER.adele, justification: DECISION }],
+    });
     expect((await approvalPatches(h)).map((p) => [p.status, p.abandoned ?? false, p.oid])).toEqual([[204, false, USER.adele]]);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(1);
     expect((await h.bot.store.getRequest(requestId))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele, claimed_by: null });

@@ -24,7 +24,10 @@ describe('the decision endpoint PIM calls', () => {
     h = await startHarness({
       POLICY_JSON: JSON.stringify({
         version: 1,
-        roles: { default: { justification: 'deny' }, [ROLE.helpdeskAdministrator]: { ticket: { required: true, verify: false }, autoApprove: { when: ['ticket'] } } },
+        roles: {
+          default: { justification: 'deny' },
+          [ROLE.helpdeskAdministrator]: { ticket: { required: true, verify: false }, autoApprove: { when: ['ticket'] } },
+        },
       }),
     });
   });
@@ -38,7 +41,8 @@ describe('the decision endpoint PIM calls', () => {
   async function post(body: unknown, opts: { token?: string | null; contentType?: string; raw?: string } = {}) {
     // PIM holds every well-formed Entra role or group request posted here, as it would (the bot binds cards to PIM's copy).
     const b = body as Record<string, unknown> | null;
-    if (!opts.raw && b && typeof b === 'object' && typeof b.id === 'string' && /^[0-9a-f-]{36}$/i.test(b.id) && typeof b.principalId === 'string') await pimHolds(h, b);
+    if (!opts.raw && b && typeof b === 'object' && typeof b.id === 'string' && /^[0-9a-f-]{36}$/i.test(b.id) && typeof b.principalId === 'string')
+      await pimHolds(h, b);
     const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
     const t = opts.token === undefined ? token : opts.token;
     if (t) headers.authorization = `Bearer ${t}`;
@@ -75,7 +79,9 @@ describe('the decision endpoint PIM calls', () => {
   });
 
   it('auto-approves where the role allows it and every check passes', async () => {
-    const res = await post(entraRequest({ roleDefinitionId: ROLE.helpdeskAdministrator, ticketInfo: { ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' } }));
+    const res = await post(
+      entraRequest({ roleDefinitionId: ROLE.helpdeskAdministrator, ticketInfo: { ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' } }),
+    );
     expect(res.body.evaluationOutcome).toBe('AutoApproved');
   });
 
@@ -110,9 +116,24 @@ describe('the decision endpoint PIM calls', () => {
     const cases: Array<[string, () => Promise<string | null>, string]> = [
       ['no token', async () => null, 'token_missing'],
       ['a forged signature', () => h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID }, { signWith: 'foreign' }), 'token_signature'],
-      ['an expired token', () => h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID, iat: Math.floor(Date.now() / 1000) - 7200, nbf: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 600 }), 'token_expired'],
+      [
+        'an expired token',
+        () =>
+          h.sim.issueToken({
+            aud: APP_ID_URI,
+            azp: DEMO_PIM_CALLER_APP_ID,
+            iat: Math.floor(Date.now() / 1000) - 7200,
+            nbf: Math.floor(Date.now() / 1000) - 7200,
+            exp: Math.floor(Date.now() / 1000) - 600,
+          }),
+        'token_expired',
+      ],
       ['the wrong audience', () => h.sim.issueToken({ aud: 'api://127.0.0.1/someone-else', azp: DEMO_PIM_CALLER_APP_ID }), 'token_audience'],
-      ['the wrong issuer', () => h.sim.issueToken({ iss: 'https://login.microsoftonline.com/other-tenant/v2.0', aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID }), 'token_issuer'],
+      [
+        'the wrong issuer',
+        () => h.sim.issueToken({ iss: 'https://login.microsoftonline.com/other-tenant/v2.0', aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID }),
+        'token_issuer',
+      ],
       ['a caller that is not PIM', () => h.sim.issueToken({ aud: APP_ID_URI, azp: '99999999-0000-4000-8000-000000000000' }), 'token_caller'],
       ['garbage', async () => 'not.a.jwt', 'token_malformed'],
     ];

@@ -40,7 +40,11 @@ function policy(simUrl: string): Record<string, unknown> {
       autoApprove: { when: ['onCall', 'ticket'] },
       offHours: 'ignore',
     },
-    [ROLE.helpdeskAdministrator]: { ticket: { required: true, mustBeAssignedToRequester: true, systems: ['Jira'] }, autoApprove: { when: ['ticket'] }, offHours: 'ignore' },
+    [ROLE.helpdeskAdministrator]: {
+      ticket: { required: true, mustBeAssignedToRequester: true, systems: ['Jira'] },
+      autoApprove: { when: ['ticket'] },
+      offHours: 'ignore',
+    },
     // The same rule twice: off-hours flagged (the default) and ignored.
     [ROLE.userAdministrator]: { ...autoTicketOnly },
     [ROLE.reportsReader]: { ...autoTicketOnly, offHours: 'ignore' },
@@ -116,9 +120,17 @@ describe('the decision endpoint fails closed', () => {
   const secOp = (ticket: string) => ({ principalId: USER.alex, roleDefinitionId: ROLE.securityOperator, ticket: snow(ticket) });
 
   it("ServiceNow: when the requester's user record or the group membership cannot be read, the assignment is unavailable and a person decides", async () => {
-    const unreadable = { result: 'unavailable', summary: expect.stringMatching(/assign[^]*(could not|couldn't|cannot|can't|unable|not be read|unknown|unavailable)|(could not|couldn't|cannot|unable)[^]*assign/i) };
+    const unreadable = {
+      result: 'unavailable',
+      summary: expect.stringMatching(
+        /assign[^]*(could not|couldn't|cannot|can't|unable|not be read|unknown|unavailable)|(could not|couldn't|cannot|unable)[^]*assign/i,
+      ),
+    };
     // Alex is on call and CHG0042001 is assigned to him; CHG0042002 to his group only.
-    expect(await evaluate(h, 'direct, no fault', secOp(TICKET.approvedChange))).toMatchObject({ outcome: 'AutoApproved', checks: { ticket: { result: 'pass' }, onCall: { result: 'pass' } } });
+    expect(await evaluate(h, 'direct, no fault', secOp(TICKET.approvedChange))).toMatchObject({
+      outcome: 'AutoApproved',
+      checks: { ticket: { result: 'pass' }, onCall: { result: 'pass' } },
+    });
     expect(await evaluate(h, 'group, no fault', secOp(TICKET.groupChange))).toMatchObject({ outcome: 'AutoApproved', checks: { ticket: { result: 'pass' } } });
     for (const [label, ticket, fault] of [
       ['sys_user 500', TICKET.approvedChange, status(SYS_USER, 500)],
@@ -133,8 +145,10 @@ describe('the decision endpoint fails closed', () => {
   it('Jira: an assignee whose e-mail Jira withholds is not a match, so a person decides', async () => {
     const jira = { principalId: USER.alex, roleDefinitionId: ROLE.helpdeskAdministrator, ticket: { number: TICKET.jiraInProgress, system: 'Jira' } };
     expect(await evaluate(h, 'no fault', jira)).toMatchObject({ outcome: 'AutoApproved', checks: { ticket: { result: 'pass' } } });
-    expect(await evaluate(h, 'emailAddress dropped', jira, [{ pathPattern: '^/jira/rest/api/3/issue/', dropFields: ['emailAddress'] }]))
-      .toMatchObject({ outcome: 'Approved', checks: { ticket: { result: 'unavailable' } } });
+    expect(await evaluate(h, 'emailAddress dropped', jira, [{ pathPattern: '^/jira/rest/api/3/issue/', dropFields: ['emailAddress'] }])).toMatchObject({
+      outcome: 'Approved',
+      checks: { ticket: { result: 'unavailable' } },
+    });
   });
 
   it('flags a request that starts off-hours unless the role ignores the hour', async () => {
@@ -143,7 +157,10 @@ describe('the decision endpoint fails closed', () => {
     const flagged = await evaluate(h, 'offHours flag', { ...request, roleDefinitionId: ROLE.userAdministrator });
     expect(flagged).toMatchObject({ outcome: 'Approved', checks: { ticket: { result: 'pass' }, businessHours: { result: 'fail', onFail: 'review' } } });
     expect(flagged.reasons.join(' ')).toMatch(/off-hours|off hours|outside business hours/i);
-    expect(await evaluate(h, 'offHours ignore', { ...request, roleDefinitionId: ROLE.reportsReader })).toMatchObject({ outcome: 'AutoApproved', checks: { ticket: { result: 'pass' } } });
+    expect(await evaluate(h, 'offHours ignore', { ...request, roleDefinitionId: ROLE.reportsReader })).toMatchObject({
+      outcome: 'AutoApproved',
+      checks: { ticket: { result: 'pass' } },
+    });
   });
 
   it('two on-call services: one that fails makes on-call unavailable, unless the role lets one provider suffice', async () => {
@@ -153,18 +170,33 @@ describe('the decision endpoint fails closed', () => {
     expect(await evaluate(h, 'Patti, no fault', strict(USER.patti))).toMatchObject({ outcome: 'AutoApproved', checks: { onCall: { result: 'pass' } } });
     expect(await evaluate(h, 'Alex, no fault', strict(USER.alex))).toMatchObject({ outcome: 'AutoApproved', checks: { onCall: { result: 'pass' } } });
     const unavailable = { outcome: 'Approved', checks: { onCall: { result: 'unavailable' } } };
-    expect(await evaluate(h, 'PagerDuty 500, Opsgenie on call', strict(USER.patti), [status(PAGERDUTY, 500)])).toMatchObject({ label: 'PagerDuty 500, Opsgenie on call', ...unavailable });
-    expect(await evaluate(h, 'Opsgenie 500, PagerDuty on call', strict(USER.alex), [status(OPSGENIE, 500)])).toMatchObject({ label: 'Opsgenie 500, PagerDuty on call', ...unavailable });
-    expect(await evaluate(h, 'Opsgenie beyond the budget, PagerDuty on call', strict(USER.alex), [{ pathPattern: OPSGENIE, latencyMs: BUDGET_MS + 2000 }]))
-      .toMatchObject({ label: 'Opsgenie beyond the budget, PagerDuty on call', ...unavailable });
+    expect(await evaluate(h, 'PagerDuty 500, Opsgenie on call', strict(USER.patti), [status(PAGERDUTY, 500)])).toMatchObject({
+      label: 'PagerDuty 500, Opsgenie on call',
+      ...unavailable,
+    });
+    expect(await evaluate(h, 'Opsgenie 500, PagerDuty on call', strict(USER.alex), [status(OPSGENIE, 500)])).toMatchObject({
+      label: 'Opsgenie 500, PagerDuty on call',
+      ...unavailable,
+    });
+    expect(
+      await evaluate(h, 'Opsgenie beyond the budget, PagerDuty on call', strict(USER.alex), [{ pathPattern: OPSGENIE, latencyMs: BUDGET_MS + 2000 }]),
+    ).toMatchObject({ label: 'Opsgenie beyond the budget, PagerDuty on call', ...unavailable });
     const passes = { outcome: 'AutoApproved', checks: { onCall: { result: 'pass' } } };
-    expect(await evaluate(h, 'anyProviderSuffices, PagerDuty 500', lenient(USER.patti), [status(PAGERDUTY, 500)])).toMatchObject({ label: 'anyProviderSuffices, PagerDuty 500', ...passes });
-    expect(await evaluate(h, 'anyProviderSuffices, Opsgenie 500', lenient(USER.alex), [status(OPSGENIE, 500)])).toMatchObject({ label: 'anyProviderSuffices, Opsgenie 500', ...passes });
+    expect(await evaluate(h, 'anyProviderSuffices, PagerDuty 500', lenient(USER.patti), [status(PAGERDUTY, 500)])).toMatchObject({
+      label: 'anyProviderSuffices, PagerDuty 500',
+      ...passes,
+    });
+    expect(await evaluate(h, 'anyProviderSuffices, Opsgenie 500', lenient(USER.alex), [status(OPSGENIE, 500)])).toMatchObject({
+      label: 'anyProviderSuffices, Opsgenie 500',
+      ...passes,
+    });
   });
 
   it("accepts SNOW for a role limited to ServiceNow: it is one of ServiceNow's names", async () => {
-    expect(await evaluate(h, 'SNOW', { ...secOp(TICKET.approvedChange), ticket: { number: TICKET.approvedChange, system: 'SNOW' } }))
-      .toMatchObject({ outcome: 'AutoApproved', checks: { ticket: { result: 'pass' } } });
+    expect(await evaluate(h, 'SNOW', { ...secOp(TICKET.approvedChange), ticket: { number: TICKET.approvedChange, system: 'SNOW' } })).toMatchObject({
+      outcome: 'AutoApproved',
+      checks: { ticket: { result: 'pass' } },
+    });
   });
 
   it('audit mode answers Approved and says what enforce mode would have done, never "Approved automatically"', async () => {
@@ -175,8 +207,14 @@ describe('the decision endpoint fails closed', () => {
   });
 
   it('denies a placeholder justification where the role says deny', async () => {
-    expect(await evaluate(h, 'test x5', { principalId: USER.isaiah, roleDefinitionId: RULE.justificationDeny, ticket: snow(TICKET.openIncident), justification: 'test test test test test' }))
-      .toMatchObject({ outcome: 'Denied', checks: { justification: { result: 'fail', onFail: 'deny' } } });
+    expect(
+      await evaluate(h, 'test x5', {
+        principalId: USER.isaiah,
+        roleDefinitionId: RULE.justificationDeny,
+        ticket: snow(TICKET.openIncident),
+        justification: 'test test test test test',
+      }),
+    ).toMatchObject({ outcome: 'Denied', checks: { justification: { result: 'fail', onFail: 'deny' } } });
   });
 
   it('a failed deny check outranks an unavailable one: a closed ticket with PagerDuty down is Denied', async () => {
@@ -195,8 +233,16 @@ describe('the decision endpoint fails closed', () => {
 
   it('an optional ticket, once given, must be open; a change must be approved', async () => {
     const optional = (ticket: string) => ({ principalId: USER.alex, roleDefinitionId: RULE.optionalTicket, ticket: snow(ticket) });
-    expect(await evaluate(h, 'closed', optional(TICKET.closedIncident))).toMatchObject({ label: 'closed', outcome: 'Denied', checks: { ticket: { result: 'fail', onFail: 'deny' } } });
-    expect(await evaluate(h, 'awaiting approval', optional(TICKET.unapprovedChange))).toMatchObject({ label: 'awaiting approval', outcome: 'Denied', checks: { ticket: { result: 'fail', onFail: 'deny' } } });
+    expect(await evaluate(h, 'closed', optional(TICKET.closedIncident))).toMatchObject({
+      label: 'closed',
+      outcome: 'Denied',
+      checks: { ticket: { result: 'fail', onFail: 'deny' } },
+    });
+    expect(await evaluate(h, 'awaiting approval', optional(TICKET.unapprovedChange))).toMatchObject({
+      label: 'awaiting approval',
+      outcome: 'Denied',
+      checks: { ticket: { result: 'fail', onFail: 'deny' } },
+    });
   });
 
   it('HR: a leave date before the requested end, or any leave date for an activation without end, is Denied', async () => {
@@ -204,16 +250,26 @@ describe('the decision endpoint fails closed', () => {
     const joni = { principalId: USER.joni, roleDefinitionId: RULE.hr };
     const threeHours = new Date(Date.now() + 3 * 3_600_000).toISOString();
     const denied = { outcome: 'Denied', checks: { hr: { result: 'fail', onFail: 'deny' } } };
-    expect(await evaluate(h, 'afterDateTime', { ...joni, expiration: { type: 'afterDateTime', endDateTime: threeHours } })).toMatchObject({ label: 'afterDateTime', ...denied });
+    expect(await evaluate(h, 'afterDateTime', { ...joni, expiration: { type: 'afterDateTime', endDateTime: threeHours } })).toMatchObject({
+      label: 'afterDateTime',
+      ...denied,
+    });
     expect(await evaluate(h, 'noExpiration', { ...joni, expiration: { type: 'noExpiration' } })).toMatchObject({ label: 'noExpiration', ...denied });
   });
 
   it('a principal the directory does not know is Denied where HR is checked, and goes to a person where only on-call is', async () => {
     const ghost = randomUUID();
-    expect(await evaluate(h, 'hr', { principalId: ghost, roleDefinitionId: RULE.hr })).toMatchObject({ label: 'hr', outcome: 'Denied', checks: { hr: { result: 'fail', onFail: 'deny' } } });
+    expect(await evaluate(h, 'hr', { principalId: ghost, roleDefinitionId: RULE.hr })).toMatchObject({
+      label: 'hr',
+      outcome: 'Denied',
+      checks: { hr: { result: 'fail', onFail: 'deny' } },
+    });
     // Not in the directory is an answer (Graph's 404), not a failed lookup: not on call, so a person decides.
-    expect(await evaluate(h, 'onCall only', { principalId: ghost, roleDefinitionId: ROLE.exchangeAdministrator }))
-      .toMatchObject({ label: 'onCall only', outcome: 'Approved', checks: { onCall: { result: 'fail', onFail: 'review' } } });
+    expect(await evaluate(h, 'onCall only', { principalId: ghost, roleDefinitionId: ROLE.exchangeAdministrator })).toMatchObject({
+      label: 'onCall only',
+      outcome: 'Approved',
+      checks: { onCall: { result: 'fail', onFail: 'review' } },
+    });
   });
 
   it('an Azure resource callout resent unchanged gets the same evaluation; another justification is another request', async () => {

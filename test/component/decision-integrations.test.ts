@@ -27,17 +27,37 @@ describe('decisions backed by the systems of record', () => {
     await simJson(h.sim, 'DELETE', '/_sim/faults');
   });
 
-  async function evaluate(principalId: string, roleDefinitionId: string, ticketNumber: string | null, justification = 'Contain the phishing incident on the finance mailboxes') {
+  async function evaluate(
+    principalId: string,
+    roleDefinitionId: string,
+    ticketNumber: string | null,
+    justification = 'Contain the phishing incident on the finance mailboxes',
+  ) {
     const token = await h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID });
     const body = {
       '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest',
-      id: randomUUID(), status: 'PendingApproval', action: 'selfActivate', principalId, roleDefinitionId, directoryScopeId: '/', justification,
+      id: randomUUID(),
+      status: 'PendingApproval',
+      action: 'selfActivate',
+      principalId,
+      roleDefinitionId,
+      directoryScopeId: '/',
+      justification,
       scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT1H' } },
       ticketInfo: ticketNumber ? { ticketNumber, ticketSystem: 'ServiceNow' } : null,
     };
     const started = Date.now();
-    const res = await fetch(`${h.bot.url}/api/pim/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as { evaluationOutcome: string; reason: string[]; evaluationId: string }, ms: Date.now() - started, pimId: body.id };
+    const res = await fetch(`${h.bot.url}/api/pim/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { evaluationOutcome: string; reason: string[]; evaluationId: string },
+      ms: Date.now() - started,
+      pimId: body.id,
+    };
   }
 
   it('auto-approves an on-call engineer with an open change assigned to them, and posts no card', async () => {

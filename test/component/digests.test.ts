@@ -27,7 +27,6 @@ describe('daily digests', () => {
 
   const hello = (userId: string) => personalMessage(h, userId, 'hi');
 
-
   /** Moves the bot's clock (and PIM's with it) to `target`. */
   async function travelTo(target: Date) {
     const minutes = Math.round((target.getTime() - now().getTime()) / 60_000);
@@ -35,16 +34,26 @@ describe('daily digests', () => {
     if (minutes > 0) expect((await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: minutes })).status).toBe(200);
   }
 
-  const cardsTo = (conversationId: string) => h.connector.posts.filter((p) => p.conversationId === conversationId && p.activity.attachments?.length).map((p) => p.activity.attachments[0].content);
+  const cardsTo = (conversationId: string) =>
+    h.connector.posts.filter((p) => p.conversationId === conversationId && p.activity.attachments?.length).map((p) => p.activity.attachments[0].content);
 
   it('sends each user their digest at 09:00 in their zone, once, and the admin channel its digest with the spot audit', async () => {
     await hello(USER.alex); // America/Los_Angeles (Pacific Standard Time in mailbox settings)
     await hello(USER.lynne); // Australia/Sydney
     // An approval today, so tomorrow's admin digest has a spot-audit sample.
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GOOD, durationMinutes: 60 });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: 'User Administrator',
+      justification: GOOD,
+      durationMinutes: 60,
+    });
     await h.bot.delivery.drain();
     const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
-    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(decided.body.statusCode).toBe(200);
 
     // Tomorrow 17:30 UTC: 09:30 in Los Angeles (PST), 04:30 the day after in Sydney.
@@ -86,7 +95,10 @@ describe('daily digests', () => {
     expect(String(byMegan.body.value)).toMatch(/looks right/);
     const flagNoNote = await cardAction(h.bot.url, teamsUser(USER.patti), 'audit.flag', { requestId: row.id });
     expect(String(flagNoNote.body.value)).toMatch(/Say in a few words/);
-    const flagged = await cardAction(h.bot.url, teamsUser(USER.patti), 'audit.flag', { requestId: row.id, [`auditNote.${row.id}`]: 'No ticket for a CFO reset' });
+    const flagged = await cardAction(h.bot.url, teamsUser(USER.patti), 'audit.flag', {
+      requestId: row.id,
+      [`auditNote.${row.id}`]: 'No ticket for a CFO reset',
+    });
     expect(String(flagged.body.value)).toMatch(/Flagged/);
 
     await travelTo(new Date(target.getTime() + 24 * 3600_000));
@@ -107,7 +119,10 @@ describe('daily digests', () => {
     const extend = executeActions(digest).find((a) => a.verb === 'digest.extend' && a.data.kind === 'group')!;
     const adminPosts = h.connector.posts.length;
     const asked = await cardAction(h.bot.url, teamsUser(USER.alex), 'digest.extend', extend.data);
-    expect(asked.body).toMatchObject({ statusCode: 200, value: expect.stringContaining("I asked the group's owners (Megan Bowen) and your PIM administrators to extend SQL Admins") });
+    expect(asked.body).toMatchObject({
+      statusCode: 200,
+      value: expect.stringContaining("I asked the group's owners (Megan Bowen) and your PIM administrators to extend SQL Admins"),
+    });
     const [post, reply] = h.connector.posts.slice(adminPosts);
     expect(post!.conversationId).toBe(CHANNEL_ID);
     expect(JSON.stringify(post!.activity.attachments[0].content)).toContain('asks to extend their SQL Admins');
@@ -131,7 +146,6 @@ describe('daily digests', () => {
     expect(cardsTo('a:user-id-0-personal').filter((c) => JSON.stringify(c).includes('digest.extend'))).toHaveLength(1);
   });
 });
-
 
 describe('daily digests for users the bot has no chat with', () => {
   let h: Harness;
@@ -175,7 +189,12 @@ describe('daily digests for users the bot has no chat with', () => {
 
   it('forgets a chat Teams says is gone (404) and opens a new one on the next try', async () => {
     // A chat stored earlier whose conversation no longer exists: this service URL answers 404 to everything.
-    const stale = { channelId: 'msteams', serviceUrl: `${h.sim.url}/gone/`, conversation: { id: 'a:removed-chat', conversationType: 'personal', tenantId: 'x' }, bot: { id: '28:bot', name: '' } };
+    const stale = {
+      channelId: 'msteams',
+      serviceUrl: `${h.sim.url}/gone/`,
+      conversation: { id: 'a:removed-chat', conversationType: 'personal', tenantId: 'x' },
+      bot: { id: '28:bot', name: '' },
+    };
     await h.bot.store.saveConversationRef(USER.alex, stale);
     await alexsDigestTime();
     expect(await h.bot.store.conversationRef(USER.alex)).toBeUndefined();

@@ -98,12 +98,21 @@ describe('faults lose nothing', () => {
   it('records the decision once when Graph throttles the PATCH with Retry-After', async () => {
     const pimId = await request();
     const row = (await h.bot.store.getRequestByPimId(pimId))!;
-    const fault = await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 429, retryAfterSeconds: 1, times: 1 });
+    const fault = await simJson(h.sim, 'POST', '/_sim/faults', {
+      method: 'PATCH',
+      pathPattern: 'roleAssignmentApprovals',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     expect(fault.status).toBeLessThan(300);
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
     expect(res.body.statusCode).toBe(200);
     // PIM got two PATCHes (the throttled one and its retry), the bot sent exactly those two, and one decision stands.
-    expect((await approvalPatches(h)).map((p) => [p.status, p.abandoned ?? false])).toEqual([[429, false], [204, false]]);
+    expect((await approvalPatches(h)).map((p) => [p.status, p.abandoned ?? false])).toEqual([
+      [429, false],
+      [204, false],
+    ]);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(2);
     await h.bot.delivery.drain();
     await expectApprovedOnceByAdele(h, pimId);
@@ -127,13 +136,17 @@ describe('faults lose nothing', () => {
     await expectApprovedOnceByAdele(h, pimId);
   });
 
-  it('after PIM fails the PATCH, every copy says the approver\'s decision was not recorded and the approver is told once', async () => {
+  it("after PIM fails the PATCH, every copy says the approver's decision was not recorded and the approver is told once", async () => {
     await personalMessage(h, USER.adele, 'hi');
     const toAdele = () => h.connector.posts.filter((p) => p.conversationId === `a:${adele.teamsUserId}-personal`).map((p) => JSON.stringify(p.activity));
     const before = toAdele().length;
     const { pimId, row } = await pendingRequest(h);
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 500, times: 10 });
-    const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    const res = await cardAction(h.bot.url, adele, 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(JSON.stringify(res.body.value)).toMatch(/Adele Vance's decision at .* was not recorded in PIM; please decide again/);
     await h.bot.delivery.drain();
     const released = (await h.bot.store.getRequest(row.id))!;
@@ -169,7 +182,11 @@ describe('faults lose nothing', () => {
     expect(await approvalPatches(h)).toHaveLength(0);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(0);
     await simJson(h.sim, 'DELETE', '/_sim/faults');
-    const again = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: (await h.bot.store.getRequest(row.id))!.version, decisionJustification: DECISION });
+    const again = await cardAction(h.bot.url, adele, 'pim.approve', {
+      requestId: row.id,
+      version: (await h.bot.store.getRequest(row.id))!.version,
+      decisionJustification: DECISION,
+    });
     expect(again.body.statusCode).toBe(200);
     expect((await approvalPatches(h)).map((p) => p.status)).toEqual([204]);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(1);
@@ -243,9 +260,20 @@ describe('a restart in the middle of recording a decision', () => {
     const { pimId, row } = await pendingRequest(h);
     // What a process that died after claiming leaves behind: a claim, and maybe a PATCH PIM applied.
     const longAgo = new Date(Date.now() - 10 * 60_000).toISOString();
-    await h.bot.store.updateRequestIfVersion(row.id, row.version, { status: 'recording', claimed_by: USER.adele, claimed_at: longAgo, claimed_result: 'Approve', decision_justification: 'Verified with the CFO by phone' });
+    await h.bot.store.updateRequestIfVersion(row.id, row.version, {
+      status: 'recording',
+      claimed_by: USER.adele,
+      claimed_at: longAgo,
+      claimed_result: 'Approve',
+      decision_justification: 'Verified with the CFO by phone',
+    });
     if (pimWasPatched) {
-      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.adele, reviewResult: 'Approve', justification: 'Verified with the CFO by phone' });
+      await simJson(h.sim, 'POST', '/_sim/decide', {
+        requestId: pimId,
+        approver: USER.adele,
+        reviewResult: 'Approve',
+        justification: 'Verified with the CFO by phone',
+      });
     }
     return { id: row.id, pimId };
   }
@@ -254,7 +282,13 @@ describe('a restart in the middle of recording a decision', () => {
     const { id, pimId } = await claimedRequest(true);
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
-    expect(await h.bot.store.getRequest(id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, decided_by_name: 'Adele Vance', decision_justification: DECISION, claimed_by: null });
+    expect(await h.bot.store.getRequest(id)).toMatchObject({
+      status: 'approved',
+      decided_by_id: USER.adele,
+      decided_by_name: 'Adele Vance',
+      decision_justification: DECISION,
+      claimed_by: null,
+    });
     // Closed from PIM's state: no PATCH of its own, one card in its final state, one notice; later sweeps add nothing.
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
@@ -280,7 +314,11 @@ describe('a restart in the middle of recording a decision', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        type: 'message', id: 'm1', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        type: 'message',
+        id: 'm1',
+        text: 'hi',
+        channelId: 'msteams',
+        serviceUrl: h.connector.serviceUrl,
         from: { id: adele.teamsUserId, name: adele.displayName, aadObjectId: adele.id },
         recipient: { id: '28:bot', name: 'PIM Approvals' },
         conversation: { id: 'a:adele-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
@@ -331,7 +369,7 @@ describe('a PATCH PIM applied whose answer was lost', () => {
     await h.close();
   });
 
-  it('credits the clicking approver from PIM\'s approval step: row, one audit row, card and requester notice', async () => {
+  it("credits the clicking approver from PIM's approval step: row, one audit row, card and requester notice", async () => {
     await sayHello(h, USER.isaiah, ISAIAH_CHAT);
     const { pimId, row } = await pendingRequest(h);
     // PIM applies the PATCH; its answer comes after the client gave up.
@@ -339,7 +377,12 @@ describe('a PATCH PIM applied whose answer was lost', () => {
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
     expect(res.body.statusCode).toBe(200);
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
-    expect(await h.bot.store.getRequest(row.id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, decided_by_name: 'Adele Vance', claimed_by: null });
+    expect(await h.bot.store.getRequest(row.id)).toMatchObject({
+      status: 'approved',
+      decided_by_id: USER.adele,
+      decided_by_name: 'Adele Vance',
+      claimed_by: null,
+    });
     expect(JSON.stringify(res.body.value)).toContain('Adele Vance');
     expect(JSON.stringify(res.body.value)).not.toContain('pim.approve');
     const results: Array<{ kind: string; actor: string; outcome: string; requestId: string | null }> = [];
@@ -350,7 +393,9 @@ describe('a PATCH PIM applied whose answer was lost', () => {
     // The bot sent one PATCH and gave up on its answer; PIM's log has it, abandoned (its status once PIM answered: 204).
     expect(sent.count('PATCH', STEP_PATCH)).toBe(1);
     await until('PIM has answered the held PATCH', async () => (await approvalPatches(h)).every((p) => p.status !== 0));
-    expect((await approvalPatches(h)).map((p) => ({ status: p.status, abandoned: p.abandoned ?? false, oid: p.oid }))).toEqual([{ status: 204, abandoned: true, oid: USER.adele }]);
+    expect((await approvalPatches(h)).map((p) => ({ status: p.status, abandoned: p.abandoned ?? false, oid: p.oid }))).toEqual([
+      { status: 204, abandoned: true, oid: USER.adele },
+    ]);
     await expectApprovedOnceByAdele(h, pimId);
   });
 });
@@ -365,7 +410,10 @@ describe('Teams answering later than the outbox waits (its send timeout at 800 m
   beforeEach(async () => {
     offsetMs = 0;
     // The manifest id lets the outbox find the bot's 1:1 chat with the requester in Graph.
-    h = await startHarness({ OUTBOX_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS), TEAMS_APP_MANIFEST_ID: SIM_TEAMS_APP_MANIFEST_ID }, { now, sweepIntervalMs: 600_000 });
+    h = await startHarness(
+      { OUTBOX_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS), TEAMS_APP_MANIFEST_ID: SIM_TEAMS_APP_MANIFEST_ID },
+      { now, sweepIntervalMs: 600_000 },
+    );
     while ((await h.bot.scheduler.runDue()) > 0);
     await sayHello(h, USER.isaiah, ISAIAH_CHAT);
   });
@@ -386,9 +434,10 @@ describe('Teams answering later than the outbox waits (its send timeout at 800 m
     }
   }
 
-  const postsTo = (conversationId: string, from: number) => h.connector.calls.slice(from).filter((c) => c.method === 'POST' && c.conversationId === conversationId);
+  const postsTo = (conversationId: string, from: number) =>
+    h.connector.calls.slice(from).filter((c) => c.method === 'POST' && c.conversationId === conversationId);
 
-  it('shows one approval card, final after the decision, and one notice in the requester\'s chat', async () => {
+  it("shows one approval card, final after the decision, and one notice in the requester's chat", async () => {
     const from = h.connector.calls.length;
     // The approval card's post: in the channel at once, its answer ten send timeouts later.
     h.connector.slowNext('POST', SEND_TIMEOUT_MS * 10);

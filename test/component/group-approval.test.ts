@@ -14,7 +14,14 @@ describe('PIM for Groups requests approved from the card', () => {
   });
 
   async function pendingGroupRequest(principal: string = USER.isaiah, accessId = 'member') {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, group: 'SQL Admins', accessId, justification: GOOD, durationMinutes: 120, ticketNumber: 'INC0012345' });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal,
+      group: 'SQL Admins',
+      accessId,
+      justification: GOOD,
+      durationMinutes: 120,
+      ticketNumber: 'INC0012345',
+    });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
@@ -38,7 +45,11 @@ describe('PIM for Groups requests approved from the card', () => {
   it('records the approval through the group approval endpoint as the approver', async () => {
     const { pimId, row } = await pendingGroupRequest();
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Checked the incident with the DBA' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Checked the incident with the DBA',
+    });
     expect(res.body.statusCode).toBe(200);
     expect(text(res.body.value)).toContain('Adele Vance');
     expect(text(res.body.value)).not.toContain('pim.approve');
@@ -51,7 +62,11 @@ describe('PIM for Groups requests approved from the card', () => {
 
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
     expect(sim.body.status).toBe('Granted');
-    expect(sim.body.approval.steps[0]).toMatchObject({ reviewResult: 'Approve', justification: 'Checked the incident with the DBA', reviewedBy: { id: USER.adele } });
+    expect(sim.body.approval.steps[0]).toMatchObject({
+      reviewResult: 'Approve',
+      justification: 'Checked the incident with the DBA',
+      reviewedBy: { id: USER.adele },
+    });
     expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
     await h.bot.delivery.drain();
     expect(text(h.connector.updates.at(-1)!.activity)).not.toContain('Action.Execute');
@@ -60,7 +75,11 @@ describe('PIM for Groups requests approved from the card', () => {
   it('refuses self-approval by an approver who is also eligible, without calling PIM', async () => {
     const { pimId, row } = await pendingGroupRequest(USER.megan);
     await simJson(h.sim, 'DELETE', '/_sim/calls');
-    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'I need this right now, trust me' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'I need this right now, trust me',
+    });
     expect(text(res.body.value)).toContain('cannot approve or deny your own request');
     const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
     expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);
@@ -81,18 +100,35 @@ describe('PIM for Groups requests approved from the card', () => {
 
   it('refuses someone the group policy does not list as approver', async () => {
     const { row } = await pendingGroupRequest();
-    const res = await cardAction(h.bot.url, teamsUser(USER.patti), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Looks fine to me honestly' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.patti), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Looks fine to me honestly',
+    });
     expect(text(res.body.value)).toContain('Only approvers of SQL Admins (member)');
     expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
   });
 
   it('shows who decided when the request was decided in the portal first (409)', async () => {
     const { pimId, row } = await pendingGroupRequest();
-    const portal = await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Deny', justification: 'Denied in the portal' });
+    const portal = await simJson(h.sim, 'POST', '/_sim/decide', {
+      requestId: pimId,
+      approver: USER.megan,
+      reviewResult: 'Deny',
+      justification: 'Denied in the portal',
+    });
     expect(portal.status).toBe(200);
-    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Approving from Teams now' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Approving from Teams now',
+    });
     expect(text(res.body.value)).toContain('Megan Bowen already denied');
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'denied', decided_by_id: USER.megan, decision_justification: 'Denied in the portal' });
+    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({
+      status: 'denied',
+      decided_by_id: USER.megan,
+      decision_justification: 'Denied in the portal',
+    });
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.approval.steps[0].reviewedBy.id).toBe(USER.megan);
   });
 
@@ -129,7 +165,11 @@ async function oboGraphToken(h: Harness, user: string): Promise<string> {
     assertion,
     scope: 'https://graph.microsoft.com/.default',
   });
-  const res = await fetch(`${h.sim.url}/${h.env.TENANT_ID}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+  const res = await fetch(`${h.sim.url}/${h.env.TENANT_ID}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form,
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
 }

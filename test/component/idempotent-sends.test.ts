@@ -12,8 +12,10 @@ const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const SEND_TIMEOUT_MS = 800;
 const ISAIAH_CHAT = 'a:isaiah-idempotent';
 
-const cardPostsIn = (h: Harness, conversationId: string) => h.connector.posts.filter((p) => p.conversationId === conversationId && Array.isArray(p.activity.attachments));
-const actionsOf = (activity: { attachments?: Array<{ content: unknown }> }) => JSON.stringify(activity.attachments?.[0]?.content ?? {}).match(/"verb":"pim\.(approve|deny)"/g) ?? [];
+const cardPostsIn = (h: Harness, conversationId: string) =>
+  h.connector.posts.filter((p) => p.conversationId === conversationId && Array.isArray(p.activity.attachments));
+const actionsOf = (activity: { attachments?: Array<{ content: unknown }> }) =>
+  JSON.stringify(activity.attachments?.[0]?.content ?? {}).match(/"verb":"pim\.(approve|deny)"/g) ?? [];
 
 describe('a post Teams accepted but answered too late is not sent again', () => {
   let h: Harness;
@@ -22,7 +24,10 @@ describe('a post Teams accepted but answered too late is not sent again', () => 
 
   beforeEach(async () => {
     offsetMs = 0;
-    h = await startHarness({ OUTBOX_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS), TEAMS_APP_MANIFEST_ID: SIM_TEAMS_APP_MANIFEST_ID }, { now, sweepIntervalMs: 600_000 });
+    h = await startHarness(
+      { OUTBOX_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS), TEAMS_APP_MANIFEST_ID: SIM_TEAMS_APP_MANIFEST_ID },
+      { now, sweepIntervalMs: 600_000 },
+    );
     while ((await h.bot.scheduler.runDue()) > 0);
   });
   afterEach(async () => {
@@ -53,10 +58,16 @@ describe('a post Teams accepted but answered too late is not sent again', () => 
     const [first] = cardPostsIn(h, CHANNEL_ID);
     expect((await outboxRows('post')).map((r) => [r.status, r.result_activity_id])).toEqual([['sent', first!.activityId]]);
     expect((await h.bot.store.cardPosts(row.id)).map((c) => c.activity_id)).toEqual([first!.activityId]);
-    const graphReads = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value.filter((c: { path: string }) => c.path.endsWith(`/channels/${encodeURIComponent(CHANNEL_ID)}/messages`) || c.path.includes('/channels/19:approvers-test'));
+    const graphReads = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value.filter(
+      (c: { path: string }) => c.path.endsWith(`/channels/${encodeURIComponent(CHANNEL_ID)}/messages`) || c.path.includes('/channels/19:approvers-test'),
+    );
     expect(graphReads.length).toBe(1);
 
-    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(res.body.statusCode).toBe(200);
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
     await h.bot.delivery.drain();
@@ -72,7 +83,11 @@ describe('a post Teams accepted but answered too late is not sent again', () => 
     await sayHello(h, USER.isaiah, ISAIAH_CHAT);
     const { row } = await pendingRequest(h, { justification: GOOD });
     h.connector.slowNext('POST', SEND_TIMEOUT_MS * 4);
-    await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     await h.bot.delivery.drain();
     expect(h.connector.slowed).toBe(1);
     await afterBackoff();

@@ -40,19 +40,16 @@ describe('npm run onboard against the simulated tenant', () => {
   async function run(args: string[], opts: { as?: string; scopes?: string[] } = {}): Promise<Run> {
     const out: string[] = [];
     const err: string[] = [];
-    const r = await main(
-      ['--tenant', sim.tenantId, '--authority-host', sim.url, '--graph-base-url', sim.url, ...args],
-      {
-        out: (l) => out.push(l),
-        err: (l) => err.push(l),
-        env: {},
-        cwd: dir,
-        onDeviceCode: async (info) => {
-          const res = await control(sim, 'POST', '/_sim/entra/device/approve', { userCode: info.userCode, user: opts.as ?? ADMIN, scopes: opts.scopes });
-          expect(res.status).toBe(200);
-        },
+    const r = await main(['--tenant', sim.tenantId, '--authority-host', sim.url, '--graph-base-url', sim.url, ...args], {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      env: {},
+      cwd: dir,
+      onDeviceCode: async (info) => {
+        const res = await control(sim, 'POST', '/_sim/entra/device/approve', { userCode: info.userCode, user: opts.as ?? ADMIN, scopes: opts.scopes });
+        expect(res.status).toBe(200);
       },
-    );
+    });
     return { code: r.code, out: out.join('\n'), err: err.join('\n'), writes: r.result?.writes, appId: r.result?.appId };
   }
 
@@ -62,7 +59,12 @@ describe('npm run onboard against the simulated tenant', () => {
   }
 
   async function graphGet(p: string): Promise<any> {
-    const token = await sim.issueToken({ aud: 'https://graph.microsoft.com', oid: USER.adele, idtyp: 'user', scp: 'Application.Read.All RoleManagementPolicy.Read.Directory PrivilegedAccess-CustomExt.Read.All' });
+    const token = await sim.issueToken({
+      aud: 'https://graph.microsoft.com',
+      oid: USER.adele,
+      idtyp: 'user',
+      scp: 'Application.Read.All RoleManagementPolicy.Read.Directory PrivilegedAccess-CustomExt.Read.All',
+    });
     const res = await fetch(`${sim.url}${p}`, { headers: { Authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     return res.json();
@@ -98,7 +100,9 @@ describe('npm run onboard against the simulated tenant', () => {
     expect(graphAccess).toHaveLength(BOT_PERMISSIONS.filter((p) => p.resource === 'Microsoft Graph').length);
     expect(graphAccess).toContainEqual({ id: '8c026be3-8e26-4774-9372-8d5d6f21daff', type: 'Scope' }); // RoleAssignmentSchedule.ReadWrite.Directory
     expect(graphAccess).toContainEqual({ id: 'df021288-bdef-4463-88db-98f22de89214', type: 'Role' }); // User.Read.All
-    expect(app.requiredResourceAccess.find((r: any) => r.resourceAppId === ARM_RESOURCE_APP_ID).resourceAccess).toEqual([{ id: '41094075-9dad-400e-a0bd-54e686782033', type: 'Scope' }]);
+    expect(app.requiredResourceAccess.find((r: any) => r.resourceAppId === ARM_RESOURCE_APP_ID).resourceAccess).toEqual([
+      { id: '41094075-9dad-400e-a0bd-54e686782033', type: 'Scope' },
+    ]);
     expect(app.web.redirectUris).toContain('https://token.botframework.com/.auth/web/redirect');
     expect(app.passwordCredentials).toHaveLength(1);
     expect((await graphGet(`/v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${appId}'`)}`)).value).toHaveLength(1);
@@ -113,7 +117,8 @@ describe('npm run onboard against the simulated tenant', () => {
       authenticationConfiguration: { '@odata.type': '#microsoft.graph.azureAdTokenAuthentication', resourceId: `api://pim-bot.contoso.example/${appId}` },
       clientConfiguration: { timeoutInMilliseconds: 10000, maximumRetries: 3 },
     });
-    for (const role of [ROLE.securityOperator, ROLE.userAdministrator]) expect(await linkedExtensionOf(role)).toMatchObject({ customExtensionId: exts[0].id, isEnabled: true });
+    for (const role of [ROLE.securityOperator, ROLE.userAdministrator])
+      expect(await linkedExtensionOf(role)).toMatchObject({ customExtensionId: exts[0].id, isEnabled: true });
     expect((await linkedExtensionOf(ROLE.helpdeskAdministrator)).isEnabled).toBe(false);
 
     // The secret went to a file only its owner can read, and nowhere in the output.
@@ -143,10 +148,12 @@ describe('npm run onboard against the simulated tenant', () => {
     const moved = await run(['--host', 'https://approvals.contoso.example', '--roles', ROLES]);
     expect(moved.code).toBe(0);
     const appId = moved.appId!;
-    expect(graphWrites().sort()).toEqual([
-      `PATCH /beta/identityGovernance/privilegedAccess/customExtensions/${(await graphGet('/beta/identityGovernance/privilegedAccess/customExtensions')).value[0].id}`,
-      `PATCH /v1.0/applications/${[...directoryApps(sim.state).apps.values()][0]!.id}`,
-    ].sort());
+    expect(graphWrites().sort()).toEqual(
+      [
+        `PATCH /beta/identityGovernance/privilegedAccess/customExtensions/${(await graphGet('/beta/identityGovernance/privilegedAccess/customExtensions')).value[0].id}`,
+        `PATCH /v1.0/applications/${[...directoryApps(sim.state).apps.values()][0]!.id}`,
+      ].sort(),
+    );
     const app = [...directoryApps(sim.state).apps.values()][0]!;
     expect(app.identifierUris.sort()).toEqual([`api://approvals.contoso.example/${appId}`, `api://botid-${appId}`].sort());
     expect(app.passwordCredentials).toHaveLength(1);
@@ -188,7 +195,11 @@ describe('npm run onboard against the simulated tenant', () => {
     const shortTimeout = await run(['--host', HOST, '--roles', ROLES, '--timeout-ms', '2000']);
     expect(shortTimeout.code).toBe(2);
     expect(shortTimeout.err).toContain('--timeout-ms: must exceed');
-    const shortcutInProduction = await main(['--tenant', sim.tenantId, '--host', HOST, '--roles', ROLES, '--sim-approve-as', ADMIN], { out: () => {}, err: (l) => noHost.err = l, env: {} });
+    const shortcutInProduction = await main(['--tenant', sim.tenantId, '--host', HOST, '--roles', ROLES, '--sim-approve-as', ADMIN], {
+      out: () => {},
+      err: (l) => (noHost.err = l),
+      env: {},
+    });
     expect(shortcutInProduction.code).toBe(2);
     expect(noHost.err).toContain('--sim-approve-as: only for the local simulator');
     const unknownRole = await run(['--host', HOST, '--roles', 'Chief Coffee Officer', '--dry-run']);
@@ -198,13 +209,15 @@ describe('npm run onboard against the simulated tenant', () => {
 
   it('stops with a clear message when the admin did not consent to every scope it needs', async () => {
     await control(sim, 'DELETE', '/_sim/calls');
-    const r = await run(['--host', HOST, '--roles', ROLES, '--app-name', 'Consent Bot'], { scopes: ['Application.ReadWrite.All', 'RoleManagement.Read.Directory'] });
+    const r = await run(['--host', HOST, '--roles', ROLES, '--app-name', 'Consent Bot'], {
+      scopes: ['Application.ReadWrite.All', 'RoleManagement.Read.Directory'],
+    });
     expect(r.code).toBe(1);
     expect(r.err).toContain('The sign-in lacks PrivilegedAccess-CustomExt.ReadWrite.All, RoleManagementPolicy.ReadWrite.Directory');
     expect(graphWrites()).toEqual([]);
   });
 
-  it('the simulated Graph refuses each onboarding write without its permission, in Graph\'s error shape', async () => {
+  it("the simulated Graph refuses each onboarding write without its permission, in Graph's error shape", async () => {
     const token = await sim.issueToken({ aud: 'https://graph.microsoft.com', oid: USER.adele, idtyp: 'user', scp: 'Application.ReadWrite.All' });
     const res = await fetch(`${sim.url}/beta/identityGovernance/privilegedAccess/customExtensions`, {
       method: 'POST',
@@ -212,14 +225,39 @@ describe('npm run onboard against the simulated tenant', () => {
       body: JSON.stringify({ '@odata.type': '#microsoft.graph.roleManagementCustomCalloutExtension', displayName: 'x' }),
     });
     expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ error: { code: 'Authorization_RequestDenied', message: expect.stringContaining('PrivilegedAccess-CustomExt.ReadWrite.All'), innerError: { 'request-id': expect.any(String) } } });
+    expect(await res.json()).toMatchObject({
+      error: {
+        code: 'Authorization_RequestDenied',
+        message: expect.stringContaining('PrivilegedAccess-CustomExt.ReadWrite.All'),
+        innerError: { 'request-id': expect.any(String) },
+      },
+    });
   });
 
   it('runs as a command: npx tsx scripts/onboard/index.ts --dry-run', async () => {
-    const { stdout } = await promisify(execFile)('npx', [
-      'tsx', path.join(__dirname, '../../scripts/onboard/index.ts'), '--dry-run', '--tenant', sim.tenantId, '--host', HOST, '--roles', 'Reports Reader',
-      '--app-name', 'Spawned Bot', '--authority-host', sim.url, '--graph-base-url', sim.url, '--sim-approve-as', ADMIN,
-    ], { cwd: dir, env: { ...process.env, NODE_EXTRA_CA_CERTS: path.resolve(process.env.NODE_EXTRA_CA_CERTS!) }, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      [
+        'tsx',
+        path.join(__dirname, '../../scripts/onboard/index.ts'),
+        '--dry-run',
+        '--tenant',
+        sim.tenantId,
+        '--host',
+        HOST,
+        '--roles',
+        'Reports Reader',
+        '--app-name',
+        'Spawned Bot',
+        '--authority-host',
+        sim.url,
+        '--graph-base-url',
+        sim.url,
+        '--sim-approve-as',
+        ADMIN,
+      ],
+      { cwd: dir, env: { ...process.env, NODE_EXTRA_CA_CERTS: path.resolve(process.env.NODE_EXTRA_CA_CERTS!) }, timeout: 60_000 },
+    );
     expect(stdout).toContain('To sign in, use a web browser');
     expect(stdout).toContain("GET /v1.0/applications?$filter=displayName eq 'Spawned Bot'");
     expect(stdout).toContain('Dry run: nothing was changed.');

@@ -82,7 +82,11 @@ describe('/metrics with METRICS_TOKEN', () => {
   it('gives every answer a correlation id, and replaces one that could forge log lines', async () => {
     const own = await fetch(`${h.bot.url}/healthz`, { headers: { 'client-request-id': 'caller-id.1' } });
     expect(own.headers.get('x-correlation-id')).toBe('caller-id.1');
-    const forged = await fetch(`${h.bot.url}/api/pim/evaluate`, { method: 'POST', headers: { 'x-correlation-id': 'x'.repeat(200), 'content-type': 'application/json' }, body: '{}' });
+    const forged = await fetch(`${h.bot.url}/api/pim/evaluate`, {
+      method: 'POST',
+      headers: { 'x-correlation-id': 'x'.repeat(200), 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(forged.status).toBe(401);
     expect(forged.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
   });

@@ -17,7 +17,14 @@ function pimRequest(overrides: Record<string, unknown> = {}) {
 }
 
 function escalation(request = pimRequest(), extra: Record<string, unknown> = {}) {
-  return { eventId: randomUUID(), type: 'escalation', occurredAt: new Date().toISOString(), request, reasons: ['Change CHG0042001 is outside its approved window.'], ...extra };
+  return {
+    eventId: randomUUID(),
+    type: 'escalation',
+    occurredAt: new Date().toISOString(),
+    request,
+    reasons: ['Change CHG0042001 is outside its approved window.'],
+    ...extra,
+  };
 }
 
 function postApproval(request: Record<string, unknown>, outcome: string, extra: Record<string, unknown> = {}) {
@@ -95,7 +102,7 @@ describe('events from the customer decision service and PIM post-approval calls'
     expect(concurrently.body.status).toBe('duplicate');
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(posts);
-    expect((await h.bot.store.inboundEvent(event.eventId))).toMatchObject({ type: 'escalation', source: 'hmac', result: 'escalated' });
+    expect(await h.bot.store.inboundEvent(event.eventId)).toMatchObject({ type: 'escalation', source: 'hmac', result: 'escalated' });
   });
 
   it('posts no second card for a second escalation of the same PIM request', async () => {
@@ -127,9 +134,21 @@ describe('events from the customer decision service and PIM post-approval calls'
       ['a body changed after signing', async () => ({ signed: JSON.stringify(escalation()) }), 'hmac_bad_signature'],
       ['no signature headers', async () => ({ signature: null }), 'hmac_missing'],
       ['a signature that is not sha256=<hex>', async () => ({ signature: 'deadbeef' }), 'hmac_bad_format'],
-      ['an Entra token from an app not allowed to send events', async () => ({ token: await h.sim.issueToken({ aud: APP_ID_URI, azp: '99999999-0000-4000-8000-000000000000' }) }), 'token_caller'],
-      ["PIM's own token (PIM uses /api/pim/post-approval)", async () => ({ token: await h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID }) }), 'token_caller'],
-      ['an Entra token with a forged signature', async () => ({ token: await h.sim.issueToken({ aud: APP_ID_URI, azp: LOGIC_APP_ID }, { signWith: 'foreign' }) }), 'token_signature'],
+      [
+        'an Entra token from an app not allowed to send events',
+        async () => ({ token: await h.sim.issueToken({ aud: APP_ID_URI, azp: '99999999-0000-4000-8000-000000000000' }) }),
+        'token_caller',
+      ],
+      [
+        "PIM's own token (PIM uses /api/pim/post-approval)",
+        async () => ({ token: await h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID }) }),
+        'token_caller',
+      ],
+      [
+        'an Entra token with a forged signature',
+        async () => ({ token: await h.sim.issueToken({ aud: APP_ID_URI, azp: LOGIC_APP_ID }, { signWith: 'foreign' }) }),
+        'token_signature',
+      ],
     ];
     it.each(cases)('%s', async (_name, make, code) => {
       const events = await h.bot.store.countInboundEvents();
@@ -164,11 +183,22 @@ describe('events from the customer decision service and PIM post-approval calls'
   it('closes every copy of the card on a denial, names the decider, and tells the requester', async () => {
     await sayHello(h, USER.isaiah, 'a:isaiah-events');
     const { request, row, post } = await escalated();
-    const res = await send(h, postApproval(request, 'denied', { decidedBy: { id: USER.megan, displayName: 'Megan Bowen', userPrincipalName: 'meganb@contoso.example' }, justification: 'The change is not approved for today' }));
+    const res = await send(
+      h,
+      postApproval(request, 'denied', {
+        decidedBy: { id: USER.megan, displayName: 'Megan Bowen', userPrincipalName: 'meganb@contoso.example' },
+        justification: 'The change is not approved for today',
+      }),
+    );
     expect(res).toEqual({ status: 200, body: { status: 'applied', eventId: expect.any(String), requestId: row.id, requestStatus: 'denied' } });
     await h.bot.delivery.drain();
 
-    expect(await h.bot.store.getRequest(row.id)).toMatchObject({ status: 'denied', decided_by_id: USER.megan, decided_by_name: 'Megan Bowen', decision_justification: 'The change is not approved for today' });
+    expect(await h.bot.store.getRequest(row.id)).toMatchObject({
+      status: 'denied',
+      decided_by_id: USER.megan,
+      decided_by_name: 'Megan Bowen',
+      decision_justification: 'The change is not approved for today',
+    });
     const copies = h.connector.updates.filter((u) => u.activityId === post.activityId);
     expect(copies).toHaveLength((await h.bot.store.cardPosts(row.id)).length);
     const updated = cardOf(copies.at(-1)!.activity);
@@ -181,7 +211,9 @@ describe('events from the customer decision service and PIM post-approval calls'
 
   it('tells the requester until when an activated role is active', async () => {
     await sayHello(h, USER.isaiah, 'a:isaiah-events');
-    const { request, row } = await escalated(pimRequest({ scheduleInfo: { startDateTime: '2026-03-02T08:00:00Z', expiration: { type: 'afterDuration', duration: 'PT2H' } } }));
+    const { request, row } = await escalated(
+      pimRequest({ scheduleInfo: { startDateTime: '2026-03-02T08:00:00Z', expiration: { type: 'afterDuration', duration: 'PT2H' } } }),
+    );
     const res = await send(h, postApproval(request, 'activated', { decidedBy: { id: USER.adele, displayName: 'Adele Vance' } }));
     expect(res.body.requestStatus).toBe('approved');
     await h.bot.delivery.drain();
@@ -206,7 +238,12 @@ describe('events from the customer decision service and PIM post-approval calls'
     const event = postApproval(pimRequest(), 'granted');
     const res = await send(h, event);
     expect(res).toEqual({ status: 202, body: { status: 'recorded', eventId: event.eventId, message: expect.any(String) } });
-    expect(await h.bot.store.inboundEvent(event.eventId)).toMatchObject({ type: 'postApproval', outcome: 'granted', result: 'recorded', pim_request_id: event.request.id });
+    expect(await h.bot.store.inboundEvent(event.eventId)).toMatchObject({
+      type: 'postApproval',
+      outcome: 'granted',
+      result: 'recorded',
+      pim_request_id: event.request.id,
+    });
   });
 
   describe('rejects bad bodies with a clear error, and stores nothing', () => {
@@ -240,7 +277,10 @@ describe('events from the customer decision service and PIM post-approval calls'
     it('closes the card from the status PIM sends, once per status', async () => {
       const { request, row, post } = await escalated();
       const res = await send(h, { ...request, status: 'Denied' }, { token: await pimToken(), path: '/api/pim/post-approval' });
-      expect(res).toEqual({ status: 200, body: { status: 'applied', eventId: `pim:entraRole:${request.id}:denied`, requestId: row.id, requestStatus: 'denied' } });
+      expect(res).toEqual({
+        status: 200,
+        body: { status: 'applied', eventId: `pim:entraRole:${request.id}:denied`, requestId: row.id, requestStatus: 'denied' },
+      });
       await h.bot.delivery.drain();
       expect((await h.bot.store.getRequest(row.id))!.status).toBe('denied');
       expect(cardOf(h.connector.updates.filter((u) => u.activityId === post.activityId).at(-1)!.activity)).not.toContain('Action.Execute');
@@ -256,7 +296,7 @@ describe('events from the customer decision service and PIM post-approval calls'
       expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
     });
 
-    it("refuses a caller that is not PIM, even one allowed on /api/pim/events", async () => {
+    it('refuses a caller that is not PIM, even one allowed on /api/pim/events', async () => {
       const logicApp = await h.sim.issueToken({ aud: APP_ID_URI, azp: LOGIC_APP_ID });
       const res = await send(h, { ...pimRequest(), status: 'Denied' }, { token: logicApp, path: '/api/pim/post-approval' });
       expect(res.status).toBe(401);

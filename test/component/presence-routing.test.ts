@@ -48,11 +48,14 @@ describe('presence-aware nudges and early escalation', () => {
   async function request(role = 'User Administrator') {
     const { row } = await pendingRequest(h, { role, durationMinutes: 60 });
     await h.bot.reminders.startPending();
-    const card = h.connector.posts.find((p) => p.conversationId === CHANNEL_ID && p.activity.attachments?.[0]?.content && JSON.stringify(p.activity).includes(row.id))!;
+    const card = h.connector.posts.find(
+      (p) => p.conversationId === CHANNEL_ID && p.activity.attachments?.[0]?.content && JSON.stringify(p.activity).includes(row.id),
+    )!;
     return { row, replies: () => h.connector.posts.filter((p) => p.conversationId === `${CHANNEL_ID};messageid=${card.activityId}`).map((p) => p.activity) };
   }
   const toRequester = () => h.connector.posts.filter((p) => p.conversationId === REQUESTER_CHAT).map((p) => String(p.activity.text ?? ''));
-  const presenceCalls = async () => ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as Array<{ path: string; status: number }>).filter((c) => PRESENCE_CALL.test(c.path));
+  const presenceCalls = async () =>
+    ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as Array<{ path: string; status: number }>).filter((c) => PRESENCE_CALL.test(c.path));
 
   it('mentions the available approver before the busy one, and names, not pings, one out of office', async () => {
     await start();
@@ -104,7 +107,13 @@ describe('presence-aware nudges and early escalation', () => {
     const copy = h.connector.posts.find((p) => p.conversationId === BACKUP);
     expect(copy).toBeDefined();
     expect(JSON.stringify(copy!.activity.attachments[0].content)).toContain('pim.approve');
-    expect(toRequester().some((t) => /Your request for User Administrator is still waiting and no approver has been available for 16 min, so I escalated it early to backup and to Alex Wilber\./.test(t))).toBe(true);
+    expect(
+      toRequester().some((t) =>
+        /Your request for User Administrator is still waiting and no approver has been available for 16 min, so I escalated it early to backup and to Alex Wilber\./.test(
+          t,
+        ),
+      ),
+    ).toBe(true);
     expect(await h.bot.store.getRequest(row.id)).toMatchObject({ escalated_early: 1, nudge_count: 1 });
     expect((await h.bot.store.getRequest(row.id))!.escalated_at).not.toBeNull();
 

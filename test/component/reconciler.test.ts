@@ -24,7 +24,14 @@ describe('the reconciler brings cards in line with PIM', () => {
   });
 
   async function pendingRequest(principal: string = USER.isaiah, role = 'User Administrator') {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, role, justification: GOOD, durationMinutes: 120, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal,
+      role,
+      justification: GOOD,
+      durationMinutes: 120,
+      ticketNumber: 'INC0012345',
+      ticketSystem: 'ServiceNow',
+    });
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
     const row = await h.bot.store.getRequestByPimId(created.body.id);
@@ -47,7 +54,12 @@ describe('the reconciler brings cards in line with PIM', () => {
   it('puts a decision taken in the PIM portal on every card copy, without buttons', async () => {
     const { pimId, row } = await pendingRequest();
     expect(h.connector.posts).toHaveLength(1);
-    const portal = await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
+    const portal = await simJson(h.sim, 'POST', '/_sim/decide', {
+      requestId: pimId,
+      approver: USER.megan,
+      reviewResult: 'Approve',
+      justification: 'Approved in the portal',
+    });
     expect(portal.status).toBe(200);
 
     const counts = await reconcile();
@@ -71,7 +83,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect(h.connector.updates).toHaveLength(1);
   });
 
-  describe('a portal decision keeps its decider when PIM\'s approval steps can be read', () => {
+  describe("a portal decision keeps its decider when PIM's approval steps can be read", () => {
     const reconcilerWith = (steps: GraphPimApprovals) =>
       new Reconciler({
         store: h.bot.store,
@@ -84,13 +96,23 @@ describe('the reconciler brings cards in line with PIM', () => {
     it('records the reviewer, time and justification from PIM in the row, the audit entry, the card and the requester notice', async () => {
       await personalMessage(h, USER.isaiah, 'hi');
       const { pimId, row } = await pendingRequest();
-      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'Approved in the portal' });
+      await simJson(h.sim, 'POST', '/_sim/decide', {
+        requestId: pimId,
+        approver: USER.megan,
+        reviewResult: 'Approve',
+        justification: 'Approved in the portal',
+      });
       // Graph lets only a user (delegated) read approvals: here an approver's token.
       const delegated = new GraphPimApprovals(graphClientWithToken(h.sim, () => delegatedGraphToken(h.sim, USER.megan), 'beta'));
       expect(await reconcilerWith(delegated).reconcileOnce()).toMatchObject({ approved: 1 });
       await h.bot.delivery.drain();
       const final = (await h.bot.store.getRequest(row.id))!;
-      expect(final).toMatchObject({ status: 'approved', decided_by_id: USER.megan, decided_by_name: 'Megan Bowen', decision_justification: 'Approved in the portal' });
+      expect(final).toMatchObject({
+        status: 'approved',
+        decided_by_id: USER.megan,
+        decided_by_name: 'Megan Bowen',
+        decision_justification: 'Approved in the portal',
+      });
       const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
       expect(textOf(sim.body)).toContain(final.decided_at!.slice(0, 16));
       const closed: any[] = [];
@@ -127,7 +149,11 @@ describe('the reconciler brings cards in line with PIM', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        type: 'message', id: 'm1', text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+        type: 'message',
+        id: 'm1',
+        text: 'hi',
+        channelId: 'msteams',
+        serviceUrl: h.connector.serviceUrl,
         from: { id: isaiah.teamsUserId, name: isaiah.displayName, aadObjectId: isaiah.id },
         recipient: { id: '28:bot', name: 'PIM Approvals' },
         conversation: { id: 'a:isaiah-personal', conversationType: 'personal', tenantId: h.env.TENANT_ID },
@@ -147,7 +173,9 @@ describe('the reconciler brings cards in line with PIM', () => {
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => p.activity);
     const notice = toRequester.at(-1).attachments[0].content;
     expect(textOf(notice)).toMatch(/User Administrator expired: PIM dropped it after 24 hours/);
-    expect(notice.actions).toEqual([{ type: 'Action.Execute', title: 'Request again', verb: 'chat.requestAgain', associatedInputs: 'none', data: { requestId: row.id } }]);
+    expect(notice.actions).toEqual([
+      { type: 'Action.Execute', title: 'Request again', verb: 'chat.requestAgain', associatedInputs: 'none', data: { requestId: row.id } },
+    ]);
   });
 
   it('closes a request PIM no longer has (404) as cancelled', async () => {
@@ -239,13 +267,25 @@ describe('the reconciler at volume', () => {
     const template = seed.roles.find((r) => r.id === ROLE.userAdministrator)!;
     for (let i = 0; i < 15; i++) {
       const id = `fe930be7-5e62-47db-91af-${String(i).padStart(12, '0')}`;
-      seed.roles.push({ ...structuredClone(template), id, templateId: id, displayName: `Reconcile Test Role ${i}`, eligible: [USER.isaiah, USER.lynne, USER.patti] });
+      seed.roles.push({
+        ...structuredClone(template),
+        id,
+        templateId: id,
+        displayName: `Reconcile Test Role ${i}`,
+        eligible: [USER.isaiah, USER.lynne, USER.patti],
+      });
     }
     const h = await startHarness({}, { seed });
     try {
       for (let i = 0; i < 15; i++) {
         for (const principal of [USER.isaiah, USER.lynne, USER.patti]) {
-          const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, role: `Reconcile Test Role ${i}`, justification: GOOD, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+          const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+            principal,
+            role: `Reconcile Test Role ${i}`,
+            justification: GOOD,
+            ticketNumber: 'INC0012345',
+            ticketSystem: 'ServiceNow',
+          });
           expect(created.body.status).toBe('PendingApproval');
         }
       }

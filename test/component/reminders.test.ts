@@ -17,11 +17,14 @@ describe('reminders for requests nobody decides', () => {
 
   beforeEach(async () => {
     offsetMs = 0;
-    h = await startHarness({}, {
-      now,
-      channels: { backup: BACKUP },
-      policy: () => ({ version: 1, roles: { default: { justification: 'flag', reminders: { escalateTo: 'backup' } } } }),
-    });
+    h = await startHarness(
+      {},
+      {
+        now,
+        channels: { backup: BACKUP },
+        policy: () => ({ version: 1, roles: { default: { justification: 'flag', reminders: { escalateTo: 'backup' } } } }),
+      },
+    );
     // The daily digests' first tick (and any digest it finds due) runs at start: drain it so the counts
     // below are the ladder's alone.
     while ((await h.bot.scheduler.runDue()) > 0);
@@ -37,9 +40,13 @@ describe('reminders for requests nobody decides', () => {
 
   const hello = (userId: string) => personalMessage(h, userId, 'hi');
 
-
   async function pendingRequest() {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GOOD, durationMinutes: 60 });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: 'User Administrator',
+      justification: GOOD,
+      durationMinutes: 60,
+    });
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
     const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
@@ -54,7 +61,8 @@ describe('reminders for requests nobody decides', () => {
     return ran;
   }
 
-  const threadReplies = (activityId: string, channel = CHANNEL_ID) => h.connector.posts.filter((p) => p.conversationId === `${channel};messageid=${activityId}`);
+  const threadReplies = (activityId: string, channel = CHANNEL_ID) =>
+    h.connector.posts.filter((p) => p.conversationId === `${channel};messageid=${activityId}`);
 
   it('nudges in the thread after 15 minutes and again after 30 more, mentioning the approvers; a decision stops it', async () => {
     const { row, cardActivityId } = await pendingRequest();
@@ -66,7 +74,9 @@ describe('reminders for requests nobody decides', () => {
     expect(first[0]!.activity.text).toContain('<at>Adele Vance</at>');
     expect(first[0]!.activity.text).toContain('<at>Megan Bowen</at>');
     expect(first[0]!.activity.text).not.toContain('Isaiah Langer</at>');
-    expect(first[0]!.activity.entities).toEqual(expect.arrayContaining([{ type: 'mention', text: '<at>Adele Vance</at>', mentioned: { id: USER.adele, name: 'Adele Vance' } }]));
+    expect(first[0]!.activity.entities).toEqual(
+      expect.arrayContaining([{ type: 'mention', text: '<at>Adele Vance</at>', mentioned: { id: USER.adele, name: 'Adele Vance' } }]),
+    );
     await advance(10);
     await runDue();
     expect(threadReplies(cardActivityId)).toHaveLength(1);
@@ -74,7 +84,11 @@ describe('reminders for requests nobody decides', () => {
     await runDue();
     expect(threadReplies(cardActivityId)).toHaveLength(2);
 
-    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: (await h.bot.store.getRequest(row.id))!.version, decisionJustification: 'Verified with the CFO by phone' });
+    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: row.id,
+      version: (await h.bot.store.getRequest(row.id))!.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(decided.body.statusCode).toBe(200);
     await advance(120);
     await runDue();
@@ -98,7 +112,9 @@ describe('reminders for requests nobody decides', () => {
     expect(copy).toBeDefined();
     expect(JSON.stringify(copy!.activity.attachments[0].content)).toContain('pim.approve');
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:user-id-3-personal').map((p) => String(p.activity.text ?? ''));
-    expect(toRequester.filter((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t))).toHaveLength(1);
+    expect(
+      toRequester.filter((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t)),
+    ).toHaveLength(1);
     expect((await h.bot.store.getRequest(row.id))!.escalated_at).not.toBeNull();
     // Sent through the outbox, keyed once per request: a retried escalation job queues nothing new.
     const queued = await h.bot.store.db.selectFrom('outbox').select('status').where('dedupe_key', '=', `notice:${row.id}:escalated`).execute();

@@ -57,7 +57,13 @@ describe('two replicas on one database', () => {
   async function requests(n: number) {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: `Replica Role ${i}`, justification: GOOD, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+      const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+        principal: USER.isaiah,
+        role: `Replica Role ${i}`,
+        justification: GOOD,
+        ticketNumber: 'INC0012345',
+        ticketSystem: 'ServiceNow',
+      });
       expect(created.body.status).toBe('PendingApproval');
       ids.push(created.body.id);
     }
@@ -87,13 +93,21 @@ describe('two replicas on one database', () => {
     const [pimId] = await requests(1);
     await drainBoth();
     const row = (await h.bot.store.getRequestByPimId(pimId!))!;
-    const approve = (url: string) => cardAction(url, teamsUser(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    const approve = (url: string) =>
+      cardAction(url, teamsUser(USER.adele), 'pim.approve', {
+        requestId: row.id,
+        version: row.version,
+        decisionJustification: 'Verified with the CFO by phone',
+      });
     const answers = await Promise.all([approve(h.bot.url), approve(b.url)]);
     expect(answers.map((a) => a.body.statusCode)).toEqual([200, 200]);
     // One PATCH: as PIM logged it (answered or not) and as the two replicas sent it.
     expect((await approvalPatches(h)).map((p) => [p.status, p.abandoned ?? false])).toEqual([[204, false]]);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(1);
-    expect(await pimOutcome(h, pimId!)).toEqual({ status: 'Granted', decisions: [{ reviewResult: 'Approve', reviewedBy: USER.adele, justification: 'Verified with the CFO by phone' }] });
+    expect(await pimOutcome(h, pimId!)).toEqual({
+      status: 'Granted',
+      decisions: [{ reviewResult: 'Approve', reviewedBy: USER.adele, justification: 'Verified with the CFO by phone' }],
+    });
     await drainBoth();
     await Promise.all([h.bot.delivery.sweep(), b.delivery.sweep()]);
     await drainBoth();

@@ -3,7 +3,6 @@ import type { ActivitySeedTenant } from '../../sim/scale-seed';
 import { Harness, pendingRequest, simJson, startHarness } from '../support/harness';
 import { textRuns } from '../support/card-text';
 
-
 /**
  * The requester's history on the approval card, from PIM's request history (Graph) and our own store.
  * Isaiah activated User Administrator 3 and 20 days ago and 100 days ago (PIM history seeded in the
@@ -19,7 +18,14 @@ describe("the requester's history on the approval card", () => {
         { kind: 'entraRole', principalId: USER.isaiah, roleDefinitionId: ROLE.userAdministrator, target: '/', startHoursFromNow: -20 * 24, durationHours: 2 },
         { kind: 'entraRole', principalId: USER.isaiah, roleDefinitionId: ROLE.userAdministrator, target: '/', startHoursFromNow: -100 * 24, durationHours: 2 },
         // Another role: not this card's history.
-        { kind: 'entraRole', principalId: USER.isaiah, roleDefinitionId: ROLE.helpdeskAdministrator, target: '/', startHoursFromNow: -2 * 24, durationHours: 2 },
+        {
+          kind: 'entraRole',
+          principalId: USER.isaiah,
+          roleDefinitionId: ROLE.helpdeskAdministrator,
+          target: '/',
+          startHoursFromNow: -2 * 24,
+          durationHours: 2,
+        },
       ],
     },
   };
@@ -43,13 +49,26 @@ describe("the requester's history on the approval card", () => {
   };
 
   it('shows activations in 90 days, the last one, and denials with who denied and why', async () => {
-    const refused = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO' });
+    const refused = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: 'User Administrator',
+      justification: 'Reset MFA for the locked-out CFO',
+    });
     expect(refused.body.status).toBe('Denied');
     // An earlier request Megan denied: in PIM, and in our store as a decision on the card records it.
     const reason = 'Use the break-glass runbook for the CFO instead';
     const { row: earlier } = await pendingRequest(h, { ticketNumber: TICKET.openIncident });
-    expect((await simJson(h.sim, 'POST', '/_sim/decide', { approver: USER.megan, requestId: earlier.pim_request_id, reviewResult: 'Deny', justification: reason })).status).toBe(200);
-    await h.bot.store.updateRequestIfVersion(earlier.id, earlier.version, { status: 'denied', decided_by_id: USER.megan, decided_by_name: 'Megan Bowen', decided_at: new Date().toISOString(), decision_justification: reason });
+    expect(
+      (await simJson(h.sim, 'POST', '/_sim/decide', { approver: USER.megan, requestId: earlier.pim_request_id, reviewResult: 'Deny', justification: reason }))
+        .status,
+    ).toBe(200);
+    await h.bot.store.updateRequestIfVersion(earlier.id, earlier.version, {
+      status: 'denied',
+      decided_by_id: USER.megan,
+      decided_by_name: 'Megan Bowen',
+      decided_at: new Date().toISOString(),
+      decision_justification: reason,
+    });
 
     const { row } = await pendingRequest(h, { ticketNumber: TICKET.openIncident });
     const runs = textRuns(await cardOf(row.id));
@@ -61,7 +80,11 @@ describe("the requester's history on the approval card", () => {
   });
 
   it('flags a first activation of the role', async () => {
-    const { row } = await pendingRequest(h, { principal: USER.lynne, role: 'Helpdesk Administrator', justification: 'Unlock accounts for the service desk queue, INC0012345' });
+    const { row } = await pendingRequest(h, {
+      principal: USER.lynne,
+      role: 'Helpdesk Administrator',
+      justification: 'Unlock accounts for the service desk queue, INC0012345',
+    });
     const runs = textRuns(await cardOf(row.id));
     expect(runs).toContain('0 activations in 90 days · no denials');
     expect(runs).toContain('First activation of this role');
@@ -69,7 +92,11 @@ describe("the requester's history on the approval card", () => {
 
   it('says the history is unavailable when PIM cannot be read, and still posts the card', async () => {
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'GET', pathPattern: 'roleAssignmentScheduleRequests\\?.*principalId', status: 500, times: 20 });
-    const { row } = await pendingRequest(h, { principal: USER.patti, role: 'Helpdesk Administrator', justification: 'Unlock accounts for the service desk queue, INC0012345' });
+    const { row } = await pendingRequest(h, {
+      principal: USER.patti,
+      role: 'Helpdesk Administrator',
+      justification: 'Unlock accounts for the service desk queue, INC0012345',
+    });
     const runs = textRuns(await cardOf(row.id));
     expect(runs).toEqual(expect.arrayContaining(['History: ', 'History unavailable']));
     expect(runs).not.toContain('First activation of this role');

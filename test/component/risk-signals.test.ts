@@ -37,13 +37,22 @@ describe('identity risk in decisions and on the approval card', () => {
     const token = await h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID });
     const body = {
       '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest',
-      id: randomUUID(), status: 'PendingApproval', action: 'selfActivate', principalId: USER.alex, roleDefinitionId: ROLE.securityOperator, directoryScopeId: '/',
+      id: randomUUID(),
+      status: 'PendingApproval',
+      action: 'selfActivate',
+      principalId: USER.alex,
+      roleDefinitionId: ROLE.securityOperator,
+      directoryScopeId: '/',
       justification: 'Contain the phishing incident on the finance mailboxes',
       scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT1H' } },
       ticketInfo: { ticketNumber: TICKET.approvedChange, ticketSystem: 'ServiceNow' },
     };
     await pimHolds(h, body);
-    const res = await fetch(`${h.bot.url}/api/pim/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const res = await fetch(`${h.bot.url}/api/pim/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     return { pimId: body.id, answer: (await res.json()) as { evaluationOutcome: string; reason: string[] } };
   }
@@ -59,7 +68,12 @@ describe('identity risk in decisions and on the approval card', () => {
 
   it('refuses the seeded high-risk user where the policy says deny, telling her to contact the security team', async () => {
     const posts = h.connector.posts.length;
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.patti, role: 'Helpdesk Administrator', justification: 'Unlock accounts for the service desk queue, INC0012345', ticketNumber: TICKET.openIncident });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.patti,
+      role: 'Helpdesk Administrator',
+      justification: 'Unlock accounts for the service desk queue, INC0012345',
+      ticketNumber: TICKET.openIncident,
+    });
     expect(created.body.status).toBe('Denied');
     const evaluation = (await h.bot.store.evaluationByPimId(created.body.id))!;
     expect(evaluation.outcome).toBe('Denied');
@@ -69,7 +83,11 @@ describe('identity risk in decisions and on the approval card', () => {
   });
 
   it('routes the high-risk user to a person where the policy says review, with the flag, reason and detections on the card', async () => {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.patti, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO, INC0012345' });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.patti,
+      role: 'User Administrator',
+      justification: 'Reset MFA for the locked-out CFO, INC0012345',
+    });
     expect(created.body.status).toBe('PendingApproval');
     const { row, card } = await cardFor(created.body.id);
     expect(JSON.parse(row.risk_flags)).toContain('High user risk');
@@ -97,7 +115,10 @@ describe('identity risk in decisions and on the approval card', () => {
     const { pimId, answer } = await evaluateAlex();
     expect(answer.evaluationOutcome).toBe('AutoApproved');
     const checks = JSON.parse((await h.bot.store.evaluationByPimId(pimId))!.checks) as Array<{ name: string; result: string; detail: string }>;
-    expect(checks.find((c) => c.name === 'identityRisk')).toMatchObject({ result: 'pass', detail: 'No active user risk in ID Protection (earlier risk dismissed)' });
+    expect(checks.find((c) => c.name === 'identityRisk')).toMatchObject({
+      result: 'pass',
+      detail: 'No active user risk in ID Protection (earlier risk dismissed)',
+    });
   });
 
   it('never approves automatically when ID Protection answers 503: a person decides, and the card says the risk could not be checked', async () => {
@@ -105,7 +126,9 @@ describe('identity risk in decisions and on the approval card', () => {
     const { pimId, answer } = await evaluateAlex();
     expect(answer.evaluationOutcome).toBe('Approved');
     // Graph's client retries a 503 (honouring Retry-After), so the budget may run out first: either way a person decides.
-    expect(answer.reason.join(' ')).toMatch(/Identity risk could not be checked \(ID Protection (is unavailable|did not answer in time)\), so an approver decides\./);
+    expect(answer.reason.join(' ')).toMatch(
+      /Identity risk could not be checked \(ID Protection (is unavailable|did not answer in time)\), so an approver decides\./,
+    );
     const { row, card } = await cardFor(pimId);
     expect(JSON.parse(row.risk_flags)).toContain('Identity risk could not be checked');
     expect(textRuns(card)).toEqual(expect.arrayContaining(['• Identity risk could not be checked', 'Identity risk could not be checked']));
@@ -128,11 +151,31 @@ describe('identity risk in decisions and on the approval card', () => {
   });
 
   it("puts the risk flag on an escalation's card (requests PIM filed without our extension)", async () => {
-    const request = { '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest', id: randomUUID(), status: 'PendingApproval', action: 'selfActivate', principalId: USER.lynne, roleDefinitionId: ROLE.userAdministrator, directoryScopeId: '/', justification: 'Reset MFA for the locked-out CFO, INC0012345', scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } } };
+    const request = {
+      '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest',
+      id: randomUUID(),
+      status: 'PendingApproval',
+      action: 'selfActivate',
+      principalId: USER.lynne,
+      roleDefinitionId: ROLE.userAdministrator,
+      directoryScopeId: '/',
+      justification: 'Reset MFA for the locked-out CFO, INC0012345',
+      scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } },
+    };
     await pimHolds(h, request);
-    const raw = JSON.stringify({ eventId: randomUUID(), type: 'escalation', occurredAt: new Date().toISOString(), request, reasons: ['Escalated by the Logic App.'] });
+    const raw = JSON.stringify({
+      eventId: randomUUID(),
+      type: 'escalation',
+      occurredAt: new Date().toISOString(),
+      request,
+      reasons: ['Escalated by the Logic App.'],
+    });
     const ts = Math.floor(Date.now() / 1000);
-    const res = await fetch(`${h.bot.url}/api/pim/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pim-bot-timestamp': String(ts), 'x-pim-bot-signature': signEvent(SECRET, ts, raw) }, body: raw });
+    const res = await fetch(`${h.bot.url}/api/pim/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-pim-bot-timestamp': String(ts), 'x-pim-bot-signature': signEvent(SECRET, ts, raw) },
+      body: raw,
+    });
     expect(res.status).toBe(200);
     const { card } = await cardFor(request.id);
     const runs = textRuns(card);

@@ -40,7 +40,11 @@ describe('sweeps that read what is owed', () => {
     expect(posts[0]!.conversation_id).toBe(CHANNEL_ID);
     expect(posts[0]!.activity_id).toBe(channelPosts()[0]!.activityId);
     const row = (await h.bot.store.getRequest(requestId))!;
-    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId, version: row.version, decisionJustification: 'Verified with the CFO by phone' });
+    const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
     expect(decided.body.statusCode).toBe(200);
     await h.bot.delivery.drain();
     const updates = h.connector.updates.filter((u) => u.conversationId === CHANNEL_ID);
@@ -89,13 +93,24 @@ describe('sweeps that read what is owed', () => {
     });
     for (let i = 0; i < BURST; i++) await h.bot.store.saveConversationRef(`burst-user-${i}`, { conversation: { id: `a:burst-chat-${i}` }, serviceUrl });
     const values = Array.from({ length: BURST }, (_, i) => closed(i));
-    for (let i = 0; i < values.length; i += 50) await h.bot.store.db.insertInto('approval_requests').values(values.slice(i, i + 50) as any).execute();
+    for (let i = 0; i < values.length; i += 50)
+      await h.bot.store.db
+        .insertInto('approval_requests')
+        .values(values.slice(i, i + 50) as any)
+        .execute();
     // Not owed: a request bound to no PIM copy, and a requester without a chat with the bot.
     await h.bot.store.saveConversationRef('burst-user-unbound', { conversation: { id: 'a:burst-chat-unbound' }, serviceUrl });
-    await h.bot.store.db.insertInto('approval_requests').values(closed(9001, { principal_id: 'burst-user-unbound', unbound_at: now }) as any).execute();
-    await h.bot.store.db.insertInto('approval_requests').values(closed(9002, { principal_id: 'burst-user-no-chat' }) as any).execute();
+    await h.bot.store.db
+      .insertInto('approval_requests')
+      .values(closed(9001, { principal_id: 'burst-user-unbound', unbound_at: now }) as any)
+      .execute();
+    await h.bot.store.db
+      .insertInto('approval_requests')
+      .values(closed(9002, { principal_id: 'burst-user-no-chat' }) as any)
+      .execute();
 
-    const notices = async () => (await h.bot.store.db.selectFrom('outbox').select(['dedupe_key', 'conversation_id']).where('dedupe_key', 'like', `notice:${row.id}-burst-%`).execute());
+    const notices = async () =>
+      await h.bot.store.db.selectFrom('outbox').select(['dedupe_key', 'conversation_id']).where('dedupe_key', 'like', `notice:${row.id}-burst-%`).execute();
     expect(await notices()).toHaveLength(0);
     await h.bot.delivery.sweep();
     const queued = await notices();
@@ -116,8 +131,18 @@ describe('sweeps that read what is owed', () => {
   it('a burst of requests without cards: one sweep pages through all of them', async () => {
     const { row } = await pendingRequest(h);
     const now = new Date().toISOString();
-    const rows = Array.from({ length: 230 }, (_, i) => ({ ...row, id: `${row.id}-nocard-${String(i).padStart(4, '0')}`, pim_request_id: `${row.pim_request_id}-nocard-${i}`, cards_posted_at: null, created_at: now }));
-    for (let i = 0; i < rows.length; i += 50) await h.bot.store.db.insertInto('approval_requests').values(rows.slice(i, i + 50) as any).execute();
+    const rows = Array.from({ length: 230 }, (_, i) => ({
+      ...row,
+      id: `${row.id}-nocard-${String(i).padStart(4, '0')}`,
+      pim_request_id: `${row.pim_request_id}-nocard-${i}`,
+      cards_posted_at: null,
+      created_at: now,
+    }));
+    for (let i = 0; i < rows.length; i += 50)
+      await h.bot.store.db
+        .insertInto('approval_requests')
+        .values(rows.slice(i, i + 50) as any)
+        .execute();
     const seen: string[] = [];
     jest.spyOn(h.bot.delivery, 'postCards').mockImplementation(async (id: string) => {
       seen.push(id);
@@ -152,7 +177,17 @@ describe('a summary card sent but not recorded', () => {
 
   it('the listed requests are recorded on the summary by the sweep, once', async () => {
     const rows = [];
-    for (let i = 0; i < ROLES; i++) rows.push((await pendingRequest(h, { role: `Busy Minute Role ${i}`, justification: 'Reset MFA for the locked-out CFO under incident INC0012345', ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' })).row);
+    for (let i = 0; i < ROLES; i++)
+      rows.push(
+        (
+          await pendingRequest(h, {
+            role: `Busy Minute Role ${i}`,
+            justification: 'Reset MFA for the locked-out CFO under incident INC0012345',
+            ticketNumber: 'INC0012345',
+            ticketSystem: 'ServiceNow',
+          })
+        ).row,
+      );
     const spy = jest.spyOn(h.bot.store, 'addCardPost').mockRejectedValue(new Error('killed between sent and recorded'));
     offsetMs += 61_000;
     await h.bot.delivery.drain();
@@ -165,7 +200,9 @@ describe('a summary card sent but not recorded', () => {
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
     for (const row of rows.slice(2)) {
-      expect(await h.bot.store.cardPosts(row.id)).toEqual([expect.objectContaining({ activity_id: summary.activityId, summary: 1, conversation_id: CHANNEL_ID })]);
+      expect(await h.bot.store.cardPosts(row.id)).toEqual([
+        expect.objectContaining({ activity_id: summary.activityId, summary: 1, conversation_id: CHANNEL_ID }),
+      ]);
     }
     expect(h.connector.posts.filter((p) => p.conversationId === CHANNEL_ID)).toHaveLength(3);
   });

@@ -32,7 +32,11 @@ function connectorSender(): OutboxSender {
     async send(d: OutboxDelivery) {
       if (d.kind !== 'post' || d.payload.type !== 'card') throw new Error('this test posts cards only');
       const activity = { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: d.payload.card }] };
-      const res = await fetch(`${d.serviceUrl}v3/conversations/${encodeURIComponent(d.conversationId)}/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+      const res = await fetch(`${d.serviceUrl}v3/conversations/${encodeURIComponent(d.conversationId)}/activities`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(activity),
+      });
       if (!res.ok) throw Object.assign(new Error(`Bot Connector answered ${res.status}`), { statusCode: res.status, headers: res.headers });
       return { activityId: ((await res.json()) as { id: string }).id };
     },
@@ -113,7 +117,11 @@ describe('Teams rate limits across two replicas on one database', () => {
     for (const c of connector.calls) (byChannel.get(c.conversationId!) ?? byChannel.set(c.conversationId!, []).get(c.conversationId!)!).push(c.at);
     const busiestChannel = (perMs: number) => Math.max(...[...byChannel.values()].map((times) => busiest(times, perMs)));
     const measured = { tenantPerSecond: busiest(arrivals, 1_000), channelPerSecond: busiestChannel(1_000), channelPerTwoSeconds: busiestChannel(2_000) };
-    const limits = { tenantPerSecond: TEAMS_LIMITS.tenant[0]!.count, channelPerSecond: TEAMS_LIMITS.conversation[0]!.count, channelPerTwoSeconds: TEAMS_LIMITS.conversation[1]!.count };
+    const limits = {
+      tenantPerSecond: TEAMS_LIMITS.tenant[0]!.count,
+      channelPerSecond: TEAMS_LIMITS.conversation[0]!.count,
+      channelPerTwoSeconds: TEAMS_LIMITS.conversation[1]!.count,
+    };
     const over = Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, v > limits[k as keyof typeof limits]]));
     // On failure this prints what was measured next to what went over.
     expect({ measured, over }).toEqual({ measured, over: { tenantPerSecond: false, channelPerSecond: false, channelPerTwoSeconds: false } });

@@ -101,7 +101,9 @@ describe('approval in the Teams playground, end to end', () => {
       justification: decision,
     });
 
-    const updated = await playground.waitForMessage((e) => e.action === 'updateMessage' && e.message.messageId === posted.message.messageId, 10_000, { after: mark });
+    const updated = await playground.waitForMessage((e) => e.action === 'updateMessage' && e.message.messageId === posted.message.messageId, 10_000, {
+      after: mark,
+    });
     expect(updated.actionConversationId).toBe(PLAYGROUND_CHANNEL_ID);
     const final = cardOf(updated);
     expect(executeActions(final).filter((a) => a.verb === 'pim.approve' || a.verb === 'pim.deny')).toHaveLength(0);
@@ -125,7 +127,9 @@ describe('approval in the Teams playground, end to end', () => {
       justification: decision,
     });
 
-    const updated = await playground.waitForMessage((e) => e.action === 'updateMessage' && e.message.messageId === posted.message.messageId, 10_000, { after: mark });
+    const updated = await playground.waitForMessage((e) => e.action === 'updateMessage' && e.message.messageId === posted.message.messageId, 10_000, {
+      after: mark,
+    });
     const final = cardOf(updated);
     expect(executeActions(final).filter((a) => a.verb === 'pim.approve' || a.verb === 'pim.deny')).toHaveLength(0);
     expect(JSON.stringify(final)).toContain('Denied by Megan Bowen (meganb@contoso.example)');
@@ -153,7 +157,9 @@ describe('approval in the Teams playground, end to end', () => {
     const recorded = await sim('GET', `/_sim/requests/${pimId}`);
     expect(recorded.body.status).toBe('Granted');
     expect(recorded.body.approval.steps[0]).toMatchObject({ reviewResult: 'Approve', reviewedBy: { id: USER.megan }, justification: decision });
-    const updated = await playground.waitForMessage((e) => e.action === 'updateMessage' && e.message.messageId === posted.message.messageId, 10_000, { after: mark });
+    const updated = await playground.waitForMessage((e) => e.action === 'updateMessage' && e.message.messageId === posted.message.messageId, 10_000, {
+      after: mark,
+    });
     expect(executeActions(cardOf(updated)).filter((a) => a.verb === 'pim.approve')).toHaveLength(0);
   });
 });

@@ -46,22 +46,47 @@ describe('elevation by chat, end to end', () => {
     expect(JSON.stringify(form)).toContain('INC0012345');
 
     mark = pg.mark();
-    const submitted = await pg.executeAction({ from: 'user-id-0', replyToId: confirm.message.messageId, verb: 'chat.submit', data: { ...executeAction(form, 'chat.submit').data, durationMinutes: '120', ticketSystem: 'ServiceNow', ticketNumber: 'INC0012345', justification: 'investigating alert' } });
+    const submitted = await pg.executeAction({
+      from: 'user-id-0',
+      replyToId: confirm.message.messageId,
+      verb: 'chat.submit',
+      data: {
+        ...executeAction(form, 'chat.submit').data,
+        durationMinutes: '120',
+        ticketSystem: 'ServiceNow',
+        ticketNumber: 'INC0012345',
+        justification: 'investigating alert',
+      },
+    });
     expect(JSON.stringify(submitted.value)).toContain('Waiting for approval');
 
     // The approval loop: PIM called the decision endpoint; the card is in the approvers' channel.
-    const posted = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === PLAYGROUND_CHANNEL_ID && JSON.stringify(cardOf(e) ?? '').includes('investigating alert'), 15_000, { after: mark });
+    const posted = await pg.waitForMessage(
+      (e) =>
+        e.action === 'createMessage' && e.actionConversationId === PLAYGROUND_CHANNEL_ID && JSON.stringify(cardOf(e) ?? '').includes('investigating alert'),
+      15_000,
+      { after: mark },
+    );
     const approverCard = cardOf(posted);
     expect(JSON.stringify(approverCard)).toContain('Alex');
     expect(JSON.stringify(approverCard)).toContain('"verb":"pim.approve"');
     await demo.bot.delivery.drain(); // the card's message id is stored once Teams (the playground) answered the post
     mark = pg.mark();
     // What `npm run demo:approve -- --as megan` does: Megan clicks Approve on the newest card in the channel.
-    const decided = await clickOnNewestCard({ as: 'megan', because: 'Alert INC0012345 confirmed with the SOC lead', databaseUrl, playgroundPort: demo.playground.port });
+    const decided = await clickOnNewestCard({
+      as: 'megan',
+      because: 'Alert INC0012345 confirmed with the SOC lead',
+      databaseUrl,
+      playgroundPort: demo.playground.port,
+    });
     expect(decided).toContain('Approved by Megan Bowen');
 
     // Alex's status message in the personal chat is rewritten in place.
-    const updated = await pg.waitForMessage((e) => e.action === 'updateMessage' && e.actionConversationId === chatId && e.message.messageId === confirm.message.messageId, 15_000, { after: mark });
+    const updated = await pg.waitForMessage(
+      (e) => e.action === 'updateMessage' && e.actionConversationId === chatId && e.message.messageId === confirm.message.messageId,
+      15_000,
+      { after: mark },
+    );
     const status = JSON.stringify(cardOf(updated));
     expect(status).toContain('Active until');
     expect(status).toContain('Megan Bowen');

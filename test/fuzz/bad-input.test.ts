@@ -195,7 +195,13 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
       return { status: res.status, contentType: res.headers.get('content-type') ?? '', bytes: Buffer.byteLength(text), body };
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      return { status: 0, contentType: '', bytes: 0, body: null, error: `${(err as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}` };
+      return {
+        status: 0,
+        contentType: '',
+        bytes: 0,
+        body: null,
+        error: `${(err as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`,
+      };
     }
   }
 
@@ -207,8 +213,9 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
     switch (c.expect.kind) {
       case 'http4xx': {
         if (a.status < 400 || a.status > 499) return `HTTP ${a.status} where a 4xx refusal was due`;
-        if (!/json/i.test(a.contentType) || typeof a.body === 'string' && !a.contentType) return `a ${a.status} that is not JSON (${a.contentType || 'no content type'})`;
-        const message = typeof body === 'string' ? body : body?.error?.message ?? body?.message;
+        if (!/json/i.test(a.contentType) || (typeof a.body === 'string' && !a.contentType))
+          return `a ${a.status} that is not JSON (${a.contentType || 'no content type'})`;
+        const message = typeof body === 'string' ? body : (body?.error?.message ?? body?.message);
         if (!clear(message)) return `a ${a.status} without a clear message: ${JSON.stringify(body)?.slice(0, 120)}`;
         if (a.bytes > MAX_REFUSAL_BYTES) return `a ${a.status} of ${a.bytes} bytes (echoes the input?)`;
         return null;
@@ -216,7 +223,8 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
       case 'invoke4xx': {
         if (a.status !== 200) return `HTTP ${a.status} where Teams needs 200 with an invoke body`;
         const code = body?.statusCode;
-        if (typeof code !== 'number' || code < 400 || code > 499) return `invoke statusCode ${String(code)} where a 4xx refusal was due (${JSON.stringify(body)?.slice(0, 160)})`;
+        if (typeof code !== 'number' || code < 400 || code > 499)
+          return `invoke statusCode ${String(code)} where a 4xx refusal was due (${JSON.stringify(body)?.slice(0, 160)})`;
         if (body?.type !== 'application/vnd.microsoft.error') return `invoke refusal of type ${String(body?.type)}`;
         if (!clear(body?.value?.message)) return `invoke refusal without a clear message: ${JSON.stringify(body)?.slice(0, 120)}`;
         if (a.bytes > MAX_REFUSAL_BYTES) return `an invoke refusal of ${a.bytes} bytes (echoes the input?)`;
@@ -224,7 +232,8 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
       }
       case 'invokeRefusal': {
         if (a.status !== 200) return `HTTP ${a.status} where Teams needs 200 with an invoke body`;
-        if (body?.statusCode !== 200) return `invoke statusCode ${String(body?.statusCode)} where a card saying why was due (${JSON.stringify(body)?.slice(0, 160)})`;
+        if (body?.statusCode !== 200)
+          return `invoke statusCode ${String(body?.statusCode)} where a card saying why was due (${JSON.stringify(body)?.slice(0, 160)})`;
         const card = JSON.stringify(body.value);
         if (!card.includes(c.expect.says)) return `the answer does not say "${c.expect.says}": ${card?.slice(0, 200)}`;
         if (c.expect.noDecision && /"verb":"pim\.(approve|deny)"/.test(card)) return 'the refusal card still offers Approve or Deny to this user';
@@ -274,7 +283,11 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
     const pending = await pimRequest(USER.isaiah, 'User Administrator');
     const selfPending = await pimRequest(USER.alex, 'Security Operator');
     const decided = await pimRequest(USER.patti, 'User Administrator');
-    const approved = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', { requestId: decided, version: 1, decisionJustification: 'Verified with the requester by phone' });
+    const approved = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
+      requestId: decided,
+      version: 1,
+      decisionJustification: 'Verified with the requester by phone',
+    });
     expect(approved.body.statusCode).toBe(200);
     expect((await h.bot.store.getRequest(decided))!.status).toBe('approved');
     const chat = await chatState(USER.megan);
@@ -284,7 +297,13 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
       channelId: CHANNEL_ID,
       principalId: USER.isaiah,
       roleDefinitionId: ROLE.userAdministrator,
-      pending: { id: pending, roleName: 'User Administrator', requester: u(USER.isaiah), approvers: [u(USER.megan), u(USER.adele)], outsiders: [u(USER.lynne), u(USER.diego), u(USER.patti)] },
+      pending: {
+        id: pending,
+        roleName: 'User Administrator',
+        requester: u(USER.isaiah),
+        approvers: [u(USER.megan), u(USER.adele)],
+        outsiders: [u(USER.lynne), u(USER.diego), u(USER.patti)],
+      },
       selfPending: { id: selfPending, requester: u(USER.alex) },
       decided: { id: decided, requester: u(USER.patti), approver: u(USER.adele), otherApprover: u(USER.megan) },
       chat: { owner: u(USER.megan), draftId: chat.draftId, chatRequestId: chat.chatRequestId, intruder: u(USER.alex) },
@@ -346,7 +365,14 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
 
   /** A PIM activation through the simulator: PIM calls the decision endpoint, which posts the card. */
   async function pimRequest(principal: string, role: string): Promise<string> {
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal, role, justification: GOOD, durationMinutes: 120, ticketNumber: 'INC0012345', ticketSystem: 'ServiceNow' });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal,
+      role,
+      justification: GOOD,
+      durationMinutes: 120,
+      ticketNumber: 'INC0012345',
+      ticketSystem: 'ServiceNow',
+    });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
@@ -360,13 +386,51 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
     const at = new Date().toISOString();
     const draftId = randomUUID();
     const chatRequestId = randomUUID();
-    await h.bot.store.chat.insertDraft({ id: draftId, user_id: userId, target: JSON.stringify({ kind: 'entraRole', roleDefinitionId: ROLE.userAdministrator, scope: '/', displayName: 'User Administrator' }), duration_minutes: 60, ticket_system: null, ticket_number: null, justification: GOOD, claims: null, status: 'open', chat_request_id: null, time_zone: 'UTC', created_at: at, updated_at: at });
+    await h.bot.store.chat.insertDraft({
+      id: draftId,
+      user_id: userId,
+      target: JSON.stringify({ kind: 'entraRole', roleDefinitionId: ROLE.userAdministrator, scope: '/', displayName: 'User Administrator' }),
+      duration_minutes: 60,
+      ticket_system: null,
+      ticket_number: null,
+      justification: GOOD,
+      claims: null,
+      status: 'open',
+      chat_request_id: null,
+      time_zone: 'UTC',
+      created_at: at,
+      updated_at: at,
+    });
     await h.bot.store.chat.insertRequest({
-      id: chatRequestId, user_id: userId, kind: 'entraRole', role_definition_id: ROLE.userAdministrator, scope: '/', role_title: 'User Administrator',
-      pim_request_id: randomUUID(), approval_key: null, duration_minutes: 60, ticket_system: null, ticket_number: null, justification: GOOD, state: 'pending',
-      approver_names: '[]', decided_by_name: null, decided_at: null, decision_justification: null, decision_service: null, active_from: null, active_until: null,
-      ended_at: null, message: null, conversation_ref: JSON.stringify({ conversation: { id: `a:${userId}-personal` }, serviceUrl: 'http://127.0.0.1:9/' }), activity_id: null,
-      version: 1, rendered_version: 1, time_zone: 'UTC', created_at: at, updated_at: at,
+      id: chatRequestId,
+      user_id: userId,
+      kind: 'entraRole',
+      role_definition_id: ROLE.userAdministrator,
+      scope: '/',
+      role_title: 'User Administrator',
+      pim_request_id: randomUUID(),
+      approval_key: null,
+      duration_minutes: 60,
+      ticket_system: null,
+      ticket_number: null,
+      justification: GOOD,
+      state: 'pending',
+      approver_names: '[]',
+      decided_by_name: null,
+      decided_at: null,
+      decision_justification: null,
+      decision_service: null,
+      active_from: null,
+      active_until: null,
+      ended_at: null,
+      message: null,
+      conversation_ref: JSON.stringify({ conversation: { id: `a:${userId}-personal` }, serviceUrl: 'http://127.0.0.1:9/' }),
+      activity_id: null,
+      version: 1,
+      rendered_version: 1,
+      time_zone: 'UTC',
+      created_at: at,
+      updated_at: at,
     });
     return { draftId, chatRequestId };
   }
@@ -383,7 +447,10 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
 
   it('answers every hostile body with a clear refusal: no 5xx, no dropped connection, a 4xx (or a 4xx invoke) that says what is wrong', () => {
     const summary = [...problems].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} x ${k}`);
-    if (failures.length) throw new Error(`FUZZ_SEED=${SEED}: ${summary.length} kinds of problem\n${summary.join('\n')}\n\nfirst failures:\n${failures.slice(0, 15).map(describeFailure).join('\n\n')}`);
+    if (failures.length)
+      throw new Error(
+        `FUZZ_SEED=${SEED}: ${summary.length} kinds of problem\n${summary.join('\n')}\n\nfirst failures:\n${failures.slice(0, 15).map(describeFailure).join('\n\n')}`,
+      );
   });
 
   it('stores nothing: every table of the bot is as it was, no card is posted or updated, PIM decided nothing, no upload is written', () => {
@@ -413,14 +480,30 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
   it('still answers valid requests on all three endpoints afterwards', async () => {
     expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
 
-    const body = { id: randomUUID(), status: 'PendingApproval', action: 'selfActivate', principalId: USER.isaiah, roleDefinitionId: ROLE.userAdministrator, directoryScopeId: '/', justification: GOOD };
-    const evaluated = await fetch(`${h.bot.url}/api/pim/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.pim}` }, body: JSON.stringify(body) });
+    const body = {
+      id: randomUUID(),
+      status: 'PendingApproval',
+      action: 'selfActivate',
+      principalId: USER.isaiah,
+      roleDefinitionId: ROLE.userAdministrator,
+      directoryScopeId: '/',
+      justification: GOOD,
+    };
+    const evaluated = await fetch(`${h.bot.url}/api/pim/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.pim}` },
+      body: JSON.stringify(body),
+    });
     expect(evaluated.status).toBe(200);
     expect(((await evaluated.json()) as { evaluationOutcome: string }).evaluationOutcome).toBe('Approved');
 
     const event = JSON.stringify({ eventId: randomUUID(), type: 'escalation', occurredAt: new Date().toISOString(), request: { ...body, id: randomUUID() } });
     const ts = Math.floor(Date.now() / 1000);
-    const escalated = await fetch(`${h.bot.url}/api/pim/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pim-bot-timestamp': String(ts), 'x-pim-bot-signature': signEvent(SECRET, ts, event) }, body: event });
+    const escalated = await fetch(`${h.bot.url}/api/pim/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-pim-bot-timestamp': String(ts), 'x-pim-bot-signature': signEvent(SECRET, ts, event) },
+      body: event,
+    });
     expect(escalated.status).toBe(200);
     expect(((await escalated.json()) as { status: string }).status).toBe('escalated');
 

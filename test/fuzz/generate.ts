@@ -117,7 +117,10 @@ export type BadHmac =
  *   who may not take it (a non-approver, the requester, a closed request). `says` is what the text must contain;
  *   `noDecision`: the card shown to that user has no Approve or Deny button.
  */
-export type Expect = { kind: 'http4xx' } | { kind: 'invoke4xx' } | { kind: 'invokeRefusal'; says: string; /** The card must offer no Approve/Deny to this user. */ noDecision?: boolean };
+export type Expect =
+  | { kind: 'http4xx' }
+  | { kind: 'invoke4xx' }
+  | { kind: 'invokeRefusal'; says: string /** The card must offer no Approve/Deny to this user. */; noDecision?: boolean };
 
 export interface FuzzCase {
   seed: number;
@@ -203,7 +206,18 @@ export const UNICODE_TRICKS: readonly string[] = [
 const BAD_UTF8: readonly number[][] = [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc3], [0xe2, 0x82], [0xfe, 0xfe, 0xff, 0xff]];
 
 /** Object keys with a special meaning in JavaScript. */
-const PROTO_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf', 'toJSON', 'then', '__defineGetter__', 'isPrototypeOf'];
+const PROTO_KEYS: readonly string[] = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+  'toJSON',
+  'then',
+  '__defineGetter__',
+  'isPrototypeOf',
+];
 
 function hostileText(rng: Rng): string {
   const n = rng.range(1, 3);
@@ -278,7 +292,30 @@ function nestedText(rng: Rng, depth: number, arrays = false): string {
   }
 }
 
-const BAD_LITERALS: readonly string[] = ['NaN', 'Infinity', '-Infinity', 'undefined', "'single quoted'", '0x1F', '01', '.5', '+1', '1.', 'tru', 'nul', '"unterminated', '"bad \\x41 escape"', '"raw\u0001control"', '[1,]', '{"a":1,}', '/* comment */ 1', '// comment\n1', '{a:1}', '1 2', '"\\u12"'];
+const BAD_LITERALS: readonly string[] = [
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'undefined',
+  "'single quoted'",
+  '0x1F',
+  '01',
+  '.5',
+  '+1',
+  '1.',
+  'tru',
+  'nul',
+  '"unterminated',
+  '"bad \\x41 escape"',
+  '"raw\u0001control"',
+  '[1,]',
+  '{"a":1,}',
+  '/* comment */ 1',
+  '// comment\n1',
+  '{a:1}',
+  '1 2',
+  '"\\u12"',
+];
 
 /** JSON.stringify, then the raw splices put in and byte-level splices turned into bytes. */
 function serialise(value: unknown, byteSplices: Map<string, Buffer> = utf8Splices()): Buffer {
@@ -433,8 +470,14 @@ function pimBase(rng: Rng, world: FuzzWorld, shape: Shape): Json {
 function badGuid(rng: Rng, real: string): { value: unknown; says: string } {
   const at = rng.range(1, real.length - 1);
   const variants: Array<() => { value: unknown; says: string }> = [
-    () => ({ value: rng.pick(['', ' ', 'not-a-guid', '12345', '0', 'NaN', 'Infinity', '-0', '1e309', 'null', 'undefined', 'true', '0x1F', '[object Object]']), says: 'a NaN-like or number-as-string' }),
-    () => ({ value: real.replace(/[a-f]/, (c) => String.fromCharCode(c.charCodeAt(0) === 0x61 ? 0x0430 : 0x0435)).replace(/^([^\u0430\u0435]*)$/, '\u0430$1'), says: 'a GUID with a Cyrillic homoglyph' }),
+    () => ({
+      value: rng.pick(['', ' ', 'not-a-guid', '12345', '0', 'NaN', 'Infinity', '-0', '1e309', 'null', 'undefined', 'true', '0x1F', '[object Object]']),
+      says: 'a NaN-like or number-as-string',
+    }),
+    () => ({
+      value: real.replace(/[a-f]/, (c) => String.fromCharCode(c.charCodeAt(0) === 0x61 ? 0x0430 : 0x0435)).replace(/^([^\u0430\u0435]*)$/, '\u0430$1'),
+      says: 'a GUID with a Cyrillic homoglyph',
+    }),
     () => ({ value: `${real.slice(0, at)}\u200b${real.slice(at)}`, says: 'a GUID with a zero-width space' }),
     () => ({ value: `\u202e${real}`, says: 'a GUID behind a right-to-left override' }),
     () => ({ value: `${real}\u0000`, says: 'a GUID with a trailing NUL' }),
@@ -494,13 +537,76 @@ function breakPimField(rng: Rng, body: Json, field: Field): string {
   ];
   if (field.required) choices.push([2, () => (deleteAt(body, field.path), `${name} dropped`)]);
   const k = field.kind;
-  if (k.t === 'guid') choices.push([5, () => { const b = badGuid(rng, typeof current === 'string' ? current : '20000000-0000-4000-8000-000000000002'); setAt(body, field.path, b.value); return `${name} = ${b.says}`; }]);
-  if (k.t === 'string') choices.push([3, () => { setAt(body, field.path, longText(rng, rng.range(k.max + 1, Math.min(k.max * 4, 50_000)))); return `${name} longer than ${k.max}`; }]);
-  if (k.t === 'enum') choices.push([4, () => { const v = rng.pick(['Member', 'OWNER', 'admin', 'member ', 'owner\u200b', 'm\u0435mber', '', 'member\u0000', 'eligible']); setAt(body, field.path, v); return `${name} = '${v}' (not ${k.values.join('/')})`; }]);
-  if (k.t === 'literal') choices.push([4, () => { const v = rng.pick([`${k.value} `, k.value.toLowerCase(), k.value.replace('graph', 'gr\u0430ph'), k.value.replace('#', ''), '#microsoft.graph.user', `${k.value}\u0000`, '']); setAt(body, field.path, v); return `${name} = a near miss of ${k.value}`; }]);
-  if (k.t === 'armRole') choices.push([4, () => { const b = badArmRole(rng, String(current)); setAt(body, field.path, b.value); return `${name} = ${b.says}`; }]);
-  if (k.t === 'armScope') choices.push([4, () => { const b = badScope(rng, String(current)); setAt(body, field.path, b.value); return `${name} = ${b.says}`; }]);
-  if (k.t === 'object') choices.push([2, () => { const v = rng.pick<unknown>(['{"x":1}', 'PT4H', 42, [current], true]); setAt(body, field.path, v); return `${name} = not an object`; }]);
+  if (k.t === 'guid')
+    choices.push([
+      5,
+      () => {
+        const b = badGuid(rng, typeof current === 'string' ? current : '20000000-0000-4000-8000-000000000002');
+        setAt(body, field.path, b.value);
+        return `${name} = ${b.says}`;
+      },
+    ]);
+  if (k.t === 'string')
+    choices.push([
+      3,
+      () => {
+        setAt(body, field.path, longText(rng, rng.range(k.max + 1, Math.min(k.max * 4, 50_000))));
+        return `${name} longer than ${k.max}`;
+      },
+    ]);
+  if (k.t === 'enum')
+    choices.push([
+      4,
+      () => {
+        const v = rng.pick(['Member', 'OWNER', 'admin', 'member ', 'owner\u200b', 'm\u0435mber', '', 'member\u0000', 'eligible']);
+        setAt(body, field.path, v);
+        return `${name} = '${v}' (not ${k.values.join('/')})`;
+      },
+    ]);
+  if (k.t === 'literal')
+    choices.push([
+      4,
+      () => {
+        const v = rng.pick([
+          `${k.value} `,
+          k.value.toLowerCase(),
+          k.value.replace('graph', 'gr\u0430ph'),
+          k.value.replace('#', ''),
+          '#microsoft.graph.user',
+          `${k.value}\u0000`,
+          '',
+        ]);
+        setAt(body, field.path, v);
+        return `${name} = a near miss of ${k.value}`;
+      },
+    ]);
+  if (k.t === 'armRole')
+    choices.push([
+      4,
+      () => {
+        const b = badArmRole(rng, String(current));
+        setAt(body, field.path, b.value);
+        return `${name} = ${b.says}`;
+      },
+    ]);
+  if (k.t === 'armScope')
+    choices.push([
+      4,
+      () => {
+        const b = badScope(rng, String(current));
+        setAt(body, field.path, b.value);
+        return `${name} = ${b.says}`;
+      },
+    ]);
+  if (k.t === 'object')
+    choices.push([
+      2,
+      () => {
+        const v = rng.pick<unknown>(['{"x":1}', 'PT4H', 42, [current], true]);
+        setAt(body, field.path, v);
+        return `${name} = not an object`;
+      },
+    ]);
   return rng.weighted(choices)();
 }
 
@@ -520,7 +626,8 @@ function decoratePim(rng: Rng, body: Json, shape: Shape, what: string[]): void {
       }
       case 2: {
         const key = rng.pick(PROTO_KEYS);
-        const where: Path = shape === 'azureResource' && rng.chance(0.5) ? ['properties'] : rng.chance(0.3) ? [shape === 'azureResource' ? 'properties' : 'scheduleInfo'] : [];
+        const where: Path =
+          shape === 'azureResource' && rng.chance(0.5) ? ['properties'] : rng.chance(0.3) ? [shape === 'azureResource' ? 'properties' : 'scheduleInfo'] : [];
         const target = where.length ? getAt(body, where) : body;
         if (typeof target === 'object' && target !== null && !Array.isArray(target)) {
           define(target as Json, key, rng.pick([{ polluted: 'yes', isAdmin: true }, { prototype: { polluted: 'yes' } }, 'polluted', 1, null]));
@@ -640,7 +747,24 @@ function invalidJson(rng: Rng, valid: string, what: string[]): Buffer {
 }
 
 /** Content types the JSON endpoints must refuse (415), and ones that must be read as JSON. */
-const BAD_CONTENT_TYPES: readonly (string | null)[] = [null, 'text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=fuzz', 'application/xml', 'text/html', 'application/jsonp', 'application/json-patch+json', 'application/javascript', 'application/octet-stream', '*/*', 'json', 'application', 'application/vnd.api+json', 'text/json'];
+const BAD_CONTENT_TYPES: readonly (string | null)[] = [
+  null,
+  'text/plain',
+  'text/plain; charset=utf-8',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=fuzz',
+  'application/xml',
+  'text/html',
+  'application/jsonp',
+  'application/json-patch+json',
+  'application/javascript',
+  'application/octet-stream',
+  '*/*',
+  'json',
+  'application',
+  'application/vnd.api+json',
+  'text/json',
+];
 const GOOD_CONTENT_TYPES: readonly string[] = ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8'];
 
 /** A body over the endpoint's size limit: a big string in a free-text field of an otherwise valid body. */
@@ -693,7 +817,9 @@ function evaluateCase(rng: Rng, world: FuzzWorld, what: string[]): Omit<FuzzCase
       decoratePim(rng, body, shape, what);
       const key = rng.pick(shape === 'group' ? ['id', 'principalId', 'groupId', 'action'] : ['id', 'principalId', 'roleDefinitionId', 'action']);
       // `action` is any short string, the others are GUIDs: only a bad value of the field's own kind breaks it.
-      const bad = rng.pick(key === 'action' ? ['42', 'null', '{}', '[]', 'true'] : ['42', 'null', '"not-a-guid"', '{}', '[]', `"${String(body[key] ?? 'x')}\\u200b"`]);
+      const bad = rng.pick(
+        key === 'action' ? ['42', 'null', '{}', '[]', 'true'] : ['42', 'null', '"not-a-guid"', '{}', '[]', `"${String(body[key] ?? 'x')}\\u200b"`],
+      );
       const text = serialise(body).toString('utf8');
       what.push(`${shape} request with '${key}' twice, the second ${bad}`);
       return { family, body: Buffer.from(`${text.slice(0, -1)},"${key}":${bad}}`, 'utf8'), contentType, auth: pimToken, expect };
@@ -707,7 +833,13 @@ function evaluateCase(rng: Rng, world: FuzzWorld, what: string[]): Omit<FuzzCase
     case 'oversize': {
       const shape = rng.pick<Shape>(['entraRole', 'group']);
       const body = pimBase(rng, world, shape);
-      return { family, body: oversized(rng, body, rng.pick([['justification'], ['x-padding'], ['ticketInfo', 'ticketNumber']]), PIM_BODY_LIMIT, what), contentType, auth: pimToken, expect };
+      return {
+        family,
+        body: oversized(rng, body, rng.pick([['justification'], ['x-padding'], ['ticketInfo', 'ticketNumber']]), PIM_BODY_LIMIT, what),
+        contentType,
+        auth: pimToken,
+        expect,
+      };
     }
     default: {
       // Broken authentication on a body that would otherwise be broken too (so even a slip in the token check stores nothing).
@@ -724,7 +856,9 @@ function evaluateCase(rng: Rng, world: FuzzWorld, what: string[]): Omit<FuzzCase
         { kind: 'badToken', token: 'audience' },
         { kind: 'badToken', token: 'caller' },
       ]);
-      what.push(`auth: ${auth.kind === 'badToken' ? `${auth.token} token` : JSON.stringify(auth.kind === 'rawAuthorization' ? auth.value?.slice(0, 40) : auth.kind)}`);
+      what.push(
+        `auth: ${auth.kind === 'badToken' ? `${auth.token} token` : JSON.stringify(auth.kind === 'rawAuthorization' ? auth.value?.slice(0, 40) : auth.kind)}`,
+      );
       return { family: 'bad-auth', body: serialise(b.value), contentType, auth, expect };
     }
   }
@@ -749,7 +883,12 @@ function eventBase(rng: Rng, world: FuzzWorld): Json {
     if (rng.chance(0.6)) e.reasons = ['Change CHG0042001 is outside its approved window.'];
   } else {
     e.outcome = rng.pick(OUTCOMES);
-    if (rng.chance(0.5)) e.decidedBy = { id: world.pending.approvers[0]!.objectId, displayName: world.pending.approvers[0]!.displayName, userPrincipalName: 'meganb@contoso.example' };
+    if (rng.chance(0.5))
+      e.decidedBy = {
+        id: world.pending.approvers[0]!.objectId,
+        displayName: world.pending.approvers[0]!.displayName,
+        userPrincipalName: 'meganb@contoso.example',
+      };
     if (rng.chance(0.4)) e.justification = 'Checked with the on-call lead';
     if (rng.chance(0.3)) e.activeUntil = new Date(now.getTime() + 7_200_000).toISOString();
   }
@@ -802,10 +941,21 @@ function eventFields(): EventField[] {
     return `${path.join('.')} = ${JSON.stringify(v)} (not an ISO 8601 date-time with a zone)`;
   };
   return [
-    { path: ['eventId'], breakers: [drop(['eventId']), retype(['eventId']), (_r, e) => (setAt(e, ['eventId'], ''), 'eventId empty'), (r, e) => tooLong(128)(r, e, ['eventId'])] },
+    {
+      path: ['eventId'],
+      breakers: [drop(['eventId']), retype(['eventId']), (_r, e) => (setAt(e, ['eventId'], ''), 'eventId empty'), (r, e) => tooLong(128)(r, e, ['eventId'])],
+    },
     {
       path: ['type'],
-      breakers: [drop(['type']), retype(['type']), (r, e) => { const v = r.pick(['Escalation', 'escalation\u200b', 'post-approval', 'postapproval', 'grant', '', 'escalation ', 'p\u043estApproval']); setAt(e, ['type'], v); return `type = ${JSON.stringify(v)}`; }],
+      breakers: [
+        drop(['type']),
+        retype(['type']),
+        (r, e) => {
+          const v = r.pick(['Escalation', 'escalation\u200b', 'post-approval', 'postapproval', 'grant', '', 'escalation ', 'p\u043estApproval']);
+          setAt(e, ['type'], v);
+          return `type = ${JSON.stringify(v)}`;
+        },
+      ],
     },
     { path: ['occurredAt'], breakers: [drop(['occurredAt']), badDate(['occurredAt']), (r, e) => tooLong(64)(r, e, ['occurredAt'])] },
     { path: ['request'], breakers: [drop(['request']), retype(['request'])] },
@@ -831,19 +981,56 @@ function eventFields(): EventField[] {
       path: ['decidedBy'],
       breakers: [
         retype(['decidedBy']),
-        (r, e) => { setAt(e, ['decidedBy'], { id: r.pick(['', 'x'.repeat(129)]) }); return 'decidedBy.id empty or over 128'; },
-        (_r, e) => { setAt(e, ['decidedBy'], { displayName: 'Megan Bowen' }); return 'decidedBy without id'; },
-        (r, e) => { setAt(e, ['decidedBy'], { id: 'u1', [r.pick(PROTO_KEYS.concat(['role', 'isAdmin']))]: 'x' }); return 'decidedBy with an unknown key'; },
-        (r, e) => { setAt(e, ['decidedBy'], { id: 'u1', displayName: r.chance(0.5) ? '' : 'x'.repeat(257) }); return 'decidedBy.displayName empty or over 256'; },
+        (r, e) => {
+          setAt(e, ['decidedBy'], { id: r.pick(['', 'x'.repeat(129)]) });
+          return 'decidedBy.id empty or over 128';
+        },
+        (_r, e) => {
+          setAt(e, ['decidedBy'], { displayName: 'Megan Bowen' });
+          return 'decidedBy without id';
+        },
+        (r, e) => {
+          setAt(e, ['decidedBy'], { id: 'u1', [r.pick(PROTO_KEYS.concat(['role', 'isAdmin']))]: 'x' });
+          return 'decidedBy with an unknown key';
+        },
+        (r, e) => {
+          setAt(e, ['decidedBy'], { id: 'u1', displayName: r.chance(0.5) ? '' : 'x'.repeat(257) });
+          return 'decidedBy.displayName empty or over 256';
+        },
       ],
     },
     { path: ['justification'], breakers: [retype(['justification']), (r, e) => tooLong(4000)(r, e, ['justification'])] },
     {
       path: ['reasons'],
       breakers: [
-        (r, e) => { const v = r.pick<unknown>(['reason', 42, null, {}, { 0: 'reason' }, true, [[]], [1, 2, 3], [null], rawSplice(nestedText(r, r.range(500, 5000), true))]); setAt(e, ['reasons'], v); return 'reasons = not a list of strings'; },
-        (r, e) => { setAt(e, ['reasons'], Array.from({ length: r.range(21, 200) }, (_, i) => `reason ${i}`)); return 'more than 20 reasons'; },
-        (r, e) => { setAt(e, ['reasons'], ['fine', r.pick<unknown>(['', 42, null, {}, [], 'x'.repeat(1001)])]); return 'a reason that is empty, too long or not a string'; },
+        (r, e) => {
+          const v = r.pick<unknown>([
+            'reason',
+            42,
+            null,
+            {},
+            { 0: 'reason' },
+            true,
+            [[]],
+            [1, 2, 3],
+            [null],
+            rawSplice(nestedText(r, r.range(500, 5000), true)),
+          ]);
+          setAt(e, ['reasons'], v);
+          return 'reasons = not a list of strings';
+        },
+        (r, e) => {
+          setAt(
+            e,
+            ['reasons'],
+            Array.from({ length: r.range(21, 200) }, (_, i) => `reason ${i}`),
+          );
+          return 'more than 20 reasons';
+        },
+        (r, e) => {
+          setAt(e, ['reasons'], ['fine', r.pick<unknown>(['', 42, null, {}, [], 'x'.repeat(1001)])]);
+          return 'a reason that is empty, too long or not a string';
+        },
       ],
     },
     { path: ['activeUntil'], breakers: [badDate(['activeUntil'])] },
@@ -876,7 +1063,11 @@ function decorateEvent(rng: Rng, e: Json, what: string[]): void {
         break;
       case 3:
         if (e.type === 'postApproval') {
-          e.decidedBy = { id: rng.chance(0.5) ? rng.uuid() : hostileTextWithin(rng, 128), displayName: hostileTextWithin(rng, 256), userPrincipalName: hostileTextWithin(rng, 256) };
+          e.decidedBy = {
+            id: rng.chance(0.5) ? rng.uuid() : hostileTextWithin(rng, 128),
+            displayName: hostileTextWithin(rng, 256),
+            userPrincipalName: hostileTextWithin(rng, 256),
+          };
           what.push('decidedBy = hostile names');
         }
         break;
@@ -946,12 +1137,29 @@ function eventsCase(rng: Rng, world: FuzzWorld, what: string[]): Omit<FuzzCase, 
       return { family, body: serialise(e), contentType, auth: hmac, expect };
     }
     case 'oversize':
-      return { family, body: oversized(rng, e, rng.pick([['request', 'justification'], ['justification'], ['padding']]), PIM_BODY_LIMIT, what), contentType, auth: hmac, expect };
+      return {
+        family,
+        body: oversized(rng, e, rng.pick([['request', 'justification'], ['justification'], ['padding']]), PIM_BODY_LIMIT, what),
+        contentType,
+        auth: hmac,
+        expect,
+      };
     default: {
       // Broken signatures over bodies that are themselves broken.
       const f = rng.pick(EVENT_FIELDS);
       what.push(rng.pick(f.breakers)(rng, e));
-      const variant = rng.pick<BadHmac>(['stale', 'future', 'wrongSecret', 'otherBytes', 'noSignature', 'noTimestamp', 'noHeaders', 'badSignatureFormat', 'badTimestampFormat', 'bearerInstead']);
+      const variant = rng.pick<BadHmac>([
+        'stale',
+        'future',
+        'wrongSecret',
+        'otherBytes',
+        'noSignature',
+        'noTimestamp',
+        'noHeaders',
+        'badSignatureFormat',
+        'badTimestampFormat',
+        'bearerInstead',
+      ]);
       what.push(`auth: ${variant}`);
       return { family: 'bad-auth', body: serialise(e), contentType, auth: { kind: 'badHmac', variant }, expect };
     }
@@ -987,7 +1195,9 @@ function invoke(world: FuzzWorld, rng: Rng, user: FuzzUser | null, verb: unknown
 
 /** A justification an approver could type, possibly full of hostile text (at least 10 visible characters). */
 function approverText(rng: Rng): string {
-  return rng.chance(0.5) ? 'Checked the ticket with the requester by phone' : `Checked: ${hostileTextWithin(rng, 1900)}`.slice(0, 2000).replace(/[\ud800-\udbff]$/, 'x');
+  return rng.chance(0.5)
+    ? 'Checked the ticket with the requester by phone'
+    : `Checked: ${hostileTextWithin(rng, 1900)}`.slice(0, 2000).replace(/[\ud800-\udbff]$/, 'x');
 }
 
 /**
@@ -1019,7 +1229,11 @@ function forgedAction(rng: Rng, world: FuzzWorld, what: string[]): { activity: J
   const verb = () => rng.pick(['pim.approve', 'pim.deny', 'pim.refresh']);
   switch (kind) {
     case 'bad-request-id': {
-      const b = rng.chance(0.3) ? { value: rng.uuid(), says: 'an unknown request id' } : rng.chance(0.2) ? { value: undefined, says: 'no request id' } : badGuid(rng, pending.id);
+      const b = rng.chance(0.3)
+        ? { value: rng.uuid(), says: 'an unknown request id' }
+        : rng.chance(0.2)
+          ? { value: undefined, says: 'no request id' }
+          : badGuid(rng, pending.id);
       const v = verb();
       what.push(`${v} with requestId = ${b.says}`);
       const data: Json = { version: 1, decisionJustification: approverText(rng) };
@@ -1029,84 +1243,215 @@ function forgedAction(rng: Rng, world: FuzzWorld, what: string[]): { activity: J
     case 'bad-version': {
       const version = rng.pick<unknown>(['abc', 'NaN', -1, 1.5, {}, [1, 2], 'Infinity', '1e400', '\u0661']);
       what.push(`pim.approve of a real request with version ${JSON.stringify(version)}`);
-      return { activity: invoke(world, rng, rng.pick(pending.approvers), rng.pick(['pim.approve', 'pim.deny']), { requestId: pending.id, version, decisionJustification: approverText(rng) }), expect: invoke4xx, family: kind };
+      return {
+        activity: invoke(world, rng, rng.pick(pending.approvers), rng.pick(['pim.approve', 'pim.deny']), {
+          requestId: pending.id,
+          version,
+          decisionJustification: approverText(rng),
+        }),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'bad-justification': {
       const j = rng.chance(0.6) ? longText(rng, rng.range(2001, 200_000)) : wrongType(rng, true).value;
       what.push(`pim.approve of a real request with a justification that is ${typeof j === 'string' ? `${j.length} characters` : 'not a string'}`);
-      return { activity: invoke(world, rng, rng.pick(pending.approvers), rng.pick(['pim.approve', 'pim.deny']), { requestId: pending.id, version: 1, decisionJustification: j }), expect: invoke4xx, family: kind };
+      return {
+        activity: invoke(world, rng, rng.pick(pending.approvers), rng.pick(['pim.approve', 'pim.deny']), {
+          requestId: pending.id,
+          version: 1,
+          decisionJustification: j,
+        }),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'unknown-verb': {
-      const v = rng.pick(['pim.approveAll', 'pim.Approve', 'PIM.APPROVE', 'pim.approve\u200b', 'pim.approve ', 'pim.delete', 'pim.escalate', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'chat.bogus', 'chat.', 'digest.bogus', 'audit.bogus', 'audit.', '', 'pim.\u0430pprove', `pim.${'x'.repeat(40)}`]);
+      const v = rng.pick([
+        'pim.approveAll',
+        'pim.Approve',
+        'PIM.APPROVE',
+        'pim.approve\u200b',
+        'pim.approve ',
+        'pim.delete',
+        'pim.escalate',
+        '__proto__',
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+        'chat.bogus',
+        'chat.',
+        'digest.bogus',
+        'audit.bogus',
+        'audit.',
+        '',
+        'pim.\u0430pprove',
+        `pim.${'x'.repeat(40)}`,
+      ]);
       what.push(`verb ${JSON.stringify(v)} on a real request`);
-      return { activity: invoke(world, rng, rng.pick(pending.approvers), v, { requestId: pending.id, version: 1, decisionJustification: approverText(rng) }), expect: invoke4xx, family: kind };
+      return {
+        activity: invoke(world, rng, rng.pick(pending.approvers), v, { requestId: pending.id, version: 1, decisionJustification: approverText(rng) }),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'bad-action-shape': {
       const a = invoke(world, rng, rng.pick(pending.approvers), 'pim.approve', { requestId: pending.id, version: 1, decisionJustification: approverText(rng) });
       const value = a.value as Json;
       const action = value.action as Json;
       const v = rng.int(7);
-      if (v === 0) { action.type = rng.pick(['Action.Submit', 'action.execute', 'Action.OpenUrl', '', 42]); what.push(`action.type = ${JSON.stringify(action.type)}`); }
-      else if (v === 1) { delete value.action; what.push('no action'); }
-      else if (v === 2) { a.value = rng.pick<unknown>([null, 'pim.approve', 42, [], [value]]); what.push('value is not an object'); }
-      else if (v === 3) { action.verb = rng.pick<unknown>([42, null, ['pim.approve'], { toString: 'pim.approve' }, 'pim.approve'.padEnd(65, 'x')]); what.push('verb not a string of at most 64 characters'); }
-      else if (v === 4) { action.data = rng.pick<unknown>([null, 'requestId', 42, [pending.id]]); what.push('data is not an object'); }
-      else if (v === 5) { delete a.value; what.push('no value at all'); }
-      else { action.data = { requestId: pending.id, [rng.pick(PROTO_KEYS)]: { polluted: 'yes' }, version: 'x' }; what.push('data with a prototype key and a bad version'); }
+      if (v === 0) {
+        action.type = rng.pick(['Action.Submit', 'action.execute', 'Action.OpenUrl', '', 42]);
+        what.push(`action.type = ${JSON.stringify(action.type)}`);
+      } else if (v === 1) {
+        delete value.action;
+        what.push('no action');
+      } else if (v === 2) {
+        a.value = rng.pick<unknown>([null, 'pim.approve', 42, [], [value]]);
+        what.push('value is not an object');
+      } else if (v === 3) {
+        action.verb = rng.pick<unknown>([42, null, ['pim.approve'], { toString: 'pim.approve' }, 'pim.approve'.padEnd(65, 'x')]);
+        what.push('verb not a string of at most 64 characters');
+      } else if (v === 4) {
+        action.data = rng.pick<unknown>([null, 'requestId', 42, [pending.id]]);
+        what.push('data is not an object');
+      } else if (v === 5) {
+        delete a.value;
+        what.push('no value at all');
+      } else {
+        action.data = { requestId: pending.id, [rng.pick(PROTO_KEYS)]: { polluted: 'yes' }, version: 'x' };
+        what.push('data with a prototype key and a bad version');
+      }
       return { activity: a, expect: invoke4xx, family: kind };
     }
     case 'no-actor': {
       what.push('pim.approve of a real request with no Entra object id on the activity');
-      return { activity: invoke(world, rng, null, rng.pick(['pim.approve', 'pim.deny']), { requestId: pending.id, version: 1, decisionJustification: approverText(rng) }), expect: invoke4xx, family: kind };
+      return {
+        activity: invoke(world, rng, null, rng.pick(['pim.approve', 'pim.deny']), {
+          requestId: pending.id,
+          version: 1,
+          decisionJustification: approverText(rng),
+        }),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'non-approver': {
-      const who = rng.chance(0.8) ? rng.pick(pending.outsiders) : { objectId: rng.uuid(), teamsUserId: `29:${rng.hex(10)}`, displayName: hostileTextWithin(rng, 60) };
+      const who = rng.chance(0.8)
+        ? rng.pick(pending.outsiders)
+        : { objectId: rng.uuid(), teamsUserId: `29:${rng.hex(10)}`, displayName: hostileTextWithin(rng, 60) };
       what.push(`${who.displayName.slice(0, 20)} (not an approver) decides a real request`);
-      return { activity: invoke(world, rng, who, rng.pick(['pim.approve', 'pim.deny']), { requestId: pending.id, version: 1, decisionJustification: approverText(rng) }), expect: { kind: 'invokeRefusal', says: `Only approvers of ${pending.roleName}`, noDecision: true }, family: kind };
+      return {
+        activity: invoke(world, rng, who, rng.pick(['pim.approve', 'pim.deny']), {
+          requestId: pending.id,
+          version: 1,
+          decisionJustification: approverText(rng),
+        }),
+        expect: { kind: 'invokeRefusal', says: `Only approvers of ${pending.roleName}`, noDecision: true },
+        family: kind,
+      };
     }
     case 'self-approval': {
       const r = rng.chance(0.5) ? { id: selfPending.id, who: selfPending.requester } : { id: pending.id, who: pending.requester };
       what.push('the requester decides their own request');
-      return { activity: invoke(world, rng, r.who, rng.pick(['pim.approve', 'pim.deny']), { requestId: r.id, version: 1, decisionJustification: approverText(rng) }), expect: { kind: 'invokeRefusal', says: 'cannot approve or deny your own request', noDecision: true }, family: kind };
+      return {
+        activity: invoke(world, rng, r.who, rng.pick(['pim.approve', 'pim.deny']), { requestId: r.id, version: 1, decisionJustification: approverText(rng) }),
+        expect: { kind: 'invokeRefusal', says: 'cannot approve or deny your own request', noDecision: true },
+        family: kind,
+      };
     }
     case 'short-justification': {
-      const j = rng.pick<string | undefined>([undefined, '', '   ', 'ok', 'fine', '\t\n\r ', '\u00a0'.repeat(12), '\u200b'.repeat(20), '\u200b\u200c\u200d\u2060\ufeff'.repeat(4), '\u202e\u202c'.repeat(8), '\u0000'.repeat(12), 'ok\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b']);
+      const j = rng.pick<string | undefined>([
+        undefined,
+        '',
+        '   ',
+        'ok',
+        'fine',
+        '\t\n\r ',
+        '\u00a0'.repeat(12),
+        '\u200b'.repeat(20),
+        '\u200b\u200c\u200d\u2060\ufeff'.repeat(4),
+        '\u202e\u202c'.repeat(8),
+        '\u0000'.repeat(12),
+        'ok\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b',
+      ]);
       what.push(`an approver decides a real request with the justification ${JSON.stringify(j)}`);
       const data: Json = { requestId: pending.id, version: 1 };
       if (j !== undefined) data.decisionJustification = j;
-      return { activity: invoke(world, rng, rng.pick(pending.approvers), rng.pick(['pim.approve', 'pim.deny']), data), expect: { kind: 'invokeRefusal', says: 'Add a justification of at least' }, family: kind };
+      return {
+        activity: invoke(world, rng, rng.pick(pending.approvers), rng.pick(['pim.approve', 'pim.deny']), data),
+        expect: { kind: 'invokeRefusal', says: 'Add a justification of at least' },
+        family: kind,
+      };
     }
     case 'already-decided': {
       what.push('another approver decides a request that is already approved');
-      return { activity: invoke(world, rng, decided.otherApprover, rng.pick(['pim.approve', 'pim.deny']), { requestId: decided.id, version: 1, decisionJustification: approverText(rng) }), expect: { kind: 'invokeRefusal', says: 'already approved this request', noDecision: true }, family: kind };
+      return {
+        activity: invoke(world, rng, decided.otherApprover, rng.pick(['pim.approve', 'pim.deny']), {
+          requestId: decided.id,
+          version: 1,
+          decisionJustification: approverText(rng),
+        }),
+        expect: { kind: 'invokeRefusal', says: 'already approved this request', noDecision: true },
+        family: kind,
+      };
     }
     case 'foreign-draft': {
       const v = rng.pick(['chat.submit', 'chat.choose', 'chat.discard', 'chat.useMaximum']);
       const useReal = rng.chance(0.7);
       const draftId = useReal ? chat.draftId : rng.chance(0.5) ? rng.uuid() : badGuid(rng, chat.draftId).value;
       what.push(`${v} on ${useReal ? "another user's draft" : 'a draft that does not exist'}`);
-      return { activity: invoke(world, rng, chat.intruder, v, { draftId, target: 'entraRole|x|/', durationMinutes: '60', justification: approverText(rng) }, true), expect: invoke4xx, family: kind };
+      return {
+        activity: invoke(world, rng, chat.intruder, v, { draftId, target: 'entraRole|x|/', durationMinutes: '60', justification: approverText(rng) }, true),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'foreign-chat-request': {
       const v = rng.pick(['chat.cancelRequest', 'chat.again', 'chat.remind']);
       const useReal = rng.chance(0.7);
       what.push(`${v} on ${useReal ? "another user's request" : 'an unknown request'}`);
-      return { activity: invoke(world, rng, chat.intruder, v, { chatRequestId: useReal ? chat.chatRequestId : rng.uuid() }, true), expect: invoke4xx, family: kind };
+      return {
+        activity: invoke(world, rng, chat.intruder, v, { chatRequestId: useReal ? chat.chatRequestId : rng.uuid() }, true),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'foreign-approval-again': {
       what.push("chat.requestAgain on another user's approval request");
-      return { activity: invoke(world, rng, chat.intruder, 'chat.requestAgain', { requestId: rng.chance(0.5) ? pending.id : decided.id }, true), expect: invoke4xx, family: kind };
+      return {
+        activity: invoke(world, rng, chat.intruder, 'chat.requestAgain', { requestId: rng.chance(0.5) ? pending.id : decided.id }, true),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'bad-chat-inputs': {
       const data: Json = { draftId: chat.draftId };
       const v = rng.int(6);
-      if (v === 0) { data.target = longText(rng, rng.range(601, 5000)); what.push('chat target over 600 characters'); }
-      else if (v === 1) { data.durationMinutes = rng.pick<unknown>(['123456789', {}, [], true, '9'.repeat(50)]); what.push('chat durationMinutes of the wrong kind'); }
-      else if (v === 2) { data.ticketNumber = longText(rng, rng.range(81, 3000)); what.push('chat ticketNumber over 80 characters'); }
-      else if (v === 3) { data.justification = longText(rng, rng.range(2001, 100_000)); what.push('chat justification over 2000 characters'); }
-      else if (v === 4) { data.draftId = badGuid(rng, chat.draftId).value; what.push('chat draftId not a GUID'); }
-      else { data.chatRequestId = rng.pick<unknown>([42, 'x', {}, badGuid(rng, chat.chatRequestId).value]); what.push('chat chatRequestId not a GUID'); }
-      return { activity: invoke(world, rng, rng.chance(0.5) ? chat.owner : chat.intruder, rng.pick(['chat.submit', 'chat.choose', 'chat.cancelRequest']), data, true), expect: invoke4xx, family: kind };
+      if (v === 0) {
+        data.target = longText(rng, rng.range(601, 5000));
+        what.push('chat target over 600 characters');
+      } else if (v === 1) {
+        data.durationMinutes = rng.pick<unknown>(['123456789', {}, [], true, '9'.repeat(50)]);
+        what.push('chat durationMinutes of the wrong kind');
+      } else if (v === 2) {
+        data.ticketNumber = longText(rng, rng.range(81, 3000));
+        what.push('chat ticketNumber over 80 characters');
+      } else if (v === 3) {
+        data.justification = longText(rng, rng.range(2001, 100_000));
+        what.push('chat justification over 2000 characters');
+      } else if (v === 4) {
+        data.draftId = badGuid(rng, chat.draftId).value;
+        what.push('chat draftId not a GUID');
+      } else {
+        data.chatRequestId = rng.pick<unknown>([42, 'x', {}, badGuid(rng, chat.chatRequestId).value]);
+        what.push('chat chatRequestId not a GUID');
+      }
+      return {
+        activity: invoke(world, rng, rng.chance(0.5) ? chat.owner : chat.intruder, rng.pick(['chat.submit', 'chat.choose', 'chat.cancelRequest']), data, true),
+        expect: invoke4xx,
+        family: kind,
+      };
     }
     case 'bad-digest': {
       const v = rng.pick(['digest.extend', 'digest.release']);
@@ -1137,11 +1482,19 @@ function forgedAction(rng: Rng, world: FuzzWorld, what: string[]): { activity: J
       }
       if (c === 2) {
         what.push(`${v} of a request that is still pending`);
-        return { activity: invoke(world, rng, rng.pick(pending.outsiders), v, { requestId: pending.id }), expect: { kind: 'invokeRefusal', says: 'not approved' }, family: kind };
+        return {
+          activity: invoke(world, rng, rng.pick(pending.outsiders), v, { requestId: pending.id }),
+          expect: { kind: 'invokeRefusal', says: 'not approved' },
+          family: kind,
+        };
       }
       const self = rng.chance(0.5);
       what.push(`${v} of an approval by its ${self ? 'approver' : 'requester'}`);
-      return { activity: invoke(world, rng, self ? decided.approver : decided.requester, v, { requestId: decided.id }), expect: { kind: 'invokeRefusal', says: 'cannot review it' }, family: kind };
+      return {
+        activity: invoke(world, rng, self ? decided.approver : decided.requester, v, { requestId: decided.id }),
+        expect: { kind: 'invokeRefusal', says: 'cannot review it' },
+        family: kind,
+      };
     }
   }
 }
@@ -1172,14 +1525,36 @@ function brokenEnvelope(rng: Rng, world: FuzzWorld, what: string[]): Json | unkn
   ]);
   switch (v) {
     case 'type': {
-      const t = rng.pick<unknown>([undefined, '', 42, null, true, [], {}, ['message'], { toString: 'message' }, rawSplice(nestedText(rng, rng.range(100, 5000)))]);
+      const t = rng.pick<unknown>([
+        undefined,
+        '',
+        42,
+        null,
+        true,
+        [],
+        {},
+        ['message'],
+        { toString: 'message' },
+        rawSplice(nestedText(rng, rng.range(100, 5000))),
+      ]);
       if (t === undefined) delete a.type;
       else a.type = t;
       what.push(`type ${t === undefined ? 'missing' : 'not a non-empty string'}`);
       return a;
     }
     case 'from': {
-      const f = rng.pick<unknown>([undefined, null, 'user-id-0', 42, [], {}, { id: 42 }, { id: user.teamsUserId, aadObjectId: 42 }, { id: user.teamsUserId, aadObjectId: ['x'] }, { id: user.teamsUserId, aadObjectId: { toLowerCase: 'x' } }]);
+      const f = rng.pick<unknown>([
+        undefined,
+        null,
+        'user-id-0',
+        42,
+        [],
+        {},
+        { id: 42 },
+        { id: user.teamsUserId, aadObjectId: 42 },
+        { id: user.teamsUserId, aadObjectId: ['x'] },
+        { id: user.teamsUserId, aadObjectId: { toLowerCase: 'x' } },
+      ]);
       if (f === undefined) delete a.from;
       else a.from = f;
       what.push(`from = ${f === undefined ? 'missing' : JSON.stringify(f).slice(0, 50)}`);
@@ -1209,7 +1584,19 @@ function brokenEnvelope(rng: Rng, world: FuzzWorld, what: string[]): Json | unkn
     case 'name': {
       // An invoke the bot has no handler for.
       a.type = 'invoke';
-      a.name = rng.pick<unknown>(['composeExtension/query', 'task/fetch', 'config/fetch', 'adaptiveCard/action ', 'AdaptiveCard/Action', 'signin/failure', 'actionableMessage/executeAction', '', 42, null, `x/${'y'.repeat(300)}`]);
+      a.name = rng.pick<unknown>([
+        'composeExtension/query',
+        'task/fetch',
+        'config/fetch',
+        'adaptiveCard/action ',
+        'AdaptiveCard/Action',
+        'signin/failure',
+        'actionableMessage/executeAction',
+        '',
+        42,
+        null,
+        `x/${'y'.repeat(300)}`,
+      ]);
       what.push(`an invoke named ${JSON.stringify(a.name).slice(0, 40)}`);
       return a;
     }
@@ -1254,7 +1641,13 @@ function messagesCase(rng: Rng, world: FuzzWorld, what: string[]): Omit<FuzzCase
       what.push(`a card action sent as ${ct === null ? 'no Content-Type' : JSON.stringify(ct)}`);
       const form = ct === 'application/x-www-form-urlencoded' && rng.chance(0.5);
       if (form) what.push('(form-encoded)');
-      return { family, body: form ? Buffer.from(`type=invoke&name=adaptiveCard%2Faction&value=${encodeURIComponent(JSON.stringify(a.value))}`, 'utf8') : serialise(a), contentType: ct, auth: none, expect: http4xx };
+      return {
+        family,
+        body: form ? Buffer.from(`type=invoke&name=adaptiveCard%2Faction&value=${encodeURIComponent(JSON.stringify(a.value))}`, 'utf8') : serialise(a),
+        contentType: ct,
+        auth: none,
+        expect: http4xx,
+      };
     }
     case 'deep-nesting': {
       const depth = rng.range(1000, 100_000);
@@ -1278,7 +1671,19 @@ function messagesCase(rng: Rng, world: FuzzWorld, what: string[]): Omit<FuzzCase
     }
     case 'oversize': {
       const a = invoke(world, rng, rng.pick(world.pending.approvers), 'pim.approve', { requestId: world.pending.id });
-      return { family, body: oversized(rng, a, rng.pick([['value', 'action', 'data', 'decisionJustification'], ['text'], ['channelData', 'padding']]), MESSAGES_BODY_LIMIT, what), contentType, auth: none, expect: http4xx };
+      return {
+        family,
+        body: oversized(
+          rng,
+          a,
+          rng.pick([['value', 'action', 'data', 'decisionJustification'], ['text'], ['channelData', 'padding']]),
+          MESSAGES_BODY_LIMIT,
+          what,
+        ),
+        contentType,
+        auth: none,
+        expect: http4xx,
+      };
     }
     default: {
       // Bot Framework posts JSON only. A general body parser would read a form, or write a multipart
@@ -1287,15 +1692,27 @@ function messagesCase(rng: Rng, world: FuzzWorld, what: string[]): Omit<FuzzCase
       const a = invoke(world, rng, rng.pick(world.pending.approvers), 'pim.approve', { requestId: world.pending.id, decisionJustification: approverText(rng) });
       if (rng.chance(0.4)) {
         what.push('the activity as a form');
-        const form = Object.entries(a).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v))}`).join('&');
-        return { family, body: Buffer.from(`${form}&__proto__[polluted]=yes&constructor[prototype][polluted]=yes`, 'utf8'), contentType: 'application/x-www-form-urlencoded', auth: none, expect: http4xx };
+        const form = Object.entries(a)
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v))}`)
+          .join('&');
+        return {
+          family,
+          body: Buffer.from(`${form}&__proto__[polluted]=yes&constructor[prototype][polluted]=yes`, 'utf8'),
+          contentType: 'application/x-www-form-urlencoded',
+          auth: none,
+          expect: http4xx,
+        };
       }
       const boundary = `fuzz${rng.hex(12)}`;
       const size = rng.range(1, 300_000);
       what.push(`a multipart upload with a ${size}-byte file and the activity's fields`);
       const part = (name: string, value: string, file?: string) =>
         `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${file}"` : ''}\r\n${file ? 'Content-Type: application/octet-stream\r\n' : ''}\r\n${value}\r\n`;
-      const text = part('type', 'message') + part('text', hostileText(rng)) + part('upload', 'A'.repeat(size), rng.pick(['x.bin', '../../x.sh', 'a\u202egnp.exe'])) + `--${boundary}--\r\n`;
+      const text =
+        part('type', 'message') +
+        part('text', hostileText(rng)) +
+        part('upload', 'A'.repeat(size), rng.pick(['x.bin', '../../x.sh', 'a\u202egnp.exe'])) +
+        `--${boundary}--\r\n`;
       return { family, body: Buffer.from(text, 'utf8'), contentType: `multipart/form-data; boundary=${boundary}`, auth: none, expect: http4xx };
     }
   }

@@ -27,7 +27,16 @@ import fc from 'fast-check';
 import { demoPolicy } from '../../scripts/demo-policy';
 import type { FaultedCall, FaultSpec } from '../../sim/faults';
 import { ROLE, TICKET, USER } from '../../sim/seed';
-import { type Answer, entraCallout, type EntraCallout, entraKey, GOOD_JUSTIFICATION, postCallout, type StoredEvaluation, storedEvaluation } from '../support/decision-calls';
+import {
+  type Answer,
+  entraCallout,
+  type EntraCallout,
+  entraKey,
+  GOOD_JUSTIFICATION,
+  postCallout,
+  type StoredEvaluation,
+  storedEvaluation,
+} from '../support/decision-calls';
 import { Harness, simJson, startHarness } from '../support/harness';
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
@@ -63,7 +72,12 @@ const roleRuleArb = fc
     ),
     onCall: fc.boolean(),
     hr: fc.boolean(),
-    identityRisk: fc.constantFrom<false | Record<string, string>>(false, { high: 'deny', medium: 'review', low: 'allow' }, { high: 'review', medium: 'review', low: 'review' }, { high: 'deny', medium: 'allow', low: 'allow' }),
+    identityRisk: fc.constantFrom<false | Record<string, string>>(
+      false,
+      { high: 'deny', medium: 'review', low: 'allow' },
+      { high: 'review', medium: 'review', low: 'review' },
+      { high: 'deny', medium: 'allow', low: 'allow' },
+    ),
     justification: fc.constantFrom('deny', 'flag'),
     mode: mostly(5, 'enforce', 'audit'),
     offHours: mostly(4, 'ignore', 'flag'),
@@ -106,13 +120,29 @@ const snow = (number: string) => ({ number, system: 'ServiceNow' });
 const jira = (number: string) => ({ number, system: 'Jira' });
 const TICKETS = [
   null,
-  ...[TICKET.openIncident, TICKET.closedIncident, TICKET.secOpsIncident, TICKET.approvedChange, TICKET.groupChange, TICKET.futureChange, TICKET.unapprovedChange].map(snow),
+  ...[
+    TICKET.openIncident,
+    TICKET.closedIncident,
+    TICKET.secOpsIncident,
+    TICKET.approvedChange,
+    TICKET.groupChange,
+    TICKET.futureChange,
+    TICKET.unapprovedChange,
+  ].map(snow),
   jira(TICKET.jiraInProgress),
   jira(TICKET.jiraDone),
   snow('INC0000404'),
   jira('OPS-4040'),
 ];
-const JUSTIFICATIONS = [GOOD_JUSTIFICATION, 'Contain the phishing incident on the finance mailboxes under INC0012345', 'test', 'n/a', 'admin', 'test test test test test', ''];
+const JUSTIFICATIONS = [
+  GOOD_JUSTIFICATION,
+  'Contain the phishing incident on the finance mailboxes under INC0012345',
+  'test',
+  'n/a',
+  'admin',
+  'test test test test test',
+  '',
+];
 
 // ---- faults ----
 
@@ -124,7 +154,10 @@ interface FaultPath {
 
 const FAULT_PATHS: FaultPath[] = [
   { pattern: '^/servicenow/api/now/table/incident', fields: ['active', 'state', 'assigned_to', 'assignment_group'] },
-  { pattern: '^/servicenow/api/now/table/change_request', fields: ['active', 'state', 'assigned_to', 'assignment_group', 'approval', 'start_date', 'end_date'] },
+  {
+    pattern: '^/servicenow/api/now/table/change_request',
+    fields: ['active', 'state', 'assigned_to', 'assignment_group', 'approval', 'start_date', 'end_date'],
+  },
   { pattern: '^/servicenow/api/now/table/sys_user$', fields: ['sys_id'] },
   { pattern: '^/servicenow/api/now/table/sys_user_grmember', fields: ['sys_id'] },
   { pattern: '^/jira/rest/api/3/issue/', fields: ['statusCategory', 'emailAddress'] },
@@ -143,16 +176,21 @@ const FAULT_PATHS: FaultPath[] = [
  */
 const CARD_ONLY_PATHS = new Set(['^/v1\\.0/identityProtection/riskDetections']);
 
-const faultArb: fc.Arbitrary<FaultSpec> = fc.constantFrom(...FAULT_PATHS).chain((p) =>
-  fc
-    .oneof(
-      { weight: 4, arbitrary: fc.constantFrom<Partial<FaultSpec>>({ status: 500 }, { status: 503 }, { status: 403 }, { status: 429, retryAfterSeconds: 30 }) },
-      { weight: 1, arbitrary: fc.constant<Partial<FaultSpec>>({ latencyMs: LATENCY_MS }) },
-      { weight: 3, arbitrary: fc.constantFrom<Partial<FaultSpec>>({ body: 'truncated' }, { body: 'malformed' }, { body: 'empty' }) },
-      { weight: 4, arbitrary: fc.subarray(p.fields, { minLength: 1 }).map((dropFields): Partial<FaultSpec> => ({ dropFields })) },
-    )
-    .map((kind) => ({ pathPattern: p.pattern, ...kind })),
-);
+const faultArb: fc.Arbitrary<FaultSpec> = fc
+  .constantFrom(...FAULT_PATHS)
+  .chain((p) =>
+    fc
+      .oneof(
+        {
+          weight: 4,
+          arbitrary: fc.constantFrom<Partial<FaultSpec>>({ status: 500 }, { status: 503 }, { status: 403 }, { status: 429, retryAfterSeconds: 30 }),
+        },
+        { weight: 1, arbitrary: fc.constant<Partial<FaultSpec>>({ latencyMs: LATENCY_MS }) },
+        { weight: 3, arbitrary: fc.constantFrom<Partial<FaultSpec>>({ body: 'truncated' }, { body: 'malformed' }, { body: 'empty' }) },
+        { weight: 4, arbitrary: fc.subarray(p.fields, { minLength: 1 }).map((dropFields): Partial<FaultSpec> => ({ dropFields })) },
+      )
+      .map((kind) => ({ pathPattern: p.pattern, ...kind })),
+  );
 
 const isFailure = (f: FaultSpec) => f.status !== undefined || f.latencyMs !== undefined || f.body !== undefined;
 
@@ -176,7 +214,10 @@ const caseArb = fc.record({
   policy: fc.integer({ min: 0, max: POOL - 1 }),
   who: requesterAndTicket,
   role: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...POLICY_ROLES) }, { weight: 1, arbitrary: fc.constant(ROLE.globalAdministrator) }),
-  justification: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...JUSTIFICATIONS.slice(0, 2)) }, { weight: 2, arbitrary: fc.constantFrom(...JUSTIFICATIONS.slice(2)) }),
+  justification: fc.oneof(
+    { weight: 5, arbitrary: fc.constantFrom(...JUSTIFICATIONS.slice(0, 2)) },
+    { weight: 2, arbitrary: fc.constantFrom(...JUSTIFICATIONS.slice(2)) },
+  ),
   faults: fc.array(faultArb, { maxLength: 3 }),
 });
 
@@ -255,9 +296,22 @@ async function evaluate(h: Harness, request: EntraCallout, correlationId?: strin
 const madeFor = (correlationId: string) => (call: FaultedCall) => !/^\/(v1\.0|beta)\//i.test(call.path) || call.clientRequestId === correlationId;
 
 const unavailableOrFailed = (e: Evaluated) => e.stored.checks.filter((c) => c.result === 'unavailable' || c.result === 'fail');
-const brief = (e: Evaluated) => ({ outcome: e.answer.evaluationOutcome, reasons: e.answer.reason, checks: e.stored.checks.map((c) => `${c.name}: ${c.result}/${c.onFail} (${c.summary})`) });
+const brief = (e: Evaluated) => ({
+  outcome: e.answer.evaluationOutcome,
+  reasons: e.answer.reason,
+  checks: e.stored.checks.map((c) => `${c.name}: ${c.result}/${c.onFail} (${c.summary})`),
+});
 
-const stats = { cases: 0, baseline: {} as Record<string, number>, baselineNotAuto: {} as Record<string, number>, faulted: {} as Record<string, number>, failureHit: 0, graphFailureHit: 0, baselineRetried: 0, unsettledBaseline: 0 };
+const stats = {
+  cases: 0,
+  baseline: {} as Record<string, number>,
+  baselineNotAuto: {} as Record<string, number>,
+  faulted: {} as Record<string, number>,
+  failureHit: 0,
+  graphFailureHit: 0,
+  baselineRetried: 0,
+  unsettledBaseline: 0,
+};
 const count = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
 
 async function check(c: Case): Promise<void> {
@@ -301,35 +355,58 @@ async function check(c: Case): Promise<void> {
   if (auto(faulted) && !auto(baseline)) problems.push(`(a) faulted AutoApproved, baseline ${baseline.answer.evaluationOutcome}`);
   if (auto(faulted) && failed.length > 0) problems.push(`(b) AutoApproved although these failures reached the simulator: ${JSON.stringify(failed)}`);
   if (humanOnlyIn(v).has(c.role)) {
-    for (const [name, e] of [['baseline', baseline], ['faulted', faulted]] as const) if (auto(e)) problems.push(`(c) ${name} AutoApproved for human-only role ${c.role}`);
+    for (const [name, e] of [
+      ['baseline', baseline],
+      ['faulted', faulted],
+    ] as const)
+      if (auto(e)) problems.push(`(c) ${name} AutoApproved for human-only role ${c.role}`);
   }
-  for (const [name, e] of [['baseline', baseline], ['faulted', faulted]] as const) {
+  for (const [name, e] of [
+    ['baseline', baseline],
+    ['faulted', faulted],
+  ] as const) {
     const bad = unavailableOrFailed(e);
     if (auto(e) && bad.length > 0) problems.push(`(d) ${name} AutoApproved with ${bad.map((x) => `${x.name} ${x.result}/${x.onFail}`).join(', ')}`);
     if (e.stored.outcome !== e.answer.evaluationOutcome) problems.push(`${name}: answered ${e.answer.evaluationOutcome}, stored ${e.stored.outcome}`);
   }
-  for (const [name, first, again] of [['baseline', baseline.answer, baselineRetry], ['faulted', faulted.answer, faultedRetry]] as const) {
-    if (again.evaluationId !== first.evaluationId || again.evaluationOutcome !== first.evaluationOutcome || JSON.stringify(again.reason) !== JSON.stringify(first.reason)) {
+  for (const [name, first, again] of [
+    ['baseline', baseline.answer, baselineRetry],
+    ['faulted', faulted.answer, faultedRetry],
+  ] as const) {
+    if (
+      again.evaluationId !== first.evaluationId ||
+      again.evaluationOutcome !== first.evaluationOutcome ||
+      JSON.stringify(again.reason) !== JSON.stringify(first.reason)
+    ) {
       problems.push(`(e) ${name} retry answered ${JSON.stringify(again)} after ${JSON.stringify(first)}`);
     }
   }
 
   stats.cases += 1;
   count(stats.baseline, baseline.answer.evaluationOutcome);
-  if (!auto(baseline)) count(stats.baselineNotAuto, [...(humanOnlyIn(v).has(c.role) ? ['humanOnly'] : []), ...baseline.stored.checks.filter((x) => x.result === 'fail' || x.result === 'unavailable').map((x) => `${x.name}:${x.result}`)].join(',') || `${baseline.stored.mode}/no-autoApprove-met`);
+  if (!auto(baseline))
+    count(
+      stats.baselineNotAuto,
+      [
+        ...(humanOnlyIn(v).has(c.role) ? ['humanOnly'] : []),
+        ...baseline.stored.checks.filter((x) => x.result === 'fail' || x.result === 'unavailable').map((x) => `${x.name}:${x.result}`),
+      ].join(',') || `${baseline.stored.mode}/no-autoApprove-met`,
+    );
   count(stats.faulted, `${baseline.answer.evaluationOutcome}→${faulted.answer.evaluationOutcome}`);
   if (failed.length > 0) stats.failureHit += 1;
   if (failed.some((f) => f.calls.some((x) => x.clientRequestId === correlationId))) stats.graphFailureHit += 1;
   if (baseline.stored.checks.some((x) => x.result === 'unavailable')) stats.unsettledBaseline += 1;
 
   if (problems.length > 0) {
-    throw new Error([
-      ...problems,
-      `policy ${c.policy}, rule of ${c.role}: ${JSON.stringify((policyDocument(v, '<sim>').roles as Record<string, unknown>)[c.role])}${v.envHumanOnly ? `, HUMAN_ONLY_ROLE_IDS=${v.envHumanOnly}` : ''}`,
-      `baseline: ${JSON.stringify(brief(baseline), null, 1)}`,
-      `faulted: ${JSON.stringify(brief(faulted), null, 1)}`,
-      `fault hits: ${JSON.stringify(hits.map((f) => ({ ...f, id: undefined })))}`,
-    ].join('\n'));
+    throw new Error(
+      [
+        ...problems,
+        `policy ${c.policy}, rule of ${c.role}: ${JSON.stringify((policyDocument(v, '<sim>').roles as Record<string, unknown>)[c.role])}${v.envHumanOnly ? `, HUMAN_ONLY_ROLE_IDS=${v.envHumanOnly}` : ''}`,
+        `baseline: ${JSON.stringify(brief(baseline), null, 1)}`,
+        `faulted: ${JSON.stringify(brief(faulted), null, 1)}`,
+        `fault hits: ${JSON.stringify(hits.map((f) => ({ ...f, id: undefined })))}`,
+      ].join('\n'),
+    );
   }
 }
 
@@ -339,7 +416,10 @@ describe('the decision endpoint under generated requests and faults', () => {
     if (STATS) {
       const pool = POLICIES.map((v) => ({
         humanOnly: [...v.humanOnlyRoleIds, ...(v.envHumanOnly ? [`env:${v.envHumanOnly}`] : [])],
-        rules: v.rules.map((r) => `${String(r.mode)}/${String(r.offHours)}/${JSON.stringify((r.autoApprove as { when?: string[] } | undefined)?.when ?? 'never')}/j:${String(r.justification)}/t:${JSON.stringify(r.ticket ?? null)}/oc:${String(r.onCall)}/hr:${String(r.hr)}/ir:${JSON.stringify(r.identityRisk)}`),
+        rules: v.rules.map(
+          (r) =>
+            `${String(r.mode)}/${String(r.offHours)}/${JSON.stringify((r.autoApprove as { when?: string[] } | undefined)?.when ?? 'never')}/j:${String(r.justification)}/t:${JSON.stringify(r.ticket ?? null)}/oc:${String(r.onCall)}/hr:${String(r.hr)}/ir:${JSON.stringify(r.identityRisk)}`,
+        ),
       }));
       console.log(JSON.stringify({ seed: SEED, runs: RUNS, pool, ...stats }, null, 1));
     }
@@ -357,4 +437,3 @@ describe('the decision endpoint under generated requests and faults', () => {
 function stripUndefined<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
 }
-

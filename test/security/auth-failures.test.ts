@@ -24,7 +24,10 @@ describe('authentication failures on every route', () => {
   beforeAll(async () => {
     const logger = pino({ level: 'info', mixin: correlationMixin }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
     h = await startHarness({ METRICS_TOKEN, EVENTS_HMAC_SECRET: EVENTS_SECRET }, { logger });
-    foreignPimToken = await h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID, appid: DEMO_PIM_CALLER_APP_ID, idtyp: 'app' }, { signWith: 'foreign' });
+    foreignPimToken = await h.sim.issueToken(
+      { aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID, appid: DEMO_PIM_CALLER_APP_ID, idtyp: 'app' },
+      { signWith: 'foreign' },
+    );
   });
   afterAll(async () => {
     await h?.close();
@@ -37,7 +40,13 @@ describe('authentication failures on every route', () => {
     ['POST', '/api/pim/post-approval', 'no token', () => ({}), /^token_/],
     ['POST', '/api/pim/post-approval', 'a token signed by a foreign key', () => ({ authorization: `Bearer ${foreignPimToken}` }), /^token_/],
     ['POST', '/api/pim/events', 'no signature', () => ({}), /^hmac_/],
-    ['POST', '/api/pim/events', 'a wrong signature', () => ({ 'x-pim-bot-timestamp': String(Math.floor(Date.now() / 1000)), 'x-pim-bot-signature': `sha256=${'0'.repeat(64)}` }), /^hmac_/],
+    [
+      'POST',
+      '/api/pim/events',
+      'a wrong signature',
+      () => ({ 'x-pim-bot-timestamp': String(Math.floor(Date.now() / 1000)), 'x-pim-bot-signature': `sha256=${'0'.repeat(64)}` }),
+      /^hmac_/,
+    ],
     ['GET', '/metrics', 'no token', () => ({}), /^metrics_unauthorized$/],
     ['GET', '/metrics', 'a wrong token', () => ({ authorization: 'Bearer not-the-metrics-token' }), /^metrics_unauthorized$/],
   ];
@@ -47,7 +56,11 @@ describe('authentication failures on every route', () => {
     const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const stderr = jest.spyOn(process.stderr, 'write');
     try {
-      const res = await fetch(`${h.bot.url}${path}`, { method, headers: { ...(method === 'POST' ? { 'content-type': 'application/json' } : {}), ...headers() }, body: method === 'POST' ? body : undefined });
+      const res = await fetch(`${h.bot.url}${path}`, {
+        method,
+        headers: { ...(method === 'POST' ? { 'content-type': 'application/json' } : {}), ...headers() },
+        body: method === 'POST' ? body : undefined,
+      });
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(res.headers.get('www-authenticate')).toBeTruthy();

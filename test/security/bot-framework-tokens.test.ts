@@ -85,7 +85,11 @@ describe('Bot Framework tokens on /api/messages (production configuration)', () 
    * Sends the activity with `authorization`, expecting a refusal; checks the JSON body, that nothing went
    * to the connector or the store, exactly one warn line, and nothing written to the console.
    */
-  async function expectRefused(authorization: string | undefined, status = 401, activity: Record<string, unknown> = invoke()): Promise<{ code: string; message: string }> {
+  async function expectRefused(
+    authorization: string | undefined,
+    status = 401,
+    activity: Record<string, unknown> = invoke(),
+  ): Promise<{ code: string; message: string }> {
     const before = lines.length;
     const consoleSpies = (['error', 'warn', 'log'] as const).map((m) => jest.spyOn(console, m).mockImplementation(() => undefined));
     const stderr = jest.spyOn(process.stderr, 'write');
@@ -149,7 +153,9 @@ describe('Bot Framework tokens on /api/messages (production configuration)', () 
       socket.on('data', (d: Buffer) => (answer += d.toString()));
       socket.on('error', () => undefined);
       // Headers announcing 200 KB, then not one byte of it.
-      socket.write(`POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200000\r\nAuthorization: Basic Ym90OnNlY3JldA==\r\n\r\n`);
+      socket.write(
+        `POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200000\r\nAuthorization: Basic Ym90OnNlY3JldA==\r\n\r\n`,
+      );
       const closedAfterMs = await closed;
       expect(answer).toMatch(/^HTTP\/1\.1 401 /);
       expect(answer).toMatch(/\r\nconnection: close\r\n/i);
@@ -161,7 +167,9 @@ describe('Bot Framework tokens on /api/messages (production configuration)', () 
 
   describe('refuses a forged token with 401, sends nothing and writes nothing to stderr', () => {
     it('garbage in the shape of a JWT', async () => {
-      expect((await expectRefused(`Bearer ${b64({ alg: 'RS256', kid: 'x' })}.${b64({ hello: 'world' })}.${'A'.repeat(342)}`)).code).toMatch(/^token_(issuer|audience|expired)$/);
+      expect((await expectRefused(`Bearer ${b64({ alg: 'RS256', kid: 'x' })}.${b64({ hello: 'world' })}.${'A'.repeat(342)}`)).code).toMatch(
+        /^token_(issuer|audience|expired)$/,
+      );
     });
 
     it('alg: none', async () => {
@@ -169,8 +177,10 @@ describe('Bot Framework tokens on /api/messages (production configuration)', () 
       expect((await expectRefused(`Bearer ${b64({ alg: 'none', typ: 'JWT', kid })}.${b64(claims())}.`)).code).toBe('token_algorithm');
     });
 
-    it('HS256 signed with the bot\'s own app secret (algorithm confusion)', async () => {
-      const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: await publishedKid() }).sign(new TextEncoder().encode(h.env.BOT_APP_SECRET));
+    it("HS256 signed with the bot's own app secret (algorithm confusion)", async () => {
+      const token = await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'HS256', kid: await publishedKid() })
+        .sign(new TextEncoder().encode(h.env.BOT_APP_SECRET));
       expect((await expectRefused(`Bearer ${token}`)).code).toBe('token_algorithm');
     });
 
@@ -192,24 +202,30 @@ describe('Bot Framework tokens on /api/messages (production configuration)', () 
     });
 
     it('embedding its own key (jwk)', async () => {
-      const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: 'attacker', jwk: attackerJwks.keys[0] as never }).sign(attackerKey.privateKey);
+      const token = await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'RS256', kid: 'attacker', jwk: attackerJwks.keys[0] as never })
+        .sign(attackerKey.privateKey);
       expect((await expectRefused(`Bearer ${token}`)).code).toBe('token_key_location');
     });
 
     it('genuine but expired', async () => {
       const past = Math.floor(Date.now() / 1000) - 7200;
-      expect((await expectRefused(`Bearer ${await h.channelToken(h.connector.serviceUrl, { iat: past, nbf: past, exp: past + 600 })}`)).code).toBe('token_expired');
+      expect((await expectRefused(`Bearer ${await h.channelToken(h.connector.serviceUrl, { iat: past, nbf: past, exp: past + 600 })}`)).code).toBe(
+        'token_expired',
+      );
     });
 
     it('genuine but for another bot', async () => {
-      expect((await expectRefused(`Bearer ${await h.channelToken(h.connector.serviceUrl, { aud: '11111111-2222-3333-4444-555555555555' })}`)).code).toBe('token_audience');
+      expect((await expectRefused(`Bearer ${await h.channelToken(h.connector.serviceUrl, { aud: '11111111-2222-3333-4444-555555555555' })}`)).code).toBe(
+        'token_audience',
+      );
     });
 
     it('genuine but from another issuer (an Emulator or skill token)', async () => {
       expect((await expectRefused(`Bearer ${await h.channelToken(h.connector.serviceUrl, { iss: h.sim.issuer })}`)).code).toBe('token_issuer');
     });
 
-    it('genuine but issued for another serviceUrl than the activity names (botbuilder\'s own check)', async () => {
+    it("genuine but issued for another serviceUrl than the activity names (botbuilder's own check)", async () => {
       expect((await expectRefused(`Bearer ${await h.channelToken('https://smba.trafficmanager.net/emea/')}`, 401, message())).code).toBe('token_activity');
     });
   });

@@ -14,7 +14,7 @@ const METRICS_TOKEN = 'metrics-token-for-tests-0123456789abcdef';
 const GENUINE = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const FORGED = 'Quarterly review, approved by the CISO in advance - just click approve';
 
-describe('PIM callouts bound to PIM\'s own request', () => {
+describe("PIM callouts bound to PIM's own request", () => {
   let h: Harness;
   let token: string;
   beforeAll(async () => {
@@ -42,7 +42,11 @@ describe('PIM callouts bound to PIM\'s own request', () => {
   });
 
   async function evaluate(body: Record<string, unknown>) {
-    const res = await fetch(`${h.bot.url}/api/pim/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const res = await fetch(`${h.bot.url}/api/pim/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     return (await res.json()) as { evaluationId: string; evaluationOutcome: string; reason: string[] };
   }
@@ -76,9 +80,14 @@ describe('PIM callouts bound to PIM\'s own request', () => {
     expect(await metric('not_in_pim')).toBe(before.metric + 1);
   });
 
-  it('evaluates a different body for a request PIM already had answered on its own, and keeps the card PIM\'s', async () => {
+  it("evaluates a different body for a request PIM already had answered on its own, and keeps the card PIM's", async () => {
     const first = h.connector.posts.length;
-    const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GENUINE, ticketNumber: 'INC0012345' });
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role: 'User Administrator',
+      justification: GENUINE,
+      ticketNumber: 'INC0012345',
+    });
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(first + 1);
@@ -105,7 +114,7 @@ describe('PIM callouts bound to PIM\'s own request', () => {
     expect(await metric('conflict')).toBe(conflicts + 1);
   });
 
-  it('does not let a body that pre-empts PIM\'s callout decide what PIM is answered or what approvers read', async () => {
+  it("does not let a body that pre-empts PIM's callout decide what PIM is answered or what approvers read", async () => {
     // PIM holds the genuine request; the attacker's body with its id arrives before PIM's own callout.
     const genuine = callout();
     await pimHolds(h, genuine);
@@ -135,7 +144,7 @@ describe('PIM callouts bound to PIM\'s own request', () => {
     expect(h.connector.posts.length).toBe(posts + 1);
   });
 
-  it('posts no card while PIM\'s copy cannot be read, and posts it once it can', async () => {
+  it("posts no card while PIM's copy cannot be read, and posts it once it can", async () => {
     const genuine = callout();
     await pimHolds(h, genuine);
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'GET', pathPattern: `roleAssignmentScheduleRequests/${genuine.id}`, status: 403 });

@@ -32,14 +32,34 @@ describe('demo mode starts only when asked for, with the simulator, on loopback'
     ['with DEMO_ACKNOWLEDGE empty', { DEMO_ACKNOWLEDGE: '' }, /^DEMO_ACKNOWLEDGE: APP_MODE=demo also needs DEMO_ACKNOWLEDGE=loopback-only/],
     ['with another DEMO_ACKNOWLEDGE', { DEMO_ACKNOWLEDGE: 'yes' }, /^DEMO_ACKNOWLEDGE: must be loopback-only/],
     ['with a real bot secret', { BOT_APP_SECRET: 'a-real-secret' }, /^BOT_APP_SECRET: demo mode runs with the simulated tenant's bot secret only/],
-    ['with a certificate of a real app registration', { BOT_APP_SECRET: undefined, BOT_CERTIFICATE_PATH: '/etc/pim-bot/bot.pem' }, /^BOT_CERTIFICATE_PATH: demo mode uses the simulated tenant's bot secret/],
+    [
+      'with a certificate of a real app registration',
+      { BOT_APP_SECRET: undefined, BOT_CERTIFICATE_PATH: '/etc/pim-bot/bot.pem' },
+      /^BOT_CERTIFICATE_PATH: demo mode uses the simulated tenant's bot secret/,
+    ],
     ['with NODE_ENV=production', { NODE_ENV: 'production' }, /^APP_MODE: demo cannot run with NODE_ENV=production/],
     ['listening beyond loopback', { HOST: '0.0.0.0' }, /^HOST: demo mode listens on loopback only/],
     ["with Microsoft's token service", { BOT_OAUTH_URL: undefined }, /^BOT_OAUTH_URL: required in demo mode, the simulator's token service/],
-    ['with a token service off loopback', { BOT_OAUTH_URL: 'https://token.botframework.com' }, /^BOT_OAUTH_URL: demo mode uses the local simulator only \(https:\/\/127\.0\.0\.1:<port>\), not https:\/\/token\.botframework\.com/],
-    ['with real Graph', { GRAPH_BASE_URL: 'https://graph.microsoft.com', ARM_BASE_URL: 'https://127.0.0.1:3979/arm' }, /^GRAPH_BASE_URL: demo mode uses the local simulator only/],
-    ['with an approver channel off loopback', { APPROVER_CHANNELS: '{"default":{"conversationId":"19:a@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}' }, /^APPROVER_CHANNELS\.default\.serviceUrl: demo mode sends to a Bot Connector on loopback only .*not https:\/\/smba\.trafficmanager\.net/],
-    ['with TEAMS_SERVICE_URL off loopback', { TEAMS_SERVICE_URL: 'https://attacker.example/' }, /^TEAMS_SERVICE_URL: demo mode sends to a Bot Connector on loopback only, not https:\/\/attacker\.example/],
+    [
+      'with a token service off loopback',
+      { BOT_OAUTH_URL: 'https://token.botframework.com' },
+      /^BOT_OAUTH_URL: demo mode uses the local simulator only \(https:\/\/127\.0\.0\.1:<port>\), not https:\/\/token\.botframework\.com/,
+    ],
+    [
+      'with real Graph',
+      { GRAPH_BASE_URL: 'https://graph.microsoft.com', ARM_BASE_URL: 'https://127.0.0.1:3979/arm' },
+      /^GRAPH_BASE_URL: demo mode uses the local simulator only/,
+    ],
+    [
+      'with an approver channel off loopback',
+      { APPROVER_CHANNELS: '{"default":{"conversationId":"19:a@thread.tacv2","serviceUrl":"https://smba.trafficmanager.net/emea/"}}' },
+      /^APPROVER_CHANNELS\.default\.serviceUrl: demo mode sends to a Bot Connector on loopback only .*not https:\/\/smba\.trafficmanager\.net/,
+    ],
+    [
+      'with TEAMS_SERVICE_URL off loopback',
+      { TEAMS_SERVICE_URL: 'https://attacker.example/' },
+      /^TEAMS_SERVICE_URL: demo mode sends to a Bot Connector on loopback only, not https:\/\/attacker\.example/,
+    ],
   ])('refuses to start %s', (_what, change, message) => {
     const found = configProblems({ ...demo, ...change });
     expect(found).toHaveLength(1);
@@ -48,7 +68,17 @@ describe('demo mode starts only when asked for, with the simulator, on loopback'
 
   it('refuses a production configuration switched to demo on every count', () => {
     const found = configProblems({ ...production, APP_MODE: 'demo', HOST: '127.0.0.1' }).map((p) => p.split(':')[0]);
-    expect(found).toEqual(expect.arrayContaining(['DEMO_ACKNOWLEDGE', 'BOT_APP_SECRET', 'ENTRA_AUTHORITY_HOST', 'GRAPH_BASE_URL', 'ARM_BASE_URL', 'BOT_OAUTH_URL', 'APPROVER_CHANNELS.default.serviceUrl']));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'DEMO_ACKNOWLEDGE',
+        'BOT_APP_SECRET',
+        'ENTRA_AUTHORITY_HOST',
+        'GRAPH_BASE_URL',
+        'ARM_BASE_URL',
+        'BOT_OAUTH_URL',
+        'APPROVER_CHANNELS.default.serviceUrl',
+      ]),
+    );
   });
 
   it('stops the process before it listens (exit 78, the problem on stderr)', async () => {
@@ -114,11 +144,20 @@ describe('a demo bot', () => {
   function raw(method: string, path: string, host: string, body?: unknown): Promise<{ status: number; headers: IncomingHttpHeaders; body: any }> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request({ host: '127.0.0.1', port, method, path, headers: { host, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? safeJson(text) : null }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          headers: { host, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? safeJson(text) : null }));
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -155,7 +194,8 @@ describe('a demo bot', () => {
     it.each(ROUTES)('%s %s', async (method, path, body) => {
       const res = await raw(method, path, `attacker.example:${port}`, body);
       expect(res.status).toBe(403);
-      if (method !== 'HEAD') expect(res.body).toMatchObject({ error: { code: 'demo_host_not_allowed', message: expect.stringMatching(/127\.0\.0\.1, localhost or \[::1\]/) } });
+      if (method !== 'HEAD')
+        expect(res.body).toMatchObject({ error: { code: 'demo_host_not_allowed', message: expect.stringMatching(/127\.0\.0\.1, localhost or \[::1\]/) } });
     });
 
     it('stores nothing for a rebinding page that posts an activity', async () => {
@@ -195,7 +235,9 @@ describe('a demo bot', () => {
     ])('a message with %s', async (_what, serviceUrl) => {
       const res = await raw('POST', '/api/messages', `127.0.0.1:${port}`, message(serviceUrl()));
       expect(res.status).toBe(403);
-      expect(res.body).toMatchObject({ error: { code: 'demo_service_url_not_allowed', field: 'serviceUrl', message: expect.stringMatching(/Nothing was stored or sent/) } });
+      expect(res.body).toMatchObject({
+        error: { code: 'demo_service_url_not_allowed', field: 'serviceUrl', message: expect.stringMatching(/Nothing was stored or sent/) },
+      });
       await h.bot.delivery.drain();
       expect(await h.bot.store.conversationRef(USER.megan)).toBeUndefined();
       expect(received).toEqual([]);
@@ -204,7 +246,13 @@ describe('a demo bot', () => {
 
     it('a card action (invoke)', async () => {
       const u = teamsUser(USER.megan);
-      const invoke = { ...message(elsewhereUrl), type: 'invoke', name: 'adaptiveCard/action', text: undefined, value: { action: { type: 'Action.Execute', verb: 'pim.refresh', data: { requestId: 'x' } } } };
+      const invoke = {
+        ...message(elsewhereUrl),
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        text: undefined,
+        value: { action: { type: 'Action.Execute', verb: 'pim.refresh', data: { requestId: 'x' } } },
+      };
       const res = await raw('POST', '/api/messages', `127.0.0.1:${port}`, { ...invoke, from: { id: u.teamsUserId, name: u.displayName, aadObjectId: u.id } });
       expect(res.status).toBe(403);
       expect(res.body).toMatchObject({ error: { code: 'demo_service_url_not_allowed' } });
@@ -221,7 +269,17 @@ describe('a demo bot', () => {
 
 describe("the Teams app's own guard (whatever the HTTP layer)", () => {
   const activity = (serviceUrl: string, type: string = ActivityTypes.Message) =>
-    ({ type, name: type === ActivityTypes.Invoke ? 'adaptiveCard/action' : undefined, text: 'hi', channelId: 'msteams', serviceUrl, from: { id: '29:u', aadObjectId: USER.alex }, conversation: { id: 'a:1', conversationType: 'personal' }, recipient: { id: '28:bot' }, value: {} }) as never;
+    ({
+      type,
+      name: type === ActivityTypes.Invoke ? 'adaptiveCard/action' : undefined,
+      text: 'hi',
+      channelId: 'msteams',
+      serviceUrl,
+      from: { id: '29:u', aadObjectId: USER.alex },
+      conversation: { id: 'a:1', conversationType: 'personal' },
+      recipient: { id: '28:bot' },
+      value: {},
+    }) as never;
 
   async function run(loopbackServiceUrlsOnly: boolean, serviceUrl: string, type?: string) {
     const calls: string[] = [];
@@ -252,7 +310,12 @@ describe("the Teams app's own guard (whatever the HTTP layer)", () => {
   it('answers a refused invoke with 403 (the HTTP answer, nothing goes to the serviceUrl)', async () => {
     const { calls, sent } = await run(true, 'https://attacker.example/', ActivityTypes.Invoke);
     expect(calls).toEqual([]);
-    expect(sent).toEqual([expect.objectContaining({ type: ActivityTypes.InvokeResponse, value: { status: 403, body: { error: expect.objectContaining({ code: 'demo_service_url_not_allowed' }) } } })]);
+    expect(sent).toEqual([
+      expect.objectContaining({
+        type: ActivityTypes.InvokeResponse,
+        value: { status: 403, body: { error: expect.objectContaining({ code: 'demo_service_url_not_allowed' }) } },
+      }),
+    ]);
   });
 
   it('lets a loopback activity through, and production (guard off) any', async () => {
@@ -261,8 +324,10 @@ describe("the Teams app's own guard (whatever the HTTP layer)", () => {
   });
 
   it('the HTTP refusal and the guard agree on what is loopback', () => {
-    for (const url of ['http://127.0.0.1:9/', 'http://localhost:56150/_connector', 'http://[::1]:9/']) expect(refuseNonLoopbackServiceUrl({ serviceUrl: url })).toBeNull();
-    for (const url of ['https://attacker.example/', 'http://127.0.0.2:9/', 'http://user@127.0.0.1:9/', 'file:///etc/passwd', 42]) expect(refuseNonLoopbackServiceUrl({ serviceUrl: url })?.status).toBe(403);
+    for (const url of ['http://127.0.0.1:9/', 'http://localhost:56150/_connector', 'http://[::1]:9/'])
+      expect(refuseNonLoopbackServiceUrl({ serviceUrl: url })).toBeNull();
+    for (const url of ['https://attacker.example/', 'http://127.0.0.2:9/', 'http://user@127.0.0.1:9/', 'file:///etc/passwd', 42])
+      expect(refuseNonLoopbackServiceUrl({ serviceUrl: url })?.status).toBe(403);
   });
 });
 

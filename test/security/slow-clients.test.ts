@@ -99,14 +99,20 @@ describe('slow and idle clients', () => {
       // the bot's own reader, after PIM's token is validated
       ['/api/pim/evaluate', "PIM's callout", () => ({ Authorization: `Bearer ${pimToken}` })],
       // the bot's own reader, bytes kept for the HMAC
-      ['/api/pim/events', 'a signed event', () => {
-        const ts = Math.floor(Date.now() / 1000);
-        return { 'X-PIM-Bot-Timestamp': String(ts), 'X-PIM-Bot-Signature': signEvent(EVENTS_SECRET, ts, '{}') };
-      }],
+      [
+        '/api/pim/events',
+        'a signed event',
+        () => {
+          const ts = Math.floor(Date.now() / 1000);
+          return { 'X-PIM-Bot-Timestamp': String(ts), 'X-PIM-Bot-Signature': signEvent(EVENTS_SECRET, ts, '{}') };
+        },
+      ],
     ];
     it.each(routes)('%s (%s): 408, closed after the idle limit', async (path, _what, headers) => {
       const c = await open();
-      const extra = Object.entries(headers()).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      const extra = Object.entries(headers())
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
       c.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n${extra}\r\n{`);
       const ms = await c.closed;
       expectClosedWithin(ms, BODY_IDLE_TIMEOUT_MS);

@@ -72,7 +72,11 @@ export async function postCallout(h: Harness, body: unknown, opts: { correlation
   const token = await h.sim.issueToken({ aud: APP_ID_URI, azp: DEMO_PIM_CALLER_APP_ID });
   const res = await fetch(`${h.bot.url}/api/pim/evaluate`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(opts.correlationId ? { 'x-correlation-id': opts.correlationId } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      ...(opts.correlationId ? { 'x-correlation-id': opts.correlationId } : {}),
+    },
     body: JSON.stringify(body),
   });
   const text = await res.text();

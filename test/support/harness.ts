@@ -77,14 +77,34 @@ export async function startHarness(
   connector.registerChannel(CHANNEL_ID, TEAM_ID);
   for (const id of Object.values(opts.channels ?? {})) connector.registerChannel(id, TEAM_ID);
   const channels: Record<string, string> = opts.channels
-    ? { APPROVER_CHANNELS: JSON.stringify(Object.fromEntries([['default', CHANNEL_ID], ...Object.entries(opts.channels)].map(([k, id]) => [k, { conversationId: id, serviceUrl: connector.serviceUrl, teamId: TEAM_ID }]))) }
+    ? {
+        APPROVER_CHANNELS: JSON.stringify(
+          Object.fromEntries(
+            [['default', CHANNEL_ID], ...Object.entries(opts.channels)].map(([k, id]) => [
+              k,
+              { conversationId: id, serviceUrl: connector.serviceUrl, teamId: TEAM_ID },
+            ]),
+          ),
+        ),
+      }
     : {};
   const policyEnv: Record<string, string> = opts.policy ? { POLICY_JSON: JSON.stringify(opts.policy(sim.url)) } : {};
   // Every request gets its own card unless a test turns summaries on (CARD_SUMMARY_AFTER).
   const database = await freshDatabase(dir);
-  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), { CARD_SUMMARY_AFTER: '0', DATABASE_URL: database.url, ...policyEnv, ...channels, ...extraEnv });
+  const env = demoEnv(sim.url, connector.serviceUrl, join(dir, 'bot.sqlite'), {
+    CARD_SUMMARY_AFTER: '0',
+    DATABASE_URL: database.url,
+    ...policyEnv,
+    ...channels,
+    ...extraEnv,
+  });
   // Jobs run when a test says so (scheduler.runDue), on the test's clock.
-  const bot = await startBot(loadConfig(env), { logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sweepIntervalMs: opts.sweepIntervalMs ?? 60_000, jobsIntervalMs: 0, now: opts.now });
+  const bot = await startBot(loadConfig(env), {
+    logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    sweepIntervalMs: opts.sweepIntervalMs ?? 60_000,
+    jobsIntervalMs: 0,
+    now: opts.now,
+  });
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
   return {
     sim,
@@ -102,7 +122,11 @@ export async function startHarness(
 }
 
 export async function simJson(sim: SimHandle, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${sim.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${sim.url}${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -115,7 +139,11 @@ export async function sayHello(h: Pick<Harness, 'bot' | 'connector' | 'env'>, us
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      type: 'message', id: `m-${randomUUID()}`, text: 'hi', channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+      type: 'message',
+      id: `m-${randomUUID()}`,
+      text: 'hi',
+      channelId: 'msteams',
+      serviceUrl: h.connector.serviceUrl,
       from: { id: user.teamsUserId, name: user.displayName, aadObjectId: user.id },
       recipient: { id: '28:bot', name: 'PIM Approvals' },
       conversation: { id: conversationId, conversationType: 'personal', tenantId: h.env.TENANT_ID },
@@ -189,7 +217,11 @@ export async function personalMessage(h: Harness, userId: string, text: string):
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      type: 'message', id: `m-${Math.random().toString(16).slice(2)}`, text, channelId: 'msteams', serviceUrl: h.connector.serviceUrl,
+      type: 'message',
+      id: `m-${Math.random().toString(16).slice(2)}`,
+      text,
+      channelId: 'msteams',
+      serviceUrl: h.connector.serviceUrl,
       from: { id: u.teamsUserId, name: u.displayName, aadObjectId: u.id },
       recipient: { id: '28:bot', name: 'PIM Approvals' },
       conversation: { id: `a:${u.teamsUserId}-personal`, conversationType: 'personal', tenantId: DEMO_TENANT_ID },
@@ -222,7 +254,14 @@ export async function startProductionHarness(extraEnv: Record<string, string> = 
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-prod-'));
   const sim = await startSimulator({ pkiDir: PKI_DIR, port: 0 });
   const connector = await startFakeConnector();
-  const env: Record<string, string> = { ...PRODUCTION_ENV, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${join(dir, 'bot.sqlite')}`, ...extraEnv };
+  const env: Record<string, string> = {
+    ...PRODUCTION_ENV,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: `sqlite:${join(dir, 'bot.sqlite')}`,
+    ...extraEnv,
+  };
   const bot = await startBot(loadConfig(env), {
     logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     sweepIntervalMs: 600_000,
@@ -237,7 +276,8 @@ export async function startProductionHarness(extraEnv: Record<string, string> = 
     env,
     appId,
     // The channel's tokens carry no tenant or version claims (those would make botbuilder read them as skill tokens).
-    channelToken: (serviceUrl, claims = {}, o = {}) => sim.issueToken({ iss: CHANNEL_TOKEN_ISSUER, aud: appId, serviceurl: serviceUrl, tid: undefined, ver: undefined, ...claims }, o),
+    channelToken: (serviceUrl, claims = {}, o = {}) =>
+      sim.issueToken({ iss: CHANNEL_TOKEN_ISSUER, aud: appId, serviceurl: serviceUrl, tid: undefined, ver: undefined, ...claims }, o),
     async close() {
       await bot.close();
       await sim.close();

@@ -1,10 +1,5 @@
 import { ActivityTypes, CardFactory, type Activity } from 'botbuilder';
-import {
-  PLAYGROUND_CHANNEL_ID,
-  PLAYGROUND_PERSONAL_CHAT_ID,
-  PLAYGROUND_TEAM_ID,
-  renderPlaygroundConfig,
-} from '../../scripts/playground-config';
+import { PLAYGROUND_CHANNEL_ID, PLAYGROUND_PERSONAL_CHAT_ID, PLAYGROUND_TEAM_ID, renderPlaygroundConfig } from '../../scripts/playground-config';
 import { DEMO_BOT_APP, DEMO_TENANT_ID, seedTenant, USER } from '../../sim/seed';
 import { startEchoBot, type EchoBot } from './echo-bot';
 import { startPlayground, type Playground } from './playground';

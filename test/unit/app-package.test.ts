@@ -14,7 +14,15 @@ import { ChatCommands, type ChatCommandDeps } from '../../bot/chat/chat-commands
 import { DIGEST_ACTIVITY_TYPE, digestNotice } from '../../bot/digests';
 import type { EligibleTarget } from '../../services/elevation/types';
 import { SIM_TEAMS_APP_ACTIVITY_TYPES } from '../../sim/graph-teamwork';
-import { APP_PACKAGE_DIR, buildAppPackage, checkIcon, findPlaceholders, PackageInvalidError, TEMPLATE_FILE, validateManifest } from '../../scripts/package/app-package';
+import {
+  APP_PACKAGE_DIR,
+  buildAppPackage,
+  checkIcon,
+  findPlaceholders,
+  PackageInvalidError,
+  TEMPLATE_FILE,
+  validateManifest,
+} from '../../scripts/package/app-package';
 import { loadPackageSettings, PackageConfigError, stableManifestId } from '../../scripts/package/package-config';
 
 const BOT_APP_ID = '3c1e6a52-8f0d-4b7a-9e21-5d4c3b2a1f09';
@@ -26,7 +34,12 @@ interface Manifest {
   manifestVersion: string;
   id: string;
   version: string;
-  bots: Array<{ botId: string; scopes: string[]; supportsFiles: boolean; commandLists: Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }> }>;
+  bots: Array<{
+    botId: string;
+    scopes: string[];
+    supportsFiles: boolean;
+    commandLists: Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }>;
+  }>;
   webApplicationInfo: { id: string; resource: string };
   validDomains: string[];
   activities: { activityTypes: Array<{ type: string; description: string; templateText: string }> };
@@ -108,13 +121,18 @@ describe('the Teams app package', () => {
   });
 
   describe('its command list', () => {
-    const eligible: EligibleTarget[] = [{ kind: 'entraRole', roleDefinitionId: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f', scope: '/', displayName: 'Security Operator', eligibleUntil: null }];
+    const eligible: EligibleTarget[] = [
+      { kind: 'entraRole', roleDefinitionId: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f', scope: '/', displayName: 'Security Operator', eligibleUntil: null },
+    ];
 
     /** What the bot answers in the personal chat when a signed-in user types `text`. */
     async function replyTo(text: string): Promise<string[]> {
       const replies: string[] = [];
       const deps = {
-        store: { chat: { requestsOf: async () => [], insertDraft: async () => undefined, savePending: async () => undefined }, pendingApprovals: async () => [] },
+        store: {
+          chat: { requestsOf: async () => [], insertDraft: async () => undefined, savePending: async () => undefined },
+          pendingApprovals: async () => [],
+        },
         directory: { roleNames: async () => ['Global Administrator', 'Security Operator'] },
         signIn: { token: async () => 'sso-token' },
         reminders: { remindNow: async () => 'I nudged the approvers.' },
@@ -123,7 +141,13 @@ describe('the Teams app package', () => {
         now: () => new Date('2025-06-02T10:00:00Z'),
       } as unknown as ChatCommandDeps;
       const ctx = {
-        activity: { type: 'message', text, from: { id: 'u', aadObjectId: '0c5d3a9e-2f4b-4d8e-9a1c-7b6e5f4d3c2b' }, conversation: { id: 'c', conversationType: 'personal' }, localTimezone: 'UTC' },
+        activity: {
+          type: 'message',
+          text,
+          from: { id: 'u', aadObjectId: '0c5d3a9e-2f4b-4d8e-9a1c-7b6e5f4d3c2b' },
+          conversation: { id: 'c', conversationType: 'personal' },
+          localTimezone: 'UTC',
+        },
         sendActivity: async (a: string | { text?: string; attachments?: unknown[] }) => {
           replies.push(typeof a === 'string' ? a : (a.text ?? JSON.stringify(a.attachments ?? a)));
           return { id: String(replies.length) };
@@ -163,7 +187,9 @@ describe('the Teams app package', () => {
   describe('its checks', () => {
     it('reject an icon of the wrong size', () => {
       expect(checkIcon(solidPng(96, 96, [43, 76, 196, 255]), 'color')).toEqual(['color.png is 96x96; the full-colour icon must be 192x192']);
-      expect(checkIcon(solidPng(48, 48, [255, 255, 255, 255]), 'outline')).toEqual(['outline.png is 48x48; the outline icon (white on transparent) must be 32x32']);
+      expect(checkIcon(solidPng(48, 48, [255, 255, 255, 255]), 'outline')).toEqual([
+        'outline.png is 48x48; the outline icon (white on transparent) must be 32x32',
+      ]);
     });
 
     it('reject an outline icon with colour in it, and a colour icon with transparency', () => {
@@ -176,7 +202,9 @@ describe('the Teams app package', () => {
       const broken = { ...manifest, bots: [{ ...manifest.bots[0]!, scopes: ['everywhere'] }] };
       expect((await validateManifest(broken as unknown as Record<string, unknown>)).join('\n')).toMatch(/scopes/);
       const old = { ...manifest, $schema: 'https://developer.microsoft.com/json-schemas/teams/v1.18/MicrosoftTeams.schema.json', manifestVersion: '1.18' };
-      expect(await validateManifest(old as unknown as Record<string, unknown>)).toEqual([expect.stringContaining('not a Teams manifest schema that @microsoft/app-manifest bundles')]);
+      expect(await validateManifest(old as unknown as Record<string, unknown>)).toEqual([
+        expect.stringContaining('not a Teams manifest schema that @microsoft/app-manifest bundles'),
+      ]);
       const older = { ...manifest, $schema: 'https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json', manifestVersion: '1.17' };
       expect(await validateManifest(older as unknown as Record<string, unknown>)).toEqual(['manifestVersion 1.17 is older than 1.19']);
     });
@@ -214,7 +242,12 @@ describe('the Teams app package', () => {
       expect(a.manifestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(stableManifestId(BOT_APP_ID.toUpperCase())).toBe(a.manifestId);
       expect(stableManifestId('00000000-0000-4000-8000-000000000000')).not.toBe(a.manifestId);
-      expect(a.developer).toEqual({ name: 'IT Security', websiteUrl: 'https://pim-bot.contoso.example', privacyUrl: 'https://pim-bot.contoso.example', termsOfUseUrl: 'https://pim-bot.contoso.example' });
+      expect(a.developer).toEqual({
+        name: 'IT Security',
+        websiteUrl: 'https://pim-bot.contoso.example',
+        privacyUrl: 'https://pim-bot.contoso.example',
+        termsOfUseUrl: 'https://pim-bot.contoso.example',
+      });
     });
   });
 });

@@ -14,7 +14,15 @@ describe('npm run audit', () => {
     url = `sqlite:${join(dir, 'bot.sqlite')}`;
     const store = await Store.open(url);
     await store.audit.record(
-      { kind: 'evaluation', actor: 'u1', pimRequestId: 'p1', evaluationId: 'e1', outcome: 'Approved', details: { reasons: ['=1+1'] }, at: new Date('2026-11-05T10:00:00Z') },
+      {
+        kind: 'evaluation',
+        actor: 'u1',
+        pimRequestId: 'p1',
+        evaluationId: 'e1',
+        outcome: 'Approved',
+        details: { reasons: ['=1+1'] },
+        at: new Date('2026-11-05T10:00:00Z'),
+      },
       { kind: 'nudge', actor: 'bot', pimRequestId: 'p1', outcome: 'sent', details: { index: 1 }, at: new Date('2026-11-30T23:59:59Z') },
       { kind: 'nudge', actor: 'bot', pimRequestId: 'p1', outcome: 'sent', details: { index: 2 }, at: new Date('2026-12-01T00:00:00Z') },
     );
@@ -76,7 +84,12 @@ describe('npm run audit', () => {
 
   it('does not create a database that is not there', async () => {
     let err = '';
-    const code = await runAuditCli(['verify'], { stdout: () => undefined, stderr: (t) => (err += t), env: { DATABASE_URL: 'sqlite:missing/bot.sqlite' }, cwd: dir });
+    const code = await runAuditCli(['verify'], {
+      stdout: () => undefined,
+      stderr: (t) => (err += t),
+      env: { DATABASE_URL: 'sqlite:missing/bot.sqlite' },
+      cwd: dir,
+    });
     expect(code).toBe(EXIT.failed);
     expect(err).toContain('No database at missing/bot.sqlite');
     expect(existsSync(join(dir, 'missing'))).toBe(false);

@@ -23,7 +23,9 @@ describe('the configuration reference', () => {
     const committed = readFileSync(CONFIG_REFERENCE_FILE, 'utf8');
     const generated = renderConfigReference();
     if (committed !== generated) {
-      throw new Error('docs/configuration.md is out of date with services/config/config.ts or scripts/package/package-config.ts: run `npm run docs:config` and commit the result.');
+      throw new Error(
+        'docs/configuration.md is out of date with services/config/config.ts or scripts/package/package-config.ts: run `npm run docs:config` and commit the result.',
+      );
     }
     expect(committed).toContain('| `TENANT_ID` | required | GUID |');
   });

@@ -78,7 +78,12 @@ async function main(): Promise<void> {
     async seedTracked(a: { pimIds: string[]; principals: string[]; roleDefinitionId: string }) {
       const at = new Date();
       const display = (principalId: string): RequestDisplay => ({
-        requester: { displayName: `User ${principalId.slice(-4)}`, userPrincipalName: `${principalId.slice(-4)}@contoso.example`, jobTitle: null, department: null },
+        requester: {
+          displayName: `User ${principalId.slice(-4)}`,
+          userPrincipalName: `${principalId.slice(-4)}@contoso.example`,
+          jobTitle: null,
+          department: null,
+        },
         roleDisplayName: 'User Administrator',
         approverIds: [USER.adele, USER.megan],
         escalationApproverIds: [],
@@ -93,13 +98,34 @@ async function main(): Promise<void> {
           for (let j = i; j < Math.min(a.pimIds.length, i + CHUNK); j++) {
             const pimId = a.pimIds[j]!;
             const request: ActivationRequest = {
-              kind: 'entraRole', pimRequestId: pimId, requestKey: pimId, principalId: a.principals[j]!, roleDefinitionId: a.roleDefinitionId, scope: '/',
-              justification: 'Quarterly access review of the finance mailboxes, INC0012345', ticket: { system: 'ServiceNow', number: 'INC0012345' },
-              startDateTime: at.toISOString(), duration: 'PT2H', durationMinutes: 120, endDateTime: null, action: 'selfActivate',
+              kind: 'entraRole',
+              pimRequestId: pimId,
+              requestKey: pimId,
+              principalId: a.principals[j]!,
+              roleDefinitionId: a.roleDefinitionId,
+              scope: '/',
+              justification: 'Quarterly access review of the finance mailboxes, INC0012345',
+              ticket: { system: 'ServiceNow', number: 'INC0012345' },
+              startDateTime: at.toISOString(),
+              duration: 'PT2H',
+              durationMinutes: 120,
+              endDateTime: null,
+              action: 'selfActivate',
             };
             const evaluationId = randomUUID();
             const created = new Date(at.getTime() - (a.pimIds.length - j) * 1000);
-            evaluations.push(newEvaluationRow(request, { evaluationId, outcome: 'Approved', wouldBe: 'Approved', mode: 'enforce', reasons: ['An approver decides.'], checks: [], latencyMs: 3, at: created }));
+            evaluations.push(
+              newEvaluationRow(request, {
+                evaluationId,
+                outcome: 'Approved',
+                wouldBe: 'Approved',
+                mode: 'enforce',
+                reasons: ['An approver decides.'],
+                checks: [],
+                latencyMs: 3,
+                at: created,
+              }),
+            );
             approvals.push({
               ...newApprovalRequestRow(request, { id: randomUUID(), evaluationId, riskFlags: [], reasons: ['An approver decides.'], at: created }),
               display: JSON.stringify(display(a.principals[j]!)),

@@ -44,7 +44,17 @@ export interface CallSummary {
 const GRAPH = /^\/(v1\.0|beta)\//;
 
 export function summarizeCalls(calls: ReadonlyArray<CallRecord & { batchItemOf?: string }>): CallSummary {
-  const s: CallSummary = { total: calls.length, graphHttp: 0, batches: 0, batchItems: 0, graphPatches: 0, entraTokens: 0, entraMetadata: 0, tokenService: 0, integrations: 0 };
+  const s: CallSummary = {
+    total: calls.length,
+    graphHttp: 0,
+    batches: 0,
+    batchItems: 0,
+    graphPatches: 0,
+    entraTokens: 0,
+    entraMetadata: 0,
+    tokenService: 0,
+    integrations: 0,
+  };
   for (const c of calls) {
     if (c.batchItemOf) {
       s.batchItems++;
@@ -100,7 +110,19 @@ async function main(): Promise<void> {
           targetScheduleId: id,
           approval: {
             id,
-            steps: [{ id: randomUUID(), displayName: null, status: 'InProgress', reviewResult: 'NotReviewed', reviewedDateTime: null, justification: null, reviewedBy: null, approverIds, isApproverJustificationRequired: true }],
+            steps: [
+              {
+                id: randomUUID(),
+                displayName: null,
+                status: 'InProgress',
+                reviewResult: 'NotReviewed',
+                reviewedDateTime: null,
+                justification: null,
+                reviewedBy: null,
+                approverIds,
+                isApproverJustificationRequired: true,
+              },
+            ],
           },
         };
         sim.state.requests.set(id, request);

@@ -47,7 +47,11 @@ export function botEnv(o: {
 
 /** Calls the simulator's control API (HTTPS, loopback). */
 export async function simControl(simUrl: string, method: string, p: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${simUrl}${p}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${simUrl}${p}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`${method} ${p}: HTTP ${res.status} ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : null;
@@ -84,8 +88,24 @@ export async function botMemory(bot: string, child: Child<BotReady>): Promise<Bo
   return { bot, startMs: child.ready.startMs, idle: child.ready.idle, loaded, live };
 }
 
-export const MEMORY_HEADER = ['bot', 'idle RSS (MB)', 'idle heap (MB)', 'RSS after the load (MB)', 'heap after (MB)', 'live heap after a full GC (MB)', 'peak RSS (MB)'];
+export const MEMORY_HEADER = [
+  'bot',
+  'idle RSS (MB)',
+  'idle heap (MB)',
+  'RSS after the load (MB)',
+  'heap after (MB)',
+  'live heap after a full GC (MB)',
+  'peak RSS (MB)',
+];
 
 export function memoryRow(m: BotMemory, fixed: (x: number, d?: number) => string): string[] {
-  return [m.bot, fixed(m.idle.rssMB, 0), fixed(m.idle.heapUsedMB, 0), fixed(m.loaded.rssMB, 0), fixed(m.loaded.heapUsedMB, 0), fixed(m.live.heapUsedMB, 0), fixed(m.loaded.maxRssMB, 0)];
+  return [
+    m.bot,
+    fixed(m.idle.rssMB, 0),
+    fixed(m.idle.heapUsedMB, 0),
+    fixed(m.loaded.rssMB, 0),
+    fixed(m.loaded.heapUsedMB, 0),
+    fixed(m.live.heapUsedMB, 0),
+    fixed(m.loaded.maxRssMB, 0),
+  ];
 }

@@ -42,7 +42,12 @@ export interface Child<R> {
  * Starts `script` (a .ts file under scripts/bench) with tsx, as this process was started, and waits for
  * its `ready`. stdout is discarded unless asked for: the bot logs there as it does in production.
  */
-export async function startChild<R>(name: string, script: string, args: unknown, opts: { stdout?: 'ignore' | 'inherit'; nodeArgs?: string[] } = {}): Promise<Child<R>> {
+export async function startChild<R>(
+  name: string,
+  script: string,
+  args: unknown,
+  opts: { stdout?: 'ignore' | 'inherit'; nodeArgs?: string[] } = {},
+): Promise<Child<R>> {
   const proc: ChildProcess = spawn(process.execPath, [...process.execArgv, '--no-deprecation', ...(opts.nodeArgs ?? []), script, JSON.stringify(args)], {
     cwd: ROOT,
     env: { ...process.env, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? path.join(PKI_DIR, 'ca.pem') },

@@ -34,15 +34,12 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...(r.headers ?? {}) };
       if (r.body !== undefined) headers['content-length'] = Buffer.byteLength(r.body);
-      const req = http.request(
-        { host: this.url.hostname, port: this.url.port, method: r.method, path: r.path, headers, agent: this.agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
+      const req = http.request({ host: this.url.hostname, port: this.url.port, method: r.method, path: r.path, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
       req.on('error', reject);
       req.end(r.body);
     });
@@ -92,7 +89,13 @@ function countOutcomes(samples: readonly Sample[]): Record<string, number> {
   return out;
 }
 
-async function one(client: HttpClient, req: BenchRequest, index: number, classify: Classify, keep: boolean): Promise<Omit<Sample, 'sentAt' | 'sentWallMs'> & { answeredAt: number }> {
+async function one(
+  client: HttpClient,
+  req: BenchRequest,
+  index: number,
+  classify: Classify,
+  keep: boolean,
+): Promise<Omit<Sample, 'sentAt' | 'sentWallMs'> & { answeredAt: number }> {
   try {
     const res = await client.send(req);
     const answeredAt = performance.now();
@@ -109,7 +112,14 @@ async function one(client: HttpClient, req: BenchRequest, index: number, classif
 }
 
 /** `concurrency` callers share `n` requests; each sends the next as soon as its previous answer is in. */
-export async function closedLoop(opts: { client: HttpClient; concurrency: number; n: number; make: (i: number) => BenchRequest; classify: Classify; keepResponses?: boolean }): Promise<RunResult> {
+export async function closedLoop(opts: {
+  client: HttpClient;
+  concurrency: number;
+  n: number;
+  make: (i: number) => BenchRequest;
+  classify: Classify;
+  keepResponses?: boolean;
+}): Promise<RunResult> {
   const samples: Sample[] = [];
   let next = 0;
   const c0 = cpuMs();
@@ -155,7 +165,14 @@ export interface OpenLoopResult extends RunResult {
  * Sends `rate` requests per second for `seconds`, on schedule whether or not earlier ones were answered.
  * Latency counts from the scheduled send time (no coordinated omission).
  */
-export async function openLoop(opts: { client: HttpClient; rate: number; seconds: number; make: (i: number) => BenchRequest; classify: Classify; keepResponses?: boolean }): Promise<OpenLoopResult> {
+export async function openLoop(opts: {
+  client: HttpClient;
+  rate: number;
+  seconds: number;
+  make: (i: number) => BenchRequest;
+  classify: Classify;
+  keepResponses?: boolean;
+}): Promise<OpenLoopResult> {
   const total = Math.max(1, Math.round(opts.rate * opts.seconds));
   const interval = 1000 / opts.rate;
   const samples: Sample[] = [];

@@ -54,7 +54,10 @@ export function benchTenant(o: BenchTenantOptions): SeedTenant {
       description: 'A role of the benchmark tenant.',
       policy: {
         isApprovalRequired: true,
-        primaryApprovers: [{ kind: 'singleUser', userId: USER.adele }, { kind: 'singleUser', userId: USER.megan }],
+        primaryApprovers: [
+          { kind: 'singleUser', userId: USER.adele },
+          { kind: 'singleUser', userId: USER.megan },
+        ],
         maximumDuration: 'PT8H',
         enabledRules: ['Justification'],
         isApproverJustificationRequired: true,
@@ -67,7 +70,13 @@ export function benchTenant(o: BenchTenantOptions): SeedTenant {
 }
 
 /** The body PIM posts to a custom extension for an Entra role activation. */
-export function pimRequestBody(o: { id: string; principalId: string; roleDefinitionId: string; justification: string; ticketNumber?: string }): Record<string, unknown> {
+export function pimRequestBody(o: {
+  id: string;
+  principalId: string;
+  roleDefinitionId: string;
+  justification: string;
+  ticketNumber?: string;
+}): Record<string, unknown> {
   return {
     '@odata.type': '#microsoft.graph.unifiedRoleAssignmentScheduleRequest',
     id: o.id,
