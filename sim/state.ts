@@ -126,6 +126,8 @@ export interface CallRecord {
   appid?: string;
   /** When the answer was ready (and sent, unless `abandoned`). */
   answeredAt?: string;
+  /** The simulator's request-id (Graph's `request-id` header); a `$batch` item names its batch's in `batchItemOf`. */
+  requestId?: string;
   /** The caller went away before its answer was sent: the call may have been carried out, but nobody read the answer. */
   abandoned?: boolean;
 }

@@ -33,16 +33,8 @@ describe('reading PIM request statuses in JSON batches', () => {
   async function batchCalls(): Promise<Array<{ status: number; items: number }>> {
     const calls = (await control(sim, 'GET', '/_sim/calls')).body.value as any[];
     const outer = calls.filter((c) => c.path === '/v1.0/$batch');
-    // Items are logged before their batch; count them per batch in log order.
-    const out: Array<{ status: number; items: number }> = [];
-    let items = 0;
-    for (const c of calls) {
-      if (c.batchItemOf) items += 1;
-      else if (c.path === '/v1.0/$batch') {
-        out.push({ status: c.status, items });
-        items = 0;
-      }
-    }
+    // Each item names its batch's request-id; batches in the order they arrived.
+    const out = outer.map((b) => ({ status: b.status as number, items: calls.filter((c) => c.batchItemOf === b.requestId).length }));
     expect(out).toHaveLength(outer.length);
     return out;
   }
