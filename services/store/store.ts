@@ -1,15 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Insertable, Kysely, Migrator, PostgresDialect, Selectable, SqliteDialect, sql, Updateable } from 'kysely';
+import { type Insertable, Kysely, Migrator, PostgresDialect, type Selectable, SqliteDialect, sql, type Updateable } from 'kysely';
 import { Pool } from 'pg';
 import { withStatementCache } from './sqlite-statements';
 import { engineOfUrl } from './dialect';
-import { attachErrorListeners, ConnectionHealth, withConnectionRetry } from './pg-resilience';
+import { attachErrorListeners, ConnectionHealth, isConnectionError, withConnectionRetry } from './pg-resilience';
 import { ChatStore } from './chat-store';
 import { appendAudit, AuditTrail, type AuditEntry } from '../audit/audit-trail';
 import { migrationProvider } from './migrations';
-import { ApprovalRequestTable, CardPostTable, Database, EvaluationTable, InboundEventTable } from './schema';
+import type { ApprovalRequestTable, CardPostTable, Database, EvaluationTable, InboundEventTable } from './schema';
 
 export type EvaluationRow = Selectable<EvaluationTable>;
 export type ApprovalRequestRow = Selectable<ApprovalRequestTable>;
@@ -17,6 +17,26 @@ export type CardPostRow = Selectable<CardPostTable>;
 export type InboundEventRow = Selectable<InboundEventTable>;
 
 /** Persistence for evaluations, approval requests and posted card copies. */
+const MIGRATE_ATTEMPTS = 8;
+
+/** Brings the schema up to date; the error (thrown or reported by the migrator) is returned, not thrown. */
+async function migrate(db: Kysely<Database>, engine: string): Promise<{ error?: unknown; failed: string }> {
+  try {
+    // PostgreSQL: the migration tables live in the connection's own schema (search_path). Without naming it,
+    // kysely would see another schema's migration tables in the same database and skip creating its own.
+    const migrationTableSchema =
+      engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : undefined;
+    const { error, results } = await new Migrator({
+      db,
+      provider: migrationProvider,
+      ...(migrationTableSchema ? { migrationTableSchema } : {}),
+    }).migrateToLatest();
+    return { error, failed: results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown' };
+  } catch (error) {
+    return { error, failed: 'unknown' };
+  }
+}
+
 export class Store {
   /** Elevation by chat: drafts, requests and their status messages. */
   readonly chat: ChatStore;
@@ -69,21 +89,18 @@ export class Store {
     } else {
       throw new Error(`DATABASE_URL must be sqlite:<path> or postgres://user@host:port/database; got a '${databaseUrl.split(':')[0]}:' URL`);
     }
-    // PostgreSQL: the migration tables live in the connection's own schema (search_path). Without naming it,
-    // kysely would see another schema's migration tables in the same database and skip creating its own.
-    const migrationTableSchema =
-      engine === 'postgres' ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : undefined;
-    const { error, results } = await new Migrator({
-      db,
-      provider: migrationProvider,
-      ...(migrationTableSchema ? { migrationTableSchema } : {}),
-    }).migrateToLatest();
-    if (error) {
+    // A connection lost while migrating (the database restarting, a backend terminated) rolls the migration's
+    // transaction back: it is run again, up to MIGRATE_ATTEMPTS times, rather than the process exiting.
+    for (let attempt = 1; ; attempt++) {
+      const { error, failed } = await migrate(db, engine);
+      if (!error) return new Store(db, connections);
+      if (attempt < MIGRATE_ATTEMPTS && isConnectionError(error)) {
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** (attempt - 1))));
+        continue;
+      }
       await db.destroy();
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new Error(`Database migration ${failed} failed: ${(error as Error).message}`);
     }
-    return new Store(db, connections);
   }
 
   /**

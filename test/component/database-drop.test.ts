@@ -24,7 +24,7 @@ import { Readiness } from '../../services/observability/readiness';
 import { databaseCheck } from '../../services/observability/readiness-checks';
 import { Store } from '../../services/store/store';
 import { freshDatabase, type TestDatabase } from '../support/test-database';
-import { Harness, startHarness } from '../support/harness';
+import { type Harness, startHarness } from '../support/harness';
 
 const POSTGRES = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -319,9 +319,15 @@ import { Store } from ${JSON.stringify(join(__dirname, '..', '..', 'services', '
       const timer = setTimeout(() => reject(new Error(`child never held its transaction: ${err.slice(-500)}`)), 20_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('holding')) clearTimeout(timer), resolve();
+        if (out.includes('holding')) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
-      void exited.then(() => (clearTimeout(timer), resolve()));
+      void exited.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
     expect(await terminate(childApp, 'idle in transaction')).toBe(1);
     const code = await exited;
@@ -350,8 +356,18 @@ async function relay(): Promise<{ url: string; cut(): void; restore(): void; clo
     if (down) return client.destroy();
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     sockets.add(client).add(upstream);
-    client.on('error', () => undefined).on('close', () => (upstream.destroy(), sockets.delete(client)));
-    upstream.on('error', () => undefined).on('close', () => (client.destroy(), sockets.delete(upstream)));
+    client
+        .on('error', () => undefined)
+        .on('close', () => {
+          upstream.destroy();
+          sockets.delete(client);
+        });
+    upstream
+        .on('error', () => undefined)
+        .on('close', () => {
+          client.destroy();
+          sockets.delete(upstream);
+        });
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -372,6 +388,47 @@ async function relay(): Promise<{ url: string; cut(): void; restore(): void; clo
     },
   };
 }
+
+describe('a replica starting while its connection is terminated mid-migration', () => {
+  it('runs the migrations again instead of failing to start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'db-migrate-'));
+    const saved = process.env.TEST_DATABASE_URL;
+    process.env.TEST_DATABASE_URL = POSTGRES;
+    const database = await freshDatabase(dir);
+    const app = `db-migrate-${randomBytes(4).toString('hex')}`;
+    const url = new URL(database.url);
+    url.searchParams.set('application_name', app);
+    // Kysely's migrator takes this advisory lock first: holding it keeps the starting store waiting inside
+    // its migration, where its backend is terminated (as the chaos run's pg-terminate fault did).
+    const holder = new Pool({ connectionString: POSTGRES, max: 1 });
+    const held = await holder.connect();
+    let store: Store | undefined;
+    try {
+      await held.query('SELECT pg_advisory_lock(3853314791062309107)');
+      const opening = Store.open(url.toString());
+      let waiting = 0;
+      for (let i = 0; i < 200 && waiting === 0; i++) {
+        await sleep(25);
+        const { rows } = await held.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [app]);
+        waiting = rows[0]!.n;
+      }
+      expect(waiting).toBe(1);
+      expect(await terminate(app)).toBeGreaterThanOrEqual(1);
+      await held.query('SELECT pg_advisory_unlock(3853314791062309107)');
+      store = await opening;
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM kysely_migration`.execute(store.db);
+      expect(rows[0]!.n).toBeGreaterThan(10);
+    } finally {
+      held.release();
+      await holder.end();
+      await store?.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+      if (saved === undefined) delete process.env.TEST_DATABASE_URL;
+      else process.env.TEST_DATABASE_URL = saved;
+    }
+  });
+});
 
 describe('the bot while PostgreSQL is unreachable', () => {
   const saved = process.env.TEST_DATABASE_URL;
