@@ -1,9 +1,9 @@
 import type { TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ApprovalVerb, renderApprovalCard } from '../cards/approval-card';
+import { ApprovalVerb, type ApprovalVerbName, renderApprovalCard } from '../cards/approval-card';
 import { recoverClaim } from '../services/approvals/claim-recovery';
-import { transition } from '../services/approvals/request-lifecycle';
+import { assertNever, transition } from '../services/approvals/request-lifecycle';
 import type { Directory } from '../services/graph/directory';
 import { GraphCallError } from '../services/graph/graph-errors';
 import type { ApprovalStep, PimApprovals } from '../services/graph/pim-approvals';
@@ -11,9 +11,10 @@ import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { cardDecisionEntry, graphResultEntry } from '../services/audit/entries';
 import { cardDataOf, parseDisplay, refOf, viewFor } from './approval-view';
 import { claimReleaseOf, tellApproverNotRecorded } from './claim-release';
-import { identityRefusalLog, type InvokeBody, type SsoResult } from './approver-token';
+import { identityRefusalLog, type ProvenToken, type SsoResult } from './approver-token';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from './card-delivery';
+import { cardAnswer, errorAnswer, type InvokeBody } from './teams/invoke-answers';
 
 export interface ApprovalActionDeps {
   store: Store;
@@ -50,6 +51,17 @@ function isAmbiguous(e: GraphCallError | null): boolean {
   return e.status >= 500 || e.status === 408 || e.status === 429;
 }
 
+/** The approver's token, and PIM's approval steps being read as them; or why there is no token to act with. */
+type ApproverProof = { sso: Exclude<SsoResult, ProvenToken>; pim: null } | { sso: ProvenToken; pim: PimApprovals; steps: Promise<ApprovalStep[]> };
+
+/** A promise's outcome as a value: awaited later, a failure is no unhandled rejection meanwhile. */
+function settled<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
 /** Teams gives an invoke about 15 seconds; the card must answer well before. */
 const INVOKE_BUDGET_MS = 8_000;
 
@@ -66,12 +78,6 @@ const invokeValue = z.object({
   action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: actionData }),
 });
 
-const CARD = 'application/vnd.microsoft.card.adaptive';
-
-function error(statusCode: 400 | 500, message: string): InvokeBody {
-  return { statusCode, type: 'application/vnd.microsoft.error', value: { code: String(statusCode), message } };
-}
-
 /**
  * Characters a reader of the justification in PIM actually sees: zero-width and bidi controls, NULs
  * and other control or format characters, and spaces do not make a justification.
@@ -87,16 +93,20 @@ export class ApprovalActions {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async handle(ctx: TurnContext): Promise<InvokeBody> {
+  /** A click on an approval or summary card; `verb` is the one the card-action registry routed here. */
+  async handle(ctx: TurnContext, verb: ApprovalVerbName): Promise<InvokeBody> {
     const parsed = invokeValue.safeParse(ctx.activity.value);
     if (!parsed.success) {
-      return error(400, `This card action is not one the bot understands (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}).`);
+      return errorAnswer(
+        400,
+        `This card action is not one the bot understands (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}).`,
+      );
     }
-    const { verb, data } = parsed.data.action;
+    const { data } = parsed.data.action;
     const actorId = ctx.activity.from?.aadObjectId?.toLowerCase();
     const log = this.deps.log.child({ requestId: data.requestId, approverId: actorId, verb });
     const row = await this.deps.store.getRequest(data.requestId);
-    if (!row) return error(400, 'This request is not known to the bot. It may have been created before the bot was installed.');
+    if (!row) return errorAnswer(400, 'This request is not known to the bot. It may have been created before the bot was installed.');
 
     switch (verb) {
       case ApprovalVerb.Refresh:
@@ -105,13 +115,13 @@ export class ApprovalActions {
       case ApprovalVerb.Deny:
         return this.decide(ctx, row, actorId, verb === ApprovalVerb.Approve ? 'Approve' : 'Deny', data.decisionJustification ?? '', log);
       default:
-        return error(400, `Unknown action '${verb.slice(0, 64)}'.`);
+        return assertNever(verb);
     }
   }
 
   private cardFor(row: ApprovalRequestRow, actorId: string | undefined, message?: string, approverIds = parseDisplay(row).approverIds): InvokeBody {
     const view = viewFor(row, actorId, approverIds);
-    return { statusCode: 200, type: CARD, value: renderApprovalCard(cardDataOf(row, this.now(), message), view) };
+    return cardAnswer(renderApprovalCard(cardDataOf(row, this.now(), message), view));
   }
 
   /**
@@ -137,46 +147,55 @@ export class ApprovalActions {
     rawJustification: string,
     log: Logger,
   ): Promise<InvokeBody> {
-    if (!actorId) return error(400, 'Teams did not say who you are (no Entra object id on the action); the bot cannot check that you are an approver.');
+    if (!actorId) return errorAnswer(400, 'Teams did not say who you are (no Entra object id on the action); the bot cannot check that you are an approver.');
     if (row.status !== 'pending') return this.cardFor(row, actorId, this.alreadyMessage(row));
     if (actorId === row.principal_id) {
       log.warn('self-approval refused');
       return this.cardFor(row, actorId, 'You cannot approve or deny your own request. Another approver must decide.');
     }
 
-    let approverIds: string[];
-    try {
-      approverIds = (await this.deps.directory.approvalPolicy(refOf(row))).approverIds;
-    } catch (err) {
-      log.warn({ err: errInfo(err) }, 'approver list unavailable');
+    // Three things decide whether this click may be recorded, and the waits run side by side: PIM's approver
+    // list (the bot's own read), the justification (local), and the approver's token (the token service).
+    // Once the token proves the approver, PIM's approval steps are read as them, before the claim; the
+    // claim still comes only after every check below passed, and the PATCH only after the claim.
+    const justification = rawJustification.trim();
+    const justified = visibleLength(justification) >= this.deps.minJustification;
+    const approvers = settled(
+      this.deps.directory.approvalPolicy(refOf(row), { groupHint: parseDisplay(row).approverGroupIds, escalation: false }).then((p) => p.approverIds),
+    );
+    // No token is asked for a click that cannot be recorded anyway (too short a justification).
+    const proof = justified ? this.proveApprover(ctx, row) : null;
+    proof?.catch(() => undefined); // awaited below; a refusal that answers first leaves it unheard
+
+    const listed = await approvers;
+    if ('error' in listed) {
+      log.warn({ err: errInfo(listed.error) }, 'approver list unavailable');
       return this.cardFor(row, actorId, 'The bot could not read the approver list from PIM just now, so nothing was recorded. Try again in a minute.');
     }
-    if (!approverIds.includes(actorId)) {
+    if (!listed.value.includes(actorId)) {
       log.warn('non-approver refused');
-      return {
-        statusCode: 200,
-        type: CARD,
-        value: renderApprovalCard(
+      return cardAnswer(
+        renderApprovalCard(
           cardDataOf(row, this.now(), `Only approvers of ${parseDisplay(row).roleDisplayName} in PIM can decide on this request.`),
           'observer',
         ),
-      };
+      );
     }
 
-    const justification = rawJustification.trim();
-    if (visibleLength(justification) < this.deps.minJustification) {
+    if (!proof) {
       return this.cardFor(row, actorId, `Add a justification of at least ${this.deps.minJustification} characters: it is recorded in PIM with your decision.`);
     }
 
     // The approver proves who they are with their token before anything is claimed or audited: the checks
     // above read the activity's object id, and the token must carry that same oid in the bot's tenant. From
     // here on the decider is the token's oid.
-    const sso = await this.deps.ssoToken(ctx);
-    if (sso.kind === 'identityRefused') {
-      log.warn(identityRefusalLog(ctx, sso), 'card action refused: the sign-in does not prove the approver');
-      return this.cardFor(row, actorId, sso.message);
+    const proven = await proof;
+    if (proven.sso.kind === 'identityRefused') {
+      log.warn(identityRefusalLog(ctx, proven.sso), 'card action refused: the sign-in does not prove the approver');
+      return this.cardFor(row, actorId, proven.sso.message);
     }
-    if (sso.kind !== 'token') return sso.response;
+    if (!proven.pim) return proven.sso.response;
+    const { sso, pim, steps } = proven;
     const deciderId = sso.user.oid;
 
     // The claim: one compare-and-swap from pending to recording. A double-click or a second approver
@@ -205,7 +224,7 @@ export class ApprovalActions {
     // PIM normally answers in well under a second. When it is slow (throttling, retries), the approver
     // gets the card in its "recording" state before Teams gives up on the invoke, and every copy shows
     // the result when PIM has answered.
-    const work = this.record(claimed, { id: deciderId, name: sso.user.name, upn: sso.user.upn }, reviewResult, justification, sso.token, log);
+    const work = this.record(claimed, { id: deciderId, name: sso.user.name, upn: sso.user.upn }, reviewResult, justification, pim, steps, log);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const budget = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), this.deps.invokeBudgetMs ?? INVOKE_BUDGET_MS);
@@ -222,6 +241,20 @@ export class ApprovalActions {
   }
 
   /**
+   * The approver's token from the token service and, once it proves them, the read of PIM's approval steps
+   * as them (started, not awaited: the claim is taken while it runs). Rejects only as the token service call
+   * does; the steps read keeps its failure for `record`, which handles it as PIM's answer after the claim.
+   */
+  private async proveApprover(ctx: TurnContext, row: ApprovalRequestRow): Promise<ApproverProof> {
+    const sso = await this.deps.ssoToken(ctx);
+    if (sso.kind !== 'token') return { sso, pim: null };
+    const pim = this.deps.pimAs(sso.token, row);
+    const steps = pim.steps(row.pim_request_id);
+    steps.catch(() => undefined); // awaited in `record` once claimed; a refused click never reads it
+    return { sso, pim, steps };
+  }
+
+  /**
    * Records the claimed decision in PIM as the approver, then here; the invoke answer for each outcome.
    * `decider` is the identity the approver's token proved.
    */
@@ -230,16 +263,18 @@ export class ApprovalActions {
     decider: { id: string; name: string | null; upn: string | null },
     reviewResult: 'Approve' | 'Deny',
     justification: string,
-    ssoToken: string,
+    pim: PimApprovals,
+    stepsRead: Promise<ApprovalStep[]>,
     log: Logger,
   ): Promise<InvokeBody> {
     const actorId = decider.id;
-    const pim = this.deps.pimAs(ssoToken, claimed);
     const pimId = claimed.pim_request_id;
+    // The decider's directory profile (their name on every copy) is read while PIM records the decision.
+    const profileRead = this.deps.directory.user(actorId).catch(() => null);
     let step: ApprovalStep | undefined;
     let patchSent = false;
     try {
-      const steps = await pim.steps(pimId);
+      const steps = await stepsRead;
       const decided = steps.find((s) => s.status === 'Completed' && s.reviewResult !== 'NotReviewed');
       if (decided) return this.decidedElsewhere(claimed, decided, actorId, log, null);
       step = steps.find((s) => s.assignedToMe && s.status === 'InProgress');
@@ -259,7 +294,7 @@ export class ApprovalActions {
       return this.onPimError(err, claimed, actorId, pim, log, patchSent, decider.name);
     }
 
-    const profile = await this.deps.directory.user(actorId).catch(() => null);
+    const profile = await profileRead;
     const result = reviewResult === 'Approve' ? 'approved' : 'denied';
     // Recorded in PIM: write our state before anything else can fail, so no retry repeats the PATCH. The
     // audit row commits with it; should that transaction fail, the claim stays and the claim recovery

@@ -1,6 +1,6 @@
 import type { ApprovalCardData, ApprovalView } from '../cards/approval-card';
 import { releasedClaimText } from '../cards/card-text';
-import { isFinal, RequestStatus } from '../services/approvals/request-lifecycle';
+import { isFinal, type RequestStatus } from '../services/approvals/request-lifecycle';
 import type { PimRequestRef } from '../services/graph/directory';
 import type { ApprovalRequestRow } from '../services/store/store';
 import { parseCheckLines } from './check-lines';
@@ -14,6 +14,13 @@ export interface RequestDisplay {
   approverIds: string[];
   /** The policy's escalation approvers (contacts when nobody decides; decisions still need an approver). */
   escalationApproverIds?: string[];
+  /**
+   * The approver groups the policy named when the card was posted: a decision reads their members alongside
+   * the policy (it still reads both afresh, and only the groups the policy names now count).
+   */
+  approverGroupIds?: string[];
+  /** Azure resources: PIM's approval id (ARM path) when the card was posted; a decision reads its stages early. */
+  pimApprovalId?: string | null;
   /** From the role's PIM policy; undefined when it could not be read (the card is posted then). */
   approvalRequired?: boolean;
   /** The requester's identity risk and history with the role, read when the card was posted. */

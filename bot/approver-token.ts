@@ -1,8 +1,9 @@
 import { OnBehalfOfCredential, type TokenCredential } from '@azure/identity';
-import { CloudAdapter, TurnContext } from 'botbuilder';
-import { MicrosoftAppCredentials, UserTokenClient } from 'botframework-connector';
+import type { CloudAdapter, TurnContext } from 'botbuilder';
+import { MicrosoftAppCredentials, type UserTokenClient } from 'botframework-connector';
 import { UserTokenClientImpl } from 'botframework-connector/lib/auth/userTokenClientImpl';
 import { UserTokenError, type ProvenUser, type UserTokenCheck, type UserTokenVerifier } from '../services/auth/user-token';
+import { type InvokeBody, loginRequestAnswer, messageAnswer, preconditionFailedAnswer } from './teams/invoke-answers';
 
 /**
  * Obtains the approver's delegated identity: the Teams SSO token (from the Bot Framework token
@@ -34,12 +35,6 @@ export interface IdentityRefused {
   /** The token's own `oid`/`tid` when its signature verified (identifiers only, never the token). */
   tokenOid?: string;
   tokenTid?: string;
-}
-
-export interface InvokeBody {
-  statusCode: number;
-  type: string;
-  value: unknown;
 }
 
 export interface SsoOptions {
@@ -82,14 +77,7 @@ export async function approverSsoToken(
       // fall through to 412: Teams then shows the sign-in card (consent needed, or a bad token)
     }
     if (exchanged) return proveUser(ctx, client, options, exchanged);
-    return {
-      kind: 'exchangeFailed',
-      response: {
-        statusCode: 412,
-        type: 'application/vnd.microsoft.error.preconditionFailed',
-        value: { code: '412', message: 'The sign-in token could not be exchanged; sign in to continue.' },
-      },
-    };
+    return { kind: 'exchangeFailed', response: preconditionFailedAnswer('The sign-in token could not be exchanged; sign in to continue.') };
   }
 
   const existing = await client.getUserToken(userId, options.connectionName, channelId, value.state ?? '').catch(() => undefined);
@@ -98,16 +86,12 @@ export async function approverSsoToken(
   const resource = await client.getSignInResource(options.connectionName, ctx.activity, '');
   return {
     kind: 'signInRequired',
-    response: {
-      statusCode: 401,
-      type: 'application/vnd.microsoft.activity.loginRequest',
-      value: {
-        text: signInText,
-        connectionName: options.connectionName,
-        tokenExchangeResource: resource.tokenExchangeResource,
-        buttons: [{ type: 'signin', title: 'Sign in', value: resource.signInLink }],
-      },
-    },
+    response: loginRequestAnswer({
+      text: signInText,
+      connectionName: options.connectionName,
+      tokenExchangeResource: resource.tokenExchangeResource,
+      buttons: [{ type: 'signin', title: 'Sign in', value: resource.signInLink }],
+    }),
   };
 }
 
@@ -148,7 +132,7 @@ export async function proveUser(
       kind: 'identityRefused',
       check: err.check,
       message,
-      response: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: message },
+      response: messageAnswer(message),
       tokenOid: err.token.oid,
       tokenTid: err.token.tid,
     };

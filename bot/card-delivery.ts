@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { PIM_MY_ROLES_URL, renderApprovalCard } from '../cards/approval-card';
+import { type ApprovalCardData, PIM_MY_ROLES_URL, renderApprovalCard } from '../cards/approval-card';
 import type { ChannelTarget } from '../services/config/config';
-import type { Directory } from '../services/graph/directory';
+import type { Directory, PimRequestCopy, RoleApprovalPolicy } from '../services/graph/directory';
+import type { ReadBatch } from '../services/graph/read-batch';
 import { BOT_ACTOR, calloutUnboundEntry, graphResultEntry } from '../services/audit/entries';
 import { differences, sameContent } from '../services/approvals/callout-binding';
 import type { ActivationRequest } from '../services/decision/activation-request';
@@ -9,11 +10,11 @@ import type { Metrics } from '../services/observability/metrics';
 import { calloutColumnsOf, contentOfRequest, contentOfRow } from './approval-request-row';
 import { checkLinesOf, type CheckForLine } from './check-lines';
 import type { ApprovalRequestRow, PageCursor, Store } from '../services/store/store';
-import { cardDataOf, parseDisplay, pendingRelease, refOf, RequestDisplay, utcText } from './approval-view';
+import { cardDataOf, parseDisplay, pendingRelease, refOf, type RequestDisplay, utcText } from './approval-view';
 import { claimReleaseOf, tellApproverNotRecorded } from './claim-release';
 import type { RequesterSignalsReader } from './requester-signals';
 import type { ChatNotifier } from './chat-notifier';
-import { reRequestCard } from './chat/chat-text';
+import { renderReRequestNotice } from '../cards/chat';
 import { recoverClaim } from '../services/approvals/claim-recovery';
 import { assertNever } from '../services/approvals/request-lifecycle';
 import type { PostApprovalOutcome } from '../services/events/inbound-event';
@@ -65,6 +66,17 @@ const DRAIN_LIMIT_MS = 30_000;
  */
 export class CardDelivery {
   private inFlight = new Set<Promise<unknown>>();
+  /**
+   * One Graph read batch for every card being posted: the reads of cards posted together (a burst of
+   * callouts, a sweep) travel in one $batch request (undefined: the directory does not batch).
+   */
+  private readBatch: ReadBatch | undefined | null = null;
+  /** Background card posts running (postCardsSoon), and those waiting for a lane. */
+  private postingNow = 0;
+  private readonly postingQueue: Array<() => void> = [];
+  /** Role names and approval policies for the cards (the same for every request of a role), read at most once per TTL. */
+  private readonly roleNames = new TtlCache<string>(ROLE_NAME_TTL_MS);
+  private readonly policies = new TtlCache<RoleApprovalPolicy>(POLICY_TTL_MS);
   private sweeping: Promise<void> | null = null;
   /** Closed requests (`<id>:<status>`) whose requester notice this process has made sure of, and when. */
   private readonly checkedOutcomes = new Map<string, number>();
@@ -76,7 +88,8 @@ export class CardDelivery {
   constructor(
     private readonly store: Store,
     private readonly directory: Directory,
-    private readonly notifier: ChatNotifier,
+    /** Not used: notices reach chats through the outbox. Kept until the composition root stops passing it. */
+    _notifier: ChatNotifier,
     private readonly outbox: Outbox,
     private readonly channels: Record<string, ChannelTarget>,
     private readonly log: Logger,
@@ -90,6 +103,32 @@ export class CardDelivery {
   /** Requests made by chat have a status message that follows them; it is told first and replaces the plain-text notice. */
   followRequests(follower: RequestFollower): void {
     this.follower = follower;
+  }
+
+  /**
+   * Posts a request's cards in the background, at most POSTING_LANES at a time (the rest wait their turn, in
+   * order). A burst of callouts posted one card each at once opened a Graph connection (a TLS handshake) per
+   * read in flight and competed with the decisions PIM waits for; in lanes, the cards posted together send
+   * their reads in one Graph batch. Like `kick`: errors are logged, a sweep retries, and `drain` waits for
+   * the queued ones too.
+   */
+  postCardsSoon(requestId: string): void {
+    this.kick(async () => {
+      if (this.postingNow >= POSTING_LANES) await new Promise<void>((resolve) => this.postingQueue.push(resolve));
+      else this.postingNow++;
+      try {
+        await this.postCards(requestId);
+      } finally {
+        const next = this.postingQueue.shift();
+        if (next) next();
+        else this.postingNow--;
+      }
+    });
+  }
+
+  private reads(): ReadBatch | undefined {
+    if (this.readBatch === null) this.readBatch = this.directory.readBatch?.();
+    return this.readBatch;
   }
 
   /** Starts work without making the caller wait (PIM's call, an invoke); errors are logged, a sweep retries. */
@@ -230,10 +269,16 @@ export class CardDelivery {
       return;
     }
     // Approvers see what PIM holds, never what a callout claimed: bind first (a failed read throws, and the sweep tries again).
-    const bound = await this.bindToPim(row);
+    // The card's own reads start with the binding's, in one Graph batch; they are used only once it is bound.
+    const via = this.reads();
+    const copy = this.directory.pimRequestCopy(refOf(row), via);
+    const context = this.fetchDisplay(row, via);
+    context.catch(() => undefined); // awaited below once bound; never left to reject unheard
+    const bound = await this.bindToPim(row, copy);
     if (!bound) return;
+    // Rebound to another callout's content (another evaluation, perhaps another requester): its context is read afresh.
+    const display: RequestDisplay = { ...(bound === row ? await context : await this.fetchDisplay(bound)), pimApprovalId: (await copy)?.approvalId ?? null };
     row = bound;
-    const display = await this.fetchDisplay(row);
     if (display.approvalRequired === false) {
       // PIM activates without an approver for this role: a card would ask people to decide nothing, and
       // the request is closed here so the reconciler does not report PIM's grant as a decision taken elsewhere.
@@ -249,28 +294,29 @@ export class CardDelivery {
       this.log.info({ requestId: row.id, pimRequestId: row.pim_request_id }, 'no card: the role policy needs no approval');
       return;
     }
-    await this.store.setDisplay(row.id, JSON.stringify(display));
-    row = (await this.store.getRequest(requestId))!;
+    // The card is rendered with the display just read; it is stored with the mark below (one write, not two).
+    const displayJson = JSON.stringify(display);
+    row = { ...row, display: displayJson };
     const posted = new Set((await this.store.cardPosts(row.id)).map((p) => p.conversation_id));
     for (const target of this.targetsFor(row)) {
       if (posted.has(target.conversationId)) continue;
       await this.enqueueCard(row, target);
     }
     // Posted means handed to the outbox: from here it is the outbox's to deliver, once.
-    await this.store.markCardsPosted(row.id, JSON.stringify(display));
+    await this.store.markCardsPosted(row.id, displayJson);
     for (const listener of this.postedListeners)
       await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
   }
 
   /**
-   * Reads PIM's own copy of the request with the app's identity and returns the row to post when a
+   * Takes PIM's own copy of the request (`read`, made with the app's identity) and returns the row to post when a
    * callout's content equals it: this row's, or another callout's for the same id (this one was forged
    * or pre-empted), which the row is then rebound to (justification, ticket, evaluation, reasons, flags,
    * check lines). When none matches, or PIM has no such request, no card is posted: the row is marked
    * unbound, with an audit row, a metric and a warning. A later callout for the same id looks again.
    */
-  private async bindToPim(row: ApprovalRequestRow): Promise<ApprovalRequestRow | null> {
-    const copy = await this.directory.pimRequestCopy(refOf(row));
+  private async bindToPim(row: ApprovalRequestRow, read: Promise<PimRequestCopy | null>): Promise<ApprovalRequestRow | null> {
+    const copy = await read;
     if (copy && sameContent(copy, contentOfRow(row))) return row;
     const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id });
     const fields: string[] = copy ? differences(copy, contentOfRow(row)) : [];
@@ -307,7 +353,9 @@ export class CardDelivery {
    * a summary card instead. A repeat (sweep after a crash) finds the queued copy by its key.
    */
   async enqueueCard(row: ApprovalRequestRow, target: ChannelTarget, message?: string): Promise<void> {
-    const card = renderApprovalCard(cardDataOf(row, this.now(), message), row.status === 'pending' ? 'approver' : 'final');
+    const data = cardDataOf(row, this.now(), message);
+    const card = renderApprovalCard(data, row.status === 'pending' ? 'approver' : 'final');
+    const summary = summaryEntryFrom(row, data);
     const queued = await this.outbox.enqueue({
       conversationId: target.conversationId,
       serviceUrl: target.serviceUrl,
@@ -315,7 +363,7 @@ export class CardDelivery {
       payload: { type: 'card', card },
       dedupeKey: `card:${row.id}:${target.conversationId}`,
       meta: { purpose: CARD, requestId: row.id, version: row.version },
-      summary: summaryEntryOf(row),
+      summary,
     });
     if (!queued.created && queued.resultActivityId && (queued.status === 'sent' || queued.status === 'summarized')) {
       // Sent before, but the copy was never recorded (a crash between the send and its listener).
@@ -326,7 +374,7 @@ export class CardDelivery {
   /** Records the copy of a request's card in a channel if the outbox row says Teams accepted it and no copy is recorded. */
   private async recordIfSent(requestId: string, target: ChannelTarget): Promise<void> {
     const sent = await this.outbox.byDedupeKey(`card:${requestId}:${target.conversationId}`);
-    if (!sent || !sent.result_activity_id || (sent.status !== 'sent' && sent.status !== 'summarized')) return;
+    if (!sent?.result_activity_id || (sent.status !== 'sent' && sent.status !== 'summarized')) return;
     if ((await this.store.cardPosts(requestId)).some((p) => p.conversation_id === sent.conversation_id)) return;
     const meta = parseMetaText(sent.meta);
     await this.recordCopy(requestId, sent.conversation_id, sent.service_url, sent.result_activity_id, Number(meta.version ?? 0), sent.status === 'summarized');
@@ -493,7 +541,10 @@ export class CardDelivery {
       // One tap asks again: the handler checks eligibility and shows the prefilled form.
       return notice({
         type: 'card',
-        card: reRequestCard(`Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`, row.id),
+        card: renderReRequestNotice({
+          text: `Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`,
+          requestId: row.id,
+        }),
       });
     }
     if (news) return notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news) });
@@ -563,13 +614,16 @@ export class CardDelivery {
     }
   }
 
-  private async fetchDisplay(row: ApprovalRequestRow): Promise<RequestDisplay> {
+  /** The card's context: requester, role name, approvers, signals. Never rejects (what could not be read falls back). */
+  private async fetchDisplay(row: ApprovalRequestRow, via?: ReadBatch): Promise<RequestDisplay> {
     const fallback = parseDisplay(row);
-    const signals = this.signals ? this.signals.read(row) : Promise.resolve(undefined);
+    const signals = this.signals ? this.signals.read(row, via) : Promise.resolve(undefined);
+    const ref = refOf(row);
+    const key = `${ref.kind}|${ref.roleDefinitionId.toLowerCase()}|${ref.scope.toLowerCase()}`;
     const [user, roleName, policy] = await Promise.allSettled([
-      this.directory.user(row.principal_id),
-      this.directory.roleDisplayName(refOf(row)),
-      this.directory.approvalPolicy(refOf(row)),
+      this.directory.user(row.principal_id, via),
+      this.roleNames.get(key, () => this.directory.roleDisplayName(ref)),
+      this.policies.get(key, () => this.directory.approvalPolicy(ref)),
     ]);
     for (const r of [user, roleName, policy])
       if (r.status === 'rejected') this.log.warn({ err: errInfo(r.reason), requestId: row.id }, 'card context incomplete');
@@ -579,6 +633,7 @@ export class CardDelivery {
       approverIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverIds : [],
       escalationApproverIds: policy.status === 'fulfilled' && policy.value ? policy.value.escalationApproverIds : [],
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
+      approverGroupIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverGroupIds : undefined,
       signals: await signals,
     };
   }
@@ -586,6 +641,45 @@ export class CardDelivery {
 
 const CARD = 'approval-card';
 const NOTICE = 'requester-notice';
+/**
+ * Background card posts at a time (postCardsSoon). A card's three Graph reads go in one batch with those of
+ * the cards posted alongside it: six cards' reads fit one $batch (Graph takes 20).
+ */
+const POSTING_LANES = 6;
+/**
+ * How long a role's name and approval policy read for one card serve the next cards of the role. The card
+ * shows the approvers PIM lists; a decision never relies on this copy (it reads the policy and PIM's
+ * approval steps afresh), so a minute's delay in a changed approver list only delays who sees buttons.
+ */
+const ROLE_NAME_TTL_MS = 60 * 60_000;
+const POLICY_TTL_MS = 60_000;
+
+/**
+ * Values read per key, kept for `ttlMs` from when the read started; concurrent reads of a key share one
+ * call; a failed read is not kept (the next card reads again). Bounded: the oldest keys go first.
+ */
+class TtlCache<T> {
+  private readonly entries = new Map<string, { at: number; value: Promise<T> }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 1000,
+  ) {}
+
+  get(key: string, read: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    const value = read();
+    this.entries.delete(key);
+    this.entries.set(key, { at: now, value });
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    return value;
+  }
+}
 /**
  * How far back the sweep looks for closed requests whose requester notice is owed: everything owed in it is
  * paged through. Kept well inside the outbox's retention (a week), so a pruned notice row is never re-sent.
@@ -600,7 +694,11 @@ const UPDATE = 'card-update';
  * while the request waits, so the line says what its approval card says (releaseLine).
  */
 export function summaryEntryOf(row: ApprovalRequestRow): SummaryEntry {
-  const data = cardDataOf(row, new Date(row.created_at));
+  return summaryEntryFrom(row, cardDataOf(row, new Date(row.created_at)));
+}
+
+/** The summary line from the card data already built for the row (the line shows no time-dependent text). */
+function summaryEntryFrom(row: ApprovalRequestRow, data: ApprovalCardData): SummaryEntry {
   return {
     requestId: row.id,
     version: row.version,

@@ -1,4 +1,4 @@
-import { Attachment, CardFactory, CloudAdapter, ConversationReference, MessageFactory, TurnContext } from 'botbuilder';
+import { type Attachment, CardFactory, type CloudAdapter, type ConversationReference, MessageFactory, type TurnContext } from 'botbuilder';
 import type { ChannelTarget } from '../services/config/config';
 
 /** Port: what the approval flows need from Teams. Adapters hold the Bot Connector calls. */

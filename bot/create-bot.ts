@@ -1,17 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { ClientCertificateCredential, ClientSecretCredential, TokenCredential } from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { AuthenticationConstants, CertificateServiceClientCredentialsFactory } from 'botframework-connector';
 import { CallerIdConstants } from 'botbuilder';
-import pino, { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import type { AppConfig } from '../services/config/config';
 import { createPimTokenValidator } from '../services/auth/pim-caller-token';
 import { tenantSigningKeys } from '../services/auth/tenant-keys';
 import { createUserTokenVerifier } from '../services/auth/user-token';
 import { GraphDirectory } from '../services/graph/directory';
 import { ArmAzureReads, ArmClient, ArmPimApprovals } from '../services/graph/arm';
-import { refOf } from './approval-view';
+import { parseDisplay, refOf } from './approval-view';
 import { createGraphClient } from '../services/graph/graph-client';
 import { GraphPimApprovals, type PimApprovals } from '../services/graph/pim-approvals';
 import type { ApprovalRequestRow } from '../services/store/store';
@@ -187,6 +187,21 @@ export async function startBot(
   const connectorAppId = config.bot.authenticateChannel ? config.bot.appId : '';
   const onThrottled = () => metrics.teamsThrottled();
   const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { onThrottled });
+  if (config.mode === 'production' && !config.teamsApp) {
+    log.warn(
+      "TEAMS_APP_MANIFEST_ID is not set: a message to a personal chat whose answer Teams lost cannot be looked for, and may show twice (docs/operations.md, 'Exactly once in Teams')",
+    );
+  }
+  if (config.mode === 'production') {
+    const noTeam = Object.entries(config.approverChannels)
+      .filter(([, c]) => !c.teamId)
+      .map(([k]) => k);
+    if (noTeam.length > 0)
+      log.warn(
+        { channels: noTeam },
+        "APPROVER_CHANNELS entries without teamId: a card whose post answer Teams lost cannot be looked for, and may show twice (docs/operations.md, 'Exactly once in Teams')",
+      );
+  }
   const personalChats = config.teamsApp
     ? new GraphPersonalChats(appGraph, {
         manifestId: config.teamsApp.manifestId,
@@ -241,7 +256,8 @@ export async function startBot(
   /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
   const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
     const obo = oboFor(sso);
-    if (row.kind === 'azureResource') return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo, { metrics }), refOf(row));
+    if (row.kind === 'azureResource')
+      return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo, { metrics }), refOf(row), parseDisplay(row).pimApprovalId);
     return new GraphPimApprovals(
       createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }),
       row.kind === 'group' ? 'group' : 'entraRole',

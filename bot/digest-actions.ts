@@ -1,7 +1,7 @@
 import type { TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AuditVerb, auditNoteInputId, DigestVerb } from '../cards/digest';
+import { AuditVerb, type AuditVerbName, auditNoteInputId, DigestVerb, type DigestVerbName, renderAdminAskCard } from '../cards/digest';
 import { formatTime } from '../cards/chat';
 import { AuditReviewError, AuditReviews } from '../services/digests';
 import { classifyRefusal } from '../services/elevation/activation-problems';
@@ -11,11 +11,12 @@ import type { UserProfile } from '../services/graph/directory';
 import type { Store } from '../services/store/store';
 import { digestActionEntry } from '../services/audit/entries';
 import type { AuditEntry } from '../services/audit/audit-trail';
-import type { InvokeBody } from './approver-token';
 import { EXTEND_WINDOW_DAYS, refusalText, type ChatSignIn } from './chat/chat-commands';
 import type { ChatNotifier } from './chat-notifier';
 import { escapeXml } from './chat-notifier';
 import { errInfo } from './card-delivery';
+import { assertNever } from '../services/approvals/request-lifecycle';
+import { errorAnswer, type InvokeBody, messageAnswer } from './teams/invoke-answers';
 
 /** How long an extension asks for; administrators can shorten it when they approve. */
 const EXTEND_BY_DAYS = 90;
@@ -28,15 +29,6 @@ const digestData = z.object({
 });
 const auditData = z.object({ requestId: z.string().uuid() }).passthrough();
 const invokeValue = z.object({ action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: z.record(z.unknown()) }) });
-
-/** A message Teams shows under the card without replacing it (the digest keeps its other entries). */
-function message(text: string): InvokeBody {
-  return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text };
-}
-
-function error(text: string): InvokeBody {
-  return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: '400', message: text } };
-}
 
 /**
  * The digest cards' buttons. Extend and "no longer needed" act on the clicker's own assignment as PIM
@@ -65,32 +57,29 @@ export class DigestActions {
     return this.deps.now?.() ?? new Date();
   }
 
-  static handles(verb: string): boolean {
-    return verb.startsWith('digest.') || verb.startsWith('audit.');
-  }
-
-  async handle(ctx: TurnContext): Promise<InvokeBody> {
+  /** A click on a digest card; `verb` is the one the card-action registry routed here. */
+  async handle(ctx: TurnContext, verb: DigestVerbName | AuditVerbName): Promise<InvokeBody> {
     const parsed = invokeValue.safeParse(ctx.activity.value);
-    if (!parsed.success) return error('This card action is not one the bot understands.');
-    const { verb, data } = parsed.data.action;
+    if (!parsed.success) return errorAnswer(400, 'This card action is not one the bot understands.');
+    const { data } = parsed.data.action;
     const userId = ctx.activity.from?.aadObjectId?.toLowerCase();
-    if (!userId) return error('Teams sent no Entra object id for you.');
+    if (!userId) return errorAnswer(400, 'Teams sent no Entra object id for you.');
     switch (verb) {
       case DigestVerb.Extend:
       case DigestVerb.Release: {
         const d = digestData.safeParse(data);
-        if (!d.success) return error('This digest entry is not one the bot understands; open the latest digest.');
+        if (!d.success) return errorAnswer(400, 'This digest entry is not one the bot understands; open the latest digest.');
         return verb === DigestVerb.Extend ? this.extend(ctx, userId, d.data) : this.release(ctx, userId, d.data);
       }
       case AuditVerb.LooksRight:
       case AuditVerb.Flag: {
         const d = auditData.safeParse(data);
-        if (!d.success) return error('This spot-audit entry is not one the bot understands; open the latest digest.');
+        if (!d.success) return errorAnswer(400, 'This spot-audit entry is not one the bot understands; open the latest digest.');
         const note = typeof data[auditNoteInputId(d.data.requestId)] === 'string' ? String(data[auditNoteInputId(d.data.requestId)]) : null;
         return this.review(userId, d.data.requestId, verb === AuditVerb.Flag ? 'flag' : 'looksRight', note);
       }
       default:
-        return error(`Unknown action '${verb.slice(0, 64)}'.`);
+        return assertNever(verb);
     }
   }
 
@@ -101,10 +90,11 @@ export class DigestActions {
     const mine = (await svc.eligible()).find(
       (t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase(),
     );
-    if (!mine) return message('PIM no longer lists this eligibility for you, so there is nothing to extend.');
-    if (!mine.eligibleUntil) return message(`Your eligibility for ${mine.displayName} does not expire.`);
+    if (!mine) return messageAnswer('PIM no longer lists this eligibility for you, so there is nothing to extend.');
+    if (!mine.eligibleUntil) return messageAnswer(`Your eligibility for ${mine.displayName} does not expire.`);
     const opens = Date.parse(mine.eligibleUntil) - EXTEND_WINDOW_DAYS * 86_400_000;
-    if (opens > this.now().getTime()) return message(`PIM accepts an extension of ${mine.displayName} from ${formatTime(new Date(opens).toISOString())}.`);
+    if (opens > this.now().getTime())
+      return messageAnswer(`PIM accepts an extension of ${mine.displayName} from ${formatTime(new Date(opens).toISOString())}.`);
     if (d.kind === 'group' || d.assignment === 'active') {
       // PIM for Groups has no self-extension, and admin-made active assignments are extended by admins.
       const told = await this.tellAdmins(
@@ -113,7 +103,7 @@ export class DigestActions {
         d,
       );
       await this.audited(digestActionEntry(userId, { action: 'extend', outcome: told.posted ? 'admins_asked' : 'not_delivered', target: d }, this.now()));
-      return message(
+      return messageAnswer(
         told.posted
           ? `PIM has no self-extension for this, so I asked ${told.owners.length ? `the group's owners (${told.owners.join(', ')}) and ` : ''}your PIM administrators to extend ${mine.displayName}.`
           : 'PIM has no self-extension for this; ask your PIM administrators to extend it.',
@@ -130,11 +120,11 @@ export class DigestActions {
       await this.audited(
         digestActionEntry(userId, { action: 'extend', outcome: 'requested', target: d, pimRequestId: r.pimRequestId, status: r.status }, this.now()),
       );
-      return message(`Asked PIM to extend your eligibility for ${mine.displayName}; your administrators decide (status ${r.status}).`);
+      return messageAnswer(`Asked PIM to extend your eligibility for ${mine.displayName}; your administrators decide (status ${r.status}).`);
     } catch (err) {
       const refusal = classifyRefusal(err);
       await this.audited(digestActionEntry(userId, { action: 'extend', outcome: 'refused', target: d, status: refusal.kind }, this.now()));
-      return message(refusalText(refusal, `PIM did not accept the extension of ${mine.displayName}`));
+      return messageAnswer(refusalText(refusal, `PIM did not accept the extension of ${mine.displayName}`));
     }
   }
 
@@ -144,7 +134,7 @@ export class DigestActions {
     const mine = (await this.deps.selfServiceFor(sso.token).eligible()).find(
       (t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase(),
     );
-    if (!mine) return message('PIM no longer lists this for you: nothing to remove.');
+    if (!mine) return messageAnswer('PIM no longer lists this for you: nothing to remove.');
     // PIM has no self-removal of an eligibility: an administrator removes it.
     const told = await this.tellAdmins(
       userId,
@@ -152,7 +142,7 @@ export class DigestActions {
       d,
     );
     await this.audited(digestActionEntry(userId, { action: 'release', outcome: told.posted ? 'admins_told' : 'not_delivered', target: d }, this.now()));
-    return message(
+    return messageAnswer(
       told.posted
         ? `Thanks: I told ${told.owners.length ? `the group's owners (${told.owners.join(', ')}) and ` : ''}your PIM administrators you no longer need ${mine.displayName}.`
         : 'Tell your PIM administrators you no longer need it; no admin channel is configured here.',
@@ -169,8 +159,7 @@ export class DigestActions {
       .user(userId)
       .then((u) => `${u.displayName} (${u.userPrincipalName})`)
       .catch(() => userId);
-    const card = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: `${who} ${what}` }] }] };
-    const posted = await this.deps.notifier.postCard(this.deps.adminChannel, card);
+    const posted = await this.deps.notifier.postCard(this.deps.adminChannel, renderAdminAskCard({ requester: who, ask: what }));
     if (d.kind !== 'group') return { posted: true, owners: [] };
     const ownerIds = await this.deps.directory.groupOwners(d.scope).catch((err: unknown) => {
       this.deps.log.warn({ err: errInfo(err), groupId: d.scope }, 'group owners unavailable; only the admin channel was told');
@@ -208,7 +197,7 @@ export class DigestActions {
   private async review(userId: string, requestId: string, verdict: 'looksRight' | 'flag', note: string | null): Promise<InvokeBody> {
     const approval = await this.deps.store.getRequest(requestId);
     // The digest only offers approvals the bot stored; any other id was not put on a card by the bot.
-    if (!approval) return error('This approval is not known to the bot. Open the latest digest and review from its card.');
+    if (!approval) return errorAnswer(400, 'This approval is not known to the bot. Open the latest digest and review from its card.');
     const name = await this.deps.directory
       .user(userId)
       .then((u) => u.displayName)
@@ -216,7 +205,7 @@ export class DigestActions {
     try {
       await this.audit.record(requestId, userId, verdict, note, approval, name);
     } catch (err) {
-      if (err instanceof AuditReviewError) return message(err.message);
+      if (err instanceof AuditReviewError) return messageAnswer(err.message);
       throw err;
     }
     await this.audited(
@@ -226,6 +215,8 @@ export class DigestActions {
         this.now(),
       ),
     );
-    return message(verdict === 'flag' ? 'Flagged. The flag is listed in the next admin digest.' : 'Recorded: looks right. Thanks for the second pair of eyes.');
+    return messageAnswer(
+      verdict === 'flag' ? 'Flagged. The flag is listed in the next admin digest.' : 'Recorded: looks right. Thanks for the second pair of eyes.',
+    );
   }
 }

@@ -156,7 +156,7 @@ export class DailyDigests {
     return next;
   }
 
-  private async sendUserDigest(job: JobRun, now: Date): Promise<void | { rescheduleAt: Date }> {
+  private async sendUserDigest(job: JobRun, now: Date): Promise<{ rescheduleAt: Date } | undefined> {
     const p = job.payload as UserDigestPayload;
     const userId = p.digest.principalId.toLowerCase();
     const log = this.deps.log.child({ userId });
@@ -176,7 +176,7 @@ export class DailyDigests {
         if (sent === 'sent') return;
       }
     }
-    const laterToday = (): void | { rescheduleAt: Date } => {
+    const laterToday = (): { rescheduleAt: Date } | undefined => {
       // No way to reach the user now: try again through their day, so a user who opens the chat later
       // still gets today's digest.
       const retry = new Date(now.getTime() + NO_CONVERSATION_RETRY_MS);

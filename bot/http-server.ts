@@ -106,7 +106,7 @@ export const SERVER_LIMITS: Readonly<ServerLimits> = {
 
 export interface BotRequest extends RestifyModule.Request {
   /** The parsed JSON body on routes with `jsonBody` (botbuilder's adapter reads it from here). */
-  body?: any;
+  body?: unknown;
   correlationId: string;
 }
 

@@ -1,9 +1,9 @@
-import { ConfigError, loadConfig } from '../services/config/config';
+import { type AppConfig, ConfigError, loadConfig } from '../services/config/config';
 import { startBot } from './create-bot';
 
 /** Entry point: read the config once, start, stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
-  let config;
+  let config: AppConfig;
   try {
     config = loadConfig(process.env);
   } catch (err) {

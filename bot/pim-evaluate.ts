@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { AZURE_RETRY_WINDOW_MS } from '../services/decision/activation-request';
-import { DecisionPorts, evaluateActivation, Verdict } from '../services/decision/evaluate-activation';
+import { type DecisionPorts, evaluateActivation, type Verdict } from '../services/decision/evaluate-activation';
 import type { DecisionPolicy } from '../services/decision/policy';
 import type { PimCaller } from '../services/auth/pim-caller-token';
 import type { Store } from '../services/store/store';
@@ -14,7 +14,7 @@ import type { ActivationRequest } from '../services/decision/activation-request'
 import type { EvaluationRow } from '../services/store/store';
 import { approvalKeyOf, calloutDigestOf, contentOfRequest, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
-import { errorResult, HttpError, HttpResult, readPimCallout } from './http-body';
+import { errorResult, HttpError, type HttpResult, readPimCallout } from './http-body';
 
 export { MAX_BODY_BYTES } from './http-body';
 export type { HttpResult } from './http-body';
@@ -155,7 +155,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
         // The card is bound to PIM's own copy before it is posted (card-delivery): with a conflict this
         // callout may be the one that matches, so an approval left unbound by the first is looked at again.
         if (conflictWith && approval.unbound_at && !approval.cards_posted_at) await deps.store.markUnbound(approval.id, null);
-        deps.delivery.kick(() => deps.delivery.postCards(approval.id));
+        deps.delivery.postCardsSoon(approval.id);
       }
     }
     return answer(row.evaluation_id, row.outcome, JSON.parse(row.reasons) as string[]);

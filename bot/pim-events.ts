@@ -3,16 +3,16 @@ import { requestClosedEntry } from '../services/audit/entries';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { BotHttpServer, BotResponse } from './http-server';
-import { createPimTokenValidator, PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
+import { createPimTokenValidator, type PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
 import type { AppConfig } from '../services/config/config';
 import { checkSignatureHeaders, EventSignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../services/events/event-signature';
-import { EventShapeError, InboundEvent, parseInboundEvent } from '../services/events/inbound-event';
+import { EventShapeError, type InboundEvent, parseInboundEvent } from '../services/events/inbound-event';
 import { activeUntilOf, outcomeOfPimStatus, planPostApproval } from '../services/events/post-approval';
 import type { RequestStatus } from '../services/approvals/request-lifecycle';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
 import type { CardDelivery } from './card-delivery';
-import { errorResult, HttpError, HttpResult, parseJson, readBody, readPimCallout, requireJsonContentType, tokenRefusal } from './http-body';
+import { errorResult, HttpError, type HttpResult, parseJson, readBody, readPimCallout, requireJsonContentType, tokenRefusal } from './http-body';
 
 /** Another writer (an approver's click, the sweeper) can change the row between our read and write; a few rereads settle it. */
 const CAS_ATTEMPTS = 5;

@@ -120,7 +120,7 @@ export class ReminderLadder {
     return inQuietHours(now, q) ? q : null;
   }
 
-  private async run(job: JobRun, now: Date): Promise<void | { rescheduleAt: Date }> {
+  private async run(job: JobRun, now: Date): Promise<{ rescheduleAt: Date } | undefined> {
     const requestId = (job.payload as { requestId?: string } | null)?.requestId ?? job.id.slice(LADDER_JOB.length + 1);
     let row = await this.deps.store.getRequest(requestId);
     if (!row || !OPEN.has(row.status)) return; // decided, expired or cancelled: the ladder ends here

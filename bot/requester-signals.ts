@@ -3,6 +3,7 @@ import type { ApprovalRiskBlock, ApprovalHistoryBlock } from '../cards/approval-
 import { agoText, historyLine, storeHistoryEntries, summarizeHistory, type HistoryEntry, type RequesterHistory } from '../services/approvals/requester-history';
 import { activeRiskOf, riskLevelText } from '../services/decision/identity-risk';
 import type { GraphActivationHistory } from '../services/graph/activation-history';
+import type { ReadBatch } from '../services/graph/read-batch';
 import type { IdentityRiskSignals, RiskDetectionSummary, UserRiskRecord } from '../services/integrations/ports';
 import type { ApprovalRequestRow, Store } from '../services/store/store';
 
@@ -33,9 +34,10 @@ export interface RequesterSignalsDeps {
 export class RequesterSignalsReader {
   constructor(private readonly deps: RequesterSignalsDeps) {}
 
-  async read(row: ApprovalRequestRow): Promise<RequesterSignals> {
+  /** `via`: a Graph read batch the PIM history read may travel in, with the card's other reads. */
+  async read(row: ApprovalRequestRow, via?: ReadBatch): Promise<RequesterSignals> {
     const now = this.deps.now?.() ?? new Date();
-    const [risk, history] = await Promise.all([this.risk(row, now), this.history(row, now)]);
+    const [risk, history] = await Promise.all([this.risk(row, now), this.history(row, now, via)]);
     return { ...(risk ? { identityRisk: risk } : {}), history };
   }
 
@@ -50,12 +52,12 @@ export class RequesterSignalsReader {
     }
   }
 
-  private async history(row: ApprovalRequestRow, now: Date): Promise<NonNullable<RequesterSignals['history']>> {
+  private async history(row: ApprovalRequestRow, now: Date, via?: ReadBatch): Promise<NonNullable<RequesterSignals['history']>> {
     const target = { kind: row.kind, principalId: row.principal_id, roleDefinitionId: row.role_definition_id, scope: row.scope };
     try {
       const [stored, pim] = await Promise.all([
         this.deps.store.requestHistory(target),
-        this.deps.pimHistory ? this.deps.pimHistory.entries(target) : Promise.resolve([] as HistoryEntry[]),
+        this.deps.pimHistory ? this.deps.pimHistory.entries(target, undefined, via) : Promise.resolve([] as HistoryEntry[]),
       ]);
       const entries = [...pim, ...storeHistoryEntries(stored.approvals, stored.evaluations)];
       // The request on the card is not its own history: neither its PIM id nor (Azure) its evaluation's key.

@@ -50,7 +50,7 @@ describe('the envelope of an activity on /api/messages', () => {
     const result = refuseMalformedActivity(body);
     expect(result?.status).toBe(400);
     expect(result?.body).toMatchObject({ error: { code: 'invalid_activity', message: expect.stringMatching(/activity/) } });
-    expect((result?.body as { error: { field?: string } }).error.field ?? '').toBe(field);
+    expect((result!.body as { error: { field?: string } }).error.field ?? '').toBe(field);
   });
 
   it.each([

@@ -2,21 +2,23 @@ import type { IncomingMessage } from 'node:http';
 import { ActivityTypes, TurnContext } from 'botbuilder';
 import { Application } from '@microsoft/teams-ai/lib/Application';
 import type { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter';
-import { TurnState } from '@microsoft/teams-ai/lib/TurnState';
+import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { errorResult, HttpError, HttpResult, requireJsonContentType } from './http-body';
+import { errorResult, HttpError, type HttpResult, requireJsonContentType } from './http-body';
 import type { Store } from '../services/store/store';
 import type { ApprovalActions } from './approval-actions';
 import type { ChatCommands } from './chat/chat-commands';
-import { DigestActions } from './digest-actions';
+import type { DigestActions } from './digest-actions';
 import type { Metrics } from '../services/observability/metrics';
 import { isLoopbackServiceUrl } from './demo-containment';
+import { cardActionRegistry, createCardActions } from './teams/card-actions';
+import { invokeResponse } from './teams/invoke-answers';
 
 /**
  * The Teams surface: teams-ai routes. Card actions are an invoke route (answered first; Teams waits
- * only a few seconds). Installs and messages record the conversation reference so the bot can tell
- * requesters what happened.
+ * only a few seconds), routed by verb through the card-action registry (teams/card-actions.ts). Installs
+ * and messages record the conversation reference so the bot can tell requesters what happened.
  */
 export function createTeamsApp(opts: {
   adapter: TeamsAdapter;
@@ -36,6 +38,7 @@ export function createTeamsApp(opts: {
 }): Application<TurnState> {
   const { adapter, botAppId, store, actions, chat, digestActions, log } = opts;
   const app = new Application<TurnState>({ adapter, botAppId, removeRecipientMention: true, startTypingTimer: false, longRunningMessages: false });
+  const answerCardAction = createCardActions(cardActionRegistry({ approval: actions, chat, digest: digestActions }), { log, metrics: opts.metrics });
 
   if (opts.loopbackServiceUrlsOnly) {
     app.turn('beforeTurn', async (ctx) => {
@@ -46,7 +49,7 @@ export function createTeamsApp(opts: {
         const refused = errorResult(
           new HttpError(403, 'demo_service_url_not_allowed', "Demo mode talks only to a Bot Connector on loopback (the Teams playground's).", 'serviceUrl'),
         );
-        await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: refused.status, body: refused.body } });
+        await ctx.sendActivity(invokeResponse(refused.body, refused.status));
       }
       return false;
     });
@@ -55,26 +58,8 @@ export function createTeamsApp(opts: {
   app.addRoute(
     async (ctx) => ctx.activity.type === ActivityTypes.Invoke && ctx.activity.name === 'adaptiveCard/action',
     async (ctx) => {
-      let body;
-      // Routing only; each handler validates the whole value. A verb that is no string goes to the approval handler, which refuses it.
-      const raw = (ctx.activity.value as { action?: { verb?: unknown } } | null | undefined)?.action?.verb;
-      const verb = typeof raw === 'string' ? raw : '';
-      const handler = verb.startsWith('chat.') ? 'chat' : DigestActions.handles(verb) ? 'digest' : 'approval';
-      try {
-        body = handler === 'chat' ? await chat.onAction(ctx) : handler === 'digest' ? await digestActions.handle(ctx) : await actions.handle(ctx);
-      } catch (err) {
-        log.error({ err: { message: (err as Error).message } }, 'card action failed');
-        body = {
-          statusCode: 500,
-          type: 'application/vnd.microsoft.error',
-          value: { code: '500', message: 'The bot hit an error; nothing was recorded. Try again.' },
-        };
-      }
-      opts.metrics?.cardAction(
-        handler,
-        typeof (body as { statusCode?: unknown } | undefined)?.statusCode === 'number' ? (body as { statusCode: number }).statusCode : 200,
-      );
-      await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body } });
+      // Routing only; each handler validates the whole value. An unknown verb is refused, naming it.
+      await ctx.sendActivity(invokeResponse(await answerCardAction(ctx)));
     },
     true,
   );
@@ -90,7 +75,7 @@ export function createTeamsApp(opts: {
         log.error({ err: { message: (err as Error).message } }, 'sign-in failed');
         result = { status: 500 };
       }
-      await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: result });
+      await ctx.sendActivity(invokeResponse(result.body, result.status));
     },
     true,
   );
@@ -104,7 +89,7 @@ export function createTeamsApp(opts: {
       const refused = errorResult(
         new HttpError(400, 'unsupported_invoke', `This bot does not handle '${name}' invokes; it answers card actions (adaptiveCard/action) and sign-in.`),
       );
-      await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: refused.status, body: refused.body } });
+      await ctx.sendActivity(invokeResponse(refused.body, refused.status));
     },
     true,
   );

@@ -2,6 +2,7 @@ import { renderApprovalCard, type ApprovalCardData, type ApprovalHistoryBlock, t
 import { TEAMS_CARD_MAX_BYTES, validateAdaptiveCard } from './validate-card';
 
 const VIEWS: ApprovalView[] = ['approver', 'requester', 'observer', 'final'];
+// biome-ignore lint/suspicious/noTemplateCurlyInString: user text that looks like a template binding, which must be shown literally
 const HOSTILE = 'see ${requester.userPrincipalName} [click](https://evil.example) <at>Megan</at> **bold** ${1+1}';
 
 const HIGH: ApprovalRiskBlock = {

@@ -3,18 +3,19 @@ import {
   DECISION_JUSTIFICATION_INPUT_ID,
   PIM_MY_ROLES_URL,
   renderApprovalCard,
-  type AdaptiveCardJson,
   type ApprovalCardData,
   type ApprovalCheckLine,
   type ApprovalStatus,
   type ApprovalView,
 } from './approval-card';
+import type { AdaptiveCardJson } from './adaptive-card';
 import { TEAMS_CARD_MAX_BYTES, validateAdaptiveCard } from './validate-card';
 
 const VIEWS: ApprovalView[] = ['approver', 'requester', 'observer', 'final'];
 const STATUSES: ApprovalStatus[] = ['pending', 'recording', 'approved', 'denied', 'expired', 'cancelled'];
 const FINAL: ApprovalStatus[] = ['approved', 'denied', 'expired', 'cancelled'];
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: user text that looks like a template binding, which must be shown literally
 const HOSTILE = 'see ${requester.userPrincipalName} [click](https://evil.example) <at>Megan</at> **bold** ${1+1}';
 
 /** One check of each result, as the decision summarises them. */
@@ -253,7 +254,7 @@ describe('approval card', () => {
       const card = renderApprovalCard(hostile, view);
       expect(validateAdaptiveCard(card)).toEqual([]);
       expect(textRuns(card)).toContain(HOSTILE);
-      expect(textRuns(card)).toContain('• ' + HOSTILE);
+      expect(textRuns(card)).toContain(`• ${HOSTILE}`);
       expect(textRuns(card)).toContain('[Jira](https://evil.example) **INC1** <at>x</at>');
       expect(textBlocks(card).filter((text) => text.includes('evil.example') || text.includes('**'))).toEqual([]);
       // Nothing but TextRun.text may carry it: not facts, not fallbackText, not action data.
@@ -289,7 +290,7 @@ describe('approval card', () => {
       ticket: { system: long('S'), number: long('N') },
       requester: {
         displayName: long('Name '),
-        userPrincipalName: long('u') + '@contoso.com',
+        userPrincipalName: `${long('u')}@contoso.com`,
         jobTitle: long('Title '),
         department: long('Dept '),
       },

@@ -1,9 +1,14 @@
 import { Template } from 'adaptivecards-templating';
+import { assertNever } from '../services/approvals/request-lifecycle';
+import type { AdaptiveCardJson } from './adaptive-card';
 import approvalTemplate from './approval-request.json';
 import { clip, clipBytes, clipList as clipItems, type Colour, type ContainerStyle } from './card-text';
+import { compileTemplate } from './compiled-template';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const approvalTemplateParsed = new Template(approvalTemplate);
+/** Compiled once into a function of the view model (see compiled-template); the engine above renders whatever it cannot. */
+const approvalTemplateCompiled = compileTemplate(approvalTemplate);
 
 export type ApprovalView = 'approver' | 'requester' | 'observer' | 'final';
 export type ApprovalStatus = 'pending' | 'recording' | 'approved' | 'denied' | 'expired' | 'cancelled';
@@ -85,21 +90,6 @@ export const DECISION_JUSTIFICATION_INPUT_ID = 'decisionJustification';
 export interface ApprovalActionData {
   requestId: string;
   version: number;
-}
-
-export interface ExecuteActionJson {
-  type: 'Action.Execute';
-  verb: string;
-  data: ApprovalActionData;
-  [key: string]: unknown;
-}
-
-export interface AdaptiveCardJson {
-  type: 'AdaptiveCard';
-  version: string;
-  body: unknown[];
-  refresh?: { action: ExecuteActionJson; userIds?: string[] };
-  [key: string]: unknown;
 }
 
 /**
@@ -422,14 +412,11 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
  * `${...}` found inside data values, so such text is shown literally (tested).
  */
 export function renderApprovalCard(data: ApprovalCardData, view: ApprovalView): AdaptiveCardJson {
-  const card = approvalTemplateParsed.expand({ $root: toViewModel(data, view) }) as AdaptiveCardJson;
+  const model = toViewModel(data, view);
+  const card = (approvalTemplateCompiled?.(model) ?? approvalTemplateParsed.expand({ $root: model })) as AdaptiveCardJson;
   // A false `$when` on an object-valued property leaves `refresh: null`, which the schema rejects.
   if (card.refresh == null) delete card.refresh;
   // Likewise a card-level `actions` whose only entry was dropped by `$when`.
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   return card;
-}
-
-function assertNever(value: never): never {
-  throw new Error(`Unhandled value: ${String(value)}`);
 }

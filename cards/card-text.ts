@@ -9,7 +9,7 @@ export type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'atte
  */
 
 /** C0 controls (except tab and newline) and DEL carry no meaning on a card and only bloat the JSON. */
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what the pattern removes
 const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /** Explicit bidi embeddings and overrides can make "Denied" read as something else; implicit bidi still works. */

@@ -45,7 +45,7 @@ function compileSchema(): CompiledSchema {
   const card = ajv.compile({ ...rest, $id: id });
   return {
     card,
-    definition: (type) => (Object.prototype.hasOwnProperty.call(schema.definitions, type) ? ajv.getSchema(`${id}#/definitions/${type}`) : undefined),
+    definition: (type) => (Object.hasOwn(schema.definitions, type) ? ajv.getSchema(`${id}#/definitions/${type}`) : undefined),
   };
 }
 
@@ -75,7 +75,7 @@ function elementProblems(schema: CompiledSchema, root: unknown): string[] {
   const problems: string[] = [];
   const visit = (node: unknown, pointer: string): void => {
     if (Array.isArray(node)) {
-      node.forEach((child, index) => visit(child, `${pointer}/${index}`));
+      for (const [index, child] of node.entries()) visit(child, `${pointer}/${index}`);
       return;
     }
     if (typeof node !== 'object' || node === null) return;
@@ -90,7 +90,7 @@ function elementProblems(schema: CompiledSchema, root: unknown): string[] {
             problems.push(formatAjvError(error, pointer));
           } else if (error.keyword === 'anyOf' && target.path === error.instancePath) {
             const child = schema.definition(target.node.type);
-            if (child && child(target.node)) {
+            if (child?.(target.node)) {
               problems.push(`schema: ${pointer}${target.path} ${JSON.stringify(target.node.type)} is not allowed here`);
             }
           }

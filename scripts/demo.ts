@@ -24,7 +24,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 import { startBot, type RunningBot } from '../bot/create-bot';
 import { loadConfig } from '../services/config/config';
 import { ensurePki, type SimPki } from '../sim/pki';

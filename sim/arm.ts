@@ -1,6 +1,6 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
-import { parseExtensionExpiration, type PimEngine } from './pim-engine';
+import { parseExtensionExpiration, type PimEngine, type ScheduleRequestBody } from './pim-engine';
 import type { SeedAzureRole } from './seed';
 import type { ApprovalStep, PimRequest, RequestExpiration } from './state';
 import { stableGuid } from './graph-directory';
@@ -18,6 +18,8 @@ const API = {
   policyAssignments: ['2020-10-01', '2020-10-01-preview'],
 };
 
+/** An approval stage's decision as clients send it (checked by the engine's decide). */
+type ApprovalStageBody = { reviewResult?: unknown; justification?: unknown };
 type ArmCaller = { kind: 'app' | 'user'; oid: string; scopes: string[]; amr: string[]; acrs: string[] };
 
 /** ARM's casing of a request's expiration. */
@@ -275,7 +277,7 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       }
       if (req.method !== 'PUT') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
       if (who.kind !== 'user') return armError(400, 'InvalidRequest', 'Self requests (SelfActivate, SelfExtend) need a user token.');
-      const body = jsonBody<{ properties?: Record<string, any> }>(req);
+      const body = jsonBody<{ properties?: ScheduleRequestBody }>(req);
       const p = body?.properties;
       if (!p) return armError(400, 'InvalidRequestContent', 'The request content must be an object with properties.');
       const requestType = String(p.requestType).toLowerCase();
@@ -362,9 +364,9 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       if (req.method === 'GET') return json(200, stageResource(r.approval.id, stage, who.oid, r.principalId));
       if (req.method !== 'PATCH' && req.method !== 'PUT') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
       if (!who.scopes.includes('user_impersonation')) return armError(403, 'AuthorizationFailed', 'The token lacks the user_impersonation scope.');
-      const body = jsonBody<Record<string, any>>(req) ?? {};
+      const body = jsonBody<ApprovalStageBody & { properties?: unknown }>(req) ?? {};
       // The documented body is {reviewResult, justification}; some clients wrap it in properties.
-      const b = body.properties && typeof body.properties === 'object' ? body.properties : body;
+      const b: ApprovalStageBody = body.properties && typeof body.properties === 'object' ? body.properties : body;
       const result = pim.decide(r.id, who.oid, b.reviewResult, b.justification, stage.id);
       if (!result.ok) {
         const code =

@@ -1,4 +1,5 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Activity } from 'botbuilder';
 import type { AddressInfo } from 'node:net';
 import { DEMO_BOT_APP } from './seed';
 import { TeamsMessages, type TeamsMessage } from './teams-messages';
@@ -15,10 +16,19 @@ import { TeamsMessages, type TeamsMessage } from './teams-messages';
  * It serves one bot and does not check its token (the component tests' bot sends none in demo mode).
  */
 export interface RecordedActivity {
-  method: 'POST' | 'PUT' | 'DELETE';
+  method: 'POST' | 'PUT';
   conversationId: string;
   activityId: string;
-  activity: any;
+  /** The activity as the bot sent it: JSON, typed as botbuilder's, no field checked. */
+  activity: Partial<Activity>;
+}
+
+/** A delete the connector accepted (no activity). */
+export interface RecordedDelete {
+  method: 'DELETE';
+  conversationId: string;
+  activityId: string;
+  activity: null;
 }
 
 /** One request the connector answered, faults included, in arrival order. */
@@ -48,7 +58,7 @@ export interface FakeConnector {
   /** Every post Teams accepted (deleted ones too), in order. */
   posts: RecordedActivity[];
   updates: RecordedActivity[];
-  deletes: RecordedActivity[];
+  deletes: RecordedDelete[];
   /** Every request, with when it arrived and how it was answered. */
   calls: ConnectorCall[];
   /** The store behind it (Graph's view of the same messages). */
@@ -84,7 +94,7 @@ export async function startFakeConnector(options: ConnectorOptions = {}): Promis
   const botAppId = options.botAppId ?? DEMO_BOT_APP.clientId;
   const posts: RecordedActivity[] = [];
   const updates: RecordedActivity[] = [];
-  const deletes: RecordedActivity[] = [];
+  const deletes: RecordedDelete[] = [];
   const calls: ConnectorCall[] = [];
   let failures: Array<{ status: number } & FailureOptions> = [];
   const hangs: Method[] = [];
@@ -142,14 +152,14 @@ export async function startFakeConnector(options: ConnectorOptions = {}): Promis
           ? `${conversationId};messageid=${root.id}`
           : conversationId;
       const message = store.post(inThread, activity, botAppId);
-      posts.push({ method: 'POST', conversationId, activityId: message.id, activity });
+      posts.push({ method: 'POST', conversationId, activityId: message.id, activity: activity as Partial<Activity> });
       answer = JSON.stringify({ id: message.id });
     } else if (req.method === 'PUT' && target) {
       const activity = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       // Teams answers 404 for an update of a message it does not have (deleted, or another conversation's);
       // a message posted before this store existed (an id it never issued) is taken on trust.
       if (store.get(target) && !store.update(conversationId, target, activity)) status = 404;
-      else updates.push({ method: 'PUT', conversationId, activityId: target, activity });
+      else updates.push({ method: 'PUT', conversationId, activityId: target, activity: activity as Partial<Activity> });
       answer = status === 200 ? JSON.stringify({ id: target }) : JSON.stringify({ error: { code: 'NotFound', message: 'No such activity' } });
     } else if (req.method === 'DELETE' && target) {
       if (!store.delete(conversationId, target)) status = 404;

@@ -1,7 +1,7 @@
 import type { SimContext, CustomExtensionConfig } from './context';
 import { parseFaultSpec, type Faults } from './faults';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
-import type { PimEngine } from './pim-engine';
+import type { ActivationResult, PimEngine, ScheduleRequestBody } from './pim-engine';
 import type { Router } from './router';
 import type { PimRequest } from './state';
 import { issueUserAssertion, sessionClaims } from './user-tokens';
@@ -72,7 +72,7 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
       ticketSystem: str(b.ticketSystem) ?? (str(b.ticketNumber) ? 'ServiceNow' : null),
     };
     // A portal activation: the portal already challenged MFA. Three forms: role, group, azureRole.
-    let result;
+    let result: ActivationResult;
     if (b.group !== undefined) {
       const found = ctx.state.pimGroup(str(b.group));
       if (!found) return ctlError(400, 'InvalidGroup', `group: no PIM-enabled group named or with id '${String(b.group)}'.`);
@@ -93,7 +93,7 @@ export function registerControl(router: Router, ctx: SimContext, pim: PimEngine,
 
   // PIM holds a request as this callout body describes it, without calling the extension (tests that play PIM's callout).
   router.add('POST', '/_sim/requests/adopt', (req) => {
-    const result = pim.adopt(body(req) as Record<string, any>);
+    const result = pim.adopt(body(req) as ScheduleRequestBody);
     if (!result.ok) return ctlError(400, result.code, result.message);
     return json(201, controlView(result.request));
   });

@@ -43,7 +43,10 @@ interface PendingDevice {
 const pendingByState = new WeakMap<SimState, Map<string, PendingDevice>>();
 function pending(state: SimState): Map<string, PendingDevice> {
   let m = pendingByState.get(state);
-  if (!m) pendingByState.set(state, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    pendingByState.set(state, m);
+  }
   return m;
 }
 

@@ -19,7 +19,31 @@ import { policyIdOf, policyTargets } from './graph-directory';
 
 export const CUSTOM_EXTENSION_RULE_ID = 'CustomExtension_PreApproval_EndUser_Assignment';
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
+
+/** An application's `api`: the parts Entra's checks read, typed as Graph documents them (bodies are merged in unchecked). */
+interface AppApiJson {
+  requestedAccessTokenVersion?: unknown;
+  oauth2PermissionScopes?: Array<{ id?: unknown; value?: unknown }>;
+  preAuthorizedApplications?: Array<{ delegatedPermissionIds?: unknown[] }>;
+  [key: string]: unknown;
+}
+
+/** A PIM custom extension as posted and stored; `extensionProblem` checks the fields PIM needs before one is stored. */
+interface CustomExtensionJson {
+  '@odata.type'?: unknown;
+  id?: string;
+  displayName?: unknown;
+  description?: unknown;
+  endpointConfiguration?: { '@odata.type'?: unknown; targetUrl?: unknown } | null;
+  authenticationConfiguration?: { '@odata.type'?: unknown; resourceId?: unknown } | null;
+  clientConfiguration?: { '@odata.type'?: unknown; timeoutInMilliseconds?: number | null; maximumRetries?: number | null } | null;
+  resourceType?: unknown;
+  customAttributes?: unknown;
+  [key: string]: unknown;
+}
+
+const TOKEN_AUTHENTICATIONS: readonly unknown[] = ['#microsoft.graph.azureAdTokenAuthentication', '#microsoft.graph.azureAdPopTokenAuthentication'];
 
 interface StoredPassword {
   keyId: string;
@@ -38,7 +62,7 @@ interface StoredApp {
   createdDateTime: string;
   signInAudience: string;
   identifierUris: string[];
-  api: Json;
+  api: AppApiJson;
   requiredResourceAccess: Json[];
   web: Json;
   keyCredentials: Json[];
@@ -48,7 +72,7 @@ interface StoredApp {
 interface DirectoryApps {
   apps: Map<string, StoredApp>;
   servicePrincipals: Map<string, { id: string; appId: string; displayName: string }>;
-  extensions: Map<string, Json>;
+  extensions: Map<string, CustomExtensionJson & { id: string }>;
   /** Custom extension rule per policy id. */
   rules: Map<string, { customExtensionId: string | null; isEnabled: boolean }>;
 }
@@ -56,7 +80,10 @@ interface DirectoryApps {
 const byState = new WeakMap<SimState, DirectoryApps>();
 export function directoryApps(state: SimState): DirectoryApps {
   let d = byState.get(state);
-  if (!d) byState.set(state, (d = { apps: new Map(), servicePrincipals: new Map(), extensions: new Map(), rules: new Map() }));
+  if (!d) {
+    d = { apps: new Map(), servicePrincipals: new Map(), extensions: new Map(), rules: new Map() };
+    byState.set(state, d);
+  }
   return d;
 }
 
@@ -89,9 +116,10 @@ export function linkedCustomExtension(ctx: SimContext, roleDefinitionId: string)
   const rule = d.rules.get(policyIdOf(ctx, t));
   const ext = rule?.isEnabled && rule.customExtensionId ? d.extensions.get(rule.customExtensionId) : undefined;
   if (!ext) return undefined;
+  // A stored extension passed extensionProblem: both are non-empty strings.
   return {
-    targetUrl: ext.endpointConfiguration.targetUrl,
-    resourceId: ext.authenticationConfiguration.resourceId,
+    targetUrl: ext.endpointConfiguration!.targetUrl as string,
+    resourceId: ext.authenticationConfiguration!.resourceId as string,
     timeoutMs: ext.clientConfiguration?.timeoutInMilliseconds ?? undefined,
     maximumRetries: ext.clientConfiguration?.maximumRetries ?? undefined,
   };
@@ -180,7 +208,7 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
       const other = [...d.apps.values()].find((x) => x.id !== a.id && x.identifierUris.some((u) => u.toLowerCase() === uri.toLowerCase()));
       if (other) return { code: 'Request_BadRequest', message: `Another object with the same value for property identifierUris already exists: '${uri}'.` };
     }
-    const scopeIds = new Set((a.api.oauth2PermissionScopes ?? []).map((s: Json) => String(s.id)));
+    const scopeIds = new Set((a.api.oauth2PermissionScopes ?? []).map((s) => String(s.id)));
     for (const s of a.api.oauth2PermissionScopes ?? []) {
       if (!GUID.test(String(s.id)) || typeof s.value !== 'string' || !s.value)
         return { code: 'Request_BadRequest', message: 'Every api.oauth2PermissionScopes entry needs a GUID id and a value.' };
@@ -352,7 +380,7 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
         'Request_ResourceNotFound',
         `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
       );
-    const pc = jsonBody<Json>(req)?.passwordCredential ?? {};
+    const pc = jsonBody<{ passwordCredential?: { endDateTime?: string; displayName?: unknown } }>(req)?.passwordCredential ?? {};
     const now = new Date();
     const end = pc.endDateTime ? new Date(pc.endDateTime) : new Date(now.getTime() + 2 * 365 * 24 * 3600_000);
     if (Number.isNaN(end.getTime()) || end <= now) return graphError(req, 400, 'Request_BadRequest', 'passwordCredential.endDateTime must be a future date.');
@@ -417,7 +445,7 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
   const canWriteExt = (c: GraphCaller) => has(c, 'PrivilegedAccess-CustomExt.ReadWrite.All');
 
   /** The fields PIM needs, checked as the create and update pages describe them. */
-  const extensionProblem = (e: Json): string | undefined => {
+  const extensionProblem = (e: CustomExtensionJson): string | undefined => {
     if (e['@odata.type'] !== '#microsoft.graph.roleManagementCustomCalloutExtension')
       return "@odata.type must be '#microsoft.graph.roleManagementCustomCalloutExtension'.";
     if (typeof e.displayName !== 'string' || !e.displayName.trim()) return 'displayName is required.';
@@ -426,12 +454,7 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
       return "endpointConfiguration must be {'@odata.type': '#microsoft.graph.httpRequestEndpoint', targetUrl: 'https://...'}.";
     }
     const auth = e.authenticationConfiguration;
-    if (
-      !auth ||
-      !['#microsoft.graph.azureAdTokenAuthentication', '#microsoft.graph.azureAdPopTokenAuthentication'].includes(auth['@odata.type']) ||
-      typeof auth.resourceId !== 'string' ||
-      !auth.resourceId
-    ) {
+    if (!auth || !TOKEN_AUTHENTICATIONS.includes(auth['@odata.type']) || typeof auth.resourceId !== 'string' || !auth.resourceId) {
       return 'authenticationConfiguration must be an azureAdTokenAuthentication with the resourceId (Application ID URI) PIM requests a token for.';
     }
     const cc = e.clientConfiguration;
@@ -456,14 +479,14 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
   });
   on('POST', EXT, (req, _p, caller) => {
     if (!canWriteExt(caller)) return denied(req, 'PrivilegedAccess-CustomExt.ReadWrite.All');
-    const b = jsonBody<Json>(req);
+    const b = jsonBody<CustomExtensionJson>(req);
     if (!b || typeof b !== 'object' || Array.isArray(b)) return badBody(req);
     const why = extensionProblem(b);
     if (why) return graphError(req, 400, 'BadRequest', why);
     const id = (typeof b.id === 'string' && GUID.test(b.id) ? b.id : randomUUID()).toLowerCase();
     if (d.extensions.has(id)) return graphError(req, 409, 'Conflict', `A custom extension with id '${id}' already exists.`);
     const now = new Date().toISOString();
-    const e: Json = {
+    const e: CustomExtensionJson & { id: string } = {
       '@odata.type': b['@odata.type'],
       id,
       displayName: b.displayName,
@@ -487,9 +510,14 @@ export function registerGraphApplications(router: Router, ctx: SimContext): void
     if (!canWriteExt(caller)) return denied(req, 'PrivilegedAccess-CustomExt.ReadWrite.All');
     const e = d.extensions.get(p.id.toLowerCase());
     if (!e) return graphError(req, 404, 'NotFound', `The custom extension '${p.id}' was not found.`);
-    const b = jsonBody<Json>(req);
+    const b = jsonBody<CustomExtensionJson>(req);
     if (!b || typeof b !== 'object' || Array.isArray(b)) return badBody(req);
-    const next: Json = { ...structuredClone(e), ...structuredClone(b), id: e.id, '@odata.type': b['@odata.type'] ?? e['@odata.type'] };
+    const next: CustomExtensionJson & { id: string } = {
+      ...structuredClone(e),
+      ...structuredClone(b),
+      id: e.id,
+      '@odata.type': b['@odata.type'] ?? e['@odata.type'],
+    };
     const why = extensionProblem(next);
     if (why) return graphError(req, 400, 'BadRequest', why);
     next.lastModifiedDateTime = new Date().toISOString();

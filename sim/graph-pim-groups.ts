@@ -1,7 +1,7 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
-import type { PimEngine } from './pim-engine';
+import type { PimEngine, ScheduleRequestBody } from './pim-engine';
 import type { AssignmentInstance, PimRequest } from './state';
 import { graphStep } from './graph-pim';
 import { applySelect, callerAcrs, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
@@ -62,7 +62,7 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
   };
 
   on('POST', `${PG}/assignmentScheduleRequests`, async (req, _p, caller) => {
-    const body = jsonBody<Record<string, any>>(req);
+    const body = jsonBody<ScheduleRequestBody>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     if (body.action === 'selfExtend' || body.action === 'selfRenew') {
       // privilegedAccessGroupAssignmentScheduleRequest's actions do not include selfExtend or selfRenew.
@@ -298,7 +298,7 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
   const approval = (req: SimRequest, id: string, caller: GraphCaller): { request: PimRequest } | SimResponse => {
     if (caller.kind !== 'user') return delegatedOnly(req, 'assignmentApprovals');
     const r = pim.get(id, 'group');
-    if (!r || !r.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
+    if (!r?.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
     return { request: r };
   };
   on(

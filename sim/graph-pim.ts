@@ -1,7 +1,7 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
-import { parseExtensionExpiration, type PimEngine } from './pim-engine';
+import { parseExtensionExpiration, type PimEngine, type ScheduleRequestBody } from './pim-engine';
 import type { ApprovalStep, AssignmentInstance, PimRequest } from './state';
 import type { SeedRole } from './seed';
 import { applySelect, callerAcrs, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
@@ -99,14 +99,14 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     caller.kind === 'user' && caller.scopes.some((s) => s === 'RoleAssignmentSchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory');
   const collectionPath = (c: PimRequest['collection']) => (c === 'assignment' ? 'roleAssignmentScheduleRequests' : 'roleEligibilityScheduleRequests');
 
-  /** A selfExtend, filed in either request collection (the caller is already checked). */
-  const selfExtend = (req: SimRequest, body: Record<string, any>, collection: PimRequest['collection']): SimResponse => {
+  /** A selfExtend, filed in either request collection (the caller and the body's principalId and roleDefinitionId are already checked). */
+  const selfExtend = (req: SimRequest, body: ScheduleRequestBody, collection: PimRequest['collection']): SimResponse => {
     const expiration = parseExtensionExpiration(body.scheduleInfo?.expiration);
     if (typeof expiration === 'string') return graphError(req, 400, 'BadRequest', expiration);
     const result = pim.extend(
       {
-        principalId: body.principalId,
-        roleDefinitionId: body.roleDefinitionId,
+        principalId: body.principalId as string,
+        roleDefinitionId: body.roleDefinitionId as string,
         justification: body.justification,
         expiration,
         startDateTime: body.scheduleInfo?.startDateTime,
@@ -124,7 +124,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
 
   // --- roleAssignmentScheduleRequests -------------------------------------------------------------
   on('POST', `${RD}/roleAssignmentScheduleRequests`, async (req, _p, caller) => {
-    const body = jsonBody<Record<string, any>>(req);
+    const body = jsonBody<ScheduleRequestBody>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     const action = body.action;
     if (action !== 'selfActivate' && action !== 'selfExtend') {
@@ -174,7 +174,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
 
   // --- roleEligibilityScheduleRequests: the documented home of a selfExtend of an eligible assignment ---
   on('POST', `${RD}/roleEligibilityScheduleRequests`, (req, _p, caller) => {
-    const body = jsonBody<Record<string, any>>(req);
+    const body = jsonBody<ScheduleRequestBody>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     if (body.action !== 'selfExtend') {
       return graphError(
@@ -403,7 +403,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
   const approval = (req: SimRequest, id: string, caller: GraphCaller): { request: PimRequest } | SimResponse => {
     if (caller.kind !== 'user') return delegatedOnly(req, 'roleAssignmentApprovals');
     const r = pim.get(id, 'entraRole');
-    if (!r || !r.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
+    if (!r?.approval) return graphError(req, 404, 'NotFound', `The approval '${id}' was not found.`);
     return { request: r };
   };
   const beta = ['beta'];

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SimContext } from './context';
-import { headerValue, json, jsonBody, type SimRequest, type SimResponse } from './http';
+import { headerValue, json, jsonBody, type SimResponse } from './http';
 import type { Router } from './router';
 
 /**

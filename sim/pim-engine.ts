@@ -55,6 +55,28 @@ export interface ExtensionInput {
   ticketSystem?: string | null;
 }
 
+/**
+ * A schedule request as clients send it to Graph (and ARM, under `properties`), and as PIM posts it to a
+ * custom extension: the fields the simulator reads, typed as the APIs document them. Nothing is checked by
+ * the type; the handlers check what PIM checks.
+ */
+export interface ScheduleRequestBody {
+  id?: string;
+  action?: string;
+  requestType?: string;
+  principalId?: string;
+  roleDefinitionId?: string;
+  directoryScopeId?: string | null;
+  groupId?: string;
+  accessId?: string;
+  justification?: string | null;
+  scheduleInfo?: {
+    startDateTime?: string | null;
+    expiration?: { type?: string; duration?: string | null; endDateTime?: string | null } | null;
+  } | null;
+  ticketInfo?: { ticketNumber?: string | null; ticketSystem?: string | null } | null;
+}
+
 export interface ActivationInput {
   principalId: string;
   roleDefinitionId: string;
@@ -375,7 +397,7 @@ export class PimEngine {
    * without calling the extension: the caller plays PIM's callout itself. Eligibility and policy rules are
    * not applied; an existing request with the id is replaced.
    */
-  adopt(body: Record<string, any>): ActivationResult {
+  adopt(body: ScheduleRequestBody): ActivationResult {
     const id = typeof body.id === 'string' ? body.id.toLowerCase() : '';
     if (!/^[0-9a-f-]{36}$/.test(id)) return { ok: false, status: 400, code: 'BadRequest', message: 'id: a request id (GUID) is required.' };
     if (typeof body.principalId !== 'string') return { ok: false, status: 400, code: 'BadRequest', message: 'principalId: required.' };
@@ -490,7 +512,7 @@ export class PimEngine {
    */
   decide(requestId: string, approverId: string, reviewResult: unknown, justification: unknown, stepId?: string): DecisionResult {
     const request = this.get(requestId);
-    if (!request || !request.approval) {
+    if (!request?.approval) {
       return { ok: false, status: 404, code: 'NotFound', message: `The approval '${requestId}' was not found.` };
     }
     const step = stepId ? request.approval.steps.find((s) => s.id.toLowerCase() === stepId.toLowerCase()) : request.approval.steps[0];

@@ -43,7 +43,7 @@ export function lazyPage<T>(
   const cursor = token.startsWith('@') ? Number(token.slice(1)) || 0 : 0;
   let skip = token && !token.startsWith('@') ? Number(token) || 0 : 0;
   const quick = opts.quick ?? {};
-  const allQuick = opts.clauses.every((c) => Object.prototype.hasOwnProperty.call(quick, c.field));
+  const allQuick = opts.clauses.every((c) => Object.hasOwn(quick, c.field));
   const quickMatch = (row: T) =>
     opts.clauses.every(({ field, value }) => {
       const v = quick[field]!(row);

@@ -13,7 +13,7 @@ const FILES = { ca: 'ca.pem', caKey: 'ca-key.pem', cert: 'sim.pem', key: 'sim-ke
 
 function serial(): string {
   // A positive serial: leading byte below 0x80 so DER does not read it as negative.
-  return '01' + forge.util.bytesToHex(forge.random.getBytesSync(15));
+  return `01${forge.util.bytesToHex(forge.random.getBytesSync(15))}`;
 }
 
 function validity(cert: forge.pki.Certificate, years: number): void {

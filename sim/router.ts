@@ -40,7 +40,9 @@ export class Router {
       pathMatched = true;
       if (r.method !== req.method) continue;
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1] ?? '')));
+      r.keys.forEach((k, i) => {
+        params[k] = decodeURIComponent(m[i + 1] ?? '');
+      });
       return { handler: r.handler, params };
     }
     return pathMatched ? 'method' : undefined;

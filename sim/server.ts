@@ -238,7 +238,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
         req = toSimRequest(raw, await readBody(raw));
         if (!req.path.startsWith('/_sim/')) {
           // Logged on arrival: a call whose caller gives up or dies before the answer is still in the log.
-          const entry: CallRecord = { time: new Date().toISOString(), method: req.method, path: req.path, query: req.query.toString(), status: 0, requestId: req.requestId };
+          const entry: CallRecord = {
+            time: new Date().toISOString(),
+            method: req.method,
+            path: req.path,
+            query: req.query.toString(),
+            status: 0,
+            requestId: req.requestId,
+          };
           record = entry;
           state.calls.push(entry);
           logged.set(req, entry);

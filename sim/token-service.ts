@@ -70,7 +70,7 @@ export function registerTokenService(router: Router, ctx: SimContext): void {
     if (denied) return denied;
     const user = ctx.state.userByChannelId(req.query.get('userId')!);
     // 404 with an empty TokenResponse is how the service says "not signed in"; botbuilder maps it to undefined.
-    if (!user || !user.accountEnabled || !ctx.state.isSignedIn(user.id)) return json(404, {});
+    if (!user?.accountEnabled || !ctx.state.isSignedIn(user.id)) return json(404, {});
     return tokenFor(req, user, req.query.get('connectionName')!);
   });
 

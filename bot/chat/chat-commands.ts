@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ActivityTypes, Attachment, CardFactory, MessageFactory, TurnContext } from 'botbuilder';
+import { ActivityTypes, type Attachment, CardFactory, MessageFactory, TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ChatVerb, formatTime, renderActivationForm, renderRoleChooser } from '../../cards/chat';
+import type { AdaptiveCardJson } from '../../cards/adaptive-card';
+import { ChatVerb, type ChatVerbName, formatTime, renderActivationForm, renderNoticeCard, renderRoleChooser, withStatusNote } from '../../cards/chat';
 import type { NaturalLanguage } from '../../services/chat/nl-planner';
 import { parseCommand, type RoleCandidate } from '../../services/chat/parse-command';
 import { checkDraft, classifyRefusal, hoursText, type ActivationRefusal, type DraftValues } from '../../services/elevation/activation-problems';
@@ -12,13 +13,14 @@ import type { PimTarget, UserProfile } from '../../services/graph/directory';
 import type { ChatDraftRow, ChatRequestRow } from '../../services/store/chat-store';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
 import { selfActivationEntry } from '../../services/audit/entries';
-import type { InvokeBody, SsoResult, UserTokenResult } from '../approver-token';
+import { assertNever } from '../../services/approvals/request-lifecycle';
+import type { SsoResult, UserTokenResult } from '../approver-token';
 import type { CardDelivery } from '../card-delivery';
 import { errInfo } from '../card-delivery';
-import { helpText, noticeCard, rolesText, statusText } from './chat-text';
+import { helpText, rolesText, statusText } from './chat-text';
 import { patchFromApproval, type ChatStatusMessages } from './status-messages';
+import { cardAnswer, errorAnswer, type InvokeBody } from '../teams/invoke-answers';
 
-const CARD = 'application/vnd.microsoft.card.adaptive';
 /** PIM opens self-extension 14 days before an assignment ends. */
 export const EXTEND_WINDOW_DAYS = 14;
 /** How long an extension asks for; administrators can shorten it when they approve. */
@@ -82,14 +84,6 @@ const cardInputs = z
   .passthrough();
 
 const invokeValue = z.object({ action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: cardInputs }) });
-
-function invokeError(statusCode: 400 | 500, message: string): InvokeBody {
-  return { statusCode, type: 'application/vnd.microsoft.error', value: { code: String(statusCode), message } };
-}
-
-function cardBody(card: object): InvokeBody {
-  return { statusCode: 200, type: CARD, value: card };
-}
 
 function asCandidate(t: EligibleTarget): RoleCandidate {
   return { id: targetKey(t), displayName: t.displayName, kind: t.kind };
@@ -329,7 +323,7 @@ export class ChatCommands {
     values: DraftValues,
     problems: string[],
     forceForm = false,
-  ): Promise<object> {
+  ): Promise<AdaptiveCardJson> {
     return renderActivationForm({
       draftId,
       target: { key: targetKey(target), title: target.displayName, kind: target.kind },
@@ -357,24 +351,24 @@ export class ChatCommands {
 
   // --- card actions -----------------------------------------------------------------------------
 
-  async onAction(ctx: TurnContext): Promise<InvokeBody> {
+  /** A click on a chat card; `verb` is the one the card-action registry routed here. */
+  async onAction(ctx: TurnContext, verb: ChatVerbName): Promise<InvokeBody> {
     const parsed = invokeValue.safeParse(ctx.activity.value);
     if (!parsed.success)
-      return invokeError(
+      return errorAnswer(
         400,
         `This card action is not one the bot understands (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}).`,
       );
-    const { verb, data } = parsed.data.action;
+    const { data } = parsed.data.action;
     const userId = ctx.activity.from?.aadObjectId?.toLowerCase();
-    if (!userId) return invokeError(400, 'Teams sent no Entra object id for you, so I cannot act for you in PIM.');
+    if (!userId) return errorAnswer(400, 'Teams sent no Entra object id for you, so I cannot act for you in PIM.');
     const log = this.deps.log.child({ userId, verb, draftId: data.draftId, chatRequestId: data.chatRequestId });
     try {
       switch (verb) {
         case ChatVerb.Choose:
           return await this.choose(ctx, userId, data.draftId, data.target);
         case ChatVerb.Submit:
-        case ChatVerb.UseMaximum:
-          return await this.submit(ctx, userId, data.draftId, valuesFrom(data), verb === ChatVerb.UseMaximum, log);
+          return await this.submit(ctx, userId, data.draftId, valuesFrom(data), log);
         case ChatVerb.Discard:
           return await this.discard(userId, data.draftId);
         case ChatVerb.CancelRequest:
@@ -386,32 +380,33 @@ export class ChatCommands {
         case ChatVerb.RequestAgain:
           return await this.againFromApproval(ctx, userId, data.requestId);
         default:
-          return invokeError(400, `Unknown action '${verb.slice(0, 64)}'.`);
+          return assertNever(verb);
       }
     } catch (err) {
       log.warn({ err: errInfo(err) }, 'chat card action failed');
-      return cardBody(noticeCard('That did not work', refusalText(classifyRefusal(err), 'PIM did not answer as expected')));
+      return cardAnswer(renderNoticeCard({ title: 'That did not work', text: refusalText(classifyRefusal(err), 'PIM did not answer as expected') }));
     }
   }
 
   private async ownDraft(userId: string, draftId: string | undefined): Promise<ChatDraftRow | InvokeBody> {
     const draft = draftId ? await this.deps.store.chat.draft(draftId) : undefined;
-    if (!draft) return invokeError(400, 'This form is not known to the bot any more. Type "activate <role>" to start again.');
-    if (draft.user_id !== userId) return invokeError(400, 'This form belongs to someone else. Type "activate <role>" in your own chat with the bot.');
+    if (!draft) return errorAnswer(400, 'This form is not known to the bot any more. Type "activate <role>" to start again.');
+    if (draft.user_id !== userId) return errorAnswer(400, 'This form belongs to someone else. Type "activate <role>" in your own chat with the bot.');
     return draft;
   }
 
   private async choose(ctx: TurnContext, userId: string, draftId: string | undefined, key: string | undefined): Promise<InvokeBody> {
     const draft = await this.ownDraft(userId, draftId);
     if ('statusCode' in draft) return draft;
-    if (draft.status !== 'open') return cardBody(noticeCard('Already done', 'This form was already used. Type "activate <role>" to start a new request.'));
-    if (!key) return invokeError(400, 'Pick a role first.');
+    if (draft.status !== 'open')
+      return cardAnswer(renderNoticeCard({ title: 'Already done', text: 'This form was already used. Type "activate <role>" to start a new request.' }));
+    if (!key) return errorAnswer(400, 'Pick a role first.');
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const eligible = await this.deps.selfServiceFor(sso.token).eligible();
     const target = eligible.find((t) => targetKey(t) === key);
     if (!target)
-      return cardBody(
+      return cardAnswer(
         renderRoleChooser({
           draftId: draft.id,
           choices: eligible.map((t) => ({ key: targetKey(t), title: t.displayName })),
@@ -421,27 +416,22 @@ export class ChatCommands {
     const policy = await this.deps.directory.activationPolicy(target);
     const values = checkDraft(emptyValues(), policy, target.displayName).values;
     await this.deps.store.chat.updateDraft(draft.id, { target: JSON.stringify(pickTarget(target)), duration_minutes: values.durationMinutes });
-    return cardBody(await this.form(draft.id, target, policy, values, [], true));
+    return cardAnswer(await this.form(draft.id, target, policy, values, [], true));
   }
 
-  private async submit(
-    ctx: TurnContext,
-    userId: string,
-    draftId: string | undefined,
-    input: Partial<DraftValues>,
-    useMaximum: boolean,
-    log: Logger,
-  ): Promise<InvokeBody> {
+  private async submit(ctx: TurnContext, userId: string, draftId: string | undefined, input: Partial<DraftValues>, log: Logger): Promise<InvokeBody> {
     const draft = await this.ownDraft(userId, draftId);
     if ('statusCode' in draft) return draft;
     if (draft.status === 'submitted' && draft.chat_request_id) {
       // A second tap, or Teams retrying the invoke: show what the first one did.
       const row = await this.deps.store.chat.request(draft.chat_request_id);
-      if (row) return cardBody(this.deps.status.card(row));
+      if (row) return cardAnswer(this.deps.status.card(row));
     }
-    if (draft.status === 'discarded') return cardBody(noticeCard('Not submitted', 'You closed this form. Type "activate <role>" to start again.'));
-    if (draft.status !== 'open') return cardBody(noticeCard('Submitting', 'This request is being sent to PIM already. Its status appears here in a moment.'));
-    if (!draft.target) return invokeError(400, 'Pick a role first.');
+    if (draft.status === 'discarded')
+      return cardAnswer(renderNoticeCard({ title: 'Not submitted', text: 'You closed this form. Type "activate <role>" to start again.' }));
+    if (draft.status !== 'open')
+      return cardAnswer(renderNoticeCard({ title: 'Submitting', text: 'This request is being sent to PIM already. Its status appears here in a moment.' }));
+    if (!draft.target) return errorAnswer(400, 'Pick a role first.');
     const target = JSON.parse(draft.target) as ActivationTarget;
     let values: DraftValues = {
       durationMinutes: input.durationMinutes ?? draft.duration_minutes,
@@ -464,22 +454,21 @@ export class ChatCommands {
     // Authorisation is PIM's eligibility now, not what the card or the draft remembered.
     if (!eligible.some((t) => sameTarget(t, target))) {
       await this.deps.store.chat.moveDraft(draft.id, 'open', 'discarded');
-      return cardBody(
-        noticeCard(
-          'Not eligible',
-          `You are not eligible for ${target.displayName} any more, so nothing was sent to PIM. Ask your PIM administrator if you still need it.`,
-        ),
+      return cardAnswer(
+        renderNoticeCard({
+          title: 'Not eligible',
+          text: `You are not eligible for ${target.displayName} any more, so nothing was sent to PIM. Ask your PIM administrator if you still need it.`,
+        }),
       );
     }
-    if (useMaximum) values = { ...values, durationMinutes: policy.maximumMinutes };
     const checked = checkDraft(values, policy, target.displayName);
     if (checked.problems.length) {
       await this.deps.store.chat.updateDraft(draft.id, draftValues(checked.values));
-      return cardBody(await this.form(draft.id, target, policy, checked.values, checked.problems));
+      return cardAnswer(await this.form(draft.id, target, policy, checked.values, checked.problems));
     }
     values = checked.values;
     if (!(await this.deps.store.chat.moveDraft(draft.id, 'open', 'submitting', draftValues(values)))) {
-      return cardBody(noticeCard('Submitting', 'This request is being sent to PIM already. Its status appears here in a moment.'));
+      return cardAnswer(renderNoticeCard({ title: 'Submitting', text: 'This request is being sent to PIM already. Its status appears here in a moment.' }));
     }
     const submittedAt = this.now();
     let submitted: SubmittedRequest;
@@ -509,7 +498,7 @@ export class ChatCommands {
     const row = await this.recordSubmission(ctx, userId, draft, target, policy, values, submitted, submittedAt);
     await this.deps.store.chat.moveDraft(draft.id, 'submitting', 'submitted', { chat_request_id: row.id });
     log.info({ pimRequestId: submitted.pimRequestId, status: submitted.status, state: row.state }, 'activation submitted');
-    return cardBody(this.deps.status.card(row));
+    return cardAnswer(this.deps.status.card(row));
   }
 
   /** The activation filed (or refused) in PIM as the user, in the audit trail; a failed append is logged, never shown as a failed request. */
@@ -629,7 +618,7 @@ export class ChatCommands {
     const title = target.displayName;
     const withPolicy = async (p: Partial<ActivationPolicy>, problems: string[], v = values) => {
       const base = policy ?? (await this.deps.directory.activationPolicy(target));
-      return cardBody(await this.form(draft.id, target, { ...base, ...p }, v, problems));
+      return cardAnswer(await this.form(draft.id, target, { ...base, ...p }, v, problems));
     };
     switch (refusal.kind) {
       case 'policy': {
@@ -676,7 +665,7 @@ export class ChatCommands {
         ]);
       }
       default:
-        return cardBody(noticeCard('Not submitted', refusalText(refusal, `PIM did not accept the request for ${title}`)));
+        return cardAnswer(renderNoticeCard({ title: 'Not submitted', text: refusalText(refusal, `PIM did not accept the request for ${title}`) }));
     }
   }
 
@@ -689,26 +678,26 @@ export class ChatCommands {
     const draft = await this.ownDraft(userId, draftId);
     if ('statusCode' in draft) return draft;
     await this.deps.store.chat.moveDraft(draft.id, 'open', 'discarded');
-    return cardBody(noticeCard('Not submitted', 'Nothing was sent to PIM. Type "activate <role>" when you need it.'));
+    return cardAnswer(renderNoticeCard({ title: 'Not submitted', text: 'Nothing was sent to PIM. Type "activate <role>" when you need it.' }));
   }
 
   private async ownRequest(userId: string, id: string | undefined): Promise<ChatRequestRow | InvokeBody> {
     const row = id ? await this.deps.store.chat.request(id) : undefined;
-    if (!row) return invokeError(400, 'This request is not known to the bot any more. Type "status" to see your requests.');
-    if (row.user_id !== userId) return invokeError(400, 'Only the person who made this request can act on it from here.');
+    if (!row) return errorAnswer(400, 'This request is not known to the bot any more. Type "status" to see your requests.');
+    if (row.user_id !== userId) return errorAnswer(400, 'Only the person who made this request can act on it from here.');
     return row;
   }
 
   private async cancelFromCard(ctx: TurnContext, userId: string, id: string | undefined, log: Logger): Promise<InvokeBody> {
     const row = await this.ownRequest(userId, id);
     if ('statusCode' in row) return row;
-    if (row.state !== 'pending') return cardBody(this.deps.status.card(row));
+    if (row.state !== 'pending') return cardAnswer(this.deps.status.card(row));
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const updated = await this.cancelTracked(this.deps.selfServiceFor(sso.token), row, log);
-    if (typeof updated === 'string') return cardBody(noticeCard('Not cancelled', updated));
+    if (typeof updated === 'string') return cardAnswer(renderNoticeCard({ title: 'Not cancelled', text: updated }));
     await this.deps.store.chat.markRendered(updated.id, updated.version, ctx.activity.replyToId ?? updated.activity_id ?? '');
-    return cardBody(this.deps.status.card(updated));
+    return cardAnswer(this.deps.status.card(updated));
   }
 
   /** Cancels in PIM, then closes the chat request and the approvers' card. A string is the reason it could not. */
@@ -759,7 +748,7 @@ export class ChatCommands {
         row.time_zone ?? 'UTC',
       );
     }
-    return cardBody(this.deps.status.card(row));
+    return cardAnswer(this.deps.status.card(row));
   }
 
   private async remindFromCard(userId: string, id: string | undefined): Promise<InvokeBody> {
@@ -769,8 +758,7 @@ export class ChatCommands {
     const said =
       approval && this.deps.reminders ? await this.deps.reminders.remindNow(approval, userId) : 'This request has no approval card to remind anyone about.';
     // The status card stays as it is, with what happened underneath.
-    const card = this.deps.status.card(row) as { body: unknown[] };
-    return cardBody({ ...card, body: [...card.body, { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: said, isSubtle: true }] }] });
+    return cardAnswer(withStatusNote(this.deps.status.card(row), said));
   }
 
   /** "remind": the user's one waiting request, or which one when there are several. */
@@ -788,8 +776,8 @@ export class ChatCommands {
   /** The one-tap re-request offered when PIM dropped (or a human denied) a request made outside this chat. */
   private async againFromApproval(ctx: TurnContext, userId: string, requestId: string | undefined): Promise<InvokeBody> {
     const row = requestId ? await this.deps.store.getRequest(requestId) : undefined;
-    if (!row) return invokeError(400, 'This request is not known to the bot any more. Type "activate <role>" to ask again.');
-    if (row.principal_id.toLowerCase() !== userId) return invokeError(400, 'Only the person who made this request can ask for it again.');
+    if (!row) return errorAnswer(400, 'This request is not known to the bot any more. Type "activate <role>" to ask again.');
+    if (row.principal_id.toLowerCase() !== userId) return errorAnswer(400, 'Only the person who made this request can ask for it again.');
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const svc = this.deps.selfServiceFor(sso.token);
@@ -797,7 +785,10 @@ export class ChatCommands {
       (t) =>
         t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase(),
     );
-    if (!target) return cardBody(noticeCard('Not eligible', 'You are not eligible for that role any more. Ask your PIM administrator if you still need it.'));
+    if (!target)
+      return cardAnswer(
+        renderNoticeCard({ title: 'Not eligible', text: 'You are not eligible for that role any more. Ask your PIM administrator if you still need it.' }),
+      );
     await this.offerActivation(
       ctx,
       svc,
@@ -806,7 +797,7 @@ export class ChatCommands {
       { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification },
       'UTC',
     );
-    return cardBody(noticeCard('Asking again', 'I sent you a new request form below; check it and submit.'));
+    return cardAnswer(renderNoticeCard({ title: 'Asking again', text: 'I sent you a new request form below; check it and submit.' }));
   }
 
   // --- text commands ----------------------------------------------------------------------------

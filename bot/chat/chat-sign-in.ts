@@ -1,4 +1,4 @@
-import { Attachment, CardFactory, TurnContext } from 'botbuilder';
+import { type Attachment, CardFactory, type TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { approverSsoToken, identityRefusalLog, proveUser, userTokenClient, type SsoOptions, type SsoResult, type UserTokenResult } from '../approver-token';
 import type { ChatSignIn } from './chat-commands';

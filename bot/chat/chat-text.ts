@@ -1,4 +1,4 @@
-import { ChatVerb, formatTime } from '../../cards/chat';
+import { formatTime } from '../../cards/chat';
 import type { OwnRequest } from '../../services/elevation/self-service';
 import type { ActiveAssignment, EligibleTarget } from '../../services/elevation/types';
 import type { ChatRequestRow } from '../../services/store/chat-store';
@@ -82,25 +82,4 @@ export function statusText(o: {
     lines.push('Nothing is waiting for your approval.');
   }
   return lines.join('\n');
-}
-
-/** A small card that replaces a form when there is nothing more to do on it. */
-export function noticeCard(title: string, text: string): object {
-  return {
-    type: 'AdaptiveCard',
-    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-    version: '1.5',
-    body: [
-      { type: 'TextBlock', text: title, weight: 'Bolder', wrap: true },
-      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text }] },
-    ],
-  };
-}
-
-/** A notice with a one-tap re-request of an approval request (its id only; the handler re-reads everything). */
-export function reRequestCard(text: string, requestId: string): object {
-  return {
-    ...noticeCard('Request expired', text),
-    actions: [{ type: 'Action.Execute', title: 'Request again', verb: ChatVerb.RequestAgain, associatedInputs: 'none', data: { requestId } }],
-  };
 }

@@ -1,5 +1,6 @@
 import type { ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
+import type { AdaptiveCardJson } from '../../cards/adaptive-card';
 import { renderRequestStatus, type RequestState, type RequestStatusData } from '../../cards/chat';
 import type { ChatRequestRow, ChatStore } from '../../services/store/chat-store';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
@@ -34,7 +35,7 @@ export class ChatStatusMessages {
     return this.deps.now?.() ?? new Date();
   }
 
-  card(row: ChatRequestRow): object {
+  card(row: ChatRequestRow): AdaptiveCardJson {
     return renderRequestStatus(statusDataOf(row, this.now()));
   }
 

@@ -1,8 +1,10 @@
 import { Template } from 'adaptivecards-templating';
+import { assertNever } from '../../services/approvals/request-lifecycle';
 import type { ActivationPolicy, TargetKind } from '../../services/elevation/types';
+import type { AdaptiveCardJson } from '../adaptive-card';
 import formTemplate from './activation-form.json';
 import { clip, clipList, nameList, prefill } from '../card-text';
-import { ChatVerb, FORM_INPUT, type ChatCard } from './chat-verbs';
+import { ChatVerb, FORM_INPUT } from './chat-verbs';
 import { formatDuration, formatDurationWords } from './format-time';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
@@ -157,10 +159,6 @@ function toViewModel(d: ActivationFormData): FormViewModel {
  * 'Cancel' (`chat.discard`) with none. The handler re-checks the inputs against the policy, so the form
  * has no client-side regex (the Teams playground rejects it) and its limits are hints.
  */
-export function renderActivationForm(d: ActivationFormData): ChatCard {
-  return formTemplateParsed.expand({ $root: toViewModel(d) }) as ChatCard;
-}
-
-function assertNever(value: never): never {
-  throw new Error(`Unhandled value: ${String(value)}`);
+export function renderActivationForm(d: ActivationFormData): AdaptiveCardJson {
+  return formTemplateParsed.expand({ $root: toViewModel(d) }) as AdaptiveCardJson;
 }

@@ -17,8 +17,6 @@ export const ChatVerb = {
   Remind: 'chat.remind',
   /** Request again a role whose request expired or was denied, from a notice about an approval request (data: requestId). */
   RequestAgain: 'chat.requestAgain',
-  /** Accept the policy maximum duration offered after PIM's ExpirationRule. */
-  UseMaximum: 'chat.useMaximum',
 } as const;
 export type ChatVerbName = (typeof ChatVerb)[keyof typeof ChatVerb];
 
@@ -41,13 +39,4 @@ export interface DraftActionData {
 /** What a status card's buttons send: our id of the chat request, nothing else. */
 export interface RequestActionData {
   chatRequestId: string;
-}
-
-/** A rendered chat card: plain JSON for an attachment of type application/vnd.microsoft.card.adaptive. */
-export interface ChatCard {
-  type: 'AdaptiveCard';
-  version: '1.5';
-  body: unknown[];
-  actions?: unknown[];
-  [key: string]: unknown;
 }

@@ -1,5 +1,5 @@
 /** Cards for elevation by chat in a Teams personal chat. */
-export { ChatVerb, FORM_INPUT, type ChatVerbName, type ChatCard, type DraftActionData, type RequestActionData } from './chat-verbs';
+export { ChatVerb, FORM_INPUT, type ChatVerbName, type DraftActionData, type RequestActionData } from './chat-verbs';
 export { renderRoleChooser, type RoleChooserData } from './role-chooser';
 export {
   renderActivationForm,
@@ -9,5 +9,6 @@ export {
   type ActivationFormData,
   type DurationChoice,
 } from './activation-form';
-export { renderRequestStatus, isClosed, type RequestState, type RequestStatusData } from './request-status';
+export { renderRequestStatus, withStatusNote, isClosed, type RequestState, type RequestStatusData } from './request-status';
+export { renderNoticeCard, renderReRequestNotice, type NoticeCardData, type ReRequestNoticeData } from './notice-card';
 export { formatTime, formatDuration, formatDurationWords } from './format-time';

@@ -1,11 +1,15 @@
 import { Template } from 'adaptivecards-templating';
+import { assertNever } from '../../services/approvals/request-lifecycle';
+import type { AdaptiveCardJson } from '../adaptive-card';
 import statusTemplate from './request-status.json';
+import noteTemplate from './status-note.json';
 import { clip, clipList, nameList, type Colour, type ContainerStyle } from '../card-text';
-import { ChatVerb, type ChatCard } from './chat-verbs';
+import { ChatVerb } from './chat-verbs';
 import { formatDuration, formatTime } from './format-time';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const statusTemplateParsed = new Template(statusTemplate);
+const noteTemplateParsed = new Template(noteTemplate);
 
 export type RequestState = 'submitting' | 'pending' | 'approved' | 'active' | 'ended' | 'denied' | 'expired' | 'cancelled' | 'failed';
 
@@ -238,12 +242,16 @@ export function isClosed(state: RequestState): boolean {
  * The one status card of a chat request, rewritten in place as the request moves on. Buttons carry
  * {chatRequestId} only: 'Cancel request' while pending, 'Request again' once closed, none in between.
  */
-export function renderRequestStatus(d: RequestStatusData): ChatCard {
-  const card = statusTemplateParsed.expand({ $root: toViewModel(d) }) as ChatCard;
+export function renderRequestStatus(d: RequestStatusData): AdaptiveCardJson {
+  const card = statusTemplateParsed.expand({ $root: toViewModel(d) }) as AdaptiveCardJson;
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   return card;
 }
 
-function assertNever(value: never): never {
-  throw new Error(`Unhandled value: ${String(value)}`);
+/**
+ * A status card as it stands, with a subtle line of what just happened underneath (the answer to "remind
+ * the approvers"). The line is plain text; the card given is not changed.
+ */
+export function withStatusNote(card: AdaptiveCardJson, note: string): AdaptiveCardJson {
+  return { ...card, body: [...card.body, noteTemplateParsed.expand({ $root: { note } })] };
 }

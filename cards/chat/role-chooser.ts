@@ -1,7 +1,8 @@
 import { Template } from 'adaptivecards-templating';
+import type { AdaptiveCardJson } from '../adaptive-card';
 import chooserTemplate from './role-chooser.json';
 import { clip } from '../card-text';
-import { ChatVerb, FORM_INPUT, type ChatCard } from './chat-verbs';
+import { ChatVerb, FORM_INPUT } from './chat-verbs';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const chooserTemplateParsed = new Template(chooserTemplate);
@@ -71,8 +72,8 @@ function toViewModel(d: RoleChooserData): ChooserViewModel {
  * ({draftId} plus the `target` input). With no choices it tells the user they are eligible for nothing
  * and whom to ask, without inputs or buttons.
  */
-export function renderRoleChooser(d: RoleChooserData): ChatCard {
-  const card = chooserTemplateParsed.expand({ $root: toViewModel(d) }) as ChatCard;
+export function renderRoleChooser(d: RoleChooserData): AdaptiveCardJson {
+  const card = chooserTemplateParsed.expand({ $root: toViewModel(d) }) as AdaptiveCardJson;
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   return card;
 }

@@ -22,6 +22,7 @@ export const allText = (card: unknown): string => [...textRuns(card), ...textBlo
 export const executes = (card: unknown): Record<string, unknown>[] => ofType(card, 'Action.Execute').map(({ node }) => node);
 
 /** Hostile user text: a markdown link, emphasis, a mention and a template binding. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: user text that looks like a template binding, which must be shown literally
 export const HOSTILE = '[click](https://evil.example) **bold** <at>x</at> ${draftId} _it_';
 
 /**

@@ -1,9 +1,10 @@
 import { Template } from 'adaptivecards-templating';
+import type { AdaptiveCardJson } from '../adaptive-card';
 import template from './admin-digest.json';
 import { clip, type Colour } from '../card-text';
 import { formatDuration, formatTime } from '../chat/format-time';
 import type { AdminDigest } from '../../services/digests/admin-digest';
-import { AUDIT_NOTE_MAX_LENGTH, AuditVerb, auditNoteInputId, type DigestCard } from './digest-verbs';
+import { AUDIT_NOTE_MAX_LENGTH, AuditVerb, auditNoteInputId } from './digest-verbs';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const templateParsed = new Template(template);
@@ -187,7 +188,7 @@ function auditEntries(d: AdminDigestCardData, n: Namer): AuditEntryView[] {
  * (audit.looksRight) and 'Flag' (audit.flag, with a note), data {requestId}). Names and notes are
  * TextRun text.
  */
-export function renderAdminDigestCards(d: AdminDigestCardData): DigestCard[] {
+export function renderAdminDigestCards(d: AdminDigestCardData): AdaptiveCardJson[] {
   const n = new Namer(d);
   const g = d.digest;
   const entries = auditEntries(d, n);
@@ -215,11 +216,11 @@ export function renderAdminDigestCards(d: AdminDigestCardData): DigestCard[] {
       sections: i === 0 ? sections(d, n) : [],
       audit: { title: auditTitle, note: auditNote, entries: chunk },
     };
-    return templateParsed.expand({ $root: vm }) as DigestCard;
+    return templateParsed.expand({ $root: vm }) as AdaptiveCardJson;
   });
 }
 
 /** The first (main) card of the admin digest. */
-export function renderAdminDigestCard(d: AdminDigestCardData): DigestCard {
+export function renderAdminDigestCard(d: AdminDigestCardData): AdaptiveCardJson {
   return renderAdminDigestCards(d)[0]!;
 }

@@ -41,12 +41,3 @@ export function auditNoteInputId(requestId: string): string {
 
 /** Longest note the input accepts (the server cuts at the same length). */
 export const AUDIT_NOTE_MAX_LENGTH = 500;
-
-/** A rendered digest card: JSON for an attachment of type application/vnd.microsoft.card.adaptive. */
-export interface DigestCard {
-  type: 'AdaptiveCard';
-  version: '1.5';
-  body: unknown[];
-  actions?: unknown[];
-  [key: string]: unknown;
-}

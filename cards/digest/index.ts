@@ -8,7 +8,7 @@ export {
   type AuditVerbName,
   type DigestActionData,
   type AuditActionData,
-  type DigestCard,
 } from './digest-verbs';
 export { renderUserDigestCard, type UserDigestCardData } from './user-digest-card';
 export { renderAdminDigestCard, renderAdminDigestCards, type AdminDigestCardData } from './admin-digest-card';
+export { renderAdminAskCard, type AdminAskCardData } from './admin-ask-card';

@@ -1,9 +1,10 @@
 import { Template } from 'adaptivecards-templating';
+import type { AdaptiveCardJson } from '../adaptive-card';
 import template from './user-digest.json';
 import { clip, type Colour } from '../card-text';
 import { formatTime } from '../chat/format-time';
 import type { UserDigest } from '../../services/digests/user-digest';
-import { DigestVerb, type DigestActionData, type DigestCard } from './digest-verbs';
+import { DigestVerb, type DigestActionData } from './digest-verbs';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const templateParsed = new Template(template);
@@ -92,6 +93,6 @@ function toViewModel(d: UserDigestCardData): UserDigestViewModel {
  * digest.extend) and No longer needed (digest.release), whose data names the assignment only
  * ({kind, roleDefinitionId, scope, assignment}); role and group names are TextRun text.
  */
-export function renderUserDigestCard(d: UserDigestCardData): DigestCard {
-  return templateParsed.expand({ $root: toViewModel(d) }) as DigestCard;
+export function renderUserDigestCard(d: UserDigestCardData): AdaptiveCardJson {
+  return templateParsed.expand({ $root: toViewModel(d) }) as AdaptiveCardJson;
 }

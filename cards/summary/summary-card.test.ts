@@ -89,6 +89,7 @@ describe('summary card', () => {
     const hostile = `${marker} ${HOSTILE}`;
     const card = renderSummaryCard(data([entry(0, { requesterName: hostile, requesterUpn: hostile, roleName: hostile, scope: hostile }), entry(1)]));
     expect(carriersOf(card, marker)).toEqual([]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the user's text as shown, template binding and all
     expect(textRuns(card).some((t) => t.includes('${draftId}') && t.includes('[click](https://evil.example)'))).toBe(true);
     // The binding in the user's text was not evaluated, and nothing but ids reached the action data.
     for (const a of executes(card)) expect(Object.keys(a.data as object).sort()).toEqual(['requestId', 'version']);

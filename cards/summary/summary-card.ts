@@ -1,5 +1,6 @@
 import { Template } from 'adaptivecards-templating';
-import { ApprovalVerb, type AdaptiveCardJson } from '../approval-card';
+import type { AdaptiveCardJson } from '../adaptive-card';
+import { ApprovalVerb } from '../approval-card';
 import { clip, releasedClaimText } from '../card-text';
 import summaryTemplate from './summary-card.json';
 

@@ -12,8 +12,12 @@
  *      action gets its own pending request, filed in the simulator and evaluated by the bot, whose card
  *      is posted before the run starts (so the card updates the approvals cause go out during the run,
  *      as they would). Run once with no added Graph latency (throughput, CPU per action) and once with a
- *      fixed latency on every Graph call (latency; overhead = latency − Graph calls on the path × the
- *      latency; when the PATCH was recorded, from the simulator's log).
+ *      fixed latency on every Graph call (latency; overhead = latency − the Graph round trips the answer
+ *      waited on in sequence × the latency; when the PATCH was recorded, from the simulator's log), and one
+ *      action at a time with that latency: from the simulator's log, how many Graph calls each action made
+ *      and how many of them it waited on one after another.
+ *      The same runs again against the code before the change (lib/before.ts; BENCH_BEFORE), in its own bot
+ *      with requests of its own, so both figures come from one run on one machine.
  *   3. The framework floor: restify + teams-ai answering the same invokes with a static card (the bot's
  *      own answer card), same client and concurrency.
  * Needs NODE_EXTRA_CA_CERTS=.local/pki/ca.pem (the npm script sets it).
@@ -41,6 +45,7 @@ import {
   startBotChild,
   type BotMemory,
 } from './lib/bot-env';
+import { beforeTree } from './lib/before';
 import { cpuPer, profiled, sqlStatements, startChild, type Child } from './lib/children';
 import { startBenchConnector, type BenchConnector } from './lib/connector';
 import { closedLoop, HttpClient, openLoop, type BenchRequest, type BenchResponse, type RunResult } from './lib/http-load';
@@ -58,6 +63,8 @@ const N_ACTIONS_SERIAL = envNumber('BENCH_N_ACTIONS_SERIAL', 60);
 const N_FLOOR = envNumber('BENCH_N_FLOOR_INVOKES', 5000);
 const WARM_UP = 20;
 const CALIBRATION = 3;
+/** Pending requests each bot's card-action runs use up. */
+const PER_BOT = WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY + N_ACTIONS_SERIAL;
 const HMAC_SECRET = 'bench-hmac-secret-0123456789abcdef0123456789';
 const GRAPH = '^/(v1\\.0|beta)/';
 
@@ -75,7 +82,9 @@ interface Tracked extends RowRef {
 async function main(): Promise<void> {
   const m = machine();
   const dir = mkdtempSync(join(tmpdir(), 'pim-bench-cards-'));
-  const requesters = WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY + N_ACTIONS_SERIAL + 10;
+  // Each bot (the code now, and before the change) and the escalations get requesters of their own: PIM holds one
+  // pending request per person and role.
+  const requesters = 2 * PER_BOT + N_ESC + CHANNELS + 8;
   const connector = await startBenchConnector();
   const sim = await startChild<SimReady>('simulator', SIM_CHILD, { tenant: { requesters, extraRoles: CHANNELS } } satisfies SimArgs);
   const children: Array<Child<unknown>> = [sim];
@@ -108,7 +117,7 @@ async function main(): Promise<void> {
     const escalated = Array.from({ length: N_ESC + CHANNELS + 8 }, (_, i) =>
       pimRequestBody({
         id: randomUUID(),
-        principalId: requesterId(i % requesters),
+        principalId: requesterId(2 * PER_BOT + i),
         roleDefinitionId: benchRoleId(i % CHANNELS),
         justification: GOOD_JUSTIFICATION,
       }),
@@ -192,40 +201,6 @@ async function main(): Promise<void> {
     process.stderr.write(`  card at the connector p50 ${fixed(escalationResult.card.p50)} ms, p99 ${fixed(escalationResult.card.p99)} ms\n`);
 
     // --- 2. card actions ---------------------------------------------------------------------------
-    process.stderr.write('card bench: card actions…\n');
-    const cardBot = await startBotChild('bot (card actions)', {
-      env: botEnv({
-        simUrl: sim.ready.url,
-        serviceUrl: connector.serviceUrl,
-        dbPath: join(dir, 'actions.sqlite'),
-        channels,
-        extra: { CARD_SUMMARY_AFTER: '0' },
-      }),
-      sweepIntervalMs: 600_000,
-    } satisfies BotArgs);
-    children.push(cardBot);
-    await simControl(sim.ready.url, 'PUT', '/_sim/custom-extension', {
-      targetUrl: `${cardBot.ready.url}/api/pim/evaluate`,
-      resourceId: APP_ID_URI,
-      timeoutMs: 5000,
-      maximumRetries: 1,
-    });
-    const prepStart = performance.now();
-    const tracked = await fileRequests(sim.ready.url, cardBot, WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY + N_ACTIONS_SERIAL);
-    await waitForCards(
-      connector,
-      tracked.map((t) => t.id),
-      120_000,
-    );
-    const prepSeconds = (performance.now() - prepStart) / 1000;
-    await simControl(sim.ready.url, 'DELETE', '/_sim/custom-extension');
-    process.stderr.write(`  ${tracked.length} pending requests filed, evaluated and their cards posted in ${fixed(prepSeconds)} s\n`);
-    const warmRows = tracked.slice(0, WARM_UP);
-    const calibrationRows = tracked.slice(WARM_UP, WARM_UP + CALIBRATION);
-    const throughputRows = tracked.slice(WARM_UP + CALIBRATION, WARM_UP + CALIBRATION + N_ACTIONS);
-    const latencyRows = tracked.slice(WARM_UP + CALIBRATION + N_ACTIONS, WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY);
-    const serialRows = tracked.slice(WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY);
-
     const invoke =
       (rows: Tracked[]) =>
       (i: number): BenchRequest => {
@@ -259,77 +234,146 @@ async function main(): Promise<void> {
       if (b.type !== 'application/vnd.microsoft.card.adaptive') return `type ${b.type}`;
       return res.body.includes('"verb":"pim.approve"') ? 'card still open' : 'recorded';
     };
-    const bot = new HttpClient(cardBot.ready.url);
-    const warm2 = await closedLoop({ client: bot, concurrency: 2, n: warmRows.length, make: invoke(warmRows), classify: actionOutcome, keepResponses: true });
-    const staticCard = (JSON.parse(warm2.samples[0]!.response!.body) as { value: object }).value;
+    /**
+     * The card-action runs against one bot: `script` is the bot child (another tree's for the code before the
+     * change), `first` the first requester it files requests for (each run files its own).
+     */
+    const actionRuns = async (label: string, script: string | undefined, first: number) => {
+      process.stderr.write(`card bench: card actions (${label})…\n`);
+      const cardBot = await startBotChild(
+        `bot (card actions, ${label})`,
+        {
+          env: botEnv({
+            simUrl: sim.ready.url,
+            serviceUrl: connector.serviceUrl,
+            dbPath: join(dir, `actions-${label.replace(/[^a-z0-9]+/gi, '-')}.sqlite`),
+            channels,
+            extra: { CARD_SUMMARY_AFTER: '0' },
+          }),
+          sweepIntervalMs: 600_000,
+        } satisfies BotArgs,
+        script,
+      );
+      children.push(cardBot);
+      await simControl(sim.ready.url, 'PUT', '/_sim/custom-extension', {
+        targetUrl: `${cardBot.ready.url}/api/pim/evaluate`,
+        resourceId: APP_ID_URI,
+        timeoutMs: 5000,
+        maximumRetries: 1,
+      });
+      const prepStart = performance.now();
+      const tracked = await fileRequests(sim.ready.url, cardBot, PER_BOT, first);
+      await waitForCards(
+        connector,
+        tracked.map((t) => t.id),
+        120_000,
+      );
+      const prepSeconds = (performance.now() - prepStart) / 1000;
+      await simControl(sim.ready.url, 'DELETE', '/_sim/custom-extension');
+      process.stderr.write(`  ${tracked.length} pending requests filed, evaluated and their cards posted in ${fixed(prepSeconds)} s\n`);
+      const warmRows = tracked.slice(0, WARM_UP);
+      const calibrationRows = tracked.slice(WARM_UP, WARM_UP + CALIBRATION);
+      const throughputRows = tracked.slice(WARM_UP + CALIBRATION, WARM_UP + CALIBRATION + N_ACTIONS);
+      const latencyRows = tracked.slice(WARM_UP + CALIBRATION + N_ACTIONS, WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY);
+      const serialRows = tracked.slice(WARM_UP + CALIBRATION + N_ACTIONS + N_ACTIONS_LATENCY);
 
-    // Calibration: Graph calls on one action's path, one action at a time.
-    await sleep(500);
-    const cal0 = await callCount();
-    await closedLoop({ client: bot, concurrency: 1, n: calibrationRows.length, make: invoke(calibrationRows), classify: actionOutcome });
-    const cal = await callSummary(cal0);
-    const graphPerAction = cal.graphHttp / calibrationRows.length;
+      const bot = new HttpClient(cardBot.ready.url);
+      const warm2 = await closedLoop({ client: bot, concurrency: 2, n: warmRows.length, make: invoke(warmRows), classify: actionOutcome, keepResponses: true });
+      const staticCard = (JSON.parse(warm2.samples[0]!.response!.body) as { value: object }).value;
 
-    const measure = async (rows: Tracked[], label: string, concurrency = CONCURRENCY) => {
-      const c0 = await callCount();
-      const u0 = await cardBot.usage();
-      const s0 = await sim.usage();
-      const p0 = connector.updates + connector.posts;
-      const q0 = (await sqlStatements(cardBot)) ?? 0;
-      const run = await profiled(cardBot, label, () => closedLoop({ client: bot, concurrency, n: rows.length, make: invoke(rows), classify: actionOutcome }));
-      const u1 = await cardBot.usage();
-      const s1 = await sim.usage();
-      const q1 = (await sqlStatements(cardBot)) ?? 0;
-      const calls = await sim.rpc<Array<CallRecord & { batchItemOf?: string }>>('calls', { from: c0 });
+      // Calibration: Graph calls on one action's path, one action at a time.
+      await sleep(500);
+      const cal0 = await callCount();
+      await closedLoop({ client: bot, concurrency: 1, n: calibrationRows.length, make: invoke(calibrationRows), classify: actionOutcome });
+      const cal = await callSummary(cal0);
+      const graphPerAction = cal.graphHttp / calibrationRows.length;
+
+      const measure = async (rows: Tracked[], runLabel: string, concurrency = CONCURRENCY) => {
+        const c0 = await callCount();
+        const u0 = await cardBot.usage();
+        const s0 = await sim.usage();
+        const p0 = connector.updates + connector.posts;
+        const q0 = (await sqlStatements(cardBot)) ?? 0;
+        const run = await profiled(cardBot, runLabel, () =>
+          closedLoop({ client: bot, concurrency, n: rows.length, make: invoke(rows), classify: actionOutcome, keepResponses: true }),
+        );
+        const u1 = await cardBot.usage();
+        const s1 = await sim.usage();
+        const q1 = (await sqlStatements(cardBot)) ?? 0;
+        const calls = await sim.rpc<Array<CallRecord & { batchItemOf?: string }>>('calls', { from: c0 });
+        return {
+          run,
+          botCpuMs: cpuPer(u0, u1, run.n),
+          botCores: (u1.cpuMs - u0.cpuMs) / 1000 / run.seconds,
+          simCpuMs: cpuPer(s0, s1, run.n),
+          connectorCalls: connector.updates + connector.posts - p0,
+          sqlPerAction: (q1 - q0) / run.n,
+          calls,
+        };
+      };
+      const tag = label === 'now' ? '' : `-${label.replace(/[^a-z0-9]+/gi, '-')}`;
+      process.stderr.write(`  ${N_ACTIONS} approvals, no added Graph latency…\n`);
+      const fast = await measure(throughputRows, `bot-card-actions-no-latency${tag}`);
+      process.stderr.write(`  ${N_ACTIONS_LATENCY} approvals, ${GRAPH_LATENCY_MS} ms on every Graph call…\n`);
+      if (GRAPH_LATENCY_MS > 0) await simLatency(sim.ready.url, GRAPH, GRAPH_LATENCY_MS);
+      const slow = await measure(latencyRows, `bot-card-actions-graph-latency${tag}`);
+      process.stderr.write(`  ${N_ACTIONS_SERIAL} approvals one at a time, ${GRAPH_LATENCY_MS} ms on every Graph call…\n`);
+      const serial = serialRows.length ? await measure(serialRows, `bot-card-actions-one-at-a-time${tag}`, 1) : null;
+      await simClearFaults(sim.ready.url);
+      const statuses = await sim.rpc<Record<string, number>>('statuses', { ids: [...throughputRows, ...latencyRows, ...serialRows].map((r) => r.pimId) });
+      const memory = await botMemory(`card actions (${label})`, cardBot);
+      bot.close();
+      await cardBot.stop();
+
+      // When PIM recorded each decision (the simulator logs the PATCH when it answers it).
+      const patchAt = new Map<string, number>();
+      for (const c of slow.calls) {
+        const mm = /\/roleAssignmentApprovals\/([0-9a-f-]{36})\/steps\//.exec(c.path);
+        if (c.method === 'PATCH' && mm) patchAt.set(mm[1]!, Date.parse(c.answeredAt ?? c.time));
+      }
+      const toPatch: number[] = [];
+      const afterPatch: number[] = [];
+      slow.run.samples.forEach((s) => {
+        const at = patchAt.get(latencyRows[s.index]!.pimId);
+        if (at === undefined) return;
+        toPatch.push(at - s.sentWallMs);
+        afterPatch.push(s.sentWallMs + s.ms - at);
+      });
       return {
-        run,
-        botCpuMs: cpuPer(u0, u1, run.n),
-        botCores: (u1.cpuMs - u0.cpuMs) / 1000 / run.seconds,
-        simCpuMs: cpuPer(s0, s1, run.n),
-        connectorCalls: connector.updates + connector.posts - p0,
-        sqlPerAction: (q1 - q0) / run.n,
-        calls,
+        label,
+        prepSeconds,
+        prepared: tracked.length,
+        graphPerAction,
+        calibration: cal,
+        fast,
+        slow,
+        serial,
+        // What each action waited on, one at a time with the latency on every Graph call.
+        sequence: serial ? sequenceOf(serial.run, serial.calls) : null,
+        slowCalls: summaryOf(slow.calls),
+        toPatch: summarize(toPatch),
+        afterPatch: summarize(afterPatch),
+        patchesMatched: toPatch.length,
+        statuses,
+        staticCard,
+        memory,
+        floorRows: latencyRows,
       };
     };
-    process.stderr.write(`  ${N_ACTIONS} approvals, no added Graph latency…\n`);
-    const fast = await measure(throughputRows, 'bot-card-actions-no-latency');
-    process.stderr.write(`  ${N_ACTIONS_LATENCY} approvals, ${GRAPH_LATENCY_MS} ms on every Graph call…\n`);
-    if (GRAPH_LATENCY_MS > 0) await simLatency(sim.ready.url, GRAPH, GRAPH_LATENCY_MS);
-    const slow = await measure(latencyRows, 'bot-card-actions-graph-latency');
-    process.stderr.write(`  ${N_ACTIONS_SERIAL} approvals one at a time, ${GRAPH_LATENCY_MS} ms on every Graph call…\n`);
-    const serial = serialRows.length ? await measure(serialRows, 'bot-card-actions-one-at-a-time', 1) : null;
-    await simClearFaults(sim.ready.url);
-    const statuses = await sim.rpc<Record<string, number>>('statuses', { ids: [...throughputRows, ...latencyRows, ...serialRows].map((r) => r.pimId) });
-    const cardMemory = await botMemory('card actions', cardBot);
-    bot.close();
-    await cardBot.stop();
-
-    // When PIM recorded each decision (the simulator logs the PATCH when it answers it).
-    const patchAt = new Map<string, number>();
-    for (const c of slow.calls) {
-      const mm = /\/roleAssignmentApprovals\/([0-9a-f-]{36})\/steps\//.exec(c.path);
-      if (c.method === 'PATCH' && mm) patchAt.set(mm[1]!, Date.parse(c.time));
-    }
-    const toPatch: number[] = [];
-    const afterPatch: number[] = [];
-    slow.run.samples.forEach((s) => {
-      const at = patchAt.get(latencyRows[s.index]!.pimId);
-      if (at === undefined) return;
-      toPatch.push(at - s.sentWallMs);
-      afterPatch.push(s.sentWallMs + s.ms - at);
-    });
-    const slowCalls = summaryOf(slow.calls);
+    const now = await actionRuns('now', undefined, 0);
+    const tree = beforeTree();
+    const before = tree ? await actionRuns(`before ${tree.commit}`, tree.botChild, PER_BOT) : null;
 
     // --- 3. the framework floor --------------------------------------------------------------------
     process.stderr.write('card bench: framework floor…\n');
-    const floorChild = await startChild<{ url: string }>('framework floor', FLOOR_CHILD, { kind: 'teams', card: staticCard } satisfies FloorArgs);
+    const floorChild = await startChild<{ url: string }>('framework floor', FLOOR_CHILD, { kind: 'teams', card: now.staticCard } satisfies FloorArgs);
     children.push(floorChild);
     const floor = new HttpClient(floorChild.ready.url);
     const floorOutcome = (res: BenchResponse) =>
       res.status === 200 && (JSON.parse(res.body) as { statusCode?: number }).statusCode === 200 ? 'static card' : `HTTP ${res.status}`;
-    await closedLoop({ client: floor, concurrency: CONCURRENCY, n: Math.min(500, N_FLOOR), make: invoke(latencyRows), classify: floorOutcome });
+    await closedLoop({ client: floor, concurrency: CONCURRENCY, n: Math.min(500, N_FLOOR), make: invoke(now.floorRows), classify: floorOutcome });
     const f0 = await floorChild.usage();
-    const floorRun = await closedLoop({ client: floor, concurrency: CONCURRENCY, n: N_FLOOR, make: invoke(latencyRows), classify: floorOutcome });
+    const floorRun = await closedLoop({ client: floor, concurrency: CONCURRENCY, n: N_FLOOR, make: invoke(now.floorRows), classify: floorOutcome });
     const f1 = await floorChild.usage();
     floor.close();
     await floorChild.stop();
@@ -338,22 +382,12 @@ async function main(): Promise<void> {
     report({
       machineText: machineLine(m),
       escalation: escalationResult,
-      prepSeconds,
-      prepared: tracked.length,
-      graphPerAction,
-      calibration: cal,
-      fast,
-      slow,
-      serial,
-      slowCalls,
-      toPatch: summarize(toPatch),
-      afterPatch: summarize(afterPatch),
-      patchesMatched: toPatch.length,
-      statuses,
+      now,
+      before,
       floorRun,
       floorCpuMs,
       floorCores: (f1.cpuMs - f0.cpuMs) / 1000 / floorRun.seconds,
-      rss: [escMemory, cardMemory],
+      rss: [escMemory, now.memory, ...(before ? [before.memory] : [])],
     });
   } finally {
     for (const c of children.reverse()) await c.stop().catch(() => undefined);
@@ -401,7 +435,7 @@ async function waitForCards(connector: BenchConnector, requestIds: string[], tim
  * Files `n` activation requests in the simulator (each by its own requester, for one of the bench roles in
  * turn): PIM calls the bot's decision endpoint, which answers Approved and stores the approval request.
  */
-async function fileRequests(simUrl: string, bot: Child<BotReady>, n: number): Promise<Tracked[]> {
+async function fileRequests(simUrl: string, bot: Child<BotReady>, n: number, first: number): Promise<Tracked[]> {
   const pimIds: string[] = new Array(n);
   const roleOf: number[] = new Array(n);
   let next = 0;
@@ -411,7 +445,7 @@ async function fileRequests(simUrl: string, bot: Child<BotReady>, n: number): Pr
         const i = next++;
         const k = i % CHANNELS;
         const created = (await simControl(simUrl, 'POST', '/_sim/requests', {
-          principal: requesterId(i),
+          principal: requesterId(first + i),
           role: benchRoleId(k),
           justification: GOOD_JUSTIFICATION,
           durationMinutes: 60,
@@ -439,6 +473,54 @@ interface ActionRun {
   sqlPerAction: number;
 }
 
+/** What one action waited on: its Graph calls, and the longest run of them made one after another. */
+interface Sequence {
+  graphCalls: LatencySummary;
+  inSequence: LatencySummary;
+}
+
+/**
+ * Per action of a one-at-a-time run, from the simulator's log: the Graph calls that arrived between the
+ * invoke's send and its answer, and the longest chain of them in which each call arrived only once the one
+ * before it had been answered (with a fixed latency on every Graph call, calls made side by side overlap).
+ */
+function sequenceOf(run: RunResult, calls: ReadonlyArray<CallRecord & { batchItemOf?: string }>): Sequence {
+  const graph = calls.filter((c) => !c.batchItemOf && /^\/(v1\.0|beta)\//.test(c.path));
+  const counts: number[] = [];
+  const depths: number[] = [];
+  for (const s of run.samples) {
+    const from = s.sentWallMs;
+    const to = s.sentWallMs + s.ms + 1;
+    const mine = graph.filter((c) => Date.parse(c.time) >= from && Date.parse(c.time) <= to);
+    counts.push(mine.length);
+    const depth = new Map<CallRecord, number>();
+    for (const c of [...mine].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) {
+      let d = 1;
+      for (const p of mine) if (p !== c && p.answeredAt && Date.parse(p.answeredAt) <= Date.parse(c.time)) d = Math.max(d, (depth.get(p) ?? 1) + 1);
+      depth.set(c, d);
+    }
+    depths.push(Math.max(0, ...depth.values()));
+  }
+  return { graphCalls: summarize(counts), inSequence: summarize(depths) };
+}
+
+type Actions = {
+  label: string;
+  prepSeconds: number;
+  prepared: number;
+  graphPerAction: number;
+  calibration: CallSummary;
+  fast: ActionRun;
+  slow: ActionRun;
+  serial: ActionRun | null;
+  sequence: Sequence | null;
+  slowCalls: { graph: number; patches: number; entra: number; entraMetadata: number; tokenService: number };
+  toPatch: LatencySummary;
+  afterPatch: LatencySummary;
+  patchesMatched: number;
+  statuses: Record<string, number>;
+};
+
 function report(r: {
   machineText: string;
   escalation: {
@@ -453,18 +535,8 @@ function report(r: {
     cpuCores: number;
     sqlPerEvent: number;
   };
-  prepSeconds: number;
-  prepared: number;
-  graphPerAction: number;
-  calibration: CallSummary;
-  fast: ActionRun;
-  slow: ActionRun;
-  serial: ActionRun | null;
-  slowCalls: { graph: number; patches: number; entra: number; entraMetadata: number; tokenService: number };
-  toPatch: LatencySummary;
-  afterPatch: LatencySummary;
-  patchesMatched: number;
-  statuses: Record<string, number>;
+  now: Actions;
+  before: Actions | null;
   floorRun: RunResult;
   floorCpuMs: number;
   floorCores: number;
@@ -484,7 +556,7 @@ function report(r: {
         'p99 (ms)',
         'max (ms)',
         'cards posted (missing)',
-        'Graph calls per card',
+        'Graph requests per card (reads in them)',
         'bot CPU per event (ms)',
         'bot CPU (cores)',
         'SQL statements per event',
@@ -499,7 +571,7 @@ function report(r: {
           fixed(e.card.p99),
           fixed(e.card.max),
           `${e.posts} (${e.missing})`,
-          fixed(e.calls.graphHttp / e.run.n, 1),
+          `${fixed(e.calls.graphHttp / e.run.n, 1)} (${fixed((e.calls.graphHttp - e.calls.batches + e.calls.batchItems) / e.run.n, 1)})`,
           fixed(e.cpuMs, 2),
           fixed(e.cpuCores, 2),
           fixed(e.sqlPerEvent, 1),
@@ -514,14 +586,38 @@ function report(r: {
   );
 
   out.write(`\n### Card actions (Approve → Graph recorded → invoke answered), concurrency ${CONCURRENCY}\n\n`);
-  out.write(
-    `${r.prepared} pending requests filed in the simulator, evaluated by the bot and their cards posted in ${fixed(r.prepSeconds)} s before the runs. `,
-  );
-  out.write(
-    `Per action (measured one at a time): ${fixed(r.graphPerAction, 1)} Graph calls in sequence, ${fixed(r.calibration.entraTokens / CALIBRATION, 1)} Entra token request (on-behalf-of) after ${fixed(r.calibration.entraMetadata / CALIBRATION, 1)} read of Entra's OpenID metadata, ${fixed(r.calibration.tokenService / CALIBRATION, 1)} token service call.\n\n`,
-  );
+  const runs = [r.now, ...(r.before ? [r.before] : [])];
+  for (const a of runs) {
+    const who = a.label === 'now' ? 'The bot' : `The code ${a.label}`;
+    out.write(
+      `${who}: ${a.prepared} pending requests filed in the simulator, evaluated and their cards posted in ${fixed(a.prepSeconds)} s before the runs. ` +
+        `Per action (measured one at a time): ${fixed(a.graphPerAction, 1)} Graph calls, ${fixed(a.calibration.entraTokens / CALIBRATION, 1)} Entra token request (on-behalf-of) after ${fixed(a.calibration.entraMetadata / CALIBRATION, 1)} read of Entra's OpenID metadata, ${fixed(a.calibration.tokenService / CALIBRATION, 1)} token service call` +
+        (a.sequence
+          ? `; with ${GRAPH_LATENCY_MS} ms on every Graph call, the answer waited on ${fixed(a.sequence.inSequence.p50, 0)} Graph round trips in sequence (p50; max ${fixed(a.sequence.inSequence.max, 0)}) of ${fixed(a.sequence.graphCalls.p50, 0)} Graph calls (${N_ACTIONS_SERIAL} actions, from the simulator's log).\n\n`
+          : '.\n\n'),
+    );
+  }
   const lat = (x: ActionRun) => x.run.latency;
-  const k = r.graphPerAction;
+  const actionRow = (name: string, x: ActionRun) => [
+    name,
+    x.run.n,
+    fixed(x.run.throughput, 1),
+    fixed(lat(x).p50),
+    fixed(lat(x).p99),
+    fixed(lat(x).max),
+    `${fixed(x.botCpuMs, 2)} / ${fixed(x.simCpuMs, 2)}`,
+    fixed(x.botCores, 2),
+    fixed(x.sqlPerAction, 1),
+    outcomes(x.run),
+  ];
+  const rowsOf = (a: Actions) => {
+    const prefix = a.label === 'now' ? 'bot' : a.label;
+    return [
+      actionRow(`${prefix}, no added Graph latency`, a.fast),
+      actionRow(`${prefix}, ${GRAPH_LATENCY_MS} ms per Graph call`, a.slow),
+      ...(a.serial ? [actionRow(`${prefix}, ${GRAPH_LATENCY_MS} ms per Graph call, one action at a time`, a.serial)] : []),
+    ];
+  };
   out.write(
     table(
       [
@@ -537,46 +633,7 @@ function report(r: {
         'outcomes',
       ],
       [
-        [
-          'bot, no added Graph latency',
-          r.fast.run.n,
-          fixed(r.fast.run.throughput, 1),
-          fixed(lat(r.fast).p50),
-          fixed(lat(r.fast).p99),
-          fixed(lat(r.fast).max),
-          `${fixed(r.fast.botCpuMs, 2)} / ${fixed(r.fast.simCpuMs, 2)}`,
-          fixed(r.fast.botCores, 2),
-          fixed(r.fast.sqlPerAction, 1),
-          outcomes(r.fast.run),
-        ],
-        [
-          `bot, ${GRAPH_LATENCY_MS} ms per Graph call`,
-          r.slow.run.n,
-          fixed(r.slow.run.throughput, 1),
-          fixed(lat(r.slow).p50),
-          fixed(lat(r.slow).p99),
-          fixed(lat(r.slow).max),
-          `${fixed(r.slow.botCpuMs, 2)} / ${fixed(r.slow.simCpuMs, 2)}`,
-          fixed(r.slow.botCores, 2),
-          fixed(r.slow.sqlPerAction, 1),
-          outcomes(r.slow.run),
-        ],
-        ...(r.serial
-          ? [
-              [
-                `bot, ${GRAPH_LATENCY_MS} ms per Graph call, one action at a time`,
-                r.serial.run.n,
-                fixed(r.serial.run.throughput, 1),
-                fixed(lat(r.serial).p50),
-                fixed(lat(r.serial).p99),
-                fixed(lat(r.serial).max),
-                `${fixed(r.serial.botCpuMs, 2)} / ${fixed(r.serial.simCpuMs, 2)}`,
-                fixed(r.serial.botCores, 2),
-                fixed(r.serial.sqlPerAction, 1),
-                outcomes(r.serial.run),
-              ],
-            ]
-          : []),
+        ...runs.flatMap(rowsOf),
         [
           'framework floor (teams-ai, static card)',
           r.floorRun.n,
@@ -592,28 +649,36 @@ function report(r: {
       ],
     ),
   );
-  const graphMs = k * GRAPH_LATENCY_MS;
-  const overheadP50 = lat(r.slow).p50 - graphMs;
-  const overheadP99 = lat(r.slow).p99 - graphMs;
-  const share = r.fast.run.throughput / r.floorRun.throughput;
-  out.write(
-    `\n\nwith ${GRAPH_LATENCY_MS} ms per Graph call (${fixed(k, 1)} × ${GRAPH_LATENCY_MS} = ${fixed(graphMs, 0)} ms of Graph on the path), concurrency ${CONCURRENCY}: overhead p50 ${fixed(overheadP50)} ms, p99 ${fixed(overheadP99)} ms (target p99 < 100 ms: ${overheadP99 < 100 ? 'met' : 'MISSED'})\n`,
-  );
-  if (r.serial) out.write(`one action at a time: overhead p50 ${fixed(lat(r.serial).p50 - graphMs)} ms, p99 ${fixed(lat(r.serial).p99 - graphMs)} ms\n`);
-  out.write(
-    `invoke sent → PATCH recorded: p50 ${fixed(r.toPatch.p50)} ms, p99 ${fixed(r.toPatch.p99)} ms; PATCH recorded → invoke answered: p50 ${fixed(r.afterPatch.p50)} ms, p99 ${fixed(r.afterPatch.p99)} ms (${r.patchesMatched} of ${r.slow.run.n} PATCHes matched in the simulator's log)\n`,
-  );
-  out.write(
-    `Graph calls in the ${GRAPH_LATENCY_MS} ms run: ${r.slowCalls.graph} (${fixed(r.slowCalls.graph / r.slow.run.n, 1)} per action), PATCHes ${r.slowCalls.patches}; Entra token requests ${r.slowCalls.entra} and OpenID metadata reads ${r.slowCalls.entraMetadata}, token service calls ${r.slowCalls.tokenService}; connector posts and updates during the runs: ${r.fast.connectorCalls} / ${r.slow.connectorCalls}\n`,
-  );
-  out.write(
-    `PIM's status of the approved requests afterwards: ${Object.entries(r.statuses)
-      .map(([s, n]) => `${s} ${n}`)
-      .join(', ')}\n`,
-  );
-  out.write(
-    `bot (no added latency) / framework floor: throughput ${pct(share, 1)} (target ≥ 70%: ${share >= 0.7 ? 'met' : 'MISSED'}), CPU per invoke ${fixed(r.fast.botCpuMs / r.floorCpuMs, 0)}x\n`,
-  );
+  out.write('\n\n');
+  for (const a of runs) {
+    const who = a.label === 'now' ? '' : `${a.label}: `;
+    // The Graph latency on the path is what the answer waited on in sequence (one at a time, from the log).
+    const k = a.sequence ? a.sequence.inSequence.p50 : a.graphPerAction;
+    const graphMs = k * GRAPH_LATENCY_MS;
+    const overheadP99 = lat(a.slow).p99 - graphMs;
+    out.write(
+      `${who}with ${GRAPH_LATENCY_MS} ms per Graph call (${fixed(k, 0)} in sequence × ${GRAPH_LATENCY_MS} = ${fixed(graphMs, 0)} ms of Graph on the path), concurrency ${CONCURRENCY}: overhead p50 ${fixed(lat(a.slow).p50 - graphMs)} ms, p99 ${fixed(overheadP99)} ms (target p99 < 100 ms: ${overheadP99 < 100 ? 'met' : 'MISSED'})\n`,
+    );
+    if (a.serial)
+      out.write(
+        `${who}one action at a time: answered p50 ${fixed(lat(a.serial).p50)} ms, p99 ${fixed(lat(a.serial).p99)} ms; overhead p50 ${fixed(lat(a.serial).p50 - graphMs)} ms, p99 ${fixed(lat(a.serial).p99 - graphMs)} ms\n`,
+      );
+    out.write(
+      `${who}invoke sent → PATCH recorded: p50 ${fixed(a.toPatch.p50)} ms, p99 ${fixed(a.toPatch.p99)} ms; PATCH recorded → invoke answered: p50 ${fixed(a.afterPatch.p50)} ms, p99 ${fixed(a.afterPatch.p99)} ms (${a.patchesMatched} of ${a.slow.run.n} PATCHes matched in the simulator's log)\n`,
+    );
+    out.write(
+      `${who}Graph calls in the ${GRAPH_LATENCY_MS} ms run: ${a.slowCalls.graph} (${fixed(a.slowCalls.graph / a.slow.run.n, 1)} per action), PATCHes ${a.slowCalls.patches}; Entra token requests ${a.slowCalls.entra} and OpenID metadata reads ${a.slowCalls.entraMetadata}, token service calls ${a.slowCalls.tokenService}; connector posts and updates during the runs: ${a.fast.connectorCalls} / ${a.slow.connectorCalls}\n`,
+    );
+    out.write(
+      `${who}PIM's status of the approved requests afterwards: ${Object.entries(a.statuses)
+        .map(([st, n]) => `${st} ${n}`)
+        .join(', ')}\n`,
+    );
+    const share = a.fast.run.throughput / r.floorRun.throughput;
+    out.write(
+      `${who}bot (no added latency) / framework floor: throughput ${pct(share, 1)} (target ≥ 70%: ${share >= 0.7 ? 'met' : 'MISSED'}), CPU per invoke ${fixed(a.fast.botCpuMs / r.floorCpuMs, 0)}x\n`,
+    );
+  }
 
   out.write(`\n#### Bot RSS (its own process)\n\n`);
   out.write(

@@ -3,6 +3,7 @@
  * simulator, bots and floors it needs as child processes and stops them). Prints the results as markdown
  * and writes them to .local/bench/<date>.md, headed with the machine, the command and the date.
  *   BENCH_ONLY=decision,cards,reconciler,memory,digest   run only these parts.
+ *   BENCH_BEFORE=<rev>   the commit the decision and card parts also measure, as "before" (lib/before.ts); empty: none.
  * Each part's own variables (BENCH_N_*, ...) scale it; see BENCHMARKS.md.
  */
 import { execFileSync, spawn } from 'node:child_process';

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { envSchema } from '../../services/config/config';
 import { packageEnvSchema } from '../package/package-config';
 

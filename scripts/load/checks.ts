@@ -169,7 +169,7 @@ export async function runChecks(o: {
     const pim = sim.pim.get(r.pim_request_id);
     const step = pim?.approval?.steps[0];
     const calls = patches.get(r.pim_request_id.toLowerCase())?.ok ?? 0;
-    if (!pim || pim.status !== 'Provisioned' || step?.reviewResult !== 'Approve' || step.reviewedBy?.id !== r.decided_by_id || calls !== 1) {
+    if (pim?.status !== 'Provisioned' || step?.reviewResult !== 'Approve' || step.reviewedBy?.id !== r.decided_by_id || calls !== 1) {
       wrong.push(`${r.pim_request_id} (${pim?.status ?? 'missing'}, ${step?.reviewResult ?? '-'}, PATCH×${calls})`);
     }
   }

@@ -226,13 +226,13 @@ export interface Approver {
 }
 
 /** Finds the approve action's data in a posted card (any depth). */
-export function approveDataOf(activity: any): { requestId: string; version: number } | undefined {
-  const stack: unknown[] = [activity?.attachments?.[0]?.content];
+export function approveDataOf(activity: unknown): { requestId: string; version: number } | undefined {
+  const stack: unknown[] = [(activity as { attachments?: Array<{ content?: unknown }> } | null | undefined)?.attachments?.[0]?.content];
   while (stack.length) {
     const node = stack.pop();
     if (Array.isArray(node)) stack.push(...node);
     else if (node && typeof node === 'object') {
-      const o = node as Record<string, any>;
+      const o = node as { type?: unknown; verb?: unknown; data?: { requestId?: unknown; version?: unknown } };
       if (o.type === 'Action.Execute' && o.verb === 'pim.approve' && typeof o.data?.requestId === 'string')
         return { requestId: o.data.requestId, version: Number(o.data.version) };
       stack.push(...Object.values(o));

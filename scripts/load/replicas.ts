@@ -54,13 +54,12 @@ export async function spawnReplica(name: string, env: Record<string, string>, lo
     });
     child.stdout!.on('data', (d: Buffer) => {
       buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         if (!line.trim()) continue;
         file.write(`${line}\n`);
-        let parsed: any;
+        let parsed: { url?: unknown; level?: unknown; msg?: unknown };
         try {
           parsed = JSON.parse(line);
         } catch {

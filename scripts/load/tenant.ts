@@ -62,7 +62,9 @@ export function loadTenant(users: number, eligibilities: number, channelCount = 
   const channels: Record<string, string[]> = {};
   const n = channelCount > 0 ? Math.min(channelCount, seed.roles.length) : seed.roles.length;
   seed.roles.forEach((r, i) => {
-    (channels[`19:load-channel-${i % n}@thread.tacv2`] ??= []).push(r.id);
+    const channel = `19:load-channel-${i % n}@thread.tacv2`;
+    channels[channel] ??= [];
+    channels[channel].push(r.id);
   });
   return { seed, approvers, pairs: shuffle(pairs, 20261124), channels };
 }

@@ -52,34 +52,39 @@ export interface CliIo {
   graph?: OnboardingGraph;
 }
 
+/** The command line's options (node's parseArgs throws on an unknown or malformed one). */
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      tenant: { type: 'string' },
+      host: { type: 'string' },
+      roles: { type: 'string' },
+      'app-name': { type: 'string' },
+      'app-id': { type: 'string' },
+      certificate: { type: 'string' },
+      'rotate-secret': { type: 'boolean' },
+      'secret-out': { type: 'string' },
+      'extension-name': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'max-retries': { type: 'string' },
+      'replace-linked-extension': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      'authority-host': { type: 'string' },
+      'graph-base-url': { type: 'string' },
+      'client-id': { type: 'string' },
+      'sim-approve-as': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values;
+}
+
 /** Runs the command; returns the exit code (0 done, 1 failed, 2 bad input). */
 export async function main(argv: string[], io: CliIo): Promise<{ code: number; result?: OnboardResult }> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        tenant: { type: 'string' },
-        host: { type: 'string' },
-        roles: { type: 'string' },
-        'app-name': { type: 'string' },
-        'app-id': { type: 'string' },
-        certificate: { type: 'string' },
-        'rotate-secret': { type: 'boolean' },
-        'secret-out': { type: 'string' },
-        'extension-name': { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        'max-retries': { type: 'string' },
-        'replace-linked-extension': { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        'authority-host': { type: 'string' },
-        'graph-base-url': { type: 'string' },
-        'client-id': { type: 'string' },
-        'sim-approve-as': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
+    parsed = parseCommandLine(argv);
   } catch (err) {
     io.err(`${(err as Error).message}\n\n${USAGE}`);
     return { code: 2 };
@@ -88,7 +93,7 @@ export async function main(argv: string[], io: CliIo): Promise<{ code: number; r
     io.out(USAGE);
     return { code: 0 };
   }
-  const blank = (v: string | undefined) => (v && v.trim() ? v.trim() : undefined);
+  const blank = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
   let o: OnboardOptions;
   try {
     o = parseOnboardOptions({

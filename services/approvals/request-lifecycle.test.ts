@@ -1,4 +1,4 @@
-import { RequestEvent, RequestStatus, transition } from './request-lifecycle';
+import { type RequestEvent, type RequestStatus, transition } from './request-lifecycle';
 
 describe('request lifecycle', () => {
   const cases: Array<[RequestStatus, RequestEvent, RequestStatus | string]> = [

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { freshDatabase, type TestDatabase } from '../../test/support/test-database';
 import { dropAuditTriggers } from '../../test/support/audit-tamper';
 import type { Database } from '../store/schema';

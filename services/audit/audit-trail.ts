@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../store/schema';
 import { engineOf } from '../store/dialect';
 import { isConnectionError } from '../store/pg-resilience';

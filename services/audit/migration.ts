@@ -7,7 +7,7 @@ import { engineOf } from '../store/dialect';
  * to drop a trigger can; the hash chain is what shows it (verify-chain.ts).
  */
 export const auditMigration: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('audit_log')
       // Assigned by the appender (head + 1) under the append lock, never by the database: a gap means a deleted row.

@@ -134,7 +134,7 @@ describe('verifying the chain', () => {
     expect(parseAnchor(`12:${hash}`)).toEqual({ seq: 12, hash: hash.toLowerCase() });
     expect(parseAnchor(hash)).toEqual({ hash: hash.toLowerCase() });
     expect(parseAnchor('12:abc')).toBeNull();
-    expect(parseAnchor('x:' + hash)).toBeNull();
+    expect(parseAnchor(`x:${hash}`)).toBeNull();
     expect(formatAnchor({ seq: 3, hash: 'c'.repeat(64) })).toBe(`3:${'c'.repeat(64)}`);
   });
 });

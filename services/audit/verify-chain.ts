@@ -81,7 +81,7 @@ export class ChainVerifier {
       const missing = seq - 1 === expected ? `seq ${expected} is missing` : `seq ${expected}..${seq - 1} are missing`;
       return this.fail({ seq: expected, kind: 'deleted', message: `${missing} (deleted): seq ${this.last.seq} is followed by seq ${seq}` });
     }
-    let fields;
+    let fields: ReturnType<typeof chainedFieldsOf>;
     try {
       fields = chainedFieldsOf(row);
     } catch {

@@ -1,4 +1,4 @@
-import { errors, JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { tenantSigningKeys } from './tenant-keys';
 
 /**

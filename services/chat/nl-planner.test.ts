@@ -191,7 +191,7 @@ describe('natural-language planner against the simulated Azure OpenAI', () => {
   });
 
   it('reads a JSON object even when the model fences it', async () => {
-    await script('```json\n' + reply({ role: 'Security Operator' }) + '\n```');
+    await script(`\`\`\`json\n${reply({ role: 'Security Operator' })}\n\`\`\``);
     expect(await planner.interpret('sec op', eligible, NOW, 'UTC')).toMatchObject({ kind: 'activate', role: { candidate: secOp } });
   });
 

@@ -123,11 +123,14 @@ function validZone(timeZone: string): string {
 
 /** Directory names go into the prompt on one line each, without anything that could start a new instruction. */
 function promptName(name: string): string {
-  return name
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 120);
+  return (
+    name
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips from names going into the prompt
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 120)
+  );
 }
 
 function localTime(now: Date, timeZone: string): string {
@@ -165,6 +168,7 @@ function roleQuestion(verb: 'activate' | 'extend' | 'cancel', said: string | nul
   const example = `For example "${verb} ${eligible[0]!.displayName}".`;
   if (!said) return { kind: 'clarify', question: `Which role do you want to ${verb}? ${eligibleText(eligible)} ${example}` };
   const shown = said
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: quotes and control characters are stripped before the user's words are echoed back
     .replace(/["\u0000-\u001f]+/g, ' ')
     .trim()
     .slice(0, 80);

@@ -1,5 +1,5 @@
 import { editDistance } from './edit-distance';
-import { ParsedCommand, parseCommand, RoleCandidate } from './parse-command';
+import { type ParsedCommand, parseCommand, type RoleCandidate } from './parse-command';
 
 const role = (id: string, displayName: string, kind: RoleCandidate['kind'] = 'entraRole'): RoleCandidate => ({ id, displayName, kind });
 const SO = role('so', 'Security Operator');

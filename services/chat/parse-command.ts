@@ -1,8 +1,8 @@
 import { editDistance } from './edit-distance';
-import { FILLER, matchRole, RoleLookup } from './match-role';
+import { FILLER, matchRole, type RoleLookup } from './match-role';
 import { takeDuration } from './parse-duration';
 import { findTicket, takeTicket } from './parse-ticket';
-import { Token, WorkingText } from './working-text';
+import { type Token, WorkingText } from './working-text';
 
 export interface RoleCandidate {
   id: string;
@@ -177,7 +177,7 @@ function parseCancel(work: WorkingText, eligible: RoleCandidate[]): ParsedComman
     .remainder()
     .split(' ')
     .find((c) => /\d/.test(c));
-  if (chunk) return { kind: 'cancel', requestRef: chunk.replace(/^[#(\[]+|[.,;:!?)\]]+$/g, '') };
+  if (chunk) return { kind: 'cancel', requestRef: chunk.replace(/^[#([]+|[.,;:!?)\]]+$/g, '') };
   const lookup = matchRole(tokens, eligible);
   if (lookup.kind === 'match') return { kind: 'cancel', requestRef: lookup.match.candidate.id };
   return roleProblem(lookup, 'cancel', work.remainder(), eligible);
@@ -206,7 +206,7 @@ export function parseCommand(text: string, eligible: RoleCandidate[], now: Date,
 
   // An explicit reason runs to the end of the message and is kept verbatim.
   let justification: string | null = null;
-  const marker = /(?:\bbecause\b|\breason\s*[:\-]|\bjustification\s*[:\-]|\bwhy\s*:|(?:^|\s)[-–—]+\s)/.exec(work.view);
+  const marker = /(?:\bbecause\b|\breason\s*[:-]|\bjustification\s*[:-]|\bwhy\s*:|(?:^|\s)[-–—]+\s)/.exec(work.view);
   if (marker) {
     const said = work.original.slice(marker.index + marker[0].length).trim();
     work.consume(marker.index, work.original.length);

@@ -1,4 +1,4 @@
-import { WorkingText } from './working-text';
+import type { WorkingText } from './working-text';
 
 /** PIM caps an activation at 24 hours (policy maxima are lower and checked later, against the role's rule). */
 export const MAX_DURATION_MINUTES = 24 * 60;
@@ -26,8 +26,8 @@ const NUMBER_WORDS: Record<string, number> = {
 const LEAD = String.raw`(?:\b(?:for|during)\s+(?:about\s+|around\s+)?)?`;
 const NUM = String.raw`(-?\d+(?:[.,]\d+)?)`;
 const NOT_AFTER = String.raw`(?<![\w.\-])`;
-const HOURS = String.raw`(?:hours?|hrs?|h)(?![a-z])`;
-const MINUTES = String.raw`(?:minutes?|mins?|m)(?![a-z])`;
+const HOURS = '(?:hours?|hrs?|h)(?![a-z])';
+const MINUTES = '(?:minutes?|mins?|m)(?![a-z])';
 
 function num(raw: string): number {
   return Number(raw.replace(',', '.'));
@@ -87,42 +87,53 @@ function untilTime(match: RegExpExecArray, now: Date, timeZone: string): Duratio
 export function takeDuration(text: WorkingText, now: Date, timeZone: string): DurationResult {
   let m: RegExpExecArray | null;
 
-  if ((m = text.take(new RegExp(String.raw`\b(?:until|till|til)\s+(noon|midnight|(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)(?![\w:])`)))) {
+  m = text.take(/\b(?:until|till|til)\s+(noon|midnight|(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)(?![\w:])/);
+  if (m) {
     return untilTime(m, now, timeZone);
   }
-  if ((m = text.take(new RegExp(String.raw`${LEAD}\bpt(?=\d)(?:(\d+(?:\.\d+)?)h)?(?:(\d+)m)?\b`)))) {
+  m = text.take(new RegExp(String.raw`${LEAD}\bpt(?=\d)(?:(\d+(?:\.\d+)?)h)?(?:(\d+)m)?\b`));
+  if (m) {
     if (m[1] !== undefined || m[2] !== undefined) {
       return checked(num(m[1] ?? '0') * 60 + num(m[2] ?? '0'), m[0].trim());
     }
   }
-  if ((m = text.take(new RegExp(String.raw`${LEAD}\b(?:an?|one)\s+hour\s+and\s+a\s+half\b`)))) return checked(90, m[0].trim());
-  if ((m = text.take(new RegExp(String.raw`${LEAD}\b(?:half\s+an?\s+hour|half\s+hour)\b`)))) return checked(30, m[0].trim());
-  if ((m = text.take(new RegExp(String.raw`${LEAD}\b(?:an?|one)\s+(hour|day)\b`)))) {
+  m = text.take(new RegExp(String.raw`${LEAD}\b(?:an?|one)\s+hour\s+and\s+a\s+half\b`));
+  if (m) return checked(90, m[0].trim());
+  m = text.take(new RegExp(String.raw`${LEAD}\b(?:half\s+an?\s+hour|half\s+hour)\b`));
+  if (m) return checked(30, m[0].trim());
+  m = text.take(new RegExp(String.raw`${LEAD}\b(?:an?|one)\s+(hour|day)\b`));
+  if (m) {
     return checked(m[1] === 'day' ? 1440 : 60, m[0].trim());
   }
   const words = Object.keys(NUMBER_WORDS).join('|');
-  if ((m = text.take(new RegExp(String.raw`${LEAD}\b(${words})\s+(hours?|minutes?|mins?)\b`)))) {
+  m = text.take(new RegExp(String.raw`${LEAD}\b(${words})\s+(hours?|minutes?|mins?)\b`));
+  if (m) {
     const n = NUMBER_WORDS[m[1]!]!;
     return checked(m[2]!.startsWith('h') ? n * 60 : n, m[0].trim());
   }
   // "2h", "1.5 hours", "1h30", "1h 30m", "2 hours and 15 minutes".
-  if ((m = text.take(new RegExp(String.raw`${LEAD}${NOT_AFTER}${NUM}\s*${HOURS}(?:\s*(?:and\s+)?(\d{1,2})\s*${MINUTES}|(\d{2})(?![\w.:]))?`)))) {
+  m = text.take(new RegExp(String.raw`${LEAD}${NOT_AFTER}${NUM}\s*${HOURS}(?:\s*(?:and\s+)?(\d{1,2})\s*${MINUTES}|(\d{2})(?![\w.:]))?`));
+  if (m) {
     const extra = m[2] ?? m[3];
     const hours = num(m[1]!);
     const minutes = hours * 60 + (extra === undefined ? 0 : Math.sign(hours || 1) * Number(extra));
     return checked(minutes, m[0].trim());
   }
-  if ((m = text.take(new RegExp(String.raw`${LEAD}${NOT_AFTER}${NUM}\s*${MINUTES}`)))) return checked(num(m[1]!), m[0].trim());
-  if ((m = text.take(new RegExp(String.raw`${LEAD}${NOT_AFTER}${NUM}\s*(?:(days?|d)|(weeks?|w))(?![a-z])`)))) {
+  m = text.take(new RegExp(String.raw`${LEAD}${NOT_AFTER}${NUM}\s*${MINUTES}`));
+  if (m) return checked(num(m[1]!), m[0].trim());
+  m = text.take(new RegExp(String.raw`${LEAD}${NOT_AFTER}${NUM}\s*(?:(days?|d)|(weeks?|w))(?![a-z])`));
+  if (m) {
     return checked(num(m[1]!) * (m[2] !== undefined ? 1440 : 7 * 1440), m[0].trim());
   }
-  if ((m = text.take(new RegExp(String.raw`\bfor\s+(-?\d+(?:[.,]\d+)?)(?![\w.:,])`)))) {
+  m = text.take(/\bfor\s+(-?\d+(?:[.,]\d+)?)(?![\w.:,])/);
+  if (m) {
     return {
       kind: 'invalid',
       question: `Did you mean ${m[1]} hours or ${m[1]} minutes? Say "for ${m[1]}h" or "for ${m[1]}m". ${DURATION_HELP}`,
     };
   }
-  if ((m = text.take(/\bfor\s+(?:a\s+while|a\s+bit|some\s+time|a\s+few\s+hours|the\s+day|the\s+night|today)\b/))) {
+  m = text.take(/\bfor\s+(?:a\s+while|a\s+bit|some\s+time|a\s+few\s+hours|the\s+day|the\s+night|today)\b/);
+  if (m) {
     return { kind: 'invalid', question: `How long exactly is "${m[0].trim()}"? ${DURATION_HELP}` };
   }
   return { kind: 'none' };

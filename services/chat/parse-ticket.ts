@@ -33,9 +33,8 @@ function ticket(systemWord: string | undefined, number: string): Ticket {
  * "for", "#"). Standalone Jira keys must be typed in capitals, otherwise "covid-19" would be a ticket.
  */
 export function takeTicket(text: WorkingText): Ticket | null {
-  const keyword = new RegExp(
-    String.raw`\b(?:ticket|tkt|incident)\b\s*(?:no\.?|number|nr\.?|:|#)?\s*(?:(service[\s-]now|servicenow|snow|jira|(?!(?:is|for|no|number|nr|ref)\b)[a-z][a-z]+)\s*[:#]?\s+)?#?([a-z]*-?\d[\w-]*)`,
-  );
+  const keyword =
+    /\b(?:ticket|tkt|incident)\b\s*(?:no\.?|number|nr\.?|:|#)?\s*(?:(service[\s-]now|servicenow|snow|jira|(?!(?:is|for|no|number|nr|ref)\b)[a-z][a-z]+)\s*[:#]?\s+)?#?([a-z]*-?\d[\w-]*)/;
   let m = keyword.exec(text.view);
   if (m) {
     text.consume(m.index, m.index + m[0].length);
@@ -43,7 +42,8 @@ export function takeTicket(text: WorkingText): Ticket | null {
     const systemWord = m[1] === undefined ? undefined : text.original.slice(systemStart, systemStart + m[1].length);
     return ticket(systemWord, m[2]!);
   }
-  if ((m = text.take(new RegExp(String.raw`(?:\bfor\s+)?#?\b((?:${SERVICENOW_PREFIXES})\d{3,})\b`)))) {
+  m = text.take(new RegExp(String.raw`(?:\bfor\s+)?#?\b((?:${SERVICENOW_PREFIXES})\d{3,})\b`));
+  if (m) {
     return ticket(undefined, m[1]!);
   }
   const jira = /(?:\bfor\s+)?#?\b([A-Z][A-Z0-9]{1,9}-\d+)\b/.exec(
@@ -57,7 +57,8 @@ export function takeTicket(text: WorkingText): Ticket | null {
     text.consume(jira.index, jira.index + jira[0].length);
     return ticket(undefined, jira[1]!);
   }
-  if ((m = text.take(/(?:\bfor\s+)?#(\d+)\b/))) return ticket(undefined, m[1]!);
+  m = text.take(/(?:\bfor\s+)?#(\d+)\b/);
+  if (m) return ticket(undefined, m[1]!);
   return null;
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normaliseActivationRequest, ShapeError, isoDurationMinutes } from './activation-request';
-import { DecisionPorts, evaluateActivation } from './evaluate-activation';
+import { type DecisionPorts, evaluateActivation } from './evaluate-activation';
 import { parsePolicy } from './policy';
 import type { Finding, FindingStatus, HrSignals, OnCallService, TicketAspect, TicketSystem } from '../integrations/ports';
 import { IntegrationUnavailable } from '../integrations/ports';

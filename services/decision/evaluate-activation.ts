@@ -10,6 +10,7 @@ import type {
   OnCallService,
   RequesterLookup,
   TicketAspect,
+  TicketCheck,
   TicketFinding,
   TicketSystem,
   UserRiskRecord,
@@ -293,7 +294,7 @@ async function ticketCheck(
   const wantAssignment = rule.ticket.mustBeAssignedToRequester;
   const who = requester ? await requester : null;
   const findings: TicketFinding[] = [];
-  let check;
+  let check: TicketCheck;
   if (wantAssignment && who && who.status !== 'found') {
     // Without the requester the assignment cannot be compared; the ticket itself is still read.
     check = await adapter.check(
@@ -401,15 +402,13 @@ async function onCallCheck(
   const answers: Array<{ service: string; finding: Finding }> = await Promise.all(
     services.map(async (s) => ({
       service: s.name,
-      finding: await s
-        .isOnCall(who.requester, now, signal)
-        .catch(
-          (): Finding => ({
-            status: 'unknown',
-            detail: `${s.name} could not be asked.`,
-            evidence: [{ asked: 'on call now', system: s.name, answer: 'error', ms: 0 }],
-          }),
-        ),
+      finding: await s.isOnCall(who.requester, now, signal).catch(
+        (): Finding => ({
+          status: 'unknown',
+          detail: `${s.name} could not be asked.`,
+          evidence: [{ asked: 'on call now', system: s.name, answer: 'error', ms: 0 }],
+        }),
+      ),
     })),
   );
   const evidence = answers.flatMap((a) => a.finding.evidence);

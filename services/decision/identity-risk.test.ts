@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normaliseActivationRequest } from './activation-request';
-import { DecisionPorts, evaluateActivation, identityRiskResult } from './evaluate-activation';
+import { type DecisionPorts, evaluateActivation, identityRiskResult } from './evaluate-activation';
 import { activeRiskOf, DEFAULT_IDENTITY_RISK_RULE } from './identity-risk';
 import { effectiveRule, parsePolicy } from './policy';
 import { IntegrationUnavailable, type IdentityRiskSignals, type UserRiskRecord } from '../integrations/ports';
@@ -161,7 +161,16 @@ describe('decisions with identity risk', () => {
 
   it('does not look the risk up for a role without the rule', async () => {
     let asked = 0;
-    const v = await decide(HELPDESK, { [HELPDESK]: AUTO }, { userRisk: async () => (asked++, record('high', 'atRisk')) });
+    const v = await decide(
+      HELPDESK,
+      { [HELPDESK]: AUTO },
+      {
+        userRisk: async () => {
+          asked++;
+          return record('high', 'atRisk');
+        },
+      },
+    );
     expect(v.outcome).toBe('AutoApproved');
     expect(asked).toBe(0);
   });

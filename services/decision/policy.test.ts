@@ -75,7 +75,7 @@ describe('the decision policy file', () => {
   it('reports each start problem of autoApprove.when once, all of them', () => {
     const doc = { version: 1, roles: { [HELPDESK]: { autoApprove: { when: ['onCall', 'maintenanceWindow'] } }, default: {} } };
     expect(() => parsePolicy(doc, 'x')).toThrow(
-      /\(2 problems\):\n  - roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.0: 'onCall'.*\n  - roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.1: 'maintenanceWindow'/,
+      /\(2 problems\):\n {2}- roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.0: 'onCall'.*\n {2}- roles.729827e3-9c14-49f7-bb1b-9608f156bbb8.autoApprove.when.1: 'maintenanceWindow'/,
     );
   });
 

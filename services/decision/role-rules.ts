@@ -13,7 +13,7 @@ const TICKET_FORMATS: Array<{ system: RegExp; number: RegExp; example: string; n
   { name: 'ServiceNow', system: /^service\s*now$|^snow$/i, number: /^(INC|CHG|RITM|REQ|PRB|TASK|SCTASK)\d{7}$/i, example: 'INC0012345 or CHG0042001' },
   { name: 'Jira', system: /^jira/i, number: /^[A-Z][A-Z0-9_]{1,19}-\d{1,9}$/, example: 'OPS-1234' },
 ];
-const GENERIC_TICKET = /^[A-Za-z0-9][A-Za-z0-9._\/#-]{2,63}$/;
+const GENERIC_TICKET = /^[A-Za-z0-9][A-Za-z0-9._/#-]{2,63}$/;
 
 /** The system's canonical name when it is one we know by another name (`SNOW` → `ServiceNow`); null otherwise. */
 export function canonicalTicketSystem(system: string): string | null {

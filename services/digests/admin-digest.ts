@@ -134,7 +134,10 @@ export function buildAdminDigest(input: AdminDigestInput, opts: AdminDigestOptio
     expiringTotal++;
     const key = targetKey(e);
     let t = expiring.get(key);
-    if (!t) expiring.set(key, (t = { target: { kind: e.kind, roleDefinitionId: e.roleDefinitionId, scope: e.scope }, count: 0, soonest: [] }));
+    if (!t) {
+      t = { target: { kind: e.kind, roleDefinitionId: e.roleDefinitionId, scope: e.scope }, count: 0, soonest: [] };
+      expiring.set(key, t);
+    }
     t.count++;
     // `expiring` is sorted by end, so the first few per target are its soonest.
     if (t.soonest.length < named) t.soonest.push({ principalId: e.principalId, endDateTime: e.endDateTime });

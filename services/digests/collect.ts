@@ -220,7 +220,10 @@ export class DigestCollector {
     const entry = (id: string) => {
       const k = id.toLowerCase();
       let p = byPrincipal.get(k);
-      if (!p) byPrincipal.set(k, (p = { expiring: [], activations: [] }));
+      if (!p) {
+        p = { expiring: [], activations: [] };
+        byPrincipal.set(k, p);
+      }
       return p;
     };
     for (const e of this.expiring) entry(e.principalId).expiring.push(e);

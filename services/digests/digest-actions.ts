@@ -1,3 +1,4 @@
+import { assertNever } from '../approvals/request-lifecycle';
 import type { DigestKind } from './types';
 
 /**
@@ -29,8 +30,4 @@ export function digestRoute(action: DigestAction, kind: DigestKind): DigestRoute
 /** The Graph collection a self-extension is filed in, by which assignment ends. */
 export function selfExtendCollection(assignment: 'eligible' | 'active'): 'roleEligibilityScheduleRequests' | 'roleAssignmentScheduleRequests' {
   return assignment === 'eligible' ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests';
-}
-
-function assertNever(value: never): never {
-  throw new Error(`Unhandled value: ${String(value)}`);
 }

@@ -2,7 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 
 /** The digests' table: spot-audit reviews of approvals. */
 export const digestsMigration: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('audit_reviews')
       .addColumn('id', 'text', (c) => c.primaryKey())

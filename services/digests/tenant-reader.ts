@@ -70,7 +70,26 @@ interface GraphPage<T> {
   '@odata.nextLink'?: string;
 }
 
-type Raw = Record<string, any>;
+/**
+ * The fields read from Graph's PIM schedule instances, schedule requests and role definitions, as Graph
+ * sends them (typed, not validated: each list selects its own subset).
+ */
+interface Raw {
+  id?: string;
+  displayName?: string;
+  principalId: string;
+  roleDefinitionId: string;
+  directoryScopeId?: string | null;
+  groupId?: string | null;
+  accessId: string;
+  startDateTime?: string | null;
+  endDateTime?: string | null;
+  assignmentType?: string;
+  action?: string;
+  status: string;
+  createdDateTime?: string;
+  scheduleInfo?: { startDateTime?: string } | null;
+}
 
 const q = (v: string) => v.replace(/'/g, "''");
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActivationRequest, normaliseActivationRequest, ShapeError } from '../decision/activation-request';
+import { type ActivationRequest, normaliseActivationRequest, ShapeError } from '../decision/activation-request';
 
 /**
  * Events a customer's own decision service (Logic Apps, ServiceNow flows) sends to

@@ -1,5 +1,5 @@
 import type { ActivationRequest } from '../decision/activation-request';
-import { assertNever, RequestEvent, RequestStatus, transition } from '../approvals/request-lifecycle';
+import { assertNever, type RequestEvent, type RequestStatus, transition } from '../approvals/request-lifecycle';
 import { classifyPimStatus, closedStatusOf } from '../approvals/pim-outcome';
 import type { PostApprovalOutcome } from './inbound-event';
 

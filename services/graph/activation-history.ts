@@ -2,11 +2,14 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import type { HistoryEntry } from '../approvals/requester-history';
 import { toGraphCallError } from './graph-errors';
 import { GROUP_PIM_PATH } from './directory';
+import type { ReadBatch } from './read-batch';
 
 /** One page read; the card is posted without history rather than wait longer. */
 const HISTORY_PAGE_TIMEOUT_MS = 5000;
 /** Pages read at most (999 requests each): more history than that adds nothing to a card. */
 const MAX_PAGES = 3;
+
+const FIELDS = ['id', 'status', 'action', 'createdDateTime'];
 
 /** PIM statuses of an activation that happened (Graph's `status` on a schedule request). */
 const ACTIVATED = new Set(['provisioned', 'granted', 'schedulecreated', 'pendingschedulecreation', 'pendingprovisioning']);
@@ -30,7 +33,8 @@ export interface HistoryTarget {
 export class GraphActivationHistory {
   constructor(private readonly client: Client) {}
 
-  async entries(t: HistoryTarget, signal?: AbortSignal): Promise<HistoryEntry[]> {
+  /** `via`: a batch the first page may travel in (the card's other reads go with it). */
+  async entries(t: HistoryTarget, signal?: AbortSignal, via?: ReadBatch): Promise<HistoryEntry[]> {
     const q = (v: string) => v.replace(/'/g, "''");
     let path: string;
     let filter: string;
@@ -49,8 +53,10 @@ export class GraphActivationHistory {
       const within = signal ? AbortSignal.any([signal, AbortSignal.timeout(HISTORY_PAGE_TIMEOUT_MS)]) : AbortSignal.timeout(HISTORY_PAGE_TIMEOUT_MS);
       let page: { value?: Array<Record<string, unknown>>; '@odata.nextLink'?: string };
       try {
-        const req = pageNo === 0 ? this.client.api(path).filter(filter).select(['id', 'status', 'action', 'createdDateTime']).top(999) : this.client.api(next!);
-        page = await req.option('signal', within).get();
+        const req = pageNo === 0 ? this.client.api(path).filter(filter).select(FIELDS).top(999) : this.client.api(next!);
+        const direct = () => req.option('signal', within).get();
+        page =
+          pageNo === 0 && via ? await via.read(`${path}?$filter=${encodeURIComponent(filter)}&$select=${FIELDS.join(',')}&$top=999`, direct) : await direct();
       } catch (err) {
         throw toGraphCallError(err, "Reading the requester's activation history");
       }

@@ -1,5 +1,14 @@
 import type { TokenCredential } from '@azure/identity';
-import type { AzureResourceReads, PimRequestCopy, PimRequestRef, RoleApprovalPolicy } from './directory';
+import {
+  type ApprovalPolicyOptions,
+  approverGroupsOf,
+  type AzureResourceReads,
+  expandApprovers,
+  type PimRequestCopy,
+  type PimRequestRef,
+  readGroupsEarly,
+  type RoleApprovalPolicy,
+} from './directory';
 import { GraphCallError, toGraphCallError } from './graph-errors';
 import { outboundClientRequestId } from '../observability/correlation';
 import type { Metrics } from '../observability/metrics';
@@ -134,28 +143,40 @@ export class ArmPimApprovals implements PimApprovals {
   constructor(
     private readonly arm: ArmClient,
     private readonly ref: PimRequestRef,
+    /** The approval's id (ARM path) as PIM gave it when the card was posted; null when it was not known then. */
+    private readonly knownApprovalId: string | null = null,
   ) {}
 
   async steps(): Promise<ApprovalStep[]> {
     // Read back after a PATCH whose answer was lost, the approval found before is read directly: once
     // decided, the request may no longer be listed to its approvers.
     if (!this.approvalId) {
-      const list = await this.arm.call<{ value?: ArmScheduleRequest[] }>(
-        'GET',
-        `${this.ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${encodeURIComponent('asApprover()')}`,
-        'Finding the Azure role request',
-      );
+      // The approval id stored when the card was posted lets its stages be read alongside the list: the list
+      // still decides (PIM lists the request only to its approvers), and a stored id that is not the listed one
+      // is not used.
+      const known = this.knownApprovalId;
+      const [list, early] = await Promise.all([this.listAsApprover(), known ? settle(this.stages(known)) : null]);
       const request = matching(list.value ?? [], this.ref);
       if (!request?.properties.approvalId) return [];
-      this.approvalId = request.properties.approvalId.startsWith('/')
-        ? request.properties.approvalId
-        : `${AUTH}/roleAssignmentApprovals/${request.properties.approvalId}`;
+      this.approvalId = approvalPathOf(request.properties.approvalId);
+      if (early && known?.toLowerCase() === this.approvalId.toLowerCase()) {
+        if ('error' in early) throw early.error;
+        return early.value;
+      }
     }
-    const stages = await this.arm.call<{ value?: ArmStage[] }>(
+    return this.stages(this.approvalId);
+  }
+
+  private listAsApprover(): Promise<{ value?: ArmScheduleRequest[] }> {
+    return this.arm.call<{ value?: ArmScheduleRequest[] }>(
       'GET',
-      `${this.approvalId}/stages?api-version=${APPROVALS_API}`,
-      'Reading the Azure role approval',
+      `${this.ref.scope}${AUTH}/roleAssignmentScheduleRequests?api-version=${SCHEDULE_REQUESTS_API}&$filter=${encodeURIComponent('asApprover()')}`,
+      'Finding the Azure role request',
     );
+  }
+
+  private async stages(approvalId: string): Promise<ApprovalStep[]> {
+    const stages = await this.arm.call<{ value?: ArmStage[] }>('GET', `${approvalId}/stages?api-version=${APPROVALS_API}`, 'Reading the Azure role approval');
     return (stages.value ?? []).map((s) => ({
       id: s.name,
       status: s.properties.status,
@@ -182,6 +203,19 @@ export class ArmPimApprovals implements PimApprovals {
   }
 }
 
+/** An approval id as ARM gives it (a bare GUID or the full path), as the path its stages are read under. */
+function approvalPathOf(approvalId: string): string {
+  return approvalId.startsWith('/') ? approvalId : `${AUTH}/roleAssignmentApprovals/${approvalId}`;
+}
+
+async function settle<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  try {
+    return { value: await p };
+  } catch (error) {
+    return { error };
+  }
+}
+
 type ArmPolicyRule = PolicyRuleJson & {
   setting?: PolicyRuleJson['setting'] & { approvalStages?: Array<{ isApproverJustificationRequired?: boolean }> | null };
 };
@@ -203,14 +237,21 @@ export class ArmAzureReads implements AzureResourceReads {
     return r.properties?.roleName ?? roleDefinitionId;
   }
 
-  async approvalPolicy(scope: string, roleDefinitionId: string): Promise<RoleApprovalPolicy> {
+  async approvalPolicy(scope: string, roleDefinitionId: string, options: ApprovalPolicyOptions = {}): Promise<RoleApprovalPolicy> {
+    const early = readGroupsEarly(options.groupHint, this.groupMembers);
     const rules = await this.policyRules(scope, roleDefinitionId);
     const approval = rules.find((r) => r.id === 'Approval_EndUser_Assignment');
+    const primary = policyApprovers(rules);
+    const [approverIds, escalationApproverIds] = await Promise.all([
+      expandApprovers(primary, this.groupMembers, early),
+      options.escalation === false ? [] : expandApprovers(policyEscalationApprovers(rules), this.groupMembers, early),
+    ]);
     return {
       isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
       isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
-      approverIds: await this.expand(policyApprovers(rules)),
-      escalationApproverIds: await this.expand(policyEscalationApprovers(rules)),
+      approverIds,
+      escalationApproverIds,
+      approverGroupIds: approverGroupsOf(primary),
     };
   }
 
@@ -229,13 +270,8 @@ export class ArmAzureReads implements AzureResourceReads {
     return res.value?.[0]?.properties?.effectiveRules ?? [];
   }
 
-  private async expand(subjects: PolicySubject[]): Promise<string[]> {
-    const ids = new Set<string>();
-    for (const s of subjects) {
-      if (s.kind === 'group') for (const m of await this.groupMembers(s.id)) ids.add(m);
-      else ids.add(s.id.toLowerCase());
-    }
-    return [...ids];
+  private expand(subjects: PolicySubject[]): Promise<string[]> {
+    return expandApprovers(subjects, this.groupMembers);
   }
 
   async pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null> {
@@ -256,6 +292,7 @@ export class ArmAzureReads implements AzureResourceReads {
       ticketNumber: p.ticketInfo?.ticketNumber ?? null,
       ticketSystem: p.ticketInfo?.ticketSystem ?? null,
       status: p.status,
+      approvalId: p.approvalId ? approvalPathOf(p.approvalId) : null,
     };
   }
 

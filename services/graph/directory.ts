@@ -1,6 +1,7 @@
-import { Client } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import type { RequestContent } from '../approvals/callout-binding';
 import { GraphCallError, toGraphCallError } from './graph-errors';
+import { GraphReadBatch, type ReadBatch } from './read-batch';
 import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
 
@@ -23,6 +24,20 @@ export interface RoleApprovalPolicy {
   approverIds: string[];
   /** The stage's escalation approvers (groups expanded) when the policy enables escalation; empty otherwise. */
   escalationApproverIds: string[];
+  /** The groups the policy names as approvers (lower case), before expansion: a later read can start on them early. */
+  approverGroupIds?: string[];
+}
+
+/** How an approval policy is read. */
+export interface ApprovalPolicyOptions {
+  /**
+   * Approver groups the policy is expected to name (as a card stored them): their members are read alongside
+   * the policy instead of after it. Only a group the policy still names counts; one it no longer names is
+   * ignored, and one it names anew is read once the policy is in.
+   */
+  groupHint?: readonly string[];
+  /** false: the escalation approvers are not expanded (a decision needs the approvers only). */
+  escalation?: boolean;
 }
 
 /**
@@ -45,7 +60,7 @@ export interface PimRequestRef extends PimTarget {
 /** Port: Azure resource (ARM) reads the directory needs, made with the bot's own identity. */
 export interface AzureResourceReads {
   roleDisplayName(roleDefinitionId: string): Promise<string>;
-  approvalPolicy(scope: string, roleDefinitionId: string): Promise<RoleApprovalPolicy>;
+  approvalPolicy(scope: string, roleDefinitionId: string, options?: ApprovalPolicyOptions): Promise<RoleApprovalPolicy>;
   requestStatus(ref: PimRequestRef): Promise<string>;
   /** PIM's own copy of the request, matched as requestStatus matches it; null when none. */
   pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null>;
@@ -55,15 +70,18 @@ export interface AzureResourceReads {
 
 /** Port: the directory and PIM policy reads the bot makes with its own (application) identity. */
 export interface Directory {
-  user(id: string): Promise<UserProfile>;
+  /** `via`: a batch the read may travel in (readBatch); without one, or from an implementation without batches, it is made on its own. */
+  user(id: string, via?: ReadBatch): Promise<UserProfile>;
   /** The role's name; for a group, the group's name and the access (member/owner). */
   roleDisplayName(target: PimTarget): Promise<string>;
   /** The PIM policy's approval settings for the target (Entra role, group access, Azure role at a scope). */
-  approvalPolicy(target: PimTarget): Promise<RoleApprovalPolicy>;
+  approvalPolicy(target: PimTarget, options?: ApprovalPolicyOptions): Promise<RoleApprovalPolicy>;
   /** PIM's status of an activation request (PendingApproval, Provisioned, Denied, TimedOut, ...). */
   requestStatus(ref: PimRequestRef): Promise<string>;
   /** PIM's own copy of the request (app identity), null when PIM has none; rejects when it cannot be read. */
-  pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null>;
+  pimRequestCopy(ref: PimRequestRef, via?: ReadBatch): Promise<PimRequestCopy | null>;
+  /** Reads started in the same turn with this batch go to Graph together (one HTTP request); absent where reads are not batched. */
+  readBatch?(): ReadBatch;
 }
 
 /**
@@ -71,7 +89,57 @@ export interface Directory {
  * Entra role definition id, `member`/`owner` for groups, the ARM role definition path for Azure; the scope
  * the directory scope, group id, or ARM scope.
  */
-export type PimRequestCopy = RequestContent & { status: string };
+export type PimRequestCopy = RequestContent & {
+  status: string;
+  /**
+   * Azure resources: the id (ARM path) of the request's approval, when PIM gives one. An approver's decision
+   * reads the approval's stages by it alongside the approver's own request list, instead of after it.
+   * Entra roles and groups: absent (their approval is found by the request id).
+   */
+  approvalId?: string | null;
+};
+
+/**
+ * User object ids (lower case) of approver subjects, groups expanded to their members: the groups read at
+ * once, not one after another, and a group already being read (`early`) not read again. Ids keep the
+ * subjects' order.
+ */
+export async function expandApprovers(
+  subjects: readonly PolicySubject[],
+  members: (groupId: string) => Promise<string[]>,
+  early: ReadonlyMap<string, Promise<string[]>> = new Map(),
+): Promise<string[]> {
+  const lists = await Promise.all(subjects.map((s) => (s.kind === 'user' ? [s.id.toLowerCase()] : (early.get(s.id.toLowerCase()) ?? members(s.id)))));
+  return [...new Set(lists.flat())];
+}
+
+/** Starts reading the members of the groups a policy is expected to name; a read nobody awaits fails quietly. */
+export function readGroupsEarly(groupIds: readonly string[] | undefined, members: (groupId: string) => Promise<string[]>): Map<string, Promise<string[]>> {
+  const early = new Map<string, Promise<string[]>>();
+  for (const id of new Set((groupIds ?? []).map((g) => g.toLowerCase()))) {
+    const read = members(id);
+    read.catch(() => undefined);
+    early.set(id, read);
+  }
+  return early;
+}
+
+/** The approver groups among a policy's subjects (lower case). */
+export function approverGroupsOf(subjects: readonly PolicySubject[]): string[] {
+  return [...new Set(subjects.filter((s) => s.kind === 'group').map((s) => s.id.toLowerCase()))];
+}
+
+/** The fields of a PIM schedule request (Entra role or group) the bot reads. */
+interface GraphScheduleRequest {
+  principalId?: unknown;
+  roleDefinitionId?: string;
+  directoryScopeId?: string | null;
+  accessId?: string;
+  groupId?: string;
+  justification?: string | null;
+  ticketInfo?: { ticketNumber?: string | null; ticketSystem?: string | null } | null;
+  status?: string;
+}
 
 /** Graph's PIM for Groups request and approval paths. */
 export const GROUP_PIM_PATH = '/identityGovernance/privilegedAccess/group';
@@ -90,13 +158,16 @@ export class GraphDirectory implements Directory {
     return this.azure;
   }
 
-  async user(id: string): Promise<UserProfile> {
+  readBatch(): ReadBatch {
+    return new GraphReadBatch(this.client);
+  }
+
+  async user(id: string, via?: ReadBatch): Promise<UserProfile> {
     try {
-      const u = await this.client
-        .api(`/users/${encodeURIComponent(id)}`)
-        .select(['id', 'displayName', 'userPrincipalName', 'jobTitle', 'department', 'mail'])
-        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
-        .get();
+      const path = `/users/${encodeURIComponent(id)}`;
+      const fields = ['id', 'displayName', 'userPrincipalName', 'jobTitle', 'department', 'mail'];
+      const direct = () => this.client.api(path).select(fields).option('signal', AbortSignal.timeout(READ_TIMEOUT_MS)).get();
+      const u = await (via ? via.read(`${path}?$select=${fields.join(',')}`, direct) : direct());
       return {
         id: u.id,
         displayName: u.displayName ?? u.userPrincipalName,
@@ -161,15 +232,22 @@ export class GraphDirectory implements Directory {
     }
   }
 
-  async approvalPolicy(target: PimTarget): Promise<RoleApprovalPolicy> {
-    if (target.kind === 'azureResource') return this.arm().approvalPolicy(target.scope, target.roleDefinitionId);
+  async approvalPolicy(target: PimTarget, options: ApprovalPolicyOptions = {}): Promise<RoleApprovalPolicy> {
+    if (target.kind === 'azureResource') return this.arm().approvalPolicy(target.scope, target.roleDefinitionId, options);
+    const early = readGroupsEarly(options.groupHint, (id) => this.groupMembers(id));
     const rules = await this.policyRules(target);
     const approval = rules.find((r) => r.id === 'Approval_EndUser_Assignment');
+    const primary = policyApprovers(rules);
+    const [approverIds, escalationApproverIds] = await Promise.all([
+      expandApprovers(primary, (id) => this.groupMembers(id), early),
+      options.escalation === false ? [] : expandApprovers(policyEscalationApprovers(rules), (id) => this.groupMembers(id), early),
+    ]);
     return {
       isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
       isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
-      approverIds: await this.expandSubjects(policyApprovers(rules)),
-      escalationApproverIds: await this.expandSubjects(policyEscalationApprovers(rules)),
+      approverIds,
+      escalationApproverIds,
+      approverGroupIds: approverGroupsOf(primary),
     };
   }
 
@@ -205,13 +283,8 @@ export class GraphDirectory implements Directory {
   }
 
   /** User object ids (lower case) of the subjects, approver groups expanded to their members. */
-  private async expandSubjects(subjects: PolicySubject[]): Promise<string[]> {
-    const ids = new Set<string>();
-    for (const s of subjects) {
-      if (s.kind === 'user') ids.add(s.id.toLowerCase());
-      else for (const m of await this.groupMembers(s.id)) ids.add(m);
-    }
-    return [...ids];
+  private expandSubjects(subjects: PolicySubject[]): Promise<string[]> {
+    return expandApprovers(subjects, (id) => this.groupMembers(id));
   }
 
   async requestStatus(ref: PimRequestRef): Promise<string> {
@@ -229,20 +302,17 @@ export class GraphDirectory implements Directory {
     }
   }
 
-  async pimRequestCopy(ref: PimRequestRef): Promise<PimRequestCopy | null> {
+  async pimRequestCopy(ref: PimRequestRef, via?: ReadBatch): Promise<PimRequestCopy | null> {
     if (ref.kind === 'azureResource') return this.arm().pimRequestCopy(ref);
     const group = ref.kind === 'group';
-    const path = group ? `${GROUP_PIM_PATH}/assignmentScheduleRequests` : '/roleManagement/directory/roleAssignmentScheduleRequests';
+    const path = `${group ? `${GROUP_PIM_PATH}/assignmentScheduleRequests` : '/roleManagement/directory/roleAssignmentScheduleRequests'}/${encodeURIComponent(ref.pimRequestId)}`;
     const fields = group
       ? ['id', 'status', 'principalId', 'accessId', 'groupId', 'justification', 'ticketInfo']
       : ['id', 'status', 'principalId', 'roleDefinitionId', 'directoryScopeId', 'justification', 'ticketInfo'];
-    let r: Record<string, any>;
+    let r: GraphScheduleRequest | undefined;
     try {
-      r = await this.client
-        .api(`${path}/${encodeURIComponent(ref.pimRequestId)}`)
-        .select(fields)
-        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
-        .get();
+      const direct = () => this.client.api(path).select(fields).option('signal', AbortSignal.timeout(READ_TIMEOUT_MS)).get();
+      r = (await (via ? via.read(`${path}?$select=${fields.join(',')}`, direct) : direct())) as GraphScheduleRequest | undefined;
     } catch (err) {
       const e = toGraphCallError(err, 'Reading the PIM request');
       if (e.status === 404) return null;
@@ -250,7 +320,7 @@ export class GraphDirectory implements Directory {
     }
     if (typeof r?.principalId !== 'string') throw new GraphCallError(502, 'MalformedAnswer', 'Reading the PIM request: the answer has no principalId.');
     return {
-      principalId: r.principalId,
+      principalId: r.principalId as string,
       roleDefinitionId: String(group ? r.accessId : r.roleDefinitionId),
       scope: String(group ? r.groupId : (r.directoryScopeId ?? '/')),
       justification: r.justification ?? '',

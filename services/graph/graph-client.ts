@@ -7,11 +7,12 @@ import {
   RetryHandler,
   RetryHandlerOptions,
   TelemetryHandler,
+  type AuthenticationProvider,
   type Context,
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { TokenCredential } from '@azure/identity';
+import { reuseTokens } from '../auth/token-reuse';
 import { outboundClientRequestId } from '../observability/correlation';
 import type { Metrics } from '../observability/metrics';
 
@@ -39,7 +40,7 @@ export function createGraphClient(
 ): Client {
   const host = new URL(baseUrl).hostname;
   const chain: Middleware[] = [
-    new AuthenticationHandler(new TokenCredentialAuthenticationProvider(credential, { scopes: [scope] })),
+    new AuthenticationHandler(credentialTokens(reuseTokens(credential), scope)),
     new RetryHandler(new RetryHandlerOptions(RETRY_DELAY_SECONDS, MAX_RETRIES)),
     new RedirectHandler(new RedirectHandlerOptions()),
     new CorrelationAndMetricsHandler(host, opts.metrics),
@@ -55,6 +56,20 @@ export function createGraphClient(
     customHosts: new Set([host]),
     defaultVersion: 'v1.0',
   });
+}
+
+/**
+ * The credential's token for every request, as the SDK's TokenCredentialAuthenticationProvider gives it,
+ * without the error object that provider builds (stack trace and all) on every call just in case.
+ */
+function credentialTokens(credential: TokenCredential, scope: string): AuthenticationProvider {
+  return {
+    async getAccessToken(): Promise<string> {
+      const token = await credential.getToken([scope]);
+      if (!token) throw new Error(`No access token for ${scope} from the credential`);
+      return token.token;
+    },
+  };
 }
 
 const CLIENT_REQUEST_ID = 'client-request-id';

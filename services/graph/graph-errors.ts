@@ -25,7 +25,7 @@ export function toGraphCallError(err: unknown, what: string): GraphCallError {
       const body =
         typeof e.body === 'string'
           ? (JSON.parse(e.body) as { error?: { code?: string; message?: string; innerError?: Record<string, string> } })
-          : (e.body as any);
+          : (e.body as { error?: { code?: string; message?: string; innerError?: Record<string, string> } } | undefined);
       code = body?.error?.code ?? code;
       message = body?.error?.message ?? message;
       requestId = body?.error?.innerError?.['request-id'];

@@ -1,4 +1,4 @@
-import { Client } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import { toGraphCallError } from './graph-errors';
 
 /** The approver is waiting on the card; past this the invoke answers "still recording". */

@@ -123,7 +123,9 @@ describe('reading PIM request statuses in JSON batches', () => {
     expect(reads.get(b)).toEqual({ error: { status: 503, code: 'ServiceUnavailable' } });
     // No Retry-After: exponential backoff with jitter, three retries.
     expect(waits).toHaveLength(3);
-    waits.forEach((w, i) => expect(w).toBeGreaterThanOrEqual(1000 * 2 ** i));
+    waits.forEach((w, i) => {
+      expect(w).toBeGreaterThanOrEqual(1000 * 2 ** i);
+    });
     expect((await batchCalls()).map((c) => c.items)).toEqual([2, 1, 1, 1]);
   });
 

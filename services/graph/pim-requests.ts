@@ -1,4 +1,4 @@
-import { Client, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
+import { type Client, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { toGraphCallError } from './graph-errors';
 
 /** PIM's status of one activation request, or why it could not be read (the HTTP status and Graph's code). */

@@ -212,7 +212,7 @@ export function errorDetail(text: string): string {
   if (!text) return '';
   let msg: unknown;
   try {
-    const b = JSON.parse(text) as Record<string, any>;
+    const b = JSON.parse(text) as { error?: { message?: unknown }; errorMessages?: unknown; message?: unknown; error_description?: unknown } | null;
     msg = b?.error?.message ?? (Array.isArray(b?.errorMessages) ? b.errorMessages[0] : undefined) ?? b?.message ?? b?.error_description;
   } catch {
     msg = text.length <= 120 && !/[<{]/.test(text) ? text : undefined;

@@ -17,7 +17,10 @@ const wall = (d: Date, timeZone: string) =>
 function daily(from: Date, timeZone: string, hhmm: string, n: number): Date[] {
   const out: Date[] = [];
   let t = from;
-  for (let i = 0; i < n; i++) out.push((t = nextLocalTime(t, timeZone, hhmm)));
+  for (let i = 0; i < n; i++) {
+    t = nextLocalTime(t, timeZone, hhmm);
+    out.push(t);
+  }
   return out;
 }
 

@@ -2,7 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 
 /** The durable scheduler's table. */
 export const jobsMigration: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('jobs')
       .addColumn('id', 'text', (c) => c.primaryKey())

@@ -30,6 +30,7 @@ export interface JobRun {
  * Runs one job. Resolve to finish it, resolve with `rescheduleAt` to run the same job again later
  * (attempts start over), throw to have it retried with backoff.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing (`async () => {}` is Promise<void>, which `undefined` would refuse)
 export type JobHandler = (job: JobRun, now: Date) => Promise<void | { rescheduleAt: Date; payload?: unknown }>;
 
 export interface JobSchedulerOptions {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config/config';
+import { type ConfigError, loadConfig } from '../config/config';
 
 const production = {
   APP_MODE: 'production',

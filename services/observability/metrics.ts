@@ -36,7 +36,8 @@ export type NudgeKind = 'nudge' | 'escalation' | 'requester_reminder';
 export type ApiName = 'graph' | 'arm';
 export type TeamsSendResult = 'sent' | 'throttled' | 'retry' | 'failed';
 export type UncertainSendResult = 'found' | 'absent' | 'unchecked' | 'removed' | 'waiting';
-export type CardActionHandler = 'approval' | 'chat' | 'digest';
+/** Which handler answered a card action; `unknown`: no card of the bot sends its verb (refused with 400). */
+export type CardActionHandler = 'approval' | 'chat' | 'digest' | 'unknown';
 
 /** Counts nothing. */
 export const noMetrics: Metrics = {

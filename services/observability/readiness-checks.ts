@@ -21,7 +21,7 @@ export const BOT_FRAMEWORK_SCOPE = 'https://api.botframework.com/.default';
  * The probe's own query counts: it starts an incident when it cannot connect and ends one when it answers,
  * so a replica out of rotation (no traffic, no other queries) still sees its database come back.
  */
-export function databaseCheck(db: Kysely<any>, connections?: ConnectionHealth): ReadinessCheck {
+export function databaseCheck<DB>(db: Kysely<DB>, connections?: ConnectionHealth): ReadinessCheck {
   return {
     name: 'database',
     timeoutMs: DATABASE_TIMEOUT_MS,

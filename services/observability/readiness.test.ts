@@ -130,7 +130,12 @@ describe('readiness checks', () => {
     const scopes: unknown[] = [];
     const check = tokenCheck(
       'botFrameworkToken',
-      { getToken: async (s) => (scopes.push(s), { token: 't', expiresOnTimestamp: Date.now() + 3600_000 }) },
+      {
+        getToken: async (s) => {
+          scopes.push(s);
+          return { token: 't', expiresOnTimestamp: Date.now() + 3600_000 };
+        },
+      },
       'https://api.botframework.com/.default',
     );
     await check.run(new AbortController().signal);

@@ -9,6 +9,7 @@ export interface ReadinessCheck {
   /** Past this the check counts as failed ("timed out"). */
   timeoutMs: number;
   /** Resolves (optionally with a short note) when healthy; throws when not. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most checks return nothing (`async () => {}` is Promise<void>, which `undefined` would refuse)
   run(signal: AbortSignal): Promise<string | void>;
   /**
    * What the dependency's client knows beyond the probe (a connection lost and not yet recovered), read

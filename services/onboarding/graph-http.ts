@@ -17,6 +17,12 @@ export interface GraphHttpOptions {
 }
 
 /** The Graph adapter: bearer token from the credential, JSON in and out, bounded retries. */
+/** Graph's error body: `{ error: { code, message } }` (read as sent; either may be missing or not a string). */
+interface GraphErrorBody {
+  code?: unknown;
+  message?: unknown;
+}
+
 export function createGraphHttp(o: GraphHttpOptions): OnboardingGraph & { token(): Promise<string> } {
   const doFetch = o.fetch ?? fetch;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -58,14 +64,14 @@ export function createGraphHttp(o: GraphHttpOptions): OnboardingGraph & { token(
         await sleep((Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : 500 * 2 ** attempt) + jitter);
         continue;
       }
-      let parsed: any;
+      let parsed: unknown;
       try {
         parsed = text ? JSON.parse(text) : undefined;
       } catch {
         parsed = undefined;
       }
       if (res.status >= 200 && res.status < 300) return parsed as T;
-      const err = parsed?.error ?? {};
+      const err: GraphErrorBody = (parsed as { error?: GraphErrorBody } | null | undefined)?.error ?? {};
       throw new GraphFailure(call, res.status, String(err.code ?? 'UnknownError'), String(err.message ?? text.slice(0, 200) ?? ''));
     }
   }

@@ -233,7 +233,7 @@ export async function onboard(o: OnboardOptions, deps: OnboardDeps): Promise<Onb
   }
   for (const c of writes) {
     const call = ids ? resolveCall(c.call!, ids) : c.call!;
-    const res = await send<Record<string, any>>(call, false);
+    const res = await send<{ appId?: unknown; id?: unknown; secretText?: unknown }>(call, false);
     sent++;
     if (c.captures === 'app') ids = { appId: String(res.appId), appObjectId: String(res.id) };
     if (c.captures === 'secret') {

@@ -26,11 +26,32 @@ export interface AppRegistration {
   appId: string;
   displayName: string;
   identifierUris?: string[];
-  api?: Record<string, any> | null;
+  api?: AppApi | null;
   requiredResourceAccess?: Array<{ resourceAppId: string; resourceAccess: Array<{ id: string; type: string }> }>;
   web?: { redirectUris?: string[] } | null;
   passwordCredentials?: Array<{ keyId: string; displayName: string | null; endDateTime: string }>;
   keyCredentials?: Array<{ keyId: string; displayName: string | null; customKeyIdentifier: string | null; endDateTime: string }>;
+}
+
+/** The application's `api` as Graph returns it: the parts onboarding reads and writes; the rest is kept as it is. */
+export interface AppApi {
+  requestedAccessTokenVersion?: number | null;
+  oauth2PermissionScopes?: PermissionScope[];
+  preAuthorizedApplications?: PreAuthorizedApplication[];
+  [key: string]: unknown;
+}
+
+export interface PermissionScope {
+  id: string;
+  value?: string;
+  isEnabled?: boolean;
+  [key: string]: unknown;
+}
+
+export interface PreAuthorizedApplication {
+  appId: string;
+  delegatedPermissionIds?: string[];
+  [key: string]: unknown;
 }
 
 export interface CustomExtension {
@@ -111,10 +132,10 @@ function canonical(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-function desiredApi(current: Record<string, any> | null | undefined, newGuid: () => string): { api: Record<string, any>; scopeId: string } {
-  const api = structuredClone(current ?? {}) as Record<string, any>;
+function desiredApi(current: AppApi | null | undefined, newGuid: () => string): { api: AppApi; scopeId: string } {
+  const api: AppApi = structuredClone(current ?? {});
   api.requestedAccessTokenVersion = 2;
-  const scopes: Record<string, any>[] = Array.isArray(api.oauth2PermissionScopes) ? api.oauth2PermissionScopes : [];
+  const scopes: PermissionScope[] = Array.isArray(api.oauth2PermissionScopes) ? api.oauth2PermissionScopes : [];
   let scope = scopes.find((s) => s.value === SSO_SCOPE_VALUE);
   if (scope) {
     scope.isEnabled = true;
@@ -132,7 +153,7 @@ function desiredApi(current: Record<string, any> | null | undefined, newGuid: ()
     scopes.push(scope);
   }
   api.oauth2PermissionScopes = scopes;
-  const pre: Record<string, any>[] = Array.isArray(api.preAuthorizedApplications) ? api.preAuthorizedApplications : [];
+  const pre: PreAuthorizedApplication[] = Array.isArray(api.preAuthorizedApplications) ? api.preAuthorizedApplications : [];
   for (const client of TEAMS_CLIENTS) {
     const entry = pre.find((p) => String(p.appId).toLowerCase() === client.appId);
     if (!entry) pre.push({ appId: client.appId, delegatedPermissionIds: [scope.id] });
@@ -167,7 +188,19 @@ function desiredRequiredResourceAccess(current: AppRegistration['requiredResourc
 
 const sameSet = (a: string[], b: string[]) => canonical([...a].map((x) => x.toLowerCase()).sort()) === canonical([...b].map((x) => x.toLowerCase()).sort());
 
-export function desiredExtension(d: Desired, resourceId: string): Record<string, unknown> {
+/** The PIM custom extension onboarding writes (the body of its POST or PATCH). */
+export type DesiredExtension = {
+  '@odata.type': string;
+  displayName: string;
+  description: string;
+  endpointConfiguration: { '@odata.type': string; targetUrl: string };
+  authenticationConfiguration: { '@odata.type': string; resourceId: string };
+  clientConfiguration: { '@odata.type': string; timeoutInMilliseconds: number; maximumRetries: number };
+  resourceType: string;
+  customAttributes: unknown[];
+};
+
+export function desiredExtension(d: Desired, resourceId: string): DesiredExtension {
   return {
     '@odata.type': '#microsoft.graph.roleManagementCustomCalloutExtension',
     displayName: d.extensionName,
@@ -185,7 +218,7 @@ export function desiredExtension(d: Desired, resourceId: string): Record<string,
   };
 }
 
-function extensionMatches(cur: CustomExtension, want: Record<string, any>): boolean {
+function extensionMatches(cur: CustomExtension, want: DesiredExtension): boolean {
   return (
     cur.displayName === want.displayName &&
     (cur.description ?? null) === want.description &&
@@ -326,7 +359,7 @@ export function planOnboarding(d: Desired, cur: CurrentState, ids: { newGuid: ()
   }
 
   // 4. The PIM custom extension. Its id is chosen here, so the policy rules can name it before it exists.
-  const wantExt = desiredExtension(d, endpoint) as Record<string, any>;
+  const wantExt = desiredExtension(d, endpoint);
   let extensionId: string;
   if (!cur.extension) {
     extensionId = ids.newGuid();

@@ -3,7 +3,7 @@ import { engineOf } from '../store/dialect';
 
 /** The outbox's table (see schema.ts for what each column is for). */
 export const outboxMigration: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('outbox')
       .addColumn('id', 'text', (c) => c.primaryKey())

@@ -87,7 +87,7 @@ describe('outbox against the Bot Connector stand-in', () => {
 
     clock.advance(500);
     expect(await outbox.drain()).toMatchObject({ sent: 2 });
-    expect(connector.posts.filter((p) => p.conversationId === CHANNEL).map((p) => p.activity.attachments[0].content.body[0].text)).toEqual([
+    expect(connector.posts.filter((p) => p.conversationId === CHANNEL).map((p) => p.activity.attachments![0].content.body[0].text)).toEqual([
       'card 1',
       'card 3',
     ]);
@@ -96,7 +96,7 @@ describe('outbox against the Bot Connector stand-in', () => {
       status: 'sent',
       attempts: 1,
       last_error: null,
-      result_activity_id: connector.posts.find((p) => p.activity.attachments[0].content.body[0].text === 'card 1')!.activityId,
+      result_activity_id: connector.posts.find((p) => p.activity.attachments![0].content.body[0].text === 'card 1')!.activityId,
     });
   });
 
@@ -137,6 +137,6 @@ describe('outbox against the Bot Connector stand-in', () => {
       revision: 2,
     });
     await outbox.drain();
-    expect(connector.updates.map((u) => [u.activityId, u.activity.attachments[0].content.body[0].text])).toEqual([[activityId, 'card 2']]);
+    expect(connector.updates.map((u) => [u.activityId, u.activity.attachments![0].content.body[0].text])).toEqual([[activityId, 'card 2']]);
   });
 });

@@ -121,7 +121,7 @@ describe('outbox', () => {
     });
     expect(r.sentEvents).toEqual([
       expect.objectContaining({
-        dedupeKey: 'card:req-1:v1:' + CHANNEL,
+        dedupeKey: `card:req-1:v1:${CHANNEL}`,
         activityId: r.sender.sent[0]!.activityId,
         meta: { requestId: 'req-1', version: 1 },
         covers: [],
@@ -404,7 +404,12 @@ describe('outbox on two instances sharing one database', () => {
       // One connector both instances talk to; each send takes a few real milliseconds so drains overlap.
       const sender = fakeSender(clock, { delayMs: 2 });
       const sentBy = { a: 0, b: 0 };
-      const via = (name: 'a' | 'b') => ({ send: (d: OutboxDelivery) => (sentBy[name]++, sender.send(d)) });
+      const via = (name: 'a' | 'b') => ({
+        send: (d: OutboxDelivery) => {
+          sentBy[name]++;
+          return sender.send(d);
+        },
+      });
       const outboxes = [
         new Outbox({ db: a.db, sender: via('a'), now: clock.now, instanceId: 'a' }),
         new Outbox({ db: b.db, sender: via('b'), now: clock.now, instanceId: 'b' }),
@@ -439,7 +444,12 @@ describe('outbox on two instances sharing one database', () => {
       const sentBy: string[] = [];
       let releaseA: (() => void) | undefined;
       const senderA = { send: () => new Promise<{ activityId: string }>((resolve) => (releaseA = () => resolve({ activityId: 'from-a' }))) };
-      const senderB = { send: async () => (sentBy.push('b'), { activityId: 'from-b' }) };
+      const senderB = {
+        send: async () => {
+          sentBy.push('b');
+          return { activityId: 'from-b' };
+        },
+      };
       const outboxA = new Outbox({ db: a.db, sender: senderA, now: clock.now, instanceId: 'a', sendTimeoutMs: 60_000, leaseMs: 120_000 });
       const outboxB = new Outbox({ db: b.db, sender: senderB, now: clock.now, instanceId: 'b' });
       await outboxA.enqueue(post(1));
@@ -707,7 +717,10 @@ describe('a post whose answer was lost (a finder reads the conversation back)', 
     r.clock.advance(59_000);
     await r.outbox.drain();
     expect(f.asked).toHaveLength(1);
-    f.finder.find = async (q) => (f.asked.push(q), { status: 'found', activityIds: ['m-late', sentId] });
+    f.finder.find = async (q) => {
+      f.asked.push(q);
+      return { status: 'found', activityIds: ['m-late', sentId] };
+    };
     r.clock.advance(1_000);
     await r.outbox.drain();
     expect(f.asked).toHaveLength(2);
@@ -728,7 +741,10 @@ describe('a post whose answer was lost (a finder reads the conversation back)', 
     await r.store.db.updateTable('outbox').set({ uncertain_since: r.clock.now().toISOString() }).execute();
     await r.outbox.drain();
     expect(await r.row(post(1).dedupeKey)).toMatchObject({ status: 'sent', result_activity_id: null });
-    f.finder.find = async (q) => (f.asked.push(q), { status: 'found', activityIds: ['m-a', 'm-b'] });
+    f.finder.find = async (q) => {
+      f.asked.push(q);
+      return { status: 'found', activityIds: ['m-a', 'm-b'] };
+    };
     r.clock.advance(60_000);
     await r.outbox.drain();
     expect(removed).toEqual(['m-b']);

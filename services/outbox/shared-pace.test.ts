@@ -238,7 +238,12 @@ describe('outbox replicas with the shared pace (fake clock)', () => {
       const clock = fakeClock();
       const sender = fakeSender(clock, { delayMs: 1 });
       const sentBy: string[] = [];
-      const via = (name: string) => ({ send: (d: OutboxDelivery) => (sentBy.push(name), sender.send(d)) });
+      const via = (name: string) => ({
+        send: (d: OutboxDelivery) => {
+          sentBy.push(name);
+          return sender.send(d);
+        },
+      });
       const make = (store: Store, name: string) =>
         new Outbox({
           db: store.db,

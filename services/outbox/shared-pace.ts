@@ -33,7 +33,7 @@ import { TEAMS_LIMITS, TENANT_SCOPE, type PacerLimits, type Reservation } from '
 export const SHARED_PACE_LOCK_KEY = '8100125446728934245';
 
 export const sharedPaceMigration: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('pace_sends')
       .addColumn('id', 'text', (c) => c.primaryKey())

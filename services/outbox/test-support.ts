@@ -97,7 +97,10 @@ export async function tempDatabase(): Promise<{ url: string; remove(): Promise<v
 export function requestIdsOf(card: unknown): string[] {
   const ids = new Set<string>();
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
     if (typeof node !== 'object' || node === null) return;
     const o = node as Record<string, unknown>;
     if (o.type === 'Action.Execute' && typeof (o.data as { requestId?: unknown })?.requestId === 'string') ids.add((o.data as { requestId: string }).requestId);

@@ -4,7 +4,7 @@ import { PostgresAdapter, type Kysely } from 'kysely';
 export type SqlEngine = 'sqlite' | 'postgres';
 
 /** Which engine a Kysely instance talks to (migrations and a few queries differ). */
-export function engineOf(db: Kysely<any>): SqlEngine {
+export function engineOf<DB>(db: Kysely<DB>): SqlEngine {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 

@@ -10,7 +10,7 @@ export interface LeaseTable {
 }
 
 export const leasesMigration: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('leases')
       .addColumn('name', 'text', (c) => c.primaryKey())

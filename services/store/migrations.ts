@@ -1,4 +1,4 @@
-import { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { auditMigration } from '../audit/migration';
 import { digestsMigration } from '../digests/migration';
 import { jobsMigration } from '../jobs/migration';
@@ -10,7 +10,7 @@ import { leasesMigration } from './leases';
 /** Migrations in code (no file-system lookups), applied in name order by kysely's Migrator. */
 const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('evaluations')
         .addColumn('evaluation_id', 'text', (c) => c.primaryKey())
@@ -83,7 +83,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-11-23-001-inbound-events': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // The primary key on event_id is the idempotency claim: the insert that wins processes the event.
       await db.schema
         .createTable('inbound_events')
@@ -101,7 +101,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-11-23-002-chat': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('chat_drafts')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -167,7 +167,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-23-004-outbox': outboxMigration,
   '2026-11-23-005-digests': digestsMigration,
   '2026-11-23-006-reminders': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // The stale-request ladder's progress on each request, and when its requester last asked for a reminder.
       await db.schema
         .alterTable('approval_requests')
@@ -178,7 +178,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-11-23-007-summary-posts': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // A request listed on a summary card (a busy minute in its channel): the copy is a line of that
       // message, so it is re-rendered with the rest of the summary and nudged in the summary's thread.
       await db.schema
@@ -192,7 +192,7 @@ const migrations: Record<string, Migration> = {
   // The hash-chained, append-only audit trail (services/audit).
   '2026-11-23-009-audit': auditMigration,
   '2026-11-23-010-presence': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // Presence-aware routing: when an approver was last seen reachable, and whether the escalation came early.
       await db.schema.alterTable('approval_requests').addColumn('approvers_reachable_at', 'text').execute();
       await db.schema
@@ -202,14 +202,14 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-11-23-011-requester-history': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // The approval card's requester history reads one person's requests and evaluations for one role.
       await db.schema.createIndex('approval_requests_principal').on('approval_requests').columns(['principal_id', 'kind', 'created_at']).execute();
       await db.schema.createIndex('evaluations_principal').on('evaluations').columns(['principal_id', 'kind', 'created_at']).execute();
     },
   },
   '2026-12-07-012-check-lines': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // Each check's one-line result for the approval card (JSON [{name, result, onFail, summary}]); rows
       // stored before it read as no lines, so their cards keep the risk flags and reasons alone.
       await db.schema
@@ -219,7 +219,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-12-07-013-callout-binding': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // An evaluation is reused only for the same body (PIM's retry): the body's digest, and the normalised
       // request so the card can be bound to the callout whose content equals PIM's own copy. Rows stored
       // before keep an empty digest (read as "the same body").
@@ -236,7 +236,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-12-07-014-last-release': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // A claim given back without a decision recorded in PIM (JSON {by, name, at, result}): every card copy
       // says so until the next decision, so a click never vanishes silently.
       await db.schema.alterTable('approval_requests').addColumn('last_release', 'text').execute();
@@ -245,7 +245,7 @@ const migrations: Record<string, Migration> = {
   // Teams' rate limits counted across replicas: every replica's sends and the pauses a 429 sets (services/outbox/shared-pace.ts).
   '2026-12-07-015-shared-pace': sharedPaceMigration,
   '2026-12-07-016-outbox-uncertain-sends': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // A post whose answer was lost (or whose sender died) may be in Teams: before sending it again the
       // outbox looks for it (services/outbox/sent-copies.ts), and after a resend looks once more for a late copy.
       await db.schema.alterTable('outbox').addColumn('attempt_started_at', 'text').execute();
@@ -255,7 +255,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '2026-12-07-017-audit-batch': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // `<batch>:<index>` of rows AuditTrail.record appended (one random batch id per call): a retry after
       // a COMMIT whose answer was lost finds its rows instead of appending them twice. Unique (NULLs, the
       // older rows and those appended with a state change, do not collide); not covered by the hash chain.

@@ -1,5 +1,5 @@
 import type { LeaseTable } from './leases';
-import { Generated } from 'kysely';
+import type { Generated } from 'kysely';
 import type { AuditLogTable } from '../audit/schema';
 import type { AuditReviewTable } from '../digests/schema';
 import type { JobTable } from '../jobs/schema';

@@ -37,6 +37,14 @@ async function migrate(db: Kysely<Database>, engine: string): Promise<{ error?: 
   }
 }
 
+/** The columns of an approval request the requester history reads (Store.requestHistory). */
+export type HistoryApprovalRow = Pick<
+  ApprovalRequestRow,
+  'pim_request_id' | 'status' | 'created_at' | 'decided_by_name' | 'decided_by_upn' | 'decision_justification'
+>;
+/** The columns of an evaluation the requester history reads. */
+export type HistoryEvaluationRow = Pick<EvaluationRow, 'pim_request_id' | 'request_key' | 'evaluation_id' | 'outcome' | 'reasons' | 'created_at'>;
+
 export class Store {
   /** Elevation by chat: drafts, requests and their status messages. */
   readonly chat: ChatStore;
@@ -446,13 +454,15 @@ export class Store {
     roleDefinitionId: string;
     scope: string;
     limit?: number;
-  }): Promise<{ approvals: ApprovalRequestRow[]; evaluations: EvaluationRow[] }> {
+  }): Promise<{ approvals: HistoryApprovalRow[]; evaluations: HistoryEvaluationRow[] }> {
     const limit = m.limit ?? 200;
     const principal = m.principalId.toLowerCase();
+    // The columns the history uses only: a card is posted after this read, and whole rows (display, request
+    // JSON) made it the costliest read of a card for a requester with many requests.
     const [approvals, evaluations] = await Promise.all([
       this.db
         .selectFrom('approval_requests')
-        .selectAll()
+        .select(['pim_request_id', 'status', 'created_at', 'decided_by_name', 'decided_by_upn', 'decision_justification'])
         .where('principal_id', '=', principal)
         .where('kind', '=', m.kind)
         .where((eb) => eb.fn('lower', ['role_definition_id']), '=', m.roleDefinitionId.toLowerCase())
@@ -462,7 +472,7 @@ export class Store {
         .execute(),
       this.db
         .selectFrom('evaluations')
-        .selectAll()
+        .select(['pim_request_id', 'request_key', 'evaluation_id', 'outcome', 'reasons', 'created_at'])
         .where('principal_id', '=', principal)
         .where('kind', '=', m.kind)
         .where((eb) => eb.fn('lower', ['role_definition_id']), '=', m.roleDefinitionId.toLowerCase())

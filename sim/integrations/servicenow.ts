@@ -82,7 +82,7 @@ function records(ctx: SimContext, table: string): SnowRecord[] | undefined {
 export function parseEncodedQuery(q: string): Array<Array<{ field: string; value: string }>> {
   const out: Array<Array<{ field: string; value: string }>> = [];
   for (const raw of q.replace(/\^\^/g, '\u0000').split('^')) {
-    const tok = raw.replace(/\u0000/g, '^');
+    const tok = raw.replaceAll('\u0000', '^');
     if (!tok || tok.startsWith('ORDERBY')) continue;
     const isOr = tok.startsWith('OR') && out.length > 0;
     const term = isOr ? tok.slice(2) : tok;

@@ -1,5 +1,7 @@
-import { ROLE, seedTenant, USER } from '../../sim/seed';
-import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { GROUP, ROLE, seedTenant, USER } from '../../sim/seed';
+import type { ApprovalRequestRow } from '../../services/store/store';
+import { callsBetween, chainTo, longestChain, shapeOf } from '../support/call-chain';
+import { cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
 const user = teamsUser;
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
@@ -37,7 +39,7 @@ describe('approving and denying from the card', () => {
   it('posts one card to the approver channel with the request context', async () => {
     const { row } = await pendingRequest();
     expect(h.connector.posts).toHaveLength(1);
-    const card = h.connector.posts[0]!.activity.attachments[0].content;
+    const card = h.connector.posts[0]!.activity.attachments![0].content;
     expect(textOf(card)).toContain('Isaiah Langer');
     expect(textOf(card)).toContain('isaiahl@contoso.example');
     expect(textOf(card)).toContain('Cloud Engineer');
@@ -49,6 +51,27 @@ describe('approving and denying from the card', () => {
     expect(JSON.stringify(card)).toContain('"verb":"pim.deny"');
     void executes;
     expect(row.status).toBe('pending');
+  });
+
+  it("reads PIM's copy, the requester and their PIM history for a card in one Graph batch, and the role's name and policy once per role", async () => {
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    await pendingRequest();
+    const first = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as Array<{ method: string; path: string; batchItemOf?: string; requestId?: string }>;
+    const batches = first.filter((c) => c.method === 'POST' && c.path === '/v1.0/$batch');
+    expect(batches).toHaveLength(1);
+    const items = first.filter((c) => c.batchItemOf).map((c) => c.path.replace(/[0-9a-f-]{36}/g, '{id}'));
+    expect(items.sort()).toEqual([
+      '/v1.0/roleManagement/directory/roleAssignmentScheduleRequests',
+      '/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{id}',
+      '/v1.0/users/{id}',
+    ]);
+    expect(first.filter((c) => /roleManagementPolicyAssignments|roleDefinitions/.test(c.path))).toHaveLength(2);
+    // A second request for the role: its card reads the requester, PIM's copy and history again, not the role.
+    await simJson(h.sim, 'DELETE', '/_sim/calls');
+    await pendingRequest(USER.lynne);
+    const second = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as Array<{ path: string; batchItemOf?: string }>;
+    expect(second.filter((c) => c.batchItemOf)).toHaveLength(3);
+    expect(second.filter((c) => /roleManagementPolicyAssignments|roleDefinitions/.test(c.path))).toHaveLength(0);
   });
 
   it('records an approval in PIM as the approver and updates every copy', async () => {
@@ -75,7 +98,7 @@ describe('approving and denying from the card', () => {
     await h.bot.delivery.drain();
     expect(h.connector.updates).toHaveLength(1);
     expect(h.connector.updates[0]!.activityId).toBe(h.connector.posts[0]!.activityId);
-    const updated = textOf(h.connector.updates[0]!.activity.attachments[0].content);
+    const updated = textOf(h.connector.updates[0]!.activity.attachments![0].content);
     expect(updated).toContain('Adele Vance');
     expect(updated).toContain('Verified with the CFO by phone');
     expect(updated).not.toContain('Action.Execute');
@@ -321,5 +344,120 @@ describe('roles whose PIM policy needs no approval', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+/**
+ * What an approver's click waits on between the click and the invoke answer, from the simulator's call log
+ * with 300 ms on every Graph call: reads that can run side by side do (PIM's approver list, its approval steps
+ * as the approver once the token is in, the approver's profile while PIM records), so two Graph round trips
+ * are made one after another: the approval steps, then the PATCH.
+ */
+describe('the approval click path', () => {
+  const GRAPH = /^\/(v1\.0|beta)\//;
+  const LATENCY_MS = 300;
+  const POLICY_READ = 'GET /v1.0/policies/roleManagementPolicyAssignments';
+  const MEMBERS_READ = 'GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user';
+  const STEPS_READ = 'GET /beta/roleManagement/directory/roleAssignmentApprovals/{id}';
+  const PATCH = 'PATCH /beta/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{id}';
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function pendingRequest(role: string) {
+    const created = await simJson(h.sim, 'POST', '/_sim/requests', {
+      principal: USER.isaiah,
+      role,
+      justification: GOOD,
+      durationMinutes: 60,
+      ticketNumber: 'INC0012345',
+      ticketSystem: 'ServiceNow',
+    });
+    expect(created.body.status).toBe('PendingApproval');
+    await h.bot.delivery.drain();
+    return { pimId: created.body.id as string, row: (await h.bot.store.getRequestByPimId(created.body.id))! };
+  }
+
+  /** Approves as `approver` with the latency on every Graph call; the Graph calls between the click and the answer. */
+  async function approveSlowly(row: ApprovalRequestRow, approver: string) {
+    await simJson(h.sim, 'POST', '/_sim/faults', { pathPattern: '^/(v1\\.0|beta)/', latencyMs: LATENCY_MS, times: 1000 });
+    const from = Date.now();
+    const res = await cardAction(h.bot.url, user(approver), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
+    const to = Date.now();
+    await simJson(h.sim, 'DELETE', '/_sim/faults');
+    expect(res.body.statusCode).toBe(200);
+    expect(textOf(res.body.value)).not.toContain('pim.approve');
+    const calls = await callsBetween(h, GRAPH, from, to);
+    // Every call was answered before the click was.
+    expect(calls.every((c) => c.status !== 0 && c.answeredAt && Date.parse(c.answeredAt) <= to)).toBe(true);
+    return {
+      calls: calls.map(shapeOf).sort(),
+      /** How many Graph round trips the answer waited on one after another. */
+      inSequence: longestChain(calls).length,
+      /** What the PATCH waited for, one round trip after another. */
+      toPatch: chainTo(calls, (c) => c.method === 'PATCH').map(shapeOf),
+      /** The reads made side by side with PIM's approval steps read (it was in flight when they arrived and they when it did). */
+      besideSteps: calls
+        .filter((c) => {
+          const steps = calls.find((s) => shapeOf(s) === STEPS_READ)!;
+          return c !== steps && Date.parse(c.time) < Date.parse(steps.answeredAt!) && Date.parse(steps.time) < Date.parse(c.answeredAt!);
+        })
+        .map(shapeOf)
+        .sort(),
+    };
+  }
+
+  it('waits on two Graph round trips in sequence when the approvers are users: four calls, the steps read then the PATCH', async () => {
+    const { pimId, row } = await pendingRequest('User Administrator');
+    const { calls, inSequence, toPatch, besideSteps } = await approveSlowly(row, USER.adele);
+    expect(calls).toEqual([POLICY_READ, STEPS_READ, 'GET /v1.0/users/{id}', PATCH].sort());
+    expect(inSequence).toBe(2);
+    expect(toPatch).toHaveLength(2);
+    expect(besideSteps).toContain(POLICY_READ);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+  });
+
+  it('reads the members of the approver group the card stored alongside the policy: five calls, still two in sequence', async () => {
+    const { pimId, row } = await pendingRequest('Security Operator');
+    expect(JSON.parse(row.display!).approverGroupIds).toEqual([GROUP.secOpsApprovers]);
+    const { calls, inSequence, toPatch, besideSteps } = await approveSlowly(row, USER.megan);
+    expect(calls).toEqual([POLICY_READ, MEMBERS_READ, STEPS_READ, 'GET /v1.0/users/{id}', PATCH].sort());
+    expect(inSequence).toBe(2);
+    expect(toPatch).toHaveLength(2);
+    expect(besideSteps).toEqual(expect.arrayContaining([POLICY_READ, MEMBERS_READ]));
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+  });
+
+  it('reads the group after the policy when the card stored no approver groups (a card posted before they were stored), and records all the same', async () => {
+    const { pimId, row } = await pendingRequest('Security Operator');
+    const { approverGroupIds: _, ...older } = JSON.parse(row.display!);
+    await h.bot.store.setDisplay(row.id, JSON.stringify(older));
+    const { calls, inSequence, toPatch } = await approveSlowly(row, USER.megan);
+    expect(calls).toEqual([POLICY_READ, MEMBERS_READ, STEPS_READ, 'GET /v1.0/users/{id}', PATCH].sort());
+    expect(inSequence).toBe(3);
+    expect(toPatch).toEqual([POLICY_READ, MEMBERS_READ, PATCH]);
+    expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+  });
+
+  it('refuses a member of a group the card stored but the policy no longer names (the stored groups only start reads early)', async () => {
+    const { row } = await pendingRequest('User Administrator');
+    const display = JSON.parse(row.display!);
+    // A stored group the User Administrator policy does not name: Patti is in it, and is no approver of the role.
+    await h.bot.store.setDisplay(row.id, JSON.stringify({ ...display, approverGroupIds: [GROUP.secOpsApprovers] }));
+    const res = await cardAction(h.bot.url, user(USER.patti), 'pim.approve', {
+      requestId: row.id,
+      version: row.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
+    expect(textOf(res.body.value)).toContain('Only approvers of User Administrator');
+    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
   });
 });

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { runAuditCli } from '../../scripts/audit/cli';
 import { USER } from '../../sim/seed';
 import { dropAuditTriggers } from '../support/audit-tamper';
-import { cardAction, Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, type Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
 
 async function audit(h: Harness, dir: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -1,5 +1,6 @@
 import { AZURE, USER } from '../../sim/seed';
-import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { callsBetween, chainTo, shapeOf } from '../support/call-chain';
+import { cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Scale out the staging VM scale set for load test OPS-1234';
 const text = (x: unknown) => JSON.stringify(x);
@@ -28,7 +29,7 @@ describe('Azure resource requests approved from the card', () => {
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${created.body.id}`);
     expect(sim.body.evaluation.evaluationOutcome).toBe('Approved');
     expect(h.connector.posts).toHaveLength(1);
-    const card = h.connector.posts[0]!.activity.attachments[0].content;
+    const card = h.connector.posts[0]!.activity.attachments![0].content;
     const requestId = JSON.stringify(card).match(/"requestId":"([0-9a-f-]{36})"/)![1]!;
     const row = (await h.bot.store.getRequest(requestId))!;
     expect(row).toMatchObject({ kind: 'azureResource', role_definition_id: CONTRIBUTOR_PATH, scope: AZURE.subscription });
@@ -126,5 +127,75 @@ describe('Azure resource requests approved from the card', () => {
     expect(text(res.body.value)).toContain('cannot approve or deny your own request');
     const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
     expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);
+  });
+
+  describe('the approval id stored when the card was posted', () => {
+    const LATENCY_MS = 300;
+    const LIST = 'GET /arm/subscriptions/{id}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests';
+    const STAGES = 'GET /arm/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}/stages';
+    const PATCH = 'PATCH /arm/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}/stages/{id}';
+
+    /** Approves as Megan with 300 ms on every ARM call; the ARM calls between the click and the answer. */
+    async function approveSlowly(row: { id: string; version: number }) {
+      await simJson(h.sim, 'POST', '/_sim/faults', { pathPattern: '^/arm/', latencyMs: LATENCY_MS, times: 1000 });
+      const from = Date.now();
+      const res = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', {
+        requestId: row.id,
+        version: row.version,
+        decisionJustification: 'Load test agreed in the change board',
+      });
+      const to = Date.now();
+      await simJson(h.sim, 'DELETE', '/_sim/faults');
+      expect(res.body.statusCode).toBe(200);
+      expect(text(res.body.value)).toContain('Megan Bowen');
+      const calls = await callsBetween(h, /^\/arm\//, from, to);
+      return { calls, toPatch: chainTo(calls, (c) => c.method === 'PATCH').map(shapeOf) };
+    }
+
+    it('is kept with the card as PIM gave it', async () => {
+      const { row } = await pendingAzureRequest();
+      expect(JSON.parse(row.display!).pimApprovalId).toMatch(/^\/providers\/Microsoft\.Authorization\/roleAssignmentApprovals\/[0-9a-f-]{36}$/);
+    });
+
+    it("is read alongside the approver's request list: the PATCH waits on one ARM round trip", async () => {
+      const { pimId, row } = await pendingAzureRequest();
+      const { calls, toPatch } = await approveSlowly(row);
+      const list = calls.find((c) => c.method === 'GET' && /roleAssignmentScheduleRequests$/.test(c.path))!;
+      const stages = calls.find((c) => shapeOf(c) === STAGES)!;
+      // The list still decides (it is PIM naming Megan an approver of this request); the stages were read side by side with it.
+      expect(list).toBeDefined();
+      expect(Date.parse(stages.time)).toBeLessThan(Date.parse(list.answeredAt!));
+      expect(toPatch).toHaveLength(2);
+      expect(toPatch.at(-1)).toBe(PATCH);
+      expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+    });
+
+    it('when missing (a card posted before it was kept), is read from the list first, then the stages, and the decision is recorded all the same', async () => {
+      const { pimId, row } = await pendingAzureRequest();
+      const { pimApprovalId: _, ...older } = JSON.parse(row.display!);
+      await h.bot.store.setDisplay(row.id, JSON.stringify(older));
+      const { calls, toPatch } = await approveSlowly(row);
+      const list = calls.find((c) => shapeOf(c) === LIST)!;
+      expect(calls.filter((c) => shapeOf(c) === STAGES).map((c) => Date.parse(c.time) >= Date.parse(list.answeredAt!))).toEqual([true]);
+      expect(toPatch).toHaveLength(3);
+      expect(toPatch.slice(1)).toEqual([STAGES, PATCH]);
+      expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+    });
+
+    it('when it is not the approval PIM lists to the approver, is not used: the listed one is read and decided', async () => {
+      const { pimId, row } = await pendingAzureRequest();
+      const display = JSON.parse(row.display!);
+      await h.bot.store.setDisplay(
+        row.id,
+        JSON.stringify({ ...display, pimApprovalId: '/providers/Microsoft.Authorization/roleAssignmentApprovals/00000000-0000-4000-8000-000000000000' }),
+      );
+      const { calls, toPatch } = await approveSlowly(row);
+      const list = calls.find((c) => shapeOf(c) === LIST)!;
+      // The stored one read early (side by side with the list), the listed one read once the list was in.
+      expect(calls.filter((c) => shapeOf(c) === STAGES).map((c) => Date.parse(c.time) >= Date.parse(list.answeredAt!))).toEqual([false, true]);
+      expect(toPatch).toHaveLength(3);
+      expect(toPatch.slice(1)).toEqual([STAGES, PATCH]);
+      expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
+    });
   });
 });

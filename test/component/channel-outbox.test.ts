@@ -5,7 +5,7 @@
  */
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
-import { cardAction, CHANNEL_ID, Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, type Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const ROLES = 5;
@@ -82,7 +82,7 @@ describe('channel messages through the outbox', () => {
     const replies = h.connector.posts.filter((p) => p.conversationId === `${CHANNEL_ID};messageid=${summary.activityId}`);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.activity.text).toContain('<at>Adele Vance</at>');
-    expect(replies[0]!.activity.entities.map((e: any) => e.mentioned.id)).toEqual(expect.arrayContaining([USER.adele]));
+    expect(replies[0]!.activity.entities!.map((e: any) => e.mentioned.id)).toEqual(expect.arrayContaining([USER.adele]));
   });
 
   it("a listed request whose approval PIM did not record says so on the summary's line, as its card would, until it is decided", async () => {

@@ -5,7 +5,7 @@
  * command runs; a token that cannot be exchanged gets 412 so Teams falls back to the sign-in link.
  */
 import { DEMO_TENANT_ID, USER } from '../../sim/seed';
-import { Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { type Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
 describe('signing in from the personal chat', () => {
   let h: Harness;
@@ -46,7 +46,7 @@ describe('signing in from the personal chat', () => {
     await simJson(h.sim, 'POST', '/_sim/signout', { user: USER.alex });
     await send({ type: 'message', text: 'roles' });
     await h.connector.waitFor(() => h.connector.posts.length >= 1);
-    const oauth = h.connector.posts[0]!.activity.attachments[0];
+    const oauth = h.connector.posts[0]!.activity.attachments![0];
     expect(oauth.contentType).toBe('application/vnd.microsoft.card.oauth');
     expect(oauth.content.tokenExchangeResource.uri).toContain('api://botid-');
     expect(texts().join(' ')).not.toContain('You can activate');

@@ -44,8 +44,7 @@ describe('the compiled build started with the Dockerfile CMD', () => {
       const timer = setTimeout(() => reject(new Error(`the bot did not start within 60 s: ${stderr.slice(-800)}`)), 60_000);
       child.stdout!.on('data', (d: Buffer) => {
         buffered += d.toString();
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
           let parsed: Record<string, unknown>;

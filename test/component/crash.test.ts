@@ -10,7 +10,7 @@
 import { SIM_TEAMS_APP_MANIFEST_ID } from '../../sim/graph-teamwork';
 import { USER } from '../../sim/seed';
 import { executeAction } from '../support/card-actions';
-import { APP_ID_URI, cardAction, CHANNEL_ID, Harness, pendingRequest, personalMessage, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
+import { APP_ID_URI, cardAction, type Harness, pendingRequest, personalMessage, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
 import { approvalPatches, isFinal, pimOutcome, shownCards, shownIn, until } from '../support/outcomes';
 import { startReplica, type ReplicaProcess } from '../support/replica-process';
 
@@ -56,7 +56,9 @@ const KILL_POINTS: KillPoint[] = [
     name: 'after the claim, before the PATCH (its read of the approval steps held)',
     phase: 'click',
     arm: async (h) => void (await simJson(h.sim, 'POST', '/_sim/faults', { method: 'GET', pathPattern: STEPS_READ, latencyMs: FOREVER_MS, times: 1 })),
-    inside: async (h) => faultHits(h, STEPS_READ) === 1,
+    // The steps read starts as soon as the approver's token is in, alongside the claim: held there, the victim is
+    // inside this step once the claim is in the database too.
+    inside: async (h, pimId) => faultHits(h, STEPS_READ) === 1 && (await h.bot.store.getRequestByPimId(pimId))?.status === 'recording',
     pimAtKill: 'PendingApproval',
     clickAgain: true,
   },

@@ -357,17 +357,17 @@ async function relay(): Promise<{ url: string; cut(): void; restore(): void; clo
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     sockets.add(client).add(upstream);
     client
-        .on('error', () => undefined)
-        .on('close', () => {
-          upstream.destroy();
-          sockets.delete(client);
-        });
+      .on('error', () => undefined)
+      .on('close', () => {
+        upstream.destroy();
+        sockets.delete(client);
+      });
     upstream
-        .on('error', () => undefined)
-        .on('close', () => {
-          client.destroy();
-          sockets.delete(upstream);
-        });
+      .on('error', () => undefined)
+      .on('close', () => {
+        client.destroy();
+        sockets.delete(upstream);
+      });
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -409,7 +409,10 @@ describe('a replica starting while its connection is terminated mid-migration', 
       let waiting = 0;
       for (let i = 0; i < 200 && waiting === 0; i++) {
         await sleep(25);
-        const { rows } = await held.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [app]);
+        const { rows } = await held.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+          [app],
+        );
         waiting = rows[0]!.n;
       }
       expect(waiting).toBe(1);

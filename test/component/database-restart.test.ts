@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, pendingRequest, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, type Harness, pendingRequest, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
 import { approvalPatches, isFinal, pimOutcome, shownCards, shownIn, until } from '../support/outcomes';
 import { recordOutgoing, type OutgoingRequests } from '../support/outgoing-requests';
 

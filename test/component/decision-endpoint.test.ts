@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, USER } from '../../sim/seed';
-import { APP_ID_URI, Harness, pimHolds, startHarness } from '../support/harness';
+import { APP_ID_URI, type Harness, pimHolds, simJson, startHarness } from '../support/harness';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../fixtures/pim-extension', name), 'utf8')) as Record<string, any>;
 
@@ -57,6 +57,23 @@ describe('the decision endpoint PIM calls', () => {
     expect(res.body).toEqual({ evaluationId: expect.stringMatching(/^[0-9a-f-]{36}$/), evaluationOutcome: 'Approved', reason: expect.any(Array) });
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(posts + 1);
+  });
+
+  it("answers PIM without waiting for the card: the card's Graph reads run after the answer", async () => {
+    const posts = h.connector.posts.length;
+    // Every Graph read of the card held for two seconds: PIM's answer must not wait for any of them.
+    await simJson(h.sim, 'POST', '/_sim/faults', { pathPattern: '^/(v1\\.0|beta)/', latencyMs: 2000, times: 100 });
+    try {
+      const started = Date.now();
+      const res = await post(entraRequest());
+      expect(res.body.evaluationOutcome).toBe('Approved');
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(h.connector.posts.length).toBe(posts);
+      await h.bot.delivery.drain();
+      expect(h.connector.posts.length).toBe(posts + 1);
+    } finally {
+      await simJson(h.sim, 'DELETE', '/_sim/faults');
+    }
   });
 
   it('answers a PIM retry with the same evaluation and no second card', async () => {

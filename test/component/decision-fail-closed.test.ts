@@ -3,7 +3,7 @@ import { demoPolicy } from '../../scripts/demo-policy';
 import type { FaultSpec } from '../../sim/faults';
 import { ROLE, TICKET, USER } from '../../sim/seed';
 import { type EntraCallout, calloutFixture, entraCallout, entraKey, postCallout, type StoredCheck, storedEvaluation } from '../support/decision-calls';
-import { Harness, simJson, startHarness } from '../support/harness';
+import { type Harness, simJson, startHarness } from '../support/harness';
 
 /**
  * The decision endpoint fails closed, one class of fault or rule at a time, through HTTP: PIM's signed
@@ -123,7 +123,7 @@ describe('the decision endpoint fails closed', () => {
     const unreadable = {
       result: 'unavailable',
       summary: expect.stringMatching(
-        /assign[^]*(could not|couldn't|cannot|can't|unable|not be read|unknown|unavailable)|(could not|couldn't|cannot|unable)[^]*assign/i,
+        /assign[\s\S]*(could not|couldn't|cannot|can't|unable|not be read|unknown|unavailable)|(could not|couldn't|cannot|unable)[\s\S]*assign/i,
       ),
     };
     // Alex is on call and CHG0042001 is assigned to him; CHG0042002 to his group only.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { demoPolicy } from '../../scripts/demo-policy';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, TICKET, USER } from '../../sim/seed';
-import { APP_ID_URI, Harness, simJson, startHarness } from '../support/harness';
+import { APP_ID_URI, type Harness, simJson, startHarness } from '../support/harness';
 
 /** The decision endpoint checking the simulator's ServiceNow, PagerDuty and Graph HR data. */
 const BUDGET_MS = 3000;

@@ -7,7 +7,7 @@
 import { SIM_TEAMS_APP_MANIFEST_ID } from '../../sim/graph-teamwork';
 import { GROUP, USER } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
-import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, type Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 
@@ -35,7 +35,7 @@ describe('daily digests', () => {
   }
 
   const cardsTo = (conversationId: string) =>
-    h.connector.posts.filter((p) => p.conversationId === conversationId && p.activity.attachments?.length).map((p) => p.activity.attachments[0].content);
+    h.connector.posts.filter((p) => p.conversationId === conversationId && p.activity.attachments?.length).map((p) => p.activity.attachments![0].content);
 
   it('sends each user their digest at 09:00 in their zone, once, and the admin channel its digest with the spot audit', async () => {
     await hello(USER.alex); // America/Los_Angeles (Pacific Standard Time in mailbox settings)
@@ -125,7 +125,7 @@ describe('daily digests', () => {
     });
     const [post, reply] = h.connector.posts.slice(adminPosts);
     expect(post!.conversationId).toBe(CHANNEL_ID);
-    expect(JSON.stringify(post!.activity.attachments[0].content)).toContain('asks to extend their SQL Admins');
+    expect(JSON.stringify(post!.activity.attachments![0].content)).toContain('asks to extend their SQL Admins');
     expect(reply!.conversationId).toBe(`${CHANNEL_ID};messageid=${post!.activityId}`);
     expect(reply!.activity.text).toContain('<at>Megan Bowen</at>: you own this group');
     expect(reply!.activity.entities).toEqual([expect.objectContaining({ mentioned: expect.objectContaining({ id: USER.megan }) })]);

@@ -1,7 +1,7 @@
 import { SIM_TEAMS_APP_MANIFEST_ID } from '../../sim/graph-teamwork';
 import { USER } from '../../sim/seed';
 import { executeAction } from '../support/card-actions';
-import { cardAction, CHANNEL_ID, Harness, pendingRequest, personalMessage, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, type Harness, pendingRequest, personalMessage, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
 import { approvalPatches, isFinal, pimOutcome, shownCards, shownIn, until } from '../support/outcomes';
 import { recordOutgoing, type OutgoingRequests } from '../support/outgoing-requests';
 

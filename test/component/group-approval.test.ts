@@ -1,5 +1,5 @@
 import { GROUP, USER } from '../../sim/seed';
-import { cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Restore the payroll database after incident INC0012345';
 const text = (x: unknown) => JSON.stringify(x);
@@ -36,7 +36,7 @@ describe('PIM for Groups requests approved from the card', () => {
     expect(sim.body).toMatchObject({ kind: 'group', groupId: GROUP.sqlAdmins, accessId: 'member' });
     expect(sim.body.evaluation.evaluationOutcome).toBe('Approved');
     expect(h.connector.posts).toHaveLength(1);
-    const card = text(h.connector.posts[0]!.activity.attachments[0].content);
+    const card = text(h.connector.posts[0]!.activity.attachments![0].content);
     expect(card).toContain('SQL Admins (member)');
     expect(card).toContain('Isaiah Langer');
     expect(card).toContain('"verb":"pim.approve"');

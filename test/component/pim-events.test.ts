@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, USER } from '../../sim/seed';
-import { APP_ID_URI, Harness, pimHolds, sayHello, startHarness } from '../support/harness';
+import { APP_ID_URI, type Harness, pimHolds, sayHello, startHarness } from '../support/harness';
 
 const SECRET = 'test-only-events-secret-0123456789abcdef';
 /** The customer's Logic App, allowed to send events with its Entra token. */

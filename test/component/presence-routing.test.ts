@@ -10,7 +10,7 @@ import { startBot, type RunningBot } from '../../bot/create-bot';
 import { loadConfig } from '../../services/config/config';
 import type { SeedPresence } from '../../sim/seed';
 import { USER } from '../../sim/seed';
-import { CHANNEL_ID, Harness, pendingRequest, personalMessage, simJson, startHarness } from '../support/harness';
+import { CHANNEL_ID, type Harness, pendingRequest, personalMessage, simJson, startHarness } from '../support/harness';
 
 const BACKUP = '19:pim-backup@thread.tacv2';
 const REQUESTER_CHAT = 'a:user-id-3-personal';
@@ -66,8 +66,8 @@ describe('presence-aware nudges and early escalation', () => {
     await runDue();
     const first = replies()[0]!;
     expect(first.text).toContain('<at>Megan Bowen</at>, <at>Adele Vance</at>: please approve or deny');
-    expect(first.entities.map((e: any) => e.mentioned.id)).toEqual([USER.megan, USER.adele]);
-    expect(first.entities[0]).toEqual({ type: 'mention', text: '<at>Megan Bowen</at>', mentioned: { id: USER.megan, name: 'Megan Bowen' } });
+    expect(first.entities!.map((e: any) => e.mentioned.id)).toEqual([USER.megan, USER.adele]);
+    expect(first.entities![0]).toEqual({ type: 'mention', text: '<at>Megan Bowen</at>', mentioned: { id: USER.megan, name: 'Megan Bowen' } });
 
     presence(USER.adele, 'Offline', 'On leave until Monday');
     await advance(30);
@@ -79,7 +79,7 @@ describe('presence-aware nudges and early escalation', () => {
     expect(second.text).not.toContain('<at>Adele Vance</at>');
     // The user's own out-of-office message stays out of the channel.
     expect(second.text).not.toContain('On leave');
-    expect(second.entities.map((e: any) => e.mentioned.id)).toEqual([USER.megan]);
+    expect(second.entities!.map((e: any) => e.mentioned.id)).toEqual([USER.megan]);
     // Megan stayed reachable: no early escalation.
     expect((await h.bot.store.getRequest(row.id))!.escalated_at).toBeNull();
   });
@@ -103,10 +103,10 @@ describe('presence-aware nudges and early escalation', () => {
     expect(escalation.text).toContain('<at>Adele Vance</at>: please approve');
     expect(escalation.text).toContain('Not mentioned: Megan Bowen (out of office).');
     expect(escalation.text).toMatch(/<at>Alex Wilber<\/at>: you are this role's escalation contacts in PIM: no approver is available/);
-    expect(escalation.entities.map((e: any) => e.mentioned.id)).toEqual([USER.adele, USER.alex]);
+    expect(escalation.entities!.map((e: any) => e.mentioned.id)).toEqual([USER.adele, USER.alex]);
     const copy = h.connector.posts.find((p) => p.conversationId === BACKUP);
     expect(copy).toBeDefined();
-    expect(JSON.stringify(copy!.activity.attachments[0].content)).toContain('pim.approve');
+    expect(JSON.stringify(copy!.activity.attachments![0].content)).toContain('pim.approve');
     expect(
       toRequester().some((t) =>
         /Your request for User Administrator is still waiting and no approver has been available for 16 min, so I escalated it early to backup and to Alex Wilber\./.test(
@@ -125,7 +125,7 @@ describe('presence-aware nudges and early escalation', () => {
     await advance(18 * 60);
     await runDue();
     await runDue();
-    expect(replies().filter((r) => /Escalat/.test(r.text))).toHaveLength(1);
+    expect(replies().filter((r) => /Escalat/.test(r.text!))).toHaveLength(1);
     expect(h.connector.posts.filter((p) => p.conversationId === BACKUP)).toHaveLength(1);
   });
 
@@ -219,7 +219,7 @@ describe('presence-aware nudges and early escalation', () => {
       await advance(16);
       await Promise.all([h.bot.scheduler.runDue(), b.scheduler.runDue()]);
       await Promise.all([h.bot.delivery.drain(), b.delivery.drain()]);
-      expect(replies().filter((r) => /Escalated early/.test(r.text))).toHaveLength(1);
+      expect(replies().filter((r) => /Escalated early/.test(r.text!))).toHaveLength(1);
       expect(h.connector.posts.filter((p) => p.conversationId === BACKUP)).toHaveLength(1);
       // The claim on the request itself: of two runners racing on one request, one may escalate.
       const other = await request('Helpdesk Administrator');

@@ -7,7 +7,7 @@ import { readRequestStatuses } from '../../services/graph/pim-requests';
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
 import { GraphPimApprovals } from '../../services/graph/pim-approvals';
 import { botAppCredential, delegatedGraphToken, graphClientWithToken } from '../../sim/test-support';
-import { Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
+import { type Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 const REQ = '/roleManagement/directory/roleAssignmentScheduleRequests';
@@ -171,7 +171,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect(textOf(card)).not.toContain('Action.Execute');
     // The requester gets a one-tap re-request in their chat (the approval request's id only).
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => p.activity);
-    const notice = toRequester.at(-1).attachments[0].content;
+    const notice = toRequester.at(-1)!.attachments![0].content;
     expect(textOf(notice)).toMatch(/User Administrator expired: PIM dropped it after 24 hours/);
     expect(notice.actions).toEqual([
       { type: 'Action.Execute', title: 'Request again', verb: 'chat.requestAgain', associatedInputs: 'none', data: { requestId: row.id } },

@@ -5,7 +5,7 @@
  * request, a decision stopping the ladder at once, and the requester's rate-limited reminder.
  */
 import { USER } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, type Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const BACKUP = '19:pim-backup@thread.tacv2';
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
@@ -107,10 +107,10 @@ describe('reminders for requests nobody decides', () => {
     expect(escalation.text).toContain('Escalation');
     // The role's PIM policy names Alex as its escalation approver: he is mentioned as the escalation contact.
     expect(escalation.text).toMatch(/<at>Alex Wilber<\/at>: you are this role's escalation contacts in PIM/);
-    expect(escalation.entities.map((e: any) => e.mentioned.id)).toEqual(expect.arrayContaining([USER.adele, USER.megan, USER.alex]));
+    expect(escalation.entities!.map((e: any) => e.mentioned.id)).toEqual(expect.arrayContaining([USER.adele, USER.megan, USER.alex]));
     const copy = h.connector.posts.find((p) => p.conversationId === BACKUP);
     expect(copy).toBeDefined();
-    expect(JSON.stringify(copy!.activity.attachments[0].content)).toContain('pim.approve');
+    expect(JSON.stringify(copy!.activity.attachments![0].content)).toContain('pim.approve');
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:user-id-3-personal').map((p) => String(p.activity.text ?? ''));
     expect(
       toRequester.filter((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t)),
@@ -128,10 +128,10 @@ describe('reminders for requests nobody decides', () => {
     const finals = h.connector.updates.slice(-2);
     expect(new Set(finals.map((u) => u.conversationId))).toEqual(new Set([CHANNEL_ID, BACKUP]));
     for (const u of finals) {
-      expect(JSON.stringify(u.activity.attachments[0].content)).toMatch(/24 hours/);
-      expect(JSON.stringify(u.activity.attachments[0].content)).not.toContain('pim.approve');
+      expect(JSON.stringify(u.activity.attachments![0].content)).toMatch(/24 hours/);
+      expect(JSON.stringify(u.activity.attachments![0].content)).not.toContain('pim.approve');
     }
-    const reRequest = h.connector.posts.filter((p) => p.conversationId === 'a:user-id-3-personal').at(-1)!.activity.attachments[0].content;
+    const reRequest = h.connector.posts.filter((p) => p.conversationId === 'a:user-id-3-personal').at(-1)!.activity.attachments![0].content;
     expect(reRequest.actions[0]).toMatchObject({ verb: 'chat.requestAgain', data: { requestId: row.id } });
   });
 

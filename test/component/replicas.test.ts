@@ -7,7 +7,7 @@ import pino from 'pino';
 import { startBot, type RunningBot } from '../../bot/create-bot';
 import { loadConfig } from '../../services/config/config';
 import { seedTenant, ROLE, USER, type SeedTenant } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, type Harness, sayHello, simJson, startHarness, teamsUser } from '../support/harness';
 import { approvalPatches, isFinal, pimOutcome, shownCards, shownIn } from '../support/outcomes';
 import { recordOutgoing, type OutgoingRequests } from '../support/outgoing-requests';
 

@@ -1,6 +1,6 @@
 import { ROLE, seedTenant, TICKET, USER } from '../../sim/seed';
 import type { ActivitySeedTenant } from '../../sim/scale-seed';
-import { Harness, pendingRequest, simJson, startHarness } from '../support/harness';
+import { type Harness, pendingRequest, simJson, startHarness } from '../support/harness';
 import { textRuns } from '../support/card-text';
 
 /**

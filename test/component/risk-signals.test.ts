@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { demoPolicy } from '../../scripts/demo-policy';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, seedTenant, TICKET, USER, type SeedRiskyUser } from '../../sim/seed';
-import { APP_ID_URI, Harness, pimHolds, simJson, startHarness } from '../support/harness';
+import { APP_ID_URI, type Harness, pimHolds, simJson, startHarness } from '../support/harness';
 import { textRuns } from '../support/card-text';
 
 const SECRET = 'test-only-events-secret-0123456789abcdef';

@@ -5,7 +5,7 @@
  * notices owed after a burst are all queued in one sweep, none twice.
  */
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
-import { cardAction, CHANNEL_ID, Harness, pendingRequest, startHarness, teamsUser } from '../support/harness';
+import { cardAction, CHANNEL_ID, type Harness, pendingRequest, startHarness, teamsUser } from '../support/harness';
 
 describe('sweeps that read what is owed', () => {
   let h: Harness;

@@ -76,7 +76,12 @@ describe('Teams rate limits across two replicas on one database', () => {
     const sender = connectorSender();
     const outbox = new Outbox({
       db: store.db,
-      sender: { send: (d) => ((sentBy[name] = (sentBy[name] ?? 0) + 1), sender.send(d)) },
+      sender: {
+        send: (d) => {
+          sentBy[name] = (sentBy[name] ?? 0) + 1;
+          return sender.send(d);
+        },
+      },
       instanceId: name,
       collapse: false,
       sharedPace: new SharedPace(store.db),
@@ -107,7 +112,7 @@ describe('Teams rate limits across two replicas on one database', () => {
 
     // Everything arrived once, and both replicas sent (or the test would prove nothing about sharing).
     expect(connector.calls.every((c) => c.status === 200)).toBe(true);
-    expect(new Set(connector.posts.map((p) => p.activity.attachments[0].content.body[0].text)).size).toBe(TOTAL);
+    expect(new Set(connector.posts.map((p) => p.activity.attachments![0].content.body[0].text)).size).toBe(TOTAL);
     expect(sentBy.a).toBeGreaterThan(0);
     expect(sentBy.b).toBeGreaterThan(0);
     expect(sentBy.a! + sentBy.b!).toBe(TOTAL);

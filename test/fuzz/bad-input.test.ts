@@ -7,8 +7,8 @@ import { runInNewContext } from 'node:vm';
 import { sql } from 'kysely';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID, ROLE, USER } from '../../sim/seed';
-import { APP_ID_URI, CHANNEL_ID, cardAction, Harness, simJson, startHarness, teamsUser } from '../support/harness';
-import { Auth, BadHmac, caseAt, FuzzCase, FuzzUser, FuzzWorld, seedFromEnv } from './generate';
+import { APP_ID_URI, CHANNEL_ID, cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { type Auth, type BadHmac, caseAt, type FuzzCase, type FuzzUser, type FuzzWorld, seedFromEnv } from './generate';
 
 /**
  * Issue 7, item 5: at least 10,000 generated malformed or hostile bodies against /api/pim/evaluate,

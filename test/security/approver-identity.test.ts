@@ -9,7 +9,7 @@
 import pino from 'pino';
 import { UserTokenClientImpl } from 'botframework-connector/lib/auth/userTokenClientImpl';
 import { DEMO_BOT_APP, ROLE, USER } from '../../sim/seed';
-import { cardAction, Harness, pendingRequest, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, type Harness, pendingRequest, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 import { executeActions } from '../support/card-actions';
 
 const FOREIGN_TENANT = 'f0f0f0f0-0000-4000-8000-00000000f0f0';

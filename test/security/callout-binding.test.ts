@@ -60,7 +60,7 @@ describe("PIM callouts bound to PIM's own request", () => {
     return line ? Number(line.split(' ').pop()) : 0;
   }
 
-  const cardText = (post: { activity: { attachments?: Array<{ content: unknown }> } }) => JSON.stringify(post.activity.attachments?.[0]?.content ?? {});
+  const cardText = (post: { activity: { attachments?: Array<{ content?: unknown }> } }) => JSON.stringify(post.activity.attachments?.[0]?.content ?? {});
 
   it('answers an invented request from its own body, but posts no card, and records it', async () => {
     const before = { posts: h.connector.posts.length, metric: await metric('not_in_pim') };

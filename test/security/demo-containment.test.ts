@@ -287,7 +287,12 @@ describe("the Teams app's own guard (whatever the HTTP layer)", () => {
       adapter: {} as never,
       botAppId: '',
       store: { saveConversationRef: async () => void calls.push('stored') } as never,
-      actions: { handle: async () => (calls.push('action'), {}) } as never,
+      actions: {
+        handle: async () => {
+          calls.push('action');
+          return {};
+        },
+      } as never,
       chat: { onMessage: async () => void calls.push('message'), onAction: async () => ({}), onSignIn: async () => ({ status: 200 }) } as never,
       digestActions: { handle: async () => ({}) } as never,
       log: pino({ level: 'silent' }),

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../services/config/config';
-import { startBot, RunningBot } from '../../bot/create-bot';
-import { startSimulator, SimHandle } from '../../sim/server';
-import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, SeedTenant, USER } from '../../sim/seed';
+import { startBot, type RunningBot } from '../../bot/create-bot';
+import { startSimulator, type SimHandle } from '../../sim/server';
+import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant, USER } from '../../sim/seed';
 import type { ApprovalRequestRow } from '../../services/store/store';
-import { FakeConnector, startFakeConnector } from './fake-connector';
+import { type FakeConnector, startFakeConnector } from './fake-connector';
 import { freshDatabase } from './test-database';
 import { PRODUCTION_ENV } from './config-env';
 

@@ -59,8 +59,7 @@ export async function startReplica(env: Record<string, string>, extra: Record<st
         return;
       }
       out += d.toString();
-      let nl: number;
-      while (!found && (nl = out.indexOf('\n')) >= 0) {
+      for (let nl = out.indexOf('\n'); !found && nl >= 0; nl = out.indexOf('\n')) {
         const line = out.slice(0, nl);
         out = out.slice(nl + 1);
         let parsed: { url?: unknown; level?: unknown } | null = null;

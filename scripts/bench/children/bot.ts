@@ -66,6 +66,24 @@ async function main(): Promise<void> {
 
   serveParent({ url: bot.url, startMs, idle } satisfies BotReady, {
     sqlStatements: () => sqlStatements,
+    /**
+     * Approval requests by card state: `owed` (no card handed to the outbox yet, bound or not yet looked at),
+     * `posted` (handed to the outbox), `unbound` (no card: PIM's copy did not match, or PIM had none).
+     */
+    async cardProgress(): Promise<{ owed: number; posted: number; unbound: number }> {
+      const r = await bot.store.db
+        .selectFrom('approval_requests')
+        .select((eb) => [
+          eb.fn.countAll<number>().as('all'),
+          eb.fn.count<number>('cards_posted_at').as('posted'),
+          eb.fn.count<number>('unbound_at').as('unbound'),
+        ])
+        .executeTakeFirstOrThrow();
+      const all = Number(r.all);
+      const posted = Number(r.posted);
+      const unbound = Number(r.unbound);
+      return { owed: all - posted - unbound, posted, unbound };
+    },
     async rows(a: { pimIds: string[] }): Promise<Array<RowRef | null>> {
       const out: Array<RowRef | null> = [];
       for (const pimId of a.pimIds) {

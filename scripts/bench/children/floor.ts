@@ -7,6 +7,9 @@
  *          loads them, without the AI stack of the package root), restify's JSON body parser on
  *          /api/messages, and one invoke route answering every adaptiveCard/action with a static card:
  *          the cost of the framework alone.
+ *   http-store: the same route plus one row inserted and committed per request as the bot's store commits
+ *          it (Store.open on SQLite, as the bot opens it: WAL, the same driver and statement cache, one
+ *          transaction per request): the cost of a durable answer, the floor a decision is held against.
  *   teams-node: the same bot on node's own http server instead of restify (restify is never loaded):
  *          next to `teams`, what restify itself costs a bot (the memory part measures both idle).
  */
@@ -18,9 +21,46 @@ import { Application } from '@microsoft/teams-ai/lib/Application';
 import { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter';
 import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
 import type restifyModule from 'restify';
+import type { Insertable } from 'kysely';
+import { newEvaluationRow } from '../../../bot/approval-request-row';
+import type { ActivationRequest } from '../../../services/decision/activation-request';
+import type { EvaluationTable } from '../../../services/store/schema';
+import { Store } from '../../../services/store/store';
 import { childArgs, serveParent } from '../lib/children';
 
-export type FloorArgs = { kind: 'http'; answer: { evaluationOutcome: string; reason: string[] } } | { kind: 'teams' | 'teams-node'; card: object };
+export type FloorArgs =
+  | { kind: 'http'; answer: { evaluationOutcome: string; reason: string[] } }
+  | { kind: 'http-store'; answer: { evaluationOutcome: string; reason: string[] }; dbPath: string }
+  | { kind: 'teams' | 'teams-node'; card: object };
+
+/** The row the store floor commits per request: an evaluation as the decision endpoint stores one (a fresh key each time). */
+function floorEvaluation(evaluationId: string, answer: { evaluationOutcome: string; reason: string[] }): Insertable<EvaluationTable> {
+  const request: ActivationRequest = {
+    kind: 'entraRole',
+    pimRequestId: evaluationId,
+    requestKey: `entraRole:${evaluationId}`,
+    principalId: 'be0c0000-0000-4000-8000-000000000000',
+    roleDefinitionId: 'be0c0001-0000-4000-8000-000000000000',
+    scope: '/',
+    justification: 'test',
+    ticket: null,
+    startDateTime: new Date().toISOString(),
+    duration: 'PT1H',
+    durationMinutes: 60,
+    endDateTime: null,
+    action: 'selfActivate',
+  };
+  return newEvaluationRow(request, {
+    evaluationId,
+    outcome: answer.evaluationOutcome,
+    wouldBe: answer.evaluationOutcome,
+    mode: 'enforce',
+    reasons: answer.reason,
+    checks: [],
+    latencyMs: 0,
+    at: new Date(),
+  });
+}
 
 function teamsBot(card: object): { adapter: TeamsAdapter; app: Application<TurnState> } {
   const adapter = new TeamsAdapter({ MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: 'MultiTenant' });
@@ -45,8 +85,14 @@ async function serveWithoutRestify(card: object): Promise<string> {
     req.on('end', () => {
       let status = 200;
       const response = {
-        status: (code: number) => ((status = code), response),
-        header: (name: string, value: string) => (res.setHeader(name, value), response),
+        status: (code: number) => {
+          status = code;
+          return response;
+        },
+        header: (name: string, value: string) => {
+          res.setHeader(name, value);
+          return response;
+        },
         send: (body?: unknown) => {
           if (body !== undefined) res.setHeader('Content-Type', 'application/json');
           res.writeHead(status).end(body === undefined ? undefined : JSON.stringify(body));
@@ -79,6 +125,15 @@ async function main(): Promise<void> {
     server.post('/api/pim/evaluate', async (_req, res) => {
       res.header('Cache-Control', 'no-store');
       res.send(200, { evaluationId: randomUUID(), evaluationOutcome, reason });
+    });
+  } else if (args.kind === 'http-store') {
+    const { evaluationOutcome, reason } = args.answer;
+    const store = await Store.open(`sqlite:${args.dbPath}`);
+    server.post('/api/pim/evaluate', async (_req, res) => {
+      const evaluationId = randomUUID();
+      await store.transaction((trx) => trx.insertInto('evaluations').values(floorEvaluation(evaluationId, args.answer)).execute());
+      res.header('Cache-Control', 'no-store');
+      res.send(200, { evaluationId, evaluationOutcome, reason });
     });
   } else {
     const { adapter, app } = teamsBot(args.card);

@@ -66,9 +66,9 @@ export async function simClearFaults(simUrl: string): Promise<void> {
   await simControl(simUrl, 'DELETE', '/_sim/faults');
 }
 
-/** A bot child; started with --expose-gc so that, once a run is over, its live heap can be told from garbage (nothing else calls gc). */
-export function startBotChild(name: string, args: BotArgs): Promise<Child<BotReady>> {
-  return startChild<BotReady>(name, BOT_CHILD, args, { nodeArgs: ['--expose-gc'] });
+/** A bot child (`script`: another tree's, for the code before a change); started with --expose-gc so that, once a run is over, its live heap can be told from garbage (nothing else calls gc). */
+export function startBotChild(name: string, args: BotArgs, script: string = BOT_CHILD): Promise<Child<BotReady>> {
+  return startChild<BotReady>(name, script, args, { nodeArgs: ['--expose-gc'] });
 }
 
 export interface BotMemory {

@@ -116,11 +116,12 @@ export async function profiled<T>(child: Child<unknown>, label: string, run: () 
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each handler declares its own argument type; the parent sends JSON it built for that handler
 export type Handlers = Record<string, (args: any) => unknown>;
 
 let session: Session | null = null;
 const post = (method: string, params?: object) =>
-  new Promise<any>((resolve, reject) => session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  new Promise<unknown>((resolve, reject) => session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
 
 /** In a child: announce `ready` and answer commands until told to exit (or the parent goes away). */
 export function serveParent(ready: unknown, handlers: Handlers): void {
