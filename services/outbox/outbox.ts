@@ -573,16 +573,10 @@ export class Outbox {
     if (row.uncertain_since && this.finder && isPostOrReply(row)) {
       // An earlier attempt may be in Teams (its answer was lost, or its sender died): look before sending again.
       const finding = await this.lookForCopy(row, row.uncertain_since);
-      if (finding.status === 'found') {
-        const [keep, ...extras] = finding.activityIds;
-        await this.removeExtras(row, extras, log);
-        this.metrics?.uncertainSend?.('found');
-        log.info({ activityId: keep, extras: extras.length }, 'outbox: an earlier attempt is in Teams; recorded, not sent again');
-        return this.markSent(row, keep!, clock(), log, null);
-      }
+      if (finding.status === 'found') return this.recordFound(row, finding.activityIds, clock(), log);
       if (finding.status === 'unknown' && !finding.lasting && row.attempts < this.maxAttempts) {
         const now = clock();
-        const waitMs = this.jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (row.attempts - 1)));
+        const waitMs = this.backoffMs(row.attempts);
         await this.db
           .updateTable('outbox')
           .set({
@@ -688,7 +682,7 @@ export class Outbox {
     // A timeout, a dropped connection or a 5xx says nothing about whether Teams took the post: it may be there.
     const uncertainSince = failure.kind === 'transient' && isPostOrReply(row) ? (row.uncertain_since ?? row.attempt_started_at) : row.uncertain_since;
     if (failure.kind === 'transient' && row.attempts < this.maxAttempts) {
-      const waitMs = this.jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (row.attempts - 1)));
+      const waitMs = this.backoffMs(row.attempts);
       await mine()
         .set({
           status: 'pending',
@@ -705,13 +699,7 @@ export class Outbox {
     if (uncertainSince && this.finder && isPostOrReply(row)) {
       // Before giving up on a post: one that Teams took although no answer came is sent, not failed.
       const finding = await this.lookForCopy(row, uncertainSince);
-      if (finding.status === 'found') {
-        const [keep, ...extras] = finding.activityIds;
-        await this.removeExtras(row, extras, log);
-        this.metrics?.uncertainSend?.('found');
-        log.info({ activityId: keep }, 'outbox: the last attempt is in Teams although its answer was lost; recorded');
-        return this.markSent(row, keep!, now, log, null);
-      }
+      if (finding.status === 'found') return this.recordFound(row, finding.activityIds, now, log);
     }
     const lastError = failure.kind === 'transient' ? `gave up after ${row.attempts} attempts; last: ${failure.summary}` : failure.summary;
     await mine()
@@ -729,6 +717,20 @@ export class Outbox {
       lastError: clipText(lastError, LAST_ERROR_MAX),
     });
     return 'failed';
+  }
+
+  /** An earlier attempt is in Teams: the oldest copy is recorded as the row's message, the others deleted. */
+  private async recordFound(row: OutboxRow, activityIds: readonly string[], now: Date, log: Logger): Promise<'sent'> {
+    const [keep, ...extras] = activityIds;
+    await this.removeExtras(row, extras, log);
+    this.metrics?.uncertainSend?.('found');
+    log.info({ activityId: keep, extras: extras.length }, 'outbox: an attempt whose answer was lost is in Teams; recorded, not sent again');
+    return this.markSent(row, keep!, now, log, null);
+  }
+
+  /** Backoff for 5xx, timeouts and a look that could not be made, with jitter. */
+  private backoffMs(attempts: number): number {
+    return this.jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempts - 1)));
   }
 
   /** Asks the finder whether a copy of the row's message is in its conversation (never throws). */
