@@ -91,6 +91,24 @@ describe('simulated Microsoft Graph: reading back what the Bot Connector accepte
     ).toBe(400);
   });
 
+  it("holds one personal chat under both its names: a post to Graph's chat id shows in the a:… conversation, and either name updates or deletes it", async () => {
+    connector.registerPersonalChat('a:lynne-personal', USER.lynne);
+    connector.registerPersonalChat('a:patti-personal', USER.patti);
+    const graphChat = botChatIdFor(USER.lynne, DEMO_BOT_APP.clientId);
+    const viaGraphId = await post(graphChat, { type: 'message', text: 'Your request for Chaos Role 000 was denied' });
+    const viaA = await post('a:lynne-personal', { type: 'message', text: 'Your request for Chaos Role 001 was approved' });
+    expect(connector.visible('a:lynne-personal').map((m) => m.id)).toEqual([viaGraphId, viaA]);
+    expect(connector.visible(graphChat).map((m) => m.id)).toEqual([viaGraphId, viaA]);
+    // Another user's chat is another conversation: neither its a:… name nor Graph's id shows Lynne's messages.
+    expect(connector.visible('a:patti-personal')).toEqual([]);
+    expect(connector.visible(botChatIdFor(USER.patti, DEMO_BOT_APP.clientId))).toEqual([]);
+    const del = await fetch(`${connector.serviceUrl}v3/conversations/${encodeURIComponent('a:lynne-personal')}/activities/${viaGraphId}`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    const wrongChat = await fetch(`${connector.serviceUrl}v3/conversations/${encodeURIComponent('a:patti-personal')}/activities/${viaA}`, { method: 'DELETE' });
+    expect(wrongChat.status).toBe(404);
+    expect(connector.visible(graphChat).map((m) => m.id)).toEqual([viaA]);
+  });
+
   it('refuses a token without a message-read permission', async () => {
     const other = await sim.issueToken({
       aud: 'https://graph.microsoft.com',

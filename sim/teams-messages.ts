@@ -6,7 +6,15 @@
  * Conversations are named as the Bot Connector names them: a channel (`19:…@thread.tacv2`, a post there
  * starts a thread), a thread in it (`19:…@thread.tacv2;messageid=<root id>`, a post there is a reply) or
  * a personal chat (`a:…` from a user's first message, or Graph's `19:<app>_<user>@unq.gbl.spaces`).
+ *
+ * A user's personal chat with the bot has both names at once, as in Teams: the Bot Connector accepts
+ * either for a post, an update or a delete (Microsoft's proactive-messaging guidance has bots post to the
+ * chat id Graph returns for the app's installation), and a message posted under one is in the chat read
+ * under the other.
  */
+
+/** Graph's id of a user's 1:1 chat with a bot: `19:<bot app id>_<user id>@unq.gbl.spaces`. */
+const BOT_CHAT = /^19:([0-9a-f-]{36})_([0-9a-f-]{36})@unq\.gbl\.spaces$/i;
 
 export interface TeamsMessage {
   /** The activity id the connector answered with; Graph's chatMessage id is the same number. */
@@ -29,6 +37,7 @@ export class TeamsMessages {
   private readonly order: TeamsMessage[] = [];
   private readonly teamOfChannel = new Map<string, string>();
   private readonly chatsOfUser = new Map<string, Set<string>>();
+  private readonly userOfChat = new Map<string, string>();
   private seq = 0;
   private readonly personalChatListeners: Array<(userId: string) => void> = [];
 
@@ -47,6 +56,7 @@ export class TeamsMessages {
   registerPersonalChat(conversationId: string, userId: string): void {
     const set = this.chatsOfUser.get(userId.toLowerCase()) ?? this.chatsOfUser.set(userId.toLowerCase(), new Set()).get(userId.toLowerCase())!;
     set.add(conversationId);
+    this.userOfChat.set(conversationId, userId.toLowerCase());
     for (const listener of this.personalChatListeners) listener(userId);
   }
 
@@ -58,6 +68,18 @@ export class TeamsMessages {
   /** Bot Connector conversation ids that are the user's chat with the app. */
   personalConversations(userId: string): string[] {
     return [...(this.chatsOfUser.get(userId.toLowerCase()) ?? [])];
+  }
+
+  /** One name per conversation: a user's personal chat is named by the user, whichever id addressed it. */
+  private chatKey(conversationId: string): string {
+    const bot = BOT_CHAT.exec(conversationId);
+    const user = bot ? bot[2]!.toLowerCase() : this.userOfChat.get(conversationId);
+    return user ? `personal:${user}` : conversationId;
+  }
+
+  /** Whether two conversation ids (thread suffixes removed) name the same conversation. */
+  sameConversation(a: string, b: string): boolean {
+    return this.chatKey(a) === this.chatKey(b);
   }
 
   /** Teams accepted a post: it is visible from now on, whatever happens to the answer. */
@@ -83,7 +105,7 @@ export class TeamsMessages {
   /** An update in place; false when there is no such message in the conversation. */
   update(conversation: string, id: string, activity: Record<string, unknown>): boolean {
     const m = this.byId.get(id);
-    if (!m || m.deletedAt !== null || m.conversationId !== splitThread(conversation)[0]) return false;
+    if (!m || m.deletedAt !== null || !this.sameConversation(m.conversationId, splitThread(conversation)[0])) return false;
     m.activity = activity;
     m.modifiedAt = this.clock();
     return true;
@@ -92,7 +114,7 @@ export class TeamsMessages {
   /** A delete: the message stays in the list as deleted, as Graph shows it (deletedDateTime). */
   delete(conversation: string, id: string): boolean {
     const m = this.byId.get(id);
-    if (!m || m.deletedAt !== null || m.conversationId !== splitThread(conversation)[0]) return false;
+    if (!m || m.deletedAt !== null || !this.sameConversation(m.conversationId, splitThread(conversation)[0])) return false;
     m.deletedAt = this.clock();
     m.modifiedAt = m.deletedAt;
     return true;
@@ -109,15 +131,15 @@ export class TeamsMessages {
 
   /** Every message in these conversations, deleted ones included (Graph lists them with deletedDateTime). */
   visibleOrDeleted(conversationIds: readonly string[]): TeamsMessage[] {
-    const set = new Set(conversationIds);
-    return this.order.filter((m) => set.has(m.conversationId));
+    const set = new Set(conversationIds.map((c) => this.chatKey(c)));
+    return this.order.filter((m) => set.has(this.chatKey(m.conversationId)));
   }
 
   /** Messages still shown (not deleted) in these conversations, oldest first. */
   visible(conversationIds: readonly string[], opts: { replies?: boolean } = {}): TeamsMessage[] {
-    const set = new Set(conversationIds);
+    const set = new Set(conversationIds.map((c) => this.chatKey(c)));
     return this.order.filter(
-      (m) => set.has(m.conversationId) && m.deletedAt === null && (opts.replies === undefined || (m.replyToId !== null) === opts.replies),
+      (m) => set.has(this.chatKey(m.conversationId)) && m.deletedAt === null && (opts.replies === undefined || (m.replyToId !== null) === opts.replies),
     );
   }
 }
