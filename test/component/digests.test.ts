@@ -19,7 +19,7 @@ describe('daily digests', () => {
   beforeEach(async () => {
     offsetMs = 0;
     // Graph cannot list PIM-onboarded groups: the digests are told which to read.
-    h = await startHarness({ DIGEST_GROUP_IDS: GROUP.sqlAdmins }, { now });
+    h = await startHarness({ DIGEST_GROUP_IDS: GROUP.sqlAdmins }, { now, digests: true });
   });
   afterEach(async () => {
     await h.close();
@@ -48,7 +48,7 @@ describe('daily digests', () => {
       durationMinutes: 60,
     });
     await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
+    const row = (await h.bot.store.requests.byPimId(created.body.id))!;
     const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
       requestId: row.id,
       version: row.version,
@@ -154,7 +154,7 @@ describe('daily digests for users the bot has no chat with', () => {
 
   beforeEach(async () => {
     offsetMs = 0;
-    h = await startHarness({ TEAMS_APP_MANIFEST_ID: SIM_TEAMS_APP_MANIFEST_ID }, { now });
+    h = await startHarness({ TEAMS_APP_MANIFEST_ID: SIM_TEAMS_APP_MANIFEST_ID }, { now, digests: true });
   });
   afterEach(async () => {
     await h.close();
@@ -183,7 +183,7 @@ describe('daily digests for users the bot has no chat with', () => {
     expect(cards[0]).toContain('digest.extend');
     expect(cards[0]).toContain('Security Operator');
     // The chat is remembered: tomorrow's digest (or any message) needs no second installation.
-    expect(await h.bot.store.conversationRef(USER.alex)).toMatchObject({ conversation: { id: alex.chatId, conversationType: 'personal' } });
+    expect(await h.bot.store.conversations.get(USER.alex)).toMatchObject({ conversation: { id: alex.chatId, conversationType: 'personal' } });
     expect(await notifications()).toEqual([]);
   });
 
@@ -195,9 +195,9 @@ describe('daily digests for users the bot has no chat with', () => {
       conversation: { id: 'a:removed-chat', conversationType: 'personal', tenantId: 'x' },
       bot: { id: '28:bot', name: '' },
     };
-    await h.bot.store.saveConversationRef(USER.alex, stale);
+    await h.bot.store.conversations.save(USER.alex, stale);
     await alexsDigestTime();
-    expect(await h.bot.store.conversationRef(USER.alex)).toBeUndefined();
+    expect(await h.bot.store.conversations.get(USER.alex)).toBeUndefined();
     expect(await installations()).toEqual([]);
     offsetMs += 31 * 60_000;
     await h.bot.scheduler.runDue();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../services/config/config';
 import { startBot, type RunningBot } from '../../bot/create-bot';
+import { DIGEST_TICK } from '../../services/jobs/digests';
 import { startSimulator, type SimHandle } from '../../sim/server';
 import { DEMO_BOT_APP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant, USER } from '../../sim/seed';
 import type { ApprovalRequestRow } from '../../services/store/store';
@@ -68,6 +69,12 @@ export async function startHarness(
     sweepIntervalMs?: number;
     /** The bot's logger (default silent, or TEST_LOG_LEVEL), for tests that read what the bot logs. */
     logger?: Logger;
+    /**
+     * Keep the daily digests' start-up tick (default: cancelled). At 09:00 UTC and later the tick on the real
+     * clock finds the admin digest due and posts it to the approver channel: a test that counts channel posts
+     * would pass in the morning and fail in the afternoon. Digest tests turn it on and move the clock.
+     */
+    digests?: boolean;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pim-bot-'));
@@ -105,6 +112,7 @@ export async function startHarness(
     jobsIntervalMs: 0,
     now: opts.now,
   });
+  if (!opts.digests) await bot.scheduler.cancelPrefix(DIGEST_TICK);
   sim.setCustomExtension({ targetUrl: `${bot.url}/api/pim/evaluate`, resourceId: APP_ID_URI, timeoutMs: 5000, maximumRetries: 1 });
   return {
     sim,
@@ -172,7 +180,7 @@ export async function pendingRequest(h: Harness, request: Record<string, unknown
   const created = await simJson(h.sim, 'POST', '/_sim/requests', body);
   expect(created.body.status).toBe('PendingApproval');
   await h.bot.delivery.drain();
-  const row = await h.bot.store.getRequestByPimId(created.body.id);
+  const row = await h.bot.store.requests.byPimId(created.body.id);
   expect(row).toBeDefined();
   return { pimId: created.body.id as string, row: row! };
 }
