@@ -1,70 +1,70 @@
-import { readFileSync } from 'node:fs';
-import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
-import { AuthenticationConstants, CertificateServiceClientCredentialsFactory } from 'botframework-connector';
-import { CallerIdConstants } from 'botbuilder';
+import { AuthenticationConstants } from 'botframework-connector';
 import pino, { type Logger } from 'pino';
 import type { AppConfig } from '../services/config/config';
 import { createPimTokenValidator } from '../services/auth/pim-caller-token';
 import { tenantSigningKeys } from '../services/auth/tenant-keys';
 import { createUserTokenVerifier } from '../services/auth/user-token';
 import { GraphDirectory } from '../services/graph/directory';
-import { ArmAzureReads, ArmClient, ArmPimApprovals } from '../services/graph/arm';
-import { parseDisplay, refOf } from './approval-view';
+import { ArmAzureReads, ArmClient } from '../services/graph/arm';
+import { refOf } from '../services/approvals/request-display';
+import { approvalCardRenderers } from '../cards/approval-view';
+import { renderAdminDigestCards, renderUserDigestCard } from '../cards/digest';
+import { renderSummaryCard } from '../cards/summary/summary-card';
 import { createGraphClient } from '../services/graph/graph-client';
-import { GraphPimApprovals, type PimApprovals } from '../services/graph/pim-approvals';
-import type { ApprovalRequestRow } from '../services/store/store';
 import { Store } from '../services/store/store';
-import { tryLease } from '../services/store/leases';
 import { logAuditAnchors } from '../services/audit/anchor-log';
-import { ApprovalActions } from './approval-actions';
-import { approverSsoToken, onBehalfOfCache } from './approver-token';
+import { ApprovalActions } from './teams/approval-actions';
+import { approverSsoToken, onBehalfOfCache } from './teams/approver-token';
 import { ChatCommands } from './chat/chat-commands';
 import { TokenServiceSignIn } from './chat/chat-sign-in';
 import { ChatStatusMessages } from './chat/status-messages';
-import { ReminderLadder } from './reminders';
-import { PresenceBoard } from './presence-board';
+import { ReminderLadder } from '../services/jobs/reminders';
+import { PresenceBoard } from '../services/jobs/presence-board';
 import { GraphPresenceReader } from '../services/graph/presence';
-import { DailyDigests } from './digests';
-import { DigestActions } from './digest-actions';
+import { DailyDigests } from '../services/jobs/digests';
+import { DigestActions } from './teams/digest-actions';
 import { GraphTenantReader } from '../services/digests';
 import { UserTimeZones } from '../services/jobs/user-time-zone';
-import { JobScheduler } from '../services/jobs/scheduler';
+import type { JobScheduler } from '../services/jobs/scheduler';
 import { hostname } from 'node:os';
-import { GraphSelfService } from '../services/elevation/self-service';
-import { CardDelivery, errInfo } from './card-delivery';
-import { RequesterSignalsReader } from './requester-signals';
+import { CardDelivery } from '../services/jobs/card-delivery';
+import { errInfo } from '../services/observability/err-info';
+import { RequesterSignalsReader } from '../services/jobs/requester-signals';
 import { requesterLookup } from '../services/graph/requester-lookup';
 import { GraphActivationHistory } from '../services/graph/activation-history';
-import { Reconciler } from './reconciler';
+import { Reconciler } from '../services/jobs/reconciler';
 import { readRequestStatuses } from '../services/graph/pim-requests';
-import { TeamsChatNotifier } from './chat-notifier';
-import { NotifierSender } from './outbox-sender';
+import { TeamsChatNotifier } from './teams/chat-notifier';
+import { NotifierSender } from './teams/outbox-sender';
 import { GraphPersonalChats } from '../services/teams/personal-chats';
 import { GraphSentCopyFinder } from '../services/teams/sent-copy-finder';
-import { Outbox } from '../services/outbox/outbox';
+import type { Outbox } from '../services/outbox/outbox';
 import { Pacer } from '../services/outbox/pacer';
-import { SharedPace } from '../services/outbox/shared-pace';
-import { handleEvaluate } from './pim-evaluate';
-import { registerEventRoutes } from './pim-events';
-import { createTeamsApp } from './teams-app';
-import { refuseDemoHost, refuseNonLoopbackServiceUrl } from './demo-containment';
-import { loadPolicy } from './load-policy';
-import { createIntegrations, parseIntegrationsSettings } from '../services/integrations/config';
+import { registerEvaluateRoute } from './http/pim-evaluate';
+import { registerEventRoutes } from './http/pim-events';
+import { createTeamsApp } from './teams/teams-app';
+import { refuseDemoHost, refuseNonLoopbackServiceUrl } from './http/demo-containment';
+import { loadPolicy } from '../services/config/load-policy';
+import { warnAboutExactlyOnceGaps } from '../services/config/startup-warnings';
+import { scheduleOutboxPrune } from '../services/jobs/outbox-prune';
+import { createIntegrations, parseIntegrationsSettings } from '../services/integrations/settings';
 import type { DecisionPorts } from '../services/decision/evaluate-activation';
 import { correlationMixin } from '../services/observability/correlation';
 import { PrometheusMetrics } from '../services/observability/metrics';
 import { Readiness } from '../services/observability/readiness';
-import { BOT_FRAMEWORK_SCOPE, connectorCheck, databaseCheck, GRAPH_SCOPE, tokenCheck } from '../services/observability/readiness-checks';
-import { storeScrapeSources } from '../services/observability/store-sources';
-import { registerOperationsRoutes } from './operations-routes';
-import { BotHttpServer } from './http-server';
+import { BOT_FRAMEWORK_SCOPE, connectorCheck, GRAPH_SCOPE, tokenCheck } from '../services/observability/readiness-checks';
+import { registerOperationsRoutes } from './http/operations-routes';
+import { BotHttpServer } from './http/http-server';
 // teams-ai's package root loads its whole AI stack (planners, models, embeddings): +26 MB for a bot
 // that uses only the Application and the adapter (lib/TeamsAdapter, under ChannelAdapter) unless natural
 // language is configured.
-import { ChannelAdapter, registerMessagesRoute } from './messages-route';
-import { ChannelTokens } from './channel-token';
+import { registerMessagesRoute } from './http/messages-route';
+import { createChannelAdapter } from './teams/channel-adapter';
+import { pimOnBehalfOf } from './teams/approver-pim';
+import { ChannelTokens } from './http/channel-token';
 
 /** How often owed card posts and updates are retried (after Teams or Graph failures, or a restart). */
 const SWEEP_INTERVAL_MS = 15_000;
@@ -72,8 +72,6 @@ const SWEEP_INTERVAL_MS = 15_000;
 const JOBS_INTERVAL_MS = 5_000;
 /** How often the outbox looks for due messages besides being woken by each new one (paced or retried sends). */
 const OUTBOX_INTERVAL_MS = 500;
-const OUTBOX_PRUNE_JOB = 'outbox:prune';
-const OUTBOX_KEEP_MS = 7 * 24 * 3600_000;
 /** How often each replica logs the audit trail's head (the anchor that shows rows deleted from the end). */
 const AUDIT_ANCHOR_INTERVAL_MS = 3600_000;
 
@@ -124,7 +122,7 @@ export async function startBot(
       pino.destination({ dest: 1, sync: false }),
     );
   const store = await Store.open(config.databaseUrl);
-  const metrics = new PrometheusMetrics(storeScrapeSources(store.db, opts.now), {
+  const metrics = new PrometheusMetrics(store.scrapeSources(opts.now), {
     onScrapeError: (what, err) => log.warn({ err: errInfo(err), what }, 'metrics: a database gauge could not be read'),
   });
   const disableInstanceDiscovery = !MICROSOFT_AUTHORITIES.includes(config.authorityHost);
@@ -151,57 +149,13 @@ export async function startBot(
   };
 
   const channelOpenIdMetadataUrl = opts.channelOpenIdMetadataUrl ?? AuthenticationConstants.ToBotFromChannelOpenIdMetadataUrl;
-  const adapter = new ChannelAdapter(
-    config.bot.authenticateChannel
-      ? {
-          MicrosoftAppId: config.bot.appId,
-          MicrosoftAppPassword: config.bot.appSecret ?? '',
-          MicrosoftAppType: 'SingleTenant',
-          MicrosoftAppTenantId: config.tenantId,
-          // The public cloud's Bot Framework endpoints, every one spelled out: as soon as one is set (the
-          // token service for a sovereign cloud, the key metadata in tests) botbuilder takes them all from
-          // here, and one left out is undefined (no token issuer: every activity refused).
-          ToChannelFromBotLoginUrl: AuthenticationConstants.ToChannelFromBotLoginUrl,
-          ToChannelFromBotOAuthScope: AuthenticationConstants.ToChannelFromBotOAuthScope,
-          ToBotFromChannelTokenIssuer: AuthenticationConstants.ToBotFromChannelTokenIssuer,
-          ToBotFromChannelOpenIdMetadataUrl: channelOpenIdMetadataUrl,
-          ToBotFromEmulatorOpenIdMetadataUrl: AuthenticationConstants.ToBotFromEmulatorOpenIdMetadataUrl,
-          OAuthUrl: config.bot.oauthUrl ?? AuthenticationConstants.OAuthUrl,
-          CallerId: CallerIdConstants.PublicAzureChannel,
-          ValidateAuthority: true,
-        }
-      : {
-          // Demo only (loopback, enforced by the config): no app id means Bot Framework auth is off.
-          MicrosoftAppId: '',
-          MicrosoftAppPassword: '',
-          MicrosoftAppType: 'MultiTenant',
-          ...(config.bot.oauthUrl ? { OAuthUrl: config.bot.oauthUrl } : {}),
-        },
-    config.bot.authenticateChannel && config.bot.certificatePath ? certificateFactory(config) : undefined,
-  );
-  adapter.onTurnError = async (ctx, err) => {
-    log.error({ err: { message: err.message }, activityType: ctx.activity.type }, 'turn failed');
-  };
+  const adapter = createChannelAdapter(config, channelOpenIdMetadataUrl, log);
 
   // In demo the playground sends no Bot Framework token, so the bot has no app id to send with.
   const connectorAppId = config.bot.authenticateChannel ? config.bot.appId : '';
   const onThrottled = () => metrics.teamsThrottled();
   const notifier = new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { onThrottled });
-  if (config.mode === 'production' && !config.teamsApp) {
-    log.warn(
-      "TEAMS_APP_MANIFEST_ID is not set: a message to a personal chat whose answer Teams lost cannot be looked for, and may show twice (docs/operations.md, 'Exactly once in Teams')",
-    );
-  }
-  if (config.mode === 'production') {
-    const noTeam = Object.entries(config.approverChannels)
-      .filter(([, c]) => !c.teamId)
-      .map(([k]) => k);
-    if (noTeam.length > 0)
-      log.warn(
-        { channels: noTeam },
-        "APPROVER_CHANNELS entries without teamId: a card whose post answer Teams lost cannot be looked for, and may show twice (docs/operations.md, 'Exactly once in Teams')",
-      );
-  }
+  warnAboutExactlyOnceGaps(config, log);
   const personalChats = config.teamsApp
     ? new GraphPersonalChats(appGraph, {
         manifestId: config.teamsApp.manifestId,
@@ -219,21 +173,21 @@ export async function startBot(
     chatOf: async (userId) => (personalChats ? personalChats.existingChatId(userId) : undefined),
   });
   // Channel messages go through the outbox, which paces them and retries (so its notifier does not).
-  const outbox = new Outbox({
+  const outbox = store.outbox({
     finder,
     sendTimeoutMs: config.outboxSendTimeoutMs,
     // A live sender never loses its lease mid-send to another replica.
     leaseMs: Math.max(60_000, 4 * config.outboxSendTimeoutMs),
-    db: store.db,
     sender: new NotifierSender(new TeamsChatNotifier(adapter, connectorAppId, config.tenantId, { retries: false, onThrottled })),
     metrics,
     log,
     now: opts.now,
     collapse: config.cardSummaryAfter === null ? false : { threshold: config.cardSummaryAfter },
+    renderSummary: renderSummaryCard,
     // Every replica paces to Teams' full limits in the database (REPLICA_COUNT no longer divides them);
     // its own Pacer is the cheap in-process check in front.
     pacer: new Pacer(),
-    sharedPace: new SharedPace(store.db, { log }),
+    sharedPace: store.sharedPace({ log }),
   });
   // The card shows the requester's identity risk (when ID Protection is configured) and history with the role.
   const requesterSignals = new RequesterSignalsReader({
@@ -243,7 +197,7 @@ export async function startBot(
     log,
     now: opts.now,
   });
-  const delivery = new CardDelivery(store, directory, notifier, outbox, config.approverChannels, log, opts.now, requesterSignals);
+  const delivery = new CardDelivery(store, directory, approvalCardRenderers, outbox, config.approverChannels, log, opts.now, requesterSignals);
   delivery.bindingMetrics = metrics;
   const oboOptions = {
     tenantId: config.tenantId,
@@ -252,18 +206,7 @@ export async function startBot(
     certificatePath: config.bot.certificatePath,
     ...identityOptions,
   };
-  const oboFor = onBehalfOfCache(oboOptions);
-  /** The approver's PIM: Graph for Entra roles and groups (Graph scope), ARM for Azure resources (ARM scope). */
-  const pimApprovalsFor = (row: ApprovalRequestRow, sso: string): PimApprovals => {
-    const obo = oboFor(sso);
-    if (row.kind === 'azureResource')
-      return new ArmPimApprovals(new ArmClient(config.armBaseUrl, obo, { metrics }), refOf(row), parseDisplay(row).pimApprovalId);
-    return new GraphPimApprovals(
-      createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }),
-      row.kind === 'group' ? 'group' : 'entraRole',
-      config.pimDecisionTimeoutMs,
-    );
-  };
+  const pimAs = pimOnBehalfOf(config, onBehalfOfCache(oboOptions), metrics);
   // The tenant's signing keys, fetched and cached once for PIM's callout tokens and the users' SSO tokens.
   const tenantKeys = tenantSigningKeys(config.pimEndpoint.jwksUri);
   const ssoOptions = {
@@ -285,7 +228,7 @@ export async function startBot(
     directory,
     delivery,
     ssoToken: (ctx) => approverSsoToken(ctx, ssoOptions),
-    pimAs: (sso, row) => pimApprovalsFor(row, sso),
+    pimAs: (sso, row) => pimAs.approvals(row, sso),
     minJustification: config.minApproverJustification,
     invokeBudgetMs: config.approvalInvokeBudgetMs,
     log,
@@ -295,7 +238,7 @@ export async function startBot(
   // Durable jobs (reminders, digests): leased, so with several replicas each runs once.
   // Names this replica in job and reconciler leases.
   const replica = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const scheduler = new JobScheduler(store.db, { owner: replica, now: opts.now, log });
+  const scheduler = store.scheduler({ owner: replica, now: opts.now, log });
   const adminChannel = config.approverChannels.admin ?? config.approverChannels.default ?? null;
   const digests = new DailyDigests({
     store,
@@ -303,6 +246,7 @@ export async function startBot(
     reads: new GraphTenantReader(appGraph),
     timeZones: new UserTimeZones(appGraph, config.digests.defaultTimeZone),
     notifier,
+    renderers: { userDigestCard: renderUserDigestCard, adminDigestCards: renderAdminDigestCards },
     personalChats,
     adminChannel,
     settings: {
@@ -327,7 +271,6 @@ export async function startBot(
   const reminders = new ReminderLadder({
     store,
     directory,
-    notifier,
     delivery,
     scheduler,
     channels: config.approverChannels,
@@ -341,11 +284,7 @@ export async function startBot(
   delivery.onCardsPosted((requestId) => reminders.start(requestId));
   delivery.followRequests(chatStatus);
   const chatSignIn = new TokenServiceSignIn(ssoOptions, log);
-  // The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user.
-  const selfServiceFor = (sso: string, claims: string | null | undefined) => {
-    const obo = withClaims(oboFor(sso), claims);
-    return new GraphSelfService(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), new ArmClient(config.armBaseUrl, obo, { metrics }));
-  };
+  const selfServiceFor = (sso: string, claims: string | null | undefined) => pimAs.selfService(sso, claims);
   const chat = new ChatCommands({
     store,
     directory,
@@ -355,7 +294,7 @@ export async function startBot(
     reminders,
     // Loaded only when configured: the planner pulls in teams-ai's AI stack.
     naturalLanguage: config.naturalLanguage
-      ? (require('../services/chat/nl-planner') as typeof import('../services/chat/nl-planner')).createAzureOpenAiPlanner(config.naturalLanguage, {
+      ? (require('./chat/nl-planner') as typeof import('./chat/nl-planner')).createAzureOpenAiPlanner(config.naturalLanguage, {
           logger: log,
         })
       : null,
@@ -397,7 +336,7 @@ export async function startBot(
   if (config.mode === 'demo') server.refuseAll((req) => refuseDemoHost(req.headers.host));
   const readiness = new Readiness(
     [
-      databaseCheck(store.db, store.connections),
+      store.readinessCheck(),
       tokenCheck('graphToken', appCredential, GRAPH_SCOPE),
       // In demo the playground's connector takes no token (Bot Framework auth is off), so there is none to get.
       ...(config.bot.authenticateChannel ? [tokenCheck('botFrameworkToken', appCredential, BOT_FRAMEWORK_SCOPE)] : []),
@@ -407,21 +346,16 @@ export async function startBot(
   );
   metrics.exposeReadiness(() => readiness.report());
   registerOperationsRoutes(server, { readiness, metrics, metricsAccess: config.metrics, log });
-  server.route('POST', '/api/pim/evaluate', async (req, res) => {
-    const result = await handleEvaluate(req, {
-      store,
-      delivery,
-      validateToken,
-      policy,
-      ports: decisionPorts,
-      budgetMs: config.pimEndpoint.budgetMs,
-      log,
-      now: opts.now,
-      metrics,
-    });
-    res.header('Cache-Control', 'no-store');
-    for (const [k, v] of Object.entries(result.headers ?? {})) res.header(k, v);
-    res.send(result.status, result.body);
+  registerEvaluateRoute(server, {
+    store,
+    delivery,
+    validateToken,
+    policy,
+    ports: decisionPorts,
+    budgetMs: config.pimEndpoint.budgetMs,
+    log,
+    now: opts.now,
+    metrics,
   });
   registerEventRoutes(server, { config, store, delivery, validatePimToken: validateToken, log, now: opts.now });
   registerMessagesRoute(server, {
@@ -439,11 +373,6 @@ export async function startBot(
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${address.port}`;
   log.info({ url, mode: config.mode }, 'bot listening');
 
-  const sweepTimer = setInterval(() => {
-    void delivery.sweep().catch(() => undefined);
-    void chatStatus.sweep().catch((err: unknown) => log.warn({ err: errInfo(err) }, 'chat status sweep failed'));
-  }, opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
-  sweepTimer.unref();
   const reconciler = new Reconciler({
     store,
     delivery,
@@ -452,22 +381,18 @@ export async function startBot(
     log,
     now: opts.now,
     // With several replicas, one reads PIM for all.
-    lease: (ms) => tryLease(store.db, 'reconciler', replica, ms, opts.now?.() ?? new Date()),
+    lease: (ms) => store.tryLease('reconciler', replica, ms, opts.now?.() ?? new Date()),
   });
   reconciler.start(config.reconcileIntervalMs);
   // At start-up, a ladder for any open request that has none yet (cards posted before a restart).
   await reminders.startPending();
   await digests.start();
-  // Sent and given-up messages are kept a week (summaries are re-rendered from them while requests are open).
-  scheduler.on(OUTBOX_PRUNE_JOB, async (_job, now) => {
-    const pruned = await outbox.prune(new Date(now.getTime() - OUTBOX_KEEP_MS));
-    if (pruned) log.info({ pruned }, 'outbox: old messages pruned');
-    return { rescheduleAt: new Date(now.getTime() + 3600_000) };
-  });
-  await scheduler.schedule({ id: OUTBOX_PRUNE_JOB, kind: OUTBOX_PRUNE_JOB, dueAt: new Date((opts.now?.() ?? new Date()).getTime() + 3600_000) });
+  await scheduleOutboxPrune(scheduler, outbox, log, opts.now);
   if (opts.jobsIntervalMs !== 0) scheduler.start(opts.jobsIntervalMs ?? JOBS_INTERVAL_MS);
   outbox.start(OUTBOX_INTERVAL_MS);
   const stopAuditAnchors = logAuditAnchors(store.audit, log, AUDIT_ANCHOR_INTERVAL_MS);
+  delivery.startSweeps(opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
+  chatStatus.start(opts.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
   void delivery.sweep().catch(() => undefined);
 
   return {
@@ -483,7 +408,8 @@ export async function startBot(
     metrics,
     async close() {
       readiness.markStopping();
-      clearInterval(sweepTimer);
+      delivery.stopSweeps();
+      chatStatus.stop();
       stopAuditAnchors();
       await scheduler.stop();
       await reconciler.stop();
@@ -493,17 +419,4 @@ export async function startBot(
       await store.close();
     },
   };
-}
-
-/** Asks Entra for a token that satisfies a claims challenge (a Conditional Access authentication context PIM demanded). */
-function withClaims(credential: TokenCredential, claims: string | null | undefined): TokenCredential {
-  if (!claims) return credential;
-  return { getToken: (scopes, options) => credential.getToken(scopes, { ...options, claims }) };
-}
-
-function certificateFactory(config: AppConfig): CertificateServiceClientCredentialsFactory {
-  const pem = readFileSync(config.bot.certificatePath!, 'utf8');
-  const cert = new X509Certificate(pem);
-  const thumbprint = createHash('sha1').update(cert.raw).digest('hex').toUpperCase();
-  return new CertificateServiceClientCredentialsFactory(config.bot.appId, thumbprint, pem, config.tenantId);
 }

@@ -5,15 +5,15 @@ import {
   renderApprovalCard,
   type ApprovalCardData,
   type ApprovalCheckLine,
-  type ApprovalStatus,
   type ApprovalView,
 } from './approval-card';
 import type { AdaptiveCardJson } from './adaptive-card';
+import type { RequestStatus } from '../services/approvals/request-lifecycle';
 import { TEAMS_CARD_MAX_BYTES, validateAdaptiveCard } from './validate-card';
 
 const VIEWS: ApprovalView[] = ['approver', 'requester', 'observer', 'final'];
-const STATUSES: ApprovalStatus[] = ['pending', 'recording', 'approved', 'denied', 'expired', 'cancelled'];
-const FINAL: ApprovalStatus[] = ['approved', 'denied', 'expired', 'cancelled'];
+const STATUSES: RequestStatus[] = ['pending', 'recording', 'approved', 'denied', 'expired', 'cancelled'];
+const FINAL: RequestStatus[] = ['approved', 'denied', 'expired', 'cancelled'];
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: user text that looks like a template binding, which must be shown literally
 const HOSTILE = 'see ${requester.userPrincipalName} [click](https://evil.example) <at>Megan</at> **bold** ${1+1}';
@@ -52,7 +52,7 @@ function request(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {
   };
 }
 
-function decided(status: ApprovalStatus): Partial<ApprovalCardData> {
+function decided(status: RequestStatus): Partial<ApprovalCardData> {
   return FINAL.includes(status) && (status === 'approved' || status === 'denied')
     ? {
         status,
@@ -156,7 +156,7 @@ describe('approval card', () => {
   });
 
   describe('nobody but an approver on a pending request gets inputs or buttons', () => {
-    const cases: Array<[ApprovalView, ApprovalStatus]> = [];
+    const cases: Array<[ApprovalView, RequestStatus]> = [];
     for (const view of VIEWS) for (const status of STATUSES) if (!(view === 'approver' && status === 'pending')) cases.push([view, status]);
 
     test.each(cases)('%s view, %s request', (view, status) => {

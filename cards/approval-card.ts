@@ -1,17 +1,20 @@
 import { Template } from 'adaptivecards-templating';
-import { assertNever } from '../services/approvals/request-lifecycle';
+import { assertNever, isFinal, type RequestStatus } from '../services/approvals/request-lifecycle';
 import type { AdaptiveCardJson } from './adaptive-card';
 import approvalTemplate from './approval-request.json';
 import { clip, clipBytes, clipList as clipItems, type Colour, type ContainerStyle } from './card-text';
 import { compileTemplate } from './compiled-template';
+import { PIM_MY_ROLES_URL } from '../services/config/microsoft-endpoints';
+import type { ApprovalCheckLine } from '../services/approvals/check-lines';
+import type { ApprovalView } from '../services/approvals/request-display';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const approvalTemplateParsed = new Template(approvalTemplate);
 /** Compiled once into a function of the view model (see compiled-template); the engine above renders whatever it cannot. */
 const approvalTemplateCompiled = compileTemplate(approvalTemplate);
 
-export type ApprovalView = 'approver' | 'requester' | 'observer' | 'final';
-export type ApprovalStatus = 'pending' | 'recording' | 'approved' | 'denied' | 'expired' | 'cancelled';
+/** Which view a person gets (declared with the flows that choose it). */
+export type { ApprovalView };
 export type RoleKind = 'entraRole' | 'group' | 'azureResource';
 
 export interface ApprovalCardData {
@@ -30,7 +33,7 @@ export interface ApprovalCardData {
   riskFlags: string[];
   decisionReasons: string[];
   expiresText: string;
-  status: ApprovalStatus;
+  status: RequestStatus;
   decision?: { byDisplayName: string; byUserPrincipalName: string; atText: string; justification: string } | null;
   /** A line for this viewer, e.g. 'Only approvers of this role can decide.' */
   message?: string | null;
@@ -42,18 +45,8 @@ export interface ApprovalCardData {
   checkLines?: ApprovalCheckLine[] | null;
 }
 
-/**
- * One pre-approval check as the card shows it. `summary` is built from systems of record (ticket titles,
- * error answers) and is shown as plain text only; `name` is the check's id (e.g. `ticket`, `onCall`).
- */
-export interface ApprovalCheckLine {
-  name: string;
-  /** Skipped checks are not stored, so they never reach the card. */
-  result: 'pass' | 'fail' | 'unavailable';
-  /** What a fail does: deny (Failed) or review (Flagged: a person decides). */
-  onFail: 'deny' | 'review';
-  summary: string;
-}
+/** One pre-approval check as the card shows it (declared where the lines are built and stored). */
+export type { ApprovalCheckLine };
 
 /** Server-formatted risk text; directory and Graph values in it are still clipped and shown as plain text. */
 export interface ApprovalRiskBlock {
@@ -74,11 +67,8 @@ export interface ApprovalHistoryBlock {
   details: string[];
 }
 
-/**
- * PIM "My roles" for Microsoft Entra roles in the Entra admin center, where a requester activates a role
- * again. A fixed public URL: the card's open-url action carries no request data.
- */
-export const PIM_MY_ROLES_URL = 'https://entra.microsoft.com/#view/Microsoft_Azure_PIMCommon/ActivationMenuBlade/~/aadmigratedroles';
+/** Where a requester activates a role again (declared with the Microsoft endpoints; the expired card links it). */
+export { PIM_MY_ROLES_URL };
 
 export const ApprovalVerb = { Approve: 'pim.approve', Deny: 'pim.deny', Refresh: 'pim.refresh' } as const;
 export type ApprovalVerbName = (typeof ApprovalVerb)[keyof typeof ApprovalVerb];
@@ -129,7 +119,7 @@ interface StatusLook {
   style: ContainerStyle;
 }
 
-function statusLook(status: ApprovalStatus): StatusLook {
+function statusLook(status: RequestStatus): StatusLook {
   switch (status) {
     case 'pending':
       return { text: 'Pending approval', colour: 'warning', style: 'default' };
@@ -159,10 +149,6 @@ function kindText(kind: RoleKind): string {
     default:
       return assertNever(kind);
   }
-}
-
-function isFinalStatus(status: ApprovalStatus): boolean {
-  return status === 'approved' || status === 'denied' || status === 'expired' || status === 'cancelled';
 }
 
 function clipList(items: readonly string[]): string[] {
@@ -318,7 +304,7 @@ function stateLine(data: ApprovalCardData, view: ApprovalView): { text: string; 
 }
 
 function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewModel {
-  const final = isFinalStatus(data.status);
+  const final = isFinal(data.status);
   const look = statusLook(data.status);
   const state = stateLine(data, view);
   const detail = [data.requester.jobTitle, data.requester.department]

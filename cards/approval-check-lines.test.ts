@@ -1,9 +1,9 @@
-import { renderApprovalCard } from '../cards/approval-card';
+import { renderApprovalCard } from './approval-card';
 import type { ActivationRequest } from '../services/decision/activation-request';
 import { Store } from '../services/store/store';
-import { newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
+import { newApprovalRequestRow, newEvaluationRow } from '../services/approvals/approval-request-row';
 import { cardDataOf } from './approval-view';
-import { checkLinesOf, parseCheckLines, type CheckForLine } from './check-lines';
+import { checkLinesOf, parseCheckLines, type CheckForLine } from '../services/approvals/check-lines';
 
 const REQUEST: ActivationRequest = {
   kind: 'entraRole',
@@ -98,7 +98,7 @@ describe('the check lines stored with an approval request', () => {
   test('stored, read back and rendered: the approver reads each check in one line', async () => {
     const store = await Store.open('sqlite::memory:');
     try {
-      await store.insertEvaluation(
+      await store.evaluations.insert(
         newEvaluationRow(REQUEST, {
           evaluationId: 'e1',
           outcome: 'Approved',
@@ -111,7 +111,7 @@ describe('the check lines stored with an approval request', () => {
         }),
         newApprovalRequestRow(REQUEST, { id: 'a1', evaluationId: 'e1', riskFlags: [], reasons: [], checks: CHECKS, at: AT }),
       );
-      const row = (await store.getRequest('a1'))!;
+      const row = (await store.requests.get('a1'))!;
       const card = renderApprovalCard(cardDataOf(row, AT), 'approver');
       const lines = JSON.stringify(card);
       expect(lines).toContain('"text":"Could not be completed"');

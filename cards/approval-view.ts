@@ -1,52 +1,18 @@
-import type { ApprovalCardData, ApprovalView } from '../cards/approval-card';
-import { releasedClaimText } from '../cards/card-text';
+import { type ApprovalCardData, type ApprovalView, renderApprovalCard } from './approval-card';
+import { renderReRequestNotice } from './chat';
+import { renderSummaryCard, type SummaryEntry } from './summary/summary-card';
+import type { ApprovalCardRenderers } from '../services/jobs/ports';
+import { releasedClaimText } from './card-text';
 import { isFinal, type RequestStatus } from '../services/approvals/request-lifecycle';
-import type { PimRequestRef } from '../services/graph/directory';
 import type { ApprovalRequestRow } from '../services/store/store';
-import { parseCheckLines } from './check-lines';
-import { historyBlockOf, riskBlockOf, type RequesterSignals } from './requester-signals';
+import { parseCheckLines } from '../services/approvals/check-lines';
+import { parseDisplay, pendingRelease, utcText } from '../services/approvals/request-display';
+import { historyBlockOf, riskBlockOf } from './requester-signal-blocks';
 
-/** Requester and role details fetched from Graph once, kept with the request for every render. */
-export interface RequestDisplay {
-  requester: { displayName: string; userPrincipalName: string; jobTitle: string | null; department: string | null };
-  roleDisplayName: string;
-  /** Approvers as PIM listed them when the card was posted; decisions re-check with Graph. */
-  approverIds: string[];
-  /** The policy's escalation approvers (contacts when nobody decides; decisions still need an approver). */
-  escalationApproverIds?: string[];
-  /**
-   * The approver groups the policy named when the card was posted: a decision reads their members alongside
-   * the policy (it still reads both afresh, and only the groups the policy names now count).
-   */
-  approverGroupIds?: string[];
-  /** Azure resources: PIM's approval id (ARM path) when the card was posted; a decision reads its stages early. */
-  pimApprovalId?: string | null;
-  /** From the role's PIM policy; undefined when it could not be read (the card is posted then). */
-  approvalRequired?: boolean;
-  /** The requester's identity risk and history with the role, read when the card was posted. */
-  signals?: RequesterSignals;
-}
-
-/** The request as the Graph/ARM ports name it. */
-export function refOf(row: ApprovalRequestRow): PimRequestRef {
-  return {
-    kind: row.kind,
-    roleDefinitionId: row.role_definition_id,
-    scope: row.scope,
-    pimRequestId: row.pim_request_id,
-    principalId: row.principal_id,
-    createdAt: row.created_at,
-  };
-}
-
-export function parseDisplay(row: ApprovalRequestRow): RequestDisplay {
-  if (row.display) return JSON.parse(row.display) as RequestDisplay;
-  return {
-    requester: { displayName: row.principal_id, userPrincipalName: row.principal_id, jobTitle: null, department: null },
-    roleDisplayName: row.role_definition_id,
-    approverIds: [],
-  };
-}
+/**
+ * An approval request row as the approval card's data (`cardDataOf`), who sees which view of it, and its
+ * line on a summary card. The row's stored display details are read by services/approvals/request-display.ts.
+ */
 
 export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string | null): ApprovalCardData {
   const display = parseDisplay(row);
@@ -120,44 +86,70 @@ function expiresText(expiresAt: string, now: Date, status: RequestStatus): strin
   return `${h} h ${m} min left (PIM drops it ${utcText(expires)})`;
 }
 
-export function utcText(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
-/**
- * A claim given back without a decision recorded in PIM (a lost Graph answer, PIM failing, a replica
- * that died mid-click): what the row keeps so every card copy can say so until the next decision.
- */
-export interface ClaimRelease {
-  /** The approver whose click was not recorded. */
-  by: string;
-  name: string;
-  /** When they clicked (the claim's time), ISO. */
-  at: string;
-  result: string | null;
-}
-
-export function parseClaimRelease(row: Pick<ApprovalRequestRow, 'last_release'>): ClaimRelease | null {
-  if (!row.last_release) return null;
-  try {
-    const r = JSON.parse(row.last_release) as Partial<ClaimRelease>;
-    return typeof r.by === 'string' && typeof r.at === 'string'
-      ? { by: r.by, name: typeof r.name === 'string' ? r.name : r.by, at: r.at, result: r.result ?? null }
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A released claim as the cards show it, while the request is still pending (a decision since clears it). */
-export function pendingRelease(row: Pick<ApprovalRequestRow, 'status' | 'last_release'>): { name: string; atText: string } | null {
-  if (row.status !== 'pending') return null;
-  const r = parseClaimRelease(row);
-  return r ? { name: r.name, atText: utcText(new Date(r.at)) } : null;
-}
-
 /** The line every copy of a pending request shows after a released claim. */
 export function releaseLine(row: ApprovalRequestRow): string | null {
   const r = pendingRelease(row);
   return r ? releasedClaimText(r.name, r.atText) : null;
 }
+
+/**
+ * A request as a line of a summary card. A claim released without a decision recorded in PIM comes along
+ * while the request waits, so the line says what its approval card says (releaseLine).
+ */
+export function summaryEntryOf(row: ApprovalRequestRow): SummaryEntry {
+  return summaryEntryFrom(row, cardDataOf(row, new Date(row.created_at)));
+}
+
+/** The summary line from the card data already built for the row (the line shows no time-dependent text). */
+function summaryEntryFrom(row: ApprovalRequestRow, data: ApprovalCardData): SummaryEntry {
+  return {
+    requestId: row.id,
+    version: row.version,
+    requesterName: data.requester.displayName,
+    requesterUpn: data.requester.userPrincipalName,
+    roleName: data.role.displayName,
+    scope: data.role.scope,
+    requestedAt: row.created_at,
+    release: pendingRelease(row),
+  };
+}
+
+/** A listed request as a summary re-rendered in place shows it: its outcome once closed; without names when they would not fit. */
+export function summaryLineOf(row: ApprovalRequestRow, withNames: boolean): SummaryEntry {
+  const entry = summaryEntryOf(row);
+  return { ...entry, outcome: outcomeOf(row, withNames), release: entry.release && !withNames ? { ...entry.release, name: '' } : entry.release };
+}
+
+/** How a closed request ended, for its summary line; null while it is open. */
+function outcomeOf(row: ApprovalRequestRow, withName: boolean): SummaryEntry['outcome'] {
+  if (row.status === 'pending') return null;
+  if (row.status === 'recording') return { text: 'Being recorded in PIM…', colour: 'default' };
+  const by = withName ? (row.decided_by_name ?? row.decided_by_upn) : null;
+  const at = row.decided_at ? ` at ${utcText(new Date(row.decided_at))}` : '';
+  const word =
+    row.status === 'approved'
+      ? 'Approved'
+      : row.status === 'denied'
+        ? 'Denied'
+        : row.status === 'expired'
+          ? 'Expired'
+          : row.status === 'cancelled'
+            ? 'Cancelled'
+            : row.status;
+  return { text: `${word}${by ? ` by ${by}` : ''}${at}`, colour: row.status === 'approved' ? 'good' : row.status === 'denied' ? 'attention' : 'default' };
+}
+
+/**
+ * The approval cards as the jobs' flows render them (services/jobs/ports.ts): the composition root passes
+ * this to CardDelivery, so services never import cards.
+ */
+export const approvalCardRenderers: ApprovalCardRenderers = {
+  approvalCard(row, view, now, message) {
+    const data = cardDataOf(row, now, message);
+    return { card: renderApprovalCard(data, view), summary: summaryEntryFrom(row, data) };
+  },
+  summaryCard(rows, batch, now, withNames) {
+    return renderSummaryCard({ ...batch, now, entries: rows.map((r) => summaryLineOf(r, withNames)) });
+  },
+  reRequestNotice: renderReRequestNotice,
+};

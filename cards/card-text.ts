@@ -1,3 +1,5 @@
+import { clean, clip } from '../services/text/plain-text';
+
 /** Adaptive Card text colours and container styles the cards use. */
 export type Colour = 'default' | 'accent' | 'good' | 'warning' | 'attention';
 export type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
@@ -5,31 +7,9 @@ export type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'atte
 /**
  * Text hygiene for every card (approval and chat): user and directory text is cut to a cap and
  * only ever placed in TextRun.text (never TextBlock.text, FactSet, fallbackText or action data), which
- * renderers do not treat as markdown, links or mentions.
+ * renderers do not treat as markdown, links or mentions. `clip` itself is services/text/plain-text.ts.
  */
-
-/** C0 controls (except tab and newline) and DEL carry no meaning on a card and only bloat the JSON. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what the pattern removes
-const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
-
-/** Explicit bidi embeddings and overrides can make "Denied" read as something else; implicit bidi still works. */
-const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
-
-function clean(text: string | null | undefined): string {
-  return (text ?? '').replace(CONTROL_CHARS, '').replace(BIDI_CONTROLS, '').trim();
-}
-
-/** Cuts by code point, so a surrogate pair is never split, and marks the cut with an ellipsis. */
-export function clip(text: string | null | undefined, max: number): string {
-  const cleaned = clean(text);
-  const points = Array.from(cleaned);
-  return points.length <= max
-    ? cleaned
-    : `${points
-        .slice(0, max - 1)
-        .join('')
-        .trimEnd()}…`;
-}
+export { clip };
 
 /**
  * `clip`, then cut further until the UTF-8 form fits `maxBytes`: for lines that may repeat on a card, where

@@ -5,7 +5,8 @@
  * compiles is enforced: anything else falls back to the engine.
  */
 import { Template } from 'adaptivecards-templating';
-import type { ApprovalCardData, ApprovalStatus, ApprovalView } from './approval-card';
+import type { ApprovalCardData, ApprovalView } from './approval-card';
+import type { RequestStatus } from '../services/approvals/request-lifecycle';
 import approvalTemplate from './approval-request.json';
 import { compileTemplate } from './compiled-template';
 
@@ -29,7 +30,7 @@ function renderers(): { compiled: Render; engine: Render; engineCalls: () => num
 }
 
 const VIEWS: ApprovalView[] = ['approver', 'requester', 'observer', 'final'];
-const STATUSES: ApprovalStatus[] = ['pending', 'recording', 'approved', 'denied', 'expired', 'cancelled'];
+const STATUSES: RequestStatus[] = ['pending', 'recording', 'approved', 'denied', 'expired', 'cancelled'];
 const HOSTILE = 'see ${requester.userPrincipalName} and ${$root.requestId} **bold** ${1+1}';
 
 function data(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {

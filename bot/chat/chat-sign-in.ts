@@ -1,7 +1,34 @@
 import { type Attachment, CardFactory, type TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
-import { approverSsoToken, identityRefusalLog, proveUser, userTokenClient, type SsoOptions, type SsoResult, type UserTokenResult } from '../approver-token';
-import type { ChatSignIn } from './chat-commands';
+import {
+  approverSsoToken,
+  identityRefusalLog,
+  proveUser,
+  userTokenClient,
+  type SsoOptions,
+  type SsoResult,
+  type UserTokenResult,
+} from '../teams/approver-token';
+
+/**
+ * Teams' sign-in and token service calls for the user in this turn (see approver-token.ts). Every token
+ * comes proven to be the acting user's (`oid` = the activity's `from.aadObjectId`, the bot's tenant), or
+ * as the refusal to tell them.
+ */
+export interface ChatSignIn {
+  /** The user's token if the token service already holds one. */
+  token(ctx: TurnContext): Promise<UserTokenResult | undefined>;
+  /** An OAuth card that signs the user in (with Teams SSO token exchange where Teams can). */
+  signInCard(ctx: TurnContext, text: string): Promise<Attachment>;
+  /** For Action.Execute: the token, or the invoke response that makes Teams sign the user in. */
+  invokeToken(ctx: TurnContext): Promise<SsoResult>;
+  /** `signin/tokenExchange`: exchanges the SSO token Teams sent; undefined when it cannot (Teams then shows the sign-in card). */
+  exchange(ctx: TurnContext): Promise<UserTokenResult | undefined>;
+  /** `signin/verifyState`: the token for the magic code of a completed sign-in. */
+  verifyState(ctx: TurnContext): Promise<UserTokenResult | undefined>;
+  /** Drops the stored token, so the next sign-in is interactive (MFA, authentication context). */
+  signOut(ctx: TurnContext): Promise<void>;
+}
 
 /**
  * Teams SSO for the personal chat through the Bot Framework token service: an OAuth card carrying the

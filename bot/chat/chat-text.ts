@@ -1,4 +1,5 @@
 import { formatTime } from '../../cards/chat';
+import type { ActivationRefusal } from '../../services/elevation/activation-problems';
 import type { OwnRequest } from '../../services/elevation/self-service';
 import type { ActiveAssignment, EligibleTarget } from '../../services/elevation/types';
 import type { ChatRequestRow } from '../../services/store/chat-store';
@@ -82,4 +83,28 @@ export function statusText(o: {
     lines.push('Nothing is waiting for your approval.');
   }
   return lines.join('\n');
+}
+
+export function eligibleList(eligible: EligibleTarget[]): string {
+  return eligible.length ? `You can activate: ${eligible.map((t) => t.displayName).join(', ')}.` : 'You are not eligible for any role or group in PIM yet.';
+}
+
+/** One sentence per refusal that says what happened and what to do; PIM's own message and request id for the rest. */
+export function refusalText(refusal: ActivationRefusal, what: string): string {
+  switch (refusal.kind) {
+    case 'alreadyActive':
+      return `${what}: the role is already active for you. Type "roles" to see until when.`;
+    case 'alreadyPending':
+      return `${what}: you already have a request for it waiting in PIM. Type "status" to follow it or "cancel" to withdraw it.`;
+    case 'notEligible':
+      return `${what}: PIM says you are not eligible for it. Ask your PIM administrator to make you eligible.`;
+    case 'mfa':
+      return `${what}: PIM needs multi-factor authentication. Sign in again and complete MFA.`;
+    case 'authContext':
+      return `${what}: PIM needs a stronger sign-in (Conditional Access authentication context). Sign in again.`;
+    case 'policy':
+      return `${what}: PIM's policy refused it (${refusal.rules.join(', ')}).`;
+    case 'other':
+      return `${what}. PIM said: ${refusal.message}${refusal.requestId ? ` (request id ${refusal.requestId})` : ''}. Nothing was changed; try again, and if it keeps failing send this message to your PIM administrator.`;
+  }
 }

@@ -2,8 +2,9 @@ import pino from 'pino';
 import { SIM_OPENAI } from '../../sim/openai';
 import type { SimHandle } from '../../sim/server';
 import { control, startTestSim } from '../../sim/test-support';
-import { createAzureOpenAiPlanner, type AzureOpenAiSettings, type NaturalLanguage } from './nl-planner';
-import type { RoleCandidate } from './parse-command';
+import type { AzureOpenAiSettings, NaturalLanguage } from '../../services/chat/natural-language';
+import { createAzureOpenAiPlanner } from './nl-planner';
+import type { RoleCandidate } from '../../services/chat/parse-command';
 
 const userAdmin: RoleCandidate = { id: 'entraRole:fe930be7-5e62-47db-91af-98c3a49a38b1', displayName: 'User Administrator', kind: 'entraRole' };
 const secOp: RoleCandidate = { id: 'entraRole:5f2222b1-57c3-48ba-8ad5-d4759f1fde6f', displayName: 'Security Operator', kind: 'entraRole' };

@@ -13,31 +13,12 @@ import {
 } from '@microsoft/teams-ai';
 import pino from 'pino';
 import { z } from 'zod';
-import { FILLER, matchRole } from './match-role';
-import type { ParsedCommand, RoleCandidate, RoleMatch } from './parse-command';
-import { DURATION_HELP, MAX_DURATION_MINUTES } from './parse-duration';
-import { takeTicket } from './parse-ticket';
-import { WorkingText } from './working-text';
-
-/**
- * Free text to a command through Azure OpenAI. The model only proposes: the role is found again among the
- * user's eligible roles by the deterministic matcher, every field is validated here, and the handlers still
- * check PIM policy and ask the user to confirm on a card before anything is submitted.
- */
-export interface NaturalLanguage {
-  /** The command the text means; null when the model is unavailable, slow, unclear, or finds no command. */
-  interpret(text: string, eligible: RoleCandidate[], now: Date, timeZone: string): Promise<ParsedCommand | null>;
-}
-
-/** AZURE_OPENAI_* (see services/config/config.ts). */
-export interface AzureOpenAiSettings {
-  /** https://<resource>.openai.azure.com */
-  endpoint: string;
-  apiKey: string;
-  /** A chat model deployment that supports JSON mode (gpt-4o-mini, gpt-4o, ...). */
-  deployment: string;
-  apiVersion: string;
-}
+import { FILLER, matchRole } from '../../services/chat/match-role';
+import type { ParsedCommand, RoleCandidate, RoleMatch } from '../../services/chat/parse-command';
+import { DURATION_HELP, MAX_DURATION_MINUTES } from '../../services/chat/parse-duration';
+import { takeTicket } from '../../services/chat/parse-ticket';
+import { WorkingText } from '../../services/chat/working-text';
+import type { AzureOpenAiSettings, NaturalLanguage } from '../../services/chat/natural-language';
 
 /** The user is waiting for a chat reply and the deterministic parser is the fallback: do not wait longer. */
 export const NL_TIMEOUT_MS = 8000;

@@ -1,8 +1,9 @@
 import pino from 'pino';
-import { Outbox, type OutboxDelivery } from '../../services/outbox/outbox';
+import type { OutboxDelivery } from '../../services/outbox/outbox';
 import type { CopyFinding } from '../../services/outbox/sent-copies';
 import { Store } from '../../services/store/store';
-import type { ChatNotifier } from '../chat-notifier';
+import { renderSummary } from '../../test/support/outbox-cards';
+import type { ChatNotifier } from '../teams/chat-notifier';
 import { ChatStatusMessages, patchFromApproval } from './status-messages';
 
 const T0 = new Date('2026-11-23T10:00:00Z');
@@ -176,7 +177,7 @@ describe('status messages through the outbox', () => {
       },
     };
     const finder = { find: async (): Promise<CopyFinding> => ({ status: 'found', activityIds: ['m-status'] }) };
-    const outbox = new Outbox({ db: store.db, sender, finder, now: () => now.t, random: () => 1 });
+    const outbox = store.outbox({ sender, finder, renderSummary, now: () => now.t, random: () => 1 });
     const status = new ChatStatusMessages({ chat: store.chat, store, notifier: fakeNotifier().n, log: pino({ level: 'silent' }), now: () => now.t, outbox });
     await store.chat.insertRequest(
       chatRow({

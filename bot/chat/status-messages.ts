@@ -4,9 +4,11 @@ import type { AdaptiveCardJson } from '../../cards/adaptive-card';
 import { renderRequestStatus, type RequestState, type RequestStatusData } from '../../cards/chat';
 import type { ChatRequestRow, ChatStore } from '../../services/store/chat-store';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
-import type { ChatNotifier } from '../chat-notifier';
+import type { ChatNotifier } from '../teams/chat-notifier';
 import type { Outbox, SentItem } from '../../services/outbox/outbox';
-import { errInfo, type OutcomeNews } from '../card-delivery';
+import type { OutcomeNews } from '../../services/jobs/card-delivery';
+import { errInfo } from '../../services/observability/err-info';
+import { patchFromApproval } from '../../services/chat/chat-request-patch';
 
 /**
  * The one status message each chat request gets in the requester's personal chat, kept in step with the
@@ -17,6 +19,7 @@ import { errInfo, type OutcomeNews } from '../card-delivery';
 const PURPOSE = 'chat-status';
 
 export class ChatStatusMessages {
+  private timer: ReturnType<typeof setInterval> | undefined;
   /**
    * With an outbox the message goes through it (paced, retried, and never posted twice when Teams' answer is
    * lost: the outbox finds the first copy); without one, straight through the notifier.
@@ -120,6 +123,21 @@ export class ChatStatusMessages {
    * Ends activations whose time is up, catches up with approvals decided before the chat request was
    * stored, and re-sends status messages a failed delivery left behind.
    */
+  /** Sweeps every `intervalMs` (status messages behind their request) until `stop`; a failed sweep is logged. */
+  start(intervalMs: number): void {
+    this.stop();
+    this.timer = setInterval(
+      () => void this.sweep().catch((err: unknown) => this.deps.log.warn({ err: errInfo(err) }, 'chat status sweep failed')),
+      intervalMs,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
   async sweep(): Promise<void> {
     const now = this.now();
     for (const row of await this.deps.chat.requestsInState(['active'])) {
@@ -128,7 +146,7 @@ export class ChatStatusMessages {
       }
     }
     for (const row of await this.deps.chat.requestsInState(['pending'])) {
-      const approval = row.approval_key ? await this.deps.store.getRequestByPimId(row.approval_key) : undefined;
+      const approval = row.approval_key ? await this.deps.store.requests.byPimId(row.approval_key) : undefined;
       const patch = approval ? patchFromApproval(row, approval, undefined, now) : undefined;
       if (patch) await this.deps.chat.updateRequest(row.id, patch);
     }
@@ -136,36 +154,8 @@ export class ChatStatusMessages {
   }
 }
 
-/** What an approval row's state means for a chat request that follows it; undefined when nothing changes. */
-export function patchFromApproval(
-  row: ChatRequestRow,
-  approval: ApprovalRequestRow,
-  news: OutcomeNews | undefined,
-  now: Date,
-): Partial<ChatRequestRow> | undefined {
-  const decided = {
-    decided_by_name: approval.decided_by_name ?? approval.decided_by_upn ?? row.decided_by_name,
-    decided_at: approval.decided_at ?? row.decided_at,
-    decision_justification: approval.decision_justification ?? row.decision_justification,
-  };
-  const outcome = news?.outcome;
-  if (outcome === 'denied' || (!outcome && approval.status === 'denied')) return row.state === 'denied' ? undefined : { ...decided, state: 'denied' };
-  if (outcome === 'expired' || (!outcome && approval.status === 'expired')) return row.state === 'expired' ? undefined : { ...decided, state: 'expired' };
-  if (outcome === 'cancelled' || (!outcome && approval.status === 'cancelled'))
-    return row.state === 'cancelled' ? undefined : { ...decided, state: 'cancelled' };
-  if (outcome === 'granted' || outcome === 'activated' || (!outcome && approval.status === 'approved')) {
-    if (row.state === 'active' && !news?.activeUntil) return undefined;
-    // PIM starts the activation when the last approver approves (or at the requested start, if later).
-    const decidedAt = approval.decided_at ? new Date(approval.decided_at) : now;
-    const requestedStart = approval.start_at ? new Date(approval.start_at) : decidedAt;
-    const from = new Date(Math.max(decidedAt.getTime(), Number.isNaN(requestedStart.getTime()) ? 0 : requestedStart.getTime()));
-    const until = news?.activeUntil ?? new Date(from.getTime() + row.duration_minutes * 60_000);
-    if (until.getTime() <= now.getTime())
-      return { ...decided, state: 'ended', active_from: from.toISOString(), active_until: until.toISOString(), ended_at: until.toISOString() };
-    return { ...decided, state: 'active', active_from: from.toISOString(), active_until: until.toISOString() };
-  }
-  return undefined;
-}
+/** Moved to services/chat (the submit use case catches up with it too); exported here for the status tests. */
+export { patchFromApproval };
 
 export function statusDataOf(row: ChatRequestRow, now: Date): RequestStatusData {
   const decisionService = row.decision_service ? (JSON.parse(row.decision_service) as RequestStatusData['decisionService']) : null;

@@ -1,4 +1,4 @@
-import { isLoopbackUrl } from '../services/config/microsoft-endpoints';
+import { isLoopbackUrl } from '../../services/config/microsoft-endpoints';
 import { errorResult, HttpError, type HttpResult } from './http-body';
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { type PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
-import { type ActivationRequest, normaliseActivationRequest, ShapeError } from '../services/decision/activation-request';
+import { type PimCaller, PimTokenError } from '../../services/auth/pim-caller-token';
+import { type ActivationRequest, normaliseActivationRequest, ShapeError } from '../../services/decision/activation-request';
 
 /**
  * What the JSON endpoints that other systems call (PIM, a customer's decision service) share: the

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { BotHttpServer, readJsonBody, SERVER_LIMITS } from './http-server';
-import { currentCorrelationId } from '../services/observability/correlation';
+import { currentCorrelationId } from '../../services/observability/correlation';
 import { errorResult, HttpError } from './http-body';
 
 /** A raw connection: what came back, and when (ms after opening) it closed. */

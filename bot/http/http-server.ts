@@ -2,7 +2,7 @@ import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type RestifyModule from 'restify';
-import { CORRELATION_HEADER, correlationIdFrom, withCorrelationId } from '../services/observability/correlation';
+import { CORRELATION_HEADER, correlationIdFrom, withCorrelationId } from '../../services/observability/correlation';
 import { errorResult, HttpError, type HttpResult, parseJson, readBody, requireJsonContentType } from './http-body';
 
 /**

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { HttpResult } from './http-body';
 import type { BotHttpServer, BotRequest } from './http-server';
 import { activityAuthRefusal, channelTokenRefusal, ChannelTokenError, type ChannelTokens, type ScreenedToken } from './channel-token';
-import { refuseMalformedActivity } from './teams-app';
+import { refuseMalformedActivity } from '../teams/teams-app';
 
 /** An activity is never more than this (Bot Framework's own limit for an inbound activity is lower still). */
 export const MESSAGES_MAX_BODY_BYTES = 256 * 1024;

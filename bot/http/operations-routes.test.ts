@@ -7,10 +7,10 @@ import { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, t
 import pino from 'pino';
 import { BotHttpServer } from './http-server';
 import { registerOperationsRoutes } from './operations-routes';
-import { PrometheusMetrics } from '../services/observability/metrics';
-import { Readiness } from '../services/observability/readiness';
-import { databaseCheck } from '../services/observability/readiness-checks';
-import { ConnectionHealth, withConnectionRetry } from '../services/store/pg-resilience';
+import { PrometheusMetrics } from '../../services/observability/metrics';
+import { Readiness } from '../../services/observability/readiness';
+import { databaseCheck } from '../../services/observability/readiness-checks';
+import { ConnectionHealth, withConnectionRetry } from '../../services/store/pg-resilience';
 
 /** Answers every query with no rows, or throws `failWith`; counts the queries (the readiness probe's `select 1`). */
 class ProbeDriver implements Driver {

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BotHttpServer } from './http-server';
-import type { PrometheusMetrics } from '../services/observability/metrics';
-import type { Readiness } from '../services/observability/readiness';
+import type { PrometheusMetrics } from '../../services/observability/metrics';
+import type { Readiness } from '../../services/observability/readiness';
 
 /**
  * Operations endpoints: /healthz (the process serves), /readyz (its dependencies answer), /metrics

@@ -1,19 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { BotHttpServer } from './http-server';
 import type { Logger } from 'pino';
-import { AZURE_RETRY_WINDOW_MS } from '../services/decision/activation-request';
-import { type DecisionPorts, evaluateActivation, type Verdict } from '../services/decision/evaluate-activation';
-import type { DecisionPolicy } from '../services/decision/policy';
-import type { PimCaller } from '../services/auth/pim-caller-token';
-import type { Store } from '../services/store/store';
-import type { Metrics } from '../services/observability/metrics';
-import { decidingRule } from '../services/observability/evaluation-labels';
-import { calloutConflictEntry, evaluationEntry } from '../services/audit/entries';
-import { differences } from '../services/approvals/callout-binding';
-import type { ActivationRequest } from '../services/decision/activation-request';
-import type { EvaluationRow } from '../services/store/store';
-import { approvalKeyOf, calloutDigestOf, contentOfRequest, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
-import type { CardDelivery } from './card-delivery';
+import { AZURE_RETRY_WINDOW_MS } from '../../services/decision/activation-request';
+import { type DecisionPorts, evaluateActivation, type Verdict } from '../../services/decision/evaluate-activation';
+import type { DecisionPolicy } from '../../services/decision/policy';
+import type { PimCaller } from '../../services/auth/pim-caller-token';
+import type { Store } from '../../services/store/store';
+import type { Metrics } from '../../services/observability/metrics';
+import { decidingRule } from '../../services/observability/evaluation-labels';
+import { calloutConflictEntry, evaluationEntry } from '../../services/audit/entries';
+import { differences } from '../../services/approvals/callout-binding';
+import type { ActivationRequest } from '../../services/decision/activation-request';
+import type { EvaluationRow } from '../../services/store/store';
+import {
+  approvalKeyOf,
+  calloutDigestOf,
+  contentOfRequest,
+  needsApprovalCard,
+  newApprovalRequestRow,
+  newEvaluationRow,
+} from '../../services/approvals/approval-request-row';
+import type { CardDelivery } from '../../services/jobs/card-delivery';
 import { errorResult, HttpError, type HttpResult, readPimCallout } from './http-body';
 
 export { MAX_BODY_BYTES } from './http-body';
@@ -54,12 +62,12 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     let existing: EvaluationRow | undefined;
     let conflictWith: EvaluationRow | undefined;
     // Equality lookups on the unique request key only: this runs on every callout.
-    const first = await deps.store.findEvaluation(request.requestKey);
+    const first = await deps.store.evaluations.find(request.requestKey);
     if (request.kind === 'azureResource') {
       // The Azure key is the body's digest already (the shape has no id). Each evaluation of the same body
       // after the retry window is stored under `<key>:<previous evaluation id>`: follow that chain to the newest.
       existing = first;
-      for (let next = existing; next; next = await deps.store.findEvaluation(azureSuccessorKey(request.requestKey, next))) existing = next;
+      for (let next = existing; next; next = await deps.store.evaluations.find(azureSuccessorKey(request.requestKey, next))) existing = next;
       if (existing && now().getTime() - Date.parse(existing.created_at) > AZURE_RETRY_WINDOW_MS) {
         // The same Azure body after PIM's retry window is a new request: evaluate it afresh.
         log.info({ previousEvaluationId: existing.evaluation_id }, 'Azure callout with a known body after the retry window: evaluated as a new request');
@@ -69,7 +77,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     } else if (first && first.body_digest !== digest && first.body_digest !== '') {
       // Another body for an id already evaluated: its own evaluation lives under `<key>~<digest>`.
       request = { ...request, requestKey: `${request.requestKey}~${digest.slice(0, 16)}` };
-      existing = await deps.store.findEvaluation(request.requestKey);
+      existing = await deps.store.evaluations.find(request.requestKey);
       if (!existing) conflictWith = first;
     } else {
       existing = first;
@@ -87,7 +95,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     const needsCard = verdict.outcome === 'Approved' && needsApprovalCard(request);
     const approvalId = needsCard ? randomUUID() : null;
     const latencyMs = Date.now() - started;
-    const { row, created } = await deps.store.insertEvaluation(
+    const { row, created } = await deps.store.evaluations.insert(
       newEvaluationRow(request, {
         evaluationId,
         outcome: verdict.outcome,
@@ -150,11 +158,11 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
       );
     }
     if (created && needsCard) {
-      const approval = await deps.store.getRequestByPimId(approvalKeyOf(request));
+      const approval = await deps.store.requests.byPimId(approvalKeyOf(request));
       if (approval) {
         // The card is bound to PIM's own copy before it is posted (card-delivery): with a conflict this
         // callout may be the one that matches, so an approval left unbound by the first is looked at again.
-        if (conflictWith && approval.unbound_at && !approval.cards_posted_at) await deps.store.markUnbound(approval.id, null);
+        if (conflictWith && approval.unbound_at && !approval.cards_posted_at) await deps.store.requests.markUnbound(approval.id, null);
         deps.delivery.postCardsSoon(approval.id);
       }
     }
@@ -215,4 +223,14 @@ async function withinBudget(budgetMs: number, run: () => Promise<Verdict>): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Serves POST /api/pim/evaluate on the bot's server: never cached, with the answer's own headers. */
+export function registerEvaluateRoute(server: BotHttpServer, deps: EvaluateDeps): void {
+  server.route('POST', '/api/pim/evaluate', async (req, res) => {
+    const result = await handleEvaluate(req, deps);
+    res.header('Cache-Control', 'no-store');
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.header(k, v);
+    res.send(result.status, result.body);
+  });
 }

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { requestClosedEntry } from '../services/audit/entries';
+import { requestClosedEntry } from '../../services/audit/entries';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { BotHttpServer, BotResponse } from './http-server';
-import { createPimTokenValidator, type PimCaller, PimTokenError } from '../services/auth/pim-caller-token';
-import type { AppConfig } from '../services/config/config';
-import { checkSignatureHeaders, EventSignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../services/events/event-signature';
-import { EventShapeError, type InboundEvent, parseInboundEvent } from '../services/events/inbound-event';
-import { activeUntilOf, outcomeOfPimStatus, planPostApproval } from '../services/events/post-approval';
-import type { RequestStatus } from '../services/approvals/request-lifecycle';
-import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from './approval-request-row';
-import type { CardDelivery } from './card-delivery';
+import { createPimTokenValidator, type PimCaller, PimTokenError } from '../../services/auth/pim-caller-token';
+import type { AppConfig } from '../../services/config/config';
+import { checkSignatureHeaders, EventSignatureError, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../../services/events/event-signature';
+import { EventShapeError, type InboundEvent, parseInboundEvent } from '../../services/events/inbound-event';
+import { activeUntilOf, outcomeOfPimStatus, planPostApproval } from '../../services/events/post-approval';
+import type { RequestStatus } from '../../services/approvals/request-lifecycle';
+import type { ApprovalRequestRow, Store } from '../../services/store/store';
+import { approvalKeyOf, needsApprovalCard, newApprovalRequestRow, newEvaluationRow } from '../../services/approvals/approval-request-row';
+import type { CardDelivery } from '../../services/jobs/card-delivery';
 import { errorResult, HttpError, type HttpResult, parseJson, readBody, readPimCallout, requireJsonContentType, tokenRefusal } from './http-body';
 
 /** Another writer (an approver's click, the sweeper) can change the row between our read and write; a few rereads settle it. */
@@ -119,7 +119,7 @@ export async function handlePostApproval(
     const outcome = outcomeOfPimStatus(status);
     const at = now();
     if (!outcome) {
-      const first = await deps.store.claimInboundEvent({
+      const first = await deps.store.events.claim({
         ...eventRow({ eventId, type: 'postApproval', occurredAt: at.toISOString(), request }, 'pim', at),
         result: 'ignored',
       });
@@ -244,17 +244,17 @@ interface Applied {
 async function applyEvent(event: InboundEvent, source: string, deps: EventDeps): Promise<HttpResult> {
   const at = (deps.now ?? (() => new Date()))();
   const log = deps.log.child({ eventId: event.eventId, eventType: event.type, source, pimRequestId: event.request.pimRequestId });
-  if (!(await deps.store.claimInboundEvent(eventRow(event, source, at)))) {
+  if (!(await deps.store.events.claim(eventRow(event, source, at)))) {
     log.info('duplicate event ignored');
     return { status: 200, body: { status: 'duplicate', eventId: event.eventId } };
   }
   try {
     const applied = event.type === 'escalation' ? await escalate(event, at, deps, log) : await applyPostApproval(event, deps, log);
-    await deps.store.setInboundEventResult(event.eventId, applied.result);
+    await deps.store.events.setResult(event.eventId, applied.result);
     log.info({ result: applied.result }, 'event applied');
     return applied.http;
   } catch (err) {
-    await deps.store.releaseInboundEvent(event.eventId).catch(() => undefined);
+    await deps.store.events.release(event.eventId).catch(() => undefined);
     throw err;
   }
 }
@@ -267,7 +267,7 @@ async function escalate(event: InboundEvent, at: Date, deps: EventDeps, log: Log
   }
   const evaluationId = randomUUID();
   const reasons = event.reasons?.length ? event.reasons : ['The decision service escalated this request for human review.'];
-  const { row, created } = await deps.store.insertEscalatedRequest(
+  const { row, created } = await deps.store.requests.insertEscalated(
     // Decided by the customer's own service, not by our rules.
     newEvaluationRow(request, { evaluationId, outcome: 'Approved', wouldBe: 'Approved', mode: 'external', reasons, checks: [], latencyMs: 0, at }),
     newApprovalRequestRow(request, { id: randomUUID(), evaluationId, riskFlags: ['Escalated'], reasons, at }),
@@ -286,26 +286,26 @@ async function escalate(event: InboundEvent, at: Date, deps: EventDeps, log: Log
 /** A post-approval event: close our copy of the request (compare-and-swap), refresh every card copy, tell the requester. */
 async function applyPostApproval(event: InboundEvent, deps: EventDeps, log: Logger): Promise<Applied> {
   const outcome = event.outcome!;
-  let row = await deps.store.getRequestByPimId(approvalKeyOf(event.request));
+  let row = await deps.store.requests.byPimId(approvalKeyOf(event.request));
   if (!row) return recorded('recorded', event.eventId, 'No approval request for this PIM request here; the event is recorded.');
 
   let applied = false;
   let plan = planPostApproval(row.status as RequestStatus, outcome);
   for (let attempt = 1; plan.kind === 'update'; attempt++) {
-    const patch = closingPatch(plan.next, event);
+    const patch = closingPatch(event);
     const closed = requestClosedEntry(
       row,
       { status: plan.next, source: 'event', decidedBy: patch.decided_by_id, justification: patch.decision_justification, eventId: event.eventId },
       new Date(patch.decided_at),
     );
-    const updated = await deps.store.updateRequestIfVersion(row.id, row.version, patch, [closed]);
+    const updated = await deps.store.requests.transition(row, plan.event, patch, [closed]);
     if (updated) {
       row = updated;
       applied = true;
       break;
     }
     if (attempt >= CAS_ATTEMPTS) throw new Error(`request ${row.id} kept changing; gave up after ${CAS_ATTEMPTS} attempts`);
-    row = (await deps.store.getRequest(row.id)) as ApprovalRequestRow;
+    row = (await deps.store.requests.get(row.id)) as ApprovalRequestRow;
     plan = planPostApproval(row.status as RequestStatus, outcome);
   }
 
@@ -337,10 +337,9 @@ async function applyPostApproval(event: InboundEvent, deps: EventDeps, log: Logg
   };
 }
 
-function closingPatch(status: RequestStatus, event: InboundEvent) {
+function closingPatch(event: InboundEvent) {
   const by = event.decidedBy;
   return {
-    status,
     decided_by_id: by ? (/^[0-9a-f-]{36}$/i.test(by.id) ? by.id.toLowerCase() : by.id) : null,
     decided_by_upn: by?.userPrincipalName ?? null,
     decided_by_name: by ? (by.displayName ?? by.userPrincipalName ?? by.id) : null,

@@ -1,20 +1,21 @@
 import type { TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ApprovalVerb, type ApprovalVerbName, renderApprovalCard } from '../cards/approval-card';
-import { recoverClaim } from '../services/approvals/claim-recovery';
-import { assertNever, transition } from '../services/approvals/request-lifecycle';
-import type { Directory } from '../services/graph/directory';
-import { GraphCallError } from '../services/graph/graph-errors';
-import type { ApprovalStep, PimApprovals } from '../services/graph/pim-approvals';
-import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { cardDecisionEntry, graphResultEntry } from '../services/audit/entries';
-import { cardDataOf, parseDisplay, refOf, viewFor } from './approval-view';
-import { claimReleaseOf, tellApproverNotRecorded } from './claim-release';
+import { ApprovalVerb, type ApprovalVerbName, renderApprovalCard } from '../../cards/approval-card';
+import { recoverClaim } from '../../services/approvals/claim-recovery';
+import { assertNever, closingEvent, transition } from '../../services/approvals/request-lifecycle';
+import type { Directory } from '../../services/graph/directory';
+import { GraphCallError } from '../../services/graph/graph-errors';
+import type { ApprovalStep, PimApprovals } from '../../services/graph/pim-approvals';
+import type { ApprovalRequestRow, Store } from '../../services/store/store';
+import { cardDecisionEntry, graphResultEntry } from '../../services/audit/entries';
+import { cardDataOf, viewFor } from '../../cards/approval-view';
+import { claimReleaseOf, parseDisplay, refOf } from '../../services/approvals/request-display';
+import { tellApproverNotRecorded } from '../../services/jobs/claim-release';
 import { identityRefusalLog, type ProvenToken, type SsoResult } from './approver-token';
-import type { CardDelivery } from './card-delivery';
-import { errInfo } from './card-delivery';
-import { cardAnswer, errorAnswer, type InvokeBody } from './teams/invoke-answers';
+import type { CardDelivery } from '../../services/jobs/card-delivery';
+import { errInfo } from '../../services/observability/err-info';
+import { cardAnswer, errorAnswer, type InvokeBody } from './invoke-answers';
 
 export interface ApprovalActionDeps {
   store: Store;
@@ -105,7 +106,7 @@ export class ApprovalActions {
     const { data } = parsed.data.action;
     const actorId = ctx.activity.from?.aadObjectId?.toLowerCase();
     const log = this.deps.log.child({ requestId: data.requestId, approverId: actorId, verb });
-    const row = await this.deps.store.getRequest(data.requestId);
+    const row = await this.deps.store.requests.get(data.requestId);
     if (!row) return errorAnswer(400, 'This request is not known to the bot. It may have been created before the bot was installed.');
 
     switch (verb) {
@@ -200,14 +201,11 @@ export class ApprovalActions {
 
     // The claim: one compare-and-swap from pending to recording. A double-click or a second approver
     // loses it here, so PIM receives at most one PATCH from this bot for this request.
-    const claim = transition('pending', { type: 'claim' });
-    if (!claim.ok) throw new Error('unreachable: pending can always be claimed');
     // The approver's choice is audited with the claim (same transaction): no PATCH to PIM without its record.
-    const claimed = await this.deps.store.updateRequestIfVersion(
-      row.id,
-      row.version,
+    const claimed = await this.deps.store.requests.transition(
+      row,
+      { type: 'claim' },
       {
-        status: claim.next,
         claimed_by: deciderId,
         claimed_at: this.now().toISOString(),
         claimed_result: reviewResult,
@@ -217,7 +215,7 @@ export class ApprovalActions {
       [cardDecisionEntry(row, deciderId, reviewResult, justification, this.now())],
     );
     if (!claimed) {
-      const current = (await this.deps.store.getRequest(row.id))!;
+      const current = (await this.deps.store.requests.get(row.id))!;
       return this.cardFor(current, deciderId, this.alreadyMessage(current));
     }
 
@@ -299,11 +297,10 @@ export class ApprovalActions {
     // Recorded in PIM: write our state before anything else can fail, so no retry repeats the PATCH. The
     // audit row commits with it; should that transaction fail, the claim stays and the claim recovery
     // closes it from PIM's state (and audits that).
-    const final = await this.deps.store.updateRequestIfVersion(
-      claimed.id,
-      claimed.version,
+    const final = await this.deps.store.requests.transition(
+      claimed,
+      { type: 'recorded', result },
       {
-        status: result,
         decided_by_id: actorId,
         decided_by_upn: profile?.userPrincipalName ?? decider.upn,
         decided_by_name: profile?.displayName ?? decider.name ?? actorId,
@@ -323,7 +320,7 @@ export class ApprovalActions {
         ),
       ],
     );
-    const after = final ?? (await this.deps.store.getRequest(claimed.id))!;
+    const after = final ?? (await this.deps.store.requests.get(claimed.id))!;
     log.info({ pimRequestId: pimId, result }, 'decision recorded in PIM');
     this.fanOut(after.id);
     return this.cardFor(after, actorId);
@@ -355,19 +352,14 @@ export class ApprovalActions {
       );
     }
     if (e?.status === 404) {
-      const closed = await this.deps.store.updateRequestIfVersion(
-        claimed.id,
-        claimed.version,
-        { status: 'cancelled', claimed_by: null, claimed_at: null, claimed_result: null },
-        [
-          graphResultEntry(
-            claimed,
-            actorId,
-            { outcome: 'not_found', reviewResult: claimed.claimed_result, alreadyDecided: false, finalStatus: 'cancelled', ...graph },
-            this.now(),
-          ),
-        ],
-      );
+      const closed = await this.deps.store.requests.transition(claimed, { type: 'cancelled' }, { claimed_by: null, claimed_at: null, claimed_result: null }, [
+        graphResultEntry(
+          claimed,
+          actorId,
+          { outcome: 'not_found', reviewResult: claimed.claimed_result, alreadyDecided: false, finalStatus: 'cancelled', ...graph },
+          this.now(),
+        ),
+      ]);
       this.fanOut(claimed.id);
       return this.cardFor(closed ?? claimed, actorId, 'PIM no longer has this request: it was cancelled or has expired. Nothing was recorded.');
     }
@@ -408,10 +400,10 @@ export class ApprovalActions {
     const pimStatus = await this.deps.directory.requestStatus(refOf(claimed)).catch(() => null);
     const recovery = pimStatus ? recoverClaim(claimed.claimed_result, pimStatus) : null;
     if (recovery?.kind !== 'final' || (recovery.status !== 'expired' && recovery.status !== 'cancelled')) return undefined;
-    const closed = await this.deps.store.updateRequestIfVersion(
-      claimed.id,
-      claimed.version,
-      { status: recovery.status, claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null },
+    const closed = await this.deps.store.requests.transition(
+      claimed,
+      { type: recovery.status },
+      { claimed_by: null, claimed_at: null, claimed_result: null, decision_justification: null },
       [
         graphResultEntry(
           claimed,
@@ -445,11 +437,10 @@ export class ApprovalActions {
     const result = step.reviewResult === 'Approve' ? 'approved' : 'denied';
     const byId = step.reviewedBy?.id?.toLowerCase() ?? null;
     const by = byId ? await this.deps.directory.user(byId).catch(() => null) : null;
-    const updated = await this.deps.store.updateRequestIfVersion(
-      claimed.id,
-      claimed.version,
+    const updated = await this.deps.store.requests.transition(
+      claimed,
+      closingEvent(result, byId === actorId),
       {
-        status: result,
         decided_by_id: byId,
         decided_by_upn: by?.userPrincipalName ?? step.reviewedBy?.userPrincipalName ?? null,
         decided_by_name: by?.displayName ?? step.reviewedBy?.displayName ?? byId,
@@ -495,7 +486,7 @@ export class ApprovalActions {
             ),
       ],
     );
-    const after = updated ?? (await this.deps.store.getRequest(claimed.id))!;
+    const after = updated ?? (await this.deps.store.requests.get(claimed.id))!;
     log.info({ pimRequestId: claimed.pim_request_id, result, decidedBy: byId }, 'request was already decided in PIM');
     this.fanOut(after.id);
     return this.cardFor(
@@ -528,28 +519,25 @@ export class ApprovalActions {
       ),
     ];
     const note = graph.outcome === 'failed' ? claimReleaseOf(claimed, deciderName) : null;
-    const released = next.ok
-      ? await this.deps.store.updateRequestIfVersion(
-          claimed.id,
-          claimed.version,
-          {
-            status: next.next,
-            claimed_by: null,
-            claimed_at: null,
-            claimed_result: null,
-            decision_justification: null,
-            ...(note ? { last_release: JSON.stringify(note) } : {}),
-          },
-          audit,
-        )
-      : undefined;
+    const released = await this.deps.store.requests.transition(
+      claimed,
+      { type: 'release' },
+      {
+        claimed_by: null,
+        claimed_at: null,
+        claimed_result: null,
+        decision_justification: null,
+        ...(note ? { last_release: JSON.stringify(note) } : {}),
+      },
+      audit,
+    );
     if (released && note) {
       this.deps.delivery.kick(async () => {
         await this.deps.delivery.refreshCopies(released.id);
         await tellApproverNotRecorded(this.deps.delivery, released, note);
       });
     }
-    return released ?? (await this.deps.store.getRequest(claimed.id))!;
+    return released ?? (await this.deps.store.requests.get(claimed.id))!;
   }
 
   private alreadyMessage(row: ApprovalRequestRow): string {

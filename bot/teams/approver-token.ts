@@ -2,8 +2,8 @@ import { OnBehalfOfCredential, type TokenCredential } from '@azure/identity';
 import type { CloudAdapter, TurnContext } from 'botbuilder';
 import { MicrosoftAppCredentials, type UserTokenClient } from 'botframework-connector';
 import { UserTokenClientImpl } from 'botframework-connector/lib/auth/userTokenClientImpl';
-import { UserTokenError, type ProvenUser, type UserTokenCheck, type UserTokenVerifier } from '../services/auth/user-token';
-import { type InvokeBody, loginRequestAnswer, messageAnswer, preconditionFailedAnswer } from './teams/invoke-answers';
+import { UserTokenError, type ProvenUser, type UserTokenCheck, type UserTokenVerifier } from '../../services/auth/user-token';
+import { type InvokeBody, loginRequestAnswer, messageAnswer, preconditionFailedAnswer } from './invoke-answers';
 
 /**
  * Obtains the approver's delegated identity: the Teams SSO token (from the Bot Framework token

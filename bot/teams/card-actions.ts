@@ -4,9 +4,9 @@ import { ApprovalVerb, type ApprovalVerbName } from '../../cards/approval-card';
 import { ChatVerb, type ChatVerbName } from '../../cards/chat';
 import { AuditVerb, type AuditVerbName, DigestVerb, type DigestVerbName } from '../../cards/digest';
 import type { CardActionHandler, Metrics } from '../../services/observability/metrics';
-import type { ApprovalActions } from '../approval-actions';
-import type { ChatCommands } from '../chat/chat-commands';
-import type { DigestActions } from '../digest-actions';
+import type { ApprovalActions } from './approval-actions';
+import type { ChatCardActions } from '../chat/chat-card-actions';
+import type { DigestActions } from './digest-actions';
 import { answerStatusOf, errorAnswer, type InvokeBody } from './invoke-answers';
 
 /**
@@ -29,7 +29,7 @@ export type CardActionRegistry = { readonly [V in CardVerb]: CardActionRoute<V> 
 /** The handlers behind the routes; each validates the whole action and authorises it against server state. */
 export interface CardActionHandlers {
   approval: Pick<ApprovalActions, 'handle'>;
-  chat: Pick<ChatCommands, 'onAction'>;
+  chat: Pick<ChatCardActions, 'onAction'>;
   digest: Pick<DigestActions, 'handle'>;
 }
 

@@ -1,26 +1,12 @@
 import { type Attachment, CardFactory, type CloudAdapter, type ConversationReference, MessageFactory, type TurnContext } from 'botbuilder';
-import type { ChannelTarget } from '../services/config/config';
+import type { ChannelTarget } from '../../services/config/config';
+import { type ChatNotifier, escapeXml } from '../../services/teams/chat-notifier';
 
-/** Port: what the approval flows need from Teams. Adapters hold the Bot Connector calls. */
-export interface ChatNotifier {
-  /** Posts a card as a new message in a channel; returns the activity id of the posted message. */
-  postCard(target: ChannelTarget, card: object): Promise<string>;
-  updateCard(target: ChannelTarget, activityId: string, card: object): Promise<void>;
-  /** Sends a message on a stored conversation reference (a user's personal chat); returns its id ('' if Teams gave none). */
-  sendText(reference: Partial<ConversationReference>, text: string): Promise<string>;
-  /** Sends a card on a stored conversation reference; returns the message id, for later updates. */
-  sendCardTo(reference: Partial<ConversationReference>, card: object): Promise<string>;
-  /**
-   * Replies in the thread of a channel post, @mentioning people (by Entra object id) so Teams notifies them.
-   * Each `<at>name</at>` in the text is backed by one mention entity.
-   */
-  replyInThread(target: ChannelTarget, rootActivityId: string, text: string, mentions: Array<{ id: string; name: string }>): Promise<string>;
-  /** Rewrites a message the bot sent on a stored conversation reference. */
-  updateCardAt(reference: Partial<ConversationReference>, activityId: string, card: object): Promise<void>;
-  /** Deletes a message the bot sent (a second copy of a post whose first answer was lost). */
-  deleteMessage(reference: Partial<ConversationReference>, activityId: string): Promise<void>;
-}
+/** The port this adapter implements; re-exported for the bot's own callers. */
+export type { ChatNotifier } from '../../services/teams/chat-notifier';
+export { escapeXml } from '../../services/teams/chat-notifier';
 
+/** The Bot Connector implementation of the flows' ChatNotifier port: proactive turns on the CloudAdapter. */
 export class TeamsChatNotifier implements ChatNotifier {
   constructor(
     private readonly adapter: CloudAdapter,
@@ -111,11 +97,6 @@ export class TeamsChatNotifier implements ChatNotifier {
       bot: { id: this.botAppId, name: '' },
     };
   }
-}
-
-/** Names go inside <at> tags of an XML-format message: angle brackets and ampersands must not break out. */
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /**

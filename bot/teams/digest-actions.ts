@@ -1,22 +1,23 @@
 import type { TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AuditVerb, type AuditVerbName, auditNoteInputId, DigestVerb, type DigestVerbName, renderAdminAskCard } from '../cards/digest';
-import { formatTime } from '../cards/chat';
-import { AuditReviewError, AuditReviews } from '../services/digests';
-import { classifyRefusal } from '../services/elevation/activation-problems';
-import type { SelfService } from '../services/elevation/self-service';
-import type { ChannelTarget } from '../services/config/config';
-import type { UserProfile } from '../services/graph/directory';
-import type { Store } from '../services/store/store';
-import { digestActionEntry } from '../services/audit/entries';
-import type { AuditEntry } from '../services/audit/audit-trail';
-import { EXTEND_WINDOW_DAYS, refusalText, type ChatSignIn } from './chat/chat-commands';
+import { AuditVerb, type AuditVerbName, auditNoteInputId, DigestVerb, type DigestVerbName, renderAdminAskCard } from '../../cards/digest';
+import { formatTime } from '../../cards/chat';
+import { AuditReviewError, type AuditReviews, EXTEND_WINDOW_DAYS } from '../../services/digests';
+import { classifyRefusal } from '../../services/elevation/activation-problems';
+import type { SelfService } from '../../services/elevation/self-service';
+import type { ChannelTarget } from '../../services/config/config';
+import type { UserProfile } from '../../services/graph/directory';
+import type { Store } from '../../services/store/store';
+import { digestActionEntry } from '../../services/audit/entries';
+import type { AuditEntry } from '../../services/audit/audit-trail';
+import type { ChatSignIn } from '../chat/chat-sign-in';
+import { refusalText } from '../chat/chat-text';
 import type { ChatNotifier } from './chat-notifier';
 import { escapeXml } from './chat-notifier';
-import { errInfo } from './card-delivery';
-import { assertNever } from '../services/approvals/request-lifecycle';
-import { errorAnswer, type InvokeBody, messageAnswer } from './teams/invoke-answers';
+import { errInfo } from '../../services/observability/err-info';
+import { assertNever } from '../../services/approvals/request-lifecycle';
+import { errorAnswer, type InvokeBody, messageAnswer } from './invoke-answers';
 
 /** How long an extension asks for; administrators can shorten it when they approve. */
 const EXTEND_BY_DAYS = 90;
@@ -50,7 +51,7 @@ export class DigestActions {
       now?: () => Date;
     },
   ) {
-    this.audit = new AuditReviews(deps.store.db, () => this.now());
+    this.audit = deps.store.auditReviews(() => this.now());
   }
 
   private now(): Date {
@@ -195,7 +196,7 @@ export class DigestActions {
   }
 
   private async review(userId: string, requestId: string, verdict: 'looksRight' | 'flag', note: string | null): Promise<InvokeBody> {
-    const approval = await this.deps.store.getRequest(requestId);
+    const approval = await this.deps.store.requests.get(requestId);
     // The digest only offers approvals the bot stored; any other id was not put on a card by the bot.
     if (!approval) return errorAnswer(400, 'This approval is not known to the bot. Open the latest digest and review from its card.');
     const name = await this.deps.directory

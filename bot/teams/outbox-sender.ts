@@ -1,4 +1,4 @@
-import type { OutboxDelivery, OutboxSender } from '../services/outbox/outbox';
+import type { OutboxDelivery, OutboxSender } from '../../services/outbox/outbox';
 import type { ChatNotifier } from './chat-notifier';
 
 /**

@@ -5,15 +5,15 @@ import type { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter';
 import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { errorResult, HttpError, type HttpResult, requireJsonContentType } from './http-body';
-import type { Store } from '../services/store/store';
+import { errorResult, HttpError, type HttpResult, requireJsonContentType } from '../http/http-body';
+import type { Store } from '../../services/store/store';
 import type { ApprovalActions } from './approval-actions';
-import type { ChatCommands } from './chat/chat-commands';
+import type { ChatCommands } from '../chat/chat-commands';
 import type { DigestActions } from './digest-actions';
-import type { Metrics } from '../services/observability/metrics';
-import { isLoopbackServiceUrl } from './demo-containment';
-import { cardActionRegistry, createCardActions } from './teams/card-actions';
-import { invokeResponse } from './teams/invoke-answers';
+import type { Metrics } from '../../services/observability/metrics';
+import { isLoopbackServiceUrl } from '../http/demo-containment';
+import { cardActionRegistry, createCardActions } from './card-actions';
+import { invokeResponse } from './invoke-answers';
 
 /**
  * The Teams surface: teams-ai routes. Card actions are an invoke route (answered first; Teams waits
@@ -118,7 +118,7 @@ async function rememberUser(ctx: TurnContext, store: Store): Promise<void> {
   const aad = ctx.activity.from?.aadObjectId;
   if (!aad || ctx.activity.conversation?.isGroup) return;
   const reference = TurnContext.getConversationReference(ctx.activity);
-  await store.saveConversationRef(aad.toLowerCase(), reference);
+  await store.conversations.save(aad.toLowerCase(), reference);
 }
 
 // --- the envelope of an activity, checked before botbuilder sees it ----------------------------------

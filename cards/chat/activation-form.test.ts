@@ -1,6 +1,6 @@
 import { validateAdaptiveCard } from '../validate-card';
 import { ChatVerb, FORM_INPUT, STANDARD_DURATIONS_MINUTES, durationChoices, renderActivationForm, type ActivationFormData } from './index';
-import { HOSTILE, allText, carriersOf, executes, inputById, inputs, textBlocks, textRuns } from './test-support';
+import { HOSTILE, allText, carriersOf, executes, inputById, inputs, textBlocks, textRuns } from '../../test/support/card-json';
 
 function form(overrides: Partial<ActivationFormData> = {}, policy: Partial<ActivationFormData['policy']> = {}): ActivationFormData {
   return {

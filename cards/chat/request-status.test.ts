@@ -1,6 +1,6 @@
 import { validateAdaptiveCard } from '../validate-card';
 import { ChatVerb, renderRequestStatus, type RequestState, type RequestStatusData } from './index';
-import { HOSTILE, carriersOf, executes, inputs, textBlocks, textRuns } from './test-support';
+import { HOSTILE, carriersOf, executes, inputs, textBlocks, textRuns } from '../../test/support/card-json';
 
 const STATES: RequestState[] = ['submitting', 'pending', 'approved', 'active', 'ended', 'denied', 'expired', 'cancelled', 'failed'];
 const CLOSED: RequestState[] = ['denied', 'expired', 'ended', 'cancelled', 'failed'];

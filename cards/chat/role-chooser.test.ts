@@ -1,6 +1,6 @@
 import { validateAdaptiveCard } from '../validate-card';
 import { ChatVerb, FORM_INPUT, renderRoleChooser } from './index';
-import { HOSTILE, allText, carriersOf, executes, inputs, nodes, textBlocks, textRuns } from './test-support';
+import { HOSTILE, allText, carriersOf, executes, inputs, nodes, textBlocks, textRuns } from '../../test/support/card-json';
 
 const CHOICES = [
   { key: 'entraRole|5d6b6bb7-de71-4623-b4af-96380a352509|/', title: 'Security Reader' },

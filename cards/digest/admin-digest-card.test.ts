@@ -1,5 +1,5 @@
 import { validateAdaptiveCard, TEAMS_CARD_MAX_BYTES } from '../validate-card';
-import { HOSTILE, carriersOf, executes, inputs, nodes, textRuns } from '../chat/test-support';
+import { HOSTILE, carriersOf, executes, inputs, nodes, textRuns } from '../../test/support/card-json';
 import type { AdminDigest, SpotAuditEntry } from '../../services/digests/admin-digest';
 import { AuditVerb, auditNoteInputId, renderAdminDigestCard, renderAdminDigestCards } from './index';
 

@@ -1,5 +1,5 @@
 import { validateAdaptiveCard, TEAMS_CARD_MAX_BYTES } from '../validate-card';
-import { HOSTILE, carriersOf, executes, inputs, textRuns } from '../chat/test-support';
+import { HOSTILE, carriersOf, executes, inputs, textRuns } from '../../test/support/card-json';
 import type { UserDigest } from '../../services/digests/user-digest';
 import { DigestVerb, renderUserDigestCard } from './index';
 

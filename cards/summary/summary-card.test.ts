@@ -1,5 +1,5 @@
 import { ApprovalVerb } from '../approval-card';
-import { allText, carriersOf, executes, HOSTILE, inputs, ofType, textBlocks, textRuns } from '../chat/test-support';
+import { allText, carriersOf, executes, HOSTILE, inputs, ofType, textBlocks, textRuns } from '../../test/support/card-json';
 import { TEAMS_CARD_MAX_BYTES, validateAdaptiveCard } from '../validate-card';
 import { ageText, renderSummaryCard, SUMMARY_MAX_ENTRIES, type SummaryCardData, type SummaryEntry } from './summary-card';
 

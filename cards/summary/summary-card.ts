@@ -2,50 +2,18 @@ import { Template } from 'adaptivecards-templating';
 import type { AdaptiveCardJson } from '../adaptive-card';
 import { ApprovalVerb } from '../approval-card';
 import { clip, releasedClaimText } from '../card-text';
+import { SUMMARY_MAX_ENTRIES, type SummaryCardData, type SummaryEntry } from '../../services/outbox/summary';
 import summaryTemplate from './summary-card.json';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const summaryTemplateParsed = new Template(summaryTemplate);
 
-/** What a summary card says about one approval request. Directory text; shown as plain text only. */
-export interface SummaryEntry {
-  /** Our internal request id; goes into the Open action's data, as on the approval card. */
-  requestId: string;
-  /** The request's version when it was listed; goes into action data. */
-  version: number;
-  requesterName: string;
-  requesterUpn?: string | null;
-  roleName: string;
-  scope?: string | null;
-  /** When the request reached us (ISO-8601), for the age shown. */
-  requestedAt: string;
-  /** Once decided or closed: what happened, e.g. "Approved by Megan Bowen at 10:04 UTC" (directory text). */
-  outcome?: { text: string; colour: 'good' | 'attention' | 'default' } | null;
-  /**
-   * While it waits: an approver's click that was given back without a decision recorded in PIM
-   * (approval_requests.last_release), said in the approval card's words on a line of its own: who, when,
-   * not recorded, decide again. `name` is directory text; `atText` as the approval card writes times. An
-   * empty name (a summary re-rendered without names to fit Teams' limit) gives the short form, added to
-   * the age line: "A decision was not recorded in PIM; please decide again."
-   */
-  release?: { name: string; atText: string } | null;
-}
-
-export interface SummaryCardData {
-  entries: readonly SummaryEntry[];
-  /** Which summary card of the batch this is (1-based) and how many the batch needed. */
-  part: number;
-  parts: number;
-  /** Requests in the whole batch, across all of its summary cards. */
-  batchTotal: number;
-  now: Date;
-}
-
 /**
- * Most entries one summary card lists. With the caps below the worst case (every character four bytes
- * in UTF-8) stays under Teams' 28 KB message limit; the outbox pages batches so nothing is left out.
+ * What a summary card lists and is given, and the most entries it lists, are declared where the outbox
+ * (which renders summaries through an injected renderer) needs them. With the caps below the worst case
+ * (every character four bytes in UTF-8) stays under Teams' 28 KB message limit.
  */
-export const SUMMARY_MAX_ENTRIES = 15;
+export { SUMMARY_MAX_ENTRIES, type SummaryCardData, type SummaryEntry };
 
 const MAX = { name: 48, upn: 64, roleLine: 100, outcome: 120, time: 40 } as const;
 

@@ -2,10 +2,9 @@
  * A request row as a line of a summary card (summaryEntryOf, and summaryLineOf for a summary re-rendered in
  * place): a claim released without a decision recorded in PIM reaches the line with the approval card's words.
  */
-import { renderSummaryCard } from '../cards/summary/summary-card';
-import type { ApprovalRequestRow } from '../services/store/store';
-import { cardDataOf, releaseLine } from './approval-view';
-import { summaryEntryOf, summaryLineOf } from './card-delivery';
+import { renderSummaryCard } from './summary-card';
+import type { ApprovalRequestRow } from '../../services/store/store';
+import { cardDataOf, releaseLine, summaryEntryOf, summaryLineOf } from '../approval-view';
 
 const NOW = new Date('2026-03-02T08:10:00Z');
 

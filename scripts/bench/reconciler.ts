@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReconcileCounts } from '../../bot/reconciler';
+import type { ReconcileCounts } from '../../services/jobs/reconciler';
 import { USER } from '../../sim/seed';
 import type { BotArgs } from './children/bot';
 import type { CallSummary, SimArgs, SimReady } from './children/sim';

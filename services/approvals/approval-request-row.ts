@@ -1,8 +1,8 @@
 import type { Insertable } from 'kysely';
-import { calloutDigest, type RequestContent } from '../services/approvals/callout-binding';
-import type { ApprovalRequestRow } from '../services/store/store';
-import type { ActivationRequest } from '../services/decision/activation-request';
-import type { ApprovalRequestTable, EvaluationTable } from '../services/store/schema';
+import { calloutDigest, type RequestContent } from './callout-binding';
+import type { ApprovalRequestRow } from '../store/store';
+import type { ActivationRequest } from '../decision/activation-request';
+import type { ApprovalRequestTable, EvaluationTable } from '../store/schema';
 import { checkLinesOf, type CheckForLine } from './check-lines';
 
 /** PIM keeps a pending approval 24 hours, not configurable. */

@@ -1,5 +1,17 @@
-import type { ApprovalCheckLine } from '../cards/approval-card';
-import { clip } from '../cards/card-text';
+import { clip } from '../text/plain-text';
+
+/**
+ * One pre-approval check as the card shows it. `summary` is built from systems of record (ticket titles,
+ * error answers) and is shown as plain text only; `name` is the check's id (e.g. `ticket`, `onCall`).
+ */
+export interface ApprovalCheckLine {
+  name: string;
+  /** Skipped checks are not stored, so they never reach the card. */
+  result: 'pass' | 'fail' | 'unavailable';
+  /** What a fail does: deny (Failed) or review (Flagged: a person decides). */
+  onFail: 'deny' | 'review';
+  summary: string;
+}
 
 /** A card shows at most this many check lines (there are seven kinds of check). */
 export const MAX_CHECK_LINES = 8;

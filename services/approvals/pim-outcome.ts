@@ -1,6 +1,6 @@
-import { assertNever, type RequestStatus } from './request-lifecycle';
+import { assertNever, type ClosedStatus } from './request-lifecycle';
 
-export type ClosedStatus = Extract<RequestStatus, 'approved' | 'denied' | 'expired' | 'cancelled'>;
+export type { ClosedStatus };
 
 /**
  * What PIM's status of an activation request (`unifiedRoleAssignmentScheduleRequest.status`) means for

@@ -13,7 +13,12 @@ export type RequestEvent =
   | { type: 'recorded'; result: 'approved' | 'denied' }
   | { type: 'decidedElsewhere'; result: 'approved' | 'denied' }
   | { type: 'expired' }
-  | { type: 'cancelled' };
+  | { type: 'cancelled' }
+  /** PIM's policy for the role activates without an approver: the request is closed as approved, no card. */
+  | { type: 'noApprovalRequired' };
+
+/** A state PIM closes a request in (approved, denied, expired, cancelled). */
+export type ClosedStatus = Exclude<RequestStatus, 'pending' | 'recording'>;
 
 export type TransitionResult = { ok: true; next: RequestStatus } | { ok: false; reason: 'already_final' | 'being_recorded' | 'not_claimed' };
 
@@ -21,6 +26,32 @@ export const FINAL_STATUSES: ReadonlySet<RequestStatus> = new Set(['approved', '
 
 export function isFinal(status: RequestStatus): boolean {
   return FINAL_STATUSES.has(status);
+}
+
+const STATUSES: ReadonlySet<string> = new Set<RequestStatus>(['pending', 'recording', ...FINAL_STATUSES]);
+
+/** True for a status this lifecycle knows (a stored row's status column is plain text). */
+export function isRequestStatus(status: string): status is RequestStatus {
+  return STATUSES.has(status);
+}
+
+/**
+ * The event that brings a request to a state PIM reports it closed in: the claimant's own decision
+ * recorded (`byClaimant`: PIM credits the approver who holds the claim), a decision taken elsewhere,
+ * PIM's expiry or a cancellation.
+ */
+export function closingEvent(status: ClosedStatus, byClaimant = false): RequestEvent {
+  switch (status) {
+    case 'approved':
+    case 'denied':
+      return byClaimant ? { type: 'recorded', result: status } : { type: 'decidedElsewhere', result: status };
+    case 'expired':
+      return { type: 'expired' };
+    case 'cancelled':
+      return { type: 'cancelled' };
+    default:
+      return assertNever(status);
+  }
 }
 
 export function transition(status: RequestStatus, event: RequestEvent): TransitionResult {
@@ -38,6 +69,8 @@ export function transition(status: RequestStatus, event: RequestEvent): Transiti
           return { ok: true, next: 'expired' };
         case 'cancelled':
           return { ok: true, next: 'cancelled' };
+        case 'noApprovalRequired':
+          return { ok: true, next: 'approved' };
         default:
           return assertNever(event);
       }
@@ -56,6 +89,9 @@ export function transition(status: RequestStatus, event: RequestEvent): Transiti
           return { ok: true, next: 'expired' };
         case 'cancelled':
           return { ok: true, next: 'cancelled' };
+        // Known only before a card is posted, so before anyone could claim the request.
+        case 'noApprovalRequired':
+          return { ok: false, reason: 'being_recorded' };
         default:
           return assertNever(event);
       }

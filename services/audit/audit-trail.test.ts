@@ -188,11 +188,11 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
   it('commits a state change and its audit row together, and neither when the swap loses', async () => {
     const store = await open();
     await approval(store);
-    const row = (await store.getRequest('00000000-0000-4000-8000-000000000001'))!;
+    const row = (await store.requests.get('00000000-0000-4000-8000-000000000001'))!;
     const entry = cardDecisionEntry(row, 'approver-1', 'Approve', 'Verified with the CFO', new Date('2026-11-23T09:05:00Z'));
-    const claimed = await store.updateRequestIfVersion(row.id, row.version, { status: 'recording' }, [entry]);
+    const claimed = await store.requests.transition(row, { type: 'claim' }, {}, [entry]);
     expect(claimed?.status).toBe('recording');
-    const lost = await store.updateRequestIfVersion(row.id, row.version, { status: 'recording' }, [entry]);
+    const lost = await store.requests.transition(row, { type: 'claim' }, {}, [entry]);
     expect(lost).toBeUndefined();
     const rows = [];
     for await (const r of store.audit.rows()) rows.push(r);
@@ -211,10 +211,10 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
   it('leaves the state unchanged when its audit row cannot be written', async () => {
     const store = await open();
     await approval(store);
-    const row = (await store.getRequest('00000000-0000-4000-8000-000000000001'))!;
+    const row = (await store.requests.get('00000000-0000-4000-8000-000000000001'))!;
     const bad: AuditEntry = { kind: 'graph.result', actor: 'a', outcome: 'recorded', details: { accessToken: 'never stored' } };
-    await expect(store.updateRequestIfVersion(row.id, row.version, { status: 'approved' }, [bad])).rejects.toThrow(/credentials never/);
-    expect((await store.getRequest(row.id))!.status).toBe('pending');
+    await expect(store.requests.transition(row, { type: 'decidedElsewhere', result: 'approved' }, {}, [bad])).rejects.toThrow(/credentials never/);
+    expect((await store.requests.get(row.id))!.status).toBe('pending');
     expect((await store.audit.head()).seq).toBe(0);
   });
 

@@ -1,6 +1,14 @@
 import { editDistance, typoBudget } from './edit-distance';
-import type { RoleCandidate, RoleMatch } from './parse-command';
 import type { Token } from './working-text';
+
+/** A role the user may ask for, as the chat knows it. */
+export interface RoleCandidate {
+  id: string;
+  displayName: string;
+  kind: 'entraRole' | 'group' | 'azureResource';
+}
+
+export type RoleMatch = { candidate: RoleCandidate; confidence: 'exact' | 'fuzzy' };
 
 export type RoleLookup =
   | { kind: 'match'; match: RoleMatch; start: number; end: number }

@@ -1,16 +1,9 @@
 import { editDistance } from './edit-distance';
-import { FILLER, matchRole, type RoleLookup } from './match-role';
+import { FILLER, matchRole, type RoleCandidate, type RoleLookup, type RoleMatch } from './match-role';
+export type { RoleCandidate, RoleMatch } from './match-role';
 import { takeDuration } from './parse-duration';
 import { findTicket, takeTicket } from './parse-ticket';
 import { type Token, WorkingText } from './working-text';
-
-export interface RoleCandidate {
-  id: string;
-  displayName: string;
-  kind: 'entraRole' | 'group' | 'azureResource';
-}
-
-export type RoleMatch = { candidate: RoleCandidate; confidence: 'exact' | 'fuzzy' };
 
 export type ParsedCommand =
   | {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { validTimeZone } from '../jobs/local-time';
-import type { AzureOpenAiSettings } from '../chat/nl-planner';
+import type { AzureOpenAiSettings } from '../chat/natural-language';
 import {
   ARM_HOSTS,
   BOT_TOKEN_SERVICE_HOSTS,
@@ -547,7 +547,7 @@ function productionEndpoints(e: Env, problems: string[]): void {
  * asked for twice (APP_MODE=demo and DEMO_ACKNOWLEDGE=loopback-only) with the simulated tenant's own bot
  * secret, never with NODE_ENV=production, listens on loopback, and talks to loopback only: the simulator
  * for Entra, Graph, ARM and the token service, and Bot Connectors (the playground's) on loopback. The HTTP
- * layer adds the Host check and refuses activities whose serviceUrl is not on loopback (bot/demo-containment.ts).
+ * layer adds the Host check and refuses activities whose serviceUrl is not on loopback (bot/http/demo-containment.ts).
  */
 function demoContainment(e: Env, env: Record<string, string | undefined>, problems: string[]): void {
   const SIM = 'demo mode uses the local simulator only (https://127.0.0.1:<port>)';

@@ -1,13 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIntegrations, parseIntegrationsSettings } from '../services/integrations/config';
-import { effectiveRule } from '../services/decision/policy';
+import { createIntegrations, parseIntegrationsSettings } from '../integrations/settings';
+import { effectiveRule } from '../decision/policy';
 import { loadPolicy } from './load-policy';
 
 describe('loading the decision policy', () => {
   it('reads the documented example, integrations included', () => {
-    const policy = loadPolicy({ file: join(__dirname, '../config/policy.example.yaml') });
+    const policy = loadPolicy({ file: join(__dirname, '../../config/policy.example.yaml') });
     expect(effectiveRule(policy, '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f')).toMatchObject({ onCall: true, hr: true, autoApprove: ['onCall', 'ticket'] });
     const secrets: Record<string, string> = { SERVICENOW_PASSWORD: 'p', JIRA_API_TOKEN: 't', PAGERDUTY_API_KEY: 'k', OPSGENIE_API_KEY: 'o' };
     const integrations = createIntegrations(parseIntegrationsSettings(policy.integrations), { secret: (n) => secrets[n], graph: {} as never });

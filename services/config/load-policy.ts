@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { type DecisionPolicy, DEFAULT_POLICY, parsePolicy } from '../services/decision/policy';
+import { type DecisionPolicy, DEFAULT_POLICY, parsePolicy } from '../decision/policy';
 
 /** Reads the decision policy once at start: POLICY_FILE (JSON or YAML), POLICY_JSON, or the default. */
 export function loadPolicy(source: { file?: string; inline?: string }): DecisionPolicy {

@@ -109,3 +109,9 @@ export function isLoopbackUrl(value: string | undefined): boolean {
     return false;
   }
 }
+
+/**
+ * PIM "My roles" for Microsoft Entra roles in the Entra admin center, where a requester activates a role
+ * again. A fixed public URL: the card's open-url action carries no request data.
+ */
+export const PIM_MY_ROLES_URL = 'https://entra.microsoft.com/#view/Microsoft_Azure_PIMCommon/ActivationMenuBlade/~/aadmigratedroles';

@@ -136,7 +136,7 @@ export const policySchema = z
       .object({ timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'), start: hhmm, end: hhmm })
       .strict()
       .optional(),
-    /** Settings of the systems of record (see services/integrations/config.ts). */
+    /** Settings of the systems of record (see services/integrations/settings.ts). */
     integrations: z.record(z.unknown()).optional(),
   })
   .strict();

@@ -1,6 +1,6 @@
 import type { AuditFlag, ApprovalRow, AuditReviewRow } from './audit-reviews';
 import type { DigestInputs, DormantItem, PermanentItem } from './collect';
-import { addDays, localDate, safeZone, startOfLocalDay } from './local-time';
+import { addDays, localDate, safeZone, startOfLocalDay } from './calendar-days';
 import { DEFAULT_SPOT_AUDIT_RATE, spotAuditSample } from './spot-audit';
 import { targetOfKey, targetKey, type DigestTarget } from './types';
 

@@ -1,4 +1,4 @@
-import { addDays, localDate, startOfLocalDay, zonedInstant } from './local-time';
+import { addDays, localDate, startOfLocalDay, zonedInstant } from './calendar-days';
 
 describe('calendar days in a time zone', () => {
   it('gives the local date of an instant', () => {

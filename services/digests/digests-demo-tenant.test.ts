@@ -6,7 +6,7 @@ import { buildAdminDigest, spotAuditWindow } from './admin-digest';
 import { AuditReviews } from './audit-reviews';
 import { readDigestInputs, resolveNames } from './tenant-reader';
 import { buildUserDigest, digestCandidates } from './user-digest';
-import { graphCallsSince, insertApproval, tenantReader } from './test-support';
+import { graphCallsSince, insertApproval, tenantReader } from '../../test/support/digest-tenant';
 
 /**
  * The digests against the demo tenant (sim/seed.ts): Alex's Security Operator eligibility ends in 9 days,
@@ -135,7 +135,7 @@ describe('daily digests on the demo tenant', () => {
       const digest = buildAdminDigest(
         {
           inputs,
-          pending: await store.pendingApprovals(),
+          pending: await store.requests.waiting(),
           approvals: await reviews.approvalsDecidedBetween(window.from, window.to),
           flags: await reviews.flagsSince(new Date(T0.getTime() - DAY).toISOString()),
         },

@@ -5,7 +5,7 @@ import { startTestSim } from '../../sim/test-support';
 import { buildAdminDigest } from './admin-digest';
 import { readDigestInputs } from './tenant-reader';
 import { buildUserDigest, digestCandidates } from './user-digest';
-import { graphCallsSince, tenantReader } from './test-support';
+import { graphCallsSince, tenantReader } from '../../test/support/digest-tenant';
 
 const T0 = new Date('2026-11-23T20:00:00Z');
 const HOUR = 3600 * 1000;

@@ -49,4 +49,4 @@ export {
   type AuditReviewRefusal,
 } from './audit-reviews';
 export { digestRoute, selfExtendCollection, type DigestAction, type DigestRoute } from './digest-actions';
-export { localDate, addDays, startOfLocalDay, zonedInstant, safeZone } from './local-time';
+export { localDate, addDays, startOfLocalDay, zonedInstant, safeZone } from './calendar-days';

@@ -1,7 +1,7 @@
 import { DAY_MS, type DigestTarget } from './types';
 import type { DigestInputs } from './collect';
 import { digestRoute, type DigestRoute } from './digest-actions';
-import { localDate, safeZone } from './local-time';
+import { localDate, safeZone } from './calendar-days';
 
 /**
  * A user's daily digest: what of theirs ends within PIM's 14-day extension window (eligible, and active

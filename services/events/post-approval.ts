@@ -1,11 +1,12 @@
 import type { ActivationRequest } from '../decision/activation-request';
-import { assertNever, type RequestEvent, type RequestStatus, transition } from '../approvals/request-lifecycle';
+import { closingEvent, type RequestEvent, type RequestStatus, transition } from '../approvals/request-lifecycle';
 import { classifyPimStatus, closedStatusOf } from '../approvals/pim-outcome';
 import type { PostApprovalOutcome } from './inbound-event';
 
 /** What a post-approval event does to our copy of the request, and so to every card copy. */
 export type PostApprovalPlan =
-  | { kind: 'update'; next: RequestStatus }
+  /** `event` moves the request there (the store writes a status only by a lifecycle event). */
+  | { kind: 'update'; next: RequestStatus; event: RequestEvent }
   /** Already in that state (say, approved from the card, then PIM reports it granted). */
   | { kind: 'same'; status: RequestStatus }
   /** Closed differently already; the first outcome we recorded stands, as PIM's first decision does. */
@@ -17,22 +18,9 @@ export const finalStatusOf: (outcome: PostApprovalOutcome) => ReturnType<typeof 
 export function planPostApproval(current: RequestStatus, outcome: PostApprovalOutcome): PostApprovalPlan {
   const target = finalStatusOf(outcome);
   if (current === target) return { kind: 'same', status: current };
-  const result = transition(current, lifecycleEventOf(target));
-  return result.ok ? { kind: 'update', next: result.next } : { kind: 'conflict', status: current };
-}
-
-function lifecycleEventOf(status: ReturnType<typeof finalStatusOf>): RequestEvent {
-  switch (status) {
-    case 'approved':
-    case 'denied':
-      return { type: 'decidedElsewhere', result: status };
-    case 'expired':
-      return { type: 'expired' };
-    case 'cancelled':
-      return { type: 'cancelled' };
-    default:
-      return assertNever(status);
-  }
+  const event = closingEvent(target);
+  const result = transition(current, event);
+  return result.ok ? { kind: 'update', next: result.next, event } : { kind: 'conflict', status: current };
 }
 
 /** The outcome a PIM request status stands for, or null when it is still pending (or unknown). */

@@ -3,7 +3,7 @@ import { DEMO_INTEGRATION_CREDENTIALS, OPSGENIE, PAGERDUTY, TICKET, USER } from 
 import { simIntegrationSettings } from '../../sim/integrations/settings';
 import { botAppCredential, control, startTestSim } from '../../sim/test-support';
 import { createGraphClient } from '../graph/graph-client';
-import { createIntegrations, parseIntegrationsSettings, type Integrations } from './config';
+import { createIntegrations, parseIntegrationsSettings, type Integrations } from './settings';
 import { GraphHrSignals } from './graph-hr';
 import { JiraTickets } from './jira';
 import { OpsgenieOnCall } from './opsgenie';

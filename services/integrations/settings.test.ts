@@ -1,4 +1,4 @@
-import { createIntegrations, IntegrationsConfigError, parseIntegrationsSettings } from './config';
+import { createIntegrations, IntegrationsConfigError, parseIntegrationsSettings } from './settings';
 
 const example = {
   serviceNow: { baseUrl: 'https://contoso.service-now.com', auth: { kind: 'basic', username: 'pim.integration', password: { secret: 'SERVICENOW_PASSWORD' } } },

@@ -1,27 +1,26 @@
 import type { Logger } from 'pino';
-import { type ApprovalCardData, PIM_MY_ROLES_URL, renderApprovalCard } from '../cards/approval-card';
-import type { ChannelTarget } from '../services/config/config';
-import type { Directory, PimRequestCopy, RoleApprovalPolicy } from '../services/graph/directory';
-import type { ReadBatch } from '../services/graph/read-batch';
-import { BOT_ACTOR, calloutUnboundEntry, graphResultEntry } from '../services/audit/entries';
-import { differences, sameContent } from '../services/approvals/callout-binding';
-import type { ActivationRequest } from '../services/decision/activation-request';
-import type { Metrics } from '../services/observability/metrics';
-import { calloutColumnsOf, contentOfRequest, contentOfRow } from './approval-request-row';
-import { checkLinesOf, type CheckForLine } from './check-lines';
-import type { ApprovalRequestRow, PageCursor, Store } from '../services/store/store';
-import { cardDataOf, parseDisplay, pendingRelease, refOf, type RequestDisplay, utcText } from './approval-view';
-import { claimReleaseOf, tellApproverNotRecorded } from './claim-release';
+import type { ChannelTarget } from '../config/config';
+import type { Directory, PimRequestCopy, RoleApprovalPolicy } from '../graph/directory';
+import type { ReadBatch } from '../graph/read-batch';
+import { BOT_ACTOR, calloutUnboundEntry, graphResultEntry } from '../audit/entries';
+import { differences, sameContent } from '../approvals/callout-binding';
+import type { ActivationRequest } from '../decision/activation-request';
+import type { Metrics } from '../observability/metrics';
+import { calloutColumnsOf, contentOfRequest, contentOfRow } from '../approvals/approval-request-row';
+import { checkLinesOf, type CheckForLine } from '../approvals/check-lines';
+import type { ApprovalRequestRow, PageCursor, Store } from '../store/store';
+import { claimReleaseOf, parseDisplay, refOf, type RequestDisplay, utcText } from '../approvals/request-display';
+import { tellApproverNotRecorded } from './claim-release';
 import type { RequesterSignalsReader } from './requester-signals';
-import type { ChatNotifier } from './chat-notifier';
-import { renderReRequestNotice } from '../cards/chat';
-import { recoverClaim } from '../services/approvals/claim-recovery';
-import { assertNever } from '../services/approvals/request-lifecycle';
-import type { PostApprovalOutcome } from '../services/events/inbound-event';
-import type { Outbox, OutboxMeta, OutboxPayload, SentItem } from '../services/outbox/outbox';
-import { renderSummaryCard, type SummaryEntry } from '../cards/summary/summary-card';
-import { TEAMS_CARD_MAX_BYTES } from '../cards/card-limits';
-import type { CardPostRow } from '../services/store/store';
+import { recoverClaim } from '../approvals/claim-recovery';
+import { assertNever, closingEvent } from '../approvals/request-lifecycle';
+import type { PostApprovalOutcome } from '../events/inbound-event';
+import type { Outbox, OutboxMeta, OutboxPayload, SentItem } from '../outbox/outbox';
+import { TEAMS_CARD_MAX_BYTES } from '../teams/teams-limits';
+import { PIM_MY_ROLES_URL } from '../config/microsoft-endpoints';
+import type { ApprovalCardRenderers, RequesterNotices } from './ports';
+import type { CardPostRow } from '../store/store';
+import { errInfo } from '../observability/err-info';
 
 /** Who "decided" a request whose role needs no approval. */
 export const NO_APPROVAL_NEEDED = 'PIM (no approval required)';
@@ -64,7 +63,7 @@ const DRAIN_LIMIT_MS = 30_000;
  * limits, honours 429 Retry-After and collapses a busy minute into summary cards; a copy is recorded
  * (card_posts) when the outbox reports it sent.
  */
-export class CardDelivery {
+export class CardDelivery implements RequesterNotices {
   private inFlight = new Set<Promise<unknown>>();
   /**
    * One Graph read batch for every card being posted: the reads of cards posted together (a burst of
@@ -78,6 +77,7 @@ export class CardDelivery {
   private readonly roleNames = new TtlCache<string>(ROLE_NAME_TTL_MS);
   private readonly policies = new TtlCache<RoleApprovalPolicy>(POLICY_TTL_MS);
   private sweeping: Promise<void> | null = null;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
   /** Closed requests (`<id>:<status>`) whose requester notice this process has made sure of, and when. */
   private readonly checkedOutcomes = new Map<string, number>();
   private follower: RequestFollower | null = null;
@@ -88,8 +88,8 @@ export class CardDelivery {
   constructor(
     private readonly store: Store,
     private readonly directory: Directory,
-    /** Not used: notices reach chats through the outbox. Kept until the composition root stops passing it. */
-    _notifier: ChatNotifier,
+    /** The approval, summary and re-request cards (cards/approval-view.ts's `approvalCardRenderers`). */
+    private readonly renderers: ApprovalCardRenderers,
     private readonly outbox: Outbox,
     private readonly channels: Record<string, ChannelTarget>,
     private readonly log: Logger,
@@ -155,6 +155,18 @@ export class CardDelivery {
     }
   }
 
+  /** Sweeps every `intervalMs` (owed card posts and updates, after Teams or Graph failures or a restart) until `stopSweeps`. */
+  startSweeps(intervalMs: number): void {
+    this.stopSweeps();
+    this.sweepTimer = setInterval(() => void this.sweep().catch(() => undefined), intervalMs);
+    this.sweepTimer.unref();
+  }
+
+  stopSweeps(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
   async sweep(): Promise<void> {
     if (this.sweeping) return this.sweeping;
     this.sweeping = (async () => {
@@ -165,14 +177,14 @@ export class CardDelivery {
         // Every request without a card, paged (a burst larger than a page is not left for later sweeps).
         let after: PageCursor | null = null;
         for (;;) {
-          const page = await this.store.requestsWithoutCardsAfter(after, SWEEP_PAGE);
+          const page = await this.store.requests.withoutCardsAfter(after, SWEEP_PAGE);
           for (const row of page)
             await this.postCards(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'posting card failed'));
           if (page.length < SWEEP_PAGE) break;
           const last = page[page.length - 1]!;
           after = { at: last.created_at, id: last.id };
         }
-        for (const row of await this.store.requestsWithStaleCards())
+        for (const row of await this.store.requests.withStaleCards())
           await this.refreshCopies(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'updating cards failed'));
         await this.tellRecentOutcomes().catch((err: unknown) => this.log.warn({ err: errInfo(err) }, 'checking requester notices failed'));
       } finally {
@@ -189,7 +201,7 @@ export class CardDelivery {
    */
   async recoverStaleClaims(): Promise<void> {
     const before = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
-    for (const row of await this.store.staleClaims(before)) {
+    for (const row of await this.store.requests.staleClaims(before)) {
       const pimStatus = await this.directory.requestStatus(refOf(row));
       const recovery = recoverClaim(row.claimed_result, pimStatus);
       const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id, pimStatus });
@@ -215,11 +227,10 @@ export class CardDelivery {
         // The approver's click is not lost silently: every copy says it was not recorded, and they are told.
         const claimant = row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
         const release = claimReleaseOf(row, claimant?.displayName ?? null);
-        const released = await this.store.updateRequestIfVersion(
-          row.id,
-          row.version,
+        const released = await this.store.requests.transition(
+          row,
+          { type: 'release' },
           {
-            status: 'pending',
             claimed_by: null,
             claimed_at: null,
             claimed_result: null,
@@ -233,11 +244,10 @@ export class CardDelivery {
           await tellApproverNotRecorded(this, released, release).catch((err: unknown) => log.warn({ err: errInfo(err) }, 'telling the approver failed'));
       } else {
         const claimant = recovery.byClaimant && row.claimed_by ? await this.directory.user(row.claimed_by).catch(() => null) : null;
-        await this.store.updateRequestIfVersion(
-          row.id,
-          row.version,
+        await this.store.requests.transition(
+          row,
+          closingEvent(recovery.status, recovery.byClaimant),
           {
-            status: recovery.status,
             decided_by_id: recovery.byClaimant ? row.claimed_by : null,
             decided_by_name: claimant?.displayName ?? (recovery.byClaimant ? row.claimed_by : 'PIM'),
             decided_by_upn: claimant?.userPrincipalName ?? null,
@@ -261,7 +271,7 @@ export class CardDelivery {
   }
 
   async postCards(requestId: string): Promise<void> {
-    let row = await this.store.getRequest(requestId);
+    let row = await this.store.requests.get(requestId);
     if (!row || row.unbound_at) return;
     if (row.cards_posted_at) {
       // Handed to the outbox before: nothing to post, but a copy Teams accepted may still lack its record.
@@ -282,14 +292,17 @@ export class CardDelivery {
     if (display.approvalRequired === false) {
       // PIM activates without an approver for this role: a card would ask people to decide nothing, and
       // the request is closed here so the reconciler does not report PIM's grant as a decision taken elsewhere.
-      await this.store.markCardsPosted(row.id, JSON.stringify(display));
+      await this.store.requests.markCardsPosted(row.id, JSON.stringify(display));
       if (row.status === 'pending') {
-        await this.store.updateRequestIfVersion(row.id, row.version, {
-          status: 'approved',
-          decided_by_name: NO_APPROVAL_NEEDED,
-          decided_at: this.now().toISOString(),
-          decision_justification: "The role's PIM policy activates without approval.",
-        });
+        await this.store.requests.transition(
+          row,
+          { type: 'noApprovalRequired' },
+          {
+            decided_by_name: NO_APPROVAL_NEEDED,
+            decided_at: this.now().toISOString(),
+            decision_justification: "The role's PIM policy activates without approval.",
+          },
+        );
       }
       this.log.info({ requestId: row.id, pimRequestId: row.pim_request_id }, 'no card: the role policy needs no approval');
       return;
@@ -297,13 +310,13 @@ export class CardDelivery {
     // The card is rendered with the display just read; it is stored with the mark below (one write, not two).
     const displayJson = JSON.stringify(display);
     row = { ...row, display: displayJson };
-    const posted = new Set((await this.store.cardPosts(row.id)).map((p) => p.conversation_id));
+    const posted = new Set((await this.store.cardCopies.of(row.id)).map((p) => p.conversation_id));
     for (const target of this.targetsFor(row)) {
       if (posted.has(target.conversationId)) continue;
       await this.enqueueCard(row, target);
     }
     // Posted means handed to the outbox: from here it is the outbox's to deliver, once.
-    await this.store.markCardsPosted(row.id, displayJson);
+    await this.store.requests.markCardsPosted(row.id, displayJson);
     for (const listener of this.postedListeners)
       await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
   }
@@ -321,11 +334,11 @@ export class CardDelivery {
     const log = this.log.child({ requestId: row.id, pimRequestId: row.pim_request_id });
     const fields: string[] = copy ? differences(copy, contentOfRow(row)) : [];
     if (copy) {
-      for (const e of await this.store.evaluationsFor(requestKeyOfRow(row))) {
+      for (const e of await this.store.evaluations.forKey(requestKeyOfRow(row))) {
         if (e.outcome !== 'Approved') continue;
         const stored = parseStoredCallout(e.request_json);
         if (!stored || !sameContent(copy, contentOfRequest(stored.request))) continue;
-        const rebound = await this.store.rebindRequest(row.id, {
+        const rebound = await this.store.requests.rebind(row.id, {
           evaluation_id: e.evaluation_id,
           ...calloutColumnsOf(stored.request),
           reasons: e.reasons,
@@ -337,11 +350,11 @@ export class CardDelivery {
           { evaluationId: e.evaluation_id, differingFields: fields },
           "card bound to the callout that matches PIM's copy; the first callout for this id did not",
         );
-        return (await this.store.getRequest(row.id)) ?? null;
+        return (await this.store.requests.get(row.id)) ?? null;
       }
     }
     const reason = copy ? 'differs' : 'not_in_pim';
-    await this.store.markUnbound(row.id, this.now().toISOString(), calloutUnboundEntry(row, { reason, fields, at: this.now() }));
+    await this.store.requests.markUnbound(row.id, this.now().toISOString(), calloutUnboundEntry(row, { reason, fields, at: this.now() }));
     this.bindingMetrics?.calloutBinding(copy ? 'unbound' : 'not_in_pim');
     log.warn({ reason, differingFields: fields }, "no card: no callout for this request matches PIM's own copy");
     return null;
@@ -353,9 +366,7 @@ export class CardDelivery {
    * a summary card instead. A repeat (sweep after a crash) finds the queued copy by its key.
    */
   async enqueueCard(row: ApprovalRequestRow, target: ChannelTarget, message?: string): Promise<void> {
-    const data = cardDataOf(row, this.now(), message);
-    const card = renderApprovalCard(data, row.status === 'pending' ? 'approver' : 'final');
-    const summary = summaryEntryFrom(row, data);
+    const { card, summary } = this.renderers.approvalCard(row, row.status === 'pending' ? 'approver' : 'final', this.now(), message);
     const queued = await this.outbox.enqueue({
       conversationId: target.conversationId,
       serviceUrl: target.serviceUrl,
@@ -375,7 +386,7 @@ export class CardDelivery {
   private async recordIfSent(requestId: string, target: ChannelTarget): Promise<void> {
     const sent = await this.outbox.byDedupeKey(`card:${requestId}:${target.conversationId}`);
     if (!sent?.result_activity_id || (sent.status !== 'sent' && sent.status !== 'summarized')) return;
-    if ((await this.store.cardPosts(requestId)).some((p) => p.conversation_id === sent.conversation_id)) return;
+    if ((await this.store.cardCopies.of(requestId)).some((p) => p.conversation_id === sent.conversation_id)) return;
     const meta = parseMetaText(sent.meta);
     await this.recordCopy(requestId, sent.conversation_id, sent.service_url, sent.result_activity_id, Number(meta.version ?? 0), sent.status === 'summarized');
   }
@@ -388,7 +399,7 @@ export class CardDelivery {
     let after: PageCursor | null = null;
     let recorded = 0;
     for (;;) {
-      const page = await this.store.sentCardsWithoutCopies(after, SWEEP_PAGE);
+      const page = await this.store.cardCopies.sentWithoutCopies(after, SWEEP_PAGE);
       for (const sent of page) {
         const meta = parseMetaText(sent.meta);
         if (meta.purpose !== CARD || typeof meta.requestId !== 'string') continue;
@@ -415,7 +426,7 @@ export class CardDelivery {
 
   /** Replies in the thread of every copy of the request's card (a summary's thread for a listed request). */
   async replyUnderCards(row: ApprovalRequestRow, text: string, mentions: Array<{ id: string; name: string }>, key: string): Promise<number> {
-    const posts = await this.store.cardPosts(row.id);
+    const posts = await this.store.cardCopies.of(row.id);
     for (const post of posts) {
       await this.outbox.enqueue({
         conversationId: post.conversation_id,
@@ -443,7 +454,7 @@ export class CardDelivery {
     if (meta.purpose === CARD && item.kind === 'post' && item.activityId) {
       await this.recordCopy(String(meta.requestId), item.conversationId, item.serviceUrl, item.activityId, Number(meta.version), false);
     } else if (meta.purpose === UPDATE) {
-      for (const [postId, version] of renderedOf(meta)) await this.store.markCardRendered(postId, version);
+      for (const [postId, version] of renderedOf(meta)) await this.store.cardCopies.markRendered(postId, version);
     }
   }
 
@@ -456,7 +467,7 @@ export class CardDelivery {
     version: number,
     summary: boolean,
   ): Promise<void> {
-    await this.store.addCardPost({
+    await this.store.cardCopies.add({
       request_id: requestId,
       conversation_id: conversationId,
       service_url: serviceUrl,
@@ -466,7 +477,7 @@ export class CardDelivery {
       summary: summary ? 1 : 0,
     });
     this.log.info({ requestId, conversationId, summary }, summary ? 'approval request listed on a summary card' : 'approval card posted');
-    const row = await this.store.getRequest(requestId);
+    const row = await this.store.requests.get(requestId);
     if (row && row.version > version) this.kick(() => this.refreshCopies(requestId));
   }
 
@@ -477,16 +488,16 @@ export class CardDelivery {
 
   /** Rewrites every posted copy with the current state (final copies lose their buttons). */
   async refreshCopies(requestId: string): Promise<void> {
-    const row = await this.store.getRequest(requestId);
+    const row = await this.store.requests.get(requestId);
     if (!row) return;
-    for (const post of await this.store.cardPosts(row.id)) {
+    for (const post of await this.store.cardCopies.of(row.id)) {
       if (post.rendered_version >= row.version) continue;
       if (post.summary) {
         await this.refreshSummary(post);
         continue;
       }
       const view = row.status === 'pending' ? 'approver' : row.status === 'recording' ? 'observer' : 'final';
-      await this.enqueueUpdate(post, renderApprovalCard(cardDataOf(row, this.now()), view), `update:${post.id}:v${row.version}`, row.version, [
+      await this.enqueueUpdate(post, this.renderers.approvalCard(row, view, this.now()).card, `update:${post.id}:v${row.version}`, row.version, [
         [post.id, row.version],
       ]);
     }
@@ -512,10 +523,10 @@ export class CardDelivery {
    * older rendering never overwrites a newer one.
    */
   private async refreshSummary(post: CardPostRow): Promise<void> {
-    const posts = await this.store.summaryPosts(post.conversation_id, post.activity_id);
-    const rows = (await Promise.all(posts.map((p) => this.store.getRequest(p.request_id)))).filter((r): r is ApprovalRequestRow => !!r);
+    const posts = await this.store.cardCopies.onSummary(post.conversation_id, post.activity_id);
+    const rows = (await Promise.all(posts.map((p) => this.store.requests.get(p.request_id)))).filter((r): r is ApprovalRequestRow => !!r);
     const batch = (await this.outbox.summaryBatch(post.conversation_id, post.activity_id)) ?? { part: 1, parts: 1, batchTotal: rows.length };
-    const render = (withNames: boolean) => renderSummaryCard({ ...batch, now: this.now(), entries: rows.map((r) => summaryLineOf(r, withNames)) });
+    const render = (withNames: boolean) => this.renderers.summaryCard(rows, batch, this.now(), withNames);
     let card = render(true);
     // Decider names (and the names on released claims) are directory text of any length: if they would push
     // the card over Teams' limit, the lines say what happened without them (Open shows who).
@@ -527,7 +538,7 @@ export class CardDelivery {
 
   /** Tells the requester the outcome in their personal chat, if the bot has one with them. */
   async notifyRequester(requestId: string, news?: OutcomeNews): Promise<boolean> {
-    const row = await this.store.getRequest(requestId);
+    const row = await this.store.requests.get(requestId);
     if (row && this.follower && (await this.follower.onApprovalChanged(row, news))) return true;
     // A post-approval event is news even without a named decider (PIM expired or cancelled it).
     if (!row || (!row.decided_by_id && !news)) return false;
@@ -541,7 +552,7 @@ export class CardDelivery {
       // One tap asks again: the handler checks eligibility and shows the prefilled form.
       return notice({
         type: 'card',
-        card: renderReRequestNotice({
+        card: this.renderers.reRequestNotice({
           text: `Your request for ${display.roleDisplayName} expired: PIM dropped it after 24 hours without a decision.`,
           requestId: row.id,
         }),
@@ -562,7 +573,7 @@ export class CardDelivery {
    * per request and `key` (a repeat is a no-op), so a crash before the send loses nothing and sends nothing twice.
    */
   async tellRequester(row: ApprovalRequestRow, key: string, payload: OutboxPayload): Promise<boolean> {
-    const reference = (await this.store.conversationRef(row.principal_id)) as { conversation?: { id?: string }; serviceUrl?: string } | undefined;
+    const reference = (await this.store.conversations.get(row.principal_id)) as { conversation?: { id?: string }; serviceUrl?: string } | undefined;
     const conversationId = reference?.conversation?.id;
     const serviceUrl = reference?.serviceUrl;
     if (!conversationId || !serviceUrl) return false;
@@ -588,7 +599,7 @@ export class CardDelivery {
     for (const [key, at] of this.checkedOutcomes) if (at < now - NOTICE_LOOKBACK_MS) this.checkedOutcomes.delete(key);
     let after: PageCursor | null = null;
     for (;;) {
-      const page = await this.store.requestsOwingNotice(since, after, SWEEP_PAGE);
+      const page = await this.store.requests.owingNotice(since, after, SWEEP_PAGE);
       for (const row of page) {
         // Once per process and outcome: a chat request's status message replaces the notice (no outbox row),
         // so it would be owed on every sweep; after a restart each is looked at again, which is the case this is for.
@@ -689,53 +700,6 @@ const NOTICE_LOOKBACK_MS = 24 * 3600_000;
 const SWEEP_PAGE = 100;
 const UPDATE = 'card-update';
 
-/**
- * A request as a line of a summary card. A claim released without a decision recorded in PIM comes along
- * while the request waits, so the line says what its approval card says (releaseLine).
- */
-export function summaryEntryOf(row: ApprovalRequestRow): SummaryEntry {
-  return summaryEntryFrom(row, cardDataOf(row, new Date(row.created_at)));
-}
-
-/** The summary line from the card data already built for the row (the line shows no time-dependent text). */
-function summaryEntryFrom(row: ApprovalRequestRow, data: ApprovalCardData): SummaryEntry {
-  return {
-    requestId: row.id,
-    version: row.version,
-    requesterName: data.requester.displayName,
-    requesterUpn: data.requester.userPrincipalName,
-    roleName: data.role.displayName,
-    scope: data.role.scope,
-    requestedAt: row.created_at,
-    release: pendingRelease(row),
-  };
-}
-
-/** A listed request as a summary re-rendered in place shows it: its outcome once closed; without names when they would not fit. */
-export function summaryLineOf(row: ApprovalRequestRow, withNames: boolean): SummaryEntry {
-  const entry = summaryEntryOf(row);
-  return { ...entry, outcome: outcomeOf(row, withNames), release: entry.release && !withNames ? { ...entry.release, name: '' } : entry.release };
-}
-
-/** How a closed request ended, for its summary line; null while it is open. */
-function outcomeOf(row: ApprovalRequestRow, withName: boolean): SummaryEntry['outcome'] {
-  if (row.status === 'pending') return null;
-  if (row.status === 'recording') return { text: 'Being recorded in PIM…', colour: 'default' };
-  const by = withName ? (row.decided_by_name ?? row.decided_by_upn) : null;
-  const at = row.decided_at ? ` at ${utcText(new Date(row.decided_at))}` : '';
-  const word =
-    row.status === 'approved'
-      ? 'Approved'
-      : row.status === 'denied'
-        ? 'Denied'
-        : row.status === 'expired'
-          ? 'Expired'
-          : row.status === 'cancelled'
-            ? 'Cancelled'
-            : row.status;
-  return { text: `${word}${by ? ` by ${by}` : ''}${at}`, colour: row.status === 'approved' ? 'good' : row.status === 'denied' ? 'attention' : 'default' };
-}
-
 /** The [card_posts id, version] pairs an update rendered. */
 function renderedOf(meta: OutboxMeta): Array<[number, number]> {
   return typeof meta.rendered === 'string' ? (JSON.parse(meta.rendered) as Array<[number, number]>) : [];
@@ -771,11 +735,6 @@ function outcomeText(row: ApprovalRequestRow, role: string, news: OutcomeNews): 
     default:
       return assertNever(news.outcome);
   }
-}
-
-export function errInfo(err: unknown): { message: string; status?: number; code?: string } {
-  const e = err as { message?: string; status?: number; statusCode?: number; code?: string };
-  return { message: e?.message ?? String(err), status: e?.status ?? e?.statusCode, code: typeof e?.code === 'string' ? e.code : undefined };
 }
 
 function parseMetaText(text: string | null): Record<string, unknown> {

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
-import { renderAdminDigestCards, renderUserDigestCard } from '../cards/digest';
-import type { ChannelTarget } from '../services/config/config';
+import type { ChannelTarget } from '../config/config';
 import {
   adminDigestNameRefs,
-  AuditReviews,
+  type AuditReviews,
   buildAdminDigest,
   buildUserDigest,
   digestCandidates,
@@ -14,12 +13,13 @@ import {
   type DirectoryNames,
   type TenantReads,
   type UserDigest,
-} from '../services/digests';
-import { isWithinLocalHours, localDate } from '../services/jobs/local-time';
-import type { JobRun, JobScheduler } from '../services/jobs/scheduler';
-import type { Store } from '../services/store/store';
-import type { ChatNotifier } from './chat-notifier';
-import type { ActivityNotice, GraphPersonalChats } from '../services/teams/personal-chats';
+} from '../digests';
+import { isWithinLocalHours, localDate } from './local-time';
+import type { JobRun, JobScheduler } from './scheduler';
+import type { Store } from '../store/store';
+import type { ChatNotifier } from '../teams/chat-notifier';
+import type { ActivityNotice, GraphPersonalChats } from '../teams/personal-chats';
+import type { DigestCardRenderers } from './ports';
 
 export const DIGEST_TICK = 'digest:tick';
 export const DIGEST_USER = 'digest:user';
@@ -73,6 +73,8 @@ export class DailyDigests {
       reads: TenantReads & DirectoryNames;
       timeZones: { zonesOf(userIds: Iterable<string>): Promise<Map<string, string>> };
       notifier: ChatNotifier;
+      /** The digest cards (cards/digest's render functions). */
+      renderers: DigestCardRenderers;
       /** Reaching users the bot has no chat with (app installation through Graph); null when not configured. */
       personalChats?: Pick<GraphPersonalChats, 'openChat' | 'notify' | 'webUrlForBotChat'> | null;
       adminChannel: ChannelTarget | null;
@@ -81,7 +83,7 @@ export class DailyDigests {
       now?: () => Date;
     },
   ) {
-    this.audit = new AuditReviews(deps.store.db, () => this.now());
+    this.audit = deps.store.auditReviews(() => this.now());
     deps.scheduler.on(DIGEST_TICK, (_job, now) => this.tick(now));
     deps.scheduler.on(DIGEST_USER, (job, now) => this.sendUserDigest(job, now));
     deps.scheduler.on(DIGEST_ADMIN, (job) => this.sendAdminDigest(job));
@@ -104,7 +106,7 @@ export class DailyDigests {
   async tick(now: Date): Promise<{ rescheduleAt: Date }> {
     const s = this.deps.settings;
     const next = { rescheduleAt: new Date(now.getTime() + s.checkEveryMinutes * 60_000) };
-    const pendingRows = await this.deps.store.pendingApprovals();
+    const pendingRows = await this.deps.store.requests.waiting();
     const groupIds = [...new Set([...s.groupIds, ...pendingRows.filter((r) => r.kind === 'group').map((r) => r.scope)])];
     const inputs = await readDigestInputs(this.deps.reads, { now, groupIds, dormantAfterDays: s.dormantAfterDays });
 
@@ -160,14 +162,14 @@ export class DailyDigests {
     const p = job.payload as UserDigestPayload;
     const userId = p.digest.principalId.toLowerCase();
     const log = this.deps.log.child({ userId });
-    let reference = await this.deps.store.conversationRef(userId);
+    let reference = await this.deps.store.conversations.get(userId);
     if (!reference && this.deps.personalChats) {
       // No chat yet: install the app for the user (Graph) and open the 1:1 chat; a transient Graph error
       // throws, and the scheduler retries the job.
       const opened = await this.deps.personalChats.openChat(userId);
       if (opened.kind === 'chat') {
         reference = opened.reference;
-        await this.deps.store.saveConversationRef(userId, reference);
+        await this.deps.store.conversations.save(userId, reference);
         log.info({ installedNow: opened.installedNow }, 'digest: opened a chat with the user through Graph');
       } else {
         // The tenant's app policy blocks the app for this user: a line in their activity feed instead.
@@ -185,12 +187,12 @@ export class DailyDigests {
     };
     if (!reference) return laterToday();
     try {
-      await this.deps.notifier.sendCardTo(reference as object, renderUserDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames) }));
+      await this.deps.notifier.sendCardTo(reference as object, this.deps.renderers.userDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames) }));
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
       if (status !== 403 && status !== 404) throw err;
       // Teams says the chat is gone (app removed, conversation unknown): forget it, so the next try opens a new one.
-      await this.deps.store.forgetConversationRef(userId, reference);
+      await this.deps.store.conversations.forget(userId, reference);
       log.warn({ status }, 'digest: the stored chat with the user is gone; forgotten');
       return laterToday();
     }
@@ -199,7 +201,7 @@ export class DailyDigests {
   private async sendAdminDigest(job: JobRun): Promise<void> {
     if (!this.deps.adminChannel) return;
     const p = job.payload as AdminDigestPayload;
-    for (const card of renderAdminDigestCards({ digest: p.digest, names: { users: new Map(p.users), targets: new Map(p.targets) } })) {
+    for (const card of this.deps.renderers.adminDigestCards({ digest: p.digest, names: { users: new Map(p.users), targets: new Map(p.targets) } })) {
       await this.deps.notifier.postCard(this.deps.adminChannel, card);
     }
   }

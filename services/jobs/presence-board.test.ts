@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { PresenceBoard } from './presence-board';
-import { GraphCallError } from '../services/graph/graph-errors';
-import type { PresenceReader, UserPresence } from '../services/graph/presence';
+import { GraphCallError } from '../graph/graph-errors';
+import type { PresenceReader, UserPresence } from '../graph/presence';
 
 function recordingLog() {
   const lines: Array<{ level: number; msg: string }> = [];

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { PresenceReader, UserPresence } from '../services/graph/presence';
-import { errInfo } from './card-delivery';
+import type { PresenceReader, UserPresence } from '../graph/presence';
+import { errInfo } from '../observability/err-info';
 
 /**
  * Presence is a few seconds old at best, and one scheduler pass runs many ladder jobs one after another:

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { requestClosedEntry } from '../services/audit/entries';
-import { pimReadOutcome, type ClosedStatus } from '../services/approvals/pim-outcome';
-import { transition, type RequestEvent } from '../services/approvals/request-lifecycle';
-import type { ApprovalStep } from '../services/graph/pim-approvals';
-import type { GraphRequestKind, PimRequestRead, ReadRequestStatuses } from '../services/graph/pim-requests';
-import type { ApprovalRequestRow, Store } from '../services/store/store';
+import { requestClosedEntry } from '../audit/entries';
+import { pimReadOutcome, type ClosedStatus } from '../approvals/pim-outcome';
+import { closingEvent, transition } from '../approvals/request-lifecycle';
+import type { ApprovalStep } from '../graph/pim-approvals';
+import type { GraphRequestKind, PimRequestRead, ReadRequestStatuses } from '../graph/pim-requests';
+import type { ApprovalRequestRow, Store } from '../store/store';
 import type { CardDelivery } from './card-delivery';
-import { errInfo } from './card-delivery';
+import { errInfo } from '../observability/err-info';
 
 /** Rows read from the database per page; five `$batch` calls of 20 each. */
 const PAGE_SIZE = 100;
@@ -140,7 +140,7 @@ export class Reconciler {
     let after: { createdAt: string; id: string } | null = null;
     for (;;) {
       if (this.stopping.signal.aborted) break;
-      const page = await this.deps.store.pendingRequestsPage(kind, after, PAGE_SIZE);
+      const page = await this.deps.store.requests.pendingPage(kind, after, PAGE_SIZE);
       if (page.length === 0) break;
       const reads =
         kind === 'azureResource'
@@ -197,7 +197,7 @@ export class Reconciler {
 
   /** Moves one row to its final state (compare-and-swap), then refreshes its cards and tells the requester. */
   private async close(row: ApprovalRequestRow, status: ClosedStatus, read: PimRequestRead): Promise<boolean> {
-    const event: RequestEvent = status === 'approved' || status === 'denied' ? { type: 'decidedElsewhere', result: status } : { type: status };
+    const event = closingEvent(status);
     const next = transition('pending', event);
     if (!next.ok) return false;
     const pimStatus = 'status' in read ? read.status : `HTTP ${read.error.status}`;
@@ -207,12 +207,11 @@ export class Reconciler {
     // A decision keeps its decider: PIM's approval step says who reviewed it, when and why.
     const step = decidedOutside ? await this.decidingStep(row, status, log) : null;
     const byId = step?.reviewedBy?.id?.toLowerCase() ?? null;
-    const updated = await this.deps.store.updateRequestIfVersion(
-      row.id,
-      row.version,
+    const updated = await this.deps.store.requests.transition(
+      row,
+      event,
       step
         ? {
-            status: next.next,
             decided_by_id: byId,
             decided_by_upn: step.reviewedBy?.userPrincipalName ?? null,
             decided_by_name: step.reviewedBy?.displayName ?? byId,
@@ -220,7 +219,6 @@ export class Reconciler {
             decision_justification: step.justification ?? '',
           }
         : {
-            status: next.next,
             decided_by_id: null,
             decided_by_upn: null,
             decided_by_name: decidedOutside ? DECIDED_OUTSIDE_TEAMS : 'PIM',

@@ -1,18 +1,18 @@
-import type { Metrics } from '../services/observability/metrics';
+import type { Metrics } from '../observability/metrics';
 import type { Logger } from 'pino';
-import { afterQuietHours, inQuietHours, nextStep, PIM_WINDOW_MS, type LadderStep, type QuietHours } from '../services/approvals/reminder-ladder';
-import { earlyEscalationDue, nextPresenceCheck, planMentions, reachText, type MentionPlan } from '../services/approvals/presence-routing';
-import { effectiveRule, type DecisionPolicy } from '../services/decision/policy';
-import type { JobRun, JobScheduler } from '../services/jobs/scheduler';
-import type { ChannelTarget } from '../services/config/config';
-import type { Directory } from '../services/graph/directory';
-import type { ApprovalRequestRow, Store } from '../services/store/store';
-import { BOT_ACTOR, reminderEntry, requestClosedEntry } from '../services/audit/entries';
-import { parseDisplay, refOf, utcText } from './approval-view';
+import { afterQuietHours, inQuietHours, nextStep, PIM_WINDOW_MS, type LadderStep, type QuietHours } from '../approvals/reminder-ladder';
+import { earlyEscalationDue, nextPresenceCheck, planMentions, reachText, type MentionPlan } from '../approvals/presence-routing';
+import { effectiveRule, type DecisionPolicy } from '../decision/policy';
+import type { JobRun, JobScheduler } from './scheduler';
+import type { ChannelTarget } from '../config/config';
+import type { Directory } from '../graph/directory';
+import type { ApprovalRequestRow, Store } from '../store/store';
+import { BOT_ACTOR, reminderEntry, requestClosedEntry } from '../audit/entries';
+import { closingEvent } from '../approvals/request-lifecycle';
+import { parseDisplay, refOf, utcText } from '../approvals/request-display';
 import type { CardDelivery } from './card-delivery';
-import { errInfo } from './card-delivery';
-import type { ChatNotifier } from './chat-notifier';
-import { escapeXml } from './chat-notifier';
+import { errInfo } from '../observability/err-info';
+import { escapeXml } from '../teams/chat-notifier';
 import type { PresenceBoard } from './presence-board';
 
 export const LADDER_JOB = 'ladder';
@@ -52,7 +52,6 @@ export class ReminderLadder {
     private readonly deps: {
       store: Store;
       directory: Pick<Directory, 'user' | 'requestStatus'>;
-      notifier: ChatNotifier;
       delivery: Pick<CardDelivery, 'refreshCopies' | 'notifyRequester' | 'tellRequester' | 'targetsFor' | 'enqueueCard' | 'replyUnderCards'>;
       scheduler: JobScheduler;
       channels: Record<string, ChannelTarget>;
@@ -77,14 +76,14 @@ export class ReminderLadder {
 
   /** Starts the ladder of one request whose cards are posted (idempotent: the job id is the request's). */
   async start(requestId: string): Promise<void> {
-    const row = await this.deps.store.getRequest(requestId);
+    const row = await this.deps.store.requests.get(requestId);
     if (!row || !OPEN.has(row.status) || !row.cards_posted_at) return;
     await this.deps.scheduler.schedule({ id: ladderJobId(row.id), kind: LADDER_JOB, dueAt: this.nextRunAt(row, this.now()), payload: { requestId: row.id } });
   }
 
   /** Starts the ladder for every open request with cards and none yet: at start-up, for cards posted before a restart. */
   async startPending(): Promise<void> {
-    for (const row of await this.deps.store.pendingApprovals()) await this.start(row.id);
+    for (const row of await this.deps.store.requests.waiting()) await this.start(row.id);
   }
 
   private stepFor(row: ApprovalRequestRow, now: Date): LadderStep {
@@ -122,7 +121,7 @@ export class ReminderLadder {
 
   private async run(job: JobRun, now: Date): Promise<{ rescheduleAt: Date } | undefined> {
     const requestId = (job.payload as { requestId?: string } | null)?.requestId ?? job.id.slice(LADDER_JOB.length + 1);
-    let row = await this.deps.store.getRequest(requestId);
+    let row = await this.deps.store.requests.get(requestId);
     if (!row || !OPEN.has(row.status)) return; // decided, expired or cancelled: the ladder ends here
     const step = this.stepFor(row, now);
     const checkAt = this.presenceCheckAt(row);
@@ -134,7 +133,7 @@ export class ReminderLadder {
     const plan = (stepDue && step.kind !== 'expire') || checkDue ? await this.plan(row, now) : null;
     let retryCheckAt: Date | undefined;
     if (plan?.anyReachable) {
-      await this.deps.store.recordApproversReachable(row.id, now.toISOString());
+      await this.deps.store.requests.recordApproversReachable(row.id, now.toISOString());
     } else if (
       plan &&
       checkDue &&
@@ -152,10 +151,10 @@ export class ReminderLadder {
       } else if (await this.escalateEarly(row, now, plan, stepDue && step.kind === 'nudge' ? step.index + 1 : undefined)) {
         log.info({ away: plan.named.length }, 'request escalated early: no approver reachable');
         this.deps.metrics?.nudge('escalation');
-        row = (await this.deps.store.getRequest(requestId))!;
+        row = (await this.deps.store.requests.get(requestId))!;
         return { rescheduleAt: this.nextRunAt(row, now) };
       } else {
-        row = (await this.deps.store.getRequest(requestId))!; // escalated meanwhile by another runner
+        row = (await this.deps.store.requests.get(requestId))!; // escalated meanwhile by another runner
         if (!OPEN.has(row.status)) return;
       }
     }
@@ -163,7 +162,7 @@ export class ReminderLadder {
     switch (step.kind) {
       case 'nudge':
         await this.nudge(row, `Still waiting for a decision (${ageText(row, now)}).`, `nudge:${row.id}:${step.index + 1}`, undefined, plan);
-        await this.deps.store.recordLadder(
+        await this.deps.store.requests.recordLadder(
           row.id,
           { nudge_count: step.index + 1 },
           reminderEntry(row, 'nudge', { actor: BOT_ACTOR, trigger: 'ladder', index: step.index + 1 }, now),
@@ -173,7 +172,7 @@ export class ReminderLadder {
         break;
       case 'escalate':
         await this.escalate(row, now, { plan });
-        await this.deps.store.recordLadder(
+        await this.deps.store.requests.recordLadder(
           row.id,
           { escalated_at: now.toISOString() },
           reminderEntry(
@@ -192,7 +191,7 @@ export class ReminderLadder {
         return;
       }
     }
-    row = (await this.deps.store.getRequest(requestId))!;
+    row = (await this.deps.store.requests.get(requestId))!;
     return { rescheduleAt: this.nextRunAt(row, now, retryCheckAt) };
   }
 
@@ -213,7 +212,7 @@ export class ReminderLadder {
   private async dueApproverIds(now: Date): Promise<string[]> {
     const horizon = now.getTime() + PRESENCE_LOOKAHEAD_MS;
     const ids = new Set<string>();
-    for (const r of await this.deps.store.pendingApprovals()) {
+    for (const r of await this.deps.store.requests.waiting()) {
       if (!r.cards_posted_at || this.nextRunAt(r, now).getTime() > horizon) continue;
       for (const id of parseDisplay(r).approverIds) if (id.toLowerCase() !== r.principal_id.toLowerCase()) ids.add(id.toLowerCase());
     }
@@ -227,7 +226,7 @@ export class ReminderLadder {
    */
   private async escalateEarly(row: ApprovalRequestRow, now: Date, plan: MentionPlan, nudgesDone: number | undefined): Promise<boolean> {
     const at = now.toISOString();
-    if (!(await this.deps.store.claimEarlyEscalation(row.id, at))) return false;
+    if (!(await this.deps.store.requests.claimEarlyEscalation(row.id, at))) return false;
     try {
       await this.escalate(row, now, { plan, early: true });
       // Sent: a failed (already retried) audit append is logged, never a reason to send the escalation again.
@@ -244,9 +243,9 @@ export class ReminderLadder {
           this.deps.log.error({ err: errInfo(err), requestId: row.id }, 'audit: the early escalation was sent but could not be recorded'),
         );
       // The escalation's message in the thread stands for the nudge that was due with it.
-      if (nudgesDone !== undefined) await this.deps.store.recordLadder(row.id, { nudge_count: nudgesDone });
+      if (nudgesDone !== undefined) await this.deps.store.requests.recordLadder(row.id, { nudge_count: nudgesDone });
     } catch (err) {
-      await this.deps.store.releaseEarlyEscalation(row.id, at).catch(() => undefined);
+      await this.deps.store.requests.releaseEarlyEscalation(row.id, at).catch(() => undefined);
       throw err;
     }
     return true;
@@ -302,7 +301,7 @@ export class ReminderLadder {
   private async escalate(row: ApprovalRequestRow, now: Date, how: { plan?: MentionPlan | null; early?: boolean } = {}): Promise<void> {
     const rule = effectiveRule(this.deps.policy, roleKeyOfRow(row));
     const target = rule.reminders.escalateTo ? this.deps.channels[rule.reminders.escalateTo] : undefined;
-    const posted = new Set((await this.deps.store.cardPosts(row.id)).map((p) => p.conversation_id));
+    const posted = new Set((await this.deps.store.cardCopies.of(row.id)).map((p) => p.conversation_id));
     const unreachable = how.early
       ? `no approver has been available for ${durationText(now.getTime() - Date.parse(row.approvers_reachable_at ?? row.created_at))}`
       : '';
@@ -332,7 +331,7 @@ export class ReminderLadder {
       },
       how.plan,
     );
-    if (await this.deps.store.conversationRef(row.principal_id)) {
+    if (await this.deps.store.conversations.get(row.principal_id)) {
       const names = (await this.approversToMention(row)).map((m) => m.name);
       const where = [target ? rule.reminders.escalateTo : '', contacts.length ? contacts.map((c) => c.name).join(', ') : ''].filter(Boolean).join(' and to ');
       const why = how.early ? `is still waiting and ${unreachable}, so I escalated it early` : `is still waiting after ${ageText(row, now)}. I escalated it`;
@@ -350,11 +349,10 @@ export class ReminderLadder {
     if (status === 'PendingApproval' || status === 'PendingEvaluation') return false;
     const expired = status === 'TimedOut' || status === 'Expired';
     const closedStatus = expired ? 'expired' : status === 'Canceled' ? 'cancelled' : status === 'Denied' ? 'denied' : 'approved';
-    const updated = await this.deps.store.updateRequestIfVersion(
-      row.id,
-      row.version,
+    const updated = await this.deps.store.requests.transition(
+      row,
+      closingEvent(closedStatus),
       {
-        status: closedStatus,
         decided_by_name: 'PIM',
         decided_at: now.toISOString(),
         decision_justification: expired ? "No approver decided within PIM's 24 hours." : `Closed in PIM (${status})`,
@@ -383,7 +381,7 @@ export class ReminderLadder {
       return `The approvers were reminded at ${utcText(new Date(last))}; you can ask again from ${utcText(next)}.`;
     }
     // Claim the reminder first, so two quick taps send one.
-    const claimed = await this.deps.store.claimRequesterReminder(row.id, row.requester_reminded_at, now.toISOString());
+    const claimed = await this.deps.store.requests.claimRequesterReminder(row.id, row.requester_reminded_at, now.toISOString());
     if (!claimed) return 'The approvers were just reminded.';
     const plan = await this.plan(row, now);
     await this.nudge(

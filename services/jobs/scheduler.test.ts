@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Store } from '../store/store';
-import { memoryStore } from '../outbox/test-support';
+import { memoryStore } from '../../test/support/outbox-store';
 import { freshDatabase } from '../../test/support/test-database';
 import { localDate, nextLocalTime } from './local-time';
 import { JobScheduler, type JobRun } from './scheduler';

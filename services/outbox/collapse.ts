@@ -1,4 +1,4 @@
-import { SUMMARY_MAX_ENTRIES } from '../../cards/summary/summary-card';
+import { SUMMARY_MAX_ENTRIES } from './summary';
 
 /**
  * Summary collapse: when a channel gets more approval cards in a minute than approvers can read, the
@@ -32,7 +32,7 @@ export function collapseOptions(partial: Partial<CollapseOptions> = {}): Collaps
 export interface WindowState {
   /** Start of the channel's most recent window, if any. */
   latestStart: Date | null;
-  /** Cards of that window that went (or are going) out one by one. */
+  /** Cards of that window that went (or are going) out one by one; the outbox counts them only up to the threshold. */
   individual: number;
 }
 

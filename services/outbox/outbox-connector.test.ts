@@ -1,7 +1,8 @@
 import { startFakeConnector, type FakeConnector } from '../../test/support/fake-connector';
+import { renderSummary } from '../../test/support/outbox-cards';
 import type { Store } from '../store/store';
 import { Outbox, type OutboxDelivery, type OutboxSender } from './outbox';
-import { fakeClock, memoryStore, T0, type FakeClock } from './test-support';
+import { fakeClock, memoryStore, T0, type FakeClock } from '../../test/support/outbox-store';
 
 const CHANNEL = '19:approvers@thread.tacv2';
 const OTHER = '19:other@thread.tacv2';
@@ -47,7 +48,7 @@ describe('outbox against the Bot Connector stand-in', () => {
     connector = await startFakeConnector();
     store = await memoryStore();
     clock = fakeClock();
-    outbox = new Outbox({ db: store.db, sender: connectorSender(), now: clock.now, random: () => 1 });
+    outbox = new Outbox({ renderSummary, db: store.db, sender: connectorSender(), now: clock.now, random: () => 1 });
   });
   afterEach(async () => {
     await store.close();

@@ -1,7 +1,18 @@
-import { renderSummaryCard, type SummaryEntry } from '../../cards/summary/summary-card';
+import { renderSummary } from '../../test/support/outbox-cards';
+import type { SummaryEntry } from './summary';
 import { Store } from '../store/store';
 import { classifySendError, Outbox, retryAfterOf, type FailedItem, type OutboxDelivery, type OutboxMessage, type OutboxOptions, type SentItem } from './outbox';
-import { fakeClock, fakeSender, httpError, memoryStore, requestIdsOf, T0, tempDatabase, type FakeClock, type FakeSender } from './test-support';
+import {
+  fakeClock,
+  fakeSender,
+  httpError,
+  memoryStore,
+  requestIdsOf,
+  T0,
+  tempDatabase,
+  type FakeClock,
+  type FakeSender,
+} from '../../test/support/outbox-store';
 import { markCard, markerOf, type CopyFinding, type CopySearch } from './sent-copies';
 
 const CHANNEL = '19:approvers@thread.tacv2';
@@ -81,7 +92,7 @@ async function rig(options: Partial<OutboxOptions> = {}, store?: Store): Promise
   const clock = fakeClock();
   const sender = fakeSender(clock);
   // random() = 1 makes the jitter factor 1: backoff waits are exactly base · 2^(n-1).
-  const outbox = new Outbox({ db: s.db, sender, now: clock.now, random: () => 1, ...options });
+  const outbox = new Outbox({ renderSummary, db: s.db, sender, now: clock.now, random: () => 1, ...options });
   const sentEvents: SentItem[] = [];
   const failedEvents: FailedItem[] = [];
   outbox.onSent((item) => void sentEvents.push(item));
@@ -241,6 +252,7 @@ describe('outbox', () => {
     let calls = 0;
     const store = await memoryStore();
     const outbox = new Outbox({
+      renderSummary,
       db: store.db,
       now: clock.now,
       sendTimeoutMs: 20,
@@ -339,7 +351,7 @@ describe('outbox', () => {
     await expect(r.outbox.enqueue({ ...post(1), kind: 'reply' })).rejects.toThrow(/needs replyToId/);
     await expect(r.outbox.enqueue({ ...post(1), dedupeKey: '' })).rejects.toThrow(/needs a dedupeKey/);
     await expect(r.outbox.enqueue({ ...post(1), kind: 'update', activityId: 'm', summary: entry(1) })).rejects.toThrow(/Only posts/);
-    expect(() => new Outbox({ db: r.store.db, sender: r.sender, leaseMs: 1_000, sendTimeoutMs: 1_000 })).toThrow(/leaseMs/);
+    expect(() => new Outbox({ renderSummary, db: r.store.db, sender: r.sender, leaseMs: 1_000, sendTimeoutMs: 1_000 })).toThrow(/leaseMs/);
   });
 
   test('a reply carries the thread it goes under', async () => {
@@ -359,7 +371,7 @@ describe('outbox', () => {
   test('start() drains on its own and stop() waits for the pass in flight', async () => {
     const store = await memoryStore();
     const sender = fakeSender({ now: () => new Date() });
-    const outbox = new Outbox({ db: store.db, sender });
+    const outbox = new Outbox({ renderSummary, db: store.db, sender });
     r = { store, outbox } as unknown as Rig;
     outbox.start(20);
     await outbox.enqueue(post(1));
@@ -384,7 +396,7 @@ describe('outbox', () => {
     for (let i = 0; i < 7; i++) await r.outbox.enqueue(post(i));
     await r.outbox.drain();
     expect(r.sender.sent).toHaveLength(7);
-    const restarted = new Outbox({ db: r.store.db, sender: r.sender, now: r.clock.now });
+    const restarted = new Outbox({ renderSummary, db: r.store.db, sender: r.sender, now: r.clock.now });
     await restarted.enqueue(post(99));
     r.clock.advance(500);
     await restarted.drain();
@@ -411,8 +423,8 @@ describe('outbox on two instances sharing one database', () => {
         },
       });
       const outboxes = [
-        new Outbox({ db: a.db, sender: via('a'), now: clock.now, instanceId: 'a' }),
-        new Outbox({ db: b.db, sender: via('b'), now: clock.now, instanceId: 'b' }),
+        new Outbox({ renderSummary, db: a.db, sender: via('a'), now: clock.now, instanceId: 'a' }),
+        new Outbox({ renderSummary, db: b.db, sender: via('b'), now: clock.now, instanceId: 'b' }),
       ];
       const conversations = ['19:c1@thread.tacv2', '19:c2@thread.tacv2', '19:c3@thread.tacv2'];
       for (let i = 0; i < 90; i++) await outboxes[i % 2]!.enqueue(post(i, { conversationId: conversations[i % 3]!, dedupeKey: `card:${i}` }));
@@ -450,8 +462,8 @@ describe('outbox on two instances sharing one database', () => {
           return { activityId: 'from-b' };
         },
       };
-      const outboxA = new Outbox({ db: a.db, sender: senderA, now: clock.now, instanceId: 'a', sendTimeoutMs: 60_000, leaseMs: 120_000 });
-      const outboxB = new Outbox({ db: b.db, sender: senderB, now: clock.now, instanceId: 'b' });
+      const outboxA = new Outbox({ renderSummary, db: a.db, sender: senderA, now: clock.now, instanceId: 'a', sendTimeoutMs: 60_000, leaseMs: 120_000 });
+      const outboxB = new Outbox({ renderSummary, db: b.db, sender: senderB, now: clock.now, instanceId: 'b' });
       await outboxA.enqueue(post(1));
       const stuck = outboxA.drain();
       await new Promise((res) => setTimeout(res, 20));
@@ -502,7 +514,7 @@ describe('summary collapse in the outbox', () => {
     expect(requestIdsOf((summary.delivery.payload as { card: object }).card)).toEqual([5, 6, 7, 8, 9, 10, 11].map((n) => entry(n).requestId));
     expect(unmarked(summary.delivery.payload)).toEqual({
       type: 'card',
-      card: renderSummaryCard({ entries: [5, 6, 7, 8, 9, 10, 11].map(entry), part: 1, parts: 1, batchTotal: 7, now: new Date(T0 + 60_000) }),
+      card: renderSummary({ entries: [5, 6, 7, 8, 9, 10, 11].map(entry), part: 1, parts: 1, batchTotal: 7, now: new Date(T0 + 60_000) }),
     });
     // onSent tells the caller which requests the summary stands for, with their own ids.
     const event = r.sentEvents.at(-1)!;

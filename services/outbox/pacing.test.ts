@@ -3,11 +3,11 @@
  * per-conversation limits, must collapse into summary cards past the threshold, and must lose nothing.
  * Everything runs under a clock the test moves, draining as the bot's timer would.
  */
-import { renderApprovalCard, type ApprovalCardData } from '../../cards/approval-card';
-import type { SummaryEntry } from '../../cards/summary/summary-card';
+import { type ApprovalCardData, renderApprovalCard, renderSummary } from '../../test/support/outbox-cards';
+import type { SummaryEntry } from './summary';
 import type { Store } from '../store/store';
 import { Outbox, type OutboxMessage, type OutboxOptions } from './outbox';
-import { busiest, fakeClock, fakeSender, httpError, memoryStore, requestIdsOf, T0, type FakeClock, type FakeSender } from './test-support';
+import { busiest, fakeClock, fakeSender, httpError, memoryStore, requestIdsOf, T0, type FakeClock, type FakeSender } from '../../test/support/outbox-store';
 
 const CHANNEL = '19:approvers@thread.tacv2';
 const SERVICE_URL = 'https://smba.trafficmanager.net/emea/';
@@ -63,7 +63,7 @@ async function setup(options: Partial<OutboxOptions> = {}): Promise<Run> {
   const store = await memoryStore();
   const clock = fakeClock();
   const sender = fakeSender(clock);
-  const outbox = new Outbox({ db: store.db, sender, now: clock.now, random: () => 0.5, ...options });
+  const outbox = new Outbox({ renderSummary, db: store.db, sender, now: clock.now, random: () => 0.5, ...options });
   return { store, clock, sender, outbox };
 }
 

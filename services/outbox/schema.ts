@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely';
 /**
- * The outbox's table (see outbox.ts): one row per message to send, post, update or thread reply.
+ * The outbox's table (see queue.ts): one row per message to send, post, update or thread reply.
  * Times are ISO-8601 UTC strings like every other table, so they compare as text.
  */
 export interface OutboxTable {

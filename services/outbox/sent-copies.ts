@@ -7,7 +7,7 @@
  * conversation's recent messages from this bot and answers found (with the message ids, oldest first),
  * absent, or unknown (it could not look: a missing permission, an unknown team, Graph failing).
  */
-import type { OutboxKind, OutboxMeta, OutboxPayload } from './outbox';
+import type { OutboxKind, OutboxMeta, OutboxPayload } from './types';
 
 export interface CopySearch {
   kind: Extract<OutboxKind, 'post' | 'reply'>;

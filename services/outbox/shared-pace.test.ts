@@ -5,11 +5,12 @@
 import { sql } from 'kysely';
 import { Pool } from 'pg';
 import { Store } from '../store/store';
+import { renderSummary } from '../../test/support/outbox-cards';
 import { testPostgresUrl } from '../../test/support/test-database';
 import { Outbox, type OutboxDelivery } from './outbox';
 import { Pacer, TEAMS_LIMITS, TENANT_SCOPE, type Reservation } from './pacer';
 import { SharedPace, SHARED_PACE_LOCK_KEY, type SharedReservation } from './shared-pace';
-import { busiest, fakeClock, fakeSender, httpError, T0, tempDatabase } from './test-support';
+import { busiest, fakeClock, fakeSender, httpError, T0, tempDatabase } from '../../test/support/outbox-store';
 
 const at = (ms: number) => new Date(T0 + ms);
 const OK = { ok: true, slot: expect.any(String) };
@@ -246,6 +247,7 @@ describe('outbox replicas with the shared pace (fake clock)', () => {
       });
       const make = (store: Store, name: string) =>
         new Outbox({
+          renderSummary,
           db: store.db,
           sender: via(name),
           now: clock.now,

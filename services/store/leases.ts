@@ -1,14 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 import type { Database } from './schema';
 
-/** A named lease held by one replica at a time, for singleton work that runs on a timer (the reconciler). */
-export interface LeaseTable {
-  name: string;
-  owner: string;
-  /** ISO time the lease runs out unless its owner renews it. */
-  until: string;
-}
-
 export const leasesMigration: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema

@@ -1,4 +1,3 @@
-import type { LeaseTable } from './leases';
 import type { Generated } from 'kysely';
 import type { AuditLogTable } from '../audit/schema';
 import type { AuditReviewTable } from '../digests/schema';
@@ -24,6 +23,14 @@ export interface Database {
   audit_reviews: AuditReviewTable;
   /** The hash-chained audit trail (append-only). */
   audit_log: AuditLogTable;
+}
+
+/** A named lease held by one replica at a time, for singleton work that runs on a timer (the reconciler). */
+export interface LeaseTable {
+  name: string;
+  owner: string;
+  /** ISO time the lease runs out unless its owner renews it. */
+  until: string;
 }
 
 export interface EvaluationTable {

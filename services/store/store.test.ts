@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -6,8 +6,8 @@ import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import { Pool } from 'pg';
 import { freshDatabase, type TestDatabase } from '../../test/support/test-database';
 import { engineOf } from './dialect';
-import { tryLease } from './leases';
 import { migrationProvider } from './migrations';
+import type { RequestPatch } from './requests';
 import { Store } from './store';
 
 /** The PostgreSQL server every machine (CI included) has; TEST_DATABASE_URL may name another. */
@@ -53,7 +53,7 @@ describe('the store on PostgreSQL', () => {
   it('gives a lease asked for by several replicas at once to exactly one', async () => {
     stores.push(...(await Promise.all([1, 2, 3].map(() => Store.open(database.url, { poolSize: 2 })))));
     const now = new Date();
-    const won = await Promise.all(stores.map((s, i) => tryLease(s.db, 'reconciler', `replica-${i}`, 60_000, now)));
+    const won = await Promise.all(stores.map((s, i) => s.tryLease('reconciler', `replica-${i}`, 60_000, now)));
     expect(won.filter(Boolean)).toHaveLength(1);
   });
 
@@ -61,7 +61,7 @@ describe('the store on PostgreSQL', () => {
     const [a, b] = await Promise.all([Store.open(database.url), Store.open(database.url)]);
     stores.push(a, b);
     const now = new Date().toISOString();
-    await a.insertEvaluation(
+    await a.evaluations.insert(
       {
         evaluation_id: 'e1',
         request_key: 'k1',
@@ -114,11 +114,11 @@ describe('the store on PostgreSQL', () => {
       },
     );
     const results = await Promise.all([
-      a.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'x' }),
-      b.updateRequestIfVersion('req-1', 1, { status: 'recording', claimed_by: 'y' }),
+      a.requests.transition({ id: 'req-1', version: 1, status: 'pending' }, { type: 'claim' }, { claimed_by: 'x' }),
+      b.requests.transition({ id: 'req-1', version: 1, status: 'pending' }, { type: 'claim' }, { claimed_by: 'y' }),
     ]);
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect((await b.getRequest('req-1'))!.version).toBe(2);
+    expect((await b.requests.get('req-1'))!.version).toBe(2);
   });
 });
 
@@ -209,12 +209,12 @@ describe.each(['sqlite', 'postgres'] as const)('approval requests stored before 
     expect(database.engine).toBe(engine);
     await requestStoredBefore(database, BEFORE_CHECK_LINES);
     store = await Store.open(database.url);
-    expect((await store.getRequest('req-old'))!.check_lines).toBe('[]');
+    expect((await store.requests.get('req-old'))!.check_lines).toBe('[]');
     const now = new Date().toISOString();
     const lines = JSON.stringify([
       { name: 'ticket', result: 'unavailable', onFail: 'deny', summary: 'INC0012345 open; assignment could not be read (ServiceNow HTTP 403)' },
     ]);
-    await store.insertEvaluation(
+    await store.evaluations.insert(
       {
         evaluation_id: 'e-new',
         request_key: 'k-new',
@@ -268,7 +268,7 @@ describe.each(['sqlite', 'postgres'] as const)('approval requests stored before 
         updated_at: now,
       },
     );
-    expect((await store.getRequest('req-new'))!.check_lines).toBe(lines);
+    expect((await store.requests.get('req-new'))!.check_lines).toBe(lines);
   });
 });
 
@@ -277,13 +277,90 @@ describe('leases for singleton work', () => {
     const store = await Store.open('sqlite::memory:');
     const t0 = new Date('2026-03-20T10:00:00Z');
     const at = (s: number) => new Date(t0.getTime() + s * 1000);
-    expect(await tryLease(store.db, 'reconciler', 'a', 60_000, at(0))).toBe(true);
-    expect(await tryLease(store.db, 'reconciler', 'b', 60_000, at(10))).toBe(false);
-    expect(await tryLease(store.db, 'reconciler', 'a', 60_000, at(30))).toBe(true); // renewed to t0+90 s
-    expect(await tryLease(store.db, 'reconciler', 'b', 60_000, at(80))).toBe(false);
-    expect(await tryLease(store.db, 'reconciler', 'b', 60_000, at(91))).toBe(true);
-    expect(await tryLease(store.db, 'reconciler', 'a', 60_000, at(92))).toBe(false);
-    expect(await tryLease(store.db, 'other', 'a', 60_000, at(92))).toBe(true);
+    expect(await store.tryLease('reconciler', 'a', 60_000, at(0))).toBe(true);
+    expect(await store.tryLease('reconciler', 'b', 60_000, at(10))).toBe(false);
+    expect(await store.tryLease('reconciler', 'a', 60_000, at(30))).toBe(true); // renewed to t0+90 s
+    expect(await store.tryLease('reconciler', 'b', 60_000, at(80))).toBe(false);
+    expect(await store.tryLease('reconciler', 'b', 60_000, at(91))).toBe(true);
+    expect(await store.tryLease('reconciler', 'a', 60_000, at(92))).toBe(false);
+    expect(await store.tryLease('other', 'a', 60_000, at(92))).toBe(true);
+    await store.close();
+  });
+});
+
+describe('request status', () => {
+  const now = '2026-03-20T10:00:00.000Z';
+  async function storeWithRequest(): Promise<Store> {
+    const store = await Store.open('sqlite::memory:');
+    const where = { kind: 'entraRole', principal_id: 'u1', role_definition_id: 'r1', scope: '/', created_at: now };
+    await store.evaluations.insert(
+      {
+        ...where,
+        evaluation_id: 'e1',
+        request_key: 'p1',
+        pim_request_id: 'p1',
+        outcome: 'Approved',
+        would_be: 'Approved',
+        mode: 'enforce',
+        reasons: '[]',
+        checks: '[]',
+        latency_ms: 1,
+      },
+      {
+        ...where,
+        id: 'req-1',
+        pim_request_id: 'p1',
+        evaluation_id: 'e1',
+        justification: 'x',
+        ticket_system: null,
+        ticket_number: null,
+        duration: null,
+        duration_minutes: null,
+        start_at: null,
+        risk_flags: '[]',
+        reasons: '[]',
+        status: 'pending',
+        version: 1,
+        claimed_by: null,
+        claimed_at: null,
+        claimed_result: null,
+        decided_by_id: null,
+        decided_by_upn: null,
+        decided_by_name: null,
+        decided_at: null,
+        decision_justification: null,
+        display: null,
+        cards_posted_at: null,
+        escalated_at: null,
+        requester_reminded_at: null,
+        expires_at: now,
+        updated_at: now,
+      },
+    );
+    return store;
+  }
+
+  it('moves only by an event the request lifecycle allows from the stored status', async () => {
+    const store = await storeWithRequest();
+    const row = (await store.requests.get('req-1'))!;
+    // pending → recording is a claim; a release from pending is refused and writes nothing.
+    expect(await store.requests.transition(row, { type: 'release' }, { claimed_by: 'x' })).toBeUndefined();
+    expect(await store.requests.get('req-1')).toEqual(row);
+    const claimed = (await store.requests.transition(row, { type: 'claim' }, { claimed_by: 'x' }))!;
+    expect(claimed).toMatchObject({ status: 'recording', claimed_by: 'x', version: 2 });
+    const decided = (await store.requests.transition(claimed, { type: 'recorded', result: 'denied' }, { claimed_by: null }))!;
+    expect(decided).toMatchObject({ status: 'denied', claimed_by: null, version: 3 });
+    // Final: every event is refused.
+    expect(await store.requests.transition(decided, { type: 'cancelled' })).toBeUndefined();
+    expect((await store.requests.get('req-1'))!.status).toBe('denied');
+    await store.close();
+  });
+
+  it('is never written by a plain update', async () => {
+    const store = await storeWithRequest();
+    const patch = { status: 'approved', decided_by_name: 'x' } as unknown as RequestPatch;
+    await expect(store.requests.update('req-1', 1, patch)).rejects.toThrow(/only through RequestStore.transition/);
+    expect(await store.requests.update('req-1', 1, { decided_by_name: 'x' })).toMatchObject({ status: 'pending', decided_by_name: 'x', version: 2 });
     await store.close();
   });
 });
@@ -299,5 +376,19 @@ describe('opening a store', () => {
     const store = await Store.open('sqlite::memory:');
     expect(engineOf(store.db)).toBe('sqlite');
     await store.close();
+  });
+});
+
+describe('the database handle', () => {
+  it('stays out of bot/ and cards/: services with SQL of their own are built by Store methods', () => {
+    const root = join(__dirname, '..', '..');
+    const sources = (dir: string): string[] =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+      );
+    const leaks = ['bot', 'cards']
+      .flatMap(sources)
+      .filter((f) => /\.db\b(?!\w)|from 'kysely'|services\/store\/(database|schema|leases|migrations)'/.test(readFileSync(join(root, f), 'utf8')));
+    expect(leaks).toEqual([]);
   });
 });

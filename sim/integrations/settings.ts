@@ -1,4 +1,4 @@
-import type { IntegrationsSettingsInput } from '../../services/integrations/config';
+import type { IntegrationsSettingsInput } from '../../services/integrations/settings';
 import { DEMO_INTEGRATION_CREDENTIALS, OPSGENIE, PAGERDUTY } from '../seed';
 
 /** Integration settings pointing every adapter at a running simulator, with its seeded credentials. */

@@ -31,7 +31,7 @@ describe('approving and denying from the card', () => {
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
-    const row = await h.bot.store.getRequestByPimId(created.body.id);
+    const row = await h.bot.store.requests.byPimId(created.body.id);
     expect(row).toBeDefined();
     return { pimId: created.body.id as string, row: row! };
   }
@@ -150,14 +150,17 @@ describe('approving and denying from the card', () => {
     });
     const { row } = await pendingRequest();
     // The decision committed, then the process stopped: nobody queued the requester's notice.
-    await h.bot.store.updateRequestIfVersion(row.id, row.version, {
-      status: 'approved',
-      decided_by_id: USER.adele,
-      decided_by_name: 'Adele Vance',
-      decided_by_upn: 'adelev@contoso.example',
-      decided_at: new Date().toISOString(),
-      decision_justification: 'Checked the change ticket',
-    });
+    await h.bot.store.requests.transition(
+      row,
+      { type: 'decidedElsewhere', result: 'approved' },
+      {
+        decided_by_id: USER.adele,
+        decided_by_name: 'Adele Vance',
+        decided_by_upn: 'adelev@contoso.example',
+        decided_at: new Date().toISOString(),
+        decision_justification: 'Checked the change ticket',
+      },
+    );
     const told = () => h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal' && /Checked the change ticket/.test(String(p.activity.text)));
     expect(told()).toHaveLength(0);
     await h.bot.delivery.sweep();
@@ -168,7 +171,7 @@ describe('approving and denying from the card', () => {
     expect(queued).toEqual([{ dedupe_key: `notice:${row.id}:approved`, status: 'sent' }]);
     // Told again by the next sweep, an event or the reconciler: the same notice, not sent twice; and the next
     // sweep does not look at an outcome it has already made sure of.
-    const lookups = jest.spyOn(h.bot.store, 'conversationRef');
+    const lookups = jest.spyOn(h.bot.store.conversations, 'get');
     await h.bot.delivery.sweep();
     expect(lookups).not.toHaveBeenCalled();
     lookups.mockRestore();
@@ -188,7 +191,7 @@ describe('approving and denying from the card', () => {
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
     expect(sim.body.status).toBe('Denied');
     expect(sim.body.approval.steps[0]).toMatchObject({ reviewResult: 'Deny', reviewedBy: { id: USER.megan } });
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('denied');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('denied');
   });
 
   it('refuses self-approval without calling PIM', async () => {
@@ -214,14 +217,14 @@ describe('approving and denying from the card', () => {
       decisionJustification: 'Looks fine to me honestly',
     });
     expect(textOf(res.body.value)).toContain('Only approvers of User Administrator');
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
   });
 
   it('asks for a justification before recording anything', async () => {
     const { row } = await pendingRequest();
     const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'ok' });
     expect(textOf(res.body.value)).toContain('at least 10 characters');
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
   });
 
   it('sends one PATCH for a double-click and for two approvers racing', async () => {
@@ -238,7 +241,7 @@ describe('approving and denying from the card', () => {
     const patches = calls.body.value.filter((c: any) => c.method === 'PATCH' && /roleAssignmentApprovals/.test(c.path));
     expect(patches).toHaveLength(1);
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
-    const final = (await h.bot.store.getRequest(row.id))!;
+    const final = (await h.bot.store.requests.get(row.id))!;
     expect(['approved', 'denied']).toContain(final.status);
     expect(sim.body.approval.steps[0].reviewedBy.id).toBe(final.decided_by_id);
   });
@@ -258,7 +261,7 @@ describe('approving and denying from the card', () => {
       decisionJustification: 'Approving from Teams now',
     });
     expect(textOf(res.body.value)).toContain('Megan Bowen already denied');
-    const final = (await h.bot.store.getRequest(row.id))!;
+    const final = (await h.bot.store.requests.get(row.id))!;
     expect(final).toMatchObject({ status: 'denied', decided_by_id: USER.megan, decision_justification: 'Denied in the portal' });
   });
 
@@ -273,7 +276,7 @@ describe('approving and denying from the card', () => {
       decisionJustification: 'Approving a day too late',
     });
     expect(textOf(res.body.value)).toContain('PIM drops requests nobody decides within 24 hours');
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('expired');
     await h.bot.delivery.drain();
     expect(textOf(h.connector.updates.at(-1)!.activity)).not.toContain('Action.Execute');
   });
@@ -338,7 +341,7 @@ describe('roles whose PIM policy needs no approval', () => {
       const created = await simJson(h.sim, 'POST', '/_sim/requests', { principal: USER.isaiah, role: 'User Administrator', justification: GOOD });
       expect(created.body.status).toBe('Granted');
       await h.bot.delivery.drain();
-      const row = await h.bot.store.getRequestByPimId(created.body.id);
+      const row = await h.bot.store.requests.byPimId(created.body.id);
       expect(row!.cards_posted_at).not.toBeNull();
       expect(h.connector.posts).toHaveLength(0);
     } finally {
@@ -379,7 +382,7 @@ describe('the approval click path', () => {
     });
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
-    return { pimId: created.body.id as string, row: (await h.bot.store.getRequestByPimId(created.body.id))! };
+    return { pimId: created.body.id as string, row: (await h.bot.store.requests.byPimId(created.body.id))! };
   }
 
   /** Approves as `approver` with the latency on every Graph call; the Graph calls between the click and the answer. */
@@ -439,7 +442,7 @@ describe('the approval click path', () => {
   it('reads the group after the policy when the card stored no approver groups (a card posted before they were stored), and records all the same', async () => {
     const { pimId, row } = await pendingRequest('Security Operator');
     const { approverGroupIds: _, ...older } = JSON.parse(row.display!);
-    await h.bot.store.setDisplay(row.id, JSON.stringify(older));
+    await h.bot.store.requests.setDisplay(row.id, JSON.stringify(older));
     const { calls, inSequence, toPatch } = await approveSlowly(row, USER.megan);
     expect(calls).toEqual([POLICY_READ, MEMBERS_READ, STEPS_READ, 'GET /v1.0/users/{id}', PATCH].sort());
     expect(inSequence).toBe(3);
@@ -451,13 +454,13 @@ describe('the approval click path', () => {
     const { row } = await pendingRequest('User Administrator');
     const display = JSON.parse(row.display!);
     // A stored group the User Administrator policy does not name: Patti is in it, and is no approver of the role.
-    await h.bot.store.setDisplay(row.id, JSON.stringify({ ...display, approverGroupIds: [GROUP.secOpsApprovers] }));
+    await h.bot.store.requests.setDisplay(row.id, JSON.stringify({ ...display, approverGroupIds: [GROUP.secOpsApprovers] }));
     const res = await cardAction(h.bot.url, user(USER.patti), 'pim.approve', {
       requestId: row.id,
       version: row.version,
       decisionJustification: 'Verified with the CFO by phone',
     });
     expect(textOf(res.body.value)).toContain('Only approvers of User Administrator');
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
   });
 });

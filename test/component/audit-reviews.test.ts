@@ -1,11 +1,11 @@
 import { renderAdminDigestCard } from '../../cards/digest';
 import { validateAdaptiveCard } from '../../cards/validate-card';
 import { USER } from '../../sim/seed';
-import { Store } from '../store/store';
-import { buildAdminDigest, spotAuditWindow } from './admin-digest';
-import { AuditReviewError, AuditReviews } from './audit-reviews';
-import { DigestCollector, ActivationHistory } from './collect';
-import { insertApproval } from './test-support';
+import { Store } from '../../services/store/store';
+import { buildAdminDigest, spotAuditWindow } from '../../services/digests/admin-digest';
+import { AuditReviewError, AuditReviews } from '../../services/digests/audit-reviews';
+import { DigestCollector, ActivationHistory } from '../../services/digests/collect';
+import { insertApproval } from '../support/digest-tenant';
 
 const T0 = new Date('2026-11-23T08:00:00Z');
 const DAY = 24 * 3600 * 1000;
@@ -30,7 +30,7 @@ describe('spot-audit reviews', () => {
       decidedByName: 'Megan Bowen',
       decidedAt: '2026-11-22T15:00:00.000Z',
     });
-  const row = async (id: string) => (await store.getRequest(id))!;
+  const row = async (id: string) => (await store.requests.get(id))!;
 
   it('refuses the approver and the requester, and says why', async () => {
     const id = await approvedYesterday();

@@ -55,7 +55,7 @@ describe('the audit trail', () => {
     await advance(16);
     expect(await h.bot.scheduler.runDue()).toBe(1);
     await h.bot.delivery.drain();
-    const current = (await h.bot.store.getRequest(row.id))!;
+    const current = (await h.bot.store.requests.get(row.id))!;
     const res = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
       requestId: row.id,
       version: current.version,

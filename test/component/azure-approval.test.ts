@@ -31,7 +31,7 @@ describe('Azure resource requests approved from the card', () => {
     expect(h.connector.posts).toHaveLength(1);
     const card = h.connector.posts[0]!.activity.attachments![0].content;
     const requestId = JSON.stringify(card).match(/"requestId":"([0-9a-f-]{36})"/)![1]!;
-    const row = (await h.bot.store.getRequest(requestId))!;
+    const row = (await h.bot.store.requests.get(requestId))!;
     expect(row).toMatchObject({ kind: 'azureResource', role_definition_id: CONTRIBUTOR_PATH, scope: AZURE.subscription });
     expect(row.pim_request_id).toMatch(/^azureResource:/);
     return { pimId: created.body.id as string, row, card };
@@ -69,7 +69,7 @@ describe('Azure resource requests approved from the card', () => {
     const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
     expect(sim.body.status).toBe('Granted');
     expect(sim.body.approval.steps[0]).toMatchObject({ reviewResult: 'Approve', reviewedBy: { id: USER.megan } });
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.megan });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.megan });
   });
 
   it('refuses someone the Azure role policy does not list as approver', async () => {
@@ -83,7 +83,7 @@ describe('Azure resource requests approved from the card', () => {
     expect(text(res.body.value)).toContain('Only approvers of Contributor');
     const calls = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[];
     expect(calls.filter((c) => c.method === 'PATCH')).toHaveLength(0);
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('PendingApproval');
   });
 
@@ -96,7 +96,7 @@ describe('Azure resource requests approved from the card', () => {
       decisionJustification: 'Approving from Teams now',
     });
     expect(text(res.body.value)).toContain('Adele Vance already denied');
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'denied', decided_by_id: USER.adele });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'denied', decided_by_id: USER.adele });
   });
 
   it('closes the card from ARM state when the request was decided in the portal (reconciler)', async () => {
@@ -109,7 +109,7 @@ describe('Azure resource requests approved from the card', () => {
     });
     const counts = await h.bot.reconciler.reconcileOnce();
     expect(counts.approved).toBeGreaterThanOrEqual(1);
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('approved');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('approved');
     await h.bot.delivery.drain();
     const last = text(h.connector.updates.at(-1)!.activity);
     expect(last).not.toContain('pim.approve');
@@ -173,7 +173,7 @@ describe('Azure resource requests approved from the card', () => {
     it('when missing (a card posted before it was kept), is read from the list first, then the stages, and the decision is recorded all the same', async () => {
       const { pimId, row } = await pendingAzureRequest();
       const { pimApprovalId: _, ...older } = JSON.parse(row.display!);
-      await h.bot.store.setDisplay(row.id, JSON.stringify(older));
+      await h.bot.store.requests.setDisplay(row.id, JSON.stringify(older));
       const { calls, toPatch } = await approveSlowly(row);
       const list = calls.find((c) => shapeOf(c) === LIST)!;
       expect(calls.filter((c) => shapeOf(c) === STAGES).map((c) => Date.parse(c.time) >= Date.parse(list.answeredAt!))).toEqual([true]);
@@ -185,7 +185,7 @@ describe('Azure resource requests approved from the card', () => {
     it('when it is not the approval PIM lists to the approver, is not used: the listed one is read and decided', async () => {
       const { pimId, row } = await pendingAzureRequest();
       const display = JSON.parse(row.display!);
-      await h.bot.store.setDisplay(
+      await h.bot.store.requests.setDisplay(
         row.id,
         JSON.stringify({ ...display, pimApprovalId: '/providers/Microsoft.Authorization/roleAssignmentApprovals/00000000-0000-4000-8000-000000000000' }),
       );

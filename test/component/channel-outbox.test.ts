@@ -50,7 +50,7 @@ describe('channel messages through the outbox', () => {
     const opens = executeActions(cardOf(summary));
     expect(opens.map((a) => [a.verb, a.data.requestId])).toEqual(rows.slice(2).map((r) => ['pim.refresh', r.id]));
     for (const row of rows.slice(2)) {
-      expect(await h.bot.store.cardPosts(row.id)).toEqual([
+      expect(await h.bot.store.cardCopies.of(row.id)).toEqual([
         expect.objectContaining({ activity_id: summary.activityId, summary: 1, conversation_id: CHANNEL_ID }),
       ]);
     }
@@ -73,10 +73,10 @@ describe('channel messages through the outbox', () => {
     const text = JSON.stringify(cardOf(summaryUpdates[0]!));
     expect(text).toContain('Approved by Adele Vance');
     expect(text).toContain('3 approval requests waiting');
-    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(0);
+    expect(await h.bot.store.requests.withStaleCards()).toHaveLength(0);
 
     // A nudge for a listed request goes in the summary's thread, mentioning the approvers.
-    const waiting = (await h.bot.store.getRequest(rows[4]!.id))!;
+    const waiting = (await h.bot.store.requests.get(rows[4]!.id))!;
     expect(await h.bot.reminders.remindNow(waiting, USER.isaiah)).toMatch(/^I reminded /);
     await h.bot.delivery.drain();
     const replies = h.connector.posts.filter((p) => p.conversationId === `${CHANNEL_ID};messageid=${summary.activityId}`);
@@ -101,7 +101,7 @@ describe('channel messages through the outbox', () => {
       version: listed.version,
       decisionJustification: 'Verified with the CFO by phone',
     });
-    const released = (await h.bot.store.getRequest(listed.id))!;
+    const released = (await h.bot.store.requests.get(listed.id))!;
     expect(released.status).toBe('pending');
     const clickedAt = (JSON.parse(released.last_release!) as { at: string }).at;
     const line = `Adele Vance's decision at ${clickedAt.slice(0, 16).replace('T', ' ')} UTC was not recorded in PIM; please decide again.`;
@@ -115,7 +115,7 @@ describe('channel messages through the outbox', () => {
     expect(JSON.stringify(lines[0])).toContain(JSON.stringify(line));
     expect(JSON.stringify(lines[1])).not.toContain('not recorded');
     expect(JSON.stringify(cardOf(updates()[0]!))).toContain('2 approval requests waiting');
-    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(0);
+    expect(await h.bot.store.requests.withStaleCards()).toHaveLength(0);
 
     // Decided on a second click: the line says how it ended, and the release is gone.
     await simJson(h.sim, 'DELETE', '/_sim/faults');
@@ -148,6 +148,6 @@ describe('channel messages through the outbox', () => {
     offsetMs += 21_000;
     await h.bot.delivery.drain();
     expect(h.connector.calls.map((c) => c.status)).toEqual([429, 200]);
-    expect(await h.bot.store.cardPosts(row.id)).toEqual([expect.objectContaining({ activity_id: h.connector.posts[0]!.activityId, summary: 0 })]);
+    expect(await h.bot.store.cardCopies.of(row.id)).toEqual([expect.objectContaining({ activity_id: h.connector.posts[0]!.activityId, summary: 0 })]);
   });
 });

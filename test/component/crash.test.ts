@@ -58,7 +58,7 @@ const KILL_POINTS: KillPoint[] = [
     arm: async (h) => void (await simJson(h.sim, 'POST', '/_sim/faults', { method: 'GET', pathPattern: STEPS_READ, latencyMs: FOREVER_MS, times: 1 })),
     // The steps read starts as soon as the approver's token is in, alongside the claim: held there, the victim is
     // inside this step once the claim is in the database too.
-    inside: async (h, pimId) => faultHits(h, STEPS_READ) === 1 && (await h.bot.store.getRequestByPimId(pimId))?.status === 'recording',
+    inside: async (h, pimId) => faultHits(h, STEPS_READ) === 1 && (await h.bot.store.requests.byPimId(pimId))?.status === 'recording',
     pimAtKill: 'PendingApproval',
     clickAgain: true,
   },

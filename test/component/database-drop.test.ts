@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { Pool } from 'pg';
 import pino from 'pino';
-import { BotHttpServer } from '../../bot/http-server';
-import { registerOperationsRoutes } from '../../bot/operations-routes';
+import { BotHttpServer } from '../../bot/http/http-server';
+import { registerOperationsRoutes } from '../../bot/http/operations-routes';
 import { appendAudit } from '../../services/audit/audit-trail';
 import { PrometheusMetrics } from '../../services/observability/metrics';
 import { Readiness } from '../../services/observability/readiness';
@@ -117,7 +117,7 @@ async function opsServer(
 
 async function counts(store: Store): Promise<{ evaluations: number; audit: number }> {
   const a = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_log`.execute(store.db);
-  return { evaluations: await store.countEvaluations(), audit: Number(a.rows[0]!.n) };
+  return { evaluations: await store.evaluations.count(), audit: Number(a.rows[0]!.n) };
 }
 
 describe("PostgreSQL terminating the store's connections while in use", () => {
@@ -236,11 +236,11 @@ describe("PostgreSQL terminating the store's connections while in use", () => {
         await sleep(20);
       }
     })();
-    let results: Awaited<ReturnType<Store['insertEvaluation']>>[];
+    let results: Awaited<ReturnType<Store['evaluations']['insert']>>[];
     try {
       results = await Promise.all(
         Array.from({ length: N }, (_, i) =>
-          store.insertEvaluation(evaluation(i, now), undefined, {
+          store.evaluations.insert(evaluation(i, now), undefined, {
             kind: 'evaluation',
             actor: 'bot',
             pimRequestId: `p-${i}`,
@@ -275,7 +275,7 @@ describe("PostgreSQL terminating the store's connections while in use", () => {
     expect(attempts).toBe(4);
     expect(uncaught).toEqual([]);
     // The store still works afterwards.
-    expect(await store.countEvaluations()).toBe(0);
+    expect(await store.evaluations.count()).toBe(0);
   });
 
   it('keeps a separate process alive when its checked-out connection is terminated between statements', async () => {
@@ -493,7 +493,7 @@ describe('the bot while PostgreSQL is unreachable', () => {
     db.restore();
     await expect(inFlight).resolves.toBe('committed');
     expect(attempts).toBe(2);
-    expect((await h.bot.store.evaluationsFor(key)).length).toBe(1);
+    expect((await h.bot.store.evaluations.forKey(key)).length).toBe(1);
 
     // Gone for a while: once the store has seen it (a unit of work failing to connect, every attempt), the very
     // next /readyz says so, naming the database, since when and why; no cached report hides it.

@@ -106,7 +106,7 @@ describe('the database restarting under a running bot', () => {
     });
     expect((await approvalPatches(h)).map((p) => [p.status, p.abandoned ?? false, p.oid])).toEqual([[204, false, USER.adele]]);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(1);
-    expect((await h.bot.store.getRequest(requestId))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele, claimed_by: null });
+    expect((await h.bot.store.requests.get(requestId))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele, claimed_by: null });
     const cards = shownCards(h);
     expect(cards).toHaveLength(1);
     expect(isFinal(cards[0]!)).toBe(true);
@@ -158,7 +158,7 @@ describe('the database restarting under a running bot', () => {
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', answerAfterMs: 2000, times: 1 });
     const click = approve(row);
     await until('the PATCH reached PIM', async () => (await approvalPatches(h)).length === 1);
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('recording');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('recording');
     const lock = await lockRequestRow(h.env.DATABASE_URL!, row.id);
     try {
       // PIM answers; the bot's transaction recording the decision waits on the lock.
@@ -171,7 +171,7 @@ describe('the database restarting under a running bot', () => {
     const res = await click;
     expect(res.body.statusCode).toBe(200);
     expect(h.bot.store.connections!.retries).toBe(1);
-    await until('the decision is recorded', async () => (await h.bot.store.getRequest(row.id))!.status === 'approved');
+    await until('the decision is recorded', async () => (await h.bot.store.requests.get(row.id))!.status === 'approved');
     await expectRecordedOnce(pimId, row.id);
   });
 });

@@ -155,12 +155,12 @@ describe('the decision endpoint PIM calls', () => {
       ['garbage', async () => 'not.a.jwt', 'token_malformed'],
     ];
     it.each(cases)('%s', async (_name, makeToken, code) => {
-      const before = await h.bot.store.countEvaluations();
+      const before = await h.bot.store.evaluations.count();
       const res = await post(entraRequest(), { token: await makeToken() });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe(code);
       expect(res.body.error.message.length).toBeGreaterThan(10);
-      expect(await h.bot.store.countEvaluations()).toBe(before);
+      expect(await h.bot.store.evaluations.count()).toBe(before);
     });
   });
 
@@ -174,11 +174,11 @@ describe('the decision endpoint PIM calls', () => {
       ['a bad field', { body: { ...fixture('request-entra-role.json'), principalId: 42 } }, 400, 'unknown_shape'],
     ];
     it.each(cases)('%s', async (_name, input, status, code) => {
-      const before = await h.bot.store.countEvaluations();
+      const before = await h.bot.store.evaluations.count();
       const res = await post(input.body, { raw: input.raw, contentType: input.contentType });
       expect(res.status).toBe(status);
       expect(res.body.error.code).toBe(code);
-      expect(await h.bot.store.countEvaluations()).toBe(before);
+      expect(await h.bot.store.evaluations.count()).toBe(before);
     });
   });
 });

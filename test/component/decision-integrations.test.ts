@@ -68,7 +68,7 @@ describe('decisions backed by the systems of record', () => {
     expect(r.body.reason[0]).toContain(TICKET.approvedChange);
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(posts);
-    const stored = await h.bot.store.findEvaluation(`entraRole:${r.pimId}`);
+    const stored = await h.bot.store.evaluations.find(`entraRole:${r.pimId}`);
     const checks = JSON.parse(stored!.checks) as Array<{ name: string; result: string; latencyMs: number }>;
     expect(checks.find((c) => c.name === 'onCall')).toMatchObject({ result: 'pass' });
     expect(checks.find((c) => c.name === 'ticket')).toMatchObject({ result: 'pass' });
@@ -125,7 +125,7 @@ describe('decisions backed by the systems of record', () => {
     expect(r.body.evaluationOutcome).toBe('Approved');
     expect(r.body.reason[0]).toMatch(/^Audit mode: an approver decides this request/);
     expect(r.body.reason.at(-1)).toMatch(/^Not applied \(audit mode\): enforce mode would have refused this request: Ticket INC0099999 is closed/);
-    const stored = await h.bot.store.findEvaluation(`entraRole:${r.pimId}`);
+    const stored = await h.bot.store.evaluations.find(`entraRole:${r.pimId}`);
     expect(stored).toMatchObject({ outcome: 'Approved', would_be: 'Denied', mode: 'audit' });
   });
 });

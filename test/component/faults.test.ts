@@ -52,10 +52,10 @@ describe('faults lose nothing', () => {
     const pimId = await request();
     expect(shownCards(h)).toHaveLength(0);
     expect(h.connector.calls.slice(before).map((c) => c.status)).toEqual([502]);
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
     const queued = await h.bot.outbox.byDedupeKey(`card:${row.id}:${CHANNEL_ID}`);
     expect(queued).toMatchObject({ status: 'pending', attempts: 1, last_error: expect.stringMatching(/^502/) });
-    expect(await h.bot.store.cardPosts(row.id)).toHaveLength(0);
+    expect(await h.bot.store.cardCopies.of(row.id)).toHaveLength(0);
     h.connector.clearFailures();
     // A sweep does not post it again: it is already owed by the outbox.
     await h.bot.delivery.sweep();
@@ -63,7 +63,7 @@ describe('faults lose nothing', () => {
     offsetMs += 5 * 60_000; // past the backoff (2 s doubling, capped at 5 min)
     await h.bot.delivery.drain();
     expect(shownCards(h)).toHaveLength(1);
-    expect(await h.bot.store.cardPosts(row.id)).toEqual([expect.objectContaining({ activity_id: shownCards(h)[0]!.id, rendered_version: row.version })]);
+    expect(await h.bot.store.cardCopies.of(row.id)).toEqual([expect.objectContaining({ activity_id: shownCards(h)[0]!.id, rendered_version: row.version })]);
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
     expect(shownCards(h)).toHaveLength(1);
@@ -72,7 +72,7 @@ describe('faults lose nothing', () => {
 
   it('brings every copy to its final state and tells the requester once when Teams failed the update and the notice', async () => {
     const pimId = await request();
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
     // Teams fails everything for a while: the card update and the requester's notice.
     h.connector.failNext(503, 1000);
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
@@ -80,13 +80,13 @@ describe('faults lose nothing', () => {
     await h.bot.delivery.drain();
     expect(h.connector.updates).toHaveLength(0);
     expect(shownIn(h, ISAIAH_CHAT, APPROVED_NOTICE)).toHaveLength(0);
-    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(1);
+    expect(await h.bot.store.requests.withStaleCards()).toHaveLength(1);
     h.connector.clearFailures();
     offsetMs += 5 * 60_000;
     await h.bot.delivery.drain();
     expect(h.connector.updates).toHaveLength(1);
     expect(JSON.stringify(h.connector.updates[0]!.activity)).toContain('Adele Vance');
-    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(0);
+    expect(await h.bot.store.requests.withStaleCards()).toHaveLength(0);
     // Later sweeps find nothing more to send.
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
@@ -97,7 +97,7 @@ describe('faults lose nothing', () => {
 
   it('records the decision once when Graph throttles the PATCH with Retry-After', async () => {
     const pimId = await request();
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
     const fault = await simJson(h.sim, 'POST', '/_sim/faults', {
       method: 'PATCH',
       pathPattern: 'roleAssignmentApprovals',
@@ -120,11 +120,11 @@ describe('faults lose nothing', () => {
 
   it('keeps the request pending and says so when Graph fails the PATCH', async () => {
     const pimId = await request();
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'PATCH', pathPattern: 'roleAssignmentApprovals', status: 500, times: 10 });
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
     expect(JSON.stringify(res.body.value)).toMatch(/PIM did not answer/);
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
     expect((await pimOutcome(h, pimId)).decisions).toEqual([]);
     await simJson(h.sim, 'DELETE', '/_sim/faults');
     const again = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
@@ -149,9 +149,9 @@ describe('faults lose nothing', () => {
     });
     expect(JSON.stringify(res.body.value)).toMatch(/Adele Vance's decision at .* was not recorded in PIM; please decide again/);
     await h.bot.delivery.drain();
-    const released = (await h.bot.store.getRequest(row.id))!;
+    const released = (await h.bot.store.requests.get(row.id))!;
     expect(released.status).toBe('pending');
-    for (const post of await h.bot.store.cardPosts(row.id)) {
+    for (const post of await h.bot.store.cardCopies.of(row.id)) {
       expect(post.rendered_version).toBe(released.version);
       const last = h.connector.updates.filter((u) => u.activityId === post.activity_id).at(-1);
       expect(JSON.stringify(last?.activity)).toMatch(/Adele Vance's decision at .* was not recorded in PIM; please decide again/);
@@ -172,19 +172,19 @@ describe('faults lose nothing', () => {
 
   it('says nothing was recorded when the Entra token endpoint fails the on-behalf-of exchange, and records on the next click', async () => {
     const pimId = await request();
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
     await simJson(h.sim, 'POST', '/_sim/faults', { method: 'POST', pathPattern: '/oauth2/v2.0/token$', status: 503, times: 20 });
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
     expect(res.body.statusCode).toBe(200);
     expect(JSON.stringify(res.body.value)).toMatch(/may not be recorded|nothing was recorded/i);
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
     // No token, no PATCH: neither PIM nor the bot's side saw one.
     expect(await approvalPatches(h)).toHaveLength(0);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(0);
     await simJson(h.sim, 'DELETE', '/_sim/faults');
     const again = await cardAction(h.bot.url, adele, 'pim.approve', {
       requestId: row.id,
-      version: (await h.bot.store.getRequest(row.id))!.version,
+      version: (await h.bot.store.requests.get(row.id))!.version,
       decisionJustification: DECISION,
     });
     expect(again.body.statusCode).toBe(200);
@@ -205,8 +205,8 @@ describe('faults lose nothing', () => {
       await h.bot.delivery.drain();
     }
     expect(h.connector.calls.slice(before).map((c) => c.status)).toEqual([504, 504, 504, 200]);
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
-    expect(await h.bot.store.cardPosts(row.id)).toHaveLength(1);
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
+    expect(await h.bot.store.cardCopies.of(row.id)).toHaveLength(1);
     expect(shownCards(h)).toHaveLength(1);
   });
 });
@@ -235,10 +235,10 @@ describe('a slow PIM', () => {
     // Answered while PIM still holds the PATCH (state, not a stopwatch, says the answer came first).
     expect((await approvalPatches(h)).map((p) => p.status)).toEqual([0]);
     expect((await pimOutcome(h, pimId)).decisions).toEqual([]);
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('recording');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('recording');
 
     await h.connector.waitFor(() => h.connector.updates.some((u) => JSON.stringify(u.activity).includes('Adele Vance')), 20_000);
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
     expect((await approvalPatches(h)).map((p) => p.status)).toEqual([204]);
     expect(sent.count('PATCH', STEP_PATCH)).toBe(1);
     await h.bot.delivery.drain();
@@ -260,13 +260,16 @@ describe('a restart in the middle of recording a decision', () => {
     const { pimId, row } = await pendingRequest(h);
     // What a process that died after claiming leaves behind: a claim, and maybe a PATCH PIM applied.
     const longAgo = new Date(Date.now() - 10 * 60_000).toISOString();
-    await h.bot.store.updateRequestIfVersion(row.id, row.version, {
-      status: 'recording',
-      claimed_by: USER.adele,
-      claimed_at: longAgo,
-      claimed_result: 'Approve',
-      decision_justification: 'Verified with the CFO by phone',
-    });
+    await h.bot.store.requests.transition(
+      row,
+      { type: 'claim' },
+      {
+        claimed_by: USER.adele,
+        claimed_at: longAgo,
+        claimed_result: 'Approve',
+        decision_justification: 'Verified with the CFO by phone',
+      },
+    );
     if (pimWasPatched) {
       await simJson(h.sim, 'POST', '/_sim/decide', {
         requestId: pimId,
@@ -282,7 +285,7 @@ describe('a restart in the middle of recording a decision', () => {
     const { id, pimId } = await claimedRequest(true);
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
-    expect(await h.bot.store.getRequest(id)).toMatchObject({
+    expect(await h.bot.store.requests.get(id)).toMatchObject({
       status: 'approved',
       decided_by_id: USER.adele,
       decided_by_name: 'Adele Vance',
@@ -299,11 +302,11 @@ describe('a restart in the middle of recording a decision', () => {
   it('releases the claim when PIM never got the decision, so approvers can act again', async () => {
     const { id, pimId } = await claimedRequest(false);
     await h.bot.delivery.sweep();
-    const row = (await h.bot.store.getRequest(id))!;
+    const row = (await h.bot.store.requests.get(id))!;
     expect(row).toMatchObject({ status: 'pending', claimed_by: null, decision_justification: null });
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: id, version: row.version, decisionJustification: DECISION });
     expect(res.body.statusCode).toBe(200);
-    expect((await h.bot.store.getRequest(id))!.status).toBe('approved');
+    expect((await h.bot.store.requests.get(id))!.status).toBe('approved');
     expect((await approvalPatches(h)).map((p) => p.status)).toEqual([204]);
     await h.bot.delivery.drain();
     await expectApprovedOnceByAdele(h, pimId);
@@ -330,9 +333,9 @@ describe('a restart in the middle of recording a decision', () => {
     const before = toAdele().length;
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequest(id))!;
+    const row = (await h.bot.store.requests.get(id))!;
     expect(row).toMatchObject({ status: 'pending', claimed_by: null });
-    const copies = (await h.bot.store.cardPosts(id)).map((p) => p.activity_id);
+    const copies = (await h.bot.store.cardCopies.of(id)).map((p) => p.activity_id);
     expect(copies).toHaveLength(1);
     expect(shownCards(h).map((c) => c.id)).toEqual(copies);
     for (const activityId of copies) {
@@ -349,7 +352,7 @@ describe('a restart in the middle of recording a decision', () => {
 
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: id, version: row.version, decisionJustification: DECISION });
     expect(res.body.statusCode).toBe(200);
-    expect(await h.bot.store.getRequest(id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, last_release: null });
+    expect(await h.bot.store.requests.get(id)).toMatchObject({ status: 'approved', decided_by_id: USER.adele, last_release: null });
     expect(JSON.stringify(res.body.value)).not.toContain('was not recorded in PIM');
     await h.bot.delivery.drain();
     await expectApprovedOnceByAdele(h, pimId);
@@ -377,7 +380,7 @@ describe('a PATCH PIM applied whose answer was lost', () => {
     const res = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: DECISION });
     expect(res.body.statusCode).toBe(200);
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('Granted');
-    expect(await h.bot.store.getRequest(row.id)).toMatchObject({
+    expect(await h.bot.store.requests.get(row.id)).toMatchObject({
       status: 'approved',
       decided_by_id: USER.adele,
       decided_by_name: 'Adele Vance',

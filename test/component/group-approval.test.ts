@@ -25,7 +25,7 @@ describe('PIM for Groups requests approved from the card', () => {
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
-    const row = await h.bot.store.getRequestByPimId(created.body.id);
+    const row = await h.bot.store.requests.byPimId(created.body.id);
     expect(row).toMatchObject({ kind: 'group', role_definition_id: accessId, scope: GROUP.sqlAdmins });
     return { pimId: created.body.id as string, row: row! };
   }
@@ -67,7 +67,7 @@ describe('PIM for Groups requests approved from the card', () => {
       justification: 'Checked the incident with the DBA',
       reviewedBy: { id: USER.adele },
     });
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
     await h.bot.delivery.drain();
     expect(text(h.connector.updates.at(-1)!.activity)).not.toContain('Action.Execute');
   });
@@ -106,7 +106,7 @@ describe('PIM for Groups requests approved from the card', () => {
       decisionJustification: 'Looks fine to me honestly',
     });
     expect(text(res.body.value)).toContain('Only approvers of SQL Admins (member)');
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
   });
 
   it('shows who decided when the request was decided in the portal first (409)', async () => {
@@ -124,7 +124,7 @@ describe('PIM for Groups requests approved from the card', () => {
       decisionJustification: 'Approving from Teams now',
     });
     expect(text(res.body.value)).toContain('Megan Bowen already denied');
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({
       status: 'denied',
       decided_by_id: USER.megan,
       decision_justification: 'Denied in the portal',
@@ -150,7 +150,7 @@ describe('PIM for Groups requests approved from the card', () => {
     await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Approve', justification: 'ok in the portal' });
     const counts = await h.bot.reconciler.reconcileOnce();
     expect(counts).toMatchObject({ checked: 1, approved: 1 });
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('approved');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('approved');
   });
 });
 

@@ -57,7 +57,7 @@ describe('a post Teams accepted but answered too late is not sent again', () => 
     expect(cardPostsIn(h, CHANNEL_ID)).toHaveLength(1);
     const [first] = cardPostsIn(h, CHANNEL_ID);
     expect((await outboxRows('post')).map((r) => [r.status, r.result_activity_id])).toEqual([['sent', first!.activityId]]);
-    expect((await h.bot.store.cardPosts(row.id)).map((c) => c.activity_id)).toEqual([first!.activityId]);
+    expect((await h.bot.store.cardCopies.of(row.id)).map((c) => c.activity_id)).toEqual([first!.activityId]);
     const graphReads = (await simJson(h.sim, 'GET', '/_sim/calls')).body.value.filter(
       (c: { path: string }) => c.path.endsWith(`/channels/${encodeURIComponent(CHANNEL_ID)}/messages`) || c.path.includes('/channels/19:approvers-test'),
     );
@@ -113,7 +113,7 @@ describe('a post Teams accepted but answered too late is not sent again', () => 
       await h.bot.delivery.drain();
     }
     expect(cardPostsIn(h, CHANNEL_ID)).toHaveLength(1);
-    expect((await h.bot.store.cardPosts(row.id)).map((c) => c.activity_id)).toEqual([cardPostsIn(h, CHANNEL_ID)[0]!.activityId]);
+    expect((await h.bot.store.cardCopies.of(row.id)).map((c) => c.activity_id)).toEqual([cardPostsIn(h, CHANNEL_ID)[0]!.activityId]);
   });
 
   it('a post that never reached Teams is sent again after the conversation shows no copy', async () => {
@@ -124,6 +124,6 @@ describe('a post Teams accepted but answered too late is not sent again', () => 
     await afterBackoff();
     expect(cardPostsIn(h, CHANNEL_ID)).toHaveLength(1);
     expect(h.connector.visible(CHANNEL_ID)).toHaveLength(1);
-    expect((await h.bot.store.cardPosts(row.id)).map((c) => c.activity_id)).toEqual([cardPostsIn(h, CHANNEL_ID)[0]!.activityId]);
+    expect((await h.bot.store.cardCopies.of(row.id)).map((c) => c.activity_id)).toEqual([cardPostsIn(h, CHANNEL_ID)[0]!.activityId]);
   });
 });

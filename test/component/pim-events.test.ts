@@ -77,7 +77,7 @@ describe('events from the customer decision service and PIM post-approval calls'
     expect(res).toEqual({ status: 200, body: { status: 'escalated', eventId: expect.any(String), requestId: expect.any(String) } });
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(posts + 1);
-    const row = (await h.bot.store.getRequestByPimId(request.id))!;
+    const row = (await h.bot.store.requests.byPimId(request.id))!;
     return { request, row, post: h.connector.posts.at(-1)! };
   }
 
@@ -102,7 +102,7 @@ describe('events from the customer decision service and PIM post-approval calls'
     expect(concurrently.body.status).toBe('duplicate');
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(posts);
-    expect(await h.bot.store.inboundEvent(event.eventId)).toMatchObject({ type: 'escalation', source: 'hmac', result: 'escalated' });
+    expect(await h.bot.store.events.get(event.eventId)).toMatchObject({ type: 'escalation', source: 'hmac', result: 'escalated' });
   });
 
   it('posts no second card for a second escalation of the same PIM request', async () => {
@@ -151,16 +151,16 @@ describe('events from the customer decision service and PIM post-approval calls'
       ],
     ];
     it.each(cases)('%s', async (_name, make, code) => {
-      const events = await h.bot.store.countInboundEvents();
-      const evaluations = await h.bot.store.countEvaluations();
+      const events = await h.bot.store.events.count();
+      const evaluations = await h.bot.store.evaluations.count();
       const posts = h.connector.posts.length;
       const res = await send(h, escalation(), await make());
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe(code);
       expect(res.body.error.message.length).toBeGreaterThan(20);
       await h.bot.delivery.drain();
-      expect(await h.bot.store.countInboundEvents()).toBe(events);
-      expect(await h.bot.store.countEvaluations()).toBe(evaluations);
+      expect(await h.bot.store.events.count()).toBe(events);
+      expect(await h.bot.store.evaluations.count()).toBe(evaluations);
       expect(h.connector.posts.length).toBe(posts);
     });
 
@@ -176,7 +176,7 @@ describe('events from the customer decision service and PIM post-approval calls'
     const res = await send(h, event, { token });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('escalated');
-    expect((await h.bot.store.inboundEvent(event.eventId))!.source).toBe(`entra:${LOGIC_APP_ID}`);
+    expect((await h.bot.store.events.get(event.eventId))!.source).toBe(`entra:${LOGIC_APP_ID}`);
     await h.bot.delivery.drain();
   });
 
@@ -193,14 +193,14 @@ describe('events from the customer decision service and PIM post-approval calls'
     expect(res).toEqual({ status: 200, body: { status: 'applied', eventId: expect.any(String), requestId: row.id, requestStatus: 'denied' } });
     await h.bot.delivery.drain();
 
-    expect(await h.bot.store.getRequest(row.id)).toMatchObject({
+    expect(await h.bot.store.requests.get(row.id)).toMatchObject({
       status: 'denied',
       decided_by_id: USER.megan,
       decided_by_name: 'Megan Bowen',
       decision_justification: 'The change is not approved for today',
     });
     const copies = h.connector.updates.filter((u) => u.activityId === post.activityId);
-    expect(copies).toHaveLength((await h.bot.store.cardPosts(row.id)).length);
+    expect(copies).toHaveLength((await h.bot.store.cardCopies.of(row.id)).length);
     const updated = cardOf(copies.at(-1)!.activity);
     expect(updated).toContain('Megan Bowen');
     expect(updated).toContain('The change is not approved for today');
@@ -217,7 +217,7 @@ describe('events from the customer decision service and PIM post-approval calls'
     const res = await send(h, postApproval(request, 'activated', { decidedBy: { id: USER.adele, displayName: 'Adele Vance' } }));
     expect(res.body.requestStatus).toBe('approved');
     await h.bot.delivery.drain();
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('approved');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('approved');
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-events').map((p) => String(p.activity.text));
     expect(toRequester.at(-1)).toMatch(/User Administrator role is active now until 2026-03-02 10:00 UTC \(approved by Adele Vance\)/);
   });
@@ -230,7 +230,7 @@ describe('events from the customer decision service and PIM post-approval calls'
     const late = await send(h, postApproval(request, 'granted'));
     expect(late.body).toMatchObject({ status: 'already_closed', requestStatus: 'denied' });
     await h.bot.delivery.drain();
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('denied');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('denied');
     expect(h.connector.updates.length).toBe(updates);
   });
 
@@ -238,7 +238,7 @@ describe('events from the customer decision service and PIM post-approval calls'
     const event = postApproval(pimRequest(), 'granted');
     const res = await send(h, event);
     expect(res).toEqual({ status: 202, body: { status: 'recorded', eventId: event.eventId, message: expect.any(String) } });
-    expect(await h.bot.store.inboundEvent(event.eventId)).toMatchObject({
+    expect(await h.bot.store.events.get(event.eventId)).toMatchObject({
       type: 'postApproval',
       outcome: 'granted',
       result: 'recorded',
@@ -257,16 +257,16 @@ describe('events from the customer decision service and PIM post-approval calls'
       ['a body over 64 KiB', { body: escalation(pimRequest({ justification: 'x'.repeat(70_000) })) }, 413, 'body_too_large', ''],
     ];
     it.each(cases)('%s', async (_name, input, status, code, field) => {
-      const events = await h.bot.store.countInboundEvents();
-      const evaluations = await h.bot.store.countEvaluations();
+      const events = await h.bot.store.events.count();
+      const evaluations = await h.bot.store.evaluations.count();
       const posts = h.connector.posts.length;
       const res = await send(h, input.body, input);
       expect(res.status).toBe(status);
       expect(res.body.error.code).toBe(code);
       expect(res.body.error.field ?? '').toBe(field);
       await h.bot.delivery.drain();
-      expect(await h.bot.store.countInboundEvents()).toBe(events);
-      expect(await h.bot.store.countEvaluations()).toBe(evaluations);
+      expect(await h.bot.store.events.count()).toBe(events);
+      expect(await h.bot.store.evaluations.count()).toBe(evaluations);
       expect(h.connector.posts.length).toBe(posts);
     });
   });
@@ -282,7 +282,7 @@ describe('events from the customer decision service and PIM post-approval calls'
         body: { status: 'applied', eventId: `pim:entraRole:${request.id}:denied`, requestId: row.id, requestStatus: 'denied' },
       });
       await h.bot.delivery.drain();
-      expect((await h.bot.store.getRequest(row.id))!.status).toBe('denied');
+      expect((await h.bot.store.requests.get(row.id))!.status).toBe('denied');
       expect(cardOf(h.connector.updates.filter((u) => u.activityId === post.activityId).at(-1)!.activity)).not.toContain('Action.Execute');
       const retry = await send(h, { ...request, status: 'Denied' }, { token: await pimToken(), path: '/api/pim/post-approval' });
       expect(retry.body.status).toBe('duplicate');
@@ -293,7 +293,7 @@ describe('events from the customer decision service and PIM post-approval calls'
       const res = await send(h, { ...request, status: 'PendingApproval' }, { token: await pimToken(), path: '/api/pim/post-approval' });
       expect(res.status).toBe(202);
       expect(res.body.status).toBe('ignored');
-      expect((await h.bot.store.getRequest(row.id))!.status).toBe('pending');
+      expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
     });
 
     it('refuses a caller that is not PIM, even one allowed on /api/pim/events', async () => {
@@ -327,6 +327,6 @@ describe('the events endpoint with nothing configured', () => {
     expect(res.body.error.code).toBe('events_not_configured');
     expect(res.body.error.message).toMatch(/EVENTS_HMAC_SECRET/);
     expect(res.body.error.message).toMatch(/EVENTS_ALLOWED_APP_IDS/);
-    expect(await h.bot.store.countInboundEvents()).toBe(0);
+    expect(await h.bot.store.events.count()).toBe(0);
   });
 });

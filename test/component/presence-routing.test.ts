@@ -81,7 +81,7 @@ describe('presence-aware nudges and early escalation', () => {
     expect(second.text).not.toContain('On leave');
     expect(second.entities!.map((e: any) => e.mentioned.id)).toEqual([USER.megan]);
     // Megan stayed reachable: no early escalation.
-    expect((await h.bot.store.getRequest(row.id))!.escalated_at).toBeNull();
+    expect((await h.bot.store.requests.get(row.id))!.escalated_at).toBeNull();
   });
 
   it('escalates early when every approver is away or out of office, once, and keeps nudging without a second escalation', async () => {
@@ -114,8 +114,8 @@ describe('presence-aware nudges and early escalation', () => {
         ),
       ),
     ).toBe(true);
-    expect(await h.bot.store.getRequest(row.id)).toMatchObject({ escalated_early: 1, nudge_count: 1 });
-    expect((await h.bot.store.getRequest(row.id))!.escalated_at).not.toBeNull();
+    expect(await h.bot.store.requests.get(row.id)).toMatchObject({ escalated_early: 1, nudge_count: 1 });
+    expect((await h.bot.store.requests.get(row.id))!.escalated_at).not.toBeNull();
 
     // The ladder goes on nudging (the escalation stood for the first nudge), and never escalates again.
     await advance(30);
@@ -135,19 +135,19 @@ describe('presence-aware nudges and early escalation', () => {
     // 16 min: Adele and Megan are reachable (seeded); the nudge goes out and that is remembered.
     await advance(16);
     await runDue();
-    expect((await h.bot.store.getRequest(row.id))!.approvers_reachable_at).not.toBeNull();
+    expect((await h.bot.store.requests.get(row.id))!.approvers_reachable_at).not.toBeNull();
     presence(USER.adele, 'Away');
     presence(USER.megan, 'BeRightBack');
     // 45 min: the second nudge; nobody reachable, but only for 29 minutes since they were seen.
     await advance(29);
     await runDue();
     expect(replies()[1]!.text).toContain('Still waiting');
-    expect((await h.bot.store.getRequest(row.id))!.escalated_at).toBeNull();
+    expect((await h.bot.store.requests.get(row.id))!.escalated_at).toBeNull();
     // 46 min: 30 minutes since an approver was last reachable: a presence check between nudges escalates.
     await advance(1);
     await runDue();
     expect(replies()[2]!.text).toContain('Escalated early: no approver has been available for 30 min.');
-    expect((await h.bot.store.getRequest(row.id))!.escalated_early).toBe(1);
+    expect((await h.bot.store.requests.get(row.id))!.escalated_early).toBe(1);
   });
 
   it('holds an early escalation in quiet hours, as nudges are held', async () => {
@@ -160,7 +160,7 @@ describe('presence-aware nudges and early escalation', () => {
     await advance(16);
     await runDue();
     expect(replies()).toHaveLength(0);
-    expect((await h.bot.store.getRequest(row.id))!.escalated_at).toBeNull();
+    expect((await h.bot.store.requests.get(row.id))!.escalated_at).toBeNull();
     expect(await presenceCalls()).toHaveLength(1);
   });
 
@@ -194,7 +194,7 @@ describe('presence-aware nudges and early escalation', () => {
     await runDue();
     expect(replies()).toHaveLength(2);
     expect(replies()[1]!.text).toContain('<at>Adele Vance</at>, <at>Megan Bowen</at>');
-    expect((await h.bot.store.getRequest(row.id))!.escalated_at).toBeNull();
+    expect((await h.bot.store.requests.get(row.id))!.escalated_at).toBeNull();
   });
 
   it('reads no presence at all with PRESENCE_ROUTING=off', async () => {
@@ -206,7 +206,7 @@ describe('presence-aware nudges and early escalation', () => {
     await runDue();
     expect(off.replies()[0]!.text).toContain('<at>Adele Vance</at>, <at>Megan Bowen</at>');
     expect(await presenceCalls()).toHaveLength(0);
-    expect((await h.bot.store.getRequest(off.row.id))!.escalated_at).toBeNull();
+    expect((await h.bot.store.requests.get(off.row.id))!.escalated_at).toBeNull();
   });
 
   it('escalates early once with two replicas on one database', async () => {
@@ -224,9 +224,9 @@ describe('presence-aware nudges and early escalation', () => {
       // The claim on the request itself: of two runners racing on one request, one may escalate.
       const other = await request('Helpdesk Administrator');
       const at = now().toISOString();
-      const claims = await Promise.all([h.bot.store.claimEarlyEscalation(other.row.id, at), b.store.claimEarlyEscalation(other.row.id, at)]);
+      const claims = await Promise.all([h.bot.store.requests.claimEarlyEscalation(other.row.id, at), b.store.requests.claimEarlyEscalation(other.row.id, at)]);
       expect(claims.filter(Boolean)).toHaveLength(1);
-      expect((await b.store.getRequest(row.id))!.escalated_early).toBe(1);
+      expect((await b.store.requests.get(row.id))!.escalated_early).toBe(1);
     } finally {
       await b.close();
     }

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { PIM_MY_ROLES_URL } from '../../cards/approval-card';
-import { DECIDED_OUTSIDE_TEAMS, Reconciler } from '../../bot/reconciler';
+import { DECIDED_OUTSIDE_TEAMS, Reconciler } from '../../services/jobs/reconciler';
 import { createGraphClient } from '../../services/graph/graph-client';
 import { readRequestStatuses } from '../../services/graph/pim-requests';
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
@@ -34,7 +34,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     });
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
-    const row = await h.bot.store.getRequestByPimId(created.body.id);
+    const row = await h.bot.store.requests.byPimId(created.body.id);
     expect(row?.status).toBe('pending');
     return { pimId: created.body.id as string, row: row! };
   }
@@ -64,7 +64,7 @@ describe('the reconciler brings cards in line with PIM', () => {
 
     const counts = await reconcile();
     expect(counts).toMatchObject({ checked: 1, approved: 1, open: 0, unread: 0 });
-    const final = (await h.bot.store.getRequest(row.id))!;
+    const final = (await h.bot.store.requests.get(row.id))!;
     expect(final).toMatchObject({ status: 'approved', decided_by_name: DECIDED_OUTSIDE_TEAMS, decided_by_id: null, version: row.version + 1 });
     expect(final.decision_justification).toMatch(/outside Teams/);
 
@@ -106,7 +106,7 @@ describe('the reconciler brings cards in line with PIM', () => {
       const delegated = new GraphPimApprovals(graphClientWithToken(h.sim, () => delegatedGraphToken(h.sim, USER.megan), 'beta'));
       expect(await reconcilerWith(delegated).reconcileOnce()).toMatchObject({ approved: 1 });
       await h.bot.delivery.drain();
-      const final = (await h.bot.store.getRequest(row.id))!;
+      const final = (await h.bot.store.requests.get(row.id))!;
       expect(final).toMatchObject({
         status: 'approved',
         decided_by_id: USER.megan,
@@ -129,7 +129,7 @@ describe('the reconciler brings cards in line with PIM', () => {
       await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Deny', justification: 'No ticket' });
       const asApp = new GraphPimApprovals(createGraphClient(h.sim.url, botAppCredential(h.sim)));
       expect(await reconcilerWith(asApp).reconcileOnce()).toMatchObject({ denied: 1 });
-      expect(await h.bot.store.getRequest(row.id)).toMatchObject({ status: 'denied', decided_by_id: null, decided_by_name: DECIDED_OUTSIDE_TEAMS });
+      expect(await h.bot.store.requests.get(row.id)).toMatchObject({ status: 'denied', decided_by_id: null, decided_by_name: DECIDED_OUTSIDE_TEAMS });
     });
   });
 
@@ -138,8 +138,8 @@ describe('the reconciler brings cards in line with PIM', () => {
     const open = await pendingRequest(USER.lynne);
     await simJson(h.sim, 'POST', '/_sim/decide', { requestId: denied.pimId, approver: USER.adele, reviewResult: 'Deny', justification: 'No change ticket' });
     expect(await reconcile()).toMatchObject({ checked: 2, denied: 1, open: 1 });
-    expect((await h.bot.store.getRequest(denied.row.id))!.status).toBe('denied');
-    expect(await h.bot.store.getRequest(open.row.id)).toEqual(open.row);
+    expect((await h.bot.store.requests.get(denied.row.id))!.status).toBe('denied');
+    expect(await h.bot.store.requests.get(open.row.id)).toEqual(open.row);
     expect(h.connector.updates.map((u) => textOf(cardOf(u)))).toEqual([expect.stringContaining('Denied in PIM, outside Teams.')]);
   });
 
@@ -164,7 +164,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect((await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: 1500 })).status).toBe(200);
 
     expect(await reconcile()).toMatchObject({ checked: 1, expired: 1 });
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('expired');
     const card = cardOf(h.connector.updates.at(-1)!);
     expect(textOf(card)).toContain('PIM dropped this request after 24 hours without a decision.');
     expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Requester: ask again in PIM', url: PIM_MY_ROLES_URL }]);
@@ -182,7 +182,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     const { pimId, row } = await pendingRequest();
     h.sim.state.requests.delete(pimId);
     expect(await reconcile()).toMatchObject({ checked: 1, cancelled: 1 });
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'cancelled', decision_justification: 'PIM no longer has this request.' });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'cancelled', decision_justification: 'PIM no longer has this request.' });
     expect(textOf(cardOf(h.connector.updates.at(-1)!))).toContain('This request was cancelled.');
   });
 
@@ -197,7 +197,7 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect(await batchCalls()).toEqual([200, 200]);
     const items = ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[]).filter((c) => c.batchItemOf).map((c) => c.status);
     expect(items).toEqual([429, 200]);
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('approved');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('approved');
   });
 
   it('leaves every row untouched and logs counts when the whole batch fails', async () => {
@@ -218,7 +218,7 @@ describe('the reconciler brings cards in line with PIM', () => {
       log: pino({ level: 'info' }, sink),
     });
     expect(await reconciler.reconcileOnce()).toMatchObject({ checked: 1, unread: 1, approved: 0 });
-    expect(await h.bot.store.getRequest(row.id)).toEqual(row);
+    expect(await h.bot.store.requests.get(row.id)).toEqual(row);
     expect(h.connector.updates).toHaveLength(0);
     const warn = lines.find((l) => l.level === 40);
     expect(warn).toMatchObject({ counts: { checked: 1, unread: 1 }, unreadStatuses: { '500': 1 } });

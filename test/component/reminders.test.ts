@@ -49,7 +49,7 @@ describe('reminders for requests nobody decides', () => {
     });
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequestByPimId(created.body.id))!;
+    const row = (await h.bot.store.requests.byPimId(created.body.id))!;
     await h.bot.reminders.startPending();
     return { pimId: created.body.id as string, row, cardActivityId: h.connector.posts.find((p) => p.conversationId === CHANNEL_ID)!.activityId };
   }
@@ -86,7 +86,7 @@ describe('reminders for requests nobody decides', () => {
 
     const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
       requestId: row.id,
-      version: (await h.bot.store.getRequest(row.id))!.version,
+      version: (await h.bot.store.requests.get(row.id))!.version,
       decisionJustification: 'Verified with the CFO by phone',
     });
     expect(decided.body.statusCode).toBe(200);
@@ -115,14 +115,14 @@ describe('reminders for requests nobody decides', () => {
     expect(
       toRequester.filter((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t)),
     ).toHaveLength(1);
-    expect((await h.bot.store.getRequest(row.id))!.escalated_at).not.toBeNull();
+    expect((await h.bot.store.requests.get(row.id))!.escalated_at).not.toBeNull();
     // Sent through the outbox, keyed once per request: a retried escalation job queues nothing new.
     const queued = await h.bot.store.db.selectFrom('outbox').select('status').where('dedupe_key', '=', `notice:${row.id}:escalated`).execute();
     expect(queued).toEqual([{ status: 'sent' }]);
 
     await advance(6 * 60);
     await runDue();
-    expect((await h.bot.store.getRequest(row.id))!.status).toBe('expired');
+    expect((await h.bot.store.requests.get(row.id))!.status).toBe('expired');
     await h.bot.delivery.drain();
     // Every copy (the channel and the backup channel) now says EXPIRED without buttons.
     const finals = h.connector.updates.slice(-2);

@@ -83,8 +83,8 @@ describe('two replicas on one database', () => {
     const shown = shownCards(h);
     expect(shown).toHaveLength(ROLES);
     for (const pimId of pimIds) {
-      const row = (await b.store.getRequestByPimId(pimId))!;
-      expect(await b.store.cardPosts(row.id)).toHaveLength(1);
+      const row = (await b.store.requests.byPimId(pimId))!;
+      expect(await b.store.cardCopies.of(row.id)).toHaveLength(1);
       expect(shown.filter((c) => c.text.includes(row.id) && !isFinal(c))).toHaveLength(1);
     }
   });
@@ -92,7 +92,7 @@ describe('two replicas on one database', () => {
   it('records a decision clicked on both replicas at once in PIM once', async () => {
     const [pimId] = await requests(1);
     await drainBoth();
-    const row = (await h.bot.store.getRequestByPimId(pimId!))!;
+    const row = (await h.bot.store.requests.byPimId(pimId!))!;
     const approve = (url: string) =>
       cardAction(url, teamsUser(USER.adele), 'pim.approve', {
         requestId: row.id,
@@ -112,7 +112,7 @@ describe('two replicas on one database', () => {
     await Promise.all([h.bot.delivery.sweep(), b.delivery.sweep()]);
     await drainBoth();
     // One replica's card says who decided; the other card view says it was already decided.
-    const final = (await b.store.getRequest(row.id))!;
+    const final = (await b.store.requests.get(row.id))!;
     expect(final).toMatchObject({ status: 'approved', decided_by_id: USER.adele });
     // The audit trail the two replicas appended to is one intact chain with the decision in it once.
     const kinds: string[] = [];
@@ -131,7 +131,7 @@ describe('two replicas on one database', () => {
   it('runs a due nudge on one replica only when both pass at the same time', async () => {
     const [pimId] = await requests(1);
     await drainBoth();
-    const row = (await h.bot.store.getRequestByPimId(pimId!))!;
+    const row = (await h.bot.store.requests.byPimId(pimId!))!;
     const card = h.connector.posts.find((p) => p.conversationId === CHANNEL_ID)!;
     offsetMs += 16 * 60_000;
     const ran = await Promise.all([h.bot.scheduler.runDue(), b.scheduler.runDue()]);
@@ -139,6 +139,6 @@ describe('two replicas on one database', () => {
     await drainBoth();
     const replies = h.connector.posts.filter((p) => p.conversationId === `${CHANNEL_ID};messageid=${card.activityId}`);
     expect(replies).toHaveLength(1);
-    expect((await b.store.getRequest(row.id))!.nudge_count).toBe(1);
+    expect((await b.store.requests.get(row.id))!.nudge_count).toBe(1);
   });
 });

@@ -62,13 +62,16 @@ describe("the requester's history on the approval card", () => {
       (await simJson(h.sim, 'POST', '/_sim/decide', { approver: USER.megan, requestId: earlier.pim_request_id, reviewResult: 'Deny', justification: reason }))
         .status,
     ).toBe(200);
-    await h.bot.store.updateRequestIfVersion(earlier.id, earlier.version, {
-      status: 'denied',
-      decided_by_id: USER.megan,
-      decided_by_name: 'Megan Bowen',
-      decided_at: new Date().toISOString(),
-      decision_justification: reason,
-    });
+    await h.bot.store.requests.transition(
+      earlier,
+      { type: 'decidedElsewhere', result: 'denied' },
+      {
+        decided_by_id: USER.megan,
+        decided_by_name: 'Megan Bowen',
+        decided_at: new Date().toISOString(),
+        decision_justification: reason,
+      },
+    );
 
     const { row } = await pendingRequest(h, { ticketNumber: TICKET.openIncident });
     const runs = textRuns(await cardOf(row.id));

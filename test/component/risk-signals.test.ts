@@ -59,7 +59,7 @@ describe('identity risk in decisions and on the approval card', () => {
 
   async function cardFor(pimId: string) {
     await h.bot.delivery.drain();
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
     expect(row).toBeDefined();
     const post = h.connector.posts.filter((p) => JSON.stringify(p.activity).includes(row.id)).at(-1);
     expect(post).toBeDefined();
@@ -75,7 +75,7 @@ describe('identity risk in decisions and on the approval card', () => {
       ticketNumber: TICKET.openIncident,
     });
     expect(created.body.status).toBe('Denied');
-    const evaluation = (await h.bot.store.evaluationByPimId(created.body.id))!;
+    const evaluation = (await h.bot.store.evaluations.byPimId(created.body.id))!;
     expect(evaluation.outcome).toBe('Denied');
     expect(JSON.parse(evaluation.reasons).join(' ')).toMatch(/user risk high \(at risk\).*contact your security team/);
     await h.bot.delivery.drain();
@@ -114,7 +114,7 @@ describe('identity risk in decisions and on the approval card', () => {
     setRisk(USER.alex, { riskLevel: 'high', riskState: 'dismissed', riskDetail: 'adminDismissedAllRiskForUser', updatedHoursAgo: 5 });
     const { pimId, answer } = await evaluateAlex();
     expect(answer.evaluationOutcome).toBe('AutoApproved');
-    const checks = JSON.parse((await h.bot.store.evaluationByPimId(pimId))!.checks) as Array<{ name: string; result: string; detail: string }>;
+    const checks = JSON.parse((await h.bot.store.evaluations.byPimId(pimId))!.checks) as Array<{ name: string; result: string; detail: string }>;
     expect(checks.find((c) => c.name === 'identityRisk')).toMatchObject({
       result: 'pass',
       detail: 'No active user risk in ID Protection (earlier risk dismissed)',
@@ -140,7 +140,7 @@ describe('identity risk in decisions and on the approval card', () => {
     expect(answer.evaluationOutcome).toBe('Approved');
     expect(answer.reason).toContain('Identity risk could not be checked (ID Protection is unavailable), so an approver decides.');
     await h.bot.delivery.drain();
-    expect((await h.bot.store.evaluationByPimId(pimId))!.outcome).toBe('Approved');
+    expect((await h.bot.store.evaluations.byPimId(pimId))!.outcome).toBe('Approved');
   });
 
   it('never approves automatically when ID Protection does not answer within the budget', async () => {

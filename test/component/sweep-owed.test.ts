@@ -22,24 +22,24 @@ describe('sweeps that read what is owed', () => {
 
   async function orphanedCard() {
     // The outbox marks the post sent, then the process "stops" before the copy is recorded.
-    const spy = jest.spyOn(h.bot.store, 'addCardPost').mockRejectedValueOnce(new Error('killed between sent and recorded'));
+    const spy = jest.spyOn(h.bot.store.cardCopies, 'add').mockRejectedValueOnce(new Error('killed between sent and recorded'));
     const { row } = await pendingRequest(h);
     expect(spy).toHaveBeenCalledTimes(1);
     spy.mockRestore();
-    const after = (await h.bot.store.getRequest(row.id))!;
+    const after = (await h.bot.store.requests.get(row.id))!;
     expect(after.cards_posted_at).not.toBeNull();
-    expect(await h.bot.store.cardPosts(row.id)).toHaveLength(0);
+    expect(await h.bot.store.cardCopies.of(row.id)).toHaveLength(0);
     expect(channelPosts()).toHaveLength(1);
     return after;
   }
 
   async function expectOneCardThatFollowsDecisions(requestId: string) {
-    const posts = await h.bot.store.cardPosts(requestId);
+    const posts = await h.bot.store.cardCopies.of(requestId);
     expect(posts).toHaveLength(1);
     expect(channelPosts()).toHaveLength(1);
     expect(posts[0]!.conversation_id).toBe(CHANNEL_ID);
     expect(posts[0]!.activity_id).toBe(channelPosts()[0]!.activityId);
-    const row = (await h.bot.store.getRequest(requestId))!;
+    const row = (await h.bot.store.requests.get(requestId))!;
     const decided = await cardAction(h.bot.url, teamsUser(USER.adele), 'pim.approve', {
       requestId,
       version: row.version,
@@ -51,7 +51,7 @@ describe('sweeps that read what is owed', () => {
     expect(updates.length).toBeGreaterThanOrEqual(1);
     expect(updates.map((u) => u.activityId)).toEqual(updates.map(() => posts[0]!.activity_id));
     expect(channelPosts()).toHaveLength(1);
-    expect(await h.bot.store.requestsWithStaleCards()).toHaveLength(0);
+    expect(await h.bot.store.requests.withStaleCards()).toHaveLength(0);
   }
 
   it('a card sent but not recorded is recorded by the sweep (as at start-up), once, and later decisions update it', async () => {
@@ -60,7 +60,7 @@ describe('sweeps that read what is owed', () => {
     await h.bot.delivery.drain();
     await h.bot.delivery.sweep(); // a second sweep finds nothing owed
     await h.bot.delivery.drain();
-    expect(await h.bot.store.sentCardsWithoutCopies(null)).toHaveLength(0);
+    expect(await h.bot.store.cardCopies.sentWithoutCopies(null)).toHaveLength(0);
     await expectOneCardThatFollowsDecisions(row.id);
   });
 
@@ -91,7 +91,7 @@ describe('sweeps that read what is owed', () => {
       updated_at: now,
       ...extra,
     });
-    for (let i = 0; i < BURST; i++) await h.bot.store.saveConversationRef(`burst-user-${i}`, { conversation: { id: `a:burst-chat-${i}` }, serviceUrl });
+    for (let i = 0; i < BURST; i++) await h.bot.store.conversations.save(`burst-user-${i}`, { conversation: { id: `a:burst-chat-${i}` }, serviceUrl });
     const values = Array.from({ length: BURST }, (_, i) => closed(i));
     for (let i = 0; i < values.length; i += 50)
       await h.bot.store.db
@@ -99,7 +99,7 @@ describe('sweeps that read what is owed', () => {
         .values(values.slice(i, i + 50) as any)
         .execute();
     // Not owed: a request bound to no PIM copy, and a requester without a chat with the bot.
-    await h.bot.store.saveConversationRef('burst-user-unbound', { conversation: { id: 'a:burst-chat-unbound' }, serviceUrl });
+    await h.bot.store.conversations.save('burst-user-unbound', { conversation: { id: 'a:burst-chat-unbound' }, serviceUrl });
     await h.bot.store.db
       .insertInto('approval_requests')
       .values(closed(9001, { principal_id: 'burst-user-unbound', unbound_at: now }) as any)
@@ -118,7 +118,7 @@ describe('sweeps that read what is owed', () => {
     expect(new Set(queued.map((n) => n.dedupe_key)).size).toBe(BURST);
     expect(new Set(queued.map((n) => n.conversation_id))).toEqual(new Set(Array.from({ length: BURST }, (_, i) => `a:burst-chat-${i}`)));
     expect(queued.every((n) => n.dedupe_key.endsWith(':denied'))).toBe(true);
-    expect(await h.bot.store.requestsOwingNotice(new Date(0).toISOString(), null, 1000)).toHaveLength(0);
+    expect(await h.bot.store.requests.owingNotice(new Date(0).toISOString(), null, 1000)).toHaveLength(0);
 
     await h.bot.delivery.sweep();
     expect(await notices()).toHaveLength(BURST);
@@ -188,19 +188,19 @@ describe('a summary card sent but not recorded', () => {
           })
         ).row,
       );
-    const spy = jest.spyOn(h.bot.store, 'addCardPost').mockRejectedValue(new Error('killed between sent and recorded'));
+    const spy = jest.spyOn(h.bot.store.cardCopies, 'add').mockRejectedValue(new Error('killed between sent and recorded'));
     offsetMs += 61_000;
     await h.bot.delivery.drain();
     spy.mockRestore();
     const posts = h.connector.posts.filter((p) => p.conversationId === CHANNEL_ID);
     expect(posts).toHaveLength(3);
     const summary = posts[2]!;
-    for (const row of rows.slice(2)) expect(await h.bot.store.cardPosts(row.id)).toHaveLength(0);
+    for (const row of rows.slice(2)) expect(await h.bot.store.cardCopies.of(row.id)).toHaveLength(0);
     await h.bot.delivery.sweep();
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
     for (const row of rows.slice(2)) {
-      expect(await h.bot.store.cardPosts(row.id)).toEqual([
+      expect(await h.bot.store.cardCopies.of(row.id)).toEqual([
         expect.objectContaining({ activity_id: summary.activityId, summary: 1, conversation_id: CHANNEL_ID }),
       ]);
     }

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { Outbox, type OutboxDelivery, type OutboxMessage, type OutboxSender } from '../../services/outbox/outbox';
 import { TEAMS_LIMITS } from '../../services/outbox/pacer';
 import { SharedPace } from '../../services/outbox/shared-pace';
-import { busiest } from '../../services/outbox/test-support';
+import { busiest } from '../support/outbox-store';
 import { Store } from '../../services/store/store';
+import { renderSummary } from '../support/outbox-cards';
 import { startFakeConnector, type FakeConnector } from '../support/fake-connector';
 import { freshDatabase, type TestDatabase } from '../support/test-database';
 
@@ -76,6 +77,7 @@ describe('Teams rate limits across two replicas on one database', () => {
     const sender = connectorSender();
     const outbox = new Outbox({
       db: store.db,
+      renderSummary,
       sender: {
         send: (d) => {
           sentBy[name] = (sentBy[name] ?? 0) + 1;

@@ -289,7 +289,7 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
       decisionJustification: 'Verified with the requester by phone',
     });
     expect(approved.body.statusCode).toBe(200);
-    expect((await h.bot.store.getRequest(decided))!.status).toBe('approved');
+    expect((await h.bot.store.requests.get(decided))!.status).toBe('approved');
     const chat = await chatState(USER.megan);
 
     world = {
@@ -376,7 +376,7 @@ describe(`hostile input at scale (FUZZ_SEED=${SEED})`, () => {
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('PendingApproval');
     await h.bot.delivery.drain();
-    const row = await h.bot.store.getRequestByPimId(created.body.id);
+    const row = await h.bot.store.requests.byPimId(created.body.id);
     expect(row).toBeDefined();
     return row!.id;
   }

@@ -93,7 +93,7 @@ describe('approver proof: the token must belong to the Teams user who clicked', 
     expect(res.body.type).toBe('application/vnd.microsoft.card.adaptive');
     expect(JSON.stringify(res.body.value)).toContain('This sign-in belongs to another account');
 
-    const after = (await h.bot.store.getRequest(row.id))!;
+    const after = (await h.bot.store.requests.get(row.id))!;
     expect(after).toMatchObject({ status: 'pending', version: row.version, claimed_by: null, decided_by_id: null });
     expect(await auditCount()).toBe(before);
     await expectNothingSentToPim();
@@ -118,7 +118,7 @@ describe('approver proof: the token must belong to the Teams user who clicked', 
       reviewResult: 'Approve',
       reviewedBy: { id: USER.megan },
     });
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.megan, decided_by_name: 'Megan Bowen' });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.megan, decided_by_name: 'Megan Bowen' });
     const added = (await auditRows()).slice(before);
     expect(added.map((r) => [r.kind, r.actor])).toEqual([
       ['card.decision', USER.megan],
@@ -141,7 +141,7 @@ describe('approver proof: the token must belong to the Teams user who clicked', 
       { authentication: { token: sso } },
     );
     expect(JSON.stringify(res.body.value)).toContain('This sign-in belongs to another account');
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'pending', version: row.version });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'pending', version: row.version });
     expect(await auditCount()).toBe(before);
     await expectNothingSentToPim();
     expect(refusals()).toHaveLength(1);
@@ -167,7 +167,7 @@ describe('approver proof: the token must belong to the Teams user who clicked', 
       decisionJustification: 'Verified with the CFO by phone',
     });
     expect(JSON.stringify(res.body.value)).toContain("another organisation's account");
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'pending', version: row.version, claimed_by: null });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'pending', version: row.version, claimed_by: null });
     expect(await auditCount()).toBe(before);
     await expectNothingSentToPim();
     expect(refusals()).toHaveLength(1);
@@ -186,7 +186,7 @@ describe('approver proof: the token must belong to the Teams user who clicked', 
       decisionJustification: 'Verified with the CFO by phone',
     });
     expect(JSON.stringify(res.body.value)).toContain('Your sign-in could not be verified');
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'pending', version: row.version });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'pending', version: row.version });
     expect(await auditCount()).toBe(before);
     await expectNothingSentToPim();
     expect(refusals()).toEqual([expect.objectContaining({ check: 'signature', claimedOid: USER.megan })]);
@@ -205,7 +205,7 @@ describe('approver proof: the token must belong to the Teams user who clicked', 
       decisionJustification: 'Verified with the CFO by phone',
     });
     expect(JSON.stringify(ok.body.value)).toContain('Megan Bowen');
-    expect((await h.bot.store.getRequest(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.megan });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({ status: 'approved', decided_by_id: USER.megan });
   });
 
   it("refuses a chat activation submit whose sign-in is someone else's: nothing goes to PIM, the form stays", async () => {

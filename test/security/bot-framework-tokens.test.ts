@@ -114,7 +114,7 @@ describe('Bot Framework tokens on /api/messages (production configuration)', () 
       for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
       expect(stderr).not.toHaveBeenCalled();
       expect(h.connector.calls).toEqual([]);
-      expect(await h.bot.store.conversationRef(USER.megan)).toBeUndefined();
+      expect(await h.bot.store.conversations.get(USER.megan)).toBeUndefined();
       return body.error;
     } finally {
       for (const spy of consoleSpies) spy.mockRestore();

@@ -71,7 +71,7 @@ describe("PIM callouts bound to PIM's own request", () => {
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(before.posts);
-    const row = await h.bot.store.getRequestByPimId(body.id);
+    const row = await h.bot.store.requests.byPimId(body.id);
     expect(row?.unbound_at).toEqual(expect.any(String));
     expect(row?.cards_posted_at).toBeNull();
     const audit = await auditOf('callout.unbound', body.id);
@@ -99,13 +99,13 @@ describe("PIM callouts bound to PIM's own request", () => {
     const forged = await evaluate(callout({ id: pimId, justification: FORGED, ticketInfo: { ticketNumber: 'INC0099999', ticketSystem: 'ServiceNow' } }));
     // Answered from its own body: another evaluation, not the one PIM got.
     expect(forged.evaluationId).not.toBe(genuine.evaluation?.evaluationId ?? genuine.evaluationId);
-    const stored = await h.bot.store.evaluationsFor(`entraRole:${pimId}`);
+    const stored = await h.bot.store.evaluations.forKey(`entraRole:${pimId}`);
     expect(stored).toHaveLength(2);
     expect(stored.map((e) => e.evaluation_id)).toContain(forged.evaluationId);
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(posts);
     // The card approvers have shows PIM's justification only (posted before the forged body came).
-    const row = (await h.bot.store.getRequestByPimId(pimId))!;
+    const row = (await h.bot.store.requests.byPimId(pimId))!;
     expect(row.justification).toBe(GENUINE);
     const card = h.connector.posts[first]!;
     expect(cardText(card)).toContain(GENUINE);
@@ -133,7 +133,7 @@ describe("PIM callouts bound to PIM's own request", () => {
     const text = cardText(h.connector.posts.at(-1)!);
     expect(text).toContain(GENUINE);
     expect(text).not.toContain(FORGED);
-    const row = (await h.bot.store.getRequestByPimId(genuine.id))!;
+    const row = (await h.bot.store.requests.byPimId(genuine.id))!;
     expect(row).toMatchObject({ justification: GENUINE, evaluation_id: answer.evaluationId, unbound_at: null });
     expect(await auditOf('callout.conflict', genuine.id)).toHaveLength(1);
 
@@ -152,7 +152,7 @@ describe("PIM callouts bound to PIM's own request", () => {
     await evaluate(genuine);
     await h.bot.delivery.drain();
     expect(h.connector.posts.length).toBe(posts);
-    expect((await h.bot.store.getRequestByPimId(genuine.id))?.unbound_at).toBeNull();
+    expect((await h.bot.store.requests.byPimId(genuine.id))?.unbound_at).toBeNull();
     await simJson(h.sim, 'DELETE', '/_sim/faults');
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
@@ -171,7 +171,7 @@ describe("PIM callouts bound to PIM's own request", () => {
     await h.bot.reconciler.reconcileOnce();
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
-    expect((await h.bot.store.getRequestByPimId(body.id))?.status).toBe('cancelled');
+    expect((await h.bot.store.requests.byPimId(body.id))?.status).toBe('cancelled');
     expect(h.connector.posts.length + h.connector.updates.length).toBe(sends);
   });
 });

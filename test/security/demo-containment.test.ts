@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ActivityTypes, TestAdapter, TurnContext } from 'botbuilder';
 import pino from 'pino';
-import { isAllowedDemoHost, refuseDemoHost, refuseNonLoopbackServiceUrl } from '../../bot/demo-containment';
-import { createTeamsApp } from '../../bot/teams-app';
+import { isAllowedDemoHost, refuseDemoHost, refuseNonLoopbackServiceUrl } from '../../bot/http/demo-containment';
+import { createTeamsApp } from '../../bot/teams/teams-app';
 import { loadConfig } from '../../services/config/config';
 import { DEMO_TENANT_ID, USER } from '../../sim/seed';
 import { configProblems, DEMO_ENV as demo, PRODUCTION_ENV as production } from '../support/config-env';
@@ -201,7 +201,7 @@ describe('a demo bot', () => {
     it('stores nothing for a rebinding page that posts an activity', async () => {
       const calls = h.connector.calls.length;
       await raw('POST', '/api/messages', `attacker.example:${port}`, message(h.connector.serviceUrl, 'help', USER.adele));
-      expect(await h.bot.store.conversationRef(USER.adele)).toBeUndefined();
+      expect(await h.bot.store.conversations.get(USER.adele)).toBeUndefined();
       expect(h.connector.calls.length).toBe(calls);
     });
   });
@@ -239,7 +239,7 @@ describe('a demo bot', () => {
         error: { code: 'demo_service_url_not_allowed', field: 'serviceUrl', message: expect.stringMatching(/Nothing was stored or sent/) },
       });
       await h.bot.delivery.drain();
-      expect(await h.bot.store.conversationRef(USER.megan)).toBeUndefined();
+      expect(await h.bot.store.conversations.get(USER.megan)).toBeUndefined();
       expect(received).toEqual([]);
       expect(h.connector.calls.filter((c) => c.conversationId?.includes(teamsUser(USER.megan).teamsUserId))).toEqual([]);
     });
@@ -262,7 +262,7 @@ describe('a demo bot', () => {
     it('while the same message with the playground connector is taken (the conversation is stored)', async () => {
       const res = await raw('POST', '/api/messages', `127.0.0.1:${port}`, message(h.connector.serviceUrl, 'help'));
       expect(res.status).toBe(200);
-      expect(await h.bot.store.conversationRef(USER.megan)).toMatchObject({ serviceUrl: h.connector.serviceUrl });
+      expect(await h.bot.store.conversations.get(USER.megan)).toMatchObject({ serviceUrl: h.connector.serviceUrl });
     });
   });
 });
@@ -286,7 +286,7 @@ describe("the Teams app's own guard (whatever the HTTP layer)", () => {
     const app = createTeamsApp({
       adapter: {} as never,
       botAppId: '',
-      store: { saveConversationRef: async () => void calls.push('stored') } as never,
+      store: { conversations: { save: async () => void calls.push('stored') } } as never,
       actions: {
         handle: async () => {
           calls.push('action');

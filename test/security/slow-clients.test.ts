@@ -1,7 +1,7 @@
 /**
  * Slow and idle clients cannot hold the bot's sockets: headers that never finish, a body that stops after
  * one byte, a body trickled a byte at a time, and a thousand connections that say nothing are all closed
- * within the server's configured limits (bot/http-server.ts), and the bot keeps answering meanwhile.
+ * within the server's configured limits (bot/http/http-server.ts), and the bot keeps answering meanwhile.
  *
  * Timings are asserted against the limits themselves, with generous upper margins for a loaded 2-core CI
  * machine: a close must not come before its limit, and must come within seconds of it.
@@ -9,7 +9,7 @@
 import { connect, type Socket } from 'node:net';
 import { signEvent } from '../../services/events/event-signature';
 import { DEMO_PIM_CALLER_APP_ID } from '../../sim/seed';
-import { BODY_IDLE_TIMEOUT_MS, CONNECTIONS_CHECK_INTERVAL_MS, HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES, REQUEST_TIMEOUT_MS } from '../../bot/http-server';
+import { BODY_IDLE_TIMEOUT_MS, CONNECTIONS_CHECK_INTERVAL_MS, HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES, REQUEST_TIMEOUT_MS } from '../../bot/http/http-server';
 import { APP_ID_URI, startHarness, type Harness } from '../support/harness';
 
 /** How much later than its limit a close may come on a loaded CI machine (timers, GC, a busy event loop). */

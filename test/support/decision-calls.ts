@@ -94,7 +94,7 @@ export interface StoredEvaluation {
 
 /** The evaluation the bot stored under a request key (`entraRole:<PIM request id>`). */
 export async function storedEvaluation(h: Harness, requestKey: string): Promise<StoredEvaluation> {
-  const row = await h.bot.store.findEvaluation(requestKey);
+  const row = await h.bot.store.evaluations.find(requestKey);
   if (!row) throw new Error(`No evaluation stored for ${requestKey}`);
   return {
     outcome: row.outcome as Outcome,

@@ -1,12 +1,12 @@
 /** Helpers for the digest tests: the simulator, the bot's production Graph client, store rows. */
 import { randomUUID } from 'node:crypto';
 import type { Insertable } from 'kysely';
-import { createGraphClient } from '../graph/graph-client';
+import { createGraphClient } from '../../services/graph/graph-client';
 import type { SimHandle } from '../../sim/server';
 import { botAppCredential } from '../../sim/test-support';
-import type { Store } from '../store/store';
-import type { ApprovalRequestTable, EvaluationTable } from '../store/schema';
-import { GraphTenantReader, type TenantReaderOptions } from './tenant-reader';
+import type { Store } from '../../services/store/store';
+import type { ApprovalRequestTable, EvaluationTable } from '../../services/store/schema';
+import { GraphTenantReader, type TenantReaderOptions } from '../../services/digests/tenant-reader';
 
 /** The reader exactly as the bot builds it: client credentials against the simulator's Entra. */
 export function tenantReader(sim: SimHandle, opts?: TenantReaderOptions): GraphTenantReader {
@@ -84,6 +84,6 @@ export async function insertApproval(store: Store, r: ApprovalRowInput): Promise
     expires_at: new Date(Date.parse(created) + 24 * 3600 * 1000).toISOString(),
     updated_at: created,
   };
-  await store.insertEvaluation(evaluation, approval);
+  await store.evaluations.insert(evaluation, approval);
   return id;
 }

@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from '../store/store';
-import { freshDatabase, testPostgresUrl } from '../../test/support/test-database';
-import type { OutboxDelivery, OutboxSender } from './outbox';
+import { Store } from '../../services/store/store';
+import { freshDatabase, testPostgresUrl } from './test-database';
+import type { OutboxDelivery, OutboxSender } from '../../services/outbox/types';
 
 export const T0 = Date.parse('2026-03-02T08:00:00.000Z');
 

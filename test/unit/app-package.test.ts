@@ -11,7 +11,7 @@ import JSZip from 'jszip';
 import pino from 'pino';
 import { PNG } from 'pngjs';
 import { ChatCommands, type ChatCommandDeps } from '../../bot/chat/chat-commands';
-import { DIGEST_ACTIVITY_TYPE, digestNotice } from '../../bot/digests';
+import { DIGEST_ACTIVITY_TYPE, digestNotice } from '../../services/jobs/digests';
 import type { EligibleTarget } from '../../services/elevation/types';
 import { SIM_TEAMS_APP_ACTIVITY_TYPES } from '../../sim/graph-teamwork';
 import {
@@ -131,7 +131,7 @@ describe('the Teams app package', () => {
       const deps = {
         store: {
           chat: { requestsOf: async () => [], insertDraft: async () => undefined, savePending: async () => undefined },
-          pendingApprovals: async () => [],
+          requests: { waiting: async () => [] },
         },
         directory: { roleNames: async () => ['Global Administrator', 'Security Operator'] },
         signIn: { token: async () => 'sso-token' },

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parsePolicy, policySchema } from '../../services/decision/policy';
-import { integrationsSettingsSchema, parseIntegrationsSettings } from '../../services/integrations/config';
+import { integrationsSettingsSchema, parseIntegrationsSettings } from '../../services/integrations/settings';
 
 const DOC = readFileSync(path.join(__dirname, '../../docs/policy.md'), 'utf8');
 

@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { startBot } from '../../../bot/create-bot';
-import { newApprovalRequestRow, newEvaluationRow } from '../../../bot/approval-request-row';
-import type { RequestDisplay } from '../../../bot/approval-view';
+import { newApprovalRequestRow, newEvaluationRow } from '../../../services/approvals/approval-request-row';
+import type { RequestDisplay } from '../../../services/approvals/request-display';
 import { loadConfig } from '../../../services/config/config';
 import type { ActivationRequest } from '../../../services/decision/activation-request';
 import { USER } from '../../../sim/seed';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     async rows(a: { pimIds: string[] }): Promise<Array<RowRef | null>> {
       const out: Array<RowRef | null> = [];
       for (const pimId of a.pimIds) {
-        const r = await bot.store.getRequestByPimId(pimId);
+        const r = await bot.store.requests.byPimId(pimId);
         out.push(r ? { pimId, id: r.id, version: r.version, status: r.status } : null);
       }
       return out;

@@ -22,7 +22,7 @@ import { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter';
 import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
 import type restifyModule from 'restify';
 import type { Insertable } from 'kysely';
-import { newEvaluationRow } from '../../../bot/approval-request-row';
+import { newEvaluationRow } from '../../../services/approvals/approval-request-row';
 import type { ActivationRequest } from '../../../services/decision/activation-request';
 import type { EvaluationTable } from '../../../services/store/schema';
 import { Store } from '../../../services/store/store';

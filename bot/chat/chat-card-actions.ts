@@ -1,0 +1,319 @@
+import { TurnContext } from 'botbuilder';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ChatVerb, type ChatVerbName, renderNoticeCard, renderRoleChooser, withStatusNote } from '../../cards/chat';
+import { assertNever } from '../../services/approvals/request-lifecycle';
+import { emptyValues, pickTarget } from '../../services/chat/chat-drafts';
+import { findOwnDraft, type ActivationRefused, SubmitActivation } from '../../services/chat/submit-activation';
+import { checkDraft, classifyRefusal, type DraftValues } from '../../services/elevation/activation-problems';
+import { type ActivationPolicy, targetKey } from '../../services/elevation/types';
+import { errInfo } from '../../services/observability/err-info';
+import type { ChatDraftRow, ChatRequestRow } from '../../services/store/chat-store';
+import { cardAnswer, errorAnswer, type InvokeBody } from '../teams/invoke-answers';
+import { type ChatCommandDeps, type ChatReplies, plain } from './chat-replies';
+import { refusalText } from './chat-text';
+
+const cardInputs = z
+  .object({
+    draftId: z.string().uuid().optional(),
+    chatRequestId: z.string().uuid().optional(),
+    /** An approval request's id (the re-request offered when PIM dropped a request). */
+    requestId: z.string().uuid().optional(),
+    target: z.string().max(600).optional(),
+    durationMinutes: z.union([z.string().max(8), z.number()]).optional(),
+    ticketSystem: z.string().max(40).optional(),
+    ticketNumber: z.string().max(80).optional(),
+    justification: z.string().max(2000).optional(),
+  })
+  .passthrough();
+
+const invokeValue = z.object({ action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: cardInputs }) });
+
+const UNKNOWN_FORM = 'This form is not known to the bot any more. Type "activate <role>" to start again.';
+const NOT_YOUR_FORM = 'This form belongs to someone else. Type "activate <role>" in your own chat with the bot.';
+const SUBMITTING = { title: 'Submitting', text: 'This request is being sent to PIM already. Its status appears here in a moment.' };
+
+/**
+ * The chat cards' actions (the `chat.*` verbs): choose a role, submit or discard the form, cancel, ask
+ * again, remind the approvers. Every action is authorised against the stored draft or request, never
+ * against the card's data; the submission itself is the Teams-free `SubmitActivation` use case.
+ */
+export class ChatCardActions {
+  private readonly submission: SubmitActivation;
+
+  constructor(
+    private readonly deps: ChatCommandDeps,
+    private readonly replies: ChatReplies,
+  ) {
+    this.submission = new SubmitActivation({
+      chat: deps.store.chat,
+      evaluations: deps.store.evaluations,
+      approvals: deps.store.requests,
+      audit: deps.store.audit,
+      directory: deps.directory,
+      log: deps.log,
+      now: () => replies.now(),
+    });
+  }
+
+  /** A click on a chat card; `verb` is the one the card-action registry routed here. */
+  async onAction(ctx: TurnContext, verb: ChatVerbName): Promise<InvokeBody> {
+    const parsed = invokeValue.safeParse(ctx.activity.value);
+    if (!parsed.success)
+      return errorAnswer(
+        400,
+        `This card action is not one the bot understands (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}).`,
+      );
+    const { data } = parsed.data.action;
+    const userId = ctx.activity.from?.aadObjectId?.toLowerCase();
+    if (!userId) return errorAnswer(400, 'Teams sent no Entra object id for you, so I cannot act for you in PIM.');
+    const log = this.deps.log.child({ userId, verb, draftId: data.draftId, chatRequestId: data.chatRequestId });
+    try {
+      switch (verb) {
+        case ChatVerb.Choose:
+          return await this.choose(ctx, userId, data.draftId, data.target);
+        case ChatVerb.Submit:
+          return await this.submit(ctx, userId, data.draftId, valuesFrom(data), log);
+        case ChatVerb.Discard:
+          return await this.discard(userId, data.draftId);
+        case ChatVerb.CancelRequest:
+          return await this.cancelFromCard(ctx, userId, data.chatRequestId, log);
+        case ChatVerb.Again:
+          return await this.again(ctx, userId, data.chatRequestId);
+        case ChatVerb.Remind:
+          return await this.remindFromCard(userId, data.chatRequestId);
+        case ChatVerb.RequestAgain:
+          return await this.againFromApproval(ctx, userId, data.requestId);
+        default:
+          return assertNever(verb);
+      }
+    } catch (err) {
+      log.warn({ err: errInfo(err) }, 'chat card action failed');
+      return cardAnswer(renderNoticeCard({ title: 'That did not work', text: refusalText(classifyRefusal(err), 'PIM did not answer as expected') }));
+    }
+  }
+
+  private async ownDraft(userId: string, draftId: string | undefined): Promise<ChatDraftRow | InvokeBody> {
+    const own = await findOwnDraft(this.deps.store.chat, userId, draftId);
+    if (own.kind === 'unknownDraft') return errorAnswer(400, UNKNOWN_FORM);
+    if (own.kind === 'notYours') return errorAnswer(400, NOT_YOUR_FORM);
+    return own.draft;
+  }
+
+  private async choose(ctx: TurnContext, userId: string, draftId: string | undefined, key: string | undefined): Promise<InvokeBody> {
+    const draft = await this.ownDraft(userId, draftId);
+    if ('statusCode' in draft) return draft;
+    if (draft.status !== 'open')
+      return cardAnswer(renderNoticeCard({ title: 'Already done', text: 'This form was already used. Type "activate <role>" to start a new request.' }));
+    if (!key) return errorAnswer(400, 'Pick a role first.');
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const eligible = await this.deps.selfServiceFor(sso.token).eligible();
+    const target = eligible.find((t) => targetKey(t) === key);
+    if (!target)
+      return cardAnswer(
+        renderRoleChooser({
+          draftId: draft.id,
+          choices: eligible.map((t) => ({ key: targetKey(t), title: t.displayName })),
+          message: 'You are not eligible for that role (any more). Pick one of these.',
+        }),
+      );
+    const policy = await this.deps.directory.activationPolicy(target);
+    const values = checkDraft(emptyValues(), policy, target.displayName).values;
+    await this.deps.store.chat.updateDraft(draft.id, { target: JSON.stringify(pickTarget(target)), duration_minutes: values.durationMinutes });
+    return cardAnswer(await this.replies.form(draft.id, target, policy, values, [], true));
+  }
+
+  private async submit(ctx: TurnContext, userId: string, draftId: string | undefined, input: Partial<DraftValues>, log: Logger): Promise<InvokeBody> {
+    const ready = await this.submission.prepare(userId, draftId, input);
+    switch (ready.kind) {
+      case 'unknownDraft':
+        return errorAnswer(400, UNKNOWN_FORM);
+      case 'notYours':
+        return errorAnswer(400, NOT_YOUR_FORM);
+      case 'alreadySubmitted':
+        // A second tap, or Teams retrying the invoke: show what the first one did.
+        return cardAnswer(this.deps.status.card(ready.request));
+      case 'discarded':
+        return cardAnswer(renderNoticeCard({ title: 'Not submitted', text: 'You closed this form. Type "activate <role>" to start again.' }));
+      case 'inProgress':
+        return cardAnswer(renderNoticeCard(SUBMITTING));
+      case 'noTarget':
+        return errorAnswer(400, 'Pick a role first.');
+      case 'ready':
+        break;
+      default:
+        return assertNever(ready);
+    }
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const result = await this.submission.submit({
+      userId,
+      draft: ready.draft,
+      target: ready.target,
+      values: ready.values,
+      pim: this.deps.selfServiceFor(sso.token, ready.draft.claims),
+      statusMessage: {
+        conversationRef: JSON.stringify(TurnContext.getConversationReference(ctx.activity)),
+        replyToId: ctx.activity.replyToId ?? null,
+      },
+      log,
+    });
+    switch (result.kind) {
+      case 'submitted':
+        return cardAnswer(this.deps.status.card(result.request));
+      case 'notEligible':
+        return cardAnswer(
+          renderNoticeCard({
+            title: 'Not eligible',
+            text: `You are not eligible for ${result.target.displayName} any more, so nothing was sent to PIM. Ask your PIM administrator if you still need it.`,
+          }),
+        );
+      case 'needsChanges':
+        return cardAnswer(await this.replies.form(result.draft.id, result.target, result.policy, result.values, result.problems));
+      case 'inProgress':
+        return cardAnswer(renderNoticeCard(SUBMITTING));
+      case 'refused':
+        return this.refusalAnswer(ctx, result);
+      default:
+        return assertNever(result);
+    }
+  }
+
+  /** PIM said no (or Entra wants a stronger sign-in): the form again with what to do, or a notice. */
+  private async refusalAnswer(ctx: TurnContext, r: ActivationRefused): Promise<InvokeBody> {
+    const { draft, target, policy, refusal } = r;
+    const title = target.displayName;
+    const withPolicy = async (p: Partial<ActivationPolicy>, problems: string[], v = r.values) => {
+      const base = policy ?? (await this.deps.directory.activationPolicy(target));
+      return cardAnswer(await this.replies.form(draft.id, target, { ...base, ...p }, v, problems));
+    };
+    switch (refusal.kind) {
+      case 'policy': {
+        const retry = r.retry!;
+        return withPolicy(retry.policyPatch, retry.problems, retry.values);
+      }
+      case 'mfa':
+        await this.replies.askToSignInAgain(
+          ctx,
+          `PIM needs multi-factor authentication to activate ${title}. Sign in again and complete MFA, then press Submit request on the form.`,
+        );
+        return withPolicy({ mfaRequired: true }, [
+          `PIM needs multi-factor authentication for ${title}. Sign in again with the card below (complete the MFA prompt), then press Submit request.`,
+        ]);
+      case 'authContext': {
+        const context = policy?.authenticationContext;
+        await this.replies.askToSignInAgain(
+          ctx,
+          `PIM needs a stronger sign-in to activate ${title}${context ? ` (Conditional Access authentication context ${context})` : ''}. Sign in again, then press Submit request on the form.`,
+        );
+        return withPolicy({}, [
+          `PIM needs a stronger sign-in for ${title}${context ? ` (authentication context ${context})` : ''}. Sign in again with the card below, then press Submit request.`,
+        ]);
+      }
+      default:
+        return cardAnswer(renderNoticeCard({ title: 'Not submitted', text: refusalText(refusal, `PIM did not accept the request for ${title}`) }));
+    }
+  }
+
+  private async discard(userId: string, draftId: string | undefined): Promise<InvokeBody> {
+    const draft = await this.ownDraft(userId, draftId);
+    if ('statusCode' in draft) return draft;
+    await this.deps.store.chat.moveDraft(draft.id, 'open', 'discarded');
+    return cardAnswer(renderNoticeCard({ title: 'Not submitted', text: 'Nothing was sent to PIM. Type "activate <role>" when you need it.' }));
+  }
+
+  private async ownRequest(userId: string, id: string | undefined): Promise<ChatRequestRow | InvokeBody> {
+    const row = id ? await this.deps.store.chat.request(id) : undefined;
+    if (!row) return errorAnswer(400, 'This request is not known to the bot any more. Type "status" to see your requests.');
+    if (row.user_id !== userId) return errorAnswer(400, 'Only the person who made this request can act on it from here.');
+    return row;
+  }
+
+  private async cancelFromCard(ctx: TurnContext, userId: string, id: string | undefined, log: Logger): Promise<InvokeBody> {
+    const row = await this.ownRequest(userId, id);
+    if ('statusCode' in row) return row;
+    if (row.state !== 'pending') return cardAnswer(this.deps.status.card(row));
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const updated = await this.replies.cancelTracked(this.deps.selfServiceFor(sso.token), row, log);
+    if (typeof updated === 'string') return cardAnswer(renderNoticeCard({ title: 'Not cancelled', text: updated }));
+    await this.deps.store.chat.markRendered(updated.id, updated.version, ctx.activity.replyToId ?? updated.activity_id ?? '');
+    return cardAnswer(this.deps.status.card(updated));
+  }
+
+  private async again(ctx: TurnContext, userId: string, id: string | undefined): Promise<InvokeBody> {
+    const row = await this.ownRequest(userId, id);
+    if ('statusCode' in row) return row;
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const svc = this.deps.selfServiceFor(sso.token);
+    const target = (await svc.eligible()).find(
+      (t) =>
+        t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase(),
+    );
+    if (!target) {
+      await ctx.sendActivity(plain(`You are not eligible for ${row.role_title} any more. Ask your PIM administrator if you still need it.`));
+    } else {
+      await this.replies.offerActivation(
+        ctx,
+        svc,
+        userId,
+        target,
+        { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification },
+        row.time_zone ?? 'UTC',
+      );
+    }
+    return cardAnswer(this.deps.status.card(row));
+  }
+
+  private async remindFromCard(userId: string, id: string | undefined): Promise<InvokeBody> {
+    const row = await this.ownRequest(userId, id);
+    if ('statusCode' in row) return row;
+    const approval = row.approval_key ? await this.deps.store.requests.byPimId(row.approval_key) : undefined;
+    const said =
+      approval && this.deps.reminders ? await this.deps.reminders.remindNow(approval, userId) : 'This request has no approval card to remind anyone about.';
+    // The status card stays as it is, with what happened underneath.
+    return cardAnswer(withStatusNote(this.deps.status.card(row), said));
+  }
+
+  /** The one-tap re-request offered when PIM dropped (or a human denied) a request made outside this chat. */
+  private async againFromApproval(ctx: TurnContext, userId: string, requestId: string | undefined): Promise<InvokeBody> {
+    const row = requestId ? await this.deps.store.requests.get(requestId) : undefined;
+    if (!row) return errorAnswer(400, 'This request is not known to the bot any more. Type "activate <role>" to ask again.');
+    if (row.principal_id.toLowerCase() !== userId) return errorAnswer(400, 'Only the person who made this request can ask for it again.');
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const svc = this.deps.selfServiceFor(sso.token);
+    const target = (await svc.eligible()).find(
+      (t) =>
+        t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase(),
+    );
+    if (!target)
+      return cardAnswer(
+        renderNoticeCard({ title: 'Not eligible', text: 'You are not eligible for that role any more. Ask your PIM administrator if you still need it.' }),
+      );
+    await this.replies.offerActivation(
+      ctx,
+      svc,
+      userId,
+      target,
+      { durationMinutes: row.duration_minutes, ticketSystem: row.ticket_system, ticketNumber: row.ticket_number, justification: row.justification },
+      'UTC',
+    );
+    return cardAnswer(renderNoticeCard({ title: 'Asking again', text: 'I sent you a new request form below; check it and submit.' }));
+  }
+}
+
+/** The form's inputs as draft values; what the card left empty or sent malformed is not taken. */
+function valuesFrom(data: z.infer<typeof cardInputs>): Partial<DraftValues> {
+  const out: Partial<DraftValues> = {};
+  if (data.durationMinutes !== undefined && String(data.durationMinutes).trim() !== '') {
+    const n = Number(data.durationMinutes);
+    if (Number.isInteger(n) && n > 0) out.durationMinutes = n;
+  }
+  if (data.ticketSystem !== undefined) out.ticketSystem = data.ticketSystem.trim() || null;
+  if (data.ticketNumber !== undefined) out.ticketNumber = data.ticketNumber.trim() || null;
+  if (data.justification !== undefined) out.justification = data.justification.trim() || null;
+  return out;
+}

@@ -1,0 +1,26 @@
+import type { Db } from './database';
+
+/** Conversation references: how the bot reaches a user's personal chat (saved when they message it or install the app). */
+export class ConversationStore {
+  constructor(private readonly db: Db) {}
+
+  async save(aadObjectId: string, reference: unknown): Promise<void> {
+    const now = new Date().toISOString();
+    await this.db
+      .insertInto('conversation_refs')
+      .values({ aad_object_id: aadObjectId, reference: JSON.stringify(reference), updated_at: now })
+      .onConflict((oc) => oc.column('aad_object_id').doUpdateSet({ reference: JSON.stringify(reference), updated_at: now }))
+      .execute();
+  }
+
+  /** Forgets a chat Teams says is gone (the user removed the app, or the conversation no longer exists). */
+  async forget(aadObjectId: string, reference: unknown): Promise<void> {
+    // Only the reference that failed: a newer one (the user just opened the chat again) is kept.
+    await this.db.deleteFrom('conversation_refs').where('aad_object_id', '=', aadObjectId).where('reference', '=', JSON.stringify(reference)).execute();
+  }
+
+  async get(aadObjectId: string): Promise<unknown | undefined> {
+    const row = await this.db.selectFrom('conversation_refs').select('reference').where('aad_object_id', '=', aadObjectId).executeTakeFirst();
+    return row ? (JSON.parse(row.reference) as unknown) : undefined;
+  }
+}
