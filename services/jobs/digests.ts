@@ -168,8 +168,8 @@ export class DailyDigests {
       // throws, and the scheduler retries the job.
       const opened = await this.deps.personalChats.openChat(userId);
       if (opened.kind === 'chat') {
-        reference = opened.reference;
-        await this.deps.store.conversations.save(userId, reference);
+        // The user may have messaged the bot while Graph answered: their reference wins.
+        reference = await this.deps.store.conversations.saveIfAbsent(userId, opened.reference);
         log.info({ installedNow: opened.installedNow }, 'digest: opened a chat with the user through Graph');
       } else {
         // The tenant's app policy blocks the app for this user: a line in their activity feed instead.

@@ -13,6 +13,20 @@ export class ConversationStore {
       .execute();
   }
 
+  /**
+   * Saves a reference only if the user has none, and returns the one stored: a reference the bot built
+   * itself (a chat opened through Graph) never replaces one from the user's own message that arrived
+   * meanwhile, which names the user as Teams does.
+   */
+  async saveIfAbsent(aadObjectId: string, reference: unknown): Promise<unknown> {
+    await this.db
+      .insertInto('conversation_refs')
+      .values({ aad_object_id: aadObjectId, reference: JSON.stringify(reference), updated_at: new Date().toISOString() })
+      .onConflict((oc) => oc.column('aad_object_id').doNothing())
+      .execute();
+    return (await this.get(aadObjectId)) ?? reference;
+  }
+
   /** Forgets a chat Teams says is gone (the user removed the app, or the conversation no longer exists). */
   async forget(aadObjectId: string, reference: unknown): Promise<void> {
     // Only the reference that failed: a newer one (the user just opened the chat again) is kept.

@@ -379,6 +379,21 @@ describe('opening a store', () => {
   });
 });
 
+describe('conversation references', () => {
+  it("keep the user's own: one the bot built through Graph is saved only when there is none", async () => {
+    const store = await Store.open('sqlite::memory:');
+    const fromUser = { conversation: { id: 'a:1xyz' }, serviceUrl: 'https://smba.example/', user: { id: '29:1abc' } };
+    const fromGraph = { conversation: { id: '19:bot_user@unq.gbl.spaces' }, serviceUrl: 'https://smba.example/', user: { id: '' } };
+    expect(await store.conversations.saveIfAbsent('u1', fromGraph)).toEqual(fromGraph);
+    expect(await store.conversations.get('u1')).toEqual(fromGraph);
+    // The user's message replaces the built one; a later built one does not replace the user's.
+    await store.conversations.save('u1', fromUser);
+    expect(await store.conversations.saveIfAbsent('u1', fromGraph)).toEqual(fromUser);
+    expect(await store.conversations.get('u1')).toEqual(fromUser);
+    await store.close();
+  });
+});
+
 describe('the database handle', () => {
   it('stays out of bot/ and cards/: services with SQL of their own are built by Store methods', () => {
     const root = join(__dirname, '..', '..');
