@@ -151,9 +151,10 @@ export class Outbox {
    */
   async enqueue(message: OutboxMessage, now: Date = this.now()): Promise<EnqueueResult> {
     checkMessage(message);
-    const existing = await this.queue.byDedupeKey(message.dedupeKey);
-    if (existing) return resultOf(existing, false);
+    // A repeated key is found by the insert itself (ON CONFLICT DO NOTHING, then the existing row is read):
+    // looking it up first cost a statement on every new message.
     const added = await this.queue.add(message, await this.windows.place(message, now), now);
+    if (added.kind === 'existing') return resultOf(added.row, false);
     if (added.kind !== 'inserted') return resultOf(added.row, added.kind === 'superseded');
     const row = added.row;
     this.log.debug({ outboxId: row.id, conversationId: row.conversation_id, kind: row.kind, status: row.status }, 'outbox: enqueued');

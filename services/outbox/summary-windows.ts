@@ -6,6 +6,7 @@
  * the same minute.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { admit, type CollapseOptions, planSummaryPages, summaryDedupeKey } from './collapse';
 import { type OutboxQueue, type Placement, parseMeta } from './queue';
@@ -48,31 +49,20 @@ export class SummaryWindows {
 
   /** Latest window of a channel and how many of its cards went out one by one. */
   private async windowState(conversationId: string): Promise<{ latestStart: Date | null; individual: number }> {
-    const db = this.queue.db;
-    const latest = await db
-      .selectFrom('outbox')
-      .select((eb) => eb.fn.max('window_start').as('start'))
-      .where('conversation_id', '=', conversationId)
-      .executeTakeFirst();
-    const start = latest?.start ?? null;
-    if (!start) return { latestStart: null, individual: 0 };
-    // Counted up to the threshold, which is all admit() asks (below it or not): a burst's window holds one
-    // row per card, and counting them all made every enqueue in the burst slower than the one before.
+    // One statement: the channel's latest window, and its cards that went out one by one counted up to the
+    // threshold, which is all admit() asks (below it or not): a burst's window holds one row per card, and
+    // counting them all made every enqueue in the burst slower than the one before.
     const cap = Math.max(1, this.options?.threshold ?? 1);
-    const counted = await db
-      .selectFrom((qb) =>
-        qb
-          .selectFrom('outbox')
-          .select('id')
-          .where('conversation_id', '=', conversationId)
-          .where('window_start', '=', start)
-          .where('status', 'not in', ['held', 'summarized'])
-          .limit(cap)
-          .as('w'),
-      )
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return { latestStart: new Date(start), individual: Number(counted.n) };
+    const latest = sql`(SELECT max(l.window_start) FROM outbox l WHERE l.conversation_id = ${conversationId})`;
+    const { rows } = await sql<{ start: string | null; n: number | string }>`
+      SELECT ${latest} AS start,
+        (SELECT count(*) FROM (
+          SELECT 1 AS one FROM outbox w
+          WHERE w.conversation_id = ${conversationId} AND w.window_start = ${latest} AND w.status NOT IN ('held', 'summarized')
+          LIMIT ${cap}
+        ) c) AS n`.execute(this.queue.db);
+    const start = rows[0]?.start ?? null;
+    return start ? { latestStart: new Date(start), individual: Number(rows[0]!.n) } : { latestStart: null, individual: 0 };
   }
 
   /**
