@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { startBot } from '../../../bot/create-bot';
-import { newApprovalRequestRow, newEvaluationRow } from '../../../services/approvals/approval-request-row';
 import type { RequestDisplay } from '../../../services/approvals/request-display';
 import { loadConfig } from '../../../services/config/config';
 import type { ActivationRequest } from '../../../services/decision/activation-request';
 import { USER } from '../../../sim/seed';
 import { childArgs, serveParent, usage } from '../lib/children';
+import { requestByPimId, rowBuilders } from '../lib/product';
 import { sleep } from '../lib/stats';
 
 export interface BotArgs {
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     async rows(a: { pimIds: string[] }): Promise<Array<RowRef | null>> {
       const out: Array<RowRef | null> = [];
       for (const pimId of a.pimIds) {
-        const r = await bot.store.requests.byPimId(pimId);
+        const r = await requestByPimId(bot.store, pimId);
         out.push(r ? { pimId, id: r.id, version: r.version, status: r.status } : null);
       }
       return out;
@@ -107,6 +107,7 @@ async function main(): Promise<void> {
         escalationApproverIds: [],
         approvalRequired: true,
       });
+      const { newApprovalRequestRow, newEvaluationRow } = rowBuilders();
       const t = performance.now();
       const CHUNK = 400;
       await bot.store.db.transaction().execute(async (trx) => {
