@@ -30,3 +30,9 @@ export function loadPolicy(source: { file?: string; inline?: string }): Decision
   }
   return DEFAULT_POLICY;
 }
+
+/** The policy the bot runs with: the loaded one, whose human-only roles HUMAN_ONLY_ROLE_IDS adds to (it can never remove one). */
+export function loadEffectivePolicy(config: { policySource: { file?: string; inline?: string }; humanOnlyRoleIds: string[] }): DecisionPolicy {
+  const loaded = loadPolicy(config.policySource);
+  return { ...loaded, humanOnlyRoleIds: [...new Set([...loaded.humanOnlyRoleIds, ...config.humanOnlyRoleIds])] };
+}

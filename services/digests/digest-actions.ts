@@ -1,4 +1,17 @@
+import type { Logger } from 'pino';
 import { assertNever } from '../approvals/request-lifecycle';
+import type { AuditEntry } from '../audit/audit-trail';
+import { digestActionEntry } from '../audit/entries';
+import type { ChannelTarget } from '../config/config';
+import { type ActivationRefusal, classifyRefusal } from '../elevation/activation-problems';
+import type { SelfService } from '../elevation/self-service';
+import type { EligibleTarget } from '../elevation/types';
+import type { UserProfile } from '../graph/directory';
+import { errInfo } from '../observability/err-info';
+import type { RequestStore } from '../store/requests';
+import { type ChatNotifier, escapeXml } from '../teams/chat-notifier';
+import { AuditReviewError, type AuditReviews, type AuditVerdict } from './audit-reviews';
+import { EXTEND_WINDOW_DAYS } from './collect';
 import type { DigestKind } from './types';
 
 /**
@@ -30,4 +43,197 @@ export function digestRoute(action: DigestAction, kind: DigestKind): DigestRoute
 /** The Graph collection a self-extension is filed in, by which assignment ends. */
 export function selfExtendCollection(assignment: 'eligible' | 'active'): 'roleEligibilityScheduleRequests' | 'roleAssignmentScheduleRequests' {
   return assignment === 'eligible' ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests';
+}
+
+/** A digest entry's assignment, as the button names it (checked against PIM's list, never trusted). */
+export interface DigestEntryRef {
+  kind: 'entraRole' | 'group';
+  roleDefinitionId: string;
+  scope: string;
+  assignment: 'eligible' | 'active';
+}
+
+/** How long an extension asks for; administrators can shorten it when they approve. */
+const EXTEND_BY_DAYS = 90;
+
+/** What the administrators are asked in their channel; the renderer words it. */
+export type AdminAsk =
+  /** Extend an assignment PIM cannot self-extend (a group's, or an active one), which ends at `endsAt`. */
+  | { action: 'extend'; displayName: string; endsAt: string }
+  /** Remove an eligibility its holder no longer needs. */
+  | { action: 'release'; displayName: string; eligibleUntil: string | null };
+
+/** The card the admin channel gets for an ask (cards/digest's admin-ask card, injected by the composition root). */
+export interface DigestActionRenderers {
+  /** A rendered Adaptive Card's JSON (as services/jobs/ports.ts's CardJson; not imported: that module imports the digests). */
+  adminAskCard(data: { requester: string; ask: AdminAsk }): object;
+}
+
+/** Who was told of an ask: `posted` false when no admin channel is configured; `owners` the group owners mentioned. */
+export interface AdminsTold {
+  posted: boolean;
+  owners: string[];
+}
+
+export type ExtendOutcome =
+  /** PIM no longer lists this eligibility for the user. */
+  | { kind: 'notListed' }
+  | { kind: 'noExpiry'; displayName: string }
+  /** PIM accepts a self-extension only from `opensAt` (the last 14 days). */
+  | { kind: 'windowNotOpen'; displayName: string; opensAt: string }
+  /** PIM has no self-extension for this: the administrators (and a group's owners) were asked. */
+  | ({ kind: 'adminsAsked'; displayName: string } & AdminsTold)
+  | { kind: 'requested'; displayName: string; status: string }
+  | { kind: 'refused'; displayName: string; refusal: ActivationRefusal };
+
+export type ReleaseOutcome = { kind: 'notListed' } | ({ kind: 'adminsTold'; displayName: string } & AdminsTold);
+
+export type ReviewOutcome =
+  /** The digest only offers approvals the bot stored; any other id was not put on a card by the bot. */
+  | { kind: 'unknownApproval' }
+  /** The review is refused (the reviewer approved or asked for it, a note is missing, …): `message` says why. */
+  | { kind: 'notRecorded'; message: string }
+  | { kind: 'recorded'; verdict: AuditVerdict };
+
+export interface DigestActionPorts {
+  requests: Pick<RequestStore, 'get'>;
+  reviews: Pick<AuditReviews, 'record'>;
+  audit: { record(entry: AuditEntry): Promise<unknown> };
+  directory: { user(id: string): Promise<UserProfile>; groupOwners(groupId: string): Promise<string[]> };
+  notifier: Pick<ChatNotifier, 'postCard' | 'replyInThread'>;
+  renderers: DigestActionRenderers;
+  adminChannel: ChannelTarget | null;
+  log: Logger;
+  now?: () => Date;
+}
+
+/**
+ * What the digest cards' buttons do, Teams-free. Extend and "no longer needed" act on the clicker's own
+ * assignment as PIM lists it now (never on what the card says), read through the user's own PIM client (the
+ * adapter signs them in); spot-audit verdicts are checked against the stored approval (the approver and the
+ * requester cannot review it). The Teams adapter (bot/teams/digest-actions.ts) words each outcome.
+ */
+export class DigestActionFlow {
+  constructor(private readonly deps: DigestActionPorts) {}
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** Extend the user's assignment: a self-extension in PIM as the user, or an ask to the administrators. */
+  async extend(userId: string, d: DigestEntryRef, pim: Pick<SelfService, 'eligible' | 'extend'>): Promise<ExtendOutcome> {
+    const mine = await ownEntry(pim, d);
+    if (!mine) return { kind: 'notListed' };
+    if (!mine.eligibleUntil) return { kind: 'noExpiry', displayName: mine.displayName };
+    const opens = Date.parse(mine.eligibleUntil) - EXTEND_WINDOW_DAYS * 86_400_000;
+    if (opens > this.now().getTime()) return { kind: 'windowNotOpen', displayName: mine.displayName, opensAt: new Date(opens).toISOString() };
+    if (digestRoute('extend', d.kind) === 'askAdmins' || d.assignment === 'active') {
+      // PIM for Groups has no self-extension, and admin-made active assignments are extended by admins.
+      const told = await this.tellAdmins(userId, { action: 'extend', displayName: mine.displayName, endsAt: mine.eligibleUntil }, d);
+      await this.audited(digestActionEntry(userId, { action: 'extend', outcome: told.posted ? 'admins_asked' : 'not_delivered', target: d }, this.now()));
+      return { kind: 'adminsAsked', displayName: mine.displayName, ...told };
+    }
+    try {
+      const r = await pim.extend(mine, {
+        principalId: userId,
+        justification: 'Extension requested from the daily PIM digest in Teams',
+        extendByDays: EXTEND_BY_DAYS,
+        start: this.now(),
+      });
+      this.deps.log.info({ userId, pimRequestId: r.pimRequestId, status: r.status }, 'extension requested from the digest');
+      await this.audited(
+        digestActionEntry(userId, { action: 'extend', outcome: 'requested', target: d, pimRequestId: r.pimRequestId, status: r.status }, this.now()),
+      );
+      return { kind: 'requested', displayName: mine.displayName, status: r.status };
+    } catch (err) {
+      const refusal = classifyRefusal(err);
+      await this.audited(digestActionEntry(userId, { action: 'extend', outcome: 'refused', target: d, status: refusal.kind }, this.now()));
+      return { kind: 'refused', displayName: mine.displayName, refusal };
+    }
+  }
+
+  /** "No longer needed": PIM has no self-removal of an eligibility, so an administrator is told to remove it. */
+  async release(userId: string, d: DigestEntryRef, pim: Pick<SelfService, 'eligible'>): Promise<ReleaseOutcome> {
+    const mine = await ownEntry(pim, d);
+    if (!mine) return { kind: 'notListed' };
+    const told = await this.tellAdmins(userId, { action: 'release', displayName: mine.displayName, eligibleUntil: mine.eligibleUntil ?? null }, d);
+    await this.audited(digestActionEntry(userId, { action: 'release', outcome: told.posted ? 'admins_told' : 'not_delivered', target: d }, this.now()));
+    return { kind: 'adminsTold', displayName: mine.displayName, ...told };
+  }
+
+  /** A spot-audit verdict on a stored approval, by `userId`. */
+  async review(userId: string, requestId: string, verdict: AuditVerdict, note: string | null): Promise<ReviewOutcome> {
+    const approval = await this.deps.requests.get(requestId);
+    if (!approval) return { kind: 'unknownApproval' };
+    const name = await this.deps.directory
+      .user(userId)
+      .then((u) => u.displayName)
+      .catch(() => null);
+    try {
+      await this.deps.reviews.record(requestId, userId, verdict, note, approval, name);
+    } catch (err) {
+      if (err instanceof AuditReviewError) return { kind: 'notRecorded', message: err.message };
+      throw err;
+    }
+    await this.audited(
+      digestActionEntry(
+        userId,
+        { action: 'spot_audit', outcome: verdict, pimRequestId: approval.pim_request_id, requestId: approval.id, evaluationId: approval.evaluation_id, note },
+        this.now(),
+      ),
+    );
+    return { kind: 'recorded', verdict };
+  }
+
+  /**
+   * Posts the user's ask in the admin channel. For a group, whose owners manage its PIM assignments, the
+   * owners are @mentioned in the post's thread (names as XML-escaped mention text, never card markdown).
+   */
+  private async tellAdmins(userId: string, ask: AdminAsk, d: DigestEntryRef): Promise<AdminsTold> {
+    if (!this.deps.adminChannel) return { posted: false, owners: [] };
+    const who = await this.deps.directory
+      .user(userId)
+      .then((u) => `${u.displayName} (${u.userPrincipalName})`)
+      .catch(() => userId);
+    const posted = await this.deps.notifier.postCard(this.deps.adminChannel, this.deps.renderers.adminAskCard({ requester: who, ask }));
+    if (d.kind !== 'group') return { posted: true, owners: [] };
+    const ownerIds = await this.deps.directory.groupOwners(d.scope).catch((err: unknown) => {
+      this.deps.log.warn({ err: errInfo(err), groupId: d.scope }, 'group owners unavailable; only the admin channel was told');
+      return [] as string[];
+    });
+    const owners = (
+      await Promise.all(
+        ownerIds
+          .filter((id) => id !== userId.toLowerCase())
+          .slice(0, 10)
+          .map((id) =>
+            this.deps.directory
+              .user(id)
+              .then((u) => ({ id: u.id, name: u.displayName }))
+              .catch(() => null),
+          ),
+      )
+    ).filter((o): o is { id: string; name: string } => !!o);
+    if (owners.length) {
+      const tags = owners.map((o) => `<at>${escapeXml(o.name)}</at>`).join(', ');
+      await this.deps.notifier
+        .replyInThread(this.deps.adminChannel, posted, `${tags}: you own this group, so its PIM assignments are yours to manage.`, owners)
+        .catch((err: unknown) => this.deps.log.warn({ err: errInfo(err) }, 'mentioning the group owners failed'));
+    }
+    return { posted: true, owners: owners.map((o) => o.name) };
+  }
+
+  /** Digest buttons change no state of ours to share a transaction with: a standalone (retried) append; a failure is logged, the user's action stands. */
+  private async audited(entry: AuditEntry): Promise<void> {
+    await this.deps.audit
+      .record(entry)
+      .catch((err: unknown) => this.deps.log.error({ err: errInfo(err), kind: entry.kind }, 'audit: a digest action could not be recorded in the audit trail'));
+  }
+}
+
+/** The user's own eligibility a digest entry names, as PIM lists it now. */
+async function ownEntry(pim: Pick<SelfService, 'eligible'>, d: DigestEntryRef): Promise<EligibleTarget | undefined> {
+  return (await pim.eligible()).find(
+    (t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase(),
+  );
 }

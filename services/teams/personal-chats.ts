@@ -254,3 +254,20 @@ export class GraphPersonalChats {
 function odataString(v: string): string {
   return v.replace(/'/g, "''");
 }
+
+/** The personal chats with users the bot has none with yet (installing its Teams app through Graph); null when TEAMS_APP_* is not configured. */
+export function personalChatsFor(
+  config: { teamsApp: { manifestId: string; serviceUrl: string } | null; bot: { appId: string }; tenantId: string },
+  graph: Client,
+  log: Logger,
+): GraphPersonalChats | null {
+  return config.teamsApp
+    ? new GraphPersonalChats(graph, {
+        manifestId: config.teamsApp.manifestId,
+        botAppId: config.bot.appId,
+        tenantId: config.tenantId,
+        serviceUrl: config.teamsApp.serviceUrl,
+        log,
+      })
+    : null;
+}

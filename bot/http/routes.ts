@@ -1,0 +1,90 @@
+import type { AddressInfo } from 'node:net';
+import type { Application } from '@microsoft/teams-ai/lib/Application';
+import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
+import type { JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
+import { createPimTokenValidator } from '../../services/auth/pim-caller-token';
+import type { AppConfig } from '../../services/config/config';
+import type { DecisionPorts } from '../../services/decision/evaluate-activation';
+import type { DecisionPolicy } from '../../services/decision/policy';
+import type { CardDelivery } from '../../services/jobs/card-delivery';
+import type { PrometheusMetrics } from '../../services/observability/metrics';
+import type { Readiness } from '../../services/observability/readiness';
+import type { Store } from '../../services/store/store';
+import type { TeamsConnector } from '../teams/teams-connector';
+import { ChannelTokens } from './channel-token';
+import { refuseDemoHost, refuseNonLoopbackServiceUrl } from './demo-containment';
+import { BotHttpServer } from './http-server';
+import { registerMessagesRoute } from './messages-route';
+import { registerOperationsRoutes } from './operations-routes';
+import { registerEvaluateRoute } from './pim-evaluate';
+import { registerEventRoutes } from './pim-events';
+
+/**
+ * The HTTP server with every route registered (not listening yet): /healthz, /readyz and /metrics; PIM's
+ * callout (/api/pim/evaluate) and events, both authenticated with PIM's token (the tenant's signing keys);
+ * and /api/messages, the Bot Framework's activities for the teams-ai app.
+ */
+export function buildHttpServer(
+  config: AppConfig,
+  deps: {
+    store: Store;
+    delivery: CardDelivery;
+    readiness: Readiness;
+    metrics: PrometheusMetrics;
+    policy: DecisionPolicy;
+    decisionPorts: DecisionPorts;
+    tenantKeys: JWTVerifyGetKey;
+    /** The channel adapter activities go through, and where the channel's token signing keys are published. */
+    teams: Pick<TeamsConnector, 'adapter' | 'channelOpenIdMetadataUrl'>;
+    app: Application<TurnState>;
+    log: Logger;
+    now?: () => Date;
+  },
+): BotHttpServer {
+  const { store, delivery, metrics, log, now } = deps;
+  const validateToken = createPimTokenValidator({
+    issuers: config.pimEndpoint.issuers,
+    jwksUri: config.pimEndpoint.jwksUri,
+    audience: config.pimEndpoint.appIdUri,
+    allowedCallerAppIds: config.pimEndpoint.allowedCallerAppIds,
+    keys: deps.tenantKeys,
+  });
+  const server = new BotHttpServer(log);
+  // Demo: only requests addressed to a loopback name, on every route (a DNS-rebinding page's carry its own name).
+  if (config.mode === 'demo') server.refuseAll((req) => refuseDemoHost(req.headers.host));
+  registerOperationsRoutes(server, { readiness: deps.readiness, metrics, metricsAccess: config.metrics, log });
+  registerEvaluateRoute(server, {
+    store,
+    delivery,
+    validateToken,
+    policy: deps.policy,
+    ports: deps.decisionPorts,
+    budgetMs: config.pimEndpoint.budgetMs,
+    log,
+    now,
+    metrics,
+  });
+  registerEventRoutes(server, { config, store, delivery, validatePimToken: validateToken, log, now });
+  registerMessagesRoute(server, {
+    adapter: deps.teams.adapter,
+    app: deps.app,
+    // In demo the playground sends no token (and botbuilder's authentication is off).
+    channelTokens: config.bot.authenticateChannel
+      ? new ChannelTokens({ appId: config.bot.appId, openIdMetadataUrl: deps.teams.channelOpenIdMetadataUrl })
+      : null,
+    // Demo (no channel authentication): an activity whose serviceUrl is off loopback is refused before anything is stored or sent.
+    refuseActivity: config.mode === 'demo' ? refuseNonLoopbackServiceUrl : undefined,
+    log,
+  });
+  return server;
+}
+
+/** Listens on PORT and HOST (routes are mounted now) and says where; the URL to reach the bot at. */
+export async function startListening(server: BotHttpServer, config: Pick<AppConfig, 'port' | 'host' | 'mode'>, log: Logger): Promise<string> {
+  await server.listen(config.port, config.host);
+  const address = server.server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${address.port}`;
+  log.info({ url, mode: config.mode }, 'bot listening');
+  return url;
+}

@@ -1,0 +1,106 @@
+import type { Application } from '@microsoft/teams-ai/lib/Application';
+import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../../services/config/config';
+import { DigestActionFlow } from '../../services/digests/digest-actions';
+import type { GraphDirectory } from '../../services/graph/directory';
+import { adminChannelOf } from '../../services/jobs/build-jobs';
+import type { CardDelivery } from '../../services/jobs/card-delivery';
+import { ApprovalDecisions } from '../../services/jobs/decide';
+import type { ReminderLadder } from '../../services/jobs/reminders';
+import type { PrometheusMetrics } from '../../services/observability/metrics';
+import type { Store } from '../../services/store/store';
+import { ChatCommands } from '../chat/chat-commands';
+import { TokenServiceSignIn } from '../chat/chat-sign-in';
+import type { ChatStatusMessages } from '../chat/status-messages';
+import { ApprovalActions } from './approval-actions';
+import type { ApproverIdentity } from './approver-identity';
+import { approverSsoToken } from './approver-token';
+import { adminAskCard, DigestActions } from './digest-actions';
+import { createTeamsApp } from './teams-app';
+import type { TeamsConnector } from './teams-connector';
+
+/**
+ * The teams-ai Application and what answers in it: approval card clicks (decided in PIM as the approver),
+ * chat messages and chat card actions (the personal chat), and digest card actions, each acting as the
+ * person who clicked through `approver`.
+ */
+export function buildTeamsApp(
+  config: AppConfig,
+  deps: {
+    store: Store;
+    directory: GraphDirectory;
+    delivery: CardDelivery;
+    chatStatus: ChatStatusMessages;
+    reminders: ReminderLadder;
+    teams: TeamsConnector;
+    approver: ApproverIdentity;
+    metrics: PrometheusMetrics;
+    log: Logger;
+    now?: () => Date;
+  },
+): Application<TurnState> {
+  const { store, directory, delivery, log, now } = deps;
+  const { pimAs, sso: ssoOptions } = deps.approver;
+  const { notifier } = deps.teams;
+  const actions = new ApprovalActions({
+    decisions: new ApprovalDecisions({
+      requests: store.requests,
+      directory,
+      delivery,
+      pimAs: (sso, row) => pimAs.approvals(row, sso),
+      minJustification: config.minApproverJustification,
+      invokeBudgetMs: config.approvalInvokeBudgetMs,
+      now,
+    }),
+    ssoToken: (ctx) => approverSsoToken(ctx, ssoOptions),
+    log,
+    now,
+  });
+  const chatSignIn = new TokenServiceSignIn(ssoOptions, log);
+  const selfServiceFor = (sso: string, claims: string | null | undefined) => pimAs.selfService(sso, claims);
+  const chat = new ChatCommands({
+    store,
+    directory,
+    status: deps.chatStatus,
+    delivery,
+    signIn: chatSignIn,
+    reminders: deps.reminders,
+    // Loaded only when configured: teams-ai's package root loads its whole AI stack (planners, models,
+    // embeddings), +26 MB for a bot that otherwise uses only the Application and the adapter (lib/ imports).
+    naturalLanguage: config.naturalLanguage
+      ? (require('../chat/nl-planner') as typeof import('../chat/nl-planner')).createAzureOpenAiPlanner(config.naturalLanguage, {
+          logger: log,
+        })
+      : null,
+    selfServiceFor,
+    log,
+    now,
+  });
+  const digestActions = new DigestActions({
+    flow: new DigestActionFlow({
+      requests: store.requests,
+      reviews: store.auditReviews(now),
+      audit: store.audit,
+      directory,
+      notifier,
+      renderers: { adminAskCard },
+      adminChannel: adminChannelOf(config),
+      log,
+      now,
+    }),
+    signIn: chatSignIn,
+    selfServiceFor: (sso) => selfServiceFor(sso, null),
+  });
+  return createTeamsApp({
+    adapter: deps.teams.adapter,
+    botAppId: deps.teams.connectorAppId,
+    store,
+    actions,
+    chat,
+    digestActions,
+    log,
+    metrics: deps.metrics,
+    loopbackServiceUrlsOnly: config.mode === 'demo',
+  });
+}
