@@ -112,9 +112,18 @@ describe('approving in the playground web UI', () => {
     const decision = 'Called Lynne back on her desk phone; queue is real';
     // Typed, as a person does: the playground's card renderer keeps an input's value only from key
     // events it accepts one by one (a programmatic fill() leaves the card thinking the box is empty).
+    // The playground re-renders the channel's cards when another message arrives there (from 09:00 UTC the
+    // demo's admin digest is posted at start-up, on a busy machine while this types), which empties the box:
+    // type until it holds the whole text, then click.
     const box = card.getByPlaceholder('Why do you approve or deny?');
-    await box.click();
-    await page.keyboard.type(decision);
+    for (let attempt = 0; ; attempt++) {
+      await box.click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      await page.keyboard.type(decision);
+      if ((await box.inputValue()) === decision) break;
+      if (attempt === 4) throw new Error(`the justification box holds "${await box.inputValue()}" after 5 tries`);
+    }
     await card.getByRole('button', { name: 'Approve' }).click();
 
     const finalLine = card.getByText('Approved by Alex Wilber (alexw@contoso.example)');
