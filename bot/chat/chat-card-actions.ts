@@ -19,6 +19,8 @@ const cardInputs = z
     chatRequestId: z.string().uuid().optional(),
     /** An approval request's id (the re-request offered when PIM dropped a request). */
     requestId: z.string().uuid().optional(),
+    /** PIM's id of a request made outside this chat, picked on the cancel chooser. */
+    pimRequestId: z.string().max(200).optional(),
     target: z.string().max(600).optional(),
     durationMinutes: z.union([z.string().max(8), z.number()]).optional(),
     ticketSystem: z.string().max(40).optional(),
@@ -84,6 +86,8 @@ export class ChatCardActions {
           return await this.remindFromCard(userId, data.chatRequestId);
         case ChatVerb.RequestAgain:
           return await this.againFromApproval(ctx, userId, data.requestId);
+        case ChatVerb.CancelChoice:
+          return await this.cancelChoice(ctx, userId, data.chatRequestId, data.pimRequestId, log);
         default:
           return assertNever(verb);
       }
@@ -202,13 +206,12 @@ export class ChatCardActions {
           `PIM needs multi-factor authentication for ${title}. Sign in again with the card below (complete the MFA prompt), then press Submit request.`,
         ]);
       case 'authContext': {
-        const context = policy?.authenticationContext;
         await this.replies.askToSignInAgain(
           ctx,
-          `PIM needs a stronger sign-in to activate ${title}${context ? ` (Conditional Access authentication context ${context})` : ''}. Sign in again, then press Submit request on the form.`,
+          `PIM needs a stronger sign-in to activate ${title} (your organisation's Conditional Access asks for it). Sign in again, then press Submit request on the form.`,
         );
         return withPolicy({}, [
-          `PIM needs a stronger sign-in for ${title}${context ? ` (authentication context ${context})` : ''}. Sign in again with the card below, then press Submit request.`,
+          `PIM needs a stronger sign-in for ${title} than the one you used. Sign in again with the card below, then press Submit request.`,
         ]);
       }
       default:
@@ -240,6 +243,55 @@ export class ChatCardActions {
     if (typeof updated === 'string') return cardAnswer(renderNoticeCard({ title: 'Not cancelled', text: updated }));
     await this.deps.store.chat.markRendered(updated.id, updated.version, ctx.activity.replyToId ?? updated.activity_id ?? '');
     return cardAnswer(this.deps.status.card(updated));
+  }
+
+  /**
+   * A request picked on the cancel chooser. The card sends one id; the request is re-read (ours, or PIM's
+   * own list of the user's open requests) and cancelled only if it is the user's and still waiting. The
+   * chooser is replaced by what happened; the request's own status message is brought up to date.
+   */
+  private async cancelChoice(
+    ctx: TurnContext,
+    userId: string,
+    chatRequestId: string | undefined,
+    pimRequestId: string | undefined,
+    log: Logger,
+  ): Promise<InvokeBody> {
+    if (!chatRequestId && !pimRequestId) return errorAnswer(400, 'This button names no request. Type "cancel" to choose again.');
+    let row: ChatRequestRow | InvokeBody | undefined;
+    if (chatRequestId) row = await this.ownRequest(userId, chatRequestId);
+    else row = (await this.deps.store.chat.requestsOf(userId, 50)).find((r) => r.pim_request_id.toLowerCase() === pimRequestId!.toLowerCase());
+    if (row && 'statusCode' in row) return row;
+    if (row && row.state !== 'pending')
+      return cardAnswer(
+        renderNoticeCard({ title: 'Not waiting any more', text: `Your request for ${row.role_title} is no longer waiting, so there is nothing to cancel.` }),
+      );
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const svc = this.deps.selfServiceFor(sso.token);
+    if (row) {
+      const updated = await this.replies.cancelTracked(svc, row, log);
+      if (typeof updated === 'string') return cardAnswer(renderNoticeCard({ title: 'Not cancelled', text: updated }));
+      await this.deps.status.deliver(updated.id);
+      return cardAnswer(renderNoticeCard({ title: 'Cancelled', text: `Cancelled your request for ${row.role_title}. Approvers no longer see it as waiting.` }));
+    }
+    // PIM lists only the signed-in user's own requests, so a match here is theirs.
+    const open = (await svc.pendingRequests()).find((p) => p.pimRequestId.toLowerCase() === pimRequestId!.toLowerCase());
+    if (!open)
+      return cardAnswer(
+        renderNoticeCard({
+          title: 'Not waiting any more',
+          text: 'PIM no longer has this request waiting, so there is nothing to cancel. Type "status" to see your requests.',
+        }),
+      );
+    const title = /extend/i.test(open.action) ? `the extension of ${open.displayName}` : open.displayName;
+    try {
+      await svc.cancel(open, open.pimRequestId, open.action);
+    } catch (err) {
+      return cardAnswer(renderNoticeCard({ title: 'Not cancelled', text: refusalText(classifyRefusal(err), `PIM did not cancel the request for ${title}`) }));
+    }
+    log.info({ pimRequestId: open.pimRequestId }, 'request cancelled by the requester');
+    return cardAnswer(renderNoticeCard({ title: 'Cancelled', text: `Cancelled your request for ${title}.` }));
   }
 
   private async again(ctx: TurnContext, userId: string, id: string | undefined): Promise<InvokeBody> {

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { CardFactory, MessageFactory, type TurnContext } from 'botbuilder';
-import { formatTime, renderRoleChooser } from '../../cards/chat';
+import { type CancelChoice, formatTime, renderCancelChooser, renderHelpCard, renderRoleChooser } from '../../cards/chat';
 import { emptyValues, newDraft, sameTarget } from '../../services/chat/chat-drafts';
+import { ineligibleRoleNamed } from '../../services/chat/named-role';
 import { parseCommand, type RoleCandidate } from '../../services/chat/parse-command';
+import { pimStatusWords, scopeWords } from '../../services/chat/plain-words';
 import { EXTEND_WINDOW_DAYS } from '../../services/digests';
 import { type ActivationRefusal, classifyRefusal } from '../../services/elevation/activation-problems';
 import type { SelfService } from '../../services/elevation/self-service';
 import { type ActivationTarget, type EligibleTarget, targetKey } from '../../services/elevation/types';
 import { errInfo } from '../../services/observability/err-info';
 import type { ChatRequestRow } from '../../services/store/chat-store';
-import { type ChatCommandDeps, type ChatReplies, plain } from './chat-replies';
-import { eligibleList, helpText, refusalText, rolesText, statusText } from './chat-text';
+import { type ChatCommandDeps, type ChatReplies, markdown, plain } from './chat-replies';
+import { eligibleList, refusalText, rolesText, STATUS_RECENT_LIMIT, statusText } from './chat-text';
 
 /** How long an extension asks for; administrators can shorten it when they approve. */
 const EXTEND_BY_DAYS = 90;
@@ -44,7 +46,7 @@ export class ChatMessages {
       return;
     }
     if (parseCommand(text, [], this.now(), timeZone).kind === 'help') {
-      await ctx.sendActivity(plain(helpText()));
+      await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(renderHelpCard())));
       return;
     }
     const token = await this.deps.signIn.token(ctx);
@@ -154,19 +156,19 @@ export class ChatMessages {
           return;
         }
         case 'roles':
-          await ctx.sendActivity(plain(rolesText(eligible, await svc.active(), this.now(), timeZone)));
+          await ctx.sendActivity(markdown(rolesText(eligible, await svc.active(), this.now(), timeZone)));
           return;
         case 'status':
-          await ctx.sendActivity(plain(await this.statusFor(svc, userId, timeZone)));
+          await ctx.sendActivity(markdown(await this.statusFor(svc, userId, timeZone)));
           return;
         case 'cancel':
-          await this.cancelCommand(ctx, svc, userId, eligible, cmd.requestRef);
+          await this.cancelCommand(ctx, svc, userId, eligible, cmd.requestRef, timeZone);
           return;
         case 'extend':
           await this.extendCommand(ctx, svc, userId, eligible.find((t) => targetKey(t) === cmd.role.candidate.id)!, timeZone);
           return;
         case 'help':
-          await ctx.sendActivity(plain(helpText()));
+          await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(renderHelpCard())));
           return;
         case 'clarify':
           await ctx.sendActivity(plain(cmd.question));
@@ -181,23 +183,14 @@ export class ChatMessages {
     }
   }
 
-  /** A role the user named in full that exists in the tenant but is not one of theirs. */
+  /** A role the user named (in full or shortened) that exists in the tenant but is not one of theirs. */
   private async namedIneligibleRole(text: string, eligible: EligibleTarget[]): Promise<string | null> {
-    const words = ` ${text.toLowerCase().replace(/[^a-z0-9]+/g, ' ')} `;
-    const mine = new Set(eligible.map((t) => t.displayName.toLowerCase()));
     const names = await this.deps.directory.roleNames().catch(() => [] as string[]);
-    const hits = names.filter(
-      (n) =>
-        !mine.has(n.toLowerCase()) &&
-        words.includes(
-          ` ${n
-            .toLowerCase()
-            .replace(/[^a-z0-9]+/g, ' ')
-            .trim()} `,
-        ),
+    return ineligibleRoleNamed(
+      text,
+      eligible.map((t) => t.displayName),
+      names,
     );
-    // The longest name wins: "Exchange Recipient Administrator" over "Exchange Administrator" would not both match, but be safe.
-    return hits.sort((a, b) => b.length - a.length)[0] ?? null;
   }
 
   private async sendChooser(ctx: TurnContext, userId: string, eligible: EligibleTarget[], timeZone: string): Promise<void> {
@@ -223,7 +216,11 @@ export class ChatMessages {
   }
 
   private async statusFor(svc: SelfService, userId: string, timeZone: string): Promise<string> {
-    const [mine, pimOpen, waiting] = await Promise.all([this.deps.store.chat.requestsOf(userId, 10), svc.pendingRequests(), this.waitingFor(userId)]);
+    const [mine, pimOpen, waiting] = await Promise.all([
+      this.deps.store.chat.requestsOf(userId, STATUS_RECENT_LIMIT),
+      svc.pendingRequests(),
+      this.waitingFor(userId),
+    ]);
     return statusText({ mine, pimOpen, waiting, timeZone, now: this.now() });
   }
 
@@ -245,7 +242,19 @@ export class ChatMessages {
     return out;
   }
 
-  private async cancelCommand(ctx: TurnContext, svc: SelfService, userId: string, eligible: EligibleTarget[], ref: string | null): Promise<void> {
+  /**
+   * "cancel" with a role or request id that points at one request cancels it at once (the user said which).
+   * A bare "cancel", or one that fits several requests, asks first: a card with one button per request
+   * (`chat.cancelChoice`), so the bot never guesses which request to withdraw.
+   */
+  private async cancelCommand(
+    ctx: TurnContext,
+    svc: SelfService,
+    userId: string,
+    eligible: EligibleTarget[],
+    ref: string | null,
+    timeZone: string,
+  ): Promise<void> {
     const log = this.deps.log.child({ userId, command: 'cancel' });
     const tracked = (await this.deps.store.chat.requestsOf(userId, 50)).filter((r) => r.state === 'pending');
     const open = await svc.pendingRequests();
@@ -275,10 +284,25 @@ export class ChatMessages {
       );
       return;
     }
-    if (chosen.length > 1) {
-      await ctx.sendActivity(
-        plain(`You have ${chosen.length} pending requests: ${chosen.map((c) => c.title).join(', ')}. Say which one, for example "cancel ${chosen[0]!.title}".`),
+    if (chosen.length > 1 || !ref) {
+      const choices: CancelChoice[] = chosen.map((c) =>
+        c.tracked
+          ? {
+              roleTitle: c.tracked.role_title,
+              scopeText: scopeWords(c.tracked.kind, c.tracked.scope),
+              statusText: 'waiting for approval',
+              requestedAt: c.tracked.created_at,
+              chatRequestId: c.tracked.id,
+            }
+          : {
+              roleTitle: c.title.charAt(0).toUpperCase() + c.title.slice(1),
+              scopeText: scopeWords(c.pim!.kind, c.pim!.scope),
+              statusText: pimStatusWords(c.pim!.status),
+              requestedAt: c.pim!.createdDateTime,
+              pimRequestId: c.pim!.pimRequestId,
+            },
       );
+      await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(renderCancelChooser({ choices, timeZone }))));
       return;
     }
     const c = chosen[0]!;
@@ -336,7 +360,7 @@ export class ChatMessages {
       });
       await ctx.sendActivity(
         plain(
-          `Asked PIM to extend your eligibility for ${target.displayName} (it ends ${formatTime(target.eligibleUntil, timeZone)}). PIM sends extension requests to your administrators; status: ${r.status}.`,
+          `Asked PIM to extend your eligibility for ${target.displayName} (it ends ${formatTime(target.eligibleUntil, timeZone)}). PIM sends extension requests to your administrators; it is ${pimStatusWords(r.status)}.`,
         ),
       );
     } catch (err) {

@@ -5,6 +5,7 @@ import { formatTime, renderActivationForm } from '../../cards/chat';
 import type { NaturalLanguage } from '../../services/chat/natural-language';
 import { cancelChatRequest } from '../../services/chat/cancel-request';
 import { offerActivation } from '../../services/chat/offer-activation';
+import { pimStatusWords } from '../../services/chat/plain-words';
 import { approverNames } from '../../services/chat/submit-activation';
 import type { DraftValues } from '../../services/elevation/activation-problems';
 import type { SelfService } from '../../services/elevation/self-service';
@@ -43,6 +44,11 @@ export function plain(text: string) {
   return { type: ActivityTypes.Message, text, textFormat: 'plain' as const };
 }
 
+/** Teams markdown, for lists and headings: every directory name in `text` must have gone through `md()` (chat-text.ts). */
+export function markdown(text: string) {
+  return { type: ActivityTypes.Message, text, textFormat: 'markdown' as const };
+}
+
 /** The replies both the messages and the card actions send: the activation form, and the sign-in card after a refused token. */
 export class ChatReplies {
   constructor(private readonly deps: ChatCommandDeps) {}
@@ -70,7 +76,7 @@ export class ChatReplies {
       case 'alreadyPending':
         await ctx.sendActivity(
           plain(
-            `You already have a request for ${target.displayName} waiting in PIM (${offer.status}). Type "status" to follow it or "cancel ${target.displayName}" to withdraw it.`,
+            `You already have a request for ${target.displayName} in PIM (${pimStatusWords(offer.status)}). Type "status" to follow it or "cancel ${target.displayName}" to withdraw it.`,
           ),
         );
         return;

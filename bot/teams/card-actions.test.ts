@@ -3,7 +3,15 @@ import path from 'node:path';
 import type { TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { ApprovalVerb, renderApprovalCard } from '../../cards/approval-card';
-import { ChatVerb, renderActivationForm, renderReRequestNotice, renderRequestStatus, renderRoleChooser, type RequestState } from '../../cards/chat';
+import {
+  ChatVerb,
+  renderActivationForm,
+  renderCancelChooser,
+  renderReRequestNotice,
+  renderRequestStatus,
+  renderRoleChooser,
+  type RequestState,
+} from '../../cards/chat';
 import { AuditVerb, DigestVerb, renderAdminDigestCards, renderUserDigestCard } from '../../cards/digest';
 import { renderSummaryCard } from '../../cards/summary/summary-card';
 import type { CardActionHandler } from '../../services/observability/metrics';
@@ -318,6 +326,13 @@ function renderedCards(): Array<[string, unknown]> {
     ['approval card', approval],
     ['summary card', summary],
     ['role chooser', chooser],
+    [
+      'cancel chooser',
+      renderCancelChooser({
+        choices: [{ roleTitle: 'Security Operator', scopeText: null, statusText: 'waiting for approval', requestedAt: NOW.toISOString(), chatRequestId: 'c1' }],
+        timeZone: 'UTC',
+      }),
+    ],
     ['activation form', form],
     ...statuses,
     ['re-request notice', notice],

@@ -48,6 +48,7 @@ export function cardActionRegistry(h: CardActionHandlers): CardActionRegistry {
     [ChatVerb.Again]: chat,
     [ChatVerb.Remind]: chat,
     [ChatVerb.RequestAgain]: chat,
+    [ChatVerb.CancelChoice]: chat,
     [DigestVerb.Extend]: digest,
     [DigestVerb.Release]: digest,
     [AuditVerb.LooksRight]: digest,

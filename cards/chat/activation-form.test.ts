@@ -77,11 +77,12 @@ describe('activation form', () => {
       expect(textRuns(renderActivationForm(form()))).toContain('Entra role · up to 4 hours · needs approval by Megan Bowen, Patti Fernandez · needs MFA');
     });
 
-    test('says when no approval is needed and names an authentication context', () => {
+    test('says when no approval is needed and that a stronger sign-in is needed, without the authentication context id', () => {
       const card = renderActivationForm(
         form({}, { approvalRequired: false, approverNames: [], mfaRequired: false, authenticationContext: 'c1', maximumMinutes: 90 }),
       );
-      expect(textRuns(card)).toContain('Entra role · up to 1 hour 30 minutes · activates without approval · needs authentication context c1');
+      expect(textRuns(card)).toContain('Entra role · up to 1 hour 30 minutes · activates without approval · needs a stronger sign-in');
+      expect(JSON.stringify(card)).not.toContain('authentication context c1');
     });
 
     test('shortens a long approver list', () => {

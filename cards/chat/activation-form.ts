@@ -88,8 +88,8 @@ function factsLine(d: ActivationFormData): string {
     facts.push('activates without approval');
   }
   if (policy.mfaRequired) facts.push('needs MFA');
-  const context = clip(policy.authenticationContext, MAX.context);
-  if (context) facts.push(`needs authentication context ${context}`);
+  // The context's id ("c1") means nothing to the user; what they meet is a second, stronger sign-in.
+  if (clip(policy.authenticationContext, MAX.context)) facts.push('needs a stronger sign-in');
   return facts.join(' · ');
 }
 

@@ -17,6 +17,8 @@ export const ChatVerb = {
   Remind: 'chat.remind',
   /** Request again a role whose request expired or was denied, from a notice about an approval request (data: requestId). */
   RequestAgain: 'chat.requestAgain',
+  /** Cancel the request picked on the "which request?" card that a bare "cancel" answers with (data: chatRequestId or pimRequestId). */
+  CancelChoice: 'chat.cancelChoice',
 } as const;
 export type ChatVerbName = (typeof ChatVerb)[keyof typeof ChatVerb];
 

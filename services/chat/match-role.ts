@@ -192,3 +192,8 @@ export function matchRole(tokens: Token[], eligible: RoleCandidate[]): RoleLooku
   if (whole.kind !== 'none') return whole;
   return pick(partialMatches(tokens, eligible), true);
 }
+
+/** A whole-name match only (typos and abbreviations allowed): no guessing from a part of a name. */
+export function matchWholeName(tokens: Token[], candidates: RoleCandidate[]): RoleLookup {
+  return pick(wholeNameMatches(tokens, candidates), false);
+}

@@ -386,7 +386,7 @@ export class ReminderLadder {
     const plan = await this.plan(row, now);
     await this.nudge(
       row,
-      `${parseDisplay(row).requester.displayName} is still waiting and asked me to remind you (${ageText(row, now)}).`,
+      `${parseDisplay(row).requester.displayName} is still waiting and asked me to remind you (requested ${agoText(row, now)}).`,
       `remind:${row.id}:${now.toISOString()}`,
       undefined,
       plan,
@@ -403,6 +403,12 @@ export class ReminderLadder {
 
 function ageText(row: ApprovalRequestRow, now: Date): string {
   return durationText(now.getTime() - Date.parse(row.created_at));
+}
+
+/** "just now" under a minute (a reminder asked for at once must not read "0 min"), else "12 min ago". */
+function agoText(row: ApprovalRequestRow, now: Date): string {
+  const ms = now.getTime() - Date.parse(row.created_at);
+  return ms < 60_000 ? 'just now' : `${durationText(ms)} ago`;
 }
 
 function durationText(ms: number): string {

@@ -150,7 +150,9 @@ describe('elevation by chat in the Teams playground', () => {
     const reply = await say('activate exchange admin for 1h because mailbox migration cutover tonight');
     const mark = pg.mark();
     const refused = await press(reply, 'chat.submit');
-    expect(JSON.stringify(refused.value)).toContain('authentication context c1');
+    // PIM's internal name for the rule ("authentication context c1") does not reach the user.
+    expect(JSON.stringify(refused.value)).toContain('stronger sign-in');
+    expect(JSON.stringify(refused.value)).not.toContain('authentication context c1');
     await pg.waitForMessage((e) => e.actionConversationId === chatId && JSON.stringify(e.message.attachments ?? []).includes(OAUTH_CARD), 10_000, {
       after: mark,
     });
@@ -163,6 +165,9 @@ describe('elevation by chat in the Teams playground', () => {
   it('extends inside the 14-day window and says when the window opens otherwise', async () => {
     const inside = await say('extend security operator');
     expect(textOfEvent(inside)).toContain('Asked PIM to extend your eligibility for Security Operator');
+    // PIM's status name ("PendingAdminDecision") is said in words.
+    expect(textOfEvent(inside)).toContain('waiting for your administrators to decide');
+    expect(textOfEvent(inside)).not.toContain('PendingAdminDecision');
     const outside = await say('extend global admin');
     expect(textOfEvent(outside)).toMatch(/Global Administrator (ends|does not expire)/);
     expect(textOfEvent(outside)).not.toContain('Asked PIM to extend');
@@ -254,10 +259,12 @@ describe('elevation by chat in the Teams playground', () => {
   it('lists eligible and active roles with their end times', async () => {
     const reply = await say('roles', (e) => textOfEvent(e).includes('You can activate'));
     const text = textOfEvent(reply);
-    expect(text).toContain('Active now:');
-    expect(text).toMatch(/Reports Reader: until /);
-    expect(text).toContain('You can activate:');
-    expect(text).toMatch(/Security Operator \(eligible until /);
+    // Teams markdown: headings, then one "- " item a line after a blank line (single newlines run together in Teams).
+    expect(reply.message.textFormat ?? 'markdown').toBe('markdown');
+    expect(text).toContain('**Active now**\n\n- ');
+    expect(text).toMatch(/\n- Reports Reader: until /);
+    expect(text).toContain('**You can activate**\n\n- ');
+    expect(text).toMatch(/\n- Security Operator \(eligible until /);
   });
 
   it('still lists Entra roles when PIM for Groups and ARM fail, and says so plainly when Entra roles fail', async () => {
@@ -316,5 +323,51 @@ describe('elevation by chat in the Teams playground', () => {
     const refused = await say('please set me up so I can onboard the new starters today');
     expect(JSON.stringify(cardOf(refused) ?? '')).not.toContain('chat.submit');
     expect(textOfEvent(refused)).toMatch(/User Administrator|eligible/);
+  });
+
+  it('answers help with a card of commands and examples to copy', async () => {
+    const reply = await say('help', (e) => cardOf(e) !== undefined);
+    const card = JSON.stringify(cardOf(reply));
+    expect(card).toContain('What I can do');
+    expect(card).toContain('"fontType":"Monospace"');
+    expect(card).toContain('activate security operator for 2h ticket INC0012345');
+  });
+
+  it('says the user is not eligible for a shortened role name instead of offering roles that share a word with it', async () => {
+    const reply = await say('activate helpdesk admin', (e) => /eligible/i.test(textOfEvent(e)));
+    expect(textOfEvent(reply)).toContain('You are not eligible for Helpdesk Administrator');
+    expect(textOfEvent(reply)).not.toMatch(/Which one do you mean/);
+  });
+
+  it('asks which request a bare "cancel" means when there are several, naming role and when, and cancels only the one picked', async () => {
+    const created = await sim('POST', '/_sim/requests', {
+      principal: USER.alex,
+      role: 'Global Administrator',
+      justification: 'Break-glass check after the outage review, INC0012345',
+      durationMinutes: 60,
+      ticketNumber: 'INC0012345',
+      ticketSystem: 'ServiceNow',
+    });
+    expect(created.status).toBe(201);
+    const open = (await pimRequests(USER.alex)).filter((r) => /^Pending/.test(r.status));
+    expect(open.length).toBeGreaterThan(1);
+    const reply = await say('cancel', (e) => cardOf(e) !== undefined);
+    const card = cardOf(reply);
+    const text = JSON.stringify(card);
+    expect(text).toContain('Which request should I cancel?');
+    expect(text).toContain('Global Administrator');
+    expect(text).toMatch(/requested \w{3} \d+ \w{3}, \d\d:\d\d/);
+    expect(text).not.toMatch(/PendingApproval|PendingAdminDecision/);
+    const buttons = executeActions(card).filter((a: { verb?: string }) => a.verb === 'chat.cancelChoice');
+    expect(buttons).toHaveLength(open.length);
+    // Nothing is cancelled by asking.
+    expect((await pimRequests(USER.alex)).filter((r) => /^Pending/.test(r.status))).toHaveLength(open.length);
+    const ga = buttons.find((b: { data?: { pimRequestId?: string } }) => b.data?.pimRequestId === created.body.id)!;
+    expect(ga).toBeDefined();
+    const answer = await pg.executeAction({ from: ALEX, replyToId: reply.message.messageId, verb: 'chat.cancelChoice', data: ga.data });
+    expect(JSON.stringify(answer.value)).toContain('Cancelled your request for Global Administrator');
+    const after = await pimRequests(USER.alex);
+    expect(after.find((r) => r.id === created.body.id)?.status).toMatch(/Cancel/);
+    expect(after.filter((r) => /^Pending/.test(r.status))).toHaveLength(open.length - 1);
   });
 });

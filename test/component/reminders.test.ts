@@ -146,4 +146,14 @@ describe('reminders for requests nobody decides', () => {
     await h.connector.waitFor(() => h.connector.posts.some((p) => String(p.activity.text ?? '').includes('you can ask again from')));
     expect(threadReplies(cardActivityId)).toHaveLength(1);
   });
+
+  it('a reminder asked for in the first minute says the request is from just now, not "(0 min)"', async () => {
+    await hello(USER.isaiah);
+    const { cardActivityId } = await pendingRequest();
+    await personalMessage(h, USER.isaiah, 'remind');
+    await h.connector.waitFor(() => threadReplies(cardActivityId).length === 1);
+    const text = String(threadReplies(cardActivityId)[0]!.activity.text);
+    expect(text).toContain('asked me to remind you (requested just now)');
+    expect(text).not.toContain('0 min');
+  });
 });
