@@ -8,6 +8,7 @@ import type { AdminAsk, DigestActionFlow, DigestEntryRef, ExtendOutcome, Release
 import type { SelfService } from '../../services/elevation/self-service';
 import type { ChatSignIn } from '../chat/chat-sign-in';
 import { refusalText } from '../chat/chat-text';
+import { pimStatusWords } from '../../services/chat/plain-words';
 import { errorAnswer, type InvokeBody, messageAnswer } from './invoke-answers';
 
 const digestData = z.object({
@@ -101,7 +102,7 @@ function extendAnswer(o: ExtendOutcome): InvokeBody {
           : 'PIM has no self-extension for this; ask your PIM administrators to extend it.',
       );
     case 'requested':
-      return messageAnswer(`Asked PIM to extend your eligibility for ${o.displayName}; your administrators decide (status ${o.status}).`);
+      return messageAnswer(`Asked PIM to extend your eligibility for ${o.displayName}: ${pimStatusWords(o.status)}.`);
     case 'refused':
       return messageAnswer(refusalText(o.refusal, `PIM did not accept the extension of ${o.displayName}`));
     default:

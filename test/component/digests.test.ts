@@ -84,6 +84,9 @@ describe('daily digests', () => {
     const extended = await cardAction(h.bot.url, teamsUser(USER.alex), 'digest.extend', extend.data);
     expect(extended.body.statusCode).toBe(200);
     expect(String(extended.body.value)).toContain('Asked PIM to extend your eligibility for Security Operator');
+    // PIM's status in words, never its internal name.
+    expect(String(extended.body.value)).toContain('waiting for your administrators to decide');
+    expect(String(extended.body.value)).not.toContain('PendingAdminDecision');
     const requests = (await simJson(h.sim, 'GET', '/_sim/requests')).body.value as any[];
     expect(requests.some((r) => r.principalId === USER.alex && r.action === 'selfExtend' && r.status === 'PendingAdminDecision')).toBe(true);
 
