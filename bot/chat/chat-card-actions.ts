@@ -125,7 +125,7 @@ export class ChatCardActions {
     const policy = await this.deps.directory.activationPolicy(target);
     const values = checkDraft(emptyValues(), policy, target.displayName).values;
     await this.deps.store.chat.updateDraft(draft.id, { target: JSON.stringify(pickTarget(target)), duration_minutes: values.durationMinutes });
-    return cardAnswer(await this.replies.form(draft.id, target, policy, values, [], true));
+    return cardAnswer(await this.replies.form(userId, draft.id, target, policy, values, [], true));
   }
 
   private async submit(ctx: TurnContext, userId: string, draftId: string | undefined, input: Partial<DraftValues>, log: Logger): Promise<InvokeBody> {
@@ -174,7 +174,7 @@ export class ChatCardActions {
           }),
         );
       case 'needsChanges':
-        return cardAnswer(await this.replies.form(result.draft.id, result.target, result.policy, result.values, result.problems));
+        return cardAnswer(await this.replies.form(userId, result.draft.id, result.target, result.policy, result.values, result.problems));
       case 'inProgress':
         return cardAnswer(renderNoticeCard(SUBMITTING));
       case 'refused':
@@ -190,7 +190,7 @@ export class ChatCardActions {
     const title = target.displayName;
     const withPolicy = async (p: Partial<ActivationPolicy>, problems: string[], v = r.values) => {
       const base = policy ?? (await this.deps.directory.activationPolicy(target));
-      return cardAnswer(await this.replies.form(draft.id, target, { ...base, ...p }, v, problems));
+      return cardAnswer(await this.replies.form(ctx.activity.from?.aadObjectId ?? '', draft.id, target, { ...base, ...p }, v, problems));
     };
     switch (refusal.kind) {
       case 'policy': {

@@ -82,14 +82,15 @@ export class ChatReplies {
         return;
       case 'draft':
         await ctx.sendActivity(
-          MessageFactory.attachment(CardFactory.adaptiveCard(await this.form(offer.draftId, target, offer.policy, offer.values, offer.problems))),
+          MessageFactory.attachment(CardFactory.adaptiveCard(await this.form(userId, offer.draftId, target, offer.policy, offer.values, offer.problems))),
         );
         return;
     }
   }
 
-  /** The activation form (with problems, or when asked) or the confirmation card. */
+  /** The activation form (with problems, or when asked) or the confirmation card; `requesterId` is never listed as an approver. */
   async form(
+    requesterId: string,
     draftId: string,
     target: ActivationTarget,
     policy: ActivationPolicy,
@@ -100,7 +101,14 @@ export class ChatReplies {
     return renderActivationForm({
       draftId,
       target: { key: targetKey(target), title: target.displayName, kind: target.kind },
-      policy: { ...policy, approverNames: await approverNames(this.deps.directory, policy.approverIds) },
+      // PIM never lets requesters approve themselves, so they are not shown as approvers.
+      policy: {
+        ...policy,
+        approverNames: await approverNames(
+          this.deps.directory,
+          policy.approverIds.filter((id) => id.toLowerCase() !== requesterId.toLowerCase()),
+        ),
+      },
       values,
       problems,
       mode: problems.length || forceForm ? 'form' : 'confirm',
