@@ -6,7 +6,8 @@ import { assertNever } from '../../services/approvals/request-lifecycle';
 import { emptyValues, pickTarget } from '../../services/chat/chat-drafts';
 import { findOwnDraft, type ActivationRefused, SubmitActivation } from '../../services/chat/submit-activation';
 import { checkDraft, classifyRefusal, type DraftValues } from '../../services/elevation/activation-problems';
-import { type ActivationPolicy, targetKey } from '../../services/elevation/types';
+import type { SelfService } from '../../services/elevation/self-service';
+import { type ActivationPolicy, type ActivationTarget, type EligibleTarget, targetKey } from '../../services/elevation/types';
 import { errInfo } from '../../services/observability/err-info';
 import type { ChatDraftRow, ChatRequestRow } from '../../services/store/chat-store';
 import { cardAnswer, errorAnswer, type InvokeBody } from '../teams/invoke-answers';
@@ -300,10 +301,7 @@ export class ChatCardActions {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const svc = this.deps.selfServiceFor(sso.token);
-    const target = (await svc.eligible()).find(
-      (t) =>
-        t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase(),
-    );
+    const target = await eligibleTargetFor(svc, row);
     if (!target) {
       await ctx.sendActivity(plain(`You are not eligible for ${row.role_title} any more. Ask your PIM administrator if you still need it.`));
     } else {
@@ -337,10 +335,7 @@ export class ChatCardActions {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
     const svc = this.deps.selfServiceFor(sso.token);
-    const target = (await svc.eligible()).find(
-      (t) =>
-        t.kind === row.kind && t.roleDefinitionId.toLowerCase() === row.role_definition_id.toLowerCase() && t.scope.toLowerCase() === row.scope.toLowerCase(),
-    );
+    const target = await eligibleTargetFor(svc, row);
     if (!target)
       return cardAnswer(
         renderNoticeCard({ title: 'Not eligible', text: 'You are not eligible for that role any more. Ask your PIM administrator if you still need it.' }),
@@ -368,4 +363,10 @@ function valuesFrom(data: z.infer<typeof cardInputs>): Partial<DraftValues> {
   if (data.ticketNumber !== undefined) out.ticketNumber = data.ticketNumber.trim() || null;
   if (data.justification !== undefined) out.justification = data.justification.trim() || null;
   return out;
+}
+
+/** The user's eligibility a stored request names (kind, role and scope, compared as targetKey does), if PIM still lists it. */
+async function eligibleTargetFor(svc: SelfService, row: { kind: string; role_definition_id: string; scope: string }): Promise<EligibleTarget | undefined> {
+  const key = targetKey({ kind: row.kind as ActivationTarget['kind'], roleDefinitionId: row.role_definition_id, scope: row.scope, displayName: '' });
+  return (await svc.eligible()).find((t) => targetKey(t) === key);
 }
