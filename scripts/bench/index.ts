@@ -4,6 +4,8 @@
  * and writes them to .local/bench/<date>.md, headed with the machine, the command and the date.
  *   BENCH_ONLY=decision,cards,reconciler,memory,digest   run only these parts.
  *   BENCH_BEFORE=<rev>   the commit the decision and card parts also measure, as "before" (lib/before.ts); empty: none.
+ *   BENCH_CPU_PROFILE=<dir>   a V8 CPU profile of each measured run, per process.
+ *   BENCH_SQL_TIMES=1   each bot child writes, as it exits, the SQL texts it spent most time in (diagnostics).
  * Each part's own variables (BENCH_N_*, ...) scale it; see BENCHMARKS.md.
  */
 import { execFileSync, spawn } from 'node:child_process';

@@ -153,7 +153,7 @@ export function buildJobs(
     metrics: deps.metrics,
   });
   // Each request's ladder starts when its cards are posted.
-  delivery.onCardsPosted((requestId) => reminders.start(requestId));
+  delivery.onCardsPosted((row, tx) => reminders.startFor(row, tx));
   delivery.followRequests(deps.chatStatus);
   const reconciler = new Reconciler({
     store,

@@ -8,14 +8,14 @@ import type { ActivationRequest } from '../decision/activation-request';
 import type { Metrics } from '../observability/metrics';
 import { calloutColumnsOf, contentOfRequest, contentOfRow } from '../approvals/approval-request-row';
 import { checkLinesOf, type CheckForLine } from '../approvals/check-lines';
-import type { ApprovalRequestRow, PageCursor, Store } from '../store/store';
+import type { ApprovalRequestRow, PageCursor, Store, Tx } from '../store/store';
 import { claimReleaseOf, parseDisplay, refOf, type RequestDisplay, utcText } from '../approvals/request-display';
 import { tellApproverNotRecorded } from './claim-release';
 import type { RequesterSignalsReader } from './requester-signals';
 import { recoverClaim } from '../approvals/claim-recovery';
 import { assertNever, closingEvent } from '../approvals/request-lifecycle';
 import type { PostApprovalOutcome } from '../events/inbound-event';
-import type { Outbox, OutboxMeta, OutboxPayload, SentItem } from '../outbox/outbox';
+import type { EnqueueResult, Outbox, OutboxMessage, OutboxMeta, OutboxPayload, SentItem } from '../outbox/outbox';
 import { TEAMS_CARD_MAX_BYTES } from '../teams/teams-limits';
 import { PIM_MY_ROLES_URL } from '../config/microsoft-endpoints';
 import type { ApprovalCardRenderers, RequesterNotices } from './ports';
@@ -81,7 +81,7 @@ export class CardDelivery implements RequesterNotices {
   /** Closed requests (`<id>:<status>`) whose requester notice this process has made sure of, and when. */
   private readonly checkedOutcomes = new Map<string, number>();
   private follower: RequestFollower | null = null;
-  private readonly postedListeners: Array<(requestId: string) => Promise<void>> = [];
+  private readonly postedListeners: Array<(row: ApprovalRequestRow, tx: Tx) => Promise<void>> = [];
   /** Counts callouts that could not be bound to PIM's copy (set by the composition root). */
   bindingMetrics: Pick<Metrics, 'calloutBinding'> | null = null;
 
@@ -311,14 +311,21 @@ export class CardDelivery implements RequesterNotices {
     const displayJson = JSON.stringify(display);
     row = { ...row, display: displayJson };
     const posted = new Set((await this.store.cardCopies.of(row.id)).map((p) => p.conversation_id));
-    for (const target of this.targetsFor(row)) {
-      if (posted.has(target.conversationId)) continue;
-      await this.enqueueCard(row, target);
-    }
-    // Posted means handed to the outbox: from here it is the outbox's to deliver, once.
-    await this.store.requests.markCardsPosted(row.id, displayJson);
-    for (const listener of this.postedListeners)
-      await listener(row.id).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId: row.id }, 'after-post work failed'));
+    const cards = this.targetsFor(row)
+      .filter((target) => !posted.has(target.conversationId))
+      .map((target) => ({ target, message: this.cardMessage(row, target) }));
+    // Posted means handed to the outbox: from here it is the outbox's to deliver, once. The copies, the
+    // mark and the reminder ladder commit together (one commit, and no crash leaves one without the others).
+    const postedAt = this.now().toISOString();
+    const queued = await this.store.unitOfWork(async ({ tx, requests }) => {
+      const results = [];
+      for (const card of cards) results.push({ target: card.target, result: await this.outbox.enqueueIn(tx, card.message) });
+      await requests.markCardsPosted(row.id, displayJson, postedAt);
+      for (const listener of this.postedListeners) await listener({ ...row, cards_posted_at: postedAt }, tx);
+      return results;
+    });
+    this.outbox.wake();
+    for (const { target, result } of queued) await this.recordIfResent(row.id, target, result);
   }
 
   /**
@@ -366,8 +373,13 @@ export class CardDelivery implements RequesterNotices {
    * a summary card instead. A repeat (sweep after a crash) finds the queued copy by its key.
    */
   async enqueueCard(row: ApprovalRequestRow, target: ChannelTarget, message?: string): Promise<void> {
+    await this.recordIfResent(row.id, target, await this.outbox.enqueue(this.cardMessage(row, target, message)));
+  }
+
+  /** The outbox message of a request's card for a channel. */
+  private cardMessage(row: ApprovalRequestRow, target: ChannelTarget, message?: string): OutboxMessage {
     const { card, summary } = this.renderers.approvalCard(row, row.status === 'pending' ? 'approver' : 'final', this.now(), message);
-    const queued = await this.outbox.enqueue({
+    return {
       conversationId: target.conversationId,
       serviceUrl: target.serviceUrl,
       kind: 'post',
@@ -375,11 +387,12 @@ export class CardDelivery implements RequesterNotices {
       dedupeKey: `card:${row.id}:${target.conversationId}`,
       meta: { purpose: CARD, requestId: row.id, version: row.version },
       summary,
-    });
-    if (!queued.created && queued.resultActivityId && (queued.status === 'sent' || queued.status === 'summarized')) {
-      // Sent before, but the copy was never recorded (a crash between the send and its listener).
-      await this.recordIfSent(row.id, target);
-    }
+    };
+  }
+
+  /** After an enqueue that found the card queued before: records the copy if it was sent but never recorded (a crash between the send and its listener). */
+  private async recordIfResent(requestId: string, target: ChannelTarget, queued: EnqueueResult): Promise<void> {
+    if (!queued.created && queued.resultActivityId && (queued.status === 'sent' || queued.status === 'summarized')) await this.recordIfSent(requestId, target);
   }
 
   /** Records the copy of a request's card in a channel if the outbox row says Teams accepted it and no copy is recorded. */
@@ -481,8 +494,12 @@ export class CardDelivery implements RequesterNotices {
     if (row && row.version > version) this.kick(() => this.refreshCopies(requestId));
   }
 
-  /** Runs after a request's cards are all posted (the reminder ladder starts there). */
-  onCardsPosted(listener: (requestId: string) => Promise<void>): void {
+  /**
+   * Runs as a request's cards are handed to the outbox, in the same transaction (the reminder ladder starts
+   * there): `row` is the request as marked posted. A listener that fails rolls the post back; the sweep
+   * posts again.
+   */
+  onCardsPosted(listener: (row: ApprovalRequestRow, tx: Tx) => Promise<void>): void {
     this.postedListeners.push(listener);
   }
 

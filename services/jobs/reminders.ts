@@ -6,7 +6,7 @@ import { effectiveRule, type DecisionPolicy } from '../decision/policy';
 import type { JobRun, JobScheduler } from './scheduler';
 import type { ChannelTarget } from '../config/config';
 import type { Directory } from '../graph/directory';
-import type { ApprovalRequestRow, Store } from '../store/store';
+import type { ApprovalRequestRow, Store, Tx } from '../store/store';
 import { BOT_ACTOR, reminderEntry, requestClosedEntry } from '../audit/entries';
 import { closingEvent } from '../approvals/request-lifecycle';
 import { parseDisplay, refOf, utcText } from '../approvals/request-display';
@@ -77,8 +77,16 @@ export class ReminderLadder {
   /** Starts the ladder of one request whose cards are posted (idempotent: the job id is the request's). */
   async start(requestId: string): Promise<void> {
     const row = await this.deps.store.requests.get(requestId);
-    if (!row || !OPEN.has(row.status) || !row.cards_posted_at) return;
-    await this.deps.scheduler.schedule({ id: ladderJobId(row.id), kind: LADDER_JOB, dueAt: this.nextRunAt(row, this.now()), payload: { requestId: row.id } });
+    if (row) await this.startFor(row);
+  }
+
+  /** Starts the ladder of `row` as read; with `tx`, its job commits with the card post that started it. */
+  async startFor(row: ApprovalRequestRow, tx?: Tx): Promise<void> {
+    if (!OPEN.has(row.status) || !row.cards_posted_at) return;
+    await this.deps.scheduler.schedule(
+      { id: ladderJobId(row.id), kind: LADDER_JOB, dueAt: this.nextRunAt(row, this.now()), payload: { requestId: row.id } },
+      tx,
+    );
   }
 
   /** Starts the ladder for every open request with cards and none yet: at start-up, for cards posted before a restart. */

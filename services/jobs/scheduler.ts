@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import pino, { type Logger } from 'pino';
 import type { Database } from '../store/schema';
+import { transactionDb, type Tx } from '../store/database';
 import { engineOf } from '../store/dialect';
 import type { JobStatus, JobTable } from './schema';
 
@@ -96,10 +97,13 @@ export class JobScheduler {
     this.handlers.set(kind, handler);
   }
 
-  /** Insert if absent (id is the idempotency key); returns true when it was new. Never moves an existing job. */
-  async schedule(spec: JobSpec): Promise<boolean> {
+  /**
+   * Insert if absent (id is the idempotency key); returns true when it was new. Never moves an existing job.
+   * With `tx` (Store.unitOfWork), the job commits with the caller's other writes.
+   */
+  async schedule(spec: JobSpec, tx?: Tx): Promise<boolean> {
     const row = this.newRow(spec);
-    const inserted = await this.db
+    const inserted = await (tx ? transactionDb(tx) : this.db)
       .insertInto('jobs')
       .values(row)
       .onConflict((oc) => oc.column('id').doNothing())

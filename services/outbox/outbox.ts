@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
+import { transactionDb, type Tx } from '../store/database';
 import type { Database } from '../store/schema';
 import { TEAMS_CARD_MAX_BYTES } from '../teams/teams-limits';
 import { type CollapseOptions, collapseOptions } from './collapse';
@@ -150,16 +151,31 @@ export class Outbox {
    * unsent updates of the same message; a collapsible post may be held for a summary card.
    */
   async enqueue(message: OutboxMessage, now: Date = this.now()): Promise<EnqueueResult> {
+    const { result, inserted } = await this.stage(message, now, this.queue);
+    if (inserted) this.wake();
+    return result;
+  }
+
+  /**
+   * `enqueue`, as part of the caller's transaction (`Store.unitOfWork`): the message commits with the
+   * caller's other writes, or not at all. The caller calls `wake()` once the transaction has committed
+   * (until then the send loop cannot see the row; the next tick would find it anyway).
+   */
+  async enqueueIn(tx: Tx, message: OutboxMessage, now: Date = this.now()): Promise<EnqueueResult> {
+    return (await this.stage(message, now, this.queue.within(transactionDb(tx)))).result;
+  }
+
+  /** Stores the message through `queue`; `inserted`: a new row the send loop has to look at. */
+  private async stage(message: OutboxMessage, now: Date, queue: OutboxQueue): Promise<{ result: EnqueueResult; inserted: boolean }> {
     checkMessage(message);
     // A repeated key is found by the insert itself (ON CONFLICT DO NOTHING, then the existing row is read):
     // looking it up first cost a statement on every new message.
-    const added = await this.queue.add(message, await this.windows.place(message, now), now);
-    if (added.kind === 'existing') return resultOf(added.row, false);
-    if (added.kind !== 'inserted') return resultOf(added.row, added.kind === 'superseded');
+    const added = await queue.add(message, await this.windows.place(message, now, queue), now);
+    if (added.kind === 'existing') return { result: resultOf(added.row, false), inserted: false };
+    if (added.kind !== 'inserted') return { result: resultOf(added.row, added.kind === 'superseded'), inserted: false };
     const row = added.row;
     this.log.debug({ outboxId: row.id, conversationId: row.conversation_id, kind: row.kind, status: row.status }, 'outbox: enqueued');
-    this.wake();
-    return resultOf(row, true);
+    return { result: resultOf(row, true), inserted: true };
   }
 
   async byDedupeKey(dedupeKey: string): Promise<OutboxRow | undefined> {
@@ -221,7 +237,8 @@ export class Outbox {
     this.timer.unref?.();
   }
 
-  private wake(): void {
+  /** Has the send loop look at once (after messages staged with `enqueueIn` have committed). */
+  wake(): void {
     if (this.running && !this.draining) this.schedule(0);
   }
 }

@@ -52,6 +52,11 @@ export class OutboxQueue {
     this.postgres = engineOf(db) === 'postgres';
   }
 
+  /** The same queue, writing in `db` (a transaction the caller holds). */
+  within(db: Kysely<Database>): OutboxQueue {
+    return db === this.db ? this : new OutboxQueue(db, this.lease);
+  }
+
   async byDedupeKey(dedupeKey: string): Promise<OutboxRow | undefined> {
     return this.db.selectFrom('outbox').selectAll().where('dedupe_key', '=', dedupeKey).executeTakeFirst();
   }

@@ -11,7 +11,22 @@ import type { Logger } from 'pino';
 import { admit, type CollapseOptions, planSummaryPages, summaryDedupeKey } from './collapse';
 import { type OutboxQueue, type Placement, parseMeta } from './queue';
 import type { RenderSummary, SummaryEntry } from './summary';
-import type { CoveredItem, OutboxMessage, OutboxPayload, OutboxRow } from './types';
+import type { CoveredItem, OutboxMessage, OutboxPayload, OutboxRow, OutboxStatus } from './types';
+
+/**
+ * Which statuses mean a window's row went out (or is going out) as its own card, and which mean it waits
+ * for, or went out on, a summary. Every status is named, so a new one must be placed here.
+ */
+const OWN_CARD: Record<OutboxStatus, boolean> = {
+  pending: true,
+  sending: true,
+  sent: true,
+  failed: true,
+  superseded: true,
+  held: false,
+  summarized: false,
+};
+const OWN_CARD_STATUSES = (Object.keys(OWN_CARD) as OutboxStatus[]).filter((s) => OWN_CARD[s]);
 
 export class SummaryWindows {
   constructor(
@@ -29,7 +44,7 @@ export class SummaryWindows {
   }
 
   /** Where a new message starts: a collapsible post is counted in its channel's window, and held once the window has had its cards. */
-  async place(message: OutboxMessage, now: Date): Promise<Placement> {
+  async place(message: OutboxMessage, now: Date, queue: OutboxQueue = this.queue): Promise<Placement> {
     const placement: Placement = {
       status: 'pending',
       notBefore: message.notBefore && message.notBefore > now ? message.notBefore : now,
@@ -37,7 +52,7 @@ export class SummaryWindows {
       summaryEntry: this.options && message.summary ? JSON.stringify(message.summary) : null,
     };
     if (this.options && message.kind === 'post' && message.summary) {
-      const admission = admit(await this.windowState(message.conversationId), now, this.options);
+      const admission = admit(await this.windowState(message.conversationId, queue), now, this.options);
       placement.windowStart = admission.windowStart.toISOString();
       if (admission.hold) {
         placement.status = 'held';
@@ -48,19 +63,19 @@ export class SummaryWindows {
   }
 
   /** Latest window of a channel and how many of its cards went out one by one. */
-  private async windowState(conversationId: string): Promise<{ latestStart: Date | null; individual: number }> {
+  private async windowState(conversationId: string, queue: OutboxQueue): Promise<{ latestStart: Date | null; individual: number }> {
     // One statement: the channel's latest window, and its cards that went out one by one counted up to the
-    // threshold, which is all admit() asks (below it or not): a burst's window holds one row per card, and
-    // counting them all made every enqueue in the burst slower than the one before.
+    // threshold, which is all admit() asks (below it or not). A burst's window holds one row per card, nearly
+    // all held: they are skipped in the index (outbox_window_status) by status, never read one by one.
     const cap = Math.max(1, this.options?.threshold ?? 1);
     const latest = sql`(SELECT max(l.window_start) FROM outbox l WHERE l.conversation_id = ${conversationId})`;
     const { rows } = await sql<{ start: string | null; n: number | string }>`
       SELECT ${latest} AS start,
         (SELECT count(*) FROM (
           SELECT 1 AS one FROM outbox w
-          WHERE w.conversation_id = ${conversationId} AND w.window_start = ${latest} AND w.status NOT IN ('held', 'summarized')
+          WHERE w.conversation_id = ${conversationId} AND w.window_start = ${latest} AND w.status IN (${sql.join(OWN_CARD_STATUSES)})
           LIMIT ${cap}
-        ) c) AS n`.execute(this.queue.db);
+        ) c) AS n`.execute(queue.db);
     const start = rows[0]?.start ?? null;
     return start ? { latestStart: new Date(start), individual: Number(rows[0]!.n) } : { latestStart: null, individual: 0 };
   }

@@ -25,6 +25,21 @@ export function transactor(db: Db, connections?: ConnectionHealth): Transact {
   };
 }
 
+declare const inTransaction: unique symbol;
+
+/**
+ * A transaction the store opened (`Store.unitOfWork`), as services outside the store hold it: opaque, so the
+ * handle stays here. The outbox and the job scheduler, which keep SQL of their own, write in it through
+ * `transactionDb`.
+ */
+export interface Tx {
+  readonly [inTransaction]: true;
+}
+
+export function transactionDb(tx: Tx): Db {
+  return tx as unknown as Db;
+}
+
 /** Where a paged sweep stopped: the ordering time and id of the last row it read. */
 export interface PageCursor {
   at: string;

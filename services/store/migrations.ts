@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import { auditMigration } from '../audit/migration';
 import { digestsMigration } from '../digests/migration';
 import { jobsMigration } from '../jobs/migration';
@@ -261,6 +261,22 @@ const migrations: Record<string, Migration> = {
       // older rows and those appended with a state change, do not collide); not covered by the hash chain.
       await db.schema.alterTable('audit_log').addColumn('entry_key', 'text').execute();
       await db.schema.createIndex('audit_log_entry_key').on('audit_log').column('entry_key').unique().execute();
+    },
+  },
+  '2026-12-07-018-outbox-window-status': {
+    async up(db: Kysely<unknown>) {
+      // A channel window's cards that went out one by one are found by status in the index (a burst's
+      // window holds hundreds of held rows, which the count read one by one on every enqueue before).
+      await db.schema.createIndex('outbox_window_status').on('outbox').columns(['conversation_id', 'window_start', 'status']).execute();
+      await db.schema.dropIndex('outbox_window').execute();
+      // The delivery sweep's "cards owed": requests neither posted nor unbound, without reading every row.
+      await db.schema
+        .createIndex('approval_requests_owed')
+        .on('approval_requests')
+        .columns(['created_at', 'id'])
+        .where(sql.ref('cards_posted_at'), 'is', null)
+        .where(sql.ref('unbound_at'), 'is', null)
+        .execute();
     },
   },
 };

@@ -240,8 +240,8 @@ export class RequestStore {
     return this.db.selectFrom('approval_requests').selectAll().where('status', '=', 'recording').where('claimed_at', '<', before).limit(limit).execute();
   }
 
-  async markCardsPosted(id: string, display: string): Promise<void> {
-    await this.db.updateTable('approval_requests').set({ cards_posted_at: new Date().toISOString(), display }).where('id', '=', id).execute();
+  async markCardsPosted(id: string, display: string, at = new Date().toISOString()): Promise<void> {
+    await this.db.updateTable('approval_requests').set({ cards_posted_at: at, display }).where('id', '=', id).execute();
   }
 
   async setDisplay(id: string, display: string): Promise<void> {

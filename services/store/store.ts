@@ -15,7 +15,7 @@ import { SharedPace, type SharedPaceOptions } from '../outbox/shared-pace';
 import { CardCopyStore } from './card-copies';
 import { ChatStore } from './chat-store';
 import { ConversationStore } from './conversations';
-import { type Db, transactor } from './database';
+import { type Db, type Tx, transactor } from './database';
 import { engineOfUrl } from './dialect';
 import { EvaluationStore } from './evaluations';
 import { InboundEventStore } from './inbound-events';
@@ -28,7 +28,7 @@ import { withStatementCache } from './sqlite-statements';
 
 // The row types live with their aggregate; re-exported here because some 20 files (bot/, services/, test/) import them from the store.
 export type { CardPostRow, SentCardRow } from './card-copies';
-export type { PageCursor } from './database';
+export type { PageCursor, Tx } from './database';
 export type { EvaluationRow } from './evaluations';
 export type { InboundEventRow } from './inbound-events';
 export type { ApprovalRequestRow, HistoryApprovalRow, HistoryEvaluationRow, RequestPatch } from './requests';
@@ -153,6 +153,15 @@ export class Store {
    */
   async transaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
     return transactor(this.db, this.connections)(work);
+  }
+
+  /**
+   * One transaction across the approval requests and the services that write to this database (the outbox,
+   * the job scheduler: pass them `tx`). Everything `work` writes commits together or not at all, and costs
+   * one commit. Retried on PostgreSQL as `transaction` is, so `work` must only touch the database.
+   */
+  async unitOfWork<T>(work: (uow: { tx: Tx; requests: RequestStore }) => Promise<T>): Promise<T> {
+    return this.transaction((trx) => work({ tx: trx as unknown as Tx, requests: new RequestStore(trx, transactor(trx)) }));
   }
 
   async close(): Promise<void> {

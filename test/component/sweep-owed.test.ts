@@ -4,6 +4,7 @@
  * listener recording it) is recorded from the outbox row, so later decisions update it; and requester
  * notices owed after a burst are all queued in one sweep, none twice.
  */
+import { ladderJobId } from '../../services/jobs/reminders';
 import { ROLE, seedTenant, USER, type SeedTenant } from '../../sim/seed';
 import { cardAction, CHANNEL_ID, type Harness, pendingRequest, startHarness, teamsUser } from '../support/harness';
 
@@ -53,6 +54,29 @@ describe('sweeps that read what is owed', () => {
     expect(channelPosts()).toHaveLength(1);
     expect(await h.bot.store.requests.withStaleCards()).toHaveLength(0);
   }
+
+  it('the card, its posted mark and the reminder ladder commit together: a failure in between leaves none, and the sweep posts all three once', async () => {
+    const ladderFails = jest.spyOn(h.bot.scheduler, 'schedule').mockRejectedValueOnce(new Error('killed before the ladder was scheduled'));
+    const { row } = await pendingRequest(h);
+    expect(ladderFails).toHaveBeenCalledTimes(1);
+    ladderFails.mockRestore();
+    const cardKey = `card:${row.id}:${CHANNEL_ID}`;
+    // Rolled back as one: no queued card, no mark, no ladder, nothing at Teams.
+    expect(await h.bot.outbox.byDedupeKey(cardKey)).toBeUndefined();
+    expect((await h.bot.store.requests.get(row.id))!.cards_posted_at).toBeNull();
+    expect(await h.bot.scheduler.get(ladderJobId(row.id))).toBeUndefined();
+    expect(channelPosts()).toHaveLength(0);
+
+    await h.bot.delivery.sweep();
+    await h.bot.delivery.drain();
+    await h.bot.delivery.sweep(); // nothing owed the second time
+    await h.bot.delivery.drain();
+    expect((await h.bot.outbox.byDedupeKey(cardKey))?.status).toBe('sent');
+    expect((await h.bot.store.requests.get(row.id))!.cards_posted_at).not.toBeNull();
+    expect((await h.bot.scheduler.get(ladderJobId(row.id)))?.status).toBe('pending');
+    expect(channelPosts()).toHaveLength(1);
+    await expectOneCardThatFollowsDecisions(row.id);
+  });
 
   it('a card sent but not recorded is recorded by the sweep (as at start-up), once, and later decisions update it', async () => {
     const row = await orphanedCard();

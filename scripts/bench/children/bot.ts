@@ -43,15 +43,32 @@ export interface RowRef {
  * Instrumentation in this benchmark process only.
  */
 let sqlStatements = 0;
+/** BENCH_SQL_TIMES=1: time spent in each SQL text, written to stderr when the child stops (diagnostics only). */
+const sqlTimes = process.env.BENCH_SQL_TIMES ? new Map<string, { n: number; ms: number }>() : null;
+if (sqlTimes) {
+  process.on('exit', () => {
+    const top = [...sqlTimes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
+    for (const [sql, t] of top) process.stderr.write(`sql ${t.ms.toFixed(1)} ms ${t.n}x ${sql.slice(0, 220)}\n`);
+  });
+}
 {
   const probe = new Database(':memory:');
   const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<'run' | 'all' | 'get' | 'iterate', (...args: unknown[]) => unknown>;
   probe.close();
   for (const method of ['run', 'all', 'get', 'iterate'] as const) {
     const original = statementProto[method];
-    statementProto[method] = function (this: unknown, ...args: unknown[]) {
+    statementProto[method] = function (this: { source: string }, ...args: unknown[]) {
       sqlStatements++;
-      return original.apply(this, args);
+      if (!sqlTimes) return original.apply(this, args);
+      const t = performance.now();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const seen = sqlTimes.get(this.source) ?? { n: 0, ms: 0 };
+        seen.n++;
+        seen.ms += performance.now() - t;
+        sqlTimes.set(this.source, seen);
+      }
     };
   }
 }
@@ -83,6 +100,20 @@ async function main(): Promise<void> {
       const posted = Number(r.posted);
       const unbound = Number(r.unbound);
       return { owed: all - posted - unbound, posted, unbound };
+    },
+    /**
+     * Requests whose card is still owed (neither handed to the outbox nor unbound): what the decision bench
+     * polls while the card work it measures finishes. Counted in the sweep's own index, so the polling costs
+     * the bot next to nothing (cardProgress counts the whole table).
+     */
+    async cardsOwed(): Promise<number> {
+      const r = await bot.store.db
+        .selectFrom('approval_requests')
+        .select((eb) => eb.fn.countAll<number>().as('owed'))
+        .where('cards_posted_at', 'is', null)
+        .where('unbound_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(r.owed);
     },
     async rows(a: { pimIds: string[] }): Promise<Array<RowRef | null>> {
       const out: Array<RowRef | null> = [];
