@@ -116,11 +116,42 @@ describe('approval card', () => {
       }
     });
 
-    test('the buttons sit in an ActionSet, not in the card-level actions', () => {
+    test('the buttons sit in an ActionSet, not in the card-level actions; the only other button opens the details', () => {
       expect(card.actions).toBeUndefined();
-      const sets = ofType(card, 'ActionSet');
-      expect(sets).toHaveLength(1);
-      expect((sets[0].node.actions as unknown[]).length).toBe(2);
+      const sets = ofType(card, 'ActionSet').map(({ node }) => (node.actions as Array<{ type: string }>).map((a) => a.type));
+      expect(sets).toEqual([['Action.ToggleVisibility'], ['Action.Execute', 'Action.Execute']]);
+    });
+
+    test('decision first: the requester, their justification and ticket, time left and the signals come before the form; details after it', () => {
+      const order = nodes(card)
+        .filter(({ node }) => node.type === 'TextRun' || node.type === 'TextBlock' || node.type === 'Input.Text' || node.type === 'Action.Execute')
+        .map(({ node }) => String(node.text ?? node.title ?? node.type));
+      const at = (text: string) => order.indexOf(text);
+      const form = at('Input.Text');
+      for (const before of [
+        'Security Operator',
+        'Adele Vance',
+        'Their justification',
+        'Investigating incident INC0012345: suspicious sign-ins on finance mailboxes.',
+        'ServiceNow INC0012345',
+        'Time left: ',
+        'Flags: ',
+      ])
+        expect([before, at(before) > -1 && at(before) < form]).toEqual([before, true]);
+      expect(at('Approve')).toBe(form + 1);
+      for (const after of ['Window', 'Checks', 'Decision service']) expect(at(after)).toBeGreaterThan(at('Deny'));
+      const details = ofType(card, 'Container').find(({ node }) => node.id === 'requestDetails');
+      expect(details?.node.isVisible).toBe(false);
+    });
+
+    test('a message for the approver (a refused click) sits just above the form, and the form keeps what they typed', () => {
+      const refused = renderApprovalCard(request({ message: 'Write at least 10 characters.', draftJustification: 'too short' }), 'approver');
+      const order = nodes(refused)
+        .filter(({ node }) => node.type === 'TextRun' || node.type === 'Input.Text')
+        .map(({ node }) => String(node.text ?? node.type));
+      expect(order.indexOf('Input.Text')).toBe(order.indexOf('Write at least 10 characters.') + 1);
+      expect(inputs(refused)[0]!.node.value).toBe('too short');
+      expect(inputs(renderApprovalCard(request(), 'approver'))[0]!.node.value).toBe('');
     });
 
     test('must give a justification of at least 10 characters', () => {
@@ -162,7 +193,10 @@ describe('approval card', () => {
     test.each(cases)('%s view, %s request', (view, status) => {
       const card = renderApprovalCard(request(decided(status)), view);
       expect(inputs(card)).toEqual([]);
-      expect(ofType(card, 'ActionSet')).toEqual([]);
+      // The details toggle is the only button they get.
+      expect(ofType(card, 'ActionSet').flatMap(({ node }) => (node.actions as Array<{ type: string }>).map((a) => a.type))).toEqual([
+        'Action.ToggleVisibility',
+      ]);
       expect(ofType(card, 'Action.Submit')).toEqual([]);
       expect(ofType(card, 'Action.Execute').map(({ path }) => path)).toEqual(FINAL.includes(status) ? [] : ['$.refresh.action']);
     });
@@ -188,7 +222,7 @@ describe('approval card', () => {
       const runs = textRuns(card);
       expect(runs).toContain('Approved by Megan Bowen (meganb@contoso.com) at Mon 2 Mar 07:58 UTC');
       expect(runs).toContain('Matches the open incident; on-call rota confirms.');
-      expect(textBlocks(card)).toContain('Approved');
+      expect(textBlocks(card)).toContain('✅ Approved');
       expect(allText(card)).not.toContain('Time left');
     });
 
@@ -198,13 +232,13 @@ describe('approval card', () => {
       expect(inputs(card)).toEqual([]);
     });
 
-    test('the header shows role, kind and status; facts show scope, duration, window, ticket and time left', () => {
+    test('the header shows role, kind and status; the rest shows scope, duration, window, ticket and time left', () => {
       const card = renderApprovalCard(request({ role: { displayName: 'SecOps', scope: 'Finance', kind: 'group' } }), 'observer');
       const text = allText(card);
       for (const expected of [
         'SecOps',
         'PIM for Groups activation request',
-        'Pending approval',
+        '⏳ Pending approval',
         'Finance',
         '4 hours',
         'Mon 2 Mar 08:00 – 12:00 UTC',
@@ -213,13 +247,22 @@ describe('approval card', () => {
         'Adele Vance',
         'adelev@contoso.com',
         'Security engineer · Security Operations',
-        '• Off-hours request',
+        'Off-hours request',
         '• Requester is on call',
       ]) {
         expect(text).toContain(expected);
       }
-      const flag = ofType(card, 'TextRun').find(({ node }) => node.text === '• Off-hours request');
-      expect(flag?.node.color).toBe('attention');
+    });
+
+    test.each(STATUSES)('no text on a %s card relies on colour: every run is in the theme text colour', (status) => {
+      for (const view of VIEWS) {
+        const card = renderApprovalCard(
+          request({ ...decided(status), identityRisk: { tone: 'attention', headline: 'Identity risk: High', facts: [], detections: [] } }),
+          view,
+        );
+        const coloured = nodes(card).filter(({ node }) => node.color !== undefined && node.color !== 'default');
+        expect(coloured).toEqual([]);
+      }
     });
 
     test('sections without content are left out', () => {
@@ -229,11 +272,12 @@ describe('approval card', () => {
       );
       expect(validateAdaptiveCard(card)).toEqual([]);
       const text = allText(card);
-      expect(text).not.toContain('Risk flags');
+      expect(text).not.toContain('Flags');
       expect(text).not.toContain('Decision service');
       expect(text).not.toContain('Checks');
       expect(text).not.toContain('Ticket');
-      expect(text).not.toContain(' · ');
+      // No job title or department: no separator after the name.
+      expect(textRuns(card)).not.toContain(' · ');
     });
   });
 
@@ -313,7 +357,9 @@ describe('approval card', () => {
     test('long lists are cut with a count of what was left out', () => {
       const runs = textRuns(renderApprovalCard(huge, 'approver'));
       expect(runs).toContain('• … and 23 more');
-      expect(runs.filter((run) => run.startsWith('• ') && run.includes('flag')).length).toBe(7);
+      const flags = runs[runs.indexOf('Flags: ') + 1]!.split(' · ');
+      expect(flags).toHaveLength(8);
+      expect(flags[7]).toBe('… and 23 more');
     });
 
     test('long text is cut with an ellipsis and never splits an emoji', () => {
@@ -339,23 +385,23 @@ describe('check lines', () => {
     const card = renderApprovalCard(request(), view);
     expect(validateAdaptiveCard(card)).toEqual([]);
     expect(checkLinesOf(card)).toEqual([
-      'Could not be completed · Ticket: INC0012345 open; assignment could not be read (ServiceNow HTTP 403)',
-      'Flagged · On call: Not on call now (PagerDuty: no current shift)',
-      'Failed · HR status: Account disabled in Workday',
-      'Passed · Justification: Readable justification citing INC0012345',
+      '? Could not be completed · Ticket: INC0012345 open; assignment could not be read (ServiceNow HTTP 403)',
+      '⚠ Flagged · On call: Not on call now (PagerDuty: no current shift)',
+      '✗ Failed · HR status: Account disabled in Workday',
+      '✓ Passed · Justification: Readable justification citing INC0012345',
     ]);
   });
 
-  test('the word carries the result and the colour only repeats it, so the line reads in any theme', () => {
+  test('the word and its symbol carry the result, in the text colour, so the line reads in any theme', () => {
     const card = renderApprovalCard(request(), 'approver');
     const words = ofType(card, 'TextRun')
       .map(({ node }) => node)
-      .filter((run) => ['Passed', 'Failed', 'Flagged', 'Could not be completed'].includes(String(run.text)));
+      .filter((run) => ['✓ Passed', '✗ Failed', '⚠ Flagged', '? Could not be completed'].includes(String(run.text)));
     expect(words.map((run) => [run.text, run.weight, run.color])).toEqual([
-      ['Could not be completed', 'Bolder', 'warning'],
-      ['Flagged', 'Bolder', 'warning'],
-      ['Failed', 'Bolder', 'attention'],
-      ['Passed', 'Bolder', 'good'],
+      ['? Could not be completed', 'Bolder', undefined],
+      ['⚠ Flagged', 'Bolder', undefined],
+      ['✗ Failed', 'Bolder', undefined],
+      ['✓ Passed', 'Bolder', undefined],
     ]);
   });
 
@@ -363,15 +409,14 @@ describe('check lines', () => {
     const names = ['justification', 'ticket', 'onCall', 'hr', 'identityRisk', 'maintenanceWindow', 'businessHours'];
     const card = renderApprovalCard(request({ checkLines: names.map((name) => ({ name, result: 'pass', onFail: 'review', summary: 'ok' })) }), 'observer');
     expect(checkLinesOf(card)).toEqual(
-      ['Justification', 'Ticket', 'On call', 'HR status', 'Identity risk', 'Maintenance window', 'Business hours'].map((name) => `Passed · ${name}: ok`),
+      ['Justification', 'Ticket', 'On call', 'HR status', 'Identity risk', 'Maintenance window', 'Business hours'].map((name) => `✓ Passed · ${name}: ok`),
     );
   });
 
-  test('the block sits with the risk flags and the decision service reasons', () => {
+  test('the block sits in the details, just before the decision service reasons', () => {
     const headings = textBlocks(renderApprovalCard(request(), 'approver'));
     expect(headings.indexOf('Checks')).toBeGreaterThan(-1);
-    expect(headings.indexOf('Risk flags')).toBe(headings.indexOf('Checks') + 1);
-    expect(headings.indexOf('Decision service')).toBe(headings.indexOf('Risk flags') + 1);
+    expect(headings.indexOf('Decision service')).toBe(headings.indexOf('Checks') + 1);
   });
 
   test('a summary is plain text in a TextRun, cut to one short line', () => {
@@ -381,7 +426,7 @@ describe('check lines', () => {
     );
     expect(validateAdaptiveCard(card)).toEqual([]);
     const [line] = checkLinesOf(card);
-    expect(line!.startsWith(`Failed · Ticket: ${HOSTILE}`)).toBe(true);
+    expect(line!.startsWith(`✗ Failed · Ticket: ${HOSTILE}`)).toBe(true);
     const summary = textRuns(card).find((run) => run.startsWith('see '))!;
     expect(Array.from(summary).length).toBe(200);
     expect(summary.endsWith('…')).toBe(true);
@@ -484,12 +529,14 @@ describe('validateAdaptiveCard', () => {
 });
 
 describe('closed without a decision from Teams', () => {
-  test('an expired card says PIM dropped it and offers the requester the way back, with a plain link', () => {
+  test('an expired card says PIM dropped it and that the requester can ask again, with no button everyone would see', () => {
     for (const view of VIEWS) {
       const card = renderApprovalCard(request({ status: 'expired' }), view);
       expect(validateAdaptiveCard(card)).toEqual([]);
-      expect(textRuns(card)).toContain('PIM dropped this request after 24 hours without a decision.');
-      expect(card.actions).toStrictEqual([{ type: 'Action.OpenUrl', title: 'Requester: ask again in PIM', url: PIM_MY_ROLES_URL }]);
+      expect(textRuns(card)).toContain('PIM dropped this request after 24 hours without a decision. The requester can ask again in PIM.');
+      // The requester's own way back is the link in the notice they get in chat (renderReRequestNotice).
+      expect(card).not.toHaveProperty('actions');
+      expect(ofType(card, 'Action.OpenUrl')).toEqual([]);
       expect(ofType(card, 'Action.Execute')).toEqual([]);
       expect(ofType(card, 'Action.Submit')).toEqual([]);
       expect(card).not.toHaveProperty('refresh');

@@ -2,7 +2,7 @@ import { Template } from 'adaptivecards-templating';
 import { assertNever, isFinal, type RequestStatus } from '../services/approvals/request-lifecycle';
 import type { AdaptiveCardJson } from './adaptive-card';
 import approvalTemplate from './approval-request.json';
-import { clip, clipBytes, clipList as clipItems, type Colour, type ContainerStyle } from './card-text';
+import { clip, clipBytes, clipList as clipItems } from './card-text';
 import { compileTemplate } from './compiled-template';
 import { PIM_MY_ROLES_URL } from '../services/config/microsoft-endpoints';
 import type { ApprovalCheckLine } from '../services/approvals/check-lines';
@@ -35,8 +35,10 @@ export interface ApprovalCardData {
   expiresText: string;
   status: RequestStatus;
   decision?: { byDisplayName: string; byUserPrincipalName: string; atText: string; justification: string } | null;
-  /** A line for this viewer, e.g. 'Only approvers of this role can decide.' */
+  /** A line for this viewer, e.g. 'Only approvers of this role can decide.' Shown just above the decision form. */
   message?: string | null;
+  /** What the approver had typed when their click was refused: the form keeps it. */
+  draftJustification?: string | null;
   /** The requester's user risk (Microsoft Entra ID Protection); absent when not configured. */
   identityRisk?: ApprovalRiskBlock | null;
   /** The requester's history with this role; absent for requests stored before it was read. */
@@ -113,26 +115,25 @@ const MAX = {
   checkSummaryBytes: 400,
 } as const;
 
-interface StatusLook {
-  text: string;
-  colour: Colour;
-  style: ContainerStyle;
-}
-
-function statusLook(status: RequestStatus): StatusLook {
+/**
+ * The status badge: an icon and a word in the theme's own text colour on its emphasis background. Coloured
+ * text failed contrast (Teams' warning yellow is 1.5:1 on white) and said nothing to a reader who cannot
+ * tell the colours apart.
+ */
+function statusText(status: RequestStatus): string {
   switch (status) {
     case 'pending':
-      return { text: 'Pending approval', colour: 'warning', style: 'default' };
+      return '⏳ Pending approval';
     case 'recording':
-      return { text: 'Recording…', colour: 'accent', style: 'default' };
+      return '⏳ Recording…';
     case 'approved':
-      return { text: 'Approved', colour: 'good', style: 'good' };
+      return '✅ Approved';
     case 'denied':
-      return { text: 'Denied', colour: 'attention', style: 'attention' };
+      return '⛔ Denied';
     case 'expired':
-      return { text: 'Expired', colour: 'warning', style: 'warning' };
+      return '⌛ Expired';
     case 'cancelled':
-      return { text: 'Cancelled', colour: 'default', style: 'emphasis' };
+      return '✖ Cancelled';
     default:
       return assertNever(status);
   }
@@ -160,23 +161,22 @@ interface Fact {
   value: string;
 }
 
-/** A check line for the template: the result as a word first, so it reads without colour (dark, high contrast). */
+/** A check line for the template: the result as a word first, in the text colour, so it reads in every theme. */
 interface CheckLineView {
   word: string;
-  colour: Colour;
   /** ` · Ticket: ` — the check's plain name between the word and the summary. */
   nameText: string;
   summary: string;
 }
 
-function checkWord(line: ApprovalCheckLine): { word: string; colour: Colour } {
+function checkWord(line: ApprovalCheckLine): string {
   switch (line.result) {
     case 'pass':
-      return { word: 'Passed', colour: 'good' };
+      return '✓ Passed';
     case 'fail':
-      return line.onFail === 'deny' ? { word: 'Failed', colour: 'attention' } : { word: 'Flagged', colour: 'warning' };
+      return line.onFail === 'deny' ? '✗ Failed' : '⚠ Flagged';
     case 'unavailable':
-      return { word: 'Could not be completed', colour: 'warning' };
+      return '? Could not be completed';
     default:
       return assertNever(line.result);
   }
@@ -211,10 +211,8 @@ export function checkNameText(name: string): string {
 
 function checkLineViews(lines: readonly ApprovalCheckLine[]): CheckLineView[] {
   return lines.slice(0, MAX.checkLines).map((line) => {
-    const look = checkWord(line);
     return {
-      word: look.word,
-      colour: look.colour,
+      word: checkWord(line),
       nameText: ` · ${checkNameText(line.name)}: `,
       summary: clipBytes(line.summary, MAX.checkSummary, MAX.checkSummaryBytes) || 'no detail recorded',
     };
@@ -234,95 +232,101 @@ interface ApprovalViewModel {
   roleName: string;
   kindText: string;
   statusText: string;
-  statusColor: Colour;
-  statusStyle: ContainerStyle;
   hasStateLine: boolean;
   stateLine: string;
-  stateColor: Colour;
   hasDecisionJustification: boolean;
+  decisionJustificationLabel: string;
   decisionJustification: string;
+  requesterName: string;
+  hasRequesterDetail: boolean;
+  requesterDetailText: string;
+  askLine: string;
+  justification: string;
+  hasTicket: boolean;
+  ticketText: string;
+  /** One line each under the justification: time left (or duration), identity risk, history, flags. Never empty. */
+  signalLines: SignalLine[];
   hasMessage: boolean;
   message: string;
-  requesterName: string;
-  requesterUpn: string;
-  hasRequesterDetail: boolean;
-  requesterDetail: string;
+  showDecisionForm: boolean;
+  draftJustification: string;
+  /** The details block (facts, risk, history, checks, flags, reasons) starts folded; the Details button opens it. */
+  detailsVisible: boolean;
   facts: Fact[];
-  hasRiskFlags: boolean;
-  riskFlags: string[];
-  hasReasons: boolean;
-  reasons: string[];
-  hasCheckLines: boolean;
-  checkLines: CheckLineView[];
   hasRisk: boolean;
-  riskStyle: ContainerStyle;
-  riskColor: Colour;
-  riskHeadline: string;
   riskFacts: Fact[];
-  hasDetections: boolean;
   detections: string[];
-  hasHistory: boolean;
-  historyLine: string;
-  firstActivation: boolean;
   hasHistoryDetails: boolean;
   historyDetails: string[];
-  justification: string;
-  showDecisionForm: boolean;
-  hasReRequest: boolean;
-  reRequestUrl: string;
+  hasCheckLines: boolean;
+  checkLines: CheckLineView[];
+  hasReasons: boolean;
+  reasons: string[];
 }
 
-function stateLine(data: ApprovalCardData, view: ApprovalView): { text: string; colour: Colour } {
+/** A summary line under the justification: a bold label (with its separator) and its text. */
+interface SignalLine {
+  label: string;
+  text: string;
+}
+
+function stateLine(data: ApprovalCardData, view: ApprovalView): string {
   const decidedBy = (verb: string): string => {
-    // Decided in the portal or by email: the bot reads PIM with its own identity, which cannot see the reviewer.
+    // Decided in the portal or by email, and PIM's approval steps could not be read: say where, not who.
     if (!data.decision) return `${verb} in PIM, outside Teams.`;
     const name = clip(data.decision.byDisplayName, MAX.name);
     const upn = clip(data.decision.byUserPrincipalName, MAX.upn);
-    return `${verb} by ${name} (${upn}) at ${clip(data.decision.atText, MAX.serverLine)}`;
+    return `${verb} by ${name}${upn ? ` (${upn})` : ''} at ${clip(data.decision.atText, MAX.serverLine)}`;
   };
   switch (data.status) {
     case 'pending':
-      return view === 'approver'
-        ? { text: 'Approve or deny below. PIM records your decision under your name.', colour: 'default' }
-        : { text: 'Waiting for an approver', colour: 'warning' };
+      return view === 'approver' ? 'Approve or deny below. PIM records your decision under your name.' : 'Waiting for an approver';
     case 'recording':
-      return {
-        text: view === 'approver' ? 'Recording your decision in PIM…' : 'Recording a decision in PIM…',
-        colour: 'accent',
-      };
+      return view === 'approver' ? 'Recording your decision in PIM…' : 'Recording a decision in PIM…';
     case 'approved':
-      return { text: decidedBy('Approved'), colour: 'good' };
+      return decidedBy('Approved');
     case 'denied':
-      return { text: decidedBy('Denied'), colour: 'attention' };
+      return decidedBy('Denied');
     case 'expired':
-      return { text: 'PIM dropped this request after 24 hours without a decision.', colour: 'warning' };
+      // Everyone reads this copy; only the requester can ask again, so it is said, not offered as a button.
+      return 'PIM dropped this request after 24 hours without a decision. The requester can ask again in PIM.';
     case 'cancelled':
-      return { text: 'This request was cancelled.', colour: 'default' };
+      return 'This request was cancelled.';
     default:
       return assertNever(data.status);
   }
 }
 
+/** The identity-risk summary line's icon: how much the approver should look, in a symbol not a colour. */
+function riskIcon(tone: ApprovalRiskBlock['tone']): string {
+  switch (tone) {
+    case 'attention':
+      return '⛔ ';
+    case 'warning':
+      return '⚠ ';
+    case 'good':
+      return '✓ ';
+    default:
+      return assertNever(tone);
+  }
+}
+
 function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewModel {
   const final = isFinal(data.status);
-  const look = statusLook(data.status);
   const state = stateLine(data, view);
   const detail = [data.requester.jobTitle, data.requester.department]
     .map((part) => clip(part, MAX.detail))
     .filter((part) => part.length > 0)
     .join(' · ');
+  const role = clip(data.role.displayName, MAX.role);
+  const scope = clip(data.role.scope, MAX.role);
+  const duration = clip(data.durationText, MAX.serverLine);
+  const ticket = data.ticket ? `${clip(data.ticket.system, MAX.ticketSystem)} ${clip(data.ticket.number, MAX.ticketNumber)}`.trim() : '';
+  // The details say only what the top does not: role, scope, duration, ticket and time left are up there.
   const facts: Fact[] = [
-    { title: 'Role', value: clip(data.role.displayName, MAX.role) },
-    { title: 'Scope', value: clip(data.role.scope, MAX.role) },
-    { title: 'Duration', value: clip(data.durationText, MAX.serverLine) },
     { title: 'Window', value: clip(data.windowText, MAX.serverLine) },
+    { title: 'Requester', value: clip(data.requester.userPrincipalName, MAX.upn) },
   ];
-  if (data.ticket) {
-    const ticket = `${clip(data.ticket.system, MAX.ticketSystem)} ${clip(data.ticket.number, MAX.ticketNumber)}`.trim();
-    if (ticket) facts.push({ title: 'Ticket', value: ticket });
-  }
-  // A countdown on a closed request would be noise: PIM no longer drops it.
-  if (!final) facts.push({ title: 'Time left', value: clip(data.expiresText, MAX.serverLine) });
 
   const decisionJustification = final && data.decision ? clip(data.decision.justification, MAX.justification) : '';
   const message = clip(data.message, MAX.message);
@@ -333,6 +337,17 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
   const history = data.history ?? null;
   const historyDetails = history ? clipItems(history.details, MAX.historyDetails, MAX.signalLine) : [];
   const detections = risk ? clipItems(risk.detections, MAX.detections, MAX.signalLine) : [];
+
+  // What the approver judges, right under the justification; the details fold open below the decision. A
+  // countdown on a closed request would be noise (PIM no longer drops it): it shows the duration instead.
+  const signalLines: SignalLine[] = [final ? { label: 'Duration: ', text: duration } : { label: 'Time left: ', text: clip(data.expiresText, MAX.serverLine) }];
+  if (risk) signalLines.push({ label: riskIcon(risk.tone), text: clip(risk.headline, MAX.serverLine) });
+  if (history) {
+    const line = clip(history.line, MAX.serverLine);
+    signalLines.push({ label: 'History: ', text: history.firstActivation ? `${line} · ⚠ first activation of this role` : line });
+  }
+  if (riskFlags.length > 0) signalLines.push({ label: 'Flags: ', text: riskFlags.join(' · ') });
+
   return {
     requestId: data.requestId,
     version: data.version,
@@ -340,47 +355,38 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     inputId: DECISION_JUSTIFICATION_INPUT_ID,
     // Closed requests never change again, so their cards must not ask Teams to refresh.
     hasRefresh: !final,
-    roleName: clip(data.role.displayName, MAX.role),
+    roleName: role,
     kindText: kindText(data.role.kind),
-    statusText: look.text,
-    statusColor: look.colour,
-    statusStyle: look.style,
-    hasStateLine: state.text.length > 0,
-    stateLine: state.text,
-    stateColor: state.colour,
+    statusText: statusText(data.status),
+    hasStateLine: state.length > 0,
+    stateLine: state,
     hasDecisionJustification: decisionJustification.length > 0,
+    decisionJustificationLabel: "Approver's justification",
     decisionJustification,
+    requesterName: clip(data.requester.displayName, MAX.name),
+    hasRequesterDetail: detail.length > 0,
+    requesterDetailText: ` · ${detail}`,
+    askLine: `asks for ${duration} · ${scope}`,
+    justification: clip(data.justification, MAX.justification) || '(none given)',
+    hasTicket: ticket.length > 0,
+    ticketText: ticket,
+    signalLines,
     hasMessage: message.length > 0,
     message,
-    requesterName: clip(data.requester.displayName, MAX.name),
-    requesterUpn: clip(data.requester.userPrincipalName, MAX.upn),
-    hasRequesterDetail: detail.length > 0,
-    requesterDetail: detail,
-    facts,
-    hasRiskFlags: riskFlags.length > 0,
-    riskFlags,
-    hasReasons: reasons.length > 0,
-    reasons,
-    hasCheckLines: checkLines.length > 0,
-    checkLines,
-    hasRisk: risk !== null,
-    riskStyle: risk?.tone ?? 'default',
-    riskColor: risk ? (risk.tone === 'good' ? 'good' : risk.tone) : 'default',
-    riskHeadline: clip(risk?.headline, MAX.serverLine),
-    riskFacts: (risk?.facts ?? []).slice(0, MAX.riskFacts).map((f) => ({ title: clip(f.title, 20), value: clip(f.value, MAX.serverLine) })),
-    hasDetections: detections.length > 0,
-    detections,
-    hasHistory: history !== null,
-    historyLine: clip(history?.line, MAX.serverLine),
-    firstActivation: history?.firstActivation ?? false,
-    hasHistoryDetails: historyDetails.length > 0,
-    historyDetails,
-    justification: clip(data.justification, MAX.justification) || '(none given)',
     // Buttons only for an approver on a request that is still open; the 'final' view never gets them.
     showDecisionForm: view === 'approver' && data.status === 'pending',
-    // Whoever sees an expired card, the requester is the one who can ask again; the link carries nothing.
-    hasReRequest: data.status === 'expired',
-    reRequestUrl: PIM_MY_ROLES_URL,
+    draftJustification: clip(data.draftJustification, 500),
+    detailsVisible: false,
+    facts,
+    hasRisk: risk !== null,
+    riskFacts: (risk?.facts ?? []).slice(0, MAX.riskFacts).map((f) => ({ title: clip(f.title, 20), value: clip(f.value, MAX.serverLine) })),
+    detections,
+    hasHistoryDetails: historyDetails.length > 0,
+    historyDetails,
+    hasCheckLines: checkLines.length > 0,
+    checkLines,
+    hasReasons: reasons.length > 0,
+    reasons,
   };
 }
 

@@ -114,10 +114,10 @@ describe('the check lines stored with an approval request', () => {
       const row = (await store.requests.get('a1'))!;
       const card = renderApprovalCard(cardDataOf(row, AT), 'approver');
       const lines = JSON.stringify(card);
-      expect(lines).toContain('"text":"Could not be completed"');
+      expect(lines).toContain('"text":"? Could not be completed"');
       expect(lines).toContain('"text":" · Ticket: "');
       expect(lines).toContain('"text":"INC0012345 open; assignment could not be read (ServiceNow HTTP 403)"');
-      expect(lines).toContain('"text":"Flagged"');
+      expect(lines).toContain('"text":"⚠ Flagged"');
       expect(lines).not.toContain('HR status');
     } finally {
       await store.close();

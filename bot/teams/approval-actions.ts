@@ -88,20 +88,21 @@ export class ApprovalActions {
       signIn,
       log,
     });
-    return this.answer(ctx, outcome, sso, log);
+    return this.answer(ctx, outcome, sso, log, data.decisionJustification ?? null);
   }
 
-  private answer(ctx: TurnContext, outcome: DecisionOutcome, sso: SsoResult | undefined, log: Logger): InvokeBody {
+  /** `draft`: what the approver typed; a card answer that still shows the form keeps it. */
+  private answer(ctx: TurnContext, outcome: DecisionOutcome, sso: SsoResult | undefined, log: Logger, draft: string | null): InvokeBody {
     switch (outcome.kind) {
       case 'refused':
         return errorAnswer(400, outcome.message);
       case 'card': {
         const view = outcome.view ?? viewFor(outcome.row, outcome.viewer, outcome.approverIds ?? parseDisplay(outcome.row).approverIds);
-        return cardAnswer(renderApprovalCard(cardDataOf(outcome.row, this.now(), outcome.message), view));
+        return cardAnswer(renderApprovalCard({ ...cardDataOf(outcome.row, this.now(), outcome.message), draftJustification: draft }, view));
       }
       case 'identityRefused':
         if (sso?.kind === 'identityRefused') log.warn(identityRefusalLog(ctx, sso), 'card action refused: the sign-in does not prove the approver');
-        return this.answer(ctx, { kind: 'card', row: outcome.row, viewer: outcome.viewer, message: outcome.message }, sso, log);
+        return this.answer(ctx, { kind: 'card', row: outcome.row, viewer: outcome.viewer, message: outcome.message }, sso, log, draft);
       case 'signInRequired':
         if (!sso || sso.kind === 'token' || sso.kind === 'identityRefused')
           throw new Error('the decision flow asked for a sign-in the token service did not ask for');

@@ -244,7 +244,7 @@ export function approveDataOf(activity: unknown): { requestId: string; version: 
 /** The status badge of a card an invoke answered with ('Approved', 'Recording…', ...), and its message line. */
 function cardState(card: unknown): string {
   const text = JSON.stringify(card ?? {});
-  for (const s of ['Recording…', 'Approved', 'Denied', 'Expired', 'Cancelled', 'Pending approval']) if (text.includes(`"${s}"`)) return s;
+  for (const s of ['Recording…', 'Approved', 'Denied', 'Expired', 'Cancelled', 'Pending approval']) if (new RegExp(`"[^"a-z]*${s}"`).test(text)) return s;
   return 'unknown';
 }
 

@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { PIM_MY_ROLES_URL } from '../../cards/approval-card';
 import { DECIDED_OUTSIDE_TEAMS, Reconciler } from '../../services/jobs/reconciler';
 import { createGraphClient } from '../../services/graph/graph-client';
 import { readRequestStatuses } from '../../services/graph/pim-requests';
@@ -167,7 +166,9 @@ describe('the reconciler brings cards in line with PIM', () => {
     expect((await h.bot.store.requests.get(row.id))!.status).toBe('expired');
     const card = cardOf(h.connector.updates.at(-1)!);
     expect(textOf(card)).toContain('PIM dropped this request after 24 hours without a decision.');
-    expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Requester: ask again in PIM', url: PIM_MY_ROLES_URL }]);
+    // No button everyone in the channel would see: the requester's way back is the notice in their chat.
+    expect(card.actions).toBeUndefined();
+    expect(textOf(card)).toContain('The requester can ask again in PIM.');
     expect(textOf(card)).not.toContain('Action.Execute');
     // The requester gets a one-tap re-request in their chat (the approval request's id only).
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-personal').map((p) => p.activity);
