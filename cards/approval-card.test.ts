@@ -126,7 +126,7 @@ describe('approval card', () => {
       const order = nodes(card)
         .filter(({ node }) => node.type === 'TextRun' || node.type === 'TextBlock' || node.type === 'Input.Text' || node.type === 'Action.Execute')
         .map(({ node }) => String(node.text ?? node.title ?? node.type));
-      const at = (text: string) => order.indexOf(text);
+      const at = (text: string) => order.findIndex((t) => t === text || (text.endsWith(': ') && t.startsWith(text)));
       const form = at('Input.Text');
       for (const before of [
         'Security Operator',
@@ -139,7 +139,7 @@ describe('approval card', () => {
       ])
         expect([before, at(before) > -1 && at(before) < form]).toEqual([before, true]);
       expect(at('Approve')).toBe(form + 1);
-      for (const after of ['Window', 'Checks', 'Decision service']) expect(at(after)).toBeGreaterThan(at('Deny'));
+      for (const after of ['Window: ', 'Checks', 'Decision service']) expect(at(after)).toBeGreaterThan(at('Deny'));
       const details = ofType(card, 'Container').find(({ node }) => node.id === 'requestDetails');
       expect(details?.node.isVisible).toBe(false);
     });
@@ -553,5 +553,50 @@ describe('closed without a decision from Teams', () => {
   test('a decision PIM recorded outside Teams says so, since the bot cannot see the reviewer', () => {
     expect(textRuns(renderApprovalCard(request({ status: 'approved', decision: null }), 'final'))).toContain('Approved in PIM, outside Teams.');
     expect(textRuns(renderApprovalCard(request({ status: 'denied', decision: null }), 'final'))).toContain('Denied in PIM, outside Teams.');
+  });
+});
+
+describe('one clock: times in the viewer’s own zone', () => {
+  const times = {
+    expiresAt: '2026-03-03T08:00:00.000Z',
+    windowStart: '2026-03-02T08:00:00.000Z',
+    windowEnd: '2026-03-02T12:00:00.000Z',
+    leftText: '23 h 41 min left',
+  };
+  const DEADLINE = '{{DATE(2026-03-03T08:00:00Z, SHORT)}} {{TIME(2026-03-03T08:00:00Z)}}';
+
+  test('with the instants known, every time is a DATE()/TIME() Teams formats for the viewer, in a TextBlock, and none is in UTC', () => {
+    const pending = renderApprovalCard(request({ times }), 'approver');
+    expect(textBlocks(pending)).toContain(`Time left: 23 h 41 min left (PIM drops it ${DEADLINE})`);
+    expect(textBlocks(pending)).toContain(
+      'Window: {{DATE(2026-03-02T08:00:00Z, SHORT)}} {{TIME(2026-03-02T08:00:00Z)}} – {{DATE(2026-03-02T12:00:00Z, SHORT)}} {{TIME(2026-03-02T12:00:00Z)}}',
+    );
+    const approved = renderApprovalCard(
+      request({
+        times,
+        status: 'approved',
+        decision: {
+          byDisplayName: 'Megan Bowen',
+          byUserPrincipalName: 'meganb@contoso.com',
+          atText: 'Mon 2 Mar 07:58 UTC',
+          at: '2026-03-02T07:58:31.120Z',
+          justification: 'ok',
+        },
+      }),
+      'final',
+    );
+    expect(textRuns(approved)).toContain('Approved by Megan Bowen (meganb@contoso.com)');
+    expect(textBlocks(approved)).toContain('on {{DATE(2026-03-02T07:58:31Z, SHORT)}} {{TIME(2026-03-02T07:58:31Z)}}');
+    for (const card of [pending, approved]) {
+      expect(allText(card)).not.toContain('UTC');
+      // DATE()/TIME() only work in TextBlock text: never in a TextRun, where Teams would show them raw.
+      expect(textRuns(card).filter((t) => t.includes('{{'))).toEqual([]);
+      expect(validateAdaptiveCard(card)).toEqual([]);
+    }
+  });
+
+  test('an instant that is not one falls back to the UTC text rather than a raw function', () => {
+    const card = renderApprovalCard(request({ times: { ...times, expiresAt: 'not a date' } }), 'approver');
+    expect(textBlocks(card)).toContain('Time left: 23 h 41 min left (expires 3 Mar 08:00 UTC)');
   });
 });

@@ -33,8 +33,15 @@ export interface ApprovalCardData {
   riskFlags: string[];
   decisionReasons: string[];
   expiresText: string;
+  /**
+   * The same moments as instants (ISO 8601), when known: the card then shows them with Adaptive Cards'
+   * DATE()/TIME(), which each viewer's Teams formats in their own time zone and locale. Without them the
+   * texts above (UTC) are shown.
+   */
+  times?: { expiresAt: string; windowStart: string; windowEnd: string | null /** e.g. "23 h 41 min left" */; leftText: string } | null;
   status: RequestStatus;
-  decision?: { byDisplayName: string; byUserPrincipalName: string; atText: string; justification: string } | null;
+  /** `at`: the decision's instant (ISO 8601), shown in the viewer's zone; `atText` is the UTC fallback. */
+  decision?: { byDisplayName: string; byUserPrincipalName: string; atText: string; at?: string | null; justification: string } | null;
   /** A line for this viewer, e.g. 'Only approvers of this role can decide.' Shown just above the decision form. */
   message?: string | null;
   /** What the approver had typed when their click was refused: the form keeps it. */
@@ -234,6 +241,13 @@ interface ApprovalViewModel {
   statusText: string;
   hasStateLine: boolean;
   stateLine: string;
+  /** When the decision was taken, in the viewer's zone (a TextBlock: DATE/TIME). */
+  hasStateTime: boolean;
+  stateTime: string;
+  /** "Time left" (open) or "Duration" (closed), a TextBlock so PIM's deadline shows in the viewer's zone. */
+  timeLine: string;
+  /** The activation window, in the viewer's zone when the instants are known (a TextBlock). */
+  windowLine: string;
   hasDecisionJustification: boolean;
   decisionJustificationLabel: string;
   decisionJustification: string;
@@ -270,13 +284,27 @@ interface SignalLine {
   text: string;
 }
 
+/**
+ * An instant as Adaptive Cards' client-side date and time functions write it: Teams shows it in the viewer's
+ * own time zone and locale. Only in TextBlock text (TextRun does not format), and only server text beside it.
+ * Undefined for anything that is not a valid instant (the caller falls back to its UTC text).
+ */
+export function clientTime(iso: string | null | undefined): string | undefined {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return undefined;
+  const rfc3339 = `${d.toISOString().slice(0, 19)}Z`;
+  return `{{DATE(${rfc3339}, SHORT)}} {{TIME(${rfc3339})}}`;
+}
+
 function stateLine(data: ApprovalCardData, view: ApprovalView): string {
   const decidedBy = (verb: string): string => {
     // Decided in the portal or by email, and PIM's approval steps could not be read: say where, not who.
     if (!data.decision) return `${verb} in PIM, outside Teams.`;
     const name = clip(data.decision.byDisplayName, MAX.name);
     const upn = clip(data.decision.byUserPrincipalName, MAX.upn);
-    return `${verb} by ${name}${upn ? ` (${upn})` : ''} at ${clip(data.decision.atText, MAX.serverLine)}`;
+    const who = `${verb} by ${name}${upn ? ` (${upn})` : ''}`;
+    // With the instant, the time follows on its own line in the viewer's zone (stateTime).
+    return clientTime(data.decision.at) ? who : `${who} at ${clip(data.decision.atText, MAX.serverLine)}`;
   };
   switch (data.status) {
     case 'pending':
@@ -323,10 +351,18 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
   const duration = clip(data.durationText, MAX.serverLine);
   const ticket = data.ticket ? `${clip(data.ticket.system, MAX.ticketSystem)} ${clip(data.ticket.number, MAX.ticketNumber)}`.trim() : '';
   // The details say only what the top does not: role, scope, duration, ticket and time left are up there.
-  const facts: Fact[] = [
-    { title: 'Window', value: clip(data.windowText, MAX.serverLine) },
-    { title: 'Requester', value: clip(data.requester.userPrincipalName, MAX.upn) },
-  ];
+  const facts: Fact[] = [{ title: 'Requester', value: clip(data.requester.userPrincipalName, MAX.upn) }];
+  const times = data.times ?? null;
+  const start = clientTime(times?.windowStart);
+  const end = clientTime(times?.windowEnd);
+  // TextBlocks read markdown: only server-written text (durations, counts, instants) goes into these lines,
+  // and no markdown of ours either, so no TextBlock on the card ever carries any.
+  const windowLine = `Window: ${start ? (end ? `${start} – ${end}` : `from ${start}`) : clip(data.windowText, MAX.serverLine)}`;
+  const deadline = clientTime(times?.expiresAt);
+  const timeLine = final
+    ? `Duration: ${duration}`
+    : `Time left: ${deadline && times ? `${times.leftText} (PIM drops it ${deadline})` : clip(data.expiresText, MAX.serverLine)}`;
+  const decidedAt = final && data.decision ? clientTime(data.decision.at) : undefined;
 
   const decisionJustification = final && data.decision ? clip(data.decision.justification, MAX.justification) : '';
   const message = clip(data.message, MAX.message);
@@ -338,9 +374,9 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
   const historyDetails = history ? clipItems(history.details, MAX.historyDetails, MAX.signalLine) : [];
   const detections = risk ? clipItems(risk.detections, MAX.detections, MAX.signalLine) : [];
 
-  // What the approver judges, right under the justification; the details fold open below the decision. A
-  // countdown on a closed request would be noise (PIM no longer drops it): it shows the duration instead.
-  const signalLines: SignalLine[] = [final ? { label: 'Duration: ', text: duration } : { label: 'Time left: ', text: clip(data.expiresText, MAX.serverLine) }];
+  // What the approver judges, right under the justification (after the time line); the details fold open
+  // below the decision.
+  const signalLines: SignalLine[] = [];
   if (risk) signalLines.push({ label: riskIcon(risk.tone), text: clip(risk.headline, MAX.serverLine) });
   if (history) {
     const line = clip(history.line, MAX.serverLine);
@@ -360,6 +396,10 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     statusText: statusText(data.status),
     hasStateLine: state.length > 0,
     stateLine: state,
+    hasStateTime: decidedAt !== undefined,
+    stateTime: decidedAt ? `on ${decidedAt}` : '',
+    timeLine,
+    windowLine,
     hasDecisionJustification: decisionJustification.length > 0,
     decisionJustificationLabel: "Approver's justification",
     decisionJustification,

@@ -30,6 +30,7 @@ export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string 
     decisionReasons: JSON.parse(row.reasons) as string[],
     checkLines: parseCheckLines(row.check_lines),
     expiresText: expiresText(row.expires_at, now, status),
+    times: timesOf(row, now),
     status,
     decision:
       row.decided_by_id && row.decided_at
@@ -37,6 +38,7 @@ export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string 
             byDisplayName: row.decided_by_name ?? row.decided_by_upn ?? row.decided_by_id,
             byUserPrincipalName: row.decided_by_upn ?? '',
             atText: utcText(new Date(row.decided_at)),
+            at: row.decided_at,
             justification: row.decision_justification ?? '',
           }
         : null,
@@ -74,6 +76,15 @@ function windowText(startAt: string | null, minutes: number | null, createdAt: s
   if (!minutes) return `From ${utcText(start)}`;
   const end = new Date(start.getTime() + minutes * 60_000);
   return `${utcText(start)} – ${utcText(end)}`;
+}
+
+/** The card's moments as instants, for the viewer's own zone; the time left as words. */
+function timesOf(row: ApprovalRequestRow, now: Date): ApprovalCardData['times'] {
+  const start = new Date(row.start_at ?? row.created_at);
+  const end = row.duration_minutes ? new Date(start.getTime() + row.duration_minutes * 60_000).toISOString() : null;
+  const left = new Date(row.expires_at).getTime() - now.getTime();
+  const leftText = left <= 0 ? 'none' : `${Math.floor(left / 3_600_000)} h ${Math.floor((left % 3_600_000) / 60_000)} min left`;
+  return { expiresAt: row.expires_at, windowStart: start.toISOString(), windowEnd: end, leftText };
 }
 
 function expiresText(expiresAt: string, now: Date, status: RequestStatus): string {
