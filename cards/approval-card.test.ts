@@ -600,3 +600,14 @@ describe('one clock: times in the viewer’s own zone', () => {
     expect(textBlocks(card)).toContain('Time left: 23 h 41 min left (expires 3 Mar 08:00 UTC)');
   });
 });
+
+describe('who can approve', () => {
+  test('every view of a waiting request names who can approve; a closed one does not', () => {
+    for (const view of VIEWS) {
+      const card = renderApprovalCard(request({ approverNames: ['Megan Bowen', 'members of Helpdesk approvers'] }), view);
+      expect(textRuns(card)).toEqual(expect.arrayContaining(['Who can approve: ', 'Megan Bowen, members of Helpdesk approvers']));
+    }
+    const closed = renderApprovalCard(request({ ...decided('approved'), approverNames: ['Megan Bowen'] }), 'final');
+    expect(textRuns(closed)).not.toContain('Who can approve: ');
+  });
+});

@@ -46,6 +46,8 @@ export interface ApprovalCardData {
   message?: string | null;
   /** What the approver had typed when their click was refused: the form keeps it. */
   draftJustification?: string | null;
+  /** Who can approve, as PIM's policy named them when the card was posted; shown to everyone while it waits. */
+  approverNames?: string[] | null;
   /** The requester's user risk (Microsoft Entra ID Protection); absent when not configured. */
   identityRisk?: ApprovalRiskBlock | null;
   /** The requester's history with this role; absent for requests stored before it was read. */
@@ -383,6 +385,8 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     signalLines.push({ label: 'History: ', text: history.firstActivation ? `${line} · ⚠ first activation of this role` : line });
   }
   if (riskFlags.length > 0) signalLines.push({ label: 'Flags: ', text: riskFlags.join(' · ') });
+  const approvers = clipList(data.approverNames ?? []);
+  if (!final && approvers.length > 0) signalLines.push({ label: 'Who can approve: ', text: approvers.join(', ') });
 
   return {
     requestId: data.requestId,

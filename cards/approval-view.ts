@@ -45,6 +45,7 @@ export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string 
     // A released claim is said on every copy of the still-pending request, after this viewer's own line.
     message: [message, releaseLine(row)].filter((m): m is string => !!m).join(' ') || null,
     identityRisk: display.signals ? riskBlockOf(display.signals) : null,
+    approverNames: display.approverNames ?? null,
     history: display.signals ? historyBlockOf(display.signals, now) : null,
   };
 }

@@ -25,6 +25,8 @@ export interface RequestDisplay {
    * the policy (it still reads both afresh, and only the groups the policy names now count).
    */
   approverGroupIds?: string[];
+  /** Who can approve, in words, as the policy named them when the card was posted (shown to everyone). */
+  approverNames?: string[];
   /** Azure resources: PIM's approval id (ARM path) when the card was posted; a decision reads its stages early. */
   pimApprovalId?: string | null;
   /** From the role's PIM policy; undefined when it could not be read (the card is posted then). */

@@ -23,10 +23,13 @@ export interface PolicyRuleJson {
 }
 
 /** A subject in a policy: Graph's singleUser/groupMembers, or ARM's UserSet {userType, id}. */
-type PolicySubjectJson = { '@odata.type'?: string; userId?: string; groupId?: string; id?: string; userType?: string };
+type PolicySubjectJson = { '@odata.type'?: string; userId?: string; groupId?: string; id?: string; userType?: string; description?: string | null };
 
-/** An approver as a policy names them: one user, or the members of a group. */
-export type PolicySubject = { kind: 'user'; id: string } | { kind: 'group'; id: string };
+/**
+ * An approver as a policy names them: one user, or the members of a group. `name`: the display name PIM keeps
+ * with the subject (Graph's and ARM's `description`), when it does.
+ */
+export type PolicySubject = { kind: 'user' | 'group'; id: string; name?: string };
 
 /** PIM's default when a policy carries no expiration rule for activation. */
 const DEFAULT_MAXIMUM_MINUTES = 8 * 60;
@@ -60,11 +63,22 @@ function subjects(list: PolicySubjectJson[] | null | undefined): PolicySubject[]
   const out: PolicySubject[] = [];
   for (const s of list ?? []) {
     const type = (s['@odata.type'] ?? '').toLowerCase();
-    if (type.endsWith('groupmembers') && s.groupId) out.push({ kind: 'group', id: s.groupId });
-    else if (type.endsWith('singleuser') && s.userId) out.push({ kind: 'user', id: s.userId });
-    else if (s.id) out.push({ kind: (s.userType ?? 'User').toLowerCase() === 'group' ? 'group' : 'user', id: s.id });
+    const name = typeof s.description === 'string' && s.description.trim() ? { name: s.description.trim() } : {};
+    if (type.endsWith('groupmembers') && s.groupId) out.push({ kind: 'group', id: s.groupId, ...name });
+    else if (type.endsWith('singleuser') && s.userId) out.push({ kind: 'user', id: s.userId, ...name });
+    else if (s.id) out.push({ kind: (s.userType ?? 'User').toLowerCase() === 'group' ? 'group' : 'user', id: s.id, ...name });
   }
   return out;
+}
+
+/**
+ * Who can approve, in words, as the policy names them: people by name, groups as "members of <group>". No
+ * read beyond the policy's own: a subject PIM keeps no name for is counted ("1 more approver").
+ */
+export function approverNamesOf(subjects: readonly PolicySubject[]): string[] {
+  const named = subjects.filter((s) => s.name).map((s) => (s.kind === 'group' ? `members of ${s.name}` : s.name!));
+  const unnamed = subjects.length - named.length;
+  return unnamed > 0 ? [...named, `${unnamed} more approver${unnamed === 1 ? '' : 's'}`] : named;
 }
 
 /** The activation policy the rules describe; `approverIds` is filled by the caller, who expands groups. */

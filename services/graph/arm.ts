@@ -13,7 +13,14 @@ import { GraphCallError, toGraphCallError } from './graph-errors';
 import { outboundClientRequestId } from '../observability/correlation';
 import type { Metrics } from '../observability/metrics';
 import type { ApprovalStep, PimApprovals } from './pim-approvals';
-import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
+import {
+  activationPolicyOf,
+  approverNamesOf,
+  policyApprovers,
+  policyEscalationApprovers,
+  type PolicyRuleJson,
+  type PolicySubject,
+} from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
 
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -252,6 +259,7 @@ export class ArmAzureReads implements AzureResourceReads {
       approverIds,
       escalationApproverIds,
       approverGroupIds: approverGroupsOf(primary),
+      approverNames: approverNamesOf(primary),
     };
   }
 

@@ -2,7 +2,14 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import type { RequestContent } from '../approvals/callout-binding';
 import { GraphCallError, toGraphCallError } from './graph-errors';
 import { GraphReadBatch, type ReadBatch } from './read-batch';
-import { activationPolicyOf, policyApprovers, policyEscalationApprovers, type PolicyRuleJson, type PolicySubject } from '../elevation/policy-rules';
+import {
+  activationPolicyOf,
+  approverNamesOf,
+  policyApprovers,
+  policyEscalationApprovers,
+  type PolicyRuleJson,
+  type PolicySubject,
+} from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
 
 /** App-only reads of Graph timed out after this: card context is fetched after PIM has its answer. */
@@ -26,6 +33,8 @@ export interface RoleApprovalPolicy {
   escalationApproverIds: string[];
   /** The groups the policy names as approvers (lower case), before expansion: a later read can start on them early. */
   approverGroupIds?: string[];
+  /** Who can approve, in words, as the policy names them ("Adele Vance", "members of Helpdesk approvers"). */
+  approverNames?: string[];
 }
 
 /** How an approval policy is read. */
@@ -248,6 +257,7 @@ export class GraphDirectory implements Directory {
       approverIds,
       escalationApproverIds,
       approverGroupIds: approverGroupsOf(primary),
+      approverNames: approverNamesOf(primary),
     };
   }
 

@@ -662,6 +662,7 @@ export class CardDelivery implements RequesterNotices {
       escalationApproverIds: policy.status === 'fulfilled' && policy.value ? policy.value.escalationApproverIds : [],
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
       approverGroupIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverGroupIds : undefined,
+      approverNames: policy.status === 'fulfilled' && policy.value ? policy.value.approverNames : undefined,
       signals: await signals,
     };
   }

@@ -181,9 +181,7 @@ export class ApprovalDecisions {
     // claim still comes only after every check below passed, and the PATCH only after the claim.
     const justification = click.justification.trim();
     const justified = visibleLength(justification) >= this.deps.minJustification;
-    const approvers = settled(
-      this.deps.directory.approvalPolicy(refOf(row), { groupHint: parseDisplay(row).approverGroupIds, escalation: false }).then((p) => p.approverIds),
-    );
+    const approvers = settled(this.deps.directory.approvalPolicy(refOf(row), { groupHint: parseDisplay(row).approverGroupIds, escalation: false }));
     // No token is asked for a click that cannot be recorded anyway (too short a justification).
     const proof = justified ? this.proveApprover(click, row) : null;
     proof?.catch(() => undefined); // awaited below; a refusal that answers first leaves it unheard
@@ -193,13 +191,16 @@ export class ApprovalDecisions {
       log.warn({ err: errInfo(listed.error) }, 'approver list unavailable');
       return shown(row, actorId, 'The bot could not read the approver list from PIM just now, so nothing was recorded. Try again in a minute.');
     }
-    if (!listed.value.includes(actorId)) {
+    if (!listed.value.approverIds.includes(actorId)) {
       log.warn('non-approver refused');
+      // Says who can, as PIM's policy names them now (the read that refused the click).
+      const names = listed.value.approverNames ?? [];
+      const who = names.length > 0 ? ` Who can: ${names.slice(0, 6).join(', ')}${names.length > 6 ? ` and ${names.length - 6} more` : ''}.` : '';
       return {
         kind: 'card',
         row,
         viewer: actorId,
-        message: `Only approvers of ${parseDisplay(row).roleDisplayName} in PIM can decide on this request.`,
+        message: `Only approvers of ${parseDisplay(row).roleDisplayName} in PIM can decide on this request.${who}`,
         view: 'observer',
       };
     }

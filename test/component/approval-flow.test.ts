@@ -1,7 +1,7 @@
 import { GROUP, ROLE, seedTenant, USER } from '../../sim/seed';
 import type { ApprovalRequestRow } from '../../services/store/store';
 import { callsBetween, chainTo, longestChain, shapeOf } from '../support/call-chain';
-import { cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { CHANNEL_ID, cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
 
 const user = teamsUser;
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
@@ -209,14 +209,21 @@ describe('approving and denying from the card', () => {
     expect((await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`)).body.status).toBe('PendingApproval');
   });
 
-  it('refuses someone who is not an approver of the role', async () => {
+  it('refuses someone who is not an approver of the role, and names who can decide', async () => {
     const { row } = await pendingRequest();
     const res = await cardAction(h.bot.url, user(USER.lynne), 'pim.approve', {
       requestId: row.id,
       version: row.version,
       decisionJustification: 'Looks fine to me honestly',
     });
-    expect(textOf(res.body.value)).toContain('Only approvers of User Administrator');
+    expect(textOf(res.body.value)).toContain('Only approvers of User Administrator in PIM can decide on this request. Who can: Adele Vance, Megan Bowen.');
+    // Every copy says who can approve while the request waits (the names PIM's policy keeps with its approvers).
+    const posted = h.connector.posts.filter((p) => p.conversationId === CHANNEL_ID).at(-1)!;
+    for (const card of [res.body.value, posted.activity.attachments![0].content]) {
+      const runs = JSON.stringify(card);
+      expect(runs).toContain('"text":"Who can approve: "');
+      expect(runs).toContain('"text":"Adele Vance, Megan Bowen"');
+    }
     expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
   });
 
