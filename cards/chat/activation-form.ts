@@ -17,7 +17,8 @@ export interface ActivationFormData {
   values: { durationMinutes: number | null; ticketSystem: string | null; ticketNumber: string | null; justification: string | null };
   /**
    * What is missing or wrong, each a sentence that says what to do ("PIM needs a ticket for Security
-   * Operator: enter the incident or change number."). Shown prominently (attention colour) at the top.
+   * Operator: enter the incident or change number."). Shown prominently at the top: bold, in the text colour,
+   * in an attention-style container (Teams' attention text colour fails contrast on that container).
    */
   problems: string[];
   /**

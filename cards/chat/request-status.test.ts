@@ -171,18 +171,21 @@ describe('request status card', () => {
       expect(textRuns(card)).toContain('Something went wrong. Try again, or ask your PIM administrator.');
     });
 
-    test.each(STATES)('a %s card has a coloured headline', (state) => {
-      const run = renderRequestStatus(inState(state)).body[0] as { items: Array<{ inlines: Array<{ color: string }> }> };
-      expect(run.items[0].inlines[0].color).toBe(
+    test.each(STATES)("a %s card says its state in a bold headline in the text colour, on the state's container style", (state) => {
+      const header = renderRequestStatus(inState(state)).body[0] as { style: string; items: Array<{ inlines: Array<Record<string, unknown>> }> };
+      // Teams' warning, good and attention text colours fail contrast on their own container styles.
+      expect(header.items[0].inlines[0]).not.toHaveProperty('color');
+      expect(header.items[0].inlines[0]).toMatchObject({ weight: 'Bolder' });
+      expect(header.style).toBe(
         {
-          submitting: 'accent',
+          submitting: 'default',
           pending: 'warning',
           approved: 'good',
           active: 'good',
-          ended: 'default',
+          ended: 'emphasis',
           denied: 'attention',
           expired: 'warning',
-          cancelled: 'default',
+          cancelled: 'emphasis',
           failed: 'attention',
         }[state],
       );

@@ -3,7 +3,7 @@ import { assertNever } from '../../services/approvals/request-lifecycle';
 import type { AdaptiveCardJson } from '../adaptive-card';
 import statusTemplate from './request-status.json';
 import noteTemplate from './status-note.json';
-import { clip, clipList, nameList, type Colour, type ContainerStyle } from '../card-text';
+import { clip, clipList, nameList, type ContainerStyle } from '../card-text';
 import { ChatVerb } from './chat-verbs';
 import { formatDuration, formatTime } from './format-time';
 
@@ -65,7 +65,6 @@ interface StatusViewModel {
   chatRequestId: string;
   verbs: { cancelRequest: string; again: string; remind: string };
   headline: string;
-  headerColour: Colour;
   headerStyle: ContainerStyle;
   details: string[];
   hasMessage: boolean;
@@ -76,9 +75,12 @@ interface StatusViewModel {
   canRequestAgain: boolean;
 }
 
+/**
+ * The headline says the state in words, bold, in the theme's text colour on the state's container style: Teams'
+ * warning, good and attention text colours fail contrast on their own container styles (1.2:1 to 3.6:1).
+ */
 interface Header {
   headline: string;
-  colour: Colour;
   style: ContainerStyle;
   details: string[];
 }
@@ -127,12 +129,11 @@ function header(d: RequestStatusData): Header {
   const at = (iso: string | null | undefined): string | null => (iso ? formatTime(iso, d.timeZone) : null);
   switch (d.state) {
     case 'submitting':
-      return { headline: 'Sending your request to PIM…', colour: 'accent', style: 'default', details: [] };
+      return { headline: 'Sending your request to PIM…', style: 'default', details: [] };
     case 'pending': {
       const names = nameList(d.approverNames, MAX.names, MAX.name);
       return {
         headline: 'Waiting for approval',
-        colour: 'warning',
         style: 'warning',
         details: [`Approvers: ${names || 'any approver of the role'}`],
       };
@@ -140,7 +141,6 @@ function header(d: RequestStatusData): Header {
     case 'approved':
       return {
         headline: 'Approved',
-        colour: 'good',
         style: 'good',
         details: [`${sentence(approvalSentence(d))} PIM is activating the role.`],
       };
@@ -148,33 +148,30 @@ function header(d: RequestStatusData): Header {
       const until = at(d.activeUntil);
       return {
         headline: until ? `Active until ${until}` : 'Active',
-        colour: 'good',
         style: 'good',
         details: [sentence(approvalSentence(d))],
       };
     }
     case 'ended': {
       const ended = at(d.endedAt ?? d.activeUntil);
-      return { headline: ended ? `Ended at ${ended}` : 'Ended', colour: 'default', style: 'emphasis', details: [] };
+      return { headline: ended ? `Ended at ${ended}` : 'Ended', style: 'emphasis', details: [] };
     }
     case 'denied':
       return {
         headline: 'Denied',
-        colour: 'attention',
         style: 'attention',
         details: [sentence(serviceDecision(d, 'Denied') ?? humanDecision(d, 'Denied') ?? 'Denied in PIM, outside this chat')],
       };
     case 'expired':
       return {
         headline: 'Expired',
-        colour: 'warning',
         style: 'warning',
         details: ["Expired: no approver decided within PIM's 24 hours."],
       };
     case 'cancelled':
-      return { headline: 'Cancelled', colour: 'default', style: 'emphasis', details: ['This request was cancelled.'] };
+      return { headline: 'Cancelled', style: 'emphasis', details: ['This request was cancelled.'] };
     case 'failed':
-      return { headline: 'Failed', colour: 'attention', style: 'attention', details: [] };
+      return { headline: 'Failed', style: 'attention', details: [] };
     default:
       return assertNever(d.state);
   }
@@ -207,7 +204,6 @@ function toViewModel(d: RequestStatusData): StatusViewModel {
     chatRequestId: d.chatRequestId,
     verbs: { cancelRequest: ChatVerb.CancelRequest, again: ChatVerb.Again, remind: ChatVerb.Remind },
     headline: head.headline,
-    headerColour: head.colour,
     headerStyle: head.style,
     details: head.details,
     hasMessage: message.length > 0,

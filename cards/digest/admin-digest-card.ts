@@ -1,7 +1,7 @@
 import { Template } from 'adaptivecards-templating';
 import type { AdaptiveCardJson } from '../adaptive-card';
 import template from './admin-digest.json';
-import { clip, type Colour } from '../card-text';
+import { clip } from '../card-text';
 import { formatDuration, formatTime } from '../chat/format-time';
 import type { AdminDigest } from '../../services/digests/admin-digest';
 import { AUDIT_NOTE_MAX_LENGTH, AuditVerb, auditNoteInputId } from './digest-verbs';
@@ -25,7 +25,8 @@ interface Line {
 
 interface Section {
   title: string;
-  colour: Colour;
+  /** Before the title: '⛔ ' needs attention, '⚠ ' worth a look, '' nothing to do (see `toneIcon`). */
+  icon: string;
   hasNote: boolean;
   note: string;
   lines: Line[];
@@ -78,6 +79,14 @@ class Namer {
   }
 }
 
+/**
+ * A section's tone as an icon before its bold title. Not coloured text: Teams' warning yellow is 1.5:1 on white
+ * and its attention red 3.2:1 on the dark theme's card.
+ */
+function toneIcon(tone: 'attention' | 'warning' | 'default'): string {
+  return tone === 'attention' ? '⛔ ' : tone === 'warning' ? '⚠ ' : '';
+}
+
 function day(iso: string, zone: string): string {
   return formatTime(iso, zone).replace(/,.*$/, '');
 }
@@ -93,7 +102,7 @@ function sections(d: AdminDigestCardData, n: Namer): Section[] {
   const now = Date.parse(g.generatedAt);
   const expiring: Section = {
     title: `Eligible assignments expiring by ${day(new Date(Date.parse(g.expiringThisWeek.until) - 1).toISOString(), zone)}: ${g.expiringThisWeek.total}`,
-    colour: g.expiringThisWeek.total > 0 ? 'warning' : 'default',
+    icon: toneIcon(g.expiringThisWeek.total > 0 ? 'warning' : 'default'),
     hasNote: g.expiringThisWeek.total > 0,
     note: 'Users can ask to extend from their own digest; unextended assignments end on the date shown.',
     lines: capped(
@@ -112,14 +121,14 @@ function sections(d: AdminDigestCardData, n: Namer): Section[] {
   }));
   const dormant: Section = {
     title: `Dormant eligible assignments (no activation in ${g.dormant.days} days): ${g.dormant.total}`,
-    colour: g.dormant.total > 0 ? 'warning' : 'default',
+    icon: toneIcon(g.dormant.total > 0 ? 'warning' : 'default'),
     hasNote: g.dormant.total > 0,
     note: 'Eligibility nobody uses is standing attack surface: consider removing it. By role, then the longest unused:',
     lines: g.dormant.total === 0 ? [{ lead: '', rest: 'None' }] : [...capped(dormantLines, g.dormant.targets.length, 'roles'), ...oldest],
   };
   const permanent: Section = {
     title: `Permanent active assignments on privileged roles: ${g.permanentPrivileged.total}`,
-    colour: g.permanentPrivileged.total > 0 ? 'attention' : 'default',
+    icon: toneIcon(g.permanentPrivileged.total > 0 ? 'attention' : 'default'),
     hasNote: g.permanentPrivileged.total > 0,
     note: 'These roles should be eligible and activated just in time, not assigned for good.',
     lines: capped(
@@ -132,7 +141,7 @@ function sections(d: AdminDigestCardData, n: Namer): Section[] {
   };
   const pending: Section = {
     title: `Pending requests: ${g.pending.total}`,
-    colour: g.pending.items.some((p) => p.ageMinutes >= 12 * 60) ? 'attention' : g.pending.total > 0 ? 'warning' : 'default',
+    icon: toneIcon(g.pending.items.some((p) => p.ageMinutes >= 12 * 60) ? 'attention' : g.pending.total > 0 ? 'warning' : 'default'),
     hasNote: g.pending.total > 0,
     note: 'Oldest first. PIM drops a request 24 hours after it was made.',
     lines: capped(
@@ -146,7 +155,7 @@ function sections(d: AdminDigestCardData, n: Namer): Section[] {
   };
   const flags: Section = {
     title: `Flagged approvals since the last digest: ${g.flags.length}`,
-    colour: g.flags.length > 0 ? 'attention' : 'default',
+    icon: toneIcon(g.flags.length > 0 ? 'attention' : 'default'),
     hasNote: false,
     note: '',
     lines: capped(

@@ -1,7 +1,7 @@
 import { Template } from 'adaptivecards-templating';
 import type { AdaptiveCardJson } from '../adaptive-card';
 import template from './user-digest.json';
-import { clip, type Colour } from '../card-text';
+import { clip } from '../card-text';
 import { formatTime } from '../chat/format-time';
 import type { UserDigest } from '../../services/digests/user-digest';
 import { DigestVerb, type DigestActionData } from './digest-verbs';
@@ -20,7 +20,12 @@ const MAX = { title: 200, ending: 10, today: 10 } as const;
 interface EndingView extends DigestActionData {
   title: string;
   detail: string;
-  detailColour: Colour;
+  /**
+   * Ends within three days: the line gets a warning sign and bold text. Not coloured text: Teams' warning yellow
+   * is 1.5:1 on white and its attention red 3.2:1 on the dark theme's card.
+   */
+  soon: boolean;
+  detailWeight: 'Bolder' | 'Default';
   extendTitle: string;
 }
 
@@ -62,7 +67,8 @@ function toViewModel(d: UserDigestCardData): UserDigestViewModel {
     assignment: e.assignment,
     title: titleOf(d.targetNames, e),
     detail: `${e.assignment === 'eligible' ? 'Eligible' : 'Active'} assignment ends ${formatTime(e.endDateTime, digest.timeZone)} (${inDays(e.daysLeft)})`,
-    detailColour: e.daysLeft <= 3 ? 'attention' : 'warning',
+    soon: e.daysLeft <= 3,
+    detailWeight: e.daysLeft <= 3 ? 'Bolder' : 'Default',
     // Groups have no self-extend in PIM: the button asks the group's administrators instead.
     extendTitle: e.extend === 'selfExtend' ? 'Extend' : 'Ask admins to extend',
   }));

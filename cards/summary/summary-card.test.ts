@@ -121,9 +121,11 @@ describe('summary card', () => {
   test('decided requests show their outcome as text, and a card whose requests are all decided says so', () => {
     const partly = renderSummaryCard(data([entry(0, { outcome: { text: 'Approved by <b>Megan</b> at 10:04 UTC', colour: 'good' } }), entry(1)]));
     const runs = ofType(partly, 'TextRun').map(({ node }) => node);
-    expect(runs.find((r) => String(r.text).startsWith('Approved by'))).toEqual(
-      expect.objectContaining({ text: 'Approved by <b>Megan</b> at 10:04 UTC', color: 'good' }),
-    );
+    const outcome = runs.find((r) => String(r.text).startsWith('Approved by'));
+    expect(outcome).toEqual(expect.objectContaining({ text: 'Approved by <b>Megan</b> at 10:04 UTC', weight: 'Bolder' }));
+    // The tone is an icon before the words, not the text colour (Teams' green is 2:1 on white, its red 3.2:1 on dark).
+    expect(outcome).not.toHaveProperty('color');
+    expect(runs[runs.indexOf(outcome!) - 1]).toEqual({ type: 'TextRun', text: '✅ ' });
     expect((partly.body as Array<{ text?: string }>)[0]!.text).toBe('2 approval requests waiting');
     expect(ofType(partly, 'Action.Execute')).toHaveLength(2);
     // The outcome takes the age line's place.
@@ -139,7 +141,8 @@ describe('summary card', () => {
     const card = renderSummaryCard(data([entry(0, { release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' } }), entry(1)]));
     const line = "Adele Vance's decision at 2026-03-02 08:04 UTC was not recorded in PIM; please decide again.";
     const runs = ofType(card, 'TextRun').map(({ node }) => node);
-    expect(runs.filter((r) => String(r.text).includes('not recorded'))).toEqual([{ type: 'TextRun', text: line, color: 'warning' }]);
+    // Bold after a warning sign, in the text colour: Teams' warning yellow is 1.5:1 on white.
+    expect(runs.filter((r) => String(r.text).includes('not recorded'))).toEqual([{ type: 'TextRun', text: line, weight: 'Bolder' }]);
     // Its own line, under the age (the request still waits), in the first entry only.
     const firstEntry = JSON.stringify(ofType(card, 'ColumnSet')[0]!.node);
     expect(firstEntry).toContain(line);

@@ -36,7 +36,8 @@ interface EntryViewModel {
   ageText: string;
   hasOutcome: boolean;
   outcome: string;
-  outcomeColor: string;
+  /** Said with an icon before the words, not in coloured text: Teams' green and red fail contrast in one theme or the other. */
+  outcomeIcon: string;
   hasRelease: boolean;
   release: string;
 }
@@ -59,6 +60,13 @@ export function ageText(requestedAt: string, now: Date): string {
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;
   return `Requested ${hours} h${rest ? ` ${rest} min` : ''} ago`;
+}
+
+/** The approval card's badge icons for an outcome's tone; none for a neutral one (expired, cancelled, recording). */
+function outcomeIcon(colour: 'good' | 'attention' | 'default' | undefined): string {
+  if (colour === 'good') return '✅ ';
+  if (colour === 'attention') return '⛔ ';
+  return '';
 }
 
 function plural(n: number, one: string, many: string): string {
@@ -107,7 +115,7 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
         ageText: releaser === '' ? `${ageText(e.requestedAt, data.now)} · ${releasedClaimText(null, null)}` : ageText(e.requestedAt, data.now),
         hasOutcome: !!e.outcome?.text,
         outcome: text(e.outcome?.text, MAX.outcome),
-        outcomeColor: e.outcome?.colour ?? 'default',
+        outcomeIcon: outcomeIcon(e.outcome?.colour),
         hasRelease: !!releaser,
         release: releaser ? releasedClaimText(releaser, text(e.release!.atText, MAX.time) || null) : '',
       };
