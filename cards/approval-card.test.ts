@@ -186,19 +186,28 @@ describe('approval card', () => {
     });
   });
 
-  describe('nobody but an approver on a pending request gets inputs or buttons', () => {
+  describe('nobody but an approver on a pending request gets inputs or decision buttons', () => {
     const cases: Array<[ApprovalView, RequestStatus]> = [];
     for (const view of VIEWS) for (const status of STATUSES) if (!(view === 'approver' && status === 'pending')) cases.push([view, status]);
 
     test.each(cases)('%s view, %s request', (view, status) => {
       const card = renderApprovalCard(request(decided(status)), view);
       expect(inputs(card)).toEqual([]);
-      // The details toggle is the only button they get.
-      expect(ofType(card, 'ActionSet').flatMap(({ node }) => (node.actions as Array<{ type: string }>).map((a) => a.type))).toEqual([
-        'Action.ToggleVisibility',
-      ]);
+      // The details toggle is the only button they get, and the requester's "Remind approvers" while it waits.
+      const remind = view === 'requester' && status === 'pending';
+      expect(ofType(card, 'ActionSet').flatMap(({ node }) => (node.actions as Array<{ type: string }>).map((a) => a.type))).toEqual(
+        remind ? ['Action.ToggleVisibility', 'Action.Execute'] : ['Action.ToggleVisibility'],
+      );
       expect(ofType(card, 'Action.Submit')).toEqual([]);
-      expect(ofType(card, 'Action.Execute').map(({ path }) => path)).toEqual(FINAL.includes(status) ? [] : ['$.refresh.action']);
+      const executes = ofType(card, 'Action.Execute').map(({ node }) => node.verb);
+      expect(executes).toEqual(FINAL.includes(status) ? [] : remind ? [ApprovalVerb.Refresh, ApprovalVerb.Remind] : [ApprovalVerb.Refresh]);
+    });
+
+    test('the requester of a waiting request reads where it stands and can remind the approvers, with the request id only', () => {
+      const card = renderApprovalCard(request({ approverNames: ['Megan Bowen'] }), 'requester');
+      expect(textRuns(card)).toEqual(expect.arrayContaining(['Waiting for an approver', 'Who can approve: ', 'Megan Bowen']));
+      const remind = ofType(card, 'Action.Execute').find(({ node }) => node.verb === ApprovalVerb.Remind)!.node;
+      expect(remind).toMatchObject({ title: 'Remind approvers', data: { requestId: 'req-7f3a', version: 4 } });
     });
   });
 

@@ -81,7 +81,7 @@ export interface ApprovalHistoryBlock {
 /** Where a requester activates a role again (declared with the Microsoft endpoints; the expired card links it). */
 export { PIM_MY_ROLES_URL };
 
-export const ApprovalVerb = { Approve: 'pim.approve', Deny: 'pim.deny', Refresh: 'pim.refresh' } as const;
+export const ApprovalVerb = { Approve: 'pim.approve', Deny: 'pim.deny', Refresh: 'pim.refresh', Remind: 'pim.remind' } as const;
 export type ApprovalVerbName = (typeof ApprovalVerb)[keyof typeof ApprovalVerb];
 
 /** Id of the approver's justification input; Teams sends it in `action.data` next to requestId and version. */
@@ -235,7 +235,7 @@ function checkLineViews(lines: readonly ApprovalCheckLine[]): CheckLineView[] {
 interface ApprovalViewModel {
   requestId: string;
   version: number;
-  verbs: { approve: string; deny: string; refresh: string };
+  verbs: { approve: string; deny: string; refresh: string; remind: string };
   inputId: string;
   hasRefresh: boolean;
   roleName: string;
@@ -265,6 +265,8 @@ interface ApprovalViewModel {
   hasMessage: boolean;
   message: string;
   showDecisionForm: boolean;
+  /** The requester's own view of their waiting request: one button, to remind the approvers. */
+  showRemind: boolean;
   draftJustification: string;
   /** The details block (facts, risk, history, checks, flags, reasons) starts folded; the Details button opens it. */
   detailsVisible: boolean;
@@ -391,7 +393,7 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
   return {
     requestId: data.requestId,
     version: data.version,
-    verbs: { approve: ApprovalVerb.Approve, deny: ApprovalVerb.Deny, refresh: ApprovalVerb.Refresh },
+    verbs: { approve: ApprovalVerb.Approve, deny: ApprovalVerb.Deny, refresh: ApprovalVerb.Refresh, remind: ApprovalVerb.Remind },
     inputId: DECISION_JUSTIFICATION_INPUT_ID,
     // Closed requests never change again, so their cards must not ask Teams to refresh.
     hasRefresh: !final,
@@ -419,6 +421,7 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     message,
     // Buttons only for an approver on a request that is still open; the 'final' view never gets them.
     showDecisionForm: view === 'approver' && data.status === 'pending',
+    showRemind: view === 'requester' && data.status === 'pending',
     draftJustification: clip(data.draftJustification, 500),
     detailsVisible: false,
     facts,

@@ -5,6 +5,7 @@ import { ApprovalVerb, type ApprovalVerbName, renderApprovalCard } from '../../c
 import { cardDataOf, viewFor } from '../../cards/approval-view';
 import { parseDisplay } from '../../services/approvals/request-display';
 import { assertNever } from '../../services/approvals/request-lifecycle';
+import type { ApprovalRequestRow } from '../../services/store/store';
 import type { ApprovalDecisions, ApproverSignIn, DecisionOutcome, DecisionVerb } from '../../services/jobs/decide';
 import { identityRefusalLog, type SsoResult } from './approver-token';
 import { cardAnswer, errorAnswer, type InvokeBody } from './invoke-answers';
@@ -18,6 +19,11 @@ export interface ApprovalActionDeps {
    * proves someone else.
    */
   ssoToken(ctx: TurnContext): Promise<SsoResult>;
+  /**
+   * The requester's "Remind approvers" (services/jobs/reminders.ts `remindNow`, rate-limited there): the
+   * request as it stands and what was done, in words; null when there is no such request.
+   */
+  remind?: (requestId: string, requesterId: string) => Promise<{ row: ApprovalRequestRow; message: string } | null>;
   log: Logger;
   now?: () => Date;
 }
@@ -43,6 +49,8 @@ function decisionVerb(verb: ApprovalVerbName): DecisionVerb {
       return 'deny';
     case ApprovalVerb.Refresh:
       return 'refresh';
+    case ApprovalVerb.Remind:
+      throw new Error('a reminder is not a decision (ApprovalActions.remind answers it)');
     default:
       return assertNever(verb);
   }
@@ -72,6 +80,7 @@ export class ApprovalActions {
     const { data } = parsed.data.action;
     const actorId = ctx.activity.from?.aadObjectId?.toLowerCase();
     const log = this.deps.log.child({ requestId: data.requestId, approverId: actorId, verb });
+    if (verb === ApprovalVerb.Remind) return this.remind(data.requestId, actorId);
     // The token service's answer, kept for the invoke answer when it is a sign-in or a refusal.
     let sso: SsoResult | undefined;
     const signIn = async (): Promise<ApproverSignIn> => {
@@ -89,6 +98,16 @@ export class ApprovalActions {
       log,
     });
     return this.answer(ctx, outcome, sso, log, data.decisionJustification ?? null);
+  }
+
+  /** The requester's reminder: their own view of the card back, saying what was done (or why not). */
+  private async remind(requestId: string, actorId: string | undefined): Promise<InvokeBody> {
+    if (!actorId) return errorAnswer(400, 'Teams did not say who you are (no Entra object id on the action), so no reminder was sent.');
+    if (!this.deps.remind) return errorAnswer(400, 'Reminders are not switched on here, so no reminder was sent.');
+    const done = await this.deps.remind(requestId, actorId);
+    if (!done) return errorAnswer(400, 'This request is not one the bot knows, so no reminder was sent.');
+    const view = viewFor(done.row, actorId, parseDisplay(done.row).approverIds);
+    return cardAnswer(renderApprovalCard(cardDataOf(done.row, this.now(), done.message), view));
   }
 
   /** `draft`: what the approver typed; a card answer that still shows the form keeps it. */

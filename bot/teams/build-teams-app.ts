@@ -54,6 +54,12 @@ export function buildTeamsApp(
       now,
     }),
     ssoToken: (ctx) => approverSsoToken(ctx, ssoOptions),
+    remind: async (requestId, requesterId) => {
+      const row = await store.requests.get(requestId);
+      if (!row) return null;
+      const message = await deps.reminders.remindNow(row, requesterId);
+      return { row: (await store.requests.get(requestId)) ?? row, message };
+    },
     log,
     now,
   });

@@ -197,22 +197,22 @@ const REQUEST_ID = '5b3f1c2e-0000-4000-8000-000000000001';
 
 /** Each card with its buttons showing: approval (pending, approver), summary, chat cards in every state, digests. */
 function renderedCards(): Array<[string, unknown]> {
-  const approval = renderApprovalCard(
-    {
-      requestId: REQUEST_ID,
-      version: 1,
-      requester: { displayName: 'Adele Vance', userPrincipalName: 'adelev@contoso.com' },
-      role: { displayName: 'Security Operator', scope: 'Directory', kind: 'entraRole' },
-      durationText: '2 hours',
-      windowText: 'now',
-      justification: 'Investigating INC0012345',
-      riskFlags: [],
-      decisionReasons: [],
-      expiresText: '23 h left',
-      status: 'pending',
-    },
-    'approver',
-  );
+  const approvalData = (): Parameters<typeof renderApprovalCard>[0] => ({
+    requestId: REQUEST_ID,
+    version: 1,
+    requester: { displayName: 'Adele Vance', userPrincipalName: 'adelev@contoso.com' },
+    role: { displayName: 'Security Operator', scope: 'Directory', kind: 'entraRole' },
+    durationText: '2 hours',
+    windowText: 'now',
+    justification: 'Investigating INC0012345',
+    riskFlags: [],
+    decisionReasons: [],
+    expiresText: '23 h left',
+    status: 'pending',
+  });
+  const approval = renderApprovalCard(approvalData(), 'approver');
+  // The requester's own view carries their "Remind approvers".
+  const requesterView = renderApprovalCard(approvalData(), 'requester');
   const summary = renderSummaryCard({
     entries: [
       {
@@ -324,6 +324,7 @@ function renderedCards(): Array<[string, unknown]> {
   });
   return [
     ['approval card', approval],
+    ['approval card, requester view', requesterView],
     ['summary card', summary],
     ['role chooser', chooser],
     [

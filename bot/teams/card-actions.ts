@@ -41,6 +41,7 @@ export function cardActionRegistry(h: CardActionHandlers): CardActionRegistry {
     [ApprovalVerb.Approve]: approval,
     [ApprovalVerb.Deny]: approval,
     [ApprovalVerb.Refresh]: approval,
+    [ApprovalVerb.Remind]: approval,
     [ChatVerb.Choose]: chat,
     [ChatVerb.Submit]: chat,
     [ChatVerb.Discard]: chat,

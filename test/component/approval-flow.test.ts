@@ -227,6 +227,29 @@ describe('approving and denying from the card', () => {
     expect((await h.bot.store.requests.get(row.id))!.status).toBe('pending');
   });
 
+  it("the requester's own card reminds the approvers once, in the channel's thread; a second tap and anyone else are refused", async () => {
+    const { row } = await pendingRequest();
+    const threadReplies = () => h.connector.posts.filter((p) => p.conversationId.startsWith(`${CHANNEL_ID};messageid=`));
+    // The requester's view (Teams' per-user refresh) carries the button.
+    const mine = await cardAction(h.bot.url, user(USER.isaiah), 'pim.refresh', { requestId: row.id, version: row.version });
+    expect(JSON.stringify(mine.body.value)).toContain('"verb":"pim.remind"');
+
+    const reminded = await cardAction(h.bot.url, user(USER.isaiah), 'pim.remind', { requestId: row.id, version: row.version });
+    expect(reminded.body.statusCode).toBe(200);
+    expect(textOf(reminded.body.value)).toContain('I reminded Adele Vance, Megan Bowen');
+    await h.bot.delivery.drain();
+    expect(threadReplies()).toHaveLength(1);
+    expect(threadReplies()[0]!.activity.text).toContain('asked me to remind you');
+
+    const again = await cardAction(h.bot.url, user(USER.isaiah), 'pim.remind', { requestId: row.id, version: row.version });
+    expect(textOf(again.body.value)).toContain('The approvers were reminded at');
+    const other = await cardAction(h.bot.url, user(USER.lynne), 'pim.remind', { requestId: row.id, version: row.version });
+    expect(textOf(other.body.value)).toContain('Only the person who made the request can ask for a reminder.');
+    expect(JSON.stringify(other.body.value)).not.toContain('"verb":"pim.remind"');
+    await h.bot.delivery.drain();
+    expect(threadReplies()).toHaveLength(1);
+  });
+
   it('asks for a justification before recording anything', async () => {
     const { row } = await pendingRequest();
     const res = await cardAction(h.bot.url, user(USER.adele), 'pim.approve', { requestId: row.id, version: row.version, decisionJustification: 'ok' });
