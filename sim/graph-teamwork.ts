@@ -35,6 +35,7 @@ export const SIM_TEAMS_APP_CATALOG_ID = stableGuid(`teams-catalog-app:${SIM_TEAM
 export const SIM_TEAMS_APP_ACTIVITY_TYPES: ReadonlyArray<{ type: string; description: string; templateText: string }> = [
   { type: 'accessExpiring', description: 'Privileged access about to expire', templateText: '{actor}: your {roleName} access expires {when}' },
   { type: 'dailyDigest', description: 'Daily PIM digest', templateText: '{actor} has your daily digest: {summary}' },
+  { type: 'approvalRequested', description: 'A PIM role activation waits for your approval', templateText: '{requester} asks to activate {role}' },
 ];
 
 /** Teams shows only this much of `previewText`; Graph accepts longer text. */

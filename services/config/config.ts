@@ -294,7 +294,7 @@ export const envSchema = z.object({
    * reached once they open the chat.
    */
   TEAMS_APP_MANIFEST_ID: blankAsUnset(z.string().regex(GUID, 'must be the Teams app manifest id (a GUID)').optional()).describe(
-    "The Teams app's manifest id (npm run package prints it): the bot installs its app for users it has no chat with and falls back to activity feed notifications; unset: such users are reached once they open the chat",
+    "The Teams app's manifest id (npm run package prints it): the bot installs its app for users it has no chat with and falls back to activity feed notifications, and notifies approvers in their activity feed when a card waits for them; unset: such users are reached once they open the chat, and approvers only in the channel",
   ),
   /** Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself. */
   TEAMS_SERVICE_URL: z

@@ -20,6 +20,7 @@ import { CardDelivery, type RequestFollower } from './card-delivery';
 import { DailyDigests, type DigestSettings } from './digests';
 import { scheduleOutboxPrune } from './outbox-prune';
 import type { ApprovalCardRenderers, DigestCardRenderers } from './ports';
+import { ApproverFeed } from './approver-feed';
 import { PresenceBoard } from './presence-board';
 import { Reconciler } from './reconciler';
 import { ReminderLadder } from './reminders';
@@ -154,6 +155,11 @@ export function buildJobs(
   });
   // Each request's ladder starts when its cards are posted.
   delivery.onCardsPosted((row, tx) => reminders.startFor(row, tx));
+  // Approvers get an activity-feed notification that opens the card, once its message is in the channel.
+  if (deps.personalChats) {
+    const feed = new ApproverFeed({ store, scheduler, notifier: deps.personalChats, tenantId: config.tenantId, presence, log, now });
+    delivery.onCardCopy((row, conversationId, activityId) => feed.onCardCopy(row, conversationId, activityId));
+  }
   delivery.followRequests(deps.chatStatus);
   const reconciler = new Reconciler({
     store,

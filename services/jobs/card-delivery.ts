@@ -82,6 +82,7 @@ export class CardDelivery implements RequesterNotices {
   private readonly checkedOutcomes = new Map<string, number>();
   private follower: RequestFollower | null = null;
   private readonly postedListeners: Array<(row: ApprovalRequestRow, tx: Tx) => Promise<void>> = [];
+  private readonly copyListeners: Array<(row: ApprovalRequestRow, conversationId: string, activityId: string) => Promise<unknown>> = [];
   /** Counts callouts that could not be bound to PIM's copy (set by the composition root). */
   bindingMetrics: Pick<Metrics, 'calloutBinding'> | null = null;
 
@@ -492,6 +493,17 @@ export class CardDelivery implements RequesterNotices {
     this.log.info({ requestId, conversationId, summary }, summary ? 'approval request listed on a summary card' : 'approval card posted');
     const row = await this.store.requests.get(requestId);
     if (row && row.version > version) this.kick(() => this.refreshCopies(requestId));
+    if (row)
+      for (const listener of this.copyListeners)
+        await listener(row, conversationId, activityId).catch((err: unknown) => this.log.warn({ err: errInfo(err), requestId }, 'after-copy work failed'));
+  }
+
+  /**
+   * Runs when a copy of a request's card is recorded (sent by the outbox, or found sent by a sweep after a
+   * restart): `activityId` is the message that shows it (the card, or the summary card listing it).
+   */
+  onCardCopy(listener: (row: ApprovalRequestRow, conversationId: string, activityId: string) => Promise<unknown>): void {
+    this.copyListeners.push(listener);
   }
 
   /**

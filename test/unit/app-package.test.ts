@@ -11,6 +11,7 @@ import JSZip from 'jszip';
 import pino from 'pino';
 import { PNG } from 'pngjs';
 import { ChatCommands, type ChatCommandDeps } from '../../bot/chat/chat-commands';
+import { APPROVAL_ACTIVITY_TYPE, approvalNotice } from '../../services/jobs/approver-feed';
 import { DIGEST_ACTIVITY_TYPE, digestNotice } from '../../services/jobs/digests';
 import type { EligibleTarget } from '../../services/elevation/types';
 import { SIM_TEAMS_APP_ACTIVITY_TYPES } from '../../sim/graph-teamwork';
@@ -110,12 +111,21 @@ describe('the Teams app package', () => {
 
   it('declares exactly the activity types the bot sends, with the template parameters it fills', () => {
     const declared = manifest.activities.activityTypes;
-    expect(declared.map((t) => t.type)).toEqual([DIGEST_ACTIVITY_TYPE]);
-    const notice = digestNotice({ ending: [{}], endingToday: [] } as never, 'https://teams.microsoft.com/l/chat/0/0');
-    expect(notice.activityType).toBe(DIGEST_ACTIVITY_TYPE);
-    const template = declared.find((t) => t.type === notice.activityType)!.templateText;
-    const params = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).filter((p) => p !== 'actor');
-    expect(params.sort()).toEqual(Object.keys(notice.templateParameters ?? {}).sort());
+    expect(declared.map((t) => t.type)).toEqual([DIGEST_ACTIVITY_TYPE, APPROVAL_ACTIVITY_TYPE]);
+    const row = {
+      principal_id: 'u1',
+      display: JSON.stringify({ requester: { displayName: 'Isaiah Langer' }, roleDisplayName: 'User Administrator', approverIds: [] }),
+    };
+    const notices = [
+      digestNotice({ ending: [{}], endingToday: [] } as never, 'https://teams.microsoft.com/l/chat/0/0'),
+      approvalNotice(row as never, 'https://teams.microsoft.com/l/message/19%3Ac/1'),
+    ];
+    expect(notices.map((n) => n.activityType)).toEqual([DIGEST_ACTIVITY_TYPE, APPROVAL_ACTIVITY_TYPE]);
+    for (const notice of notices) {
+      const template = declared.find((t) => t.type === notice.activityType)!.templateText;
+      const params = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).filter((p) => p !== 'actor');
+      expect(params.sort()).toEqual(Object.keys(notice.templateParameters ?? {}).sort());
+    }
     // The simulator's Graph refuses undeclared types: it must declare what the real app declares.
     for (const t of declared) expect(SIM_TEAMS_APP_ACTIVITY_TYPES).toContainEqual(expect.objectContaining({ type: t.type, templateText: t.templateText }));
   });
