@@ -12,7 +12,13 @@ import { type ActivationTarget, type EligibleTarget, targetKey } from '../../ser
 import { errInfo } from '../../services/observability/err-info';
 import type { ChatRequestRow } from '../../services/store/chat-store';
 import { type ChatCommandDeps, type ChatReplies, markdown, plain } from './chat-replies';
-import { eligibleList, refusalText, rolesText, STATUS_RECENT_LIMIT, statusText } from './chat-text';
+import { eligibleList, md, refusalText, rolesText, STATUS_RECENT_LIMIT, statusText } from './chat-text';
+import { parseDisplay } from '../../services/approvals/request-display';
+
+/** "approvals" and its plain variants: what waits for my approval. */
+const APPROVALS = /^\s*(approvals|my approvals|pending approvals|to approve|what awaits me)\s*[.!?]?\s*$/i;
+/** Cards an `approvals` answer sends at most (the rest are named as waiting in the channel). */
+const APPROVALS_SHOWN = 10;
 
 /** How long an extension asks for; administrators can shorten it when they approve. */
 const EXTEND_BY_DAYS = 90;
@@ -101,6 +107,10 @@ export class ChatMessages {
   }
 
   private async run(ctx: TurnContext, userId: string, text: string, timeZone: string, token: string): Promise<void> {
+    if (APPROVALS.test(text)) {
+      await this.approvalsCommand(ctx, userId);
+      return;
+    }
     const svc = this.deps.selfServiceFor(token);
     let eligible: EligibleTarget[];
     try {
@@ -201,6 +211,34 @@ export class ChatMessages {
         CardFactory.adaptiveCard(renderRoleChooser({ draftId, choices: eligible.map((t) => ({ key: targetKey(t), title: t.displayName })) })),
       ),
     );
+  }
+
+  /**
+   * "approvals": the requests waiting for this user's approval (as the cards list the approvers; a decision
+   * still checks PIM's policy afresh), each as a copy of its card here, with the controls. The copies are
+   * recorded like the channel's, so every decision rewrites them; asking again sends no second copy.
+   */
+  private async approvalsCommand(ctx: TurnContext, userId: string): Promise<void> {
+    const mine = (await this.deps.store.requests.waiting())
+      .filter((r) => r.status === 'pending' && r.cards_posted_at && r.principal_id.toLowerCase() !== userId)
+      .filter((r) => parseDisplay(r).approverIds.some((id) => id.toLowerCase() === userId));
+    if (mine.length === 0) {
+      await ctx.sendActivity(plain('Nothing is waiting for your approval right now.'));
+      return;
+    }
+    const shown = mine.slice(0, APPROVALS_SHOWN);
+    const lines = shown.map((r) => {
+      const d = parseDisplay(r);
+      return `- ${md(d.roleDisplayName)} for ${md(d.requester.displayName)}`;
+    });
+    const more = mine.length > shown.length ? `\n\n${mine.length - shown.length} more wait in the approvers' channel.` : '';
+    await ctx.sendActivity(
+      markdown(
+        `**${mine.length === 1 ? '1 request waits' : `${mine.length} requests wait`} for your approval.** Their cards follow here, with Approve and Deny; each stays in step with the channel's copy.\n\n${lines.join('\n')}${more}`,
+      ),
+    );
+    const chat = { conversationId: ctx.activity.conversation.id, serviceUrl: ctx.activity.serviceUrl };
+    for (const row of shown) await this.deps.delivery.enqueuePersonalCopy(row, chat);
   }
 
   /** "remind": the user's one waiting request, or which one when there are several. */

@@ -27,7 +27,7 @@ export interface ChatCommandDeps {
     roleNames(): Promise<string[]>;
   };
   status: ChatStatusMessages;
-  delivery: Pick<CardDelivery, 'refreshCopies'>;
+  delivery: Pick<CardDelivery, 'refreshCopies' | 'enqueuePersonalCopy'>;
   signIn: ChatSignIn;
   /** The stale-request ladder: a requester's "remind the approvers" goes through it (rate-limited there). */
   reminders?: { remindNow(row: ApprovalRequestRow, requesterId: string): Promise<string> } | null;

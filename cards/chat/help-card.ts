@@ -30,6 +30,11 @@ export const HELP_COMMANDS: readonly HelpCommand[] = [
   { title: 'See your roles', what: 'What you can activate, and what is active now and until when.', example: 'roles' },
   { title: 'Follow your requests', what: 'Your requests, and what is waiting for your approval.', example: 'status' },
   {
+    title: 'Approve from here',
+    what: 'The requests waiting for your approval, each as its card in this chat with Approve and Deny.',
+    example: 'approvals',
+  },
+  {
     title: 'Withdraw a request',
     what: 'Cancel a request that is still waiting. Without a role name I ask which one.',
     example: 'cancel security operator',

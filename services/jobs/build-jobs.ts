@@ -16,7 +16,7 @@ import type { Outbox } from '../outbox/outbox';
 import type { Store } from '../store/store';
 import type { ChatNotifier } from '../teams/chat-notifier';
 import type { GraphPersonalChats } from '../teams/personal-chats';
-import { CardDelivery, type RequestFollower } from './card-delivery';
+import { CardDelivery, isPersonalChat, type RequestFollower } from './card-delivery';
 import { DailyDigests, type DigestSettings } from './digests';
 import { scheduleOutboxPrune } from './outbox-prune';
 import type { ApprovalCardRenderers, DigestCardRenderers } from './ports';
@@ -158,7 +158,9 @@ export function buildJobs(
   // Approvers get an activity-feed notification that opens the card, once its message is in the channel.
   if (deps.personalChats) {
     const feed = new ApproverFeed({ store, scheduler, notifier: deps.personalChats, tenantId: config.tenantId, presence, log, now });
-    delivery.onCardCopy((row, conversationId, activityId) => feed.onCardCopy(row, conversationId, activityId));
+    delivery.onCardCopy((row, conversationId, activityId) =>
+      isPersonalChat(conversationId) ? Promise.resolve(0) : feed.onCardCopy(row, conversationId, activityId),
+    );
   }
   delivery.followRequests(deps.chatStatus);
   const reconciler = new Reconciler({

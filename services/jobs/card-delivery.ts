@@ -377,6 +377,16 @@ export class CardDelivery implements RequesterNotices {
     await this.recordIfResent(row.id, target, await this.outbox.enqueue(this.cardMessage(row, target, message)));
   }
 
+  /**
+   * A copy of a request's card in an approver's personal chat with the bot (their `approvals`): recorded like
+   * every copy, so each decision and change rewrites it too. Never on a summary card, and nudges stay in the
+   * channel's thread (replyUnderCards). A second ask finds the copy queued before.
+   */
+  async enqueuePersonalCopy(row: ApprovalRequestRow, chat: ChannelTarget): Promise<void> {
+    const { summary: _inChannelOnly, ...message } = this.cardMessage(row, chat);
+    await this.recordIfResent(row.id, chat, await this.outbox.enqueue(message));
+  }
+
   /** The outbox message of a request's card for a channel. */
   private cardMessage(row: ApprovalRequestRow, target: ChannelTarget, message?: string): OutboxMessage {
     const { card, summary } = this.renderers.approvalCard(row, row.status === 'pending' ? 'approver' : 'final', this.now(), message);
@@ -438,9 +448,12 @@ export class CardDelivery implements RequesterNotices {
     }
   }
 
-  /** Replies in the thread of every copy of the request's card (a summary's thread for a listed request). */
+  /**
+   * Replies in the thread of every channel copy of the request's card (a summary's thread for a listed
+   * request). Copies in personal chats get none: a chat has no thread, and the nudge is for the channel.
+   */
   async replyUnderCards(row: ApprovalRequestRow, text: string, mentions: Array<{ id: string; name: string }>, key: string): Promise<number> {
-    const posts = await this.store.cardCopies.of(row.id);
+    const posts = (await this.store.cardCopies.of(row.id)).filter((p) => !isPersonalChat(p.conversation_id));
     for (const post of posts) {
       await this.outbox.enqueue({
         conversationId: post.conversation_id,
@@ -681,6 +694,11 @@ export class CardDelivery implements RequesterNotices {
 }
 
 const CARD = 'approval-card';
+
+/** A 1:1 chat with the bot (Bot Framework's `a:` id, or Graph's `…@unq.gbl.spaces`), not a channel or group chat. */
+export function isPersonalChat(conversationId: string): boolean {
+  return conversationId.startsWith('a:') || conversationId.includes('@unq.gbl.spaces');
+}
 const NOTICE = 'requester-notice';
 /**
  * Background card posts at a time (postCardsSoon). A card's three Graph reads go in one batch with those of

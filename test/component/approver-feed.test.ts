@@ -1,11 +1,12 @@
 /**
  * Issue 21, item 8: approvers reached where they are. When a request's card is in the approvers' channel,
  * each approver who can decide gets one Teams activity-feed notification (`approvalRequested`) that opens
- * the card: never the requester, never twice, and nothing once the request no longer waits.
+ * the card: never the requester, never twice, and nothing once the request no longer waits. And `approvals` in
+ * the personal chat: what waits for me, as cards with the controls, kept in step with the channel's copy.
  */
 import { SIM_TEAMS_APP_MANIFEST_ID } from '../../sim/graph-teamwork';
 import { DEMO_TENANT_ID, USER } from '../../sim/seed';
-import { CHANNEL_ID, cardAction, type Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
+import { CHANNEL_ID, cardAction, type Harness, pendingRequest, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 interface SimActivity {
   userId: string;
@@ -74,5 +75,69 @@ describe('activity-feed notifications for approvers', () => {
     expect(decided.body.statusCode).toBe(200);
     await runFeedJobs();
     expect(await activity()).toEqual([]);
+  });
+});
+
+describe('approvals in the personal chat', () => {
+  let h: Harness;
+
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  const chatOf = (userId: string) => `a:${teamsUser(userId).teamsUserId}-personal`;
+  const cardsIn = (conversationId: string) =>
+    h.connector.posts.filter(
+      (p) => p.conversationId === conversationId && p.activity.attachments?.[0]?.contentType === 'application/vnd.microsoft.card.adaptive',
+    );
+
+  it('lists what waits for me as cards with the controls, once, kept in step with the channel copy; nudges stay in the channel', async () => {
+    const { row } = await pendingRequest(h);
+    await personalMessage(h, USER.adele, 'approvals');
+    await h.bot.delivery.drain();
+    const reply = h.connector.posts.filter((p) => p.conversationId === chatOf(USER.adele) && typeof p.activity.text === 'string').at(-1)!;
+    expect(reply.activity.text).toContain('**1 request waits for your approval.**');
+    expect(reply.activity.text).toContain('- User Administrator for Isaiah Langer');
+    expect(cardsIn(chatOf(USER.adele))).toHaveLength(1);
+    const copy = JSON.stringify(cardsIn(chatOf(USER.adele))[0]!.activity.attachments![0]!.content);
+    expect(copy).toContain('"verb":"pim.approve"');
+
+    // Asking again sends no second copy; the requester and non-approvers get none.
+    await personalMessage(h, USER.adele, 'approvals');
+    await personalMessage(h, USER.isaiah, 'approvals');
+    await personalMessage(h, USER.lynne, 'my approvals');
+    await h.bot.delivery.drain();
+    expect(cardsIn(chatOf(USER.adele))).toHaveLength(1);
+    expect(cardsIn(chatOf(USER.isaiah))).toHaveLength(0);
+    expect(cardsIn(chatOf(USER.lynne))).toHaveLength(0);
+    expect(h.connector.posts.filter((p) => p.conversationId === chatOf(USER.lynne)).at(-1)!.activity.text).toBe(
+      'Nothing is waiting for your approval right now.',
+    );
+
+    // A nudge goes to the channel's thread only: nothing more in the approver's chat.
+    const inAdeleChat = () => h.connector.posts.filter((p) => p.conversationId.startsWith(chatOf(USER.adele))).length;
+    const before = inAdeleChat();
+    expect(await h.bot.reminders.remindNow(row, USER.isaiah)).toMatch(/^I reminded /);
+    await h.bot.delivery.drain();
+    expect(h.connector.posts.filter((p) => p.conversationId.startsWith(`${CHANNEL_ID};messageid=`))).toHaveLength(1);
+    expect(inAdeleChat()).toBe(before);
+
+    // Approved on the channel card: the personal copy is rewritten too, without buttons.
+    const decided = await cardAction(h.bot.url, teamsUser(USER.megan), 'pim.approve', {
+      requestId: row.id,
+      version: (await h.bot.store.requests.get(row.id))!.version,
+      decisionJustification: 'Verified with the CFO by phone',
+    });
+    expect(decided.body.statusCode).toBe(200);
+    await h.bot.delivery.drain();
+    const personalCopy = cardsIn(chatOf(USER.adele))[0]!;
+    const updates = h.connector.updates.filter((u) => u.conversationId === chatOf(USER.adele) && u.activityId === personalCopy.activityId);
+    expect(updates).toHaveLength(1);
+    const updated = JSON.stringify(updates[0]!.activity.attachments![0]!.content);
+    expect(updated).toContain('Approved by Megan Bowen');
+    expect(updated).not.toContain('"verb":"pim.approve"');
   });
 });
