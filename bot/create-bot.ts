@@ -126,7 +126,19 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
   const digestRenderers = { userDigestCard: renderUserDigestCard, adminDigestCards: renderAdminDigestCards };
   const jobs = buildJobs(config, { store, graph, delivery, notifier: teams.notifier, chatStatus, personalChats, digestRenderers, policy, metrics, log, now });
   // 7. The teams-ai app: approval clicks, chat messages and chat card actions, digest card actions.
-  const app = buildTeamsApp(config, { store, directory: graph.directory, delivery, chatStatus, reminders: jobs.reminders, teams, approver, metrics, log, now });
+  const app = buildTeamsApp(config, {
+    store,
+    directory: graph.directory,
+    delivery,
+    chatStatus,
+    reminders: jobs.reminders,
+    digests: { scheduler: jobs.scheduler, renderers: digestRenderers },
+    teams,
+    approver,
+    metrics,
+    log,
+    now,
+  });
   // 8. Readiness (also a metric), and the HTTP server with every route: operations, PIM's callout and events, messages.
   const readiness = createReadiness(config, { store, appCredential: graph.credential, metrics, log });
   const server = buildHttpServer(config, { store, delivery, readiness, metrics, policy, decisionPorts, tenantKeys, teams, app, log, now });

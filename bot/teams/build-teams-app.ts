@@ -5,6 +5,8 @@ import type { AppConfig } from '../../services/config/config';
 import { DigestActionFlow } from '../../services/digests/digest-actions';
 import type { GraphDirectory } from '../../services/graph/directory';
 import { adminChannelOf } from '../../services/jobs/build-jobs';
+import { answeredDigestCard } from '../../services/jobs/digests';
+import type { AdaptiveCardJson } from '../../cards/adaptive-card';
 import type { CardDelivery } from '../../services/jobs/card-delivery';
 import { ApprovalDecisions } from '../../services/jobs/decide';
 import type { ReminderLadder } from '../../services/jobs/reminders';
@@ -33,6 +35,8 @@ export function buildTeamsApp(
     delivery: CardDelivery;
     chatStatus: ChatStatusMessages;
     reminders: ReminderLadder;
+    /** Where a digest click's answer re-renders the digest it came from (the job that sent it, and its renderer). */
+    digests: Parameters<typeof answeredDigestCard>[0];
     teams: TeamsConnector;
     approver: ApproverIdentity;
     metrics: PrometheusMetrics;
@@ -97,6 +101,7 @@ export function buildTeamsApp(
     }),
     signIn: chatSignIn,
     selfServiceFor: (sso) => selfServiceFor(sso, null),
+    answeredDigest: (userId, date, entry, answer) => answeredDigestCard(deps.digests, userId, date, entry, answer) as Promise<AdaptiveCardJson | null>,
   });
   return createTeamsApp({
     adapter: deps.teams.adapter,

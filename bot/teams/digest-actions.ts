@@ -4,18 +4,23 @@ import { formatTime } from '../../cards/chat';
 import { AuditVerb, type AuditVerbName, auditNoteInputId, DigestVerb, type DigestVerbName, renderAdminAskCard } from '../../cards/digest';
 import type { AdaptiveCardJson } from '../../cards/adaptive-card';
 import { assertNever } from '../../services/approvals/request-lifecycle';
-import type { AdminAsk, DigestActionFlow, DigestEntryRef, ExtendOutcome, ReleaseOutcome, ReviewOutcome } from '../../services/digests/digest-actions';
+import type { AdminAsk, DigestActionFlow, ExtendOutcome, ReleaseOutcome, ReviewOutcome } from '../../services/digests/digest-actions';
 import type { SelfService } from '../../services/elevation/self-service';
 import type { ChatSignIn } from '../chat/chat-sign-in';
 import { refusalText } from '../chat/chat-text';
 import { pimStatusWords } from '../../services/chat/plain-words';
-import { errorAnswer, type InvokeBody, messageAnswer } from './invoke-answers';
+import { cardAnswer, errorAnswer, type InvokeBody, messageAnswer } from './invoke-answers';
 
 const digestData = z.object({
   kind: z.enum(['entraRole', 'group']),
   roleDefinitionId: z.string().min(1).max(200),
   scope: z.string().min(1).max(300),
   assignment: z.enum(['eligible', 'active']).default('eligible'),
+  /** The digest's date (cards sent before it was added have none): the answer re-renders that digest. */
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
 });
 const auditData = z.object({ requestId: z.string().uuid() }).passthrough();
 const invokeValue = z.object({ action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: z.record(z.unknown()) }) });
@@ -41,6 +46,11 @@ export class DigestActions {
       flow: Pick<DigestActionFlow, 'extend' | 'release' | 'review'>;
       signIn: Pick<ChatSignIn, 'invokeToken'>;
       selfServiceFor(ssoToken: string): SelfService;
+      /**
+       * The user's digest of `date` as it was sent, with `answer` under the entry clicked (services/jobs/digests.ts
+       * `answeredDigestCard`); null when it is no longer kept. Absent: the answer is a message.
+       */
+      answeredDigest?: (userId: string, date: string, entry: DigestEntry, answer: string) => Promise<AdaptiveCardJson | null>;
     },
   ) {}
 
@@ -70,56 +80,62 @@ export class DigestActions {
     }
   }
 
-  private async extend(ctx: TurnContext, userId: string, d: DigestEntryRef): Promise<InvokeBody> {
+  private async extend(ctx: TurnContext, userId: string, d: DigestEntry): Promise<InvokeBody> {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
-    return extendAnswer(await this.deps.flow.extend(userId, d, this.deps.selfServiceFor(sso.token)));
+    return this.answer(userId, d, extendText(await this.deps.flow.extend(userId, d, this.deps.selfServiceFor(sso.token))));
   }
 
-  private async release(ctx: TurnContext, userId: string, d: DigestEntryRef): Promise<InvokeBody> {
+  private async release(ctx: TurnContext, userId: string, d: DigestEntry): Promise<InvokeBody> {
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
-    return releaseAnswer(await this.deps.flow.release(userId, d, this.deps.selfServiceFor(sso.token)));
+    return this.answer(userId, d, releaseText(await this.deps.flow.release(userId, d, this.deps.selfServiceFor(sso.token))));
+  }
+
+  /** The digest the click came from, with what it did under the entry (its buttons gone); a message when it is not kept. */
+  private async answer(userId: string, d: DigestEntry, text: string): Promise<InvokeBody> {
+    const card = d.date && this.deps.answeredDigest ? await this.deps.answeredDigest(userId, d.date, d, text).catch(() => null) : null;
+    return card ? cardAnswer(card) : messageAnswer(text);
   }
 }
+
+type DigestEntry = z.infer<typeof digestData>;
 
 function ownersAnd(owners: string[]): string {
   return owners.length ? `the group's owners (${owners.join(', ')}) and ` : '';
 }
 
-function extendAnswer(o: ExtendOutcome): InvokeBody {
+/** What an Extend did, and what happens next. */
+function extendText(o: ExtendOutcome): string {
   switch (o.kind) {
     case 'notListed':
-      return messageAnswer('PIM no longer lists this eligibility for you, so there is nothing to extend.');
+      return 'PIM no longer lists this eligibility for you, so there is nothing to extend.';
     case 'noExpiry':
-      return messageAnswer(`Your eligibility for ${o.displayName} does not expire.`);
+      return `Your eligibility for ${o.displayName} does not expire.`;
     case 'windowNotOpen':
-      return messageAnswer(`PIM accepts an extension of ${o.displayName} from ${formatTime(o.opensAt)}.`);
+      return `PIM accepts an extension of ${o.displayName} from ${formatTime(o.opensAt)}.`;
     case 'adminsAsked':
-      return messageAnswer(
-        o.posted
-          ? `PIM has no self-extension for this, so I asked ${ownersAnd(o.owners)}your PIM administrators to extend ${o.displayName}.`
-          : 'PIM has no self-extension for this; ask your PIM administrators to extend it.',
-      );
+      return o.posted
+        ? `PIM has no self-extension for this, so I asked ${ownersAnd(o.owners)}your PIM administrators to extend ${o.displayName}. The new end date will show in your digest once they do.`
+        : 'PIM has no self-extension for this; ask your PIM administrators to extend it.';
     case 'requested':
-      return messageAnswer(`Asked PIM to extend your eligibility for ${o.displayName}: ${pimStatusWords(o.status)}.`);
+      return `Asked PIM to extend your eligibility for ${o.displayName}: ${pimStatusWords(o.status)}. The new end date will show in your digest once PIM extends it.`;
     case 'refused':
-      return messageAnswer(refusalText(o.refusal, `PIM did not accept the extension of ${o.displayName}`));
+      return refusalText(o.refusal, `PIM did not accept the extension of ${o.displayName}`);
     default:
       return assertNever(o);
   }
 }
 
-function releaseAnswer(o: ReleaseOutcome): InvokeBody {
+/** What "No longer needed" did, and what happens next. */
+function releaseText(o: ReleaseOutcome): string {
   switch (o.kind) {
     case 'notListed':
-      return messageAnswer('PIM no longer lists this for you: nothing to remove.');
+      return 'PIM no longer lists this for you: nothing to remove.';
     case 'adminsTold':
-      return messageAnswer(
-        o.posted
-          ? `Thanks: I told ${ownersAnd(o.owners)}your PIM administrators you no longer need ${o.displayName}.`
-          : 'Tell your PIM administrators you no longer need it; no admin channel is configured here.',
-      );
+      return o.posted
+        ? `Thanks: I told ${ownersAnd(o.owners)}your PIM administrators you no longer need ${o.displayName}; they remove it in PIM.`
+        : 'Tell your PIM administrators you no longer need it; no admin channel is configured here.';
     default:
       return assertNever(o);
   }

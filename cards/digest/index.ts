@@ -9,6 +9,6 @@ export {
   type DigestActionData,
   type AuditActionData,
 } from './digest-verbs';
-export { renderUserDigestCard, type UserDigestCardData } from './user-digest-card';
+export { digestEntryKey, renderUserDigestCard, type UserDigestCardData } from './user-digest-card';
 export { renderAdminDigestCard, renderAdminDigestCards, type AdminDigestCardData } from './admin-digest-card';
 export { renderAdminAskCard, type AdminAskCardData } from './admin-ask-card';

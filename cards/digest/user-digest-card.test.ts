@@ -1,7 +1,7 @@
 import { validateAdaptiveCard, TEAMS_CARD_MAX_BYTES } from '../validate-card';
 import { HOSTILE, carriersOf, executes, inputs, textRuns } from '../../test/support/card-json';
 import type { UserDigest } from '../../services/digests/user-digest';
-import { DigestVerb, renderUserDigestCard } from './index';
+import { DigestVerb, digestEntryKey, renderUserDigestCard } from './index';
 
 const SECOP = '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f';
 const SQL = '7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c10';
@@ -48,11 +48,22 @@ describe('user digest card', () => {
       ['Ask admins to extend', DigestVerb.Extend],
       ['No longer needed', DigestVerb.Release],
     ]);
-    // Identifiers only: the server re-reads the user's own eligibility before acting.
-    expect(actions[0]!.data).toEqual({ kind: 'entraRole', roleDefinitionId: SECOP, scope: '/', assignment: 'eligible' });
-    expect(actions[2]!.data).toEqual({ kind: 'group', roleDefinitionId: 'member', scope: SQL, assignment: 'eligible' });
+    // Identifiers only (and the digest's date, so the answer re-renders it): the server re-reads the user's own
+    // eligibility before acting.
+    const date = digest().date;
+    expect(actions[0]!.data).toEqual({ kind: 'entraRole', roleDefinitionId: SECOP, scope: '/', assignment: 'eligible', date });
+    expect(actions[2]!.data).toEqual({ kind: 'group', roleDefinitionId: 'member', scope: SQL, assignment: 'eligible', date });
     expect(actions.every((a) => a.associatedInputs === 'none')).toBe(true);
     expect(inputs(card)).toEqual([]);
+  });
+
+  it('a click answers on the card: what it did and what happens next under that entry, in place of its buttons', () => {
+    const answers = new Map([[digestEntryKey({ kind: 'entraRole', roleDefinitionId: SECOP, scope: '/', assignment: 'eligible' }), 'Asked PIM to extend it.']]);
+    const card = renderUserDigestCard({ digest: digest(), targetNames: names, answers });
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    expect(textRuns(card)).toContain('→ Asked PIM to extend it.');
+    // The group's entry keeps its buttons; the answered one has none.
+    expect(executes(card).map((a) => (a.data as { kind: string }).kind)).toEqual(['group', 'group']);
   });
 
   it("says when things end in the user's zone, and lists activations ending today", () => {

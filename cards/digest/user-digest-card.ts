@@ -13,6 +13,16 @@ export interface UserDigestCardData {
   digest: UserDigest;
   /** Role and group names by target key (`kind|role|scope`, lower case); an unknown target shows its id. */
   targetNames: ReadonlyMap<string, string>;
+  /**
+   * What the user's click on an entry did and what happens next, by `digestEntryKey`: the card answering the
+   * click shows it under the entry, in place of its buttons.
+   */
+  answers?: ReadonlyMap<string, string>;
+}
+
+/** An ending entry's key in `answers`: the assignment its buttons name. */
+export function digestEntryKey(e: { kind: string; roleDefinitionId: string; scope: string; assignment: string }): string {
+  return `${e.kind}|${e.roleDefinitionId.toLowerCase()}|${e.scope.toLowerCase()}|${e.assignment}`;
 }
 
 const MAX = { title: 200, ending: 10, today: 10 } as const;
@@ -27,10 +37,14 @@ interface EndingView extends DigestActionData {
   soon: boolean;
   detailWeight: 'Bolder' | 'Default';
   extendTitle: string;
+  hasAnswer: boolean;
+  answer: string;
 }
 
 interface UserDigestViewModel {
   verbs: { extend: string; release: string };
+  /** The digest's date, in each button's data: a click's answer re-renders this digest. */
+  date: string;
   headline: string;
   subline: string;
   hasEnding: boolean;
@@ -45,6 +59,11 @@ function titleOf(names: ReadonlyMap<string, string>, t: { kind: string; roleDefi
   const key = `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`;
   const fallback = t.kind === 'group' ? `Group ${t.scope} (${t.roleDefinitionId})` : `Role ${t.roleDefinitionId}`;
   return clip(names.get(key) ?? fallback, MAX.title);
+}
+
+function answerOf(answers: ReadonlyMap<string, string> | undefined, e: Parameters<typeof digestEntryKey>[0]): { hasAnswer: boolean; answer: string } {
+  const answer = clip(answers?.get(digestEntryKey(e)), 400);
+  return { hasAnswer: answer.length > 0, answer: answer ? `→ ${answer}` : '' };
 }
 
 function inDays(days: number): string {
@@ -71,6 +90,7 @@ function toViewModel(d: UserDigestCardData): UserDigestViewModel {
     detailWeight: e.daysLeft <= 3 ? 'Bolder' : 'Default',
     // Groups have no self-extend in PIM: the button asks the group's administrators instead.
     extendTitle: e.extend === 'selfExtend' ? 'Extend' : 'Ask admins to extend',
+    ...answerOf(d.answers, e),
   }));
   const today = digest.endingToday.slice(0, MAX.today).map((a) => ({
     title: titleOf(d.targetNames, a),
@@ -83,6 +103,7 @@ function toViewModel(d: UserDigestCardData): UserDigestViewModel {
   const hidden = digest.ending.length - shown.length;
   return {
     verbs: { extend: DigestVerb.Extend, release: DigestVerb.Release },
+    date: digest.date,
     headline: `Your PIM access: ${parts.join(', ')}`,
     subline: `Daily digest for ${formatTime(digest.generatedAt, digest.timeZone).replace(/,.*$/, '')}. Times are in your time zone.`,
     hasEnding: ending.length > 0,

@@ -19,7 +19,7 @@ import type { JobRun, JobScheduler } from './scheduler';
 import type { Store } from '../store/store';
 import type { ChatNotifier } from '../teams/chat-notifier';
 import type { ActivityNotice, GraphPersonalChats } from '../teams/personal-chats';
-import type { DigestCardRenderers } from './ports';
+import type { CardJson, DigestCardRenderers } from './ports';
 
 export const DIGEST_TICK = 'digest:tick';
 export const DIGEST_USER = 'digest:user';
@@ -205,6 +205,25 @@ export class DailyDigests {
       await this.deps.notifier.postCard(this.deps.adminChannel, card);
     }
   }
+}
+
+/**
+ * A user's digest as it was sent (`date`, the user's local date), with what their click on one entry did shown
+ * under that entry: the card the click's invoke answers with. Null when that digest is no longer kept.
+ */
+export async function answeredDigestCard(
+  deps: { scheduler: Pick<JobScheduler, 'get'>; renderers: Pick<DigestCardRenderers, 'userDigestCard'> },
+  userId: string,
+  date: string,
+  entry: { kind: string; roleDefinitionId: string; scope: string; assignment: string },
+  answer: string,
+): Promise<CardJson | null> {
+  const job = await deps.scheduler.get(`${DIGEST_USER}:${userId.toLowerCase()}:${date}`);
+  if (!job) return null;
+  const p = (typeof job.payload === 'string' ? JSON.parse(job.payload) : job.payload) as UserDigestPayload;
+  if (p.digest.principalId.toLowerCase() !== userId.toLowerCase()) return null;
+  const key = `${entry.kind}|${entry.roleDefinitionId.toLowerCase()}|${entry.scope.toLowerCase()}|${entry.assignment}`;
+  return deps.renderers.userDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames), answers: new Map([[key, answer]]) });
 }
 
 /** The activity feed line for a user the bot cannot chat with: counts only (no directory text), and a link to the bot's chat. */

@@ -38,7 +38,8 @@ export interface ApprovalCardRenderers {
 
 /** The daily digest cards (cards/digest). */
 export interface DigestCardRenderers {
-  userDigestCard(data: { digest: UserDigest; targetNames: ReadonlyMap<string, string> }): CardJson;
+  /** `answers`: what a click on an entry did, by entry (`kind|role|scope|assignment`, lower case), shown under it. */
+  userDigestCard(data: { digest: UserDigest; targetNames: ReadonlyMap<string, string>; answers?: ReadonlyMap<string, string> }): CardJson;
   adminDigestCards(data: { digest: AdminDigest; names: { users: ReadonlyMap<string, string>; targets: ReadonlyMap<string, string> } }): CardJson[];
 }
 

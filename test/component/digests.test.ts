@@ -83,10 +83,16 @@ describe('daily digests', () => {
     const extend = executeActions(alex[0]).find((a) => a.verb === 'digest.extend' && JSON.stringify(a.data).includes('/'))!;
     const extended = await cardAction(h.bot.url, teamsUser(USER.alex), 'digest.extend', extend.data);
     expect(extended.body.statusCode).toBe(200);
-    expect(String(extended.body.value)).toContain('Asked PIM to extend your eligibility for Security Operator');
+    // The answer is the digest itself, with what happened and what happens next under the entry, whose buttons are gone.
+    expect(extended.body.type).toBe('application/vnd.microsoft.card.adaptive');
+    const answered = JSON.stringify(extended.body.value);
+    expect(answered).toContain('→ Asked PIM to extend your eligibility for Security Operator');
+    expect(answered).toContain('The new end date will show in your digest once PIM extends it.');
     // PIM's status in words, never its internal name.
-    expect(String(extended.body.value)).toContain('waiting for your administrators to decide');
-    expect(String(extended.body.value)).not.toContain('PendingAdminDecision');
+    expect(answered).toContain('waiting for your administrators to decide');
+    expect(answered).not.toContain('PendingAdminDecision');
+    expect(executeActions(extended.body.value).filter((a) => JSON.stringify(a.data) === JSON.stringify(extend.data))).toEqual([]);
+    expect(executeActions(extended.body.value).length).toBe(executeActions(alex[0]).length - 2);
     const requests = (await simJson(h.sim, 'GET', '/_sim/requests')).body.value as any[];
     expect(requests.some((r) => r.principalId === USER.alex && r.action === 'selfExtend' && r.status === 'PendingAdminDecision')).toBe(true);
 
@@ -122,10 +128,10 @@ describe('daily digests', () => {
     const extend = executeActions(digest).find((a) => a.verb === 'digest.extend' && a.data.kind === 'group')!;
     const adminPosts = h.connector.posts.length;
     const asked = await cardAction(h.bot.url, teamsUser(USER.alex), 'digest.extend', extend.data);
-    expect(asked.body).toMatchObject({
-      statusCode: 200,
-      value: expect.stringContaining("I asked the group's owners (Megan Bowen) and your PIM administrators to extend SQL Admins"),
-    });
+    expect(asked.body.statusCode).toBe(200);
+    expect(JSON.stringify(asked.body.value)).toContain(
+      "→ PIM has no self-extension for this, so I asked the group's owners (Megan Bowen) and your PIM administrators to extend SQL Admins",
+    );
     const [post, reply] = h.connector.posts.slice(adminPosts);
     expect(post!.conversationId).toBe(CHANNEL_ID);
     expect(JSON.stringify(post!.activity.attachments![0].content)).toContain('asks to extend their SQL Admins');
