@@ -15,6 +15,8 @@ import { type ChatCommandDeps, type ChatReplies, markdown, plain } from './chat-
 import { eligibleList, md, refusalText, rolesText, STATUS_RECENT_LIMIT, statusText } from './chat-text';
 import { parseDisplay } from '../../services/approvals/request-display';
 
+/** "approvals on" / "approvals off": a copy of every card waiting for me in this chat, or not. */
+const APPROVALS_SETTING = /^\s*approvals\s+(on|off)\s*[.!]?\s*$/i;
 /** "approvals" and its plain variants: what waits for my approval. */
 const APPROVALS = /^\s*(approvals|my approvals|pending approvals|to approve|what awaits me)\s*[.!?]?\s*$/i;
 /** Cards an `approvals` answer sends at most (the rest are named as waiting in the channel). */
@@ -107,6 +109,11 @@ export class ChatMessages {
   }
 
   private async run(ctx: TurnContext, userId: string, text: string, timeZone: string, token: string): Promise<void> {
+    const cardsSetting = APPROVALS_SETTING.exec(text);
+    if (cardsSetting) {
+      await this.approvalCardsSetting(ctx, userId, cardsSetting[1]!.toLowerCase() === 'on');
+      return;
+    }
     if (APPROVALS.test(text)) {
       await this.approvalsCommand(ctx, userId);
       return;
@@ -218,12 +225,12 @@ export class ChatMessages {
    * still checks PIM's policy afresh), each as a copy of its card here, with the controls. The copies are
    * recorded like the channel's, so every decision rewrites them; asking again sends no second copy.
    */
-  private async approvalsCommand(ctx: TurnContext, userId: string): Promise<void> {
+  private async approvalsCommand(ctx: TurnContext, userId: string, quietWhenNone = false): Promise<void> {
     const mine = (await this.deps.store.requests.waiting())
       .filter((r) => r.status === 'pending' && r.cards_posted_at && r.principal_id.toLowerCase() !== userId)
       .filter((r) => parseDisplay(r).approverIds.some((id) => id.toLowerCase() === userId));
     if (mine.length === 0) {
-      await ctx.sendActivity(plain('Nothing is waiting for your approval right now.'));
+      if (!quietWhenNone) await ctx.sendActivity(plain('Nothing is waiting for your approval right now.'));
       return;
     }
     const shown = mine.slice(0, APPROVALS_SHOWN);
@@ -239,6 +246,26 @@ export class ChatMessages {
     );
     const chat = { conversationId: ctx.activity.conversation.id, serviceUrl: ctx.activity.serviceUrl };
     for (const row of shown) await this.deps.delivery.enqueuePersonalCopy(row, chat);
+  }
+
+  /** "approvals on|off": every card waiting for this approver also comes to this chat, from now on (or no longer). */
+  private async approvalCardsSetting(ctx: TurnContext, userId: string, on: boolean): Promise<void> {
+    if (!(await this.deps.store.conversations.setApprovalCards(userId, on))) {
+      await ctx.sendActivity(plain('I could not keep that setting: this chat is not saved yet. Send it again in a moment.'));
+      return;
+    }
+    if (!on) {
+      await ctx.sendActivity(
+        plain('Turned off: new requests waiting for your approval come only to the approvers\' channel. Type "approvals" to see them here.'),
+      );
+      return;
+    }
+    await ctx.sendActivity(
+      plain(
+        'Turned on: every new request waiting for your approval also comes to this chat as its card, kept in step with the channel. Type "approvals off" to stop.',
+      ),
+    );
+    await this.approvalsCommand(ctx, userId, true);
   }
 
   /** "remind": the user's one waiting request, or which one when there are several. */

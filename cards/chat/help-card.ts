@@ -31,7 +31,7 @@ export const HELP_COMMANDS: readonly HelpCommand[] = [
   { title: 'Follow your requests', what: 'Your requests, and what is waiting for your approval.', example: 'status' },
   {
     title: 'Approve from here',
-    what: 'The requests waiting for your approval, each as its card in this chat with Approve and Deny.',
+    what: 'What waits for your approval, as cards here with Approve and Deny. “approvals on” sends each new one here too; “approvals off” stops it.',
     example: 'approvals',
   },
   {

@@ -315,6 +315,12 @@ export class CardDelivery implements RequesterNotices {
     const cards = this.targetsFor(row)
       .filter((target) => !posted.has(target.conversationId))
       .map((target) => ({ target, message: this.cardMessage(row, target) }));
+    // Approvers who asked for them (`approvals on`) get a copy in their chat too, never on a summary card.
+    for (const chat of row.status === 'pending' ? await this.approverChats(row) : []) {
+      if (posted.has(chat.conversationId)) continue;
+      const { summary: _channelOnly, ...message } = this.cardMessage(row, chat);
+      cards.push({ target: chat, message });
+    }
     // Posted means handed to the outbox: from here it is the outbox's to deliver, once. The copies, the
     // mark and the reminder ladder commit together (one commit, and no crash leaves one without the others).
     const postedAt = this.now().toISOString();
@@ -385,6 +391,19 @@ export class CardDelivery implements RequesterNotices {
   async enqueuePersonalCopy(row: ApprovalRequestRow, chat: ChannelTarget): Promise<void> {
     const { summary: _inChannelOnly, ...message } = this.cardMessage(row, chat);
     await this.recordIfResent(row.id, chat, await this.outbox.enqueue(message));
+  }
+
+  /** The chats of the request's approvers who turned approval cards on (never the requester's). */
+  private async approverChats(row: ApprovalRequestRow): Promise<ChannelTarget[]> {
+    const requester = row.principal_id.toLowerCase();
+    const ids = [...new Set(parseDisplay(row).approverIds.map((id) => id.toLowerCase()))].filter((id) => id !== requester);
+    const chats = await this.store.conversations.approvalCardChats(ids);
+    const targets: ChannelTarget[] = [];
+    for (const ref of chats.values()) {
+      const r = ref as { conversation?: { id?: string }; serviceUrl?: string };
+      if (r.conversation?.id && r.serviceUrl) targets.push({ conversationId: r.conversation.id, serviceUrl: r.serviceUrl });
+    }
+    return targets;
   }
 
   /** The outbox message of a request's card for a channel. */

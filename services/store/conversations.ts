@@ -33,6 +33,31 @@ export class ConversationStore {
     await this.db.deleteFrom('conversation_refs').where('aad_object_id', '=', aadObjectId).where('reference', '=', JSON.stringify(reference)).execute();
   }
 
+  /**
+   * `approvals on|off`: whether a copy of every card waiting for this user's approval comes to their chat.
+   * False when the bot has no chat with them (they turn it on from that chat, so it has one then).
+   */
+  async setApprovalCards(aadObjectId: string, on: boolean): Promise<boolean> {
+    const r = await this.db
+      .updateTable('conversation_refs')
+      .set({ approval_cards: on ? 1 : 0 })
+      .where('aad_object_id', '=', aadObjectId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** The chats of those of `aadObjectIds` who turned approval cards on, by user. */
+  async approvalCardChats(aadObjectIds: readonly string[]): Promise<Map<string, unknown>> {
+    if (aadObjectIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('conversation_refs')
+      .select(['aad_object_id', 'reference'])
+      .where('aad_object_id', 'in', [...aadObjectIds])
+      .where('approval_cards', '=', 1)
+      .execute();
+    return new Map(rows.map((r) => [r.aad_object_id, JSON.parse(r.reference) as unknown]));
+  }
+
   async get(aadObjectId: string): Promise<unknown | undefined> {
     const row = await this.db.selectFrom('conversation_refs').select('reference').where('aad_object_id', '=', aadObjectId).executeTakeFirst();
     return row ? (JSON.parse(row.reference) as unknown) : undefined;

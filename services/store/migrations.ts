@@ -279,6 +279,13 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-12-07-019-approval-cards-in-chat': {
+    async up(db: Kysely<unknown>) {
+      // An approver's `approvals on`: a copy of every card waiting for them in their chat with the bot. Kept
+      // with the chat's reference, so a chat Teams says is gone takes the setting with it.
+      await db.schema.alterTable('conversation_refs').addColumn('approval_cards', 'integer').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -131,6 +131,8 @@ export interface ConversationRefTable {
   aad_object_id: string;
   reference: string;
   updated_at: string;
+  /** 1: the user (an approver) asked for a copy of every card waiting for them in this chat (`approvals on`). */
+  approval_cards: Generated<number | null>;
 }
 
 /** Escalations and post-approval events received from outside, one row per event id (the idempotency key). */

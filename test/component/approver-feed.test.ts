@@ -89,10 +89,35 @@ describe('approvals in the personal chat', () => {
   });
 
   const chatOf = (userId: string) => `a:${teamsUser(userId).teamsUserId}-personal`;
+  /** Approval cards posted in a conversation (not the help card a "hi" gets). */
   const cardsIn = (conversationId: string) =>
     h.connector.posts.filter(
-      (p) => p.conversationId === conversationId && p.activity.attachments?.[0]?.contentType === 'application/vnd.microsoft.card.adaptive',
+      (p) =>
+        p.conversationId === conversationId &&
+        p.activity.attachments?.[0]?.contentType === 'application/vnd.microsoft.card.adaptive' &&
+        JSON.stringify(p.activity.attachments[0].content).includes('"verb":"pim.refresh"'),
     );
+
+  it('approvals on: each new request waiting for me also comes to my chat as its card; off: no longer; never for others', async () => {
+    await personalMessage(h, USER.adele, 'approvals on');
+    const turnedOn = h.connector.posts.filter((p) => p.conversationId === chatOf(USER.adele)).at(-1)!;
+    expect(turnedOn.activity.text).toContain('Turned on: every new request waiting for your approval also comes to this chat');
+    await personalMessage(h, USER.megan, 'hi');
+
+    const { row } = await pendingRequest(h);
+    await h.bot.delivery.drain();
+    expect(cardsIn(chatOf(USER.adele))).toHaveLength(1);
+    expect(JSON.stringify(cardsIn(chatOf(USER.adele))[0]!.activity.attachments![0]!.content)).toContain(`"requestId":"${row.id}"`);
+    expect(cardsIn(chatOf(USER.megan))).toHaveLength(0);
+    // Still one channel card: the chat copy is never summarised or counted against the channel.
+    expect(cardsIn(CHANNEL_ID)).toHaveLength(1);
+
+    await personalMessage(h, USER.adele, 'approvals off');
+    await pendingRequest(h, { principal: USER.patti, role: 'User Administrator', justification: 'Reset MFA for the locked-out CFO under incident INC0012345' });
+    await h.bot.delivery.drain();
+    expect(cardsIn(chatOf(USER.adele))).toHaveLength(1);
+    expect(cardsIn(CHANNEL_ID)).toHaveLength(2);
+  });
 
   it('lists what waits for me as cards with the controls, once, kept in step with the channel copy; nudges stay in the channel', async () => {
     const { row } = await pendingRequest(h);
