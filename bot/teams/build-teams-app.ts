@@ -5,7 +5,7 @@ import type { AppConfig } from '../../services/config/config';
 import { DigestActionFlow } from '../../services/digests/digest-actions';
 import type { GraphDirectory } from '../../services/graph/directory';
 import { adminChannelOf } from '../../services/jobs/build-jobs';
-import { answeredDigestCard } from '../../services/jobs/digests';
+import { answeredAdminDigestCard, answeredDigestCard } from '../../services/jobs/digests';
 import type { AdaptiveCardJson } from '../../cards/adaptive-card';
 import type { CardDelivery } from '../../services/jobs/card-delivery';
 import { ApprovalDecisions } from '../../services/jobs/decide';
@@ -36,7 +36,7 @@ export function buildTeamsApp(
     chatStatus: ChatStatusMessages;
     reminders: ReminderLadder;
     /** Where a digest click's answer re-renders the digest it came from (the job that sent it, and its renderer). */
-    digests: Parameters<typeof answeredDigestCard>[0];
+    digests: Parameters<typeof answeredDigestCard>[0] & Parameters<typeof answeredAdminDigestCard>[0];
     teams: TeamsConnector;
     approver: ApproverIdentity;
     metrics: PrometheusMetrics;
@@ -102,6 +102,7 @@ export function buildTeamsApp(
     signIn: chatSignIn,
     selfServiceFor: (sso) => selfServiceFor(sso, null),
     answeredDigest: (userId, date, entry, answer) => answeredDigestCard(deps.digests, userId, date, entry, answer) as Promise<AdaptiveCardJson | null>,
+    answeredAdminDigest: (date, requestId, answer) => answeredAdminDigestCard(deps.digests, date, requestId, answer) as Promise<AdaptiveCardJson | null>,
   });
   return createTeamsApp({
     adapter: deps.teams.adapter,

@@ -22,7 +22,16 @@ const digestData = z.object({
     .regex(/^\d{4}-\d{2}-\d{2}$/)
     .optional(),
 });
-const auditData = z.object({ requestId: z.string().uuid() }).passthrough();
+const auditData = z
+  .object({
+    requestId: z.string().uuid(),
+    /** The admin digest's date (cards posted before it was added have none): the answer re-renders that digest. */
+    digestDate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .optional(),
+  })
+  .passthrough();
 const invokeValue = z.object({ action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: z.record(z.unknown()) }) });
 
 /** The admin channel's card for a digest user's ask (the flow's renderer port). */
@@ -51,6 +60,8 @@ export class DigestActions {
        * `answeredDigestCard`); null when it is no longer kept. Absent: the answer is a message.
        */
       answeredDigest?: (userId: string, date: string, entry: DigestEntry, answer: string) => Promise<AdaptiveCardJson | null>;
+      /** The admin digest of `date` with `answer` under the spot-audit entry of `requestId`; null when not kept. */
+      answeredAdminDigest?: (date: string, requestId: string, answer: string) => Promise<AdaptiveCardJson | null>;
     },
   ) {}
 
@@ -73,7 +84,11 @@ export class DigestActions {
         const d = auditData.safeParse(data);
         if (!d.success) return errorAnswer(400, 'This spot-audit entry is not one the bot understands; open the latest digest.');
         const note = typeof data[auditNoteInputId(d.data.requestId)] === 'string' ? String(data[auditNoteInputId(d.data.requestId)]) : null;
-        return reviewAnswer(await this.deps.flow.review(userId, d.data.requestId, verb === AuditVerb.Flag ? 'flag' : 'looksRight', note));
+        const outcome = await this.deps.flow.review(userId, d.data.requestId, verb === AuditVerb.Flag ? 'flag' : 'looksRight', note);
+        if (outcome.kind !== 'recorded' || !d.data.digestDate || !this.deps.answeredAdminDigest) return reviewAnswer(outcome);
+        // Recorded: the digest comes back with the verdict under the entry, in place of its buttons.
+        const card = await this.deps.answeredAdminDigest(d.data.digestDate, d.data.requestId, reviewText(outcome)).catch(() => null);
+        return card ? cardAnswer(card) : reviewAnswer(outcome);
       }
       default:
         return assertNever(verb);
@@ -148,10 +163,13 @@ function reviewAnswer(o: ReviewOutcome): InvokeBody {
     case 'notRecorded':
       return messageAnswer(o.message);
     case 'recorded':
-      return messageAnswer(
-        o.verdict === 'flag' ? 'Flagged. The flag is listed in the next admin digest.' : 'Recorded: looks right. Thanks for the second pair of eyes.',
-      );
+      return messageAnswer(reviewText(o));
     default:
       return assertNever(o);
   }
+}
+
+/** What a recorded review did, and what happens next. */
+function reviewText(o: Extract<ReviewOutcome, { kind: 'recorded' }>): string {
+  return o.verdict === 'flag' ? 'Flagged. The flag is listed in the next admin digest.' : 'Recorded: looks right. Thanks for the second pair of eyes.';
 }

@@ -110,14 +110,15 @@ describe('admin digest card', () => {
     expect(text).toContain('Reviewed so far: Patti Fernandez (looks right)');
   });
 
-  it("gives each sampled approval 'Looks right' and 'Flag' with a note, data {requestId} only", () => {
+  it("gives each sampled approval 'Looks right' and 'Flag' with a note, data {requestId} and the digest's date only", () => {
     const card = renderAdminDigestCard({ digest: digest(), names });
     const actions = executes(card);
+    const digestDate = digest().date;
     expect(actions.map((a) => [a.verb, a.data])).toEqual([
-      [AuditVerb.LooksRight, { requestId: 'req-1' }],
-      [AuditVerb.Flag, { requestId: 'req-1' }],
-      [AuditVerb.LooksRight, { requestId: 'req-2' }],
-      [AuditVerb.Flag, { requestId: 'req-2' }],
+      [AuditVerb.LooksRight, { requestId: 'req-1', digestDate }],
+      [AuditVerb.Flag, { requestId: 'req-1', digestDate }],
+      [AuditVerb.LooksRight, { requestId: 'req-2', digestDate }],
+      [AuditVerb.Flag, { requestId: 'req-2', digestDate }],
     ]);
     const notes = inputs(card).map(({ node }) => node);
     expect(notes.map((n) => [n.id, n.isRequired, n.maxLength])).toEqual([
@@ -131,6 +132,16 @@ describe('admin digest card', () => {
         .filter(({ node }) => node.type === 'Action.ShowCard')
         .map(({ node }) => node.title),
     ).toEqual(['Flag', 'Flag']);
+  });
+
+  it('a recorded review answers on the card: the verdict under that entry, in place of its buttons', () => {
+    const card = renderAdminDigestCard({ digest: digest(), names, answers: new Map([['req-1', 'Recorded: looks right.']]) });
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    expect(JSON.stringify(card)).toContain('"text":"→ Recorded: looks right."');
+    expect(executes(card).map((a) => a.data)).toEqual([
+      { requestId: 'req-2', digestDate: digest().date },
+      { requestId: 'req-2', digestDate: digest().date },
+    ]);
   });
 
   it('lists flags raised since the last digest', () => {

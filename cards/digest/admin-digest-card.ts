@@ -13,6 +13,8 @@ export interface AdminDigestCardData {
   digest: AdminDigest;
   /** Display names: users by object id, roles and groups by target key (`kind|role|scope`, lower case). */
   names: { users: ReadonlyMap<string, string>; targets: ReadonlyMap<string, string> };
+  /** What a review click on a spot-audit entry did, by request id: shown under the entry in place of its buttons. */
+  answers?: ReadonlyMap<string, string>;
 }
 
 /** Lines per section and audit entries per card: the whole card stays well under Teams' 28 KB. */
@@ -38,6 +40,10 @@ interface AuditEntryView {
   lead: string;
   rest: string;
   details: string[];
+  hasAnswer: boolean;
+  answer: string;
+  /** The digest's job date, in the buttons' data: the answer re-renders this digest. */
+  digestDate: string;
 }
 
 interface AdminDigestViewModel {
@@ -172,6 +178,7 @@ function sections(d: AdminDigestCardData, n: Namer): Section[] {
 
 function auditEntries(d: AdminDigestCardData, n: Namer): AuditEntryView[] {
   const zone = d.digest.timeZone;
+  const digestDate = d.digest.date;
   return d.digest.spotAudit.sample.map((s) => {
     const details = [`Justification: ${quoted(clip(s.justification, MAX.text) || 'none')}`];
     if (s.decisionJustification) details.push(`Approver's note: ${quoted(clip(s.decisionJustification, MAX.text))}`);
@@ -187,8 +194,15 @@ function auditEntries(d: AdminDigestCardData, n: Namer): AuditEntryView[] {
       lead: `${n.target(s)} for ${n.user(s.principalId)}`,
       rest: ` — approved by ${n.user(s.approvedById, s.approvedByName)}${s.approvedAt ? ` at ${formatTime(s.approvedAt, zone)}` : ''}`,
       details,
+      ...answerOf(d.answers, s.requestId),
+      digestDate,
     };
   });
+}
+
+function answerOf(answers: ReadonlyMap<string, string> | undefined, requestId: string): { hasAnswer: boolean; answer: string } {
+  const answer = clip(answers?.get(requestId), MAX.text);
+  return { hasAnswer: answer.length > 0, answer: answer ? `→ ${answer}` : '' };
 }
 
 /**

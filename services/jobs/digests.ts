@@ -226,6 +226,26 @@ export async function answeredDigestCard(
   return deps.renderers.userDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames), answers: new Map([[key, answer]]) });
 }
 
+/**
+ * The admin digest of `date` as it was posted, with what a review click on the spot-audit entry of `requestId`
+ * did shown under it: the one card (of the digest's cards) that lists that entry. Null when that digest is no
+ * longer kept or does not list it.
+ */
+export async function answeredAdminDigestCard(
+  deps: { scheduler: Pick<JobScheduler, 'get'>; renderers: Pick<DigestCardRenderers, 'adminDigestCards'> },
+  date: string,
+  requestId: string,
+  answer: string,
+): Promise<CardJson | null> {
+  const job = await deps.scheduler.get(`${DIGEST_ADMIN}:${date}`);
+  if (!job) return null;
+  const p = (typeof job.payload === 'string' ? JSON.parse(job.payload) : job.payload) as AdminDigestPayload;
+  const data = { digest: p.digest, names: { users: new Map(p.users), targets: new Map(p.targets) } };
+  // The card that lists the entry is found as posted (its buttons name the request); the answered one has none.
+  const at = deps.renderers.adminDigestCards(data).findIndex((c) => JSON.stringify(c).includes(`"requestId":"${requestId}"`));
+  return at < 0 ? null : (deps.renderers.adminDigestCards({ ...data, answers: new Map([[requestId, answer]]) })[at] ?? null);
+}
+
 /** The activity feed line for a user the bot cannot chat with: counts only (no directory text), and a link to the bot's chat. */
 export function digestNotice(digest: UserDigest, webUrl: string): ActivityNotice {
   const parts = [

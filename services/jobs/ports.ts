@@ -40,7 +40,12 @@ export interface ApprovalCardRenderers {
 export interface DigestCardRenderers {
   /** `answers`: what a click on an entry did, by entry (`kind|role|scope|assignment`, lower case), shown under it. */
   userDigestCard(data: { digest: UserDigest; targetNames: ReadonlyMap<string, string>; answers?: ReadonlyMap<string, string> }): CardJson;
-  adminDigestCards(data: { digest: AdminDigest; names: { users: ReadonlyMap<string, string>; targets: ReadonlyMap<string, string> } }): CardJson[];
+  /** `answers`: what a review click on a spot-audit entry did, by request id, shown under it. */
+  adminDigestCards(data: {
+    digest: AdminDigest;
+    names: { users: ReadonlyMap<string, string>; targets: ReadonlyMap<string, string> };
+    answers?: ReadonlyMap<string, string>;
+  }): CardJson[];
 }
 
 /** Messages to one person's personal chat about a request (CardDelivery implements it, through the outbox). */

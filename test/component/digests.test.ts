@@ -101,14 +101,18 @@ describe('daily digests', () => {
     const byApprover = await cardAction(h.bot.url, teamsUser(USER.adele), 'audit.looksRight', looks.data);
     expect(String(byApprover.body.value)).toMatch(/You approved this request/);
     const byMegan = await cardAction(h.bot.url, teamsUser(USER.megan), 'audit.looksRight', looks.data);
-    expect(String(byMegan.body.value)).toMatch(/looks right/);
+    // Recorded: the digest card comes back with the verdict under that entry, in place of its buttons.
+    expect(byMegan.body.type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(JSON.stringify(byMegan.body.value)).toContain('→ Recorded: looks right.');
+    expect(executeActions(byMegan.body.value).filter((a) => a.data.requestId === row.id)).toEqual([]);
     const flagNoNote = await cardAction(h.bot.url, teamsUser(USER.patti), 'audit.flag', { requestId: row.id });
     expect(String(flagNoNote.body.value)).toMatch(/Say in a few words/);
     const flagged = await cardAction(h.bot.url, teamsUser(USER.patti), 'audit.flag', {
       requestId: row.id,
+      digestDate: looks.data.digestDate,
       [`auditNote.${row.id}`]: 'No ticket for a CFO reset',
     });
-    expect(String(flagged.body.value)).toMatch(/Flagged/);
+    expect(JSON.stringify(flagged.body.value)).toContain('→ Flagged. The flag is listed in the next admin digest.');
 
     await travelTo(new Date(target.getTime() + 24 * 3600_000));
     await h.bot.scheduler.runDue();
