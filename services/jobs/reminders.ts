@@ -343,7 +343,7 @@ export class ReminderLadder {
       const names = (await this.approversToMention(row)).map((m) => m.name);
       const where = [target ? rule.reminders.escalateTo : '', contacts.length ? contacts.map((c) => c.name).join(', ') : ''].filter(Boolean).join(' and to ');
       const why = how.early ? `is still waiting and ${unreachable}, so I escalated it early` : `is still waiting after ${ageText(row, now)}. I escalated it`;
-      const text = `Your request for ${display.roleDisplayName} ${why}${where ? ` to ${where}` : ''}. ${names.length ? `These people can still approve: ${names.join(', ')}.` : ''} PIM drops it at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`;
+      const text = `Your request for ${display.roleDisplayName} ${why}${where ? ` to ${where}` : ''}. ${names.length ? `These people can still approve: ${names.join(', ')}.` : ''} PIM drops it in ${durationText(new Date(row.created_at).getTime() + PIM_WINDOW_MS - now.getTime())}.`;
       // Through the outbox, once per request: a retry of this job, or the other replica, queues nothing new.
       await this.deps.delivery
         .tellRequester(row, 'escalated', { type: 'text', text })
@@ -386,7 +386,9 @@ export class ReminderLadder {
     const last = row.requester_reminded_at ? Date.parse(row.requester_reminded_at) : 0;
     if (now.getTime() - last < REQUESTER_REMINDER_INTERVAL_MS) {
       const next = new Date(last + REQUESTER_REMINDER_INTERVAL_MS);
-      return `The approvers were reminded at ${utcText(new Date(last))}; you can ask again from ${utcText(next)}.`;
+      // Said relative to now: one clock for every reader, whatever their zone (the card and the chat have no zone here).
+      const since = now.getTime() - last;
+      return `The approvers were reminded ${since < 60_000 ? 'just now' : `${durationText(since)} ago`}; you can ask again in ${durationText(next.getTime() - now.getTime())}.`;
     }
     // Claim the reminder first, so two quick taps send one.
     const claimed = await this.deps.store.requests.claimRequesterReminder(row.id, row.requester_reminded_at, now.toISOString());

@@ -115,6 +115,8 @@ describe('reminders for requests nobody decides', () => {
     expect(
       toRequester.filter((t) => /still waiting .* escalated it to backup and to Alex Wilber\. These people can still approve: .*Adele Vance/.test(t)),
     ).toHaveLength(1);
+    // One clock: how long PIM still holds it, not a UTC time the requester must convert.
+    expect(toRequester.filter((t) => /escalated it/.test(t) && /PIM drops it in \d+ h \d+ min\.$/.test(t) && !t.includes('UTC'))).toHaveLength(1);
     expect((await h.bot.store.requests.get(row.id))!.escalated_at).not.toBeNull();
     // Sent through the outbox, keyed once per request: a retried escalation job queues nothing new.
     const queued = await h.bot.store.db.selectFrom('outbox').select('status').where('dedupe_key', '=', `notice:${row.id}:escalated`).execute();
@@ -143,7 +145,9 @@ describe('reminders for requests nobody decides', () => {
     await h.connector.waitFor(() => threadReplies(cardActivityId).length === 1);
     expect(threadReplies(cardActivityId)[0]!.activity.text).toContain('asked me to remind you');
     await say('remind');
-    await h.connector.waitFor(() => h.connector.posts.some((p) => String(p.activity.text ?? '').includes('you can ask again from')));
+    await h.connector.waitFor(() =>
+      h.connector.posts.some((p) => /The approvers were reminded just now; you can ask again in (29|30) min\./.test(String(p.activity.text ?? ''))),
+    );
     expect(threadReplies(cardActivityId)).toHaveLength(1);
   });
 
