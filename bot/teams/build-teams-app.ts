@@ -103,6 +103,7 @@ export function buildTeamsApp(
     selfServiceFor: (sso) => selfServiceFor(sso, null),
     answeredDigest: (userId, date, entry, answer) => answeredDigestCard(deps.digests, userId, date, entry, answer) as Promise<AdaptiveCardJson | null>,
     answeredAdminDigest: (date, requestId, answer) => answeredAdminDigestCard(deps.digests, date, requestId, answer) as Promise<AdaptiveCardJson | null>,
+    adminConversationId: adminChannelOf(config)?.conversationId ?? null,
   });
   return createTeamsApp({
     adapter: deps.teams.adapter,

@@ -62,6 +62,11 @@ export class DigestActions {
       answeredDigest?: (userId: string, date: string, entry: DigestEntry, answer: string) => Promise<AdaptiveCardJson | null>;
       /** The admin digest of `date` with `answer` under the spot-audit entry of `requestId`; null when not kept. */
       answeredAdminDigest?: (date: string, requestId: string, answer: string) => Promise<AdaptiveCardJson | null>;
+      /**
+       * The admin channel the digest is posted in: spot-audit reviews are taken only from there (its members
+       * are who the digest asks). Null: no admin digest, so no review is taken.
+       */
+      adminConversationId: string | null;
     },
   ) {}
 
@@ -81,6 +86,11 @@ export class DigestActions {
       }
       case AuditVerb.LooksRight:
       case AuditVerb.Flag: {
+        // Never trust where a click says it is from beyond what Teams sends: a review only from the admin
+        // channel's card, not an invoke crafted in a chat with a request id someone learnt elsewhere.
+        const channel = (ctx.activity.conversation?.id ?? '').split(';')[0];
+        if (!this.deps.adminConversationId || channel !== this.deps.adminConversationId)
+          return errorAnswer(400, "Spot-audit reviews are taken from the admin digest's card in the admin channel; review it there.");
         const d = auditData.safeParse(data);
         if (!d.success) return errorAnswer(400, 'This spot-audit entry is not one the bot understands; open the latest digest.');
         const note = typeof data[auditNoteInputId(d.data.requestId)] === 'string' ? String(data[auditNoteInputId(d.data.requestId)]) : null;

@@ -5,7 +5,7 @@
  * reviews refuse the approver and record flags for the next digest.
  */
 import { SIM_TEAMS_APP_MANIFEST_ID } from '../../sim/graph-teamwork';
-import { GROUP, USER } from '../../sim/seed';
+import { DEMO_TENANT_ID, GROUP, USER } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
 import { cardAction, CHANNEL_ID, type Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
@@ -100,7 +100,15 @@ describe('daily digests', () => {
     const looks = executeActions(admin).find((a) => a.verb === 'audit.looksRight' && a.data.requestId === row.id)!;
     const byApprover = await cardAction(h.bot.url, teamsUser(USER.adele), 'audit.looksRight', looks.data);
     expect(String(byApprover.body.value)).toMatch(/You approved this request/);
+    // A review crafted in a personal chat (a request id learnt elsewhere) is refused, and nothing is recorded.
+    const reviewsOf = async () => (await h.bot.store.db.selectFrom('audit_reviews').selectAll().where('request_id', '=', row.id).execute()).length;
+    const forged = await cardAction(h.bot.url, teamsUser(USER.megan), 'audit.looksRight', looks.data, {
+      conversation: { id: `a:${teamsUser(USER.megan).teamsUserId}-personal`, conversationType: 'personal', tenantId: DEMO_TENANT_ID },
+    });
+    expect(forged.body).toMatchObject({ statusCode: 400, value: { message: expect.stringContaining('Spot-audit reviews are taken from the admin digest') } });
+    expect(await reviewsOf()).toBe(0);
     const byMegan = await cardAction(h.bot.url, teamsUser(USER.megan), 'audit.looksRight', looks.data);
+    expect(await reviewsOf()).toBe(1);
     // Recorded: the digest card comes back with the verdict under that entry, in place of its buttons.
     expect(byMegan.body.type).toBe('application/vnd.microsoft.card.adaptive');
     expect(JSON.stringify(byMegan.body.value)).toContain('→ Recorded: looks right.');

@@ -191,7 +191,7 @@ export async function cardAction(
   user: { teamsUserId: string; id: string; displayName: string },
   verb: string,
   data: Record<string, unknown>,
-  extra: { authentication?: { token: string } } = {},
+  extra: { authentication?: { token: string } /** Where the click comes from (default: the approver channel). */; conversation?: Record<string, unknown> } = {},
 ): Promise<{ httpStatus: number; body: any }> {
   const activity = {
     type: 'invoke',
@@ -201,9 +201,9 @@ export async function cardAction(
     serviceUrl: 'http://127.0.0.1:9/',
     from: { id: user.teamsUserId, name: user.displayName, aadObjectId: user.id },
     recipient: { id: `28:${DEMO_BOT_APP.clientId}`, name: 'PIM Approvals' },
-    conversation: { id: CHANNEL_ID, isGroup: true, conversationType: 'channel', tenantId: DEMO_TENANT_ID },
+    conversation: extra.conversation ?? { id: CHANNEL_ID, isGroup: true, conversationType: 'channel', tenantId: DEMO_TENANT_ID },
     channelData: { tenant: { id: DEMO_TENANT_ID } },
-    value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual', ...extra },
+    value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual', ...(extra.authentication ? { authentication: extra.authentication } : {}) },
   };
   const res = await fetch(`${botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
   const text = await res.text();
