@@ -3,7 +3,7 @@ import type { AdaptiveCardJson } from '../adaptive-card';
 import template from './user-digest.json';
 import { clip } from '../card-text';
 import { formatTime } from '../chat/format-time';
-import type { UserDigest } from '../../services/digests/user-digest';
+import { digestEntryKey, type UserDigest } from '../../services/digests/user-digest';
 import { DigestVerb, type DigestActionData } from './digest-verbs';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
@@ -20,10 +20,7 @@ export interface UserDigestCardData {
   answers?: ReadonlyMap<string, string>;
 }
 
-/** An ending entry's key in `answers`: the assignment its buttons name. */
-export function digestEntryKey(e: { kind: string; roleDefinitionId: string; scope: string; assignment: string }): string {
-  return `${e.kind}|${e.roleDefinitionId.toLowerCase()}|${e.scope.toLowerCase()}|${e.assignment}`;
-}
+export { digestEntryKey };
 
 const MAX = { title: 200, ending: 10, today: 10 } as const;
 

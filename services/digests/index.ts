@@ -23,7 +23,15 @@ export {
   type DormantItem,
   type PermanentItem,
 } from './collect';
-export { buildUserDigest, digestCandidates, type UserDigest, type UserDigestEntry, type UserDigestActivation, type UserDigestOptions } from './user-digest';
+export {
+  buildUserDigest,
+  digestCandidates,
+  digestEntryKey,
+  type UserDigest,
+  type UserDigestEntry,
+  type UserDigestActivation,
+  type UserDigestOptions,
+} from './user-digest';
 export {
   buildAdminDigest,
   spotAuditWindow,

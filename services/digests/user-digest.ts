@@ -22,6 +22,11 @@ export interface UserDigestActivation extends DigestTarget {
   endDateTime: string;
 }
 
+/** An ending entry by the assignment it names (`kind|role|scope|assignment`, lower case): how a click's answer finds it. */
+export function digestEntryKey(e: { kind: string; roleDefinitionId: string; scope: string; assignment: string }): string {
+  return `${e.kind}|${e.roleDefinitionId.toLowerCase()}|${e.scope.toLowerCase()}|${e.assignment}`;
+}
+
 export interface UserDigest {
   principalId: string;
   timeZone: string;

@@ -318,8 +318,7 @@ export class CardDelivery implements RequesterNotices {
     // Approvers who asked for them (`approvals on`) get a copy in their chat too, never on a summary card.
     for (const chat of row.status === 'pending' ? await this.approverChats(row) : []) {
       if (posted.has(chat.conversationId)) continue;
-      const { summary: _channelOnly, ...message } = this.cardMessage(row, chat);
-      cards.push({ target: chat, message });
+      cards.push({ target: chat, message: this.cardMessage(row, chat, undefined, 'chat') });
     }
     // Posted means handed to the outbox: from here it is the outbox's to deliver, once. The copies, the
     // mark and the reminder ladder commit together (one commit, and no crash leaves one without the others).
@@ -389,8 +388,7 @@ export class CardDelivery implements RequesterNotices {
    * channel's thread (replyUnderCards). A second ask finds the copy queued before.
    */
   async enqueuePersonalCopy(row: ApprovalRequestRow, chat: ChannelTarget): Promise<void> {
-    const { summary: _inChannelOnly, ...message } = this.cardMessage(row, chat);
-    await this.recordIfResent(row.id, chat, await this.outbox.enqueue(message));
+    await this.recordIfResent(row.id, chat, await this.outbox.enqueue(this.cardMessage(row, chat, undefined, 'chat')));
   }
 
   /** The chats of the request's approvers who turned approval cards on (never the requester's). */
@@ -406,8 +404,8 @@ export class CardDelivery implements RequesterNotices {
     return targets;
   }
 
-  /** The outbox message of a request's card for a channel. */
-  private cardMessage(row: ApprovalRequestRow, target: ChannelTarget, message?: string): OutboxMessage {
+  /** The outbox message of a request's card for a channel, or a personal chat (never collapsed into a summary card). */
+  private cardMessage(row: ApprovalRequestRow, target: ChannelTarget, message?: string, where: 'channel' | 'chat' = 'channel'): OutboxMessage {
     const { card, summary } = this.renderers.approvalCard(row, row.status === 'pending' ? 'approver' : 'final', this.now(), message);
     return {
       conversationId: target.conversationId,
@@ -416,7 +414,7 @@ export class CardDelivery implements RequesterNotices {
       payload: { type: 'card', card },
       dedupeKey: `card:${row.id}:${target.conversationId}`,
       meta: { purpose: CARD, requestId: row.id, version: row.version },
-      summary,
+      ...(where === 'channel' ? { summary } : {}),
     };
   }
 

@@ -5,6 +5,7 @@ import {
   type AuditReviews,
   buildAdminDigest,
   buildUserDigest,
+  digestEntryKey,
   digestCandidates,
   readDigestInputs,
   resolveNames,
@@ -212,18 +213,15 @@ export class DailyDigests {
  * under that entry: the card the click's invoke answers with. Null when that digest is no longer kept.
  */
 export async function answeredDigestCard(
-  deps: { scheduler: Pick<JobScheduler, 'get'>; renderers: Pick<DigestCardRenderers, 'userDigestCard'> },
+  deps: { scheduler: Pick<JobScheduler, 'payloadOf'>; renderers: Pick<DigestCardRenderers, 'userDigestCard'> },
   userId: string,
   date: string,
   entry: { kind: string; roleDefinitionId: string; scope: string; assignment: string },
   answer: string,
 ): Promise<CardJson | null> {
-  const job = await deps.scheduler.get(`${DIGEST_USER}:${userId.toLowerCase()}:${date}`);
-  if (!job) return null;
-  const p = (typeof job.payload === 'string' ? JSON.parse(job.payload) : job.payload) as UserDigestPayload;
-  if (p.digest.principalId.toLowerCase() !== userId.toLowerCase()) return null;
-  const key = `${entry.kind}|${entry.roleDefinitionId.toLowerCase()}|${entry.scope.toLowerCase()}|${entry.assignment}`;
-  return deps.renderers.userDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames), answers: new Map([[key, answer]]) });
+  const p = (await deps.scheduler.payloadOf(`${DIGEST_USER}:${userId.toLowerCase()}:${date}`)) as UserDigestPayload | undefined;
+  if (!p || p.digest.principalId.toLowerCase() !== userId.toLowerCase()) return null;
+  return deps.renderers.userDigestCard({ digest: p.digest, targetNames: new Map(p.targetNames), answers: new Map([[digestEntryKey(entry), answer]]) });
 }
 
 /**
@@ -232,14 +230,13 @@ export async function answeredDigestCard(
  * longer kept or does not list it.
  */
 export async function answeredAdminDigestCard(
-  deps: { scheduler: Pick<JobScheduler, 'get'>; renderers: Pick<DigestCardRenderers, 'adminDigestCards'> },
+  deps: { scheduler: Pick<JobScheduler, 'payloadOf'>; renderers: Pick<DigestCardRenderers, 'adminDigestCards'> },
   date: string,
   requestId: string,
   answer: string,
 ): Promise<CardJson | null> {
-  const job = await deps.scheduler.get(`${DIGEST_ADMIN}:${date}`);
-  if (!job) return null;
-  const p = (typeof job.payload === 'string' ? JSON.parse(job.payload) : job.payload) as AdminDigestPayload;
+  const p = (await deps.scheduler.payloadOf(`${DIGEST_ADMIN}:${date}`)) as AdminDigestPayload | undefined;
+  if (!p) return null;
   const data = { digest: p.digest, names: { users: new Map(p.users), targets: new Map(p.targets) } };
   // The card that lists the entry is found as posted (its buttons name the request); the answered one has none.
   const at = deps.renderers.adminDigestCards(data).findIndex((c) => JSON.stringify(c).includes(`"requestId":"${requestId}"`));

@@ -158,6 +158,12 @@ export class JobScheduler {
     return Number(r.numUpdatedRows);
   }
 
+  /** The payload a job was stored with, as its handler gets it; undefined when there is no such job or it has none. */
+  async payloadOf(id: string): Promise<unknown> {
+    const job = await this.get(id);
+    return job?.payload == null ? undefined : (JSON.parse(job.payload) as unknown);
+  }
+
   async get(id: string): Promise<JobRow | undefined> {
     return this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   }

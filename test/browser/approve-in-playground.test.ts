@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from '../support/chromium';
 import { PNG } from 'pngjs';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_NAME } from '../../scripts/playground-config';
@@ -20,22 +21,12 @@ import { USER } from '../../sim/seed';
 
 jest.setTimeout(60_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '../artifacts');
 const SCREENSHOT = path.join(ARTIFACTS, 'approved-card.png');
 /** The README's pictures of the card: `npm run docs:screenshots` refreshes them from this test. */
 const DOCS_IMAGES = process.env.UPDATE_DOCS_IMAGES === '1' ? path.join(__dirname, '../../docs/images') : ARTIFACTS;
 const DOCS_PENDING = path.join(DOCS_IMAGES, 'approval-card.png');
 const DOCS_APPROVED = path.join(DOCS_IMAGES, 'approval-card-approved.png');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 
 describe('approving in the playground web UI', () => {
   let dir: string;
@@ -44,9 +35,7 @@ describe('approving in the playground web UI', () => {
   let browser: BrowserContext | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}. Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH.`);
-    }
+    requireChromium();
     dir = mkdtempSync(path.join(tmpdir(), 'pim-browser-'));
     profile = mkdtempSync(path.join(tmpdir(), 'pim-chromium-'));
     demo = await startDemo({ simPort: 0, botPort: 0, playgroundPort: 0, databaseUrl: `sqlite:${path.join(dir, 'bot.sqlite')}`, quiet: true, env: {} });

@@ -18,29 +18,20 @@
  * Needs Debian's chromium at /usr/bin/chromium (`apt-get install chromium`; CHROMIUM_PATH overrides).
  * Without it the test fails: a skipped browser test would hide that the cards' looks are unchecked.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from '../support/chromium';
 import { APPROVER_WORST_CASE, cardGallery, type GalleryCard } from '../support/card-gallery';
 import { loadTeamsHosts, THEME_NAMES, type HostConfigJson, type TeamsHost, type ThemeName } from '../support/host-configs';
 
 jest.setTimeout(60_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.join(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test/artifacts/cards');
 const DOCS_IMAGES = process.env.UPDATE_DOCS_IMAGES === '1' ? path.join(ROOT, 'docs/images') : null;
 const RENDERER = require.resolve('adaptivecards/dist/adaptivecards.min.js');
 const AXE = require.resolve('axe-core/axe.min.js');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 
 /** A Teams message column: the card at 500 px, in a window 1000 px tall. */
 const CARD_WIDTH = 500;
@@ -286,9 +277,7 @@ function report(card: string, theme: ThemeName, below: TextRun[], axe: AxeFindin
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}. Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH.`);
-  }
+  requireChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
   if (DOCS_IMAGES) mkdirSync(DOCS_IMAGES, { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
