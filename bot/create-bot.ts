@@ -45,6 +45,7 @@ import { Store } from '../services/store/store';
 import { personalChatsFor } from '../services/teams/personal-chats';
 import { ChatStatusMessages } from './chat/status-messages';
 import { buildHttpServer, startListening } from './http/routes';
+import { signedInApproverSteps } from './teams/signed-in-approver-steps';
 import { approverIdentity } from './teams/approver-identity';
 import { buildTeamsApp } from './teams/build-teams-app';
 import { buildTeamsConnector } from './teams/teams-connector';
@@ -124,7 +125,22 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
   // presence) and the reconciler, wired to card delivery.
   const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier: teams.notifier, log, now, outbox });
   const digestRenderers = { userDigestCard: renderUserDigestCard, adminDigestCards: renderAdminDigestCards };
-  const jobs = buildJobs(config, { store, graph, delivery, notifier: teams.notifier, chatStatus, personalChats, digestRenderers, policy, metrics, log, now });
+  // A decision taken outside Teams keeps its reviewer: PIM's approval steps, read as a signed-in approver.
+  const readDecisionSteps = signedInApproverSteps({ adapter: teams.adapter, connectorAppId: teams.connectorAppId, store, approver, log });
+  const jobs = buildJobs(config, {
+    store,
+    graph,
+    delivery,
+    notifier: teams.notifier,
+    chatStatus,
+    personalChats,
+    digestRenderers,
+    policy,
+    readDecisionSteps,
+    metrics,
+    log,
+    now,
+  });
   // 7. The teams-ai app: approval clicks, chat messages and chat card actions, digest card actions.
   const app = buildTeamsApp(config, {
     store,

@@ -22,7 +22,7 @@ import { scheduleOutboxPrune } from './outbox-prune';
 import type { ApprovalCardRenderers, DigestCardRenderers } from './ports';
 import { ApproverFeed } from './approver-feed';
 import { PresenceBoard } from './presence-board';
-import { Reconciler } from './reconciler';
+import { Reconciler, type ReconcilerDeps } from './reconciler';
 import { ReminderLadder } from './reminders';
 import { RequesterSignalsReader } from './requester-signals';
 import type { JobScheduler } from './scheduler';
@@ -113,6 +113,8 @@ export function buildJobs(
     /** cards/digest's renderers. */
     digestRenderers: DigestCardRenderers;
     policy: DecisionPolicy;
+    /** PIM's approval steps of a request decided outside Teams, read as one of its approvers (bot/teams). */
+    readDecisionSteps?: ReconcilerDeps['readDecisionSteps'];
     metrics: PrometheusMetrics;
     log: Logger;
     now?: () => Date;
@@ -168,6 +170,7 @@ export function buildJobs(
     delivery,
     readStatuses: (ids, signal, kind) => readRequestStatuses(graph.graph, ids, signal, { kind }),
     readAzureStatus: (row) => graph.directory.requestStatus(refOf(row)),
+    readDecisionSteps: deps.readDecisionSteps,
     log,
     now,
     // With several replicas, one reads PIM for all.

@@ -37,9 +37,10 @@ export interface ReconcilerDeps {
   /** Azure resource requests have no Graph id: ARM is asked one request at a time (by principal, role, scope). */
   readAzureStatus?: (row: ApprovalRequestRow, signal: AbortSignal) => Promise<string>;
   /**
-   * PIM's approval steps of a decided request (who reviewed it, when, and why). Graph lets only approvers
-   * read approvals (delegated; app identities are refused), so this is absent unless a reader with such a
-   * token is configured; without it, or when the read fails, the decision is recorded as taken outside Teams.
+   * PIM's approval steps of a decided request (who reviewed it, when, and why). Graph lets only users read
+   * approvals (delegated; app identities are refused): the bot wires a reader that acts as a signed-in
+   * approver (bot/teams/signed-in-approver-steps). Absent, or when the read fails, the decision is recorded
+   * as taken outside Teams.
    */
   readDecisionSteps?: (row: ApprovalRequestRow, signal: AbortSignal) => Promise<ApprovalStep[]>;
   log: Logger;
@@ -251,9 +252,9 @@ export class Reconciler {
 function justificationFor(status: ClosedStatus, pimStatus: string): string {
   switch (status) {
     case 'approved':
-      return 'Approved in PIM outside Teams (portal, email or API). PIM does not tell the bot who reviewed it; its audit log does.';
+      return 'Approved in PIM outside Teams (portal, email or API). Who reviewed it could not be read from PIM; the PIM audit log names them.';
     case 'denied':
-      return 'Denied in PIM outside Teams (portal, email or API). PIM does not tell the bot who reviewed it; its audit log does.';
+      return 'Denied in PIM outside Teams (portal, email or API). Who reviewed it could not be read from PIM; the PIM audit log names them.';
     case 'expired':
       return 'PIM dropped this request after 24 hours without a decision.';
     case 'cancelled':

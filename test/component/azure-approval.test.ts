@@ -1,6 +1,6 @@
 import { AZURE, USER } from '../../sim/seed';
 import { callsBetween, chainTo, shapeOf } from '../support/call-chain';
-import { cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, type Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Scale out the staging VM scale set for load test OPS-1234';
 const text = (x: unknown) => JSON.stringify(x);
@@ -114,6 +114,28 @@ describe('Azure resource requests approved from the card', () => {
     const last = text(h.connector.updates.at(-1)!.activity);
     expect(last).not.toContain('pim.approve');
     expect(last).toContain('outside Teams');
+  });
+
+  it("keeps the portal's reviewer from ARM's approval stages, read as an approver signed in to the bot (reconciler)", async () => {
+    const { pimId, row } = await pendingAzureRequest();
+    await personalMessage(h, USER.megan, 'hi'); // Megan: an approver with a stored sign-in; Adele decides in the portal
+    await simJson(h.sim, 'POST', '/_sim/decide', {
+      requestId: pimId,
+      approver: USER.adele,
+      reviewResult: 'Approve',
+      justification: 'Approved in the Azure portal',
+    });
+    expect(await h.bot.reconciler.reconcileOnce()).toMatchObject({ approved: 1 });
+    expect((await h.bot.store.requests.get(row.id))!).toMatchObject({
+      status: 'approved',
+      decided_by_id: USER.adele,
+      decided_by_name: 'Adele Vance',
+      decision_justification: 'Approved in the Azure portal',
+    });
+    await h.bot.delivery.drain();
+    const last = text(h.connector.updates.at(-1)!.activity);
+    expect(last).toContain('Adele Vance');
+    expect(last).not.toContain('outside Teams');
   });
 
   it('refuses self-approval of an Azure request without calling ARM', async () => {

@@ -123,6 +123,49 @@ describe('the reconciler brings cards in line with PIM', () => {
       expect(textOf(notice.activity)).toMatch(/approved by Megan Bowen at .*: \\"Approved in the portal\\"/);
     });
 
+    it("by default reads them as an approver who signed in to the bot: Megan's sign-in names Adele, who denied in the portal", async () => {
+      // Megan has a chat with the bot and a stored sign-in (the one her clicks use); she did not decide.
+      await personalMessage(h, USER.megan, 'hi');
+      await personalMessage(h, USER.isaiah, 'hi');
+      const { pimId, row } = await pendingRequest();
+      await simJson(h.sim, 'POST', '/_sim/decide', {
+        requestId: pimId,
+        approver: USER.adele,
+        reviewResult: 'Deny',
+        justification: 'No change ticket for this',
+      });
+      await simJson(h.sim, 'DELETE', '/_sim/calls');
+      expect(await reconcile()).toMatchObject({ denied: 1 });
+
+      expect(await h.bot.store.requests.get(row.id)).toMatchObject({
+        status: 'denied',
+        decided_by_id: USER.adele,
+        decided_by_name: 'Adele Vance',
+        decision_justification: 'No change ticket for this',
+      });
+      const reads = ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[]).filter((c) => c.path.includes('roleAssignmentApprovals'));
+      expect(reads.map((c) => [c.method, c.path.replace(pimId, '<id>')])).toEqual([['GET', '/beta/roleManagement/directory/roleAssignmentApprovals/<id>']]);
+      const card = textOf(cardOf(h.connector.updates.at(-1)!));
+      expect(card).toContain('Adele Vance');
+      expect(card).toContain('No change ticket for this');
+      expect(card).not.toContain('outside Teams');
+      const notice = h.connector.posts.filter((p) => p.conversationId === `a:${teamsUser(USER.isaiah).teamsUserId}-personal`).at(-1)!;
+      expect(textOf(notice.activity)).toMatch(/denied by Adele Vance at .*: \\"No change ticket for this\\"/);
+    });
+
+    it('never reads them with the requester\'s sign-in, nor with an approver who signed out: the decision stays "outside Teams"', async () => {
+      await personalMessage(h, USER.isaiah, 'hi'); // the requester, signed in
+      await personalMessage(h, USER.megan, 'hi');
+      await simJson(h.sim, 'POST', '/_sim/signout', { user: USER.megan });
+      const { pimId, row } = await pendingRequest();
+      await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.adele, reviewResult: 'Approve', justification: 'Fine by me' });
+      await simJson(h.sim, 'DELETE', '/_sim/calls');
+      expect(await reconcile()).toMatchObject({ approved: 1 });
+      expect(await h.bot.store.requests.get(row.id)).toMatchObject({ status: 'approved', decided_by_id: null, decided_by_name: DECIDED_OUTSIDE_TEAMS });
+      const reads = ((await simJson(h.sim, 'GET', '/_sim/calls')).body.value as any[]).filter((c) => c.path.includes('roleAssignmentApprovals'));
+      expect(reads).toEqual([]);
+    });
+
     it('falls back to "decided outside Teams" when the steps cannot be read (the app identity is refused)', async () => {
       const { pimId, row } = await pendingRequest();
       await simJson(h.sim, 'POST', '/_sim/decide', { requestId: pimId, approver: USER.megan, reviewResult: 'Deny', justification: 'No ticket' });
