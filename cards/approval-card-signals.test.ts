@@ -10,18 +10,21 @@ const HIGH: ApprovalRiskBlock = {
   headline: 'Identity risk: High (at risk)',
   facts: [
     { title: 'State', value: 'at risk' },
-    { title: 'Updated', value: '2026-03-02 06:00 UTC' },
+    { title: 'Updated', value: '2026-03-02 06:00 UTC', at: '2026-03-02T06:00:00.000Z' },
   ],
   detections: [
-    'Unfamiliar sign-in properties · high risk, at risk · 2026-03-02 06:00 UTC · Lagos, NG (203.0.113.24)',
-    'Leaked credentials · high risk, at risk',
+    { text: 'Unfamiliar sign-in properties · high risk, at risk · Lagos, NG (203.0.113.24)', at: '2026-03-02T06:00:00.000Z' },
+    { text: 'Leaked credentials · high risk, at risk' },
   ],
 };
 
 const HISTORY: ApprovalHistoryBlock = {
   line: '5 activations in 90 days · last 3 days ago · 1 denial',
   firstActivation: false,
-  details: ['Last activation: 2026-02-27 09:00 UTC (3 days ago)', 'Denied 2026-02-20 10:00 UTC by Megan Bowen: "No ticket cited"'],
+  details: [
+    { text: 'Last activation 3 days ago', at: '2026-02-27T09:00:00.000Z' },
+    { text: 'Denied by Megan Bowen: "No ticket cited"', at: '2026-02-20T10:00:00.000Z' },
+  ],
 };
 
 function request(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {
@@ -52,6 +55,7 @@ function nodes(value: unknown): Array<Record<string, unknown>> {
 }
 const ofType = (card: unknown, type: string) => nodes(card).filter((n) => n.type === type);
 const textRuns = (card: unknown) => ofType(card, 'TextRun').map((n) => String(n.text));
+const textBlocks = (card: unknown) => ofType(card, 'TextBlock').map((n) => String(n.text));
 /** The risk block in the folded details: the container headed "Identity risk". */
 const riskContainer = (card: unknown) => ofType(card, 'Container').find((c) => (c.items as Array<{ text?: string }>)[0]?.text === 'Identity risk');
 /** The summary lines under the justification, each as its label and text joined. */
@@ -72,7 +76,17 @@ describe('approval card: identity risk and requester history', () => {
     const risk = riskContainer(card)!;
     expect(risk).toBeDefined();
     const runs = textRuns(risk);
-    expect(runs).toEqual(expect.arrayContaining(['at risk', '2026-03-02 06:00 UTC', `• ${HIGH.detections[0]}`, `• ${HIGH.detections[1]}`]));
+    expect(runs).toEqual(expect.arrayContaining(['at risk', `• ${HIGH.detections[0]!.text}`, `• ${HIGH.detections[1]!.text}`]));
+    // Times in the viewer's own zone (Teams formats DATE/TIME in TextBlocks), never UTC text.
+    expect(textBlocks(risk)).toEqual(
+      expect.arrayContaining([
+        '{{DATE(2026-03-02T06:00:00Z, SHORT)}} {{TIME(2026-03-02T06:00:00Z)}}',
+        'Detected {{DATE(2026-03-02T06:00:00Z, SHORT)}} {{TIME(2026-03-02T06:00:00Z)}}',
+      ]),
+    );
+    expect(JSON.stringify(risk)).not.toContain('UTC');
+    // The detection without a time has no time line.
+    expect(textBlocks(risk).filter((t) => t.startsWith('Detected'))).toHaveLength(1);
   });
 
   test('no active risk is one quiet line; a failed lookup says it could not be checked', () => {
@@ -104,7 +118,13 @@ describe('approval card: identity risk and requester history', () => {
     const target = (toggle[0]!.targetElements as string[])[0];
     const details = nodes(card).find((n) => n.id === target)!;
     expect(details).toMatchObject({ type: 'Container', isVisible: false });
-    expect(textRuns(details)).toEqual(expect.arrayContaining(HISTORY.details));
+    expect(textRuns(details)).toEqual(expect.arrayContaining(HISTORY.details.map((d) => d.text)));
+    expect(textBlocks(details)).toEqual(
+      expect.arrayContaining([
+        '{{DATE(2026-02-27T09:00:00Z, SHORT)}} {{TIME(2026-02-27T09:00:00Z)}}',
+        '{{DATE(2026-02-20T10:00:00Z, SHORT)}} {{TIME(2026-02-20T10:00:00Z)}}',
+      ]),
+    );
     expect(JSON.stringify(card)).not.toContain('first activation');
   });
 
@@ -123,8 +143,8 @@ describe('approval card: identity risk and requester history', () => {
   test('Graph and store text (locations, denial reasons) is shown literally, only as TextRun', () => {
     const card = renderApprovalCard(
       request({
-        identityRisk: { ...HIGH, facts: [{ title: 'Detail', value: HOSTILE }], detections: [HOSTILE] },
-        history: { ...HISTORY, line: HOSTILE, details: [HOSTILE] },
+        identityRisk: { ...HIGH, facts: [{ title: 'Detail', value: HOSTILE }], detections: [{ text: HOSTILE, at: '2026-03-02T06:00:00Z' }] },
+        history: { ...HISTORY, line: HOSTILE, details: [{ text: HOSTILE, at: '2026-03-02T06:00:00Z' }] },
       }),
       'approver',
     );
@@ -147,9 +167,9 @@ describe('approval card: identity risk and requester history', () => {
           ...HIGH,
           headline: long('h'),
           facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })),
-          detections: Array.from({ length: 20 }, () => long('d ')),
+          detections: Array.from({ length: 20 }, () => ({ text: long('d '), at: '2026-03-02T06:00:00Z' })),
         },
-        history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => long('x ')) },
+        history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => ({ text: long('x '), at: '2026-03-02T06:00:00Z' })) },
       }),
       'approver',
     );
@@ -180,9 +200,9 @@ describe('approval card: identity risk and requester history', () => {
           ...HIGH,
           headline: long('h'),
           facts: Array.from({ length: 10 }, () => ({ title: long('t'), value: long('v') })),
-          detections: Array.from({ length: 20 }, () => long('d ')),
+          detections: Array.from({ length: 20 }, () => ({ text: long('d '), at: '2026-03-02T06:00:00Z' })),
         },
-        history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => long('x ')) },
+        history: { line: long('l'), firstActivation: true, details: Array.from({ length: 20 }, () => ({ text: long('x '), at: '2026-03-02T06:00:00Z' })) },
         checkLines: Array.from({ length: 12 }, () => ({
           name: 'maintenanceWindow',
           result: 'unavailable' as const,

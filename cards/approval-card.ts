@@ -64,9 +64,19 @@ export interface ApprovalRiskBlock {
   /** attention: refuse-worthy risk; warning: medium or low, or not checked; good: none. */
   tone: 'attention' | 'warning' | 'good';
   headline: string;
-  facts: Array<{ title: string; value: string }>;
-  /** Recent risk detections, one line each (type, level and state, when, where). */
-  detections: string[];
+  /** `at`: the fact is an instant, shown in the viewer's zone (`value` is its UTC fallback). */
+  facts: Array<{ title: string; value: string; at?: string | null }>;
+  /** Recent risk detections, one line each (type, level and state, where), with when it was detected. */
+  detections: TimedLine[];
+}
+
+/**
+ * A line of Graph or store text (shown as plain text, never markdown) and the instant it is about, which Teams
+ * writes in the viewer's own zone under it; none when `at` is absent or not an instant.
+ */
+export interface TimedLine {
+  text: string;
+  at?: string | null;
 }
 
 export interface ApprovalHistoryBlock {
@@ -74,8 +84,8 @@ export interface ApprovalHistoryBlock {
   line: string;
   /** No earlier activation of this role on record: shown prominently. */
   firstActivation: boolean;
-  /** Shown when the approver expands the history (last activation, denials with reasons). */
-  details: string[];
+  /** Shown when the approver expands the history (last activation, denials with reasons), each with its time. */
+  details: TimedLine[];
 }
 
 /** Where a requester activates a role again (declared with the Microsoft endpoints; the expired card links it). */
@@ -168,6 +178,26 @@ function clipList(items: readonly string[]): string[] {
 interface Fact {
   title: string;
   value: string;
+}
+
+/** A risk fact: an instant goes in a TextBlock (DATE/TIME for the viewer's zone), other values in a TextRun. */
+interface RiskFactView extends Fact {
+  isTime: boolean;
+  isText: boolean;
+}
+
+/** A timed line for the template: its text as a TextRun, its instant (if any) as DATE/TIME in a TextBlock. */
+interface TimedLineView {
+  text: string;
+  hasTime: boolean;
+  time: string;
+}
+
+/** At most `max` lines, each clipped; the last says how many more there were. */
+function timedLineViews(lines: readonly TimedLine[], max: number, prefix: string): TimedLineView[] {
+  const kept = lines.map((l) => ({ text: clip(l.text, MAX.signalLine), time: clientTime(l.at) })).filter((l) => l.text.length > 0);
+  const shown = kept.length <= max ? kept : [...kept.slice(0, max - 1), { text: `… and ${kept.length - (max - 1)} more`, time: undefined }];
+  return shown.map((l) => ({ text: l.text, hasTime: l.time !== undefined, time: l.time ? `${prefix}${l.time}` : '' }));
 }
 
 /** A check line for the template: the result as a word first, in the text colour, so it reads in every theme. */
@@ -272,10 +302,10 @@ interface ApprovalViewModel {
   detailsVisible: boolean;
   facts: Fact[];
   hasRisk: boolean;
-  riskFacts: Fact[];
-  detections: string[];
+  riskFacts: RiskFactView[];
+  detections: TimedLineView[];
   hasHistoryDetails: boolean;
-  historyDetails: string[];
+  historyDetails: TimedLineView[];
   hasCheckLines: boolean;
   checkLines: CheckLineView[];
   hasReasons: boolean;
@@ -375,8 +405,8 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
   const checkLines = checkLineViews(data.checkLines ?? []);
   const risk = data.identityRisk ?? null;
   const history = data.history ?? null;
-  const historyDetails = history ? clipItems(history.details, MAX.historyDetails, MAX.signalLine) : [];
-  const detections = risk ? clipItems(risk.detections, MAX.detections, MAX.signalLine) : [];
+  const historyDetails = history ? timedLineViews(history.details, MAX.historyDetails, '') : [];
+  const detections = risk ? timedLineViews(risk.detections, MAX.detections, 'Detected ') : [];
 
   // What the approver judges, right under the justification (after the time line); the details fold open
   // below the decision.
@@ -426,7 +456,10 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     detailsVisible: false,
     facts,
     hasRisk: risk !== null,
-    riskFacts: (risk?.facts ?? []).slice(0, MAX.riskFacts).map((f) => ({ title: clip(f.title, 20), value: clip(f.value, MAX.serverLine) })),
+    riskFacts: (risk?.facts ?? []).slice(0, MAX.riskFacts).map((f) => {
+      const time = clientTime(f.at);
+      return { title: clip(f.title, 20), value: time ?? clip(f.value, MAX.serverLine), isTime: time !== undefined, isText: time === undefined };
+    }),
     detections,
     hasHistoryDetails: historyDetails.length > 0,
     historyDetails,

@@ -54,8 +54,20 @@ function data(overrides: Partial<ApprovalCardData> = {}): ApprovalCardData {
       { name: 'onCall', result: 'fail', onFail: 'review', summary: 'Not on call now' },
       { name: 'hr', result: 'unavailable', onFail: 'deny', summary: 'Workday did not answer' },
     ],
-    identityRisk: { tone: 'warning', headline: 'Medium user risk', facts: [{ title: 'State', value: 'at risk' }], detections: ['Anonymous IP address'] },
-    history: { line: '5 activations in 90 days', firstActivation: false, details: ['Last activation 3 days ago', 'Denied once'] },
+    identityRisk: {
+      tone: 'warning',
+      headline: 'Medium user risk',
+      facts: [
+        { title: 'State', value: 'at risk' },
+        { title: 'Updated', value: '2026-03-02 06:00 UTC', at: '2026-03-02T06:00:00Z' },
+      ],
+      detections: [{ text: 'Anonymous IP address', at: '2026-03-02T06:00:00Z' }, { text: 'Leaked credentials' }],
+    },
+    history: {
+      line: '5 activations in 90 days',
+      firstActivation: false,
+      details: [{ text: 'Last activation 3 days ago', at: '2026-02-27T09:00:00Z' }, { text: 'Denied once' }],
+    },
     ...overrides,
   };
 }

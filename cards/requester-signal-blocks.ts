@@ -1,4 +1,4 @@
-import type { ApprovalHistoryBlock, ApprovalRiskBlock } from './approval-card';
+import type { ApprovalHistoryBlock, ApprovalRiskBlock, TimedLine } from './approval-card';
 import { agoText, historyLine } from '../services/approvals/requester-history';
 import type { RequesterSignals } from '../services/approvals/request-display';
 import { activeRiskOf, riskLevelText } from '../services/decision/identity-risk';
@@ -38,20 +38,25 @@ const STATE_TEXT: Readonly<Record<string, string>> = {
   none: 'none',
 };
 
-function utc(iso: string | null): string | null {
-  if (!iso || Number.isNaN(Date.parse(iso))) return null;
-  return `${new Date(iso).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/** The instant as ISO 8601, or null when it is not one. */
+function instant(iso: string | null | undefined): string | null {
+  return iso && !Number.isNaN(Date.parse(iso)) ? new Date(iso).toISOString() : null;
 }
 
-function detectionLine(d: RiskDetectionSummary): string {
+/** The UTC text a card shows for an instant where the viewer's zone cannot be used. */
+function utc(iso: string | null): string | null {
+  const at = instant(iso);
+  return at ? `${at.slice(0, 16).replace('T', ' ')} UTC` : null;
+}
+
+function detectionLine(d: RiskDetectionSummary): TimedLine {
   const where = [d.city, d.countryOrRegion].filter(Boolean).join(', ');
   const parts = [
     RISK_EVENT_NAMES[d.riskEventType] ?? d.riskEventType,
     `${d.riskLevel} risk, ${STATE_TEXT[d.riskState] ?? d.riskState}`,
-    utc(d.detectedDateTime),
     where ? `${where}${d.ipAddress ? ` (${d.ipAddress})` : ''}` : d.ipAddress,
   ];
-  return parts.filter(Boolean).join(' · ');
+  return { text: parts.filter(Boolean).join(' · '), at: instant(d.detectedDateTime) };
 }
 
 /** The card's identity-risk block; null when ID Protection is not configured. */
@@ -63,13 +68,13 @@ export function riskBlockOf(signals: RequesterSignals): ApprovalRiskBlock | null
     return {
       tone: 'warning',
       headline: 'Identity risk could not be checked',
-      facts: [{ title: 'Checked', value: utc(stored.checkedAt) ?? '' }],
+      facts: [{ title: 'Checked', value: utc(stored.checkedAt) ?? '', at: instant(stored.checkedAt) }],
       detections: [],
     };
   const risk = activeRiskOf(r);
   const facts = [
     { title: 'State', value: STATE_TEXT[r.riskState] ?? r.riskState },
-    ...(utc(r.riskLastUpdatedDateTime) ? [{ title: 'Updated', value: utc(r.riskLastUpdatedDateTime)! }] : []),
+    ...(utc(r.riskLastUpdatedDateTime) ? [{ title: 'Updated', value: utc(r.riskLastUpdatedDateTime)!, at: instant(r.riskLastUpdatedDateTime) }] : []),
     ...(r.riskDetail && r.riskDetail !== 'none' ? [{ title: 'Detail', value: r.riskDetail }] : []),
   ];
   const detections = risk === 'none' ? [] : r.detections.map(detectionLine);
@@ -82,7 +87,7 @@ export function riskBlockOf(signals: RequesterSignals): ApprovalRiskBlock | null
       detections: [],
     };
   }
-  if (r.detectionsUnavailable) detections.push('Risk detections could not be read');
+  if (r.detectionsUnavailable) detections.push({ text: 'Risk detections could not be read' });
   return {
     tone: risk === 'high' || risk === 'hidden' ? 'attention' : 'warning',
     headline: `Identity risk: ${riskLevelText(risk)} (${STATE_TEXT[r.riskState] ?? r.riskState})`,
@@ -97,11 +102,11 @@ export function historyBlockOf(signals: RequesterSignals, now: Date): ApprovalHi
   if (!stored) return null;
   const h = stored.summary;
   if (!h) return { line: 'History unavailable', firstActivation: false, details: [] };
-  const details: string[] = [];
-  if (h.lastActivationAt) details.push(`Last activation: ${utc(h.lastActivationAt)} (${agoText(h.lastActivationAt, now)})`);
+  const details: TimedLine[] = [];
+  if (h.lastActivationAt) details.push({ text: `Last activation ${agoText(h.lastActivationAt, now)}`, at: instant(h.lastActivationAt) });
   for (const d of h.denials) {
-    details.push(`Denied ${utc(d.at)}${d.by ? ` by ${d.by}` : ''}${d.reason ? `: "${d.reason}"` : ''}`);
+    details.push({ text: `Denied${d.by ? ` by ${d.by}` : ''}${d.reason ? `: "${d.reason}"` : ''}`, at: instant(d.at) });
   }
-  if (h.denialCount > h.denials.length) details.push(`… and ${h.denialCount - h.denials.length} earlier denials`);
+  if (h.denialCount > h.denials.length) details.push({ text: `… and ${h.denialCount - h.denials.length} earlier denials` });
   return { line: historyLine(h, now), firstActivation: h.firstActivation, details };
 }
