@@ -5,7 +5,7 @@ import type { AdaptiveCardJson } from '../adaptive-card';
 import formTemplate from './activation-form.json';
 import { clip, clipList, nameList, prefill } from '../card-text';
 import { ChatVerb, FORM_INPUT } from './chat-verbs';
-import { formatDuration, formatDurationWords } from './format-time';
+import { formatDuration, formatDurationWords } from '../../services/text/format-time';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const formTemplateParsed = new Template(formTemplate);

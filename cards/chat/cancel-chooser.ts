@@ -3,7 +3,7 @@ import type { AdaptiveCardJson } from '../adaptive-card';
 import { clip } from '../card-text';
 import chooserTemplate from './cancel-chooser.json';
 import { ChatVerb } from './chat-verbs';
-import { formatTime } from './format-time';
+import { formatTime } from '../../services/text/format-time';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const chooserTemplateParsed = new Template(chooserTemplate);

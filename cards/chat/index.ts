@@ -11,6 +11,6 @@ export {
 } from './activation-form';
 export { renderRequestStatus, withStatusNote, isClosed, type RequestState, type RequestStatusData } from './request-status';
 export { renderNoticeCard, renderReRequestNotice, type NoticeCardData, type ReRequestNoticeData } from './notice-card';
-export { formatTime, formatDuration, formatDurationWords } from './format-time';
+export { formatTime, formatDuration, formatDurationWords } from '../../services/text/format-time';
 export { renderHelpCard, HELP_COMMANDS, type HelpCardData, type HelpCommand } from './help-card';
 export { renderCancelChooser, type CancelChoice, type CancelChooserData, type CancelChoiceData } from './cancel-chooser';

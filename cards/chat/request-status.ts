@@ -5,7 +5,7 @@ import statusTemplate from './request-status.json';
 import noteTemplate from './status-note.json';
 import { clip, clipList, nameList, type ContainerStyle } from '../card-text';
 import { ChatVerb } from './chat-verbs';
-import { formatDuration, formatTime } from './format-time';
+import { formatDuration, formatTime } from '../../services/text/format-time';
 
 /** Parsed once: parsing the template is most of a render's cost; expanding it leaves it unchanged. */
 const statusTemplateParsed = new Template(statusTemplate);

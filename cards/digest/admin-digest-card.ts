@@ -2,7 +2,7 @@ import { Template } from 'adaptivecards-templating';
 import type { AdaptiveCardJson } from '../adaptive-card';
 import template from './admin-digest.json';
 import { clip } from '../card-text';
-import { formatDuration, formatTime } from '../chat/format-time';
+import { formatDuration, formatTime } from '../../services/text/format-time';
 import type { AdminDigest } from '../../services/digests/admin-digest';
 import { AUDIT_NOTE_MAX_LENGTH, AuditVerb, auditNoteInputId } from './digest-verbs';
 

@@ -2,7 +2,7 @@ import { Template } from 'adaptivecards-templating';
 import type { AdaptiveCardJson } from '../adaptive-card';
 import template from './user-digest.json';
 import { clip } from '../card-text';
-import { formatTime } from '../chat/format-time';
+import { formatTime } from '../../services/text/format-time';
 import { digestEntryKey, type UserDigest } from '../../services/digests/user-digest';
 import { DigestVerb, type DigestActionData } from './digest-verbs';
 

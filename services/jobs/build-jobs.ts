@@ -124,11 +124,15 @@ export function buildJobs(
   // Names this replica in job and reconciler leases.
   const replica = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const scheduler = store.scheduler({ owner: replica, now, log });
+  // Each person's own zone (their mailbox's): digests are sent at their morning, and the messages the bot
+  // writes them name times in it.
+  const timeZones = new UserTimeZones(graph.graph, config.digests.defaultTimeZone, { log });
+  delivery.useTimeZones((userId) => timeZones.zoneOf(userId));
   const digests = new DailyDigests({
     store,
     scheduler,
     reads: new GraphTenantReader(graph.graph),
-    timeZones: new UserTimeZones(graph.graph, config.digests.defaultTimeZone),
+    timeZones,
     notifier: deps.notifier,
     renderers: deps.digestRenderers,
     personalChats: deps.personalChats,

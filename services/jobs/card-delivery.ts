@@ -9,7 +9,8 @@ import type { Metrics } from '../observability/metrics';
 import { calloutColumnsOf, contentOfRequest, contentOfRow } from '../approvals/approval-request-row';
 import { checkLinesOf, type CheckForLine } from '../approvals/check-lines';
 import type { ApprovalRequestRow, PageCursor, Store, Tx } from '../store/store';
-import { claimReleaseOf, parseDisplay, refOf, type RequestDisplay, utcText } from '../approvals/request-display';
+import { claimReleaseOf, parseDisplay, refOf, type RequestDisplay } from '../approvals/request-display';
+import { formatTime } from '../text/format-time';
 import { tellApproverNotRecorded } from './claim-release';
 import type { RequesterSignalsReader } from './requester-signals';
 import { recoverClaim } from '../approvals/claim-recovery';
@@ -81,6 +82,7 @@ export class CardDelivery implements RequesterNotices {
   /** Closed requests (`<id>:<status>`) whose requester notice this process has made sure of, and when. */
   private readonly checkedOutcomes = new Map<string, number>();
   private follower: RequestFollower | null = null;
+  private zoneOf: ((userId: string) => Promise<string>) | null = null;
   private readonly postedListeners: Array<(row: ApprovalRequestRow, tx: Tx) => Promise<void>> = [];
   private readonly copyListeners: Array<(row: ApprovalRequestRow, conversationId: string, activityId: string) => Promise<unknown>> = [];
   /** Counts callouts that could not be bound to PIM's copy (set by the composition root). */
@@ -104,6 +106,19 @@ export class CardDelivery implements RequesterNotices {
   /** Requests made by chat have a status message that follows them; it is told first and replaces the plain-text notice. */
   followRequests(follower: RequestFollower): void {
     this.follower = follower;
+  }
+
+  /**
+   * Where a person's own zone comes from for the messages the bot writes them (their mailbox's, see
+   * user-time-zone.ts); without it, those times are in UTC, labelled so.
+   */
+  useTimeZones(zoneOf: (userId: string) => Promise<string>): void {
+    this.zoneOf = zoneOf;
+  }
+
+  /** The person's zone; UTC when none is known or the lookup fails (the message is never held back for it). */
+  async timeZoneOf(userId: string): Promise<string> {
+    return this.zoneOf ? this.zoneOf(userId).catch(() => 'UTC') : 'UTC';
   }
 
   /**
@@ -617,13 +632,15 @@ export class CardDelivery implements RequesterNotices {
         }),
       });
     }
-    if (news) return notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news) });
+    // Times in the requester's own zone, named ("Mon 7 Dec, 09:05 PST").
+    const zone = await this.timeZoneOf(row.principal_id);
+    if (news) return notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news, zone) });
     const verb = row.status === 'approved' ? 'approved' : 'denied';
     const next =
       row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
     return notice({
       type: 'text',
-      text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${utcText(new Date(row.decided_at!))}: "${row.decision_justification}". ${next}`,
+      text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${formatTime(row.decided_at!, zone)}: "${row.decision_justification}". ${next}`,
     });
   }
 
@@ -782,15 +799,16 @@ export interface OutcomeNews {
   activeUntil?: Date | null;
 }
 
-function outcomeText(row: ApprovalRequestRow, role: string, news: OutcomeNews): string {
+function outcomeText(row: ApprovalRequestRow, role: string, news: OutcomeNews, zone: string): string {
   const by = row.decided_by_name ?? row.decided_by_upn;
-  const decided = `${by ? ` by ${by}` : ''}${row.decided_at ? ` at ${utcText(new Date(row.decided_at))}` : ''}${row.decision_justification ? `: "${row.decision_justification}"` : ''}`;
-  const ends = news.activeUntil ? `it ends ${utcText(news.activeUntil)}` : 'it ends when the requested duration is over';
+  const decided = `${by ? ` by ${by}` : ''}${row.decided_at ? ` at ${formatTime(row.decided_at, zone)}` : ''}${row.decision_justification ? `: "${row.decision_justification}"` : ''}`;
+  const until = news.activeUntil ? formatTime(news.activeUntil.toISOString(), zone) : null;
+  const ends = until ? `it ends ${until}` : 'it ends when the requested duration is over';
   switch (news.outcome) {
     case 'granted':
       return `Your request for ${role} was approved${decided}. PIM activates the role now; ${ends}.`;
     case 'activated':
-      return `Your ${role} role is active now${news.activeUntil ? ` until ${utcText(news.activeUntil)}` : ''}${by ? ` (approved by ${by})` : ''}. ${news.activeUntil ? 'Ask for an extension in PIM before then if the work runs over.' : 'It ends when the requested duration is over.'}`;
+      return `Your ${role} role is active now${until ? ` until ${until}` : ''}${by ? ` (approved by ${by})` : ''}. ${until ? 'Ask for an extension in PIM before then if the work runs over.' : 'It ends when the requested duration is over.'}`;
     case 'denied':
       return `Your request for ${role} was denied${decided}. You can submit a new request with more detail.`;
     case 'expired':

@@ -1,5 +1,6 @@
 import type { ApprovalRequestRow } from '../store/store';
-import { type ClaimRelease, parseDisplay, utcText } from '../approvals/request-display';
+import { type ClaimRelease, parseDisplay } from '../approvals/request-display';
+import { formatTime } from '../text/format-time';
 import type { RequesterNotices } from './ports';
 
 /**
@@ -9,7 +10,9 @@ import type { RequesterNotices } from './ports';
 export async function tellApproverNotRecorded(delivery: RequesterNotices, row: ApprovalRequestRow, release: ClaimRelease): Promise<boolean> {
   const display = parseDisplay(row);
   const verb = release.result === 'Deny' ? 'deny' : release.result === 'Approve' ? 'approve' : 'decide on';
-  const text = `Your decision to ${verb} ${display.requester.displayName}'s request for ${display.roleDisplayName} at ${utcText(new Date(release.at))} was not recorded in PIM. The request is still waiting: please open the card and decide again.`;
+  // The time of the click, in the approver's own zone.
+  const at = formatTime(release.at, await delivery.timeZoneOf(release.by));
+  const text = `Your decision to ${verb} ${display.requester.displayName}'s request for ${display.roleDisplayName} at ${at} was not recorded in PIM. The request is still waiting: please open the card and decide again.`;
   // tellRequester posts to the personal chat of the row's principal: here, the approver's.
   return delivery.tellRequester({ ...row, principal_id: release.by }, `release:${release.by}:${release.at}`, { type: 'text', text });
 }

@@ -55,4 +55,6 @@ export interface RequesterNotices {
    * has no chat with them.
    */
   tellRequester(row: ApprovalRequestRow, key: string, payload: OutboxPayload): Promise<boolean>;
+  /** The person's own time zone for times the bot writes them (UTC when unknown). */
+  timeZoneOf(userId: string): Promise<string>;
 }

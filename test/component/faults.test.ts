@@ -158,7 +158,10 @@ describe('faults lose nothing', () => {
     }
     await h.bot.delivery.sweep();
     await h.bot.delivery.drain();
-    expect(toAdele().slice(before)).toEqual([expect.stringMatching(/Your decision to approve .* was not recorded in PIM/)]);
+    // The click's time in Adele's own zone (her mailbox's: London), named.
+    expect(toAdele().slice(before)).toEqual([
+      expect.stringMatching(/Your decision to approve .* at \w{3} \d{1,2} \w{3}, \d\d:\d\d (GMT|BST) was not recorded in PIM/),
+    ]);
     await simJson(h.sim, 'DELETE', '/_sim/faults');
     const again = await cardAction(h.bot.url, adele, 'pim.approve', { requestId: row.id, version: released.version, decisionJustification: DECISION });
     expect(JSON.stringify(again.body.value)).not.toContain('was not recorded in PIM');

@@ -219,7 +219,8 @@ describe('events from the customer decision service and PIM post-approval calls'
     await h.bot.delivery.drain();
     expect((await h.bot.store.requests.get(row.id))!.status).toBe('approved');
     const toRequester = h.connector.posts.filter((p) => p.conversationId === 'a:isaiah-events').map((p) => String(p.activity.text));
-    expect(toRequester.at(-1)).toMatch(/User Administrator role is active now until 2026-03-02 10:00 UTC \(approved by Adele Vance\)/);
+    // In the requester's own zone (their mailbox's: Eastern for Isaiah), named.
+    expect(toRequester.at(-1)).toMatch(/User Administrator role is active now until Mon 2 Mar, 05:00 EST \(approved by Adele Vance\)/);
   });
 
   it('changes nothing when the request was already closed differently', async () => {

@@ -150,7 +150,8 @@ describe('the reconciler brings cards in line with PIM', () => {
       expect(card).toContain('No change ticket for this');
       expect(card).not.toContain('outside Teams');
       const notice = h.connector.posts.filter((p) => p.conversationId === `a:${teamsUser(USER.isaiah).teamsUserId}-personal`).at(-1)!;
-      expect(textOf(notice.activity)).toMatch(/denied by Adele Vance at .*: \\"No change ticket for this\\"/);
+      // The time in Isaiah's own zone (his mailbox's, Eastern), named: not UTC.
+      expect(textOf(notice.activity)).toMatch(/denied by Adele Vance at \w{3} \d{1,2} \w{3}, \d\d:\d\d E[SD]T: \\"No change ticket for this\\"/);
     });
 
     it('never reads them with the requester\'s sign-in, nor with an approver who signed out: the decision stays "outside Teams"', async () => {

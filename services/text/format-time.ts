@@ -1,6 +1,7 @@
 /**
- * Times and durations as the chat cards show them. Teams gives each activity the user's IANA zone
- * (`activity.localTimezone`); a missing or unknown zone falls back to UTC rather than failing the card.
+ * Times and durations as the bot writes them for one reader (chat cards, digests, personal messages), in that
+ * reader's IANA zone: Teams gives each activity the user's (`activity.localTimezone`), and messages the bot
+ * starts use the user's mailbox zone. A missing or unknown zone falls back to UTC rather than failing the text.
  */
 
 const FALLBACK_ZONE = 'UTC';
