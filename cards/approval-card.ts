@@ -44,6 +44,8 @@ export interface ApprovalCardData {
   decision?: { byDisplayName: string; byUserPrincipalName: string; atText: string; at?: string | null; justification: string } | null;
   /** A line for this viewer, e.g. 'Only approvers of this role can decide.' Shown just above the decision form. */
   message?: string | null;
+  /** A released claim's click (ISO 8601), said under the message in the viewer's zone. */
+  messageClickedAt?: string | null;
   /** What the approver had typed when their click was refused: the form keeps it. */
   draftJustification?: string | null;
   /** Who can approve, as PIM's policy named them when the card was posted; shown to everyone while it waits. */
@@ -294,6 +296,8 @@ interface ApprovalViewModel {
   signalLines: SignalLine[];
   hasMessage: boolean;
   message: string;
+  hasMessageTime: boolean;
+  messageTime: string;
   showDecisionForm: boolean;
   /** The requester's own view of their waiting request: one button, to remind the approvers. */
   showRemind: boolean;
@@ -400,6 +404,7 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
 
   const decisionJustification = final && data.decision ? clip(data.decision.justification, MAX.justification) : '';
   const message = clip(data.message, MAX.message);
+  const clickedAt = clientTime(data.messageClickedAt);
   const riskFlags = clipList(data.riskFlags);
   const reasons = clipList(data.decisionReasons);
   const checkLines = checkLineViews(data.checkLines ?? []);
@@ -449,6 +454,8 @@ function toViewModel(data: ApprovalCardData, view: ApprovalView): ApprovalViewMo
     signalLines,
     hasMessage: message.length > 0,
     message,
+    hasMessageTime: message.length > 0 && clickedAt !== undefined,
+    messageTime: clickedAt ? `Clicked ${clickedAt}` : '',
     // Buttons only for an approver on a request that is still open; the 'final' view never gets them.
     showDecisionForm: view === 'approver' && data.status === 'pending',
     showRemind: view === 'requester' && data.status === 'pending',

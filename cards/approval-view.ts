@@ -44,6 +44,7 @@ export function cardDataOf(row: ApprovalRequestRow, now: Date, message?: string 
         : null,
     // A released claim is said on every copy of the still-pending request, after this viewer's own line.
     message: [message, releaseLine(row)].filter((m): m is string => !!m).join(' ') || null,
+    messageClickedAt: pendingRelease(row)?.at ?? null,
     identityRisk: display.signals ? riskBlockOf(display.signals) : null,
     approverNames: display.approverNames ?? null,
     history: display.signals ? historyBlockOf(display.signals, now) : null,
@@ -98,10 +99,10 @@ function expiresText(expiresAt: string, now: Date, status: RequestStatus): strin
   return `${h} h ${m} min left (PIM drops it ${utcText(expires)})`;
 }
 
-/** The line every copy of a pending request shows after a released claim. */
+/** The line every copy of a pending request shows after a released claim (its time is shown beside it: `releaseAt`). */
 export function releaseLine(row: ApprovalRequestRow): string | null {
   const r = pendingRelease(row);
-  return r ? releasedClaimText(r.name, r.atText) : null;
+  return r ? releasedClaimText(r.name, null) : null;
 }
 
 /**
@@ -137,7 +138,8 @@ function outcomeOf(row: ApprovalRequestRow, withName: boolean): SummaryEntry['ou
   if (row.status === 'pending') return null;
   if (row.status === 'recording') return { text: 'Being recorded in PIM…', colour: 'default' };
   const by = withName ? (row.decided_by_name ?? row.decided_by_upn) : null;
-  const at = row.decided_at ? ` at ${utcText(new Date(row.decided_at))}` : '';
+  // The time goes beside the text, as an instant the card writes in each viewer's zone.
+  const at = row.decided_at && !Number.isNaN(Date.parse(row.decided_at)) ? row.decided_at : null;
   const word =
     row.status === 'approved'
       ? 'Approved'
@@ -148,7 +150,7 @@ function outcomeOf(row: ApprovalRequestRow, withName: boolean): SummaryEntry['ou
           : row.status === 'cancelled'
             ? 'Cancelled'
             : row.status;
-  return { text: `${word}${by ? ` by ${by}` : ''}${at}`, colour: row.status === 'approved' ? 'good' : row.status === 'denied' ? 'attention' : 'default' };
+  return { text: `${word}${by ? ` by ${by}` : ''}`, at, colour: row.status === 'approved' ? 'good' : row.status === 'denied' ? 'attention' : 'default' };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Template } from 'adaptivecards-templating';
 import type { AdaptiveCardJson } from '../adaptive-card';
-import { ApprovalVerb } from '../approval-card';
+import { ApprovalVerb, clientTime } from '../approval-card';
 import { clip, releasedClaimText } from '../card-text';
 import { SUMMARY_MAX_ENTRIES, type SummaryCardData, type SummaryEntry } from '../../services/outbox/summary';
 import summaryTemplate from './summary-card.json';
@@ -38,8 +38,13 @@ interface EntryViewModel {
   outcome: string;
   /** Said with an icon before the words, not in coloured text: Teams' green and red fail contrast in one theme or the other. */
   outcomeIcon: string;
+  hasOutcomeTime: boolean;
+  /** DATE()/TIME() of the decision: Teams writes it in the viewer's zone. */
+  outcomeTime: string;
   hasRelease: boolean;
   release: string;
+  hasReleaseTime: boolean;
+  releaseTime: string;
 }
 
 interface SummaryViewModel {
@@ -101,6 +106,8 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
       // A released claim is news only while the request waits (a decided one's outcome says what happened).
       // null: none; '': one, said without the name (the short form on the age line, which is our own text).
       const releaser = e.release && !e.outcome?.text ? text(e.release.name, MAX.name) : null;
+      const outcomeAt = clientTime(e.outcome?.at);
+      const releaseAt = clientTime(e.release?.at);
       return {
         requestId: e.requestId,
         version: e.version,
@@ -116,8 +123,13 @@ function toViewModel(data: SummaryCardData): SummaryViewModel {
         hasOutcome: !!e.outcome?.text,
         outcome: text(e.outcome?.text, MAX.outcome),
         outcomeIcon: outcomeIcon(e.outcome?.colour),
+        // Times as instants Teams writes in each viewer's zone; entries stored before they had one keep their UTC text.
+        hasOutcomeTime: !!e.outcome?.text && outcomeAt !== undefined,
+        outcomeTime: outcomeAt ?? '',
         hasRelease: !!releaser,
-        release: releaser ? releasedClaimText(releaser, text(e.release!.atText, MAX.time) || null) : '',
+        release: releaser ? releasedClaimText(releaser, releaseAt ? null : text(e.release!.atText, MAX.time) || null) : '',
+        hasReleaseTime: !!releaser && releaseAt !== undefined,
+        releaseTime: releaseAt ? `Clicked ${releaseAt}` : '',
       };
     }),
     hasMore: notHere > 0,

@@ -4,6 +4,7 @@
  */
 import { renderSummaryCard } from './summary-card';
 import type { ApprovalRequestRow } from '../../services/store/store';
+import { renderApprovalCard } from '../approval-card';
 import { cardDataOf, releaseLine, summaryEntryOf, summaryLineOf } from '../approval-view';
 
 const NOW = new Date('2026-03-02T08:10:00Z');
@@ -57,7 +58,9 @@ function row(overrides: Partial<ApprovalRequestRow> = {}): ApprovalRequestRow {
 }
 
 const RELEASE = JSON.stringify({ by: 'adele-oid', name: 'Adele Vance', at: '2026-03-02T08:04:31.000Z', result: 'Approve' });
-const LINE = "Adele Vance's decision at 2026-03-02 08:04 UTC was not recorded in PIM; please decide again.";
+const LINE = "Adele Vance's decision was not recorded in PIM; please decide again.";
+/** When she clicked, as an instant Teams writes in each viewer's own zone. */
+const CLICKED = 'Clicked {{DATE(2026-03-02T08:04:31Z, SHORT)}} {{TIME(2026-03-02T08:04:31Z)}}';
 
 describe('a request row as a summary line', () => {
   it("carries a released claim of a pending request, which the summary shows in the approval card's words", () => {
@@ -71,16 +74,19 @@ describe('a request row as a summary line', () => {
       roleName: 'User Administrator',
       scope: 'Directory',
       requestedAt: '2026-03-02T08:00:00.000Z',
-      release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' },
+      release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC', at: '2026-03-02T08:04:31.000Z' },
     });
     // The approval card's line for the same row, word for word.
     expect(releaseLine(released)).toBe(LINE);
     expect(cardDataOf(released, NOW).message).toBe(LINE);
+    expect(JSON.stringify(renderApprovalCard(cardDataOf(released, NOW), 'approver'))).toContain(JSON.stringify(CLICKED));
     const card = JSON.stringify(
       renderSummaryCard({ entries: [entry, summaryEntryOf(row({ id: '0b8f6a3e-1c2d-4e5f-8a9b-000000000002' }))], part: 1, parts: 1, batchTotal: 2, now: NOW }),
     );
     expect(card).toContain(JSON.stringify(LINE));
+    expect(card).toContain(JSON.stringify(CLICKED));
     expect(card.split('not recorded in PIM')).toHaveLength(2);
+    expect(card).not.toContain('UTC');
   });
 
   it('carries none without a release, or once the request is no longer pending', () => {
@@ -97,8 +103,8 @@ describe('a request row as a summary line', () => {
 
   it('a summary re-rendered in place keeps the release, and without names (to fit) keeps it without the name', () => {
     const released = row({ last_release: RELEASE });
-    expect(summaryLineOf(released, true)).toMatchObject({ outcome: null, release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' } });
-    expect(summaryLineOf(released, false)).toMatchObject({ outcome: null, release: { name: '', atText: '2026-03-02 08:04 UTC' } });
+    expect(summaryLineOf(released, true)).toMatchObject({ outcome: null, release: { name: 'Adele Vance', at: '2026-03-02T08:04:31.000Z' } });
+    expect(summaryLineOf(released, false)).toMatchObject({ outcome: null, release: { name: '', at: '2026-03-02T08:04:31.000Z' } });
     const short = JSON.stringify(
       renderSummaryCard({ entries: [summaryLineOf(released, false), summaryLineOf(row({ id: 'other' }), false)], part: 1, parts: 1, batchTotal: 2, now: NOW }),
     );
@@ -113,7 +119,45 @@ describe('a request row as a summary line', () => {
       decided_by_name: 'Megan Bowen',
       decided_at: '2026-03-02T08:09:00.000Z',
     });
-    expect(summaryLineOf(decided, true)).toMatchObject({ outcome: { text: 'Approved by Megan Bowen at 2026-03-02 08:09 UTC', colour: 'good' }, release: null });
-    expect(summaryLineOf(decided, false)).toMatchObject({ outcome: { text: 'Approved at 2026-03-02 08:09 UTC', colour: 'good' }, release: null });
+    expect(summaryLineOf(decided, true)).toMatchObject({
+      outcome: { text: 'Approved by Megan Bowen', at: '2026-03-02T08:09:00.000Z', colour: 'good' },
+      release: null,
+    });
+    expect(summaryLineOf(decided, false)).toMatchObject({ outcome: { text: 'Approved', at: '2026-03-02T08:09:00.000Z', colour: 'good' }, release: null });
+    const decidedCard = JSON.stringify(renderSummaryCard({ entries: [summaryLineOf(decided, true)], part: 1, parts: 1, batchTotal: 1, now: NOW }));
+    expect(decidedCard).toContain('"{{DATE(2026-03-02T08:09:00Z, SHORT)}} {{TIME(2026-03-02T08:09:00Z)}}"');
+    expect(decidedCard).not.toContain('UTC');
+  });
+
+  it('an entry stored before entries carried instants (an outbox row from an older release) still says when, in UTC', () => {
+    const card = JSON.stringify(
+      renderSummaryCard({
+        entries: [
+          {
+            requestId: 'r1',
+            version: 2,
+            requesterName: 'Isaiah Langer',
+            roleName: 'User Administrator',
+            requestedAt: '2026-03-02T08:00:00.000Z',
+            release: { name: 'Adele Vance', atText: '2026-03-02 08:04 UTC' },
+          },
+          {
+            requestId: 'r2',
+            version: 3,
+            requesterName: 'Lynne Robbins',
+            roleName: 'User Administrator',
+            requestedAt: '2026-03-02T08:00:00.000Z',
+            outcome: { text: 'Approved by Megan Bowen at 2026-03-02 08:09 UTC', colour: 'good' },
+          },
+        ],
+        part: 1,
+        parts: 1,
+        batchTotal: 2,
+        now: NOW,
+      }),
+    );
+    expect(card).toContain("Adele Vance's decision at 2026-03-02 08:04 UTC was not recorded in PIM; please decide again.");
+    expect(card).toContain('Approved by Megan Bowen at 2026-03-02 08:09 UTC');
+    expect(card).not.toContain('{{DATE(');
   });
 });

@@ -95,10 +95,10 @@ export function parseClaimRelease(row: Pick<ApprovalRequestRow, 'last_release'>)
 }
 
 /** A released claim as the cards show it, while the request is still pending (a decision since clears it). */
-export function pendingRelease(row: Pick<ApprovalRequestRow, 'status' | 'last_release'>): { name: string; atText: string } | null {
+export function pendingRelease(row: Pick<ApprovalRequestRow, 'status' | 'last_release'>): { name: string; atText: string; at: string } | null {
   if (row.status !== 'pending') return null;
   const r = parseClaimRelease(row);
-  return r ? { name: r.name, atText: utcText(new Date(r.at)) } : null;
+  return r ? { name: r.name, atText: utcText(new Date(r.at)), at: r.at } : null;
 }
 
 export function claimReleaseOf(row: ApprovalRequestRow, name: string | null): ClaimRelease | null {

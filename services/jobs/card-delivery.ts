@@ -621,7 +621,7 @@ export class CardDelivery implements RequesterNotices {
     // the send is finished by the next drain, and the reconciler, an event and the sweep telling the same
     // outcome cause one message.
     const what = news ? (news.outcome === 'granted' ? 'approved' : news.outcome) : row.status;
-    const notice = (payload: OutboxPayload) => this.tellRequester(row, what, payload);
+    const notice = (payload: OutboxPayload | ((zone: string) => OutboxPayload)) => this.tellRequester(row, what, payload);
     if (news?.outcome === 'expired') {
       // One tap asks again: the handler checks eligibility and shows the prefilled form.
       return notice({
@@ -633,22 +633,21 @@ export class CardDelivery implements RequesterNotices {
       });
     }
     // Times in the requester's own zone, named ("Mon 7 Dec, 09:05 PST").
-    const zone = await this.timeZoneOf(row.principal_id);
-    if (news) return notice({ type: 'text', text: outcomeText(row, display.roleDisplayName, news, zone) });
+    if (news) return notice((zone) => ({ type: 'text', text: outcomeText(row, display.roleDisplayName, news, zone) }));
     const verb = row.status === 'approved' ? 'approved' : 'denied';
     const next =
       row.status === 'approved' ? 'PIM activates the role now; it ends when the requested duration is over.' : 'You can submit a new request with more detail.';
-    return notice({
+    return notice((zone) => ({
       type: 'text',
       text: `Your request for ${display.roleDisplayName} was ${verb} by ${row.decided_by_name ?? row.decided_by_upn} at ${formatTime(row.decided_at!, zone)}: "${row.decision_justification}". ${next}`,
-    });
+    }));
   }
 
   /**
    * Queues a message to the requester's personal chat, if the bot has one with them: through the outbox, once
    * per request and `key` (a repeat is a no-op), so a crash before the send loses nothing and sends nothing twice.
    */
-  async tellRequester(row: ApprovalRequestRow, key: string, payload: OutboxPayload): Promise<boolean> {
+  async tellRequester(row: ApprovalRequestRow, key: string, payload: OutboxPayload | ((timeZone: string) => OutboxPayload)): Promise<boolean> {
     const reference = (await this.store.conversations.get(row.principal_id)) as { conversation?: { id?: string }; serviceUrl?: string } | undefined;
     const conversationId = reference?.conversation?.id;
     const serviceUrl = reference?.serviceUrl;
@@ -657,7 +656,8 @@ export class CardDelivery implements RequesterNotices {
       conversationId,
       serviceUrl,
       kind: 'post',
-      payload,
+      // A message with times in it is written once the person is known to have a chat: their zone is a Graph read.
+      payload: typeof payload === 'function' ? payload(await this.timeZoneOf(row.principal_id)) : payload,
       dedupeKey: `notice:${row.id}:${key}`,
       meta: { purpose: NOTICE, requestId: row.id, chat: 'personal', userId: row.principal_id },
     });

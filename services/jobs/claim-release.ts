@@ -11,8 +11,7 @@ export async function tellApproverNotRecorded(delivery: RequesterNotices, row: A
   const display = parseDisplay(row);
   const verb = release.result === 'Deny' ? 'deny' : release.result === 'Approve' ? 'approve' : 'decide on';
   // The time of the click, in the approver's own zone.
-  const at = formatTime(release.at, await delivery.timeZoneOf(release.by));
-  const text = `Your decision to ${verb} ${display.requester.displayName}'s request for ${display.roleDisplayName} at ${at} was not recorded in PIM. The request is still waiting: please open the card and decide again.`;
-  // tellRequester posts to the personal chat of the row's principal: here, the approver's.
-  return delivery.tellRequester({ ...row, principal_id: release.by }, `release:${release.by}:${release.at}`, { type: 'text', text });
+  const text = (zone: string) =>
+    `Your decision to ${verb} ${display.requester.displayName}'s request for ${display.roleDisplayName} at ${formatTime(release.at, zone)} was not recorded in PIM. The request is still waiting: please open the card and decide again.`;
+  return delivery.tellRequester({ ...row, principal_id: release.by }, `release:${release.by}:${release.at}`, (zone) => ({ type: 'text', text: text(zone) }));
 }

@@ -55,7 +55,6 @@ function setup(row = pendingRow()) {
       refreshCopies: async () => undefined,
       notifyRequester: async () => true,
       tellRequester: async () => true,
-      timeZoneOf: async () => 'UTC',
     },
     pimAs: () => pim,
     minJustification: 10,

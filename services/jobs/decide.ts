@@ -73,7 +73,7 @@ export type DecisionOutcome =
 export interface DecidePorts {
   requests: Pick<RequestStore, 'get' | 'transition'>;
   directory: Pick<Directory, 'approvalPolicy' | 'user' | 'requestStatus'>;
-  delivery: Pick<CardDelivery, 'kick' | 'refreshCopies' | 'notifyRequester' | 'tellRequester' | 'timeZoneOf'>;
+  delivery: Pick<CardDelivery, 'kick' | 'refreshCopies' | 'notifyRequester' | 'tellRequester'>;
   /** PIM approval calls for this request (Entra role, group or Azure resource) made on behalf of the approver whose SSO token is given. */
   pimAs(ssoToken: string, row: ApprovalRequestRow): PimApprovals;
   minJustification: number;

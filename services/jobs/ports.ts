@@ -52,9 +52,7 @@ export interface DigestCardRenderers {
 export interface RequesterNotices {
   /**
    * Queues a message to the personal chat of `row.principal_id`, once per request and `key`; false when the bot
-   * has no chat with them.
+   * has no chat with them. A payload function is given that person's time zone (read only when there is a chat).
    */
-  tellRequester(row: ApprovalRequestRow, key: string, payload: OutboxPayload): Promise<boolean>;
-  /** The person's own time zone for times the bot writes them (UTC when unknown). */
-  timeZoneOf(userId: string): Promise<string>;
+  tellRequester(row: ApprovalRequestRow, key: string, payload: OutboxPayload | ((timeZone: string) => OutboxPayload)): Promise<boolean>;
 }

@@ -9,7 +9,8 @@ import type { Directory } from '../graph/directory';
 import type { ApprovalRequestRow, Store, Tx } from '../store/store';
 import { BOT_ACTOR, reminderEntry, requestClosedEntry } from '../audit/entries';
 import { closingEvent } from '../approvals/request-lifecycle';
-import { parseDisplay, refOf, utcText } from '../approvals/request-display';
+import { parseDisplay, refOf } from '../approvals/request-display';
+import { formatDuration } from '../text/format-time';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from '../observability/err-info';
 import { escapeXml } from '../teams/chat-notifier';
@@ -296,7 +297,7 @@ export class ReminderLadder {
     const who = tags(mentions);
     const extra = also?.people.length ? ` ${tags(also.people)}: ${escapeXml(also.ask)}` : '';
     const named = plan?.named.length ? ` Not mentioned: ${plan.named.map((n) => `${escapeXml(n.name)} (${reachText(n)})`).join(', ')}.` : '';
-    const text = `${escapeXml(lead)} ${escapeXml(display.requester.displayName)} asks for ${escapeXml(display.roleDisplayName)}. ${who ? `${who}: please approve or deny on the card above.` : 'Approvers: please decide on the card above.'}${named}${extra} PIM drops the request at ${utcText(new Date(new Date(row.created_at).getTime() + PIM_WINDOW_MS))}.`;
+    const text = `${escapeXml(lead)} ${escapeXml(display.requester.displayName)} asks for ${escapeXml(display.roleDisplayName)}. ${who ? `${who}: please approve or deny on the card above.` : 'Approvers: please decide on the card above.'}${named}${extra} ${dropsText(row, this.now())}`;
     await this.deps.delivery.replyUnderCards(row, text, [...mentions, ...(also?.people ?? [])], key);
   }
 
@@ -424,4 +425,14 @@ function agoText(row: ApprovalRequestRow, now: Date): string {
 function durationText(ms: number): string {
   const minutes = Math.max(0, Math.round(ms / 60_000));
   return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/**
+ * When PIM drops the request, for a channel reply many people read: as time left from now (the reply is read as
+ * it arrives, it mentions its readers), since one clock time would be in one zone for everyone; the card above
+ * it shows the moment in each reader's own zone.
+ */
+export function dropsText(row: Pick<ApprovalRequestRow, 'created_at'>, now: Date): string {
+  const leftMinutes = Math.floor((new Date(row.created_at).getTime() + PIM_WINDOW_MS - now.getTime()) / 60_000);
+  return leftMinutes > 0 ? `PIM drops the request in ${formatDuration(leftMinutes)} (the card shows when).` : 'PIM drops the request now.';
 }

@@ -16,16 +16,20 @@ export interface SummaryEntry {
   scope?: string | null;
   /** When the request reached us (ISO-8601), for the age shown. */
   requestedAt: string;
-  /** Once decided or closed: what happened, e.g. "Approved by Megan Bowen at 10:04 UTC" (directory text). */
-  outcome?: { text: string; colour: 'good' | 'attention' | 'default' } | null;
+  /**
+   * Once decided or closed: what happened, e.g. "Approved by Megan Bowen" (directory text), and when (`at`,
+   * ISO 8601, which the card writes in the viewer's zone; older entries carry the time in `text`).
+   */
+  outcome?: { text: string; colour: 'good' | 'attention' | 'default'; at?: string | null } | null;
   /**
    * While it waits: an approver's click that was given back without a decision recorded in PIM
    * (approval_requests.last_release), said in the approval card's words on a line of its own: who, when,
-   * not recorded, decide again. `name` is directory text; `atText` as the approval card writes times. An
+   * not recorded, decide again. `name` is directory text; `at` the click (ISO 8601, written in the viewer's
+   * zone), `atText` its UTC text for entries stored before `at` and where the zone cannot be used. An
    * empty name (a summary re-rendered without names to fit Teams' limit) gives the short form, added to
    * the age line: "A decision was not recorded in PIM; please decide again."
    */
-  release?: { name: string; atText: string } | null;
+  release?: { name: string; atText: string; at?: string | null } | null;
 }
 
 export interface SummaryCardData {

@@ -104,7 +104,9 @@ describe('channel messages through the outbox', () => {
     const released = (await h.bot.store.requests.get(listed.id))!;
     expect(released.status).toBe('pending');
     const clickedAt = (JSON.parse(released.last_release!) as { at: string }).at;
-    const line = `Adele Vance's decision at ${clickedAt.slice(0, 16).replace('T', ' ')} UTC was not recorded in PIM; please decide again.`;
+    const line = "Adele Vance's decision was not recorded in PIM; please decide again.";
+    // When she clicked, as an instant Teams writes in each viewer's own zone.
+    const clicked = `Clicked {{DATE(${clickedAt.slice(0, 19)}Z, SHORT)}} {{TIME(${clickedAt.slice(0, 19)}Z)}}`;
 
     // The summary is re-rendered in place: that line says so, in the approval card's words; the other does not.
     await h.bot.delivery.drain();
@@ -113,6 +115,7 @@ describe('channel messages through the outbox', () => {
     const lines = cardOf(updates()[0]!).body[2].items as unknown[];
     expect(lines).toHaveLength(2);
     expect(JSON.stringify(lines[0])).toContain(JSON.stringify(line));
+    expect(JSON.stringify(lines[0])).toContain(JSON.stringify(clicked));
     expect(JSON.stringify(lines[1])).not.toContain('not recorded');
     expect(JSON.stringify(cardOf(updates()[0]!))).toContain('2 approval requests waiting');
     expect(await h.bot.store.requests.withStaleCards()).toHaveLength(0);

@@ -74,6 +74,9 @@ describe('reminders for requests nobody decides', () => {
     expect(first[0]!.activity.text).toContain('<at>Adele Vance</at>');
     expect(first[0]!.activity.text).toContain('<at>Megan Bowen</at>');
     expect(first[0]!.activity.text).not.toContain('Isaiah Langer</at>');
+    // Read by many in a channel: PIM's deadline as time left, not a clock time in one zone for all.
+    expect(first[0]!.activity.text).toMatch(/ PIM drops the request in 23 h 4[34] min \(the card shows when\)\.$/);
+    expect(first[0]!.activity.text).not.toContain('UTC');
     expect(first[0]!.activity.entities).toEqual(
       expect.arrayContaining([{ type: 'mention', text: '<at>Adele Vance</at>', mentioned: { id: USER.adele, name: 'Adele Vance' } }]),
     );
