@@ -83,7 +83,7 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       roleDefinitionId: r.roleDefinitionId,
       principalId: r.principalId,
       principalType: 'User',
-      requestType: r.action === 'selfExtend' ? 'SelfExtend' : 'SelfActivate',
+      requestType: r.action === 'selfExtend' ? 'SelfExtend' : r.action === 'selfDeactivate' ? 'SelfDeactivate' : 'SelfActivate',
       status: r.status,
       approvalId: r.approvalId,
       scope: r.scope,
@@ -276,18 +276,25 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
         return r ? json(200, resource(r)) : armError(404, notFoundCode, `The ${label} '${name}' was not found.`);
       }
       if (req.method !== 'PUT') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not allowed.`);
-      if (who.kind !== 'user') return armError(400, 'InvalidRequest', 'Self requests (SelfActivate, SelfExtend) need a user token.');
+      if (who.kind !== 'user') return armError(400, 'InvalidRequest', 'Self requests (SelfActivate, SelfExtend, SelfDeactivate) need a user token.');
       const body = jsonBody<{ properties?: ScheduleRequestBody }>(req);
       const p = body?.properties;
       if (!p) return armError(400, 'InvalidRequestContent', 'The request content must be an object with properties.');
       const requestType = String(p.requestType).toLowerCase();
-      const allowed = collection === 'assignment' ? ['selfactivate', 'selfextend'] : ['selfextend'];
+      const allowed = collection === 'assignment' ? ['selfactivate', 'selfextend', 'selfdeactivate'] : ['selfextend'];
       if (!allowed.includes(requestType)) {
-        const names = collection === 'assignment' ? "'SelfActivate' and 'SelfExtend'" : "'SelfExtend'";
+        const names = collection === 'assignment' ? "'SelfActivate', 'SelfExtend' and 'SelfDeactivate'" : "'SelfExtend'";
         return armError(400, 'InvalidRequest', `The simulator supports requestType ${names} only here, not '${String(p.requestType)}'.`);
       }
       if (typeof p.principalId !== 'string' || p.principalId.toLowerCase() !== who.oid.toLowerCase())
         return armError(400, 'InvalidRequest', `For ${String(p.requestType)} the principalId must be the signed-in user.`);
+      if (requestType === 'selfdeactivate') {
+        if (typeof p.roleDefinitionId !== 'string') return armError(400, 'InvalidRequest', 'roleDefinitionId is required.');
+        if (!roleAt(scope, p.roleDefinitionId))
+          return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
+        const ended = pim.deactivateAzure(who.oid, p.roleDefinitionId, scope, name);
+        return ended.ok ? json(201, resource(ended.request)) : armError(ended.status, ended.code, ended.message);
+      }
       if (requestType === 'selfextend') {
         if (typeof p.roleDefinitionId !== 'string') return armError(400, 'InvalidRequest', 'roleDefinitionId is required.');
         if (!roleAt(scope, p.roleDefinitionId))

@@ -73,15 +73,21 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
         `The action '${body.action}' is not supported for PIM for Groups: group assignment requests allow adminAssign, adminUpdate, adminRemove, selfActivate, selfDeactivate, adminExtend and adminRenew. Ask an administrator to extend the assignment.`,
       );
     }
-    if (body.action !== 'selfActivate')
-      return graphError(req, 400, 'BadRequest', `The simulator supports action 'selfActivate' only, not '${String(body.action)}'.`);
-    if (caller.kind !== 'user') return delegatedOnly(req, 'selfActivate');
+    if (body.action !== 'selfActivate' && body.action !== 'selfDeactivate')
+      return graphError(req, 400, 'BadRequest', `The simulator supports actions 'selfActivate' and 'selfDeactivate' only, not '${String(body.action)}'.`);
+    if (caller.kind !== 'user') return delegatedOnly(req, body.action);
     if (!canWrite(caller)) return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_WRITE_SCOPE}.`);
     if (typeof body.principalId !== 'string' || body.principalId.toLowerCase() !== caller.oid.toLowerCase()) {
-      return graphError(req, 400, 'BadRequest', 'For selfActivate the principalId must be the signed-in user.');
+      return graphError(req, 400, 'BadRequest', `For ${body.action} the principalId must be the signed-in user.`);
     }
     if (typeof body.groupId !== 'string') return graphError(req, 400, 'BadRequest', 'groupId is required.');
     if (body.accessId !== 'member' && body.accessId !== 'owner') return graphError(req, 400, 'BadRequest', "accessId is required: 'member' or 'owner'.");
+    const entity = (r: PimRequest) =>
+      json(201, { '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests/$entity'), ...graphGroupRequest(r) });
+    if (body.action === 'selfDeactivate') {
+      const ended = pim.deactivateGroup(body.principalId, body.groupId, body.accessId);
+      return ended.ok ? entity(ended.request) : graphError(req, ended.status, ended.code, ended.message);
+    }
     const duration = body.scheduleInfo?.expiration?.duration;
     if (String(body.scheduleInfo?.expiration?.type ?? '').toLowerCase() !== 'afterduration' || typeof duration !== 'string') {
       return graphError(req, 400, 'BadRequest', "scheduleInfo.expiration must be {type: 'afterDuration', duration: 'PT…'}.");
@@ -100,10 +106,7 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
       { mfaSatisfied: caller.amr.includes('mfa'), acrs: callerAcrs(caller) },
     );
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
-    return json(201, {
-      '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/assignmentScheduleRequests/$entity'),
-      ...graphGroupRequest(result.request),
-    });
+    return entity(result.request);
   });
 
   // The requester cancels a pending request (204; 400 when it is no longer pending).

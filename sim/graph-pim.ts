@@ -127,8 +127,13 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     const body = jsonBody<ScheduleRequestBody>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     const action = body.action;
-    if (action !== 'selfActivate' && action !== 'selfExtend') {
-      return graphError(req, 400, 'BadRequest', `The simulator supports actions 'selfActivate' and 'selfExtend' only, not '${String(action)}'.`);
+    if (action !== 'selfActivate' && action !== 'selfExtend' && action !== 'selfDeactivate') {
+      return graphError(
+        req,
+        400,
+        'BadRequest',
+        `The simulator supports actions 'selfActivate', 'selfExtend' and 'selfDeactivate' only, not '${String(action)}'.`,
+      );
     }
     if (caller.kind !== 'user') return delegatedOnly(req, action);
     if (!writeScope(caller)) return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleAssignmentSchedule.ReadWrite.Directory.');
@@ -141,6 +146,10 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
       json(201, { '@odata.context': contextUrl(req, 'roleManagement/directory/roleAssignmentScheduleRequests/$entity'), ...graphRequest(ctx, r) });
 
     if (action === 'selfExtend') return selfExtend(req, body, 'assignment');
+    if (action === 'selfDeactivate') {
+      const ended = pim.deactivate(body.principalId, body.roleDefinitionId);
+      return ended.ok ? created(ended.request) : graphError(req, ended.status, ended.code, ended.message);
+    }
 
     const duration = body.scheduleInfo?.expiration?.duration;
     const expType = String(body.scheduleInfo?.expiration?.type ?? '').toLowerCase();

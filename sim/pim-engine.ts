@@ -42,6 +42,8 @@ export function targetOf(r: PimRequest): string {
 const DAY_MS = 24 * 3600 * 1000;
 /** PIM lets users ask to extend assignments that expire within the next 14 days. */
 export const EXTEND_WINDOW_DAYS = 14;
+/** PIM ends an activation at its principal's request only once it has run this long. */
+export const DEACTIVATE_AFTER_MS = 5 * 60_000;
 
 /** A selfExtend: the eligible assignment to extend and, optionally, the new schedule asked for. */
 export interface ExtensionInput {
@@ -272,6 +274,82 @@ export class PimEngine {
     };
     this.state.requests.set(id, request);
     this.ctx.logger.info({ pimRequestId: id, kind: t.kind, principalId: user.id, roleDefinitionId: t.roleDefinitionId, eligibleUntil: end }, 'extension filed');
+    return { ok: true, request };
+  }
+
+  /** Entra roles: the principal ends its running activation (selfDeactivate). */
+  deactivate(principalId: string, roleDefinitionId: string): ActivationResult {
+    const t = this.roleTarget(roleDefinitionId);
+    return 'ok' in t ? t : this.endActivation(t, principalId);
+  }
+
+  /** PIM for Groups: the principal ends its running member or owner activation. */
+  deactivateGroup(principalId: string, groupId: string, accessId: string): ActivationResult {
+    const found = this.state.pimGroup(groupId);
+    if (!found) return { ok: false, status: 400, code: 'GroupNotFound', message: `The group '${groupId}' is not onboarded to PIM.` };
+    if (accessId !== 'member' && accessId !== 'owner') {
+      return { ok: false, status: 400, code: 'BadRequest', message: `accessId must be 'member' or 'owner', not '${accessId}'.` };
+    }
+    const t: FilingTarget = {
+      kind: 'group',
+      roleDefinitionId: accessId,
+      target: found.group.id,
+      policy: found.pim.policy,
+      eligible: found.pim.eligible[accessId],
+      ends: found.pim,
+      accessId,
+    };
+    return this.endActivation(t, principalId);
+  }
+
+  /** Azure resources: a SelfDeactivate request at an ARM scope. */
+  deactivateAzure(principalId: string, roleDefinitionId: string, scope: string, name?: string): ActivationResult {
+    const t = this.azureTarget(roleDefinitionId, scope, name);
+    return 'ok' in t ? t : this.endActivation(t, principalId);
+  }
+
+  /**
+   * Ends a running activation now. PIM refuses when there is none (`RoleAssignmentDoesNotExist`) and within
+   * five minutes of the activation's start (`ActiveDurationTooShort`); otherwise the request is `Revoked`
+   * at once (no approval, no custom extension) and the access ends.
+   */
+  private endActivation(t: FilingTarget, principalId: string): ActivationResult {
+    const user = this.state.user(principalId);
+    if (!user) return { ok: false, status: 400, code: 'PrincipalNotFound', message: `The principal '${principalId}' does not exist.` };
+    const now = this.state.now();
+    const instance = this.activeInstance(user.id, t.roleDefinitionId, now, t.target);
+    if (!instance) return { ok: false, status: 400, code: 'RoleAssignmentDoesNotExist', message: 'The Role assignment does not exist.' };
+    if (now.getTime() - Date.parse(instance.startDateTime) < DEACTIVATE_AFTER_MS) {
+      return {
+        ok: false,
+        status: 400,
+        code: 'ActiveDurationTooShort',
+        message: 'The role assignment was activated less than 5 minutes ago. Try again once it has been active for 5 minutes.',
+      };
+    }
+    instance.endDateTime = now.toISOString();
+    const id = randomUUID();
+    const request: PimRequest = {
+      id,
+      kind: t.kind,
+      status: 'Revoked',
+      action: 'selfDeactivate',
+      collection: 'assignment',
+      principalId: user.id,
+      roleDefinitionId: t.roleDefinitionId,
+      directoryScopeId: '/',
+      justification: null,
+      scheduleInfo: { startDateTime: now.toISOString(), expiration: { type: 'notSpecified' } },
+      ticketInfo: { ticketNumber: null, ticketSystem: null },
+      createdDateTime: now.toISOString(),
+      completedDateTime: now.toISOString(),
+      approvalId: null,
+      targetScheduleId: instance.requestId,
+      ...(t.kind === 'azureResource' ? { scope: t.target, armName: t.armName ?? id } : {}),
+      ...(t.kind === 'group' ? { groupId: t.target, accessId: t.accessId } : {}),
+    };
+    this.state.requests.set(id, request);
+    this.ctx.logger.info({ pimRequestId: id, kind: t.kind, principalId: user.id, roleDefinitionId: t.roleDefinitionId }, 'activation ended by its principal');
     return { ok: true, request };
   }
 

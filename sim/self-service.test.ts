@@ -665,3 +665,82 @@ describe('simulated PIM self-service: MFA for groups and Azure resources follows
     expect(strong.body.properties.status).toBe('PendingApproval');
   });
 });
+
+describe('simulated PIM self-service: ending a running activation early (selfDeactivate)', () => {
+  let sim: SimHandle;
+  const h = helpers(() => sim);
+  beforeEach(async () => {
+    sim = await startTestSim();
+  });
+  afterEach(() => sim.close());
+
+  const activeRoles = async (user: string) =>
+    (await h.graph(user, 'GET', `/v1.0${RD}/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')`)).body.value as any[];
+  const deactivation = (user: string, roleDefinitionId: string) => ({ action: 'selfDeactivate', principalId: user, roleDefinitionId, directoryScopeId: '/' });
+
+  it('refuses within five minutes of the start (ActiveDurationTooShort), then revokes it at once; a second time there is nothing to end', async () => {
+    expect((await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.activation(USER.lynne, ROLE.reportsReader))).status).toBe(201);
+    const early = await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, deactivation(USER.lynne, ROLE.reportsReader));
+    expect(early).toMatchObject({ status: 400, body: { error: { code: 'ActiveDurationTooShort' } } });
+    expect(await activeRoles(USER.lynne)).toHaveLength(1);
+
+    await control(sim, 'POST', '/_sim/clock', { advanceMinutes: 6 });
+    const ended = await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, deactivation(USER.lynne, ROLE.reportsReader));
+    expect(ended.status).toBe(201);
+    expect(ended.body).toMatchObject({ action: 'selfDeactivate', status: 'Revoked', principalId: USER.lynne, roleDefinitionId: ROLE.reportsReader });
+    expect(await activeRoles(USER.lynne)).toEqual([]);
+    const again = await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, deactivation(USER.lynne, ROLE.reportsReader));
+    expect(again).toMatchObject({ status: 400, body: { error: { code: 'RoleAssignmentDoesNotExist' } } });
+  });
+
+  it("refuses someone else's activation and an app token", async () => {
+    expect((await h.graph(USER.lynne, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, h.activation(USER.lynne, ROLE.reportsReader))).status).toBe(201);
+    await control(sim, 'POST', '/_sim/clock', { advanceMinutes: 6 });
+    const other = await h.graph(USER.patti, 'POST', `/v1.0${RD}/roleAssignmentScheduleRequests`, deactivation(USER.lynne, ROLE.reportsReader));
+    expect(other.status).toBe(400);
+    expect(await activeRoles(USER.lynne)).toHaveLength(1);
+  });
+
+  it('ends a group membership activation and an Azure role activation (ARM SelfDeactivate)', async () => {
+    const filed = await h.graph(USER.isaiah, 'POST', `/v1.0${PG}/assignmentScheduleRequests`, {
+      action: 'selfActivate',
+      principalId: USER.isaiah,
+      groupId: GROUP.sqlAdmins,
+      accessId: 'member',
+      justification: 'Restore the payroll DB',
+      scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'afterDuration', duration: 'PT2H' } },
+    });
+    await control(sim, 'POST', '/_sim/decide', { requestId: filed.body.id, approver: USER.megan, reviewResult: 'Approve', justification: 'ok' });
+    const put = await h.arm(
+      USER.isaiah,
+      'PUT',
+      `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000011?${API}`,
+      h.armActivation(USER.isaiah),
+    );
+    const azureId = (await control(sim, 'GET', '/_sim/requests')).body.value.find((r: any) => r.kind === 'azureResource').id;
+    expect(put.status).toBe(201);
+    await control(sim, 'POST', '/_sim/decide', { requestId: azureId, approver: USER.megan, reviewResult: 'Approve', justification: 'ok' });
+    await control(sim, 'POST', '/_sim/clock', { advanceMinutes: 6 });
+
+    const group = await h.graph(USER.isaiah, 'POST', `/v1.0${PG}/assignmentScheduleRequests`, {
+      action: 'selfDeactivate',
+      principalId: USER.isaiah,
+      groupId: GROUP.sqlAdmins,
+      accessId: 'member',
+    });
+    expect(group.status).toBe(201);
+    expect(group.body).toMatchObject({ action: 'selfDeactivate', status: 'Revoked', groupId: GROUP.sqlAdmins, accessId: 'member' });
+    expect((await h.graph(USER.isaiah, 'GET', `/v1.0${PG}/assignmentScheduleInstances/filterByCurrentUser(on='principal')`)).body.value).toEqual([]);
+
+    const azure = await h.arm(USER.isaiah, 'PUT', `${AZURE.subscription}${AUTH}/roleAssignmentScheduleRequests/7d0c3a52-5c5f-4b8e-9d0a-000000000012?${API}`, {
+      properties: {
+        principalId: USER.isaiah,
+        roleDefinitionId: `${AZURE.subscription}${AUTH}/roleDefinitions/${AZURE.contributor}`,
+        requestType: 'SelfDeactivate',
+      },
+    });
+    expect(azure.status).toBe(201);
+    expect(azure.body.properties).toMatchObject({ requestType: 'SelfDeactivate', status: 'Revoked' });
+    expect((await h.arm(USER.isaiah, 'GET', `${AUTH}/roleAssignmentScheduleInstances?$filter=asTarget()&${API}`)).body.value).toEqual([]);
+  });
+});

@@ -15,7 +15,9 @@ export type RequestStatus =
   | 'Denied'
   | 'Failed'
   // Graph's status enum has `TimedOut`; PIM's audit log calls the same event "PIM activation request expired".
-  | 'TimedOut';
+  | 'TimedOut'
+  // A selfDeactivate that ended a running activation.
+  | 'Revoked';
 
 export type ReviewResult = 'NotReviewed' | 'Approve' | 'Deny';
 
@@ -42,7 +44,7 @@ export interface PimRequest {
   id: string;
   kind: PimKind;
   status: RequestStatus;
-  action: 'selfActivate' | 'selfExtend';
+  action: 'selfActivate' | 'selfExtend' | 'selfDeactivate';
   /**
    * Which request collection it was filed in: `roleAssignmentScheduleRequests` (activations; the
    * simulator accepts extensions there too) or `roleEligibilityScheduleRequests` (where Graph and ARM

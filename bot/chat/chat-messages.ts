@@ -4,11 +4,12 @@ import { type CancelChoice, formatTime, renderCancelChooser, renderHelpCard, ren
 import { emptyValues, newDraft, sameTarget } from '../../services/chat/chat-drafts';
 import { ineligibleRoleNamed } from '../../services/chat/named-role';
 import { parseCommand, type RoleCandidate } from '../../services/chat/parse-command';
+import { looksLikeEndCommand, parseEndCommand } from '../../services/chat/parse-end';
 import { pimStatusWords, scopeWords } from '../../services/chat/plain-words';
 import { EXTEND_WINDOW_DAYS } from '../../services/digests';
 import { type ActivationRefusal, classifyRefusal } from '../../services/elevation/activation-problems';
 import type { SelfService } from '../../services/elevation/self-service';
-import { type ActivationTarget, type EligibleTarget, targetKey } from '../../services/elevation/types';
+import { type ActivationTarget, type ActiveAssignment, type EligibleTarget, targetKey } from '../../services/elevation/types';
 import { errInfo } from '../../services/observability/err-info';
 import type { ChatRequestRow } from '../../services/store/chat-store';
 import { type ChatCommandDeps, type ChatReplies, markdown, plain } from './chat-replies';
@@ -27,7 +28,7 @@ const EXTEND_BY_DAYS = 90;
 /** A command typed before sign-in is run after sign-in only if the user typed it this recently. */
 const PENDING_COMMAND_TTL_MS = 15 * 60_000;
 
-function asCandidate(t: EligibleTarget): RoleCandidate {
+function asCandidate(t: ActivationTarget): RoleCandidate {
   return { id: targetKey(t), displayName: t.displayName, kind: t.kind };
 }
 
@@ -124,6 +125,10 @@ export class ChatMessages {
       eligible = await svc.eligible();
     } catch (err) {
       await this.replyRefusal(ctx, classifyRefusal(err), 'I could not read your eligible roles from PIM');
+      return;
+    }
+    if (looksLikeEndCommand(text)) {
+      await this.endCommand(ctx, svc, userId, text, timeZone);
       return;
     }
     if (/^\s*(remind|nudge|chase|ping)\b/i.test(text)) {
@@ -430,6 +435,47 @@ export class ChatMessages {
       );
     } catch (err) {
       await ctx.sendActivity(plain(refusalText(classifyRefusal(err), `PIM did not accept the extension of ${target.displayName}`)));
+    }
+  }
+
+  /**
+   * "done <role>": ends one of the user's running activations now (selfDeactivate), so access does not outlive
+   * the work. Only activations can be ended this way (a permanent active assignment is the admins' to remove),
+   * and the role is always named, so access never ends by surprise.
+   */
+  private async endCommand(ctx: TurnContext, svc: SelfService, userId: string, text: string, timeZone: string): Promise<void> {
+    let running: ActiveAssignment[];
+    try {
+      running = (await svc.active()).filter((a) => a.assignmentType === 'Activated' && (!a.endDateTime || Date.parse(a.endDateTime) > this.now().getTime()));
+    } catch (err) {
+      await this.replyRefusal(ctx, classifyRefusal(err), 'I could not read your active roles from PIM');
+      return;
+    }
+    const cmd = parseEndCommand(text, running.map(asCandidate));
+    if (!cmd) return;
+    if (cmd.kind === 'clarify') {
+      await ctx.sendActivity(plain(cmd.question));
+      return;
+    }
+    const target = running.find((a) => targetKey(a) === cmd.role.candidate.id)!;
+    const log = this.deps.log.child({ userId, command: 'end', kind: target.kind });
+    try {
+      await svc.deactivate(target, userId);
+      log.info('activation ended early by its user');
+      const until = target.endDateTime ? ` (it would have run until ${formatTime(target.endDateTime, timeZone)})` : '';
+      await ctx.sendActivity(plain(`Done: your ${target.displayName} activation has ended${until}. Activate it again when you next need it.`));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ActiveDurationTooShort' && target.startDateTime) {
+        const from = new Date(Date.parse(target.startDateTime) + 5 * 60_000).toISOString();
+        await ctx.sendActivity(
+          plain(
+            `PIM ends an activation only once it has run 5 minutes: your ${target.displayName} started just now. Send "done ${target.displayName}" again from ${formatTime(from, timeZone)}.`,
+          ),
+        );
+        return;
+      }
+      log.warn({ err: errInfo(err) }, 'ending the activation failed');
+      await this.replyRefusal(ctx, classifyRefusal(err), `PIM did not end your ${target.displayName} activation`);
     }
   }
 

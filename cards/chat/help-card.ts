@@ -40,6 +40,11 @@ export const HELP_COMMANDS: readonly HelpCommand[] = [
     example: 'cancel security operator',
   },
   { title: 'Extend an eligibility', what: 'Ask to extend an eligibility that ends within 14 days.', example: 'extend security operator' },
+  {
+    title: 'End a role early',
+    what: 'Done before the time is up? End the activation now, so the access does not outlive the work.',
+    example: 'done security operator',
+  },
 ];
 
 const INTRO = 'I request PIM roles for you and follow them until they end. Type one of these in this chat:';

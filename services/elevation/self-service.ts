@@ -50,6 +50,8 @@ export interface SelfService {
   extend(target: ActivationTarget, input: { principalId: string; justification: string; extendByDays: number; start: Date }): Promise<SubmittedRequest>;
   /** Withdraws a pending request; `action` says which collection it is in (extensions are eligibility requests). */
   cancel(target: Pick<ActivationTarget, 'kind' | 'scope'>, pimRequestId: string, action?: string): Promise<void>;
+  /** Ends the user's running activation of `target` now (selfDeactivate; SelfDeactivate in ARM). */
+  deactivate(target: ActivationTarget, principalId: string): Promise<SubmittedRequest>;
 }
 
 interface GraphList<T> {
@@ -293,6 +295,29 @@ export class GraphSelfService implements SelfService {
     } catch (err) {
       throw toGraphCallError(err, 'Cancelling the request');
     }
+  }
+
+  async deactivate(target: ActivationTarget, principalId: string): Promise<SubmittedRequest> {
+    const what = 'Ending the activation';
+    if (target.kind === 'azureResource') {
+      return this.armRequest('roleAssignmentScheduleRequests', target.scope, what, {
+        principalId,
+        roleDefinitionId: target.roleDefinitionId,
+        requestType: 'SelfDeactivate',
+      });
+    }
+    if (target.kind === 'group') {
+      return this.post(
+        `${GROUP_PIM_PATH}/assignmentScheduleRequests`,
+        { action: 'selfDeactivate', principalId, groupId: target.scope, accessId: target.roleDefinitionId },
+        what,
+      );
+    }
+    return this.post(
+      `${RD}/roleAssignmentScheduleRequests`,
+      { action: 'selfDeactivate', principalId, roleDefinitionId: target.roleDefinitionId, directoryScopeId: target.scope },
+      what,
+    );
   }
 
   /** ARM requests are PUT under a name the client chooses; the name is the request's id afterwards. */

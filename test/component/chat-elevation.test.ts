@@ -370,4 +370,37 @@ describe('elevation by chat in the Teams playground', () => {
     expect(after.find((r) => r.id === created.body.id)?.status).toMatch(/Cancel/);
     expect(after.filter((r) => /^Pending/.test(r.status))).toHaveLength(open.length - 1);
   });
+
+  // Last in this file: it moves the simulator's clock on by six minutes.
+  it('ends an activation early with "done <role>": named, only once PIM allows it, and nothing else ends', async () => {
+    // Reports Reader activates without approval; the first test of this file may have activated it already.
+    const reportsReaderActive = (await pimRequests(USER.alex, 'Granted')).some((r) => r.roleDefinitionId === ROLE.reportsReader);
+    if (!reportsReaderActive) {
+      const offer = await say('activate reports reader for 2h because quarterly licence report for finance', (e) => cardOf(e) !== undefined);
+      expect(JSON.stringify((await press(offer, 'chat.submit')).value)).toContain('Active until');
+    }
+    const before = await pimRequests(USER.alex);
+
+    // A bare "done" may answer something else: it asks which role, listing what is active.
+    const bare = textOfEvent(await say('done'));
+    expect(bare).toContain('Which role do you want to end now?');
+    expect(bare).toContain('Reports Reader');
+    // A role that is not active is not ended, and says what is.
+    expect(textOfEvent(await say('done global admin'))).toMatch(/is not one of your active roles, so there is nothing to end\. Active now: .*Reports Reader/);
+    // PIM ends an activation only once it has run five minutes: the bot says from when.
+    expect(textOfEvent(await say('done reports reader'))).toMatch(
+      /PIM ends an activation only once it has run 5 minutes: .*again from \w{3} \d+ \w{3}, \d\d:\d\d/,
+    );
+    expect(await pimRequests(USER.alex)).toHaveLength(before.length);
+
+    await sim('POST', '/_sim/clock', { advanceMinutes: 6 });
+    expect(textOfEvent(await say("I'm done with reports reader"))).toContain('Done: your Reports Reader activation has ended');
+    const after = await pimRequests(USER.alex);
+    const ended = after.filter((r) => !before.some((b) => b.id === r.id));
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ action: 'selfDeactivate', status: 'Revoked' });
+    // The role is no longer active; the next "done" finds nothing to end.
+    expect(textOfEvent(await say('roles'))).not.toMatch(/Reports Reader[^\n]*active until/i);
+    expect(textOfEvent(await say('done reports reader'))).toMatch(/not one of your active roles|no active role to end/);
+  });
 });
