@@ -1,7 +1,7 @@
 import { TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ChatVerb, type ChatVerbName, renderNoticeCard, renderRoleChooser, withStatusNote } from '../../cards/chat';
+import { ChatVerb, type ChatVerbName, formatTime, renderNoticeCard, renderRoleChooser, withStatusNote } from '../../cards/chat';
 import { assertNever } from '../../services/approvals/request-lifecycle';
 import { emptyValues, pickTarget } from '../../services/chat/chat-drafts';
 import { findOwnDraft, type ActivationRefused, SubmitActivation } from '../../services/chat/submit-activation';
@@ -89,6 +89,8 @@ export class ChatCardActions {
           return await this.againFromApproval(ctx, userId, data.requestId);
         case ChatVerb.CancelChoice:
           return await this.cancelChoice(ctx, userId, data.chatRequestId, data.pimRequestId, log);
+        case ChatVerb.EndNow:
+          return await this.endFromCard(ctx, userId, data.chatRequestId, log);
         default:
           return assertNever(verb);
       }
@@ -243,6 +245,45 @@ export class ChatCardActions {
     const updated = await this.replies.cancelTracked(this.deps.selfServiceFor(sso.token), row, log);
     if (typeof updated === 'string') return cardAnswer(renderNoticeCard({ title: 'Not cancelled', text: updated }));
     await this.deps.store.chat.markRendered(updated.id, updated.version, ctx.activity.replyToId ?? updated.activity_id ?? '');
+    return cardAnswer(this.deps.status.card(updated));
+  }
+
+  /**
+   * "End now" on the status card of a running activation: ends it in PIM as the user (selfDeactivate), then the
+   * card says it ended. Authorised against the stored request (the user's own, still active), never the card.
+   */
+  private async endFromCard(ctx: TurnContext, userId: string, id: string | undefined, log: Logger): Promise<InvokeBody> {
+    const row = await this.ownRequest(userId, id);
+    if ('statusCode' in row) return row;
+    if (row.state !== 'active') return cardAnswer(this.deps.status.card(row));
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const target: ActivationTarget = {
+      kind: row.kind as ActivationTarget['kind'],
+      roleDefinitionId: row.role_definition_id,
+      scope: row.scope,
+      displayName: row.role_title,
+    };
+    try {
+      await this.deps.selfServiceFor(sso.token).deactivate(target, userId);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ActiveDurationTooShort' && row.active_from) {
+        const from = new Date(Date.parse(row.active_from) + 5 * 60_000).toISOString();
+        return cardAnswer(
+          withStatusNote(
+            this.deps.status.card(row),
+            `PIM ends an activation only once it has run 5 minutes. Press End now again from ${formatTime(from, row.time_zone)}.`,
+          ),
+        );
+      }
+      // Already over in PIM (it ran out, or was ended elsewhere): the card catches up below.
+      if (code !== 'RoleAssignmentDoesNotExist') throw err;
+    }
+    const at = this.replies.now().toISOString();
+    const updated = (await this.deps.store.chat.updateRequest(row.id, { state: 'ended', ended_at: at }))!;
+    await this.deps.store.chat.markRendered(updated.id, updated.version, ctx.activity.replyToId ?? updated.activity_id ?? '');
+    log.info({ kind: row.kind }, 'activation ended early from its status card');
     return cardAnswer(this.deps.status.card(updated));
   }
 

@@ -462,6 +462,18 @@ export class ChatMessages {
     try {
       await svc.deactivate(target, userId);
       log.info('activation ended early by its user');
+      // The status message of the chat request that activated it says so too.
+      const at = this.now().toISOString();
+      for (const row of await this.deps.store.chat.requestsOf(userId, 50)) {
+        if (
+          row.state !== 'active' ||
+          targetKey({ kind: row.kind as ActivationTarget['kind'], roleDefinitionId: row.role_definition_id, scope: row.scope, displayName: '' }) !==
+            targetKey(target)
+        )
+          continue;
+        await this.deps.store.chat.updateRequest(row.id, { state: 'ended', ended_at: at });
+        await this.deps.status.deliver(row.id);
+      }
       const until = target.endDateTime ? ` (it would have run until ${formatTime(target.endDateTime, timeZone)})` : '';
       await ctx.sendActivity(plain(`Done: your ${target.displayName} activation has ended${until}. Activate it again when you next need it.`));
     } catch (err) {

@@ -50,6 +50,7 @@ export function cardActionRegistry(h: CardActionHandlers): CardActionRegistry {
     [ChatVerb.Remind]: chat,
     [ChatVerb.RequestAgain]: chat,
     [ChatVerb.CancelChoice]: chat,
+    [ChatVerb.EndNow]: chat,
     [DigestVerb.Extend]: digest,
     [DigestVerb.Release]: digest,
     [AuditVerb.LooksRight]: digest,

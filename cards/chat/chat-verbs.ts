@@ -19,6 +19,8 @@ export const ChatVerb = {
   RequestAgain: 'chat.requestAgain',
   /** Cancel the request picked on the "which request?" card that a bare "cancel" answers with (data: chatRequestId or pimRequestId). */
   CancelChoice: 'chat.cancelChoice',
+  /** End a running activation now, from its status card (data: chatRequestId). */
+  EndNow: 'chat.endNow',
 } as const;
 export type ChatVerbName = (typeof ChatVerb)[keyof typeof ChatVerb];
 

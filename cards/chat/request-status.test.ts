@@ -76,7 +76,12 @@ describe('request status card', () => {
       expect(executes(card).map((a) => [a.title, a.verb, a.data])).toEqual([['Request again', ChatVerb.Again, { chatRequestId: 'chat-42' }]]);
     });
 
-    test.each(['submitting', 'approved', 'active'] as const)('a %s request has no buttons', (state) => {
+    test('an active request offers to end it now', () => {
+      const card = renderRequestStatus(inState('active'));
+      expect(executes(card).map((a) => [a.title, a.verb, a.data])).toEqual([['End now', ChatVerb.EndNow, { chatRequestId: 'chat-42' }]]);
+    });
+
+    test.each(['submitting', 'approved'] as const)('a %s request has no buttons', (state) => {
       const card = renderRequestStatus(inState(state));
       expect(executes(card)).toEqual([]);
       expect(card).not.toHaveProperty('actions');
@@ -131,7 +136,10 @@ describe('request status card', () => {
     });
 
     test('ended: when', () => {
-      expect(headline(renderRequestStatus(inState('ended')))).toBe('Ended at Mon 23 Nov, 15:30 CET');
+      // Ended before its time (End now, "done <role>"): said so.
+      expect(headline(renderRequestStatus(inState('ended')))).toBe('Ended early at Mon 23 Nov, 15:30 CET');
+      // Ran its course.
+      expect(headline(renderRequestStatus({ ...inState('ended'), endedAt: '2026-11-23T15:06:00Z' }))).toBe('Ended at Mon 23 Nov, 16:06 CET');
     });
 
     test('denied by a person: by whom, when and why', () => {

@@ -63,7 +63,7 @@ interface Fact {
 
 interface StatusViewModel {
   chatRequestId: string;
-  verbs: { cancelRequest: string; again: string; remind: string };
+  verbs: { cancelRequest: string; again: string; remind: string; endNow: string };
   headline: string;
   headerStyle: ContainerStyle;
   details: string[];
@@ -72,6 +72,8 @@ interface StatusViewModel {
   facts: Fact[];
   footer: string;
   canCancel: boolean;
+  /** A running activation can be ended early by its user. */
+  canEnd: boolean;
   canRequestAgain: boolean;
 }
 
@@ -154,7 +156,9 @@ function header(d: RequestStatusData): Header {
     }
     case 'ended': {
       const ended = at(d.endedAt ?? d.activeUntil);
-      return { headline: ended ? `Ended at ${ended}` : 'Ended', style: 'emphasis', details: [] };
+      // Ended before its time: by the user's "End now" or "done <role>".
+      const early = !!d.endedAt && !!d.activeUntil && Date.parse(d.endedAt) < Date.parse(d.activeUntil) - 60_000;
+      return { headline: ended ? `Ended ${early ? 'early ' : ''}at ${ended}` : 'Ended', style: 'emphasis', details: [] };
     }
     case 'denied':
       return {
@@ -202,7 +206,7 @@ function toViewModel(d: RequestStatusData): StatusViewModel {
   const message = clip(d.message, MAX.message) || (d.state === 'failed' ? 'Something went wrong. Try again, or ask your PIM administrator.' : '');
   return {
     chatRequestId: d.chatRequestId,
-    verbs: { cancelRequest: ChatVerb.CancelRequest, again: ChatVerb.Again, remind: ChatVerb.Remind },
+    verbs: { cancelRequest: ChatVerb.CancelRequest, again: ChatVerb.Again, remind: ChatVerb.Remind, endNow: ChatVerb.EndNow },
     headline: head.headline,
     headerStyle: head.style,
     details: head.details,
@@ -211,6 +215,7 @@ function toViewModel(d: RequestStatusData): StatusViewModel {
     facts: facts(d),
     footer: footer(d),
     canCancel: d.state === 'pending',
+    canEnd: d.state === 'active',
     canRequestAgain: isClosed(d.state),
   };
 }
@@ -236,7 +241,8 @@ export function isClosed(state: RequestState): boolean {
 
 /**
  * The one status card of a chat request, rewritten in place as the request moves on. Buttons carry
- * {chatRequestId} only: 'Cancel request' while pending, 'Request again' once closed, none in between.
+ * {chatRequestId} only: 'Remind approvers' and 'Cancel request' while pending, 'End now' while active,
+ * 'Request again' once closed.
  */
 export function renderRequestStatus(d: RequestStatusData): AdaptiveCardJson {
   const card = statusTemplateParsed.expand({ $root: toViewModel(d) }) as AdaptiveCardJson;

@@ -403,4 +403,28 @@ describe('elevation by chat in the Teams playground', () => {
     expect(textOfEvent(await say('roles'))).not.toMatch(/Reports Reader[^\n]*active until/i);
     expect(textOfEvent(await say('done reports reader'))).toMatch(/not one of your active roles|no active role to end/);
   });
+
+  it('ends an activation from its status card with "End now", once PIM allows it; the card then offers to ask again', async () => {
+    const before = (await pimRequests(USER.alex)).filter((r) => r.action === 'selfDeactivate').length;
+    const offer = await say('activate reports reader for 1h because quarterly licence report for finance', (e) => cardOf(e) !== undefined);
+    const status = await press(offer, 'chat.submit');
+    expect(JSON.stringify(status.value)).toContain('Active until');
+    const endNow = executeAction(status.value, 'chat.endNow');
+    const click = () => pg.executeAction({ from: ALEX, replyToId: offer.message.messageId, verb: 'chat.endNow', data: endNow.data });
+
+    const early = JSON.stringify((await click()).value);
+    expect(early).toContain('PIM ends an activation only once it has run 5 minutes. Press End now again from');
+    expect(early).toContain('Active until');
+
+    await sim('POST', '/_sim/clock', { advanceMinutes: 6 });
+    const ended = (await click()).value;
+    expect(JSON.stringify(ended)).toContain('Ended early at');
+    expect(executeActions(ended).map((a: { verb?: string }) => a.verb)).toEqual(['chat.again']);
+    const revoked = (await pimRequests(USER.alex)).filter((r) => r.action === 'selfDeactivate');
+    expect(revoked).toHaveLength(before + 1);
+    expect(revoked.at(-1)).toMatchObject({ status: 'Revoked', roleDefinitionId: ROLE.reportsReader });
+    // A second press finds it ended: the same card, nothing more in PIM.
+    expect(JSON.stringify((await click()).value)).toContain('Ended early at');
+    expect((await pimRequests(USER.alex)).filter((r) => r.action === 'selfDeactivate')).toHaveLength(before + 1);
+  });
 });
