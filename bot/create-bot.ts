@@ -123,7 +123,15 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
   const approver = approverIdentity(config, { identityOptions: graph.identityOptions, tenantKeys, metrics });
   // 6. The chat requests' status messages, then the durable jobs (digests, reminders and escalation with
   // presence) and the reconciler, wired to card delivery.
-  const chatStatus = new ChatStatusMessages({ chat: store.chat, store, notifier: teams.notifier, log, now, outbox });
+  const chatStatus = new ChatStatusMessages({
+    chat: store.chat,
+    store,
+    notifier: teams.notifier,
+    log,
+    now,
+    outbox,
+    endingSoonMinutes: config.endingSoonMinutes,
+  });
   const digestRenderers = { userDigestCard: renderUserDigestCard, adminDigestCards: renderAdminDigestCards };
   // A decision taken outside Teams keeps its reviewer: PIM's approval steps, read as a signed-in approver.
   const readDecisionSteps = signedInApproverSteps({ adapter: teams.adapter, connectorAppId: teams.connectorAppId, store, approver, log });

@@ -249,8 +249,8 @@ export class ChatCardActions {
   }
 
   /**
-   * "End now" on the status card of a running activation: ends it in PIM as the user (selfDeactivate), then the
-   * card says it ended. Authorised against the stored request (the user's own, still active), never the card.
+   * "End now" on the status card of a running activation (or on its "ending soon" message): ends it in PIM as
+   * the user (selfDeactivate), then the card says it ended. Authorised against the stored request (the user's own, still active), never the card.
    */
   private async endFromCard(ctx: TurnContext, userId: string, id: string | undefined, log: Logger): Promise<InvokeBody> {
     const row = await this.ownRequest(userId, id);
@@ -282,8 +282,12 @@ export class ChatCardActions {
     }
     const at = this.replies.now().toISOString();
     const updated = (await this.deps.store.chat.updateRequest(row.id, { state: 'ended', ended_at: at }))!;
-    await this.deps.store.chat.markRendered(updated.id, updated.version, ctx.activity.replyToId ?? updated.activity_id ?? '');
-    log.info({ kind: row.kind }, 'activation ended early from its status card');
+    // Pressed on the status message itself, the answer below rewrites it; pressed on the "ending soon"
+    // message, the status message is brought up to date on its own.
+    const onStatusMessage = !!ctx.activity.replyToId && ctx.activity.replyToId === updated.activity_id;
+    if (onStatusMessage) await this.deps.store.chat.markRendered(updated.id, updated.version, updated.activity_id!);
+    else await this.deps.status.deliver(updated.id);
+    log.info({ kind: row.kind }, 'activation ended early from a chat card');
     return cardAnswer(this.deps.status.card(updated));
   }
 

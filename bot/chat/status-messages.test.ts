@@ -216,3 +216,86 @@ describe('status messages through the outbox', () => {
     await store.close();
   });
 });
+
+describe('the "ending soon" message', () => {
+  async function setupWithOutbox(now: { t: Date }, endingSoonMinutes: number) {
+    const store = await Store.open('sqlite::memory:');
+    const sends: Array<{ kind: string; card: string }> = [];
+    const sender = {
+      async send(d: OutboxDelivery) {
+        sends.push({ kind: d.kind, card: JSON.stringify(d.payload) });
+        return { activityId: `m-${sends.length}` };
+      },
+    };
+    const finder = { find: async (): Promise<CopyFinding> => ({ status: 'absent' }) };
+    const outbox = store.outbox({ sender, finder, renderSummary, now: () => now.t, random: () => 1 });
+    const status = new ChatStatusMessages({
+      chat: store.chat,
+      store,
+      notifier: fakeNotifier().n,
+      log: pino({ level: 'silent' }),
+      now: () => now.t,
+      outbox,
+      endingSoonMinutes,
+    });
+    const endingSoonCards = () => sends.filter((s) => s.card.includes('Ending soon'));
+    return { store, outbox, status, endingSoonCards };
+  }
+  const active = (minutes: number) =>
+    chatRow({
+      state: 'active',
+      active_from: T0.toISOString(),
+      active_until: new Date(T0.getTime() + minutes * 60_000).toISOString(),
+      rendered_version: 1,
+      activity_id: 'm-status',
+      conversation_ref: '{"conversation":{"id":"a:1"},"serviceUrl":"https://smba.trafficmanager.net/emea/"}',
+    });
+
+  it('is sent once, inside the last 15 minutes, with Extend the session and End now on the stored request', async () => {
+    const now = { t: new Date(T0.getTime() + 60 * 60_000) };
+    const { store, outbox, status, endingSoonCards } = await setupWithOutbox(now, 15);
+    await store.chat.insertRequest(active(120));
+    await status.sweep();
+    await outbox.drain();
+    expect(endingSoonCards()).toHaveLength(0);
+
+    now.t = new Date(T0.getTime() + 106 * 60_000); // 14 minutes left
+    await status.sweep();
+    await outbox.drain();
+    now.t = new Date(T0.getTime() + 110 * 60_000);
+    await status.sweep();
+    await outbox.drain();
+    expect(endingSoonCards()).toHaveLength(1);
+    const card = JSON.parse(endingSoonCards()[0]!.card).card;
+    expect(JSON.stringify(card)).toContain('{{DATE(2026-11-23T12:00:00Z, SHORT)}} {{TIME(2026-11-23T12:00:00Z)}}');
+    expect(card.actions.map((a: any) => [a.title, a.verb, a.data])).toEqual([
+      ['Extend the session', 'chat.again', { chatRequestId: chatRow().id }],
+      ['End now', 'chat.endNow', { chatRequestId: chatRow().id }],
+    ]);
+    // Once it has ended, nothing more is said about it.
+    now.t = new Date(T0.getTime() + 121 * 60_000);
+    await status.sweep();
+    await outbox.drain();
+    expect(endingSoonCards()).toHaveLength(1);
+    expect(await store.chat.request(chatRow().id)).toMatchObject({ state: 'ended' });
+    await store.close();
+  });
+
+  it('is not sent for an activation no longer than the lead (it was just asked for), nor when turned off', async () => {
+    const now = { t: new Date(T0.getTime() + 5 * 60_000) };
+    const short = await setupWithOutbox(now, 15);
+    await short.store.chat.insertRequest(active(10));
+    await short.status.sweep();
+    await short.outbox.drain();
+    expect(short.endingSoonCards()).toHaveLength(0);
+    await short.store.close();
+
+    now.t = new Date(T0.getTime() + 110 * 60_000);
+    const off = await setupWithOutbox(now, 0);
+    await off.store.chat.insertRequest(active(120));
+    await off.status.sweep();
+    await off.outbox.drain();
+    expect(off.endingSoonCards()).toHaveLength(0);
+    await off.store.close();
+  });
+});

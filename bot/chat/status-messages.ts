@@ -1,7 +1,7 @@
 import type { ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
 import type { AdaptiveCardJson } from '../../cards/adaptive-card';
-import { renderRequestStatus, type RequestState, type RequestStatusData } from '../../cards/chat';
+import { renderEndingSoon, renderRequestStatus, type RequestState, type RequestStatusData } from '../../cards/chat';
 import type { ChatRequestRow, ChatStore } from '../../services/store/chat-store';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
 import type { ChatNotifier } from '../teams/chat-notifier';
@@ -24,7 +24,18 @@ export class ChatStatusMessages {
    * With an outbox the message goes through it (paced, retried, and never posted twice when Teams' answer is
    * lost: the outbox finds the first copy); without one, straight through the notifier.
    */
-  constructor(private readonly deps: { chat: ChatStore; store: Store; notifier: ChatNotifier; log: Logger; now?: () => Date; outbox?: Outbox }) {
+  constructor(
+    private readonly deps: {
+      chat: ChatStore;
+      store: Store;
+      notifier: ChatNotifier;
+      log: Logger;
+      now?: () => Date;
+      outbox?: Outbox;
+      /** Minutes before an activation ends that its requester is told (through the outbox, once); 0 or absent: never. */
+      endingSoonMinutes?: number;
+    },
+  ) {
     deps.outbox?.onSent((item) => this.onSent(item));
   }
 
@@ -138,11 +149,47 @@ export class ChatStatusMessages {
     this.timer = undefined;
   }
 
+  /**
+   * Inside the last ENDING_SOON_MINUTES of an activation that ran longer than that (a shorter one was just
+   * asked for: no warning the moment it starts).
+   */
+  private endingSoon(row: ChatRequestRow, now: Date): boolean {
+    const minutes = this.deps.endingSoonMinutes ?? 0;
+    if (minutes <= 0 || !row.active_until || !this.deps.outbox) return false;
+    const until = Date.parse(row.active_until);
+    const from = row.active_from ? Date.parse(row.active_from) : Number.NaN;
+    const lead = minutes * 60_000;
+    return until - now.getTime() <= lead && !(until - from <= lead);
+  }
+
+  /** The "ending soon" card in the requester's chat: once per activation (the outbox's key), paced and retried like every send. */
+  private async tellEndingSoon(row: ChatRequestRow): Promise<void> {
+    const reference = JSON.parse(row.conversation_ref) as Partial<ConversationReference>;
+    const conversationId = reference.conversation?.id;
+    const serviceUrl = reference.serviceUrl;
+    if (!conversationId || !serviceUrl) return;
+    const card = renderEndingSoon({ chatRequestId: row.id, roleTitle: row.role_title, activeUntil: row.active_until! });
+    try {
+      await this.deps.outbox!.enqueue({
+        conversationId,
+        serviceUrl,
+        kind: 'post',
+        payload: { type: 'card', card },
+        dedupeKey: `ending-soon:${row.id}:${row.active_until}`,
+        meta: { purpose: 'ending-soon', chatRequestId: row.id, chat: 'personal', userId: row.user_id },
+      });
+    } catch (err) {
+      this.deps.log.warn({ err: errInfo(err), chatRequestId: row.id }, 'ending-soon message not queued; the next sweep tries again');
+    }
+  }
+
   async sweep(): Promise<void> {
     const now = this.now();
     for (const row of await this.deps.chat.requestsInState(['active'])) {
       if (row.active_until && Date.parse(row.active_until) <= now.getTime()) {
         await this.deps.chat.updateRequest(row.id, { state: 'ended', ended_at: row.active_until });
+      } else if (this.endingSoon(row, now)) {
+        await this.tellEndingSoon(row);
       }
     }
     for (const row of await this.deps.chat.requestsInState(['pending'])) {

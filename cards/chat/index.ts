@@ -14,3 +14,4 @@ export { renderNoticeCard, renderReRequestNotice, type NoticeCardData, type ReRe
 export { formatTime, formatDuration, formatDurationWords } from '../../services/text/format-time';
 export { renderHelpCard, HELP_COMMANDS, type HelpCardData, type HelpCommand } from './help-card';
 export { renderCancelChooser, type CancelChoice, type CancelChooserData, type CancelChoiceData } from './cancel-chooser';
+export { renderEndingSoon, type EndingSoonData } from './ending-soon';

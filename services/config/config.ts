@@ -249,6 +249,16 @@ export const envSchema = z.object({
     .min(5000, 'must be at least 5000 (5 s): each run reads every open request from Graph')
     .default(60_000)
     .describe('Milliseconds between reconciler runs, which read PIM for decisions taken outside Teams, expiries and cancellations'),
+  /** How long before a chat activation ends its requester is told, with Extend the session and End now. */
+  ENDING_SOON_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0, 'must be 0 (off) or a number of minutes, e.g. 15')
+    .max(240, 'must be at most 240 (4 hours)')
+    .default(15)
+    .describe(
+      'Minutes before an activation requested in chat ends that its requester gets an "ending soon" message with Extend the session and End now; 0 turns it off',
+    ),
   /** Local time (HH:MM) of the daily digests, in each user's zone and in the admin channel's. */
   DIGEST_LOCAL_TIME: z
     .string()
@@ -413,6 +423,8 @@ export interface AppConfig {
   events: { hmacSecret?: string; allowedAppIds: string[] };
   /** RECONCILE_INTERVAL_MS. */
   reconcileIntervalMs: number;
+  /** Minutes before a chat activation ends that its requester is told; 0: never. */
+  endingSoonMinutes: number;
   /** AZURE_OPENAI_*: the model behind natural-language chat commands; null uses the command parser only. */
   naturalLanguage: AzureOpenAiSettings | null;
   /** Daily digests: DIGEST_LOCAL_TIME, DEFAULT_TIME_ZONE, DIGEST_CHECK_MINUTES, DIGEST_GROUP_IDS, DORMANT_AFTER_DAYS, SPOT_AUDIT_RATE. */
@@ -501,6 +513,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     outboxSendTimeoutMs: e.OUTBOX_SEND_TIMEOUT_MS,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    endingSoonMinutes: e.ENDING_SOON_MINUTES,
     naturalLanguage,
     digests: {
       localTime: e.DIGEST_LOCAL_TIME,

@@ -9,6 +9,7 @@ import { approvalCardRenderers, viewFor } from '../../cards/approval-view';
 import {
   renderActivationForm,
   renderCancelChooser,
+  renderEndingSoon,
   renderHelpCard,
   renderNoticeCard,
   renderRequestStatus,
@@ -353,6 +354,10 @@ function chatCards(): GalleryCard[] {
       ),
     },
     { name: 'chat-form-confirm', card: renderActivationForm(form({})) },
+    {
+      name: 'chat-ending-soon',
+      card: renderEndingSoon({ chatRequestId: '11111111-1111-4111-8111-111111111111', roleTitle: 'Security Operator', activeUntil: '2026-03-02T10:10:00Z' }),
+    },
     {
       name: 'chat-role-chooser',
       card: renderRoleChooser({
