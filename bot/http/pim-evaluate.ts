@@ -95,7 +95,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
     const needsCard = verdict.outcome === 'Approved' && needsApprovalCard(request);
     const approvalId = needsCard ? randomUUID() : null;
     const latencyMs = Date.now() - started;
-    const { row, created } = await deps.store.evaluations.insert(
+    const { row, created, approvalCreated } = await deps.store.evaluations.insert(
       newEvaluationRow(request, {
         evaluationId,
         outcome: verdict.outcome,
@@ -157,7 +157,10 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
         'a second, different body for a request id already evaluated: evaluated on its own',
       );
     }
-    if (created && needsCard) {
+    if (created && approvalCreated && approvalId && !conflictWith) {
+      // The approval row this call stored: its cards go out without reading it back.
+      deps.delivery.postCardsSoon(approvalId);
+    } else if (created && needsCard) {
       const approval = await deps.store.requests.byPimId(approvalKeyOf(request));
       if (approval) {
         // The card is bound to PIM's own copy before it is posted (card-delivery): with a conflict this

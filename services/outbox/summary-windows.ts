@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import { admit, type CollapseOptions, planSummaryPages, summaryDedupeKey } from './collapse';
+import { type Admission, admit, type CollapseOptions, planSummaryPages, summaryDedupeKey } from './collapse';
 import { type OutboxQueue, type Placement, parseMeta } from './queue';
 import type { RenderSummary, SummaryEntry } from './summary';
 import type { CoveredItem, OutboxMessage, OutboxPayload, OutboxRow, OutboxStatus } from './types';
@@ -29,6 +29,15 @@ const OWN_CARD: Record<OutboxStatus, boolean> = {
 const OWN_CARD_STATUSES = (Object.keys(OWN_CARD) as OutboxStatus[]).filter((s) => OWN_CARD[s]);
 
 export class SummaryWindows {
+  /**
+   * Channels whose current window has had all its own cards, by the window's start (ms). Within that window
+   * every further card is held, and that cannot change: only a closed window makes way for a new one, and a
+   * window's count of own cards never goes down. So a burst reads the window's state once, not once per card.
+   * (Read inside a transaction that then rolls back, a window can be taken as full a little early: its
+   * remaining cards then go out on the minute's summary instead of one by one. Nothing is lost.)
+   */
+  private readonly fullWindows = new Map<string, number>();
+
   constructor(
     private readonly queue: OutboxQueue,
     /** Null: collapse is off (rows an earlier configuration summarised still finish). */
@@ -52,7 +61,7 @@ export class SummaryWindows {
       summaryEntry: this.options && message.summary ? JSON.stringify(message.summary) : null,
     };
     if (this.options && message.kind === 'post' && message.summary) {
-      const admission = admit(await this.windowState(message.conversationId, queue), now, this.options);
+      const admission = await this.admission(message.conversationId, now, queue, this.options);
       placement.windowStart = admission.windowStart.toISOString();
       if (admission.hold) {
         placement.status = 'held';
@@ -60,6 +69,21 @@ export class SummaryWindows {
       }
     }
     return placement;
+  }
+
+  private async admission(conversationId: string, now: Date, queue: OutboxQueue, options: CollapseOptions): Promise<Admission> {
+    const full = this.fullWindows.get(conversationId);
+    if (full !== undefined && full + options.windowMs > now.getTime()) {
+      return { windowStart: new Date(full), hold: true, closesAt: new Date(full + options.windowMs) };
+    }
+    this.fullWindows.delete(conversationId);
+    const admission = admit(await this.windowState(conversationId, queue), now, options);
+    if (admission.hold) {
+      // Channels are few; a bound keeps a long-lived process from holding every one it ever saw.
+      if (this.fullWindows.size >= 10_000) this.fullWindows.clear();
+      this.fullWindows.set(conversationId, admission.windowStart.getTime());
+    }
+    return admission;
   }
 
   /** Latest window of a channel and how many of its cards went out one by one. */

@@ -25,7 +25,7 @@ export class EvaluationStore {
     row: Insertable<EvaluationTable>,
     approval?: Insertable<ApprovalRequestTable>,
     audit?: AuditEntry | AuditEntry[],
-  ): Promise<{ row: EvaluationRow; created: boolean }> {
+  ): Promise<{ row: EvaluationRow; created: boolean; approvalCreated: boolean }> {
     return this.transaction(async (trx) => {
       const inserted = await trx
         .insertInto('evaluations')
@@ -35,17 +35,21 @@ export class EvaluationStore {
         .executeTakeFirst();
       if (!inserted) {
         const existing = await trx.selectFrom('evaluations').selectAll().where('request_key', '=', row.request_key).executeTakeFirstOrThrow();
-        return { row: existing, created: false };
+        return { row: existing, created: false, approvalCreated: false };
       }
-      if (approval)
-        await trx
+      // Whether this call's approval row went in (another body for the same PIM request may hold the id).
+      let approvalCreated = false;
+      if (approval) {
+        const r = await trx
           .insertInto('approval_requests')
           .values(approval)
           .onConflict((oc) => oc.column('pim_request_id').doNothing())
-          .execute();
+          .executeTakeFirst();
+        approvalCreated = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+      }
       // The audit row commits with the evaluation: no answer PIM logs without its audit record.
       if (audit) await appendAudit(trx, Array.isArray(audit) ? audit : [audit]);
-      return { row: inserted, created: true };
+      return { row: inserted, created: true, approvalCreated };
     });
   }
 
