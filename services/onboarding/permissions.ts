@@ -93,7 +93,7 @@ export const BOT_PERMISSIONS: readonly BotPermission[] = [
     kind: 'application',
     name: 'MailboxSettings.Read',
     id: '40f97065-369a-49f4-947c-6a255697ae91',
-    why: "Users' time zones for digests and quiet hours",
+    why: "Users' time zones: digests at their morning, quiet hours, and times in the messages the bot writes them (without it: `DEFAULT_TIME_ZONE`)",
   },
   {
     resource: 'Microsoft Graph',
