@@ -2,7 +2,7 @@ import { FILLER, matchWholeName, type RoleCandidate, type RoleMatch } from './ma
 import { WorkingText } from './working-text';
 
 /** "done security operator", "end sec op", "deactivate helpdesk admin": ending one of the user's active roles early. */
-const END_COMMAND = /^\s*(?:i(?:'m| am)\s+)?(done|finished|end|deactivate|release)\b\s*(?:with\s+)?(.*)$/is;
+const END_COMMAND = /^\s*(?:i(?:'m| am)\s+)?(done|finished|end|deactivate)\b\s*(?:with\s+)?(.*)$/is;
 
 /** True when the message asks to end an active role early (then the active roles are read and the role matched). */
 export function looksLikeEndCommand(text: string): boolean {
