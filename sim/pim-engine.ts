@@ -145,6 +145,23 @@ export class PimEngine {
     return { kind: 'entraRole', roleDefinitionId: role.id, target: '/', policy: role.policy, eligible: role.eligible, ends: role };
   }
 
+  private groupTarget(groupId: string, accessId: string): FilingTarget | ActivationResult {
+    const found = this.state.pimGroup(groupId);
+    if (!found) return { ok: false, status: 400, code: 'GroupNotFound', message: `The group '${groupId}' is not onboarded to PIM.` };
+    if (accessId !== 'member' && accessId !== 'owner') {
+      return { ok: false, status: 400, code: 'BadRequest', message: `accessId must be 'member' or 'owner', not '${accessId}'.` };
+    }
+    return {
+      kind: 'group',
+      roleDefinitionId: accessId,
+      target: found.group.id,
+      policy: found.pim.policy,
+      eligible: found.pim.eligible[accessId],
+      ends: found.pim,
+      accessId,
+    };
+  }
+
   private azureTarget(roleDefinitionId: string, scope: string, name?: string): FilingTarget | ActivationResult {
     const role = this.state.azureRole(roleDefinitionId, scope);
     if (!role)
@@ -174,24 +191,9 @@ export class PimEngine {
     input: Omit<ActivationInput, 'roleDefinitionId'> & { groupId: string; accessId: string },
     opts: CallerStrength,
   ): Promise<ActivationResult> {
-    const found = this.state.pimGroup(input.groupId);
-    if (!found) return { ok: false, status: 400, code: 'GroupNotFound', message: `The group '${input.groupId}' is not onboarded to PIM.` };
-    if (input.accessId !== 'member' && input.accessId !== 'owner') {
-      return { ok: false, status: 400, code: 'BadRequest', message: `accessId must be 'member' or 'owner', not '${input.accessId}'.` };
-    }
-    return this.file(
-      {
-        kind: 'group',
-        roleDefinitionId: input.accessId,
-        target: found.group.id,
-        policy: found.pim.policy,
-        eligible: found.pim.eligible[input.accessId],
-        ends: found.pim,
-        accessId: input.accessId,
-      },
-      { ...input, roleDefinitionId: input.accessId },
-      opts,
-    );
+    const t = this.groupTarget(input.groupId, input.accessId);
+    if ('ok' in t) return t;
+    return this.file(t, { ...input, roleDefinitionId: input.accessId }, opts);
   }
 
   /** Azure resources: a SelfActivate role assignment schedule request at an ARM scope. */
@@ -285,21 +287,8 @@ export class PimEngine {
 
   /** PIM for Groups: the principal ends its running member or owner activation. */
   deactivateGroup(principalId: string, groupId: string, accessId: string): ActivationResult {
-    const found = this.state.pimGroup(groupId);
-    if (!found) return { ok: false, status: 400, code: 'GroupNotFound', message: `The group '${groupId}' is not onboarded to PIM.` };
-    if (accessId !== 'member' && accessId !== 'owner') {
-      return { ok: false, status: 400, code: 'BadRequest', message: `accessId must be 'member' or 'owner', not '${accessId}'.` };
-    }
-    const t: FilingTarget = {
-      kind: 'group',
-      roleDefinitionId: accessId,
-      target: found.group.id,
-      policy: found.pim.policy,
-      eligible: found.pim.eligible[accessId],
-      ends: found.pim,
-      accessId,
-    };
-    return this.endActivation(t, principalId);
+    const t = this.groupTarget(groupId, accessId);
+    return 'ok' in t ? t : this.endActivation(t, principalId);
   }
 
   /** Azure resources: a SelfDeactivate request at an ARM scope. */

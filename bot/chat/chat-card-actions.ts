@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ChatVerb, type ChatVerbName, formatTime, renderNoticeCard, renderRoleChooser, withStatusNote } from '../../cards/chat';
 import { assertNever } from '../../services/approvals/request-lifecycle';
-import { emptyValues, pickTarget } from '../../services/chat/chat-drafts';
+import { chatRequestTarget, emptyValues, pickTarget } from '../../services/chat/chat-drafts';
 import { findOwnDraft, type ActivationRefused, SubmitActivation } from '../../services/chat/submit-activation';
 import { checkDraft, classifyRefusal, type DraftValues } from '../../services/elevation/activation-problems';
-import type { SelfService } from '../../services/elevation/self-service';
+import { endableFrom, type SelfService } from '../../services/elevation/self-service';
 import { type ActivationPolicy, type ActivationTarget, type EligibleTarget, targetKey } from '../../services/elevation/types';
 import { errInfo } from '../../services/observability/err-info';
 import type { ChatDraftRow, ChatRequestRow } from '../../services/store/chat-store';
@@ -258,18 +258,11 @@ export class ChatCardActions {
     if (row.state !== 'active') return cardAnswer(this.deps.status.card(row));
     const sso = await this.deps.signIn.invokeToken(ctx);
     if (sso.kind !== 'token') return sso.response;
-    const target: ActivationTarget = {
-      kind: row.kind as ActivationTarget['kind'],
-      roleDefinitionId: row.role_definition_id,
-      scope: row.scope,
-      displayName: row.role_title,
-    };
     try {
-      await this.deps.selfServiceFor(sso.token).deactivate(target, userId);
+      await this.deps.selfServiceFor(sso.token).deactivate(chatRequestTarget(row), userId);
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ActiveDurationTooShort' && row.active_from) {
-        const from = new Date(Date.parse(row.active_from) + 5 * 60_000).toISOString();
+      const from = endableFrom(err, row.active_from);
+      if (from) {
         return cardAnswer(
           withStatusNote(
             this.deps.status.card(row),
@@ -278,7 +271,7 @@ export class ChatCardActions {
         );
       }
       // Already over in PIM (it ran out, or was ended elsewhere): the card catches up below.
-      if (code !== 'RoleAssignmentDoesNotExist') throw err;
+      if ((err as { code?: string }).code !== 'RoleAssignmentDoesNotExist') throw err;
     }
     const at = this.replies.now().toISOString();
     const updated = (await this.deps.store.chat.updateRequest(row.id, { state: 'ended', ended_at: at }))!;

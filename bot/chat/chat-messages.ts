@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { CardFactory, MessageFactory, type TurnContext } from 'botbuilder';
 import { type CancelChoice, formatTime, renderCancelChooser, renderHelpCard, renderRoleChooser } from '../../cards/chat';
-import { emptyValues, newDraft, sameTarget } from '../../services/chat/chat-drafts';
+import { chatRequestTarget, emptyValues, newDraft, sameTarget } from '../../services/chat/chat-drafts';
 import { ineligibleRoleNamed } from '../../services/chat/named-role';
 import { parseCommand, type RoleCandidate } from '../../services/chat/parse-command';
 import { looksLikeEndCommand, parseEndCommand } from '../../services/chat/parse-end';
 import { pimStatusWords, scopeWords } from '../../services/chat/plain-words';
 import { EXTEND_WINDOW_DAYS } from '../../services/digests';
 import { type ActivationRefusal, classifyRefusal } from '../../services/elevation/activation-problems';
-import type { SelfService } from '../../services/elevation/self-service';
+import { endableFrom, type SelfService } from '../../services/elevation/self-service';
 import { type ActivationTarget, type ActiveAssignment, type EligibleTarget, targetKey } from '../../services/elevation/types';
 import { errInfo } from '../../services/observability/err-info';
 import type { ChatRequestRow } from '../../services/store/chat-store';
@@ -465,20 +465,15 @@ export class ChatMessages {
       // The status message of the chat request that activated it says so too.
       const at = this.now().toISOString();
       for (const row of await this.deps.store.chat.requestsOf(userId, 50)) {
-        if (
-          row.state !== 'active' ||
-          targetKey({ kind: row.kind as ActivationTarget['kind'], roleDefinitionId: row.role_definition_id, scope: row.scope, displayName: '' }) !==
-            targetKey(target)
-        )
-          continue;
+        if (row.state !== 'active' || !sameTarget(chatRequestTarget(row), target)) continue;
         await this.deps.store.chat.updateRequest(row.id, { state: 'ended', ended_at: at });
         await this.deps.status.deliver(row.id);
       }
       const until = target.endDateTime ? ` (it would have run until ${formatTime(target.endDateTime, timeZone)})` : '';
       await ctx.sendActivity(plain(`Done: your ${target.displayName} activation has ended${until}. Activate it again when you next need it.`));
     } catch (err) {
-      if ((err as { code?: string }).code === 'ActiveDurationTooShort' && target.startDateTime) {
-        const from = new Date(Date.parse(target.startDateTime) + 5 * 60_000).toISOString();
+      const from = endableFrom(err, target.startDateTime);
+      if (from) {
         await ctx.sendActivity(
           plain(
             `PIM ends an activation only once it has run 5 minutes: your ${target.displayName} started just now. Send "done ${target.displayName}" again from ${formatTime(from, timeZone)}.`,

@@ -1,6 +1,6 @@
 import type { ConversationReference, TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
-import { parseDisplay } from '../../services/approvals/request-display';
+import { approversExceptRequester } from '../../services/approvals/request-display';
 import type { ApprovalStep } from '../../services/graph/pim-approvals';
 import { errInfo } from '../../services/observability/err-info';
 import type { ApprovalRequestRow, Store } from '../../services/store/store';
@@ -32,8 +32,7 @@ export function signedInApproverSteps(deps: {
   log: Logger;
 }): (row: ApprovalRequestRow, signal: AbortSignal) => Promise<ApprovalStep[]> {
   return async (row, signal) => {
-    const requester = row.principal_id.toLowerCase();
-    const approvers = [...new Set(parseDisplay(row).approverIds.map((id) => id.toLowerCase()))].filter((id) => id !== requester);
+    const approvers = approversExceptRequester(row);
     let lastError: unknown = new Error('No approver of this request is signed in to the bot');
     let asked = 0;
     for (const aadObjectId of approvers) {

@@ -55,6 +55,12 @@ export function refOf(row: ApprovalRequestRow): PimRequestRef {
   };
 }
 
+/** The request's approvers as the card names them: object ids in lower case, each once, never the requester. */
+export function approversExceptRequester(row: ApprovalRequestRow): string[] {
+  const requester = row.principal_id.toLowerCase();
+  return [...new Set(parseDisplay(row).approverIds.map((id) => id.toLowerCase()))].filter((id) => id !== requester);
+}
+
 export function parseDisplay(row: ApprovalRequestRow): RequestDisplay {
   if (row.display) return JSON.parse(row.display) as RequestDisplay;
   return {

@@ -1,11 +1,16 @@
 import type { DraftValues } from '../elevation/activation-problems';
 import { type ActivationTarget, targetKey } from '../elevation/types';
-import type { ChatDraftRow } from '../store/chat-store';
+import type { ChatDraftRow, ChatRequestRow } from '../store/chat-store';
 
 /**
  * The chat's drafts (a form on its way to PIM) as the store keeps them: the row a new form starts as, the
  * values it holds, and the target it names. Shared by the chat adapter and the chat use cases.
  */
+
+/** The PIM target a chat request is for, as stored with it. */
+export function chatRequestTarget(row: Pick<ChatRequestRow, 'kind' | 'role_definition_id' | 'scope' | 'role_title'>): ActivationTarget {
+  return { kind: row.kind as ActivationTarget['kind'], roleDefinitionId: row.role_definition_id, scope: row.scope, displayName: row.role_title };
+}
 
 /** True when both name the same kind, role and scope (names are not compared). */
 export function sameTarget(a: ActivationTarget, b: ActivationTarget): boolean {

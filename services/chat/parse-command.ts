@@ -91,7 +91,8 @@ const STATUS_FILLER = new Set([
 ]);
 const CANCEL_FILLER = new Set(['my', 'the', 'request', 'pending', 'activation', 'please', 'for', 'of', 'it', 'that', 'this', 'last', 'a', 'an', 'role']);
 
-function stripMentions(text: string): string {
+/** The message as the user typed it: Teams' @mention markup, HTML and a leading @bot removed. */
+export function stripMentions(text: string): string {
   return text
     .replace(/<at\b[^>]*>.*?<\/at>/gis, ' ')
     .replace(/<[^>]+>/g, ' ')

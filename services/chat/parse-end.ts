@@ -1,4 +1,5 @@
 import { FILLER, matchWholeName, type RoleCandidate, type RoleMatch } from './match-role';
+import { stripMentions } from './parse-command';
 import { WorkingText } from './working-text';
 
 /** "done security operator", "end sec op", "deactivate helpdesk admin": ending one of the user's active roles early. */
@@ -6,7 +7,7 @@ const END_COMMAND = /^\s*(?:i(?:'m| am)\s+)?(done|finished|end|deactivate)\b\s*(
 
 /** True when the message asks to end an active role early (then the active roles are read and the role matched). */
 export function looksLikeEndCommand(text: string): boolean {
-  return END_COMMAND.test(text.replace(/<at>.*?<\/at>/gi, ' '));
+  return END_COMMAND.test(stripMentions(text));
 }
 
 export type EndCommand =
@@ -20,7 +21,7 @@ export type EndCommand =
  * activation can be ended). Null when the message is not such a command. No I/O: the chat handler ends it.
  */
 export function parseEndCommand(text: string, active: readonly RoleCandidate[]): EndCommand | null {
-  const m = END_COMMAND.exec(text.replace(/<at>.*?<\/at>/gi, ' '));
+  const m = END_COMMAND.exec(stripMentions(text));
   if (!m) return null;
   const rest = m[2]!.trim().replace(/[.!?]+$/, '');
   const example = active[0] ? ` For example "done ${active[0].displayName}".` : '';

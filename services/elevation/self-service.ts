@@ -6,6 +6,18 @@ import { toGraphCallError } from '../graph/graph-errors';
 import { minutesToIsoDuration } from './policy-rules';
 import type { ActivationTarget, ActiveAssignment, EligibleTarget } from './types';
 
+/** PIM ends an activation at its user's request only once it has run this long (else `ActiveDurationTooShort`). */
+const MIN_ACTIVE_BEFORE_END_MS = 5 * 60_000;
+
+/**
+ * When `deactivate` failed because the activation started less than five minutes ago: the time (ISO 8601) from
+ * which PIM will end it. Null for any other failure, or when the start is not known.
+ */
+export function endableFrom(err: unknown, activeFrom: string | null | undefined): string | null {
+  if ((err as { code?: string }).code !== 'ActiveDurationTooShort' || !activeFrom || Number.isNaN(Date.parse(activeFrom))) return null;
+  return new Date(Date.parse(activeFrom) + MIN_ACTIVE_BEFORE_END_MS).toISOString();
+}
+
 /** The user waits in the chat; past this a read or a submission is reported as not answered. */
 const TIMEOUT_MS = 10_000;
 const AUTH = '/providers/Microsoft.Authorization';

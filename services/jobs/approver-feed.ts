@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { planMentions } from '../approvals/presence-routing';
-import { parseDisplay } from '../approvals/request-display';
+import { approversExceptRequester, parseDisplay } from '../approvals/request-display';
 import { errInfo } from '../observability/err-info';
 import type { ApprovalRequestRow, Store } from '../store/store';
 import type { ActivityNotice, NotifyResult } from '../teams/personal-chats';
@@ -113,8 +113,7 @@ export class ApproverFeed {
 
   /** Approvers the card names (never the requester), routed by presence when it is read. */
   private async whoToNotify(row: ApprovalRequestRow): Promise<string[]> {
-    const requester = row.principal_id.toLowerCase();
-    const ids = [...new Set(parseDisplay(row).approverIds.map((id) => id.toLowerCase()))].filter((id) => id !== requester).slice(0, MAX_NOTIFIED);
+    const ids = approversExceptRequester(row).slice(0, MAX_NOTIFIED);
     const board = this.deps.presence?.board;
     if (!board || ids.length === 0) return ids;
     const presence = await board.lookup(ids, async () => []);

@@ -9,7 +9,7 @@ import type { Metrics } from '../observability/metrics';
 import { calloutColumnsOf, contentOfRequest, contentOfRow } from '../approvals/approval-request-row';
 import { checkLinesOf, type CheckForLine } from '../approvals/check-lines';
 import type { ApprovalRequestRow, PageCursor, Store, Tx } from '../store/store';
-import { claimReleaseOf, parseDisplay, refOf, type RequestDisplay } from '../approvals/request-display';
+import { approversExceptRequester, claimReleaseOf, parseDisplay, refOf, type RequestDisplay } from '../approvals/request-display';
 import { formatTime } from '../text/format-time';
 import { tellApproverNotRecorded } from './claim-release';
 import type { RequesterSignalsReader } from './requester-signals';
@@ -117,7 +117,7 @@ export class CardDelivery implements RequesterNotices {
   }
 
   /** The person's zone; UTC when none is known or the lookup fails (the message is never held back for it). */
-  async timeZoneOf(userId: string): Promise<string> {
+  private async timeZoneOf(userId: string): Promise<string> {
     return this.zoneOf ? this.zoneOf(userId).catch(() => 'UTC') : 'UTC';
   }
 
@@ -408,9 +408,7 @@ export class CardDelivery implements RequesterNotices {
 
   /** The chats of the request's approvers who turned approval cards on (never the requester's). */
   private async approverChats(row: ApprovalRequestRow): Promise<ChannelTarget[]> {
-    const requester = row.principal_id.toLowerCase();
-    const ids = [...new Set(parseDisplay(row).approverIds.map((id) => id.toLowerCase()))].filter((id) => id !== requester);
-    const chats = await this.store.conversations.approvalCardChats(ids);
+    const chats = await this.store.conversations.approvalCardChats(approversExceptRequester(row));
     const targets: ChannelTarget[] = [];
     for (const ref of chats.values()) {
       const r = ref as { conversation?: { id?: string }; serviceUrl?: string };
