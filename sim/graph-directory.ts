@@ -104,7 +104,7 @@ export function policyRules(ctx: SimContext, r: { policy: SeedRole['policy'] }):
           {
             approvalStageTimeOutInDays: 1,
             isApproverJustificationRequired: r.policy.isApproverJustificationRequired,
-            escalationTimeInMinutes: escalation.length ? 720 : 0,
+            escalationTimeInMinutes: escalation.length ? (r.policy.escalationTimeInMinutes ?? 720) : 0,
             isEscalationEnabled: escalation.length > 0,
             primaryApprovers: approvers,
             escalationApprovers: escalation,
@@ -193,7 +193,10 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
       );
     return json(200, {
       '@odata.context': contextUrl(req, 'groups/$entity'),
-      ...applySelect({ id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false }, req.query.get('$select')),
+      ...applySelect(
+        { id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false, isAssignableToRole: g.isAssignableToRole ?? false },
+        req.query.get('$select'),
+      ),
     });
   });
 

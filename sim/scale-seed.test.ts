@@ -107,7 +107,7 @@ describe('generated tenants (scale seed)', () => {
       expect(first.body.value[2].endDateTime).toBe(new Date(T0.getTime() + 9 * DAY).toISOString());
       const { items, pages } = await all(sim, `${RD}/roleEligibilityScheduleInstances?$top=3`);
       expect(pages).toBe(6);
-      expect(items).toHaveLength(16);
+      expect(items).toHaveLength(17);
       expect((await all(sim, `${RD}/roleAssignmentScheduleInstances`)).items).toEqual([]);
       expect((await all(sim, `${RD}/roleAssignmentScheduleRequests`)).items).toEqual([]);
       const groups = await all(sim, `${PG}/eligibilityScheduleInstances?$filter=groupId eq '${GROUP.sqlAdmins}' and accessId eq 'owner'`);

@@ -18,8 +18,13 @@ export interface RequestDisplay {
   roleDisplayName: string;
   /** Approvers as PIM listed them when the card was posted; decisions re-check with Graph. */
   approverIds: string[];
-  /** The policy's escalation approvers (contacts when nobody decides; decisions still need an approver). */
+  /**
+   * The policy's escalation approvers: contacts when nobody decides, and deciders too once PIM's escalation
+   * time has passed (`escalationTimeInMinutes` after the request was created; see `decidersNow`).
+   */
   escalationApproverIds?: string[];
+  /** The stage's escalationTimeInMinutes when the card was posted; absent or null: unknown, so escalation approvers never decide here. */
+  escalationTimeInMinutes?: number | null;
   /**
    * The approver groups the policy named when the card was posted: a decision reads their members alongside
    * the policy (it still reads both afresh, and only the groups the policy names now count).
@@ -59,6 +64,33 @@ export function refOf(row: ApprovalRequestRow): PimRequestRef {
 export function approversExceptRequester(row: ApprovalRequestRow): string[] {
   const requester = row.principal_id.toLowerCase();
   return [...new Set(parseDisplay(row).approverIds.map((id) => id.toLowerCase()))].filter((id) => id !== requester);
+}
+
+/**
+ * When PIM lets a request's escalation approvers decide too: `minutes` (the stage's escalationTimeInMinutes)
+ * after the request was created. Null when the time is unknown (fail closed: never).
+ */
+export function escalationOpensAt(minutes: number | null | undefined, createdAt: string): Date | null {
+  const created = Date.parse(createdAt);
+  if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 0 || Number.isNaN(created)) return null;
+  return new Date(created + minutes * 60_000);
+}
+
+/** Whether PIM's escalation time has passed for a request created at `createdAt` (false when unknown). */
+export function escalationOpen(minutes: number | null | undefined, createdAt: string, now: Date): boolean {
+  const at = escalationOpensAt(minutes, createdAt);
+  return at !== null && now.getTime() >= at.getTime();
+}
+
+/**
+ * Who may decide a request now, as its card knows them (lower case, each once): the approvers PIM listed when
+ * the card was posted, and its escalation approvers once PIM's escalation time has passed. Decisions re-check
+ * with Graph; this only decides who sees the buttons.
+ */
+export function decidersNow(row: ApprovalRequestRow, now: Date): string[] {
+  const display = parseDisplay(row);
+  const escalation = escalationOpen(display.escalationTimeInMinutes, row.created_at, now) ? (display.escalationApproverIds ?? []) : [];
+  return [...new Set([...display.approverIds, ...escalation].map((id) => id.toLowerCase()))];
 }
 
 export function parseDisplay(row: ApprovalRequestRow): RequestDisplay {

@@ -18,6 +18,7 @@ export interface PolicyRuleJson {
       primaryApprovers?: PolicySubjectJson[] | null;
       isEscalationEnabled?: boolean | null;
       escalationApprovers?: PolicySubjectJson[] | null;
+      escalationTimeInMinutes?: number | null;
     }> | null;
   } | null;
 }
@@ -57,6 +58,18 @@ export function policyApprovers(rules: PolicyRuleJson[]): PolicySubject[] {
 export function policyEscalationApprovers(rules: PolicyRuleJson[]): PolicySubject[] {
   const stage = rules.find((r) => r.id === 'Approval_EndUser_Assignment')?.setting?.approvalStages?.[0];
   return stage?.isEscalationEnabled ? subjects(stage.escalationApprovers) : [];
+}
+
+/**
+ * How long (minutes) a request waits on the primary approvers before the stage's escalation approvers may
+ * decide too (`escalationTimeInMinutes`); null when escalation is off, names nobody, or the time is missing or
+ * not a whole number of minutes: unknown means the escalation approvers never get to decide here.
+ */
+export function policyEscalationMinutes(rules: PolicyRuleJson[]): number | null {
+  const stage = rules.find((r) => r.id === 'Approval_EndUser_Assignment')?.setting?.approvalStages?.[0];
+  if (!stage?.isEscalationEnabled || subjects(stage.escalationApprovers).length === 0) return null;
+  const minutes = stage.escalationTimeInMinutes;
+  return typeof minutes === 'number' && Number.isInteger(minutes) && minutes >= 0 ? minutes : null;
 }
 
 function subjects(list: PolicySubjectJson[] | null | undefined): PolicySubject[] {

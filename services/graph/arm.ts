@@ -18,6 +18,7 @@ import {
   approverNamesOf,
   policyApprovers,
   policyEscalationApprovers,
+  policyEscalationMinutes,
   type PolicyRuleJson,
   type PolicySubject,
 } from '../elevation/policy-rules';
@@ -258,6 +259,8 @@ export class ArmAzureReads implements AzureResourceReads {
       isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
       approverIds,
       escalationApproverIds,
+      // Azure resources document no default approvers: a policy that names nobody leaves approverIds empty.
+      escalationTimeInMinutes: policyEscalationMinutes(rules),
       approverGroupIds: approverGroupsOf(primary),
       approverNames: approverNamesOf(primary),
     };

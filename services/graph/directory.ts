@@ -7,10 +7,12 @@ import {
   approverNamesOf,
   policyApprovers,
   policyEscalationApprovers,
+  policyEscalationMinutes,
   type PolicyRuleJson,
   type PolicySubject,
 } from '../elevation/policy-rules';
 import type { ActivationPolicy } from '../elevation/types';
+import { DEFAULT_APPROVER_NAMES, DEFAULT_APPROVER_ROLES, directoryRoleHolders } from './pim-admins';
 
 /** App-only reads of Graph timed out after this: card context is fetched after PIM has its answer. */
 const READ_TIMEOUT_MS = 8000;
@@ -27,10 +29,19 @@ export interface UserProfile {
 export interface RoleApprovalPolicy {
   isApprovalRequired: boolean;
   isApproverJustificationRequired: boolean;
-  /** Object ids of every user who may approve, groups expanded. */
+  /**
+   * Object ids of every user who may approve, groups expanded. An Entra role whose policy requires approval
+   * and names nobody: PIM's default approvers, the Privileged Role Administrators and Global Administrators
+   * holding the role now (PIM for Groups and Azure resources document no defaults: nobody).
+   */
   approverIds: string[];
   /** The stage's escalation approvers (groups expanded) when the policy enables escalation; empty otherwise. */
   escalationApproverIds: string[];
+  /**
+   * The stage's escalationTimeInMinutes when it enables escalation and names escalation approvers: from the
+   * request's creation on plus this, PIM lets them decide too. Null (or absent) when unknown or off: never.
+   */
+  escalationTimeInMinutes?: number | null;
   /** The groups the policy names as approvers (lower case), before expansion: a later read can start on them early. */
   approverGroupIds?: string[];
   /** Who can approve, in words, as the policy names them ("Adele Vance", "members of Helpdesk approvers"). */
@@ -247,18 +258,30 @@ export class GraphDirectory implements Directory {
     const rules = await this.policyRules(target);
     const approval = rules.find((r) => r.id === 'Approval_EndUser_Assignment');
     const primary = policyApprovers(rules);
+    const isApprovalRequired = approval?.setting?.isApprovalRequired ?? false;
+    const defaults = isApprovalRequired && primary.length === 0 && target.kind === 'entraRole';
     const [approverIds, escalationApproverIds] = await Promise.all([
-      expandApprovers(primary, (id) => this.groupMembers(id), early),
+      defaults ? this.defaultApprovers() : expandApprovers(primary, (id) => this.groupMembers(id), early),
       options.escalation === false ? [] : expandApprovers(policyEscalationApprovers(rules), (id) => this.groupMembers(id), early),
     ]);
     return {
-      isApprovalRequired: approval?.setting?.isApprovalRequired ?? false,
+      isApprovalRequired,
       isApproverJustificationRequired: approval?.setting?.approvalStages?.[0]?.isApproverJustificationRequired ?? false,
       approverIds,
       escalationApproverIds,
+      escalationTimeInMinutes: policyEscalationMinutes(rules),
       approverGroupIds: approverGroupsOf(primary),
-      approverNames: approverNamesOf(primary),
+      approverNames: defaults ? [...DEFAULT_APPROVER_NAMES] : approverNamesOf(primary),
     };
+  }
+
+  /**
+   * PIM's default approvers of an Entra role whose policy requires approval and names nobody: the Privileged
+   * Role Administrators and Global Administrators who hold the role now (object ids, lower case). Rejects
+   * when they cannot be read: a decision is then refused, never opened to more people.
+   */
+  private async defaultApprovers(): Promise<string[]> {
+    return (await directoryRoleHolders(this.client, DEFAULT_APPROVER_ROLES)).ids;
   }
 
   /** Everything PIM asks of an end-user activation of the target: maximum duration, justification, ticket, MFA, approval. */
@@ -269,7 +292,10 @@ export class GraphDirectory implements Directory {
       return reads.activationPolicy(target.scope, target.roleDefinitionId);
     }
     const rules = await this.policyRules(target);
-    return activationPolicyOf(rules, await this.expandSubjects(policyApprovers(rules)));
+    const primary = policyApprovers(rules);
+    const required = rules.find((r) => r.id === 'Approval_EndUser_Assignment')?.setting?.isApprovalRequired ?? false;
+    const approverIds = required && primary.length === 0 && target.kind === 'entraRole' ? await this.defaultApprovers() : await this.expandSubjects(primary);
+    return activationPolicyOf(rules, approverIds);
   }
 
   private async policyRules(target: PimTarget): Promise<PolicyRule[]> {

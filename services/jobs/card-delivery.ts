@@ -717,6 +717,7 @@ export class CardDelivery implements RequesterNotices {
       roleDisplayName: roleName.status === 'fulfilled' ? roleName.value : fallback.roleDisplayName,
       approverIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverIds : [],
       escalationApproverIds: policy.status === 'fulfilled' && policy.value ? policy.value.escalationApproverIds : [],
+      escalationTimeInMinutes: policy.status === 'fulfilled' && policy.value ? (policy.value.escalationTimeInMinutes ?? null) : null,
       approvalRequired: policy.status === 'fulfilled' && policy.value ? policy.value.isApprovalRequired : undefined,
       approverGroupIds: policy.status === 'fulfilled' && policy.value ? policy.value.approverGroupIds : undefined,
       approverNames: policy.status === 'fulfilled' && policy.value ? policy.value.approverNames : undefined,

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { recoverClaim } from '../approvals/claim-recovery';
-import { type ApprovalView, claimReleaseOf, parseDisplay, refOf } from '../approvals/request-display';
+import { type ApprovalView, claimReleaseOf, decidersNow, escalationOpen, escalationOpensAt, parseDisplay, refOf, utcText } from '../approvals/request-display';
 import { assertNever, closingEvent, transition } from '../approvals/request-lifecycle';
 import { cardDecisionEntry, graphResultEntry } from '../audit/entries';
 import type { ProvenUser } from '../auth/user-token';
-import type { Directory } from '../graph/directory';
+import type { Directory, RoleApprovalPolicy } from '../graph/directory';
 import { GraphCallError } from '../graph/graph-errors';
 import type { ApprovalStep, PimApprovals } from '../graph/pim-approvals';
 import { errInfo } from '../observability/err-info';
@@ -62,7 +62,8 @@ export type DecisionOutcome =
   | { kind: 'refused'; message: string }
   /**
    * The request's card as it is now, for `viewer`, with a line said on it: the view follows from the row and
-   * `approverIds` (default: the list stored with the request), unless `view` gives it.
+   * `approverIds` (who may decide now: the approvers stored with the request, and its escalation approvers once
+   * PIM's escalation time has passed; `decidersNow`), unless `view` gives it.
    */
   | { kind: 'card'; row: ApprovalRequestRow; viewer: string | undefined; message?: string; approverIds?: string[]; view?: ApprovalView }
   /** The sign-in does not prove the clicker: the card, with `message`. Nothing was claimed, audited or sent. */
@@ -138,7 +139,13 @@ export class ApprovalDecisions {
   async handle(click: ApprovalClick): Promise<DecisionOutcome> {
     const row = await this.deps.requests.get(click.requestId);
     if (!row) return { kind: 'refused', message: 'This request is not known to the bot. It may have been created before the bot was installed.' };
+    const outcome = await this.handleRow(click, row);
+    // Who sees the buttons is who may decide now, on this clock: the escalation approvers join once PIM's
+    // escalation time has passed (the adapter has no clock of its own for it).
+    return outcome.kind === 'card' && !outcome.approverIds && !outcome.view ? { ...outcome, approverIds: decidersNow(outcome.row, this.now()) } : outcome;
+  }
 
+  private async handleRow(click: ApprovalClick, row: ApprovalRequestRow): Promise<DecisionOutcome> {
     switch (click.verb) {
       case 'refresh':
         return this.refreshView(row, click.actorId);
@@ -155,11 +162,11 @@ export class ApprovalDecisions {
    * then, it is read now, so an approver is never left without buttons. (The decision re-checks anyway.)
    */
   private async refreshView(row: ApprovalRequestRow, actorId: string | undefined): Promise<DecisionOutcome> {
-    let approverIds = parseDisplay(row).approverIds;
-    if (approverIds.length === 0 && row.status === 'pending') {
+    let approverIds = decidersNow(row, this.now());
+    if (parseDisplay(row).approverIds.length === 0 && row.status === 'pending') {
       approverIds = await this.deps.directory
         .approvalPolicy(refOf(row))
-        .then((p) => p.approverIds)
+        .then((p) => [...p.approverIds, ...(escalationOpen(p.escalationTimeInMinutes, row.created_at, this.now()) ? p.escalationApproverIds : [])])
         .catch(() => []);
     }
     return shown(row, actorId, undefined, approverIds);
@@ -181,7 +188,11 @@ export class ApprovalDecisions {
     // claim still comes only after every check below passed, and the PATCH only after the claim.
     const justification = click.justification.trim();
     const justified = visibleLength(justification) >= this.deps.minJustification;
-    const approvers = settled(this.deps.directory.approvalPolicy(refOf(row), { groupHint: parseDisplay(row).approverGroupIds, escalation: false }));
+    const display = parseDisplay(row);
+    // The escalation approvers are read too once the card says PIM's escalation time has passed (the policy's
+    // own time decides below).
+    const escalationDue = escalationOpen(display.escalationTimeInMinutes, row.created_at, this.now());
+    const approvers = settled(this.deps.directory.approvalPolicy(refOf(row), { groupHint: display.approverGroupIds, escalation: escalationDue }));
     // No token is asked for a click that cannot be recorded anyway (too short a justification).
     const proof = justified ? this.proveApprover(click, row) : null;
     proof?.catch(() => undefined); // awaited below; a refusal that answers first leaves it unheard
@@ -191,8 +202,28 @@ export class ApprovalDecisions {
       log.warn({ err: errInfo(listed.error) }, 'approver list unavailable');
       return shown(row, actorId, 'The bot could not read the approver list from PIM just now, so nothing was recorded. Try again in a minute.');
     }
-    if (!listed.value.approverIds.includes(actorId)) {
+    let approver = listed.value.approverIds.includes(actorId);
+    if (!approver) {
+      // Not a primary approver: an escalation approver may decide once PIM's escalation time has passed.
+      const escalation = await settled(this.isEscalationApprover(row, actorId, listed.value, escalationDue));
+      if ('error' in escalation) {
+        log.warn({ err: errInfo(escalation.error) }, 'escalation approver list unavailable');
+        return shown(row, actorId, 'The bot could not read the approver list from PIM just now, so nothing was recorded. Try again in a minute.');
+      }
+      approver = escalation.value;
+    }
+    if (!approver) {
       log.warn('non-approver refused');
+      const opensAt = escalationOpensAt(listed.value.escalationTimeInMinutes, row.created_at);
+      if ((display.escalationApproverIds ?? []).some((id) => id.toLowerCase() === actorId) && opensAt && opensAt.getTime() > this.now().getTime()) {
+        return {
+          kind: 'card',
+          row,
+          viewer: actorId,
+          message: `You are an escalation approver of ${display.roleDisplayName} in PIM: PIM lets you decide from ${utcText(opensAt)}, if nobody has by then.`,
+          view: 'observer',
+        };
+      }
       // Says who can, as PIM's policy names them now (the read that refused the click).
       const names = listed.value.approverNames ?? [];
       const who = names.length > 0 ? ` Who can: ${names.slice(0, 6).join(', ')}${names.length > 6 ? ` and ${names.length - 6} more` : ''}.` : '';
@@ -255,6 +286,18 @@ export class ApprovalDecisions {
       await this.deps.delivery.refreshCopies(claimed.id);
     });
     return shown(claimed, deciderId, 'Recording your decision in PIM… PIM is answering slowly; this card shows the result when it has.');
+  }
+
+  /**
+   * Whether the clicker is one of the stage's escalation approvers and PIM's escalation time (the policy's,
+   * read with the click) has passed since the request was created. The escalation approvers are those of the
+   * same read when it expanded them (`expanded`), else read now. Unknown time: false.
+   */
+  private async isEscalationApprover(row: ApprovalRequestRow, actorId: string, policy: RoleApprovalPolicy, expanded: boolean): Promise<boolean> {
+    if (!escalationOpen(policy.escalationTimeInMinutes, row.created_at, this.now())) return false;
+    const fresh = expanded ? policy : await this.deps.directory.approvalPolicy(refOf(row));
+    if (!escalationOpen(fresh.escalationTimeInMinutes, row.created_at, this.now())) return false;
+    return fresh.escalationApproverIds.some((id) => id.toLowerCase() === actorId);
   }
 
   /**

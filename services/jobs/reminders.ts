@@ -9,7 +9,7 @@ import type { Directory } from '../graph/directory';
 import type { ApprovalRequestRow, Store, Tx } from '../store/store';
 import { BOT_ACTOR, reminderEntry, requestClosedEntry } from '../audit/entries';
 import { closingEvent } from '../approvals/request-lifecycle';
-import { parseDisplay, refOf } from '../approvals/request-display';
+import { escalationOpen, parseDisplay, refOf } from '../approvals/request-display';
 import { formatDuration } from '../text/format-time';
 import type { CardDelivery } from './card-delivery';
 import { errInfo } from '../observability/err-info';
@@ -304,8 +304,8 @@ export class ReminderLadder {
   /**
    * Late in PIM's window: a copy of the card in the role's escalation channel (if configured), a nudge that
    * also mentions the escalation approvers PIM's policy names for the role (if any), and the requester told
-   * who can still approve. Escalation approvers are asked to chase a decision: deciding still takes an
-   * approver, as PIM checks.
+   * who can still approve. Escalation approvers are asked to chase a decision, and told they can decide on the
+   * card themselves once PIM's escalation time has passed (before it, deciding takes an approver, as PIM checks).
    */
   private async escalate(row: ApprovalRequestRow, now: Date, how: { plan?: MentionPlan | null; early?: boolean } = {}): Promise<void> {
     const rule = effectiveRule(this.deps.policy, roleKeyOfRow(row));
@@ -336,7 +336,9 @@ export class ReminderLadder {
         people: contacts,
         ask: how.early
           ? "you are this role's escalation contacts in PIM: no approver is available, please find one who can decide."
-          : "you are this role's escalation contacts in PIM: please make sure an approver decides in time.",
+          : escalationOpen(display.escalationTimeInMinutes, row.created_at, now)
+            ? "you are this role's escalation contacts in PIM: PIM's escalation time has passed, so you can decide on the card above yourself, or make sure an approver decides in time."
+            : "you are this role's escalation contacts in PIM: please make sure an approver decides in time.",
       },
       how.plan,
     );
