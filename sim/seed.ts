@@ -30,6 +30,8 @@ export interface SeedGroup {
   members: string[];
   /** The group's owners (users): they manage its membership, and its PIM assignments. */
   owners?: string[];
+  /** Graph's `isAssignableToRole`: Entra roles can be assigned to the group (then Privileged Role Administrators manage it too). */
+  isAssignableToRole?: boolean;
 }
 
 /** A subject as PIM's approval stage names it: one user, or the members of a group. */
@@ -46,6 +48,11 @@ export interface SeedRole {
     primaryApprovers: SeedApprover[];
     /** Escalation approvers of the approval stage (escalation is enabled when there are any). */
     escalationApprovers?: SeedApprover[];
+    /**
+     * The stage's escalationTimeInMinutes: how long a request waits on the primary approvers before the
+     * escalation approvers may decide too. Default 720 when there are escalation approvers.
+     */
+    escalationTimeInMinutes?: number;
     /** ISO 8601 duration, for example PT8H. */
     maximumDuration: string;
     /** EnablementRule entries for end-user activation. */
@@ -62,6 +69,12 @@ export interface SeedRole {
   eligible: string[];
   /** Eligible assignments that end: days after the simulator started its clock. Others are permanent. */
   eligibilityEnds?: SeedEligibilityEnd[];
+  /**
+   * Users (or groups) who hold the role as a permanent active assignment at directory scope, outside PIM's
+   * activations: Graph's roleAssignments list them (sim/graph-role-assignments.ts), and PIM's default
+   * approvers (Privileged Role Administrators, Global Administrators) are read from them.
+   */
+  assigned?: string[];
 }
 
 /** When one user's eligible assignment ends, in days from the simulator clock at start. */
@@ -94,6 +107,16 @@ export interface SeedAzureRole {
   eligibilityEnds?: SeedEligibilityEnd[];
 }
 
+/** An active Azure RBAC role assignment outside PIM (ARM's roleAssignments list it), such as an Owner of a subscription. */
+export interface SeedAzureRoleAssignment {
+  /** The ARM scope the assignment is made at. */
+  scope: string;
+  /** The role definition GUID (Owner 8e3af657-a8ff-4c85-8aa3-bc7c1e4b54b8, User Access Administrator 18d7d88d-d35e-4fb5-a5c3-7773c6a72d9d). */
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: 'User' | 'Group';
+}
+
 /** An Azure subscription's display name, as ARM's expandedProperties show the scope. */
 export interface SeedAzureSubscription {
   subscriptionId: string;
@@ -112,6 +135,8 @@ export interface SeedTenant {
   azureRoles?: SeedAzureRole[];
   /** Display names of the subscriptions the Azure roles live in. */
   azureSubscriptions?: SeedAzureSubscription[];
+  /** Active Azure role assignments outside PIM (Owners, User Access Administrators) served by ARM's roleAssignments. */
+  azureRoleAssignments?: SeedAzureRoleAssignment[];
   /** Systems of record the decision service checks (ticket systems, on-call, HR data lives on users). */
   integrations?: SeedIntegrations;
   /** Microsoft Entra ID Protection: users with a risk record and their risk detections (sim/graph-identity-protection.ts). */
@@ -186,6 +211,8 @@ export interface SeedSnowTicket {
   shortDescription: string;
   /** ServiceNow's choice value and label, e.g. `2`/`In Progress` (incident) or `-1`/`Implement` (change). */
   state: { value: string; label: string };
+  /** Incidents: ServiceNow's priority choice value and label, e.g. `1`/`1 - Critical` (break-glass reads it). */
+  priority?: { value: string; label: string };
   active: boolean;
   /** sys_user sys_id. */
   assignedTo?: string;
@@ -267,6 +294,9 @@ export const AZURE = {
   subscription: '/subscriptions/5ab5c0de-1b2c-4d3e-8f40-5a6b7c8d9e01',
   subscriptionDisplayName: 'Contoso Production',
   contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+  /** Built-in Owner and User Access Administrator: who manages role assignments at a scope. */
+  owner: '8e3af657-a8ff-4c85-8aa3-bc7c1e4b54b8',
+  userAccessAdministrator: '18d7d88d-d35e-4fb5-a5c3-7773c6a72d9d',
 } as const;
 
 export const ROLE = {
@@ -278,6 +308,10 @@ export const ROLE = {
   reportsReader: '4a5d8f65-41da-4de4-8968-e035b65339cf',
   /** No approval, but the Conditional Access authentication context `c1` is required to activate. */
   exchangeAdministrator: '29232cdf-9323-42fd-ade2-1d097af3e4de',
+  /** Approval required, no approvers named: PIM's default approvers (Privileged Role and Global Administrators) decide. */
+  authenticationAdministrator: 'c4e39bd9-1100-46d3-8c65-fb160da0071f',
+  /** Not eligible to anyone: Diego holds it (permanent active), a default approver of Authentication Administrator. */
+  privilegedRoleAdministrator: 'e8611ab8-c189-46e8-94e1-60213ab1f814',
 } as const;
 
 export const DEMO_TENANT_ID = 'c0ffee00-7e4f-4c59-9a1d-2f6e8c4b0a17';
@@ -301,6 +335,8 @@ export const TICKET = {
   closedIncident: 'INC0099999',
   /** Incident, In Progress, assigned to the Security Operations group (Patti and Megan). */
   secOpsIncident: 'INC0012777',
+  /** Incident, priority 1 (Critical), In Progress, assigned to Alex (on call now): the break-glass demo's P1. */
+  p1Incident: 'INC0013001',
   /** Change, approved, Implement, assigned to Alex, planned now-2h .. now+4h. */
   approvedChange: 'CHG0042001',
   /** Change, approved, Scheduled, assigned to the Platform Engineering group only, planned now-1h .. now+6h. */
@@ -479,7 +515,19 @@ export const seedIntegrations: SeedIntegrations = {
         shortDescription: 'Payroll API returns 500 for EU tenants',
         state: { value: '2', label: 'In Progress' },
         active: true,
+        priority: { value: '3', label: '3 - Moderate' },
         assignedTo: SNOW.userIsaiah,
+        assignmentGroup: SNOW.groupPlatform,
+      },
+      {
+        sysId: 'a1c0ffee000400080000000000013001',
+        table: 'incident',
+        number: TICKET.p1Incident,
+        shortDescription: 'Sign-in outage: conditional access blocks every admin',
+        state: { value: '2', label: 'In Progress' },
+        priority: { value: '1', label: '1 - Critical' },
+        active: true,
+        assignedTo: SNOW.userAlex,
         assignmentGroup: SNOW.groupPlatform,
       },
       {
@@ -773,9 +821,13 @@ export const seedTenant: SeedTenant = {
         isApproverJustificationRequired: true,
       },
       // Megan is an approver and also eligible: the self-approval case.
-      eligible: { member: [USER.isaiah, USER.lynne, USER.megan, USER.alex], owner: [USER.adele] },
+      eligible: { member: [USER.isaiah, USER.lynne, USER.megan, USER.alex, USER.patti], owner: [USER.adele] },
       // PIM for Groups has no self-extension: Alex's digest Extend asks the group's owners and the admins.
-      eligibilityEnds: [{ userId: USER.alex, daysFromNow: 12, accessId: 'member' }],
+      // Patti's membership expired five days ago: no selfRenew for groups either, so her Renew asks them too.
+      eligibilityEnds: [
+        { userId: USER.alex, daysFromNow: 12, accessId: 'member' },
+        { userId: USER.patti, daysFromNow: -5, accessId: 'member' },
+      ],
     },
   ],
   azureRoles: [
@@ -800,6 +852,8 @@ export const seedTenant: SeedTenant = {
     },
   ],
   azureSubscriptions: [{ subscriptionId: AZURE.subscriptionId, displayName: AZURE.subscriptionDisplayName }],
+  // The subscription's Owner (outside PIM): who manages its role assignments.
+  azureRoleAssignments: [{ scope: AZURE.subscription, roleDefinitionId: AZURE.owner, principalId: USER.diego, principalType: 'User' }],
   roles: [
     {
       id: ROLE.globalAdministrator,
@@ -817,6 +871,8 @@ export const seedTenant: SeedTenant = {
         isApproverJustificationRequired: true,
       },
       eligible: [USER.isaiah, USER.alex],
+      // The tenant's standing Global Administrator: one of PIM's default approvers.
+      assigned: [USER.adele],
     },
     {
       id: ROLE.securityOperator,
@@ -902,7 +958,40 @@ export const seedTenant: SeedTenant = {
         isApproverJustificationRequired: false,
         authenticationContext: 'c1',
       },
-      eligible: [USER.alex, USER.isaiah],
+      eligible: [USER.alex, USER.isaiah, USER.patti],
+      // Patti's eligibility expired three days ago: PIM keeps it for 30 days, and she can ask to renew it (selfRenew).
+      eligibilityEnds: [{ userId: USER.patti, daysFromNow: -3 }],
+    },
+    {
+      id: ROLE.authenticationAdministrator,
+      templateId: ROLE.authenticationAdministrator,
+      displayName: 'Authentication Administrator',
+      description: 'Can access to view, set and reset authentication method information for any non-admin user.',
+      policy: {
+        // Approval required and nobody named: PIM's default approvers, the Privileged Role Administrators and
+        // Global Administrators (Diego and Adele), decide.
+        isApprovalRequired: true,
+        primaryApprovers: [],
+        maximumDuration: 'PT4H',
+        enabledRules: ['Justification'],
+        isApproverJustificationRequired: true,
+      },
+      eligible: [USER.lynne],
+    },
+    {
+      id: ROLE.privilegedRoleAdministrator,
+      templateId: ROLE.privilegedRoleAdministrator,
+      displayName: 'Privileged Role Administrator',
+      description: 'Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management.',
+      policy: {
+        isApprovalRequired: true,
+        primaryApprovers: [{ kind: 'singleUser', userId: USER.adele }],
+        maximumDuration: 'PT2H',
+        enabledRules: ['MultiFactorAuthentication', 'Justification'],
+        isApproverJustificationRequired: true,
+      },
+      eligible: [],
+      assigned: [USER.diego],
     },
   ],
   integrations: seedIntegrations,

@@ -1,3 +1,4 @@
+import { applySeedActivity, seededAssignments } from './scale-seed';
 import type { SeedAzureRole, SeedEligibilityEnd, SeedGroup, SeedPimGroup, SeedRole, SeedTenant, SeedUser } from './seed';
 
 /** Which PIM a request belongs to: Entra roles, PIM for Groups, or Azure resources (ARM). */
@@ -29,8 +30,16 @@ export interface ApprovalStep {
   reviewedDateTime: string | null;
   justification: string | null;
   reviewedBy: { id: string; displayName: string; userPrincipalName: string } | null;
-  /** Resolved approver object ids (groups expanded) at the time the step opened. */
-  approverIds: string[];
+  /**
+   * Who may decide now: the primary approvers resolved when the step opened (groups expanded; PIM's default
+   * approvers when the policy names none), and the escalation approvers too once `escalatesAt` has passed.
+   * On steps the engine opens this is a getter on the simulator clock (pim-engine.ts `openApproval`).
+   */
+  readonly approverIds: string[];
+  /** The escalation approvers resolved when the step opened (empty when the policy enables no escalation). */
+  escalationApproverIds?: string[];
+  /** When the escalation approvers may decide too (ISO): the step's opening plus escalationTimeInMinutes; null without escalation. */
+  escalatesAt?: string | null;
   isApproverJustificationRequired: boolean;
 }
 
@@ -44,7 +53,9 @@ export interface PimRequest {
   id: string;
   kind: PimKind;
   status: RequestStatus;
-  action: 'selfActivate' | 'selfExtend' | 'selfDeactivate';
+  action: 'selfActivate' | 'selfExtend' | 'selfDeactivate' | 'selfRenew' | 'adminExtend' | 'adminRenew';
+  /** Who filed it when not the principal (an administrator's adminExtend or adminRenew), lower case. */
+  requestedBy?: string;
   /**
    * Which request collection it was filed in: `roleAssignmentScheduleRequests` (activations; the
    * simulator accepts extensions there too) or `roleEligibilityScheduleRequests` (where Graph and ARM
@@ -148,11 +159,15 @@ export class SimState {
   /** The simulator clock when the simulator started: seeded eligibility ends count from here. */
   readonly startedAt: Date;
 
+  /** This simulator's own copy of the tenant: what PIM changes (an administrator's new end) stays in this instance. */
+  readonly seed: SeedTenant;
+
   constructor(
-    readonly seed: SeedTenant,
+    seed: SeedTenant,
     private readonly baseClock: () => Date,
     readonly usersSignedInByDefault: boolean,
   ) {
+    this.seed = structuredClone(seed);
     this.startedAt = baseClock();
   }
 
@@ -221,10 +236,60 @@ export class SimState {
   }
 
   approverIds(target: { policy: SeedRole['policy'] }): string[] {
+    return this.subjectUserIds(target.policy.primaryApprovers);
+  }
+
+  /** The escalation approvers a policy names, groups expanded. */
+  escalationApproverIds(target: { policy: SeedRole['policy'] }): string[] {
+    return this.subjectUserIds(target.policy.escalationApprovers ?? []);
+  }
+
+  private subjectUserIds(subjects: SeedRole['policy']['primaryApprovers']): string[] {
     const ids: string[] = [];
-    for (const a of target.policy.primaryApprovers) {
+    for (const a of subjects) {
       if (a.kind === 'singleUser') ids.push(a.userId);
       else ids.push(...this.groupUserIds(a.groupId));
+    }
+    return [...new Set(ids)];
+  }
+
+  /**
+   * Active assignments of an Entra role at directory scope: the seeded permanent ones (`assigned`), a
+   * generated tenant's `Assigned` ones (scale-seed.ts activity), and the PIM activations still running on the
+   * simulator clock. Principals as assigned (users or groups).
+   */
+  roleAssignments(roleDefinitionId: string): Array<{ id: string; principalId: string; roleDefinitionId: string; directoryScopeId: '/' }> {
+    const role = this.role(roleDefinitionId);
+    if (!role || role.displayName.toLowerCase() === roleDefinitionId.toLowerCase()) return [];
+    const now = this.now().getTime();
+    applySeedActivity(this);
+    const permanent = (role.assigned ?? []).map((principalId) => ({
+      id: `${principalId}_${role.id}_/`,
+      principalId,
+      roleDefinitionId: role.id,
+      directoryScopeId: '/' as const,
+    }));
+    const assigned = seededAssignments(this, 'entraRole', now)
+      .filter((a) => a.roleDefinitionId.toLowerCase() === role.id.toLowerCase() && Date.parse(a.startDateTime) <= now)
+      .map((a) => ({ id: a.id, principalId: a.principalId, roleDefinitionId: role.id, directoryScopeId: '/' as const }));
+    const activated = this.instances
+      .filter(
+        (i) =>
+          i.kind === 'entraRole' &&
+          i.roleDefinitionId.toLowerCase() === role.id.toLowerCase() &&
+          Date.parse(i.startDateTime) <= now &&
+          Date.parse(i.endDateTime) > now,
+      )
+      .map((i) => ({ id: i.id, principalId: i.principalId, roleDefinitionId: role.id, directoryScopeId: '/' as const }));
+    return [...permanent, ...assigned, ...activated];
+  }
+
+  /** Users holding an Entra role now (role-assignable groups expanded to their members). */
+  roleHolderIds(roleDefinitionId: string): string[] {
+    const ids: string[] = [];
+    for (const a of this.roleAssignments(roleDefinitionId)) {
+      if (this.user(a.principalId)) ids.push(this.user(a.principalId)!.id);
+      else if (this.group(a.principalId)) ids.push(...this.groupUserIds(a.principalId));
     }
     return [...new Set(ids)];
   }

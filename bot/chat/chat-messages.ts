@@ -5,14 +5,16 @@ import { chatRequestTarget, emptyValues, newDraft, sameTarget } from '../../serv
 import { ineligibleRoleNamed } from '../../services/chat/named-role';
 import { parseCommand, type RoleCandidate } from '../../services/chat/parse-command';
 import { looksLikeEndCommand, parseEndCommand } from '../../services/chat/parse-end';
+import { looksLikeRenewCommand, parseRenewCommand } from '../../services/chat/parse-renew';
 import { pimStatusWords, scopeWords } from '../../services/chat/plain-words';
 import { EXTEND_WINDOW_DAYS } from '../../services/digests';
 import { type ActivationRefusal, classifyRefusal } from '../../services/elevation/activation-problems';
 import { endableFrom, type SelfService } from '../../services/elevation/self-service';
-import { type ActivationTarget, type ActiveAssignment, type EligibleTarget, targetKey } from '../../services/elevation/types';
+import { type ActivationTarget, type ActiveAssignment, type EligibleTarget, type ExpiredTarget, targetKey } from '../../services/elevation/types';
 import { errInfo } from '../../services/observability/err-info';
 import type { ChatRequestRow } from '../../services/store/chat-store';
 import { type ChatCommandDeps, type ChatReplies, markdown, plain } from './chat-replies';
+import { extendText, renewText } from '../teams/digest-actions';
 import { eligibleList, md, refusalText, rolesText, STATUS_RECENT_LIMIT, statusText } from './chat-text';
 import { parseDisplay } from '../../services/approvals/request-display';
 
@@ -129,6 +131,10 @@ export class ChatMessages {
     }
     if (looksLikeEndCommand(text)) {
       await this.endCommand(ctx, svc, userId, text, timeZone);
+      return;
+    }
+    if (looksLikeRenewCommand(text)) {
+      await this.renewCommand(ctx, svc, userId, text, timeZone, eligible);
       return;
     }
     if (/^\s*(remind|nudge|chase|ping)\b/i.test(text)) {
@@ -333,7 +339,10 @@ export class ChatMessages {
       ...tracked.map((t) => ({ title: t.role_title, tracked: t })),
       ...open
         .filter((p) => !tracked.some((t) => t.pim_request_id.toLowerCase() === p.pimRequestId.toLowerCase()))
-        .map((p) => ({ title: /extend/i.test(p.action) ? `extension of ${p.displayName}` : p.displayName, pim: p })),
+        .map((p) => ({
+          title: /extend/i.test(p.action) ? `extension of ${p.displayName}` : /renew/i.test(p.action) ? `renewal of ${p.displayName}` : p.displayName,
+          pim: p,
+        })),
     ];
     let chosen = candidates;
     if (ref) {
@@ -414,6 +423,17 @@ export class ChatMessages {
       return;
     }
     if (target.kind === 'group') {
+      // PIM for Groups has no self-extension: the group's administrators decide it from a card in the admin
+      // channel, as for the digest's Extend.
+      if (this.deps.renewal) {
+        const outcome = await this.deps.renewal.extend(
+          userId,
+          { kind: 'group', roleDefinitionId: target.roleDefinitionId, scope: target.scope, assignment: 'eligible' },
+          svc,
+        );
+        await ctx.sendActivity(plain(extendText(outcome)));
+        return;
+      }
       await ctx.sendActivity(
         plain(
           `PIM for Groups has no self-extension: ask an owner of the group or your PIM administrator to extend your ${target.displayName} eligibility before ${formatTime(target.eligibleUntil, timeZone)}.`,
@@ -484,6 +504,38 @@ export class ChatMessages {
       log.warn({ err: errInfo(err) }, 'ending the activation failed');
       await this.replyRefusal(ctx, classifyRefusal(err), `PIM did not end your ${target.displayName} activation`);
     }
+  }
+
+  /**
+   * "renew <role>": asks to renew one of the user's eligibilities that expired in the last 30 days, through the
+   * digest's renewal flow (selfRenew for roles; for groups, which PIM cannot self-renew, an ask to the admins).
+   * The role is always named, matched by its whole name among the expired ones.
+   */
+  private async renewCommand(ctx: TurnContext, svc: SelfService, userId: string, text: string, timeZone: string, eligible: EligibleTarget[]): Promise<void> {
+    if (!this.deps.renewal) {
+      await ctx.sendActivity(plain('Renewal is not switched on here: ask your PIM administrator to renew it, or use My roles > Expired in PIM.'));
+      return;
+    }
+    let expired: ExpiredTarget[];
+    try {
+      expired = await svc.expired(this.now());
+    } catch (err) {
+      await this.replyRefusal(ctx, classifyRefusal(err), 'I could not read your expired roles from PIM');
+      return;
+    }
+    const cmd = parseRenewCommand(text, expired.map(asCandidate), eligible.map(asCandidate));
+    if (!cmd) return;
+    if (cmd.kind === 'clarify') {
+      await ctx.sendActivity(plain(cmd.question));
+      return;
+    }
+    const target = expired.find((t) => targetKey(t) === cmd.role.candidate.id)!;
+    const outcome = await this.deps.renewal.renew(userId, target, svc, 'chat');
+    if (outcome.kind === 'refused' && (outcome.refusal.kind === 'authContext' || outcome.refusal.kind === 'mfa')) {
+      await this.replyRefusal(ctx, outcome.refusal, `PIM did not accept the renewal of ${target.displayName}`);
+      return;
+    }
+    await ctx.sendActivity(plain(renewText(outcome, timeZone)));
   }
 
   private async replyRefusal(ctx: TurnContext, refusal: ActivationRefusal, what: string): Promise<void> {

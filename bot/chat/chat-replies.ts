@@ -7,6 +7,7 @@ import { cancelChatRequest } from '../../services/chat/cancel-request';
 import { offerActivation } from '../../services/chat/offer-activation';
 import { pimStatusWords } from '../../services/chat/plain-words';
 import { approverNames } from '../../services/chat/submit-activation';
+import type { DigestActionFlow } from '../../services/digests/digest-actions';
 import type { DraftValues } from '../../services/elevation/activation-problems';
 import type { SelfService } from '../../services/elevation/self-service';
 import { type ActivationPolicy, type ActivationTarget, type EligibleTarget, targetKey } from '../../services/elevation/types';
@@ -31,6 +32,12 @@ export interface ChatCommandDeps {
   signIn: ChatSignIn;
   /** The stale-request ladder: a requester's "remind the approvers" goes through it (rate-limited there). */
   reminders?: { remindNow(row: ApprovalRequestRow, requesterId: string): Promise<string> } | null;
+  /**
+   * "renew <role>", and "extend <group>": the flows the digest's Renew and Extend buttons use
+   * (services/digests/digest-actions.ts), so a group's renewal or extension becomes the same admin card and both
+   * are audited alike. Absent: renewal is not offered, and a group's extension is left to the user to ask for.
+   */
+  renewal?: Pick<DigestActionFlow, 'renew' | 'extend'> | null;
   /** Optional (Azure OpenAI configured): reads free text the deterministic parser did not understand. */
   naturalLanguage?: NaturalLanguage | null;
   /** PIM as the user, on behalf of their SSO token; `claims` asks Entra for a stronger sign-in (authentication context). */

@@ -86,12 +86,23 @@ describe('chat replies read as Teams markdown, not one run-on paragraph', () => 
         action: 'selfExtend',
         createdDateTime: '2026-12-07T09:50:00Z',
       },
+      {
+        kind: 'entraRole',
+        roleDefinitionId: 'exo',
+        scope: '/',
+        displayName: 'Exchange Administrator',
+        pimRequestId: 'x2',
+        status: 'PendingAdminDecision',
+        action: 'selfRenew',
+        createdDateTime: '2026-12-07T09:55:00Z',
+      },
     ];
     const text = statusText({ mine: [chatRequest({})], pimOpen, waiting: [], timeZone: 'UTC', now: NOW });
     expectListsStartAfterBlankLine(text);
     expect(listItems(text)).toEqual([
       '- Global Administrator: waiting for approval, requested Mon 7 Dec, 09:40 UTC (id 3f2a9c1e)',
       '- Extension of Security Operator: waiting for your administrators to decide, requested Mon 7 Dec, 09:50 UTC',
+      '- Renewal of Exchange Administrator: waiting for your administrators to decide, requested Mon 7 Dec, 09:55 UTC',
     ]);
     expect(text).not.toMatch(/PendingAdminDecision|PendingApproval/);
   });

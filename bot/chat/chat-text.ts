@@ -100,7 +100,7 @@ export function statusText(o: {
     }
     for (const p of untracked)
       items.push(
-        `${/extend/i.test(p.action) ? `Extension of ${withScope(p)}` : withScope(p)}: ${pimStatusWords(p.status)}${p.createdDateTime ? `, requested ${formatTime(p.createdDateTime, o.timeZone)}` : ''}`,
+        `${/extend/i.test(p.action) ? `Extension of ${withScope(p)}` : /renew/i.test(p.action) ? `Renewal of ${withScope(p)}` : withScope(p)}: ${pimStatusWords(p.status)}${p.createdDateTime ? `, requested ${formatTime(p.createdDateTime, o.timeZone)}` : ''}`,
       );
     parts.push(list(items));
   }

@@ -12,7 +12,7 @@ describe('help card', () => {
       .filter(({ node }) => node.fontType === 'Monospace')
       .map(({ node }) => node.text);
     expect(examples).toEqual(HELP_COMMANDS.map((c) => c.example));
-    for (const word of ['activate', 'roles', 'status', 'cancel', 'extend']) expect(examples.some((e) => String(e).startsWith(word))).toBe(true);
+    for (const word of ['activate', 'roles', 'status', 'cancel', 'extend', 'renew']) expect(examples.some((e) => String(e).startsWith(word))).toBe(true);
     // No angle-bracket placeholders a user would type literally.
     expect(examples.join(' ')).not.toMatch(/[<>[\]]/);
   });

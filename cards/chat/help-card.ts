@@ -41,6 +41,11 @@ export const HELP_COMMANDS: readonly HelpCommand[] = [
   },
   { title: 'Extend an eligibility', what: 'Ask to extend an eligibility that ends within 14 days.', example: 'extend security operator' },
   {
+    title: 'Renew an expired eligibility',
+    what: 'Ask to renew an eligibility that expired in the last 30 days; an administrator decides.',
+    example: 'renew exchange administrator',
+  },
+  {
     title: 'End a role early',
     what: 'Done before the time is up? End the activation now, so the access does not outlive the work.',
     example: 'done security operator',

@@ -8,6 +8,11 @@ export const DigestVerb = {
   Extend: 'digest.extend',
   /** The user no longer needs it: the admins are asked to remove it (PIM has no self-removal). */
   Release: 'digest.release',
+  /**
+   * Renew an eligibility that expired within the last 30 days: PIM selfRenew for roles, a request to the admins
+   * for groups. Data: {kind, roleDefinitionId, scope, date} (no `assignment`: only eligibility is renewed here).
+   */
+  Renew: 'digest.renew',
 } as const;
 export type DigestVerbName = (typeof DigestVerb)[keyof typeof DigestVerb];
 

@@ -95,6 +95,46 @@ describe('user digest card', () => {
     expect(carriersOf(card, 'evil.example')).toEqual([]);
   });
 
+  it('lists eligibilities expired in the last 30 days with Renew, only when there are some', () => {
+    const EXO = '29232cdf-9323-42fd-ade2-1d097af3e4de';
+    const expired = [
+      { kind: 'entraRole' as const, roleDefinitionId: EXO, scope: '/', endedAt: '2026-11-20T08:00:00Z', renew: 'selfRenew' as const },
+      { kind: 'group' as const, roleDefinitionId: 'member', scope: SQL, endedAt: '2026-11-18T08:00:00Z', renew: 'askAdmins' as const },
+    ];
+    const withNames = new Map([...names, [`entraRole|${EXO}|/`, 'Exchange Administrator']]);
+    const card = renderUserDigestCard({ digest: digest({ ending: [], endingToday: [], expired }), targetNames: withNames });
+    expect(validateAdaptiveCard(card)).toEqual([]);
+    const text = textRuns(card).join('\n');
+    expect(textRuns(card)[0]).toBe('Your PIM access: 2 assignments expired in the last 30 days');
+    expect(text).toContain('Exchange Administrator\nEligible assignment expired Fri 20 Nov, 09:00 CET');
+    expect(text).toContain('SQL Admins (member)\nEligible assignment expired Wed 18 Nov, 09:00 CET');
+    const actions = executes(card);
+    // PIM for Groups has no self-renew: the button says who will act.
+    expect(actions.map((a) => [a.title, a.verb])).toEqual([
+      ['Renew', DigestVerb.Renew],
+      ['Ask admins to renew', DigestVerb.Renew],
+    ]);
+    expect(actions[0]!.data).toEqual({ kind: 'entraRole', roleDefinitionId: EXO, scope: '/', date: '2026-11-23' });
+    expect(actions[1]!.data).toEqual({ kind: 'group', roleDefinitionId: 'member', scope: SQL, date: '2026-11-23' });
+
+    // The answer goes under the expired entry, in place of its button.
+    const answers = new Map([
+      [digestEntryKey({ kind: 'entraRole', roleDefinitionId: EXO, scope: '/', assignment: 'expired' }), 'PIM has your renewal request.'],
+    ]);
+    const answered = renderUserDigestCard({ digest: digest({ ending: [], endingToday: [], expired }), targetNames: withNames, answers });
+    expect(textRuns(answered)).toContain('→ PIM has your renewal request.');
+    expect(executes(answered).map((a) => a.title)).toEqual(['Ask admins to renew']);
+
+    // No section (and no heading) without expired entries, nor for a digest kept from before the section existed.
+    for (const d of [digest({ expired: [] }), digest()]) {
+      const plain = renderUserDigestCard({ digest: d, targetNames: names });
+      expect(textRuns(plain).join('\n')).not.toContain('expired');
+      expect(JSON.stringify(plain)).not.toContain('Expired in the last 30 days');
+      expect(executes(plain).some((a) => a.verb === DigestVerb.Renew)).toBe(false);
+    }
+    expect(JSON.stringify(card)).toContain('Expired in the last 30 days');
+  });
+
   it('stays under the Teams size limit with many long names', () => {
     const many = Array.from({ length: 40 }, (_, i) => ({
       kind: 'entraRole' as const,

@@ -22,7 +22,7 @@ export interface UserDigestCardData {
 
 export { digestEntryKey };
 
-const MAX = { title: 200, ending: 10, today: 10 } as const;
+const MAX = { title: 200, ending: 10, today: 10, expired: 10 } as const;
 
 interface EndingView extends DigestActionData {
   title: string;
@@ -38,8 +38,19 @@ interface EndingView extends DigestActionData {
   answer: string;
 }
 
+interface ExpiredView {
+  kind: string;
+  roleDefinitionId: string;
+  scope: string;
+  title: string;
+  detail: string;
+  renewTitle: string;
+  hasAnswer: boolean;
+  answer: string;
+}
+
 interface UserDigestViewModel {
-  verbs: { extend: string; release: string };
+  verbs: { extend: string; release: string; renew: string };
   /** The digest's date, in each button's data: a click's answer re-renders this digest. */
   date: string;
   headline: string;
@@ -50,6 +61,10 @@ interface UserDigestViewModel {
   moreEnding: string;
   hasToday: boolean;
   today: Array<{ title: string; detail: string }>;
+  hasExpired: boolean;
+  expired: ExpiredView[];
+  hasMoreExpired: boolean;
+  moreExpired: string;
 }
 
 function titleOf(names: ReadonlyMap<string, string>, t: { kind: string; roleDefinitionId: string; scope: string }): string {
@@ -93,13 +108,25 @@ function toViewModel(d: UserDigestCardData): UserDigestViewModel {
     title: titleOf(d.targetNames, a),
     detail: ` — active until ${formatTime(a.endDateTime, digest.timeZone)}`,
   }));
+  const allExpired = digest.expired ?? [];
+  const expired: ExpiredView[] = allExpired.slice(0, MAX.expired).map((x) => ({
+    kind: x.kind,
+    roleDefinitionId: x.roleDefinitionId,
+    scope: x.scope,
+    title: titleOf(d.targetNames, x),
+    detail: `Eligible assignment expired ${formatTime(x.endedAt, digest.timeZone)}`,
+    // Groups have no self-renew in PIM: the button asks the group's administrators instead.
+    renewTitle: x.renew === 'selfRenew' ? 'Renew' : 'Ask admins to renew',
+    ...answerOf(d.answers, { ...x, assignment: 'expired' }),
+  }));
   const parts = [
     digest.ending.length > 0 ? `${plural(digest.ending.length, 'assignment ends', 'assignments end')} within 14 days` : '',
     digest.endingToday.length > 0 ? `${plural(digest.endingToday.length, 'activation ends', 'activations end')} today` : '',
+    allExpired.length > 0 ? `${plural(allExpired.length, 'assignment', 'assignments')} expired in the last 30 days` : '',
   ].filter(Boolean);
   const hidden = digest.ending.length - shown.length;
   return {
-    verbs: { extend: DigestVerb.Extend, release: DigestVerb.Release },
+    verbs: { extend: DigestVerb.Extend, release: DigestVerb.Release, renew: DigestVerb.Renew },
     date: digest.date,
     headline: `Your PIM access: ${parts.join(', ')}`,
     subline: `Daily digest for ${formatTime(digest.generatedAt, digest.timeZone).replace(/,.*$/, '')}. Times are in your time zone.`,
@@ -109,13 +136,18 @@ function toViewModel(d: UserDigestCardData): UserDigestViewModel {
     moreEnding: `… and ${hidden} more ending later: see My roles in PIM.`,
     hasToday: today.length > 0,
     today,
+    hasExpired: expired.length > 0,
+    expired,
+    hasMoreExpired: allExpired.length > expired.length,
+    moreExpired: `… and ${allExpired.length - expired.length} more: see Expired assignments in PIM.`,
   };
 }
 
 /**
  * A user's daily digest in their personal chat. Each assignment that ends soon has Extend (verb
  * digest.extend) and No longer needed (digest.release), whose data names the assignment only
- * ({kind, roleDefinitionId, scope, assignment}); role and group names are TextRun text.
+ * ({kind, roleDefinitionId, scope, assignment}); each eligibility that expired in the last 30 days has Renew
+ * (digest.renew, data {kind, roleDefinitionId, scope}). Role and group names are TextRun text.
  */
 export function renderUserDigestCard(d: UserDigestCardData): AdaptiveCardJson {
   return templateParsed.expand({ $root: toViewModel(d) }) as AdaptiveCardJson;

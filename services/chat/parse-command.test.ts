@@ -22,7 +22,7 @@ const ELIGIBLE_TEXT =
 const DURATIONS = 'Durations go from 1 minute up to 24 hours, for example "for 2h", "90m", "1h30" or "until 17:30".';
 const HINT =
   'I did not understand that. Try "activate <role> for 2h ticket INC0012345 because <reason>", ' +
-  `"roles", "status", "cancel", "extend <role>" or "help". ${ELIGIBLE_TEXT}`;
+  `"roles", "status", "cancel", "extend <role>", "renew <role>" or "help". ${ELIGIBLE_TEXT}`;
 
 type Ticket = { system: string | null; number: string } | null;
 const activate = (

@@ -36,7 +36,7 @@ const STRONG_VERBS: Record<string, Verb> = {
   withdraw: 'cancel',
   extend: 'extend',
   extension: 'extend',
-  renew: 'extend',
+  // Not "renew": PIM renews only an expired eligibility, its own command (services/chat/parse-renew.ts).
   prolong: 'extend',
 };
 const WEAK_ACTIVATE = new Set(['need', 'needs', 'want', 'get', 'give', 'grant', 'request', 'enable', 'pim', 'elevation']);
@@ -116,7 +116,7 @@ function eligibleText(eligible: RoleCandidate[]): string {
 function hint(eligible: RoleCandidate[]): string {
   return (
     'I did not understand that. Try "activate <role> for 2h ticket INC0012345 because <reason>", ' +
-    `"roles", "status", "cancel", "extend <role>" or "help". ${eligibleText(eligible)}`
+    `"roles", "status", "cancel", "extend <role>", "renew <role>" or "help". ${eligibleText(eligible)}`
   );
 }
 

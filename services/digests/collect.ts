@@ -11,6 +11,11 @@ import { DAY_MS, targetKey, type ActivationRecord, type AssignmentRecord, type D
 /** PIM lets users ask to extend assignments that end within 14 days: the user digest's window. */
 export const EXTEND_WINDOW_DAYS = 14;
 export const DEFAULT_DORMANT_AFTER_DAYS = 30;
+/**
+ * PIM keeps an expired eligible assignment visible, and lets its holder ask to renew it, for 30 days
+ * (entra-docs, pim-how-to-renew-extend.md): the digest's expired section and chat's "renew <role>".
+ */
+export const RENEW_WINDOW_DAYS = 30;
 
 export interface CollectOptions {
   /** When the tenant was read; every window counts from here. */
@@ -38,6 +43,12 @@ export interface ExpiringItem extends DigestTarget {
   endDateTime: string;
 }
 
+/** An eligible assignment that ended within the last 30 days (PIM's expired assignments), and is not eligible again. */
+export interface ExpiredItem extends DigestTarget {
+  principalId: string;
+  endDateTime: string;
+}
+
 export interface RunningActivation extends DigestTarget {
   principalId: string;
   endDateTime: string;
@@ -58,6 +69,8 @@ export interface PermanentItem extends DigestTarget {
 export interface PrincipalItems {
   expiring: ExpiringItem[];
   activations: RunningActivation[];
+  /** Absent in inputs kept before the expired section existed. */
+  expired?: ExpiredItem[];
 }
 
 export interface DigestInputs {
@@ -68,6 +81,8 @@ export interface DigestInputs {
   expiring: ExpiringItem[];
   /** Activations ending within the next 48 hours: "ends today" in any zone. */
   activations: RunningActivation[];
+  /** Eligible assignments that ended within the last 30 days and are not eligible again, latest end first. */
+  expired: ExpiredItem[];
   /** The same two lists by principal (lower-case object id). */
   byPrincipal: Map<string, PrincipalItems>;
   dormant: { total: number; byTarget: Map<string, number>; oldest: DormantItem[] };
@@ -123,6 +138,8 @@ export class DigestCollector {
   private readonly dormantAfterDays: number;
   private readonly expiring: ExpiringItem[] = [];
   private readonly activations: RunningActivation[] = [];
+  /** Expired eligibilities by `target|principal`: dropped when a current eligibility of the same shows up. */
+  private readonly expiredByKey = new Map<string, ExpiredItem>();
   private readonly dormantByTarget = new Map<string, number>();
   private dormantSample: DormantItem[] = [];
   private dormantTotal = 0;
@@ -145,8 +162,27 @@ export class DigestCollector {
     this.permanentListed = opts.permanentListed ?? 200;
   }
 
+  /**
+   * An eligibility schedule, read to find what ended within the last 30 days (the instances list only current
+   * eligibility). Feed these before the current eligibilities: one of those for the same target and principal
+   * means it is eligible again, and the expired entry is dropped. Kept: only what ended in the window.
+   */
+  addEndedEligibility(e: EligibilityRecord): void {
+    if (e.endDateTime === null) return;
+    const end = Date.parse(e.endDateTime);
+    if (Number.isNaN(end) || end > this.now || this.now - end > RENEW_WINDOW_DAYS * DAY_MS) return;
+    const key = `${targetKey(e)}|${e.principalId.toLowerCase()}`;
+    const seen = this.expiredByKey.get(key);
+    if (seen && Date.parse(seen.endDateTime) >= end) return;
+    this.expiredByKey.set(key, { kind: e.kind, roleDefinitionId: e.roleDefinitionId, scope: e.scope, principalId: e.principalId, endDateTime: e.endDateTime });
+  }
+
   addEligibility(e: EligibilityRecord): void {
     this.counts.eligibilities++;
+    if (this.expiredByKey.size > 0) {
+      const end = e.endDateTime === null ? null : Date.parse(e.endDateTime);
+      if (end === null || end > this.now) this.expiredByKey.delete(`${targetKey(e)}|${e.principalId.toLowerCase()}`);
+    }
     const end = e.endDateTime === null ? null : Date.parse(e.endDateTime);
     if (end !== null && end <= this.now) return;
     if (end !== null && end <= this.horizonEnd) {
@@ -216,24 +252,27 @@ export class DigestCollector {
     const byEnd = (x: { endDateTime: string }, y: { endDateTime: string }) => Date.parse(x.endDateTime) - Date.parse(y.endDateTime);
     this.expiring.sort(byEnd);
     this.activations.sort(byEnd);
+    const expired = [...this.expiredByKey.values()].sort((x, y) => byEnd(y, x));
     const byPrincipal = new Map<string, PrincipalItems>();
     const entry = (id: string) => {
       const k = id.toLowerCase();
       let p = byPrincipal.get(k);
       if (!p) {
-        p = { expiring: [], activations: [] };
+        p = { expiring: [], activations: [], expired: [] };
         byPrincipal.set(k, p);
       }
       return p;
     };
     for (const e of this.expiring) entry(e.principalId).expiring.push(e);
     for (const a of this.activations) entry(a.principalId).activations.push(a);
+    for (const x of expired) entry(x.principalId).expired!.push(x);
     return {
       readAt: new Date(this.now).toISOString(),
       horizonDays: this.horizonDays,
       dormantAfterDays: this.dormantAfterDays,
       expiring: this.expiring,
       activations: this.activations,
+      expired,
       byPrincipal,
       dormant: { total: this.dormantTotal, byTarget: this.dormantByTarget, oldest: this.dormantSample.sort(dormantOrder).slice(0, this.dormantListed) },
       permanentPrivileged: { total: this.permanentTotal, items: this.permanent },

@@ -10,7 +10,8 @@ import { graphCallsSince, insertApproval, tenantReader } from '../../test/suppor
 
 /**
  * The digests against the demo tenant (sim/seed.ts): Alex's Security Operator eligibility ends in 9 days,
- * Lynne's Helpdesk Administrator in 10, Patti's User Administrator in 40; everything else is permanent.
+ * Lynne's Helpdesk Administrator in 10, Patti's User Administrator in 40; Patti's Exchange Administrator
+ * eligibility expired 3 days ago and her SQL Admins membership 5 days ago; everything else is permanent.
  * The simulator's clock is fixed so the calendar assertions hold on any day.
  */
 const T0 = new Date('2026-11-23T20:00:00Z');
@@ -25,9 +26,9 @@ describe('daily digests on the demo tenant', () => {
 
   const read = (now = T0) => readDigestInputs(tenantReader(sim), { now, groupIds: [GROUP.sqlAdmins] });
 
-  it('gives a digest only to users with something ending within 14 days', async () => {
+  it('gives a digest only to users with something ending within 14 days or expired in the last 30', async () => {
     const inputs = await read();
-    expect(digestCandidates(inputs).sort()).toEqual([USER.alex, USER.lynne].sort());
+    expect(digestCandidates(inputs).sort()).toEqual([USER.alex, USER.lynne, USER.patti].sort());
 
     const alex = buildUserDigest(inputs, USER.alex, { now: T0, timeZone: 'Europe/Berlin' });
     expect(alex).toMatchObject({ principalId: USER.alex, date: '2026-11-23', endingToday: [] });
@@ -45,8 +46,25 @@ describe('daily digests on the demo tenant', () => {
     ]);
     const lynne = buildUserDigest(inputs, USER.lynne, { now: T0, timeZone: 'Europe/Berlin' });
     expect(lynne!.ending.map((e) => [e.roleDefinitionId, e.daysLeft])).toEqual([[ROLE.helpdeskAdministrator, 10]]);
-    // Patti's User Administrator ends in 40 days, outside PIM's extension window; the rest are permanent.
-    for (const u of [USER.patti, USER.megan, USER.isaiah, USER.adele]) {
+    expect(alex!.expired).toEqual([]);
+    // Patti's User Administrator ends in 40 days, outside PIM's extension window; what expired is renewable.
+    expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'Europe/Berlin' })).toMatchObject({
+      ending: [],
+      endingToday: [],
+      expired: [
+        {
+          kind: 'entraRole',
+          roleDefinitionId: ROLE.exchangeAdministrator,
+          scope: '/',
+          endedAt: new Date(T0.getTime() - 3 * DAY).toISOString(),
+          renew: 'selfRenew',
+        },
+        // PIM for Groups has no self-renewal: the admins are asked.
+        { kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins, endedAt: new Date(T0.getTime() - 5 * DAY).toISOString(), renew: 'askAdmins' },
+      ],
+    });
+    // The rest are permanent.
+    for (const u of [USER.megan, USER.isaiah, USER.adele]) {
       expect(buildUserDigest(inputs, u, { now: T0, timeZone: 'Europe/Berlin' })).toBeNull();
     }
   });
@@ -72,13 +90,16 @@ describe('daily digests on the demo tenant', () => {
       expect.arrayContaining([
         { path: `${RD}/roleAssignmentScheduleRequests`, top: '999', filter: "action eq 'selfActivate'" },
         { path: `${RD}/roleEligibilityScheduleInstances`, top: '999', filter: null },
+        // The schedules keep what expired (the instances do not): the user digest's expired section.
+        { path: `${RD}/roleEligibilitySchedules`, top: '999', filter: null },
+        { path: `${PG}/eligibilitySchedules`, top: '999', filter: group },
         { path: `${RD}/roleAssignmentScheduleInstances`, top: '999', filter: null },
         { path: `${PG}/assignmentScheduleRequests`, top: '999', filter: `${group} and action eq 'selfActivate'` },
         { path: `${PG}/eligibilityScheduleInstances`, top: '999', filter: group },
         { path: `${PG}/assignmentScheduleInstances`, top: '999', filter: group },
       ]),
     );
-    expect(seen).toHaveLength(6);
+    expect(seen).toHaveLength(8);
   });
 
   it("shows activations ending today on each user's own calendar", async () => {
@@ -99,14 +120,15 @@ describe('daily digests on the demo tenant', () => {
     ]);
     // In Berlin it is 21:00 and the activation ends at 03:00 tomorrow: not today.
     expect(buildUserDigest(inputs, USER.alex, { now: T0, timeZone: 'Europe/Berlin' })!.endingToday).toEqual([]);
-    // Patti has nothing else: a digest in New York, none in Berlin.
+    // Patti has nothing else ending: in New York her activation ends today, in Berlin it does not (her digest
+    // there has only what expired).
     expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'America/New_York' })).toMatchObject({
       ending: [],
       endingToday: [expect.objectContaining({ roleDefinitionId: ROLE.reportsReader })],
     });
-    expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'Europe/Berlin' })).toBeNull();
+    expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'Europe/Berlin' })!.endingToday).toEqual([]);
     // An unknown zone counts as UTC (where 02:00 tomorrow is not today).
-    expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'Mars/Olympus_Mons' })).toBeNull();
+    expect(buildUserDigest(inputs, USER.patti, { now: T0, timeZone: 'Mars/Olympus_Mons' })!.endingToday).toEqual([]);
   });
 
   it('builds the admin digest: expiring by role, dormant, pending with age, spot audit and flags', async () => {
@@ -151,8 +173,9 @@ describe('daily digests on the demo tenant', () => {
           soonest: [{ principalId: USER.alex, endDateTime: expect.any(String) }],
         },
       ]);
-      // 21 eligible assignments (16 roles, 5 group); Alex's and Patti's Reports Reader were just activated.
-      expect(digest.dormant.total).toBe(19);
+      // 22 eligible assignments (17 roles, among them Lynne's Authentication Administrator, 5 group); Alex's and
+      // Patti's Reports Reader were just activated.
+      expect(digest.dormant.total).toBe(20);
       expect(digest.dormant.targets.find((t) => t.target.roleDefinitionId === ROLE.reportsReader)?.count).toBe(1);
       expect(digest.dormant.targets.find((t) => t.target.kind === 'group')).toEqual({
         target: { kind: 'group', roleDefinitionId: 'member', scope: GROUP.sqlAdmins.toLowerCase() },
@@ -187,16 +210,30 @@ describe('daily digests on the demo tenant', () => {
 });
 
 describe('daily digests as the demo tenant moves on', () => {
-  it('moves the 14-day window with the clock: Patti joins, ended eligibilities drop out', async () => {
+  it('moves the 14-day window with the clock: Patti joins, ended eligibilities move to the expired section', async () => {
     const sim = await startTestSim({ clock: () => T0 });
     try {
       sim.state.advanceClock(27 * DAY);
       const now = sim.state.now();
       const inputs = await readDigestInputs(tenantReader(sim), { now, groupIds: [GROUP.sqlAdmins] });
-      expect(digestCandidates(inputs)).toEqual([USER.patti]);
+      expect(digestCandidates(inputs).sort()).toEqual([USER.alex, USER.lynne, USER.patti].sort());
       expect(buildUserDigest(inputs, USER.patti, { now, timeZone: 'UTC' })!.ending).toEqual([
         expect.objectContaining({ roleDefinitionId: ROLE.userAdministrator, daysLeft: 13, extend: 'selfExtend' }),
       ]);
+      // Alex's Security Operator (ended 18 days ago) and SQL Admins membership (15): no longer ending, renewable.
+      const alex = buildUserDigest(inputs, USER.alex, { now, timeZone: 'UTC' })!;
+      expect(alex.ending).toEqual([]);
+      expect(alex.expired!.map((x) => [x.roleDefinitionId, x.renew])).toEqual([
+        ['member', 'askAdmins'],
+        [ROLE.securityOperator, 'selfRenew'],
+      ]);
+      // Patti's Exchange Administrator expired 30 days ago, the last day PIM keeps it (her SQL Admins membership,
+      // 32 days ago, is gone); a day later it is gone too.
+      expect(buildUserDigest(inputs, USER.patti, { now, timeZone: 'UTC' })!.expired!.map((x) => x.roleDefinitionId)).toEqual([ROLE.exchangeAdministrator]);
+      const later = new Date(now.getTime() + DAY);
+      sim.state.advanceClock(DAY);
+      const after = await readDigestInputs(tenantReader(sim), { now: later, groupIds: [GROUP.sqlAdmins] });
+      expect(buildUserDigest(after, USER.patti, { now: later, timeZone: 'UTC' })!.expired).toEqual([]);
     } finally {
       await sim.close();
     }

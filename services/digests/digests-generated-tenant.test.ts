@@ -17,7 +17,16 @@ const DAY = 24 * HOUR;
  */
 const tenant: ActivitySeedTenant = {
   ...seedTenant,
-  pimGroups: [{ ...seedTenant.pimGroups![0]!, eligibilityEnds: [{ userId: USER.isaiah, accessId: 'member', daysFromNow: 5 }] }],
+  pimGroups: [
+    {
+      ...seedTenant.pimGroups![0]!,
+      // Patti's membership expired 5 days ago, as in the demo tenant.
+      eligibilityEnds: [
+        { userId: USER.isaiah, accessId: 'member', daysFromNow: 5 },
+        { userId: USER.patti, accessId: 'member', daysFromNow: -5 },
+      ],
+    },
+  ],
   activity: {
     activeAssignments: [
       // Permanent on a human-only role: the admin digest says "make it eligible".
@@ -82,7 +91,8 @@ describe('daily digests on a tenant with activity', () => {
     ]);
     // Permanent ones never "end soon".
     expect(buildUserDigest(inputs, USER.diego, { now: T0, timeZone: 'UTC' })).toBeNull();
-    expect(digestCandidates(inputs).sort()).toEqual([USER.alex, USER.isaiah, USER.lynne, USER.megan].sort());
+    // Patti: nothing ends, but what expired in the last 30 days is hers to renew.
+    expect(digestCandidates(inputs).sort()).toEqual([USER.alex, USER.isaiah, USER.lynne, USER.megan, USER.patti].sort());
   });
 
   it("tells a running activation's end day by the user's zone", async () => {
@@ -110,8 +120,9 @@ describe('daily digests on a tenant with activity', () => {
         },
       ],
     });
-    // 21 eligible; Isaiah used User Administrator 3 days ago, Lynne's SQL Admins membership is active now.
-    expect(digest.dormant.total).toBe(19);
+    // 22 eligible (Lynne's Authentication Administrator among them); Isaiah used User Administrator 3 days ago,
+    // Lynne's SQL Admins membership is active now.
+    expect(digest.dormant.total).toBe(20);
     // Isaiah's Global Administrator was last used 45 days ago: dormant, with the date.
     const isaiahGa = digest.dormant.oldest.find((o) => o.principalId === USER.isaiah && o.roleDefinitionId === ROLE.globalAdministrator);
     expect(isaiahGa?.lastActivatedAt).toBe(new Date(T0.getTime() - 45 * DAY).toISOString());

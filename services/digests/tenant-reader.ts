@@ -26,6 +26,10 @@ import type { ActivationRecord, AssignmentRecord, EligibilityRecord } from './ty
  *   the groups come from the caller: configured ids plus groups seen in the bot's own requests. For each:
  *   `eligibilityScheduleInstances`, `assignmentScheduleInstances` and `assignmentScheduleRequests`
  *   (action selfActivate), all `$filter=groupId eq '…'`.
+ * - `/roleManagement/directory/roleEligibilitySchedules` (and per group `eligibilitySchedules`): the
+ *   schedules, unlike the instances, keep an eligibility after it ends; PIM shows expired ones for 30 days
+ *   and lets the holder ask to renew them. Graph documents no "Expired" status, so the end in
+ *   `scheduleInfo.expiration.endDateTime` tells; the collector keeps only what ended in the last 30 days.
  * - Names, only for what a digest shows: roleDefinitions (one paged list), users and groups by id in
  *   JSON batches of 20 (Graph's cap).
  *
@@ -45,6 +49,9 @@ const ACTIVATED_STATUSES = new Set(['Provisioned', 'Granted', 'PendingProvisioni
 /** Port: the tenant reads the digests make with the bot's own identity. */
 export interface TenantReads {
   roleEligibilities(): AsyncIterable<EligibilityRecord>;
+  /** Eligibility schedules, ended ones included (for the expired section); absent: no expired section. */
+  roleEligibilitySchedules?(): AsyncIterable<EligibilityRecord>;
+  groupEligibilitySchedules?(groupId: string): AsyncIterable<EligibilityRecord>;
   roleAssignments(): AsyncIterable<AssignmentRecord>;
   roleActivations(): AsyncIterable<ActivationRecord>;
   groupEligibilities(groupId: string): AsyncIterable<EligibilityRecord>;
@@ -88,7 +95,7 @@ interface Raw {
   action?: string;
   status: string;
   createdDateTime?: string;
-  scheduleInfo?: { startDateTime?: string } | null;
+  scheduleInfo?: { startDateTime?: string; expiration?: { endDateTime?: string | null } | null } | null;
 }
 
 const q = (v: string) => v.replace(/'/g, "''");
@@ -148,6 +155,37 @@ export class GraphTenantReader implements TenantReads, DirectoryNames {
         scope: r.directoryScopeId ?? '/',
         startDateTime: r.startDateTime ?? null,
         endDateTime: r.endDateTime ?? null,
+      };
+    }
+  }
+
+  async *roleEligibilitySchedules(): AsyncGenerator<EligibilityRecord> {
+    for await (const r of this.list(`${RD}/roleEligibilitySchedules`, 'Reading eligible role schedules', {
+      select: ['principalId', 'roleDefinitionId', 'directoryScopeId', 'scheduleInfo'],
+    })) {
+      yield {
+        kind: 'entraRole',
+        principalId: r.principalId,
+        roleDefinitionId: r.roleDefinitionId,
+        scope: r.directoryScopeId ?? '/',
+        startDateTime: r.scheduleInfo?.startDateTime ?? null,
+        endDateTime: r.scheduleInfo?.expiration?.endDateTime ?? null,
+      };
+    }
+  }
+
+  async *groupEligibilitySchedules(groupId: string): AsyncGenerator<EligibilityRecord> {
+    for await (const r of this.list(`${GROUP_PIM_PATH}/eligibilitySchedules`, 'Reading eligible group schedules', {
+      filter: `groupId eq '${q(groupId)}'`,
+      select: ['principalId', 'groupId', 'accessId', 'scheduleInfo'],
+    })) {
+      yield {
+        kind: 'group',
+        principalId: r.principalId,
+        roleDefinitionId: r.accessId,
+        scope: r.groupId ?? groupId,
+        startDateTime: r.scheduleInfo?.startDateTime ?? null,
+        endDateTime: r.scheduleInfo?.expiration?.endDateTime ?? null,
       };
     }
   }
@@ -281,6 +319,9 @@ export async function readDigestInputs(reads: TenantReads, opts: ReadDigestOptio
   for await (const a of reads.roleActivations()) history.add(a);
   for (const g of groups) for await (const a of reads.groupActivations(g)) history.add(a);
   const collector = new DigestCollector(history, opts);
+  // Ended eligibilities first: a current one read next drops an expired entry that is eligible again.
+  if (reads.roleEligibilitySchedules) for await (const e of reads.roleEligibilitySchedules()) collector.addEndedEligibility(e);
+  if (reads.groupEligibilitySchedules) for (const g of groups) for await (const e of reads.groupEligibilitySchedules(g)) collector.addEndedEligibility(e);
   for await (const e of reads.roleEligibilities()) collector.addEligibility(e);
   for (const g of groups) for await (const e of reads.groupEligibilities(g)) collector.addEligibility(e);
   for await (const a of reads.roleAssignments()) collector.addAssignment(a);

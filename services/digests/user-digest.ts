@@ -1,12 +1,13 @@
 import { DAY_MS, type DigestTarget } from './types';
-import type { DigestInputs } from './collect';
+import { type DigestInputs, RENEW_WINDOW_DAYS } from './collect';
 import { digestRoute, type DigestRoute } from './digest-actions';
 import { localDate, safeZone } from './calendar-days';
 
 /**
  * A user's daily digest: what of theirs ends within PIM's 14-day extension window (eligible, and active
- * assignments an administrator made), and activations that end today on their own calendar. Users with
- * none of these get no digest. Pure: the tenant was read before.
+ * assignments an administrator made), activations that end today on their own calendar, and eligible
+ * assignments that expired within the last 30 days (which PIM lets them ask to renew). Users with none of
+ * these get no digest. Pure: the tenant was read before.
  */
 
 export interface UserDigestEntry extends DigestTarget {
@@ -16,6 +17,12 @@ export interface UserDigestEntry extends DigestTarget {
   daysLeft: number;
   /** What Extend does: PIM's selfExtend (roles) or a request to the group's admins (groups). */
   extend: DigestRoute;
+}
+
+/** An eligibility that expired within the last 30 days: Renew asks PIM (selfRenew, roles) or the admins (groups). */
+export interface UserDigestExpired extends DigestTarget {
+  endedAt: string;
+  renew: DigestRoute;
 }
 
 export interface UserDigestActivation extends DigestTarget {
@@ -35,6 +42,8 @@ export interface UserDigest {
   generatedAt: string;
   ending: UserDigestEntry[];
   endingToday: UserDigestActivation[];
+  /** Absent in digests kept from before the section existed. */
+  expired?: UserDigestExpired[];
 }
 
 export interface UserDigestOptions {
@@ -74,8 +83,14 @@ export function buildUserDigest(inputs: DigestInputs, principalId: string, opts:
   const endingToday = items.activations
     .filter((a) => Date.parse(a.endDateTime) > now && localDate(a.endDateTime, zone) === today)
     .map((a) => ({ kind: a.kind, roleDefinitionId: a.roleDefinitionId, scope: a.scope, endDateTime: a.endDateTime }));
-  if (ending.length === 0 && endingToday.length === 0) return null;
-  return { principalId: principalId.toLowerCase(), timeZone: zone, date: today, generatedAt: opts.now.toISOString(), ending, endingToday };
+  const expired = (items.expired ?? [])
+    .filter((x) => {
+      const end = Date.parse(x.endDateTime);
+      return end <= now && now - end <= RENEW_WINDOW_DAYS * DAY_MS;
+    })
+    .map((x) => ({ kind: x.kind, roleDefinitionId: x.roleDefinitionId, scope: x.scope, endedAt: x.endDateTime, renew: digestRoute('renew', x.kind) }));
+  if (ending.length === 0 && endingToday.length === 0 && expired.length === 0) return null;
+  return { principalId: principalId.toLowerCase(), timeZone: zone, date: today, generatedAt: opts.now.toISOString(), ending, endingToday, expired };
 }
 
 /** Everyone who may have a digest from these inputs (lower-case object ids); their own clock decides. */

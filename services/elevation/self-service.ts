@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@microsoft/microsoft-graph-client';
+import { RENEW_WINDOW_DAYS } from '../digests/collect';
 import type { ArmClient } from '../graph/arm';
 import { GROUP_PIM_PATH } from '../graph/directory';
 import { toGraphCallError } from '../graph/graph-errors';
 import { minutesToIsoDuration } from './policy-rules';
-import type { ActivationTarget, ActiveAssignment, EligibleTarget } from './types';
+import type { ActivationTarget, ActiveAssignment, EligibleTarget, ExpiredTarget } from './types';
 
 /** PIM ends an activation at its user's request only once it has run this long (else `ActiveDurationTooShort`). */
 const MIN_ACTIVE_BEFORE_END_MS = 5 * 60_000;
@@ -60,6 +61,13 @@ export interface SelfService {
   activate(target: ActivationTarget, input: ActivationInput): Promise<SubmittedRequest>;
   /** Asks PIM to extend an eligible assignment that ends soon (Entra roles and Azure resources; groups have no self-extend). */
   extend(target: ActivationTarget, input: { principalId: string; justification: string; extendByDays: number; start: Date }): Promise<SubmittedRequest>;
+  /**
+   * The user's eligible assignments that ended within the last 30 days (PIM's "Expired" tab), newest end first;
+   * none that is eligible again. `now` is the clock the window counts from.
+   */
+  expired(now: Date): Promise<ExpiredTarget[]>;
+  /** Asks PIM to renew an expired eligible assignment (selfRenew; SelfRenew in ARM; groups have no self-renew). */
+  renew(target: ActivationTarget, input: { principalId: string; justification: string; renewForDays: number; start: Date }): Promise<SubmittedRequest>;
   /** Withdraws a pending request; `action` says which collection it is in (extensions are eligibility requests). */
   cancel(target: Pick<ActivationTarget, 'kind' | 'scope'>, pimRequestId: string, action?: string): Promise<void>;
   /** Ends the user's running activation of `target` now (selfDeactivate; SelfDeactivate in ARM). */
@@ -282,6 +290,94 @@ export class GraphSelfService implements SelfService {
         scheduleInfo,
       },
       'Requesting the extension',
+    );
+  }
+
+  /**
+   * Expired eligibility is read from the *schedules*, which PIM keeps after the end, not the instances (current
+   * eligibility only): Graph's roleEligibilitySchedules and PIM for Groups' eligibilitySchedules with
+   * filterByCurrentUser(on='principal'), and ARM's roleEligibilitySchedules with asTarget(). Neither Graph's
+   * schedule status list nor ARM's documents an "Expired" status, so the end date tells: an end in the last 30
+   * days, and no schedule of the same target that still runs (eligible again).
+   */
+  async expired(now: Date): Promise<ExpiredTarget[]> {
+    type Expiration = { expiration?: { endDateTime?: string | null } | null } | null;
+    const [roles, groups, azure] = await settled([
+      this.list<{ roleDefinitionId: string; directoryScopeId?: string; scheduleInfo?: Expiration; roleDefinition?: { displayName?: string } }>(
+        `${RD}/roleEligibilitySchedules/filterByCurrentUser(on='principal')`,
+        'Reading your expired roles',
+        'roleDefinition',
+      ),
+      this.list<{ groupId: string; accessId: string; scheduleInfo?: Expiration; group?: { displayName?: string } }>(
+        `${GROUP_PIM_PATH}/eligibilitySchedules/filterByCurrentUser(on='principal')`,
+        'Reading your expired groups',
+        'group',
+      ),
+      this.armList<ArmInstance>('roleEligibilitySchedules', 'Reading your expired Azure roles'),
+    ]);
+    const ends: Array<{ target: ActivationTarget; end: string | null }> = [
+      ...roles.map((r) => ({
+        target: {
+          kind: 'entraRole' as const,
+          roleDefinitionId: r.roleDefinitionId,
+          scope: r.directoryScopeId ?? '/',
+          displayName: r.roleDefinition?.displayName ?? r.roleDefinitionId,
+        },
+        end: r.scheduleInfo?.expiration?.endDateTime ?? null,
+      })),
+      ...groups.map((g) => ({
+        target: {
+          kind: 'group' as const,
+          roleDefinitionId: g.accessId,
+          scope: g.groupId,
+          displayName: groupTitle(g.group?.displayName ?? g.groupId, g.accessId),
+        },
+        end: g.scheduleInfo?.expiration?.endDateTime ?? null,
+      })),
+      ...azure.map((a) => ({ target: armTarget(a), end: a.properties.endDateTime ?? null })),
+    ];
+    const key = (t: ActivationTarget) => `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`;
+    const t0 = now.getTime();
+    const running = new Set(ends.filter((e) => e.end === null || Date.parse(e.end) > t0).map((e) => key(e.target)));
+    const byKey = new Map<string, ExpiredTarget>();
+    for (const { target, end } of ends) {
+      if (end === null || running.has(key(target))) continue;
+      const at = Date.parse(end);
+      if (Number.isNaN(at) || at > t0 || t0 - at > RENEW_WINDOW_DAYS * 86_400_000) continue;
+      const seen = byKey.get(key(target));
+      if (!seen || Date.parse(seen.endedAt) < at) byKey.set(key(target), { ...target, endedAt: end });
+    }
+    return [...byKey.values()].sort((a, b) => Date.parse(b.endedAt) - Date.parse(a.endedAt));
+  }
+
+  /**
+   * No request body for selfRenew is published (Graph lists the action; ARM the SelfRenew request type): this
+   * sends selfExtend's documented shape with the action changed, on the eligibility requests, where PIM files
+   * what changes an eligible assignment.
+   */
+  async renew(target: ActivationTarget, input: { principalId: string; justification: string; renewForDays: number; start: Date }): Promise<SubmittedRequest> {
+    const scheduleInfo = { startDateTime: input.start.toISOString(), expiration: { type: 'afterDuration', duration: `P${input.renewForDays}D` } };
+    if (target.kind === 'group') throw new Error('PIM for Groups has no self-renew');
+    if (target.kind === 'azureResource') {
+      return this.armRequest('roleEligibilityScheduleRequests', target.scope, 'Requesting the renewal', {
+        principalId: input.principalId,
+        roleDefinitionId: target.roleDefinitionId,
+        requestType: 'SelfRenew',
+        justification: input.justification,
+        scheduleInfo: armSchedule(scheduleInfo),
+      });
+    }
+    return this.post(
+      `${RD}/roleEligibilityScheduleRequests`,
+      {
+        action: 'selfRenew',
+        principalId: input.principalId,
+        roleDefinitionId: target.roleDefinitionId,
+        directoryScopeId: target.scope,
+        justification: input.justification,
+        scheduleInfo,
+      },
+      'Requesting the renewal',
     );
   }
 

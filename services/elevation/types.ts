@@ -22,6 +22,12 @@ export interface EligibleTarget extends ActivationTarget {
   eligibleUntil: string | null;
 }
 
+/** An eligible assignment that has ended: PIM keeps it visible, and lets its holder ask to renew it, for 30 days. */
+export interface ExpiredTarget extends ActivationTarget {
+  /** When the eligibility ended. */
+  endedAt: string;
+}
+
 export interface ActiveAssignment extends ActivationTarget {
   startDateTime: string | null;
   /** null for a permanent active assignment. */
