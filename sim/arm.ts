@@ -1,5 +1,6 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
+import { adminEndOf } from './pim-admin-actions';
 import { parseExtensionExpiration, type PimEngine, type ScheduleRequestBody } from './pim-engine';
 import type { SeedAzureRole } from './seed';
 import type { ApprovalStep, PimRequest, RequestExpiration } from './state';
@@ -83,14 +84,15 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       roleDefinitionId: r.roleDefinitionId,
       principalId: r.principalId,
       principalType: 'User',
-      requestType: r.action === 'selfExtend' ? 'SelfExtend' : r.action === 'selfDeactivate' ? 'SelfDeactivate' : 'SelfActivate',
+      // ARM spells Graph's actions with a capital: SelfActivate, SelfExtend, SelfRenew, AdminExtend, …
+      requestType: r.action.charAt(0).toUpperCase() + r.action.slice(1),
       status: r.status,
       approvalId: r.approvalId,
       scope: r.scope,
       scheduleInfo: { startDateTime: r.scheduleInfo.startDateTime, expiration: armExpiration(r.scheduleInfo.expiration) },
       justification: r.justification,
       ticketInfo: r.ticketInfo,
-      requestorId: r.principalId,
+      requestorId: r.requestedBy ?? r.principalId,
       createdOn: r.createdDateTime,
     },
   });
@@ -281,6 +283,28 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
       const p = body?.properties;
       if (!p) return armError(400, 'InvalidRequestContent', 'The request content must be an object with properties.');
       const requestType = String(p.requestType).toLowerCase();
+      if (collection === 'eligibility' && (requestType === 'adminextend' || requestType === 'adminrenew')) {
+        // An Owner or User Access Administrator extends or renews someone's eligibility at the scope.
+        if (typeof p.roleDefinitionId !== 'string' || typeof p.principalId !== 'string')
+          return armError(400, 'InvalidRequest', 'roleDefinitionId and principalId are required.');
+        if (!roleAt(scope, p.roleDefinitionId))
+          return armError(400, 'RoleDefinitionDoesNotExist', `The role definition '${p.roleDefinitionId}' is not eligible at scope '${scope}'.`);
+        const end = adminEndOf(p.scheduleInfo);
+        if (typeof end !== 'string') return armError(400, 'InvalidRequest', end.error);
+        const done = pim.adminSchedule(
+          { kind: 'azureResource', roleDefinitionId: p.roleDefinitionId, scope, name },
+          {
+            callerId: who.oid,
+            action: requestType === 'adminextend' ? 'adminExtend' : 'adminRenew',
+            principalId: p.principalId,
+            justification: p.justification ?? null,
+            startDateTime: p.scheduleInfo?.startDateTime,
+            endDateTime: end,
+          },
+        );
+        if (!done.ok) return armError(done.status, done.status === 403 ? 'AuthorizationFailed' : done.code, done.message);
+        return json(201, resource(done.request));
+      }
       const allowed = collection === 'assignment' ? ['selfactivate', 'selfextend', 'selfdeactivate'] : ['selfextend'];
       if (!allowed.includes(requestType)) {
         const names = collection === 'assignment' ? "'SelfActivate', 'SelfExtend' and 'SelfDeactivate'" : "'SelfExtend'";

@@ -1,6 +1,7 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
+import { isAdminScheduleAction, adminEndOf } from './pim-admin-actions';
 import type { PimEngine, ScheduleRequestBody } from './pim-engine';
 import type { AssignmentInstance, PimRequest } from './state';
 import { graphStep } from './graph-pim';
@@ -12,6 +13,8 @@ import type { SeedPimGroup } from './seed';
 const PG = '/identityGovernance/privilegedAccess/group';
 /** The delegated permission PIM for Groups requires to activate and to approve. */
 export const GROUP_WRITE_SCOPE = 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup';
+/** An administrator's changes to eligible memberships and ownerships (adminExtend, adminRenew). */
+export const GROUP_ELIGIBILITY_WRITE_SCOPE = 'PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup';
 
 /** A `privilegedAccessGroupAssignmentScheduleRequest` as Graph returns it. */
 export function graphGroupRequest(r: PimRequest): Record<string, unknown> {
@@ -29,7 +32,7 @@ export function graphGroupRequest(r: PimRequest): Record<string, unknown> {
     accessId: r.accessId,
     groupId: r.groupId,
     targetScheduleId: r.targetScheduleId,
-    createdBy: { application: null, device: null, user: { displayName: null, id: r.principalId } },
+    createdBy: { application: null, device: null, user: { displayName: null, id: r.requestedBy ?? r.principalId } },
     scheduleInfo: r.scheduleInfo,
     ticketInfo: r.ticketInfo,
   };
@@ -107,6 +110,38 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
     );
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
     return entity(result.request);
+  });
+
+  // An administrator extends or renews someone's eligible membership or ownership (adminExtend, adminRenew).
+  on('POST', `${PG}/eligibilityScheduleRequests`, (req, _p, caller) => {
+    const body = jsonBody<ScheduleRequestBody>(req);
+    if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (!isAdminScheduleAction(body.action))
+      return graphError(req, 400, 'BadRequest', `The simulator supports actions 'adminExtend' and 'adminRenew' only here, not '${String(body.action)}'.`);
+    if (caller.kind !== 'user') return delegatedOnly(req, body.action);
+    if (!caller.scopes.includes(GROUP_ELIGIBILITY_WRITE_SCOPE))
+      return graphError(req, 403, 'Forbidden', `Missing delegated permission ${GROUP_ELIGIBILITY_WRITE_SCOPE}.`);
+    if (typeof body.principalId !== 'string' || typeof body.groupId !== 'string')
+      return graphError(req, 400, 'BadRequest', 'principalId and groupId are required.');
+    if (body.accessId !== 'member' && body.accessId !== 'owner') return graphError(req, 400, 'BadRequest', "accessId is required: 'member' or 'owner'.");
+    const end = adminEndOf(body.scheduleInfo);
+    if (typeof end !== 'string') return graphError(req, 400, 'BadRequest', end.error);
+    const result = pim.adminSchedule(
+      { kind: 'group', groupId: body.groupId, accessId: body.accessId },
+      {
+        callerId: caller.oid,
+        action: body.action,
+        principalId: body.principalId,
+        justification: body.justification ?? null,
+        startDateTime: body.scheduleInfo?.startDateTime,
+        endDateTime: end,
+      },
+    );
+    if (!result.ok) return graphError(req, result.status, result.code, result.message);
+    return json(201, {
+      '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/eligibilityScheduleRequests/$entity'),
+      ...graphGroupRequest(result.request),
+    });
   });
 
   // The requester cancels a pending request (204; 400 when it is no longer pending).

@@ -1,7 +1,9 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
+import { type AdminScheduleAction, adminEndOf, isAdminScheduleAction } from './pim-admin-actions';
 import { parseExtensionExpiration, type PimEngine, type ScheduleRequestBody } from './pim-engine';
+import { selfRenewRequest } from './pim-renewal';
 import type { ApprovalStep, AssignmentInstance, PimRequest } from './state';
 import type { SeedRole } from './seed';
 import { applySelect, callerAcrs, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter, type GraphCaller } from './graph-common';
@@ -27,7 +29,7 @@ export function graphRequest(ctx: SimContext, r: PimRequest, expand?: string | n
     isValidationOnly: false,
     targetScheduleId: r.targetScheduleId,
     justification: r.justification,
-    createdBy: { application: null, device: null, user: { displayName: null, id: r.principalId } },
+    createdBy: { application: null, device: null, user: { displayName: null, id: r.requestedBy ?? r.principalId } },
     scheduleInfo: r.scheduleInfo,
     ticketInfo: r.ticketInfo,
   };
@@ -181,10 +183,40 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     });
   }
 
+  /** An administrator's adminExtend or adminRenew of someone's eligible role assignment (delegated: PIM checks the signed-in admin). */
+  const adminSchedule = (req: SimRequest, body: ScheduleRequestBody, caller: GraphCaller): SimResponse => {
+    if (caller.kind !== 'user') return delegatedOnly(req, String(body.action));
+    if (!caller.scopes.some((s) => s === 'RoleEligibilitySchedule.ReadWrite.Directory' || s === 'RoleManagement.ReadWrite.Directory'))
+      return graphError(req, 403, 'Forbidden', 'Missing delegated permission RoleEligibilitySchedule.ReadWrite.Directory.');
+    if (typeof body.principalId !== 'string' || typeof body.roleDefinitionId !== 'string')
+      return graphError(req, 400, 'BadRequest', 'principalId and roleDefinitionId are required.');
+    if ((body.directoryScopeId ?? '/') !== '/') return graphError(req, 400, 'BadRequest', "The simulator supports directoryScopeId '/' only.");
+    const end = adminEndOf(body.scheduleInfo);
+    if (typeof end !== 'string') return graphError(req, 400, 'BadRequest', end.error);
+    const result = pim.adminSchedule(
+      { kind: 'entraRole', roleDefinitionId: body.roleDefinitionId },
+      {
+        callerId: caller.oid,
+        action: body.action as AdminScheduleAction,
+        principalId: body.principalId,
+        justification: body.justification ?? null,
+        startDateTime: body.scheduleInfo?.startDateTime,
+        endDateTime: end,
+      },
+    );
+    if (!result.ok) return graphError(req, result.status, result.code, result.message);
+    return json(201, {
+      '@odata.context': contextUrl(req, 'roleManagement/directory/roleEligibilityScheduleRequests/$entity'),
+      ...graphRequest(ctx, result.request),
+    });
+  };
+
   // --- roleEligibilityScheduleRequests: the documented home of a selfExtend of an eligible assignment ---
   on('POST', `${RD}/roleEligibilityScheduleRequests`, (req, _p, caller) => {
     const body = jsonBody<ScheduleRequestBody>(req);
     if (!body || typeof body !== 'object') return graphError(req, 400, 'BadRequest', 'The request body must be a JSON object.');
+    if (isAdminScheduleAction(body.action)) return adminSchedule(req, body, caller);
+    if (body.action === 'selfRenew') return selfRenewRequest(ctx, pim, req, body, caller);
     if (body.action !== 'selfExtend') {
       return graphError(
         req,
@@ -400,13 +432,10 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     });
   };
   on('GET', `${RD}/roleEligibilityScheduleInstances`, (req) => eligibility(req));
-  on('GET', `${RD}/roleEligibilitySchedules`, (req) => eligibility(req));
   on('GET', `${RD}/roleEligibilityScheduleInstances/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
     caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'),
   );
-  on('GET', `${RD}/roleEligibilitySchedules/filterByCurrentUser(on='principal')`, (req, _p, caller) =>
-    caller.kind === 'user' ? eligibility(req, caller.oid) : delegatedOnly(req, 'filterByCurrentUser'),
-  );
+  // roleEligibilitySchedules (which keep an expired eligibility for 30 days): sim/pim-renewal.ts.
 
   // --- approvals (beta only, delegated only: PIM refuses service principals) ----------------------
   const approval = (req: SimRequest, id: string, caller: GraphCaller): { request: PimRequest } | SimResponse => {

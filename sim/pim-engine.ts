@@ -1,3 +1,4 @@
+import { type AdminScheduleInput, applyAdminSchedule } from './pim-admin-actions';
 import { randomUUID } from 'node:crypto';
 import type { SimContext } from './context';
 import { callCustomExtension } from './custom-extension';
@@ -40,6 +41,15 @@ export function targetOf(r: PimRequest): string {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** Entra roles' default approvers when a policy names none: Privileged Role Administrator, Global Administrator. */
+export const DEFAULT_APPROVER_ROLES = ['e8611ab8-c189-46e8-94e1-60213ab1f814', '62e90394-69f5-4237-9190-012177145e10'] as const;
+
+/** PIM's escalationTimeInMinutes for a policy with escalation approvers (seeded, or 720); null without escalation. */
+export function escalationMinutesOf(policy: SeedRole['policy']): number | null {
+  if (!(policy.escalationApprovers ?? []).length) return null;
+  return policy.escalationTimeInMinutes ?? 720;
+}
 /** PIM lets users ask to extend assignments that expire within the next 14 days. */
 export const EXTEND_WINDOW_DAYS = 14;
 /** PIM ends an activation at its principal's request only once it has run this long. */
@@ -213,6 +223,26 @@ export class PimEngine {
   extendAzure(input: ExtensionInput & { scope: string; name?: string }, collection: PimRequest['collection'] = 'assignment'): ActivationResult {
     const t = this.azureTarget(input.roleDefinitionId, input.scope, input.name);
     return 'ok' in t ? t : this.fileExtension(t, input, collection);
+  }
+
+  /**
+   * An administrator extends (adminExtend) or renews (adminRenew) a user's eligible assignment: PIM applies it
+   * at once, with no approval (sim/pim-admin-actions.ts).
+   */
+  adminSchedule(
+    target:
+      | { kind: 'entraRole'; roleDefinitionId: string }
+      | { kind: 'group'; groupId: string; accessId: string }
+      | { kind: 'azureResource'; roleDefinitionId: string; scope: string; name?: string },
+    input: AdminScheduleInput,
+  ): ActivationResult {
+    const t =
+      target.kind === 'entraRole'
+        ? this.roleTarget(target.roleDefinitionId)
+        : target.kind === 'group'
+          ? this.groupTarget(target.groupId, target.accessId)
+          : this.azureTarget(target.roleDefinitionId, target.scope, target.name);
+    return 'ok' in t ? t : applyAdminSchedule(this.state, this.ctx.logger, t, input);
   }
 
   /** A pending request of the same kind, target, principal, role and action. */
@@ -498,7 +528,12 @@ export class PimEngine {
   }
 
   private openApproval(request: PimRequest, policy: SeedRole['policy']): void {
-    const step: ApprovalStep = {
+    const primary = this.primaryApprovers(request.kind, policy);
+    const escalation = this.state.escalationApproverIds({ policy });
+    const minutes = escalationMinutesOf(policy);
+    const escalatesAt = escalation.length > 0 && minutes !== null ? new Date(this.state.now().getTime() + minutes * 60_000).toISOString() : null;
+    const state = this.state;
+    const step = {
       id: randomUUID(),
       displayName: null,
       status: 'InProgress',
@@ -506,14 +541,34 @@ export class PimEngine {
       reviewedDateTime: null,
       justification: null,
       reviewedBy: null,
-      approverIds: this.state.approverIds({ policy }),
+      escalationApproverIds: escalation,
+      escalatesAt,
       isApproverJustificationRequired: policy.isApproverJustificationRequired,
-    };
+    } as Omit<ApprovalStep, 'approverIds'>;
+    // Who may decide is read on the simulator clock, by every route that asks (assignedToMe, the approver
+    // lists, the decision itself): the escalation approvers join once the escalation time has passed.
+    Object.defineProperty(step, 'approverIds', {
+      enumerable: true,
+      get: (): string[] => (escalatesAt && state.now().getTime() >= Date.parse(escalatesAt) ? [...new Set([...primary, ...escalation])] : primary),
+    });
     request.status = 'PendingApproval';
     // Graph's examples show approvalId equal to the request id; ARM approvals are resources of their own.
     const approvalId = request.kind === 'azureResource' ? randomUUID() : request.id;
     request.approvalId = request.kind === 'azureResource' ? `/providers/Microsoft.Authorization/roleAssignmentApprovals/${approvalId}` : approvalId;
-    request.approval = { id: approvalId, steps: [step] };
+    request.approval = { id: approvalId, steps: [step as ApprovalStep] };
+  }
+
+  /**
+   * The approvers a step opens with. A policy that requires approval and names nobody falls back to PIM's
+   * documented defaults: for Entra roles the Privileged Role Administrators and Global Administrators who
+   * hold the role now (pim-how-to-change-default-settings.md, "Require approval to activate"). PIM for Groups
+   * and Azure resources document no default approvers ("There are no default approvers": groups-role-settings.md,
+   * pim-resource-roles-configure-role-settings.md): nobody may approve.
+   */
+  private primaryApprovers(kind: PimKind, policy: SeedRole['policy']): string[] {
+    const named = this.state.approverIds({ policy });
+    if (policy.primaryApprovers.length > 0 || kind !== 'entraRole') return named;
+    return [...new Set(DEFAULT_APPROVER_ROLES.flatMap((roleId) => this.state.roleHolderIds(roleId)))];
   }
 
   private provision(request: PimRequest): void {

@@ -18,7 +18,9 @@ import { registerGraphIdentityProtection } from './graph-identity-protection';
 import { registerGraphTeamwork } from './graph-teamwork';
 import { registerGraphPim } from './graph-pim';
 import { registerGraphPimGroups } from './graph-pim-groups';
+import { registerEligibilitySchedules } from './pim-renewal';
 import { ARM_PREFIX, ARM_RESOURCE, createArmHandler } from './arm';
+import { armRoleAssignments, registerGraphRoleAssignments } from './graph-role-assignments';
 import { registerGraphBatch } from './graph-batch';
 import { graphError } from './graph-common';
 import { PimEngine } from './pim-engine';
@@ -107,6 +109,9 @@ const BOT_GRAPH_DELEGATED = [
   'RoleManagement.Read.Directory',
   'RoleEligibilitySchedule.Read.Directory',
   'RoleManagementPolicy.Read.Directory',
+  // An administrator's adminExtend / adminRenew from the extension card (Entra roles; PIM for Groups).
+  'RoleEligibilitySchedule.ReadWrite.Directory',
+  'PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup',
   'User.Read',
 ];
 
@@ -162,8 +167,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   registerEntra(router, ctx);
   registerTokenService(router, ctx);
   registerGraphPim(router, ctx, pim);
+  registerEligibilitySchedules(router, ctx);
   registerGraphPimGroups(router, ctx, pim);
   registerGraphDirectory(router, ctx);
+  registerGraphRoleAssignments(router, ctx);
   registerGraphMailbox(router, ctx);
   const presence = new SimPresence(seed.presence);
   registerGraphPresence(router, ctx, presence);
@@ -212,7 +219,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<SimHandle>
   }
 
   async function route(req: SimRequest): Promise<SimResponse> {
-    if (req.path === ARM_PREFIX || req.path.startsWith(`${ARM_PREFIX}/`)) return arm(req);
+    if (req.path === ARM_PREFIX || req.path.startsWith(`${ARM_PREFIX}/`)) return (await armRoleAssignments(ctx, req)) ?? arm(req);
     const m = router.match(req);
     if (m === undefined || m === 'method') {
       if (isGraph(req.path)) {

@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { parseDisplay, refOf } from '../../services/approvals/request-display';
 import type { AppConfig } from '../../services/config/config';
 import { GraphSelfService } from '../../services/elevation/self-service';
+import { GraphAdminSchedules } from '../../services/graph/admin-schedules';
 import { ArmClient, ArmPimApprovals } from '../../services/graph/arm';
 import { createGraphClient } from '../../services/graph/graph-client';
 import { GraphPimApprovals, type PimApprovals } from '../../services/graph/pim-approvals';
@@ -27,6 +28,11 @@ export function pimOnBehalfOf(config: AppConfig, oboFor: OboFor, metrics: Promet
         row.kind === 'group' ? 'group' : 'entraRole',
         config.pimDecisionTimeoutMs,
       );
+    },
+    /** An administrator's PIM: extending or renewing someone's assignment (adminExtend, adminRenew) as them. */
+    adminSchedules(sso: string): GraphAdminSchedules {
+      const obo = oboFor(sso);
+      return new GraphAdminSchedules(createGraphClient(config.graphBaseUrl, obo, undefined, { metrics }), new ArmClient(config.armBaseUrl, obo, { metrics }));
     },
     /** The user's PIM: Graph for Entra roles and groups, ARM for Azure resources, both on behalf of the user. */
     selfService(sso: string, claims: string | null | undefined): GraphSelfService {

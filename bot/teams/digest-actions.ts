@@ -4,7 +4,7 @@ import { formatTime } from '../../cards/chat';
 import { AuditVerb, type AuditVerbName, auditNoteInputId, DigestVerb, type DigestVerbName, renderAdminAskCard } from '../../cards/digest';
 import type { AdaptiveCardJson } from '../../cards/adaptive-card';
 import { assertNever } from '../../services/approvals/request-lifecycle';
-import type { AdminAsk, DigestActionFlow, ExtendOutcome, ReleaseOutcome, ReviewOutcome } from '../../services/digests/digest-actions';
+import type { AdminAsk, DigestActionFlow, ExtendOutcome, ReleaseOutcome, RenewOutcome, ReviewOutcome } from '../../services/digests/digest-actions';
 import type { SelfService } from '../../services/elevation/self-service';
 import type { ChatSignIn } from '../chat/chat-sign-in';
 import { refusalText } from '../chat/chat-text';
@@ -17,6 +17,16 @@ const digestData = z.object({
   scope: z.string().min(1).max(300),
   assignment: z.enum(['eligible', 'active']).default('eligible'),
   /** The digest's date (cards sent before it was added have none): the answer re-renders that digest. */
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+});
+/** A Renew button's data: an expired eligibility of the clicker's (checked against PIM's list, never trusted). */
+const renewData = z.object({
+  kind: z.enum(['entraRole', 'group']),
+  roleDefinitionId: z.string().min(1).max(200),
+  scope: z.string().min(1).max(300),
   date: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/)
@@ -37,11 +47,20 @@ const invokeValue = z.object({ action: z.object({ type: z.literal('Action.Execut
 /** The admin channel's card for a digest user's ask (the flow's renderer port). */
 export function adminAskCard(data: { requester: string; ask: AdminAsk }): AdaptiveCardJson {
   const { ask } = data;
-  const text =
-    ask.action === 'extend'
-      ? `asks to extend their ${ask.displayName} assignment, which ends ${formatTime(ask.endsAt)}. Extend it in PIM if it is still needed.`
-      : `no longer needs ${ask.displayName}${ask.eligibleUntil ? ` (eligible until ${formatTime(ask.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`;
-  return renderAdminAskCard({ requester: data.requester, ask: text });
+  return renderAdminAskCard({ requester: data.requester, ask: adminAskText(ask) });
+}
+
+function adminAskText(ask: AdminAsk): string {
+  switch (ask.action) {
+    case 'extend':
+      return `asks to extend their ${ask.displayName} assignment, which ends ${formatTime(ask.endsAt)}. Extend it in PIM if it is still needed.`;
+    case 'renew':
+      return `asks to renew their ${ask.displayName} eligibility, which expired ${formatTime(ask.endedAt)}. PIM for Groups has no self-renewal: renew it in PIM (Expired assignments) if it is still needed.`;
+    case 'release':
+      return `no longer needs ${ask.displayName}${ask.eligibleUntil ? ` (eligible until ${formatTime(ask.eligibleUntil)})` : ''}. Remove the eligible assignment in PIM.`;
+    default:
+      return assertNever(ask);
+  }
 }
 
 /**
@@ -52,14 +71,14 @@ export function adminAskCard(data: { requester: string; ask: AdminAsk }): Adapti
 export class DigestActions {
   constructor(
     private readonly deps: {
-      flow: Pick<DigestActionFlow, 'extend' | 'release' | 'review'>;
+      flow: Pick<DigestActionFlow, 'extend' | 'release' | 'renew' | 'review'>;
       signIn: Pick<ChatSignIn, 'invokeToken'>;
       selfServiceFor(ssoToken: string): SelfService;
       /**
        * The user's digest of `date` as it was sent, with `answer` under the entry clicked (services/jobs/digests.ts
        * `answeredDigestCard`); null when it is no longer kept. Absent: the answer is a message.
        */
-      answeredDigest?: (userId: string, date: string, entry: DigestEntry, answer: string) => Promise<AdaptiveCardJson | null>;
+      answeredDigest?: (userId: string, date: string, entry: AnsweredEntry, answer: string) => Promise<AdaptiveCardJson | null>;
       /** The admin digest of `date` with `answer` under the spot-audit entry of `requestId`; null when not kept. */
       answeredAdminDigest?: (date: string, requestId: string, answer: string) => Promise<AdaptiveCardJson | null>;
       /**
@@ -83,6 +102,11 @@ export class DigestActions {
         const d = digestData.safeParse(data);
         if (!d.success) return errorAnswer(400, 'This digest entry is not one the bot understands; open the latest digest.');
         return verb === DigestVerb.Extend ? this.extend(ctx, userId, d.data) : this.release(ctx, userId, d.data);
+      }
+      case DigestVerb.Renew: {
+        const d = renewData.safeParse(data);
+        if (!d.success) return errorAnswer(400, 'This digest entry is not one the bot understands; open the latest digest.');
+        return this.renew(ctx, userId, d.data);
       }
       case AuditVerb.LooksRight:
       case AuditVerb.Flag: {
@@ -117,21 +141,31 @@ export class DigestActions {
     return this.answer(userId, d, releaseText(await this.deps.flow.release(userId, d, this.deps.selfServiceFor(sso.token))));
   }
 
+  private async renew(ctx: TurnContext, userId: string, d: z.infer<typeof renewData>): Promise<InvokeBody> {
+    const sso = await this.deps.signIn.invokeToken(ctx);
+    if (sso.kind !== 'token') return sso.response;
+    const text = renewText(await this.deps.flow.renew(userId, d, this.deps.selfServiceFor(sso.token)), ctx.activity.localTimezone);
+    // The answer goes under the expired entry, whose key names the assignment `expired`.
+    return this.answer(userId, { ...d, assignment: 'expired' }, text);
+  }
+
   /** The digest the click came from, with what it did under the entry (its buttons gone); a message when it is not kept. */
-  private async answer(userId: string, d: DigestEntry, text: string): Promise<InvokeBody> {
+  private async answer(userId: string, d: AnsweredEntry, text: string): Promise<InvokeBody> {
     const card = d.date && this.deps.answeredDigest ? await this.deps.answeredDigest(userId, d.date, d, text).catch(() => null) : null;
     return card ? cardAnswer(card) : messageAnswer(text);
   }
 }
 
 type DigestEntry = z.infer<typeof digestData>;
+/** The entry an answer goes under: an ending one (`eligible`, `active`) or an expired one (`expired`). */
+type AnsweredEntry = Omit<DigestEntry, 'assignment'> & { assignment: string };
 
 function ownersAnd(owners: string[]): string {
   return owners.length ? `the group's owners (${owners.join(', ')}) and ` : '';
 }
 
 /** What an Extend did, and what happens next. */
-function extendText(o: ExtendOutcome): string {
+export function extendText(o: ExtendOutcome): string {
   switch (o.kind) {
     case 'notListed':
       return 'PIM no longer lists this eligibility for you, so there is nothing to extend.';
@@ -147,6 +181,29 @@ function extendText(o: ExtendOutcome): string {
       return `Asked PIM to extend your eligibility for ${o.displayName}: ${pimStatusWords(o.status)}. The new end date will show in your digest once PIM extends it.`;
     case 'refused':
       return refusalText(o.refusal, `PIM did not accept the extension of ${o.displayName}`);
+    default:
+      return assertNever(o);
+  }
+}
+
+/**
+ * What a renewal (the digest's Renew, chat's "renew <role>") did, and what happens next; times in `timeZone`
+ * (the reader's), UTC when unknown.
+ */
+export function renewText(o: RenewOutcome, timeZone?: string | null): string {
+  switch (o.kind) {
+    case 'notListed':
+      return 'PIM no longer lists this among your expired assignments (it keeps them 30 days, or it was renewed), so there is nothing to renew.';
+    case 'adminsAsked':
+      return o.posted
+        ? `PIM for Groups has no self-renewal, so I asked ${ownersAnd(o.owners)}your PIM administrators to renew ${o.displayName} (it expired ${formatTime(o.endedAt, timeZone)}). It shows as eligible again once they do.`
+        : `PIM for Groups has no self-renewal and no admin channel is configured here: ask your PIM administrators to renew ${o.displayName}.`;
+    case 'requested':
+      return `PIM has your renewal request for ${o.displayName} (it expired ${formatTime(o.endedAt, timeZone)}); an administrator decides. It is ${pimStatusWords(o.status)}; type "status" to follow it.`;
+    case 'refused':
+      return o.refusal.kind === 'alreadyPending'
+        ? `PIM already has a renewal request of yours for ${o.displayName} waiting for an administrator: nothing new was sent. Type "status" to follow it or "cancel ${o.displayName}" to withdraw it.`
+        : refusalText(o.refusal, `PIM did not accept the renewal of ${o.displayName}`);
     default:
       return assertNever(o);
   }

@@ -5,7 +5,8 @@ import { digestActionEntry } from '../audit/entries';
 import type { ChannelTarget } from '../config/config';
 import { type ActivationRefusal, classifyRefusal } from '../elevation/activation-problems';
 import type { SelfService } from '../elevation/self-service';
-import type { EligibleTarget } from '../elevation/types';
+import type { ExtensionDesk } from '../extensions/extension-desk';
+import type { EligibleTarget, ExpiredTarget } from '../elevation/types';
 import type { UserProfile } from '../graph/directory';
 import { errInfo } from '../observability/err-info';
 import type { RequestStore } from '../store/requests';
@@ -23,16 +24,21 @@ import type { DigestKind } from './types';
  *   administrator then approves it in PIM.
  * - Extend, group: PIM for Groups has no selfExtend or selfRenew (only adminExtend/adminRenew), so the
  *   bot asks the group's PIM administrators, who extend it themselves.
+ * - Renew (an eligibility that expired within the last 30 days), Entra role: PIM has `selfRenew` (Graph
+ *   roleEligibilityScheduleRequests); an administrator then decides (`PendingAdminDecision`).
+ * - Renew, group: PIM for Groups has no selfRenew (only adminRenew), so the bot asks the administrators.
  * - No longer needed: PIM has no self-service removal of an eligibility (removal is `adminRemove`), so
  *   the bot tells the administrators, who remove it; nothing changes until they do.
  */
-export type DigestAction = 'extend' | 'release';
-export type DigestRoute = 'selfExtend' | 'askAdmins' | 'tellAdmins';
+export type DigestAction = 'extend' | 'renew' | 'release';
+export type DigestRoute = 'selfExtend' | 'selfRenew' | 'askAdmins' | 'tellAdmins';
 
 export function digestRoute(action: DigestAction, kind: DigestKind): DigestRoute {
   switch (action) {
     case 'extend':
       return kind === 'entraRole' ? 'selfExtend' : 'askAdmins';
+    case 'renew':
+      return kind === 'entraRole' ? 'selfRenew' : 'askAdmins';
     case 'release':
       return 'tellAdmins';
     default:
@@ -60,6 +66,8 @@ const EXTEND_BY_DAYS = 90;
 export type AdminAsk =
   /** Extend an assignment PIM cannot self-extend (a group's, or an active one), which ends at `endsAt`. */
   | { action: 'extend'; displayName: string; endsAt: string }
+  /** Renew an eligibility PIM cannot self-renew (a group's), which ended at `endedAt`. */
+  | { action: 'renew'; displayName: string; endedAt: string }
   /** Remove an eligibility its holder no longer needs. */
   | { action: 'release'; displayName: string; eligibleUntil: string | null };
 
@@ -86,6 +94,24 @@ export type ExtendOutcome =
   | { kind: 'requested'; displayName: string; status: string }
   | { kind: 'refused'; displayName: string; refusal: ActivationRefusal };
 
+/** An expired eligibility a renewal names (checked against PIM's list of the user's expired ones, never trusted). */
+export interface ExpiredRef {
+  kind: 'entraRole' | 'group' | 'azureResource';
+  roleDefinitionId: string;
+  scope: string;
+}
+
+export type RenewOutcome =
+  /** PIM no longer lists it among the user's expired eligibilities (renewed, eligible again, or ended over 30 days ago). */
+  | { kind: 'notListed' }
+  /** PIM for Groups has no self-renewal: the administrators (and the group's owners) were asked. */
+  | ({ kind: 'adminsAsked'; displayName: string; endedAt: string } & AdminsTold)
+  | { kind: 'requested'; displayName: string; status: string; endedAt: string }
+  | { kind: 'refused'; displayName: string; refusal: ActivationRefusal };
+
+/** How long a renewal asks for; administrators set the new dates when they approve it. */
+const RENEW_FOR_DAYS = 90;
+
 export type ReleaseOutcome = { kind: 'notListed' } | ({ kind: 'adminsTold'; displayName: string } & AdminsTold);
 
 export type ReviewOutcome =
@@ -102,6 +128,11 @@ export interface DigestActionPorts {
   directory: { user(id: string): Promise<UserProfile>; groupOwners(groupId: string): Promise<string[]> };
   notifier: Pick<ChatNotifier, 'postCard' | 'replyInThread'>;
   renderers: DigestActionRenderers;
+  /**
+   * Extension and renewal asks the administrators decide from a card (services/extensions' desk). Absent: such
+   * an ask is a plain card in the admin channel and the administrators act in PIM.
+   */
+  decisions?: Pick<ExtensionDesk, 'askForUser'>;
   adminChannel: ChannelTarget | null;
   log: Logger;
   now?: () => Date;
@@ -129,7 +160,7 @@ export class DigestActionFlow {
     if (opens > this.now().getTime()) return { kind: 'windowNotOpen', displayName: mine.displayName, opensAt: new Date(opens).toISOString() };
     if (digestRoute('extend', d.kind) === 'askAdmins' || d.assignment === 'active') {
       // PIM for Groups has no self-extension, and admin-made active assignments are extended by admins.
-      const told = await this.tellAdmins(userId, { action: 'extend', displayName: mine.displayName, endsAt: mine.eligibleUntil }, d);
+      const told = await this.askForDecision(userId, { action: 'extend', displayName: mine.displayName, endsAt: mine.eligibleUntil }, d);
       await this.audited(digestActionEntry(userId, { action: 'extend', outcome: told.posted ? 'admins_asked' : 'not_delivered', target: d }, this.now()));
       return { kind: 'adminsAsked', displayName: mine.displayName, ...told };
     }
@@ -150,6 +181,53 @@ export class DigestActionFlow {
       await this.audited(digestActionEntry(userId, { action: 'extend', outcome: 'refused', target: d, status: refusal.kind }, this.now()));
       return { kind: 'refused', displayName: mine.displayName, refusal };
     }
+  }
+
+  /**
+   * Renew the user's eligibility that expired within the last 30 days (the digest's Renew and chat's "renew
+   * <role>"): `selfRenew` in PIM as the user, or, for a group, an ask to the administrators. `via` says where the
+   * user asked, for the justification PIM shows the administrators.
+   */
+  async renew(userId: string, d: ExpiredRef, pim: Pick<SelfService, 'expired' | 'renew'>, via: 'digest' | 'chat' = 'digest'): Promise<RenewOutcome> {
+    const mine = (await pim.expired(this.now())).find(
+      (t) => t.kind === d.kind && t.roleDefinitionId.toLowerCase() === d.roleDefinitionId.toLowerCase() && t.scope.toLowerCase() === d.scope.toLowerCase(),
+    );
+    if (!mine) return { kind: 'notListed' };
+    const target = { kind: d.kind, roleDefinitionId: mine.roleDefinitionId, scope: mine.scope, assignment: 'expired' };
+    if (mine.kind === 'group') {
+      const told = await this.askAdminsToRenew(userId, mine);
+      await this.audited(digestActionEntry(userId, { action: 'renew', outcome: told.posted ? 'admins_asked' : 'not_delivered', target }, this.now()));
+      return { kind: 'adminsAsked', displayName: mine.displayName, endedAt: mine.endedAt, ...told };
+    }
+    try {
+      const r = await pim.renew(mine, {
+        principalId: userId,
+        justification: via === 'chat' ? 'Renewal of an expired eligibility requested in Teams' : 'Renewal requested from the daily PIM digest in Teams',
+        renewForDays: RENEW_FOR_DAYS,
+        start: this.now(),
+      });
+      this.deps.log.info({ userId, pimRequestId: r.pimRequestId, status: r.status }, 'renewal requested');
+      await this.audited(
+        digestActionEntry(userId, { action: 'renew', outcome: 'requested', target, pimRequestId: r.pimRequestId, status: r.status }, this.now()),
+      );
+      return { kind: 'requested', displayName: mine.displayName, status: r.status, endedAt: mine.endedAt };
+    } catch (err) {
+      const refusal = classifyRefusal(err);
+      await this.audited(digestActionEntry(userId, { action: 'renew', outcome: 'refused', target, status: refusal.kind }, this.now()));
+      return { kind: 'refused', displayName: mine.displayName, refusal };
+    }
+  }
+
+  /**
+   * PIM for Groups has no selfRenew: the renewal of a group eligibility is an ask in the admin channel (and to the
+   * group's owners). The one place that does so, to be replaced by a decidable admin card.
+   */
+  private askAdminsToRenew(userId: string, mine: ExpiredTarget): Promise<AdminsTold> {
+    return this.askForDecision(
+      userId,
+      { action: 'renew', displayName: mine.displayName, endedAt: mine.endedAt },
+      { kind: 'group', roleDefinitionId: mine.roleDefinitionId, scope: mine.scope, assignment: 'eligible' },
+    );
   }
 
   /** "No longer needed": PIM has no self-removal of an eligibility, so an administrator is told to remove it. */
@@ -186,22 +264,32 @@ export class DigestActionFlow {
   }
 
   /**
-   * Posts the user's ask in the admin channel. For a group, whose owners manage its PIM assignments, the
-   * owners are @mentioned in the post's thread (names as XML-escaped mention text, never card markdown).
+   * An extension or renewal PIM has no self-service for: an ask the administrators decide from its card in the
+   * admin channel (services/extensions; the card's post @mentions a group's owners), once per assignment and
+   * end. Without that desk (tests of this flow alone), a plain ask card.
    */
-  private async tellAdmins(userId: string, ask: AdminAsk, d: DigestEntryRef): Promise<AdminsTold> {
-    if (!this.deps.adminChannel) return { posted: false, owners: [] };
-    const who = await this.deps.directory
-      .user(userId)
-      .then((u) => `${u.displayName} (${u.userPrincipalName})`)
-      .catch(() => userId);
-    const posted = await this.deps.notifier.postCard(this.deps.adminChannel, this.deps.renderers.adminAskCard({ requester: who, ask }));
-    if (d.kind !== 'group') return { posted: true, owners: [] };
-    const ownerIds = await this.deps.directory.groupOwners(d.scope).catch((err: unknown) => {
-      this.deps.log.warn({ err: errInfo(err), groupId: d.scope }, 'group owners unavailable; only the admin channel was told');
+  private async askForDecision(userId: string, ask: Extract<AdminAsk, { action: 'extend' | 'renew' }>, d: DigestEntryRef): Promise<AdminsTold> {
+    const desk = this.deps.decisions;
+    if (!desk) return this.tellAdmins(userId, ask, d);
+    const currentEnd = ask.action === 'extend' ? ask.endsAt : ask.endedAt;
+    const r = await desk.askForUser(
+      { kind: d.kind, roleDefinitionId: d.roleDefinitionId, scope: d.scope, principalId: userId.toLowerCase(), assignment: d.assignment },
+      {
+        action: ask.action,
+        currentEnd,
+        reason: `${ask.action === 'extend' ? 'Extension' : 'Renewal'} asked for in Teams: PIM has no self-service ${ask.action} for this assignment`,
+      },
+    );
+    return { posted: r.posted, owners: r.posted && d.kind === 'group' ? (await this.ownersOf(userId, d.scope)).map((o) => o.name) : [] };
+  }
+
+  /** A group's owners other than the user (at most ten), with their names; none when they cannot be read. */
+  private async ownersOf(userId: string, groupId: string): Promise<Array<{ id: string; name: string }>> {
+    const ownerIds = await this.deps.directory.groupOwners(groupId).catch((err: unknown) => {
+      this.deps.log.warn({ err: errInfo(err), groupId }, 'group owners unavailable; only the admin channel was told');
       return [] as string[];
     });
-    const owners = (
+    return (
       await Promise.all(
         ownerIds
           .filter((id) => id !== userId.toLowerCase())
@@ -214,6 +302,21 @@ export class DigestActionFlow {
           ),
       )
     ).filter((o): o is { id: string; name: string } => !!o);
+  }
+
+  /**
+   * Posts the user's ask in the admin channel. For a group, whose owners manage its PIM assignments, the
+   * owners are @mentioned in the post's thread (names as XML-escaped mention text, never card markdown).
+   */
+  private async tellAdmins(userId: string, ask: AdminAsk, d: DigestEntryRef): Promise<AdminsTold> {
+    if (!this.deps.adminChannel) return { posted: false, owners: [] };
+    const who = await this.deps.directory
+      .user(userId)
+      .then((u) => `${u.displayName} (${u.userPrincipalName})`)
+      .catch(() => userId);
+    const posted = await this.deps.notifier.postCard(this.deps.adminChannel, this.deps.renderers.adminAskCard({ requester: who, ask }));
+    if (d.kind !== 'group') return { posted: true, owners: [] };
+    const owners = await this.ownersOf(userId, d.scope);
     if (owners.length) {
       const tags = owners.map((o) => `<at>${escapeXml(o.name)}</at>`).join(', ');
       await this.deps.notifier

@@ -21,6 +21,8 @@ export interface AppGraph {
   /** The app registration's secret or certificate. */
   credential: TokenCredential;
   graph: Client;
+  /** Azure Resource Manager as the app (who administers an Azure scope). */
+  arm: ArmClient;
   /** Users, groups, roles and Azure resources (ARM reads, with ARM policies' approver groups expanded through Graph). */
   directory: GraphDirectory;
 }
@@ -39,5 +41,5 @@ export function appGraphClients(
   // approver groups in an ARM policy are expanded through Graph.
   const arm = new ArmClient(config.armBaseUrl, credential, { metrics });
   const directory: GraphDirectory = new GraphDirectory(graph, new ArmAzureReads(arm, (groupId) => directory.groupMembers(groupId)));
-  return { identityOptions, credential, graph, directory };
+  return { identityOptions, credential, graph, arm, directory };
 }

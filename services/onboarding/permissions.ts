@@ -44,7 +44,7 @@ export const BOT_PERMISSIONS: readonly BotPermission[] = [
     kind: 'application',
     name: 'RoleManagement.Read.Directory',
     id: '483bed4a-2ad3-4361-a73b-c83ccdbdc53c',
-    why: 'Role definitions (names on cards, role lookups in chat commands)',
+    why: "Role definitions (names on cards, role lookups in chat commands); who holds Privileged Role Administrator and Global Administrator (PIM's default approvers, and who administers a role)",
   },
   {
     resource: 'Microsoft Graph',
@@ -186,6 +186,20 @@ export const BOT_PERMISSIONS: readonly BotPermission[] = [
     name: 'RoleManagementPolicy.Read.Directory',
     id: '3de2cdbe-0ff5-47d5-bdee-7f45b4749ead',
     why: 'Policy-aware prompts in chat (maximum duration, ticket and justification rules)',
+  },
+  {
+    resource: 'Microsoft Graph',
+    kind: 'delegated',
+    name: 'RoleEligibilitySchedule.ReadWrite.Directory',
+    id: '62ade113-f8e0-4bf9-a6ba-5acb31db32fd',
+    why: 'Extending or renewing an eligible role assignment as the administrator who decides it on the card (adminExtend, adminRenew)',
+  },
+  {
+    resource: 'Microsoft Graph',
+    kind: 'delegated',
+    name: 'PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup',
+    id: 'ba974594-d163-484e-ba39-c330d5897667',
+    why: "PIM for Groups: extending or renewing an eligible membership or ownership as the group's administrator",
   },
   {
     resource: 'Azure Service Management',

@@ -25,3 +25,11 @@ export function clip(text: string | null | undefined, max: number): string {
         .join('')
         .trimEnd()}…`;
 }
+
+/**
+ * Characters a reader of a justification in PIM actually sees: zero-width and bidi controls, NULs and other
+ * control or format characters, and spaces do not make a justification.
+ */
+export function visibleLength(text: string): number {
+  return Array.from(text.replace(/[\p{Cc}\p{Cf}\p{Z}\s]/gu, '')).length;
+}

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { clickOnNewestCard } from '../../scripts/demo-approve';
+import { clickOnNewestCard, decideNewestExtension } from '../../scripts/demo-approve';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_ID } from '../../scripts/playground-config';
 import { executeAction } from '../support/card-actions';
@@ -91,5 +91,35 @@ describe('elevation by chat, end to end', () => {
     expect(status).toContain('Active until');
     expect(status).toContain('Megan Bowen');
     expect(status).toContain('Alert INC0012345 confirmed with the SOC lead');
+  });
+
+  it("an extension asked in the chat is decided on its card in the channel, as in the README's demo", async () => {
+    const chatId = (await pg.config()).config.personalChat.id;
+    let mark = pg.mark();
+    await pg.sendMessage(chatId, 'extend security operator');
+    const answer = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === chatId, 15_000, { after: mark });
+    expect(JSON.stringify(answer.message)).toContain('Asked PIM to extend your eligibility for Security Operator');
+    // The bot reads PIM's waiting extension requests on the reconciler's schedule (10 s in the demo); a sweep now.
+    await demo.bot.extensionDesk.sweep();
+    const posted = await pg.waitForMessage(
+      (e) => e.action === 'createMessage' && e.actionConversationId === PLAYGROUND_CHANNEL_ID && JSON.stringify(cardOf(e) ?? '').includes('Extension request'),
+      15_000,
+      { after: mark },
+    );
+    expect(JSON.stringify(cardOf(posted))).toContain('"verb":"extension.apply"');
+    await demo.bot.delivery.drain();
+    mark = pg.mark();
+    // What `npm run demo:approve -- --as megan --extension` and `-- --as adele --extension` do.
+    expect(await decideNewestExtension({ as: 'megan', databaseUrl, playgroundPort: demo.playground.port })).toContain(
+      'Only Privileged Role Administrators and Global Administrators',
+    );
+    expect(await decideNewestExtension({ as: 'adele', databaseUrl, playgroundPort: demo.playground.port })).toContain('Extended by Adele Vance');
+    const updated = await pg.waitForMessage(
+      (e) =>
+        e.action === 'updateMessage' && e.actionConversationId === PLAYGROUND_CHANNEL_ID && JSON.stringify(cardOf(e) ?? '').includes('Extended by Adele Vance'),
+      15_000,
+      { after: mark },
+    );
+    expect(JSON.stringify(cardOf(updated))).not.toContain('extension.apply');
   });
 });

@@ -295,6 +295,7 @@ describe("the Teams app's own guard (whatever the HTTP layer)", () => {
       } as never,
       chat: { onMessage: async () => void calls.push('message'), onAction: async () => ({}), onSignIn: async () => ({ status: 200 }) } as never,
       digestActions: { handle: async () => ({}) } as never,
+      extensionActions: { handle: async () => ({}) } as never,
       log: pino({ level: 'silent' }),
       loopbackServiceUrlsOnly,
     });
