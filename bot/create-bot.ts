@@ -25,11 +25,15 @@ import type { Logger } from 'pino';
 import { approvalCardRenderers } from '../cards/approval-view';
 import { renderAdminDigestCards, renderUserDigestCard } from '../cards/digest';
 import { renderSummaryCard } from '../cards/summary/summary-card';
+import { renderBreakGlassCard, renderEmergencyNoteCard, renderEmergencyReviewCard } from '../cards/emergency/emergency-cards';
+import { buildBreakGlass } from '../services/emergency/build-break-glass';
 import { tenantSigningKeys } from '../services/auth/tenant-keys';
 import type { AppConfig } from '../services/config/config';
 import { loadEffectivePolicy } from '../services/config/load-policy';
 import { warnAboutExactlyOnceGaps } from '../services/config/startup-warnings';
 import { appGraphClients } from '../services/graph/app-clients';
+import { buildExtensionDesk } from '../services/extensions/build-extension-desk';
+import type { ExtensionDesk } from '../services/extensions/extension-desk';
 import { buildDecisionPorts } from '../services/integrations/decision-ports';
 import { buildCardDelivery, buildJobs, startJobs } from '../services/jobs/build-jobs';
 import type { CardDelivery } from '../services/jobs/card-delivery';
@@ -48,6 +52,7 @@ import { buildHttpServer, startListening } from './http/routes';
 import { signedInApproverSteps } from './teams/signed-in-approver-steps';
 import { approverIdentity } from './teams/approver-identity';
 import { buildTeamsApp } from './teams/build-teams-app';
+import { extensionCard } from './teams/extension-actions';
 import { buildTeamsConnector } from './teams/teams-connector';
 
 export interface RunningBot {
@@ -63,6 +68,8 @@ export interface RunningBot {
   scheduler: JobScheduler;
   reminders: ReminderLadder;
   digests: DailyDigests;
+  /** Extension and renewal asks and their admin cards (tests drive its sweep). */
+  extensionDesk: ExtensionDesk;
   /** The process's Prometheus registry (what /metrics serves). */
   metrics: PrometheusMetrics;
   close(): Promise<void>;
@@ -149,7 +156,29 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
     log,
     now,
   });
-  // 7. The teams-ai app: approval clicks, chat messages and chat card actions, digest card actions.
+  // Extension and renewal asks: one card each in the admin channel, decided there as the administrator.
+  const extensionDesk = buildExtensionDesk(config, {
+    store,
+    graph,
+    outbox,
+    hr: integrations.hr,
+    identityRisk: integrations.identityRisk,
+    render: extensionCard,
+    log,
+    now,
+  });
+  // Break-glass: grants recorded by the decision endpoint, broadcast, their post-incident notes and reviews (admin digest).
+  const breakGlass = buildBreakGlass(config, policy, {
+    store,
+    scheduler: jobs.scheduler,
+    outbox,
+    directory: graph.directory,
+    renderers: { breakGlassCard: renderBreakGlassCard, noteCard: renderEmergencyNoteCard, reviewCard: renderEmergencyReviewCard },
+    log,
+    now,
+  });
+  jobs.digests.adminDigestExtras.push(() => breakGlass.reviewCard());
+  // 7. The teams-ai app: approval clicks, chat messages and chat card actions, digest and extension card actions.
   const app = buildTeamsApp(config, {
     store,
     directory: graph.directory,
@@ -159,17 +188,21 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
     digests: { scheduler: jobs.scheduler, renderers: digestRenderers },
     teams,
     approver,
+    extensionDesk,
+    breakGlass,
     metrics,
     log,
     now,
   });
   // 8. Readiness (also a metric), and the HTTP server with every route: operations, PIM's callout and events, messages.
   const readiness = createReadiness(config, { store, appCredential: graph.credential, metrics, log });
-  const server = buildHttpServer(config, { store, delivery, readiness, metrics, policy, decisionPorts, tenantKeys, teams, app, log, now });
+  const server = buildHttpServer(config, { store, delivery, readiness, metrics, policy, decisionPorts, tenantKeys, teams, app, breakGlass, log, now });
   // 9. Listen (the routes are mounted now), then start the background work and its timers.
   const url = await startListening(server, config, log);
   const { jobsIntervalMs, sweepIntervalMs } = opts;
   const running = await startJobs(jobs, config, { store, outbox, delivery, chatStatus, log, now, jobsIntervalMs, sweepIntervalMs });
+  // PIM's waiting extension requests are read as often as the reconciler reads PIM.
+  extensionDesk.start(config.reconcileIntervalMs);
 
   const { scheduler, reminders, digests, reconciler } = jobs;
   return {
@@ -182,9 +215,11 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
     scheduler,
     reminders,
     digests,
+    extensionDesk,
     metrics,
     async close() {
       readiness.markStopping();
+      extensionDesk.stop();
       await running.stop(); // timers and sweeps, the scheduler, the reconciler, the outbox
       await server.close();
       await delivery.drain();

@@ -24,6 +24,9 @@ export function demoPolicy(simUrl: string): Record<string, unknown> {
         // outside business hours is not flagged (every other role's off-hours request goes to a person).
         offHours: 'ignore',
         autoApprove: { when: ['onCall', 'ticket'] },
+        // Break-glass: "EMERGENCY: …" from an on-call engineer citing an open P1 incident (INC0013001, Alex's)
+        // is granted at once, broadcast to the approvers and the security channel, and reviewed afterwards.
+        emergency: { incidentPriorities: ['1'], maxPerUserPerDay: 1 },
       },
       [ROLE.helpdeskAdministrator]: {
         name: 'Helpdesk Administrator: ticket checked, a human decides; an account at high risk is refused',

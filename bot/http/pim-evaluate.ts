@@ -3,13 +3,16 @@ import type { IncomingMessage } from 'node:http';
 import type { BotHttpServer } from './http-server';
 import type { Logger } from 'pino';
 import { AZURE_RETRY_WINDOW_MS } from '../../services/decision/activation-request';
-import { type DecisionPorts, evaluateActivation, type Verdict } from '../../services/decision/evaluate-activation';
+import { activationWindow, type DecisionPorts, evaluateActivation, type Verdict } from '../../services/decision/evaluate-activation';
+import { isEmergencyMarked } from '../../services/decision/emergency';
+import { EMERGENCY_ROW } from '../../services/decision/decision-table';
+import type { BreakGlass } from '../../services/emergency/break-glass';
 import type { DecisionPolicy } from '../../services/decision/policy';
 import type { PimCaller } from '../../services/auth/pim-caller-token';
 import type { Store } from '../../services/store/store';
 import type { Metrics } from '../../services/observability/metrics';
 import { decidingRule } from '../../services/observability/evaluation-labels';
-import { calloutConflictEntry, evaluationEntry } from '../../services/audit/entries';
+import { calloutConflictEntry, emergencyDecisionEntry, evaluationEntry } from '../../services/audit/entries';
 import { differences } from '../../services/approvals/callout-binding';
 import type { ActivationRequest } from '../../services/decision/activation-request';
 import type { EvaluationRow } from '../../services/store/store';
@@ -40,6 +43,8 @@ export interface EvaluateDeps {
   log: Logger;
   now?: () => Date;
   metrics?: Pick<Metrics, 'evaluation' | 'calloutBinding'>;
+  /** Break-glass (services/emergency): counts earlier grants, records a grant before PIM hears it, broadcasts after. Absent: never granted. */
+  breakGlass?: Pick<BreakGlass, 'grantsInLastDay' | 'grantWrites' | 'broadcastSoon'>;
 }
 
 /**
@@ -87,14 +92,19 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
       return answer(existing.evaluation_id, existing.outcome, JSON.parse(existing.reasons) as string[]);
     }
 
+    // Break-glass: the requester's earlier emergency grants, counted only for a request marked EMERGENCY (a failed count is null: no grant).
+    const emergencyGrantsInLastDay =
+      isEmergencyMarked(request.justification) && deps.breakGlass ? await deps.breakGlass.grantsInLastDay(request.principalId, now()) : null;
     const verdict = await withinBudget(deps.budgetMs + SAFETY_MARGIN_MS, () =>
-      evaluateActivation(request, { policy: deps.policy, ports: deps.ports, budgetMs: deps.budgetMs, now: now() }),
+      evaluateActivation(request, { policy: deps.policy, ports: deps.ports, budgetMs: deps.budgetMs, now: now(), emergencyGrantsInLastDay }),
     );
     const evaluationId = randomUUID();
     const at = now();
     const needsCard = verdict.outcome === 'Approved' && needsApprovalCard(request);
     const approvalId = needsCard ? randomUUID() : null;
     const latencyMs = Date.now() - started;
+    // Break-glass: the grant (and its broadcast and note jobs) commits with the evaluation, before PIM hears it.
+    const grant = deps.breakGlass?.grantWrites(request, verdict, evaluationId, at, activationWindow(request, at).end) ?? null;
     const { row, created, approvalCreated } = await deps.store.evaluations.insert(
       newEvaluationRow(request, {
         evaluationId,
@@ -130,6 +140,24 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
           callerAppId: caller.appId,
           at,
         }),
+        ...(verdict.emergency
+          ? [
+              emergencyDecisionEntry({
+                granted: verdict.emergency.granted,
+                wouldHaveGranted: verdict.row === EMERGENCY_ROW && verdict.mode === 'audit',
+                evaluationId,
+                pimRequestId: request.pimRequestId,
+                principalId: request.principalId,
+                roleDefinitionId: request.roleDefinitionId,
+                scope: request.scope,
+                incident: verdict.emergency.incident?.number ?? null,
+                incidentPriority: verdict.emergency.incident?.priority ?? null,
+                onCallEvidence: verdict.emergency.onCallEvidence,
+                whyNot: verdict.emergency.whyNot,
+                at,
+              }),
+            ]
+          : []),
         ...(conflictWith
           ? [
               calloutConflictEntry({
@@ -144,6 +172,7 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
             ]
           : []),
       ],
+      grant?.write,
     );
     log.info(
       { evaluationId: row.evaluation_id, outcome: row.outcome, wouldBe: verdict.wouldBe, mode: verdict.mode, latencyMs: Date.now() - started, created },
@@ -157,6 +186,8 @@ export async function handleEvaluate(req: IncomingMessage, deps: EvaluateDeps): 
         'a second, different body for a request id already evaluated: evaluated on its own',
       );
     }
+    // The BREAK-GLASS cards go out after the answer (the scheduled job is the durable copy of this).
+    if (created && grant) deps.breakGlass?.broadcastSoon(grant.grantId);
     if (created && approvalCreated && approvalId && !conflictWith) {
       // The approval row this call stored: its cards go out without reading it back.
       deps.delivery.postCardsSoon(approvalId);

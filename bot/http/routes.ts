@@ -17,7 +17,7 @@ import { refuseDemoHost, refuseNonLoopbackServiceUrl } from './demo-containment'
 import { BotHttpServer } from './http-server';
 import { registerMessagesRoute } from './messages-route';
 import { registerOperationsRoutes } from './operations-routes';
-import { registerEvaluateRoute } from './pim-evaluate';
+import { type EvaluateDeps, registerEvaluateRoute } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
 
 /**
@@ -38,6 +38,8 @@ export function buildHttpServer(
     /** The channel adapter activities go through, and where the channel's token signing keys are published. */
     teams: Pick<TeamsConnector, 'adapter' | 'channelOpenIdMetadataUrl'>;
     app: Application<TurnState>;
+    /** Break-glass after the decision (services/emergency); absent: no emergency grant. */
+    breakGlass?: EvaluateDeps['breakGlass'];
     log: Logger;
     now?: () => Date;
   },
@@ -64,6 +66,7 @@ export function buildHttpServer(
     log,
     now,
     metrics,
+    breakGlass: deps.breakGlass,
   });
   registerEventRoutes(server, { config, store, delivery, validatePimToken: validateToken, log, now });
   registerMessagesRoute(server, {

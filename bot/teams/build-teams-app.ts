@@ -3,6 +3,7 @@ import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../services/config/config';
 import { DigestActionFlow } from '../../services/digests/digest-actions';
+import type { ExtensionDesk } from '../../services/extensions/extension-desk';
 import type { GraphDirectory } from '../../services/graph/directory';
 import { adminChannelOf } from '../../services/jobs/build-jobs';
 import { answeredAdminDigestCard, answeredDigestCard } from '../../services/jobs/digests';
@@ -19,6 +20,9 @@ import { ApprovalActions } from './approval-actions';
 import type { ApproverIdentity } from './approver-identity';
 import { approverSsoToken } from './approver-token';
 import { adminAskCard, DigestActions } from './digest-actions';
+import { ExtensionActions } from './extension-actions';
+import { EmergencyActions } from './emergency-actions';
+import type { BreakGlass } from '../../services/emergency/break-glass';
 import { createTeamsApp } from './teams-app';
 import type { TeamsConnector } from './teams-connector';
 
@@ -39,6 +43,10 @@ export function buildTeamsApp(
     digests: Parameters<typeof answeredDigestCard>[0] & Parameters<typeof answeredAdminDigestCard>[0];
     teams: TeamsConnector;
     approver: ApproverIdentity;
+    /** Extension and renewal asks, decided from their card in the admin channel. */
+    extensionDesk: ExtensionDesk;
+    /** Break-glass grants' post-incident notes and second-person reviews. */
+    breakGlass: Pick<BreakGlass, 'note' | 'review'>;
     metrics: PrometheusMetrics;
     log: Logger;
     now?: () => Date;
@@ -68,6 +76,20 @@ export function buildTeamsApp(
     now,
   });
   const chatSignIn = new TokenServiceSignIn(ssoOptions, log);
+  // One flow for the digest's buttons and chat's "renew <role>": a renewal is asked, answered and audited alike.
+  const digestFlow = new DigestActionFlow({
+    requests: store.requests,
+    reviews: store.auditReviews(now),
+    audit: store.audit,
+    directory,
+    notifier,
+    renderers: { adminAskCard },
+    // A group's extension or renewal (PIM has no self-service for it) is decided from a card in the admin channel.
+    decisions: deps.extensionDesk,
+    adminChannel: adminChannelOf(config),
+    log,
+    now,
+  });
   const selfServiceFor = (sso: string, claims: string | null | undefined) => pimAs.selfService(sso, claims);
   const chat = new ChatCommands({
     store,
@@ -76,6 +98,7 @@ export function buildTeamsApp(
     delivery,
     signIn: chatSignIn,
     reminders: deps.reminders,
+    renewal: digestFlow,
     // Loaded only when configured: teams-ai's package root loads its whole AI stack (planners, models,
     // embeddings), +26 MB for a bot that otherwise uses only the Application and the adapter (lib/ imports).
     naturalLanguage: config.naturalLanguage
@@ -88,22 +111,19 @@ export function buildTeamsApp(
     now,
   });
   const digestActions = new DigestActions({
-    flow: new DigestActionFlow({
-      requests: store.requests,
-      reviews: store.auditReviews(now),
-      audit: store.audit,
-      directory,
-      notifier,
-      renderers: { adminAskCard },
-      adminChannel: adminChannelOf(config),
-      log,
-      now,
-    }),
+    flow: digestFlow,
     signIn: chatSignIn,
     selfServiceFor: (sso) => selfServiceFor(sso, null),
     answeredDigest: (userId, date, entry, answer) => answeredDigestCard(deps.digests, userId, date, entry, answer) as Promise<AdaptiveCardJson | null>,
     answeredAdminDigest: (date, requestId, answer) => answeredAdminDigestCard(deps.digests, date, requestId, answer) as Promise<AdaptiveCardJson | null>,
     adminConversationId: adminChannelOf(config)?.conversationId ?? null,
+  });
+  const extensionActions = new ExtensionActions({
+    desk: deps.extensionDesk,
+    signIn: chatSignIn,
+    schedulesFor: (sso) => pimAs.adminSchedules(sso),
+    adminConversationId: adminChannelOf(config)?.conversationId ?? null,
+    now,
   });
   return createTeamsApp({
     adapter: deps.teams.adapter,
@@ -112,6 +132,8 @@ export function buildTeamsApp(
     actions,
     chat,
     digestActions,
+    extensionActions,
+    emergencyActions: new EmergencyActions({ breakGlass: deps.breakGlass, adminConversationId: adminChannelOf(config)?.conversationId ?? null }),
     log,
     metrics: deps.metrics,
     loopbackServiceUrlsOnly: config.mode === 'demo',

@@ -13,13 +13,15 @@ import {
   type RequestState,
 } from '../../cards/chat';
 import { AuditVerb, DigestVerb, renderAdminDigestCards, renderUserDigestCard } from '../../cards/digest';
+import { ExtensionVerb, renderExtensionCard } from '../../cards/extension';
+import { EmergencyVerb, renderBreakGlassCard, renderEmergencyNoteCard, renderEmergencyReviewCard } from '../../cards/emergency/emergency-cards';
 import { renderSummaryCard } from '../../cards/summary/summary-card';
 import type { CardActionHandler } from '../../services/observability/metrics';
 import { CARD_VERBS, type CardActionHandlers, cardActionRegistry, type CardVerb, createCardActions } from './card-actions';
 import type { InvokeBody } from './invoke-answers';
 
 const CARDS_DIR = path.join(__dirname, '..', '..', 'cards');
-const VERB_GROUPS: Record<string, Record<string, string>> = { ApprovalVerb, ChatVerb, DigestVerb, AuditVerb };
+const VERB_GROUPS: Record<string, Record<string, string>> = { ApprovalVerb, ChatVerb, DigestVerb, AuditVerb, ExtensionVerb, EmergencyVerb };
 
 /** A handler stub per kind that answers with the verb it was given. */
 function stubHandlers(calls: Array<[string, string]>): CardActionHandlers {
@@ -29,7 +31,13 @@ function stubHandlers(calls: Array<[string, string]>): CardActionHandlers {
       calls.push([handler, verb]);
       return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: `${handler}:${verb}` };
     };
-  return { approval: { handle: answer('approval') }, chat: { onAction: answer('chat') }, digest: { handle: answer('digest') } };
+  return {
+    approval: { handle: answer('approval') },
+    chat: { onAction: answer('chat') },
+    digest: { handle: answer('digest') },
+    extension: { handle: answer('extension') },
+    emergency: { handle: answer('emergency') },
+  };
 }
 
 const invoke = (value: unknown) => ({ activity: { type: 'invoke', name: 'adaptiveCard/action', value } }) as unknown as TurnContext;
@@ -60,6 +68,7 @@ describe('the card-action registry', () => {
     ...Object.values(ChatVerb).map((v): [CardVerb, CardActionHandler] => [v, 'chat']),
     ...Object.values(DigestVerb).map((v): [CardVerb, CardActionHandler] => [v, 'digest']),
     ...Object.values(AuditVerb).map((v): [CardVerb, CardActionHandler] => [v, 'digest']),
+    ...Object.values(EmergencyVerb).map((v): [CardVerb, CardActionHandler] => [v, 'emergency']),
   ];
   it.each(ROUTES)('routes %s to the %s handler with its verb', async (verb, handler) => {
     const h = harness();
@@ -284,6 +293,7 @@ function renderedCards(): Array<[string, unknown]> {
         },
       ],
       endingToday: [],
+      expired: [{ kind: 'entraRole', roleDefinitionId: 'x', scope: '/', endedAt: '2026-11-20T08:00:00Z', renew: 'selfRenew' }],
     },
     targetNames: new Map(),
   });
@@ -339,6 +349,48 @@ function renderedCards(): Array<[string, unknown]> {
     ['re-request notice', notice],
     ['user digest', userDigest],
     ...adminDigests.map((c, i) => [`admin digest ${i + 1}`, c] as [string, unknown]),
+    [
+      'extension card',
+      renderExtensionCard({
+        askId: REQUEST_ID,
+        action: 'extend',
+        assignment: 'eligible',
+        requester: 'Alex Wilber (alexw@contoso.com)',
+        target: 'Security Operator',
+        scope: null,
+        currentEnd: NOW.toISOString(),
+        requestedEnd: null,
+        reason: null,
+        activations90d: null,
+        hr: null,
+        risk: null,
+        whoCan: 'Privileged Role Administrators and Global Administrators',
+        defaultEnd: '2027-02-21',
+        minEnd: '2026-11-24',
+        state: { kind: 'open' },
+      }),
+    ],
+    ...emergencyCards(),
+  ];
+}
+
+/** The break-glass cards: the broadcast (no buttons), the note asked of the requester, the review list. */
+function emergencyCards(): Array<[string, unknown]> {
+  const grant = {
+    grantId: REQUEST_ID,
+    requester: 'Alex Wilber (alexw@contoso.com)',
+    role: 'Security Operator',
+    incident: 'INC0013001 (priority 1 - Critical)',
+    onCall: 'PagerDuty on call',
+    justification: 'EMERGENCY: P1 sign-in outage',
+    grantedAt: NOW.toISOString(),
+    endsAt: '2026-11-23T10:00:00Z',
+    durationMinutes: 120,
+  };
+  return [
+    ['break-glass broadcast', renderBreakGlassCard(grant)],
+    ['break-glass note', renderEmergencyNoteCard({ grantId: REQUEST_ID, role: 'Security Operator', incident: 'INC0013001', endedAt: grant.endsAt })],
+    ['break-glass review', renderEmergencyReviewCard({ entries: [{ ...grant, note: null, overdue: false, reviewBy: grant.endsAt }], reviewWithinHours: 24 })],
   ];
 }
 

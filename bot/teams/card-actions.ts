@@ -3,10 +3,14 @@ import type { Logger } from 'pino';
 import { ApprovalVerb, type ApprovalVerbName } from '../../cards/approval-card';
 import { ChatVerb, type ChatVerbName } from '../../cards/chat';
 import { AuditVerb, type AuditVerbName, DigestVerb, type DigestVerbName } from '../../cards/digest';
+import { ExtensionVerb, type ExtensionVerbName } from '../../cards/extension';
+import { EmergencyVerb, type EmergencyVerbName } from '../../cards/emergency/emergency-cards';
 import type { CardActionHandler, Metrics } from '../../services/observability/metrics';
 import type { ApprovalActions } from './approval-actions';
 import type { ChatCardActions } from '../chat/chat-card-actions';
 import type { DigestActions } from './digest-actions';
+import type { EmergencyActions } from './emergency-actions';
+import type { ExtensionActions } from './extension-actions';
 import { answerStatusOf, errorAnswer, type InvokeBody } from './invoke-answers';
 
 /**
@@ -14,8 +18,15 @@ import { answerStatusOf, errorAnswer, type InvokeBody } from './invoke-answers';
  * A verb added there is a compile error below until it has a handler; `card-actions.test.ts` checks that
  * every verb on a card is here and every verb here is on a card.
  */
-export const CARD_VERBS = [...Object.values(ApprovalVerb), ...Object.values(ChatVerb), ...Object.values(DigestVerb), ...Object.values(AuditVerb)] as const;
-export type CardVerb = ApprovalVerbName | ChatVerbName | DigestVerbName | AuditVerbName;
+export const CARD_VERBS = [
+  ...Object.values(ApprovalVerb),
+  ...Object.values(ChatVerb),
+  ...Object.values(DigestVerb),
+  ...Object.values(AuditVerb),
+  ...Object.values(ExtensionVerb),
+  ...Object.values(EmergencyVerb),
+] as const;
+export type CardVerb = ApprovalVerbName | ChatVerbName | DigestVerbName | AuditVerbName | ExtensionVerbName | EmergencyVerbName;
 
 /** Who answers one verb: the handler's name (the metrics label) and the call, given the verb it was routed. */
 export interface CardActionRoute<V extends CardVerb> {
@@ -31,12 +42,16 @@ export interface CardActionHandlers {
   approval: Pick<ApprovalActions, 'handle'>;
   chat: Pick<ChatCardActions, 'onAction'>;
   digest: Pick<DigestActions, 'handle'>;
+  extension: Pick<ExtensionActions, 'handle'>;
+  emergency: Pick<EmergencyActions, 'handle'>;
 }
 
 export function cardActionRegistry(h: CardActionHandlers): CardActionRegistry {
   const approval = { handler: 'approval', answer: (ctx: TurnContext, verb: ApprovalVerbName) => h.approval.handle(ctx, verb) } as const;
   const chat = { handler: 'chat', answer: (ctx: TurnContext, verb: ChatVerbName) => h.chat.onAction(ctx, verb) } as const;
   const digest = { handler: 'digest', answer: (ctx: TurnContext, verb: DigestVerbName | AuditVerbName) => h.digest.handle(ctx, verb) } as const;
+  const extension = { handler: 'extension', answer: (ctx: TurnContext, verb: ExtensionVerbName) => h.extension.handle(ctx, verb) } as const;
+  const emergency = { handler: 'emergency', answer: (ctx: TurnContext, verb: EmergencyVerbName) => h.emergency.handle(ctx, verb) } as const;
   return {
     [ApprovalVerb.Approve]: approval,
     [ApprovalVerb.Deny]: approval,
@@ -53,8 +68,14 @@ export function cardActionRegistry(h: CardActionHandlers): CardActionRegistry {
     [ChatVerb.EndNow]: chat,
     [DigestVerb.Extend]: digest,
     [DigestVerb.Release]: digest,
+    [DigestVerb.Renew]: digest,
     [AuditVerb.LooksRight]: digest,
     [AuditVerb.Flag]: digest,
+    [ExtensionVerb.Apply]: extension,
+    [ExtensionVerb.Decline]: extension,
+    [EmergencyVerb.Note]: emergency,
+    [EmergencyVerb.Review]: emergency,
+    [EmergencyVerb.Flag]: emergency,
   };
 }
 

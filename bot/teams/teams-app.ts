@@ -10,10 +10,12 @@ import type { Store } from '../../services/store/store';
 import type { ApprovalActions } from './approval-actions';
 import type { ChatCommands } from '../chat/chat-commands';
 import type { DigestActions } from './digest-actions';
+import type { ExtensionActions } from './extension-actions';
+import type { EmergencyActions } from './emergency-actions';
 import type { Metrics } from '../../services/observability/metrics';
 import { isLoopbackServiceUrl } from '../http/demo-containment';
 import { cardActionRegistry, createCardActions } from './card-actions';
-import { invokeResponse } from './invoke-answers';
+import { errorAnswer, invokeResponse } from './invoke-answers';
 
 /**
  * The Teams surface: teams-ai routes. Card actions are an invoke route (answered first; Teams waits
@@ -27,6 +29,9 @@ export function createTeamsApp(opts: {
   actions: ApprovalActions;
   chat: ChatCommands;
   digestActions: DigestActions;
+  extensionActions: ExtensionActions;
+  /** Break-glass cards' notes and reviews; absent (tests of other routes): every emergency click is refused. */
+  emergencyActions?: Pick<EmergencyActions, 'handle'>;
   log: Logger;
   metrics?: Pick<Metrics, 'cardAction'>;
   /**
@@ -36,9 +41,18 @@ export function createTeamsApp(opts: {
    */
   loopbackServiceUrlsOnly?: boolean;
 }): Application<TurnState> {
-  const { adapter, botAppId, store, actions, chat, digestActions, log } = opts;
+  const { adapter, botAppId, store, actions, chat, digestActions, extensionActions, emergencyActions, log } = opts;
   const app = new Application<TurnState>({ adapter, botAppId, removeRecipientMention: true, startTypingTimer: false, longRunningMessages: false });
-  const answerCardAction = createCardActions(cardActionRegistry({ approval: actions, chat, digest: digestActions }), { log, metrics: opts.metrics });
+  const answerCardAction = createCardActions(
+    cardActionRegistry({
+      approval: actions,
+      chat,
+      digest: digestActions,
+      extension: extensionActions,
+      emergency: emergencyActions ?? { handle: async () => errorAnswer(400, 'Break-glass cards are not handled here.') },
+    }),
+    { log, metrics: opts.metrics },
+  );
 
   if (opts.loopbackServiceUrlsOnly) {
     app.turn('beforeTurn', async (ctx) => {

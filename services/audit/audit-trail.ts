@@ -18,7 +18,15 @@ export type AuditKind =
   | 'self_activation'
   | 'request.closed'
   | 'callout.conflict'
-  | 'callout.unbound';
+  | 'callout.unbound'
+  | 'extension.asked'
+  | 'extension.decision'
+  /** Break-glass (services/emergency): a grant or a refused emergency, its broadcast, the post-incident note, the second person's review. */
+  | 'emergency.grant'
+  | 'emergency.refused'
+  | 'emergency.broadcast'
+  | 'emergency.note'
+  | 'emergency.review';
 
 /** One thing to record; the trail adds seq, the hashes and (unless given) the time. */
 export interface AuditEntry {

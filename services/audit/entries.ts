@@ -219,7 +219,7 @@ export function reminderEntry(
 export function digestActionEntry(
   userId: string,
   o: {
-    action: 'extend' | 'release' | 'spot_audit';
+    action: 'extend' | 'renew' | 'release' | 'spot_audit';
     outcome: string;
     target?: { kind: string; roleDefinitionId: string; scope: string; assignment?: string };
     pimRequestId?: string | null;
@@ -311,5 +311,64 @@ export function calloutUnboundEntry(row: AuditedRequest, o: { reason: 'not_in_pi
     outcome: o.reason,
     at: o.at,
     details: { differingFields: o.fields },
+  };
+}
+
+/**
+ * Break-glass: a request marked EMERGENCY was granted without an approver (`emergency.grant`), or got no
+ * emergency grant and why (`emergency.refused`); recorded with the evaluation, before PIM hears the answer.
+ */
+export function emergencyDecisionEntry(o: {
+  granted: boolean;
+  /** Audit mode: what enforce mode would have done, nothing applied. */
+  wouldHaveGranted?: boolean;
+  evaluationId: string;
+  pimRequestId: string | null;
+  principalId: string;
+  roleDefinitionId: string;
+  scope: string;
+  incident: string | null;
+  incidentPriority: string | null;
+  onCallEvidence: string | null;
+  whyNot: string | null;
+  at: Date;
+}): AuditEntry {
+  return {
+    kind: o.granted ? 'emergency.grant' : 'emergency.refused',
+    actor: o.principalId,
+    pimRequestId: o.pimRequestId,
+    evaluationId: o.evaluationId,
+    outcome: o.granted ? 'granted' : o.wouldHaveGranted ? 'audit_mode' : 'refused',
+    at: o.at,
+    details: {
+      roleDefinitionId: o.roleDefinitionId,
+      scope: o.scope,
+      incident: o.incident,
+      incidentPriority: o.incidentPriority,
+      onCall: o.onCallEvidence,
+      whyNot: o.whyNot,
+    },
+  };
+}
+
+/** Break-glass: the BREAK-GLASS card queued for a channel, the post-incident note, or a second person's review. */
+export function emergencyStepEntry(o: {
+  kind: 'emergency.broadcast' | 'emergency.note' | 'emergency.review';
+  actor: string;
+  grantId: string;
+  evaluationId: string;
+  pimRequestId: string | null;
+  outcome: string;
+  details?: Record<string, string | null>;
+  at: Date;
+}): AuditEntry {
+  return {
+    kind: o.kind,
+    actor: o.actor,
+    pimRequestId: o.pimRequestId,
+    evaluationId: o.evaluationId,
+    outcome: o.outcome,
+    at: o.at,
+    details: { grantId: o.grantId, ...(o.details ?? {}) },
   };
 }

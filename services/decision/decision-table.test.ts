@@ -4,7 +4,7 @@ import { type Cell, DECISION_TABLE, type DecisionFacts, type DecisionRow, decide
 
 /**
  * The decision table printed in docs/policy.md is the table this test runs: the page is parsed, compared
- * with DECISION_TABLE, and then every one of the 32 combinations of the five facts is answered by the first
+ * with DECISION_TABLE, and then every one of the 64 combinations of the six facts is answered by the first
  * matching row of the page's table and by `rowFor`.
  */
 const PAGE = readFileSync(join(__dirname, '../../docs/policy.md'), 'utf8');
@@ -26,6 +26,7 @@ function pageTable(): DecisionRow[] {
     'a check could not be completed',
     'a check flagged (failed, review)',
     'every `autoApprove.when` check passed',
+    'break-glass qualifies',
     'enforce answers',
   ]);
   const rows: DecisionRow[] = [];
@@ -46,17 +47,18 @@ function pageTable(): DecisionRow[] {
       checkUnavailable: cell(cells[3]!),
       flagged: cell(cells[4]!),
       autoApproveMet: cell(cells[5]!),
-      enforce: cells[6]!.replace(/`/g, '') as DecisionRow['enforce'],
+      emergencyMet: cell(cells[6]!),
+      enforce: cells[7]!.replace(/`/g, '') as DecisionRow['enforce'],
     });
   }
   return rows;
 }
 
-const FACTS = ['deniedByCheck', 'humanOnly', 'checkUnavailable', 'flagged', 'autoApproveMet'] as const;
+const FACTS = ['deniedByCheck', 'humanOnly', 'checkUnavailable', 'flagged', 'autoApproveMet', 'emergencyMet'] as const;
 
 function allFacts(): DecisionFacts[] {
   const out: DecisionFacts[] = [];
-  for (let bits = 0; bits < 32; bits++) {
+  for (let bits = 0; bits < 64; bits++) {
     out.push(Object.fromEntries(FACTS.map((f, i) => [f, Boolean(bits & (1 << i))])) as DecisionFacts);
   }
   return out;
@@ -80,7 +82,8 @@ describe('the decision table (docs/policy.md is the table the code runs)', () =>
   it('never answers AutoApproved with a deny, a human-only role, an unavailable check or a flag', () => {
     for (const facts of allFacts()) {
       if (rowFor(facts).enforce === 'AutoApproved') {
-        expect(facts).toEqual({ deniedByCheck: false, humanOnly: false, checkUnavailable: false, flagged: false, autoApproveMet: true });
+        expect(facts).toMatchObject({ deniedByCheck: false, humanOnly: false, checkUnavailable: false, flagged: false });
+        expect(facts.autoApproveMet || facts.emergencyMet).toBe(true);
       }
     }
   });
@@ -89,7 +92,7 @@ describe('the decision table (docs/policy.md is the table the code runs)', () =>
     const pass = (name: 'ticket' | 'onCall' | 'hr') => ({ name, result: 'pass' as const, onFail: 'deny' as const });
     expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket'), pass('onCall')], autoApproveWhen: ['ticket', 'onCall'] })).toMatchObject({
       outcome: 'AutoApproved',
-      row: 5,
+      row: 6,
     });
     // A listed check that was skipped does not pass.
     expect(
@@ -99,7 +102,7 @@ describe('the decision table (docs/policy.md is the table the code runs)', () =>
         checks: [pass('ticket'), { name: 'onCall', result: 'skipped', onFail: 'review' }],
         autoApproveWhen: ['ticket', 'onCall'],
       }),
-    ).toMatchObject({ outcome: 'Approved', row: 6 });
+    ).toMatchObject({ outcome: 'Approved', row: 7 });
     // A configured check that is not listed still blocks when it could not be completed.
     expect(
       decide({
@@ -110,7 +113,30 @@ describe('the decision table (docs/policy.md is the table the code runs)', () =>
       }),
     ).toMatchObject({ outcome: 'Approved', row: 3 });
     // An empty list never auto-approves.
-    expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket')], autoApproveWhen: [] })).toMatchObject({ outcome: 'Approved', row: 6 });
+    expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket')], autoApproveWhen: [] })).toMatchObject({ outcome: 'Approved', row: 7 });
+    // Break-glass: AutoApproved on its own row, never over a human-only role, an unavailable check or a flag.
+    expect(decide({ humanOnly: false, mode: 'enforce', checks: [pass('ticket')], autoApproveWhen: null, emergencyMet: true })).toMatchObject({
+      outcome: 'AutoApproved',
+      row: 5,
+    });
+    expect(decide({ humanOnly: true, mode: 'enforce', checks: [pass('ticket')], autoApproveWhen: null, emergencyMet: true })).toMatchObject({
+      outcome: 'Approved',
+      row: 2,
+    });
+    expect(
+      decide({
+        humanOnly: false,
+        mode: 'enforce',
+        checks: [pass('ticket'), { name: 'hr', result: 'unavailable', onFail: 'deny' }],
+        autoApproveWhen: null,
+        emergencyMet: true,
+      }),
+    ).toMatchObject({ outcome: 'Approved', row: 3 });
+    expect(decide({ humanOnly: false, mode: 'audit', checks: [pass('ticket')], autoApproveWhen: null, emergencyMet: true })).toMatchObject({
+      outcome: 'Approved',
+      wouldBe: 'AutoApproved',
+      row: 5,
+    });
     // Audit mode answers Approved and keeps what enforce would have said.
     expect(decide({ humanOnly: false, mode: 'audit', checks: [{ name: 'ticket', result: 'fail', onFail: 'deny' }], autoApproveWhen: null })).toMatchObject({
       outcome: 'Approved',

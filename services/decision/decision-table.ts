@@ -31,6 +31,11 @@ export interface DecisionInput {
   checks: CheckInput[];
   /** The role's `autoApprove.when`; null when the role never auto-approves. */
   autoApproveWhen: CheckName[] | null;
+  /**
+   * Break-glass qualifies (services/decision/emergency.ts): marked `EMERGENCY:`, the role's `emergency` on, the
+   * on-call check passed, the ticket an open incident of a listed priority, under the daily limit. Absent: no.
+   */
+  emergencyMet?: boolean;
 }
 
 /** The conditions a row tests; `any` matches both. */
@@ -47,18 +52,24 @@ export interface DecisionRow {
   flagged: Cell;
   /** The role lists `autoApprove.when` and every listed check passed. */
   autoApproveMet: Cell;
+  /** A break-glass request qualifies for an emergency grant (see `DecisionInput.emergencyMet`). */
+  emergencyMet: Cell;
   enforce: EvaluationOutcome;
 }
 
 /** First matching row wins. Printed in docs/policy.md ("The decision table"). */
 export const DECISION_TABLE: readonly DecisionRow[] = [
-  { row: 1, deniedByCheck: 'yes', humanOnly: 'any', checkUnavailable: 'any', flagged: 'any', autoApproveMet: 'any', enforce: 'Denied' },
-  { row: 2, deniedByCheck: 'no', humanOnly: 'yes', checkUnavailable: 'any', flagged: 'any', autoApproveMet: 'any', enforce: 'Approved' },
-  { row: 3, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'yes', flagged: 'any', autoApproveMet: 'any', enforce: 'Approved' },
-  { row: 4, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'no', flagged: 'yes', autoApproveMet: 'any', enforce: 'Approved' },
-  { row: 5, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'no', flagged: 'no', autoApproveMet: 'yes', enforce: 'AutoApproved' },
-  { row: 6, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'no', flagged: 'no', autoApproveMet: 'no', enforce: 'Approved' },
+  { row: 1, deniedByCheck: 'yes', humanOnly: 'any', checkUnavailable: 'any', flagged: 'any', autoApproveMet: 'any', emergencyMet: 'any', enforce: 'Denied' },
+  { row: 2, deniedByCheck: 'no', humanOnly: 'yes', checkUnavailable: 'any', flagged: 'any', autoApproveMet: 'any', emergencyMet: 'any', enforce: 'Approved' },
+  { row: 3, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'yes', flagged: 'any', autoApproveMet: 'any', emergencyMet: 'any', enforce: 'Approved' },
+  { row: 4, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'no', flagged: 'yes', autoApproveMet: 'any', emergencyMet: 'any', enforce: 'Approved' },
+  { row: 5, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'no', flagged: 'no', autoApproveMet: 'any', emergencyMet: 'yes', enforce: 'AutoApproved' },
+  { row: 6, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'no', flagged: 'no', autoApproveMet: 'yes', emergencyMet: 'no', enforce: 'AutoApproved' },
+  { row: 7, deniedByCheck: 'no', humanOnly: 'no', checkUnavailable: 'no', flagged: 'no', autoApproveMet: 'no', emergencyMet: 'no', enforce: 'Approved' },
 ];
+
+/** The row that is an emergency (break-glass) grant: AutoApproved because `emergencyMet`, not `autoApproveMet`. */
+export const EMERGENCY_ROW = 5;
 
 export interface Decision {
   /** What PIM is answered. */
@@ -70,9 +81,9 @@ export interface Decision {
   facts: DecisionFacts;
 }
 
-export type DecisionFacts = Record<'deniedByCheck' | 'humanOnly' | 'checkUnavailable' | 'flagged' | 'autoApproveMet', boolean>;
+export type DecisionFacts = Record<'deniedByCheck' | 'humanOnly' | 'checkUnavailable' | 'flagged' | 'autoApproveMet' | 'emergencyMet', boolean>;
 
-/** The five facts the table reads, from the inputs. */
+/** The six facts the table reads, from the inputs. */
 export function factsOf(input: DecisionInput): DecisionFacts {
   const failed = input.checks.filter((c) => c.result === 'fail');
   const listed = input.autoApproveWhen ?? [];
@@ -83,6 +94,7 @@ export function factsOf(input: DecisionInput): DecisionFacts {
     flagged: failed.some((c) => c.onFail === 'review'),
     // Every listed check must be present and passed; a listed check that was skipped (or is missing) is not met.
     autoApproveMet: listed.length > 0 && listed.every((name) => input.checks.some((c) => c.name === name && c.result === 'pass')),
+    emergencyMet: input.emergencyMet === true,
   };
 }
 
@@ -97,10 +109,22 @@ export function rowFor(facts: DecisionFacts): DecisionRow {
       matches(r.humanOnly, facts.humanOnly) &&
       matches(r.checkUnavailable, facts.checkUnavailable) &&
       matches(r.flagged, facts.flagged) &&
-      matches(r.autoApproveMet, facts.autoApproveMet),
+      matches(r.autoApproveMet, facts.autoApproveMet) &&
+      matches(r.emergencyMet, facts.emergencyMet),
   );
-  // The rows cover every combination (the test enumerates all 32); a gap would be a bug, and fails closed.
-  return row ?? { row: 0, deniedByCheck: 'any', humanOnly: 'any', checkUnavailable: 'any', flagged: 'any', autoApproveMet: 'any', enforce: 'Approved' };
+  // The rows cover every combination (the test enumerates all 64); a gap would be a bug, and fails closed.
+  return (
+    row ?? {
+      row: 0,
+      deniedByCheck: 'any',
+      humanOnly: 'any',
+      checkUnavailable: 'any',
+      flagged: 'any',
+      autoApproveMet: 'any',
+      emergencyMet: 'any',
+      enforce: 'Approved',
+    }
+  );
 }
 
 /** The outcome. Audit mode always answers Approved (a person decides) and keeps what enforce would have said. */

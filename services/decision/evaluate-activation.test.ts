@@ -323,7 +323,7 @@ describe('decision rules', () => {
 
   it('says in audit mode that enforce would have skipped human approval, in words that are not the outcome', async () => {
     const v = await decide({ roleDefinitionId: HELPDESK, ...withTicket }, policy({ [HELPDESK]: { ...ONCALL_AND_TICKET, mode: 'audit' } }));
-    expect(v).toMatchObject({ outcome: 'Approved', wouldBe: 'AutoApproved', row: 5 });
+    expect(v).toMatchObject({ outcome: 'Approved', wouldBe: 'AutoApproved', row: 6 });
     expect(v.reasons).toEqual([
       "Audit mode: an approver decides this request; the role's checks are recorded but not applied.",
       expect.stringMatching(

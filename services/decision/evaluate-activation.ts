@@ -16,7 +16,8 @@ import type {
   UserRiskRecord,
 } from '../integrations/ports';
 import type { ActivationRequest } from './activation-request';
-import { type CheckInput, type CheckName, type CheckResultKind, decide, type EvaluationOutcome } from './decision-table';
+import { type CheckInput, type CheckName, type CheckResultKind, decide, EMERGENCY_ROW, type EvaluationOutcome } from './decision-table';
+import { assessEmergency, type EmergencyAssessment, emergencyGrantReason, isEmergencyMarked, noEmergencyReason, type TicketFacts } from './emergency';
 import { activeRiskOf, type IdentityRiskRule, riskActionFor, riskLevelText } from './identity-risk';
 import { insideMaintenanceWindow } from './maintenance-window';
 import { type DecisionPolicy, type EffectiveRule, effectiveRule } from './policy';
@@ -37,6 +38,8 @@ export interface CheckResult extends CheckInput {
   label?: string;
   evidence: Evidence[];
   latencyMs: number;
+  /** The ticket check only: what the ticket is (kind, an incident's priority), for break-glass. */
+  ticketFacts?: TicketFacts;
 }
 
 export interface Verdict {
@@ -50,6 +53,8 @@ export interface Verdict {
   reasons: string[];
   riskFlags: string[];
   checks: CheckResult[];
+  /** Break-glass: present when the request was marked `EMERGENCY:`; `granted` when enforce mode grants it (row 5). */
+  emergency?: EmergencyAssessment & { granted: boolean };
 }
 
 /** The systems of record, behind ports; any may be absent. */
@@ -70,6 +75,11 @@ export interface DecisionOptions {
   budgetMs: number;
   now: Date;
   roleDisplayName?: string;
+  /**
+   * Break-glass: the requester's emergency grants in the last 24 hours, counted by the caller from the store
+   * for a request marked `EMERGENCY:`; null or absent when they could not be counted (then no emergency grant).
+   */
+  emergencyGrantsInLastDay?: number | null;
 }
 
 export function roleKeyOf(request: Pick<ActivationRequest, 'kind' | 'roleDefinitionId' | 'scope'>): string {
@@ -118,7 +128,18 @@ export async function evaluateActivation(request: ActivationRequest, o: Decision
       run('hr', 'deny', () => hrCheck(rule, request.principalId, o.ports.hr, window, deadline.signal)),
       run('identityRisk', 'review', () => identityRiskCheck(rule.identityRisk, request.principalId, o.ports.identityRisk, deadline.signal)),
     ]);
-    return verdictOf([...sync, ...async], rule, humanOnly, roleName);
+    const checks = [...sync, ...async];
+    const ticket = checks.find((c) => c.name === 'ticket');
+    const emergency = assessEmergency({
+      marked: isEmergencyMarked(request.justification),
+      rule: rule.emergency,
+      humanOnly,
+      roleName,
+      onCall: checks.find((c) => c.name === 'onCall'),
+      ticket: ticket ? { result: ticket.result, ...(ticket.ticketFacts ? { facts: ticket.ticketFacts } : {}) } : undefined,
+      grantsInLastDay: o.emergencyGrantsInLastDay ?? null,
+    });
+    return verdictOf(checks, rule, humanOnly, roleName, emergency);
   } finally {
     clearTimeout(timer);
   }
@@ -347,7 +368,13 @@ async function ticketCheck(
         label: `Ticket not fully verified (${label})`,
       };
     case 'pass':
-      return { result: 'pass', detail: `${check.summary} is open${wantAssignment ? ' and assigned to the requester' : ''}`, summary, evidence };
+      return {
+        result: 'pass',
+        detail: `${check.summary} is open${wantAssignment ? ' and assigned to the requester' : ''}`,
+        summary,
+        evidence,
+        ...(check.facts ? { ticketFacts: { number: ticket.number, system: label, ...check.facts } } : {}),
+      };
     default:
       return assertNever(status);
   }
@@ -563,6 +590,7 @@ async function timed(name: CheckName, onFail: CheckInput['onFail'], run: () => P
       ...(r.label ? { label: r.label } : {}),
       evidence: r.evidence ?? [],
       latencyMs: Date.now() - started,
+      ...(r.ticketFacts ? { ticketFacts: r.ticketFacts } : {}),
     };
   } catch (err) {
     const why = signal.aborted ? 'did not answer in time' : 'could not be completed';
@@ -617,8 +645,15 @@ export function checkLine(c: Pick<CheckResult, 'name' | 'summary'>): string {
 const RESULT_WORDS: Record<CheckResultKind, string> = { pass: 'passed', fail: 'failed', unavailable: 'could not be completed', skipped: 'not checked' };
 
 /** Pure: the verdict from the checks through the decision table. Exported for table tests. */
-export function verdictOf(checks: CheckResult[], rule: Pick<EffectiveRule, 'mode' | 'autoApprove'>, humanOnly: boolean, roleName: string): Verdict {
-  const d = decide({ humanOnly, mode: rule.mode, checks, autoApproveWhen: rule.autoApprove });
+export function verdictOf(
+  checks: CheckResult[],
+  rule: Pick<EffectiveRule, 'mode' | 'autoApprove'>,
+  humanOnly: boolean,
+  roleName: string,
+  emergency?: EmergencyAssessment,
+): Verdict {
+  const d = decide({ humanOnly, mode: rule.mode, checks, autoApproveWhen: rule.autoApprove, emergencyMet: emergency?.met === true });
+  const emergencyRow = d.row === EMERGENCY_ROW;
   const failedDeny = checks.filter((c) => c.result === 'fail' && c.onFail === 'deny');
   const flagged = checks.filter((c) => c.result === 'fail' && c.onFail === 'review');
   const unavailable = checks.filter((c) => c.result === 'unavailable');
@@ -637,7 +672,10 @@ export function verdictOf(checks: CheckResult[], rule: Pick<EffectiveRule, 'mode
       enforceReasons = failedDeny.map((c) => c.detail);
       break;
     case 'AutoApproved':
-      enforceReasons = [`Approved automatically: ${(rule.autoApprove ?? []).map((n) => checks.find((c) => c.name === n)!.detail).join('; ')}.`];
+      enforceReasons =
+        emergencyRow && emergency
+          ? [emergencyGrantReason(emergency)]
+          : [`Approved automatically: ${(rule.autoApprove ?? []).map((n) => checks.find((c) => c.name === n)!.detail).join('; ')}.`];
       break;
     case 'Approved': {
       enforceReasons = [
@@ -656,14 +694,35 @@ export function verdictOf(checks: CheckResult[], rule: Pick<EffectiveRule, 'mode
   if (rule.mode === 'audit') {
     // Words that cannot be mistaken for the outcome: PIM shows these to the requester, the card to approvers.
     const observed =
-      d.wouldBe === 'AutoApproved'
-        ? `Not applied (audit mode): enforce mode would have skipped human approval, because ${checksPassed(rule.autoApprove ?? [], checks)}.`
-        : d.wouldBe === 'Denied'
-          ? `Not applied (audit mode): enforce mode would have refused this request: ${failedDeny.map((c) => c.detail).join(' ')}`
-          : null;
+      d.wouldBe === 'AutoApproved' && emergencyRow
+        ? `Not applied (audit mode): enforce mode would have granted emergency (break-glass) access without an approver: ${emergencyGrantReason(emergency ?? { incident: null, onCallEvidence: null })}`
+        : d.wouldBe === 'AutoApproved'
+          ? `Not applied (audit mode): enforce mode would have skipped human approval, because ${checksPassed(rule.autoApprove ?? [], checks)}.`
+          : d.wouldBe === 'Denied'
+            ? `Not applied (audit mode): enforce mode would have refused this request: ${failedDeny.map((c) => c.detail).join(' ')}`
+            : null;
     reasons = ["Audit mode: an approver decides this request; the role's checks are recorded but not applied.", ...(observed ? [observed] : enforceReasons)];
   }
-  return { outcome: d.outcome, wouldBe: d.wouldBe, mode: rule.mode, row: d.row, humanOnly, reasons: dedupe(reasons), riskFlags, checks };
+  // A request marked EMERGENCY that gets no emergency grant says why (unless the role's usual rules approved it).
+  let whyNot: string | null = null;
+  if (emergency?.marked && !emergencyRow && d.wouldBe !== 'AutoApproved') {
+    whyNot =
+      emergency.whyNot ??
+      (d.row === 1
+        ? 'a check refused the request'
+        : d.row === 3
+          ? 'a check could not be completed'
+          : d.row === 4
+            ? 'a check flagged the request'
+            : 'the request does not qualify');
+    reasons = [...reasons, noEmergencyReason(whyNot)];
+  }
+  const verdict: Verdict = { outcome: d.outcome, wouldBe: d.wouldBe, mode: rule.mode, row: d.row, humanOnly, reasons: dedupe(reasons), riskFlags, checks };
+  if (emergency?.marked) {
+    verdict.emergency = { ...emergency, whyNot, granted: emergencyRow && d.outcome === 'AutoApproved' };
+    if (!emergencyRow) verdict.riskFlags = dedupe([...riskFlags, 'Emergency request (no break-glass grant)']);
+  }
+  return verdict;
 }
 
 function checksPassed(names: CheckName[], checks: CheckResult[]): string {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { validTimeZone } from '../jobs/local-time';
 import { DEFAULT_IDENTITY_RISK_RULE, type IdentityRiskRule } from './identity-risk';
+import { BUILT_IN_HUMAN_ONLY_ROLES } from './role-rules';
 
 /**
  * The decision policy: per-role rules of the pre-approval decision, from a JSON or YAML file
@@ -108,6 +109,20 @@ const roleRule = z
       .optional(),
     /** AutoApproved when every listed check passes (and nothing denies or flags); never for human-only roles. */
     autoApprove: z.union([z.literal('never'), z.object({ when: z.array(checkName).min(1) }).strict()]).optional(),
+    /**
+     * Break-glass for this role (off when absent; read from the role's own entry, never from `default`; never
+     * for a human-only role): a request whose justification starts with `EMERGENCY:` from a requester who is
+     * on call and cites an open incident of one of these priorities is AutoApproved, broadcast and reviewed.
+     */
+    emergency: z
+      .object({
+        /** The incident priorities that qualify, as the ticket system's choice values (ServiceNow: "1" is Critical). */
+        incidentPriorities: z.array(z.string().min(1)).min(1, 'name at least one priority, e.g. ["1"]'),
+        /** Emergency grants one user may get in any 24 hours (this role and every other). */
+        maxPerUserPerDay: z.number().int().min(1).max(10).default(1),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -138,6 +153,16 @@ export const policySchema = z
       .optional(),
     /** Settings of the systems of record (see services/integrations/settings.ts). */
     integrations: z.record(z.unknown()).optional(),
+    /** Break-glass grants (roles' `emergency`): who hears of them and how soon a second person reviews them. */
+    emergency: z
+      .object({
+        /** A second person reviews each grant from the admin digest within this many hours (it shows overdue after). */
+        reviewWithinHours: z.number().int().min(1).max(168).default(24),
+        /** The APPROVER_CHANNELS key of the security channel; falls back to the admin channel, then `default`. */
+        securityChannel: z.string().min(1).default('security'),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -157,6 +182,8 @@ export interface EffectiveRule {
   maintenanceWindows: { windows: MaintenanceWindow[]; outside: 'deny' | 'flag' } | null;
   autoApprove: AutoApproveCondition[] | null;
   reminders: ReminderSettings;
+  /** Break-glass: the role's own `emergency` (never `default`'s); null when off. */
+  emergency: { incidentPriorities: string[]; maxPerUserPerDay: number } | null;
 }
 
 export interface ReminderSettings {
@@ -196,6 +223,7 @@ export function effectiveRule(policy: DecisionPolicy, roleKey: string): Effectiv
     identityRisk: identityRiskOf(base.identityRisk, own.identityRisk),
     maintenanceWindows: merged.maintenanceWindows ? { windows: merged.maintenanceWindows.windows, outside: merged.maintenanceWindows.outside } : null,
     autoApprove: auto && auto !== 'never' ? auto.when : null,
+    emergency: roleKey.toLowerCase() === 'default' || !own.emergency ? null : { ...own.emergency },
     reminders: {
       firstAfterMinutes: merged.reminders?.firstAfterMinutes ?? DEFAULT_REMINDERS.firstAfterMinutes,
       maxNudges: merged.reminders?.maxNudges ?? DEFAULT_REMINDERS.maxNudges,
@@ -225,6 +253,7 @@ export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
       problems.push(`roles.${key}: keys are a role definition id, group:<group id>, azure:<role definition guid> or default`);
       continue;
     }
+    problems.push(...emergencyProblems(key, rule as RoleRule | undefined, lenient, doc));
     const auto = (rule as RoleRule | undefined)?.autoApprove;
     if (!auto || auto === 'never' || !Array.isArray(auto.when)) continue;
     const merged = effectiveRule(lenient, key);
@@ -240,6 +269,26 @@ export function parsePolicy(doc: unknown, source: string): DecisionPolicy {
     );
   }
   return policy;
+}
+
+/**
+ * Break-glass on a role: never on `default`, never on a human-only role (built in or listed), and only where the
+ * role checks on-call and looks its ticket up (an emergency grant needs both to pass).
+ */
+function emergencyProblems(key: string, rule: RoleRule | undefined, lenient: DecisionPolicy, doc: unknown): string[] {
+  if (!rule || typeof rule !== 'object' || !rule.emergency) return [];
+  const at = `roles.${key}.emergency`;
+  if (key === 'default') return [`${at}: break-glass is configured per role, never on default`];
+  const listed = (doc as { humanOnlyRoleIds?: unknown })?.humanOnlyRoleIds;
+  const humanOnly = [...Object.keys(BUILT_IN_HUMAN_ONLY_ROLES), ...(Array.isArray(listed) ? listed : [])].some(
+    (id) => typeof id === 'string' && id.toLowerCase() === key.toLowerCase(),
+  );
+  if (humanOnly) return [`${at}: ${key} is a human-only role, which never gets an emergency grant; remove emergency or the role from humanOnlyRoleIds`];
+  const merged = effectiveRule(lenient, key);
+  const problems: string[] = [];
+  if (!merged.onCall) problems.push(`${at}: needs onCall on the role or default (an emergency grant needs the requester on call)`);
+  if (!merged.ticket?.verify) problems.push(`${at}: needs ticket with verify (an emergency grant needs an open incident looked up)`);
+  return problems;
 }
 
 /** The roles that parse on their own (the others are reported by the schema), for the semantic checks. */

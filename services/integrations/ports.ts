@@ -65,6 +65,12 @@ export interface TicketCheck {
    * a pass; a field the system withheld or left out is `unknown` too.
    */
   findings: TicketFinding[];
+  /**
+   * What kind of ticket was found and, for an incident, its priority as the system's choice value (ServiceNow
+   * `priority`, `1` is Critical) and label; null when the system did not say. Absent when the ticket was not
+   * read. Break-glass reads it (an open incident of a listed priority); unknown means no emergency grant.
+   */
+  facts?: { kind: 'incident' | 'change' | 'issue'; priority: string | null; priorityLabel: string | null };
 }
 
 export interface TicketQuestion {

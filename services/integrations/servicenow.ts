@@ -28,6 +28,7 @@ interface TicketRecord {
   approval?: Pair;
   start_date?: Pair;
   end_date?: Pair;
+  priority?: Pair;
 }
 
 const TABLES: Record<string, 'incident' | 'change_request'> = { INC: 'incident', CHG: 'change_request' };
@@ -75,7 +76,7 @@ export class ServiceNowTickets implements TicketSystem {
       'active',
       'assigned_to',
       'assignment_group',
-      ...(isChange ? ['approval', 'start_date', 'end_date'] : []),
+      ...(isChange ? ['approval', 'start_date', 'end_date'] : ['priority']),
     ];
     const res = await this.http.ask<{ result?: unknown }>({
       path: `/api/now/table/${tableName}`,
@@ -136,7 +137,12 @@ export class ServiceNowTickets implements TicketSystem {
       findings.push({ aspect: 'changeApproved', ...changeApproval(number, t, ev) }, { aspect: 'changeWindow', ...changeWindow(number, t, q.window, ev) });
     }
     if (user) findings.push({ aspect: 'assignment', ...(await this.assignment(number, t, ev, await user, signal)) });
-    return { summary, findings };
+    const priority = !isChange && typeof t.priority?.value === 'string' && t.priority.value ? t.priority.value : null;
+    return {
+      summary,
+      findings,
+      facts: { kind: isChange ? 'change' : 'incident', priority, priorityLabel: priority ? t.priority?.display_value || priority : null },
+    };
   }
 
   /** The requester's sys_user sys_id, matched by user_name or email. */

@@ -66,6 +66,8 @@ interface AdminDigestPayload {
  */
 export class DailyDigests {
   private readonly audit: AuditReviews;
+  /** More cards the admin digest posts after its own, read when it is sent (break-glass grants to review); null: none. */
+  readonly adminDigestExtras: Array<() => Promise<CardJson | null>> = [];
 
   constructor(
     private readonly deps: {
@@ -123,11 +125,13 @@ export class DailyDigests {
       if (digest) users.push({ id: userId, digest });
     }
     if (users.length) {
-      const targets = users.flatMap((u) => [...u.digest.ending, ...u.digest.endingToday]);
+      const targets = users.flatMap((u) => [...u.digest.ending, ...u.digest.endingToday, ...(u.digest.expired ?? [])]);
       const names = await resolveNames(this.deps.reads, [], targets);
       for (const u of users) {
         const keys = new Set(
-          [...u.digest.ending, ...u.digest.endingToday].map((t) => `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`),
+          [...u.digest.ending, ...u.digest.endingToday, ...(u.digest.expired ?? [])].map(
+            (t) => `${t.kind}|${t.roleDefinitionId.toLowerCase()}|${t.scope.toLowerCase()}`,
+          ),
         );
         const payload: UserDigestPayload = { digest: u.digest, targetNames: [...names.targets].filter(([k]) => keys.has(k)) };
         await this.deps.scheduler.schedule({ id: `${DIGEST_USER}:${u.id}:${u.digest.date}`, kind: DIGEST_USER, dueAt: now, payload });
@@ -205,6 +209,10 @@ export class DailyDigests {
     for (const card of this.deps.renderers.adminDigestCards({ digest: p.digest, names: { users: new Map(p.users), targets: new Map(p.targets) } })) {
       await this.deps.notifier.postCard(this.deps.adminChannel, card);
     }
+    for (const extra of this.adminDigestExtras) {
+      const card = await extra();
+      if (card) await this.deps.notifier.postCard(this.deps.adminChannel, card);
+    }
   }
 }
 
@@ -248,12 +256,13 @@ export function digestNotice(digest: UserDigest, webUrl: string): ActivityNotice
   const parts = [
     digest.ending.length ? `${digest.ending.length} privileged assignment${digest.ending.length === 1 ? '' : 's'} ending within 14 days` : '',
     digest.endingToday.length ? `${digest.endingToday.length} activation${digest.endingToday.length === 1 ? '' : 's'} ending today` : '',
+    digest.expired?.length ? `${digest.expired.length} expired in the last 30 days` : '',
   ].filter(Boolean);
   const summary = parts.join(', ');
   return {
     activityType: DIGEST_ACTIVITY_TYPE,
     topicText: 'PIM daily digest',
-    previewText: `${summary}. Open the PIM Approvals chat to extend or give them up.`,
+    previewText: `${summary}. Open the PIM Approvals chat to extend, renew or give them up.`,
     webUrl,
     templateParameters: { summary },
   };

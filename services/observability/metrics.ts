@@ -37,7 +37,7 @@ export type ApiName = 'graph' | 'arm';
 export type TeamsSendResult = 'sent' | 'throttled' | 'retry' | 'failed';
 export type UncertainSendResult = 'found' | 'absent' | 'unchecked' | 'removed' | 'waiting';
 /** Which handler answered a card action; `unknown`: no card of the bot sends its verb (refused with 400). */
-export type CardActionHandler = 'approval' | 'chat' | 'digest' | 'unknown';
+export type CardActionHandler = 'approval' | 'chat' | 'digest' | 'extension' | 'emergency' | 'unknown';
 
 /** Counts nothing. */
 export const noMetrics: Metrics = {

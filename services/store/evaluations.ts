@@ -19,12 +19,14 @@ export class EvaluationStore {
   /**
    * Records an evaluation, unless one exists for the same request key (a PIM retry racing the first
    * call): then the stored one wins and is returned, so both answers carry the same evaluationId. The
-   * approval request it opens (`pending`: the lifecycle's first state) and its audit rows commit with it.
+   * approval request it opens (`pending`: the lifecycle's first state) and its audit rows commit with it, and
+   * so do `also`'s writes (a break-glass grant and its jobs), only when this call created the evaluation.
    */
   async insert(
     row: Insertable<EvaluationTable>,
     approval?: Insertable<ApprovalRequestTable>,
     audit?: AuditEntry | AuditEntry[],
+    also?: (trx: Db) => Promise<void>,
   ): Promise<{ row: EvaluationRow; created: boolean; approvalCreated: boolean }> {
     return this.transaction(async (trx) => {
       const inserted = await trx
@@ -49,6 +51,7 @@ export class EvaluationStore {
       }
       // The audit row commits with the evaluation: no answer PIM logs without its audit record.
       if (audit) await appendAudit(trx, Array.isArray(audit) ? audit : [audit]);
+      if (also) await also(trx);
       return { row: inserted, created: true, approvalCreated };
     });
   }

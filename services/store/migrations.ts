@@ -286,6 +286,71 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('conversation_refs').addColumn('approval_cards', 'integer').execute();
     },
   },
+  '2026-12-07-020-extension-asks': {
+    async up(db: Kysely<unknown>) {
+      // Asks to extend or renew an assignment, each decided by an administrator from its card.
+      await db.schema
+        .createTable('extension_asks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('pim_request_id', 'text', (c) => c.unique())
+        .addColumn('ask_key', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('role_definition_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('assignment', 'text', (c) => c.notNull())
+        .addColumn('current_end', 'text')
+        .addColumn('requested_end', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('display', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('rendered_version', 'integer', (c) => c.notNull())
+        .addColumn('activity_id', 'text')
+        .addColumn('claimed_by', 'text')
+        .addColumn('decided_by_id', 'text')
+        .addColumn('decided_by_name', 'text')
+        .addColumn('decided_at', 'text')
+        .addColumn('decision_note', 'text')
+        .addColumn('new_end', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('extension_asks_status').on('extension_asks').column('status').execute();
+    },
+  },
+  '2026-12-07-021-emergency-grants': {
+    async up(db: Kysely<unknown>) {
+      // Break-glass grants (services/emergency): the per-user daily limit counts them; note and review are kept on them.
+      await db.schema
+        .createTable('emergency_grants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('evaluation_id', 'text', (c) => c.notNull().unique())
+        .addColumn('pim_request_id', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('role_definition_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('justification', 'text')
+        .addColumn('incident', 'text')
+        .addColumn('incident_priority', 'text')
+        .addColumn('on_call_evidence', 'text')
+        .addColumn('granted_at', 'text', (c) => c.notNull())
+        .addColumn('ends_at', 'text')
+        .addColumn('note', 'text')
+        .addColumn('note_at', 'text')
+        .addColumn('review_verdict', 'text')
+        .addColumn('reviewer_id', 'text')
+        .addColumn('reviewer_name', 'text')
+        .addColumn('review_note', 'text')
+        .addColumn('reviewed_at', 'text')
+        .execute();
+      await db.schema.createIndex('emergency_grants_principal').on('emergency_grants').columns(['principal_id', 'granted_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { AuditLogTable } from '../audit/schema';
 import type { AuditReviewTable } from '../digests/schema';
+import type { EmergencyGrantTable } from '../emergency/schema';
 import type { JobTable } from '../jobs/schema';
 import type { OutboxTable, PacePauseTable, PaceSendTable } from '../outbox/schema';
 
@@ -23,6 +24,53 @@ export interface Database {
   audit_reviews: AuditReviewTable;
   /** The hash-chained audit trail (append-only). */
   audit_log: AuditLogTable;
+  /** Users' asks to extend or renew an assignment, decided by an administrator from a card (services/extensions). */
+  extension_asks: ExtensionAskTable;
+  /** Break-glass grants, their post-incident notes and second-person reviews (services/emergency). */
+  emergency_grants: EmergencyGrantTable;
+}
+
+/**
+ * One ask to extend or renew an assignment: a selfExtend/selfRenew PIM holds (`pim_request_id`), or a digest
+ * user's ask PIM has no self-service for (a group's). Its card in the admin channel follows `version`.
+ */
+export interface ExtensionAskTable {
+  id: string;
+  /** `pim`: read from PIM's pending requests; `digest`: asked from the digest or chat (groups). */
+  source: string;
+  /** PIM's request id (unique); null for an ask PIM does not hold. */
+  pim_request_id: string | null;
+  /** Identifies a digest ask (user, target, action, the end it was about), so a second click adds nothing. */
+  ask_key: string;
+  kind: string;
+  role_definition_id: string;
+  scope: string;
+  principal_id: string;
+  /** `extend` (not ended yet) or `renew` (ended within PIM's 30 days). */
+  action: string;
+  /** `eligible` or `active`. */
+  assignment: string;
+  current_end: string | null;
+  requested_end: string | null;
+  reason: string | null;
+  /** What the card shows beyond the columns (names, history, HR and risk today), JSON. */
+  display: string;
+  /** open | recording | extended | renewed | declined | withdrawn */
+  status: string;
+  version: number;
+  rendered_version: number;
+  /** The admin channel post, once sent. */
+  activity_id: string | null;
+  claimed_by: string | null;
+  decided_by_id: string | null;
+  decided_by_name: string | null;
+  decided_at: string | null;
+  decision_note: string | null;
+  new_end: string | null;
+  /** Why the last try to record the decision in PIM failed (shown on the card until the next try). */
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 /** A named lease held by one replica at a time, for singleton work that runs on a timer (the reconciler). */

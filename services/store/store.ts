@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Pool } from 'pg';
 import { AuditTrail } from '../audit/audit-trail';
 import { AuditReviews } from '../digests/audit-reviews';
+import { EmergencyGrants } from '../emergency/emergency-grants';
 import { JobScheduler, type JobSchedulerOptions } from '../jobs/scheduler';
 import type { ScrapeSources } from '../observability/metrics';
 import type { ReadinessCheck } from '../observability/readiness';
@@ -14,6 +15,7 @@ import { Outbox, type OutboxOptions } from '../outbox/outbox';
 import { SharedPace, type SharedPaceOptions } from '../outbox/shared-pace';
 import { CardCopyStore } from './card-copies';
 import { ChatStore } from './chat-store';
+import { ExtensionAskStore } from './extension-asks';
 import { ConversationStore } from './conversations';
 import { type Db, type Tx, transactor } from './database';
 import { engineOfUrl } from './dialect';
@@ -75,6 +77,8 @@ export class Store {
   readonly events: InboundEventStore;
   /** Elevation by chat: drafts, requests and their status messages. */
   readonly chat: ChatStore;
+  /** Asks to extend or renew an assignment, decided by an administrator from a card. */
+  readonly extensionAsks: ExtensionAskStore;
   /** The hash-chained audit trail; state changes take entries to append in their own transaction. */
   readonly audit: AuditTrail;
 
@@ -97,6 +101,7 @@ export class Store {
     this.conversations = new ConversationStore(db);
     this.events = new InboundEventStore(db);
     this.chat = new ChatStore(db);
+    this.extensionAsks = new ExtensionAskStore(db);
     this.audit = new AuditTrail(db);
   }
 
@@ -186,6 +191,11 @@ export class Store {
   /** Spot-audit reviews of approvals (the digests' "Looks right" / "Flag"). */
   auditReviews(clock?: () => Date): AuditReviews {
     return new AuditReviews(this.db, clock);
+  }
+
+  /** Break-glass grants: the per-user limit's count, post-incident notes and second-person reviews. */
+  emergencyGrants(clock?: () => Date): EmergencyGrants {
+    return new EmergencyGrants(this.db, clock);
   }
 
   /** The metrics' database gauges (open requests by age, the outbox's depth). */

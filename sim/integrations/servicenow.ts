@@ -47,6 +47,7 @@ function records(ctx: SimContext, table: string): SnowRecord[] | undefined {
       assignment_group: ref('sys_user_group', t.assignmentGroup, groupName(t.assignmentGroup)),
       sys_class_name: plain(t.table, t.table === 'incident' ? 'Incident' : 'Change Request'),
     };
+    if (t.priority) r.priority = plain(t.priority.value, t.priority.label);
     if (t.table === 'change_request') {
       const start = t.plannedStart ? glideDateTime(resolveTime(ctx, t.plannedStart)) : '';
       const end = t.plannedEnd ? glideDateTime(resolveTime(ctx, t.plannedEnd)) : '';

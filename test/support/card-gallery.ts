@@ -20,6 +20,8 @@ import {
   type RequestStatusData,
 } from '../../cards/chat';
 import { renderAdminAskCard, renderAdminDigestCards, renderUserDigestCard } from '../../cards/digest';
+import { type ExtensionCardData, renderExtensionCard } from '../../cards/extension';
+import { renderBreakGlassCard, renderEmergencyNoteCard, renderEmergencyReviewCard } from '../../cards/emergency/emergency-cards';
 import type { ApprovalCheckLine } from '../../services/approvals/check-lines';
 import type { RequestDisplay, RequesterSignals } from '../../services/approvals/request-display';
 import type { AdminDigest, SpotAuditEntry } from '../../services/digests/admin-digest';
@@ -411,6 +413,7 @@ const GA = '62e90394-69f5-4237-9190-012177145e10';
 const SECOP = '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f';
 const SQL = '7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c10';
 const READER = '4a5d8f65-41da-4de4-8968-e035b65339cf';
+const EXO = '29232cdf-9323-42fd-ade2-1d097af3e4de';
 
 function userDigest(): UserDigest {
   return {
@@ -546,7 +549,16 @@ function digestCards(): GalleryCard[] {
     [`entraRole|${SECOP}|/`, 'Security Operator'],
     [`group|member|${SQL}`, 'SQL Admins (member)'],
     [`entraRole|${READER}|/`, 'Reports Reader'],
+    [`entraRole|${EXO}|/`, 'Exchange Administrator'],
+    [`group|owner|${SQL}`, 'SQL Admins (owner)'],
   ]);
+  const withExpired: UserDigest = {
+    ...userDigest(),
+    expired: [
+      { kind: 'entraRole', roleDefinitionId: EXO, scope: '/', endedAt: '2026-11-20T08:00:00Z', renew: 'selfRenew' },
+      { kind: 'group', roleDefinitionId: 'owner', scope: SQL, endedAt: '2026-11-02T08:00:00Z', renew: 'askAdmins' },
+    ],
+  };
   const reviewed = sampled(2, { reviews: [{ reviewerId: 'patti', reviewerName: 'Patti Fernandez', verdict: 'looksRight' }] });
   // Nine sampled approvals: the first card holds eight, the ninth goes on a continuation card.
   const [main, continued] = renderAdminDigestCards({
@@ -555,6 +567,8 @@ function digestCards(): GalleryCard[] {
   });
   return [
     { name: 'digest-user', card: renderUserDigestCard({ digest: userDigest(), targetNames }) },
+    // With the "Expired in the last 30 days" section: Renew, and Ask admins to renew for a group.
+    { name: 'digest-user-expired', card: renderUserDigestCard({ digest: withExpired, targetNames }) },
     { name: 'digest-admin', card: main! },
     { name: 'digest-admin-continued', card: continued! },
     {
@@ -569,5 +583,98 @@ function digestCards(): GalleryCard[] {
 
 /** Every card, once each; names are unique. */
 export function cardGallery(): GalleryCard[] {
-  return [...approvalCards(), ...summaryCards(), ...chatCards(), ...digestCards()];
+  return [...approvalCards(), ...summaryCards(), ...chatCards(), ...digestCards(), ...extensionCards(), ...emergencyCards()];
+}
+
+/** Break-glass: the BREAK-GLASS broadcast, the post-incident note (asked, recorded) and the review list (open, answered). */
+function emergencyCards(): GalleryCard[] {
+  const grant = {
+    grantId: '5b3f1c2e-0000-4000-8000-00000000b6a5',
+    requester: 'Alex Wilber (alexw@contoso.example)',
+    role: 'Security Operator',
+    incident: 'INC0013001 (priority 1 - Critical)',
+    onCall: 'PagerDuty on call, Opsgenie on call',
+    justification: 'EMERGENCY: P1 sign-in outage, restoring conditional access for the admins',
+    grantedAt: '2026-03-02T03:05:00Z',
+    endsAt: '2026-03-02T05:05:00Z',
+    durationMinutes: 120,
+  };
+  const note = { grantId: grant.grantId, role: grant.role, incident: 'INC0013001', endedAt: grant.endsAt };
+  const entry = { ...grant, note: 'Re-enabled the admin conditional access policy; outage over at 03:40.', overdue: false, reviewBy: '2026-03-03T03:05:00Z' };
+  return [
+    { name: 'emergency-broadcast', card: renderBreakGlassCard({ ...grant, pim: 'request 9d1c… confirmed in PIM (Provisioned)' }) },
+    { name: 'emergency-note-asked', card: renderEmergencyNoteCard(note) },
+    { name: 'emergency-note-recorded', card: renderEmergencyNoteCard({ ...note, answer: `Post-incident note recorded: ${entry.note}` }) },
+    {
+      name: 'emergency-review-open',
+      card: renderEmergencyReviewCard({ entries: [entry, { ...entry, grantId: 'other', note: null, overdue: true }], reviewWithinHours: 24 }),
+    },
+    {
+      name: 'emergency-review-answered',
+      card: renderEmergencyReviewCard({
+        entries: [entry],
+        reviewWithinHours: 24,
+        answers: new Map([[grant.grantId, 'Megan Bowen reviewed this grant: looks right']]),
+      }),
+    },
+  ];
+}
+
+function extensionCards(): GalleryCard[] {
+  const base: ExtensionCardData = {
+    askId: '0b6c7d8e-1f2a-4b3c-9d4e-5f6a7b8c9d0e',
+    action: 'extend',
+    assignment: 'eligible',
+    requester: 'Alex Wilber (alexw@contoso.com)',
+    target: 'Security Operator',
+    scope: null,
+    currentEnd: '2026-03-11T08:00:00Z',
+    requestedEnd: '2026-06-09T08:00:00Z',
+    reason: 'Extension requested from the daily PIM digest in Teams',
+    activations90d: { count: 7, lastAt: '2026-02-26T14:30:00Z' },
+    hr: { status: 'pass', detail: 'Account enabled, no leave date inside the activation' },
+    risk: { status: 'fail', detail: 'User risk high (atRisk)' },
+    whoCan: 'Privileged Role Administrators and Global Administrators (Diego Siciliani, Adele Vance)',
+    defaultEnd: '2026-06-09',
+    minEnd: '2026-03-12',
+    state: { kind: 'open' },
+  };
+  return [
+    { name: 'extension-open', card: renderExtensionCard(base) },
+    {
+      name: 'extension-refused',
+      card: renderExtensionCard({
+        ...base,
+        activations90d: null,
+        hr: { status: 'unknown', detail: 'HR status could not be read: Microsoft Graph did not answer in time.' },
+        message: 'Only Privileged Role Administrators and Global Administrators (Diego Siciliani, Adele Vance) can decide this in PIM.',
+      }),
+    },
+    {
+      name: 'extension-renewal-extended',
+      card: renderExtensionCard({
+        ...base,
+        action: 'renew',
+        currentEnd: '2026-02-20T08:00:00Z',
+        state: {
+          kind: 'renewed',
+          byName: 'Adele Vance',
+          at: '2026-03-02T08:05:00Z',
+          newEnd: '2026-06-01T08:00:00Z',
+          note: 'Still on the incident rota this quarter.',
+        },
+      }),
+    },
+    {
+      name: 'extension-declined',
+      card: renderExtensionCard({
+        ...base,
+        state: { kind: 'declined', byName: 'Diego Siciliani', at: '2026-03-02T08:05:00Z', note: 'Use the new on-call role instead.' },
+      }),
+    },
+    {
+      name: 'extension-withdrawn',
+      card: renderExtensionCard({ ...base, state: { kind: 'withdrawn', why: 'Withdrawn: the requester cancelled the request in PIM.' } }),
+    },
+  ];
 }
