@@ -170,7 +170,7 @@ export function applyAdminSchedule(state: SimState, log: Logger, t: AdminTarget,
       message: `The following policy rules failed: ["ExpirationRule"]. The new end (${input.endDateTime}) must be later than now and than the current end (${current}).`,
     };
   }
-  setEligibilityEnd(state, t, user.id, new Date(newEnd).toISOString());
+  state.setEligibilityEnd(t.ends, user.id, t.accessId, new Date(newEnd).toISOString());
   const id = randomUUID();
   const nowIso = new Date(now).toISOString();
   const request: PimRequest = {
@@ -199,20 +199,6 @@ export function applyAdminSchedule(state: SimState, log: Logger, t: AdminTarget,
     'eligibility changed by an administrator',
   );
   return { ok: true, request };
-}
-
-/**
- * Moves one user's eligibility end. The ends list is replaced, not edited in place: the eligibility lists
- * cache ends per list (sim/pim-lists.ts) and notice a new list.
- */
-export function setEligibilityEnd(state: SimState, t: Pick<AdminTarget, 'ends' | 'accessId'>, userId: string, endIso: string): void {
-  const days = (Date.parse(endIso) - state.startedAt.getTime()) / DAY_MS;
-  const id = userId.toLowerCase();
-  const others = (t.ends.eligibilityEnds ?? []).filter((e) => !(e.userId.toLowerCase() === id && (!e.accessId || !t.accessId || e.accessId === t.accessId)));
-  // A group's end without accessId covers both member and owner: the other access keeps its old end.
-  const kept = (t.ends.eligibilityEnds ?? []).filter((e) => e.userId.toLowerCase() === id && !e.accessId && t.accessId);
-  const split = kept.map((e) => ({ ...e, accessId: t.accessId === 'member' ? ('owner' as const) : ('member' as const) }));
-  t.ends.eligibilityEnds = [...others, ...split, { userId, daysFromNow: days, ...(t.accessId ? { accessId: t.accessId } : {}) }];
 }
 
 /** The new end an administrator's request names: `scheduleInfo.expiration` must be `{type: 'afterDateTime', endDateTime}`. */

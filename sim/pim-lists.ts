@@ -152,8 +152,16 @@ export function eligibilityEndsOf(state: SimState, target: EndsTarget, eligible:
     endArrays.set(eligible, cached);
   }
   const days = cached.days;
-  return (i) => {
+  const base = (i: number) => {
     const d = days[i];
     return d === null || d === undefined ? null : endAt(state, d);
+  };
+  // Ends an administrator changed in this simulator (adminExtend, adminRenew) win.
+  const changed = state.changedEnds(target);
+  if (!changed) return base;
+  return (i) => {
+    const uid = eligible[i];
+    const end = uid === undefined ? undefined : changed.of(uid, accessId);
+    return end === undefined ? base(i) : Date.parse(end);
   };
 }

@@ -159,16 +159,31 @@ export class SimState {
   /** The simulator clock when the simulator started: seeded eligibility ends count from here. */
   readonly startedAt: Date;
 
-  /** This simulator's own copy of the tenant: what PIM changes (an administrator's new end) stays in this instance. */
-  readonly seed: SeedTenant;
+  /**
+   * Eligibility ends an administrator changed (adminExtend, adminRenew), per seeded role, group or Azure role and
+   * `user|accessId`: kept here, not written into the seed, which tests share and change while a simulator runs.
+   */
+  private readonly endOverrides = new WeakMap<object, Map<string, string>>();
 
   constructor(
-    seed: SeedTenant,
+    readonly seed: SeedTenant,
     private readonly baseClock: () => Date,
     readonly usersSignedInByDefault: boolean,
   ) {
-    this.seed = structuredClone(seed);
     this.startedAt = baseClock();
+  }
+
+  /** An administrator moved one user's eligibility end (ISO 8601). */
+  setEligibilityEnd(target: object, userId: string, accessId: string | undefined, endIso: string): void {
+    let ends = this.endOverrides.get(target);
+    if (!ends) this.endOverrides.set(target, (ends = new Map()));
+    ends.set(`${userId.toLowerCase()}|${accessId ?? ''}`, endIso);
+  }
+
+  /** The changed ends of a target, or undefined when an administrator changed none (most targets: no per-item cost). */
+  changedEnds(target: object): { of(userId: string, accessId?: string): string | undefined } | undefined {
+    const ends = this.endOverrides.get(target);
+    return ends ? { of: (userId, accessId) => ends.get(`${userId.toLowerCase()}|${accessId ?? ''}`) } : undefined;
   }
 
   now(): Date {
@@ -330,6 +345,8 @@ export class SimState {
    * simulator start plus the seeded days, so advancing the clock moves "now" towards them.
    */
   eligibilityEnd(target: { eligibilityEnds?: Array<SeedEligibilityEnd & { accessId?: string }> }, userId: string, accessId?: string): string | null {
+    const changed = this.changedEnds(target)?.of(userId, accessId);
+    if (changed) return changed;
     const e = (target.eligibilityEnds ?? []).find(
       (x) => x.userId.toLowerCase() === userId.toLowerCase() && (!x.accessId || !accessId || x.accessId === accessId),
     );

@@ -29,11 +29,13 @@ function textRuns(card: unknown): string[] {
 }
 
 describe('the break-glass cards', () => {
-  it('broadcast: a red BREAK-GLASS heading, then who, role, incident, on-call evidence, duration and when, as plain text', () => {
+  it('broadcast: a BREAK-GLASS heading on the attention (red) band, then who, role, incident, on-call evidence, duration and when, as plain text', () => {
     const card = renderBreakGlassCard(GRANT);
     expect(validateAdaptiveCard(card)).toEqual([]);
     const heading = JSON.stringify(card).match(/\{[^{}]*"text":"BREAK-GLASS"[^{}]*\}/)![0];
-    expect(JSON.parse(heading)).toMatchObject({ type: 'TextRun', weight: 'Bolder', color: 'Attention' });
+    // Bold, in the theme's text colour on the attention band: a red run would fail the themes' contrast.
+    expect(JSON.parse(heading)).toMatchObject({ type: 'TextRun', weight: 'Bolder', size: 'Large' });
+    expect((card as { body: Array<{ style?: string }> }).body[0]!.style).toBe('attention');
     const runs = textRuns(card);
     for (const text of [GRANT.requester, 'Security Operator', GRANT.incident, 'PagerDuty on call', GRANT.justification]) expect(runs).toContain(text);
     expect(runs.join(' ')).toMatch(/1 h, until/);

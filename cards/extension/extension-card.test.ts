@@ -28,7 +28,14 @@ describe('extension card', () => {
     expect(JSON.stringify(card)).not.toContain('${');
     expect(textBlocks(card)[0]).toBe('Extension request');
     const runs = textRuns(card);
-    for (const text of ['Alex Wilber (alexw@contoso.com)', 'Security Operator', 'Still on the incident rota', '7', 'User risk high (atRisk)'])
+    for (const text of [
+      'Alex Wilber (alexw@contoso.com)',
+      'Security Operator',
+      'Still on the incident rota',
+      '7',
+      'Fails: User risk high (atRisk)',
+      'Passes: Account enabled, no leave date inside the activation',
+    ])
       expect(runs).toContain(text);
     // Times are written by Teams in the reader's zone.
     expect(textBlocks(card)).toContain('{{DATE(2026-03-11T08:00:00Z, SHORT)}} {{TIME(2026-03-11T08:00:00Z)}}');

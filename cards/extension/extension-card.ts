@@ -47,9 +47,10 @@ export interface ExtensionCardData {
   message?: string;
 }
 
-type Row = { label: string; kind: 'text' | 'time'; value: string; colour: 'Default' | 'Good' | 'Warning' | 'Attention' };
+type Row = { label: string; kind: 'text' | 'time'; value: string };
 
-const CHECK_COLOUR = { pass: 'Good', fail: 'Attention', unknown: 'Warning' } as const;
+/** A check's result in words (colour alone would not reach every reader, nor the contrast Teams' themes allow). */
+const CHECK_WORDS = { pass: 'Passes', fail: 'Fails', unknown: 'Could not be checked' } as const;
 
 /**
  * The admin channel's card for an ask to extend or renew an assignment: who, what, the current and asked-for
@@ -60,10 +61,10 @@ const CHECK_COLOUR = { pass: 'Good', fail: 'Attention', unknown: 'Warning' } as 
 export function renderExtensionCard(d: ExtensionCardData): AdaptiveCardJson {
   const renew = d.action === 'renew';
   const rows: Row[] = [];
-  const text = (label: string, value: string, colour: Row['colour'] = 'Default') => rows.push({ label, kind: 'text', value, colour });
+  const text = (label: string, value: string) => rows.push({ label, kind: 'text', value });
   const time = (label: string, iso: string | null, otherwise: string) => {
     const t = clientTime(iso);
-    if (t) rows.push({ label, kind: 'time', value: t, colour: 'Default' });
+    if (t) rows.push({ label, kind: 'time', value: t });
     else text(label, otherwise);
   };
   if (d.scope) text('Scope', clip(d.scope, 200));
@@ -77,7 +78,7 @@ export function renderExtensionCard(d: ExtensionCardData): AdaptiveCardJson {
   );
   if (d.activations90d?.lastAt) time('Last activation', d.activations90d.lastAt, '');
   const check = (label: string, c: CheckToday | null) => {
-    if (c) text(label, clip(c.detail, 300), CHECK_COLOUR[c.status]);
+    if (c) text(label, `${CHECK_WORDS[c.status]}: ${clip(c.detail, 300)}`);
   };
   check('HR check today', d.hr);
   check('Identity risk today', d.risk);

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { GraphActivationHistory } from '../graph/activation-history';
@@ -30,6 +32,8 @@ export function buildExtensionDesk(
   },
 ): ExtensionDesk {
   const { store, graph, log } = deps;
+  // Names this replica in the sweep's lease.
+  const replica = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const timeZones = new UserTimeZones(graph.graph, config.digests.defaultTimeZone, { log });
   return new ExtensionDesk({
     asks: store.extensionAsks,
@@ -46,6 +50,8 @@ export function buildExtensionDesk(
     adminChannel: adminChannelOf(config),
     zoneOf: (userId) => timeZones.zoneOf(userId),
     minNote: config.minApproverJustification,
+    // With several replicas, one reads PIM's waiting extension requests for all.
+    lease: (ms) => store.tryLease('extension-desk', replica, ms, deps.now?.() ?? new Date()),
     log,
     now: deps.now,
   });

@@ -83,6 +83,8 @@ export interface ExtensionDeskDeps {
   zoneOf?: (userId: string) => Promise<string>;
   /** Shortest note an administrator decides with (the approval cards' justification minimum). */
   minNote: number;
+  /** Takes or renews this replica's lease on the sweep for `ms`; false: another replica holds it. Absent: always swept here. */
+  lease?: (ms: number) => Promise<boolean>;
   log: Logger;
   now?: () => Date;
 }
@@ -122,13 +124,27 @@ export class ExtensionDesk {
     return this.deps.now?.() ?? new Date();
   }
 
-  /** Sweeps every `intervalMs` (and once now) until `stop`; a failed sweep is logged and the next one tries again. */
+  /**
+   * Sweeps every `intervalMs` until `stop`, one sweep at a time; with several replicas, the one holding the lease
+   * reads PIM for all. A failed sweep is logged and the next one tries again.
+   */
   start(intervalMs: number): void {
     this.stop();
-    const run = () => void this.sweep().catch((err: unknown) => this.deps.log.warn({ err: errInfo(err) }, 'extension sweep failed'));
-    this.timer = setInterval(run, intervalMs);
+    let running = false;
+    this.timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void (async () => {
+        // Held for two intervals: a live holder renews it every tick, a dead one's passes to another replica.
+        if (this.deps.lease && !(await this.deps.lease(2 * intervalMs))) return;
+        await this.sweep();
+      })()
+        .catch((err: unknown) => this.deps.log.warn({ err: errInfo(err) }, 'extension sweep failed'))
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
     this.timer.unref();
-    run();
   }
 
   stop(): void {

@@ -135,12 +135,14 @@ describe('approval in the Teams playground, end to end', () => {
     expect(JSON.stringify(final)).toContain('Denied by Megan Bowen (meganb@contoso.example)');
   });
 
-  it('keeps the buttons for someone PIM does not list as approver, and records nothing', async () => {
+  it("refuses an escalation approver before PIM's escalation time, and records nothing", async () => {
     const justification = 'Rotate the break-glass account password, INC0012400';
     const { pimId, posted, card } = await requestAndCard('pattif@contoso.example', 'User Administrator', justification);
-    // Alex (the playground's current user) approves other roles, not User Administrator.
+    // Alex (the playground's current user) approves other roles; for User Administrator he is only the escalation
+    // approver, whom PIM lets decide after its escalation time (720 minutes), not now.
     const { result } = await clickOnCard(posted, card, 'pim.approve', USER.alex, 'Looks fine to me, approving');
-    expect(JSON.stringify(result.value)).toContain('Only approvers of User Administrator');
+    expect(JSON.stringify(result.value)).toContain('You are an escalation approver of User Administrator in PIM: PIM lets you decide from');
+    expect(executeActions(result.value).filter((a) => a.verb === 'pim.approve' || a.verb === 'pim.deny')).toHaveLength(0);
     expect((await sim('GET', `/_sim/requests/${pimId}`)).body.status).toBe('PendingApproval');
   });
 
