@@ -175,8 +175,8 @@ export class SimState {
 
   /** An administrator moved one user's eligibility end (ISO 8601). */
   setEligibilityEnd(target: object, userId: string, accessId: string | undefined, endIso: string): void {
-    let ends = this.endOverrides.get(target);
-    if (!ends) this.endOverrides.set(target, (ends = new Map()));
+    const ends = this.endOverrides.get(target) ?? new Map<string, string>();
+    this.endOverrides.set(target, ends);
     ends.set(`${userId.toLowerCase()}|${accessId ?? ''}`, endIso);
   }
 
