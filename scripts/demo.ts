@@ -175,6 +175,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       DATABASE_URL: `sqlite:${DEFAULT_DB_PATH}`,
       // The PIM-onboarded group the digests read (Graph cannot list them).
       DIGEST_GROUP_IDS: GROUP.sqlAdmins,
+      // The Azure scope whose waiting extension and renewal requests get a card (ARM lists them per scope).
+      AZURE_PIM_SCOPES: AZURE.subscription,
       // The simulator's Azure OpenAI: free text the parser does not understand goes to the planner, whose
       // replies are scripted (POST /_sim/openai/replies); with none queued it answers "no command".
       AZURE_OPENAI_ENDPOINT: sim.url,

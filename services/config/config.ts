@@ -283,6 +283,20 @@ export const envSchema = z.object({
   DIGEST_GROUP_IDS: csv
     .pipe(z.array(z.string().regex(GUID, 'must be group object ids (GUIDs)')))
     .describe('PIM-onboarded group ids the digests read (Graph cannot list them); groups seen in requests are added'),
+  AZURE_PIM_SCOPES: csv
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^\/(subscriptions|providers\/Microsoft\.Management\/managementGroups)\/[^/]+(\/.*)?$/i,
+            'must be ARM scopes, e.g. /subscriptions/<subscription id> or /providers/Microsoft.Management/managementGroups/<id>',
+          ),
+      ),
+    )
+    .describe(
+      "Azure scopes whose waiting extension and renewal requests (PIM for Azure resources) get a card in the admin channel; ARM lists them per scope. The bot's service principal needs Reader there",
+    ),
   /** An eligible assignment with no activation in this many days is reported as dormant. */
   DORMANT_AFTER_DAYS: z.coerce
     .number()
@@ -423,6 +437,8 @@ export interface AppConfig {
   events: { hmacSecret?: string; allowedAppIds: string[] };
   /** RECONCILE_INTERVAL_MS. */
   reconcileIntervalMs: number;
+  /** AZURE_PIM_SCOPES: ARM scopes read for waiting extension and renewal requests (none: Azure asks get no card). */
+  azurePimScopes: string[];
   /** Minutes before a chat activation ends that its requester is told; 0: never. */
   endingSoonMinutes: number;
   /** AZURE_OPENAI_*: the model behind natural-language chat commands; null uses the command parser only. */
@@ -513,6 +529,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     outboxSendTimeoutMs: e.OUTBOX_SEND_TIMEOUT_MS,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    azurePimScopes: e.AZURE_PIM_SCOPES.map((x) => x.replace(/\/$/, '')),
     endingSoonMinutes: e.ENDING_SOON_MINUTES,
     naturalLanguage,
     digests: {

@@ -19,7 +19,7 @@ import { type ExtensionCardRenderer, ExtensionDesk } from './extension-desk';
  * through the outbox into the admin channel (APPROVER_CHANNELS' `admin`, else `default`).
  */
 export function buildExtensionDesk(
-  config: Pick<AppConfig, 'approverChannels' | 'digests' | 'minApproverJustification'>,
+  config: Pick<AppConfig, 'approverChannels' | 'digests' | 'minApproverJustification' | 'azurePimScopes'>,
   deps: {
     store: Store;
     graph: AppGraph;
@@ -39,7 +39,7 @@ export function buildExtensionDesk(
     asks: store.extensionAsks,
     conversations: store.conversations,
     audit: store.audit,
-    reads: new GraphExtensionReads(graph.graph),
+    reads: new GraphExtensionReads(graph.graph, config.azurePimScopes.length ? { arm: graph.arm, scopes: config.azurePimScopes } : null),
     directory: graph.directory,
     admins: new GraphPimAdministrators(graph.graph, graph.arm),
     history: new GraphActivationHistory(graph.graph),

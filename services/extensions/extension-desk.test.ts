@@ -69,7 +69,7 @@ describe('extension desk: one PIM call per decision, whatever fails', () => {
   function desk() {
     const reads: ExtensionReads = {
       pending: async () => pending,
-      status: async () => 'PendingAdminDecision',
+      status: async (_ask) => 'PendingAdminDecision',
       currentEnd: async (_t: AskTarget) => end,
     };
     return new ExtensionDesk({

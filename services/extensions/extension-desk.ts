@@ -43,10 +43,13 @@ export interface PendingExtensionRequest extends AskTarget {
 
 /** Port: PIM's extension and renewal requests and the assignments they are about (app-only reads). */
 export interface ExtensionReads {
-  /** Every selfExtend and selfRenew PIM holds as PendingAdminDecision. Rejects when PIM cannot be read. */
+  /**
+   * Every selfExtend and selfRenew PIM holds as PendingAdminDecision. Rejects when Graph cannot be read; an Azure
+   * scope that cannot be read is left out of this sweep (its open asks stay as they are).
+   */
   pending(): Promise<PendingExtensionRequest[]>;
   /** PIM's status of one of them now; null when PIM no longer has it. */
-  status(pimRequestId: string, assignment: 'eligible' | 'active'): Promise<string | null>;
+  status(ask: Pick<AskTarget, 'kind' | 'scope' | 'assignment'> & { pimRequestId: string }): Promise<string | null>;
   /** When the assignment ends now: an ISO time, null when it does not end, undefined when PIM does not list it (ended). */
   currentEnd(target: AskTarget): Promise<string | null | undefined>;
 }
@@ -171,7 +174,7 @@ export class ExtensionDesk {
     const stillPending = new Set(pending.map((p) => p.pimRequestId));
     for (const row of await this.deps.asks.inStatus(['open'])) {
       if (row.source !== 'pim' || !row.pim_request_id || stillPending.has(row.pim_request_id)) continue;
-      const status = await this.deps.reads.status(row.pim_request_id, row.assignment as 'eligible' | 'active').catch(() => undefined);
+      const status = await this.deps.reads.status({ ...targetOf(row), pimRequestId: row.pim_request_id }).catch(() => undefined);
       if (status === undefined || status === 'PendingAdminDecision') continue;
       const why =
         status === 'Canceled' || status === null

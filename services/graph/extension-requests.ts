@@ -1,9 +1,28 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { AskTarget, ExtensionReads, PendingExtensionRequest } from '../extensions/extension-desk';
+import type { ArmClient } from './arm';
 import { GROUP_PIM_PATH } from './directory';
 import { toGraphCallError } from './graph-errors';
 
 const READ_TIMEOUT_MS = 8000;
+const AUTH = '/providers/Microsoft.Authorization';
+const ARM_API = '2020-10-01';
+
+/** An ARM role eligibility or assignment schedule request, as much as is read here. */
+interface ArmRequest {
+  id: string;
+  name?: string;
+  properties: {
+    principalId: string;
+    roleDefinitionId: string;
+    scope?: string;
+    requestType?: string;
+    status?: string;
+    justification?: string | null;
+    createdOn?: string;
+    scheduleInfo?: ScheduleRequest['scheduleInfo'];
+  };
+}
 const RD = '/roleManagement/directory';
 /** Pages read per collection and sweep: a tenant with more waiting extensions than this gets the rest next sweep. */
 const MAX_PAGES = 10;
@@ -27,16 +46,21 @@ interface ScheduleRequest {
  * PIM's waiting extension and renewal requests for Entra roles, read with the bot's own identity: Graph's
  * roleEligibilityScheduleRequests (an eligible assignment) and roleAssignmentScheduleRequests (an active one),
  * `status eq 'PendingAdminDecision'`, actions selfExtend and selfRenew. PIM for Groups has no selfExtend or
- * selfRenew (its asks come from the digest and chat); Azure resources' requests live in ARM per scope and are
- * not listed here (the README's "What is not here yet").
+ * selfRenew (its asks come from the digest and chat); Azure resources' requests are read from ARM at the scopes
+ * AZURE_PIM_SCOPES names (ARM lists them per scope).
  */
 export class GraphExtensionReads implements ExtensionReads {
-  constructor(private readonly client: Client) {}
+  constructor(
+    private readonly client: Client,
+    /** ARM as the app, and the scopes to read there (AZURE_PIM_SCOPES); none: Azure resources are not read. */
+    private readonly azure: { arm: Pick<ArmClient, 'call'>; scopes: readonly string[] } | null = null,
+  ) {}
 
   async pending(): Promise<PendingExtensionRequest[]> {
-    const [eligible, active] = await Promise.all([
+    const [eligible, active, azure] = await Promise.all([
       this.list(`${RD}/roleEligibilityScheduleRequests`, 'Reading the extension requests'),
       this.list(`${RD}/roleAssignmentScheduleRequests`, 'Reading the extension requests of active assignments'),
+      this.azurePending(),
     ]);
     const out: PendingExtensionRequest[] = [];
     for (const [rows, assignment] of [
@@ -59,11 +83,72 @@ export class GraphExtensionReads implements ExtensionReads {
         });
       }
     }
+    return [...out, ...azure];
+  }
+
+  /**
+   * ARM's schedule requests at each configured scope (and below it), both collections; ARM documents no filter on
+   * status, so the waiting SelfExtend / SelfRenew ones are picked here. A scope that cannot be read is skipped.
+   */
+  private async azurePending(): Promise<PendingExtensionRequest[]> {
+    if (!this.azure) return [];
+    const { arm, scopes } = this.azure;
+    const reads = scopes.flatMap((scope) =>
+      (['roleEligibilityScheduleRequests', 'roleAssignmentScheduleRequests'] as const).map(async (collection) => {
+        const res = await arm.call<{ value?: ArmRequest[] }>(
+          'GET',
+          `${scope}${AUTH}/${collection}?api-version=${ARM_API}`,
+          'Reading the Azure extension requests',
+        );
+        return (res.value ?? []).map((r) => ({
+          r,
+          assignment: collection === 'roleEligibilityScheduleRequests' ? ('eligible' as const) : ('active' as const),
+        }));
+      }),
+    );
+    const seen = new Set<string>();
+    const out: PendingExtensionRequest[] = [];
+    for (const settled of await Promise.allSettled(reads)) {
+      if (settled.status !== 'fulfilled') continue;
+      for (const { r, assignment } of settled.value) {
+        const p = r.properties;
+        const type = String(p.requestType ?? '').toLowerCase();
+        if (p.status !== 'PendingAdminDecision' || (type !== 'selfextend' && type !== 'selfrenew') || !r.name || seen.has(r.name.toLowerCase())) continue;
+        seen.add(r.name.toLowerCase());
+        out.push({
+          pimRequestId: r.name,
+          kind: 'azureResource',
+          roleDefinitionId: p.roleDefinitionId,
+          scope: p.scope ?? r.id.split(AUTH)[0]!,
+          principalId: p.principalId,
+          assignment,
+          action: type === 'selfrenew' ? 'renew' : 'extend',
+          reason: p.justification ?? null,
+          requestedEnd: requestedEndOf(p.scheduleInfo),
+          createdAt: p.createdOn ?? new Date().toISOString(),
+        });
+      }
+    }
     return out;
   }
 
-  async status(pimRequestId: string, assignment: 'eligible' | 'active'): Promise<string | null> {
+  async status(ask: Pick<AskTarget, 'kind' | 'scope' | 'assignment'> & { pimRequestId: string }): Promise<string | null> {
+    const { pimRequestId, assignment } = ask;
     const collection = assignment === 'eligible' ? 'roleEligibilityScheduleRequests' : 'roleAssignmentScheduleRequests';
+    if (ask.kind === 'azureResource') {
+      if (!this.azure) return null;
+      try {
+        const r = await this.azure.arm.call<ArmRequest>(
+          'GET',
+          `${ask.scope}${AUTH}/${collection}/${encodeURIComponent(pimRequestId)}?api-version=${ARM_API}`,
+          'Reading the Azure extension request',
+        );
+        return r.properties.status ?? null;
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return null;
+        throw err;
+      }
+    }
     try {
       const r = await this.client
         .api(`${RD}/${collection}/${encodeURIComponent(pimRequestId)}`)
@@ -89,6 +174,8 @@ export class GraphExtensionReads implements ExtensionReads {
     } else if (t.kind === 'entraRole') {
       path = `${RD}/${eligible ? 'roleEligibilityScheduleInstances' : 'roleAssignmentScheduleInstances'}`;
       filter = `principalId eq '${q(t.principalId)}' and roleDefinitionId eq '${q(t.roleDefinitionId)}'`;
+    } else if (t.kind === 'azureResource' && this.azure) {
+      return this.azureEnd(t);
     } else {
       return undefined;
     }
@@ -115,6 +202,26 @@ export class GraphExtensionReads implements ExtensionReads {
     const ended = await read(t.kind === 'group' ? `${GROUP_PIM_PATH}/eligibilitySchedules` : `${RD}/roleEligibilitySchedules`);
     const ends = ended.map((r) => r.scheduleInfo?.expiration?.endDateTime).filter((e): e is string => typeof e === 'string');
     return ends.length > 0 ? ends.sort().at(-1)! : undefined;
+  }
+
+  /** The end of the user's Azure eligibility (or active assignment) of the role at exactly the ask's scope. */
+  private async azureEnd(t: AskTarget): Promise<string | null | undefined> {
+    const collection = t.assignment === 'eligible' ? 'roleEligibilityScheduleInstances' : 'roleAssignmentScheduleInstances';
+    const filter = encodeURIComponent(`principalId eq '${t.principalId.replace(/'/g, "''")}'`);
+    const res = await this.azure!.arm.call<{ value?: Array<{ properties: { roleDefinitionId: string; scope?: string; endDateTime?: string | null } }> }>(
+      'GET',
+      `${t.scope}${AUTH}/${collection}?api-version=${ARM_API}&$filter=${filter}`,
+      'Reading the Azure assignment',
+    );
+    const same = (a: string | undefined, b: string) => (a ?? '').toLowerCase() === b.toLowerCase();
+    const rows = (res.value ?? []).filter((i) => same(i.properties.roleDefinitionId, t.roleDefinitionId) && same(i.properties.scope, t.scope));
+    if (rows.length === 0) return undefined;
+    return rows.some((r) => !r.properties.endDateTime)
+      ? null
+      : rows
+          .map((r) => r.properties.endDateTime!)
+          .sort()
+          .at(-1)!;
   }
 
   private async list(path: string, what: string): Promise<ScheduleRequest[]> {

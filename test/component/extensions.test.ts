@@ -5,7 +5,7 @@
  * administrator (adminExtend / adminRenew through on-behalf-of), every copy of the card shows it, and the
  * requester is told in their chat.
  */
-import { ROLE, USER } from '../../sim/seed';
+import { AZURE, ROLE, USER } from '../../sim/seed';
 import { delegatedGraphToken } from '../../sim/test-support';
 import { executeActions } from '../support/card-actions';
 import { cardAction, CHANNEL_ID, type Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
@@ -209,5 +209,40 @@ describe('renewal requests decided from the admin channel', () => {
         (p.activity.text ?? '').includes('Your request to renew Exchange Administrator was approved by Diego Siciliani'),
     );
     expect(told).toHaveLength(1);
+  });
+});
+
+describe('Azure resource extension requests, read from ARM at AZURE_PIM_SCOPES', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ AZURE_PIM_SCOPES: AZURE.subscription });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it("are decided by the subscription's Owner through ARM (AdminExtend), and refused for a Global Administrator who is not one", async () => {
+    // Isaiah's Contributor eligibility on the subscription ends in 7 days; he asks in chat (ARM SelfExtend).
+    await personalMessage(h, USER.isaiah, 'extend contributor');
+    await h.bot.extensionDesk.sweep();
+    await h.bot.delivery.drain();
+    const cards = h.connector.posts
+      .filter((p) => p.conversationId === CHANNEL_ID && JSON.stringify(p.activity).includes('extension.apply'))
+      .map((p) => p.activity.attachments![0].content);
+    expect(cards).toHaveLength(1);
+    expect(JSON.stringify(cards[0])).toContain('Contributor');
+    expect(JSON.stringify(cards[0])).toContain('Owners and User Access Administrators of the scope');
+    const apply = executeActions(cards[0]).find((a) => a.verb === 'extension.apply')!;
+    const until = new Date(Date.now() + 60 * DAY).toISOString().slice(0, 10);
+    const adele = await cardAction(h.bot.url, teamsUser(USER.adele), 'extension.apply', { ...apply.data, newEnd: until, note: 'Platform migration continues' });
+    expect(JSON.stringify(adele.body.value)).toContain('Only Owners and User Access Administrators of the scope');
+    const diego = await cardAction(h.bot.url, teamsUser(USER.diego), 'extension.apply', { ...apply.data, newEnd: until, note: 'Platform migration continues' });
+    expect(JSON.stringify(diego.body.value)).toContain('Extended by Diego Siciliani');
+    const role = h.sim.state.seed.azureRoles!.find((r) => r.id === AZURE.contributor)!;
+    expect(h.sim.state.eligibilityEnd(role, USER.isaiah)!.slice(0, 10)).toBe(until);
+    const admin = ((await simJson(h.sim, 'GET', '/_sim/requests')).body.value as Array<{ principalId: string; action: string }>).filter(
+      (r) => r.principalId === USER.isaiah && r.action === 'adminExtend',
+    );
+    expect(admin).toHaveLength(1);
   });
 });
