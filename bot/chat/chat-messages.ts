@@ -16,7 +16,7 @@ import type { ChatRequestRow } from '../../services/store/chat-store';
 import { type ChatCommandDeps, type ChatReplies, markdown, plain } from './chat-replies';
 import { extendText, renewText } from '../teams/digest-actions';
 import { eligibleList, md, refusalText, rolesText, STATUS_RECENT_LIMIT, statusText } from './chat-text';
-import { parseDisplay } from '../../services/approvals/request-display';
+import { decidersNow, parseDisplay } from '../../services/approvals/request-display';
 
 /** "approvals on" / "approvals off": a copy of every card waiting for me in this chat, or not. */
 const APPROVALS_SETTING = /^\s*approvals\s+(on|off)\s*[.!]?\s*$/i;
@@ -239,7 +239,8 @@ export class ChatMessages {
   private async approvalsCommand(ctx: TurnContext, userId: string, quietWhenNone = false): Promise<void> {
     const mine = (await this.deps.store.requests.waiting())
       .filter((r) => r.status === 'pending' && r.cards_posted_at && r.principal_id.toLowerCase() !== userId)
-      .filter((r) => parseDisplay(r).approverIds.some((id) => id.toLowerCase() === userId));
+      // Who may decide now: the approvers, and the escalation approvers once PIM's escalation time has passed.
+      .filter((r) => decidersNow(r, this.now()).includes(userId));
     if (mine.length === 0) {
       if (!quietWhenNone) await ctx.sendActivity(plain('Nothing is waiting for your approval right now.'));
       return;
@@ -304,16 +305,9 @@ export class ChatMessages {
   private async waitingFor(userId: string): Promise<Array<{ requester: string; role: string; createdAt: string }>> {
     const out: Array<{ requester: string; role: string; createdAt: string }> = [];
     for (const row of await this.deps.store.requests.waiting()) {
-      if (row.principal_id.toLowerCase() === userId) continue;
-      const display = row.display
-        ? (JSON.parse(row.display) as { approverIds?: string[]; requester?: { displayName?: string }; roleDisplayName?: string })
-        : null;
-      if (!display?.approverIds?.some((id) => id.toLowerCase() === userId)) continue;
-      out.push({
-        requester: display.requester?.displayName ?? row.principal_id,
-        role: display.roleDisplayName ?? row.role_definition_id,
-        createdAt: row.created_at,
-      });
+      if (row.principal_id.toLowerCase() === userId || !row.display || !decidersNow(row, this.now()).includes(userId)) continue;
+      const display = parseDisplay(row);
+      out.push({ requester: display.requester.displayName, role: display.roleDisplayName, createdAt: row.created_at });
     }
     return out;
   }

@@ -6,7 +6,7 @@
  */
 import { USER } from '../../sim/seed';
 import { utcText } from '../../services/approvals/request-display';
-import { cardAction, type Harness, simJson, startHarness, teamsUser } from '../support/harness';
+import { cardAction, type Harness, personalMessage, simJson, startHarness, teamsUser } from '../support/harness';
 
 const GOOD = 'Reset MFA for the locked-out CFO under incident INC0012345';
 
@@ -44,6 +44,22 @@ describe('escalation approvers get the controls once PIM escalates', () => {
     const row = (await h.bot.store.requests.byPimId(created.body.id))!;
     return { pimId: created.body.id as string, row };
   }
+
+  it("lists the request in the escalation approver's 'approvals' only once PIM's escalation time has passed", async () => {
+    await pendingRequest();
+    const alexChat = `a:${teamsUser(USER.alex).teamsUserId}-personal`;
+    const said = () => h.connector.posts.filter((p) => p.conversationId === alexChat).map((p) => p.activity.text ?? '');
+    await personalMessage(h, USER.alex, 'approvals');
+    expect(said()).toEqual(['Nothing is waiting for your approval right now.']);
+    await advance(721);
+    await personalMessage(h, USER.alex, 'approvals');
+    await h.bot.delivery.drain();
+    expect(said().filter((t) => t.includes('1 request waits') && t.includes('User Administrator'))).toHaveLength(1);
+    const copies = h.connector.posts.filter(
+      (p) => p.conversationId === alexChat && JSON.stringify(p.activity.attachments ?? []).includes('"verb":"pim.approve"'),
+    );
+    expect(copies).toHaveLength(1);
+  });
 
   it("refuses the escalation approver's click (no buttons) before the escalation time, and records it after", async () => {
     const { pimId, row } = await pendingRequest();
