@@ -1,6 +1,6 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
-import { adminEndOf } from './pim-admin-actions';
+import { adminEndOf, adminInputOf } from './pim-admin-actions';
 import { parseExtensionExpiration, type PimEngine, type ScheduleRequestBody } from './pim-engine';
 import type { SeedAzureRole } from './seed';
 import type { ApprovalStep, PimRequest, RequestExpiration } from './state';
@@ -293,14 +293,7 @@ export function createArmHandler(ctx: SimContext, pim: PimEngine): (req: SimRequ
         if (typeof end !== 'string') return armError(400, 'InvalidRequest', end.error);
         const done = pim.adminSchedule(
           { kind: 'azureResource', roleDefinitionId: p.roleDefinitionId, scope, name },
-          {
-            callerId: who.oid,
-            action: requestType === 'adminextend' ? 'adminExtend' : 'adminRenew',
-            principalId: p.principalId,
-            justification: p.justification ?? null,
-            startDateTime: p.scheduleInfo?.startDateTime,
-            endDateTime: end,
-          },
+          adminInputOf(who.oid, requestType === 'adminextend' ? 'adminExtend' : 'adminRenew', p, end),
         );
         if (!done.ok) return armError(done.status, done.status === 403 ? 'AuthorizationFailed' : done.code, done.message);
         return json(201, resource(done.request));

@@ -1,7 +1,7 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
-import { isAdminScheduleAction, adminEndOf } from './pim-admin-actions';
+import { adminEndOf, adminInputOf, isAdminScheduleAction } from './pim-admin-actions';
 import type { PimEngine, ScheduleRequestBody } from './pim-engine';
 import type { AssignmentInstance, PimRequest } from './state';
 import { graphStep } from './graph-pim';
@@ -126,17 +126,7 @@ export function registerGraphPimGroups(router: Router, ctx: SimContext, pim: Pim
     if (body.accessId !== 'member' && body.accessId !== 'owner') return graphError(req, 400, 'BadRequest', "accessId is required: 'member' or 'owner'.");
     const end = adminEndOf(body.scheduleInfo);
     if (typeof end !== 'string') return graphError(req, 400, 'BadRequest', end.error);
-    const result = pim.adminSchedule(
-      { kind: 'group', groupId: body.groupId, accessId: body.accessId },
-      {
-        callerId: caller.oid,
-        action: body.action,
-        principalId: body.principalId,
-        justification: body.justification ?? null,
-        startDateTime: body.scheduleInfo?.startDateTime,
-        endDateTime: end,
-      },
-    );
+    const result = pim.adminSchedule({ kind: 'group', groupId: body.groupId, accessId: body.accessId }, adminInputOf(caller.oid, body.action, body, end));
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
     return json(201, {
       '@odata.context': contextUrl(req, 'identityGovernance/privilegedAccess/group/eligibilityScheduleRequests/$entity'),

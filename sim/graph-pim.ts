@@ -1,7 +1,7 @@
 import type { SimContext } from './context';
 import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
-import { type AdminScheduleAction, adminEndOf, isAdminScheduleAction } from './pim-admin-actions';
+import { type AdminScheduleAction, adminEndOf, adminInputOf, isAdminScheduleAction } from './pim-admin-actions';
 import { parseExtensionExpiration, type PimEngine, type ScheduleRequestBody } from './pim-engine';
 import { selfRenewRequest } from './pim-renewal';
 import type { ApprovalStep, AssignmentInstance, PimRequest } from './state';
@@ -195,14 +195,7 @@ export function registerGraphPim(router: Router, ctx: SimContext, pim: PimEngine
     if (typeof end !== 'string') return graphError(req, 400, 'BadRequest', end.error);
     const result = pim.adminSchedule(
       { kind: 'entraRole', roleDefinitionId: body.roleDefinitionId },
-      {
-        callerId: caller.oid,
-        action: body.action as AdminScheduleAction,
-        principalId: body.principalId,
-        justification: body.justification ?? null,
-        startDateTime: body.scheduleInfo?.startDateTime,
-        endDateTime: end,
-      },
+      adminInputOf(caller.oid, body.action as AdminScheduleAction, body, end),
     );
     if (!result.ok) return graphError(req, result.status, result.code, result.message);
     return json(201, {

@@ -218,3 +218,20 @@ export function adminEndOf(
 export function isAdminScheduleAction(action: unknown): action is AdminScheduleAction {
   return action === 'adminExtend' || action === 'adminRenew';
 }
+
+/** The administrator's request as PIM applies it: who asks, for whom, why and until when (the body's fields already checked). */
+export function adminInputOf(
+  callerId: string,
+  action: AdminScheduleAction,
+  body: { principalId?: string; justification?: string | null; scheduleInfo?: { startDateTime?: string | null } | null },
+  endDateTime: string,
+): AdminScheduleInput {
+  return {
+    callerId,
+    action,
+    principalId: String(body.principalId),
+    justification: body.justification ?? null,
+    startDateTime: body.scheduleInfo?.startDateTime,
+    endDateTime,
+  };
+}

@@ -8,6 +8,7 @@ import type { Directory, RoleApprovalPolicy } from '../graph/directory';
 import { GraphCallError } from '../graph/graph-errors';
 import type { ApprovalStep, PimApprovals } from '../graph/pim-approvals';
 import { errInfo } from '../observability/err-info';
+import { visibleLength } from '../text/plain-text';
 import type { RequestStore } from '../store/requests';
 import type { ApprovalRequestRow } from '../store/store';
 import type { CardDelivery } from './card-delivery';
@@ -115,13 +116,8 @@ function settled<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
 /** Teams gives an invoke about 15 seconds; the card must answer well before. */
 const INVOKE_BUDGET_MS = 8_000;
 
-/**
- * Characters a reader of the justification in PIM actually sees: zero-width and bidi controls, NULs
- * and other control or format characters, and spaces do not make a justification.
- */
-export function visibleLength(text: string): number {
-  return Array.from(text.replace(/[\p{Cc}\p{Cf}\p{Z}\s]/gu, '')).length;
-}
+/** Characters a reader of the justification in PIM actually sees (services/text/plain-text.ts; the card and the tab count alike). */
+export { visibleLength };
 
 /** The request's card for `viewer`, with `message` said on it. */
 function shown(row: ApprovalRequestRow, viewer: string | undefined, message?: string, approverIds?: string[]): DecisionOutcome {
