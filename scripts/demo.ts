@@ -300,7 +300,7 @@ export function renderBanner(b: BannerInput): string {
     '',
     "  Extensions: Alex's Security Operator eligibility ends in 9 days. In the chat type",
     '    extend security operator',
-    '  PIM files the request for an administrator; within seconds an "Extension request" card appears in PIM',
+    '  PIM files the request for an administrator; within 10 seconds an "Extension request" card appears in PIM',
     "  Approvals with his history and today's HR and risk checks. Alex may not decide his own, and approvers",
     '  who are not PIM administrators are refused; extend it as Adele (a Global Administrator) from another',
     '  terminal, and the card shows who extended it until when, and Alex is told in his chat:',
