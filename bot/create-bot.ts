@@ -194,9 +194,24 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
     log,
     now,
   });
-  // 8. Readiness (also a metric), and the HTTP server with every route: operations, PIM's callout and events, messages.
+  // 8. Readiness (also a metric), and the HTTP server with every route: operations, PIM's callout and events, messages, the tab's API.
   const readiness = createReadiness(config, { store, appCredential: graph.credential, metrics, log });
-  const server = buildHttpServer(config, { store, delivery, readiness, metrics, policy, decisionPorts, tenantKeys, teams, app, breakGlass, log, now });
+  const server = buildHttpServer(config, {
+    store,
+    delivery,
+    readiness,
+    metrics,
+    policy,
+    decisionPorts,
+    tenantKeys,
+    teams,
+    app,
+    breakGlass,
+    approver,
+    directory: graph.directory,
+    log,
+    now,
+  });
   // 9. Listen (the routes are mounted now), then start the background work and its timers.
   const url = await startListening(server, config, log);
   const { jobsIntervalMs, sweepIntervalMs } = opts;

@@ -7,10 +7,14 @@ import { createPimTokenValidator } from '../../services/auth/pim-caller-token';
 import type { AppConfig } from '../../services/config/config';
 import type { DecisionPorts } from '../../services/decision/evaluate-activation';
 import type { DecisionPolicy } from '../../services/decision/policy';
+import type { GraphDirectory } from '../../services/graph/directory';
 import type { CardDelivery } from '../../services/jobs/card-delivery';
+import { ApprovalDecisions } from '../../services/jobs/decide';
 import type { PrometheusMetrics } from '../../services/observability/metrics';
 import type { Readiness } from '../../services/observability/readiness';
 import type { Store } from '../../services/store/store';
+import { TabApi } from '../../services/tab/tab-api';
+import type { ApproverIdentity } from '../teams/approver-identity';
 import type { TeamsConnector } from '../teams/teams-connector';
 import { ChannelTokens } from './channel-token';
 import { refuseDemoHost, refuseNonLoopbackServiceUrl } from './demo-containment';
@@ -19,11 +23,13 @@ import { registerMessagesRoute } from './messages-route';
 import { registerOperationsRoutes } from './operations-routes';
 import { type EvaluateDeps, registerEvaluateRoute } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
+import { registerTabRoutes } from './tab-routes';
 
 /**
  * The HTTP server with every route registered (not listening yet): /healthz, /readyz and /metrics; PIM's
  * callout (/api/pim/evaluate) and events, both authenticated with PIM's token (the tenant's signing keys);
- * and /api/messages, the Bot Framework's activities for the teams-ai app.
+ * /api/messages, the Bot Framework's activities for the teams-ai app; and the PIM tab's API (/api/tab/*),
+ * authenticated with the user's Teams SSO token, whose decisions go through the card's decision flow.
  */
 export function buildHttpServer(
   config: AppConfig,
@@ -38,6 +44,9 @@ export function buildHttpServer(
     /** The channel adapter activities go through, and where the channel's token signing keys are published. */
     teams: Pick<TeamsConnector, 'adapter' | 'channelOpenIdMetadataUrl'>;
     app: Application<TurnState>;
+    /** Who the tab's caller is (their SSO token, verified like every user token) and PIM on their behalf. */
+    approver: ApproverIdentity;
+    directory: GraphDirectory;
     /** Break-glass after the decision (services/emergency); absent: no emergency grant. */
     breakGlass?: EvaluateDeps['breakGlass'];
     log: Logger;
@@ -78,6 +87,21 @@ export function buildHttpServer(
       : null,
     // Demo (no channel authentication): an activity whose serviceUrl is off loopback is refused before anything is stored or sent.
     refuseActivity: config.mode === 'demo' ? refuseNonLoopbackServiceUrl : undefined,
+    log,
+  });
+  // The tab's decisions: the card's flow (services/jobs/decide.ts) with the same ports, so one claim per request.
+  const decisions = new ApprovalDecisions({
+    requests: store.requests,
+    directory: deps.directory,
+    delivery,
+    pimAs: (sso, row) => deps.approver.pimAs.approvals(row, sso),
+    minJustification: config.minApproverJustification,
+    invokeBudgetMs: config.approvalInvokeBudgetMs,
+    now,
+  });
+  registerTabRoutes(server, {
+    api: new TabApi({ requests: store.requests, decisions, minJustification: config.minApproverJustification, now }),
+    verifyUser: deps.approver.sso.verifyUser,
     log,
   });
   return server;

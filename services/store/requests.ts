@@ -361,6 +361,18 @@ export class RequestStore {
     }
     return q.orderBy('created_at').orderBy('id').limit(limit).execute();
   }
+
+  /**
+   * One page of a person's own requests, newest first, before the keyset `before` (created_at, id): the tab's
+   * "My requests". Stable while new requests arrive, since a new row sorts before the first page.
+   */
+  async byPrincipalPage(principalId: string, before: PageCursor | null, limit = 50): Promise<ApprovalRequestRow[]> {
+    let q = this.db.selectFrom('approval_requests').selectAll().where('principal_id', '=', principalId.toLowerCase());
+    if (before) {
+      q = q.where((eb) => eb.or([eb('created_at', '<', before.at), eb.and([eb('created_at', '=', before.at), eb('id', '<', before.id)])]));
+    }
+    return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
 }
 
 /** A patch typed without a status may still carry one at run time (a cast, a spread row): refused, not written. */

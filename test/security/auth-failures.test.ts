@@ -47,6 +47,15 @@ describe('authentication failures on every route', () => {
       () => ({ 'x-pim-bot-timestamp': String(Math.floor(Date.now() / 1000)), 'x-pim-bot-signature': `sha256=${'0'.repeat(64)}` }),
       /^hmac_/,
     ],
+    ['GET', '/api/tab/approvals', 'no token', () => ({}), /^token_missing$/],
+    ['GET', '/api/tab/requests', 'a token signed by a foreign key', () => ({ authorization: `Bearer ${foreignPimToken}` }), /^token_/],
+    [
+      'POST',
+      '/api/tab/approvals/00000000-0000-4000-8000-000000000001/decision',
+      'a token signed by a foreign key',
+      () => ({ authorization: `Bearer ${foreignPimToken}` }),
+      /^token_/,
+    ],
     ['GET', '/metrics', 'no token', () => ({}), /^metrics_unauthorized$/],
     ['GET', '/metrics', 'a wrong token', () => ({ authorization: 'Bearer not-the-metrics-token' }), /^metrics_unauthorized$/],
   ];

@@ -188,6 +188,8 @@ describe('a demo bot', () => {
       ['GET', '/healthz', undefined],
       ['GET', '/readyz', undefined],
       ['GET', '/metrics', undefined],
+      ['GET', '/api/tab/approvals', undefined],
+      ['POST', '/api/tab/approvals/00000000-0000-4000-8000-000000000001/decision', {}],
       ['GET', '/no-such-route', undefined],
       ['GET', '/healthz?x=1', undefined],
     ];
