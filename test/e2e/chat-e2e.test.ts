@@ -16,6 +16,8 @@ jest.setTimeout(60_000);
 
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 const cardOf = (e: MessageEvent) => e.message.attachments?.find((a) => a.contentType === ADAPTIVE_CARD)?.content;
+/** The user's daily digest arrives on its own schedule (the demo's digests follow the real clock): never an answer. */
+const isDigest = (e: MessageEvent) => JSON.stringify(e.message.attachments ?? []).includes('Your daily PIM digest');
 
 describe('elevation by chat, end to end', () => {
   let dir: string;
@@ -40,7 +42,7 @@ describe('elevation by chat, end to end', () => {
     const chatId = (await pg.config()).config.personalChat.id;
     let mark = pg.mark();
     await pg.sendMessage(chatId, 'activate security operator for 2h ticket ServiceNow INC0012345 because investigating alert');
-    const confirm = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === chatId, 15_000, { after: mark });
+    const confirm = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === chatId && !isDigest(e), 15_000, { after: mark });
     const form = cardOf(confirm);
     expect(JSON.stringify(form)).toContain('Confirm your request');
     expect(JSON.stringify(form)).toContain('INC0012345');
@@ -97,7 +99,7 @@ describe('elevation by chat, end to end', () => {
     const chatId = (await pg.config()).config.personalChat.id;
     let mark = pg.mark();
     await pg.sendMessage(chatId, 'extend security operator');
-    const answer = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === chatId, 15_000, { after: mark });
+    const answer = await pg.waitForMessage((e) => e.action === 'createMessage' && e.actionConversationId === chatId && !isDigest(e), 15_000, { after: mark });
     expect(JSON.stringify(answer.message)).toContain('Asked PIM to extend your eligibility for Security Operator');
     // The bot reads PIM's waiting extension requests on the reconciler's schedule (10 s in the demo); a sweep now.
     await demo.bot.extensionDesk.sweep();
