@@ -61,7 +61,14 @@ describe('identity risk in decisions and on the approval card', () => {
     await h.bot.delivery.drain();
     const row = (await h.bot.store.requests.byPimId(pimId))!;
     expect(row).toBeDefined();
-    const post = h.connector.posts.filter((p) => JSON.stringify(p.activity).includes(row.id)).at(-1);
+    const postOf = () => h.connector.posts.filter((p) => JSON.stringify(p.activity).includes(row.id)).at(-1);
+    // The outbox paces one channel's posts (Teams' per-thread limits): after this file's earlier cards, this one
+    // may be due a moment later than the drain, which sends only what is due now.
+    for (const until = Date.now() + 15_000; !postOf() && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await h.bot.delivery.drain();
+    }
+    const post = postOf();
     expect(post).toBeDefined();
     return { row, card: cardOf(post!.activity) };
   }
