@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { HistoryEntry } from '../approvals/requester-history';
 import type { AuditEntry } from '../audit/audit-trail';
 import type { ChannelTarget } from '../config/config';
-import type { AdminScheduleAction, AdminSchedules, ScheduleTarget } from '../graph/admin-schedules';
+import type { AdminScheduleAction, AdminSchedules } from '../graph/admin-schedules';
 import type { PimTarget, UserProfile } from '../graph/directory';
 import type { PimAdministrators } from '../graph/pim-admins';
 import type { HrSignals, IdentityRiskSignals } from '../integrations/ports';
@@ -12,6 +12,7 @@ import type { Outbox } from '../outbox/outbox';
 import type { SentItem } from '../outbox/types';
 import type { ExtensionAskRow, ExtensionAskStore } from '../store/extension-asks';
 import type { ConversationStore } from '../store/conversations';
+import { escapeXml } from '../teams/chat-notifier';
 import { formatTime } from '../text/format-time';
 import { visibleLength } from '../text/plain-text';
 
@@ -361,7 +362,7 @@ export class ExtensionDesk {
 
     const action: AdminScheduleAction = row.action === 'renew' ? 'adminRenew' : 'adminExtend';
     try {
-      const r = await pim.apply(scheduleTargetOf(row), action, newEnd!, note, now);
+      const r = await pim.apply(targetOf(row), action, newEnd!, note, now);
       return this.finish(claimed, admin, row.action === 'renew' ? 'renewed' : 'extended', note, newEnd, r.pimRequestId);
     } catch (err) {
       // The answer may be lost while PIM made the change: the assignment's end tells.
@@ -546,10 +547,6 @@ export class ExtensionDesk {
   }
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 export function displayOf(row: ExtensionAskRow): AskDisplay {
   return JSON.parse(row.display) as AskDisplay;
 }
@@ -562,10 +559,6 @@ export function targetOf(row: ExtensionAskRow): AskTarget {
     principalId: row.principal_id,
     assignment: row.assignment === 'active' ? 'active' : 'eligible',
   };
-}
-
-function scheduleTargetOf(row: ExtensionAskRow): ScheduleTarget {
-  return targetOf(row);
 }
 
 /** "Privileged Role Administrators and Global Administrators (Adele Vance, …)", or PIM's rule when names could not be read. */
