@@ -355,7 +355,10 @@ describe('job scheduler on one database', () => {
     const aPass = a.runDue();
     await started.p;
     clock.advance(10 * leaseMs); // the first lease is long gone on the clock
-    await new Promise((r) => setTimeout(r, 100)); // a renewal happens meanwhile
+    // A renewal happens meanwhile (waited for, not slept on: a loaded machine may run the heartbeat late).
+    const renewed = async (): Promise<boolean> => ((await a.get('s'))?.lease_expires_at ?? '') > clock.now().toISOString();
+    for (const giveUp = Date.now() + 10_000; !(await renewed()) && Date.now() < giveUp; ) await new Promise((r) => setTimeout(r, 10));
+    expect(await renewed()).toBe(true);
     expect(await b.runDue()).toBe(0);
     slow.open();
     await aPass;

@@ -451,10 +451,11 @@ describe('outbox on two instances sharing one database', () => {
   test('a row whose instance died mid-send is taken over once its lease expires, and the late answer changes nothing', async () => {
     const file = await tempDatabase();
     const [a, b] = [await Store.open(file.url), await Store.open(file.url)];
+    let releaseA: (() => void) | undefined;
+    let stuck: Promise<unknown> | undefined;
     try {
       const clock = fakeClock();
       const sentBy: string[] = [];
-      let releaseA: (() => void) | undefined;
       const senderA = { send: () => new Promise<{ activityId: string }>((resolve) => (releaseA = () => resolve({ activityId: 'from-a' }))) };
       const senderB = {
         send: async () => {
@@ -465,8 +466,10 @@ describe('outbox on two instances sharing one database', () => {
       const outboxA = new Outbox({ renderSummary, db: a.db, sender: senderA, now: clock.now, instanceId: 'a', sendTimeoutMs: 60_000, leaseMs: 120_000 });
       const outboxB = new Outbox({ renderSummary, db: b.db, sender: senderB, now: clock.now, instanceId: 'b' });
       await outboxA.enqueue(post(1));
-      const stuck = outboxA.drain();
-      await new Promise((res) => setTimeout(res, 20));
+      stuck = outboxA.drain();
+      // A's send has begun once its sender holds the message (a fixed sleep lost this race on a loaded machine).
+      for (const giveUp = Date.now() + 10_000; !releaseA && Date.now() < giveUp; ) await new Promise((res) => setTimeout(res, 10));
+      expect(releaseA).toBeDefined();
       expect((await outboxB.byDedupeKey(post(1).dedupeKey))!).toMatchObject({ status: 'sending', lease_owner: 'a' });
       // Within A's lease, B leaves the row alone.
       clock.advance(119_999);
@@ -483,6 +486,9 @@ describe('outbox on two instances sharing one database', () => {
       expect(eventsA).toEqual([]);
       expect((await outboxA.byDedupeKey(post(1).dedupeKey))!).toMatchObject({ status: 'sent', result_activity_id: 'from-b', attempts: 2 });
     } finally {
+      // A failed expectation must not leave A's send to time out against a closed database in a later suite.
+      releaseA?.();
+      await stuck?.catch(() => undefined);
       await a.close();
       await b.close();
       await file.remove();
