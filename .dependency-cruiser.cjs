@@ -26,6 +26,28 @@ module.exports = {
       to: { path: '^bot/' },
     },
     {
+      name: 'tab-web-browser-only',
+      severity: 'error',
+      comment:
+        "bot/tab/web is the tab's browser code (bundled by scripts/build-tab.ts): it imports only itself and browser packages, never Node's modules or the server's code.",
+      from: { path: '^bot/tab/web/' },
+      to: { pathNot: '^(bot/tab/web/|node_modules/)' },
+    },
+    {
+      name: 'tab-web-no-node-core',
+      severity: 'error',
+      comment: 'The tab runs in a browser: no Node core modules.',
+      from: { path: '^bot/tab/web/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'server-not-to-tab-web',
+      severity: 'error',
+      comment: "The server and its tests never import the tab's browser modules (they need a DOM); the build takes them by path.",
+      from: { pathNot: '^bot/tab/web/' },
+      to: { path: '^bot/tab/web/' },
+    },
+    {
       name: 'production-not-to-tests',
       severity: 'error',
       comment: 'Production code never imports test support or test files.',
@@ -38,6 +60,7 @@ module.exports = {
     exclude: { path: '(^node_modules|^dist|^\\.local)' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+    // Package `exports` with their conditions: the tab's browser packages (bot/tab/web) are reached by subpath exports.
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'], exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };

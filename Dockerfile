@@ -21,6 +21,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bot ./bot
 COPY cards ./cards
 COPY services ./services
+# The PIM tab's page (bot/tab/web, bundled into dist/tab by esbuild).
+COPY scripts/build-tab.ts ./scripts/
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime

@@ -9,6 +9,8 @@ module.exports = {
     '^strip-bom$': '<rootDir>/test/support/strip-bom.cjs',
   },
   testTimeout: 60000,
+  // The PIM tab's page (dist/tab), built once per run: the bot's /tab/ route and the browser tests serve it.
+  globalSetup: '<rootDir>/test/support/tab-build-setup.ts',
   // `npm run test:postgres`: drops the per-test PostgreSQL schemas afterwards (no-op on SQLite).
   globalTeardown: '<rootDir>/test/support/pg-teardown.ts',
 };

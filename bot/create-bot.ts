@@ -209,6 +209,8 @@ export async function startBot(config: AppConfig, opts: StartBotOptions = {}): P
     breakGlass,
     approver,
     directory: graph.directory,
+    reminders: jobs.reminders,
+    appGraph: graph,
     log,
     now,
   });

@@ -28,9 +28,10 @@ import pino from 'pino';
 import { startBot, type RunningBot } from '../bot/create-bot';
 import { loadConfig } from '../services/config/config';
 import { ensurePki, type SimPki } from '../sim/pki';
-import { AZURE, DEMO_BOT_APP, GROUP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant } from '../sim/seed';
+import { AZURE, DEMO_BOT_APP, DEMO_TAB_APP, GROUP, DEMO_PIM_CALLER_APP_ID, DEMO_TENANT_ID, seedTenant, type SeedTenant } from '../sim/seed';
 import { startSimulator, type SimHandle } from '../sim/server';
 import { PLAYGROUND_CHANNEL_ID, PLAYGROUND_CHANNEL_NAME, PLAYGROUND_CURRENT_USER_ID, PLAYGROUND_TEAM_NAME, PLAYGROUND_USER_IDS } from './playground-config';
+import { buildTab } from './build-tab';
 import { demoPolicy } from './demo-policy';
 import { SIM_OPENAI } from '../sim/openai';
 import { freePort, isPortFree, launchPlayground, playgroundConnectorUrl, type PlaygroundProcess } from './playground-launcher';
@@ -175,6 +176,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       DATABASE_URL: `sqlite:${DEFAULT_DB_PATH}`,
       // The PIM-onboarded group the digests read (Graph cannot list them).
       DIGEST_GROUP_IDS: GROUP.sqlAdmins,
+      // The PIM tab's admin dashboard: members of "PIM dashboard admins" (Adele).
+      TAB_ADMIN_GROUP_ID: GROUP.tabAdmins,
       // The Azure scope whose waiting extension and renewal requests get a card (ARM lists them per scope).
       AZURE_PIM_SCOPES: AZURE.subscription,
       // The simulator's Azure OpenAI: free text the parser does not understand goes to the planner, whose
@@ -182,6 +185,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       AZURE_OPENAI_ENDPOINT: sim.url,
       AZURE_OPENAI_API_KEY: SIM_OPENAI.apiKey,
       AZURE_OPENAI_DEPLOYMENT: SIM_OPENAI.deployment,
+      // The PIM tab in a browser (http://127.0.0.1:<bot port>/tab/) signs in with the simulator's single-page app.
+      TAB_SIGN_IN_CLIENT_ID: DEMO_TAB_APP.clientId,
     };
     for (const key of OVERRIDABLE) if (env[key] !== undefined && env[key] !== '') botEnv[key] = env[key];
     // The demo's decision policy checks the simulator's ServiceNow, Jira, PagerDuty, Opsgenie and HR data.
@@ -385,6 +390,8 @@ async function main(): Promise<void> {
     // point at PIM requests and messages that no longer exist.
     for (const suffix of ['', '-wal', '-shm']) if (existsSync(DEFAULT_DB_PATH + suffix)) rmSync(DEFAULT_DB_PATH + suffix);
   }
+  // The PIM tab's page (/tab/) from the current source, about a second (tests build it in jest's globalSetup).
+  await buildTab({ minify: true });
   const demo = await startDemo({
     simPort: port('SIM_PORT', DEFAULT_PORTS.sim),
     botPort: port('BOT_PORT', DEFAULT_PORTS.bot),

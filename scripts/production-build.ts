@@ -21,7 +21,7 @@ export function dockerfileCommands(): { cmd: string[]; healthcheck: string[]; wo
 }
 
 /**
- * Compiles the bot (tsconfig.build.json) into `dir`/dist and puts the repository's node_modules beside it, as the
+ * Compiles the bot (tsconfig.build.json) and bundles the tab into `dir`/dist and puts the repository's node_modules beside it, as the
  * image has them beside dist in its WORKDIR.
  */
 export function buildProduction(dir: string): void {
@@ -31,5 +31,11 @@ export function buildProduction(dir: string): void {
     { encoding: 'utf8' },
   );
   if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stdout}${built.stderr}`);
+  // The second half of npm run build: the PIM tab's page into dist/tab, where the compiled bot serves it from.
+  const tab = spawnSync(process.execPath, ['-r', 'tsx/cjs', join(ROOT, 'scripts/build-tab.ts'), '--out', join(dir, 'dist', 'tab')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (tab.status !== 0) throw new Error(`npm run build (the tab) failed:\n${tab.stdout}${tab.stderr}`);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
 }

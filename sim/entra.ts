@@ -5,6 +5,7 @@ import { formBody, json, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import type { Claims } from './tokens';
 import { DEVICE_CODE_GRANT, deviceCodeToken } from './device-code';
+import { registerEntraAuthorize, SPA_GRANTS, spaToken, withSpaCors } from './entra-authorize';
 
 const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
@@ -64,7 +65,11 @@ function resourceOfScope(scope: string): { resource: string; permission: string 
   return { resource: scope.slice(0, i), permission: scope.slice(i + 1) };
 }
 
-export function registerEntra(router: Router, ctx: SimContext): void {
+export function registerEntra(spaRouter: Router, ctx: SimContext): void {
+  // Single-page apps sign in with the authorization code flow (sim/entra-authorize.ts) and call the metadata,
+  // keys and token endpoints below cross-origin: each answers CORS for their origins.
+  registerEntraAuthorize(spaRouter, ctx);
+  const router = withSpaCors(spaRouter, ctx);
   const t = (tenant: string) => tenant.toLowerCase() === ctx.tenantId.toLowerCase() || tenant === 'organizations';
   const issuerFor = (req: SimRequest) => `${req.origin}/${ctx.tenantId}/v2.0`;
 
@@ -128,6 +133,8 @@ export function registerEntra(router: Router, ctx: SimContext): void {
     // A public client (no secret) polling for an admin's device code sign-in: `npm run onboard`.
     // MSAL sends the short form `device_code`; RFC 8628 names the URN. Entra takes both.
     if (grant === DEVICE_CODE_GRANT || grant === 'device_code') return deviceCodeToken(ctx, req);
+    // A single-page app (public client, PKCE) redeeming a code or a refresh token.
+    if (SPA_GRANTS.has(grant ?? '')) return spaToken(ctx, req);
     const basic = basicAuth(req);
     const clientId = form.get('client_id') ?? basic?.id ?? '';
     const secret = form.get('client_secret') ?? basic?.secret;

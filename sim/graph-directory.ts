@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SimContext } from './context';
-import { json, type SimRequest, type SimResponse } from './http';
+import { json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import type { SeedRole, SeedUser } from './seed';
 import { applySelect, contextUrl, graphCaller, graphError, isResponse, matchesFilter, page, parseFilter } from './graph-common';
@@ -180,6 +180,25 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
     const select = req.query.get('$select');
     const full = select ? { ...graphUser(u), ...graphUserSelectOnly(u, ctx.state.now()) } : graphUser(u);
     return json(200, { '@odata.context': contextUrl(req, 'users/$entity'), ...applySelect(full, select) });
+  });
+
+  // checkMemberGroups: which of up to 20 group ids the user is a member of, transitively (Graph v1.0's contract:
+  // body {groupIds}, answer a collection of strings; more than 20 ids is a 400).
+  on('POST', '/users/:id/checkMemberGroups', (req, p) => {
+    const u = ctx.state.user(p.id);
+    if (!u)
+      return graphError(
+        req,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    const b = jsonBody<{ groupIds?: unknown }>(req);
+    const ids = b && Array.isArray(b.groupIds) && b.groupIds.every((g) => typeof g === 'string') ? (b.groupIds as string[]) : null;
+    if (!ids) return graphError(req, 400, 'Request_BadRequest', "Property 'groupIds' is required and must be a collection of strings.");
+    if (ids.length > 20) return graphError(req, 400, 'Request_BadRequest', 'Too many group ids: at most 20 are allowed.');
+    const value = ids.filter((g) => ctx.state.group(g) && ctx.state.groupUserIds(ctx.state.group(g)!.id).some((m) => m.toLowerCase() === u.id.toLowerCase()));
+    return json(200, { '@odata.context': contextUrl(req, 'Collection(Edm.String)'), value });
   });
 
   on('GET', '/groups/:id', (req, p) => {

@@ -286,6 +286,8 @@ export const GROUP = {
   secOpsApprovers: '7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c01',
   /** PIM for Groups: membership grants SQL admin rights; activation needs Megan's or Adele's approval. */
   sqlAdmins: '7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c10',
+  /** The PIM tab's admin dashboard (TAB_ADMIN_GROUP_ID in the demo): Adele only. */
+  tabAdmins: '7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c20',
 } as const;
 
 /** The demo Azure subscription and its PIM-managed role (Contributor's built-in role definition id). */
@@ -806,6 +808,7 @@ export const seedTenant: SeedTenant = {
   groups: [
     { id: GROUP.secOpsApprovers, displayName: 'PIM Approvers - Security Operations', members: [USER.megan, USER.patti] },
     { id: GROUP.sqlAdmins, displayName: 'SQL Admins', members: [], owners: [USER.megan] },
+    { id: GROUP.tabAdmins, displayName: 'PIM dashboard admins', members: [USER.adele] },
   ],
   pimGroups: [
     {
@@ -1005,6 +1008,19 @@ export const DEMO_BOT_APP = {
   /** Demo-only secret of the simulated tenant; production config refuses to start with it. */
   clientSecret: 'sim-only-secret-not-valid-anywhere-else',
   displayName: 'PIM Approvals Bot (demo)',
+} as const;
+
+/**
+ * The PIM tab's sign-in outside Teams (the demo's browser, the browser tests): a public single-page app
+ * registration (no secret; authorization code with PKCE, tokens redeemed cross-origin) asking for the bot's
+ * SSO scope, so its access token is the one Teams SSO would hand the tab. Its redirect URIs are loopback
+ * origins with path /tab/; the simulator accepts them on any port (Entra ignores the port of loopback
+ * redirect URIs, and the demo's bot port varies), every other redirect URI must match exactly.
+ */
+export const DEMO_TAB_APP = {
+  clientId: '7ab5e1c0-3d2f-4b8a-9c61-0e5f2a7d4b93',
+  displayName: 'PIM tab (demo)',
+  spaRedirectUris: ['http://127.0.0.1/tab/', 'http://localhost/tab/', 'http://[::1]/tab/'],
 } as const;
 
 /** PIM's caller app id as the simulator signs it into `azp`; unverified for real tenants, so configurable. */

@@ -13,7 +13,10 @@ import { ApprovalDecisions } from '../../services/jobs/decide';
 import type { PrometheusMetrics } from '../../services/observability/metrics';
 import type { Readiness } from '../../services/observability/readiness';
 import type { Store } from '../../services/store/store';
+import type { AppGraph } from '../../services/graph/app-clients';
+import type { ReminderLadder } from '../../services/jobs/reminders';
 import { TabApi } from '../../services/tab/tab-api';
+import { buildTabServices } from '../../services/tab/build-tab-services';
 import type { ApproverIdentity } from '../teams/approver-identity';
 import type { TeamsConnector } from '../teams/teams-connector';
 import { ChannelTokens } from './channel-token';
@@ -24,6 +27,8 @@ import { registerOperationsRoutes } from './operations-routes';
 import { type EvaluateDeps, registerEvaluateRoute } from './pim-evaluate';
 import { registerEventRoutes } from './pim-events';
 import { registerTabRoutes } from './tab-routes';
+import { defaultTabDir, registerTabStatic } from './tab-static';
+import { registerTabConfigRoute } from './tab-config-route';
 
 /**
  * The HTTP server with every route registered (not listening yet): /healthz, /readyz and /metrics; PIM's
@@ -47,6 +52,9 @@ export function buildHttpServer(
     /** Who the tab's caller is (their SSO token, verified like every user token) and PIM on their behalf. */
     approver: ApproverIdentity;
     directory: GraphDirectory;
+    /** The tab: the requester's reminder (the ladder's), and Graph and ARM as the app (time zones, tenant reads for the dashboard). */
+    reminders: Pick<ReminderLadder, 'remindNow'>;
+    appGraph: Pick<AppGraph, 'graph' | 'arm'>;
     /** Break-glass after the decision (services/emergency); absent: no emergency grant. */
     breakGlass?: EvaluateDeps['breakGlass'];
     log: Logger;
@@ -99,11 +107,27 @@ export function buildHttpServer(
     invokeBudgetMs: config.approvalInvokeBudgetMs,
     now,
   });
+  // The tab's other views: the chat's own flows (activation, cancel, end), the ladder's reminder, the digests' tenant reads.
+  const tab = buildTabServices(config, {
+    store,
+    delivery,
+    directory: deps.directory,
+    appGraph: deps.appGraph,
+    reminders: deps.reminders,
+    selfServiceFor: (sso) => deps.approver.pimAs.selfService(sso, null),
+    log,
+    now,
+  });
   registerTabRoutes(server, {
     api: new TabApi({ requests: store.requests, decisions, minJustification: config.minApproverJustification, now }),
+    ...tab,
     verifyUser: deps.approver.sso.verifyUser,
     log,
   });
+  // The tab's page (dist/tab, npm run build); it calls only this server and the sign-in authority.
+  registerTabStatic(server, { dir: defaultTabDir(), connectSrc: [config.authorityHost] });
+  // The tab's sign-in settings outside Teams (MSAL in the page), unauthenticated: the page has no token yet.
+  registerTabConfigRoute(server, config.tabSignIn);
   return server;
 }
 

@@ -1,11 +1,16 @@
 import type { Logger } from 'pino';
 import type { ProvenUser, UserTokenVerifier } from '../../services/auth/user-token';
+import type { TabAccess } from '../../services/tab/tab-access';
 import { pageQuery, type TabApi, TabError, tabCaller } from '../../services/tab/tab-api';
+import type { TabDashboard } from '../../services/tab/tab-dashboard';
+import type { TabHistory } from '../../services/tab/tab-history';
 import { errorResult, HttpError, type HttpResult } from './http-body';
 import type { BotHttpServer, BotRequest, BotResponse } from './http-server';
 
 /** A decision body is a few hundred bytes; the justification is at most 2000 characters. */
 const MAX_DECISION_BYTES = 16 * 1024;
+/** The access actions' bodies: a key, a justification of at most 500 characters, a ticket. */
+const MAX_ACTION_BYTES = 16 * 1024;
 
 /**
  * The PIM tab's JSON API (issue 23, first slice; services/tab/tab-api.ts holds the logic). Every route is
@@ -13,8 +18,20 @@ const MAX_DECISION_BYTES = 16 * 1024;
  *   GET  /api/tab/approvals                          requests awaiting the caller's approval (?limit, ?cursor)
  *   GET  /api/tab/requests                           the caller's own requests (?limit, ?cursor)
  *   POST /api/tab/approvals/:requestId/decision      {reviewResult, justification, version}: the card's decision flow
+ *   GET  /api/tab/me                                 who the caller is, isAdmin, their time zone
+ *   POST /api/tab/requests/:requestId/remind         the requester's "remind approvers" (rate-limited by the ladder)
+ *   POST /api/tab/requests/:requestId/cancel         the chat's cancel, as the requester
+ *   GET  /api/tab/access                             eligible, active and expired assignments with their actions
+ *   POST /api/tab/access/{activate,extend,renew,end} the chat's activation, selfExtend, selfRenew, selfDeactivate
+ *   GET  /api/tab/history?days=                      the caller's activations and decisions (1 to 90 days)
+ *   GET  /api/tab/admin/dashboard?from&to&role       admins only (TAB_ADMIN_GROUP_ID)
+ *   GET  /api/tab/admin/export/:view.csv?from&to&role admins only: CSV
+ * services/tab/ holds the logic (tab-access.ts, tab-history.ts, tab-dashboard.ts, tab-csv.ts).
  */
-export function registerTabRoutes(server: BotHttpServer, deps: { api: TabApi; verifyUser: UserTokenVerifier; log: Logger }): void {
+export function registerTabRoutes(
+  server: BotHttpServer,
+  deps: { api: TabApi; access: TabAccess; history: TabHistory; dashboard: TabDashboard; verifyUser: UserTokenVerifier; log: Logger },
+): void {
   const callers = new WeakMap<BotRequest, { user: ProvenUser; token: string }>();
   const authenticate = async (req: BotRequest) => {
     try {
@@ -45,6 +62,73 @@ export function registerTabRoutes(server: BotHttpServer, deps: { api: TabApi; ve
     async (req, res) =>
       answer(res, () => deps.api.decide(caller(req), String((req.params as Record<string, unknown> | undefined)?.requestId ?? ''), req.body, deps.log)),
     { guards: [authenticate], jsonBody: { maxBytes: MAX_DECISION_BYTES } },
+  );
+  const requestId = (req: BotRequest) => String((req.params as Record<string, unknown> | undefined)?.requestId ?? '');
+  const query = (req: BotRequest) => Object.fromEntries(new URL(req.url ?? '/', 'http://tab').searchParams.entries());
+  server.route('GET', '/api/tab/me', async (req, res) => answer(res, async () => ({ status: 200, body: await deps.access.me(caller(req)) })), {
+    guards: [authenticate],
+  });
+  for (const verb of ['remind', 'cancel'] as const) {
+    server.route(
+      'POST',
+      `/api/tab/requests/:requestId/${verb}`,
+      async (req, res) =>
+        answer(res, async () => ({
+          status: 200,
+          body: verb === 'remind' ? await deps.access.remind(caller(req), requestId(req)) : await deps.access.cancel(caller(req), requestId(req), deps.log),
+        })),
+      { guards: [authenticate] },
+    );
+  }
+  server.route('GET', '/api/tab/access', async (req, res) => answer(res, async () => ({ status: 200, body: await deps.access.access(caller(req)) })), {
+    guards: [authenticate],
+  });
+  const actions = {
+    activate: (req: BotRequest) => deps.access.activate(caller(req), req.body, deps.log),
+    extend: (req: BotRequest) => deps.access.extend(caller(req), req.body),
+    renew: (req: BotRequest) => deps.access.renew(caller(req), req.body),
+    end: (req: BotRequest) => deps.access.end(caller(req), req.body, deps.log),
+  };
+  for (const [name, run] of Object.entries(actions)) {
+    server.route('POST', `/api/tab/access/${name}`, async (req, res) => answer(res, async () => ({ status: 200, body: await run(req) })), {
+      guards: [authenticate],
+      jsonBody: { maxBytes: MAX_ACTION_BYTES },
+    });
+  }
+  server.route(
+    'GET',
+    '/api/tab/history',
+    async (req, res) => answer(res, async () => ({ status: 200, body: await deps.history.history(caller(req).user.oid, query(req)) })),
+    { guards: [authenticate] },
+  );
+  server.route(
+    'GET',
+    '/api/tab/admin/dashboard',
+    async (req, res) => answer(res, async () => ({ status: 200, body: await deps.dashboard.dashboard(caller(req).user.oid.toLowerCase(), query(req)) })),
+    { guards: [authenticate] },
+  );
+  server.route(
+    'GET',
+    '/api/tab/admin/export/:file',
+    async (req, res) => {
+      const file = String((req.params as Record<string, unknown> | undefined)?.file ?? '');
+      let out: { fileName: string; csv: string };
+      try {
+        if (!file.endsWith('.csv')) throw new TabError(404, 'unknown_view', 'Exports are named <view>.csv.', 'view');
+        out = await deps.dashboard.exportCsv(caller(req).user.oid.toLowerCase(), file.slice(0, -4), query(req));
+      } catch (err) {
+        send(res, resultOf(err));
+        return;
+      }
+      res.writeHead(200, {
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': `attachment; filename="${out.fileName}"`,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.end(out.csv);
+    },
+    { guards: [authenticate] },
   );
 }
 

@@ -4,7 +4,7 @@ import type { SelfService } from '../elevation/self-service';
 import type { ActivationTarget } from '../elevation/types';
 import { errInfo } from '../observability/err-info';
 import type { ChatRequestRow, ChatStore } from '../store/chat-store';
-import type { RequestStore } from '../store/requests';
+import type { ApprovalRequestRow, RequestStore } from '../store/requests';
 
 export interface CancelRequestPorts {
   chat: Pick<ChatStore, 'updateRequest'>;
@@ -27,21 +27,30 @@ export async function cancelChatRequest(ports: CancelRequestPorts, pim: Pick<Sel
   const at = ports.now().toISOString();
   const updated = (await ports.chat.updateRequest(row.id, { state: 'cancelled', decided_at: at, message: 'You cancelled this request.' }))!;
   const approval = row.approval_key ? await ports.approvals.byPimId(row.approval_key) : undefined;
-  if (approval && approval.status === 'pending') {
-    await ports.approvals.transition(
-      approval,
-      { type: 'cancelled' },
-      {
-        decided_by_id: null,
-        decided_by_name: 'the requester',
-        decided_at: at,
-        decision_justification: 'Cancelled by the requester in Teams',
-      },
-    );
-    await ports.approvalCards
-      .refreshCopies(approval.id)
-      .catch((err: unknown) => log.warn({ err: errInfo(err) }, 'approval cards not updated; the sweep retries'));
-  }
+  if (approval) await closeApprovalAsCancelled(ports, approval, at, log);
   log.info({ pimRequestId: row.pim_request_id }, 'request cancelled by the requester');
   return { kind: 'cancelled', request: updated };
+}
+
+/** Closes the approvers' card of a request its requester cancelled in PIM (if still pending) and refreshes every copy. */
+export async function closeApprovalAsCancelled(
+  ports: Pick<CancelRequestPorts, 'approvals' | 'approvalCards'>,
+  approval: ApprovalRequestRow,
+  at: string,
+  log: Logger,
+): Promise<void> {
+  if (approval.status !== 'pending') return;
+  await ports.approvals.transition(
+    approval,
+    { type: 'cancelled' },
+    {
+      decided_by_id: null,
+      decided_by_name: 'the requester',
+      decided_at: at,
+      decision_justification: 'Cancelled by the requester in Teams',
+    },
+  );
+  await ports.approvalCards
+    .refreshCopies(approval.id)
+    .catch((err: unknown) => log.warn({ err: errInfo(err) }, 'approval cards not updated; the sweep retries'));
 }

@@ -283,6 +283,14 @@ export const envSchema = z.object({
   DIGEST_GROUP_IDS: csv
     .pipe(z.array(z.string().regex(GUID, 'must be group object ids (GUIDs)')))
     .describe('PIM-onboarded group ids the digests read (Graph cannot list them); groups seen in requests are added'),
+  /** The PIM tab's admin dashboard and CSV exports: members (transitive) of this group; unset, nobody. */
+  TAB_ADMIN_GROUP_ID: z
+    .string()
+    .regex(GUID, 'must be a group object id (GUID)')
+    .optional()
+    .describe(
+      "Entra group object id whose members (transitive, read app-only from Graph) see the PIM tab's admin dashboard and CSV exports; unset: nobody does",
+    ),
   AZURE_PIM_SCOPES: csv
     .pipe(
       z.array(
@@ -328,6 +336,14 @@ export const envSchema = z.object({
     .describe(
       "Bot Framework service URL of the tenant's Teams region, for chats the bot opens itself; production accepts the same https Bot Connector hosts as APPROVER_CHANNELS; demo: loopback only",
     ),
+  /**
+   * The PIM tab's sign-in outside Teams (a browser at PUBLIC_BASE_URL/tab/): a single-page app registration
+   * the page signs in with (MSAL, authorization code with PKCE) for the bot's SSO scope. Inside Teams the
+   * tab needs none: Teams hands it the SSO token.
+   */
+  TAB_SIGN_IN_CLIENT_ID: blankAsUnset(z.string().regex(GUID, 'must be the client id (a GUID) of a single-page app registration').optional()).describe(
+    "Client id of a single-page app registration (platform Single-page application, redirect URI <bot origin>/tab/, delegated permission api://botid-<BOT_APP_ID>/access_as_user) the PIM tab signs in with when opened in a browser outside Teams; unset: the tab works inside Teams only. Its authority is ENTRA_AUTHORITY_HOST/TENANT_ID; the demo sets the simulator's 'PIM tab (demo)' app",
+  ),
   /**
    * Kept so existing deployments still start; it no longer changes pacing. Every replica counts all
    * replicas' Teams messages in the database (7 per second per conversation, 30 per second per tenant,
@@ -437,6 +453,8 @@ export interface AppConfig {
   events: { hmacSecret?: string; allowedAppIds: string[] };
   /** RECONCILE_INTERVAL_MS. */
   reconcileIntervalMs: number;
+  /** TAB_ADMIN_GROUP_ID (lower case): who sees the tab's admin dashboard; null: nobody (fail closed). */
+  tabAdminGroupId: string | null;
   /** AZURE_PIM_SCOPES: ARM scopes read for waiting extension and renewal requests (none: Azure asks get no card). */
   azurePimScopes: string[];
   /** Minutes before a chat activation ends that its requester is told; 0: never. */
@@ -447,6 +465,8 @@ export interface AppConfig {
   digests: { localTime: string; defaultTimeZone: string; checkEveryMinutes: number; groupIds: string[]; dormantAfterDays: number; spotAuditRate: number };
   /** TEAMS_APP_MANIFEST_ID and TEAMS_SERVICE_URL: installing the app for users to reach them; null: not configured. */
   teamsApp: { manifestId: string; serviceUrl: string } | null;
+  /** TAB_SIGN_IN_CLIENT_ID: the PIM tab's sign-in outside Teams (MSAL in the page); null: the tab works inside Teams only. */
+  tabSignIn: TabSignIn | null;
   /** REPLICA_COUNT: accepted for compatibility; pacing no longer reads it (replicas share one pace in the database). */
   replicaCount: number;
   /** CARD_SUMMARY_AFTER: cards per channel per minute before the rest go on summary cards; null: never. */
@@ -458,6 +478,18 @@ export interface AppConfig {
    * no token and METRICS_ALLOW_ANONYMOUS is not true (metrics are off rather than open to the internet).
    */
   metrics: { enabled: boolean; token?: string };
+}
+
+/** What the PIM tab's page needs to sign in with MSAL outside Teams (served at GET /api/tab/config). */
+export interface TabSignIn {
+  /** The single-page app registration's client id. */
+  clientId: string;
+  /** `<ENTRA_AUTHORITY_HOST>/<TENANT_ID>`. */
+  authority: string;
+  /** The authority's host, for MSAL's knownAuthorities (no instance discovery). */
+  knownAuthority: string;
+  /** The bot's SSO scope: the token's audience is the one the tab API's verifier accepts. */
+  scopes: string[];
 }
 
 export class ConfigError extends Error {
@@ -529,6 +561,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     outboxSendTimeoutMs: e.OUTBOX_SEND_TIMEOUT_MS,
     events: { hmacSecret: e.EVENTS_HMAC_SECRET, allowedAppIds: e.EVENTS_ALLOWED_APP_IDS.map((x) => x.toLowerCase()) },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    tabAdminGroupId: e.TAB_ADMIN_GROUP_ID?.toLowerCase() ?? null,
     azurePimScopes: e.AZURE_PIM_SCOPES.map((x) => x.replace(/\/$/, '')),
     endingSoonMinutes: e.ENDING_SOON_MINUTES,
     naturalLanguage,
@@ -545,6 +578,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     replicaCount: e.REPLICA_COUNT,
     metrics: { enabled: Boolean(e.METRICS_TOKEN) || demo || e.METRICS_ALLOW_ANONYMOUS === 'true', token: e.METRICS_TOKEN },
     teamsApp: e.TEAMS_APP_MANIFEST_ID ? { manifestId: e.TEAMS_APP_MANIFEST_ID.toLowerCase(), serviceUrl: e.TEAMS_SERVICE_URL } : null,
+    tabSignIn: e.TAB_SIGN_IN_CLIENT_ID
+      ? {
+          clientId: e.TAB_SIGN_IN_CLIENT_ID.toLowerCase(),
+          authority: `${authorityHost}/${e.TENANT_ID.toLowerCase()}`,
+          knownAuthority: new URL(authorityHost).host,
+          scopes: [`api://botid-${e.BOT_APP_ID.toLowerCase()}/access_as_user`],
+        }
+      : null,
     secret: (name) => (/^[A-Z][A-Z0-9_]{2,63}$/.test(name) ? env[name] : undefined),
   };
 }

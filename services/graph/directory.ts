@@ -382,6 +382,23 @@ export class GraphDirectory implements Directory {
   }
 
   /** Transitive user members of an approver group (object ids, lower case). */
+  /**
+   * Which of `groupIds` (at most 20, Graph's cap) the user belongs to, directly or through nested groups:
+   * `POST /users/{id}/checkMemberGroups` (app-only, GroupMember.Read.All). Throws when Graph does not answer:
+   * the caller decides what a failed read means (the tab's admin check fails closed).
+   */
+  async memberGroupsOf(userId: string, groupIds: readonly string[]): Promise<string[]> {
+    try {
+      const res = await this.client
+        .api(`/users/${encodeURIComponent(userId)}/checkMemberGroups`)
+        .option('signal', AbortSignal.timeout(READ_TIMEOUT_MS))
+        .post({ groupIds: groupIds.slice(0, 20) });
+      return ((res?.value ?? []) as unknown[]).map((v) => String(v).toLowerCase());
+    } catch (err) {
+      throw toGraphCallError(err, 'Reading group membership');
+    }
+  }
+
   async groupMembers(groupId: string): Promise<string[]> {
     const ids: string[] = [];
     try {

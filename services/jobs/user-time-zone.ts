@@ -23,7 +23,7 @@ export interface UserTimeZonesOptions {
  * MailboxSettings.Read application permission), else the configured default. Cached per user.
  */
 export class UserTimeZones {
-  private readonly cache = new Map<string, { zone: string; until: number }>();
+  private readonly cache = new Map<string, { zone: string; until: number; known: boolean }>();
   private readonly inFlight = new Map<string, Promise<string>>();
   private readonly ttlMs: number;
   private readonly failureTtlMs: number;
@@ -72,6 +72,12 @@ export class UserTimeZones {
     return p;
   }
 
+  /** The user's own zone (their mailbox's), or null when only the default stands in for it. */
+  async knownZoneOf(userId: string): Promise<string | null> {
+    const zone = await this.zoneOf(userId);
+    return this.cache.get(userId)?.known === false ? null : zone;
+  }
+
   private async lookUp(userId: string): Promise<string> {
     let raw: unknown;
     try {
@@ -87,20 +93,20 @@ export class UserTimeZones {
       // default is the answer; only the log level differs.
       const expected = e.status === 403 || e.status === 404;
       this.log[expected ? 'info' : 'warn']({ userId, status: e.status, code: e.code }, 'mailbox time zone unavailable; using the default');
-      return this.remember(userId, this.defaultZone, this.failureTtlMs);
+      return this.remember(userId, this.defaultZone, this.failureTtlMs, false);
     }
     const zone = toIana(raw);
     if (!zone) {
       // Graph leaves timeZone out (or empty) for a mailbox nobody has opened yet.
       if (raw !== undefined && raw !== null && raw !== '')
         this.log.info({ userId, timeZone: String(raw).slice(0, 80) }, 'unknown mailbox time zone; using the default');
-      return this.remember(userId, this.defaultZone, this.ttlMs);
+      return this.remember(userId, this.defaultZone, this.ttlMs, false);
     }
     return this.remember(userId, zone, this.ttlMs);
   }
 
-  private remember(userId: string, zone: string, ttl: number): string {
-    this.cache.set(userId, { zone, until: this.nowMs() + ttl });
+  private remember(userId: string, zone: string, ttl: number, known = true): string {
+    this.cache.set(userId, { zone, until: this.nowMs() + ttl, known });
     return zone;
   }
 }

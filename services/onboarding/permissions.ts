@@ -37,7 +37,7 @@ export const BOT_PERMISSIONS: readonly BotPermission[] = [
     kind: 'application',
     name: 'GroupMember.Read.All',
     id: '98830695-27a2-44f7-8c18-0c3ebc9698f6',
-    why: 'Expanding approver groups and PIM for Groups owners to find who may decide',
+    why: 'Expanding approver groups and PIM for Groups owners to find who may decide; the PIM tab admin check (checkMemberGroups on TAB_ADMIN_GROUP_ID)',
   },
   {
     resource: 'Microsoft Graph',

@@ -351,6 +351,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('emergency_grants_principal').on('emergency_grants').columns(['principal_id', 'granted_at']).execute();
     },
   },
+  // The PIM tab's range reads (services/store/requests.ts RequestRangeReads): keyset pages by creation, a
+  // decider's decisions, evaluations by creation.
+  '2026-12-07-022-tab-ranges': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('approval_requests_created').on('approval_requests').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('approval_requests_decider').on('approval_requests').columns(['decided_by_id', 'decided_at']).execute();
+      await db.schema.createIndex('evaluations_created').on('evaluations').column('created_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

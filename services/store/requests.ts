@@ -375,6 +375,45 @@ export class RequestStore {
   }
 }
 
+/** The tab's reads over a date range (services/tab): keyset pages, bounded by the caller. */
+export class RequestRangeReads {
+  constructor(private readonly db: Db) {}
+
+  /** Requests created in [from, to) (ISO), oldest first, after the keyset `after` (created_at, id). */
+  async createdPage(from: string, to: string, after: { createdAt: string; id: string } | null, limit = 1000): Promise<ApprovalRequestRow[]> {
+    let q = this.db.selectFrom('approval_requests').selectAll().where('created_at', '>=', from).where('created_at', '<', to);
+    if (after) {
+      q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+    }
+    return q.orderBy('created_at').orderBy('id').limit(limit).execute();
+  }
+
+  /** Requests `deciderId` approved or denied since `since` (ISO), newest decision first. */
+  async decidedBy(deciderId: string, since: string, limit = 500): Promise<ApprovalRequestRow[]> {
+    return this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('decided_by_id', '=', deciderId.toLowerCase())
+      .where('status', 'in', ['approved', 'denied'])
+      .where('decided_at', '>=', since)
+      .orderBy('decided_at', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
+  /** The decision endpoint's answers in [from, to), counted by outcome (AutoApproved, Denied, Approved). */
+  async evaluationOutcomes(from: string, to: string, roleDefinitionId?: string): Promise<Array<{ outcome: string; count: number }>> {
+    let q = this.db
+      .selectFrom('evaluations')
+      .select((eb) => ['outcome', eb.fn.countAll<number | string>().as('n')])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to);
+    if (roleDefinitionId) q = q.where('role_definition_id', '=', roleDefinitionId);
+    const rows = await q.groupBy('outcome').execute();
+    return rows.map((r) => ({ outcome: r.outcome, count: Number(r.n) }));
+  }
+}
+
 /** A patch typed without a status may still carry one at run time (a cast, a spread row): refused, not written. */
 function withoutStatus(patch: RequestPatch): RequestPatch {
   if ('status' in patch) throw new Error('A request status changes only through RequestStore.transition, by a request lifecycle event');

@@ -24,7 +24,7 @@ import { InboundEventStore } from './inbound-events';
 import { tryLease } from './leases';
 import { migrationProvider } from './migrations';
 import { attachErrorListeners, ConnectionHealth, isConnectionError } from './pg-resilience';
-import { RequestStore } from './requests';
+import { RequestRangeReads, RequestStore } from './requests';
 import type { Database } from './schema';
 import { withStatementCache } from './sqlite-statements';
 
@@ -68,6 +68,8 @@ async function migrate(db: Kysely<Database>, engine: string): Promise<{ error?: 
  */
 export class Store {
   readonly requests: RequestStore;
+  /** Date-range reads for the PIM tab's history, dashboard and exports. */
+  readonly requestRanges: RequestRangeReads;
   readonly evaluations: EvaluationStore;
   /** Every message in Teams that shows an approval request (table card_posts). */
   readonly cardCopies: CardCopyStore;
@@ -96,6 +98,7 @@ export class Store {
     this.connections = connections;
     const transact = transactor(db, connections);
     this.requests = new RequestStore(db, transact);
+    this.requestRanges = new RequestRangeReads(db);
     this.evaluations = new EvaluationStore(db, transact);
     this.cardCopies = new CardCopyStore(db);
     this.conversations = new ConversationStore(db);

@@ -1,5 +1,5 @@
 /**
- * The production build, as the container runs it: `tsc -p tsconfig.build.json` into a temp dir, then
+ * The production build, as the container runs it: `tsc -p tsconfig.build.json` and the tab's bundle into a temp dir, then
  * the Dockerfile's own CMD (read from the Dockerfile, so the two cannot drift) against the simulator.
  * Checks /healthz, /readyz (ready, then not once the Bot Connector is gone), /metrics after a PIM
  * evaluation, correlation ids in the JSON logs, and the Dockerfile's HEALTHCHECK command.
@@ -84,6 +84,15 @@ describe('the compiled build started with the Dockerfile CMD', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
     expect(res.headers.get('x-correlation-id')).toBe('probe-42');
+  });
+
+  it("serves the PIM tab's page from the dist/tab the build wrote, under its Content-Security-Policy", async () => {
+    const page = await fetch(`${url}/tab/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'self' teams.microsoft.com");
+    const script = /<script type="module" src="\.\/([^"]+)"/.exec(await page.text())?.[1];
+    expect((await fetch(`${url}/tab/${script}`)).status).toBe(200);
   });
 
   it('the Dockerfile HEALTHCHECK command passes against it', () => {

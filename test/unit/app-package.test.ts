@@ -42,6 +42,7 @@ interface Manifest {
     commandLists: Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }>;
   }>;
   webApplicationInfo: { id: string; resource: string };
+  staticTabs: Array<{ entityId: string; name: string; contentUrl: string; scopes: string[] }>;
   validDomains: string[];
   activities: { activityTypes: Array<{ type: string; description: string; templateText: string }> };
   icons: { color: string; outline: string };
@@ -93,6 +94,11 @@ describe('the Teams app package', () => {
     expect(manifest.webApplicationInfo).toEqual({ id: BOT_APP_ID, resource: `api://botid-${BOT_APP_ID}` });
     expect(manifest.validDomains).toContain('pim-bot.contoso.example');
     expect(manifest.validDomains).toContain('token.botframework.com');
+  });
+
+  it('adds the PIM personal tab, served by the bot at /tab/ on a valid domain', () => {
+    expect(manifest.staticTabs).toEqual([{ entityId: 'pim', name: 'PIM', contentUrl: 'https://pim-bot.contoso.example/tab/', scopes: ['personal'] }]);
+    expect(manifest.validDomains).toContain(new URL(manifest.staticTabs[0]!.contentUrl).host);
   });
 
   it('puts the bot in the personal and team scopes, without files', () => {
