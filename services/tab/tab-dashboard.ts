@@ -74,13 +74,29 @@ export interface DashboardQuery {
   from?: string;
   to?: string;
   role?: string;
+  /** The reader's IANA time zone: the hour-of-day chart counts in it (default UTC). */
+  tz?: string;
 }
 
 /** The dashboard's query string: from, to, role; anything else is refused (400 with the field). */
 export function dashboardQuery(q: Record<string, string>): DashboardQuery {
-  const unknown = Object.keys(q).find((k) => k !== 'from' && k !== 'to' && k !== 'role');
-  if (unknown) throw new TabError(400, 'invalid_query', `${unknown.slice(0, 40)}: not a filter of the dashboard (from, to, role)`, unknown.slice(0, 40));
-  return { from: q.from, to: q.to, role: q.role };
+  const unknown = Object.keys(q).find((k) => k !== 'from' && k !== 'to' && k !== 'role' && k !== 'tz');
+  if (unknown) throw new TabError(400, 'invalid_query', `${unknown.slice(0, 40)}: not a filter of the dashboard (from, to, role, tz)`, unknown.slice(0, 40));
+  if (q.tz !== undefined && hourIn(q.tz) === null) {
+    throw new TabError(400, 'invalid_query', 'tz: an IANA time zone name such as Europe/Berlin', 'tz');
+  }
+  return { from: q.from, to: q.to, role: q.role, tz: q.tz };
+}
+
+/** The hour of day (0-23) of an instant in an IANA zone; null when the zone is not one. */
+export function hourIn(tz: string): ((at: Date) => number) | null {
+  if (tz.length === 0 || tz.length > 64) return null;
+  try {
+    const f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hour: 'numeric', hourCycle: 'h23' });
+    return (at) => Number(f.formatToParts(at).find((p) => p.type === 'hour')?.value ?? '0') % 24;
+  } catch {
+    return null;
+  }
 }
 
 export interface TabDashboardDeps {
@@ -184,7 +200,8 @@ export class TabDashboard {
     const facts = q.role ? all.filter((f) => f.roleId.toLowerCase() === q.role!.toLowerCase()) : all;
     const decided = facts.filter((f) => f.decisionMinutes !== null);
     const byRole = countAndMedian(decided.map((f) => ({ key: f.role, minutes: f.decisionMinutes })));
-    const byHour = countAndMedian(decided.map((f) => ({ key: String(new Date(f.createdAt).getUTCHours()), minutes: f.decisionMinutes })));
+    const hourOf = hourIn(q.tz ?? 'UTC') ?? hourIn('UTC')!;
+    const byHour = countAndMedian(decided.map((f) => ({ key: String(hourOf(new Date(f.createdAt))), minutes: f.decisionMinutes })));
     const outcomes = new Map<string, number>(OUTCOMES.map((o) => [o, 0]));
     for (const e of evaluations) {
       if (e.outcome === 'AutoApproved') outcomes.set('autoApproved', outcomes.get('autoApproved')! + e.count);
@@ -199,7 +216,7 @@ export class TabDashboard {
       return m;
     };
     return {
-      range: { from: r.from, to: r.to },
+      range: { from: r.from, to: r.to, timeZone: q.tz ?? 'UTC' },
       roles: [...roles].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name)),
       truncated,
       decisionTime: {
@@ -356,7 +373,7 @@ export class TabDashboard {
           [
             ...d.decisionTime.buckets.map((b) => ['bucket', b.label, b.count, null] as CsvCell[]),
             ...d.decisionTime.byRole.map((b) => ['role', b.role, b.count, b.medianMinutes] as CsvCell[]),
-            ...d.decisionTime.byHour.map((b) => ['hourUtc', b.hour, b.count, b.medianMinutes] as CsvCell[]),
+            ...d.decisionTime.byHour.map((b) => [`hour (${q.tz ?? 'UTC'})`, b.hour, b.count, b.medianMinutes] as CsvCell[]),
           ],
         );
       case 'outcomes':

@@ -170,7 +170,7 @@ const API: Record<string, unknown> = {
     ],
   },
   '/api/tab/admin/dashboard': {
-    range: { from: '2026-11-07', to: '2026-12-07' },
+    range: { from: '2026-11-07', to: '2026-12-07', timeZone: 'Europe/Berlin' },
     roles: [{ id: 'r1', name: 'Security Operator' }],
     decisionTime: {
       buckets: [

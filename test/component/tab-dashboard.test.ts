@@ -84,7 +84,7 @@ describe('the PIM tab: admin dashboard', () => {
 
     const d = await call(h, 'GET', `/api/tab/admin/dashboard?from=${today}&to=${today}`, adele);
     expect(d.status).toBe(200);
-    expect(d.body.range).toEqual({ from: today, to: today });
+    expect(d.body.range).toEqual({ from: today, to: today, timeZone: 'UTC' });
     expect(d.body.roles.map((r: any) => r.name)).toEqual(['Helpdesk Administrator', 'User Administrator']);
     expect(d.body.decisionTime.buckets).toEqual([
       { label: '<5m', count: 1 },
@@ -98,6 +98,14 @@ describe('the PIM tab: admin dashboard', () => {
     expect(d.body.decisionTime.byRole[0]).toMatchObject({ role: 'User Administrator', count: 1 });
     expect(d.body.decisionTime.byHour).toHaveLength(24);
     expect(d.body.decisionTime.byHour.reduce((n: number, b: any) => n + b.count, 0)).toBe(1);
+    // By the hour of the reader's zone when the page names it: Tokyo is 9 hours ahead of UTC, all year.
+    const utcHour = d.body.decisionTime.byHour.findIndex((b: any) => b.count === 1);
+    const tokyo = await call(h, 'GET', `/api/tab/admin/dashboard?from=${today}&to=${today}&tz=Asia%2FTokyo`, adele);
+    expect(tokyo.body.range.timeZone).toBe('Asia/Tokyo');
+    expect(tokyo.body.decisionTime.byHour.findIndex((b: any) => b.count === 1)).toBe((utcHour + 9) % 24);
+    const badZone = await call(h, 'GET', `/api/tab/admin/dashboard?tz=Mars%2FOlympus`, adele);
+    expect(badZone.status).toBe(400);
+    expect(badZone.body.error).toMatchObject({ code: 'invalid_query', field: 'tz' });
     expect(Object.fromEntries(d.body.outcomes.map((o: any) => [o.outcome, o.count]))).toEqual({
       autoApproved,
       autoDenied,

@@ -112,7 +112,7 @@ export interface History {
 }
 
 export interface Dashboard {
-  range: { from: string; to: string };
+  range: { from: string; to: string; timeZone: string };
   roles: Array<{ id: string; name: string }>;
   decisionTime: {
     buckets: Array<{ label: string; count: number }>;

@@ -3,6 +3,8 @@ export class Formats {
   private readonly dateTime: Intl.DateTimeFormat;
   private readonly dateOnly: Intl.DateTimeFormat;
   private readonly relative: Intl.RelativeTimeFormat;
+  /** The IANA zone dates are shown in (the one given when valid, else the browser's). */
+  readonly zone: string;
 
   constructor(
     readonly locale: string,
@@ -10,6 +12,7 @@ export class Formats {
   ) {
     const safeLocale = Intl.DateTimeFormat.supportedLocalesOf([locale]).length ? locale : 'en-US';
     const tz = validTimeZone(timeZone) ? timeZone : Intl.DateTimeFormat().resolvedOptions().timeZone;
+    this.zone = tz;
     this.dateTime = new Intl.DateTimeFormat(safeLocale, {
       // dateStyle/timeStyle cannot be combined with timeZoneName; the zone is shown because Teams users work across zones.
       year: 'numeric',
@@ -22,6 +25,16 @@ export class Formats {
     });
     this.dateOnly = new Intl.DateTimeFormat(safeLocale, { dateStyle: 'medium', timeZone: tz });
     this.relative = new Intl.RelativeTimeFormat(safeLocale, { numeric: 'auto' });
+  }
+
+  /** A duration in words: "1 hour", "2 hours 30 minutes" (from minutes; the ISO text when minutes are unknown). */
+  duration(minutes: number | null | undefined, iso?: string | null): string {
+    if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0) return iso ?? '';
+    const h = Math.floor(minutes / 60);
+    const m = Math.round(minutes % 60);
+    const unit = (n: number, u: 'hour' | 'minute') =>
+      new Intl.NumberFormat(this.dateTime.resolvedOptions().locale, { style: 'unit', unit: u, unitDisplay: 'long' }).format(n);
+    return [h ? unit(h, 'hour') : '', m ? unit(m, 'minute') : ''].filter(Boolean).join(' ');
   }
 
   /** "7 Dec 2026, 14:05 CET"; an empty string for no date. */

@@ -57,7 +57,7 @@ function approvalItem(ctx: ViewContext, item: Approval): HTMLElement {
       ['Requester', `${personName(item.requester)}${item.requester.upn && item.requester.upn !== item.requester.name ? ` (${item.requester.upn})` : ''}`],
       ['Role', `${item.role} (${kindLabel(item.kind)})`],
       ['Scope', scopeLabel(item.scope)],
-      ['Duration', item.duration],
+      ['Duration', ctx.fmt.duration(item.durationMinutes, item.duration)],
       ['Justification', item.justification],
       ['Ticket', item.ticket ? `${item.ticket.system} ${item.ticket.number}` : 'None given'],
       ['Risk flags', flags ?? 'None'],

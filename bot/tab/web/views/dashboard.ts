@@ -10,6 +10,8 @@ interface Filters {
   from: string;
   to: string;
   role: string;
+  /** The reader's zone: the hour-of-day chart counts in it. */
+  tz?: string;
 }
 
 /** The charts drawn now; destroyed before a redraw, recoloured on a theme change. */
@@ -27,7 +29,7 @@ export const dashboardView: View = {
       });
       themeHooked = true;
     }
-    await show(panel, ctx, { from: '', to: '', role: '' });
+    await show(panel, ctx, { from: '', to: '', role: '', tz: ctx.fmt.zone });
   },
 };
 
@@ -36,6 +38,7 @@ function query(f: Filters): string {
   if (f.from) q.set('from', f.from);
   if (f.to) q.set('to', f.to);
   if (f.role) q.set('role', f.role);
+  if (f.tz) q.set('tz', f.tz);
   const s = q.toString();
   return s ? `?${s}` : '';
 }
@@ -55,7 +58,7 @@ async function show(panel: HTMLElement, ctx: ViewContext, filters: Filters): Pro
     return;
   }
   panel.querySelector('.loading')?.remove();
-  const current: Filters = { from: d.range.from, to: d.range.to, role: filters.role };
+  const current: Filters = { from: d.range.from, to: d.range.to, role: filters.role, tz: ctx.fmt.zone };
   const messages = h('div', { class: 'messages', 'aria-live': 'polite' });
   const csv = (view: string, label: string) =>
     button(
@@ -106,7 +109,7 @@ async function show(panel: HTMLElement, ctx: ViewContext, filters: Filters): Pro
     ),
     chartSection(
       'decision-by-hour',
-      'Requests by hour of day',
+      `Requests by hour of day (${d.range.timeZone})`,
       'bar',
       d.decisionTime.byHour.map((r) => hourLabel(r.hour)),
       [{ label: 'Requests', values: d.decisionTime.byHour.map((r) => r.count) }],
@@ -263,7 +266,7 @@ function filterForm(d: Dashboard, current: Filters, apply: (f: Filters) => void)
   );
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    apply({ from: from.value, to: to.value, role: role.value });
+    apply({ from: from.value, to: to.value, role: role.value, tz: current.tz });
   });
   return form;
 }
