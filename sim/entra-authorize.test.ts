@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import { createUserTokenVerifier } from '../services/auth/user-token';
 import { redirectUriMatches } from './entra-authorize';
 import type { SimHandle } from './server';
-import { DEMO_BOT_APP, DEMO_TAB_APP, USER } from './seed';
+import { DEMO_BOT_APP, DEMO_TAB_APP, seedTenant, USER } from './seed';
 import { startTestSim } from './test-support';
 
 const APP_ORIGIN = 'http://127.0.0.1:47123';
@@ -237,5 +237,48 @@ describe('simulated Entra: authorization code with PKCE for a single-page app', 
     expect(redirectUriMatches('http://127.0.0.1/tab/', 'https://127.0.0.1:3978/tab/')).toBe(false);
     expect(redirectUriMatches('https://app.example/tab/', 'https://app.example:444/tab/')).toBe(false);
     expect(redirectUriMatches('https://app.example/tab/', 'https://app.example/tab/')).toBe(true);
+  });
+});
+
+describe('simulated Entra: the sign-in page of a large tenant', () => {
+  let sim: SimHandle;
+  beforeAll(async () => {
+    const seed = structuredClone(seedTenant);
+    for (let i = 0; i < 60; i++) {
+      seed.users.push({
+        ...structuredClone(seed.users[0]!),
+        id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        userPrincipalName: `bench${i}@contoso.example`,
+        displayName: `Bench User ${i}`,
+        teamsUserId: `29:bench-${i}`,
+      });
+    }
+    sim = await startTestSim({ seed });
+  });
+  afterAll(() => sim.close());
+
+  it('asks for the user name (prefilled by login_hint) instead of listing every account, and signs that user in', async () => {
+    const q = new URLSearchParams({
+      client_id: DEMO_TAB_APP.clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: `${SSO_SCOPE} openid`,
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      login_hint: 'bench7@contoso.example',
+    });
+    const authorize = `${sim.url}/${sim.tenantId}/oauth2/v2.0/authorize`;
+    const html = await (await fetch(`${authorize}?${q}`)).text();
+    expect(html).not.toContain('type="radio"');
+    expect(html).toContain('<input type="text" id="username" name="username" autocomplete="username" required value="bench7@contoso.example">');
+    const tx = /name="tx" value="([^"]+)"/.exec(html)![1]!;
+    const done = await fetch(authorize, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: sim.url },
+      body: new URLSearchParams({ tx, username: 'bench7@contoso.example' }),
+    });
+    expect(done.status).toBe(302);
+    expect(new URL(done.headers.get('location')!).searchParams.get('code')).toEqual(expect.any(String));
   });
 });

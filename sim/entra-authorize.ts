@@ -405,17 +405,25 @@ export function registerEntraAuthorize(router: Router, ctx: SimContext): void {
     return { ...res, headers: { ...res.headers, 'Set-Cookie': `${SESSION_COOKIE}=${session}; Path=/; HttpOnly; SameSite=None${secure}` } };
   }
 
+  /** Above this many users the sign-in page asks for a user name instead of listing everyone. */
+  const PICK_LIST_MAX = 50;
+
   function signInPage(tenant: string, tx: string, params: AuthorizeParams, error?: string): SimResponse {
     const hint = params.loginHint ? ctx.state.user(params.loginHint) : undefined;
     const app = findApp(params.clientId)!;
     const users = ctx.state.seed.users;
-    const options = users
-      .map((u, i) => {
-        const checked = hint ? u.id === hint.id : i === 0;
-        const id = `user-${i}`;
-        return `<label for="${id}"><input type="radio" id="${id}" name="username" value="${esc(u.userPrincipalName)}"${checked ? ' checked' : ''}${u.accountEnabled ? '' : ' disabled'}> ${esc(u.displayName)} <small>${esc(u.userPrincipalName)}${u.accountEnabled ? '' : ' (disabled)'}</small></label>`;
-      })
-      .join('\n');
+    // Entra asks for a user name; the simulator lists the accounts to pick from, unless the tenant is a large
+    // generated one (a page of 50,000 choices helps nobody): then it asks for the user name too.
+    const options =
+      users.length > PICK_LIST_MAX
+        ? `<label for="username">Email or user name</label> <input type="text" id="username" name="username" autocomplete="username" required value="${esc(hint?.userPrincipalName ?? '')}">`
+        : users
+            .map((u, i) => {
+              const checked = hint ? u.id === hint.id : i === 0;
+              const id = `user-${i}`;
+              return `<label for="${id}"><input type="radio" id="${id}" name="username" value="${esc(u.userPrincipalName)}"${checked ? ' checked' : ''}${u.accountEnabled ? '' : ' disabled'}> ${esc(u.displayName)} <small>${esc(u.userPrincipalName)}${u.accountEnabled ? '' : ' (disabled)'}</small></label>`;
+            })
+            .join('\n');
     // "Sign in to Contoso (simulated)": the page says it is the simulator's, whatever the tenant is called.
     const name = /\(simulated\)/i.test(ctx.state.seed.tenantDisplayName) ? ctx.state.seed.tenantDisplayName : `${ctx.state.seed.tenantDisplayName} (simulated)`;
     return html(

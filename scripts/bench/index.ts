@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one after another, each in its own process (which starts the
  * simulator, bots and floors it needs as child processes and stops them). Prints the results as markdown
  * and writes them to .local/bench/<date>.md, headed with the machine, the command and the date.
- *   BENCH_ONLY=decision,cards,reconciler,memory,digest   run only these parts.
+ *   BENCH_ONLY=decision,cards,reconciler,memory,digest,tab   run only these parts.
  *   BENCH_BEFORE=<rev>   the commit the decision and card parts also measure, as "before" (lib/before.ts); empty: none.
  *   BENCH_CPU_PROFILE=<dir>   a V8 CPU profile of each measured run, per process.
  *   BENCH_SQL_TIMES=1   each bot child writes, as it exits, the SQL texts it spent most time in (diagnostics).
@@ -21,6 +21,7 @@ const PARTS: Array<[string, string]> = [
   ['reconciler', 'reconciler.ts'],
   ['memory', 'memory.ts'],
   ['digest', 'digest.ts'],
+  ['tab', 'tab.ts'],
 ];
 
 function runPart(file: string): Promise<string> {

@@ -14,6 +14,7 @@ import { type ActivationTarget, type ActiveAssignment, type EligibleTarget, type
 import type { ChatStore } from '../store/chat-store';
 import type { RequestStore } from '../store/requests';
 import type { ApprovalRequestRow } from '../store/store';
+import { formatTime } from '../text/format-time';
 import { requestIdParam, requestItem, TabError } from './tab-api';
 import { type AdminCheck, isTabAdmin } from './tab-dashboard';
 
@@ -237,6 +238,11 @@ export class TabAccess {
     }
   }
 
+  /** The caller's zone for times written in a message (their mailbox's, else UTC, which the text names). */
+  private async zoneOf(userId: string): Promise<string> {
+    return (await this.deps.zoneOf(userId).catch(() => null)) ?? 'UTC';
+  }
+
   /** Re-resolves a key against the user's own list from PIM: 404 when it is not theirs (or not there any more). */
   private resolve<T extends ActivationTarget>(list: T[], k: string, what: string): T {
     const wanted = parseAccessKey(k);
@@ -265,7 +271,7 @@ export class TabAccess {
     const svc = this.deps.selfServiceFor(caller.token);
     const eligible = await this.read(() => svc.eligible(), 'Your eligible assignments could not be read from PIM');
     const target = this.resolve(eligible, body.key, 'eligible');
-    const zone = (await this.deps.zoneOf(me).catch(() => null)) ?? 'UTC';
+    const zone = await this.zoneOf(me);
     const values = {
       durationMinutes: body.durationMinutes ?? null,
       justification: body.justification,
@@ -307,9 +313,10 @@ export class TabAccess {
             r.state === 'pending'
               ? `Requested ${target.displayName}: waiting for approval${r.approver_names !== '[]' ? ` (${(JSON.parse(r.approver_names) as string[]).join(', ')})` : ''}.`
               : r.state === 'active'
-                ? `${target.displayName} is active until ${r.active_until}.`
+                ? `${target.displayName} is active until ${r.active_until ? formatTime(r.active_until, zone) : "PIM's end time"}.`
                 : `PIM answered: ${r.state}.${r.message ? ` ${r.message}` : ''}`,
           requestId: approval?.id,
+          activeUntil: r.state === 'active' ? r.active_until : null,
           pimRequestId: r.pim_request_id,
           chatRequestId: r.id,
         };
@@ -339,9 +346,15 @@ export class TabAccess {
     if (!target.eligibleUntil) throw new TabError(409, 'no_expiry', `Your eligibility for ${target.displayName} does not expire.`);
     const opens = Date.parse(target.eligibleUntil) - EXTEND_WINDOW_DAYS * DAY_MS;
     if (opens > now.getTime())
-      throw new TabError(409, 'window_not_open', `PIM accepts an extension from ${new Date(opens).toISOString()} (14 days before the end).`, undefined, {
-        opensAt: new Date(opens).toISOString(),
-      });
+      throw new TabError(
+        409,
+        'window_not_open',
+        `PIM accepts an extension from ${formatTime(new Date(opens).toISOString(), await this.zoneOf(me))} (14 days before the end).`,
+        undefined,
+        {
+          opensAt: new Date(opens).toISOString(),
+        },
+      );
     const ref = { kind: target.kind, roleDefinitionId: target.roleDefinitionId, scope: target.scope, assignment: 'eligible' };
     try {
       const r = await svc.extend(target, { principalId: me, justification: body.justification, extendByDays: EXTEND_BY_DAYS, start: now });
@@ -398,9 +411,15 @@ export class TabAccess {
     } catch (err) {
       const from = endableFrom(err, target.startDateTime);
       if (from)
-        throw new TabError(409, 'too_soon_to_end', `PIM ends an activation only once it has run 5 minutes: try again from ${from}.`, undefined, {
-          endableFrom: from,
-        });
+        throw new TabError(
+          409,
+          'too_soon_to_end',
+          `PIM ends an activation only once it has run 5 minutes: try again from ${formatTime(from, await this.zoneOf(me))}.`,
+          undefined,
+          {
+            endableFrom: from,
+          },
+        );
       if ((err as { code?: string }).code !== 'RoleAssignmentDoesNotExist') throw refusalError(classifyRefusal(err), `PIM did not end ${target.displayName}`);
     }
     const at = this.now().toISOString();

@@ -151,6 +151,7 @@ export function requestItem(row: ApprovalRequestRow) {
     status: row.status,
     justification: row.justification,
     duration: row.duration,
+    durationMinutes: row.duration_minutes,
     ticket: row.ticket_number ? { system: row.ticket_system, number: row.ticket_number } : null,
     createdAt: row.created_at,
     expiresAt: row.expires_at,

@@ -111,6 +111,8 @@ describe('the PIM tab in Chromium, against the bot and the simulator', () => {
     const item = page.locator(`[data-request-id="${row.id}"]`);
     await item.waitFor();
     expect(await item.textContent()).toContain('Isaiah Langer');
+    // Durations and times are written for people: no ISO 8601 text.
+    expect(await item.textContent()).not.toMatch(/PT\d|\d{4}-\d{2}-\d{2}T/);
     expect(await seriousViolations(page)).toEqual([]);
     await page.screenshot({ path: path.join(IMAGES, 'tab-approvals.png') });
 
@@ -168,6 +170,7 @@ describe('the PIM tab in Chromium, against the bot and the simulator', () => {
     await form.getByTestId('access-submit').click();
     const endNow = access.getByRole('button', { name: 'End now Reports Reader' });
     await endNow.waitFor({ timeout: 20_000 });
+    expect(await access.textContent()).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     expect(await seriousViolations(page)).toEqual([]);
     await page.screenshot({ path: path.join(IMAGES, 'tab-access.png'), fullPage: true });
     await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: 6 });

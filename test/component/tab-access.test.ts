@@ -1,4 +1,5 @@
 import { ROLE, USER } from '../../sim/seed';
+import { formatTime } from '../../services/text/format-time';
 import { type Harness, pendingRequest, simJson, startHarness } from '../support/harness';
 
 /**
@@ -155,6 +156,11 @@ describe('the PIM tab: my access and my requests', () => {
     const activated = await call(h, 'POST', '/api/tab/access/activate', lynne, { key: reports.key, justification: 'Monthly sign-in report for the audit' });
     expect(activated.status).toBe(200);
     expect(activated.body.result).toBe('active');
+    // The end is written in Lynne's own zone (her mailbox's), never as a raw timestamp; the instant comes apart.
+    expect(activated.body.activeUntil).toEqual(expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/));
+    const zone = (await call(h, 'GET', '/api/tab/me', lynne)).body.timeZone;
+    expect(zone).toEqual(expect.any(String));
+    expect(activated.body.message).toBe(`Reports Reader is active until ${formatTime(activated.body.activeUntil, zone)}.`);
 
     const active = (await call(h, 'GET', '/api/tab/access', lynne)).body.active.find((i: any) => i.name === 'Reports Reader');
     expect(active).toMatchObject({ memberType: 'Activated', actions: { activate: false, extend: false, renew: false, end: true } });
@@ -165,6 +171,7 @@ describe('the PIM tab: my access and my requests', () => {
     const early = await call(h, 'POST', '/api/tab/access/end', lynne, { key: active.key });
     expect(early.status).toBe(409);
     expect(early.body.error.code).toBe('too_soon_to_end');
+    expect(early.body.error.message).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     await simJson(h.sim, 'POST', '/_sim/clock', { advanceMinutes: 6 });
     // Someone else's key for it is not theirs to end.
     const byOther = await call(h, 'POST', '/api/tab/access/end', await token(USER.isaiah), { key: active.key });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDemo, type RunningDemo } from '../../scripts/demo';
 import { PLAYGROUND_CHANNEL_ID } from '../../scripts/playground-config';
-import { AZURE, seedTenant, USER } from '../../sim/seed';
+import { AZURE, DEMO_TAB_APP, seedTenant, USER } from '../../sim/seed';
 import { executeActions } from '../support/card-actions';
 import { attachPlayground, type MessageEvent, type Playground } from '../support/playground';
 
@@ -163,5 +163,26 @@ describe('approval in the Teams playground, end to end', () => {
       after: mark,
     });
     expect(executeActions(cardOf(updated)).filter((a) => a.verb === 'pim.approve')).toHaveLength(0);
+  });
+  it("serves the PIM tab at the banner's link, signing in outside Teams with the simulator's tab app", async () => {
+    const link = /PIM tab:\s+(\S+)/.exec(demo.banner)?.[1];
+    expect(link).toBe(`${demo.botUrl}/tab/`);
+    const page = await fetch(link!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'self' teams.microsoft.com");
+    const config = await fetch(`${demo.botUrl}/api/tab/config`);
+    expect(config.status).toBe(200);
+    expect(await config.json()).toMatchObject({
+      signInOutsideTeams: true,
+      clientId: DEMO_TAB_APP.clientId,
+      authority: `${demo.simUrl}/${seedTenant.tenantId}`,
+    });
+    // The dashboard is Adele's (the demo's admin group), not Megan's.
+    const adele = await demo.sim.issueUserAssertion(USER.adele);
+    const megan = await demo.sim.issueUserAssertion(USER.megan);
+    const me = async (token: string) => (await (await fetch(`${demo.botUrl}/api/tab/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as any;
+    expect((await me(adele)).isAdmin).toBe(true);
+    expect((await me(megan)).isAdmin).toBe(false);
   });
 });

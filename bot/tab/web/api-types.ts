@@ -58,6 +58,7 @@ export interface MyRequest {
   status: RequestStatus;
   justification: string;
   duration: string;
+  durationMinutes: number | null;
   ticket: Ticket | null;
   createdAt: string;
   expiresAt: string;

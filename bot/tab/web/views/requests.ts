@@ -62,7 +62,7 @@ function requestItem(ctx: ViewContext, item: MyRequest, reload: (flash: HTMLElem
     facts([
       ['Type', kindLabel(item.kind)],
       ['Scope', scopeLabel(item.scope)],
-      ['Duration', item.duration],
+      ['Duration', fmt.duration(item.durationMinutes, item.duration)],
       ['Your justification', item.justification],
       ['Ticket', item.ticket ? `${item.ticket.system} ${item.ticket.number}` : ''],
       ['Requested', fmt.when(item.createdAt)],
