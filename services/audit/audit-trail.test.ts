@@ -205,7 +205,7 @@ describe.each(['sqlite', 'postgres'] as const)('the audit trail on %s', (engine)
       pim_request_id: row.pim_request_id,
       evaluation_id: row.evaluation_id,
     });
-    expect(JSON.parse(rows[0]!.details)).toEqual({ reviewResult: 'Approve', justification: 'Verified with the CFO' });
+    expect(JSON.parse(rows[0]!.details)).toEqual({ reviewResult: 'Approve', justification: 'Verified with the CFO', via: 'card' });
   });
 
   it('leaves the state unchanged when its audit row cannot be written', async () => {

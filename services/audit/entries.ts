@@ -107,7 +107,15 @@ export function evaluationEntry(o: {
 }
 
 /** An approver chose Approve or Deny on a card (recorded when the bot claims the request, before PIM is called). */
-export function cardDecisionEntry(row: AuditedRequest, approverId: string, reviewResult: 'Approve' | 'Deny', justification: string, at: Date): AuditEntry {
+/** An approver's decision as they chose it; `via` says where they clicked: the card (or chat) or the PIM tab. */
+export function cardDecisionEntry(
+  row: AuditedRequest,
+  approverId: string,
+  reviewResult: 'Approve' | 'Deny',
+  justification: string,
+  at: Date,
+  via: 'card' | 'tab' = 'card',
+): AuditEntry {
   return {
     kind: 'card.decision',
     actor: approverId,
@@ -116,7 +124,7 @@ export function cardDecisionEntry(row: AuditedRequest, approverId: string, revie
     evaluationId: row.evaluation_id,
     outcome: reviewResult,
     at,
-    details: { reviewResult, justification },
+    details: { reviewResult, justification, via },
   };
 }
 

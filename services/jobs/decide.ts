@@ -55,6 +55,8 @@ export interface ApprovalClick {
   signIn(): Promise<ApproverSignIn>;
   /** The click's log (request id, approver and verb in its bindings). */
   log: Logger;
+  /** Where the approver decided: on a card (or in chat, the default) or in the PIM tab; the audit entry says which. */
+  via?: 'card' | 'tab';
 }
 
 /** What the approver is shown for a click: the adapter turns it into the invoke answer. */
@@ -258,7 +260,7 @@ export class ApprovalDecisions {
         decision_justification: justification,
         last_release: null,
       },
-      [cardDecisionEntry(row, deciderId, reviewResult, justification, this.now())],
+      [cardDecisionEntry(row, deciderId, reviewResult, justification, this.now(), click.via ?? 'card')],
     );
     if (!claimed) {
       const current = (await this.deps.requests.get(row.id))!;

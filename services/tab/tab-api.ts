@@ -254,6 +254,7 @@ export class TabApi {
       actorId: me,
       signIn: async () => ({ kind: 'proven', token: caller.token, user: caller.user }),
       log: log.child({ requestId: row.id, approverId: me, verb: body.reviewResult, via: 'tab' }),
+      via: 'tab',
     });
     return answerOf(outcome, me);
   }

@@ -182,6 +182,10 @@ describe('the PIM tab API', () => {
       });
       expect(res.body.request.decisionJustification).toBe(DECISION);
       expect(await pimPatches(h)).toBe(1);
+      // The audit trail says the decision came from the tab.
+      const decisions = [];
+      for await (const a of h.bot.store.audit.rows()) if (a.kind === 'card.decision' && a.request_id === row.id) decisions.push(JSON.parse(a.details));
+      expect(decisions).toEqual([{ reviewResult: 'Approve', justification: DECISION, via: 'tab' }]);
 
       const sim = await simJson(h.sim, 'GET', `/_sim/requests/${pimId}`);
       expect(sim.body.status).toBe('Granted');
