@@ -12,6 +12,7 @@ import { entraError } from './entra';
 import { formBody, json, jsonBody, type SimRequest, type SimResponse } from './http';
 import type { Router } from './router';
 import type { SimState } from './state';
+import { signedInUserClaims } from './user-tokens';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -158,16 +159,7 @@ export async function deviceCodeToken(ctx: SimContext, req: SimRequest): Promise
   if (!d.approved) return entraError(400, 'authorization_pending', 70016, 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.', req);
   pending(ctx.state).delete(code);
   const user = ctx.state.user(d.approved.userId)!;
-  const iss = `${req.origin}/${ctx.tenantId}/v2.0`;
-  const common = {
-    iss,
-    tid: ctx.tenantId,
-    oid: user.id,
-    sub: `sub-${user.id}`,
-    name: user.displayName,
-    preferred_username: user.userPrincipalName,
-    ver: '2.0',
-  };
+  const common = signedInUserClaims(ctx, req.origin, user);
   const accessToken = await ctx.tokens.sign({
     ...common,
     aud: GRAPH_RESOURCE,

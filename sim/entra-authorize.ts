@@ -24,6 +24,7 @@ import type { Router } from './router';
 import { DEMO_TAB_APP, type SeedUser } from './seed';
 import type { SimState } from './state';
 import type { Claims } from './tokens';
+import { signedInUserClaims } from './user-tokens';
 
 /** A public client registered with the single-page application platform (no secret). */
 export interface SpaApp {
@@ -644,16 +645,7 @@ async function tokens(
 ): Promise<SimResponse> {
   const grant = grantFor(ctx, app, scopes);
   if (!grant.ok) return entraError(400, grant.error === 'invalid_resource' ? 'invalid_resource' : 'invalid_grant', grant.aadsts, grant.message, req);
-  const iss = `${req.origin}/${ctx.tenantId}/v2.0`;
-  const common: Claims = {
-    iss,
-    tid: ctx.tenantId,
-    oid: user.id,
-    sub: `sub-${user.id}`,
-    name: user.displayName,
-    preferred_username: user.userPrincipalName,
-    ver: '2.0',
-  };
+  const common: Claims = signedInUserClaims(ctx, req.origin, user);
   // The claims of the token Teams SSO hands the tab (sim/user-tokens.ts), with this app as the client.
   const accessToken = await ctx.tokens.sign({
     ...common,

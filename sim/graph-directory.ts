@@ -170,13 +170,7 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
 
   on('GET', '/users/:id', (req, p) => {
     const u = ctx.state.user(p.id);
-    if (!u)
-      return graphError(
-        req,
-        404,
-        'Request_ResourceNotFound',
-        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
-      );
+    if (!u) return userNotFound(req, p.id!);
     const select = req.query.get('$select');
     const full = select ? { ...graphUser(u), ...graphUserSelectOnly(u, ctx.state.now()) } : graphUser(u);
     return json(200, { '@odata.context': contextUrl(req, 'users/$entity'), ...applySelect(full, select) });
@@ -186,13 +180,7 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
   // body {groupIds}, answer a collection of strings; more than 20 ids is a 400).
   on('POST', '/users/:id/checkMemberGroups', (req, p) => {
     const u = ctx.state.user(p.id);
-    if (!u)
-      return graphError(
-        req,
-        404,
-        'Request_ResourceNotFound',
-        `Resource '${p.id}' does not exist or one of its queried reference-property objects are not present.`,
-      );
+    if (!u) return userNotFound(req, p.id!);
     const b = jsonBody<{ groupIds?: unknown }>(req);
     const ids = b && Array.isArray(b.groupIds) && b.groupIds.every((g) => typeof g === 'string') ? (b.groupIds as string[]) : null;
     if (!ids) return graphError(req, 400, 'Request_BadRequest', "Property 'groupIds' is required and must be a collection of strings.");
@@ -326,4 +314,9 @@ export function registerGraphDirectory(router: Router, ctx: SimContext): void {
     if (!t) return graphError(req, 404, 'NotFound', `The policy assignment '${p.id}' was not found.`);
     return json(200, { '@odata.context': contextUrl(req, 'policies/roleManagementPolicyAssignments/$entity'), ...policyAssignment(req, t) });
   });
+}
+
+/** Graph's 404 for a user id it does not know. */
+function userNotFound(req: SimRequest, id: string): SimResponse {
+  return graphError(req, 404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 }

@@ -45,3 +45,19 @@ export async function issueUserAssertion(ctx: SimContext, user: SeedUser, opts: 
 export function sessionClaims(s: UserSession): Pick<UserAssertionOptions, 'amr' | 'acrs'> {
   return { amr: s.mfa ? ['pwd', 'mfa'] : ['pwd'], acrs: s.acrs };
 }
+
+/**
+ * The identity claims Entra puts in a user's v2 tokens from an interactive sign-in (authorization code, device
+ * code): issuer, tenant, object id, subject, name and user name.
+ */
+export function signedInUserClaims(ctx: SimContext, origin: string, user: SeedUser) {
+  return {
+    iss: `${origin}/${ctx.tenantId}/v2.0`,
+    tid: ctx.tenantId,
+    oid: user.id,
+    sub: `sub-${user.id}`,
+    name: user.displayName,
+    preferred_username: user.userPrincipalName,
+    ver: '2.0',
+  };
+}
