@@ -210,7 +210,8 @@ interface CheckLineView {
   summary: string;
 }
 
-function checkWord(line: ApprovalCheckLine): string {
+/** A check's result as the card writes it: a symbol and a word (a fail that sends to review reads Flagged). */
+export function checkWord(line: ApprovalCheckLine): string {
   switch (line.result) {
     case 'pass':
       return '✓ Passed';

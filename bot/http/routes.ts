@@ -1,3 +1,5 @@
+import { checkNameText, checkWord } from '../../cards/approval-card';
+import { cardDataOf } from '../../cards/approval-view';
 import type { AddressInfo } from 'node:net';
 import type { Application } from '@microsoft/teams-ai/lib/Application';
 import type { TurnState } from '@microsoft/teams-ai/lib/TurnState';
@@ -119,7 +121,24 @@ export function buildHttpServer(
     now,
   });
   registerTabRoutes(server, {
-    api: new TabApi({ requests: store.requests, decisions, minJustification: config.minApproverJustification, now }),
+    api: new TabApi({
+      requests: store.requests,
+      decisions,
+      minJustification: config.minApproverJustification,
+      // The card's own identity-risk and history blocks, so the tab shows an approver what the card does.
+      cardBlocks: (row, at) => {
+        const card = cardDataOf(row, at);
+        const checks = (card.checkLines ?? []).map((l) => ({
+          result: l.result,
+          onFail: l.onFail,
+          word: checkWord(l),
+          title: checkNameText(l.name),
+          summary: l.summary,
+        }));
+        return { identityRisk: card.identityRisk ?? null, history: card.history ?? null, checks };
+      },
+      now,
+    }),
     ...tab,
     verifyUser: deps.approver.sso.verifyUser,
     log,

@@ -114,8 +114,14 @@ function listOf(json: string): string[] {
   }
 }
 
+/**
+ * The approval card's own server-written blocks for a request (identity risk, history with the role), in the
+ * card's words; injected (they are the card's text, built in cards/), absent in tests that do not need them.
+ */
+export type CardBlocks = (row: ApprovalRequestRow, now: Date) => { identityRisk: unknown; history: unknown; checks: unknown[] };
+
 /** A request awaiting the caller's approval: what the card shows an approver. */
-export function approvalItem(row: ApprovalRequestRow) {
+export function approvalItem(row: ApprovalRequestRow, blocks?: ReturnType<CardBlocks>) {
   const d = parseDisplay(row);
   return {
     requestId: row.id,
@@ -124,7 +130,13 @@ export function approvalItem(row: ApprovalRequestRow) {
     role: d.roleDisplayName,
     roleDefinitionId: row.role_definition_id,
     scope: row.scope,
-    requester: { id: row.principal_id, name: d.requester.displayName, upn: d.requester.userPrincipalName },
+    requester: {
+      id: row.principal_id,
+      name: d.requester.displayName,
+      upn: d.requester.userPrincipalName,
+      jobTitle: d.requester.jobTitle,
+      department: d.requester.department,
+    },
     justification: row.justification,
     duration: row.duration,
     durationMinutes: row.duration_minutes,
@@ -133,6 +145,10 @@ export function approvalItem(row: ApprovalRequestRow) {
     expiresAt: row.expires_at,
     riskFlags: listOf(row.risk_flags),
     reasons: listOf(row.reasons),
+    /** The pre-approval checks, one line each, in the card's words ({result, onFail, word, title, summary}). */
+    checks: blocks?.checks ?? [],
+    identityRisk: blocks?.identityRisk ?? null,
+    history: blocks?.history ?? null,
     approverNames: d.approverNames ?? [],
   };
 }
@@ -166,6 +182,7 @@ export interface TabApiDeps {
   decisions: Pick<ApprovalDecisions, 'handle'>;
   /** The shortest justification (visible characters) a decision is recorded with; the card's own rule. */
   minJustification: number;
+  cardBlocks?: CardBlocks;
   now?: () => Date;
 }
 
@@ -202,7 +219,10 @@ export class TabApi {
       .sort((a, b) => (a.created_at === b.created_at ? b.id.localeCompare(a.id) : b.created_at.localeCompare(a.created_at)))
       .filter((r) => !before || r.created_at < before.at || (r.created_at === before.at && r.id < before.id));
     const items = sorted.slice(0, page.limit);
-    return { items: items.map(approvalItem), nextCursor: sorted.length > page.limit ? encodeCursor(items[items.length - 1]!) : null };
+    return {
+      items: items.map((row) => approvalItem(row, this.deps.cardBlocks?.(row, now))),
+      nextCursor: sorted.length > page.limit ? encodeCursor(items[items.length - 1]!) : null,
+    };
   }
 
   /** The caller's own requests, newest first, every status. */

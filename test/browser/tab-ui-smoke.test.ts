@@ -78,6 +78,25 @@ const API: Record<string, unknown> = {
         expiresAt: hours(23),
         riskFlags: ['riskyUser', 'outsideMaintenanceWindow'],
         reasons: ['The ticket is open and assigned to the requester', 'The requester is not on call'],
+        checks: [
+          { result: 'pass', onFail: 'deny', word: '✓ Passed', title: 'Ticket', summary: 'INC0012345 is open and assigned to Megan Bowen' },
+          { result: 'fail', onFail: 'review', word: '⚠ Flagged', title: 'On call', summary: 'Megan Bowen is not on call' },
+          { result: 'unavailable', onFail: 'review', word: '? Could not be completed', title: 'Identity risk', summary: 'ID Protection did not answer' },
+        ],
+        identityRisk: {
+          tone: 'warning',
+          headline: 'Identity risk: medium (at risk)',
+          facts: [
+            { title: 'State', value: 'at risk' },
+            { title: 'Updated', value: '2026-12-06 10:00 UTC', at: hours(-20) },
+          ],
+          detections: [{ text: 'Unfamiliar sign-in properties · medium risk, at risk · Seattle, US', at: hours(-21) }],
+        },
+        history: {
+          line: '2 activations in 90 days · last 3 days ago',
+          firstActivation: false,
+          details: [{ text: 'Last activation 3 days ago', at: hours(-72) }],
+        },
         approverNames: ['Adele Vance', 'Alex Wilber'],
       },
     ],

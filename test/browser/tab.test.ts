@@ -111,6 +111,9 @@ describe('the PIM tab in Chromium, against the bot and the simulator', () => {
     const item = page.locator(`[data-request-id="${row.id}"]`);
     await item.waitFor();
     expect(await item.textContent()).toContain('Isaiah Langer');
+    // What the card shows an approver: the checks and the requester's history with the role.
+    expect(await item.textContent()).toContain('History with this role');
+    expect(await item.textContent()).toContain('✓ Passed · Justification');
     // Durations and times are written for people: no ISO 8601 text.
     expect(await item.textContent()).not.toMatch(/PT\d|\d{4}-\d{2}-\d{2}T/);
     expect(await seriousViolations(page)).toEqual([]);

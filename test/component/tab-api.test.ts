@@ -1,6 +1,8 @@
 import { generateKeyPair, SignJWT } from 'jose';
 import pino from 'pino';
 import { DEMO_BOT_APP, DEMO_TENANT_ID, USER } from '../../sim/seed';
+import { checkNameText, checkWord } from '../../cards/approval-card';
+import { cardDataOf } from '../../cards/approval-view';
 import { cardAction, type Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
 
 /**
@@ -136,6 +138,18 @@ describe('the PIM tab API', () => {
       });
       expect(Array.isArray(adele.body.items[0].riskFlags)).toBe(true);
       expect(Array.isArray(adele.body.items[0].reasons)).toBe(true);
+      // What the card shows an approver: the checks, and the card's own identity-risk and history blocks.
+      const stored = (await h.bot.store.requests.get(row.id))!;
+      const card = cardDataOf(stored, new Date());
+      expect(adele.body.items[0].checks).toEqual(
+        card.checkLines!.map((l) => ({ result: l.result, onFail: l.onFail, word: checkWord(l), title: checkNameText(l.name), summary: l.summary })),
+      );
+      // In words, never the check's internal name.
+      expect(adele.body.items[0].checks.map((c: any) => c.title)).not.toContain('businessHours');
+      expect(adele.body.items[0].checks.length).toBeGreaterThan(0);
+      expect(adele.body.items[0].history).toEqual(card.history);
+      expect(adele.body.items[0].history.line).toEqual(expect.any(String));
+      expect(adele.body.items[0].identityRisk).toEqual(card.identityRisk ?? null);
       expect((await tabGet(h, '/api/tab/approvals', await token(USER.megan))).body.items).toHaveLength(1);
 
       // The requester does not approve their own request; a non-approver has nothing to decide.

@@ -34,7 +34,7 @@ export interface Approval {
   role: string;
   roleDefinitionId: string;
   scope: string;
-  requester: Person;
+  requester: Person & { jobTitle?: string | null; department?: string | null };
   justification: string;
   duration: string;
   durationMinutes: number;
@@ -43,7 +43,43 @@ export interface Approval {
   expiresAt: string;
   riskFlags: string[];
   reasons: string[];
+  checks: CheckLine[];
+  identityRisk: RiskBlock | null;
+  history: HistoryBlock | null;
   approverNames: string[];
+}
+
+/** A pre-approval check as the card lists it. */
+export interface CheckLine {
+  result: 'pass' | 'fail' | 'unavailable';
+  onFail: 'deny' | 'review';
+  /** The result in the card's words, a symbol first: "✓ Passed", "⚠ Flagged", "✗ Failed", "? Could not be completed". */
+  word: string;
+  /** The check's plain name: "Business hours". */
+  title: string;
+  summary: string;
+}
+
+/** A line with the instant it is about (shown in the reader's zone). */
+export interface TimedLine {
+  text: string;
+  at?: string | null;
+}
+
+/** The card's identity-risk block, in its words. */
+export interface RiskBlock {
+  tone: 'attention' | 'warning' | 'good';
+  headline: string;
+  /** `at`: the fact is an instant (`value` is its UTC text). */
+  facts: Array<{ title: string; value: string; at?: string | null }>;
+  detections: TimedLine[];
+}
+
+/** The card's history of the requester with the role. */
+export interface HistoryBlock {
+  line: string;
+  firstActivation: boolean;
+  details: TimedLine[];
 }
 
 export type RequestStatus = 'pending' | 'recording' | 'approved' | 'denied' | 'expired' | 'cancelled' | (string & {});

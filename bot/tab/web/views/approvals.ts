@@ -51,10 +51,35 @@ function approvalItem(ctx: ViewContext, item: Approval): HTMLElement {
     ? h('ul', { class: 'flags' }, ...item.riskFlags.map((f) => h('li', {}, h('span', { 'aria-hidden': 'true' }, '⚠ '), tidy(f))))
     : null;
   const reasons = item.reasons.length ? h('ul', {}, ...item.reasons.map((r) => h('li', {}, r))) : null;
+  const timed = (l: { text: string; at?: string | null }) => h('li', {}, l.at ? `${l.text} (${fmt.when(l.at)})` : l.text);
+  // The pre-approval checks: a symbol and a word for each result, never colour alone.
+  const checks = item.checks.length
+    ? h('ul', { class: 'checks' }, ...item.checks.map((c) => h('li', { 'data-result': c.result }, `${c.word} · ${c.title}: ${c.summary}`)))
+    : null;
+  const risk = item.identityRisk
+    ? [
+        h('p', {}, item.identityRisk.headline),
+        item.identityRisk.facts.length
+          ? h('ul', {}, ...item.identityRisk.facts.map((f) => h('li', {}, `${f.title}: ${f.at ? fmt.when(f.at) : f.value}`)))
+          : null,
+        item.identityRisk.detections.length ? h('ul', { 'aria-label': 'Recent risk detections' }, ...item.identityRisk.detections.map(timed)) : null,
+      ]
+    : null;
+  const history = item.history
+    ? [
+        item.history.firstActivation ? h('p', {}, h('strong', {}, 'First activation of this role')) : null,
+        h('p', {}, item.history.line),
+        item.history.details.length ? h('ul', {}, ...item.history.details.map(timed)) : null,
+      ]
+    : null;
+  const requester = [item.requester.jobTitle, item.requester.department].filter(Boolean).join(', ');
   el.append(
     h('h3', { id: `ap-${item.requestId}` }, `${personName(item.requester)} asks for ${item.role}`),
     facts([
-      ['Requester', `${personName(item.requester)}${item.requester.upn && item.requester.upn !== item.requester.name ? ` (${item.requester.upn})` : ''}`],
+      [
+        'Requester',
+        `${personName(item.requester)}${item.requester.upn && item.requester.upn !== item.requester.name ? ` (${item.requester.upn})` : ''}${requester ? ` · ${requester}` : ''}`,
+      ],
       ['Role', `${item.role} (${kindLabel(item.kind)})`],
       ['Scope', scopeLabel(item.scope)],
       ['Duration', ctx.fmt.duration(item.durationMinutes, item.duration)],
@@ -62,6 +87,9 @@ function approvalItem(ctx: ViewContext, item: Approval): HTMLElement {
       ['Ticket', item.ticket ? `${item.ticket.system} ${item.ticket.number}` : 'None given'],
       ['Risk flags', flags ?? 'None'],
       ['Why it needs a person', reasons],
+      ['Checks', checks],
+      ['Identity risk', risk],
+      ['History with this role', history],
       ['Requested', fmt.when(item.createdAt)],
       ['Expires', item.expiresAt ? `${fmt.when(item.expiresAt)} (${fmt.fromNow(item.expiresAt)})` : ''],
       ['Approvers', item.approverNames.join(', ')],
