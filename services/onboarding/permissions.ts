@@ -30,7 +30,7 @@ export const BOT_PERMISSIONS: readonly BotPermission[] = [
     kind: 'application',
     name: 'User.Read.All',
     id: 'df021288-bdef-4463-88db-98f22de89214',
-    why: 'Requester and approver profiles on cards; HR signals (accountEnabled, employeeLeaveDateTime) for the decision endpoint',
+    why: 'Requester and approver profiles on cards; HR signals (accountEnabled, employeeLeaveDateTime) for the decision endpoint; user names in the PIM tab assignments export',
   },
   {
     resource: 'Microsoft Graph',

@@ -165,7 +165,7 @@ export class TabDashboard {
   /** The range and role filter a query names; 400 with the field at fault. */
   private range(q: DashboardQuery) {
     dashboardQuery(q as Record<string, string>);
-    const r = dateRange(q, this.now());
+    const r = dateRange(q, this.now(), q.tz ?? 'UTC');
     if ('field' in r) throw new TabError(400, 'invalid_query', `${r.field}: ${r.message}`, r.field);
     if (q.role !== undefined && (q.role.length === 0 || q.role.length > 400)) throw new TabError(400, 'invalid_query', 'role: a role definition id', 'role');
     return r;
@@ -344,8 +344,11 @@ export class TabDashboard {
     if (view === 'assignments') {
       const rows: CsvCell[][] = [];
       for await (const a of this.deps.tenant.assignments())
-        rows.push([a.kind, a.assignment, a.principalId, a.role, a.roleDefinitionId, a.scope, a.memberType, a.start, a.end]);
-      return toCsv(['kind', 'assignment', 'principalId', 'role', 'roleDefinitionId', 'scope', 'memberType', 'start', 'end'], rows);
+        rows.push([a.kind, a.assignment, a.principalName, a.principalUpn, a.principalId, a.role, a.roleDefinitionId, a.scope, a.memberType, a.start, a.end]);
+      return toCsv(
+        ['kind', 'assignment', 'principalName', 'principalUpn', 'principalId', 'role', 'roleDefinitionId', 'scope', 'memberType', 'start', 'end'],
+        rows,
+      );
     }
     if (view === 'dormant' || view === 'permanent') {
       // A failed Graph read is an error here: an empty file would read as "none".

@@ -59,6 +59,17 @@ describe('tab dashboard arithmetic', () => {
     expect(dateRange({ from: '2026-03-02', to: '2026-03-01' }, now)).toMatchObject({ field: 'from' });
     expect(dateRange({ to: '2026-02-30' }, now)).toMatchObject({ field: 'to' });
     expect(dateRange({ from: '2024-01-01', to: '2026-01-01' }, now)).toMatchObject({ field: 'from' });
+    // In the reader's zone: Berlin's 1 March runs from 23:00 UTC the day before; Los Angeles' today may be UTC's yesterday.
+    expect(dateRange({ from: '2026-03-01', to: '2026-03-01' }, now, 'Europe/Berlin')).toMatchObject({
+      fromIso: '2026-02-28T23:00:00.000Z',
+      toIso: '2026-03-01T23:00:00.000Z',
+    });
+    // Across the spring change in the US (8 March 2026) the day has 23 hours.
+    expect(dateRange({ from: '2026-03-08', to: '2026-03-08' }, now, 'America/Los_Angeles')).toMatchObject({
+      fromIso: '2026-03-08T08:00:00.000Z',
+      toIso: '2026-03-09T07:00:00.000Z',
+    });
+    expect((dateRange({}, new Date('2026-03-15T03:00:00Z'), 'America/Los_Angeles') as { to: string }).to).toBe('2026-03-14');
     expect(validDate('2026-1-01')).toBe(false);
   });
 });

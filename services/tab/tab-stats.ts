@@ -1,3 +1,4 @@
+import { localDate, localTimeOn } from '../jobs/local-time';
 /**
  * The admin dashboard's arithmetic, pure: decision-time buckets, medians, pending ages against PIM's 24 hours,
  * top lists, and the date range a query names. Unit-tested beside this file.
@@ -90,15 +91,23 @@ export const MAX_RANGE_DAYS = 366;
 export function dateRange(
   q: { from?: string; to?: string },
   now: Date,
+  timeZone = 'UTC',
 ): { from: string; to: string; fromIso: string; toIso: string } | { field: 'from' | 'to'; message: string } {
-  const today = now.toISOString().slice(0, 10);
+  // Days are the reader's calendar days: from local midnight of `from` to local midnight after `to`.
+  const today = localDate(now, timeZone);
   const to = q.to ?? today;
   if (!validDate(to)) return { field: 'to', message: 'to must be a date, YYYY-MM-DD' };
-  const from = q.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS).toISOString().slice(0, 10);
+  const from = q.from ?? shiftDate(to, -29);
   if (!validDate(from)) return { field: 'from', message: 'from must be a date, YYYY-MM-DD' };
-  const fromMs = Date.parse(`${from}T00:00:00Z`);
-  const toMs = Date.parse(`${to}T00:00:00Z`) + DAY_MS;
-  if (fromMs >= toMs) return { field: 'from', message: 'from must not be after to' };
-  if (toMs - fromMs > MAX_RANGE_DAYS * DAY_MS) return { field: 'from', message: `the range is at most ${MAX_RANGE_DAYS} days` };
-  return { from, to, fromIso: new Date(fromMs).toISOString(), toIso: new Date(toMs).toISOString() };
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+  if (days < 1) return { field: 'from', message: 'from must not be after to' };
+  if (days > MAX_RANGE_DAYS) return { field: 'from', message: `the range is at most ${MAX_RANGE_DAYS} days` };
+  const fromIso = localTimeOn(from, timeZone, '00:00').toISOString();
+  const toIso = localTimeOn(shiftDate(to, 1), timeZone, '00:00').toISOString();
+  return { from, to, fromIso, toIso };
+}
+
+/** The calendar date `days` after (or before) `date`, both YYYY-MM-DD. */
+function shiftDate(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 }

@@ -30,6 +30,9 @@ export interface AssignmentRow {
   kind: 'entraRole' | 'group' | 'azureResource';
   assignment: 'eligible' | 'active';
   principalId: string;
+  /** The user's name and user name; empty for a principal that is not a user (a group, an app) or unknown. */
+  principalName: string;
+  principalUpn: string;
   role: string;
   roleDefinitionId: string;
   scope: string;
@@ -111,6 +114,17 @@ export class AppTenantOverview implements TenantOverview {
   }
 
   async *assignments(): AsyncGenerator<AssignmentRow> {
+    const { reads } = this.deps;
+    // Users by id, read once in pages of 999 (50 calls at 50,000 users), rather than a name lookup per principal.
+    const people = new Map<string, { name: string; upn: string }>();
+    if (reads.userDirectory) for await (const u of reads.userDirectory()) people.set(u.id.toLowerCase(), { name: u.displayName, upn: u.userPrincipalName });
+    for await (const row of this.unnamedAssignments()) {
+      const who = people.get(row.principalId.toLowerCase());
+      yield { ...row, principalName: who?.name ?? '', principalUpn: who?.upn ?? '' };
+    }
+  }
+
+  private async *unnamedAssignments(): AsyncGenerator<Omit<AssignmentRow, 'principalName' | 'principalUpn'>> {
     const { reads } = this.deps;
     const roles = await reads.roleNames();
     const role = (id: string) => roles.get(id.toLowerCase()) ?? id;

@@ -100,7 +100,10 @@ describe('the PIM tab: admin dashboard', () => {
     expect(d.body.decisionTime.byHour.reduce((n: number, b: any) => n + b.count, 0)).toBe(1);
     // By the hour of the reader's zone when the page names it: Tokyo is 9 hours ahead of UTC, all year.
     const utcHour = d.body.decisionTime.byHour.findIndex((b: any) => b.count === 1);
-    const tokyo = await call(h, 'GET', `/api/tab/admin/dashboard?from=${today}&to=${today}&tz=Asia%2FTokyo`, adele);
+    // (Tokyo's calendar days: yesterday to tomorrow by UTC's date holds the request whatever the hour.)
+    const day = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+    const tokyo = await call(h, 'GET', `/api/tab/admin/dashboard?from=${day(-1)}&to=${day(1)}&tz=Asia%2FTokyo`, adele);
+    expect(tokyo.body.range).toEqual({ from: day(-1), to: day(1), timeZone: 'Asia/Tokyo' });
     expect(tokyo.body.range.timeZone).toBe('Asia/Tokyo');
     expect(tokyo.body.decisionTime.byHour.findIndex((b: any) => b.count === 1)).toBe((utcHour + 9) % 24);
     const badZone = await call(h, 'GET', `/api/tab/admin/dashboard?tz=Mars%2FOlympus`, adele);
@@ -186,14 +189,27 @@ describe('the PIM tab: admin dashboard', () => {
     const assignments = await call(h, 'GET', `/api/tab/admin/export/assignments.csv?from=${today}&to=${today}`, adele);
     expect(assignments.status).toBe(200);
     const a = parseCsv(assignments.text);
-    expect(a[0]).toEqual(['kind', 'assignment', 'principalId', 'role', 'roleDefinitionId', 'scope', 'memberType', 'start', 'end']);
-    expect(a.some((r) => r[0] === 'entraRole' && r[1] === 'eligible' && r[2] === USER.isaiah && r[3] === 'User Administrator')).toBe(true);
+    expect(a[0]).toEqual([
+      'kind',
+      'assignment',
+      'principalName',
+      'principalUpn',
+      'principalId',
+      'role',
+      'roleDefinitionId',
+      'scope',
+      'memberType',
+      'start',
+      'end',
+    ]);
+    const isaiah = (r: string[]) => r[2] === 'Isaiah Langer' && r[3] === 'isaiahl@contoso.example' && r[4] === USER.isaiah;
+    expect(a.filter((r) => r[0] === 'entraRole' && r[1] === 'eligible' && isaiah(r) && r[5] === 'User Administrator')).toHaveLength(1);
     // Isaiah's approved activation is active now.
-    expect(a.some((r) => r[0] === 'entraRole' && r[1] === 'active' && r[2] === USER.isaiah && r[3] === 'User Administrator' && r[6] === 'Activated')).toBe(
-      true,
-    );
+    expect(a.filter((r) => r[0] === 'entraRole' && r[1] === 'active' && isaiah(r) && r[5] === 'User Administrator' && r[8] === 'Activated')).toHaveLength(1);
     // Azure resources at the configured scope: Isaiah is eligible for Contributor on the subscription.
-    expect(a.some((r) => r[0] === 'azureResource' && r[1] === 'eligible' && r[2] === USER.isaiah)).toBe(true);
+    expect(a.filter((r) => r[0] === 'azureResource' && r[1] === 'eligible' && isaiah(r))).toHaveLength(1);
+    // Every user principal is named (the seeded tenant's assignments are all users').
+    expect(a.slice(1).filter((r) => r[2] === '')).toEqual([]);
 
     const unknownView = await call(h, 'GET', `/api/tab/admin/export/everything.csv`, adele);
     expect(unknownView.status).toBe(404);
