@@ -1,23 +1,11 @@
+import { csvField, csvRecord } from '../text/csv';
 import type { AuditRow } from './verify-chain';
+
+export { csvField, csvRecord };
 
 export type ExportFormat = 'csv' | 'json';
 
 export const CSV_COLUMNS = ['seq', 'at', 'kind', 'actor', 'pim_request_id', 'request_id', 'evaluation_id', 'outcome', 'details', 'prev_hash', 'hash'] as const;
-
-/**
- * One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled. A field a
- * spreadsheet would run as a formula (starting with = + - @, or a tab or CR that some strip first) gets a
- * leading apostrophe, the OWASP advice for CSV injection: a requester's justification is attacker-chosen text.
- */
-export function csvField(value: string | number | null): string {
-  let s = value === null ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvRecord(values: ReadonlyArray<string | number | null>): string {
-  return `${values.map(csvField).join(',')}\r\n`;
-}
 
 /** A row as the JSON export gives it: details as an object, names in camelCase. */
 export function jsonRecord(row: AuditRow): Record<string, unknown> {

@@ -76,6 +76,12 @@ export function validTimeZone(timeZone: string): boolean {
   }
 }
 
+/** The hour of day (0-23) the wall clock in `timeZone` shows at `at`. */
+export function localHour(at: Date, timeZone: string): number {
+  assertZone(timeZone);
+  return wallClock(at, timeZone).hour;
+}
+
 /** The calendar date (YYYY-MM-DD) the wall clock in `timeZone` shows at `at`. */
 export function localDate(at: Date, timeZone: string): string {
   assertZone(timeZone);

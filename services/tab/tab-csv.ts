@@ -1,27 +1,13 @@
-/**
- * CSV for the tab's admin exports: RFC 4180 (comma separated, CRLF line ends, a field quoted when it holds a
- * comma, a quote, CR or LF, quotes doubled), and no formulas: a text cell that a spreadsheet would read as one
- * (it starts with =, +, -, @, or a tab or CR before one) gets a leading apostrophe. Numbers are written as
- * numbers, so a negative count stays a number. Pure.
- */
+import { type CsvCell, csvRecord } from '../text/csv';
 
-export type CsvCell = string | number | boolean | null | undefined;
+/** The tab's admin exports as CSV: services/text/csv.ts writes the fields (RFC 4180, formulas neutralised). */
 
-/** Characters a spreadsheet reads as the start of a formula (OWASP's CSV injection list). */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** One cell: empty for null, a number as is, text neutralised and quoted as needed. */
-export function csvCell(value: CsvCell): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  const text = FORMULA_START.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
+export type { CsvCell };
+export { csvField as csvCell } from '../text/csv';
 
 /** A whole file: the header row, then one row per record, each line ended by CRLF. */
 export function toCsv(header: readonly string[], rows: ReadonlyArray<readonly CsvCell[]>): string {
-  return [header, ...rows].map((r) => `${r.map(csvCell).join(',')}\r\n`).join('');
+  return [header, ...rows].map(csvRecord).join('');
 }
 
 /** The Content-Disposition filename of an export: `<view>-<from>-<to>.csv` (the view and dates are checked before). */

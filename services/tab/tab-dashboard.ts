@@ -4,6 +4,7 @@ import { spotAuditSample } from '../digests/spot-audit';
 import type { RequestRangeReads, RequestStore } from '../store/requests';
 import type { ApprovalRequestRow } from '../store/store';
 import { TabError } from './tab-api';
+import { localHour, validTimeZone } from '../jobs/local-time';
 import { type CsvCell, csvFileName, toCsv } from './tab-csv';
 import { bucketCounts, countAndMedian, DECISION_BUCKETS, dateRange, minutesBetween, PENDING_BUCKETS, topCounts } from './tab-stats';
 import type { TenantOverview } from './tab-tenant';
@@ -74,7 +75,7 @@ export interface DashboardQuery {
   from?: string;
   to?: string;
   role?: string;
-  /** The reader's IANA time zone: the hour-of-day chart counts in it (default UTC). */
+  /** The reader's IANA time zone: the range's days and the hour-of-day chart count in it (default UTC). */
   tz?: string;
 }
 
@@ -82,21 +83,10 @@ export interface DashboardQuery {
 export function dashboardQuery(q: Record<string, string>): DashboardQuery {
   const unknown = Object.keys(q).find((k) => k !== 'from' && k !== 'to' && k !== 'role' && k !== 'tz');
   if (unknown) throw new TabError(400, 'invalid_query', `${unknown.slice(0, 40)}: not a filter of the dashboard (from, to, role, tz)`, unknown.slice(0, 40));
-  if (q.tz !== undefined && hourIn(q.tz) === null) {
+  if (q.tz !== undefined && (q.tz.length > 64 || !validTimeZone(q.tz))) {
     throw new TabError(400, 'invalid_query', 'tz: an IANA time zone name such as Europe/Berlin', 'tz');
   }
   return { from: q.from, to: q.to, role: q.role, tz: q.tz };
-}
-
-/** The hour of day (0-23) of an instant in an IANA zone; null when the zone is not one. */
-export function hourIn(tz: string): ((at: Date) => number) | null {
-  if (tz.length === 0 || tz.length > 64) return null;
-  try {
-    const f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hour: 'numeric', hourCycle: 'h23' });
-    return (at) => Number(f.formatToParts(at).find((p) => p.type === 'hour')?.value ?? '0') % 24;
-  } catch {
-    return null;
-  }
 }
 
 export interface TabDashboardDeps {
@@ -200,8 +190,7 @@ export class TabDashboard {
     const facts = q.role ? all.filter((f) => f.roleId.toLowerCase() === q.role!.toLowerCase()) : all;
     const decided = facts.filter((f) => f.decisionMinutes !== null);
     const byRole = countAndMedian(decided.map((f) => ({ key: f.role, minutes: f.decisionMinutes })));
-    const hourOf = hourIn(q.tz ?? 'UTC') ?? hourIn('UTC')!;
-    const byHour = countAndMedian(decided.map((f) => ({ key: String(hourOf(new Date(f.createdAt))), minutes: f.decisionMinutes })));
+    const byHour = countAndMedian(decided.map((f) => ({ key: String(localHour(new Date(f.createdAt), q.tz ?? 'UTC')), minutes: f.decisionMinutes })));
     const outcomes = new Map<string, number>(OUTCOMES.map((o) => [o, 0]));
     for (const e of evaluations) {
       if (e.outcome === 'AutoApproved') outcomes.set('autoApproved', outcomes.get('autoApproved')! + e.count);
