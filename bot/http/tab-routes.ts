@@ -13,7 +13,7 @@ const MAX_DECISION_BYTES = 16 * 1024;
 const MAX_ACTION_BYTES = 16 * 1024;
 
 /**
- * The PIM tab's JSON API (issue 23, first slice; services/tab/tab-api.ts holds the logic). Every route is
+ * The PIM tab's JSON API. Every route is
  * authenticated with the Teams SSO token the tab sends as a Bearer token, checked before a body is read:
  *   GET  /api/tab/approvals                          requests awaiting the caller's approval (?limit, ?cursor)
  *   GET  /api/tab/requests                           the caller's own requests (?limit, ?cursor)
@@ -43,6 +43,7 @@ export function registerTabRoutes(
     }
   };
   const caller = (req: BotRequest) => callers.get(req)!;
+  const requestId = (req: BotRequest) => String((req.params as Record<string, unknown> | undefined)?.requestId ?? '');
 
   server.route(
     'GET',
@@ -59,11 +60,9 @@ export function registerTabRoutes(
   server.route(
     'POST',
     '/api/tab/approvals/:requestId/decision',
-    async (req, res) =>
-      answer(res, () => deps.api.decide(caller(req), String((req.params as Record<string, unknown> | undefined)?.requestId ?? ''), req.body, deps.log)),
+    async (req, res) => answer(res, () => deps.api.decide(caller(req), requestId(req), req.body, deps.log)),
     { guards: [authenticate], jsonBody: { maxBytes: MAX_DECISION_BYTES } },
   );
-  const requestId = (req: BotRequest) => String((req.params as Record<string, unknown> | undefined)?.requestId ?? '');
   const query = (req: BotRequest) => Object.fromEntries(new URL(req.url ?? '/', 'http://tab').searchParams.entries());
   server.route('GET', '/api/tab/me', async (req, res) => answer(res, async () => ({ status: 200, body: await deps.access.me(caller(req)) })), {
     guards: [authenticate],

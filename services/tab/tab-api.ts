@@ -8,7 +8,7 @@ import type { RequestStore } from '../store/requests';
 import type { ApprovalRequestRow } from '../store/store';
 
 /**
- * The PIM tab's API, Teams-free (issue 23, first slice): who calls (the Teams SSO token the tab got from
+ * The PIM tab's API, Teams-free: who calls (the Teams SSO token the tab got from
  * `authentication.getAuthToken()`, verified like every user token the bot accepts), the requests awaiting the
  * caller's approval, the caller's own requests, and a decision from the tab, which goes through the card's own
  * decision flow (services/jobs/decide.ts): the same checks, the same claim, the same single PIM decision.

@@ -6,7 +6,7 @@ import { cardDataOf } from '../../cards/approval-view';
 import { cardAction, type Harness, pendingRequest, simJson, startHarness, teamsUser } from '../support/harness';
 
 /**
- * The PIM tab's JSON API (issue 23, first slice) through the real HTTP server: every call carries the user's
+ * The PIM tab's JSON API through the real HTTP server: every call carries the user's
  * Teams SSO token, and a decision from the tab is the card's decision, recorded once in PIM.
  */
 
